@@ -1,0 +1,163 @@
+# phmatch - GNU make build. `make help` lists the targets.
+#
+# Source files are found by wildcard: a new src/lib/*.c joins the library,
+# src/cli/*.c the phmatch tool, tests/unit/test_*.c becomes a test program.
+# Files ending in _avx2.c / _avx512.c are compiled with those instruction
+# sets enabled; the library chooses among them at run time.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+SAN       ?= 0
+CC        ?= cc
+
+PKGS      := libturbojpeg libpng lmdb libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+WARN := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
+        -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla -Wundef
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+
+OPT    ?= -O2
+# GCC 12 at -O2 only vectorises loops whose trip count is a known multiple of
+# the vector width; the filter loops run over image widths.
+VEC    := -ftree-vectorize -fvect-cost-model=dynamic
+# -ffp-contract=off: PDQ must round exactly as the reference does; fused
+# multiply-adds would change low bits and so hash bits.
+BASE   := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fPIC -g \
+          -ffp-contract=off -fno-fast-math -fopenmp -Iinclude -Isrc/lib -MMD -MP
+ifeq ($(SAN),1)
+BASE   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=all
+SANLD  := -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(BASE) $(OPT) $(VEC) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(SANLD) -fopenmp $(PKG_LIBS) -lm $(LDLIBS)
+
+LIB_SRC    := $(filter-out %_avx2.c %_avx512.c,$(wildcard src/lib/*.c))
+LIB_AVX2   := $(wildcard src/lib/*_avx2.c)
+LIB_AVX512 := $(wildcard src/lib/*_avx512.c)
+# Other CPUs get the portable code only (the x86 variants would not build).
+ifneq ($(shell uname -m),x86_64)
+LIB_AVX2   :=
+LIB_AVX512 :=
+BASE       += -DPHM_NO_X86_SIMD
+endif
+LIB_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRC) $(LIB_AVX2) $(LIB_AVX512))
+CLI_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/cli/*.c))
+TEST_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TOOL_BIN   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
+
+STATIC := $(BUILD)/libphmatch.a
+SHARED := $(BUILD)/libphmatch.so
+CLI    := $(BUILD)/phmatch
+
+.PHONY: all lib tests tools check demo deps bench install uninstall clean help \
+        asan fuzz _check _demo _bench
+.DEFAULT_GOAL := all
+
+all: lib $(CLI) tools ## build the library, the phmatch tool and helper tools
+lib: $(STATIC) $(SHARED) $(BUILD)/phmatch.pc
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/%_avx2.o: src/lib/%_avx2.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -mavx2 -mpopcnt -mbmi2 -c $< -o $@
+
+$(BUILD)/lib/%_avx512.o: src/lib/%_avx512.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512vpopcntdq \
+	    -mavx2 -mpopcnt -mbmi2 -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libphmatch.so.0 -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/phmatch.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
+	    'includedir=$${prefix}/include' '' 'Name: phmatch' \
+	    'Description: PDQ perceptual-hash matching of known imagery' \
+	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	    'Libs: -L$${libdir} -lphmatch' 'Libs.private: -fopenmp -lm' \
+	    'Cflags: -I$${includedir}' > $@
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(STATIC) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+$(BUILD)/tools/%: tools/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+tests: $(TEST_BIN) $(CLI) tools
+tools: $(TOOL_BIN)
+
+deps: ## install missing Debian packages (apt-get; needs root)
+	@sh tools/deps.sh
+
+check: deps ## install deps, build, run every test (plain and ASan+UBSan), fuzz smoke
+	@$(MAKE) --no-print-directory _check
+
+_check:
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 tests
+	@sh tests/check.sh
+
+asan: ## build everything with ASan+UBSan into build-asan/
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 tests
+
+fuzz: ## build the libFuzzer targets (clang) into build-fuzz/
+	@sh tests/fuzz/build.sh build-fuzz
+
+demo: deps ## install deps, build, hash the photos in data/ and show the result
+	@$(MAKE) --no-print-directory _demo
+
+_demo: all
+	@sh tools/demo.sh $(BUILD)
+
+bench: deps ## run the benchmarks in bench/ (slow; prints medians and ratios)
+	@$(MAKE) --no-print-directory _bench
+
+_bench: all
+	@sh bench/run.sh $(BUILD)
+
+install: all ## install into $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/phmatch
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libphmatch.a
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.$(VERSION)
+	ln -sf libphmatch.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.0
+	ln -sf libphmatch.so.0 $(DESTDIR)$(PREFIX)/lib/libphmatch.so
+	install -m 644 include/phmatch.h $(DESTDIR)$(PREFIX)/include/phmatch.h
+	install -m 644 $(BUILD)/phmatch.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+uninstall: ## remove what install put in $(DESTDIR)$(PREFIX)
+	rm -f $(DESTDIR)$(PREFIX)/bin/phmatch $(DESTDIR)$(PREFIX)/lib/libphmatch.* \
+	    $(DESTDIR)$(PREFIX)/include/phmatch.h \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc \
+	    $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(wildcard man/*.1)))
+
+clean: ## remove build outputs
+	rm -rf build build-asan build-fuzz
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | \
+	    sed -e 's/:.*## /\t/' | expand -t 12
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,279 @@
+/* cmd_hash.c - `phmatch hash`: PDQ hashes (and digests) of many files. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "hashopts.h"
+#include "inputs.h"
+#include "output.h"
+#include "pipeline.h"
+#include "progress.h"
+
+static const char usage_text[] =
+    "usage: phmatch hash [options] PATH...\n"
+    "\n"
+    "Computes the PDQ hash of every image file named, of every file under\n"
+    "the directories named (recursively, in sorted order), and of the paths\n"
+    "listed in '-' (standard input) or --files-from lists. Writes one record\n"
+    "per file, in input order: a result, or an error with its reason.\n"
+    "\n" HASHOPT_USAGE
+    "\n"
+    "Output:\n"
+    "  -f, --format FMT       tsv (default, with a header line), csv, jsonl,\n"
+    "                         or pdq (the reference's hash,quality,path lines)\n"
+    "  -o, --output FILE      write records to FILE instead of stdout\n"
+    "      --no-header        no header line in tsv and csv\n"
+    "  -q, --quiet            no summary, warnings or progress on stderr\n"
+    "      --no-progress      no progress line (shown only on a terminal)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Columns: path status size format width height mode pdq quality flags\n"
+    "[rot90 rot180 rot270 flipx flipy flipplus1 flipminus1] [md5 sha1 sha256]\n"
+    "error. status is 'ok' or a reason: not_found, unreadable,\n"
+    "unsupported_format, corrupt, too_large, too_small, is_directory ...\n"
+    "flags: low_quality (quality < 50), recovered.\n"
+    "\n"
+    "Exit status: 0 all hashed, 1 some failed, 2 usage error, 3 stopped\n"
+    "early (write error, out of memory, unreadable list).\n";
+
+enum {
+    OPT_NO_HEADER = 256,
+    OPT_NO_PROGRESS,
+};
+
+static const args_option options[] = {
+    { "format", 'f', 1, NULL },
+    { "output", 'o', 1, NULL },
+    { "no-header", OPT_NO_HEADER, 0, NULL },
+    { "quiet", 'q', 0, NULL },
+    { "no-progress", OPT_NO_PROGRESS, 0, NULL },
+    { "help", 'h', 0, NULL },
+    { NULL, 0, 0, hashopt_options },
+    { NULL, 0, 0, NULL },
+};
+
+/* Everything `phmatch hash` decided from its arguments. */
+typedef struct hash_options {
+    hashopts h;               /* inputs and hashing */
+    int quiet, no_progress;
+    output_config out;
+    const char *output_path;  /* NULL: stdout */
+} hash_options;
+
+/* State of a run, shared with the emit hook. */
+typedef struct hash_run {
+    const hash_options *opt;
+    FILE *out;
+    const char *out_name;
+    progress *progress;
+} hash_run;
+
+static int emit_record(void *ctx, const hash_record *r, char *err,
+                       size_t errlen)
+{
+    hash_run *run = ctx;
+
+    if (r->status < 0) {
+        progress_clear(run->progress);
+        fputs("phmatch: cannot hash '", stderr);
+        cli_put_quoted(stderr, r->path);
+        fputs("': ", stderr);
+        cli_put_quoted(stderr, r->message[0] ? r->message
+                                             : phm_strerror(r->status));
+        fputc('\n', stderr);
+    } else if (r->status == PHM_WARN_RECOVERED && !run->opt->quiet) {
+        progress_clear(run->progress);
+        fputs("phmatch: warning: '", stderr);
+        cli_put_quoted(stderr, r->path);
+        fputs("' is damaged (", stderr);
+        cli_put_quoted(stderr, r->message);
+        fputs("); hashed what the decoder recovered\n", stderr);
+    }
+    errno = 0;
+    output_record(run->out, &run->opt->out, r);
+    if (ferror(run->out)) {
+        snprintf(err, errlen, "cannot write to '%s': %s", run->out_name,
+                 strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+static void print_summary(const pipeline_stats *st)
+{
+    double rate = st->seconds > 0 ? (double)st->records / st->seconds : 0;
+    double mbps = st->seconds > 0 ? (double)st->bytes / st->seconds / 1e6 : 0;
+
+    fprintf(stderr, "phmatch: %llu file%s: %llu hashed",
+            (unsigned long long)st->records, st->records == 1 ? "" : "s",
+            (unsigned long long)st->hashed);
+    if (st->low_quality || st->recovered) {
+        fprintf(stderr, " (");
+        if (st->low_quality)
+            fprintf(stderr, "%llu low quality",
+                    (unsigned long long)st->low_quality);
+        if (st->recovered)
+            fprintf(stderr, "%s%llu recovered", st->low_quality ? ", " : "",
+                    (unsigned long long)st->recovered);
+        fprintf(stderr, ")");
+    }
+    fprintf(stderr, ", %llu failed; %.2f s, %.1f files/s, %.1f MB/s\n",
+            (unsigned long long)st->failed, st->seconds, rate, mbps);
+
+    const input_counts *sk = &st->skipped;
+    if (sk->symlinks_skipped || sk->special_skipped) {
+        fprintf(stderr, "phmatch: skipped");
+        if (sk->symlinks_skipped)
+            fprintf(stderr, " %llu symbolic link%s (-L follows them)",
+                    (unsigned long long)sk->symlinks_skipped,
+                    sk->symlinks_skipped == 1 ? "" : "s");
+        if (sk->special_skipped)
+            fprintf(stderr, "%s %llu special file%s (FIFO, socket, device)",
+                    sk->symlinks_skipped ? " and" : "",
+                    (unsigned long long)sk->special_skipped,
+                    sk->special_skipped == 1 ? "" : "s");
+        fputc('\n', stderr);
+    }
+}
+
+/* Parses the arguments into *o. Returns -1 to go on, or an exit status
+ * (help shown, or a usage error reported). */
+static int parse_options(int argc, char **argv, const cli_global *g,
+                         hash_options *o)
+{
+    args_parser p;
+    const char *arg;
+    int key;
+
+    memset(o, 0, sizeof *o);
+    if (hashopts_init(&o->h, argc, g))
+        return CLI_EXIT_FATAL;
+    o->out.format = OUTPUT_TSV;
+    o->out.header = 1;
+
+    args_init(&p, "hash", argc, argv);
+    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
+        int r = hashopts_handle(&o->h, &p, key, arg);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        switch (key) {
+        case ARGS_ERROR:
+            return CLI_EXIT_USAGE;
+        case 'f':
+            if (output_format_parse(arg, &o->out.format))
+                return cli_usage_error("hash",
+                                       "invalid value '%s' for %s: expected "
+                                       "tsv, csv, jsonl or pdq",
+                                       arg, args_spelling(&p));
+            break;
+        case 'o':
+            o->output_path = strcmp(arg, "-") == 0 ? NULL : arg;
+            break;
+        case OPT_NO_HEADER:
+            o->out.header = 0;
+            break;
+        case 'q':
+            o->quiet = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            o->no_progress = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("hash", "internal error: option %d", key);
+        }
+    }
+    if (hashopts_finish(&o->h, "hash"))
+        return CLI_EXIT_USAGE;
+    o->out.mode = o->h.pipe.mode;
+    o->out.dihedral = o->h.pipe.dihedral;
+    o->out.digests = o->h.pipe.digests;
+    return -1;
+}
+
+int cmd_hash(int argc, char **argv, const cli_global *g)
+{
+    hash_options o;
+    hash_run run;
+    input_source *in = NULL;
+    pipeline_hooks hooks;
+    pipeline_stats stats;
+    char err[PHM_ERRMSG_MAX];
+    int rc, status;
+
+    memset(&run, 0, sizeof run);
+    status = parse_options(argc, argv, g, &o);
+    if (status >= 0)
+        goto out;
+
+    rc = input_open(&in, &o.h.inputs, err, sizeof err);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+        goto out;
+    }
+
+    run.opt = &o;
+    run.out = stdout;
+    run.out_name = "standard output";
+    if (o.output_path) {
+        run.out = fopen(o.output_path, "w");
+        run.out_name = o.output_path;
+        if (!run.out) {
+            cli_error("cannot open '%s' for writing: %s", o.output_path,
+                      strerror(errno));
+            status = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (!isatty(fileno(run.out)))
+        setvbuf(run.out, NULL, _IOFBF, 1 << 16);
+    run.progress = progress_new(
+        stderr, !o.quiet && !o.no_progress && isatty(STDERR_FILENO) &&
+                    !(run.out == stdout && isatty(STDOUT_FILENO)));
+    if (!run.progress) {
+        cli_error("out of memory");
+        status = CLI_EXIT_FATAL;
+        goto out;
+    }
+    o.h.pipe.progress = run.progress;
+
+    output_header(run.out, &o.out);
+    memset(&hooks, 0, sizeof hooks);
+    hooks.ctx = &run;
+    hooks.emit = emit_record;
+    rc = pipeline_run(&o.h.pipe, in, &hooks, &stats, err, sizeof err);
+    progress_clear(run.progress);
+
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = CLI_EXIT_FATAL;
+    } else {
+        status = stats.failed ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
+    }
+    if (fflush(run.out) != 0 || ferror(run.out)) {
+        if (rc == PHM_OK)
+            cli_error("cannot write to '%s': %s", run.out_name,
+                      strerror(errno ? errno : EIO));
+        status = CLI_EXIT_FATAL;
+    }
+    if (!o.quiet)
+        print_summary(&stats);
+out:
+    if (run.out && run.out != stdout && fclose(run.out) != 0 &&
+        status != CLI_EXIT_FATAL) {
+        cli_error("cannot write to '%s': %s", run.out_name, strerror(errno));
+        status = CLI_EXIT_FATAL;
+    }
+    progress_free(run.progress);
+    input_close(in);
+    hashopts_free(&o.h);
+    return status;
+}

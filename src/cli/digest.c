@@ -1,0 +1,120 @@
+/* digest.c - file digests through OpenSSL EVP (see digest.h). */
+#include "digest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+static const char *const names[DIGEST_COUNT] = { "md5", "sha1", "sha256" };
+static const char *const evp_names[DIGEST_COUNT] = { "MD5", "SHA1", "SHA256" };
+
+struct digester {
+    unsigned mask;
+    EVP_MD *md[DIGEST_COUNT];
+    EVP_MD_CTX *ctx;
+};
+
+const char *digest_name(int which)
+{
+    return which >= 0 && which < DIGEST_COUNT ? names[which] : "unknown";
+}
+
+int digest_parse_list(const char *list, unsigned *mask, char *err,
+                      size_t errlen)
+{
+    unsigned m = 0;
+    const char *p = list;
+
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        int found = 0;
+        if (len == 3 && strncasecmp(p, "all", 3) == 0) {
+            m |= (1u << DIGEST_COUNT) - 1;
+            found = 1;
+        }
+        for (int i = 0; i < DIGEST_COUNT && !found; i++) {
+            if (strlen(names[i]) == len && strncasecmp(p, names[i], len) == 0) {
+                m |= 1u << i;
+                found = 1;
+            }
+        }
+        if (!found) {
+            snprintf(err, errlen,
+                     "unknown digest '%.*s' (expected md5, sha1, sha256 or "
+                     "all)",
+                     (int)(len > 64 ? 64 : len), p);
+            return -1;
+        }
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *mask = m;
+    return 0;
+}
+
+void digester_free(digester *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < DIGEST_COUNT; i++)
+        EVP_MD_free(d->md[i]);
+    EVP_MD_CTX_free(d->ctx);
+    free(d);
+}
+
+int digester_new(digester **out, unsigned mask, char *err, size_t errlen)
+{
+    digester *d = calloc(1, sizeof *d);
+
+    *out = NULL;
+    if (!d || !(d->ctx = EVP_MD_CTX_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    d->mask = mask;
+    for (int i = 0; i < DIGEST_COUNT; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        /* Fetched once: an implicit fetch per file would take a lock. */
+        d->md[i] = EVP_MD_fetch(NULL, evp_names[i], NULL);
+        if (!d->md[i]) {
+            snprintf(err, errlen, "digest %s is not available from OpenSSL",
+                     names[i]);
+            goto fail;
+        }
+    }
+    *out = d;
+    return 0;
+fail:
+    digester_free(d);
+    return -1;
+}
+
+int digester_run(digester *d, const void *data, size_t len,
+                 char hex[DIGEST_COUNT][DIGEST_HEX_MAX + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    for (int i = 0; i < DIGEST_COUNT; i++) {
+        hex[i][0] = '\0';
+        if (!(d->mask & (1u << i)))
+            continue;
+        if (!EVP_DigestInit_ex(d->ctx, d->md[i], NULL) ||
+            !EVP_DigestUpdate(d->ctx, data, len) ||
+            !EVP_DigestFinal_ex(d->ctx, md, &mdlen) ||
+            mdlen * 2 > DIGEST_HEX_MAX)
+            return -1;
+        for (unsigned j = 0; j < mdlen; j++) {
+            hex[i][2 * j] = digits[md[j] >> 4];
+            hex[i][2 * j + 1] = digits[md[j] & 15];
+        }
+        hex[i][2 * mdlen] = '\0';
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * hashopts.h - the options and operands of every command that hashes
+ * files (`hash`, and `match`, which reuses the pipeline): which inputs,
+ * how to read them, how to hash them. Output options stay with each command.
+ *
+ * Use in a command:
+ *
+ *     static const args_option options[] = {
+ *         { "format", 'f', 1, NULL },          (the command's own)
+ *         { NULL, 0, 0, hashopt_options },     (all the shared ones)
+ *         { NULL, 0, 0, NULL },
+ *     };
+ *     hashopts h;
+ *     if (hashopts_init(&h, argc, g)) ...out of memory...
+ *     while ((key = args_next(&p, options, &arg)) != ARGS_END) {
+ *         int r = hashopts_handle(&h, &p, key, arg);
+ *         if (r < 0) { status = CLI_EXIT_USAGE; goto out; }
+ *         if (r > 0) continue;
+ *         switch (key) { ...the command's own options... }
+ *     }
+ *     if (hashopts_finish(&h, "match")) ...usage error...
+ *     then input_open(&in, &h.inputs, ...) and pipeline_run(&h.pipe, ...)
+ *     hashopts_free(&h);
+ *
+ * Keys: the short letters T 0 L j m d, and HASHOPT_KEY_BASE and up for
+ * long-only options; a command's own options must use other keys.
+ * HASHOPT_USAGE is the matching --help text.
+ */
+#ifndef PHM_HASHOPTS_H
+#define PHM_HASHOPTS_H
+
+#include "args.h"
+#include "cli.h"
+#include "inputs.h"
+#include "pipeline.h"
+
+#define HASHOPT_KEY_BASE 0x1000
+
+extern const args_option hashopt_options[];
+
+#define HASHOPT_USAGE \
+    "Input:\n" \
+    "  PATH                   a file, or a directory: walked recursively in\n" \
+    "                         sorted order\n" \
+    "  -                      read paths from standard input\n" \
+    "  -T, --files-from FILE  read paths from FILE ('-': standard input),\n" \
+    "                         one per line; directories in it are walked\n" \
+    "  -0, --null             paths in lists end with NUL, not newline\n" \
+    "                         (find -print0)\n" \
+    "  -L, --follow           follow symbolic links met inside directories\n" \
+    "                         (links named on the command line or in a list\n" \
+    "                         are always followed)\n" \
+    "      --max-pixels N     refuse images over N pixels (default 100M)\n" \
+    "      --max-file-size N  refuse files over N bytes (default 1Gi)\n" \
+    "\n" \
+    "Hashing:\n" \
+    "  -m, --mode MODE        full (default): PDQ at full resolution, as the\n" \
+    "                         Java/Python references and vPDQ compute it;\n" \
+    "                         cli512: as the reference command-line hasher\n" \
+    "                         (images over 512 px first resized to 512x512)\n" \
+    "  -d, --dihedral         also the 7 rotated/flipped hashes\n" \
+    "      --digest LIST      also file digests: md5,sha1,sha256 or all\n" \
+    "      --accept-recovered hash images the decoder recovered from damage\n" \
+    "                         (e.g. truncated JPEG), flagged 'recovered';\n" \
+    "                         by default they are errors (corrupt)\n" \
+    "  -j, --jobs N           worker threads (default: all cores)\n" \
+    "      --simd LEVEL       auto, portable, avx2 or avx512 (default: auto,\n" \
+    "                         or $PHMATCH_SIMD)\n" \
+    "      --window N         inputs in flight (default 64 per thread)\n"
+
+typedef struct hashopts {
+    input_options inputs;    /* for input_open(); specs owned here */
+    pipeline_config pipe;    /* for pipeline_run(); progress left NULL */
+    int stdin_uses;
+    input_spec *specs_buf;
+} hashopts;
+
+/* Sets the defaults (threads: all processors; SIMD from the global
+ * options) and room for up to argc inputs. Returns 0, or -1 if out of
+ * memory (message printed). */
+int hashopts_init(hashopts *h, int argc, const cli_global *g);
+
+/* Handles `key` (from args_next with hashopt_options included): an operand,
+ * or a shared option. Returns 1 if handled, 0 if `key` is not one of these,
+ * -1 after printing a usage error that names the option. */
+int hashopts_handle(hashopts *h, const args_parser *p, int key,
+                    const char *arg);
+
+/* Checks the whole: some input given, standard input read at most once;
+ * warns if the CPU lacks the SIMD level asked. Returns 0, or -1 after a
+ * usage error. */
+int hashopts_finish(hashopts *h, const char *cmd);
+
+void hashopts_free(hashopts *h);
+
+#endif /* PHM_HASHOPTS_H */

@@ -1,0 +1,369 @@
+/* output.c - record formats (see output.h). */
+#include "output.h"
+
+#include <string.h>
+
+/* A record as a list of typed fields, then written in the chosen format,
+ * so that every format has the same columns in the same order. */
+typedef enum field_kind {
+    FIELD_NULL,  /* unknown: empty in tsv/csv, null in jsonl */
+    FIELD_STR,
+    FIELD_NUM,
+    FIELD_FLAGS, /* bit set of FLAG_* */
+} field_kind;
+
+enum { FLAG_LOW_QUALITY = 1, FLAG_RECOVERED = 2 };
+
+typedef struct field {
+    const char *name;
+    field_kind kind;
+    const char *s;
+    size_t len;
+    long long num;
+} field;
+
+#define MAX_FIELDS (10 + PHM_DIH_COUNT + DIGEST_COUNT)
+
+int output_format_parse(const char *name, output_format *out)
+{
+    static const struct {
+        const char *name;
+        output_format f;
+    } table[] = {
+        { "tsv", OUTPUT_TSV },     { "csv", OUTPUT_CSV },
+        { "jsonl", OUTPUT_JSONL }, { "json", OUTPUT_JSONL },
+        { "pdq", OUTPUT_PDQ },
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(name, table[i].name) == 0) {
+            *out = table[i].f;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Field encoders                                                    */
+
+void output_tsv_field(FILE *fp, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        switch (s[i]) {
+        case '\\': fputs("\\\\", fp); break;
+        case '\t': fputs("\\t", fp); break;
+        case '\n': fputs("\\n", fp); break;
+        case '\r': fputs("\\r", fp); break;
+        default: putc(s[i], fp);
+        }
+    }
+}
+
+void output_csv_field(FILE *fp, const char *s, size_t len)
+{
+    int quote = 0;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (!quote) {
+        fwrite(s, 1, len, fp);
+        return;
+    }
+    putc('"', fp);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            putc('"', fp);
+        putc(s[i], fp);
+    }
+    putc('"', fp);
+}
+
+/* Length of the well-formed UTF-8 sequence at s[0..len), or 0 if the
+ * bytes there are not one (RFC 3629, table 3-7 of Unicode). */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (len < n)
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0; /* no overlong forms */
+    else if (c == 0xed)
+        hi = 0x9f; /* no surrogates */
+    else if (c == 0xf0)
+        lo = 0x90; /* no overlong forms */
+    else if (c == 0xf4)
+        hi = 0x8f; /* nothing above U+10FFFF */
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+int output_is_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_seq(p + i, len - i);
+        if (!n)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
+void output_json_string(FILE *fp, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    putc('"', fp);
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n = utf8_seq(p + i, len - i);
+        if (n == 0) {
+            fputs("\\ufffd", fp); /* not UTF-8: one replacement per byte */
+            i++;
+            continue;
+        }
+        if (n == 3 && c == 0xe2 && p[i + 1] == 0x80 &&
+            (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+            fprintf(fp, "\\u%04x", p[i + 2] == 0xa8 ? 0x2028u : 0x2029u);
+            i += 3;
+            continue;
+        }
+        if (n > 1) {
+            fwrite(p + i, 1, n, fp);
+            i += n;
+            continue;
+        }
+        switch (c) {
+        case '"': fputs("\\\"", fp); break;
+        case '\\': fputs("\\\\", fp); break;
+        case '\b': fputs("\\b", fp); break;
+        case '\f': fputs("\\f", fp); break;
+        case '\n': fputs("\\n", fp); break;
+        case '\r': fputs("\\r", fp); break;
+        case '\t': fputs("\\t", fp); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(fp, "\\u%04x", (unsigned)c);
+            else
+                putc(c, fp);
+        }
+        i++;
+    }
+    putc('"', fp);
+}
+
+/* ---------------------------------------------------------------- */
+/* Records                                                           */
+
+static void set_str(field *f, const char *name, const char *s)
+{
+    f->name = name;
+    f->kind = s ? FIELD_STR : FIELD_NULL;
+    f->s = s;
+    f->len = s ? strlen(s) : 0;
+}
+
+static void set_num(field *f, const char *name, int known, long long v)
+{
+    f->name = name;
+    f->kind = known ? FIELD_NUM : FIELD_NULL;
+    f->num = v;
+}
+
+/* Fills `f` with the record's columns (or, with r == NULL, just the
+ * names). `hex` provides storage for the hash strings. Returns the count. */
+static size_t record_fields(const output_config *cfg, const hash_record *r,
+                            field *f, char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1])
+{
+    static const hash_record none = { .status = PHM_ERR_INTERNAL, .size = -1 };
+    int ok;
+    size_t n = 0;
+    const char *format = NULL;
+
+    if (!r)
+        r = &none;
+    ok = r->status >= 0;
+    if (r->format != PHM_FORMAT_UNKNOWN ||
+        (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0))
+        format = phm_format_name(r->format);
+
+    set_str(&f[n], "path", r->path);
+    f[n++].len = r->path_len;
+    set_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
+    set_num(&f[n++], "size", r->size >= 0, r->size);
+    set_str(&f[n++], "format", format);
+    set_num(&f[n++], "width", r->width > 0, r->width);
+    set_num(&f[n++], "height", r->height > 0, r->height);
+    set_str(&f[n++], "mode", ok ? phm_mode_name(cfg->mode) : NULL);
+    if (ok)
+        phm_pdq_to_hex(&r->pdq.hash[0], hex[0]);
+    set_str(&f[n++], "pdq", ok ? hex[0] : NULL);
+    set_num(&f[n++], "quality", ok, r->pdq.quality);
+    f[n].name = "flags";
+    f[n].kind = FIELD_FLAGS;
+    f[n++].num = !ok ? 0
+                     : (r->pdq.quality < PHM_PDQ_MIN_QUALITY ? FLAG_LOW_QUALITY
+                                                             : 0) |
+                           (r->status == PHM_WARN_RECOVERED ? FLAG_RECOVERED
+                                                            : 0);
+    if (cfg->dihedral) {
+        for (int i = 1; i < PHM_DIH_COUNT; i++) {
+            int have = ok && r->pdq.nhashes > i;
+            if (have)
+                phm_pdq_to_hex(&r->pdq.hash[i], hex[i]);
+            set_str(&f[n++], phm_dihedral_name(i), have ? hex[i] : NULL);
+        }
+    }
+    for (int i = 0; i < DIGEST_COUNT; i++)
+        if (cfg->digests & (1u << i))
+            set_str(&f[n++], digest_name(i),
+                    r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
+    set_str(&f[n++], "error", r->message && r->message[0] ? r->message : NULL);
+    return n;
+}
+
+static void put_flags_text(FILE *fp, long long flags,
+                           void (*enc)(FILE *, const char *, size_t))
+{
+    const char *s = flags == (FLAG_LOW_QUALITY | FLAG_RECOVERED)
+                        ? "low_quality,recovered"
+                        : flags == FLAG_LOW_QUALITY ? "low_quality"
+                        : flags == FLAG_RECOVERED   ? "recovered"
+                                                    : "";
+    enc(fp, s, strlen(s));
+}
+
+void output_header(FILE *fp, const output_config *cfg)
+{
+    field f[MAX_FIELDS];
+    char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
+    size_t n;
+
+    if (!cfg->header || (cfg->format != OUTPUT_TSV && cfg->format != OUTPUT_CSV))
+        return;
+    n = record_fields(cfg, NULL, f, hex);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            putc(cfg->format == OUTPUT_TSV ? '\t' : ',', fp);
+        fputs(f[i].name, fp);
+    }
+    putc('\n', fp);
+}
+
+static void write_delimited(FILE *fp, const field *f, size_t n, char sep,
+                            void (*enc)(FILE *, const char *, size_t))
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            putc(sep, fp);
+        switch (f[i].kind) {
+        case FIELD_NULL:
+            break;
+        case FIELD_STR:
+            enc(fp, f[i].s, f[i].len);
+            break;
+        case FIELD_NUM:
+            fprintf(fp, "%lld", f[i].num);
+            break;
+        case FIELD_FLAGS:
+            put_flags_text(fp, f[i].num, enc);
+            break;
+        }
+    }
+    putc('\n', fp);
+}
+
+static void write_jsonl(FILE *fp, const field *f, size_t n)
+{
+    putc('{', fp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            putc(',', fp);
+        fprintf(fp, "\"%s\":", f[i].name);
+        switch (f[i].kind) {
+        case FIELD_NULL:
+            fputs("null", fp);
+            break;
+        case FIELD_STR:
+            output_json_string(fp, f[i].s, f[i].len);
+            break;
+        case FIELD_NUM:
+            fprintf(fp, "%lld", f[i].num);
+            break;
+        case FIELD_FLAGS:
+            putc('[', fp);
+            if (f[i].num & FLAG_LOW_QUALITY)
+                fputs("\"low_quality\"", fp);
+            if (f[i].num & FLAG_RECOVERED)
+                fputs(f[i].num & FLAG_LOW_QUALITY ? ",\"recovered\""
+                                                  : "\"recovered\"",
+                      fp);
+            putc(']', fp);
+            break;
+        }
+        if (i == 0 && !output_is_utf8(f[i].s, f[i].len)) {
+            /* The exact bytes of a path that is not UTF-8. */
+            fputs(",\"path_hex\":\"", fp);
+            for (size_t j = 0; j < f[i].len; j++)
+                fprintf(fp, "%02x", (unsigned char)f[i].s[j]);
+            putc('"', fp);
+        }
+    }
+    fputs("}\n", fp);
+}
+
+static void write_pdq(FILE *fp, const hash_record *r)
+{
+    char hex[PHM_PDQ_HEX_LEN + 1];
+    if (r->status < 0)
+        return;
+    for (int i = 0; i < r->pdq.nhashes && i < PHM_DIH_COUNT; i++) {
+        phm_pdq_to_hex(&r->pdq.hash[i], hex);
+        fprintf(fp, "%s,%d,", hex, r->pdq.quality);
+        fwrite(r->path, 1, r->path_len, fp);
+        putc('\n', fp);
+    }
+}
+
+void output_record(FILE *fp, const output_config *cfg, const hash_record *r)
+{
+    field f[MAX_FIELDS];
+    char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
+    size_t n;
+
+    switch (cfg->format) {
+    case OUTPUT_PDQ:
+        write_pdq(fp, r);
+        return;
+    case OUTPUT_TSV:
+        n = record_fields(cfg, r, f, hex);
+        write_delimited(fp, f, n, '\t', output_tsv_field);
+        return;
+    case OUTPUT_CSV:
+        n = record_fields(cfg, r, f, hex);
+        write_delimited(fp, f, n, ',', output_csv_field);
+        return;
+    case OUTPUT_JSONL:
+        n = record_fields(cfg, r, f, hex);
+        write_jsonl(fp, f, n);
+        return;
+    }
+}

@@ -1,0 +1,73 @@
+/*
+ * output.h - hash records as text: tsv, csv, jsonl and the reference CLI's
+ * pdq lines; and the field encoders, for other commands' formats.
+ *
+ * Columns (tsv/csv header; jsonl keys, in this order):
+ *
+ *     path status size format width height mode pdq quality flags
+ *     [rot90 rot180 rot270 flipx flipy flipplus1 flipminus1]  (--dihedral)
+ *     [md5 sha1 sha256]                                     (--digest)
+ *     error
+ *
+ * A result and an error record have the same columns: `status` is "ok" or
+ * the error's reason code (phm_reason: "not_found", "corrupt", ...), and
+ * what an error record cannot know is empty (jsonl: null). `flags` lists
+ * "low_quality" (quality < 50) and "recovered" (hashed with
+ * --accept-recovered although the decoder met damage), comma-separated
+ * (jsonl: an array). `error` is the cause of a failure, or what the decoder
+ * recovered from.
+ *
+ * Encodings. tsv: a backslash, tab, newline and carriage return in a field
+ * are written \\, \t, \n, \r. csv: RFC 4180 quoting (a field holding a
+ * comma, quote, CR or LF is quoted, quotes doubled); LF line ends. jsonl: one
+ * JSON object per line; control characters, U+2028/U+2029 and DEL are
+ * \u-escaped; a path that is not valid UTF-8 has each invalid byte written
+ * as U+FFFD in "path" and its exact bytes in an extra "path_hex" key.
+ * pdq: "hash,quality,path" as the reference's pdq-photo-hasher prints it,
+ * the path verbatim; with --dihedral eight lines per image (original, rot90,
+ * ..., flipminus1) like its --pdqdih; error records are not written.
+ */
+#ifndef PHM_OUTPUT_H
+#define PHM_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "pipeline.h"
+
+typedef enum output_format {
+    OUTPUT_TSV,
+    OUTPUT_CSV,
+    OUTPUT_JSONL,
+    OUTPUT_PDQ,
+} output_format;
+
+/* Parses "tsv", "csv", "jsonl" (or "json") or "pdq". Returns 0 or -1. */
+int output_format_parse(const char *name, output_format *out);
+
+typedef struct output_config {
+    output_format format;
+    int header;        /* tsv/csv: write the header line */
+    int dihedral;      /* the seven orientation columns */
+    unsigned digests;  /* 1 << DIGEST_* columns */
+    phm_mode mode;     /* for the mode column */
+} output_config;
+
+/* Writes the header line for tsv and csv (if cfg->header); nothing for the
+ * other formats. */
+void output_header(FILE *fp, const output_config *cfg);
+
+/* Writes one record (nothing for an error record in pdq format). Write
+ * errors are left in ferror(fp). */
+void output_record(FILE *fp, const output_config *cfg, const hash_record *r);
+
+/* Field encoders, as described above. */
+void output_tsv_field(FILE *fp, const char *s, size_t len);
+void output_csv_field(FILE *fp, const char *s, size_t len);
+void output_json_string(FILE *fp, const char *s, size_t len);
+
+/* Nonzero if `len` bytes of `s` are well-formed UTF-8 (no overlong forms,
+ * surrogates or code points above U+10FFFF). */
+int output_is_utf8(const char *s, size_t len);
+
+#endif /* PHM_OUTPUT_H */

@@ -1,0 +1,419 @@
+/* pipeline.c - parallel hashing with in-order emission (see pipeline.h).
+ *
+ * The window is a ring of W slots indexed by seq % W. Three counters,
+ * guarded by `mu`, split it:
+ *
+ *     head <= claimed <= filled <= head + W
+ *     [head, claimed)    being hashed or done, waiting to be emitted
+ *     [claimed, filled)  enumerated, waiting for a worker
+ *
+ * Every thread of the OpenMP team runs the same loop: emit the finished
+ * records at the head if no one else is emitting; else enumerate more
+ * inputs if there is room and no one else is enumerating; else hash the
+ * next claimable input; else wait on `cv`. Emitting and enumerating happen
+ * outside the lock (the `emitting`/`filling` flags make each exclusive), so
+ * slow output or a slow directory listing does not stop the hashing.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FILL_CHUNK 32 /* inputs enumerated per turn */
+
+typedef struct slot {
+    hash_record rec;
+    char *path;             /* owned; grows to the longest path seen */
+    size_t path_cap;
+    int done;               /* hashed, waiting for emission (under mu) */
+    char message[PHM_ERRMSG_MAX];
+} slot;
+
+typedef struct pipeline {
+    const pipeline_config *cfg;
+    const pipeline_hooks *hooks;
+    input_source *in;
+    slot *slots;
+    size_t window;
+    unsigned char *user;    /* window * record_user_size bytes */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t head, claimed, filled;
+    int input_done, filling, emitting;
+    int stop;               /* a fatal error: finish no more records */
+    int status;             /* the first fatal error */
+    char errmsg[PHM_ERRMSG_MAX];
+
+    pipeline_stats stats;   /* updated by the emitter only */
+} pipeline;
+
+/* Per worker thread: created in the thread, used only there. */
+typedef struct worker {
+    phm_decoder *dec;
+    phm_hasher *hasher;
+    digester *dig;
+    void *hook_state;
+    int hook_started;
+    char err[PHM_ERRMSG_MAX];
+} worker;
+
+const char *pipeline_cause(const char *message, const char *path)
+{
+    /* "cannot <verb> '<path>': <cause>" */
+    size_t plen = strlen(path);
+    const char *q = strchr(message, '\'');
+    if (q && strncmp(q + 1, path, plen) == 0 &&
+        strncmp(q + 1 + plen, "': ", 3) == 0)
+        return q + 1 + plen + 3;
+    if (strncmp(message, "cannot ", 7) == 0 && q) {
+        /* Some other subject (a shortened name): cut at the first "': ". */
+        const char *c = strstr(q + 1, "': ");
+        if (c)
+            return c + 3;
+    }
+    return message;
+}
+
+/* Marks the run as failed (first error wins). Called with mu held. */
+static void fail_locked(pipeline *pl, int status, const char *msg)
+{
+    if (!pl->stop) {
+        pl->stop = 1;
+        pl->status = status < 0 ? status : PHM_ERR_INTERNAL;
+        snprintf(pl->errmsg, sizeof pl->errmsg, "%s", msg);
+    }
+    pthread_cond_broadcast(&pl->cv);
+}
+
+static int worker_start(pipeline *pl, worker *w, int thread)
+{
+    const pipeline_config *cfg = pl->cfg;
+    int rc;
+
+    memset(w, 0, sizeof *w);
+    rc = phm_decoder_new(&w->dec, &cfg->limits);
+    if (rc == PHM_OK)
+        rc = phm_hasher_new(&w->hasher, cfg->simd);
+    if (rc != PHM_OK) {
+        snprintf(w->err, sizeof w->err, "cannot start a worker: %s",
+                 phm_strerror(rc));
+        return rc;
+    }
+    if (cfg->digests &&
+        digester_new(&w->dig, cfg->digests, w->err, sizeof w->err))
+        return PHM_ERR_INTERNAL;
+    if (pl->hooks->thread_start) {
+        if (pl->hooks->thread_start(pl->hooks->ctx, thread, &w->hook_state,
+                                    w->err, sizeof w->err))
+            return PHM_ERR_INTERNAL;
+        w->hook_started = 1;
+    }
+    return PHM_OK;
+}
+
+static void worker_end(pipeline *pl, worker *w, int thread)
+{
+    if (w->hook_started && pl->hooks->thread_end)
+        pl->hooks->thread_end(pl->hooks->ctx, thread, w->hook_state);
+    digester_free(w->dig);
+    phm_hasher_free(w->hasher);
+    phm_decoder_free(w->dec);
+}
+
+/* The size of a file the decoder did not read (too large, empty, ...). */
+static void size_from_stat(hash_record *r)
+{
+    struct stat st;
+    if (stat(r->path, &st) == 0 && S_ISREG(st.st_mode))
+        r->size = (int64_t)st.st_size;
+}
+
+/* Decodes, digests and hashes one input into its slot. */
+static void process(pipeline *pl, worker *w, slot *s)
+{
+    const pipeline_config *cfg = pl->cfg;
+    hash_record *r = &s->rec;
+    phm_image img;
+    const uint8_t *bytes;
+    size_t len = 0;
+    int rc;
+
+    if (r->status != PHM_OK)
+        goto out; /* an error found while enumerating */
+
+    rc = phm_decode_file(w->dec, s->path, &img, w->err, sizeof w->err);
+    bytes = phm_decoder_last_bytes(w->dec, &len);
+    if (bytes) {
+        r->size = (int64_t)len;
+        r->format = phm_detect_format(bytes, len);
+    } else {
+        size_from_stat(r);
+    }
+    if (w->dig && (bytes || r->size == 0)) {
+        static const uint8_t empty[1];
+        if (digester_run(w->dig, bytes ? bytes : empty, bytes ? len : 0,
+                         r->digest) == 0)
+            r->has_digests = 1;
+    }
+
+    if (rc != PHM_OK && rc != PHM_WARN_RECOVERED) {
+        r->status = rc;
+        snprintf(s->message, sizeof s->message, "%s",
+                 pipeline_cause(w->err, s->path));
+        goto out;
+    }
+    r->format = img.format;
+    r->width = img.width;
+    r->height = img.height;
+    if (rc == PHM_WARN_RECOVERED && !cfg->accept_recovered) {
+        r->status = PHM_ERR_CORRUPT;
+        snprintf(s->message, sizeof s->message,
+                 "%s (damaged; --accept-recovered hashes it anyway)",
+                 pipeline_cause(w->err, s->path));
+        goto out;
+    }
+    if (rc == PHM_WARN_RECOVERED)
+        snprintf(s->message, sizeof s->message, "%s",
+                 pipeline_cause(w->err, s->path));
+
+    int hr = phm_hash_image(w->hasher, &img, cfg->mode, cfg->dihedral,
+                            &r->pdq);
+    if (hr == PHM_ERR_TOO_SMALL) {
+        r->status = hr;
+        snprintf(s->message, sizeof s->message,
+                 "image is %ux%u; PDQ needs at least 5x5 pixels",
+                 (unsigned)img.width, (unsigned)img.height);
+    } else if (hr != PHM_OK) {
+        r->status = hr;
+        snprintf(s->message, sizeof s->message, "%s", phm_strerror(hr));
+    } else {
+        r->status = rc;
+    }
+out:
+    if (pl->hooks->work)
+        pl->hooks->work(pl->hooks->ctx, w->hook_state, r);
+}
+
+/* Enumerates up to `n` inputs into the slots from seq `from`. Called by
+ * the filler, without the lock. Returns how many were filled; sets *eof at
+ * the end of the input and *fatal on a fatal error (message in err). */
+static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
+                   int *fatal, char *err, size_t errlen)
+{
+    size_t k;
+    for (k = 0; k < n; k++) {
+        input_item item;
+        int rc = input_next(pl->in, &item, err, errlen);
+        if (rc == 0) {
+            *eof = 1;
+            break;
+        }
+        if (rc < 0) {
+            *fatal = rc;
+            break;
+        }
+        slot *s = &pl->slots[(from + k) % pl->window];
+        if (item.len + 1 > s->path_cap) {
+            size_t cap = item.len + 1 < 256 ? 256 : item.len + 1;
+            char *p = realloc(s->path, cap);
+            if (!p) {
+                snprintf(err, errlen, "out of memory");
+                *fatal = PHM_ERR_NOMEM;
+                break;
+            }
+            s->path = p;
+            s->path_cap = cap;
+        }
+        memcpy(s->path, item.path, item.len + 1);
+
+        hash_record *r = &s->rec;
+        void *user = r->user;
+        memset(r, 0, sizeof *r);
+        r->user = user;
+        r->seq = from + k;
+        r->path = s->path;
+        r->path_len = item.len;
+        r->status = item.status;
+        r->size = -1;
+        snprintf(s->message, sizeof s->message, "%s", item.message);
+        r->message = s->message;
+    }
+    return k;
+}
+
+/* Emits records [from, to), all done. Called by the emitter, without the
+ * lock. Returns 0, or nonzero if emit() failed (message in err). */
+static int emit_range(pipeline *pl, uint64_t from, uint64_t to, char *err,
+                      size_t errlen)
+{
+    pipeline_stats *st = &pl->stats;
+    for (uint64_t seq = from; seq < to; seq++) {
+        const hash_record *r = &pl->slots[seq % pl->window].rec;
+        st->records++;
+        if (r->size > 0)
+            st->bytes += (uint64_t)r->size;
+        if (r->status >= 0) {
+            st->hashed++;
+            if (r->pdq.quality < PHM_PDQ_MIN_QUALITY)
+                st->low_quality++;
+            if (r->status == PHM_WARN_RECOVERED)
+                st->recovered++;
+        } else {
+            st->failed++;
+        }
+        if (pl->hooks->emit(pl->hooks->ctx, r, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static void worker_loop(pipeline *pl, worker *w)
+{
+    char err[PHM_ERRMSG_MAX];
+
+    pthread_mutex_lock(&pl->mu);
+    for (;;) {
+        if (pl->stop)
+            break;
+
+        /* 1. Emit the finished records at the head of the window. */
+        if (!pl->emitting && pl->head < pl->filled &&
+            pl->slots[pl->head % pl->window].done) {
+            uint64_t from = pl->head, to = from;
+            while (to < pl->claimed && pl->slots[to % pl->window].done)
+                to++;
+            uint64_t total = pl->filled;
+            int total_known = pl->input_done;
+            pl->emitting = 1;
+            pthread_mutex_unlock(&pl->mu);
+
+            int rc = emit_range(pl, from, to, err, sizeof err);
+            progress_update(pl->cfg->progress, pl->stats.records, total,
+                            total_known, pl->stats.bytes);
+
+            pthread_mutex_lock(&pl->mu);
+            for (uint64_t seq = from; seq < to; seq++)
+                pl->slots[seq % pl->window].done = 0;
+            pl->head = to;
+            pl->emitting = 0;
+            if (rc)
+                fail_locked(pl, PHM_ERR_INTERNAL, err);
+            pthread_cond_broadcast(&pl->cv);
+            continue;
+        }
+
+        /* 2. Enumerate more inputs if there is room. */
+        if (!pl->filling && !pl->input_done &&
+            pl->filled - pl->head < pl->window) {
+            uint64_t from = pl->filled;
+            size_t room = pl->window - (size_t)(pl->filled - pl->head);
+            size_t n = room < FILL_CHUNK ? room : FILL_CHUNK;
+            int eof = 0, fatal = 0;
+            pl->filling = 1;
+            pthread_mutex_unlock(&pl->mu);
+
+            size_t k = fill(pl, from, n, &eof, &fatal, err, sizeof err);
+
+            pthread_mutex_lock(&pl->mu);
+            pl->filled += k;
+            pl->filling = 0;
+            if (eof)
+                pl->input_done = 1;
+            if (fatal)
+                fail_locked(pl, fatal, err);
+            pthread_cond_broadcast(&pl->cv);
+            continue;
+        }
+
+        /* 3. Hash the next input. */
+        if (pl->claimed < pl->filled) {
+            uint64_t seq = pl->claimed++;
+            slot *s = &pl->slots[seq % pl->window];
+            pthread_mutex_unlock(&pl->mu);
+
+            process(pl, w, s);
+
+            pthread_mutex_lock(&pl->mu);
+            s->done = 1;
+            if (seq == pl->head)
+                pthread_cond_broadcast(&pl->cv);
+            continue;
+        }
+
+        /* 4. All emitted? */
+        if (pl->input_done && pl->head == pl->filled)
+            break;
+
+        pthread_cond_wait(&pl->cv, &pl->mu);
+    }
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+int pipeline_run(const pipeline_config *cfg, input_source *in,
+                 const pipeline_hooks *hooks, pipeline_stats *stats,
+                 char *err, size_t errlen)
+{
+    pipeline pl;
+    double start = progress_now();
+    int rc = PHM_OK;
+
+    memset(&pl, 0, sizeof pl);
+    memset(stats, 0, sizeof *stats);
+    pl.cfg = cfg;
+    pl.hooks = hooks;
+    pl.in = in;
+    pl.window = cfg->window ? cfg->window : 64 * (size_t)cfg->threads;
+    if (pl.window < 2)
+        pl.window = 2;
+    pl.slots = calloc(pl.window, sizeof *pl.slots);
+    if (hooks->record_user_size)
+        pl.user = calloc(pl.window, hooks->record_user_size);
+    if (!pl.slots || (hooks->record_user_size && !pl.user)) {
+        snprintf(err, errlen, "out of memory");
+        rc = PHM_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < pl.window; i++)
+        pl.slots[i].rec.user =
+            pl.user ? pl.user + i * hooks->record_user_size : NULL;
+    pthread_mutex_init(&pl.mu, NULL);
+    pthread_cond_init(&pl.cv, NULL);
+
+#pragma omp parallel num_threads(cfg->threads)
+    {
+        worker w;
+        int thread = omp_get_thread_num();
+        int wrc = worker_start(&pl, &w, thread);
+        if (wrc != PHM_OK) {
+            pthread_mutex_lock(&pl.mu);
+            fail_locked(&pl, wrc, w.err);
+            pthread_mutex_unlock(&pl.mu);
+        } else {
+            worker_loop(&pl, &w);
+        }
+        worker_end(&pl, &w, thread);
+    }
+
+    pthread_cond_destroy(&pl.cv);
+    pthread_mutex_destroy(&pl.mu);
+    if (pl.stop) {
+        rc = pl.status;
+        snprintf(err, errlen, "%s", pl.errmsg);
+    }
+out:
+    *stats = pl.stats;
+    input_get_counts(in, &stats->skipped);
+    stats->seconds = progress_now() - start;
+    if (pl.slots)
+        for (size_t i = 0; i < pl.window; i++)
+            free(pl.slots[i].path);
+    free(pl.slots);
+    free(pl.user);
+    return rc;
+}

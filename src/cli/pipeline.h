@@ -1,0 +1,110 @@
+/*
+ * pipeline.h - hash a stream of inputs in parallel and hand each finished
+ * record to the command, in input order.
+ *
+ * The engine behind `phmatch hash`, meant to be reused by any command that
+ * hashes files (`match` looks each hash up in an index):
+ *
+ *     input_source --> [ window of W slots ] --> emit(record), in order
+ *                        | | |  worker threads (OpenMP): decode, digest,
+ *                        | | |  hash, then the command's work() hook
+ *
+ * Each worker thread owns one phm_decoder, one phm_hasher and one digester,
+ * created once and reused: no allocation per image in the hot path. At most
+ * W inputs are in flight (enumerated but not yet emitted), so memory is
+ * bounded whatever the number of inputs; a slow image at the head of the
+ * window holds back emission, never correctness. Enumeration, hashing and
+ * emission overlap: one thread at a time enumerates, one emits, the others
+ * hash.
+ *
+ * Every input gives exactly one record, emitted exactly once: a result, or
+ * an error with its status and message.
+ */
+#ifndef PHM_PIPELINE_H
+#define PHM_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "inputs.h"
+#include "phmatch.h"
+#include "progress.h"
+
+typedef struct hash_record {
+    uint64_t seq;          /* 0-based position in the input */
+    const char *path;      /* as enumerated (operand prefix kept) */
+    size_t path_len;
+    /* PHM_OK; PHM_WARN_RECOVERED (only with accept_recovered: hashed, but
+     * the decoder recovered from damage); or a PHM_ERR_* code: no hash. A
+     * recovered image without accept_recovered is PHM_ERR_CORRUPT. */
+    int status;
+    /* Why it failed, or what the decoder recovered from; "" otherwise. The
+     * cause only, without the path: "premature end of data". */
+    const char *message;
+    int64_t size;          /* file size in bytes; -1 if unknown */
+    phm_format format;     /* from the magic bytes; UNKNOWN if not read */
+    uint32_t width, height; /* the decoded image's size; 0 if not decoded */
+    phm_pdq_result pdq;    /* valid when status >= 0 */
+    int has_digests;       /* digest[] below holds the requested digests */
+    char digest[DIGEST_COUNT][DIGEST_HEX_MAX + 1]; /* "" if not requested */
+    void *user;            /* hooks->record_user_size bytes for this slot,
+                              zeroed once at start; NULL if size is 0 */
+} hash_record;
+
+typedef struct pipeline_hooks {
+    void *ctx; /* passed to every hook */
+    /* Optional, in each worker thread before its first record (e.g. open a
+     * per-thread index cursor). Nonzero stops the run, message in err. */
+    int (*thread_start)(void *ctx, int thread, void **thread_state,
+                        char *err, size_t errlen);
+    /* Optional, in each worker thread after its last record. */
+    void (*thread_end)(void *ctx, int thread, void *thread_state);
+    /* Optional, in the worker thread that hashed `rec`, right after, for
+     * every record (errors too); calls for different records run in
+     * parallel. May fill rec->user. */
+    void (*work)(void *ctx, void *thread_state, hash_record *rec);
+    /* Required: each record in input order, one call at a time (not always
+     * from the same thread). Nonzero stops the run (e.g. a write error),
+     * message in err. */
+    int (*emit)(void *ctx, const hash_record *rec, char *err, size_t errlen);
+    size_t record_user_size;
+} pipeline_hooks;
+
+typedef struct pipeline_config {
+    int threads;             /* >= 1 */
+    size_t window;           /* inputs in flight; 0: 64 per thread */
+    phm_decode_limits limits;
+    phm_simd simd;
+    phm_mode mode;
+    int dihedral;            /* compute the 7 other orientations too */
+    unsigned digests;        /* 1 << DIGEST_* bits; 0 for none */
+    int accept_recovered;    /* hash recovered images (flagged) */
+    progress *progress;      /* may be NULL */
+} pipeline_config;
+
+typedef struct pipeline_stats {
+    uint64_t records;     /* emitted */
+    uint64_t hashed;      /* status >= 0 */
+    uint64_t failed;      /* status < 0 */
+    uint64_t low_quality; /* hashed with quality < PHM_PDQ_MIN_QUALITY */
+    uint64_t recovered;   /* hashed with PHM_WARN_RECOVERED */
+    uint64_t bytes;       /* file bytes read */
+    double seconds;       /* wall time of the run */
+    input_counts skipped; /* symlinks and special files not hashed */
+} pipeline_stats;
+
+/* Runs the inputs of `in` through the pipeline. Returns PHM_OK when every
+ * input was emitted (some may be error records), or a negative code when
+ * the run stopped early (out of memory, a list unreadable, emit() failed),
+ * with the message in `err`. *stats is filled either way. */
+int pipeline_run(const pipeline_config *cfg, input_source *in,
+                 const pipeline_hooks *hooks, pipeline_stats *stats,
+                 char *err, size_t errlen);
+
+/* The cause part of a library message: for "cannot decode 'x.jpg':
+ * premature end of data" and path "x.jpg", "premature end of data". A
+ * message of another shape comes back whole. */
+const char *pipeline_cause(const char *message, const char *path);
+
+#endif /* PHM_PIPELINE_H */

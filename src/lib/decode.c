@@ -1,0 +1,248 @@
+/* decode.c - the decoder object: format detection by magic bytes, limits,
+ * file reading, and dispatch to the per-format decoders. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <png.h>
+
+#include "decode_internal.h"
+
+#include <jconfig.h> /* LIBJPEG_TURBO_VERSION */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *phm_format_name(phm_format f)
+{
+    switch (f) {
+    case PHM_FORMAT_JPEG: return "jpeg";
+    case PHM_FORMAT_PNG: return "png";
+    case PHM_FORMAT_PNM: return "pnm";
+    default: return "unknown";
+    }
+}
+
+phm_format phm_detect_format(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    if (!p)
+        return PHM_FORMAT_UNKNOWN;
+    if (len >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+        return PHM_FORMAT_JPEG;
+    if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return PHM_FORMAT_PNG;
+    if (len >= 3 && p[0] == 'P' && (p[1] == '5' || p[1] == '6') &&
+        (p[2] == ' ' || p[2] == '\t' || p[2] == '\n' || p[2] == '\r' || p[2] == '#'))
+        return PHM_FORMAT_PNM;
+    return PHM_FORMAT_UNKNOWN;
+}
+
+int phm__fail(int status, char *err, size_t errlen, const char *name,
+              const char *fmt, ...)
+{
+    if (err && errlen) {
+        int n = snprintf(err, errlen, "cannot decode '%s': ", name ? name : "(memory)");
+        if (n >= 0 && (size_t)n < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return status;
+}
+
+int phm__check_dims(const phm_decoder *dec, const char *name, uint64_t width,
+                    uint64_t height, uint32_t channels, size_t *bytes,
+                    char *err, size_t errlen)
+{
+    if (width == 0 || height == 0)
+        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
+                         "image has a zero dimension (%llux%llu)",
+                         (unsigned long long)width, (unsigned long long)height);
+    /* Both factors fit in 32 bits, so the product cannot overflow 64. */
+    if (width > UINT32_MAX || height > UINT32_MAX ||
+        width * height > dec->limits.max_pixels)
+        return phm__fail(PHM_ERR_TOO_LARGE, err, errlen, name,
+                         "%llux%llu pixels is over the limit of %llu",
+                         (unsigned long long)width, (unsigned long long)height,
+                         (unsigned long long)dec->limits.max_pixels);
+    uint64_t b = width * height * channels;
+    if (b > SIZE_MAX)
+        return phm__fail(PHM_ERR_TOO_LARGE, err, errlen, name,
+                         "image does not fit in memory");
+    *bytes = (size_t)b;
+    return PHM_OK;
+}
+
+uint8_t *phm__pixels(phm_decoder *dec, size_t bytes)
+{
+    if (bytes > dec->pixels_cap) {
+        /* No realloc: the old pixels are dead, copying them would waste time. */
+        free(dec->pixels);
+        dec->pixels = malloc(bytes);
+        dec->pixels_cap = dec->pixels ? bytes : 0;
+    }
+    return dec->pixels;
+}
+
+int phm_decoder_new(phm_decoder **out, const phm_decode_limits *limits)
+{
+    if (!out)
+        return PHM_ERR_INVALID;
+    phm_decoder *dec = calloc(1, sizeof *dec);
+    *out = dec;
+    if (!dec)
+        return PHM_ERR_NOMEM;
+    dec->limits.max_pixels = PHM_DEFAULT_MAX_PIXELS;
+    dec->limits.max_file_bytes = PHM_DEFAULT_MAX_FILE_BYTES;
+    if (limits && limits->max_pixels)
+        dec->limits.max_pixels = limits->max_pixels;
+    if (limits && limits->max_file_bytes)
+        dec->limits.max_file_bytes = limits->max_file_bytes;
+    return PHM_OK;
+}
+
+void phm_decoder_free(phm_decoder *dec)
+{
+    if (!dec)
+        return;
+    phm__jpeg_free(dec->tj);
+    free(dec->pixels);
+    free(dec->file);
+    free(dec);
+}
+
+int phm_decode_mem(phm_decoder *dec, const void *data, size_t len,
+                   const char *name, phm_image *img, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!img)
+        return PHM_ERR_INVALID;
+    memset(img, 0, sizeof *img);
+    if (!dec || (!data && len))
+        return PHM_ERR_INVALID;
+    if (len == 0)
+        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "empty input");
+
+    int rc;
+    switch (phm_detect_format(data, len)) {
+    case PHM_FORMAT_JPEG:
+        rc = phm__decode_jpeg(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_PNG:
+        rc = phm__decode_png(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_PNM:
+        rc = phm__decode_pnm(dec, data, len, name, img, err, errlen);
+        break;
+    default:
+        return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name,
+                         "not a JPEG, PNG or PNM image");
+    }
+    if (rc < 0)
+        memset(img, 0, sizeof *img);
+    return rc;
+}
+
+static int read_fail(int status, char *err, size_t errlen, const char *path,
+                     const char *what)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "cannot read '%s': %s", path, what);
+    return status;
+}
+
+int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
+                    char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !path || !img)
+        return PHM_ERR_INVALID;
+    memset(img, 0, sizeof *img);
+    dec->file_len = 0;
+
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        int st = e == ENOENT || e == ENOTDIR ? PHM_ERR_NOT_FOUND
+                 : e == EISDIR               ? PHM_ERR_IS_DIR
+                                             : PHM_ERR_UNREADABLE;
+        return read_fail(st, err, errlen, path, strerror(e));
+    }
+    int rc = PHM_OK;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        rc = read_fail(PHM_ERR_IS_DIR, err, errlen, path, "is a directory");
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, "not a regular file");
+        goto out;
+    }
+    if ((uint64_t)sb.st_size > dec->limits.max_file_bytes) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot read '%s': %lld bytes is over the limit of %llu",
+                     path, (long long)sb.st_size,
+                     (unsigned long long)dec->limits.max_file_bytes);
+        rc = PHM_ERR_TOO_LARGE;
+        goto out;
+    }
+    size_t want = (size_t)sb.st_size;
+    if (want > dec->file_cap) {
+        free(dec->file);
+        dec->file = malloc(want);
+        dec->file_cap = dec->file ? want : 0;
+        if (!dec->file) {
+            rc = read_fail(PHM_ERR_NOMEM, err, errlen, path, "out of memory");
+            goto out;
+        }
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, dec->file + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break; /* shrank while we read: decode what is there */
+        got += (size_t)n;
+    }
+    dec->file_len = got;
+    rc = phm_decode_mem(dec, dec->file, got, path, img, err, errlen);
+out:
+    close(fd);
+    return rc;
+}
+
+const uint8_t *phm_decoder_last_bytes(const phm_decoder *dec, size_t *len)
+{
+    if (len)
+        *len = dec ? dec->file_len : 0;
+    return dec && dec->file_len ? dec->file : NULL;
+}
+
+void phm_decoder_versions(char *out, size_t len)
+{
+    if (!out || !len)
+        return;
+    png_uint_32 v = png_access_version_number();
+    snprintf(out, len, "libjpeg-turbo %s, libpng %u.%u.%u",
+             STR(LIBJPEG_TURBO_VERSION), (unsigned)(v / 10000),
+             (unsigned)(v / 100 % 100), (unsigned)(v % 100));
+}

@@ -1,0 +1,43 @@
+/* decode_internal.h - what the format decoders share with decode.c. */
+#ifndef PHM_DECODE_INTERNAL_H
+#define PHM_DECODE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phmatch.h"
+
+struct phm_decoder {
+    phm_decode_limits limits;
+    void *tj;            /* TurboJPEG handle, created on first JPEG */
+    uint8_t *pixels;     /* decoded image, grows to the largest seen */
+    size_t pixels_cap;
+    uint8_t *file;       /* bytes of the last phm_decode_file() */
+    size_t file_cap, file_len;
+};
+
+/* Returns a buffer of at least `bytes` in dec->pixels (kept between calls),
+ * or NULL. Callers have checked `bytes` against the pixel limit. */
+uint8_t *phm__pixels(phm_decoder *dec, size_t bytes);
+
+/* Checks width x height x channels against the limits; on failure writes
+ * the message and returns PHM_ERR_TOO_LARGE (or PHM_ERR_CORRUPT for a zero
+ * dimension). On success stores the byte count in *bytes. */
+int phm__check_dims(const phm_decoder *dec, const char *name, uint64_t width,
+                    uint64_t height, uint32_t channels, size_t *bytes,
+                    char *err, size_t errlen);
+
+/* "cannot decode 'name': <fmt>" into err. Returns `status`. */
+int phm__fail(int status, char *err, size_t errlen, const char *name,
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+int phm__decode_jpeg(phm_decoder *dec, const uint8_t *data, size_t len,
+                     const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
+                    const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
+                    const char *name, phm_image *img, char *err, size_t errlen);
+void phm__jpeg_free(void *tj);
+
+#endif

@@ -1,0 +1,127 @@
+#!/bin/sh
+# tests/fuzz/build.sh [BUILD_DIR] - builds the libFuzzer targets (`make fuzz`).
+#
+# Compiles src/lib/*.c with clang, coverage-instrumented for libFuzzer and
+# with ASan + UBSan, the same language flags as the Makefile (-std=c11,
+# -ffp-contract=off, the _avx2/_avx512 instruction-set flags), then links
+# each tests/fuzz/fuzz_*.c into BUILD_DIR/fuzz_NAME and makes its seed corpus
+# in BUILD_DIR/seeds/fuzz_NAME from small test images and generated ones.
+# Objects are rebuilt when a source, a header or the flags changed.
+#
+# Environment: FUZZ_CC (default clang). Exit status: 0 built, 1 error,
+# 77 skipped (no clang or no libFuzzer runtime; the reason is on stderr).
+set -eu
+cd "$(dirname "$0")/../.."
+
+out=${1:-build-fuzz}
+cc=${FUZZ_CC:-clang}
+die() { echo "fuzz: $*" >&2; exit 1; }
+skip() { echo "fuzz: skipped: $*" >&2; exit 77; }
+
+command -v "$cc" >/dev/null 2>&1 ||
+    skip "$cc not found (run 'make deps', which installs clang)"
+command -v pkg-config >/dev/null 2>&1 || die "pkg-config not found (run 'make deps')"
+mkdir -p "$out/obj" "$out/seeds"
+
+# Can this clang link a libFuzzer program with the sanitizers?
+probe=$out/probe
+printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+    >"$probe.c"
+if ! "$cc" -fsanitize=fuzzer,address,undefined "$probe.c" -o "$probe" >"$probe.log" 2>&1; then
+    skip "$cc cannot link -fsanitize=fuzzer,address,undefined: the libFuzzer" \
+        "runtime is missing (Debian: libclang-rt-14-dev; see $probe.log)"
+fi
+
+# Flags: the Makefile's language and warning flags, libFuzzer coverage, and
+# sanitizers that stop at the first error so libFuzzer saves the input.
+pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+[ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
+# shellcheck disable=SC2086
+pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
+# shellcheck disable=SC2086
+pkg_libs=$(pkg-config --libs $pkgs)
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+warn="-Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes
+ -Wpointer-arith -Wformat=2 -Wvla -Wundef"
+base="-std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -ffp-contract=off
+ -fno-fast-math -Iinclude -Isrc/lib $warn $pkg_cflags $san"
+# The library needs OpenMP only if it uses it; clang's needs libomp-dev.
+omp=""
+if grep -q 'pragma omp\|<omp\.h>' src/lib/*.c src/lib/*.h 2>/dev/null; then
+    omp=-fopenmp
+fi
+libflags="$base $omp -fsanitize=fuzzer-no-link"
+
+# Start over when the flags or the compiler changed.
+stamp="$cc $("$cc" --version | head -n 1) | $libflags"
+if [ ! -f "$out/flags" ] || [ "$(cat "$out/flags")" != "$stamp" ]; then
+    rm -f "$out"/obj/*.o
+    echo "$stamp" >"$out/flags"
+fi
+
+newest_header=$(ls -t include/*.h src/lib/*.h | head -n 1)
+objs=""
+for src in src/lib/*.c; do
+    name=$(basename "$src" .c)
+    obj=$out/obj/$name.o
+    objs="$objs $obj"
+    case $name in
+    *_avx512) isa="-mavx512f -mavx512bw -mavx512vl -mavx512vpopcntdq -mavx2 -mpopcnt -mbmi2" ;;
+    *_avx2) isa="-mavx2 -mpopcnt -mbmi2" ;;
+    *) isa="" ;;
+    esac
+    if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && [ ! "$newest_header" -nt "$obj" ]; then
+        continue
+    fi
+    echo "fuzz: CC $src"
+    # shellcheck disable=SC2086
+    "$cc" $libflags $isa -c "$src" -o "$obj" || die "cannot compile $src"
+done
+# Objects of library files that no longer exist must not be linked.
+for obj in "$out"/obj/*.o; do
+    [ -f "src/lib/$(basename "$obj" .o).c" ] || rm -f "$obj"
+done
+
+for src in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$src" .c)
+    echo "fuzz: LINK $out/$name"
+    # shellcheck disable=SC2086
+    "$cc" $base $omp -fsanitize=fuzzer "$src" $objs $pkg_libs -lm -o "$out/$name" ||
+        die "cannot build $out/$name"
+done
+
+# ---------------------------------------------------------------------------
+# Seed corpora, made here so that none is committed.
+
+seeds=$out/seeds/fuzz_decode
+rm -rf "$seeds"
+mkdir -p "$seeds"
+img=tests/data/pdq/images
+for f in "$img/misc-images/wee.jpg" "$img/misc-images/small.jpg" \
+    "$img/bridge-mods/square-128x128.jpg" "$img/reg-test-input/labelme-subset"/*.jpg; do
+    [ -f "$f" ] || die "seed image '$f' not found"
+    cp "$f" "$seeds/$(basename "$f")"
+done
+"$cc" -std=c11 -D_DEFAULT_SOURCE -O1 $warn $pkg_cflags tests/fuzz/mkseeds.c \
+    $pkg_libs -o "$out/mkseeds" || die "cannot build $out/mkseeds"
+"$out/mkseeds" "$seeds" || die "cannot make the generated seeds"
+# Truncated and empty inputs are the commonest real-world breakage.
+head -c 700 "$img/bridge-mods/square-128x128.jpg" >"$seeds/truncated.jpg"
+head -c 90 "$seeds/rgb8-adam7.png" >"$seeds/truncated.png"
+: >"$seeds/empty"
+
+seeds=$out/seeds/fuzz_hex
+rm -rf "$seeds"
+mkdir -p "$seeds"
+h=f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22
+printf '%s' "$h" >"$seeds/lower"
+printf '%s' "$h" | tr a-f A-F >"$seeds/upper"
+printf '%s' "$h" | cut -c 2- | tr -d '\n' >"$seeds/short"
+printf '%s0' "$h" >"$seeds/long"
+printf '%s' "$h" | sed 's/e/g/' | tr -d '\n' >"$seeds/badchar"
+printf '%s' "$h" | cut -c 1-32 | tr -d '\n' >"$seeds/raw32"
+printf 'avx512' >"$seeds/simd"
+printf 'cli512' >"$seeds/mode"
+echo "fuzz: built $(ls tests/fuzz/fuzz_*.c | wc -l) targets in $out/"

@@ -1,0 +1,135 @@
+/*
+ * fuzz_decode.c - libFuzzer target: arbitrary bytes through the decoders and,
+ * when they decode, through PDQ hashing in both modes.
+ *
+ * Beyond "no crash, no leak, no undefined behaviour" (ASan + UBSan), it
+ * checks what include/phmatch.h promises:
+ *   - a failure leaves the image zeroed and a non-empty message that fits
+ *     the buffer; success gives a sane descriptor within the pixel limit,
+ *     with the format the magic bytes say;
+ *   - hashing succeeds, or says PHM_ERR_TOO_SMALL exactly when a side is
+ *     under 5 pixels, with the reference's all-zero, quality-0 answer;
+ *   - the dihedral hash [0] equals the plain hash, and the portable code
+ *     gives bit-identical results to the SIMD level this CPU runs.
+ *
+ * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
+ * input stays fast; a header claiming more must be refused as too large.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phmatch.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static phm_decoder *dec;
+static phm_hasher *fast, *portable;
+static uint64_t max_pixels = 2ull * 1000 * 1000;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "fuzz_decode: check failed at line %d: %s\n",    \
+                    __LINE__, #cond);                                        \
+            abort();                                                         \
+        }                                                                    \
+    } while (0)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *env = getenv("PHM_FUZZ_MAX_PIXELS");
+    if (env && *env) {
+        char *end;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (*end == '\0' && v > 0)
+            max_pixels = v;
+    }
+    /* One decoder and two hashers for the whole run, as a CLI worker keeps
+     * them: buffers grown by one input must be right for the next. */
+    phm_decode_limits lim = {.max_pixels = max_pixels, .max_file_bytes = 0};
+    if (phm_decoder_new(&dec, &lim) != PHM_OK ||
+        phm_hasher_new(&fast, PHM_SIMD_AUTO) != PHM_OK ||
+        phm_hasher_new(&portable, PHM_SIMD_PORTABLE) != PHM_OK) {
+        fprintf(stderr, "fuzz_decode: out of memory at start\n");
+        abort();
+    }
+    return 0;
+}
+
+static int zero_hash(const phm_pdq *h)
+{
+    return (h->w[0] | h->w[1] | h->w[2] | h->w[3]) == 0;
+}
+
+static void check_hash(const phm_image *img, phm_mode mode)
+{
+    phm_pdq_result a, b, plain;
+    int too_small = img->width < 5 || img->height < 5;
+
+    int rc = phm_hash_image(fast, img, mode, 1, &a);
+    CHECK(rc == (too_small ? PHM_ERR_TOO_SMALL : PHM_OK));
+    CHECK(a.quality >= 0 && a.quality <= 100);
+    if (too_small) {
+        CHECK(zero_hash(&a.hash[0]) && a.quality == 0);
+        return;
+    }
+    CHECK(a.nhashes == PHM_DIH_COUNT);
+    if (mode == PHM_MODE_CLI512 && (img->width > 512 || img->height > 512))
+        CHECK(a.width == 512 && a.height == 512);
+    else
+        CHECK(a.width == img->width && a.height == img->height);
+
+    rc = phm_hash_image(fast, img, mode, 0, &plain);
+    CHECK(rc == PHM_OK && plain.nhashes == 1);
+    CHECK(phm_pdq_distance(&plain.hash[0], &a.hash[0]) == 0);
+    CHECK(plain.quality == a.quality);
+
+    /* Every SIMD level must compute the portable code's bits. */
+    if (phm_hasher_simd(fast) != PHM_SIMD_PORTABLE) {
+        rc = phm_hash_image(portable, img, mode, 1, &b);
+        CHECK(rc == PHM_OK && b.quality == a.quality && b.nhashes == a.nhashes);
+        for (int i = 0; i < a.nhashes; i++)
+            CHECK(phm_pdq_distance(&a.hash[i], &b.hash[i]) == 0);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[PHM_ERRMSG_MAX];
+    phm_image img;
+    memset(err, 'x', sizeof err);
+
+    int rc = phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err);
+    CHECK(memchr(err, '\0', sizeof err) != NULL);
+    if (rc < 0) {
+        static const phm_image zero;
+        if (rc != PHM_ERR_UNSUPPORTED && rc != PHM_ERR_CORRUPT &&
+            rc != PHM_ERR_TOO_LARGE && rc != PHM_ERR_NOMEM) {
+            fprintf(stderr, "fuzz_decode: decode gave %s (%d), not a data error: %s\n",
+                    phm_reason(rc), rc, err);
+            abort();
+        }
+        CHECK(memcmp(&img, &zero, sizeof img) == 0);
+        CHECK(err[0] != '\0');
+        CHECK(strcmp(phm_reason(rc), "ok") != 0);
+        return 0;
+    }
+    CHECK(rc == PHM_OK || rc == PHM_WARN_RECOVERED);
+    if (rc == PHM_WARN_RECOVERED)
+        CHECK(err[0] != '\0');
+    CHECK(img.pixels != NULL);
+    CHECK(img.width > 0 && img.height > 0);
+    CHECK((uint64_t)img.width * img.height <= max_pixels);
+    CHECK(img.channels == 1 || img.channels == 3);
+    CHECK(img.stride >= (size_t)img.width * img.channels);
+    CHECK(img.format != PHM_FORMAT_UNKNOWN && img.format == phm_detect_format(data, size));
+
+    check_hash(&img, PHM_MODE_FULL);
+    check_hash(&img, PHM_MODE_CLI512);
+    return 0;
+}

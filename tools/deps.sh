@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages phmatch needs to build, test and benchmark.
+# Does nothing when all are present; otherwise runs apt-get update first.
+set -eu
+
+# build: compiler, image libraries, LMDB, OpenSSL (digests)
+PKGS="gcc make pkg-config libturbojpeg0-dev libpng-dev liblmdb-dev libssl-dev"
+# tests: clang + its runtimes for libFuzzer, the jpeg tools that make test files
+PKGS="$PKGS clang libclang-rt-14-dev libjpeg-turbo-progs lmdb-utils curl"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "phmatch: missing Debian packages:$missing" >&2
+    echo "phmatch: run 'make deps' as root, or: apt-get install$missing" >&2
+    exit 1
+fi
+echo "phmatch: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
