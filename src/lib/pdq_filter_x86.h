@@ -14,43 +14,6 @@
 
 #ifndef PDQ_X86
 #error "include pdq_filter_impl.h first, with PDQ_X86 defined"
-/* Pass 2, eight sliding steps: for each run of 8 columns the running sums
- * stay in a register while rows ri..ri+7 enter and li..li+7 leave; the
- * eight output rows are transposed in registers into their lanes of
- * block3, which is the layout pass 3 sweeps. Per column the operations are
- * row_slide_emit()'s, in the same order. */
-static void pass2_slide8(pdq_filter_ws *ws, const col_sweep *cs, size_t width)
-{
-    const float *in[8], *out[8];
-    for (size_t k = 0; k < 8; k++) {
-        in[k] = ws->ring + ((cs->ri + k) % ws->cap_ring) * width;
-        out[k] = ws->ring + ((cs->li + k) % ws->cap_ring) * width;
-    }
-    float *restrict s = ws->col_sums;
-    float *restrict dst = ws->block3 + cs->oi % LANES;
-    const __m256 c = _mm256_set1_ps((float)cs->count);
-    size_t j = 0;
-    for (; j + 8 <= width; j += 8) {
-        __m256 v = _mm256_loadu_ps(s + j), r[8];
-        for (int k = 0; k < 8; k++) {
-            v = _mm256_sub_ps(_mm256_add_ps(v, _mm256_loadu_ps(in[k] + j)),
-                              _mm256_loadu_ps(out[k] + j));
-            r[k] = _mm256_div_ps(v, c);
-        }
-        _mm256_storeu_ps(s + j, v);
-        transpose8(r);
-        for (int m = 0; m < 8; m++)
-            _mm256_storeu_ps(dst + (j + (size_t)m) * LANES, r[m]);
-    }
-    const float cc = (float)cs->count;
-    for (; j < width; j++)
-        for (size_t k = 0; k < 8; k++) {
-            s[j] += in[k][j];
-            s[j] -= out[k][j];
-            dst[j * LANES + k] = s[j] / cc;
-        }
-}
-
 #endif
 
 /* Byte positions of R (G, B: +1, +2) of pixels 0..15 within the three
