@@ -61,7 +61,7 @@ CLI    := $(BUILD)/phmatch
 .DEFAULT_GOAL := all
 
 all: lib $(CLI) tools ## build the library, the phmatch tool and helper tools
-lib: $(STATIC) $(SHARED) $(BUILD)/phmatch.pc
+lib: $(STATIC) $(SHARED)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -83,14 +83,21 @@ $(STATIC): $(LIB_OBJ)
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libphmatch.so.0 -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/phmatch.pc: Makefile
-	@mkdir -p $(@D)
-	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
-	    'includedir=$${prefix}/include' '' 'Name: phmatch' \
-	    'Description: PDQ perceptual-hash matching of known imagery' \
-	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	    'Libs: -L$${libdir} -lphmatch' 'Libs.private: -fopenmp -lm' \
-	    'Cflags: -I$${includedir}' > $@
+# Written at install time, so the prefix in it is the one installed to.
+define PKGCONFIG
+prefix=$(PREFIX)
+libdir=$${prefix}/lib
+includedir=$${prefix}/include
+
+Name: phmatch
+Description: PDQ perceptual-hash matching of known imagery
+Version: $(VERSION)
+Requires.private: $(PKGS)
+Libs: -L$${libdir} -lphmatch
+Libs.private: -fopenmp -lm
+Cflags: -I$${includedir}
+endef
+export PKGCONFIG
 
 $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS_ALL)
@@ -144,7 +151,7 @@ install: all ## install into $(DESTDIR)$(PREFIX)
 	ln -sf libphmatch.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.0
 	ln -sf libphmatch.so.0 $(DESTDIR)$(PREFIX)/lib/libphmatch.so
 	install -m 644 include/phmatch.h $(DESTDIR)$(PREFIX)/include/phmatch.h
-	install -m 644 $(BUILD)/phmatch.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc
+	printf '%s\n' "$$PKGCONFIG" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 uninstall: ## remove what install put in $(DESTDIR)$(PREFIX)
