@@ -21,6 +21,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 
 [ $# -le 1 ] || die "usage: sh bench/run.sh [BUILD_DIR]"
 build=${1:-build}
+case $build in *[[:space:]]*) die "the build directory's path must not contain spaces" ;; esac
 [ -d "$build" ] || die "no build directory '$build': run 'make BUILD=$build all' first"
 [ -f "$build/libphmatch.a" ] || die "no '$build/libphmatch.a': run 'make BUILD=$build lib' first"
 command -v djpeg >/dev/null 2>&1 ||
@@ -37,6 +38,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 case $reps in '' | *[!0-9]* | 0) die "BENCH_REPS must be a positive number" ;; esac
 sizes="0.3 2 12"
+# shellcheck disable=SC2086 # split on purpose
 set -- $counts
 [ $# -eq 3 ] || die "BENCH_COUNTS must be three numbers (0.3, 2 and 12 MP)"
 
@@ -70,19 +72,22 @@ pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
 cflags="-std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -Wall -Wextra
  -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
  -Wformat=2 -Wvla -Wundef -Iinclude"
+# newer A B - A was modified after B ([ -nt ] is not POSIX).
+newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
+
 # shellcheck disable=SC2086
 libs="$build/libphmatch.a -fopenmp -pthread $(pkg-config --libs $pkgs) -lm"
 
 build_helper() { # name source...
     name=$1; shift
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2046,SC2086
     $CC $cflags $(pkg-config --cflags $pkgs) -o "$out/$name" "$@" $libs \
         >>"$log" 2>&1 || { cat "$log" >&2; die "cannot build $out/$name"; }
 }
 build_helper runcpu bench/runcpu.c
 build_helper hash_cpu bench/hash_cpu.c
 mkimages=$build/tools/mkimages
-if [ ! -x "$mkimages" ] || [ tools/mkimages.c -nt "$mkimages" ]; then
+if [ ! -x "$mkimages" ] || newer tools/mkimages.c "$mkimages"; then
     build_helper mkimages tools/mkimages.c
     mkimages=$out/mkimages
 fi
@@ -93,10 +98,9 @@ hash_cpu=$out/hash_cpu
 # Images, regenerated only when the recipe changes.
 
 imgdir=$out/images
-i=0
 for s in $sizes; do
-    i=$((i + 1))
-    eval "n=\${$i}"
+    n=$1
+    shift
     case $n in '' | *[!0-9]* | 0) die "BENCH_COUNTS: '$n' is not a positive number" ;; esac
     if [ "$s" = 12 ]; then src=$src_large noise=$noise_large; else src=$src_small noise=$noise_small; fi
     dir=$imgdir/$s
@@ -140,6 +144,7 @@ for s in $sizes; do
 done
 [ "$cli_ok" = 1 ] || echo "bench: phmatch CLI columns skipped: $cli_why" >&2
 for s in $sizes; do # warm the page cache and the library path
+    # shellcheck disable=SC2046 # one path a line, no spaces (checked above)
     "$hash_cpu" $(cat "$out/list-$s") >/dev/null 2>>"$log" ||
         die "hash_cpu failed on the $s MP images (see $log)"
 done
@@ -165,6 +170,7 @@ measure_lib() { # rep size tool hash_cpu-args...
         '{ print r, s, t, $1, $4, "-", "-", $5, "-", $2, $3 }' >>"$raw"
 }
 
+# shellcheck disable=SC2016 # expanded by the shell that runs it
 spin='i=0; while [ $i -lt 250000 ]; do i=$((i + 1)); done'
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')
 t_start=$(date +%s)
@@ -194,7 +200,7 @@ while [ "$r" -le "$reps" ]; do
             # The machine's own ceiling at this moment: one CPU-bound shell
             # loop against two at once (other tenants take a core away).
             measure_cmd "$r" "$s" spin-1 1 sh -c "$spin"
-            measure_cmd "$r" "$s" spin-2 1 sh -c "$spin & $spin; wait"
+            measure_cmd "$r" "$s" spin-2 1 sh -c "{ $spin; } & { $spin; }; wait"
         fi
     done
     r=$((r + 1))
@@ -213,7 +219,36 @@ med() {
         $2 == s && $3 == t {
             if ($col == "-") exit
             print (per != "" ? 1000 * $col / $4 : $col)
-        }' "$raw" | sort -g | awk '
+        }' "$raw" | median
+}
+
+# paired SIZE NUM DEN COLUMN [FACTOR [STARTUP]] - median over runs of
+# FACTOR * NUM / DEN, both per file and taken from the same run (measured
+# seconds apart), so that a slow spell of the machine cancels out. With
+# STARTUP, that run's djpeg start-up per file is taken off DEN first.
+paired() {
+    awk -F '\t' -v s="$1" -v n="$2" -v d="$3" -v c="$4" -v k="${5:-1}" -v st="${6:-}" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) col = i; next }
+        $3 == "djpeg-startup" { S[$1] = $5 / $4 }
+        $2 == s && $3 == n && $col != "-" { N[$1] = $col / $4 }
+        $2 == s && $3 == d && $col != "-" { D[$1] = $col / $4 }
+        END {
+            for (r in N) {
+                if (!(r in D)) continue
+                den = D[r] - (st != "" ? S[r] : 0)
+                if (den > 0) print k * N[r] / den
+            }
+        }' "$raw" | median
+}
+
+# best SIZE TOOL - the fastest run's CPU ms per file: noise only ever adds time.
+best() {
+    awk -F '\t' -v s="$1" -v t="$2" 'NR > 1 && $2 == s && $3 == t { print 1000 * $5 / $4 }' "$raw" |
+        sort -g | head -n 1 | awk 'END { print (NR ? $1 : "nan") }'
+}
+
+median() {
+    sort -g | awk '
         { v[NR] = $1 }
         END {
             if (NR == 0) { print "nan"; exit }
@@ -221,11 +256,11 @@ med() {
         }'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else printf "%.2f\n", a / b }'; }
 fmt() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "nan") print "n/a"; else printf f "\n", v }'; }
 verdict() { # value op target
     awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
         if (v == "nan") { print "n/a"; exit }
+        v = sprintf("%.2f", v) + 0 # judge the figure as printed
         ok = (op == "<=") ? v <= t : v >= t
         print ok ? "met" : "MISSED"
     }'
@@ -244,6 +279,8 @@ note tiny djpeg_startup_ms "$startup"
 
 echo
 echo "phmatch hashing benchmark: full mode, CPU = user+sys, median of $reps runs"
+[ "${BENCH_QUICK:-0}" != 1 ] ||
+    echo "  BENCH_QUICK=1: a check of the script on a few files; the figures mean nothing"
 echo "  build: $build; $versions"
 echo "  machine: ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') cores;" \
     "load average $load0 before, $load1 after; $((t_end - t_start)) s"
@@ -255,13 +292,16 @@ for s in $sizes; do
     first=$(head -n 1 "$out/list-$s")
     dims=$(basename "$first" | sed 's/^img-\([0-9]*x[0-9]*\)-.*/\1/')
     nf=$(wc -l <"$out/list-$s")
-    bytes=$(cat $(cat "$out/list-$s") | wc -c)
+    bytes=0
+    while read -r f; do
+        bytes=$((bytes + $(wc -c <"$f")))
+    done <"$out/list-$s"
     kb=$(awk -v b="$bytes" -v n="$nf" 'BEGIN { printf "%.0f", b / n / 1024 }')
     bpp=$(echo "$dims" | awk -F x -v b="$bytes" -v n="$nf" '{ printf "%.2f", 8 * b / n / ($1 * $2) }')
     dj=$(med "$s" djpeg cpu_s per)
     ph=$(med "$s" phmatch-j1 cpu_s per)
-    q=$(ratio "$ph" "$dj")
-    q2=$(ratio "$ph" "$(awk -v a="$dj" -v b="$startup" 'BEGIN { print (a == "nan" || b == "nan") ? "nan" : a - b }')")
+    q=$(paired "$s" phmatch-j1 djpeg cpu_s)
+    q2=$(paired "$s" phmatch-j1 djpeg cpu_s 1 startup)
     note "$s" djpeg_ms "$dj"
     note "$s" phmatch_j1_ms "$ph"
     note "$s" phmatch_over_djpeg "$q"
@@ -271,10 +311,20 @@ for s in $sizes; do
         "$(verdict "$q" '<=' 1.2)" "$(fmt "$q2" %.2f)"
 done
 [ "$cli_ok" = 1 ] || echo "  (phmatch column skipped: $cli_why)"
+bestline=""
+for s in $sizes; do
+    b=$(awk -v a="$(best "$s" phmatch-j1)" -v b="$(best "$s" djpeg)" \
+        'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else print a / b }')
+    note "$s" best_phmatch_over_best_djpeg "$b"
+    bestline="$bestline $s MP $(fmt "$b" %.2f),"
+done
+echo "  best run / best run:${bestline%,} (noise only ever adds time)"
 echo "  djpeg runs once per file, so its column includes a process start-up of" \
     "$(fmt "$startup" %.2f) ms"
 echo "  (djpeg on a 16x16 JPEG). ratio* = phmatch / (djpeg - start-up): the stricter"
-echo "  comparison, as if djpeg decoded every file in one process."
+echo "  comparison, as if djpeg decoded every file in one process. Ratios are medians"
+echo "  of each run's own ratio (phmatch and djpeg measured seconds apart), so they can"
+echo "  differ a little from the ratio of the medians shown."
 echo
 echo "Library only, one thread (bench/hash_cpu: no process start-up, no output)"
 printf '  %-7s %10s %10s %10s %12s %12s\n' size "decode ms" "hash ms" "total ms" \
@@ -288,8 +338,8 @@ for s in $sizes; do
     note "$s" lib_hash_step_ms "$hsh"
     printf '  %-7s %10s %10s %10s %12s %12s\n' "$s MP" "$(fmt "$dec" %.2f)" \
         "$(fmt "$hsh" %.2f)" "$(fmt "$tot" %.2f)" \
-        "$(fmt "$(ratio "$tot" "$(med "$s" djpeg cpu_s per)")" %.2f)" \
-        "$(fmt "$(ratio "$tot" "$dec")" %.2f)"
+        "$(fmt "$(paired "$s" lib-j1 djpeg cpu_s)" %.2f)" \
+        "$(fmt "$(paired "$s" lib-j1 lib-decode cpu_s)" %.2f)"
 done
 echo "  decode = phm_decode_file() only (TurboJPEG, accurate IDCT, fancy upsampling);"
 echo "  hash = phm_hash_image() in full mode; total = user+sys of the whole run."
@@ -302,7 +352,7 @@ for t in phmatch lib; do
     w2=$(med 2 "$t-j2" wall_s)
     f1=$(awk -v n="$nf" -v w="$w1" 'BEGIN { if (w == "nan") print "nan"; else print n / w }')
     f2=$(awk -v n="$nf" -v w="$w2" 'BEGIN { if (w == "nan") print "nan"; else print n / w }')
-    sp=$(ratio "$f2" "$f1")
+    sp=$(paired 2 "$t-j1" "$t-j2" wall_s)
     note 2 "${t}_j1_files_per_s" "$f1"
     note 2 "${t}_j2_files_per_s" "$f2"
     note 2 "${t}_speedup_j2" "$sp"
@@ -311,9 +361,7 @@ for t in phmatch lib; do
     printf '  %-9s %14s %14s %9s  %s\n' "$label" "$(fmt "$f1" %.1f)" "$(fmt "$f2" %.1f)" \
         "$(fmt "$sp" %.2f)" "$(verdict "$sp" '>=' 1.8)"
 done
-c1=$(med 2 spin-1 wall_s)
-c2=$(med 2 spin-2 wall_s)
-ceiling=$(awk -v a="$c1" -v b="$c2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else print 2 * a / b }')
+ceiling=$(paired 2 spin-1 spin-2 wall_s 2)
 note 2 machine_ceiling_j2 "$ceiling"
 printf '  %-9s %14s %14s %9s  %s\n' machine "" "" "$(fmt "$ceiling" %.2f)" \
     "(ceiling: two CPU-bound loops vs one)"

@@ -288,6 +288,34 @@ phm_simd phm_hasher_simd(const phm_hasher *h);
 int phm_hash_image(phm_hasher *h, const phm_image *img, phm_mode mode,
                    int dihedral, phm_pdq_result *out);
 
+/* What phm_hash_mem/phm_hash_file decoded. */
+typedef struct phm_image_info {
+    uint32_t width, height; /* of the decoded image (before any cli512 resize) */
+    phm_format format;
+} phm_image_info;
+
+/* Decodes and hashes in one pass: the fast path for batch hashing. A JPEG's
+ * rows go to the hasher as libjpeg-turbo produces them, so the full image
+ * never sits in memory (a 12 MP photo needs ~1 MB of buffers instead of
+ * 36 MB, and stays in cache); other formats are decoded whole and hashed.
+ * The hashes are identical to phm_decode_mem() followed by
+ * phm_hash_image() (the golden test checks both paths).
+ *
+ * Returns PHM_OK, or PHM_WARN_RECOVERED with `*out` computed from the
+ * pixels the decoder recovered and `err` saying what was wrong, or any
+ * error of phm_decode_mem() and phm_hash_image(). `info` may be NULL; it is
+ * filled whenever the header was read. Uses `dec` and `h` as their own
+ * functions do: one thread at a time for each. */
+int phm_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                 const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
+                 phm_image_info *info, char *err, size_t errlen);
+
+/* phm_hash_mem() on a file read as phm_decode_file() reads it; the bytes
+ * stay available through phm_decoder_last_bytes() (for digests). */
+int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mode,
+                  int dihedral, phm_pdq_result *out, phm_image_info *info,
+                  char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

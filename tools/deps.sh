@@ -4,7 +4,7 @@
 set -eu
 
 # build: compiler, image libraries, LMDB, OpenSSL (digests)
-PKGS="gcc make pkg-config libturbojpeg0-dev libpng-dev liblmdb-dev libssl-dev"
+PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblmdb-dev libssl-dev"
 # tests: clang + its runtimes for libFuzzer, the jpeg tools that make test files
 PKGS="$PKGS clang libclang-rt-14-dev libjpeg-turbo-progs lmdb-utils curl"
 

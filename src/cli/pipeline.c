@@ -138,7 +138,7 @@ static void process(pipeline *pl, worker *w, slot *s)
 {
     const pipeline_config *cfg = pl->cfg;
     hash_record *r = &s->rec;
-    phm_image img;
+    phm_image_info info;
     const uint8_t *bytes;
     size_t len = 0;
     int rc;
@@ -146,7 +146,9 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (r->status != PHM_OK)
         goto out; /* an error found while enumerating */
 
-    rc = phm_decode_file(w->dec, s->path, &img, w->err, sizeof w->err);
+    /* One pass: decode and hash together (rows stream into the hasher). */
+    rc = phm_hash_file(w->dec, w->hasher, s->path, cfg->mode, cfg->dihedral, &r->pdq,
+                       &info, w->err, sizeof w->err);
     bytes = phm_decoder_last_bytes(w->dec, &len);
     if (bytes) {
         r->size = (int64_t)len;
@@ -161,17 +163,27 @@ static void process(pipeline *pl, worker *w, slot *s)
             r->has_digests = 1;
     }
 
+    if (info.format != PHM_FORMAT_UNKNOWN) {
+        r->format = info.format;
+        r->width = info.width;
+        r->height = info.height;
+    }
+    if (rc == PHM_ERR_TOO_SMALL) {
+        r->status = rc;
+        snprintf(s->message, sizeof s->message,
+                 "image is %ux%u; PDQ needs at least 5x5 pixels",
+                 (unsigned)info.width, (unsigned)info.height);
+        goto out;
+    }
     if (rc != PHM_OK && rc != PHM_WARN_RECOVERED) {
         r->status = rc;
         snprintf(s->message, sizeof s->message, "%s",
                  pipeline_cause(w->err, s->path));
         goto out;
     }
-    r->format = img.format;
-    r->width = img.width;
-    r->height = img.height;
     if (rc == PHM_WARN_RECOVERED && !cfg->accept_recovered) {
         r->status = PHM_ERR_CORRUPT;
+        memset(&r->pdq, 0, sizeof r->pdq); /* a damaged image's hash is not reported */
         snprintf(s->message, sizeof s->message,
                  "%s (damaged; --accept-recovered hashes it anyway)",
                  pipeline_cause(w->err, s->path));
@@ -180,20 +192,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (rc == PHM_WARN_RECOVERED)
         snprintf(s->message, sizeof s->message, "%s",
                  pipeline_cause(w->err, s->path));
-
-    int hr = phm_hash_image(w->hasher, &img, cfg->mode, cfg->dihedral,
-                            &r->pdq);
-    if (hr == PHM_ERR_TOO_SMALL) {
-        r->status = hr;
-        snprintf(s->message, sizeof s->message,
-                 "image is %ux%u; PDQ needs at least 5x5 pixels",
-                 (unsigned)img.width, (unsigned)img.height);
-    } else if (hr != PHM_OK) {
-        r->status = hr;
-        snprintf(s->message, sizeof s->message, "%s", phm_strerror(hr));
-    } else {
-        r->status = rc;
-    }
+    r->status = rc;
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

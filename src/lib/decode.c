@@ -159,16 +159,9 @@ static int read_fail(int status, char *err, size_t errlen, const char *path,
     return status;
 }
 
-int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
-                    char *err, size_t errlen)
+int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen)
 {
-    if (err && errlen)
-        err[0] = '\0';
-    if (!dec || !path || !img)
-        return PHM_ERR_INVALID;
-    memset(img, 0, sizeof *img);
     dec->file_len = 0;
-
     /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
@@ -224,10 +217,23 @@ int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
         got += (size_t)n;
     }
     dec->file_len = got;
-    rc = phm_decode_mem(dec, dec->file, got, path, img, err, errlen);
 out:
     close(fd);
     return rc;
+}
+
+int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
+                    char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !path || !img)
+        return PHM_ERR_INVALID;
+    memset(img, 0, sizeof *img);
+    int rc = phm__read_file(dec, path, err, errlen);
+    if (rc)
+        return rc;
+    return phm_decode_mem(dec, dec->file, dec->file_len, path, img, err, errlen);
 }
 
 const uint8_t *phm_decoder_last_bytes(const phm_decoder *dec, size_t *len)

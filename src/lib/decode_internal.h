@@ -40,4 +40,14 @@ int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
 void phm__jpeg_free(void *tj);
 
+/* Reads a regular file into dec->file / dec->file_len (limits and errors
+ * as phm_decode_file describes). */
+int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen);
+
+/* Decodes a JPEG row by row straight into the hasher (phm_hash_mem). */
+int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                          size_t len, const char *name, phm_mode mode, int dihedral,
+                          phm_pdq_result *out, phm_image_info *info, char *err,
+                          size_t errlen);
+
 #endif

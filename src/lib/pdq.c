@@ -18,11 +18,20 @@
 
 struct phm_hasher {
     phm_simd simd;
-    pdq_filter_fn filter;
+    const pdq_filter_ops *filter;
     pdq_filter_ws ws;
-    uint8_t *resized;      /* cli512 mode: 512 x 512 x 3 */
     float dct[PDQ_DCT_N * PDQ_DIM];
     float a[PDQ_DIM * PDQ_DIM];
+
+    /* The image being streamed in (pdq_stream_begin .. _end). */
+    uint32_t src_width, src_height, channels;
+    uint32_t width, height;  /* what the core sees (512 x 512 when resizing) */
+    uint32_t src_row;        /* source rows received */
+    uint32_t out_row;        /* core rows produced */
+    int resize, exact64, too_small;
+    uint8_t *stage;          /* up to PDQ_LANES core rows awaiting a push */
+    size_t stage_cap, staged;
+    uint32_t col_src[CLI512_DIM]; /* cli512: source column of each output column */
 };
 
 /* ------------------------------------------------------------------ */
@@ -321,17 +330,59 @@ void pdq_filter_release(pdq_filter_ws *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-static pdq_filter_fn filter_for(phm_simd level)
+void pdq_filter_start(pdq_filter_ws *ws, uint32_t width, uint32_t height,
+                      uint32_t channels)
+{
+    ws->width = width;
+    ws->height = height;
+    ws->channels = channels;
+    ws->next_row = 0;
+    ws->wr = pdq_window(width);
+    ws->wc = pdq_window(height);
+    for (uint32_t i = 0; i < PDQ_DIM; i++) {
+        ws->row_sel[i] = pdq_decimate_index(i, height);
+        ws->col_sel[i] = pdq_decimate_index(i, width);
+    }
+    memset(&ws->cs, 0, sizeof ws->cs);
+    ws->cs.w = ws->wc;
+    const size_t half = (ws->wc + 2) / 2;
+    ws->cs.plan.grow_silent = half - 1;
+    ws->cs.plan.grow = ws->wc - half + 1;
+    ws->cs.plan.slide = height >= ws->wc ? height - ws->wc : 0;
+    ws->cs.plan.shrink = half - 1;
+    if (ws->wc == 1) {
+        ws->cs.reads = ws->cs.total = height;
+    } else {
+        ws->cs.reads = ws->cs.plan.grow_silent + ws->cs.plan.grow + ws->cs.plan.slide;
+        ws->cs.total = ws->cs.reads + ws->cs.plan.shrink;
+    }
+    memset(ws->col_sums, 0, width * sizeof *ws->col_sums);
+    /* Pass 3 filters all 16 lanes of a block; unused ones must be numbers. */
+    memset(ws->block3, 0, (size_t)width * PDQ_LANES * sizeof *ws->block3);
+}
+
+void pdq_filter_image(const pdq_filter_ops *ops, pdq_filter_ws *ws,
+                      const phm_image *img, float out[PDQ_DIM * PDQ_DIM])
+{
+    pdq_filter_start(ws, img->width, img->height, img->channels);
+    for (size_t r0 = 0; r0 < img->height; r0 += PDQ_LANES) {
+        size_t nb = img->height - r0 < PDQ_LANES ? img->height - r0 : PDQ_LANES;
+        ops->push(ws, img->pixels + r0 * img->stride, img->stride, nb);
+    }
+    ops->finish(ws, out);
+}
+
+static const pdq_filter_ops *filter_for(phm_simd level)
 {
 #if defined(__x86_64__) && !defined(PHM_NO_X86_SIMD)
     if (level == PHM_SIMD_AVX512)
-        return pdq_filter_avx512;
+        return &pdq_filter_avx512;
     if (level == PHM_SIMD_AVX2)
-        return pdq_filter_avx2;
+        return &pdq_filter_avx2;
 #else
     (void)level;
 #endif
-    return pdq_filter_portable;
+    return &pdq_filter_portable;
 }
 
 int phm_hasher_new(phm_hasher **out, phm_simd simd)
@@ -354,7 +405,7 @@ void phm_hasher_free(phm_hasher *h)
     if (!h)
         return;
     pdq_filter_release(&h->ws);
-    free(h->resized);
+    free(h->stage);
     free(h);
 }
 
@@ -363,72 +414,130 @@ phm_simd phm_hasher_simd(const phm_hasher *h)
     return h ? h->simd : PHM_SIMD_PORTABLE;
 }
 
-/* Step 2: the reference CLI's nearest-neighbour resize to 512 x 512. */
-static int resize_cli512(phm_hasher *h, const phm_image *img, phm_image *out)
+/* ------------------------------------------------------------------ */
+/* Streaming: rows in, hash out                                        */
+/* ------------------------------------------------------------------ */
+
+int pdq_stream_begin(phm_hasher *h, uint32_t width, uint32_t height,
+                     uint32_t channels, phm_mode mode)
 {
-    const size_t ch = img->channels;
-    if (!h->resized) {
-        h->resized = malloc((size_t)CLI512_DIM * CLI512_DIM * 3);
-        if (!h->resized)
+    if (!h || (channels != 1 && channels != 3))
+        return PHM_ERR_INVALID;
+    h->src_width = width;
+    h->src_height = height;
+    h->channels = channels;
+    h->src_row = h->out_row = 0;
+    h->staged = 0;
+    h->resize = mode == PHM_MODE_CLI512 && (width > CLI512_DIM || height > CLI512_DIM);
+    h->width = h->resize ? CLI512_DIM : width;
+    h->height = h->resize ? CLI512_DIM : height;
+    h->too_small = h->width < PDQ_MIN_DIM || h->height < PDQ_MIN_DIM;
+    h->exact64 = h->width == PDQ_DIM && h->height == PDQ_DIM;
+    if (h->too_small)
+        return PHM_OK;
+    if (h->resize) /* Step 2: source column floor(x * W / 512) */
+        for (uint32_t x = 0; x < CLI512_DIM; x++)
+            h->col_src[x] = (uint32_t)(((uint64_t)x * width) / CLI512_DIM);
+    /* The stage holds up to 16 core rows when rows arrive in other counts. */
+    size_t need = (size_t)h->width * channels * PDQ_LANES;
+    if (need > h->stage_cap) {
+        free(h->stage);
+        h->stage = malloc(need);
+        h->stage_cap = h->stage ? need : 0;
+        if (!h->stage)
             return PHM_ERR_NOMEM;
     }
-    uint32_t src_x[CLI512_DIM];
-    for (uint32_t x = 0; x < CLI512_DIM; x++)
-        src_x[x] = (uint32_t)(((uint64_t)x * img->width) / CLI512_DIM);
-    for (uint32_t y = 0; y < CLI512_DIM; y++) {
-        const uint8_t *row =
-            img->pixels + (size_t)(((uint64_t)y * img->height) / CLI512_DIM) * img->stride;
-        uint8_t *dst = h->resized + (size_t)y * CLI512_DIM * ch;
-        for (uint32_t x = 0; x < CLI512_DIM; x++)
-            memcpy(dst + x * ch, row + src_x[x] * ch, ch);
-    }
-    *out = *img;
-    out->pixels = h->resized;
-    out->width = out->height = CLI512_DIM;
-    out->stride = (size_t)CLI512_DIM * ch;
+    if (h->exact64)
+        return PHM_OK;
+    int rc = pdq_filter_reserve(&h->ws, h->width, h->height);
+    if (rc)
+        return rc;
+    pdq_filter_start(&h->ws, h->width, h->height, channels);
     return PHM_OK;
 }
 
-/* Step 1 only: an image of exactly 64 x 64 is its own decimation. */
-static void luma_64(const phm_image *img, float *a)
+/* Hands core rows to the filter (or, for a 64 x 64 image, straight to
+ * luma): whole blocks of 16 directly, the rest through the stage. */
+static void core_rows(phm_hasher *h, const uint8_t *rows, size_t stride, size_t n)
 {
-    for (size_t i = 0; i < PDQ_DIM; i++) {
-        const uint8_t *row = img->pixels + i * img->stride;
-        for (size_t j = 0; j < PDQ_DIM; j++)
-            a[i * PDQ_DIM + j] = img->channels == 3
-                                     ? pdq_luma_rgb(row[3 * j], row[3 * j + 1], row[3 * j + 2])
-                                     : (float)row[j];
+    const size_t row_bytes = (size_t)h->width * h->channels;
+    if (h->exact64) {
+        for (size_t i = 0; i < n; i++, h->out_row++) {
+            const uint8_t *r = rows + i * stride;
+            float *a = h->a + (size_t)h->out_row * PDQ_DIM;
+            for (size_t j = 0; j < PDQ_DIM; j++)
+                a[j] = h->channels == 3 ? pdq_luma_rgb(r[3 * j], r[3 * j + 1], r[3 * j + 2])
+                                        : (float)r[j];
+        }
+        return;
+    }
+    while (n > 0) {
+        if (h->staged == 0 && n >= PDQ_LANES) {
+            h->filter->push(&h->ws, rows, stride, PDQ_LANES);
+            rows += PDQ_LANES * stride;
+            n -= PDQ_LANES;
+            h->out_row += PDQ_LANES;
+            continue;
+        }
+        memcpy(h->stage + h->staged * row_bytes, rows, row_bytes);
+        rows += stride;
+        n--;
+        h->out_row++;
+        if (++h->staged == PDQ_LANES) {
+            h->filter->push(&h->ws, h->stage, row_bytes, PDQ_LANES);
+            h->staged = 0;
+        }
     }
 }
 
-int phm_hash_image(phm_hasher *h, const phm_image *img, phm_mode mode,
-                   int dihedral, phm_pdq_result *out)
+int pdq_stream_rows(phm_hasher *h, const uint8_t *rows, size_t stride, size_t n)
 {
-    if (!h || !img || !out || !img->pixels ||
-        (img->channels != 1 && img->channels != 3) ||
-        img->stride < (size_t)img->width * img->channels)
+    if (!h || (!rows && n) || n > h->src_height - h->src_row)
+        return PHM_ERR_INVALID;
+    if (h->too_small) {
+        h->src_row += (uint32_t)n;
+        return PHM_OK;
+    }
+    if (!h->resize) {
+        core_rows(h, rows, stride, n);
+        h->src_row += (uint32_t)n;
+        return PHM_OK;
+    }
+    /* Nearest neighbour: core row y takes source row floor(y * H / 512);
+     * rows arrive in order, so each is used as it passes. */
+    const size_t ch = h->channels;
+    uint8_t tmp[CLI512_DIM * 3];
+    for (size_t i = 0; i < n; i++, h->src_row++) {
+        const uint8_t *src = rows + i * stride;
+        while (h->out_row < CLI512_DIM &&
+               (uint32_t)(((uint64_t)h->out_row * h->src_height) / CLI512_DIM) == h->src_row) {
+            for (uint32_t x = 0; x < CLI512_DIM; x++)
+                memcpy(tmp + x * ch, src + (size_t)h->col_src[x] * ch, ch);
+            core_rows(h, tmp, sizeof tmp, 1);
+        }
+    }
+    return PHM_OK;
+}
+
+int pdq_stream_end(phm_hasher *h, int dihedral, phm_pdq_result *out)
+{
+    if (!h || !out)
         return PHM_ERR_INVALID;
     memset(out, 0, sizeof *out);
     out->nhashes = dihedral ? PHM_DIH_COUNT : 1;
-
-    phm_image src = *img;
-    if (mode == PHM_MODE_CLI512 && (img->width > CLI512_DIM || img->height > CLI512_DIM)) {
-        int rc = resize_cli512(h, img, &src);
-        if (rc)
-            return rc;
-    }
-    out->width = src.width;
-    out->height = src.height;
-    if (src.width < PDQ_MIN_DIM || src.height < PDQ_MIN_DIM)
+    out->width = h->width;
+    out->height = h->height;
+    if (h->src_row != h->src_height)
+        return PHM_ERR_INVALID; /* not all rows were given */
+    if (h->too_small)
         return PHM_ERR_TOO_SMALL; /* the reference's answer: zero hash, quality 0 */
-
-    if (src.width == PDQ_DIM && src.height == PDQ_DIM) {
-        luma_64(&src, h->a);
-    } else {
-        int rc = pdq_filter_reserve(&h->ws, src.width, src.height);
-        if (rc)
-            return rc;
-        h->filter(&h->ws, &src, h->a);
+    if (!h->exact64) {
+        if (h->staged) {
+            const size_t row_bytes = (size_t)h->width * h->channels;
+            h->filter->push(&h->ws, h->stage, row_bytes, h->staged);
+            h->staged = 0;
+        }
+        h->filter->finish(&h->ws, h->a);
     }
 
     float b[PDQ_DCT_N * PDQ_DCT_N], v[PDQ_DCT_N * PDQ_DCT_N];
@@ -442,4 +551,19 @@ int phm_hash_image(phm_hasher *h, const phm_image *img, phm_mode mode,
         }
     }
     return PHM_OK;
+}
+
+int phm_hash_image(phm_hasher *h, const phm_image *img, phm_mode mode,
+                   int dihedral, phm_pdq_result *out)
+{
+    if (!h || !img || !out || !img->pixels ||
+        (img->channels != 1 && img->channels != 3) ||
+        img->stride < (size_t)img->width * img->channels)
+        return PHM_ERR_INVALID;
+    int rc = pdq_stream_begin(h, img->width, img->height, img->channels, mode);
+    if (rc == PHM_OK)
+        rc = pdq_stream_rows(h, img->pixels, img->stride, img->height);
+    if (rc == PHM_OK)
+        rc = pdq_stream_end(h, dihedral, out);
+    return rc;
 }

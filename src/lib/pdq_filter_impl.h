@@ -28,16 +28,10 @@
 
 #include "pdq_internal.h"
 
-/* Phase lengths of one running-sum box filter of window w over n samples:
- * accumulate without output, grow, slide, shrink (see SPEC step 4). */
-typedef struct box_plan {
-    size_t grow_silent, grow, slide, shrink;
-} box_plan;
-
-static box_plan box_plan_for(size_t n, uint32_t w)
+static pdq_box_plan box_plan_for(size_t n, uint32_t w)
 {
     size_t half = (w + 2) / 2;
-    box_plan p;
+    pdq_box_plan p;
     p.grow_silent = half - 1;
     p.grow = w - half + 1;
     p.slide = n >= w ? n - w : 0;
@@ -49,9 +43,9 @@ static box_plan box_plan_for(size_t n, uint32_t w)
 
 /* Data movement with a portable definition below and a faster one in
  * pdq_filter_x86.h (included after this file when PDQ_X86 is set). */
-static void pass1_block(pdq_filter_ws *ws, const phm_image *img, size_t r0,
-                        size_t nb, uint32_t wr, float *const out[LANES]);
-typedef struct col_sweep col_sweep;
+static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
+                        size_t nb, float *const out[LANES]);
+typedef pdq_col_sweep col_sweep;
 #ifdef PDQ_X86
 static void pass2_slide8(pdq_filter_ws *ws, const col_sweep *cs, size_t width);
 #endif
@@ -93,7 +87,7 @@ static void sweep16(const float *restrict in, size_t n, uint32_t w,
             emit16(in + t * LANES, 1, t, out, sel, &next);
         return;
     }
-    const box_plan p = box_plan_for(n, w);
+    const pdq_box_plan p = box_plan_for(n, w);
     const float *add = in, *sub = in;
     int count = 0;
     for (size_t j = 0; j < LANES; j++)
@@ -141,7 +135,7 @@ static void sweep_rows(const float *restrict in, size_t width, size_t n, uint32_
 {
     size_t next = 0;
     int count = 0;
-    const box_plan p = box_plan_for(n, w);
+    const pdq_box_plan p = box_plan_for(n, w);
     const size_t reads = w == 1 ? n : p.grow_silent + p.grow + p.slide;
     const size_t total = w == 1 ? n : reads + p.shrink;
     size_t ri = 0, li = 0;
@@ -205,11 +199,10 @@ static void transpose_out(const float *restrict src, size_t n, float *const rows
 
 #ifndef PDQ_X86
 /* Luma of one image row (step 1). */
-static void luma_row(const phm_image *img, size_t y, float *restrict dst)
+static void luma_row(const uint8_t *restrict row, size_t width, uint32_t channels,
+                     float *restrict dst)
 {
-    const uint8_t *restrict row = img->pixels + y * img->stride;
-    const size_t width = img->width;
-    if (img->channels == 3) {
+    if (channels == 3) {
         for (size_t t = 0; t < width; t++)
             dst[t] = pdq_luma_rgb(row[3 * t], row[3 * t + 1], row[3 * t + 2]);
     } else {
@@ -217,27 +210,23 @@ static void luma_row(const phm_image *img, size_t y, float *restrict dst)
             dst[t] = (float)row[t];
     }
 }
-#endif
 
-#ifndef PDQ_X86
-/* Pass 1 on image rows r0..r0+nb-1 (nb <= 16): luma, box along each row,
- * results into out[0..nb-1]. Lanes past nb filter zeros into out[nb..],
- * which the caller points at scratch. */
-static void pass1_block(pdq_filter_ws *ws, const phm_image *img, size_t r0,
-                        size_t nb, uint32_t wr, float *const out[LANES])
+/* Pass 1 on the nb (<= 16) image rows at base, stride bytes apart: luma,
+ * box along each row, results into out[0..nb-1]. Lanes past nb repeat the
+ * first row; their results go to out[nb..], which the caller points at
+ * scratch. */
+static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
+                        size_t nb, float *const out[LANES])
 {
-    const size_t width = img->width;
+    const size_t width = ws->width;
     const float *rows[LANES];
     for (size_t l = 0; l < LANES; l++) {
         float *r = ws->rows1 + l * width;
-        if (l < nb)
-            luma_row(img, r0 + l, r);
-        else
-            memset(r, 0, width * sizeof *r);
+        luma_row(base + (l < nb ? l : 0) * stride, width, ws->channels, r);
         rows[l] = r;
     }
     transpose_in(rows, width, ws->block_in);
-    sweep16(ws->block_in, width, wr, ws->block_out, NULL);
+    sweep16(ws->block_in, width, ws->wr, ws->block_out, NULL);
     transpose_out(ws->block_out, width, out);
 }
 #endif
@@ -245,13 +234,6 @@ static void pass1_block(pdq_filter_ws *ws, const phm_image *img, size_t r0,
 /* ---- the pipeline ---- */
 
 /* The column sweep of pass 2, fed as ring rows become available. */
-struct col_sweep {
-    box_plan plan;
-    size_t step, total, reads; /* sweep steps done, in all, that read */
-    size_t ri, li, oi;         /* rows to add, to subtract, to emit next */
-    int count;
-    uint32_t w;
-};
 
 /* Pass 3 on the 16 rows transposed in ws->block3 (rows r0..r0+nb-1; other
  * lanes hold stale numbers and are dropped), results to ws->narrow at the 64
@@ -316,7 +298,7 @@ static void pass2_advance(pdq_filter_ws *ws, col_sweep *cs, size_t width,
                           size_t height, size_t avail, uint32_t wr,
                           const uint32_t *col_sel)
 {
-    const box_plan *p = &cs->plan;
+    const pdq_box_plan *p = &cs->plan;
     float *s = ws->col_sums;
 
     while (cs->step < cs->total) {
@@ -372,37 +354,23 @@ static void pass2_advance(pdq_filter_ws *ws, col_sweep *cs, size_t width,
     }
 }
 
-void PDQ_FILTER_NAME(pdq_filter_ws *ws, const phm_image *img,
-                     float out[PDQ_DIM * PDQ_DIM])
+static void filter_push(pdq_filter_ws *ws, const uint8_t *rows, size_t stride,
+                        size_t nb)
 {
-    const size_t width = img->width, height = img->height;
-    const uint32_t wr = pdq_window(img->width), wc = pdq_window(img->height);
-    uint32_t row_sel[PDQ_DIM], col_sel[PDQ_DIM];
-
-    for (uint32_t i = 0; i < PDQ_DIM; i++) {
-        row_sel[i] = pdq_decimate_index(i, img->height);
-        col_sel[i] = pdq_decimate_index(i, img->width);
-    }
-
-    col_sweep cs;
-    memset(&cs, 0, sizeof cs);
-    cs.w = wc;
-    cs.plan = box_plan_for(height, wc);
-    cs.reads = wc == 1 ? height : cs.plan.grow_silent + cs.plan.grow + cs.plan.slide;
-    cs.total = wc == 1 ? height : cs.reads + cs.plan.shrink;
-    memset(ws->col_sums, 0, width * sizeof *ws->col_sums);
-    /* Pass 3 reads all 16 rows of a block; padding rows must be numbers. */
-    memset(ws->block3, 0, width * LANES * sizeof *ws->block3);
-
-    for (size_t r0 = 0; r0 < height; r0 += LANES) {
-        const size_t nb = height - r0 < LANES ? height - r0 : LANES;
-        float *rows[LANES];
-        for (size_t l = 0; l < LANES; l++)
-            rows[l] = l < nb ? ws->ring + ((r0 + l) % ws->cap_ring) * width
-                             : ws->rows1 + l * width;
-        pass1_block(ws, img, r0, nb, wr, rows);
-        pass2_advance(ws, &cs, width, height, r0 + nb, wr, col_sel);
-    }
-    pass2_advance(ws, &cs, width, height, height, wr, col_sel);
-    sweep_rows(ws->narrow, PDQ_DIM, height, wc, out, row_sel, ws->col_sums);
+    const size_t width = ws->width, r0 = ws->next_row;
+    float *out[LANES];
+    for (size_t l = 0; l < LANES; l++)
+        out[l] = l < nb ? ws->ring + ((r0 + l) % ws->cap_ring) * width
+                        : ws->rows1 + l * width;
+    pass1_block(ws, rows, stride, nb, out);
+    ws->next_row += nb;
+    pass2_advance(ws, &ws->cs, width, ws->height, ws->next_row, ws->wr, ws->col_sel);
 }
+
+static void filter_finish(pdq_filter_ws *ws, float out[PDQ_DIM * PDQ_DIM])
+{
+    pass2_advance(ws, &ws->cs, ws->width, ws->height, ws->height, ws->wr, ws->col_sel);
+    sweep_rows(ws->narrow, PDQ_DIM, ws->height, ws->wc, out, ws->row_sel, ws->col_sums);
+}
+
+const pdq_filter_ops PDQ_FILTER_NAME = { filter_push, filter_finish };

@@ -100,17 +100,18 @@ static inline void scatter16(const float *o, size_t pos, float *const rows[LANES
  * and the sliding phase transposes its outputs in registers straight into
  * the destination rows, so neither the luma rows nor the filtered block
  * make a round trip through memory. Arithmetic as in sweep16(). */
-static void pass1_block(pdq_filter_ws *ws, const phm_image *img, size_t r0,
-                        size_t nb, uint32_t wr, float *const out[LANES])
+static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
+                        size_t nb, float *const out[LANES])
 {
-    const size_t width = img->width;
+    const size_t width = ws->width;
+    const uint32_t wr = ws->wr;
     float *restrict blk = ws->block_in;
+    const uint8_t *src[LANES];
     size_t t = 0;
 
-    if (img->channels == 3) {
-        const uint8_t *src[LANES];
-        for (size_t l = 0; l < LANES; l++)
-            src[l] = img->pixels + (r0 + (l < nb ? l : 0)) * img->stride;
+    for (size_t l = 0; l < LANES; l++)
+        src[l] = base + (l < nb ? l : 0) * stride;
+    if (ws->channels == 3) {
         for (; t + 16 <= width; t += 16)
             for (int half = 0; half < 2; half++) {
                 __m256 lo[8], hi[8];
@@ -127,11 +128,9 @@ static void pass1_block(pdq_filter_ws *ws, const phm_image *img, size_t r0,
         for (; t + 8 <= width; t += 8)
             for (int half = 0; half < 2; half++) {
                 __m256 v[8];
-                for (int l = 0; l < 8; l++) {
-                    size_t row = r0 + (8 * (size_t)half + (size_t)l < nb ? 8 * (size_t)half + (size_t)l : 0);
-                    v[l] = u8x8_to_ps(_mm_loadl_epi64(
-                        (const __m128i *)(img->pixels + row * img->stride + t)));
-                }
+                for (int l = 0; l < 8; l++)
+                    v[l] = u8x8_to_ps(
+                        _mm_loadl_epi64((const __m128i *)(src[8 * half + l] + t)));
                 transpose8(v);
                 for (int k = 0; k < 8; k++)
                     _mm256_storeu_ps(blk + (t + (size_t)k) * LANES + 8 * half, v[k]);
@@ -139,19 +138,19 @@ static void pass1_block(pdq_filter_ws *ws, const phm_image *img, size_t r0,
     }
     for (; t < width; t++)
         for (size_t l = 0; l < LANES; l++) {
-            const uint8_t *p = img->pixels + (r0 + (l < nb ? l : 0)) * img->stride;
-            blk[t * LANES + l] = img->channels == 3
+            const uint8_t *p = src[l];
+            blk[t * LANES + l] = ws->channels == 3
                                      ? pdq_luma_rgb(p[3 * t], p[3 * t + 1], p[3 * t + 2])
                                      : (float)p[t];
         }
-    /* Lanes past nb repeat row r0; their outputs go to scratch rows. */
+    /* Lanes past nb repeat the first row; their outputs go to scratch. */
 
     if (wr == 1) {
         for (size_t k = 0; k < width; k++)
             scatter16(blk + k * LANES, k, out);
         return;
     }
-    const box_plan p = box_plan_for(width, wr);
+    const pdq_box_plan p = box_plan_for(width, wr);
     const float *add = blk, *sub = blk;
     size_t oi = 0;
     int count = 0;

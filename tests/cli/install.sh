@@ -46,9 +46,9 @@ int main(int argc, char **argv)
 C
 # The .pc file says prefix=/opt/phm; point the compiler at the DESTDIR copy.
 pc=$dest/opt/phm/lib/pkgconfig
-flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$dest pkg-config --cflags --libs --static phmatch)
+flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$dest pkg-config --cflags --libs phmatch)
 cc -o "$T/user" "$T/user.c" $flags >"$T/cc.log" 2>&1
-t_is "a program builds against the installed library (pkg-config --static)" "$?" 0
+t_is "a program builds against the installed library (pkg-config)" "$?" 0
 t_is "and, linked to the installed libphmatch.so, hashes as the reference does" \
     "$(LD_LIBRARY_PATH=$dest/opt/phm/lib "$T/user" "$IMAGES/bridge-mods/aaa-orig.jpg")" \
     "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,100"

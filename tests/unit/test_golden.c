@@ -55,7 +55,9 @@ static int check_level(phm_simd level)
         phm_mode_parse(fld[1], &mode);
         phm_image img;
         phm_pdq_result r;
+        memset(&r, 0, sizeof r);
         int rc = phm_decode_file(dec, path, &img, err, sizeof err);
+        phm_format fmt = img.format;
         if (rc == PHM_OK)
             rc = phm_hash_image(h, &img, mode, 1, &r);
         rows++;
@@ -90,6 +92,17 @@ static int check_level(phm_simd level)
         exact += good;
         if (!OK(good, "%s %s %s", phm_simd_name(level), fld[1], fld[0]))
             printf("#   %s\n", why);
+
+        /* The one-pass path (rows streamed from the decoder) must agree. */
+        phm_pdq_result s;
+        phm_image_info info;
+        rc = phm_hash_file(dec, h, path, mode, 1, &s, &info, err, sizeof err);
+        int same = rc == PHM_OK && s.quality == r.quality && s.width == r.width &&
+                   s.height == r.height && info.format == fmt;
+        for (int o = 0; same && o < PHM_DIH_COUNT; o++)
+            same = phm_pdq_distance(&s.hash[o], &r.hash[o]) == 0;
+        if (!OK(same, "%s %s %s: phm_hash_file agrees", phm_simd_name(level), fld[1], fld[0]))
+            printf("#   rc %d %s\n", rc, err);
     }
     fclose(f);
     IS_INT(rows, 94, "%s: all 94 golden rows read", phm_simd_name(level));

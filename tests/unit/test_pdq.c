@@ -133,7 +133,7 @@ static void test_filter_levels(void)
     const phm_simd levels[] = { PHM_SIMD_PORTABLE, PHM_SIMD_AVX2, PHM_SIMD_AVX512 };
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     float want[PDQ_DIM * PDQ_DIM], got[PDQ_DIM * PDQ_DIM];
-    const pdq_filter_fn fns[] = { pdq_filter_portable, pdq_filter_avx2, pdq_filter_avx512 };
+    const pdq_filter_ops *fns[] = { &pdq_filter_portable, &pdq_filter_avx2, &pdq_filter_avx512 };
 
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         for (uint32_t ch = 1; ch <= 3; ch += 2) {
@@ -159,7 +159,7 @@ static void test_filter_levels(void)
                     OK(0, "reserve %ux%u", w, h);
                     continue;
                 }
-                fns[l](&ws, &img, got);
+                pdq_filter_image(fns[l], &ws, &img, got);
                 OK(memcmp(want, got, sizeof got) == 0,
                    "%s filter %ux%u x%u equals the whole-image steps",
                    phm_simd_name(levels[l]), w, h, ch);
