@@ -190,6 +190,8 @@ while [ "$r" -le "$reps" ]; do
         measure_lib "$r" "$s" lib-j1 $(cat "$list")
         # shellcheck disable=SC2046
         measure_lib "$r" "$s" lib-decode -d $(cat "$list")
+        # shellcheck disable=SC2046
+        measure_lib "$r" "$s" lib-onepass -1 $(cat "$list")
         if [ "$s" = 2 ]; then
             if [ "$cli_ok" = 1 ]; then
                 measure_cmd "$r" "$s" phmatch-j2 "$nf" \
@@ -327,22 +329,27 @@ echo "  of each run's own ratio (phmatch and djpeg measured seconds apart), so t
 echo "  differ a little from the ratio of the medians shown."
 echo
 echo "Library only, one thread (bench/hash_cpu: no process start-up, no output)"
-printf '  %-7s %10s %10s %10s %12s %12s\n' size "decode ms" "hash ms" "total ms" \
-    "total/djpeg" "total/decode"
+printf '  %-7s %10s %10s %10s %12s %12s %10s %12s\n' size "decode ms" "hash ms" "total ms" \
+    "total/djpeg" "total/decode" "1-pass ms" "1-pass/djpeg"
 for s in $sizes; do
     dec=$(med "$s" lib-decode cpu_s per)
     tot=$(med "$s" lib-j1 cpu_s per)
     hsh=$(med "$s" lib-j1 hash_s per)
+    one=$(med "$s" lib-onepass cpu_s per)
     note "$s" lib_decode_only_ms "$dec"
     note "$s" lib_decode_hash_ms "$tot"
     note "$s" lib_hash_step_ms "$hsh"
-    printf '  %-7s %10s %10s %10s %12s %12s\n' "$s MP" "$(fmt "$dec" %.2f)" \
+    note "$s" lib_one_pass_ms "$one"
+    printf '  %-7s %10s %10s %10s %12s %12s %10s %12s\n' "$s MP" "$(fmt "$dec" %.2f)" \
         "$(fmt "$hsh" %.2f)" "$(fmt "$tot" %.2f)" \
         "$(fmt "$(paired "$s" lib-j1 djpeg cpu_s)" %.2f)" \
-        "$(fmt "$(paired "$s" lib-j1 lib-decode cpu_s)" %.2f)"
+        "$(fmt "$(paired "$s" lib-j1 lib-decode cpu_s)" %.2f)" \
+        "$(fmt "$one" %.2f)" "$(fmt "$(paired "$s" lib-onepass djpeg cpu_s)" %.2f)"
 done
 echo "  decode = phm_decode_file() only (TurboJPEG, accurate IDCT, fancy upsampling);"
 echo "  hash = phm_hash_image() in full mode; total = user+sys of the whole run."
+echo "  1-pass = phm_hash_file(): the JPEG rows stream from libjpeg-turbo into the"
+echo "  hasher (what phmatch hash does); djpeg's column includes its start-up."
 echo
 echo "2-core scaling on the 2 MP set: wall-clock throughput (target: -j 2 / -j 1 >= 1.8)"
 printf '  %-9s %14s %14s %9s  %s\n' "" "-j 1 files/s" "-j 2 files/s" speed-up "target >= 1.8"
