@@ -12,7 +12,7 @@ BUILD     ?= build
 SAN       ?= 0
 CC        ?= cc
 
-PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto
+PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 

@@ -3,8 +3,8 @@
 # Does nothing when all are present; otherwise runs apt-get update first.
 set -eu
 
-# build: compiler, image libraries, LMDB, OpenSSL (digests)
-PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblmdb-dev libssl-dev"
+# build: compiler, image libraries, LMDB, OpenSSL (digests), jansson (JSON)
+PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblmdb-dev libssl-dev libjansson-dev"
 # tests: clang + its runtimes for libFuzzer, the jpeg tools that make test files
 PKGS="$PKGS clang libclang-rt-14-dev libjpeg-turbo-progs lmdb-utils curl"
 

@@ -1,11 +1,12 @@
 #!/bin/sh
 # tests/fuzz/build.sh [BUILD_DIR] - builds the libFuzzer targets (`make fuzz`).
 #
-# Compiles src/lib/*.c with clang, coverage-instrumented for libFuzzer and
-# with ASan + UBSan, the same language flags as the Makefile (-std=c11,
-# -ffp-contract=off, the _avx2/_avx512 instruction-set flags), then links
-# each tests/fuzz/fuzz_*.c into BUILD_DIR/fuzz_NAME and makes its seed corpus
-# in BUILD_DIR/seeds/fuzz_NAME from small test images and generated ones.
+# Compiles src/lib/*.c with clang into an archive, coverage-instrumented for
+# libFuzzer and with ASan + UBSan, with the Makefile's language flags
+# (-std=c11, -ffp-contract=off, the _avx2/_avx512 instruction-set flags),
+# then links each tests/fuzz/fuzz_*.c into BUILD_DIR/fuzz_NAME and makes its
+# seed corpus in BUILD_DIR/seeds/fuzz_NAME from small test images and
+# generated ones.
 # Objects are rebuilt when a source, a header or the flags changed.
 #
 # Environment: FUZZ_CC (default clang). Exit status: 0 built, 1 error,
@@ -61,7 +62,8 @@ if [ ! -f "$out/flags" ] || [ "$(cat "$out/flags")" != "$stamp" ]; then
     echo "$stamp" >"$out/flags"
 fi
 
-newest_header=$(ls -t include/*.h src/lib/*.h | head -n 1)
+# newer A B - A was modified after B ([ -nt ] is not POSIX).
+newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
 objs=""
 for src in src/lib/*.c; do
     name=$(basename "$src" .c)
@@ -72,7 +74,8 @@ for src in src/lib/*.c; do
     *_avx2) isa="-mavx2 -mpopcnt -mbmi2" ;;
     *) isa="" ;;
     esac
-    if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && [ ! "$newest_header" -nt "$obj" ]; then
+    if [ -f "$obj" ] && ! newer "$src" "$obj" &&
+        [ -z "$(find include src/lib -name '*.h' -newer "$obj" 2>/dev/null)" ]; then
         continue
     fi
     echo "fuzz: CC $src"
@@ -83,12 +86,18 @@ done
 for obj in "$out"/obj/*.o; do
     [ -f "src/lib/$(basename "$obj" .o).c" ] || rm -f "$obj"
 done
+# An archive, as the Makefile links the CLI: a target pulls in only the
+# objects it needs.
+lib=$out/libphmatch-fuzz.a
+rm -f "$lib"
+# shellcheck disable=SC2086
+ar rcs "$lib" $objs || die "cannot make $lib"
 
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     echo "fuzz: LINK $out/$name"
     # shellcheck disable=SC2086
-    "$cc" $base $omp -fsanitize=fuzzer "$src" $objs $pkg_libs -lm -o "$out/$name" ||
+    "$cc" $base $omp -fsanitize=fuzzer "$src" "$lib" $pkg_libs -lm -o "$out/$name" ||
         die "cannot build $out/$name"
 done
 
@@ -104,6 +113,7 @@ for f in "$img/misc-images/wee.jpg" "$img/misc-images/small.jpg" \
     [ -f "$f" ] || die "seed image '$f' not found"
     cp "$f" "$seeds/$(basename "$f")"
 done
+# shellcheck disable=SC2086
 "$cc" -std=c11 -D_DEFAULT_SOURCE -O1 $warn $pkg_cflags tests/fuzz/mkseeds.c \
     $pkg_libs -o "$out/mkseeds" || die "cannot build $out/mkseeds"
 "$out/mkseeds" "$seeds" || die "cannot make the generated seeds"
@@ -124,4 +134,22 @@ printf '%s' "$h" | sed 's/e/g/' | tr -d '\n' >"$seeds/badchar"
 printf '%s' "$h" | cut -c 1-32 | tr -d '\n' >"$seeds/raw32"
 printf 'avx512' >"$seeds/simd"
 printf 'cli512' >"$seeds/mode"
-echo "fuzz: built $(ls tests/fuzz/fuzz_*.c | wc -l) targets in $out/"
+
+# fuzz_hashlist: the sample lists, each once with format "auto" and once
+# with its own format. The first byte chooses: 0 auto, 1 pdq, 2 hex, 3 hma,
+# 4 csv, 5 tsv, 6 jsonl; +8 skips other signal types (see fuzz_hashlist.c).
+seeds=$out/seeds/fuzz_hashlist
+rm -rf "$seeds"
+mkdir -p "$seeds"
+for f in tests/data/hashlists/sample.* tests/data/hashlists/bad.*; do
+    [ -f "$f" ] || die "seed list '$f' not found"
+    b=$(basename "$f")
+    case $b in
+    *.pdq) x='\001' ;; *.hex) x='\002' ;; *.hma) x='\013' ;;
+    *.csv) x='\004' ;; *.tsv) x='\005' ;; *) x='\006' ;;
+    esac
+    { printf '\000'; cat "$f"; } >"$seeds/auto-$b"
+    # shellcheck disable=SC2059
+    { printf "$x"; cat "$f"; } >"$seeds/fmt-$b"
+done
+echo "fuzz: built the targets in $out/"
