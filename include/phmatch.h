@@ -316,6 +316,339 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
                   int dihedral, phm_pdq_result *out, phm_image_info *info,
                   char *err, size_t errlen);
 
+/* ================================================================== */
+/* Known-material index                                                */
+/* ================================================================== */
+/*
+ * A persistent list of known hashes with their provenance, in one LMDB
+ * file (docs/INDEX_FORMAT.md), and exact searches over it.
+ *
+ *     phm_index *idx; phm_searcher *s; char err[PHM_ERRMSG_MAX];
+ *     if (phm_index_open(&idx, "known.phmi", PHM_INDEX_CREATE, 0,
+ *                        PHM_SIMD_AUTO, err, sizeof err)) ...report err...
+ *     phm_index_txn *txn;
+ *     phm_index_txn_begin(idx, &txn, err, sizeof err);
+ *     phm_entry e = { .source = "ncmec", .id = "123", .category = "A1",
+ *                     .signals = PHM_SIG_PDQ, .pdq = hash, .quality = 90 };
+ *     if (phm_index_add(txn, &e, err, sizeof err)) ...
+ *     phm_index_txn_commit(txn, NULL, err, sizeof err);  // one transaction
+ *
+ *     phm_searcher_new(idx, &s, err, sizeof err);         // one per thread
+ *     const phm_match *m; size_t n;
+ *     phm_search_radius(s, &query, PHM_PDQ_MATCH_DISTANCE, &m, &n, err, sizeof err);
+ *     for (size_t i = 0; i < n; i++) {
+ *         phm_entry hit;
+ *         phm_searcher_get(s, m[i].entry, &hit, err, sizeof err);
+ *         printf("%s:%s %s distance %d\n", hit.source, hit.id, hit.category,
+ *                m[i].distance);
+ *     }
+ *     phm_searcher_free(s); phm_index_close(idx);
+ *
+ * Exactness: every search returns exactly the entries a brute-force scan
+ * would (recall 1.000), whatever the index size and however many entries
+ * were added or removed since the last compaction.
+ *
+ * Threading and processes: a phm_index may be shared by all threads of a
+ * process; open each file only once per process at a time (LMDB's rule: a
+ * second open in the same process breaks its file locks). Searches
+ * need a phm_searcher each, used by one thread at a time. Writes go
+ * through a phm_index_txn; only one write transaction exists at a time
+ * for a file, across threads and processes: phm_index_txn_begin waits for
+ * the current one to end. Readers never wait for writers and see each
+ * commit, from any process, at their next search. Never use a handle in a
+ * child after fork(); open the index again there.
+ *
+ * Durability: a commit is on disk when phm_index_txn_commit returns; a
+ * crash or kill at any moment leaves the index at its last commit.
+ */
+
+/* On-disk format version this library reads and writes. */
+#define PHM_INDEX_FORMAT_VERSION 1
+
+/* Address space reserved for the file's memory map when `mapsize` is 0:
+ * 1 TiB. Only address space; the file grows as entries are added. */
+#define PHM_INDEX_DEFAULT_MAPSIZE ((size_t)1 << 40)
+
+/* Limits on entry fields, in bytes, terminator excluded. */
+#define PHM_INDEX_MAX_SOURCE 128
+#define PHM_INDEX_MAX_ID 256
+#define PHM_INDEX_MAX_CATEGORY 128
+#define PHM_INDEX_MAX_NOTE 1024
+
+/* Largest radius a search accepts. */
+#define PHM_INDEX_MAX_RADIUS 256
+
+/* phm_index_open flags. */
+enum {
+    PHM_INDEX_CREATE = 1u << 0, /* create the file if it does not exist */
+    PHM_INDEX_RDONLY = 1u << 1, /* open read-only: writes fail with
+                                   PHM_ERR_READONLY */
+};
+
+/* Signals an entry can carry (phm_entry.signals, a bit set). The PDQ hash
+ * is searched by Hamming distance; digests by exact equality. */
+enum {
+    PHM_SIG_PDQ = 1u << 0,
+    PHM_SIG_MD5 = 1u << 1,
+    PHM_SIG_SHA1 = 1u << 2,
+    PHM_SIG_SHA256 = 1u << 3,
+};
+
+/* A known item. On input (phm_index_add) the caller owns every pointer;
+ * the index copies what it keeps. On output (phm_searcher_get,
+ * phm_index_foreach) the strings point into the index's memory map and
+ * stay valid as documented by the function that filled the entry.
+ *
+ * Identity: (source, id) names an entry; adding the same pair again
+ * replaces it. `source` is the list the item came from ("ncmec",
+ * "local-case-1234"), `id` its identifier within that list. Strings hold
+ * no control characters (bytes below 0x20, or 0x7f); source and id are not
+ * empty; category and note may be NULL (stored as ""). */
+typedef struct phm_entry {
+    const char *source;   /* 1..PHM_INDEX_MAX_SOURCE bytes */
+    const char *id;       /* 1..PHM_INDEX_MAX_ID bytes */
+    const char *category; /* label, 0..PHM_INDEX_MAX_CATEGORY bytes */
+    const char *note;     /* free text, 0..PHM_INDEX_MAX_NOTE bytes */
+    unsigned signals;     /* PHM_SIG_* present below; at least one */
+    int quality;          /* PDQ quality 0..100, or -1 if unknown */
+    int64_t added;        /* unix seconds when stored; 0 on input = now */
+    phm_pdq pdq;
+    uint8_t md5[16];
+    uint8_t sha1[20];
+    uint8_t sha256[32];
+} phm_entry;
+
+typedef struct phm_index phm_index;
+
+/* Opens (or with PHM_INDEX_CREATE, creates with mode 0600) the index file
+ * at `path`. LMDB also keeps a lock file, `path` + "-lock".
+ *
+ * flags:   PHM_INDEX_CREATE and/or PHM_INDEX_RDONLY.
+ * mapsize: the largest size, in bytes, the file may reach through this
+ *          handle; 0 = PHM_INDEX_DEFAULT_MAPSIZE. Writes beyond it fail
+ *          with PHM_ERR_FULL. Never below the file's current size.
+ * simd:    the instruction set for searches, resolved with
+ *          phm_simd_resolve(); phm_index_simd() tells which runs.
+ *
+ * On success *out is a handle to free with phm_index_close(). On error
+ * *out is NULL and `err` names the file and the cause:
+ *   PHM_ERR_NOT_FOUND     no such file (and no PHM_INDEX_CREATE)
+ *   PHM_ERR_IS_DIR        `path` is a directory
+ *   PHM_ERR_UNREADABLE    permission denied or an I/O error
+ *   PHM_ERR_INDEX         not a phmatch index (foreign file, empty file,
+ *                         another program's LMDB file), truncated file,
+ *                         corrupt file, or another LMDB failure
+ *   PHM_ERR_INDEX_VERSION written in another format version
+ *   PHM_ERR_NOMEM, PHM_ERR_INVALID
+ * A foreign file is never modified, even with PHM_INDEX_CREATE. */
+int phm_index_open(phm_index **out, const char *path, unsigned flags,
+                   size_t mapsize, phm_simd simd, char *err, size_t errlen);
+
+/* Closes the handle. Every searcher and transaction of it must have been
+ * freed, committed or aborted. Accepts NULL. */
+void phm_index_close(phm_index *idx);
+
+/* The path given to phm_index_open (owned by idx), and the SIMD level its
+ * searches run. */
+const char *phm_index_path(const phm_index *idx);
+phm_simd phm_index_simd(const phm_index *idx);
+
+/* ---- writing ---- */
+
+typedef struct phm_index_txn phm_index_txn;
+
+/* What a write transaction did, counted per call: an add of an entry not
+ * in the index is `added`; of one identical to the stored entry (every
+ * field but `added`) `unchanged`; of one that differs `updated`. */
+typedef struct phm_index_counts {
+    uint64_t added, unchanged, updated, removed;
+} phm_index_counts;
+
+/* Starts the write transaction, waiting while another thread or process
+ * holds one. The calling thread must not already hold a write transaction
+ * on this file, and must use this one from this thread only. Nothing is
+ * visible to searches until phm_index_txn_commit().
+ * Errors: PHM_ERR_READONLY (opened read-only), PHM_ERR_INDEX,
+ * PHM_ERR_NOMEM, PHM_ERR_INVALID. */
+int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
+                        size_t errlen);
+
+/* Adds or replaces the entry (source, id). Idempotent: adding an identical
+ * entry changes nothing. While adds arrive in (source, id) byte order past
+ * every stored name (e.g. a sorted list into a new index) they are written
+ * at once; otherwise they are buffered (memory about the size of their
+ * records, written at 1 GiB or 16 M adds) and written in key order. An
+ * import of millions of lines is best done as one transaction.
+ * Errors: PHM_ERR_INVALID (a malformed entry: `err` says which field; the
+ * transaction stays usable), or a storage error (PHM_ERR_FULL,
+ * PHM_ERR_INDEX, PHM_ERR_NOMEM) after which the transaction can only be
+ * aborted. */
+int phm_index_add(phm_index_txn *txn, const phm_entry *e, char *err,
+                  size_t errlen);
+
+/* Removes the entry (source, id). *removed (may be NULL) is set to 1 if it
+ * existed, else 0 (not an error). Errors as phm_index_add. */
+int phm_index_remove(phm_index_txn *txn, const char *source, const char *id,
+                     int *removed, char *err, size_t errlen);
+
+/* Removes every entry of `source`; *removed (may be NULL) gets how many.
+ * Errors as phm_index_add. */
+int phm_index_remove_source(phm_index_txn *txn, const char *source,
+                            uint64_t *removed, char *err, size_t errlen);
+
+/* The counts so far. */
+void phm_index_txn_counts(const phm_index_txn *txn, phm_index_counts *out);
+
+/* Writes the buffered adds, updates the search structures (merging them
+ * into a fresh compacted base when the part added since the last
+ * compaction has grown large; with a million hashes or more, that uses
+ * up to 4 OpenMP threads) and commits durably. Always ends and frees
+ * the transaction; on error nothing of it is stored. `counts` (may be
+ * NULL) receives the final counts.
+ * Errors: PHM_ERR_FULL (the map size is too small: reopen with a larger
+ * one), PHM_ERR_INDEX, PHM_ERR_NOMEM, or the error that failed an
+ * earlier call on this transaction. */
+int phm_index_txn_commit(phm_index_txn *txn, phm_index_counts *counts,
+                         char *err, size_t errlen);
+
+/* Discards the transaction and frees it. Accepts NULL. */
+void phm_index_txn_abort(phm_index_txn *txn);
+
+/* Rebuilds the search structures from every stored entry, so nothing is
+ * left in the delta or among the removed-but-indexed (one write
+ * transaction). Searches keep running meanwhile and switch over at their
+ * next call. Errors: PHM_ERR_READONLY, PHM_ERR_FULL, PHM_ERR_INDEX,
+ * PHM_ERR_NOMEM. */
+int phm_index_compact(phm_index *idx, char *err, size_t errlen);
+
+/* Writes a compacted copy of the index (free pages dropped) to the new
+ * file `dest`, mode 0600, from one consistent snapshot. Searches and
+ * writes may continue meanwhile. Errors: PHM_ERR_UNREADABLE (cannot
+ * create dest, or it exists), PHM_ERR_INDEX. */
+int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen);
+
+/* ---- inspecting ---- */
+
+typedef struct phm_index_stats {
+    uint32_t format_version;
+    uint64_t entries;       /* stored entries */
+    uint64_t pdq_entries;   /* of which with a PDQ hash */
+    uint64_t digests;       /* digest -> entry links */
+    uint64_t sources;       /* distinct sources */
+    uint64_t base_entries;  /* PDQ hashes in the compacted structures */
+    uint64_t delta_entries; /* PDQ hashes added since the last compaction */
+    uint64_t dead_entries;  /* removed since then, still in the base */
+    uint64_t generation;    /* changes with every commit that changes data */
+    uint64_t file_bytes;    /* size of the file on disk */
+    uint64_t used_bytes;    /* pages in use (the rest is free space) */
+    uint64_t map_bytes;     /* the map size of this handle */
+    int64_t created;        /* unix seconds */
+    int64_t compacted;      /* unix seconds of the last compaction, or 0 */
+} phm_index_stats;
+
+/* Fills `out` from one snapshot. Errors: PHM_ERR_INDEX, PHM_ERR_INVALID. */
+int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
+                        size_t errlen);
+
+/* Calls fn(ctx, source, category, count) for each (source, category) with
+ * entries, in byte order of source then category, from one snapshot.
+ * Strings are valid during the call only. A nonzero return from fn stops
+ * and is returned. Errors: PHM_ERR_INDEX. */
+int phm_index_groups(phm_index *idx,
+                     int (*fn)(void *ctx, const char *source,
+                               const char *category, uint64_t count),
+                     void *ctx, char *err, size_t errlen);
+
+/* Calls fn(ctx, entry_number, entry) for every entry in the order they
+ * were stored, from one snapshot (an export sees no partial commit).
+ * `entry` and its strings are valid during the call only. A nonzero return
+ * from fn stops and is returned. Errors: PHM_ERR_INDEX, PHM_ERR_CORRUPT
+ * (an undecodable record; `err` gives its number). */
+int phm_index_foreach(phm_index *idx,
+                      int (*fn)(void *ctx, uint64_t entry, const phm_entry *e),
+                      void *ctx, char *err, size_t errlen);
+
+/* Checks, from one snapshot, that the index is consistent: metadata,
+ * every record decodes, names, digests and counts agree with the records,
+ * every PDQ entry is in the search structures exactly once (base or
+ * delta) with its own hash, and the structures are well formed.
+ * Returns PHM_OK, or PHM_ERR_CORRUPT with the first problem in `err`, or
+ * PHM_ERR_INDEX / PHM_ERR_NOMEM. Reads the whole file. */
+int phm_index_verify(phm_index *idx, char *err, size_t errlen);
+
+/* ---- searching ---- */
+
+/* A search result: the entry number (resolve it with phm_searcher_get)
+ * and the Hamming distance from the query. Entry numbers are positive,
+ * never reused, and kept while an entry's PDQ hash is unchanged. */
+typedef struct phm_match {
+    uint64_t entry;
+    int distance;
+} phm_match;
+
+/* A search context for one thread: an LMDB read slot, scratch buffers and
+ * the result array. */
+typedef struct phm_searcher phm_searcher;
+
+/* Errors: PHM_ERR_NOMEM, PHM_ERR_INDEX (e.g. no reader slot left). */
+int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err,
+                     size_t errlen);
+
+/* Frees the searcher; results and entries it returned become invalid.
+ * Accepts NULL. */
+void phm_searcher_free(phm_searcher *s);
+
+/* Every entry whose PDQ hash is within `radius` (0..PHM_INDEX_MAX_RADIUS)
+ * of `query`, sorted by distance then entry number. Each search reads the
+ * newest committed state. *matches (owned by s) and the snapshot stay
+ * valid until the next search or phm_searcher_release() on s.
+ * Errors: PHM_ERR_INVALID, PHM_ERR_NOMEM, PHM_ERR_INDEX. */
+int phm_search_radius(phm_searcher *s, const phm_pdq *query, int radius,
+                      const phm_match **matches, size_t *count, char *err,
+                      size_t errlen);
+
+/* The k (>= 1) nearest entries within `max_distance` (0..256), sorted by
+ * distance then entry number (ties at the k-th distance go to lower entry
+ * numbers). Fewer than k if fewer are within max_distance. Far queries on
+ * large indexes cost a linear scan: bound max_distance when you can.
+ * Validity and errors as phm_search_radius. */
+int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
+                   int max_distance, const phm_match **matches, size_t *count,
+                   char *err, size_t errlen);
+
+/* Many queries against one snapshot. k = 0: radius search; k >= 1: the k
+ * nearest within `radius`. The results of query i are
+ * (*matches)[(*offsets)[i] .. (*offsets)[i + 1]); both arrays are owned by
+ * s, valid as for phm_search_radius. Errors as phm_search_radius. */
+int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
+                     int radius, size_t k, const phm_match **matches,
+                     const size_t **offsets, char *err, size_t errlen);
+
+/* Entries carrying the digest `digest` of type `signal` (PHM_SIG_MD5: 16
+ * bytes, PHM_SIG_SHA1: 20, PHM_SIG_SHA256: 32), distance 0, by entry
+ * number. Validity and errors as phm_search_radius. */
+int phm_search_digest(phm_searcher *s, unsigned signal, const uint8_t *digest,
+                      const phm_match **matches, size_t *count, char *err,
+                      size_t errlen);
+
+/* Reads entry `entry` from the snapshot of the last search on s (or the
+ * newest one if there is none). The strings in *out point into the memory
+ * map, valid until the next search or phm_searcher_release() on s.
+ * Errors: PHM_ERR_NOT_FOUND (no such entry, e.g. removed since),
+ * PHM_ERR_CORRUPT, PHM_ERR_INDEX. */
+int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out,
+                     char *err, size_t errlen);
+
+/* The entry number of (source, id) in the same snapshot, or
+ * PHM_ERR_NOT_FOUND. */
+int phm_searcher_find(phm_searcher *s, const char *source, const char *id,
+                      uint64_t *entry, char *err, size_t errlen);
+
+/* Ends the snapshot held since the last search (results and entries become
+ * invalid). Call it when a searcher goes idle: a held snapshot keeps
+ * writers from reusing the pages it sees, and the file grows. */
+void phm_searcher_release(phm_searcher *s);
+
 #ifdef __cplusplus
 }
 #endif

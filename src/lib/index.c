@@ -1,0 +1,729 @@
+/* index.c - the known-material index file: opening and creating it (with
+ * the checks that turn a foreign, truncated or newer file into a clear
+ * error), error messages, metadata, statistics, iteration and copies.
+ * Writes are in index_write.c, the search structures in index_build.c,
+ * searches in index_search.c, consistency checks in index_verify.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "index_internal.h"
+
+/* ---- errors ------------------------------------------------------ */
+
+void idx_err(char *err, size_t errlen, const char *what, const char *path,
+             const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    int n = snprintf(err, errlen, "%s '%s': ", what, path ? path : "");
+    if (n < 0 || (size_t)n >= errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
+                const phm_index *idx, const char *during)
+{
+    const char *path = idx ? idx->path : "";
+    const char *sep = during ? " while " : "";
+    during = during ? during : "";
+    switch (rc) {
+    case MDB_MAP_FULL: {
+        MDB_envinfo info;
+        size_t map = 0;
+        if (idx && mdb_env_info(idx->env, &info) == 0)
+            map = info.me_mapsize;
+        idx_err(err, errlen, what, path,
+                "index is full: the map size is %zu bytes; reopen it with a "
+                "larger map size%s%s", map, sep, during);
+        return PHM_ERR_FULL;
+    }
+    case MDB_VERSION_MISMATCH:
+        idx_err(err, errlen, what, path,
+                "written by an incompatible version of LMDB");
+        return PHM_ERR_INDEX_VERSION;
+    case MDB_INVALID:
+        idx_err(err, errlen, what, path, "not a phmatch index (not an LMDB file)");
+        return PHM_ERR_INDEX;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        idx_err(err, errlen, what, path, "index file is corrupt%s%s", sep, during);
+        return PHM_ERR_INDEX;
+    case MDB_MAP_RESIZED:
+        idx_err(err, errlen, what, path,
+                "another process grew the map beyond this handle's map size; "
+                "reopen the index");
+        return PHM_ERR_INDEX;
+    case MDB_READERS_FULL:
+        idx_err(err, errlen, what, path, "too many concurrent readers (%d)",
+                IDX_MAXREADERS);
+        return PHM_ERR_INDEX;
+    case ENOMEM:
+        idx_err(err, errlen, what, path, "out of memory%s%s", sep, during);
+        return PHM_ERR_NOMEM;
+    case ENOENT:
+        idx_err(err, errlen, what, path, "no such file");
+        return PHM_ERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        idx_err(err, errlen, what, path, "%s", strerror(rc));
+        return PHM_ERR_UNREADABLE;
+    default:
+        idx_err(err, errlen, what, path, "%s%s%s", mdb_strerror(rc), sep, during);
+        return PHM_ERR_INDEX;
+    }
+}
+
+/* ---- metadata ---------------------------------------------------- */
+
+int idx_meta_get_u64(const phm_index *idx, MDB_txn *txn, const char *key,
+                     uint64_t *out)
+{
+    MDB_val k = { strlen(key), (void *)(uintptr_t)key }, v;
+    int rc = mdb_get(txn, idx->db_meta, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof *out)
+        return MDB_CORRUPTED;
+    memcpy(out, v.mv_data, sizeof *out);
+    return 0;
+}
+
+int idx_meta_put_u64(const phm_index *idx, MDB_txn *txn, const char *key,
+                     uint64_t val)
+{
+    MDB_val k = { strlen(key), (void *)(uintptr_t)key }, v = { sizeof val, &val };
+    return mdb_put(txn, idx->db_meta, &k, &v, 0);
+}
+
+int idx_base_header_get(const phm_index *idx, MDB_txn *txn, idx_base_header *h)
+{
+    MDB_val k = { 4, "base" }, v;
+    int rc = mdb_get(txn, idx->db_meta, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof *h)
+        return MDB_CORRUPTED;
+    memcpy(h, v.mv_data, sizeof *h);
+    if (h->version != IDX_BASE_VERSION ||
+        (h->tables != 0 && h->tables != MIH_TABLES) || h->n > MIH_MAX_ENTRIES)
+        return MDB_CORRUPTED;
+    return 0;
+}
+
+typedef struct blob_want {
+    int kind;
+    unsigned table;
+    size_t bytes, align;
+    const void *got;
+} blob_want;
+
+int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
+                  mih_view *v, const uint64_t **eids, void **copies,
+                  char *err, size_t errlen)
+{
+    blob_want want[2 + 2 * MIH_TABLES];
+    size_t nw = 0;
+    memset(v, 0, sizeof *v);
+    v->n = (size_t)h->n;
+    v->has_tables = h->tables == MIH_TABLES;
+    *eids = NULL;
+    if (v->n == 0)
+        return PHM_OK; /* a new index has no blobs yet */
+    want[nw++] = (blob_want){ IDX_BLOB_HASHES, 0, v->n * sizeof(phm_pdq), 8, NULL };
+    want[nw++] = (blob_want){ IDX_BLOB_EIDS, 0, v->n * sizeof(uint64_t), 8, NULL };
+    for (unsigned i = 0; v->has_tables && i < MIH_TABLES; i++) {
+        want[nw++] = (blob_want){ IDX_BLOB_OFFSETS, i, MIH_OFFSETS_BYTES, 4, NULL };
+        want[nw++] = (blob_want){ IDX_BLOB_POSTINGS, i, v->n * MIH_POSTING_BYTES, 2, NULL };
+    }
+    for (size_t i = 0; i < nw; i++) {
+        uint8_t key[4];
+        idx_blob_key(key, want[i].kind, want[i].table);
+        MDB_val k = { 4, key }, val;
+        int rc = mdb_get(txn, idx->db_search, &k, &val);
+        if (rc == MDB_NOTFOUND || (rc == 0 && val.mv_size != want[i].bytes)) {
+            idx_err(err, errlen, "cannot read index", idx->path,
+                    "search structure '%c%u' is missing or has the wrong size; "
+                    "run compact", want[i].kind, want[i].table);
+            return PHM_ERR_CORRUPT;
+        }
+        if (rc)
+            return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
+        if ((uintptr_t)val.mv_data % want[i].align) {
+            /* Small values sit inside LMDB pages, 2-byte aligned. */
+            void *c = malloc(val.mv_size ? val.mv_size : 1);
+            if (!c) {
+                idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
+                return PHM_ERR_NOMEM;
+            }
+            memcpy(c, val.mv_data, val.mv_size);
+            copies[i] = c;
+            want[i].got = c;
+        } else {
+            want[i].got = val.mv_data;
+        }
+    }
+    v->hashes = want[0].got;
+    *eids = want[1].got;
+    for (unsigned i = 0; v->has_tables && i < MIH_TABLES; i++) {
+        v->offsets[i] = want[2 + 2 * i].got;
+        v->postings[i] = want[3 + 2 * i].got;
+    }
+    return PHM_OK;
+}
+
+/* ---- open and close ---------------------------------------------- */
+
+/* The LMDB meta page: a 16-byte page header, then the magic number. */
+#define LMDB_MAGIC 0xBEEFC0DEu
+
+/* Checks what is at `path` before LMDB touches it. Sets *fresh when the
+ * file is missing or empty and may be created. */
+static int precheck(const char *path, unsigned flags, int *fresh, char *err,
+                    size_t errlen)
+{
+    const char *what = "cannot open index";
+    struct stat st;
+    *fresh = 0;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT && (flags & PHM_INDEX_CREATE) && !(flags & PHM_INDEX_RDONLY)) {
+            *fresh = 1;
+            return PHM_OK;
+        }
+        int e = errno;
+        idx_err(err, errlen, what, path, "%s", e == ENOENT ? "no such file" : strerror(e));
+        return e == ENOENT ? PHM_ERR_NOT_FOUND : PHM_ERR_UNREADABLE;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        idx_err(err, errlen, what, path, "is a directory");
+        return PHM_ERR_IS_DIR;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        idx_err(err, errlen, what, path, "not a regular file");
+        return PHM_ERR_INDEX;
+    }
+    if (st.st_size == 0) {
+        if ((flags & PHM_INDEX_CREATE) && !(flags & PHM_INDEX_RDONLY)) {
+            *fresh = 1;
+            return PHM_OK;
+        }
+        idx_err(err, errlen, what, path, "not a phmatch index (empty file)");
+        return PHM_ERR_INDEX;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        idx_err(err, errlen, what, path, "%s", strerror(errno));
+        return PHM_ERR_UNREADABLE;
+    }
+    uint8_t head[24];
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    close(fd);
+    uint32_t magic = 0;
+    if (got == (ssize_t)sizeof head)
+        memcpy(&magic, head + 16, 4);
+    if (magic != LMDB_MAGIC) {
+        idx_err(err, errlen, what, path, "not a phmatch index (not an LMDB file)");
+        return PHM_ERR_INDEX;
+    }
+    return PHM_OK;
+}
+
+/* Fails if the file is shorter than the pages its newest root refers to
+ * (a truncated copy): reading those pages would fault. */
+static int check_length(phm_index *idx, char *err, size_t errlen)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fst;
+    int rc = mdb_env_info(idx->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(idx->env, &st);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot open index", idx, NULL);
+    if (stat(idx->path, &fst) != 0) {
+        idx_err(err, errlen, "cannot open index", idx->path, "%s", strerror(errno));
+        return PHM_ERR_UNREADABLE;
+    }
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fst.st_size < need) {
+        idx_err(err, errlen, "cannot open index", idx->path,
+                "index file is truncated (%lld bytes; its pages need %llu)",
+                (long long)fst.st_size, (unsigned long long)need);
+        return PHM_ERR_INDEX;
+    }
+    return PHM_OK;
+}
+
+static const struct {
+    const char *name;
+    unsigned flags;
+    size_t off;
+} db_table[] = {
+    { "meta", 0, offsetof(phm_index, db_meta) },
+    { "entries", MDB_INTEGERKEY, offsetof(phm_index, db_entries) },
+    { "keys", 0, offsetof(phm_index, db_keys) },
+    { "digests", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP, offsetof(phm_index, db_digests) },
+    { "counts", 0, offsetof(phm_index, db_counts) },
+    { "delta", 0, offsetof(phm_index, db_delta) },
+    { "dead", MDB_INTEGERKEY, offsetof(phm_index, db_dead) },
+    { "search", 0, offsetof(phm_index, db_search) },
+};
+#define NDBS (sizeof db_table / sizeof db_table[0])
+
+static MDB_dbi *dbi_of(phm_index *idx, size_t i)
+{
+    return (MDB_dbi *)(void *)((char *)idx + db_table[i].off);
+}
+
+/* Creates the tables and metadata of a new index. */
+static int initialise(phm_index *idx, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(idx->env, NULL, 0, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot create index", idx, NULL);
+    MDB_dbi main_db;
+    MDB_stat st;
+    rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+    if (!rc)
+        rc = mdb_stat(txn, main_db, &st);
+    if (!rc && st.ms_entries != 0) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, "cannot open index", idx->path,
+                "not a phmatch index (an LMDB file of another program)");
+        return PHM_ERR_INDEX;
+    }
+    for (size_t i = 0; !rc && i < NDBS; i++)
+        rc = mdb_dbi_open(txn, db_table[i].name, db_table[i].flags | MDB_CREATE,
+                          dbi_of(idx, i));
+    uint32_t format = PHM_INDEX_FORMAT_VERSION, order = IDX_BYTE_ORDER;
+    int64_t now = (int64_t)time(NULL);
+    idx_base_header h = { .version = IDX_BASE_VERSION, .eid_bound = 1 };
+    struct {
+        const char *key;
+        const void *val;
+        size_t len;
+    } meta[] = {
+        { "magic", IDX_MAGIC, sizeof IDX_MAGIC - 1 },
+        { "format", &format, sizeof format },
+        { "byte_order", &order, sizeof order },
+        { "created", &now, sizeof now },
+        { "base", &h, sizeof h },
+    };
+    for (size_t i = 0; !rc && i < sizeof meta / sizeof meta[0]; i++) {
+        MDB_val k = { strlen(meta[i].key), (void *)(uintptr_t)meta[i].key };
+        MDB_val v = { meta[i].len, (void *)(uintptr_t)meta[i].val };
+        rc = mdb_put(txn, idx->db_meta, &k, &v, MDB_NOOVERWRITE);
+    }
+    if (!rc)
+        rc = idx_meta_put_u64(idx, txn, "gen", 1);
+    if (!rc)
+        rc = idx_meta_put_u64(idx, txn, "next_eid", 1);
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot create index", idx, NULL);
+    return PHM_OK;
+}
+
+/* Opens the tables of an existing index and checks its metadata. */
+static int attach(phm_index *idx, int *missing, char *err, size_t errlen)
+{
+    const char *what = "cannot open index";
+    MDB_txn *txn;
+    *missing = 0;
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+    rc = mdb_dbi_open(txn, "meta", 0, &idx->db_meta);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        MDB_dbi main_db;
+        MDB_stat st;
+        *missing = mdb_dbi_open(txn, NULL, 0, &main_db) == 0 &&
+                   mdb_stat(txn, main_db, &st) == 0 && st.ms_entries == 0;
+        mdb_txn_abort(txn);
+        if (*missing)
+            return PHM_OK; /* an empty LMDB file: the caller may initialise */
+        idx_err(err, errlen, what, idx->path,
+                "not a phmatch index (an LMDB file of another program)");
+        return PHM_ERR_INDEX;
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+    }
+    MDB_val k = { 5, "magic" }, v;
+    rc = mdb_get(txn, idx->db_meta, &k, &v);
+    if (rc || v.mv_size != sizeof IDX_MAGIC - 1 ||
+        memcmp(v.mv_data, IDX_MAGIC, v.mv_size) != 0) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path,
+                "not a phmatch index (an LMDB file of another program)");
+        return PHM_ERR_INDEX;
+    }
+    uint32_t format = 0, order = 0;
+    k = (MDB_val){ 6, "format" };
+    if (mdb_get(txn, idx->db_meta, &k, &v) == 0 && v.mv_size == 4)
+        memcpy(&format, v.mv_data, 4);
+    if (format != PHM_INDEX_FORMAT_VERSION) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path,
+                "index format version %u is not supported (this build reads "
+                "version %d)%s", format, PHM_INDEX_FORMAT_VERSION,
+                format > PHM_INDEX_FORMAT_VERSION ? "; upgrade phmatch" : "");
+        return PHM_ERR_INDEX_VERSION;
+    }
+    k = (MDB_val){ 10, "byte_order" };
+    if (mdb_get(txn, idx->db_meta, &k, &v) == 0 && v.mv_size == 4)
+        memcpy(&order, v.mv_data, 4);
+    if (order != IDX_BYTE_ORDER) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path,
+                "index was written on a machine of another byte order");
+        return PHM_ERR_INDEX_VERSION;
+    }
+    for (size_t i = 1; i < NDBS; i++) {
+        rc = mdb_dbi_open(txn, db_table[i].name, db_table[i].flags, dbi_of(idx, i));
+        if (rc) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+                idx_err(err, errlen, what, idx->path,
+                        "index file is corrupt: table '%s' is %s", db_table[i].name,
+                        rc == MDB_NOTFOUND ? "missing" : "of the wrong kind");
+                return PHM_ERR_INDEX;
+            }
+            return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+        }
+    }
+    idx_base_header h;
+    uint64_t gen, next;
+    rc = idx_base_header_get(idx, txn, &h);
+    if (!rc)
+        rc = idx_meta_get_u64(idx, txn, "gen", &gen);
+    if (!rc)
+        rc = idx_meta_get_u64(idx, txn, "next_eid", &next);
+    if (rc) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path, "index metadata is missing or corrupt");
+        return PHM_ERR_INDEX;
+    }
+    /* A read transaction's table handles survive only if it commits. */
+    rc = mdb_txn_commit(txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+    return PHM_OK;
+}
+
+int phm_index_open(phm_index **out, const char *path, unsigned flags,
+                   size_t mapsize, phm_simd simd, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!out || !path || !*path || (flags & ~(unsigned)(PHM_INDEX_CREATE | PHM_INDEX_RDONLY))) {
+        if (out)
+            *out = NULL;
+        idx_err(err, errlen, "cannot open index", path ? path : "", "invalid argument");
+        return PHM_ERR_INVALID;
+    }
+    *out = NULL;
+    int fresh, rc = precheck(path, flags, &fresh, err, errlen);
+    if (rc)
+        return rc;
+    phm_index *idx = calloc(1, sizeof *idx);
+    if (!idx || !(idx->path = strdup(path))) {
+        free(idx);
+        idx_err(err, errlen, "cannot open index", path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    idx->rdonly = (flags & PHM_INDEX_RDONLY) != 0;
+    idx->simd = phm_simd_resolve(simd);
+    idx->kern = ham_kernels_for(idx->simd);
+    if (pthread_mutex_init(&idx->lock, NULL) != 0) {
+        free(idx->path);
+        free(idx);
+        idx_err(err, errlen, "cannot open index", path, "cannot create a mutex");
+        return PHM_ERR_NOMEM;
+    }
+    int mrc = mdb_env_create(&idx->env);
+    if (!mrc)
+        mrc = mdb_env_set_maxdbs(idx->env, IDX_MAXDBS);
+    if (!mrc)
+        mrc = mdb_env_set_maxreaders(idx->env, IDX_MAXREADERS);
+    if (!mrc)
+        mrc = mdb_env_set_mapsize(idx->env, mapsize ? mapsize : PHM_INDEX_DEFAULT_MAPSIZE);
+    unsigned envflags = MDB_NOSUBDIR | MDB_NOTLS | (idx->rdonly ? MDB_RDONLY : 0);
+    if (!mrc)
+        mrc = mdb_env_open(idx->env, path, envflags, 0600);
+    if (mrc) {
+        rc = idx_mdb_err(mrc, err, errlen, "cannot open index", idx, NULL);
+        goto fail;
+    }
+    if (!fresh && (rc = check_length(idx, err, errlen)))
+        goto fail;
+    if (!idx->rdonly) {
+        int dead;
+        mdb_reader_check(idx->env, &dead); /* slots of killed processes */
+    }
+    int missing;
+    if ((rc = attach(idx, &missing, err, errlen)))
+        goto fail;
+    if (missing) {
+        if (!(flags & PHM_INDEX_CREATE) || idx->rdonly) {
+            idx_err(err, errlen, "cannot open index", path,
+                    "not a phmatch index (an empty LMDB file)");
+            rc = PHM_ERR_INDEX;
+            goto fail;
+        }
+        if ((rc = initialise(idx, err, errlen)))
+            goto fail;
+    }
+    *out = idx;
+    return PHM_OK;
+fail:
+    phm_index_close(idx);
+    return rc;
+}
+
+void phm_index_close(phm_index *idx)
+{
+    if (!idx)
+        return;
+    if (idx->view)
+        idx_view_release(idx, idx->view);
+    if (idx->env)
+        mdb_env_close(idx->env);
+    pthread_mutex_destroy(&idx->lock);
+    free(idx->path);
+    free(idx);
+}
+
+const char *phm_index_path(const phm_index *idx)
+{
+    return idx ? idx->path : "";
+}
+
+phm_simd phm_index_simd(const phm_index *idx)
+{
+    return idx ? idx->simd : PHM_SIMD_PORTABLE;
+}
+
+/* ---- inspecting -------------------------------------------------- */
+
+static int read_begin(phm_index *idx, MDB_txn **txn, const char *what,
+                      char *err, size_t errlen)
+{
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, txn);
+    return rc ? idx_mdb_err(rc, err, errlen, what, idx, NULL) : PHM_OK;
+}
+
+int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
+                        size_t errlen)
+{
+    const char *what = "cannot read index";
+    if (!idx || !out)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    MDB_txn *txn;
+    int rc = read_begin(idx, &txn, what, err, errlen);
+    if (rc)
+        return rc;
+    MDB_stat st;
+    MDB_envinfo info;
+    idx_base_header h;
+    int mrc = mdb_stat(txn, idx->db_entries, &st);
+    if (!mrc) {
+        out->entries = st.ms_entries;
+        mrc = mdb_stat(txn, idx->db_digests, &st);
+    }
+    if (!mrc) {
+        out->digests = st.ms_entries;
+        mrc = mdb_stat(txn, idx->db_delta, &st);
+    }
+    if (!mrc) {
+        out->delta_entries = st.ms_entries;
+        mrc = mdb_stat(txn, idx->db_dead, &st);
+    }
+    if (!mrc) {
+        out->dead_entries = st.ms_entries;
+        mrc = idx_base_header_get(idx, txn, &h);
+    }
+    if (!mrc) {
+        out->base_entries = h.n;
+        out->compacted = h.built;
+        out->pdq_entries = h.n - out->dead_entries + out->delta_entries;
+        mrc = idx_meta_get_u64(idx, txn, "gen", &out->generation);
+    }
+    MDB_val k = { 7, "created" }, v;
+    if (!mrc && (mrc = mdb_get(txn, idx->db_meta, &k, &v)) == 0 &&
+        v.mv_size == sizeof out->created)
+        memcpy(&out->created, v.mv_data, sizeof out->created);
+    /* distinct sources: group keys are sorted, so sources are runs */
+    MDB_cursor *c;
+    if (!mrc && (mrc = mdb_cursor_open(txn, idx->db_counts, &c)) == 0) {
+        MDB_val key, val;
+        const char *prev = NULL;
+        size_t prevlen = 0;
+        int op = MDB_FIRST;
+        while (mdb_cursor_get(c, &key, &val, op) == 0) {
+            op = MDB_NEXT;
+            const char *src = key.mv_data;
+            size_t len = strnlen(src, key.mv_size);
+            if (!prev || len != prevlen || memcmp(prev, src, len) != 0)
+                out->sources++;
+            prev = src;
+            prevlen = len;
+        }
+        mdb_cursor_close(c);
+    }
+    /* free pages, for used_bytes */
+    size_t free_pages = 0;
+    if (!mrc && (mrc = mdb_cursor_open(txn, 0, &c)) == 0) {
+        MDB_val key, val;
+        int op = MDB_FIRST;
+        while (mdb_cursor_get(c, &key, &val, op) == 0) {
+            op = MDB_NEXT;
+            size_t cnt;
+            if (val.mv_size >= sizeof cnt) {
+                memcpy(&cnt, val.mv_data, sizeof cnt);
+                free_pages += cnt;
+            }
+        }
+        mdb_cursor_close(c);
+    }
+    if (!mrc)
+        mrc = mdb_env_info(idx->env, &info);
+    if (!mrc)
+        mrc = mdb_env_stat(idx->env, &st);
+    mdb_txn_abort(txn);
+    if (mrc)
+        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
+    struct stat fst;
+    if (stat(idx->path, &fst) == 0)
+        out->file_bytes = (uint64_t)fst.st_size;
+    out->format_version = PHM_INDEX_FORMAT_VERSION;
+    out->map_bytes = info.me_mapsize;
+    uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+    out->used_bytes = (pages > free_pages ? pages - free_pages : 0) * st.ms_psize;
+    return PHM_OK;
+}
+
+int phm_index_groups(phm_index *idx,
+                     int (*fn)(void *ctx, const char *source,
+                               const char *category, uint64_t count),
+                     void *ctx, char *err, size_t errlen)
+{
+    const char *what = "cannot read index";
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    int rc = read_begin(idx, &txn, what, err, errlen);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, idx->db_counts, &c);
+    if (mrc) {
+        mdb_txn_abort(txn);
+        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
+    }
+    MDB_val key, val;
+    int op = MDB_FIRST;
+    char buf[GROUP_KEY_MAX + 1];
+    while ((mrc = mdb_cursor_get(c, &key, &val, op)) == 0) {
+        op = MDB_NEXT;
+        uint64_t count;
+        const char *nul = memchr(key.mv_data, 0, key.mv_size);
+        if (!nul || key.mv_size > GROUP_KEY_MAX || val.mv_size != sizeof count) {
+            idx_err(err, errlen, what, idx->path, "index file is corrupt: bad count record");
+            rc = PHM_ERR_CORRUPT;
+            break;
+        }
+        memcpy(&count, val.mv_data, sizeof count);
+        memcpy(buf, key.mv_data, key.mv_size);
+        buf[key.mv_size] = 0;
+        size_t slen = (size_t)(nul - (const char *)key.mv_data);
+        if ((rc = fn(ctx, buf, buf + slen + 1, count)))
+            break;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    if (!rc && mrc != MDB_NOTFOUND)
+        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
+    return rc;
+}
+
+int phm_index_foreach(phm_index *idx,
+                      int (*fn)(void *ctx, uint64_t entry, const phm_entry *e),
+                      void *ctx, char *err, size_t errlen)
+{
+    const char *what = "cannot read index";
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    int rc = read_begin(idx, &txn, what, err, errlen);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, idx->db_entries, &c);
+    if (mrc) {
+        mdb_txn_abort(txn);
+        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
+    }
+    MDB_val key, val;
+    int op = MDB_FIRST;
+    while ((mrc = mdb_cursor_get(c, &key, &val, op)) == 0) {
+        op = MDB_NEXT;
+        uint64_t eid = 0;
+        phm_entry e;
+        if (key.mv_size == sizeof eid)
+            memcpy(&eid, key.mv_data, sizeof eid);
+        if (key.mv_size != sizeof eid || rec_decode(val.mv_data, val.mv_size, &e)) {
+            idx_err(err, errlen, what, idx->path,
+                    "index file is corrupt: entry %llu does not decode",
+                    (unsigned long long)eid);
+            rc = PHM_ERR_CORRUPT;
+            break;
+        }
+        if ((rc = fn(ctx, eid, &e)))
+            break;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    if (!rc && mrc != MDB_NOTFOUND)
+        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
+    return rc;
+}
+
+int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen)
+{
+    if (!idx || !dest || !*dest)
+        return PHM_ERR_INVALID;
+    int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        idx_err(err, errlen, "cannot create index copy", dest, "%s", strerror(errno));
+        return errno == ENOENT ? PHM_ERR_NOT_FOUND : PHM_ERR_UNREADABLE;
+    }
+    int rc = mdb_env_copyfd2(idx->env, fd, MDB_CP_COMPACT);
+    if (!rc && fsync(fd) != 0)
+        rc = errno;
+    if (close(fd) != 0 && !rc)
+        rc = errno;
+    if (rc) {
+        unlink(dest);
+        int st = idx_mdb_err(rc, err, errlen, "cannot copy index", idx, NULL);
+        return st;
+    }
+    return PHM_OK;
+}

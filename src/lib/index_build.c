@@ -1,0 +1,288 @@
+/* index_build.c - rebuilding the compacted search structure (the "base")
+ * inside a write transaction: the live hashes of the old base, the delta
+ * and the transaction's new hashes are merged in entry-number order, the
+ * 16 multi-index tables are built (in parallel with OpenMP when there is
+ * more than one core) and stored as LMDB values, which readers then use
+ * in place through the memory map. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "index_internal.h"
+
+static const char *const WHAT = "cannot write index";
+
+/* Stores `len` bytes under blob key (kind, table), copying them into the
+ * space LMDB reserves. The reserved space is filled before any other LMDB
+ * call, as LMDB may spill dirty pages at the next one. */
+static int put_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table,
+                    const void *data, size_t len)
+{
+    uint8_t key[4];
+    idx_blob_key(key, kind, table);
+    MDB_val k = { 4, key }, v = { len, NULL };
+    int rc = mdb_put(txn, idx->db_search, &k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    if (len)
+        memcpy(v.mv_data, data, len);
+    return 0;
+}
+
+static int del_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table)
+{
+    uint8_t key[4];
+    idx_blob_key(key, kind, table);
+    MDB_val k = { 4, key };
+    int rc = mdb_del(txn, idx->db_search, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int get_blob(phm_index *idx, MDB_txn *txn, int kind, size_t want,
+                    const uint8_t **out)
+{
+    uint8_t key[4];
+    idx_blob_key(key, kind, 0);
+    MDB_val k = { 4, key }, v;
+    int rc = mdb_get(txn, idx->db_search, &k, &v);
+    if (rc == MDB_NOTFOUND && want == 0) {
+        *out = NULL;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (v.mv_size != want)
+        return MDB_CORRUPTED;
+    *out = v.mv_data;
+    return 0;
+}
+
+/* Growable arrays of the merged hashes and entry numbers. */
+typedef struct merged {
+    phm_pdq *hashes;
+    uint64_t *eids;
+    size_t n, cap;
+} merged;
+
+static int merged_push(merged *m, uint64_t eid, const void *hash)
+{
+    if (m->n && eid <= m->eids[m->n - 1])
+        return MDB_CORRUPTED; /* entry numbers must strictly ascend */
+    if (m->n == m->cap)
+        return ENOMEM;
+    memcpy(&m->hashes[m->n], hash, sizeof(phm_pdq));
+    m->eids[m->n++] = eid;
+    return 0;
+}
+
+/* Builds the 16 tables over hashes[0..n) and stores them. */
+static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
+{
+    int threads = 1;
+#ifdef _OPENMP
+    /* Threads pay off for big tables only (and spin while they wait). */
+    threads = n >= ((size_t)1 << 20) ? omp_get_max_threads() : 1;
+    if (threads > 4)
+        threads = 4; /* memory: each builder holds ~14 bytes per hash */
+    if (threads < 1)
+        threads = 1;
+#endif
+    size_t post_bytes = n * MIH_POSTING_BYTES;
+    size_t scratch_bytes = mih_build_scratch_bytes(n);
+    uint32_t *offsets[4] = { 0 };
+    uint8_t *postings[4] = { 0 };
+    void *scratch[4] = { 0 };
+    int rc = 0;
+    for (int t = 0; t < threads; t++) {
+        offsets[t] = malloc(MIH_OFFSETS_BYTES);
+        postings[t] = malloc(post_bytes ? post_bytes : 1);
+        scratch[t] = malloc(scratch_bytes);
+        if (!offsets[t] || !postings[t] || !scratch[t])
+            rc = ENOMEM;
+    }
+    for (unsigned first = 0; !rc && first < MIH_TABLES; first += (unsigned)threads) {
+        unsigned group = MIH_TABLES - first < (unsigned)threads ? MIH_TABLES - first
+                                                                 : (unsigned)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+#endif
+        for (unsigned t = 0; t < group; t++)
+            mih_build_table(hashes, n, first + t, offsets[t], postings[t], scratch[t]);
+        for (unsigned t = 0; !rc && t < group; t++) {
+            rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, first + t, offsets[t],
+                          MIH_OFFSETS_BYTES);
+            if (!rc)
+                rc = put_blob(idx, txn, IDX_BLOB_POSTINGS, first + t, postings[t],
+                              post_bytes);
+        }
+    }
+    for (int t = 0; t < threads; t++) {
+        free(offsets[t]);
+        free(postings[t]);
+        free(scratch[t]);
+    }
+    return rc;
+}
+
+int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
+                const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
+                char *err, size_t errlen)
+{
+    idx_base_header h;
+    merged m = { 0 };
+    uint64_t *dead = NULL;
+    size_t ndead = 0;
+    MDB_cursor *c = NULL;
+    MDB_stat st;
+    const uint8_t *old_h = NULL, *old_e = NULL;
+    int rc = idx_base_header_get(idx, txn, &h);
+    if (!rc)
+        rc = get_blob(idx, txn, IDX_BLOB_HASHES, (size_t)h.n * sizeof(phm_pdq), &old_h);
+    if (!rc)
+        rc = get_blob(idx, txn, IDX_BLOB_EIDS, (size_t)h.n * sizeof(uint64_t), &old_e);
+    if (rc)
+        goto out;
+
+    /* The removed entries still in the base, ascending. */
+    if ((rc = mdb_stat(txn, idx->db_dead, &st)))
+        goto out;
+    if (st.ms_entries && !(dead = malloc(st.ms_entries * sizeof *dead))) {
+        rc = ENOMEM;
+        goto out;
+    }
+    if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
+        goto out;
+    MDB_val key, val;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
+        if (key.mv_size != sizeof(uint64_t) || ndead == st.ms_entries) {
+            rc = MDB_CORRUPTED;
+            goto out;
+        }
+        memcpy(&dead[ndead++], key.mv_data, sizeof(uint64_t));
+    }
+    if (rc != MDB_NOTFOUND)
+        goto out;
+    mdb_cursor_close(c);
+    c = NULL;
+
+    MDB_stat dst;
+    if ((rc = mdb_stat(txn, idx->db_delta, &dst)))
+        goto out;
+    size_t cap = (size_t)h.n + dst.ms_entries + nextra;
+    if (cap > MIH_MAX_ENTRIES) {
+        idx_err(err, errlen, WHAT, idx->path, "more than %u PDQ hashes",
+                MIH_MAX_ENTRIES);
+        free(dead);
+        return PHM_ERR_INVALID;
+    }
+    const phm_pdq *use_h;
+    const uint64_t *use_e;
+    size_t use_n;
+    if (h.n == 0 && dst.ms_entries == 0) {
+        /* Only new hashes (a first import): use them as they are. */
+        for (size_t i = 1; i < nextra; i++)
+            if (extra_eids[i] <= extra_eids[i - 1]) {
+                rc = MDB_CORRUPTED;
+                goto out;
+            }
+        use_h = extra_hashes;
+        use_e = extra_eids;
+        use_n = nextra;
+        free(dead);
+        dead = NULL;
+        goto write;
+    }
+    m.cap = cap;
+    m.hashes = malloc((cap ? cap : 1) * sizeof *m.hashes);
+    m.eids = malloc((cap ? cap : 1) * sizeof *m.eids);
+    if (!m.hashes || !m.eids) {
+        rc = ENOMEM;
+        goto out;
+    }
+    /* Old base minus the dead: both ascend. */
+    size_t di = 0;
+    for (size_t s = 0; s < h.n; s++) {
+        uint64_t eid;
+        memcpy(&eid, old_e + s * sizeof eid, sizeof eid);
+        while (di < ndead && dead[di] < eid)
+            di++;
+        if (di < ndead && dead[di] == eid)
+            continue;
+        if ((rc = merged_push(&m, eid, old_h + s * sizeof(phm_pdq))))
+            goto out;
+    }
+    /* Then the delta, in key (= entry number) order. */
+    if ((rc = mdb_cursor_open(txn, idx->db_delta, &c)))
+        goto out;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
+        if (key.mv_size != 9 || ((uint8_t *)key.mv_data)[0] != IDX_SIG_PDQ ||
+            val.mv_size != sizeof(phm_pdq)) {
+            rc = MDB_CORRUPTED;
+            goto out;
+        }
+        if ((rc = merged_push(&m, idx_delta_key_eid(key.mv_data), val.mv_data)))
+            goto out;
+    }
+    if (rc != MDB_NOTFOUND)
+        goto out;
+    mdb_cursor_close(c);
+    c = NULL;
+    for (size_t i = 0; i < nextra; i++)
+        if ((rc = merged_push(&m, extra_eids[i], &extra_hashes[i])))
+            goto out;
+
+    /* Everything is copied out of the map: now overwrite. */
+    free(dead);
+    dead = NULL;
+    use_h = m.hashes;
+    use_e = m.eids;
+    use_n = m.n;
+write:
+    if ((rc = put_blob(idx, txn, IDX_BLOB_HASHES, 0, use_h, use_n * sizeof(phm_pdq))) ||
+        (rc = put_blob(idx, txn, IDX_BLOB_EIDS, 0, use_e, use_n * sizeof(uint64_t))))
+        goto out;
+    int tables = mih_wants_tables(use_n);
+    if (tables) {
+        rc = build_tables(idx, txn, use_h, use_n);
+    } else {
+        for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
+            rc = del_blob(idx, txn, IDX_BLOB_OFFSETS, i);
+            if (!rc)
+                rc = del_blob(idx, txn, IDX_BLOB_POSTINGS, i);
+        }
+    }
+    if (rc)
+        goto out;
+    idx_base_header nh = { .version = IDX_BASE_VERSION,
+                           .tables = tables ? MIH_TABLES : 0,
+                           .n = use_n,
+                           .base_id = h.base_id + 1,
+                           .eid_bound = eid_bound,
+                           .built = (int64_t)time(NULL) };
+    MDB_val hk = { 4, "base" }, hv = { sizeof nh, &nh };
+    if ((rc = mdb_put(txn, idx->db_meta, &hk, &hv, 0)))
+        goto out;
+    if ((rc = mdb_drop(txn, idx->db_delta, 0)))
+        goto out;
+    rc = mdb_drop(txn, idx->db_dead, 0);
+out:
+    if (c)
+        mdb_cursor_close(c);
+    free(dead);
+    free(m.hashes);
+    free(m.eids);
+    if (rc == MDB_CORRUPTED) {
+        idx_err(err, errlen, WHAT, idx->path,
+                "index file is corrupt: the search structures do not agree; "
+                "run verify");
+        return PHM_ERR_CORRUPT;
+    }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT, idx, "rebuilding the search structures");
+    return PHM_OK;
+}

@@ -1,0 +1,196 @@
+/* index_internal.h - the known-material index: shared structures of
+ * index*.c. The on-disk schema is docs/INDEX_FORMAT.md; keep the two in
+ * step. Not installed. */
+#ifndef PHM_INDEX_INTERNAL_H
+#define PHM_INDEX_INTERNAL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hamming.h"
+#include "mih.h"
+#include "phmatch.h"
+
+/* ---- schema ------------------------------------------------------ */
+
+#define IDX_MAGIC "phmatch-index"
+#define IDX_BYTE_ORDER 0x01020304u
+#define IDX_MAXDBS 16
+#define IDX_MAXREADERS 510
+
+/* Signal-type bytes, used in keys (docs/INDEX_FORMAT.md). */
+enum {
+    IDX_SIG_PDQ = 1,
+    IDX_SIG_MD5 = 2,
+    IDX_SIG_SHA1 = 3,
+    IDX_SIG_SHA256 = 4,
+};
+
+/* Kinds of search-structure blobs (db "search", key: signal, kind,
+ * table, 0). */
+enum {
+    IDX_BLOB_HASHES = 'H',   /* n x 32 bytes, slot order */
+    IDX_BLOB_EIDS = 'E',     /* n x u64, ascending */
+    IDX_BLOB_OFFSETS = 'O',  /* per table, MIH_OFFSETS_BYTES */
+    IDX_BLOB_POSTINGS = 'P', /* per table, 6n bytes */
+};
+
+/* meta "base": describes the compacted PDQ structure. */
+typedef struct idx_base_header {
+    uint32_t version;   /* IDX_BASE_VERSION */
+    uint32_t tables;    /* 0 (scan only) or MIH_TABLES */
+    uint64_t n;         /* hashes in the base */
+    uint64_t base_id;   /* changes at every rebuild */
+    uint64_t eid_bound; /* every PDQ entry below this is in the base */
+    int64_t built;      /* unix seconds; 0 = never */
+} idx_base_header;
+#define IDX_BASE_VERSION 1
+
+/* Entry record layout (db "entries"; all integers little-endian). */
+#define REC_VERSION 1
+#define REC_FLAG_PDQ 0x01
+#define REC_HEADER 16        /* version, flags, digests, 0, quality, 0, added */
+#define REC_ADDED_OFFSET 8   /* the one field ignored when comparing */
+#define REC_MAX                                                        \
+    (REC_HEADER + 32 + 16 + 20 + 32 + 4 * 3 + PHM_INDEX_MAX_SOURCE +    \
+     PHM_INDEX_MAX_ID + PHM_INDEX_MAX_CATEGORY + PHM_INDEX_MAX_NOTE + 4)
+/* (source, id) key: source, NUL, id. */
+#define KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_ID)
+/* (source, category) count key. */
+#define GROUP_KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_CATEGORY)
+
+/* Validates e; on failure writes why into err and returns PHM_ERR_INVALID. */
+int rec_validate(const phm_entry *e, char *err, size_t errlen);
+/* Serialises a validated entry into buf (REC_MAX bytes); returns length. */
+size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf);
+/* Decodes a record; PHM_OK or PHM_ERR_CORRUPT. Strings point into rec. */
+int rec_decode(const void *rec, size_t len, phm_entry *out);
+/* Builds the (source, id) key; returns its length. */
+size_t rec_key(const char *source, const char *id, uint8_t *buf);
+/* Builds the (source, category) group key; returns its length. */
+size_t rec_group_key(const char *source, const char *category, uint8_t *buf);
+/* Whether two records hold the same content (all but `added`). */
+int rec_same(const void *a, size_t alen, const void *b, size_t blen);
+/* Bytes of the digest of a PHM_SIG_* type, and its signal-type byte. */
+size_t rec_digest_len(unsigned sig);
+int rec_digest_type(unsigned sig);
+/* Pointer to the digest of type sig inside e. */
+const uint8_t *rec_digest_of(const phm_entry *e, unsigned sig);
+
+/* ---- handles ----------------------------------------------------- */
+
+/* What readers share for one generation: the delta (PDQ hashes added
+ * since the last rebuild, searched from memory) and the removed base
+ * slots. Immutable once published; reference-counted under idx->lock. */
+typedef struct idx_view {
+    int refs;
+    uint64_t gen;
+    uint64_t base_id;
+    /* delta */
+    size_t delta_n;
+    phm_pdq *delta_hashes;
+    uint64_t *delta_eids;
+    mih_view delta;
+    void *delta_tables; /* one allocation for the delta's tables */
+    /* removed entries still in the base */
+    uint64_t base_n;
+    uint8_t *dead_bits; /* base_n bits, NULL if none */
+    size_t dead_n;
+} idx_view;
+
+struct phm_index {
+    MDB_env *env;
+    MDB_dbi db_meta, db_entries, db_keys, db_digests, db_counts, db_delta,
+        db_dead, db_search;
+    int rdonly;
+    phm_simd simd;
+    const ham_kernels *kern;
+    char *path;
+    pthread_mutex_t lock; /* guards view */
+    idx_view *view;       /* the newest view built, or NULL */
+};
+
+struct phm_searcher {
+    phm_index *idx;
+    MDB_txn *txn;     /* read transaction; reset between searches */
+    int active;       /* txn holds a snapshot */
+    size_t txn_id;    /* snapshot the view and base pointers were checked at */
+    idx_view *view;
+    /* the base, from the memory map (or copies if misaligned) */
+    uint64_t base_id;
+    int base_valid;
+    mih_view base;
+    const uint64_t *base_eids;
+    void *base_copy[2 + 2 * MIH_TABLES];
+    mih_scratch scr;
+    /* results */
+    phm_match *res;
+    size_t nres, res_cap;
+    size_t *offsets;
+    size_t offsets_cap;
+    /* k-NN heap */
+    phm_match *heap;
+    size_t heap_cap;
+};
+
+/* ---- shared helpers (index.c) ------------------------------------ */
+
+/* Writes "<what> '<path>': <fmt...>" into err. */
+void idx_err(char *err, size_t errlen, const char *what, const char *path,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Maps an LMDB or errno code to a status, writing a message. */
+int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
+                const phm_index *idx, const char *during);
+
+/* meta accessors within a transaction */
+int idx_meta_get_u64(const phm_index *idx, MDB_txn *txn, const char *key,
+                     uint64_t *out);
+int idx_meta_put_u64(const phm_index *idx, MDB_txn *txn, const char *key,
+                     uint64_t v);
+int idx_base_header_get(const phm_index *idx, MDB_txn *txn, idx_base_header *h);
+
+/* Blob key: signal, kind, table, 0. */
+static inline void idx_blob_key(uint8_t key[4], int kind, unsigned table)
+{
+    key[0] = IDX_SIG_PDQ;
+    key[1] = (uint8_t)kind;
+    key[2] = (uint8_t)table;
+    key[3] = 0;
+}
+
+/* Delta key: signal, eid big-endian (so byte order is number order). */
+static inline void idx_delta_key(uint8_t key[9], uint64_t eid)
+{
+    key[0] = IDX_SIG_PDQ;
+    for (int i = 0; i < 8; i++)
+        key[1 + i] = (uint8_t)(eid >> (56 - 8 * i));
+}
+static inline uint64_t idx_delta_key_eid(const uint8_t *key)
+{
+    uint64_t eid = 0;
+    for (int i = 0; i < 8; i++)
+        eid = eid << 8 | key[1 + i];
+    return eid;
+}
+
+/* Reads the base's blobs from `txn` into a view; pointers into the map.
+ * Fails with PHM_ERR_CORRUPT when sizes disagree with the header. When a
+ * blob is misaligned, copies it into copies[] (malloc'd; caller frees). */
+int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
+                  mih_view *v, const uint64_t **eids, void **copies,
+                  char *err, size_t errlen);
+
+/* Rebuilds the base from base - dead + delta + `extra` (the transaction's
+ * new hashes, ascending eids, all greater than every stored eid), within
+ * the write transaction `txn`. Clears the delta and dead tables and
+ * writes a new base header with eid_bound. (index_build.c) */
+int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
+                const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
+                char *err, size_t errlen);
+
+/* Views (index_search.c). */
+void idx_view_release(phm_index *idx, idx_view *v);
+
+#endif

@@ -1,0 +1,669 @@
+/* index_search.c - searchers: exact radius, k-nearest, batch and digest
+ * searches, and reading entries back.
+ *
+ * Every search starts by renewing the searcher's LMDB read transaction,
+ * which takes the newest committed snapshot (so commits by any process are
+ * seen at the next search). If the snapshot is newer than the one last
+ * checked, the metadata says whether the data changed (generation) and
+ * whether the compacted base was rebuilt (base id):
+ *   - the base is searched in place, through pointers into the memory
+ *     map, refetched only when the base id changes;
+ *   - the delta and the set of removed base entries are small; each
+ *     generation's are loaded into a view shared by the index's
+ *     searchers (built once, reference-counted).
+ * Both parts are searched exactly (mih.c), removed base entries dropped,
+ * and the results merged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_internal.h"
+
+static const char *const WHAT = "cannot search index";
+
+/* ---- views -------------------------------------------------------- */
+
+static void view_free(idx_view *v)
+{
+    if (!v)
+        return;
+    free(v->delta_hashes);
+    free(v->delta_eids);
+    free(v->delta_tables);
+    free(v->dead_bits);
+    free(v);
+}
+
+void idx_view_release(phm_index *idx, idx_view *v)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&idx->lock);
+    int last = --v->refs == 0;
+    pthread_mutex_unlock(&idx->lock);
+    if (last)
+        view_free(v);
+}
+
+/* Loads the delta and the removed base entries of the snapshot `txn`. */
+static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
+                      const idx_base_header *h, const uint64_t *base_eids,
+                      idx_view **out, char *err, size_t errlen)
+{
+    idx_view *v = calloc(1, sizeof *v);
+    MDB_cursor *c = NULL;
+    MDB_stat st;
+    MDB_val key, val;
+    int rc;
+    if (!v)
+        goto nomem;
+    v->refs = 1;
+    v->gen = gen;
+    v->base_id = h->base_id;
+    v->base_n = h->n;
+    if ((rc = mdb_stat(txn, idx->db_delta, &st)))
+        goto mdb_fail;
+    size_t n = st.ms_entries;
+    v->delta_hashes = malloc((n ? n : 1) * sizeof(phm_pdq));
+    v->delta_eids = malloc((n ? n : 1) * sizeof(uint64_t));
+    if (!v->delta_hashes || !v->delta_eids)
+        goto nomem;
+    if ((rc = mdb_cursor_open(txn, idx->db_delta, &c)))
+        goto mdb_fail;
+    size_t got = 0;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
+        if (got == n || key.mv_size != 9 || val.mv_size != sizeof(phm_pdq))
+            goto corrupt;
+        v->delta_eids[got] = idx_delta_key_eid(key.mv_data);
+        memcpy(&v->delta_hashes[got], val.mv_data, sizeof(phm_pdq));
+        got++;
+    }
+    if (rc != MDB_NOTFOUND || got != n)
+        goto corrupt;
+    mdb_cursor_close(c);
+    c = NULL;
+    v->delta_n = n;
+    v->delta.hashes = v->delta_hashes;
+    v->delta.n = n;
+    if (mih_wants_tables(n)) {
+        /* offsets, then postings, per table; tables 64-byte aligned */
+        size_t per = (MIH_OFFSETS_BYTES + n * MIH_POSTING_BYTES + 63) & ~(size_t)63;
+        uint8_t *mem = aligned_alloc(64, per * MIH_TABLES);
+        void *scratch = malloc(mih_build_scratch_bytes(n));
+        if (!mem || !scratch) {
+            free(mem);
+            free(scratch);
+            goto nomem;
+        }
+        v->delta_tables = mem;
+        for (unsigned i = 0; i < MIH_TABLES; i++) {
+            uint32_t *off = (uint32_t *)(void *)(mem + per * i);
+            uint8_t *post = mem + per * i + MIH_OFFSETS_BYTES;
+            mih_build_table(v->delta_hashes, n, i, off, post, scratch);
+            v->delta.offsets[i] = off;
+            v->delta.postings[i] = post;
+        }
+        free(scratch);
+        v->delta.has_tables = 1;
+    }
+    /* Removed entries still in the base: mark their slots. */
+    if ((rc = mdb_stat(txn, idx->db_dead, &st)))
+        goto mdb_fail;
+    if (st.ms_entries) {
+        if (!(v->dead_bits = calloc((size_t)(h->n + 7) / 8, 1)))
+            goto nomem;
+        if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
+            goto mdb_fail;
+        for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
+            uint64_t eid;
+            if (key.mv_size != sizeof eid || !base_eids)
+                goto corrupt;
+            memcpy(&eid, key.mv_data, sizeof eid);
+            size_t lo = 0, hi = (size_t)h->n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (base_eids[mid] < eid)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo == h->n || base_eids[lo] != eid)
+                goto corrupt;
+            v->dead_bits[lo >> 3] = (uint8_t)(v->dead_bits[lo >> 3] | (1u << (lo & 7)));
+            v->dead_n++;
+        }
+        if (rc != MDB_NOTFOUND)
+            goto corrupt;
+        mdb_cursor_close(c);
+        c = NULL;
+    }
+    *out = v;
+    return PHM_OK;
+nomem:
+    if (c)
+        mdb_cursor_close(c);
+    view_free(v);
+    idx_err(err, errlen, WHAT, idx->path, "out of memory");
+    return PHM_ERR_NOMEM;
+corrupt:
+    if (c)
+        mdb_cursor_close(c);
+    view_free(v);
+    idx_err(err, errlen, WHAT, idx->path,
+            "index file is corrupt: the delta or removed-entry tables are "
+            "malformed; run verify");
+    return PHM_ERR_CORRUPT;
+mdb_fail:
+    if (c)
+        mdb_cursor_close(c);
+    view_free(v);
+    return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+}
+
+/* ---- snapshots ---------------------------------------------------- */
+
+static void base_drop(phm_searcher *s)
+{
+    for (size_t i = 0; i < sizeof s->base_copy / sizeof s->base_copy[0]; i++) {
+        free(s->base_copy[i]);
+        s->base_copy[i] = NULL;
+    }
+    memset(&s->base, 0, sizeof s->base);
+    s->base_eids = NULL;
+    s->base_valid = 0;
+}
+
+/* Takes the newest snapshot and brings the base pointers and the view up
+ * to it. */
+static int snapshot(phm_searcher *s, char *err, size_t errlen)
+{
+    phm_index *idx = s->idx;
+    if (s->active) {
+        mdb_txn_reset(s->txn);
+        s->active = 0;
+    }
+    int rc = mdb_txn_renew(s->txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+    s->active = 1;
+    size_t id = mdb_txn_id(s->txn);
+    if (id == s->txn_id && s->view && s->base_valid)
+        return PHM_OK;
+    uint64_t gen;
+    idx_base_header h;
+    rc = idx_meta_get_u64(idx, s->txn, "gen", &gen);
+    if (!rc)
+        rc = idx_base_header_get(idx, s->txn, &h);
+    if (rc) {
+        if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED) {
+            idx_err(err, errlen, WHAT, idx->path, "index metadata is missing or corrupt");
+            return PHM_ERR_CORRUPT;
+        }
+        return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+    }
+    if (!s->base_valid || s->base_id != h.base_id) {
+        base_drop(s);
+        int st = idx_base_load(idx, s->txn, &h, &s->base, &s->base_eids,
+                               s->base_copy, err, errlen);
+        if (st) {
+            base_drop(s);
+            return st;
+        }
+        s->base_id = h.base_id;
+        s->base_valid = 1;
+    }
+    if (!s->view || s->view->gen != gen || s->view->base_id != h.base_id) {
+        idx_view *v = NULL;
+        pthread_mutex_lock(&idx->lock);
+        if (idx->view && idx->view->gen == gen && idx->view->base_id == h.base_id) {
+            v = idx->view;
+            v->refs++;
+        }
+        pthread_mutex_unlock(&idx->lock);
+        if (!v) {
+            int st = view_build(idx, s->txn, gen, &h, s->base_eids, &v, err, errlen);
+            if (st)
+                return st;
+            idx_view *old = NULL;
+            pthread_mutex_lock(&idx->lock);
+            if (!idx->view || idx->view->gen <= gen) {
+                old = idx->view;
+                idx->view = v;
+                v->refs++;
+            }
+            pthread_mutex_unlock(&idx->lock);
+            idx_view_release(idx, old);
+        }
+        idx_view_release(idx, s->view);
+        s->view = v;
+    }
+    s->txn_id = id;
+    return PHM_OK;
+}
+
+int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err, size_t errlen)
+{
+    if (!idx || !out)
+        return PHM_ERR_INVALID;
+    *out = NULL;
+    phm_searcher *s = calloc(1, sizeof *s);
+    if (!s) {
+        idx_err(err, errlen, WHAT, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    s->idx = idx;
+    s->res_cap = 256;
+    if (!(s->res = malloc(s->res_cap * sizeof *s->res))) {
+        free(s);
+        idx_err(err, errlen, WHAT, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &s->txn);
+    if (rc) {
+        free(s->res);
+        free(s);
+        return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+    }
+    mdb_txn_reset(s->txn); /* keeps the reader slot */
+    *out = s;
+    return PHM_OK;
+}
+
+void phm_searcher_release(phm_searcher *s)
+{
+    if (s && s->active) {
+        mdb_txn_reset(s->txn);
+        s->active = 0;
+    }
+}
+
+void phm_searcher_free(phm_searcher *s)
+{
+    if (!s)
+        return;
+    if (s->txn)
+        mdb_txn_abort(s->txn);
+    base_drop(s);
+    idx_view_release(s->idx, s->view);
+    mih_scratch_free(&s->scr);
+    free(s->res);
+    free(s->offsets);
+    free(s->heap);
+    free(s);
+}
+
+/* ---- results ------------------------------------------------------ */
+
+static int res_reserve(phm_searcher *s, size_t more, char *err, size_t errlen)
+{
+    if (s->res_cap - s->nres >= more)
+        return PHM_OK;
+    size_t cap = s->res_cap ? s->res_cap : 256;
+    while (cap - s->nres < more) {
+        if (cap > SIZE_MAX / 4 / sizeof *s->res)
+            goto nomem;
+        cap *= 2;
+    }
+    phm_match *r = realloc(s->res, cap * sizeof *r);
+    if (!r)
+        goto nomem;
+    s->res = r;
+    s->res_cap = cap;
+    return PHM_OK;
+nomem:
+    idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
+    return PHM_ERR_NOMEM;
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+    const phm_match *x = a, *y = b;
+    if (x->distance != y->distance)
+        return x->distance < y->distance ? -1 : 1;
+    return (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+static int is_dead(const idx_view *v, uint32_t slot)
+{
+    return v->dead_bits && (v->dead_bits[slot >> 3] & (1u << (slot & 7)));
+}
+
+/* Appends every live entry within r of q to s->res (unsorted). */
+static int radius_collect(phm_searcher *s, const phm_pdq *q, int r, char *err,
+                          size_t errlen)
+{
+    const idx_view *v = s->view;
+    const ham_kernels *k = s->idx->kern;
+    for (int part = 0; part < 2; part++) {
+        const mih_view *mv = part == 0 ? &s->base : &v->delta;
+        const uint64_t *eids = part == 0 ? s->base_eids : v->delta_eids;
+        s->scr.nhits = 0;
+        if (mih_search(mv, k, q, r, 0, &s->scr)) {
+            idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        int st = res_reserve(s, s->scr.nhits, err, errlen);
+        if (st)
+            return st;
+        for (size_t i = 0; i < s->scr.nhits; i++) {
+            uint32_t slot = s->scr.hits[i].slot;
+            if (part == 0 && is_dead(v, slot))
+                continue;
+            s->res[s->nres].entry = eids[slot];
+            s->res[s->nres].distance = (int)s->scr.hits[i].dist;
+            s->nres++;
+        }
+    }
+    return PHM_OK;
+}
+
+/* k-NN heap: a max-heap on (distance, entry) holding the best k so far. */
+static int heap_less(const phm_match *a, const phm_match *b)
+{
+    return cmp_match(a, b) < 0;
+}
+
+static void heap_offer(phm_match *h, size_t *n, size_t k, phm_match m)
+{
+    if (*n < k) {
+        size_t i = (*n)++;
+        while (i && heap_less(&h[(i - 1) / 2], &m)) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = m;
+        return;
+    }
+    if (!heap_less(&m, &h[0]))
+        return;
+    /* replace the root and sift down */
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1;
+        if (l >= *n)
+            break;
+        size_t big = r < *n && heap_less(&h[l], &h[r]) ? r : l;
+        if (!heap_less(&m, &h[big]))
+            break;
+        h[i] = h[big];
+        i = big;
+    }
+    h[i] = m;
+}
+
+/* The k nearest within maxd by a linear scan of base and delta, the bound
+ * tightening as the heap fills. Appends them, unsorted, to s->res. */
+static int knn_scan(phm_searcher *s, const phm_pdq *q, size_t k, int maxd,
+                    char *err, size_t errlen)
+{
+    enum { BLOCK = 4096 };
+    const idx_view *v = s->view;
+    size_t total = s->base.n + v->delta_n;
+    if (k > total)
+        k = total;
+    if (k == 0)
+        return PHM_OK;
+    if (s->heap_cap < k) {
+        phm_match *h = realloc(s->heap, k * sizeof *h);
+        if (!h) {
+            idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        s->heap = h;
+        s->heap_cap = k;
+    }
+    if (mih_hits_reserve(&s->scr, BLOCK)) {
+        idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    size_t hn = 0;
+    for (int part = 0; part < 2; part++) {
+        const phm_pdq *hashes = part == 0 ? s->base.hashes : v->delta_hashes;
+        const uint64_t *eids = part == 0 ? s->base_eids : v->delta_eids;
+        size_t n = part == 0 ? s->base.n : v->delta_n;
+        for (size_t i = 0; i < n; i += BLOCK) {
+            size_t len = n - i < BLOCK ? n - i : BLOCK;
+            int bound = hn == k ? s->heap[0].distance : maxd;
+            size_t got = s->idx->kern->scan(q, hashes + i, len, (uint32_t)i, bound,
+                                            s->scr.hits);
+            for (size_t j = 0; j < got; j++) {
+                uint32_t slot = s->scr.hits[j].slot;
+                if (part == 0 && is_dead(v, slot))
+                    continue;
+                phm_match m = { eids[slot], (int)s->scr.hits[j].dist };
+                heap_offer(s->heap, &hn, k, m);
+            }
+        }
+    }
+    int st = res_reserve(s, hn, err, errlen);
+    if (st)
+        return st;
+    memcpy(s->res + s->nres, s->heap, hn * sizeof *s->heap);
+    s->nres += hn;
+    return PHM_OK;
+}
+
+/* Appends the results of one query, sorted: all within radius (k = 0) or
+ * the k nearest within radius. */
+static int search_one(phm_searcher *s, const phm_pdq *q, int radius, size_t k,
+                      char *err, size_t errlen)
+{
+    size_t start = s->nres;
+    int st;
+    if (k == 0) {
+        if ((st = radius_collect(s, q, radius, err, errlen)))
+            return st;
+    } else {
+        /* Exact radius searches of growing radius while the tables beat a
+         * scan: once k entries lie within r, they are the k nearest. */
+        int r = radius < PHM_PDQ_MATCH_DISTANCE ? radius : PHM_PDQ_MATCH_DISTANCE;
+        for (;;) {
+            int tables;
+            mih_estimate(&s->base, r, &tables);
+            if (!tables) {
+                s->nres = start;
+                st = knn_scan(s, q, k, radius, err, errlen);
+                break;
+            }
+            s->nres = start;
+            if ((st = radius_collect(s, q, r, err, errlen)))
+                return st;
+            if (s->nres - start >= k || r >= radius)
+                break;
+            r = radius - r > 16 ? r + 16 : radius;
+        }
+        if (st)
+            return st;
+    }
+    size_t n = s->nres - start;
+    if (n > 1)
+        qsort(s->res + start, n, sizeof *s->res, cmp_match);
+    if (k && n > k)
+        s->nres = start + k;
+    return PHM_OK;
+}
+
+static int check_query(phm_searcher *s, const void *q, int radius, char *err,
+                       size_t errlen)
+{
+    if (!s || !q || radius < 0 || radius > PHM_INDEX_MAX_RADIUS) {
+        idx_err(err, errlen, WHAT, s ? s->idx->path : "",
+                "invalid argument (radius must be 0..%d)", PHM_INDEX_MAX_RADIUS);
+        return PHM_ERR_INVALID;
+    }
+    return PHM_OK;
+}
+
+int phm_search_radius(phm_searcher *s, const phm_pdq *query, int radius,
+                      const phm_match **matches, size_t *count, char *err,
+                      size_t errlen)
+{
+    int st = check_query(s, query, radius, err, errlen);
+    if (st || !matches || !count)
+        return st ? st : PHM_ERR_INVALID;
+    *matches = NULL;
+    *count = 0;
+    if ((st = snapshot(s, err, errlen)))
+        return st;
+    s->nres = 0;
+    if ((st = search_one(s, query, radius, 0, err, errlen)))
+        return st;
+    *matches = s->res;
+    *count = s->nres;
+    return PHM_OK;
+}
+
+int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
+                   int max_distance, const phm_match **matches, size_t *count,
+                   char *err, size_t errlen)
+{
+    int st = check_query(s, query, max_distance, err, errlen);
+    if (st || !matches || !count || k == 0) {
+        if (!st)
+            idx_err(err, errlen, WHAT, s->idx->path, "invalid argument (k must be >= 1)");
+        return st ? st : PHM_ERR_INVALID;
+    }
+    *matches = NULL;
+    *count = 0;
+    if ((st = snapshot(s, err, errlen)))
+        return st;
+    s->nres = 0;
+    if ((st = search_one(s, query, max_distance, k, err, errlen)))
+        return st;
+    *matches = s->res;
+    *count = s->nres;
+    return PHM_OK;
+}
+
+int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
+                     int radius, size_t k, const phm_match **matches,
+                     const size_t **offsets, char *err, size_t errlen)
+{
+    int st = check_query(s, nqueries ? (const void *)queries : (const void *)s,
+                         radius, err, errlen);
+    if (st || !matches || !offsets)
+        return st ? st : PHM_ERR_INVALID;
+    *matches = NULL;
+    *offsets = NULL;
+    if (s->offsets_cap < nqueries + 1) {
+        size_t *o = realloc(s->offsets, (nqueries + 1) * sizeof *o);
+        if (!o) {
+            idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        s->offsets = o;
+        s->offsets_cap = nqueries + 1;
+    }
+    if ((st = snapshot(s, err, errlen)))
+        return st;
+    s->nres = 0;
+    for (size_t i = 0; i < nqueries; i++) {
+        s->offsets[i] = s->nres;
+        if ((st = search_one(s, &queries[i], radius, k, err, errlen)))
+            return st;
+    }
+    s->offsets[nqueries] = s->nres;
+    *matches = s->res;
+    *offsets = s->offsets;
+    return PHM_OK;
+}
+
+int phm_search_digest(phm_searcher *s, unsigned signal, const uint8_t *digest,
+                      const phm_match **matches, size_t *count, char *err,
+                      size_t errlen)
+{
+    size_t len = rec_digest_len(signal);
+    if (!s || !digest || !matches || !count || !len) {
+        idx_err(err, errlen, WHAT, s ? s->idx->path : "",
+                "invalid argument (signal must be one digest type)");
+        return PHM_ERR_INVALID;
+    }
+    *matches = NULL;
+    *count = 0;
+    int st = snapshot(s, err, errlen);
+    if (st)
+        return st;
+    s->nres = 0;
+    uint8_t key[33];
+    key[0] = (uint8_t)rec_digest_type(signal);
+    memcpy(key + 1, digest, len);
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(s->txn, s->idx->db_digests, &c);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT, s->idx, NULL);
+    MDB_val k = { len + 1, key }, v;
+    for (int op = MDB_SET; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT_DUP) {
+        uint64_t eid;
+        if (v.mv_size != sizeof eid) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if ((st = res_reserve(s, 1, err, errlen)))
+            break;
+        memcpy(&eid, v.mv_data, sizeof eid);
+        s->res[s->nres++] = (phm_match){ eid, 0 };
+    }
+    mdb_cursor_close(c);
+    if (st)
+        return st;
+    if (rc != MDB_NOTFOUND)
+        return idx_mdb_err(rc, err, errlen, WHAT, s->idx, NULL);
+    *matches = s->res;
+    *count = s->nres;
+    return PHM_OK;
+}
+
+int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out, char *err,
+                     size_t errlen)
+{
+    if (!s || !out)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    int st = s->active ? PHM_OK : snapshot(s, err, errlen);
+    if (st)
+        return st;
+    MDB_val k = { sizeof entry, &entry }, v;
+    int rc = mdb_get(s->txn, s->idx->db_entries, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        idx_err(err, errlen, "cannot read index", s->idx->path, "no entry %llu",
+                (unsigned long long)entry);
+        return PHM_ERR_NOT_FOUND;
+    }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
+    if (rec_decode(v.mv_data, v.mv_size, out)) {
+        idx_err(err, errlen, "cannot read index", s->idx->path,
+                "index file is corrupt: entry %llu does not decode",
+                (unsigned long long)entry);
+        return PHM_ERR_CORRUPT;
+    }
+    return PHM_OK;
+}
+
+int phm_searcher_find(phm_searcher *s, const char *source, const char *id,
+                      uint64_t *entry, char *err, size_t errlen)
+{
+    if (!s || !source || !id || !entry || strnlen(source, PHM_INDEX_MAX_SOURCE + 1) > PHM_INDEX_MAX_SOURCE ||
+        strnlen(id, PHM_INDEX_MAX_ID + 1) > PHM_INDEX_MAX_ID)
+        return PHM_ERR_INVALID;
+    *entry = 0;
+    int st = s->active ? PHM_OK : snapshot(s, err, errlen);
+    if (st)
+        return st;
+    uint8_t key[KEY_MAX];
+    MDB_val k = { rec_key(source, id, key), key }, v;
+    int rc = mdb_get(s->txn, s->idx->db_keys, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        idx_err(err, errlen, "cannot read index", s->idx->path, "no entry '%s:%s'",
+                source, id);
+        return PHM_ERR_NOT_FOUND;
+    }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
+    if (v.mv_size != sizeof *entry) {
+        idx_err(err, errlen, "cannot read index", s->idx->path,
+                "index file is corrupt: bad key record");
+        return PHM_ERR_CORRUPT;
+    }
+    memcpy(entry, v.mv_data, sizeof *entry);
+    return PHM_OK;
+}

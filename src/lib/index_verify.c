@@ -1,0 +1,358 @@
+/* index_verify.c - phm_index_verify: checks, from one snapshot, that every
+ * table of the index agrees with the stored entries (docs/INDEX_FORMAT.md
+ * lists the invariants). Entries, base entry numbers and removed entry
+ * numbers all ascend, so the membership checks are one merge pass. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_internal.h"
+
+static const char *const WHAT = "index is inconsistent";
+
+typedef struct verifier {
+    phm_index *idx;
+    MDB_txn *txn;
+    char *err;
+    size_t errlen;
+    int st; /* first failure */
+    /* (source, category) counts seen, open addressing */
+    struct gslot {
+        uint8_t *key;
+        size_t len;
+        uint64_t count;
+    } *g;
+    size_t gn, gcap;
+} verifier;
+
+static int bad(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(verifier *v, const char *fmt, ...)
+{
+    if (v->st)
+        return v->st;
+    char msg[PHM_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    idx_err(v->err, v->errlen, WHAT, v->idx->path, "%s", msg);
+    v->st = PHM_ERR_CORRUPT;
+    return v->st;
+}
+
+static int mdb_bad(verifier *v, int rc)
+{
+    if (v->st)
+        return v->st;
+    v->st = idx_mdb_err(rc, v->err, v->errlen, "cannot verify index", v->idx, NULL);
+    return v->st;
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int group_count(verifier *v, const phm_entry *e)
+{
+    uint8_t key[GROUP_KEY_MAX];
+    size_t len = rec_group_key(e->source, e->category, key);
+    if (v->gn * 2 >= v->gcap) {
+        size_t cap = v->gcap ? v->gcap * 2 : 64;
+        struct gslot *g = calloc(cap, sizeof *g);
+        if (!g)
+            return -1;
+        for (size_t i = 0; i < v->gcap; i++) {
+            if (!v->g[i].key)
+                continue;
+            size_t j = hash_bytes(v->g[i].key, v->g[i].len) & (cap - 1);
+            while (g[j].key)
+                j = (j + 1) & (cap - 1);
+            g[j] = v->g[i];
+        }
+        free(v->g);
+        v->g = g;
+        v->gcap = cap;
+    }
+    size_t j = hash_bytes(key, len) & (v->gcap - 1);
+    while (v->g[j].key && (v->g[j].len != len || memcmp(v->g[j].key, key, len)))
+        j = (j + 1) & (v->gcap - 1);
+    if (!v->g[j].key) {
+        if (!(v->g[j].key = malloc(len)))
+            return -1;
+        memcpy(v->g[j].key, key, len);
+        v->g[j].len = len;
+        v->gn++;
+    }
+    v->g[j].count++;
+    return 0;
+}
+
+static const unsigned digest_sigs[3] = { PHM_SIG_MD5, PHM_SIG_SHA1, PHM_SIG_SHA256 };
+
+/* The keys, digests and counts of one entry. */
+static int check_links(verifier *v, MDB_cursor *dc, uint64_t eid, const phm_entry *e,
+                       uint64_t *ndigests)
+{
+    uint8_t key[KEY_MAX];
+    MDB_val k = { rec_key(e->source, e->id, key), key }, val;
+    int rc = mdb_get(v->txn, v->idx->db_keys, &k, &val);
+    uint64_t got = 0;
+    if (rc == 0 && val.mv_size == sizeof got)
+        memcpy(&got, val.mv_data, sizeof got);
+    if (rc && rc != MDB_NOTFOUND)
+        return mdb_bad(v, rc);
+    if (got != eid)
+        return bad(v, "entry %llu ('%s:%s') is not under its name",
+                   (unsigned long long)eid, e->source, e->id);
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(e->signals & digest_sigs[i]))
+            continue;
+        uint8_t dk[33];
+        size_t len = rec_digest_len(digest_sigs[i]);
+        dk[0] = (uint8_t)rec_digest_type(digest_sigs[i]);
+        memcpy(dk + 1, rec_digest_of(e, digest_sigs[i]), len);
+        MDB_val kk = { len + 1, dk }, vv = { sizeof eid, &eid };
+        rc = mdb_cursor_get(dc, &kk, &vv, MDB_GET_BOTH);
+        if (rc == MDB_NOTFOUND)
+            return bad(v, "entry %llu: a digest is not in the digest table",
+                       (unsigned long long)eid);
+        if (rc)
+            return mdb_bad(v, rc);
+        (*ndigests)++;
+    }
+    if (group_count(v, e))
+        return mdb_bad(v, ENOMEM);
+    return 0;
+}
+
+static int check_counts(verifier *v)
+{
+    MDB_cursor *c;
+    MDB_val k, val;
+    size_t seen = 0;
+    int rc = mdb_cursor_open(v->txn, v->idx->db_counts, &c);
+    if (rc)
+        return mdb_bad(v, rc);
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &val, op)) == 0; op = MDB_NEXT) {
+        uint64_t count;
+        if (val.mv_size != sizeof count) {
+            rc = -1;
+            break;
+        }
+        memcpy(&count, val.mv_data, sizeof count);
+        size_t j = hash_bytes(k.mv_data, k.mv_size) & (v->gcap ? v->gcap - 1 : 0);
+        while (v->gcap && v->g[j].key &&
+               (v->g[j].len != k.mv_size || memcmp(v->g[j].key, k.mv_data, k.mv_size)))
+            j = (j + 1) & (v->gcap - 1);
+        if (!v->gcap || !v->g[j].key || v->g[j].count != count) {
+            rc = -1;
+            break;
+        }
+        seen++;
+    }
+    mdb_cursor_close(c);
+    if (rc == -1 || (rc == MDB_NOTFOUND && seen != v->gn))
+        return bad(v, "the per-source counts disagree with the entries");
+    return rc == MDB_NOTFOUND ? 0 : mdb_bad(v, rc);
+}
+
+int phm_index_verify(phm_index *idx, char *err, size_t errlen)
+{
+    if (!idx)
+        return PHM_ERR_INVALID;
+    verifier v = { .idx = idx, .err = err, .errlen = errlen };
+    MDB_cursor *ec = NULL, *dc = NULL, *xc = NULL;
+    void *copies[2 + 2 * MIH_TABLES] = { 0 };
+    uint8_t *seen = NULL;
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &v.txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot verify index", idx, NULL);
+
+    uint64_t gen, next_eid;
+    idx_base_header h;
+    if (idx_meta_get_u64(idx, v.txn, "gen", &gen) ||
+        idx_meta_get_u64(idx, v.txn, "next_eid", &next_eid) ||
+        idx_base_header_get(idx, v.txn, &h)) {
+        bad(&v, "metadata is missing or malformed");
+        goto out;
+    }
+    if (h.eid_bound > next_eid || h.eid_bound == 0) {
+        bad(&v, "base bound %llu is beyond the next entry number %llu",
+            (unsigned long long)h.eid_bound, (unsigned long long)next_eid);
+        goto out;
+    }
+    mih_view base;
+    const uint64_t *base_eids;
+    if ((v.st = idx_base_load(idx, v.txn, &h, &base, &base_eids, copies, err, errlen)))
+        goto out;
+    for (size_t s = 0; s < base.n; s++) {
+        if ((s && base_eids[s] <= base_eids[s - 1]) || base_eids[s] >= h.eid_bound ||
+            base_eids[s] == 0) {
+            bad(&v, "base entry numbers do not ascend below the bound (slot %zu)", s);
+            goto out;
+        }
+    }
+    if (base.has_tables != mih_wants_tables(base.n)) {
+        bad(&v, "base of %zu hashes %s tables", base.n,
+            base.has_tables ? "has" : "lacks");
+        goto out;
+    }
+    if (base.has_tables) {
+        char why[256];
+        if (!(seen = malloc((base.n + 7) / 8))) {
+            mdb_bad(&v, ENOMEM);
+            goto out;
+        }
+        for (unsigned i = 0; i < MIH_TABLES; i++) {
+            if (mih_check_table(&base, i, seen, why, sizeof why)) {
+                bad(&v, "search structure: %s", why);
+                goto out;
+            }
+        }
+    }
+
+    /* One pass over the entries, merged with the base and dead lists. */
+    if ((rc = mdb_cursor_open(v.txn, idx->db_entries, &ec)) ||
+        (rc = mdb_cursor_open(v.txn, idx->db_digests, &dc)) ||
+        (rc = mdb_cursor_open(v.txn, idx->db_dead, &xc))) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    MDB_val k, val, dk, dv;
+    int drc = mdb_cursor_get(xc, &dk, &dv, MDB_FIRST);
+    size_t slot = 0;
+    uint64_t nentries = 0, ndigests = 0, ndelta = 0, ndead = 0;
+    /* Consumes base slots below `limit`: each must be a removed entry. */
+#define SKIP_DEAD_BELOW(limit)                                                      \
+    while (slot < base.n && base_eids[slot] < (limit)) {                            \
+        uint64_t de = 0;                                                            \
+        if (drc == 0 && dk.mv_size == sizeof de)                                    \
+            memcpy(&de, dk.mv_data, sizeof de);                                     \
+        if (drc != 0 || de != base_eids[slot]) {                                    \
+            bad(&v, "base slot %zu (entry %llu) is neither stored nor removed", slot, \
+                (unsigned long long)base_eids[slot]);                               \
+            goto out;                                                               \
+        }                                                                           \
+        ndead++;                                                                    \
+        slot++;                                                                     \
+        drc = mdb_cursor_get(xc, &dk, &dv, MDB_NEXT);                               \
+    }
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(ec, &k, &val, op)) == 0; op = MDB_NEXT) {
+        uint64_t eid;
+        phm_entry e;
+        if (k.mv_size != sizeof eid) {
+            bad(&v, "an entry key is malformed");
+            goto out;
+        }
+        memcpy(&eid, k.mv_data, sizeof eid);
+        if (rec_decode(val.mv_data, val.mv_size, &e)) {
+            bad(&v, "entry %llu does not decode", (unsigned long long)eid);
+            goto out;
+        }
+        if (eid == 0 || eid >= next_eid) {
+            bad(&v, "entry number %llu is beyond the next one, %llu",
+                (unsigned long long)eid, (unsigned long long)next_eid);
+            goto out;
+        }
+        nentries++;
+        if (check_links(&v, dc, eid, &e, &ndigests))
+            goto out;
+        if (!(e.signals & PHM_SIG_PDQ))
+            continue;
+        if (eid < h.eid_bound) {
+            SKIP_DEAD_BELOW(eid);
+            if (slot == base.n || base_eids[slot] != eid) {
+                bad(&v, "entry %llu ('%s:%s') is missing from the search structure",
+                    (unsigned long long)eid, e.source, e.id);
+                goto out;
+            }
+            if (memcmp(&base.hashes[slot], &e.pdq, sizeof e.pdq)) {
+                bad(&v, "entry %llu has another hash in the search structure",
+                    (unsigned long long)eid);
+                goto out;
+            }
+            slot++;
+        } else {
+            uint8_t key[9];
+            idx_delta_key(key, eid);
+            MDB_val kk = { 9, key }, vv;
+            rc = mdb_get(v.txn, idx->db_delta, &kk, &vv);
+            if (rc == MDB_NOTFOUND || (rc == 0 && (vv.mv_size != sizeof e.pdq ||
+                                                   memcmp(vv.mv_data, &e.pdq, sizeof e.pdq)))) {
+                bad(&v, "entry %llu ('%s:%s') is missing from the delta or has "
+                        "another hash there", (unsigned long long)eid, e.source, e.id);
+                goto out;
+            }
+            if (rc) {
+                mdb_bad(&v, rc);
+                goto out;
+            }
+            ndelta++;
+        }
+    }
+    if (rc != MDB_NOTFOUND) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    SKIP_DEAD_BELOW(UINT64_MAX);
+#undef SKIP_DEAD_BELOW
+    MDB_stat st;
+    if ((rc = mdb_stat(v.txn, idx->db_dead, &st))) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    if (st.ms_entries != ndead) {
+        bad(&v, "%llu removed entries are listed, %llu found in the base",
+            (unsigned long long)st.ms_entries, (unsigned long long)ndead);
+        goto out;
+    }
+    if ((rc = mdb_stat(v.txn, idx->db_delta, &st))) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    if (st.ms_entries != ndelta) {
+        bad(&v, "the delta holds %llu hashes, %llu entries need it",
+            (unsigned long long)st.ms_entries, (unsigned long long)ndelta);
+        goto out;
+    }
+    if ((rc = mdb_stat(v.txn, idx->db_keys, &st))) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    if (st.ms_entries != nentries) {
+        bad(&v, "%llu names for %llu entries", (unsigned long long)st.ms_entries,
+            (unsigned long long)nentries);
+        goto out;
+    }
+    if ((rc = mdb_stat(v.txn, idx->db_digests, &st))) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    if (st.ms_entries != ndigests) {
+        bad(&v, "%llu digest links for %llu digests in entries",
+            (unsigned long long)st.ms_entries, (unsigned long long)ndigests);
+        goto out;
+    }
+    check_counts(&v);
+out:
+    if (ec)
+        mdb_cursor_close(ec);
+    if (dc)
+        mdb_cursor_close(dc);
+    if (xc)
+        mdb_cursor_close(xc);
+    mdb_txn_abort(v.txn);
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++)
+        free(copies[i]);
+    for (size_t i = 0; i < v.gcap; i++)
+        free(v.g[i].key);
+    free(v.g);
+    free(seen);
+    return v.st;
+}

@@ -1,0 +1,871 @@
+/* index_write.c - write transactions: add, remove, remove a source, and
+ * commit.
+ *
+ * Adds that arrive in (source, id) order past every stored name are
+ * appended at once (MDB_APPEND, entry numbers too): the bulk import of a
+ * sorted list into a new index. Others are buffered and written in key
+ * order when the buffer fills, before a removal, and at commit, so LMDB's
+ * B-tree writes stay sequential. New PDQ hashes are kept in memory until
+ * commit, which either appends them to the delta table or, when the delta
+ * has grown large, rebuilds the compacted structure with them included
+ * (index_build.c) - all inside the one LMDB transaction, so a crash at any
+ * point leaves the last commit intact. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "index_internal.h"
+
+static const char *const WHAT = "cannot write index";
+
+/* Buffered adds are written when either limit is reached. */
+#define PEND_MAX_ITEMS (16u << 20)
+#define PEND_MAX_BYTES ((size_t)1 << 30)
+
+/* Rebuild the base at commit when the delta would exceed this... */
+static uint64_t delta_limit(uint64_t base_n)
+{
+    uint64_t l = base_n / 32;
+    return l > 65536 ? l : 65536;
+}
+/* ...or the removed-but-indexed exceed this. */
+static uint64_t dead_limit(uint64_t base_n)
+{
+    uint64_t l = base_n / 8;
+    return l > 65536 ? l : 65536;
+}
+
+typedef struct pend {
+    const uint8_t *key, *rec; /* in the arena */
+    uint32_t key_len, rec_len;
+    uint32_t seq;
+} pend;
+
+/* The arena holding buffered keys and records: a list of chunks, so that
+ * growing it never moves what pend points to. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t len, cap;
+    uint8_t data[];
+} chunk;
+#define CHUNK_BYTES ((size_t)16 << 20)
+
+/* Count changes per (source, category), applied at commit. */
+typedef struct group_slot {
+    uint8_t *key; /* NULL = empty slot */
+    size_t len;
+    int64_t delta;
+} group_slot;
+
+struct phm_index_txn {
+    phm_index *idx;
+    MDB_txn *txn;
+    int failed; /* the status that failed the transaction, or 0 */
+    char failmsg[PHM_ERRMSG_MAX];
+    int changed;
+    int64_t now;
+    uint64_t next_eid, first_new_eid;
+    idx_base_header base;
+    phm_index_counts counts;
+    /* buffered adds */
+    pend *pend;
+    size_t npend, pend_cap;
+    chunk *arena;      /* newest first */
+    size_t arena_bytes;
+    /* this transaction's new PDQ hashes, ascending entry numbers */
+    uint64_t *new_eids;
+    phm_pdq *new_hashes;
+    uint8_t *new_gone;
+    size_t nnew, new_cap, ngone;
+    /* direct mode: while adds arrive in key order past every stored key,
+     * they are appended at once, without buffering */
+    int direct;
+    MDB_cursor *dec, *dkc; /* entries and keys cursors for direct appends */
+    uint8_t direct_last[KEY_MAX];
+    size_t direct_last_len; /* 0: no key stored yet */
+    /* count changes: the last group touched, then the table */
+    uint8_t last_key[GROUP_KEY_MAX];
+    size_t last_len;
+    int64_t last_delta;
+    group_slot *groups;
+    size_t ngroups, groups_cap;
+};
+
+/* ---- failure ----------------------------------------------------- */
+
+/* Records an LMDB failure: the transaction can then only be aborted. */
+static int fail_mdb(phm_index_txn *t, int rc, const char *during, char *err,
+                    size_t errlen)
+{
+    t->failed = idx_mdb_err(rc, t->failmsg, sizeof t->failmsg, WHAT, t->idx, during);
+    if (err && errlen)
+        snprintf(err, errlen, "%s", t->failmsg);
+    return t->failed;
+}
+
+static int fail_nomem(phm_index_txn *t, char *err, size_t errlen)
+{
+    return fail_mdb(t, ENOMEM, NULL, err, errlen);
+}
+
+static int failed(const phm_index_txn *t, char *err, size_t errlen)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", t->failmsg);
+    return t->failed;
+}
+
+/* ---- group counts ------------------------------------------------ */
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int group_apply(phm_index_txn *t, const uint8_t *key, size_t len,
+                       int64_t delta)
+{
+    if (t->ngroups * 2 >= t->groups_cap) {
+        size_t cap = t->groups_cap ? t->groups_cap * 2 : 64;
+        group_slot *g = calloc(cap, sizeof *g);
+        if (!g)
+            return -1;
+        for (size_t i = 0; i < t->groups_cap; i++) {
+            if (!t->groups[i].key)
+                continue;
+            size_t j = fnv1a(t->groups[i].key, t->groups[i].len) & (cap - 1);
+            while (g[j].key)
+                j = (j + 1) & (cap - 1);
+            g[j] = t->groups[i];
+        }
+        free(t->groups);
+        t->groups = g;
+        t->groups_cap = cap;
+    }
+    size_t j = fnv1a(key, len) & (t->groups_cap - 1);
+    while (t->groups[j].key &&
+           (t->groups[j].len != len || memcmp(t->groups[j].key, key, len) != 0))
+        j = (j + 1) & (t->groups_cap - 1);
+    if (!t->groups[j].key) {
+        if (!(t->groups[j].key = malloc(len)))
+            return -1;
+        memcpy(t->groups[j].key, key, len);
+        t->groups[j].len = len;
+        t->ngroups++;
+    }
+    t->groups[j].delta += delta;
+    return 0;
+}
+
+/* Entries come in key order, so runs share (source, category): count a
+ * run in place and touch the table once per run. */
+static int group_add(phm_index_txn *t, const char *source, const char *category,
+                     int64_t delta)
+{
+    uint8_t key[GROUP_KEY_MAX];
+    size_t len = rec_group_key(source, category, key);
+    if (t->last_len == len && memcmp(t->last_key, key, len) == 0) {
+        t->last_delta += delta;
+        return 0;
+    }
+    if (t->last_len && t->last_delta && group_apply(t, t->last_key, t->last_len, t->last_delta))
+        return -1;
+    memcpy(t->last_key, key, len);
+    t->last_len = len;
+    t->last_delta = delta;
+    return 0;
+}
+
+static int groups_flush(phm_index_txn *t)
+{
+    if (t->last_len && t->last_delta &&
+        group_apply(t, t->last_key, t->last_len, t->last_delta))
+        return ENOMEM;
+    t->last_len = 0;
+    t->last_delta = 0;
+    for (size_t i = 0; i < t->groups_cap; i++) {
+        group_slot *g = &t->groups[i];
+        if (!g->key || g->delta == 0)
+            continue;
+        MDB_val k = { g->len, g->key }, v;
+        uint64_t count = 0;
+        int rc = mdb_get(t->txn, t->idx->db_counts, &k, &v);
+        if (rc == 0 && v.mv_size == sizeof count)
+            memcpy(&count, v.mv_data, sizeof count);
+        else if (rc == 0)
+            return MDB_CORRUPTED;
+        else if (rc != MDB_NOTFOUND)
+            return rc;
+        int64_t next = (int64_t)count + g->delta;
+        if (next < 0)
+            return MDB_CORRUPTED;
+        if (next == 0) {
+            rc = mdb_del(t->txn, t->idx->db_counts, &k, NULL);
+            if (rc && rc != MDB_NOTFOUND)
+                return rc;
+        } else {
+            count = (uint64_t)next;
+            v = (MDB_val){ sizeof count, &count };
+            if ((rc = mdb_put(t->txn, t->idx->db_counts, &k, &v, 0)))
+                return rc;
+        }
+        g->delta = 0;
+    }
+    return 0;
+}
+
+/* ---- begin and abort --------------------------------------------- */
+
+/* (Re)enters direct mode: remembers the last stored key. */
+static int direct_start(phm_index_txn *t)
+{
+    int rc = 0;
+    if (!t->dec)
+        rc = mdb_cursor_open(t->txn, t->idx->db_entries, &t->dec);
+    if (!rc && !t->dkc)
+        rc = mdb_cursor_open(t->txn, t->idx->db_keys, &t->dkc);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(t->dkc, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND) {
+        t->direct_last_len = 0;
+    } else if (rc) {
+        return rc;
+    } else if (k.mv_size > KEY_MAX) {
+        return MDB_CORRUPTED;
+    } else {
+        memcpy(t->direct_last, k.mv_data, k.mv_size);
+        t->direct_last_len = k.mv_size;
+    }
+    t->direct = 1;
+    return 0;
+}
+
+int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
+                        size_t errlen)
+{
+    if (!idx || !out)
+        return PHM_ERR_INVALID;
+    *out = NULL;
+    if (idx->rdonly) {
+        idx_err(err, errlen, WHAT, idx->path, "opened read-only");
+        return PHM_ERR_READONLY;
+    }
+    phm_index_txn *t = calloc(1, sizeof *t);
+    if (!t) {
+        idx_err(err, errlen, WHAT, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    t->idx = idx;
+    t->now = (int64_t)time(NULL);
+    int rc = mdb_txn_begin(idx->env, NULL, 0, &t->txn);
+    if (!rc)
+        rc = idx_meta_get_u64(idx, t->txn, "next_eid", &t->next_eid);
+    if (!rc)
+        rc = idx_base_header_get(idx, t->txn, &t->base);
+    if (rc) {
+        int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+        if (t->txn)
+            mdb_txn_abort(t->txn);
+        free(t);
+        return st;
+    }
+    t->first_new_eid = t->next_eid;
+    if ((rc = direct_start(t))) {
+        int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+        mdb_txn_abort(t->txn);
+        free(t);
+        return st;
+    }
+    *out = t;
+    return PHM_OK;
+}
+
+static void txn_free(phm_index_txn *t)
+{
+    free(t->pend);
+    while (t->arena) {
+        chunk *c = t->arena;
+        t->arena = c->next;
+        free(c);
+    }
+    free(t->new_eids);
+    free(t->new_hashes);
+    free(t->new_gone);
+    for (size_t i = 0; i < t->groups_cap; i++)
+        free(t->groups[i].key);
+    free(t->groups);
+    free(t);
+}
+
+void phm_index_txn_abort(phm_index_txn *t)
+{
+    if (!t)
+        return;
+    if (t->txn)
+        mdb_txn_abort(t->txn);
+    txn_free(t);
+}
+
+void phm_index_txn_counts(const phm_index_txn *t, phm_index_counts *out)
+{
+    if (t && out)
+        *out = t->counts;
+}
+
+/* ---- entry-level writes ------------------------------------------ */
+
+static int new_push(phm_index_txn *t, uint64_t eid, const phm_pdq *h)
+{
+    if (t->nnew == t->new_cap) {
+        size_t cap = t->new_cap ? t->new_cap * 2 : 4096;
+        uint64_t *e = realloc(t->new_eids, cap * sizeof *e);
+        if (e)
+            t->new_eids = e;
+        phm_pdq *p = realloc(t->new_hashes, cap * sizeof *p);
+        if (p)
+            t->new_hashes = p;
+        uint8_t *g = realloc(t->new_gone, cap);
+        if (g)
+            t->new_gone = g;
+        if (!e || !p || !g)
+            return ENOMEM;
+        t->new_cap = cap;
+    }
+    t->new_eids[t->nnew] = eid;
+    t->new_hashes[t->nnew] = *h;
+    t->new_gone[t->nnew] = 0;
+    t->nnew++;
+    return 0;
+}
+
+/* Takes entry `eid`'s PDQ hash out of the search structures. */
+static int pdq_remove(phm_index_txn *t, uint64_t eid)
+{
+    if (eid >= t->first_new_eid) {
+        size_t lo = 0, hi = t->nnew;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (t->new_eids[mid] < eid)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == t->nnew || t->new_eids[lo] != eid || t->new_gone[lo])
+            return MDB_CORRUPTED;
+        t->new_gone[lo] = 1;
+        t->ngone++;
+        return 0;
+    }
+    if (eid >= t->base.eid_bound) {
+        uint8_t key[9];
+        idx_delta_key(key, eid);
+        MDB_val k = { 9, key };
+        return mdb_del(t->txn, t->idx->db_delta, &k, NULL);
+    }
+    MDB_val k = { sizeof eid, &eid }, v = { 0, NULL };
+    return mdb_put(t->txn, t->idx->db_dead, &k, &v, MDB_NOOVERWRITE);
+}
+
+static const unsigned digest_sigs[3] = { PHM_SIG_MD5, PHM_SIG_SHA1, PHM_SIG_SHA256 };
+
+static int digests_put(phm_index_txn *t, const phm_entry *e, uint64_t eid, int del)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(e->signals & digest_sigs[i]))
+            continue;
+        uint8_t key[33];
+        size_t len = rec_digest_len(digest_sigs[i]);
+        key[0] = (uint8_t)rec_digest_type(digest_sigs[i]);
+        memcpy(key + 1, rec_digest_of(e, digest_sigs[i]), len);
+        MDB_val k = { len + 1, key }, v = { sizeof eid, &eid };
+        int rc = del ? mdb_del(t->txn, t->idx->db_digests, &k, &v)
+                     : mdb_put(t->txn, t->idx->db_digests, &k, &v, MDB_NODUPDATA);
+        if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+/* Deletes entry `eid` (its decoded record `e`) everywhere but the keys
+ * table. */
+static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e)
+{
+    MDB_val k = { sizeof eid, &eid };
+    int rc = mdb_del(t->txn, t->idx->db_entries, &k, NULL);
+    if (!rc)
+        rc = digests_put(t, e, eid, 1);
+    if (!rc && (e->signals & PHM_SIG_PDQ))
+        rc = pdq_remove(t, eid);
+    if (!rc && group_add(t, e->source, e->category, -1))
+        rc = ENOMEM;
+    t->changed = 1;
+    return rc;
+}
+
+/* Stores a new entry under a new number. `kc` is a keys-table cursor for
+ * appends, or NULL to put the key normally (possibly replacing). */
+static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
+                        const uint8_t *key, size_t klen, const uint8_t *rec,
+                        size_t rlen, const phm_entry *e)
+{
+    uint64_t eid = t->next_eid++;
+    MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
+    int rc = mdb_cursor_put(ec, &k, &v, MDB_APPEND);
+    if (rc)
+        return rc;
+    MDB_val kk = { klen, (void *)(uintptr_t)key }, kv = { sizeof eid, &eid };
+    rc = kc ? mdb_cursor_put(kc, &kk, &kv, MDB_APPEND)
+            : mdb_put(t->txn, t->idx->db_keys, &kk, &kv, 0);
+    if (!rc)
+        rc = digests_put(t, e, eid, 0);
+    if (!rc && (e->signals & PHM_SIG_PDQ))
+        rc = new_push(t, eid, &e->pdq);
+    if (!rc && group_add(t, e->source, e->category, 1))
+        rc = ENOMEM;
+    t->changed = 1;
+    return rc;
+}
+
+/* Replaces stored entry `eid` (record old/olen) by rec. The number stays
+ * when the PDQ hash does; otherwise the entry gets a new one, so that a
+ * number always means one hash. */
+static int entry_replace(phm_index_txn *t, MDB_cursor *ec, uint64_t eid,
+                         const uint8_t *old, size_t olen, const uint8_t *key,
+                         size_t klen, const uint8_t *rec, size_t rlen)
+{
+    phm_entry oe, ne;
+    if (rec_decode(old, olen, &oe) || rec_decode(rec, rlen, &ne))
+        return MDB_CORRUPTED;
+    int same_hash = (oe.signals & PHM_SIG_PDQ) == (ne.signals & PHM_SIG_PDQ) &&
+                    (!(oe.signals & PHM_SIG_PDQ) ||
+                     memcmp(&oe.pdq, &ne.pdq, sizeof oe.pdq) == 0);
+    int rc;
+    if (!same_hash) {
+        if ((rc = entry_delete(t, eid, &oe)))
+            return rc;
+        return entry_insert(t, ec, NULL, key, klen, rec, rlen, &ne);
+    }
+    if ((rc = digests_put(t, &oe, eid, 1)))
+        return rc;
+    if (group_add(t, oe.source, oe.category, -1))
+        return ENOMEM;
+    MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
+    if ((rc = mdb_put(t->txn, t->idx->db_entries, &k, &v, 0)))
+        return rc;
+    if ((rc = digests_put(t, &ne, eid, 0)))
+        return rc;
+    if (group_add(t, ne.source, ne.category, 1))
+        return ENOMEM;
+    t->changed = 1;
+    return 0;
+}
+
+/* ---- buffered adds ------------------------------------------------ */
+
+static int cmp_keys(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int cmp_pend(const void *x, const void *y)
+{
+    const pend *a = x, *b = y;
+    int c = cmp_keys(a->key, a->key_len, b->key, b->key_len);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Writes one group of adds of the same key: the last one wins; each is
+ * counted against the state before it. */
+static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
+                       const pend *g, size_t n)
+{
+    const uint8_t *key = g[0].key;
+    size_t klen = g[0].key_len;
+    uint64_t eid = 0;
+    uint8_t old[REC_MAX];
+    size_t olen = 0;
+    int exists = 0, rc;
+    if (!kc) {
+        MDB_val k = { klen, (void *)(uintptr_t)key }, v;
+        rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
+        if (rc == 0) {
+            if (v.mv_size != sizeof eid)
+                return MDB_CORRUPTED;
+            memcpy(&eid, v.mv_data, sizeof eid);
+            MDB_val ek = { sizeof eid, &eid };
+            if ((rc = mdb_get(t->txn, t->idx->db_entries, &ek, &v)))
+                return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+            if (v.mv_size > REC_MAX)
+                return MDB_CORRUPTED;
+            memcpy(old, v.mv_data, v.mv_size);
+            olen = v.mv_size;
+            exists = 1;
+        } else if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+    /* cur: the state the next add is compared with */
+    const uint8_t *cur = exists ? old : NULL;
+    size_t curlen = olen;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *rec = g[i].rec;
+        size_t rlen = g[i].rec_len;
+        if (!cur) {
+            t->counts.added++;
+        } else if (rec_same(cur, curlen, rec, rlen)) {
+            t->counts.unchanged++;
+            continue;
+        } else {
+            t->counts.updated++;
+        }
+        cur = rec;
+        curlen = rlen;
+    }
+    if (exists && cur == old)
+        return 0; /* nothing changed */
+    phm_entry e;
+    if (rec_decode(cur, curlen, &e))
+        return MDB_CORRUPTED;
+    if (!exists)
+        return entry_insert(t, ec, kc, key, klen, cur, curlen, &e);
+    return entry_replace(t, ec, eid, old, olen, key, klen, cur, curlen);
+}
+
+static int flush_pending(phm_index_txn *t)
+{
+    if (!t->npend)
+        return 0;
+    pend *ps = t->pend;
+    /* Input is often in key order already: check before sorting. */
+    size_t i = 1;
+    while (i < t->npend && cmp_pend(&ps[i - 1], &ps[i]) < 0)
+        i++;
+    if (i < t->npend)
+        qsort(ps, t->npend, sizeof *ps, cmp_pend);
+    MDB_cursor *ec = NULL, *kc = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->db_entries, &ec);
+    if (!rc)
+        rc = mdb_cursor_open(t->txn, t->idx->db_keys, &kc);
+    if (!rc) {
+        /* Keys all beyond the last stored one: append, no lookups. */
+        MDB_val k, v;
+        int lr = mdb_cursor_get(kc, &k, &v, MDB_LAST);
+        if (lr == 0 && cmp_keys(ps[0].key, ps[0].key_len, k.mv_data, k.mv_size) <= 0) {
+            mdb_cursor_close(kc);
+            kc = NULL;
+        } else if (lr != 0 && lr != MDB_NOTFOUND) {
+            rc = lr;
+        }
+    }
+    for (i = 0; !rc && i < t->npend;) {
+        size_t j = i + 1;
+        while (j < t->npend && ps[j].key_len == ps[i].key_len &&
+               memcmp(ps[j].key, ps[i].key, ps[i].key_len) == 0)
+            j++;
+        rc = flush_group(t, ec, kc, ps + i, j - i);
+        i = j;
+    }
+    if (kc)
+        mdb_cursor_close(kc);
+    if (ec)
+        mdb_cursor_close(ec);
+    t->npend = 0;
+    /* keep one chunk for the next adds */
+    while (t->arena && t->arena->next) {
+        chunk *c = t->arena;
+        t->arena = c->next;
+        free(c);
+    }
+    if (t->arena)
+        t->arena->len = 0;
+    t->arena_bytes = 0;
+    if (!rc)
+        rc = direct_start(t);
+    return rc;
+}
+
+int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
+{
+    if (!t)
+        return PHM_ERR_INVALID;
+    if (t->failed)
+        return failed(t, err, errlen);
+    int st = rec_validate(e, err, errlen);
+    if (st)
+        return st;
+    if (t->direct) {
+        uint8_t key[KEY_MAX], rec[REC_MAX];
+        size_t klen = rec_key(e->source, e->id, key);
+        if (!t->direct_last_len ||
+            cmp_keys(key, klen, t->direct_last, t->direct_last_len) > 0) {
+            size_t rlen = rec_encode(e, e->added ? e->added : t->now, rec);
+            int rc = entry_insert(t, t->dec, t->dkc, key, klen, rec, rlen, e);
+            if (rc)
+                return fail_mdb(t, rc, "writing entries", err, errlen);
+            t->counts.added++;
+            memcpy(t->direct_last, key, klen);
+            t->direct_last_len = klen;
+            return PHM_OK;
+        }
+        t->direct = 0; /* out of order: buffer from now on */
+    }
+    if (t->npend == PEND_MAX_ITEMS || t->arena_bytes >= PEND_MAX_BYTES) {
+        int rc = flush_pending(t);
+        if (rc)
+            return fail_mdb(t, rc, "writing entries", err, errlen);
+    }
+    if (t->npend == t->pend_cap) {
+        size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
+        pend *p = realloc(t->pend, cap * sizeof *p);
+        if (!p)
+            return fail_nomem(t, err, errlen);
+        t->pend = p;
+        t->pend_cap = cap;
+    }
+    if (!t->arena || t->arena->cap - t->arena->len < KEY_MAX + REC_MAX) {
+        chunk *c = malloc(sizeof *c + CHUNK_BYTES);
+        if (!c)
+            return fail_nomem(t, err, errlen);
+        c->next = t->arena;
+        c->len = 0;
+        c->cap = CHUNK_BYTES;
+        t->arena = c;
+    }
+    /* key and record straight into the arena */
+    chunk *c = t->arena;
+    pend *p = &t->pend[t->npend];
+    uint8_t *dst = c->data + c->len;
+    p->key = dst;
+    p->key_len = (uint32_t)rec_key(e->source, e->id, dst);
+    p->rec = dst + p->key_len;
+    p->rec_len = (uint32_t)rec_encode(e, e->added ? e->added : t->now, dst + p->key_len);
+    p->seq = (uint32_t)t->npend;
+    c->len += p->key_len + p->rec_len;
+    t->arena_bytes += p->key_len + p->rec_len;
+    t->npend++;
+    return PHM_OK;
+}
+
+/* ---- removal ------------------------------------------------------ */
+
+static int check_name(const phm_index_txn *t, const char *what, const char *s,
+                      size_t max, char *err, size_t errlen)
+{
+    size_t n = s ? strnlen(s, max + 1) : 0;
+    if (n == 0 || n > max) {
+        idx_err(err, errlen, WHAT, t->idx->path, "%s is empty or longer than %zu bytes",
+                what, max);
+        return PHM_ERR_INVALID;
+    }
+    return PHM_OK;
+}
+
+/* Deletes the entry whose number and key are known. */
+static int remove_eid(phm_index_txn *t, uint64_t eid)
+{
+    MDB_val k = { sizeof eid, &eid }, v;
+    int rc = mdb_get(t->txn, t->idx->db_entries, &k, &v);
+    if (rc)
+        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    uint8_t rec[REC_MAX];
+    if (v.mv_size > REC_MAX)
+        return MDB_CORRUPTED;
+    memcpy(rec, v.mv_data, v.mv_size);
+    phm_entry e;
+    if (rec_decode(rec, v.mv_size, &e))
+        return MDB_CORRUPTED;
+    if ((rc = entry_delete(t, eid, &e)))
+        return rc;
+    t->counts.removed++;
+    return 0;
+}
+
+int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
+                     int *removed, char *err, size_t errlen)
+{
+    if (removed)
+        *removed = 0;
+    if (!t)
+        return PHM_ERR_INVALID;
+    if (t->failed)
+        return failed(t, err, errlen);
+    int st = check_name(t, "source", source, PHM_INDEX_MAX_SOURCE, err, errlen);
+    if (!st)
+        st = check_name(t, "id", id, PHM_INDEX_MAX_ID, err, errlen);
+    if (st)
+        return st;
+    int rc = flush_pending(t);
+    if (rc)
+        return fail_mdb(t, rc, "writing entries", err, errlen);
+    uint8_t key[KEY_MAX];
+    MDB_val k = { rec_key(source, id, key), key }, v;
+    rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK;
+    uint64_t eid = 0;
+    if (!rc && v.mv_size != sizeof eid)
+        rc = MDB_CORRUPTED;
+    if (!rc) {
+        memcpy(&eid, v.mv_data, sizeof eid);
+        rc = remove_eid(t, eid);
+    }
+    if (!rc)
+        rc = mdb_del(t->txn, t->idx->db_keys, &k, NULL);
+    if (rc)
+        return fail_mdb(t, rc, "removing an entry", err, errlen);
+    if (removed)
+        *removed = 1;
+    return PHM_OK;
+}
+
+int phm_index_remove_source(phm_index_txn *t, const char *source,
+                            uint64_t *removed, char *err, size_t errlen)
+{
+    if (removed)
+        *removed = 0;
+    if (!t)
+        return PHM_ERR_INVALID;
+    if (t->failed)
+        return failed(t, err, errlen);
+    int st = check_name(t, "source", source, PHM_INDEX_MAX_SOURCE, err, errlen);
+    if (st)
+        return st;
+    int rc = flush_pending(t);
+    if (rc)
+        return fail_mdb(t, rc, "writing entries", err, errlen);
+    size_t plen = strlen(source) + 1; /* the prefix includes the NUL */
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->idx->db_keys, &c)))
+        return fail_mdb(t, rc, "removing a source", err, errlen);
+    MDB_val k = { plen, (void *)(uintptr_t)source }, v;
+    uint64_t n = 0;
+    int op = MDB_SET_RANGE;
+    while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+        /* after a delete the cursor already rests on the next key */
+        op = MDB_NEXT;
+        if (k.mv_size < plen || memcmp(k.mv_data, source, plen) != 0)
+            break;
+        uint64_t eid;
+        if (v.mv_size != sizeof eid) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(&eid, v.mv_data, sizeof eid);
+        if ((rc = remove_eid(t, eid)) || (rc = mdb_cursor_del(c, 0)))
+            break;
+        n++;
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return fail_mdb(t, rc, "removing a source", err, errlen);
+    if (removed)
+        *removed = n;
+    return PHM_OK;
+}
+
+/* ---- commit ------------------------------------------------------- */
+
+/* Appends the transaction's surviving new hashes to the delta, or
+ * rebuilds the base with them when the delta has grown large. */
+static int store_new_hashes(phm_index_txn *t, char *err, size_t errlen, int *st)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < t->nnew; i++) {
+        if (t->new_gone[i])
+            continue;
+        t->new_eids[live] = t->new_eids[i];
+        t->new_hashes[live] = t->new_hashes[i];
+        live++;
+    }
+    t->nnew = live;
+    MDB_stat ds, xs;
+    int rc = mdb_stat(t->txn, t->idx->db_delta, &ds);
+    if (!rc)
+        rc = mdb_stat(t->txn, t->idx->db_dead, &xs);
+    if (rc)
+        return rc;
+    if (ds.ms_entries + live > delta_limit(t->base.n) ||
+        xs.ms_entries > dead_limit(t->base.n)) {
+        *st = idx_rebuild(t->idx, t->txn, t->new_eids, t->new_hashes, live,
+                          t->next_eid, err, errlen);
+        t->changed = 1;
+        return 0;
+    }
+    if (!live)
+        return 0;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->idx->db_delta, &c)))
+        return rc;
+    for (size_t i = 0; !rc && i < live; i++) {
+        uint8_t key[9];
+        idx_delta_key(key, t->new_eids[i]);
+        MDB_val k = { 9, key }, v = { sizeof(phm_pdq), &t->new_hashes[i] };
+        rc = mdb_cursor_put(c, &k, &v, MDB_APPEND);
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
+                         size_t errlen)
+{
+    if (!t)
+        return PHM_ERR_INVALID;
+    if (t->failed) {
+        int st = failed(t, err, errlen);
+        phm_index_txn_abort(t);
+        return st;
+    }
+    int st = PHM_OK;
+    int rc = flush_pending(t);
+    if (!rc)
+        rc = groups_flush(t);
+    if (!rc)
+        rc = store_new_hashes(t, err, errlen, &st);
+    if (!rc && !st && t->changed) {
+        uint64_t gen = 0;
+        rc = idx_meta_get_u64(t->idx, t->txn, "gen", &gen);
+        if (!rc)
+            rc = idx_meta_put_u64(t->idx, t->txn, "gen", gen + 1);
+        if (!rc)
+            rc = idx_meta_put_u64(t->idx, t->txn, "next_eid", t->next_eid);
+    }
+    if (counts)
+        *counts = t->counts;
+    if (rc || st) {
+        if (rc)
+            st = idx_mdb_err(rc, err, errlen, WHAT, t->idx, "committing");
+        phm_index_txn_abort(t);
+        return st;
+    }
+    phm_index *idx = t->idx;
+    rc = mdb_txn_commit(t->txn);
+    t->txn = NULL;
+    txn_free(t);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT, idx, "committing");
+    return PHM_OK;
+}
+
+int phm_index_compact(phm_index *idx, char *err, size_t errlen)
+{
+    phm_index_txn *t;
+    int st = phm_index_txn_begin(idx, &t, err, errlen);
+    if (st)
+        return st;
+    st = idx_rebuild(idx, t->txn, NULL, NULL, 0, t->next_eid, err, errlen);
+    if (st) {
+        phm_index_txn_abort(t);
+        return st;
+    }
+    t->changed = 1;
+    return phm_index_txn_commit(t, NULL, err, errlen);
+}

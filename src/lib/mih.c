@@ -1,0 +1,402 @@
+/* mih.c - multi-index hashing: table building and checking, the query
+ * planner and the exact radius search described in mih.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mih.h"
+
+/* Cost model, in nanoseconds, measured with bench/search_micro.c on an
+ * x86-64 server with the arrays in RAM. A probe reads an offsets entry and
+ * starts a run of postings (about one cache miss); a posting is read
+ * sequentially and filtered; a candidate that passes the chunk filter
+ * reads its slot and hash at random (misses, overlapped by prefetching); a
+ * scan reads hashes sequentially. Only the ratios matter. */
+#define COST_PROBE 50.0
+#define COST_POSTING 0.6
+#define COST_CANDIDATE 40.0
+#define COST_SCAN 0.8
+
+/* Probes buffered before their offsets are read, so the misses overlap. */
+#define PROBE_BATCH 512
+#define SCAN_BLOCK 4096
+
+/* A posting on its way to its run: the build is a two-pass radix sort,
+ * by the high byte of the value and then the low byte, so that the
+ * scattered writes of each pass stay within the caches. */
+typedef struct build_rec {
+    uint32_t slot;
+    uint16_t partner;
+    uint16_t low; /* low byte of the value */
+} build_rec;
+
+size_t mih_build_scratch_bytes(size_t n)
+{
+    return n * sizeof(build_rec) + 257 * sizeof(uint32_t);
+}
+
+static void put_posting(uint8_t *postings, uint32_t lo, uint32_t len, uint32_t j,
+                        const build_rec *r)
+{
+    uint8_t *run = postings + (size_t)MIH_POSTING_BYTES * lo;
+    memcpy(run + 2 * (size_t)j, &r->partner, 2);
+    uint8_t *d = run + 2 * (size_t)len + 4 * (size_t)j;
+    d[0] = (uint8_t)r->slot;
+    d[1] = (uint8_t)(r->slot >> 8);
+    d[2] = (uint8_t)(r->slot >> 16);
+    d[3] = (uint8_t)(r->slot >> 24);
+}
+
+void mih_build_table(const phm_pdq *hashes, size_t n, unsigned i,
+                     uint32_t *offsets, uint8_t *postings, void *scratch)
+{
+    build_rec *tmp = scratch;
+    uint32_t *hcur = (uint32_t *)(void *)(tmp + n); /* 257 */
+    memset(offsets, 0, MIH_OFFSETS_BYTES);
+    for (size_t s = 0; s < n; s++)
+        offsets[mih_key(&hashes[s], i)]++;
+    /* Counts become starts. */
+    uint32_t sum = 0;
+    for (size_t v = 0; v < MIH_VALUES; v++) {
+        uint32_t c = offsets[v];
+        offsets[v] = sum;
+        sum += c;
+    }
+    offsets[MIH_VALUES] = (uint32_t)n;
+    /* Pass 1: group by high byte, keeping slot order (256 write streams). */
+    for (unsigned h = 0; h <= 256; h++)
+        hcur[h] = offsets[h << 8];
+    for (size_t s = 0; s < n; s++) {
+        uint32_t v = mih_key(&hashes[s], i);
+        build_rec *r = &tmp[hcur[v >> 8]++];
+        r->slot = (uint32_t)s;
+        r->partner = (uint16_t)mih_key(&hashes[s], i ^ 1);
+        r->low = (uint16_t)(v & 0xff);
+    }
+    /* Pass 2: within each high byte, place by low byte. The runs of one
+     * high byte are contiguous, about 6n/256 bytes: cache-resident. */
+    for (unsigned h = 0; h < 256; h++) {
+        uint32_t cur[256];
+        uint32_t base = h << 8;
+        for (unsigned l = 0; l < 256; l++)
+            cur[l] = 0;
+        for (uint32_t k = offsets[base]; k < offsets[base + 256]; k++) {
+            const build_rec *r = &tmp[k];
+            uint32_t v = base | r->low, lo = offsets[v];
+            put_posting(postings, lo, offsets[v + 1] - lo, cur[r->low]++, r);
+        }
+    }
+}
+
+int mih_check_table(const mih_view *v, unsigned i, uint8_t *seen, char *why,
+                    size_t whylen)
+{
+    const uint32_t *offsets = v->offsets[i];
+    size_t n = v->n;
+    memset(seen, 0, (n + 7) / 8);
+    if (offsets[0] != 0 || offsets[MIH_VALUES] != n) {
+        snprintf(why, whylen, "table %u: offsets span %u..%u, not 0..%zu", i,
+                 offsets[0], offsets[MIH_VALUES], n);
+        return -1;
+    }
+    for (size_t val = 0; val < MIH_VALUES; val++) {
+        uint32_t lo = offsets[val], hi = offsets[val + 1];
+        if (hi < lo || hi > n) {
+            snprintf(why, whylen, "table %u: offsets decrease at value %zu", i, val);
+            return -1;
+        }
+        const uint16_t *part = mih_run_partners(v->postings[i], lo);
+        const uint8_t *slots = mih_run_slots(v->postings[i], lo, hi);
+        uint32_t prev = 0;
+        for (uint32_t j = 0; j < hi - lo; j++) {
+            uint32_t s = mih_load32(slots + 4 * (size_t)j);
+            if (s >= n || (seen[s >> 3] & (1u << (s & 7))) || (j && s <= prev)) {
+                snprintf(why, whylen,
+                         "table %u: slot %u out of range, out of order or listed twice",
+                         i, s);
+                return -1;
+            }
+            prev = s;
+            seen[s >> 3] = (uint8_t)(seen[s >> 3] | (1u << (s & 7)));
+            if (mih_key(&v->hashes[s], i) != val ||
+                part[j] != mih_key(&v->hashes[s], i ^ 1)) {
+                snprintf(why, whylen, "table %u: slot %u filed under the wrong value",
+                         i, s);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void mih_scratch_free(mih_scratch *s)
+{
+    if (!s)
+        return;
+    free(s->cand);
+    free(s->hits);
+    memset(s, 0, sizeof *s);
+}
+
+int mih_hits_reserve(mih_scratch *s, size_t more)
+{
+    if (s->hits_cap - s->nhits >= more)
+        return PHM_OK;
+    size_t cap = s->hits_cap ? s->hits_cap : 1024;
+    while (cap - s->nhits < more) {
+        if (cap > SIZE_MAX / 4 / sizeof *s->hits)
+            return PHM_ERR_NOMEM;
+        cap *= 2;
+    }
+    ham_hit *p = realloc(s->hits, cap * sizeof *p);
+    if (!p)
+        return PHM_ERR_NOMEM;
+    s->hits = p;
+    s->hits_cap = cap;
+    return PHM_OK;
+}
+
+static int cand_reserve(mih_scratch *s, size_t need)
+{
+    if (need <= s->cand_cap)
+        return PHM_OK;
+    size_t cap = s->cand_cap ? s->cand_cap : 4096;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 4 / sizeof *s->cand)
+            return PHM_ERR_NOMEM;
+        cap *= 2;
+    }
+    uint32_t *c = realloc(s->cand, cap * sizeof *c);
+    if (!c)
+        return PHM_ERR_NOMEM;
+    s->cand = c;
+    s->cand_cap = cap;
+    return PHM_OK;
+}
+
+/* ---- planning ---------------------------------------------------- */
+
+/* binom16[d] = C(16, d); below16[x] = number of 16-bit values of weight
+ * <= x, i.e. 65536 * P(a random half is within x). */
+static const double binom16[17] = { 1, 16, 120, 560, 1820, 4368, 8008, 11440,
+                                    12870, 11440, 8008, 4368, 1820, 560, 120,
+                                    16, 1 };
+
+/* Half-thresholds for a chunk threshold T >= 0: t0 + t1 = T - 1, balanced
+ * (probes grow fastest with a lopsided split). */
+static void split(int T, int *t0, int *t1)
+{
+    if (T >= 32) { /* the filter passes everything: probe every value once */
+        *t0 = 16;
+        *t1 = -1;
+        return;
+    }
+    *t0 = T / 2;
+    *t1 = T - 1 - *t0;
+}
+
+/* Expected cost of probing one half at threshold t under chunk filter T,
+ * for n uniform hashes. A posting in a probe at distance d passes the
+ * filter when the other half is within T - d. */
+static double half_cost(size_t n, int t, int T)
+{
+    static const double below[17] = { 1, 17, 137, 697, 2517, 6885, 14893,
+                                      26333, 39203, 50643, 58651, 63019,
+                                      64839, 65399, 65519, 65535, 65536 };
+    double per_probe = (double)n / MIH_VALUES, cost = 0;
+    for (int d = 0; d <= t; d++) {
+        int left = T - d;
+        double pass = left < 0 ? 0 : left > 16 ? 1 : below[left] / MIH_VALUES;
+        cost += binom16[d] * (COST_PROBE + per_probe * (COST_POSTING + pass * COST_CANDIDATE));
+    }
+    return cost;
+}
+
+static double chunk_cost(size_t n, int T)
+{
+    if (T < 0)
+        return 0;
+    int t0, t1;
+    split(T, &t0, &t1);
+    return half_cost(n, t0, T) + (t1 >= 0 ? half_cost(n, t1, T) : 0);
+}
+
+/* Chunk thresholds T[0..7] with sum(T_c + 1) = r + 1, raised greedily
+ * where the marginal cost is least. Returns the total cost, or 1e300 once
+ * it passes `limit`. */
+static double plan(size_t n, int r, double limit, int T[MIH_CHUNKS])
+{
+    for (unsigned c = 0; c < MIH_CHUNKS; c++)
+        T[c] = -1;
+    /* Chunks are alike, so the greedy choice is round-robin: every chunk
+     * at floor or ceil of (r + 1) / 8 - 1. */
+    int total = r + 1, base = total / MIH_CHUNKS, extra = total % MIH_CHUNKS;
+    double cost = 0;
+    for (unsigned c = 0; c < MIH_CHUNKS; c++) {
+        T[c] = base - 1 + ((int)c < extra ? 1 : 0);
+        cost += chunk_cost(n, T[c]);
+        if (cost > limit)
+            return 1e300;
+    }
+    return cost;
+}
+
+double mih_estimate(const mih_view *v, int r, int *use_tables)
+{
+    int T[MIH_CHUNKS];
+    double scan = COST_SCAN * (double)v->n;
+    double probe = v->has_tables ? plan(v->n, r, scan, T) : 1e300;
+    *use_tables = probe < scan;
+    return probe < scan ? probe : scan;
+}
+
+/* ---- search ------------------------------------------------------ */
+
+static int cmp_hit_slot(const void *a, const void *b)
+{
+    uint32_t x = ((const ham_hit *)a)->slot, y = ((const ham_hit *)b)->slot;
+    return (x > y) - (x < y);
+}
+
+static int scan_all(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
+                    int r, mih_scratch *s)
+{
+    for (size_t i = 0; i < v->n; i += SCAN_BLOCK) {
+        size_t len = v->n - i < SCAN_BLOCK ? v->n - i : SCAN_BLOCK;
+        if (mih_hits_reserve(s, len))
+            return PHM_ERR_NOMEM;
+        s->nhits += k->scan(q, v->hashes + i, len, (uint32_t)i, r, s->hits + s->nhits);
+    }
+    s->candidates += v->n;
+    return PHM_OK;
+}
+
+typedef struct probe {
+    uint32_t lo, hi;  /* its run of postings */
+    uint32_t c0, c1;  /* its candidates in the scratch list */
+    uint32_t key;
+    uint16_t table;
+    uint16_t t;       /* partner threshold: T - distance of the probe */
+} probe;
+
+typedef struct probe_state {
+    const mih_view *v;
+    const ham_kernels *k;
+    const phm_pdq *q;
+    mih_scratch *s;
+    size_t ncand;
+    probe buf[PROBE_BATCH];
+    size_t nbuf;
+} probe_state;
+
+/* Reads the buffered probes in passes, so that the cache misses of each
+ * pass are in flight together: the offsets, then the runs, filtered. */
+static int flush_probes(probe_state *ps)
+{
+    mih_scratch *s = ps->s;
+    const mih_view *v = ps->v;
+    for (size_t j = 0; j < ps->nbuf; j++)
+        __builtin_prefetch(&v->offsets[ps->buf[j].table][ps->buf[j].key], 0, 3);
+    size_t total = 0;
+    for (size_t j = 0; j < ps->nbuf; j++) {
+        probe *p = &ps->buf[j];
+        const uint32_t *off = v->offsets[p->table];
+        p->lo = off[p->key];
+        p->hi = off[p->key + 1];
+        const uint8_t *run = v->postings[p->table] + (size_t)MIH_POSTING_BYTES * p->lo;
+        __builtin_prefetch(run, 0, 3);
+        if (p->hi - p->lo > 32)
+            __builtin_prefetch(run + 64, 0, 3);
+        total += p->hi - p->lo;
+    }
+    s->probes += ps->nbuf;
+    s->postings += total;
+    if (cand_reserve(s, ps->ncand + total))
+        return PHM_ERR_NOMEM;
+    for (size_t j = 0; j < ps->nbuf; j++) {
+        probe *p = &ps->buf[j];
+        uint32_t qp = mih_key(ps->q, (unsigned)p->table ^ 1);
+        p->c0 = (uint32_t)ps->ncand;
+        ps->ncand += ps->k->filter(mih_run_partners(v->postings[p->table], p->lo),
+                                   p->hi - p->lo, (uint16_t)qp, p->t, 0,
+                                   s->cand + ps->ncand);
+        p->c1 = (uint32_t)ps->ncand;
+        /* The slots sit just after the partners, mostly in cache. */
+        const uint8_t *slots = mih_run_slots(v->postings[p->table], p->lo, p->hi);
+        for (uint32_t c = p->c0; c < p->c1; c++)
+            s->cand[c] = mih_load32(slots + 4 * (size_t)s->cand[c]);
+    }
+    ps->nbuf = 0;
+    return PHM_OK;
+}
+
+/* Every value within distance t of the query's half: for each d = 0..t,
+ * every 16-bit mask of d bits (Gosper's next-combination). */
+static int probe_half(probe_state *ps, unsigned table, int T, int t)
+{
+    int rc;
+    uint32_t value = mih_key(ps->q, table);
+    for (int d = 0; d <= t; d++) {
+        int pt = T - d > 16 ? 16 : T - d;
+        uint32_t mask = (1u << d) - 1;
+        do {
+            probe *p = &ps->buf[ps->nbuf++];
+            p->key = value ^ mask;
+            p->table = (uint16_t)table;
+            p->t = (uint16_t)pt;
+            if (ps->nbuf == PROBE_BATCH && (rc = flush_probes(ps)))
+                return rc;
+            if (d == 0)
+                break;
+            uint32_t c = mask & (~mask + 1), nx = mask + c;
+            mask = (((nx ^ mask) >> 2) / c) | nx;
+        } while (mask < MIH_VALUES);
+    }
+    return PHM_OK;
+}
+
+int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
+               int r, int force_scan, mih_scratch *s)
+{
+    size_t first = s->nhits;
+    s->probes = s->postings = s->candidates = 0;
+    if (v->n == 0 || r < 0)
+        return PHM_OK;
+    if (r > PHM_PDQ_BITS)
+        r = PHM_PDQ_BITS;
+    int T[MIH_CHUNKS];
+    double scan = COST_SCAN * (double)v->n;
+    if (force_scan || !v->has_tables || plan(v->n, r, scan, T) >= scan)
+        return scan_all(v, k, q, r, s);
+
+    probe_state ps = { .v = v, .k = k, .q = q, .s = s };
+    int rc;
+    for (unsigned c = 0; c < MIH_CHUNKS; c++) {
+        if (T[c] < 0)
+            continue;
+        int t0, t1;
+        split(T[c], &t0, &t1);
+        if ((rc = probe_half(&ps, 2 * c, T[c], t0)))
+            return rc;
+        if (t1 >= 0 && (rc = probe_half(&ps, 2 * c + 1, T[c], t1)))
+            return rc;
+    }
+    if (ps.nbuf && (rc = flush_probes(&ps)))
+        return rc;
+    s->candidates = ps.ncand;
+    if (mih_hits_reserve(s, ps.ncand))
+        return PHM_ERR_NOMEM;
+    size_t n = k->verify(q, v->hashes, s->cand, ps.ncand, r, s->hits + first);
+    /* A hash close on several halves was found once per half. */
+    if (n > 1) {
+        ham_hit *h = s->hits + first;
+        qsort(h, n, sizeof *h, cmp_hit_slot);
+        size_t u = 1;
+        for (size_t i = 1; i < n; i++)
+            if (h[i].slot != h[u - 1].slot)
+                h[u++] = h[i];
+        n = u;
+    }
+    s->nhits = first + n;
+    return PHM_OK;
+}

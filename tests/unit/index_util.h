@@ -1,0 +1,72 @@
+/* index_util.h - helpers shared by the index and search tests: a scratch
+ * directory, a seeded generator of hashes, and brute-force references. */
+#ifndef PHM_INDEX_UTIL_H
+#define PHM_INDEX_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phmatch.h"
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static inline uint64_t rng_next(rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline phm_pdq rng_hash(rng *r)
+{
+    phm_pdq h;
+    for (int i = 0; i < 4; i++)
+        h.w[i] = rng_next(r);
+    return h;
+}
+
+/* h with `flips` distinct random bits flipped. */
+static inline phm_pdq rng_near(rng *r, const phm_pdq *h, int flips)
+{
+    phm_pdq o = *h;
+    int done = 0;
+    while (done < flips) {
+        int b = (int)(rng_next(r) % 256);
+        uint64_t m = 1ull << (b % 64);
+        if ((o.w[b / 64] ^ h->w[b / 64]) & m)
+            continue;
+        o.w[b / 64] ^= m;
+        done++;
+    }
+    return o;
+}
+
+/* A fresh scratch directory; removed by scratch_done. In $TMPDIR if set,
+ * else in /dev/shm when there is one (commits fsync; memory is quick). */
+static inline void scratch_dir(char *buf, size_t len, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(buf, len, "%s/phm-%s-XXXXXX", tmp, name);
+    if (!mkdtemp(buf)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+static inline void scratch_done(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# could not remove %s\n", dir);
+}
+
+#endif

@@ -1,0 +1,534 @@
+/* test_index.c - the known-material index: entries in and out, idempotent
+ * adds, updates, removals, statistics, iteration, copies, and the faults:
+ * malformed entries, missing, foreign, empty, truncated and newer files,
+ * read-only handles, and a map too small for a transaction. */
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "index_util.h"
+#include "tap.h"
+
+static char dir[512];
+static char err[PHM_ERRMSG_MAX];
+
+static void path_in(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static phm_entry entry(const char *source, const char *id, const char *cat,
+                       const phm_pdq *h)
+{
+    phm_entry e = { .source = source, .id = id, .category = cat,
+                    .signals = PHM_SIG_PDQ, .quality = 80, .pdq = *h };
+    return e;
+}
+
+static int count_cb(void *ctx, uint64_t eid, const phm_entry *e)
+{
+    (void)eid;
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+typedef struct groups_seen {
+    char text[1024];
+} groups_seen;
+
+static int group_cb(void *ctx, const char *source, const char *category,
+                    uint64_t count)
+{
+    groups_seen *g = ctx;
+    size_t n = strlen(g->text);
+    snprintf(g->text + n, sizeof g->text - n, "%s/%s=%llu;", source, category,
+             (unsigned long long)count);
+    return 0;
+}
+
+static size_t radius_count(phm_index *idx, const phm_pdq *q, int r)
+{
+    phm_searcher *s;
+    const phm_match *m;
+    size_t n = 0;
+    if (phm_searcher_new(idx, &s, err, sizeof err))
+        return (size_t)-1;
+    if (phm_search_radius(s, q, r, &m, &n, err, sizeof err))
+        n = (size_t)-1;
+    phm_searcher_free(s);
+    return n;
+}
+
+static void test_simd_names(void)
+{
+    phm_simd l;
+    IS_INT(phm_simd_parse("avx2", &l), PHM_OK, "parse avx2");
+    IS_INT(l, PHM_SIMD_AVX2, "avx2 level");
+    IS_INT(phm_simd_parse("AVX2", &l), PHM_ERR_INVALID, "names are lowercase");
+    IS_STR(phm_simd_name(PHM_SIMD_AVX512), "avx512", "name avx512");
+    IS_INT(phm_simd_resolve(PHM_SIMD_PORTABLE), PHM_SIMD_PORTABLE, "portable stays");
+    OK(phm_simd_resolve(PHM_SIMD_AUTO) == phm_simd_detect(), "auto is detected");
+    OK(phm_simd_resolve(PHM_SIMD_AVX512) <= phm_simd_detect(), "never above the CPU");
+    OK(phm_simd_detect() != PHM_SIMD_AUTO, "detect gives a level");
+}
+
+static void test_basic(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "basic.phmi");
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_NOT_FOUND, "missing file without CREATE");
+    OK(strstr(err, "cannot open index") && strstr(err, "basic.phmi"), "message: %s", err);
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create: %s", err);
+    struct stat st;
+    OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "file mode 0600");
+    phm_index_stats stats;
+    IS_INT(phm_index_stats_get(idx, &stats, err, sizeof err), PHM_OK, "stats of empty");
+    IS_INT(stats.entries, 0, "no entries");
+    IS_INT(stats.format_version, PHM_INDEX_FORMAT_VERSION, "format version");
+
+    rng r = { 1 };
+    phm_pdq h[4];
+    for (int i = 0; i < 4; i++)
+        h[i] = rng_hash(&r);
+    phm_index_txn *t;
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin");
+    phm_entry e = entry("ncmec", "a1", "A1", &h[0]);
+    e.note = "first";
+    e.added = 1700000000;
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add a1");
+    e = entry("ncmec", "a2", "A1", &h[1]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add a2");
+    e = entry("ncmec", "a2", "A1", &h[1]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add a2 again, same txn");
+    e = entry("local", "x", "B", &h[2]);
+    e.signals |= PHM_SIG_MD5 | PHM_SIG_SHA256;
+    memset(e.md5, 0xab, sizeof e.md5);
+    memset(e.sha256, 0xcd, sizeof e.sha256);
+    e.quality = -1;
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add with digests");
+    phm_entry d = { .source = "forensic", .id = "f1", .signals = PHM_SIG_SHA1,
+                    .quality = -1 };
+    memset(d.sha1, 0x11, sizeof d.sha1);
+    IS_INT(phm_index_add(t, &d, err, sizeof err), PHM_OK, "add digest-only entry");
+    phm_index_counts c;
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "commit: %s", err);
+    IS_INT(c.added, 4, "4 added");
+    IS_INT(c.unchanged, 1, "1 unchanged (duplicate line)");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify: %s", err);
+
+    /* searching and reading back */
+    phm_searcher *s;
+    IS_INT(phm_searcher_new(idx, &s, err, sizeof err), PHM_OK, "searcher");
+    const phm_match *m;
+    size_t n;
+    phm_pdq q = rng_near(&r, &h[0], 10);
+    IS_INT(phm_search_radius(s, &q, 31, &m, &n, err, sizeof err), PHM_OK, "radius search");
+    IS_INT(n, 1, "one match");
+    IS_INT(n ? m[0].distance : -1, 10, "distance 10");
+    phm_entry got;
+    IS_INT(phm_searcher_get(s, n ? m[0].entry : 0, &got, err, sizeof err), PHM_OK, "get");
+    IS_STR(got.source, "ncmec", "source");
+    IS_STR(got.id, "a1", "id");
+    IS_STR(got.category, "A1", "category");
+    IS_STR(got.note, "first", "note");
+    IS_INT(got.quality, 80, "quality");
+    IS_INT(got.added, 1700000000, "added kept");
+    OK(memcmp(&got.pdq, &h[0], sizeof got.pdq) == 0, "hash");
+    uint64_t a1 = n ? m[0].entry : 0, eid;
+    IS_INT(phm_searcher_find(s, "ncmec", "a1", &eid, err, sizeof err), PHM_OK, "find");
+    IS_INT(eid, a1, "find gives the same entry");
+    IS_INT(phm_searcher_find(s, "ncmec", "zz", &eid, err, sizeof err), PHM_ERR_NOT_FOUND,
+           "find missing");
+    IS_INT(phm_search_radius(s, &q, 9, &m, &n, err, sizeof err), PHM_OK, "radius 9");
+    IS_INT(n, 0, "nothing within 9");
+    IS_INT(phm_search_radius(s, &q, 257, &m, &n, err, sizeof err), PHM_ERR_INVALID,
+           "radius 257 refused");
+    IS_INT(phm_search_knn(s, &q, 2, 256, &m, &n, err, sizeof err), PHM_OK, "knn 2");
+    IS_INT(n, 2, "two nearest");
+    OK(n == 2 && m[0].entry == a1 && m[1].distance >= m[0].distance, "knn order");
+    uint8_t md5[16], sha1[20];
+    memset(md5, 0xab, sizeof md5);
+    memset(sha1, 0x11, sizeof sha1);
+    IS_INT(phm_search_digest(s, PHM_SIG_MD5, md5, &m, &n, err, sizeof err), PHM_OK,
+           "md5 lookup");
+    IS_INT(n, 1, "md5 found");
+    IS_INT(phm_searcher_get(s, n ? m[0].entry : 0, &got, err, sizeof err), PHM_OK, "get md5 hit");
+    IS_STR(got.id, "x", "md5 entry");
+    OK((got.signals & PHM_SIG_SHA256) && got.sha256[31] == 0xcd && got.quality == -1,
+       "digests and unknown quality round trip");
+    IS_INT(phm_search_digest(s, PHM_SIG_SHA1, sha1, &m, &n, err, sizeof err), PHM_OK,
+           "sha1 lookup");
+    IS_INT(n, 1, "digest-only entry found");
+    md5[0] = 0;
+    IS_INT(phm_search_digest(s, PHM_SIG_MD5, md5, &m, &n, err, sizeof err), PHM_OK,
+           "absent md5");
+    IS_INT(n, 0, "absent md5 finds nothing");
+    phm_searcher_release(s);
+
+    /* idempotence and updates */
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin 2");
+    e = entry("ncmec", "a1", "A1", &h[0]);
+    e.note = "first";
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "re-add a1 (new added time)");
+    e = entry("ncmec", "a2", "A2", &h[1]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "a2 new category");
+    e = entry("local", "x", "B", &h[3]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "x new hash, no digests");
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "commit 2: %s", err);
+    IS_INT(c.unchanged, 1, "a1 unchanged");
+    IS_INT(c.updated, 2, "two updated");
+    IS_INT(c.added, 0, "none added");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify 2: %s", err);
+    IS_INT(phm_searcher_find(s, "ncmec", "a1", &eid, err, sizeof err), PHM_OK, "find a1");
+    IS_INT(eid, a1, "a1 keeps its number");
+    IS_INT(radius_count(idx, &h[2], 0), 0, "old hash of x gone");
+    IS_INT(radius_count(idx, &h[3], 0), 1, "new hash of x found");
+    IS_INT(phm_search_digest(s, PHM_SIG_MD5, (uint8_t[16]){ 0xab, 0xab, 0xab, 0xab, 0xab,
+                                                          0xab, 0xab, 0xab, 0xab, 0xab,
+                                                          0xab, 0xab, 0xab, 0xab, 0xab,
+                                                          0xab },
+                             &m, &n, err, sizeof err),
+           PHM_OK, "md5 after update");
+    IS_INT(n, 0, "dropped digest gone");
+
+    groups_seen g = { "" };
+    IS_INT(phm_index_groups(idx, group_cb, &g, err, sizeof err), PHM_OK, "groups");
+    IS_STR(g.text, "forensic/=1;local/B=1;ncmec/A1=1;ncmec/A2=1;", "group counts");
+    size_t cnt = 0;
+    IS_INT(phm_index_foreach(idx, count_cb, &cnt, err, sizeof err), PHM_OK, "foreach");
+    IS_INT(cnt, 4, "foreach sees 4");
+
+    /* removal */
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin 3");
+    int removed;
+    IS_INT(phm_index_remove(t, "ncmec", "nope", &removed, err, sizeof err), PHM_OK,
+           "remove missing");
+    IS_INT(removed, 0, "nothing removed");
+    IS_INT(phm_index_remove(t, "local", "x", &removed, err, sizeof err), PHM_OK, "remove x");
+    IS_INT(removed, 1, "x removed");
+    uint64_t nr;
+    IS_INT(phm_index_remove_source(t, "ncmec", &nr, err, sizeof err), PHM_OK,
+           "remove source");
+    IS_INT(nr, 2, "two ncmec entries removed");
+    IS_INT(phm_index_remove(t, "", "x", &removed, err, sizeof err), PHM_ERR_INVALID,
+           "empty source refused");
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "commit 3: %s", err);
+    IS_INT(c.removed, 3, "3 removed");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify 3: %s", err);
+    IS_INT(radius_count(idx, &h[0], 64), 0, "a1 no longer found");
+    IS_INT(phm_index_stats_get(idx, &stats, err, sizeof err), PHM_OK, "stats");
+    IS_INT(stats.entries, 1, "one entry left");
+    IS_INT(stats.sources, 1, "one source left");
+    IS_INT(stats.pdq_entries, 0, "no PDQ hashes left");
+    OK(stats.file_bytes > 0 && stats.used_bytes > 0, "sizes reported");
+
+    /* abort leaves nothing */
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin 4");
+    e = entry("tmp", "1", "", &h[0]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add then abort");
+    phm_index_txn_abort(t);
+    IS_INT(radius_count(idx, &h[0], 0), 0, "aborted add not visible");
+    phm_searcher_free(s);
+    phm_index_close(idx);
+}
+
+static void test_invalid_entries(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "invalid.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create");
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin");
+    rng r = { 2 };
+    phm_pdq h = rng_hash(&r);
+    char longcat[PHM_INDEX_MAX_CATEGORY + 2];
+    memset(longcat, 'c', sizeof longcat - 1);
+    longcat[sizeof longcat - 1] = 0;
+    struct {
+        phm_entry e;
+        const char *why;
+    } bad[] = {
+        { entry("", "1", "", &h), "source is empty" },
+        { entry("s", "", "", &h), "id is empty" },
+        { entry("s", "a\tb", "", &h), "control characters" },
+        { entry("s", "1", longcat, &h), "category is longer" },
+        { { .source = "s", .id = "1", .quality = 1 }, "no PDQ hash or digest" },
+        { { .source = "s", .id = "1", .signals = PHM_SIG_PDQ, .quality = 101 },
+          "quality 101" },
+        { { .source = "s", .id = "1", .signals = 1u << 9 }, "unknown signal" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        IS_INT(phm_index_add(t, &bad[i].e, err, sizeof err), PHM_ERR_INVALID,
+               "malformed entry %zu refused", i);
+        OK(strstr(err, bad[i].why) != NULL, "message names the problem: %s", err);
+    }
+    phm_entry good = entry("s", "1", "", &h);
+    IS_INT(phm_index_add(t, &good, err, sizeof err), PHM_OK, "txn still usable");
+    phm_index_counts c;
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "commit");
+    IS_INT(c.added, 1, "only the good one stored");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify");
+    phm_index_close(idx);
+}
+
+static void test_readonly(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "basic.phmi");
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "open read-only: %s", err);
+    phm_index_txn *t;
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_ERR_READONLY, "write refused");
+    OK(strstr(err, "read-only") != NULL, "message: %s", err);
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_ERR_READONLY, "compact refused");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify read-only");
+    phm_searcher *s;
+    IS_INT(phm_searcher_new(idx, &s, err, sizeof err), PHM_OK, "search read-only");
+    phm_searcher_free(s);
+    phm_index_close(idx);
+    char other[600];
+    path_in(other, sizeof other, "never.phmi");
+    IS_INT(phm_index_open(&idx, other, PHM_INDEX_RDONLY | PHM_INDEX_CREATE, 0,
+                          PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_NOT_FOUND, "read-only never creates");
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+}
+
+static int copy_truncated(const char *from, const char *to, long keep)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    if (!in || !out)
+        return -1;
+    char buf[4096];
+    long done = 0;
+    size_t n;
+    while (done < keep && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+        if (done + (long)n > keep)
+            n = (size_t)(keep - done);
+        fwrite(buf, 1, n, out);
+        done += (long)n;
+    }
+    fclose(in);
+    fclose(out);
+    return 0;
+}
+
+static void test_bad_files(void)
+{
+    char path[600];
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, dir, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_ERR_IS_DIR,
+           "a directory");
+
+    path_in(path, sizeof path, "photo.jpg");
+    static const char jpeg[] = "\xff\xd8\xff\xe0 not an index, but long enough to read a header";
+    write_file(path, jpeg, sizeof jpeg);
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_INDEX, "foreign file");
+    OK(strstr(err, "not a phmatch index") != NULL, "message: %s", err);
+    struct stat st;
+    OK(stat(path, &st) == 0 && st.st_size == (off_t)sizeof jpeg, "foreign file untouched");
+
+    path_in(path, sizeof path, "empty.phmi");
+    write_file(path, "", 0);
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_ERR_INDEX,
+           "empty file");
+    OK(strstr(err, "empty") != NULL, "message: %s", err);
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "empty file with CREATE becomes an index");
+    phm_index_close(idx);
+
+    /* a truncated copy of a real index */
+    char big[600], cut[600];
+    path_in(big, sizeof big, "big.phmi");
+    IS_INT(phm_index_open(&idx, big, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create big");
+    phm_index_txn *t;
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    rng r = { 3 };
+    for (int i = 0; i < 5000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%d", i);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit 5000");
+    phm_index_close(idx);
+    stat(big, &st);
+    path_in(cut, sizeof cut, "cut.phmi");
+    copy_truncated(big, cut, (long)st.st_size / 2);
+    IS_INT(phm_index_open(&idx, cut, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_ERR_INDEX,
+           "truncated file");
+    OK(strstr(err, "truncated") != NULL, "message: %s", err);
+    copy_truncated(big, cut, 100);
+    IS_INT(phm_index_open(&idx, cut, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_ERR_INDEX,
+           "file cut inside its header");
+    OK(strstr(err, "not a phmatch index") || strstr(err, "truncated"), "message: %s", err);
+
+    /* another program's LMDB file */
+    path_in(path, sizeof path, "other.lmdb");
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create(&env);
+    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
+        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+        mdb_dbi_open(txn, NULL, 0, &dbi);
+        MDB_val k = { 3, "foo" }, v = { 3, "bar" };
+        mdb_put(txn, dbi, &k, &v, 0);
+        mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_INDEX, "foreign LMDB file");
+    OK(strstr(err, "another program") != NULL, "message: %s", err);
+
+    /* a newer format version */
+    path_in(path, sizeof path, "v2.phmi");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create v2");
+    phm_index_close(idx);
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 16);
+    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
+        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+        uint32_t two = 2;
+        mdb_dbi_open(txn, "meta", 0, &dbi);
+        MDB_val k = { 6, "format" }, v = { 4, &two };
+        mdb_put(txn, dbi, &k, &v, 0);
+        mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_INDEX_VERSION, "format version 2 refused");
+    OK(strstr(err, "version 2") && strstr(err, "version 1"), "message: %s", err);
+}
+
+static void test_map_full(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "small.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 1u << 20, PHM_SIMD_AUTO, err,
+                          sizeof err),
+           PHM_OK, "create with a 1 MiB map");
+    rng r = { 4 };
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < 100; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "small-%d", i);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "100 entries fit");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    int st = PHM_OK;
+    for (int i = 0; i < 50000 && st == PHM_OK; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "big-%d", i);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h);
+        e.note = "a note long enough to fill the map quickly, a note long enough";
+        st = phm_index_add(t, &e, err, sizeof err);
+    }
+    if (st == PHM_OK)
+        st = phm_index_txn_commit(t, NULL, err, sizeof err);
+    else
+        phm_index_txn_abort(t);
+    IS_INT(st, PHM_ERR_FULL, "50000 more do not");
+    OK(strstr(err, "map size") != NULL, "message: %s", err);
+    phm_index_close(idx);
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "reopens");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verifies: %s", err);
+    phm_index_stats stats;
+    phm_index_stats_get(idx, &stats, err, sizeof err);
+    IS_INT(stats.entries, 100, "the last commit is intact");
+    phm_index_close(idx);
+}
+
+static void test_compact_and_copy(void)
+{
+    char path[600], copy[600];
+    path_in(path, sizeof path, "compact.phmi");
+    path_in(copy, sizeof copy, "compact-copy.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create");
+    rng r = { 5 };
+    phm_pdq keep[20];
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < 3000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%d", i);
+        phm_pdq h = rng_hash(&r);
+        if (i < 20)
+            keep[i] = h;
+        phm_entry e = entry("s", id, i % 2 ? "odd" : "even", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < 10; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%d", i);
+        phm_index_remove(t, "s", id, NULL, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "remove 10");
+    phm_index_stats stats;
+    phm_index_stats_get(idx, &stats, err, sizeof err);
+    IS_INT(stats.pdq_entries, 2990, "2990 hashes");
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "compact: %s", err);
+    phm_index_stats_get(idx, &stats, err, sizeof err);
+    IS_INT(stats.base_entries, 2990, "all in the base");
+    IS_INT(stats.delta_entries + stats.dead_entries, 0, "no delta, no dead");
+    OK(stats.compacted > 0, "compaction time recorded");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify: %s", err);
+    IS_INT(radius_count(idx, &keep[5], 0), 0, "removed stays removed");
+    IS_INT(radius_count(idx, &keep[15], 0), 1, "kept stays found");
+    IS_INT(phm_index_copy(idx, copy, err, sizeof err), PHM_OK, "copy: %s", err);
+    IS_INT(phm_index_copy(idx, copy, err, sizeof err), PHM_ERR_UNREADABLE,
+           "copy never overwrites");
+    phm_index_close(idx);
+    IS_INT(phm_index_open(&idx, copy, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "open the copy");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "copy verifies");
+    IS_INT(radius_count(idx, &keep[15], 0), 1, "copy searches");
+    phm_index_close(idx);
+}
+
+int main(void)
+{
+    scratch_dir(dir, sizeof dir, "index");
+    test_simd_names();
+    test_basic();
+    test_invalid_entries();
+    test_readonly();
+    test_bad_files();
+    test_map_full();
+    test_compact_and_copy();
+    scratch_done(dir);
+    return tap_done();
+}
