@@ -12,9 +12,14 @@ BUILD     ?= build
 SAN       ?= 0
 CC        ?= cc
 
-PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto jansson
+PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto jansson libavformat libavcodec libswscale libavutil
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# phmatchd alone uses libmicrohttpd (HTTP), so it stays out of PKGS and of
+# the library's phmatch.pc.
+SVC_PKGS  := libmicrohttpd
+SVC_CFLAGS = $(shell pkg-config --cflags $(SVC_PKGS))
+SVC_LIBS   = $(shell pkg-config --libs $(SVC_PKGS)) -pthread
 
 WARN := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla -Wundef
@@ -49,23 +54,30 @@ BASE       += -DPHM_NO_X86_SIMD
 endif
 LIB_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRC) $(LIB_AVX2) $(LIB_AVX512))
 CLI_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/cli/*.c))
+SVC_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/daemon/*.c))
+SVC_TEST_BIN := $(patsubst tests/service/%.c,$(BUILD)/tests/service/%,$(wildcard tests/service/*.c))
 TEST_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOL_BIN   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 
 STATIC := $(BUILD)/libphmatch.a
 SHARED := $(BUILD)/libphmatch.so
 CLI    := $(BUILD)/phmatch
+DAEMON := $(BUILD)/phmatchd
 
 .PHONY: all lib tests tools check demo deps bench install uninstall clean help \
         asan fuzz _check _demo _bench
 .DEFAULT_GOAL := all
 
-all: lib $(CLI) tools ## build the library, the phmatch tool and helper tools
+all: lib $(CLI) $(DAEMON) tools ## build the library, the phmatch tool, the phmatchd service and helper tools
 lib: $(STATIC) $(SHARED)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/daemon/%.o: src/daemon/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SVC_CFLAGS) -c $< -o $@
 
 $(BUILD)/lib/%_avx2.o: src/lib/%_avx2.c
 	@mkdir -p $(@D)
@@ -102,6 +114,13 @@ export PKGCONFIG
 $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS_ALL)
 
+$(DAEMON): $(SVC_OBJ) $(STATIC)
+	$(CC) -o $@ $(SVC_OBJ) $(STATIC) $(SVC_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/service/%: tests/service/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
 $(BUILD)/tests/%: tests/unit/%.c $(STATIC) tests/unit/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDLIBS_ALL)
@@ -110,7 +129,7 @@ $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
-tests: $(TEST_BIN) $(CLI) tools
+tests: $(TEST_BIN) $(CLI) $(DAEMON) $(SVC_TEST_BIN) tools
 tools: $(TOOL_BIN)
 
 deps: ## install missing Debian packages (apt-get; needs root)
@@ -144,8 +163,10 @@ _bench: all
 
 install: all ## install into $(DESTDIR)$(PREFIX)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/phmatch
+	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/phmatchd
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libphmatch.a
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.$(VERSION)
 	ln -sf libphmatch.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.0
@@ -153,12 +174,15 @@ install: all ## install into $(DESTDIR)$(PREFIX)
 	install -m 644 include/phmatch.h $(DESTDIR)$(PREFIX)/include/phmatch.h
 	printf '%s\n' "$$PKGCONFIG" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 uninstall: ## remove what install put in $(DESTDIR)$(PREFIX)
-	rm -f $(DESTDIR)$(PREFIX)/bin/phmatch $(DESTDIR)$(PREFIX)/lib/libphmatch.* \
+	rm -f $(DESTDIR)$(PREFIX)/bin/phmatch $(DESTDIR)$(PREFIX)/bin/phmatchd \
+	    $(DESTDIR)$(PREFIX)/lib/libphmatch.* \
 	    $(DESTDIR)$(PREFIX)/include/phmatch.h \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc \
-	    $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(wildcard man/*.1)))
+	    $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(wildcard man/*.1))) \
+	    $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(notdir $(wildcard man/*.8)))
 
 clean: ## remove build outputs
 	rm -rf build build-asan build-fuzz

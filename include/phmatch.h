@@ -649,6 +649,301 @@ int phm_searcher_find(phm_searcher *s, const char *source, const char *id,
  * writers from reusing the pages it sees, and the file grows. */
 void phm_searcher_release(phm_searcher *s);
 
+/* ================================================================== */
+/* Video                                                               */
+/* ================================================================== */
+/*
+ * vPDQ: the PDQ hashes of a video's frames, computed as Meta's vPDQ
+ * reference computes them (so vPDQ hash files interoperate), and the
+ * reference's bag-of-frames comparison of two videos. Decoding is FFmpeg's
+ * (libavformat, libavcodec, libswscale).
+ *
+ *     phm_video_options o; phm_video_hasher *vh; phm_vpdq v;
+ *     char err[PHM_ERRMSG_MAX];
+ *     phm_video_options_init(&o);           // one hash a second, native size
+ *     if (phm_video_hasher_new(&vh, &o)) ...out of memory...
+ *     phm_vpdq_init(&v);
+ *     int rc = phm_video_hash_file(vh, "clip.mp4", &v, err, sizeof err);
+ *     for (size_t i = 0; i < v.count; i++) {   // after an error too: the
+ *         char line[PHM_VPDQ_LINE_MAX];         // frames hashed before it
+ *         phm_vpdq_format_frame(&v.frames[i], line);
+ *         fputs(line, stdout);                  // "0,100,e271...,0.000\n"
+ *     }
+ *     if (rc < 0) ...report err...
+ *     phm_vpdq_clear(&v); phm_video_hasher_free(vh);
+ *
+ * Frames. Frame numbers count the frames the decoder outputs, from 0, as
+ * the reference counts them. With fps the video stream's average frame
+ * rate (its r_frame_rate when the average is unknown), frame n is hashed
+ * when n % phm_vpdq_frame_step(r, fps) == 0, where r is the seconds per
+ * hash; its timestamp is phm_vpdq_timestamp(n, fps). A hashed frame is
+ * converted to RGB24 by swscale with SWS_AREA, at its own size or at
+ * N x N, and hashed in PHM_MODE_FULL.
+ *
+ * Conformance. Frame numbers and timestamps are the reference's exactly;
+ * hashes are bit-exact given the same RGB pixels, and the pixels are those
+ * of the FFmpeg linked (phm_video_versions()): FFmpeg versions differ by a
+ * few bits of a frame's hash, well within the match distance.
+ *
+ * Input is probed from its content, never its name. Containers: MP4/MOV,
+ * Matroska/WebM, AVI, animated GIF, Y4M, MPEG-TS/PS, FLV, ASF, Ogg, NUT,
+ * IVF; any video codec FFmpeg decodes. A container never opens another
+ * file or URL (references to external media are refused).
+ *
+ * Determinism: the same input always gives the same frames and hashes,
+ * whatever the threads. (FFmpeg's frame threads conceal damaged data
+ * differently from run to run, so a video in which the decoder meets
+ * damage is decoded again by one thread.)
+ *
+ * Threading: a phm_video_hasher is used by one thread at a time. With
+ * phm_video_options.threads = N > 1 a call starts N - 1 worker threads of
+ * its own (POSIX threads, joined before it returns) that convert and hash
+ * frames while the calling thread decodes; FFmpeg's decoding threads come
+ * on top (decoder_threads). phm_vpdq values may be read by any number of
+ * threads at once.
+ *
+ * For matching: phm_vpdq_distinct() gives a video's bag of hashes (what
+ * phm_vpdq_compare() compares, and what an index entry of a video holds);
+ * frames[] gives a per-frame search (phm_search_batch()) its queries and
+ * the frame numbers and timestamps to report.
+ *
+ * FFmpeg writes diagnostics to stderr through av_log, a process-wide
+ * setting libphmatch leaves alone; see phm_video_silence_ffmpeg().
+ */
+
+/* Defaults of phm_video_options. */
+#define PHM_VPDQ_SECONDS_PER_HASH 1.0
+#define PHM_VIDEO_DEFAULT_MAX_SECONDS (6.0 * 3600) /* 6 hours */
+#define PHM_VIDEO_DEFAULT_MAX_FRAMES 2000000ull    /* decoded frames */
+/* Largest N x N size phm_video_options.size accepts. */
+#define PHM_VIDEO_MAX_SIZE 8192
+
+/* The reference's comparison defaults: frames of quality below 50 are
+ * ignored, frames within distance 31 match, and two videos match when at
+ * least 80% of the query's frames match (and 0% of the other's). */
+#define PHM_VPDQ_QUERY_THRESHOLD 80.0
+#define PHM_VPDQ_COMPARED_THRESHOLD 0.0
+
+/* The hash of one frame. */
+typedef struct phm_vpdq_frame {
+    phm_pdq hash;
+    int quality;       /* 0..100 */
+    uint64_t frame;    /* frame number, from 0 */
+    double timestamp;  /* seconds: phm_vpdq_timestamp(frame, fps) */
+} phm_vpdq_frame;
+
+/* A video's vPDQ hash: its hashed frames, and what the decoder saw.
+ *
+ * Ownership: the caller owns the struct; `frames` is allocated by the
+ * library and freed by phm_vpdq_clear(). A phm_vpdq filled by one call and
+ * passed to the next reuses its memory (the next call replaces the
+ * frames). Initialise with phm_vpdq_init() before first use. */
+typedef struct phm_vpdq {
+    phm_vpdq_frame *frames;  /* `count` frames: by frame number when hashed
+                                from a video, in file order when parsed */
+    size_t count;
+    size_t capacity;         /* frames allocated (library use) */
+
+    /* From the decoder; zero or "" for a parsed vPDQ file. */
+    double fps;              /* the frame rate of selection and timestamps */
+    uint64_t step;           /* frames n % step == 0 were hashed */
+    uint64_t frames_decoded; /* frames the decoder output: how far it got */
+    uint32_t width, height;  /* the first frame's size */
+    uint32_t hash_width, hash_height; /* the size hashed: native or N x N */
+    int64_t bytes;           /* input bytes read; -1 if unknown */
+    char container[24];      /* FFmpeg's demuxer: "mov", "matroska", "avi",
+                                "gif", "yuv4mpegpipe", ... */
+    char codec[24];          /* FFmpeg's decoder: "h264", "vp9", "gif", ... */
+} phm_vpdq;
+
+/* Sets *v to an empty value (no allocation). */
+void phm_vpdq_init(phm_vpdq *v);
+
+/* Frees v's frames and sets it empty again. Accepts NULL. */
+void phm_vpdq_clear(phm_vpdq *v);
+
+/* Appends a copy of *f, growing v->frames. Returns PHM_OK, PHM_ERR_NOMEM
+ * (v unchanged) or PHM_ERR_INVALID (a NULL argument). */
+int phm_vpdq_append(phm_vpdq *v, const phm_vpdq_frame *f);
+
+/* The frame step of the reference: max(1, (int)(seconds_per_hash * fps)),
+ * computed in double as the reference does; 1 for seconds_per_hash 0, for
+ * an fps that is not positive and finite, or for a NaN; saturates at
+ * 2^62 instead of overflowing. */
+uint64_t phm_vpdq_frame_step(double seconds_per_hash, double fps);
+
+/* The reference's timestamp of frame n: (float)n / (float)fps, in single
+ * precision as the reference computes it (so printed with 3 decimals it
+ * is the reference's digit for digit). 0 if fps is not positive. */
+double phm_vpdq_timestamp(uint64_t frame, double fps);
+
+/* ---- vPDQ files ---- */
+
+/* Longest line phm_vpdq_format_frame() writes, newline and NUL included. */
+#define PHM_VPDQ_LINE_MAX 128
+/* Default size limit of phm_vpdq_load(): 256 MiB. */
+#define PHM_VPDQ_DEFAULT_MAX_FILE_BYTES (256ull << 20)
+
+/* Writes the reference's line for *f, "frame,quality,hash,timestamp\n"
+ * (timestamp with 3 decimals, e.g. "12,100,e271...d055c,0.400\n"), and a
+ * NUL. Returns the length without the NUL. */
+size_t phm_vpdq_format_frame(const phm_vpdq_frame *f,
+                             char out[PHM_VPDQ_LINE_MAX]);
+
+/* Nonzero if `data` starts with a vPDQ line, ended by a newline or by the
+ * end of data: how a hash file is told from a video by content. Give it
+ * the first PHM_VPDQ_LINE_MAX bytes of a file (or all of a shorter one). */
+int phm_vpdq_detect(const void *data, size_t len);
+
+/* Parses vPDQ text: lines "frame,quality,hash,timestamp" (frame a decimal
+ * integer, quality 0..100, hash 64 hex digits, timestamp a decimal number),
+ * ending in LF or CRLF; blank lines are skipped; the last line may lack its
+ * newline. Replaces the frames of *out (which must be initialised) and
+ * clears its decoder fields. On error *out holds the lines before the bad
+ * one and `err` names `name` (may be NULL) and the line:
+ * "cannot parse vPDQ 'a.txt': line 12: malformed hash".
+ * Errors: PHM_ERR_CORRUPT, PHM_ERR_TOO_LARGE (more than
+ * PHM_VIDEO_DEFAULT_MAX_FRAMES lines), PHM_ERR_NOMEM, PHM_ERR_INVALID. */
+int phm_vpdq_parse(const char *text, size_t len, const char *name,
+                   phm_vpdq *out, char *err, size_t errlen);
+
+/* Reads the regular file `path` (at most max_bytes; 0 =
+ * PHM_VPDQ_DEFAULT_MAX_FILE_BYTES) and parses it with phm_vpdq_parse().
+ * Adds PHM_ERR_NOT_FOUND, PHM_ERR_UNREADABLE (also for a FIFO or device),
+ * PHM_ERR_IS_DIR and PHM_ERR_TOO_LARGE. */
+int phm_vpdq_load(const char *path, uint64_t max_bytes, phm_vpdq *out,
+                  char *err, size_t errlen);
+
+/* ---- comparison ---- */
+
+/* The result of comparing two videos as bags of frame hashes. */
+typedef struct phm_vpdq_match {
+    double query_percent;    /* query_matched * 100 / query_hashes */
+    double compared_percent; /* compared_matched * 100 / compared_hashes */
+    size_t query_hashes;     /* distinct hashes of quality >= min_quality */
+    size_t compared_hashes;
+    size_t query_matched;    /* of those, with one of the other within */
+    size_t compared_matched; /*   max_distance */
+} phm_vpdq_match;
+
+/* Writes the distinct hashes of v's frames of quality >= min_quality to
+ * `out` (room for v->count hashes), sorted by value, and returns how many.
+ * The bag of hashes phm_vpdq_compare() compares, and what an index entry
+ * of a video holds. */
+size_t phm_vpdq_distinct(const phm_vpdq *v, int min_quality, phm_pdq *out);
+
+/* Compares `query` with `compared` as the vPDQ reference does, with two
+ * choices made where its C++ and Python implementations differ: frames of
+ * quality >= min_quality are kept, identical hashes are counted once (as
+ * the Python matcher deduplicates; the C++ one does not), and a hash
+ * matches when some hash of the other video is at distance
+ * <= max_distance (as the Python matcher; the C++ one uses <). With no
+ * hash kept on either side both percentages are 0.
+ * Conventional arguments: PHM_PDQ_MATCH_DISTANCE, PHM_PDQ_MIN_QUALITY.
+ * Errors: PHM_ERR_NOMEM, PHM_ERR_INVALID (max_distance outside 0..256). */
+int phm_vpdq_compare(const phm_vpdq *query, const phm_vpdq *compared,
+                     int max_distance, int min_quality, phm_vpdq_match *out);
+
+/* Nonzero when both sides kept a hash and query_percent >=
+ * query_threshold and compared_percent >= compared_threshold (defaults
+ * PHM_VPDQ_QUERY_THRESHOLD and PHM_VPDQ_COMPARED_THRESHOLD). */
+int phm_vpdq_is_match(const phm_vpdq_match *m, double query_threshold,
+                      double compared_threshold);
+
+/* ---- hashing videos ---- */
+
+typedef struct phm_video_options {
+    /* One hash every this many seconds (see phm_vpdq_frame_step); 0 hashes
+     * every frame. Default PHM_VPDQ_SECONDS_PER_HASH. */
+    double seconds_per_hash;
+    /* 0: hash frames at their own size; N (5..PHM_VIDEO_MAX_SIZE): resize
+     * to N x N first, as the reference's -s N. */
+    uint32_t size;
+    /* Limits; 0 means the default. A frame of more than max_pixels pixels
+     * (default PHM_DEFAULT_MAX_PIXELS) is refused. Decoding stops at the
+     * frame whose timestamp reaches max_seconds (default
+     * PHM_VIDEO_DEFAULT_MAX_SECONDS) or after max_frames frames (default
+     * PHM_VIDEO_DEFAULT_MAX_FRAMES). */
+    uint64_t max_pixels;
+    double max_seconds;
+    uint64_t max_frames;
+    /* Threads for one video: the calling thread decodes, threads - 1 more
+     * convert and hash frames (the calling thread helps when it would
+     * wait). 0 or 1: the calling thread does everything. */
+    int threads;
+    /* FFmpeg's own decoding threads: 0 lets FFmpeg choose (one per core),
+     * 1 decodes in the calling thread. */
+    int decoder_threads;
+    /* Zero: decoding stops at the first packet the decoder rejects, or
+     * frame in which it had to conceal damage (PHM_ERR_CORRUPT). Nonzero:
+     * such packets are skipped, such frames hashed, and decoding goes on;
+     * the call then returns PHM_WARN_RECOVERED. */
+    int skip_errors;
+    phm_simd simd;
+} phm_video_options;
+
+/* Fills *o with the defaults: seconds_per_hash 1, native size, default
+ * limits, one thread, FFmpeg's choice of decoding threads, stop at
+ * errors, PHM_SIMD_AUTO. Start from this, then change fields. */
+void phm_video_options_init(phm_video_options *o);
+
+/* A reusable video hasher: a PDQ workspace, conversion context and frame
+ * buffer per hashing thread. One thread at a time. */
+typedef struct phm_video_hasher phm_video_hasher;
+
+/* Creates a hasher with a copy of *o (NULL: the defaults).
+ * Errors: PHM_ERR_NOMEM, PHM_ERR_INVALID (seconds_per_hash negative or
+ * not finite, size 1..4 or over PHM_VIDEO_MAX_SIZE, a negative limit,
+ * threads or decoder_threads negative or over 1024). */
+int phm_video_hasher_new(phm_video_hasher **out, const phm_video_options *o);
+
+/* Frees a hasher. Accepts NULL. */
+void phm_video_hasher_free(phm_video_hasher *vh);
+
+/* Decodes the video in the regular file `path` and hashes its frames into
+ * *out (initialised; its previous frames are replaced). The file is read
+ * as a stream, never whole into memory; there is no file size limit.
+ *
+ * Returns PHM_OK; PHM_WARN_RECOVERED (skip_errors: damaged packets or
+ * frames met, `err` says how many and where the first was); or an error, with
+ * `err` naming the file: "cannot decode video 'a.mp4': ...". On an error
+ * met while decoding, *out still holds every frame hashed before it, and
+ * out->frames_decoded and the message say how far decoding got
+ * ("... at frame 1234 (41.133 s): Invalid data found when processing
+ * input"). Errors:
+ *   PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (also for a FIFO,
+ *                       socket or device: see phm_video_hash_fd)
+ *   PHM_ERR_UNSUPPORTED not a container listed above, no video stream,
+ *                       no decoder for its codec, or no frame rate
+ *   PHM_ERR_CORRUPT     damaged data, before or after some frames
+ *   PHM_ERR_TOO_LARGE   a frame over max_pixels, or max_seconds or
+ *                       max_frames reached (the frames before are kept)
+ *   PHM_ERR_TOO_SMALL   frames narrower or shorter than 5 pixels
+ *   PHM_ERR_NOMEM, PHM_ERR_INVALID */
+int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
+                        char *err, size_t errlen);
+
+/* As phm_video_hash_file, from an open descriptor read to its end: a
+ * regular file (read from its start with seeks) or a pipe such as standard
+ * input (read once, no seeking: Y4M from `ffmpeg ... -f yuv4mpegpipe -`,
+ * or any container that streams: MPEG-TS, Matroska, NUT; decoded with one
+ * FFmpeg thread, since a pipe cannot be read again after damage). `name`
+ * (may be NULL) is the subject of messages. The descriptor is not closed. */
+int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
+                      phm_vpdq *out, char *err, size_t errlen);
+
+/* Versions of the FFmpeg libraries linked, e.g. "libavformat 59.27.100,
+ * libavcodec 59.37.100, libswscale 6.7.100". Writes at most `len` bytes
+ * including the NUL. */
+void phm_video_versions(char *out, size_t len);
+
+/* Sets FFmpeg's process-wide log level to quiet, so FFmpeg prints nothing
+ * to stderr (libphmatch reports errors through return codes and `err`).
+ * Affects every user of FFmpeg in the process, which is why libphmatch
+ * never does it on its own; a program that owns its process, such as the
+ * phmatch tool, calls it once. */
+void phm_video_silence_ffmpeg(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,10 +3,15 @@
 # Does nothing when all are present; otherwise runs apt-get update first.
 set -eu
 
-# build: compiler, image libraries, LMDB, OpenSSL (digests), jansson (JSON)
+# build: compiler, image libraries, LMDB, OpenSSL (digests), jansson (JSON),
+# FFmpeg's libraries (video)
 PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblmdb-dev libssl-dev libjansson-dev"
-# tests: clang + its runtimes for libFuzzer, the jpeg tools that make test files
-PKGS="$PKGS clang libclang-rt-14-dev libjpeg-turbo-progs lmdb-utils curl"
+PKGS="$PKGS libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
+# phmatchd: libmicrohttpd (HTTP, with GnuTLS for TLS); jansson is above
+PKGS="$PKGS libmicrohttpd-dev"
+# tests: clang + its runtimes for libFuzzer, the jpeg tools that make test files,
+# ffmpeg (generates test and benchmark videos)
+PKGS="$PKGS clang libclang-rt-14-dev libjpeg-turbo-progs lmdb-utils curl ffmpeg"
 
 missing=""
 for p in $PKGS; do

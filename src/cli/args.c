@@ -191,3 +191,33 @@ bad:
                     why);
     return -1;
 }
+
+int args_parse_number(const args_parser *p, const char *s, double min,
+                      double max, double *out)
+{
+    double v = 0, scale = 1;
+    size_t i = 0, digits = 0;
+
+    /* By hand: strtod would also take "inf", "nan", hex and exponents, and
+     * follows the locale's decimal point. */
+    for (; s[i] >= '0' && s[i] <= '9'; i++, digits++)
+        v = v * 10 + (s[i] - '0');
+    if (s[i] == '.') {
+        for (i++; s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+            scale /= 10;
+            v += (s[i] - '0') * scale;
+        }
+    }
+    if (digits == 0 || s[i] || !(v < 1e300)) {
+        cli_usage_error(p->cmd, "invalid value '%s' for %s: not a number", s,
+                        p->spelling);
+        return -1;
+    }
+    if (v < min || v > max) {
+        cli_usage_error(p->cmd, "invalid value '%s' for %s: must be %g..%g",
+                        s, p->spelling, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

@@ -58,4 +58,10 @@ const char *args_spelling(const args_parser *p);
 int args_parse_u64(const args_parser *p, const char *s, uint64_t min,
                    uint64_t max, int suffixes, uint64_t *out);
 
+/* Parses a decimal number (digits, an optional fraction: "0.5", "2") in
+ * [min, max]. On error prints "phmatch CMD: invalid value 'x' for OPT:
+ * reason" and returns -1; returns 0 on success. */
+int args_parse_number(const args_parser *p, const char *s, double min,
+                      double max, double *out);
+
 #endif /* PHM_ARGS_H */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -18,23 +19,32 @@ static const char usage_text[] =
     "Computes the PDQ hash of every image file named, of every file under\n"
     "the directories named (recursively, in sorted order), and of the paths\n"
     "listed in '-' (standard input) or --files-from lists. Writes one record\n"
-    "per file, in input order: a result, or an error with its reason.\n"
+    "per file, in input order: a result, or an error with its reason. A\n"
+    "video gives a summary record and one record per hashed frame.\n"
     "\n" HASHOPT_USAGE
     "\n"
     "Output:\n"
     "  -f, --format FMT       tsv (default, with a header line), csv, jsonl,\n"
-    "                         or pdq (the reference's hash,quality,path lines)\n"
+    "                         pdq (the reference's hash,quality,path lines),\n"
+    "                         or vpdq (the vPDQ reference's\n"
+    "                         frame,quality,hash,timestamp lines; videos only)\n"
     "  -o, --output FILE      write records to FILE instead of stdout\n"
     "      --no-header        no header line in tsv and csv\n"
+    "      --output-dir DIR   also write each video's vPDQ lines to\n"
+    "                         DIR/NAME.txt (NAME: the file name without its\n"
+    "                         extension), as the reference's hasher does;\n"
+    "                         with -f vpdq, only there\n"
     "  -q, --quiet            no summary, warnings or progress on stderr\n"
     "      --no-progress      no progress line (shown only on a terminal)\n"
     "  -h, --help             show this help\n"
     "\n"
     "Columns: path status size format width height mode pdq quality flags\n"
     "[rot90 rot180 rot270 flipx flipy flipplus1 flipminus1] [md5 sha1 sha256]\n"
-    "error. status is 'ok' or a reason: not_found, unreadable,\n"
-    "unsupported_format, corrupt, too_large, too_small, is_directory ...\n"
-    "flags: low_quality (quality < 50), recovered.\n"
+    "kind frame timestamp fps frames error. status is 'ok' or a reason:\n"
+    "not_found, unreadable, unsupported_format, corrupt, too_large,\n"
+    "too_small, is_directory ... flags: low_quality (quality < 50),\n"
+    "recovered. kind: image, video (a video's summary: timestamp = seconds\n"
+    "decoded, frames = frames hashed), frame (frame number, timestamp).\n"
     "\n"
     "Exit status: 0 all hashed, 1 some failed, 2 usage error, 3 stopped\n"
     "early (write error, out of memory, unreadable list).\n";
@@ -42,6 +52,7 @@ static const char usage_text[] =
 enum {
     OPT_NO_HEADER = 256,
     OPT_NO_PROGRESS,
+    OPT_OUTPUT_DIR,
 };
 
 static const args_option options[] = {
@@ -50,6 +61,7 @@ static const args_option options[] = {
     { "no-header", OPT_NO_HEADER, 0, NULL },
     { "quiet", 'q', 0, NULL },
     { "no-progress", OPT_NO_PROGRESS, 0, NULL },
+    { "output-dir", OPT_OUTPUT_DIR, 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
     { NULL, 0, 0, NULL },
@@ -61,7 +73,15 @@ typedef struct hash_options {
     int quiet, no_progress;
     output_config out;
     const char *output_path;  /* NULL: stdout */
+    const char *output_dir;   /* --output-dir, or NULL */
 } hash_options;
+
+/* The names written in --output-dir during this run, so that two videos
+ * with the same name never overwrite each other: an open-addressing set. */
+typedef struct name_set {
+    char **slots;
+    size_t cap, count;
+} name_set;
 
 /* State of a run, shared with the emit hook. */
 typedef struct hash_run {
@@ -69,7 +89,139 @@ typedef struct hash_run {
     FILE *out;
     const char *out_name;
     progress *progress;
+    name_set written;
+    uint64_t dir_failed; /* videos whose vPDQ file could not be written */
 } hash_run;
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Adds `name` to the set. Returns 1 if added, 0 if already there, -1 if
+ * out of memory. */
+static int name_set_add(name_set *ns, const char *name)
+{
+    if (ns->count * 2 >= ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 64;
+        char **slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < ns->cap; i++) {
+            if (!ns->slots[i])
+                continue;
+            size_t j = name_hash(ns->slots[i]) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = ns->slots[i];
+        }
+        free(ns->slots);
+        ns->slots = slots;
+        ns->cap = cap;
+    }
+    size_t j = name_hash(name) & (ns->cap - 1);
+    while (ns->slots[j]) {
+        if (strcmp(ns->slots[j], name) == 0)
+            return 0;
+        j = (j + 1) & (ns->cap - 1);
+    }
+    if (!(ns->slots[j] = strdup(name)))
+        return -1;
+    ns->count++;
+    return 1;
+}
+
+static void name_set_free(name_set *ns)
+{
+    for (size_t i = 0; i < ns->cap; i++)
+        free(ns->slots[i]);
+    free(ns->slots);
+}
+
+/* Writes the vPDQ file of video record `r` into --output-dir, through a
+ * temporary file renamed into place (mode 0600, as hash lists are
+ * sensitive). Returns 0, or -1 after a message. */
+static int write_vpdq_file(hash_run *run, const hash_record *r)
+{
+    const char *dir = run->opt->output_dir;
+    const char *base = r->path, *slash = strrchr(r->path, '/');
+    char name[4096], tmp[4096], final[4096];
+    const char *why = NULL;
+    int fd = -1, have_tmp = 0;
+    FILE *fp = NULL;
+
+    if (r->stdin_video)
+        base = "stdin";
+    else if (slash)
+        base = slash + 1;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    final[0] = '\0';
+    if ((size_t)snprintf(name, sizeof name, "%.*s.txt", (int)len, base) >=
+            sizeof name ||
+        (size_t)snprintf(final, sizeof final, "%s/%s", dir, name) >=
+            sizeof final ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >=
+            sizeof tmp) {
+        why = "file name too long";
+        goto fail;
+    }
+    int added = name_set_add(&run->written, name);
+    if (added < 0) {
+        why = strerror(ENOMEM);
+        goto fail;
+    }
+    if (added == 0) {
+        why = "an earlier video of this run has the same name";
+        goto fail;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        why = strerror(errno);
+        goto fail;
+    }
+    have_tmp = 1;
+    if (!(fp = fdopen(fd, "w"))) {
+        why = strerror(errno);
+        goto fail;
+    }
+    fd = -1;
+    errno = 0;
+    output_vpdq(fp, r->video);
+    if (fflush(fp) != 0 || ferror(fp)) {
+        why = strerror(errno ? errno : EIO);
+        goto fail;
+    }
+    int crc = fclose(fp);
+    fp = NULL;
+    if (crc != 0) {
+        why = strerror(errno);
+        goto fail;
+    }
+    if (rename(tmp, final) != 0) {
+        why = strerror(errno);
+        goto fail;
+    }
+    return 0;
+fail:
+    if (fp)
+        fclose(fp);
+    if (fd >= 0)
+        close(fd);
+    if (have_tmp)
+        (void)unlink(tmp);
+    progress_clear(run->progress);
+    fputs("phmatch: cannot write the vPDQ file of '", stderr);
+    cli_put_quoted(stderr, r->path);
+    fputs("' to '", stderr);
+    cli_put_quoted(stderr, final[0] ? final : dir);
+    fprintf(stderr, "': %s\n", why);
+    run->dir_failed++;
+    return -1;
+}
 
 static int emit_record(void *ctx, const hash_record *r, char *err,
                        size_t errlen)
@@ -92,6 +244,11 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
         cli_put_quoted(stderr, r->message);
         fputs("); hashed what the decoder recovered\n", stderr);
     }
+    if (run->opt->output_dir && r->video && (r->status >= 0 || r->video->count))
+        write_vpdq_file(run, r);
+    /* With --output-dir the vpdq lines go to the files only. */
+    if (run->opt->output_dir && run->opt->out.format == OUTPUT_VPDQ)
+        return 0;
     errno = 0;
     output_record(run->out, &run->opt->out, r);
     if (ferror(run->out)) {
@@ -120,8 +277,13 @@ static void print_summary(const pipeline_stats *st)
                     (unsigned long long)st->recovered);
         fprintf(stderr, ")");
     }
-    fprintf(stderr, ", %llu failed; %.2f s, %.1f files/s, %.1f MB/s\n",
-            (unsigned long long)st->failed, st->seconds, rate, mbps);
+    fprintf(stderr, ", %llu failed", (unsigned long long)st->failed);
+    if (st->videos)
+        fprintf(stderr, "; %llu video%s, %llu frames hashed",
+                (unsigned long long)st->videos, st->videos == 1 ? "" : "s",
+                (unsigned long long)st->frames);
+    fprintf(stderr, "; %.2f s, %.1f files/s, %.1f MB/s\n", st->seconds, rate,
+            mbps);
 
     const input_counts *sk = &st->skipped;
     if (sk->symlinks_skipped || sk->special_skipped) {
@@ -168,9 +330,19 @@ static int parse_options(int argc, char **argv, const cli_global *g,
             if (output_format_parse(arg, &o->out.format))
                 return cli_usage_error("hash",
                                        "invalid value '%s' for %s: expected "
-                                       "tsv, csv, jsonl or pdq",
+                                       "tsv, csv, jsonl, pdq or vpdq",
                                        arg, args_spelling(&p));
             break;
+        case OPT_OUTPUT_DIR: {
+            struct stat st;
+            if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode))
+                return cli_usage_error("hash",
+                                       "invalid value '%s' for %s: not a "
+                                       "directory",
+                                       arg, args_spelling(&p));
+            o->output_dir = arg;
+            break;
+        }
         case 'o':
             o->output_path = strcmp(arg, "-") == 0 ? NULL : arg;
             break;
@@ -256,7 +428,8 @@ int cmd_hash(int argc, char **argv, const cli_global *g)
         cli_error("%s", err);
         status = CLI_EXIT_FATAL;
     } else {
-        status = stats.failed ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
+        status = stats.failed || run.dir_failed ? CLI_EXIT_PARTIAL
+                                                : CLI_EXIT_OK;
     }
     if (fflush(run.out) != 0 || ferror(run.out)) {
         if (rc == PHM_OK)
@@ -273,6 +446,7 @@ out:
         status = CLI_EXIT_FATAL;
     }
     progress_free(run.progress);
+    name_set_free(&run.written);
     input_close(in);
     hashopts_free(&o.h);
     return status;

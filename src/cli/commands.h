@@ -9,4 +9,8 @@
  * No include guard: cli.h and main.c include this file with different
  * definitions of PHM_COMMAND.
  */
-PHM_COMMAND(hash, "compute PDQ hashes (and file digests) of image files")
+PHM_COMMAND(hash, "compute PDQ hashes (and file digests) of images and videos")
+PHM_COMMAND(match, "hash images and look them up in a known-material index")
+PHM_COMMAND(lookup, "look hashes up in a known-material index")
+PHM_COMMAND(index, "create, fill, inspect and check a known-material index")
+PHM_COMMAND(compare, "compare two videos (or vPDQ hash files) as vPDQ does")

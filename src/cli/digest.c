@@ -1,20 +1,27 @@
 /* digest.c - file digests through OpenSSL EVP (see digest.h). */
 #include "digest.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 static const char *const names[DIGEST_COUNT] = { "md5", "sha1", "sha256" };
 static const char *const evp_names[DIGEST_COUNT] = { "MD5", "SHA1", "SHA256" };
 
+#define FILE_CHUNK (1u << 20) /* digester_run_file reads this much a time */
+
 struct digester {
     unsigned mask;
     EVP_MD *md[DIGEST_COUNT];
     EVP_MD_CTX *ctx;
+    EVP_MD_CTX *file_ctx[DIGEST_COUNT]; /* digester_run_file, made at use */
+    unsigned char *chunk;               /* FILE_CHUNK bytes, made at use */
 };
 
 const char *digest_name(int which)
@@ -60,9 +67,12 @@ void digester_free(digester *d)
 {
     if (!d)
         return;
-    for (int i = 0; i < DIGEST_COUNT; i++)
+    for (int i = 0; i < DIGEST_COUNT; i++) {
         EVP_MD_free(d->md[i]);
+        EVP_MD_CTX_free(d->file_ctx[i]);
+    }
     EVP_MD_CTX_free(d->ctx);
+    free(d->chunk);
     free(d);
 }
 
@@ -117,4 +127,64 @@ int digester_run(digester *d, const void *data, size_t len,
         hex[i][2 * mdlen] = '\0';
     }
     return 0;
+}
+
+static void to_hex(const unsigned char *md, unsigned len,
+                   char hex[DIGEST_HEX_MAX + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned j = 0; j < len; j++) {
+        hex[2 * j] = digits[md[j] >> 4];
+        hex[2 * j + 1] = digits[md[j] & 15];
+    }
+    hex[2 * len] = '\0';
+}
+
+int digester_run_file(digester *d, const char *path,
+                      char hex[DIGEST_COUNT][DIGEST_HEX_MAX + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int rc = -1, fd;
+
+    for (int i = 0; i < DIGEST_COUNT; i++)
+        hex[i][0] = '\0';
+    if (!d->chunk && !(d->chunk = malloc(FILE_CHUNK)))
+        return -1;
+    for (int i = 0; i < DIGEST_COUNT; i++) {
+        if (!(d->mask & (1u << i)))
+            continue;
+        if (!d->file_ctx[i] && !(d->file_ctx[i] = EVP_MD_CTX_new()))
+            return -1;
+        if (!EVP_DigestInit_ex(d->file_ctx[i], d->md[i], NULL))
+            return -1;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        ssize_t n = read(fd, d->chunk, FILE_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto out;
+        if (n == 0)
+            break;
+        for (int i = 0; i < DIGEST_COUNT; i++)
+            if ((d->mask & (1u << i)) &&
+                !EVP_DigestUpdate(d->file_ctx[i], d->chunk, (size_t)n))
+                goto out;
+    }
+    for (int i = 0; i < DIGEST_COUNT; i++) {
+        if (!(d->mask & (1u << i)))
+            continue;
+        if (!EVP_DigestFinal_ex(d->file_ctx[i], md, &mdlen) ||
+            mdlen * 2 > DIGEST_HEX_MAX)
+            goto out;
+        to_hex(md, mdlen, hex[i]);
+    }
+    rc = 0;
+out:
+    close(fd);
+    return rc;
 }

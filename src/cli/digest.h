@@ -40,6 +40,12 @@ int digester_new(digester **out, unsigned mask, char *err, size_t errlen);
 int digester_run(digester *d, const void *data, size_t len,
                  char hex[DIGEST_COUNT][DIGEST_HEX_MAX + 1]);
 
+/* Digests the file at `path`, read in pieces rather than held in memory
+ * (videos), into hex as digester_run(). Returns 0, or -1 if the file
+ * cannot be read or OpenSSL failed. */
+int digester_run_file(digester *d, const char *path,
+                      char hex[DIGEST_COUNT][DIGEST_HEX_MAX + 1]);
+
 void digester_free(digester *d);
 
 #endif /* PHM_DIGEST_H */

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "digest.h"
 
@@ -15,6 +16,11 @@ enum {
     OPT_ACCEPT_RECOVERED,
     OPT_SIMD,
     OPT_WINDOW,
+    OPT_SECONDS_PER_HASH,
+    OPT_SIZE,
+    OPT_MAX_DURATION,
+    OPT_MAX_FRAMES,
+    OPT_STDIN_VIDEO,
 };
 
 const args_option hashopt_options[] = {
@@ -30,6 +36,11 @@ const args_option hashopt_options[] = {
     { "jobs", 'j', 1, NULL },
     { "simd", OPT_SIMD, 1, NULL },
     { "window", OPT_WINDOW, 1, NULL },
+    { "seconds-per-hash", OPT_SECONDS_PER_HASH, 1, NULL },
+    { "size", OPT_SIZE, 1, NULL },
+    { "max-duration", OPT_MAX_DURATION, 1, NULL },
+    { "max-frames", OPT_MAX_FRAMES, 1, NULL },
+    { "stdin-video", OPT_STDIN_VIDEO, 0, NULL },
     { NULL, 0, 0, NULL },
 };
 
@@ -48,6 +59,7 @@ int hashopts_init(hashopts *h, int argc, const cli_global *g)
     h->pipe.mode = PHM_MODE_FULL;
     h->pipe.limits.max_pixels = PHM_DEFAULT_MAX_PIXELS;
     h->pipe.limits.max_file_bytes = PHM_DEFAULT_MAX_FILE_BYTES;
+    phm_video_options_init(&h->pipe.video);
     return 0;
 }
 
@@ -135,6 +147,28 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
             return -1;
         h->pipe.window = (size_t)v;
         return 1;
+    case OPT_SECONDS_PER_HASH:
+        if (args_parse_number(p, arg, 0, 86400, &h->pipe.video.seconds_per_hash))
+            return -1;
+        return 1;
+    case OPT_SIZE:
+        if (args_parse_u64(p, arg, 5, PHM_VIDEO_MAX_SIZE, 0, &v))
+            return -1;
+        h->pipe.video.size = (uint32_t)v;
+        return 1;
+    case OPT_MAX_DURATION:
+        if (args_parse_number(p, arg, 1, 1e9, &h->pipe.video.max_seconds))
+            return -1;
+        return 1;
+    case OPT_MAX_FRAMES:
+        if (args_parse_u64(p, arg, 1, UINT64_MAX, 1, &v))
+            return -1;
+        h->pipe.video.max_frames = v;
+        return 1;
+    case OPT_STDIN_VIDEO:
+        add_spec(h, INPUT_STDIN_VIDEO, "-");
+        h->stdin_uses++;
+        return 1;
     default:
         return 0;
     }
@@ -148,11 +182,34 @@ int hashopts_finish(hashopts *h, const char *cmd)
         return -1;
     }
     if (h->stdin_uses > 1) {
-        cli_usage_error(cmd, "standard input ('-') can be read only once");
+        cli_usage_error(cmd, "standard input can be read only once ('-', "
+                             "--files-from -, --stdin-video)");
         return -1;
     }
     if (h->pipe.threads < 1)
         h->pipe.threads = 1;
     cli_check_simd(h->pipe.simd);
+
+    phm_video_options *vo = &h->pipe.video;
+    vo->max_pixels = h->pipe.limits.max_pixels;
+    vo->skip_errors = h->pipe.accept_recovered;
+    vo->simd = h->pipe.simd;
+    /* Many inputs: one per thread, each video decoded and hashed by its
+     * thread alone. One file (or the standard-input video), which may be a
+     * long video: every thread on its frames, and FFmpeg's decoding threads
+     * too. */
+    const input_spec *sp = &h->inputs.specs[0];
+    struct stat st;
+    if (h->inputs.nspecs == 1 &&
+        (sp->kind == INPUT_STDIN_VIDEO ||
+         (sp->kind == INPUT_PATH && stat(sp->value, &st) == 0 &&
+          S_ISREG(st.st_mode)))) {
+        vo->threads = h->pipe.threads;
+        vo->decoder_threads = 0;
+        h->pipe.threads = 1;
+    } else {
+        vo->threads = 1;
+        vo->decoder_threads = 1;
+    }
     return 0;
 }

@@ -50,8 +50,17 @@ extern const args_option hashopt_options[];
     "  -L, --follow           follow symbolic links met inside directories\n" \
     "                         (links named on the command line or in a list\n" \
     "                         are always followed)\n" \
-    "      --max-pixels N     refuse images over N pixels (default 100M)\n" \
-    "      --max-file-size N  refuse files over N bytes (default 1Gi)\n" \
+    "      --stdin-video      read one video from standard input: Y4M\n" \
+    "                         (ffmpeg ... -f yuv4mpegpipe -) or any\n" \
+    "                         streamable container; its records name '-'\n" \
+    "      --max-pixels N     refuse images and video frames over N pixels\n" \
+    "                         (default 100M)\n" \
+    "      --max-file-size N  refuse image files over N bytes (default 1Gi;\n" \
+    "                         videos are streamed, not held in memory)\n" \
+    "      --max-duration S   stop decoding a video at S seconds (default\n" \
+    "                         21600: 6 hours); the frames before are kept\n" \
+    "      --max-frames N     stop decoding a video after N frames (default\n" \
+    "                         2M)\n" \
     "\n" \
     "Hashing:\n" \
     "  -m, --mode MODE        full (default): PDQ at full resolution, as the\n" \
@@ -62,11 +71,21 @@ extern const args_option hashopt_options[];
     "      --digest LIST      also file digests: md5,sha1,sha256 or all\n" \
     "      --accept-recovered hash images the decoder recovered from damage\n" \
     "                         (e.g. truncated JPEG), flagged 'recovered';\n" \
-    "                         by default they are errors (corrupt)\n" \
-    "  -j, --jobs N           worker threads (default: all cores)\n" \
+    "                         by default they are errors (corrupt); in\n" \
+    "                         videos, skip damaged packets and go on\n" \
+    "  -j, --jobs N           worker threads (default: all cores); one\n" \
+    "                         input alone, such as a long video, gets them\n" \
+    "                         all\n" \
     "      --simd LEVEL       auto, portable, avx2 or avx512 (default: auto,\n" \
     "                         or $PHMATCH_SIMD)\n" \
-    "      --window N         inputs in flight (default 64 per thread)\n"
+    "      --window N         inputs in flight (default 64 per thread)\n" \
+    "\n" \
+    "Videos (MP4, MOV, MKV, WebM, AVI, animated GIF, Y4M, ...; found by\n" \
+    "content), hashed as Meta's vPDQ does:\n" \
+    "      --seconds-per-hash R  one frame every R seconds (default 1; 0:\n" \
+    "                         every frame)\n" \
+    "      --size N           resize frames to NxN before hashing (as the\n" \
+    "                         reference's -s N; default: native size)\n"
 
 typedef struct hashopts {
     input_options inputs;    /* for input_open(); specs owned here */

@@ -387,17 +387,18 @@ static int read_list_entry(input_source *in, FILE *fp, input_item *item)
 }
 
 /* Takes the next top-level path into in->path. Returns 1 with a path, 2
- * with an error item, 0 at the end of all sources, or a negative code. */
+ * with an error item, 3 for the standard-input video, 0 at the end of all
+ * sources, or a negative code. */
 static int next_top(input_source *in, input_item *item, char *err,
                     size_t errlen)
 {
     while (in->spec < in->opt.nspecs) {
         const input_spec *s = &in->opt.specs[in->spec];
-        if (s->kind == INPUT_PATH) {
+        if (s->kind == INPUT_PATH || s->kind == INPUT_STDIN_VIDEO) {
             in->spec++;
             if (set_path(in, s->value, strlen(s->value)))
                 return PHM_ERR_NOMEM;
-            return 1;
+            return s->kind == INPUT_PATH ? 1 : 3;
         }
         for (;;) {
             int rc = read_list_entry(in, in->lists[in->spec], item);
@@ -424,6 +425,7 @@ static int next_top(input_source *in, input_item *item, char *err,
 
 int input_next(input_source *in, input_item *item, char *err, size_t errlen)
 {
+    item->stdin_video = 0;
     for (;;) {
         int rc = next_in_walk(in, item);
         if (rc != 0) {
@@ -434,6 +436,15 @@ int input_next(input_source *in, input_item *item, char *err, size_t errlen)
         rc = next_top(in, item, err, errlen);
         if (rc <= 0 || rc == 2)
             return rc;
+        if (rc == 3) {
+            /* Standard input, read by the video decoder: nothing to stat. */
+            item->path = in->path;
+            item->len = in->path_len;
+            item->status = PHM_OK;
+            item->message = "";
+            item->stdin_video = 1;
+            return 1;
+        }
 
         struct stat st;
         if (stat(in->path, &st) != 0) {

@@ -26,6 +26,7 @@
 typedef enum input_kind {
     INPUT_PATH, /* a file or directory */
     INPUT_LIST, /* a file listing paths, one per line (or NUL-separated) */
+    INPUT_STDIN_VIDEO, /* one video read from standard input (value "-") */
 } input_kind;
 
 typedef struct input_spec {
@@ -49,6 +50,7 @@ typedef struct input_item {
                          unreadable directory): an error record. */
     const char *message; /* the cause when status != PHM_OK ("Permission
                             denied"); valid like `path` */
+    int stdin_video;  /* the INPUT_STDIN_VIDEO item: path is "-" */
 } input_item;
 
 typedef struct input_counts {

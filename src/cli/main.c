@@ -72,6 +72,8 @@ static int print_version(phm_simd requested)
     phm_decoder_versions(decoders, sizeof decoders);
     printf("phmatch %s\n", PHM_VERSION_STRING);
     printf("decoders: %s\n", decoders);
+    phm_video_versions(decoders, sizeof decoders);
+    printf("video: %s\n", decoders);
     printf("digests: %s\n", OpenSSL_version(OPENSSL_VERSION));
     printf("simd: %s", phm_simd_name(level));
     if (requested != PHM_SIMD_AUTO)
@@ -108,6 +110,9 @@ int main(int argc, char **argv)
     const char *env = getenv("PHMATCH_SIMD");
     int key, show_version = 0;
 
+    /* FFmpeg's own messages would interleave with ours; its errors come
+     * back through libphmatch's return codes and messages. */
+    phm_video_silence_ffmpeg();
     if (env && *env && phm_simd_parse(env, &g.simd) != PHM_OK) {
         cli_error("invalid PHMATCH_SIMD '%s': expected auto, portable, avx2 "
                   "or avx512",

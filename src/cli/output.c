@@ -9,6 +9,7 @@ typedef enum field_kind {
     FIELD_NULL,  /* unknown: empty in tsv/csv, null in jsonl */
     FIELD_STR,
     FIELD_NUM,
+    FIELD_RAW,   /* a number already formatted ("0.033"): unquoted in jsonl */
     FIELD_FLAGS, /* bit set of FLAG_* */
 } field_kind;
 
@@ -22,7 +23,15 @@ typedef struct field {
     long long num;
 } field;
 
-#define MAX_FIELDS (10 + PHM_DIH_COUNT + DIGEST_COUNT)
+#define MAX_FIELDS (15 + PHM_DIH_COUNT + DIGEST_COUNT)
+
+/* Text storage for the fields of one record. */
+typedef struct field_text {
+    char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
+    char format[64];    /* "mov/h264" */
+    char timestamp[32]; /* "12.345" */
+    char fps[32];       /* "29.97" */
+} field_text;
 
 int output_format_parse(const char *name, output_format *out)
 {
@@ -32,7 +41,7 @@ int output_format_parse(const char *name, output_format *out)
     } table[] = {
         { "tsv", OUTPUT_TSV },     { "csv", OUTPUT_CSV },
         { "jsonl", OUTPUT_JSONL }, { "json", OUTPUT_JSONL },
-        { "pdq", OUTPUT_PDQ },
+        { "pdq", OUTPUT_PDQ },     { "vpdq", OUTPUT_VPDQ },
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcmp(name, table[i].name) == 0) {
@@ -188,55 +197,102 @@ static void set_num(field *f, const char *name, int known, long long v)
     f->num = v;
 }
 
-/* Fills `f` with the record's columns (or, with r == NULL, just the
- * names). `hex` provides storage for the hash strings. Returns the count. */
+/* Fills `f` with the columns of record `r`, or of frame `fr` of the video
+ * record `r`, or with r == NULL just the names. `t` provides storage for
+ * the formatted values. Returns the count. */
 static size_t record_fields(const output_config *cfg, const hash_record *r,
-                            field *f, char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1])
+                            const phm_vpdq_frame *fr, field *f, field_text *t)
 {
     static const hash_record none = { .status = PHM_ERR_INTERNAL, .size = -1 };
+    const phm_vpdq *v;
     int ok;
     size_t n = 0;
     const char *format = NULL;
 
     if (!r)
         r = &none;
-    ok = r->status >= 0;
-    if (r->format != PHM_FORMAT_UNKNOWN ||
-        (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0))
+    v = r->video;
+    ok = fr ? 1 : r->status >= 0;
+    if (v) {
+        if (v->container[0]) {
+            snprintf(t->format, sizeof t->format, "%s/%s", v->container,
+                     v->codec);
+            format = t->format;
+        }
+    } else if (r->format != PHM_FORMAT_UNKNOWN ||
+               (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
         format = phm_format_name(r->format);
+    }
 
     set_str(&f[n], "path", r->path);
     f[n++].len = r->path_len;
     set_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
-    set_num(&f[n++], "size", r->size >= 0, r->size);
+    set_num(&f[n++], "size", !fr && r->size >= 0, r->size);
     set_str(&f[n++], "format", format);
-    set_num(&f[n++], "width", r->width > 0, r->width);
-    set_num(&f[n++], "height", r->height > 0, r->height);
-    set_str(&f[n++], "mode", ok ? phm_mode_name(cfg->mode) : NULL);
-    if (ok)
-        phm_pdq_to_hex(&r->pdq.hash[0], hex[0]);
-    set_str(&f[n++], "pdq", ok ? hex[0] : NULL);
-    set_num(&f[n++], "quality", ok, r->pdq.quality);
+    if (fr) {
+        set_num(&f[n++], "width", 1, v->hash_width);
+        set_num(&f[n++], "height", 1, v->hash_height);
+    } else {
+        set_num(&f[n++], "width", r->width > 0, r->width);
+        set_num(&f[n++], "height", r->height > 0, r->height);
+    }
+    set_str(&f[n++], "mode",
+            !ok ? NULL : v ? phm_mode_name(PHM_MODE_FULL)
+                           : phm_mode_name(cfg->mode));
+    int has_hash = fr || (!v && ok);
+    int quality = fr ? fr->quality : r->pdq.quality;
+    if (has_hash)
+        phm_pdq_to_hex(fr ? &fr->hash : &r->pdq.hash[0], t->hex[0]);
+    set_str(&f[n++], "pdq", has_hash ? t->hex[0] : NULL);
+    set_num(&f[n++], "quality", has_hash, quality);
     f[n].name = "flags";
     f[n].kind = FIELD_FLAGS;
-    f[n++].num = !ok ? 0
-                     : (r->pdq.quality < PHM_PDQ_MIN_QUALITY ? FLAG_LOW_QUALITY
-                                                             : 0) |
-                           (r->status == PHM_WARN_RECOVERED ? FLAG_RECOVERED
-                                                            : 0);
+    f[n++].num = (has_hash && quality < PHM_PDQ_MIN_QUALITY ? FLAG_LOW_QUALITY
+                                                            : 0) |
+                 (!fr && r->status == PHM_WARN_RECOVERED ? FLAG_RECOVERED : 0);
     if (cfg->dihedral) {
         for (int i = 1; i < PHM_DIH_COUNT; i++) {
-            int have = ok && r->pdq.nhashes > i;
+            int have = !v && ok && r->pdq.nhashes > i;
             if (have)
-                phm_pdq_to_hex(&r->pdq.hash[i], hex[i]);
-            set_str(&f[n++], phm_dihedral_name(i), have ? hex[i] : NULL);
+                phm_pdq_to_hex(&r->pdq.hash[i], t->hex[i]);
+            set_str(&f[n++], phm_dihedral_name(i), have ? t->hex[i] : NULL);
         }
     }
     for (int i = 0; i < DIGEST_COUNT; i++)
         if (cfg->digests & (1u << i))
             set_str(&f[n++], digest_name(i),
-                    r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
-    set_str(&f[n++], "error", r->message && r->message[0] ? r->message : NULL);
+                    !fr && r->has_digests && r->digest[i][0] ? r->digest[i]
+                                                             : NULL);
+
+    /* Video columns: kind, then frame and timestamp of a frame, or for the
+     * video the time decoding reached, its frame rate and frames hashed. */
+    set_str(&f[n++], "kind", fr ? "frame" : v ? "video" : "image");
+    set_num(&f[n++], "frame", fr != NULL, fr ? (long long)fr->frame : 0);
+    int opened = v && v->fps > 0;
+    if (fr || opened) {
+        double ts = fr ? fr->timestamp
+                       : phm_vpdq_timestamp(v->frames_decoded, v->fps);
+        snprintf(t->timestamp, sizeof t->timestamp, "%.3f", ts);
+        f[n].name = "timestamp";
+        f[n].kind = FIELD_RAW;
+        f[n].s = t->timestamp;
+        f[n++].len = strlen(t->timestamp);
+    } else {
+        set_str(&f[n++], "timestamp", NULL);
+    }
+    if (!fr && opened) {
+        snprintf(t->fps, sizeof t->fps, "%.6g", v->fps);
+        f[n].name = "fps";
+        f[n].kind = FIELD_RAW;
+        f[n].s = t->fps;
+        f[n++].len = strlen(t->fps);
+    } else {
+        set_str(&f[n++], "fps", NULL);
+    }
+    set_num(&f[n++], "frames", !fr && v != NULL,
+            v ? (long long)v->count : 0);
+    set_str(&f[n++], "error",
+            !fr && r->message && r->message[0] ? r->message : NULL);
     return n;
 }
 
@@ -254,12 +310,12 @@ static void put_flags_text(FILE *fp, long long flags,
 void output_header(FILE *fp, const output_config *cfg)
 {
     field f[MAX_FIELDS];
-    char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
+    field_text t;
     size_t n;
 
     if (!cfg->header || (cfg->format != OUTPUT_TSV && cfg->format != OUTPUT_CSV))
         return;
-    n = record_fields(cfg, NULL, f, hex);
+    n = record_fields(cfg, NULL, NULL, f, &t);
     for (size_t i = 0; i < n; i++) {
         if (i)
             putc(cfg->format == OUTPUT_TSV ? '\t' : ',', fp);
@@ -282,6 +338,9 @@ static void write_delimited(FILE *fp, const field *f, size_t n, char sep,
             break;
         case FIELD_NUM:
             fprintf(fp, "%lld", f[i].num);
+            break;
+        case FIELD_RAW:
+            fwrite(f[i].s, 1, f[i].len, fp);
             break;
         case FIELD_FLAGS:
             put_flags_text(fp, f[i].num, enc);
@@ -308,6 +367,9 @@ static void write_jsonl(FILE *fp, const field *f, size_t n)
         case FIELD_NUM:
             fprintf(fp, "%lld", f[i].num);
             break;
+        case FIELD_RAW:
+            fwrite(f[i].s, 1, f[i].len, fp);
+            break;
         case FIELD_FLAGS:
             putc('[', fp);
             if (f[i].num & FLAG_LOW_QUALITY)
@@ -333,6 +395,18 @@ static void write_jsonl(FILE *fp, const field *f, size_t n)
 static void write_pdq(FILE *fp, const hash_record *r)
 {
     char hex[PHM_PDQ_HEX_LEN + 1];
+    if (r->video) {
+        /* One line per frame; frame number and timestamp after the path. */
+        for (size_t i = 0; i < r->video->count; i++) {
+            const phm_vpdq_frame *fr = &r->video->frames[i];
+            phm_pdq_to_hex(&fr->hash, hex);
+            fprintf(fp, "%s,%d,", hex, fr->quality);
+            fwrite(r->path, 1, r->path_len, fp);
+            fprintf(fp, ",%llu,%.3f\n", (unsigned long long)fr->frame,
+                    fr->timestamp);
+        }
+        return;
+    }
     if (r->status < 0)
         return;
     for (int i = 0; i < r->pdq.nhashes && i < PHM_DIH_COUNT; i++) {
@@ -343,27 +417,59 @@ static void write_pdq(FILE *fp, const hash_record *r)
     }
 }
 
+void output_vpdq(FILE *fp, const phm_vpdq *v)
+{
+    char line[PHM_VPDQ_LINE_MAX];
+    for (size_t i = 0; i < v->count; i++) {
+        size_t n = phm_vpdq_format_frame(&v->frames[i], line);
+        fwrite(line, 1, n, fp);
+    }
+}
+
+static void write_fields(FILE *fp, const output_config *cfg, const field *f,
+                         size_t n)
+{
+    switch (cfg->format) {
+    case OUTPUT_TSV:
+        write_delimited(fp, f, n, '\t', output_tsv_field);
+        return;
+    case OUTPUT_CSV:
+        write_delimited(fp, f, n, ',', output_csv_field);
+        return;
+    case OUTPUT_JSONL:
+        write_jsonl(fp, f, n);
+        return;
+    case OUTPUT_PDQ:
+    case OUTPUT_VPDQ:
+        return;
+    }
+}
+
 void output_record(FILE *fp, const output_config *cfg, const hash_record *r)
 {
     field f[MAX_FIELDS];
-    char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
+    field_text t;
     size_t n;
 
     switch (cfg->format) {
     case OUTPUT_PDQ:
         write_pdq(fp, r);
         return;
+    case OUTPUT_VPDQ:
+        if (r->video)
+            output_vpdq(fp, r->video);
+        return;
     case OUTPUT_TSV:
-        n = record_fields(cfg, r, f, hex);
-        write_delimited(fp, f, n, '\t', output_tsv_field);
-        return;
     case OUTPUT_CSV:
-        n = record_fields(cfg, r, f, hex);
-        write_delimited(fp, f, n, ',', output_csv_field);
-        return;
     case OUTPUT_JSONL:
-        n = record_fields(cfg, r, f, hex);
-        write_jsonl(fp, f, n);
-        return;
+        break;
+    }
+    n = record_fields(cfg, r, NULL, f, &t);
+    write_fields(fp, cfg, f, n);
+    if (r->video) {
+        for (size_t i = 0; i < r->video->count; i++) {
+            n = record_fields(cfg, r, &r->video->frames[i], f, &t);
+            write_fields(fp, cfg, f, n);
+        }
     }
 }

@@ -7,7 +7,18 @@
  *     path status size format width height mode pdq quality flags
  *     [rot90 rot180 rot270 flipx flipy flipplus1 flipminus1]  (--dihedral)
  *     [md5 sha1 sha256]                                     (--digest)
+ *     kind frame timestamp fps frames
  *     error
+ *
+ * `kind` is "image" for every record that is not a video's. A video gives
+ * one record of kind "video" (its summary: status, size, format
+ * "container/codec" such as "mov/h264", the first frame's width and
+ * height, digests, `timestamp` the seconds decoded, `fps` the frame rate,
+ * `frames` how many frames were hashed, `error`), then one record of kind
+ * "frame" per hashed frame, in frame order (format, the width and height
+ * hashed, mode "full", pdq, quality, flags, `frame` the frame number,
+ * `timestamp` its time in seconds with 3 decimals). A video whose decoding
+ * failed part way has an error status and still its frames.
  *
  * A result and an error record have the same columns: `status` is "ok" or
  * the error's reason code (phm_reason: "not_found", "corrupt", ...), and
@@ -25,7 +36,10 @@
  * as U+FFFD in "path" and its exact bytes in an extra "path_hex" key.
  * pdq: "hash,quality,path" as the reference's pdq-photo-hasher prints it,
  * the path verbatim; with --dihedral eight lines per image (original, rot90,
- * ..., flipminus1) like its --pdqdih; error records are not written.
+ * ..., flipminus1) like its --pdqdih; error records are not written. A
+ * video's frames are "hash,quality,path,frame,timestamp", one line each.
+ * vpdq: the vPDQ reference's "frame,quality,hash,timestamp" lines of every
+ * video's frames (timestamp with 3 decimals); nothing for images.
  */
 #ifndef PHM_OUTPUT_H
 #define PHM_OUTPUT_H
@@ -40,9 +54,11 @@ typedef enum output_format {
     OUTPUT_CSV,
     OUTPUT_JSONL,
     OUTPUT_PDQ,
+    OUTPUT_VPDQ,
 } output_format;
 
-/* Parses "tsv", "csv", "jsonl" (or "json") or "pdq". Returns 0 or -1. */
+/* Parses "tsv", "csv", "jsonl" (or "json"), "pdq" or "vpdq". Returns 0 or
+ * -1. */
 int output_format_parse(const char *name, output_format *out);
 
 typedef struct output_config {
@@ -57,9 +73,13 @@ typedef struct output_config {
  * other formats. */
 void output_header(FILE *fp, const output_config *cfg);
 
-/* Writes one record (nothing for an error record in pdq format). Write
- * errors are left in ferror(fp). */
+/* Writes one record (nothing for an error record in pdq format); for a
+ * video, its summary and one record per frame. Write errors are left in
+ * ferror(fp). */
 void output_record(FILE *fp, const output_config *cfg, const hash_record *r);
+
+/* Writes v's frames as the vPDQ reference's lines. */
+void output_vpdq(FILE *fp, const phm_vpdq *v);
 
 /* Field encoders, as described above. */
 void output_tsv_field(FILE *fp, const char *s, size_t len);

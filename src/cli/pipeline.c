@@ -17,13 +17,17 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define FILL_CHUNK 32 /* inputs enumerated per turn */
+/* A slot's frame list is freed after emission when it grew past this. */
+#define VIDEO_KEEP_FRAMES 65536
 
 typedef struct slot {
     hash_record rec;
@@ -31,6 +35,7 @@ typedef struct slot {
     size_t path_cap;
     int done;               /* hashed, waiting for emission (under mu) */
     char message[PHM_ERRMSG_MAX];
+    phm_vpdq video;         /* a video's frames; memory reused */
 } slot;
 
 typedef struct pipeline {
@@ -56,6 +61,7 @@ typedef struct pipeline {
 typedef struct worker {
     phm_decoder *dec;
     phm_hasher *hasher;
+    phm_video_hasher *video; /* created at the first video */
     digester *dig;
     void *hook_state;
     int hook_started;
@@ -121,6 +127,7 @@ static void worker_end(pipeline *pl, worker *w, int thread)
     if (w->hook_started && pl->hooks->thread_end)
         pl->hooks->thread_end(pl->hooks->ctx, thread, w->hook_state);
     digester_free(w->dig);
+    phm_video_hasher_free(w->video);
     phm_hasher_free(w->hasher);
     phm_decoder_free(w->dec);
 }
@@ -131,6 +138,81 @@ static void size_from_stat(hash_record *r)
     struct stat st;
     if (stat(r->path, &st) == 0 && S_ISREG(st.st_mode))
         r->size = (int64_t)st.st_size;
+}
+
+/* Whether `path` is for the video decoder: a non-empty regular file whose
+ * first bytes are no image format's. Anything unclear (unreadable, empty)
+ * stays with the image decoder, which reports it. */
+static int is_video_file(const char *path)
+{
+    uint8_t head[16];
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        close(fd);
+        return 0;
+    }
+    do
+        n = read(fd, head, sizeof head);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    return n > 0 && phm_detect_format(head, (size_t)n) == PHM_FORMAT_UNKNOWN;
+}
+
+/* Decodes and hashes one video into its slot; digests the file. */
+static void process_video(pipeline *pl, worker *w, slot *s)
+{
+    const pipeline_config *cfg = pl->cfg;
+    hash_record *r = &s->rec;
+    int rc;
+
+    r->video = &s->video;
+    s->video.count = 0;
+    if (!w->video) {
+        rc = phm_video_hasher_new(&w->video, &cfg->video);
+        if (rc != PHM_OK) {
+            r->status = rc;
+            snprintf(s->message, sizeof s->message,
+                     "cannot start the video decoder: %s", phm_strerror(rc));
+            return;
+        }
+    }
+    if (r->stdin_video)
+        rc = phm_video_hash_fd(w->video, STDIN_FILENO, "standard input",
+                               &s->video, w->err, sizeof w->err);
+    else
+        rc = phm_video_hash_file(w->video, s->path, &s->video, w->err,
+                                 sizeof w->err);
+    r->status = rc;
+    if (rc == PHM_ERR_UNSUPPORTED && !s->video.container[0]) {
+        /* Neither an image nor a video: a plain record. */
+        r->video = NULL;
+        if (strstr(w->err, " is not a video format"))
+            snprintf(s->message, sizeof s->message, "%s",
+                     pipeline_cause(w->err, s->path));
+        else
+            snprintf(s->message, sizeof s->message,
+                     "not an image or video format phmatch decodes");
+    } else {
+        if (w->err[0])
+            snprintf(s->message, sizeof s->message, "%s",
+                     pipeline_cause(w->err, s->path));
+        r->width = s->video.width;
+        r->height = s->video.height;
+    }
+    if (r->stdin_video) {
+        r->size = s->video.bytes;
+    } else {
+        /* Digests from a second read: a video is never held in memory. */
+        size_from_stat(r);
+        if (w->dig && rc != PHM_ERR_NOT_FOUND && rc != PHM_ERR_IS_DIR &&
+            digester_run_file(w->dig, s->path, r->digest) == 0)
+            r->has_digests = 1;
+    }
 }
 
 /* Decodes, digests and hashes one input into its slot. */
@@ -145,6 +227,10 @@ static void process(pipeline *pl, worker *w, slot *s)
 
     if (r->status != PHM_OK)
         goto out; /* an error found while enumerating */
+    if (r->stdin_video || is_video_file(s->path)) {
+        process_video(pl, w, s);
+        goto out;
+    }
 
     /* One pass: decode and hash together (rows stream into the hasher). */
     rc = phm_hash_file(w->dec, w->hasher, s->path, cfg->mode, cfg->dihedral, &r->pdq,
@@ -237,6 +323,7 @@ static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
         r->seq = from + k;
         r->path = s->path;
         r->path_len = item.len;
+        r->stdin_video = item.stdin_video;
         r->status = item.status;
         r->size = -1;
         snprintf(s->message, sizeof s->message, "%s", item.message);
@@ -252,20 +339,28 @@ static int emit_range(pipeline *pl, uint64_t from, uint64_t to, char *err,
 {
     pipeline_stats *st = &pl->stats;
     for (uint64_t seq = from; seq < to; seq++) {
-        const hash_record *r = &pl->slots[seq % pl->window].rec;
+        slot *s = &pl->slots[seq % pl->window];
+        const hash_record *r = &s->rec;
         st->records++;
         if (r->size > 0)
             st->bytes += (uint64_t)r->size;
+        if (r->video) {
+            st->videos++;
+            st->frames += r->video->count;
+        }
         if (r->status >= 0) {
             st->hashed++;
-            if (r->pdq.quality < PHM_PDQ_MIN_QUALITY)
+            if (!r->video && r->pdq.quality < PHM_PDQ_MIN_QUALITY)
                 st->low_quality++;
             if (r->status == PHM_WARN_RECOVERED)
                 st->recovered++;
         } else {
             st->failed++;
         }
-        if (pl->hooks->emit(pl->hooks->ctx, r, err, errlen))
+        int rc = pl->hooks->emit(pl->hooks->ctx, r, err, errlen);
+        if (s->video.capacity > VIDEO_KEEP_FRAMES)
+            phm_vpdq_clear(&s->video);
+        if (rc)
             return -1;
     }
     return 0;
@@ -378,9 +473,11 @@ int pipeline_run(const pipeline_config *cfg, input_source *in,
         rc = PHM_ERR_NOMEM;
         goto out;
     }
-    for (size_t i = 0; i < pl.window; i++)
+    for (size_t i = 0; i < pl.window; i++) {
         pl.slots[i].rec.user =
             pl.user ? pl.user + i * hooks->record_user_size : NULL;
+        phm_vpdq_init(&pl.slots[i].video);
+    }
     pthread_mutex_init(&pl.mu, NULL);
     pthread_cond_init(&pl.cv, NULL);
 
@@ -410,8 +507,10 @@ out:
     input_get_counts(in, &stats->skipped);
     stats->seconds = progress_now() - start;
     if (pl.slots)
-        for (size_t i = 0; i < pl.window; i++)
+        for (size_t i = 0; i < pl.window; i++) {
             free(pl.slots[i].path);
+            phm_vpdq_clear(&pl.slots[i].video);
+        }
     free(pl.slots);
     free(pl.user);
     return rc;

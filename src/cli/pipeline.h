@@ -18,7 +18,10 @@
  * hash.
  *
  * Every input gives exactly one record, emitted exactly once: a result, or
- * an error with its status and message.
+ * an error with its status and message. A video is one record too, which
+ * carries its frames (hash_record.video). Videos are found by content: a
+ * file whose first bytes are not an image format's goes to the video
+ * decoder (phm_video_hash_file), which reads it as a stream.
  */
 #ifndef PHM_PIPELINE_H
 #define PHM_PIPELINE_H
@@ -48,6 +51,14 @@ typedef struct hash_record {
     phm_pdq_result pdq;    /* valid when status >= 0 */
     int has_digests;       /* digest[] below holds the requested digests */
     char digest[DIGEST_COUNT][DIGEST_HEX_MAX + 1]; /* "" if not requested */
+    /* A video: NULL for an image. Its hashed frames and what the decoder
+     * saw; owned by the pipeline, valid until emit() returns. `status` is
+     * the video's: PHM_OK; PHM_WARN_RECOVERED (accept_recovered: damaged
+     * packets skipped); or an error, and then video->count frames hashed
+     * before it are still there (the message says how far decoding got).
+     * width and height above are the first frame's. */
+    const phm_vpdq *video;
+    int stdin_video;       /* the video read from standard input ("-") */
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;
@@ -79,7 +90,10 @@ typedef struct pipeline_config {
     phm_mode mode;
     int dihedral;            /* compute the 7 other orientations too */
     unsigned digests;        /* 1 << DIGEST_* bits; 0 for none */
-    int accept_recovered;    /* hash recovered images (flagged) */
+    int accept_recovered;    /* hash recovered images (flagged), skip
+                                damaged video packets */
+    phm_video_options video; /* how videos are hashed; its threads are per
+                                video, beside `threads` above */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 
@@ -90,6 +104,8 @@ typedef struct pipeline_stats {
     uint64_t low_quality; /* hashed with quality < PHM_PDQ_MIN_QUALITY */
     uint64_t recovered;   /* hashed with PHM_WARN_RECOVERED */
     uint64_t bytes;       /* file bytes read */
+    uint64_t videos;      /* records that are videos (hashed or not) */
+    uint64_t frames;      /* video frames hashed */
     double seconds;       /* wall time of the run */
     input_counts skipped; /* symlinks and special files not hashed */
 } pipeline_stats;

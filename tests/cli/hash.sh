@@ -114,7 +114,7 @@ nnames=7
 "$PHMATCH" hash -q "$T/names" >"$T/names.tsv"
 t_is "tsv: a header and one line per file, escapes keep lines whole" \
     "$(awk -F '\t' '{ print NF }' "$T/names.tsv" | sort -u)/$(wc -l <"$T/names.tsv")" \
-    "11/$((nnames + 1))"
+    "16/$((nnames + 1))"
 t_like "tsv: tab and newline escaped" "$(cat "$T/names.tsv")" \
     'tab\\tnewline\\n\.jpg	ok'
 

@@ -1,0 +1,208 @@
+#!/bin/sh
+# bench/service.sh [BUILD_DIR] - the phmatchd benchmark of issue 4 (not a
+# test). wrk on loopback against phmatchd (TCP 127.0.0.1, keep-alive,
+# THREADS request threads), beside the same work done in-process by
+# bench/svc_inproc (one searcher/decoder/hasher per thread, no HTTP):
+#
+#   lookup-1    POST /v1/lookup, one random hash, radius 31, at each index size
+#   lookup-100  POST /v1/lookup, 100 random hashes (at the largest size)
+#   match       POST /v1/match, 0.3 MP JPEGs from tools/mkimages
+#
+# Prints requests/s, p50 and p99 latency (wrk's), the in-process rate and
+# the ratio, beside the targets (>= 20,000 single lookups/s with p99 < 5 ms
+# at 10 M; image matching >= 90 % of the in-process rate).
+#
+# Environment: SVC_BENCH_SIZES (index sizes, default "1000000 10000000"),
+# SVC_BENCH_SECONDS (per measurement, default 10), SVC_BENCH_THREADS
+# (phmatchd threads, default 2), SVC_BENCH_CONNS (wrk connections, default
+# 32), SVC_BENCH_QUICK=1 (a 20,000-entry index and 2 s runs: a check of the
+# script, not a measurement). Indexes are kept in BUILD_DIR/bench/service/
+# and reused (10 M entries take about a minute to build and 4.5 GB).
+# wrk runs on the same machine and takes CPU from the server: on 2 cores
+# the figures are those of server and client sharing them.
+set -eu
+cd "$(dirname "$0")/.."
+
+die() { echo "bench: $*" >&2; exit 1; }
+build=${1:-build}
+[ -x "$build/phmatchd" ] || die "no $build/phmatchd: run 'make BUILD=$build all' first"
+[ -f "$build/libphmatch.a" ] || die "no $build/libphmatch.a"
+if ! command -v wrk >/dev/null 2>&1; then
+    # wrk is needed by this benchmark only, so it is not in tools/deps.sh.
+    if [ "$(id -u)" = 0 ]; then
+        echo "bench: installing wrk (Debian package)" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk \
+            >/dev/null || die "cannot install wrk"
+    else
+        die "wrk not found: apt-get install wrk"
+    fi
+fi
+
+sizes=${SVC_BENCH_SIZES:-"1000000 10000000"}
+secs=${SVC_BENCH_SECONDS:-10}
+threads=${SVC_BENCH_THREADS:-2}
+conns=${SVC_BENCH_CONNS:-32}
+if [ "${SVC_BENCH_QUICK:-0}" = 1 ]; then
+    sizes=20000
+    secs=2
+fi
+out=$build/bench/service
+mkdir -p "$out"
+log=$out/run.log
+: >"$log"
+
+# Helpers, built with the library of BUILD_DIR.
+pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+CC=${CC:-cc}
+# shellcheck disable=SC2086
+libs="$build/libphmatch.a -fopenmp -pthread $(pkg-config --libs $pkgs) -lm"
+for h in bench/svc_inproc.c tests/service/svc_client.c tools/mkimages.c; do
+    name=$(basename "$h" .c)
+    # shellcheck disable=SC2086
+    $CC -std=c11 -D_DEFAULT_SOURCE -O2 -g -fopenmp -Iinclude $(pkg-config --cflags $pkgs) \
+        -o "$out/$name" "$h" $libs >>"$log" 2>&1 || die "cannot build $name (see $log)"
+done
+
+# 0.3 MP JPEGs, as bench/run.sh makes them.
+imgs=$out/images
+if [ ! -d "$imgs" ]; then
+    "$out/mkimages" -q 90 -s 1 -n 2 tests/data/pdq/images/bridge-mods/aaa-orig.jpg 0.3 40 \
+        "$imgs" >>"$log" 2>&1 || die "mkimages failed (see $log)"
+fi
+files=$(find "$imgs" -name '*.jpg' | sort | tr '\n' ' ')
+
+cat >"$out/lookup.lua" <<'EOF'
+-- POST /v1/lookup with `batch` random hashes (wrk ... -- BATCH)
+local hex = "0123456789abcdef"
+local batch = 1
+local counter = 0
+init = function(args)
+  batch = tonumber(args[1] or "1")
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+end
+local function rhash()
+  local t = {}
+  for i = 1, 64 do
+    local r = math.random(1, 16)
+    t[i] = hex:sub(r, r)
+  end
+  return '"' .. table.concat(t) .. '"'
+end
+request = function()
+  local h = {}
+  for i = 1, batch do h[i] = rhash() end
+  return wrk.format("POST", "/v1/lookup", { ["Content-Type"] = "application/json" },
+                    '{"hashes":[' .. table.concat(h, ",") .. '],"max_distance":31}')
+end
+EOF
+cat >"$out/match.lua" <<'EOF'
+-- POST /v1/match with the files given after "--", round robin
+local bodies = {}
+local i = 0
+init = function(args)
+  for _, f in ipairs(args) do
+    local fh = io.open(f, "rb")
+    bodies[#bodies + 1] = fh:read("*a")
+    fh:close()
+  end
+end
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", "/v1/match", { ["Content-Type"] = "image/jpeg" }, bodies[i])
+end
+EOF
+
+# wrk_run NAME ARGS... - prints "requests/s p50_ms p99_ms non2xx"
+wrk_run() {
+    name=$1
+    shift
+    wrk -t 2 -c "$conns" -d "${secs}s" --latency "$@" >"$out/$name.wrk" 2>&1 ||
+        die "wrk failed (see $out/$name.wrk)"
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) return v * 0.001
+            if (v ~ /ms$/) return v + 0
+            if (v ~ /s$/) return v * 1000
+            return v
+        }
+        /Requests\/sec:/ { rps = $2 }
+        /^ +50%/ { p50 = ms($2) }
+        /^ +99%/ { p99 = ms($2) }
+        /Non-2xx/ { bad = $NF }
+        END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }' \
+        "$out/$name.wrk"
+}
+
+start_server() { # INDEX
+    "$build/phmatchd" --socket '' --listen 127.0.0.1:0 --index "$1" --threads "$threads" \
+        --max-pending 4096 --log-level info 2>"$out/phmatchd.log" &
+    spid=$!
+    i=0
+    while [ $i -lt 300 ] && ! grep -q 'listening on tcp' "$out/phmatchd.log" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    port=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/phmatchd.log")
+    [ -n "$port" ] || die "phmatchd did not start (see $out/phmatchd.log)"
+}
+stop_server() {
+    kill -TERM "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+}
+trap 'stop_server' EXIT
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v c="$1" 'BEGIN { print (c ? "met" : "MISSED") }'; }
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "phmatchd benchmark: wrk -t 2 -c $conns, ${secs} s per run, phmatchd --threads $threads"
+[ "${SVC_BENCH_QUICK:-0}" != 1 ] || echo "  SVC_BENCH_QUICK=1: a check of the script; the figures mean nothing"
+echo "  machine: ${cpu:-unknown CPU}, $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo
+printf '%-11s %10s %10s %9s %9s %12s %7s  %s\n' test entries "req/s" "p50 ms" "p99 ms" \
+    "in-proc/s" ratio target
+last=""
+for n in $sizes; do
+    idx=$out/index-$n.phmi
+    if [ ! -f "$idx" ]; then
+        echo "bench: building a $n-entry index (once)" >&2
+        rm -f "$idx" "$idx-lock"
+        "$out/svc_client" mkindex "$idx" "$n" 42 >>"$log" 2>&1 || die "mkindex failed"
+    fi
+    last=$idx
+    start_server "$idx"
+    wrk_run "lookup1-$n" -s "$out/lookup.lua" "http://127.0.0.1:$port" -- 1 >"$out/r"
+    stop_server
+    read -r rps p50 p99 bad <"$out/r"
+    inp=$("$out/svc_inproc" lookup "$idx" "$threads" "$secs" | cut -d ' ' -f 1)
+    ok=0
+    [ "$n" -lt 10000000 ] || ok=$(awk -v r="$rps" -v p="$p99" 'BEGIN { print (r >= 20000 && p < 5) }')
+    t="-"
+    [ "$n" -lt 10000000 ] || t="$(verdict "$ok") (>= 20000/s, p99 < 5 ms)"
+    printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' lookup-1 "$n" "$rps" "$p50" "$p99" \
+        "$inp" "$(ratio "$rps" "$inp")" "$t"
+    [ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
+done
+
+start_server "$last"
+wrk_run lookup100 -s "$out/lookup.lua" "http://127.0.0.1:$port" -- 100 >"$out/r"
+read -r rps p50 p99 bad <"$out/r"
+inp=$("$out/svc_inproc" lookup "$last" "$threads" "$secs" 100 | cut -d ' ' -f 1)
+printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' lookup-100 "$(basename "$last" .phmi | sed s/index-//)" "$rps" \
+    "$p50" "$p99" "$inp" "$(ratio "$rps" "$inp")" "-"
+[ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
+
+# shellcheck disable=SC2086 # the file list, no spaces
+wrk_run match -s "$out/match.lua" "http://127.0.0.1:$port" -- $files >"$out/r"
+stop_server
+read -r rps p50 p99 bad <"$out/r"
+# shellcheck disable=SC2086
+inp=$("$out/svc_inproc" match "$last" "$threads" "$secs" $files | cut -d ' ' -f 1)
+q=$(ratio "$rps" "$inp")
+printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' match-0.3MP "$(basename "$last" .phmi | sed s/index-//)" "$rps" \
+    "$p50" "$p99" "$inp" "$q" \
+    "$(verdict "$(awk -v q="$q" 'BEGIN { print (q >= 0.9) }')") (>= 0.90)"
+[ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
+echo
+echo "in-proc: bench/svc_inproc, the same calls on $threads threads without HTTP (the"
+echo "phmatch lookup/match commands do not exist yet). wrk output: $out/*.wrk"

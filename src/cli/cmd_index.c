@@ -1,0 +1,730 @@
+/* cmd_index.c - `phmatch index SUBCOMMAND`: create, import, add, remove,
+ * stats, export, verify and compact a known-material index
+ * (docs/INDEX_FORMAT.md). Hash lists are read and written by hashlist.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "hashlist.h"
+
+static const char usage_text[] =
+    "usage: phmatch index create DB\n"
+    "       phmatch index import [options] DB FILE...\n"
+    "       phmatch index add DB --hash HEX --source S --id ID [--category C]\n"
+    "                         [--note N] [--quality Q]\n"
+    "       phmatch index remove DB --source S (--id ID | --all)\n"
+    "       phmatch index stats DB\n"
+    "       phmatch index export [--format F] DB\n"
+    "       phmatch index verify DB\n"
+    "       phmatch index compact DB\n"
+    "\n"
+    "Manages an index of known hashes (one LMDB file, mode 0600).\n"
+    "\n"
+    "import reads hash lists (FILE, or - for standard input) in any format of\n"
+    "docs/HASHLISTS.md: pdq, hex, hma, csv, tsv, jsonl (found from the first\n"
+    "line unless --format). The whole import is one transaction: if a line is\n"
+    "bad it is reported as FILE:LINE: message and nothing is stored.\n"
+    "Importing the same list again changes nothing. Options:\n"
+    "      --source S      source of entries whose list names none\n"
+    "      --category C    category of entries whose list names none\n"
+    "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl\n"
+    "      --skip-bad      store the good lines, list the bad ones (exit 1)\n"
+    "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
+    "\n"
+    "export writes every entry in --format tsv (default, lossless), csv,\n"
+    "jsonl, pdq, hex or hma on standard output.\n"
+    "\n"
+    "Exit status: 0 done; 1 the operation failed or found problems (bad\n"
+    "lines, verify failed, index full, entry not found); 2 usage error or an\n"
+    "index that cannot be opened (missing, not an index, truncated, another\n"
+    "format version); 3 out of memory or cannot write the output.\n";
+
+enum {
+    OPT_SOURCE = 256,
+    OPT_CATEGORY,
+    OPT_FORMAT,
+    OPT_SKIP_BAD,
+    OPT_MAP_SIZE,
+    OPT_HASH,
+    OPT_ID,
+    OPT_NOTE,
+    OPT_QUALITY,
+    OPT_ALL,
+};
+
+static const args_option options[] = {
+    { "source", OPT_SOURCE, 1, NULL },
+    { "category", OPT_CATEGORY, 1, NULL },
+    { "format", OPT_FORMAT, 1, NULL },
+    { "skip-bad", OPT_SKIP_BAD, 0, NULL },
+    { "map-size", OPT_MAP_SIZE, 1, NULL },
+    { "hash", OPT_HASH, 1, NULL },
+    { "id", OPT_ID, 1, NULL },
+    { "note", OPT_NOTE, 1, NULL },
+    { "quality", OPT_QUALITY, 1, NULL },
+    { "all", OPT_ALL, 0, NULL },
+    { "help", 'h', 0, NULL },
+    { NULL, 0, 0, NULL },
+};
+
+/* Which options each subcommand takes (bits of 1 << (key - 256)). */
+#define OB(k) (1u << ((k) - 256))
+
+typedef struct index_options {
+    const char *sub;
+    const char *db;
+    char **files;
+    int nfiles;
+    const char *source, *category, *hash, *id, *note;
+    int quality;
+    int skip_bad, all;
+    int have_format;
+    hashlist_format format;
+    uint64_t map_size;
+} index_options;
+
+static int open_index(const index_options *o, const cli_global *g,
+                      unsigned flags, phm_index **idx)
+{
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_index_open(idx, o->db, flags, (size_t)o->map_size, g->simd,
+                            err, sizeof err);
+    if (rc == PHM_OK)
+        return CLI_EXIT_OK;
+    cli_error("%s", err);
+    return rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+}
+
+/* Exit status for a failed write: out of memory is fatal, the rest (full,
+ * read-only, storage) is a failed operation. */
+static int write_failed(int rc, const char *db, const char *err)
+{
+    cli_error("%s", err);
+    if (rc == PHM_ERR_FULL)
+        cli_error("index '%s' is full; nothing of this operation was stored "
+                  "(give a larger --map-size)", db);
+    return rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
+}
+
+static void print_counts(const phm_index_counts *c)
+{
+    printf("added %" PRIu64 ", unchanged %" PRIu64 ", updated %" PRIu64
+           ", removed %" PRIu64 "\n",
+           c->added, c->unchanged, c->updated, c->removed);
+}
+
+/* ---- create ---- */
+
+static int do_create(const index_options *o, const cli_global *g)
+{
+    struct stat st;
+    phm_index *idx;
+    int status;
+    if (lstat(o->db, &st) == 0) {
+        cli_error("'%s' already exists; not overwriting it", o->db);
+        return CLI_EXIT_PARTIAL;
+    }
+    status = open_index(o, g, PHM_INDEX_CREATE, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    phm_index_close(idx);
+    return CLI_EXIT_OK;
+}
+
+/* ---- import ---- */
+
+static void entry_from_record(const hashlist_record *r, phm_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->source = r->source;
+    e->id = r->id;
+    e->category = r->category;
+    e->note = r->note;
+    e->quality = r->quality;
+    e->added = r->added;
+    if (r->has & HASHLIST_HAS_PDQ) {
+        e->signals |= PHM_SIG_PDQ;
+        e->pdq = r->pdq;
+    }
+    if (r->has & HASHLIST_HAS_MD5) {
+        e->signals |= PHM_SIG_MD5;
+        memcpy(e->md5, r->md5, sizeof e->md5);
+    }
+    if (r->has & HASHLIST_HAS_SHA1) {
+        e->signals |= PHM_SIG_SHA1;
+        memcpy(e->sha1, r->sha1, sizeof e->sha1);
+    }
+    if (r->has & HASHLIST_HAS_SHA256) {
+        e->signals |= PHM_SIG_SHA256;
+        memcpy(e->sha256, r->sha256, sizeof e->sha256);
+    }
+}
+
+static void warn_line(void *ctx, const char *msg)
+{
+    (void)ctx;
+    cli_error("warning: %s", msg);
+}
+
+/* Reads one list into txn. Returns 0, or -1 after a fatal error (message
+ * printed; *rc_out the library or hashlist status). */
+static int import_file(const index_options *o, phm_index_txn *txn,
+                       const char *path, hashlist_record *rec, uint64_t *bad,
+                       int *rc_out)
+{
+    hashlist_options hopt = { .source = o->source, .category = o->category,
+                              .warn = warn_line };
+    hashlist_reader *rd = NULL;
+    char err[HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? HASHLIST_ERRMSG_MAX
+                                                   : PHM_ERRMSG_MAX];
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "(standard input)" : path;
+    FILE *fp = is_stdin ? stdin : fopen(path, "r");
+    int ret = -1, rc;
+
+    *rc_out = PHM_ERR_UNREADABLE;
+    if (!fp) {
+        cli_error("cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    rc = hashlist_reader_open(&rd, fp, name, o->have_format ? o->format
+                                                            : HASHLIST_AUTO,
+                              &hopt, err, sizeof err);
+    if (rc != HASHLIST_OK) {
+        cli_error("%s", err);
+        *rc_out = PHM_ERR_NOMEM;
+        goto out;
+    }
+    while ((rc = hashlist_read(rd, rec, err, sizeof err)) != HASHLIST_EOF) {
+        if (rc == HASHLIST_ERR_LINE) {
+            fprintf(stderr, "%s\n", err);
+            (*bad)++;
+            continue;
+        }
+        if (rc != HASHLIST_RECORD) {
+            cli_error("%s", err);
+            *rc_out = rc == HASHLIST_ERR_NOMEM ? PHM_ERR_NOMEM
+                                               : PHM_ERR_UNREADABLE;
+            goto out;
+        }
+        phm_entry e;
+        char aerr[PHM_ERRMSG_MAX];
+        entry_from_record(rec, &e);
+        rc = phm_index_add(txn, &e, aerr, sizeof aerr);
+        if (rc == PHM_ERR_INVALID) {
+            cli_put_quoted(stderr, name);
+            fprintf(stderr, ":%" PRIu64 ": ", hashlist_reader_line(rd));
+            cli_put_quoted(stderr, aerr);
+            fputc('\n', stderr);
+            (*bad)++;
+        } else if (rc != PHM_OK) {
+            cli_error("%s", aerr);
+            *rc_out = rc;
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    hashlist_reader_close(rd);
+    if (fp && !is_stdin)
+        fclose(fp);
+    return ret;
+}
+
+static int do_import(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    phm_index_txn *txn = NULL;
+    hashlist_record *rec = NULL;
+    phm_index_counts counts;
+    char err[PHM_ERRMSG_MAX];
+    uint64_t bad = 0;
+    int status, rc;
+
+    status = open_index(o, g, 0, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    rec = malloc(sizeof *rec);
+    if (!rec) {
+        cli_error("out of memory");
+        status = CLI_EXIT_FATAL;
+        goto out;
+    }
+    rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
+    if (rc != PHM_OK) {
+        status = write_failed(rc, o->db, err);
+        goto out;
+    }
+    for (int i = 0; i < o->nfiles; i++) {
+        if (import_file(o, txn, o->files[i], rec, &bad, &rc) != 0) {
+            cli_error("nothing imported into '%s'", o->db);
+            status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
+            goto out;
+        }
+    }
+    if (bad && !o->skip_bad) {
+        cli_error("%" PRIu64 " bad line%s: nothing imported into '%s' "
+                  "(--skip-bad imports the good ones)",
+                  bad, bad == 1 ? "" : "s", o->db);
+        status = CLI_EXIT_PARTIAL;
+        goto out;
+    }
+    rc = phm_index_txn_commit(txn, &counts, err, sizeof err);
+    txn = NULL;
+    if (rc != PHM_OK) {
+        status = write_failed(rc, o->db, err);
+        goto out;
+    }
+    print_counts(&counts);
+    if (bad) {
+        cli_error("%" PRIu64 " bad line%s skipped", bad, bad == 1 ? "" : "s");
+        status = CLI_EXIT_PARTIAL;
+    }
+out:
+    phm_index_txn_abort(txn);
+    free(rec);
+    phm_index_close(idx);
+    return status;
+}
+
+/* ---- add, remove ---- */
+
+static int do_add(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    phm_index_txn *txn = NULL;
+    phm_index_counts counts;
+    phm_entry e;
+    char err[PHM_ERRMSG_MAX];
+    int status, rc;
+
+    memset(&e, 0, sizeof e);
+    if (phm_pdq_from_hex(o->hash, strlen(o->hash), &e.pdq) != PHM_OK)
+        return cli_usage_error("index", "invalid hash '%s': expected 64 hex "
+                               "digits", o->hash);
+    e.signals = PHM_SIG_PDQ;
+    e.source = o->source;
+    e.id = o->id;
+    e.category = o->category;
+    e.note = o->note;
+    e.quality = o->quality;
+    status = open_index(o, g, 0, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
+    if (rc == PHM_OK)
+        rc = phm_index_add(txn, &e, err, sizeof err);
+    if (rc == PHM_ERR_INVALID) {
+        status = cli_usage_error("index", "%s", err);
+        goto out;
+    }
+    if (rc == PHM_OK) {
+        rc = phm_index_txn_commit(txn, &counts, err, sizeof err);
+        txn = NULL;
+    }
+    if (rc != PHM_OK) {
+        status = write_failed(rc, o->db, err);
+        goto out;
+    }
+    print_counts(&counts);
+out:
+    phm_index_txn_abort(txn);
+    phm_index_close(idx);
+    return status;
+}
+
+static int do_remove(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    phm_index_txn *txn = NULL;
+    phm_index_counts counts;
+    char err[PHM_ERRMSG_MAX];
+    uint64_t n = 0;
+    int status, rc, removed = 0;
+
+    status = open_index(o, g, 0, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
+    if (rc == PHM_OK) {
+        if (o->all) {
+            rc = phm_index_remove_source(txn, o->source, &n, err, sizeof err);
+        } else {
+            rc = phm_index_remove(txn, o->source, o->id, &removed, err,
+                                  sizeof err);
+            n = (uint64_t)removed;
+        }
+    }
+    if (rc == PHM_OK) {
+        rc = phm_index_txn_commit(txn, &counts, err, sizeof err);
+        txn = NULL;
+    }
+    if (rc != PHM_OK) {
+        status = write_failed(rc, o->db, err);
+        goto out;
+    }
+    printf("removed %" PRIu64 "\n", n);
+    if (n == 0) {
+        fputs("phmatch: no entry ", stderr);
+        if (!o->all) {
+            fputc('\'', stderr);
+            cli_put_quoted(stderr, o->id);
+            fputs("' ", stderr);
+        }
+        fputs("of source '", stderr);
+        cli_put_quoted(stderr, o->source);
+        fprintf(stderr, "' in '%s'\n", o->db);
+        status = CLI_EXIT_PARTIAL;
+    }
+out:
+    phm_index_txn_abort(txn);
+    phm_index_close(idx);
+    return status;
+}
+
+/* ---- stats ---- */
+
+static int print_group(void *ctx, const char *source, const char *category,
+                       uint64_t count)
+{
+    (void)ctx;
+    fputs("group\t", stdout);
+    cli_put_quoted(stdout, source);
+    fputc('\t', stdout);
+    cli_put_quoted(stdout, category);
+    printf("\t%" PRIu64 "\n", count);
+    return 0;
+}
+
+static void print_time(const char *key, int64_t t)
+{
+    char buf[21];
+    if (t > 0 && hashlist_format_time(t, buf) == 0)
+        printf("%s\t%s\n", key, buf);
+    else
+        printf("%s\t-\n", key);
+}
+
+static int do_stats(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    phm_index_stats st;
+    char err[PHM_ERRMSG_MAX];
+    int status, rc;
+
+    status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    rc = phm_index_stats_get(idx, &st, err, sizeof err);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = CLI_EXIT_PARTIAL;
+        goto out;
+    }
+    printf("path\t%s\n", o->db);
+    printf("format_version\t%" PRIu32 "\n", st.format_version);
+    printf("entries\t%" PRIu64 "\n", st.entries);
+    printf("pdq_entries\t%" PRIu64 "\n", st.pdq_entries);
+    printf("digests\t%" PRIu64 "\n", st.digests);
+    printf("sources\t%" PRIu64 "\n", st.sources);
+    printf("compacted_entries\t%" PRIu64 "\n", st.base_entries);
+    printf("added_since_compaction\t%" PRIu64 "\n", st.delta_entries);
+    printf("removed_since_compaction\t%" PRIu64 "\n", st.dead_entries);
+    printf("generation\t%" PRIu64 "\n", st.generation);
+    printf("file_bytes\t%" PRIu64 "\n", st.file_bytes);
+    printf("used_bytes\t%" PRIu64 "\n", st.used_bytes);
+    print_time("created", st.created);
+    print_time("compacted", st.compacted);
+    rc = phm_index_groups(idx, print_group, NULL, err, sizeof err);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = CLI_EXIT_PARTIAL;
+    }
+out:
+    phm_index_close(idx);
+    return status;
+}
+
+/* ---- export ---- */
+
+typedef struct export_ctx {
+    hashlist_format fmt;
+    hashlist_record rec;
+    uint64_t unrepresentable;
+    int io_error;
+} export_ctx;
+
+static int export_one(void *ctx, uint64_t entry, const phm_entry *e)
+{
+    export_ctx *x = ctx;
+    hashlist_record *r = &x->rec;
+    char err[HASHLIST_ERRMSG_MAX];
+    int rc;
+
+    hashlist_record_init(r);
+    if (e->signals & PHM_SIG_PDQ) {
+        r->has |= HASHLIST_HAS_PDQ;
+        r->pdq = e->pdq;
+    }
+    if (e->signals & PHM_SIG_MD5) {
+        r->has |= HASHLIST_HAS_MD5;
+        memcpy(r->md5, e->md5, sizeof r->md5);
+    }
+    if (e->signals & PHM_SIG_SHA1) {
+        r->has |= HASHLIST_HAS_SHA1;
+        memcpy(r->sha1, e->sha1, sizeof r->sha1);
+    }
+    if (e->signals & PHM_SIG_SHA256) {
+        r->has |= HASHLIST_HAS_SHA256;
+        memcpy(r->sha256, e->sha256, sizeof r->sha256);
+    }
+    r->quality = e->quality;
+    r->added = e->added;
+    /* Index limits are within the list's (hashlist.h), so these fit. */
+    snprintf(r->source, sizeof r->source, "%s", e->source);
+    snprintf(r->id, sizeof r->id, "%s", e->id);
+    snprintf(r->category, sizeof r->category, "%s",
+             e->category ? e->category : "");
+    snprintf(r->note, sizeof r->note, "%s", e->note ? e->note : "");
+    rc = hashlist_write(stdout, x->fmt, r, err, sizeof err);
+    if (rc == HASHLIST_ERR_UNREPRESENTABLE) {
+        if (x->unrepresentable++ < 10)
+            cli_error("entry %" PRIu64 " not exported: %s", entry, err);
+        return 0;
+    }
+    if (rc != HASHLIST_OK) {
+        x->io_error = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int do_export(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    export_ctx *x;
+    char err[PHM_ERRMSG_MAX];
+    int status, rc;
+
+    x = calloc(1, sizeof *x);
+    if (!x) {
+        cli_error("out of memory");
+        return CLI_EXIT_FATAL;
+    }
+    x->fmt = o->have_format ? o->format : HASHLIST_TSV;
+    status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
+    if (status != CLI_EXIT_OK)
+        goto out;
+    if (hashlist_write_header(stdout, x->fmt) != HASHLIST_OK) {
+        x->io_error = 1;
+        goto done;
+    }
+    rc = phm_index_foreach(idx, export_one, x, err, sizeof err);
+    if (rc < 0) {
+        cli_error("%s", err);
+        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
+    }
+done:
+    if (fflush(stdout) != 0 || ferror(stdout) || x->io_error) {
+        cli_error("cannot write to standard output: %s",
+                  strerror(errno ? errno : EIO));
+        status = CLI_EXIT_FATAL;
+    } else if (x->unrepresentable && status == CLI_EXIT_OK) {
+        cli_error("%" PRIu64 " entries cannot be written in format %s",
+                  x->unrepresentable, hashlist_format_name(x->fmt));
+        status = CLI_EXIT_PARTIAL;
+    }
+out:
+    phm_index_close(idx);
+    free(x);
+    return status;
+}
+
+/* ---- verify, compact ---- */
+
+static int do_verify(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_index_open(&idx, o->db, PHM_INDEX_RDONLY, 0, g->simd, err,
+                            sizeof err);
+    if (rc == PHM_OK)
+        rc = phm_index_verify(idx, err, sizeof err);
+    phm_index_close(idx);
+    if (rc == PHM_OK) {
+        printf("%s: ok\n", o->db);
+        return CLI_EXIT_OK;
+    }
+    cli_error("%s", err);
+    if (rc == PHM_ERR_NOMEM)
+        return CLI_EXIT_FATAL;
+    if (rc == PHM_ERR_NOT_FOUND || rc == PHM_ERR_IS_DIR ||
+        rc == PHM_ERR_UNREADABLE)
+        return CLI_EXIT_USAGE;
+    return CLI_EXIT_PARTIAL;
+}
+
+static int do_compact(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    char err[PHM_ERRMSG_MAX];
+    int status = open_index(o, g, 0, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    int rc = phm_index_compact(idx, err, sizeof err);
+    if (rc != PHM_OK)
+        status = write_failed(rc, o->db, err);
+    phm_index_close(idx);
+    return status;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct index_sub {
+    const char *name;
+    int (*fn)(const index_options *o, const cli_global *g);
+    unsigned opts; /* OB() of the options it takes */
+    int files;     /* takes FILE operands after DB */
+} index_sub;
+
+static const index_sub subs[] = {
+    { "create", do_create, 0, 0 },
+    { "import", do_import,
+      OB(OPT_SOURCE) | OB(OPT_CATEGORY) | OB(OPT_FORMAT) | OB(OPT_SKIP_BAD) |
+          OB(OPT_MAP_SIZE),
+      1 },
+    { "add", do_add,
+      OB(OPT_HASH) | OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_CATEGORY) |
+          OB(OPT_NOTE) | OB(OPT_QUALITY) | OB(OPT_MAP_SIZE),
+      0 },
+    { "remove", do_remove,
+      OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_ALL) | OB(OPT_MAP_SIZE), 0 },
+    { "stats", do_stats, 0, 0 },
+    { "export", do_export, OB(OPT_FORMAT), 0 },
+    { "verify", do_verify, 0, 0 },
+    { "compact", do_compact, OB(OPT_MAP_SIZE), 0 },
+};
+
+int cmd_index(int argc, char **argv, const cli_global *g)
+{
+    index_options o;
+    args_parser p;
+    const index_sub *sub = NULL;
+    const char *arg;
+    char **operands;
+    int nops = 0, key;
+    uint64_t v;
+
+    memset(&o, 0, sizeof o);
+    o.quality = -1;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        if (argc < 2)
+            return cli_usage_error("index", "missing subcommand");
+        fputs(usage_text, stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (strcmp(argv[1], subs[i].name) == 0)
+            sub = &subs[i];
+    if (!sub)
+        return cli_usage_error("index", "unknown subcommand '%s'", argv[1]);
+    o.sub = sub->name;
+    operands = calloc((size_t)argc, sizeof *operands);
+    if (!operands) {
+        cli_error("out of memory");
+        return CLI_EXIT_FATAL;
+    }
+    args_init(&p, "index", argc - 1, argv + 1);
+    int status = -1;
+    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
+        if (key == ARGS_ERROR) {
+            status = CLI_EXIT_USAGE;
+            goto out;
+        }
+        if (key == ARGS_OPERAND) {
+            operands[nops++] = (char *)arg;
+            continue;
+        }
+        if (key == 'h') {
+            fputs(usage_text, stdout);
+            status = CLI_EXIT_OK;
+            goto out;
+        }
+        if (!(sub->opts & OB(key))) {
+            status = cli_usage_error("index", "'index %s' takes no option %s",
+                                     sub->name, args_spelling(&p));
+            goto out;
+        }
+        switch (key) {
+        case OPT_SOURCE: o.source = arg; break;
+        case OPT_CATEGORY: o.category = arg; break;
+        case OPT_HASH: o.hash = arg; break;
+        case OPT_ID: o.id = arg; break;
+        case OPT_NOTE: o.note = arg; break;
+        case OPT_SKIP_BAD: o.skip_bad = 1; break;
+        case OPT_ALL: o.all = 1; break;
+        case OPT_FORMAT:
+            if (hashlist_format_parse(arg, &o.format) != 0 ||
+                (o.format == HASHLIST_AUTO && strcmp(sub->name, "export") == 0)) {
+                status = cli_usage_error("index", "unknown format '%s'", arg);
+                goto out;
+            }
+            o.have_format = o.format != HASHLIST_AUTO;
+            break;
+        case OPT_QUALITY:
+            if (args_parse_u64(&p, arg, 0, 100, 0, &v) != 0) {
+                status = CLI_EXIT_USAGE;
+                goto out;
+            }
+            o.quality = (int)v;
+            break;
+        case OPT_MAP_SIZE:
+            if (args_parse_u64(&p, arg, 4096, SIZE_MAX, 1, &o.map_size) != 0) {
+                status = CLI_EXIT_USAGE;
+                goto out;
+            }
+            break;
+        default: break;
+        }
+    }
+    if (nops < 1) {
+        status = cli_usage_error("index", "'index %s' needs an index path",
+                                 sub->name);
+        goto out;
+    }
+    o.db = operands[0];
+    o.files = operands + 1;
+    o.nfiles = nops - 1;
+    if (sub->files && o.nfiles == 0) {
+        status = cli_usage_error("index", "'index %s' needs a FILE (or -)",
+                                 sub->name);
+        goto out;
+    }
+    if (!sub->files && o.nfiles > 0) {
+        status = cli_usage_error("index", "unexpected argument '%s'",
+                                 o.files[0]);
+        goto out;
+    }
+    if (sub->fn == do_add && (!o.hash || !o.source || !o.id)) {
+        status = cli_usage_error("index", "'index add' needs --hash, --source "
+                                 "and --id");
+        goto out;
+    }
+    if (sub->fn == do_remove &&
+        (!o.source || (o.all ? o.id != NULL : o.id == NULL))) {
+        status = cli_usage_error("index", "'index remove' needs --source and "
+                                 "either --id or --all");
+        goto out;
+    }
+    cli_check_simd(g->simd);
+    status = sub->fn(&o, g);
+out:
+    free(operands);
+    return status;
+}

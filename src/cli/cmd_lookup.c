@@ -1,0 +1,633 @@
+/* cmd_lookup.c - `phmatch lookup --index DB [FILE...]`: hashes in, matches
+ * out. Queries are read by hashlist.c (any list format, found from the
+ * first line) and searched in batches with phm_search_batch(). */
+#include <errno.h>
+#include <inttypes.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "hashlist.h"
+#include "output.h"
+
+/* Exit status of --fail-on-match when some query matched (as `match`). */
+#define LOOKUP_EXIT_MATCHED 4
+
+/* Queries searched together when reading a regular file. Other inputs
+ * (pipes, FIFOs, terminals) are answered line by line (lookup_stream), so
+ * that a long-running lookup answers each query as it arrives. */
+#define LOOKUP_BATCH 4096
+
+/* A batch of at least this many queries is split between the OpenMP
+ * threads (each with its own searcher and output buffer, written in input
+ * order); smaller ones are searched by the calling thread. At most
+ * LOOKUP_MAX_THREADS threads. */
+#define LOOKUP_PARALLEL_MIN 512
+#define LOOKUP_MAX_THREADS 16
+
+static const char usage_text[] =
+    "usage: phmatch lookup --index DB [options] [FILE...]\n"
+    "\n"
+    "Looks up hashes in a known-material index. Each FILE (standard input\n"
+    "when none, or -) is a hash list: one 64-digit hex hash per line, or any\n"
+    "format 'phmatch index import' reads (pdq, hma, csv, tsv, jsonl), found\n"
+    "from the first line. A query with only digests (md5, sha1, sha256) is\n"
+    "matched exactly on them. Each search sees every entry committed so far,\n"
+    "by any process.\n"
+    "\n"
+    "Options:\n"
+    "      --index DB          the index (required)\n"
+    "      --max-distance R    largest Hamming distance, 0..128 (default 31)\n"
+    "      --knn K             only the K nearest entries within R\n"
+    "      --format F          tsv (default), csv or jsonl\n"
+    "      --fail-on-match     exit 4 when any query matched\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "--dihedral is not available here: a bare hash does not carry its\n"
+    "rotations (they come from the image's DCT). Use 'phmatch match\n"
+    "--dihedral' on the images instead.\n"
+    "\n"
+    "Output (tsv, csv): a header, then one row per match: input line query\n"
+    "status entry source id category distance, status 'match'; a query\n"
+    "without matches gives one row of status 'none' with the match fields\n"
+    "empty. jsonl: one object per query with a \"matches\" array.\n"
+    "\n"
+    "Exit status: 0 the run worked, whether or not anything matched; 1 some\n"
+    "input lines were bad or unreadable (reported as FILE:LINE: message);\n"
+    "2 usage error or an index that cannot be opened; 3 cannot write the\n"
+    "output or out of memory; 4 with --fail-on-match, something matched.\n";
+
+enum {
+    OPT_INDEX = 256,
+    OPT_MAX_DISTANCE,
+    OPT_KNN,
+    OPT_DIHEDRAL,
+    OPT_FORMAT,
+    OPT_FAIL_ON_MATCH,
+};
+
+static const args_option options[] = {
+    { "index", OPT_INDEX, 1, NULL },
+    { "max-distance", OPT_MAX_DISTANCE, 1, NULL },
+    { "knn", OPT_KNN, 1, NULL },
+    { "dihedral", OPT_DIHEDRAL, 0, NULL },
+    { "format", OPT_FORMAT, 1, NULL },
+    { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
+    { "help", 'h', 0, NULL },
+    { NULL, 0, 0, NULL },
+};
+
+typedef enum lookup_format { LK_TSV, LK_CSV, LK_JSONL } lookup_format;
+
+/* A query waiting in the batch. */
+typedef struct lookup_query {
+    uint64_t line;
+    hashlist_record rec;
+} lookup_query;
+
+/* What one thread needs to search part of a batch. */
+typedef struct lookup_worker {
+    phm_searcher *s;  /* PDQ batches */
+    phm_searcher *ds; /* digest queries */
+    phm_pdq *pdq;     /* its PDQ queries */
+    size_t *slot;     /* query index -> pdq index, or SIZE_MAX */
+    char *text;       /* its output (open_memstream), in parallel batches */
+    size_t text_len;
+    uint64_t queries, matched;
+    int failed;
+    char err[PHM_ERRMSG_MAX];
+} lookup_worker;
+
+typedef struct lookup_run {
+    const char *index_path;
+    int radius;
+    size_t knn;
+    lookup_format fmt;
+    int fail_on_match;
+    lookup_worker *w;
+    int nw;
+    lookup_query *q;
+    size_t nq, cap;
+    uint64_t bad;
+} lookup_run;
+
+static void put_field(const lookup_run *r, FILE *out, const char *s)
+{
+    if (r->fmt == LK_TSV)
+        output_tsv_field(out, s, strlen(s));
+    else
+        output_csv_field(out, s, strlen(s));
+}
+
+static void query_text(const hashlist_record *rec, char *buf, size_t len)
+{
+    static const char xd[] = "0123456789abcdef";
+    const uint8_t *d = NULL;
+    size_t n = 0;
+    const char *kind = "";
+    if (rec->has & HASHLIST_HAS_PDQ) {
+        char hex[PHM_PDQ_HEX_LEN + 1];
+        phm_pdq_to_hex(&rec->pdq, hex);
+        snprintf(buf, len, "%s", hex);
+        return;
+    }
+    if (rec->has & HASHLIST_HAS_SHA256) {
+        d = rec->sha256, n = 32, kind = "sha256:";
+    } else if (rec->has & HASHLIST_HAS_SHA1) {
+        d = rec->sha1, n = 20, kind = "sha1:";
+    } else {
+        d = rec->md5, n = 16, kind = "md5:";
+    }
+    size_t k = (size_t)snprintf(buf, len, "%s", kind);
+    for (size_t i = 0; i < n && k + 2 < len; i++) {
+        buf[k++] = xd[d[i] >> 4];
+        buf[k++] = xd[d[i] & 15];
+    }
+    buf[k < len ? k : len - 1] = '\0';
+}
+
+/* Writes one query's results to `out`; `m` from searcher `s`. */
+static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
+                 FILE *out, const char *input, const lookup_query *q,
+                 const phm_match *m, size_t n)
+{
+    char qt[80], lineno[24], num[24], dist[8], err[PHM_ERRMSG_MAX];
+    size_t shown = 0;
+    query_text(&q->rec, qt, sizeof qt);
+    snprintf(lineno, sizeof lineno, "%" PRIu64, q->line);
+    w->queries++;
+    if (n)
+        w->matched++;
+    if (r->fmt == LK_JSONL) {
+        fputs("{\"input\":", out);
+        output_json_string(out, input, strlen(input));
+        fprintf(out, ",\"line\":%" PRIu64 ",\"query\":\"%s\",\"matches\":[", q->line,
+               qt);
+    }
+    for (size_t i = 0; i < n; i++) {
+        phm_entry e;
+        if (phm_searcher_get(s, m[i].entry, &e, err, sizeof err) != PHM_OK)
+            continue; /* removed since the search's snapshot: not possible
+                         within one snapshot, but never print garbage */
+        const char *cat = e.category ? e.category : "";
+        if (r->fmt == LK_JSONL) {
+            fprintf(out, "%s{\"entry\":%" PRIu64 ",\"source\":", shown ? "," : "",
+                   m[i].entry);
+            output_json_string(out, e.source, strlen(e.source));
+            fputs(",\"id\":", out);
+            output_json_string(out, e.id, strlen(e.id));
+            fputs(",\"category\":", out);
+            output_json_string(out, cat, strlen(cat));
+            fprintf(out, ",\"distance\":%d}", m[i].distance);
+        } else {
+            char sep = r->fmt == LK_TSV ? '\t' : ',';
+            snprintf(num, sizeof num, "%" PRIu64, m[i].entry);
+            snprintf(dist, sizeof dist, "%d", m[i].distance);
+            put_field(r, out, input);
+            fprintf(out, "%c%s%c%s%cmatch%c%s%c", sep, lineno, sep, qt, sep, sep,
+                   num, sep);
+            put_field(r, out, e.source);
+            fputc(sep, out);
+            put_field(r, out, e.id);
+            fputc(sep, out);
+            put_field(r, out, cat);
+            fprintf(out, "%c%s\n", sep, dist);
+        }
+        shown++;
+    }
+    if (r->fmt == LK_JSONL) {
+        fputs("]}\n", out);
+    } else if (!shown) {
+        char sep = r->fmt == LK_TSV ? '\t' : ',';
+        put_field(r, out, input);
+        fprintf(out, "%c%s%c%s%cnone%c%c%c%c%c\n", sep, lineno, sep, qt, sep, sep,
+               sep, sep, sep, sep);
+    }
+}
+
+/* Searches queries q[0..n) with worker w and writes their results to
+ * `out`. Returns 0 or -1 (message in w->err). */
+static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
+                        const char *input, const lookup_query *q, size_t n)
+{
+    const phm_match *m = NULL;
+    const size_t *off = NULL;
+    size_t np = 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        if (q[i].rec.has & HASHLIST_HAS_PDQ) {
+            w->slot[i] = np;
+            w->pdq[np++] = q[i].rec.pdq;
+        } else {
+            w->slot[i] = SIZE_MAX;
+        }
+    }
+    if (np) {
+        rc = phm_search_batch(w->s, w->pdq, np, r->radius, r->knn, &m, &off,
+                              w->err, sizeof w->err);
+        if (rc != PHM_OK)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (w->slot[i] != SIZE_MAX) {
+            size_t j = w->slot[i];
+            emit(r, w, w->s, out, input, &q[i], m + off[j], off[j + 1] - off[j]);
+            continue;
+        }
+        /* Digest query: the strongest digest it carries. */
+        unsigned sig = PHM_SIG_MD5;
+        const uint8_t *d = q[i].rec.md5;
+        if (q[i].rec.has & HASHLIST_HAS_SHA256)
+            sig = PHM_SIG_SHA256, d = q[i].rec.sha256;
+        else if (q[i].rec.has & HASHLIST_HAS_SHA1)
+            sig = PHM_SIG_SHA1, d = q[i].rec.sha1;
+        const phm_match *dm;
+        size_t dn;
+        rc = phm_search_digest(w->ds, sig, d, &dm, &dn, w->err, sizeof w->err);
+        if (rc != PHM_OK)
+            return -1;
+        emit(r, w, w->ds, out, input, &q[i], dm, dn);
+    }
+    phm_searcher_release(w->ds);
+    return 0;
+}
+
+/* Searches and writes the batch: split between the threads when it is
+ * large, each thread writing into a buffer of its own, the buffers then
+ * written in order. Every search of a batch may see a different commit;
+ * each is a consistent snapshot. Returns 0 or -1 (message printed). */
+static int flush_batch(lookup_run *r, const char *input)
+{
+    int nw = r->nq >= LOOKUP_PARALLEL_MIN ? r->nw : 1;
+    size_t n = r->nq, per = (n + (size_t)nw - 1) / (size_t)nw;
+    int ret = 0;
+
+    r->nq = 0;
+    if (nw == 1) {
+        if (search_range(r, &r->w[0], stdout, input, r->q, n) != 0) {
+            cli_error("%s", r->w[0].err);
+            return -1;
+        }
+        return 0;
+    }
+#pragma omp parallel for num_threads(nw) schedule(static, 1)
+    for (int t = 0; t < nw; t++) {
+        lookup_worker *w = &r->w[t];
+        size_t lo = (size_t)t * per, hi = lo + per < n ? lo + per : n;
+        FILE *out;
+        w->failed = 0;
+        w->text = NULL;
+        w->text_len = 0;
+        out = open_memstream(&w->text, &w->text_len);
+        if (!out) {
+            snprintf(w->err, sizeof w->err, "out of memory");
+            w->failed = 1;
+            continue;
+        }
+        if (lo < hi && search_range(r, w, out, input, r->q + lo, hi - lo) != 0)
+            w->failed = 1;
+        if (fclose(out) != 0 && !w->failed) {
+            snprintf(w->err, sizeof w->err, "out of memory");
+            w->failed = 1;
+        }
+        phm_searcher_release(w->s);
+    }
+    for (int t = 0; t < nw; t++) {
+        lookup_worker *w = &r->w[t];
+        if (w->failed && !ret) {
+            cli_error("%s", w->err);
+            ret = -1;
+        }
+        if (!ret && w->text_len)
+            fwrite(w->text, 1, w->text_len, stdout);
+        free(w->text);
+        w->text = NULL;
+    }
+    return ret;
+}
+
+/* Prints a reader's "NAME:LINE: message" with the line number `line` of
+ * the whole input (a line read on its own is always line 1 or 2). */
+static void print_line_error(const char *name, uint64_t line, const char *err)
+{
+    size_t k = strlen(name);
+    if (strncmp(err, name, k) == 0 && err[k] == ':') {
+        const char *rest = err + k + 1;
+        while (*rest >= '0' && *rest <= '9')
+            rest++;
+        if (*rest == ':') {
+            fprintf(stderr, "%s:%" PRIu64 "%s\n", name, line, rest);
+            return;
+        }
+    }
+    fprintf(stderr, "%s\n", err);
+}
+
+/* A pipe, FIFO or terminal: answers each line as it arrives (hashlist's
+ * reader reads ahead in large blocks, which would wait for more input).
+ * Each line is parsed on its own, after the csv/tsv header when the list
+ * has one; a csv record spanning lines is not supported here. Returns 0,
+ * or -1 on a fatal error. */
+static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
+                         const char *label)
+{
+    hashlist_options hopt = { 0 };
+    hashlist_format fmt = HASHLIST_AUTO;
+    char err[HASHLIST_ERRMSG_MAX];
+    char *line = NULL, *prefix = NULL, *buf = NULL;
+    size_t cap = 0, plen = 0, bcap = 0;
+    uint64_t lineno = 0;
+    ssize_t n;
+    int ret = 0;
+
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        hashlist_reader *rd = NULL;
+        FILE *m;
+        size_t need = plen + (size_t)n + 2;
+        int rc;
+        lineno++;
+        if (need > bcap) {
+            char *nb = realloc(buf, need);
+            if (!nb) {
+                cli_error("out of memory");
+                ret = -1;
+                break;
+            }
+            buf = nb;
+            bcap = need;
+        }
+        if (plen)
+            memcpy(buf, prefix, plen);
+        memcpy(buf + plen, line, (size_t)n);
+        size_t len = plen + (size_t)n;
+        if (buf[len - 1] != '\n')
+            buf[len++] = '\n';
+        m = fmemopen(buf, len, "r");
+        if (!m || hashlist_reader_open(&rd, m, name, fmt, &hopt, err,
+                                       sizeof err) != HASHLIST_OK) {
+            if (m)
+                fclose(m);
+            cli_error("out of memory");
+            ret = -1;
+            break;
+        }
+        rc = hashlist_read(rd, &r->q[0].rec, err, sizeof err);
+        if (fmt == HASHLIST_AUTO &&
+            hashlist_reader_format(rd) != HASHLIST_AUTO) {
+            fmt = hashlist_reader_format(rd);
+            if ((fmt == HASHLIST_CSV || fmt == HASHLIST_TSV) && rc >= 0) {
+                prefix = malloc((size_t)n + 1);
+                if (!prefix) {
+                    cli_error("out of memory");
+                    ret = -1;
+                } else {
+                    memcpy(prefix, buf, len);
+                    plen = len;
+                }
+            }
+        }
+        hashlist_reader_close(rd);
+        fclose(m);
+        if (ret)
+            break;
+        if (rc == HASHLIST_RECORD) {
+            r->q[0].line = lineno;
+            r->nq = 1;
+            if (flush_batch(r, label) != 0) {
+                ret = -1;
+                break;
+            }
+            phm_searcher_release(r->w[0].s);
+            fflush(stdout);
+        } else if (rc != HASHLIST_EOF) {
+            print_line_error(name, lineno, err);
+            r->bad++;
+        }
+    }
+    if (!ret && ferror(fp)) {
+        cli_error("cannot read '%s': %s", name, strerror(errno));
+        r->bad++;
+    }
+    free(line);
+    free(prefix);
+    free(buf);
+    return ret;
+}
+
+/* Looks up every query of one input. Returns 0, or -1 on a fatal error. */
+static int lookup_file(lookup_run *r, const char *path)
+{
+    hashlist_options hopt = { 0 };
+    hashlist_reader *rd = NULL;
+    char err[HASHLIST_ERRMSG_MAX];
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "-" : path;
+    FILE *fp = is_stdin ? stdin : fopen(path, "r");
+    struct stat st;
+    size_t batch;
+    int ret = 0, rc;
+
+    if (!fp) {
+        cli_error("cannot open '%s': %s", path, strerror(errno));
+        r->bad++;
+        return 0;
+    }
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        ret = lookup_stream(r, fp, is_stdin ? "(standard input)" : path,
+                            name);
+        goto out;
+    }
+    batch = r->cap;
+    rc = hashlist_reader_open(&rd, fp, is_stdin ? "(standard input)" : path,
+                              HASHLIST_AUTO, &hopt, err, sizeof err);
+    if (rc != HASHLIST_OK) {
+        cli_error("%s", err);
+        ret = -1;
+        goto out;
+    }
+    for (;;) {
+        lookup_query *q = &r->q[r->nq];
+        rc = hashlist_read(rd, &q->rec, err, sizeof err);
+        if (rc == HASHLIST_EOF)
+            break;
+        if (rc == HASHLIST_ERR_LINE) {
+            fprintf(stderr, "%s\n", err);
+            r->bad++;
+            continue;
+        }
+        if (rc != HASHLIST_RECORD) {
+            fprintf(stderr, "%s\n", err);
+            r->bad++;
+            if (rc == HASHLIST_ERR_NOMEM)
+                ret = -1;
+            break;
+        }
+        q->line = hashlist_reader_line(rd);
+        if (++r->nq >= batch) {
+            if (flush_batch(r, name) != 0) {
+                ret = -1;
+                goto out;
+            }
+        }
+    }
+    if (r->nq && flush_batch(r, name) != 0)
+        ret = -1;
+    phm_searcher_release(r->w[0].s);
+out:
+    hashlist_reader_close(rd);
+    if (!is_stdin)
+        fclose(fp);
+    return ret;
+}
+
+int cmd_lookup(int argc, char **argv, const cli_global *g)
+{
+    lookup_run r;
+    args_parser p;
+    phm_index *idx = NULL;
+    const char *arg;
+    char **files = NULL;
+    char err[PHM_ERRMSG_MAX];
+    int nfiles = 0, key, status = -1, rc;
+    uint64_t v;
+
+    memset(&r, 0, sizeof r);
+    r.radius = PHM_PDQ_MATCH_DISTANCE;
+    files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files) {
+        cli_error("out of memory");
+        return CLI_EXIT_FATAL;
+    }
+    args_init(&p, "lookup", argc, argv);
+    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
+        switch (key) {
+        case ARGS_ERROR: status = CLI_EXIT_USAGE; goto out;
+        case ARGS_OPERAND: files[nfiles++] = (char *)arg; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            status = CLI_EXIT_OK;
+            goto out;
+        case OPT_INDEX: r.index_path = arg; break;
+        case OPT_MAX_DISTANCE:
+            if (args_parse_u64(&p, arg, 0, 128, 0, &v) != 0) {
+                status = CLI_EXIT_USAGE;
+                goto out;
+            }
+            r.radius = (int)v;
+            break;
+        case OPT_KNN:
+            if (args_parse_u64(&p, arg, 1, 1000000, 0, &v) != 0) {
+                status = CLI_EXIT_USAGE;
+                goto out;
+            }
+            r.knn = (size_t)v;
+            break;
+        case OPT_DIHEDRAL:
+            status = cli_usage_error(
+                "lookup", "--dihedral needs the image: a hash does not carry "
+                          "its rotations; use 'phmatch match --dihedral'");
+            goto out;
+        case OPT_FORMAT:
+            if (strcmp(arg, "tsv") == 0)
+                r.fmt = LK_TSV;
+            else if (strcmp(arg, "csv") == 0)
+                r.fmt = LK_CSV;
+            else if (strcmp(arg, "jsonl") == 0)
+                r.fmt = LK_JSONL;
+            else {
+                status = cli_usage_error("lookup", "unknown format '%s' "
+                                         "(tsv, csv or jsonl)", arg);
+                goto out;
+            }
+            break;
+        case OPT_FAIL_ON_MATCH: r.fail_on_match = 1; break;
+        default: break;
+        }
+    }
+    if (!r.index_path) {
+        status = cli_usage_error("lookup", "--index DB is required");
+        goto out;
+    }
+    if (nfiles == 0)
+        files[nfiles++] = "-";
+    cli_check_simd(g->simd);
+
+    rc = phm_index_open(&idx, r.index_path, PHM_INDEX_RDONLY, 0, g->simd,
+                        err, sizeof err);
+    r.cap = LOOKUP_BATCH;
+    r.nw = omp_get_max_threads();
+    if (r.nw < 1)
+        r.nw = 1;
+    if (r.nw > LOOKUP_MAX_THREADS)
+        r.nw = LOOKUP_MAX_THREADS;
+    r.w = calloc((size_t)r.nw, sizeof *r.w);
+    r.q = malloc(r.cap * sizeof *r.q);
+    if (!r.w || !r.q) {
+        cli_error("out of memory");
+        status = CLI_EXIT_FATAL;
+        goto out;
+    }
+    for (int t = 0; t < r.nw && rc == PHM_OK; t++) {
+        lookup_worker *w = &r.w[t];
+        rc = phm_searcher_new(idx, &w->s, err, sizeof err);
+        if (rc == PHM_OK)
+            rc = phm_searcher_new(idx, &w->ds, err, sizeof err);
+        if (rc == PHM_OK) {
+            w->pdq = malloc(r.cap * sizeof *w->pdq);
+            w->slot = malloc(r.cap * sizeof *w->slot);
+            if (!w->pdq || !w->slot) {
+                snprintf(err, sizeof err, "out of memory");
+                rc = PHM_ERR_NOMEM;
+            }
+        }
+    }
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (r.fmt == LK_TSV)
+        fputs("input\tline\tquery\tstatus\tentry\tsource\tid\tcategory\t"
+              "distance\n", stdout);
+    else if (r.fmt == LK_CSV)
+        fputs("input,line,query,status,entry,source,id,category,distance\n",
+              stdout);
+    status = CLI_EXIT_OK;
+    for (int i = 0; i < nfiles; i++) {
+        if (lookup_file(&r, files[i]) != 0) {
+            status = CLI_EXIT_FATAL;
+            break;
+        }
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to standard output: %s",
+                  strerror(errno ? errno : EIO));
+        status = CLI_EXIT_FATAL;
+    }
+    uint64_t matched = 0;
+    for (int t = 0; t < r.nw; t++)
+        matched += r.w[t].matched;
+    if (status == CLI_EXIT_OK) {
+        if (r.fail_on_match && matched)
+            status = LOOKUP_EXIT_MATCHED;
+        else if (r.bad)
+            status = CLI_EXIT_PARTIAL;
+    }
+out:
+    free(r.q);
+    for (int t = 0; r.w && t < r.nw; t++) {
+        free(r.w[t].pdq);
+        free(r.w[t].slot);
+        phm_searcher_free(r.w[t].s);
+        phm_searcher_free(r.w[t].ds);
+    }
+    free(r.w);
+    phm_index_close(idx);
+    free(files);
+    return status;
+}

@@ -1,0 +1,899 @@
+/* cmd_match.c - `phmatch match`: hash files and look each hash up in a
+ * known-material index, in one parallel pass.
+ *
+ * The hashing pipeline (pipeline.h) does the inputs, the threads and the
+ * order; this file adds three hooks:
+ *
+ *   thread_start  opens one phm_searcher per worker thread;
+ *   work          right after a worker hashed an input, searches its hash
+ *                 (its 8 orientations with --dihedral; a video's frames)
+ *                 and keeps the closest --max-matches hits in the record's
+ *                 user area: entry number, distance, orientation, frame;
+ *   emit          in input order, resolves the entry numbers to source, id
+ *                 and category with the emitter's own searcher (emission is
+ *                 one call at a time) and writes the record.
+ *
+ * The index is opened read-only; every search takes the index's newest
+ * committed state, so entries imported by another process during a long
+ * run are found by the inputs hashed after the import.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "hashopts.h"
+#include "inputs.h"
+#include "output.h"
+#include "pipeline.h"
+#include "progress.h"
+
+/* Exit status of --fail-on-match when some input matched. */
+#define MATCH_EXIT_MATCHED 4
+#define MATCH_DEFAULT_MAX_MATCHES 100
+#define MATCH_MAX_MATCHES_LIMIT 100000
+/* Video frames searched per batch. */
+#define MATCH_BATCH 1024
+
+static const char usage_text[] =
+    "usage: phmatch match --index DB [options] PATH...\n"
+    "\n"
+    "Hashes every input as 'phmatch hash' does (same inputs, order, threads\n"
+    "and error records) and looks each hash up in the known-material index\n"
+    "DB. Writes one record per input with the entries it matches, or none.\n"
+    "\n"
+    "Matching:\n"
+    "  -i, --index DB         the index to search (opened read-only; entries\n"
+    "                         another process commits during the run are\n"
+    "                         found by the inputs hashed after the commit)\n"
+    "  -r, --max-distance R   match entries within Hamming distance R, 0-256\n"
+    "                         (default 31)\n"
+    "      --min-quality Q    inputs of PDQ quality below Q (default 50) are\n"
+    "                         flagged low_quality and not searched\n"
+    "      --max-matches N    list at most the N closest matches of an input\n"
+    "                         (default 100); 'matches' still counts them all\n"
+    "  -d, --dihedral         also search the 7 rotated and flipped\n"
+    "                         orientations of each image; 'orientation' says\n"
+    "                         which one matched\n"
+    "      --fail-on-match    exit 4 when any input matched\n"
+    "\n" HASHOPT_USAGE
+    "\n"
+    "Output:\n"
+    "  -f, --format FMT       tsv (default, with a header line), csv or jsonl\n"
+    "  -o, --output FILE      write records to FILE instead of stdout\n"
+    "      --no-header        no header line in tsv and csv\n"
+    "  -q, --quiet            no summary, warnings or progress on stderr\n"
+    "      --no-progress      no progress line (shown only on a terminal)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Columns: path status size format width height mode pdq quality flags\n"
+    "[md5 sha1 sha256] kind matches entry source id category distance\n"
+    "orientation frame error. tsv and csv write one line per match, the\n"
+    "input's columns repeated, closest first; an input without a match (or\n"
+    "not searched) has one line with the match columns empty. 'matches' is\n"
+    "the number of entries matched: 0 for none, empty when not searched\n"
+    "(an error, or flags low_quality). jsonl writes one object per input,\n"
+    "its matches in an array 'entries'. A video's frames are searched and\n"
+    "each entry is listed once, with the frame closest to it.\n"
+    "\n"
+    "Exit status: 0 the run worked (whether or not anything matched), 1 some\n"
+    "inputs failed, 2 usage error or unusable index, 3 stopped early (write\n"
+    "error, out of memory), 4 with --fail-on-match: something matched (and\n"
+    "the run worked, or some inputs failed).\n";
+
+enum {
+    OPT_NO_HEADER = 256,
+    OPT_NO_PROGRESS,
+    OPT_MIN_QUALITY,
+    OPT_MAX_MATCHES,
+    OPT_FAIL_ON_MATCH,
+};
+
+static const args_option options[] = {
+    { "index", 'i', 1, NULL },
+    { "max-distance", 'r', 1, NULL },
+    { "min-quality", OPT_MIN_QUALITY, 1, NULL },
+    { "max-matches", OPT_MAX_MATCHES, 1, NULL },
+    { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
+    { "format", 'f', 1, NULL },
+    { "output", 'o', 1, NULL },
+    { "no-header", OPT_NO_HEADER, 0, NULL },
+    { "quiet", 'q', 0, NULL },
+    { "no-progress", OPT_NO_PROGRESS, 0, NULL },
+    { "help", 'h', 0, NULL },
+    { NULL, 0, 0, hashopt_options },
+    { NULL, 0, 0, NULL },
+};
+
+typedef struct match_options {
+    hashopts h;
+    const char *index_path;
+    int radius;
+    int min_quality;
+    size_t max_matches;
+    int fail_on_match;
+    output_format format;
+    int header;
+    int quiet, no_progress;
+    const char *output_path; /* NULL: stdout */
+} match_options;
+
+/* One match of an input, before its entry is resolved. */
+typedef struct match_hit {
+    uint64_t entry;
+    int64_t frame;      /* a video's frame number; -1 for an image */
+    int32_t distance;
+    int32_t orientation; /* PHM_DIH_* */
+} match_hit;
+
+/* What `work` leaves for `emit`, in the record's user area. */
+typedef struct match_result {
+    int searched;     /* 0: an error record or low quality */
+    int status;       /* PHM_OK, or the search's error */
+    uint64_t total;   /* entries matched */
+    size_t listed;    /* hits[] filled: min(total, max_matches) */
+    char message[PHM_ERRMSG_MAX]; /* the search error */
+    match_hit hits[]; /* max_matches, closest first */
+} match_result;
+
+/* A worker thread's searcher and scratch. */
+typedef struct match_thread {
+    phm_searcher *s;
+    phm_pdq *queries;
+    int64_t *qframe;
+    int32_t *qorient;
+    size_t qcap;
+    match_hit *all; /* hits of the current input, before merging */
+    size_t nall, allcap;
+} match_thread;
+
+typedef struct match_run {
+    const match_options *opt;
+    phm_index *idx;
+    phm_searcher *emit_s; /* resolves entries at emission */
+    FILE *out;
+    const char *out_name;
+    progress *progress;
+    uint64_t searched, low_quality, matched_inputs, hits, search_failed;
+} match_run;
+
+/* ---------------------------------------------------------------- */
+/* Searching (worker threads)                                        */
+
+static int thread_start(void *ctx, int thread, void **state, char *err,
+                        size_t errlen)
+{
+    match_run *run = ctx;
+    match_thread *t = calloc(1, sizeof *t);
+    (void)thread;
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (phm_searcher_new(run->idx, &t->s, err, errlen) != PHM_OK) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static void thread_end(void *ctx, int thread, void *state)
+{
+    match_thread *t = state;
+    (void)ctx;
+    (void)thread;
+    if (!t)
+        return;
+    phm_searcher_free(t->s);
+    free(t->queries);
+    free(t->qframe);
+    free(t->qorient);
+    free(t->all);
+    free(t);
+}
+
+static int grow_queries(match_thread *t, size_t n)
+{
+    if (n <= t->qcap)
+        return 0;
+    size_t cap = n < 64 ? 64 : n;
+    phm_pdq *q = realloc(t->queries, cap * sizeof *q);
+    if (q)
+        t->queries = q;
+    int64_t *f = realloc(t->qframe, cap * sizeof *f);
+    if (f)
+        t->qframe = f;
+    int32_t *o = realloc(t->qorient, cap * sizeof *o);
+    if (o)
+        t->qorient = o;
+    if (!q || !f || !o)
+        return -1;
+    t->qcap = cap;
+    return 0;
+}
+
+static int hit_by_entry(const void *a, const void *b)
+{
+    const match_hit *x = a, *y = b;
+    if (x->entry != y->entry)
+        return x->entry < y->entry ? -1 : 1;
+    if (x->distance != y->distance)
+        return x->distance < y->distance ? -1 : 1;
+    if (x->orientation != y->orientation)
+        return x->orientation < y->orientation ? -1 : 1;
+    return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+static int hit_by_distance(const void *a, const void *b)
+{
+    const match_hit *x = a, *y = b;
+    if (x->distance != y->distance)
+        return x->distance < y->distance ? -1 : 1;
+    return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/* Keeps one hit per entry in t->all: the closest (then the lowest
+ * orientation, then the first frame). */
+static void dedupe_hits(match_thread *t)
+{
+    if (t->nall < 2)
+        return;
+    qsort(t->all, t->nall, sizeof *t->all, hit_by_entry);
+    size_t k = 1;
+    for (size_t i = 1; i < t->nall; i++)
+        if (t->all[i].entry != t->all[k - 1].entry)
+            t->all[k++] = t->all[i];
+    t->nall = k;
+}
+
+/* Searches queries [0, n) of t and appends their hits to t->all. */
+static int search_queries(const match_run *run, match_thread *t, size_t n,
+                          char *err, size_t errlen)
+{
+    const phm_match *m;
+    const size_t *off;
+    int rc = phm_search_batch(t->s, t->queries, n, run->opt->radius, 0, &m,
+                              &off, err, errlen);
+    if (rc != PHM_OK)
+        return rc;
+    size_t need = t->nall + off[n];
+    if (need > t->allcap) {
+        size_t cap = need < 2 * t->allcap ? 2 * t->allcap : need;
+        match_hit *a = realloc(t->all, cap * sizeof *a);
+        if (!a) {
+            snprintf(err, errlen, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        t->all = a;
+        t->allcap = cap;
+    }
+    for (size_t q = 0; q < n; q++)
+        for (size_t j = off[q]; j < off[q + 1]; j++) {
+            match_hit *h = &t->all[t->nall++];
+            h->entry = m[j].entry;
+            h->distance = m[j].distance;
+            h->orientation = t->qorient[q];
+            h->frame = t->qframe[q];
+        }
+    return PHM_OK;
+}
+
+static void work(void *ctx, void *state, hash_record *rec)
+{
+    const match_run *run = ctx;
+    match_thread *t = state;
+    match_result *res = rec->user;
+    int rc = PHM_OK;
+    size_t n = 0;
+
+    res->searched = 0;
+    res->status = PHM_OK;
+    res->total = 0;
+    res->listed = 0;
+    res->message[0] = '\0';
+    t->nall = 0;
+
+    if (rec->video) {
+        /* The frames hashed, of sufficient quality; after a decoding
+         * error too (the frames before it). */
+        const phm_vpdq *v = rec->video;
+        for (size_t i = 0; i < v->count && rc == PHM_OK; i++) {
+            if (v->frames[i].quality < run->opt->min_quality)
+                continue;
+            if (grow_queries(t, MATCH_BATCH)) {
+                rc = PHM_ERR_NOMEM;
+                snprintf(res->message, sizeof res->message, "out of memory");
+                break;
+            }
+            t->queries[n] = v->frames[i].hash;
+            t->qframe[n] = (int64_t)v->frames[i].frame;
+            t->qorient[n] = PHM_DIH_ORIGINAL;
+            res->searched = 1;
+            if (++n == MATCH_BATCH) {
+                rc = search_queries(run, t, n, res->message,
+                                    sizeof res->message);
+                dedupe_hits(t);
+                n = 0;
+            }
+        }
+    } else if (rec->status >= 0 &&
+               rec->pdq.quality >= run->opt->min_quality) {
+        if (grow_queries(t, PHM_DIH_COUNT)) {
+            rc = PHM_ERR_NOMEM;
+            snprintf(res->message, sizeof res->message, "out of memory");
+        } else {
+            int nh = rec->pdq.nhashes < 1 ? 1 : rec->pdq.nhashes;
+            for (int i = 0; i < nh && i < PHM_DIH_COUNT; i++) {
+                t->queries[n] = rec->pdq.hash[i];
+                t->qframe[n] = -1;
+                t->qorient[n++] = i;
+            }
+            res->searched = 1;
+        }
+    }
+    if (rc == PHM_OK && n)
+        rc = search_queries(run, t, n, res->message, sizeof res->message);
+    /* Results are copied: end the snapshot, so that an idle worker does
+     * not keep the writer from reusing pages. */
+    phm_searcher_release(t->s);
+    if (rc != PHM_OK) {
+        res->status = rc;
+        return;
+    }
+    if (!res->searched)
+        return;
+    dedupe_hits(t);
+    if (t->nall > 1)
+        qsort(t->all, t->nall, sizeof *t->all, hit_by_distance);
+    res->total = t->nall;
+    res->listed = t->nall < run->opt->max_matches ? t->nall
+                                                  : run->opt->max_matches;
+    if (res->listed)
+        memcpy(res->hits, t->all, res->listed * sizeof *res->hits);
+}
+
+/* ---------------------------------------------------------------- */
+/* Output (emitter)                                                  */
+
+typedef enum field_kind {
+    F_NULL,
+    F_STR,
+    F_NUM,
+    F_FLAGS, /* s: comma-separated flag names; jsonl: an array */
+} field_kind;
+
+typedef struct field {
+    const char *name;
+    field_kind kind;
+    const char *s;
+    size_t len;
+    long long num;
+} field;
+
+#define MAX_FIELDS 32
+
+static void set_str(field *f, const char *name, const char *s)
+{
+    f->name = name;
+    f->kind = s ? F_STR : F_NULL;
+    f->s = s;
+    f->len = s ? strlen(s) : 0;
+}
+
+static void set_num(field *f, const char *name, int known, long long v)
+{
+    f->name = name;
+    f->kind = known ? F_NUM : F_NULL;
+    f->num = v;
+}
+
+/* Storage for a record's formatted values. */
+typedef struct record_text {
+    char hex[PHM_PDQ_HEX_LEN + 1];
+    char format[64];
+    char flags[32];
+} record_text;
+
+/* The input's columns (everything before the match columns, and `error`
+ * apart). r == NULL: just the names. */
+static size_t input_fields(const match_run *run, const hash_record *r,
+                           const match_result *res, field *f, record_text *t)
+{
+    static const hash_record none = { .status = PHM_ERR_INTERNAL, .size = -1 };
+    const match_options *o = run->opt;
+    size_t n = 0;
+    const char *format = NULL;
+
+    if (!r)
+        r = &none;
+    const phm_vpdq *v = r->video;
+    int ok = r->status >= 0;
+    if (v) {
+        if (v->container[0]) {
+            snprintf(t->format, sizeof t->format, "%s/%s", v->container,
+                     v->codec);
+            format = t->format;
+        }
+    } else if (r->format != PHM_FORMAT_UNKNOWN ||
+               (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
+        format = phm_format_name(r->format);
+    }
+    set_str(&f[n], "path", r->path);
+    f[n++].len = r->path_len;
+    set_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
+    set_num(&f[n++], "size", r->size >= 0, r->size);
+    set_str(&f[n++], "format", format);
+    set_num(&f[n++], "width", r->width > 0, r->width);
+    set_num(&f[n++], "height", r->height > 0, r->height);
+    set_str(&f[n++], "mode",
+            !ok ? NULL
+            : v ? phm_mode_name(PHM_MODE_FULL)
+                : phm_mode_name(o->h.pipe.mode));
+    int has_hash = !v && ok;
+    if (has_hash)
+        phm_pdq_to_hex(&r->pdq.hash[0], t->hex);
+    set_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
+    set_num(&f[n++], "quality", has_hash, r->pdq.quality);
+    t->flags[0] = '\0';
+    int low = (has_hash && r->pdq.quality < o->min_quality) ||
+              (v && res && !res->searched && v->count > 0);
+    snprintf(t->flags, sizeof t->flags, "%s%s%s", low ? "low_quality" : "",
+             low && r->status == PHM_WARN_RECOVERED ? "," : "",
+             r->status == PHM_WARN_RECOVERED ? "recovered" : "");
+    f[n].name = "flags";
+    f[n].kind = F_FLAGS;
+    f[n].s = t->flags;
+    f[n++].len = strlen(t->flags);
+    for (int i = 0; i < DIGEST_COUNT; i++)
+        if (o->h.pipe.digests & (1u << i))
+            set_str(&f[n++], digest_name(i),
+                    r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
+    set_str(&f[n++], "kind", v ? "video" : "image");
+    set_num(&f[n++], "matches", res && res->searched && res->status == PHM_OK,
+            res ? (long long)res->total : 0);
+    return n;
+}
+
+/* The match columns of hit `h` (entry `e`; NULL if it could not be read),
+ * or with h == NULL empty ones (names only). */
+static size_t hit_fields(const match_hit *h, const phm_entry *e, field *f)
+{
+    size_t n = 0;
+    set_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
+    set_str(&f[n++], "source", h && e ? e->source : NULL);
+    set_str(&f[n++], "id", h && e ? e->id : NULL);
+    set_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
+    set_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
+    set_str(&f[n++], "orientation",
+            h ? phm_dihedral_name(h->orientation) : NULL);
+    set_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
+    return n;
+}
+
+/* The `error` column: the hashing error or warning, else the search's. */
+static const char *record_error(const hash_record *r, const match_result *res)
+{
+    if (res && res->status != PHM_OK)
+        return res->message[0] ? res->message : phm_strerror(res->status);
+    return r && r->message && r->message[0] ? r->message : NULL;
+}
+
+static void write_delimited(FILE *fp, const field *f, size_t n, char sep,
+                            void (*enc)(FILE *, const char *, size_t))
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            putc(sep, fp);
+        switch (f[i].kind) {
+        case F_NULL:
+            break;
+        case F_STR:
+        case F_FLAGS:
+            enc(fp, f[i].s, f[i].len);
+            break;
+        case F_NUM:
+            fprintf(fp, "%lld", f[i].num);
+            break;
+        }
+    }
+    putc('\n', fp);
+}
+
+static void write_json_field(FILE *fp, const field *f)
+{
+    fprintf(fp, "\"%s\":", f->name);
+    switch (f->kind) {
+    case F_NULL:
+        fputs("null", fp);
+        break;
+    case F_STR:
+        output_json_string(fp, f->s, f->len);
+        break;
+    case F_NUM:
+        fprintf(fp, "%lld", f->num);
+        break;
+    case F_FLAGS: {
+        /* "a,b" -> ["a","b"] */
+        putc('[', fp);
+        const char *s = f->s;
+        while (*s) {
+            const char *c = strchr(s, ',');
+            size_t len = c ? (size_t)(c - s) : strlen(s);
+            if (s != f->s)
+                putc(',', fp);
+            output_json_string(fp, s, len);
+            s += len + (c ? 1 : 0);
+        }
+        putc(']', fp);
+        break;
+    }
+    }
+}
+
+static void write_header(const match_run *run)
+{
+    field f[MAX_FIELDS];
+    record_text t;
+    size_t n;
+    char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
+
+    if (!run->opt->header ||
+        (run->opt->format != OUTPUT_TSV && run->opt->format != OUTPUT_CSV))
+        return;
+    n = input_fields(run, NULL, NULL, f, &t);
+    n += hit_fields(NULL, NULL, f + n);
+    set_str(&f[n++], "error", NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            putc(sep, run->out);
+        fputs(f[i].name, run->out);
+    }
+    putc('\n', run->out);
+}
+
+/* Reads the entry of hit `h` through the emitter's searcher. Returns 0, or
+ * -1 (entry removed since the search, or an index error: message on
+ * stderr, the line gets empty names). */
+static int resolve(match_run *run, const hash_record *r, const match_hit *h,
+                   phm_entry *e)
+{
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_searcher_get(run->emit_s, h->entry, e, err, sizeof err);
+    if (rc == PHM_OK)
+        return 0;
+    if (!run->opt->quiet) {
+        progress_clear(run->progress);
+        fputs("phmatch: warning: match of '", stderr);
+        cli_put_quoted(stderr, r->path);
+        fprintf(stderr, "': %s\n", err);
+    }
+    return -1;
+}
+
+static void write_record(match_run *run, const hash_record *r,
+                         const match_result *res)
+{
+    field f[MAX_FIELDS];
+    record_text t;
+    phm_entry e;
+    FILE *fp = run->out;
+    size_t ni = input_fields(run, r, res, f, &t);
+    const char *error = record_error(r, res);
+    size_t listed = res->searched && res->status == PHM_OK ? res->listed : 0;
+
+    if (run->opt->format == OUTPUT_JSONL) {
+        putc('{', fp);
+        for (size_t i = 0; i < ni; i++) {
+            if (i)
+                putc(',', fp);
+            write_json_field(fp, &f[i]);
+            if (i == 0 && !output_is_utf8(f[0].s, f[0].len)) {
+                fputs(",\"path_hex\":\"", fp);
+                for (size_t j = 0; j < f[0].len; j++)
+                    fprintf(fp, "%02x", (unsigned char)f[0].s[j]);
+                putc('"', fp);
+            }
+        }
+        fputs(",\"entries\":", fp);
+        if (!res->searched || res->status != PHM_OK)
+            fputs("null", fp);
+        else
+            putc('[', fp);
+        for (size_t k = 0; k < listed; k++) {
+            field hf[8];
+            int got = resolve(run, r, &res->hits[k], &e) == 0;
+            size_t nh = hit_fields(&res->hits[k], got ? &e : NULL, hf);
+            putc(k ? ',' : '{', fp);
+            if (k)
+                putc('{', fp);
+            for (size_t i = 0; i < nh; i++) {
+                if (i)
+                    putc(',', fp);
+                write_json_field(fp, &hf[i]);
+            }
+            putc('}', fp);
+        }
+        if (res->searched && res->status == PHM_OK)
+            putc(']', fp);
+        field ef;
+        set_str(&ef, "error", error);
+        putc(',', fp);
+        write_json_field(fp, &ef);
+        fputs("}\n", fp);
+        return;
+    }
+
+    char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
+    void (*enc)(FILE *, const char *, size_t) =
+        run->opt->format == OUTPUT_TSV ? output_tsv_field : output_csv_field;
+    size_t k = 0;
+    do {
+        const match_hit *h = k < listed ? &res->hits[k] : NULL;
+        int got = h && resolve(run, r, h, &e) == 0;
+        size_t n = ni + hit_fields(h, got ? &e : NULL, f + ni);
+        set_str(&f[n++], "error", error);
+        write_delimited(fp, f, n, sep, enc);
+    } while (++k < listed);
+}
+
+static int emit_record(void *ctx, const hash_record *r, char *err,
+                       size_t errlen)
+{
+    match_run *run = ctx;
+    const match_result *res = r->user;
+
+    if (r->status < 0) {
+        progress_clear(run->progress);
+        fputs("phmatch: cannot hash '", stderr);
+        cli_put_quoted(stderr, r->path);
+        fputs("': ", stderr);
+        cli_put_quoted(stderr, r->message[0] ? r->message
+                                             : phm_strerror(r->status));
+        fputc('\n', stderr);
+    } else if (r->status == PHM_WARN_RECOVERED && !run->opt->quiet) {
+        progress_clear(run->progress);
+        fputs("phmatch: warning: '", stderr);
+        cli_put_quoted(stderr, r->path);
+        fputs("' is damaged (", stderr);
+        cli_put_quoted(stderr, r->message);
+        fputs("); hashed what the decoder recovered\n", stderr);
+    }
+    if (res->status != PHM_OK) {
+        progress_clear(run->progress);
+        fputs("phmatch: cannot search the index for '", stderr);
+        cli_put_quoted(stderr, r->path);
+        fputs("': ", stderr);
+        cli_put_quoted(stderr, res->message);
+        fputc('\n', stderr);
+        run->search_failed++;
+    } else if (res->searched) {
+        run->searched++;
+        if (res->total) {
+            run->matched_inputs++;
+            run->hits += res->total;
+        }
+    } else if (r->status >= 0) {
+        run->low_quality++;
+    }
+
+    errno = 0;
+    write_record(run, r, res);
+    phm_searcher_release(run->emit_s);
+    if (ferror(run->out)) {
+        snprintf(err, errlen, "cannot write to '%s': %s", run->out_name,
+                 strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+static void print_summary(const match_run *run, const pipeline_stats *st)
+{
+    fprintf(stderr,
+            "phmatch: %llu file%s: %llu hashed, %llu failed; %llu searched, "
+            "%llu not searched (quality < %d); %llu matched (%llu match%s)",
+            (unsigned long long)st->records, st->records == 1 ? "" : "s",
+            (unsigned long long)st->hashed, (unsigned long long)st->failed,
+            (unsigned long long)run->searched,
+            (unsigned long long)run->low_quality, run->opt->min_quality,
+            (unsigned long long)run->matched_inputs,
+            (unsigned long long)run->hits, run->hits == 1 ? "" : "es");
+    if (run->search_failed)
+        fprintf(stderr, "; %llu search%s failed",
+                (unsigned long long)run->search_failed,
+                run->search_failed == 1 ? "" : "es");
+    double rate = st->seconds > 0 ? (double)st->records / st->seconds : 0;
+    fprintf(stderr, "; %.2f s, %.1f files/s\n", st->seconds, rate);
+}
+
+/* ---------------------------------------------------------------- */
+/* Command                                                           */
+
+static int parse_options(int argc, char **argv, const cli_global *g,
+                         match_options *o)
+{
+    args_parser p;
+    const char *arg;
+    uint64_t v;
+    int key;
+
+    memset(o, 0, sizeof *o);
+    if (hashopts_init(&o->h, argc, g))
+        return CLI_EXIT_FATAL;
+    o->radius = PHM_PDQ_MATCH_DISTANCE;
+    o->min_quality = PHM_PDQ_MIN_QUALITY;
+    o->max_matches = MATCH_DEFAULT_MAX_MATCHES;
+    o->format = OUTPUT_TSV;
+    o->header = 1;
+
+    args_init(&p, "match", argc, argv);
+    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
+        int r = hashopts_handle(&o->h, &p, key, arg);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        switch (key) {
+        case ARGS_ERROR:
+            return CLI_EXIT_USAGE;
+        case 'i':
+            o->index_path = arg;
+            break;
+        case 'r':
+            if (args_parse_u64(&p, arg, 0, PHM_INDEX_MAX_RADIUS, 0, &v))
+                return CLI_EXIT_USAGE;
+            o->radius = (int)v;
+            break;
+        case OPT_MIN_QUALITY:
+            if (args_parse_u64(&p, arg, 0, 100, 0, &v))
+                return CLI_EXIT_USAGE;
+            o->min_quality = (int)v;
+            break;
+        case OPT_MAX_MATCHES:
+            if (args_parse_u64(&p, arg, 1, MATCH_MAX_MATCHES_LIMIT, 0, &v))
+                return CLI_EXIT_USAGE;
+            o->max_matches = (size_t)v;
+            break;
+        case OPT_FAIL_ON_MATCH:
+            o->fail_on_match = 1;
+            break;
+        case 'f':
+            if (output_format_parse(arg, &o->format) ||
+                o->format == OUTPUT_PDQ || o->format == OUTPUT_VPDQ)
+                return cli_usage_error("match",
+                                       "invalid value '%s' for %s: expected "
+                                       "tsv, csv or jsonl (pdq and vpdq lines "
+                                       "have no room for matches)",
+                                       arg, args_spelling(&p));
+            break;
+        case 'o':
+            o->output_path = strcmp(arg, "-") == 0 ? NULL : arg;
+            break;
+        case OPT_NO_HEADER:
+            o->header = 0;
+            break;
+        case 'q':
+            o->quiet = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            o->no_progress = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("match", "internal error: option %d", key);
+        }
+    }
+    if (!o->index_path)
+        return cli_usage_error("match", "no index given: use --index DB");
+    if (hashopts_finish(&o->h, "match"))
+        return CLI_EXIT_USAGE;
+    return -1;
+}
+
+int cmd_match(int argc, char **argv, const cli_global *g)
+{
+    match_options o;
+    match_run run;
+    input_source *in = NULL;
+    pipeline_hooks hooks;
+    pipeline_stats stats;
+    char err[PHM_ERRMSG_MAX];
+    int rc, status;
+
+    memset(&run, 0, sizeof run);
+    status = parse_options(argc, argv, g, &o);
+    if (status >= 0)
+        goto out;
+    run.opt = &o;
+
+    rc = phm_index_open(&run.idx, o.index_path, PHM_INDEX_RDONLY, 0,
+                        o.h.pipe.simd, err, sizeof err);
+    if (rc == PHM_OK)
+        rc = phm_searcher_new(run.idx, &run.emit_s, err, sizeof err);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+        goto out;
+    }
+
+    rc = input_open(&in, &o.h.inputs, err, sizeof err);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+        goto out;
+    }
+
+    run.out = stdout;
+    run.out_name = "standard output";
+    if (o.output_path) {
+        run.out = fopen(o.output_path, "w");
+        run.out_name = o.output_path;
+        if (!run.out) {
+            cli_error("cannot open '%s' for writing: %s", o.output_path,
+                      strerror(errno));
+            status = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (!isatty(fileno(run.out)))
+        setvbuf(run.out, NULL, _IOFBF, 1 << 16);
+    run.progress = progress_new(
+        stderr, !o.quiet && !o.no_progress && isatty(STDERR_FILENO) &&
+                    !(run.out == stdout && isatty(STDOUT_FILENO)));
+    if (!run.progress) {
+        cli_error("out of memory");
+        status = CLI_EXIT_FATAL;
+        goto out;
+    }
+    o.h.pipe.progress = run.progress;
+
+    write_header(&run);
+    memset(&hooks, 0, sizeof hooks);
+    hooks.ctx = &run;
+    hooks.thread_start = thread_start;
+    hooks.thread_end = thread_end;
+    hooks.work = work;
+    hooks.emit = emit_record;
+    /* Rounded up so that every slot's area stays 8-byte aligned. */
+    hooks.record_user_size =
+        (offsetof(match_result, hits) + o.max_matches * sizeof(match_hit) + 15) &
+        ~(size_t)15;
+    rc = pipeline_run(&o.h.pipe, in, &hooks, &stats, err, sizeof err);
+    progress_clear(run.progress);
+
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        status = CLI_EXIT_FATAL;
+    } else if (o.fail_on_match && run.matched_inputs) {
+        status = MATCH_EXIT_MATCHED;
+    } else {
+        status = stats.failed || run.search_failed ? CLI_EXIT_PARTIAL
+                                                   : CLI_EXIT_OK;
+    }
+    if (fflush(run.out) != 0 || ferror(run.out)) {
+        if (rc == PHM_OK)
+            cli_error("cannot write to '%s': %s", run.out_name,
+                      strerror(errno ? errno : EIO));
+        status = CLI_EXIT_FATAL;
+    }
+    if (!o.quiet)
+        print_summary(&run, &stats);
+out:
+    if (run.out && run.out != stdout && fclose(run.out) != 0 &&
+        status != CLI_EXIT_FATAL) {
+        cli_error("cannot write to '%s': %s", run.out_name, strerror(errno));
+        status = CLI_EXIT_FATAL;
+    }
+    progress_free(run.progress);
+    input_close(in);
+    phm_searcher_free(run.emit_s);
+    phm_index_close(run.idx);
+    hashopts_free(&o.h);
+    return status;
+}

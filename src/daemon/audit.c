@@ -1,0 +1,112 @@
+/* audit.c - the JSON Lines audit log of matches (see audit.h). */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+void audit_init(svc_audit *a)
+{
+    pthread_mutex_init(&a->lock, NULL);
+    a->fd = -1;
+    a->path = NULL;
+    a->failed = 0;
+}
+
+int audit_open(svc_audit *a, const char *path, char *err, size_t errlen)
+{
+    int fd = -1;
+    char *copy = NULL;
+
+    if (path && *path) {
+        struct stat st;
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot open audit log '%s': %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+            snprintf(err, errlen, "audit log '%s' must be a regular file of mode 0600 "
+                     "(it is 0%o): chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+            close(fd);
+            return -1;
+        }
+        copy = strdup(path);
+        if (!copy) {
+            snprintf(err, errlen, "out of memory");
+            close(fd);
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&a->lock);
+    int old = a->fd;
+    char *oldpath = a->path;
+    a->fd = fd;
+    a->path = copy;
+    a->failed = 0;
+    pthread_mutex_unlock(&a->lock);
+    if (old >= 0)
+        close(old);
+    free(oldpath);
+    return 0;
+}
+
+int audit_write(svc_audit *a, const audit_record *r)
+{
+    char when[32];
+    struct timespec ts;
+    struct tm tm;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "token",
+                          r->token, "endpoint", r->endpoint, "source", r->source, "id",
+                          r->id, "category", r->category ? r->category : "", "distance",
+                          r->distance);
+    if (!o)
+        return -1;
+    if (r->orientation)
+        json_object_set_new(o, "orientation", json_string(r->orientation));
+    if (r->query_hex)
+        json_object_set_new(o, "query_pdq", json_string(r->query_hex));
+    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (!line)
+        return -1;
+    size_t len = strlen(line);
+    line[len] = '\n'; /* json_dumps' NUL becomes the newline */
+
+    pthread_mutex_lock(&a->lock);
+    if (a->fd >= 0) {
+        ssize_t w = write(a->fd, line, len + 1);
+        if (w != (ssize_t)(len + 1)) {
+            rc = -1;
+            a->failed = 1;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    free(line);
+    return rc;
+}
+
+void audit_close(svc_audit *a)
+{
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+    free(a->path);
+    a->path = NULL;
+    pthread_mutex_destroy(&a->lock);
+}

@@ -1,0 +1,168 @@
+/* handlers_hash.c - POST /v1/hash: an uploaded image's PDQ hashes,
+ * quality, size and format, optionally its dihedral variants and
+ * cryptographic digests. The image is decoded and hashed in memory,
+ * straight from the request buffer; nothing is written to disk. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server.h"
+
+static const char *const digest_names[DIGEST_COUNT] = { "md5", "sha1", "sha256" };
+
+void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
+{
+    if (len != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi * 16 + lo);
+    }
+    return 0;
+}
+
+int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
+              phm_image_info *info, int *recovered)
+{
+    const svc_config *c = &rq->rt->cfg;
+    int rc = phm_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
+                          (phm_mode)c->mode, dihedral, r, info, w->err, sizeof w->err);
+    *recovered = 0;
+    if (rc == PHM_WARN_RECOVERED && c->accept_recovered) {
+        *recovered = 1;
+        rc = PHM_OK;
+    }
+    if (rc != PHM_OK) {
+        reply_phm_error(rq, rc, w->err);
+        return -1;
+    }
+    metrics_add(&rq->srv->metrics.images, 1);
+    return 0;
+}
+
+/* ?digest=sha256,md5 (or "all") into a bit mask. */
+static int parse_digests(svc_request *rq, unsigned *mask)
+{
+    char list[64];
+    int r = query_arg(rq, "digest", list, sizeof list);
+    *mask = 0;
+    if (r == 0)
+        return 0;
+    if (r > 0) {
+        for (char *p = list;;) {
+            size_t len = strcspn(p, ",");
+            int found = 0;
+            if (len == 3 && strncasecmp(p, "all", 3) == 0) {
+                *mask = (1u << DIGEST_COUNT) - 1;
+                found = 1;
+            }
+            for (int i = 0; i < DIGEST_COUNT && !found; i++) {
+                if (strlen(digest_names[i]) == len &&
+                    strncasecmp(p, digest_names[i], len) == 0) {
+                    *mask |= 1u << i;
+                    found = 1;
+                }
+            }
+            if (!found)
+                break;
+            if (!p[len])
+                return 0;
+            p += len + 1;
+        }
+    }
+    reply_error(rq, 400, "bad_request", "invalid ?digest: expected a comma-separated "
+                "list of md5, sha1, sha256 or all");
+    return -1;
+}
+
+static json_t *digests_json(svc_request *rq, svc_worker *w, unsigned mask)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < DIGEST_COUNT; i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        if (!(mask & (1u << i)))
+            continue;
+        if (!EVP_DigestInit_ex(w->mdctx, w->md[i], NULL) ||
+            !EVP_DigestUpdate(w->mdctx, rq->body, rq->body_len) ||
+            !EVP_DigestFinal_ex(w->mdctx, md, &len)) {
+            json_decref(o);
+            return NULL;
+        }
+        hex_encode(md, len, hex);
+        json_object_set_new(o, digest_names[i], json_string(hex));
+    }
+    return o;
+}
+
+json_t *image_json(svc_request *rq, const phm_pdq_result *r, const phm_image_info *info,
+                   int recovered)
+{
+    char hex[PHM_PDQ_HEX_LEN + 1];
+    const svc_config *c = &rq->rt->cfg;
+
+    phm_pdq_to_hex(&r->hash[0], hex);
+    json_t *o = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:b}", "pdq", hex, "quality",
+                          r->quality, "width", (json_int_t)info->width, "height",
+                          (json_int_t)info->height, "format", phm_format_name(info->format),
+                          "mode", phm_mode_name((phm_mode)c->mode), "low_quality",
+                          r->quality < PHM_PDQ_MIN_QUALITY);
+    if (o && recovered)
+        json_object_set_new(o, "recovered", json_true());
+    if (o && r->nhashes == PHM_DIH_COUNT) {
+        json_t *d = json_object();
+        for (int i = 1; d && i < PHM_DIH_COUNT; i++) {
+            phm_pdq_to_hex(&r->hash[i], hex);
+            json_object_set_new(d, phm_dihedral_name(i), json_string(hex));
+        }
+        json_object_set_new(o, "dihedral", d);
+    }
+    return o;
+}
+
+void handle_hash(svc_request *rq, svc_worker *w)
+{
+    int dihedral, recovered;
+    unsigned mask;
+    phm_pdq_result r;
+    phm_image_info info;
+
+    if (query_bool(rq, "dihedral", &dihedral) || parse_digests(rq, &mask) ||
+        hash_body(rq, w, dihedral, &r, &info, &recovered))
+        return;
+    json_t *o = image_json(rq, &r, &info, recovered);
+    if (o && mask) {
+        json_t *d = digests_json(rq, w, mask);
+        if (!d) {
+            json_decref(o);
+            reply_error(rq, 500, "internal", "OpenSSL failed to compute a digest");
+            return;
+        }
+        json_object_set_new(o, "digests", d);
+    }
+    reply_json(rq, 200, o);
+}

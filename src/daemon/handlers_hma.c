@@ -1,0 +1,137 @@
+/*
+ * handlers_hma.c - the subset of Meta's Hasher-Matcher-Actioner (HMA 2,
+ * "OpenMediaMatch") API that its clients use to hash and match photos, so
+ * they can point at phmatchd (docs/SERVICE.md says exactly what is
+ * covered):
+ *
+ *   GET  /m/lookup?signal_type=pdq&signal=HEX  {"SOURCE": [{"bank_content_id":
+ *                                               ID, "distance": "D"}], ...}
+ *   POST /m/lookup (multipart `photo`)         {"pdq": {same}}
+ *   POST /h/hash   (multipart `photo`)         {"pdq": "HEX"}
+ *
+ * An index source plays the part of an HMA bank; an entry id the part of
+ * a bank content id (a JSON number when it is one, else a string). As in
+ * HMA, the distance is a string and a match is within match_distance.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+/* HMA's bank_content_id is an integer: ids that are decimal numbers are
+ * sent as numbers. */
+static json_t *content_id(const char *id)
+{
+    char *end;
+    if (id[0] >= '1' && id[0] <= '9' && strlen(id) <= 18) {
+        errno = 0;
+        long long v = strtoll(id, &end, 10);
+        if (!errno && !*end)
+            return json_integer(v);
+    }
+    return json_text(id);
+}
+
+/* {"SOURCE": [{"bank_content_id": ..., "distance": "D"}]} for w->hits. */
+static json_t *banks_json(svc_request *rq, svc_worker *w, size_t n, const phm_pdq *query)
+{
+    json_t *banks = json_object(), *list = json_array();
+    if (!banks || !list)
+        goto oom;
+    /* The audit records and metrics are those of any match answer. */
+    if (matches_to_json(rq, w, w->hits, n, query, 0, list)) {
+        json_decref(list);
+        json_decref(banks);
+        return NULL;
+    }
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *m = json_array_get(list, i);
+        const char *src = json_string_value(json_object_get(m, "source"));
+        const char *id = json_string_value(json_object_get(m, "id"));
+        char dist[8];
+        snprintf(dist, sizeof dist, "%d",
+                 (int)json_integer_value(json_object_get(m, "distance")));
+        json_t *arr = json_object_get(banks, src);
+        if (!arr) {
+            arr = json_array();
+            if (!arr || json_object_set_new(banks, src, arr))
+                goto oom;
+        }
+        if (json_array_append_new(arr, json_pack("{s:o, s:s}", "bank_content_id",
+                                                 content_id(id), "distance", dist)))
+            goto oom;
+    }
+    json_decref(list);
+    return banks;
+oom:
+    json_decref(list);
+    json_decref(banks);
+    reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+    return NULL;
+}
+
+void handle_hma_lookup(svc_request *rq, svc_worker *w)
+{
+    const svc_config *c = &rq->rt->cfg;
+    char type[16], hex[PHM_PDQ_HEX_LEN + 2];
+    phm_pdq_result r;
+    int truncated;
+
+    if (need_index(rq))
+        return;
+    if (query_arg(rq, "url", hex, sizeof hex) != 0) {
+        reply_error(rq, 400, "bad_request", "?url= is not supported: phmatchd fetches "
+                    "nothing; POST the photo instead");
+        return;
+    }
+    if (query_arg(rq, "signal_type", type, sizeof type) != 1 || strcmp(type, "pdq") != 0) {
+        reply_error(rq, 400, "bad_request", "signal_type must be pdq");
+        return;
+    }
+    if (query_arg(rq, "signal", hex, sizeof hex) != 1 ||
+        phm_pdq_from_hex(hex, strlen(hex), &r.hash[0]) != PHM_OK) {
+        reply_error(rq, 400, "bad_hash", "signal must be a PDQ hash of 64 hex digits");
+        return;
+    }
+    r.nhashes = 1;
+    long n = search_image(rq, w, &r, (int)c->match_distance, (size_t)c->max_matches,
+                          &truncated);
+    if (n < 0)
+        return;
+    json_t *banks = banks_json(rq, w, (size_t)n, &r.hash[0]);
+    if (banks)
+        reply_json(rq, 200, banks);
+}
+
+void handle_hma_lookup_post(svc_request *rq, svc_worker *w)
+{
+    const svc_config *c = &rq->rt->cfg;
+    phm_pdq_result r;
+    phm_image_info info;
+    int recovered, truncated;
+    long n = 0;
+
+    if (need_index(rq) || hash_body(rq, w, 0, &r, &info, &recovered))
+        return;
+    if (r.quality >= c->min_quality &&
+        (n = search_image(rq, w, &r, (int)c->match_distance, (size_t)c->max_matches,
+                          &truncated)) < 0)
+        return;
+    json_t *banks = banks_json(rq, w, (size_t)n, &r.hash[0]);
+    if (banks)
+        reply_json(rq, 200, json_pack("{s:o}", "pdq", banks));
+}
+
+void handle_hma_hash(svc_request *rq, svc_worker *w)
+{
+    phm_pdq_result r;
+    phm_image_info info;
+    int recovered;
+    char hex[PHM_PDQ_HEX_LEN + 1];
+
+    if (hash_body(rq, w, 0, &r, &info, &recovered))
+        return;
+    phm_pdq_to_hex(&r.hash[0], hex);
+    reply_json(rq, 200, json_pack("{s:s}", "pdq", hex));
+}

@@ -1,0 +1,252 @@
+/*
+ * server.h - what phmatchd's modules share: the server object main()
+ * owns, the reloadable settings snapshot, the per-thread workers and the
+ * request a handler answers.
+ *
+ * Threads: main() runs the signal loop (reload, request-timeout reaper,
+ * shutdown). libmicrohttpd's pool threads run http.c's callbacks and the
+ * handlers. Handlers touch only their request, their worker (one thread
+ * at a time, taken from a pool) and the server's thread-safe parts
+ * (metrics, audit, log, index).
+ */
+#ifndef SVC_SERVER_H
+#define SVC_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "phmatch.h"
+
+/* ---- reloadable snapshot --------------------------------------------- */
+
+/* The settings and tokens in force. Immutable once published. */
+typedef struct svc_runtime {
+    svc_config cfg;
+    svc_tokens *tokens; /* NULL: no tokens configured */
+} svc_runtime;
+
+/* Publication without locks on the request path: readers take a slot's
+ * reference and recheck that it is still current; main() reuses only a
+ * slot nobody references (see runtime.c). */
+#define RUNTIME_SLOTS 4
+typedef struct svc_live {
+    atomic_int current;
+    atomic_int refs[RUNTIME_SLOTS];
+    svc_runtime *slot[RUNTIME_SLOTS];
+} svc_live;
+
+void live_init(svc_live *l, svc_runtime *first);
+/* A reference to the current snapshot; *slot is for live_release. */
+const svc_runtime *live_acquire(svc_live *l, int *slot);
+void live_release(svc_live *l, int slot);
+/* main() only: makes rt current. Returns 0, or -1 if every other slot is
+ * still referenced (try again shortly; rt is not taken). */
+int live_publish(svc_live *l, svc_runtime *rt);
+/* Frees every snapshot (at exit, no reader left). */
+void live_free(svc_live *l);
+void runtime_free(svc_runtime *rt);
+
+/* ---- workers ---------------------------------------------------------- */
+
+enum { DIGEST_MD5 = 0, DIGEST_SHA1, DIGEST_SHA256, DIGEST_COUNT };
+
+/* One match of a query image or hash. */
+typedef struct svc_hit {
+    uint64_t entry;
+    int distance;
+    int orientation; /* PHM_DIH_*; -1 for hash lookups */
+} svc_hit;
+
+/* What one request thread needs: created once, reused for every request,
+ * so hashing and searching allocate nothing once warm. */
+typedef struct svc_worker {
+    atomic_int busy;
+    phm_decoder *dec;
+    phm_hasher *hasher;
+    phm_searcher *searcher; /* NULL without an index */
+    EVP_MD_CTX *mdctx;
+    EVP_MD *md[DIGEST_COUNT];
+    phm_pdq *queries;       /* max_batch hashes (grown on reload) */
+    size_t queries_cap;
+    svc_hit *hits;          /* merged matches */
+    size_t hits_cap;
+    char err[PHM_ERRMSG_MAX];
+} svc_worker;
+
+typedef struct svc_workers {
+    size_t count;
+    svc_worker *w;
+} svc_workers;
+
+int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index *idx,
+                 char *err, size_t errlen);
+/* A free worker; NULL only if all are busy (more requests than threads:
+ * cannot happen while count >= request threads). */
+svc_worker *workers_acquire(svc_workers *ws);
+void workers_release(svc_worker *w);
+void workers_free(svc_workers *ws);
+/* Room for n entries in w->queries / w->hits. 0 or -1 (out of memory). */
+int worker_reserve_queries(svc_worker *w, size_t n);
+int worker_reserve_hits(svc_worker *w, size_t n);
+
+/* ---- the server ------------------------------------------------------- */
+
+typedef struct svc_conn svc_conn; /* http.c: one connection */
+
+typedef struct svc_server {
+    svc_log log;
+    svc_metrics metrics;
+    svc_live live;
+    svc_config boot;      /* settings at start: the restart-only ones apply */
+    svc_audit audit;
+    phm_index *idx;       /* NULL: no index configured */
+    svc_workers workers;
+    struct MHD_Daemon *unix_d, *tcp_d;
+    int unix_fd, tcp_fd;  /* listening sockets (owned until handed over) */
+    char tcp_addr[80];    /* "127.0.0.1:8731" as bound */
+    int tcp_loopback;
+    char *tls_cert_pem, *tls_key_pem;
+    atomic_int shutting_down;
+    double started;       /* monotonic seconds */
+    /* open connections, for the request-timeout reaper */
+    pthread_mutex_t conns_lock;
+    svc_conn *conns;
+} svc_server;
+
+/* Monotonic time. */
+double now_seconds(void);
+uint64_t now_micros(void);
+
+/* ---- requests, as handlers see them ----------------------------------- */
+
+typedef enum svc_transport { TRANSPORT_UNIX = 0, TRANSPORT_TCP = 1 } svc_transport;
+
+typedef struct svc_request svc_request;
+typedef void svc_handler_fn(svc_request *rq, svc_worker *w);
+
+/* What a route's body is. */
+typedef enum svc_body {
+    BODY_NONE,      /* GET/DELETE: no body expected */
+    BODY_IMAGE,     /* raw image bytes */
+    BODY_JSON,      /* application/json */
+    BODY_MULTIPART, /* multipart/form-data with a `photo` field */
+} svc_body;
+
+typedef struct svc_route {
+    const char *method;
+    const char *pattern; /* '*' matches one path segment */
+    svc_endpoint endpoint;
+    svc_role role;
+    svc_body body;
+    svc_handler_fn *handler;
+} svc_route;
+
+#define PATH_ARGS 2
+#define PATH_ARG_MAX 1024
+
+struct svc_request {
+    svc_server *srv;
+    const svc_runtime *rt;        /* during the handler */
+    struct MHD_Connection *conn;
+    const svc_route *route;
+    svc_transport transport;
+    svc_role role;
+    char who[AUTH_NAME_MAX];      /* token name, "unix" or "anonymous" */
+    const uint8_t *body;
+    size_t body_len;
+    char path_arg[PATH_ARGS][PATH_ARG_MAX]; /* decoded '*' segments */
+    /* the answer */
+    unsigned status;
+    struct MHD_Response *response;
+};
+
+/* Answers: exactly one per request. */
+void reply_json(svc_request *rq, unsigned status, json_t *body); /* steals body */
+void reply_error(svc_request *rq, unsigned status, const char *code, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+void reply_text(svc_request *rq, unsigned status, const char *content_type, char *text,
+                size_t len); /* takes a malloc'd text */
+/* The error answer for a libphmatch status from decoding/hashing. */
+void reply_phm_error(svc_request *rq, int rc, const char *msg);
+
+/* A query argument, percent-decoded into out. Returns 1 if present, 0 if
+ * absent, -1 if malformed or longer than outlen - 1. */
+int query_arg(svc_request *rq, const char *name, char *out, size_t outlen);
+/* Parses a boolean argument (1/0/true/false/yes/no); absent = 0.
+ * Returns 0, or -1 after answering 400. */
+int query_bool(svc_request *rq, const char *name, int *out);
+/* Parses an integer argument in [min, max]; absent = def. Returns 0, or
+ * -1 after answering 400. */
+int query_int(svc_request *rq, const char *name, long min, long max, long def,
+              long *out);
+
+/* ---- handlers (handlers_*.c) ------------------------------------------ */
+
+svc_handler_fn handle_hash, handle_match, handle_lookup;
+svc_handler_fn handle_index_stats, handle_index_add, handle_index_delete_entry,
+    handle_index_delete_source;
+svc_handler_fn handle_healthz, handle_readyz, handle_metrics;
+svc_handler_fn handle_hma_lookup, handle_hma_lookup_post, handle_hma_hash;
+
+/* Decodes and hashes the request body (handlers_hash.c). Returns 0, or -1
+ * after answering the error (415, 422, ...). *recovered is set when the
+ * decoder recovered from damage and accept_recovered allowed it. */
+int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
+              phm_image_info *info, int *recovered);
+
+/* The fields /v1/hash and /v1/match share: pdq, quality, width, height,
+ * format, mode, low_quality, recovered, dihedral. NULL out of memory. */
+json_t *image_json(svc_request *rq, const phm_pdq_result *r, const phm_image_info *info,
+                   int recovered);
+
+/* Index entries within `radius` of an image's hashes (every orientation
+ * in r), one hit per entry at its nearest orientation, nearest first, at
+ * most `max`, into w->hits (handlers_match.c). Returns the count, or -1
+ * after answering the error. */
+long search_image(svc_request *rq, svc_worker *w, const phm_pdq_result *r, int radius,
+                  size_t max, int *truncated);
+
+/* Answers 503 and returns -1 when no index is configured. */
+int need_index(svc_request *rq);
+
+/* Shared by the match handlers (handlers_match.c): appends the JSON of
+ * hits[0..n) to `arr`, resolving entries with w->searcher, writing audit
+ * records; returns -1 after answering 500 on an index error. */
+int matches_to_json(svc_request *rq, svc_worker *w, const svc_hit *hits, size_t n,
+                    const phm_pdq *query, int with_orientation, json_t *arr);
+
+/* A JSON string of index text: as is when it is UTF-8, else with the
+ * bytes above 0x7f replaced by '?'. NULL out of memory. */
+json_t *json_text(const char *s);
+
+/* The hex of a binary digest (lowercase), NUL-terminated. */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Parses exactly 2n hex digits. 0 or -1. */
+int hex_decode(const char *s, size_t len, uint8_t *out, size_t n);
+
+/* ---- http.c ----------------------------------------------------------- */
+
+/* Starts libmicrohttpd on the listening sockets already bound in srv
+ * (unix_fd and/or tcp_fd). Returns 0 or -1 with err. */
+int http_start(svc_server *srv, char *err, size_t errlen);
+/* Stops accepting: the listening sockets are closed. */
+void http_quiesce(svc_server *srv);
+/* Closes every connection and joins the threads. */
+void http_stop(svc_server *srv);
+/* Requests in progress (headers received, answer not yet sent). */
+int64_t http_pending(svc_server *srv);
+/* Closes connections that have taken longer than request_timeout to send
+ * a request or receive its answer. Returns how many. */
+int http_reap(svc_server *srv, double timeout);
+
+#endif /* SVC_SERVER_H */

@@ -1,0 +1,119 @@
+/* workers.c - the pool of per-thread hashing and search contexts (see
+ * server.h). A request takes a free worker for the time of its handler;
+ * there are as many workers as request threads, so one is always free. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+static const char *const evp_names[DIGEST_COUNT] = { "MD5", "SHA1", "SHA256" };
+
+int worker_reserve_queries(svc_worker *w, size_t n)
+{
+    if (n <= w->queries_cap)
+        return 0;
+    phm_pdq *q = realloc(w->queries, n * sizeof *q);
+    if (!q)
+        return -1;
+    w->queries = q;
+    w->queries_cap = n;
+    return 0;
+}
+
+int worker_reserve_hits(svc_worker *w, size_t n)
+{
+    if (n <= w->hits_cap)
+        return 0;
+    svc_hit *h = realloc(w->hits, n * sizeof *h);
+    if (!h)
+        return -1;
+    w->hits = h;
+    w->hits_cap = n;
+    return 0;
+}
+
+static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, char *err,
+                       size_t errlen)
+{
+    phm_decode_limits lim = { (uint64_t)cfg->max_pixels, 0 };
+
+    memset(w, 0, sizeof *w);
+    atomic_init(&w->busy, 0);
+    if (phm_decoder_new(&w->dec, &lim) || phm_hasher_new(&w->hasher, (phm_simd)cfg->simd) ||
+        !(w->mdctx = EVP_MD_CTX_new()) ||
+        worker_reserve_queries(w, (size_t)cfg->max_batch) ||
+        worker_reserve_hits(w, 256)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < DIGEST_COUNT; i++) {
+        /* Fetched once: an implicit fetch per request would take a lock. */
+        w->md[i] = EVP_MD_fetch(NULL, evp_names[i], NULL);
+        if (!w->md[i]) {
+            snprintf(err, errlen, "digest %s is not available from OpenSSL",
+                     evp_names[i]);
+            return -1;
+        }
+    }
+    if (idx && phm_searcher_new(idx, &w->searcher, err, errlen))
+        return -1;
+    return 0;
+}
+
+static void worker_free(svc_worker *w)
+{
+    phm_searcher_free(w->searcher);
+    phm_hasher_free(w->hasher);
+    phm_decoder_free(w->dec);
+    for (int i = 0; i < DIGEST_COUNT; i++)
+        EVP_MD_free(w->md[i]);
+    EVP_MD_CTX_free(w->mdctx);
+    free(w->queries);
+    free(w->hits);
+}
+
+int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index *idx,
+                 char *err, size_t errlen)
+{
+    ws->count = 0;
+    ws->w = calloc(count, sizeof *ws->w);
+    if (!ws->w) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        ws->count = i + 1;
+        if (worker_init(&ws->w[i], cfg, idx, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+svc_worker *workers_acquire(svc_workers *ws)
+{
+    for (size_t i = 0; i < ws->count; i++) {
+        int expected = 0;
+        if (atomic_load_explicit(&ws->w[i].busy, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(&ws->w[i].busy, &expected, 1))
+            return &ws->w[i];
+    }
+    return NULL;
+}
+
+void workers_release(svc_worker *w)
+{
+    /* The snapshot a search took is ended, so writers can reuse pages. */
+    if (w->searcher)
+        phm_searcher_release(w->searcher);
+    atomic_store(&w->busy, 0);
+}
+
+void workers_free(svc_workers *ws)
+{
+    for (size_t i = 0; i < ws->count; i++)
+        worker_free(&ws->w[i]);
+    free(ws->w);
+    ws->w = NULL;
+    ws->count = 0;
+}

@@ -1,0 +1,160 @@
+#!/bin/sh
+# lookup.sh - `phmatch lookup`: exact results at several radii against
+# hashes made at known distances, k-nearest, formats, exit statuses, and a
+# long-running lookup seeing entries another process imports.
+. "$(dirname "$0")/lib.sh"
+
+P=$PHMATCH
+DB=$T/k.phmi
+B=f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22
+TAB=$(printf '\t')
+
+# flip HEX N - HEX with the low bit of each of its first N digits flipped
+# (N <= 64): exactly N bits from HEX.
+flip() {
+    awk -v h="$1" -v n="$2" 'BEGIN {
+        a = "0123456789abcdef"; b = "1032547698badcfe"; out = ""
+        for (i = 1; i <= 64; i++) {
+            c = substr(h, i, 1)
+            if (i <= n) c = substr(b, index(a, c), 1)
+            out = out c
+        }
+        print out }'
+}
+
+# An entry d<D> at distance D from B, for each D; and an unrelated one.
+DISTS="0 1 5 20 31 32 40 64"
+for d in $DISTS; do
+    printf '%s,,d%s\n' "$(flip "$B" "$d")" "$d"
+done > "$T/known.pdq"
+"$P" index create "$DB"
+"$P" index import --source t --category C "$DB" "$T/known.pdq" > /dev/null
+
+# ids R - the ids lookup of B reports at radius R, sorted.
+ids() {
+    echo "$B" | "$P" lookup --index "$DB" --max-distance "$1" |
+        awk -F '\t' 'NR > 1 && $4 == "match" { print $7 }' | sort | tr '\n' ' '
+}
+# expected R - the ids within R, by construction.
+expected() {
+    for d in $DISTS; do [ "$d" -le "$1" ] && echo "d$d"; done | sort | tr '\n' ' '
+}
+for r in 0 1 4 5 30 31 32 63 64 128; do
+    t_is "radius $r: exactly the entries within $r" "$(ids "$r")" "$(expected "$r")"
+done
+t_is "default radius is 31" \
+    "$(echo "$B" | "$P" lookup --index "$DB" | awk -F '\t' 'NR > 1 { print $7 }' | sort | tr '\n' ' ')" \
+    "$(expected 31)"
+
+# Distances reported are the Hamming distances.
+out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 64 |
+    awk -F '\t' 'NR > 1 { print $7 "=" $9 }' | sort | tr '\n' ' ')
+t_is "distances are exact" "$out" "$(for d in $DISTS; do echo "d$d=$d"; done | sort | tr '\n' ' ')"
+
+# Results come sorted by distance.
+out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 64 |
+    awk -F '\t' 'NR > 1 { print $9 }' | tr '\n' ' ')
+t_is "sorted by distance" "$out" "0 1 5 20 31 32 40 64 "
+
+out=$(echo "$B" | "$P" lookup --index "$DB" --knn 3 --max-distance 64 |
+    awk -F '\t' 'NR > 1 { print $7 }' | tr '\n' ' ')
+t_is "--knn 3: the 3 nearest" "$out" "d0 d1 d5 "
+out=$(echo "$B" | "$P" lookup --index "$DB" --knn 2 --max-distance 0 |
+    awk -F '\t' 'NR > 1 { print $7 }' | tr '\n' ' ')
+t_is "--knn within --max-distance" "$out" "d0 "
+
+# A query with no match: one row, status none; exit 0.
+far=$(flip "$(flip "$B" 64 | tr '0123456789abcdef' 'fedcba9876543210')" 0)
+out=$(echo "$far" | "$P" lookup --index "$DB")
+t_is "no match: exit 0" "$?" 0
+t_is "no match: a row of status none" "$(echo "$out" | sed -n 2p)" \
+    "-${TAB}1${TAB}${far}${TAB}none${TAB}${TAB}${TAB}${TAB}${TAB}"
+
+# Several queries, in order, from files in any format.
+{ echo "$far"; echo "$B"; } > "$T/q.hex"
+printf '%s,50,a\n%s,60,b\n' "$B" "$far" > "$T/q.pdq"
+out=$("$P" lookup --index "$DB" --max-distance 0 "$T/q.hex" "$T/q.pdq" |
+    awk -F '\t' 'NR > 1 { print $2 $4 }' | tr '\n' ' ')
+t_is "queries answered in input order, pdq lines auto-detected" "$out" \
+    "1none 2match 1match 2none "
+printf 'pdq %s\n' "$B" | "$P" lookup --index "$DB" --max-distance 0 > "$T/o"
+t_is "hma lines auto-detected" "$(awk -F '\t' 'NR == 2 { print $7 }' "$T/o")" d0
+
+# A list of 5000 queries (several batches): one row each when nothing is
+# within 0 but the one.
+awk -v b="$B" 'BEGIN { for (i = 0; i < 5000; i++) print (i == 4321 ? b : sprintf("%064x", i + 1)) }' \
+    > "$T/many.hex"
+out=$("$P" lookup --index "$DB" --max-distance 0 "$T/many.hex" |
+    awk -F '\t' 'NR > 1 { n++ } $4 == "match" { m = $2 } END { print n, m }')
+t_is "5000 queries: one row each, the match on its line" "$out" "5000 4322"
+
+# Large inputs are split between threads: the same rows, in input order,
+# as one query at a time from a pipe.
+for k in $(seq 0 64); do flip "$B" "$k"; done > "$T/fam.hex"
+for i in $(seq 1 40); do cat "$T/fam.hex"; done > "$T/fam40.hex"
+OMP_NUM_THREADS=2 "$P" lookup --index "$DB" - < "$T/fam40.hex" > "$T/par.tsv"
+t_is "threads: exit 0" "$?" 0
+cat "$T/fam40.hex" | OMP_NUM_THREADS=1 "$P" lookup --index "$DB" > "$T/ser.tsv"
+t_ok "threads: same output, same order as one by one" cmp -s "$T/par.tsv" "$T/ser.tsv"
+t_is "threads: every query answered" "$(awk -F '\t' 'NR > 1 { print $2 }' "$T/par.tsv" | sort -un | wc -l)" 2600
+
+# Formats.
+out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 0 --format csv)
+t_is "csv" "$out" "input,line,query,status,entry,source,id,category,distance
+-,1,$B,match,1,t,d0,C,0"
+out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 1 --format jsonl)
+t_is "jsonl" "$out" "{\"input\":\"-\",\"line\":1,\"query\":\"$B\",\"matches\":[{\"entry\":1,\"source\":\"t\",\"id\":\"d0\",\"category\":\"C\",\"distance\":0},{\"entry\":2,\"source\":\"t\",\"id\":\"d1\",\"category\":\"C\",\"distance\":1}]}"
+
+# Digest-only queries match exactly on the digest.
+printf 'hash,md5,source,id\n,0123456789abcdef0123456789abcdef,t,m1\n' > "$T/md5.csv"
+"$P" index import "$DB" "$T/md5.csv" > /dev/null
+out=$("$P" lookup --index "$DB" --format csv "$T/md5.csv" | sed -n 2p)
+t_like "a digest query matches on the digest" "$out" ",md5:0123456789abcdef0123456789abcdef,match,.*,m1,"
+
+# Exit statuses.
+echo "$B" | "$P" lookup --index "$DB" --fail-on-match > /dev/null
+t_is "--fail-on-match with a match: exit 4" "$?" 4
+echo "$far" | "$P" lookup --index "$DB" --fail-on-match > /dev/null
+t_is "--fail-on-match without a match: exit 0" "$?" 0
+out=$(printf '%s\nf8f8\n%s\n' "$B" "$B" | "$P" lookup --index "$DB" 2>&1 >"$T/o")
+t_is "a bad line: exit 1" "$?" 1
+t_like "a bad line is reported with its line number" "$out" "(standard input):2: "
+t_is "the other lines are answered" "$(awk -F '\t' '$4 == "match" { print $2 }' "$T/o" | sort -u | tr '\n' ' ')" "1 3 "
+echo "$B" | "$P" lookup --index "$DB" --dihedral > /dev/null 2>"$T/err"
+t_is "--dihedral: exit 2" "$?" 2
+t_like "--dihedral: says why" "$(cat "$T/err")" "match --dihedral"
+echo "$B" | "$P" lookup --index "$DB" --max-distance 129 2>/dev/null
+t_is "--max-distance 129: exit 2" "$?" 2
+echo "$B" | "$P" lookup 2>/dev/null
+t_is "no --index: exit 2" "$?" 2
+out=$(echo "$B" | "$P" lookup --index "$T/none.phmi" 2>&1)
+t_is "missing index: exit 2" "$?" 2
+t_like "missing index: names it" "$out" "none.phmi"
+"$P" lookup --index "$DB" "$T/nosuch" > /dev/null 2>&1
+t_is "missing query file: exit 1" "$?" 1
+
+# A read-only index file: lookup opens it read-only.
+cp "$DB" "$T/ro.phmi"
+chmod 0400 "$T/ro.phmi"
+echo "$B" | "$P" lookup --index "$T/ro.phmi" > /dev/null
+t_is "lookup of a read-only index file" "$?" 0
+
+# Live update: a lookup reading a FIFO sees an entry imported meanwhile by
+# another process, without reopening.
+new=$(flip "$B" 10)
+mkfifo "$T/fifo"
+: > "$T/live"
+"$P" lookup --index "$DB" --max-distance 0 < "$T/fifo" > "$T/live" &
+lpid=$!
+exec 3> "$T/fifo"
+echo "$new" >&3
+i=0
+while [ "$(wc -l < "$T/live")" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+t_is "live: first answer is none" "$(awk -F '\t' 'NR == 2 { print $4 }' "$T/live")" none
+printf '%s,,live\n' "$new" | "$P" index import --source t "$DB" - > /dev/null
+echo "$new" >&3
+exec 3>&-
+wait "$lpid"
+t_is "live: the imported entry is found" "$(awk -F '\t' 'NR == 3 { print $4 " " $7 }' "$T/live")" "match live"
+
+t_done

@@ -1,0 +1,398 @@
+#!/bin/sh
+# service.sh - phmatchd end to end, over real sockets (issue 4): a server on
+# a temporary Unix socket and an ephemeral 127.0.0.1 port, against a small
+# index; every endpoint through curl; authentication and roles; every error
+# status; hostile input (malformed JSON, wrong content types, a truncated
+# JPEG, a PNG claiming 100000x100000, an oversized body); a client that
+# sends its headers byte by byte and stalls, and one that trickles forever;
+# overload; an entry added by another process; SIGHUP reload; SIGTERM
+# during a request; TLS. After each abuse the server must still answer.
+# Request loops are bounded; TAP on stdout. Needs curl.
+. "$(dirname "$0")/lib.sh"
+
+case $BUILD in
+/*) D=$BUILD ;;
+*) D=$ROOT/$BUILD ;;
+esac
+PHMATCHD=$D/phmatchd
+CLIENT=$D/tests/service/svc_client
+
+if ! t_have curl; then
+    echo "1..0 # SKIP curl not installed (make deps installs it)"
+    exit 0
+fi
+for b in "$PHMATCHD" "$CLIENT" "$PHMATCH"; do
+    if [ ! -x "$b" ]; then
+        t_fail "built: $b"
+        t_done
+    fi
+done
+
+JPG=$IMAGES/misc-images/wee.jpg
+JPG2=$IMAGES/bridge-mods/aaa-orig.jpg
+PNG=$IMAGES/misc-images/c.png
+ADMIN_TOKEN=admin-token-0123456789abcdef
+LOOKUP_TOKEN=lookup-token-0123456789abcdef
+printf '# name role token\nops admin %s\nupload-pipeline lookup %s\n' \
+    "$ADMIN_TOKEN" "$LOOKUP_TOKEN" >"$T/tokens"
+chmod 600 "$T/tokens"
+
+pids=""
+cleanup_servers() {
+    for p in $pids; do kill -9 "$p" 2>/dev/null; done
+}
+trap 'cleanup_servers; t_cleanup' EXIT
+
+# start NAME ARGS... - starts phmatchd with ARGS, log in $T/NAME.log; sets
+# PID and PORT (when listening on TCP). Waits for "ready" (10 s at most).
+start() {
+    _name=$1
+    shift
+    "$PHMATCHD" "$@" 2>"$T/$_name.log" &
+    PID=$!
+    pids="$pids $PID"
+    _i=0
+    while [ $_i -lt 100 ]; do
+        grep -q 'ready:' "$T/$_name.log" 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    PORT=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$_name.log")
+    grep -q 'ready:' "$T/$_name.log"
+}
+
+# stop PID - SIGTERM and wait (10 s at most); the exit status goes to RC.
+stop() {
+    kill -TERM "$1" 2>/dev/null
+    _i=0
+    while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    wait "$1"
+    RC=$?
+}
+
+# req ARGS... - runs curl; prints the HTTP status, the body goes to $T/out.
+req() {
+    curl -s -m 20 -o "$T/out" -w '%{http_code}' "$@"
+}
+body() { cat "$T/out"; }
+TCP() { echo "http://127.0.0.1:$PORT$1"; }
+AUTH_L="Authorization: Bearer $LOOKUP_TOKEN"
+AUTH_A="Authorization: Bearer $ADMIN_TOKEN"
+OCT="Content-Type: application/octet-stream"
+JSON="Content-Type: application/json"
+
+# ---------------------------------------------------------------------------
+# Configuration checks, before any server runs.
+
+"$CLIENT" mkindex "$T/idx.phmi" 200 7 || { t_fail "make the test index"; t_done; }
+cat >"$T/phmatchd.conf" <<EOF
+# phmatchd test configuration
+index = $T/idx.phmi
+socket = $T/s.sock
+listen = 127.0.0.1:0
+tokens = $T/tokens
+threads = 2
+connection_timeout = 2
+request_timeout = 4
+max_body = 1500K
+max_batch = 10
+audit_log = $T/audit.jsonl
+EOF
+
+"$PHMATCHD" -c "$T/phmatchd.conf" -n >"$T/check.out" 2>"$T/check.err"
+t_is "--check-config: a valid configuration exits 0" "$?" 0
+t_like "--check-config prints the settings" "$(cat "$T/check.out")" '^max_body = 1536000$'
+"$PHMATCHD" -c "$T/phmatchd.conf" -n --max-batch 0 >/dev/null 2>"$T/check.err"
+t_is "--check-config: a value out of bounds exits 2" "$?" 2
+t_like "... naming the setting" "$(cat "$T/check.err")" "max_batch"
+"$PHMATCHD" -n --socket '' --listen 0.0.0.0:0 >/dev/null 2>"$T/check.err"
+t_is "a non-loopback address without tokens is refused" "$?" 2
+t_like "... saying why" "$(cat "$T/check.err")" "needs tokens"
+cp "$T/tokens" "$T/tokens-open"
+chmod 644 "$T/tokens-open"
+"$PHMATCHD" -c "$T/phmatchd.conf" --tokens "$T/tokens-open" -n >/dev/null 2>"$T/check.err"
+rc=$?
+t_ok "a token file readable by others is refused (exit $rc)" test "$rc" -ne 0
+t_like "... saying to chmod it" "$(cat "$T/check.err")" "chmod 600"
+"$PHMATCHD" -c "$T/phmatchd.conf" --no-such-setting 1 -n >/dev/null 2>&1
+t_is "an unknown option exits 2" "$?" 2
+
+# ---------------------------------------------------------------------------
+# The main server.
+
+if ! start main -c "$T/phmatchd.conf"; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/main.log")"
+    t_done
+fi
+MAIN=$PID
+t_pass "phmatchd starts on a Unix socket and port $PORT"
+U="http://localhost"
+US="--unix-socket $T/s.sock"
+t_is "the Unix socket has mode 0660" "$(stat -c %a "$T/s.sock")" 660
+
+# health
+t_is "GET /healthz (TCP, no token)" "$(req "$(TCP /healthz)")" 200
+t_like "GET /readyz" "$(req "$(TCP /readyz)")/$(body)" \
+    '^200/{"status":"ready","index":true,"entries":200,"generation":[0-9]*}$'
+
+# authentication and roles
+t_is "no token on TCP: 401" "$(req "$(TCP /v1/index)")" 401
+t_like "... with WWW-Authenticate" \
+    "$(curl -s -D - -o /dev/null "$(TCP /v1/index)")" "^WWW-Authenticate: Bearer"
+t_like "... and a JSON error" "$(body)" '"code":"unauthorized"'
+t_is "a wrong token: 401" \
+    "$(req -H 'Authorization: Bearer wrong-token-0123456789' "$(TCP /v1/index)")" 401
+t_is "not a bearer token: 401" "$(req -H 'Authorization: Basic eDp5' "$(TCP /v1/index)")" 401
+t_is "a lookup token: 200" "$(req -H "$AUTH_L" "$(TCP /v1/index)")" 200
+t_is "a lookup token on an admin endpoint: 403" \
+    "$(req -H "$AUTH_L" -H "$JSON" -d '{"source":"s","id":"1","hash":"'"$(printf '%064d' 0)"'"}' \
+        "$(TCP /v1/index/entries)")" 403
+t_is "the Unix socket without a token (unix_auth optional): admin" \
+    "$(req $US -X DELETE "$U/v1/index/entries/nosuch/1")" 404
+t_is "a wrong token on the Unix socket: 401" \
+    "$(req $US -H 'Authorization: Bearer wrong-token-0123456789' "$U/v1/index")" 401
+
+# POST /v1/hash
+want=$("$PHMATCH" hash --format pdq "$JPG" 2>/dev/null | cut -d , -f 1)
+want_png=$("$PHMATCH" hash --format pdq "$PNG" 2>/dev/null | cut -d , -f 1)
+t_is "POST /v1/hash (JPEG): 200" \
+    "$(req -H "$AUTH_L" -H 'Content-Type: image/jpeg' --data-binary @"$JPG" "$(TCP /v1/hash)")" 200
+t_like "... the hash of phmatch hash" "$(body)" "\"pdq\":\"$want\""
+t_like "... quality, size and format" "$(body)" '"quality":[0-9]*,"width":[0-9]*,"height":[0-9]*,"format":"jpeg"'
+t_is "POST /v1/hash (PNG, Unix socket): the hash of phmatch hash" \
+    "$(req $US -H "$OCT" --data-binary @"$PNG" "$U/v1/hash")/$(body | grep -o '"pdq":"[0-9a-f]*"')" \
+    "200/\"pdq\":\"$want_png\""
+req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP '/v1/hash?dihedral=1&digest=sha256,md5')" >/dev/null
+t_is "?dihedral=1: the seven other orientations" \
+    "$(body | grep -o '"rot90":"[0-9a-f]\{64\}","rot180":"[0-9a-f]\{64\}","rot270":"[0-9a-f]\{64\}","flipx":"[0-9a-f]\{64\}","flipy":"[0-9a-f]\{64\}","flipplus1":"[0-9a-f]\{64\}","flipminus1":"[0-9a-f]\{64\}"' | wc -l)" 1
+t_like "?digest=sha256,md5: the file's SHA-256" "$(body)" "\"sha256\":\"$(sha256sum "$JPG" | cut -c 1-64)\""
+t_like "... and MD5" "$(body)" "\"md5\":\"$(md5sum "$JPG" | cut -c 1-32)\""
+t_is "?digest=crc32: 400" \
+    "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP '/v1/hash?digest=crc32')")" 400
+
+# POST /v1/match and an entry added by another process
+t_is "POST /v1/match: 200" \
+    "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP /v1/match)")" 200
+t_like "... no match yet" "$(body)" '"matches":\[\]'
+t_ok "(another process adds the photo's hash to the index)" \
+    "$CLIENT" add "$T/idx.phmi" case-1 img-1 "$want" A1
+t_is "POST /v1/match: the new entry is found at once" \
+    "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP /v1/match)")/$(body | grep -o '"matches":\[.*\]')" \
+    '200/"matches":[{"source":"case-1","id":"img-1","category":"A1","distance":0}]'
+# A rotated copy: the entry holds the rot90 hash of the second photo.
+req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG2" "$(TCP '/v1/hash?dihedral=1')" >/dev/null
+rot90=$(body | sed -n 's/.*"rot90":"\([0-9a-f]*\)".*/\1/p')
+"$CLIENT" add "$T/idx.phmi" case-1 img-2-rotated "$rot90" B2
+req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG2" "$(TCP '/v1/match?dihedral=1')" >/dev/null
+t_like "?dihedral=1 finds a rotated copy, and says which orientation" "$(body)" \
+    '"id":"img-2-rotated","category":"B2","distance":0,"orientation":"rot90"'
+req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG2" "$(TCP '/v1/match')" >/dev/null
+t_like "... not without it" "$(body)" '"matches":\[\]'
+t_is "?max_distance=300: 400" \
+    "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP '/v1/match?max_distance=300')")" 400
+
+# POST /v1/lookup
+far=$(printf '%064d' 0)
+t_is "POST /v1/lookup: 200" \
+    "$(req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[\"$want\",\"$far\"],\"max_distance\":0}" "$(TCP /v1/lookup)")" 200
+t_is "... per-hash matches, in order" "$(body)" \
+    '{"results":[{"matches":[{"source":"case-1","id":"img-1","category":"A1","distance":0}]},{"matches":[]}],"max_distance":0}'
+t_is "a batch over max_batch: 413" \
+    "$(req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[$(printf '"%s",' 1 2 3 4 5 6 7 8 9 10)\"11\"]}" "$(TCP /v1/lookup)")" 413
+t_is "malformed JSON: 400" "$(req -H "$AUTH_L" -H "$JSON" -d '{"hashes":[' "$(TCP /v1/lookup)")" 400
+t_like "... bad_json" "$(body)" '"code":"bad_json"'
+t_is "a bad hash: 400" "$(req -H "$AUTH_L" -H "$JSON" -d '{"hashes":["xyz"]}' "$(TCP /v1/lookup)")" 400
+t_is "JSON sent as text/plain: 415" \
+    "$(req -H "$AUTH_L" -H 'Content-Type: text/plain' -d '{"hashes":[]}' "$(TCP /v1/lookup)")" 415
+
+# audit log: matches only, no query hash by default
+t_is "the audit log has mode 0600" "$(stat -c %a "$T/audit.jsonl")" 600
+t_like "... a record per match, with the token's name" "$(cat "$T/audit.jsonl")" \
+    '"token":"upload-pipeline","endpoint":"match","source":"case-1","id":"img-1","category":"A1","distance":0'
+t_is "... never the query hash" "$(grep -c "$want" "$T/audit.jsonl")" 0
+t_is "... and nothing for queries that matched nothing" \
+    "$(grep -c '"id":"[0-9]' "$T/audit.jsonl")" 0
+
+# index administration
+t_is "POST /v1/index/entries (admin): 200" \
+    "$(req -H "$AUTH_A" -H "$JSON" -d "{\"entries\":[{\"source\":\"s2\",\"id\":\"a/b\",\"hash\":\"$far\",\"quality\":90},{\"source\":\"s2\",\"id\":\"c\",\"md5\":\"$(md5sum "$JPG" | cut -c 1-32)\"}]}" "$(TCP /v1/index/entries)")" 200
+t_is "... counts" "$(body)" '{"added":2,"updated":0,"unchanged":0}'
+t_is "an entry without a signal: 400" \
+    "$(req -H "$AUTH_A" -H "$JSON" -d '{"source":"s","id":"x"}' "$(TCP /v1/index/entries)")" 400
+t_like "... naming the entry" "$(body)" 'entries\[0\]'
+req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[\"$far\"],\"max_distance\":0}" "$(TCP /v1/lookup)" >/dev/null
+t_like "the added entry is found" "$(body)" '"id":"a/b"'
+t_is "DELETE /v1/index/entries/s2/a%2Fb: 200" \
+    "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/entries/s2/a%2Fb)")/$(body)" '200/{"removed":1}'
+t_is "... again: 404" "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/entries/s2/a%2Fb)")" 404
+t_is "a malformed escape in the path: 400" \
+    "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/entries/s2/a%2)")" 400
+t_is "DELETE /v1/index/sources/bench: 200" \
+    "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/sources/bench)")/$(body)" '200/{"removed":200}'
+req -H "$AUTH_L" "$(TCP /v1/index)" >/dev/null
+t_like "GET /v1/index: statistics and groups" "$(body)" \
+    '"entries":3,.*"groups":\[{"source":"case-1","category":"A1","count":1}'
+
+# HMA compatibility
+t_is "GET /m/lookup?signal_type=pdq&signal=...: 200" \
+    "$(req -H "$AUTH_L" "$(TCP "/m/lookup?signal_type=pdq&signal=$want")")/$(body)" \
+    '200/{"case-1":[{"bank_content_id":"img-1","distance":"0"}]}'
+t_is "... signal_type=video_md5: 400" \
+    "$(req -H "$AUTH_L" "$(TCP "/m/lookup?signal_type=video_md5&signal=$want")")" 400
+t_is "POST /h/hash with a multipart photo: {\"pdq\": ...}" \
+    "$(req -H "$AUTH_L" -F "photo=@$JPG" "$(TCP /h/hash)")/$(body)" "200/{\"pdq\":\"$want\"}"
+t_is "POST /m/lookup with a multipart photo" \
+    "$(req -H "$AUTH_L" -F "photo=@$JPG" "$(TCP /m/lookup)")/$(body)" \
+    '200/{"pdq":{"case-1":[{"bank_content_id":"img-1","distance":"0"}]}}'
+t_is "POST /h/hash without a photo field: 400" \
+    "$(req -H "$AUTH_L" -F "video=@$JPG" "$(TCP /h/hash)")" 400
+t_is "POST /h/hash with raw bytes: 415" \
+    "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP /h/hash)")" 415
+
+# error statuses and hostile input
+B=$T/bad
+mkdir "$B"
+head -c 20000 "$JPG2" >"$B/truncated.jpg"
+printf '\211PNG\r\n\032\n\000\000\000\rIHDR\000\001\206\240\000\001\206\240\010\000\000\000\000\215\071T\024' >"$B/bomb.png"
+printf '\000\000\000\013IDATx\234c`@\005\000\000\020\000\001\071\275\217e' >>"$B/bomb.png"
+printf '\000\000\000\000IEND\256B`\202' >>"$B/bomb.png"
+printf 'P6\n4 4\n255\n' >"$B/tiny.ppm"
+head -c 48 /dev/zero >>"$B/tiny.ppm"
+echo "this is not an image" >"$B/text"
+head -c 2000000 /dev/zero >"$B/big"
+hash_of() { req -H "$AUTH_L" -H "$OCT" --data-binary @"$1" "$(TCP /v1/hash)"; }
+t_is "no such endpoint: 404" "$(req -H "$AUTH_L" "$(TCP /v2/nothing)")" 404
+t_is "GET /v1/hash: 405" "$(req -H "$AUTH_L" "$(TCP /v1/hash)")" 405
+t_like "... with Allow: POST" "$(curl -s -D - -o /dev/null "$(TCP /v1/hash)")" '^Allow: POST'
+t_is "a truncated JPEG: 422 corrupt" "$(hash_of "$B/truncated.jpg")/$(body | grep -o '"code":"[a-z_]*"')" \
+    '422/"code":"corrupt"'
+t_is "a PNG claiming 100000x100000 (decompression bomb): 422 too_large" \
+    "$(hash_of "$B/bomb.png")/$(body | grep -o '"code":"[a-z_]*"')" '422/"code":"too_large"'
+t_is "a 4x4 image: 422 too_small" "$(hash_of "$B/tiny.ppm")/$(body | grep -o '"code":"[a-z_]*"')" \
+    '422/"code":"too_small"'
+t_is "text sent as an image: 415 unsupported_format" \
+    "$(hash_of "$B/text")/$(body | grep -o '"code":"[a-z_]*"')" '415/"code":"unsupported_format"'
+t_is "an image sent as text/plain: 415" \
+    "$(req -H "$AUTH_L" -H 'Content-Type: text/plain' --data-binary @"$JPG" "$(TCP /v1/hash)")" 415
+t_is "an empty body: 400" "$(req -H "$AUTH_L" -H "$OCT" -X POST "$(TCP /v1/hash)")" 400
+t_is "a body over max_body (Content-Length): 413" "$(hash_of "$B/big")" 413
+t_is "a body over max_body (chunked): 413" \
+    "$(req -H "$AUTH_L" -H "$OCT" -H 'Transfer-Encoding: chunked' --data-binary @"$B/big" "$(TCP /v1/hash)")" 413
+t_is "the server still answers" "$(req "$(TCP /healthz)")" 200
+
+# slow clients
+if [ "${SERVICE_SKIP_SLOW:-0}" != 1 ]; then
+    s=$("$CLIENT" slow "127.0.0.1:$PORT" 12)
+    t_ok "a client that sends headers byte by byte and stalls is closed by connection_timeout ($s s)" \
+        awk -v s="$s" 'BEGIN { exit !(s != "open" && s + 0 < 8) }'
+    s=$("$CLIENT" trickle "$T/s.sock" 15)
+    t_ok "a client that trickles its headers forever is closed by request_timeout ($s s)" \
+        awk -v s="$s" 'BEGIN { exit !(s != "open" && s + 0 >= 3.5 && s + 0 < 10) }'
+    t_is "the server still answers" "$(req "$(TCP /healthz)")" 200
+fi
+
+# metrics
+t_is "GET /metrics: 200" "$(req -H "$AUTH_L" "$(TCP /metrics)")" 200
+t_like "... requests by endpoint and status" "$(body)" \
+    '^phmatchd_requests_total{endpoint="hash",status="200"} [1-9]'
+t_like "... a latency histogram" "$(body)" \
+    '^phmatchd_request_duration_seconds_bucket{endpoint="lookup",le="+Inf"} [1-9]'
+t_like "... matches" "$(body)" '^phmatchd_matches_total [1-9]'
+t_like "... index size" "$(body)" '^phmatchd_index_entries 3$'
+
+# SIGHUP: tokens reloaded
+printf 'ops admin %s\nnew-client lookup new-token-0123456789abcdef\n' "$ADMIN_TOKEN" >"$T/tokens"
+kill -HUP "$MAIN"
+i=0
+while [ $i -lt 30 ] && [ "$(req -H 'Authorization: Bearer new-token-0123456789abcdef' "$(TCP /v1/index)")" != 200 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+t_is "SIGHUP: a token added to the file works" \
+    "$(req -H 'Authorization: Bearer new-token-0123456789abcdef' "$(TCP /v1/index)")" 200
+t_is "... a removed one no longer does" "$(req -H "$AUTH_L" "$(TCP /v1/index)")" 401
+chmod 644 "$T/tokens"
+kill -HUP "$MAIN"
+sleep 0.5
+t_like "SIGHUP with a token file readable by others: refused, logged" \
+    "$(cat "$T/main.log")" 'reload failed.*chmod 600'
+t_is "... and the tokens in force stay" \
+    "$(req -H 'Authorization: Bearer new-token-0123456789abcdef' "$(TCP /v1/index)")" 200
+chmod 600 "$T/tokens"
+
+# SIGTERM during a request: it completes, then the server exits 0
+# (wee.jpg, 13.6 KB, at 8 KB/s: about 1.7 s, within request_timeout)
+curl -s -m 20 -o "$T/slow.out" -w '%{http_code}' --limit-rate 8k -H "$AUTH_A" -H "$OCT" \
+    --data-binary @"$JPG" "$(TCP /v1/hash)" >"$T/slow.code" &
+cpid=$!
+sleep 0.5
+stop "$MAIN"
+rc=$RC
+wait "$cpid"
+t_is "SIGTERM during an upload: the request completes" \
+    "$(cat "$T/slow.code")/$(grep -c '"pdq"' "$T/slow.out")" "200/1"
+t_is "... and phmatchd exits 0" "$rc" 0
+t_like "... logging the drain" "$(cat "$T/main.log")" 'SIGTERM: stopping; 1 request in progress'
+t_ok "... and removes its socket" test ! -e "$T/s.sock"
+t_is "no sanitizer report in the log" \
+    "$(grep -c -e 'Sanitizer' -e 'runtime error' "$T/main.log")" 0
+t_is "no token in the log" "$(grep -c -e "$ADMIN_TOKEN" -e "$LOOKUP_TOKEN" "$T/main.log")" 0
+
+# ---------------------------------------------------------------------------
+# A second server: overload, a second signal, loopback without tokens.
+
+if start small --socket '' --listen 127.0.0.1:0 --threads 1 --max-pending 1 --index "$T/idx.phmi"; then
+    SMALL=$PID
+    curl -s -m 20 -o /dev/null -w '%{http_code}' --limit-rate 8k -H "$OCT" \
+        --data-binary @"$JPG" "$(TCP /v1/hash)" >"$T/busy.code" &
+    cpid=$!
+    sleep 0.4
+    t_is "over max_pending: 503" "$(req "$(TCP /v1/index)")" 503
+    t_like "... with Retry-After" "$(curl -s -D - -o /dev/null "$(TCP /v1/index)")" '^Retry-After: 1'
+    t_is "loopback without tokens: an admin endpoint is refused (403)" \
+        "$(req -X DELETE "$(TCP /v1/index/sources/x)")" 403
+    kill -TERM "$SMALL"
+    sleep 0.2
+    kill -TERM "$SMALL"
+    wait "$SMALL"
+    t_is "a second SIGTERM exits at once, status 1" "$?" 1
+    wait "$cpid"
+else
+    t_fail "a second phmatchd starts"
+    t_diag "$(cat "$T/small.log")"
+fi
+
+# ---------------------------------------------------------------------------
+# TLS with a self-signed certificate.
+
+if t_have openssl &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -days 1 \
+        -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1; then
+    if start tls --socket '' --listen 127.0.0.1:0 --tokens "$T/tokens" \
+        --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --threads 1; then
+        t_is "TLS: GET /healthz over https" \
+            "$(req --cacert "$T/cert.pem" "https://127.0.0.1:$PORT/healthz")" 200
+        t_is "TLS: POST /v1/hash" \
+            "$(req --cacert "$T/cert.pem" -H "$AUTH_A" -H "$OCT" --data-binary @"$JPG" \
+                "https://127.0.0.1:$PORT/v1/hash")/$(body | grep -o '"pdq":"[0-9a-f]*"')" \
+            "200/\"pdq\":\"$want\""
+        t_is "TLS: plain HTTP is not answered" "$(req "http://127.0.0.1:$PORT/healthz")" 000
+        stop "$PID"
+        t_is "TLS: phmatchd stops cleanly" "$RC" 0
+    else
+        t_fail "phmatchd starts with TLS"
+        t_diag "$(cat "$T/tls.log")"
+    fi
+else
+    t_skip "TLS" "openssl cannot make a test certificate"
+fi
+
+t_is "no sanitizer report in any server's log" \
+    "$(cat "$T"/*.log | grep -c -e 'Sanitizer' -e 'runtime error')" 0
+t_done
