@@ -1,5 +1,6 @@
 /* hashlist.c - hash-list formats (see hashlist.h and docs/HASHLISTS.md). */
 #include "hashlist.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -200,45 +201,12 @@ typedef char shown_buf[SHOWN_MAX + 4];
 /* ---------------------------------------------------------------- */
 /* UTF-8 and time                                                    */
 
-/* Length of the well-formed UTF-8 sequence at s[0..len), or 0 (RFC 3629:
- * no overlong forms, surrogates or code points above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (len < n)
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
 
 static int is_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_len(p + i, len - i);
+        size_t n = cli_utf8_seq(p + i, len - i);
         if (n == 0)
             return 0;
         i += n;

@@ -1,5 +1,6 @@
 /* output.c - record formats (see output.h). */
 #include "output.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -86,48 +87,13 @@ void output_csv_field(FILE *fp, const char *s, size_t len)
     putc('"', fp);
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..len), or 0 if the
- * bytes there are not one (RFC 3629, table 3-7 of Unicode). */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (len < n)
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0; /* no overlong forms */
-    else if (c == 0xed)
-        hi = 0x9f; /* no surrogates */
-    else if (c == 0xf0)
-        lo = 0x90; /* no overlong forms */
-    else if (c == 0xf4)
-        hi = 0x8f; /* nothing above U+10FFFF */
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
 
 int output_is_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = cli_utf8_seq(p + i, len - i);
         if (!n)
             return 0;
         i += n;
@@ -143,7 +109,7 @@ void output_json_string(FILE *fp, const char *s, size_t len)
     putc('"', fp);
     while (i < len) {
         unsigned char c = p[i];
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = cli_utf8_seq(p + i, len - i);
         if (n == 0) {
             fputs("\\ufffd", fp); /* not UTF-8: one replacement per byte */
             i++;

@@ -20,6 +20,7 @@
  *     same values for every field that format carries.
  */
 #include "../../src/cli/hashlist.c"
+#include "../../src/cli/utf8.c"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -7,6 +7,7 @@
  * in libphmatch. Sample files are read from tests/data/hashlists/, so run
  * from the top of the source tree (tests/check.sh does). */
 #include "../../src/cli/hashlist.c"
+#include "../../src/cli/utf8.c"
 
 #include <stdio.h>
 #include <stdlib.h>
