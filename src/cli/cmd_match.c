@@ -26,10 +26,8 @@
 #include "args.h"
 #include "cli.h"
 #include "hashopts.h"
-#include "inputs.h"
+#include "hashrun.h"
 #include "output.h"
-#include "pipeline.h"
-#include "progress.h"
 
 /* Exit status of --fail-on-match when some input matched. */
 #define MATCH_EXIT_MATCHED 4
@@ -85,9 +83,7 @@ static const char usage_text[] =
     "the run worked, or some inputs failed).\n";
 
 enum {
-    OPT_NO_HEADER = 256,
-    OPT_NO_PROGRESS,
-    OPT_MIN_QUALITY,
+    OPT_MIN_QUALITY = 256,
     OPT_MAX_MATCHES,
     OPT_FAIL_ON_MATCH,
 };
@@ -99,26 +95,21 @@ static const args_option options[] = {
     { "max-matches", OPT_MAX_MATCHES, 1, NULL },
     { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
     { "format", 'f', 1, NULL },
-    { "output", 'o', 1, NULL },
-    { "no-header", OPT_NO_HEADER, 0, NULL },
-    { "quiet", 'q', 0, NULL },
-    { "no-progress", OPT_NO_PROGRESS, 0, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
+    { NULL, 0, 0, hashrun_options },
     { NULL, 0, 0, NULL },
 };
 
 typedef struct match_options {
     hashopts h;
+    hashrun_config run; /* output file, header, quiet, progress */
     const char *index_path;
     int radius;
     int min_quality;
     size_t max_matches;
     int fail_on_match;
     output_format format;
-    int header;
-    int quiet, no_progress;
-    const char *output_path; /* NULL: stdout */
 } match_options;
 
 /* One match of an input, before its entry is resolved. */
@@ -154,9 +145,7 @@ typedef struct match_run {
     const match_options *opt;
     phm_index *idx;
     phm_searcher *emit_s; /* resolves entries at emission */
-    FILE *out;
-    const char *out_name;
-    progress *progress;
+    hashrun r;            /* output, progress */
     uint64_t searched, low_quality, matched_inputs, hits, search_failed;
 } match_run;
 
@@ -282,13 +271,68 @@ static int search_queries(const match_run *run, match_thread *t, size_t n,
     return PHM_OK;
 }
 
+/* Searches the frames of video record `rec` hashed with sufficient
+ * quality (after a decoding error too: the frames before it), in batches,
+ * their hits into t->all. Returns PHM_OK or an error, message in res. */
+static int search_video(const match_run *run, match_thread *t,
+                        const hash_record *rec, match_result *res)
+{
+    const phm_vpdq *v = rec->video;
+    int rc = PHM_OK;
+    size_t n = 0;
+
+    for (size_t i = 0; i < v->count && rc == PHM_OK; i++) {
+        if (v->frames[i].quality < run->opt->min_quality)
+            continue;
+        if (grow_queries(t, MATCH_BATCH)) {
+            snprintf(res->message, sizeof res->message, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        t->queries[n] = v->frames[i].hash;
+        t->qframe[n] = (int64_t)v->frames[i].frame;
+        t->qorient[n] = PHM_DIH_ORIGINAL;
+        res->searched = 1;
+        if (++n == MATCH_BATCH) {
+            rc = search_queries(run, t, n, res->message, sizeof res->message);
+            dedupe_hits(t);
+            n = 0;
+        }
+    }
+    if (rc == PHM_OK && n)
+        rc = search_queries(run, t, n, res->message, sizeof res->message);
+    return rc;
+}
+
+/* Searches image record `rec` (its orientations with --dihedral) if it was
+ * hashed with sufficient quality, its hits into t->all. Returns PHM_OK or an
+ * error, message in res. */
+static int search_image(const match_run *run, match_thread *t,
+                        const hash_record *rec, match_result *res)
+{
+    size_t n = 0;
+
+    if (rec->status < 0 || rec->pdq.quality < run->opt->min_quality)
+        return PHM_OK;
+    if (grow_queries(t, PHM_DIH_COUNT)) {
+        snprintf(res->message, sizeof res->message, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    int nh = rec->pdq.nhashes < 1 ? 1 : rec->pdq.nhashes;
+    for (int i = 0; i < nh && i < PHM_DIH_COUNT; i++) {
+        t->queries[n] = rec->pdq.hash[i];
+        t->qframe[n] = -1;
+        t->qorient[n++] = i;
+    }
+    res->searched = 1;
+    return search_queries(run, t, n, res->message, sizeof res->message);
+}
+
+/* The work hook: searches the record's hashes, keeps the closest hits. */
 static void work(void *ctx, void *state, hash_record *rec)
 {
     const match_run *run = ctx;
     match_thread *t = state;
     match_result *res = rec->user;
-    int rc = PHM_OK;
-    size_t n = 0;
 
     res->searched = 0;
     res->status = PHM_OK;
@@ -297,46 +341,8 @@ static void work(void *ctx, void *state, hash_record *rec)
     res->message[0] = '\0';
     t->nall = 0;
 
-    if (rec->video) {
-        /* The frames hashed, of sufficient quality; after a decoding
-         * error too (the frames before it). */
-        const phm_vpdq *v = rec->video;
-        for (size_t i = 0; i < v->count && rc == PHM_OK; i++) {
-            if (v->frames[i].quality < run->opt->min_quality)
-                continue;
-            if (grow_queries(t, MATCH_BATCH)) {
-                rc = PHM_ERR_NOMEM;
-                snprintf(res->message, sizeof res->message, "out of memory");
-                break;
-            }
-            t->queries[n] = v->frames[i].hash;
-            t->qframe[n] = (int64_t)v->frames[i].frame;
-            t->qorient[n] = PHM_DIH_ORIGINAL;
-            res->searched = 1;
-            if (++n == MATCH_BATCH) {
-                rc = search_queries(run, t, n, res->message,
-                                    sizeof res->message);
-                dedupe_hits(t);
-                n = 0;
-            }
-        }
-    } else if (rec->status >= 0 &&
-               rec->pdq.quality >= run->opt->min_quality) {
-        if (grow_queries(t, PHM_DIH_COUNT)) {
-            rc = PHM_ERR_NOMEM;
-            snprintf(res->message, sizeof res->message, "out of memory");
-        } else {
-            int nh = rec->pdq.nhashes < 1 ? 1 : rec->pdq.nhashes;
-            for (int i = 0; i < nh && i < PHM_DIH_COUNT; i++) {
-                t->queries[n] = rec->pdq.hash[i];
-                t->qframe[n] = -1;
-                t->qorient[n++] = i;
-            }
-            res->searched = 1;
-        }
-    }
-    if (rc == PHM_OK && n)
-        rc = search_queries(run, t, n, res->message, sizeof res->message);
+    int rc = rec->video ? search_video(run, t, rec, res)
+                        : search_image(run, t, rec, res);
     /* Results are copied: end the snapshot, so that an idle worker does
      * not keep the writer from reusing pages. */
     phm_searcher_release(t->s);
@@ -541,7 +547,7 @@ static void write_header(const match_run *run)
     size_t n;
     char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
 
-    if (!run->opt->header ||
+    if (!run->opt->run.header ||
         (run->opt->format != OUTPUT_TSV && run->opt->format != OUTPUT_CSV))
         return;
     n = input_fields(run, NULL, NULL, f, &t);
@@ -549,10 +555,10 @@ static void write_header(const match_run *run)
     set_str(&f[n++], "error", NULL);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            putc(sep, run->out);
-        fputs(f[i].name, run->out);
+            putc(sep, run->r.out);
+        fputs(f[i].name, run->r.out);
     }
-    putc('\n', run->out);
+    putc('\n', run->r.out);
 }
 
 /* Reads the entry of hit `h` through the emitter's searcher. Returns 0, or
@@ -565,8 +571,8 @@ static int resolve(match_run *run, const hash_record *r, const match_hit *h,
     int rc = phm_searcher_get(run->emit_s, h->entry, e, err, sizeof err);
     if (rc == PHM_OK)
         return 0;
-    if (!run->opt->quiet) {
-        progress_clear(run->progress);
+    if (!run->opt->run.quiet) {
+        progress_clear(run->r.progress);
         fputs("phmatch: warning: match of '", stderr);
         cli_put_quoted(stderr, r->path);
         fprintf(stderr, "': %s\n", err);
@@ -580,7 +586,7 @@ static void write_record(match_run *run, const hash_record *r,
     field f[MAX_FIELDS];
     record_text t;
     phm_entry e;
-    FILE *fp = run->out;
+    FILE *fp = run->r.out;
     size_t ni = input_fields(run, r, res, f, &t);
     const char *error = record_error(r, res);
     size_t listed = res->searched && res->status == PHM_OK ? res->listed : 0;
@@ -646,24 +652,9 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     match_run *run = ctx;
     const match_result *res = r->user;
 
-    if (r->status < 0) {
-        progress_clear(run->progress);
-        fputs("phmatch: cannot hash '", stderr);
-        cli_put_quoted(stderr, r->path);
-        fputs("': ", stderr);
-        cli_put_quoted(stderr, r->message[0] ? r->message
-                                             : phm_strerror(r->status));
-        fputc('\n', stderr);
-    } else if (r->status == PHM_WARN_RECOVERED && !run->opt->quiet) {
-        progress_clear(run->progress);
-        fputs("phmatch: warning: '", stderr);
-        cli_put_quoted(stderr, r->path);
-        fputs("' is damaged (", stderr);
-        cli_put_quoted(stderr, r->message);
-        fputs("); hashed what the decoder recovered\n", stderr);
-    }
+    hashrun_report(&run->r, r);
     if (res->status != PHM_OK) {
-        progress_clear(run->progress);
+        progress_clear(run->r.progress);
         fputs("phmatch: cannot search the index for '", stderr);
         cli_put_quoted(stderr, r->path);
         fputs("': ", stderr);
@@ -683,21 +674,16 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     errno = 0;
     write_record(run, r, res);
     phm_searcher_release(run->emit_s);
-    if (ferror(run->out)) {
-        snprintf(err, errlen, "cannot write to '%s': %s", run->out_name,
-                 strerror(errno ? errno : EIO));
-        return -1;
-    }
-    return 0;
+    return hashrun_check_write(&run->r, err, errlen);
 }
 
 static void print_summary(const match_run *run, const pipeline_stats *st)
 {
+    hashrun_summary_start(st);
     fprintf(stderr,
-            "phmatch: %llu file%s: %llu hashed, %llu failed; %llu searched, "
-            "%llu not searched (quality < %d); %llu matched (%llu match%s)",
-            (unsigned long long)st->records, st->records == 1 ? "" : "s",
-            (unsigned long long)st->hashed, (unsigned long long)st->failed,
+            ", %llu failed; %llu searched, %llu not searched (quality < %d); "
+            "%llu matched (%llu match%s)",
+            (unsigned long long)st->failed,
             (unsigned long long)run->searched,
             (unsigned long long)run->low_quality, run->opt->min_quality,
             (unsigned long long)run->matched_inputs,
@@ -706,8 +692,7 @@ static void print_summary(const match_run *run, const pipeline_stats *st)
         fprintf(stderr, "; %llu search%s failed",
                 (unsigned long long)run->search_failed,
                 run->search_failed == 1 ? "" : "es");
-    double rate = st->seconds > 0 ? (double)st->records / st->seconds : 0;
-    fprintf(stderr, "; %.2f s, %.1f files/s\n", st->seconds, rate);
+    hashrun_summary_end(st, 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -728,14 +713,14 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->min_quality = PHM_PDQ_MIN_QUALITY;
     o->max_matches = MATCH_DEFAULT_MAX_MATCHES;
     o->format = OUTPUT_TSV;
-    o->header = 1;
+    hashrun_config_init(&o->run);
 
     args_init(&p, "match", argc, argv);
     while ((key = args_next(&p, options, &arg)) != ARGS_END) {
         int r = hashopts_handle(&o->h, &p, key, arg);
         if (r < 0)
             return CLI_EXIT_USAGE;
-        if (r > 0)
+        if (r > 0 || hashrun_handle(&o->run, key, arg))
             continue;
         switch (key) {
         case ARGS_ERROR:
@@ -770,18 +755,6 @@ static int parse_options(int argc, char **argv, const cli_global *g,
                                        "have no room for matches)",
                                        arg, args_spelling(&p));
             break;
-        case 'o':
-            o->output_path = strcmp(arg, "-") == 0 ? NULL : arg;
-            break;
-        case OPT_NO_HEADER:
-            o->header = 0;
-            break;
-        case 'q':
-            o->quiet = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            o->no_progress = 1;
-            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -800,7 +773,6 @@ int cmd_match(int argc, char **argv, const cli_global *g)
 {
     match_options o;
     match_run run;
-    input_source *in = NULL;
     pipeline_hooks hooks;
     pipeline_stats stats;
     char err[PHM_ERRMSG_MAX];
@@ -821,37 +793,9 @@ int cmd_match(int argc, char **argv, const cli_global *g)
         status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
         goto out;
     }
-
-    rc = input_open(&in, &o.h.inputs, err, sizeof err);
-    if (rc != PHM_OK) {
-        cli_error("%s", err);
-        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+    status = hashrun_open(&run.r, &o.run, &o.h);
+    if (status >= 0)
         goto out;
-    }
-
-    run.out = stdout;
-    run.out_name = "standard output";
-    if (o.output_path) {
-        run.out = fopen(o.output_path, "w");
-        run.out_name = o.output_path;
-        if (!run.out) {
-            cli_error("cannot open '%s' for writing: %s", o.output_path,
-                      strerror(errno));
-            status = CLI_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (!isatty(fileno(run.out)))
-        setvbuf(run.out, NULL, _IOFBF, 1 << 16);
-    run.progress = progress_new(
-        stderr, !o.quiet && !o.no_progress && isatty(STDERR_FILENO) &&
-                    !(run.out == stdout && isatty(STDOUT_FILENO)));
-    if (!run.progress) {
-        cli_error("out of memory");
-        status = CLI_EXIT_FATAL;
-        goto out;
-    }
-    o.h.pipe.progress = run.progress;
 
     write_header(&run);
     memset(&hooks, 0, sizeof hooks);
@@ -864,34 +808,17 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     hooks.record_user_size =
         (offsetof(match_result, hits) + o.max_matches * sizeof(match_hit) + 15) &
         ~(size_t)15;
-    rc = pipeline_run(&o.h.pipe, in, &hooks, &stats, err, sizeof err);
-    progress_clear(run.progress);
-
-    if (rc != PHM_OK) {
-        cli_error("%s", err);
-        status = CLI_EXIT_FATAL;
-    } else if (o.fail_on_match && run.matched_inputs) {
-        status = MATCH_EXIT_MATCHED;
-    } else {
-        status = stats.failed || run.search_failed ? CLI_EXIT_PARTIAL
-                                                   : CLI_EXIT_OK;
-    }
-    if (fflush(run.out) != 0 || ferror(run.out)) {
-        if (rc == PHM_OK)
-            cli_error("cannot write to '%s': %s", run.out_name,
-                      strerror(errno ? errno : EIO));
-        status = CLI_EXIT_FATAL;
-    }
-    if (!o.quiet)
+    rc = hashrun_pipeline(&run.r, &o.h, &hooks, &stats);
+    status = hashrun_status(&run.r, rc,
+                            o.fail_on_match && run.matched_inputs
+                                ? MATCH_EXIT_MATCHED
+                            : stats.failed || run.search_failed
+                                ? CLI_EXIT_PARTIAL
+                                : CLI_EXIT_OK);
+    if (!o.run.quiet)
         print_summary(&run, &stats);
 out:
-    if (run.out && run.out != stdout && fclose(run.out) != 0 &&
-        status != CLI_EXIT_FATAL) {
-        cli_error("cannot write to '%s': %s", run.out_name, strerror(errno));
-        status = CLI_EXIT_FATAL;
-    }
-    progress_free(run.progress);
-    input_close(in);
+    status = hashrun_close(&run.r, status);
     phm_searcher_free(run.emit_s);
     phm_index_close(run.idx);
     hashopts_free(&o.h);

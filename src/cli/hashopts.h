@@ -1,7 +1,8 @@
 /*
  * hashopts.h - the options and operands of every command that hashes
  * files (`hash`, and `match`, which reuses the pipeline): which inputs,
- * how to read them, how to hash them. Output options stay with each command.
+ * how to read them, how to hash them. The options of the run's output
+ * (-o, -q ...) are in hashrun.h; the output format stays with each command.
  *
  * Use in a command:
  *
