@@ -56,38 +56,6 @@ int output_format_parse(const char *name, output_format *out)
 /* ---------------------------------------------------------------- */
 /* Field encoders                                                    */
 
-void output_tsv_field(FILE *fp, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        switch (s[i]) {
-        case '\\': fputs("\\\\", fp); break;
-        case '\t': fputs("\\t", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        default: putc(s[i], fp);
-        }
-    }
-}
-
-void output_csv_field(FILE *fp, const char *s, size_t len)
-{
-    int quote = 0;
-    for (size_t i = 0; i < len && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-    if (!quote) {
-        fwrite(s, 1, len, fp);
-        return;
-    }
-    putc('"', fp);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            putc('"', fp);
-        putc(s[i], fp);
-    }
-    putc('"', fp);
-}
-
-
 int output_is_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
