@@ -281,12 +281,8 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->out.format = OUTPUT_TSV;
 
     args_init(&p, "hash", argc, argv);
-    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
-        int r = hashopts_handle(&o->h, &p, key, arg);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0 || hashrun_handle(&o->run, key, arg))
-            continue;
+    while ((key = hashrun_next_option(&p, options, &o->h, &o->run, &arg)) !=
+           ARGS_END) {
         switch (key) {
         case ARGS_ERROR:
             return CLI_EXIT_USAGE;

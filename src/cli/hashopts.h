@@ -23,6 +23,9 @@
  *     then input_open(&in, &h.inputs, ...) and pipeline_run(&h.pipe, ...)
  *     hashopts_free(&h);
  *
+ * hashrun.h wraps the loop (hashrun_next_option) and the run for commands
+ * that also write records with -o, -q and a progress line.
+ *
  * Keys: the short letters T 0 L j m d, and HASHOPT_KEY_BASE and up for
  * long-only options; a command's own options must use other keys.
  * HASHOPT_USAGE is the matching --help text.

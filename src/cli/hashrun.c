@@ -46,6 +46,20 @@ int hashrun_handle(hashrun_config *c, int key, const char *arg)
     }
 }
 
+int hashrun_next_option(args_parser *p, const args_option *opts, hashopts *h,
+                        hashrun_config *c, const char **arg)
+{
+    int key;
+    while ((key = args_next(p, opts, arg)) != ARGS_END) {
+        int r = hashopts_handle(h, p, key, *arg);
+        if (r < 0)
+            return ARGS_ERROR;
+        if (r == 0 && !hashrun_handle(c, key, *arg))
+            return key;
+    }
+    return ARGS_END;
+}
+
 int hashrun_open(hashrun *r, const hashrun_config *cfg, hashopts *h)
 {
     char err[PHM_ERRMSG_MAX];

@@ -12,8 +12,11 @@
  *         { NULL, 0, 0, hashrun_options },     (-o, -q, --no-header,
  *         { NULL, 0, 0, NULL },                 --no-progress)
  *     };
- *     hashrun_config_init(&cfg);
- *     ...in the option loop: if (hashrun_handle(&cfg, key, arg)) continue;
+ *     hashopts_init(&h, argc, g); hashrun_config_init(&cfg);
+ *     while ((key = hashrun_next_option(&p, options, &h, &cfg, &arg)) !=
+ *            ARGS_END)
+ *         switch (key) { ...ARGS_ERROR, the command's own options... }
+ *     hashopts_finish(&h, "match");
  *     hashrun r;
  *     status = hashrun_open(&r, &cfg, &h);     (inputs, output, progress)
  *     if (status >= 0) goto out;
@@ -58,6 +61,13 @@ void hashrun_config_init(hashrun_config *c);
 /* Handles `key` if it is one of hashrun_options. Returns 1 if handled, 0
  * if not. */
 int hashrun_handle(hashrun_config *c, int key, const char *arg);
+
+/* args_next() for a hashing command: operands and the options of
+ * hashopt_options and hashrun_options are handled here. Returns the key
+ * of one of the command's own options (value in *arg), ARGS_END, or
+ * ARGS_ERROR after a usage error was printed. */
+int hashrun_next_option(args_parser *p, const args_option *opts, hashopts *h,
+                        hashrun_config *c, const char **arg);
 
 typedef struct hashrun {
     const hashrun_config *cfg;
