@@ -25,6 +25,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "fields.h"
 #include "hashopts.h"
 #include "hashrun.h"
 #include "output.h"
@@ -365,43 +366,13 @@ static void work(void *ctx, void *state, hash_record *rec)
 /* ---------------------------------------------------------------- */
 /* Output (emitter)                                                  */
 
-typedef enum field_kind {
-    F_NULL,
-    F_STR,
-    F_NUM,
-    F_FLAGS, /* s: comma-separated flag names; jsonl: an array */
-} field_kind;
-
-typedef struct field {
-    const char *name;
-    field_kind kind;
-    const char *s;
-    size_t len;
-    long long num;
-} field;
-
+/* The most columns of a line: the input's, a hit's and `error`. */
 #define MAX_FIELDS 32
-
-static void set_str(field *f, const char *name, const char *s)
-{
-    f->name = name;
-    f->kind = s ? F_STR : F_NULL;
-    f->s = s;
-    f->len = s ? strlen(s) : 0;
-}
-
-static void set_num(field *f, const char *name, int known, long long v)
-{
-    f->name = name;
-    f->kind = known ? F_NUM : F_NULL;
-    f->num = v;
-}
 
 /* Storage for a record's formatted values. */
 typedef struct record_text {
     char hex[PHM_PDQ_HEX_LEN + 1];
     char format[64];
-    char flags[32];
 } record_text;
 
 /* The input's columns (everything before the match columns, and `error`
@@ -428,38 +399,34 @@ static size_t input_fields(const match_run *run, const hash_record *r,
                (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
         format = phm_format_name(r->format);
     }
-    set_str(&f[n], "path", r->path);
+    field_str(&f[n], "path", r->path);
     f[n++].len = r->path_len;
-    set_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
-    set_num(&f[n++], "size", r->size >= 0, r->size);
-    set_str(&f[n++], "format", format);
-    set_num(&f[n++], "width", r->width > 0, r->width);
-    set_num(&f[n++], "height", r->height > 0, r->height);
-    set_str(&f[n++], "mode",
+    field_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
+    field_num(&f[n++], "size", r->size >= 0, r->size);
+    field_str(&f[n++], "format", format);
+    field_num(&f[n++], "width", r->width > 0, r->width);
+    field_num(&f[n++], "height", r->height > 0, r->height);
+    field_str(&f[n++], "mode",
             !ok ? NULL
             : v ? phm_mode_name(PHM_MODE_FULL)
                 : phm_mode_name(o->h.pipe.mode));
     int has_hash = !v && ok;
     if (has_hash)
         phm_pdq_to_hex(&r->pdq.hash[0], t->hex);
-    set_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
-    set_num(&f[n++], "quality", has_hash, r->pdq.quality);
-    t->flags[0] = '\0';
+    field_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
+    field_num(&f[n++], "quality", has_hash, r->pdq.quality);
     int low = (has_hash && r->pdq.quality < o->min_quality) ||
               (v && res && !res->searched && v->count > 0);
-    snprintf(t->flags, sizeof t->flags, "%s%s%s", low ? "low_quality" : "",
-             low && r->status == PHM_WARN_RECOVERED ? "," : "",
-             r->status == PHM_WARN_RECOVERED ? "recovered" : "");
-    f[n].name = "flags";
-    f[n].kind = F_FLAGS;
-    f[n].s = t->flags;
-    f[n++].len = strlen(t->flags);
+    field_flags(&f[n++], (low ? FIELD_FLAG_LOW_QUALITY : 0) |
+                             (r->status == PHM_WARN_RECOVERED
+                                  ? FIELD_FLAG_RECOVERED
+                                  : 0));
     for (int i = 0; i < DIGEST_COUNT; i++)
         if (o->h.pipe.digests & (1u << i))
-            set_str(&f[n++], digest_name(i),
+            field_str(&f[n++], digest_name(i),
                     r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
-    set_str(&f[n++], "kind", v ? "video" : "image");
-    set_num(&f[n++], "matches", res && res->searched && res->status == PHM_OK,
+    field_str(&f[n++], "kind", v ? "video" : "image");
+    field_num(&f[n++], "matches", res && res->searched && res->status == PHM_OK,
             res ? (long long)res->total : 0);
     return n;
 }
@@ -469,14 +436,14 @@ static size_t input_fields(const match_run *run, const hash_record *r,
 static size_t hit_fields(const match_hit *h, const phm_entry *e, field *f)
 {
     size_t n = 0;
-    set_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
-    set_str(&f[n++], "source", h && e ? e->source : NULL);
-    set_str(&f[n++], "id", h && e ? e->id : NULL);
-    set_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
-    set_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
-    set_str(&f[n++], "orientation",
+    field_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
+    field_str(&f[n++], "source", h && e ? e->source : NULL);
+    field_str(&f[n++], "id", h && e ? e->id : NULL);
+    field_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
+    field_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
+    field_str(&f[n++], "orientation",
             h ? phm_dihedral_name(h->orientation) : NULL);
-    set_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
+    field_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
     return n;
 }
 
@@ -486,58 +453,6 @@ static const char *record_error(const hash_record *r, const match_result *res)
     if (res && res->status != PHM_OK)
         return res->message[0] ? res->message : phm_strerror(res->status);
     return r && r->message && r->message[0] ? r->message : NULL;
-}
-
-static void write_delimited(FILE *fp, const field *f, size_t n, char sep,
-                            void (*enc)(FILE *, const char *, size_t))
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(sep, fp);
-        switch (f[i].kind) {
-        case F_NULL:
-            break;
-        case F_STR:
-        case F_FLAGS:
-            enc(fp, f[i].s, f[i].len);
-            break;
-        case F_NUM:
-            fprintf(fp, "%lld", f[i].num);
-            break;
-        }
-    }
-    putc('\n', fp);
-}
-
-static void write_json_field(FILE *fp, const field *f)
-{
-    fprintf(fp, "\"%s\":", f->name);
-    switch (f->kind) {
-    case F_NULL:
-        fputs("null", fp);
-        break;
-    case F_STR:
-        output_json_string(fp, f->s, f->len);
-        break;
-    case F_NUM:
-        fprintf(fp, "%lld", f->num);
-        break;
-    case F_FLAGS: {
-        /* "a,b" -> ["a","b"] */
-        putc('[', fp);
-        const char *s = f->s;
-        while (*s) {
-            const char *c = strchr(s, ',');
-            size_t len = c ? (size_t)(c - s) : strlen(s);
-            if (s != f->s)
-                putc(',', fp);
-            output_json_string(fp, s, len);
-            s += len + (c ? 1 : 0);
-        }
-        putc(']', fp);
-        break;
-    }
-    }
 }
 
 static void write_header(const match_run *run)
@@ -552,13 +467,8 @@ static void write_header(const match_run *run)
         return;
     n = input_fields(run, NULL, NULL, f, &t);
     n += hit_fields(NULL, NULL, f + n);
-    set_str(&f[n++], "error", NULL);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(sep, run->r.out);
-        fputs(f[i].name, run->r.out);
-    }
-    putc('\n', run->r.out);
+    field_str(&f[n++], "error", NULL);
+    fields_write_names(run->r.out, f, n, sep);
 }
 
 /* Reads the entry of hit `h` through the emitter's searcher. Returns 0, or
@@ -593,17 +503,7 @@ static void write_record(match_run *run, const hash_record *r,
 
     if (run->opt->format == OUTPUT_JSONL) {
         putc('{', fp);
-        for (size_t i = 0; i < ni; i++) {
-            if (i)
-                putc(',', fp);
-            write_json_field(fp, &f[i]);
-            if (i == 0 && !output_is_utf8(f[0].s, f[0].len)) {
-                fputs(",\"path_hex\":\"", fp);
-                for (size_t j = 0; j < f[0].len; j++)
-                    fprintf(fp, "%02x", (unsigned char)f[0].s[j]);
-                putc('"', fp);
-            }
-        }
+        fields_write_json(fp, f, ni);
         fputs(",\"entries\":", fp);
         if (!res->searched || res->status != PHM_OK)
             fputs("null", fp);
@@ -616,33 +516,27 @@ static void write_record(match_run *run, const hash_record *r,
             putc(k ? ',' : '{', fp);
             if (k)
                 putc('{', fp);
-            for (size_t i = 0; i < nh; i++) {
-                if (i)
-                    putc(',', fp);
-                write_json_field(fp, &hf[i]);
-            }
+            fields_write_json(fp, hf, nh);
             putc('}', fp);
         }
         if (res->searched && res->status == PHM_OK)
             putc(']', fp);
         field ef;
-        set_str(&ef, "error", error);
+        field_str(&ef, "error", error);
         putc(',', fp);
-        write_json_field(fp, &ef);
+        fields_write_json(fp, &ef, 1);
         fputs("}\n", fp);
         return;
     }
 
     char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
-    void (*enc)(FILE *, const char *, size_t) =
-        run->opt->format == OUTPUT_TSV ? output_tsv_field : output_csv_field;
     size_t k = 0;
     do {
         const match_hit *h = k < listed ? &res->hits[k] : NULL;
         int got = h && resolve(run, r, h, &e) == 0;
         size_t n = ni + hit_fields(h, got ? &e : NULL, f + ni);
-        set_str(&f[n++], "error", error);
-        write_delimited(fp, f, n, sep, enc);
+        field_str(&f[n++], "error", error);
+        fields_write_delimited(fp, f, n, sep);
     } while (++k < listed);
 }
 
