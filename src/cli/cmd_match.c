@@ -6,12 +6,17 @@
  *
  *   thread_start  opens one phm_searcher per worker thread;
  *   work          right after a worker hashed an input, searches its hash
- *                 (its 8 orientations with --dihedral; a video's frames)
- *                 and keeps the closest --max-matches hits in the record's
- *                 user area: entry number, distance, orientation, frame;
+ *                 (search_image: its 8 orientations with --dihedral;
+ *                 search_video: a video's frames) and keeps the closest
+ *                 --max-matches hits in the record's user area: entry
+ *                 number, distance, orientation, frame;
  *   emit          in input order, resolves the entry numbers to source, id
  *                 and category with the emitter's own searcher (emission is
  *                 one call at a time) and writes the record.
+ *
+ * What every hashing command shares (options, inputs, output file,
+ * progress, exit status) is hashrun.c's; the columns are written by
+ * fields.c.
  *
  * The index is opened read-only; every search takes the index's newest
  * committed state, so entries imported by another process during a long
