@@ -377,7 +377,7 @@ static void work(void *ctx, void *state, hash_record *rec)
 /* Storage for a record's formatted values. */
 typedef struct record_text {
     char hex[PHM_PDQ_HEX_LEN + 1];
-    char format[64];
+    char format[OUTPUT_FORMAT_MAX];
 } record_text;
 
 /* The input's columns (everything before the match columns, and `error`
@@ -394,16 +394,7 @@ static size_t input_fields(const match_run *run, const hash_record *r,
         r = &none;
     const phm_vpdq *v = r->video;
     int ok = r->status >= 0;
-    if (v) {
-        if (v->container[0]) {
-            snprintf(t->format, sizeof t->format, "%s/%s", v->container,
-                     v->codec);
-            format = t->format;
-        }
-    } else if (r->format != PHM_FORMAT_UNKNOWN ||
-               (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
-        format = phm_format_name(r->format);
-    }
+    format = output_format_column(r, t->format);
     field_str(&f[n], "path", r->path);
     f[n++].len = r->path_len;
     field_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));

@@ -14,7 +14,7 @@
 /* Text storage for the fields of one record. */
 typedef struct field_text {
     char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
-    char format[64];    /* "mov/h264" */
+    char format[OUTPUT_FORMAT_MAX]; /* "mov/h264" */
     char timestamp[32]; /* "12.345" */
     char fps[32];       /* "29.97" */
 } field_text;
@@ -101,6 +101,22 @@ void output_json_string(FILE *fp, const char *s, size_t len)
 /* ---------------------------------------------------------------- */
 /* Records                                                           */
 
+const char *output_format_column(const hash_record *r,
+                                 char buf[OUTPUT_FORMAT_MAX])
+{
+    const phm_vpdq *v = r->video;
+    if (v) {
+        if (!v->container[0])
+            return NULL;
+        snprintf(buf, OUTPUT_FORMAT_MAX, "%s/%s", v->container, v->codec);
+        return buf;
+    }
+    if (r->format != PHM_FORMAT_UNKNOWN ||
+        (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0))
+        return phm_format_name(r->format);
+    return NULL;
+}
+
 /* Fills `f` with the columns of record `r`, or of frame `fr` of the video
  * record `r`, or with r == NULL just the names. `t` provides storage for
  * the formatted values. Returns the count. */
@@ -117,16 +133,7 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
         r = &none;
     v = r->video;
     ok = fr ? 1 : r->status >= 0;
-    if (v) {
-        if (v->container[0]) {
-            snprintf(t->format, sizeof t->format, "%s/%s", v->container,
-                     v->codec);
-            format = t->format;
-        }
-    } else if (r->format != PHM_FORMAT_UNKNOWN ||
-               (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
-        format = phm_format_name(r->format);
-    }
+    format = output_format_column(r, t->format);
 
     field_str(&f[n], "path", r->path);
     f[n++].len = r->path_len;

@@ -79,6 +79,12 @@ void output_header(FILE *fp, const output_config *cfg);
  * ferror(fp). */
 void output_record(FILE *fp, const output_config *cfg, const hash_record *r);
 
+/* The `format` column of record r: "container/codec" of a video (written
+ * into buf), an image's format name, or NULL when unknown. */
+#define OUTPUT_FORMAT_MAX 64
+const char *output_format_column(const hash_record *r,
+                                 char buf[OUTPUT_FORMAT_MAX]);
+
 /* Writes v's frames as the vPDQ reference's lines. */
 void output_vpdq(FILE *fp, const phm_vpdq *v);
 
