@@ -8,10 +8,8 @@
 #include "args.h"
 #include "cli.h"
 #include "hashopts.h"
-#include "inputs.h"
+#include "hashrun.h"
 #include "output.h"
-#include "pipeline.h"
-#include "progress.h"
 
 static const char usage_text[] =
     "usage: phmatch hash [options] PATH...\n"
@@ -50,29 +48,23 @@ static const char usage_text[] =
     "early (write error, out of memory, unreadable list).\n";
 
 enum {
-    OPT_NO_HEADER = 256,
-    OPT_NO_PROGRESS,
-    OPT_OUTPUT_DIR,
+    OPT_OUTPUT_DIR = 256,
 };
 
 static const args_option options[] = {
     { "format", 'f', 1, NULL },
-    { "output", 'o', 1, NULL },
-    { "no-header", OPT_NO_HEADER, 0, NULL },
-    { "quiet", 'q', 0, NULL },
-    { "no-progress", OPT_NO_PROGRESS, 0, NULL },
     { "output-dir", OPT_OUTPUT_DIR, 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
+    { NULL, 0, 0, hashrun_options },
     { NULL, 0, 0, NULL },
 };
 
 /* Everything `phmatch hash` decided from its arguments. */
 typedef struct hash_options {
     hashopts h;               /* inputs and hashing */
-    int quiet, no_progress;
+    hashrun_config run;       /* output file, quiet, progress */
     output_config out;
-    const char *output_path;  /* NULL: stdout */
     const char *output_dir;   /* --output-dir, or NULL */
 } hash_options;
 
@@ -86,9 +78,7 @@ typedef struct name_set {
 /* State of a run, shared with the emit hook. */
 typedef struct hash_run {
     const hash_options *opt;
-    FILE *out;
-    const char *out_name;
-    progress *progress;
+    hashrun r;
     name_set written;
     uint64_t dir_failed; /* videos whose vPDQ file could not be written */
 } hash_run;
@@ -213,7 +203,7 @@ fail:
         close(fd);
     if (have_tmp)
         (void)unlink(tmp);
-    progress_clear(run->progress);
+    progress_clear(run->r.progress);
     fputs("phmatch: cannot write the vPDQ file of '", stderr);
     cli_put_quoted(stderr, r->path);
     fputs("' to '", stderr);
@@ -228,45 +218,20 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
 {
     hash_run *run = ctx;
 
-    if (r->status < 0) {
-        progress_clear(run->progress);
-        fputs("phmatch: cannot hash '", stderr);
-        cli_put_quoted(stderr, r->path);
-        fputs("': ", stderr);
-        cli_put_quoted(stderr, r->message[0] ? r->message
-                                             : phm_strerror(r->status));
-        fputc('\n', stderr);
-    } else if (r->status == PHM_WARN_RECOVERED && !run->opt->quiet) {
-        progress_clear(run->progress);
-        fputs("phmatch: warning: '", stderr);
-        cli_put_quoted(stderr, r->path);
-        fputs("' is damaged (", stderr);
-        cli_put_quoted(stderr, r->message);
-        fputs("); hashed what the decoder recovered\n", stderr);
-    }
+    hashrun_report(&run->r, r);
     if (run->opt->output_dir && r->video && (r->status >= 0 || r->video->count))
         write_vpdq_file(run, r);
     /* With --output-dir the vpdq lines go to the files only. */
     if (run->opt->output_dir && run->opt->out.format == OUTPUT_VPDQ)
         return 0;
     errno = 0;
-    output_record(run->out, &run->opt->out, r);
-    if (ferror(run->out)) {
-        snprintf(err, errlen, "cannot write to '%s': %s", run->out_name,
-                 strerror(errno ? errno : EIO));
-        return -1;
-    }
-    return 0;
+    output_record(run->r.out, &run->opt->out, r);
+    return hashrun_check_write(&run->r, err, errlen);
 }
 
 static void print_summary(const pipeline_stats *st)
 {
-    double rate = st->seconds > 0 ? (double)st->records / st->seconds : 0;
-    double mbps = st->seconds > 0 ? (double)st->bytes / st->seconds / 1e6 : 0;
-
-    fprintf(stderr, "phmatch: %llu file%s: %llu hashed",
-            (unsigned long long)st->records, st->records == 1 ? "" : "s",
-            (unsigned long long)st->hashed);
+    hashrun_summary_start(st);
     if (st->low_quality || st->recovered) {
         fprintf(stderr, " (");
         if (st->low_quality)
@@ -282,8 +247,7 @@ static void print_summary(const pipeline_stats *st)
         fprintf(stderr, "; %llu video%s, %llu frames hashed",
                 (unsigned long long)st->videos, st->videos == 1 ? "" : "s",
                 (unsigned long long)st->frames);
-    fprintf(stderr, "; %.2f s, %.1f files/s, %.1f MB/s\n", st->seconds, rate,
-            mbps);
+    hashrun_summary_end(st, 1);
 
     const input_counts *sk = &st->skipped;
     if (sk->symlinks_skipped || sk->special_skipped) {
@@ -313,16 +277,12 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     memset(o, 0, sizeof *o);
     if (hashopts_init(&o->h, argc, g))
         return CLI_EXIT_FATAL;
+    hashrun_config_init(&o->run);
     o->out.format = OUTPUT_TSV;
-    o->out.header = 1;
 
     args_init(&p, "hash", argc, argv);
-    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
-        int r = hashopts_handle(&o->h, &p, key, arg);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
+    while ((key = hashrun_next_option(&p, options, &o->h, &o->run, &arg)) !=
+           ARGS_END) {
         switch (key) {
         case ARGS_ERROR:
             return CLI_EXIT_USAGE;
@@ -343,18 +303,6 @@ static int parse_options(int argc, char **argv, const cli_global *g,
             o->output_dir = arg;
             break;
         }
-        case 'o':
-            o->output_path = strcmp(arg, "-") == 0 ? NULL : arg;
-            break;
-        case OPT_NO_HEADER:
-            o->out.header = 0;
-            break;
-        case 'q':
-            o->quiet = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            o->no_progress = 1;
-            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -364,6 +312,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     }
     if (hashopts_finish(&o->h, "hash"))
         return CLI_EXIT_USAGE;
+    o->out.header = o->run.header;
     o->out.mode = o->h.pipe.mode;
     o->out.dihedral = o->h.pipe.dihedral;
     o->out.digests = o->h.pipe.digests;
@@ -374,80 +323,32 @@ int cmd_hash(int argc, char **argv, const cli_global *g)
 {
     hash_options o;
     hash_run run;
-    input_source *in = NULL;
     pipeline_hooks hooks;
     pipeline_stats stats;
-    char err[PHM_ERRMSG_MAX];
     int rc, status;
 
     memset(&run, 0, sizeof run);
     status = parse_options(argc, argv, g, &o);
     if (status >= 0)
         goto out;
-
-    rc = input_open(&in, &o.h.inputs, err, sizeof err);
-    if (rc != PHM_OK) {
-        cli_error("%s", err);
-        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
-        goto out;
-    }
-
     run.opt = &o;
-    run.out = stdout;
-    run.out_name = "standard output";
-    if (o.output_path) {
-        run.out = fopen(o.output_path, "w");
-        run.out_name = o.output_path;
-        if (!run.out) {
-            cli_error("cannot open '%s' for writing: %s", o.output_path,
-                      strerror(errno));
-            status = CLI_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (!isatty(fileno(run.out)))
-        setvbuf(run.out, NULL, _IOFBF, 1 << 16);
-    run.progress = progress_new(
-        stderr, !o.quiet && !o.no_progress && isatty(STDERR_FILENO) &&
-                    !(run.out == stdout && isatty(STDOUT_FILENO)));
-    if (!run.progress) {
-        cli_error("out of memory");
-        status = CLI_EXIT_FATAL;
+    status = hashrun_open(&run.r, &o.run, &o.h);
+    if (status >= 0)
         goto out;
-    }
-    o.h.pipe.progress = run.progress;
 
-    output_header(run.out, &o.out);
+    output_header(run.r.out, &o.out);
     memset(&hooks, 0, sizeof hooks);
     hooks.ctx = &run;
     hooks.emit = emit_record;
-    rc = pipeline_run(&o.h.pipe, in, &hooks, &stats, err, sizeof err);
-    progress_clear(run.progress);
-
-    if (rc != PHM_OK) {
-        cli_error("%s", err);
-        status = CLI_EXIT_FATAL;
-    } else {
-        status = stats.failed || run.dir_failed ? CLI_EXIT_PARTIAL
-                                                : CLI_EXIT_OK;
-    }
-    if (fflush(run.out) != 0 || ferror(run.out)) {
-        if (rc == PHM_OK)
-            cli_error("cannot write to '%s': %s", run.out_name,
-                      strerror(errno ? errno : EIO));
-        status = CLI_EXIT_FATAL;
-    }
-    if (!o.quiet)
+    rc = hashrun_pipeline(&run.r, &o.h, &hooks, &stats);
+    status = hashrun_status(&run.r, rc,
+                            stats.failed || run.dir_failed ? CLI_EXIT_PARTIAL
+                                                           : CLI_EXIT_OK);
+    if (!o.run.quiet)
         print_summary(&stats);
 out:
-    if (run.out && run.out != stdout && fclose(run.out) != 0 &&
-        status != CLI_EXIT_FATAL) {
-        cli_error("cannot write to '%s': %s", run.out_name, strerror(errno));
-        status = CLI_EXIT_FATAL;
-    }
-    progress_free(run.progress);
+    status = hashrun_close(&run.r, status);
     name_set_free(&run.written);
-    input_close(in);
     hashopts_free(&o.h);
     return status;
 }

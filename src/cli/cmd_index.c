@@ -111,6 +111,42 @@ static int write_failed(int rc, const char *db, const char *err)
     return rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
 }
 
+/* A change made in one write transaction: returns CLI_EXIT_OK to commit
+ * it, or an exit status (after a message) to store nothing. */
+typedef int index_change(const index_options *o, phm_index_txn *txn,
+                         void *ctx);
+
+/* Opens the index for writing and makes `change` in one transaction.
+ * Returns CLI_EXIT_OK once committed, *counts filled; or an exit status
+ * after a message, and nothing was stored. */
+static int write_index(const index_options *o, const cli_global *g,
+                       index_change *change, void *ctx,
+                       phm_index_counts *counts)
+{
+    phm_index *idx = NULL;
+    phm_index_txn *txn = NULL;
+    char err[PHM_ERRMSG_MAX];
+    int status = open_index(o, g, 0, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    int rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
+    if (rc != PHM_OK) {
+        status = write_failed(rc, o->db, err);
+        goto out;
+    }
+    status = change(o, txn, ctx);
+    if (status != CLI_EXIT_OK)
+        goto out;
+    rc = phm_index_txn_commit(txn, counts, err, sizeof err);
+    txn = NULL;
+    if (rc != PHM_OK)
+        status = write_failed(rc, o->db, err);
+out:
+    phm_index_txn_abort(txn);
+    phm_index_close(idx);
+    return status;
+}
+
 static void print_counts(const phm_index_counts *c)
 {
     printf("added %" PRIu64 ", unchanged %" PRIu64 ", updated %" PRIu64
@@ -236,72 +272,66 @@ out:
     return ret;
 }
 
-static int do_import(const index_options *o, const cli_global *g)
+/* Reads every list into txn; bad lines are counted in *bad. */
+static int change_import(const index_options *o, phm_index_txn *txn,
+                         void *ctx)
 {
-    phm_index *idx = NULL;
-    phm_index_txn *txn = NULL;
-    hashlist_record *rec = NULL;
-    phm_index_counts counts;
-    char err[PHM_ERRMSG_MAX];
-    uint64_t bad = 0;
-    int status, rc;
+    uint64_t *bad = ctx;
+    hashlist_record *rec = malloc(sizeof *rec);
+    int status = CLI_EXIT_OK, rc;
 
-    status = open_index(o, g, 0, &idx);
-    if (status != CLI_EXIT_OK)
-        return status;
-    rec = malloc(sizeof *rec);
     if (!rec) {
         cli_error("out of memory");
-        status = CLI_EXIT_FATAL;
-        goto out;
-    }
-    rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
-    if (rc != PHM_OK) {
-        status = write_failed(rc, o->db, err);
-        goto out;
+        return CLI_EXIT_FATAL;
     }
     for (int i = 0; i < o->nfiles; i++) {
-        if (import_file(o, txn, o->files[i], rec, &bad, &rc) != 0) {
+        if (import_file(o, txn, o->files[i], rec, bad, &rc) != 0) {
             cli_error("nothing imported into '%s'", o->db);
             status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
             goto out;
         }
     }
-    if (bad && !o->skip_bad) {
+    if (*bad && !o->skip_bad) {
         cli_error("%" PRIu64 " bad line%s: nothing imported into '%s' "
                   "(--skip-bad imports the good ones)",
-                  bad, bad == 1 ? "" : "s", o->db);
+                  *bad, *bad == 1 ? "" : "s", o->db);
         status = CLI_EXIT_PARTIAL;
-        goto out;
     }
-    rc = phm_index_txn_commit(txn, &counts, err, sizeof err);
-    txn = NULL;
-    if (rc != PHM_OK) {
-        status = write_failed(rc, o->db, err);
-        goto out;
-    }
+out:
+    free(rec);
+    return status;
+}
+
+static int do_import(const index_options *o, const cli_global *g)
+{
+    phm_index_counts counts;
+    uint64_t bad = 0;
+    int status = write_index(o, g, change_import, &bad, &counts);
+    if (status != CLI_EXIT_OK)
+        return status;
     print_counts(&counts);
     if (bad) {
         cli_error("%" PRIu64 " bad line%s skipped", bad, bad == 1 ? "" : "s");
         status = CLI_EXIT_PARTIAL;
     }
-out:
-    phm_index_txn_abort(txn);
-    free(rec);
-    phm_index_close(idx);
     return status;
 }
 
 /* ---- add, remove ---- */
 
+static int change_add(const index_options *o, phm_index_txn *txn, void *ctx)
+{
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_index_add(txn, ctx, err, sizeof err);
+    if (rc == PHM_ERR_INVALID)
+        return cli_usage_error("index", "%s", err);
+    return rc == PHM_OK ? CLI_EXIT_OK : write_failed(rc, o->db, err);
+}
+
 static int do_add(const index_options *o, const cli_global *g)
 {
-    phm_index *idx = NULL;
-    phm_index_txn *txn = NULL;
     phm_index_counts counts;
     phm_entry e;
-    char err[PHM_ERRMSG_MAX];
-    int status, rc;
 
     memset(&e, 0, sizeof e);
     if (phm_pdq_from_hex(o->hash, strlen(o->hash), &e.pdq) != PHM_OK)
@@ -313,61 +343,37 @@ static int do_add(const index_options *o, const cli_global *g)
     e.category = o->category;
     e.note = o->note;
     e.quality = o->quality;
-    status = open_index(o, g, 0, &idx);
-    if (status != CLI_EXIT_OK)
-        return status;
-    rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
-    if (rc == PHM_OK)
-        rc = phm_index_add(txn, &e, err, sizeof err);
-    if (rc == PHM_ERR_INVALID) {
-        status = cli_usage_error("index", "%s", err);
-        goto out;
-    }
-    if (rc == PHM_OK) {
-        rc = phm_index_txn_commit(txn, &counts, err, sizeof err);
-        txn = NULL;
-    }
-    if (rc != PHM_OK) {
-        status = write_failed(rc, o->db, err);
-        goto out;
-    }
-    print_counts(&counts);
-out:
-    phm_index_txn_abort(txn);
-    phm_index_close(idx);
+    int status = write_index(o, g, change_add, &e, &counts);
+    if (status == CLI_EXIT_OK)
+        print_counts(&counts);
     return status;
+}
+
+/* Removes the entry --id, or --all of --source; their number in *ctx. */
+static int change_remove(const index_options *o, phm_index_txn *txn,
+                         void *ctx)
+{
+    uint64_t *n = ctx;
+    char err[PHM_ERRMSG_MAX];
+    int rc, removed = 0;
+
+    if (o->all) {
+        rc = phm_index_remove_source(txn, o->source, n, err, sizeof err);
+    } else {
+        rc = phm_index_remove(txn, o->source, o->id, &removed, err,
+                              sizeof err);
+        *n = (uint64_t)removed;
+    }
+    return rc == PHM_OK ? CLI_EXIT_OK : write_failed(rc, o->db, err);
 }
 
 static int do_remove(const index_options *o, const cli_global *g)
 {
-    phm_index *idx = NULL;
-    phm_index_txn *txn = NULL;
     phm_index_counts counts;
-    char err[PHM_ERRMSG_MAX];
     uint64_t n = 0;
-    int status, rc, removed = 0;
-
-    status = open_index(o, g, 0, &idx);
+    int status = write_index(o, g, change_remove, &n, &counts);
     if (status != CLI_EXIT_OK)
         return status;
-    rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
-    if (rc == PHM_OK) {
-        if (o->all) {
-            rc = phm_index_remove_source(txn, o->source, &n, err, sizeof err);
-        } else {
-            rc = phm_index_remove(txn, o->source, o->id, &removed, err,
-                                  sizeof err);
-            n = (uint64_t)removed;
-        }
-    }
-    if (rc == PHM_OK) {
-        rc = phm_index_txn_commit(txn, &counts, err, sizeof err);
-        txn = NULL;
-    }
-    if (rc != PHM_OK) {
-        status = write_failed(rc, o->db, err);
-        goto out;
-    }
     printf("removed %" PRIu64 "\n", n);
     if (n == 0) {
         fputs("phmatch: no entry ", stderr);
@@ -381,9 +387,6 @@ static int do_remove(const index_options *o, const cli_global *g)
         fprintf(stderr, "' in '%s'\n", o->db);
         status = CLI_EXIT_PARTIAL;
     }
-out:
-    phm_index_txn_abort(txn);
-    phm_index_close(idx);
     return status;
 }
 

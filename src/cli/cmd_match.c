@@ -6,12 +6,17 @@
  *
  *   thread_start  opens one phm_searcher per worker thread;
  *   work          right after a worker hashed an input, searches its hash
- *                 (its 8 orientations with --dihedral; a video's frames)
- *                 and keeps the closest --max-matches hits in the record's
- *                 user area: entry number, distance, orientation, frame;
+ *                 (search_image: its 8 orientations with --dihedral;
+ *                 search_video: a video's frames) and keeps the closest
+ *                 --max-matches hits in the record's user area: entry
+ *                 number, distance, orientation, frame;
  *   emit          in input order, resolves the entry numbers to source, id
  *                 and category with the emitter's own searcher (emission is
  *                 one call at a time) and writes the record.
+ *
+ * What every hashing command shares (options, inputs, output file,
+ * progress, exit status) is hashrun.c's; the columns are written by
+ * fields.c.
  *
  * The index is opened read-only; every search takes the index's newest
  * committed state, so entries imported by another process during a long
@@ -25,11 +30,10 @@
 
 #include "args.h"
 #include "cli.h"
+#include "fields.h"
 #include "hashopts.h"
-#include "inputs.h"
+#include "hashrun.h"
 #include "output.h"
-#include "pipeline.h"
-#include "progress.h"
 
 /* Exit status of --fail-on-match when some input matched. */
 #define MATCH_EXIT_MATCHED 4
@@ -85,9 +89,7 @@ static const char usage_text[] =
     "the run worked, or some inputs failed).\n";
 
 enum {
-    OPT_NO_HEADER = 256,
-    OPT_NO_PROGRESS,
-    OPT_MIN_QUALITY,
+    OPT_MIN_QUALITY = 256,
     OPT_MAX_MATCHES,
     OPT_FAIL_ON_MATCH,
 };
@@ -99,26 +101,21 @@ static const args_option options[] = {
     { "max-matches", OPT_MAX_MATCHES, 1, NULL },
     { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
     { "format", 'f', 1, NULL },
-    { "output", 'o', 1, NULL },
-    { "no-header", OPT_NO_HEADER, 0, NULL },
-    { "quiet", 'q', 0, NULL },
-    { "no-progress", OPT_NO_PROGRESS, 0, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
+    { NULL, 0, 0, hashrun_options },
     { NULL, 0, 0, NULL },
 };
 
 typedef struct match_options {
     hashopts h;
+    hashrun_config run; /* output file, header, quiet, progress */
     const char *index_path;
     int radius;
     int min_quality;
     size_t max_matches;
     int fail_on_match;
     output_format format;
-    int header;
-    int quiet, no_progress;
-    const char *output_path; /* NULL: stdout */
 } match_options;
 
 /* One match of an input, before its entry is resolved. */
@@ -154,9 +151,7 @@ typedef struct match_run {
     const match_options *opt;
     phm_index *idx;
     phm_searcher *emit_s; /* resolves entries at emission */
-    FILE *out;
-    const char *out_name;
-    progress *progress;
+    hashrun r;            /* output, progress */
     uint64_t searched, low_quality, matched_inputs, hits, search_failed;
 } match_run;
 
@@ -282,13 +277,68 @@ static int search_queries(const match_run *run, match_thread *t, size_t n,
     return PHM_OK;
 }
 
+/* Searches the frames of video record `rec` hashed with sufficient
+ * quality (after a decoding error too: the frames before it), in batches,
+ * their hits into t->all. Returns PHM_OK or an error, message in res. */
+static int search_video(const match_run *run, match_thread *t,
+                        const hash_record *rec, match_result *res)
+{
+    const phm_vpdq *v = rec->video;
+    int rc = PHM_OK;
+    size_t n = 0;
+
+    for (size_t i = 0; i < v->count && rc == PHM_OK; i++) {
+        if (v->frames[i].quality < run->opt->min_quality)
+            continue;
+        if (grow_queries(t, MATCH_BATCH)) {
+            snprintf(res->message, sizeof res->message, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        t->queries[n] = v->frames[i].hash;
+        t->qframe[n] = (int64_t)v->frames[i].frame;
+        t->qorient[n] = PHM_DIH_ORIGINAL;
+        res->searched = 1;
+        if (++n == MATCH_BATCH) {
+            rc = search_queries(run, t, n, res->message, sizeof res->message);
+            dedupe_hits(t);
+            n = 0;
+        }
+    }
+    if (rc == PHM_OK && n)
+        rc = search_queries(run, t, n, res->message, sizeof res->message);
+    return rc;
+}
+
+/* Searches image record `rec` (its orientations with --dihedral) if it was
+ * hashed with sufficient quality, its hits into t->all. Returns PHM_OK or an
+ * error, message in res. */
+static int search_image(const match_run *run, match_thread *t,
+                        const hash_record *rec, match_result *res)
+{
+    size_t n = 0;
+
+    if (rec->status < 0 || rec->pdq.quality < run->opt->min_quality)
+        return PHM_OK;
+    if (grow_queries(t, PHM_DIH_COUNT)) {
+        snprintf(res->message, sizeof res->message, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    int nh = rec->pdq.nhashes < 1 ? 1 : rec->pdq.nhashes;
+    for (int i = 0; i < nh && i < PHM_DIH_COUNT; i++) {
+        t->queries[n] = rec->pdq.hash[i];
+        t->qframe[n] = -1;
+        t->qorient[n++] = i;
+    }
+    res->searched = 1;
+    return search_queries(run, t, n, res->message, sizeof res->message);
+}
+
+/* The work hook: searches the record's hashes, keeps the closest hits. */
 static void work(void *ctx, void *state, hash_record *rec)
 {
     const match_run *run = ctx;
     match_thread *t = state;
     match_result *res = rec->user;
-    int rc = PHM_OK;
-    size_t n = 0;
 
     res->searched = 0;
     res->status = PHM_OK;
@@ -297,46 +347,8 @@ static void work(void *ctx, void *state, hash_record *rec)
     res->message[0] = '\0';
     t->nall = 0;
 
-    if (rec->video) {
-        /* The frames hashed, of sufficient quality; after a decoding
-         * error too (the frames before it). */
-        const phm_vpdq *v = rec->video;
-        for (size_t i = 0; i < v->count && rc == PHM_OK; i++) {
-            if (v->frames[i].quality < run->opt->min_quality)
-                continue;
-            if (grow_queries(t, MATCH_BATCH)) {
-                rc = PHM_ERR_NOMEM;
-                snprintf(res->message, sizeof res->message, "out of memory");
-                break;
-            }
-            t->queries[n] = v->frames[i].hash;
-            t->qframe[n] = (int64_t)v->frames[i].frame;
-            t->qorient[n] = PHM_DIH_ORIGINAL;
-            res->searched = 1;
-            if (++n == MATCH_BATCH) {
-                rc = search_queries(run, t, n, res->message,
-                                    sizeof res->message);
-                dedupe_hits(t);
-                n = 0;
-            }
-        }
-    } else if (rec->status >= 0 &&
-               rec->pdq.quality >= run->opt->min_quality) {
-        if (grow_queries(t, PHM_DIH_COUNT)) {
-            rc = PHM_ERR_NOMEM;
-            snprintf(res->message, sizeof res->message, "out of memory");
-        } else {
-            int nh = rec->pdq.nhashes < 1 ? 1 : rec->pdq.nhashes;
-            for (int i = 0; i < nh && i < PHM_DIH_COUNT; i++) {
-                t->queries[n] = rec->pdq.hash[i];
-                t->qframe[n] = -1;
-                t->qorient[n++] = i;
-            }
-            res->searched = 1;
-        }
-    }
-    if (rc == PHM_OK && n)
-        rc = search_queries(run, t, n, res->message, sizeof res->message);
+    int rc = rec->video ? search_video(run, t, rec, res)
+                        : search_image(run, t, rec, res);
     /* Results are copied: end the snapshot, so that an idle worker does
      * not keep the writer from reusing pages. */
     phm_searcher_release(t->s);
@@ -359,43 +371,13 @@ static void work(void *ctx, void *state, hash_record *rec)
 /* ---------------------------------------------------------------- */
 /* Output (emitter)                                                  */
 
-typedef enum field_kind {
-    F_NULL,
-    F_STR,
-    F_NUM,
-    F_FLAGS, /* s: comma-separated flag names; jsonl: an array */
-} field_kind;
-
-typedef struct field {
-    const char *name;
-    field_kind kind;
-    const char *s;
-    size_t len;
-    long long num;
-} field;
-
+/* The most columns of a line: the input's, a hit's and `error`. */
 #define MAX_FIELDS 32
-
-static void set_str(field *f, const char *name, const char *s)
-{
-    f->name = name;
-    f->kind = s ? F_STR : F_NULL;
-    f->s = s;
-    f->len = s ? strlen(s) : 0;
-}
-
-static void set_num(field *f, const char *name, int known, long long v)
-{
-    f->name = name;
-    f->kind = known ? F_NUM : F_NULL;
-    f->num = v;
-}
 
 /* Storage for a record's formatted values. */
 typedef struct record_text {
     char hex[PHM_PDQ_HEX_LEN + 1];
-    char format[64];
-    char flags[32];
+    char format[OUTPUT_FORMAT_MAX];
 } record_text;
 
 /* The input's columns (everything before the match columns, and `error`
@@ -412,48 +394,35 @@ static size_t input_fields(const match_run *run, const hash_record *r,
         r = &none;
     const phm_vpdq *v = r->video;
     int ok = r->status >= 0;
-    if (v) {
-        if (v->container[0]) {
-            snprintf(t->format, sizeof t->format, "%s/%s", v->container,
-                     v->codec);
-            format = t->format;
-        }
-    } else if (r->format != PHM_FORMAT_UNKNOWN ||
-               (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
-        format = phm_format_name(r->format);
-    }
-    set_str(&f[n], "path", r->path);
+    format = output_format_column(r, t->format);
+    field_str(&f[n], "path", r->path);
     f[n++].len = r->path_len;
-    set_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
-    set_num(&f[n++], "size", r->size >= 0, r->size);
-    set_str(&f[n++], "format", format);
-    set_num(&f[n++], "width", r->width > 0, r->width);
-    set_num(&f[n++], "height", r->height > 0, r->height);
-    set_str(&f[n++], "mode",
+    field_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
+    field_num(&f[n++], "size", r->size >= 0, r->size);
+    field_str(&f[n++], "format", format);
+    field_num(&f[n++], "width", r->width > 0, r->width);
+    field_num(&f[n++], "height", r->height > 0, r->height);
+    field_str(&f[n++], "mode",
             !ok ? NULL
             : v ? phm_mode_name(PHM_MODE_FULL)
                 : phm_mode_name(o->h.pipe.mode));
     int has_hash = !v && ok;
     if (has_hash)
         phm_pdq_to_hex(&r->pdq.hash[0], t->hex);
-    set_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
-    set_num(&f[n++], "quality", has_hash, r->pdq.quality);
-    t->flags[0] = '\0';
+    field_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
+    field_num(&f[n++], "quality", has_hash, r->pdq.quality);
     int low = (has_hash && r->pdq.quality < o->min_quality) ||
               (v && res && !res->searched && v->count > 0);
-    snprintf(t->flags, sizeof t->flags, "%s%s%s", low ? "low_quality" : "",
-             low && r->status == PHM_WARN_RECOVERED ? "," : "",
-             r->status == PHM_WARN_RECOVERED ? "recovered" : "");
-    f[n].name = "flags";
-    f[n].kind = F_FLAGS;
-    f[n].s = t->flags;
-    f[n++].len = strlen(t->flags);
+    field_flags(&f[n++], (low ? FIELD_FLAG_LOW_QUALITY : 0) |
+                             (r->status == PHM_WARN_RECOVERED
+                                  ? FIELD_FLAG_RECOVERED
+                                  : 0));
     for (int i = 0; i < DIGEST_COUNT; i++)
         if (o->h.pipe.digests & (1u << i))
-            set_str(&f[n++], digest_name(i),
+            field_str(&f[n++], digest_name(i),
                     r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
-    set_str(&f[n++], "kind", v ? "video" : "image");
-    set_num(&f[n++], "matches", res && res->searched && res->status == PHM_OK,
+    field_str(&f[n++], "kind", v ? "video" : "image");
+    field_num(&f[n++], "matches", res && res->searched && res->status == PHM_OK,
             res ? (long long)res->total : 0);
     return n;
 }
@@ -463,14 +432,14 @@ static size_t input_fields(const match_run *run, const hash_record *r,
 static size_t hit_fields(const match_hit *h, const phm_entry *e, field *f)
 {
     size_t n = 0;
-    set_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
-    set_str(&f[n++], "source", h && e ? e->source : NULL);
-    set_str(&f[n++], "id", h && e ? e->id : NULL);
-    set_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
-    set_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
-    set_str(&f[n++], "orientation",
+    field_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
+    field_str(&f[n++], "source", h && e ? e->source : NULL);
+    field_str(&f[n++], "id", h && e ? e->id : NULL);
+    field_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
+    field_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
+    field_str(&f[n++], "orientation",
             h ? phm_dihedral_name(h->orientation) : NULL);
-    set_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
+    field_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
     return n;
 }
 
@@ -482,58 +451,6 @@ static const char *record_error(const hash_record *r, const match_result *res)
     return r && r->message && r->message[0] ? r->message : NULL;
 }
 
-static void write_delimited(FILE *fp, const field *f, size_t n, char sep,
-                            void (*enc)(FILE *, const char *, size_t))
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(sep, fp);
-        switch (f[i].kind) {
-        case F_NULL:
-            break;
-        case F_STR:
-        case F_FLAGS:
-            enc(fp, f[i].s, f[i].len);
-            break;
-        case F_NUM:
-            fprintf(fp, "%lld", f[i].num);
-            break;
-        }
-    }
-    putc('\n', fp);
-}
-
-static void write_json_field(FILE *fp, const field *f)
-{
-    fprintf(fp, "\"%s\":", f->name);
-    switch (f->kind) {
-    case F_NULL:
-        fputs("null", fp);
-        break;
-    case F_STR:
-        output_json_string(fp, f->s, f->len);
-        break;
-    case F_NUM:
-        fprintf(fp, "%lld", f->num);
-        break;
-    case F_FLAGS: {
-        /* "a,b" -> ["a","b"] */
-        putc('[', fp);
-        const char *s = f->s;
-        while (*s) {
-            const char *c = strchr(s, ',');
-            size_t len = c ? (size_t)(c - s) : strlen(s);
-            if (s != f->s)
-                putc(',', fp);
-            output_json_string(fp, s, len);
-            s += len + (c ? 1 : 0);
-        }
-        putc(']', fp);
-        break;
-    }
-    }
-}
-
 static void write_header(const match_run *run)
 {
     field f[MAX_FIELDS];
@@ -541,18 +458,13 @@ static void write_header(const match_run *run)
     size_t n;
     char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
 
-    if (!run->opt->header ||
+    if (!run->opt->run.header ||
         (run->opt->format != OUTPUT_TSV && run->opt->format != OUTPUT_CSV))
         return;
     n = input_fields(run, NULL, NULL, f, &t);
     n += hit_fields(NULL, NULL, f + n);
-    set_str(&f[n++], "error", NULL);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(sep, run->out);
-        fputs(f[i].name, run->out);
-    }
-    putc('\n', run->out);
+    field_str(&f[n++], "error", NULL);
+    fields_write_names(run->r.out, f, n, sep);
 }
 
 /* Reads the entry of hit `h` through the emitter's searcher. Returns 0, or
@@ -565,8 +477,8 @@ static int resolve(match_run *run, const hash_record *r, const match_hit *h,
     int rc = phm_searcher_get(run->emit_s, h->entry, e, err, sizeof err);
     if (rc == PHM_OK)
         return 0;
-    if (!run->opt->quiet) {
-        progress_clear(run->progress);
+    if (!run->opt->run.quiet) {
+        progress_clear(run->r.progress);
         fputs("phmatch: warning: match of '", stderr);
         cli_put_quoted(stderr, r->path);
         fprintf(stderr, "': %s\n", err);
@@ -580,24 +492,14 @@ static void write_record(match_run *run, const hash_record *r,
     field f[MAX_FIELDS];
     record_text t;
     phm_entry e;
-    FILE *fp = run->out;
+    FILE *fp = run->r.out;
     size_t ni = input_fields(run, r, res, f, &t);
     const char *error = record_error(r, res);
     size_t listed = res->searched && res->status == PHM_OK ? res->listed : 0;
 
     if (run->opt->format == OUTPUT_JSONL) {
         putc('{', fp);
-        for (size_t i = 0; i < ni; i++) {
-            if (i)
-                putc(',', fp);
-            write_json_field(fp, &f[i]);
-            if (i == 0 && !output_is_utf8(f[0].s, f[0].len)) {
-                fputs(",\"path_hex\":\"", fp);
-                for (size_t j = 0; j < f[0].len; j++)
-                    fprintf(fp, "%02x", (unsigned char)f[0].s[j]);
-                putc('"', fp);
-            }
-        }
+        fields_write_json(fp, f, ni);
         fputs(",\"entries\":", fp);
         if (!res->searched || res->status != PHM_OK)
             fputs("null", fp);
@@ -610,33 +512,27 @@ static void write_record(match_run *run, const hash_record *r,
             putc(k ? ',' : '{', fp);
             if (k)
                 putc('{', fp);
-            for (size_t i = 0; i < nh; i++) {
-                if (i)
-                    putc(',', fp);
-                write_json_field(fp, &hf[i]);
-            }
+            fields_write_json(fp, hf, nh);
             putc('}', fp);
         }
         if (res->searched && res->status == PHM_OK)
             putc(']', fp);
         field ef;
-        set_str(&ef, "error", error);
+        field_str(&ef, "error", error);
         putc(',', fp);
-        write_json_field(fp, &ef);
+        fields_write_json(fp, &ef, 1);
         fputs("}\n", fp);
         return;
     }
 
     char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
-    void (*enc)(FILE *, const char *, size_t) =
-        run->opt->format == OUTPUT_TSV ? output_tsv_field : output_csv_field;
     size_t k = 0;
     do {
         const match_hit *h = k < listed ? &res->hits[k] : NULL;
         int got = h && resolve(run, r, h, &e) == 0;
         size_t n = ni + hit_fields(h, got ? &e : NULL, f + ni);
-        set_str(&f[n++], "error", error);
-        write_delimited(fp, f, n, sep, enc);
+        field_str(&f[n++], "error", error);
+        fields_write_delimited(fp, f, n, sep);
     } while (++k < listed);
 }
 
@@ -646,24 +542,9 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     match_run *run = ctx;
     const match_result *res = r->user;
 
-    if (r->status < 0) {
-        progress_clear(run->progress);
-        fputs("phmatch: cannot hash '", stderr);
-        cli_put_quoted(stderr, r->path);
-        fputs("': ", stderr);
-        cli_put_quoted(stderr, r->message[0] ? r->message
-                                             : phm_strerror(r->status));
-        fputc('\n', stderr);
-    } else if (r->status == PHM_WARN_RECOVERED && !run->opt->quiet) {
-        progress_clear(run->progress);
-        fputs("phmatch: warning: '", stderr);
-        cli_put_quoted(stderr, r->path);
-        fputs("' is damaged (", stderr);
-        cli_put_quoted(stderr, r->message);
-        fputs("); hashed what the decoder recovered\n", stderr);
-    }
+    hashrun_report(&run->r, r);
     if (res->status != PHM_OK) {
-        progress_clear(run->progress);
+        progress_clear(run->r.progress);
         fputs("phmatch: cannot search the index for '", stderr);
         cli_put_quoted(stderr, r->path);
         fputs("': ", stderr);
@@ -683,21 +564,16 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     errno = 0;
     write_record(run, r, res);
     phm_searcher_release(run->emit_s);
-    if (ferror(run->out)) {
-        snprintf(err, errlen, "cannot write to '%s': %s", run->out_name,
-                 strerror(errno ? errno : EIO));
-        return -1;
-    }
-    return 0;
+    return hashrun_check_write(&run->r, err, errlen);
 }
 
 static void print_summary(const match_run *run, const pipeline_stats *st)
 {
+    hashrun_summary_start(st);
     fprintf(stderr,
-            "phmatch: %llu file%s: %llu hashed, %llu failed; %llu searched, "
-            "%llu not searched (quality < %d); %llu matched (%llu match%s)",
-            (unsigned long long)st->records, st->records == 1 ? "" : "s",
-            (unsigned long long)st->hashed, (unsigned long long)st->failed,
+            ", %llu failed; %llu searched, %llu not searched (quality < %d); "
+            "%llu matched (%llu match%s)",
+            (unsigned long long)st->failed,
             (unsigned long long)run->searched,
             (unsigned long long)run->low_quality, run->opt->min_quality,
             (unsigned long long)run->matched_inputs,
@@ -706,8 +582,7 @@ static void print_summary(const match_run *run, const pipeline_stats *st)
         fprintf(stderr, "; %llu search%s failed",
                 (unsigned long long)run->search_failed,
                 run->search_failed == 1 ? "" : "es");
-    double rate = st->seconds > 0 ? (double)st->records / st->seconds : 0;
-    fprintf(stderr, "; %.2f s, %.1f files/s\n", st->seconds, rate);
+    hashrun_summary_end(st, 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -728,15 +603,11 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->min_quality = PHM_PDQ_MIN_QUALITY;
     o->max_matches = MATCH_DEFAULT_MAX_MATCHES;
     o->format = OUTPUT_TSV;
-    o->header = 1;
+    hashrun_config_init(&o->run);
 
     args_init(&p, "match", argc, argv);
-    while ((key = args_next(&p, options, &arg)) != ARGS_END) {
-        int r = hashopts_handle(&o->h, &p, key, arg);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
+    while ((key = hashrun_next_option(&p, options, &o->h, &o->run, &arg)) !=
+           ARGS_END) {
         switch (key) {
         case ARGS_ERROR:
             return CLI_EXIT_USAGE;
@@ -770,18 +641,6 @@ static int parse_options(int argc, char **argv, const cli_global *g,
                                        "have no room for matches)",
                                        arg, args_spelling(&p));
             break;
-        case 'o':
-            o->output_path = strcmp(arg, "-") == 0 ? NULL : arg;
-            break;
-        case OPT_NO_HEADER:
-            o->header = 0;
-            break;
-        case 'q':
-            o->quiet = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            o->no_progress = 1;
-            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -800,7 +659,6 @@ int cmd_match(int argc, char **argv, const cli_global *g)
 {
     match_options o;
     match_run run;
-    input_source *in = NULL;
     pipeline_hooks hooks;
     pipeline_stats stats;
     char err[PHM_ERRMSG_MAX];
@@ -821,37 +679,9 @@ int cmd_match(int argc, char **argv, const cli_global *g)
         status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
         goto out;
     }
-
-    rc = input_open(&in, &o.h.inputs, err, sizeof err);
-    if (rc != PHM_OK) {
-        cli_error("%s", err);
-        status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
+    status = hashrun_open(&run.r, &o.run, &o.h);
+    if (status >= 0)
         goto out;
-    }
-
-    run.out = stdout;
-    run.out_name = "standard output";
-    if (o.output_path) {
-        run.out = fopen(o.output_path, "w");
-        run.out_name = o.output_path;
-        if (!run.out) {
-            cli_error("cannot open '%s' for writing: %s", o.output_path,
-                      strerror(errno));
-            status = CLI_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (!isatty(fileno(run.out)))
-        setvbuf(run.out, NULL, _IOFBF, 1 << 16);
-    run.progress = progress_new(
-        stderr, !o.quiet && !o.no_progress && isatty(STDERR_FILENO) &&
-                    !(run.out == stdout && isatty(STDOUT_FILENO)));
-    if (!run.progress) {
-        cli_error("out of memory");
-        status = CLI_EXIT_FATAL;
-        goto out;
-    }
-    o.h.pipe.progress = run.progress;
 
     write_header(&run);
     memset(&hooks, 0, sizeof hooks);
@@ -864,34 +694,17 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     hooks.record_user_size =
         (offsetof(match_result, hits) + o.max_matches * sizeof(match_hit) + 15) &
         ~(size_t)15;
-    rc = pipeline_run(&o.h.pipe, in, &hooks, &stats, err, sizeof err);
-    progress_clear(run.progress);
-
-    if (rc != PHM_OK) {
-        cli_error("%s", err);
-        status = CLI_EXIT_FATAL;
-    } else if (o.fail_on_match && run.matched_inputs) {
-        status = MATCH_EXIT_MATCHED;
-    } else {
-        status = stats.failed || run.search_failed ? CLI_EXIT_PARTIAL
-                                                   : CLI_EXIT_OK;
-    }
-    if (fflush(run.out) != 0 || ferror(run.out)) {
-        if (rc == PHM_OK)
-            cli_error("cannot write to '%s': %s", run.out_name,
-                      strerror(errno ? errno : EIO));
-        status = CLI_EXIT_FATAL;
-    }
-    if (!o.quiet)
+    rc = hashrun_pipeline(&run.r, &o.h, &hooks, &stats);
+    status = hashrun_status(&run.r, rc,
+                            o.fail_on_match && run.matched_inputs
+                                ? MATCH_EXIT_MATCHED
+                            : stats.failed || run.search_failed
+                                ? CLI_EXIT_PARTIAL
+                                : CLI_EXIT_OK);
+    if (!o.run.quiet)
         print_summary(&run, &stats);
 out:
-    if (run.out && run.out != stdout && fclose(run.out) != 0 &&
-        status != CLI_EXIT_FATAL) {
-        cli_error("cannot write to '%s': %s", run.out_name, strerror(errno));
-        status = CLI_EXIT_FATAL;
-    }
-    progress_free(run.progress);
-    input_close(in);
+    status = hashrun_close(&run.r, status);
     phm_searcher_free(run.emit_s);
     phm_index_close(run.idx);
     hashopts_free(&o.h);

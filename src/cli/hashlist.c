@@ -1,5 +1,6 @@
 /* hashlist.c - hash-list formats (see hashlist.h and docs/HASHLISTS.md). */
 #include "hashlist.h"
+#include "delimited.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -419,20 +420,30 @@ struct hashlist_reader {
 static int fail(hashlist_reader *r, char *err, size_t errlen, int status,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* "NAME:LINE: message" of the current record into msg. */
+static void format_at(const hashlist_reader *r, char msg[HASHLIST_ERRMSG_MAX],
+                      const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void format_at(const hashlist_reader *r, char msg[HASHLIST_ERRMSG_MAX],
+                      const char *fmt, va_list ap)
+{
+    int n = snprintf(msg, HASHLIST_ERRMSG_MAX, "%s:%llu: ", r->name,
+                     (unsigned long long)r->rec_line);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n < HASHLIST_ERRMSG_MAX)
+        vsnprintf(msg + n, HASHLIST_ERRMSG_MAX - (size_t)n, fmt, ap);
+}
+
 static int fail(hashlist_reader *r, char *err, size_t errlen, int status,
                 const char *fmt, ...)
 {
     char msg[HASHLIST_ERRMSG_MAX];
     va_list ap;
-    int n = snprintf(msg, sizeof msg, "%s:%llu: ", r->name,
-                     (unsigned long long)r->rec_line);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n < sizeof msg) {
-        va_start(ap, fmt);
-        vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    format_at(r, msg, fmt, ap);
+    va_end(ap);
     if (err && errlen)
         snprintf(err, errlen, "%s", msg);
     if (status != HASHLIST_ERR_LINE) {
@@ -461,15 +472,9 @@ static void warn(hashlist_reader *r, const char *fmt, ...)
     va_list ap;
     if (!r->opt.warn)
         return;
-    int n = snprintf(msg, sizeof msg, "%s:%llu: ", r->name,
-                     (unsigned long long)r->rec_line);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n < sizeof msg) {
-        va_start(ap, fmt);
-        vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    format_at(r, msg, fmt, ap);
+    va_end(ap);
     r->opt.warn(r->opt.warn_ctx, msg);
 }
 
@@ -1368,35 +1373,6 @@ int hashlist_write_header(FILE *fp, hashlist_format fmt)
     return ferror(fp) ? HASHLIST_ERR_IO : HASHLIST_OK;
 }
 
-static void put_csv(FILE *fp, const char *s)
-{
-    size_t len = strlen(s);
-    if (!strpbrk(s, ",\"\r\n")) {
-        fwrite(s, 1, len, fp);
-        return;
-    }
-    putc('"', fp);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            putc('"', fp);
-        putc(s[i], fp);
-    }
-    putc('"', fp);
-}
-
-static void put_tsv(FILE *fp, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '\\': fputs("\\\\", fp); break;
-        case '\t': fputs("\\t", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        default: putc(*s, fp);
-        }
-    }
-}
-
 /* A JSON string; `s` is valid UTF-8 (checked by the caller). */
 static void put_json(FILE *fp, const char *s)
 {
@@ -1512,7 +1488,8 @@ int hashlist_write(FILE *fp, hashlist_format fmt, const hashlist_record *rec, ch
     case HASHLIST_CSV:
     case HASHLIST_TSV: {
         int sep = fmt == HASHLIST_CSV ? ',' : '\t';
-        void (*put)(FILE *, const char *) = fmt == HASHLIST_CSV ? put_csv : put_tsv;
+        void (*put)(FILE *, const char *, size_t) =
+            fmt == HASHLIST_CSV ? output_csv_field : output_tsv_field;
         if (rec->has & HASHLIST_HAS_PDQ)
             fputs(hex, fp);
         putc(sep, fp);
@@ -1520,7 +1497,7 @@ int hashlist_write(FILE *fp, hashlist_format fmt, const hashlist_record *rec, ch
             fprintf(fp, "%d", rec->quality);
         for (int i = 0; i < 4; i++) {
             putc(sep, fp);
-            put(fp, strs[i]);
+            put(fp, strs[i], strlen(strs[i]));
         }
         putc(sep, fp);
         fputs(when, fp);

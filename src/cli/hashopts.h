@@ -1,7 +1,8 @@
 /*
  * hashopts.h - the options and operands of every command that hashes
  * files (`hash`, and `match`, which reuses the pipeline): which inputs,
- * how to read them, how to hash them. Output options stay with each command.
+ * how to read them, how to hash them. The options of the run's output
+ * (-o, -q ...) are in hashrun.h; the output format stays with each command.
  *
  * Use in a command:
  *
@@ -21,6 +22,9 @@
  *     if (hashopts_finish(&h, "match")) ...usage error...
  *     then input_open(&in, &h.inputs, ...) and pipeline_run(&h.pipe, ...)
  *     hashopts_free(&h);
+ *
+ * hashrun.h wraps the loop (hashrun_next_option) and the run for commands
+ * that also write records with -o, -q and a progress line.
  *
  * Keys: the short letters T 0 L j m d, and HASHOPT_KEY_BASE and up for
  * long-only options; a command's own options must use other keys.

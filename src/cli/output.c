@@ -1,35 +1,20 @@
 /* output.c - record formats (see output.h). */
 #include "output.h"
+
+#include "fields.h"
 #include "utf8.h"
 
 #include <string.h>
 
-/* A record as a list of typed fields, then written in the chosen format,
- * so that every format has the same columns in the same order. */
-typedef enum field_kind {
-    FIELD_NULL,  /* unknown: empty in tsv/csv, null in jsonl */
-    FIELD_STR,
-    FIELD_NUM,
-    FIELD_RAW,   /* a number already formatted ("0.033"): unquoted in jsonl */
-    FIELD_FLAGS, /* bit set of FLAG_* */
-} field_kind;
-
-enum { FLAG_LOW_QUALITY = 1, FLAG_RECOVERED = 2 };
-
-typedef struct field {
-    const char *name;
-    field_kind kind;
-    const char *s;
-    size_t len;
-    long long num;
-} field;
-
+/* A record as a list of typed fields (fields.h), then written in the
+ * chosen format, so that every format has the same columns in the same
+ * order. */
 #define MAX_FIELDS (15 + PHM_DIH_COUNT + DIGEST_COUNT)
 
 /* Text storage for the fields of one record. */
 typedef struct field_text {
     char hex[PHM_DIH_COUNT][PHM_PDQ_HEX_LEN + 1];
-    char format[64];    /* "mov/h264" */
+    char format[OUTPUT_FORMAT_MAX]; /* "mov/h264" */
     char timestamp[32]; /* "12.345" */
     char fps[32];       /* "29.97" */
 } field_text;
@@ -55,38 +40,6 @@ int output_format_parse(const char *name, output_format *out)
 
 /* ---------------------------------------------------------------- */
 /* Field encoders                                                    */
-
-void output_tsv_field(FILE *fp, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        switch (s[i]) {
-        case '\\': fputs("\\\\", fp); break;
-        case '\t': fputs("\\t", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        default: putc(s[i], fp);
-        }
-    }
-}
-
-void output_csv_field(FILE *fp, const char *s, size_t len)
-{
-    int quote = 0;
-    for (size_t i = 0; i < len && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-    if (!quote) {
-        fwrite(s, 1, len, fp);
-        return;
-    }
-    putc('"', fp);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            putc('"', fp);
-        putc(s[i], fp);
-    }
-    putc('"', fp);
-}
-
 
 int output_is_utf8(const char *s, size_t len)
 {
@@ -148,19 +101,20 @@ void output_json_string(FILE *fp, const char *s, size_t len)
 /* ---------------------------------------------------------------- */
 /* Records                                                           */
 
-static void set_str(field *f, const char *name, const char *s)
+const char *output_format_column(const hash_record *r,
+                                 char buf[OUTPUT_FORMAT_MAX])
 {
-    f->name = name;
-    f->kind = s ? FIELD_STR : FIELD_NULL;
-    f->s = s;
-    f->len = s ? strlen(s) : 0;
-}
-
-static void set_num(field *f, const char *name, int known, long long v)
-{
-    f->name = name;
-    f->kind = known ? FIELD_NUM : FIELD_NULL;
-    f->num = v;
+    const phm_vpdq *v = r->video;
+    if (v) {
+        if (!v->container[0])
+            return NULL;
+        snprintf(buf, OUTPUT_FORMAT_MAX, "%s/%s", v->container, v->codec);
+        return buf;
+    }
+    if (r->format != PHM_FORMAT_UNKNOWN ||
+        (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0))
+        return phm_format_name(r->format);
+    return NULL;
 }
 
 /* Fills `f` with the columns of record `r`, or of frame `fr` of the video
@@ -179,98 +133,72 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
         r = &none;
     v = r->video;
     ok = fr ? 1 : r->status >= 0;
-    if (v) {
-        if (v->container[0]) {
-            snprintf(t->format, sizeof t->format, "%s/%s", v->container,
-                     v->codec);
-            format = t->format;
-        }
-    } else if (r->format != PHM_FORMAT_UNKNOWN ||
-               (r->status == PHM_ERR_UNSUPPORTED && r->size >= 0)) {
-        format = phm_format_name(r->format);
-    }
+    format = output_format_column(r, t->format);
 
-    set_str(&f[n], "path", r->path);
+    field_str(&f[n], "path", r->path);
     f[n++].len = r->path_len;
-    set_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
-    set_num(&f[n++], "size", !fr && r->size >= 0, r->size);
-    set_str(&f[n++], "format", format);
+    field_str(&f[n++], "status", ok ? "ok" : phm_reason(r->status));
+    field_num(&f[n++], "size", !fr && r->size >= 0, r->size);
+    field_str(&f[n++], "format", format);
     if (fr) {
-        set_num(&f[n++], "width", 1, v->hash_width);
-        set_num(&f[n++], "height", 1, v->hash_height);
+        field_num(&f[n++], "width", 1, v->hash_width);
+        field_num(&f[n++], "height", 1, v->hash_height);
     } else {
-        set_num(&f[n++], "width", r->width > 0, r->width);
-        set_num(&f[n++], "height", r->height > 0, r->height);
+        field_num(&f[n++], "width", r->width > 0, r->width);
+        field_num(&f[n++], "height", r->height > 0, r->height);
     }
-    set_str(&f[n++], "mode",
+    field_str(&f[n++], "mode",
             !ok ? NULL : v ? phm_mode_name(PHM_MODE_FULL)
                            : phm_mode_name(cfg->mode));
     int has_hash = fr || (!v && ok);
     int quality = fr ? fr->quality : r->pdq.quality;
     if (has_hash)
         phm_pdq_to_hex(fr ? &fr->hash : &r->pdq.hash[0], t->hex[0]);
-    set_str(&f[n++], "pdq", has_hash ? t->hex[0] : NULL);
-    set_num(&f[n++], "quality", has_hash, quality);
-    f[n].name = "flags";
-    f[n].kind = FIELD_FLAGS;
-    f[n++].num = (has_hash && quality < PHM_PDQ_MIN_QUALITY ? FLAG_LOW_QUALITY
-                                                            : 0) |
-                 (!fr && r->status == PHM_WARN_RECOVERED ? FLAG_RECOVERED : 0);
+    field_str(&f[n++], "pdq", has_hash ? t->hex[0] : NULL);
+    field_num(&f[n++], "quality", has_hash, quality);
+    field_flags(&f[n++],
+                (has_hash && quality < PHM_PDQ_MIN_QUALITY ? FIELD_FLAG_LOW_QUALITY
+                                                           : 0) |
+                    (!fr && r->status == PHM_WARN_RECOVERED ? FIELD_FLAG_RECOVERED
+                                                            : 0));
     if (cfg->dihedral) {
         for (int i = 1; i < PHM_DIH_COUNT; i++) {
             int have = !v && ok && r->pdq.nhashes > i;
             if (have)
                 phm_pdq_to_hex(&r->pdq.hash[i], t->hex[i]);
-            set_str(&f[n++], phm_dihedral_name(i), have ? t->hex[i] : NULL);
+            field_str(&f[n++], phm_dihedral_name(i), have ? t->hex[i] : NULL);
         }
     }
     for (int i = 0; i < DIGEST_COUNT; i++)
         if (cfg->digests & (1u << i))
-            set_str(&f[n++], digest_name(i),
+            field_str(&f[n++], digest_name(i),
                     !fr && r->has_digests && r->digest[i][0] ? r->digest[i]
                                                              : NULL);
 
     /* Video columns: kind, then frame and timestamp of a frame, or for the
      * video the time decoding reached, its frame rate and frames hashed. */
-    set_str(&f[n++], "kind", fr ? "frame" : v ? "video" : "image");
-    set_num(&f[n++], "frame", fr != NULL, fr ? (long long)fr->frame : 0);
+    field_str(&f[n++], "kind", fr ? "frame" : v ? "video" : "image");
+    field_num(&f[n++], "frame", fr != NULL, fr ? (long long)fr->frame : 0);
     int opened = v && v->fps > 0;
     if (fr || opened) {
         double ts = fr ? fr->timestamp
                        : phm_vpdq_timestamp(v->frames_decoded, v->fps);
         snprintf(t->timestamp, sizeof t->timestamp, "%.3f", ts);
-        f[n].name = "timestamp";
-        f[n].kind = FIELD_RAW;
-        f[n].s = t->timestamp;
-        f[n++].len = strlen(t->timestamp);
+        field_raw(&f[n++], "timestamp", t->timestamp);
     } else {
-        set_str(&f[n++], "timestamp", NULL);
+        field_str(&f[n++], "timestamp", NULL);
     }
     if (!fr && opened) {
         snprintf(t->fps, sizeof t->fps, "%.6g", v->fps);
-        f[n].name = "fps";
-        f[n].kind = FIELD_RAW;
-        f[n].s = t->fps;
-        f[n++].len = strlen(t->fps);
+        field_raw(&f[n++], "fps", t->fps);
     } else {
-        set_str(&f[n++], "fps", NULL);
+        field_str(&f[n++], "fps", NULL);
     }
-    set_num(&f[n++], "frames", !fr && v != NULL,
+    field_num(&f[n++], "frames", !fr && v != NULL,
             v ? (long long)v->count : 0);
-    set_str(&f[n++], "error",
+    field_str(&f[n++], "error",
             !fr && r->message && r->message[0] ? r->message : NULL);
     return n;
-}
-
-static void put_flags_text(FILE *fp, long long flags,
-                           void (*enc)(FILE *, const char *, size_t))
-{
-    const char *s = flags == (FLAG_LOW_QUALITY | FLAG_RECOVERED)
-                        ? "low_quality,recovered"
-                        : flags == FLAG_LOW_QUALITY ? "low_quality"
-                        : flags == FLAG_RECOVERED   ? "recovered"
-                                                    : "";
-    enc(fp, s, strlen(s));
 }
 
 void output_header(FILE *fp, const output_config *cfg)
@@ -282,80 +210,7 @@ void output_header(FILE *fp, const output_config *cfg)
     if (!cfg->header || (cfg->format != OUTPUT_TSV && cfg->format != OUTPUT_CSV))
         return;
     n = record_fields(cfg, NULL, NULL, f, &t);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(cfg->format == OUTPUT_TSV ? '\t' : ',', fp);
-        fputs(f[i].name, fp);
-    }
-    putc('\n', fp);
-}
-
-static void write_delimited(FILE *fp, const field *f, size_t n, char sep,
-                            void (*enc)(FILE *, const char *, size_t))
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(sep, fp);
-        switch (f[i].kind) {
-        case FIELD_NULL:
-            break;
-        case FIELD_STR:
-            enc(fp, f[i].s, f[i].len);
-            break;
-        case FIELD_NUM:
-            fprintf(fp, "%lld", f[i].num);
-            break;
-        case FIELD_RAW:
-            fwrite(f[i].s, 1, f[i].len, fp);
-            break;
-        case FIELD_FLAGS:
-            put_flags_text(fp, f[i].num, enc);
-            break;
-        }
-    }
-    putc('\n', fp);
-}
-
-static void write_jsonl(FILE *fp, const field *f, size_t n)
-{
-    putc('{', fp);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            putc(',', fp);
-        fprintf(fp, "\"%s\":", f[i].name);
-        switch (f[i].kind) {
-        case FIELD_NULL:
-            fputs("null", fp);
-            break;
-        case FIELD_STR:
-            output_json_string(fp, f[i].s, f[i].len);
-            break;
-        case FIELD_NUM:
-            fprintf(fp, "%lld", f[i].num);
-            break;
-        case FIELD_RAW:
-            fwrite(f[i].s, 1, f[i].len, fp);
-            break;
-        case FIELD_FLAGS:
-            putc('[', fp);
-            if (f[i].num & FLAG_LOW_QUALITY)
-                fputs("\"low_quality\"", fp);
-            if (f[i].num & FLAG_RECOVERED)
-                fputs(f[i].num & FLAG_LOW_QUALITY ? ",\"recovered\""
-                                                  : "\"recovered\"",
-                      fp);
-            putc(']', fp);
-            break;
-        }
-        if (i == 0 && !output_is_utf8(f[i].s, f[i].len)) {
-            /* The exact bytes of a path that is not UTF-8. */
-            fputs(",\"path_hex\":\"", fp);
-            for (size_t j = 0; j < f[i].len; j++)
-                fprintf(fp, "%02x", (unsigned char)f[i].s[j]);
-            putc('"', fp);
-        }
-    }
-    fputs("}\n", fp);
+    fields_write_names(fp, f, n, cfg->format == OUTPUT_TSV ? '\t' : ',');
 }
 
 static void write_pdq(FILE *fp, const hash_record *r)
@@ -397,13 +252,15 @@ static void write_fields(FILE *fp, const output_config *cfg, const field *f,
 {
     switch (cfg->format) {
     case OUTPUT_TSV:
-        write_delimited(fp, f, n, '\t', output_tsv_field);
+        fields_write_delimited(fp, f, n, '\t');
         return;
     case OUTPUT_CSV:
-        write_delimited(fp, f, n, ',', output_csv_field);
+        fields_write_delimited(fp, f, n, ',');
         return;
     case OUTPUT_JSONL:
-        write_jsonl(fp, f, n);
+        putc('{', fp);
+        fields_write_json(fp, f, n);
+        fputs("}\n", fp);
         return;
     case OUTPUT_PDQ:
     case OUTPUT_VPDQ:

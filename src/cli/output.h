@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "delimited.h"
 #include "pipeline.h"
 
 typedef enum output_format {
@@ -78,12 +79,16 @@ void output_header(FILE *fp, const output_config *cfg);
  * ferror(fp). */
 void output_record(FILE *fp, const output_config *cfg, const hash_record *r);
 
+/* The `format` column of record r: "container/codec" of a video (written
+ * into buf), an image's format name, or NULL when unknown. */
+#define OUTPUT_FORMAT_MAX 64
+const char *output_format_column(const hash_record *r,
+                                 char buf[OUTPUT_FORMAT_MAX]);
+
 /* Writes v's frames as the vPDQ reference's lines. */
 void output_vpdq(FILE *fp, const phm_vpdq *v);
 
-/* Field encoders, as described above. */
-void output_tsv_field(FILE *fp, const char *s, size_t len);
-void output_csv_field(FILE *fp, const char *s, size_t len);
+/* Field encoders, as described above (tsv and csv: delimited.h). */
 void output_json_string(FILE *fp, const char *s, size_t len);
 
 /* Nonzero if `len` bytes of `s` are well-formed UTF-8 (no overlong forms,

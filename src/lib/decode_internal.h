@@ -40,6 +40,12 @@ int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
 void phm__jpeg_free(void *tj);
 
+/* Adobe CMYK as libjpeg returns it (TurboJPEG too), to RGB in place, as
+ * djpeg does: R = C * K / 255, rounded. In place because the 3-byte output
+ * of pixel i never overtakes the 4-byte input of pixel i: whole images
+ * (decode_jpeg.c) and single rows (decode_jpeg_stream.c) alike. */
+void phm__cmyk_to_rgb(uint8_t *p, size_t npixels);
+
 /* Reads a regular file into dec->file / dec->file_len (limits and errors
  * as phm_decode_file describes). */
 int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen);

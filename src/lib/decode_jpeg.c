@@ -16,9 +16,7 @@ void phm__jpeg_free(void *tj)
         tjDestroy(tj);
 }
 
-/* Adobe CMYK as the decoder returns it: R = C * K / 255, rounded. In place:
- * the 3-byte output of pixel i never overtakes the 4-byte input of pixel i. */
-static void cmyk_to_rgb(uint8_t *p, size_t npixels)
+void phm__cmyk_to_rgb(uint8_t *p, size_t npixels)
 {
     for (size_t i = 0; i < npixels; i++) {
         const uint8_t *s = p + 4 * i;
@@ -82,7 +80,7 @@ int phm__decode_jpeg(phm_decoder *dec, const uint8_t *data, size_t len,
             return rc;
     }
     if (pf == TJPF_CMYK)
-        cmyk_to_rgb(px, (size_t)w * (size_t)h);
+        phm__cmyk_to_rgb(px, (size_t)w * (size_t)h);
 
     img->pixels = px;
     img->width = (uint32_t)w;

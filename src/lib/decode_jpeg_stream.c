@@ -56,19 +56,6 @@ static void on_progress(j_common_ptr c)
     }
 }
 
-/* Adobe CMYK as libjpeg returns it, to RGB in place (see decode_jpeg.c). */
-static void cmyk_row_to_rgb(uint8_t *p, size_t npixels)
-{
-    for (size_t i = 0; i < npixels; i++) {
-        const uint8_t *s = p + 4 * i;
-        uint8_t c = s[0], m = s[1], y = s[2], k = s[3];
-        uint8_t *d = p + 3 * i;
-        d[0] = (uint8_t)(c * k / 255.0 + 0.5);
-        d[1] = (uint8_t)(m * k / 255.0 + 0.5);
-        d[2] = (uint8_t)(y * k / 255.0 + 0.5);
-    }
-}
-
 int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                           size_t len, const char *name, phm_mode mode, int dihedral,
                           phm_pdq_result *out, phm_image_info *info, char *err,
@@ -143,7 +130,7 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
             got += jpeg_read_scanlines(&cinfo, rows + got, want - got);
         if (samples == 4)
             for (JDIMENSION i = 0; i < got; i++)
-                cmyk_row_to_rgb(rows[i], cinfo.output_width);
+                phm__cmyk_to_rgb(rows[i], cinfo.output_width);
         pdq_stream_rows(h, buf, row_bytes, got);
     }
     jpeg_finish_decompress(&cinfo);

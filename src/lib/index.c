@@ -620,41 +620,35 @@ int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
     return PHM_OK;
 }
 
-int phm_index_groups(phm_index *idx,
-                     int (*fn)(void *ctx, const char *source,
-                               const char *category, uint64_t count),
-                     void *ctx, char *err, size_t errlen)
+/* A record of one walk: returns 0 to go on, or nonzero to stop (a
+ * visitor that finds the record corrupt writes err and returns
+ * PHM_ERR_CORRUPT). */
+typedef int walk_visit(const phm_index *idx, const MDB_val *key,
+                       const MDB_val *val, void *ctx, char *err,
+                       size_t errlen);
+
+/* Calls visit() for every record of table `dbi` in key order, from one
+ * read snapshot. Returns 0, visit()'s nonzero return, or an LMDB error
+ * mapped by idx_mdb_err(). */
+static int walk(phm_index *idx, MDB_dbi dbi, walk_visit *visit, void *ctx,
+                char *err, size_t errlen)
 {
     const char *what = "cannot read index";
-    if (!idx || !fn)
-        return PHM_ERR_INVALID;
     MDB_txn *txn;
     MDB_cursor *c;
     int rc = read_begin(idx, &txn, what, err, errlen);
     if (rc)
         return rc;
-    int mrc = mdb_cursor_open(txn, idx->db_counts, &c);
+    int mrc = mdb_cursor_open(txn, dbi, &c);
     if (mrc) {
         mdb_txn_abort(txn);
         return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
     }
     MDB_val key, val;
     int op = MDB_FIRST;
-    char buf[GROUP_KEY_MAX + 1];
     while ((mrc = mdb_cursor_get(c, &key, &val, op)) == 0) {
         op = MDB_NEXT;
-        uint64_t count;
-        const char *nul = memchr(key.mv_data, 0, key.mv_size);
-        if (!nul || key.mv_size > GROUP_KEY_MAX || val.mv_size != sizeof count) {
-            idx_err(err, errlen, what, idx->path, "index file is corrupt: bad count record");
-            rc = PHM_ERR_CORRUPT;
-            break;
-        }
-        memcpy(&count, val.mv_data, sizeof count);
-        memcpy(buf, key.mv_data, key.mv_size);
-        buf[key.mv_size] = 0;
-        size_t slen = (size_t)(nul - (const char *)key.mv_data);
-        if ((rc = fn(ctx, buf, buf + slen + 1, count)))
+        if ((rc = visit(idx, &key, &val, ctx, err, errlen)))
             break;
     }
     mdb_cursor_close(c);
@@ -664,46 +658,76 @@ int phm_index_groups(phm_index *idx,
     return rc;
 }
 
+typedef struct group_walk {
+    int (*fn)(void *ctx, const char *source, const char *category,
+              uint64_t count);
+    void *ctx;
+} group_walk;
+
+/* A counts record: key "source\0category", value a uint64_t. */
+static int visit_group(const phm_index *idx, const MDB_val *key,
+                       const MDB_val *val, void *ctx, char *err,
+                       size_t errlen)
+{
+    const group_walk *g = ctx;
+    char buf[GROUP_KEY_MAX + 1];
+    uint64_t count;
+    const char *nul = memchr(key->mv_data, 0, key->mv_size);
+    if (!nul || key->mv_size > GROUP_KEY_MAX || val->mv_size != sizeof count) {
+        idx_err(err, errlen, "cannot read index", idx->path,
+                "index file is corrupt: bad count record");
+        return PHM_ERR_CORRUPT;
+    }
+    memcpy(&count, val->mv_data, sizeof count);
+    memcpy(buf, key->mv_data, key->mv_size);
+    buf[key->mv_size] = 0;
+    size_t slen = (size_t)(nul - (const char *)key->mv_data);
+    return g->fn(g->ctx, buf, buf + slen + 1, count);
+}
+
+int phm_index_groups(phm_index *idx,
+                     int (*fn)(void *ctx, const char *source,
+                               const char *category, uint64_t count),
+                     void *ctx, char *err, size_t errlen)
+{
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    group_walk g = { fn, ctx };
+    return walk(idx, idx->db_counts, visit_group, &g, err, errlen);
+}
+
+typedef struct entry_walk {
+    int (*fn)(void *ctx, uint64_t entry, const phm_entry *e);
+    void *ctx;
+} entry_walk;
+
+/* An entries record: key the entry number, value the encoded entry. */
+static int visit_entry(const phm_index *idx, const MDB_val *key,
+                       const MDB_val *val, void *ctx, char *err,
+                       size_t errlen)
+{
+    const entry_walk *w = ctx;
+    uint64_t eid = 0;
+    phm_entry e;
+    if (key->mv_size == sizeof eid)
+        memcpy(&eid, key->mv_data, sizeof eid);
+    if (key->mv_size != sizeof eid || rec_decode(val->mv_data, val->mv_size, &e)) {
+        idx_err(err, errlen, "cannot read index", idx->path,
+                "index file is corrupt: entry %llu does not decode",
+                (unsigned long long)eid);
+        return PHM_ERR_CORRUPT;
+    }
+    return w->fn(w->ctx, eid, &e);
+}
+
 int phm_index_foreach(phm_index *idx,
                       int (*fn)(void *ctx, uint64_t entry, const phm_entry *e),
                       void *ctx, char *err, size_t errlen)
 {
-    const char *what = "cannot read index";
     if (!idx || !fn)
         return PHM_ERR_INVALID;
-    MDB_txn *txn;
-    MDB_cursor *c;
-    int rc = read_begin(idx, &txn, what, err, errlen);
-    if (rc)
-        return rc;
-    int mrc = mdb_cursor_open(txn, idx->db_entries, &c);
-    if (mrc) {
-        mdb_txn_abort(txn);
-        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
-    }
-    MDB_val key, val;
-    int op = MDB_FIRST;
-    while ((mrc = mdb_cursor_get(c, &key, &val, op)) == 0) {
-        op = MDB_NEXT;
-        uint64_t eid = 0;
-        phm_entry e;
-        if (key.mv_size == sizeof eid)
-            memcpy(&eid, key.mv_data, sizeof eid);
-        if (key.mv_size != sizeof eid || rec_decode(val.mv_data, val.mv_size, &e)) {
-            idx_err(err, errlen, what, idx->path,
-                    "index file is corrupt: entry %llu does not decode",
-                    (unsigned long long)eid);
-            rc = PHM_ERR_CORRUPT;
-            break;
-        }
-        if ((rc = fn(ctx, eid, &e)))
-            break;
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(txn);
-    if (!rc && mrc != MDB_NOTFOUND)
-        return idx_mdb_err(mrc, err, errlen, what, idx, NULL);
-    return rc;
+    entry_walk w = { fn, ctx };
+    return walk(idx, idx->db_entries, visit_entry, &w, err, errlen);
 }
 
 int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen)

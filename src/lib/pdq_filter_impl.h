@@ -74,59 +74,97 @@ static inline void emit16(const float *restrict sums, int count, size_t pos,
     }
 }
 
+/* A 16-lane box sweep under way: running sums, the next vectors to add
+ * and to subtract, the window's count, the next output position and the
+ * next entry of sel. The phases below are the reference's 1-D filter cut
+ * where pdq_filter_x86.h's pass 1 takes over its sliding phase. */
+typedef struct sweep16_state {
+    float s[LANES];
+    const float *add, *sub;
+    int count;
+    size_t oi, next;
+} sweep16_state;
+
+/* Starts a sweep over `in` (w > 1) and runs its growing phase: the first
+ * p->grow_silent vectors only enter the sums; each of the next p->grow
+ * enters and emits output positions 0 .. p->grow - 1. */
+static inline void sweep16_grow(sweep16_state *st, const float *in,
+                                const pdq_box_plan *p, float *restrict out,
+                                const uint32_t *sel)
+{
+    st->add = st->sub = in;
+    st->count = 0;
+    st->oi = st->next = 0;
+    for (size_t j = 0; j < LANES; j++)
+        st->s[j] = 0.0f;
+    for (size_t i = 0; i < p->grow_silent; i++, st->add += LANES, st->count++)
+        for (size_t j = 0; j < LANES; j++)
+            st->s[j] += st->add[j];
+    for (size_t i = 0; i < p->grow; i++, st->add += LANES, st->oi++) {
+        for (size_t j = 0; j < LANES; j++)
+            st->s[j] += st->add[j];
+        emit16(st->s, ++st->count, st->oi, out, sel, &st->next);
+    }
+}
+
+/* n sliding steps: a vector enters, one leaves, the count stays. */
+static inline void sweep16_slide(sweep16_state *st, size_t n,
+                                 float *restrict out, const uint32_t *sel)
+{
+    const float *add = st->add, *sub = st->sub;
+    if (!sel) {
+        /* The hot loop: constant divisor, contiguous output. */
+        const float c = (float)st->count;
+        float *o = out + st->oi * LANES;
+        for (size_t i = 0; i < n; i++, add += LANES, sub += LANES, o += LANES) {
+            for (size_t j = 0; j < LANES; j++) {
+                st->s[j] += add[j];
+                st->s[j] -= sub[j];
+                o[j] = st->s[j] / c;
+            }
+        }
+        st->oi += n;
+    } else {
+        for (size_t i = 0; i < n; i++, add += LANES, sub += LANES, st->oi++) {
+            for (size_t j = 0; j < LANES; j++) {
+                st->s[j] += add[j];
+                st->s[j] -= sub[j];
+            }
+            if (st->next < PDQ_DIM && sel[st->next] == st->oi)
+                emit16(st->s, st->count, st->oi, out, sel, &st->next);
+        }
+    }
+    st->add = add;
+    st->sub = sub;
+}
+
+/* The shrinking phase: p->shrink vectors leave, each emits an output. */
+static inline void sweep16_shrink(sweep16_state *st, const pdq_box_plan *p,
+                                  float *restrict out, const uint32_t *sel)
+{
+    for (size_t i = 0; i < p->shrink; i++, st->sub += LANES, st->oi++) {
+        for (size_t j = 0; j < LANES; j++)
+            st->s[j] -= st->sub[j];
+        emit16(st->s, --st->count, st->oi, out, sel, &st->next);
+    }
+}
+
 /* A box filter of window w along n vectors of 16 floats (in[t][16]): the
  * reference's 1-D filter run on 16 independent sequences at once. */
 static void sweep16(const float *restrict in, size_t n, uint32_t w,
                     float *restrict out, const uint32_t *sel)
 {
-    size_t next = 0, oi = 0;
-    float s[LANES];
-
     if (w == 1) {
+        size_t next = 0;
         for (size_t t = 0; t < n; t++)
             emit16(in + t * LANES, 1, t, out, sel, &next);
         return;
     }
     const pdq_box_plan p = box_plan_for(n, w);
-    const float *add = in, *sub = in;
-    int count = 0;
-    for (size_t j = 0; j < LANES; j++)
-        s[j] = 0.0f;
-    for (size_t i = 0; i < p.grow_silent; i++, add += LANES, count++)
-        for (size_t j = 0; j < LANES; j++)
-            s[j] += add[j];
-    for (size_t i = 0; i < p.grow; i++, add += LANES, oi++) {
-        for (size_t j = 0; j < LANES; j++)
-            s[j] += add[j];
-        emit16(s, ++count, oi, out, sel, &next);
-    }
-    if (!sel) {
-        /* The hot loop: constant divisor, contiguous output. */
-        const float c = (float)count;
-        float *o = out + oi * LANES;
-        for (size_t i = 0; i < p.slide; i++, add += LANES, sub += LANES, o += LANES) {
-            for (size_t j = 0; j < LANES; j++) {
-                s[j] += add[j];
-                s[j] -= sub[j];
-                o[j] = s[j] / c;
-            }
-        }
-        oi += p.slide;
-    } else {
-        for (size_t i = 0; i < p.slide; i++, add += LANES, sub += LANES, oi++) {
-            for (size_t j = 0; j < LANES; j++) {
-                s[j] += add[j];
-                s[j] -= sub[j];
-            }
-            if (next < PDQ_DIM && sel[next] == oi)
-                emit16(s, count, oi, out, sel, &next);
-        }
-    }
-    for (size_t i = 0; i < p.shrink; i++, sub += LANES, oi++) {
-        for (size_t j = 0; j < LANES; j++)
-            s[j] -= sub[j];
-        emit16(s, --count, oi, out, sel, &next);
-    }
+    sweep16_state st;
+    sweep16_grow(&st, in, &p, out, sel);
+    sweep16_slide(&st, p.slide, out, sel);
+    sweep16_shrink(&st, &p, out, sel);
 }
 
 /* The same along n rows of `width` floats (pass 4 runs it on 64 columns). */

@@ -98,8 +98,9 @@ static inline void scatter16(const float *o, size_t pos, float *const rows[LANES
 
 /* Pass 1, fused: luma is transposed in registers straight into block_in,
  * and the sliding phase transposes its outputs in registers straight into
- * the destination rows, so neither the luma rows nor the filtered block
- * make a round trip through memory. Arithmetic as in sweep16(). */
+ * the destination rows, so neither the luma rows nor the bulk of the
+ * filtered block make a round trip through memory. The growing and
+ * shrinking phases are sweep16()'s own. */
 static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
                         size_t nb, float *const out[LANES])
 {
@@ -150,26 +151,18 @@ static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
             scatter16(blk + k * LANES, k, out);
         return;
     }
+    /* sweep16() with its sliding phase eight steps at a time, transposed
+     * in registers into the rows. The other outputs (growing, shrinking,
+     * the last slide steps) are staged in block_out, [t][16], and
+     * scattered to the rows after. */
     const pdq_box_plan p = box_plan_for(width, wr);
-    const float *add = blk, *sub = blk;
-    size_t oi = 0;
-    int count = 0;
-    float s[LANES], o[LANES];
-    for (size_t j = 0; j < LANES; j++)
-        s[j] = 0.0f;
-    for (size_t i = 0; i < p.grow_silent; i++, add += LANES, count++)
-        for (size_t j = 0; j < LANES; j++)
-            s[j] += add[j];
-    for (size_t i = 0; i < p.grow; i++, add += LANES, oi++) {
-        const float c = (float)++count;
-        for (size_t j = 0; j < LANES; j++) {
-            s[j] += add[j];
-            o[j] = s[j] / c;
-        }
-        scatter16(o, oi, out);
-    }
-    __m256 slo = _mm256_loadu_ps(s), shi = _mm256_loadu_ps(s + 8);
-    const __m256 c = _mm256_set1_ps((float)count);
+    float *restrict staged = ws->block_out;
+    sweep16_state st;
+    sweep16_grow(&st, blk, &p, staged, NULL);
+    const float *add = st.add, *sub = st.sub;
+    size_t oi = st.oi;
+    __m256 slo = _mm256_loadu_ps(st.s), shi = _mm256_loadu_ps(st.s + 8);
+    const __m256 c = _mm256_set1_ps((float)st.count);
     size_t i = 0;
     for (; i + 8 <= p.slide; i += 8, oi += 8) {
         __m256 lo[8], hi[8];
@@ -187,25 +180,17 @@ static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
             _mm256_storeu_ps(out[8 + l] + oi, hi[l]);
         }
     }
-    _mm256_storeu_ps(s, slo);
-    _mm256_storeu_ps(s + 8, shi);
-    for (; i < p.slide; i++, add += LANES, sub += LANES, oi++) {
-        const float cc = (float)count;
-        for (size_t j = 0; j < LANES; j++) {
-            s[j] += add[j];
-            s[j] -= sub[j];
-            o[j] = s[j] / cc;
-        }
-        scatter16(o, oi, out);
-    }
-    for (size_t k = 0; k < p.shrink; k++, sub += LANES, oi++) {
-        const float cc = (float)--count;
-        for (size_t j = 0; j < LANES; j++) {
-            s[j] -= sub[j];
-            o[j] = s[j] / cc;
-        }
-        scatter16(o, oi, out);
-    }
+    _mm256_storeu_ps(st.s, slo);
+    _mm256_storeu_ps(st.s + 8, shi);
+    st.add = add;
+    st.sub = sub;
+    st.oi = oi;
+    sweep16_slide(&st, p.slide - i, staged, NULL);
+    sweep16_shrink(&st, &p, staged, NULL);
+    for (size_t k = 0; k < p.grow; k++)
+        scatter16(staged + k * LANES, k, out);
+    for (size_t k = oi; k < width; k++)
+        scatter16(staged + k * LANES, k, out);
 }
 
 /* Pass 2, eight sliding steps: for each run of 8 columns the running sums

@@ -19,6 +19,7 @@
  *     is not UTF-8 in jsonl, no PDQ hash for pdq/hex/hma) or read back, with the format detected, to the
  *     same values for every field that format carries.
  */
+#include "../../src/cli/delimited.c"
 #include "../../src/cli/hashlist.c"
 #include "../../src/cli/utf8.c"
 

@@ -6,6 +6,7 @@
  * The .c file is included (h2o style): hashlist.c lives in the tool, not
  * in libphmatch. Sample files are read from tests/data/hashlists/, so run
  * from the top of the source tree (tests/check.sh does). */
+#include "../../src/cli/delimited.c"
 #include "../../src/cli/hashlist.c"
 #include "../../src/cli/utf8.c"
 

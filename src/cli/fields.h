@@ -1,0 +1,54 @@
+/*
+ * fields.h - a record as a list of typed, named fields, written as a tsv or
+ * csv line or as the members of a JSON object: one spelling of the values
+ * for every command's records (`hash` in output.c, `match`), so that the
+ * same column reads the same in all of them.
+ */
+#ifndef PHM_CLI_FIELDS_H
+#define PHM_CLI_FIELDS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum field_kind {
+    FIELD_NULL,  /* unknown: empty in tsv/csv, null in jsonl */
+    FIELD_STR,
+    FIELD_NUM,
+    FIELD_RAW,   /* a number already formatted ("0.033"): unquoted in jsonl */
+    FIELD_FLAGS, /* bit set of FIELD_FLAG_*: "a,b" in tsv/csv, an array in
+                    jsonl */
+} field_kind;
+
+enum { FIELD_FLAG_LOW_QUALITY = 1, FIELD_FLAG_RECOVERED = 2 };
+
+/* Strings are not copied: they must outlive the writing of the field. */
+typedef struct field {
+    const char *name;
+    field_kind kind;
+    const char *s;
+    size_t len;
+    long long num;
+} field;
+
+/* A string field; NULL: unknown. */
+void field_str(field *f, const char *name, const char *s);
+/* A number field, unknown unless `known`. */
+void field_num(field *f, const char *name, int known, long long v);
+/* A preformatted number (FIELD_RAW); NULL: unknown. */
+void field_raw(field *f, const char *name, const char *s);
+/* The "flags" field: FIELD_FLAG_* bits. */
+void field_flags(field *f, unsigned flags);
+
+/* The names of n fields, separated by `sep`, and a newline: a header. */
+void fields_write_names(FILE *fp, const field *f, size_t n, char sep);
+
+/* One tsv (sep '\t') or csv (sep ',') line of n fields, encoded as
+ * delimited.h says, and a newline. */
+void fields_write_delimited(FILE *fp, const field *f, size_t n, char sep);
+
+/* n fields as comma-separated JSON members ("name":value), without the
+ * braces. A string field named "path" that is not UTF-8 is followed by
+ * "path_hex", its exact bytes in hex. */
+void fields_write_json(FILE *fp, const field *f, size_t n);
+
+#endif /* PHM_CLI_FIELDS_H */
