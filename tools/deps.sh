@@ -9,9 +9,10 @@ PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblm
 PKGS="$PKGS libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
 # phmatchd: libmicrohttpd (HTTP, with GnuTLS for TLS); jansson is above
 PKGS="$PKGS libmicrohttpd-dev"
-# tests: clang + its runtimes for libFuzzer, the jpeg tools that make test files,
+# tests: clang + its runtimes for libFuzzer and OpenMP (the library uses
+# OpenMP; clang links libomp, gcc libgomp), the jpeg tools that make test files,
 # ffmpeg (generates test and benchmark videos)
-PKGS="$PKGS clang libclang-rt-14-dev libjpeg-turbo-progs lmdb-utils curl ffmpeg"
+PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev libjpeg-turbo-progs lmdb-utils curl ffmpeg"
 
 missing=""
 for p in $PKGS; do

@@ -595,6 +595,8 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     svc_server *srv = cls;
     char msg[512];
