@@ -1,19 +1,20 @@
 /*
- * http.c - a thin layer over libmicrohttpd: the routing table, request
- * bodies gathered into a per-connection buffer under a hard cap and a
- * server-wide memory budget, authentication, overload answers, JSON
- * answers and errors, and the bookkeeping the request-timeout reaper and
- * the metrics need.
+ * http.c - a thin layer over libmicrohttpd: the request cycle (routing,
+ * authentication, limits and overload answers, body gathering, the
+ * handler), JSON answers and errors, and the bookkeeping the
+ * request-timeout reaper and the metrics need. What it decides on plain
+ * strings is elsewhere: route.c, auth.c, query.c, body.c, text.c.
  *
  * libmicrohttpd parses HTTP; we never do. It calls on_access() once when
  * a request's headers are in (begin_request: route, auth, limits), then
- * with each piece of body (accept_body), then once more at the end
- * (finish_request: the handler runs and the answer is queued). Requests
- * without a body are answered from the first call.
+ * with each piece of body, then once more at the end (run_handler: the
+ * handler runs and the answer is queued). Requests without a body are
+ * answered from the last call too.
  *
  * The URL is given to us undecoded (the unescape callback does nothing),
  * so that "%2F" inside an entry id is not taken for a path separator;
- * path segments and query values are percent-decoded here, one at a time.
+ * path segments and query values are percent-decoded one at a time
+ * (route.c, query.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
