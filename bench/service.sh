@@ -233,5 +233,6 @@ printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' match-0.3MP "$(basename "$la
 [ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
 echo "  load at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo
-echo "in-proc: bench/svc_inproc, the same calls on $threads threads without HTTP (the"
-echo "phmatch lookup/match commands do not exist yet). wrk output: $out/*.wrk"
+echo "in-proc: bench/svc_inproc, the same calls on $threads threads without HTTP (what"
+echo "phmatch lookup/match do, without their process start-up and file reading)."
+echo "wrk output: $out/*.wrk"
