@@ -15,7 +15,8 @@
 # Environment: SVC_BENCH_SIZES (index sizes, default "1000000 10000000"),
 # SVC_BENCH_SECONDS (per measurement, default 10), SVC_BENCH_THREADS
 # (phmatchd threads, default 2), SVC_BENCH_CONNS (wrk connections, default
-# 2 per phmatchd thread: see below), SVC_BENCH_QUICK=1 (a 20,000-entry index and 2 s runs: a check of the
+# 2 per phmatchd thread: see below), SVC_BENCH_REPS (wrk runs per figure,
+# default 3: the medians are printed; each run's in NAME.runs), SVC_BENCH_QUICK=1 (a 20,000-entry index and 2 s runs: a check of the
 # script, not a measurement). Indexes are kept in BUILD_DIR/bench/service/
 # and reused (10 M entries take about a minute to build and 4.5 GB).
 # wrk runs on the same machine and takes CPU from the server: on 2 cores
@@ -49,9 +50,11 @@ threads=${SVC_BENCH_THREADS:-2}
 # p99 under 5 ms. A pipeline that sends more concurrent requests than
 # phmatchd has threads waits in the same way; give it more threads (cores).
 conns=${SVC_BENCH_CONNS:-$((2 * threads))}
+reps=${SVC_BENCH_REPS:-3}
 if [ "${SVC_BENCH_QUICK:-0}" = 1 ]; then
     sizes=20000
     secs=2
+    reps=1
 fi
 out=$build/bench/service
 mkdir -p "$out"
@@ -137,25 +140,37 @@ request = function()
 end
 EOF
 
-# wrk_run NAME ARGS... - prints "requests/s p50_ms p99_ms non2xx"
+# wrk_run NAME ARGS... - runs wrk `reps` times (after a 1 s warm-up) and
+# prints the medians "requests/s p50_ms p99_ms" and the non-2xx total.
 wrk_run() {
     name=$1
     shift
-    wrk -t 2 -c "$conns" -d "${secs}s" --latency "$@" >"$out/$name.wrk" 2>&1 ||
-        die "wrk failed (see $out/$name.wrk)"
-    awk '
-        function ms(v) {
-            if (v ~ /us$/) return v * 0.001
-            if (v ~ /ms$/) return v + 0
-            if (v ~ /s$/) return v * 1000
-            return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        /^ +50%/ { p50 = ms($2) }
-        /^ +99%/ { p99 = ms($2) }
-        /Non-2xx/ { bad = $NF }
-        END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }' \
-        "$out/$name.wrk"
+    wrk -t 2 -c "$conns" -d 1s "$@" >/dev/null 2>&1 || die "wrk failed ($name warm-up)"
+    : >"$out/$name.runs"
+    r=0
+    while [ "$r" -lt "$reps" ]; do
+        wrk -t 2 -c "$conns" -d "${secs}s" --latency "$@" >"$out/$name.wrk" 2>&1 ||
+            die "wrk failed (see $out/$name.wrk)"
+        awk '
+            function ms(v) {
+                if (v ~ /us$/) return v * 0.001
+                if (v ~ /ms$/) return v + 0
+                if (v ~ /s$/) return v * 1000
+                return v
+            }
+            /Requests\/sec:/ { rps = $2 }
+            /^ +50%/ { p50 = ms($2) }
+            /^ +99%/ { p99 = ms($2) }
+            /Non-2xx/ { bad = $NF }
+            END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }' \
+            "$out/$name.wrk" >>"$out/$name.runs"
+        r=$((r + 1))
+    done
+    for col in 1 2 3; do
+        sort -n -k "$col,$col" "$out/$name.runs" | awk -v c="$col" '
+            { v[NR] = $c } END { printf "%s ", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    done
+    awk '{ s += $4 } END { print s + 0 }' "$out/$name.runs"
 }
 
 start_server() { # INDEX
@@ -181,7 +196,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 verdict() { awk -v c="$1" 'BEGIN { print (c ? "met" : "MISSED") }'; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-echo "phmatchd benchmark: wrk -t 2 -c $conns, ${secs} s per run, phmatchd --threads $threads"
+echo "phmatchd benchmark: wrk -t 2 -c $conns, medians of $reps runs of ${secs} s, phmatchd --threads $threads"
 [ "${SVC_BENCH_QUICK:-0}" != 1 ] || echo "  SVC_BENCH_QUICK=1: a check of the script; the figures mean nothing"
 echo "  machine: ${cpu:-unknown CPU}, $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo "  (wrk runs on the same cores, with the requests made in advance; the load"
