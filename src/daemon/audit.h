@@ -24,7 +24,7 @@ typedef struct svc_audit {
 } svc_audit;
 
 typedef struct audit_record {
-    const char *token;    /* token name, or "unix" / "anonymous" */
+    const char *token;    /* token name, or "unix" */
     const char *endpoint; /* "match", "lookup", "hma_lookup" */
     const char *source, *id, *category;
     int distance;

@@ -128,14 +128,25 @@ static size_t field(const char **p, const char *end, const char **start)
 
 int tokens_load(const char *path, svc_tokens **out, char *err, size_t errlen)
 {
-    size_t len = 0, lines = 0, cap;
+    size_t len = 0;
     char *buf = read_protected(path, &len, err, errlen);
-    svc_tokens *t = NULL;
-    int lineno = 0, rc = -1;
 
     *out = NULL;
     if (!buf)
         return -1;
+    int rc = tokens_parse(buf, len, path, out, err, errlen);
+    OPENSSL_clear_free(buf, len + 1);
+    return rc;
+}
+
+int tokens_parse(const char *buf, size_t len, const char *path, svc_tokens **out,
+                 char *err, size_t errlen)
+{
+    size_t lines = 0, cap;
+    svc_tokens *t = NULL;
+    int lineno = 0, rc = -1;
+
+    *out = NULL;
     for (size_t i = 0; i < len; i++)
         lines += buf[i] == '\n';
     cap = lines + 1;
@@ -203,7 +214,6 @@ int tokens_load(const char *path, svc_tokens **out, char *err, size_t errlen)
     rc = 0;
 out:
     tokens_free(t);
-    OPENSSL_clear_free(buf, len + 1);
     return rc;
 }
 
@@ -241,4 +251,35 @@ int auth_parse_bearer(const char *h, const char **tok, size_t *len)
     *tok = h;
     *len = n;
     return 0;
+}
+
+auth_outcome auth_decide(const svc_tokens *tokens, int over_tcp, int unix_token_required,
+                         const char *authorization, svc_role need, svc_role *role,
+                         char who[AUTH_NAME_MAX])
+{
+    *role = ROLE_NONE;
+    snprintf(who, AUTH_NAME_MAX, "-");
+    if (need == ROLE_NONE)
+        return AUTH_OK;
+    if (authorization && tokens) {
+        const char *tok;
+        size_t len;
+        const svc_token *t;
+        if (auth_parse_bearer(authorization, &tok, &len))
+            return AUTH_MALFORMED;
+        if (!(t = tokens_find(tokens, tok, len)))
+            return AUTH_UNKNOWN;
+        *role = t->role;
+        snprintf(who, AUTH_NAME_MAX, "%s", t->name);
+    } else if (over_tcp) {
+        /* Refused without tokens too, in case a reload dropped them:
+         * TCP never falls back to an anonymous role. */
+        return tokens ? AUTH_MISSING : AUTH_NO_TOKENS;
+    } else if (unix_token_required) {
+        return tokens ? AUTH_MISSING : AUTH_NO_TOKENS;
+    } else {
+        *role = ROLE_ADMIN;
+        snprintf(who, AUTH_NAME_MAX, "unix");
+    }
+    return *role < need ? AUTH_FORBIDDEN : AUTH_OK;
 }

@@ -427,18 +427,6 @@ int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
     return 0;
 }
 
-static int is_loopback(const char *host)
-{
-    unsigned char a[16];
-    if (inet_pton(AF_INET, host, a) == 1)
-        return a[0] == 127;
-    if (inet_pton(AF_INET6, host, a) == 1) {
-        static const unsigned char one[16] = { [15] = 1 };
-        return memcmp(a, one, 16) == 0;
-    }
-    return 0;
-}
-
 int config_validate(const svc_config *c, char *err, size_t errlen)
 {
     char host[64];
@@ -455,9 +443,13 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
                      c->listen);
             return -1;
         }
-        if (!is_loopback(host) && !*c->tokens) {
-            snprintf(err, errlen, "listening on the non-loopback address '%s' needs "
-                     "tokens: set tokens to a token file", host);
+        /* Every TCP request is authenticated, loopback included: any
+         * local user can reach a loopback port, unlike the Unix socket,
+         * whose permissions keep them out. */
+        if (!*c->tokens) {
+            snprintf(err, errlen, "listening on TCP (%s) needs tokens: every TCP request "
+                     "is authenticated; set tokens to a token file, or serve only the "
+                     "Unix socket", c->listen);
             return -1;
         }
     }

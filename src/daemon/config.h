@@ -75,7 +75,7 @@ int config_known(const char *name, int *is_bool);
 int config_load_file(svc_config *c, const char *path, char *err, size_t errlen);
 
 /* Checks the settings together (a listener, TLS pairs, distances, a
- * non-loopback TCP address needs tokens). Returns 0 or -1 with err. */
+ * TCP listener needs tokens). Returns 0 or -1 with err. */
 int config_validate(const svc_config *c, char *err, size_t errlen);
 
 /* Deep copy; 0 or -1 (out of memory, dst left empty). */

@@ -4,45 +4,10 @@
  * straight from the request buffer; nothing is written to disk. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "server.h"
 
 static const char *const digest_names[DIGEST_COUNT] = { "md5", "sha1", "sha256" };
-
-void hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
-{
-    if (len != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi * 16 + lo);
-    }
-    return 0;
-}
 
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
@@ -66,33 +31,9 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
 /* ?digest=sha256,md5 (or "all") into a bit mask. */
 static int parse_digests(svc_request *rq, unsigned *mask)
 {
-    char list[64];
-    int r = query_arg(rq, "digest", list, sizeof list);
-    *mask = 0;
-    if (r == 0)
+    svc_args a = request_args(rq);
+    if (args_digests(&a, digest_names, DIGEST_COUNT, mask) == 0)
         return 0;
-    if (r > 0) {
-        for (char *p = list;;) {
-            size_t len = strcspn(p, ",");
-            int found = 0;
-            if (len == 3 && strncasecmp(p, "all", 3) == 0) {
-                *mask = (1u << DIGEST_COUNT) - 1;
-                found = 1;
-            }
-            for (int i = 0; i < DIGEST_COUNT && !found; i++) {
-                if (strlen(digest_names[i]) == len &&
-                    strncasecmp(p, digest_names[i], len) == 0) {
-                    *mask |= 1u << i;
-                    found = 1;
-                }
-            }
-            if (!found)
-                break;
-            if (!p[len])
-                return 0;
-            p += len + 1;
-        }
-    }
     reply_error(rq, 400, "bad_request", "invalid ?digest: expected a comma-separated "
                 "list of md5, sha1, sha256 or all");
     return -1;

@@ -74,24 +74,15 @@ oom:
 void handle_hma_lookup(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    char type[16], hex[PHM_PDQ_HEX_LEN + 2];
+    svc_args a = request_args(rq);
+    const char *code, *msg;
     phm_pdq_result r;
     int truncated;
 
     if (need_index(rq))
         return;
-    if (query_arg(rq, "url", hex, sizeof hex) != 0) {
-        reply_error(rq, 400, "bad_request", "?url= is not supported: phmatchd fetches "
-                    "nothing; POST the photo instead");
-        return;
-    }
-    if (query_arg(rq, "signal_type", type, sizeof type) != 1 || strcmp(type, "pdq") != 0) {
-        reply_error(rq, 400, "bad_request", "signal_type must be pdq");
-        return;
-    }
-    if (query_arg(rq, "signal", hex, sizeof hex) != 1 ||
-        phm_pdq_from_hex(hex, strlen(hex), &r.hash[0]) != PHM_OK) {
-        reply_error(rq, 400, "bad_hash", "signal must be a PDQ hash of 64 hex digits");
+    if (args_hma_signal(&a, &r.hash[0], &code, &msg)) {
+        reply_error(rq, 400, code, "%s", msg);
         return;
     }
     r.nhashes = 1;

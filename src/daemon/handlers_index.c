@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "json_body.h"
 #include "server.h"
 
 #define MAX_GROUPS 1000
@@ -70,90 +71,6 @@ void handle_index_stats(svc_request *rq, svc_worker *w)
     reply_json(rq, 200, o);
 }
 
-/* Reads one entry object. Strings point into the JSON (valid while it
- * is). Returns 0 or -1 with the reason in err. */
-static int entry_from_json(json_t *j, phm_entry *e, char *err, size_t errlen)
-{
-    static const struct { const char *name; unsigned sig; size_t len; } digests[] = {
-        { "md5", PHM_SIG_MD5, 16 }, { "sha1", PHM_SIG_SHA1, 20 },
-        { "sha256", PHM_SIG_SHA256, 32 },
-    };
-    const char *key;
-    json_t *v;
-
-    memset(e, 0, sizeof *e);
-    e->quality = -1;
-    if (!json_is_object(j)) {
-        snprintf(err, errlen, "not an object");
-        return -1;
-    }
-    json_object_foreach(j, key, v) {
-        if (!strcmp(key, "source") || !strcmp(key, "id") || !strcmp(key, "category") ||
-            !strcmp(key, "note")) {
-            if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-                snprintf(err, errlen, "%s must be a string without NUL", key);
-                return -1;
-            }
-            const char *s = json_string_value(v);
-            if (key[0] == 's')
-                e->source = s;
-            else if (key[0] == 'i')
-                e->id = s;
-            else if (key[0] == 'c')
-                e->category = s;
-            else
-                e->note = s;
-        } else if (!strcmp(key, "hash") || !strcmp(key, "pdq")) {
-            if (!json_is_string(v) || phm_pdq_from_hex(json_string_value(v),
-                                                        json_string_length(v), &e->pdq)) {
-                snprintf(err, errlen, "%s must be a PDQ hash of 64 hex digits", key);
-                return -1;
-            }
-            e->signals |= PHM_SIG_PDQ;
-        } else if (!strcmp(key, "quality")) {
-            if (!json_is_integer(v) || json_integer_value(v) < -1 ||
-                json_integer_value(v) > 100) {
-                snprintf(err, errlen, "quality must be an integer from -1 to 100");
-                return -1;
-            }
-            e->quality = (int)json_integer_value(v);
-        } else if (!strcmp(key, "added")) {
-            if (!json_is_integer(v) || json_integer_value(v) < 0) {
-                snprintf(err, errlen, "added must be unix seconds");
-                return -1;
-            }
-            e->added = json_integer_value(v);
-        } else {
-            size_t d;
-            for (d = 0; d < 3; d++)
-                if (!strcmp(key, digests[d].name))
-                    break;
-            if (d == 3) {
-                snprintf(err, errlen, "unknown field '%.64s'", key);
-                return -1;
-            }
-            uint8_t *dst = digests[d].sig == PHM_SIG_MD5    ? e->md5
-                           : digests[d].sig == PHM_SIG_SHA1 ? e->sha1
-                                                            : e->sha256;
-            if (!json_is_string(v) || hex_decode(json_string_value(v), json_string_length(v),
-                                                 dst, digests[d].len)) {
-                snprintf(err, errlen, "%s must be %zu hex digits", key, 2 * digests[d].len);
-                return -1;
-            }
-            e->signals |= digests[d].sig;
-        }
-    }
-    if (!e->source || !e->id) {
-        snprintf(err, errlen, "source and id are required");
-        return -1;
-    }
-    if (!e->signals) {
-        snprintf(err, errlen, "no signal: give hash (PDQ), md5, sha1 or sha256");
-        return -1;
-    }
-    return 0;
-}
-
 static void reply_write_error(svc_request *rq, int rc, const char *msg)
 {
     if (rc == PHM_ERR_FULL)
@@ -170,43 +87,25 @@ static void reply_write_error(svc_request *rq, int rc, const char *msg)
 void handle_index_add(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    json_error_t je;
-    json_t *root, *list;
+    json_t *root;
     phm_index_txn *txn = NULL;
     phm_index_counts counts;
-    char msg[PHM_ERRMSG_MAX], who[AUTH_NAME_MAX];
+    char who[AUTH_NAME_MAX];
+    svc_bad bad;
+    size_t n;
 
     if (need_index(rq))
         return;
-    root = json_loadb((const char *)rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
+    /* Everything is checked before taking the write lock. */
+    root = entries_body_parse(rq->body, rq->body_len, (size_t)c->max_batch, &n, &bad);
     if (!root) {
-        reply_error(rq, 400, "bad_json", "malformed JSON at line %d column %d: %s",
-                    je.line, je.column, je.text);
+        reply_error(rq, bad.status, bad.code, "%s", bad.msg);
         return;
-    }
-    list = json_is_object(root) ? json_object_get(root, "entries") : NULL;
-    if (list && !json_is_array(list)) {
-        reply_error(rq, 400, "bad_request", "entries must be an array");
-        goto out;
-    }
-    size_t n = list ? json_array_size(list) : 1;
-    if (n > (size_t)c->max_batch) {
-        reply_error(rq, 413, "too_large", "%zu entries in one request; at most %lld", n,
-                    (long long)c->max_batch);
-        goto out;
-    }
-    /* Validate everything before taking the write lock. */
-    for (size_t i = 0; i < n; i++) {
-        phm_entry e;
-        if (entry_from_json(list ? json_array_get(list, i) : root, &e, msg, sizeof msg)) {
-            reply_error(rq, 400, "bad_entry", "entries[%zu]: %s", i, msg);
-            goto out;
-        }
     }
     int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
     for (size_t i = 0; rc == PHM_OK && i < n; i++) {
         phm_entry e;
-        entry_from_json(list ? json_array_get(list, i) : root, &e, msg, sizeof msg);
+        entries_body_get(root, i, &e);
         rc = phm_index_add(txn, &e, w->err, sizeof w->err);
         if (rc == PHM_ERR_INVALID) {
             phm_index_txn_abort(txn);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_body.h"
 #include "server.h"
 
 int need_index(svc_request *rq)
@@ -192,65 +193,30 @@ void handle_match(svc_request *rq, svc_worker *w)
 void handle_lookup(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    json_error_t je;
-    json_t *root, *hashes, *v, *results = NULL, *out = NULL;
-    json_int_t radius = c->match_distance, k = 0;
+    json_t *results, *out;
     const phm_match *m;
     const size_t *off;
+    lookup_body lb;
+    svc_bad bad;
 
     if (need_index(rq))
         return;
-    root = json_loadb((const char *)rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        reply_error(rq, 400, "bad_json", "malformed JSON at line %d column %d: %s",
-                    je.line, je.column, je.text);
-        return;
-    }
-    if (!json_is_object(root) || !json_is_array(hashes = json_object_get(root, "hashes"))) {
-        reply_error(rq, 400, "bad_request", "expected {\"hashes\": [\"<64 hex digits>\", "
-                    "...]}");
-        goto out;
-    }
-    if ((v = json_object_get(root, "max_distance"))) {
-        if (!json_is_integer(v) || (radius = json_integer_value(v)) < 0 ||
-            radius > c->max_distance) {
-            reply_error(rq, 400, "bad_request", "max_distance must be an integer from 0 "
-                        "to %lld", (long long)c->max_distance);
-            goto out;
-        }
-    }
-    if ((v = json_object_get(root, "k"))) {
-        if (!json_is_integer(v) || (k = json_integer_value(v)) < 1 || k > c->max_matches) {
-            reply_error(rq, 400, "bad_request", "k must be an integer from 1 to %lld",
-                        (long long)c->max_matches);
-            goto out;
-        }
-    }
-    size_t n = json_array_size(hashes);
-    if (n > (size_t)c->max_batch) {
-        reply_error(rq, 413, "too_large", "%zu hashes in one lookup; at most %lld", n,
-                    (long long)c->max_batch);
-        goto out;
-    }
-    if (worker_reserve_queries(w, n ? n : 1) ||
+    if (worker_reserve_queries(w, (size_t)c->max_batch) ||
         worker_reserve_hits(w, (size_t)c->max_matches)) {
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
-        goto out;
+        return;
     }
-    for (size_t i = 0; i < n; i++) {
-        json_t *h = json_array_get(hashes, i);
-        if (!json_is_string(h) ||
-            phm_pdq_from_hex(json_string_value(h), json_string_length(h),
-                             &w->queries[i]) != PHM_OK) {
-            reply_error(rq, 400, "bad_hash", "hashes[%zu] is not a PDQ hash of 64 hex "
-                        "digits", i);
-            goto out;
-        }
+    if (lookup_body_parse(rq->body, rq->body_len, c, w->queries, w->queries_cap, &lb,
+                          &bad)) {
+        reply_error(rq, bad.status, bad.code, "%s", bad.msg);
+        return;
     }
-    if (n && phm_search_batch(w->searcher, w->queries, n, (int)radius, (size_t)k, &m, &off,
+    size_t n = lb.n;
+    json_int_t radius = lb.radius;
+    if (n && phm_search_batch(w->searcher, w->queries, n, lb.radius, lb.k, &m, &off,
                               w->err, sizeof w->err) != PHM_OK) {
         reply_error(rq, 500, "index_error", "%s", w->err);
-        goto out;
+        return;
     }
     metrics_add(&rq->srv->metrics.lookups, n);
     results = json_array();
@@ -283,5 +249,4 @@ void handle_lookup(svc_request *rq, svc_worker *w)
     out = NULL;
 out:
     json_decref(out);
-    json_decref(root);
 }

@@ -1,19 +1,20 @@
 /*
- * http.c - a thin layer over libmicrohttpd: the routing table, request
- * bodies gathered into a per-connection buffer under a hard cap and a
- * server-wide memory budget, authentication, overload answers, JSON
- * answers and errors, and the bookkeeping the request-timeout reaper and
- * the metrics need.
+ * http.c - a thin layer over libmicrohttpd: the request cycle (routing,
+ * authentication, limits and overload answers, body gathering, the
+ * handler), JSON answers and errors, and the bookkeeping the
+ * request-timeout reaper and the metrics need. What it decides on plain
+ * strings is elsewhere: route.c, auth.c, query.c, body.c, text.c.
  *
  * libmicrohttpd parses HTTP; we never do. It calls on_access() once when
  * a request's headers are in (begin_request: route, auth, limits), then
- * with each piece of body (accept_body), then once more at the end
- * (finish_request: the handler runs and the answer is queued). Requests
- * without a body are answered from the first call.
+ * with each piece of body, then once more at the end (run_handler: the
+ * handler runs and the answer is queued). Requests without a body are
+ * answered from the last call too.
  *
  * The URL is given to us undecoded (the unescape callback does nothing),
  * so that "%2F" inside an entry id is not taken for a path separator;
- * path segments and query values are percent-decoded here, one at a time.
+ * path segments and query values are percent-decoded one at a time
+ * (route.c, query.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,40 +22,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "body.h"
+#include "query.h"
+#include "route.h"
 #include "server.h"
-
-/* Body buffers up to this size stay with a keep-alive connection for its
- * next request; larger ones are freed when the request ends. */
-#define KEEP_BUFFER (64u * 1024)
-/* A body over the limit is read and dropped (so the 413 can be sent);
- * past this multiple of the limit the connection is closed instead. */
-#define DISCARD_FACTOR 4
-
-static const svc_route routes[] = {
-    { "POST", "/v1/hash", EP_HASH, ROLE_LOOKUP, BODY_IMAGE, handle_hash },
-    { "POST", "/v1/match", EP_MATCH, ROLE_LOOKUP, BODY_IMAGE, handle_match },
-    { "POST", "/v1/lookup", EP_LOOKUP, ROLE_LOOKUP, BODY_JSON, handle_lookup },
-    { "GET", "/v1/index", EP_INDEX_STATS, ROLE_LOOKUP, BODY_NONE, handle_index_stats },
-    { "POST", "/v1/index/entries", EP_INDEX_ADD, ROLE_ADMIN, BODY_JSON, handle_index_add },
-    { "DELETE", "/v1/index/entries/*/*", EP_INDEX_DELETE_ENTRY, ROLE_ADMIN, BODY_NONE,
-      handle_index_delete_entry },
-    { "DELETE", "/v1/index/sources/*", EP_INDEX_DELETE_SOURCE, ROLE_ADMIN, BODY_NONE,
-      handle_index_delete_source },
-    { "GET", "/healthz", EP_HEALTHZ, ROLE_NONE, BODY_NONE, handle_healthz },
-    { "GET", "/readyz", EP_READYZ, ROLE_NONE, BODY_NONE, handle_readyz },
-    { "GET", "/metrics", EP_METRICS, ROLE_LOOKUP, BODY_NONE, handle_metrics },
-    { "GET", "/m/lookup", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_NONE, handle_hma_lookup },
-    { "POST", "/m/lookup", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_MULTIPART,
-      handle_hma_lookup_post },
-    { "POST", "/h/hash", EP_HMA_HASH, ROLE_LOOKUP, BODY_MULTIPART, handle_hma_hash },
-};
-#define NROUTES (sizeof routes / sizeof routes[0])
+#include "text.h"
 
 struct svc_conn {
     svc_server *srv;
@@ -71,15 +48,8 @@ struct svc_conn {
     uint64_t t_start;
     svc_endpoint endpoint;
     svc_request rq;
-    /* its body */
-    uint8_t *buf;
-    size_t len, cap;             /* cap bytes are counted in body_bytes */
-    size_t limit;                /* max_body when the request began */
-    int64_t budget;              /* max_body_memory when it began */
-    int too_large, overloaded, bad_form;
-    uint64_t discarded;
+    svc_bodybuf body;
     struct MHD_PostProcessor *pp;
-    int photo_parts;
 };
 
 /* ---- answers ---------------------------------------------------------- */
@@ -184,172 +154,44 @@ void reply_phm_error(svc_request *rq, int rc, const char *msg)
     }
 }
 
-/* ---- URL pieces ------------------------------------------------------- */
+/* ---- query arguments --------------------------------------------------- */
 
-static int hexval(char c)
+static const char *mhd_arg(void *ctx, const char *name)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Percent-decodes [s, s+n) into out (outlen, NUL-terminated); '+' is a
- * space when `plus`. Refuses NUL bytes, bad escapes and overflow. */
-static int pct_decode(const char *s, size_t n, int plus, char *out, size_t outlen)
+svc_args request_args(svc_request *rq)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi, lo;
-            if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == 0 || o + 1 >= outlen)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return 0;
+    return (svc_args){ mhd_arg, rq->conn };
 }
 
 int query_arg(svc_request *rq, const char *name, char *out, size_t outlen)
 {
-    const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
-    if (!v)
-        return 0;
-    return pct_decode(v, strlen(v), 1, out, outlen) ? -1 : 1;
+    svc_args a = request_args(rq);
+    return args_text(&a, name, out, outlen);
 }
 
 int query_bool(svc_request *rq, const char *name, int *out)
 {
-    char v[16];
-    int r = query_arg(rq, name, v, sizeof v);
-    *out = 0;
-    if (r == 0)
+    svc_args a = request_args(rq);
+    if (args_bool(&a, name, out) == 0)
         return 0;
-    if (r > 0) {
-        if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")) {
-            *out = 1;
-            return 0;
-        }
-        if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !*v)
-            return 0;
-    }
     reply_error(rq, 400, "bad_request", "invalid value for ?%s: expected 1 or 0", name);
     return -1;
 }
 
 int query_int(svc_request *rq, const char *name, long min, long max, long def, long *out)
 {
-    char v[24], *end;
-    int r = query_arg(rq, name, v, sizeof v);
-    *out = def;
-    if (r == 0)
+    svc_args a = request_args(rq);
+    if (args_int(&a, name, min, max, def, out) == 0)
         return 0;
-    if (r > 0 && v[0] >= '0' && v[0] <= '9') {
-        errno = 0;
-        long x = strtol(v, &end, 10);
-        if (!errno && !*end && x >= min && x <= max) {
-            *out = x;
-            return 0;
-        }
-    }
     reply_error(rq, 400, "bad_request", "invalid value for ?%s: expected an integer "
                 "from %ld to %ld", name, min, max);
     return -1;
 }
 
-/* Matches the undecoded path against a route pattern, decoding the '*'
- * segments into rq->path_arg. 1 match, 0 no match, -1 malformed escape. */
-static int match_pattern(const char *pat, const char *url, svc_request *rq)
-{
-    int arg = 0;
-    for (;;) {
-        if (*pat != '/' || *url != '/')
-            return 0;
-        pat++;
-        url++;
-        size_t pl = strcspn(pat, "/"), ul = strcspn(url, "/");
-        if (pl == 1 && *pat == '*') {
-            if (ul == 0)
-                return 0;
-            if (rq && pct_decode(url, ul, 0, rq->path_arg[arg], PATH_ARG_MAX))
-                return -1;
-            arg++;
-        } else if (pl != ul || memcmp(pat, url, pl) != 0) {
-            return 0;
-        }
-        pat += pl;
-        url += ul;
-        if (!*pat || !*url)
-            return !*pat && !*url;
-    }
-}
-
-/* ---- request body ----------------------------------------------------- */
-
-static int buf_reserve(svc_conn *cc, size_t need)
-{
-    if (need <= cc->cap)
-        return 0;
-    size_t ncap = cc->cap ? cc->cap * 2 : 16384;
-    if (ncap < need)
-        ncap = need;
-    if (ncap > cc->limit)
-        ncap = need > cc->limit ? need : cc->limit;
-    int64_t add = (int64_t)(ncap - cc->cap);
-    svc_metrics *m = &cc->srv->metrics;
-    int64_t before = atomic_fetch_add(&m->body_bytes, add);
-    if (before + add > cc->budget) {
-        atomic_fetch_sub(&m->body_bytes, add);
-        return -1;
-    }
-    uint8_t *nb = realloc(cc->buf, ncap);
-    if (!nb) {
-        atomic_fetch_sub(&m->body_bytes, add);
-        return -1;
-    }
-    cc->buf = nb;
-    cc->cap = ncap;
-    return 0;
-}
-
-static void buf_drop(svc_conn *cc)
-{
-    free(cc->buf);
-    atomic_fetch_sub(&cc->srv->metrics.body_bytes, (int64_t)cc->cap);
-    cc->buf = NULL;
-    cc->cap = 0;
-    cc->len = 0;
-}
-
-/* Appends body bytes, or drops them once the request cannot succeed.
- * Returns 0, or -1 to close the connection. */
-static int body_append(svc_conn *cc, const char *data, size_t n)
-{
-    if (!cc->too_large && !cc->overloaded && !cc->bad_form) {
-        if (n > cc->limit - cc->len) {
-            cc->too_large = 1;
-        } else if (buf_reserve(cc, cc->len + n)) {
-            cc->overloaded = 1;
-        } else {
-            memcpy(cc->buf + cc->len, data, n);
-            cc->len += n;
-            return 0;
-        }
-    }
-    cc->discarded += n;
-    return cc->discarded > (uint64_t)cc->limit * DISCARD_FACTOR ? -1 : 0;
-}
+/* ---- multipart bodies --------------------------------------------------- */
 
 static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
@@ -361,11 +203,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)filename;
     (void)content_type;
     (void)transfer_encoding;
-    if (!key || strcmp(key, "photo") != 0)
-        return MHD_YES; /* other fields are ignored */
-    if (off == 0 && ++cc->photo_parts > 1)
-        cc->bad_form = 1;
-    return body_append(cc, data, size) ? MHD_NO : MHD_YES;
+    return body_form_piece(&cc->body, key, off, data, size) ? MHD_NO : MHD_YES;
 }
 
 /* ---- authentication --------------------------------------------------- */
@@ -376,70 +214,44 @@ static int authenticate(svc_conn *cc, const svc_runtime *rt)
     const svc_route *route = rq->route;
     const char *h = MHD_lookup_connection_value(cc->mc, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *via = cc->transport == TRANSPORT_TCP ? "tcp" : "unix";
+    const char *ep = endpoint_name(route->endpoint);
     svc_log *lg = &cc->srv->log;
 
-    if (route->role == ROLE_NONE) {
-        rq->role = ROLE_NONE;
-        snprintf(rq->who, sizeof rq->who, "-");
+    switch (auth_decide(rt->tokens, cc->transport == TRANSPORT_TCP,
+                        rt->cfg.unix_auth == UNIX_AUTH_REQUIRED, h, route->role, &rq->role,
+                        rq->who)) {
+    case AUTH_OK:
         return 0;
-    }
-    if (rt->tokens) {
-        const char *tok;
-        size_t len;
-        if (h) {
-            const svc_token *t;
-            if (auth_parse_bearer(h, &tok, &len)) {
-                SVC_LOG(lg, LOG_INFO, "auth: malformed Authorization header (%s, %s)",
-                        cc->transport == TRANSPORT_TCP ? "tcp" : "unix",
-                        endpoint_name(route->endpoint));
-                reply_error(rq, 401, "unauthorized",
-                            "the Authorization header must be 'Bearer TOKEN'");
-                return -1;
-            }
-            if (!(t = tokens_find(rt->tokens, tok, len))) {
-                SVC_LOG(lg, LOG_INFO, "auth: unknown token (%s, %s)",
-                        cc->transport == TRANSPORT_TCP ? "tcp" : "unix",
-                        endpoint_name(route->endpoint));
-                reply_error(rq, 401, "unauthorized", "unknown token");
-                return -1;
-            }
-            rq->role = t->role;
-            snprintf(rq->who, sizeof rq->who, "%s", t->name);
-        } else if (cc->transport == TRANSPORT_UNIX &&
-                   rt->cfg.unix_auth == UNIX_AUTH_OPTIONAL) {
-            rq->role = ROLE_ADMIN;
-            snprintf(rq->who, sizeof rq->who, "unix");
-        } else {
-            reply_error(rq, 401, "unauthorized", "a bearer token is required");
-            return -1;
-        }
-    } else if (cc->transport == TRANSPORT_UNIX) {
-        rq->role = ROLE_ADMIN;
-        snprintf(rq->who, sizeof rq->who, "unix");
-    } else {
-        /* Loopback TCP without a token file (config_validate refuses
-         * other addresses): anonymous, lookups only. */
-        rq->role = ROLE_LOOKUP;
-        snprintf(rq->who, sizeof rq->who, "anonymous");
-    }
-    if (rq->role < route->role) {
+    case AUTH_MALFORMED:
+        SVC_LOG(lg, LOG_INFO, "auth: malformed Authorization header (%s, %s)", via, ep);
+        reply_error(rq, 401, "unauthorized", "the Authorization header must be 'Bearer "
+                    "TOKEN'");
+        break;
+    case AUTH_UNKNOWN:
+        SVC_LOG(lg, LOG_INFO, "auth: unknown token (%s, %s)", via, ep);
+        reply_error(rq, 401, "unauthorized", "unknown token");
+        break;
+    case AUTH_MISSING:
+        reply_error(rq, 401, "unauthorized", "a bearer token is required");
+        break;
+    case AUTH_NO_TOKENS:
+        SVC_LOG(lg, LOG_WARN, "auth: a token is required (%s, %s) but no token file is "
+                "configured", via, ep);
+        reply_error(rq, 401, "unauthorized", "a bearer token is required and this server "
+                    "has no tokens configured");
+        break;
+    case AUTH_FORBIDDEN:
         SVC_LOG(lg, LOG_INFO, "auth: '%s' (role %s) refused %s", rq->who,
-                role_name(rq->role), endpoint_name(route->endpoint));
+                role_name(rq->role), ep);
         reply_error(rq, 403, "forbidden", "'%s' has role %s; this endpoint needs %s",
                     rq->who, role_name(rq->role), role_name(route->role));
-        return -1;
+        break;
     }
-    return 0;
+    return -1;
 }
 
 /* ---- the request cycle ------------------------------------------------ */
-
-static int content_type_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    return ct && strncasecmp(ct, want, n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
 
 static void queue_answer(svc_conn *cc)
 {
@@ -461,39 +273,35 @@ static void run_handler(svc_conn *cc)
     svc_server *srv = cc->srv;
     int slot;
 
-    if (cc->too_large) {
+    svc_bodybuf *b = &cc->body;
+    if (b->too_large) {
         reply_error(rq, 413, "too_large", "the request body is larger than %zu bytes",
-                    cc->limit);
+                    b->limit);
         return;
     }
     if (rq->route->body != BODY_NONE) {
-        if (cc->too_large) {
-            reply_error(rq, 413, "too_large", "the request body is larger than %zu bytes",
-                        cc->limit);
-            return;
-        }
-        if (cc->overloaded) {
+        if (b->overloaded) {
             metrics_add(&srv->metrics.overloaded, 1);
             reply_error(rq, 503, "overloaded", "no memory for the request body now; "
                         "try again later");
             return;
         }
-        if (cc->bad_form) {
+        if (b->bad_form) {
             reply_error(rq, 400, "bad_request", "a multipart body must hold one 'photo' "
                         "file");
             return;
         }
-        if (rq->route->body == BODY_MULTIPART && cc->photo_parts == 0) {
+        if (rq->route->body == BODY_MULTIPART && b->photo_parts == 0) {
             reply_error(rq, 400, "bad_request", "no 'photo' field in the multipart body");
             return;
         }
-        if (cc->len == 0) {
+        if (b->len == 0) {
             reply_error(rq, 400, "bad_request", "the request body is empty");
             return;
         }
     }
-    rq->body = cc->buf;
-    rq->body_len = cc->len;
+    rq->body = b->buf;
+    rq->body_len = b->len;
     svc_worker *w = workers_acquire(&srv->workers);
     if (!w) {
         metrics_add(&srv->metrics.overloaded, 1);
@@ -515,51 +323,36 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
     svc_server *srv = cc->srv;
     svc_request *rq = &cc->rq;
     const svc_runtime *rt;
-    int slot, path_known = 0, bad_escape = 0;
-    char allow[64] = "";
+    int slot;
+    char allow[ROUTE_ALLOW_MAX];
 
     cc->active = 1;
     cc->responded = 0;
     cc->t_start = now_micros();
     cc->endpoint = EP_OTHER;
-    cc->len = 0;
-    cc->too_large = cc->overloaded = cc->bad_form = 0;
-    cc->discarded = 0;
-    cc->photo_parts = 0;
+    body_begin(&cc->body, BODY_KEEP_BUFFER, 0);
     memset(rq, 0, sizeof *rq);
     rq->srv = srv;
     rq->conn = cc->mc;
     rq->transport = cc->transport;
     atomic_fetch_add(&srv->metrics.pending, 1);
 
-    for (size_t i = 0; i < NROUTES; i++) {
-        int m = match_pattern(routes[i].pattern, url, NULL);
-        if (m == 0)
-            continue;
-        path_known = 1;
-        if (strcmp(routes[i].method, method) == 0) {
-            if (match_pattern(routes[i].pattern, url, rq) < 0)
-                bad_escape = 1;
-            rq->route = &routes[i];
-            break;
-        }
-        size_t n = strlen(allow);
-        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
+    route_result found = route_find(method, url, &rq->route, rq->path_arg, allow);
+    if (found == ROUTE_NO_METHOD) {
+        reply_error(rq, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
+                    method, allow);
+        if (rq->response)
+            MHD_add_response_header(rq->response, MHD_HTTP_HEADER_ALLOW, allow);
+        queue_answer(cc);
+        return;
     }
-    if (!rq->route) {
-        if (path_known) {
-            reply_error(rq, 405, "method_not_allowed", "%s is not allowed here; "
-                        "allowed: %s", method, allow);
-            if (rq->response)
-                MHD_add_response_header(rq->response, MHD_HTTP_HEADER_ALLOW, allow);
-        } else {
-            reply_error(rq, 404, "not_found", "no such endpoint");
-        }
+    if (found == ROUTE_NOT_FOUND) {
+        reply_error(rq, 404, "not_found", "no such endpoint");
         queue_answer(cc);
         return;
     }
     cc->endpoint = rq->route->endpoint;
-    if (bad_escape) {
+    if (found == ROUTE_BAD_ESCAPE) {
         reply_error(rq, 400, "bad_request", "malformed percent-escape in the path");
         queue_answer(cc);
         return;
@@ -572,8 +365,8 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
 
     rt = live_acquire(&srv->live, &slot);
     int refused = authenticate(cc, rt);
-    cc->limit = (size_t)rt->cfg.max_body;
-    cc->budget = rt->cfg.max_body_memory;
+    size_t limit = (size_t)rt->cfg.max_body;
+    int64_t budget = rt->cfg.max_body_memory;
     int64_t max_pending = rt->cfg.max_pending;
     live_release(&srv->live, slot);
     if (refused) {
@@ -591,41 +384,21 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
         /* Answered at the final call: an answer queued before libmicrohttpd
          * knows the request is complete would close the connection. A body
          * sent anyway is kept up to 64 KiB and ignored. */
-        cc->limit = KEEP_BUFFER;
+        body_begin(&cc->body, BODY_KEEP_BUFFER, budget);
         return;
     }
+    body_begin(&cc->body, limit, budget);
 
     const char *ct = MHD_lookup_connection_value(cc->mc, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    switch (rq->route->body) {
-    case BODY_IMAGE:
-        if (ct && !content_type_is(ct, "application/octet-stream") &&
-            strncasecmp(ct, "image/", 6) != 0) {
-            reply_error(rq, 415, "unsupported_media_type", "send the image bytes as "
-                        "application/octet-stream or image/*");
-            queue_answer(cc);
-            return;
-        }
-        break;
-    case BODY_JSON:
-        if (!content_type_is(ct, "application/json")) {
-            reply_error(rq, 415, "unsupported_media_type", "the body must be "
-                        "application/json");
-            queue_answer(cc);
-            return;
-        }
-        break;
-    case BODY_MULTIPART:
-        if (!content_type_is(ct, "multipart/form-data") ||
-            !(cc->pp = MHD_create_post_processor(cc->mc, 65536, post_iter, cc))) {
-            reply_error(rq, 415, "unsupported_media_type", "the body must be "
-                        "multipart/form-data with a 'photo' field");
-            queue_answer(cc);
-            return;
-        }
-        break;
-    case BODY_NONE:
-        break;
+    const char *why = route_check_type(rq->route, ct);
+    if (!why && rq->route->body == BODY_MULTIPART &&
+        !(cc->pp = MHD_create_post_processor(cc->mc, 65536, post_iter, cc)))
+        why = "the body must be multipart/form-data with a 'photo' field";
+    if (why) {
+        reply_error(rq, 415, "unsupported_media_type", "%s", why);
+        queue_answer(cc);
+        return;
     }
 
     const char *cl = MHD_lookup_connection_value(cc->mc, MHD_HEADER_KIND,
@@ -634,13 +407,13 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (!errno && !*end && n > cc->limit) {
+        if (!errno && !*end && n > limit) {
             reply_error(rq, 413, "too_large", "the request body (%llu bytes) is larger "
-                        "than %zu bytes", n, cc->limit);
+                        "than %zu bytes", n, limit);
             queue_answer(cc);
             return;
         }
-        if (!errno && !*end && n > 0 && buf_reserve(cc, (size_t)n)) {
+        if (!errno && !*end && n > 0 && body_reserve(&cc->body, (size_t)n)) {
             metrics_add(&srv->metrics.overloaded, 1);
             reply_error(rq, 503, "overloaded", "no memory for the request body now; "
                         "try again later");
@@ -676,17 +449,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (cc->pp) {
-            if (!cc->bad_form && MHD_post_process(cc->pp, upload_data, n) != MHD_YES)
-                cc->bad_form = 1;
-            if (cc->bad_form)
-                cc->discarded += n;
-            return cc->discarded > (uint64_t)cc->limit * DISCARD_FACTOR ? MHD_NO : MHD_YES;
+            svc_bodybuf *b = &cc->body;
+            if (b->bad_form || MHD_post_process(cc->pp, upload_data, n) != MHD_YES ||
+                b->bad_form)
+                return body_form_failed(b, n) ? MHD_NO : MHD_YES;
+            return MHD_YES;
         }
-        return body_append(cc, upload_data, n) ? MHD_NO : MHD_YES;
+        return body_append(&cc->body, upload_data, n) ? MHD_NO : MHD_YES;
     }
     if (cc->pp) {
         if (MHD_destroy_post_processor(cc->pp) != MHD_YES)
-            cc->bad_form = 1;
+            body_form_failed(&cc->body, 0);
         cc->pp = NULL;
     }
     run_handler(cc);
@@ -714,9 +487,7 @@ static void end_request(svc_conn *cc, int completed)
         MHD_destroy_response(cc->rq.response);
         cc->rq.response = NULL;
     }
-    if (cc->cap > KEEP_BUFFER)
-        buf_drop(cc);
-    cc->len = 0;
+    body_end(&cc->body);
     atomic_store(&cc->phase_us, now_micros());
     SVC_LOG(&srv->log, LOG_DEBUG, "request: %s %u %.3f ms %s%s",
             endpoint_name(cc->endpoint), status, (double)us / 1000.0,
@@ -751,6 +522,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         cc->fd = fdi ? fdi->connect_fd : -1;
         const union MHD_ConnectionInfo *ai =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        body_init(&cc->body, &srv->metrics.body_bytes);
         cc->transport = (ai && ai->client_addr && ai->client_addr->sa_family == AF_UNIX)
                             ? TRANSPORT_UNIX
                             : TRANSPORT_TCP;
@@ -781,7 +553,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         cc->next->prev = cc->prev;
     pthread_mutex_unlock(&srv->conns_lock);
     end_request(cc, 0);
-    buf_drop(cc);
+    body_free(&cc->body);
     atomic_fetch_sub(&srv->metrics.connections, 1);
     free(cc);
     *socket_context = NULL;
@@ -823,6 +595,8 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     svc_server *srv = cls;

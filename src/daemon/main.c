@@ -251,8 +251,8 @@ static int bind_unix(const char *path, int mode, char *err, size_t errlen)
     return fd;
 }
 
-static int bind_tcp(const char *spec, char *bound, size_t boundlen, int *loopback,
-                    char *err, size_t errlen)
+static int bind_tcp(const char *spec, char *bound, size_t boundlen, char *err,
+                    size_t errlen)
 {
     char host[64];
     int port, fd, one = 1;
@@ -267,13 +267,11 @@ static int bind_tcp(const char *spec, char *bound, size_t boundlen, int *loopbac
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)port);
         len = sizeof *s4;
-        *loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
     } else {
         inet_pton(AF_INET6, host, &s6->sin6_addr);
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
         len = sizeof *s6;
-        *loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -319,6 +317,13 @@ static void reload(svc_server *srv, const cmdline *cl, svc_runtime **pending)
     if (load_settings(cl, &c, err, sizeof err)) {
         SVC_LOG(&srv->log, LOG_ERROR, "reload failed, keeping the settings in force: %s",
                 err);
+        return;
+    }
+    if (*srv->boot.listen && !*c.tokens) {
+        /* The listener stays until a restart: it keeps needing tokens. */
+        SVC_LOG(&srv->log, LOG_ERROR, "reload failed, keeping the settings in force: the "
+                "TCP listener %s stays until a restart and needs tokens", srv->tcp_addr);
+        config_free(&c);
         return;
     }
     svc_runtime *rt = make_runtime(&c, err, sizeof err);
@@ -446,7 +451,7 @@ int main(int argc, char **argv)
     unix_bound = srv.unix_fd >= 0;
     if (*srv.boot.listen &&
         (srv.tcp_fd = bind_tcp(srv.boot.listen, srv.tcp_addr, sizeof srv.tcp_addr,
-                               &srv.tcp_loopback, err, sizeof err)) < 0) {
+                               err, sizeof err)) < 0) {
         fprintf(stderr, "phmatchd: %s\n", err);
         goto out_sig;
     }
@@ -468,9 +473,8 @@ int main(int argc, char **argv)
         SVC_LOG(&srv.log, LOG_INFO, "listening on unix %s (mode 0%llo)", srv.boot.socket,
                 (unsigned long long)srv.boot.socket_mode);
     if (*srv.boot.listen)
-        SVC_LOG(&srv.log, LOG_INFO, "listening on tcp %s%s%s", srv.tcp_addr,
-                srv.tls_cert_pem ? " (TLS)" : "",
-                srv.live.slot[0]->tokens ? "" : " (no tokens: lookups only, loopback)");
+        SVC_LOG(&srv.log, LOG_INFO, "listening on tcp %s%s", srv.tcp_addr,
+                srv.tls_cert_pem ? " (TLS)" : "");
     if (srv.idx) {
         phm_index_stats st;
         if (phm_index_stats_get(srv.idx, &st, err, sizeof err) == PHM_OK)

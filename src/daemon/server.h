@@ -26,6 +26,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "phmatch.h"
+#include "query.h"
+#include "text.h"
 
 /* ---- reloadable snapshot --------------------------------------------- */
 
@@ -114,7 +116,6 @@ typedef struct svc_server {
     struct MHD_Daemon *unix_d, *tcp_d;
     int unix_fd, tcp_fd;  /* listening sockets (owned until handed over) */
     char tcp_addr[80];    /* "127.0.0.1:8731" as bound */
-    int tcp_loopback;
     char *tls_cert_pem, *tls_key_pem;
     atomic_int shutting_down;
     double started;       /* monotonic seconds */
@@ -161,7 +162,7 @@ struct svc_request {
     const svc_route *route;
     svc_transport transport;
     svc_role role;
-    char who[AUTH_NAME_MAX];      /* token name, "unix" or "anonymous" */
+    char who[AUTH_NAME_MAX];      /* token name, "unix" or "-" (open endpoint) */
     const uint8_t *body;
     size_t body_len;
     char path_arg[PATH_ARGS][PATH_ARG_MAX]; /* decoded '*' segments */
@@ -179,6 +180,8 @@ void reply_text(svc_request *rq, unsigned status, const char *content_type, char
 /* The error answer for a libphmatch status from decoding/hashing. */
 void reply_phm_error(svc_request *rq, int rc, const char *msg);
 
+/* The request's query arguments (query.h). */
+svc_args request_args(svc_request *rq);
 /* A query argument, percent-decoded into out. Returns 1 if present, 0 if
  * absent, -1 if malformed or longer than outlen - 1. */
 int query_arg(svc_request *rq, const char *name, char *out, size_t outlen);
@@ -229,10 +232,6 @@ int matches_to_json(svc_request *rq, svc_worker *w, const svc_hit *hits, size_t 
  * bytes above 0x7f replaced by '?'. NULL out of memory. */
 json_t *json_text(const char *s);
 
-/* The hex of a binary digest (lowercase), NUL-terminated. */
-void hex_encode(const uint8_t *in, size_t n, char *out);
-/* Parses exactly 2n hex digits. 0 or -1. */
-int hex_decode(const char *s, size_t len, uint8_t *out, size_t n);
 
 /* ---- http.c ----------------------------------------------------------- */
 

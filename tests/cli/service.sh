@@ -112,6 +112,15 @@ t_like "... naming the setting" "$(cat "$T/check.err")" "max_batch"
 "$PHMATCHD" -n --socket '' --listen 0.0.0.0:0 >/dev/null 2>"$T/check.err"
 t_is "a non-loopback address without tokens is refused" "$?" 2
 t_like "... saying why" "$(cat "$T/check.err")" "needs tokens"
+"$PHMATCHD" -n --socket '' --listen 127.0.0.1:0 >/dev/null 2>"$T/check.err"
+t_is "a loopback address without tokens is refused too" "$?" 2
+t_like "... saying every TCP request is authenticated" "$(cat "$T/check.err")" \
+    "listening on TCP (127.0.0.1:0) needs tokens: every TCP request is authenticated"
+"$PHMATCHD" --socket '' --listen '[::1]:0' --index "$T/none.phmi" >/dev/null 2>"$T/check.err"
+t_is "... and phmatchd does not start (exit 2)" "$?" 2
+t_like "... saying so" "$(cat "$T/check.err")" "needs tokens"
+"$PHMATCHD" -n --socket "$T/x.sock" >/dev/null 2>"$T/check.err"
+t_is "the Unix socket alone needs no tokens" "$?" 0
 cp "$T/tokens" "$T/tokens-open"
 chmod 644 "$T/tokens-open"
 "$PHMATCHD" -c "$T/phmatchd.conf" --tokens "$T/tokens-open" -n >/dev/null 2>"$T/check.err"
@@ -149,6 +158,20 @@ t_is "a wrong token: 401" \
     "$(req -H 'Authorization: Bearer wrong-token-0123456789' "$(TCP /v1/index)")" 401
 t_is "not a bearer token: 401" "$(req -H 'Authorization: Basic eDp5' "$(TCP /v1/index)")" 401
 t_is "a lookup token: 200" "$(req -H "$AUTH_L" "$(TCP /v1/index)")" 200
+# Every endpoint but the health probes, with a body it would accept.
+bad=""
+for ep in "POST /v1/hash $OCT" "POST /v1/match $OCT" "POST /v1/lookup $JSON" \
+    "GET /v1/index" "POST /v1/index/entries $JSON" "DELETE /v1/index/entries/s/1" \
+    "DELETE /v1/index/sources/s" "GET /metrics" "GET /m/lookup" "POST /h/hash" \
+    "POST /m/lookup"; do
+    set -- $ep
+    case $# in
+    2) code=$(req -X "$1" "$(TCP "$2")") ;;
+    *) code=$(req -X "$1" -H "$3 $4" --data-binary @"$JPG" "$(TCP "$2")") ;;
+    esac
+    [ "$code" = 401 ] || bad="$bad $1 $2:$code"
+done
+t_is "no token on TCP: 401 from every endpoint but /healthz and /readyz" "${bad:-none}" none
 t_is "a lookup token on an admin endpoint: 403" \
     "$(req -H "$AUTH_L" -H "$JSON" -d '{"source":"s","id":"1","hash":"'"$(printf '%064d' 0)"'"}' \
         "$(TCP /v1/index/entries)")" 403
@@ -324,6 +347,16 @@ t_like "SIGHUP with a token file readable by others: refused, logged" \
 t_is "... and the tokens in force stay" \
     "$(req -H 'Authorization: Bearer new-token-0123456789abcdef' "$(TCP /v1/index)")" 200
 chmod 600 "$T/tokens"
+cp "$T/phmatchd.conf" "$T/phmatchd.conf.orig"
+grep -v -e '^tokens' -e '^listen' "$T/phmatchd.conf.orig" >"$T/phmatchd.conf"
+kill -HUP "$MAIN"
+sleep 0.5
+t_like "SIGHUP dropping the tokens (and listen, restart-only): refused, logged" \
+    "$(cat "$T/main.log")" 'reload failed.*TCP listener .* needs tokens'
+t_is "... TCP still needs a token" "$(req "$(TCP /v1/index)")" 401
+t_is "... and the tokens in force stay" \
+    "$(req -H 'Authorization: Bearer new-token-0123456789abcdef' "$(TCP /v1/index)")" 200
+cp "$T/phmatchd.conf.orig" "$T/phmatchd.conf"
 
 # SIGTERM during a request: it completes, then the server exits 0
 # (wee.jpg, 13.6 KB, at 8 KB/s: about 1.7 s, within request_timeout)
@@ -344,18 +377,18 @@ t_is "no sanitizer report in the log" \
 t_is "no token in the log" "$(grep -c -e "$ADMIN_TOKEN" -e "$LOOKUP_TOKEN" "$T/main.log")" 0
 
 # ---------------------------------------------------------------------------
-# A second server: overload, a second signal, loopback without tokens.
+# A second server: overload, a second signal.
 
-if start small --socket '' --listen 127.0.0.1:0 --threads 1 --max-pending 1 --index "$T/idx.phmi"; then
+if start small --socket '' --listen 127.0.0.1:0 --tokens "$T/tokens" --threads 1 \
+    --max-pending 1 --index "$T/idx.phmi"; then
     SMALL=$PID
-    curl -s -m 20 -o /dev/null -w '%{http_code}' --limit-rate 8k -H "$OCT" \
+    curl -s -m 20 -o /dev/null -w '%{http_code}' --limit-rate 8k -H "$AUTH_A" -H "$OCT" \
         --data-binary @"$JPG" "$(TCP /v1/hash)" >"$T/busy.code" &
     cpid=$!
     sleep 0.4
-    t_is "over max_pending: 503" "$(req "$(TCP /v1/index)")" 503
-    t_like "... with Retry-After" "$(curl -s -D - -o /dev/null "$(TCP /v1/index)")" '^Retry-After: 1'
-    t_is "loopback without tokens: an admin endpoint is refused (403)" \
-        "$(req -X DELETE "$(TCP /v1/index/sources/x)")" 403
+    t_is "over max_pending: 503" "$(req -H "$AUTH_A" "$(TCP /v1/index)")" 503
+    t_like "... with Retry-After" \
+        "$(curl -s -D - -o /dev/null -H "$AUTH_A" "$(TCP /v1/index)")" '^Retry-After: 1'
     kill -TERM "$SMALL"
     sleep 0.2
     kill -TERM "$SMALL"

@@ -4,9 +4,10 @@
 # Compiles src/lib/*.c with clang into an archive, coverage-instrumented for
 # libFuzzer and with ASan + UBSan, with the Makefile's language flags
 # (-std=c11, -ffp-contract=off, the _avx2/_avx512 instruction-set flags),
-# then links each tests/fuzz/fuzz_*.c into BUILD_DIR/fuzz_NAME and makes its
-# seed corpus in BUILD_DIR/seeds/fuzz_NAME from small test images and
-# generated ones.
+# and phmatchd's sources but main.c (src/daemon, with libmicrohttpd's flags)
+# into a second one, then links each tests/fuzz/fuzz_*.c into
+# BUILD_DIR/fuzz_NAME and makes its seed corpus in BUILD_DIR/seeds/fuzz_NAME
+# from small test files and generated ones.
 # Objects are rebuilt when a source, a header or the flags changed.
 #
 # Environment: FUZZ_CC (default clang). Exit status: 0 built, 1 error,
@@ -48,11 +49,24 @@ warn="-Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototyp
  -Wpointer-arith -Wformat=2 -Wvla -Wundef"
 base="-std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -ffp-contract=off
  -fno-fast-math -Iinclude -Isrc/lib $warn $pkg_cflags $san"
-# The library needs OpenMP only if it uses it; clang's needs libomp-dev.
+# The library needs OpenMP only if it uses it; clang's is libomp
+# (Debian: libomp-14-dev, which tools/deps.sh installs).
 omp=""
 if grep -q 'pragma omp\|<omp\.h>' src/lib/*.c src/lib/*.h 2>/dev/null; then
     omp=-fopenmp
+    printf '%s\n' '#include <omp.h>' 'int main(void) { return omp_get_max_threads() < 1; }' \
+        >"$probe-omp.c"
+    "$cc" -fopenmp "$probe-omp.c" -o "$probe-omp" >"$probe.log" 2>&1 ||
+        die "$cc cannot build an OpenMP program: install libomp-14-dev (see $probe.log)"
 fi
+# phmatchd's code needs libmicrohttpd's headers and library.
+svc_pkgs=$(sed -n 's/^SVC_PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+[ -n "$svc_pkgs" ] || die "cannot read SVC_PKGS from the Makefile"
+# shellcheck disable=SC2086
+svc_cflags=$(pkg-config --cflags $svc_pkgs) ||
+    die "pkg-config: missing $svc_pkgs (run 'make deps')"
+# shellcheck disable=SC2086
+svc_libs="$(pkg-config --libs $svc_pkgs) -pthread"
 libflags="$base $omp -fsanitize=fuzzer-no-link"
 
 # Start over when the flags or the compiler changed.
@@ -82,9 +96,28 @@ for src in src/lib/*.c; do
     # shellcheck disable=SC2086
     "$cc" $libflags $isa -c "$src" -o "$obj" || die "cannot compile $src"
 done
-# Objects of library files that no longer exist must not be linked.
+mkdir -p "$out/obj-daemon"
+svc_objs=""
+for src in src/daemon/*.c; do
+    name=$(basename "$src" .c)
+    [ "$name" != main ] || continue
+    obj=$out/obj-daemon/$name.o
+    svc_objs="$svc_objs $obj"
+    if [ -f "$obj" ] && ! newer "$src" "$obj" &&
+        [ -z "$(find include src/daemon -name '*.h' -newer "$obj" 2>/dev/null)" ] &&
+        ! newer "$out/flags" "$obj"; then
+        continue
+    fi
+    echo "fuzz: CC $src"
+    # shellcheck disable=SC2086
+    "$cc" $libflags $svc_cflags -c "$src" -o "$obj" || die "cannot compile $src"
+done
+# Objects of files that no longer exist must not be linked.
 for obj in "$out"/obj/*.o; do
     [ -f "src/lib/$(basename "$obj" .o).c" ] || rm -f "$obj"
+done
+for obj in "$out"/obj-daemon/*.o; do
+    [ -f "src/daemon/$(basename "$obj" .o).c" ] || rm -f "$obj"
 done
 # An archive, as the Makefile links the CLI: a target pulls in only the
 # objects it needs.
@@ -92,12 +125,17 @@ lib=$out/libphmatch-fuzz.a
 rm -f "$lib"
 # shellcheck disable=SC2086
 ar rcs "$lib" $objs || die "cannot make $lib"
+svclib=$out/libphmatchd-fuzz.a
+rm -f "$svclib"
+# shellcheck disable=SC2086
+ar rcs "$svclib" $svc_objs || die "cannot make $svclib"
 
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     echo "fuzz: LINK $out/$name"
     # shellcheck disable=SC2086
-    "$cc" $base $omp -fsanitize=fuzzer "$src" "$lib" $pkg_libs -lm -o "$out/$name" ||
+    "$cc" $base $omp -Isrc/daemon $svc_cflags -fsanitize=fuzzer "$src" "$svclib" "$lib" \
+        $pkg_libs $svc_libs -lm -o "$out/$name" ||
         die "cannot build $out/$name"
 done
 
@@ -152,4 +190,43 @@ for f in tests/data/hashlists/sample.* tests/data/hashlists/bad.*; do
     # shellcheck disable=SC2059
     { printf "$x"; cat "$f"; } >"$seeds/fmt-$b"
 done
+# fuzz_vpdq: the reference's vPDQ files of the test videos, a synthetic
+# one, and broken lines.
+seeds=$out/seeds/fuzz_vpdq
+rm -rf "$seeds"
+mkdir -p "$seeds"
+for f in tests/data/vpdq/expected/doorknob-hd-no-bar.txt \
+    tests/data/vpdq/expected/pattern-hd-no-bar-128x128.txt; do
+    [ -f "$f" ] || die "seed vPDQ file '$f' not found"
+    head -n 40 "$f" >"$seeds/$(basename "$f")"
+done
+printf '0,100,%s,0.000\r\n\r\n30,49,%s,1.001' "$h" "$h" >"$seeds/crlf-no-final-newline"
+printf '0,100,%s,0.000\n1,101,%s,0.033\n' "$h" "$h" >"$seeds/bad-quality"
+printf '0,100,%s,0.\n' "$h" >"$seeds/bad-timestamp"
+printf '18446744073709551615,0,%s,99999999999999999.99999999999999999999\n' "$h" \
+    >"$seeds/huge"
+
+# fuzz_request: the first byte chooses the part (see fuzz_request.c).
+seeds=$out/seeds/fuzz_request
+rm -rf "$seeds"
+mkdir -p "$seeds"
+printf '\000\001/v1/lookup\napplication/json; charset=utf-8' >"$seeds/route-lookup"
+printf '\000\002/v1/index/entries/case%%201/a%%2Fb\n' >"$seeds/route-delete"
+printf '\000\000/v1/hash\nimage/jpeg' >"$seeds/route-405"
+printf '\000\001/h/hash\nmultipart/form-data; boundary=x' >"$seeds/route-multipart"
+printf '\001signal_type=pdq&signal=%s&dihedral=1&max_distance=12&digest=sha256,md5' \
+    "$h" >"$seeds/query-hma"
+printf '\001url=http%%3A%%2F%%2Fx&digest=all&dihedral=yes&max_distance=%%33' \
+    >"$seeds/query-escapes"
+printf '\002{"hashes":["%s","%s"],"max_distance":31,"k":5}' "$h" "$h" >"$seeds/lookup"
+printf '\002{"hashes":["xyz"]}' >"$seeds/lookup-bad"
+printf '\003{"entries":[{"source":"s","id":"a/b","hash":"%s","quality":90},' "$h" \
+    >"$seeds/entries"
+printf '{"source":"s","id":"c","md5":"0123456789abcdef0123456789abcdef"}]}' \
+    >>"$seeds/entries"
+printf '\004Bearer lookup-token-0123456789abcdef\nops admin admin-token-0123456789abcdef\n' \
+    >"$seeds/auth"
+printf '\004bearer\tadmin-token-0123456789abcdef \n# c\nx lookup short\n' >"$seeds/auth-bad"
+printf '\005\000\020aaaaaaaaaaaaaaaa\002\003xyz\002\004photo\006\001\004\010' \
+    >"$seeds/body"
 echo "fuzz: built the targets in $out/"

@@ -29,14 +29,7 @@ static phm_decoder *dec;
 static phm_hasher *fast, *portable;
 static uint64_t max_pixels = 2ull * 1000 * 1000;
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "fuzz_decode: check failed at line %d: %s\n",    \
-                    __LINE__, #cond);                                        \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

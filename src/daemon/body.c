@@ -1,0 +1,101 @@
+/* body.c - request bodies under a cap and a memory budget (see body.h). */
+#include "body.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void body_init(svc_bodybuf *b, atomic_int_fast64_t *in_use)
+{
+    memset(b, 0, sizeof *b);
+    b->in_use = in_use;
+}
+
+void body_begin(svc_bodybuf *b, size_t limit, int64_t budget)
+{
+    b->len = 0;
+    b->limit = limit;
+    b->budget = budget;
+    b->too_large = b->overloaded = b->bad_form = 0;
+    b->discarded = 0;
+    b->photo_parts = 0;
+}
+
+int body_reserve(svc_bodybuf *b, size_t need)
+{
+    if (need <= b->cap)
+        return 0;
+    size_t ncap = b->cap ? b->cap * 2 : 16384;
+    if (ncap < need)
+        ncap = need;
+    if (ncap > b->limit)
+        ncap = need > b->limit ? need : b->limit;
+    int64_t add = (int64_t)(ncap - b->cap);
+    int64_t before = atomic_fetch_add(b->in_use, add);
+    if (before + add > b->budget) {
+        atomic_fetch_sub(b->in_use, add);
+        return -1;
+    }
+    uint8_t *nb = realloc(b->buf, ncap);
+    if (!nb) {
+        atomic_fetch_sub(b->in_use, add);
+        return -1;
+    }
+    b->buf = nb;
+    b->cap = ncap;
+    return 0;
+}
+
+static int dropped(svc_bodybuf *b, size_t n)
+{
+    b->discarded += n;
+    return b->discarded > (uint64_t)b->limit * BODY_DISCARD_FACTOR ? -1 : 0;
+}
+
+int body_append(svc_bodybuf *b, const char *data, size_t n)
+{
+    if (!b->too_large && !b->overloaded && !b->bad_form) {
+        if (n > b->limit - b->len) {
+            b->too_large = 1;
+        } else if (body_reserve(b, b->len + n)) {
+            b->overloaded = 1;
+        } else {
+            if (n)
+                memcpy(b->buf + b->len, data, n);
+            b->len += n;
+            return 0;
+        }
+    }
+    return dropped(b, n);
+}
+
+int body_form_piece(svc_bodybuf *b, const char *key, uint64_t off, const char *data,
+                    size_t n)
+{
+    if (!key || strcmp(key, "photo") != 0)
+        return 0; /* other fields are ignored */
+    if (off == 0 && ++b->photo_parts > 1)
+        b->bad_form = 1;
+    return body_append(b, data, n);
+}
+
+int body_form_failed(svc_bodybuf *b, size_t n)
+{
+    b->bad_form = 1;
+    return dropped(b, n);
+}
+
+void body_free(svc_bodybuf *b)
+{
+    free(b->buf);
+    atomic_fetch_sub(b->in_use, (int64_t)b->cap);
+    b->buf = NULL;
+    b->cap = 0;
+    b->len = 0;
+}
+
+void body_end(svc_bodybuf *b)
+{
+    if (b->cap > BODY_KEEP_BUFFER)
+        body_free(b);
+    b->len = 0;
+}

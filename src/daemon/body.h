@@ -1,0 +1,59 @@
+/*
+ * body.h - a request body gathered into one buffer under a hard cap and a
+ * server-wide memory budget. The buffer belongs to a connection and is
+ * reused by its next request when small; memory is counted in a shared
+ * counter before it is allocated, so that many large uploads at once are
+ * refused (503) rather than grow the process. Multipart bodies keep only
+ * their `photo` field. Plain buffers, no HTTP (fuzzed by
+ * tests/fuzz/fuzz_request.c).
+ */
+#ifndef SVC_BODY_H
+#define SVC_BODY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Body buffers up to this size stay with a keep-alive connection for its
+ * next request; larger ones are freed when the request ends. */
+#define BODY_KEEP_BUFFER (64u * 1024)
+/* A body over the limit is read and dropped (so that the 413 can be
+ * sent); past this multiple of the limit the connection is closed. */
+#define BODY_DISCARD_FACTOR 4
+
+typedef struct svc_bodybuf {
+    atomic_int_fast64_t *in_use; /* bytes of all bodies (metrics) */
+    uint8_t *buf;
+    size_t len, cap;             /* cap bytes are counted in *in_use */
+    size_t limit;                /* max_body when the request began */
+    int64_t budget;              /* max_body_memory when it began */
+    int too_large, overloaded, bad_form;
+    uint64_t discarded;
+    int photo_parts;
+} svc_bodybuf;
+
+/* An empty body counting its memory in *in_use. */
+void body_init(svc_bodybuf *b, atomic_int_fast64_t *in_use);
+/* A new request: empties the body (keeping the buffer) and sets the
+ * limits. */
+void body_begin(svc_bodybuf *b, size_t limit, int64_t budget);
+/* Room for `need` bytes, within the limit and the budget. 0 or -1. */
+int body_reserve(svc_bodybuf *b, size_t need);
+/* Appends bytes, or drops them once the request cannot succeed (flags
+ * too_large or overloaded). Returns 0, or -1 when so much was dropped that
+ * the connection should be closed. */
+int body_append(svc_bodybuf *b, const char *data, size_t n);
+/* A piece of a multipart field (libmicrohttpd's post processor): bytes of
+ * the field `photo` are kept; a second `photo` part sets bad_form; other
+ * fields are ignored. Returns as body_append. */
+int body_form_piece(svc_bodybuf *b, const char *key, uint64_t off, const char *data,
+                    size_t n);
+/* A multipart body that could not be parsed: its remaining bytes are
+ * counted as dropped. Returns as body_append. */
+int body_form_failed(svc_bodybuf *b, size_t n);
+/* The request ended: a large buffer is freed. */
+void body_end(svc_bodybuf *b);
+/* Frees the buffer. */
+void body_free(svc_bodybuf *b);
+
+#endif /* SVC_BODY_H */

@@ -1,0 +1,100 @@
+/* route.c - the routing table and its matching (see route.h). */
+#include "route.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "text.h"
+
+static const svc_route routes[] = {
+    { "POST", "/v1/hash", EP_HASH, ROLE_LOOKUP, BODY_IMAGE, handle_hash },
+    { "POST", "/v1/match", EP_MATCH, ROLE_LOOKUP, BODY_IMAGE, handle_match },
+    { "POST", "/v1/lookup", EP_LOOKUP, ROLE_LOOKUP, BODY_JSON, handle_lookup },
+    { "GET", "/v1/index", EP_INDEX_STATS, ROLE_LOOKUP, BODY_NONE, handle_index_stats },
+    { "POST", "/v1/index/entries", EP_INDEX_ADD, ROLE_ADMIN, BODY_JSON, handle_index_add },
+    { "DELETE", "/v1/index/entries/*/*", EP_INDEX_DELETE_ENTRY, ROLE_ADMIN, BODY_NONE,
+      handle_index_delete_entry },
+    { "DELETE", "/v1/index/sources/*", EP_INDEX_DELETE_SOURCE, ROLE_ADMIN, BODY_NONE,
+      handle_index_delete_source },
+    { "GET", "/healthz", EP_HEALTHZ, ROLE_NONE, BODY_NONE, handle_healthz },
+    { "GET", "/readyz", EP_READYZ, ROLE_NONE, BODY_NONE, handle_readyz },
+    { "GET", "/metrics", EP_METRICS, ROLE_LOOKUP, BODY_NONE, handle_metrics },
+    { "GET", "/m/lookup", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_NONE, handle_hma_lookup },
+    { "POST", "/m/lookup", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_MULTIPART,
+      handle_hma_lookup_post },
+    { "POST", "/h/hash", EP_HMA_HASH, ROLE_LOOKUP, BODY_MULTIPART, handle_hma_hash },
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* Matches the undecoded path against a pattern, decoding the '*'
+ * segments into args when given. 1 match, 0 no match, -1 malformed
+ * escape. */
+static int match_pattern(const char *pat, const char *url,
+                         char (*args)[PATH_ARG_MAX])
+{
+    int arg = 0;
+    for (;;) {
+        if (*pat != '/' || *url != '/')
+            return 0;
+        pat++;
+        url++;
+        size_t pl = strcspn(pat, "/"), ul = strcspn(url, "/");
+        if (pl == 1 && *pat == '*') {
+            if (ul == 0 || arg >= PATH_ARGS)
+                return 0;
+            if (args && pct_decode(url, ul, 0, args[arg], PATH_ARG_MAX))
+                return -1;
+            arg++;
+        } else if (pl != ul || memcmp(pat, url, pl) != 0) {
+            return 0;
+        }
+        pat += pl;
+        url += ul;
+        if (!*pat || !*url)
+            return !*pat && !*url;
+    }
+}
+
+route_result route_find(const char *method, const char *url, const svc_route **route,
+                        char args[PATH_ARGS][PATH_ARG_MAX], char allow[ROUTE_ALLOW_MAX])
+{
+    int path_known = 0;
+
+    *route = NULL;
+    allow[0] = '\0';
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (match_pattern(routes[i].pattern, url, NULL) == 0)
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, method) == 0) {
+            *route = &routes[i];
+            return match_pattern(routes[i].pattern, url, args) < 0 ? ROUTE_BAD_ESCAPE
+                                                                  : ROUTE_FOUND;
+        }
+        size_t n = strlen(allow);
+        snprintf(allow + n, ROUTE_ALLOW_MAX - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+    return path_known ? ROUTE_NO_METHOD : ROUTE_NOT_FOUND;
+}
+
+const char *route_check_type(const svc_route *route, const char *ct)
+{
+    switch (route->body) {
+    case BODY_IMAGE:
+        if (ct && !content_type_is(ct, "application/octet-stream") &&
+            strncasecmp(ct, "image/", 6) != 0)
+            return "send the image bytes as application/octet-stream or image/*";
+        return NULL;
+    case BODY_JSON:
+        return content_type_is(ct, "application/json") ? NULL
+                                                       : "the body must be application/json";
+    case BODY_MULTIPART:
+        return content_type_is(ct, "multipart/form-data")
+                   ? NULL
+                   : "the body must be multipart/form-data with a 'photo' field";
+    case BODY_NONE:
+        break;
+    }
+    return NULL;
+}

@@ -1,0 +1,31 @@
+/*
+ * route.h - which endpoint a request is for, from its method and
+ * undecoded path, and whether its Content-Type suits the endpoint. Pure
+ * functions on plain strings (fuzzed by tests/fuzz/fuzz_request.c); the
+ * table is in route.c.
+ */
+#ifndef SVC_ROUTE_H
+#define SVC_ROUTE_H
+
+#include <stddef.h>
+
+#include "server.h"
+
+typedef enum route_result {
+    ROUTE_FOUND,      /* *route set, the '*' segments decoded into args */
+    ROUTE_BAD_ESCAPE, /* *route set; a '*' segment has a malformed escape */
+    ROUTE_NO_METHOD,  /* the path exists for other methods: `allow` lists them */
+    ROUTE_NOT_FOUND,
+} route_result;
+
+/* Longest `allow` list route_find writes. */
+#define ROUTE_ALLOW_MAX 64
+
+route_result route_find(const char *method, const char *url, const svc_route **route,
+                        char args[PATH_ARGS][PATH_ARG_MAX], char allow[ROUTE_ALLOW_MAX]);
+
+/* NULL if `content_type` (may be NULL) suits the route's body, else the
+ * message of the 415 answer. */
+const char *route_check_type(const svc_route *route, const char *content_type);
+
+#endif /* SVC_ROUTE_H */
