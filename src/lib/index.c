@@ -278,6 +278,7 @@ static const struct {
     { "delta", 0, offsetof(phm_index, db_delta) },
     { "dead", MDB_INTEGERKEY, offsetof(phm_index, db_dead) },
     { "search", 0, offsetof(phm_index, db_search) },
+    { "frames", MDB_INTEGERKEY, offsetof(phm_index, db_frames) },
 };
 #define NDBS (sizeof db_table / sizeof db_table[0])
 
@@ -529,6 +530,71 @@ static int read_begin(phm_index *idx, MDB_txn **txn, const char *what,
     return rc ? idx_mdb_err(rc, err, errlen, what, idx, NULL) : PHM_OK;
 }
 
+/* The video counts of stats, and pdq_entries corrected for them: a
+ * video's hashes fill several slots, and a removed video all of its base
+ * slots. Reads the frames table's headers and, if videos were removed
+ * since the last compaction, the base's entry numbers. */
+static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
+                       phm_index_stats *out)
+{
+    MDB_cursor *c;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(txn, idx->db_frames, &c);
+    if (rc)
+        return rc;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
+        uint32_t nf, nh;
+        if (vid_header(val.mv_data, val.mv_size, &nf, &nh)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        out->video_entries++;
+        out->video_frames += nf;
+        out->video_hashes += nh;
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    if (!out->video_entries)
+        return 0;
+    uint64_t dead_slots = 0;
+    if (out->dead_entries) {
+        uint8_t bk[4];
+        idx_blob_key(bk, IDX_BLOB_EIDS, 0);
+        MDB_val k = { 4, bk }, eids;
+        if ((rc = mdb_get(txn, idx->db_search, &k, &eids)) ||
+            eids.mv_size != h->n * sizeof(uint64_t))
+            return rc ? rc : MDB_CORRUPTED;
+        if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
+            return rc;
+        const uint8_t *e = eids.mv_data;
+        for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0;
+             op = MDB_NEXT) {
+            uint64_t eid, x;
+            if (key.mv_size != sizeof eid)
+                break;
+            memcpy(&eid, key.mv_data, sizeof eid);
+            size_t lo = 0, hi = (size_t)h->n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                memcpy(&x, e + mid * sizeof x, sizeof x);
+                if (x < eid)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (; lo < h->n && (memcpy(&x, e + lo * sizeof x, sizeof x), x == eid); lo++)
+                dead_slots++;
+        }
+        mdb_cursor_close(c);
+        if (rc != MDB_NOTFOUND)
+            return rc ? rc : MDB_CORRUPTED;
+    }
+    uint64_t live = h->n - dead_slots + out->delta_entries;
+    out->pdq_entries = live > out->video_hashes ? live - out->video_hashes : 0;
+    return 0;
+}
+
 int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
                         size_t errlen)
 {
@@ -564,8 +630,10 @@ int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
         out->base_entries = h.n;
         out->compacted = h.built;
         out->pdq_entries = h.n - out->dead_entries + out->delta_entries;
-        mrc = idx_meta_get_u64(idx, txn, "gen", &out->generation);
+        mrc = video_stats(idx, txn, &h, out);
     }
+    if (!mrc)
+        mrc = idx_meta_get_u64(idx, txn, "gen", &out->generation);
     MDB_val k = { 7, "created" }, v;
     if (!mrc && (mrc = mdb_get(txn, idx->db_meta, &k, &v)) == 0 &&
         v.mv_size == sizeof out->created)
@@ -683,6 +751,8 @@ int phm_index_foreach(phm_index *idx,
     }
     MDB_val key, val;
     int op = MDB_FIRST;
+    phm_vpdq frames;
+    phm_vpdq_init(&frames);
     while ((mrc = mdb_cursor_get(c, &key, &val, op)) == 0) {
         op = MDB_NEXT;
         uint64_t eid = 0;
@@ -696,9 +766,28 @@ int phm_index_foreach(phm_index *idx,
             rc = PHM_ERR_CORRUPT;
             break;
         }
+        if (e.signals & PHM_SIG_VPDQ) {
+            MDB_val fv;
+            int fr = mdb_get(txn, idx->db_frames, &key, &fv);
+            if (fr && fr != MDB_NOTFOUND) {
+                rc = idx_mdb_err(fr, err, errlen, what, idx, NULL);
+                break;
+            }
+            rc = fr ? PHM_ERR_CORRUPT : vid_decode(fv.mv_data, fv.mv_size, &frames);
+            if (!rc && frames.count != e.nframes)
+                rc = PHM_ERR_CORRUPT;
+            if (rc) {
+                idx_err(err, errlen, what, idx->path, rc == PHM_ERR_NOMEM ? "out of memory"
+                        : "index file is corrupt: the frames of entry %llu do not decode",
+                        (unsigned long long)eid);
+                break;
+            }
+            e.frames = frames.frames;
+        }
         if ((rc = fn(ctx, eid, &e)))
             break;
     }
+    phm_vpdq_clear(&frames);
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
     if (!rc && mrc != MDB_NOTFOUND)
