@@ -831,11 +831,10 @@ static int parse_options(int argc, char **argv, const cli_global *g,
             o->fail_on_match = 1;
             break;
         case OPT_QUERY_THRESHOLD:
-            if (args_parse_number(&p, arg, 0, 100, &o->query_threshold))
-                return CLI_EXIT_USAGE;
-            break;
         case OPT_COMPARED_THRESHOLD:
-            if (args_parse_number(&p, arg, 0, 100, &o->compared_threshold))
+            if (args_parse_number(&p, arg, 0, 100,
+                                  key == OPT_QUERY_THRESHOLD ? &o->query_threshold
+                                                             : &o->compared_threshold))
                 return CLI_EXIT_USAGE;
             break;
         case 'f':
