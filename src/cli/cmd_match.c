@@ -82,9 +82,10 @@ static const char usage_text[] =
     "(an error, or flags low_quality). jsonl writes one object per input,\n"
     "its matches in an array 'entries'.\n"
     "\n"
-    "Videos: the distinct hashes of its frames of quality >= Q are searched\n"
-    "at once. Known videos (entry_kind video) are compared with the input\n"
-    "frame by frame as 'phmatch compare' does and listed when they match,\n"
+    "Videos (and vPDQ files, as the video they hash): the distinct hashes of\n"
+    "the frames of quality >= Q are searched at once. Known videos\n"
+    "(entry_kind video) are compared with the input frame by frame as\n"
+    "'phmatch compare' does and listed when they match,\n"
     "with query_percent (of the input's hashes) and compared_percent (of the\n"
     "known video's). Known images are listed with 'frames', every frame they\n"
     "appear in as FRAME@SECONDS, space-separated. 'frame' and 'timestamp'\n"
@@ -869,6 +870,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         return cli_usage_error("match", "no index given: use --index DB");
     if (hashopts_finish(&o->h, "match"))
         return CLI_EXIT_USAGE;
+    o->h.pipe.read_vpdq = 1; /* a video's hash file is matched as the video */
     return -1;
 }
 

@@ -109,6 +109,10 @@ done
     "$VIDEOS/doorknob-hd-no-bar.mp4" >"$T/m.jsonl"
 t_like "every frame: ~100% both ways (jsonl)" "$(cat "$T/m.jsonl")" \
     '"id":"doorknob-hd-no-bar","category":"clips","entry_kind":"video",.*"query_percent":\(9[5-9]\|100\)\.[0-9]*,"compared_percent":\(9[5-9]\|100\)\.'
+"$PHMATCH" match -q -i "$K" "$EXPECTED/doorknob-hd-no-bar.txt" >"$T/m.tsv"
+t_is "a vPDQ file as the input: matched as its video, 100% both ways" \
+    "$(col_of format "$T/m.tsv" doorknob-hd-no-bar) $(col_of query_percent "$T/m.tsv" doorknob-hd-no-bar) $(col_of compared_percent "$T/m.tsv" doorknob-hd-no-bar)" \
+    "vpdq/text 100.000 100.000"
 "$PHMATCH" match -q -i "$K" -f csv "$VIDEOS/doorknob-hd-no-bar.mp4" >"$T/m.csv"
 t_like "csv: percentages in their columns" "$(cat "$T/m.csv")" \
     ',doorknob-hd-no-bar,clips,video,[0-9]*,original,[0-9]*,[0-9.]*,,[0-9.]*,[0-9.]*,$'
