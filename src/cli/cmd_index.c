@@ -43,8 +43,9 @@ static const char usage_text[] =
     "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
     "\n"
     "export writes every entry in --format tsv (default, lossless), csv,\n"
-    "jsonl, pdq, hex or hma on standard output; video entries only with\n"
-    "--format vpdq --output-dir DIR, as DIR/ID.txt, one vPDQ file each.\n"
+    "jsonl, pdq, hex or hma on standard output. Video entries go in jsonl\n"
+    "(their frames in \"vpdq\") or with --format vpdq --output-dir DIR, as\n"
+    "DIR/ID.txt, one vPDQ file each.\n"
     "\n"
     "Exit status: 0 done; 1 the operation failed or found problems (bad\n"
     "lines, verify failed, index full, entry not found); 2 usage error or an\n"
@@ -173,6 +174,11 @@ static void entry_from_record(const hashlist_record *r, phm_entry *e)
     if (r->has & HASHLIST_HAS_SHA256) {
         e->signals |= PHM_SIG_SHA256;
         memcpy(e->sha256, r->sha256, sizeof e->sha256);
+    }
+    if (r->has & HASHLIST_HAS_VPDQ) {
+        e->signals |= PHM_SIG_VPDQ;
+        e->frames = r->video->frames;
+        e->nframes = r->video->count;
     }
 }
 
@@ -475,6 +481,7 @@ out:
 typedef struct export_ctx {
     hashlist_format fmt;
     hashlist_record rec;
+    phm_vpdq video; /* a view of the entry's frames */
     uint64_t unrepresentable;
     int io_error;
 } export_ctx;
@@ -488,10 +495,10 @@ static int export_one(void *ctx, uint64_t entry, const phm_entry *e)
 
     hashlist_record_init(r);
     if (e->signals & PHM_SIG_VPDQ) {
-        if (x->unrepresentable++ < 10)
-            cli_error("entry %" PRIu64 " not exported: a video, which only "
-                      "--format vpdq --output-dir DIR can hold", entry);
-        return 0;
+        x->video.frames = (phm_vpdq_frame *)(uintptr_t)e->frames;
+        x->video.count = e->nframes;
+        r->video = &x->video;
+        r->has |= HASHLIST_HAS_VPDQ;
     }
     if (e->signals & PHM_SIG_PDQ) {
         r->has |= HASHLIST_HAS_PDQ;

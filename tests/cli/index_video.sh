@@ -62,9 +62,9 @@ t_is "a vPDQ file without --source: exit 1" "$?" 1
 t_like "... says so" "$out" "names no source: give --source"
 out=$("$PHMATCH" index import --source named --id my-video "$K" "$T/good.txt")
 t_is "--id names the video" "$out" "added 1, unchanged 0, updated 0, removed 0"
-"$PHMATCH" index export --format jsonl "$K" >/dev/null 2>"$T/err"
-t_is "export in jsonl: videos cannot be written there (exit 1)" "$?" 1
-t_like "... it says where they can" "$(cat "$T/err")" "a video, which only --format vpdq"
+"$PHMATCH" index export --format tsv "$K" >/dev/null 2>"$T/err"
+t_is "export in tsv: videos cannot be written there (exit 1)" "$?" 1
+t_like "... it says where they can" "$(cat "$T/err")" "a video's frames, which tsv cannot carry (jsonl or vPDQ files can)"
 "$PHMATCH" index remove --source named --id my-video "$K" >/dev/null
 "$PHMATCH" index remove --source new --id good "$K" >/dev/null
 t_is "remove video entries: verify ok" "$("$PHMATCH" index verify "$K")" "$K: ok"
@@ -89,6 +89,26 @@ t_is "export over existing files: exit 1" "$?" 1
 t_like "... never overwrites" "$(cat "$T/err")" "File exists"
 "$PHMATCH" index export --format vpdq "$K" >/dev/null 2>&1
 t_is "--format vpdq without --output-dir: usage error" "$?" 2
+
+# jsonl: a video's frames in "vpdq", on one line, however long: a video of
+# 4,000 frames (a line of about 340 KB) and the reference ones, with an image.
+awk -F, '{ for (i = 0; i < 34; i++) printf "%d,%s,%s,%.3f\n", NR - 1 + i * 120, $2, $3, (NR - 1 + i * 120) / 30 }' \
+    "$EXPECTED/doorknob-hd-no-bar.txt" | sort -t, -k1,1n >"$T/long.vpdq"
+"$PHMATCH" index import --source long "$K" "$T/long.vpdq" >/dev/null
+"$PHMATCH" index add "$K" --source img --id one --hash "$(printf '%064d' 7)" >/dev/null
+"$PHMATCH" index export --format jsonl "$K" >"$T/all.jsonl"
+t_is "export in jsonl: exit 0" "$?" 0
+t_ok "... one line of more than 300 KB" [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/all.jsonl")" -gt 300000 ]
+"$PHMATCH" index create "$T/k3.phmi"
+out=$("$PHMATCH" index import "$T/k3.phmi" "$T/all.jsonl")
+t_is "... imported again: every entry" "$out" "added 7, unchanged 0, updated 0, removed 0"
+"$PHMATCH" index export --format jsonl "$T/k3.phmi" >"$T/all2.jsonl"
+t_is "... and exported again: the same bytes" "$(md5sum <"$T/all2.jsonl")" "$(md5sum <"$T/all.jsonl")"
+mkdir "$T/exp3"
+"$PHMATCH" index export --format vpdq --output-dir "$T/exp3" "$T/k3.phmi" >/dev/null 2>&1
+t_is "... the long video's vPDQ file as imported" "$(md5sum <"$T/exp3/long.txt")" "$(md5sum <"$T/long.vpdq")"
+"$PHMATCH" index remove --source long --id long "$K" >/dev/null
+"$PHMATCH" index remove --source img --id one "$K" >/dev/null
 
 # ------------------------------------------------------------------
 # Matching the reference videos
