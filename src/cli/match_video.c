@@ -153,7 +153,8 @@ int match_video_search(phm_searcher *s, const phm_vpdq *v, const match_video_opt
     for (size_t i = 0; i < nq; i++)
         for (size_t j = off[i]; j < off[i + 1]; j++)
             m->pairs[j] = (struct pair){ mt[j].entry, (uint32_t)i, mt[j].distance };
-    qsort(m->pairs, np, sizeof *m->pairs, pair_cmp);
+    if (np > 1)
+        qsort(m->pairs, np, sizeof *m->pairs, pair_cmp);
 
     size_t nh = 0;
     rc = PHM_OK;
