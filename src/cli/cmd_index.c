@@ -195,7 +195,7 @@ static int import_file(const index_options *o, phm_index_txn *txn,
                        int *rc_out)
 {
     hashlist_options hopt = { .source = o->source, .category = o->category,
-                              .warn = warn_line };
+                              .warn = warn_line, .allow_video = 1 };
     hashlist_reader *rd = NULL;
     char err[HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? HASHLIST_ERRMSG_MAX
                                                    : PHM_ERRMSG_MAX];

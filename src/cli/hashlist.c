@@ -1145,6 +1145,9 @@ static int json_text(hashlist_reader *r, json_t *v, const char *key, const char 
 static int json_video(hashlist_reader *r, json_t *v, hashlist_record *rec, char *err,
                       size_t errlen)
 {
+    if (!r->opt.allow_video)
+        return LINE_ERR("a video (\"vpdq\") is not a hash to look up: match its "
+                        "vPDQ file with 'phmatch match'");
     if (!json_is_array(v) || json_array_size(v) == 0)
         return LINE_ERR("\"vpdq\" must be a non-empty array of vPDQ lines");
     if (rec->has & HASHLIST_HAS_PDQ)

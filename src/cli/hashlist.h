@@ -178,6 +178,10 @@ typedef struct hashlist_options {
      * file, and counts it (hashlist_reader_skipped()); zero makes it a
      * HASHLIST_ERR_LINE error. */
     int skip_other_signals;
+    /* Nonzero accepts videos (jsonl "vpdq"); zero makes such a record a
+     * HASHLIST_ERR_LINE error (they are entries to store, not hashes to
+     * look up). */
+    int allow_video;
     /* Called with each warning, "FILE:LINE: ..." (unknown columns or keys,
      * skipped signal types), at most a few per file. NULL drops them. */
     void (*warn)(void *ctx, const char *msg);

@@ -1147,7 +1147,8 @@ static void test_video(void)
     /* read back: video, image, video; the frames exactly */
     FILE *in = fmemopen(buf, len, "r");
     hashlist_reader *rd;
-    hashlist_reader_open(&rd, in, "v.jsonl", HASHLIST_AUTO, NULL, err, sizeof err);
+    hashlist_options vopt = { .allow_video = 1 };
+    hashlist_reader_open(&rd, in, "v.jsonl", HASHLIST_AUTO, &vopt, err, sizeof err);
     int got[3] = { 0 }, same = 0;
     for (int i = 0; i < 3; i++) {
         hashlist_record r;
@@ -1183,11 +1184,17 @@ static void test_video(void)
     }
 
     result *res = result_alloc();
-    read_str("{\"id\":\"a\",\"vpdq\":[\"0,100," H1 ",0.000\",\"1,100,zz,0.033\"]}\n"
-             "{\"id\":\"b\",\"hash\":\"" H1 "\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n"
-             "{\"id\":\"c\",\"vpdq\":[]}\n"
-             "{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n",
-             "bad.jsonl", HASHLIST_AUTO, res);
+    read_str("{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n", "q.jsonl", HASHLIST_AUTO,
+             res);
+    IS_STR(res->err[0], "q.jsonl:1: a video (\"vpdq\") is not a hash to look up: match its "
+           "vPDQ file with 'phmatch match'", "videos only where allowed");
+    static const char bad[] =
+        "{\"id\":\"a\",\"vpdq\":[\"0,100," H1 ",0.000\",\"1,100,zz,0.033\"]}\n"
+        "{\"id\":\"b\",\"hash\":\"" H1 "\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n"
+        "{\"id\":\"c\",\"vpdq\":[]}\n"
+        "{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n";
+    hashlist_options vo = { .allow_video = 1 };
+    read_mem(bad, strlen(bad), "bad.jsonl", HASHLIST_AUTO, &vo, res);
     IS_INT((int)res->nrec, 1, "jsonl videos: one good record of four");
     IS_STR(res->err[0], "bad.jsonl:1: \"vpdq\" item 2 is not one vPDQ line: 1,100,zz,0.033",
            "a malformed frame line");
