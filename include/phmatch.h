@@ -362,8 +362,9 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
  * crash or kill at any moment leaves the index at its last commit.
  */
 
-/* On-disk format version this library reads and writes. */
-#define PHM_INDEX_FORMAT_VERSION 1
+/* On-disk format version this library reads and writes. Version 2 added
+ * video entries (PHM_SIG_VPDQ). */
+#define PHM_INDEX_FORMAT_VERSION 2
 
 /* Address space reserved for the file's memory map when `mapsize` is 0:
  * 1 TiB. Only address space; the file grows as entries are added. */
@@ -377,6 +378,11 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
+
+/* Most frames a video entry holds: a 6-hour video at one hash a second
+ * has 21,600; this is 12 days of them, or 48 minutes of every frame at
+ * 60 fps (about 50 MB stored). */
+#define PHM_INDEX_MAX_VIDEO_FRAMES 1048576u
 
 /* phm_index_open flags. */
 enum {
@@ -392,7 +398,13 @@ enum {
     PHM_SIG_MD5 = 1u << 1,
     PHM_SIG_SHA1 = 1u << 2,
     PHM_SIG_SHA256 = 1u << 3,
+    /* A video: its vPDQ frames (phm_entry.frames). Not with PHM_SIG_PDQ;
+     * digests (of the video file) may come with it. */
+    PHM_SIG_VPDQ = 1u << 4,
 };
+
+struct phm_vpdq_frame;
+struct phm_vpdq;
 
 /* A known item. On input (phm_index_add) the caller owns every pointer;
  * the index copies what it keeps. On output (phm_searcher_get,
@@ -403,7 +415,18 @@ enum {
  * replaces it. `source` is the list the item came from ("ncmec",
  * "local-case-1234"), `id` its identifier within that list. Strings hold
  * no control characters (bytes below 0x20, or 0x7f); source and id are not
- * empty; category and note may be NULL (stored as ""). */
+ * empty; category and note may be NULL (stored as "").
+ *
+ * Videos (PHM_SIG_VPDQ): the entry keeps every frame given (frame number,
+ * quality, hash, timestamp: what a vPDQ file holds, so it can be written
+ * back), 1..PHM_INDEX_MAX_VIDEO_FRAMES of them; quality is -1. Searches
+ * see the video's distinct frame hashes of quality >= PHM_PDQ_MIN_QUALITY
+ * (phm_vpdq_distinct()): a search returns the video's entry once, at the
+ * distance of its closest frame, and an image query that hits it is a
+ * frame of that video. Replacing a video keeps its entry number only when
+ * the frames are the same. On output, nframes is the number stored and
+ * frames is filled by phm_index_foreach() only (phm_searcher_get() leaves
+ * it NULL: read them with phm_searcher_get_frames()). */
 typedef struct phm_entry {
     const char *source;   /* 1..PHM_INDEX_MAX_SOURCE bytes */
     const char *id;       /* 1..PHM_INDEX_MAX_ID bytes */
@@ -416,6 +439,8 @@ typedef struct phm_entry {
     uint8_t md5[16];
     uint8_t sha1[20];
     uint8_t sha256[32];
+    const struct phm_vpdq_frame *frames; /* PHM_SIG_VPDQ: nframes frames */
+    size_t nframes;
 } phm_entry;
 
 typedef struct phm_index phm_index;
@@ -533,11 +558,15 @@ typedef struct phm_index_stats {
     uint32_t format_version;
     uint64_t entries;       /* stored entries */
     uint64_t pdq_entries;   /* of which with a PDQ hash */
+    uint64_t video_entries; /* of which videos (PHM_SIG_VPDQ) */
+    uint64_t video_frames;  /* frames stored in them */
+    uint64_t video_hashes;  /* their distinct searched frame hashes */
     uint64_t digests;       /* digest -> entry links */
     uint64_t sources;       /* distinct sources */
-    uint64_t base_entries;  /* PDQ hashes in the compacted structures */
-    uint64_t delta_entries; /* PDQ hashes added since the last compaction */
-    uint64_t dead_entries;  /* removed since then, still in the base */
+    uint64_t base_entries;  /* PDQ hashes in the compacted structures
+                               (a video's frame hashes count one each) */
+    uint64_t delta_entries; /* hashes added since the last compaction */
+    uint64_t dead_entries;  /* entries removed since then, still in the base */
     uint64_t generation;    /* changes with every commit that changes data */
     uint64_t file_bytes;    /* size of the file on disk */
     uint64_t used_bytes;    /* pages in use (the rest is free space) */
@@ -638,6 +667,14 @@ int phm_search_digest(phm_searcher *s, unsigned signal, const uint8_t *digest,
  * PHM_ERR_CORRUPT, PHM_ERR_INDEX. */
 int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out,
                      char *err, size_t errlen);
+
+/* The frames of video entry `entry` (PHM_SIG_VPDQ), from the snapshot of
+ * the last search on s as phm_searcher_get, copied into *out
+ * (initialised; its frames are replaced, decoder fields cleared), in the
+ * order they were added. Errors as phm_searcher_get, and PHM_ERR_INVALID
+ * when the entry is not a video, PHM_ERR_NOMEM. */
+int phm_searcher_get_frames(phm_searcher *s, uint64_t entry,
+                            struct phm_vpdq *out, char *err, size_t errlen);
 
 /* The entry number of (source, id) in the same snapshot, or
  * PHM_ERR_NOT_FOUND. */

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "cli.h"
 #include "hashlist.h"
+#include "index_vpdq.h"
 
 static const char usage_text[] =
     "usage: phmatch index create DB\n"
@@ -20,6 +21,7 @@ static const char usage_text[] =
     "       phmatch index remove DB --source S (--id ID | --all)\n"
     "       phmatch index stats DB\n"
     "       phmatch index export [--format F] DB\n"
+    "       phmatch index export --format vpdq --output-dir DIR DB\n"
     "       phmatch index verify DB\n"
     "       phmatch index compact DB\n"
     "\n"
@@ -29,15 +31,21 @@ static const char usage_text[] =
     "docs/HASHLISTS.md: pdq, hex, hma, csv, tsv, jsonl (found from the first\n"
     "line unless --format). The whole import is one transaction: if a line is\n"
     "bad it is reported as FILE:LINE: message and nothing is stored.\n"
-    "Importing the same list again changes nothing. Options:\n"
+    "Importing the same list again changes nothing. A file whose content is\n"
+    "vPDQ lines (frame,quality,hash,timestamp: 'phmatch hash -f vpdq') is one\n"
+    "video entry, its id the file name without .txt or .vpdq (or --id).\n"
+    "Options:\n"
     "      --source S      source of entries whose list names none\n"
     "      --category C    category of entries whose list names none\n"
+    "      --id ID         the id of the video of a single vPDQ FILE\n"
     "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl\n"
     "      --skip-bad      store the good lines, list the bad ones (exit 1)\n"
     "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
     "\n"
     "export writes every entry in --format tsv (default, lossless), csv,\n"
-    "jsonl, pdq, hex or hma on standard output.\n"
+    "jsonl, pdq, hex or hma on standard output. Video entries go in jsonl\n"
+    "(their frames in \"vpdq\") or with --format vpdq --output-dir DIR, as\n"
+    "DIR/ID.txt, one vPDQ file each.\n"
     "\n"
     "Exit status: 0 done; 1 the operation failed or found problems (bad\n"
     "lines, verify failed, index full, entry not found); 2 usage error or an\n"
@@ -55,6 +63,7 @@ enum {
     OPT_NOTE,
     OPT_QUALITY,
     OPT_ALL,
+    OPT_OUTPUT_DIR,
 };
 
 static const args_option options[] = {
@@ -68,6 +77,7 @@ static const args_option options[] = {
     { "note", OPT_NOTE, 1, NULL },
     { "quality", OPT_QUALITY, 1, NULL },
     { "all", OPT_ALL, 0, NULL },
+    { "output-dir", OPT_OUTPUT_DIR, 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, NULL },
 };
@@ -85,6 +95,8 @@ typedef struct index_options {
     int skip_bad, all;
     int have_format;
     hashlist_format format;
+    int vpdq; /* export --format vpdq */
+    const char *output_dir;
     uint64_t map_size;
 } index_options;
 
@@ -199,6 +211,11 @@ static void entry_from_record(const hashlist_record *r, phm_entry *e)
         e->signals |= PHM_SIG_SHA256;
         memcpy(e->sha256, r->sha256, sizeof e->sha256);
     }
+    if (r->has & HASHLIST_HAS_VPDQ) {
+        e->signals |= PHM_SIG_VPDQ;
+        e->frames = r->video->frames;
+        e->nframes = r->video->count;
+    }
 }
 
 static void warn_line(void *ctx, const char *msg)
@@ -214,12 +231,18 @@ static int import_file(const index_options *o, phm_index_txn *txn,
                        int *rc_out)
 {
     hashlist_options hopt = { .source = o->source, .category = o->category,
-                              .warn = warn_line };
+                              .warn = warn_line, .allow_video = 1 };
     hashlist_reader *rd = NULL;
     char err[HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? HASHLIST_ERRMSG_MAX
                                                    : PHM_ERRMSG_MAX];
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "(standard input)" : path;
+    if (!is_stdin && !o->have_format && index_vpdq_detect(path)) {
+        index_vpdq_opts vo = { o->source, o->category, o->id };
+        int r = index_vpdq_import(txn, path, &vo, rc_out);
+        *bad += r > 0;
+        return r < 0 ? -1 : 0;
+    }
     FILE *fp = is_stdin ? stdin : fopen(path, "r");
     int ret = -1, rc;
 
@@ -433,6 +456,9 @@ static int do_stats(const index_options *o, const cli_global *g)
     printf("format_version\t%" PRIu32 "\n", st.format_version);
     printf("entries\t%" PRIu64 "\n", st.entries);
     printf("pdq_entries\t%" PRIu64 "\n", st.pdq_entries);
+    printf("video_entries\t%" PRIu64 "\n", st.video_entries);
+    printf("video_frames\t%" PRIu64 "\n", st.video_frames);
+    printf("video_frame_hashes\t%" PRIu64 "\n", st.video_hashes);
     printf("digests\t%" PRIu64 "\n", st.digests);
     printf("sources\t%" PRIu64 "\n", st.sources);
     printf("compacted_entries\t%" PRIu64 "\n", st.base_entries);
@@ -458,6 +484,7 @@ out:
 typedef struct export_ctx {
     hashlist_format fmt;
     hashlist_record rec;
+    phm_vpdq video; /* a view of the entry's frames */
     uint64_t unrepresentable;
     int io_error;
 } export_ctx;
@@ -470,6 +497,12 @@ static int export_one(void *ctx, uint64_t entry, const phm_entry *e)
     int rc;
 
     hashlist_record_init(r);
+    if (e->signals & PHM_SIG_VPDQ) {
+        x->video.frames = (phm_vpdq_frame *)(uintptr_t)e->frames;
+        x->video.count = e->nframes;
+        r->video = &x->video;
+        r->has |= HASHLIST_HAS_VPDQ;
+    }
     if (e->signals & PHM_SIG_PDQ) {
         r->has |= HASHLIST_HAS_PDQ;
         r->pdq = e->pdq;
@@ -523,6 +556,10 @@ static int do_export(const index_options *o, const cli_global *g)
     status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
     if (status != CLI_EXIT_OK)
         goto out;
+    if (o->vpdq) {
+        status = index_vpdq_export(idx, o->output_dir);
+        goto out;
+    }
     if (hashlist_write_header(stdout, x->fmt) != HASHLIST_OK) {
         x->io_error = 1;
         goto done;
@@ -599,7 +636,7 @@ static const index_sub subs[] = {
     { "create", do_create, 0, 0 },
     { "import", do_import,
       OB(OPT_SOURCE) | OB(OPT_CATEGORY) | OB(OPT_FORMAT) | OB(OPT_SKIP_BAD) |
-          OB(OPT_MAP_SIZE),
+          OB(OPT_MAP_SIZE) | OB(OPT_ID),
       1 },
     { "add", do_add,
       OB(OPT_HASH) | OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_CATEGORY) |
@@ -608,7 +645,7 @@ static const index_sub subs[] = {
     { "remove", do_remove,
       OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_ALL) | OB(OPT_MAP_SIZE), 0 },
     { "stats", do_stats, 0, 0 },
-    { "export", do_export, OB(OPT_FORMAT), 0 },
+    { "export", do_export, OB(OPT_FORMAT) | OB(OPT_OUTPUT_DIR), 0 },
     { "verify", do_verify, 0, 0 },
     { "compact", do_compact, OB(OPT_MAP_SIZE), 0 },
 };
@@ -672,7 +709,10 @@ int cmd_index(int argc, char **argv, const cli_global *g)
         case OPT_NOTE: o.note = arg; break;
         case OPT_SKIP_BAD: o.skip_bad = 1; break;
         case OPT_ALL: o.all = 1; break;
+        case OPT_OUTPUT_DIR: o.output_dir = arg; break;
         case OPT_FORMAT:
+            if ((o.vpdq = strcmp(arg, "vpdq") == 0 && strcmp(sub->name, "export") == 0))
+                break;
             if (hashlist_format_parse(arg, &o.format) != 0 ||
                 (o.format == HASHLIST_AUTO && strcmp(sub->name, "export") == 0)) {
                 status = cli_usage_error("index", "unknown format '%s'", arg);
@@ -717,6 +757,15 @@ int cmd_index(int argc, char **argv, const cli_global *g)
     if (sub->fn == do_add && (!o.hash || !o.source || !o.id)) {
         status = cli_usage_error("index", "'index add' needs --hash, --source "
                                  "and --id");
+        goto out;
+    }
+    if (sub->fn == do_import && o.id && o.nfiles != 1) {
+        status = cli_usage_error("index", "--id names the video of one vPDQ FILE");
+        goto out;
+    }
+    if (sub->fn == do_export && (o.vpdq != (o.output_dir != NULL))) {
+        status = cli_usage_error("index", "--format vpdq and --output-dir DIR go "
+                                 "together");
         goto out;
     }
     if (sub->fn == do_remove &&

@@ -6,10 +6,12 @@
  *
  *   thread_start  opens one phm_searcher per worker thread;
  *   work          right after a worker hashed an input, searches its hash
- *                 (search_image: its 8 orientations with --dihedral;
- *                 search_video: a video's frames) and keeps the closest
- *                 --max-matches hits in the record's user area: entry
- *                 number, distance, orientation, frame;
+ *                 (search_image: its 8 orientations with --dihedral) and
+ *                 keeps the closest --max-matches hits in the record's user
+ *                 area: entry number, distance, orientation; a video goes
+ *                 to work_video (match_video.c: known videos compared with
+ *                 their stored frames, known images with the frames they
+ *                 appear in);
  *   emit          in input order, resolves the entry numbers to source, id
  *                 and category with the emitter's own searcher (emission is
  *                 one call at a time) and writes the record.
@@ -33,14 +35,13 @@
 #include "fields.h"
 #include "hashopts.h"
 #include "hashrun.h"
+#include "match_video.h"
 #include "output.h"
 
 /* Exit status of --fail-on-match when some input matched. */
 #define MATCH_EXIT_MATCHED 4
 #define MATCH_DEFAULT_MAX_MATCHES 100
 #define MATCH_MAX_MATCHES_LIMIT 100000
-/* Video frames searched per batch. */
-#define MATCH_BATCH 1024
 
 static const char usage_text[] =
     "usage: phmatch match --index DB [options] PATH...\n"
@@ -63,6 +64,10 @@ static const char usage_text[] =
     "                         orientations of each image; 'orientation' says\n"
     "                         which one matched\n"
     "      --fail-on-match    exit 4 when any input matched\n"
+    "      --query-threshold P     a video matches a known video when at\n"
+    "                         least P% of its frame hashes match (default 80)\n"
+    "      --compared-threshold P  ... and at least P% of the known video's\n"
+    "                         (default 0)\n"
     "\n" HASHOPT_USAGE
     "\n"
     "Output:\n"
@@ -74,14 +79,23 @@ static const char usage_text[] =
     "  -h, --help             show this help\n"
     "\n"
     "Columns: path status size format width height mode pdq quality flags\n"
-    "[md5 sha1 sha256] kind matches entry source id category distance\n"
-    "orientation frame error. tsv and csv write one line per match, the\n"
+    "[md5 sha1 sha256] kind matches entry source id category entry_kind\n"
+    "distance orientation frame timestamp frames query_percent\n"
+    "compared_percent error. tsv and csv write one line per match, the\n"
     "input's columns repeated, closest first; an input without a match (or\n"
     "not searched) has one line with the match columns empty. 'matches' is\n"
     "the number of entries matched: 0 for none, empty when not searched\n"
     "(an error, or flags low_quality). jsonl writes one object per input,\n"
-    "its matches in an array 'entries'. A video's frames are searched and\n"
-    "each entry is listed once, with the frame closest to it.\n"
+    "its matches in an array 'entries'.\n"
+    "\n"
+    "Videos (and vPDQ files, as the video they hash): the distinct hashes of\n"
+    "the frames of quality >= Q are searched at once. Known videos\n"
+    "(entry_kind video) are compared with the input frame by frame as\n"
+    "'phmatch compare' does and listed when they match,\n"
+    "with query_percent (of the input's hashes) and compared_percent (of the\n"
+    "known video's). Known images are listed with 'frames', every frame they\n"
+    "appear in as FRAME@SECONDS, space-separated. 'frame' and 'timestamp'\n"
+    "are the input's frame closest to the entry.\n"
     "\n"
     "Exit status: 0 the run worked (whether or not anything matched), 1 some\n"
     "inputs failed, 2 usage error or unusable index, 3 stopped early (write\n"
@@ -92,6 +106,8 @@ enum {
     OPT_MIN_QUALITY = 256,
     OPT_MAX_MATCHES,
     OPT_FAIL_ON_MATCH,
+    OPT_QUERY_THRESHOLD,
+    OPT_COMPARED_THRESHOLD,
 };
 
 static const args_option options[] = {
@@ -100,6 +116,8 @@ static const args_option options[] = {
     { "min-quality", OPT_MIN_QUALITY, 1, NULL },
     { "max-matches", OPT_MAX_MATCHES, 1, NULL },
     { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
+    { "query-threshold", OPT_QUERY_THRESHOLD, 1, NULL },
+    { "compared-threshold", OPT_COMPARED_THRESHOLD, 1, NULL },
     { "format", 'f', 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
@@ -115,6 +133,7 @@ typedef struct match_options {
     int min_quality;
     size_t max_matches;
     int fail_on_match;
+    double query_threshold, compared_threshold;
     output_format format;
 } match_options;
 
@@ -124,6 +143,11 @@ typedef struct match_hit {
     int64_t frame;      /* a video's frame number; -1 for an image */
     int32_t distance;
     int32_t orientation; /* PHM_DIH_* */
+    /* an input video's hits (match_video.h) */
+    int32_t is_video;    /* a known video: the percentages are set */
+    double timestamp;    /* of `frame` */
+    double query_percent, compared_percent;
+    char *frames;        /* a known image: where it appears; freed at emit */
 } match_hit;
 
 /* What `work` leaves for `emit`, in the record's user area. */
@@ -145,6 +169,7 @@ typedef struct match_thread {
     size_t qcap;
     match_hit *all; /* hits of the current input, before merging */
     size_t nall, allcap;
+    match_video_scratch *mv;
 } match_thread;
 
 typedef struct match_run {
@@ -188,6 +213,7 @@ static void thread_end(void *ctx, int thread, void *state)
     free(t->qframe);
     free(t->qorient);
     free(t->all);
+    match_video_scratch_free(t->mv);
     free(t);
 }
 
@@ -269,6 +295,7 @@ static int search_queries(const match_run *run, match_thread *t, size_t n,
     for (size_t q = 0; q < n; q++)
         for (size_t j = off[q]; j < off[q + 1]; j++) {
             match_hit *h = &t->all[t->nall++];
+            memset(h, 0, sizeof *h);
             h->entry = m[j].entry;
             h->distance = m[j].distance;
             h->orientation = t->qorient[q];
@@ -277,36 +304,43 @@ static int search_queries(const match_run *run, match_thread *t, size_t n,
     return PHM_OK;
 }
 
-/* Searches the frames of video record `rec` hashed with sufficient
- * quality (after a decoding error too: the frames before it), in batches,
- * their hits into t->all. Returns PHM_OK or an error, message in res. */
-static int search_video(const match_run *run, match_thread *t,
-                        const hash_record *rec, match_result *res)
+/* A video input: the known videos it matches and the known images in its
+ * frames (match_video.c, one batch search of its distinct frame hashes),
+ * straight into res: they are already one per entry and in order. */
+static void work_video(const match_run *run, match_thread *t, const phm_vpdq *v,
+                       match_result *res)
 {
-    const phm_vpdq *v = rec->video;
-    int rc = PHM_OK;
-    size_t n = 0;
-
-    for (size_t i = 0; i < v->count && rc == PHM_OK; i++) {
-        if (v->frames[i].quality < run->opt->min_quality)
-            continue;
-        if (grow_queries(t, MATCH_BATCH)) {
-            snprintf(res->message, sizeof res->message, "out of memory");
-            return PHM_ERR_NOMEM;
-        }
-        t->queries[n] = v->frames[i].hash;
-        t->qframe[n] = (int64_t)v->frames[i].frame;
-        t->qorient[n] = PHM_DIH_ORIGINAL;
-        res->searched = 1;
-        if (++n == MATCH_BATCH) {
-            rc = search_queries(run, t, n, res->message, sizeof res->message);
-            dedupe_hits(t);
-            n = 0;
-        }
+    const match_options *o = run->opt;
+    match_video_opts vo = { o->radius, o->min_quality, o->query_threshold,
+                            o->compared_threshold };
+    match_video_hit *vh;
+    size_t n;
+    int rc = match_video_search(t->s, v, &vo, &t->mv, &res->searched, &vh, &n,
+                                res->message, sizeof res->message);
+    phm_searcher_release(t->s);
+    if (rc != PHM_OK) {
+        res->status = rc;
+        return;
     }
-    if (rc == PHM_OK && n)
-        rc = search_queries(run, t, n, res->message, sizeof res->message);
-    return rc;
+    res->total = n;
+    res->listed = n < o->max_matches ? n : o->max_matches;
+    for (size_t k = 0; k < n; k++) {
+        if (k >= res->listed) {
+            free(vh[k].frames);
+            continue;
+        }
+        match_hit *h = &res->hits[k];
+        memset(h, 0, sizeof *h);
+        h->entry = vh[k].entry;
+        h->distance = vh[k].distance;
+        h->orientation = PHM_DIH_ORIGINAL;
+        h->frame = vh[k].frame;
+        h->timestamp = vh[k].timestamp;
+        h->is_video = vh[k].is_video;
+        h->query_percent = vh[k].query_percent;
+        h->compared_percent = vh[k].compared_percent;
+        h->frames = vh[k].frames;
+    }
 }
 
 /* Searches image record `rec` (its orientations with --dihedral) if it was
@@ -347,8 +381,12 @@ static void work(void *ctx, void *state, hash_record *rec)
     res->message[0] = '\0';
     t->nall = 0;
 
-    int rc = rec->video ? search_video(run, t, rec, res)
-                        : search_image(run, t, rec, res);
+    if (rec->video) {
+        /* The frames hashed, after a decoding error too (those before it). */
+        work_video(run, t, rec->video, res);
+        return;
+    }
+    int rc = search_image(run, t, rec, res);
     /* Results are copied: end the snapshot, so that an idle worker does
      * not keep the writer from reusing pages. */
     phm_searcher_release(t->s);
@@ -436,10 +474,18 @@ static size_t hit_fields(const match_hit *h, const phm_entry *e, field *f)
     field_str(&f[n++], "source", h && e ? e->source : NULL);
     field_str(&f[n++], "id", h && e ? e->id : NULL);
     field_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
+    field_str(&f[n++], "entry_kind",
+              h && e ? (e->signals & PHM_SIG_VPDQ ? "video" : "image") : NULL);
     field_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
     field_str(&f[n++], "orientation",
             h ? phm_dihedral_name(h->orientation) : NULL);
     field_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
+    field_real(&f[n++], "timestamp", h && h->frame >= 0, h ? h->timestamp : 0);
+    field_str(&f[n++], "frames", h ? h->frames : NULL);
+    field_real(&f[n++], "query_percent", h && h->is_video,
+               h ? h->query_percent : 0);
+    field_real(&f[n++], "compared_percent", h && h->is_video,
+               h ? h->compared_percent : 0);
     return n;
 }
 
@@ -506,7 +552,7 @@ static void write_record(match_run *run, const hash_record *r,
         else
             putc('[', fp);
         for (size_t k = 0; k < listed; k++) {
-            field hf[8];
+            field hf[16];
             int got = resolve(run, r, &res->hits[k], &e) == 0;
             size_t nh = hit_fields(&res->hits[k], got ? &e : NULL, hf);
             putc(k ? ',' : '{', fp);
@@ -564,6 +610,8 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     errno = 0;
     write_record(run, r, res);
     phm_searcher_release(run->emit_s);
+    for (size_t k = 0; k < res->listed; k++) /* a video's, from work_video */
+        free(res->hits[k].frames);
     return hashrun_check_write(&run->r, err, errlen);
 }
 
@@ -602,6 +650,8 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->radius = PHM_PDQ_MATCH_DISTANCE;
     o->min_quality = PHM_PDQ_MIN_QUALITY;
     o->max_matches = MATCH_DEFAULT_MAX_MATCHES;
+    o->query_threshold = PHM_VPDQ_QUERY_THRESHOLD;
+    o->compared_threshold = PHM_VPDQ_COMPARED_THRESHOLD;
     o->format = OUTPUT_TSV;
     hashrun_config_init(&o->run);
 
@@ -632,6 +682,13 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         case OPT_FAIL_ON_MATCH:
             o->fail_on_match = 1;
             break;
+        case OPT_QUERY_THRESHOLD:
+        case OPT_COMPARED_THRESHOLD:
+            if (args_parse_number(&p, arg, 0, 100,
+                                  key == OPT_QUERY_THRESHOLD ? &o->query_threshold
+                                                             : &o->compared_threshold))
+                return CLI_EXIT_USAGE;
+            break;
         case 'f':
             if (output_format_parse(arg, &o->format) ||
                 o->format == OUTPUT_PDQ || o->format == OUTPUT_VPDQ)
@@ -652,6 +709,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         return cli_usage_error("match", "no index given: use --index DB");
     if (hashopts_finish(&o->h, "match"))
         return CLI_EXIT_USAGE;
+    o->h.pipe.read_vpdq = 1; /* a video's hash file is matched as the video */
     return -1;
 }
 

@@ -21,6 +21,14 @@ void field_num(field *f, const char *name, int known, long long v)
     f->num = v;
 }
 
+void field_real(field *f, const char *name, int known, double v)
+{
+    field_num(f, name, known, 0);
+    if (known)
+        f->kind = FIELD_REAL;
+    f->real = v;
+}
+
 void field_raw(field *f, const char *name, const char *s)
 {
     field_str(f, name, s);
@@ -59,6 +67,8 @@ static void put_number(FILE *fp, const field *f)
 {
     if (f->kind == FIELD_NUM)
         fprintf(fp, "%lld", f->num);
+    else if (f->kind == FIELD_REAL)
+        fprintf(fp, "%.3f", f->real);
     else
         fwrite(f->s, 1, f->len, fp);
 }
@@ -77,6 +87,7 @@ void fields_write_delimited(FILE *fp, const field *f, size_t n, char sep)
             enc(fp, f[i].s, f[i].len);
             break;
         case FIELD_NUM:
+        case FIELD_REAL:
         case FIELD_RAW:
             put_number(fp, &f[i]);
             break;
@@ -104,6 +115,7 @@ void fields_write_json(FILE *fp, const field *f, size_t n)
             output_json_string(fp, f[i].s, f[i].len);
             break;
         case FIELD_NUM:
+        case FIELD_REAL:
         case FIELD_RAW:
             put_number(fp, &f[i]);
             break;

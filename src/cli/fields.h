@@ -15,6 +15,7 @@ typedef enum field_kind {
     FIELD_STR,
     FIELD_NUM,
     FIELD_RAW,   /* a number already formatted ("0.033"): unquoted in jsonl */
+    FIELD_REAL,  /* a real number, written with 3 decimals */
     FIELD_FLAGS, /* bit set of FIELD_FLAG_*: "a,b" in tsv/csv, an array in
                     jsonl */
 } field_kind;
@@ -28,12 +29,15 @@ typedef struct field {
     const char *s;
     size_t len;
     long long num;
+    double real;
 } field;
 
 /* A string field; NULL: unknown. */
 void field_str(field *f, const char *name, const char *s);
 /* A number field, unknown unless `known`. */
 void field_num(field *f, const char *name, int known, long long v);
+/* A real number field (3 decimals), unknown unless `known`. */
+void field_real(field *f, const char *name, int known, double v);
 /* A preformatted number (FIELD_RAW); NULL: unknown. */
 void field_raw(field *f, const char *name, const char *s);
 /* The "flags" field: FIELD_FLAG_* bits. */

@@ -370,6 +370,7 @@ static void record_reset(hashlist_record *rec)
     rec->added = 0;
     rec->has = 0;
     rec->source[0] = rec->id[0] = rec->category[0] = rec->note[0] = '\0';
+    rec->video = NULL;
 }
 
 /* ---------------------------------------------------------------- */
@@ -409,6 +410,11 @@ struct hashlist_reader {
     size_t nfields;
     size_t foff[HASHLIST_MAX_COLUMNS], flen[HASHLIST_MAX_COLUMNS];
     char fbuf[HASHLIST_LINE_MAX];
+
+    /* a jsonl line longer than HASHLIST_LINE_MAX, and a video's frames */
+    char *big;
+    size_t big_cap;
+    phm_vpdq video;
 
     /* input: bytes buf[start, end) not yet consumed */
     size_t start, end;
@@ -532,12 +538,19 @@ int hashlist_reader_open(hashlist_reader **out, FILE *fp, const char *name,
     for (int k = 0; k < COL_KINDS; k++)
         r->colidx[k] = -1;
     r->start = r->end = 0;
+    r->big = NULL;
+    r->big_cap = 0;
+    phm_vpdq_init(&r->video);
     *out = r;
     return HASHLIST_OK;
 }
 
 void hashlist_reader_close(hashlist_reader *r)
 {
+    if (!r)
+        return;
+    free(r->big);
+    phm_vpdq_clear(&r->video);
     free(r);
 }
 
@@ -554,6 +567,76 @@ uint64_t hashlist_reader_line(const hashlist_reader *r)
 uint64_t hashlist_reader_skipped(const hashlist_reader *r)
 {
     return r->skipped;
+}
+
+/* Whether the line starting at p (n bytes, no newline among them) is a
+ * JSON object, which may be long. */
+static int starts_object(const hashlist_reader *r, const unsigned char *p, size_t n)
+{
+    if (r->first_line && n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+        p += 3;
+        n -= 3;
+    }
+    while (n && (*p == ' ' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    return n && *p == '{';
+}
+
+enum { LONG_OVER = 2 };
+
+/* Reads the rest of a long object line whose start is buf[start, end) into
+ * r->big. Returns 1 (the line in *line, *len), HASHLIST_ERR_IO,
+ * HASHLIST_ERR_NOMEM, or LONG_OVER past HASHLIST_OBJECT_LINE_MAX (the
+ * reader is then discarding the rest of the line). */
+static int long_line(hashlist_reader *r, const char **line, size_t *len)
+{
+    size_t n = 0;
+    for (;;) {
+        unsigned char *p = r->buf + r->start;
+        size_t avail = r->end - r->start;
+        unsigned char *nl = memchr(p, '\n', avail);
+        size_t take = nl ? (size_t)(nl - p) : avail;
+        if (n + take > HASHLIST_OBJECT_LINE_MAX) {
+            r->discarding = 1;
+            return LONG_OVER;
+        }
+        if (n + take + 1 > r->big_cap) {
+            size_t cap = r->big_cap ? r->big_cap : BUF_CAP;
+            while (cap < n + take + 1)
+                cap *= 2;
+            char *b = realloc(r->big, cap);
+            if (!b)
+                return HASHLIST_ERR_NOMEM;
+            r->big = b;
+            r->big_cap = cap;
+        }
+        memcpy(r->big + n, p, take);
+        n += take;
+        r->start += take + (nl ? 1 : 0);
+        if (nl)
+            break;
+        r->start = r->end = 0;
+        size_t got = fread(r->buf, 1, BUF_CAP, r->fp);
+        if (got == 0) {
+            if (ferror(r->fp))
+                return HASHLIST_ERR_IO;
+            r->eof = 1;
+            break;
+        }
+        r->end = got;
+    }
+    r->lineno++;
+    const char *s = r->big;
+    if (r->first_line && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+        s += 3;
+        n -= 3;
+    }
+    r->first_line = 0;
+    *line = s;
+    *len = n;
+    return 1;
 }
 
 /* The next physical line, without its '\n' (a '\r' before it is kept).
@@ -594,6 +677,12 @@ static int next_line(hashlist_reader *r, const char **line, size_t *len)
         }
         if (r->eof)
             return 0;
+        if (avail > HASHLIST_LINE_MAX && !r->discarding && starts_object(r, p, avail)) {
+            int rc = long_line(r, line, len);
+            if (rc != LONG_OVER)
+                return rc;
+            continue; /* discarding the rest */
+        }
         if (avail > HASHLIST_LINE_MAX) {
             /* No newline within the limit: drop what we have and the rest
              * of the line as it arrives. */
@@ -1057,6 +1146,46 @@ static int json_text(hashlist_reader *r, json_t *v, const char *key, const char 
     return 0;
 }
 
+/* "vpdq": the array of a video's vPDQ lines, parsed into r->video. */
+static int json_video(hashlist_reader *r, json_t *v, hashlist_record *rec, char *err,
+                      size_t errlen)
+{
+    if (!r->opt.allow_video)
+        return LINE_ERR("a video (\"vpdq\") is not a hash to look up: match its "
+                        "vPDQ file with 'phmatch match'");
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return LINE_ERR("\"vpdq\" must be a non-empty array of vPDQ lines");
+    if (rec->has & HASHLIST_HAS_PDQ)
+        return LINE_ERR("a video (\"vpdq\") has no \"hash\" of its own");
+    r->video.count = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+        char perr[PHM_ERRMSG_MAX];
+        phm_vpdq one;
+        phm_vpdq_init(&one);
+        if (!json_is_string(item))
+            return LINE_ERR("\"vpdq\" item %zu is not a string", i + 1);
+        int rc = phm_vpdq_parse(json_string_value(item), json_string_length(item), NULL,
+                                &one, perr, sizeof perr);
+        if (rc == PHM_OK && one.count != 1)
+            rc = PHM_ERR_CORRUPT;
+        if (rc == PHM_OK)
+            rc = phm_vpdq_append(&r->video, &one.frames[0]);
+        phm_vpdq_clear(&one);
+        if (rc == PHM_ERR_NOMEM)
+            return fail(r, err, errlen, HASHLIST_ERR_NOMEM, "out of memory");
+        if (rc != PHM_OK) {
+            shown_buf b;
+            return LINE_ERR("\"vpdq\" item %zu is not one vPDQ line: %s", i + 1,
+                            SHOW(b, json_string_value(item), json_string_length(item)));
+        }
+    }
+    rec->has |= HASHLIST_HAS_VPDQ;
+    rec->video = &r->video;
+    return 0;
+}
+
 static int json_to_record(hashlist_reader *r, json_t *root, hashlist_record *rec,
                           char *err, size_t errlen)
 {
@@ -1068,7 +1197,12 @@ static int json_to_record(hashlist_reader *r, json_t *root, hashlist_record *rec
 
     const char *key;
     json_t *item;
+    json_t *vpdq = NULL;
     json_object_foreach(root, key, item) {
+        if (strcmp(key, "vpdq") == 0) {
+            vpdq = item;
+            continue;
+        }
         col_kind k = column_kind(key, strlen(key), 0);
         if (k == COL_UNKNOWN) {
             if (!r->warned_keys) {
@@ -1162,6 +1296,8 @@ static int json_to_record(hashlist_reader *r, json_t *root, hashlist_record *rec
             return rc;
     }
 #undef PRESENT
+    if (vpdq && !json_is_null(vpdq) && (rc = json_video(r, vpdq, rec, err, errlen)) != 0)
+        return rc;
     if (!rec->has)
         return LINE_ERR(NO_HASH_MSG);
     return 0;
@@ -1448,8 +1584,15 @@ int hashlist_write(FILE *fp, hashlist_format fmt, const hashlist_record *rec, ch
                                    "%s is not valid UTF-8, which jsonl cannot carry",
                                    names[i]);
     }
-    if (!(rec->has & HASHLIST_HAS_ALL))
+    if (rec->has & HASHLIST_HAS_VPDQ) {
+        if (fmt != HASHLIST_JSONL)
+            return unrepresentable(err, errlen, "a video's frames, which %s cannot carry "
+                                   "(jsonl or vPDQ files can)", hashlist_format_name(fmt));
+        if (!rec->video || !rec->video->count || (rec->has & HASHLIST_HAS_PDQ))
+            return unrepresentable(err, errlen, "a video needs frames and no pdq hash");
+    } else if (!(rec->has & HASHLIST_HAS_ALL)) {
         return unrepresentable(err, errlen, "the record has no hash (pdq, md5, sha1 or sha256)");
+    }
     if (!(rec->has & HASHLIST_HAS_PDQ) &&
         (fmt == HASHLIST_PDQ || fmt == HASHLIST_HEX || fmt == HASHLIST_HMA))
         return unrepresentable(err, errlen, "the record has no pdq hash, which %s needs",
@@ -1535,6 +1678,17 @@ int hashlist_write(FILE *fp, hashlist_format fmt, const hashlist_record *rec, ch
             } else {
                 fputs("null", fp);
             }
+        }
+        if (rec->has & HASHLIST_HAS_VPDQ) {
+            char vl[PHM_VPDQ_LINE_MAX];
+            fputs(",\"vpdq\":[", fp);
+            for (size_t i = 0; i < rec->video->count; i++) {
+                size_t n = phm_vpdq_format_frame(&rec->video->frames[i], vl);
+                if (i)
+                    putc(',', fp);
+                fprintf(fp, "\"%.*s\"", (int)(n - 1), vl); /* no newline */
+            }
+            putc(']', fp);
         }
         putc('}', fp);
         break;

@@ -32,7 +32,13 @@
  * Memory: a reader allocates its buffers (about 200 KiB) once, when opened;
  * reading a pdq, hex, hma, csv or tsv record allocates nothing. A jsonl
  * record is parsed by jansson, which allocates the object and frees it
- * before hashlist_read() returns.
+ * before hashlist_read() returns. A jsonl line longer than
+ * HASHLIST_LINE_MAX (a video's) and a video's frames are held in memory
+ * the reader keeps for the next one.
+ *
+ * Videos: a jsonl object may carry "vpdq", an array of a video's vPDQ
+ * lines ("frame,quality,hash,timestamp"), instead of a hash; only jsonl
+ * can carry one (the other writers refuse such a record).
  *
  * Messages are in git's style, lowercase, without a trailing period:
  * "list.csv:7: quality '101' is out of range 0..100". Bytes of the input
@@ -62,6 +68,11 @@
  * (all its physical lines, once quotes are removed). A longer one is an
  * error, and reading resumes after the next newline. */
 #define HASHLIST_LINE_MAX 65536
+/* ... except a line that starts with '{' (a jsonl object, which may hold a
+ * video's frames): up to this many bytes, read into memory allocated as
+ * such a line arrives (a video of PHM_INDEX_MAX_VIDEO_FRAMES frames takes
+ * about 90 MiB). */
+#define HASHLIST_OBJECT_LINE_MAX ((size_t)128 << 20)
 
 /* Most columns a csv or tsv header may name. */
 #define HASHLIST_MAX_COLUMNS 256
@@ -122,6 +133,7 @@ enum {
     HASHLIST_HAS_MD5 = 1u << 1,
     HASHLIST_HAS_SHA1 = 1u << 2,
     HASHLIST_HAS_SHA256 = 1u << 3,
+    HASHLIST_HAS_VPDQ = 1u << 4, /* a video: its frames (jsonl only) */
 };
 
 /* One entry of a hash list: a PDQ hash, exact digests, or both (forensic
@@ -141,6 +153,10 @@ typedef struct hashlist_record {
     char id[HASHLIST_ID_MAX + 1];             /* the id within the list */
     char category[HASHLIST_CATEGORY_MAX + 1]; /* category or label */
     char note[HASHLIST_NOTE_MAX + 1];
+    /* HASHLIST_HAS_VPDQ: the video's frames, in the order of its vPDQ
+     * lines. Read: owned by the reader, valid until the next read. Written:
+     * the caller's. NULL otherwise. A video has no PDQ hash of its own. */
+    const phm_vpdq *video;
 } hashlist_record;
 
 /* Sets every field to "unknown": no hashes (zero bytes), quality -1,
@@ -162,6 +178,10 @@ typedef struct hashlist_options {
      * file, and counts it (hashlist_reader_skipped()); zero makes it a
      * HASHLIST_ERR_LINE error. */
     int skip_other_signals;
+    /* Nonzero accepts videos (jsonl "vpdq"); zero makes such a record a
+     * HASHLIST_ERR_LINE error (they are entries to store, not hashes to
+     * look up). */
+    int allow_video;
     /* Called with each warning, "FILE:LINE: ..." (unknown columns or keys,
      * skipped signal types), at most a few per file. NULL drops them. */
     void (*warn)(void *ctx, const char *msg);

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "index_vpdq.h"
+
 #define FILL_CHUNK 32 /* inputs enumerated per turn */
 /* A slot's frame list is freed after emission when it grew past this. */
 #define VIDEO_KEEP_FRAMES 65536
@@ -181,10 +183,15 @@ static void process_video(pipeline *pl, worker *w, slot *s)
             return;
         }
     }
-    if (r->stdin_video)
+    if (r->stdin_video) {
         rc = phm_video_hash_fd(w->video, STDIN_FILENO, "standard input",
                                &s->video, w->err, sizeof w->err);
-    else
+    } else if (cfg->read_vpdq && index_vpdq_detect(s->path)) {
+        /* A video's hash file stands for the video (as in `compare`). */
+        rc = phm_vpdq_load(s->path, 0, &s->video, w->err, sizeof w->err);
+        snprintf(s->video.container, sizeof s->video.container, "vpdq");
+        snprintf(s->video.codec, sizeof s->video.codec, "text");
+    } else
         rc = phm_video_hash_file(w->video, s->path, &s->video, w->err,
                                  sizeof w->err);
     r->status = rc;

@@ -21,7 +21,9 @@
  * an error with its status and message. A video is one record too, which
  * carries its frames (hash_record.video). Videos are found by content: a
  * file whose first bytes are not an image format's goes to the video
- * decoder (phm_video_hash_file), which reads it as a stream.
+ * decoder (phm_video_hash_file), which reads it as a stream. With
+ * read_vpdq, a vPDQ file (content starting with a vPDQ line) stands for
+ * its video: its frames are read (phm_vpdq_load), format "vpdq/text".
  */
 #ifndef PHM_PIPELINE_H
 #define PHM_PIPELINE_H
@@ -94,6 +96,7 @@ typedef struct pipeline_config {
                                 damaged video packets */
     phm_video_options video; /* how videos are hashed; its threads are per
                                 video, beside `threads` above */
+    int read_vpdq;           /* vPDQ files are read as their videos */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

@@ -278,6 +278,7 @@ static const struct {
     { "delta", 0, offsetof(phm_index, db_delta) },
     { "dead", MDB_INTEGERKEY, offsetof(phm_index, db_dead) },
     { "search", 0, offsetof(phm_index, db_search) },
+    { "frames", MDB_INTEGERKEY, offsetof(phm_index, db_frames) },
 };
 #define NDBS (sizeof db_table / sizeof db_table[0])
 
@@ -529,6 +530,71 @@ static int read_begin(phm_index *idx, MDB_txn **txn, const char *what,
     return rc ? idx_mdb_err(rc, err, errlen, what, idx, NULL) : PHM_OK;
 }
 
+/* The video counts of stats, and pdq_entries corrected for them: a
+ * video's hashes fill several slots, and a removed video all of its base
+ * slots. Reads the frames table's headers and, if videos were removed
+ * since the last compaction, the base's entry numbers. */
+static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
+                       phm_index_stats *out)
+{
+    MDB_cursor *c;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(txn, idx->db_frames, &c);
+    if (rc)
+        return rc;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
+        uint32_t nf, nh;
+        if (vid_header(val.mv_data, val.mv_size, &nf, &nh)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        out->video_entries++;
+        out->video_frames += nf;
+        out->video_hashes += nh;
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    if (!out->video_entries)
+        return 0;
+    uint64_t dead_slots = 0;
+    if (out->dead_entries) {
+        uint8_t bk[4];
+        idx_blob_key(bk, IDX_BLOB_EIDS, 0);
+        MDB_val k = { 4, bk }, eids;
+        if ((rc = mdb_get(txn, idx->db_search, &k, &eids)) ||
+            eids.mv_size != h->n * sizeof(uint64_t))
+            return rc ? rc : MDB_CORRUPTED;
+        if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
+            return rc;
+        const uint8_t *e = eids.mv_data;
+        for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0;
+             op = MDB_NEXT) {
+            uint64_t eid, x;
+            if (key.mv_size != sizeof eid)
+                break;
+            memcpy(&eid, key.mv_data, sizeof eid);
+            size_t lo = 0, hi = (size_t)h->n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                memcpy(&x, e + mid * sizeof x, sizeof x);
+                if (x < eid)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (; lo < h->n && (memcpy(&x, e + lo * sizeof x, sizeof x), x == eid); lo++)
+                dead_slots++;
+        }
+        mdb_cursor_close(c);
+        if (rc != MDB_NOTFOUND)
+            return rc ? rc : MDB_CORRUPTED;
+    }
+    uint64_t live = h->n - dead_slots + out->delta_entries;
+    out->pdq_entries = live > out->video_hashes ? live - out->video_hashes : 0;
+    return 0;
+}
+
 int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
                         size_t errlen)
 {
@@ -564,8 +630,10 @@ int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
         out->base_entries = h.n;
         out->compacted = h.built;
         out->pdq_entries = h.n - out->dead_entries + out->delta_entries;
-        mrc = idx_meta_get_u64(idx, txn, "gen", &out->generation);
+        mrc = video_stats(idx, txn, &h, out);
     }
+    if (!mrc)
+        mrc = idx_meta_get_u64(idx, txn, "gen", &out->generation);
     MDB_val k = { 7, "created" }, v;
     if (!mrc && (mrc = mdb_get(txn, idx->db_meta, &k, &v)) == 0 &&
         v.mv_size == sizeof out->created)
@@ -623,7 +691,7 @@ int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
 /* A record of one walk: returns 0 to go on, or nonzero to stop (a
  * visitor that finds the record corrupt writes err and returns
  * PHM_ERR_CORRUPT). */
-typedef int walk_visit(const phm_index *idx, const MDB_val *key,
+typedef int walk_visit(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
                        const MDB_val *val, void *ctx, char *err,
                        size_t errlen);
 
@@ -648,7 +716,7 @@ static int walk(phm_index *idx, MDB_dbi dbi, walk_visit *visit, void *ctx,
     int op = MDB_FIRST;
     while ((mrc = mdb_cursor_get(c, &key, &val, op)) == 0) {
         op = MDB_NEXT;
-        if ((rc = visit(idx, &key, &val, ctx, err, errlen)))
+        if ((rc = visit(idx, txn, &key, &val, ctx, err, errlen)))
             break;
     }
     mdb_cursor_close(c);
@@ -665,10 +733,11 @@ typedef struct group_walk {
 } group_walk;
 
 /* A counts record: key "source\0category", value a uint64_t. */
-static int visit_group(const phm_index *idx, const MDB_val *key,
+static int visit_group(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
                        const MDB_val *val, void *ctx, char *err,
                        size_t errlen)
 {
+    (void)txn;
     const group_walk *g = ctx;
     char buf[GROUP_KEY_MAX + 1];
     uint64_t count;
@@ -699,23 +768,45 @@ int phm_index_groups(phm_index *idx,
 typedef struct entry_walk {
     int (*fn)(void *ctx, uint64_t entry, const phm_entry *e);
     void *ctx;
+    phm_vpdq frames; /* a video entry's frames, reused from one to the next */
 } entry_walk;
 
-/* An entries record: key the entry number, value the encoded entry. */
-static int visit_entry(const phm_index *idx, const MDB_val *key,
+/* An entries record: key the entry number, value the encoded entry; a
+ * video entry's frames come from the frames table of the same snapshot. */
+static int visit_entry(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
                        const MDB_val *val, void *ctx, char *err,
                        size_t errlen)
 {
-    const entry_walk *w = ctx;
+    const char *what = "cannot read index";
+    entry_walk *w = ctx;
     uint64_t eid = 0;
     phm_entry e;
     if (key->mv_size == sizeof eid)
         memcpy(&eid, key->mv_data, sizeof eid);
     if (key->mv_size != sizeof eid || rec_decode(val->mv_data, val->mv_size, &e)) {
-        idx_err(err, errlen, "cannot read index", idx->path,
+        idx_err(err, errlen, what, idx->path,
                 "index file is corrupt: entry %llu does not decode",
                 (unsigned long long)eid);
         return PHM_ERR_CORRUPT;
+    }
+    if (e.signals & PHM_SIG_VPDQ) {
+        MDB_val fkey = *key, fv;
+        int fr = mdb_get(txn, idx->db_frames, &fkey, &fv);
+        if (fr && fr != MDB_NOTFOUND)
+            return idx_mdb_err(fr, err, errlen, what, idx, NULL);
+        int rc = fr ? PHM_ERR_CORRUPT : vid_decode(fv.mv_data, fv.mv_size, &w->frames);
+        if (!rc && w->frames.count != e.nframes)
+            rc = PHM_ERR_CORRUPT;
+        if (rc) {
+            if (rc == PHM_ERR_NOMEM)
+                idx_err(err, errlen, what, idx->path, "out of memory");
+            else
+                idx_err(err, errlen, what, idx->path,
+                        "index file is corrupt: the frames of entry %llu do not decode",
+                        (unsigned long long)eid);
+            return rc;
+        }
+        e.frames = w->frames.frames;
     }
     return w->fn(w->ctx, eid, &e);
 }
@@ -726,8 +817,11 @@ int phm_index_foreach(phm_index *idx,
 {
     if (!idx || !fn)
         return PHM_ERR_INVALID;
-    entry_walk w = { fn, ctx };
-    return walk(idx, idx->db_entries, visit_entry, &w, err, errlen);
+    entry_walk w = { .fn = fn, .ctx = ctx };
+    phm_vpdq_init(&w.frames);
+    int rc = walk(idx, idx->db_entries, visit_entry, &w, err, errlen);
+    phm_vpdq_clear(&w.frames);
+    return rc;
 }
 
 int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen)

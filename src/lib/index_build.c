@@ -71,8 +71,9 @@ typedef struct merged {
 
 static int merged_push(merged *m, uint64_t eid, const void *hash)
 {
-    if (m->n && eid <= m->eids[m->n - 1])
-        return MDB_CORRUPTED; /* entry numbers must strictly ascend */
+    /* entry numbers ascend; a video's hashes share one */
+    if (m->n && eid < m->eids[m->n - 1])
+        return MDB_CORRUPTED;
     if (m->n == m->cap)
         return ENOMEM;
     memcpy(&m->hashes[m->n], hash, sizeof(phm_pdq));
@@ -186,7 +187,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     if (h.n == 0 && dst.ms_entries == 0) {
         /* Only new hashes (a first import): use them as they are. */
         for (size_t i = 1; i < nextra; i++)
-            if (extra_eids[i] <= extra_eids[i - 1]) {
+            if (extra_eids[i] < extra_eids[i - 1]) {
                 rc = MDB_CORRUPTED;
                 goto out;
             }
@@ -220,7 +221,8 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     if ((rc = mdb_cursor_open(txn, idx->db_delta, &c)))
         goto out;
     for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
-        if (key.mv_size != 9 || ((uint8_t *)key.mv_data)[0] != IDX_SIG_PDQ ||
+        if ((key.mv_size != 9 && key.mv_size != IDX_DELTA_KEY_MULTI) ||
+            ((uint8_t *)key.mv_data)[0] != IDX_SIG_PDQ ||
             val.mv_size != sizeof(phm_pdq)) {
             rc = MDB_CORRUPTED;
             goto out;

@@ -51,6 +51,7 @@ typedef struct idx_base_header {
 /* Entry record layout (db "entries"; all integers little-endian). */
 #define REC_VERSION 1
 #define REC_FLAG_PDQ 0x01
+#define REC_FLAG_VPDQ 0x02   /* a video: u32 frames, u32 0 where a PDQ hash goes */
 #define REC_HEADER 16        /* version, flags, digests, 0, quality, 0, added */
 #define REC_ADDED_OFFSET 8   /* the one field ignored when comparing */
 #define REC_MAX                                                        \
@@ -79,6 +80,30 @@ int rec_digest_type(unsigned sig);
 /* Pointer to the digest of type sig inside e. */
 const uint8_t *rec_digest_of(const phm_entry *e, unsigned sig);
 
+/* ---- video frames (index_video.c; db "frames", key entry number) ---- */
+
+#define VID_HEADER 16      /* version, 0, 0, 0, u32 frames, u32 hashes, u32 0 */
+#define VID_FRAME_BYTES 49 /* u64 frame, f64 timestamp, u8 quality, 32 hash */
+#define VID_VERSION 1
+
+/* Checks e's frames (count, qualities, timestamps); PHM_ERR_INVALID with
+ * a message naming the entry and the frame. */
+int vid_validate(const phm_entry *e, char *err, size_t errlen);
+/* Bytes of the frames record of n frames. */
+size_t vid_bytes(size_t n);
+/* Writes e's frames record (vid_bytes(e->nframes) bytes) to buf. */
+void vid_encode(const phm_entry *e, uint32_t nhashes, uint8_t *buf);
+/* Checks a frames record's size and header: PHM_OK or PHM_ERR_CORRUPT,
+ * with its counts. */
+int vid_header(const void *rec, size_t len, uint32_t *nframes,
+               uint32_t *nhashes);
+/* Decodes a frames record into *out (replacing its frames):
+ * PHM_OK, PHM_ERR_CORRUPT or PHM_ERR_NOMEM. */
+int vid_decode(const void *rec, size_t len, phm_vpdq *out);
+/* The searched hashes of a video: its distinct frame hashes of quality
+ * >= PHM_PDQ_MIN_QUALITY, sorted (out has room for nframes). */
+size_t vid_distinct(const phm_vpdq_frame *frames, size_t nframes, phm_pdq *out);
+
 /* ---- handles ----------------------------------------------------- */
 
 /* What readers share for one generation: the delta (PDQ hashes added
@@ -98,12 +123,13 @@ typedef struct idx_view {
     uint64_t base_n;
     uint8_t *dead_bits; /* base_n bits, NULL if none */
     size_t dead_n;
+    int multi; /* the delta holds an entry of several hashes (a video) */
 } idx_view;
 
 struct phm_index {
     MDB_env *env;
     MDB_dbi db_meta, db_entries, db_keys, db_digests, db_counts, db_delta,
-        db_dead, db_search;
+        db_dead, db_search, db_frames;
     int rdonly;
     phm_simd simd;
     const ham_kernels *kern;
@@ -123,6 +149,7 @@ struct phm_searcher {
     int base_valid;
     mih_view base;
     const uint64_t *base_eids;
+    int base_multi; /* an entry has several base slots (a video) */
     void *base_copy[2 + 2 * MIH_TABLES];
     mih_scratch scr;
     /* results */
@@ -160,7 +187,10 @@ static inline void idx_blob_key(uint8_t key[4], int kind, unsigned table)
     key[3] = 0;
 }
 
-/* Delta key: signal, eid big-endian (so byte order is number order). */
+/* Delta key: signal, eid big-endian (so byte order is number order); a
+ * video's hashes have 13-byte keys: that, then its hash number u32
+ * big-endian. */
+#define IDX_DELTA_KEY_MULTI 13
 static inline void idx_delta_key(uint8_t key[9], uint64_t eid)
 {
     key[0] = IDX_SIG_PDQ;

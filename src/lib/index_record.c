@@ -47,7 +47,8 @@ const uint8_t *rec_digest_of(const phm_entry *e, unsigned sig)
 }
 
 static const unsigned digest_sigs[3] = { PHM_SIG_MD5, PHM_SIG_SHA1, PHM_SIG_SHA256 };
-#define ALL_SIGS (PHM_SIG_PDQ | PHM_SIG_MD5 | PHM_SIG_SHA1 | PHM_SIG_SHA256)
+#define ALL_SIGS \
+    (PHM_SIG_PDQ | PHM_SIG_MD5 | PHM_SIG_SHA1 | PHM_SIG_SHA256 | PHM_SIG_VPDQ)
 
 /* Length of s if it is at most max bytes without control characters,
  * else -1. NULL counts as "". */
@@ -103,6 +104,13 @@ int rec_validate(const phm_entry *e, char *err, size_t errlen)
                                                   : "no PDQ hash or digest");
         return PHM_ERR_INVALID;
     }
+    if ((e->signals & PHM_SIG_VPDQ) && (e->signals & PHM_SIG_PDQ)) {
+        snprintf(err, errlen, "invalid entry '%s:%s': a video has no PDQ hash of "
+                 "its own", e->source, e->id);
+        return PHM_ERR_INVALID;
+    }
+    if ((e->signals & PHM_SIG_VPDQ) && vid_validate(e, err, errlen))
+        return PHM_ERR_INVALID;
     if (e->quality < -1 || e->quality > 100) {
         snprintf(err, errlen, "invalid entry '%s:%s': quality %d is not -1 or 0..100",
                  e->source, e->id, e->quality);
@@ -153,7 +161,8 @@ size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
         if (e->signals & digest_sigs[i])
             digests = (uint8_t)(digests | (1u << i));
     buf[0] = REC_VERSION;
-    buf[1] = (e->signals & PHM_SIG_PDQ) ? REC_FLAG_PDQ : 0;
+    buf[1] = (e->signals & PHM_SIG_PDQ) ? REC_FLAG_PDQ
+             : (e->signals & PHM_SIG_VPDQ) ? REC_FLAG_VPDQ : 0;
     buf[2] = digests;
     buf[3] = 0;
     put16(buf + 4, (uint16_t)(int16_t)e->quality);
@@ -164,6 +173,9 @@ size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
         for (int w = 0; w < 4; w++)
             put64(buf + n + 8 * w, e->pdq.w[w]);
         n += 32;
+    } else if (e->signals & PHM_SIG_VPDQ) {
+        put64(buf + n, (uint64_t)e->nframes); /* u32 frames, u32 0 */
+        n += 8;
     }
     for (unsigned i = 0; i < 3; i++) {
         if (e->signals & digest_sigs[i]) {
@@ -198,7 +210,8 @@ int rec_decode(const void *rec, size_t len, phm_entry *out)
 {
     const uint8_t *p = rec;
     memset(out, 0, sizeof *out);
-    if (len < REC_HEADER || p[0] != REC_VERSION || (p[1] & ~REC_FLAG_PDQ) ||
+    if (len < REC_HEADER || p[0] != REC_VERSION ||
+        (p[1] != 0 && p[1] != REC_FLAG_PDQ && p[1] != REC_FLAG_VPDQ) ||
         (p[2] & ~7u) || p[3] || get16(p + 6))
         return PHM_ERR_CORRUPT;
     int quality = (int16_t)get16(p + 4);
@@ -214,6 +227,15 @@ int rec_decode(const void *rec, size_t len, phm_entry *out)
             out->pdq.w[w] = get64(p + pos + 8 * w);
         out->signals |= PHM_SIG_PDQ;
         pos += 32;
+    } else if (p[1] & REC_FLAG_VPDQ) {
+        if (len - pos < 8)
+            return PHM_ERR_CORRUPT;
+        uint64_t nf = get64(p + pos);
+        if (nf == 0 || nf > PHM_INDEX_MAX_VIDEO_FRAMES)
+            return PHM_ERR_CORRUPT;
+        out->nframes = (size_t)nf;
+        out->signals |= PHM_SIG_VPDQ;
+        pos += 8;
     }
     for (unsigned i = 0; i < 3; i++) {
         if (p[2] & (1u << i)) {

@@ -71,8 +71,11 @@ static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
         goto mdb_fail;
     size_t got = 0;
     for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0; op = MDB_NEXT) {
-        if (got == n || key.mv_size != 9 || val.mv_size != sizeof(phm_pdq))
+        if (got == n || (key.mv_size != 9 && key.mv_size != IDX_DELTA_KEY_MULTI) ||
+            val.mv_size != sizeof(phm_pdq))
             goto corrupt;
+        if (key.mv_size == IDX_DELTA_KEY_MULTI)
+            v->multi = 1;
         v->delta_eids[got] = idx_delta_key_eid(key.mv_data);
         memcpy(&v->delta_hashes[got], val.mv_data, sizeof(phm_pdq));
         got++;
@@ -128,7 +131,8 @@ static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
             }
             if (lo == h->n || base_eids[lo] != eid)
                 goto corrupt;
-            v->dead_bits[lo >> 3] = (uint8_t)(v->dead_bits[lo >> 3] | (1u << (lo & 7)));
+            for (; lo < h->n && base_eids[lo] == eid; lo++) /* a video's slots */
+                v->dead_bits[lo >> 3] = (uint8_t)(v->dead_bits[lo >> 3] | (1u << (lo & 7)));
             v->dead_n++;
         }
         if (rc != MDB_NOTFOUND)
@@ -210,6 +214,9 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
         }
         s->base_id = h.base_id;
         s->base_valid = 1;
+        s->base_multi = 0;
+        for (size_t i = 1; i < s->base.n && !s->base_multi; i++)
+            s->base_multi = s->base_eids[i] == s->base_eids[i - 1];
     }
     if (!s->view || s->view->gen != gen || s->view->base_id != h.base_id) {
         idx_view *v = NULL;
@@ -322,6 +329,14 @@ static int cmp_match(const void *a, const void *b)
     return (x->entry > y->entry) - (x->entry < y->entry);
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+    const phm_match *x = a, *y = b;
+    if (x->entry != y->entry)
+        return x->entry < y->entry ? -1 : 1;
+    return (x->distance > y->distance) - (x->distance < y->distance);
+}
+
 static int is_dead(const idx_view *v, uint32_t slot)
 {
     return v->dead_bits && (v->dead_bits[slot >> 3] & (1u << (slot & 7)));
@@ -390,6 +405,55 @@ static void heap_offer(phm_match *h, size_t *n, size_t k, phm_match m)
     h[i] = m;
 }
 
+static void heap_sift_down(phm_match *h, size_t n, size_t i)
+{
+    phm_match m = h[i];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1;
+        if (l >= n)
+            break;
+        size_t big = r < n && heap_less(&h[l], &h[r]) ? r : l;
+        if (!heap_less(&m, &h[big]))
+            break;
+        h[i] = h[big];
+        i = big;
+    }
+    h[i] = m;
+}
+
+/* heap_offer for indexes with entries of several hashes (videos): an entry
+ * is in the heap once, at its smallest distance. */
+static void heap_offer_unique(phm_match *h, size_t *n, size_t k, phm_match m)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (h[i].entry != m.entry)
+            continue;
+        if (m.distance >= h[i].distance)
+            return;
+        h[i] = h[--*n];
+        for (size_t j = *n / 2; j-- > 0;)
+            heap_sift_down(h, *n, j);
+        break;
+    }
+    heap_offer(h, n, k, m);
+}
+
+/* Keeps one result per entry in s->res[start..], the closest: entries of
+ * several hashes (videos) can be hit by more than one. */
+static void dedup_results(phm_searcher *s, size_t start)
+{
+    size_t n = s->nres - start;
+    if (n < 2)
+        return;
+    phm_match *r = s->res + start;
+    qsort(r, n, sizeof *r, cmp_entry);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (r[i].entry != r[k - 1].entry)
+            r[k++] = r[i];
+    s->nres = start + k;
+}
+
 /* The k nearest within maxd by a linear scan of base and delta, the bound
  * tightening as the heap fills. Appends them, unsorted, to s->res. */
 static int knn_scan(phm_searcher *s, const phm_pdq *q, size_t k, int maxd,
@@ -416,6 +480,7 @@ static int knn_scan(phm_searcher *s, const phm_pdq *q, size_t k, int maxd,
         return PHM_ERR_NOMEM;
     }
     size_t hn = 0;
+    int multi = s->base_multi || v->multi;
     for (int part = 0; part < 2; part++) {
         const phm_pdq *hashes = part == 0 ? s->base.hashes : v->delta_hashes;
         const uint64_t *eids = part == 0 ? s->base_eids : v->delta_eids;
@@ -430,7 +495,10 @@ static int knn_scan(phm_searcher *s, const phm_pdq *q, size_t k, int maxd,
                 if (part == 0 && is_dead(v, slot))
                     continue;
                 phm_match m = { eids[slot], (int)s->scr.hits[j].dist };
-                heap_offer(s->heap, &hn, k, m);
+                if (multi)
+                    heap_offer_unique(s->heap, &hn, k, m);
+                else
+                    heap_offer(s->heap, &hn, k, m);
             }
         }
     }
@@ -448,10 +516,13 @@ static int search_one(phm_searcher *s, const phm_pdq *q, int radius, size_t k,
                       char *err, size_t errlen)
 {
     size_t start = s->nres;
+    int multi = s->base_multi || s->view->multi;
     int st;
     if (k == 0) {
         if ((st = radius_collect(s, q, radius, err, errlen)))
             return st;
+        if (multi)
+            dedup_results(s, start);
     } else {
         /* Exact radius searches of growing radius while the tables beat a
          * scan: once k entries lie within r, they are the k nearest. */
@@ -467,6 +538,8 @@ static int search_one(phm_searcher *s, const phm_pdq *q, int radius, size_t k,
             s->nres = start;
             if ((st = radius_collect(s, q, r, err, errlen)))
                 return st;
+            if (multi)
+                dedup_results(s, start);
             if (s->nres - start >= k || r >= radius)
                 break;
             r = radius - r > 16 ? r + 16 : radius;
@@ -666,4 +739,30 @@ int phm_searcher_find(phm_searcher *s, const char *source, const char *id,
     }
     memcpy(entry, v.mv_data, sizeof *entry);
     return PHM_OK;
+}
+
+int phm_searcher_get_frames(phm_searcher *s, uint64_t entry, phm_vpdq *out,
+                            char *err, size_t errlen)
+{
+    phm_entry e;
+    int st = phm_searcher_get(s, entry, &e, err, errlen);
+    if (st)
+        return st;
+    if (!out || !(e.signals & PHM_SIG_VPDQ)) {
+        idx_err(err, errlen, "cannot read index", s->idx->path,
+                "entry %llu is not a video", (unsigned long long)entry);
+        return PHM_ERR_INVALID;
+    }
+    MDB_val k = { sizeof entry, &entry }, v;
+    int rc = mdb_get(s->txn, s->idx->db_frames, &k, &v);
+    if (rc && rc != MDB_NOTFOUND)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
+    st = rc ? PHM_ERR_CORRUPT : vid_decode(v.mv_data, v.mv_size, out);
+    if (st == PHM_ERR_NOMEM)
+        idx_err(err, errlen, "cannot read index", s->idx->path, "out of memory");
+    else if (st)
+        idx_err(err, errlen, "cannot read index", s->idx->path,
+                "index file is corrupt: the frames of entry %llu do not decode",
+                (unsigned long long)entry);
+    return st;
 }

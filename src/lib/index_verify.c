@@ -162,11 +162,101 @@ static int check_counts(verifier *v)
     return rc == MDB_NOTFOUND ? 0 : mdb_bad(v, rc);
 }
 
+/* Scratch for check_video. */
+typedef struct video_check {
+    phm_vpdq v;
+    phm_pdq *hashes;
+    size_t cap;
+} video_check;
+
+/* A video entry: its frames record decodes and agrees with the record, and
+ * its searched hashes (distinct, quality >= 50, sorted) are the next base
+ * slots (below the bound; *slot moves past them) or the delta's keys of
+ * its number. Returns 0, -1 after bad(), or 1 when the next base slot is
+ * of an earlier entry (the caller skips removed ones and calls again). */
+static int check_video(verifier *v, uint64_t eid, const phm_entry *e,
+                       const idx_base_header *h, const mih_view *base,
+                       const uint64_t *base_eids, size_t *slot, video_check *vc,
+                       uint64_t *ndelta)
+{
+    MDB_val k = { sizeof eid, &eid }, val;
+    int rc = mdb_get(v->txn, v->idx->db_frames, &k, &val);
+    if (rc == MDB_NOTFOUND)
+        return bad(v, "video entry %llu has no frames", (unsigned long long)eid), -1;
+    if (rc)
+        return mdb_bad(v, rc), -1;
+    uint32_t nf, nh;
+    int st = vid_header(val.mv_data, val.mv_size, &nf, &nh);
+    if (!st)
+        st = vid_decode(val.mv_data, val.mv_size, &vc->v);
+    if (st == PHM_ERR_NOMEM)
+        return mdb_bad(v, ENOMEM), -1;
+    if (st || nf != e->nframes)
+        return bad(v, "the frames of video entry %llu do not decode or disagree "
+                      "with it", (unsigned long long)eid), -1;
+    if (vc->cap < nf) {
+        phm_pdq *p = realloc(vc->hashes, nf * sizeof *p);
+        if (!p)
+            return mdb_bad(v, ENOMEM), -1;
+        vc->hashes = p;
+        vc->cap = nf;
+    }
+    size_t n = vid_distinct(vc->v.frames, vc->v.count, vc->hashes);
+    if (n != nh)
+        return bad(v, "video entry %llu: %u searched hashes recorded, %zu found "
+                      "in its frames", (unsigned long long)eid, nh, n), -1;
+    if (!n)
+        return 0;
+    if (eid < h->eid_bound) {
+        if (*slot < base->n && base_eids[*slot] < eid)
+            return 1;
+        for (size_t i = 0; i < n; i++, (*slot)++)
+            if (*slot == base->n || base_eids[*slot] != eid ||
+                memcmp(&base->hashes[*slot], &vc->hashes[i], sizeof(phm_pdq)))
+                return bad(v, "video entry %llu ('%s:%s') has not its frame "
+                              "hashes in the search structure",
+                           (unsigned long long)eid, e->source, e->id), -1;
+        if (*slot < base->n && base_eids[*slot] == eid)
+            return bad(v, "video entry %llu has extra hashes in the search "
+                          "structure", (unsigned long long)eid), -1;
+        return 0;
+    }
+    uint8_t key[9];
+    idx_delta_key(key, eid);
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(v->txn, v->idx->db_delta, &c)))
+        return mdb_bad(v, rc), -1;
+    size_t i = 0;
+    MDB_val dk = { 9, key }, dv;
+    for (int op = MDB_SET_RANGE; (rc = mdb_cursor_get(c, &dk, &dv, op)) == 0;
+         op = MDB_NEXT) {
+        if (dk.mv_size < 9 || memcmp(dk.mv_data, key, 9) != 0)
+            break;
+        if (i == n || dv.mv_size != sizeof(phm_pdq) ||
+            memcmp(dv.mv_data, &vc->hashes[i], sizeof(phm_pdq)) ||
+            (n > 1 && dk.mv_size != IDX_DELTA_KEY_MULTI)) {
+            i = n + 1;
+            break;
+        }
+        i++;
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return mdb_bad(v, rc), -1;
+    if (i != n)
+        return bad(v, "video entry %llu ('%s:%s') has not its frame hashes in "
+                      "the delta", (unsigned long long)eid, e->source, e->id), -1;
+    *ndelta += n;
+    return 0;
+}
+
 int phm_index_verify(phm_index *idx, char *err, size_t errlen)
 {
     if (!idx)
         return PHM_ERR_INVALID;
     verifier v = { .idx = idx, .err = err, .errlen = errlen };
+    video_check vid = { 0 };
+    phm_vpdq_init(&vid.v);
     MDB_cursor *ec = NULL, *dc = NULL, *xc = NULL;
     void *copies[2 + 2 * MIH_TABLES] = { 0 };
     uint8_t *seen = NULL;
@@ -192,7 +282,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     if ((v.st = idx_base_load(idx, v.txn, &h, &base, &base_eids, copies, err, errlen)))
         goto out;
     for (size_t s = 0; s < base.n; s++) {
-        if ((s && base_eids[s] <= base_eids[s - 1]) || base_eids[s] >= h.eid_bound ||
+        if ((s && base_eids[s] < base_eids[s - 1]) || base_eids[s] >= h.eid_bound ||
             base_eids[s] == 0) {
             bad(&v, "base entry numbers do not ascend below the bound (slot %zu)", s);
             goto out;
@@ -227,7 +317,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     MDB_val k, val, dk, dv;
     int drc = mdb_cursor_get(xc, &dk, &dv, MDB_FIRST);
     size_t slot = 0;
-    uint64_t nentries = 0, ndigests = 0, ndelta = 0, ndead = 0;
+    uint64_t nentries = 0, ndigests = 0, ndelta = 0, ndead = 0, nvideos = 0;
     /* Consumes base slots below `limit`: each must be a removed entry. */
 #define SKIP_DEAD_BELOW(limit)                                                      \
     while (slot < base.n && base_eids[slot] < (limit)) {                            \
@@ -239,9 +329,11 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
                 (unsigned long long)base_eids[slot]);                               \
             goto out;                                                               \
         }                                                                           \
-        ndead++;                                                                    \
         slot++;                                                                     \
-        drc = mdb_cursor_get(xc, &dk, &dv, MDB_NEXT);                               \
+        if (slot == base.n || base_eids[slot] != de) { /* a video: all its slots */ \
+            ndead++;                                                                \
+            drc = mdb_cursor_get(xc, &dk, &dv, MDB_NEXT);                           \
+        }                                                                           \
     }
     for (int op = MDB_FIRST; (rc = mdb_cursor_get(ec, &k, &val, op)) == 0; op = MDB_NEXT) {
         uint64_t eid;
@@ -263,6 +355,19 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         nentries++;
         if (check_links(&v, dc, eid, &e, &ndigests))
             goto out;
+        if (e.signals & PHM_SIG_VPDQ) {
+            int vr = check_video(&v, eid, &e, &h, &base, base_eids, &slot, &vid,
+                                 &ndelta);
+            if (vr > 0) { /* its base slots are not next: removed ones first */
+                SKIP_DEAD_BELOW(eid);
+                vr = check_video(&v, eid, &e, &h, &base, base_eids, &slot, &vid,
+                                 &ndelta);
+            }
+            if (vr)
+                goto out;
+            nvideos++;
+            continue;
+        }
         if (!(e.signals & PHM_SIG_PDQ))
             continue;
         if (eid < h.eid_bound) {
@@ -302,42 +407,32 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     }
     SKIP_DEAD_BELOW(UINT64_MAX);
 #undef SKIP_DEAD_BELOW
-    MDB_stat st;
-    if ((rc = mdb_stat(v.txn, idx->db_dead, &st))) {
-        mdb_bad(&v, rc);
-        goto out;
-    }
-    if (st.ms_entries != ndead) {
-        bad(&v, "%llu removed entries are listed, %llu found in the base",
-            (unsigned long long)st.ms_entries, (unsigned long long)ndead);
-        goto out;
-    }
-    if ((rc = mdb_stat(v.txn, idx->db_delta, &st))) {
-        mdb_bad(&v, rc);
-        goto out;
-    }
-    if (st.ms_entries != ndelta) {
-        bad(&v, "the delta holds %llu hashes, %llu entries need it",
-            (unsigned long long)st.ms_entries, (unsigned long long)ndelta);
-        goto out;
-    }
-    if ((rc = mdb_stat(v.txn, idx->db_keys, &st))) {
-        mdb_bad(&v, rc);
-        goto out;
-    }
-    if (st.ms_entries != nentries) {
-        bad(&v, "%llu names for %llu entries", (unsigned long long)st.ms_entries,
-            (unsigned long long)nentries);
-        goto out;
-    }
-    if ((rc = mdb_stat(v.txn, idx->db_digests, &st))) {
-        mdb_bad(&v, rc);
-        goto out;
-    }
-    if (st.ms_entries != ndigests) {
-        bad(&v, "%llu digest links for %llu digests in entries",
-            (unsigned long long)st.ms_entries, (unsigned long long)ndigests);
-        goto out;
+    /* Each table holds exactly what the entries need. */
+    const struct {
+        MDB_dbi db;
+        uint64_t want;
+        const char *fmt;
+    } sizes[] = {
+        { idx->db_dead, ndead, "%llu removed entries are listed, %llu found in the base" },
+        { idx->db_delta, ndelta, "the delta holds %llu hashes, %llu entries need it" },
+        { idx->db_frames, nvideos, "the frames table holds %llu videos, %llu entries are videos" },
+        { idx->db_keys, nentries, "%llu names for %llu entries" },
+        { idx->db_digests, ndigests, "%llu digest links for %llu digests in entries" },
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        MDB_stat st;
+        if ((rc = mdb_stat(v.txn, sizes[i].db, &st))) {
+            mdb_bad(&v, rc);
+            goto out;
+        }
+        if (st.ms_entries != sizes[i].want) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+            bad(&v, sizes[i].fmt, (unsigned long long)st.ms_entries,
+                (unsigned long long)sizes[i].want);
+#pragma GCC diagnostic pop
+            goto out;
+        }
     }
     check_counts(&v);
 out:
@@ -354,5 +449,7 @@ out:
         free(v.g[i].key);
     free(v.g);
     free(seen);
+    phm_vpdq_clear(&vid.v);
+    free(vid.hashes);
     return v.st;
 }

@@ -91,6 +91,13 @@ struct phm_index_txn {
     int64_t last_delta;
     group_slot *groups;
     size_t ngroups, groups_cap;
+    /* the video being added (video_add): its frames record and searched
+     * hashes, and whether its frames equal the stored entry's */
+    uint8_t *vrec;
+    size_t vrec_len, vrec_cap;
+    phm_pdq *vhashes;
+    size_t nvhashes, vhashes_cap;
+    int video_same;
 };
 
 /* ---- failure ----------------------------------------------------- */
@@ -301,6 +308,8 @@ static void txn_free(phm_index_txn *t)
     for (size_t i = 0; i < t->groups_cap; i++)
         free(t->groups[i].key);
     free(t->groups);
+    free(t->vrec);
+    free(t->vhashes);
     free(t);
 }
 
@@ -345,8 +354,9 @@ static int new_push(phm_index_txn *t, uint64_t eid, const phm_pdq *h)
     return 0;
 }
 
-/* Takes entry `eid`'s PDQ hash out of the search structures. */
-static int pdq_remove(phm_index_txn *t, uint64_t eid)
+/* Takes entry `eid`'s PDQ hash (multi: a video's hashes) out of the
+ * search structures. */
+static int pdq_remove(phm_index_txn *t, uint64_t eid, int multi)
 {
     if (eid >= t->first_new_eid) {
         size_t lo = 0, hi = t->nnew;
@@ -359,15 +369,38 @@ static int pdq_remove(phm_index_txn *t, uint64_t eid)
         }
         if (lo == t->nnew || t->new_eids[lo] != eid || t->new_gone[lo])
             return MDB_CORRUPTED;
-        t->new_gone[lo] = 1;
-        t->ngone++;
+        do {
+            t->new_gone[lo++] = 1;
+            t->ngone++;
+        } while (multi && lo < t->nnew && t->new_eids[lo] == eid);
         return 0;
     }
     if (eid >= t->base.eid_bound) {
         uint8_t key[9];
         idx_delta_key(key, eid);
         MDB_val k = { 9, key };
-        return mdb_del(t->txn, t->idx->db_delta, &k, NULL);
+        if (!multi)
+            return mdb_del(t->txn, t->idx->db_delta, &k, NULL);
+        /* every key starting with the 9-byte one */
+        MDB_cursor *c;
+        int rc = mdb_cursor_open(t->txn, t->idx->db_delta, &c);
+        if (rc)
+            return rc;
+        size_t n = 0;
+        for (;;) {
+            MDB_val v;
+            k = (MDB_val){ 9, key };
+            rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+            if (rc || k.mv_size < 9 || memcmp(k.mv_data, key, 9) != 0)
+                break;
+            if ((rc = mdb_cursor_del(c, 0)))
+                break;
+            n++;
+        }
+        mdb_cursor_close(c);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        return n ? 0 : MDB_NOTFOUND;
     }
     MDB_val k = { sizeof eid, &eid }, v = { 0, NULL };
     return mdb_put(t->txn, t->idx->db_dead, &k, &v, MDB_NOOVERWRITE);
@@ -402,7 +435,20 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e)
     if (!rc)
         rc = digests_put(t, e, eid, 1);
     if (!rc && (e->signals & PHM_SIG_PDQ))
-        rc = pdq_remove(t, eid);
+        rc = pdq_remove(t, eid, 0);
+    if (!rc && (e->signals & PHM_SIG_VPDQ)) {
+        MDB_val v;
+        uint32_t nf, nh = 0;
+        rc = mdb_get(t->txn, t->idx->db_frames, &k, &v);
+        if (!rc && vid_header(v.mv_data, v.mv_size, &nf, &nh))
+            rc = MDB_CORRUPTED;
+        if (!rc)
+            rc = mdb_del(t->txn, t->idx->db_frames, &k, NULL);
+        if (!rc && nh)
+            rc = pdq_remove(t, eid, 1);
+        if (rc == MDB_NOTFOUND)
+            rc = MDB_CORRUPTED;
+    }
     if (!rc && group_add(t, e->source, e->category, -1))
         rc = ENOMEM;
     t->changed = 1;
@@ -427,6 +473,13 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         rc = digests_put(t, e, eid, 0);
     if (!rc && (e->signals & PHM_SIG_PDQ))
         rc = new_push(t, eid, &e->pdq);
+    if (!rc && (e->signals & PHM_SIG_VPDQ)) {
+        /* only video_add inserts videos: t->vrec and t->vhashes are its */
+        MDB_val fv = { t->vrec_len, t->vrec };
+        rc = mdb_put(t->txn, t->idx->db_frames, &k, &fv, 0);
+        for (size_t i = 0; !rc && i < t->nvhashes; i++)
+            rc = new_push(t, eid, &t->vhashes[i]);
+    }
     if (!rc && group_add(t, e->source, e->category, 1))
         rc = ENOMEM;
     t->changed = 1;
@@ -446,6 +499,8 @@ static int entry_replace(phm_index_txn *t, MDB_cursor *ec, uint64_t eid,
     int same_hash = (oe.signals & PHM_SIG_PDQ) == (ne.signals & PHM_SIG_PDQ) &&
                     (!(oe.signals & PHM_SIG_PDQ) ||
                      memcmp(&oe.pdq, &ne.pdq, sizeof oe.pdq) == 0);
+    if ((oe.signals | ne.signals) & PHM_SIG_VPDQ)
+        same_hash = (oe.signals & ne.signals & PHM_SIG_VPDQ) && t->video_same;
     int rc;
     if (!same_hash) {
         if ((rc = entry_delete(t, eid, &oe)))
@@ -592,6 +647,75 @@ static int flush_pending(phm_index_txn *t)
     return rc;
 }
 
+/* Adds a video entry at once, never buffered: its frames are compared
+ * with the stored ones here, and its record may be far larger than a
+ * buffered one. Videos come one per file, so this costs little. */
+static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
+{
+    int rc = flush_pending(t);
+    if (rc)
+        return fail_mdb(t, rc, "writing entries", err, errlen);
+    size_t need = vid_bytes(e->nframes);
+    if (need > t->vrec_cap) {
+        uint8_t *p = realloc(t->vrec, need);
+        if (!p)
+            return fail_nomem(t, err, errlen);
+        t->vrec = p;
+        t->vrec_cap = need;
+    }
+    if (e->nframes > t->vhashes_cap) {
+        phm_pdq *h = realloc(t->vhashes, e->nframes * sizeof *h);
+        if (!h)
+            return fail_nomem(t, err, errlen);
+        t->vhashes = h;
+        t->vhashes_cap = e->nframes;
+    }
+    t->nvhashes = vid_distinct(e->frames, e->nframes, t->vhashes);
+    vid_encode(e, (uint32_t)t->nvhashes, t->vrec);
+    t->vrec_len = need;
+    uint8_t key[KEY_MAX], rec[REC_MAX];
+    size_t klen = rec_key(e->source, e->id, key);
+    size_t rlen = rec_encode(e, e->added ? e->added : t->now, rec);
+    MDB_val k = { klen, key }, v;
+    rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        rc = entry_insert(t, t->dec, NULL, key, klen, rec, rlen, e);
+        t->counts.added++;
+    } else if (!rc && v.mv_size != sizeof(uint64_t)) {
+        rc = MDB_CORRUPTED;
+    } else if (!rc) {
+        uint64_t eid;
+        uint8_t old[REC_MAX];
+        size_t olen;
+        memcpy(&eid, v.mv_data, sizeof eid);
+        MDB_val ek = { sizeof eid, &eid };
+        rc = mdb_get(t->txn, t->idx->db_entries, &ek, &v);
+        if (rc == MDB_NOTFOUND || (!rc && v.mv_size > REC_MAX))
+            rc = MDB_CORRUPTED;
+        if (!rc) {
+            memcpy(old, v.mv_data, v.mv_size);
+            olen = v.mv_size;
+            rc = mdb_get(t->txn, t->idx->db_frames, &ek, &v);
+            t->video_same = rc == 0 && v.mv_size == need &&
+                            memcmp(v.mv_data, t->vrec, need) == 0;
+            if (rc == MDB_NOTFOUND)
+                rc = 0; /* the stored entry is not a video */
+        }
+        if (!rc && t->video_same && rec_same(old, olen, rec, rlen)) {
+            t->counts.unchanged++;
+        } else if (!rc) {
+            rc = entry_replace(t, t->dec, eid, old, olen, key, klen, rec, rlen);
+            t->counts.updated++;
+        }
+        t->video_same = 0;
+    }
+    if (!rc)
+        rc = direct_start(t);
+    if (rc)
+        return fail_mdb(t, rc, "writing a video entry", err, errlen);
+    return PHM_OK;
+}
+
 int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
 {
     if (!t)
@@ -601,6 +725,8 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     int st = rec_validate(e, err, errlen);
     if (st)
         return st;
+    if (e->signals & PHM_SIG_VPDQ)
+        return video_add(t, e, err, errlen);
     if (t->direct) {
         uint8_t key[KEY_MAX], rec[REC_MAX];
         size_t klen = rec_key(e->source, e->id, key);
@@ -804,10 +930,17 @@ static int store_new_hashes(phm_index_txn *t, char *err, size_t errlen, int *st)
     MDB_cursor *c;
     if ((rc = mdb_cursor_open(t->txn, t->idx->db_delta, &c)))
         return rc;
+    uint32_t seq = 0; /* a video's hashes: the hash number in the key */
     for (size_t i = 0; !rc && i < live; i++) {
-        uint8_t key[9];
+        uint8_t key[IDX_DELTA_KEY_MULTI];
         idx_delta_key(key, t->new_eids[i]);
-        MDB_val k = { 9, key }, v = { sizeof(phm_pdq), &t->new_hashes[i] };
+        int multi = (i + 1 < live && t->new_eids[i + 1] == t->new_eids[i]) ||
+                    (i && t->new_eids[i - 1] == t->new_eids[i]);
+        seq = i && t->new_eids[i - 1] == t->new_eids[i] ? seq + 1 : 0;
+        for (int b = 0; b < 4; b++)
+            key[9 + b] = (uint8_t)(seq >> (24 - 8 * b));
+        MDB_val k = { multi ? IDX_DELTA_KEY_MULTI : 9, key },
+                v = { sizeof(phm_pdq), &t->new_hashes[i] };
         rc = mdb_cursor_put(c, &k, &v, MDB_APPEND);
     }
     mdb_cursor_close(c);

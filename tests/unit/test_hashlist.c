@@ -1109,6 +1109,104 @@ static void test_digest_only(void)
     free(res);
 }
 
+/* Videos: only jsonl carries their frames ("vpdq"), on a line that may be
+ * far longer than HASHLIST_LINE_MAX; other writers refuse them. */
+static void test_video(void)
+{
+    enum { NF = 3000 }; /* about 240 KB of vPDQ lines: a long line */
+    phm_vpdq v;
+    phm_vpdq_init(&v);
+    for (int i = 0; i < NF; i++) {
+        phm_vpdq_frame f = { .frame = (uint64_t)i * 30, .quality = i % 101,
+                             .timestamp = i * 1.0 };
+        f.hash.w[i % 4] = 0x9e3779b97f4a7c15ull * (uint64_t)(unsigned)(i + 1);
+        if (phm_vpdq_append(&v, &f))
+            exit(2);
+    }
+    hashlist_record rec;
+    hashlist_record_init(&rec);
+    rec.has = HASHLIST_HAS_VPDQ | HASHLIST_HAS_MD5;
+    memset(rec.md5, 0x11, sizeof rec.md5);
+    rec.video = &v;
+    snprintf(rec.source, sizeof rec.source, "lab");
+    snprintf(rec.id, sizeof rec.id, "clip-1");
+    char err[HASHLIST_ERRMSG_MAX], *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    hashlist_record img;
+    hashlist_record_init(&img);
+    img.has = HASHLIST_HAS_PDQ;
+    snprintf(img.source, sizeof img.source, "lab");
+    snprintf(img.id, sizeof img.id, "img");
+    int wrc = hashlist_write(out, HASHLIST_JSONL, &rec, err, sizeof err);
+    wrc |= hashlist_write(out, HASHLIST_JSONL, &img, err, sizeof err);
+    wrc |= hashlist_write(out, HASHLIST_JSONL, &rec, err, sizeof err);
+    fclose(out);
+    IS_INT(wrc, HASHLIST_OK, "jsonl: a video written");
+    OK(len > 2 * HASHLIST_LINE_MAX, "... on lines longer than the line limit (%zu bytes)", len);
+
+    /* read back: video, image, video; the frames exactly */
+    FILE *in = fmemopen(buf, len, "r");
+    hashlist_reader *rd;
+    hashlist_options vopt = { .allow_video = 1 };
+    hashlist_reader_open(&rd, in, "v.jsonl", HASHLIST_AUTO, &vopt, err, sizeof err);
+    int got[3] = { 0 }, same = 0;
+    for (int i = 0; i < 3; i++) {
+        hashlist_record r;
+        got[i] = hashlist_read(rd, &r, err, sizeof err);
+        if (got[i] != HASHLIST_RECORD)
+            printf("# read %d: %s\n", i, err);
+        if (got[i] == HASHLIST_RECORD && i != 1 && r.has == rec.has && r.video &&
+            r.video->count == NF && strcmp(r.id, "clip-1") == 0 && r.md5[0] == 0x11) {
+            size_t k = 0;
+            while (k < NF && r.video->frames[k].frame == v.frames[k].frame &&
+                   r.video->frames[k].quality == v.frames[k].quality &&
+                   r.video->frames[k].timestamp == v.frames[k].timestamp &&
+                   memcmp(&r.video->frames[k].hash, &v.frames[k].hash, sizeof(phm_pdq)) == 0)
+                k++;
+            same += k == NF;
+        }
+        if (got[i] == HASHLIST_RECORD && i == 1)
+            same += r.has == HASHLIST_HAS_PDQ && !r.video && strcmp(r.id, "img") == 0;
+    }
+    IS_INT(same, 3, "jsonl: two videos and an image read back, frames exact");
+    hashlist_record r;
+    IS_INT(hashlist_read(rd, &r, err, sizeof err), HASHLIST_EOF, "... then the end");
+    hashlist_reader_close(rd);
+    fclose(in);
+    free(buf);
+
+    static const hashlist_format others[] = { HASHLIST_PDQ, HASHLIST_HEX, HASHLIST_HMA,
+                                              HASHLIST_CSV, HASHLIST_TSV };
+    for (size_t i = 0; i < 5; i++) {
+        int rc = hashlist_write(stdout, others[i], &rec, err, sizeof err);
+        OK(rc == HASHLIST_ERR_UNREPRESENTABLE && strstr(err, "a video's frames"),
+           "%s refuses a video: %s", hashlist_format_name(others[i]), err);
+    }
+
+    result *res = result_alloc();
+    read_str("{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n", "q.jsonl", HASHLIST_AUTO,
+             res);
+    IS_STR(res->err[0], "q.jsonl:1: a video (\"vpdq\") is not a hash to look up: match its "
+           "vPDQ file with 'phmatch match'", "videos only where allowed");
+    static const char bad[] =
+        "{\"id\":\"a\",\"vpdq\":[\"0,100," H1 ",0.000\",\"1,100,zz,0.033\"]}\n"
+        "{\"id\":\"b\",\"hash\":\"" H1 "\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n"
+        "{\"id\":\"c\",\"vpdq\":[]}\n"
+        "{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n";
+    hashlist_options vo = { .allow_video = 1 };
+    read_mem(bad, strlen(bad), "bad.jsonl", HASHLIST_AUTO, &vo, res);
+    IS_INT((int)res->nrec, 1, "jsonl videos: one good record of four");
+    IS_STR(res->err[0], "bad.jsonl:1: \"vpdq\" item 2 is not one vPDQ line: 1,100,zz,0.033",
+           "a malformed frame line");
+    IS_STR(res->err[1], "bad.jsonl:2: a video (\"vpdq\") has no \"hash\" of its own",
+           "a video with a hash");
+    IS_STR(res->err[2], "bad.jsonl:3: \"vpdq\" must be a non-empty array of vPDQ lines",
+           "no frames");
+    free(res);
+    phm_vpdq_clear(&v);
+}
+
 /* Many records, for a rough speed figure (not a test of speed). */
 static void test_volume(void)
 {
@@ -1232,6 +1330,7 @@ int main(void)
     test_samples();
     test_round_trips();
     test_digest_only();
+    test_video();
     test_volume();
     test_api_edges();
     return tap_done();

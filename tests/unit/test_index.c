@@ -402,25 +402,32 @@ static void test_bad_files(void)
            PHM_ERR_INDEX, "foreign LMDB file");
     OK(strstr(err, "another program") != NULL, "message: %s", err);
 
-    /* a newer format version */
-    path_in(path, sizeof path, "v2.phmi");
-    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
-           PHM_OK, "create v2");
-    phm_index_close(idx);
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 16);
-    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
-        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
-        uint32_t two = 2;
-        mdb_dbi_open(txn, "meta", 0, &dbi);
-        MDB_val k = { 6, "format" }, v = { 4, &two };
-        mdb_put(txn, dbi, &k, &v, 0);
-        mdb_txn_commit(txn);
+    /* another format version, newer (3) and older (1: before videos) */
+    for (uint32_t ver = PHM_INDEX_FORMAT_VERSION - 1; ver <= PHM_INDEX_FORMAT_VERSION + 1;
+         ver += 2) {
+        char name[32], want[32];
+        snprintf(name, sizeof name, "v%u.phmi", ver);
+        path_in(path, sizeof path, name);
+        IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err,
+                              sizeof err),
+               PHM_OK, "create %s", name);
+        phm_index_close(idx);
+        mdb_env_create(&env);
+        mdb_env_set_maxdbs(env, 16);
+        if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
+            mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+            mdb_dbi_open(txn, "meta", 0, &dbi);
+            MDB_val k = { 6, "format" }, v = { 4, &ver };
+            mdb_put(txn, dbi, &k, &v, 0);
+            mdb_txn_commit(txn);
+        }
+        mdb_env_close(env);
+        IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
+               PHM_ERR_INDEX_VERSION, "format version %u refused", ver);
+        snprintf(name, sizeof name, "version %u ", ver);
+        snprintf(want, sizeof want, "version %d)", PHM_INDEX_FORMAT_VERSION);
+        OK(strstr(err, name) && strstr(err, want), "message: %s", err);
     }
-    mdb_env_close(env);
-    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
-           PHM_ERR_INDEX_VERSION, "format version 2 refused");
-    OK(strstr(err, "version 2") && strstr(err, "version 1"), "message: %s", err);
 }
 
 static void test_map_full(void)
