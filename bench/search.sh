@@ -26,8 +26,11 @@
 # (default 100), BENCH_SEARCH_KEEP=1 keeps the data sets (several GB),
 # BENCH_SEARCH_FAISS=0 measures phmatch only.
 # phmatch's query figures are the second of two passes over the queries in
-# one process (the steady state); the first pass, which also faults the
-# freshly written index's pages in, is shown as "first pass".
+# one process (the steady state; radius: the 1,000 queries 20 times,
+# BENCH_SEARCH_ROUNDS); the first pass, which also faults the freshly
+# written index's pages in, is shown as "first pass". "per CPU second"
+# divides by the CPU time of all threads: on a shared machine it shows
+# whether threads contend (it drops) or just lack a free core (it holds).
 # Needs /usr/bin/python3 with python3-faiss (apt-get install python3-faiss);
 # without it only phmatch is measured.
 set -eu
@@ -97,6 +100,9 @@ for n in $sizes; do
                 printf '%s\tphmatch-first-pass\t%s\t%s\t%s\t%s\t-\t%s\t-\n' \
                     "$label" "$name" "$th" "$nq" "$(kv cold_qps "$line")" \
                     "$(kv maxrss_mb "$line")" >>"$results"
+                printf '%s\tphmatch-per-cpu-s\t%s\t%s\t%s\t%s\t-\t%s\t-\n' \
+                    "$label" "$name" "$th" "$nq" "$(kv cpu_qps "$line")" \
+                    "$(kv maxrss_mb "$line")" >>"$results"
             done
         done
         if [ "$faiss" = 1 ] && [ "${BENCH_SEARCH_FAISS:-1}" != 0 ]; then
@@ -131,6 +137,7 @@ awk -F '\t' '
         printf "  %-26s %12s %12s %s\n", "queries/s", "1 thread", "2 threads", "agrees with phmatch"
         printf "  %-26s %12s %12s\n", "phmatch radius 31", q(l, "phmatch", "radius31", 1), q(l, "phmatch", "radius31", 2)
         printf "  %-26s %12s %12s\n", "  (first pass, cold)", q(l, "phmatch-first-pass", "radius31", 1), q(l, "phmatch-first-pass", "radius31", 2)
+        printf "  %-26s %12s %12s\n", "  (per CPU second)", q(l, "phmatch-per-cpu-s", "radius31", 1), q(l, "phmatch-per-cpu-s", "radius31", 2)
         printf "  %-26s %12s %12s %s\n", "faiss flat radius 31", q(l, "faiss-flat", "radius31", 1), q(l, "faiss-flat", "radius31", 2), agree[l SUBSEP "faiss-flat" SUBSEP "radius31" SUBSEP 1]
         printf "  %-26s %12s %12s %s\n", "faiss multihash radius 31", q(l, "faiss-multihash", "radius31", 1), q(l, "faiss-multihash", "radius31", 2), agree[l SUBSEP "faiss-multihash" SUBSEP "radius31" SUBSEP 1]
         printf "  %-26s %12s %12s\n", "phmatch 1-NN", q(l, "phmatch", "knn1", 1), q(l, "phmatch", "knn1", 2)

@@ -13,9 +13,13 @@ echo "== $("$phmatch" --version | head -n 1), $("$phmatch" --version | grep '^si
 echo "== phmatch hash data/photos/bridge.jpg   (PDQ hash and quality; -f pdq: the reference CLI's lines)"
 "$phmatch" hash -q --format pdq data/photos/bridge.jpg
 echo
-echo "== an index of the known photos in data/known/ (tools/mkknown: source 'demo', id = file name)"
-"$build/tools/mkknown" -s demo -c sample "$work/known.phmi" data/known/*.jpg >/dev/null
-for f in data/known/*.jpg; do printf '   %s\n' "$f"; done
+echo "== phmatch index create known.phmi; phmatch hash -f pdq *.jpg | phmatch index import"
+echo "   (in data/known/: the id of each entry is its file name; source 'demo', category 'sample')"
+"$phmatch" index create "$work/known.phmi" >/dev/null
+top=$(pwd)
+(cd data/known && "$top/$phmatch" hash -q --format pdq -- *.jpg) >"$work/known.pdq"
+"$phmatch" index import --source demo --category sample "$work/known.phmi" - <"$work/known.pdq"
+sed 's/^/   /' "$work/known.pdq"
 echo
 echo "== phmatch match --index known.phmi data/queries   (distance <= 31, then again with --dihedral)"
 echo

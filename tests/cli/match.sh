@@ -10,12 +10,25 @@ case $BUILD in
 /*) TOOLS=$BUILD/tools ;;
 *) TOOLS=$ROOT/$BUILD/tools ;;
 esac
-for p in "$PHMATCH" "$TOOLS/mkqueries" "$TOOLS/mkknown"; do
+for p in "$PHMATCH" "$TOOLS/mkqueries"; do
     if [ ! -x "$p" ]; then
         t_fail "built: $p"
         t_done
     fi
 done
+
+# known DB SOURCE CATEGORY IMAGE... - adds the images to DB (created when
+# missing) the way users do: phmatch hash -f pdq | phmatch index import;
+# each id is the file name without its extension.
+known() {
+    db=$1 src=$2 cat=$3
+    shift 3
+    if [ ! -e "$db" ]; then "$PHMATCH" index create "$db" >/dev/null || return 1; fi
+    "$PHMATCH" hash -q -f pdq "$@" >"$T/known.pdq" || return 1
+    awk -F, -v OFS=, '{ n = $3; sub(".*/", "", n); sub("[.][^.]*$", "", n); print $1, $2, n }' \
+        "$T/known.pdq" |
+        "$PHMATCH" index import --source "$src" ${cat:+--category "$cat"} "$db" - >/dev/null
+}
 
 # col NAME FILE - the NAME column of every line of a match tsv file.
 col() { tsv_col "$1" "$2"; }
@@ -36,9 +49,8 @@ t_is "mkqueries is deterministic" \
     "$("$TOOLS/mkqueries" -t rot90 "$T/q2" "$T/known/aaa-orig.jpg" &&
         cmp "$T/q/aaa-orig-rot90.jpg" "$T/q2/aaa-orig-rot90.jpg" && echo same)" same
 cp "$IMAGES/reg-test-input/labelme-subset/q1050.jpg" "$T/q/unrelated.jpg"
-"$TOOLS/mkknown" -s lab -c cat-a "$T/k.phmi" "$T/known/aaa-orig.jpg" \
-    "$T/known/pen-and-coaster.jpg" >/dev/null
-t_is "mkknown builds the index" "$?" 0
+known "$T/k.phmi" lab cat-a "$T/known/aaa-orig.jpg" "$T/known/pen-and-coaster.jpg"
+t_is "hash | index import builds the index" "$?" 0
 
 # ------------------------------------------------------------------
 # Matches, distances, orientations
@@ -122,7 +134,7 @@ t_like "match --help shows usage" "$out" '^usage: phmatch match'
 # ------------------------------------------------------------------
 # Several matches, formats, threads
 
-"$TOOLS/mkknown" -s other -c cat-b "$T/k.phmi" "$T/known/aaa-orig.jpg" >/dev/null
+known "$T/k.phmi" other cat-b "$T/known/aaa-orig.jpg"
 "$PHMATCH" match -q --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" >"$T/two.tsv"
 t_is "two entries: two lines, closest first" \
     "$(col matches "$T/two.tsv" | tr '\n' ' ')$(col source "$T/two.tsv" | sort | tr '\n' ' ')" "2 2 lab other "
@@ -158,7 +170,8 @@ t_ok "-j 1 and -j 2 give identical output" cmp -s "$T/j1.tsv" "$T/j2.tsv"
 video=$ROOT/tests/data/vpdq/synthetic/mandelbrot-160x120.mp4
 if [ -f "$video" ]; then
     h=$("$PHMATCH" hash -q -f vpdq "$video" | awk -F, '$1 == 50 { print $3 }')
-    "$TOOLS/mkknown" -s vid "$T/v.phmi" "frame50=$h" >/dev/null
+    "$PHMATCH" index create "$T/v.phmi" >/dev/null
+    printf '%s,100,frame50\n' "$h" | "$PHMATCH" index import --source vid "$T/v.phmi" - >/dev/null
     "$PHMATCH" match -q --index "$T/v.phmi" "$video" >"$T/v.tsv"
     t_is "video: exit 0" "$?" 0
     t_is "video: the entry, distance 0, at frame 50" \
@@ -178,7 +191,7 @@ live=$T/live/c.jpg
     i=0
     while [ $i -lt 32 ]; do echo "$live"; i=$((i + 1)); done
     sleep 3
-    "$TOOLS/mkknown" -s live -c new "$T/k.phmi" "$live" >/dev/null
+    known "$T/k.phmi" live new "$live"
     i=0
     while [ $i -lt 32 ]; do echo "$live"; i=$((i + 1)); done
 } | "$PHMATCH" match -q -j 2 --index "$T/k.phmi" -T - >"$T/live.tsv"

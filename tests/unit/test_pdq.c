@@ -109,6 +109,25 @@ static void test_steps(void)
     IS_INT(phm_pdq_from_hex(golden, 63, &h), PHM_ERR_BAD_HASH, "63 characters rejected");
     IS_INT(phm_pdq_from_hex("g8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
                             64, &h), PHM_ERR_BAD_HASH, "non-hex character rejected");
+    /* Every byte value in the last position: exactly the 22 hex digits
+     * parse, each to its value (the lowest nibble of word 0). */
+    int hex_ok = 1, hex_accepted = 0;
+    for (int c = 0; c < 256; c++) {
+        char buf[65];
+        memcpy(buf, golden, 64);
+        buf[63] = (char)c;
+        buf[64] = 0;
+        int want = c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+        int st = phm_pdq_from_hex(buf, 64, &h);
+        if (st == PHM_OK)
+            hex_accepted++;
+        if ((want < 0) != (st != PHM_OK) || (want >= 0 && (int)(h.w[0] & 15) != want))
+            hex_ok = 0;
+    }
+    OK(hex_ok && hex_accepted == 22, "each byte value: hex digits parse to their value, others fail");
 
     /* Dihedral: applying rot90 four times is the identity on B. */
     float v1[256], v2[256];

@@ -1,0 +1,88 @@
+#!/bin/sh
+# bench/import.sh BUILD_DIR - bulk import into a fresh index (issue 3
+# target: >= 1 M hashes/s). Not a test.
+#
+# For each size N (BENCH_IMPORT_N, default "1000000 10000000"), the median
+# of BENCH_IMPORT_REPS (default 3) runs, interleaved, of:
+#   - library: bench/index_bench.c with IMPORT_ONLY=1 (random hashes, ids
+#     in key order, one transaction through phm_index_add/commit);
+#   - CLI: `phmatch index import --source bench DB LIST` of a list of N
+#     random hex hashes, one per line, into a just-created index (what
+#     users run; includes parsing and the line-number ids).
+# Prints M hashes/s (wall clock, commit with its sync included) and the
+# load average; raw runs go to BUILD_DIR/bench/import/runs.tsv. Needs about
+# 300 MB of disk per million hashes in BUILD_DIR/bench/import/ (removed
+# afterwards) plus the 65 MB-per-million hex list (kept).
+set -eu
+cd "$(dirname "$0")/.."
+
+die() { echo "bench/import: $*" >&2; exit 1; }
+build=${1:-build}
+[ -f "$build/libphmatch.a" ] && [ -x "$build/phmatch" ] ||
+    die "no '$build/libphmatch.a' or '$build/phmatch': run 'make BUILD=$build all' first"
+sizes=${BENCH_IMPORT_N:-"1000000 10000000"}
+reps=${BENCH_IMPORT_REPS:-3}
+case $reps in '' | *[!0-9]* | 0) die "BENCH_IMPORT_REPS must be a number >= 1" ;; esac
+
+out=$build/bench/import
+mkdir -p "$out"
+log=$out/run.log
+: >"$log"
+pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# shellcheck disable=SC2046,SC2086
+${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -fopenmp \
+    -Iinclude -o "$out/index_bench" bench/index_bench.c "$build/libphmatch.a" \
+    $(pkg-config --libs $pkgs) -lm >>"$log" 2>&1 ||
+    { cat "$log" >&2; die "cannot build index_bench"; }
+
+now() { date +%s.%N; }
+runs=$out/runs.tsv
+printf 'n\tpath\trep\tseconds\trate\n' >"$runs"
+echo "bench/import: $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg); sizes: $sizes; $reps runs each" >&2
+for n in $sizes; do
+    list=$out/hex-$n.txt
+    if [ ! -s "$list" ]; then
+        echo "bench/import: writing $n random hex hashes to $list" >&2
+        od -An -v -tx1 -w32 /dev/urandom | tr -d ' ' | head -n "$n" >"$list"
+    fi
+    r=1
+    while [ "$r" -le "$reps" ]; do
+        line=$(IMPORT_ONLY=1 "$out/index_bench" "$n" "$out" 2>>"$log" | grep '^import:') ||
+            die "index_bench failed (see $log)"
+        secs=$(printf '%s\n' "$line" | sed 's/^import: \([0-9.]*\) s.*/\1/')
+        printf '%s\tlibrary\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
+            "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        rm -f "$out/bench-$n.phmi" "$out/bench-$n.phmi-lock"
+
+        db=$out/cli-$n.phmi
+        rm -f "$db" "$db-lock"
+        "$build/phmatch" index create "$db" >>"$log" 2>&1 || die "index create failed (see $log)"
+        t0=$(now)
+        "$build/phmatch" index import --source bench "$db" "$list" >>"$log" 2>&1 ||
+            die "index import failed (see $log)"
+        t1=$(now)
+        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        printf '%s\tcli\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
+            "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        rm -f "$db" "$db-lock"
+        r=$((r + 1))
+    done
+done
+
+echo
+echo "== Bulk import into a fresh index ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg))"
+printf '%-10s %-8s %14s   %s\n' "hashes" "path" "M hashes/s" "runs (s)"
+for n in $sizes; do
+    for p in library cli; do
+        awk -F '\t' -v n="$n" -v p="$p" '
+            $1 == n && $2 == p { r[k++] = $5; s = s " " $4 }
+            END {
+                for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
+                    if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+                med = k % 2 ? r[int(k / 2)] : (r[k / 2 - 1] + r[k / 2]) / 2
+                printf "%-10s %-8s %14.3f  %s\n", n, p, med / 1e6, s
+            }' "$runs"
+    done
+done
+echo
+echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"
