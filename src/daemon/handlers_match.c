@@ -138,6 +138,9 @@ int matches_to_json(svc_request *rq, svc_worker *w, const svc_hit *hits, size_t 
         }
         if (orient)
             json_object_set_new(o, "orientation", json_string(orient));
+        /* A frame of a known video matched: say so, the id names a video. */
+        if (e.signals & PHM_SIG_VPDQ)
+            json_object_set_new(o, "kind", json_string("video"));
         json_array_append_new(arr, o);
         reported++;
         audit_record ar = { rq->who, endpoint_name(rq->route->endpoint), e.source, e.id,

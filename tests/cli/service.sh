@@ -225,6 +225,16 @@ t_is "POST /v1/lookup: 200" \
     "$(req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[\"$want\",\"$far\"],\"max_distance\":0}" "$(TCP /v1/lookup)")" 200
 t_is "... per-hash matches, in order" "$(body)" \
     '{"results":[{"matches":[{"source":"case-1","id":"img-1","category":"A1","distance":0}]},{"matches":[]}],"max_distance":0}'
+# A known video (imported from its vPDQ file by another process): a hash of
+# one of its frames finds the video, marked as one.
+VPDQ=$ROOT/tests/data/vpdq/expected/chair-19-sd-bar.txt
+frame0=$(head -n 1 "$VPDQ" | cut -d, -f3)
+t_ok "(another process imports a known video's vPDQ file)" \
+    "$PHMATCH" index import --source case-2 --category V1 "$T/idx.phmi" "$VPDQ"
+req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[\"$frame0\"],\"max_distance\":0}" "$(TCP /v1/lookup)" >/dev/null
+t_like "POST /v1/lookup: a frame of a known video says kind video" "$(body)" \
+    '{"source":"case-2","id":"chair-19-sd-bar","category":"V1","distance":0,"kind":"video"}'
+t_ok "(and withdraws it)" "$PHMATCH" index remove "$T/idx.phmi" --source case-2 --all
 t_is "a batch over max_batch: 413" \
     "$(req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[$(printf '"%s",' 1 2 3 4 5 6 7 8 9 10)\"11\"]}" "$(TCP /v1/lookup)")" 413
 t_is "malformed JSON: 400" "$(req -H "$AUTH_L" -H "$JSON" -d '{"hashes":[' "$(TCP /v1/lookup)")" 400
