@@ -37,9 +37,9 @@ awk -F '\t' '
           if ($col["entry"] != "") dih[p] = dih[p] " " $col["orientation"]
       } }
     END {
-      printf "%-28s %-28s %s\n", "query", "match", "match with --dihedral"
-      printf "%-28s %-28s %s\n", "-----", "-----", "---------------------"
-      for (i = 0; i < n; i++) printf "%-28s %-28s %s\n", order[i], plain[order[i]], dih[order[i]]
+      printf "%-28s %-31s %s\n", "query", "match", "match with --dihedral"
+      printf "%-28s %-31s %s\n", "-----", "-----", "---------------------"
+      for (i = 0; i < n; i++) printf "%-28s %-31s %s\n", order[i], plain[order[i]], dih[order[i]]
     }' "$work/plain.tsv" "$work/dihedral.tsv"
 echo
 echo "Re-encoded (q20), resized (half) and slightly cropped (crop: 1 % a side) copies"
