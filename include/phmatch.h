@@ -106,6 +106,23 @@ void phm_pdq_to_hex(const phm_pdq *h, char out[PHM_PDQ_HEX_LEN + 1]);
  * hex digit; `out` is untouched on error. */
 int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out);
 
+/* Hex for exact digests (MD5, SHA-1, SHA-256) and other byte strings. */
+
+/* "0123456789abcdef". */
+extern const char phm_hex_digits[16];
+
+/* The value 0..15 of hex digit c (upper or lower case), or -1. */
+int phm_hex_value(int c);
+
+/* Writes the 2n lowercase hex digits of the n bytes at `in`, then a NUL,
+ * to `out` (2n + 1 bytes). */
+void phm_hex_encode(const void *in, size_t n, char *out);
+
+/* Parses exactly 2n hex digits (either case), s[0..len), into n bytes at
+ * `out`. Returns PHM_OK, or PHM_ERR_BAD_HASH if len != 2n or a character
+ * is not a hex digit (`out` may then be partly written). */
+int phm_hex_decode(const char *s, size_t len, void *out, size_t n);
+
 /* Hamming distance, 0..256. */
 static inline int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
 {

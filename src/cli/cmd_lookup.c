@@ -125,7 +125,6 @@ static void put_field(const lookup_run *r, FILE *out, const char *s)
 
 static void query_text(const hashlist_record *rec, char *buf, size_t len)
 {
-    static const char xd[] = "0123456789abcdef";
     const uint8_t *d = NULL;
     size_t n = 0;
     const char *kind = "";
@@ -144,8 +143,8 @@ static void query_text(const hashlist_record *rec, char *buf, size_t len)
     }
     size_t k = (size_t)snprintf(buf, len, "%s", kind);
     for (size_t i = 0; i < n && k + 2 < len; i++) {
-        buf[k++] = xd[d[i] >> 4];
-        buf[k++] = xd[d[i] & 15];
+        buf[k++] = phm_hex_digits[d[i] >> 4];
+        buf[k++] = phm_hex_digits[d[i] & 15];
     }
     buf[k < len ? k : len - 1] = '\0';
 }

@@ -11,6 +11,8 @@
 
 #include <openssl/evp.h>
 
+#include "phmatch.h"
+
 static const char *const names[DIGEST_COUNT] = { "md5", "sha1", "sha256" };
 static const char *const evp_names[DIGEST_COUNT] = { "MD5", "SHA1", "SHA256" };
 
@@ -107,7 +109,6 @@ fail:
 int digester_run(digester *d, const void *data, size_t len,
                  char hex[DIGEST_COUNT][DIGEST_HEX_MAX + 1])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
@@ -120,24 +121,9 @@ int digester_run(digester *d, const void *data, size_t len,
             !EVP_DigestFinal_ex(d->ctx, md, &mdlen) ||
             mdlen * 2 > DIGEST_HEX_MAX)
             return -1;
-        for (unsigned j = 0; j < mdlen; j++) {
-            hex[i][2 * j] = digits[md[j] >> 4];
-            hex[i][2 * j + 1] = digits[md[j] & 15];
-        }
-        hex[i][2 * mdlen] = '\0';
+        phm_hex_encode(md, mdlen, hex[i]);
     }
     return 0;
-}
-
-static void to_hex(const unsigned char *md, unsigned len,
-                   char hex[DIGEST_HEX_MAX + 1])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned j = 0; j < len; j++) {
-        hex[2 * j] = digits[md[j] >> 4];
-        hex[2 * j + 1] = digits[md[j] & 15];
-    }
-    hex[2 * len] = '\0';
 }
 
 int digester_run_file(digester *d, const char *path,
@@ -181,7 +167,7 @@ int digester_run_file(digester *d, const char *path,
         if (!EVP_DigestFinal_ex(d->file_ctx[i], md, &mdlen) ||
             mdlen * 2 > DIGEST_HEX_MAX)
             goto out;
-        to_hex(md, mdlen, hex[i]);
+        phm_hex_encode(md, mdlen, hex[i]);
     }
     rc = 0;
 out:

@@ -140,22 +140,11 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Position of the first byte of s[0..len) that is not a hex digit, or len. */
 static size_t first_non_hex(const char *s, size_t len)
 {
     size_t i = 0;
-    while (i < len && hex_value((unsigned char)s[i]) >= 0)
+    while (i < len && phm_hex_value(s[i]) >= 0)
         i++;
     return i;
 }
@@ -777,10 +766,7 @@ static int set_digest(hashlist_reader *r, hashlist_record *rec, size_t which,
     if (len != 2 * n)
         return LINE_ERR("invalid %s: %zu hex digits, expected %zu", digests[which].name,
                         len, 2 * n);
-    uint8_t *out = digest_bytes(rec, which);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(hex_value((unsigned char)s[2 * i]) << 4 |
-                           hex_value((unsigned char)s[2 * i + 1]));
+    (void)phm_hex_decode(s, len, digest_bytes(rec, which), n); /* checked above */
     rec->has |= digests[which].bit;
     return 0;
 }
@@ -1538,10 +1524,9 @@ static void put_json(FILE *fp, const char *s)
 
 static void put_hex_bytes(FILE *fp, const uint8_t *b, size_t n)
 {
-    static const char digit[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
-        putc(digit[b[i] >> 4], fp);
-        putc(digit[b[i] & 15], fp);
+        putc(phm_hex_digits[b[i] >> 4], fp);
+        putc(phm_hex_digits[b[i] & 15], fp);
     }
 }
 

@@ -54,7 +54,7 @@ static json_t *digests_json(svc_request *rq, svc_worker *w, unsigned mask)
             json_decref(o);
             return NULL;
         }
-        hex_encode(md, len, hex);
+        phm_hex_encode(md, len, hex);
         json_object_set_new(o, digest_names[i], json_string(hex));
     }
     return o;

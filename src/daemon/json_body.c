@@ -144,7 +144,7 @@ static int entry_from_json(json_t *j, phm_entry *e, char *err, size_t errlen)
             uint8_t *dst = digests[d].sig == PHM_SIG_MD5    ? e->md5
                            : digests[d].sig == PHM_SIG_SHA1 ? e->sha1
                                                             : e->sha256;
-            if (!json_is_string(v) || hex_decode(json_string_value(v), json_string_length(v),
+            if (!json_is_string(v) || phm_hex_decode(json_string_value(v), json_string_length(v),
                                                  dst, digests[d].len)) {
                 snprintf(err, errlen, "%s must be %zu hex digits", key, 2 * digests[d].len);
                 return -1;

@@ -1,6 +1,6 @@
 /*
- * text.h - the small text codecs of requests: hex, percent-escapes and
- * media types. Pure functions on plain buffers (fuzzed by
+ * text.h - the small text codecs of requests: percent-escapes and media
+ * types (hex is the library's, phm_hex_*). Pure functions on plain buffers (fuzzed by
  * tests/fuzz/fuzz_request.c).
  */
 #ifndef SVC_TEXT_H
@@ -8,13 +8,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* The value of a hex digit (either case), or -1. */
-int hex_digit(char c);
-/* The hex of a binary digest (lowercase), NUL-terminated (2n + 1 bytes). */
-void hex_encode(const uint8_t *in, size_t n, char *out);
-/* Parses exactly 2n hex digits. 0 or -1. */
-int hex_decode(const char *s, size_t len, uint8_t *out, size_t n);
 
 /* Percent-decodes [s, s+n) into out (outlen bytes, NUL-terminated); '+'
  * is a space when `plus` (query strings). Refuses NUL bytes, malformed

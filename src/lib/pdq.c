@@ -73,29 +73,13 @@ const char *phm_dihedral_name(int orientation)
 
 void phm_pdq_to_hex(const phm_pdq *h, char out[PHM_PDQ_HEX_LEN + 1])
 {
-    static const char digits[] = "0123456789abcdef";
     size_t o = 0;
     /* Words 3..0, most significant nibble first: the reference prints its
      * 16-bit words 15..0, and w[3] holds words 15..12. */
     for (int w = 3; w >= 0; w--)
         for (int shift = 60; shift >= 0; shift -= 4)
-            out[o++] = digits[(h->w[w] >> shift) & 0xf];
+            out[o++] = phm_hex_digits[(h->w[w] >> shift) & 0xf];
     out[o] = '\0';
-}
-
-/* 1 + the value of each hex digit, 0 for anything else. A table rather
- * than comparisons: random hashes mix digits and letters, which
- * mispredicts the branches, and bulk imports parse millions of hashes. */
-static const uint8_t hex_plus1[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
-    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
-    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
-    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-
-static int hex_value(char c)
-{
-    return (int)hex_plus1[(unsigned char)c] - 1;
 }
 
 int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out)
@@ -104,7 +88,7 @@ int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out)
     if (!hex || !out || len != PHM_PDQ_HEX_LEN)
         return PHM_ERR_BAD_HASH;
     for (size_t i = 0; i < PHM_PDQ_HEX_LEN; i++) {
-        int v = hex_value(hex[i]);
+        int v = phm_hex_value(hex[i]);
         if (v < 0)
             return PHM_ERR_BAD_HASH;
         size_t word = 3 - i / 16;

@@ -117,17 +117,30 @@ static void test_steps(void)
         memcpy(buf, golden, 64);
         buf[63] = (char)c;
         buf[64] = 0;
-        int want = c >= '0' && c <= '9'   ? c - '0'
-                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                          : -1;
+        int digit = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
         int st = phm_pdq_from_hex(buf, 64, &h);
         if (st == PHM_OK)
             hex_accepted++;
-        if ((want < 0) != (st != PHM_OK) || (want >= 0 && (int)(h.w[0] & 15) != want))
+        if ((digit < 0) != (st != PHM_OK) || (digit >= 0 && (int)(h.w[0] & 15) != digit))
+            hex_ok = 0;
+        if (phm_hex_value(c) != digit)
             hex_ok = 0;
     }
     OK(hex_ok && hex_accepted == 22, "each byte value: hex digits parse to their value, others fail");
+
+    /* Byte strings (digests): encode, decode both cases, refuse the rest. */
+    const uint8_t bytes[4] = { 0x00, 0x9f, 0xa5, 0xff };
+    uint8_t back[4] = { 0 };
+    char bhex[9];
+    phm_hex_encode(bytes, 4, bhex);
+    IS_STR(bhex, "009fa5ff", "phm_hex_encode: lowercase, NUL-terminated");
+    IS_INT(phm_hex_decode("009FA5ff", 8, back, 4), PHM_OK, "phm_hex_decode: either case");
+    OK(memcmp(back, bytes, 4) == 0, "... to the same bytes");
+    IS_INT(phm_hex_decode("009fa5f", 7, back, 4), PHM_ERR_BAD_HASH, "... odd length refused");
+    IS_INT(phm_hex_decode("009fa5fg", 8, back, 4), PHM_ERR_BAD_HASH, "... non-hex refused");
 
     /* Dihedral: applying rot90 four times is the identity on B. */
     float v1[256], v2[256];
