@@ -123,6 +123,11 @@ void phm_hex_encode(const void *in, size_t n, char *out);
  * is not a hex digit (`out` may then be partly written). */
 int phm_hex_decode(const char *s, size_t len, void *out, size_t n);
 
+/* Orders hashes by value, w[3] first (as their hex sorts): a comparator
+ * for qsort and bsearch over phm_pdq arrays, and the order of
+ * phm_vpdq_distinct()'s output. */
+int phm_pdq_cmp(const void *a, const void *b);
+
 /* Hamming distance, 0..256. */
 static inline int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
 {

@@ -37,16 +37,6 @@ void match_video_scratch_free(match_video_scratch *m)
     free(m);
 }
 
-/* The order of phm_vpdq_distinct's output. */
-static int pdq_cmp(const void *a, const void *b)
-{
-    const phm_pdq *x = a, *y = b;
-    for (int i = 3; i >= 0; i--)
-        if (x->w[i] != y->w[i])
-            return x->w[i] < y->w[i] ? -1 : 1;
-    return 0;
-}
-
 static int pair_cmp(const void *a, const void *b)
 {
     const struct pair *x = a, *y = b;
@@ -84,7 +74,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 static long searched_index(const match_video_scratch *m, size_t nq,
                            const phm_vpdq_frame *f)
 {
-    const phm_pdq *h = bsearch(&f->hash, m->q, nq, sizeof *m->q, pdq_cmp);
+    const phm_pdq *h = bsearch(&f->hash, m->q, nq, sizeof *m->q, phm_pdq_cmp);
     return h ? (long)(h - m->q) : -1;
 }
 

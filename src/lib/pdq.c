@@ -82,6 +82,15 @@ void phm_pdq_to_hex(const phm_pdq *h, char out[PHM_PDQ_HEX_LEN + 1])
     out[o] = '\0';
 }
 
+int phm_pdq_cmp(const void *a, const void *b)
+{
+    const phm_pdq *x = a, *y = b;
+    for (int i = 3; i >= 0; i--)
+        if (x->w[i] != y->w[i])
+            return x->w[i] < y->w[i] ? -1 : 1;
+    return 0;
+}
+
 int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out)
 {
     phm_pdq h = { { 0, 0, 0, 0 } };

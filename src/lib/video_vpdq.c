@@ -362,16 +362,6 @@ out:
 /* Comparison                                                          */
 /* ------------------------------------------------------------------ */
 
-static int pdq_cmp(const void *a, const void *b)
-{
-    const phm_pdq *x = a, *y = b;
-    for (int i = 3; i >= 0; i--) {
-        if (x->w[i] != y->w[i])
-            return x->w[i] < y->w[i] ? -1 : 1;
-    }
-    return 0;
-}
-
 size_t phm_vpdq_distinct(const phm_vpdq *v, int min_quality, phm_pdq *out)
 {
     size_t n = 0, k = 0;
@@ -383,9 +373,9 @@ size_t phm_vpdq_distinct(const phm_vpdq *v, int min_quality, phm_pdq *out)
             out[n++] = v->frames[i].hash;
     if (n < 2)
         return n;
-    qsort(out, n, sizeof *out, pdq_cmp);
+    qsort(out, n, sizeof *out, phm_pdq_cmp);
     for (size_t i = 1; i < n; i++)
-        if (pdq_cmp(&out[i], &out[k]) != 0)
+        if (phm_pdq_cmp(&out[i], &out[k]) != 0)
             out[++k] = out[i];
     return k + 1;
 }

@@ -4,10 +4,7 @@
 # hash_badinput.sh. TAP on stdout.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$PHMATCH" ]; then
-    t_fail "phmatch binary at $PHMATCH"
-    t_done
-fi
+t_need_phmatch
 
 # golden FILE MODE - "pdq,quality" from golden.csv.
 golden() {

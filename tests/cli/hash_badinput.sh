@@ -7,10 +7,7 @@
 # under ASan+UBSan). TAP on stdout.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$PHMATCH" ]; then
-    t_fail "phmatch binary at $PHMATCH"
-    t_done
-fi
+t_need_phmatch
 
 # Permission bits do not stop root, so as root the batch runs as nobody
 # (through setpriv) for the unreadable directory to be unreadable.

@@ -7,10 +7,7 @@
 # not matching, removal, and the export/import round trip. TAP on stdout.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$PHMATCH" ]; then
-    t_fail "phmatch binary at $PHMATCH"
-    t_done
-fi
+t_need_phmatch
 VIDEOS=$ROOT/tests/data/vpdq/videos
 EXPECTED=$ROOT/tests/data/vpdq/expected
 REFS="chair-19-sd-bar chair-22-sd-grey-bar doorknob-hd-no-bar pattern-hd-no-bar test-padded-dimensions"

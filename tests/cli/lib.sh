@@ -100,6 +100,14 @@ t_done() {
     exit $?
 }
 
+# t_need_phmatch - ends the test (one failure) unless $PHMATCH was built.
+t_need_phmatch() {
+    if [ ! -x "$PHMATCH" ]; then
+        t_fail "phmatch binary at $PHMATCH"
+        t_done
+    fi
+}
+
 # t_have CMD - whether CMD is on the PATH and works.
 t_have() {
     command -v "$1" >/dev/null 2>&1

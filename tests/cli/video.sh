@@ -8,10 +8,7 @@
 # tests/unit/test_video_ref.c. TAP on stdout.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$PHMATCH" ]; then
-    t_fail "phmatch binary at $PHMATCH"
-    t_done
-fi
+t_need_phmatch
 VIDEOS=$ROOT/tests/data/vpdq/videos
 EXPECTED=$ROOT/tests/data/vpdq/expected
 DOOR=$VIDEOS/doorknob-hd-no-bar.mp4
