@@ -9,10 +9,18 @@
 #   - CLI: `phmatch index import --source bench DB LIST` of a list of N
 #     random hex hashes, one per line, into a just-created index (what
 #     users run; includes parsing and the line-number ids).
-# Prints M hashes/s (wall clock, commit with its sync included) and the
-# load average; raw runs go to BUILD_DIR/bench/import/runs.tsv. Needs about
-# 300 MB of disk per million hashes in BUILD_DIR/bench/import/ (removed
-# afterwards) plus the 65 MB-per-million hex list (kept).
+#   - floor: `index_bench floor BYTES`, filling as many bytes of fresh
+#     memory as the library's index file holds, writing them to a new file
+#     and syncing it: what an LMDB commit does at the least (dirty pages,
+#     then the write), with nothing computed. On this kind of virtual
+#     machine the first touch of memory dominates it.
+# Every measurement starts after a 5 s pause, so that each meets memory
+# the host has taken back, as a first import would (BENCH_IMPORT_PAUSE).
+# Prints M hashes/s (wall clock, commit with its sync included), the
+# ratio of each path to the floor and the load average; raw runs go to
+# BUILD_DIR/bench/import/runs.tsv. Needs about 300 MB of disk per million
+# hashes in BUILD_DIR/bench/import/ (removed afterwards) plus the
+# 65 MB-per-million hex list (kept).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -22,6 +30,7 @@ build=${1:-build}
     die "no '$build/libphmatch.a' or '$build/phmatch': run 'make BUILD=$build all' first"
 sizes=${BENCH_IMPORT_N:-"1000000 10000000"}
 reps=${BENCH_IMPORT_REPS:-3}
+pause=${BENCH_IMPORT_PAUSE:-5}
 case $reps in '' | *[!0-9]* | 0) die "BENCH_IMPORT_REPS must be a number >= 1" ;; esac
 
 out=$build/bench/import
@@ -47,12 +56,24 @@ for n in $sizes; do
     fi
     r=1
     while [ "$r" -le "$reps" ]; do
+        sleep "$pause"
         line=$(IMPORT_ONLY=1 "$out/index_bench" "$n" "$out" 2>>"$log" | grep '^import:') ||
             die "index_bench failed (see $log)"
         secs=$(printf '%s\n' "$line" | sed 's/^import: \([0-9.]*\) s.*/\1/')
         printf '%s\tlibrary\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
             "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        bytes=$(stat -c %s "$out/bench-$n.phmi")
         rm -f "$out/bench-$n.phmi" "$out/bench-$n.phmi-lock"
+
+        sleep "$pause"
+        line=$("$out/index_bench" floor "$bytes" "$out" 2>>"$log" | grep '^floor:') ||
+            die "index_bench floor failed (see $log)"
+        secs=$(printf '%s\n' "$line" | sed 's/^floor: \([0-9.]*\) s.*/\1/')
+        printf '%s\tfloor\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
+            "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        echo "bench/import: $n: $line" >>"$log"
+
+        sleep "$pause"
 
         db=$out/cli-$n.phmi
         rm -f "$db" "$db-lock"
@@ -71,18 +92,27 @@ done
 
 echo
 echo "== Bulk import into a fresh index ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg))"
-printf '%-10s %-8s %14s   %s\n' "hashes" "path" "M hashes/s" "runs (s)"
+printf '%-10s %-8s %12s %9s   %s\n' "hashes" "path" "M hashes/s" "x floor" "runs (s)"
 for n in $sizes; do
-    for p in library cli; do
-        awk -F '\t' -v n="$n" -v p="$p" '
-            $1 == n && $2 == p { r[k++] = $5; s = s " " $4 }
-            END {
-                for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
-                    if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
-                med = k % 2 ? r[int(k / 2)] : (r[k / 2 - 1] + r[k / 2]) / 2
-                printf "%-10s %-8s %14.3f  %s\n", n, p, med / 1e6, s
-            }' "$runs"
-    done
+    awk -F '\t' -v n="$n" '
+        function median(p,   k, i, j, t, a) {
+            k = 0
+            for (i = 0; i < cnt[p]; i++) a[k++] = rate[p, i]
+            for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
+                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
+        }
+        $1 == n { rate[$2, cnt[$2]++] = $5; secs[$2] = secs[$2] " " $4 }
+        END {
+            f = median("floor")
+            for (q = 0; q < 3; q++) {
+                p = q == 0 ? "library" : q == 1 ? "cli" : "floor"
+                m = median(p)
+                printf "%-10s %-8s %12.3f %9.2f  %s\n", n, p, m / 1e6, f / m, secs[p]
+            }
+        }' "$runs"
 done
 echo
+echo "x floor: time over the floor's (fill fresh memory as large as the index file, write"
+echo "it to a new file, sync): what an LMDB commit of that many bytes costs at the least here."
 echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"

@@ -9,8 +9,16 @@
  *       $(pkg-config --libs libturbojpeg libpng lmdb libcrypto) -lm \
  *       -o build-index/index_bench
  *   build-index/index_bench N DIR [simd] [shuffle]
+ *   build-index/index_bench floor BYTES DIR
  *
- * DIR should be on the file system the index will live on. */
+ * DIR should be on the file system the index will live on.
+ *
+ * The floor mode times what any LMDB commit of BYTES bytes must do at the
+ * least without MDB_WRITEMAP: fill that many bytes of fresh memory (the
+ * transaction's dirty pages), write them to a new file and sync it. On a
+ * virtual machine the first touch of a page can cost far more than the
+ * copy itself; the import benchmark prints this floor beside the import. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +53,54 @@ static double cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Fills `bytes` of fresh memory, writes them to a new file in `dir`, syncs
+ * and removes it; prints the times. */
+static int write_floor(size_t bytes, const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/floor-%ld.tmp", dir, (long)getpid());
+    double t0 = now();
+    unsigned char *buf = malloc(bytes ? bytes : 1);
+    if (!buf) {
+        fprintf(stderr, "floor: out of memory for %zu bytes\n", bytes);
+        return 1;
+    }
+    for (size_t i = 0; i < bytes; i += 4096)
+        memset(buf + i, (int)(i >> 12), bytes - i < 4096 ? bytes - i : 4096);
+    double t1 = now();
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        perror(path);
+        free(buf);
+        return 1;
+    }
+    size_t done = 0;
+    while (done < bytes) {
+        size_t chunk = bytes - done < ((size_t)1 << 24) ? bytes - done : (size_t)1 << 24;
+        ssize_t w = write(fd, buf + done, chunk);
+        if (w <= 0) {
+            perror(path);
+            close(fd);
+            unlink(path);
+            free(buf);
+            return 1;
+        }
+        done += (size_t)w;
+    }
+    int rc = fdatasync(fd);
+    double t2 = now();
+    close(fd);
+    unlink(path);
+    free(buf);
+    if (rc) {
+        perror(path);
+        return 1;
+    }
+    printf("floor: %.2f s (fill memory %.2f s, write and sync %.2f s) for %.0f MB\n", t2 - t0,
+           t1 - t0, t2 - t1, bytes / 1e6);
+    return 0;
+}
+
 static int cmp_match(const void *a, const void *b)
 {
     const phm_match *x = a, *y = b;
@@ -55,10 +111,13 @@ static int cmp_match(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: index_bench N DIR [simd] [shuffle]\n");
+    if (argc < 3 || (strcmp(argv[1], "floor") == 0 && argc != 4)) {
+        fprintf(stderr, "usage: index_bench N DIR [simd] [shuffle]\n"
+                        "       index_bench floor BYTES DIR\n");
         return 2;
     }
+    if (strcmp(argv[1], "floor") == 0)
+        return write_floor(strtoull(argv[2], NULL, 10), argv[3]);
     size_t n = strtoull(argv[1], NULL, 10);
     char path[1024], err[PHM_ERRMSG_MAX];
     snprintf(path, sizeof path, "%s/bench-%zu.phmi", argv[2], n);
