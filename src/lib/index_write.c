@@ -486,12 +486,22 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
     return rc;
 }
 
+/* Appends key -> eid to the keys table through cursor kc. */
+static int key_append(MDB_cursor *kc, const uint8_t *key, size_t klen, uint64_t eid)
+{
+    MDB_val k = { klen, (void *)(uintptr_t)key }, v = { sizeof eid, &eid };
+    return mdb_cursor_put(kc, &k, &v, MDB_APPEND);
+}
+
 /* Replaces stored entry `eid` (record old/olen) by rec. The number stays
  * when the PDQ hash does; otherwise the entry gets a new one, so that a
- * number always means one hash. */
-static int entry_replace(phm_index_txn *t, MDB_cursor *ec, uint64_t eid,
-                         const uint8_t *old, size_t olen, const uint8_t *key,
-                         size_t klen, const uint8_t *rec, size_t rlen)
+ * number always means one hash. `kc`: NULL when the key is in the keys
+ * table, or a cursor to append it through (a merge in flush_pending took
+ * it out). */
+static int entry_replace(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
+                         uint64_t eid, const uint8_t *old, size_t olen,
+                         const uint8_t *key, size_t klen, const uint8_t *rec,
+                         size_t rlen)
 {
     phm_entry oe, ne;
     if (rec_decode(old, olen, &oe) || rec_decode(rec, rlen, &ne))
@@ -505,8 +515,10 @@ static int entry_replace(phm_index_txn *t, MDB_cursor *ec, uint64_t eid,
     if (!same_hash) {
         if ((rc = entry_delete(t, eid, &oe)))
             return rc;
-        return entry_insert(t, ec, NULL, key, klen, rec, rlen, &ne);
+        return entry_insert(t, ec, kc, key, klen, rec, rlen, &ne);
     }
+    if (kc && (rc = key_append(kc, key, klen, eid)))
+        return rc;
     if ((rc = digests_put(t, &oe, eid, 1)))
         return rc;
     if (group_add(t, oe.source, oe.category, -1))
@@ -537,10 +549,27 @@ static int cmp_pend(const void *x, const void *y)
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
+/* Copies stored entry `eid`'s record into old[REC_MAX]. */
+static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen)
+{
+    MDB_val ek = { sizeof eid, &eid }, v;
+    int rc = mdb_get(t->txn, t->idx->db_entries, &ek, &v);
+    if (rc)
+        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    if (v.mv_size > REC_MAX)
+        return MDB_CORRUPTED;
+    memcpy(old, v.mv_data, v.mv_size);
+    *olen = v.mv_size;
+    return 0;
+}
+
 /* Writes one group of adds of the same key: the last one wins; each is
- * counted against the state before it. */
+ * counted against the state before it. `kc` NULL: the key is looked up in
+ * the keys table. Otherwise it is not in the table and is appended through
+ * kc: a new key (`have` NULL), or a stored one (entry *have) that a merge
+ * in flush_pending took out. */
 static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
-                       const pend *g, size_t n)
+                       const pend *g, size_t n, const uint64_t *have)
 {
     const uint8_t *key = g[0].key;
     size_t klen = g[0].key_len;
@@ -555,18 +584,16 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
             if (v.mv_size != sizeof eid)
                 return MDB_CORRUPTED;
             memcpy(&eid, v.mv_data, sizeof eid);
-            MDB_val ek = { sizeof eid, &eid };
-            if ((rc = mdb_get(t->txn, t->idx->db_entries, &ek, &v)))
-                return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-            if (v.mv_size > REC_MAX)
-                return MDB_CORRUPTED;
-            memcpy(old, v.mv_data, v.mv_size);
-            olen = v.mv_size;
             exists = 1;
         } else if (rc != MDB_NOTFOUND) {
             return rc;
         }
+    } else if (have) {
+        eid = *have;
+        exists = 1;
     }
+    if (exists && (rc = load_record(t, eid, old, &olen)))
+        return rc;
     /* cur: the state the next add is compared with */
     const uint8_t *cur = exists ? old : NULL;
     size_t curlen = olen;
@@ -584,14 +611,63 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         cur = rec;
         curlen = rlen;
     }
-    if (exists && cur == old)
-        return 0; /* nothing changed */
+    if (exists && cur == old) /* nothing changed */
+        return kc ? key_append(kc, key, klen, eid) : 0;
     phm_entry e;
     if (rec_decode(cur, curlen, &e))
         return MDB_CORRUPTED;
     if (!exists)
         return entry_insert(t, ec, kc, key, klen, cur, curlen, &e);
-    return entry_replace(t, ec, eid, old, olen, key, klen, cur, curlen);
+    return entry_replace(t, ec, kc, eid, old, olen, key, klen, cur, curlen);
+}
+
+/* The keys table's contents, taken out of it to be merged with a batch. */
+typedef struct stored_keys {
+    uint8_t *bytes;   /* the keys, back to back */
+    size_t *end;      /* key i ends at bytes[end[i]] */
+    uint64_t *eid;
+    size_t n;
+} stored_keys;
+
+static void stored_keys_free(stored_keys *sk)
+{
+    free(sk->bytes);
+    free(sk->end);
+    free(sk->eid);
+}
+
+/* Reads the whole keys table (n entries) into sk, then empties it. */
+static int stored_keys_take(phm_index_txn *t, MDB_cursor *kc, size_t n, stored_keys *sk)
+{
+    size_t cap = n * 32, len = 0;
+    sk->bytes = malloc(cap);
+    sk->end = malloc(n * sizeof *sk->end);
+    sk->eid = malloc(n * sizeof *sk->eid);
+    if (!sk->bytes || !sk->end || !sk->eid)
+        return ENOMEM;
+    MDB_val k, v;
+    int rc;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(kc, &k, &v, op)) == 0; op = MDB_NEXT) {
+        if (sk->n == n || k.mv_size > KEY_MAX || v.mv_size != sizeof(uint64_t))
+            return MDB_CORRUPTED;
+        if (cap - len < k.mv_size) {
+            cap = cap * 2 > len + KEY_MAX ? cap * 2 : len + KEY_MAX;
+            uint8_t *b = realloc(sk->bytes, cap);
+            if (!b)
+                return ENOMEM;
+            sk->bytes = b;
+        }
+        memcpy(sk->bytes + len, k.mv_data, k.mv_size);
+        len += k.mv_size;
+        sk->end[sk->n] = len;
+        memcpy(&sk->eid[sk->n], v.mv_data, sizeof(uint64_t));
+        sk->n++;
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    if (sk->n != n)
+        return MDB_CORRUPTED;
+    return mdb_drop(t->txn, t->idx->db_keys, 0);
 }
 
 static int flush_pending(phm_index_txn *t)
@@ -609,25 +685,55 @@ static int flush_pending(phm_index_txn *t)
     int rc = mdb_cursor_open(t->txn, t->idx->db_entries, &ec);
     if (!rc)
         rc = mdb_cursor_open(t->txn, t->idx->db_keys, &kc);
+    stored_keys sk = { 0 };
     if (!rc) {
-        /* Keys all beyond the last stored one: append, no lookups. */
+        /* Keys all beyond the last stored one: append, no lookups. Else,
+         * when the stored keys are few beside the batch (a list whose ids
+         * are line numbers, "10" sorting before "9", arrives in a new
+         * index that way), take them out and merge them with the batch, so
+         * that everything is still appended; else look each key up. */
         MDB_val k, v;
+        MDB_stat ks;
         int lr = mdb_cursor_get(kc, &k, &v, MDB_LAST);
         if (lr == 0 && cmp_keys(ps[0].key, ps[0].key_len, k.mv_data, k.mv_size) <= 0) {
-            mdb_cursor_close(kc);
-            kc = NULL;
+            rc = mdb_stat(t->txn, t->idx->db_keys, &ks);
+            if (!rc && ks.ms_entries <= t->npend / 2)
+                rc = stored_keys_take(t, kc, ks.ms_entries, &sk);
+            else if (!rc) {
+                mdb_cursor_close(kc);
+                kc = NULL;
+            }
         } else if (lr != 0 && lr != MDB_NOTFOUND) {
             rc = lr;
         }
     }
+    size_t si = 0; /* the next stored key to merge */
     for (i = 0; !rc && i < t->npend;) {
         size_t j = i + 1;
         while (j < t->npend && ps[j].key_len == ps[i].key_len &&
                memcmp(ps[j].key, ps[i].key, ps[i].key_len) == 0)
             j++;
-        rc = flush_group(t, ec, kc, ps + i, j - i);
+        const uint64_t *have = NULL;
+        for (; !rc && si < sk.n; si++) {
+            size_t at = si ? sk.end[si - 1] : 0;
+            int c = cmp_keys(sk.bytes + at, sk.end[si] - at, ps[i].key, ps[i].key_len);
+            if (c > 0)
+                break;
+            if (c == 0) {
+                have = &sk.eid[si++];
+                break;
+            }
+            rc = key_append(kc, sk.bytes + at, sk.end[si] - at, sk.eid[si]);
+        }
+        if (!rc)
+            rc = flush_group(t, ec, kc, ps + i, j - i, have);
         i = j;
     }
+    for (; !rc && si < sk.n; si++) {
+        size_t at = si ? sk.end[si - 1] : 0;
+        rc = key_append(kc, sk.bytes + at, sk.end[si] - at, sk.eid[si]);
+    }
+    stored_keys_free(&sk);
     if (kc)
         mdb_cursor_close(kc);
     if (ec)
@@ -704,7 +810,7 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
         if (!rc && t->video_same && rec_same(old, olen, rec, rlen)) {
             t->counts.unchanged++;
         } else if (!rc) {
-            rc = entry_replace(t, t->dec, eid, old, olen, key, klen, rec, rlen);
+            rc = entry_replace(t, t->dec, NULL, eid, old, olen, key, klen, rec, rlen);
             t->counts.updated++;
         }
         t->video_same = 0;

@@ -526,6 +526,123 @@ static void test_compact_and_copy(void)
     phm_index_close(idx);
 }
 
+/* What foreach saw: each id's entry number and note. */
+typedef struct seen_ids {
+    char id[16][8];
+    char note[16][8];
+    uint64_t eid[16];
+    size_t n;
+} seen_ids;
+
+static int ids_cb(void *ctx, uint64_t eid, const phm_entry *e)
+{
+    seen_ids *s = ctx;
+    if (s->n < 16) {
+        snprintf(s->id[s->n], sizeof s->id[0], "%s", e->id);
+        snprintf(s->note[s->n], sizeof s->note[0], "%s", e->note ? e->note : "");
+        s->eid[s->n++] = eid;
+    }
+    return 0;
+}
+
+static uint64_t seen_eid(const seen_ids *s, const char *id, const char **note)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->id[i], id) == 0) {
+            *note = s->note[i];
+            return s->eid[i];
+        }
+    *note = "";
+    return 0;
+}
+
+/* A batch out of key order, much larger than the stored keys, is merged
+ * with them (the keys table is rewritten by appends): stored keys, new
+ * keys, unchanged, updated with the same hash and with a new one must all
+ * come out as a lookup of each key would have made them. */
+static void test_merge_keys(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "merge.phmi");
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create: %s", err);
+    rng r = { 7 };
+    phm_pdq h[12];
+    for (int i = 0; i < 12; i++)
+        h[i] = rng_hash(&r);
+    phm_index_txn *t;
+    phm_entry e;
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin");
+    const char *first[] = { "k05", "k10", "k15" };
+    for (int i = 0; i < 3; i++) {
+        e = entry("s", first[i], "c", &h[i]);
+        IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add %s", first[i]);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit: %s", err);
+    seen_ids before = { 0 };
+    IS_INT(phm_index_foreach(idx, ids_cb, &before, err, sizeof err), PHM_OK, "foreach");
+
+    /* k20 is appended at once; from k01 on the adds are buffered: 9 of
+     * them against 4 stored keys */
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin batch");
+    const char *ids[] = { "k20", "k01", "k07", "k10", "k03", "k05", "k02", "k15", "k04", "k06" };
+    for (int i = 0; i < 10; i++) {
+        const char *id = ids[i];
+        if (strcmp(id, "k10") == 0)
+            e = entry("s", id, "c", &h[1]); /* unchanged */
+        else if (strcmp(id, "k05") == 0) {
+            e = entry("s", id, "c", &h[0]); /* same hash, new note */
+            e.note = "moved";
+        } else if (strcmp(id, "k15") == 0)
+            e = entry("s", id, "c", &h[11]); /* a new hash */
+        else
+            e = entry("s", id, "c", &h[3 + i % 8]);
+        IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add %s", id);
+    }
+    phm_index_counts c;
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "commit batch: %s", err);
+    IS_INT(c.added, 7, "7 added");
+    IS_INT(c.unchanged, 1, "1 unchanged");
+    IS_INT(c.updated, 2, "2 updated");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify: %s", err);
+
+    seen_ids after = { 0 };
+    IS_INT(phm_index_foreach(idx, ids_cb, &after, err, sizeof err), PHM_OK, "foreach");
+    IS_INT(after.n, 10, "10 entries");
+    const char *note, *note0;
+    OK(seen_eid(&after, "k05", &note) == seen_eid(&before, "k05", &note0) &&
+       strcmp(note, "moved") == 0, "same hash: same entry number, new note");
+    OK(seen_eid(&after, "k10", &note) == seen_eid(&before, "k10", &note0), "unchanged kept");
+    OK(seen_eid(&after, "k15", &note) > seen_eid(&before, "k15", &note0),
+       "new hash: new entry number");
+    IS_INT(radius_count(idx, &h[2], 0), 0, "k15's old hash is gone");
+    IS_INT(radius_count(idx, &h[11], 0), 1, "k15's new hash is found");
+
+    /* every key is still there: re-adding them all changes nothing */
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin again");
+    e = entry("s", "k05", "c", &h[0]);
+    e.note = "moved";
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add k05 again");
+    e = entry("s", "k15", "c", &h[11]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add k15 again");
+    e = entry("s", "k10", "c", &h[1]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add k10 again");
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "commit again: %s", err);
+    IS_INT(c.added, 0, "none added");
+    IS_INT(c.unchanged, 3, "3 unchanged");
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "begin remove");
+    int gone[3] = { 0 };
+    const char *rm[] = { "k01", "k20", "k09" };
+    for (int i = 0; i < 3; i++)
+        IS_INT(phm_index_remove(t, "s", rm[i], &gone[i], err, sizeof err), PHM_OK,
+               "remove %s by key", rm[i]);
+    OK(gone[0] == 1 && gone[1] == 1 && gone[2] == 0, "the merged keys are found, k09 is not");
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit remove: %s", err);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify: %s", err);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "index");
@@ -536,6 +653,7 @@ int main(void)
     test_bad_files();
     test_map_full();
     test_compact_and_copy();
+    test_merge_keys();
     scratch_done(dir);
     return tap_done();
 }
