@@ -5,7 +5,9 @@
  * appended at once (MDB_APPEND, entry numbers too): the bulk import of a
  * sorted list into a new index. Others are buffered and written in key
  * order when the buffer fills, before a removal, and at commit, so LMDB's
- * B-tree writes stay sequential. New PDQ hashes are kept in memory until
+ * B-tree writes stay sequential; when the stored keys are few beside the
+ * buffer, they are taken out and merged with it, so that all is appended
+ * still (full pages, no lookups). New PDQ hashes are kept in memory until
  * commit, which either appends them to the delta table or, when the delta
  * has grown large, rebuilds the compacted structure with them included
  * (index_build.c) - all inside the one LMDB transaction, so a crash at any
