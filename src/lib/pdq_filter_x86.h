@@ -5,7 +5,10 @@
  * transposes fused into passes 1 and 2 so their data does not make extra
  * round trips through memory. Both only move and convert data; the arithmetic is the
  * portable code's, operation for operation (multiplies and adds, never
- * fused), so the results are identical.
+ * fused), so the results are identical. In the _avx512 build (__AVX512F__)
+ * luma and the divisions of the sliding phases of passes 1 and 2 work on
+ * 16 lanes per register instead of 8: the divisions are what those loops
+ * wait for.
  */
 #ifndef PHM_PDQ_FILTER_X86_H
 #define PHM_PDQ_FILTER_X86_H
@@ -75,16 +78,36 @@ static inline void split16(__m512 v, __m256 *lo, __m256 *hi)
 }
 #endif
 
-/* Luma of 16 RGB pixels (48 bytes) as two vectors of 8. */
-static inline void luma16_rgb(const uint8_t *p, __m256 *lo, __m256 *hi)
+/* R, G and B of 16 RGB pixels (48 bytes), one byte per lane. */
+static inline void rgb16(const uint8_t *p, __m128i *r, __m128i *g, __m128i *b)
 {
-    const __m256 kr = _mm256_set1_ps(0.299f), kg = _mm256_set1_ps(0.587f),
-                 kb = _mm256_set1_ps(0.114f);
     __m128i a0 = _mm_loadu_si128((const __m128i *)p);
     __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
     __m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
-    __m128i r = channel16(a0, a1, a2, 0), g = channel16(a0, a1, a2, 1),
-            b = channel16(a0, a1, a2, 2);
+    *r = channel16(a0, a1, a2, 0);
+    *g = channel16(a0, a1, a2, 1);
+    *b = channel16(a0, a1, a2, 2);
+}
+
+/* Luma of 16 RGB pixels (48 bytes) as two vectors of 8. With AVX-512 the
+ * 16 are converted in one register (half the conversions, multiplies and
+ * adds), with the same operations per pixel. */
+static inline void luma16_rgb(const uint8_t *p, __m256 *lo, __m256 *hi)
+{
+    __m128i r, g, b;
+    rgb16(p, &r, &g, &b);
+#ifdef __AVX512F__
+    const __m512 kr = _mm512_set1_ps(0.299f), kg = _mm512_set1_ps(0.587f),
+                 kb = _mm512_set1_ps(0.114f);
+    __m512 fr = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(r));
+    __m512 fg = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(g));
+    __m512 fb = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
+    split16(_mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(kr, fr), _mm512_mul_ps(kg, fg)),
+                          _mm512_mul_ps(kb, fb)),
+            lo, hi);
+#else
+    const __m256 kr = _mm256_set1_ps(0.299f), kg = _mm256_set1_ps(0.587f),
+                 kb = _mm256_set1_ps(0.114f);
     __m256 out[2];
     for (int h = 0; h < 2; h++) {
         __m256 fr = u8x8_to_ps(r), fg = u8x8_to_ps(g), fb = u8x8_to_ps(b);
@@ -96,26 +119,8 @@ static inline void luma16_rgb(const uint8_t *p, __m256 *lo, __m256 *hi)
     }
     *lo = out[0];
     *hi = out[1];
-}
-
-#ifdef __AVX512F__
-/* luma16_rgb() with the 16 pixels in one register: half the conversions,
- * multiplies and adds, the same operations per pixel. */
-static inline void luma16_rgb512(const uint8_t *p, __m256 *lo, __m256 *hi)
-{
-    const __m512 kr = _mm512_set1_ps(0.299f), kg = _mm512_set1_ps(0.587f),
-                 kb = _mm512_set1_ps(0.114f);
-    __m128i a0 = _mm_loadu_si128((const __m128i *)p);
-    __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
-    __m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
-    __m512 fr = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(channel16(a0, a1, a2, 0)));
-    __m512 fg = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(channel16(a0, a1, a2, 1)));
-    __m512 fb = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(channel16(a0, a1, a2, 2)));
-    split16(_mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(kr, fr), _mm512_mul_ps(kg, fg)),
-                          _mm512_mul_ps(kb, fb)),
-            lo, hi);
-}
 #endif
+}
 
 /* Writes output vector o (16 lanes) of sweep position `pos` to the rows. */
 static inline void scatter16(const float *o, size_t pos, float *const rows[LANES])
@@ -145,11 +150,7 @@ static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
             for (int half = 0; half < 2; half++) {
                 __m256 lo[8], hi[8];
                 for (int l = 0; l < 8; l++)
-#ifdef __AVX512F__
-                    luma16_rgb512(src[8 * half + l] + 3 * t, &lo[l], &hi[l]);
-#else
                     luma16_rgb(src[8 * half + l] + 3 * t, &lo[l], &hi[l]);
-#endif
                 transpose8(lo);
                 transpose8(hi);
                 for (int k = 0; k < 8; k++) {

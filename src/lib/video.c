@@ -6,8 +6,9 @@
  *     descriptor --read/seek--> AVIOContext (ours: no other file or URL can
  *       be opened) --> probe (content only, demuxer whitelist) -->
  *       AVFormatContext --packets--> AVCodecContext --frames--> select
- *       (n % step == 0) --> slot --> convert (swscale, SWS_AREA, RGB24)
- *       --> phm_hash_image (full mode) --> results collected in frame order
+ *       (n % step == 0) --> slot --> convert (swscale, SWS_AREA, RGB24;
+ *       in strips where that gives the same pixels, see hash_strips) -->
+ *       PDQ (full mode) --> results collected in frame order
  *
  * With threads > 1 the calling thread reads and decodes, and threads - 1
  * worker threads of the call convert and hash: every selected frame goes
@@ -22,8 +23,8 @@
  * threads cost 15-25% more CPU, and its wait policy is process-wide). With
  * one thread the same slot code runs inline.
  *
- * Each thread has its own phm_hasher, SwsContext and RGB buffer: th[0] the
- * calling thread's, th[i] worker i's.
+ * Each thread has its own phm_hasher, SwsContext and RGB buffer (a strip
+ * or a whole frame): th[0] the calling thread's, th[i] worker i's.
  */
 #include <errno.h>
 #include <fcntl.h>
