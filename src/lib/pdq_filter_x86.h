@@ -5,7 +5,10 @@
  * transposes fused into passes 1 and 2 so their data does not make extra
  * round trips through memory. Both only move and convert data; the arithmetic is the
  * portable code's, operation for operation (multiplies and adds, never
- * fused), so the results are identical.
+ * fused), so the results are identical. In the _avx512 build (__AVX512F__)
+ * luma and the divisions of the sliding phases of passes 1 and 2 work on
+ * 16 lanes per register instead of 8: the divisions are what those loops
+ * wait for.
  */
 #ifndef PHM_PDQ_FILTER_X86_H
 #define PHM_PDQ_FILTER_X86_H
@@ -66,16 +69,45 @@ static inline void transpose8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/* Luma of 16 RGB pixels (48 bytes) as two vectors of 8. */
-static inline void luma16_rgb(const uint8_t *p, __m256 *lo, __m256 *hi)
+#ifdef __AVX512F__
+/* The low and high eight lanes of v (AVX512F alone: no DQ extract). */
+static inline void split16(__m512 v, __m256 *lo, __m256 *hi)
 {
-    const __m256 kr = _mm256_set1_ps(0.299f), kg = _mm256_set1_ps(0.587f),
-                 kb = _mm256_set1_ps(0.114f);
+    *lo = _mm512_castps512_ps256(v);
+    *hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+#endif
+
+/* R, G and B of 16 RGB pixels (48 bytes), one byte per lane. */
+static inline void rgb16(const uint8_t *p, __m128i *r, __m128i *g, __m128i *b)
+{
     __m128i a0 = _mm_loadu_si128((const __m128i *)p);
     __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
     __m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
-    __m128i r = channel16(a0, a1, a2, 0), g = channel16(a0, a1, a2, 1),
-            b = channel16(a0, a1, a2, 2);
+    *r = channel16(a0, a1, a2, 0);
+    *g = channel16(a0, a1, a2, 1);
+    *b = channel16(a0, a1, a2, 2);
+}
+
+/* Luma of 16 RGB pixels (48 bytes) as two vectors of 8. With AVX-512 the
+ * 16 are converted in one register (half the conversions, multiplies and
+ * adds), with the same operations per pixel. */
+static inline void luma16_rgb(const uint8_t *p, __m256 *lo, __m256 *hi)
+{
+    __m128i r, g, b;
+    rgb16(p, &r, &g, &b);
+#ifdef __AVX512F__
+    const __m512 kr = _mm512_set1_ps(0.299f), kg = _mm512_set1_ps(0.587f),
+                 kb = _mm512_set1_ps(0.114f);
+    __m512 fr = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(r));
+    __m512 fg = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(g));
+    __m512 fb = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
+    split16(_mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(kr, fr), _mm512_mul_ps(kg, fg)),
+                          _mm512_mul_ps(kb, fb)),
+            lo, hi);
+#else
+    const __m256 kr = _mm256_set1_ps(0.299f), kg = _mm256_set1_ps(0.587f),
+                 kb = _mm256_set1_ps(0.114f);
     __m256 out[2];
     for (int h = 0; h < 2; h++) {
         __m256 fr = u8x8_to_ps(r), fg = u8x8_to_ps(g), fb = u8x8_to_ps(b);
@@ -87,6 +119,7 @@ static inline void luma16_rgb(const uint8_t *p, __m256 *lo, __m256 *hi)
     }
     *lo = out[0];
     *hi = out[1];
+#endif
 }
 
 /* Writes output vector o (16 lanes) of sweep position `pos` to the rows. */
@@ -161,17 +194,29 @@ static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
     sweep16_grow(&st, blk, &p, staged, NULL);
     const float *add = st.add, *sub = st.sub;
     size_t oi = st.oi;
+#ifdef __AVX512F__
+    /* The 16 lanes in one register: one division instead of two, and the
+     * divisions are what this loop waits for. */
+    __m512 s16 = _mm512_loadu_ps(st.s);
+    const __m512 c16 = _mm512_set1_ps((float)st.count);
+#else
     __m256 slo = _mm256_loadu_ps(st.s), shi = _mm256_loadu_ps(st.s + 8);
     const __m256 c = _mm256_set1_ps((float)st.count);
+#endif
     size_t i = 0;
     for (; i + 8 <= p.slide; i += 8, oi += 8) {
         __m256 lo[8], hi[8];
         for (int k = 0; k < 8; k++, add += LANES, sub += LANES) {
+#ifdef __AVX512F__
+            s16 = _mm512_sub_ps(_mm512_add_ps(s16, _mm512_loadu_ps(add)), _mm512_loadu_ps(sub));
+            split16(_mm512_div_ps(s16, c16), &lo[k], &hi[k]);
+#else
             slo = _mm256_sub_ps(_mm256_add_ps(slo, _mm256_loadu_ps(add)), _mm256_loadu_ps(sub));
             shi = _mm256_sub_ps(_mm256_add_ps(shi, _mm256_loadu_ps(add + 8)),
                                 _mm256_loadu_ps(sub + 8));
             lo[k] = _mm256_div_ps(slo, c);
             hi[k] = _mm256_div_ps(shi, c);
+#endif
         }
         transpose8(lo);
         transpose8(hi);
@@ -180,8 +225,12 @@ static void pass1_block(pdq_filter_ws *ws, const uint8_t *base, size_t stride,
             _mm256_storeu_ps(out[8 + l] + oi, hi[l]);
         }
     }
+#ifdef __AVX512F__
+    _mm512_storeu_ps(st.s, s16);
+#else
     _mm256_storeu_ps(st.s, slo);
     _mm256_storeu_ps(st.s + 8, shi);
+#endif
     st.add = add;
     st.sub = sub;
     st.oi = oi;
@@ -209,6 +258,26 @@ static void pass2_slide8(pdq_filter_ws *ws, const col_sweep *cs, size_t width)
     float *restrict dst = ws->block3 + cs->oi % LANES;
     const __m256 c = _mm256_set1_ps((float)cs->count);
     size_t j = 0;
+#ifdef __AVX512F__
+    /* Sixteen columns a step: half the divisions, which dominate. */
+    const __m512 c16 = _mm512_set1_ps((float)cs->count);
+    for (; j + 16 <= width; j += 16) {
+        __m512 v = _mm512_loadu_ps(s + j);
+        __m256 lo[8], hi[8];
+        for (int k = 0; k < 8; k++) {
+            v = _mm512_sub_ps(_mm512_add_ps(v, _mm512_loadu_ps(in[k] + j)),
+                              _mm512_loadu_ps(out[k] + j));
+            split16(_mm512_div_ps(v, c16), &lo[k], &hi[k]);
+        }
+        _mm512_storeu_ps(s + j, v);
+        transpose8(lo);
+        transpose8(hi);
+        for (int m = 0; m < 8; m++) {
+            _mm256_storeu_ps(dst + (j + (size_t)m) * LANES, lo[m]);
+            _mm256_storeu_ps(dst + (j + 8 + (size_t)m) * LANES, hi[m]);
+        }
+    }
+#endif
     for (; j + 8 <= width; j += 8) {
         __m256 v = _mm256_loadu_ps(s + j), r[8];
         for (int k = 0; k < 8; k++) {

@@ -6,8 +6,9 @@
  *     descriptor --read/seek--> AVIOContext (ours: no other file or URL can
  *       be opened) --> probe (content only, demuxer whitelist) -->
  *       AVFormatContext --packets--> AVCodecContext --frames--> select
- *       (n % step == 0) --> slot --> convert (swscale, SWS_AREA, RGB24)
- *       --> phm_hash_image (full mode) --> results collected in frame order
+ *       (n % step == 0) --> slot --> convert (swscale, SWS_AREA, RGB24;
+ *       in strips where that gives the same pixels, see hash_strips) -->
+ *       PDQ (full mode) --> results collected in frame order
  *
  * With threads > 1 the calling thread reads and decodes, and threads - 1
  * worker threads of the call convert and hash: every selected frame goes
@@ -22,8 +23,8 @@
  * threads cost 15-25% more CPU, and its wait policy is process-wide). With
  * one thread the same slot code runs inline.
  *
- * Each thread has its own phm_hasher, SwsContext and RGB buffer: th[0] the
- * calling thread's, th[i] worker i's.
+ * Each thread has its own phm_hasher, SwsContext and RGB buffer (a strip
+ * or a whole frame): th[0] the calling thread's, th[i] worker i's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +48,16 @@
 #include <libswscale/swscale.h>
 
 #include "phmatch.h"
+#include "pdq_internal.h"
 
 #define IO_BUFFER_SIZE 65536
 #define SLOTS_PER_THREAD 2
 #define MAX_THREADS 1024
 /* Bytes swscale may touch past the last RGB row (it writes whole vectors). */
 #define RGB_PADDING 64
+/* Rows per strip converted and hashed at once: a multiple of the filter's
+ * 16-row blocks (no staging copy) and of every chroma subsampling. */
+#define STRIP_ROWS 32
 
 /* The demuxers tried, by FFmpeg name. Each is matched against the probed
  * demuxer's comma-separated names. Image demuxers are absent: images are
@@ -513,13 +520,62 @@ static void close_input(video_run *r)
 /* Conversion and hashing of one frame (a task)                         */
 /* ------------------------------------------------------------------ */
 
+/* Whether frames of format fmt at their own size convert in strips: only
+ * where swscale takes its unscaled YUV-to-RGB converter, which is
+ * stateless from one pair of rows to the next, so strips give exactly the
+ * whole frame's pixels. The converter needs an even height. */
+static int strip_convertible(const AVFrame *f, uint32_t w, uint32_t h)
+{
+    return (f->format == AV_PIX_FMT_YUV420P ||
+            f->format == AV_PIX_FMT_YUV422P) &&
+           w == (uint32_t)f->width && h == (uint32_t)f->height && h % 2 == 0;
+}
+
+/* Converts frame f in strips of STRIP_ROWS rows into the thread's small RGB
+ * buffer and streams each into the hasher, so the RGB frame (6 MB at
+ * 1080p) is never written out to memory and read back: the strip stays in
+ * the core's cache between conversion and filtering. */
+static int hash_strips(hash_thread *t, const AVFrame *f, uint32_t w,
+                       uint32_t h, phm_pdq_result *res)
+{
+    const size_t stride = (size_t)w * 3;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    int rc = pdq_stream_begin(t->hasher, w, h, 3, PHM_MODE_FULL);
+
+    for (uint32_t y = 0; rc == PHM_OK && y < h; y += STRIP_ROWS) {
+        uint32_t n = h - y < STRIP_ROWS ? h - y : STRIP_ROWS;
+        const uint8_t *src[4] = { NULL, NULL, NULL, NULL };
+        for (int p = 0; p < 4 && f->data[p]; p++) {
+            uint32_t py = p == 1 || p == 2 ? y >> d->log2_chroma_h : y;
+            src[p] = f->data[p] + (ptrdiff_t)py * f->linesize[p];
+        }
+        /* sws_scale's slice API takes the source slice's own rows and the
+         * whole destination image, writing rows y .. y + n - 1 of it: the
+         * destination handed over is the strip buffer moved back y rows
+         * (as FFmpeg itself does for destination slices), computed as an
+         * address so that no out-of-bounds pointer arithmetic happens. */
+        uint8_t *dst[4] = {
+            (uint8_t *)((uintptr_t)t->rgb - (uintptr_t)y * stride), NULL,
+            NULL, NULL };
+        int dst_stride[4] = { (int)stride, 0, 0, 0 };
+        if (sws_scale(t->sws, src, f->linesize, (int)y, (int)n, dst,
+                      dst_stride) != (int)n)
+            return PHM_ERR_UNSUPPORTED;
+        rc = pdq_stream_rows(t->hasher, t->rgb, stride, n);
+    }
+    if (rc == PHM_OK)
+        rc = pdq_stream_end(t->hasher, 0, res);
+    return rc;
+}
+
 static void hash_slot(phm_video_hasher *vh, frame_slot *s, int thread)
 {
     hash_thread *t = &vh->th[thread];
     AVFrame *f = s->frame;
     uint32_t w = vh->opt.size ? vh->opt.size : (uint32_t)f->width;
     uint32_t h = vh->opt.size ? vh->opt.size : (uint32_t)f->height;
-    size_t need = (size_t)w * h * 3 + RGB_PADDING;
+    int strips = strip_convertible(f, w, h);
+    size_t need = (size_t)w * 3 * (strips ? STRIP_ROWS : h) + RGB_PADDING;
     phm_pdq_result res;
 
     s->hash_w = w;
@@ -540,16 +596,21 @@ static void hash_slot(phm_video_hasher *vh, frame_slot *s, int thread)
             goto out;
         }
     }
-    /* Rows packed, w * 3 bytes apart, as the reference's buffer. */
-    uint8_t *dst[4] = { t->rgb, NULL, NULL, NULL };
-    int dst_stride[4] = { (int)(w * 3), 0, 0, 0 };
-    if (sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize, 0,
-                  f->height, dst, dst_stride) != (int)h) {
-        s->status = PHM_ERR_UNSUPPORTED;
-        goto out;
+    if (strips) {
+        s->status = hash_strips(t, f, w, h, &res);
+    } else {
+        /* Rows packed, w * 3 bytes apart, as the reference's buffer. */
+        uint8_t *dst[4] = { t->rgb, NULL, NULL, NULL };
+        int dst_stride[4] = { (int)(w * 3), 0, 0, 0 };
+        if (sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize,
+                      0, f->height, dst, dst_stride) != (int)h) {
+            s->status = PHM_ERR_UNSUPPORTED;
+            goto out;
+        }
+        phm_image img = { t->rgb, w, h, 3, (size_t)w * 3,
+                          PHM_FORMAT_UNKNOWN };
+        s->status = phm_hash_image(t->hasher, &img, PHM_MODE_FULL, 0, &res);
     }
-    phm_image img = { t->rgb, w, h, 3, (size_t)w * 3, PHM_FORMAT_UNKNOWN };
-    s->status = phm_hash_image(t->hasher, &img, PHM_MODE_FULL, 0, &res);
     if (s->status == PHM_OK) {
         s->hash = res.hash[0];
         s->quality = res.quality;
