@@ -145,7 +145,7 @@ EOF
 wrk_run() {
     name=$1
     shift
-    wrk -t 2 -c "$conns" -d 1s "$@" >/dev/null 2>&1 || die "wrk failed ($name warm-up)"
+    wrk -t 2 -c "$conns" -d 1s "$@" >"$out/$name.warm" 2>&1 || die "wrk failed ($name warm-up)"
     : >"$out/$name.runs"
     r=0
     while [ "$r" -lt "$reps" ]; do
@@ -162,7 +162,8 @@ wrk_run() {
             /^ +50%/ { p50 = ms($2) }
             /^ +99%/ { p99 = ms($2) }
             /Non-2xx/ { bad = $NF }
-            END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }' \
+            / requests in / { n = $1 }
+            END { printf "%s %.3f %.3f %s %s\n", rps, p50, p99, (bad == "" ? 0 : bad), n }' \
             "$out/$name.wrk" >>"$out/$name.runs"
         r=$((r + 1))
     done
@@ -172,6 +173,23 @@ wrk_run() {
     done
     awk '{ s += $4 } END { print s + 0 }' "$out/$name.runs"
 }
+
+# CPU seconds (user + system) of process PID, or of this shell's waited
+# children with "children" (wrk, phmatch: counted once they have exited).
+tck=$(getconf CLK_TCK)
+cpu_s() {
+    if [ "$1" = children ]; then
+        awk -v t="$tck" '{ printf "%.3f\n", ($16 + $17) / t }' "/proc/$$/stat"
+    else
+        awk -v t="$tck" '{ printf "%.3f\n", ($14 + $15) / t }' "/proc/$1/stat"
+    fi
+}
+# requests NAME - all requests wrk sent in wrk_run NAME, warm-up included.
+requests() {
+    { awk '/ requests in / { print $1 }' "$out/$1.warm"; awk '{ print $5 }' "$out/$1.runs"; } |
+        awk '{ s += $1 } END { print s + 0 }'
+}
+per_ms() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", 1000 * c / n; else print "n/a" }'; }
 
 start_server() { # INDEX
     "$build/phmatchd" --socket '' --listen 127.0.0.1:0 --tokens "$out/tokens" \
@@ -235,8 +253,17 @@ printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' lookup-100 "$(basename "$las
     "$p50" "$p99" "$inp" "$(ratio "$rps" "$inp")" "-"
 [ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
 
+# CPU per image of phmatchd and of wrk, beside the CLI's below: on shared
+# cores the rate ratio is the server's CPU against the CLI's plus wrk's.
+s0=$(cpu_s "$spid")
+c0=$(cpu_s children)
 # shellcheck disable=SC2086 # the file list, no spaces
 wrk_run match -s "$out/match.lua" "http://127.0.0.1:$port" -- $files >"$out/r"
+s1=$(cpu_s "$spid")
+c1=$(cpu_s children)
+nreq=$(requests match)
+srv_ms=$(per_ms "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" "$nreq")
+wrk_ms=$(per_ms "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$nreq")
 stop_server
 read -r rps p50 p99 bad <"$out/r"
 # shellcheck disable=SC2086
@@ -256,14 +283,18 @@ while [ "$i" -lt "$reps_list" ]; do
     i=$((i + 1))
 done
 nlist=$(wc -l <"$out/match-list")
+c0=$(cpu_s children)
 t0=$(date +%s.%N)
 "$build/phmatch" match -j "$threads" -q --no-progress --format jsonl -o /dev/null \
     --index "$last" --files-from "$out/match-list" || die "phmatch match failed"
 t1=$(date +%s.%N)
+c1=$(cpu_s children)
+cli_ms=$(per_ms "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$nlist")
 cli=$(awk -v n="$nlist" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 q=$(ratio "$rps" "$cli")
 printf '%-11s %10s %10s %9s %9s %12.0f %7s  %s\n' "  vs CLI" "" "" "" "" "$cli" "$q" \
     "$(verdict "$(awk -v q="$q" 'BEGIN { print (q >= 0.9) }')") (>= 0.90 of phmatch match -j $threads)"
+echo "  CPU ms per image: phmatchd $srv_ms, wrk $wrk_ms (same cores), phmatch match $cli_ms"
 echo "  load at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo
 echo "in-proc: bench/svc_inproc, the same calls on $threads threads without HTTP (what"
