@@ -6,7 +6,9 @@
 #
 #   lookup-1    POST /v1/lookup, one random hash, radius 31, at each index size
 #   lookup-100  POST /v1/lookup, 100 random hashes (at the largest size)
-#   match       POST /v1/match, 0.3 MP JPEGs from tools/mkimages
+#   match       POST /v1/match, 0.3 MP JPEGs from tools/mkimages, against
+#               phmatch match -j THREADS; and match-1core: phmatchd on one
+#               core, wrk on another, against phmatch match -j 1 on the first
 #
 # Prints requests/s, p50 and p99 latency (wrk's), the in-process rate and
 # the ratio, beside the targets (>= 20,000 single lookups/s with p99 < 5 ms
@@ -145,14 +147,19 @@ EOF
 
 # wrk_run NAME ARGS... - runs wrk `reps` times (after a 1 s warm-up) and
 # prints the medians "requests/s p50_ms p99_ms" and the non-2xx total.
+# $wrk_t and $wrk_c override wrk's threads and connections, $wrk_pin is
+# put before the command (taskset).
 wrk_run() {
     name=$1
     shift
-    wrk -t 2 -c "$conns" -d 1s "$@" >"$out/$name.warm" 2>&1 || die "wrk failed ($name warm-up)"
+    # shellcheck disable=SC2086 # $wrk_pin is a command prefix or nothing
+    $wrk_pin wrk -t "$wrk_t" -c "$wrk_c" -d 1s "$@" >"$out/$name.warm" 2>&1 ||
+        die "wrk failed ($name warm-up)"
     : >"$out/$name.runs"
     r=0
     while [ "$r" -lt "$reps" ]; do
-        wrk -t 2 -c "$conns" -d "${secs}s" --latency "$@" >"$out/$name.wrk" 2>&1 ||
+        # shellcheck disable=SC2086
+        $wrk_pin wrk -t "$wrk_t" -c "$wrk_c" -d "${secs}s" --latency "$@" >"$out/$name.wrk" 2>&1 ||
             die "wrk failed (see $out/$name.wrk)"
         awk '
             function ms(v) {
@@ -194,9 +201,13 @@ requests() {
 }
 per_ms() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", 1000 * c / n; else print "n/a" }'; }
 
-start_server() { # INDEX
-    "$build/phmatchd" --socket '' --listen 127.0.0.1:0 --tokens "$out/tokens" \
-        --index "$1" --threads "$threads" \
+wrk_t=2 wrk_c=$conns wrk_pin=
+start_server() { # INDEX [THREADS [PREFIX...]]
+    idx=$1 nthr=${2:-$threads}
+    shift
+    [ $# -eq 0 ] || shift
+    "$@" "$build/phmatchd" --socket '' --listen 127.0.0.1:0 --tokens "$out/tokens" \
+        --index "$idx" --threads "$nthr" \
         --max-pending 4096 --log-level info 2>"$out/phmatchd.log" &
     spid=$!
     i=0
@@ -286,22 +297,57 @@ while [ "$i" -lt "$reps_list" ]; do
     i=$((i + 1))
 done
 nlist=$(wc -l <"$out/match-list")
-c0=$(cpu_s children)
-t0=$(date +%s.%N)
-"$build/phmatch" match -j "$threads" -q --no-progress --format jsonl -o /dev/null \
-    --index "$last" --files-from "$out/match-list" || die "phmatch match failed"
-t1=$(date +%s.%N)
-c1=$(cpu_s children)
-cli_ms=$(per_ms "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$nlist")
-cli=$(awk -v n="$nlist" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+# cli_rate THREADS [PREFIX...] - files/s of phmatch match over the list;
+# sets cli_ms, its CPU ms per file.
+cli_rate() {
+    nj=$1
+    shift
+    c0=$(cpu_s children)
+    t0=$(date +%s.%N)
+    "$@" "$build/phmatch" match -j "$nj" -q --no-progress --format jsonl -o /dev/null \
+        --index "$last" --files-from "$out/match-list" || die "phmatch match failed"
+    t1=$(date +%s.%N)
+    c1=$(cpu_s children)
+    cli_ms=$(per_ms "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$nlist")
+    awk -v n="$nlist" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f\n", n / (b - a) }'
+}
+cli_rate "$threads" >"$out/r"
+read -r cli <"$out/r"
 q=$(ratio "$rps" "$cli")
 printf '%-11s %10s %10s %9s %9s %12.0f %7s  %s\n' "  vs CLI" "" "" "" "" "$cli" "$q" \
     "$(verdict "$(awk -v q="$q" 'BEGIN { print (q >= 0.9) }')") (>= 0.90 of phmatch match -j $threads)"
 echo "  CPU ms per image: phmatchd $srv_ms, wrk $wrk_ms (same cores), phmatch match $cli_ms"
+
+# The same with the client on a core of its own: phmatchd (1 thread) on the
+# first allowed CPU, wrk on the second, against phmatch match -j 1 on the
+# first. On 2 cores this is the only way to see phmatchd's rate without wrk
+# taking its CPU, as a client on another machine would not.
+cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status | tr ',' '\n' |
+    awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }' | head -n 2 | tr '\n' ' ')
+# shellcheck disable=SC2086 # two CPU numbers
+set -- $cpus
+if [ $# -eq 2 ] && command -v taskset >/dev/null 2>&1; then
+    start_server "$last" 1 taskset -c "$1"
+    wrk_t=1 wrk_c=2 wrk_pin="taskset -c $2"
+    # shellcheck disable=SC2086
+    wrk_run match1 -s "$out/match.lua" "http://127.0.0.1:$port" -- $files >"$out/r"
+    wrk_t=2 wrk_c=$conns wrk_pin=
+    stop_server
+    read -r rps1 p501 p991 bad1 <"$out/r"
+    cli_rate 1 taskset -c "$1" >"$out/r"
+    read -r cli1 <"$out/r"
+    q1=$(ratio "$rps1" "$cli1")
+    printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' match-1core \
+        "$(basename "$last" .phmi | sed s/index-//)" "$rps1" "$p501" "$p991" \
+        "$cli1" "$q1" "$(verdict "$(awk -v q="$q1" 'BEGIN { print (q >= 0.9) }')") (client on another core, vs phmatch match -j 1)"
+    [ "$bad1" = 0 ] || echo "  ($bad1 answers were not 2xx)"
+fi
 echo "  load at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo
 echo "in-proc: bench/svc_inproc, the same calls on $threads threads without HTTP (what"
 echo "phmatch lookup/match do, without their process start-up and file reading)."
 echo "vs CLI: phmatchd's match rate over 'phmatch match -j $threads' on the same JPEGs"
 echo "(files/s, wall time), the issue's reference; in-proc is the stricter one."
+echo "match-1core: phmatchd --threads 1 pinned to one core and wrk -t 1 -c 2 to another,"
+echo "beside phmatch match -j 1 pinned to the first (the CLI column)."
 echo "wrk output: $out/*.wrk"
