@@ -47,6 +47,11 @@ ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -fopenmp \
 now() { date +%s.%N; }
 runs=$out/runs.tsv
 printf 'n\tpath\trep\tseconds\trate\n' >"$runs"
+# record PATH SECONDS - one run of size $n, repetition $r, into runs.tsv.
+record() {
+    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$1" "$r" "$2" \
+        "$(awk -v n="$n" -v s="$2" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+}
 echo "bench/import: $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg); sizes: $sizes; $reps runs each" >&2
 for n in $sizes; do
     list=$out/hex-$n.txt
@@ -60,8 +65,7 @@ for n in $sizes; do
         line=$(IMPORT_ONLY=1 "$out/index_bench" "$n" "$out" 2>>"$log" | grep '^import:') ||
             die "index_bench failed (see $log)"
         secs=$(printf '%s\n' "$line" | sed 's/^import: \([0-9.]*\) s.*/\1/')
-        printf '%s\tlibrary\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
-            "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        record library "$secs"
         bytes=$(stat -c %s "$out/bench-$n.phmi")
         rm -f "$out/bench-$n.phmi" "$out/bench-$n.phmi-lock"
 
@@ -69,12 +73,10 @@ for n in $sizes; do
         line=$("$out/index_bench" floor "$bytes" "$out" 2>>"$log" | grep '^floor:') ||
             die "index_bench floor failed (see $log)"
         secs=$(printf '%s\n' "$line" | sed 's/^floor: \([0-9.]*\) s.*/\1/')
-        printf '%s\tfloor\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
-            "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        record floor "$secs"
         echo "bench/import: $n: $line" >>"$log"
 
         sleep "$pause"
-
         db=$out/cli-$n.phmi
         rm -f "$db" "$db-lock"
         "$build/phmatch" index create "$db" >>"$log" 2>&1 || die "index create failed (see $log)"
@@ -83,8 +85,7 @@ for n in $sizes; do
             die "index import failed (see $log)"
         t1=$(now)
         secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-        printf '%s\tcli\t%s\t%s\t%s\n' "$n" "$r" "$secs" \
-            "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+        record cli "$secs"
         rm -f "$db" "$db-lock"
         r=$((r + 1))
     done

@@ -226,6 +226,14 @@ trap 'stop_server' EXIT
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 verdict() { awk -v c="$1" 'BEGIN { print (c ? "met" : "MISSED") }'; }
+# row TEST ENTRIES REQ/S P50 P99 REFERENCE/S TARGET NON2XX - a line of the table.
+row() {
+    printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' "$1" "$2" "$3" "$4" "$5" "$6" \
+        "$(ratio "$3" "$6")" "$7"
+    [ "$8" = 0 ] || echo "  ($8 answers were not 2xx)"
+}
+# match_verdict RATIO - the verdict on a match ratio's target (>= 0.90).
+match_verdict() { verdict "$(awk -v q="$1" 'BEGIN { print (q >= 0.9) }')"; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "phmatchd benchmark: wrk -t 2 -c $conns, medians of $reps runs of ${secs} s, phmatchd --threads $threads"
@@ -254,18 +262,15 @@ for n in $sizes; do
     [ "$n" -lt 10000000 ] || ok=$(awk -v r="$rps" -v p="$p99" 'BEGIN { print (r >= 20000 && p < 5) }')
     t="-"
     [ "$n" -lt 10000000 ] || t="$(verdict "$ok") (>= 20000/s, p99 < 5 ms)"
-    printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' lookup-1 "$n" "$rps" "$p50" "$p99" \
-        "$inp" "$(ratio "$rps" "$inp")" "$t"
-    [ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
+    row lookup-1 "$n" "$rps" "$p50" "$p99" "$inp" "$t" "$bad"
 done
 
 start_server "$last"
 wrk_run lookup100 -s "$out/lookup.lua" "http://127.0.0.1:$port" -- 100 >"$out/r"
 read -r rps p50 p99 bad <"$out/r"
 inp=$("$out/svc_inproc" lookup "$last" "$threads" "$secs" 100 | cut -d ' ' -f 1)
-printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' lookup-100 "$(basename "$last" .phmi | sed s/index-//)" "$rps" \
-    "$p50" "$p99" "$inp" "$(ratio "$rps" "$inp")" "-"
-[ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
+lastn=$(basename "$last" .phmi | sed s/index-//)
+row lookup-100 "$lastn" "$rps" "$p50" "$p99" "$inp" - "$bad"
 
 # CPU per image of phmatchd and of wrk, beside the CLI's below: on shared
 # cores the rate ratio is the server's CPU against the CLI's plus wrk's.
@@ -282,9 +287,7 @@ stop_server
 read -r rps p50 p99 bad <"$out/r"
 # shellcheck disable=SC2086
 inp=$("$out/svc_inproc" match "$last" "$threads" "$secs" $files | cut -d ' ' -f 1)
-printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' match-0.3MP "$(basename "$last" .phmi | sed s/index-//)" "$rps" \
-    "$p50" "$p99" "$inp" "$(ratio "$rps" "$inp")" "-"
-[ "$bad" = 0 ] || echo "  ($bad answers were not 2xx)"
+row match-0.3MP "$lastn" "$rps" "$p50" "$p99" "$inp" - "$bad"
 # The issue's reference: the CLI, `phmatch match -j THREADS` over the same
 # JPEGs (listed often enough to run about as long as wrk), files/s in wall
 # time, start-up and file reading included, as a user runs it.
@@ -315,7 +318,7 @@ cli_rate "$threads" >"$out/r"
 read -r cli <"$out/r"
 q=$(ratio "$rps" "$cli")
 printf '%-11s %10s %10s %9s %9s %12.0f %7s  %s\n' "  vs CLI" "" "" "" "" "$cli" "$q" \
-    "$(verdict "$(awk -v q="$q" 'BEGIN { print (q >= 0.9) }')") (>= 0.90 of phmatch match -j $threads)"
+    "$(match_verdict "$q") (>= 0.90 of phmatch match -j $threads)"
 echo "  CPU ms per image: phmatchd $srv_ms, wrk $wrk_ms (same cores), phmatch match $cli_ms"
 
 # The same with the client on a core of its own: phmatchd (1 thread) on the
@@ -336,11 +339,9 @@ if [ $# -eq 2 ] && command -v taskset >/dev/null 2>&1; then
     read -r rps1 p501 p991 bad1 <"$out/r"
     cli_rate 1 taskset -c "$1" >"$out/r"
     read -r cli1 <"$out/r"
-    q1=$(ratio "$rps1" "$cli1")
-    printf '%-11s %10s %10.0f %9s %9s %12.0f %7s  %s\n' match-1core \
-        "$(basename "$last" .phmi | sed s/index-//)" "$rps1" "$p501" "$p991" \
-        "$cli1" "$q1" "$(verdict "$(awk -v q="$q1" 'BEGIN { print (q >= 0.9) }')") (client on another core, vs phmatch match -j 1)"
-    [ "$bad1" = 0 ] || echo "  ($bad1 answers were not 2xx)"
+    row match-1core "$lastn" "$rps1" "$p501" "$p991" "$cli1" \
+        "$(match_verdict "$(ratio "$rps1" "$cli1")") (client on another core, vs phmatch match -j 1)" \
+        "$bad1"
 fi
 echo "  load at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo

@@ -631,6 +631,14 @@ typedef struct stored_keys {
     size_t n;
 } stored_keys;
 
+/* Stored key i; its length in *len. */
+static const uint8_t *stored_key(const stored_keys *sk, size_t i, size_t *len)
+{
+    size_t at = i ? sk->end[i - 1] : 0;
+    *len = sk->end[i] - at;
+    return sk->bytes + at;
+}
+
 static void stored_keys_free(stored_keys *sk)
 {
     free(sk->bytes);
@@ -717,23 +725,25 @@ static int flush_pending(phm_index_txn *t)
             j++;
         const uint64_t *have = NULL;
         for (; !rc && si < sk.n; si++) {
-            size_t at = si ? sk.end[si - 1] : 0;
-            int c = cmp_keys(sk.bytes + at, sk.end[si] - at, ps[i].key, ps[i].key_len);
+            size_t len;
+            const uint8_t *key = stored_key(&sk, si, &len);
+            int c = cmp_keys(key, len, ps[i].key, ps[i].key_len);
             if (c > 0)
                 break;
             if (c == 0) {
                 have = &sk.eid[si++];
                 break;
             }
-            rc = key_append(kc, sk.bytes + at, sk.end[si] - at, sk.eid[si]);
+            rc = key_append(kc, key, len, sk.eid[si]);
         }
         if (!rc)
             rc = flush_group(t, ec, kc, ps + i, j - i, have);
         i = j;
     }
     for (; !rc && si < sk.n; si++) {
-        size_t at = si ? sk.end[si - 1] : 0;
-        rc = key_append(kc, sk.bytes + at, sk.end[si] - at, sk.eid[si]);
+        size_t len;
+        const uint8_t *key = stored_key(&sk, si, &len);
+        rc = key_append(kc, key, len, sk.eid[si]);
     }
     stored_keys_free(&sk);
     if (kc)
@@ -797,12 +807,8 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
         size_t olen;
         memcpy(&eid, v.mv_data, sizeof eid);
         MDB_val ek = { sizeof eid, &eid };
-        rc = mdb_get(t->txn, t->idx->db_entries, &ek, &v);
-        if (rc == MDB_NOTFOUND || (!rc && v.mv_size > REC_MAX))
-            rc = MDB_CORRUPTED;
+        rc = load_record(t, eid, old, &olen);
         if (!rc) {
-            memcpy(old, v.mv_data, v.mv_size);
-            olen = v.mv_size;
             rc = mdb_get(t->txn, t->idx->db_frames, &ek, &v);
             t->video_same = rc == 0 && v.mv_size == need &&
                             memcmp(v.mv_data, t->vrec, need) == 0;
@@ -905,16 +911,13 @@ static int check_name(const phm_index_txn *t, const char *what, const char *s,
 /* Deletes the entry whose number and key are known. */
 static int remove_eid(phm_index_txn *t, uint64_t eid)
 {
-    MDB_val k = { sizeof eid, &eid }, v;
-    int rc = mdb_get(t->txn, t->idx->db_entries, &k, &v);
-    if (rc)
-        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
     uint8_t rec[REC_MAX];
-    if (v.mv_size > REC_MAX)
-        return MDB_CORRUPTED;
-    memcpy(rec, v.mv_data, v.mv_size);
+    size_t rlen;
+    int rc = load_record(t, eid, rec, &rlen);
+    if (rc)
+        return rc;
     phm_entry e;
-    if (rec_decode(rec, v.mv_size, &e))
+    if (rec_decode(rec, rlen, &e))
         return MDB_CORRUPTED;
     if ((rc = entry_delete(t, eid, &e)))
         return rc;

@@ -526,34 +526,21 @@ static void test_compact_and_copy(void)
     phm_index_close(idx);
 }
 
-/* What foreach saw: each id's entry number and note. */
-typedef struct seen_ids {
-    char id[16][8];
-    char note[16][8];
-    uint64_t eid[16];
-    size_t n;
-} seen_ids;
-
-static int ids_cb(void *ctx, uint64_t eid, const phm_entry *e)
+/* The entry number of ("s", id), 0 when absent; its note into note[16]. */
+static uint64_t key_eid(phm_index *idx, const char *id, char *note)
 {
-    seen_ids *s = ctx;
-    if (s->n < 16) {
-        snprintf(s->id[s->n], sizeof s->id[0], "%s", e->id);
-        snprintf(s->note[s->n], sizeof s->note[0], "%s", e->note ? e->note : "");
-        s->eid[s->n++] = eid;
-    }
-    return 0;
-}
-
-static uint64_t seen_eid(const seen_ids *s, const char *id, const char **note)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->id[i], id) == 0) {
-            *note = s->note[i];
-            return s->eid[i];
-        }
-    *note = "";
-    return 0;
+    phm_searcher *s;
+    phm_entry e;
+    uint64_t eid = 0;
+    note[0] = '\0';
+    if (phm_searcher_new(idx, &s, err, sizeof err))
+        return 0;
+    if (phm_searcher_find(s, "s", id, &eid, err, sizeof err) != PHM_OK)
+        eid = 0;
+    else if (phm_searcher_get(s, eid, &e, err, sizeof err) == PHM_OK)
+        snprintf(note, 16, "%s", e.note ? e.note : "");
+    phm_searcher_free(s);
+    return eid;
 }
 
 /* A batch out of key order, much larger than the stored keys, is merged
@@ -580,8 +567,10 @@ static void test_merge_keys(void)
         IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "add %s", first[i]);
     }
     IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit: %s", err);
-    seen_ids before = { 0 };
-    IS_INT(phm_index_foreach(idx, ids_cb, &before, err, sizeof err), PHM_OK, "foreach");
+    char note[16];
+    uint64_t k05 = key_eid(idx, "k05", note), k10 = key_eid(idx, "k10", note),
+             k15 = key_eid(idx, "k15", note);
+    OK(k05 && k10 && k15, "the stored keys are found (numbers start at 1)");
 
     /* k20 is appended at once; from k01 on the adds are buffered: 9 of
      * them against 4 stored keys */
@@ -607,15 +596,13 @@ static void test_merge_keys(void)
     IS_INT(c.updated, 2, "2 updated");
     IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify: %s", err);
 
-    seen_ids after = { 0 };
-    IS_INT(phm_index_foreach(idx, ids_cb, &after, err, sizeof err), PHM_OK, "foreach");
-    IS_INT(after.n, 10, "10 entries");
-    const char *note, *note0;
-    OK(seen_eid(&after, "k05", &note) == seen_eid(&before, "k05", &note0) &&
-       strcmp(note, "moved") == 0, "same hash: same entry number, new note");
-    OK(seen_eid(&after, "k10", &note) == seen_eid(&before, "k10", &note0), "unchanged kept");
-    OK(seen_eid(&after, "k15", &note) > seen_eid(&before, "k15", &note0),
-       "new hash: new entry number");
+    size_t cnt = 0;
+    IS_INT(phm_index_foreach(idx, count_cb, &cnt, err, sizeof err), PHM_OK, "foreach");
+    IS_INT(cnt, 10, "10 entries");
+    OK(key_eid(idx, "k05", note) == k05 && strcmp(note, "moved") == 0,
+       "same hash: same entry number, new note");
+    OK(key_eid(idx, "k10", note) == k10, "unchanged kept");
+    OK(key_eid(idx, "k15", note) > k15, "new hash: new entry number");
     IS_INT(radius_count(idx, &h[2], 0), 0, "k15's old hash is gone");
     IS_INT(radius_count(idx, &h[11], 0), 1, "k15's new hash is found");
 
