@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -136,6 +137,46 @@ static inline int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
            __builtin_popcountll(a->w[2] ^ b->w[2]) +
            __builtin_popcountll(a->w[3] ^ b->w[3]);
 }
+
+/* ------------------------------------------------------------------ */
+/* Text                                                                */
+/* ------------------------------------------------------------------ */
+/*
+ * Names and labels reach phmatch as bytes: file names from the file
+ * system, ids and notes from hash lists. They should be UTF-8 and often
+ * are not. One policy, used by phmatch, phmatchd and the hash-list
+ * writers alike: text is kept as bytes; where an output needs UTF-8 (JSON,
+ * an HTTP answer), each byte that does not belong to a well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, surrogates or code points above
+ * U+10FFFF) becomes U+FFFD. A format that must give back exactly what it
+ * read (a jsonl hash list) refuses such text instead.
+ */
+
+/* The length (1..4) of the well-formed UTF-8 sequence that starts `data`,
+ * of at most `len` bytes; 0 if there is none (or len is 0). */
+size_t phm_utf8_seq(const void *data, size_t len);
+
+/* Nonzero if data[0..len) is entirely well-formed UTF-8. */
+int phm_utf8_valid(const void *data, size_t len);
+
+/* Writes data[0..len) to `out` with every byte that is not part of a
+ * well-formed UTF-8 sequence replaced by U+FFFD (3 bytes), then a NUL,
+ * truncated to `cap` bytes (NUL included) as snprintf does. Returns the
+ * length of the whole result without the NUL (at most 3 * len), so a
+ * return >= cap means it was truncated. */
+size_t phm_utf8_repair(const void *data, size_t len, char *out, size_t cap);
+
+/* Writes data[0..len) as a JSON string, quotes included, then a NUL, to
+ * `out`, truncated to `cap` as phm_utf8_repair. Escapes '"', '\\' and
+ * control characters (\b \f \n \r \t, others \u00XX, DEL too), U+2028
+ * and U+2029 (line ends for JavaScript), and writes \ufffd for each byte
+ * that is not UTF-8. Returns the full length without the NUL (at most
+ * 6 * len + 2). */
+size_t phm_json_quote(const void *data, size_t len, char *out, size_t cap);
+
+/* phm_json_quote() written to `fp`, in pieces (no allocation, any length).
+ * Returns PHM_OK, or PHM_ERR_UNREADABLE if the stream failed. */
+int phm_json_fwrite(FILE *fp, const void *data, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Run-time SIMD selection                                             */

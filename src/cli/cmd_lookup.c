@@ -163,7 +163,7 @@ static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
         w->matched++;
     if (r->fmt == LK_JSONL) {
         fputs("{\"input\":", out);
-        output_json_string(out, input, strlen(input));
+        phm_json_fwrite(out, input, strlen(input));
         fprintf(out, ",\"line\":%" PRIu64 ",\"query\":\"%s\",\"matches\":[", q->line,
                qt);
     }
@@ -176,11 +176,11 @@ static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
         if (r->fmt == LK_JSONL) {
             fprintf(out, "%s{\"entry\":%" PRIu64 ",\"source\":", shown ? "," : "",
                    m[i].entry);
-            output_json_string(out, e.source, strlen(e.source));
+            phm_json_fwrite(out, e.source, strlen(e.source));
             fputs(",\"id\":", out);
-            output_json_string(out, e.id, strlen(e.id));
+            phm_json_fwrite(out, e.id, strlen(e.id));
             fputs(",\"category\":", out);
-            output_json_string(out, cat, strlen(cat));
+            phm_json_fwrite(out, cat, strlen(cat));
             fprintf(out, ",\"distance\":%d}", m[i].distance);
         } else {
             char sep = r->fmt == LK_TSV ? '\t' : ',';

@@ -112,7 +112,7 @@ void fields_write_json(FILE *fp, const field *f, size_t n)
             fputs("null", fp);
             break;
         case FIELD_STR:
-            output_json_string(fp, f[i].s, f[i].len);
+            phm_json_fwrite(fp, f[i].s, f[i].len);
             break;
         case FIELD_NUM:
         case FIELD_REAL:
@@ -131,7 +131,7 @@ void fields_write_json(FILE *fp, const field *f, size_t n)
             break;
         }
         if (f[i].kind == FIELD_STR && strcmp(f[i].name, "path") == 0 &&
-            !output_is_utf8(f[i].s, f[i].len)) {
+            !phm_utf8_valid(f[i].s, f[i].len)) {
             /* The exact bytes of a path that is not UTF-8. */
             fputs(",\"path_hex\":\"", fp);
             for (size_t j = 0; j < f[i].len; j++)

@@ -1,7 +1,6 @@
 /* hashlist.c - hash-list formats (see hashlist.h and docs/HASHLISTS.md). */
 #include "hashlist.h"
 #include "delimited.h"
-#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -191,18 +190,6 @@ typedef char shown_buf[SHOWN_MAX + 4];
 /* ---------------------------------------------------------------- */
 /* UTF-8 and time                                                    */
 
-
-static int is_utf8(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t n = cli_utf8_seq(p + i, len - i);
-        if (n == 0)
-            return 0;
-        i += n;
-    }
-    return 1;
-}
 
 static int is_leap(int64_t y)
 {
@@ -1564,7 +1551,7 @@ int hashlist_write(FILE *fp, hashlist_format fmt, const hashlist_record *rec, ch
         if (!memchr(strs[i], '\0', maxes[i] + 1))
             return unrepresentable(err, errlen, "%s is not terminated within %zu bytes",
                                    names[i], maxes[i]);
-        if (fmt == HASHLIST_JSONL && !is_utf8(strs[i], strlen(strs[i])))
+        if (fmt == HASHLIST_JSONL && !phm_utf8_valid(strs[i], strlen(strs[i])))
             return unrepresentable(err, errlen,
                                    "%s is not valid UTF-8, which jsonl cannot carry",
                                    names[i]);

@@ -2,7 +2,6 @@
 #include "output.h"
 
 #include "fields.h"
-#include "utf8.h"
 
 #include <string.h>
 
@@ -40,63 +39,6 @@ int output_format_parse(const char *name, output_format *out)
 
 /* ---------------------------------------------------------------- */
 /* Field encoders                                                    */
-
-int output_is_utf8(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        size_t n = cli_utf8_seq(p + i, len - i);
-        if (!n)
-            return 0;
-        i += n;
-    }
-    return 1;
-}
-
-void output_json_string(FILE *fp, const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    putc('"', fp);
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n = cli_utf8_seq(p + i, len - i);
-        if (n == 0) {
-            fputs("\\ufffd", fp); /* not UTF-8: one replacement per byte */
-            i++;
-            continue;
-        }
-        if (n == 3 && c == 0xe2 && p[i + 1] == 0x80 &&
-            (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
-            fprintf(fp, "\\u%04x", p[i + 2] == 0xa8 ? 0x2028u : 0x2029u);
-            i += 3;
-            continue;
-        }
-        if (n > 1) {
-            fwrite(p + i, 1, n, fp);
-            i += n;
-            continue;
-        }
-        switch (c) {
-        case '"': fputs("\\\"", fp); break;
-        case '\\': fputs("\\\\", fp); break;
-        case '\b': fputs("\\b", fp); break;
-        case '\f': fputs("\\f", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        case '\t': fputs("\\t", fp); break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                fprintf(fp, "\\u%04x", (unsigned)c);
-            else
-                putc(c, fp);
-        }
-        i++;
-    }
-    putc('"', fp);
-}
 
 /* ---------------------------------------------------------------- */
 /* Records                                                           */

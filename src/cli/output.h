@@ -88,11 +88,4 @@ const char *output_format_column(const hash_record *r,
 /* Writes v's frames as the vPDQ reference's lines. */
 void output_vpdq(FILE *fp, const phm_vpdq *v);
 
-/* Field encoders, as described above (tsv and csv: delimited.h). */
-void output_json_string(FILE *fp, const char *s, size_t len);
-
-/* Nonzero if `len` bytes of `s` are well-formed UTF-8 (no overlong forms,
- * surrogates or code points above U+10FFFF). */
-int output_is_utf8(const char *s, size_t len);
-
 #endif /* PHM_OUTPUT_H */

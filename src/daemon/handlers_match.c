@@ -24,13 +24,12 @@ json_t *json_text(const char *s)
     json_t *j = json_string(s);
     if (j)
         return j;
-    /* Not UTF-8 (the index stores bytes): other bytes become '?'. */
-    size_t n = strlen(s);
-    char *copy = malloc(n + 1);
+    /* Not UTF-8 (the index stores bytes): phmatch.h's one policy. */
+    size_t n = strlen(s), cap = 3 * n + 1;
+    char *copy = malloc(cap);
     if (!copy)
         return NULL;
-    for (size_t i = 0; i <= n; i++)
-        copy[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
+    phm_utf8_repair(s, n, copy, cap);
     j = json_string(copy);
     free(copy);
     return j;

@@ -114,9 +114,10 @@ void reply_error(svc_request *rq, unsigned status, const char *code, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
-    if (!o) /* a message that is not UTF-8 (from a hostile name) */
-        o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", code);
+    /* A message may quote a hostile name that is not UTF-8. */
+    char text[3 * sizeof msg];
+    phm_utf8_repair(msg, strlen(msg), text, sizeof text);
+    json_t *o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", text);
     reply_json(rq, status, o);
     svc_metrics *m = &rq->srv->metrics;
     if (status == 401 || status == 403)

@@ -21,7 +21,6 @@
  */
 #include "../../src/cli/delimited.c"
 #include "../../src/cli/hashlist.c"
-#include "../../src/cli/utf8.c"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -79,10 +78,10 @@ static int refused_for_a_reason(hashlist_format fmt, const hashlist_record *rec)
     if (fmt == HASHLIST_PDQ)
         return strpbrk(rec->id, "\r\n") != NULL;
     if (fmt == HASHLIST_JSONL)
-        return !is_utf8(rec->source, strlen(rec->source)) ||
-               !is_utf8(rec->id, strlen(rec->id)) ||
-               !is_utf8(rec->category, strlen(rec->category)) ||
-               !is_utf8(rec->note, strlen(rec->note));
+        return !phm_utf8_valid(rec->source, strlen(rec->source)) ||
+               !phm_utf8_valid(rec->id, strlen(rec->id)) ||
+               !phm_utf8_valid(rec->category, strlen(rec->category)) ||
+               !phm_utf8_valid(rec->note, strlen(rec->note));
     return 0;
 }
 

@@ -8,7 +8,6 @@
  * from the top of the source tree (tests/check.sh does). */
 #include "../../src/cli/delimited.c"
 #include "../../src/cli/hashlist.c"
-#include "../../src/cli/utf8.c"
 
 #include <stdio.h>
 #include <stdlib.h>
