@@ -1032,6 +1032,17 @@ int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
 int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
                       phm_vpdq *out, char *err, size_t errlen);
 
+/* As phm_video_hash_fd, from the `len` bytes at `data`: a whole file held
+ * in memory, such as an upload. FFmpeg reads them through custom I/O with
+ * seeking, in place: they are neither copied whole nor written to disk,
+ * and must stay unchanged during the call. The options' limits apply
+ * (max_seconds, max_frames, max_pixels); bound `len` before the call.
+ * `name` (may be NULL) is the subject of messages. Errors as
+ * phm_video_hash_file, without those of opening a file. */
+int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
+                       const char *name, phm_vpdq *out, char *err,
+                       size_t errlen);
+
 /* Versions of the FFmpeg libraries linked, e.g. "libavformat 59.27.100,
  * libavcodec 59.37.100, libswscale 6.7.100". Writes at most `len` bytes
  * including the NUL. */
@@ -1043,6 +1054,167 @@ void phm_video_versions(char *out, size_t len);
  * never does it on its own; a program that owns its process, such as the
  * phmatch tool, calls it once. */
 void phm_video_silence_ffmpeg(void);
+
+
+/* ================================================================== */
+/* Matching                                                            */
+/* ================================================================== */
+/*
+ * What an image or a video matches in an index, as phmatch match and
+ * phmatchd's /v1/match report it: the search above, the quality gate, one
+ * hit per entry, the entries read, and for a video the vPDQ comparison of
+ * the known videos it hits and the frames in which known images appear.
+ *
+ *     phm_matcher *m; phm_match_options o; const phm_match_result *res;
+ *     phm_match_options_init(&o);              // distance 31, quality 50
+ *     o.orientations = 1;                      // r from dihedral hashing
+ *     if (phm_matcher_new(searcher, &m)) ...out of memory...
+ *     if (phm_match_image(m, &r, &o, &res, err, sizeof err)) ...report err...
+ *     for (size_t i = 0; i < res->count; i++)
+ *         phm_match_json_fwrite(stdout, &res->hits[i]), putchar('\n');
+ *     phm_searcher_release(searcher);          // when going idle
+ *     phm_matcher_free(m);
+ *
+ * Images. The hashes of a phm_pdq_result are searched at once: hash[0],
+ * or with `orientations` all r->nhashes of them (the 8 orientations of a
+ * dihedral hashing). An image of quality below min_quality is not
+ * searched. Every entry within max_distance of some hash is reported
+ * once, at its nearest distance and with the orientation that gave it
+ * (the lowest one on a tie); hits are sorted by distance then entry
+ * number.
+ *
+ * Videos. The distinct hashes of the video's frames of quality >=
+ * min_quality (phm_vpdq_distinct) are searched at once; a video with no
+ * such frame is not searched. Each entry hit is
+ *   - a known video (kind PHM_MATCH_VIDEO): compared with the query by
+ *     phm_vpdq_compare(max_distance, min_quality) and reported when
+ *     phm_vpdq_is_match(query_threshold, compared_threshold) says so, with
+ *     both percentages;
+ *   - a known image (PHM_MATCH_IMAGE): reported with every frame of the
+ *     query (number and timestamp) whose hash is within max_distance of it.
+ * Either way `distance` is that of the nearest frame and frame/timestamp
+ * name the query's first frame at that distance. Hits are sorted by
+ * distance then entry number.
+ *
+ * Ownership and threading: a matcher uses the searcher given to
+ * phm_matcher_new() (which must outlive it) and is used by one thread at a
+ * time, with that searcher. Its buffers grow to the largest query and are
+ * reused: once warm, a query allocates nothing (a video's comparisons
+ * excepted: phm_vpdq_compare allocates). The result and everything it
+ * points to (hits, frames, and the entry strings, which point into the
+ * index's memory map) belong to the matcher and stay valid until the next
+ * match on it, or phm_searcher_release() / another search on its searcher
+ * (the entry strings). */
+
+/* The kind of an entry matched. */
+enum { PHM_MATCH_IMAGE = 0, PHM_MATCH_VIDEO = 1 };
+
+typedef struct phm_match_options {
+    int max_distance;     /* 0..PHM_INDEX_MAX_RADIUS; default
+                             PHM_PDQ_MATCH_DISTANCE */
+    int min_quality;      /* 0..100: the quality gate of an image, and the
+                             frames of a video kept; default
+                             PHM_PDQ_MIN_QUALITY */
+    size_t max_matches;   /* hits listed, nearest first; 0 = all (default).
+                             phm_match_result.total counts them all */
+    int orientations;     /* nonzero: search every hash of the
+                             phm_pdq_result (8 with dihedral); 0: hash[0]
+                             only (default) */
+    double query_threshold;    /* vPDQ verdict, default
+                                  PHM_VPDQ_QUERY_THRESHOLD */
+    double compared_threshold; /* default PHM_VPDQ_COMPARED_THRESHOLD */
+} phm_match_options;
+
+/* Fills *o with the defaults listed above. */
+void phm_match_options_init(phm_match_options *o);
+
+/* A frame of the query video in which a known image appears. */
+typedef struct phm_match_frame {
+    uint64_t frame;    /* frame number, as in phm_vpdq_frame */
+    double timestamp;  /* seconds */
+} phm_match_frame;
+
+/* One entry matched: the match record. phm_match_json() writes it. */
+typedef struct phm_match_hit {
+    uint64_t entry;       /* entry number */
+    phm_entry e;          /* the entry as phm_searcher_get() reads it
+                             (strings NULL if it could not be read) */
+    int kind;             /* PHM_MATCH_IMAGE or PHM_MATCH_VIDEO: the entry's */
+    int distance;         /* nearest Hamming distance */
+    int orientation;      /* PHM_DIH_* of the query hash that gave it */
+    int64_t frame;        /* video query: its frame at that distance; -1 */
+    double timestamp;     /* ... and that frame's timestamp */
+    int compared;         /* a known video compared with a video query:
+                             the percentages are set */
+    double query_percent, compared_percent;
+    const phm_match_frame *frames; /* a known image in a video query:
+                                      every frame it appears in */
+    size_t nframes;
+} phm_match_hit;
+
+typedef struct phm_match_result {
+    int searched;         /* 0: not searched (quality below min_quality,
+                             or no frame of that quality) */
+    uint64_t total;       /* entries matched */
+    size_t count;         /* hits listed: min(total, max_matches) */
+    const phm_match_hit *hits; /* count hits, nearest first */
+} phm_match_result;
+
+/* A reusable matching context (see above). */
+typedef struct phm_matcher phm_matcher;
+
+/* Creates a matcher over searcher `s` (borrowed). Returns PHM_OK,
+ * PHM_ERR_NOMEM or PHM_ERR_INVALID (s NULL). */
+int phm_matcher_new(phm_searcher *s, phm_matcher **out);
+
+/* Frees a matcher (not its searcher). Accepts NULL. */
+void phm_matcher_free(phm_matcher *m);
+
+/* Matches an image's hashes (see "Images" above). *out points to the
+ * matcher's result. o NULL: the defaults. Errors: PHM_ERR_INVALID (an
+ * option out of range, nhashes not 1..8), PHM_ERR_NOMEM, and the errors
+ * of phm_search_batch and phm_searcher_get, with `err`. */
+int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
+                    const phm_match_options *o, const phm_match_result **out,
+                    char *err, size_t errlen);
+
+/* Matches a video's frames (see "Videos" above); as phm_match_image, plus
+ * the errors of phm_searcher_get_frames and phm_vpdq_compare. */
+int phm_match_video(phm_matcher *m, const phm_vpdq *v,
+                    const phm_match_options *o, const phm_match_result **out,
+                    char *err, size_t errlen);
+
+/* Fills *out as the record of search result `match` of a single hash
+ * (phm_search_radius/knn/batch/digest on `s`: a hash lookup), reading its
+ * entry with phm_searcher_get: orientation PHM_DIH_ORIGINAL, no frame.
+ * Valid as the entry. Errors as phm_searcher_get. */
+int phm_match_hit_get(phm_searcher *s, const phm_match *match,
+                      phm_match_hit *out, char *err, size_t errlen);
+
+/* The match record as one JSON object, the one shape of a match in
+ * phmatch and phmatchd:
+ *
+ *   {"entry":7,"source":"lab","id":"a1","category":"csam","kind":"image",
+ *    "distance":4,"orientation":"original","frame":null,"timestamp":null,
+ *    "frames":null,"query_percent":null,"compared_percent":null}
+ *
+ * entry, source, id, category (strings null if the entry could not be
+ * read), kind ("image" or "video": the entry's), distance, orientation
+ * (phm_dihedral_name), frame and timestamp (a video query: its frame
+ * nearest to the entry, the timestamp in seconds with 3 decimals; else
+ * null), frames (a known image in a video query: [{"frame":N,
+ * "timestamp":S}, ...]; else null), query_percent and compared_percent (a
+ * known video compared with a video query, 3 decimals; else null). Every
+ * key is always present, in this order. Strings are written with
+ * phm_json_quote (bytes that are not UTF-8 become \ufffd).
+ *
+ * phm_match_json writes it and a NUL to out[0..cap), truncated as snprintf
+ * does, and returns its full length without the NUL. */
+size_t phm_match_json(const phm_match_hit *h, char *out, size_t cap);
+
+/* The same text written to `fp` (no allocation). Returns PHM_OK, or
+ * PHM_ERR_UNREADABLE if the stream failed. */
+int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
 
 #ifdef __cplusplus
 }

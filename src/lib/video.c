@@ -3,7 +3,7 @@
  *
  * One call decodes one video:
  *
- *     descriptor --read/seek--> AVIOContext (ours: no other file or URL can
+ *     descriptor or memory --read/seek--> AVIOContext (ours: no other file or URL can
  *       be opened) --> probe (content only, demuxer whitelist) -->
  *       AVFormatContext --packets--> AVCodecContext --frames--> select
  *       (n % step == 0) --> slot --> convert (swscale, SWS_AREA, RGB24;
@@ -100,7 +100,9 @@ struct phm_video_hasher {
 
 /* The input, read by FFmpeg through our callbacks. */
 typedef struct io_source {
-    int fd;
+    int fd;           /* -1: reading `mem` */
+    const uint8_t *mem; /* phm_video_hash_mem: the whole input, size bytes */
+    int64_t pos;      /* mem: the read position */
     int seekable;
     int64_t size;     /* file size, or -1 */
     int64_t bytes;    /* bytes read so far */
@@ -301,9 +303,34 @@ static int map_averror(const video_run *r, int averr, char *why, size_t len)
 /* Input                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Reading from memory (phm_video_hash_mem): FFmpeg's custom I/O over the
+ * caller's buffer, never a copy of the whole. */
+static int mem_read(io_source *s, uint8_t *buf, int size)
+{
+    if (s->pos >= s->size)
+        return AVERROR_EOF;
+    int64_t n = s->size - s->pos < size ? s->size - s->pos : size;
+    memcpy(buf, s->mem + s->pos, (size_t)n);
+    s->pos += n;
+    s->bytes += n;
+    return (int)n;
+}
+
+static int64_t mem_seek(io_source *s, int64_t offset, int whence)
+{
+    int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? s->pos : s->size;
+    if ((offset < 0 && base + offset < 0) ||
+        (offset > 0 && offset > INT64_MAX - base))
+        return AVERROR(EINVAL);
+    s->pos = base + offset; /* past the end: reads give EOF */
+    return s->pos;
+}
+
 static int io_read(void *opaque, uint8_t *buf, int size)
 {
     io_source *s = opaque;
+    if (s->mem)
+        return mem_read(s, buf, size);
     for (;;) {
         ssize_t n = read(s->fd, buf, (size_t)size);
         if (n > 0) {
@@ -328,6 +355,8 @@ static int64_t io_seek(void *opaque, int64_t offset, int whence)
     whence &= ~AVSEEK_FORCE;
     if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)
         return AVERROR(EINVAL);
+    if (s->mem)
+        return mem_seek(s, offset, whence);
     off_t pos = lseek(s->fd, (off_t)offset, whence);
     if (pos < 0)
         return AVERROR(errno);
@@ -963,9 +992,9 @@ static void run_once(video_run *r)
     r->out->bytes = r->src.bytes;
 }
 
-static int hash_video(phm_video_hasher *vh, int fd, const char *name,
-                      int seekable, int64_t size, phm_vpdq *out, char *err,
-                      size_t errlen)
+static int hash_video(phm_video_hasher *vh, int fd, const uint8_t *mem,
+                      const char *name, int seekable, int64_t size,
+                      phm_vpdq *out, char *err, size_t errlen)
 {
     video_run r;
     int threads = vh->opt.decoder_threads;
@@ -984,6 +1013,7 @@ static int hash_video(phm_video_hasher *vh, int fd, const char *name,
         r.name = name;
         r.out = out;
         r.src.fd = fd;
+        r.src.mem = mem;
         r.src.seekable = seekable;
         r.src.size = size;
         r.err = err;
@@ -994,7 +1024,7 @@ static int hash_video(phm_video_hasher *vh, int fd, const char *name,
         run_once(&r);
         if (!r.damaged || threads == 1 || attempt > 0)
             break;
-        if (lseek(fd, 0, SEEK_SET) < 0)
+        if (!mem && lseek(fd, 0, SEEK_SET) < 0)
             break;
         threads = 1;
     }
@@ -1043,10 +1073,24 @@ int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
         if (lseek(fd, 0, SEEK_SET) < 0)
             return read_fail(PHM_ERR_UNREADABLE, err, errlen,
                              name ? name : "(descriptor)", strerror(errno));
-        return hash_video(vh, fd, name, 1, (int64_t)sb.st_size, out, err,
-                          errlen);
+        return hash_video(vh, fd, NULL, name, 1, (int64_t)sb.st_size, out,
+                          err, errlen);
     }
-    return hash_video(vh, fd, name, 0, -1, out, err, errlen);
+    return hash_video(vh, fd, NULL, name, 0, -1, out, err, errlen);
+}
+
+int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
+                       const char *name, phm_vpdq *out, char *err,
+                       size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!vh || !out || (!data && len) || len > (size_t)INT64_MAX)
+        return PHM_ERR_INVALID;
+    if (!data)
+        data = ""; /* empty: FFmpeg finds no format */
+    return hash_video(vh, -1, data, name ? name : "(memory)", 1, (int64_t)len,
+                      out, err, errlen);
 }
 
 int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
@@ -1076,7 +1120,7 @@ int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
         rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path,
                        "not a regular file");
     } else {
-        rc = hash_video(vh, fd, path, 1, (int64_t)sb.st_size, out, err,
+        rc = hash_video(vh, fd, NULL, path, 1, (int64_t)sb.st_size, out, err,
                         errlen);
     }
     close(fd);

@@ -1,0 +1,562 @@
+/* match.c - what an image or a video matches in an index (the Matching
+ * section of phmatch.h), and the one JSON record of a match.
+ *
+ * An image: its hashes (1, or 8 orientations) searched in one batch, one
+ * hit per entry at its nearest distance, nearest first.
+ *
+ * A video: one batch search of its distinct frame hashes; then each entry
+ * hit is either a known video, compared exactly with its stored frames by
+ * the vPDQ bag-of-frames comparison, or a known image, mapped back to the
+ * frames of the query in which it appears.
+ *
+ * Everything a query needs is kept in the matcher and reused, so that a
+ * worker thread matching query after query allocates nothing once its
+ * buffers have grown to the largest query.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phmatch.h"
+
+/* One (entry, searched hash) hit of a search. */
+typedef struct pair {
+    uint64_t entry;
+    uint32_t q;         /* the searched hash: orientation or distinct hash */
+    int32_t distance;
+} pair;
+
+struct phm_matcher {
+    phm_searcher *s;
+    phm_pdq *q;          /* a video's distinct hashes searched */
+    size_t qcap;
+    uint8_t *marked;     /* per searched hash: matched the current image;
+                            all zero between entries */
+    size_t mcap;
+    pair *pairs;
+    size_t pcap;
+    phm_match_hit *hits;
+    size_t hcap;
+    phm_match_frame *pool; /* the frames of every hit of the query */
+    size_t plen, pcap_frames;
+    size_t *first;       /* per hit, while building: its frames in pool */
+    size_t fcap;
+    phm_vpdq known;      /* a known video's frames */
+    phm_match_result res;
+};
+
+void phm_match_options_init(phm_match_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->max_distance = PHM_PDQ_MATCH_DISTANCE;
+    o->min_quality = PHM_PDQ_MIN_QUALITY;
+    o->query_threshold = PHM_VPDQ_QUERY_THRESHOLD;
+    o->compared_threshold = PHM_VPDQ_COMPARED_THRESHOLD;
+}
+
+int phm_matcher_new(phm_searcher *s, phm_matcher **out)
+{
+    if (!out)
+        return PHM_ERR_INVALID;
+    *out = NULL;
+    if (!s)
+        return PHM_ERR_INVALID;
+    phm_matcher *m = calloc(1, sizeof *m);
+    if (!m)
+        return PHM_ERR_NOMEM;
+    m->s = s;
+    phm_vpdq_init(&m->known);
+    *out = m;
+    return PHM_OK;
+}
+
+void phm_matcher_free(phm_matcher *m)
+{
+    if (!m)
+        return;
+    free(m->q);
+    free(m->marked);
+    free(m->pairs);
+    free(m->hits);
+    free(m->pool);
+    free(m->first);
+    phm_vpdq_clear(&m->known);
+    free(m);
+}
+
+/* Grows *p to room for `need` elements of `size` bytes (doubling, checked
+ * for overflow). 0, or -1 out of memory. */
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return -1;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / size)
+        return -1;
+    void *n = realloc(*p, c * size);
+    if (!n)
+        return -1;
+    *p = n;
+    *cap = c;
+    return 0;
+}
+
+static int nomem(char *err, size_t errlen)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "out of memory");
+    return PHM_ERR_NOMEM;
+}
+
+static int invalid(char *err, size_t errlen, const char *what)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "invalid match options: %s", what);
+    return PHM_ERR_INVALID;
+}
+
+/* Checks the options (NULL: the defaults into *def). */
+static const phm_match_options *options(const phm_match_options *o,
+                                        phm_match_options *def, char *err,
+                                        size_t errlen, int *rc)
+{
+    *rc = PHM_OK;
+    if (!o) {
+        phm_match_options_init(def);
+        return def;
+    }
+    if (o->max_distance < 0 || o->max_distance > PHM_INDEX_MAX_RADIUS)
+        *rc = invalid(err, errlen, "max_distance outside 0..256");
+    else if (o->min_quality < 0 || o->min_quality > 100)
+        *rc = invalid(err, errlen, "min_quality outside 0..100");
+    else if (!isfinite(o->query_threshold) || !isfinite(o->compared_threshold))
+        *rc = invalid(err, errlen, "a threshold is not a number");
+    return *rc == PHM_OK ? o : NULL;
+}
+
+static int pair_by_entry(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->entry != y->entry)
+        return x->entry < y->entry ? -1 : 1;
+    if (x->distance != y->distance)
+        return x->distance < y->distance ? -1 : 1;
+    return (x->q > y->q) - (x->q < y->q);
+}
+
+static int pair_by_distance(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->distance != y->distance)
+        return x->distance < y->distance ? -1 : 1;
+    return (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+static int hit_by_distance(const void *a, const void *b)
+{
+    const phm_match_hit *x = a, *y = b;
+    if (x->distance != y->distance)
+        return x->distance < y->distance ? -1 : 1;
+    return (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+/* The pairs of a batch search of nq hashes, sorted by entry, then
+ * distance, then searched hash. Returns the count, or -1 (rc set). */
+static long collect_pairs(phm_matcher *m, const phm_pdq *q, size_t nq,
+                          int radius, int *rc, char *err, size_t errlen)
+{
+    const phm_match *mt;
+    const size_t *off;
+    *rc = phm_search_batch(m->s, q, nq, radius, 0, &mt, &off, err, errlen);
+    if (*rc != PHM_OK)
+        return -1;
+    size_t np = off[nq];
+    if (grow((void **)&m->pairs, &m->pcap, np, sizeof *m->pairs)) {
+        *rc = nomem(err, errlen);
+        return -1;
+    }
+    for (size_t i = 0; i < nq; i++)
+        for (size_t j = off[i]; j < off[i + 1]; j++)
+            m->pairs[j] = (pair){ mt[j].entry, (uint32_t)i, mt[j].distance };
+    if (np > 1)
+        qsort(m->pairs, np, sizeof *m->pairs, pair_by_entry);
+    return (long)np;
+}
+
+static void reset(phm_matcher *m)
+{
+    m->res.searched = 0;
+    m->res.total = 0;
+    m->res.count = 0;
+    m->res.hits = m->hits;
+    m->plen = 0;
+}
+
+/* A hit of entry `entry` with its entry read (strings NULL if it is gone,
+ * which cannot happen within one snapshot). */
+static int new_hit(phm_matcher *m, phm_match_hit *h, uint64_t entry,
+                   int distance, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    h->entry = entry;
+    h->distance = distance;
+    h->orientation = PHM_DIH_ORIGINAL;
+    h->frame = -1;
+    int rc = phm_searcher_get(m->s, entry, &h->e, err, errlen);
+    if (rc == PHM_ERR_NOT_FOUND) {
+        memset(&h->e, 0, sizeof h->e);
+        if (err && errlen)
+            err[0] = '\0';
+        return PHM_OK;
+    }
+    if (rc != PHM_OK)
+        return rc;
+    h->kind = h->e.signals & PHM_SIG_VPDQ ? PHM_MATCH_VIDEO : PHM_MATCH_IMAGE;
+    return PHM_OK;
+}
+
+int phm_match_hit_get(phm_searcher *s, const phm_match *match,
+                      phm_match_hit *out, char *err, size_t errlen)
+{
+    if (!s || !match || !out)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    out->entry = match->entry;
+    out->distance = match->distance;
+    out->orientation = PHM_DIH_ORIGINAL;
+    out->frame = -1;
+    int rc = phm_searcher_get(s, match->entry, &out->e, err, errlen);
+    if (rc != PHM_OK)
+        return rc;
+    out->kind = out->e.signals & PHM_SIG_VPDQ ? PHM_MATCH_VIDEO : PHM_MATCH_IMAGE;
+    return PHM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Images                                                              */
+/* ------------------------------------------------------------------ */
+
+int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
+                    const phm_match_options *o, const phm_match_result **out,
+                    char *err, size_t errlen)
+{
+    phm_match_options def;
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!m || !r || !out)
+        return PHM_ERR_INVALID;
+    reset(m);
+    *out = &m->res;
+    if (!(o = options(o, &def, err, errlen, &rc)))
+        return rc;
+    if (r->nhashes < 1 || r->nhashes > PHM_DIH_COUNT)
+        return invalid(err, errlen, "the image has no hash");
+    if (r->quality < o->min_quality)
+        return PHM_OK;
+    m->res.searched = 1;
+
+    size_t nq = o->orientations ? (size_t)r->nhashes : 1;
+    long np = collect_pairs(m, r->hash, nq, o->max_distance, &rc, err, errlen);
+    if (np < 0)
+        return rc;
+    /* One hit per entry: its nearest orientation (the lowest on a tie). */
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)np; i++)
+        if (n == 0 || m->pairs[n - 1].entry != m->pairs[i].entry)
+            m->pairs[n++] = m->pairs[i];
+    if (n > 1)
+        qsort(m->pairs, n, sizeof *m->pairs, pair_by_distance);
+    m->res.total = n;
+    size_t listed = o->max_matches && o->max_matches < n ? o->max_matches : n;
+    if (grow((void **)&m->hits, &m->hcap, listed, sizeof *m->hits))
+        return nomem(err, errlen);
+    m->res.hits = m->hits;
+    for (size_t i = 0; i < listed; i++) {
+        rc = new_hit(m, &m->hits[i], m->pairs[i].entry, m->pairs[i].distance,
+                     err, errlen);
+        if (rc != PHM_OK)
+            return rc;
+        m->hits[i].orientation = (int)m->pairs[i].q;
+    }
+    m->res.count = listed;
+    return PHM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Videos                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The index of frame f's hash among the nq searched ones, or -1. */
+static long searched_index(const phm_matcher *m, size_t nq,
+                           const phm_vpdq_frame *f)
+{
+    const phm_pdq *h = bsearch(&f->hash, m->q, nq, sizeof *m->q, phm_pdq_cmp);
+    return h ? (long)(h - m->q) : -1;
+}
+
+/* Appends to the pool the frames of v whose hash is marked; *first is
+ * where they start. 0, or -1 out of memory. */
+static int marked_frames(phm_matcher *m, size_t nq, const phm_vpdq *v,
+                         int min_quality, size_t *first, size_t *count)
+{
+    *first = m->plen;
+    for (size_t i = 0; i < v->count; i++) {
+        const phm_vpdq_frame *f = &v->frames[i];
+        long k = f->quality >= min_quality ? searched_index(m, nq, f) : -1;
+        if (k < 0 || !m->marked[k])
+            continue;
+        if (grow((void **)&m->pool, &m->pcap_frames, m->plen + 1, sizeof *m->pool))
+            return -1;
+        m->pool[m->plen++] = (phm_match_frame){ f->frame, f->timestamp };
+    }
+    *count = m->plen - *first;
+    return 0;
+}
+
+int phm_match_video(phm_matcher *m, const phm_vpdq *v,
+                    const phm_match_options *o, const phm_match_result **out,
+                    char *err, size_t errlen)
+{
+    phm_match_options def;
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!m || !v || !out || (v->count && !v->frames))
+        return PHM_ERR_INVALID;
+    reset(m);
+    *out = &m->res;
+    if (!(o = options(o, &def, err, errlen, &rc)))
+        return rc;
+    if (v->count > UINT32_MAX)
+        return invalid(err, errlen, "too many frames");
+    if (grow((void **)&m->q, &m->qcap, v->count, sizeof *m->q))
+        return nomem(err, errlen);
+    if (v->count > m->mcap) {
+        free(m->marked);
+        m->mcap = 0;
+        if (!(m->marked = calloc(v->count, 1)))
+            return nomem(err, errlen);
+        m->mcap = v->count;
+    }
+    size_t nq = phm_vpdq_distinct(v, o->min_quality, m->q);
+    if (!nq)
+        return PHM_OK;
+    m->res.searched = 1;
+
+    /* One search of the sublinear index for all of the video's hashes. */
+    long lnp = collect_pairs(m, m->q, nq, o->max_distance, &rc, err, errlen);
+    if (lnp < 0)
+        return rc;
+    size_t np = (size_t)lnp, nh = 0;
+    for (size_t i = 0; i < np;) {
+        size_t j = i;
+        while (j < np && m->pairs[j].entry == m->pairs[i].entry)
+            j++;
+        const pair *best = &m->pairs[i];
+        if (grow((void **)&m->hits, &m->hcap, nh + 1, sizeof *m->hits) ||
+            grow((void **)&m->first, &m->fcap, nh + 1, sizeof *m->first))
+            return nomem(err, errlen);
+        phm_match_hit *h = &m->hits[nh];
+        rc = new_hit(m, h, best->entry, best->distance, err, errlen);
+        if (rc != PHM_OK)
+            return rc;
+        if (!h->e.source) { /* gone: cannot happen in one snapshot */
+            i = j;
+            continue;
+        }
+        for (size_t f = 0; f < v->count && h->frame < 0; f++)
+            if (v->frames[f].quality >= o->min_quality &&
+                memcmp(&v->frames[f].hash, &m->q[best->q], sizeof(phm_pdq)) == 0) {
+                h->frame = (int64_t)v->frames[f].frame;
+                h->timestamp = v->frames[f].timestamp;
+            }
+        if (h->kind == PHM_MATCH_VIDEO) {
+            phm_vpdq_match cmp;
+            rc = phm_searcher_get_frames(m->s, best->entry, &m->known, err, errlen);
+            if (rc == PHM_OK) {
+                rc = phm_vpdq_compare(v, &m->known, o->max_distance, o->min_quality,
+                                      &cmp);
+                if (rc != PHM_OK && err && errlen)
+                    snprintf(err, errlen, "cannot compare with video entry %llu: %s",
+                             (unsigned long long)best->entry, phm_strerror(rc));
+            }
+            if (rc != PHM_OK)
+                return rc;
+            h->compared = 1;
+            h->query_percent = cmp.query_percent;
+            h->compared_percent = cmp.compared_percent;
+            if (phm_vpdq_is_match(&cmp, o->query_threshold, o->compared_threshold))
+                nh++;
+        } else {
+            size_t first, count;
+            for (size_t k = i; k < j; k++)
+                m->marked[m->pairs[k].q] = 1;
+            int bad = marked_frames(m, nq, v, o->min_quality, &first, &count);
+            for (size_t k = i; k < j; k++)
+                m->marked[m->pairs[k].q] = 0;
+            if (bad)
+                return nomem(err, errlen);
+            /* An offset for now: the pool may still move. */
+            h->nframes = count;
+            m->first[nh] = first;
+            nh++;
+        }
+        i = j;
+    }
+    /* The pool is complete: offsets become pointers. */
+    for (size_t k = 0; k < nh; k++) {
+        phm_match_hit *h = &m->hits[k];
+        if (h->kind == PHM_MATCH_IMAGE)
+            h->frames = m->pool + m->first[k];
+    }
+    if (nh > 1)
+        qsort(m->hits, nh, sizeof *m->hits, hit_by_distance);
+    m->res.hits = m->hits;
+    m->res.total = nh;
+    m->res.count = o->max_matches && o->max_matches < nh ? o->max_matches : nh;
+    return PHM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The match record                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Where the record goes: a stream, or a buffer as snprintf writes one. */
+typedef struct sink {
+    FILE *fp;
+    char *out;
+    size_t cap, len;
+    int failed;
+} sink;
+
+static void put(sink *k, const char *s, size_t n)
+{
+    if (k->fp) {
+        if (n && fwrite(s, 1, n, k->fp) != n)
+            k->failed = 1;
+    } else if (k->len < k->cap) {
+        size_t room = k->cap - k->len;
+        memcpy(k->out + k->len, s, n < room ? n : room);
+    }
+    k->len += n;
+}
+
+static void put_lit(sink *k, const char *s)
+{
+    put(k, s, strlen(s));
+}
+
+/* A JSON string of index text (phm_json_quote's policy), or null. */
+static void put_text(sink *k, const char *s)
+{
+    if (!s) {
+        put_lit(k, "null");
+        return;
+    }
+    size_t n = strlen(s);
+    if (k->fp) {
+        if (phm_json_fwrite(k->fp, s, n) != PHM_OK)
+            k->failed = 1;
+        return;
+    }
+    size_t room = k->len < k->cap ? k->cap - k->len : 0;
+    k->len += phm_json_quote(s, n, room ? k->out + k->len : NULL, room);
+}
+
+static void put_int(sink *k, long long v)
+{
+    char num[32];
+    int n = snprintf(num, sizeof num, "%lld", v);
+    put(k, num, n > 0 ? (size_t)n : 0);
+}
+
+static void put_real(sink *k, int known, double v)
+{
+    char num[64];
+    int n;
+    if (known && isfinite(v) && (n = snprintf(num, sizeof num, "%.3f", v)) > 0)
+        put(k, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
+    else
+        put_lit(k, "null");
+}
+
+/* The one writer of the record (phm_match_json documents it). */
+static void write_record(sink *k, const phm_match_hit *h)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)h->entry);
+    put_lit(k, "{\"entry\":");
+    put_lit(k, num);
+    put_lit(k, ",\"source\":");
+    put_text(k, h->e.source);
+    put_lit(k, ",\"id\":");
+    put_text(k, h->e.id);
+    put_lit(k, ",\"category\":");
+    put_text(k, h->e.source ? (h->e.category ? h->e.category : "") : NULL);
+    put_lit(k, h->kind == PHM_MATCH_VIDEO ? ",\"kind\":\"video\"" : ",\"kind\":\"image\"");
+    put_lit(k, ",\"distance\":");
+    put_int(k, h->distance);
+    put_lit(k, ",\"orientation\":\"");
+    put_lit(k, phm_dihedral_name(h->orientation));
+    put_lit(k, "\",\"frame\":");
+    if (h->frame >= 0)
+        put_int(k, h->frame);
+    else
+        put_lit(k, "null");
+    put_lit(k, ",\"timestamp\":");
+    put_real(k, h->frame >= 0, h->timestamp);
+    put_lit(k, ",\"frames\":");
+    if (h->frames) {
+        for (size_t i = 0; i < h->nframes; i++) {
+            snprintf(num, sizeof num, "%llu", (unsigned long long)h->frames[i].frame);
+            put_lit(k, i ? ",{\"frame\":" : "[{\"frame\":");
+            put_lit(k, num);
+            put_lit(k, ",\"timestamp\":");
+            put_real(k, 1, h->frames[i].timestamp);
+            put_lit(k, "}");
+        }
+        put_lit(k, h->nframes ? "]" : "[]");
+    } else {
+        put_lit(k, "null");
+    }
+    put_lit(k, ",\"query_percent\":");
+    put_real(k, h->compared, h->query_percent);
+    put_lit(k, ",\"compared_percent\":");
+    put_real(k, h->compared, h->compared_percent);
+    put_lit(k, "}");
+}
+
+size_t phm_match_json(const phm_match_hit *h, char *out, size_t cap)
+{
+    sink k = { NULL, out, cap, 0, 0 };
+    if (!h) {
+        if (cap)
+            out[0] = '\0';
+        return 0;
+    }
+    write_record(&k, h);
+    if (cap)
+        out[k.len < cap ? k.len : cap - 1] = '\0';
+    return k.len;
+}
+
+int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h)
+{
+    sink k = { fp, NULL, 0, 0, 0 };
+    if (!fp || !h)
+        return PHM_ERR_INVALID;
+    write_record(&k, h);
+    return k.failed ? PHM_ERR_UNREADABLE : PHM_OK;
+}
