@@ -5,16 +5,17 @@
  * order; this file adds three hooks:
  *
  *   thread_start  opens one phm_searcher per worker thread;
- *   work          right after a worker hashed an input, searches its hash
- *                 (search_image: its 8 orientations with --dihedral) and
- *                 keeps the closest --max-matches hits in the record's user
- *                 area: entry number, distance, orientation; a video goes
- *                 to work_video (match_video.c: known videos compared with
+ *   work          right after a worker hashed an input, matches it with
+ *                 libphmatch (phm_match_image: its 8 orientations with
+ *                 --dihedral; phm_match_video: known videos compared with
  *                 their stored frames, known images with the frames they
- *                 appear in);
- *   emit          in input order, resolves the entry numbers to source, id
- *                 and category with the emitter's own searcher (emission is
- *                 one call at a time) and writes the record.
+ *                 appear in) and keeps the closest --max-matches hits in
+ *                 the record's user area;
+ *   emit          in input order, reads the entries again with the
+ *                 emitter's own searcher (emission is one call at a time)
+ *                 and writes the record: the match records with
+ *                 phm_match_json_fwrite, their tsv/csv columns with
+ *                 fields_match.
  *
  * What every hashing command shares (options, inputs, output file,
  * progress, exit status) is hashrun.c's; the columns are written by
@@ -35,7 +36,6 @@
 #include "fields.h"
 #include "hashopts.h"
 #include "hashrun.h"
-#include "match_video.h"
 #include "output.h"
 
 /* Exit status of --fail-on-match when some input matched. */
@@ -59,7 +59,8 @@ static const char usage_text[] =
     "      --min-quality Q    inputs of PDQ quality below Q (default 50) are\n"
     "                         flagged low_quality and not searched\n"
     "      --max-matches N    list at most the N closest matches of an input\n"
-    "                         (default 100); 'matches' still counts them all\n"
+    "                         (default 100); 'match_count' still counts them\n"
+    "                         all\n"
     "  -d, --dihedral         also search the 7 rotated and flipped\n"
     "                         orientations of each image; 'orientation' says\n"
     "                         which one matched\n"
@@ -79,14 +80,17 @@ static const char usage_text[] =
     "  -h, --help             show this help\n"
     "\n"
     "Columns: path status size format width height mode pdq quality flags\n"
-    "[md5 sha1 sha256] kind matches entry source id category entry_kind\n"
-    "distance orientation frame timestamp frames query_percent\n"
-    "compared_percent error. tsv and csv write one line per match, the\n"
-    "input's columns repeated, closest first; an input without a match (or\n"
-    "not searched) has one line with the match columns empty. 'matches' is\n"
-    "the number of entries matched: 0 for none, empty when not searched\n"
-    "(an error, or flags low_quality). jsonl writes one object per input,\n"
-    "its matches in an array 'entries'.\n"
+    "[md5 sha1 sha256] kind match_count, then the match record: entry\n"
+    "source id category entry_kind distance orientation frame timestamp\n"
+    "frames query_percent compared_percent; then error. tsv and csv write\n"
+    "one line per match, the input's columns repeated, closest first; an\n"
+    "input without a match (or not searched) has one line with the match\n"
+    "columns empty. 'match_count' is the number of entries matched: 0 for\n"
+    "none, empty when not searched (an error, or flags low_quality). jsonl\n"
+    "writes one object per input, its match records in an array 'matches'\n"
+    "(null when not searched), each with the same fields as the columns\n"
+    "('kind' for entry_kind; frames as [{\"frame\":N,\"timestamp\":S}]):\n"
+    "the record of 'phmatch lookup' and phmatchd.\n"
     "\n"
     "Videos (and vPDQ files, as the video they hash): the distinct hashes of\n"
     "the frames of quality >= Q are searched at once. Known videos\n"
@@ -137,17 +141,19 @@ typedef struct match_options {
     output_format format;
 } match_options;
 
-/* One match of an input, before its entry is resolved. */
+/* One match of an input (phm_match_hit without its entry, which is read
+ * again at emission; the frames are the record's own copy). */
 typedef struct match_hit {
     uint64_t entry;
-    int64_t frame;      /* a video's frame number; -1 for an image */
+    int64_t frame;
     int32_t distance;
-    int32_t orientation; /* PHM_DIH_* */
-    /* an input video's hits (match_video.h) */
-    int32_t is_video;    /* a known video: the percentages are set */
-    double timestamp;    /* of `frame` */
+    int32_t orientation;
+    int32_t kind;
+    int32_t compared;
+    double timestamp;
     double query_percent, compared_percent;
-    char *frames;        /* a known image: where it appears; freed at emit */
+    phm_match_frame *frames; /* malloc'd; freed at emit */
+    size_t nframes;
 } match_hit;
 
 /* What `work` leaves for `emit`, in the record's user area. */
@@ -160,22 +166,17 @@ typedef struct match_result {
     match_hit hits[]; /* max_matches, closest first */
 } match_result;
 
-/* A worker thread's searcher and scratch. */
+/* A worker thread's searcher and matcher (libphmatch's Matching). */
 typedef struct match_thread {
     phm_searcher *s;
-    phm_pdq *queries;
-    int64_t *qframe;
-    int32_t *qorient;
-    size_t qcap;
-    match_hit *all; /* hits of the current input, before merging */
-    size_t nall, allcap;
-    match_video_scratch *mv;
+    phm_matcher *m;
 } match_thread;
 
 typedef struct match_run {
     const match_options *opt;
     phm_index *idx;
     phm_searcher *emit_s; /* resolves entries at emission */
+    phm_match_options mo;
     hashrun r;            /* output, progress */
     uint64_t searched, low_quality, matched_inputs, hits, search_failed;
 } match_run;
@@ -197,6 +198,12 @@ static int thread_start(void *ctx, int thread, void **state, char *err,
         free(t);
         return -1;
     }
+    if (phm_matcher_new(t->s, &t->m) != PHM_OK) {
+        snprintf(err, errlen, "out of memory");
+        phm_searcher_free(t->s);
+        free(t);
+        return -1;
+    }
     *state = t;
     return 0;
 }
@@ -208,202 +215,61 @@ static void thread_end(void *ctx, int thread, void *state)
     (void)thread;
     if (!t)
         return;
+    phm_matcher_free(t->m);
     phm_searcher_free(t->s);
-    free(t->queries);
-    free(t->qframe);
-    free(t->qorient);
-    free(t->all);
-    match_video_scratch_free(t->mv);
     free(t);
 }
 
-static int grow_queries(match_thread *t, size_t n)
-{
-    if (n <= t->qcap)
-        return 0;
-    size_t cap = n < 64 ? 64 : n;
-    phm_pdq *q = realloc(t->queries, cap * sizeof *q);
-    if (q)
-        t->queries = q;
-    int64_t *f = realloc(t->qframe, cap * sizeof *f);
-    if (f)
-        t->qframe = f;
-    int32_t *o = realloc(t->qorient, cap * sizeof *o);
-    if (o)
-        t->qorient = o;
-    if (!q || !f || !o)
-        return -1;
-    t->qcap = cap;
-    return 0;
-}
-
-static int hit_by_entry(const void *a, const void *b)
-{
-    const match_hit *x = a, *y = b;
-    if (x->entry != y->entry)
-        return x->entry < y->entry ? -1 : 1;
-    if (x->distance != y->distance)
-        return x->distance < y->distance ? -1 : 1;
-    if (x->orientation != y->orientation)
-        return x->orientation < y->orientation ? -1 : 1;
-    return x->frame < y->frame ? -1 : x->frame > y->frame;
-}
-
-static int hit_by_distance(const void *a, const void *b)
-{
-    const match_hit *x = a, *y = b;
-    if (x->distance != y->distance)
-        return x->distance < y->distance ? -1 : 1;
-    return x->entry < y->entry ? -1 : x->entry > y->entry;
-}
-
-/* Keeps one hit per entry in t->all: the closest (then the lowest
- * orientation, then the first frame). */
-static void dedupe_hits(match_thread *t)
-{
-    if (t->nall < 2)
-        return;
-    qsort(t->all, t->nall, sizeof *t->all, hit_by_entry);
-    size_t k = 1;
-    for (size_t i = 1; i < t->nall; i++)
-        if (t->all[i].entry != t->all[k - 1].entry)
-            t->all[k++] = t->all[i];
-    t->nall = k;
-}
-
-/* Searches queries [0, n) of t and appends their hits to t->all. */
-static int search_queries(const match_run *run, match_thread *t, size_t n,
-                          char *err, size_t errlen)
-{
-    const phm_match *m;
-    const size_t *off;
-    int rc = phm_search_batch(t->s, t->queries, n, run->opt->radius, 0, &m,
-                              &off, err, errlen);
-    if (rc != PHM_OK)
-        return rc;
-    size_t need = t->nall + off[n];
-    if (need > t->allcap) {
-        size_t cap = need < 2 * t->allcap ? 2 * t->allcap : need;
-        match_hit *a = realloc(t->all, cap * sizeof *a);
-        if (!a) {
-            snprintf(err, errlen, "out of memory");
-            return PHM_ERR_NOMEM;
-        }
-        t->all = a;
-        t->allcap = cap;
-    }
-    for (size_t q = 0; q < n; q++)
-        for (size_t j = off[q]; j < off[q + 1]; j++) {
-            match_hit *h = &t->all[t->nall++];
-            memset(h, 0, sizeof *h);
-            h->entry = m[j].entry;
-            h->distance = m[j].distance;
-            h->orientation = t->qorient[q];
-            h->frame = t->qframe[q];
-        }
-    return PHM_OK;
-}
-
-/* A video input: the known videos it matches and the known images in its
- * frames (match_video.c, one batch search of its distinct frame hashes),
- * straight into res: they are already one per entry and in order. */
-static void work_video(const match_run *run, match_thread *t, const phm_vpdq *v,
-                       match_result *res)
-{
-    const match_options *o = run->opt;
-    match_video_opts vo = { o->radius, o->min_quality, o->query_threshold,
-                            o->compared_threshold };
-    match_video_hit *vh;
-    size_t n;
-    int rc = match_video_search(t->s, v, &vo, &t->mv, &res->searched, &vh, &n,
-                                res->message, sizeof res->message);
-    phm_searcher_release(t->s);
-    if (rc != PHM_OK) {
-        res->status = rc;
-        return;
-    }
-    res->total = n;
-    res->listed = n < o->max_matches ? n : o->max_matches;
-    for (size_t k = 0; k < n; k++) {
-        if (k >= res->listed) {
-            free(vh[k].frames);
-            continue;
-        }
-        match_hit *h = &res->hits[k];
-        memset(h, 0, sizeof *h);
-        h->entry = vh[k].entry;
-        h->distance = vh[k].distance;
-        h->orientation = PHM_DIH_ORIGINAL;
-        h->frame = vh[k].frame;
-        h->timestamp = vh[k].timestamp;
-        h->is_video = vh[k].is_video;
-        h->query_percent = vh[k].query_percent;
-        h->compared_percent = vh[k].compared_percent;
-        h->frames = vh[k].frames;
-    }
-}
-
-/* Searches image record `rec` (its orientations with --dihedral) if it was
- * hashed with sufficient quality, its hits into t->all. Returns PHM_OK or an
- * error, message in res. */
-static int search_image(const match_run *run, match_thread *t,
-                        const hash_record *rec, match_result *res)
-{
-    size_t n = 0;
-
-    if (rec->status < 0 || rec->pdq.quality < run->opt->min_quality)
-        return PHM_OK;
-    if (grow_queries(t, PHM_DIH_COUNT)) {
-        snprintf(res->message, sizeof res->message, "out of memory");
-        return PHM_ERR_NOMEM;
-    }
-    int nh = rec->pdq.nhashes < 1 ? 1 : rec->pdq.nhashes;
-    for (int i = 0; i < nh && i < PHM_DIH_COUNT; i++) {
-        t->queries[n] = rec->pdq.hash[i];
-        t->qframe[n] = -1;
-        t->qorient[n++] = i;
-    }
-    res->searched = 1;
-    return search_queries(run, t, n, res->message, sizeof res->message);
-}
-
-/* The work hook: searches the record's hashes, keeps the closest hits. */
+/* The work hook: matches the record's image or video (libphmatch's
+ * phm_match_image/phm_match_video), keeps the closest hits. */
 static void work(void *ctx, void *state, hash_record *rec)
 {
     const match_run *run = ctx;
     match_thread *t = state;
     match_result *res = rec->user;
+    const phm_match_result *mr = NULL;
+    int rc = PHM_OK;
 
     res->searched = 0;
     res->status = PHM_OK;
     res->total = 0;
     res->listed = 0;
     res->message[0] = '\0';
-    t->nall = 0;
 
-    if (rec->video) {
-        /* The frames hashed, after a decoding error too (those before it). */
-        work_video(run, t, rec->video, res);
-        return;
+    /* A video's frames hashed, after a decoding error too (those before
+     * it); an image only when it was hashed. */
+    if (rec->video)
+        rc = phm_match_video(t->m, rec->video, &run->mo, &mr, res->message,
+                             sizeof res->message);
+    else if (rec->status >= 0)
+        rc = phm_match_image(t->m, &rec->pdq, &run->mo, &mr, res->message,
+                             sizeof res->message);
+    if (rc == PHM_OK && mr && mr->searched) {
+        res->searched = 1;
+        res->total = mr->total;
+        for (size_t k = 0; k < mr->count && rc == PHM_OK; k++) {
+            const phm_match_hit *h = &mr->hits[k];
+            match_hit *c = &res->hits[k];
+            *c = (match_hit){ h->entry, h->frame, h->distance, h->orientation,
+                              h->kind, h->compared, h->timestamp, h->query_percent,
+                              h->compared_percent, NULL, h->nframes };
+            if (h->frames) {
+                c->frames = malloc(h->nframes * sizeof *c->frames);
+                if (!c->frames) {
+                    snprintf(res->message, sizeof res->message, "out of memory");
+                    rc = PHM_ERR_NOMEM;
+                } else {
+                    memcpy(c->frames, h->frames, h->nframes * sizeof *c->frames);
+                }
+            }
+            res->listed = k + 1;
+        }
     }
-    int rc = search_image(run, t, rec, res);
     /* Results are copied: end the snapshot, so that an idle worker does
      * not keep the writer from reusing pages. */
     phm_searcher_release(t->s);
-    if (rc != PHM_OK) {
+    if (rc != PHM_OK)
         res->status = rc;
-        return;
-    }
-    if (!res->searched)
-        return;
-    dedupe_hits(t);
-    if (t->nall > 1)
-        qsort(t->all, t->nall, sizeof *t->all, hit_by_distance);
-    res->total = t->nall;
-    res->listed = t->nall < run->opt->max_matches ? t->nall
-                                                  : run->opt->max_matches;
-    if (res->listed)
-        memcpy(res->hits, t->all, res->listed * sizeof *res->hits);
 }
 
 /* ---------------------------------------------------------------- */
@@ -460,32 +326,8 @@ static size_t input_fields(const match_run *run, const hash_record *r,
             field_str(&f[n++], digest_name(i),
                     r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
     field_str(&f[n++], "kind", v ? "video" : "image");
-    field_num(&f[n++], "matches", res && res->searched && res->status == PHM_OK,
+    field_num(&f[n++], "match_count", res && res->searched && res->status == PHM_OK,
             res ? (long long)res->total : 0);
-    return n;
-}
-
-/* The match columns of hit `h` (entry `e`; NULL if it could not be read),
- * or with h == NULL empty ones (names only). */
-static size_t hit_fields(const match_hit *h, const phm_entry *e, field *f)
-{
-    size_t n = 0;
-    field_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
-    field_str(&f[n++], "source", h && e ? e->source : NULL);
-    field_str(&f[n++], "id", h && e ? e->id : NULL);
-    field_str(&f[n++], "category", h && e ? (e->category ? e->category : "") : NULL);
-    field_str(&f[n++], "entry_kind",
-              h && e ? (e->signals & PHM_SIG_VPDQ ? "video" : "image") : NULL);
-    field_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
-    field_str(&f[n++], "orientation",
-            h ? phm_dihedral_name(h->orientation) : NULL);
-    field_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
-    field_real(&f[n++], "timestamp", h && h->frame >= 0, h ? h->timestamp : 0);
-    field_str(&f[n++], "frames", h ? h->frames : NULL);
-    field_real(&f[n++], "query_percent", h && h->is_video,
-               h ? h->query_percent : 0);
-    field_real(&f[n++], "compared_percent", h && h->is_video,
-               h ? h->compared_percent : 0);
     return n;
 }
 
@@ -507,29 +349,42 @@ static void write_header(const match_run *run)
     if (!run->opt->run.header ||
         (run->opt->format != OUTPUT_TSV && run->opt->format != OUTPUT_CSV))
         return;
+    char *frames;
     n = input_fields(run, NULL, NULL, f, &t);
-    n += hit_fields(NULL, NULL, f + n);
+    n += fields_match(f + n, NULL, &frames);
     field_str(&f[n++], "error", NULL);
     fields_write_names(run->r.out, f, n, sep);
 }
 
-/* Reads the entry of hit `h` through the emitter's searcher. Returns 0, or
- * -1 (entry removed since the search, or an index error: message on
- * stderr, the line gets empty names). */
-static int resolve(match_run *run, const hash_record *r, const match_hit *h,
-                   phm_entry *e)
+/* The record of hit `h` with its entry read through the emitter's
+ * searcher. If it cannot be read (removed since the search, or an index
+ * error: message on stderr) the record has null names. */
+static void resolve(match_run *run, const hash_record *r, const match_hit *h,
+                    phm_match_hit *out)
 {
     char err[PHM_ERRMSG_MAX];
-    int rc = phm_searcher_get(run->emit_s, h->entry, e, err, sizeof err);
+    memset(out, 0, sizeof *out);
+    out->entry = h->entry;
+    out->kind = h->kind;
+    out->distance = h->distance;
+    out->orientation = h->orientation;
+    out->frame = h->frame;
+    out->timestamp = h->timestamp;
+    out->compared = h->compared;
+    out->query_percent = h->query_percent;
+    out->compared_percent = h->compared_percent;
+    out->frames = h->frames;
+    out->nframes = h->nframes;
+    int rc = phm_searcher_get(run->emit_s, h->entry, &out->e, err, sizeof err);
     if (rc == PHM_OK)
-        return 0;
+        return;
+    memset(&out->e, 0, sizeof out->e);
     if (!run->opt->run.quiet) {
         progress_clear(run->r.progress);
         fputs("phmatch: warning: match of '", stderr);
         cli_put_quoted(stderr, r->path);
         fprintf(stderr, "': %s\n", err);
     }
-    return -1;
 }
 
 static void write_record(match_run *run, const hash_record *r,
@@ -537,31 +392,26 @@ static void write_record(match_run *run, const hash_record *r,
 {
     field f[MAX_FIELDS];
     record_text t;
-    phm_entry e;
+    phm_match_hit mh;
     FILE *fp = run->r.out;
     size_t ni = input_fields(run, r, res, f, &t);
     const char *error = record_error(r, res);
-    size_t listed = res->searched && res->status == PHM_OK ? res->listed : 0;
+    int ok = res->searched && res->status == PHM_OK;
+    size_t listed = ok ? res->listed : 0;
 
     if (run->opt->format == OUTPUT_JSONL) {
         putc('{', fp);
         fields_write_json(fp, f, ni);
-        fputs(",\"entries\":", fp);
-        if (!res->searched || res->status != PHM_OK)
-            fputs("null", fp);
-        else
-            putc('[', fp);
+        /* The list of match records (phm_match_json), null if not
+         * searched. */
+        fputs(ok ? ",\"matches\":[" : ",\"matches\":null", fp);
         for (size_t k = 0; k < listed; k++) {
-            field hf[16];
-            int got = resolve(run, r, &res->hits[k], &e) == 0;
-            size_t nh = hit_fields(&res->hits[k], got ? &e : NULL, hf);
-            putc(k ? ',' : '{', fp);
             if (k)
-                putc('{', fp);
-            fields_write_json(fp, hf, nh);
-            putc('}', fp);
+                putc(',', fp);
+            resolve(run, r, &res->hits[k], &mh);
+            phm_match_json_fwrite(fp, &mh);
         }
-        if (res->searched && res->status == PHM_OK)
+        if (ok)
             putc(']', fp);
         field ef;
         field_str(&ef, "error", error);
@@ -575,10 +425,18 @@ static void write_record(match_run *run, const hash_record *r,
     size_t k = 0;
     do {
         const match_hit *h = k < listed ? &res->hits[k] : NULL;
-        int got = h && resolve(run, r, h, &e) == 0;
-        size_t n = ni + hit_fields(h, got ? &e : NULL, f + ni);
+        char *frames = NULL;
+        if (h)
+            resolve(run, r, h, &mh);
+        size_t nm = fields_match(f + ni, h ? &mh : NULL, &frames);
+        if (!nm) { /* out of memory: the frames column left empty */
+            mh.frames = NULL;
+            nm = fields_match(f + ni, h ? &mh : NULL, &frames);
+        }
+        size_t n = ni + nm;
         field_str(&f[n++], "error", error);
         fields_write_delimited(fp, f, n, sep);
+        free(frames);
     } while (++k < listed);
 }
 
@@ -610,7 +468,7 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     errno = 0;
     write_record(run, r, res);
     phm_searcher_release(run->emit_s);
-    for (size_t k = 0; k < res->listed; k++) /* a video's, from work_video */
+    for (size_t k = 0; k < res->listed; k++) /* a video's, from work */
         free(res->hits[k].frames);
     return hashrun_check_write(&run->r, err, errlen);
 }
@@ -727,6 +585,13 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     if (status >= 0)
         goto out;
     run.opt = &o;
+    phm_match_options_init(&run.mo);
+    run.mo.max_distance = o.radius;
+    run.mo.min_quality = o.min_quality;
+    run.mo.max_matches = o.max_matches;
+    run.mo.orientations = 1; /* every hash hashed: 8 with --dihedral */
+    run.mo.query_threshold = o.query_threshold;
+    run.mo.compared_threshold = o.compared_threshold;
 
     rc = phm_index_open(&run.idx, o.index_path, PHM_INDEX_RDONLY, 0,
                         o.h.pipe.simd, err, sizeof err);

@@ -1,6 +1,8 @@
 /* fields.c - typed record fields and their text forms (see fields.h). */
 #include "fields.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "delimited.h"
@@ -139,4 +141,54 @@ void fields_write_json(FILE *fp, const field *f, size_t n)
             putc('"', fp);
         }
     }
+}
+
+/* "FRAME@SECONDS ..." of a hit's frames (malloc'd), or NULL. */
+static char *frames_text(const phm_match_hit *h)
+{
+    /* A frame number has at most 20 digits, a timestamp < 10^12 s far less
+     * than 24 characters: 48 bytes an item bounds the text. */
+    if (h->nframes > ((size_t)-1) / 48 - 1)
+        return NULL;
+    char *s = malloc(h->nframes * 48 + 1);
+    size_t len = 0;
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (size_t i = 0; i < h->nframes; i++) {
+        int n = snprintf(s + len, 48, "%s%llu@%.3f", i ? " " : "",
+                         (unsigned long long)h->frames[i].frame,
+                         h->frames[i].timestamp);
+        if (n < 0 || n >= 48) {
+            free(s);
+            return NULL;
+        }
+        len += (size_t)n;
+    }
+    return s;
+}
+
+size_t fields_match(field *f, const phm_match_hit *h, char **frames)
+{
+    const phm_entry *e = h && h->e.source ? &h->e : NULL;
+    size_t n = 0;
+
+    *frames = NULL;
+    if (h && h->frames && !(*frames = frames_text(h)))
+        return 0;
+    field_num(&f[n++], "entry", h != NULL, h ? (long long)h->entry : 0);
+    field_str(&f[n++], "source", e ? e->source : NULL);
+    field_str(&f[n++], "id", e ? e->id : NULL);
+    field_str(&f[n++], "category", e ? (e->category ? e->category : "") : NULL);
+    field_str(&f[n++], "entry_kind",
+              h ? (h->kind == PHM_MATCH_VIDEO ? "video" : "image") : NULL);
+    field_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
+    field_str(&f[n++], "orientation", h ? phm_dihedral_name(h->orientation) : NULL);
+    field_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
+    field_real(&f[n++], "timestamp", h && h->frame >= 0, h ? h->timestamp : 0);
+    field_str(&f[n++], "frames", *frames);
+    field_real(&f[n++], "query_percent", h && h->compared, h ? h->query_percent : 0);
+    field_real(&f[n++], "compared_percent", h && h->compared,
+               h ? h->compared_percent : 0);
+    return n;
 }

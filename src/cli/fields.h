@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "phmatch.h"
+
 typedef enum field_kind {
     FIELD_NULL,  /* unknown: empty in tsv/csv, null in jsonl */
     FIELD_STR,
@@ -54,5 +56,16 @@ void fields_write_delimited(FILE *fp, const field *f, size_t n, char sep);
  * braces. A string field named "path" that is not UTF-8 is followed by
  * "path_hex", its exact bytes in hex. */
 void fields_write_json(FILE *fp, const field *f, size_t n);
+
+/* The match record (phm_match_json) as tsv/csv columns, the same in
+ * `match` and `lookup`: entry source id category entry_kind distance
+ * orientation frame timestamp frames query_percent compared_percent
+ * (entry_kind is the record's "kind": a line also has the input's kind;
+ * frames is "FRAME@SECONDS ..." space-separated). h NULL: the names, with
+ * empty values. *frames receives the frames text (malloc'd, or NULL;
+ * the caller frees it after writing). Returns FIELDS_MATCH_COUNT, or 0
+ * out of memory. */
+#define FIELDS_MATCH_COUNT 12
+size_t fields_match(field *f, const phm_match_hit *h, char **frames);
 
 #endif /* PHM_CLI_FIELDS_H */

@@ -125,7 +125,7 @@ done
 "$PHMATCH" match -q -i "$K" -f jsonl --seconds-per-hash 0 \
     "$VIDEOS/doorknob-hd-no-bar.mp4" >"$T/m.jsonl"
 t_like "every frame: ~100% both ways (jsonl)" "$(cat "$T/m.jsonl")" \
-    '"id":"doorknob-hd-no-bar","category":"clips","entry_kind":"video",.*"query_percent":\(9[5-9]\|100\)\.[0-9]*,"compared_percent":\(9[5-9]\|100\)\.'
+    '"id":"doorknob-hd-no-bar","category":"clips","kind":"video",.*"query_percent":\(9[5-9]\|100\)\.[0-9]*,"compared_percent":\(9[5-9]\|100\)\.'
 "$PHMATCH" match -q -i "$K" "$EXPECTED/doorknob-hd-no-bar.txt" >"$T/m.tsv"
 t_is "a vPDQ file as the input: matched as its video, 100% both ways" \
     "$(col_of format "$T/m.tsv" doorknob-hd-no-bar) $(col_of query_percent "$T/m.tsv" doorknob-hd-no-bar) $(col_of compared_percent "$T/m.tsv" doorknob-hd-no-bar)" \
@@ -135,7 +135,7 @@ t_like "csv: percentages in their columns" "$(cat "$T/m.csv")" \
     ',doorknob-hd-no-bar,clips,video,[0-9]*,original,[0-9]*,[0-9.]*,,[0-9.]*,[0-9.]*,$'
 "$PHMATCH" match -q -i "$K" --query-threshold 100 --compared-threshold 90 \
     "$VIDEOS/doorknob-hd-no-bar.mp4" >"$T/m.tsv"
-t_is "thresholds: sampled frames are not 90% of every frame" "$(col_of matches "$T/m.tsv")" 0
+t_is "thresholds: sampled frames are not 90% of every frame" "$(col_of match_count "$T/m.tsv")" 0
 
 # ------------------------------------------------------------------
 # Synthetic videos: copies match, unrelated ones do not
@@ -162,7 +162,7 @@ else
         "$(col_of query_percent "$T/m.tsv" mb | head -n 1 | awk '{ print ($1 >= 80) }')$(col_of compared_percent "$T/m.tsv" mb | head -n 1 | awk '{ print ($1 >= 35 && $1 <= 70) }')" 11
     "$PHMATCH" match -q -i "$K" --fail-on-match "$T/ts.mp4" >"$T/m.tsv"
     t_is "an unrelated video: exit 0 with --fail-on-match" "$?" 0
-    t_is "... and no match" "$(col_of matches "$T/m.tsv")" 0
+    t_is "... and no match" "$(col_of match_count "$T/m.tsv")" 0
     "$PHMATCH" match -q -i "$K" --fail-on-match "$T/mb-cut.mp4" >/dev/null
     t_is "--fail-on-match counts video matches (exit 4)" "$?" 4
     "$PHMATCH" match -q -i "$K" "$T/mb-frame.png" >"$T/m.tsv"

@@ -58,12 +58,12 @@ t_is "hash | index import builds the index" "$?" 0
 "$PHMATCH" match -q --index "$T/k.phmi" "$T/q" >"$T/plain.tsv"
 t_is "match: exit 0" "$?" 0
 t_is "header" "$(head -n 1 "$T/plain.tsv")" \
-    "$(printf 'path\tstatus\tsize\tformat\twidth\theight\tmode\tpdq\tquality\tflags\tkind\tmatches\tentry\tsource\tid\tcategory\tentry_kind\tdistance\torientation\tframe\ttimestamp\tframes\tquery_percent\tcompared_percent\terror')"
+    "$(printf 'path\tstatus\tsize\tformat\twidth\theight\tmode\tpdq\tquality\tflags\tkind\tmatch_count\tentry\tsource\tid\tcategory\tentry_kind\tdistance\torientation\tframe\ttimestamp\tframes\tquery_percent\tcompared_percent\terror')"
 t_is "one line per query (none has two matches)" "$(($(wc -l <"$T/plain.tsv") - 1))" 11
 for q in aaa-orig-q20 aaa-orig-half aaa-orig-crop pen-and-coaster-q20 \
     pen-and-coaster-half pen-and-coaster-crop; do
     id=${q%-*}
-    got="$(row matches "$q.jpg" "$T/plain.tsv") $(row source "$q.jpg" "$T/plain.tsv"):$(row id "$q.jpg" "$T/plain.tsv") $(row category "$q.jpg" "$T/plain.tsv") $(row orientation "$q.jpg" "$T/plain.tsv")"
+    got="$(row match_count "$q.jpg" "$T/plain.tsv") $(row source "$q.jpg" "$T/plain.tsv"):$(row id "$q.jpg" "$T/plain.tsv") $(row category "$q.jpg" "$T/plain.tsv") $(row orientation "$q.jpg" "$T/plain.tsv")"
     t_is "$q matches $id" "$got" "1 lab:$id cat-a original"
     d=$(row distance "$q.jpg" "$T/plain.tsv")
     case $q in *-q20) max=16 ;; *) max=31 ;; esac
@@ -71,7 +71,7 @@ for q in aaa-orig-q20 aaa-orig-half aaa-orig-crop pen-and-coaster-q20 \
 done
 for q in aaa-orig-rot90 aaa-orig-mirror pen-and-coaster-rot90 unrelated; do
     t_is "$q: no match without --dihedral" \
-        "$(row matches "$q.jpg" "$T/plain.tsv")/$(row entry "$q.jpg" "$T/plain.tsv")" "0/"
+        "$(row match_count "$q.jpg" "$T/plain.tsv")/$(row entry "$q.jpg" "$T/plain.tsv")" "0/"
 done
 
 "$PHMATCH" match -q -d --index "$T/k.phmi" "$T/q" >"$T/dih.tsv"
@@ -84,14 +84,14 @@ for q in aaa-orig pen-and-coaster; do
     t_is "$q-q20 still matches as original with --dihedral" \
         "$(row orientation "$q-q20.jpg" "$T/dih.tsv")" original
 done
-t_is "unrelated: no match with --dihedral" "$(row matches unrelated.jpg "$T/dih.tsv")" 0
+t_is "unrelated: no match with --dihedral" "$(row match_count unrelated.jpg "$T/dih.tsv")" 0
 
 # --max-distance: the half-size copy is a few bits away.
 d=$(row distance aaa-orig-half.jpg "$T/plain.tsv")
 "$PHMATCH" match -q -r $((d - 1)) --index "$T/k.phmi" "$T/q/aaa-orig-half.jpg" >"$T/r.tsv"
-t_is "--max-distance below the distance: no match" "$(row matches aaa-orig-half.jpg "$T/r.tsv")" 0
+t_is "--max-distance below the distance: no match" "$(row match_count aaa-orig-half.jpg "$T/r.tsv")" 0
 "$PHMATCH" match -q -r "$d" --index "$T/k.phmi" "$T/q/aaa-orig-half.jpg" >"$T/r.tsv"
-t_is "--max-distance at the distance: a match" "$(row matches aaa-orig-half.jpg "$T/r.tsv")" 1
+t_is "--max-distance at the distance: a match" "$(row match_count aaa-orig-half.jpg "$T/r.tsv")" 1
 
 # ------------------------------------------------------------------
 # Low quality, errors, exit codes
@@ -103,12 +103,12 @@ printf 'not an image\n' >"$T/text.jpg"
 t_is "some inputs failed: exit 1" "$?" 1
 t_is "statuses in input order" "$(col status "$T/err.tsv" | tr '\n' ' ')" \
     "ok not_found unsupported_format ok "
-t_is "low quality: flagged, not searched (matches empty)" \
-    "$(row flags q0003.jpg "$T/err.tsv")/$(row matches q0003.jpg "$T/err.tsv")" "low_quality/"
-t_is "error record: matches empty" "$(row matches missing.jpg "$T/err.tsv")" ""
+t_is "low quality: flagged, not searched (match_count empty)" \
+    "$(row flags q0003.jpg "$T/err.tsv")/$(row match_count q0003.jpg "$T/err.tsv")" "low_quality/"
+t_is "error record: match_count empty" "$(row match_count missing.jpg "$T/err.tsv")" ""
 t_like "error on stderr names the file" "$(cat "$T/err.txt")" "cannot hash '.*missing.jpg'"
 "$PHMATCH" match -q --min-quality 0 --index "$T/k.phmi" "$lowq" >"$T/lq.tsv"
-t_is "--min-quality 0 searches it" "$(row matches q0003.jpg "$T/lq.tsv")" 0
+t_is "--min-quality 0 searches it" "$(row match_count q0003.jpg "$T/lq.tsv")" 0
 
 "$PHMATCH" match -q --fail-on-match --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" >/dev/null
 t_is "--fail-on-match with a match: exit 4" "$?" 4
@@ -137,9 +137,9 @@ t_like "match --help shows usage" "$out" '^usage: phmatch match'
 known "$T/k.phmi" other cat-b "$T/known/aaa-orig.jpg"
 "$PHMATCH" match -q --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" >"$T/two.tsv"
 t_is "two entries: two lines, closest first" \
-    "$(col matches "$T/two.tsv" | tr '\n' ' ')$(col source "$T/two.tsv" | sort | tr '\n' ' ')" "2 2 lab other "
+    "$(col match_count "$T/two.tsv" | tr '\n' ' ')$(col source "$T/two.tsv" | sort | tr '\n' ' ')" "2 2 lab other "
 "$PHMATCH" match -q --max-matches 1 --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" >"$T/one.tsv"
-t_is "--max-matches 1: one line, matches still 2" "$(col matches "$T/one.tsv")" 2
+t_is "--max-matches 1: one line, match_count still 2" "$(col match_count "$T/one.tsv")" 2
 
 "$PHMATCH" match -q -f csv --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" "$T/missing.jpg" >"$T/m.csv" 2>/dev/null
 t_is "csv: header and 3 lines" "$(wc -l <"$T/m.csv" | tr -d ' ')" 4
@@ -152,14 +152,14 @@ if t_python; then
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)
-    e = o["entries"]
-    print(o["status"], o["matches"], "null" if e is None else
+    e = o["matches"]
+    print(o["status"], o["match_count"], "null" if e is None else
           ",".join("%s:%s:%s" % (x["source"], x["id"], x["orientation"]) for x in e))
 ' "$T/m.jsonl" | tr '\n' ';')
-    t_is "jsonl: matches and entries" "$got" \
+    t_is "jsonl: match_count and matches" "$got" \
         "ok 2 lab:aaa-orig:original,other:aaa-orig:original;ok 2 lab:aaa-orig:rot90,other:aaa-orig:rot90;not_found None null;ok None null;"
 else
-    t_skip "jsonl: matches and entries" "no python3"
+    t_skip "jsonl: match_count and matches" "no python3"
 fi
 
 "$PHMATCH" match -q -d -j 1 --index "$T/k.phmi" "$T/q" "$IMAGES/bridge-mods" >"$T/j1.tsv"
@@ -175,7 +175,7 @@ if [ -f "$video" ]; then
     "$PHMATCH" match -q --index "$T/v.phmi" "$video" >"$T/v.tsv"
     t_is "video: exit 0" "$?" 0
     t_is "video: the entry, distance 0, at frame 50" \
-        "$(col kind "$T/v.tsv") $(col matches "$T/v.tsv") $(col id "$T/v.tsv") $(col distance "$T/v.tsv") $(col frame "$T/v.tsv")" \
+        "$(col kind "$T/v.tsv") $(col match_count "$T/v.tsv") $(col id "$T/v.tsv") $(col distance "$T/v.tsv") $(col frame "$T/v.tsv")" \
         "video 1 frame50 0 50"
 else
     t_skip "video" "no $video"
@@ -196,8 +196,8 @@ live=$T/live/c.jpg
     while [ $i -lt 32 ]; do echo "$live"; i=$((i + 1)); done
 } | "$PHMATCH" match -q -j 2 --index "$T/k.phmi" -T - >"$T/live.tsv"
 t_is "live: exit 0" "$?" 0
-t_is "live: before the import, no match" "$(col matches "$T/live.tsv" | head -n 1)" 0
+t_is "live: before the import, no match" "$(col match_count "$T/live.tsv" | head -n 1)" 0
 t_is "live: after the import, the new entry" \
-    "$(col matches "$T/live.tsv" | tail -n 1) $(col source "$T/live.tsv" | tail -n 1)" "1 live"
+    "$(col match_count "$T/live.tsv" | tail -n 1) $(col source "$T/live.tsv" | tail -n 1)" "1 live"
 
 t_done
