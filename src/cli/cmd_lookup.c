@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "fields.h"
 #include "hashlist.h"
 #include "output.h"
 
@@ -52,9 +53,12 @@ static const char usage_text[] =
     "--dihedral' on the images instead.\n"
     "\n"
     "Output (tsv, csv): a header, then one row per match: input line query\n"
-    "status entry source id category distance, status 'match'; a query\n"
-    "without matches gives one row of status 'none' with the match fields\n"
-    "empty. jsonl: one object per query with a \"matches\" array.\n"
+    "status, then the match record's columns as 'phmatch match' writes them\n"
+    "(entry source id category entry_kind distance orientation frame\n"
+    "timestamp frames query_percent compared_percent), status 'match'; a\n"
+    "query without matches gives one row of status 'none' with the match\n"
+    "fields empty. jsonl: one object per query, input line query, and its\n"
+    "match records in a \"matches\" array (the record of 'phmatch match').\n"
     "\n"
     "Exit status: 0 the run worked, whether or not anything matched; 1 some\n"
     "input lines were bad or unreadable (reported as FILE:LINE: message);\n"
@@ -115,14 +119,6 @@ typedef struct lookup_run {
     uint64_t bad;
 } lookup_run;
 
-static void put_field(const lookup_run *r, FILE *out, const char *s)
-{
-    if (r->fmt == LK_TSV)
-        output_tsv_field(out, s, strlen(s));
-    else
-        output_csv_field(out, s, strlen(s));
-}
-
 static void query_text(const hashlist_record *rec, char *buf, size_t len)
 {
     const uint8_t *d = NULL;
@@ -149,12 +145,29 @@ static void query_text(const hashlist_record *rec, char *buf, size_t len)
     buf[k < len ? k : len - 1] = '\0';
 }
 
-/* Writes one query's results to `out`; `m` from searcher `s`. */
+/* The columns of a tsv/csv line: the query's, then the match record's
+ * (fields_match: the same columns as `phmatch match`). h NULL: none. */
+static size_t line_fields(field *f, const char *input, const char *lineno,
+                          const char *qt, const phm_match_hit *h, char **frames)
+{
+    size_t n = 0;
+    field_str(&f[n++], "input", input);
+    field_raw(&f[n++], "line", lineno);
+    field_str(&f[n++], "query", qt);
+    field_str(&f[n++], "status", h ? "match" : "none");
+    return n + fields_match(f + n, h, frames);
+}
+
+/* Writes one query's results to `out`: each match as the match record
+ * (phm_match_hit_get, phm_match_json_fwrite); `m` from searcher `s`. */
 static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
                  FILE *out, const char *input, const lookup_query *q,
                  const phm_match *m, size_t n)
 {
-    char qt[80], lineno[24], num[24], dist[8], err[PHM_ERRMSG_MAX];
+    char qt[80], lineno[24], err[PHM_ERRMSG_MAX];
+    char sep = r->fmt == LK_TSV ? '\t' : ',';
+    field f[4 + FIELDS_MATCH_COUNT];
+    char *frames;
     size_t shown = 0;
     query_text(&q->rec, qt, sizeof qt);
     snprintf(lineno, sizeof lineno, "%" PRIu64, q->line);
@@ -168,43 +181,26 @@ static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
                qt);
     }
     for (size_t i = 0; i < n; i++) {
-        phm_entry e;
-        if (phm_searcher_get(s, m[i].entry, &e, err, sizeof err) != PHM_OK)
+        phm_match_hit h;
+        if (phm_match_hit_get(s, &m[i], &h, err, sizeof err) != PHM_OK)
             continue; /* removed since the search's snapshot: not possible
                          within one snapshot, but never print garbage */
-        const char *cat = e.category ? e.category : "";
         if (r->fmt == LK_JSONL) {
-            fprintf(out, "%s{\"entry\":%" PRIu64 ",\"source\":", shown ? "," : "",
-                   m[i].entry);
-            phm_json_fwrite(out, e.source, strlen(e.source));
-            fputs(",\"id\":", out);
-            phm_json_fwrite(out, e.id, strlen(e.id));
-            fputs(",\"category\":", out);
-            phm_json_fwrite(out, cat, strlen(cat));
-            fprintf(out, ",\"distance\":%d}", m[i].distance);
+            if (shown)
+                putc(',', out);
+            phm_match_json_fwrite(out, &h);
         } else {
-            char sep = r->fmt == LK_TSV ? '\t' : ',';
-            snprintf(num, sizeof num, "%" PRIu64, m[i].entry);
-            snprintf(dist, sizeof dist, "%d", m[i].distance);
-            put_field(r, out, input);
-            fprintf(out, "%c%s%c%s%cmatch%c%s%c", sep, lineno, sep, qt, sep, sep,
-                   num, sep);
-            put_field(r, out, e.source);
-            fputc(sep, out);
-            put_field(r, out, e.id);
-            fputc(sep, out);
-            put_field(r, out, cat);
-            fprintf(out, "%c%s\n", sep, dist);
+            fields_write_delimited(out, f,
+                                   line_fields(f, input, lineno, qt, &h, &frames), sep);
+            free(frames); /* none: a hash lookup has no frames */
         }
         shown++;
     }
     if (r->fmt == LK_JSONL) {
         fputs("]}\n", out);
     } else if (!shown) {
-        char sep = r->fmt == LK_TSV ? '\t' : ',';
-        put_field(r, out, input);
-        fprintf(out, "%c%s%c%s%cnone%c%c%c%c%c\n", sep, lineno, sep, qt, sep, sep,
-               sep, sep, sep, sep);
+        fields_write_delimited(out, f, line_fields(f, input, lineno, qt, NULL, &frames),
+                               sep);
     }
 }
 
@@ -590,12 +586,12 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
         status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_USAGE;
         goto out;
     }
-    if (r.fmt == LK_TSV)
-        fputs("input\tline\tquery\tstatus\tentry\tsource\tid\tcategory\t"
-              "distance\n", stdout);
-    else if (r.fmt == LK_CSV)
-        fputs("input,line,query,status,entry,source,id,category,distance\n",
-              stdout);
+    if (r.fmt != LK_JSONL) {
+        field f[4 + FIELDS_MATCH_COUNT];
+        char *frames;
+        fields_write_names(stdout, f, line_fields(f, "", "", "", NULL, &frames),
+                           r.fmt == LK_TSV ? '\t' : ',');
+    }
     status = CLI_EXIT_OK;
     for (int i = 0; i < nfiles; i++) {
         if (lookup_file(&r, files[i]) != 0) {

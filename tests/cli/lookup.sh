@@ -48,12 +48,12 @@ t_is "default radius is 31" \
 
 # Distances reported are the Hamming distances.
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 64 |
-    awk -F '\t' 'NR > 1 { print $7 "=" $9 }' | sort | tr '\n' ' ')
+    awk -F '\t' 'NR > 1 { print $7 "=" $10 }' | sort | tr '\n' ' ')
 t_is "distances are exact" "$out" "$(for d in $DISTS; do echo "d$d=$d"; done | sort | tr '\n' ' ')"
 
 # Results come sorted by distance.
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 64 |
-    awk -F '\t' 'NR > 1 { print $9 }' | tr '\n' ' ')
+    awk -F '\t' 'NR > 1 { print $10 }' | tr '\n' ' ')
 t_is "sorted by distance" "$out" "0 1 5 20 31 32 40 64 "
 
 out=$(echo "$B" | "$P" lookup --index "$DB" --knn 3 --max-distance 64 |
@@ -68,7 +68,7 @@ far=$(flip "$(flip "$B" 64 | tr '0123456789abcdef' 'fedcba9876543210')" 0)
 out=$(echo "$far" | "$P" lookup --index "$DB")
 t_is "no match: exit 0" "$?" 0
 t_is "no match: a row of status none" "$(echo "$out" | sed -n 2p)" \
-    "-${TAB}1${TAB}${far}${TAB}none${TAB}${TAB}${TAB}${TAB}${TAB}"
+    "-${TAB}1${TAB}${far}${TAB}none${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}"
 
 # Several queries, in order, from files in any format.
 { echo "$far"; echo "$B"; } > "$T/q.hex"
@@ -100,10 +100,10 @@ t_is "threads: every query answered" "$(awk -F '\t' 'NR > 1 { print $2 }' "$T/pa
 
 # Formats.
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 0 --format csv)
-t_is "csv" "$out" "input,line,query,status,entry,source,id,category,distance
--,1,$B,match,1,t,d0,C,0"
+t_is "csv: the match record's columns, as phmatch match" "$out" "input,line,query,status,entry,source,id,category,entry_kind,distance,orientation,frame,timestamp,frames,query_percent,compared_percent
+-,1,$B,match,1,t,d0,C,image,0,original,,,,,"
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 1 --format jsonl)
-t_is "jsonl" "$out" "{\"input\":\"-\",\"line\":1,\"query\":\"$B\",\"matches\":[{\"entry\":1,\"source\":\"t\",\"id\":\"d0\",\"category\":\"C\",\"distance\":0},{\"entry\":2,\"source\":\"t\",\"id\":\"d1\",\"category\":\"C\",\"distance\":1}]}"
+t_is "jsonl: the match records" "$out" "{\"input\":\"-\",\"line\":1,\"query\":\"$B\",\"matches\":[{\"entry\":1,\"source\":\"t\",\"id\":\"d0\",\"category\":\"C\",\"kind\":\"image\",\"distance\":0,\"orientation\":\"original\",\"frame\":null,\"timestamp\":null,\"frames\":null,\"query_percent\":null,\"compared_percent\":null},{\"entry\":2,\"source\":\"t\",\"id\":\"d1\",\"category\":\"C\",\"kind\":\"image\",\"distance\":1,\"orientation\":\"original\",\"frame\":null,\"timestamp\":null,\"frames\":null,\"query_percent\":null,\"compared_percent\":null}]}"
 
 # Digest-only queries match exactly on the digest.
 printf 'hash,md5,source,id\n,0123456789abcdef0123456789abcdef,t,m1\n' > "$T/md5.csv"
