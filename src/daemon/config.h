@@ -39,6 +39,8 @@ typedef struct svc_config {
     int64_t max_body;          /* bytes of one request body */
     int64_t max_body_memory;   /* bytes of all request bodies at once */
     int64_t max_pixels;        /* decoded image size limit */
+    int64_t max_duration;      /* seconds of a video body decoded */
+    int64_t max_frames;        /* frames of a video body decoded */
     int64_t max_batch;         /* hashes per lookup, entries per add */
     int64_t max_matches;       /* matches reported per hash */
     int64_t connection_timeout; /* seconds without progress */

@@ -33,25 +33,24 @@ static json_t *content_id(const char *id)
     return json_text(id);
 }
 
-/* {"SOURCE": [{"bank_content_id": ..., "distance": "D"}]} for w->hits. */
-static json_t *banks_json(svc_request *rq, svc_worker *w, size_t n, const phm_pdq *query)
+/* {"SOURCE": [{"bank_content_id": ..., "distance": "D"}]} for res's hits. */
+static json_t *banks_json(svc_request *rq, const phm_match_result *res,
+                          const phm_pdq *query)
 {
-    json_t *banks = json_object(), *list = json_array();
-    if (!banks || !list)
+    json_t *banks = json_object();
+    if (!banks)
         goto oom;
     /* The audit records and metrics are those of any match answer. */
-    if (matches_to_json(rq, w, w->hits, n, query, 0, list)) {
-        json_decref(list);
-        json_decref(banks);
-        return NULL;
-    }
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        json_t *m = json_array_get(list, i);
-        const char *src = json_string_value(json_object_get(m, "source"));
-        const char *id = json_string_value(json_object_get(m, "id"));
+    report_hits(rq, res->hits, res->count, query, 0);
+    for (size_t i = 0; i < res->count; i++) {
+        const phm_match_hit *h = &res->hits[i];
+        if (!h->e.source)
+            continue;
         char dist[8];
-        snprintf(dist, sizeof dist, "%d",
-                 (int)json_integer_value(json_object_get(m, "distance")));
+        snprintf(dist, sizeof dist, "%d", h->distance);
+        /* Keys are UTF-8 for jansson: the one policy for other bytes. */
+        char src[3 * PHM_INDEX_MAX_SOURCE + 1];
+        phm_utf8_repair(h->e.source, strlen(h->e.source), src, sizeof src);
         json_t *arr = json_object_get(banks, src);
         if (!arr) {
             arr = json_array();
@@ -59,13 +58,11 @@ static json_t *banks_json(svc_request *rq, svc_worker *w, size_t n, const phm_pd
                 goto oom;
         }
         if (json_array_append_new(arr, json_pack("{s:o, s:s}", "bank_content_id",
-                                                 content_id(id), "distance", dist)))
+                                                 content_id(h->e.id), "distance", dist)))
             goto oom;
     }
-    json_decref(list);
     return banks;
 oom:
-    json_decref(list);
     json_decref(banks);
     reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
     return NULL;
@@ -77,7 +74,6 @@ void handle_hma_lookup(svc_request *rq, svc_worker *w)
     svc_args a = request_args(rq);
     const char *code, *msg;
     phm_pdq_result r;
-    int truncated;
 
     if (need_index(rq))
         return;
@@ -86,11 +82,11 @@ void handle_hma_lookup(svc_request *rq, svc_worker *w)
         return;
     }
     r.nhashes = 1;
-    long n = search_image(rq, w, &r, (int)c->match_distance, (size_t)c->max_matches,
-                          &truncated);
-    if (n < 0)
+    r.quality = 0; /* a bare hash: no quality gate */
+    const phm_match_result *res = match_image(rq, w, &r, (int)c->match_distance, 0);
+    if (!res)
         return;
-    json_t *banks = banks_json(rq, w, (size_t)n, &r.hash[0]);
+    json_t *banks = banks_json(rq, res, &r.hash[0]);
     if (banks)
         reply_json(rq, 200, banks);
 }
@@ -100,16 +96,15 @@ void handle_hma_lookup_post(svc_request *rq, svc_worker *w)
     const svc_config *c = &rq->rt->cfg;
     phm_pdq_result r;
     phm_image_info info;
-    int recovered, truncated;
-    long n = 0;
+    int recovered;
 
     if (need_index(rq) || hash_body(rq, w, 0, &r, &info, &recovered))
         return;
-    if (r.quality >= c->min_quality &&
-        (n = search_image(rq, w, &r, (int)c->match_distance, (size_t)c->max_matches,
-                          &truncated)) < 0)
+    const phm_match_result *res =
+        match_image(rq, w, &r, (int)c->match_distance, (int)c->min_quality);
+    if (!res)
         return;
-    json_t *banks = banks_json(rq, w, (size_t)n, &r.hash[0]);
+    json_t *banks = banks_json(rq, res, &r.hash[0]);
     if (banks)
         reply_json(rq, 200, json_pack("{s:o}", "pdq", banks));
 }

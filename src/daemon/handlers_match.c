@@ -1,8 +1,10 @@
-/* handlers_match.c - POST /v1/match (an image, hashed and looked up in
- * one call) and POST /v1/lookup (a batch of hashes), and the search and
- * answer code they share with the HMA endpoints. Every search reads the
- * newest committed state of the index, so entries added by another
- * process are found at the next request. */
+/* handlers_match.c - POST /v1/match (an image or a video, hashed and
+ * looked up in one call) and POST /v1/lookup (a batch of hashes), and the
+ * match reporting they share with the HMA endpoints. Matching is
+ * libphmatch's (phm_match_image, phm_match_video); every match is written
+ * as libphmatch's one match record (phm_match_json), as phmatch writes it.
+ * Every search reads the newest committed state of the index, so entries
+ * added by another process are found at the next request. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,81 +37,119 @@ json_t *json_text(const char *s)
     return j;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    const svc_hit *x = a, *y = b;
-    if (x->entry != y->entry)
-        return x->entry < y->entry ? -1 : 1;
-    if (x->distance != y->distance)
-        return x->distance - y->distance;
-    return x->orientation - y->orientation;
-}
+/* ---- the answer's text ------------------------------------------------- */
 
-static int cmp_distance(const void *a, const void *b)
+/* w->text holds the match records of an answer. It grows with what is put
+ * in, which the request's limits bound (max_batch hashes, max_matches
+ * matches each, a video's frames). 0, or -1 out of memory. */
+static int text_reserve(svc_worker *w, size_t more)
 {
-    const svc_hit *x = a, *y = b;
-    if (x->distance != y->distance)
-        return x->distance - y->distance;
-    return x->entry < y->entry ? -1 : x->entry > y->entry;
-}
-
-long search_image(svc_request *rq, svc_worker *w, const phm_pdq_result *r, int radius,
-                  size_t max, int *truncated)
-{
-    const phm_match *m;
-    size_t n = 0;
-    int rc;
-
-    *truncated = 0;
-    if (r->nhashes == 1) {
-        rc = phm_search_radius(w->searcher, &r->hash[0], radius, &m, &n, w->err,
-                               sizeof w->err);
-        if (rc == PHM_OK && worker_reserve_hits(w, n ? n : 1) == 0) {
-            for (size_t i = 0; i < n; i++)
-                w->hits[i] = (svc_hit){ m[i].entry, m[i].distance, PHM_DIH_ORIGINAL };
-        } else if (rc == PHM_OK) {
-            rc = PHM_ERR_NOMEM;
-        }
-    } else {
-        const size_t *off;
-        rc = phm_search_batch(w->searcher, r->hash, (size_t)r->nhashes, radius, 0, &m,
-                              &off, w->err, sizeof w->err);
-        if (rc == PHM_OK) {
-            size_t total = off[r->nhashes];
-            if (worker_reserve_hits(w, total ? total : 1)) {
-                rc = PHM_ERR_NOMEM;
-            } else {
-                for (int o = 0; o < r->nhashes; o++)
-                    for (size_t i = off[o]; i < off[o + 1]; i++)
-                        w->hits[n++] = (svc_hit){ m[i].entry, m[i].distance, o };
-                /* One hit per entry: its nearest orientation. */
-                qsort(w->hits, n, sizeof *w->hits, cmp_entry);
-                size_t k = 0;
-                for (size_t i = 0; i < n; i++)
-                    if (k == 0 || w->hits[k - 1].entry != w->hits[i].entry)
-                        w->hits[k++] = w->hits[i];
-                n = k;
-                qsort(w->hits, n, sizeof *w->hits, cmp_distance);
-            }
-        }
+    if (more <= w->text_cap - w->text_len)
+        return 0;
+    size_t cap = w->text_cap ? w->text_cap : 4096;
+    while (cap - w->text_len < more) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
     }
+    char *t = realloc(w->text, cap);
+    if (!t)
+        return -1;
+    w->text = t;
+    w->text_cap = cap;
+    return 0;
+}
+
+static int text_put(svc_worker *w, const char *s, size_t n)
+{
+    if (text_reserve(w, n + 1))
+        return -1;
+    memcpy(w->text + w->text_len, s, n);
+    w->text_len += n;
+    w->text[w->text_len] = '\0';
+    return 0;
+}
+
+static int text_lit(svc_worker *w, const char *s)
+{
+    return text_put(w, s, strlen(s));
+}
+
+/* Appends hits[0..n) as a JSON array of match records. */
+static int text_hits(svc_worker *w, const phm_match_hit *hits, size_t n)
+{
+    if (text_lit(w, "["))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (i && text_lit(w, ","))
+            return -1;
+        size_t room = w->text_cap - w->text_len;
+        size_t len = phm_match_json(&hits[i], w->text + w->text_len, room);
+        if (len >= room) {
+            if (text_reserve(w, len + 1))
+                return -1;
+            phm_match_json(&hits[i], w->text + w->text_len, len + 1);
+        }
+        w->text_len += len;
+    }
+    return text_lit(w, "]");
+}
+
+/* Answers 200 with object o (stolen) and the members in w->text
+ * ("name":value,...) added at its end. */
+static void reply_with_text(svc_request *rq, svc_worker *w, json_t *o)
+{
+    char *head = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    size_t hlen = head ? strlen(head) : 0;
+    char *body = hlen >= 2 ? malloc(hlen + w->text_len + 2) : NULL;
+    if (!body) {
+        free(head);
+        reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        return;
+    }
+    /* head is "{...}": its members, a comma unless there are none, ours. */
+    size_t n = hlen - 1;
+    memcpy(body, head, n);
+    if (hlen > 2)
+        body[n++] = ',';
+    memcpy(body + n, w->text, w->text_len);
+    n += w->text_len;
+    body[n++] = '}';
+    free(head);
+    reply_text(rq, 200, "application/json", body, n);
+}
+
+/* ---- matching ---------------------------------------------------------- */
+
+const phm_match_result *match_image(svc_request *rq, svc_worker *w,
+                                    const phm_pdq_result *r, int radius,
+                                    int min_quality)
+{
+    const svc_config *c = &rq->rt->cfg;
+    const phm_match_result *res;
+    phm_match_options o;
+
+    phm_match_options_init(&o);
+    o.max_distance = radius;
+    o.min_quality = min_quality;
+    o.max_matches = (size_t)c->max_matches;
+    o.orientations = 1;
+    int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
         if (rc == PHM_ERR_NOMEM)
             reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         else
             reply_error(rq, 500, "index_error", "%s", w->err);
-        return -1;
+        return NULL;
     }
-    metrics_add(&rq->srv->metrics.lookups, (uint64_t)r->nhashes);
-    if (n > max) {
-        n = max;
-        *truncated = 1;
-    }
-    return (long)n;
+    if (res->searched)
+        metrics_add(&rq->srv->metrics.lookups, (uint64_t)r->nhashes);
+    return res;
 }
 
-int matches_to_json(svc_request *rq, svc_worker *w, const svc_hit *hits, size_t n,
-                    const phm_pdq *query, int with_orientation, json_t *arr)
+void report_hits(svc_request *rq, const phm_match_hit *hits, size_t n,
+                 const phm_pdq *query, int with_orientation)
 {
     const svc_config *c = &rq->rt->cfg;
     char qhex[PHM_PDQ_HEX_LEN + 1];
@@ -118,84 +158,133 @@ int matches_to_json(svc_request *rq, svc_worker *w, const svc_hit *hits, size_t 
     if (c->audit_query_hash && query)
         phm_pdq_to_hex(query, qhex);
     for (size_t i = 0; i < n; i++) {
-        phm_entry e;
-        int rc = phm_searcher_get(w->searcher, hits[i].entry, &e, w->err, sizeof w->err);
-        if (rc == PHM_ERR_NOT_FOUND)
+        const phm_match_hit *h = &hits[i];
+        if (!h->e.source)
             continue;
-        if (rc != PHM_OK) {
-            reply_error(rq, 500, "index_error", "%s", w->err);
-            return -1;
-        }
-        const char *orient = with_orientation ? phm_dihedral_name(hits[i].orientation)
-                                              : NULL;
-        json_t *o = json_pack("{s:o, s:o, s:o, s:i}", "source", json_text(e.source),
-                              "id", json_text(e.id), "category", json_text(e.category),
-                              "distance", hits[i].distance);
-        if (!o) {
-            reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
-            return -1;
-        }
-        if (orient)
-            json_object_set_new(o, "orientation", json_string(orient));
-        /* A frame of a known video matched: say so, the id names a video. */
-        if (e.signals & PHM_SIG_VPDQ)
-            json_object_set_new(o, "kind", json_string("video"));
-        json_array_append_new(arr, o);
         reported++;
-        audit_record ar = { rq->who, endpoint_name(rq->route->endpoint), e.source, e.id,
-                            e.category, hits[i].distance, orient,
+        audit_record ar = { rq->who, endpoint_name(rq->route->endpoint), h->e.source,
+                            h->e.id, h->e.category ? h->e.category : "", h->distance,
+                            with_orientation ? phm_dihedral_name(h->orientation) : NULL,
                             c->audit_query_hash && query ? qhex : NULL };
         if (audit_write(&rq->srv->audit, &ar))
             SVC_LOG(&rq->srv->log, LOG_ERROR, "cannot write the audit log");
     }
     metrics_add(&rq->srv->metrics.matches, reported);
-    return 0;
+}
+
+/* Ends the answer of /v1/match: "matches" (and "truncated") from res into
+ * w->text, then the reply. */
+static void reply_match(svc_request *rq, svc_worker *w, json_t *o,
+                        const phm_match_result *res)
+{
+    w->text_len = 0;
+    if (!res->searched)
+        json_object_set_new(o, "not_matched", json_string("low_quality"));
+    if (res->total > res->count)
+        json_object_set_new(o, "truncated", json_true());
+    if (text_lit(w, "\"matches\":") || text_hits(w, res->hits, res->count)) {
+        json_decref(o);
+        reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        return;
+    }
+    reply_with_text(rq, w, o);
+}
+
+/* A video body (or vPDQ text): hashed from memory, its frames matched. */
+static void match_video_body(svc_request *rq, svc_worker *w, long radius)
+{
+    const svc_config *c = &rq->rt->cfg;
+    const phm_match_result *res;
+    phm_match_options o;
+    int rc;
+
+    if (phm_vpdq_detect(rq->body, rq->body_len < PHM_VPDQ_LINE_MAX ? rq->body_len
+                                                                    : PHM_VPDQ_LINE_MAX)) {
+        rc = phm_vpdq_parse((const char *)rq->body, rq->body_len, "upload", &w->video,
+                            w->err, sizeof w->err);
+    } else {
+        phm_video_hasher *vh = worker_video_hasher(w, c);
+        rc = vh ? phm_video_hash_mem(vh, rq->body, rq->body_len, "upload", &w->video,
+                                     w->err, sizeof w->err)
+                : PHM_ERR_NOMEM;
+    }
+    if (rc != PHM_OK) {
+        reply_phm_error(rq, rc, w->err);
+        return;
+    }
+    metrics_add(&rq->srv->metrics.videos, 1);
+
+    phm_match_options_init(&o);
+    o.max_distance = (int)radius;
+    o.min_quality = (int)c->min_quality;
+    o.max_matches = (size_t)c->max_matches;
+    rc = phm_match_video(w->matcher, &w->video, &o, &res, w->err, sizeof w->err);
+    if (rc != PHM_OK) {
+        if (rc == PHM_ERR_NOMEM)
+            reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        else
+            reply_error(rq, 500, "index_error", "%s", w->err);
+        return;
+    }
+    const phm_vpdq *v = &w->video;
+    char format[64];
+    snprintf(format, sizeof format, "%s/%s", v->container[0] ? v->container : "vpdq",
+             v->codec[0] ? v->codec : "-");
+    json_t *obj = json_pack("{s:s, s:s, s:I, s:I, s:f, s:I, s:I}", "kind", "video", "format",
+                            format, "width", (json_int_t)v->width, "height",
+                            (json_int_t)v->height, "fps", v->fps, "frames",
+                            (json_int_t)v->count, "max_distance", (json_int_t)radius);
+    if (!obj) {
+        reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        return;
+    }
+    if (res->searched)
+        metrics_add(&rq->srv->metrics.lookups, (uint64_t)v->count);
+    report_hits(rq, res->hits, res->count, NULL, 0);
+    reply_match(rq, w, obj, res);
 }
 
 /* POST /v1/match?max_distance=N&dihedral=1 */
 void handle_match(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    int dihedral, recovered, truncated = 0;
+    int dihedral, recovered;
     long radius;
     phm_pdq_result r;
     phm_image_info info;
 
     if (need_index(rq) || query_bool(rq, "dihedral", &dihedral) ||
         query_int(rq, "max_distance", 0, (long)c->max_distance, (long)c->match_distance,
-                  &radius) ||
-        hash_body(rq, w, dihedral, &r, &info, &recovered))
+                  &radius))
+        return;
+    /* Not an image format: a video (or its vPDQ hash), as phmatch match
+     * takes either. */
+    if (phm_detect_format(rq->body, rq->body_len) == PHM_FORMAT_UNKNOWN) {
+        match_video_body(rq, w, radius);
+        return;
+    }
+    if (hash_body(rq, w, dihedral, &r, &info, &recovered))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);
-    json_t *arr = json_array();
-    if (!o || !arr) {
-        json_decref(o);
-        json_decref(arr);
+    if (!o) {
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
+    json_object_set_new(o, "kind", json_string("image"));
     json_object_set_new(o, "max_distance", json_integer(radius));
-    json_object_set_new(o, "matches", arr);
-    if (r.quality >= c->min_quality) {
-        long n = search_image(rq, w, &r, (int)radius, (size_t)c->max_matches, &truncated);
-        if (n < 0 ||
-            matches_to_json(rq, w, w->hits, (size_t)n, &r.hash[0], dihedral, arr)) {
-            json_decref(o);
-            return;
-        }
-    } else {
-        json_object_set_new(o, "not_matched", json_string("low_quality"));
+    const phm_match_result *res = match_image(rq, w, &r, (int)radius, (int)c->min_quality);
+    if (!res) {
+        json_decref(o);
+        return;
     }
-    if (truncated)
-        json_object_set_new(o, "truncated", json_true());
-    reply_json(rq, 200, o);
+    report_hits(rq, res->hits, res->count, &r.hash[0], dihedral);
+    reply_match(rq, w, o, res);
 }
 
 /* POST /v1/lookup {"hashes": [...], "max_distance": 31, "k": 5} */
 void handle_lookup(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    json_t *results, *out;
     const phm_match *m;
     const size_t *off;
     lookup_body lb;
@@ -208,47 +297,49 @@ void handle_lookup(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
+    phm_match_hit *hits = w->hits;
     if (lookup_body_parse(rq->body, rq->body_len, c, w->queries, w->queries_cap, &lb,
                           &bad)) {
         reply_error(rq, bad.status, bad.code, "%s", bad.msg);
         return;
     }
     size_t n = lb.n;
-    json_int_t radius = lb.radius;
     if (n && phm_search_batch(w->searcher, w->queries, n, lb.radius, lb.k, &m, &off,
                               w->err, sizeof w->err) != PHM_OK) {
         reply_error(rq, 500, "index_error", "%s", w->err);
         return;
     }
     metrics_add(&rq->srv->metrics.lookups, n);
-    results = json_array();
-    out = json_pack("{s:o, s:I}", "results", results, "max_distance", radius);
-    if (!out) {
-        reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t cnt = off[i + 1] - off[i], keep = cnt;
+    /* {"results":[{"matches":[RECORD,...]},...],"max_distance":R} */
+    w->text_len = 0;
+    int fail = text_lit(w, "{\"results\":[");
+    for (size_t i = 0; i < n && !fail; i++) {
+        size_t cnt = off[i + 1] - off[i], keep = cnt, got = 0;
         if (keep > (size_t)c->max_matches)
             keep = (size_t)c->max_matches;
-        for (size_t j = 0; j < keep; j++)
-            w->hits[j] = (svc_hit){ m[off[i] + j].entry, m[off[i] + j].distance, -1 };
-        json_t *arr = json_array(), *res = json_object();
-        if (!arr || !res) {
-            json_decref(arr);
-            json_decref(res);
-            reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
-            goto out;
+        for (size_t j = 0; j < keep; j++) {
+            int rc = phm_match_hit_get(w->searcher, &m[off[i] + j], &hits[got], w->err,
+                                       sizeof w->err);
+            if (rc == PHM_OK)
+                got++;
+            else if (rc != PHM_ERR_NOT_FOUND) {
+                reply_error(rq, 500, "index_error", "%s", w->err);
+                return;
+            }
         }
-        json_object_set_new(res, "matches", arr);
-        if (keep < cnt)
-            json_object_set_new(res, "truncated", json_true());
-        json_array_append_new(results, res);
-        if (matches_to_json(rq, w, w->hits, keep, &w->queries[i], 0, arr))
-            goto out;
+        report_hits(rq, hits, got, &w->queries[i], 0);
+        fail = text_lit(w, i ? ",{\"matches\":" : "{\"matches\":") ||
+               text_hits(w, hits, got) ||
+               text_lit(w, keep < cnt ? ",\"truncated\":true}" : "}");
     }
-    reply_json(rq, 200, out);
-    out = NULL;
-out:
-    json_decref(out);
+    char tail[48];
+    snprintf(tail, sizeof tail, "],\"max_distance\":%d}", (int)lb.radius);
+    if (fail || text_lit(w, tail)) {
+        reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        return;
+    }
+    /* The answer takes the buffer. */
+    reply_text(rq, 200, "application/json", w->text, w->text_len);
+    w->text = NULL;
+    w->text_len = w->text_cap = 0;
 }

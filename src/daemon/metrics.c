@@ -149,6 +149,7 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
     struct { const char *name, *help; uint64_t v; } counters[] = {
         { "phmatchd_matches_total", "Matches reported.", ld(&m->matches) },
         { "phmatchd_images_hashed_total", "Images decoded and hashed.", ld(&m->images) },
+        { "phmatchd_videos_hashed_total", "Videos decoded and hashed.", ld(&m->videos) },
         { "phmatchd_hashes_looked_up_total", "Hashes searched in the index.",
           ld(&m->lookups) },
         { "phmatchd_overloaded_total", "Requests answered 503 for lack of capacity.",

@@ -39,6 +39,7 @@ typedef struct svc_metrics {
     atomic_uint_fast64_t latency_sum_us[EP_COUNT];
     atomic_uint_fast64_t matches;          /* matches reported */
     atomic_uint_fast64_t images;           /* images hashed */
+    atomic_uint_fast64_t videos;           /* videos hashed (/v1/match) */
     atomic_uint_fast64_t lookups;          /* hashes looked up */
     atomic_uint_fast64_t overloaded;       /* 503 for lack of capacity */
     atomic_uint_fast64_t timeouts;         /* connections closed by request_timeout */

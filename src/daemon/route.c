@@ -9,7 +9,7 @@
 
 static const svc_route routes[] = {
     { "POST", "/v1/hash", EP_HASH, ROLE_LOOKUP, BODY_IMAGE, handle_hash },
-    { "POST", "/v1/match", EP_MATCH, ROLE_LOOKUP, BODY_IMAGE, handle_match },
+    { "POST", "/v1/match", EP_MATCH, ROLE_LOOKUP, BODY_MEDIA, handle_match },
     { "POST", "/v1/lookup", EP_LOOKUP, ROLE_LOOKUP, BODY_JSON, handle_lookup },
     { "GET", "/v1/index", EP_INDEX_STATS, ROLE_LOOKUP, BODY_NONE, handle_index_stats },
     { "POST", "/v1/index/entries", EP_INDEX_ADD, ROLE_ADMIN, BODY_JSON, handle_index_add },
@@ -85,6 +85,13 @@ const char *route_check_type(const svc_route *route, const char *ct)
         if (ct && !content_type_is(ct, "application/octet-stream") &&
             strncasecmp(ct, "image/", 6) != 0)
             return "send the image bytes as application/octet-stream or image/*";
+        return NULL;
+    case BODY_MEDIA:
+        if (ct && !content_type_is(ct, "application/octet-stream") &&
+            strncasecmp(ct, "image/", 6) != 0 && strncasecmp(ct, "video/", 6) != 0 &&
+            !content_type_is(ct, "text/plain"))
+            return "send the image or video bytes as application/octet-stream, "
+                   "image/* or video/* (a vPDQ hash file as text/plain)";
         return NULL;
     case BODY_JSON:
         return content_type_is(ct, "application/json") ? NULL

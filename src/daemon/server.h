@@ -62,13 +62,6 @@ void runtime_free(svc_runtime *rt);
 
 enum { DIGEST_MD5 = 0, DIGEST_SHA1, DIGEST_SHA256, DIGEST_COUNT };
 
-/* One match of a query image or hash. */
-typedef struct svc_hit {
-    uint64_t entry;
-    int distance;
-    int orientation; /* PHM_DIH_*; -1 for hash lookups */
-} svc_hit;
-
 /* What one request thread needs: created once, reused for every request,
  * so hashing and searching allocate nothing once warm. */
 typedef struct svc_worker {
@@ -76,12 +69,18 @@ typedef struct svc_worker {
     phm_decoder *dec;
     phm_hasher *hasher;
     phm_searcher *searcher; /* NULL without an index */
+    phm_matcher *matcher;   /* over searcher; NULL without an index */
+    phm_video_hasher *vh;   /* created at the first video body */
+    int64_t vh_duration, vh_frames; /* the limits vh was made with */
+    phm_vpdq video;         /* a video body's frames */
     EVP_MD_CTX *mdctx;
     EVP_MD *md[DIGEST_COUNT];
     phm_pdq *queries;       /* max_batch hashes (grown on reload) */
     size_t queries_cap;
-    svc_hit *hits;          /* merged matches */
+    phm_match_hit *hits;    /* a lookup's match records */
     size_t hits_cap;
+    char *text;             /* an answer being written (match records) */
+    size_t text_len, text_cap;
     char err[PHM_ERRMSG_MAX];
 } svc_worker;
 
@@ -100,6 +99,9 @@ void workers_free(svc_workers *ws);
 /* Room for n entries in w->queries / w->hits. 0 or -1 (out of memory). */
 int worker_reserve_queries(svc_worker *w, size_t n);
 int worker_reserve_hits(svc_worker *w, size_t n);
+/* The video hasher for the settings in force (made or remade when they
+ * changed). NULL out of memory. */
+phm_video_hasher *worker_video_hasher(svc_worker *w, const svc_config *cfg);
 
 /* ---- the server ------------------------------------------------------- */
 
@@ -139,6 +141,7 @@ typedef void svc_handler_fn(svc_request *rq, svc_worker *w);
 typedef enum svc_body {
     BODY_NONE,      /* GET/DELETE: no body expected */
     BODY_IMAGE,     /* raw image bytes */
+    BODY_MEDIA,     /* raw image or video bytes (or vPDQ text) */
     BODY_JSON,      /* application/json */
     BODY_MULTIPART, /* multipart/form-data with a `photo` field */
 } svc_body;
@@ -212,21 +215,23 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
 json_t *image_json(svc_request *rq, const phm_pdq_result *r, const phm_image_info *info,
                    int recovered);
 
-/* Index entries within `radius` of an image's hashes (every orientation
- * in r), one hit per entry at its nearest orientation, nearest first, at
- * most `max`, into w->hits (handlers_match.c). Returns the count, or -1
- * after answering the error. */
-long search_image(svc_request *rq, svc_worker *w, const phm_pdq_result *r, int radius,
-                  size_t max, int *truncated);
+/* What an image's hashes match (libphmatch's phm_match_image with w's
+ * matcher: every orientation in r, one hit per entry, nearest first, at
+ * most max_matches), gated at min_quality (0: none). Returns the result,
+ * valid until the worker is released, or NULL after answering the error
+ * (handlers_match.c). */
+const phm_match_result *match_image(svc_request *rq, svc_worker *w,
+                                    const phm_pdq_result *r, int radius,
+                                    int min_quality);
 
 /* Answers 503 and returns -1 when no index is configured. */
 int need_index(svc_request *rq);
 
-/* Shared by the match handlers (handlers_match.c): appends the JSON of
- * hits[0..n) to `arr`, resolving entries with w->searcher, writing audit
- * records; returns -1 after answering 500 on an index error. */
-int matches_to_json(svc_request *rq, svc_worker *w, const svc_hit *hits, size_t n,
-                    const phm_pdq *query, int with_orientation, json_t *arr);
+/* Shared by the match handlers (handlers_match.c): writes the audit
+ * records of hits[0..n) (with their orientation when with_orientation)
+ * and counts them in the metrics. */
+void report_hits(svc_request *rq, const phm_match_hit *hits, size_t n,
+                 const phm_pdq *query, int with_orientation);
 
 /* A JSON string of index text: as is when it is UTF-8, else with the
  * bytes above 0x7f replaced by '?'. NULL out of memory. */

@@ -25,12 +25,35 @@ int worker_reserve_hits(svc_worker *w, size_t n)
 {
     if (n <= w->hits_cap)
         return 0;
-    svc_hit *h = realloc(w->hits, n * sizeof *h);
+    phm_match_hit *h = realloc(w->hits, n * sizeof *h);
     if (!h)
         return -1;
     w->hits = h;
     w->hits_cap = n;
     return 0;
+}
+
+phm_video_hasher *worker_video_hasher(svc_worker *w, const svc_config *cfg)
+{
+    if (w->vh && w->vh_duration == cfg->max_duration && w->vh_frames == cfg->max_frames)
+        return w->vh;
+    phm_video_hasher_free(w->vh);
+    w->vh = NULL;
+    /* As `phmatch match` hashes a video by default (one hash a second,
+     * native size), in the request's thread alone. */
+    phm_video_options o;
+    phm_video_options_init(&o);
+    o.max_pixels = (uint64_t)cfg->max_pixels;
+    o.max_seconds = (double)cfg->max_duration;
+    o.max_frames = (uint64_t)cfg->max_frames;
+    o.threads = 1;
+    o.decoder_threads = 1;
+    o.simd = (phm_simd)cfg->simd;
+    if (phm_video_hasher_new(&w->vh, &o) != PHM_OK)
+        return NULL;
+    w->vh_duration = cfg->max_duration;
+    w->vh_frames = cfg->max_frames;
+    return w->vh;
 }
 
 static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, char *err,
@@ -42,8 +65,7 @@ static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, cha
     atomic_init(&w->busy, 0);
     if (phm_decoder_new(&w->dec, &lim) || phm_hasher_new(&w->hasher, (phm_simd)cfg->simd) ||
         !(w->mdctx = EVP_MD_CTX_new()) ||
-        worker_reserve_queries(w, (size_t)cfg->max_batch) ||
-        worker_reserve_hits(w, 256)) {
+        worker_reserve_queries(w, (size_t)cfg->max_batch)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -56,14 +78,22 @@ static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, cha
             return -1;
         }
     }
+    phm_vpdq_init(&w->video);
     if (idx && phm_searcher_new(idx, &w->searcher, err, errlen))
         return -1;
+    if (w->searcher && phm_matcher_new(w->searcher, &w->matcher) != PHM_OK) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
 static void worker_free(svc_worker *w)
 {
+    phm_matcher_free(w->matcher);
     phm_searcher_free(w->searcher);
+    phm_video_hasher_free(w->vh);
+    phm_vpdq_clear(&w->video);
     phm_hasher_free(w->hasher);
     phm_decoder_free(w->dec);
     for (int i = 0; i < DIGEST_COUNT; i++)
@@ -71,6 +101,7 @@ static void worker_free(svc_worker *w)
     EVP_MD_CTX_free(w->mdctx);
     free(w->queries);
     free(w->hits);
+    free(w->text);
 }
 
 int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index *idx,
