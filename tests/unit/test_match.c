@@ -1,0 +1,248 @@
+/* test_match.c - libphmatch's matching (phm_matcher): an image's
+ * orientations giving one hit per entry at its nearest distance, the
+ * quality gate, max_matches against the total, a video's known videos
+ * (both percentages, the verdict) and known images (the frames they appear
+ * in), and the one match record (phm_match_json): its exact text, null
+ * members, text that is not UTF-8, truncation, and the stream writer
+ * giving the same bytes. */
+#include <string.h>
+
+#include "index_util.h"
+#include "tap.h"
+
+static char dir[512];
+static char err[PHM_ERRMSG_MAX];
+
+static uint64_t entry_of(phm_searcher *s, const char *src, const char *id)
+{
+    uint64_t e = 0;
+    if (phm_searcher_find(s, src, id, &e, err, sizeof err) != PHM_OK)
+        printf("# find %s/%s: %s\n", src, id, err);
+    return e;
+}
+
+static void test_record(void)
+{
+    phm_match_frame fr[2] = { { 25, 1.0 }, { 50, 2.0 } };
+    phm_match_hit h;
+    memset(&h, 0, sizeof h);
+    h.entry = 7;
+    h.e.source = "lab";
+    h.e.id = "a\"1";
+    h.e.category = "c\xff";
+    h.kind = PHM_MATCH_IMAGE;
+    h.distance = 4;
+    h.orientation = PHM_DIH_ROT90;
+    h.frame = -1;
+    char buf[1024];
+    size_t n = phm_match_json(&h, buf, sizeof buf);
+    IS_STR(buf,
+           "{\"entry\":7,\"source\":\"lab\",\"id\":\"a\\\"1\",\"category\":\"c\\ufffd\","
+           "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"frame\":null,"
+           "\"timestamp\":null,\"frames\":null,\"query_percent\":null,"
+           "\"compared_percent\":null}",
+           "record: every key, escaped, not-UTF-8 repaired, nulls");
+    IS_INT(n, strlen(buf), "record: the length returned");
+
+    char small[16];
+    IS_INT(phm_match_json(&h, small, sizeof small), n, "truncated: the full length");
+    IS_INT(strlen(small), sizeof small - 1, "truncated: NUL-terminated in the buffer");
+
+    h.e.source = NULL; /* an entry that could not be read */
+    h.frame = 50;
+    h.timestamp = 2.0;
+    h.frames = fr;
+    h.nframes = 2;
+    h.kind = PHM_MATCH_IMAGE;
+    phm_match_json(&h, buf, sizeof buf);
+    IS_STR(buf,
+           "{\"entry\":7,\"source\":null,\"id\":\"a\\\"1\",\"category\":null,"
+           "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"frame\":50,"
+           "\"timestamp\":2.000,\"frames\":[{\"frame\":25,\"timestamp\":1.000},"
+           "{\"frame\":50,\"timestamp\":2.000}],\"query_percent\":null,"
+           "\"compared_percent\":null}",
+           "record: frames of a known image in a video");
+
+    h.e.source = "v";
+    h.e.id = "x";
+    h.e.category = NULL;
+    h.frames = NULL;
+    h.kind = PHM_MATCH_VIDEO;
+    h.compared = 1;
+    h.query_percent = 100;
+    h.compared_percent = 12.5;
+    n = phm_match_json(&h, buf, sizeof buf);
+    OK(strstr(buf, "\"category\":\"\",\"kind\":\"video\"") &&
+           strstr(buf, "\"query_percent\":100.000,\"compared_percent\":12.500}"),
+       "record: a known video's percentages");
+
+    char *mem = NULL;
+    size_t mlen = 0;
+    FILE *fp = open_memstream(&mem, &mlen);
+    OK(fp && phm_match_json_fwrite(fp, &h) == PHM_OK, "fwrite: PHM_OK");
+    if (fp)
+        fclose(fp);
+    OK(mem && mlen == n && memcmp(mem, buf, n) == 0, "fwrite: the same bytes");
+    free(mem);
+}
+
+int main(void)
+{
+    rng r = { 11 };
+    phm_index *idx = NULL;
+    phm_index_txn *t = NULL;
+    phm_searcher *s = NULL;
+    phm_matcher *m = NULL;
+    const phm_match_result *res;
+    char path[600];
+
+    test_record();
+
+    scratch_dir(dir, sizeof dir, "match");
+    snprintf(path, sizeof path, "%s/k.phmi", dir);
+    if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
+        phm_index_txn_begin(idx, &t, err, sizeof err)) {
+        printf("# %s\n", err);
+        return 2;
+    }
+    phm_pdq a = rng_hash(&r), b = rng_near(&r, &a, 8);
+    phm_entry ea = { .source = "s", .id = "a", .category = "A", .signals = PHM_SIG_PDQ,
+                     .quality = 90, .pdq = a };
+    phm_entry eb = { .source = "s", .id = "b", .signals = PHM_SIG_PDQ, .quality = 90,
+                     .pdq = b };
+    /* A known video: 4 frames. */
+    phm_vpdq kv;
+    phm_vpdq_init(&kv);
+    phm_pdq vh[4];
+    for (int i = 0; i < 4; i++) {
+        vh[i] = rng_hash(&r);
+        phm_vpdq_frame f = { .hash = vh[i], .quality = 90, .frame = (uint64_t)i * 30,
+                             .timestamp = i };
+        phm_vpdq_append(&kv, &f);
+    }
+    phm_entry ev = { .source = "v", .id = "clip", .category = "V", .signals = PHM_SIG_VPDQ,
+                     .quality = -1, .frames = kv.frames, .nframes = kv.count };
+    OK(phm_index_add(t, &ea, err, sizeof err) == PHM_OK &&
+           phm_index_add(t, &eb, err, sizeof err) == PHM_OK &&
+           phm_index_add(t, &ev, err, sizeof err) == PHM_OK &&
+           phm_index_txn_commit(t, NULL, err, sizeof err) == PHM_OK,
+       "index of two images and a video");
+    OK(phm_searcher_new(idx, &s, err, sizeof err) == PHM_OK &&
+           phm_matcher_new(s, &m) == PHM_OK,
+       "a searcher and a matcher");
+    IS_INT(phm_matcher_new(NULL, &m), PHM_ERR_INVALID, "a matcher needs a searcher");
+    if (!m && phm_matcher_new(s, &m) != PHM_OK)
+        return 2;
+    uint64_t na = entry_of(s, "s", "a"), nb = entry_of(s, "s", "b"),
+             nv = entry_of(s, "v", "clip");
+
+    /* An image: hash[0] at distance 12 of a, hash[3] (rot270) exactly a. */
+    phm_pdq_result q;
+    memset(&q, 0, sizeof q);
+    q.nhashes = 8;
+    q.quality = 80;
+    q.hash[0] = rng_near(&r, &a, 12);
+    for (int i = 1; i < 8; i++)
+        q.hash[i] = rng_hash(&r);
+    q.hash[3] = a;
+    phm_match_options o;
+    phm_match_options_init(&o);
+    IS_INT(o.max_distance, 31, "defaults: distance 31");
+    IS_INT(o.min_quality, 50, "defaults: quality 50");
+    o.orientations = 1;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK, "image: PHM_OK");
+    IS_INT(res->searched, 1, "image: searched");
+    IS_INT(res->total, 2, "image: a and b, once each over 8 orientations");
+    OK(res->count == 2 && res->hits[0].entry == na && res->hits[0].distance == 0 &&
+           res->hits[0].orientation == PHM_DIH_ROT270 &&
+           strcmp(res->hits[0].e.id, "a") == 0 && strcmp(res->hits[0].e.category, "A") == 0,
+       "image: a first, at 0, through rot270, its entry read");
+    OK(res->count == 2 && res->hits[1].entry == nb && res->hits[1].distance == 8 &&
+           res->hits[1].orientation == PHM_DIH_ROT270 && res->hits[1].kind == PHM_MATCH_IMAGE &&
+           res->hits[1].frame == -1,
+       "image: then b at 8");
+
+    o.orientations = 0;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+           res->hits[0].entry == na && res->hits[0].distance == 12 &&
+           res->hits[0].orientation == PHM_DIH_ORIGINAL,
+       "orientations 0: hash[0] only");
+    o.orientations = 1;
+    o.max_matches = 1;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->total == 2 &&
+           res->count == 1,
+       "max_matches 1: one listed, total 2");
+    o.max_matches = 0;
+    q.quality = 49;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && !res->searched &&
+           res->count == 0,
+       "quality below min_quality: not searched");
+    q.quality = 80;
+    q.nhashes = 0;
+    IS_INT(phm_match_image(m, &q, &o, &res, err, sizeof err), PHM_ERR_INVALID,
+           "nhashes 0: invalid");
+    q.nhashes = 8;
+    o.max_distance = 300;
+    IS_INT(phm_match_image(m, &q, &o, &res, err, sizeof err), PHM_ERR_INVALID,
+           "max_distance 300: invalid");
+    o.max_distance = 31;
+
+    /* An image that is a frame of the known video. */
+    q.hash[0] = vh[2];
+    q.nhashes = 1;
+    OK(phm_match_image(m, &q, NULL, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].entry == nv && res->hits[0].kind == PHM_MATCH_VIDEO,
+       "an image that is a frame of a known video: kind video");
+
+    /* A video query: the known video's 4 frames, then a (frames 40 and
+     * 60) and between them b in a frame of low quality (not searched; b
+     * is found through a's hash, at 8). */
+    phm_vpdq qv;
+    phm_vpdq_init(&qv);
+    for (int i = 0; i < 7; i++) {
+        phm_vpdq_frame f = { .quality = 90, .frame = (uint64_t)i * 10, .timestamp = i * 0.5 };
+        f.hash = i < 4 ? vh[i] : i == 5 ? b : a;
+        if (i == 5)
+            f.quality = 10;
+        phm_vpdq_append(&qv, &f);
+    }
+    OK(phm_match_video(m, &qv, NULL, &res, err, sizeof err) == PHM_OK, "video: PHM_OK");
+    IS_INT(res->total, 3, "video: the known video, a, and b through a's frames");
+    const phm_match_hit *hv = NULL, *ha = NULL, *hb = NULL;
+    for (size_t i = 0; i < res->count; i++) {
+        if (res->hits[i].entry == nv)
+            hv = &res->hits[i];
+        if (res->hits[i].entry == na)
+            ha = &res->hits[i];
+        if (res->hits[i].entry == nb)
+            hb = &res->hits[i];
+    }
+    OK(hv && hv->kind == PHM_MATCH_VIDEO && hv->compared && hv->distance == 0 &&
+           hv->compared_percent == 100.0 && hv->query_percent == 80.0 && hv->frame == 0 &&
+           !hv->frames,
+       "video: the known video, 4 of its 4 hashes, 4 of the query's 5");
+    OK(ha && ha->kind == PHM_MATCH_IMAGE && !ha->compared && ha->nframes == 2 &&
+           ha->frames[0].frame == 40 && ha->frames[1].frame == 60 &&
+           ha->frames[1].timestamp == 3.0 && ha->frame == 40 && ha->distance == 0,
+       "video: image a, in frames 40 and 60 with their timestamps");
+    OK(hb && hb->distance == 8 && hb->nframes == 2 && hb->frames[0].frame == 40,
+       "video: image b at 8, in a's frames");
+    OK(res->count == 3 && res->hits[2].entry == nb, "video: nearest first");
+    o.query_threshold = 90;
+    OK(phm_match_video(m, &qv, &o, &res, err, sizeof err) == PHM_OK && res->total == 2 &&
+           res->hits[0].entry != nv && res->hits[1].entry != nv,
+       "video: query_threshold 90: the known video is not a match");
+    o.query_threshold = PHM_VPDQ_QUERY_THRESHOLD;
+    o.min_quality = 95;
+    OK(phm_match_video(m, &qv, &o, &res, err, sizeof err) == PHM_OK && !res->searched,
+       "video: no frame of min_quality: not searched");
+
+    phm_vpdq_clear(&qv);
+    phm_vpdq_clear(&kv);
+    phm_matcher_free(m);
+    phm_matcher_free(NULL);
+    phm_searcher_free(s);
+    phm_index_close(idx);
+    scratch_done(dir);
+    return tap_done();
+}
