@@ -141,6 +141,8 @@ typedef enum svc_body {
     BODY_IMAGE,     /* raw image bytes */
     BODY_JSON,      /* application/json */
     BODY_MULTIPART, /* multipart/form-data with a `photo` field */
+    BODY_LIST,      /* a hash list: application/json entries, or a list's
+                       text type (json_body.h, entries_body_type) */
 } svc_body;
 
 typedef struct svc_route {
