@@ -1215,6 +1215,256 @@ size_t phm_match_json(const phm_match_hit *h, char *out, size_t cap);
 /* The same text written to `fp` (no allocation). Returns PHM_OK, or
  * PHM_ERR_UNREADABLE if the stream failed. */
 int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
+/* ------------------------------------------------------------------ */
+/* Hash lists                                                          */
+/* ------------------------------------------------------------------ */
+/*
+ * Lists of known hashes as text: what `phmatch index import` and
+ * phmatchd's POST /v1/index/entries read, what `phmatch index export`
+ * writes, what `phmatch lookup` takes as queries. One grammar for all of
+ * them, read into and written from phm_entry (docs/HASHLISTS.md describes
+ * each format exactly):
+ *
+ *     pdq    hash,quality,name         the reference CLI's lines
+ *     hex    hash                      one 64-digit hex hash per line
+ *     hma    pdq hash                  HMA / python-threatexchange lines
+ *     csv    header line, then rows    RFC 4180 quoting
+ *     tsv    header line, then rows    \t \n \r \\ escapes
+ *     jsonl  {"hash": ..., ...}        one JSON object per line
+ *     vpdq   frame,quality,hash,time   a vPDQ file: the whole file is ONE
+ *                                      entry, a video with every frame
+ *
+ * Usage (import: the caller decides all-or-nothing or skip-bad):
+ *
+ *     phm_hashlist_reader *rd; phm_entry e; char err[PHM_HASHLIST_ERRMSG_MAX];
+ *     phm_hashlist_options opt = { .source = "ncmec", .allow_video = 1 };
+ *     if (phm_hashlist_reader_open(&rd, fp, "list.csv", PHM_HASHLIST_AUTO,
+ *                                  &opt, err, sizeof err)) ...
+ *     int rc;
+ *     while ((rc = phm_hashlist_read(rd, &e, err, sizeof err)) != PHM_HASHLIST_EOF) {
+ *         if (rc == PHM_HASHLIST_RECORD) { phm_index_add(txn, &e, ...); continue; }
+ *         fprintf(stderr, "%s\n", err);        // "list.csv:7: ..."
+ *         if (rc != PHM_ERR_CORRUPT) break;    // the list cannot be read on
+ *         ...stop (abort the transaction) or go on (skip the bad record)...
+ *     }
+ *     phm_hashlist_reader_close(rd);
+ *
+ *     // export
+ *     phm_hashlist_write_header(stdout, PHM_HASHLIST_TSV);
+ *     ...for each entry of phm_index_foreach(): phm_hashlist_write(stdout,
+ *        PHM_HASHLIST_TSV, e, err, sizeof err)...
+ *
+ * Entries read: every field of the phm_entry is set. Strings and frames
+ * point into memory owned by the reader, valid until the next
+ * phm_hashlist_read() or phm_hashlist_reader_close(); strings are
+ * NUL-terminated and hold no NUL byte; category and note are never NULL
+ * ("" when unknown). `signals` has at least one bit; quality is -1 when the
+ * list does not say, `added` 0 (the index then stores "now").
+ *
+ * Threading: no global state. A reader belongs to one thread at a time;
+ * the writers keep no state.
+ *
+ * Memory: a reader allocates about 200 KiB when opened; reading a pdq,
+ * hex, hma, csv or tsv record allocates nothing. A jsonl object is parsed
+ * by jansson (allocated and freed within the call). A line starting with
+ * '{' may be up to PHM_HASHLIST_OBJECT_LINE_MAX bytes, read into memory the
+ * reader keeps for the next one, as are a video's frames (at most
+ * PHM_INDEX_MAX_VIDEO_FRAMES).
+ *
+ * Messages are in git's style, "NAME:LINE: message", lowercase, without a
+ * trailing period: "list.csv:7: quality '101' is out of range 0..100".
+ * Input bytes quoted in a message are cut to 40 and their control and
+ * non-ASCII bytes shown as '?', so a hostile list cannot forge a line on a
+ * terminal. NAME is shown the same way.
+ */
+
+/* Longest value of each text field read, in bytes without the NUL. A
+ * longer value is an error naming the field. Each is at least the index's
+ * limit (PHM_INDEX_MAX_*), so whatever an index holds can be exported and
+ * read again. */
+#define PHM_HASHLIST_SOURCE_MAX 255
+#define PHM_HASHLIST_ID_MAX 256
+#define PHM_HASHLIST_CATEGORY_MAX 255
+#define PHM_HASHLIST_NOTE_MAX 1024
+
+/* Longest line, in bytes without its newline; for csv, the longest record
+ * (all its physical lines, quotes removed). A longer one is an error and
+ * reading resumes after the next newline. */
+#define PHM_HASHLIST_LINE_MAX 65536
+/* ... except a line that starts with '{' (a jsonl object, which may hold a
+ * video's frames): up to this many bytes. */
+#define PHM_HASHLIST_OBJECT_LINE_MAX ((size_t)128 << 20)
+
+/* Most columns a csv or tsv header may name. */
+#define PHM_HASHLIST_MAX_COLUMNS 256
+
+/* Longest message written into an `err` buffer, NUL included. Shorter
+ * buffers are accepted; messages are truncated to fit. */
+#define PHM_HASHLIST_ERRMSG_MAX 512
+
+/* Largest `added` time: 9999-12-31T23:59:59Z. */
+#define PHM_HASHLIST_TIME_MAX INT64_C(253402300799)
+
+typedef enum phm_hashlist_format {
+    PHM_HASHLIST_AUTO = 0, /* reading only: found from the first line */
+    PHM_HASHLIST_PDQ,
+    PHM_HASHLIST_HEX,
+    PHM_HASHLIST_HMA,
+    PHM_HASHLIST_CSV,
+    PHM_HASHLIST_TSV,
+    PHM_HASHLIST_JSONL,
+    PHM_HASHLIST_VPDQ, /* a vPDQ file: one video entry */
+} phm_hashlist_format;
+
+/* Parses "auto", "pdq", "hex", "hma", "csv", "tsv", "jsonl" (or "json"),
+ * "vpdq". Returns PHM_OK, or PHM_ERR_INVALID for any other name. */
+int phm_hashlist_format_parse(const char *name, phm_hashlist_format *out);
+
+/* The name of `fmt` as phm_hashlist_format_parse() takes it; "unknown"
+ * out of range. Static. */
+const char *phm_hashlist_format_name(phm_hashlist_format fmt);
+
+/* What phm_hashlist_read() returns besides the errors below. */
+enum {
+    PHM_HASHLIST_RECORD = 1, /* an entry was read */
+    PHM_HASHLIST_EOF = 0,    /* no more entries */
+};
+
+typedef struct phm_hashlist_options {
+    /* Given to an entry whose list has no source, or an empty one
+     * (`--source`). NULL is "". At most PHM_HASHLIST_SOURCE_MAX bytes. */
+    const char *source;
+    /* Likewise for the category, PHM_HASHLIST_CATEGORY_MAX bytes. */
+    const char *category;
+    /* The id of a vPDQ file's video. NULL: the base name of the reader's
+     * `name` without a trailing ".txt" or ".vpdq" (as `phmatch hash
+     * --output-dir` names them). At most PHM_HASHLIST_ID_MAX bytes. */
+    const char *video_id;
+    /* A record of another signal type (hma "video_md5 ...", a csv/jsonl
+     * signal_type other than pdq): nonzero skips it, with one warning per
+     * list, and counts it (phm_hashlist_reader_skipped()); zero makes it
+     * an error of the record. */
+    int skip_other_signals;
+    /* Nonzero accepts videos (jsonl "vpdq", vPDQ files); zero makes such a
+     * record an error (a video is an entry to store, not a query). */
+    int allow_video;
+    /* Called with each warning, "NAME:LINE: ..." (unknown columns or keys,
+     * skipped signal types), at most a few per list. NULL drops them. */
+    void (*warn)(void *ctx, const char *msg);
+    void *warn_ctx;
+} phm_hashlist_options;
+
+typedef struct phm_hashlist_reader phm_hashlist_reader;
+
+/* Opens a reader of `fp` (read from its current position, never closed by
+ * the reader) in format `fmt`, or with PHM_HASHLIST_AUTO the format found
+ * from the first line that is not blank or a '#' comment
+ * (docs/HASHLISTS.md, "Detection"). `name` names the list in messages
+ * (copied). `opt` may be NULL (all defaults); its strings are copied.
+ * Nothing is read until the first phm_hashlist_read().
+ * Returns PHM_OK, PHM_ERR_NOMEM, or PHM_ERR_INVALID (a NULL argument, a
+ * format out of range, an option over its limit), with a message. */
+int phm_hashlist_reader_open(phm_hashlist_reader **out, FILE *fp,
+                             const char *name, phm_hashlist_format fmt,
+                             const phm_hashlist_options *opt, char *err,
+                             size_t errlen);
+
+/* As phm_hashlist_reader_open(), reading data[0..len) instead of a FILE
+ * (a request body). The bytes are not copied: they must stay unchanged
+ * until the reader is closed. */
+int phm_hashlist_reader_open_mem(phm_hashlist_reader **out, const void *data,
+                                 size_t len, const char *name,
+                                 phm_hashlist_format fmt,
+                                 const phm_hashlist_options *opt, char *err,
+                                 size_t errlen);
+
+/* Frees a reader. Accepts NULL. Does not close its FILE. */
+void phm_hashlist_reader_close(phm_hashlist_reader *r);
+
+/* Reads the next entry into *e (every field set; see the ownership rules
+ * above).
+ * Returns PHM_HASHLIST_RECORD; PHM_HASHLIST_EOF; or an error with
+ * "NAME:LINE: message" in `err`:
+ *   PHM_ERR_CORRUPT      this record is malformed; the reader has moved
+ *                        past it and the next call reads the next one
+ *                        (a vPDQ file is one record: its first bad line
+ *                        makes the whole file one bad record);
+ *   PHM_ERR_UNSUPPORTED  the list cannot be read on: its format is not
+ *                        recognised, or its csv/tsv header is unusable;
+ *   PHM_ERR_UNREADABLE   the stream failed (ferror);
+ *   PHM_ERR_NOMEM        out of memory;
+ *   PHM_ERR_INVALID      a NULL argument.
+ * All but PHM_ERR_CORRUPT are sticky: every later call returns them
+ * again, with the same message. On an error *e is unspecified.
+ *
+ * An entry has a PDQ hash, or (csv, tsv, jsonl) at least one digest, or
+ * (jsonl, vpdq) a video's frames. Defaults: an empty or missing id becomes
+ * the entry's line number in decimal ("7"); an empty or missing source or
+ * category the option's. A csv record spanning lines has the number of
+ * its first; a vPDQ file the number of its first line. */
+int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err,
+                      size_t errlen);
+
+/* The format being read: the one given, or the one detected
+ * (PHM_HASHLIST_AUTO until the first phm_hashlist_read()). */
+phm_hashlist_format phm_hashlist_reader_format(const phm_hashlist_reader *r);
+
+/* The line number (from 1) where the last entry or error began. */
+uint64_t phm_hashlist_reader_line(const phm_hashlist_reader *r);
+
+/* How many records of other signal types were skipped so far. */
+uint64_t phm_hashlist_reader_skipped(const phm_hashlist_reader *r);
+
+/* Writes the csv or tsv header line, naming every column in the order
+ * phm_hashlist_write() writes them:
+ *     hash quality source id category note added md5 sha1 sha256
+ * Writes nothing for the other formats. Returns PHM_OK,
+ * PHM_ERR_UNREADABLE (the stream failed) or PHM_ERR_INVALID (fmt out of
+ * range or PHM_HASHLIST_AUTO). */
+int phm_hashlist_write_header(FILE *fp, phm_hashlist_format fmt);
+
+/* Writes entry *e as one record, LF-terminated (a csv record may span
+ * lines when a quoted field holds a line break; a vpdq record is the
+ * video's frame lines, a whole vPDQ file). What each format carries:
+ *     pdq    PDQ hash, quality, id (as the name)
+ *     hex    PDQ hash
+ *     hma    PDQ hash
+ *     csv, tsv   every field but a video's frames
+ *     jsonl  every field
+ *     vpdq   a video's frames only
+ * Reading what was written gives back the same values for the fields the
+ * format carries (the reader's defaults fill the others). NULL category
+ * and note are "". Returns PHM_OK; PHM_ERR_UNREADABLE (the stream
+ * failed); PHM_ERR_INVALID (NULL argument, format out of range); or
+ * PHM_ERR_UNSUPPORTED with the reason in `err` (may be NULL) when the
+ * entry holds what the format cannot carry (a line break in a pdq name,
+ * text that is not UTF-8 in jsonl, no PDQ hash for pdq/hex/hma, a video
+ * outside jsonl/vpdq, anything but a video in vpdq) or a field out of its
+ * range (no signal, quality not -1..100, a time outside
+ * 0..PHM_HASHLIST_TIME_MAX, a string longer than its limit): then nothing
+ * was written. */
+int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e,
+                       char *err, size_t errlen);
+
+/* Parses exactly `len` bytes as a time: decimal unix seconds
+ * (0..PHM_HASHLIST_TIME_MAX) or ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" (UTC,
+ * years 1970..9999). Returns PHM_OK or PHM_ERR_INVALID. */
+int phm_hashlist_parse_time(const char *s, size_t len, int64_t *out);
+
+/* Writes `t` (0..PHM_HASHLIST_TIME_MAX) as "YYYY-MM-DDTHH:MM:SSZ" and a
+ * NUL. Returns PHM_OK, or PHM_ERR_INVALID if t is out of range (out is
+ * then ""). */
+int phm_hashlist_format_time(int64_t t, char out[21]);
+
+/* Writes data[0..len) as one tsv field: backslash, tab, LF and CR as
+ * \\ \t \n \r, other bytes as they are (the hash lists' and phmatch's
+ * tsv). Returns PHM_OK or PHM_ERR_UNREADABLE. */
+int phm_tsv_fwrite(FILE *fp, const void *data, size_t len);
+
+/* Writes data[0..len) as one csv field (RFC 4180): in double quotes, with
+ * quotes doubled, if it holds a comma, quote, CR or LF; else as it is.
+ * Returns PHM_OK or PHM_ERR_UNREADABLE. */
+int phm_csv_fwrite(FILE *fp, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

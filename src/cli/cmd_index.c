@@ -1,6 +1,7 @@
 /* cmd_index.c - `phmatch index SUBCOMMAND`: create, import, add, remove,
  * stats, export, verify and compact a known-material index
- * (docs/INDEX_FORMAT.md). Hash lists are read and written by hashlist.c. */
+ * (docs/INDEX_FORMAT.md). Hash lists are read and written by the library
+ * (phm_hashlist_*). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -10,7 +11,6 @@
 
 #include "args.h"
 #include "cli.h"
-#include "hashlist.h"
 #include "index_vpdq.h"
 
 static const char usage_text[] =
@@ -38,7 +38,7 @@ static const char usage_text[] =
     "      --source S      source of entries whose list names none\n"
     "      --category C    category of entries whose list names none\n"
     "      --id ID         the id of the video of a single vPDQ FILE\n"
-    "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl\n"
+    "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl, vpdq\n"
     "      --skip-bad      store the good lines, list the bad ones (exit 1)\n"
     "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
     "\n"
@@ -94,7 +94,7 @@ typedef struct index_options {
     int quality;
     int skip_bad, all;
     int have_format;
-    hashlist_format format;
+    phm_hashlist_format format;
     int vpdq; /* export --format vpdq */
     const char *output_dir;
     uint64_t map_size;
@@ -186,38 +186,6 @@ static int do_create(const index_options *o, const cli_global *g)
 
 /* ---- import ---- */
 
-static void entry_from_record(const hashlist_record *r, phm_entry *e)
-{
-    memset(e, 0, sizeof *e);
-    e->source = r->source;
-    e->id = r->id;
-    e->category = r->category;
-    e->note = r->note;
-    e->quality = r->quality;
-    e->added = r->added;
-    if (r->has & HASHLIST_HAS_PDQ) {
-        e->signals |= PHM_SIG_PDQ;
-        e->pdq = r->pdq;
-    }
-    if (r->has & HASHLIST_HAS_MD5) {
-        e->signals |= PHM_SIG_MD5;
-        memcpy(e->md5, r->md5, sizeof e->md5);
-    }
-    if (r->has & HASHLIST_HAS_SHA1) {
-        e->signals |= PHM_SIG_SHA1;
-        memcpy(e->sha1, r->sha1, sizeof e->sha1);
-    }
-    if (r->has & HASHLIST_HAS_SHA256) {
-        e->signals |= PHM_SIG_SHA256;
-        memcpy(e->sha256, r->sha256, sizeof e->sha256);
-    }
-    if (r->has & HASHLIST_HAS_VPDQ) {
-        e->signals |= PHM_SIG_VPDQ;
-        e->frames = r->video->frames;
-        e->nframes = r->video->count;
-    }
-}
-
 static void warn_line(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -225,59 +193,51 @@ static void warn_line(void *ctx, const char *msg)
 }
 
 /* Reads one list into txn. Returns 0, or -1 after a fatal error (message
- * printed; *rc_out the library or hashlist status). */
+ * printed; *rc_out the library status). */
 static int import_file(const index_options *o, phm_index_txn *txn,
-                       const char *path, hashlist_record *rec, uint64_t *bad,
-                       int *rc_out)
+                       const char *path, uint64_t *bad, int *rc_out)
 {
-    hashlist_options hopt = { .source = o->source, .category = o->category,
-                              .warn = warn_line, .allow_video = 1 };
-    hashlist_reader *rd = NULL;
-    char err[HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? HASHLIST_ERRMSG_MAX
-                                                   : PHM_ERRMSG_MAX];
+    phm_hashlist_options hopt = { .source = o->source, .category = o->category,
+                                  .video_id = o->id, .warn = warn_line,
+                                  .allow_video = 1 };
+    phm_hashlist_reader *rd = NULL;
+    char err[PHM_HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? PHM_HASHLIST_ERRMSG_MAX
+                                                       : PHM_ERRMSG_MAX];
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "(standard input)" : path;
-    if (!is_stdin && !o->have_format && index_vpdq_detect(path)) {
-        index_vpdq_opts vo = { o->source, o->category, o->id };
-        int r = index_vpdq_import(txn, path, &vo, rc_out);
-        *bad += r > 0;
-        return r < 0 ? -1 : 0;
-    }
     FILE *fp = is_stdin ? stdin : fopen(path, "r");
     int ret = -1, rc;
+    phm_entry e;
 
     *rc_out = PHM_ERR_UNREADABLE;
     if (!fp) {
         cli_error("cannot open '%s': %s", path, strerror(errno));
         return -1;
     }
-    rc = hashlist_reader_open(&rd, fp, name, o->have_format ? o->format
-                                                            : HASHLIST_AUTO,
-                              &hopt, err, sizeof err);
-    if (rc != HASHLIST_OK) {
+    rc = phm_hashlist_reader_open(&rd, fp, name, o->have_format ? o->format
+                                                                : PHM_HASHLIST_AUTO,
+                                  &hopt, err, sizeof err);
+    if (rc != PHM_OK) {
         cli_error("%s", err);
-        *rc_out = PHM_ERR_NOMEM;
+        *rc_out = rc;
         goto out;
     }
-    while ((rc = hashlist_read(rd, rec, err, sizeof err)) != HASHLIST_EOF) {
-        if (rc == HASHLIST_ERR_LINE) {
+    while ((rc = phm_hashlist_read(rd, &e, err, sizeof err)) != PHM_HASHLIST_EOF) {
+        if (rc == PHM_ERR_CORRUPT) {
             fprintf(stderr, "%s\n", err);
             (*bad)++;
             continue;
         }
-        if (rc != HASHLIST_RECORD) {
+        if (rc != PHM_HASHLIST_RECORD) {
             cli_error("%s", err);
-            *rc_out = rc == HASHLIST_ERR_NOMEM ? PHM_ERR_NOMEM
-                                               : PHM_ERR_UNREADABLE;
+            *rc_out = rc == PHM_ERR_NOMEM ? PHM_ERR_NOMEM : PHM_ERR_UNREADABLE;
             goto out;
         }
-        phm_entry e;
         char aerr[PHM_ERRMSG_MAX];
-        entry_from_record(rec, &e);
         rc = phm_index_add(txn, &e, aerr, sizeof aerr);
         if (rc == PHM_ERR_INVALID) {
             cli_put_quoted(stderr, name);
-            fprintf(stderr, ":%" PRIu64 ": ", hashlist_reader_line(rd));
+            fprintf(stderr, ":%" PRIu64 ": ", phm_hashlist_reader_line(rd));
             cli_put_quoted(stderr, aerr);
             fputc('\n', stderr);
             (*bad)++;
@@ -289,7 +249,7 @@ static int import_file(const index_options *o, phm_index_txn *txn,
     }
     ret = 0;
 out:
-    hashlist_reader_close(rd);
+    phm_hashlist_reader_close(rd);
     if (fp && !is_stdin)
         fclose(fp);
     return ret;
@@ -300,29 +260,21 @@ static int change_import(const index_options *o, phm_index_txn *txn,
                          void *ctx)
 {
     uint64_t *bad = ctx;
-    hashlist_record *rec = malloc(sizeof *rec);
-    int status = CLI_EXIT_OK, rc;
+    int rc;
 
-    if (!rec) {
-        cli_error("out of memory");
-        return CLI_EXIT_FATAL;
-    }
     for (int i = 0; i < o->nfiles; i++) {
-        if (import_file(o, txn, o->files[i], rec, bad, &rc) != 0) {
+        if (import_file(o, txn, o->files[i], bad, &rc) != 0) {
             cli_error("nothing imported into '%s'", o->db);
-            status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
-            goto out;
+            return rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
         }
     }
     if (*bad && !o->skip_bad) {
         cli_error("%" PRIu64 " bad line%s: nothing imported into '%s' "
                   "(--skip-bad imports the good ones)",
                   *bad, *bad == 1 ? "" : "s", o->db);
-        status = CLI_EXIT_PARTIAL;
+        return CLI_EXIT_PARTIAL;
     }
-out:
-    free(rec);
-    return status;
+    return CLI_EXIT_OK;
 }
 
 static int do_import(const index_options *o, const cli_global *g)
@@ -430,7 +382,7 @@ static int print_group(void *ctx, const char *source, const char *category,
 static void print_time(const char *key, int64_t t)
 {
     char buf[21];
-    if (t > 0 && hashlist_format_time(t, buf) == 0)
+    if (t > 0 && phm_hashlist_format_time(t, buf) == PHM_OK)
         printf("%s\t%s\n", key, buf);
     else
         printf("%s\t-\n", key);
@@ -482,9 +434,7 @@ out:
 /* ---- export ---- */
 
 typedef struct export_ctx {
-    hashlist_format fmt;
-    hashlist_record rec;
-    phm_vpdq video; /* a view of the entry's frames */
+    phm_hashlist_format fmt;
     uint64_t unrepresentable;
     int io_error;
 } export_ctx;
@@ -492,48 +442,14 @@ typedef struct export_ctx {
 static int export_one(void *ctx, uint64_t entry, const phm_entry *e)
 {
     export_ctx *x = ctx;
-    hashlist_record *r = &x->rec;
-    char err[HASHLIST_ERRMSG_MAX];
-    int rc;
-
-    hashlist_record_init(r);
-    if (e->signals & PHM_SIG_VPDQ) {
-        x->video.frames = (phm_vpdq_frame *)(uintptr_t)e->frames;
-        x->video.count = e->nframes;
-        r->video = &x->video;
-        r->has |= HASHLIST_HAS_VPDQ;
-    }
-    if (e->signals & PHM_SIG_PDQ) {
-        r->has |= HASHLIST_HAS_PDQ;
-        r->pdq = e->pdq;
-    }
-    if (e->signals & PHM_SIG_MD5) {
-        r->has |= HASHLIST_HAS_MD5;
-        memcpy(r->md5, e->md5, sizeof r->md5);
-    }
-    if (e->signals & PHM_SIG_SHA1) {
-        r->has |= HASHLIST_HAS_SHA1;
-        memcpy(r->sha1, e->sha1, sizeof r->sha1);
-    }
-    if (e->signals & PHM_SIG_SHA256) {
-        r->has |= HASHLIST_HAS_SHA256;
-        memcpy(r->sha256, e->sha256, sizeof r->sha256);
-    }
-    r->quality = e->quality;
-    r->added = e->added;
-    /* Index limits are within the list's (hashlist.h), so these fit. */
-    snprintf(r->source, sizeof r->source, "%s", e->source);
-    snprintf(r->id, sizeof r->id, "%s", e->id);
-    snprintf(r->category, sizeof r->category, "%s",
-             e->category ? e->category : "");
-    snprintf(r->note, sizeof r->note, "%s", e->note ? e->note : "");
-    rc = hashlist_write(stdout, x->fmt, r, err, sizeof err);
-    if (rc == HASHLIST_ERR_UNREPRESENTABLE) {
+    char err[PHM_HASHLIST_ERRMSG_MAX];
+    int rc = phm_hashlist_write(stdout, x->fmt, e, err, sizeof err);
+    if (rc == PHM_ERR_UNSUPPORTED) {
         if (x->unrepresentable++ < 10)
             cli_error("entry %" PRIu64 " not exported: %s", entry, err);
         return 0;
     }
-    if (rc != HASHLIST_OK) {
+    if (rc != PHM_OK) {
         x->io_error = 1;
         return 1;
     }
@@ -552,7 +468,7 @@ static int do_export(const index_options *o, const cli_global *g)
         cli_error("out of memory");
         return CLI_EXIT_FATAL;
     }
-    x->fmt = o->have_format ? o->format : HASHLIST_TSV;
+    x->fmt = o->have_format ? o->format : PHM_HASHLIST_TSV;
     status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
     if (status != CLI_EXIT_OK)
         goto out;
@@ -560,7 +476,7 @@ static int do_export(const index_options *o, const cli_global *g)
         status = index_vpdq_export(idx, o->output_dir);
         goto out;
     }
-    if (hashlist_write_header(stdout, x->fmt) != HASHLIST_OK) {
+    if (phm_hashlist_write_header(stdout, x->fmt) != PHM_OK) {
         x->io_error = 1;
         goto done;
     }
@@ -576,7 +492,7 @@ done:
         status = CLI_EXIT_FATAL;
     } else if (x->unrepresentable && status == CLI_EXIT_OK) {
         cli_error("%" PRIu64 " entries cannot be written in format %s",
-                  x->unrepresentable, hashlist_format_name(x->fmt));
+                  x->unrepresentable, phm_hashlist_format_name(x->fmt));
         status = CLI_EXIT_PARTIAL;
     }
 out:
@@ -713,12 +629,12 @@ int cmd_index(int argc, char **argv, const cli_global *g)
         case OPT_FORMAT:
             if ((o.vpdq = strcmp(arg, "vpdq") == 0 && strcmp(sub->name, "export") == 0))
                 break;
-            if (hashlist_format_parse(arg, &o.format) != 0 ||
-                (o.format == HASHLIST_AUTO && strcmp(sub->name, "export") == 0)) {
+            if (phm_hashlist_format_parse(arg, &o.format) != PHM_OK ||
+                (o.format == PHM_HASHLIST_AUTO && strcmp(sub->name, "export") == 0)) {
                 status = cli_usage_error("index", "unknown format '%s'", arg);
                 goto out;
             }
-            o.have_format = o.format != HASHLIST_AUTO;
+            o.have_format = o.format != PHM_HASHLIST_AUTO;
             break;
         case OPT_QUALITY:
             if (args_parse_u64(&p, arg, 0, 100, 0, &v) != 0) {

@@ -1,6 +1,7 @@
 /* cmd_lookup.c - `phmatch lookup --index DB [FILE...]`: hashes in, matches
- * out. Queries are read by hashlist.c (any list format, found from the
- * first line) and searched in batches with phm_search_batch(). */
+ * out. Queries are read by the library's hash-list reader (any list
+ * format, found from the first line) and searched in batches with
+ * phm_search_batch(). */
 #include <errno.h>
 #include <inttypes.h>
 #include <omp.h>
@@ -12,7 +13,6 @@
 #include "args.h"
 #include "cli.h"
 #include "fields.h"
-#include "hashlist.h"
 #include "output.h"
 
 /* Exit status of --fail-on-match when some query matched (as `match`). */
@@ -87,11 +87,22 @@ static const args_option options[] = {
 
 typedef enum lookup_format { LK_TSV, LK_CSV, LK_JSONL } lookup_format;
 
-/* A query waiting in the batch. */
+/* A query waiting in the batch: its hashes (signals, pdq, digests; the
+ * text fields are not kept: they belong to the reader). */
 typedef struct lookup_query {
     uint64_t line;
-    hashlist_record rec;
+    phm_entry rec;
 } lookup_query;
+
+/* Keeps what a query needs of the entry just read. */
+static void keep_query(lookup_query *q, const phm_entry *e, uint64_t line)
+{
+    q->rec = *e;
+    q->rec.source = q->rec.id = q->rec.category = q->rec.note = NULL;
+    q->rec.frames = NULL;
+    q->rec.nframes = 0;
+    q->line = line;
+}
 
 /* What one thread needs to search part of a batch. */
 typedef struct lookup_worker {
@@ -119,20 +130,20 @@ typedef struct lookup_run {
     uint64_t bad;
 } lookup_run;
 
-static void query_text(const hashlist_record *rec, char *buf, size_t len)
+static void query_text(const phm_entry *rec, char *buf, size_t len)
 {
     const uint8_t *d = NULL;
     size_t n = 0;
     const char *kind = "";
-    if (rec->has & HASHLIST_HAS_PDQ) {
+    if (rec->signals & PHM_SIG_PDQ) {
         char hex[PHM_PDQ_HEX_LEN + 1];
         phm_pdq_to_hex(&rec->pdq, hex);
         snprintf(buf, len, "%s", hex);
         return;
     }
-    if (rec->has & HASHLIST_HAS_SHA256) {
+    if (rec->signals & PHM_SIG_SHA256) {
         d = rec->sha256, n = 32, kind = "sha256:";
-    } else if (rec->has & HASHLIST_HAS_SHA1) {
+    } else if (rec->signals & PHM_SIG_SHA1) {
         d = rec->sha1, n = 20, kind = "sha1:";
     } else {
         d = rec->md5, n = 16, kind = "md5:";
@@ -215,7 +226,7 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        if (q[i].rec.has & HASHLIST_HAS_PDQ) {
+        if (q[i].rec.signals & PHM_SIG_PDQ) {
             w->slot[i] = np;
             w->pdq[np++] = q[i].rec.pdq;
         } else {
@@ -237,9 +248,9 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
         /* Digest query: the strongest digest it carries. */
         unsigned sig = PHM_SIG_MD5;
         const uint8_t *d = q[i].rec.md5;
-        if (q[i].rec.has & HASHLIST_HAS_SHA256)
+        if (q[i].rec.signals & PHM_SIG_SHA256)
             sig = PHM_SIG_SHA256, d = q[i].rec.sha256;
-        else if (q[i].rec.has & HASHLIST_HAS_SHA1)
+        else if (q[i].rec.signals & PHM_SIG_SHA1)
             sig = PHM_SIG_SHA1, d = q[i].rec.sha1;
         const phm_match *dm;
         size_t dn;
@@ -323,7 +334,7 @@ static void print_line_error(const char *name, uint64_t line, const char *err)
     fprintf(stderr, "%s\n", err);
 }
 
-/* A pipe, FIFO or terminal: answers each line as it arrives (hashlist's
+/* A pipe, FIFO or terminal: answers each line as it arrives (the hash-list
  * reader reads ahead in large blocks, which would wait for more input).
  * Each line is parsed on its own, after the csv/tsv header when the list
  * has one; a csv record spanning lines is not supported here. Returns 0,
@@ -331,9 +342,9 @@ static void print_line_error(const char *name, uint64_t line, const char *err)
 static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
                          const char *label)
 {
-    hashlist_options hopt = { 0 };
-    hashlist_format fmt = HASHLIST_AUTO;
-    char err[HASHLIST_ERRMSG_MAX];
+    phm_hashlist_options hopt = { 0 };
+    phm_hashlist_format fmt = PHM_HASHLIST_AUTO;
+    char err[PHM_HASHLIST_ERRMSG_MAX];
     char *line = NULL, *prefix = NULL, *buf = NULL;
     size_t cap = 0, plen = 0, bcap = 0;
     uint64_t lineno = 0;
@@ -341,8 +352,8 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
     int ret = 0;
 
     while ((n = getline(&line, &cap, fp)) > 0) {
-        hashlist_reader *rd = NULL;
-        FILE *m;
+        phm_hashlist_reader *rd = NULL;
+        phm_entry e;
         size_t need = plen + (size_t)n + 2;
         int rc;
         lineno++;
@@ -362,20 +373,19 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
         size_t len = plen + (size_t)n;
         if (buf[len - 1] != '\n')
             buf[len++] = '\n';
-        m = fmemopen(buf, len, "r");
-        if (!m || hashlist_reader_open(&rd, m, name, fmt, &hopt, err,
-                                       sizeof err) != HASHLIST_OK) {
-            if (m)
-                fclose(m);
+        if (phm_hashlist_reader_open_mem(&rd, buf, len, name, fmt, &hopt, err,
+                                         sizeof err) != PHM_OK) {
             cli_error("out of memory");
             ret = -1;
             break;
         }
-        rc = hashlist_read(rd, &r->q[0].rec, err, sizeof err);
-        if (fmt == HASHLIST_AUTO &&
-            hashlist_reader_format(rd) != HASHLIST_AUTO) {
-            fmt = hashlist_reader_format(rd);
-            if ((fmt == HASHLIST_CSV || fmt == HASHLIST_TSV) && rc >= 0) {
+        rc = phm_hashlist_read(rd, &e, err, sizeof err);
+        if (rc == PHM_HASHLIST_RECORD)
+            keep_query(&r->q[0], &e, lineno);
+        if (fmt == PHM_HASHLIST_AUTO &&
+            phm_hashlist_reader_format(rd) != PHM_HASHLIST_AUTO) {
+            fmt = phm_hashlist_reader_format(rd);
+            if ((fmt == PHM_HASHLIST_CSV || fmt == PHM_HASHLIST_TSV) && rc >= 0) {
                 prefix = malloc((size_t)n + 1);
                 if (!prefix) {
                     cli_error("out of memory");
@@ -386,12 +396,10 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
                 }
             }
         }
-        hashlist_reader_close(rd);
-        fclose(m);
+        phm_hashlist_reader_close(rd);
         if (ret)
             break;
-        if (rc == HASHLIST_RECORD) {
-            r->q[0].line = lineno;
+        if (rc == PHM_HASHLIST_RECORD) {
             r->nq = 1;
             if (flush_batch(r, label) != 0) {
                 ret = -1;
@@ -399,7 +407,7 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
             }
             phm_searcher_release(r->w[0].s);
             fflush(stdout);
-        } else if (rc != HASHLIST_EOF) {
+        } else if (rc != PHM_HASHLIST_EOF) {
             print_line_error(name, lineno, err);
             r->bad++;
         }
@@ -417,9 +425,9 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
 /* Looks up every query of one input. Returns 0, or -1 on a fatal error. */
 static int lookup_file(lookup_run *r, const char *path)
 {
-    hashlist_options hopt = { 0 };
-    hashlist_reader *rd = NULL;
-    char err[HASHLIST_ERRMSG_MAX];
+    phm_hashlist_options hopt = { 0 };
+    phm_hashlist_reader *rd = NULL;
+    char err[PHM_HASHLIST_ERRMSG_MAX];
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "-" : path;
     FILE *fp = is_stdin ? stdin : fopen(path, "r");
@@ -438,31 +446,31 @@ static int lookup_file(lookup_run *r, const char *path)
         goto out;
     }
     batch = r->cap;
-    rc = hashlist_reader_open(&rd, fp, is_stdin ? "(standard input)" : path,
-                              HASHLIST_AUTO, &hopt, err, sizeof err);
-    if (rc != HASHLIST_OK) {
+    rc = phm_hashlist_reader_open(&rd, fp, is_stdin ? "(standard input)" : path,
+                                  PHM_HASHLIST_AUTO, &hopt, err, sizeof err);
+    if (rc != PHM_OK) {
         cli_error("%s", err);
         ret = -1;
         goto out;
     }
     for (;;) {
-        lookup_query *q = &r->q[r->nq];
-        rc = hashlist_read(rd, &q->rec, err, sizeof err);
-        if (rc == HASHLIST_EOF)
+        phm_entry e;
+        rc = phm_hashlist_read(rd, &e, err, sizeof err);
+        if (rc == PHM_HASHLIST_EOF)
             break;
-        if (rc == HASHLIST_ERR_LINE) {
+        if (rc == PHM_ERR_CORRUPT) {
             fprintf(stderr, "%s\n", err);
             r->bad++;
             continue;
         }
-        if (rc != HASHLIST_RECORD) {
+        if (rc != PHM_HASHLIST_RECORD) {
             fprintf(stderr, "%s\n", err);
             r->bad++;
-            if (rc == HASHLIST_ERR_NOMEM)
+            if (rc == PHM_ERR_NOMEM)
                 ret = -1;
             break;
         }
-        q->line = hashlist_reader_line(rd);
+        keep_query(&r->q[r->nq], &e, phm_hashlist_reader_line(rd));
         if (++r->nq >= batch) {
             if (flush_batch(r, name) != 0) {
                 ret = -1;
@@ -474,7 +482,7 @@ static int lookup_file(lookup_run *r, const char *path)
         ret = -1;
     phm_searcher_release(r->w[0].s);
 out:
-    hashlist_reader_close(rd);
+    phm_hashlist_reader_close(rd);
     if (!is_stdin)
         fclose(fp);
     return ret;

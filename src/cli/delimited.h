@@ -1,6 +1,7 @@
 /* delimited.h - the field encoding of tab- and comma-separated text, one
  * definition for every writer of it (hash records, match lines, hash
- * lists), so that what one writes the others' readers read alike. */
+ * lists), so that what one writes the others' readers read alike: the
+ * library's phm_tsv_fwrite() and phm_csv_fwrite(). */
 #ifndef PHM_CLI_DELIMITED_H
 #define PHM_CLI_DELIMITED_H
 

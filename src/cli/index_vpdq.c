@@ -1,7 +1,7 @@
-/* index_vpdq.c - vPDQ files in and out of the index (index_vpdq.h). A
- * vPDQ file is a video's hash: its frames, one line each. Imported, the
- * whole file becomes one video entry keeping every line, so that export
- * writes the same lines back. */
+/* index_vpdq.c - vPDQ files and the index (index_vpdq.h). A vPDQ file is
+ * a video's hash: its frames, one line each. Imported (by the library's
+ * hash-list reader, format vpdq), the whole file becomes one video entry
+ * keeping every line, so that export writes the same lines back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,7 +12,6 @@
 
 #include "cli.h"
 #include "index_vpdq.h"
-#include "output.h"
 
 int index_vpdq_detect(const char *path)
 {
@@ -24,72 +23,6 @@ int index_vpdq_detect(const char *path)
     ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof buf) : -1;
     close(fd);
     return n > 0 && phm_vpdq_detect(buf, (size_t)n);
-}
-
-void index_vpdq_id(const char *path, char *out, size_t len)
-{
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    size_t n = strlen(base);
-    static const char *const ext[] = { ".txt", ".vpdq" };
-    for (size_t i = 0; i < 2; i++) {
-        size_t e = strlen(ext[i]);
-        if (n > e && strcmp(base + n - e, ext[i]) == 0) {
-            n -= e;
-            break;
-        }
-    }
-    snprintf(out, len, "%.*s", (int)n, base);
-}
-
-int index_vpdq_import(phm_index_txn *txn, const char *path,
-                      const index_vpdq_opts *o, int *rc_out)
-{
-    char err[PHM_ERRMSG_MAX], id[PHM_INDEX_MAX_ID + 2];
-    phm_vpdq v;
-    int ret = 0;
-
-    phm_vpdq_init(&v);
-    if (!o->source || !o->source[0]) {
-        fputs("phmatch: '", stderr);
-        cli_put_quoted(stderr, path);
-        fputs("' is a vPDQ file, which names no source: give --source\n", stderr);
-        return 1;
-    }
-    int rc = phm_vpdq_load(path, 0, &v, err, sizeof err);
-    if (rc == PHM_ERR_NOMEM) {
-        cli_error("%s", err);
-        *rc_out = rc;
-        ret = -1;
-    } else if (rc != PHM_OK) {
-        fputs("phmatch: ", stderr);
-        cli_put_quoted(stderr, err); /* names the file and the line */
-        fputc('\n', stderr);
-        ret = 1;
-    } else {
-        if (o->id)
-            snprintf(id, sizeof id, "%s", o->id);
-        else
-            index_vpdq_id(path, id, sizeof id);
-        phm_entry e = { .source = o->source, .id = id, .category = o->category,
-                        .signals = PHM_SIG_VPDQ, .quality = -1, .frames = v.frames,
-                        .nframes = v.count };
-        rc = phm_index_add(txn, &e, err, sizeof err);
-        if (rc == PHM_ERR_INVALID) {
-            fputs("phmatch: '", stderr);
-            cli_put_quoted(stderr, path);
-            fputs("': ", stderr);
-            cli_put_quoted(stderr, err);
-            fputc('\n', stderr);
-            ret = 1;
-        } else if (rc != PHM_OK) {
-            cli_error("%s", err);
-            *rc_out = rc;
-            ret = -1;
-        }
-    }
-    phm_vpdq_clear(&v);
-    return ret;
 }
 
 /* ---- export ---- */
@@ -123,13 +56,9 @@ static int export_video(void *ctx, uint64_t entry, const phm_entry *e)
         close(fd);
     }
     if (fp) {
-        phm_vpdq v;
-        phm_vpdq_init(&v);
-        v.frames = (phm_vpdq_frame *)(uintptr_t)e->frames;
-        v.count = e->nframes;
         errno = 0;
-        output_vpdq(fp, &v);
-        if (fflush(fp) != 0 || ferror(fp))
+        if (phm_hashlist_write(fp, PHM_HASHLIST_VPDQ, e, NULL, 0) != PHM_OK ||
+            fflush(fp) != 0 || ferror(fp))
             why = strerror(errno ? errno : EIO);
         if (fclose(fp) != 0 && !why)
             why = strerror(errno);

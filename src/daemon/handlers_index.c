@@ -13,6 +13,8 @@
  */
 #include <string.h>
 
+#include <microhttpd.h>
+
 #include "json_body.h"
 #include "server.h"
 
@@ -83,34 +85,67 @@ static void reply_write_error(svc_request *rq, int rc, const char *msg)
         reply_error(rq, 500, "index_error", "%s", msg);
 }
 
-/* POST /v1/index/entries: {"entries": [{...}, ...]} or one {...}. */
+/* POST /v1/index/entries: a hash list (json_body.h): {"entries": [{...},
+ * ...]} or one {...} as application/json, or a list in any format of
+ * `phmatch index import`; ?source=, ?category= and ?id= (a vPDQ body's
+ * video) are the defaults of `--source`, `--category` and `--id`. */
 void handle_index_add(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    json_t *root;
+    entries_body body;
+    phm_hashlist_reader *rd = NULL;
     phm_index_txn *txn = NULL;
     phm_index_counts counts;
-    char who[AUTH_NAME_MAX];
+    char who[AUTH_NAME_MAX], msg[PHM_HASHLIST_ERRMSG_MAX];
+    char source[PHM_HASHLIST_SOURCE_MAX + 1], category[PHM_HASHLIST_CATEGORY_MAX + 1];
+    char id[PHM_HASHLIST_ID_MAX + 1];
+    const char *defaults[3] = { NULL, NULL, NULL };
+    static const char *const names[3] = { "source", "category", "id" };
+    char *bufs[3] = { source, category, id };
+    const size_t sizes[3] = { sizeof source, sizeof category, sizeof id };
     svc_bad bad;
-    size_t n;
 
     if (need_index(rq))
         return;
-    /* Everything is checked before taking the write lock. */
-    root = entries_body_parse(rq->body, rq->body_len, (size_t)c->max_batch, &n, &bad);
-    if (!root) {
+    for (int i = 0; i < 3; i++) {
+        int r = query_arg(rq, names[i], bufs[i], sizes[i]);
+        if (r < 0) {
+            reply_error(rq, 400, "bad_request", "invalid value for ?%s: malformed or longer "
+                        "than %zu bytes", names[i], sizes[i] - 1);
+            return;
+        }
+        defaults[i] = r ? bufs[i] : NULL;
+    }
+    /* Everything is read and checked before taking the write lock. */
+    const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (entries_body_check(rq->body, rq->body_len, ct, defaults[0], defaults[1], defaults[2],
+                           (size_t)c->max_batch, &body, &bad) != 0) {
         reply_error(rq, bad.status, bad.code, "%s", bad.msg);
         return;
     }
+    if (entries_body_reader(&body, &rd) != 0) {
+        reply_error(rq, 503, "out_of_memory", "no memory for the request now; try again later");
+        goto out;
+    }
     int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
-    for (size_t i = 0; rc == PHM_OK && i < n; i++) {
-        phm_entry e;
-        entries_body_get(root, i, &e);
+    phm_entry e;
+    int got;
+    while (rc == PHM_OK &&
+           (got = phm_hashlist_read(rd, &e, msg, sizeof msg)) != PHM_HASHLIST_EOF) {
+        if (got != PHM_HASHLIST_RECORD) {
+            /* Read and checked before: only memory can fail now. */
+            phm_index_txn_abort(txn);
+            txn = NULL;
+            reply_error(rq, 503, "out_of_memory", "%s", msg);
+            goto out;
+        }
         rc = phm_index_add(txn, &e, w->err, sizeof w->err);
         if (rc == PHM_ERR_INVALID) {
             phm_index_txn_abort(txn);
             txn = NULL;
-            reply_error(rq, 400, "bad_entry", "entries[%zu]: %s", i, w->err);
+            entries_body_where(&body, rd, w->err, msg, sizeof msg);
+            reply_error(rq, 400, "bad_entry", "%s", msg);
             goto out;
         }
     }
@@ -131,7 +166,8 @@ void handle_index_add(svc_request *rq, svc_worker *w)
                                   "updated", (json_int_t)counts.updated, "unchanged",
                                   (json_int_t)counts.unchanged));
 out:
-    json_decref(root);
+    phm_hashlist_reader_close(rd);
+    entries_body_free(&body);
 }
 
 /* DELETE /v1/index/entries/{source}/{id} and /v1/index/sources/{source} */

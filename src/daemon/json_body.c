@@ -1,9 +1,11 @@
-/* json_body.c - the JSON bodies of /v1/lookup and /v1/index/entries (see
- * json_body.h). */
+/* json_body.c - the bodies of /v1/lookup and /v1/index/entries (see
+ * json_body.h). Entries are read by the library's hash-list reader: this
+ * file only finds the list in the request. */
 #include "json_body.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
@@ -81,129 +83,171 @@ out:
     return rc;
 }
 
-static int entry_from_json(json_t *j, phm_entry *e, char *err, size_t errlen)
-{
-    static const struct { const char *name; unsigned sig; size_t len; } digests[] = {
-        { "md5", PHM_SIG_MD5, 16 }, { "sha1", PHM_SIG_SHA1, 20 },
-        { "sha256", PHM_SIG_SHA256, 32 },
-    };
-    const char *key;
-    json_t *v;
+/* ---- POST /v1/index/entries ------------------------------------------- */
 
-    memset(e, 0, sizeof *e);
-    e->quality = -1;
-    if (!json_is_object(j)) {
-        snprintf(err, errlen, "not an object");
-        return -1;
-    }
-    json_object_foreach(j, key, v) {
-        if (!strcmp(key, "source") || !strcmp(key, "id") || !strcmp(key, "category") ||
-            !strcmp(key, "note")) {
-            if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-                snprintf(err, errlen, "%s must be a string without NUL", key);
-                return -1;
-            }
-            const char *s = json_string_value(v);
-            if (key[0] == 's')
-                e->source = s;
-            else if (key[0] == 'i')
-                e->id = s;
-            else if (key[0] == 'c')
-                e->category = s;
-            else
-                e->note = s;
-        } else if (!strcmp(key, "hash") || !strcmp(key, "pdq")) {
-            if (!json_is_string(v) || phm_pdq_from_hex(json_string_value(v),
-                                                        json_string_length(v), &e->pdq)) {
-                snprintf(err, errlen, "%s must be a PDQ hash of 64 hex digits", key);
-                return -1;
-            }
-            e->signals |= PHM_SIG_PDQ;
-        } else if (!strcmp(key, "quality")) {
-            if (!json_is_integer(v) || json_integer_value(v) < -1 ||
-                json_integer_value(v) > 100) {
-                snprintf(err, errlen, "quality must be an integer from -1 to 100");
-                return -1;
-            }
-            e->quality = (int)json_integer_value(v);
-        } else if (!strcmp(key, "added")) {
-            if (!json_is_integer(v) || json_integer_value(v) < 0) {
-                snprintf(err, errlen, "added must be unix seconds");
-                return -1;
-            }
-            e->added = json_integer_value(v);
-        } else {
-            size_t d;
-            for (d = 0; d < 3; d++)
-                if (!strcmp(key, digests[d].name))
-                    break;
-            if (d == 3) {
-                snprintf(err, errlen, "unknown field '%.64s'", key);
-                return -1;
-            }
-            uint8_t *dst = digests[d].sig == PHM_SIG_MD5    ? e->md5
-                           : digests[d].sig == PHM_SIG_SHA1 ? e->sha1
-                                                            : e->sha256;
-            if (!json_is_string(v) || phm_hex_decode(json_string_value(v), json_string_length(v),
-                                                 dst, digests[d].len)) {
-                snprintf(err, errlen, "%s must be %zu hex digits", key, 2 * digests[d].len);
-                return -1;
-            }
-            e->signals |= digests[d].sig;
+int entries_body_type(const char *ct, phm_hashlist_format *fmt, int *json)
+{
+    static const struct {
+        const char *type;
+        phm_hashlist_format fmt;
+        int json;
+    } types[] = {
+        { "application/json", PHM_HASHLIST_JSONL, 1 },
+        { "application/x-ndjson", PHM_HASHLIST_JSONL, 0 },
+        { "application/jsonl", PHM_HASHLIST_JSONL, 0 },
+        { "text/csv", PHM_HASHLIST_CSV, 0 },
+        { "text/tab-separated-values", PHM_HASHLIST_TSV, 0 },
+        { "text/plain", PHM_HASHLIST_AUTO, 0 },
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (content_type_is(ct, types[i].type)) {
+            *fmt = types[i].fmt;
+            *json = types[i].json;
+            return 0;
         }
     }
-    if (!e->source || !e->id) {
-        snprintf(err, errlen, "source and id are required");
-        return -1;
-    }
-    if (!e->signals) {
-        snprintf(err, errlen, "no signal: give hash (PDQ), md5, sha1 or sha256");
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
-static json_t *entry_at(json_t *root, size_t i)
-{
-    json_t *list = json_is_object(root) ? json_object_get(root, "entries") : NULL;
-    return list ? json_array_get(list, i) : root;
-}
+/* Room for the ENTRYs of a JSON body written again as jsonl lines: what
+ * jansson writes is at most a few times what it read (a real such as 0.1
+ * comes back with 17 digits), and never more than this. */
+#define LINES_MAX(len) (8 * (len) + 4096)
 
-json_t *entries_body_parse(const uint8_t *body, size_t len, size_t max_batch, size_t *n,
-                           svc_bad *bad)
+/* An application/json body: {"entries": [ENTRY, ...]} or one ENTRY, each
+ * ENTRY written as one jsonl line into b->lines, for the hash-list reader.
+ * 0, or -1 with *bad. */
+static int json_to_lines(const uint8_t *body, size_t len, size_t max_batch, entries_body *b,
+                         svc_bad *bad)
 {
     json_t *root, *list;
-    char msg[200];
+    size_t n, used = 0, cap = LINES_MAX(len);
+    int rc = -1;
 
     if (!(root = load(body, len, bad)))
-        return NULL;
+        return -1;
     list = json_is_object(root) ? json_object_get(root, "entries") : NULL;
     if (list && !json_is_array(list)) {
         set_bad(bad, 400, "bad_request", "entries must be an array");
-        goto fail;
+        goto out;
     }
-    *n = list ? json_array_size(list) : 1;
-    if (*n > max_batch) {
-        set_bad(bad, 413, "too_large", "%zu entries in one request; at most %zu", *n,
+    n = list ? json_array_size(list) : 1;
+    if (n > max_batch) {
+        set_bad(bad, 413, "too_large", "%zu entries in one request; at most %zu", n,
                 max_batch);
+        goto out;
+    }
+    b->lines = malloc(cap);
+    if (!b->lines) {
+        set_bad(bad, 503, "out_of_memory", "no memory for the request now; try again later");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = list ? json_array_get(list, i) : root;
+        size_t k = json_dumpb(e, b->lines + used, cap - used - 1, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (k == 0 || k >= cap - used - 1) {
+            set_bad(bad, 413, "too_large", "the entries take too much memory");
+            goto out;
+        }
+        used += k;
+        b->lines[used++] = '\n'; /* a JSON text holds no raw newline */
+    }
+    b->data = (const uint8_t *)b->lines;
+    b->len = used;
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+void entries_body_where(const entries_body *b, const phm_hashlist_reader *rd, const char *what,
+                        char *msg, size_t msglen)
+{
+    char prefix[64];
+    uint64_t line = phm_hashlist_reader_line(rd);
+    int k = snprintf(prefix, sizeof prefix, "%s:%llu: ", b->name, (unsigned long long)line);
+    if (k > 0 && strncmp(what, prefix, (size_t)k) == 0)
+        what += k; /* a reader's message */
+    if (b->lines)
+        snprintf(msg, msglen, "entries[%llu]: %s", (unsigned long long)(line - 1), what);
+    else
+        snprintf(msg, msglen, "%s:%llu: %s", b->name, (unsigned long long)line, what);
+}
+
+int entries_body_reader(const entries_body *b, phm_hashlist_reader **rd)
+{
+    return phm_hashlist_reader_open_mem(rd, b->data, b->len, b->name, b->fmt, &b->opt, NULL, 0)
+               ? -1
+               : 0;
+}
+
+int entries_body_check(const uint8_t *body, size_t len, const char *ct, const char *source,
+                       const char *category, const char *video_id, size_t max_batch,
+                       entries_body *out, svc_bad *bad)
+{
+    phm_hashlist_reader *rd = NULL;
+    char err[PHM_HASHLIST_ERRMSG_MAX];
+    phm_entry e;
+    int json, rc;
+
+    memset(out, 0, sizeof *out);
+    if (entries_body_type(ct, &out->fmt, &json) != 0) {
+        set_bad(bad, 415, "unsupported_media_type",
+                "the body must be application/json, application/x-ndjson, text/csv, "
+                "text/tab-separated-values or text/plain (a hash list)");
+        return -1;
+    }
+    out->opt.source = source;
+    out->opt.category = category;
+    out->opt.video_id = video_id;
+    out->opt.allow_video = 1;
+    out->name = json ? "entries" : "body";
+    out->data = body;
+    out->len = len;
+    if (json && json_to_lines(body, len, max_batch, out, bad) != 0)
+        goto fail;
+    rc = phm_hashlist_reader_open_mem(&rd, out->data, out->len, out->name, out->fmt, &out->opt,
+                                      err, sizeof err);
+    if (rc != PHM_OK) {
+        if (rc == PHM_ERR_NOMEM)
+            set_bad(bad, 503, "out_of_memory", "no memory for the request now; try again later");
+        else
+            set_bad(bad, 400, "bad_request", "%s", err);
         goto fail;
     }
-    for (size_t i = 0; i < *n; i++) {
-        phm_entry e;
-        if (entry_from_json(entry_at(root, i), &e, msg, sizeof msg)) {
-            set_bad(bad, 400, "bad_entry", "entries[%zu]: %s", i, msg);
+    while ((rc = phm_hashlist_read(rd, &e, err, sizeof err)) == PHM_HASHLIST_RECORD) {
+        if (++out->n > max_batch) {
+            set_bad(bad, 413, "too_large", "more than %zu entries in one request", max_batch);
             goto fail;
         }
     }
-    return root;
+    if (rc == PHM_ERR_CORRUPT) {
+        set_bad(bad, 400, "bad_entry", "%s", "");
+        entries_body_where(out, rd, err, bad->msg, sizeof bad->msg);
+        goto fail;
+    }
+    if (rc == PHM_ERR_NOMEM) {
+        set_bad(bad, 503, "out_of_memory", "no memory for the request now; try again later");
+        goto fail;
+    }
+    if (rc != PHM_HASHLIST_EOF) {
+        set_bad(bad, 400, "bad_request", "%s", err);
+        goto fail;
+    }
+    if (phm_hashlist_reader_format(rd) == PHM_HASHLIST_VPDQ && out->n && !video_id) {
+        set_bad(bad, 400, "bad_request", "a vPDQ body is one video: name it with ?id=");
+        goto fail;
+    }
+    phm_hashlist_reader_close(rd);
+    return 0;
 fail:
-    json_decref(root);
-    return NULL;
+    phm_hashlist_reader_close(rd);
+    entries_body_free(out);
+    return -1;
 }
 
-void entries_body_get(json_t *root, size_t i, phm_entry *e)
+void entries_body_free(entries_body *b)
 {
-    char msg[8];
-    /* Checked by entries_body_parse: it succeeds. */
-    entry_from_json(entry_at(root, i), e, msg, sizeof msg);
+    free(b->lines);
+    b->lines = NULL;
 }

@@ -1,8 +1,8 @@
 /*
- * json_body.h - the JSON bodies of POST /v1/lookup and POST
- * /v1/index/entries, read and checked completely before any index work,
- * from plain buffers (fuzzed by tests/fuzz/fuzz_request.c). JSON itself is
- * jansson's.
+ * json_body.h - the bodies of POST /v1/lookup and POST /v1/index/entries,
+ * read and checked completely before any index work, from plain buffers
+ * (fuzzed by tests/fuzz/fuzz_request.c). JSON itself is jansson's; entries
+ * are read by the library's hash-list reader.
  */
 #ifndef SVC_JSON_BODY_H
 #define SVC_JSON_BODY_H
@@ -36,13 +36,62 @@ typedef struct lookup_body {
 int lookup_body_parse(const uint8_t *body, size_t len, const svc_config *c,
                       phm_pdq *hashes, size_t cap, lookup_body *out, svc_bad *bad);
 
-/* {"entries": [ENTRY, ...]} or one ENTRY (docs/SERVICE.md), at most
- * max_batch. Returns the parsed JSON (json_decref it) with every entry
- * checked and their count in *n, or NULL with *bad. */
-json_t *entries_body_parse(const uint8_t *body, size_t len, size_t max_batch, size_t *n,
-                           svc_bad *bad);
-/* Entry i of a body entries_body_parse accepted. Its strings point into
- * the JSON (valid while it is). */
-void entries_body_get(json_t *root, size_t i, phm_entry *e);
+/* ---- POST /v1/index/entries ------------------------------------------- */
+/*
+ * The body is a hash list, read by the library's reader
+ * (phm_hashlist_*): the one entry grammar of `phmatch index import`
+ * (docs/HASHLISTS.md). By Content-Type:
+ *
+ *   application/json                 {"entries": [ENTRY, ...]} or one ENTRY;
+ *                                    each ENTRY a jsonl object
+ *   application/x-ndjson,            jsonl
+ *   application/jsonl
+ *   text/csv                         csv
+ *   text/tab-separated-values        tsv
+ *   text/plain                       any format, detected (pdq, hex, hma,
+ *                                    csv, tsv, jsonl, vpdq)
+ *
+ * Everything is read and checked (all entries, at most max_batch) before
+ * any index work; then the entries are read again, from the same memory,
+ * to be added. Nothing is written to disk.
+ */
+
+/* A checked entries body. */
+typedef struct entries_body {
+    phm_hashlist_format fmt;   /* the format to read data in */
+    const char *name;          /* the list's name in messages */
+    const uint8_t *data;       /* the list: the body, or `lines` */
+    size_t len;
+    char *lines;               /* application/json: the ENTRYs as jsonl */
+    size_t n;                  /* entries */
+    phm_hashlist_options opt;  /* defaults (strings: the caller's) */
+} entries_body;
+
+/* The hash-list format of Content-Type `ct` (may be NULL) for an entries
+ * body: 0 and *fmt, *json (1 for application/json), or -1 if the type is
+ * not one of the list above. */
+int entries_body_type(const char *ct, phm_hashlist_format *fmt, int *json);
+
+/* Reads and checks body[0..len) of Content-Type `ct`. `source`,
+ * `category` and `video_id` are the defaults (?source=, ?category=, ?id=;
+ * may be NULL). Returns 0 with *out (entries_body_free it), or -1 with
+ * *bad: 400 bad_json, bad_request or bad_entry ("entries[3]: ..." for a
+ * JSON body, "body:7: ..." for a list), 413 too_large (more than
+ * max_batch entries), 415, 503 out_of_memory. */
+int entries_body_check(const uint8_t *body, size_t len, const char *ct, const char *source,
+                       const char *category, const char *video_id, size_t max_batch,
+                       entries_body *out, svc_bad *bad);
+
+/* Opens a reader of a checked body (its entries, in order). 0, or -1 out
+ * of memory. */
+int entries_body_reader(const entries_body *b, phm_hashlist_reader **rd);
+
+/* "entries[i]: ..." or "body:LINE: ..." for a problem of the entry the
+ * reader read last, into msg. */
+void entries_body_where(const entries_body *b, const phm_hashlist_reader *rd, const char *what,
+                        char *msg, size_t msglen);
+
+/* Frees what entries_body_check() allocated. Accepts a zeroed body. */
+void entries_body_free(entries_body *b);
 
 #endif /* SVC_JSON_BODY_H */

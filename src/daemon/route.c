@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_body.h"
 #include "text.h"
 
 static const svc_route routes[] = {
@@ -12,7 +13,7 @@ static const svc_route routes[] = {
     { "POST", "/v1/match", EP_MATCH, ROLE_LOOKUP, BODY_MEDIA, handle_match },
     { "POST", "/v1/lookup", EP_LOOKUP, ROLE_LOOKUP, BODY_JSON, handle_lookup },
     { "GET", "/v1/index", EP_INDEX_STATS, ROLE_LOOKUP, BODY_NONE, handle_index_stats },
-    { "POST", "/v1/index/entries", EP_INDEX_ADD, ROLE_ADMIN, BODY_JSON, handle_index_add },
+    { "POST", "/v1/index/entries", EP_INDEX_ADD, ROLE_ADMIN, BODY_LIST, handle_index_add },
     { "DELETE", "/v1/index/entries/*/*", EP_INDEX_DELETE_ENTRY, ROLE_ADMIN, BODY_NONE,
       handle_index_delete_entry },
     { "DELETE", "/v1/index/sources/*", EP_INDEX_DELETE_SOURCE, ROLE_ADMIN, BODY_NONE,
@@ -96,6 +97,15 @@ const char *route_check_type(const svc_route *route, const char *ct)
     case BODY_JSON:
         return content_type_is(ct, "application/json") ? NULL
                                                        : "the body must be application/json";
+    case BODY_LIST: {
+        phm_hashlist_format fmt;
+        int json;
+        return entries_body_type(ct, &fmt, &json) == 0
+                   ? NULL
+                   : "the body must be application/json entries or a hash list "
+                     "(application/x-ndjson, text/csv, text/tab-separated-values, "
+                     "text/plain)";
+    }
     case BODY_MULTIPART:
         return content_type_is(ct, "multipart/form-data")
                    ? NULL

@@ -144,6 +144,8 @@ typedef enum svc_body {
     BODY_MEDIA,     /* raw image or video bytes (or vPDQ text) */
     BODY_JSON,      /* application/json */
     BODY_MULTIPART, /* multipart/form-data with a `photo` field */
+    BODY_LIST,      /* a hash list: application/json entries, or a list's
+                       text type (json_body.h, entries_body_type) */
 } svc_body;
 
 typedef struct svc_route {

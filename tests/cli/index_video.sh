@@ -48,7 +48,7 @@ sed '7s/,[0-9a-f]\{64\},/,12zz,/' "$EXPECTED/doorknob-hd-no-bar.txt" >"$T/bad.tx
 cp "$EXPECTED/chair-19-sd-bar.txt" "$T/good.txt"
 "$PHMATCH" index import --source new "$K" "$T/good.txt" "$T/bad.txt" >"$T/out" 2>"$T/err"
 t_is "malformed vPDQ file: exit 1" "$?" 1
-t_like "... names the file and the line" "$(cat "$T/err")" "bad.txt.*line 7"
+t_like "... names the file and the line" "$(cat "$T/err")" "bad.txt:7: invalid vPDQ line"
 t_like "... nothing imported" "$(cat "$T/err")" "nothing imported"
 t_like "... not even the good file" "$("$PHMATCH" index stats "$K")" "^video_entries${TAB}5$"
 out=$("$PHMATCH" index import --skip-bad --source new "$K" "$T/good.txt" "$T/bad.txt" 2>/dev/null)

@@ -132,3 +132,34 @@ tsv_get() {
         NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
         $1 == path { print $c }' "$3"
 }
+
+# rt_rich_index DB - creates DB, an index with entries of every kind, for
+# the round-trip tests (index.sh, service.sh): PDQ entries with every field
+# (commas, quotes, a backslash, non-ASCII UTF-8, bytes that are not UTF-8,
+# times, digests; the index holds no control characters), digest-only
+# entries, and a video (vPDQ file).
+rt_rich_index() {
+    _h1=f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22
+    _h2=f0a5e102f1ccc0bd945308720fff038de34ef1e8ada9a956d2967ade5ea91a50
+    _h3=1049d96239e24d4dca2c55512b8bdb77425f4dbcf575a0a95555aaab5554aaaa
+    _h4=e271017ffd0b3fd19b5a90a17b51a3b9ffb5e07f40df8b07a68cd5255ec0055c
+    {
+        echo 'hash,quality,source,id,category,note,added,md5,sha1,sha256'
+        echo "$_h1,100,ncmec,A-1,csam,\"first, with a comma\",2024-01-02T03:04:05Z,d41d8cd98f00b204e9800998ecf8427e,,"
+        printf '%s,,local-case-1234,"a,b",,"say ""quotes""",1700000000,,,\n' "$_h2"
+        printf '%s,41,,A-3,other,\303\274n\303\257 \\ back,,,,\n' "$_h3"
+        printf '%s,90,ncmec,latin-1,,caf\351,,,,\n' "$_h4"
+        echo ',,digests,only-md5,,,,0123456789abcdef0123456789abcdef,,'
+        echo ",,digests,sha,,,,,0123456789abcdef0123456789abcdef01234567,$_h1"
+    } >"$1.csv"
+    "$PHMATCH" index create "$1" &&
+        "$PHMATCH" index import --source rich --category dflt "$1" "$1.csv" >/dev/null &&
+        "$PHMATCH" index import --source vid --category clips "$1" \
+            "$ROOT/tests/data/vpdq/expected/chair-19-sd-bar-128x128.txt" >/dev/null
+}
+
+# rt_counts OUTPUT - the added and unchanged counts of an import's output
+# line "added A, unchanged U, ...", as "A U".
+rt_counts() {
+    printf '%s\n' "$1" | sed -n 's/^added \([0-9]*\), unchanged \([0-9]*\),.*/\1 \2/p'
+}

@@ -411,6 +411,75 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# Round trip (issue 11): every record that `phmatch index export` writes, in
+# every format, is accepted by POST /v1/index/entries, answering unchanged
+# (tests/cli/index.sh does the same for `phmatch index import`). One server
+# per format, on an index made from that format's export of a rich index.
+
+R=$T/rich.phmi
+rt_rich_index "$R" || t_fail "round trip: the rich index"
+RS=$T/rt.sock
+rt_post() { # TYPE FILE QUERY
+    curl -s -m 20 -o "$T/out" -w '%{http_code}' --unix-socket "$RS" -H "Content-Type: $1" \
+        --data-binary @"$2" "http://localhost/v1/index/entries$3"
+}
+for f in pdq hex hma csv tsv jsonl; do
+    "$PHMATCH" index export --format "$f" "$R" >"$T/rt-$f.0" 2>/dev/null
+    "$PHMATCH" index create "$T/rt-$f.phmi"
+    n=$(rt_counts "$("$PHMATCH" index import --source rt --category c "$T/rt-$f.phmi" "$T/rt-$f.0")")
+    n=${n%% *}
+    "$PHMATCH" index export --format "$f" "$T/rt-$f.phmi" >"$T/rt-$f.1"
+    if ! start "rt-$f" --index "$T/rt-$f.phmi" --socket "$RS" --threads 1; then
+        t_fail "round trip $f: phmatchd starts"
+        t_diag "$(cat "$T/rt-$f.log")"
+        continue
+    fi
+    rt_want="200/{\"added\":0,\"updated\":0,\"unchanged\":$n}"
+    case $f in
+    csv) ct=text/csv ;;
+    tsv) ct=text/tab-separated-values ;;
+    jsonl) ct=application/x-ndjson ;;
+    *) ct=text/plain ;;
+    esac
+    t_is "round trip $f: POST as $ct: all $n unchanged" \
+        "$(rt_post "$ct" "$T/rt-$f.1" '?source=rt&category=c')/$(body)" "$rt_want"
+    t_is "round trip $f: POST as text/plain (detected): all $n unchanged" \
+        "$(rt_post text/plain "$T/rt-$f.1" '?source=rt&category=c')/$(body)" "$rt_want"
+    if [ "$f" = jsonl ]; then
+        # The JSON body: {"entries": [each line of the export]}
+        { printf '{"entries":['; paste -s -d, "$T/rt-$f.1"; printf ']}'; } >"$T/rt-body.json"
+        t_is "round trip jsonl: POST {\"entries\": [...]} as application/json: all $n unchanged" \
+            "$(rt_post application/json "$T/rt-body.json" '')/$(body)" "$rt_want"
+        head -n 1 "$T/rt-$f.1" >"$T/rt-one.json"
+        t_is "round trip jsonl: one exported line as application/json: unchanged" \
+            "$(rt_post application/json "$T/rt-one.json" '')/$(body)" \
+            '200/{"added":0,"updated":0,"unchanged":1}'
+        mkdir "$T/rt-vpdq"
+        "$PHMATCH" index export --format vpdq --output-dir "$T/rt-vpdq" "$T/rt-$f.phmi" \
+            >/dev/null 2>&1
+        v=$(ls "$T/rt-vpdq")
+        t_is "round trip vpdq: the video's file as text/plain: unchanged" \
+            "$(rt_post text/plain "$T/rt-vpdq/$v" "?source=vid&category=clips&id=${v%.txt}")/$(body)" \
+            '200/{"added":0,"updated":0,"unchanged":1}'
+        t_is "... without ?id=: 400" "$(rt_post text/plain "$T/rt-vpdq/$v" '?source=vid')" 400
+        printf '%s\n' "$(head -n 2 "$T/rt-$f.1" | tail -n 1)" '{"hash":"xyz"}' >"$T/rt-bad.jsonl"
+        t_is "a bad line in a list body: 400" \
+            "$(rt_post application/x-ndjson "$T/rt-bad.jsonl" '')" 400
+        t_like "... naming the line" "$(body)" '"message":"body:2: invalid hash'
+        t_is "a list body of an unknown type: 415" \
+            "$(rt_post application/xml "$T/rt-bad.jsonl" '')" 415
+        # What export writes and the old grammar refused: aliases, null, ISO
+        # times, unknown keys (ignored).
+        printf '{"pdq":"%s","list":"s3","external_id":"x","label":null,"added":"2024-01-02T03:04:05Z","tags":[1],"note":null}' \
+            "$(head -c 64 "$T/rt-hex.1")" >"$T/rt-alias.json"
+        t_is "an ENTRY with aliases, null, an ISO time and an unknown key: added" \
+            "$(rt_post application/json "$T/rt-alias.json" '')/$(body)" \
+            '200/{"added":1,"updated":0,"unchanged":0}'
+    fi
+    stop "$PID"
+done
+
+# ---------------------------------------------------------------------------
 # TLS with a self-signed certificate.
 
 if t_have openssl &&

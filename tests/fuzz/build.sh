@@ -174,8 +174,10 @@ printf 'avx512' >"$seeds/simd"
 printf 'cli512' >"$seeds/mode"
 
 # fuzz_hashlist: the sample lists, each once with format "auto" and once
-# with its own format. The first byte chooses: 0 auto, 1 pdq, 2 hex, 3 hma,
-# 4 csv, 5 tsv, 6 jsonl; +8 skips other signal types (see fuzz_hashlist.c).
+# with its own format, once from memory. The first byte chooses: bits 0-2
+# 0 auto, 1 pdq, 2 hex, 3 hma, 4 csv, 5 tsv, 6 jsonl, 7 vpdq; +8 skips
+# other signal types, +32 reads from memory, +64 takes videos (see
+# fuzz_hashlist.c).
 seeds=$out/seeds/fuzz_hashlist
 rm -rf "$seeds"
 mkdir -p "$seeds"
@@ -187,9 +189,14 @@ for f in tests/data/hashlists/sample.* tests/data/hashlists/bad.*; do
     *.csv) x='\004' ;; *.tsv) x='\005' ;; *) x='\006' ;;
     esac
     { printf '\000'; cat "$f"; } >"$seeds/auto-$b"
+    { printf '\040'; cat "$f"; } >"$seeds/mem-$b"
     # shellcheck disable=SC2059
     { printf "$x"; cat "$f"; } >"$seeds/fmt-$b"
 done
+{ printf '\100'; head -n 20 tests/data/vpdq/expected/chair-19-sd-bar-128x128.txt; } \
+    >"$seeds/auto-video.vpdq"
+{ printf '\147'; head -n 20 tests/data/vpdq/expected/chair-19-sd-bar-128x128.txt; } \
+    >"$seeds/mem-video.vpdq"
 # fuzz_vpdq: the reference's vPDQ files of the test videos, a synthetic
 # one, and broken lines.
 seeds=$out/seeds/fuzz_vpdq
@@ -220,10 +227,15 @@ printf '\001url=http%%3A%%2F%%2Fx&digest=all&dihedral=yes&max_distance=%%33' \
     >"$seeds/query-escapes"
 printf '\002{"hashes":["%s","%s"],"max_distance":31,"k":5}' "$h" "$h" >"$seeds/lookup"
 printf '\002{"hashes":["xyz"]}' >"$seeds/lookup-bad"
-printf '\003{"entries":[{"source":"s","id":"a/b","hash":"%s","quality":90},' "$h" \
+printf '\003\000{"entries":[{"source":"s","id":"a/b","hash":"%s","quality":90},' "$h" \
     >"$seeds/entries"
 printf '{"source":"s","id":"c","md5":"0123456789abcdef0123456789abcdef"}]}' \
     >>"$seeds/entries"
+printf '\003\001{"hash":"%s","id":"x","added":"2024-01-02T03:04:05Z","note":null}\n' "$h" \
+    >"$seeds/entries-jsonl"
+printf '\003\002hash,id,md5\n%s,a,\n,b,0123456789abcdef0123456789abcdef\n' "$h" \
+    >"$seeds/entries-csv"
+printf '\003\003pdq %s\n' "$h" >"$seeds/entries-hma"
 printf '\004Bearer lookup-token-0123456789abcdef\nops admin admin-token-0123456789abcdef\n' \
     >"$seeds/auth"
 printf '\004bearer\tadmin-token-0123456789abcdef \n# c\nx lookup short\n' >"$seeds/auth-bad"

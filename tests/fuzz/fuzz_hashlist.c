@@ -1,12 +1,15 @@
 /*
- * fuzz_hashlist.c - libFuzzer target: the hash-list readers and writers of
- * `phmatch index import/export` (src/cli/hashlist.c, compiled in here since
- * it is part of the tool, not of libphmatch).
+ * fuzz_hashlist.c - libFuzzer target: libphmatch's hash-list readers and
+ * writers (phm_hashlist_*, src/lib/hashlist*.c), what `phmatch index
+ * import/export` and phmatchd's POST /v1/index/entries use.
  *
- * Input: the first byte chooses the format (auto, pdq, hex, hma, csv, tsv,
- * jsonl) and the options; the other bytes are the file.
+ * Input: the first byte chooses the format (bits 0-2: auto, pdq, hex, hma,
+ * csv, tsv, jsonl, vpdq), the options (bit 3 skip other signal types, bit
+ * 4 default source and category, bit 6 allow videos) and whether the
+ * reader reads a FILE or memory (bit 5); the other bytes are the list.
  *
- * Invariants from src/cli/hashlist.h, checked on arbitrary bytes:
+ * Invariants from include/phmatch.h "Hash lists", checked on arbitrary
+ * bytes:
  *   - reading ends: every call consumes at least one line or returns EOF or
  *     a sticky error, which the next call repeats word for word;
  *   - every message and warning starts "fuzz:LINE: " with the reader's
@@ -19,9 +22,6 @@
  *     is not UTF-8 in jsonl, no PDQ hash for pdq/hex/hma) or read back, with the format detected, to the
  *     same values for every field that format carries.
  */
-#include "../../src/cli/delimited.c"
-#include "../../src/cli/hashlist.c"
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +30,70 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #include "check.h"
+#include "phmatch.h"
+
+#define HASHLIST_TIME_MAX PHM_HASHLIST_TIME_MAX
+#define HASHLIST_ERRMSG_MAX PHM_HASHLIST_ERRMSG_MAX
+
+/* A copy of an entry read (the reader's memory is valid until its next
+ * read); `has` holds PHM_SIG_*. */
+typedef struct snap {
+    unsigned has;
+    phm_pdq pdq;
+    uint8_t md5[16];
+    uint8_t sha1[20];
+    uint8_t sha256[32];
+    int quality;
+    int64_t added;
+    char source[PHM_HASHLIST_SOURCE_MAX + 1];
+    char id[PHM_HASHLIST_ID_MAX + 1];
+    char category[PHM_HASHLIST_CATEGORY_MAX + 1];
+    char note[PHM_HASHLIST_NOTE_MAX + 1];
+    int video; /* a video: its frames are not kept */
+} snap;
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    CHECK(n < cap);
+    memcpy(dst, src, n + 1);
+}
+
+static int snap_read(phm_hashlist_reader *rd, snap *s, char *err, size_t errlen)
+{
+    phm_entry e;
+    int rc = phm_hashlist_read(rd, &e, err, errlen);
+    if (rc != PHM_HASHLIST_RECORD)
+        return rc;
+    CHECK(e.source && e.id && e.category && e.note);
+    CHECK(!(e.signals & PHM_SIG_VPDQ) || (e.frames && e.nframes && !(e.signals & PHM_SIG_PDQ)));
+    memset(s, 0, sizeof *s);
+    s->has = e.signals & ~(unsigned)PHM_SIG_VPDQ; /* frames are not compared */
+    s->pdq = e.pdq;
+    memcpy(s->md5, e.md5, sizeof s->md5);
+    memcpy(s->sha1, e.sha1, sizeof s->sha1);
+    memcpy(s->sha256, e.sha256, sizeof s->sha256);
+    s->quality = e.quality;
+    s->added = e.added;
+    copy_text(s->source, sizeof s->source, e.source);
+    copy_text(s->id, sizeof s->id, e.id);
+    copy_text(s->category, sizeof s->category, e.category);
+    copy_text(s->note, sizeof s->note, e.note);
+    s->video = (e.signals & PHM_SIG_VPDQ) != 0;
+    return rc;
+}
+
+static int snap_write(FILE *fp, phm_hashlist_format fmt, const snap *s, char *err,
+                      size_t errlen)
+{
+    phm_entry e = { .source = s->source, .id = s->id, .category = s->category,
+                    .note = s->note, .signals = s->has, .quality = s->quality,
+                    .added = s->added, .pdq = s->pdq };
+    memcpy(e.md5, s->md5, sizeof e.md5);
+    memcpy(e.sha1, s->sha1, sizeof e.sha1);
+    memcpy(e.sha256, s->sha256, sizeof e.sha256);
+    return phm_hashlist_write(fp, fmt, &e, err, errlen);
+}
 
 static void check_message(const char *msg, uint64_t line)
 {
@@ -42,7 +106,7 @@ static void check_message(const char *msg, uint64_t line)
 }
 
 typedef struct warn_state {
-    const hashlist_reader *rd;
+    const phm_hashlist_reader *rd;
     int count;
 } warn_state;
 
@@ -51,15 +115,15 @@ static void on_warning(void *ctx, const char *msg)
     warn_state *w = ctx;
     w->count++;
     CHECK(w->count <= 2); /* one for columns or keys, one for signal types */
-    check_message(msg, hashlist_reader_line(w->rd));
+    check_message(msg, phm_hashlist_reader_line(w->rd));
 }
 
-static void check_record(const hashlist_record *rec)
+static void check_record(const snap *rec)
 {
     CHECK(rec->quality >= -1 && rec->quality <= 100);
     CHECK(rec->added >= 0 && rec->added <= HASHLIST_TIME_MAX);
-    CHECK(rec->has != 0 && (rec->has & ~15u) == 0);
-    if (!(rec->has & HASHLIST_HAS_PDQ)) {
+    CHECK((rec->has != 0 || rec->video) && (rec->has & ~15u) == 0);
+    if (!(rec->has & PHM_SIG_PDQ)) {
         static const phm_pdq zero;
         CHECK(memcmp(&rec->pdq, &zero, sizeof zero) == 0);
     }
@@ -70,14 +134,14 @@ static void check_record(const hashlist_record *rec)
     CHECK(rec->id[0] != '\0');
 }
 
-static int refused_for_a_reason(hashlist_format fmt, const hashlist_record *rec)
+static int refused_for_a_reason(phm_hashlist_format fmt, const snap *rec)
 {
-    if ((fmt == HASHLIST_PDQ || fmt == HASHLIST_HEX || fmt == HASHLIST_HMA) &&
-        !(rec->has & HASHLIST_HAS_PDQ))
+    if ((fmt == PHM_HASHLIST_PDQ || fmt == PHM_HASHLIST_HEX || fmt == PHM_HASHLIST_HMA) &&
+        !(rec->has & PHM_SIG_PDQ))
         return 1;
-    if (fmt == HASHLIST_PDQ)
+    if (fmt == PHM_HASHLIST_PDQ)
         return strpbrk(rec->id, "\r\n") != NULL;
-    if (fmt == HASHLIST_JSONL)
+    if (fmt == PHM_HASHLIST_JSONL)
         return !phm_utf8_valid(rec->source, strlen(rec->source)) ||
                !phm_utf8_valid(rec->id, strlen(rec->id)) ||
                !phm_utf8_valid(rec->category, strlen(rec->category)) ||
@@ -86,43 +150,43 @@ static int refused_for_a_reason(hashlist_format fmt, const hashlist_record *rec)
 }
 
 /* Writes `rec` in `fmt`, reads it back, compares what the format carries. */
-static void round_trip(hashlist_format fmt, const hashlist_record *rec)
+static void round_trip(phm_hashlist_format fmt, const snap *rec)
 {
     char *buf = NULL, err[HASHLIST_ERRMSG_MAX];
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     if (!out)
         return;
-    CHECK(hashlist_write_header(out, fmt) == HASHLIST_OK);
-    int rc = hashlist_write(out, fmt, rec, err, sizeof err);
+    CHECK(phm_hashlist_write_header(out, fmt) == PHM_OK);
+    int rc = snap_write(out, fmt, rec, err, sizeof err);
     fclose(out);
-    if (rc == HASHLIST_ERR_UNREPRESENTABLE) {
+    if (rc == PHM_ERR_UNSUPPORTED) {
         CHECK(refused_for_a_reason(fmt, rec));
         free(buf);
         return;
     }
-    CHECK(rc == HASHLIST_OK);
+    CHECK(rc == PHM_OK);
     CHECK(!refused_for_a_reason(fmt, rec));
 
     FILE *in = fmemopen(buf, len, "r");
-    hashlist_reader *rd;
-    hashlist_record back, extra;
+    phm_hashlist_reader *rd;
+    snap back, extra;
     CHECK(in != NULL);
-    CHECK(hashlist_reader_open(&rd, in, "rt", HASHLIST_AUTO, NULL, err, sizeof err) == 0);
-    rc = hashlist_read(rd, &back, err, sizeof err);
-    if (rc != HASHLIST_RECORD)
+    CHECK(phm_hashlist_reader_open(&rd, in, "rt", PHM_HASHLIST_AUTO, NULL, err, sizeof err) == 0);
+    rc = snap_read(rd, &back, err, sizeof err);
+    if (rc != PHM_HASHLIST_RECORD)
         fprintf(stderr, "fuzz_hashlist: %s record read back: %d %s\n",
-                hashlist_format_name(fmt), rc, err);
-    CHECK(rc == HASHLIST_RECORD);
-    CHECK(hashlist_reader_format(rd) == fmt);
-    uint64_t line = hashlist_reader_line(rd);
-    CHECK(hashlist_read(rd, &extra, err, sizeof err) == HASHLIST_EOF);
-    hashlist_reader_close(rd);
+                phm_hashlist_format_name(fmt), rc, err);
+    CHECK(rc == PHM_HASHLIST_RECORD);
+    CHECK(phm_hashlist_reader_format(rd) == fmt);
+    uint64_t line = phm_hashlist_reader_line(rd);
+    CHECK(snap_read(rd, &extra, err, sizeof err) == PHM_HASHLIST_EOF);
+    phm_hashlist_reader_close(rd);
     fclose(in);
     free(buf);
 
-    int all = fmt == HASHLIST_CSV || fmt == HASHLIST_TSV || fmt == HASHLIST_JSONL;
-    int named = all || fmt == HASHLIST_PDQ;
+    int all = fmt == PHM_HASHLIST_CSV || fmt == PHM_HASHLIST_TSV || fmt == PHM_HASHLIST_JSONL;
+    int named = all || fmt == PHM_HASHLIST_PDQ;
     char lineid[32];
     snprintf(lineid, sizeof lineid, "%llu", (unsigned long long)line);
     CHECK(memcmp(&back.pdq, &rec->pdq, sizeof back.pdq) == 0);
@@ -132,12 +196,12 @@ static void round_trip(hashlist_format fmt, const hashlist_record *rec)
     CHECK(strcmp(back.category, all ? rec->category : "") == 0);
     CHECK(strcmp(back.note, all ? rec->note : "") == 0);
     CHECK(back.added == (all ? rec->added : 0));
-    CHECK(back.has == (all ? rec->has : (unsigned)HASHLIST_HAS_PDQ));
-    if (back.has & HASHLIST_HAS_MD5)
+    CHECK(back.has == (all ? rec->has : (unsigned)PHM_SIG_PDQ));
+    if (back.has & PHM_SIG_MD5)
         CHECK(memcmp(back.md5, rec->md5, sizeof back.md5) == 0);
-    if (back.has & HASHLIST_HAS_SHA1)
+    if (back.has & PHM_SIG_SHA1)
         CHECK(memcmp(back.sha1, rec->sha1, sizeof back.sha1) == 0);
-    if (back.has & HASHLIST_HAS_SHA256)
+    if (back.has & PHM_SIG_SHA256)
         CHECK(memcmp(back.sha256, rec->sha256, sizeof back.sha256) == 0);
 }
 
@@ -145,9 +209,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
         return 0;
-    hashlist_format fmt = (hashlist_format)(data[0] % 7);
-    hashlist_options opt = { 0 };
+    phm_hashlist_format fmt = (phm_hashlist_format)(data[0] % 8);
+    phm_hashlist_options opt = { 0 };
+    int from_memory = (data[0] >> 5) & 1;
     opt.skip_other_signals = (data[0] >> 3) & 1;
+    opt.allow_video = (data[0] >> 6) & 1;
     if ((data[0] >> 4) & 1) {
         opt.source = "src";
         opt.category = "cat";
@@ -166,9 +232,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!size)
         (void)fgetc(fp);
 
-    hashlist_reader *rd;
+    phm_hashlist_reader *rd;
     char err[HASHLIST_ERRMSG_MAX];
-    CHECK(hashlist_reader_open(&rd, fp, "fuzz", fmt, &opt, err, sizeof err) == 0);
+    if (from_memory)
+        CHECK(phm_hashlist_reader_open_mem(&rd, data, size, "fuzz", fmt, &opt, err,
+                                           sizeof err) == 0);
+    else
+        CHECK(phm_hashlist_reader_open(&rd, fp, "fuzz", fmt, &opt, err, sizeof err) == 0);
     w.rd = rd;
 
     /* No call returns without consuming a line, so the number of calls is
@@ -178,32 +248,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lines += data[i] == '\n';
     size_t calls = 0, records = 0;
     for (;;) {
-        hashlist_record rec;
+        snap rec;
         CHECK(++calls <= lines + 3);
-        int rc = hashlist_read(rd, &rec, err, sizeof err);
-        if (rc == HASHLIST_EOF)
+        int rc = snap_read(rd, &rec, err, sizeof err);
+        if (rc == PHM_HASHLIST_EOF)
             break;
-        if (rc == HASHLIST_RECORD) {
+        if (rc == PHM_HASHLIST_RECORD) {
             check_record(&rec);
-            if (fmt != HASHLIST_AUTO)
-                CHECK(hashlist_reader_format(rd) == fmt);
+            if (fmt != PHM_HASHLIST_AUTO)
+                CHECK(phm_hashlist_reader_format(rd) == fmt);
             /* round trips cost; a few records per input are plenty */
-            if (records++ < 4)
-                for (int f = HASHLIST_PDQ; f <= HASHLIST_JSONL; f++)
-                    round_trip((hashlist_format)f, &rec);
+            if (!rec.video && records++ < 4)
+                for (int f = PHM_HASHLIST_PDQ; f <= PHM_HASHLIST_JSONL; f++)
+                    round_trip((phm_hashlist_format)f, &rec);
             continue;
         }
-        check_message(err, hashlist_reader_line(rd));
-        if (rc == HASHLIST_ERR_LINE)
+        check_message(err, phm_hashlist_reader_line(rd));
+        if (rc == PHM_ERR_CORRUPT)
             continue;
-        CHECK(rc == HASHLIST_ERR_FORMAT || rc == HASHLIST_ERR_IO);
+        CHECK(rc == PHM_ERR_UNSUPPORTED || rc == PHM_ERR_UNREADABLE);
         char again[HASHLIST_ERRMSG_MAX];
-        CHECK(hashlist_read(rd, &rec, again, sizeof again) == rc);
+        CHECK(snap_read(rd, &rec, again, sizeof again) == rc);
         CHECK(strcmp(again, err) == 0);
         break;
     }
-    CHECK(opt.skip_other_signals || hashlist_reader_skipped(rd) == 0);
-    hashlist_reader_close(rd);
+    CHECK(opt.skip_other_signals || phm_hashlist_reader_skipped(rd) == 0);
+    phm_hashlist_reader_close(rd);
     fclose(fp);
     return 0;
 }

@@ -13,8 +13,10 @@
  *      hash whose hex is the decoded signal's, lowercased
  *   2  a /v1/lookup body: accepted ones have at most max_batch hashes,
  *      radius and k in range; refusals say 400 or 413 with a code
- *   3  a /v1/index/entries body: accepted entries have source, id and a
- *      signal; refusals as above
+ *   3  a /v1/index/entries body (its type from the next byte: JSON
+ *      entries, jsonl, csv or a detected list): accepted entries have
+ *      source, id and a signal, and reading them again gives as many;
+ *      refusals as above (or 503)
  *   4  authorization: the Authorization header against a fixed token file,
  *      over TCP and the Unix socket: TCP without a known token is never
  *      let in; a role is granted only with a known token or the socket;
@@ -180,21 +182,36 @@ static void fuzz_lookup(const uint8_t *body, size_t len)
 
 static void fuzz_entries(const uint8_t *body, size_t len)
 {
+    /* The body's type from its first byte, then the body. */
+    static const char *const types[] = { "application/json", "application/x-ndjson",
+                                         "text/csv", "text/plain" };
+    const char *ct = types[len ? body[0] % 4 : 0];
+    entries_body b;
     svc_bad bad;
-    size_t n;
-    json_t *root = entries_body_parse(body, len, 20, &n, &bad);
-    if (!root) {
-        CHECK((bad.status == 400 || bad.status == 413) && bad.code && bad.msg[0]);
+    if (len) {
+        body++;
+        len--;
+    }
+    if (entries_body_check(body, len, ct, "src", NULL, NULL, 20, &b, &bad) != 0) {
+        CHECK((bad.status == 400 || bad.status == 413 || bad.status == 503) && bad.code &&
+              bad.msg[0]);
         return;
     }
-    CHECK(n <= 20);
-    for (size_t i = 0; i < n; i++) {
+    CHECK(b.n <= 20);
+    phm_hashlist_reader *rd;
+    if (entries_body_reader(&b, &rd) == 0) {
         phm_entry e;
-        entries_body_get(root, i, &e);
-        CHECK(e.source && e.id && e.signals);
-        CHECK(e.quality >= -1 && e.quality <= 100);
+        char err[PHM_HASHLIST_ERRMSG_MAX];
+        size_t n = 0;
+        while (phm_hashlist_read(rd, &e, err, sizeof err) == PHM_HASHLIST_RECORD) {
+            CHECK(e.source && e.id && e.signals);
+            CHECK(e.quality >= -1 && e.quality <= 100);
+            n++;
+        }
+        CHECK(n == b.n); /* the second reading reads what the check read */
+        phm_hashlist_reader_close(rd);
     }
-    json_decref(root);
+    entries_body_free(&b);
 }
 
 static const char token_file[] =

@@ -1,20 +1,98 @@
-/* test_hashlist.c - the hash-list formats of src/cli/hashlist.c: each
- * format read, auto-detection, "FILE:LINE: message" errors for malformed
- * input and the reader going on after them, bounds, and the round trip
- * write -> read for every format with awkward strings.
+/* test_hashlist.c - the hash-list formats of libphmatch (phm_hashlist_*,
+ * src/lib/hashlist*.c): each format read, auto-detection, "FILE:LINE:
+ * message" errors for malformed input and the reader going on after them,
+ * bounds, readers on memory, and the round trip write -> read for every
+ * format with awkward strings.
  *
- * The .c file is included (h2o style): hashlist.c lives in the tool, not
- * in libphmatch. Sample files are read from tests/data/hashlists/, so run
- * from the top of the source tree (tests/check.sh does). */
-#include "../../src/cli/delimited.c"
-#include "../../src/cli/hashlist.c"
-
+ * An entry read is valid until the next read; the tests keep copies
+ * (`snap`). Sample files are read from tests/data/hashlists/, so run from
+ * the top of the source tree (tests/check.sh does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "tap.h"
+
+#include "phmatch.h"
+
+/* A copy of an entry read (its strings and frames belong to the reader
+ * until the next read), and what the tests write. `has` holds PHM_SIG_*. */
+typedef struct snap {
+    unsigned has;
+    phm_pdq pdq;
+    uint8_t md5[16];
+    uint8_t sha1[20];
+    uint8_t sha256[32];
+    int quality;
+    int64_t added;
+    char source[PHM_HASHLIST_SOURCE_MAX + 1];
+    char id[PHM_HASHLIST_ID_MAX + 1];
+    char category[PHM_HASHLIST_CATEGORY_MAX + 1];
+    char note[PHM_HASHLIST_NOTE_MAX + 1];
+    const phm_vpdq *video; /* read: a view of the reader's frames */
+    phm_vpdq view;
+} snap;
+
+static void snap_init(snap *s)
+{
+    memset(s, 0, sizeof *s);
+    s->quality = -1;
+}
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+/* phm_hashlist_read() into a copy. */
+static int snap_read(phm_hashlist_reader *rd, snap *s, char *err, size_t errlen)
+{
+    phm_entry e;
+    int rc = phm_hashlist_read(rd, &e, err, errlen);
+    if (rc != PHM_HASHLIST_RECORD)
+        return rc;
+    snap_init(s);
+    s->has = e.signals;
+    s->pdq = e.pdq;
+    memcpy(s->md5, e.md5, sizeof s->md5);
+    memcpy(s->sha1, e.sha1, sizeof s->sha1);
+    memcpy(s->sha256, e.sha256, sizeof s->sha256);
+    s->quality = e.quality;
+    s->added = e.added;
+    copy_text(s->source, sizeof s->source, e.source);
+    copy_text(s->id, sizeof s->id, e.id);
+    copy_text(s->category, sizeof s->category, e.category);
+    copy_text(s->note, sizeof s->note, e.note);
+    if (e.signals & PHM_SIG_VPDQ) {
+        phm_vpdq_init(&s->view);
+        s->view.frames = (phm_vpdq_frame *)(uintptr_t)e.frames;
+        s->view.count = e.nframes;
+        s->video = &s->view;
+    }
+    return rc;
+}
+
+/* phm_hashlist_write() of a copy. */
+static int snap_write(FILE *fp, phm_hashlist_format fmt, const snap *s, char *err,
+                      size_t errlen)
+{
+    phm_entry e = { .source = s->source, .id = s->id, .category = s->category,
+                    .note = s->note, .signals = s->has, .quality = s->quality,
+                    .added = s->added, .pdq = s->pdq };
+    memcpy(e.md5, s->md5, sizeof e.md5);
+    memcpy(e.sha1, s->sha1, sizeof e.sha1);
+    memcpy(e.sha256, s->sha256, sizeof e.sha256);
+    if (s->video) {
+        e.frames = s->video->frames;
+        e.nframes = s->video->count;
+    }
+    return phm_hashlist_write(fp, fmt, &e, err, errlen);
+}
 
 #define SAMPLES "tests/data/hashlists/"
 #define H1 "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -27,13 +105,13 @@
 typedef struct result {
     int nrec, nerr;
     int fatal;   /* the sticky status that ended reading, or 0 */
-    hashlist_format fmt;
+    phm_hashlist_format fmt;
     uint64_t skipped;
-    hashlist_record rec[MAXREC];
+    snap rec[MAXREC];
     uint64_t rec_line[MAXREC];
-    char err[MAXREC][HASHLIST_ERRMSG_MAX];
+    char err[MAXREC][PHM_HASHLIST_ERRMSG_MAX];
     int nwarn;
-    char warn[4][HASHLIST_ERRMSG_MAX];
+    char warn[4][PHM_HASHLIST_ERRMSG_MAX];
 } result;
 
 static void collect_warning(void *ctx, const char *msg)
@@ -46,31 +124,31 @@ static void collect_warning(void *ctx, const char *msg)
 
 /* Reads all of `fp` as `fmt`; errors of a line are collected and reading
  * goes on, as --skip-bad would. */
-static void read_fp(FILE *fp, const char *name, hashlist_format fmt,
-                    const hashlist_options *opt_in, result *res)
+static void read_fp(FILE *fp, const char *name, phm_hashlist_format fmt,
+                    const phm_hashlist_options *opt_in, result *res)
 {
-    hashlist_options opt = { 0 };
-    hashlist_reader *rd;
-    char err[HASHLIST_ERRMSG_MAX];
+    phm_hashlist_options opt = { 0 };
+    phm_hashlist_reader *rd;
+    char err[PHM_HASHLIST_ERRMSG_MAX];
 
     memset(res, 0, sizeof *res);
     if (opt_in)
         opt = *opt_in;
     opt.warn = collect_warning;
     opt.warn_ctx = res;
-    if (hashlist_reader_open(&rd, fp, name, fmt, &opt, err, sizeof err) != 0) {
-        res->fatal = HASHLIST_ERR_NOMEM;
+    if (phm_hashlist_reader_open(&rd, fp, name, fmt, &opt, err, sizeof err) != 0) {
+        res->fatal = PHM_ERR_NOMEM;
         return;
     }
     for (int guard = 0; guard < 1000; guard++) {
-        hashlist_record rec;
-        int rc = hashlist_read(rd, &rec, err, sizeof err);
-        if (rc == HASHLIST_EOF)
+        snap rec;
+        int rc = snap_read(rd, &rec, err, sizeof err);
+        if (rc == PHM_HASHLIST_EOF)
             break;
-        if (rc == HASHLIST_RECORD) {
+        if (rc == PHM_HASHLIST_RECORD) {
             if (res->nrec < MAXREC) {
                 res->rec[res->nrec] = rec;
-                res->rec_line[res->nrec] = hashlist_reader_line(rd);
+                res->rec_line[res->nrec] = phm_hashlist_reader_line(rd);
             }
             res->nrec++;
             continue;
@@ -78,24 +156,24 @@ static void read_fp(FILE *fp, const char *name, hashlist_format fmt,
         if (res->nerr < MAXREC)
             snprintf(res->err[res->nerr], sizeof res->err[0], "%s", err);
         res->nerr++;
-        if (rc != HASHLIST_ERR_LINE) {
+        if (rc != PHM_ERR_CORRUPT) {
             res->fatal = rc;
             /* sticky: the next call says the same */
-            char again[HASHLIST_ERRMSG_MAX];
-            hashlist_record rec2;
-            if (hashlist_read(rd, &rec2, again, sizeof again) != rc ||
+            char again[PHM_HASHLIST_ERRMSG_MAX];
+            snap rec2;
+            if (snap_read(rd, &rec2, again, sizeof again) != rc ||
                 strcmp(again, err) != 0)
                 res->fatal = 999;
             break;
         }
     }
-    res->fmt = hashlist_reader_format(rd);
-    res->skipped = hashlist_reader_skipped(rd);
-    hashlist_reader_close(rd);
+    res->fmt = phm_hashlist_reader_format(rd);
+    res->skipped = phm_hashlist_reader_skipped(rd);
+    phm_hashlist_reader_close(rd);
 }
 
-static void read_mem(const char *text, size_t len, const char *name, hashlist_format fmt,
-                     const hashlist_options *opt, result *res)
+static void read_mem(const char *text, size_t len, const char *name, phm_hashlist_format fmt,
+                     const phm_hashlist_options *opt, result *res)
 {
     /* fmemopen() of 0 bytes fails with EINVAL on some C libraries. */
     static const char empty[1] = "";
@@ -103,7 +181,7 @@ static void read_mem(const char *text, size_t len, const char *name, hashlist_fo
                         len ? len : 1, "r");
     if (!fp) {
         memset(res, 0, sizeof *res);
-        res->fatal = HASHLIST_ERR_IO;
+        res->fatal = PHM_ERR_UNREADABLE;
         return;
     }
     if (!len)
@@ -112,12 +190,12 @@ static void read_mem(const char *text, size_t len, const char *name, hashlist_fo
     fclose(fp);
 }
 
-static void read_str(const char *text, const char *name, hashlist_format fmt, result *res)
+static void read_str(const char *text, const char *name, phm_hashlist_format fmt, result *res)
 {
     read_mem(text, strlen(text), name, fmt, NULL, res);
 }
 
-static int read_file(const char *path, hashlist_format fmt, const hashlist_options *opt,
+static int read_file(const char *path, phm_hashlist_format fmt, const phm_hashlist_options *opt,
                      result *res)
 {
     FILE *fp = fopen(path, "rb");
@@ -130,7 +208,7 @@ static int read_file(const char *path, hashlist_format fmt, const hashlist_optio
     return 0;
 }
 
-static const char *hex_of(const hashlist_record *rec, char out[PHM_PDQ_HEX_LEN + 1])
+static const char *hex_of(const snap *rec, char out[PHM_PDQ_HEX_LEN + 1])
 {
     phm_pdq_to_hex(&rec->pdq, out);
     return out;
@@ -150,16 +228,16 @@ static result *result_alloc(void)
 
 static void test_format_names(void)
 {
-    hashlist_format f;
+    phm_hashlist_format f;
     static const char *const names[] = { "auto", "pdq", "hex", "hma", "csv", "tsv", "jsonl" };
     for (int i = 0; i < 7; i++) {
-        int ok = hashlist_format_parse(names[i], &f) == 0 && (int)f == i &&
-                 strcmp(hashlist_format_name(f), names[i]) == 0;
+        int ok = phm_hashlist_format_parse(names[i], &f) == 0 && (int)f == i &&
+                 strcmp(phm_hashlist_format_name(f), names[i]) == 0;
         OK(ok, "format name '%s' parses and prints back", names[i]);
     }
-    OK(hashlist_format_parse("json", &f) == 0 && f == HASHLIST_JSONL, "'json' is jsonl");
-    OK(hashlist_format_parse("CSV", &f) == -1, "format names are case-sensitive");
-    IS_STR(hashlist_format_name((hashlist_format)42), "unknown", "out-of-range format name");
+    OK(phm_hashlist_format_parse("json", &f) == 0 && f == PHM_HASHLIST_JSONL, "'json' is jsonl");
+    OK(phm_hashlist_format_parse("CSV", &f) == PHM_ERR_INVALID, "format names are case-sensitive");
+    IS_STR(phm_hashlist_format_name((phm_hashlist_format)42), "unknown", "out-of-range format name");
 }
 
 static void test_time(void)
@@ -188,13 +266,13 @@ static void test_time(void)
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t t = -1;
-        int rc = hashlist_parse_time(good[i].s, strlen(good[i].s), &t);
+        int rc = phm_hashlist_parse_time(good[i].s, strlen(good[i].s), &t);
         OK(rc == 0 && t == good[i].t, "time '%s' = %lld", good[i].s, (long long)good[i].t);
     }
     int bad_ok = 1;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t t;
-        if (hashlist_parse_time(bad[i], strlen(bad[i]), &t) == 0) {
+        if (phm_hashlist_parse_time(bad[i], strlen(bad[i]), &t) == 0) {
             printf("# accepted '%s'\n", bad[i]);
             bad_ok = 0;
         }
@@ -202,13 +280,13 @@ static void test_time(void)
     OK(bad_ok, "%zu malformed or out-of-range times are refused", sizeof bad / sizeof bad[0]);
 
     char out[21];
-    OK(hashlist_format_time(1709251199, out) == 0 && strcmp(out, "2024-02-29T23:59:59Z") == 0,
+    OK(phm_hashlist_format_time(1709251199, out) == 0 && strcmp(out, "2024-02-29T23:59:59Z") == 0,
        "format 2024-02-29T23:59:59Z");
-    OK(hashlist_format_time(HASHLIST_TIME_MAX, out) == 0 &&
+    OK(phm_hashlist_format_time(PHM_HASHLIST_TIME_MAX, out) == 0 &&
            strcmp(out, "9999-12-31T23:59:59Z") == 0,
        "format the largest time");
-    OK(hashlist_format_time(-1, out) == -1 && out[0] == '\0', "format refuses -1");
-    OK(hashlist_format_time(HASHLIST_TIME_MAX + 1, out) == -1, "format refuses > 9999");
+    OK(phm_hashlist_format_time(-1, out) == PHM_ERR_INVALID && out[0] == '\0', "format refuses -1");
+    OK(phm_hashlist_format_time(PHM_HASHLIST_TIME_MAX + 1, out) == PHM_ERR_INVALID, "format refuses > 9999");
 
     /* format -> parse over the whole range, each day boundary of the first
      * years and a spread of others, against gmtime_r where time_t allows */
@@ -222,10 +300,10 @@ static void test_time(void)
             s ^= s << 13;
             s ^= s >> 7;
             s ^= s << 17;
-            t = (int64_t)(s % (uint64_t)(HASHLIST_TIME_MAX + 1));
+            t = (int64_t)(s % (uint64_t)(PHM_HASHLIST_TIME_MAX + 1));
         }
         int64_t back = -1;
-        if (hashlist_format_time(t, out) != 0 || hashlist_parse_time(out, 20, &back) != 0 ||
+        if (phm_hashlist_format_time(t, out) != 0 || phm_hashlist_parse_time(out, 20, &back) != 0 ||
             back != t) {
             printf("# %lld -> '%s' -> %lld\n", (long long)t, out, (long long)back);
             round = 0;
@@ -255,7 +333,7 @@ static void test_pdq(void)
                 "# a comment\n"
                 "\n" H2 ",7,dir/with, commas,, and more.jpg\r\n" H3 ",,\n" H1 ",0\n" H2
                 ",55, leading and trailing blanks \n",
-             "l.pdq", HASHLIST_PDQ, res);
+             "l.pdq", PHM_HASHLIST_PDQ, res);
     IS_INT(res->nerr, 0, "pdq: no errors");
     IS_INT(res->nrec, 5, "pdq: five records");
     IS_STR(hex_of(&res->rec[0], hex), H1, "pdq: hash");
@@ -271,7 +349,7 @@ static void test_pdq(void)
     IS_STR(res->rec[4].id, " leading and trailing blanks ", "pdq: the name is verbatim");
     IS_INT((int)res->rec_line[1], 4, "pdq: record line numbers count comments and blanks");
     OK(res->rec[0].source[0] == '\0' && res->rec[0].category[0] == '\0' &&
-           res->rec[0].note[0] == '\0' && res->rec[0].added == 0 && res->rec[0].has == HASHLIST_HAS_PDQ,
+           res->rec[0].note[0] == '\0' && res->rec[0].added == 0 && res->rec[0].has == PHM_SIG_PDQ,
        "pdq: other fields unknown");
     free(res);
 }
@@ -279,12 +357,12 @@ static void test_pdq(void)
 static void test_hex(void)
 {
     result *res = result_alloc();
-    hashlist_options opt = { .source = "ncmec", .category = "csam" };
+    phm_hashlist_options opt = { .source = "ncmec", .category = "csam" };
     char hex[65];
     const char *text = "# header comment\n\n" H1 "\n"
                        "F0A5E102F1CCC0BD945308720FFF038DE34EF1E8ADA9A956D2967ADE5EA91A50\n"
                        "\t" H3 "  \r\n";
-    read_mem(text, strlen(text), "l.hex", HASHLIST_HEX, &opt, res);
+    read_mem(text, strlen(text), "l.hex", PHM_HASHLIST_HEX, &opt, res);
     IS_INT(res->nerr, 0, "hex: no errors");
     IS_INT(res->nrec, 3, "hex: three records");
     IS_STR(hex_of(&res->rec[1], hex), H2, "hex: upper case read");
@@ -306,7 +384,7 @@ static void test_hma(void)
              "pdq " H3 " trailing\n"
              "pdq\n"
              "  pdq   " H3 "  \n",
-             "l.hma", HASHLIST_HMA, res);
+             "l.hma", PHM_HASHLIST_HMA, res);
     IS_INT(res->nrec, 3, "hma: three records");
     IS_STR(hex_of(&res->rec[1], hex), H2, "hma: type in any case, tab separator");
     IS_STR(hex_of(&res->rec[2], hex), H3, "hma: blanks around");
@@ -315,10 +393,10 @@ static void test_hma(void)
     IS_STR(res->err[1], "l.hma:4: unexpected text after the hash", "hma: text after the hash");
     IS_STR(res->err[2], "l.hma:5: expected 'pdq HASH'", "hma: no hash");
 
-    hashlist_options opt = { .skip_other_signals = 1 };
+    phm_hashlist_options opt = { .skip_other_signals = 1 };
     const char *text = "pdq " H1 "\nvideo_md5 d41d8cd98f00b204e9800998ecf8427e\n"
                        "video_md5 d41d8cd98f00b204e9800998ecf8427f\npdq " H2 "\n";
-    read_mem(text, strlen(text), "s.hma", HASHLIST_AUTO, &opt, res);
+    read_mem(text, strlen(text), "s.hma", PHM_HASHLIST_AUTO, &opt, res);
     OK(res->nrec == 2 && res->nerr == 0, "hma: other signal types skipped when asked");
     IS_INT((int)res->skipped, 2, "hma: skipped lines counted");
     IS_INT(res->nwarn, 1, "hma: one warning");
@@ -342,7 +420,7 @@ static void test_csv(void)
         "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,"
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855,,\n"
         "" H3 ",\" 7 \",\"\",\"\",,,,,,,,\n";
-    read_str(text, "l.csv", HASHLIST_CSV, res);
+    read_str(text, "l.csv", PHM_HASHLIST_CSV, res);
     IS_INT(res->nerr, 0, "csv: no errors");
     if (res->nerr)
         printf("# %s\n", res->err[0]);
@@ -350,7 +428,7 @@ static void test_csv(void)
     IS_INT(res->nwarn, 1, "csv: one warning");
     IS_STR(res->warn[0], "l.csv:2: ignoring 2 unknown columns: 'extra', 'more'",
            "csv: the warning lists the unknown columns");
-    const hashlist_record *a = &res->rec[0], *b = &res->rec[1], *c = &res->rec[2];
+    const snap *a = &res->rec[0], *b = &res->rec[1], *c = &res->rec[2];
     IS_STR(hex_of(a, hex), H1, "csv: hash");
     IS_INT(a->quality, 90, "csv: quality");
     IS_STR(a->source, "ncmec", "csv: 'list' is the source");
@@ -358,12 +436,12 @@ static void test_csv(void)
     IS_STR(a->category, "csam", "csv: 'label' is the category");
     IS_STR(a->note, "a, \"b\"", "csv: quoted comma and doubled quotes");
     IS_INT(a->added, 1704164645, "csv: ISO 8601 time");
-    OK(a->has == (HASHLIST_HAS_PDQ | HASHLIST_HAS_MD5) && a->md5[0] == 0xd4 && a->md5[15] == 0x7e, "csv: md5");
+    OK(a->has == (PHM_SIG_PDQ | PHM_SIG_MD5) && a->md5[0] == 0xd4 && a->md5[15] == 0x7e, "csv: md5");
     IS_STR(b->note, "line one\r\nline two\n", "csv: line breaks inside quotes kept as written");
     IS_INT((int)res->rec_line[1], 5, "csv: a record spanning lines has its first line's number");
     IS_INT(b->added, 1700000000, "csv: unix seconds");
     IS_INT(b->quality, -1, "csv: empty quality is unknown");
-    OK(b->has == (HASHLIST_HAS_PDQ | HASHLIST_HAS_SHA1 | HASHLIST_HAS_SHA256) && b->sha1[0] == 0xda &&
+    OK(b->has == (PHM_SIG_PDQ | PHM_SIG_SHA1 | PHM_SIG_SHA256) && b->sha1[0] == 0xda &&
            b->sha256[31] == 0x55,
        "csv: sha1 (upper case) and sha256");
     IS_INT(c->quality, 7, "csv: blanks around a number are ignored");
@@ -375,17 +453,17 @@ static void test_csv(void)
 static void test_csv_name_column(void)
 {
     result *res = result_alloc();
-    read_str("pdq,path,quality\n" H1 ",a/b.jpg,90\n", "n.csv", HASHLIST_AUTO, res);
+    read_str("pdq,path,quality\n" H1 ",a/b.jpg,90\n", "n.csv", PHM_HASHLIST_AUTO, res);
     OK(res->nrec == 1 && strcmp(res->rec[0].id, "a/b.jpg") == 0 && res->nwarn == 0,
        "csv: without an id column, 'path' is the id");
-    read_str("id,name,hash\nX,a/b.jpg," H1 "\n", "n.csv", HASHLIST_AUTO, res);
+    read_str("id,name,hash\nX,a/b.jpg," H1 "\n", "n.csv", PHM_HASHLIST_AUTO, res);
     OK(res->nrec == 1 && strcmp(res->rec[0].id, "X") == 0, "csv: the id column wins over 'name'");
     IS_STR(res->warn[0], "n.csv:1: ignoring 1 unknown column: 'name'",
            "csv: the unused name column is warned about");
     read_str("signal_type,signal_str,collab,category,tags\n"
              "pdq," H1 ",Sample Data,INVESTIGATION_SEED,a b\n"
              "video_md5,d41d8cd98f00b204e9800998ecf8427e,Sample Data,,\n",
-             "tx.csv", HASHLIST_AUTO, res);
+             "tx.csv", PHM_HASHLIST_AUTO, res);
     OK(res->nrec == 1 && strcmp(res->rec[0].source, "Sample Data") == 0 &&
            strcmp(res->rec[0].category, "INVESTIGATION_SEED") == 0,
        "csv: python-threatexchange's dataset csv");
@@ -399,8 +477,8 @@ static void test_tsv(void)
     result *res = result_alloc();
     char hex[65];
     read_str("hash\tnote\tid\n" H1 "\ta\\tb\\nc\\\\d\\re\\x\\\tX\n" H2 "\t\\\t\\\\\\\\\r\n",
-             "l.tsv", HASHLIST_AUTO, res);
-    IS_INT(res->fmt, HASHLIST_TSV, "tsv: detected");
+             "l.tsv", PHM_HASHLIST_AUTO, res);
+    IS_INT(res->fmt, PHM_HASHLIST_TSV, "tsv: detected");
     IS_INT(res->nerr, 0, "tsv: no errors");
     IS_INT(res->nrec, 2, "tsv: two records");
     IS_STR(res->rec[0].note, "a\tb\nc\\d\re\\x\\", "tsv: escapes undone, others kept");
@@ -424,19 +502,19 @@ static void test_jsonl(void)
              "  {\"pdq\":\"" H2 "\",\"bank_content_id\":42,\"label\":\"x\",\"time\":1700000000,"
              "\"quality\":null}  \n"
              "{\"signal\":\"" H3 "\",\"name\":\"nm\",\"other\":1}\n",
-             "l.jsonl", HASHLIST_AUTO, res);
-    IS_INT(res->fmt, HASHLIST_JSONL, "jsonl: detected");
+             "l.jsonl", PHM_HASHLIST_AUTO, res);
+    IS_INT(res->fmt, PHM_HASHLIST_JSONL, "jsonl: detected");
     IS_INT(res->nerr, 0, "jsonl: no errors");
     if (res->nerr)
         printf("# %s\n", res->err[0]);
     IS_INT(res->nrec, 3, "jsonl: three records");
-    const hashlist_record *a = &res->rec[0], *b = &res->rec[1];
+    const snap *a = &res->rec[0], *b = &res->rec[1];
     IS_STR(hex_of(a, hex), H1, "jsonl: hash");
     OK(a->quality == 88 && strcmp(a->source, "s") == 0 && strcmp(a->id, "i") == 0 &&
            strcmp(a->category, "c") == 0,
        "jsonl: quality, source, id, category");
     IS_STR(a->note, "n \"q\" \xc3\xa9 \xf0\x9f\x98\x80", "jsonl: escapes and a surrogate pair");
-    OK(a->added == 1704164645 && a->has == (HASHLIST_HAS_PDQ | HASHLIST_HAS_SHA256), "jsonl: time and digest");
+    OK(a->added == 1704164645 && a->has == (PHM_SIG_PDQ | PHM_SIG_SHA256), "jsonl: time and digest");
     IS_STR(b->id, "42", "jsonl: an integer id");
     OK(b->quality == -1 && b->added == 1700000000 && strcmp(b->category, "x") == 0,
        "jsonl: synonyms, null quality, integer time");
@@ -452,7 +530,7 @@ static void test_jsonl(void)
 
 /* One line of `fmt` (with `header` first for csv/tsv) must give exactly
  * the error `want`. */
-static void expect_error(hashlist_format fmt, const char *header, const char *line,
+static void expect_error(phm_hashlist_format fmt, const char *header, const char *line,
                          const char *want, const char *what)
 {
     char text[1024];
@@ -460,21 +538,21 @@ static void expect_error(hashlist_format fmt, const char *header, const char *li
     /* a good last line, with as many fields as the header */
     char tail[64] = "";
     size_t nt = 0;
-    if (fmt == HASHLIST_PDQ)
+    if (fmt == PHM_HASHLIST_PDQ)
         snprintf(tail, sizeof tail, ",50,last");
     for (const char *h = header; h && *h && nt + 1 < sizeof tail; h++)
         if (*h == ',' || *h == '\t')
             tail[nt++] = *h;
     snprintf(text, sizeof text, "%s%s%s\n" H3 "%s\n", header ? header : "", header ? "\n" : "",
              line, tail);
-    if (fmt == HASHLIST_JSONL)
+    if (fmt == PHM_HASHLIST_JSONL)
         snprintf(text, sizeof text, "%s\n{\"hash\":\"" H3 "\"}\n", line);
-    if (fmt == HASHLIST_HMA)
+    if (fmt == PHM_HASHLIST_HMA)
         snprintf(text, sizeof text, "%s\npdq " H3 "\n", line);
     read_str(text, "f.txt", fmt, res);
     int ok = res->nerr == 1 && strcmp(res->err[0], want) == 0 && res->nrec == 1 &&
              res->fatal == 0;
-    OK(ok, "%s: %s", hashlist_format_name(fmt), what);
+    OK(ok, "%s: %s", phm_hashlist_format_name(fmt), what);
     if (!ok)
         printf("#   got %d errors ('%s'), %d records, want '%s'\n", res->nerr,
                res->nerr ? res->err[0] : "", res->nrec, want);
@@ -486,83 +564,83 @@ static void expect_error(hashlist_format fmt, const char *header, const char *li
 
 static void test_errors(void)
 {
-    expect_error(HASHLIST_HEX, NULL, "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b2",
+    expect_error(PHM_HASHLIST_HEX, NULL, "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b2",
                  "f.txt:1: invalid hash: 63 hex digits, expected 64", "wrong-length hex");
-    expect_error(HASHLIST_HEX, NULL, H1 "0", "f.txt:1: invalid hash: 65 hex digits, expected 64",
+    expect_error(PHM_HASHLIST_HEX, NULL, H1 "0", "f.txt:1: invalid hash: 65 hex digits, expected 64",
                  "one digit too many");
-    expect_error(HASHLIST_HEX, NULL, "f8f8g0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
+    expect_error(PHM_HASHLIST_HEX, NULL, "f8f8g0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
                  "f.txt:1: invalid hash: 'g' at position 5 is not a hex digit", "non-hex character");
-    expect_error(HASHLIST_HEX, NULL, "f8f8\x1b[2Jf4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
+    expect_error(PHM_HASHLIST_HEX, NULL, "f8f8\x1b[2Jf4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
                  "f.txt:1: invalid hash: '?' at position 5 is not a hex digit",
                  "control characters are not echoed");
-    expect_error(HASHLIST_HEX, NULL, H1 " " H2, "f.txt:1: invalid hash: ' ' at position 65 is not a hex digit",
+    expect_error(PHM_HASHLIST_HEX, NULL, H1 " " H2, "f.txt:1: invalid hash: ' ' at position 65 is not a hex digit",
                  "two hashes on a line");
-    expect_error(HASHLIST_PDQ, NULL, H1 ",101,x", "f.txt:1: quality '101' is out of range 0..100",
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",101,x", "f.txt:1: quality '101' is out of range 0..100",
                  "quality over 100");
-    expect_error(HASHLIST_PDQ, NULL, H1 ",-1,x", "f.txt:1: invalid quality '-1': not an integer 0..100",
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",-1,x", "f.txt:1: invalid quality '-1': not an integer 0..100",
                  "negative quality");
-    expect_error(HASHLIST_PDQ, NULL, H1 ",9x,x", "f.txt:1: invalid quality '9x': not an integer 0..100",
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",9x,x", "f.txt:1: invalid quality '9x': not an integer 0..100",
                  "quality not a number");
-    expect_error(HASHLIST_PDQ, NULL, H1 ",99999999999999999999999,x",
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",99999999999999999999999,x",
                  "f.txt:1: invalid quality '99999999999999999999999': not an integer 0..100",
                  "huge quality");
-    expect_error(HASHLIST_PDQ, NULL, H1, "f.txt:1: expected 'hash,quality,name'", "no comma");
-    expect_error(HASHLIST_PDQ, NULL, ",50,x", "f.txt:1: missing hash", "empty hash");
-    expect_error(HASHLIST_CSV, CSVH, H1 ",1,x\"y,z", "f.txt:2: unexpected quote in unquoted field 3",
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1, "f.txt:1: expected 'hash,quality,name'", "no comma");
+    expect_error(PHM_HASHLIST_PDQ, NULL, ",50,x", "f.txt:1: missing hash", "empty hash");
+    expect_error(PHM_HASHLIST_CSV, CSVH, H1 ",1,x\"y,z", "f.txt:2: unexpected quote in unquoted field 3",
                  "quote inside an unquoted field");
-    expect_error(HASHLIST_CSV, CSVH, H1 ",1,\"x\"y,z",
+    expect_error(PHM_HASHLIST_CSV, CSVH, H1 ",1,\"x\"y,z",
                  "f.txt:2: unexpected text after the closing quote of field 3",
                  "text after a closing quote");
-    expect_error(HASHLIST_CSV, CSVH, H1 ",1,x", "f.txt:2: 3 fields, the header has 4",
+    expect_error(PHM_HASHLIST_CSV, CSVH, H1 ",1,x", "f.txt:2: 3 fields, the header has 4",
                  "too few fields");
-    expect_error(HASHLIST_CSV, CSVH, H1 ",1,x,y,z", "f.txt:2: 5 fields, the header has 4",
+    expect_error(PHM_HASHLIST_CSV, CSVH, H1 ",1,x,y,z", "f.txt:2: 5 fields, the header has 4",
                  "too many fields");
-    expect_error(HASHLIST_TSV, TSVH, H1 "\t1\tx", "f.txt:2: 3 fields, the header has 4",
+    expect_error(PHM_HASHLIST_TSV, TSVH, H1 "\t1\tx", "f.txt:2: 3 fields, the header has 4",
                  "too few fields");
-    expect_error(HASHLIST_CSV, "hash,md5", H1 ",d41d8cd98f00b204e9800998ecf8427",
+    expect_error(PHM_HASHLIST_CSV, "hash,md5", H1 ",d41d8cd98f00b204e9800998ecf8427",
                  "f.txt:2: invalid md5: 31 hex digits, expected 32", "short md5");
-    expect_error(HASHLIST_CSV, "hash,sha1", H1 ",z",
+    expect_error(PHM_HASHLIST_CSV, "hash,sha1", H1 ",z",
                  "f.txt:2: invalid sha1: 'z' at position 1 is not a hex digit", "non-hex sha1");
-    expect_error(HASHLIST_CSV, "hash,added", H1 ",2023-02-29T00:00:00Z",
+    expect_error(PHM_HASHLIST_CSV, "hash,added", H1 ",2023-02-29T00:00:00Z",
                  "f.txt:2: invalid added time '2023-02-29T00:00:00Z': expected unix seconds or "
                  "YYYY-MM-DDTHH:MM:SSZ (1970 to 9999)",
                  "a day that does not exist");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\": \"" H1 "\"",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\": \"" H1 "\"",
                  "f.txt:1: invalid JSON at column 75: '}' expected near end of file",
                  "bad JSON");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\"} x",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\"} x",
                  "f.txt:1: invalid JSON at column 77: end of file expected near 'x'",
                  "text after the object");
-    expect_error(HASHLIST_JSONL, NULL, "[\"" H1 "\"]", "f.txt:1: expected a JSON object",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "[\"" H1 "\"]", "f.txt:1: expected a JSON object",
                  "not an object");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"hash\":\"" H1 "\"}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"hash\":\"" H1 "\"}",
                  "f.txt:1: invalid JSON at column 81: duplicate object key near '\"hash\"'",
                  "duplicate key");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"pdq\":\"" H1 "\"}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"pdq\":\"" H1 "\"}",
                  "f.txt:1: duplicate key: \"hash\" and \"pdq\" name the same field",
                  "two keys for the hash");
-    expect_error(HASHLIST_JSONL, NULL, "{\"quality\":5}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"quality\":5}",
                  "f.txt:1: missing hash: no pdq, md5, sha1 or sha256 value",
                  "no hash");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"quality\":\"5\"}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"quality\":\"5\"}",
                  "f.txt:1: \"quality\" must be an integer 0..100", "quality as a string");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"quality\":5.0}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"quality\":5.0}",
                  "f.txt:1: \"quality\" must be an integer 0..100", "quality as a real");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"quality\":-3}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"quality\":-3}",
                  "f.txt:1: quality -3 is out of range 0..100", "negative quality");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"note\":5}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"note\":5}",
                  "f.txt:1: \"note\" must be a string", "note as a number");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"note\":\"a\\u0000b\"}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"note\":\"a\\u0000b\"}",
                  "f.txt:1: invalid JSON at column 92: a string holds \\u0000 (NUL)",
                  "a NUL in a string");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"note\":\"\xff\"}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"note\":\"\xff\"}",
                  "f.txt:1: invalid JSON at column 83: unable to decode byte 0xff near '\"'",
                  "invalid UTF-8");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"added\":-1}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"added\":-1}",
                  "f.txt:1: added time -1 is out of range (1970 to 9999)", "negative time");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"added\":true}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"added\":true}",
                  "f.txt:1: \"added\" must be an integer or a string", "time as a boolean");
-    expect_error(HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"signal_type\":\"photo_md5\"}",
+    expect_error(PHM_HASHLIST_JSONL, NULL, "{\"hash\":\"" H1 "\",\"signal_type\":\"photo_md5\"}",
                  "f.txt:1: signal type 'photo_md5' is not pdq", "another signal type");
 }
 
@@ -570,7 +648,7 @@ static void test_errors(void)
 static void test_errors_long(void)
 {
     result *res = result_alloc();
-    size_t big = HASHLIST_LINE_MAX + 10;
+    size_t big = PHM_HASHLIST_LINE_MAX + 10;
     char *text = malloc(big + 400);
     size_t n = 0;
 
@@ -579,7 +657,7 @@ static void test_errors_long(void)
     memset(text + n, 'a', big);
     n += big;
     n += (size_t)snprintf(text + n, 400, "\n%s\n", H2);
-    read_mem(text, n, "long.hex", HASHLIST_HEX, NULL, res);
+    read_mem(text, n, "long.hex", PHM_HASHLIST_HEX, NULL, res);
     OK(res->nrec == 2 && res->nerr == 1, "overlong line: one error, the lines around it read");
     IS_STR(res->err[0], "long.hex:2: line longer than 65536 bytes", "overlong line: message");
     IS_INT((int)res->rec_line[1], 3, "overlong line: line numbers go on");
@@ -588,17 +666,17 @@ static void test_errors_long(void)
     n = (size_t)snprintf(text, 400, "%s\n", H1);
     memset(text + n, 'a', big);
     n += big;
-    read_mem(text, n, "long.hex", HASHLIST_HEX, NULL, res);
+    read_mem(text, n, "long.hex", PHM_HASHLIST_HEX, NULL, res);
     OK(res->nrec == 1 && res->nerr == 1 && strcmp(res->err[0], "long.hex:2: line longer than 65536 bytes") == 0,
        "overlong last line without a newline");
 
     /* The longest line allowed is read: a pdq name of exactly the limit is
      * too long for the id, so the error is the field's, not the line's. */
     n = (size_t)snprintf(text, 400, "%s,1,", H1);
-    memset(text + n, 'n', HASHLIST_LINE_MAX - n);
-    n = HASHLIST_LINE_MAX;
+    memset(text + n, 'n', PHM_HASHLIST_LINE_MAX - n);
+    n = PHM_HASHLIST_LINE_MAX;
     text[n++] = '\n';
-    read_mem(text, n, "max.pdq", HASHLIST_PDQ, NULL, res);
+    read_mem(text, n, "max.pdq", PHM_HASHLIST_PDQ, NULL, res);
     IS_STR(res->err[0], "max.pdq:1: name is longer than 256 bytes (65469)",
            "a line of exactly 65536 bytes is read");
 
@@ -606,13 +684,13 @@ static void test_errors_long(void)
     n = (size_t)snprintf(text, 400, "hash,note\n%s,\"", H1);
     for (int i = 0; n < big + 200; i++)
         n += (size_t)snprintf(text + n, 400, "line %d\n", i);
-    read_mem(text, n, "q.csv", HASHLIST_CSV, NULL, res);
+    read_mem(text, n, "q.csv", PHM_HASHLIST_CSV, NULL, res);
     OK(res->nerr >= 1 && strcmp(res->err[0], "q.csv:2: record longer than 65536 bytes") == 0,
        "runaway quote: record longer than the limit");
 
     /* ... and one that closes at the end of the file is unterminated */
     static const char unterminated[] = "hash,note\n" H1 ",\"one\ntwo\n" H2 ",x\n";
-    read_mem(unterminated, sizeof unterminated - 1, "u.csv", HASHLIST_CSV, NULL, res);
+    read_mem(unterminated, sizeof unterminated - 1, "u.csv", PHM_HASHLIST_CSV, NULL, res);
     OK(res->nrec == 0 && res->nerr == 1 &&
            strcmp(res->err[0], "u.csv:2: unterminated quoted field 2") == 0,
        "unterminated quote: reported at the line where the record began");
@@ -631,7 +709,7 @@ static void test_errors_long(void)
     memset(text + n, 'z', 1025);
     n += 1025;
     text[n++] = '\n';
-    read_mem(text, n, "s.csv", HASHLIST_CSV, NULL, res);
+    read_mem(text, n, "s.csv", PHM_HASHLIST_CSV, NULL, res);
     OK(res->nerr == 2 && res->nrec == 1 && strlen(res->rec[0].category) == 255 &&
            strlen(res->rec[0].note) == 1024,
        "string fields: category 255 and note 1024 bytes read, one more refused");
@@ -641,7 +719,7 @@ static void test_errors_long(void)
 
     /* A NUL byte in a csv field */
     static const char nul[] = "hash,note\n" H1 ",a\0b\n" H2 ",c\n";
-    read_mem(nul, sizeof nul - 1, "nul.csv", HASHLIST_CSV, NULL, res);
+    read_mem(nul, sizeof nul - 1, "nul.csv", PHM_HASHLIST_CSV, NULL, res);
     OK(res->nrec == 1 && res->nerr == 1 && strcmp(res->err[0], "nul.csv:2: note contains a NUL byte") == 0,
        "a NUL byte in a string field");
 
@@ -649,7 +727,7 @@ static void test_errors_long(void)
     free(res);
 }
 
-static void expect_fatal(const char *text, hashlist_format fmt, int status, const char *want,
+static void expect_fatal(const char *text, phm_hashlist_format fmt, int status, const char *want,
                          const char *what)
 {
     result *res = result_alloc();
@@ -665,23 +743,23 @@ static void expect_fatal(const char *text, hashlist_format fmt, int status, cons
 
 static void test_fatal(void)
 {
-    expect_fatal("hash,quality,pdq\n" H1 ",1," H1 "\n", HASHLIST_AUTO, HASHLIST_ERR_FORMAT,
+    expect_fatal("hash,quality,pdq\n" H1 ",1," H1 "\n", PHM_HASHLIST_AUTO, PHM_ERR_UNSUPPORTED,
                  "h.txt:1: duplicate column: 'hash' (column 1) and 'pdq' (column 3) name the same field",
                  "duplicate column (synonyms)");
-    expect_fatal("hash\tHASH\n", HASHLIST_TSV, HASHLIST_ERR_FORMAT,
+    expect_fatal("hash\tHASH\n", PHM_HASHLIST_TSV, PHM_ERR_UNSUPPORTED,
                  "h.txt:1: duplicate column: 'hash' (column 1) and 'HASH' (column 2) name the same field",
                  "duplicate column (case)");
-    expect_fatal("quality,id\n5,x\n", HASHLIST_CSV, HASHLIST_ERR_FORMAT,
+    expect_fatal("quality,id\n5,x\n", PHM_HASHLIST_CSV, PHM_ERR_UNSUPPORTED,
                  "h.txt:1: the csv header names no hash column (hash, pdq, signal, signal_str, md5, sha1 "
                  "or sha256)",
                  "no hash column");
-    expect_fatal("\n# c\nhash,\"quality\n", HASHLIST_CSV, HASHLIST_ERR_FORMAT,
+    expect_fatal("\n# c\nhash,\"quality\n", PHM_HASHLIST_CSV, PHM_ERR_UNSUPPORTED,
                  "h.txt:3: invalid header: unterminated quoted field 2", "unterminated quote in the header");
-    expect_fatal("hello world\n", HASHLIST_AUTO, HASHLIST_ERR_FORMAT,
-                 "h.txt:1: cannot detect the format of this hash list (pdq, hex, hma, csv, tsv or "
-                 "jsonl); name it with --format",
+    expect_fatal("hello world\n", PHM_HASHLIST_AUTO, PHM_ERR_UNSUPPORTED,
+                 "h.txt:1: cannot detect the format of this hash list (pdq, hex, hma, csv, tsv, "
+                 "jsonl or vpdq); name it with --format",
                  "undetectable format");
-    expect_fatal(H1 "\tx\n", HASHLIST_AUTO, HASHLIST_ERR_FORMAT,
+    expect_fatal(H1 "\tx\n", PHM_HASHLIST_AUTO, PHM_ERR_UNSUPPORTED,
                  "h.txt:1: the tsv header names no hash column (hash, pdq, signal, signal_str, md5, sha1 "
                  "or sha256)",
                  "a tsv file needs a header");
@@ -694,45 +772,45 @@ static void test_detect(void)
 {
     static const struct {
         const char *text;
-        hashlist_format fmt;
+        phm_hashlist_format fmt;
         int nrec;
     } cases[] = {
-        { H1 ",100,a\n", HASHLIST_PDQ, 1 },
-        { "# c\n\n" H1 ",\n", HASHLIST_PDQ, 1 },
-        { H1 "\n" H2 "\n", HASHLIST_HEX, 2 },
-        { "  " H1 "\r\n", HASHLIST_HEX, 1 },
-        { "pdq " H1 "\n", HASHLIST_HMA, 1 },
-        { "pdq\t" H1 "\n", HASHLIST_HMA, 1 },
-        { "hash,quality\n" H1 ",5\n", HASHLIST_CSV, 1 },
-        { "hash\n" H1 "\n", HASHLIST_CSV, 1 },
-        { "\"hash\"\n" H1 "\n", HASHLIST_CSV, 1 },
-        { "hash\tquality\n" H1 "\t5\n", HASHLIST_TSV, 1 },
-        { "{\"hash\":\"" H1 "\"}\n", HASHLIST_JSONL, 1 },
-        { "\xef\xbb\xbfhash,id\r\n" H1 ",x\r\n", HASHLIST_CSV, 1 },
-        { "\xef\xbb\xbf" H1 "\n", HASHLIST_HEX, 1 },
-        { "", HASHLIST_AUTO, 0 },
-        { "\n# only comments\n\n", HASHLIST_AUTO, 0 },
+        { H1 ",100,a\n", PHM_HASHLIST_PDQ, 1 },
+        { "# c\n\n" H1 ",\n", PHM_HASHLIST_PDQ, 1 },
+        { H1 "\n" H2 "\n", PHM_HASHLIST_HEX, 2 },
+        { "  " H1 "\r\n", PHM_HASHLIST_HEX, 1 },
+        { "pdq " H1 "\n", PHM_HASHLIST_HMA, 1 },
+        { "pdq\t" H1 "\n", PHM_HASHLIST_HMA, 1 },
+        { "hash,quality\n" H1 ",5\n", PHM_HASHLIST_CSV, 1 },
+        { "hash\n" H1 "\n", PHM_HASHLIST_CSV, 1 },
+        { "\"hash\"\n" H1 "\n", PHM_HASHLIST_CSV, 1 },
+        { "hash\tquality\n" H1 "\t5\n", PHM_HASHLIST_TSV, 1 },
+        { "{\"hash\":\"" H1 "\"}\n", PHM_HASHLIST_JSONL, 1 },
+        { "\xef\xbb\xbfhash,id\r\n" H1 ",x\r\n", PHM_HASHLIST_CSV, 1 },
+        { "\xef\xbb\xbf" H1 "\n", PHM_HASHLIST_HEX, 1 },
+        { "", PHM_HASHLIST_AUTO, 0 },
+        { "\n# only comments\n\n", PHM_HASHLIST_AUTO, 0 },
     };
     result *res = result_alloc();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        read_str(cases[i].text, "d", HASHLIST_AUTO, res);
+        read_str(cases[i].text, "d", PHM_HASHLIST_AUTO, res);
         int ok = res->fmt == cases[i].fmt && res->nrec == cases[i].nrec && res->nerr == 0;
-        OK(ok, "detect case %zu: %s, %d record(s)", i, hashlist_format_name(cases[i].fmt),
+        OK(ok, "detect case %zu: %s, %d record(s)", i, phm_hashlist_format_name(cases[i].fmt),
            cases[i].nrec);
         if (!ok)
-            printf("#   got %s, %d records, %d errors: %s\n", hashlist_format_name(res->fmt),
+            printf("#   got %s, %d records, %d errors: %s\n", phm_hashlist_format_name(res->fmt),
                    res->nrec, res->nerr, res->nerr ? res->err[0] : "");
     }
     /* every format reads an empty file as an empty list */
     int empty_ok = 1;
-    for (int f = HASHLIST_PDQ; f <= HASHLIST_JSONL; f++) {
-        read_str("", "e", (hashlist_format)f, res);
+    for (int f = PHM_HASHLIST_PDQ; f <= PHM_HASHLIST_JSONL; f++) {
+        read_str("", "e", (phm_hashlist_format)f, res);
         empty_ok &= res->nrec == 0 && res->nerr == 0 && res->fatal == 0;
-        read_str("\n\n", "e", (hashlist_format)f, res);
+        read_str("\n\n", "e", (phm_hashlist_format)f, res);
         empty_ok &= res->nrec == 0 && res->nerr == 0 && res->fatal == 0;
     }
     OK(empty_ok, "every format reads an empty or blank file as no records");
-    read_str("hash,id\n", "e", HASHLIST_CSV, res);
+    read_str("hash,id\n", "e", PHM_HASHLIST_CSV, res);
     OK(res->nrec == 0 && res->nerr == 0, "csv: a header and nothing else");
     free(res);
 }
@@ -743,49 +821,49 @@ static void test_detect(void)
 static void test_samples(void)
 {
     result *res = result_alloc();
-    hashlist_options opt = { .source = "samples" };
+    phm_hashlist_options opt = { .source = "samples" };
     char hex[65];
 
-    if (read_file(SAMPLES "sample.pdq", HASHLIST_AUTO, &opt, res) != 0) {
+    if (read_file(SAMPLES "sample.pdq", PHM_HASHLIST_AUTO, &opt, res) != 0) {
         OK(0, "sample files found (run from the top of the source tree)");
         free(res);
         return;
     }
-    OK(res->fmt == HASHLIST_PDQ && res->nrec == 3 && res->nerr == 0 &&
+    OK(res->fmt == PHM_HASHLIST_PDQ && res->nrec == 3 && res->nerr == 0 &&
            strcmp(res->rec[1].id, "dih/bridge, flipped.jpg") == 0 &&
            strcmp(res->rec[1].source, "samples") == 0 && res->rec[2].quality == 41,
        "sample.pdq");
-    read_file(SAMPLES "sample.hex", HASHLIST_AUTO, &opt, res);
-    OK(res->fmt == HASHLIST_HEX && res->nrec == 3 && res->nerr == 0 &&
+    read_file(SAMPLES "sample.hex", PHM_HASHLIST_AUTO, &opt, res);
+    OK(res->fmt == PHM_HASHLIST_HEX && res->nrec == 3 && res->nerr == 0 &&
            strcmp(hex_of(&res->rec[0], hex), H1) == 0 && strcmp(res->rec[2].id, "5") == 0,
        "sample.hex");
-    read_file(SAMPLES "sample.hma", HASHLIST_AUTO, &opt, res);
-    OK(res->fmt == HASHLIST_HMA && res->nrec == 3 && res->nerr == 1 &&
+    read_file(SAMPLES "sample.hma", PHM_HASHLIST_AUTO, &opt, res);
+    OK(res->fmt == PHM_HASHLIST_HMA && res->nrec == 3 && res->nerr == 1 &&
            strcmp(res->err[0], SAMPLES "sample.hma:3: signal type 'video_md5' is not pdq") == 0,
        "sample.hma: the video_md5 line is an error");
-    read_file(SAMPLES "sample.csv", HASHLIST_AUTO, &opt, res);
-    OK(res->fmt == HASHLIST_CSV && res->nrec == 3 && res->nerr == 0 && res->nwarn == 1 &&
+    read_file(SAMPLES "sample.csv", PHM_HASHLIST_AUTO, &opt, res);
+    OK(res->fmt == PHM_HASHLIST_CSV && res->nrec == 3 && res->nerr == 0 && res->nwarn == 1 &&
            strcmp(res->rec[0].note, "first, with a comma") == 0 &&
            strcmp(res->rec[1].note, "two lines\nand \"quotes\"") == 0 &&
            strcmp(res->rec[1].source, "local-case-1234") == 0 &&
            strcmp(res->rec[2].source, "samples") == 0 &&
            strcmp(res->rec[2].note, "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9") == 0 &&
-           res->rec[0].has == (HASHLIST_HAS_PDQ | HASHLIST_HAS_MD5) &&
+           res->rec[0].has == (PHM_SIG_PDQ | PHM_SIG_MD5) &&
            res->rec[0].added == 1704164645,
        "sample.csv");
-    read_file(SAMPLES "sample.tsv", HASHLIST_AUTO, &opt, res);
-    OK(res->fmt == HASHLIST_TSV && res->nrec == 2 && res->nerr == 0 &&
+    read_file(SAMPLES "sample.tsv", PHM_HASHLIST_AUTO, &opt, res);
+    OK(res->fmt == PHM_HASHLIST_TSV && res->nrec == 2 && res->nerr == 0 &&
            strcmp(res->rec[0].note, "tab\there, new\nline, back\\slash") == 0 &&
            res->rec[0].added == 1709251199 &&
-           res->rec[0].has == (HASHLIST_HAS_PDQ | HASHLIST_HAS_SHA1) &&
-           res->rec[1].has == (HASHLIST_HAS_PDQ | HASHLIST_HAS_SHA256),
+           res->rec[0].has == (PHM_SIG_PDQ | PHM_SIG_SHA1) &&
+           res->rec[1].has == (PHM_SIG_PDQ | PHM_SIG_SHA256),
        "sample.tsv");
-    read_file(SAMPLES "sample.jsonl", HASHLIST_AUTO, &opt, res);
-    OK(res->fmt == HASHLIST_JSONL && res->nrec == 3 && res->nerr == 0 &&
+    read_file(SAMPLES "sample.jsonl", PHM_HASHLIST_AUTO, &opt, res);
+    OK(res->fmt == PHM_HASHLIST_JSONL && res->nrec == 3 && res->nerr == 0 &&
            strcmp(res->rec[0].note, "json \"quoted\" \xc3\xa9") == 0 &&
            strcmp(res->rec[1].id, "42") == 0 && strcmp(res->rec[2].id, "4") == 0,
        "sample.jsonl");
-    read_file(SAMPLES "bad.pdq", HASHLIST_AUTO, &opt, res);
+    read_file(SAMPLES "bad.pdq", PHM_HASHLIST_AUTO, &opt, res);
     OK(res->nrec == 2 && res->nerr == 4, "bad.pdq: 2 good lines, 4 bad");
     IS_STR(res->err[0], SAMPLES "bad.pdq:2: invalid hash: 8 hex digits, expected 64", "bad.pdq line 2");
     IS_STR(res->err[1], SAMPLES "bad.pdq:3: invalid hash: 'g' at position 64 is not a hex digit",
@@ -800,7 +878,7 @@ static void test_samples(void)
 /* ---------------------------------------------------------------- */
 /* Round trips                                                       */
 
-static void fill_hash(hashlist_record *rec, uint64_t seed)
+static void fill_hash(snap *rec, uint64_t seed)
 {
     for (int i = 0; i < 4; i++) {
         seed ^= seed << 13;
@@ -808,16 +886,16 @@ static void fill_hash(hashlist_record *rec, uint64_t seed)
         seed ^= seed << 17;
         rec->pdq.w[i] = seed;
     }
-    rec->has |= HASHLIST_HAS_PDQ;
+    rec->has |= PHM_SIG_PDQ;
 }
 
 #define NAWK 7
 
 /* Records with strings that each format must carry or refuse cleanly. */
-static void awkward_records(hashlist_record rec[NAWK])
+static void awkward_records(snap rec[NAWK])
 {
     for (int i = 0; i < NAWK; i++) {
-        hashlist_record_init(&rec[i]);
+        snap_init(&rec[i]);
         fill_hash(&rec[i], UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(i + 1));
     }
     /* commas, quotes, tabs, newlines, backslashes */
@@ -827,18 +905,18 @@ static void awkward_records(hashlist_record rec[NAWK])
     snprintf(rec[0].id, sizeof rec[0].id, "a,b,\"c\"");
     snprintf(rec[0].category, sizeof rec[0].category, "tab\there");
     snprintf(rec[0].note, sizeof rec[0].note, "comma, \"quote\"\ttab\nnewline\r\ncrlf\\back\\\\");
-    rec[0].has |= HASHLIST_HAS_MD5;
+    rec[0].has |= PHM_SIG_MD5;
     memset(rec[0].md5, 0xab, sizeof rec[0].md5);
     /* nothing known but the hash and an id */
     snprintf(rec[1].id, sizeof rec[1].id, "x");
     /* every field at its limit */
     rec[2].quality = 100;
-    rec[2].added = HASHLIST_TIME_MAX;
-    memset(rec[2].source, 's', HASHLIST_SOURCE_MAX);
-    memset(rec[2].id, 'i', HASHLIST_ID_MAX);
-    memset(rec[2].category, 'c', HASHLIST_CATEGORY_MAX);
-    memset(rec[2].note, '"', HASHLIST_NOTE_MAX);
-    rec[2].has |= HASHLIST_HAS_MD5 | HASHLIST_HAS_SHA1 | HASHLIST_HAS_SHA256;
+    rec[2].added = PHM_HASHLIST_TIME_MAX;
+    memset(rec[2].source, 's', PHM_HASHLIST_SOURCE_MAX);
+    memset(rec[2].id, 'i', PHM_HASHLIST_ID_MAX);
+    memset(rec[2].category, 'c', PHM_HASHLIST_CATEGORY_MAX);
+    memset(rec[2].note, '"', PHM_HASHLIST_NOTE_MAX);
+    rec[2].has |= PHM_SIG_MD5 | PHM_SIG_SHA1 | PHM_SIG_SHA256;
     for (int k = 0; k < 32; k++) {
         rec[2].sha256[k] = (uint8_t)(k * 8 + 7);
         if (k < 20)
@@ -858,7 +936,7 @@ static void awkward_records(hashlist_record rec[NAWK])
     snprintf(rec[4].id, sizeof rec[4].id, "\"");
     snprintf(rec[4].source, sizeof rec[4].source, "=SUM(A1)");
     snprintf(rec[4].note, sizeof rec[4].note, "\x01\x1b[31m\x7f end");
-    rec[4].has |= HASHLIST_HAS_SHA1;
+    rec[4].has |= PHM_SIG_SHA1;
     /* JSON-looking and pdq-looking strings, a lone CR */
     rec[5].quality = 1;
     snprintf(rec[5].id, sizeof rec[5].id, "{\"hash\":1}, x");
@@ -871,15 +949,15 @@ static void awkward_records(hashlist_record rec[NAWK])
 }
 
 /* What `fmt` carries of `a` must be in `b`; the rest must be defaults. */
-static int same_carried(hashlist_format fmt, const hashlist_record *a,
-                        const hashlist_record *b, uint64_t line, char *why, size_t whylen)
+static int same_carried(phm_hashlist_format fmt, const snap *a,
+                        const snap *b, uint64_t line, char *why, size_t whylen)
 {
     char lineid[32];
     snprintf(lineid, sizeof lineid, "%llu", (unsigned long long)line);
     if (memcmp(&a->pdq, &b->pdq, sizeof a->pdq) != 0)
         return snprintf(why, whylen, "hash"), 0;
-    int all = fmt == HASHLIST_CSV || fmt == HASHLIST_TSV || fmt == HASHLIST_JSONL;
-    int q = all || fmt == HASHLIST_PDQ;
+    int all = fmt == PHM_HASHLIST_CSV || fmt == PHM_HASHLIST_TSV || fmt == PHM_HASHLIST_JSONL;
+    int q = all || fmt == PHM_HASHLIST_PDQ;
     if (b->quality != (q ? a->quality : -1))
         return snprintf(why, whylen, "quality %d", b->quality), 0;
     if (strcmp(b->id, q ? a->id : lineid) != 0)
@@ -892,37 +970,37 @@ static int same_carried(hashlist_format fmt, const hashlist_record *a,
         return snprintf(why, whylen, "note '%s'", b->note), 0;
     if (b->added != (all ? a->added : 0))
         return snprintf(why, whylen, "added %lld", (long long)b->added), 0;
-    if (b->has != (all ? a->has : (unsigned)HASHLIST_HAS_PDQ))
+    if (b->has != (all ? a->has : (unsigned)PHM_SIG_PDQ))
         return snprintf(why, whylen, "digest bits %u", b->has), 0;
-    if (((b->has & HASHLIST_HAS_MD5) && memcmp(a->md5, b->md5, 16)) ||
-        ((b->has & HASHLIST_HAS_SHA1) && memcmp(a->sha1, b->sha1, 20)) ||
-        ((b->has & HASHLIST_HAS_SHA256) && memcmp(a->sha256, b->sha256, 32)))
+    if (((b->has & PHM_SIG_MD5) && memcmp(a->md5, b->md5, 16)) ||
+        ((b->has & PHM_SIG_SHA1) && memcmp(a->sha1, b->sha1, 20)) ||
+        ((b->has & PHM_SIG_SHA256) && memcmp(a->sha256, b->sha256, 32)))
         return snprintf(why, whylen, "digest bytes"), 0;
     return 1;
 }
 
 /* Writes `n` records in `fmt`, reads them back, compares. */
-static void round_trip(hashlist_format fmt, const hashlist_record *recs, int n,
+static void round_trip(phm_hashlist_format fmt, const snap *recs, int n,
                        const char *what)
 {
-    char *buf = NULL, err[HASHLIST_ERRMSG_MAX], why[128] = "";
+    char *buf = NULL, err[PHM_HASHLIST_ERRMSG_MAX], why[128] = "";
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    int ok = hashlist_write_header(out, fmt) == HASHLIST_OK;
+    int ok = phm_hashlist_write_header(out, fmt) == PHM_OK;
     for (int i = 0; i < n && ok; i++) {
-        int rc = hashlist_write(out, fmt, &recs[i], err, sizeof err);
-        ok = rc == HASHLIST_OK;
+        int rc = snap_write(out, fmt, &recs[i], err, sizeof err);
+        ok = rc == PHM_OK;
         if (!ok)
             printf("#   write %d: %d %s\n", i, rc, err);
     }
     fclose(out);
     result *res = result_alloc();
     if (ok) {
-        read_mem(buf, len, "rt", HASHLIST_AUTO, NULL, res);
+        read_mem(buf, len, "rt", PHM_HASHLIST_AUTO, NULL, res);
         ok = res->fmt == fmt && res->nerr == 0 && res->nrec == n;
         if (!ok)
             printf("#   read back as %s: %d records, %d errors %s\n",
-                   hashlist_format_name(res->fmt), res->nrec, res->nerr,
+                   phm_hashlist_format_name(res->fmt), res->nrec, res->nerr,
                    res->nerr ? res->err[0] : "");
         for (int i = 0; ok && i < n; i++) {
             ok = same_carried(fmt, &recs[i], &res->rec[i], res->rec_line[i], why, sizeof why);
@@ -930,14 +1008,14 @@ static void round_trip(hashlist_format fmt, const hashlist_record *recs, int n,
                 printf("#   record %d differs: %s\n", i, why);
         }
         /* and writing what was read gives the same bytes */
-        if (ok && (fmt == HASHLIST_CSV || fmt == HASHLIST_TSV || fmt == HASHLIST_JSONL ||
-                   fmt == HASHLIST_PDQ)) {
+        if (ok && (fmt == PHM_HASHLIST_CSV || fmt == PHM_HASHLIST_TSV || fmt == PHM_HASHLIST_JSONL ||
+                   fmt == PHM_HASHLIST_PDQ)) {
             char *buf2 = NULL;
             size_t len2 = 0;
             FILE *out2 = open_memstream(&buf2, &len2);
-            hashlist_write_header(out2, fmt);
+            phm_hashlist_write_header(out2, fmt);
             for (int i = 0; i < n; i++)
-                hashlist_write(out2, fmt, &res->rec[i], NULL, 0);
+                snap_write(out2, fmt, &res->rec[i], NULL, 0);
             fclose(out2);
             ok = len2 == len && memcmp(buf, buf2, len) == 0;
             if (!ok)
@@ -945,20 +1023,20 @@ static void round_trip(hashlist_format fmt, const hashlist_record *recs, int n,
             free(buf2);
         }
     }
-    OK(ok, "round trip %s: %s", hashlist_format_name(fmt), what);
+    OK(ok, "round trip %s: %s", phm_hashlist_format_name(fmt), what);
     free(res);
     free(buf);
 }
 
 static void test_round_trips(void)
 {
-    hashlist_record recs[NAWK];
+    snap recs[NAWK];
     awkward_records(recs);
-    for (int f = HASHLIST_PDQ; f <= HASHLIST_JSONL; f++) {
-        hashlist_format fmt = (hashlist_format)f;
-        if (fmt == HASHLIST_PDQ) {
+    for (int f = PHM_HASHLIST_PDQ; f <= PHM_HASHLIST_JSONL; f++) {
+        phm_hashlist_format fmt = (phm_hashlist_format)f;
+        if (fmt == PHM_HASHLIST_PDQ) {
             /* a pdq name cannot hold a line break */
-            hashlist_record copy[NAWK];
+            snap copy[NAWK];
             memcpy(copy, recs, sizeof copy);
             for (int i = 0; i < NAWK; i++)
                 for (char *p = copy[i].id; *p; p++)
@@ -971,55 +1049,55 @@ static void test_round_trips(void)
     }
 
     /* bytes that are not UTF-8: csv, tsv and pdq carry them, jsonl refuses */
-    hashlist_record bin;
-    hashlist_record_init(&bin);
+    snap bin;
+    snap_init(&bin);
     fill_hash(&bin, 7);
     snprintf(bin.id, sizeof bin.id, "latin1 caf\xe9 \xff\xfe");
     snprintf(bin.note, sizeof bin.note, "\xc0\x80 overlong \xed\xa0\x80 surrogate");
-    round_trip(HASHLIST_CSV, &bin, 1, "bytes that are not UTF-8");
-    round_trip(HASHLIST_TSV, &bin, 1, "bytes that are not UTF-8");
-    round_trip(HASHLIST_PDQ, &bin, 1, "bytes that are not UTF-8 in the name");
-    char err[HASHLIST_ERRMSG_MAX];
+    round_trip(PHM_HASHLIST_CSV, &bin, 1, "bytes that are not UTF-8");
+    round_trip(PHM_HASHLIST_TSV, &bin, 1, "bytes that are not UTF-8");
+    round_trip(PHM_HASHLIST_PDQ, &bin, 1, "bytes that are not UTF-8 in the name");
+    char err[PHM_HASHLIST_ERRMSG_MAX];
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    int rc = hashlist_write(out, HASHLIST_JSONL, &bin, err, sizeof err);
+    int rc = snap_write(out, PHM_HASHLIST_JSONL, &bin, err, sizeof err);
     fflush(out);
-    OK(rc == HASHLIST_ERR_UNREPRESENTABLE && len == 0, "jsonl refuses text that is not UTF-8");
+    OK(rc == PHM_ERR_UNSUPPORTED && len == 0, "jsonl refuses text that is not UTF-8");
     IS_STR(err, "id is not valid UTF-8, which jsonl cannot carry", "jsonl: the refusal names the field");
 
     /* pdq refuses a line break in the name */
-    hashlist_record nl = recs[1];
+    snap nl = recs[1];
     snprintf(nl.id, sizeof nl.id, "two\nlines");
-    rc = hashlist_write(out, HASHLIST_PDQ, &nl, err, sizeof err);
+    rc = snap_write(out, PHM_HASHLIST_PDQ, &nl, err, sizeof err);
     fflush(out);
-    OK(rc == HASHLIST_ERR_UNREPRESENTABLE && len == 0, "pdq refuses a line break in the name");
+    OK(rc == PHM_ERR_UNSUPPORTED && len == 0, "pdq refuses a line break in the name");
     IS_STR(err, "a pdq line cannot carry a line break in the name (id)", "pdq: the refusal says why");
 
     /* out-of-range values are refused by every format */
-    hashlist_record badq = recs[1];
+    snap badq = recs[1];
     badq.quality = 101;
-    rc = hashlist_write(out, HASHLIST_HEX, &badq, err, sizeof err);
-    OK(rc == HASHLIST_ERR_UNREPRESENTABLE, "quality 101 refused");
+    rc = snap_write(out, PHM_HASHLIST_HEX, &badq, err, sizeof err);
+    OK(rc == PHM_ERR_UNSUPPORTED, "quality 101 refused");
     badq = recs[1];
     badq.added = -5;
-    rc = hashlist_write(out, HASHLIST_CSV, &badq, err, sizeof err);
-    OK(rc == HASHLIST_ERR_UNREPRESENTABLE, "a negative time refused");
+    rc = snap_write(out, PHM_HASHLIST_CSV, &badq, err, sizeof err);
+    OK(rc == PHM_ERR_UNSUPPORTED, "a negative time refused");
     badq = recs[1];
     memset(badq.note, 'x', sizeof badq.note);
-    rc = hashlist_write(out, HASHLIST_TSV, &badq, err, sizeof err);
-    OK(rc == HASHLIST_ERR_UNREPRESENTABLE, "an unterminated string refused");
+    rc = snap_write(out, PHM_HASHLIST_TSV, &badq, err, sizeof err);
+    OK(rc == PHM_ERR_UNSUPPORTED, "an unterminated string refused");
     fflush(out);
     IS_INT((int)len, 0, "nothing written for refused records");
-    OK(hashlist_write(out, HASHLIST_AUTO, &recs[1], NULL, 0) == HASHLIST_ERR_INVALID &&
-           hashlist_write_header(out, HASHLIST_AUTO) == HASHLIST_ERR_INVALID,
+    OK(snap_write(out, PHM_HASHLIST_AUTO, &recs[1], NULL, 0) == PHM_ERR_INVALID &&
+           phm_hashlist_write_header(out, PHM_HASHLIST_AUTO) == PHM_ERR_INVALID,
        "writing 'auto' is an invalid argument");
     fclose(out);
     free(buf);
 
     /* the exact text of each format for one record */
-    hashlist_record one;
-    hashlist_record_init(&one);
+    snap one;
+    snap_init(&one);
     phm_pdq_from_hex(H1, 64, &one.pdq);
     one.quality = 90;
     one.added = 1704164645;
@@ -1027,22 +1105,22 @@ static void test_round_trips(void)
     snprintf(one.id, sizeof one.id, "a,\"b\"");
     snprintf(one.category, sizeof one.category, "c\td");
     snprintf(one.note, sizeof one.note, "n\n");
-    one.has = HASHLIST_HAS_PDQ | HASHLIST_HAS_MD5;
+    one.has = PHM_SIG_PDQ | PHM_SIG_MD5;
     memset(one.md5, 0x0f, 16);
     static const struct {
-        hashlist_format fmt;
+        phm_hashlist_format fmt;
         const char *text;
     } exact[] = {
-        { HASHLIST_PDQ, H1 ",90,a,\"b\"\n" },
-        { HASHLIST_HEX, H1 "\n" },
-        { HASHLIST_HMA, "pdq " H1 "\n" },
-        { HASHLIST_CSV, "hash,quality,source,id,category,note,added,md5,sha1,sha256\n" H1
+        { PHM_HASHLIST_PDQ, H1 ",90,a,\"b\"\n" },
+        { PHM_HASHLIST_HEX, H1 "\n" },
+        { PHM_HASHLIST_HMA, "pdq " H1 "\n" },
+        { PHM_HASHLIST_CSV, "hash,quality,source,id,category,note,added,md5,sha1,sha256\n" H1
                         ",90,ncmec,\"a,\"\"b\"\"\",c\td,\"n\n\",2024-01-02T03:04:05Z,"
                         "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f,,\n" },
-        { HASHLIST_TSV, "hash\tquality\tsource\tid\tcategory\tnote\tadded\tmd5\tsha1\tsha256\n" H1
+        { PHM_HASHLIST_TSV, "hash\tquality\tsource\tid\tcategory\tnote\tadded\tmd5\tsha1\tsha256\n" H1
                         "\t90\tncmec\ta,\"b\"\tc\\td\tn\\n\t2024-01-02T03:04:05Z\t"
                         "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\t\t\n" },
-        { HASHLIST_JSONL, "{\"hash\":\"" H1 "\",\"quality\":90,\"source\":\"ncmec\","
+        { PHM_HASHLIST_JSONL, "{\"hash\":\"" H1 "\",\"quality\":90,\"source\":\"ncmec\","
                           "\"id\":\"a,\\\"b\\\"\",\"category\":\"c\\td\",\"note\":\"n\\n\","
                           "\"added\":\"2024-01-02T03:04:05Z\","
                           "\"md5\":\"0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\",\"sha1\":null,"
@@ -1052,10 +1130,10 @@ static void test_round_trips(void)
         buf = NULL;
         len = 0;
         out = open_memstream(&buf, &len);
-        hashlist_write_header(out, exact[i].fmt);
-        hashlist_write(out, exact[i].fmt, &one, NULL, 0);
+        phm_hashlist_write_header(out, exact[i].fmt);
+        snap_write(out, exact[i].fmt, &one, NULL, 0);
         fclose(out);
-        IS_STR(buf, exact[i].text, "exact %s output", hashlist_format_name(exact[i].fmt));
+        IS_STR(buf, exact[i].text, "exact %s output", phm_hashlist_format_name(exact[i].fmt));
         free(buf);
     }
 }
@@ -1064,52 +1142,52 @@ static void test_round_trips(void)
 static void test_digest_only(void)
 {
     result *res = result_alloc();
-    read_str("MD5,id\nd41d8cd98f00b204e9800998ecf8427e,case-1\n", "m.csv", HASHLIST_AUTO, res);
-    OK(res->nrec == 1 && res->nerr == 0 && res->rec[0].has == HASHLIST_HAS_MD5 &&
+    read_str("MD5,id\nd41d8cd98f00b204e9800998ecf8427e,case-1\n", "m.csv", PHM_HASHLIST_AUTO, res);
+    OK(res->nrec == 1 && res->nerr == 0 && res->rec[0].has == PHM_SIG_MD5 &&
            res->rec[0].md5[0] == 0xd4 && res->rec[0].pdq.w[0] == 0 && res->rec[0].pdq.w[3] == 0,
        "csv: an md5-only list");
     read_str("hash\tsha1\n\tda39a3ee5e6b4b0d3255bfef95601890afd80709\n\t\n" H1 "\t\n",
-             "m.tsv", HASHLIST_AUTO, res);
-    OK(res->nrec == 2 && res->nerr == 1 && res->rec[0].has == HASHLIST_HAS_SHA1 &&
-           res->rec[1].has == HASHLIST_HAS_PDQ,
+             "m.tsv", PHM_HASHLIST_AUTO, res);
+    OK(res->nrec == 2 && res->nerr == 1 && res->rec[0].has == PHM_SIG_SHA1 &&
+           res->rec[1].has == PHM_SIG_PDQ,
        "tsv: an empty hash with a digest, a hash without one");
     IS_STR(res->err[0], "m.tsv:3: missing hash: no pdq, md5, sha1 or sha256 value",
            "tsv: a row with no hash at all");
     read_str("{\"sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\","
              "\"hash\":null}\n",
-             "m.jsonl", HASHLIST_AUTO, res);
-    OK(res->nrec == 1 && res->rec[0].has == HASHLIST_HAS_SHA256, "jsonl: a sha256-only record");
+             "m.jsonl", PHM_HASHLIST_AUTO, res);
+    OK(res->nrec == 1 && res->rec[0].has == PHM_SIG_SHA256, "jsonl: a sha256-only record");
 
-    hashlist_record rec;
-    hashlist_record_init(&rec);
-    rec.has = HASHLIST_HAS_MD5 | HASHLIST_HAS_SHA256;
+    snap rec;
+    snap_init(&rec);
+    rec.has = PHM_SIG_MD5 | PHM_SIG_SHA256;
     memset(rec.md5, 0x5a, sizeof rec.md5);
     memset(rec.sha256, 0xa5, sizeof rec.sha256);
     snprintf(rec.id, sizeof rec.id, "digest-only");
     snprintf(rec.note, sizeof rec.note, "no pdq, \"quoted\"");
-    round_trip(HASHLIST_CSV, &rec, 1, "no PDQ hash, md5 and sha256");
-    round_trip(HASHLIST_TSV, &rec, 1, "no PDQ hash, md5 and sha256");
-    round_trip(HASHLIST_JSONL, &rec, 1, "no PDQ hash, md5 and sha256");
-    char err[HASHLIST_ERRMSG_MAX];
-    static const hashlist_format line_formats[] = { HASHLIST_PDQ, HASHLIST_HEX, HASHLIST_HMA };
+    round_trip(PHM_HASHLIST_CSV, &rec, 1, "no PDQ hash, md5 and sha256");
+    round_trip(PHM_HASHLIST_TSV, &rec, 1, "no PDQ hash, md5 and sha256");
+    round_trip(PHM_HASHLIST_JSONL, &rec, 1, "no PDQ hash, md5 and sha256");
+    char err[PHM_HASHLIST_ERRMSG_MAX];
+    static const phm_hashlist_format line_formats[] = { PHM_HASHLIST_PDQ, PHM_HASHLIST_HEX, PHM_HASHLIST_HMA };
     for (size_t i = 0; i < 3; i++) {
         char want[128];
-        int rc = hashlist_write(stdout, line_formats[i], &rec, err, sizeof err);
+        int rc = snap_write(stdout, line_formats[i], &rec, err, sizeof err);
         snprintf(want, sizeof want, "the record has no pdq hash, which %s needs",
-                 hashlist_format_name(line_formats[i]));
-        OK(rc == HASHLIST_ERR_UNREPRESENTABLE && strcmp(err, want) == 0,
-           "%s refuses a record without a PDQ hash", hashlist_format_name(line_formats[i]));
+                 phm_hashlist_format_name(line_formats[i]));
+        OK(rc == PHM_ERR_UNSUPPORTED && strcmp(err, want) == 0,
+           "%s refuses a record without a PDQ hash", phm_hashlist_format_name(line_formats[i]));
     }
-    hashlist_record_init(&rec);
-    OK(hashlist_write(stdout, HASHLIST_CSV, &rec, err, sizeof err) ==
-               HASHLIST_ERR_UNREPRESENTABLE &&
+    snap_init(&rec);
+    OK(snap_write(stdout, PHM_HASHLIST_CSV, &rec, err, sizeof err) ==
+               PHM_ERR_UNSUPPORTED &&
            strcmp(err, "the record has no hash (pdq, md5, sha1 or sha256)") == 0,
        "a record without any hash is refused");
     free(res);
 }
 
 /* Videos: only jsonl carries their frames ("vpdq"), on a line that may be
- * far longer than HASHLIST_LINE_MAX; other writers refuse them. */
+ * far longer than PHM_HASHLIST_LINE_MAX; other writers refuse them. */
 static void test_video(void)
 {
     enum { NF = 3000 }; /* about 240 KB of vPDQ lines: a long line */
@@ -1122,40 +1200,40 @@ static void test_video(void)
         if (phm_vpdq_append(&v, &f))
             exit(2);
     }
-    hashlist_record rec;
-    hashlist_record_init(&rec);
-    rec.has = HASHLIST_HAS_VPDQ | HASHLIST_HAS_MD5;
+    snap rec;
+    snap_init(&rec);
+    rec.has = PHM_SIG_VPDQ | PHM_SIG_MD5;
     memset(rec.md5, 0x11, sizeof rec.md5);
     rec.video = &v;
     snprintf(rec.source, sizeof rec.source, "lab");
     snprintf(rec.id, sizeof rec.id, "clip-1");
-    char err[HASHLIST_ERRMSG_MAX], *buf = NULL;
+    char err[PHM_HASHLIST_ERRMSG_MAX], *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    hashlist_record img;
-    hashlist_record_init(&img);
-    img.has = HASHLIST_HAS_PDQ;
+    snap img;
+    snap_init(&img);
+    img.has = PHM_SIG_PDQ;
     snprintf(img.source, sizeof img.source, "lab");
     snprintf(img.id, sizeof img.id, "img");
-    int wrc = hashlist_write(out, HASHLIST_JSONL, &rec, err, sizeof err);
-    wrc |= hashlist_write(out, HASHLIST_JSONL, &img, err, sizeof err);
-    wrc |= hashlist_write(out, HASHLIST_JSONL, &rec, err, sizeof err);
+    int wrc = snap_write(out, PHM_HASHLIST_JSONL, &rec, err, sizeof err);
+    wrc |= snap_write(out, PHM_HASHLIST_JSONL, &img, err, sizeof err);
+    wrc |= snap_write(out, PHM_HASHLIST_JSONL, &rec, err, sizeof err);
     fclose(out);
-    IS_INT(wrc, HASHLIST_OK, "jsonl: a video written");
-    OK(len > 2 * HASHLIST_LINE_MAX, "... on lines longer than the line limit (%zu bytes)", len);
+    IS_INT(wrc, PHM_OK, "jsonl: a video written");
+    OK(len > 2 * PHM_HASHLIST_LINE_MAX, "... on lines longer than the line limit (%zu bytes)", len);
 
     /* read back: video, image, video; the frames exactly */
     FILE *in = fmemopen(buf, len, "r");
-    hashlist_reader *rd;
-    hashlist_options vopt = { .allow_video = 1 };
-    hashlist_reader_open(&rd, in, "v.jsonl", HASHLIST_AUTO, &vopt, err, sizeof err);
+    phm_hashlist_reader *rd;
+    phm_hashlist_options vopt = { .allow_video = 1 };
+    phm_hashlist_reader_open(&rd, in, "v.jsonl", PHM_HASHLIST_AUTO, &vopt, err, sizeof err);
     int got[3] = { 0 }, same = 0;
     for (int i = 0; i < 3; i++) {
-        hashlist_record r;
-        got[i] = hashlist_read(rd, &r, err, sizeof err);
-        if (got[i] != HASHLIST_RECORD)
+        snap r;
+        got[i] = snap_read(rd, &r, err, sizeof err);
+        if (got[i] != PHM_HASHLIST_RECORD)
             printf("# read %d: %s\n", i, err);
-        if (got[i] == HASHLIST_RECORD && i != 1 && r.has == rec.has && r.video &&
+        if (got[i] == PHM_HASHLIST_RECORD && i != 1 && r.has == rec.has && r.video &&
             r.video->count == NF && strcmp(r.id, "clip-1") == 0 && r.md5[0] == 0x11) {
             size_t k = 0;
             while (k < NF && r.video->frames[k].frame == v.frames[k].frame &&
@@ -1165,26 +1243,26 @@ static void test_video(void)
                 k++;
             same += k == NF;
         }
-        if (got[i] == HASHLIST_RECORD && i == 1)
-            same += r.has == HASHLIST_HAS_PDQ && !r.video && strcmp(r.id, "img") == 0;
+        if (got[i] == PHM_HASHLIST_RECORD && i == 1)
+            same += r.has == PHM_SIG_PDQ && !r.video && strcmp(r.id, "img") == 0;
     }
     IS_INT(same, 3, "jsonl: two videos and an image read back, frames exact");
-    hashlist_record r;
-    IS_INT(hashlist_read(rd, &r, err, sizeof err), HASHLIST_EOF, "... then the end");
-    hashlist_reader_close(rd);
+    snap r;
+    IS_INT(snap_read(rd, &r, err, sizeof err), PHM_HASHLIST_EOF, "... then the end");
+    phm_hashlist_reader_close(rd);
     fclose(in);
     free(buf);
 
-    static const hashlist_format others[] = { HASHLIST_PDQ, HASHLIST_HEX, HASHLIST_HMA,
-                                              HASHLIST_CSV, HASHLIST_TSV };
+    static const phm_hashlist_format others[] = { PHM_HASHLIST_PDQ, PHM_HASHLIST_HEX, PHM_HASHLIST_HMA,
+                                              PHM_HASHLIST_CSV, PHM_HASHLIST_TSV };
     for (size_t i = 0; i < 5; i++) {
-        int rc = hashlist_write(stdout, others[i], &rec, err, sizeof err);
-        OK(rc == HASHLIST_ERR_UNREPRESENTABLE && strstr(err, "a video's frames"),
-           "%s refuses a video: %s", hashlist_format_name(others[i]), err);
+        int rc = snap_write(stdout, others[i], &rec, err, sizeof err);
+        OK(rc == PHM_ERR_UNSUPPORTED && strstr(err, "a video's frames"),
+           "%s refuses a video: %s", phm_hashlist_format_name(others[i]), err);
     }
 
     result *res = result_alloc();
-    read_str("{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n", "q.jsonl", HASHLIST_AUTO,
+    read_str("{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n", "q.jsonl", PHM_HASHLIST_AUTO,
              res);
     IS_STR(res->err[0], "q.jsonl:1: a video (\"vpdq\") is not a hash to look up: match its "
            "vPDQ file with 'phmatch match'", "videos only where allowed");
@@ -1193,8 +1271,8 @@ static void test_video(void)
         "{\"id\":\"b\",\"hash\":\"" H1 "\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n"
         "{\"id\":\"c\",\"vpdq\":[]}\n"
         "{\"id\":\"d\",\"vpdq\":[\"0,100," H1 ",0.000\"]}\n";
-    hashlist_options vo = { .allow_video = 1 };
-    read_mem(bad, strlen(bad), "bad.jsonl", HASHLIST_AUTO, &vo, res);
+    phm_hashlist_options vo = { .allow_video = 1 };
+    read_mem(bad, strlen(bad), "bad.jsonl", PHM_HASHLIST_AUTO, &vo, res);
     IS_INT((int)res->nrec, 1, "jsonl videos: one good record of four");
     IS_STR(res->err[0], "bad.jsonl:1: \"vpdq\" item 2 is not one vPDQ line: 1,100,zz,0.033",
            "a malformed frame line");
@@ -1213,102 +1291,247 @@ static void test_volume(void)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    hashlist_record rec;
-    hashlist_record_init(&rec);
+    snap rec;
+    snap_init(&rec);
     for (int i = 0; i < n; i++) {
         fill_hash(&rec, (uint64_t)i + 1);
         rec.quality = i % 101;
         snprintf(rec.id, sizeof rec.id, "images/%07d.jpg", i);
-        hashlist_write(out, HASHLIST_PDQ, &rec, NULL, 0);
+        snap_write(out, PHM_HASHLIST_PDQ, &rec, NULL, 0);
     }
     fclose(out);
 
     FILE *in = fmemopen(buf, len, "r");
-    hashlist_reader *rd;
-    char err[HASHLIST_ERRMSG_MAX];
+    phm_hashlist_reader *rd;
+    char err[PHM_HASHLIST_ERRMSG_MAX];
     int count = 0, last_ok = 0, rc;
     struct timespec t0, t1;
-    hashlist_reader_open(&rd, in, "volume.pdq", HASHLIST_AUTO, NULL, err, sizeof err);
+    phm_hashlist_reader_open(&rd, in, "volume.pdq", PHM_HASHLIST_AUTO, NULL, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while ((rc = hashlist_read(rd, &rec, err, sizeof err)) == HASHLIST_RECORD) {
+    while ((rc = snap_read(rd, &rec, err, sizeof err)) == PHM_HASHLIST_RECORD) {
         count++;
         last_ok = rec.quality == (count - 1) % 101;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    OK(rc == HASHLIST_EOF && count == n && last_ok, "%d pdq lines read back", n);
+    OK(rc == PHM_HASHLIST_EOF && count == n && last_ok, "%d pdq lines read back", n);
     printf("# pdq reading: %.2f M records/s (%.1f MB/s)\n", s > 0 ? n / s / 1e6 : 0.0,
            s > 0 ? (double)len / s / 1e6 : 0.0);
-    hashlist_reader_close(rd);
+    phm_hashlist_reader_close(rd);
     fclose(in);
     free(buf);
 }
 
 static void test_api_edges(void)
 {
-    hashlist_reader *rd = (hashlist_reader *)1;
-    char err[HASHLIST_ERRMSG_MAX];
-    char longsrc[HASHLIST_SOURCE_MAX + 2];
+    phm_hashlist_reader *rd = (phm_hashlist_reader *)1;
+    char err[PHM_HASHLIST_ERRMSG_MAX];
+    char longsrc[PHM_HASHLIST_SOURCE_MAX + 2];
     memset(longsrc, 's', sizeof longsrc - 1);
     longsrc[sizeof longsrc - 1] = '\0';
-    hashlist_options opt = { .source = longsrc };
-    OK(hashlist_reader_open(&rd, stdin, "x", HASHLIST_AUTO, &opt, err, sizeof err) ==
-               HASHLIST_ERR_INVALID &&
+    phm_hashlist_options opt = { .source = longsrc };
+    OK(phm_hashlist_reader_open(&rd, stdin, "x", PHM_HASHLIST_AUTO, &opt, err, sizeof err) ==
+               PHM_ERR_INVALID &&
            rd == NULL,
        "a default source over 255 bytes is refused");
     IS_STR(err, "the default source is longer than 255 bytes", "the refusal names the option");
-    OK(hashlist_reader_open(&rd, NULL, "x", HASHLIST_AUTO, NULL, err, sizeof err) ==
-           HASHLIST_ERR_INVALID,
+    OK(phm_hashlist_reader_open(&rd, NULL, "x", PHM_HASHLIST_AUTO, NULL, err, sizeof err) ==
+           PHM_ERR_INVALID,
        "no stream: invalid argument");
-    OK(hashlist_reader_open(&rd, stdin, "x", (hashlist_format)99, NULL, err, sizeof err) ==
-           HASHLIST_ERR_INVALID,
+    OK(phm_hashlist_reader_open(&rd, stdin, "x", (phm_hashlist_format)99, NULL, err, sizeof err) ==
+           PHM_ERR_INVALID,
        "a format out of range: invalid argument");
-    hashlist_reader_close(NULL);
+    phm_hashlist_reader_close(NULL);
     OK(1, "close accepts NULL");
 
     /* a stream that cannot be read: a sticky I/O error */
     FILE *wo = fopen("/dev/null", "w");
     if (wo) {
-        hashlist_record r1;
-        hashlist_reader_open(&rd, wo, "wo", HASHLIST_AUTO, NULL, err, sizeof err);
-        int rc1 = hashlist_read(rd, &r1, err, sizeof err);
-        OK(rc1 == HASHLIST_ERR_IO && strcmp(err, "wo:1: cannot read: Bad file descriptor") == 0,
+        snap r1;
+        phm_hashlist_reader_open(&rd, wo, "wo", PHM_HASHLIST_AUTO, NULL, err, sizeof err);
+        int rc1 = snap_read(rd, &r1, err, sizeof err);
+        OK(rc1 == PHM_ERR_UNREADABLE && strcmp(err, "wo:1: cannot read: Bad file descriptor") == 0,
            "read error: sticky I/O error with the system's reason");
-        if (rc1 != HASHLIST_ERR_IO)
+        if (rc1 != PHM_ERR_UNREADABLE)
             printf("#   got %d '%s'\n", rc1, err);
-        OK(hashlist_read(rd, &r1, err, sizeof err) == HASHLIST_ERR_IO, "read error: sticky");
-        hashlist_reader_close(rd);
+        OK(snap_read(rd, &r1, err, sizeof err) == PHM_ERR_UNREADABLE, "read error: sticky");
+        phm_hashlist_reader_close(rd);
         fclose(wo);
     }
     /* a stream that cannot be written */
     FILE *ro = fopen("/dev/null", "r");
     if (ro) {
-        hashlist_record r2;
-        hashlist_record_init(&r2);
-        r2.has = HASHLIST_HAS_PDQ;
-        OK(hashlist_write(ro, HASHLIST_HEX, &r2, err, sizeof err) == HASHLIST_ERR_IO &&
-               hashlist_write_header(ro, HASHLIST_CSV) == HASHLIST_ERR_IO,
-           "write error: HASHLIST_ERR_IO");
+        snap r2;
+        snap_init(&r2);
+        r2.has = PHM_SIG_PDQ;
+        OK(snap_write(ro, PHM_HASHLIST_HEX, &r2, err, sizeof err) == PHM_ERR_UNREADABLE &&
+               phm_hashlist_write_header(ro, PHM_HASHLIST_CSV) == PHM_ERR_UNREADABLE,
+           "write error: PHM_ERR_UNREADABLE");
         fclose(ro);
     }
 
     /* a hostile file name is shown without control characters */
     result *res = result_alloc();
-    read_str("nonsense here\n", "evil\n\x1b[2Jname", HASHLIST_AUTO, res);
+    read_str("nonsense here\n", "evil\n\x1b[2Jname", PHM_HASHLIST_AUTO, res);
     OK(strncmp(res->err[0], "evil??[2Jname:1: ", 17) == 0, "control bytes in the name are shown as '?'");
 
     /* small err buffers are filled without overflow */
     FILE *fp = fmemopen((void *)(uintptr_t)"zz\n", 3, "r");
-    hashlist_record rec;
+    snap rec;
     char tiny[8];
     memset(tiny, 'x', sizeof tiny);
-    hashlist_reader_open(&rd, fp, "f", HASHLIST_HEX, NULL, NULL, 0);
-    int rc = hashlist_read(rd, &rec, tiny, 5);
-    OK(rc == HASHLIST_ERR_LINE && strcmp(tiny, "f:1:") == 0 && tiny[5] == 'x',
+    phm_hashlist_reader_open(&rd, fp, "f", PHM_HASHLIST_HEX, NULL, NULL, 0);
+    int rc = snap_read(rd, &rec, tiny, 5);
+    OK(rc == PHM_ERR_CORRUPT && strcmp(tiny, "f:1:") == 0 && tiny[5] == 'x',
        "messages are cut to the buffer");
-    hashlist_reader_close(rd);
+    phm_hashlist_reader_close(rd);
     fclose(fp);
     free(res);
+}
+
+/* Readers on memory (phmatchd's request bodies) read what a FILE reader
+ * reads; vPDQ files are one video entry each; the csv/tsv field writers. */
+static void test_mem_and_vpdq(void)
+{
+    static const char *const files[] = { "sample.csv", "sample.tsv", "sample.jsonl",
+                                         "sample.pdq", "sample.hex" };
+    char err[PHM_HASHLIST_ERRMSG_MAX];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[256], *text = NULL;
+        size_t len = 0, cap = 0;
+        snprintf(path, sizeof path, SAMPLES "%s", files[i]);
+        FILE *fp = fopen(path, "rb");
+        int same = fp != NULL;
+        for (int c; fp && (c = fgetc(fp)) != EOF;) {
+            if (len + 1 >= cap) {
+                cap = cap ? 2 * cap : 4096;
+                char *t = realloc(text, cap);
+                if (!t)
+                    break;
+                text = t;
+            }
+            text[len++] = (char)c;
+        }
+        if (fp)
+            rewind(fp);
+        phm_hashlist_reader *a = NULL, *b = NULL;
+        phm_hashlist_options opt = { .source = "s" };
+        same = same && phm_hashlist_reader_open(&a, fp, path, PHM_HASHLIST_AUTO, &opt, err,
+                                                sizeof err) == PHM_OK &&
+               phm_hashlist_reader_open_mem(&b, text, len, path, PHM_HASHLIST_AUTO, &opt, err,
+                                            sizeof err) == PHM_OK;
+        int n = 0;
+        for (int guard = 0; same && guard < 100; guard++) {
+            snap x, y;
+            char e1[PHM_HASHLIST_ERRMSG_MAX], e2[PHM_HASHLIST_ERRMSG_MAX];
+            int r1 = snap_read(a, &x, e1, sizeof e1), r2 = snap_read(b, &y, e2, sizeof e2);
+            if (r1 != r2) {
+                same = 0;
+                break;
+            }
+            if (r1 == PHM_HASHLIST_EOF)
+                break;
+            if (r1 == PHM_HASHLIST_RECORD)
+                same = x.has == y.has && strcmp(x.id, y.id) == 0 &&
+                       strcmp(x.note, y.note) == 0 && x.quality == y.quality &&
+                       memcmp(&x.pdq, &y.pdq, sizeof x.pdq) == 0;
+            else
+                same = strcmp(e1, e2) == 0 && r1 == PHM_ERR_CORRUPT;
+            n++;
+        }
+        OK(same && n > 0, "%s: read from memory as from the file (%d records)", files[i], n);
+        phm_hashlist_reader_close(a);
+        phm_hashlist_reader_close(b);
+        if (fp)
+            fclose(fp);
+        free(text);
+    }
+
+    /* a vPDQ file: detected, one entry, the id from the name */
+    const char *v = "0,100," H1 ",0.000\r\n\n30,49," H2 ",1.001\n";
+    phm_hashlist_options vo = { .source = "vid", .category = "clips", .allow_video = 1 };
+    phm_hashlist_reader *rd;
+    phm_entry e;
+    OK(phm_hashlist_reader_open_mem(&rd, v, strlen(v), "dir/clip-7.txt", PHM_HASHLIST_AUTO, &vo,
+                                    err, sizeof err) == PHM_OK,
+       "vpdq: reader opened");
+    int rc = phm_hashlist_read(rd, &e, err, sizeof err);
+    OK(rc == PHM_HASHLIST_RECORD && phm_hashlist_reader_format(rd) == PHM_HASHLIST_VPDQ &&
+           e.signals == PHM_SIG_VPDQ && e.nframes == 2 && e.frames[1].frame == 30 &&
+           e.frames[1].quality == 49 && e.quality == -1 && strcmp(e.id, "clip-7") == 0 &&
+           strcmp(e.source, "vid") == 0 && strcmp(e.category, "clips") == 0 &&
+           phm_hashlist_reader_line(rd) == 1,
+       "vpdq: the whole file is one video entry, id from the name");
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *out = open_memstream(&buf, &blen);
+    OK(out && phm_hashlist_write(out, PHM_HASHLIST_VPDQ, &e, err, sizeof err) == PHM_OK,
+       "vpdq: written back");
+    if (out)
+        fclose(out);
+    IS_STR(buf ? buf : "", "0,100," H1 ",0.000\n30,49," H2 ",1.001\n",
+           "vpdq: the same lines (timestamps with 3 decimals)");
+    free(buf);
+    OK(phm_hashlist_read(rd, &e, err, sizeof err) == PHM_HASHLIST_EOF, "vpdq: then the end");
+    phm_hashlist_reader_close(rd);
+
+    vo.video_id = "named";
+    const char *bad = "0,100," H1 ",0.000\n1,100,12zz,0.033\n2,100," H1 ",0.066\n";
+    phm_hashlist_reader_open_mem(&rd, bad, strlen(bad), "b.vpdq", PHM_HASHLIST_VPDQ, &vo, err,
+                                 sizeof err);
+    rc = phm_hashlist_read(rd, &e, err, sizeof err);
+    OK(rc == PHM_ERR_CORRUPT && strncmp(err, "b.vpdq:2: invalid vPDQ line", 27) == 0,
+       "vpdq: a bad line makes the file one bad record: %s", err);
+    OK(phm_hashlist_read(rd, &e, err, sizeof err) == PHM_HASHLIST_EOF, "... then the end");
+    phm_hashlist_reader_close(rd);
+
+    vo.source = NULL;
+    phm_hashlist_reader_open_mem(&rd, v, strlen(v), "c.txt", PHM_HASHLIST_AUTO, &vo, err,
+                                 sizeof err);
+    rc = phm_hashlist_read(rd, &e, err, sizeof err);
+    OK(rc == PHM_ERR_CORRUPT && strstr(err, "names no source"), "vpdq: needs a source: %s",
+       err);
+    phm_hashlist_reader_close(rd);
+    vo.source = "vid";
+    vo.allow_video = 0;
+    phm_hashlist_reader_open_mem(&rd, v, strlen(v), "c.txt", PHM_HASHLIST_AUTO, &vo, err,
+                                 sizeof err);
+    rc = phm_hashlist_read(rd, &e, err, sizeof err);
+    OK(rc == PHM_ERR_CORRUPT && strstr(err, "not a hash to look up"),
+       "vpdq: refused where videos are not taken: %s", err);
+    phm_hashlist_reader_close(rd);
+
+    snap img;
+    snap_init(&img);
+    img.has = PHM_SIG_PDQ;
+    snprintf(img.id, sizeof img.id, "x");
+    OK(snap_write(stdout, PHM_HASHLIST_VPDQ, &img, err, sizeof err) == PHM_ERR_UNSUPPORTED &&
+           strstr(err, "not a video"),
+       "vpdq: an image is refused: %s", err);
+    OK(phm_hashlist_reader_open_mem(&rd, NULL, 0, "empty", PHM_HASHLIST_AUTO, NULL, err,
+                                    sizeof err) == PHM_OK &&
+           phm_hashlist_read(rd, &e, err, sizeof err) == PHM_HASHLIST_EOF,
+       "memory: an empty body is an empty list");
+    phm_hashlist_reader_close(rd);
+    OK(phm_hashlist_reader_open_mem(&rd, NULL, 5, "x", PHM_HASHLIST_AUTO, NULL, err,
+                                    sizeof err) == PHM_ERR_INVALID && rd == NULL,
+       "memory: NULL with a length is an invalid argument");
+
+    buf = NULL;
+    out = open_memstream(&buf, &blen);
+    if (out) {
+        phm_csv_fwrite(out, "a,b", 3);
+        putc('|', out);
+        phm_csv_fwrite(out, "say \"x\"", 7);
+        putc('|', out);
+        phm_csv_fwrite(out, "plain", 5);
+        putc('|', out);
+        phm_tsv_fwrite(out, "t\tn\nr\r\\", 7);
+        fclose(out);
+    }
+    IS_STR(buf ? buf : "", "\"a,b\"|\"say \"\"x\"\"\"|plain|t\\tn\\nr\\r\\\\",
+           "csv and tsv fields");
+    free(buf);
 }
 
 int main(void)
@@ -1332,5 +1555,6 @@ int main(void)
     test_video();
     test_volume();
     test_api_edges();
+    test_mem_and_vpdq();
     return tap_done();
 }
