@@ -5,7 +5,11 @@
 # Files ending in _avx2.c / _avx512.c are compiled with those instruction
 # sets enabled; the library chooses among them at run time.
 
-VERSION   := 0.1.0
+# The one source of the version is include/phmatch.h (PHM_VERSION_STRING).
+VERSION   := $(shell sed -n 's/^\#define PHM_VERSION_STRING "\(.*\)"$$/\1/p' include/phmatch.h)
+ifeq ($(VERSION),)
+$(error cannot read PHM_VERSION_STRING from include/phmatch.h)
+endif
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD     ?= build
@@ -34,7 +38,8 @@ VEC    := -ftree-vectorize -fvect-cost-model=dynamic
 # -ffp-contract=off: PDQ must round exactly as the reference does; fused
 # multiply-adds would change low bits and so hash bits.
 BASE   := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fPIC -g \
-          -ffp-contract=off -fno-fast-math -fopenmp -Iinclude -Isrc/lib -MMD -MP
+          -ffp-contract=off -fno-fast-math -fopenmp -Iinclude -Isrc/lib -MMD -MP \
+          -fvisibility=hidden
 ifeq ($(SAN),1)
 BASE   += -fsanitize=address,undefined -fno-omit-frame-pointer \
           -fno-sanitize-recover=all

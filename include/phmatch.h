@@ -38,7 +38,24 @@
 extern "C" {
 #endif
 
+/* Everything declared in this header, and nothing else of libphmatch, is
+ * exported from the shared library (which is built with hidden visibility;
+ * tests/cli/symbols.sh checks the list). */
+#if defined(__GNUC__) && !defined(PHM_NO_VISIBILITY_PRAGMA)
+#pragma GCC visibility push(default)
+#endif
+
+/* The version of this header, the one source of the version (the Makefile
+ * reads it from here). A program can compare it with phm_version(), the
+ * version of the library it runs with. */
+#define PHM_VERSION_MAJOR 0
+#define PHM_VERSION_MINOR 1
+#define PHM_VERSION_PATCH 0
 #define PHM_VERSION_STRING "0.1.0"
+
+/* The version of the library linked, PHM_VERSION_STRING when it was built:
+ * "0.1.0". Static; never NULL. */
+const char *phm_version(void);
 
 /* ------------------------------------------------------------------ */
 /* Status codes                                                        */
@@ -129,14 +146,9 @@ int phm_hex_decode(const char *s, size_t len, void *out, size_t n);
  * phm_vpdq_distinct()'s output. */
 int phm_pdq_cmp(const void *a, const void *b);
 
-/* Hamming distance, 0..256. */
-static inline int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
-{
-    return __builtin_popcountll(a->w[0] ^ b->w[0]) +
-           __builtin_popcountll(a->w[1] ^ b->w[1]) +
-           __builtin_popcountll(a->w[2] ^ b->w[2]) +
-           __builtin_popcountll(a->w[3] ^ b->w[3]);
-}
+/* The Hamming distance of two hashes, 0..256. (For many hashes at once,
+ * the searches of the index use vectorised kernels.) */
+int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b);
 
 /* ------------------------------------------------------------------ */
 /* Text                                                                */
@@ -1043,6 +1055,10 @@ void phm_video_versions(char *out, size_t len);
  * never does it on its own; a program that owns its process, such as the
  * phmatch tool, calls it once. */
 void phm_video_silence_ffmpeg(void);
+
+#if defined(__GNUC__) && !defined(PHM_NO_VISIBILITY_PRAGMA)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
