@@ -166,7 +166,7 @@ $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
-tests: $(TEST_BIN) $(CLI) $(DAEMON) $(SVC_TEST_BIN) $(VIDEO) tools
+tests: $(TEST_BIN) $(CLI) $(DAEMON) $(SVC_TEST_BIN) $(SHARED) $(VIDEO) tools
 tools: $(TOOL_BIN)
 
 deps: ## install missing Debian packages (apt-get; needs root)
