@@ -768,7 +768,11 @@ void phm_searcher_release(phm_searcher *s);
  * vPDQ: the PDQ hashes of a video's frames, computed as Meta's vPDQ
  * reference computes them (so vPDQ hash files interoperate), and the
  * reference's bag-of-frames comparison of two videos. Decoding is FFmpeg's
- * (libavformat, libavcodec, libswscale).
+ * (libavformat, libavcodec, libswscale), in the video backend
+ * phmatch-video.so, which libphmatch opens at the first video hashed
+ * (thread-safe, once per process): a program that meets no video never
+ * loads FFmpeg. $PHMATCH_VIDEO_BACKEND may name it; otherwise it is looked
+ * for beside the program and in the installed PREFIX/lib/phmatch.
  *
  *     phm_video_options o; phm_video_hasher *vh; phm_vpdq v;
  *     char err[PHM_ERRMSG_MAX];
@@ -1026,7 +1030,10 @@ void phm_video_hasher_free(phm_video_hasher *vh);
  *   PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (also for a FIFO,
  *                       socket or device: see phm_video_hash_fd)
  *   PHM_ERR_UNSUPPORTED not a container listed above, no video stream,
- *                       no decoder for its codec, or no frame rate
+ *                       no decoder for its codec, or no frame rate; or the
+ *                       video backend (or FFmpeg) could not be loaded:
+ *                       "cannot decode video 'a.mp4': the video backend
+ *                       could not be loaded: <dlerror()'s reason>"
  *   PHM_ERR_CORRUPT     damaged data, before or after some frames
  *   PHM_ERR_TOO_LARGE   a frame over max_pixels, or max_seconds or
  *                       max_frames reached (the frames before are kept)
@@ -1045,15 +1052,17 @@ int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
                       phm_vpdq *out, char *err, size_t errlen);
 
 /* Versions of the FFmpeg libraries linked, e.g. "libavformat 59.27.100,
- * libavcodec 59.37.100, libswscale 6.7.100". Writes at most `len` bytes
- * including the NUL. */
+ * libavcodec 59.37.100, libswscale 6.7.100"; "unavailable (<reason>)" if
+ * the video backend cannot be loaded (this call loads it). Writes at most
+ * `len` bytes including the NUL. */
 void phm_video_versions(char *out, size_t len);
 
 /* Sets FFmpeg's process-wide log level to quiet, so FFmpeg prints nothing
  * to stderr (libphmatch reports errors through return codes and `err`).
  * Affects every user of FFmpeg in the process, which is why libphmatch
  * never does it on its own; a program that owns its process, such as the
- * phmatch tool, calls it once. */
+ * phmatch tool, calls it once. Does not load FFmpeg: before the first
+ * video it is remembered and applied when the backend is loaded. */
 void phm_video_silence_ffmpeg(void);
 
 #if defined(__GNUC__) && !defined(PHM_NO_VISIBILITY_PRAGMA)
