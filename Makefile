@@ -1,20 +1,31 @@
 # phmatch - GNU make build. `make help` lists the targets.
 #
 # Source files are found by wildcard: a new src/lib/*.c joins the library,
-# src/cli/*.c the phmatch tool, tests/unit/test_*.c becomes a test program.
+# src/cli/*.c the phmatch tool, src/video/*.c the video backend
+# (phmatch-video.so, the only code linked against FFmpeg, which libphmatch
+# opens at the first video), tests/unit/test_*.c becomes a test program.
 # Files ending in _avx2.c / _avx512.c are compiled with those instruction
 # sets enabled; the library chooses among them at run time.
 
-VERSION   := 0.1.0
+# The one source of the version is include/phmatch.h (PHM_VERSION_STRING).
+VERSION   := $(shell sed -n 's/^\#define PHM_VERSION_STRING "\(.*\)"$$/\1/p' include/phmatch.h)
+ifeq ($(VERSION),)
+$(error cannot read PHM_VERSION_STRING from include/phmatch.h)
+endif
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD     ?= build
 SAN       ?= 0
 CC        ?= cc
 
-PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto jansson libavformat libavcodec libswscale libavutil
+# The library's packages (and phmatch.pc's). FFmpeg is not among them: only
+# the video backend links it (VIDEO_PKGS).
+PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+VIDEO_PKGS := libavformat libavcodec libswscale libavutil
+VIDEO_CFLAGS = $(shell pkg-config --cflags $(VIDEO_PKGS))
+VIDEO_LIBS   = $(shell pkg-config --libs $(VIDEO_PKGS))
 # phmatchd alone uses libmicrohttpd (HTTP), so it stays out of PKGS and of
 # the library's phmatch.pc.
 SVC_PKGS  := libmicrohttpd
@@ -34,14 +45,15 @@ VEC    := -ftree-vectorize -fvect-cost-model=dynamic
 # -ffp-contract=off: PDQ must round exactly as the reference does; fused
 # multiply-adds would change low bits and so hash bits.
 BASE   := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fPIC -g \
-          -ffp-contract=off -fno-fast-math -fopenmp -Iinclude -Isrc/lib -MMD -MP
+          -ffp-contract=off -fno-fast-math -fopenmp -Iinclude -Isrc/lib -MMD -MP \
+          -fvisibility=hidden
 ifeq ($(SAN),1)
 BASE   += -fsanitize=address,undefined -fno-omit-frame-pointer \
           -fno-sanitize-recover=all
 SANLD  := -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(BASE) $(OPT) $(VEC) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(SANLD) -fopenmp $(PKG_LIBS) -lm $(LDLIBS)
+LDLIBS_ALL = $(SANLD) -fopenmp $(PKG_LIBS) -lm -ldl -pthread $(LDLIBS)
 
 LIB_SRC    := $(filter-out %_avx2.c %_avx512.c,$(wildcard src/lib/*.c))
 LIB_AVX2   := $(wildcard src/lib/*_avx2.c)
@@ -55,21 +67,26 @@ endif
 LIB_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRC) $(LIB_AVX2) $(LIB_AVX512))
 CLI_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/cli/*.c))
 SVC_OBJ    := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/daemon/*.c))
+VIDEO_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/video/*.c))
 SVC_TEST_BIN := $(patsubst tests/service/%.c,$(BUILD)/tests/service/%,$(wildcard tests/service/*.c))
 TEST_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOL_BIN   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 
 STATIC := $(BUILD)/libphmatch.a
 SHARED := $(BUILD)/libphmatch.so
+VIDEO  := $(BUILD)/phmatch-video.so
+# Where `make install` puts the video backend, and where libphmatch looks
+# for it (after the program's own directory; see src/lib/video_loader.c).
+VIDEO_DIR = $(PREFIX)/lib/phmatch
 CLI    := $(BUILD)/phmatch
 DAEMON := $(BUILD)/phmatchd
 
 .PHONY: all lib tests tools check demo deps bench install uninstall clean help \
-        asan fuzz _check _demo _bench
+        asan fuzz _check _demo _bench FORCE
 .DEFAULT_GOAL := all
 
 all: lib $(CLI) $(DAEMON) tools ## build the library, the phmatch tool, the phmatchd service and helper tools
-lib: $(STATIC) $(SHARED)
+lib: $(STATIC) $(SHARED) $(VIDEO)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -78,6 +95,19 @@ $(BUILD)/%.o: src/%.c
 $(BUILD)/daemon/%.o: src/daemon/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SVC_CFLAGS) -c $< -o $@
+
+$(BUILD)/video/%.o: src/video/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(VIDEO_CFLAGS) -c $< -o $@
+
+# The installed directory of the backend is compiled into the loader; the
+# object is rebuilt when it changes (`make install PREFIX=...`).
+$(BUILD)/lib/video_loader.o: ALL_CFLAGS += -DPHM_VIDEO_BACKEND_DIR='"$(VIDEO_DIR)"'
+$(BUILD)/lib/video_loader.o: $(BUILD)/video-dir
+$(BUILD)/video-dir: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VIDEO_DIR)" ] || echo "$(VIDEO_DIR)" >$@
+FORCE:
 
 $(BUILD)/lib/%_avx2.o: src/lib/%_avx2.c
 	@mkdir -p $(@D)
@@ -95,6 +125,13 @@ $(STATIC): $(LIB_OBJ)
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libphmatch.so.0 -o $@ $^ $(LDLIBS_ALL)
 
+# The video backend: src/video/ and the library objects it needs (from the
+# archive), exporting one symbol (the version script), linked to FFmpeg.
+$(VIDEO): $(VIDEO_OBJ) $(STATIC) src/video/phmatch-video.map
+	$(CC) -shared -Wl,--version-script=src/video/phmatch-video.map \
+	    -Wl,--no-undefined -o $@ $(VIDEO_OBJ) $(STATIC) $(SANLD) \
+	    $(VIDEO_LIBS) -lm -pthread $(LDLIBS)
+
 # Written at install time, so the prefix in it is the one installed to.
 define PKGCONFIG
 prefix=$(PREFIX)
@@ -106,7 +143,7 @@ Description: PDQ perceptual-hash matching of known imagery
 Version: $(VERSION)
 Requires.private: $(PKGS)
 Libs: -L$${libdir} -lphmatch
-Libs.private: -fopenmp -lm
+Libs.private: -fopenmp -lm -ldl -pthread
 Cflags: -I$${includedir}
 endef
 export PKGCONFIG
@@ -129,7 +166,7 @@ $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
-tests: $(TEST_BIN) $(CLI) $(DAEMON) $(SVC_TEST_BIN) tools
+tests: $(TEST_BIN) $(CLI) $(DAEMON) $(SVC_TEST_BIN) $(SHARED) $(VIDEO) tools
 tools: $(TOOL_BIN)
 
 deps: ## install missing Debian packages (apt-get; needs root)
@@ -164,13 +201,14 @@ _bench: all
 install: all ## install into $(DESTDIR)$(PREFIX)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(VIDEO_DIR)
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/phmatch
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/phmatchd
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libphmatch.a
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.$(VERSION)
 	ln -sf libphmatch.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libphmatch.so.0
 	ln -sf libphmatch.so.0 $(DESTDIR)$(PREFIX)/lib/libphmatch.so
+	install -m 755 $(VIDEO) $(DESTDIR)$(VIDEO_DIR)/phmatch-video.so
 	install -m 644 include/phmatch.h $(DESTDIR)$(PREFIX)/include/phmatch.h
 	printf '%s\n' "$$PKGCONFIG" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
@@ -179,10 +217,12 @@ install: all ## install into $(DESTDIR)$(PREFIX)
 uninstall: ## remove what install put in $(DESTDIR)$(PREFIX)
 	rm -f $(DESTDIR)$(PREFIX)/bin/phmatch $(DESTDIR)$(PREFIX)/bin/phmatchd \
 	    $(DESTDIR)$(PREFIX)/lib/libphmatch.* \
+	    $(DESTDIR)$(VIDEO_DIR)/phmatch-video.so \
 	    $(DESTDIR)$(PREFIX)/include/phmatch.h \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/phmatch.pc \
 	    $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(wildcard man/*.1))) \
 	    $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(notdir $(wildcard man/*.8)))
+	-rmdir $(DESTDIR)$(VIDEO_DIR) 2>/dev/null
 
 clean: ## remove build outputs
 	rm -rf build build-asan build-fuzz

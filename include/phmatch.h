@@ -38,7 +38,24 @@
 extern "C" {
 #endif
 
+/* Everything declared in this header, and nothing else of libphmatch, is
+ * exported from the shared library (which is built with hidden visibility;
+ * tests/cli/symbols.sh checks the list). */
+#if defined(__GNUC__) && !defined(PHM_NO_VISIBILITY_PRAGMA)
+#pragma GCC visibility push(default)
+#endif
+
+/* The version of this header, the one source of the version (the Makefile
+ * reads it from here). A program can compare it with phm_version(), the
+ * version of the library it runs with. */
+#define PHM_VERSION_MAJOR 0
+#define PHM_VERSION_MINOR 1
+#define PHM_VERSION_PATCH 0
 #define PHM_VERSION_STRING "0.1.0"
+
+/* The version of the library linked, PHM_VERSION_STRING when it was built:
+ * "0.1.0". Static; never NULL. */
+const char *phm_version(void);
 
 /* ------------------------------------------------------------------ */
 /* Status codes                                                        */
@@ -129,14 +146,9 @@ int phm_hex_decode(const char *s, size_t len, void *out, size_t n);
  * phm_vpdq_distinct()'s output. */
 int phm_pdq_cmp(const void *a, const void *b);
 
-/* Hamming distance, 0..256. */
-static inline int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
-{
-    return __builtin_popcountll(a->w[0] ^ b->w[0]) +
-           __builtin_popcountll(a->w[1] ^ b->w[1]) +
-           __builtin_popcountll(a->w[2] ^ b->w[2]) +
-           __builtin_popcountll(a->w[3] ^ b->w[3]);
-}
+/* The Hamming distance of two hashes, 0..256. (For many hashes at once,
+ * the searches of the index use vectorised kernels.) */
+int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b);
 
 /* ------------------------------------------------------------------ */
 /* Text                                                                */
@@ -756,7 +768,11 @@ void phm_searcher_release(phm_searcher *s);
  * vPDQ: the PDQ hashes of a video's frames, computed as Meta's vPDQ
  * reference computes them (so vPDQ hash files interoperate), and the
  * reference's bag-of-frames comparison of two videos. Decoding is FFmpeg's
- * (libavformat, libavcodec, libswscale).
+ * (libavformat, libavcodec, libswscale), in the video backend
+ * phmatch-video.so, which libphmatch opens at the first video hashed
+ * (thread-safe, once per process): a program that meets no video never
+ * loads FFmpeg. $PHMATCH_VIDEO_BACKEND may name it; otherwise it is looked
+ * for beside the program and in the installed PREFIX/lib/phmatch.
  *
  *     phm_video_options o; phm_video_hasher *vh; phm_vpdq v;
  *     char err[PHM_ERRMSG_MAX];
@@ -1014,7 +1030,10 @@ void phm_video_hasher_free(phm_video_hasher *vh);
  *   PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (also for a FIFO,
  *                       socket or device: see phm_video_hash_fd)
  *   PHM_ERR_UNSUPPORTED not a container listed above, no video stream,
- *                       no decoder for its codec, or no frame rate
+ *                       no decoder for its codec, or no frame rate; or the
+ *                       video backend (or FFmpeg) could not be loaded:
+ *                       "cannot decode video 'a.mp4': the video backend
+ *                       could not be loaded: <dlerror()'s reason>"
  *   PHM_ERR_CORRUPT     damaged data, before or after some frames
  *   PHM_ERR_TOO_LARGE   a frame over max_pixels, or max_seconds or
  *                       max_frames reached (the frames before are kept)
@@ -1044,15 +1063,17 @@ int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
                        size_t errlen);
 
 /* Versions of the FFmpeg libraries linked, e.g. "libavformat 59.27.100,
- * libavcodec 59.37.100, libswscale 6.7.100". Writes at most `len` bytes
- * including the NUL. */
+ * libavcodec 59.37.100, libswscale 6.7.100"; "unavailable (<reason>)" if
+ * the video backend cannot be loaded (this call loads it). Writes at most
+ * `len` bytes including the NUL. */
 void phm_video_versions(char *out, size_t len);
 
 /* Sets FFmpeg's process-wide log level to quiet, so FFmpeg prints nothing
  * to stderr (libphmatch reports errors through return codes and `err`).
  * Affects every user of FFmpeg in the process, which is why libphmatch
  * never does it on its own; a program that owns its process, such as the
- * phmatch tool, calls it once. */
+ * phmatch tool, calls it once. Does not load FFmpeg: before the first
+ * video it is remembered and applied when the backend is loaded. */
 void phm_video_silence_ffmpeg(void);
 
 
@@ -1465,6 +1486,9 @@ int phm_tsv_fwrite(FILE *fp, const void *data, size_t len);
  * quotes doubled, if it holds a comma, quote, CR or LF; else as it is.
  * Returns PHM_OK or PHM_ERR_UNREADABLE. */
 int phm_csv_fwrite(FILE *fp, const void *data, size_t len);
+#if defined(__GNUC__) && !defined(PHM_NO_VISIBILITY_PRAGMA)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -70,7 +70,7 @@ static int print_version(phm_simd requested)
     phm_simd level = phm_simd_resolve(requested);
 
     phm_decoder_versions(decoders, sizeof decoders);
-    printf("phmatch %s\n", PHM_VERSION_STRING);
+    printf("phmatch %s\n", phm_version());
     printf("decoders: %s\n", decoders);
     phm_video_versions(decoders, sizeof decoders);
     printf("video: %s\n", decoders);

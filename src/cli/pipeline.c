@@ -198,7 +198,8 @@ static void process_video(pipeline *pl, worker *w, slot *s)
     if (rc == PHM_ERR_UNSUPPORTED && !s->video.container[0]) {
         /* Neither an image nor a video: a plain record. */
         r->video = NULL;
-        if (strstr(w->err, " is not a video format"))
+        if (strstr(w->err, " is not a video format") ||
+            strstr(w->err, "video backend could not be loaded"))
             snprintf(s->message, sizeof s->message, "%s",
                      pipeline_cause(w->err, s->path));
         else

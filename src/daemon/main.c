@@ -111,7 +111,7 @@ static int parse_cmdline(int argc, char **argv, cmdline *cl)
             char dec[256];
             phm_decoder_versions(dec, sizeof dec);
             printf("phmatchd %s\nlibmicrohttpd %s%s\njansson %s\ndecoders: %s\n"
-                   "simd: %s\n", PHM_VERSION_STRING, MHD_get_version(),
+                   "simd: %s\n", phm_version(), MHD_get_version(),
                    MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES ? " (TLS)" : "",
                    JANSSON_VERSION, dec, phm_simd_name(phm_simd_detect()));
             exit(0);

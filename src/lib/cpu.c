@@ -2,9 +2,14 @@
  *
  * Detection asks CPUID for the instruction sets and XGETBV for the register
  * state the OS saves on a context switch: a CPU with AVX-512 under an OS
- * that does not save the ZMM registers must not run AVX-512 code. It is a
- * handful of instructions, so it runs on every call; nothing is cached and
- * there is no global state. */
+ * that does not save the ZMM registers must not run AVX-512 code.
+ *
+ * The answer is kept after the first call: under a hypervisor every CPUID
+ * traps to it (about 45 us a call measured here), and a `phmatch hash` of
+ * one file asked four times. The one piece of global state in the library
+ * besides the video backend's loader: written once with the same value by
+ * whichever thread gets there, read with relaxed atomics. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "phmatch.h"
@@ -25,7 +30,7 @@ static uint64_t read_xcr0(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-phm_simd phm_simd_detect(void)
+static phm_simd detect(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
@@ -51,12 +56,24 @@ phm_simd phm_simd_detect(void)
 
 #else
 
-phm_simd phm_simd_detect(void)
+static phm_simd detect(void)
 {
     return PHM_SIMD_PORTABLE;
 }
 
 #endif
+
+phm_simd phm_simd_detect(void)
+{
+    /* 0 (PHM_SIMD_AUTO, never an answer): not detected yet. */
+    static atomic_int known;
+    int level = atomic_load_explicit(&known, memory_order_relaxed);
+    if (level == 0) {
+        level = (int)detect();
+        atomic_store_explicit(&known, level, memory_order_relaxed);
+    }
+    return (phm_simd)level;
+}
 
 phm_simd phm_simd_resolve(phm_simd requested)
 {

@@ -47,3 +47,8 @@ const char *phm_reason(int status)
     const status_text *t = lookup(status);
     return t ? t->reason : "unknown";
 }
+
+const char *phm_version(void)
+{
+    return PHM_VERSION_STRING;
+}

@@ -91,6 +91,14 @@ int phm_pdq_cmp(const void *a, const void *b)
     return 0;
 }
 
+int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
+{
+    return __builtin_popcountll(a->w[0] ^ b->w[0]) +
+           __builtin_popcountll(a->w[1] ^ b->w[1]) +
+           __builtin_popcountll(a->w[2] ^ b->w[2]) +
+           __builtin_popcountll(a->w[3] ^ b->w[3]);
+}
+
 int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out)
 {
     phm_pdq h = { { 0, 0, 0, 0 } };

@@ -1,5 +1,9 @@
 /* video.c - vPDQ hashing of videos through FFmpeg (see the Video section of
- * phmatch.h).
+ * phmatch.h). Part of the video backend, build/phmatch-video.so, which
+ * libphmatch opens at the first video (src/lib/video_loader.c): the only
+ * code that uses FFmpeg. The public names defined here are local to the
+ * backend; libphmatch's functions of the same names forward to them
+ * through the table in backend.c.
  *
  * One call decodes one video:
  *
@@ -49,10 +53,10 @@
 
 #include "phmatch.h"
 #include "pdq_internal.h"
+#include "video_backend.h"
 
 #define IO_BUFFER_SIZE 65536
 #define SLOTS_PER_THREAD 2
-#define MAX_THREADS 1024
 /* Bytes swscale may touch past the last RGB row (it writes whole vectors). */
 #define RGB_PADDING 64
 /* Rows per strip converted and hashed at once: a multiple of the filter's
@@ -150,24 +154,6 @@ typedef struct video_run {
 /* Options and the hasher                                              */
 /* ------------------------------------------------------------------ */
 
-void phm_video_options_init(phm_video_options *o)
-{
-    if (!o)
-        return;
-    memset(o, 0, sizeof *o);
-    o->seconds_per_hash = PHM_VPDQ_SECONDS_PER_HASH;
-    o->simd = PHM_SIMD_AUTO;
-}
-
-static int options_valid(const phm_video_options *o)
-{
-    return isfinite(o->seconds_per_hash) && o->seconds_per_hash >= 0 &&
-           (o->size == 0 || (o->size >= 5 && o->size <= PHM_VIDEO_MAX_SIZE)) &&
-           !isnan(o->max_seconds) && o->max_seconds >= 0 &&
-           o->threads >= 0 && o->threads <= MAX_THREADS &&
-           o->decoder_threads >= 0 && o->decoder_threads <= MAX_THREADS;
-}
-
 int phm_video_hasher_new(phm_video_hasher **out, const phm_video_options *o)
 {
     phm_video_hasher *vh;
@@ -180,7 +166,7 @@ int phm_video_hasher_new(phm_video_hasher **out, const phm_video_options *o)
         phm_video_options_init(&defaults);
         o = &defaults;
     }
-    if (!options_valid(o))
+    if (!video_options_valid(o))
         return PHM_ERR_INVALID;
     vh = calloc(1, sizeof *vh);
     if (!vh)
