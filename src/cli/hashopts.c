@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "digest.h"
 
 enum {
     OPT_MAX_PIXELS = HASHOPT_KEY_BASE,
@@ -119,7 +118,7 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         h->pipe.dihedral = 1;
         return 1;
     case OPT_DIGEST:
-        if (digest_parse_list(arg, &h->pipe.digests, err, sizeof err)) {
+        if (phm_digest_parse_list(arg, &h->pipe.digests, err, sizeof err)) {
             cli_usage_error(p->cmd, "invalid value for %s: %s",
                             args_spelling(p), err);
             return -1;

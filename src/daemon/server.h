@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -60,8 +59,6 @@ void runtime_free(svc_runtime *rt);
 
 /* ---- workers ---------------------------------------------------------- */
 
-enum { DIGEST_MD5 = 0, DIGEST_SHA1, DIGEST_SHA256, DIGEST_COUNT };
-
 /* One match of a query image or hash. */
 typedef struct svc_hit {
     uint64_t entry;
@@ -76,8 +73,7 @@ typedef struct svc_worker {
     phm_decoder *dec;
     phm_hasher *hasher;
     phm_searcher *searcher; /* NULL without an index */
-    EVP_MD_CTX *mdctx;
-    EVP_MD *md[DIGEST_COUNT];
+    phm_digester *digester; /* every digest */
     phm_pdq *queries;       /* max_batch hashes (grown on reload) */
     size_t queries_cap;
     svc_hit *hits;          /* merged matches */
