@@ -252,8 +252,8 @@ int phm_digest_file(phm_digester *d, const char *path,
  * ("kB", "MiB"), and "B" alone means bytes. So 32M = 32000000 and
  * 32MiB = 33554432.
  *
- * A duration is a decimal number of seconds, a fraction allowed ("1.5",
- * at most 9 digits after the point), with an optional unit: ms, s, m
+ * A duration is a decimal number of seconds, a fraction allowed ("1.5";
+ * digits below a nanosecond are dropped), with an optional unit: ms, s, m
  * (minutes), h (hours); a plain number is seconds. */
 
 /* Parses a size into *out (bytes). Returns PHM_OK, or PHM_ERR_INVALID for
@@ -262,7 +262,7 @@ int phm_digest_file(phm_digester *d, const char *path,
 int phm_parse_size(const char *text, uint64_t *out);
 
 /* Parses a duration into *out, in nanoseconds. Returns PHM_OK, or
- * PHM_ERR_INVALID (empty, malformed, more than 9 fraction digits, unknown
+ * PHM_ERR_INVALID (empty, malformed, no digit after the point, unknown
  * unit), PHM_ERR_TOO_LARGE (beyond 2^64-1 ns, about 584 years). *out is
  * unchanged on error. */
 int phm_parse_duration(const char *text, uint64_t *out);

@@ -147,7 +147,7 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         h->pipe.window = (size_t)v;
         return 1;
     case OPT_SECONDS_PER_HASH:
-        if (args_parse_number(p, arg, 0, 86400, &h->pipe.video.seconds_per_hash))
+        if (args_parse_duration(p, arg, 0, 86400, &h->pipe.video.seconds_per_hash))
             return -1;
         return 1;
     case OPT_SIZE:
@@ -156,7 +156,7 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         h->pipe.video.size = (uint32_t)v;
         return 1;
     case OPT_MAX_DURATION:
-        if (args_parse_number(p, arg, 1, 1e9, &h->pipe.video.max_seconds))
+        if (args_parse_duration(p, arg, 1, 1e9, &h->pipe.video.max_seconds))
             return -1;
         return 1;
     case OPT_MAX_FRAMES:

@@ -82,8 +82,10 @@ int phm_parse_duration(const char *text, uint64_t *out)
         while (*s >= '0' && *s <= '9')
             s++;
         nfrac = (int)(s - f);
-        if (nfrac < 1 || nfrac > 9)
+        if (nfrac < 1)
             return PHM_ERR_INVALID;
+        if (nfrac > 9)
+            nfrac = 9; /* below a nanosecond: dropped */
         for (int i = 0; i < nfrac; i++) {
             frac = frac * 10 + (uint64_t)(f[i] - '0');
             scale *= 10;
