@@ -767,6 +767,15 @@ typedef struct phm_index_stats {
 int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
                         size_t errlen);
 
+/* The fields of phm_index_stats by name, for reports: field i (0, 1, ...
+ * in declaration order) is named the return value ("entries",
+ * "video_hashes", "created"...) and its value is stored in *value (when
+ * `st` and `value` are not NULL; counts above INT64_MAX saturate; created
+ * and compacted are unix seconds). Returns NULL past the last field.
+ * `phmatch index stats` and phmatchd's GET /v1/index both report these
+ * names. Thread-safe; the name is a static string. */
+const char *phm_index_stats_field(const phm_index_stats *st, size_t i, int64_t *value);
+
 /* Calls fn(ctx, source, category, count) for each (source, category) with
  * entries, in byte order of source then category, from one snapshot.
  * Strings are valid during the call only. A nonzero return from fn stops
