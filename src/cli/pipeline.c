@@ -148,13 +148,13 @@ static void size_from_stat(hash_record *r)
 static int is_video_file(const char *path)
 {
     uint8_t head[16];
-    struct stat st;
+    uint64_t size = 0;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd;
 
-    if (fd < 0)
+    if (phm_file_open(path, 0, 0, &fd, &size, NULL, 0) != PHM_OK)
         return 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+    if (size == 0) {
         close(fd);
         return 0;
     }
