@@ -232,10 +232,12 @@ int phm_digester_select(phm_digester *d, unsigned mask);
 int phm_digest_mem(phm_digester *d, const void *data, size_t len,
                    char hex[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1]);
 
-/* Digests the bytes of the file at `path`, read in 1 MiB pieces rather
- * than held in memory (videos), into hex as phm_digest_mem. Errors:
- * PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE, PHM_ERR_NOMEM,
- * PHM_ERR_INTERNAL (OpenSSL failed); every hex[i] is then "". */
+/* Digests the bytes of the regular file at `path` (opened as
+ * phm_file_open does, no size limit), read in 1 MiB pieces rather than
+ * held in memory (videos), into hex as phm_digest_mem. Errors:
+ * PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (also a FIFO or
+ * device), PHM_ERR_NOMEM, PHM_ERR_INTERNAL (OpenSSL failed); every hex[i]
+ * is then "". */
 int phm_digest_file(phm_digester *d, const char *path,
                     char hex[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1]);
 

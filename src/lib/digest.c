@@ -4,12 +4,10 @@
 #include "phmatch.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -178,7 +176,6 @@ int phm_digest_mem(phm_digester *d, const void *data, size_t len,
 int phm_digest_file(phm_digester *d, const char *path,
                     char hex[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1])
 {
-    struct stat st;
     int rc, fd;
 
     if (!d || !path || !hex)
@@ -187,19 +184,8 @@ int phm_digest_file(phm_digester *d, const char *path,
         hex[i][0] = '\0';
     if (!d->chunk && !(d->chunk = malloc(FILE_CHUNK)))
         return PHM_ERR_NOMEM;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR ? PHM_ERR_NOT_FOUND
-               : errno == ENOMEM                  ? PHM_ERR_NOMEM
-                                                  : PHM_ERR_UNREADABLE;
-    if (fstat(fd, &st) != 0) {
-        rc = PHM_ERR_UNREADABLE;
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = PHM_ERR_IS_DIR;
-        goto out;
-    }
+    if ((rc = phm_file_open(path, 0, 0, &fd, NULL, NULL, 0)) != PHM_OK)
+        return rc;
     if ((rc = digest_init(d, hex)) != PHM_OK)
         goto out;
     for (;;) {

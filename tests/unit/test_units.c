@@ -146,6 +146,8 @@ static void test_digests(void)
            "the file's SHA-256 is its bytes'");
     IS_INT(phm_digest_file(d, "/nonexistent/x", hex), PHM_ERR_NOT_FOUND, "missing file");
     IS_INT(phm_digest_file(d, "/tmp", hex), PHM_ERR_IS_DIR, "a directory");
+    IS_INT(phm_digest_file(d, "/dev/null", hex), PHM_ERR_UNREADABLE, "a device");
+    OK(hex[PHM_DIGEST_MD5][0] == '\0', "... no digest");
     phm_digester_free(d);
     phm_digester_free(NULL);
 
