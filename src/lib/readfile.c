@@ -94,9 +94,9 @@ int phm_file_read_fd(int fd, const char *name, uint64_t size, uint8_t **buf,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            int e = errno;
             (*buf)[0] = 0;
-            return file_fail(PHM_ERR_UNREADABLE, err,
-                             errlen, name, strerror(errno));
+            return file_fail(PHM_ERR_UNREADABLE, err, errlen, name, strerror(e));
         }
         if (n == 0)
             break; /* shrank while we read: the caller gets what is there */
