@@ -162,6 +162,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(STATIC) tests/unit/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
+# tests/unit/test_svc_*.c test phmatchd's parts: linked with its objects but main.o.
+SVC_PART_OBJ := $(filter-out $(BUILD)/daemon/main.o,$(SVC_OBJ))
+$(BUILD)/tests/test_svc_%: tests/unit/test_svc_%.c $(SVC_PART_OBJ) $(STATIC) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SVC_CFLAGS) -Itests/unit -Isrc/daemon -o $@ $< $(SVC_PART_OBJ) \
+	    $(STATIC) $(SVC_LIBS) $(LDLIBS_ALL)
+
 $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)

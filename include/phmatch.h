@@ -191,6 +191,133 @@ size_t phm_json_quote(const void *data, size_t len, char *out, size_t cap);
 int phm_json_fwrite(FILE *fp, const void *data, size_t len);
 
 /* ------------------------------------------------------------------ */
+/* Digests                                                             */
+/* ------------------------------------------------------------------ */
+
+/* MD5, SHA-1 and SHA-256 of file bytes, through OpenSSL's EVP interface:
+ * phmatch's --digest columns and phmatchd's ?digest= are computed here.
+ * A digester holds the fetched algorithms and one context per digest; it
+ * is used by one thread at a time (make one per thread), and digesting
+ * allocates nothing after the first phm_digest_file (a 1 MiB buffer). */
+
+enum {
+    PHM_DIGEST_MD5 = 0,
+    PHM_DIGEST_SHA1 = 1,
+    PHM_DIGEST_SHA256 = 2,
+    PHM_DIGEST_COUNT = 3,
+    PHM_DIGEST_ALL = (1 << 3) - 1, /* mask of every digest */
+};
+#define PHM_DIGEST_HEX_MAX 64 /* longest digest in hex (SHA-256), no NUL */
+
+typedef struct phm_digester phm_digester;
+
+/* "md5", "sha1", "sha256" for PHM_DIGEST_*; "unknown" for anything else.
+ * The names are the output columns and JSON keys of both programs. */
+const char *phm_digest_name(int which);
+
+/* Parses a comma-separated list of digest names (case-insensitive; "all"
+ * selects every one) into a mask of (1 << PHM_DIGEST_*) bits. Returns
+ * PHM_OK, or PHM_ERR_INVALID with "unknown digest 'x' (expected md5, sha1,
+ * sha256 or all)" in `err` (which may be NULL). */
+int phm_digest_parse_list(const char *list, unsigned *mask, char *err, size_t errlen);
+
+/* Creates in *out a digester for the digests in `mask` (may be 0: it then
+ * computes nothing). Errors: PHM_ERR_INVALID (bits beyond PHM_DIGEST_ALL),
+ * PHM_ERR_NOMEM, PHM_ERR_UNSUPPORTED (OpenSSL does not provide an
+ * algorithm, e.g. MD5 under a FIPS-only configuration); the reason is in
+ * `err` (may be NULL). Free with phm_digester_free(). */
+int phm_digester_new(phm_digester **out, unsigned mask, char *err, size_t errlen);
+
+/* Frees `d`; NULL is allowed. */
+void phm_digester_free(phm_digester *d);
+
+/* Restricts the following digests of `d` to `mask`, a subset of the mask
+ * it was made with (a service makes one digester of every digest and
+ * computes per request only those asked for). Returns PHM_OK, or
+ * PHM_ERR_INVALID for a digest it was not made with. */
+int phm_digester_select(phm_digester *d, unsigned mask);
+
+/* Digests data[0..len) into lowercase hex: hex[i] for each digest i in the
+ * mask, "" for the others. `data` may be NULL when len is 0. Returns
+ * PHM_OK, PHM_ERR_INVALID, or PHM_ERR_INTERNAL if OpenSSL failed (every
+ * hex[i] is then ""). */
+int phm_digest_mem(phm_digester *d, const void *data, size_t len,
+                   char hex[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1]);
+
+/* Digests the bytes of the regular file at `path` (opened as
+ * phm_file_open does, no size limit), read in 1 MiB pieces rather than
+ * held in memory (videos), into hex as phm_digest_mem. Errors:
+ * PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (also a FIFO or
+ * device), PHM_ERR_NOMEM, PHM_ERR_INTERNAL (OpenSSL failed); every hex[i]
+ * is then "". */
+int phm_digest_file(phm_digester *d, const char *path,
+                    char hex[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1]);
+
+/* ------------------------------------------------------------------ */
+/* Sizes and durations                                                 */
+/* ------------------------------------------------------------------ */
+
+/* The one meaning of size and duration values in phmatch's options and
+ * phmatchd's settings.
+ *
+ * A size is a decimal count of bytes (no sign, no fraction, no spaces)
+ * with an optional suffix, case-insensitive: k (or K), M, G, T are powers
+ * of 1000 (SI), Ki, Mi, Gi, Ti powers of 1024 (IEC); either may end in B
+ * ("kB", "MiB"), and "B" alone means bytes. So 32M = 32000000 and
+ * 32MiB = 33554432.
+ *
+ * A duration is a decimal number of seconds, a fraction allowed ("1.5";
+ * digits below a nanosecond are dropped), with an optional unit: ms, s, m
+ * (minutes), h (hours); a plain number is seconds. */
+
+/* Parses a size into *out (bytes). Returns PHM_OK, or PHM_ERR_INVALID for
+ * an empty or malformed text or an unknown suffix, PHM_ERR_TOO_LARGE if
+ * the value does not fit in 64 bits. *out is unchanged on error. */
+int phm_parse_size(const char *text, uint64_t *out);
+
+/* Parses a duration into *out, in nanoseconds. Returns PHM_OK, or
+ * PHM_ERR_INVALID (empty, malformed, no digit after the point, unknown
+ * unit), PHM_ERR_TOO_LARGE (beyond 2^64-1 ns, about 584 years). *out is
+ * unchanged on error. */
+int phm_parse_duration(const char *text, uint64_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Reading a file under limits, as the library reads images and hash
+ * files: opened without waiting (O_NONBLOCK, so a FIFO does not block),
+ * close-on-exec, only a regular file, only up to a byte limit. Messages
+ * are "cannot read 'PATH': WHY". Safe from any thread. */
+
+#define PHM_FILE_NOFOLLOW 1u /* refuse a symbolic link as the last component */
+
+/* Opens `path` for reading and checks it: *fd is the open descriptor (the
+ * caller closes it) and *size (may be NULL) its size in bytes. `flags`:
+ * 0 or PHM_FILE_NOFOLLOW. `max_bytes`: larger files are refused; 0 means
+ * no limit. Errors, *fd then -1: PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR,
+ * PHM_ERR_UNREADABLE (permission, I/O, "not a regular file", a symbolic
+ * link with PHM_FILE_NOFOLLOW), PHM_ERR_TOO_LARGE ("N bytes is over the
+ * limit of M"), PHM_ERR_NOMEM, PHM_ERR_INVALID. */
+int phm_file_open(const char *path, unsigned flags, uint64_t max_bytes, int *fd,
+                  uint64_t *size, char *err, size_t errlen);
+
+/* Reads at most `size` bytes of `fd` (from its current offset; fewer if
+ * the file ends first) into *buf, whose capacity is *cap: when too small
+ * it is replaced by a malloc'ed buffer of size + 1 bytes (the old one is
+ * freed; *buf may start NULL with *cap 0; the caller frees it with
+ * free()). *len is the count read and (*buf)[*len] is a NUL byte, so text
+ * can be parsed as a string. `name` names the file in messages. Errors:
+ * PHM_ERR_UNREADABLE, PHM_ERR_NOMEM, PHM_ERR_TOO_LARGE, PHM_ERR_INVALID. */
+int phm_file_read_fd(int fd, const char *name, uint64_t size, uint8_t **buf,
+                     size_t *cap, size_t *len, char *err, size_t errlen);
+
+/* phm_file_open() then phm_file_read_fd() and close: the whole file at
+ * `path`, at most `max_bytes` (0: no limit), into *buf as above. */
+int phm_file_read(const char *path, unsigned flags, uint64_t max_bytes, uint8_t **buf,
+                  size_t *cap, size_t *len, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
 /* Run-time SIMD selection                                             */
 /* ------------------------------------------------------------------ */
 
@@ -653,6 +780,15 @@ typedef struct phm_index_stats {
 /* Fills `out` from one snapshot. Errors: PHM_ERR_INDEX, PHM_ERR_INVALID. */
 int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
                         size_t errlen);
+
+/* The fields of phm_index_stats by name, for reports: field i (0, 1, ...
+ * in declaration order) is named the return value ("entries",
+ * "video_hashes", "created"...) and its value is stored in *value (when
+ * `st` and `value` are not NULL; counts above INT64_MAX saturate; created
+ * and compacted are unix seconds). Returns NULL past the last field.
+ * `phmatch index stats` and phmatchd's GET /v1/index both report these
+ * names. Thread-safe; the name is a static string. */
+const char *phm_index_stats_field(const phm_index_stats *st, size_t i, int64_t *value);
 
 /* Calls fn(ctx, source, category, count) for each (source, category) with
  * entries, in byte order of source then category, from one snapshot.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "phmatch.h"
 
 void args_init(args_parser *p, const char *cmd, int argc, char **argv)
 {
@@ -142,42 +143,25 @@ int args_parse_u64(const args_parser *p, const char *s, uint64_t min,
                    uint64_t max, int suffixes, uint64_t *out)
 {
     const char *why = "not a number";
-    char *end = NULL;
-    unsigned long long v;
-    uint64_t mult = 1;
+    uint64_t v = 0;
+    int rc;
 
     if (!s || !(*s >= '0' && *s <= '9'))
         goto bad;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno == ERANGE) {
+    if (suffixes) {
+        rc = phm_parse_size(s, &v);
+        why = "expected a number with an optional k, M, G, T (powers of 1000) "
+              "or Ki, Mi, Gi, Ti (powers of 1024) suffix";
+    } else {
+        const char *e = s;
+        while (*e >= '0' && *e <= '9')
+            e++;
+        rc = *e ? PHM_ERR_INVALID : phm_parse_size(s, &v);
+    }
+    if (rc == PHM_ERR_TOO_LARGE)
         why = "too large";
+    if (rc != PHM_OK)
         goto bad;
-    }
-    if (*end && suffixes) {
-        static const char units[] = "kMGT";
-        const char *u = strchr(units, *end);
-        if (*end == 'K')
-            u = units; /* "K" and "k" alike */
-        if (u && *end) {
-            int binary = end[1] == 'i';
-            int power = (int)(u - units) + 1;
-            for (int i = 0; i < power; i++)
-                mult *= binary ? 1024u : 1000u;
-            end += binary ? 2 : 1;
-        }
-    }
-    if (*end) {
-        why = suffixes ? "expected a number with an optional k, M, G, T, "
-                         "Ki, Mi, Gi or Ti suffix"
-                       : "not a number";
-        goto bad;
-    }
-    if (v > UINT64_MAX / mult) {
-        why = "too large";
-        goto bad;
-    }
-    v *= mult;
     if (v < min || v > max) {
         cli_usage_error(p->cmd, "invalid value '%s' for %s: must be %llu..%llu",
                         s, p->spelling, (unsigned long long)min,
@@ -190,6 +174,29 @@ bad:
     cli_usage_error(p->cmd, "invalid value '%s' for %s: %s", s, p->spelling,
                     why);
     return -1;
+}
+
+int args_parse_duration(const args_parser *p, const char *s, double min,
+                        double max, double *out)
+{
+    uint64_t ns = 0;
+    int rc = s ? phm_parse_duration(s, &ns) : PHM_ERR_INVALID;
+    double v = (double)ns / 1e9;
+
+    if (rc != PHM_OK) {
+        cli_usage_error(p->cmd, "invalid value '%s' for %s: %s", s ? s : "", p->spelling,
+                        rc == PHM_ERR_TOO_LARGE
+                            ? "too large"
+                            : "expected seconds, or a number with a unit ms, s, m or h");
+        return -1;
+    }
+    if (v < min || v > max) {
+        cli_usage_error(p->cmd, "invalid value '%s' for %s: must be %g..%g seconds",
+                        s, p->spelling, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int args_parse_number(const args_parser *p, const char *s, double min,

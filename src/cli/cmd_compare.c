@@ -184,7 +184,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
             o->quality = (int)v;
             break;
         case OPT_SECONDS_PER_HASH:
-            if (args_parse_number(&p, arg, 0, 86400, &d))
+            if (args_parse_duration(&p, arg, 0, 86400, &d))
                 return CLI_EXIT_USAGE;
             o->video.seconds_per_hash = d;
             break;
@@ -194,7 +194,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
             o->video.size = (uint32_t)v;
             break;
         case OPT_MAX_DURATION:
-            if (args_parse_number(&p, arg, 1, 1e9, &o->video.max_seconds))
+            if (args_parse_duration(&p, arg, 1, 1e9, &o->video.max_seconds))
                 return CLI_EXIT_USAGE;
             break;
         case OPT_MAX_FRAMES:

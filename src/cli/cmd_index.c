@@ -19,7 +19,7 @@ static const char usage_text[] =
     "       phmatch index add DB --hash HEX --source S --id ID [--category C]\n"
     "                         [--note N] [--quality Q]\n"
     "       phmatch index remove DB --source S (--id ID | --all)\n"
-    "       phmatch index stats DB\n"
+    "       phmatch index stats [--format text|json] DB\n"
     "       phmatch index export [--format F] DB\n"
     "       phmatch index export --format vpdq --output-dir DIR DB\n"
     "       phmatch index verify DB\n"
@@ -41,6 +41,10 @@ static const char usage_text[] =
     "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl, vpdq\n"
     "      --skip-bad      store the good lines, list the bad ones (exit 1)\n"
     "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
+    "\n"
+    "stats prints the index's counters (the fields of phm_index_stats, as\n"
+    "phmatchd's GET /v1/index) as 'name<TAB>value' lines, or one JSON object\n"
+    "with --format json.\n"
     "\n"
     "export writes every entry in --format tsv (default, lossless), csv,\n"
     "jsonl, pdq, hex or hma on standard output. Video entries go in jsonl\n"
@@ -96,6 +100,7 @@ typedef struct index_options {
     int have_format;
     phm_hashlist_format format;
     int vpdq; /* export --format vpdq */
+    int stats_json; /* stats --format json */
     const char *output_dir;
     uint64_t map_size;
 } index_options;
@@ -367,10 +372,23 @@ static int do_remove(const index_options *o, const cli_global *g)
 
 /* ---- stats ---- */
 
+typedef struct stats_ctx {
+    int json;
+    uint64_t n; /* groups written */
+} stats_ctx;
+
 static int print_group(void *ctx, const char *source, const char *category,
                        uint64_t count)
 {
-    (void)ctx;
+    stats_ctx *x = ctx;
+    if (x->json) {
+        fputs(x->n++ ? ",{\"source\":" : "{\"source\":", stdout);
+        phm_json_fwrite(stdout, source, strlen(source));
+        fputs(",\"category\":", stdout);
+        phm_json_fwrite(stdout, category, strlen(category));
+        printf(",\"count\":%" PRIu64 "}", count);
+        return 0;
+    }
     fputs("group\t", stdout);
     cli_put_quoted(stdout, source);
     fputc('\t', stdout);
@@ -388,11 +406,17 @@ static void print_time(const char *key, int64_t t)
         printf("%s\t-\n", key);
 }
 
+/* The fields of phm_index_stats under their own names (as GET /v1/index):
+ * "name\tvalue" lines, times in ISO 8601, or one JSON object, times in unix
+ * seconds. */
 static int do_stats(const index_options *o, const cli_global *g)
 {
     phm_index *idx = NULL;
     phm_index_stats st;
     char err[PHM_ERRMSG_MAX];
+    stats_ctx x = { o->stats_json, 0 };
+    const char *name;
+    int64_t v;
     int status, rc;
 
     status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
@@ -404,24 +428,27 @@ static int do_stats(const index_options *o, const cli_global *g)
         status = CLI_EXIT_PARTIAL;
         goto out;
     }
-    printf("path\t%s\n", o->db);
-    printf("format_version\t%" PRIu32 "\n", st.format_version);
-    printf("entries\t%" PRIu64 "\n", st.entries);
-    printf("pdq_entries\t%" PRIu64 "\n", st.pdq_entries);
-    printf("video_entries\t%" PRIu64 "\n", st.video_entries);
-    printf("video_frames\t%" PRIu64 "\n", st.video_frames);
-    printf("video_frame_hashes\t%" PRIu64 "\n", st.video_hashes);
-    printf("digests\t%" PRIu64 "\n", st.digests);
-    printf("sources\t%" PRIu64 "\n", st.sources);
-    printf("compacted_entries\t%" PRIu64 "\n", st.base_entries);
-    printf("added_since_compaction\t%" PRIu64 "\n", st.delta_entries);
-    printf("removed_since_compaction\t%" PRIu64 "\n", st.dead_entries);
-    printf("generation\t%" PRIu64 "\n", st.generation);
-    printf("file_bytes\t%" PRIu64 "\n", st.file_bytes);
-    printf("used_bytes\t%" PRIu64 "\n", st.used_bytes);
-    print_time("created", st.created);
-    print_time("compacted", st.compacted);
-    rc = phm_index_groups(idx, print_group, NULL, err, sizeof err);
+    if (x.json) {
+        fputs("{\"path\":", stdout);
+        phm_json_fwrite(stdout, o->db, strlen(o->db));
+    } else {
+        printf("path\t%s\n", o->db);
+    }
+    for (size_t i = 0; (name = phm_index_stats_field(&st, i, &v)) != NULL; i++) {
+        if (x.json)
+            printf(",\"%s\":%" PRId64, name, v);
+        else if (strcmp(name, "created") == 0 || strcmp(name, "compacted") == 0)
+            print_time(name, v);
+        else
+            printf("%s\t%" PRId64 "\n", name, v);
+    }
+    if (x.json)
+        printf(",\"simd\":\"%s\",\"groups\":[", phm_simd_name(phm_index_simd(idx)));
+    else
+        printf("simd\t%s\n", phm_simd_name(phm_index_simd(idx)));
+    rc = phm_index_groups(idx, print_group, &x, err, sizeof err);
+    if (x.json)
+        fputs("]}\n", stdout);
     if (rc != PHM_OK) {
         cli_error("%s", err);
         status = CLI_EXIT_PARTIAL;
@@ -560,7 +587,7 @@ static const index_sub subs[] = {
       0 },
     { "remove", do_remove,
       OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_ALL) | OB(OPT_MAP_SIZE), 0 },
-    { "stats", do_stats, 0, 0 },
+    { "stats", do_stats, OB(OPT_FORMAT), 0 },
     { "export", do_export, OB(OPT_FORMAT) | OB(OPT_OUTPUT_DIR), 0 },
     { "verify", do_verify, 0, 0 },
     { "compact", do_compact, OB(OPT_MAP_SIZE), 0 },
@@ -627,6 +654,15 @@ int cmd_index(int argc, char **argv, const cli_global *g)
         case OPT_ALL: o.all = 1; break;
         case OPT_OUTPUT_DIR: o.output_dir = arg; break;
         case OPT_FORMAT:
+            if (strcmp(sub->name, "stats") == 0) {
+                if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0) {
+                    status = cli_usage_error("index", "unknown format '%s' for stats "
+                                             "(expected text or json)", arg);
+                    goto out;
+                }
+                o.stats_json = strcmp(arg, "json") == 0;
+                break;
+            }
             if ((o.vpdq = strcmp(arg, "vpdq") == 0 && strcmp(sub->name, "export") == 0))
                 break;
             if (phm_hashlist_format_parse(arg, &o.format) != PHM_OK ||

@@ -321,9 +321,9 @@ static size_t input_fields(const match_run *run, const hash_record *r,
                              (r->status == PHM_WARN_RECOVERED
                                   ? FIELD_FLAG_RECOVERED
                                   : 0));
-    for (int i = 0; i < DIGEST_COUNT; i++)
+    for (int i = 0; i < PHM_DIGEST_COUNT; i++)
         if (o->h.pipe.digests & (1u << i))
-            field_str(&f[n++], digest_name(i),
+            field_str(&f[n++], phm_digest_name(i),
                     r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
     field_str(&f[n++], "kind", v ? "video" : "image");
     field_num(&f[n++], "match_count", res && res->searched && res->status == PHM_OK,

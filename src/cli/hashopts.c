@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "digest.h"
 
 enum {
     OPT_MAX_PIXELS = HASHOPT_KEY_BASE,
@@ -119,7 +118,7 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         h->pipe.dihedral = 1;
         return 1;
     case OPT_DIGEST:
-        if (digest_parse_list(arg, &h->pipe.digests, err, sizeof err)) {
+        if (phm_digest_parse_list(arg, &h->pipe.digests, err, sizeof err)) {
             cli_usage_error(p->cmd, "invalid value for %s: %s",
                             args_spelling(p), err);
             return -1;
@@ -148,7 +147,7 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         h->pipe.window = (size_t)v;
         return 1;
     case OPT_SECONDS_PER_HASH:
-        if (args_parse_number(p, arg, 0, 86400, &h->pipe.video.seconds_per_hash))
+        if (args_parse_duration(p, arg, 0, 86400, &h->pipe.video.seconds_per_hash))
             return -1;
         return 1;
     case OPT_SIZE:
@@ -157,7 +156,7 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         h->pipe.video.size = (uint32_t)v;
         return 1;
     case OPT_MAX_DURATION:
-        if (args_parse_number(p, arg, 1, 1e9, &h->pipe.video.max_seconds))
+        if (args_parse_duration(p, arg, 1, 1e9, &h->pipe.video.max_seconds))
             return -1;
         return 1;
     case OPT_MAX_FRAMES:

@@ -16,11 +16,10 @@
 int index_vpdq_detect(const char *path)
 {
     char buf[PHM_VPDQ_LINE_MAX];
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
+    int fd;
+    if (phm_file_open(path, 0, 0, &fd, NULL, NULL, 0) != PHM_OK)
         return 0;
-    ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof buf) : -1;
+    ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
     return n > 0 && phm_vpdq_detect(buf, (size_t)n);
 }

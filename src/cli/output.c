@@ -8,7 +8,7 @@
 /* A record as a list of typed fields (fields.h), then written in the
  * chosen format, so that every format has the same columns in the same
  * order. */
-#define MAX_FIELDS (15 + PHM_DIH_COUNT + DIGEST_COUNT)
+#define MAX_FIELDS (15 + PHM_DIH_COUNT + PHM_DIGEST_COUNT)
 
 /* Text storage for the fields of one record. */
 typedef struct field_text {
@@ -111,9 +111,9 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
             field_str(&f[n++], phm_dihedral_name(i), have ? t->hex[i] : NULL);
         }
     }
-    for (int i = 0; i < DIGEST_COUNT; i++)
+    for (int i = 0; i < PHM_DIGEST_COUNT; i++)
         if (cfg->digests & (1u << i))
-            field_str(&f[n++], digest_name(i),
+            field_str(&f[n++], phm_digest_name(i),
                     !fr && r->has_digests && r->digest[i][0] ? r->digest[i]
                                                              : NULL);
 

@@ -66,7 +66,7 @@ typedef struct output_config {
     output_format format;
     int header;        /* tsv/csv: write the header line */
     int dihedral;      /* the seven orientation columns */
-    unsigned digests;  /* 1 << DIGEST_* columns */
+    unsigned digests;  /* 1 << PHM_DIGEST_* columns */
     phm_mode mode;     /* for the mode column */
 } output_config;
 

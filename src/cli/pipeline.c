@@ -64,7 +64,7 @@ typedef struct worker {
     phm_decoder *dec;
     phm_hasher *hasher;
     phm_video_hasher *video; /* created at the first video */
-    digester *dig;
+    phm_digester *dig;
     void *hook_state;
     int hook_started;
     char err[PHM_ERRMSG_MAX];
@@ -113,7 +113,7 @@ static int worker_start(pipeline *pl, worker *w, int thread)
         return rc;
     }
     if (cfg->digests &&
-        digester_new(&w->dig, cfg->digests, w->err, sizeof w->err))
+        phm_digester_new(&w->dig, cfg->digests, w->err, sizeof w->err))
         return PHM_ERR_INTERNAL;
     if (pl->hooks->thread_start) {
         if (pl->hooks->thread_start(pl->hooks->ctx, thread, &w->hook_state,
@@ -128,7 +128,7 @@ static void worker_end(pipeline *pl, worker *w, int thread)
 {
     if (w->hook_started && pl->hooks->thread_end)
         pl->hooks->thread_end(pl->hooks->ctx, thread, w->hook_state);
-    digester_free(w->dig);
+    phm_digester_free(w->dig);
     phm_video_hasher_free(w->video);
     phm_hasher_free(w->hasher);
     phm_decoder_free(w->dec);
@@ -148,13 +148,13 @@ static void size_from_stat(hash_record *r)
 static int is_video_file(const char *path)
 {
     uint8_t head[16];
-    struct stat st;
+    uint64_t size = 0;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd;
 
-    if (fd < 0)
+    if (phm_file_open(path, 0, 0, &fd, &size, NULL, 0) != PHM_OK)
         return 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+    if (size == 0) {
         close(fd);
         return 0;
     }
@@ -218,7 +218,7 @@ static void process_video(pipeline *pl, worker *w, slot *s)
         /* Digests from a second read: a video is never held in memory. */
         size_from_stat(r);
         if (w->dig && rc != PHM_ERR_NOT_FOUND && rc != PHM_ERR_IS_DIR &&
-            digester_run_file(w->dig, s->path, r->digest) == 0)
+            phm_digest_file(w->dig, s->path, r->digest) == 0)
             r->has_digests = 1;
     }
 }
@@ -252,7 +252,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     }
     if (w->dig && (bytes || r->size == 0)) {
         static const uint8_t empty[1];
-        if (digester_run(w->dig, bytes ? bytes : empty, bytes ? len : 0,
+        if (phm_digest_mem(w->dig, bytes ? bytes : empty, bytes ? len : 0,
                          r->digest) == 0)
             r->has_digests = 1;
     }

@@ -31,7 +31,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
 #include "inputs.h"
 #include "phmatch.h"
 #include "progress.h"
@@ -52,7 +51,7 @@ typedef struct hash_record {
     uint32_t width, height; /* the decoded image's size; 0 if not decoded */
     phm_pdq_result pdq;    /* valid when status >= 0 */
     int has_digests;       /* digest[] below holds the requested digests */
-    char digest[DIGEST_COUNT][DIGEST_HEX_MAX + 1]; /* "" if not requested */
+    char digest[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1]; /* "" if not requested */
     /* A video: NULL for an image. Its hashed frames and what the decoder
      * saw; owned by the pipeline, valid until emit() returns. `status` is
      * the video's: PHM_OK; PHM_WARN_RECOVERED (accept_recovered: damaged
@@ -91,7 +90,7 @@ typedef struct pipeline_config {
     phm_simd simd;
     phm_mode mode;
     int dihedral;            /* compute the 7 other orientations too */
-    unsigned digests;        /* 1 << DIGEST_* bits; 0 for none */
+    unsigned digests;        /* 1 << PHM_DIGEST_* bits; 0 for none */
     int accept_recovered;    /* hash recovered images (flagged), skip
                                 damaged video packets */
     phm_video_options video; /* how videos are hashed; its threads are per

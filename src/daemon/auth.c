@@ -13,6 +13,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "phmatch.h"
+
 #define TOKENS_FILE_MAX (1u << 20)
 
 const char *role_name(svc_role r)
@@ -53,23 +55,25 @@ static int valid_token(const char *s, size_t n)
     return 1;
 }
 
-/* Reads the whole file after checking what it is. */
+/* Reads the whole file after checking what it is: opened and read by
+ * libphmatch (a regular file, no symbolic link, at most 1 MiB), owner and
+ * mode checked here on the open descriptor. */
 static char *read_protected(const char *path, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
-    char *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    uint64_t size = 0;
+    char why[PHM_ERRMSG_MAX];
+    int fd;
 
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open token file '%s': %s", path, strerror(errno));
+    if (phm_file_open(path, PHM_FILE_NOFOLLOW, TOKENS_FILE_MAX, &fd, &size, why,
+                      sizeof why) != PHM_OK) {
+        snprintf(err, errlen, "token file: %s", why);
         return NULL;
     }
     if (fstat(fd, &st)) {
         snprintf(err, errlen, "cannot stat token file '%s': %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "token file '%s' is not a regular file", path);
         goto fail;
     }
     if (st.st_mode & 077) {
@@ -82,35 +86,15 @@ static char *read_protected(const char *path, size_t *len, char *err, size_t err
                  (unsigned)st.st_uid);
         goto fail;
     }
-    if (st.st_size > TOKENS_FILE_MAX) {
-        snprintf(err, errlen, "token file '%s' is larger than 1 MiB", path);
+    if (phm_file_read_fd(fd, path, size, &buf, &cap, len, why, sizeof why) != PHM_OK) {
+        snprintf(err, errlen, "token file: %s", why);
         goto fail;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errlen, "cannot read token file '%s': %s", path,
-                     strerror(errno));
-            goto fail;
-        }
-        if (r == 0 || (n += (size_t)r) == (size_t)st.st_size)
-            break;
-    }
-    buf[n] = '\0';
-    *len = n;
     close(fd);
-    return buf;
+    return (char *)buf;
 fail:
     if (buf)
-        OPENSSL_clear_free(buf, (size_t)st.st_size + 1);
+        OPENSSL_clear_free(buf, cap);
     close(fd);
     return NULL;
 }

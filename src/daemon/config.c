@@ -14,7 +14,8 @@ typedef enum {
     T_STR,   /* text (paths, addresses) */
     T_BOOL,  /* yes/no, true/false, on/off, 1/0 */
     T_INT,   /* decimal integer in [min, max] */
-    T_SIZE,  /* bytes: integer with K, M, G (or KiB, MiB, GiB): powers of 1024 */
+    T_SIZE,  /* bytes, as phm_parse_size: K, M, G, T powers of 1000, KiB, MiB... of 1024 */
+    T_SECS,  /* whole seconds, as phm_parse_duration: plain seconds, or ms, s, m, h */
     T_OCTAL, /* permission bits */
     T_ENUM,  /* one of `choices`; stored as its index */
 } setting_type;
@@ -83,13 +84,13 @@ static const setting settings[] = {
       "hashes in one /v1/lookup, entries in one index add" },
     { "max_matches", T_INT, OFF(max_matches), 1, 100000, NULL, "100", 0,
       "matches reported per query hash (nearest first)" },
-    { "connection_timeout", T_INT, OFF(connection_timeout), 1, 86400, NULL, "30", RESTART,
+    { "connection_timeout", T_SECS, OFF(connection_timeout), 1, 86400, NULL, "30", RESTART,
       "seconds a connection may make no progress before it is closed" },
-    { "request_timeout", T_INT, OFF(request_timeout), 1, 86400, NULL, "120", 0,
+    { "request_timeout", T_SECS, OFF(request_timeout), 1, 86400, NULL, "120", 0,
       "seconds to receive a whole request and send its answer (not counting processing)" },
-    { "shutdown_timeout", T_INT, OFF(shutdown_timeout), 0, 3600, NULL, "30", 0,
+    { "shutdown_timeout", T_SECS, OFF(shutdown_timeout), 0, 3600, NULL, "30", 0,
       "seconds to let requests in flight finish after SIGTERM" },
-    { "retry_after", T_INT, OFF(retry_after), 1, 3600, NULL, "1", RESTART,
+    { "retry_after", T_SECS, OFF(retry_after), 1, 3600, NULL, "1", RESTART,
       "Retry-After seconds in overload answers" },
     { "match_distance", T_INT, OFF(match_distance), 0, PHM_INDEX_MAX_RADIUS, NULL, "31", 0,
       "Hamming distance of a match when a request does not say" },
@@ -171,28 +172,20 @@ static int parse_int(const char *v, int base, int64_t *out)
 
 static int parse_size(const char *v, int64_t *out)
 {
-    char *end;
-    if (*v < '0' || *v > '9')
+    uint64_t x;
+    if (phm_parse_size(v, &x) != PHM_OK || x > (uint64_t)INT64_MAX)
         return -1;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno)
+    *out = (int64_t)x;
+    return 0;
+}
+
+/* A duration in whole seconds ("90", "1.5m", "2h"; not "1500ms"). */
+static int parse_secs(const char *v, int64_t *out)
+{
+    uint64_t ns;
+    if (phm_parse_duration(v, &ns) != PHM_OK || ns % 1000000000u)
         return -1;
-    unsigned shift = 0;
-    if (*end) {
-        static const char *const suf[] = { "K", "KiB", "M", "MiB", "G", "GiB" };
-        static const unsigned sh[] = { 10, 10, 20, 20, 30, 30 };
-        size_t i;
-        for (i = 0; i < 6; i++)
-            if (strcasecmp(end, suf[i]) == 0)
-                break;
-        if (i == 6)
-            return -1;
-        shift = sh[i];
-    }
-    if (x > (UINT64_C(1) << 62) >> shift)
-        return -1;
-    *out = (int64_t)(x << shift);
+    *out = (int64_t)(ns / 1000000000u);
     return 0;
 }
 
@@ -260,8 +253,10 @@ static int set_one(svc_config *c, const setting *s, const char *v, char *err,
     case T_INT:
     case T_OCTAL:
     case T_SIZE:
-        if ((s->type == T_SIZE ? parse_size(v, &x)
-                               : parse_int(v, s->type == T_OCTAL ? 8 : 10, &x)) ||
+    case T_SECS:
+        if ((s->type == T_SIZE   ? parse_size(v, &x)
+             : s->type == T_SECS ? parse_secs(v, &x)
+                                 : parse_int(v, s->type == T_OCTAL ? 8 : 10, &x)) ||
             x < s->min || x > s->max) {
             if (s->type == T_OCTAL)
                 snprintf(err, errlen, "invalid value '%.64s' for %s: expected octal "
@@ -269,8 +264,10 @@ static int set_one(svc_config *c, const setting *s, const char *v, char *err,
             else
                 snprintf(err, errlen, "invalid value '%.64s' for %s: expected %s "
                          "%lld to %lld", v, s->name,
-                         s->type == T_SIZE ? "a size in bytes (K, M, G suffixes) from"
-                                           : "an integer from",
+                         s->type == T_SIZE   ? "a size in bytes (K, M, G: powers of "
+                                                 "1000; KiB, MiB, GiB: of 1024) from"
+                         : s->type == T_SECS ? "whole seconds (or with a unit s, m, h) from"
+                                             : "an integer from",
                          (long long)s->min, (long long)s->max);
             return -1;
         }

@@ -7,8 +7,6 @@
 
 #include "server.h"
 
-static const char *const digest_names[DIGEST_COUNT] = { "md5", "sha1", "sha256" };
-
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {
@@ -32,7 +30,7 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
 static int parse_digests(svc_request *rq, unsigned *mask)
 {
     svc_args a = request_args(rq);
-    if (args_digests(&a, digest_names, DIGEST_COUNT, mask) == 0)
+    if (args_digests(&a, mask) == 0)
         return 0;
     reply_error(rq, 400, "bad_request", "invalid ?digest: expected a comma-separated "
                 "list of md5, sha1, sha256 or all");
@@ -41,22 +39,16 @@ static int parse_digests(svc_request *rq, unsigned *mask)
 
 static json_t *digests_json(svc_request *rq, svc_worker *w, unsigned mask)
 {
-    json_t *o = json_object();
-    for (int i = 0; o && i < DIGEST_COUNT; i++) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        if (!(mask & (1u << i)))
-            continue;
-        if (!EVP_DigestInit_ex(w->mdctx, w->md[i], NULL) ||
-            !EVP_DigestUpdate(w->mdctx, rq->body, rq->body_len) ||
-            !EVP_DigestFinal_ex(w->mdctx, md, &len)) {
-            json_decref(o);
-            return NULL;
-        }
-        phm_hex_encode(md, len, hex);
-        json_object_set_new(o, digest_names[i], json_string(hex));
-    }
+    char hex[PHM_DIGEST_COUNT][PHM_DIGEST_HEX_MAX + 1];
+    json_t *o;
+
+    if (phm_digester_select(w->digester, mask) != PHM_OK ||
+        phm_digest_mem(w->digester, rq->body, rq->body_len, hex) != PHM_OK ||
+        !(o = json_object()))
+        return NULL;
+    for (int i = 0; i < PHM_DIGEST_COUNT; i++)
+        if (mask & (1u << i))
+            json_object_set_new(o, phm_digest_name(i), json_string(hex[i]));
     return o;
 }
 

@@ -58,16 +58,18 @@ void handle_index_stats(svc_request *rq, svc_worker *w)
         reply_error(rq, 500, "index_error", "%s", g.arr ? w->err : "out of memory");
         return;
     }
-    json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
-        "format_version", (json_int_t)st.format_version, "entries", (json_int_t)st.entries,
-        "pdq_entries", (json_int_t)st.pdq_entries, "digests", (json_int_t)st.digests,
-        "sources", (json_int_t)st.sources, "base_entries", (json_int_t)st.base_entries,
-        "delta_entries", (json_int_t)st.delta_entries, "dead_entries",
-        (json_int_t)st.dead_entries, "generation", (json_int_t)st.generation,
-        "file_bytes", (json_int_t)st.file_bytes, "used_bytes", (json_int_t)st.used_bytes,
-        "created", (json_int_t)st.created, "compacted", (json_int_t)st.compacted, "simd",
-        phm_simd_name(phm_index_simd(idx)), "groups", g.arr);
+    /* The fields of phm_index_stats by their names, as `phmatch index stats`. */
+    json_t *o = json_object();
+    const char *name;
+    int64_t v;
+    for (size_t i = 0; o && (name = phm_index_stats_field(&st, i, &v)) != NULL; i++)
+        json_object_set_new(o, name, json_integer((json_int_t)v));
+    if (o) {
+        json_object_set_new(o, "simd", json_string(phm_simd_name(phm_index_simd(idx))));
+        json_object_set_new(o, "groups", g.arr);
+    } else {
+        json_decref(g.arr);
+    }
     if (o && g.truncated)
         json_object_set_new(o, "groups_truncated", json_true());
     reply_json(rq, 200, o);

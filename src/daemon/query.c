@@ -52,7 +52,7 @@ int args_int(const svc_args *a, const char *name, long min, long max, long def, 
     return -1;
 }
 
-int args_digests(const svc_args *a, const char *const *names, int count, unsigned *mask)
+int args_digests(const svc_args *a, unsigned *mask)
 {
     char list[64];
     int r = args_text(a, "digest", list, sizeof list);
@@ -61,25 +61,7 @@ int args_digests(const svc_args *a, const char *const *names, int count, unsigne
         return 0;
     if (r < 0)
         return -1;
-    for (char *p = list;;) {
-        size_t len = strcspn(p, ",");
-        int found = 0;
-        if (len == 3 && strncasecmp(p, "all", 3) == 0) {
-            *mask = (1u << count) - 1;
-            found = 1;
-        }
-        for (int i = 0; i < count && !found; i++) {
-            if (strlen(names[i]) == len && strncasecmp(p, names[i], len) == 0) {
-                *mask |= 1u << i;
-                found = 1;
-            }
-        }
-        if (!found)
-            return -1;
-        if (!p[len])
-            return 0;
-        p += len + 1;
-    }
+    return phm_digest_parse_list(list, mask, NULL, 0) == PHM_OK ? 0 : -1;
 }
 
 int args_hma_signal(const svc_args *a, phm_pdq *hash, const char **code, const char **msg)

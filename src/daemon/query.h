@@ -31,8 +31,8 @@ int args_int(const svc_args *a, const char *name, long min, long max, long def,
              long *out);
 
 /* The digests of ?digest=sha256,md5 (or sha1, all) as a bit mask of
- * 1 << i for names[i] (count names). 0 (absent: mask 0), or -1. */
-int args_digests(const svc_args *a, const char *const *names, int count, unsigned *mask);
+ * 1 << PHM_DIGEST_* (phm_digest_parse_list). 0 (absent: mask 0), or -1. */
+int args_digests(const svc_args *a, unsigned *mask);
 
 /* HMA's GET /m/lookup arguments: signal_type=pdq&signal=HEX, no url.
  * 0 with *hash, or -1 with an HTTP-400 error code and message. */

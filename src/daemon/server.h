@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -60,7 +59,6 @@ void runtime_free(svc_runtime *rt);
 
 /* ---- workers ---------------------------------------------------------- */
 
-enum { DIGEST_MD5 = 0, DIGEST_SHA1, DIGEST_SHA256, DIGEST_COUNT };
 
 /* What one request thread needs: created once, reused for every request,
  * so hashing and searching allocate nothing once warm. */
@@ -73,8 +71,7 @@ typedef struct svc_worker {
     phm_video_hasher *vh;   /* created at the first video body */
     int64_t vh_duration, vh_frames; /* the limits vh was made with */
     phm_vpdq video;         /* a video body's frames */
-    EVP_MD_CTX *mdctx;
-    EVP_MD *md[DIGEST_COUNT];
+    phm_digester *digester; /* every digest */
     phm_pdq *queries;       /* max_batch hashes (grown on reload) */
     size_t queries_cap;
     phm_match_hit *hits;    /* a lookup's match records */

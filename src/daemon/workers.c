@@ -7,8 +7,6 @@
 
 #include "server.h"
 
-static const char *const evp_names[DIGEST_COUNT] = { "MD5", "SHA1", "SHA256" };
-
 int worker_reserve_queries(svc_worker *w, size_t n)
 {
     if (n <= w->queries_cap)
@@ -64,20 +62,12 @@ static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, cha
     memset(w, 0, sizeof *w);
     atomic_init(&w->busy, 0);
     if (phm_decoder_new(&w->dec, &lim) || phm_hasher_new(&w->hasher, (phm_simd)cfg->simd) ||
-        !(w->mdctx = EVP_MD_CTX_new()) ||
         worker_reserve_queries(w, (size_t)cfg->max_batch)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (int i = 0; i < DIGEST_COUNT; i++) {
-        /* Fetched once: an implicit fetch per request would take a lock. */
-        w->md[i] = EVP_MD_fetch(NULL, evp_names[i], NULL);
-        if (!w->md[i]) {
-            snprintf(err, errlen, "digest %s is not available from OpenSSL",
-                     evp_names[i]);
-            return -1;
-        }
-    }
+    if (phm_digester_new(&w->digester, PHM_DIGEST_ALL, err, errlen) != PHM_OK)
+        return -1;
     phm_vpdq_init(&w->video);
     if (idx && phm_searcher_new(idx, &w->searcher, err, errlen))
         return -1;
@@ -96,9 +86,7 @@ static void worker_free(svc_worker *w)
     phm_vpdq_clear(&w->video);
     phm_hasher_free(w->hasher);
     phm_decoder_free(w->dec);
-    for (int i = 0; i < DIGEST_COUNT; i++)
-        EVP_MD_free(w->md[i]);
-    EVP_MD_CTX_free(w->mdctx);
+    phm_digester_free(w->digester);
     free(w->queries);
     free(w->hits);
     free(w->text);

@@ -151,75 +151,11 @@ int phm_decode_mem(phm_decoder *dec, const void *data, size_t len,
     return rc;
 }
 
-static int read_fail(int status, char *err, size_t errlen, const char *path,
-                     const char *what)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "cannot read '%s': %s", path, what);
-    return status;
-}
-
 int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen)
 {
     dec->file_len = 0;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        int st = e == ENOENT || e == ENOTDIR ? PHM_ERR_NOT_FOUND
-                 : e == EISDIR               ? PHM_ERR_IS_DIR
-                                             : PHM_ERR_UNREADABLE;
-        return read_fail(st, err, errlen, path, strerror(e));
-    }
-    int rc = PHM_OK;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        rc = read_fail(PHM_ERR_IS_DIR, err, errlen, path, "is a directory");
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, "not a regular file");
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > dec->limits.max_file_bytes) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot read '%s': %lld bytes is over the limit of %llu",
-                     path, (long long)sb.st_size,
-                     (unsigned long long)dec->limits.max_file_bytes);
-        rc = PHM_ERR_TOO_LARGE;
-        goto out;
-    }
-    size_t want = (size_t)sb.st_size;
-    if (want > dec->file_cap) {
-        free(dec->file);
-        dec->file = malloc(want);
-        dec->file_cap = dec->file ? want : 0;
-        if (!dec->file) {
-            rc = read_fail(PHM_ERR_NOMEM, err, errlen, path, "out of memory");
-            goto out;
-        }
-    }
-    size_t got = 0;
-    while (got < want) {
-        ssize_t n = read(fd, dec->file + got, want - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break; /* shrank while we read: decode what is there */
-        got += (size_t)n;
-    }
-    dec->file_len = got;
-out:
-    close(fd);
-    return rc;
+    return phm_file_read(path, 0, dec->limits.max_file_bytes, &dec->file, &dec->file_cap,
+                         &dec->file_len, err, errlen);
 }
 
 int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,

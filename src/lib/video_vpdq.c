@@ -277,21 +277,12 @@ int phm_vpdq_parse(const char *text, size_t len, const char *name,
     return PHM_OK;
 }
 
-static int load_fail(int status, char *err, size_t errlen, const char *path,
-                     const char *what)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "cannot read '%s': %s", path, what);
-    return status;
-}
-
 int phm_vpdq_load(const char *path, uint64_t max_bytes, phm_vpdq *out,
                   char *err, size_t errlen)
 {
-    char *buf = NULL;
-    size_t got = 0;
-    struct stat sb;
-    int rc, fd;
+    uint8_t *buf = NULL;
+    size_t got = 0, cap = 0;
+    int rc;
 
     if (err && errlen)
         err[0] = '\0';
@@ -302,59 +293,10 @@ int phm_vpdq_load(const char *path, uint64_t max_bytes, phm_vpdq *out,
     if (max_bytes == 0)
         max_bytes = PHM_VPDQ_DEFAULT_MAX_FILE_BYTES;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        return load_fail(e == ENOENT || e == ENOTDIR ? PHM_ERR_NOT_FOUND
-                         : e == EISDIR               ? PHM_ERR_IS_DIR
-                                                     : PHM_ERR_UNREADABLE,
-                         err, errlen, path, strerror(e));
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = load_fail(PHM_ERR_UNREADABLE, err, errlen, path, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        rc = load_fail(PHM_ERR_IS_DIR, err, errlen, path, "is a directory");
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = load_fail(PHM_ERR_UNREADABLE, err, errlen, path,
-                       "not a regular file");
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > max_bytes) {
-        if (err && errlen)
-            snprintf(err, errlen,
-                     "cannot read '%s': %lld bytes is over the limit of %llu",
-                     path, (long long)sb.st_size,
-                     (unsigned long long)max_bytes);
-        rc = PHM_ERR_TOO_LARGE;
-        goto out;
-    }
-    size_t want = (size_t)sb.st_size;
-    buf = malloc(want ? want : 1);
-    if (!buf) {
-        rc = load_fail(PHM_ERR_NOMEM, err, errlen, path, "out of memory");
-        goto out;
-    }
-    while (got < want) {
-        ssize_t n = read(fd, buf + got, want - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = load_fail(PHM_ERR_UNREADABLE, err, errlen, path,
-                           strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    rc = phm_vpdq_parse(buf, got, path, out, err, errlen);
-out:
+    rc = phm_file_read(path, 0, max_bytes, &buf, &cap, &got, err, errlen);
+    if (rc == PHM_OK)
+        rc = phm_vpdq_parse((const char *)buf, got, path, out, err, errlen);
     free(buf);
-    close(fd);
     return rc;
 }
 

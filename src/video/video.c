@@ -1082,33 +1082,17 @@ int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
 int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
                         char *err, size_t errlen)
 {
-    struct stat sb;
+    uint64_t size = 0;
     int fd, rc;
 
     if (err && errlen)
         err[0] = '\0';
     if (!vh || !path || !out)
         return PHM_ERR_INVALID;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        return read_fail(e == ENOENT || e == ENOTDIR ? PHM_ERR_NOT_FOUND
-                         : e == EISDIR               ? PHM_ERR_IS_DIR
-                                                     : PHM_ERR_UNREADABLE,
-                         err, errlen, path, strerror(e));
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path, strerror(errno));
-    } else if (S_ISDIR(sb.st_mode)) {
-        rc = read_fail(PHM_ERR_IS_DIR, err, errlen, path, "is a directory");
-    } else if (!S_ISREG(sb.st_mode)) {
-        rc = read_fail(PHM_ERR_UNREADABLE, err, errlen, path,
-                       "not a regular file");
-    } else {
-        rc = hash_video(vh, fd, NULL, path, 1, (int64_t)sb.st_size, out, err,
-                        errlen);
-    }
+    rc = phm_file_open(path, 0, 0, &fd, &size, err, errlen);
+    if (rc != PHM_OK)
+        return rc;
+    rc = hash_video(vh, fd, NULL, path, 1, (int64_t)size, out, err, errlen);
     close(fd);
     return rc;
 }

@@ -146,13 +146,28 @@ st=$("$P" index stats "$DB")
 t_like "stats: format version" "$st" "^format_version${TAB}2$"
 t_like "stats: count per source and category" "$st" "^group${TAB}ncmec${TAB}A1${TAB}1$"
 t_like "stats: size on disk" "$st" "^file_bytes${TAB}[1-9]"
-t_like "stats: entries since compaction" "$st" "^added_since_compaction${TAB}"
+t_like "stats: entries since compaction" "$st" "^delta_entries${TAB}"
+for f in format_version entries pdq_entries video_entries video_frames video_hashes \
+    digests sources base_entries delta_entries dead_entries generation file_bytes \
+    used_bytes map_bytes created compacted simd; do
+    printf '%s\n' "$st" | grep -q "^$f${TAB}" || missing="${missing:-} $f"
+done
+t_is "stats: every field of phm_index_stats by its name" "${missing:-none}" none
+js=$("$P" index stats --format json "$DB")
+t_is "stats --format json exits 0" "$?" 0
+t_like "stats --format json: one object" "$js" '^{"path":".*","format_version":2,"entries":[0-9]*,.*"groups":\[.*\]}$'
+t_like "stats --format json: video counts" "$js" '"video_entries":0,"video_frames":0,"video_hashes":0,'
+t_like "stats --format json: a group" "$js" '{"source":"ncmec","category":"A1","count":1}'
+t_like "stats --format json: the same values as text" "$js" \
+    "\"entries\":$(printf '%s\n' "$st" | sed -n "s/^entries${TAB}//p"),"
+"$P" index stats --format csv "$DB" 2>/dev/null
+t_is "stats --format csv: usage error" "$?" 2
 out=$("$P" index verify "$DB")
 t_is "verify passes" "$?" 0
 "$P" index compact "$DB"
 t_is "compact exits 0" "$?" 0
 st=$("$P" index stats "$DB")
-t_like "compact empties the delta" "$st" "^added_since_compaction${TAB}0$"
+t_like "compact empties the delta" "$st" "^delta_entries${TAB}0$"
 t_ok "verify after compact" verify "$DB"
 "$P" index export "$DB" > "$T/after.tsv"
 t_ok "compact keeps the entries" grep -q "ncmec${TAB}n-1" "$T/after.tsv"

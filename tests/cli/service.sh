@@ -98,7 +98,7 @@ tokens = $T/tokens
 threads = 2
 connection_timeout = 2
 request_timeout = 4
-max_body = 1500K
+max_body = 1500KiB
 max_batch = 10
 audit_log = $T/audit.jsonl
 EOF
@@ -106,6 +106,18 @@ EOF
 "$PHMATCHD" -c "$T/phmatchd.conf" -n >"$T/check.out" 2>"$T/check.err"
 t_is "--check-config: a valid configuration exits 0" "$?" 0
 t_like "--check-config prints the settings" "$(cat "$T/check.out")" '^max_body = 1536000$'
+# Sizes and durations as phmatch reads them (phm_parse_size, phm_parse_duration).
+out=$("$PHMATCHD" -c "$T/phmatchd.conf" -n --max-body 2M --max-body-memory 1GiB \
+    --request-timeout 2m --shutdown-timeout 1h 2>&1)
+t_like "sizes: M is 10^6" "$out" '^max_body = 2000000$'
+t_like "sizes: GiB is 2^30" "$out" '^max_body_memory = 1073741824$'
+t_like "durations: 2m is 120 s" "$out" '^request_timeout = 120$'
+t_like "durations: 1h is 3600 s" "$out" '^shutdown_timeout = 3600$'
+"$PHMATCHD" -c "$T/phmatchd.conf" -n --max-body 1.5M >/dev/null 2>"$T/check.err"
+t_is "sizes: no fractions (exit 2)" "$?" 2
+"$PHMATCHD" -c "$T/phmatchd.conf" -n --request-timeout 1500ms >/dev/null 2>"$T/check.err"
+t_like "durations: timeouts are whole seconds" "$(cat "$T/check.err")" \
+    "invalid value '1500ms' for request_timeout: expected whole seconds"
 "$PHMATCHD" -c "$T/phmatchd.conf" -n --max-batch 0 >/dev/null 2>"$T/check.err"
 t_is "--check-config: a value out of bounds exits 2" "$?" 2
 t_like "... naming the setting" "$(cat "$T/check.err")" "max_batch"
@@ -270,6 +282,12 @@ t_is "DELETE /v1/index/sources/bench: 200" \
 req -H "$AUTH_L" "$(TCP /v1/index)" >/dev/null
 t_like "GET /v1/index: statistics and groups" "$(body)" \
     '"entries":3,.*"groups":\[{"source":"case-1","category":"A1","count":1}'
+t_like "GET /v1/index: video counts" "$(body)" \
+    '"video_entries":0,"video_frames":0,"video_hashes":0,'
+# The same names as `phmatch index stats --format json` (path aside).
+stat_keys() { sed 's/,"groups":.*//; s/"path":"[^"]*",//' | grep -o '"[a-z_]*":' | tr -d '\n'; }
+t_is "GET /v1/index: the names of phmatch index stats" "$(body | stat_keys)" \
+    "$("$PHMATCH" index stats --format json "$T/idx.phmi" | stat_keys)"
 
 # HMA compatibility
 t_is "GET /m/lookup?signal_type=pdq&signal=...: 200" \

@@ -42,10 +42,8 @@ static void test_kernels(void)
     static const size_t lens[] = { 0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 999, 1000 };
     static const int radii[] = { 0, 1, 31, 64, 127, 128, 200, 255, 256 };
     for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
-        if (phm_simd_resolve(levels[li]) != levels[li]) {
-            printf("# %s not supported here; skipped\n", phm_simd_name(levels[li]));
+        if (!tap_simd(levels[li]))
             continue;
-        }
         const ham_kernels *k = ham_kernels_for(levels[li]);
         IS_INT(k->level, levels[li], "%s kernels", phm_simd_name(levels[li]));
         size_t bad_scan = 0, bad_verify = 0, bad_filter = 0;
@@ -106,7 +104,7 @@ static void test_mih(const char *shape, phm_pdq *h, size_t n, rng *g)
     mih_scratch a = { 0 }, b = { 0 };
     for (size_t li = 0; li < 3; li++) {
         phm_simd level = li == 0 ? PHM_SIMD_PORTABLE : levels[li - 1];
-        if (phm_simd_resolve(level) != level)
+        if (!tap_simd(level))
             continue;
         const ham_kernels *k = ham_kernels_for(level);
         size_t bad = 0, queries = 0, found = 0;
