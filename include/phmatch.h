@@ -26,6 +26,15 @@
  * PHM_ERR_* code. phm_strerror() describes a code; functions taking an
  * `err` buffer also write a message naming the subject and the cause, in the
  * form "cannot decode 'x.jpg': premature end of data".
+ *
+ * Names: phm_<type>_<verb> for what a type or handle does or holds
+ * (phm_index_open, phm_searcher_get, phm_pdq_to_hex, phm_format_detect,
+ * phm_size_parse, phm_index_get_stats); phm_<verb>_<what> for the work a
+ * workspace does, the workspace first (phm_decode_mem, phm_hash_file,
+ * phm_hash_video_file, phm_search_radius, phm_match_image,
+ * phm_digest_mem). Handles made from nothing pair _new/_free, handles on a
+ * file _open/_close, values the caller owns _init/_clear; every _free,
+ * _close and _clear accepts NULL.
  */
 #ifndef PHMATCH_H
 #define PHMATCH_H
@@ -273,13 +282,13 @@ int phm_digest_file(phm_digester *d, const char *path,
 /* Parses a size into *out (bytes). Returns PHM_OK, or PHM_ERR_INVALID for
  * an empty or malformed text or an unknown suffix, PHM_ERR_TOO_LARGE if
  * the value does not fit in 64 bits. *out is unchanged on error. */
-int phm_parse_size(const char *text, uint64_t *out);
+int phm_size_parse(const char *text, uint64_t *out);
 
 /* Parses a duration into *out, in nanoseconds. Returns PHM_OK, or
  * PHM_ERR_INVALID (empty, malformed, no digit after the point, unknown
  * unit), PHM_ERR_TOO_LARGE (beyond 2^64-1 ns, about 584 years). *out is
  * unchanged on error. */
-int phm_parse_duration(const char *text, uint64_t *out);
+int phm_duration_parse(const char *text, uint64_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
@@ -360,7 +369,7 @@ const char *phm_format_name(phm_format f);
 
 /* Identifies the format from the first bytes (magic numbers), never from a
  * file name. Needs at most 8 bytes; fewer give PHM_FORMAT_UNKNOWN. */
-phm_format phm_detect_format(const void *data, size_t len);
+phm_format phm_format_detect(const void *data, size_t len);
 
 /* A decoded image: 8-bit samples, rows top to bottom, `channels` samples per
  * pixel (1 = grey, 3 = R,G,B), `stride` bytes between rows. */
@@ -778,7 +787,7 @@ typedef struct phm_index_stats {
 } phm_index_stats;
 
 /* Fills `out` from one snapshot. Errors: PHM_ERR_INDEX, PHM_ERR_INVALID. */
-int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
+int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
                         size_t errlen);
 
 /* The fields of phm_index_stats by name, for reports: field i (0, 1, ...
@@ -794,7 +803,7 @@ const char *phm_index_stats_field(const phm_index_stats *st, size_t i, int64_t *
  * entries, in byte order of source then category, from one snapshot.
  * Strings are valid during the call only. A nonzero return from fn stops
  * and is returned. Errors: PHM_ERR_INDEX. */
-int phm_index_groups(phm_index *idx,
+int phm_index_foreach_group(phm_index *idx,
                      int (*fn)(void *ctx, const char *source,
                                const char *category, uint64_t count),
                      void *ctx, char *err, size_t errlen);
@@ -915,7 +924,7 @@ void phm_searcher_release(phm_searcher *s);
  *     phm_video_options_init(&o);           // one hash a second, native size
  *     if (phm_video_hasher_new(&vh, &o)) ...out of memory...
  *     phm_vpdq_init(&v);
- *     int rc = phm_video_hash_file(vh, "clip.mp4", &v, err, sizeof err);
+ *     int rc = phm_hash_video_file(vh, "clip.mp4", &v, err, sizeof err);
  *     for (size_t i = 0; i < v.count; i++) {   // after an error too: the
  *         char line[PHM_VPDQ_LINE_MAX];         // frames hashed before it
  *         phm_vpdq_format_frame(&v.frames[i], line);
@@ -1164,7 +1173,7 @@ void phm_video_hasher_free(phm_video_hasher *vh);
  * ("... at frame 1234 (41.133 s): Invalid data found when processing
  * input"). Errors:
  *   PHM_ERR_NOT_FOUND, PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (also for a FIFO,
- *                       socket or device: see phm_video_hash_fd)
+ *                       socket or device: see phm_hash_video_fd)
  *   PHM_ERR_UNSUPPORTED not a container listed above, no video stream,
  *                       no decoder for its codec, or no frame rate; or the
  *                       video backend (or FFmpeg) could not be loaded:
@@ -1175,26 +1184,26 @@ void phm_video_hasher_free(phm_video_hasher *vh);
  *                       max_frames reached (the frames before are kept)
  *   PHM_ERR_TOO_SMALL   frames narrower or shorter than 5 pixels
  *   PHM_ERR_NOMEM, PHM_ERR_INVALID */
-int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
+int phm_hash_video_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
                         char *err, size_t errlen);
 
-/* As phm_video_hash_file, from an open descriptor read to its end: a
+/* As phm_hash_video_file, from an open descriptor read to its end: a
  * regular file (read from its start with seeks) or a pipe such as standard
  * input (read once, no seeking: Y4M from `ffmpeg ... -f yuv4mpegpipe -`,
  * or any container that streams: MPEG-TS, Matroska, NUT; decoded with one
  * FFmpeg thread, since a pipe cannot be read again after damage). `name`
  * (may be NULL) is the subject of messages. The descriptor is not closed. */
-int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
+int phm_hash_video_fd(phm_video_hasher *vh, int fd, const char *name,
                       phm_vpdq *out, char *err, size_t errlen);
 
-/* As phm_video_hash_fd, from the `len` bytes at `data`: a whole file held
+/* As phm_hash_video_fd, from the `len` bytes at `data`: a whole file held
  * in memory, such as an upload. FFmpeg reads them through custom I/O with
  * seeking, in place: they are neither copied whole nor written to disk,
  * and must stay unchanged during the call. The options' limits apply
  * (max_seconds, max_frames, max_pixels); bound `len` before the call.
  * `name` (may be NULL) is the subject of messages. Errors as
- * phm_video_hash_file, without those of opening a file. */
-int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
+ * phm_hash_video_file, without those of opening a file. */
+int phm_hash_video_mem(phm_video_hasher *vh, const void *data, size_t len,
                        const char *name, phm_vpdq *out, char *err,
                        size_t errlen);
 

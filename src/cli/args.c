@@ -149,14 +149,14 @@ int args_parse_u64(const args_parser *p, const char *s, uint64_t min,
     if (!s || !(*s >= '0' && *s <= '9'))
         goto bad;
     if (suffixes) {
-        rc = phm_parse_size(s, &v);
+        rc = phm_size_parse(s, &v);
         why = "expected a number with an optional k, M, G, T (powers of 1000) "
               "or Ki, Mi, Gi, Ti (powers of 1024) suffix";
     } else {
         const char *e = s;
         while (*e >= '0' && *e <= '9')
             e++;
-        rc = *e ? PHM_ERR_INVALID : phm_parse_size(s, &v);
+        rc = *e ? PHM_ERR_INVALID : phm_size_parse(s, &v);
     }
     if (rc == PHM_ERR_TOO_LARGE)
         why = "too large";
@@ -180,7 +180,7 @@ int args_parse_duration(const args_parser *p, const char *s, double min,
                         double max, double *out)
 {
     uint64_t ns = 0;
-    int rc = s ? phm_parse_duration(s, &ns) : PHM_ERR_INVALID;
+    int rc = s ? phm_duration_parse(s, &ns) : PHM_ERR_INVALID;
     double v = (double)ns / 1e9;
 
     if (rc != PHM_OK) {

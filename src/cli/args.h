@@ -52,7 +52,7 @@ int args_next(args_parser *p, const args_option *opts, const char **arg);
 const char *args_spelling(const args_parser *p);
 
 /* Parses a decimal unsigned integer in [min, max]. With `suffixes`
- * nonzero, accepts a size suffix as phm_parse_size() does: k, M, G, T
+ * nonzero, accepts a size suffix as phm_size_parse() does: k, M, G, T
  * (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), B optional. On
  * error prints "phmatch CMD: invalid value 'x' for OPT: reason" and
  * returns -1; returns 0 on success. */
@@ -65,7 +65,7 @@ int args_parse_u64(const args_parser *p, const char *s, uint64_t min,
 int args_parse_number(const args_parser *p, const char *s, double min,
                       double max, double *out);
 
-/* Parses a duration as phm_parse_duration() does (seconds, a fraction
+/* Parses a duration as phm_duration_parse() does (seconds, a fraction
  * allowed, or a unit ms, s, m, h: "1.5", "500ms", "2m") into seconds in
  * [min, max]. Errors as args_parse_number(). */
 int args_parse_duration(const args_parser *p, const char *s, double min,

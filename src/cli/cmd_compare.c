@@ -111,7 +111,7 @@ static int load_side(const compare_options *o, phm_video_hasher *vh,
     if (is_vpdq_file(path))
         rc = phm_vpdq_load(path, 0, v, err, sizeof err);
     else
-        rc = phm_video_hash_file(vh, path, v, err, sizeof err);
+        rc = phm_hash_video_file(vh, path, v, err, sizeof err);
     if (rc >= 0) {
         if (rc == PHM_WARN_RECOVERED && !o->quiet)
             cli_error("warning: %s", err);

@@ -422,7 +422,7 @@ static int do_stats(const index_options *o, const cli_global *g)
     status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
     if (status != CLI_EXIT_OK)
         return status;
-    rc = phm_index_stats_get(idx, &st, err, sizeof err);
+    rc = phm_index_get_stats(idx, &st, err, sizeof err);
     if (rc != PHM_OK) {
         cli_error("%s", err);
         status = CLI_EXIT_PARTIAL;
@@ -446,7 +446,7 @@ static int do_stats(const index_options *o, const cli_global *g)
         printf(",\"simd\":\"%s\",\"groups\":[", phm_simd_name(phm_index_simd(idx)));
     else
         printf("simd\t%s\n", phm_simd_name(phm_index_simd(idx)));
-    rc = phm_index_groups(idx, print_group, &x, err, sizeof err);
+    rc = phm_index_foreach_group(idx, print_group, &x, err, sizeof err);
     if (x.json)
         fputs("]}\n", stdout);
     if (rc != PHM_OK) {

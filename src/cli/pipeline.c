@@ -162,7 +162,7 @@ static int is_video_file(const char *path)
         n = read(fd, head, sizeof head);
     while (n < 0 && errno == EINTR);
     close(fd);
-    return n > 0 && phm_detect_format(head, (size_t)n) == PHM_FORMAT_UNKNOWN;
+    return n > 0 && phm_format_detect(head, (size_t)n) == PHM_FORMAT_UNKNOWN;
 }
 
 /* Decodes and hashes one video into its slot; digests the file. */
@@ -184,7 +184,7 @@ static void process_video(pipeline *pl, worker *w, slot *s)
         }
     }
     if (r->stdin_video) {
-        rc = phm_video_hash_fd(w->video, STDIN_FILENO, "standard input",
+        rc = phm_hash_video_fd(w->video, STDIN_FILENO, "standard input",
                                &s->video, w->err, sizeof w->err);
     } else if (cfg->read_vpdq && index_vpdq_detect(s->path)) {
         /* A video's hash file stands for the video (as in `compare`). */
@@ -192,7 +192,7 @@ static void process_video(pipeline *pl, worker *w, slot *s)
         snprintf(s->video.container, sizeof s->video.container, "vpdq");
         snprintf(s->video.codec, sizeof s->video.codec, "text");
     } else
-        rc = phm_video_hash_file(w->video, s->path, &s->video, w->err,
+        rc = phm_hash_video_file(w->video, s->path, &s->video, w->err,
                                  sizeof w->err);
     r->status = rc;
     if (rc == PHM_ERR_UNSUPPORTED && !s->video.container[0]) {
@@ -246,7 +246,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     bytes = phm_decoder_last_bytes(w->dec, &len);
     if (bytes) {
         r->size = (int64_t)len;
-        r->format = phm_detect_format(bytes, len);
+        r->format = phm_format_detect(bytes, len);
     } else {
         size_from_stat(r);
     }

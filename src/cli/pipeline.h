@@ -21,7 +21,7 @@
  * an error with its status and message. A video is one record too, which
  * carries its frames (hash_record.video). Videos are found by content: a
  * file whose first bytes are not an image format's goes to the video
- * decoder (phm_video_hash_file), which reads it as a stream. With
+ * decoder (phm_hash_video_file), which reads it as a stream. With
  * read_vpdq, a vPDQ file (content starting with a vPDQ line) stands for
  * its video: its frames are read (phm_vpdq_load), format "vpdq/text".
  */

@@ -14,8 +14,8 @@ typedef enum {
     T_STR,   /* text (paths, addresses) */
     T_BOOL,  /* yes/no, true/false, on/off, 1/0 */
     T_INT,   /* decimal integer in [min, max] */
-    T_SIZE,  /* bytes, as phm_parse_size: K, M, G, T powers of 1000, KiB, MiB... of 1024 */
-    T_SECS,  /* whole seconds, as phm_parse_duration: plain seconds, or ms, s, m, h */
+    T_SIZE,  /* bytes, as phm_size_parse: K, M, G, T powers of 1000, KiB, MiB... of 1024 */
+    T_SECS,  /* whole seconds, as phm_duration_parse: plain seconds, or ms, s, m, h */
     T_OCTAL, /* permission bits */
     T_ENUM,  /* one of `choices`; stored as its index */
 } setting_type;
@@ -173,7 +173,7 @@ static int parse_int(const char *v, int base, int64_t *out)
 static int parse_size(const char *v, int64_t *out)
 {
     uint64_t x;
-    if (phm_parse_size(v, &x) != PHM_OK || x > (uint64_t)INT64_MAX)
+    if (phm_size_parse(v, &x) != PHM_OK || x > (uint64_t)INT64_MAX)
         return -1;
     *out = (int64_t)x;
     return 0;
@@ -183,7 +183,7 @@ static int parse_size(const char *v, int64_t *out)
 static int parse_secs(const char *v, int64_t *out)
 {
     uint64_t ns;
-    if (phm_parse_duration(v, &ns) != PHM_OK || ns % 1000000000u)
+    if (phm_duration_parse(v, &ns) != PHM_OK || ns % 1000000000u)
         return -1;
     *out = (int64_t)(ns / 1000000000u);
     return 0;

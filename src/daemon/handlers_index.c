@@ -47,12 +47,12 @@ void handle_index_stats(svc_request *rq, svc_worker *w)
 
     if (need_index(rq))
         return;
-    if (phm_index_stats_get(idx, &st, w->err, sizeof w->err) != PHM_OK) {
+    if (phm_index_get_stats(idx, &st, w->err, sizeof w->err) != PHM_OK) {
         reply_error(rq, 500, "index_error", "%s", w->err);
         return;
     }
     groups_ctx g = { json_array(), 0, 0 };
-    int rc = g.arr ? phm_index_groups(idx, add_group, &g, w->err, sizeof w->err) : -1;
+    int rc = g.arr ? phm_index_foreach_group(idx, add_group, &g, w->err, sizeof w->err) : -1;
     if (rc < 0) {
         json_decref(g.arr);
         reply_error(rq, 500, "index_error", "%s", g.arr ? w->err : "out of memory");

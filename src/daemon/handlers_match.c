@@ -204,7 +204,7 @@ static void match_video_body(svc_request *rq, svc_worker *w, long radius)
                             w->err, sizeof w->err);
     } else {
         phm_video_hasher *vh = worker_video_hasher(w, c);
-        rc = vh ? phm_video_hash_mem(vh, rq->body, rq->body_len, "upload", &w->video,
+        rc = vh ? phm_hash_video_mem(vh, rq->body, rq->body_len, "upload", &w->video,
                                      w->err, sizeof w->err)
                 : PHM_ERR_NOMEM;
     }
@@ -259,7 +259,7 @@ void handle_match(svc_request *rq, svc_worker *w)
         return;
     /* Not an image format: a video (or its vPDQ hash), as phmatch match
      * takes either. */
-    if (phm_detect_format(rq->body, rq->body_len) == PHM_FORMAT_UNKNOWN) {
+    if (phm_format_detect(rq->body, rq->body_len) == PHM_FORMAT_UNKNOWN) {
         match_video_body(rq, w, radius);
         return;
     }

@@ -488,7 +488,7 @@ int main(int argc, char **argv)
                 srv.tls_cert_pem ? " (TLS)" : "");
     if (srv.idx) {
         phm_index_stats st;
-        if (phm_index_stats_get(srv.idx, &st, err, sizeof err) == PHM_OK)
+        if (phm_index_get_stats(srv.idx, &st, err, sizeof err) == PHM_OK)
             SVC_LOG(&srv.log, LOG_INFO, "index %s: %llu entries, simd %s", srv.boot.index,
                     (unsigned long long)st.entries,
                     phm_simd_name(phm_index_simd(srv.idx)));

@@ -27,7 +27,7 @@ const char *phm_format_name(phm_format f)
     }
 }
 
-phm_format phm_detect_format(const void *data, size_t len)
+phm_format phm_format_detect(const void *data, size_t len)
 {
     const uint8_t *p = data;
     if (!p)
@@ -132,7 +132,7 @@ int phm_decode_mem(phm_decoder *dec, const void *data, size_t len,
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "empty input");
 
     int rc;
-    switch (phm_detect_format(data, len)) {
+    switch (phm_format_detect(data, len)) {
     case PHM_FORMAT_JPEG:
         rc = phm__decode_jpeg(dec, data, len, name, img, err, errlen);
         break;

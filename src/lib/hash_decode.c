@@ -19,7 +19,7 @@ int phm_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
         return PHM_ERR_INVALID;
     memset(out, 0, sizeof *out);
 
-    if (phm_detect_format(data, len) == PHM_FORMAT_JPEG)
+    if (phm_format_detect(data, len) == PHM_FORMAT_JPEG)
         return phm__hash_jpeg_stream(dec, h, data, len, name, mode, dihedral, out, info,
                                      err, errlen);
 

@@ -595,7 +595,7 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
     return 0;
 }
 
-int phm_index_stats_get(phm_index *idx, phm_index_stats *out, char *err,
+int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
                         size_t errlen)
 {
     const char *what = "cannot read index";
@@ -754,7 +754,7 @@ static int visit_group(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
     return g->fn(g->ctx, buf, buf + slen + 1, count);
 }
 
-int phm_index_groups(phm_index *idx,
+int phm_index_foreach_group(phm_index *idx,
                      int (*fn)(void *ctx, const char *source,
                                const char *category, uint64_t count),
                      void *ctx, char *err, size_t errlen)

@@ -26,7 +26,7 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-int phm_parse_size(const char *text, uint64_t *out)
+int phm_size_parse(const char *text, uint64_t *out)
 {
     static const char prefixes[] = "kmgt";
     const char *s = text;
@@ -63,7 +63,7 @@ int phm_parse_size(const char *text, uint64_t *out)
     return PHM_OK;
 }
 
-int phm_parse_duration(const char *text, uint64_t *out)
+int phm_duration_parse(const char *text, uint64_t *out)
 {
     const char *s = text;
     uint64_t whole, frac = 0, unit, scale = 1, v, part;

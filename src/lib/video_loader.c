@@ -271,20 +271,20 @@ void phm_video_hasher_free(phm_video_hasher *vh)
     free(vh);
 }
 
-int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
+int phm_hash_video_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
                         char *err, size_t errlen)
 {
     FORWARD(vh, path, err, errlen, hash_file(vh->impl, path, out, err, errlen));
 }
 
-int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
+int phm_hash_video_fd(phm_video_hasher *vh, int fd, const char *name,
                       phm_vpdq *out, char *err, size_t errlen)
 {
     FORWARD(vh, name, err, errlen,
             hash_fd(vh->impl, fd, name, out, err, errlen));
 }
 
-int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
+int phm_hash_video_mem(phm_video_hasher *vh, const void *data, size_t len,
                        const char *name, phm_vpdq *out, char *err,
                        size_t errlen)
 {

@@ -14,9 +14,9 @@ const phm_video_backend phm_video_backend_v1 = {
     .version = PHM_VERSION_STRING,
     .hasher_new = phm_video_hasher_new,
     .hasher_free = phm_video_hasher_free,
-    .hash_file = phm_video_hash_file,
-    .hash_fd = phm_video_hash_fd,
-    .hash_mem = phm_video_hash_mem,
+    .hash_file = phm_hash_video_file,
+    .hash_fd = phm_hash_video_fd,
+    .hash_mem = phm_hash_video_mem,
     .versions = phm_video_versions,
     .silence_ffmpeg = phm_video_silence_ffmpeg,
 };

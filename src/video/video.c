@@ -105,7 +105,7 @@ struct phm_video_hasher {
 /* The input, read by FFmpeg through our callbacks. */
 typedef struct io_source {
     int fd;           /* -1: reading `mem` */
-    const uint8_t *mem; /* phm_video_hash_mem: the whole input, size bytes */
+    const uint8_t *mem; /* phm_hash_video_mem: the whole input, size bytes */
     int64_t pos;      /* mem: the read position */
     int seekable;
     int64_t size;     /* file size, or -1 */
@@ -289,7 +289,7 @@ static int map_averror(const video_run *r, int averr, char *why, size_t len)
 /* Input                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Reading from memory (phm_video_hash_mem): FFmpeg's custom I/O over the
+/* Reading from memory (phm_hash_video_mem): FFmpeg's custom I/O over the
  * caller's buffer, never a copy of the whole. */
 static int mem_read(io_source *s, uint8_t *buf, int size)
 {
@@ -1040,7 +1040,7 @@ static int read_fail(int status, char *err, size_t errlen, const char *path,
     return status;
 }
 
-int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
+int phm_hash_video_fd(phm_video_hasher *vh, int fd, const char *name,
                       phm_vpdq *out, char *err, size_t errlen)
 {
     struct stat sb;
@@ -1065,7 +1065,7 @@ int phm_video_hash_fd(phm_video_hasher *vh, int fd, const char *name,
     return hash_video(vh, fd, NULL, name, 0, -1, out, err, errlen);
 }
 
-int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
+int phm_hash_video_mem(phm_video_hasher *vh, const void *data, size_t len,
                        const char *name, phm_vpdq *out, char *err,
                        size_t errlen)
 {
@@ -1079,7 +1079,7 @@ int phm_video_hash_mem(phm_video_hasher *vh, const void *data, size_t len,
                       out, err, errlen);
 }
 
-int phm_video_hash_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
+int phm_hash_video_file(phm_video_hasher *vh, const char *path, phm_vpdq *out,
                         char *err, size_t errlen)
 {
     uint64_t size = 0;

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     if (argc != 2 || phm_video_hasher_new(&vh, NULL))
         return 2;
     phm_vpdq_init(&v);
-    int rc = phm_video_hash_file(vh, argv[1], &v, err, sizeof err);
+    int rc = phm_hash_video_file(vh, argv[1], &v, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "%s\n", err);
     else

@@ -106,7 +106,7 @@ EOF
 "$PHMATCHD" -c "$T/phmatchd.conf" -n >"$T/check.out" 2>"$T/check.err"
 t_is "--check-config: a valid configuration exits 0" "$?" 0
 t_like "--check-config prints the settings" "$(cat "$T/check.out")" '^max_body = 1536000$'
-# Sizes and durations as phmatch reads them (phm_parse_size, phm_parse_duration).
+# Sizes and durations as phmatch reads them (phm_size_parse, phm_duration_parse).
 out=$("$PHMATCHD" -c "$T/phmatchd.conf" -n --max-body 2M --max-body-memory 1GiB \
     --request-timeout 2m --shutdown-timeout 1h 2>&1)
 t_like "sizes: M is 10^6" "$out" '^max_body = 2000000$'

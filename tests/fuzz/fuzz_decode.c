@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK((uint64_t)img.width * img.height <= max_pixels);
     CHECK(img.channels == 1 || img.channels == 3);
     CHECK(img.stride >= (size_t)img.width * img.channels);
-    CHECK(img.format != PHM_FORMAT_UNKNOWN && img.format == phm_detect_format(data, size));
+    CHECK(img.format != PHM_FORMAT_UNKNOWN && img.format == phm_format_detect(data, size));
 
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);

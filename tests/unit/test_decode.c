@@ -152,9 +152,9 @@ int main(void)
     /* Format from bytes, not names. */
     IS_INT(phm_decode_mem(dec, "hello, world", 12, "a.jpg", &img, err, sizeof err),
            PHM_ERR_UNSUPPORTED, "text named .jpg is unsupported");
-    IS_INT(phm_detect_format("\x89PNG\r\n\x1a\n", 8), PHM_FORMAT_PNG, "PNG magic");
-    IS_INT(phm_detect_format("\xff\xd8\xff", 3), PHM_FORMAT_JPEG, "JPEG magic");
-    IS_INT(phm_detect_format("P6\n", 3), PHM_FORMAT_PNM, "PNM magic");
+    IS_INT(phm_format_detect("\x89PNG\r\n\x1a\n", 8), PHM_FORMAT_PNG, "PNG magic");
+    IS_INT(phm_format_detect("\xff\xd8\xff", 3), PHM_FORMAT_JPEG, "JPEG magic");
+    IS_INT(phm_format_detect("P6\n", 3), PHM_FORMAT_PNM, "PNM magic");
     IS_INT(phm_decode_mem(dec, "", 0, "empty", &img, err, sizeof err), PHM_ERR_CORRUPT,
            "empty input is corrupt");
 

@@ -88,7 +88,7 @@ static void test_basic(void)
     struct stat st;
     OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "file mode 0600");
     phm_index_stats stats;
-    IS_INT(phm_index_stats_get(idx, &stats, err, sizeof err), PHM_OK, "stats of empty");
+    IS_INT(phm_index_get_stats(idx, &stats, err, sizeof err), PHM_OK, "stats of empty");
     IS_INT(stats.entries, 0, "no entries");
     IS_INT(stats.format_version, PHM_INDEX_FORMAT_VERSION, "format version");
 
@@ -198,7 +198,7 @@ static void test_basic(void)
     IS_INT(n, 0, "dropped digest gone");
 
     groups_seen g = { "" };
-    IS_INT(phm_index_groups(idx, group_cb, &g, err, sizeof err), PHM_OK, "groups");
+    IS_INT(phm_index_foreach_group(idx, group_cb, &g, err, sizeof err), PHM_OK, "groups");
     IS_STR(g.text, "forensic/=1;local/B=1;ncmec/A1=1;ncmec/A2=1;", "group counts");
     size_t cnt = 0;
     IS_INT(phm_index_foreach(idx, count_cb, &cnt, err, sizeof err), PHM_OK, "foreach");
@@ -222,7 +222,7 @@ static void test_basic(void)
     IS_INT(c.removed, 3, "3 removed");
     IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify 3: %s", err);
     IS_INT(radius_count(idx, &h[0], 64), 0, "a1 no longer found");
-    IS_INT(phm_index_stats_get(idx, &stats, err, sizeof err), PHM_OK, "stats");
+    IS_INT(phm_index_get_stats(idx, &stats, err, sizeof err), PHM_OK, "stats");
     IS_INT(stats.entries, 1, "one entry left");
     IS_INT(stats.sources, 1, "one source left");
     IS_INT(stats.pdq_entries, 0, "no PDQ hashes left");
@@ -470,7 +470,7 @@ static void test_map_full(void)
            "reopens");
     IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verifies: %s", err);
     phm_index_stats stats;
-    phm_index_stats_get(idx, &stats, err, sizeof err);
+    phm_index_get_stats(idx, &stats, err, sizeof err);
     IS_INT(stats.entries, 100, "the last commit is intact");
     phm_index_close(idx);
 }
@@ -505,10 +505,10 @@ static void test_compact_and_copy(void)
     }
     IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "remove 10");
     phm_index_stats stats;
-    phm_index_stats_get(idx, &stats, err, sizeof err);
+    phm_index_get_stats(idx, &stats, err, sizeof err);
     IS_INT(stats.pdq_entries, 2990, "2990 hashes");
     IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "compact: %s", err);
-    phm_index_stats_get(idx, &stats, err, sizeof err);
+    phm_index_get_stats(idx, &stats, err, sizeof err);
     IS_INT(stats.base_entries, 2990, "all in the base");
     IS_INT(stats.delta_entries + stats.dead_entries, 0, "no delta, no dead");
     OK(stats.compacted > 0, "compaction time recorded");

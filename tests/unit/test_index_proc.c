@@ -152,7 +152,7 @@ static uint64_t entry_count(const char *path, int *verified)
     if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
         return (uint64_t)-1;
     *verified = phm_index_verify(idx, err, sizeof err) == PHM_OK;
-    phm_index_stats_get(idx, &st, err, sizeof err);
+    phm_index_get_stats(idx, &st, err, sizeof err);
     phm_index_close(idx);
     return st.entries;
 }

@@ -246,7 +246,7 @@ static void test_videos(model *m)
     IS_INT(check_searches(m, idx, &r, "delta"), 0, "searches agree (delta)");
 
     phm_index_stats st;
-    IS_INT(phm_index_stats_get(idx, &st, err, sizeof err), PHM_OK, "stats");
+    IS_INT(phm_index_get_stats(idx, &st, err, sizeof err), PHM_OK, "stats");
     uint64_t frames = 0;
     for (size_t i = 0; i < m->n; i++)
         frames += m->video[i] ? m->frames[i].count : 0;
@@ -453,7 +453,7 @@ static void test_invalid_videos(void)
     IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit");
     check_verify(idx, "low-quality video");
     phm_index_stats st;
-    IS_INT(phm_index_stats_get(idx, &st, err, sizeof err), PHM_OK, "stats");
+    IS_INT(phm_index_get_stats(idx, &st, err, sizeof err), PHM_OK, "stats");
     OK(st.video_entries == 2 && st.video_hashes == 1 && st.pdq_entries == 0,
        "stats: 2 videos, 1 hash");
     phm_searcher *s;

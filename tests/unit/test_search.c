@@ -257,13 +257,13 @@ static void run_level(phm_simd level, int clustered)
     IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit: %s", err);
     IS_INT(learn_eids(idx, &r), 0, "entry numbers");
     phm_index_stats st;
-    phm_index_stats_get(idx, &st, err, sizeof err);
+    phm_index_get_stats(idx, &st, err, sizeof err);
     IS_INT(st.delta_entries, 12000, "%s/%s: a small import stays in the delta",
            phm_simd_name(level), kind);
     snprintf(phase, sizeof phase, "%s/%s delta only", phm_simd_name(level), kind);
     check_all(idx, &r, &g, phase);
     IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "compact: %s", err);
-    phm_index_stats_get(idx, &st, err, sizeof err);
+    phm_index_get_stats(idx, &st, err, sizeof err);
     IS_INT(st.base_entries, 12000, "compacted");
     snprintf(phase, sizeof phase, "%s/%s base", phm_simd_name(level), kind);
     check_all(idx, &r, &g, phase);
@@ -277,7 +277,7 @@ static void run_level(phm_simd level, int clustered)
     }
     IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit delta");
     learn_eids(idx, &r);
-    phm_index_stats_get(idx, &st, err, sizeof err);
+    phm_index_get_stats(idx, &st, err, sizeof err);
     IS_INT(st.delta_entries, 3000, "3000 in the delta");
     snprintf(phase, sizeof phase, "%s/%s +delta", phm_simd_name(level), kind);
     check_all(idx, &r, &g, phase);
@@ -304,7 +304,7 @@ static void run_level(phm_simd level, int clustered)
     }
     IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit changes: %s", err);
     learn_eids(idx, &r);
-    phm_index_stats_get(idx, &st, err, sizeof err);
+    phm_index_get_stats(idx, &st, err, sizeof err);
     OK(st.dead_entries > 0, "removed base entries are pending (%llu)",
        (unsigned long long)st.dead_entries);
     snprintf(phase, sizeof phase, "%s/%s +removals", phm_simd_name(level), kind);

@@ -1,6 +1,6 @@
 /*
  * test_units.c - the small shared services of libphmatch that both
- * front-ends use: sizes and durations (phm_parse_size/duration), digests
+ * front-ends use: sizes and durations (phm_size_parse/duration), digests
  * (phm_digest_*), reading a file under limits (phm_file_*), and the names
  * of the index statistics (phm_index_stats_field).
  */
@@ -17,7 +17,7 @@
 static void size_is(const char *s, int want_rc, uint64_t want)
 {
     uint64_t v = 12345;
-    int rc = phm_parse_size(s, &v);
+    int rc = phm_size_parse(s, &v);
     if (want_rc == PHM_OK) {
         IS_INT(rc, PHM_OK, "size '%s' parses", s);
         OK(v == want, "size '%s' = %llu (got %llu)", s, (unsigned long long)want,
@@ -31,7 +31,7 @@ static void size_is(const char *s, int want_rc, uint64_t want)
 static void dur_is(const char *s, int want_rc, uint64_t want_ns)
 {
     uint64_t v = 12345;
-    int rc = phm_parse_duration(s, &v);
+    int rc = phm_duration_parse(s, &v);
     if (want_rc == PHM_OK) {
         IS_INT(rc, PHM_OK, "duration '%s' parses", s);
         OK(v == want_ns, "duration '%s' = %llu ns (got %llu)", s,
@@ -73,7 +73,7 @@ static void test_sizes(void)
     size_is("1MM", PHM_ERR_INVALID, 0);
     size_is("1MBB", PHM_ERR_INVALID, 0);
     size_is("1P", PHM_ERR_INVALID, 0);
-    IS_INT(phm_parse_size(NULL, NULL), PHM_ERR_INVALID, "size: NULL refused");
+    IS_INT(phm_size_parse(NULL, NULL), PHM_ERR_INVALID, "size: NULL refused");
 }
 
 static void test_durations(void)

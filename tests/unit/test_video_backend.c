@@ -5,7 +5,7 @@
  *     after phm_video_silence_ffmpeg() and phm_video_hasher_new();
  *   - threads that meet their first video together all get the same
  *     frames, and the backend is mapped once;
- *   - phm_video_hash_mem() is forwarded.
+ *   - phm_hash_video_mem() is forwarded.
  * Run from the source tree (tests/check.sh does). TAP on stdout.
  */
 #include <pthread.h>
@@ -49,7 +49,7 @@ static void *run(void *arg)
     j->rc = phm_video_hasher_new(&vh, NULL);
     pthread_barrier_wait(j->start);
     if (j->rc == PHM_OK)
-        j->rc = phm_video_hash_file(vh, CLIP, &j->v, j->err, sizeof j->err);
+        j->rc = phm_hash_video_file(vh, CLIP, &j->v, j->err, sizeof j->err);
     phm_video_hasher_free(vh);
     return NULL;
 }
@@ -128,7 +128,7 @@ int main(void)
     char err[PHM_ERRMSG_MAX];
     phm_vpdq_init(&v);
     for (int k = 0; k < 2; k++) {
-        IS_INT(phm_video_hash_file(vh, CLIP, &v, err, sizeof err), PHM_OK,
+        IS_INT(phm_hash_video_file(vh, CLIP, &v, err, sizeof err), PHM_OK,
                "a hasher made before loading: video %d", k + 1);
         OK(same_frames(&v, &jobs[0].v), "the same frames");
     }
@@ -140,7 +140,7 @@ int main(void)
     if (fp)
         fclose(fp);
     OK(len > 1000, "read the clip (%zu bytes)", len);
-    int rc = phm_video_hash_mem(vh, buf, len, "clip", &v, err, sizeof err);
+    int rc = phm_hash_video_mem(vh, buf, len, "clip", &v, err, sizeof err);
     IS_INT(rc, PHM_OK, "hash_mem: %s", rc ? err : "ok");
     OK(rc == PHM_OK && same_frames(&v, &jobs[0].v), "hash_mem: the same frames");
 

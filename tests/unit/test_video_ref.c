@@ -58,7 +58,7 @@ static int hash_video(const char *path, double r, uint32_t size, int threads,
     o.threads = threads;
     if (phm_video_hasher_new(&vh, &o) != PHM_OK)
         return PHM_ERR_NOMEM;
-    rc = phm_video_hash_file(vh, path, out, err, sizeof err);
+    rc = phm_hash_video_file(vh, path, out, err, sizeof err);
     if (rc != PHM_OK)
         printf("# %s\n", err);
     phm_video_hasher_free(vh);
