@@ -250,19 +250,10 @@ static void print_summary(const pipeline_stats *st)
     hashrun_summary_end(st, 1);
 
     const input_counts *sk = &st->skipped;
-    if (sk->symlinks_skipped || sk->special_skipped) {
-        fprintf(stderr, "phmatch: skipped");
-        if (sk->symlinks_skipped)
-            fprintf(stderr, " %llu symbolic link%s (-L follows them)",
-                    (unsigned long long)sk->symlinks_skipped,
-                    sk->symlinks_skipped == 1 ? "" : "s");
-        if (sk->special_skipped)
-            fprintf(stderr, "%s %llu special file%s (FIFO, socket, device)",
-                    sk->symlinks_skipped ? " and" : "",
-                    (unsigned long long)sk->special_skipped,
-                    sk->special_skipped == 1 ? "" : "s");
-        fputc('\n', stderr);
-    }
+    if (sk->symlinks_skipped)
+        fprintf(stderr, "phmatch: skipped %llu symbolic link%s (-L follows them)\n",
+                (unsigned long long)sk->symlinks_skipped,
+                sk->symlinks_skipped == 1 ? "" : "s");
 }
 
 /* Parses the arguments into *o. Returns -1 to go on, or an exit status

@@ -416,6 +416,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "phmatchd: index '%s': %s\n", srv.boot.index, strerror(errno));
             goto out_rt;
         }
+        if (config_cleartext_exposed(&srv.boot))
+            fprintf(stderr, "phmatchd: warning: %s serves plain HTTP (allow_cleartext): "
+                    "tokens and images cross the network unencrypted\n", srv.boot.listen);
+        if (audit_check(srv.boot.audit_log, err, sizeof err)) {
+            fprintf(stderr, "phmatchd: %s\n", err);
+            goto out_rt;
+        }
         config_print(stdout, &srv.boot);
         fprintf(stderr, "phmatchd: configuration OK (%zu token%s)\n",
                 rt->tokens ? rt->tokens->count : 0,
@@ -486,6 +493,10 @@ int main(int argc, char **argv)
     if (*srv.boot.listen)
         SVC_LOG(&srv.log, LOG_INFO, "listening on tcp %s%s", srv.tcp_addr,
                 srv.tls_cert_pem ? " (TLS)" : "");
+    if (config_cleartext_exposed(&srv.boot))
+        SVC_LOG(&srv.log, LOG_WARN, "tcp %s is not loopback and serves plain HTTP "
+                "(allow_cleartext): tokens and images cross the network unencrypted",
+                srv.tcp_addr);
     if (srv.idx) {
         phm_index_stats st;
         if (phm_index_get_stats(srv.idx, &st, err, sizeof err) == PHM_OK)
