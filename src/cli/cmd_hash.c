@@ -150,6 +150,14 @@ static int write_vpdq_file(hash_run *run, const hash_record *r)
     const char *dot = strrchr(base, '.');
     size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     final[0] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)base[i];
+        if (c < 0x20 || c == 0x7f) {
+            /* The file's name becomes the video's id on import. */
+            why = "the name holds control characters, which a video id cannot";
+            goto fail;
+        }
+    }
     if ((size_t)snprintf(name, sizeof name, "%.*s.txt", (int)len, base) >=
             sizeof name ||
         (size_t)snprintf(final, sizeof final, "%s/%s", dir, name) >=
