@@ -467,6 +467,10 @@ int main(int argc, char **argv)
         goto out_sig;
     }
     unix_bound = srv.unix_fd >= 0;
+    if (config_cleartext_exposed(&srv.boot))
+        SVC_LOG(&srv.log, LOG_WARN, "listen %s is not a loopback address and serves plain "
+                "HTTP (allow_cleartext): tokens and images cross the network unencrypted",
+                srv.boot.listen);
     if (*srv.boot.listen &&
         (srv.tcp_fd = bind_tcp(srv.boot.listen, srv.tcp_addr, sizeof srv.tcp_addr,
                                err, sizeof err)) < 0) {
@@ -493,10 +497,6 @@ int main(int argc, char **argv)
     if (*srv.boot.listen)
         SVC_LOG(&srv.log, LOG_INFO, "listening on tcp %s%s", srv.tcp_addr,
                 srv.tls_cert_pem ? " (TLS)" : "");
-    if (config_cleartext_exposed(&srv.boot))
-        SVC_LOG(&srv.log, LOG_WARN, "tcp %s is not loopback and serves plain HTTP "
-                "(allow_cleartext): tokens and images cross the network unencrypted",
-                srv.tcp_addr);
     if (srv.idx) {
         phm_index_stats st;
         if (phm_index_get_stats(srv.idx, &st, err, sizeof err) == PHM_OK)
