@@ -56,6 +56,8 @@ static const setting settings[] = {
       "PEM certificate chain: serve TLS on the TCP listener" },
     { "tls_key", T_STR, OFF(tls_key), 0, 0, NULL, "", RESTART,
       "PEM private key (unencrypted) of tls_cert" },
+    { "allow_cleartext", T_BOOL, OFF(allow_cleartext), 0, 1, NULL, "no", RESTART,
+      "serve plain HTTP on a TCP address that is not loopback (else refused without TLS)" },
     { "tokens", T_STR, OFF(tokens), 0, 0, NULL, "", 0,
       "bearer token file, mode 0600: lines 'NAME ROLE TOKEN', ROLE lookup or admin" },
     { "unix_auth", T_ENUM, OFF(unix_auth), 0, 0, unix_auth_names, "optional", 0,
@@ -428,6 +430,27 @@ int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
     return 0;
 }
 
+int config_cleartext_exposed(const svc_config *c)
+{
+    char host[64];
+    int port;
+    unsigned char a[16];
+
+    if (!*c->listen || *c->tls_cert)
+        return 0;
+    if (config_parse_listen(c->listen, host, sizeof host, &port))
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] != 127;
+    if (inet_pton(AF_INET6, host, a) != 1)
+        return 1;
+    static const unsigned char loop6[16] = { [15] = 1 };
+    static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+    if (memcmp(a, loop6, 16) == 0)
+        return 0;
+    return !(memcmp(a, mapped, 12) == 0 && a[12] == 127); /* ::ffff:127.x.y.z */
+}
+
 int config_validate(const svc_config *c, char *err, size_t errlen)
 {
     char host[64];
@@ -453,6 +476,14 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
                      "Unix socket", c->listen);
             return -1;
         }
+    }
+    if (!*c->tls_cert && !c->allow_cleartext && config_cleartext_exposed(c)) {
+        snprintf(err, errlen, "refusing to listen on %.128s without TLS: it is not a "
+                 "loopback address, so tokens and images would cross the network in "
+                 "the clear; set tls_cert and tls_key, listen on 127.0.0.1 or [::1], or "
+                 "set allow_cleartext (--allow-cleartext) if something else encrypts "
+                 "the traffic", c->listen);
+        return -1;
     }
     if (!*c->tls_cert != !*c->tls_key) {
         snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");

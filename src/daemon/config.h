@@ -27,6 +27,7 @@ typedef struct svc_config {
     int64_t socket_mode;       /* permission bits of the socket */
     char *listen;              /* "host:port" for TCP; "" = none */
     char *tls_cert, *tls_key;  /* PEM files; both or neither */
+    int allow_cleartext;       /* plain HTTP on a non-loopback address */
     /* access */
     char *tokens;              /* bearer token file; "" = none */
     int unix_auth;             /* UNIX_AUTH_* */
@@ -79,6 +80,11 @@ int config_load_file(svc_config *c, const char *path, char *err, size_t errlen);
 /* Checks the settings together (a listener, TLS pairs, distances, a
  * TCP listener needs tokens). Returns 0 or -1 with err. */
 int config_validate(const svc_config *c, char *err, size_t errlen);
+
+/* Whether the TCP listener serves plain HTTP on an address that is not
+ * loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): refused by
+ * config_validate() unless allow_cleartext, warned about when allowed. */
+int config_cleartext_exposed(const svc_config *c);
 
 /* Deep copy; 0 or -1 (out of memory, dst left empty). */
 int config_copy(svc_config *dst, const svc_config *src);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -319,6 +320,28 @@ static void run_handler(svc_conn *cc)
     workers_release(w);
 }
 
+/* ---- framing headers --------------------------------------------------- */
+
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind,
+                                            const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        ++*(unsigned *)cls;
+    return MHD_YES;
+}
+
+/* More than one Content-Length header: libmicrohttpd frames the body by
+ * one of them, a proxy in front may have used another (request
+ * smuggling), so the request is refused whatever the values. */
+static int duplicate_content_length(struct MHD_Connection *mc)
+{
+    unsigned n = 0;
+    MHD_get_connection_values(mc, MHD_HEADER_KIND, count_content_length, &n);
+    return n > 1;
+}
+
 static void begin_request(svc_conn *cc, const char *url, const char *method)
 {
     svc_server *srv = cc->srv;
@@ -338,6 +361,11 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
     rq->transport = cc->transport;
     atomic_fetch_add(&srv->metrics.pending, 1);
 
+    if (duplicate_content_length(cc->mc)) {
+        reply_error(rq, 400, "bad_request", "more than one Content-Length header");
+        queue_answer(cc);
+        return;
+    }
     route_result found = route_find(method, url, &rq->route, rq->path_arg, allow);
     if (found == ROUTE_NO_METHOD) {
         reply_error(rq, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",

@@ -416,6 +416,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "phmatchd: index '%s': %s\n", srv.boot.index, strerror(errno));
             goto out_rt;
         }
+        if (config_cleartext_exposed(&srv.boot))
+            fprintf(stderr, "phmatchd: warning: %s serves plain HTTP (allow_cleartext): "
+                    "tokens and images cross the network unencrypted\n", srv.boot.listen);
+        if (audit_check(srv.boot.audit_log, err, sizeof err)) {
+            fprintf(stderr, "phmatchd: %s\n", err);
+            goto out_rt;
+        }
         config_print(stdout, &srv.boot);
         fprintf(stderr, "phmatchd: configuration OK (%zu token%s)\n",
                 rt->tokens ? rt->tokens->count : 0,
@@ -460,6 +467,10 @@ int main(int argc, char **argv)
         goto out_sig;
     }
     unix_bound = srv.unix_fd >= 0;
+    if (config_cleartext_exposed(&srv.boot))
+        SVC_LOG(&srv.log, LOG_WARN, "listen %s is not a loopback address and serves plain "
+                "HTTP (allow_cleartext): tokens and images cross the network unencrypted",
+                srv.boot.listen);
     if (*srv.boot.listen &&
         (srv.tcp_fd = bind_tcp(srv.boot.listen, srv.tcp_addr, sizeof srv.tcp_addr,
                                err, sizeof err)) < 0) {
