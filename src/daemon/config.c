@@ -67,7 +67,7 @@ static const setting settings[] = {
     { "threads", T_INT, OFF(threads), 0, 256, NULL, "0", RESTART,
       "request threads per listener (0: one per core)" },
     { "max_connections", T_INT, OFF(max_connections), 1, 65536, NULL, "1024", RESTART,
-      "open connections per listener" },
+      "open connections per listener; more are closed at once" },
     { "max_pending", T_INT, OFF(max_pending), 1, 1000000, NULL, "256", 0,
       "requests in progress at once; more are answered 503" },
     { "max_body", T_SIZE, OFF(max_body), 1024, 4 * GiB, NULL, "32MiB", 0,
@@ -88,7 +88,8 @@ static const setting settings[] = {
       "seconds a connection may make no progress before it is closed" },
     /* Limits per client (issue 12): kept together. */
     { "max_connections_per_client", T_INT, OFF(max_connections_per_client), 1, 65536, NULL,
-      "64", 0, "open TCP connections per client address; more are closed at once" },
+      "64", 0, "open TCP connections per client address (IPv6: per /64); more are closed "
+      "at once" },
     { "max_body_memory_per_client", T_SIZE, OFF(max_body_memory_per_client), 1024,
       256 * GiB, NULL, "64MiB", 0,
       "request body memory of one TCP client address at once; beyond it: 503" },

@@ -402,6 +402,7 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
          * knows the request is complete would close the connection. A body
          * sent anyway is kept up to 64 KiB and ignored. */
         body_begin(&cc->body, BODY_KEEP_BUFFER, budget);
+        body_expect(&cc->body, 0, client_budget);
         return;
     }
     body_begin(&cc->body, limit, budget);
@@ -532,8 +533,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
     *req_cls = NULL;
 }
 
-/* The key of a client address: the IPv4 or IPv6 address, port aside. 0,
- * or -1 for other families. */
+/* The key of a client address, port aside: the IPv4 address, or the
+ * IPv6 /64 prefix (one site's hosts get one, and an attacker's /64 gives
+ * it 2^64 addresses). 0, or -1 for other families. */
 static int client_key(const struct sockaddr *sa, int *family, unsigned char addr[16])
 {
     memset(addr, 0, 16);
@@ -547,7 +549,7 @@ static int client_key(const struct sockaddr *sa, int *family, unsigned char addr
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        memcpy(addr, &s6->sin6_addr, 16);
+        memcpy(addr, &s6->sin6_addr, 8);
         return 0;
     }
     return -1;
@@ -772,7 +774,7 @@ static struct MHD_Daemon *start_one(svc_server *srv, int fd, int tls, char *err,
          * libmicrohttpd's, above them, would leave them waiting in the
          * listen queue. */
         MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(c->max_connections + c->max_connections / 4 + 16),
+        (unsigned)(c->max_connections + c->max_connections / 4 + 16 * c->threads),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
