@@ -69,7 +69,7 @@ static const setting settings[] = {
     { "threads", T_INT, OFF(threads), 0, 256, NULL, "0", RESTART,
       "request threads per listener (0: one per core)" },
     { "max_connections", T_INT, OFF(max_connections), 1, 65536, NULL, "1024", RESTART,
-      "open connections per listener" },
+      "open connections per listener; more are closed at once" },
     { "max_pending", T_INT, OFF(max_pending), 1, 1000000, NULL, "256", 0,
       "requests in progress at once; more are answered 503" },
     { "max_body", T_SIZE, OFF(max_body), 1024, 4 * GiB, NULL, "32MiB", 0,
@@ -88,6 +88,16 @@ static const setting settings[] = {
       "matches reported per query hash (nearest first)" },
     { "connection_timeout", T_SECS, OFF(connection_timeout), 1, 86400, NULL, "30", RESTART,
       "seconds a connection may make no progress before it is closed" },
+    /* Limits per client (issue 12): kept together. */
+    { "max_connections_per_client", T_INT, OFF(max_connections_per_client), 1, 65536, NULL,
+      "64", 0, "open TCP connections per client address (IPv6: per /64); more are closed "
+      "at once" },
+    { "max_body_memory_per_client", T_SIZE, OFF(max_body_memory_per_client), 1024,
+      256 * GiB, NULL, "64MiB", 0,
+      "request body memory of one TCP client address at once; beyond it: 503" },
+    { "header_timeout", T_SECS, OFF(header_timeout), 1, 86400, NULL, "10", 0,
+      "seconds a connection may take to send a request's headers (idle keep-alive "
+      "included)" },
     { "request_timeout", T_SECS, OFF(request_timeout), 1, 86400, NULL, "120", 0,
       "seconds to receive a whole request and send its answer (not counting processing)" },
     { "shutdown_timeout", T_SECS, OFF(shutdown_timeout), 0, 3600, NULL, "30", 0,
@@ -504,6 +514,10 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
     }
     if (c->max_body > c->max_body_memory) {
         snprintf(err, errlen, "max_body is above max_body_memory");
+        return -1;
+    }
+    if (c->max_body > c->max_body_memory_per_client) {
+        snprintf(err, errlen, "max_body is above max_body_memory_per_client");
         return -1;
     }
     return 0;

@@ -36,15 +36,18 @@ typedef struct svc_config {
     /* capacity and limits */
     int64_t threads;           /* request threads per listener */
     int64_t max_connections;   /* per listener */
+    int64_t max_connections_per_client; /* per client address, TCP */
     int64_t max_pending;       /* requests in progress, all listeners */
     int64_t max_body;          /* bytes of one request body */
     int64_t max_body_memory;   /* bytes of all request bodies at once */
+    int64_t max_body_memory_per_client; /* of one client address, TCP */
     int64_t max_pixels;        /* decoded image size limit */
     int64_t max_duration;      /* seconds of a video body decoded */
     int64_t max_frames;        /* frames of a video body decoded */
     int64_t max_batch;         /* hashes per lookup, entries per add */
     int64_t max_matches;       /* matches reported per hash */
     int64_t connection_timeout; /* seconds without progress */
+    int64_t header_timeout;    /* seconds to send a request's headers */
     int64_t request_timeout;   /* seconds to receive a request */
     int64_t shutdown_timeout;  /* seconds to drain on SIGTERM */
     int64_t retry_after;       /* seconds, in 503 answers */

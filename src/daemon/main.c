@@ -520,11 +520,13 @@ int main(int argc, char **argv)
         int slot;
         const svc_runtime *cur = live_acquire(&srv.live, &slot);
         double timeout = (double)cur->cfg.request_timeout;
+        double htimeout = (double)cur->cfg.header_timeout;
         live_release(&srv.live, slot);
-        int n = http_reap(&srv, timeout);
+        int n = http_reap(&srv, timeout, htimeout);
         if (n)
             SVC_LOG(&srv.log, LOG_INFO, "closed %d connection%s slower than "
-                    "request_timeout (%.0f s)", n, n == 1 ? "" : "s", timeout);
+                    "header_timeout (%.0f s) or request_timeout (%.0f s)", n,
+                    n == 1 ? "" : "s", htimeout, timeout);
         sleep_ms(200);
     }
 
@@ -537,7 +539,8 @@ int main(int argc, char **argv)
     {
         double deadline = now_seconds() + (double)srv.boot.shutdown_timeout;
         while (http_pending(&srv) > 0 && now_seconds() < deadline) {
-            http_reap(&srv, (double)srv.boot.request_timeout);
+            http_reap(&srv, (double)srv.boot.request_timeout,
+                      (double)srv.boot.header_timeout);
             sleep_ms(20);
         }
         if (http_pending(&srv) > 0)
