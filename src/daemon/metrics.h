@@ -49,6 +49,11 @@ typedef struct svc_metrics {
     atomic_int_fast64_t pending;           /* requests in progress now */
     atomic_int_fast64_t body_bytes;        /* request body memory now */
     atomic_uint_fast64_t reloads;
+    /* budgets (workers.c) */
+    atomic_int_fast64_t decode_pixels;     /* pixels being decoded now: the budget */
+    atomic_uint_fast64_t decode_refused;   /* 503: over max_decode_pixels */
+    atomic_uint_fast64_t cost_refused;     /* 413: over max_lookup_cost */
+    atomic_uint_fast64_t trimmed_bytes;    /* worker buffers given back */
 } svc_metrics;
 
 void metrics_init(svc_metrics *m);
