@@ -113,10 +113,21 @@ phm_video_hasher *worker_video_hasher(svc_worker *w, const svc_config *cfg);
 
 /* ---- budgets shared by all workers (workers.c) ------------------------ */
 
-/* The decode budget: reserves `pixels` (an image's width x height, from
- * its header, when above DECODE_FREE_PIXELS) in m->decode_pixels unless that would put the pixels being
- * decoded above max_decode_pixels (0: twice max_pixels). 0, or -1 over
- * budget (counted in decode_refused). decode_unreserve gives them back. */
+/* What a width x height image is charged in the decode budget, in pixels:
+ * its pixels, or 86 a row if more: the PDQ hasher keeps 256 bytes of
+ * floats a row (as much as 86 RGB pixels), which dominate for a tall
+ * narrow image (10 x 10,000,000: 100 MP, but 2.6 GB to hash). */
+static inline uint64_t decode_charge(uint32_t width, uint32_t height)
+{
+    uint64_t px = (uint64_t)width * height, rows = 86 * (uint64_t)height;
+    return px > rows ? px : rows;
+}
+
+/* The decode budget: reserves `pixels` (decode_charge of an image's
+ * header) in m->decode_pixels unless that would put the pixels being
+ * decoded above max_decode_pixels (0: twice max_pixels). 0; -1 over
+ * budget now (counted in decode_refused); -2 more than the whole budget.
+ * decode_unreserve gives them back. */
 int decode_reserve(svc_metrics *m, const svc_config *c, uint64_t pixels);
 void decode_unreserve(svc_metrics *m, uint64_t pixels);
 

@@ -158,8 +158,10 @@ int decode_reserve(svc_metrics *m, const svc_config *c, uint64_t pixels)
 {
     int64_t limit = c->max_decode_pixels ? c->max_decode_pixels : 2 * c->max_pixels;
     int64_t cur = atomic_load(&m->decode_pixels);
+    if (pixels > (uint64_t)limit)
+        return -2;
     do {
-        if (pixels > (uint64_t)limit || cur > limit - (int64_t)pixels) {
+        if (cur > limit - (int64_t)pixels) {
             metrics_add(&m->decode_refused, 1);
             return -1;
         }

@@ -186,6 +186,12 @@ else
     t_ok "VmRSS back under 150 MB after the big PNGs (was ${rss0} MB, now ${r} MB)" \
         test "$r" -lt 150
 fi
+# A tall narrow image needs far more memory than its pixels: charged by row.
+python3 "$ROOT/tools/mkbigpng.py" "$T/tall.png" 10 2000000 grey || t_fail "make a 10x2000000 PNG"
+t_is "a 10x2000000 PNG (20 MP, 512 MB of hasher rows) is over the whole budget: 422" \
+    "$(curl -s -m 20 --unix-socket "$S" -o "$T/out" -w '%{http_code}' \
+        -H 'Content-Type: image/png' --data-binary @"$T/tall.png" http://x/v1/hash)" 422
+t_like "... saying why" "$(body)" '"code":"too_large".*10x2000000 image needs the memory of 172000000 pixels'
 t_is "and the server still answers" \
     "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
         --data-binary @"$JPG" http://x/v1/match)" 200
