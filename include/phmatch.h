@@ -404,6 +404,14 @@ int phm_decoder_new(phm_decoder **out, const phm_decode_limits *limits);
 /* Frees a decoder and its buffers. Accepts NULL. */
 void phm_decoder_free(phm_decoder *dec);
 
+/* Gives back the decoder's buffers (decoded pixels, file bytes) whose size
+ * is above `keep_bytes`, so that one oversized image does not leave its
+ * memory held by a long-lived decoder; buffers at most `keep_bytes` are
+ * kept for reuse (0 frees every buffer). The next decode allocates again
+ * what it needs. Invalidates the pixels of the last decode and
+ * phm_decoder_last_bytes(). Returns the bytes freed; accepts NULL (0). */
+size_t phm_decoder_trim(phm_decoder *dec, size_t keep_bytes);
+
 /* Decodes an image held in memory. The format comes from the magic bytes.
  * Dimensions are checked against the pixel limit from the header, before
  * any pixel buffer is allocated.
@@ -491,6 +499,13 @@ void phm_hasher_free(phm_hasher *h);
 /* The SIMD level this workspace runs. */
 phm_simd phm_hasher_simd(const phm_hasher *h);
 
+/* Gives back the workspace's buffers when together they are above
+ * `keep_bytes` (they grow with the largest image: about 4 x W x (H / 128 +
+ * 90) + 256 x H bytes for W x H, e.g. 11 MB at 10000 x 10000), so that one
+ * oversized image does not leave them held; 0 frees all. The next image allocates again what it
+ * needs. Not during a hash. Returns the bytes freed; accepts NULL (0). */
+size_t phm_hasher_trim(phm_hasher *h, size_t keep_bytes);
+
 /* Computes the PDQ hash of `img` in `mode`, and with `dihedral` nonzero the
  * seven other orientations from the same DCT. Bit-exact with the reference.
  * Errors: PHM_ERR_TOO_SMALL (fewer than 5 rows or columns; `out` then holds
@@ -520,6 +535,19 @@ typedef struct phm_image_info {
 int phm_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
                  const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
                  phm_image_info *info, char *err, size_t errlen);
+
+/* Reads only the header of an image held in memory: its width, height and
+ * format into *info, from the same header readers the decoders use, so a
+ * decode of the same bytes sees the same dimensions. Decodes no pixel,
+ * applies no limit and keeps nothing after the call (a JPEG's header is
+ * read by libjpeg, tables included: microseconds). For callers that budget
+ * memory before decoding: width x height is the decoded size in pixels.
+ * Errors: PHM_ERR_UNSUPPORTED (not a JPEG, PNG or PNM image),
+ * PHM_ERR_CORRUPT (malformed or cut header, a zero dimension),
+ * PHM_ERR_NOMEM, PHM_ERR_INVALID; *info is then zeroed and `err` (may be
+ * NULL) says why, naming `name` as phm_decode_mem() does. Thread-safe. */
+int phm_image_probe(const void *data, size_t len, const char *name, phm_image_info *info,
+                    char *err, size_t errlen);
 
 /* phm_hash_mem() on a file read as phm_decode_file() reads it; the bytes
  * stay available through phm_decoder_last_bytes() (for digests). */

@@ -107,7 +107,15 @@ static const setting settings[] = {
     { "match_distance", T_INT, OFF(match_distance), 0, PHM_INDEX_MAX_RADIUS, NULL, "31", 0,
       "Hamming distance of a match when a request does not say" },
     { "max_distance", T_INT, OFF(max_distance), 0, PHM_INDEX_MAX_RADIUS, NULL, "64", 0,
-      "largest distance a request may ask for" },
+      "largest distance a request may ask for (an admin token's, or the Unix socket's)" },
+    { "max_distance_lookup", T_INT, OFF(max_distance_lookup), 0, PHM_INDEX_MAX_RADIUS, NULL,
+      "40", 0, "largest distance a request with a lookup token may ask for" },
+    { "max_lookup_cost", T_INT, OFF(max_lookup_cost), 1, INT64_C(1000000000000), NULL,
+      "16000", 0, "search cost of one request: hashes x 2^((distance - 31) / 4) (1 at "
+      "31 or less, at most 128 a hash); more is answered 413" },
+    { "max_decode_pixels", T_INT, OFF(max_decode_pixels), 0, INT64_C(100000000000), NULL,
+      "0", 0, "pixels of the images being decoded at once, all requests (0: twice "
+      "max_pixels); more is answered 503" },
     { "min_quality", T_INT, OFF(min_quality), 0, 100, NULL, "50", 0,
       "images whose PDQ quality is below this are hashed but not matched" },
     { "accept_recovered", T_BOOL, OFF(accept_recovered), 0, 1, NULL, "no", 0,
@@ -506,6 +514,18 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
     if (c->match_distance > c->max_distance) {
         snprintf(err, errlen, "match_distance (%lld) is above max_distance (%lld)",
                  (long long)c->match_distance, (long long)c->max_distance);
+        return -1;
+    }
+    if (c->match_distance > c->max_distance_lookup) {
+        snprintf(err, errlen, "match_distance (%lld) is above max_distance_lookup (%lld): "
+                 "lookup tokens could not use the default distance",
+                 (long long)c->match_distance, (long long)c->max_distance_lookup);
+        return -1;
+    }
+    if (c->max_decode_pixels && c->max_decode_pixels < c->max_pixels) {
+        snprintf(err, errlen, "max_decode_pixels (%lld) is below max_pixels (%lld): the "
+                 "largest image allowed could never be decoded",
+                 (long long)c->max_decode_pixels, (long long)c->max_pixels);
         return -1;
     }
     if (c->unix_auth == UNIX_AUTH_REQUIRED && !*c->tokens && *c->socket) {

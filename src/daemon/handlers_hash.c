@@ -11,8 +11,38 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {
     const svc_config *c = &rq->rt->cfg;
+    phm_image_info head;
+    uint64_t pixels = 0;
+
+    /* The decode budget, shared by all workers: what the header announces
+     * is reserved before any pixel is allocated (decode_charge). Images
+     * that fit in what a worker keeps anyway (WORKER_KEEP_BYTES, ~5.6 MP)
+     * are not charged, so photos keep flowing while large images wait. A
+     * header that does not read, or an image over max_pixels, reserves
+     * nothing: the decoder refuses it before allocating its pixels. */
+    if (phm_image_probe(rq->body, rq->body_len, "upload", &head, NULL, 0) == PHM_OK &&
+        (uint64_t)head.width * head.height <= (uint64_t)c->max_pixels &&
+        decode_charge(head.width, head.height) > DECODE_FREE_PIXELS) {
+        pixels = decode_charge(head.width, head.height);
+        int busy = decode_reserve(&rq->srv->metrics, c, pixels);
+        if (busy == -2) {
+            reply_error(rq, 422, "too_large", "cannot decode 'upload': a %ux%u image needs "
+                        "the memory of %llu pixels to hash, over max_decode_pixels",
+                        head.width, head.height, (unsigned long long)pixels);
+            return -1;
+        }
+        if (busy) {
+            metrics_add(&rq->srv->metrics.overloaded, 1);
+            reply_error(rq, 503, "overloaded", "too many pixels being decoded now for "
+                        "this %ux%u image (max_decode_pixels); try again later",
+                        head.width, head.height);
+            return -1;
+        }
+    }
     int rc = phm_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
                           (phm_mode)c->mode, dihedral, r, info, w->err, sizeof w->err);
+    if (pixels)
+        decode_unreserve(&rq->srv->metrics, pixels);
     *recovered = 0;
     if (rc == PHM_WARN_RECOVERED && c->accept_recovered) {
         *recovered = 1;

@@ -5,6 +5,7 @@
  * as libphmatch's one match record (phm_match_json), as phmatch writes it.
  * Every search reads the newest committed state of the index, so entries
  * added by another process are found at the next request. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,30 @@ static void reply_with_text(svc_request *rq, svc_worker *w, json_t *o)
 
 /* ---- matching ---------------------------------------------------------- */
 
+/* The limits on a request's searches: max_distance by role, then the
+ * cost of n hashes at `radius` (json_body.h). 0, or -1 after answering
+ * 400 (distance) or 413 (cost). */
+static int search_allowed(svc_request *rq, size_t n, long radius)
+{
+    const svc_config *c = &rq->rt->cfg;
+    int64_t cap = max_distance_for(c, rq->role);
+    svc_bad bad;
+
+    if (radius > cap) {
+        reply_error(rq, 400, "bad_request", "max_distance %ld is above %lld, the largest "
+                    "for %s (max_distance%s)", radius, (long long)cap,
+                    rq->role == ROLE_ADMIN ? "this request" : "a lookup token",
+                    rq->role == ROLE_ADMIN ? "" : "_lookup");
+        return -1;
+    }
+    if (lookup_cost_check(c, n, (int)radius, &bad)) {
+        metrics_add(&rq->srv->metrics.cost_refused, 1);
+        reply_error(rq, bad.status, bad.code, "%s", bad.msg);
+        return -1;
+    }
+    return 0;
+}
+
 const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality)
@@ -213,6 +238,8 @@ static void match_video_body(svc_request *rq, svc_worker *w, long radius)
         return;
     }
     metrics_add(&rq->srv->metrics.videos, 1);
+    if (search_allowed(rq, w->video.count, radius))
+        return;
 
     phm_match_options_init(&o);
     o.max_distance = (int)radius;
@@ -255,7 +282,8 @@ void handle_match(svc_request *rq, svc_worker *w)
 
     if (need_index(rq) || query_bool(rq, "dihedral", &dihedral) ||
         query_int(rq, "max_distance", 0, (long)c->max_distance, (long)c->match_distance,
-                  &radius))
+                  &radius) ||
+        search_allowed(rq, 0, radius))
         return;
     /* Not an image format: a video (or its vPDQ hash), as phmatch match
      * takes either. */
@@ -268,6 +296,10 @@ void handle_match(svc_request *rq, svc_worker *w)
     json_t *o = image_json(rq, &r, &info, recovered);
     if (!o) {
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        return;
+    }
+    if (search_allowed(rq, (size_t)r.nhashes, radius)) {
+        json_decref(o);
         return;
     }
     json_object_set_new(o, "kind", json_string("image"));
@@ -304,6 +336,8 @@ void handle_lookup(svc_request *rq, svc_worker *w)
         return;
     }
     size_t n = lb.n;
+    if (search_allowed(rq, n, lb.radius))
+        return;
     if (n && phm_search_batch(w->searcher, w->queries, n, lb.radius, lb.k, &m, &off,
                               w->err, sizeof w->err) != PHM_OK) {
         reply_error(rq, 500, "index_error", "%s", w->err);

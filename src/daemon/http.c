@@ -331,7 +331,7 @@ static void run_handler(svc_conn *cc)
     atomic_store(&cc->busy, 0);
     live_release(&srv->live, slot);
     rq->rt = NULL;
-    workers_release(w);
+    workers_release(w, &srv->metrics);
 }
 
 /* ---- framing headers --------------------------------------------------- */

@@ -3,6 +3,7 @@
  * file only finds the list in the request. */
 #include "json_body.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,26 @@ static json_t *load(const uint8_t *body, size_t len, svc_bad *bad)
         set_bad(bad, 400, "bad_json", "malformed JSON at line %d column %d: %s", je.line,
                 je.column, je.text);
     return root;
+}
+
+uint64_t lookup_cost(size_t n, int radius)
+{
+    double each = radius <= 31 ? 1.0 : exp2((double)(radius - 31) / 4.0);
+    if (each > 128.0)
+        each = 128.0;
+    return (uint64_t)ceil((double)n * each);
+}
+
+int lookup_cost_check(const svc_config *c, size_t n, int radius, svc_bad *bad)
+{
+    uint64_t cost = lookup_cost(n, radius);
+    if (cost <= (uint64_t)c->max_lookup_cost)
+        return 0;
+    set_bad(bad, 413, "too_costly",
+            "%zu hashes at max_distance %d cost %llu; at most %lld in one request "
+            "(max_lookup_cost): send fewer hashes or a smaller max_distance",
+            n, radius, (unsigned long long)cost, (long long)c->max_lookup_cost);
+    return -1;
 }
 
 int lookup_body_parse(const uint8_t *body, size_t len, const svc_config *c,

@@ -31,6 +31,17 @@ typedef struct lookup_body {
     size_t k;
 } lookup_body;
 
+/* The search cost of n query hashes at distance `radius`, in units of one
+ * hash searched at distance 31: a hash costs 2^((radius - 31) / 4), 1 at
+ * 31 or less, at most 128 (past ~58 a search is a scan of the index), as
+ * measured by bench/lookup_cost.c (1 M random entries: 11 us a hash at
+ * 31, 60 us at 40, 140 us at 48, 1.3 ms at 60 and 64). Rounded up. */
+uint64_t lookup_cost(size_t n, int radius);
+
+/* Checks n hashes at `radius` against max_lookup_cost: 0, or -1 with a
+ * 413 too_costly in *bad. */
+int lookup_cost_check(const svc_config *c, size_t n, int radius, svc_bad *bad);
+
 /* Reads a lookup body into *out and hashes[0..n) (room for `cap`; cap >=
  * c->max_batch). 0, or -1 with *bad. */
 int lookup_body_parse(const uint8_t *body, size_t len, const svc_config *c,

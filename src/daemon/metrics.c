@@ -163,6 +163,12 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
         { "phmatchd_reloads_total", "Successful SIGHUP reloads.", ld(&m->reloads) },
         { "phmatchd_header_timeouts_total",
           "Connections closed for exceeding header_timeout.", ld(&m->header_timeouts) },
+        { "phmatchd_decode_budget_refused_total", "Images answered 503: max_decode_pixels "
+          "were being decoded.", ld(&m->decode_refused) },
+        { "phmatchd_lookup_cost_refused_total", "Requests answered 413: their searches "
+          "cost more than max_lookup_cost.", ld(&m->cost_refused) },
+        { "phmatchd_worker_trimmed_bytes_total", "Bytes of worker buffers given back "
+          "after an oversized image.", ld(&m->trimmed_bytes) },
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         sb_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
@@ -188,6 +194,8 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
           (double)lds(&m->pending) },
         { "phmatchd_request_body_bytes", "Memory held for request bodies.",
           (double)lds(&m->body_bytes) },
+        { "phmatchd_decode_pixels", "Pixels of the images being decoded now.",
+          (double)lds(&m->decode_pixels) },
         { "phmatchd_uptime_seconds", "Seconds since start.", uptime },
         { "phmatchd_index_open", "1 if the index is open and searchable.",
           ix->open ? 1.0 : 0.0 },

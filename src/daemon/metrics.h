@@ -55,6 +55,11 @@ typedef struct svc_metrics {
     atomic_uint_fast64_t body_refused_client; /* over max_body_memory_per_client */
     atomic_uint_fast64_t body_refused_total;  /* over max_body_memory */
     atomic_uint_fast64_t header_timeouts;     /* closed by header_timeout */
+    /* budgets (workers.c) */
+    atomic_int_fast64_t decode_pixels;     /* pixels being decoded now: the budget */
+    atomic_uint_fast64_t decode_refused;   /* 503: over max_decode_pixels */
+    atomic_uint_fast64_t cost_refused;     /* 413: over max_lookup_cost */
+    atomic_uint_fast64_t trimmed_bytes;    /* worker buffers given back */
 } svc_metrics;
 
 void metrics_init(svc_metrics *m);

@@ -91,7 +91,9 @@ int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index
 /* A free worker; NULL only if all are busy (more requests than threads:
  * cannot happen while count >= request threads). */
 svc_worker *workers_acquire(svc_workers *ws);
-void workers_release(svc_worker *w);
+/* Ends w's request: ends its index snapshot and gives back buffers above
+ * WORKER_KEEP_BYTES (counted in m->trimmed_bytes; m may be NULL). */
+void workers_release(svc_worker *w, svc_metrics *m);
 void workers_free(svc_workers *ws);
 /* Room for n entries in w->queries / w->hits. 0 or -1 (out of memory). */
 int worker_reserve_queries(svc_worker *w, size_t n);
@@ -99,6 +101,38 @@ int worker_reserve_hits(svc_worker *w, size_t n);
 /* The video hasher for the settings in force (made or remade when they
  * changed). NULL out of memory. */
 phm_video_hasher *worker_video_hasher(svc_worker *w, const svc_config *cfg);
+
+/* What a worker keeps of its decoding buffers between requests: more
+ * (an image above ~5 MP as PNG or PNM, a large answer) is given back to
+ * the system when the request ends (workers_release). */
+#define WORKER_KEEP_BYTES ((size_t)16 << 20)
+/* Images of at most this many pixels (RGB within WORKER_KEEP_BYTES) are
+ * not charged to the decode budget: their memory is already bounded by
+ * the workers' count. */
+#define DECODE_FREE_PIXELS ((uint64_t)WORKER_KEEP_BYTES / 3)
+
+/* ---- budgets shared by all workers (workers.c) ------------------------ */
+
+/* What a width x height image is charged in the decode budget, in pixels:
+ * its pixels, or 86 a row if more: the PDQ hasher keeps 256 bytes of
+ * floats a row (as much as 86 RGB pixels), which dominate for a tall
+ * narrow image (10 x 10,000,000: 100 MP, but 2.6 GB to hash). */
+static inline uint64_t decode_charge(uint32_t width, uint32_t height)
+{
+    uint64_t px = (uint64_t)width * height, rows = 86 * (uint64_t)height;
+    return px > rows ? px : rows;
+}
+
+/* The decode budget: reserves `pixels` (decode_charge of an image's
+ * header) in m->decode_pixels unless that would put the pixels being
+ * decoded above max_decode_pixels (0: twice max_pixels). 0; -1 over
+ * budget now (counted in decode_refused); -2 more than the whole budget.
+ * decode_unreserve gives them back. */
+int decode_reserve(svc_metrics *m, const svc_config *c, uint64_t pixels);
+void decode_unreserve(svc_metrics *m, uint64_t pixels);
+
+/* The largest max_distance a request of `role` may ask for. */
+int64_t max_distance_for(const svc_config *c, svc_role role);
 
 /* ---- the server ------------------------------------------------------- */
 

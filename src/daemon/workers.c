@@ -1,6 +1,7 @@
 /* workers.c - the pool of per-thread hashing and search contexts (see
  * server.h). A request takes a free worker for the time of its handler;
  * there are as many workers as request threads, so one is always free. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,12 +121,65 @@ svc_worker *workers_acquire(svc_workers *ws)
     return NULL;
 }
 
-void workers_release(svc_worker *w)
+/* Gives back what one oversized request left in w: the decoder's pixels
+ * (300 MB after a 100 MP RGB PNG), the hasher's float rows, a large
+ * answer's text. Buffers above 4 MiB are mmap'd (main's mallopt), so
+ * free() returns them; malloc_trim returns what smaller pieces left free
+ * in the heaps. Returns the bytes given back. */
+static size_t worker_trim(svc_worker *w)
+{
+    size_t freed = phm_decoder_trim(w->dec, WORKER_KEEP_BYTES) +
+                   phm_hasher_trim(w->hasher, WORKER_KEEP_BYTES);
+    if (w->text_cap > WORKER_KEEP_BYTES) {
+        freed += w->text_cap;
+        free(w->text);
+        w->text = NULL;
+        w->text_len = w->text_cap = 0;
+    }
+#ifdef __GLIBC__
+    if (freed)
+        malloc_trim(0);
+#endif
+    return freed;
+}
+
+void workers_release(svc_worker *w, svc_metrics *m)
 {
     /* The snapshot a search took is ended, so writers can reuse pages. */
     if (w->searcher)
         phm_searcher_release(w->searcher);
+    size_t freed = worker_trim(w);
+    if (freed && m)
+        metrics_add(&m->trimmed_bytes, freed);
     atomic_store(&w->busy, 0);
+}
+
+int decode_reserve(svc_metrics *m, const svc_config *c, uint64_t pixels)
+{
+    int64_t limit = c->max_decode_pixels ? c->max_decode_pixels : 2 * c->max_pixels;
+    int64_t cur = atomic_load(&m->decode_pixels);
+    if (pixels > (uint64_t)limit)
+        return -2;
+    do {
+        if (cur > limit - (int64_t)pixels) {
+            metrics_add(&m->decode_refused, 1);
+            return -1;
+        }
+    } while (!atomic_compare_exchange_weak(&m->decode_pixels, &cur,
+                                           cur + (int64_t)pixels));
+    return 0;
+}
+
+void decode_unreserve(svc_metrics *m, uint64_t pixels)
+{
+    atomic_fetch_sub(&m->decode_pixels, (int64_t)pixels);
+}
+
+int64_t max_distance_for(const svc_config *c, svc_role role)
+{
+    if (role == ROLE_ADMIN || c->max_distance_lookup > c->max_distance)
+        return c->max_distance;
+    return c->max_distance_lookup;
 }
 
 void workers_free(svc_workers *ws)

@@ -118,6 +118,80 @@ void phm_decoder_free(phm_decoder *dec)
     free(dec);
 }
 
+size_t phm_decoder_trim(phm_decoder *dec, size_t keep_bytes)
+{
+    size_t freed = 0;
+    if (!dec)
+        return 0;
+    if (dec->pixels_cap > keep_bytes) {
+        freed += dec->pixels_cap;
+        free(dec->pixels);
+        dec->pixels = NULL;
+        dec->pixels_cap = 0;
+    }
+    if (dec->file_cap > keep_bytes) {
+        freed += dec->file_cap;
+        free(dec->file);
+        dec->file = NULL;
+        dec->file_cap = 0;
+    }
+    dec->file_len = 0;
+    return freed;
+}
+
+int phm_image_probe(const void *data, size_t len, const char *name, phm_image_info *info,
+                    char *err, size_t errlen)
+{
+    const uint8_t *p = data;
+    uint64_t w = 0, h = 0;
+    int rc = PHM_OK;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!info)
+        return PHM_ERR_INVALID;
+    memset(info, 0, sizeof *info);
+    if (!data && len)
+        return PHM_ERR_INVALID;
+    phm_format f = phm_format_detect(data, len);
+    switch (f) {
+    case PHM_FORMAT_JPEG: {
+        uint32_t jw = 0, jh = 0;
+        rc = phm__jpeg_probe(p, len, name, &jw, &jh, err, errlen);
+        w = jw;
+        h = jh;
+        break;
+    }
+    case PHM_FORMAT_PNG:
+        /* IHDR is the first chunk, as libpng requires and decode_png.c reads. */
+        if (len < 24 || memcmp(p + 12, "IHDR", 4) != 0)
+            return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "PNG without an IHDR chunk");
+        w = (uint64_t)p[16] << 24 | (uint64_t)p[17] << 16 | (uint64_t)p[18] << 8 | p[19];
+        h = (uint64_t)p[20] << 24 | (uint64_t)p[21] << 16 | (uint64_t)p[22] << 8 | p[23];
+        break;
+    case PHM_FORMAT_PNM: {
+        uint64_t maxval;
+        size_t pos;
+        if (phm__pnm_header(p, len, &w, &h, &maxval, &pos))
+            return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "malformed PNM header");
+        break;
+    }
+    default:
+        return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name,
+                         "not a JPEG, PNG or PNM image");
+    }
+    if (rc != PHM_OK)
+        return rc;
+    if (w == 0 || h == 0 || w > UINT32_MAX || h > UINT32_MAX)
+        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
+                         "image has an invalid size (%llux%llu)", (unsigned long long)w,
+                         (unsigned long long)h);
+    info->width = (uint32_t)w;
+    info->height = (uint32_t)h;
+    info->format = f;
+    return PHM_OK;
+}
+
 int phm_decode_mem(phm_decoder *dec, const void *data, size_t len,
                    const char *name, phm_image *img, char *err, size_t errlen)
 {

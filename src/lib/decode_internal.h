@@ -50,6 +50,15 @@ void phm__cmyk_to_rgb(uint8_t *p, size_t npixels);
  * as phm_decode_file describes). */
 int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen);
 
+/* Header readers shared by the decoders and phm_image_probe(). PNM: the
+ * width, height and maxval, *pos at the byte ending the header; -1 if
+ * malformed. JPEG: libjpeg's jpeg_read_header; PHM_OK or PHM_ERR_CORRUPT
+ * (PHM_ERR_TOO_LARGE for a length TurboJPEG cannot take) with err. */
+int phm__pnm_header(const uint8_t *data, size_t len, uint64_t *w, uint64_t *h,
+                    uint64_t *maxval, size_t *pos);
+int phm__jpeg_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                    uint32_t *h, char *err, size_t errlen);
+
 /* Decodes a JPEG row by row straight into the hasher (phm_hash_mem). */
 int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                           size_t len, const char *name, phm_mode mode, int dihedral,

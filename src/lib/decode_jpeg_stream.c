@@ -56,6 +56,33 @@ static void on_progress(j_common_ptr c)
     }
 }
 
+int phm__jpeg_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                    uint32_t *h, char *err, size_t errlen)
+{
+    struct jpeg_decompress_struct cinfo;
+    jpeg_errors jerr;
+    volatile int rc = PHM_OK;
+
+    if (len > (unsigned long)-1)
+        return phm__fail(PHM_ERR_TOO_LARGE, err, errlen, name, "file too large");
+    memset(&jerr, 0, sizeof jerr);
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = on_error;
+    jerr.pub.emit_message = on_message;
+    if (setjmp(jerr.jump)) {
+        rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s", jerr.message);
+        goto out;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)len);
+    jpeg_read_header(&cinfo, TRUE);
+    *w = cinfo.image_width;
+    *h = cinfo.image_height;
+out:
+    jpeg_destroy_decompress(&cinfo);
+    return rc;
+}
+
 int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                           size_t len, const char *name, phm_mode mode, int dihedral,
                           phm_pdq_result *out, phm_image_info *info, char *err,

@@ -34,14 +34,23 @@ static int header_uint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
     return 0;
 }
 
+int phm__pnm_header(const uint8_t *data, size_t len, uint64_t *w, uint64_t *h,
+                    uint64_t *maxval, size_t *pos)
+{
+    *pos = 2;
+    return header_uint(data, len, pos, w) || header_uint(data, len, pos, h) ||
+                   header_uint(data, len, pos, maxval)
+               ? -1
+               : 0;
+}
+
 int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen)
 {
     const uint32_t channels = data[1] == '6' ? 3 : 1;
-    size_t pos = 2;
+    size_t pos;
     uint64_t w, h, maxval;
-    if (header_uint(data, len, &pos, &w) || header_uint(data, len, &pos, &h) ||
-        header_uint(data, len, &pos, &maxval))
+    if (phm__pnm_header(data, len, &w, &h, &maxval, &pos))
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "malformed PNM header");
     if (maxval == 0 || maxval > 65535)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,

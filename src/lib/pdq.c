@@ -414,6 +414,24 @@ void phm_hasher_free(phm_hasher *h)
     free(h);
 }
 
+size_t phm_hasher_trim(phm_hasher *h, size_t keep_bytes)
+{
+    if (!h)
+        return 0;
+    const pdq_filter_ws *ws = &h->ws;
+    size_t floats = 4 * ws->cap_width * PDQ_LANES +
+                    (ws->cap_width > PDQ_DIM ? ws->cap_width : ws->cap_width ? PDQ_DIM : 0) +
+                    ws->cap_width * ws->cap_ring + ws->cap_height * PDQ_DIM;
+    size_t bytes = floats * sizeof(float) + h->stage_cap;
+    if (bytes <= keep_bytes)
+        return 0;
+    pdq_filter_release(&h->ws);
+    free(h->stage);
+    h->stage = NULL;
+    h->stage_cap = h->staged = 0;
+    return bytes;
+}
+
 phm_simd phm_hasher_simd(const phm_hasher *h)
 {
     return h ? h->simd : PHM_SIMD_PORTABLE;

@@ -135,6 +135,64 @@ int main(void)
     tjFree(j);
     phm_decoder_free(small);
 
+    /* The header alone: the size a budget reserves before decoding. */
+    phm_image_info pi;
+    j = make_jpeg(321, 123, 3, 1, &len);
+    IS_INT(phm_image_probe(j, len, "p.jpg", &pi, err, sizeof err), PHM_OK, "JPEG header probed");
+    OK(pi.width == 321 && pi.height == 123 && pi.format == PHM_FORMAT_JPEG,
+       "probe: 321x123 jpeg (got %ux%u)", pi.width, pi.height);
+    IS_INT(phm_image_probe(j, 200, "cut.jpg", &pi, err, sizeof err), PHM_ERR_CORRUPT,
+           "a JPEG cut in its header is corrupt");
+    OK(strstr(err, "cut.jpg") != NULL && pi.width == 0, "probe failure names the file: %s",
+       err);
+    tjFree(j);
+    const char bigpgm[] = "P5 40000 30000 255\n";
+    IS_INT(phm_image_probe(bigpgm, sizeof bigpgm - 1, NULL, &pi, err, sizeof err), PHM_OK,
+           "PNM header probed without its pixels");
+    OK(pi.width == 40000 && pi.height == 30000, "probe: 40000x30000 pnm, no limit applied");
+    static const uint8_t png_head[24] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                                          0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                          0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10 };
+    IS_INT(phm_image_probe(png_head, sizeof png_head, NULL, &pi, err, sizeof err), PHM_OK,
+           "PNG IHDR probed");
+    OK(pi.width == 10000 && pi.height == 10000 && pi.format == PHM_FORMAT_PNG,
+       "probe: 10000x10000 png");
+    IS_INT(phm_image_probe(png_head, 20, NULL, &pi, err, sizeof err), PHM_ERR_CORRUPT,
+           "PNG without IHDR is corrupt");
+    IS_INT(phm_image_probe("GIF89a", 6, NULL, &pi, err, sizeof err), PHM_ERR_UNSUPPORTED,
+           "probe: unsupported format");
+
+    /* Trimming gives back what an oversized image left, keeps the rest. */
+    {
+        phm_decoder *td;
+        phm_hasher *th;
+        phm_decoder_new(&td, NULL);
+        phm_hasher_new(&th, PHM_SIMD_AUTO);
+        size_t n = 3000u * 2000u;
+        char *bigp = malloc(64 + n);
+        int k = snprintf(bigp, 64, "P5 3000 2000 255\n");
+        memset(bigp + k, 77, n);
+        phm_pdq_result tr;
+        IS_INT(phm_hash_mem(td, th, bigp, (size_t)k + n, "big.pgm", PHM_MODE_FULL, 0, &tr,
+                            NULL, err, sizeof err), PHM_OK, "6 MP PGM hashed");
+        IS_INT(phm_decoder_trim(td, 8u << 20), 0, "decoder: 6 MB kept under an 8 MiB keep");
+        OK(phm_decoder_trim(td, 1u << 20) >= n, "decoder: 6 MB freed over a 1 MiB keep");
+        IS_INT(phm_decoder_trim(td, 0), 0, "decoder: nothing left to free");
+        OK(phm_hasher_trim(th, 64u << 20) == 0, "hasher: kept under a 64 MiB keep");
+        size_t hf = phm_hasher_trim(th, 0);
+        OK(hf > 3000u * 16 * 4, "hasher: its float buffers freed (%zu bytes)", hf);
+        IS_INT(phm_hasher_trim(th, 0), 0, "hasher: nothing left to free");
+        phm_pdq_result tr2;
+        IS_INT(phm_hash_mem(td, th, bigp, (size_t)k + n, "big.pgm", PHM_MODE_FULL, 0, &tr2,
+                            NULL, err, sizeof err), PHM_OK, "hashed again after trimming");
+        OK(memcmp(&tr.hash[0], &tr2.hash[0], sizeof tr.hash[0]) == 0 &&
+           tr.quality == tr2.quality, "the same hash after trimming");
+        IS_INT(phm_decoder_trim(NULL, 0) + phm_hasher_trim(NULL, 0), 0, "trim accepts NULL");
+        free(bigp);
+        phm_hasher_free(th);
+        phm_decoder_free(td);
+    }
+
     /* 16-bit PNM: samples scaled with rounding. */
     const char hdr[] = "P5\n# comment\n2 1\n1000\n";
     uint8_t pnm[sizeof hdr - 1 + 4];

@@ -1,0 +1,199 @@
+#!/bin/sh
+# service_budget.sh - phmatchd's budgets over real sockets (issue 12, points
+# 2 and 7): the search cost of a request (max_lookup_cost: 413 too_costly)
+# and the lower max_distance of lookup tokens (max_distance_lookup), on
+# 127.0.0.1 with tokens of both roles; the decode budget shared by the
+# workers (max_decode_pixels: 503 with Retry-After) and the worker buffers
+# given back after 100-megapixel PNGs (VmRSS back under a bound), on a Unix
+# socket. A handful of requests, each with a timeout. TAP on stdout. Needs
+# curl; the decode part needs python3 (tools/mkbigpng.py).
+. "$(dirname "$0")/lib.sh"
+
+case $BUILD in
+/*) D=$BUILD ;;
+*) D=$ROOT/$BUILD ;;
+esac
+PHMATCHD=$D/phmatchd
+CLIENT=$D/tests/service/svc_client
+
+if ! t_have curl; then
+    echo "1..0 # SKIP curl not installed (make deps installs it)"
+    exit 0
+fi
+for b in "$PHMATCHD" "$CLIENT"; do
+    if [ ! -x "$b" ]; then
+        t_fail "built: $b"
+        t_done
+    fi
+done
+
+JPG=$IMAGES/bridge-mods/aaa-orig.jpg
+ADMIN_TOKEN=admin-token-0123456789abcdef
+LOOKUP_TOKEN=lookup-token-0123456789abcdef
+printf 'ops admin %s\nupload-pipeline lookup %s\n' "$ADMIN_TOKEN" "$LOOKUP_TOKEN" \
+    >"$T/tokens"
+chmod 600 "$T/tokens"
+
+pids=""
+cleanup_servers() {
+    for p in $pids; do kill -9 "$p" 2>/dev/null; done
+}
+trap 'cleanup_servers; t_cleanup' EXIT
+
+# start NAME ARGS... - phmatchd with ARGS, log in $T/NAME.log; sets PID and
+# PORT (when on TCP). Waits for "ready" (10 s at most).
+start() {
+    _name=$1
+    shift
+    "$PHMATCHD" "$@" 2>"$T/$_name.log" &
+    PID=$!
+    pids="$pids $PID"
+    _i=0
+    while [ $_i -lt 100 ]; do
+        grep -q 'ready:' "$T/$_name.log" 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    PORT=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$_name.log")
+    grep -q 'ready:' "$T/$_name.log"
+}
+stop() {
+    kill -TERM "$1" 2>/dev/null
+    _i=0
+    while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    wait "$1" 2>/dev/null
+}
+req() { curl -s -m 30 -o "$T/out" -w '%{http_code}' "$@"; }
+body() { cat "$T/out"; }
+TCP() { echo "http://127.0.0.1:$PORT$1"; }
+AUTH_L="Authorization: Bearer $LOOKUP_TOKEN"
+AUTH_A="Authorization: Bearer $ADMIN_TOKEN"
+JSON="Content-Type: application/json"
+IMG="Content-Type: image/jpeg"
+metric() { curl -s -m 10 -H "$AUTH_A" "$(TCP /metrics)" | sed -n "s/^$1 //p"; }
+
+"$CLIENT" mkindex "$T/idx.phmi" 200 7 || { t_fail "make the test index"; t_done; }
+
+# ---------------------------------------------------------------------------
+# Settings checked together.
+"$PHMATCHD" -n --socket "$T/x.sock" --max-decode-pixels 1000 >/dev/null 2>"$T/err"
+t_is "max_decode_pixels below max_pixels: exit 2" "$?" 2
+t_like "... saying why" "$(cat "$T/err")" "max_decode_pixels (1000) is below max_pixels"
+"$PHMATCHD" -n --socket "$T/x.sock" --match-distance 45 >/dev/null 2>"$T/err"
+t_is "match_distance above max_distance_lookup: exit 2" "$?" 2
+t_like "... saying why" "$(cat "$T/err")" "above max_distance_lookup"
+out=$("$PHMATCHD" -n --socket "$T/x.sock" 2>&1)
+t_like "default max_distance_lookup is 40" "$out" '^max_distance_lookup = 40$'
+t_like "default max_lookup_cost is 16000" "$out" '^max_lookup_cost = 16000$'
+t_like "default max_decode_pixels is 0 (twice max_pixels)" "$out" '^max_decode_pixels = 0$'
+
+# ---------------------------------------------------------------------------
+# Search cost and distance by role, over TCP.
+if ! start cost --socket '' --listen 127.0.0.1:0 --tokens "$T/tokens" --index "$T/idx.phmi" \
+    --threads 2 --max-batch 10 --max-lookup-cost 200; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/cost.log")"
+    t_done
+fi
+H0=0000000000000000000000000000000000000000000000000000000000000000
+hashes() { # hashes N - a JSON array of N hashes
+    _s="\"$H0\""
+    _k=1
+    while [ $_k -lt "$1" ]; do _s="$_s,\"$(printf '%064x' $_k)\""; _k=$((_k + 1)); done
+    echo "[$_s]"
+}
+lookup() { # lookup AUTH N DISTANCE
+    req -H "$1" -H "$JSON" -d "{\"hashes\":$(hashes "$2"),\"max_distance\":$3}" "$(TCP /v1/lookup)"
+}
+t_is "lookup token: 10 hashes at 31" "$(lookup "$AUTH_L" 10 31)" 200
+t_is "lookup token: 10 hashes at 40 (cost 48)" "$(lookup "$AUTH_L" 10 40)" 200
+t_is "lookup token: max_distance 41 is refused" "$(lookup "$AUTH_L" 1 41)" 400
+t_like "... naming the cap and the setting" "$(body)" \
+    'max_distance 41 is above 40, the largest for a lookup token .max_distance_lookup.'
+t_is "admin token: max_distance 64 (1 hash, cost 128)" "$(lookup "$AUTH_A" 1 64)" 200
+t_like "... answered at 64" "$(body)" '"max_distance":64'
+t_is "admin token: max_distance 65 is above max_distance" "$(lookup "$AUTH_A" 1 65)" 400
+t_is "admin token: 2 hashes at 64 cost 256 > 200" "$(lookup "$AUTH_A" 2 64)" 413
+t_like "... a JSON error too_costly" "$(body)" '"code":"too_costly"'
+t_like "... saying what it cost and what to do" "$(body)" \
+    '2 hashes at max_distance 64 cost 256; at most 200 in one request .max_lookup_cost.: send fewer hashes or a smaller max_distance'
+t_is "10 hashes at 48 cost 191: allowed" "$(lookup "$AUTH_A" 10 48)" 200
+t_is "10 hashes at 49 cost 227: refused" "$(lookup "$AUTH_A" 10 49)" 413
+t_is "/v1/match, lookup token, ?max_distance=41: 400" \
+    "$(req -H "$AUTH_L" -H "$IMG" --data-binary @"$JPG" "$(TCP '/v1/match?max_distance=41')")" 400
+t_is "/v1/match, admin, ?max_distance=64: 200" \
+    "$(req -H "$AUTH_A" -H "$IMG" --data-binary @"$JPG" "$(TCP '/v1/match?max_distance=64')")" 200
+t_is "/v1/match, admin, 8 orientations at 64 cost 1024: 413" \
+    "$(req -H "$AUTH_A" -H "$IMG" --data-binary @"$JPG" \
+        "$(TCP '/v1/match?max_distance=64&dihedral=1')")" 413
+t_is "refusals counted in phmatchd_lookup_cost_refused_total" \
+    "$(metric phmatchd_lookup_cost_refused_total)" 3
+stop "$PID"
+
+# ---------------------------------------------------------------------------
+# The decode budget and the buffers given back, on a Unix socket.
+if ! t_python; then
+    t_skip "decode budget" "python3 not available (tools/mkbigpng.py)"
+    t_done
+fi
+python3 "$ROOT/tools/mkbigpng.py" "$T/big.png" || t_fail "make a 100 MP PNG"
+S=$T/d.sock
+if ! start decode --socket "$S" --index "$T/idx.phmi" --threads 2 \
+    --max-decode-pixels 100000000; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/decode.log")"
+    t_done
+fi
+rss() { awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$PID/status"; }
+big() { # big N - posts the 100 MP PNG; the status goes to $T/bigN
+    curl -s -m 60 --unix-socket "$S" -D "$T/big$1.h" -o "$T/big$1.out" -w '%{http_code}' \
+        -H 'Content-Type: image/png' --data-binary @"$T/big.png" http://x/v1/hash >"$T/big$1"
+}
+uget() { curl -s -m 10 --unix-socket "$S" "http://x$1"; }
+rss0=$(rss)
+big 1 &
+b1=$!
+sleep 0.3
+big 2 &
+b2=$!
+# A photo is not charged to the budget: it goes through meanwhile.
+t_is "a photo is hashed while a 100 MP PNG decodes" \
+    "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
+        --data-binary @"$JPG" http://x/v1/hash)" 200
+wait $b1 $b2
+t_is "two 100 MP PNGs at once over a 100 MP budget: one 200, one 503" \
+    "$(cat "$T/big1" "$T/big2" | sort | tr -d '\n')" "200503"
+t_like "... the 503 says why" "$(cat "$T/big1.out" "$T/big2.out")" \
+    '"code":"overloaded".*max_decode_pixels'
+t_like "... with Retry-After" "$(cat "$T/big1.h" "$T/big2.h")" 'Retry-After: 1'
+t_like "... counted" "$(uget /metrics)" 'phmatchd_decode_budget_refused_total 1'
+big 3
+t_is "alone, the same PNG is hashed (the budget was given back)" "$(cat "$T/big3")" 200
+t_like "... 10000x10000" "$(cat "$T/big3.out")" '"width":10000,"height":10000'
+t_like "no pixels reserved once done" "$(uget /metrics)" 'phmatchd_decode_pixels 0'
+t_like "worker buffers given back" "$(uget /metrics)" \
+    'phmatchd_worker_trimmed_bytes_total [1-9][0-9]\{8,\}'
+r=$(rss)
+# Without trimming each worker keeps 300 MB of pixels; ASan's quarantine
+# keeps freed memory on purpose, so the bound holds for plain builds only.
+if nm "$PHMATCHD" 2>/dev/null | grep -q __asan_init; then
+    t_skip "VmRSS back under 150 MB after the big PNGs" "ASan build: freed memory is quarantined"
+else
+    t_ok "VmRSS back under 150 MB after the big PNGs (was ${rss0} MB, now ${r} MB)" \
+        test "$r" -lt 150
+fi
+# A tall narrow image needs far more memory than its pixels: charged by row.
+python3 "$ROOT/tools/mkbigpng.py" "$T/tall.png" 10 2000000 grey || t_fail "make a 10x2000000 PNG"
+t_is "a 10x2000000 PNG (20 MP, 512 MB of hasher rows) is over the whole budget: 422" \
+    "$(curl -s -m 20 --unix-socket "$S" -o "$T/out" -w '%{http_code}' \
+        -H 'Content-Type: image/png' --data-binary @"$T/tall.png" http://x/v1/hash)" 422
+t_like "... saying why" "$(body)" '"code":"too_large".*10x2000000 image needs the memory of 172000000 pixels'
+t_is "and the server still answers" \
+    "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
+        --data-binary @"$JPG" http://x/v1/match)" 200
+stop "$PID"
+t_done
