@@ -10,7 +10,6 @@
 
 struct phm_decoder {
     phm_decode_limits limits;
-    void *tj;            /* TurboJPEG handle, created on first JPEG */
     uint8_t *pixels;     /* decoded image, grows to the largest seen */
     size_t pixels_cap;
     uint8_t *file;       /* bytes of the last phm_decode_file() */
@@ -38,19 +37,20 @@ int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
 int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
-void phm__jpeg_free(void *tj);
 
-/* Adobe CMYK as libjpeg returns it (TurboJPEG too), to RGB in place, as
- * djpeg does: R = C * K / 255, rounded. In place because the 3-byte output
- * of pixel i never overtakes the 4-byte input of pixel i: whole images
- * (decode_jpeg.c) and single rows (decode_jpeg_stream.c) alike. */
+/* Adobe CMYK as libjpeg returns it, to RGB in place, as djpeg does:
+ * R = C * K / 255, rounded. In place because the 3-byte output of pixel i
+ * never overtakes the 4-byte input of pixel i: whole images and single
+ * rows alike. */
 void phm__cmyk_to_rgb(uint8_t *p, size_t npixels);
 
 /* Reads a regular file into dec->file / dec->file_len (limits and errors
  * as phm_decode_file describes). */
 int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen);
 
-/* Decodes a JPEG row by row straight into the hasher (phm_hash_mem). */
+/* Decodes a JPEG row by row straight into the hasher (phm_hash_mem); the
+ * same decoder as phm__decode_jpeg(), so the same files are accepted,
+ * warned about and refused (decode_jpeg_stream.c). */
 int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                           size_t len, const char *name, phm_mode mode, int dihedral,
                           phm_pdq_result *out, phm_image_info *info, char *err,
