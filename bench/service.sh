@@ -208,7 +208,8 @@ start_server() { # INDEX [THREADS [PREFIX...]]
     [ $# -eq 0 ] || shift
     "$@" "$build/phmatchd" --socket '' --listen 127.0.0.1:0 --tokens "$out/tokens" \
         --index "$idx" --threads "$nthr" \
-        --max-pending 4096 --log-level info 2>"$out/phmatchd.log" &
+        --max-pending 4096 --max-connections-per-client 4096 \
+        --log-level info 2>"$out/phmatchd.log" &
     spid=$!
     i=0
     while [ $i -lt 300 ] && ! grep -q 'listening on tcp' "$out/phmatchd.log" 2>/dev/null; do

@@ -1627,6 +1627,15 @@ int phm_hashlist_format_time(int64_t t, char out[21]);
  * tsv). Returns PHM_OK or PHM_ERR_UNREADABLE. */
 int phm_tsv_fwrite(FILE *fp, const void *data, size_t len);
 
+/* Writes data[0..len) as the name of a pdq line ("hash,quality,NAME", the
+ * reference hasher's format): backslash as \\, tab, LF and CR as \t \n
+ * \r, the other control bytes (0x01..0x1f, 0x7f) as \xHH with lower-case
+ * hex digits; every other byte (commas, quotes, bytes that are not UTF-8)
+ * as it is. So no name can end the line or forge a record; the hash-list
+ * reader undoes exactly these escapes and refuses any other backslash
+ * (docs/HASHLISTS.md). Returns PHM_OK or PHM_ERR_UNREADABLE. */
+int phm_pdq_name_fwrite(FILE *fp, const void *data, size_t len);
+
 /* Writes data[0..len) as one csv field (RFC 4180): in double quotes, with
  * quotes doubled, if it holds a comma, quote, CR or LF; else as it is.
  * Returns PHM_OK or PHM_ERR_UNREADABLE. */

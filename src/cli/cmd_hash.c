@@ -150,6 +150,14 @@ static int write_vpdq_file(hash_run *run, const hash_record *r)
     const char *dot = strrchr(base, '.');
     size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     final[0] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)base[i];
+        if (c < 0x20 || c == 0x7f) {
+            /* The file's name becomes the video's id on import. */
+            why = "the name holds control characters, which a video id cannot";
+            goto fail;
+        }
+    }
     if ((size_t)snprintf(name, sizeof name, "%.*s.txt", (int)len, base) >=
             sizeof name ||
         (size_t)snprintf(final, sizeof final, "%s/%s", dir, name) >=
@@ -250,19 +258,10 @@ static void print_summary(const pipeline_stats *st)
     hashrun_summary_end(st, 1);
 
     const input_counts *sk = &st->skipped;
-    if (sk->symlinks_skipped || sk->special_skipped) {
-        fprintf(stderr, "phmatch: skipped");
-        if (sk->symlinks_skipped)
-            fprintf(stderr, " %llu symbolic link%s (-L follows them)",
-                    (unsigned long long)sk->symlinks_skipped,
-                    sk->symlinks_skipped == 1 ? "" : "s");
-        if (sk->special_skipped)
-            fprintf(stderr, "%s %llu special file%s (FIFO, socket, device)",
-                    sk->symlinks_skipped ? " and" : "",
-                    (unsigned long long)sk->special_skipped,
-                    sk->special_skipped == 1 ? "" : "s");
-        fputc('\n', stderr);
-    }
+    if (sk->symlinks_skipped)
+        fprintf(stderr, "phmatch: skipped %llu symbolic link%s (-L follows them)\n",
+                (unsigned long long)sk->symlinks_skipped,
+                sk->symlinks_skipped == 1 ? "" : "s");
 }
 
 /* Parses the arguments into *o. Returns -1 to go on, or an exit status

@@ -330,8 +330,9 @@ static int next_in_walk(input_source *in, input_item *item)
             in->counts.symlinks_skipped++;
             continue;
         default:
-            in->counts.special_skipped++;
-            continue;
+            /* A FIFO, socket or device: a record saying so, never opened
+             * (a FIFO would wait for a writer). */
+            return error_item(in, item, PHM_ERR_UNREADABLE, "not a regular file");
         }
     }
     return 0;
@@ -464,8 +465,7 @@ int input_next(input_source *in, input_item *item, char *err, size_t errlen)
             continue;
         }
         if (!S_ISREG(st.st_mode))
-            return error_item(in, item, PHM_ERR_UNSUPPORTED,
-                              "not a regular file");
+            return error_item(in, item, PHM_ERR_UNREADABLE, "not a regular file");
         item->path = in->path;
         item->len = in->path_len;
         item->status = PHM_OK;

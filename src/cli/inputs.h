@@ -55,7 +55,6 @@ typedef struct input_item {
 
 typedef struct input_counts {
     uint64_t symlinks_skipped; /* links met in walks, not followed */
-    uint64_t special_skipped;  /* FIFOs, sockets, devices met in walks */
 } input_counts;
 
 typedef struct input_source input_source;

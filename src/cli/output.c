@@ -164,7 +164,7 @@ static void write_pdq(FILE *fp, const hash_record *r)
             const phm_vpdq_frame *fr = &r->video->frames[i];
             phm_pdq_to_hex(&fr->hash, hex);
             fprintf(fp, "%s,%d,", hex, fr->quality);
-            fwrite(r->path, 1, r->path_len, fp);
+            phm_pdq_name_fwrite(fp, r->path, r->path_len);
             fprintf(fp, ",%llu,%.3f\n", (unsigned long long)fr->frame,
                     fr->timestamp);
         }
@@ -175,7 +175,7 @@ static void write_pdq(FILE *fp, const hash_record *r)
     for (int i = 0; i < r->pdq.nhashes && i < PHM_DIH_COUNT; i++) {
         phm_pdq_to_hex(&r->pdq.hash[i], hex);
         fprintf(fp, "%s,%d,", hex, r->pdq.quality);
-        fwrite(r->path, 1, r->path_len, fp);
+        phm_pdq_name_fwrite(fp, r->path, r->path_len); /* ferror checked at the end */
         putc('\n', fp);
     }
 }

@@ -109,7 +109,7 @@ typedef struct pipeline_stats {
     uint64_t videos;      /* records that are videos (hashed or not) */
     uint64_t frames;      /* video frames hashed */
     double seconds;       /* wall time of the run */
-    input_counts skipped; /* symlinks and special files not hashed */
+    input_counts skipped; /* symbolic links not followed */
 } pipeline_stats;
 
 /* Runs the inputs of `in` through the pipeline. Returns PHM_OK when every

@@ -20,22 +20,63 @@ void audit_init(svc_audit *a)
     a->failed = 0;
 }
 
+/* What audit_open() demands of the open file. */
+static int check_fd(int fd, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        snprintf(err, errlen, "audit log '%s' must be a regular file of mode 0600 "
+                 "(it is 0%o): chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+        return -1;
+    }
+    return 0;
+}
+
+int audit_check(const char *path, char *err, size_t errlen)
+{
+    if (!path || !*path)
+        return 0;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT) {
+        /* audit_open() would create it: the directory must allow that. */
+        char dir[4096] = ".";
+        const char *slash = strrchr(path, '/');
+        if (slash) {
+            size_t n = slash == path ? 1 : (size_t)(slash - path);
+            if (n >= sizeof dir)
+                n = sizeof dir - 1;
+            memcpy(dir, path, n);
+            dir[n] = '\0';
+        }
+        if (access(dir, W_OK | X_OK)) {
+            snprintf(err, errlen, "cannot create audit log '%s': %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open audit log '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = check_fd(fd, path, err, errlen);
+    close(fd);
+    return rc;
+}
+
 int audit_open(svc_audit *a, const char *path, char *err, size_t errlen)
 {
     int fd = -1;
     char *copy = NULL;
 
     if (path && *path) {
-        struct stat st;
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
             snprintf(err, errlen, "cannot open audit log '%s': %s", path,
                      strerror(errno));
             return -1;
         }
-        if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-            snprintf(err, errlen, "audit log '%s' must be a regular file of mode 0600 "
-                     "(it is 0%o): chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+        if (check_fd(fd, path, err, errlen)) {
             close(fd);
             return -1;
         }

@@ -39,6 +39,11 @@ void audit_init(svc_audit *a);
  * or -1 with err; on error the previous file stays open. */
 int audit_open(svc_audit *a, const char *path, char *err, size_t errlen);
 
+/* What phmatchd -n checks of `path` without creating it: an existing file
+ * must pass audit_open()'s checks, a missing one must be creatable in its
+ * directory. path NULL or "" passes. Returns 0 or -1 with err. */
+int audit_check(const char *path, char *err, size_t errlen);
+
 /* Writes one record. Returns 0, or -1 if the write failed. */
 int audit_write(svc_audit *a, const audit_record *r);
 

@@ -56,8 +56,9 @@ static int valid_token(const char *s, size_t n)
 }
 
 /* Reads the whole file after checking what it is: opened and read by
- * libphmatch (a regular file, no symbolic link, at most 1 MiB), owner and
- * mode checked here on the open descriptor. */
+ * libphmatch (a regular file, at most 1 MiB), owner and mode checked here
+ * on the open descriptor. Symbolic links are followed, since that is how
+ * Kubernetes mounts secrets: the checks apply to the file they lead to. */
 static char *read_protected(const char *path, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
@@ -67,7 +68,7 @@ static char *read_protected(const char *path, size_t *len, char *err, size_t err
     char why[PHM_ERRMSG_MAX];
     int fd;
 
-    if (phm_file_open(path, PHM_FILE_NOFOLLOW, TOKENS_FILE_MAX, &fd, &size, why,
+    if (phm_file_open(path, 0, TOKENS_FILE_MAX, &fd, &size, why,
                       sizeof why) != PHM_OK) {
         snprintf(err, errlen, "token file: %s", why);
         return NULL;

@@ -10,34 +10,62 @@ void body_init(svc_bodybuf *b, atomic_int_fast64_t *in_use)
     b->in_use = in_use;
 }
 
+void body_set_client(svc_bodybuf *b, atomic_int_fast64_t *client_in_use)
+{
+    b->client_in_use = client_in_use;
+    if (client_in_use)
+        atomic_fetch_add(client_in_use, (int64_t)b->cap);
+}
+
 void body_begin(svc_bodybuf *b, size_t limit, int64_t budget)
 {
     b->len = 0;
     b->limit = limit;
+    b->expect = 0;
     b->budget = budget;
+    b->client_budget = INT64_MAX;
     b->too_large = b->overloaded = b->bad_form = 0;
     b->discarded = 0;
     b->photo_parts = 0;
+}
+
+void body_expect(svc_bodybuf *b, size_t length, int64_t client_budget)
+{
+    b->expect = length;
+    b->client_budget = client_budget;
 }
 
 int body_reserve(svc_bodybuf *b, size_t need)
 {
     if (need <= b->cap)
         return 0;
+    size_t ceiling = b->limit;
+    if (b->expect && b->expect < ceiling && need <= b->expect)
+        ceiling = b->expect;
     size_t ncap = b->cap ? b->cap * 2 : 16384;
     if (ncap < need)
         ncap = need;
-    if (ncap > b->limit)
-        ncap = need > b->limit ? need : b->limit;
+    if (ncap > ceiling)
+        ncap = need > ceiling ? need : ceiling;
     int64_t add = (int64_t)(ncap - b->cap);
     int64_t before = atomic_fetch_add(b->in_use, add);
     if (before + add > b->budget) {
         atomic_fetch_sub(b->in_use, add);
         return -1;
     }
+    if (b->client_in_use) {
+        before = atomic_fetch_add(b->client_in_use, add);
+        if (before + add > b->client_budget) {
+            atomic_fetch_sub(b->client_in_use, add);
+            atomic_fetch_sub(b->in_use, add);
+            return -2;
+        }
+    }
     uint8_t *nb = realloc(b->buf, ncap);
     if (!nb) {
         atomic_fetch_sub(b->in_use, add);
+        if (b->client_in_use)
+            atomic_fetch_sub(b->client_in_use, add);
         return -1;
     }
     b->buf = nb;
@@ -53,11 +81,14 @@ static int dropped(svc_bodybuf *b, size_t n)
 
 int body_append(svc_bodybuf *b, const char *data, size_t n)
 {
+    int rc;
     if (!b->too_large && !b->overloaded && !b->bad_form) {
         if (n > b->limit - b->len) {
             b->too_large = 1;
-        } else if (body_reserve(b, b->len + n)) {
-            b->overloaded = 1;
+        } else if ((rc = body_reserve(b, b->len + n)) != 0) {
+            /* The request is lost: what it holds goes back at once. */
+            b->overloaded = rc == -2 ? 2 : 1;
+            body_free(b);
         } else {
             if (n)
                 memcpy(b->buf + b->len, data, n);
@@ -88,6 +119,8 @@ void body_free(svc_bodybuf *b)
 {
     free(b->buf);
     atomic_fetch_sub(b->in_use, (int64_t)b->cap);
+    if (b->client_in_use)
+        atomic_fetch_sub(b->client_in_use, (int64_t)b->cap);
     b->buf = NULL;
     b->cap = 0;
     b->len = 0;

@@ -56,6 +56,8 @@ static const setting settings[] = {
       "PEM certificate chain: serve TLS on the TCP listener" },
     { "tls_key", T_STR, OFF(tls_key), 0, 0, NULL, "", RESTART,
       "PEM private key (unencrypted) of tls_cert" },
+    { "allow_cleartext", T_BOOL, OFF(allow_cleartext), 0, 1, NULL, "no", RESTART,
+      "serve plain HTTP on a TCP address that is not loopback (else refused without TLS)" },
     { "tokens", T_STR, OFF(tokens), 0, 0, NULL, "", 0,
       "bearer token file, mode 0600: lines 'NAME ROLE TOKEN', ROLE lookup or admin" },
     { "unix_auth", T_ENUM, OFF(unix_auth), 0, 0, unix_auth_names, "optional", 0,
@@ -67,7 +69,7 @@ static const setting settings[] = {
     { "threads", T_INT, OFF(threads), 0, 256, NULL, "0", RESTART,
       "request threads per listener (0: one per core)" },
     { "max_connections", T_INT, OFF(max_connections), 1, 65536, NULL, "1024", RESTART,
-      "open connections per listener" },
+      "open connections per listener; more are closed at once" },
     { "max_pending", T_INT, OFF(max_pending), 1, 1000000, NULL, "256", 0,
       "requests in progress at once; more are answered 503" },
     { "max_body", T_SIZE, OFF(max_body), 1024, 4 * GiB, NULL, "32MiB", 0,
@@ -86,6 +88,16 @@ static const setting settings[] = {
       "matches reported per query hash (nearest first)" },
     { "connection_timeout", T_SECS, OFF(connection_timeout), 1, 86400, NULL, "30", RESTART,
       "seconds a connection may make no progress before it is closed" },
+    /* Limits per client (issue 12): kept together. */
+    { "max_connections_per_client", T_INT, OFF(max_connections_per_client), 1, 65536, NULL,
+      "64", 0, "open TCP connections per client address (IPv6: per /64); more are closed "
+      "at once" },
+    { "max_body_memory_per_client", T_SIZE, OFF(max_body_memory_per_client), 1024,
+      256 * GiB, NULL, "64MiB", 0,
+      "request body memory of one TCP client address at once; beyond it: 503" },
+    { "header_timeout", T_SECS, OFF(header_timeout), 1, 86400, NULL, "10", 0,
+      "seconds a connection may take to send a request's headers (idle keep-alive "
+      "included)" },
     { "request_timeout", T_SECS, OFF(request_timeout), 1, 86400, NULL, "120", 0,
       "seconds to receive a whole request and send its answer (not counting processing)" },
     { "shutdown_timeout", T_SECS, OFF(shutdown_timeout), 0, 3600, NULL, "30", 0,
@@ -428,6 +440,27 @@ int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
     return 0;
 }
 
+int config_cleartext_exposed(const svc_config *c)
+{
+    char host[64];
+    int port;
+    unsigned char a[16];
+
+    if (!*c->listen || *c->tls_cert)
+        return 0;
+    if (config_parse_listen(c->listen, host, sizeof host, &port))
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] != 127;
+    if (inet_pton(AF_INET6, host, a) != 1)
+        return 1;
+    static const unsigned char loop6[16] = { [15] = 1 };
+    static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+    if (memcmp(a, loop6, 16) == 0)
+        return 0;
+    return !(memcmp(a, mapped, 12) == 0 && a[12] == 127); /* ::ffff:127.x.y.z */
+}
+
 int config_validate(const svc_config *c, char *err, size_t errlen)
 {
     char host[64];
@@ -454,6 +487,14 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
             return -1;
         }
     }
+    if (!*c->tls_cert && !c->allow_cleartext && config_cleartext_exposed(c)) {
+        snprintf(err, errlen, "refusing to listen on %.128s without TLS: it is not a "
+                 "loopback address, so tokens and images would cross the network in "
+                 "the clear; set tls_cert and tls_key, listen on 127.0.0.1 or [::1], or "
+                 "set allow_cleartext (--allow-cleartext) if something else encrypts "
+                 "the traffic", c->listen);
+        return -1;
+    }
     if (!*c->tls_cert != !*c->tls_key) {
         snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");
         return -1;
@@ -473,6 +514,10 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
     }
     if (c->max_body > c->max_body_memory) {
         snprintf(err, errlen, "max_body is above max_body_memory");
+        return -1;
+    }
+    if (c->max_body > c->max_body_memory_per_client) {
+        snprintf(err, errlen, "max_body is above max_body_memory_per_client");
         return -1;
     }
     return 0;

@@ -27,6 +27,7 @@ typedef struct svc_config {
     int64_t socket_mode;       /* permission bits of the socket */
     char *listen;              /* "host:port" for TCP; "" = none */
     char *tls_cert, *tls_key;  /* PEM files; both or neither */
+    int allow_cleartext;       /* plain HTTP on a non-loopback address */
     /* access */
     char *tokens;              /* bearer token file; "" = none */
     int unix_auth;             /* UNIX_AUTH_* */
@@ -35,15 +36,18 @@ typedef struct svc_config {
     /* capacity and limits */
     int64_t threads;           /* request threads per listener */
     int64_t max_connections;   /* per listener */
+    int64_t max_connections_per_client; /* per client address, TCP */
     int64_t max_pending;       /* requests in progress, all listeners */
     int64_t max_body;          /* bytes of one request body */
     int64_t max_body_memory;   /* bytes of all request bodies at once */
+    int64_t max_body_memory_per_client; /* of one client address, TCP */
     int64_t max_pixels;        /* decoded image size limit */
     int64_t max_duration;      /* seconds of a video body decoded */
     int64_t max_frames;        /* frames of a video body decoded */
     int64_t max_batch;         /* hashes per lookup, entries per add */
     int64_t max_matches;       /* matches reported per hash */
     int64_t connection_timeout; /* seconds without progress */
+    int64_t header_timeout;    /* seconds to send a request's headers */
     int64_t request_timeout;   /* seconds to receive a request */
     int64_t shutdown_timeout;  /* seconds to drain on SIGTERM */
     int64_t retry_after;       /* seconds, in 503 answers */
@@ -79,6 +83,11 @@ int config_load_file(svc_config *c, const char *path, char *err, size_t errlen);
 /* Checks the settings together (a listener, TLS pairs, distances, a
  * TCP listener needs tokens). Returns 0 or -1 with err. */
 int config_validate(const svc_config *c, char *err, size_t errlen);
+
+/* Whether the TCP listener serves plain HTTP on an address that is not
+ * loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): refused by
+ * config_validate() unless allow_cleartext, warned about when allowed. */
+int config_cleartext_exposed(const svc_config *c);
 
 /* Deep copy; 0 or -1 (out of memory, dst left empty). */
 int config_copy(svc_config *dst, const svc_config *src);

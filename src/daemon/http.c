@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,14 +34,28 @@
 #include "server.h"
 #include "text.h"
 
+/* A client address with open TCP connections: what the limits per
+ * client count. Unix-socket clients have none (they all share one
+ * address, and the socket's permissions already choose them). */
+struct svc_client {
+    svc_client *next;            /* srv->clients, under srv->conns_lock */
+    int family;
+    unsigned char addr[16];
+    int64_t conns;               /* under srv->conns_lock */
+    atomic_int_fast64_t body_bytes; /* its body buffers (body.c) */
+};
+
 struct svc_conn {
     svc_server *srv;
     struct MHD_Connection *mc;
     int fd;
     svc_transport transport;
+    svc_client *client;          /* NULL on the Unix socket */
+    int refused;                 /* over a connection limit: being closed */
     svc_conn *prev, *next;       /* srv->conns, under srv->conns_lock */
     atomic_uint_fast64_t phase_us; /* since when the reaper's clock runs */
     atomic_int busy;             /* a handler is running: not reaped */
+    atomic_int in_request;       /* its headers are in: request_timeout */
     atomic_int reaped;
     /* the request in progress */
     int active;
@@ -283,8 +298,8 @@ static void run_handler(svc_conn *cc)
     if (rq->route->body != BODY_NONE) {
         if (b->overloaded) {
             metrics_add(&srv->metrics.overloaded, 1);
-            reply_error(rq, 503, "overloaded", "no memory for the request body now; "
-                        "try again later");
+            reply_error(rq, 503, "overloaded", "no memory for the request body now%s; "
+                        "try again later", b->overloaded == 2 ? " for this client" : "");
             return;
         }
         if (b->bad_form) {
@@ -319,6 +334,28 @@ static void run_handler(svc_conn *cc)
     workers_release(w);
 }
 
+/* ---- framing headers --------------------------------------------------- */
+
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind,
+                                            const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        ++*(unsigned *)cls;
+    return MHD_YES;
+}
+
+/* More than one Content-Length header: libmicrohttpd frames the body by
+ * one of them, a proxy in front may have used another (request
+ * smuggling), so the request is refused whatever the values. */
+static int duplicate_content_length(struct MHD_Connection *mc)
+{
+    unsigned n = 0;
+    MHD_get_connection_values(mc, MHD_HEADER_KIND, count_content_length, &n);
+    return n > 1;
+}
+
 static void begin_request(svc_conn *cc, const char *url, const char *method)
 {
     svc_server *srv = cc->srv;
@@ -328,6 +365,7 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
     char allow[ROUTE_ALLOW_MAX];
 
     cc->active = 1;
+    atomic_store(&cc->in_request, 1);
     cc->responded = 0;
     cc->t_start = now_micros();
     cc->endpoint = EP_OTHER;
@@ -338,6 +376,11 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
     rq->transport = cc->transport;
     atomic_fetch_add(&srv->metrics.pending, 1);
 
+    if (duplicate_content_length(cc->mc)) {
+        reply_error(rq, 400, "bad_request", "more than one Content-Length header");
+        queue_answer(cc);
+        return;
+    }
     route_result found = route_find(method, url, &rq->route, rq->path_arg, allow);
     if (found == ROUTE_NO_METHOD) {
         reply_error(rq, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
@@ -368,6 +411,7 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
     int refused = authenticate(cc, rt);
     size_t limit = (size_t)rt->cfg.max_body;
     int64_t budget = rt->cfg.max_body_memory;
+    int64_t client_budget = rt->cfg.max_body_memory_per_client;
     int64_t max_pending = rt->cfg.max_pending;
     live_release(&srv->live, slot);
     if (refused) {
@@ -386,6 +430,7 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
          * knows the request is complete would close the connection. A body
          * sent anyway is kept up to 64 KiB and ignored. */
         body_begin(&cc->body, BODY_KEEP_BUFFER, budget);
+        body_expect(&cc->body, 0, client_budget);
         return;
     }
     body_begin(&cc->body, limit, budget);
@@ -414,13 +459,14 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
             queue_answer(cc);
             return;
         }
-        if (!errno && !*end && n > 0 && body_reserve(&cc->body, (size_t)n)) {
-            metrics_add(&srv->metrics.overloaded, 1);
-            reply_error(rq, 503, "overloaded", "no memory for the request body now; "
-                        "try again later");
-            queue_answer(cc);
-            return;
-        }
+        /* Nothing is reserved from the declared length: memory is
+         * charged as the bytes arrive (body.c). */
+        if (!errno && !*end)
+            body_expect(&cc->body, (size_t)n, client_budget);
+        else
+            body_expect(&cc->body, 0, client_budget);
+    } else {
+        body_expect(&cc->body, 0, client_budget);
     }
 }
 
@@ -434,7 +480,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     svc_conn *cc = ci ? ci->socket_context : NULL;
-    if (!cc)
+    if (!cc || cc->refused)
         return MHD_NO;
 
     if (!*req_cls) {
@@ -448,15 +494,23 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
+        svc_bodybuf *b = &cc->body;
+        int was_overloaded = b->overloaded, rc;
         *upload_data_size = 0;
         if (cc->pp) {
-            svc_bodybuf *b = &cc->body;
             if (b->bad_form || MHD_post_process(cc->pp, upload_data, n) != MHD_YES ||
                 b->bad_form)
-                return body_form_failed(b, n) ? MHD_NO : MHD_YES;
-            return MHD_YES;
+                rc = body_form_failed(b, n);
+            else
+                rc = 0;
+        } else {
+            rc = body_append(b, upload_data, n);
         }
-        return body_append(&cc->body, upload_data, n) ? MHD_NO : MHD_YES;
+        /* Counted when it happens: a stalled upload never gets its 503. */
+        if (!was_overloaded && b->overloaded)
+            metrics_add(b->overloaded == 2 ? &cc->srv->metrics.body_refused_client
+                                           : &cc->srv->metrics.body_refused_total, 1);
+        return rc ? MHD_NO : MHD_YES;
     }
     if (cc->pp) {
         if (MHD_destroy_post_processor(cc->pp) != MHD_YES)
@@ -474,6 +528,7 @@ static void end_request(svc_conn *cc, int completed)
     if (!cc->active)
         return;
     cc->active = 0;
+    atomic_store(&cc->in_request, 0);
     uint64_t us = now_micros() - cc->t_start;
     unsigned status = cc->responded ? cc->rq.status : 0;
     metrics_request(&srv->metrics, cc->endpoint, status, us);
@@ -506,6 +561,87 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
     *req_cls = NULL;
 }
 
+/* The key of a client address, port aside: the IPv4 address, or the
+ * IPv6 /64 prefix (one site's hosts get one, and an attacker's /64 gives
+ * it 2^64 addresses). 0, or -1 for other families. */
+static int client_key(const struct sockaddr *sa, int *family, unsigned char addr[16])
+{
+    memset(addr, 0, 16);
+    if (!sa)
+        return -1;
+    *family = sa->sa_family;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+        memcpy(addr, &s4->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(addr, &s6->sin6_addr, 8);
+        return 0;
+    }
+    return -1;
+}
+
+/* Counts a new connection against the limits, under conns_lock: 0, or
+ * -1 if it must be refused (the metric counted). A TCP connection
+ * gets its client record. */
+static int admit(svc_server *srv, svc_conn *cc, const struct sockaddr *sa)
+{
+    int slot;
+    const svc_runtime *rt = live_acquire(&srv->live, &slot);
+    int64_t per_client = rt->cfg.max_connections_per_client;
+    live_release(&srv->live, slot);
+    int64_t total = srv->boot.max_connections; /* restart-only */
+    int family;
+    unsigned char addr[16];
+
+    if (srv->open[cc->transport] >= total) {
+        metrics_add(&srv->metrics.conn_refused_total, 1);
+        return -1;
+    }
+    if (cc->transport == TRANSPORT_TCP && client_key(sa, &family, addr) == 0) {
+        svc_client *c;
+        for (c = srv->clients; c; c = c->next)
+            if (c->family == family && memcmp(c->addr, addr, 16) == 0)
+                break;
+        if (c && c->conns >= per_client) {
+            metrics_add(&srv->metrics.conn_refused_client, 1);
+            return -1;
+        }
+        if (!c) {
+            if (!(c = calloc(1, sizeof *c)))
+                return -1;
+            c->family = family;
+            memcpy(c->addr, addr, 16);
+            atomic_init(&c->body_bytes, 0);
+            c->next = srv->clients;
+            srv->clients = c;
+        }
+        c->conns++;
+        cc->client = c;
+    }
+    srv->open[cc->transport]++;
+    return 0;
+}
+
+/* Undoes admit(), under conns_lock, once the body buffer is freed. */
+static void release_client(svc_server *srv, svc_conn *cc)
+{
+    srv->open[cc->transport]--;
+    svc_client *c = cc->client;
+    cc->client = NULL;
+    if (!c || --c->conns > 0)
+        return;
+    for (svc_client **p = &srv->clients; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    free(c);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -523,14 +659,25 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         cc->fd = fdi ? fdi->connect_fd : -1;
         const union MHD_ConnectionInfo *ai =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ai ? ai->client_addr : NULL;
         body_init(&cc->body, &srv->metrics.body_bytes);
-        cc->transport = (ai && ai->client_addr && ai->client_addr->sa_family == AF_UNIX)
-                            ? TRANSPORT_UNIX
-                            : TRANSPORT_TCP;
+        cc->transport = (sa && sa->sa_family == AF_UNIX) ? TRANSPORT_UNIX : TRANSPORT_TCP;
         atomic_init(&cc->phase_us, now_micros());
         atomic_init(&cc->busy, 0);
+        atomic_init(&cc->in_request, 0);
         atomic_init(&cc->reaped, 0);
         pthread_mutex_lock(&srv->conns_lock);
+        if (admit(srv, cc, sa)) {
+            pthread_mutex_unlock(&srv->conns_lock);
+            /* Closed at once: libmicrohttpd sees the end of the stream
+             * and closes it; nothing of it is counted. */
+            cc->refused = 1;
+            if (cc->fd >= 0)
+                shutdown(cc->fd, SHUT_RDWR);
+            return;
+        }
+        if (cc->client)
+            body_set_client(&cc->body, &cc->client->body_bytes);
         cc->next = srv->conns;
         if (srv->conns)
             srv->conns->prev = cc;
@@ -545,6 +692,11 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
     svc_conn *cc = *socket_context;
     if (!cc)
         return;
+    *socket_context = NULL;
+    if (cc->refused) {
+        free(cc);
+        return;
+    }
     pthread_mutex_lock(&srv->conns_lock);
     if (cc->prev)
         cc->prev->next = cc->next;
@@ -555,31 +707,44 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
     pthread_mutex_unlock(&srv->conns_lock);
     end_request(cc, 0);
     body_free(&cc->body);
+    pthread_mutex_lock(&srv->conns_lock);
+    release_client(srv, cc);
+    pthread_mutex_unlock(&srv->conns_lock);
     atomic_fetch_sub(&srv->metrics.connections, 1);
     free(cc);
-    *socket_context = NULL;
 }
 
-int http_reap(svc_server *srv, double timeout)
+int http_reap(svc_server *srv, double timeout, double header_timeout)
 {
     uint64_t now = now_micros(), limit = (uint64_t)(timeout * 1e6);
-    int n = 0;
+    uint64_t hlimit = (uint64_t)(header_timeout * 1e6);
+    int n = 0, nh = 0;
+    if (hlimit > limit)
+        hlimit = limit;
     pthread_mutex_lock(&srv->conns_lock);
     for (svc_conn *cc = srv->conns; cc; cc = cc->next) {
         if (atomic_load(&cc->busy) || atomic_load(&cc->reaped) || cc->fd < 0)
             continue;
-        if (now - atomic_load(&cc->phase_us) <= limit)
+        /* Before its headers are in (idle keep-alive included), a
+         * connection has header_timeout; then request_timeout. */
+        int headers = !atomic_load(&cc->in_request);
+        if (now - atomic_load(&cc->phase_us) <= (headers ? hlimit : limit))
             continue;
         /* libmicrohttpd sees the connection fail and closes it in its
          * own thread. */
         shutdown(cc->fd, SHUT_RDWR);
         atomic_store(&cc->reaped, 1);
-        n++;
+        if (headers && hlimit < limit)
+            nh++;
+        else
+            n++;
     }
     pthread_mutex_unlock(&srv->conns_lock);
     if (n)
         metrics_add(&srv->metrics.timeouts, (uint64_t)n);
-    return n;
+    if (nh)
+        metrics_add(&srv->metrics.header_timeouts, (uint64_t)nh);
+    return n + nh;
 }
 
 int64_t http_pending(svc_server *srv)
@@ -633,7 +798,11 @@ static struct MHD_Daemon *start_one(svc_server *srv, int fd, int tls, char *err,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, /* first, as libmicrohttpd asks */
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+        /* Our own limits (admit) close excess connections at once;
+         * libmicrohttpd's, above them, would leave them waiting in the
+         * listen queue. */
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(c->max_connections + c->max_connections / 4 + 16 * c->threads),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -416,6 +416,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "phmatchd: index '%s': %s\n", srv.boot.index, strerror(errno));
             goto out_rt;
         }
+        if (config_cleartext_exposed(&srv.boot))
+            fprintf(stderr, "phmatchd: warning: %s serves plain HTTP (allow_cleartext): "
+                    "tokens and images cross the network unencrypted\n", srv.boot.listen);
+        if (audit_check(srv.boot.audit_log, err, sizeof err)) {
+            fprintf(stderr, "phmatchd: %s\n", err);
+            goto out_rt;
+        }
         config_print(stdout, &srv.boot);
         fprintf(stderr, "phmatchd: configuration OK (%zu token%s)\n",
                 rt->tokens ? rt->tokens->count : 0,
@@ -460,6 +467,10 @@ int main(int argc, char **argv)
         goto out_sig;
     }
     unix_bound = srv.unix_fd >= 0;
+    if (config_cleartext_exposed(&srv.boot))
+        SVC_LOG(&srv.log, LOG_WARN, "listen %s is not a loopback address and serves plain "
+                "HTTP (allow_cleartext): tokens and images cross the network unencrypted",
+                srv.boot.listen);
     if (*srv.boot.listen &&
         (srv.tcp_fd = bind_tcp(srv.boot.listen, srv.tcp_addr, sizeof srv.tcp_addr,
                                err, sizeof err)) < 0) {
@@ -509,11 +520,13 @@ int main(int argc, char **argv)
         int slot;
         const svc_runtime *cur = live_acquire(&srv.live, &slot);
         double timeout = (double)cur->cfg.request_timeout;
+        double htimeout = (double)cur->cfg.header_timeout;
         live_release(&srv.live, slot);
-        int n = http_reap(&srv, timeout);
+        int n = http_reap(&srv, timeout, htimeout);
         if (n)
             SVC_LOG(&srv.log, LOG_INFO, "closed %d connection%s slower than "
-                    "request_timeout (%.0f s)", n, n == 1 ? "" : "s", timeout);
+                    "header_timeout (%.0f s) or request_timeout (%.0f s)", n,
+                    n == 1 ? "" : "s", htimeout, timeout);
         sleep_ms(200);
     }
 
@@ -526,7 +539,8 @@ int main(int argc, char **argv)
     {
         double deadline = now_seconds() + (double)srv.boot.shutdown_timeout;
         while (http_pending(&srv) > 0 && now_seconds() < deadline) {
-            http_reap(&srv, (double)srv.boot.request_timeout);
+            http_reap(&srv, (double)srv.boot.request_timeout,
+                      (double)srv.boot.header_timeout);
             sleep_ms(20);
         }
         if (http_pending(&srv) > 0)

@@ -161,11 +161,27 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
         { "phmatchd_requests_aborted_total", "Requests ended before their answer was "
           "sent (client gone, timeout).", ld(&m->aborted) },
         { "phmatchd_reloads_total", "Successful SIGHUP reloads.", ld(&m->reloads) },
+        { "phmatchd_header_timeouts_total",
+          "Connections closed for exceeding header_timeout.", ld(&m->header_timeouts) },
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         sb_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
                   counters[i].help, counters[i].name, counters[i].name,
                   (unsigned long long)counters[i].v);
+    struct { const char *name, *help, *label, *v1, *v2; uint64_t n1, n2; } labelled[] = {
+        { "phmatchd_connections_refused_total", "Connections closed at once because of a "
+          "connection limit.", "reason", "per_client", "total", ld(&m->conn_refused_client),
+          ld(&m->conn_refused_total) },
+        { "phmatchd_body_memory_refused_total", "Request bodies refused (503) for lack of "
+          "body memory.", "reason", "per_client", "total", ld(&m->body_refused_client),
+          ld(&m->body_refused_total) },
+    };
+    for (size_t i = 0; i < sizeof labelled / sizeof labelled[0]; i++)
+        sb_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s{%s=\"%s\"} %llu\n"
+                  "%s{%s=\"%s\"} %llu\n", labelled[i].name, labelled[i].help,
+                  labelled[i].name, labelled[i].name, labelled[i].label, labelled[i].v1,
+                  (unsigned long long)labelled[i].n1, labelled[i].name, labelled[i].label,
+                  labelled[i].v2, (unsigned long long)labelled[i].n2);
     struct { const char *name, *help; double v; } gauges[] = {
         { "phmatchd_connections", "Open connections.", (double)lds(&m->connections) },
         { "phmatchd_requests_in_progress", "Requests received and not yet answered.",

@@ -49,6 +49,12 @@ typedef struct svc_metrics {
     atomic_int_fast64_t pending;           /* requests in progress now */
     atomic_int_fast64_t body_bytes;        /* request body memory now */
     atomic_uint_fast64_t reloads;
+    /* limits per client and in total (http.c) */
+    atomic_uint_fast64_t conn_refused_client; /* over max_connections_per_client */
+    atomic_uint_fast64_t conn_refused_total;  /* over max_connections */
+    atomic_uint_fast64_t body_refused_client; /* over max_body_memory_per_client */
+    atomic_uint_fast64_t body_refused_total;  /* over max_body_memory */
+    atomic_uint_fast64_t header_timeouts;     /* closed by header_timeout */
 } svc_metrics;
 
 void metrics_init(svc_metrics *m);

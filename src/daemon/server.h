@@ -103,6 +103,7 @@ phm_video_hasher *worker_video_hasher(svc_worker *w, const svc_config *cfg);
 /* ---- the server ------------------------------------------------------- */
 
 typedef struct svc_conn svc_conn; /* http.c: one connection */
+typedef struct svc_client svc_client; /* http.c: one client address */
 
 typedef struct svc_server {
     svc_log log;
@@ -118,9 +119,12 @@ typedef struct svc_server {
     char *tls_cert_pem, *tls_key_pem;
     atomic_int shutting_down;
     double started;       /* monotonic seconds */
-    /* open connections, for the request-timeout reaper */
+    /* open connections, for the request-timeout reaper and the limits
+     * per client and per listener (index svc_transport) */
     pthread_mutex_t conns_lock;
     svc_conn *conns;
+    svc_client *clients;
+    int64_t open[2];
 } svc_server;
 
 /* Monotonic time. */
@@ -249,7 +253,9 @@ void http_stop(svc_server *srv);
 /* Requests in progress (headers received, answer not yet sent). */
 int64_t http_pending(svc_server *srv);
 /* Closes connections that have taken longer than request_timeout to send
- * a request or receive its answer. Returns how many. */
-int http_reap(svc_server *srv, double timeout);
+ * a request or receive its answer, or longer than header_timeout to send
+ * a request's headers (counted from the connection's start or its
+ * previous answer). Returns how many. */
+int http_reap(svc_server *srv, double timeout, double header_timeout);
 
 #endif /* SVC_SERVER_H */

@@ -789,7 +789,41 @@ static void finish_entry(phm_hashlist_reader *r)
 /* ---------------------------------------------------------------- */
 /* Line formats                                                      */
 
-/* hash,quality[,name]: the name is everything after the second comma. */
+/* Undoes phm_pdq_name_fwrite()'s escapes of the name s[0..len) into
+ * r->fbuf (never longer than s), *out its length. A backslash that starts
+ * no escape is an error, not a guess. */
+static int unescape_name(phm_hashlist_reader *r, const char *s, size_t len, size_t *out,
+                         char *err, size_t errlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '\\') {
+            char e = i + 1 < len ? s[i + 1] : '\0';
+            int hi, lo;
+            if (e == '\\' || e == 'n' || e == 'r' || e == 't') {
+                c = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : '\\';
+                i++;
+            } else if (e == 'x' && i + 3 < len &&
+                       (hi = phm_hex_value((unsigned char)s[i + 2])) >= 0 &&
+                       (lo = phm_hex_value((unsigned char)s[i + 3])) >= 0 && (hi | lo)) {
+                c = (char)(hi << 4 | lo);
+                i += 3;
+            } else {
+                hl_shown_buf b;
+                return HL_LINE_ERR("invalid escape '%s' in the name: the escapes are "
+                                   "\\\\ \\n \\r \\t and \\xHH (not \\x00)",
+                                   HL_SHOW(b, s + i, len - i < 4 ? len - i : 4));
+            }
+        }
+        r->fbuf[n++] = c;
+    }
+    *out = n;
+    return 0;
+}
+
+/* hash,quality[,name]: the name is everything after the second comma,
+ * commas included, with phm_pdq_name_fwrite()'s escapes undone. */
 static int parse_pdq(phm_hashlist_reader *r, const char *line, size_t len, phm_entry *e,
                      char *err, size_t errlen)
 {
@@ -804,8 +838,10 @@ static int parse_pdq(phm_hashlist_reader *r, const char *line, size_t len, phm_e
     rc = hl_set_quality(r, e, q, (size_t)((c2 ? c2 : end) - q), err, errlen);
     if (rc || !c2)
         return rc;
-    return hl_set_string(r, r->id, PHM_HASHLIST_ID_MAX, "name", c2 + 1,
-                         (size_t)(end - c2 - 1), err, errlen);
+    size_t n = 0;
+    if ((rc = unescape_name(r, c2 + 1, (size_t)(end - c2 - 1), &n, err, errlen)) != 0)
+        return rc;
+    return hl_set_string(r, r->id, PHM_HASHLIST_ID_MAX, "name", r->fbuf, n, err, errlen);
 }
 
 /* TYPE HASH, separated by spaces or tabs. Returns 0, 1 (skipped) or an

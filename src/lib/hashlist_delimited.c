@@ -25,6 +25,27 @@ int phm_tsv_fwrite(FILE *fp, const void *data, size_t len)
     return ferror(fp) ? PHM_ERR_UNREADABLE : PHM_OK;
 }
 
+int phm_pdq_name_fwrite(FILE *fp, const void *data, size_t len)
+{
+    const unsigned char *s = data;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '\\')
+            fputs("\\\\", fp);
+        else if (c == '\n')
+            fputs("\\n", fp);
+        else if (c == '\r')
+            fputs("\\r", fp);
+        else if (c == '\t')
+            fputs("\\t", fp);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(fp, "\\x%c%c", phm_hex_digits[c >> 4], phm_hex_digits[c & 15]);
+        else
+            putc(c, fp);
+    }
+    return ferror(fp) ? PHM_ERR_UNREADABLE : PHM_OK;
+}
+
 int phm_csv_fwrite(FILE *fp, const void *data, size_t len)
 {
     const char *s = data;

@@ -54,6 +54,15 @@ static int json_video(phm_hashlist_reader *r, json_t *v, phm_entry *e, char *err
     return hl_set_video(r, e, err, errlen);
 }
 
+/* Length of the run of hex digits at the start of s[0..len). */
+static size_t first_hex_end(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && phm_hex_value((unsigned char)s[i]) >= 0)
+        i++;
+    return i;
+}
+
 static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, char *err,
                          size_t errlen)
 {
@@ -65,10 +74,14 @@ static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, cha
 
     const char *key;
     json_t *item;
-    json_t *vpdq = NULL;
+    json_t *vpdq = NULL, *path_hex = NULL;
     json_object_foreach(root, key, item) {
         if (strcmp(key, "vpdq") == 0) {
             vpdq = item;
+            continue;
+        }
+        if (strcmp(key, "path_hex") == 0) {
+            path_hex = item;
             continue;
         }
         hl_col k = hl_column_kind(key, strlen(key), 0);
@@ -137,6 +150,22 @@ static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, cha
         if ((rc = json_text(r, val[k], keyname[k], &s, &n, err, errlen)) != 0 ||
             (rc = hl_set_string(r, strs[i].dst, strs[i].max, keyname[k], s, n, err,
                                 errlen)) != 0)
+            return rc;
+    }
+    if (path_hex && !json_is_null(path_hex) && !PRESENT(COL_ID)) {
+        /* The exact bytes of a name that is not UTF-8, as phmatch hash
+         * writes them next to "path": they win over "path"/"name". */
+        const char *h = json_string_value(path_hex);
+        size_t hl = h ? json_string_length(path_hex) : 0;
+        if (!h || hl % 2 || hl / 2 > PHM_HASHLIST_ID_MAX ||
+            first_hex_end(h, hl) != hl)
+            return HL_LINE_ERR("\"path_hex\" must be a string of at most %d pairs of "
+                               "hex digits", PHM_HASHLIST_ID_MAX);
+        for (size_t i = 0; i < hl / 2; i++)
+            r->fbuf[i] = (char)(phm_hex_value((unsigned char)h[2 * i]) << 4 |
+                                phm_hex_value((unsigned char)h[2 * i + 1]));
+        if ((rc = hl_set_string(r, r->id, PHM_HASHLIST_ID_MAX, "path_hex", r->fbuf, hl / 2,
+                                err, errlen)) != 0)
             return rc;
     }
     if (PRESENT(COL_ADDED)) {

@@ -124,9 +124,6 @@ int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, ch
     if (e->added < 0 || e->added > PHM_HASHLIST_TIME_MAX)
         return unrepresentable(err, errlen, "added time %lld is out of range",
                                (long long)e->added);
-    if (fmt == PHM_HASHLIST_PDQ && strpbrk(strs[1], "\r\n"))
-        return unrepresentable(err, errlen,
-                               "a pdq line cannot carry a line break in the name (id)");
 
     phm_pdq_to_hex(&e->pdq, hex);
     when[0] = '\0';
@@ -140,7 +137,7 @@ int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, ch
         if (e->quality >= 0)
             fprintf(fp, "%d", e->quality);
         putc(',', fp);
-        fwrite(strs[1], 1, lens[1], fp);
+        phm_pdq_name_fwrite(fp, strs[1], lens[1]); /* the caller checks ferror */
         break;
     case PHM_HASHLIST_HEX:
         fputs(hex, fp);

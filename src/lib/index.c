@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,12 +33,52 @@ void idx_err(char *err, size_t errlen, const char *what, const char *path,
     va_end(ap);
 }
 
+/* Below this much free space (or this close to the file size limit) a
+ * failed write is taken to be for want of space. */
+#define IDX_SPACE_MARGIN (UINT64_C(1) << 20)
+
+/* Why a write of the index failed, if for want of space: LMDB reports a
+ * short write (what a full disk or RLIMIT_FSIZE gives) as EIO, so the
+ * file system and the limit are asked. NULL if neither is exhausted. */
+static const char *space_exhausted(const phm_index *idx, int rc)
+{
+    if (rc == ENOSPC)
+        return "the disk is full (no space left on the device)";
+#ifdef EDQUOT
+    if (rc == EDQUOT)
+        return "the disk quota is exceeded";
+#endif
+    if (rc != EIO && rc != EFBIG)
+        return NULL;
+    struct rlimit rl;
+    struct stat st;
+    if (idx && idx->path && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY && stat(idx->path, &st) == 0 &&
+        (uint64_t)st.st_size + IDX_SPACE_MARGIN > (uint64_t)rl.rlim_cur)
+        return "the file size limit (RLIMIT_FSIZE, ulimit -f) is reached";
+    if (rc == EFBIG)
+        return "the file is too large for this file system";
+    struct statvfs vfs;
+    if (idx && idx->path && statvfs(idx->path, &vfs) == 0) {
+        /* root may use the reserved blocks, others may not */
+        uint64_t blocks = geteuid() == 0 ? (uint64_t)vfs.f_bfree : (uint64_t)vfs.f_bavail;
+        if (blocks * (uint64_t)vfs.f_frsize < IDX_SPACE_MARGIN)
+            return "the disk is full (no space left on the device)";
+    }
+    return NULL;
+}
+
 int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during)
 {
     const char *path = idx ? idx->path : "";
     const char *sep = during ? " while " : "";
+    const char *space = space_exhausted(idx, rc);
     during = during ? during : "";
+    if (space) {
+        idx_err(err, errlen, what, path, "%s%s%s", space, sep, during);
+        return PHM_ERR_INDEX;
+    }
     switch (rc) {
     case MDB_MAP_FULL: {
         MDB_envinfo info;

@@ -153,7 +153,21 @@ t_is "-j 1: a good JPEG after a failed one is hashed" \
 
 mkfifo "$T/fifo" 2>/dev/null &&
     "$PHMATCH" hash -q "$T/fifo" >"$T/fifo.tsv" 2>/dev/null
-t_is "a FIFO named explicitly: an error record, no hang" \
-    "$(tsv_col status "$T/fifo.tsv")" unsupported_format
+t_is "a FIFO named explicitly: an unreadable record, no hang" \
+    "$(tsv_col status "$T/fifo.tsv")/$(tsv_col error "$T/fifo.tsv")" \
+    "unreadable/not a regular file"
+"$PHMATCH" hash -q /dev/null >"$T/dev.tsv" 2>/dev/null
+t_is "a device named explicitly: an unreadable record" \
+    "$(tsv_col status "$T/dev.tsv")/$(tsv_col error "$T/dev.tsv")" \
+    "unreadable/not a regular file"
+# In a directory walk: a record for the FIFO too (never opened, so no hang).
+mkdir "$T/walk"
+cp "$IMAGES/misc-images/wee.jpg" "$T/walk/a.jpg"
+mkfifo "$T/walk/b-fifo"
+"$PHMATCH" hash -q "$T/walk" >"$T/walk.tsv" 2>/dev/null
+t_is "a FIFO in a directory walk: a record of its own" \
+    "$(tsv_col status "$T/walk.tsv" | tr '\n' ' ')" "ok unreadable "
+t_is "... saying not a regular file" \
+    "$(tsv_get "$T/walk/b-fifo" error "$T/walk.tsv")" "not a regular file"
 
 t_done

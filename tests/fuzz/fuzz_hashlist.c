@@ -18,9 +18,10 @@
  *     absent), quality -1..100, time 0..HASHLIST_TIME_MAX, strings
  *     NUL-terminated within their limits, a non-empty id;
  *   - round trip: each record written in each format is either refused
- *     for a documented reason only (a line break in a pdq name, text that
- *     is not UTF-8 in jsonl, no PDQ hash for pdq/hex/hma) or read back, with the format detected, to the
- *     same values for every field that format carries.
+ *     for a documented reason only (text that is not UTF-8 in jsonl, no
+ *     PDQ hash for pdq/hex/hma; a pdq name escapes its line breaks) or
+ *     read back, with the format detected, to the same values for every
+ *     field that format carries.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -139,8 +140,6 @@ static int refused_for_a_reason(phm_hashlist_format fmt, const snap *rec)
     if ((fmt == PHM_HASHLIST_PDQ || fmt == PHM_HASHLIST_HEX || fmt == PHM_HASHLIST_HMA) &&
         !(rec->has & PHM_SIG_PDQ))
         return 1;
-    if (fmt == PHM_HASHLIST_PDQ)
-        return strpbrk(rec->id, "\r\n") != NULL;
     if (fmt == PHM_HASHLIST_JSONL)
         return !phm_utf8_valid(rec->source, strlen(rec->source)) ||
                !phm_utf8_valid(rec->id, strlen(rec->id)) ||

@@ -354,6 +354,42 @@ static void test_pdq(void)
     free(res);
 }
 
+/* phm_pdq_name_fwrite and the pdq reader: every byte but NUL survives,
+ * nothing written ends the line, a backslash that starts no escape is an
+ * error. */
+static void test_pdq_escapes(void)
+{
+    char name[256], *buf = NULL, hex[65];
+    size_t len = 0;
+    for (int i = 1; i < 256; i++)
+        name[i - 1] = (char)i;
+    FILE *out = open_memstream(&buf, &len);
+    fputs(H1 ",5,", out);
+    OK(phm_pdq_name_fwrite(out, name, 255) == PHM_OK, "pdq name: written");
+    putc('\n', out);
+    fclose(out);
+    OK(memchr(buf, '\n', len) == buf + len - 1 && !memchr(buf, '\r', len),
+       "pdq name: every byte 1..255 on one line, no CR");
+    OK(strstr(buf, "\\x01") && strstr(buf, "\\x7f") && strstr(buf, "\\n") &&
+           strstr(buf, "\\\\") && strstr(buf, "\\t"),
+       "pdq name: control bytes as \\xHH, LF, tab and backslash as \\n \\t \\\\");
+    result *res = result_alloc();
+    read_mem(buf, len, "e.pdq", PHM_HASHLIST_PDQ, NULL, res);
+    IS_INT(res->nerr, 0, "pdq name: read back without errors");
+    OK(res->nrec == 1 && strlen(res->rec[0].id) == 255 &&
+           memcmp(res->rec[0].id, name, 255) == 0,
+       "pdq name: every byte 1..255 read back");
+    free(res);
+    free(buf);
+
+    res = result_alloc();
+    read_str(H1 ",1,a\\x41\\x0a\\\\b,c\n", "e.pdq", PHM_HASHLIST_PDQ, res);
+    OK(res->nrec == 1 && strcmp(res->rec[0].id, "aA\n\\b,c") == 0,
+       "pdq name: \\xHH in either case read, commas kept");
+    IS_STR(hex_of(&res->rec[0], hex), H1, "pdq name: the hash");
+    free(res);
+}
+
 static void test_hex(void)
 {
     result *res = result_alloc();
@@ -523,6 +559,20 @@ static void test_jsonl(void)
     IS_STR(res->warn[0], "l.jsonl:1: ignoring unknown key \"extra\" (and any others in this file)",
            "jsonl: the warning names the key");
     free(res);
+
+    /* "path_hex": the exact bytes of a name that is not UTF-8, as phmatch
+     * hash writes it; it wins over "path", not over "id" */
+    res = result_alloc();
+    read_str("{\"path\":\"caf\ufffd\",\"path_hex\":\"636166e9\",\"pdq\":\"" H1 "\"}\n"
+             "{\"id\":\"x\",\"path_hex\":\"636166e9\",\"pdq\":\"" H1 "\"}\n"
+             "{\"path_hex\":\"63616\",\"pdq\":\"" H1 "\"}\n",
+             "p.jsonl", PHM_HASHLIST_JSONL, res);
+    OK(res->nrec == 2 && strcmp(res->rec[0].id, "caf\xe9") == 0 &&
+           strcmp(res->rec[1].id, "x") == 0,
+       "jsonl: path_hex gives the name's bytes, id wins over it");
+    OK(res->nerr == 1 && strstr(res->err[0], "p.jsonl:3: \"path_hex\" must be") != NULL,
+       "jsonl: a path_hex that is not pairs of hex digits is an error");
+    free(res);
 }
 
 /* ---------------------------------------------------------------- */
@@ -585,6 +635,22 @@ static void test_errors(void)
                  "f.txt:1: invalid quality '99999999999999999999999': not an integer 0..100",
                  "huge quality");
     expect_error(PHM_HASHLIST_PDQ, NULL, H1, "f.txt:1: expected 'hash,quality,name'", "no comma");
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",1,C:\\imgs\\a.jpg",
+                 "f.txt:1: invalid escape '\\img' in the name: the escapes are \\\\ \\n \\r "
+                 "\\t and \\xHH (not \\x00)",
+                 "pdq: a backslash that starts no escape");
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",1,a\\x00",
+                 "f.txt:1: invalid escape '\\x00' in the name: the escapes are \\\\ \\n "
+                 "\\r \\t and \\xHH (not \\x00)",
+                 "pdq: \\x00");
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",1,a\\x4",
+                 "f.txt:1: invalid escape '\\x4' in the name: the escapes are \\\\ \\n "
+                 "\\r \\t and \\xHH (not \\x00)",
+                 "pdq: \\x and one digit");
+    expect_error(PHM_HASHLIST_PDQ, NULL, H1 ",1,end\\",
+                 "f.txt:1: invalid escape '\\' in the name: the escapes are \\\\ \\n "
+                 "\\r \\t and \\xHH (not \\x00)",
+                 "pdq: a backslash at the end");
     expect_error(PHM_HASHLIST_PDQ, NULL, ",50,x", "f.txt:1: missing hash", "empty hash");
     expect_error(PHM_HASHLIST_CSV, CSVH, H1 ",1,x\"y,z", "f.txt:2: unexpected quote in unquoted field 3",
                  "quote inside an unquoted field");
@@ -1034,18 +1100,7 @@ static void test_round_trips(void)
     awkward_records(recs);
     for (int f = PHM_HASHLIST_PDQ; f <= PHM_HASHLIST_JSONL; f++) {
         phm_hashlist_format fmt = (phm_hashlist_format)f;
-        if (fmt == PHM_HASHLIST_PDQ) {
-            /* a pdq name cannot hold a line break */
-            snap copy[NAWK];
-            memcpy(copy, recs, sizeof copy);
-            for (int i = 0; i < NAWK; i++)
-                for (char *p = copy[i].id; *p; p++)
-                    if (*p == '\n' || *p == '\r')
-                        *p = ' ';
-            round_trip(fmt, copy, NAWK, "awkward strings, every field at its limit");
-        } else {
-            round_trip(fmt, recs, NAWK, "awkward strings, every field at its limit");
-        }
+        round_trip(fmt, recs, NAWK, "awkward strings, every field at its limit");
     }
 
     /* bytes that are not UTF-8: csv, tsv and pdq carry them, jsonl refuses */
@@ -1066,13 +1121,18 @@ static void test_round_trips(void)
     OK(rc == PHM_ERR_UNSUPPORTED && len == 0, "jsonl refuses text that is not UTF-8");
     IS_STR(err, "id is not valid UTF-8, which jsonl cannot carry", "jsonl: the refusal names the field");
 
-    /* pdq refuses a line break in the name */
+    /* pdq escapes a line break in the name: one line, read back as it was */
     snap nl = recs[1];
     snprintf(nl.id, sizeof nl.id, "two\nlines");
-    rc = snap_write(out, PHM_HASHLIST_PDQ, &nl, err, sizeof err);
-    fflush(out);
-    OK(rc == PHM_ERR_UNSUPPORTED && len == 0, "pdq refuses a line break in the name");
-    IS_STR(err, "a pdq line cannot carry a line break in the name (id)", "pdq: the refusal says why");
+    char *nbuf = NULL;
+    size_t nlen = 0;
+    FILE *nout = open_memstream(&nbuf, &nlen);
+    rc = snap_write(nout, PHM_HASHLIST_PDQ, &nl, err, sizeof err);
+    fclose(nout);
+    OK(rc == PHM_OK && nlen > 0 && memchr(nbuf, '\n', nlen) == nbuf + nlen - 1,
+       "pdq writes a line break in the name as an escape, on one line");
+    free(nbuf);
+    round_trip(PHM_HASHLIST_PDQ, &nl, 1, "a line break in the name");
 
     /* out-of-range values are refused by every format */
     snap badq = recs[1];
@@ -1539,6 +1599,7 @@ int main(void)
     test_format_names();
     test_time();
     test_pdq();
+    test_pdq_escapes();
     test_hex();
     test_hma();
     test_csv();

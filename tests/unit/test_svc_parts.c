@@ -190,6 +190,56 @@ static void test_body(void)
     body_end(&b);
     body_free(&b);
     IS_INT((int)atomic_load(&in_use), 0, "body: every byte given back");
+
+    /* Charged as bytes arrive (issue 12): a body that declares 32 MiB and
+     * sends 2 bytes holds one first step, not 32 MiB. */
+    atomic_int_fast64_t client;
+    atomic_init(&client, 0);
+    body_init(&b, &in_use);
+    body_set_client(&b, &client);
+    body_begin(&b, 32u << 20, INT64_C(512) << 20);
+    body_expect(&b, 32u << 20, INT64_C(64) << 20);
+    body_append(&b, chunk, 2);
+    OK(!b.overloaded && b.len == 2, "body: 2 bytes of a declared 32 MiB: kept");
+    OK(atomic_load(&in_use) <= 16384, "body: ... charged one step, not the declared "
+       "length (%lld)", (long long)atomic_load(&in_use));
+    IS_INT((int)atomic_load(&client), (int)atomic_load(&in_use),
+           "body: ... charged to the client too");
+    body_end(&b);
+    body_free(&b);
+    /* Grows in steps, never past the declared length. */
+    static char big[100000];
+    body_init(&b, &in_use);
+    body_begin(&b, 1u << 20, INT64_C(512) << 20);
+    body_expect(&b, 100000, INT64_C(64) << 20);
+    for (size_t off = 0; off < sizeof big; off += 1000)
+        body_append(&b, big + off, 1000);
+    IS_INT((int)b.len, 100000, "body: 100000 bytes in pieces of 1000: kept");
+    IS_INT((int)b.cap, 100000, "body: ... the buffer is the declared length exactly");
+    body_free(&b);
+    /* One client's share: a second body over it is refused (2) and frees
+     * its buffer at once; the first keeps its bytes. */
+    svc_bodybuf b2;
+    body_init(&b, &in_use);
+    body_set_client(&b, &client);
+    body_init(&b2, &in_use);
+    body_set_client(&b2, &client);
+    body_begin(&b, 1u << 20, INT64_C(512) << 20);
+    body_expect(&b, 100000, 150000);
+    body_begin(&b2, 1u << 20, INT64_C(512) << 20);
+    body_expect(&b2, 100000, 150000);
+    body_append(&b, big, sizeof big);
+    body_append(&b2, big, 20000);
+    body_append(&b2, big, 60000);
+    OK(!b.overloaded && b.len == 100000, "body: a client's first 100000 bytes: kept");
+    IS_INT(b2.overloaded, 2, "body: its second body past its 150000-byte share: refused "
+           "for the client");
+    OK(b2.buf == NULL && b2.cap == 0, "body: ... holding nothing");
+    IS_INT((int)atomic_load(&client), 100000, "body: the client is charged its first body");
+    body_free(&b);
+    body_free(&b2);
+    IS_INT((int)atomic_load(&client), 0, "body: every byte given back by the client");
+    IS_INT((int)atomic_load(&in_use), 0, "body: and in all");
 }
 
 /* ---- tokens and roles ---- */
@@ -250,6 +300,10 @@ static void test_config(void)
     IS_INT(c.max_body, 32 << 20, "config: default max_body 32MiB keeps 33554432");
     IS_INT(c.max_body_memory, INT64_C(512) << 20, "config: default max_body_memory 512MiB");
     IS_INT(c.request_timeout, 120, "config: default request_timeout");
+    IS_INT(c.max_connections_per_client, 64, "config: default max_connections_per_client");
+    IS_INT(c.max_body_memory_per_client, INT64_C(64) << 20,
+           "config: default max_body_memory_per_client 64MiB");
+    IS_INT(c.header_timeout, 10, "config: default header_timeout");
     IS_INT(config_set(&c, "max_body", "32M", err, sizeof err), 0, "config: max_body 32M");
     IS_INT(c.max_body, 32000000, "config: M is 10^6, as in phmatch");
     IS_INT(config_set(&c, "max-body", "64KiB", err, sizeof err), 0, "config: dashes, KiB");
