@@ -82,7 +82,7 @@ CLI    := $(BUILD)/phmatch
 DAEMON := $(BUILD)/phmatchd
 
 .PHONY: all lib tests tools check demo deps bench install uninstall clean help \
-        asan fuzz _check _demo _bench FORCE
+        asan fuzz fuzz-long _check _demo _bench FORCE
 .DEFAULT_GOAL := all
 
 all: lib $(CLI) $(DAEMON) tools ## build the library, the phmatch tool, the phmatchd service and helper tools
@@ -192,6 +192,9 @@ asan: ## build everything with ASan+UBSan into build-asan/
 
 fuzz: ## build the libFuzzer targets (clang) into build-fuzz/
 	@sh tests/fuzz/build.sh build-fuzz
+
+fuzz-long: ## fuzz every target for FUZZ_SECONDS in all (default 3600), FUZZ_JOBS at a time
+	@sh tests/fuzz/long.sh
 
 demo: deps ## install deps, build, hash the photos in data/ and show the result
 	@$(MAKE) --no-print-directory _demo

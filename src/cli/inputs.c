@@ -371,6 +371,7 @@ static int read_list_entry(input_source *in, FILE *fp, input_item *item)
     in->path_len = len;
     if (too_long) {
         char msg[96];
+        in->path_len = strlen(in->path); /* what was kept may hold a NUL */
         snprintf(msg, sizeof msg, "path longer than %zu bytes in the list",
                  in->opt.max_path);
         error_item(in, item, PHM_ERR_INVALID, msg);
@@ -436,7 +437,7 @@ int input_next(input_source *in, input_item *item, char *err, size_t errlen)
         }
         rc = next_top(in, item, err, errlen);
         if (rc <= 0 || rc == 2)
-            return rc;
+            return rc == 2 ? 1 : rc; /* an error item is an item */
         if (rc == 3) {
             /* Standard input, read by the video decoder: nothing to stat. */
             item->path = in->path;

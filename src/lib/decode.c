@@ -112,7 +112,6 @@ void phm_decoder_free(phm_decoder *dec)
 {
     if (!dec)
         return;
-    phm__jpeg_free(dec->tj);
     free(dec->pixels);
     free(dec->file);
     free(dec);

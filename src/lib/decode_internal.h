@@ -10,7 +10,6 @@
 
 struct phm_decoder {
     phm_decode_limits limits;
-    void *tj;            /* TurboJPEG handle, created on first JPEG */
     uint8_t *pixels;     /* decoded image, grows to the largest seen */
     size_t pixels_cap;
     uint8_t *file;       /* bytes of the last phm_decode_file() */
@@ -38,12 +37,11 @@ int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
 int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
-void phm__jpeg_free(void *tj);
 
-/* Adobe CMYK as libjpeg returns it (TurboJPEG too), to RGB in place, as
- * djpeg does: R = C * K / 255, rounded. In place because the 3-byte output
- * of pixel i never overtakes the 4-byte input of pixel i: whole images
- * (decode_jpeg.c) and single rows (decode_jpeg_stream.c) alike. */
+/* Adobe CMYK as libjpeg returns it, to RGB in place, as djpeg does:
+ * R = C * K / 255, rounded. In place because the 3-byte output of pixel i
+ * never overtakes the 4-byte input of pixel i: whole images and single
+ * rows alike. */
 void phm__cmyk_to_rgb(uint8_t *p, size_t npixels);
 
 /* Reads a regular file into dec->file / dec->file_len (limits and errors
@@ -53,13 +51,15 @@ int phm__read_file(phm_decoder *dec, const char *path, char *err, size_t errlen)
 /* Header readers shared by the decoders and phm_image_probe(). PNM: the
  * width, height and maxval, *pos at the byte ending the header; -1 if
  * malformed. JPEG: libjpeg's jpeg_read_header; PHM_OK or PHM_ERR_CORRUPT
- * (PHM_ERR_TOO_LARGE for a length TurboJPEG cannot take) with err. */
+ * (PHM_ERR_TOO_LARGE for a length libjpeg cannot take) with err. */
 int phm__pnm_header(const uint8_t *data, size_t len, uint64_t *w, uint64_t *h,
                     uint64_t *maxval, size_t *pos);
 int phm__jpeg_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
                     uint32_t *h, char *err, size_t errlen);
 
-/* Decodes a JPEG row by row straight into the hasher (phm_hash_mem). */
+/* Decodes a JPEG row by row straight into the hasher (phm_hash_mem); the
+ * same decoder as phm__decode_jpeg(), so the same files are accepted,
+ * warned about and refused (decode_jpeg_stream.c). */
 int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                           size_t len, const char *name, phm_mode mode, int dihedral,
                           phm_pdq_result *out, phm_image_info *info, char *err,

@@ -1,13 +1,18 @@
-/* decode_jpeg_stream.c - JPEG decoded row by row into the PDQ hasher.
+/* decode_jpeg_stream.c - JPEG through libjpeg-turbo's libjpeg API, for
+ * both JPEG paths: decoded whole (phm_decode_mem, decode_jpeg.c) or row by
+ * row straight into the PDQ hasher (phm_hash_mem).
  *
- * libjpeg-turbo's libjpeg API with its defaults, which are TurboJPEG's
- * defaults too (accurate integer IDCT, smooth upsampling), so the pixels
- * are exactly those of decode_jpeg.c. Sixteen rows at a time go from the
- * decoder's output straight into the hasher's streaming filter: the
- * decoded image is never stored whole, so large photos are hashed from
- * cache. Limits and error reporting match decode_jpeg.c: pixel limit from
- * the header, at most 500 progressive scans, libjpeg warnings (corrupt
- * data it recovered from) reported as PHM_WARN_RECOVERED. */
+ * One function does both, so the two paths accept, warn about and refuse
+ * exactly the same files, as djpeg does: libjpeg's defaults (accurate
+ * integer IDCT, smooth upsampling; TurboJPEG's defaults too, which the PDQ
+ * golden vectors were made with), a fresh decompressor per image (a reused
+ * one keeps the quantization tables of the previous image and would decode
+ * a file that has none), the pixel limit from the header, at most 500
+ * progressive scans, libjpeg warnings (corrupt data it recovered from)
+ * reported as PHM_WARN_RECOVERED and any error, even after warnings, as
+ * PHM_ERR_CORRUPT. Streaming, sixteen rows at a time go from the decoder's
+ * output to the hasher's filter: the decoded image is never stored whole,
+ * so large photos are hashed from cache. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,10 +88,19 @@ out:
     return rc;
 }
 
-int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
-                          size_t len, const char *name, phm_mode mode, int dihedral,
-                          phm_pdq_result *out, phm_image_info *info, char *err,
-                          size_t errlen)
+/* Where the rows go: the whole image into dec->pixels (`img`), or the
+ * hasher (`h`, with `mode`, `dihedral`, `out`). */
+typedef struct jpeg_sink {
+    phm_image *img;
+    phm_hasher *h;
+    phm_mode mode;
+    int dihedral;
+    phm_pdq_result *out;
+} jpeg_sink;
+
+static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
+                       const jpeg_sink *sink, phm_image_info *info, char *err,
+                       size_t errlen)
 {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_progress_mgr progress;
@@ -110,6 +124,8 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
     jpeg_mem_src(&cinfo, data, (unsigned long)len);
     jpeg_read_header(&cinfo, TRUE);
 
+    /* Grey stays one channel (luma = the grey value, as for grey PNG);
+     * CMYK/YCCK become RGB as djpeg and the reference do. */
     uint32_t channels = 3, samples = 3;
     if (cinfo.jpeg_color_space == JCS_GRAYSCALE) {
         cinfo.out_color_space = JCS_GRAYSCALE;
@@ -121,22 +137,25 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
         cinfo.out_color_space = JCS_RGB;
     }
     size_t bytes;
-    int dims = phm__check_dims(dec, name, cinfo.image_width, cinfo.image_height, channels,
+    int dims = phm__check_dims(dec, name, cinfo.image_width, cinfo.image_height, samples,
                                &bytes, err, errlen);
     if (dims) {
         rc = dims;
         goto out;
     }
-    info->width = cinfo.image_width;
-    info->height = cinfo.image_height;
-    info->format = PHM_FORMAT_JPEG;
+    if (info) {
+        info->width = cinfo.image_width;
+        info->height = cinfo.image_height;
+        info->format = PHM_FORMAT_JPEG;
+    }
 
-    /* Sixteen rows of output: the hasher's block. Bounded by the pixel
-     * limit already checked (width <= limit). */
+    /* Whole: the image. Streaming: sixteen rows, the hasher's block,
+     * bounded by the pixel limit already checked (width <= limit). */
     const size_t row_bytes = (size_t)cinfo.image_width * samples;
-    uint8_t *buf = phm__pixels(dec, row_bytes * PDQ_LANES);
+    uint8_t *buf = phm__pixels(dec, sink->img ? bytes : row_bytes * PDQ_LANES);
     if (!buf) {
-        rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
+        rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory for %ux%u pixels",
+                       cinfo.image_width, cinfo.image_height);
         goto out;
     }
     JSAMPROW rows[PDQ_LANES];
@@ -144,29 +163,67 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
         rows[i] = buf + i * row_bytes;
 
     jpeg_start_decompress(&cinfo);
-    int hrc = pdq_stream_begin(h, cinfo.output_width, cinfo.output_height, channels, mode);
-    if (hrc) {
-        rc = hrc;
-        goto out;
+    if (!sink->img) {
+        int hrc = pdq_stream_begin(sink->h, cinfo.output_width, cinfo.output_height,
+                                   channels, sink->mode);
+        if (hrc) {
+            rc = hrc;
+            goto out;
+        }
     }
     while (cinfo.output_scanline < cinfo.output_height) {
         JDIMENSION got = 0, want = cinfo.output_height - cinfo.output_scanline;
         if (want > PDQ_LANES)
             want = PDQ_LANES;
+        if (sink->img)
+            for (JDIMENSION i = 0; i < want; i++)
+                rows[i] = buf + (cinfo.output_scanline + i) * row_bytes;
         while (got < want)
             got += jpeg_read_scanlines(&cinfo, rows + got, want - got);
+        if (sink->img)
+            continue;
         if (samples == 4)
             for (JDIMENSION i = 0; i < got; i++)
                 phm__cmyk_to_rgb(rows[i], cinfo.output_width);
-        pdq_stream_rows(h, buf, row_bytes, got);
+        pdq_stream_rows(sink->h, buf, row_bytes, got);
     }
     jpeg_finish_decompress(&cinfo);
-    hrc = pdq_stream_end(h, dihedral, out);
-    if (hrc)
-        rc = hrc;
-    else if (jerr.warnings)
+    if (sink->img) {
+        if (samples == 4)
+            phm__cmyk_to_rgb(buf, (size_t)cinfo.output_width * cinfo.output_height);
+        phm_image *img = sink->img;
+        img->pixels = buf;
+        img->width = cinfo.output_width;
+        img->height = cinfo.output_height;
+        img->channels = channels;
+        img->stride = (size_t)cinfo.output_width * channels;
+        img->format = PHM_FORMAT_JPEG;
+    } else {
+        int hrc = pdq_stream_end(sink->h, sink->dihedral, sink->out);
+        if (hrc) {
+            rc = hrc;
+            goto out;
+        }
+    }
+    if (jerr.warnings)
         rc = phm__fail(PHM_WARN_RECOVERED, err, errlen, name, "%s", jerr.warning);
 out:
     jpeg_destroy_decompress(&cinfo);
     return rc;
+}
+
+int phm__decode_jpeg(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
+                     phm_image *img, char *err, size_t errlen)
+{
+    const jpeg_sink sink = {.img = img};
+    return jpeg_decode(dec, data, len, name, &sink, NULL, err, errlen);
+}
+
+int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                          size_t len, const char *name, phm_mode mode, int dihedral,
+                          phm_pdq_result *out, phm_image_info *info, char *err,
+                          size_t errlen)
+{
+    const jpeg_sink sink = {.h = h, .mode = mode, .dihedral = dihedral, .out = out};
+    return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }

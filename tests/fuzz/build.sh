@@ -241,4 +241,22 @@ printf '\004Bearer lookup-token-0123456789abcdef\nops admin admin-token-01234567
 printf '\004bearer\tadmin-token-0123456789abcdef \n# c\nx lookup short\n' >"$seeds/auth-bad"
 printf '\005\000\020aaaaaaaaaaaaaaaa\002\003xyz\002\004photo\006\001\004\010' \
     >"$seeds/body"
+
+# The JPEG paths' targets start from fuzz_decode's JPEGs and the JPEG
+# regression files (they skip other formats).
+for t in fuzz_jpeg_stream fuzz_jpeg_diff; do
+    seeds=$out/seeds/$t
+    rm -rf "$seeds"
+    mkdir -p "$seeds"
+    cp "$out"/seeds/fuzz_decode/*.jpg tests/data/jpeg/*.jpg "$seeds/"
+done
+
+# Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
+# seeds and inputs its campaigns found, merged small) joins its seeds.
+for src in tests/fuzz/fuzz_*.c; do
+    t=$(basename "$src" .c)
+    mkdir -p "$out/seeds/$t"
+    [ -d "tests/fuzz/corpus/$t" ] || continue
+    find "tests/fuzz/corpus/$t" -type f -exec cp {} "$out/seeds/$t/" \;
+done
 echo "fuzz: built the targets in $out/"

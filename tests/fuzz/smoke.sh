@@ -43,8 +43,7 @@ for src in tests/fuzz/fuzz_*.c; do
     corpus=$out/corpus/$t
     log=$out/logs/$t.log
     mkdir -p "$corpus"
-    dict=""
-    [ -f "tests/fuzz/${t#fuzz_}.dict" ] && dict="-dict=tests/fuzz/${t#fuzz_}.dict"
+    dict=$(sh tests/fuzz/dict.sh "$t")
     started=$out/logs/$t.started
     : >"$started"
     rc=0

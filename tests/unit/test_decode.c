@@ -227,6 +227,26 @@ int main(void)
                            sizeof err), PHM_OK, "16-bit grey PNG decodes");
     IS_INT(img.channels, 1, "16-bit grey PNG stays one channel");
 
+    /* Both JPEG paths refuse what djpeg refuses, whatever the decoder saw
+     * before (tests/data/jpeg/README.md): a file without quantization
+     * tables, decoded after one with tables, and an error that follows a
+     * warning (an error, not "recovered"). */
+    static const char *const refused[] = {
+        "tests/data/jpeg/no-dqt.jpg", "Quantization table 0x00 was not defined",
+        "tests/data/jpeg/error-after-warning.jpg", "Didn't expect more than one scan",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i += 2) {
+        IS_INT(phm_decode_file(dec, "tests/data/pdq/images/misc-images/wee.jpg", &img, err,
+                               sizeof err), PHM_OK, "a JPEG with tables decodes first");
+        IS_INT(phm_decode_file(dec, refused[i], &img, err, sizeof err), PHM_ERR_CORRUPT,
+               "%s: decode refuses it", refused[i]);
+        OK(strstr(err, refused[i + 1]) != NULL, "as djpeg does: %s", err);
+        phm_pdq_result rr;
+        IS_INT(phm_hash_file(dec, h, refused[i], PHM_MODE_FULL, 1, &rr, NULL, err, sizeof err),
+               PHM_ERR_CORRUPT, "%s: one pass refuses it too", refused[i]);
+        OK(strstr(err, refused[i + 1]) != NULL, "with the same reason: %s", err);
+    }
+
     phm_hasher_free(h);
     phm_decoder_free(dec);
     return tap_done();
