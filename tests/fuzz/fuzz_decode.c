@@ -10,7 +10,9 @@
  *   - hashing succeeds, or says PHM_ERR_TOO_SMALL exactly when a side is
  *     under 5 pixels, with the reference's all-zero, quality-0 answer;
  *   - the dihedral hash [0] equals the plain hash, and the portable code
- *     gives bit-identical results to the SIMD level this CPU runs.
+ *     gives bit-identical results to the SIMD level this CPU runs;
+ *   - phm_image_probe() sees the size and format of every image that
+ *     decodes (phmatchd reserves its decode budget from the probe).
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -97,8 +99,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     phm_image img;
     memset(err, 'x', sizeof err);
 
+    /* phmatchd budgets memory by the probe's answer before decoding: the
+     * probe must see what the decoder will see. */
+    phm_image_info probe;
+    char perr[PHM_ERRMSG_MAX];
+    int prc = phm_image_probe(data, size, "fuzz", &probe, perr, sizeof perr);
+    CHECK(prc == PHM_OK || prc == PHM_ERR_UNSUPPORTED || prc == PHM_ERR_CORRUPT ||
+          prc == PHM_ERR_NOMEM);
+    CHECK(prc == PHM_OK || (perr[0] != '\0' && probe.width == 0 && probe.height == 0));
+
     int rc = phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err);
     CHECK(memchr(err, '\0', sizeof err) != NULL);
+    if (rc >= 0)
+        CHECK(prc == PHM_OK && probe.width == img.width && probe.height == img.height &&
+              probe.format == img.format);
     if (rc < 0) {
         static const phm_image zero;
         if (rc != PHM_ERR_UNSUPPORTED && rc != PHM_ERR_CORRUPT &&
