@@ -143,7 +143,7 @@ fi
 python3 "$ROOT/tools/mkbigpng.py" "$T/big.png" || t_fail "make a 100 MP PNG"
 S=$T/d.sock
 if ! start decode --socket "$S" --index "$T/idx.phmi" --threads 2 \
-    --max-decode-pixels 100000000; then
+    --max-decode-pixels 100000000 --decode-threads 2; then
     t_fail "phmatchd starts"
     t_diag "$(cat "$T/decode.log")"
     t_done
@@ -195,5 +195,67 @@ t_like "... saying why" "$(body)" '"code":"too_large".*10x2000000 image needs th
 t_is "and the server still answers" \
     "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
         --data-binary @"$JPG" http://x/v1/match)" 200
+stop "$PID"
+
+# ---------------------------------------------------------------------------
+# Large images are decoded by the decode threads, not the request threads:
+# while 2 clients flood the server with 100 MP PNGs (a second each to
+# decode), a third client's photos keep their latency; every PNG is
+# answered, 200 or 503 (decode_queue full), none lost.
+if ! start flood --socket "$S" --index "$T/idx.phmi" --threads 2 --decode-queue 2; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/flood.log")"
+    t_done
+fi
+flood() { # flood N PATH - N big PNGs one after the other; statuses to $T/flood.N
+    _k=0
+    while [ $_k -lt 4 ]; do
+        curl -s -m 60 --unix-socket "$S" -o /dev/null -w '%{http_code}\n' \
+            -H 'Content-Type: image/png' --data-binary @"$T/big.png" "http://x$2"
+        _k=$((_k + 1))
+    done >"$T/flood.$1"
+}
+flood 1 /v1/hash &
+f1=$!
+flood 2 /v1/match &
+f2=$!
+sleep 0.5
+: >"$T/victim"
+n=0
+while [ $n -lt 30 ]; do
+    curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{time_total} %{http_code}\n' \
+        -H "$IMG" --data-binary @"$JPG" http://x/v1/match >>"$T/victim"
+    n=$((n + 1))
+done
+wait $f1 $f2
+t_is "the victim's 30 photos during the flood: all 200" \
+    "$(awk '$2 == 200' "$T/victim" | wc -l | tr -d ' ')" 30
+slow=$(sort -n "$T/victim" | tail -1 | cut -d' ' -f1)
+t_diag "victim's slowest photo during the flood: $slow s"
+t_ok "... each within 0.5 s (slowest $slow s)" \
+    awk -v t="$slow" 'BEGIN { exit !(t < 0.5) }'
+t_is "8 flood PNGs, each answered 200 or 503" \
+    "$(cat "$T/flood.1" "$T/flood.2" | grep -c '^\(200\|503\)$')" 8
+t_like "... most of them hashed" "$(cat "$T/flood.1" "$T/flood.2" | sort | uniq -c)" ' [4-8] 200'
+# Shutdown with large images queued: they are answered (their hash, or
+# 503 shutting_down), the server stops, nothing hangs.
+big 4 &
+b1=$!
+big 5 &
+b2=$!
+big 6 &
+b3=$!
+sleep 0.5
+kill -TERM "$PID"
+_i=0
+while kill -0 "$PID" 2>/dev/null && [ $_i -lt 200 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+done
+t_ok "SIGTERM with large images queued: phmatchd stops within 20 s" \
+    sh -c "! kill -0 $PID 2>/dev/null"
+wait $b1 $b2 $b3
+t_is "... the 3 PNGs each got an answer (200 or 503)" \
+    "$(cat "$T/big4" "$T/big5" "$T/big6" | grep -o '200\|503' | wc -l | tr -d ' ')" 3
 stop "$PID"
 t_done
