@@ -5,7 +5,10 @@
 # 127.0.0.1 with tokens of both roles; the decode budget shared by the
 # workers (max_decode_pixels: 503 with Retry-After) and the worker buffers
 # given back after 100-megapixel PNGs (VmRSS back under a bound), on a Unix
-# socket. A handful of requests, each with a timeout. TAP on stdout. Needs
+# socket; large images on the decode threads (decode_threads, decode_queue):
+# a victim's photos keep their latency during a flood of 100 MP PNGs, every
+# PNG answered, shutdown and request_timeout with PNGs queued. A handful of
+# requests, each with a timeout. TAP on stdout. Needs
 # curl; the decode part needs python3 (tools/mkbigpng.py).
 . "$(dirname "$0")/lib.sh"
 
@@ -258,4 +261,32 @@ wait $b1 $b2 $b3
 t_is "... the 3 PNGs each got an answer (200 or 503)" \
     "$(cat "$T/big4" "$T/big5" "$T/big6" | grep -o '200\|503' | wc -l | tr -d ' ')" 3
 stop "$PID"
+
+# A full decode_queue: 503 with Retry-After; images that wait longer than
+# request_timeout for a decode thread are closed, not decoded, and the
+# server goes on.
+if ! start queue --socket "$S" --threads 2 --decode-queue 2 --request-timeout 1; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/queue.log")"
+    t_done
+fi
+for k in 7 8 9 10; do
+    big $k &
+    eval "q$k=\$!"
+done
+wait $q7 $q8 $q9 $q10
+st=$(for k in 7 8 9 10; do printf '%s ' "$(cat "$T/big$k")"; done)
+t_diag "4 PNGs at once, decode_queue 2, request_timeout 1: statuses $st(000: closed)"
+t_like "over decode_queue: 503" "$st" '503'
+t_like "... saying why" "$(cat "$T"/big7.out "$T"/big8.out "$T"/big9.out "$T"/big10.out 2>/dev/null)" \
+    '"code":"overloaded","message":"too many large images waiting to be decoded (decode_queue)'
+t_like "... with Retry-After" "$(cat "$T"/big7.h "$T"/big8.h "$T"/big9.h "$T"/big10.h 2>/dev/null)" \
+    'Retry-After: 1'
+t_like "... counted" "$(uget /metrics)" 'phmatchd_decode_queue_refused_total [1-9]'
+t_diag "closed by request_timeout: $(uget /metrics | sed -n 's/^phmatchd_request_timeouts_total //p')"
+t_is "then a photo is hashed" \
+    "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
+        --data-binary @"$JPG" http://x/v1/hash)" 200
+stop "$PID"
+t_ok "phmatchd stopped" sh -c "! kill -0 $PID 2>/dev/null"
 t_done
