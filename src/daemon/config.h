@@ -57,6 +57,8 @@ typedef struct svc_config {
     int64_t max_distance_lookup; /* ... with a lookup token */
     int64_t max_lookup_cost;   /* search cost units of one request */
     int64_t max_decode_pixels; /* pixels decoded at once, all workers; 0 = 2 x max_pixels */
+    int64_t decode_threads;    /* threads decoding large images (restart) */
+    int64_t decode_queue;      /* large images waiting for them (restart) */
     int64_t min_quality;       /* images below are not matched */
     int accept_recovered;      /* hash partly-decodable JPEGs */
     int mode;                  /* phm_mode */

@@ -7,6 +7,14 @@
 
 #include "server.h"
 
+int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c)
+{
+    phm_image_info head;
+    return phm_image_probe(body, len, "upload", &head, NULL, 0) == PHM_OK &&
+           (uint64_t)head.width * head.height <= (uint64_t)c->max_pixels &&
+           decode_charge(head.width, head.height) > DECODE_FREE_PIXELS;
+}
+
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {

@@ -9,7 +9,11 @@
  * a request's headers are in (begin_request: route, auth, limits), then
  * with each piece of body, then once more at the end (run_handler: the
  * handler runs and the answer is queued). Requests without a body are
- * answered from the last call too.
+ * answered from the last call too. An image above DECODE_FREE_PIXELS is
+ * hashed by one of the decode threads instead (svc_decoders, below): the
+ * connection is suspended meanwhile, so a request thread never spends a
+ * second on one image while the other connections it serves wait; the
+ * decode thread resumes it and the last call queues the answer.
  *
  * The URL is given to us undecoded (the unescape callback does nothing),
  * so that "%2F" inside an entry id is not taken for a path separator;
@@ -59,12 +63,35 @@ struct svc_conn {
     atomic_int reaped;
     /* the request in progress */
     int active;
+    int deferred;                /* enum deferral: with a decode thread */
     int responded;
     uint64_t t_start;
     svc_endpoint endpoint;
     svc_request rq;
     svc_bodybuf body;
     struct MHD_PostProcessor *pp;
+};
+
+/* Where a request handed to the decode threads is. */
+enum deferral {
+    DEFER_NONE = 0,
+    DEFER_QUEUED,   /* suspended, waiting for or with a decode thread */
+    DEFER_ANSWERED, /* resumed with its answer in rq.response */
+    DEFER_DROPPED,  /* resumed without an answer: its connection was reaped */
+};
+
+/* The decode threads: a bounded queue of suspended connections, each
+ * hashed by a thread with a worker of its own. */
+struct svc_decoders {
+    svc_server *srv;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    svc_conn **queue;            /* ring of cap */
+    size_t cap, head, len;
+    int stop;                    /* under lock: answer what is left 503 */
+    size_t nthreads;             /* started */
+    pthread_t *threads;
+    svc_workers workers;
 };
 
 /* ---- answers ---------------------------------------------------------- */
@@ -283,7 +310,145 @@ static void queue_answer(svc_conn *cc)
     cc->responded = 1;
 }
 
-static void run_handler(svc_conn *cc)
+/* Runs the route's handler with w, then gives w back. */
+static void call_handler(svc_conn *cc, svc_worker *w)
+{
+    svc_request *rq = &cc->rq;
+    svc_server *srv = cc->srv;
+    int slot;
+
+    rq->rt = live_acquire(&srv->live, &slot);
+    atomic_store(&cc->busy, 1);
+    rq->route->handler(rq, w);
+    atomic_store(&cc->phase_us, now_micros());
+    atomic_store(&cc->busy, 0);
+    live_release(&srv->live, slot);
+    rq->rt = NULL;
+    workers_release(w, &srv->metrics);
+}
+
+/* Hands cc's request to the decode threads: suspends its connection
+ * (from on_access, as libmicrohttpd asks) and queues it. 0, or -1 if the
+ * queue is full or the threads are stopping (nothing done). */
+static int defer(svc_decoders *ds, svc_conn *cc)
+{
+    pthread_mutex_lock(&ds->lock);
+    if (ds->stop || ds->len >= ds->cap) {
+        pthread_mutex_unlock(&ds->lock);
+        return -1;
+    }
+    cc->deferred = DEFER_QUEUED;
+    MHD_suspend_connection(cc->mc);
+    ds->queue[(ds->head + ds->len) % ds->cap] = cc;
+    ds->len++;
+    pthread_cond_signal(&ds->cond);
+    pthread_mutex_unlock(&ds->lock);
+    return 0;
+}
+
+/* A decode thread: hashes the queued requests one at a time with its
+ * worker and resumes their connections. Once stopping, what is left in
+ * the queue is answered 503 without decoding; the thread returns when the
+ * queue is empty. A connection the reaper closed while it waited
+ * (request_timeout) is resumed without work: libmicrohttpd then closes
+ * it. */
+static void *decode_thread(void *arg)
+{
+    svc_decoders *ds = arg;
+    svc_worker *w = NULL;
+
+    for (;;) {
+        pthread_mutex_lock(&ds->lock);
+        while (ds->len == 0 && !ds->stop)
+            pthread_cond_wait(&ds->cond, &ds->lock);
+        if (ds->len == 0) {
+            pthread_mutex_unlock(&ds->lock);
+            break;
+        }
+        svc_conn *cc = ds->queue[ds->head];
+        ds->head = (ds->head + 1) % ds->cap;
+        ds->len--;
+        int stop = ds->stop;
+        /* One worker per thread: there are as many as threads. */
+        if (!w)
+            w = workers_acquire(&ds->workers);
+        pthread_mutex_unlock(&ds->lock);
+
+        if (atomic_load(&cc->reaped)) {
+            cc->deferred = DEFER_DROPPED;
+        } else {
+            if (stop)
+                reply_error(&cc->rq, 503, "shutting_down", "the server is shutting down");
+            else if (!w)
+                reply_error(&cc->rq, 503, "overloaded", "no worker free; try again later");
+            else
+                call_handler(cc, w);
+            cc->deferred = DEFER_ANSWERED;
+        }
+        /* After this cc belongs to libmicrohttpd's thread again. */
+        MHD_resume_connection(cc->mc);
+    }
+    if (w)
+        atomic_store(&w->busy, 0);
+    return NULL;
+}
+
+static void decoders_stop(svc_decoders *ds)
+{
+    pthread_mutex_lock(&ds->lock);
+    ds->stop = 1;
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->lock);
+    for (size_t i = 0; i < ds->nthreads; i++)
+        pthread_join(ds->threads[i], NULL);
+    workers_free(&ds->workers);
+    pthread_cond_destroy(&ds->cond);
+    pthread_mutex_destroy(&ds->lock);
+    free(ds->threads);
+    free(ds->queue);
+    free(ds);
+}
+
+static svc_decoders *decoders_start(svc_server *srv, char *err, size_t errlen)
+{
+    const svc_config *c = &srv->boot;
+    size_t n = (size_t)c->decode_threads;
+    svc_decoders *ds = calloc(1, sizeof *ds);
+    if (!ds) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ds->srv = srv;
+    ds->cap = c->decode_queue > 0 ? (size_t)c->decode_queue : 1;
+    pthread_mutex_init(&ds->lock, NULL);
+    pthread_cond_init(&ds->cond, NULL);
+    ds->queue = calloc(ds->cap, sizeof *ds->queue);
+    ds->threads = calloc(n, sizeof *ds->threads);
+    if (!ds->queue || !ds->threads) {
+        snprintf(err, errlen, "out of memory");
+        decoders_stop(ds);
+        return NULL;
+    }
+    if (c->decode_queue == 0)
+        ds->stop = 1; /* no queue: every large image is refused */
+    if (workers_init(&ds->workers, n, c, srv->idx, err, errlen)) {
+        decoders_stop(ds);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (pthread_create(&ds->threads[i], NULL, decode_thread, ds)) {
+            snprintf(err, errlen, "cannot start a decode thread");
+            decoders_stop(ds);
+            return NULL;
+        }
+        ds->nthreads++;
+    }
+    return ds;
+}
+
+/* 1 if the request went to the decode threads (its connection is
+ * suspended; nothing to queue now), else 0 with the answer in rq. */
+static int run_handler(svc_conn *cc)
 {
     svc_request *rq = &cc->rq;
     svc_server *srv = cc->srv;
@@ -293,45 +458,54 @@ static void run_handler(svc_conn *cc)
     if (b->too_large) {
         reply_error(rq, 413, "too_large", "the request body is larger than %zu bytes",
                     b->limit);
-        return;
+        return 0;
     }
     if (rq->route->body != BODY_NONE) {
         if (b->overloaded) {
             metrics_add(&srv->metrics.overloaded, 1);
             reply_error(rq, 503, "overloaded", "no memory for the request body now%s; "
                         "try again later", b->overloaded == 2 ? " for this client" : "");
-            return;
+            return 0;
         }
         if (b->bad_form) {
             reply_error(rq, 400, "bad_request", "a multipart body must hold one 'photo' "
                         "file");
-            return;
+            return 0;
         }
         if (rq->route->body == BODY_MULTIPART && b->photo_parts == 0) {
             reply_error(rq, 400, "bad_request", "no 'photo' field in the multipart body");
-            return;
+            return 0;
         }
         if (b->len == 0) {
             reply_error(rq, 400, "bad_request", "the request body is empty");
-            return;
+            return 0;
         }
     }
     rq->body = b->buf;
     rq->body_len = b->len;
+    if (srv->decoders && (rq->route->body == BODY_IMAGE || rq->route->body == BODY_MEDIA ||
+                          rq->route->body == BODY_MULTIPART)) {
+        const svc_runtime *rt = live_acquire(&srv->live, &slot);
+        int large = body_is_large_image(rq->body, rq->body_len, &rt->cfg);
+        live_release(&srv->live, slot);
+        if (large) {
+            if (defer(srv->decoders, cc) == 0)
+                return 1;
+            metrics_add(&srv->metrics.overloaded, 1);
+            metrics_add(&srv->metrics.decode_queue_refused, 1);
+            reply_error(rq, 503, "overloaded", "too many large images waiting to be "
+                        "decoded (decode_queue); try again later");
+            return 0;
+        }
+    }
     svc_worker *w = workers_acquire(&srv->workers);
     if (!w) {
         metrics_add(&srv->metrics.overloaded, 1);
         reply_error(rq, 503, "overloaded", "no worker free; try again later");
-        return;
+        return 0;
     }
-    rq->rt = live_acquire(&srv->live, &slot);
-    atomic_store(&cc->busy, 1);
-    rq->route->handler(rq, w);
-    atomic_store(&cc->phase_us, now_micros());
-    atomic_store(&cc->busy, 0);
-    live_release(&srv->live, slot);
-    rq->rt = NULL;
-    workers_release(w, &srv->metrics);
+    call_handler(cc, w);
+    return 0;
 }
 
 /* ---- framing headers --------------------------------------------------- */
@@ -488,6 +662,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
         begin_request(cc, url, method);
         return MHD_YES;
     }
+    if (cc->deferred) {
+        /* Resumed by a decode thread (libmicrohttpd calls again). */
+        int dropped = cc->deferred == DEFER_DROPPED;
+        cc->deferred = DEFER_NONE;
+        if (dropped)
+            return MHD_NO;
+        queue_answer(cc);
+        return MHD_YES;
+    }
     if (cc->responded) {
         *upload_data_size = 0;
         return MHD_YES;
@@ -517,7 +700,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
             body_form_failed(&cc->body, 0);
         cc->pp = NULL;
     }
-    run_handler(cc);
+    if (run_handler(cc))
+        return MHD_YES;
     queue_answer(cc);
     return MHD_YES;
 }
@@ -781,7 +965,7 @@ static struct MHD_Daemon *start_one(svc_server *srv, int fd, int tls, char *err,
 {
     const svc_config *c = &srv->boot;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem tls_opts[3] = {
         { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL },
         { MHD_OPTION_END, 0, NULL }
@@ -818,6 +1002,8 @@ static struct MHD_Daemon *start_one(svc_server *srv, int fd, int tls, char *err,
 
 int http_start(svc_server *srv, char *err, size_t errlen)
 {
+    if (!(srv->decoders = decoders_start(srv, err, errlen)))
+        return -1;
     if (srv->unix_fd >= 0) {
         if (!(srv->unix_d = start_one(srv, srv->unix_fd, 0, err, errlen)))
             return -1;
@@ -846,6 +1032,12 @@ void http_quiesce(svc_server *srv)
 
 void http_stop(svc_server *srv)
 {
+    /* First the decode threads: they answer what waits and resume every
+     * connection they hold (libmicrohttpd must not stop with a suspended
+     * one). */
+    if (srv->decoders)
+        decoders_stop(srv->decoders);
+    srv->decoders = NULL;
     if (srv->unix_d)
         MHD_stop_daemon(srv->unix_d);
     if (srv->tcp_d)

@@ -165,6 +165,8 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
           "Connections closed for exceeding header_timeout.", ld(&m->header_timeouts) },
         { "phmatchd_decode_budget_refused_total", "Images answered 503: max_decode_pixels "
           "were being decoded.", ld(&m->decode_refused) },
+        { "phmatchd_decode_queue_refused_total", "Large images answered 503: "
+          "decode_queue were waiting for a decode thread.", ld(&m->decode_queue_refused) },
         { "phmatchd_lookup_cost_refused_total", "Requests answered 413: their searches "
           "cost more than max_lookup_cost.", ld(&m->cost_refused) },
         { "phmatchd_worker_trimmed_bytes_total", "Bytes of worker buffers given back "

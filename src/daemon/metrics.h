@@ -58,6 +58,7 @@ typedef struct svc_metrics {
     /* budgets (workers.c) */
     atomic_int_fast64_t decode_pixels;     /* pixels being decoded now: the budget */
     atomic_uint_fast64_t decode_refused;   /* 503: over max_decode_pixels */
+    atomic_uint_fast64_t decode_queue_refused; /* 503: decode_queue full (http.c) */
     atomic_uint_fast64_t cost_refused;     /* 413: over max_lookup_cost */
     atomic_uint_fast64_t trimmed_bytes;    /* worker buffers given back */
 } svc_metrics;

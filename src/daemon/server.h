@@ -137,6 +137,7 @@ int64_t max_distance_for(const svc_config *c, svc_role role);
 /* ---- the server ------------------------------------------------------- */
 
 typedef struct svc_conn svc_conn; /* http.c: one connection */
+typedef struct svc_decoders svc_decoders; /* http.c: the decode threads */
 typedef struct svc_client svc_client; /* http.c: one client address */
 
 typedef struct svc_server {
@@ -147,6 +148,7 @@ typedef struct svc_server {
     svc_audit audit;
     phm_index *idx;       /* NULL: no index configured */
     svc_workers workers;
+    svc_decoders *decoders; /* large images' threads (http_start .. http_stop) */
     struct MHD_Daemon *unix_d, *tcp_d;
     int unix_fd, tcp_fd;  /* listening sockets (owned until handed over) */
     char tcp_addr[80];    /* "127.0.0.1:8731" as bound */
@@ -246,6 +248,11 @@ svc_handler_fn handle_hma_lookup, handle_hma_lookup_post, handle_hma_hash;
  * decoder recovered from damage and accept_recovered allowed it. */
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered);
+
+/* 1 if the body is an image whose header reads and announces more than
+ * DECODE_FREE_PIXELS (but at most max_pixels): it is hashed by a decode
+ * thread, not a request thread (handlers_hash.c). */
+int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c);
 
 /* The fields /v1/hash and /v1/match share: pdq, quality, width, height,
  * format, mode, low_quality, recovered, dihedral. NULL out of memory. */

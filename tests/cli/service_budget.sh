@@ -5,7 +5,10 @@
 # 127.0.0.1 with tokens of both roles; the decode budget shared by the
 # workers (max_decode_pixels: 503 with Retry-After) and the worker buffers
 # given back after 100-megapixel PNGs (VmRSS back under a bound), on a Unix
-# socket. A handful of requests, each with a timeout. TAP on stdout. Needs
+# socket; large images on the decode threads (decode_threads, decode_queue):
+# a victim's photos keep their latency during a flood of 100 MP PNGs, every
+# PNG answered, shutdown and request_timeout with PNGs queued. A handful of
+# requests, each with a timeout. TAP on stdout. Needs
 # curl; the decode part needs python3 (tools/mkbigpng.py).
 . "$(dirname "$0")/lib.sh"
 
@@ -143,7 +146,7 @@ fi
 python3 "$ROOT/tools/mkbigpng.py" "$T/big.png" || t_fail "make a 100 MP PNG"
 S=$T/d.sock
 if ! start decode --socket "$S" --index "$T/idx.phmi" --threads 2 \
-    --max-decode-pixels 100000000; then
+    --max-decode-pixels 100000000 --decode-threads 2; then
     t_fail "phmatchd starts"
     t_diag "$(cat "$T/decode.log")"
     t_done
@@ -196,4 +199,94 @@ t_is "and the server still answers" \
     "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
         --data-binary @"$JPG" http://x/v1/match)" 200
 stop "$PID"
+
+# ---------------------------------------------------------------------------
+# Large images are decoded by the decode threads, not the request threads:
+# while 2 clients flood the server with 100 MP PNGs (a second each to
+# decode), a third client's photos keep their latency; every PNG is
+# answered, 200 or 503 (decode_queue full), none lost.
+if ! start flood --socket "$S" --index "$T/idx.phmi" --threads 2 --decode-queue 2; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/flood.log")"
+    t_done
+fi
+flood() { # flood N PATH - N big PNGs one after the other; statuses to $T/flood.N
+    _k=0
+    while [ $_k -lt 4 ]; do
+        curl -s -m 60 --unix-socket "$S" -o /dev/null -w '%{http_code}\n' \
+            -H 'Content-Type: image/png' --data-binary @"$T/big.png" "http://x$2"
+        _k=$((_k + 1))
+    done >"$T/flood.$1"
+}
+flood 1 /v1/hash &
+f1=$!
+flood 2 /v1/match &
+f2=$!
+sleep 0.5
+: >"$T/victim"
+n=0
+while [ $n -lt 30 ]; do
+    curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{time_total} %{http_code}\n' \
+        -H "$IMG" --data-binary @"$JPG" http://x/v1/match >>"$T/victim"
+    n=$((n + 1))
+done
+wait $f1 $f2
+t_is "the victim's 30 photos during the flood: all 200" \
+    "$(awk '$2 == 200' "$T/victim" | wc -l | tr -d ' ')" 30
+slow=$(sort -n "$T/victim" | tail -1 | cut -d' ' -f1)
+t_diag "victim's slowest photo during the flood: $slow s"
+t_ok "... each within 0.5 s (slowest $slow s)" \
+    awk -v t="$slow" 'BEGIN { exit !(t < 0.5) }'
+t_is "8 flood PNGs, each answered 200 or 503" \
+    "$(cat "$T/flood.1" "$T/flood.2" | grep -c '^\(200\|503\)$')" 8
+t_like "... most of them hashed" "$(cat "$T/flood.1" "$T/flood.2" | sort | uniq -c)" ' [4-8] 200'
+# Shutdown with large images queued: they are answered (their hash, or
+# 503 shutting_down), the server stops, nothing hangs.
+big 4 &
+b1=$!
+big 5 &
+b2=$!
+big 6 &
+b3=$!
+sleep 0.5
+kill -TERM "$PID"
+_i=0
+while kill -0 "$PID" 2>/dev/null && [ $_i -lt 200 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+done
+t_ok "SIGTERM with large images queued: phmatchd stops within 20 s" \
+    sh -c "! kill -0 $PID 2>/dev/null"
+wait $b1 $b2 $b3
+t_is "... the 3 PNGs each got an answer (200 or 503)" \
+    "$(cat "$T/big4" "$T/big5" "$T/big6" | grep -o '200\|503' | wc -l | tr -d ' ')" 3
+stop "$PID"
+
+# A full decode_queue: 503 with Retry-After; images that wait longer than
+# request_timeout for a decode thread are closed, not decoded, and the
+# server goes on.
+if ! start queue --socket "$S" --threads 2 --decode-queue 2 --request-timeout 1; then
+    t_fail "phmatchd starts"
+    t_diag "$(cat "$T/queue.log")"
+    t_done
+fi
+for k in 7 8 9 10; do
+    big $k &
+    eval "q$k=\$!"
+done
+wait $q7 $q8 $q9 $q10
+st=$(for k in 7 8 9 10; do printf '%s ' "$(cat "$T/big$k")"; done)
+t_diag "4 PNGs at once, decode_queue 2, request_timeout 1: statuses $st(000: closed)"
+t_like "over decode_queue: 503" "$st" '503'
+t_like "... saying why" "$(cat "$T"/big7.out "$T"/big8.out "$T"/big9.out "$T"/big10.out 2>/dev/null)" \
+    '"code":"overloaded","message":"too many large images waiting to be decoded (decode_queue)'
+t_like "... with Retry-After" "$(cat "$T"/big7.h "$T"/big8.h "$T"/big9.h "$T"/big10.h 2>/dev/null)" \
+    'Retry-After: 1'
+t_like "... counted" "$(uget /metrics)" 'phmatchd_decode_queue_refused_total [1-9]'
+t_diag "closed by request_timeout: $(uget /metrics | sed -n 's/^phmatchd_request_timeouts_total //p')"
+t_is "then a photo is hashed" \
+    "$(curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' -H "$IMG" \
+        --data-binary @"$JPG" http://x/v1/hash)" 200
+stop "$PID"
+t_ok "phmatchd stopped" sh -c "! kill -0 $PID 2>/dev/null"
 t_done
