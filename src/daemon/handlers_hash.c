@@ -15,6 +15,12 @@ int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c)
            decode_charge(head.width, head.height) > DECODE_FREE_PIXELS;
 }
 
+int body_is_video(const uint8_t *body, size_t len)
+{
+    return phm_format_detect(body, len) == PHM_FORMAT_UNKNOWN &&
+           !phm_vpdq_detect(body, len < PHM_VPDQ_LINE_MAX ? len : PHM_VPDQ_LINE_MAX);
+}
+
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {

@@ -486,14 +486,15 @@ static int run_handler(svc_conn *cc)
     if (srv->decoders && (rq->route->body == BODY_IMAGE || rq->route->body == BODY_MEDIA ||
                           rq->route->body == BODY_MULTIPART)) {
         const svc_runtime *rt = live_acquire(&srv->live, &slot);
-        int large = body_is_large_image(rq->body, rq->body_len, &rt->cfg);
+        int large = body_is_large_image(rq->body, rq->body_len, &rt->cfg) ||
+                    (rq->route->body == BODY_MEDIA && body_is_video(rq->body, rq->body_len));
         live_release(&srv->live, slot);
         if (large) {
             if (defer(srv->decoders, cc) == 0)
                 return 1;
             metrics_add(&srv->metrics.overloaded, 1);
             metrics_add(&srv->metrics.decode_queue_refused, 1);
-            reply_error(rq, 503, "overloaded", "too many large images waiting to be "
+            reply_error(rq, 503, "overloaded", "too many large images or videos waiting to be "
                         "decoded (decode_queue); try again later");
             return 0;
         }

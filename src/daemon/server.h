@@ -254,6 +254,11 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
  * thread, not a request thread (handlers_hash.c). */
 int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c);
 
+/* 1 if the body is a video for /v1/match (no image format, no vPDQ text):
+ * decoding it takes up to max_duration of video, so it goes to a decode
+ * thread too (handlers_hash.c). */
+int body_is_video(const uint8_t *body, size_t len);
+
 /* The fields /v1/hash and /v1/match share: pdq, quality, width, height,
  * format, mode, low_quality, recovered, dihedral. NULL out of memory. */
 json_t *image_json(svc_request *rq, const phm_pdq_result *r, const phm_image_info *info,

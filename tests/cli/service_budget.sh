@@ -279,7 +279,7 @@ st=$(for k in 7 8 9 10; do printf '%s ' "$(cat "$T/big$k")"; done)
 t_diag "4 PNGs at once, decode_queue 2, request_timeout 1: statuses $st(000: closed)"
 t_like "over decode_queue: 503" "$st" '503'
 t_like "... saying why" "$(cat "$T"/big7.out "$T"/big8.out "$T"/big9.out "$T"/big10.out 2>/dev/null)" \
-    '"code":"overloaded","message":"too many large images waiting to be decoded (decode_queue)'
+    '"code":"overloaded","message":"too many large images or videos waiting to be decoded (decode_queue)'
 t_like "... with Retry-After" "$(cat "$T"/big7.h "$T"/big8.h "$T"/big9.h "$T"/big10.h 2>/dev/null)" \
     'Retry-After: 1'
 t_like "... counted" "$(uget /metrics)" 'phmatchd_decode_queue_refused_total [1-9]'
