@@ -118,6 +118,48 @@ t_python() {
     t_have python3 && python3 -c 'import json, csv' >/dev/null 2>&1
 }
 
+# ---- phmatchd, for the service tests ----
+# Every server started is in $pids, for the test's EXIT trap to kill.
+pids=""
+
+# svc_start NAME ARGS... - starts $PHMATCHD with ARGS, its log in
+# $T/NAME.log; sets PID, and PORT when it listens on TCP 127.0.0.1. Waits
+# for "ready:" (10 s at most); fails if it did not come.
+svc_start() {
+    _name=$1
+    shift
+    "$PHMATCHD" "$@" 2>"$T/$_name.log" &
+    PID=$!
+    pids="$pids $PID"
+    _i=0
+    while [ $_i -lt 100 ]; do
+        grep -q 'ready:' "$T/$_name.log" 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    PORT=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$_name.log")
+    grep -q 'ready:' "$T/$_name.log"
+}
+
+# svc_stop PID - SIGTERM, then waits (10 s at most); the exit status goes
+# to RC.
+svc_stop() {
+    kill -TERM "$1" 2>/dev/null
+    _i=0
+    while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    wait "$1" 2>/dev/null
+    RC=$?
+}
+
+# svc_kill_all - kill -9 of every server started (for EXIT traps).
+svc_kill_all() {
+    for p in $pids; do kill -9 "$p" 2>/dev/null; done
+}
+
 # tsv_col NAME FILE - the NAME column of every record of a phmatch tsv file
 # (fields as written: escapes not undone).
 tsv_col() {

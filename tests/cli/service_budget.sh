@@ -37,39 +37,10 @@ printf 'ops admin %s\nupload-pipeline lookup %s\n' "$ADMIN_TOKEN" "$LOOKUP_TOKEN
     >"$T/tokens"
 chmod 600 "$T/tokens"
 
-pids=""
-cleanup_servers() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-}
-trap 'cleanup_servers; t_cleanup' EXIT
+trap 'svc_kill_all; t_cleanup' EXIT
 
-# start NAME ARGS... - phmatchd with ARGS, log in $T/NAME.log; sets PID and
-# PORT (when on TCP). Waits for "ready" (10 s at most).
-start() {
-    _name=$1
-    shift
-    "$PHMATCHD" "$@" 2>"$T/$_name.log" &
-    PID=$!
-    pids="$pids $PID"
-    _i=0
-    while [ $_i -lt 100 ]; do
-        grep -q 'ready:' "$T/$_name.log" 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    PORT=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$_name.log")
-    grep -q 'ready:' "$T/$_name.log"
-}
-stop() {
-    kill -TERM "$1" 2>/dev/null
-    _i=0
-    while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    wait "$1" 2>/dev/null
-}
+start() { svc_start "$@"; }
+stop() { svc_stop "$1"; }
 req() { curl -s -m 30 -o "$T/out" -w '%{http_code}' "$@"; }
 body() { cat "$T/out"; }
 TCP() { echo "http://127.0.0.1:$PORT$1"; }

@@ -46,38 +46,11 @@ HASH=$(printf '%064d' 0)
 COUNT=${LIMITS_COUNT:-150}
 BOUND_MS=1000
 
-pids=""
-trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; t_cleanup' EXIT
+trap 'svc_kill_all; t_cleanup' EXIT
 
-# start NAME ARGS... - phmatchd with ARGS, log in $T/NAME.log; sets PID and
-# PORT. Waits for "ready" (10 s at most).
-start() {
-    _name=$1
-    shift
-    "$PHMATCHD" "$@" 2>"$T/$_name.log" &
-    PID=$!
-    pids="$pids $PID"
-    _i=0
-    while [ $_i -lt 100 ]; do
-        grep -q 'ready:' "$T/$_name.log" 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    PORT=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$_name.log")
-    grep -q 'ready:' "$T/$_name.log"
-}
+start() { svc_start "$@"; }
 
-stop() {
-    kill -TERM "$1" 2>/dev/null
-    _i=0
-    while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    wait "$1"
-    RC=$?
-}
+stop() { svc_stop "$1"; }
 
 # attack NAME MODE N BODY [ADDR] - runs svc_client attack from 127.0.0.2
 # against 127.0.0.1:$PORT (or ADDR); the result line goes to $T/NAME.res

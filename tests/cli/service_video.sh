@@ -32,24 +32,13 @@ if [ ! -x "$PHMATCHD" ]; then
     t_done
 fi
 
-pids=""
-trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; t_cleanup' EXIT
+trap 'svc_kill_all; t_cleanup' EXIT
 
 # start NAME ARGS... - phmatchd on $T/NAME.sock, log in $T/NAME.log.
 start() {
-    _name=$1
+    _n=$1
     shift
-    "$PHMATCHD" --socket "$T/$_name.sock" "$@" 2>"$T/$_name.log" &
-    PID=$!
-    pids="$pids $PID"
-    _i=0
-    while [ $_i -lt 100 ]; do
-        grep -q 'ready:' "$T/$_name.log" 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    grep -q 'ready:' "$T/$_name.log"
+    svc_start "$_n" --socket "$T/$_n.sock" "$@"
 }
 
 # post SOCK FILE [CONTENT-TYPE] - POST /v1/match; prints the status, the
