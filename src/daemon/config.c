@@ -117,9 +117,9 @@ static const setting settings[] = {
       "0", 0, "pixels of the images being decoded at once, all requests (0: twice "
       "max_pixels); more is answered 503" },
     { "decode_threads", T_INT, OFF(decode_threads), 1, 64, NULL, "1", RESTART,
-      "threads that decode images above ~5.6 MP, apart from the request threads" },
+      "threads that decode images above ~5.6 MP and videos, apart from the request threads" },
     { "decode_queue", T_INT, OFF(decode_queue), 0, 4096, NULL, "8", RESTART,
-      "large images waiting for a decode thread; more are answered 503" },
+      "large images and videos waiting for a decode thread; more are answered 503" },
     { "min_quality", T_INT, OFF(min_quality), 0, 100, NULL, "50", 0,
       "images whose PDQ quality is below this are hashed but not matched" },
     { "accept_recovered", T_BOOL, OFF(accept_recovered), 0, 1, NULL, "no", 0,

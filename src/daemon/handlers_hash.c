@@ -7,12 +7,25 @@
 
 #include "server.h"
 
+/* What decoding the body costs the decode budget (decode_charge of the
+ * size its header announces), or 0: not an image whose header reads, over
+ * max_pixels (the decoder refuses it before allocating its pixels), or
+ * small enough to fit in what a worker keeps anyway (WORKER_KEEP_BYTES,
+ * ~5.6 MP), so photos keep flowing while large images wait. */
+static uint64_t body_charge(const uint8_t *body, size_t len, const svc_config *c,
+                            phm_image_info *head)
+{
+    if (phm_image_probe(body, len, "upload", head, NULL, 0) != PHM_OK ||
+        (uint64_t)head->width * head->height > (uint64_t)c->max_pixels)
+        return 0;
+    uint64_t pixels = decode_charge(head->width, head->height);
+    return pixels > DECODE_FREE_PIXELS ? pixels : 0;
+}
+
 int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c)
 {
     phm_image_info head;
-    return phm_image_probe(body, len, "upload", &head, NULL, 0) == PHM_OK &&
-           (uint64_t)head.width * head.height <= (uint64_t)c->max_pixels &&
-           decode_charge(head.width, head.height) > DECODE_FREE_PIXELS;
+    return body_charge(body, len, c, &head) != 0;
 }
 
 int body_is_video(const uint8_t *body, size_t len)
@@ -26,18 +39,11 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
 {
     const svc_config *c = &rq->rt->cfg;
     phm_image_info head;
-    uint64_t pixels = 0;
 
     /* The decode budget, shared by all workers: what the header announces
-     * is reserved before any pixel is allocated (decode_charge). Images
-     * that fit in what a worker keeps anyway (WORKER_KEEP_BYTES, ~5.6 MP)
-     * are not charged, so photos keep flowing while large images wait. A
-     * header that does not read, or an image over max_pixels, reserves
-     * nothing: the decoder refuses it before allocating its pixels. */
-    if (phm_image_probe(rq->body, rq->body_len, "upload", &head, NULL, 0) == PHM_OK &&
-        (uint64_t)head.width * head.height <= (uint64_t)c->max_pixels &&
-        decode_charge(head.width, head.height) > DECODE_FREE_PIXELS) {
-        pixels = decode_charge(head.width, head.height);
+     * is reserved before any pixel is allocated. */
+    uint64_t pixels = body_charge(rq->body, rq->body_len, c, &head);
+    if (pixels) {
         int busy = decode_reserve(&rq->srv->metrics, c, pixels);
         if (busy == -2) {
             reply_error(rq, 422, "too_large", "cannot decode 'upload': a %ux%u image needs "

@@ -1001,6 +1001,18 @@ static struct MHD_Daemon *start_one(svc_server *srv, int fd, int tls, char *err,
     return d;
 }
 
+void server_init(svc_server *srv, int log_level)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->unix_fd = srv->tcp_fd = -1;
+    log_init(&srv->log, log_level);
+    metrics_init(&srv->metrics);
+    audit_init(&srv->audit);
+    pthread_mutex_init(&srv->conns_lock, NULL);
+    atomic_init(&srv->shutting_down, 0);
+    srv->started = now_seconds();
+}
+
 int http_start(svc_server *srv, char *err, size_t errlen)
 {
     if (!(srv->decoders = decoders_start(srv, err, errlen)))

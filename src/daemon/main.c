@@ -376,14 +376,7 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
     mallopt(M_TRIM_THRESHOLD, 16 << 20);
 #endif
-    memset(&srv, 0, sizeof srv);
-    srv.unix_fd = srv.tcp_fd = -1;
-    log_init(&srv.log, LOG_INFO);
-    metrics_init(&srv.metrics);
-    audit_init(&srv.audit);
-    pthread_mutex_init(&srv.conns_lock, NULL);
-    atomic_init(&srv.shutting_down, 0);
-    srv.started = now_seconds();
+    server_init(&srv, LOG_INFO);
 
     if (parse_cmdline(argc, argv, &cl)) {
         free(cl.names);

@@ -289,6 +289,10 @@ json_t *json_text(const char *s);
 
 /* ---- http.c ----------------------------------------------------------- */
 
+/* Sets *srv to a server with nothing open: no socket, no index, empty
+ * metrics and audit log, logging at `log_level`, started now. What main()
+ * and the handler fuzzer do first. */
+void server_init(svc_server *srv, int log_level);
 /* Starts libmicrohttpd on the listening sockets already bound in srv
  * (unix_fd and/or tcp_fd). Returns 0 or -1 with err. */
 int http_start(svc_server *srv, char *err, size_t errlen);

@@ -61,6 +61,17 @@ static void on_progress(j_common_ptr c)
     }
 }
 
+/* Our error manager: errors jump back to the caller's setjmp, warnings
+ * are counted and the first kept. */
+static struct jpeg_error_mgr *errors_init(jpeg_errors *e)
+{
+    memset(e, 0, sizeof *e);
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = on_error;
+    e->pub.emit_message = on_message;
+    return &e->pub;
+}
+
 int phm__jpeg_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
                     uint32_t *h, char *err, size_t errlen)
 {
@@ -70,10 +81,7 @@ int phm__jpeg_probe(const uint8_t *data, size_t len, const char *name, uint32_t 
 
     if (len > (unsigned long)-1)
         return phm__fail(PHM_ERR_TOO_LARGE, err, errlen, name, "file too large");
-    memset(&jerr, 0, sizeof jerr);
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = on_error;
-    jerr.pub.emit_message = on_message;
+    cinfo.err = errors_init(&jerr);
     if (setjmp(jerr.jump)) {
         rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s", jerr.message);
         goto out;
@@ -109,10 +117,7 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
 
     if (len > (unsigned long)-1)
         return phm__fail(PHM_ERR_TOO_LARGE, err, errlen, name, "file too large");
-    memset(&jerr, 0, sizeof jerr);
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = on_error;
-    jerr.pub.emit_message = on_message;
+    cinfo.err = errors_init(&jerr);
     if (setjmp(jerr.jump)) {
         if (rc == PHM_OK)
             rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s", jerr.message);

@@ -196,14 +196,7 @@ static void start_server(void)
     chmod(tok_path, 0600);
 
     /* As main() starts phmatchd. */
-    memset(&srv, 0, sizeof srv);
-    srv.unix_fd = srv.tcp_fd = -1;
-    log_init(&srv.log, LOG_ERROR);
-    metrics_init(&srv.metrics);
-    audit_init(&srv.audit);
-    pthread_mutex_init(&srv.conns_lock, NULL);
-    atomic_init(&srv.shutting_down, 0);
-    srv.started = now_seconds();
+    server_init(&srv, LOG_ERROR);
     svc_config *c = &srv.boot;
     static const char *const settings[][2] = {
         { "socket", NULL }, { "listen", "127.0.0.1:0" }, { "tokens", NULL },
