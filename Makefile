@@ -20,7 +20,8 @@ CC        ?= cc
 
 # The library's packages (and phmatch.pc's). FFmpeg is not among them: only
 # the video backend links it (VIDEO_PKGS).
-PKGS      := libturbojpeg libjpeg libpng lmdb libcrypto jansson
+PKGS      := libturbojpeg libjpeg libpng libwebp libwebpdemux libtiff-4 libheif libjxl \
+             lmdb libcrypto jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 VIDEO_PKGS := libavformat libavcodec libswscale libavutil
@@ -53,7 +54,8 @@ BASE   += -fsanitize=address,undefined -fno-omit-frame-pointer \
 SANLD  := -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(BASE) $(OPT) $(VEC) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(SANLD) -fopenmp $(PKG_LIBS) -lm -ldl -pthread $(LDLIBS)
+# giflib ships no pkg-config file.
+LDLIBS_ALL = $(SANLD) -fopenmp $(PKG_LIBS) -lgif -lm -ldl -pthread $(LDLIBS)
 
 LIB_SRC    := $(filter-out %_avx2.c %_avx512.c,$(wildcard src/lib/*.c))
 LIB_AVX2   := $(wildcard src/lib/*_avx2.c)
@@ -143,7 +145,7 @@ Description: PDQ perceptual-hash matching of known imagery
 Version: $(VERSION)
 Requires.private: $(PKGS)
 Libs: -L$${libdir} -lphmatch
-Libs.private: -fopenmp -lm -ldl -pthread
+Libs.private: -fopenmp -lgif -lm -ldl -pthread
 Cflags: -I$${includedir}
 endef
 export PKGCONFIG

@@ -361,14 +361,28 @@ typedef enum phm_format {
     PHM_FORMAT_UNKNOWN = 0,
     PHM_FORMAT_JPEG,
     PHM_FORMAT_PNG,
-    PHM_FORMAT_PNM, /* binary P5 (grey) and P6 (RGB), maxval 1..65535 */
+    PHM_FORMAT_PNM,  /* binary P5 (grey) and P6 (RGB), maxval 1..65535 */
+    PHM_FORMAT_WEBP, /* libwebp: lossy, lossless, alpha, animated */
+    PHM_FORMAT_GIF,  /* giflib: GIF87a and GIF89a, animated */
+    PHM_FORMAT_BMP,  /* Windows and OS/2 bitmaps (our own decoder) */
+    PHM_FORMAT_TIFF, /* libtiff: TIFF and BigTIFF */
+    PHM_FORMAT_HEIF, /* libheif: HEIC/HEIF (an ISO-BMFF file of image brand) */
+    PHM_FORMAT_AVIF, /* libheif: AVIF */
+    PHM_FORMAT_JXL,  /* libjxl: a JPEG XL codestream or container */
 } phm_format;
 
-/* "jpeg", "png", "pnm", or "unknown". Static. */
+/* "jpeg", "png", "pnm", "webp", "gif", "bmp", "tiff", "heif", "avif",
+ * "jxl", or "unknown". Static. */
 const char *phm_format_name(phm_format f);
 
+/* The most bytes phm_format_detect() looks at: an ISO-BMFF file's `ftyp`
+ * box lists the brands that tell HEIF and AVIF images from videos. */
+#define PHM_FORMAT_DETECT_BYTES 64
+
 /* Identifies the format from the first bytes (magic numbers), never from a
- * file name. Needs at most 8 bytes; fewer give PHM_FORMAT_UNKNOWN. */
+ * file name. Looks at up to PHM_FORMAT_DETECT_BYTES bytes; give it that
+ * many where the input has them (fewer may give PHM_FORMAT_UNKNOWN for a
+ * HEIF or AVIF file whose image brand comes late in its `ftyp` box). */
 phm_format phm_format_detect(const void *data, size_t len);
 
 /* A decoded image: 8-bit samples, rows top to bottom, `channels` samples per

@@ -6,6 +6,9 @@ set -eu
 # build: compiler, image libraries, LMDB, OpenSSL (digests), jansson (JSON),
 # FFmpeg's libraries (video)
 PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblmdb-dev libssl-dev libjansson-dev"
+# more image formats: WebP, GIF, TIFF, HEIF/AVIF (libheif brings its HEVC and
+# AV1 decoders as plugins), JPEG XL
+PKGS="$PKGS libwebp-dev libgif-dev libtiff-dev libheif-dev libjxl-dev"
 PKGS="$PKGS libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
 # phmatchd: libmicrohttpd (HTTP, with GnuTLS for TLS); jansson is above
 PKGS="$PKGS libmicrohttpd-dev"
@@ -15,6 +18,10 @@ PKGS="$PKGS libmicrohttpd-dev"
 # real parsers), openssl (makes the service's TLS test certificate)
 PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev libjpeg-turbo-progs lmdb-utils curl ffmpeg"
 PKGS="$PKGS python3 openssl"
+# format conformance: ImageMagick writes the test images and gives the
+# reference decode of each; djxl for JPEG XL (ImageMagick 6 cannot read it);
+# the format libraries' own tools are the benchmark's yardsticks
+PKGS="$PKGS imagemagick libjxl-tools webp libtiff-tools libheif-examples"
 
 missing=""
 for p in $PKGS; do

@@ -147,7 +147,7 @@ static void size_from_stat(hash_record *r)
  * stays with the image decoder, which reports it. */
 static int is_video_file(const char *path)
 {
-    uint8_t head[16];
+    uint8_t head[PHM_FORMAT_DETECT_BYTES];
     uint64_t size = 0;
     ssize_t n;
     int fd;

@@ -23,8 +23,53 @@ const char *phm_format_name(phm_format f)
     case PHM_FORMAT_JPEG: return "jpeg";
     case PHM_FORMAT_PNG: return "png";
     case PHM_FORMAT_PNM: return "pnm";
+    case PHM_FORMAT_WEBP: return "webp";
+    case PHM_FORMAT_GIF: return "gif";
+    case PHM_FORMAT_BMP: return "bmp";
+    case PHM_FORMAT_TIFF: return "tiff";
+    case PHM_FORMAT_HEIF: return "heif";
+    case PHM_FORMAT_AVIF: return "avif";
+    case PHM_FORMAT_JXL: return "jxl";
     default: return "unknown";
     }
+}
+
+/* The sizes of the BMP info headers in use (OS/2 1.x and 2.x, Windows
+ * 3.x to 5): a "BM" start alone is too weak a magic for a file name-blind
+ * detector. */
+static int bmp_header_size_known(const uint8_t *p)
+{
+    uint32_t n = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+    return n == 12 || n == 16 || n == 40 || n == 52 || n == 56 || n == 64 ||
+           n == 108 || n == 124;
+}
+
+/* An ISO-BMFF file (`ftyp` box first) is a HEIF or AVIF image when its major
+ * brand or a compatible brand is an image brand; MP4 and QuickTime videos
+ * list none, and go to the video path. AVIF wins over HEIF when both are
+ * listed, since an AVIF file's images are AV1. */
+static phm_format detect_bmff(const uint8_t *p, size_t len)
+{
+    if (len < 16 || memcmp(p + 4, "ftyp", 4) != 0)
+        return PHM_FORMAT_UNKNOWN;
+    size_t box = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+    if (box < 16)
+        return PHM_FORMAT_UNKNOWN;
+    if (box > len)
+        box = len;
+    int heif = 0, avif = 0;
+    for (size_t at = 8; at + 4 <= box; at += at == 8 ? 8 : 4) {
+        const uint8_t *b = p + at;
+        if (memcmp(b, "avif", 4) == 0 || memcmp(b, "avis", 4) == 0)
+            avif = 1;
+        else if (memcmp(b, "heic", 4) == 0 || memcmp(b, "heix", 4) == 0 ||
+                 memcmp(b, "heim", 4) == 0 || memcmp(b, "heis", 4) == 0 ||
+                 memcmp(b, "hevc", 4) == 0 || memcmp(b, "hevx", 4) == 0 ||
+                 memcmp(b, "mif1", 4) == 0 || memcmp(b, "msf1", 4) == 0)
+            heif = 1;
+    }
+    return avif ? PHM_FORMAT_AVIF : heif ? PHM_FORMAT_HEIF : PHM_FORMAT_UNKNOWN;
 }
 
 phm_format phm_format_detect(const void *data, size_t len)
@@ -39,7 +84,19 @@ phm_format phm_format_detect(const void *data, size_t len)
     if (len >= 3 && p[0] == 'P' && (p[1] == '5' || p[1] == '6') &&
         (p[2] == ' ' || p[2] == '\t' || p[2] == '\n' || p[2] == '\r' || p[2] == '#'))
         return PHM_FORMAT_PNM;
-    return PHM_FORMAT_UNKNOWN;
+    if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        return PHM_FORMAT_WEBP;
+    if (len >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+        return PHM_FORMAT_GIF;
+    if (len >= 18 && p[0] == 'B' && p[1] == 'M' && bmp_header_size_known(p + 14))
+        return PHM_FORMAT_BMP;
+    if (len >= 4 && (memcmp(p, "II*\0", 4) == 0 || memcmp(p, "MM\0*", 4) == 0 ||
+                     memcmp(p, "II+\0", 4) == 0 || memcmp(p, "MM\0+", 4) == 0))
+        return PHM_FORMAT_TIFF;
+    if ((len >= 2 && p[0] == 0xff && p[1] == 0x0a) ||
+        (len >= 12 && memcmp(p, "\0\0\0\x0cJXL \r\n\x87\n", 12) == 0))
+        return PHM_FORMAT_JXL;
+    return detect_bmff(p, len);
 }
 
 int phm__fail(int status, char *err, size_t errlen, const char *name,
@@ -138,6 +195,25 @@ size_t phm_decoder_trim(phm_decoder *dec, size_t keep_bytes)
     return freed;
 }
 
+#define UNSUPPORTED                                                              \
+    "not an image format phmatch reads (JPEG, PNG, PNM, WebP, GIF, BMP, TIFF, " \
+    "HEIF/HEIC, AVIF, JPEG XL)"
+
+static int probe_other(phm_format f, const uint8_t *p, size_t len, const char *name,
+                       uint32_t *w, uint32_t *h, char *err, size_t errlen)
+{
+    switch (f) {
+    case PHM_FORMAT_WEBP: return phm__webp_probe(p, len, name, w, h, err, errlen);
+    case PHM_FORMAT_GIF: return phm__gif_probe(p, len, name, w, h, err, errlen);
+    case PHM_FORMAT_BMP: return phm__bmp_probe(p, len, name, w, h, err, errlen);
+    case PHM_FORMAT_TIFF: return phm__tiff_probe(p, len, name, w, h, err, errlen);
+    case PHM_FORMAT_HEIF:
+    case PHM_FORMAT_AVIF: return phm__heif_probe(p, len, name, w, h, err, errlen);
+    case PHM_FORMAT_JXL: return phm__jxl_probe(p, len, name, w, h, err, errlen);
+    default: return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, "%s", UNSUPPORTED);
+    }
+}
+
 int phm_image_probe(const void *data, size_t len, const char *name, phm_image_info *info,
                     char *err, size_t errlen)
 {
@@ -175,9 +251,21 @@ int phm_image_probe(const void *data, size_t len, const char *name, phm_image_in
             return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "malformed PNM header");
         break;
     }
+    case PHM_FORMAT_WEBP:
+    case PHM_FORMAT_GIF:
+    case PHM_FORMAT_BMP:
+    case PHM_FORMAT_TIFF:
+    case PHM_FORMAT_HEIF:
+    case PHM_FORMAT_AVIF:
+    case PHM_FORMAT_JXL: {
+        uint32_t fw = 0, fh = 0;
+        rc = probe_other(f, p, len, name, &fw, &fh, err, errlen);
+        w = fw;
+        h = fh;
+        break;
+    }
     default:
-        return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name,
-                         "not a JPEG, PNG or PNM image");
+        return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, "%s", UNSUPPORTED);
     }
     if (rc != PHM_OK)
         return rc;
@@ -215,9 +303,27 @@ int phm_decode_mem(phm_decoder *dec, const void *data, size_t len,
     case PHM_FORMAT_PNM:
         rc = phm__decode_pnm(dec, data, len, name, img, err, errlen);
         break;
+    case PHM_FORMAT_WEBP:
+        rc = phm__decode_webp(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_GIF:
+        rc = phm__decode_gif(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_BMP:
+        rc = phm__decode_bmp(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_TIFF:
+        rc = phm__decode_tiff(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_HEIF:
+    case PHM_FORMAT_AVIF:
+        rc = phm__decode_heif(dec, data, len, name, img, err, errlen);
+        break;
+    case PHM_FORMAT_JXL:
+        rc = phm__decode_jxl(dec, data, len, name, img, err, errlen);
+        break;
     default:
-        return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name,
-                         "not a JPEG, PNG or PNM image");
+        return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, "%s", UNSUPPORTED);
     }
     if (rc < 0)
         memset(img, 0, sizeof *img);
@@ -257,7 +363,20 @@ void phm_decoder_versions(char *out, size_t len)
     if (!out || !len)
         return;
     png_uint_32 v = png_access_version_number();
-    snprintf(out, len, "libjpeg-turbo %s, libpng %u.%u.%u",
-             STR(LIBJPEG_TURBO_VERSION), (unsigned)(v / 10000),
-             (unsigned)(v / 100 % 100), (unsigned)(v % 100));
+    int n = snprintf(out, len, "libjpeg-turbo %s, libpng %u.%u.%u",
+                     STR(LIBJPEG_TURBO_VERSION), (unsigned)(v / 10000),
+                     (unsigned)(v / 100 % 100), (unsigned)(v % 100));
+    /* Each format's library appends ", name version". */
+    void (*const more[])(char *, size_t) = {
+        phm__webp_version, phm__gif_version, phm__tiff_version,
+        phm__heif_version, phm__jxl_version,
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        if (n < 0 || (size_t)n + 3 >= len)
+            return;
+        memcpy(out + n, ", ", 3);
+        n += 2;
+        more[i](out + n, len - (size_t)n);
+        n += (int)strlen(out + n);
+    }
 }

@@ -38,6 +38,69 @@ int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
 int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
 
+/* The formats of libraries (and of our BMP decoder), one file each:
+ * decode_webp.c, decode_gif.c, decode_bmp.c, decode_tiff.c, decode_heif.c
+ * (HEIF and AVIF), decode_jxl.c. Each decodes to the pixels ImageMagick
+ * gives for the file's first frame, page or primary image (colour channels
+ * as decoded, alpha dropped, 16-bit samples scaled by round(v*255/65535));
+ * each checks the pixel limit from the header before allocating pixels. */
+int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len,
+                     const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len,
+                    const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len,
+                    const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_tiff(phm_decoder *dec, const uint8_t *data, size_t len,
+                     const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len,
+                     const char *name, phm_image *img, char *err, size_t errlen);
+int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len,
+                    const char *name, phm_image *img, char *err, size_t errlen);
+
+/* Their header readers for phm_image_probe(): the size of the image the
+ * decoder would return (first frame, page or primary image), without
+ * decoding pixels. PHM_OK, or PHM_ERR_CORRUPT (or another status) with err. */
+int phm__webp_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                    uint32_t *h, char *err, size_t errlen);
+int phm__gif_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                   uint32_t *h, char *err, size_t errlen);
+int phm__bmp_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                   uint32_t *h, char *err, size_t errlen);
+int phm__tiff_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                    uint32_t *h, char *err, size_t errlen);
+int phm__heif_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                    uint32_t *h, char *err, size_t errlen);
+int phm__jxl_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
+                   uint32_t *h, char *err, size_t errlen);
+
+/* "libwebp 1.2.4" and so on, for phm_decoder_versions(); at most len bytes
+ * with the NUL. */
+void phm__webp_version(char *out, size_t len);
+void phm__gif_version(char *out, size_t len);
+void phm__tiff_version(char *out, size_t len);
+void phm__heif_version(char *out, size_t len);
+void phm__jxl_version(char *out, size_t len);
+
+/* The frames of an animated image (GIF, WebP), each the whole canvas as a
+ * viewer shows it at that moment (disposal and blending applied), for
+ * phm_hash_animation_*. A format's opener (phm__gif_frames,
+ * phm__webp_frames) returns an iterator; `next` gives the next frame in
+ * *img (pixels owned by the iterator, valid until the next call), when it
+ * starts (seconds from the first frame's start) and how long it shows;
+ * returns 1 for a frame, 0 after the last, or a negative PHM_ERR_* with
+ * err. `max_frames` bounds the frames returned (then PHM_ERR_TOO_LARGE);
+ * the canvas is checked against dec's pixel limit before any allocation. */
+typedef struct phm__frames phm__frames;
+struct phm__frames {
+    int (*next)(phm__frames *fr, phm_image *img, double *start, double *duration,
+                char *err, size_t errlen);
+    void (*free)(phm__frames *fr);
+};
+int phm__gif_frames(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
+                    uint64_t max_frames, phm__frames **out, char *err, size_t errlen);
+int phm__webp_frames(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
+                     uint64_t max_frames, phm__frames **out, char *err, size_t errlen);
+
 /* Adobe CMYK as libjpeg returns it, to RGB in place, as djpeg does:
  * R = C * K / 255, rounded. In place because the 3-byte output of pixel i
  * never overtakes the 4-byte input of pixel i: whole images and single
