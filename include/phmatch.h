@@ -694,6 +694,13 @@ typedef struct phm_entry {
     uint8_t sha256[32];
     const struct phm_vpdq_frame *frames; /* PHM_SIG_VPDQ: nframes frames */
     size_t nframes;
+    /* A PhotoDNA hash as its publisher wrote it (base64 or hex), or NULL.
+     * phmatch cannot compute PhotoDNA: it is stored and exported unchanged. */
+    const char *photodna;
+    /* The publisher's other fields for this entry (Project VIC's Series,
+     * VictimIdentified, Tags, ...) as the text of one JSON object, or NULL.
+     * Kept so that exports hand them on. */
+    const char *attrs;
 } phm_entry;
 
 typedef struct phm_index phm_index;
@@ -1522,6 +1529,13 @@ typedef enum phm_hashlist_format {
     PHM_HASHLIST_TSV,
     PHM_HASHLIST_JSONL,
     PHM_HASHLIST_VPDQ, /* a vPDQ file: one video entry */
+    PHM_HASHLIST_VICS,              /* Project VIC VICS JSON (OData) 1.x and 2.0 */
+    PHM_HASHLIST_NCMEC,             /* NCMEC hash-sharing XML; reading only */
+    PHM_HASHLIST_STOPNCII,          /* StopNCII JSON; reading only */
+    PHM_HASHLIST_THREATEXCHANGE,    /* ThreatExchange descriptors JSON; reading only */
+    PHM_HASHLIST_THREATEXCHANGE_CSV, /* ThreatExchange CSV download; reading only */
+    PHM_HASHLIST_TAT,               /* Tech Against Terrorism JSON; reading only */
+    PHM_HASHLIST_ICSE,              /* Interpol ICSE CSV; reading only */
 } phm_hashlist_format;
 
 /* Parses "auto", "pdq", "hex", "hma", "csv", "tsv", "jsonl" (or "json"),
