@@ -1642,7 +1642,8 @@ uint64_t phm_hashlist_reader_skipped(const phm_hashlist_reader *r);
  *     hash quality source id category note added md5 sha1 sha256
  * Writes nothing for the other formats. Returns PHM_OK,
  * PHM_ERR_UNREADABLE (the stream failed) or PHM_ERR_INVALID (fmt out of
- * range or PHM_HASHLIST_AUTO). */
+ * range, PHM_HASHLIST_AUTO, or a format phm_hashlist_write() does not
+ * write: PHM_HASHLIST_VICS starts with phm_hashlist_writer_new()). */
 int phm_hashlist_write_header(FILE *fp, phm_hashlist_format fmt);
 
 /* Writes entry *e as one record, LF-terminated (a csv record may span
@@ -1664,9 +1665,80 @@ int phm_hashlist_write_header(FILE *fp, phm_hashlist_format fmt);
  * outside jsonl/vpdq, anything but a video in vpdq) or a field out of its
  * range (no signal, quality not -1..100, a time outside
  * 0..PHM_HASHLIST_TIME_MAX, a string longer than its limit): then nothing
- * was written. */
+ * was written. PHM_HASHLIST_VICS needs a phm_hashlist_writer (below):
+ * here it is PHM_ERR_INVALID, as are the formats that are read only. */
 int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e,
                        char *err, size_t errlen);
+
+/* ---- Whole lists, record by record (the VICS export) ----
+ *
+ * A VICS hash set (PHM_HASHLIST_VICS, docs/HASHLISTS.md "vics") is one JSON
+ * document, {"@odata.context": PHM_VICS_MEDIA_CONTEXT, "value": [Media,
+ * ...]}, so its records need separators, a running number and a closing
+ * bracket that phm_hashlist_write() cannot give: write it with a
+ * phm_hashlist_writer, which streams it record by record (nothing is
+ * kept in memory but the current record). The writer takes every other
+ * format too (header, phm_hashlist_write() per record, nothing at the end),
+ * so an export can use it for all.
+ *
+ *     phm_hashlist_writer *w;
+ *     if (phm_hashlist_writer_new(&w, stdout, PHM_HASHLIST_VICS, err, sizeof err)) ...
+ *     ...for each entry: rc = phm_hashlist_writer_write(w, e, err, sizeof err);
+ *        (PHM_ERR_UNSUPPORTED: this entry was not written, the list goes on)
+ *     rc = phm_hashlist_writer_finish(w);   // "]}" and a newline for VICS
+ *     phm_hashlist_writer_free(w);
+ *
+ * A VICS Media record holds: MediaID (the entry's id when it is a decimal
+ * integer 0..2^53-1 written without leading zeros, else the record's number
+ * in the list, from 1), Category (the category when it is a decimal
+ * integer 0..2147483647, else absent), MD5 and SHA1 (upper-case hex, when
+ * the entry has them), PhotoDNA (e->photodna unchanged, when set),
+ * AlternativeHashes ([{"HashName":"PDQ","HashValue":hex}] for the PDQ hash,
+ * "SHA256" for a SHA-256, then the items of the publisher's own
+ * AlternativeHashes in e->attrs other than these), the keys of e->attrs
+ * (a JSON object's text) that are not one of those above, and
+ * "@phmatch.entry" (an OData instance annotation: source, id, category,
+ * note, quality, added), which gives every field back. Text must be UTF-8
+ * (as jsonl); attrs must be a JSON object without duplicate keys, else the
+ * entry is refused (PHM_ERR_UNSUPPORTED). Videos cannot be written.
+ *
+ * Threading: a writer belongs to one thread at a time. */
+#define PHM_VICS_MEDIA_CONTEXT \
+    "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
+#define PHM_VICS_CASES_CONTEXT \
+    "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
+
+typedef struct phm_hashlist_writer phm_hashlist_writer;
+
+/* Makes a writer of format `fmt` (any but PHM_HASHLIST_AUTO) on `fp` (not
+ * closed by the writer) and writes the list's start: the csv/tsv header
+ * line, the VICS document's opening, nothing for the others. Returns
+ * PHM_OK (*out to free with phm_hashlist_writer_free), PHM_ERR_INVALID (a
+ * NULL argument, a format out of range or that cannot be written),
+ * PHM_ERR_NOMEM or PHM_ERR_UNREADABLE (the stream failed); *out is NULL
+ * on error. */
+int phm_hashlist_writer_new(phm_hashlist_writer **out, FILE *fp,
+                            phm_hashlist_format fmt, char *err, size_t errlen);
+
+/* Writes entry *e as the list's next record. Returns what
+ * phm_hashlist_write() returns, with the same meaning: PHM_ERR_UNSUPPORTED
+ * (reason in `err`) wrote nothing and the list can go on;
+ * PHM_ERR_INVALID after phm_hashlist_writer_finish(). */
+int phm_hashlist_writer_write(phm_hashlist_writer *w, const phm_entry *e,
+                              char *err, size_t errlen);
+
+/* Writes the list's end ("\n]}\n" for VICS, nothing for the others); the
+ * writer then takes no more records. Returns PHM_OK, PHM_ERR_UNREADABLE
+ * (the stream failed, now or before) or PHM_ERR_INVALID (NULL, or
+ * finished already). Does not flush `fp`. */
+int phm_hashlist_writer_finish(phm_hashlist_writer *w);
+
+/* Records written so far. */
+uint64_t phm_hashlist_writer_count(const phm_hashlist_writer *w);
+
+/* Frees the writer (accepts NULL); writes nothing, so a list not finished
+ * stays unfinished. */
+void phm_hashlist_writer_free(phm_hashlist_writer *w);
 
 /* Parses exactly `len` bytes as a time: decimal unix seconds
  * (0..PHM_HASHLIST_TIME_MAX) or ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" (UTC,

@@ -49,7 +49,8 @@ static const char usage_text[] =
     "export writes every entry in --format tsv (default, lossless), csv,\n"
     "jsonl, pdq, hex or hma on standard output. Video entries go in jsonl\n"
     "(their frames in \"vpdq\") or with --format vpdq --output-dir DIR, as\n"
-    "DIR/ID.txt, one vPDQ file each.\n"
+    "DIR/ID.txt, one vPDQ file each. --format vics writes a Project VIC\n"
+    "VICS 2.0 hash set (one JSON document, docs/HASHLISTS.md).\n"
     "\n"
     "Exit status: 0 done; 1 the operation failed or found problems (bad\n"
     "lines, verify failed, index full, entry not found); 2 usage error or an\n"
@@ -462,6 +463,7 @@ out:
 
 typedef struct export_ctx {
     phm_hashlist_format fmt;
+    phm_hashlist_writer *w;
     uint64_t unrepresentable;
     int io_error;
 } export_ctx;
@@ -470,7 +472,7 @@ static int export_one(void *ctx, uint64_t entry, const phm_entry *e)
 {
     export_ctx *x = ctx;
     char err[PHM_HASHLIST_ERRMSG_MAX];
-    int rc = phm_hashlist_write(stdout, x->fmt, e, err, sizeof err);
+    int rc = phm_hashlist_writer_write(x->w, e, err, sizeof err);
     if (rc == PHM_ERR_UNSUPPORTED) {
         if (x->unrepresentable++ < 10)
             cli_error("entry %" PRIu64 " not exported: %s", entry, err);
@@ -503,7 +505,13 @@ static int do_export(const index_options *o, const cli_global *g)
         status = index_vpdq_export(idx, o->output_dir);
         goto out;
     }
-    if (phm_hashlist_write_header(stdout, x->fmt) != PHM_OK) {
+    rc = phm_hashlist_writer_new(&x->w, stdout, x->fmt, err, sizeof err);
+    if (rc != PHM_OK) {
+        if (rc == PHM_ERR_NOMEM) {
+            cli_error("out of memory");
+            status = CLI_EXIT_FATAL;
+            goto out;
+        }
         x->io_error = 1;
         goto done;
     }
@@ -512,6 +520,9 @@ static int do_export(const index_options *o, const cli_global *g)
         cli_error("%s", err);
         status = rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
     }
+    /* Closed even after an error, so a VICS document stays valid JSON. */
+    if (phm_hashlist_writer_finish(x->w) != PHM_OK)
+        x->io_error = 1;
 done:
     if (fflush(stdout) != 0 || ferror(stdout) || x->io_error) {
         cli_error("cannot write to standard output: %s",
@@ -523,6 +534,7 @@ done:
         status = CLI_EXIT_PARTIAL;
     }
 out:
+    phm_hashlist_writer_free(x->w);
     phm_index_close(idx);
     free(x);
     return status;

@@ -255,6 +255,7 @@ static const char *const format_names[] = {
     [PHM_HASHLIST_HEX] = "hex",   [PHM_HASHLIST_HMA] = "hma",
     [PHM_HASHLIST_CSV] = "csv",   [PHM_HASHLIST_TSV] = "tsv",
     [PHM_HASHLIST_JSONL] = "jsonl", [PHM_HASHLIST_VPDQ] = "vpdq",
+    [PHM_HASHLIST_VICS] = "vics", /* written by phm_hashlist_writer */
 };
 #define NFORMATS (sizeof format_names / sizeof format_names[0])
 
@@ -374,6 +375,11 @@ static int open_reader(phm_hashlist_reader **out, FILE *fp, const void *mem, siz
     if ((!fp && !mem && mem_len) || !name || (size_t)fmt >= NFORMATS) {
         if (err && errlen)
             snprintf(err, errlen, "cannot read hash list: invalid argument");
+        return PHM_ERR_INVALID;
+    }
+    if (fmt == PHM_HASHLIST_VICS) { /* written only, until its reader comes */
+        if (err && errlen)
+            snprintf(err, errlen, "cannot read hash list: format vics is written only");
         return PHM_ERR_INVALID;
     }
     if (!opt)

@@ -9,6 +9,7 @@
  *                         csv/tsv field writers
  *   hashlist_json.c       the jsonl object grammar
  *   hashlist_write.c      the writers
+ *   hashlist_vics.c       the VICS hash-set writer and phm_hashlist_writer
  */
 #ifndef PHM_HASHLIST_INTERNAL_H
 #define PHM_HASHLIST_INTERNAL_H
@@ -181,5 +182,18 @@ int hl_fields_to_entry(phm_hashlist_reader *r, phm_entry *e, char *err, size_t e
  * or an error. */
 int hl_parse_jsonl(phm_hashlist_reader *r, const char *line, size_t len, phm_entry *e, char *err,
                    size_t errlen);
+
+/* The writers' refusal: the message in err (may be NULL), returns
+ * PHM_ERR_UNSUPPORTED. */
+int unrepresentable(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* phm_hashlist_write() with the record's number in its list (from 1; a
+ * VICS MediaID when the id is not one). */
+int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint64_t seq,
+                    char *err, size_t errlen);
+/* One VICS Media object of e, checked before anything is written (attrs
+ * parsed), without a separator or newline (hashlist_vics.c). */
+int hl_vics_write_media(FILE *fp, const phm_entry *e, uint64_t seq, char *err,
+                        size_t errlen);
 
 #endif /* PHM_HASHLIST_INTERNAL_H */

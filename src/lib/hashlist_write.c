@@ -40,10 +40,7 @@ static const uint8_t *digest_of(const phm_entry *e, size_t which)
     return which == 0 ? e->md5 : which == 1 ? e->sha1 : e->sha256;
 }
 
-static int unrepresentable(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int unrepresentable(char *err, size_t errlen, const char *fmt, ...)
+int unrepresentable(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (err && errlen) {
@@ -73,8 +70,8 @@ static void put_frames(FILE *fp, const phm_entry *e, int json)
     }
 }
 
-int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, char *err,
-                       size_t errlen)
+int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint64_t seq,
+                    char *err, size_t errlen)
 {
     const char *strs[4], *names[4] = { "source", "id", "category", "note" };
     static const size_t maxes[4] = { PHM_HASHLIST_SOURCE_MAX, PHM_HASHLIST_ID_MAX,
@@ -84,7 +81,7 @@ int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, ch
 
     if (err && errlen)
         err[0] = '\0';
-    if (!fp || !e || fmt <= PHM_HASHLIST_AUTO || fmt > PHM_HASHLIST_VPDQ)
+    if (!fp || !e || fmt <= PHM_HASHLIST_AUTO || fmt > PHM_HASHLIST_VICS)
         return PHM_ERR_INVALID;
     strs[0] = e->source;
     strs[1] = e->id;
@@ -97,10 +94,11 @@ int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, ch
         if (lens[i] > maxes[i])
             return unrepresentable(err, errlen, "%s is longer than %zu bytes", names[i],
                                    maxes[i]);
-        if (fmt == PHM_HASHLIST_JSONL && !phm_utf8_valid(strs[i], lens[i]))
+        if ((fmt == PHM_HASHLIST_JSONL || fmt == PHM_HASHLIST_VICS) &&
+            !phm_utf8_valid(strs[i], lens[i]))
             return unrepresentable(err, errlen,
-                                   "%s is not valid UTF-8, which jsonl cannot carry",
-                                   names[i]);
+                                   "%s is not valid UTF-8, which %s cannot carry",
+                                   names[i], phm_hashlist_format_name(fmt));
     }
     if (e->signals & PHM_SIG_VPDQ) {
         if (fmt != PHM_HASHLIST_JSONL && fmt != PHM_HASHLIST_VPDQ)
@@ -207,9 +205,19 @@ int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, ch
     case PHM_HASHLIST_VPDQ:
         put_frames(fp, e, 0);
         return ferror(fp) ? PHM_ERR_UNREADABLE : PHM_OK; /* lines end in LF */
+    case PHM_HASHLIST_VICS: /* one Media object; the writer separates them */
+        return hl_vics_write_media(fp, e, seq, err, errlen);
     default:
         return PHM_ERR_INVALID;
     }
     putc('\n', fp);
     return ferror(fp) ? PHM_ERR_UNREADABLE : PHM_OK;
+}
+
+int phm_hashlist_write(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, char *err,
+                       size_t errlen)
+{
+    if (fmt == PHM_HASHLIST_VICS) /* needs a writer: separators, numbers */
+        return PHM_ERR_INVALID;
+    return hl_write_record(fp, fmt, e, 0, err, errlen);
 }
