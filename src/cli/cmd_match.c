@@ -37,6 +37,7 @@
 #include "hashopts.h"
 #include "hashrun.h"
 #include "output.h"
+#include "report.h"
 
 /* Exit status of --fail-on-match when some input matched. */
 #define MATCH_EXIT_MATCHED 4
@@ -75,6 +76,12 @@ static const char usage_text[] =
     "  -f, --format FMT       tsv (default, with a header line), csv or jsonl\n"
     "  -o, --output FILE      write records to FILE instead of stdout\n"
     "      --no-header        no header line in tsv and csv\n"
+    "      --report DIR       also write DIR/case.json (the matched files as a\n"
+    "                         Project VIC VICS 2.0 case, with MD5 and SHA-1)\n"
+    "                         and DIR/report.html (a summary page: options,\n"
+    "                         versions, counts, each matched file and its\n"
+    "                         matches; no image); DIR is created (mode 0700)\n"
+    "                         or must be empty or hold a previous report\n"
     "  -q, --quiet            no summary, warnings or progress on stderr\n"
     "      --no-progress      no progress line (shown only on a terminal)\n"
     "  -h, --help             show this help\n"
@@ -112,6 +119,7 @@ enum {
     OPT_FAIL_ON_MATCH,
     OPT_QUERY_THRESHOLD,
     OPT_COMPARED_THRESHOLD,
+    OPT_REPORT,
 };
 
 static const args_option options[] = {
@@ -122,6 +130,7 @@ static const args_option options[] = {
     { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
     { "query-threshold", OPT_QUERY_THRESHOLD, 1, NULL },
     { "compared-threshold", OPT_COMPARED_THRESHOLD, 1, NULL },
+    { "report", OPT_REPORT, 1, NULL },
     { "format", 'f', 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
@@ -139,6 +148,10 @@ typedef struct match_options {
     int fail_on_match;
     double query_threshold, compared_threshold;
     output_format format;
+    const char *report_dir;   /* --report */
+    unsigned out_digests;     /* the digest columns asked for (--digest) */
+    int argc;                 /* the command line, for the report */
+    char **argv;
 } match_options;
 
 /* One match of an input (phm_match_hit without its entry, which is read
@@ -178,6 +191,7 @@ typedef struct match_run {
     phm_searcher *emit_s; /* resolves entries at emission */
     phm_match_options mo;
     hashrun r;            /* output, progress */
+    report *rep;          /* --report, or NULL */
     uint64_t searched, low_quality, matched_inputs, hits, search_failed;
 } match_run;
 
@@ -322,7 +336,7 @@ static size_t input_fields(const match_run *run, const hash_record *r,
                                   ? FIELD_FLAG_RECOVERED
                                   : 0));
     for (int i = 0; i < PHM_DIGEST_COUNT; i++)
-        if (o->h.pipe.digests & (1u << i))
+        if (o->out_digests & (1u << i))
             field_str(&f[n++], phm_digest_name(i),
                     r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
     field_str(&f[n++], "kind", v ? "video" : "image");
@@ -467,6 +481,15 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
 
     errno = 0;
     write_record(run, r, res);
+    if (run->rep && res->searched && res->status == PHM_OK && res->listed) {
+        phm_match_hit mh;
+        report_file_begin(run->rep, r);
+        for (size_t k = 0; k < res->listed; k++) {
+            resolve(run, r, &res->hits[k], &mh);
+            report_match(run->rep, r, &mh);
+        }
+        report_file_end(run->rep, r, res->total);
+    }
     phm_searcher_release(run->emit_s);
     for (size_t k = 0; k < res->listed; k++) /* a video's, from work */
         free(res->hits[k].frames);
@@ -556,6 +579,9 @@ static int parse_options(int argc, char **argv, const cli_global *g,
                                        "have no room for matches)",
                                        arg, args_spelling(&p));
             break;
+        case OPT_REPORT:
+            o->report_dir = arg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -568,6 +594,11 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     if (hashopts_finish(&o->h, "match"))
         return CLI_EXIT_USAGE;
     o->h.pipe.read_vpdq = 1; /* a video's hash file is matched as the video */
+    o->out_digests = o->h.pipe.digests;
+    if (o->report_dir) /* the case file's MD5 and SHA1, from the same read */
+        o->h.pipe.digests |= (1u << PHM_DIGEST_MD5) | (1u << PHM_DIGEST_SHA1);
+    o->argc = argc - 1;
+    o->argv = argv + 1;
     return -1;
 }
 
@@ -605,6 +636,21 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     status = hashrun_open(&run.r, &o.run, &o.h);
     if (status >= 0)
         goto out;
+    if (o.report_dir) {
+        report_params rp = { .dir = o.report_dir, .argc = o.argc, .argv = o.argv,
+                             .index_path = o.index_path, .idx = run.idx,
+                             .max_distance = o.radius, .min_quality = o.min_quality,
+                             .dihedral = o.h.pipe.dihedral, .max_matches = o.max_matches,
+                             .query_threshold = o.query_threshold,
+                             .compared_threshold = o.compared_threshold,
+                             .mode = o.h.pipe.mode, .specs = o.h.inputs.specs,
+                             .nspecs = o.h.inputs.nspecs };
+        if (report_open(&run.rep, &rp, err, sizeof err)) {
+            cli_error("%s", err);
+            status = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
 
     write_header(&run);
     memset(&hooks, 0, sizeof hooks);
@@ -624,9 +670,19 @@ int cmd_match(int argc, char **argv, const cli_global *g)
                             : stats.failed || run.search_failed
                                 ? CLI_EXIT_PARTIAL
                                 : CLI_EXIT_OK);
+    if (run.rep) {
+        report_counts rc_ = { run.searched, run.low_quality, run.matched_inputs, run.hits,
+                              run.search_failed };
+        if (report_finish(run.rep, &stats, &rc_,
+                          rc == PHM_OK ? NULL : phm_strerror(rc), err, sizeof err)) {
+            cli_error("%s", err);
+            status = CLI_EXIT_FATAL;
+        }
+    }
     if (!o.run.quiet)
         print_summary(&run, &stats);
 out:
+    report_free(run.rep);
     status = hashrun_close(&run.r, status);
     phm_searcher_free(run.emit_s);
     phm_index_close(run.idx);
