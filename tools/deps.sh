@@ -22,6 +22,9 @@ PKGS="$PKGS python3 openssl"
 # reference decode of each; djxl for JPEG XL (ImageMagick 6 cannot read it);
 # the format libraries' own tools are the benchmark's yardsticks
 PKGS="$PKGS imagemagick libjxl-tools webp libtiff-tools libheif-examples"
+# match --report: tests/cli/report.sh renders the HTML summary in headless
+# Chromium (--dump-dom, --screenshot) and checks what it shows
+PKGS="$PKGS chromium"
 
 missing=""
 for p in $PKGS; do
