@@ -124,8 +124,9 @@ static void iso_time(int64_t t, char out[21])
 /* Paths                                                             */
 
 /* rec's path relative to the directory named on the command line that it
- * was found under (the longest); else the path as given without leading
- * '/' (a file named itself, or from a list). */
+ * was found under (the longest); else (a file named itself, or in a list)
+ * the path as given when it is relative and has no ".." component, or its
+ * base name. */
 static const char *relative_path(const report *r, const char *path)
 {
     size_t best = 0;
@@ -139,9 +140,16 @@ static const char *relative_path(const report *r, const char *path)
         if (stat(root, &st) == 0 && S_ISDIR(st.st_mode))
             best = n;
     }
-    path += best;
-    while (*path == '/')
-        path++;
+    if (best) {
+        path += best;
+        while (*path == '/')
+            path++;
+        return path;
+    }
+    const char *base = strrchr(path, '/');
+    if (path[0] == '/' || strcmp(path, "..") == 0 || strncmp(path, "../", 3) == 0 ||
+        strstr(path, "/../") || (base && strcmp(base, "/..") == 0))
+        return base ? base + 1 : path;
     return path;
 }
 

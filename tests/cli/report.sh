@@ -320,7 +320,9 @@ t_is "... and left as it was" "$(ls -A "$T/busy")" notes.txt
 old_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["value"][0]["CaseID"])' "$T/rep/case.json")
 "$PHMATCH" match -q -i "$DB" --report "$T/rep" "$DATA/queries/phone-half.jpg" >/dev/null
 t_is "a DIR holding a previous report: exit 0" "$?" 0
-t_is "... the report replaced" "$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["value"][0]; print(len(v["Media"]), v["CaseID"] != sys.argv[2])' "$T/rep/case.json" "$old_id")" "1 True"
+t_is "... the report replaced; a file named by its absolute path: RelativeFilePath its name" \
+    "$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["value"][0]; print(len(v["Media"]), v["CaseID"] != sys.argv[2], v["Media"][0]["RelativeFilePath"])' "$T/rep/case.json" "$old_id")" \
+    "1 True phone-half.jpg"
 mkdir "$T/empty"
 "$PHMATCH" match -q -i "$DB" --report "$T/empty" "$DATA/photos/labelme-q1050.jpg" >/dev/null
 t_is "an empty DIR is used; a run without a match: exit 0" "$?" 0
