@@ -32,6 +32,7 @@ typedef struct group {
 
 struct report {
     report_params p;
+    unsigned char *spec_dir; /* p.specs[i] names a directory */
     int dirfd;
     FILE *json, *rows;
     int64_t started;
@@ -133,11 +134,8 @@ static const char *relative_path(const report *r, const char *path)
     for (size_t i = 0; i < r->p.nspecs; i++) {
         const char *root = r->p.specs[i].value;
         size_t n = strlen(root);
-        struct stat st;
-        if (r->p.specs[i].kind != INPUT_PATH || n == 0 || n <= best ||
-            strncmp(path, root, n) != 0 || (root[n - 1] != '/' && path[n] != '/'))
-            continue;
-        if (stat(root, &st) == 0 && S_ISDIR(st.st_mode))
+        if (r->spec_dir[i] && n > best && strncmp(path, root, n) == 0 &&
+            (root[n - 1] == '/' || path[n] == '/'))
             best = n;
     }
     if (best) {
@@ -251,6 +249,16 @@ int report_open(report **out, const report_params *p, char *err, size_t errlen)
     r->p = *p;
     r->dirfd = -1;
     r->started = (int64_t)time(NULL);
+    r->spec_dir = calloc(p->nspecs + 1, 1);
+    if (!r->spec_dir) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < p->nspecs; i++) {
+        struct stat st;
+        r->spec_dir[i] = p->specs[i].kind == INPUT_PATH && p->specs[i].value[0] &&
+                         stat(p->specs[i].value, &st) == 0 && S_ISDIR(st.st_mode);
+    }
     r->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (r->dirfd < 0) {
         snprintf(err, errlen, "cannot open report directory '%s': %s", p->dir, strerror(errno));
@@ -675,5 +683,6 @@ void report_free(report *r)
         free(r->groups[i].category);
     }
     free(r->groups);
+    free(r->spec_dir);
     free(r);
 }
