@@ -39,8 +39,11 @@ static int heif_status(const struct heif_error *e)
 static int heif_fail(const struct heif_error *e, char *err, size_t errlen,
                      const char *name)
 {
-    return phm__fail(heif_status(e), err, errlen, name, "%s",
-                     e->message && e->message[0] ? e->message : "malformed HEIF file");
+    const char *m = e->message && e->message[0] ? e->message : "malformed HEIF file";
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--; /* some of libheif's messages end in a newline */
+    return phm__fail(heif_status(e), err, errlen, name, "%.*s", (int)(n < 1000 ? n : 1000), m);
 }
 
 /* Reads the file's boxes and opens its primary image. On success the caller
