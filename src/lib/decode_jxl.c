@@ -38,7 +38,8 @@ static int jxl_start(jxl_run *r, const uint8_t *data, size_t len, int events,
         JxlDecoderSetInput(r->dec, data, len) != JXL_DEC_SUCCESS)
         return phm__fail(PHM_ERR_INTERNAL, err, errlen, name,
                          "cannot set up the JPEG XL decoder");
-    JxlDecoderCloseInput(r->dec);
+    /* The input is not closed: with all of the file given, libjxl asking
+     * for more means the file is cut short. */
     JxlDecoderStatus st = JxlDecoderProcessInput(r->dec);
     if (st == JXL_DEC_NEED_MORE_INPUT)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
