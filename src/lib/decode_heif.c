@@ -14,6 +14,7 @@
  * planes and do the same arithmetic, so the result is equal bit for bit
  * (tests/cli/format_heif.sh). Monochrome files come out as RGB too: the
  * matrix makes G one less than Y there, as ImageMagick's PNG shows. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,8 +61,7 @@ static int heif_open(const uint8_t *data, size_t len, const char *name, uint64_t
      * worker thread already. */
     heif_context_set_max_decoding_threads(*ctx, 0);
     /* libheif refuses a side equal to its limit, hence the + 1. */
-    heif_context_set_maximum_image_size_limit(
-        *ctx, max_side < HEIF_MAX_SIDE ? (int)max_side + 1 : HEIF_MAX_SIDE);
+    heif_context_set_maximum_image_size_limit(*ctx, (int)max_side + 1);
     struct heif_error e = heif_context_read_from_memory_without_copy(*ctx, data, len, NULL);
     if (e.code == heif_error_Ok)
         e = heif_context_get_primary_image_handle(*ctx, handle);
@@ -123,7 +123,9 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     struct heif_image *him = NULL;
     struct heif_decoding_options *opts = NULL;
     im_terms terms; /* 18 KiB on the stack: no allocation per image */
-    int rc = heif_open(data, len, name, dec->limits.max_pixels, &ctx, &handle, err, errlen);
+    uint64_t side = dec->limits.max_pixels < HEIF_MAX_SIDE ? dec->limits.max_pixels
+                                                           : HEIF_MAX_SIDE;
+    int rc = heif_open(data, len, name, side, &ctx, &handle, err, errlen);
     if (rc)
         return rc;
 
@@ -149,12 +151,15 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         goto out;
     }
 
+    /* The decoded size must be the announced one: phm_image_probe() (and
+     * phmatchd's memory budget) go by the latter. */
     int w = heif_image_get_width(him, heif_channel_Y);
     int h = heif_image_get_height(him, heif_channel_Y);
-    rc = phm__check_dims(dec, name, w > 0 ? (uint64_t)w : 0, h > 0 ? (uint64_t)h : 0, 3,
-                         &bytes, err, errlen);
-    if (rc)
+    if (w != hw || h != hh) {
+        rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
+                       "decoded image is %dx%d, its header says %dx%d", w, h, hw, hh);
         goto out;
+    }
     int sy, scb, scr;
     const uint8_t *py = heif_image_get_plane_readonly(him, heif_channel_Y, &sy);
     const uint8_t *pcb = heif_image_get_plane_readonly(him, heif_channel_Cb, &scb);
@@ -212,9 +217,12 @@ int phm__heif_probe(const uint8_t *data, size_t len, const char *name, uint32_t 
 {
     struct heif_context *ctx;
     struct heif_image_handle *handle;
-    int rc = heif_open(data, len, name, HEIF_MAX_SIDE, &ctx, &handle, err, errlen);
+    /* No side limit here: the caller compares the size with its own. What
+     * libheif still refuses as over its limits (an iloc claiming gigabytes)
+     * is a malformed header to a probe, which applies no limit. */
+    int rc = heif_open(data, len, name, INT_MAX - 1, &ctx, &handle, err, errlen);
     if (rc)
-        return rc;
+        return rc == PHM_ERR_TOO_LARGE ? PHM_ERR_CORRUPT : rc;
     int hw = heif_image_handle_get_width(handle), hh = heif_image_handle_get_height(handle);
     *w = hw > 0 ? (uint32_t)hw : 0;
     *h = hh > 0 ? (uint32_t)hh : 0;
