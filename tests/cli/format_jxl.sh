@@ -16,28 +16,18 @@ if ! t_have cjxl || ! t_have djxl || ! t_have convert; then
 fi
 SRC=$ROOT/data/known/phone.jpg
 
-# field NAME JSONL - the value of NAME in a one-record jsonl text.
-field() {
-    printf '%s\n' "$2" | sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p" | head -1
-}
-
 # same F W H - F's hash and quality equal those of djxl's PNG, its format
 # jxl, its size W x H.
 same() {
-    _f=$1
-    _ref=$T/$(basename "$_f").ref.png
-    if ! djxl "$_f" "$_ref" --quiet >/dev/null 2>"$T/djxl.err"; then
-        t_fail "$(basename "$_f"): djxl decodes it"
+    _ref=$T/$(basename "$1").ref.png
+    if ! djxl "$1" "$_ref" --quiet >/dev/null 2>"$T/djxl.err"; then
+        t_fail "$(basename "$1"): djxl decodes it"
         t_diag "$(cat "$T/djxl.err")"
         return
     fi
-    _got=$("$PHMATCH" hash -f jsonl "$_f" 2>&1)
-    _want=$("$PHMATCH" hash -f jsonl "$_ref" 2>&1)
-    t_is "$(basename "$_f"): hash and quality of djxl's PNG" \
-        "$(field format "$_got") $(field pdq "$_got") $(field quality "$_got")" \
-        "jxl $(field pdq "$_want") $(field quality "$_want")"
-    t_is "... ${2}x$3 pixels" "$(field width "$_got")x$(field height "$_got")" "${2}x$3"
+    same_as_ref "$1" "$_ref" jxl "$2" "$3"
 }
+field() { jsonl_field "$@"; }
 
 enc() {
     _out=$1
@@ -80,11 +70,8 @@ head -c $((n / 2)) "$T/lossy.jxl" >"$T/cut-half.jxl"
 head -c $((n - 1)) "$T/lossy.jxl" >"$T/cut-end.jxl"
 head -c 10 "$T/lossy.jxl" >"$T/cut-head.jxl"
 { head -c 40 "$T/lossy.jxl"; head -c 600 /dev/zero; } >"$T/garbage.jxl"
-"$PHMATCH" hash -q -f tsv "$T/cut-half.jxl" "$T/cut-end.jxl" "$T/cut-head.jxl" \
-    "$T/garbage.jxl" "$T/lossy.jxl" >"$T/bad.tsv" 2>"$T/bad.err"
-t_is "truncated and corrupt files: exit 1" "$?" 1
-t_is "... each corrupt, the batch goes on" "$(tsv_col status "$T/bad.tsv" | tr '\n' ' ')" \
-    "corrupt corrupt corrupt corrupt ok "
+corrupt_batch "$T/lossy.jxl" "$T/cut-half.jxl" "$T/cut-end.jxl" "$T/cut-head.jxl" \
+    "$T/garbage.jxl"
 t_like "... a cut file: premature end of data" "$(cat "$T/bad.err")" \
     "cannot hash '.*cut-end.jxl': premature end of data"
 "$PHMATCH" hash -q -f tsv --max-pixels 40000 "$T/lossy.jxl" "$T/deep-lossy.jxl" \

@@ -43,13 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *env = getenv("PHM_FUZZ_MAX_PIXELS");
-    if (env && *env) {
-        char *end;
-        unsigned long long v = strtoull(env, &end, 10);
-        if (*end == '\0' && v > 0)
-            max_pixels = v;
-    }
+    max_pixels = fuzz_env_u64("PHM_FUZZ_MAX_PIXELS", max_pixels);
     phm_decode_limits lim = {.max_pixels = max_pixels, .max_file_bytes = 0};
     if (phm_decoder_new(&dec, &lim) != PHM_OK) {
         fprintf(stderr, "%s: out of memory at start\n", FORMAT_TARGET);
