@@ -46,7 +46,9 @@ static int jxl_start(jxl_run *r, const uint8_t *data, size_t len, int events,
                          "premature end of data (JPEG XL header)");
     if (st != JXL_DEC_BASIC_INFO || JxlDecoderGetBasicInfo(r->dec, &r->info) != JXL_DEC_SUCCESS)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "invalid JPEG XL header");
-    /* libjxl applies the orientation: 5 to 8 swap the sides. */
+    /* With the orientation applied (libjxl's default, and djxl's), the
+     * basic info gives the oriented size: 5 to 8 have their sides swapped
+     * already (tests/cli/format_jxl.sh, EXIF orientation 6). */
     r->width = r->info.xsize;
     r->height = r->info.ysize;
     return PHM_OK;

@@ -2,11 +2,12 @@
 # format_jxl.sh - JPEG XL (issue 13): files made here by cjxl hash bit for
 # bit, in hash and quality, as djxl's PNG of the same file (`djxl F ref.png`,
 # then `phmatch hash ref.png`: Debian's ImageMagick 6 cannot read JPEG XL).
-# Lossless and lossy, 16-bit input, grey, alpha, a recompressed JPEG and an
-# animation (its first frame). Also: truncated and corrupt files are
-# corrupt and the batch goes on, the pixel limit, and phmatchd hashes an
-# image/jxl upload. TAP on stdout. Needs cjxl and djxl (libjxl-tools) and
-# ImageMagick; `make deps` installs them.
+# Lossless and lossy, 16-bit input, grey, alpha, a recompressed JPEG, an
+# EXIF-rotated JPEG (the orientation applied) and an animation (its first
+# frame). Also: truncated and corrupt files are corrupt and the batch goes
+# on, the pixel limit, and phmatchd hashes an image/jxl upload. TAP on
+# stdout. Needs cjxl and djxl (libjxl-tools) and ImageMagick; `make deps`
+# installs them.
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 
@@ -58,6 +59,14 @@ t_is "a grey file stays one channel (luma = grey)" \
     "$("$PHMATCH" hash -f jsonl "$T/grey-lossy.jxl" 2>/dev/null | grep -c '"status":"ok"')" 1
 enc jpeg.jxl "$SRC"
 same "$T/jpeg.jxl" 640 480
+# EXIF orientation 6 (rotate 90 clockwise) becomes the JPEG XL header's
+# orientation, which libjxl applies, as djxl does: 320x240 shows as 240x320.
+convert "$ROOT/tests/data/pdq/images/reg-test-input/exif-rotn/exif-rotn-6.jpg" \
+    -resize 320x240 "$T/rot6.jpg"
+enc rot6.jxl "$T/rot6.jpg"
+enc rot6-pixels.jxl "$T/rot6.jpg" -j 0 -d 1
+same "$T/rot6.jxl" 240 320
+same "$T/rot6-pixels.jxl" 240 320
 # The animation's first frame is the flipped picture, not the second one.
 a=$("$PHMATCH" hash -f jsonl "$T/anim.jxl" 2>/dev/null)
 b=$("$PHMATCH" hash -f jsonl "$T/lossless.jxl" 2>/dev/null)
