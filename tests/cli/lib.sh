@@ -205,3 +205,40 @@ rt_rich_index() {
 rt_counts() {
     printf '%s\n' "$1" | sed -n 's/^added \([0-9]*\), unchanged \([0-9]*\),.*/\1 \2/p'
 }
+
+# ---- image formats (format_heif.sh, format_jxl.sh) ----
+
+# jsonl_field NAME JSONL - the value of NAME in a one-record jsonl text
+# (strings unquoted; good for the plain values of phmatch's records).
+jsonl_field() {
+    printf '%s\n' "$2" | sed -n "s/.*\"$1\":\"\{0,1\}\([^\",]*\).*/\1/p" | head -1
+}
+
+# same_as_ref F REF FORMAT [W H] - one test: F's format is FORMAT and its hash
+# and quality those of REF (the reference decoder's PNG of F); one more
+# when W H are given: F's size.
+same_as_ref() {
+    _got=$("$PHMATCH" hash -f jsonl "$1" 2>&1)
+    _want=$("$PHMATCH" hash -f jsonl "$2" 2>&1)
+    t_is "$(basename "$1"): hash and quality of the reference's decode" \
+        "$(jsonl_field format "$_got") $(jsonl_field pdq "$_got") $(jsonl_field quality "$_got")" \
+        "$3 $(jsonl_field pdq "$_want") $(jsonl_field quality "$_want")"
+    if [ $# -eq 5 ]; then
+        t_is "... ${4}x$5 pixels" "$(jsonl_field width "$_got")x$(jsonl_field height "$_got")" \
+            "${4}x$5"
+    fi
+}
+
+# corrupt_batch GOOD BAD... - two tests: `phmatch hash` of the BAD files and
+# then GOOD exits 1, each BAD one corrupt and GOOD ok (the batch goes on);
+# the messages stay in $T/bad.err.
+corrupt_batch() {
+    _good=$1
+    shift
+    "$PHMATCH" hash -q -f tsv "$@" "$_good" >"$T/bad.tsv" 2>"$T/bad.err"
+    t_is "truncated and corrupt files: exit 1" "$?" 1
+    _want=""
+    for _f in "$@"; do _want="${_want}corrupt "; done
+    t_is "... each corrupt, the batch goes on" "$(tsv_col status "$T/bad.tsv" | tr '\n' ' ')" \
+        "${_want}ok "
+}

@@ -38,12 +38,21 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# (PKGS may go on over lines ending in a backslash.)
+pkgs=$(sed -n '/^PKGS[[:space:]]*:=/{
+:a
+/\\$/{
+N
+ba
+}
+s/\\\n//g
+s/^PKGS[[:space:]]*:=[[:space:]]*//p
+}' Makefile)
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
 # shellcheck disable=SC2086
-pkg_libs=$(pkg-config --libs $pkgs)
+pkg_libs="$(pkg-config --libs $pkgs) -lgif" # giflib ships no pkg-config file
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 warn="-Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes
  -Wpointer-arith -Wformat=2 -Wvla -Wundef"
