@@ -1291,8 +1291,10 @@ void phm_video_silence_ffmpeg(void);
  * Frames. Frame n (from 0) is the whole canvas (the GIF's logical screen,
  * the WebP's canvas) as a viewer shows it while the frame is displayed:
  * every earlier frame composed with its disposal and blending, alpha then
- * dropped; for GIF the canvas starts as the background colour (black
- * without a global colour table), as ImageMagick's -coalesce shows it. So
+ * dropped, as ImageMagick's `-coalesce -alpha off` shows them (for GIF:
+ * the canvas starts as the background colour, black without a global
+ * colour table; disposal 2 clears to transparent, which leaves the colours
+ * once alpha is dropped). So
  * frame 0 differs from the image decode (the first image's own rectangle,
  * transparent pixels in their palette colour) when the first image does
  * not cover the whole canvas or has transparent pixels. Frame n starts when

@@ -135,6 +135,20 @@ static int reader_next(gif_reader *r, int lenient, const char *name, char *err,
     }
 }
 
+/* Opens the GIF and reads up to its first image: 1, or a negative
+ * PHM_ERR_* with err (r is to be closed either way). */
+static int reader_first(gif_reader *r, const uint8_t *data, size_t len, const char *name,
+                        char *err, size_t errlen)
+{
+    int rc = reader_open(r, data, len, name, err, errlen);
+    if (rc)
+        return rc;
+    rc = reader_next(r, 0, name, err, errlen);
+    if (rc == 0)
+        rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "GIF without an image");
+    return rc;
+}
+
 /* The row of the i-th line in the stream: interlaced images come in four
  * passes (rows 0, 8, ...; 4, 12, ...; 2, 6, ...; 1, 3, ...). */
 static uint32_t line_row(uint32_t i, uint32_t h, int interlaced)
@@ -173,12 +187,7 @@ int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len, const cha
 {
     gif_reader r;
     GifByteType *line = NULL;
-    int rc = reader_open(&r, data, len, name, err, errlen);
-    if (rc)
-        return rc;
-    rc = reader_next(&r, 0, name, err, errlen);
-    if (rc == 0)
-        rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "GIF without an image");
+    int rc = reader_first(&r, data, len, name, err, errlen);
     if (rc < 0)
         goto out;
     GifFileType *gif = r.gif;
@@ -225,12 +234,7 @@ int phm__gif_probe(const uint8_t *data, size_t len, const char *name, uint32_t *
                    uint32_t *h, char *err, size_t errlen)
 {
     gif_reader r;
-    int rc = reader_open(&r, data, len, name, err, errlen);
-    if (rc)
-        return rc;
-    rc = reader_next(&r, 0, name, err, errlen);
-    if (rc == 0)
-        rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "GIF without an image");
+    int rc = reader_first(&r, data, len, name, err, errlen);
     if (rc > 0) {
         *w = (uint32_t)r.gif->Image.Width;
         *h = (uint32_t)r.gif->Image.Height;
@@ -297,14 +301,16 @@ static void copy_rect(gif_frames *f, int to_canvas)
     }
 }
 
-/* Frames as a viewer composes them: the canvas starts as the background
- * colour (the global colour table's background entry; black without one),
- * as ImageMagick's -coalesce shows it with alpha off; each image is drawn
- * at its offset, clipped to the screen, its transparent pixels leaving
- * the canvas as it was; before the next image, disposal 2 fills the
- * image's rectangle with the background colour, disposal 3 restores what
- * it covered, 0 and 1 leave it. A frame starts when the previous ends and
- * shows for its delay (frame_delay_cs). */
+/* Frames as a viewer composes them, with alpha dropped as ImageMagick's
+ * `-coalesce -alpha off` gives them (tests/cli/format_gif.sh checks each
+ * frame against it): the canvas starts transparent, in the background
+ * colour (the global colour table's background entry; black without one);
+ * each image is drawn at its offset, clipped to the screen, its
+ * transparent pixels leaving the canvas as it was; before the next image,
+ * disposal 3 restores what the image covered, and disposal 2 clears its
+ * rectangle to transparent, which leaves the colours there as they were
+ * once alpha is dropped (so it does what 0 and 1 do). A frame starts when
+ * the previous ends and shows for its delay (frame_delay_cs). */
 static int gif_frames_next(phm__frames *base, phm_image *img, double *start,
                            double *duration, char *err, size_t errlen)
 {
@@ -328,10 +334,8 @@ static int gif_frames_next(phm__frames *base, phm_image *img, double *start,
     GraphicsControlBlock gcb = f->r.gcb;
     gcb_reset(&f->r.gcb);
 
-    /* The previous frame's disposal. */
-    if (f->dispose == DISPOSE_BACKGROUND)
-        fill_rect(f, f->dx, f->dy, f->dw, f->dh);
-    else if (f->dispose == DISPOSE_PREVIOUS)
+    /* The previous frame's disposal (2: see above). */
+    if (f->dispose == DISPOSE_PREVIOUS)
         copy_rect(f, 1);
 
     int fw = gif->Image.Width, fh = gif->Image.Height;
