@@ -38,12 +38,19 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# (The PKGS line may continue on the next lines, ending in a backslash.)
+pkgs=$(sed -n '/^PKGS[[:space:]]*:=/{:a
+/\\$/{N
+ba
+}
+s/\\\n//g
+s/^PKGS[[:space:]]*:=[[:space:]]*//p
+}' Makefile)
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
 # shellcheck disable=SC2086
-pkg_libs=$(pkg-config --libs $pkgs)
+pkg_libs="$(pkg-config --libs $pkgs) -lgif" # giflib ships no pkg-config file
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 warn="-Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes
  -Wpointer-arith -Wformat=2 -Wvla -Wundef"
@@ -249,6 +256,19 @@ for t in fuzz_jpeg_stream fuzz_jpeg_diff; do
     rm -rf "$seeds"
     mkdir -p "$seeds"
     cp "$out"/seeds/fuzz_decode/*.jpg tests/data/jpeg/*.jpg "$seeds/"
+done
+
+# fuzz_gif: the checked-in GIFs (tests/fuzz/corpus/fuzz_gif, joined below),
+# cut inside their image data and before their first image.
+seeds=$out/seeds/fuzz_gif
+rm -rf "$seeds"
+mkdir -p "$seeds"
+for f in tests/fuzz/corpus/fuzz_gif/*.gif; do
+    [ -f "$f" ] || die "seed GIF '$f' not found"
+    b=$(basename "$f" .gif)
+    n=$(wc -c <"$f")
+    head -c $((n * 2 / 3)) "$f" >"$seeds/cut-$b.gif"
+    head -c 13 "$f" >"$seeds/screen-$b.gif"
 done
 
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
