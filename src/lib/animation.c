@@ -17,20 +17,19 @@ int phm_hash_animation_mem(phm_decoder *dec, phm_hasher *h, const void *data, si
                            const char *name, const phm_video_options *o, phm_vpdq *out,
                            char *err, size_t errlen)
 {
-    phm_video_options defaults;
+    phm_video_options opt; /* *o, or the defaults */
     phm__frames *fr = NULL;
     int rc;
 
     if (err && errlen)
         err[0] = '\0';
-    if (!dec || !h || !out || (!data && len))
+    if (o)
+        opt = *o;
+    else
+        phm_video_options_init(&opt);
+    if (!dec || !h || !out || (!data && len) || !video_options_valid(&opt))
         return PHM_ERR_INVALID;
-    if (!o) {
-        phm_video_options_init(&defaults);
-        o = &defaults;
-    }
-    if (!video_options_valid(o))
-        return PHM_ERR_INVALID;
+    o = &opt;
     {
         phm_vpdq_frame *frames = out->frames;
         size_t cap = out->capacity;
@@ -121,11 +120,9 @@ int phm_hash_animation_file(phm_decoder *dec, phm_hasher *h, const char *path,
 {
     if (err && errlen)
         err[0] = '\0';
-    if (!dec || !h || !path || !out)
-        return PHM_ERR_INVALID;
-    int rc = phm__read_file(dec, path, err, errlen);
+    int rc = dec && h && path && out ? phm__read_file(dec, path, err, errlen)
+                                     : PHM_ERR_INVALID;
     if (rc)
         return rc;
-    return phm_hash_animation_mem(dec, h, dec->file, dec->file_len, path, o, out, err,
-                                  errlen);
+    return phm_hash_animation_mem(dec, h, dec->file, dec->file_len, path, o, out, err, errlen);
 }
