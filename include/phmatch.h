@@ -1270,6 +1270,98 @@ void phm_video_versions(char *out, size_t len);
  * video it is remembered and applied when the backend is loaded. */
 void phm_video_silence_ffmpeg(void);
 
+/* ================================================================== */
+/* Animations                                                          */
+/* ================================================================== */
+/*
+ * The frames of an animated GIF or WebP, hashed into a phm_vpdq as a
+ * video's frames are, so that an animation can be matched as a video
+ * (phm_vpdq_compare, phm_match_video) or written as vPDQ lines. Decoding
+ * is libphmatch's own (giflib, libwebp): no FFmpeg, no video backend. As
+ * an image (phm_decode_mem, phm_hash_mem) the same file is its first
+ * frame; these functions are for its other frames.
+ *
+ *     phm_video_options o; phm_vpdq v; phm_vpdq_init(&v);
+ *     phm_video_options_init(&o);             // one hash a second
+ *     int rc = phm_hash_animation_file(dec, h, "a.gif", &o, &v, err,
+ *                                      sizeof err);
+ *     ...v.frames[0 .. v.count) as for a video; v.frames_decoded frames...
+ *     phm_vpdq_clear(&v);
+ *
+ * Frames. Frame n (from 0) is the whole canvas (the GIF's logical screen,
+ * the WebP's canvas) as a viewer shows it while the frame is displayed:
+ * every earlier frame composed with its disposal and blending, alpha then
+ * dropped, as ImageMagick's `-coalesce -alpha off` shows them (for GIF:
+ * the canvas starts as the background colour, black without a global
+ * colour table; disposal 2 clears to transparent, which leaves the colours
+ * once alpha is dropped). So
+ * frame 0 differs from the image decode (the first image's own rectangle,
+ * transparent pixels in their palette colour) when the first image does
+ * not cover the whole canvas or has transparent pixels. Frame n starts when
+ * frame n-1 ends (frame 0 at 0 s) and is shown for its delay; a GIF delay
+ * of 0 or 1 hundredth is taken as 10 hundredths, as browsers do.
+ *
+ * Selection, with r = o->seconds_per_hash: the sampling times are 0, r,
+ * 2r, ...; frame n is hashed when its display interval [start, start +
+ * delay) contains a sampling time not covered by an earlier frame (to
+ * within a nanosecond, so that 0.1 + 0.2 counts as 0.3), i.e. each frame
+ * on screen at a sampling time is hashed once, at its start time. This is
+ * vPDQ's rule for videos (one frame every r seconds) for frames of
+ * varying duration: a frame shown for 3 r is hashed once, a frame shown
+ * between two sampling times not at all. r = 0 hashes every frame.
+ * Example, delays 0.1, 0.5 and 2.0 s with r = 1: frames 0 (at 0 s) and 2
+ * (at 0.6 s, covering 1 s and 2 s). Each hashed frame's `frame` is n and
+ * its `timestamp` its start time in seconds; hashes are PHM_MODE_FULL of
+ * the canvas at its own size (o->size, threads and decoder_threads are
+ * not used).
+ *
+ * The phm_vpdq: frames in frame order; fps the average frame rate
+ * (frames_decoded over the total duration); step 0 (selection is by
+ * time); frames_decoded the frames composed; width, height, hash_width
+ * and hash_height the canvas; bytes the input's length; container and
+ * codec the format name ("gif", "webp").
+ *
+ * Limits from *o: a canvas of more than o->max_pixels pixels (and dec's
+ * own pixel limit) is refused before any allocation; decoding stops with
+ * PHM_ERR_TOO_LARGE at the frame whose start reaches o->max_seconds, or
+ * after o->max_frames frames, the frames hashed before kept. Memory is the
+ * canvas, one saved rectangle and one row, whatever the number of frames.
+ *
+ * Threading: `dec` and `h` are used as by phm_hash_mem (one thread at a
+ * time each); no other state.
+ */
+
+/* Hashes the frames of the animation held in data[0..len) (a GIF or WebP,
+ * found by content) into *out (initialised; its frames are replaced), as
+ * described above. `o` may be NULL for the defaults. `name` (may be NULL)
+ * is the subject of messages: "cannot decode 'a.gif': frame 3: row 7 of
+ * 90: Image is defective, decoding aborted".
+ *
+ * Returns PHM_OK, or an error; after an error met while decoding, *out
+ * holds the frames hashed before it and out->frames_decoded says how far
+ * decoding got. Errors:
+ *   PHM_ERR_UNSUPPORTED not a GIF or WebP (other formats, AVIF sequences
+ *                       included, have no frames here)
+ *   PHM_ERR_CORRUPT     malformed, truncated (before the first frame, or
+ *                       inside a frame), an LZW error
+ *   PHM_ERR_TOO_LARGE   a canvas over the pixel limit, max_frames or
+ *                       max_seconds reached
+ *   PHM_ERR_TOO_SMALL   a canvas narrower or shorter than 5 pixels
+ *   PHM_ERR_NOMEM, PHM_ERR_INVALID (a NULL argument, invalid options as
+ *                       phm_video_hasher_new judges them) */
+int phm_hash_animation_mem(phm_decoder *dec, phm_hasher *h, const void *data,
+                           size_t len, const char *name,
+                           const phm_video_options *o, phm_vpdq *out,
+                           char *err, size_t errlen);
+
+/* phm_hash_animation_mem() on the file at `path`, read whole as
+ * phm_decode_file() reads it (dec's max_file_bytes; the bytes stay
+ * available through phm_decoder_last_bytes()). Adds PHM_ERR_NOT_FOUND,
+ * PHM_ERR_UNREADABLE and PHM_ERR_IS_DIR. */
+int phm_hash_animation_file(phm_decoder *dec, phm_hasher *h, const char *path,
+                            const phm_video_options *o, phm_vpdq *out,
+                            char *err, size_t errlen);
+
 
 /* ================================================================== */
 /* Matching                                                            */

@@ -18,7 +18,8 @@ static const char usage_text[] =
     "frame of one matches when a frame of the other is within distance 31.\n"
     "A and B are videos (hashed as 'phmatch hash' hashes them) or vPDQ hash\n"
     "files ('phmatch hash --format vpdq', or the reference's), told apart by\n"
-    "content. Prints the percentage of A's hashes found in B (query match)\n"
+    "content; an animated GIF or WebP is compared by its frames, as\n"
+    "'phmatch hash --animation frames' hashes them. Prints the percentage of A's hashes found in B (query match)\n"
     "and of B's found in A (compared match), and the verdict.\n"
     "\n"
     "Options:\n"
@@ -84,9 +85,12 @@ typedef struct compare_options {
     phm_video_options video;
 } compare_options;
 
-/* Whether the file starts like a vPDQ hash file. Unreadable files are left
- * to the video decoder, which reports why. */
-static int is_vpdq_file(const char *path)
+enum { SIDE_VIDEO, SIDE_VPDQ, SIDE_ANIMATION };
+
+/* What the file holds: a vPDQ hash file, a GIF or WebP (an animation), or
+ * else a video. Unreadable files are left to the video decoder, which
+ * reports why. */
+static int side_kind(const char *path)
 {
     char head[PHM_VPDQ_LINE_MAX];
     ssize_t n;
@@ -98,7 +102,31 @@ static int is_vpdq_file(const char *path)
         n = read(fd, head, sizeof head);
     while (n < 0 && errno == EINTR);
     close(fd);
-    return n > 0 && phm_vpdq_detect(head, (size_t)n);
+    if (n <= 0)
+        return SIDE_VIDEO;
+    phm_format f = phm_format_detect(head, (size_t)n);
+    if (f == PHM_FORMAT_GIF || f == PHM_FORMAT_WEBP)
+        return SIDE_ANIMATION;
+    return phm_vpdq_detect(head, (size_t)n) ? SIDE_VPDQ : SIDE_VIDEO;
+}
+
+/* Hashes the frames of an animation (phm_hash_animation_file). */
+static int hash_animation(const compare_options *o, const char *path, phm_vpdq *v,
+                          char *err, size_t errlen)
+{
+    phm_decode_limits lim = { o->video.max_pixels, 0 };
+    phm_decoder *dec = NULL;
+    phm_hasher *h = NULL;
+    int rc = phm_decoder_new(&dec, &lim);
+    if (rc == PHM_OK)
+        rc = phm_hasher_new(&h, o->video.simd);
+    if (rc == PHM_OK)
+        rc = phm_hash_animation_file(dec, h, path, &o->video, v, err, errlen);
+    else
+        snprintf(err, errlen, "cannot hash '%s': %s", path, phm_strerror(rc));
+    phm_hasher_free(h);
+    phm_decoder_free(dec);
+    return rc;
 }
 
 /* Loads or hashes one side into *v. Returns 0, or -1 after a message. */
@@ -108,8 +136,11 @@ static int load_side(const compare_options *o, phm_video_hasher *vh,
     char err[PHM_ERRMSG_MAX];
     int rc;
 
-    if (is_vpdq_file(path))
+    int kind = side_kind(path);
+    if (kind == SIDE_VPDQ)
         rc = phm_vpdq_load(path, 0, v, err, sizeof err);
+    else if (kind == SIDE_ANIMATION)
+        rc = hash_animation(o, path, v, err, sizeof err);
     else
         rc = phm_hash_video_file(vh, path, v, err, sizeof err);
     if (rc >= 0) {

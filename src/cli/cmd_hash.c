@@ -18,7 +18,9 @@ static const char usage_text[] =
     "the directories named (recursively, in sorted order), and of the paths\n"
     "listed in '-' (standard input) or --files-from lists. Writes one record\n"
     "per file, in input order: a result, or an error with its reason. A\n"
-    "video gives a summary record and one record per hashed frame.\n"
+    "video gives a summary record and one record per hashed frame; an\n"
+    "animated GIF or WebP is an image (its first frame), and with\n"
+    "--animation frames its image record is followed by its frames'.\n"
     "\n" HASHOPT_USAGE
     "\n"
     "Output:\n"
@@ -42,7 +44,8 @@ static const char usage_text[] =
     "not_found, unreadable, unsupported_format, corrupt, too_large,\n"
     "too_small, is_directory ... flags: low_quality (quality < 50),\n"
     "recovered. kind: image, video (a video's summary: timestamp = seconds\n"
-    "decoded, frames = frames hashed), frame (frame number, timestamp).\n"
+    "decoded, frames = frames hashed), frame (frame number, timestamp;\n"
+    "an animation's image record has frames = frames hashed).\n"
     "\n"
     "Exit status: 0 all hashed, 1 some failed, 2 usage error, 3 stopped\n"
     "early (write error, out of memory, unreadable list).\n";

@@ -106,7 +106,9 @@ static const char usage_text[] =
     "with query_percent (of the input's hashes) and compared_percent (of the\n"
     "known video's). Known images are listed with 'frames', every frame they\n"
     "appear in as FRAME@SECONDS, space-separated. 'frame' and 'timestamp'\n"
-    "are the input's frame closest to the entry.\n"
+    "are the input's frame closest to the entry. With --animation frames an\n"
+    "animated GIF or WebP is matched so too, by its frames (its record's\n"
+    "pdq is still its first frame's).\n"
     "\n"
     "Exit status: 0 the run worked (whether or not anything matched), 1 some\n"
     "inputs failed, 2 usage error or unusable index, 3 stopped early (write\n"
@@ -322,9 +324,10 @@ static size_t input_fields(const match_run *run, const hash_record *r,
     field_num(&f[n++], "height", r->height > 0, r->height);
     field_str(&f[n++], "mode",
             !ok ? NULL
-            : v ? phm_mode_name(PHM_MODE_FULL)
-                : phm_mode_name(o->h.pipe.mode));
-    int has_hash = !v && ok;
+            : v && !r->animated ? phm_mode_name(PHM_MODE_FULL)
+                                : phm_mode_name(o->h.pipe.mode));
+    /* An animation (--animation frames) is an image matched as a video. */
+    int has_hash = (!v || r->animated) && ok;
     if (has_hash)
         phm_pdq_to_hex(&r->pdq.hash[0], t->hex);
     field_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
@@ -339,7 +342,7 @@ static size_t input_fields(const match_run *run, const hash_record *r,
         if (o->out_digests & (1u << i))
             field_str(&f[n++], phm_digest_name(i),
                     r->has_digests && r->digest[i][0] ? r->digest[i] : NULL);
-    field_str(&f[n++], "kind", v ? "video" : "image");
+    field_str(&f[n++], "kind", v && !r->animated ? "video" : "image");
     field_num(&f[n++], "match_count", res && res->searched && res->status == PHM_OK,
             res ? (long long)res->total : 0);
     return n;

@@ -20,6 +20,7 @@ enum {
     OPT_MAX_DURATION,
     OPT_MAX_FRAMES,
     OPT_STDIN_VIDEO,
+    OPT_ANIMATION,
 };
 
 const args_option hashopt_options[] = {
@@ -40,6 +41,7 @@ const args_option hashopt_options[] = {
     { "max-duration", OPT_MAX_DURATION, 1, NULL },
     { "max-frames", OPT_MAX_FRAMES, 1, NULL },
     { "stdin-video", OPT_STDIN_VIDEO, 0, NULL },
+    { "animation", OPT_ANIMATION, 1, NULL },
     { NULL, 0, 0, NULL },
 };
 
@@ -168,6 +170,14 @@ int hashopts_handle(hashopts *h, const args_parser *p, int key,
         add_spec(h, INPUT_STDIN_VIDEO, "-");
         h->stdin_uses++;
         return 1;
+    case OPT_ANIMATION:
+        if (strcmp(arg, "first") == 0 || strcmp(arg, "frames") == 0) {
+            h->pipe.animation_frames = arg[1] == 'r';
+            return 1;
+        }
+        cli_usage_error(p->cmd, "invalid value '%s' for %s: expected first or frames",
+                        arg, args_spelling(p));
+        return -1;
     default:
         return 0;
     }

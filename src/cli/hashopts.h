@@ -84,12 +84,20 @@ extern const args_option hashopt_options[];
     "                         or $PHMATCH_SIMD)\n" \
     "      --window N         inputs in flight (default 64 per thread)\n" \
     "\n" \
-    "Videos (MP4, MOV, MKV, WebM, AVI, animated GIF, Y4M, ...; found by\n" \
+    "Videos (MP4, MOV, MKV, WebM, AVI, Y4M, ...; found by\n" \
     "content), hashed as Meta's vPDQ does:\n" \
     "      --seconds-per-hash R  one frame every R seconds (default 1; 0:\n" \
     "                         every frame)\n" \
     "      --size N           resize frames to NxN before hashing (as the\n" \
-    "                         reference's -s N; default: native size)\n"
+    "                         reference's -s N; default: native size)\n" \
+    "\n" \
+    "Animations (GIF, WebP): an image, its first frame, by default:\n" \
+    "      --animation MODE   first (default): one image record, the first\n" \
+    "                         frame, as ImageMagick reads it; frames: an\n" \
+    "                         animated file's frames are also hashed, as a\n" \
+    "                         video's (selected by their delays, one every\n" \
+    "                         --seconds-per-hash; the canvas as shown, at\n" \
+    "                         its own size) and matched as a video's\n"
 
 typedef struct hashopts {
     input_options inputs;    /* for input_open(); specs owned here */

@@ -47,7 +47,7 @@ const char *output_format_column(const hash_record *r,
                                  char buf[OUTPUT_FORMAT_MAX])
 {
     const phm_vpdq *v = r->video;
-    if (v) {
+    if (v && !r->animated) {
         if (!v->container[0])
             return NULL;
         snprintf(buf, OUTPUT_FORMAT_MAX, "%s/%s", v->container, v->codec);
@@ -75,6 +75,8 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
         r = &none;
     v = r->video;
     ok = fr ? 1 : r->status >= 0;
+    /* An animation's own record is an image's; its frames are a video's. */
+    const phm_vpdq *vid = r->animated ? NULL : v;
     format = output_format_column(r, t->format);
 
     field_str(&f[n], "path", r->path);
@@ -90,9 +92,9 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
         field_num(&f[n++], "height", r->height > 0, r->height);
     }
     field_str(&f[n++], "mode",
-            !ok ? NULL : v ? phm_mode_name(PHM_MODE_FULL)
-                           : phm_mode_name(cfg->mode));
-    int has_hash = fr || (!v && ok);
+            !ok ? NULL : fr || vid ? phm_mode_name(PHM_MODE_FULL)
+                                   : phm_mode_name(cfg->mode));
+    int has_hash = fr || (!vid && ok);
     int quality = fr ? fr->quality : r->pdq.quality;
     if (has_hash)
         phm_pdq_to_hex(fr ? &fr->hash : &r->pdq.hash[0], t->hex[0]);
@@ -105,7 +107,7 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
                                                             : 0));
     if (cfg->dihedral) {
         for (int i = 1; i < PHM_DIH_COUNT; i++) {
-            int have = !v && ok && r->pdq.nhashes > i;
+            int have = !fr && !vid && ok && r->pdq.nhashes > i;
             if (have)
                 phm_pdq_to_hex(&r->pdq.hash[i], t->hex[i]);
             field_str(&f[n++], phm_dihedral_name(i), have ? t->hex[i] : NULL);
@@ -119,9 +121,9 @@ static size_t record_fields(const output_config *cfg, const hash_record *r,
 
     /* Video columns: kind, then frame and timestamp of a frame, or for the
      * video the time decoding reached, its frame rate and frames hashed. */
-    field_str(&f[n++], "kind", fr ? "frame" : v ? "video" : "image");
+    field_str(&f[n++], "kind", fr ? "frame" : vid ? "video" : "image");
     field_num(&f[n++], "frame", fr != NULL, fr ? (long long)fr->frame : 0);
-    int opened = v && v->fps > 0;
+    int opened = vid && vid->fps > 0;
     if (fr || opened) {
         double ts = fr ? fr->timestamp
                        : phm_vpdq_timestamp(v->frames_decoded, v->fps);
@@ -158,6 +160,13 @@ void output_header(FILE *fp, const output_config *cfg)
 static void write_pdq(FILE *fp, const hash_record *r)
 {
     char hex[PHM_PDQ_HEX_LEN + 1];
+    if (r->animated && r->status >= 0) {
+        /* The image's lines, then its frames'. */
+        hash_record image = *r;
+        image.video = NULL;
+        image.animated = 0;
+        write_pdq(fp, &image);
+    }
     if (r->video) {
         /* One line per frame; frame number and timestamp after the path. */
         for (size_t i = 0; i < r->video->count; i++) {

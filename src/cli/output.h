@@ -20,6 +20,12 @@
  * `timestamp` its time in seconds with 3 decimals). A video whose decoding
  * failed part way has an error status and still its frames.
  *
+ * An animated GIF or WebP hashed with --animation frames (hash_record
+ * .animated) gives its image record (kind "image", the first frame's pdq
+ * as without the option, `frames` the count of frames hashed), then one
+ * record of kind "frame" per hashed frame as a video's (format "gif", the
+ * canvas's width and height, mode "full").
+ *
  * A result and an error record have the same columns: `status` is "ok" or
  * the error's reason code (phm_reason: "not_found", "corrupt", ...), and
  * what an error record cannot know is empty (jsonl: null). `flags` lists
@@ -37,7 +43,8 @@
  * pdq: "hash,quality,path" as the reference's pdq-photo-hasher prints it,
  * the path verbatim; with --dihedral eight lines per image (original, rot90,
  * ..., flipminus1) like its --pdqdih; error records are not written. A
- * video's frames are "hash,quality,path,frame,timestamp", one line each.
+ * video's frames are "hash,quality,path,frame,timestamp", one line each
+ * (an animation's after its image's lines).
  * vpdq: the vPDQ reference's "frame,quality,hash,timestamp" lines of every
  * video's frames (timestamp with 3 decimals); nothing for images.
  */

@@ -223,6 +223,26 @@ static void process_video(pipeline *pl, worker *w, slot *s)
     }
 }
 
+/* With --animation frames: the frames of an animated GIF or WebP whose
+ * first frame was hashed as an image, from the bytes read for it. A file of
+ * one frame stays a plain image record. */
+static void process_animation(const pipeline_config *cfg, worker *w, slot *s,
+                              const uint8_t *bytes, size_t len)
+{
+    hash_record *r = &s->rec;
+    s->video.count = 0;
+    int rc = phm_hash_animation_mem(w->dec, w->hasher, bytes, len, s->path, &cfg->video,
+                                    &s->video, w->err, sizeof w->err);
+    if (rc >= 0 && s->video.frames_decoded < 2)
+        return;
+    r->video = &s->video;
+    r->animated = 1;
+    if (rc < 0) {
+        r->status = rc;
+        snprintf(s->message, sizeof s->message, "%s", pipeline_cause(w->err, s->path));
+    }
+}
+
 /* Decodes, digests and hashes one input into its slot. */
 static void process(pipeline *pl, worker *w, slot *s)
 {
@@ -287,6 +307,9 @@ static void process(pipeline *pl, worker *w, slot *s)
         snprintf(s->message, sizeof s->message, "%s",
                  pipeline_cause(w->err, s->path));
     r->status = rc;
+    if (cfg->animation_frames && bytes &&
+        (r->format == PHM_FORMAT_GIF || r->format == PHM_FORMAT_WEBP))
+        process_animation(cfg, w, s, bytes, len);
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);
@@ -353,12 +376,12 @@ static int emit_range(pipeline *pl, uint64_t from, uint64_t to, char *err,
         if (r->size > 0)
             st->bytes += (uint64_t)r->size;
         if (r->video) {
-            st->videos++;
+            st->videos += !r->animated;
             st->frames += r->video->count;
         }
         if (r->status >= 0) {
             st->hashed++;
-            if (!r->video && r->pdq.quality < PHM_PDQ_MIN_QUALITY)
+            if ((!r->video || r->animated) && r->pdq.quality < PHM_PDQ_MIN_QUALITY)
                 st->low_quality++;
             if (r->status == PHM_WARN_RECOVERED)
                 st->recovered++;

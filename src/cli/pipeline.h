@@ -60,6 +60,11 @@ typedef struct hash_record {
      * width and height above are the first frame's. */
     const phm_vpdq *video;
     int stdin_video;       /* the video read from standard input ("-") */
+    /* An animated image with animation_frames: the record is an image (pdq
+     * its first frame, as without the option) and `video` holds the frames
+     * hashed (phm_hash_animation_mem; status is then the animation's:
+     * after an error the frames before it are kept, as for a video). */
+    int animated;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;
@@ -96,6 +101,8 @@ typedef struct pipeline_config {
     phm_video_options video; /* how videos are hashed; its threads are per
                                 video, beside `threads` above */
     int read_vpdq;           /* vPDQ files are read as their videos */
+    int animation_frames;    /* --animation frames: an animated GIF or WebP
+                                also gets its frames (hash_record.animated) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # video.sh - videos in `phmatch hash` and `phmatch compare`: the vPDQ
 # reference's lines, frame selection, every output format, --output-dir,
-# Y4M on standard input, animated GIF, damaged and hostile files, limits,
+# Y4M on standard input (GIFs: format_gif.sh), damaged and hostile files, limits,
 # and synthetic videos made here with FFmpeg's mandelbrot and testsrc
 # sources (cut, re-encoded and scaled copies match; unrelated sources do
 # not). Conformance of every frame with the reference's outputs is in

@@ -260,6 +260,19 @@ for t in fuzz_jpeg_stream fuzz_jpeg_diff; do
     cp "$out"/seeds/fuzz_decode/*.jpg tests/data/jpeg/*.jpg "$seeds/"
 done
 
+# fuzz_gif: the checked-in GIFs (tests/fuzz/corpus/fuzz_gif, joined below),
+# cut inside their image data and before their first image.
+seeds=$out/seeds/fuzz_gif
+rm -rf "$seeds"
+mkdir -p "$seeds"
+for f in tests/fuzz/corpus/fuzz_gif/*.gif; do
+    [ -f "$f" ] || die "seed GIF '$f' not found"
+    b=$(basename "$f" .gif)
+    n=$(wc -c <"$f")
+    head -c $((n * 2 / 3)) "$f" >"$seeds/cut-$b.gif"
+    head -c 13 "$f" >"$seeds/screen-$b.gif"
+done
+
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
 # seeds and inputs its campaigns found, merged small) joins its seeds.
 for src in tests/fuzz/fuzz_*.c; do

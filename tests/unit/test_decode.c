@@ -159,8 +159,10 @@ int main(void)
        "probe: 10000x10000 png");
     IS_INT(phm_image_probe(png_head, 20, NULL, &pi, err, sizeof err), PHM_ERR_CORRUPT,
            "PNG without IHDR is corrupt");
-    IS_INT(phm_image_probe("GIF89a", 6, NULL, &pi, err, sizeof err), PHM_ERR_UNSUPPORTED,
-           "probe: unsupported format");
+    IS_INT(phm_image_probe("%!PS-Adobe", 10, NULL, &pi, err, sizeof err),
+           PHM_ERR_UNSUPPORTED, "probe: unsupported format");
+    IS_INT(phm_image_probe("GIF89a", 6, NULL, &pi, err, sizeof err), PHM_ERR_CORRUPT,
+           "probe: a GIF signature alone is corrupt");
 
     /* Trimming gives back what an oversized image left, keeps the rest. */
     {
