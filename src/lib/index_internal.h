@@ -226,7 +226,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
 
 /* Views (index_search.c). */
 void idx_view_release(phm_index *idx, idx_view *v);
-/* Takes a snapshot on s unless one is held (index_search.c). */
+/* Takes the newest snapshot on s, as a search does (index_search.c). */
 int idx_searcher_begin(phm_searcher *s, char *err, size_t errlen);
 
 /* ---- governance (governance.c; docs/INDEX_FORMAT.md "Governance") ---- */

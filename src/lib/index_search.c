@@ -249,7 +249,7 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
 
 int idx_searcher_begin(phm_searcher *s, char *err, size_t errlen)
 {
-    return s->active ? PHM_OK : snapshot(s, err, errlen);
+    return snapshot(s, err, errlen);
 }
 
 int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err, size_t errlen)
