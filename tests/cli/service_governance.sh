@@ -114,6 +114,9 @@ t_like "... each record names it" "$(body)" \
     '"id":"planted",.*"suppressed_by":{"source":"logos","id":"logo","distance":[1-8]}'
 t_like "the audit log records it with the reason" "$(cat "$T/audit.jsonl")" \
     '"id":"planted".*"suppressed_by":{.*"source":"logos".*"reason":"suppression source"'
+t_is "HMA GET /m/lookup of a suppressed query: 200" \
+    "$(req "http://x/m/lookup?signal_type=pdq&signal=$B")" 200
+t_is "... no bank matches" "$(body)" "{}"
 t_is "PUT logos: normal and disabled" \
     "$(req -X PUT -H "$JSON" -d '{"kind":"normal","enabled":false}' \
         http://x/v1/index/sources/logos)" 200
