@@ -955,6 +955,159 @@ int phm_searcher_find(phm_searcher *s, const char *source, const char *id,
  * writers from reusing the pages it sees, and the file grows. */
 void phm_searcher_release(phm_searcher *s);
 
+/* ---- governance: per-source settings, disabled entries, quarantine ---- */
+/*
+ * What may match, stored in the index (tables `sources`, `disabled` and
+ * `quarantine`, docs/INDEX_FORMAT.md) so that phmatch match, phmatch lookup
+ * and phmatchd, in every process and replica, honour the same rules. The
+ * matcher (phm_match_image, phm_match_video, phm_match_results) applies them:
+ *
+ *   - a source that is not enabled never matches;
+ *   - a source's max_distance (when set) replaces the request's distance
+ *     for its entries: searches run at the largest of the two and each hit
+ *     is held to its own source's distance;
+ *   - a source's min_quality (when set): a query of known quality below it
+ *     does not match the source's entries (a bare hash, quality -1, is not
+ *     held back; a video's frames are gated by the request's min_quality);
+ *   - a disabled entry (until a time, or until enabled) never matches;
+ *   - a quarantined entry never matches until released;
+ *   - a suppression source: a query that matches one of its entries has
+ *     all its hits reported as suppressed by the nearest such entry
+ *     (phm_match_hit.suppressed_by) and counted as none
+ *     (phm_match_result.total 0).
+ *
+ * Writes (phm_index_source_set, phm_index_entries_disable,
+ * phm_index_quarantine_add/_release) are each one durable write
+ * transaction that changes the generation; searches see them at their
+ * next search, as entries. Tables missing from an older file read as all
+ * defaults (every source enabled, normal, no limits, nothing disabled);
+ * an index opened for writing creates them. Thread-safety as the other
+ * index calls.
+ */
+
+/* Limits of source settings. */
+#define PHM_SOURCE_MAX_CATEGORIES 32       /* category names per source */
+#define PHM_SOURCE_MAX_CATEGORY_NAME 128   /* bytes of one name */
+#define PHM_QUARANTINE_MAX_LIMIT 1000      /* distinct queries per window */
+#define PHM_QUARANTINE_DEFAULT_WINDOW (UINT64_C(3600) * 1000000000u) /* ns */
+#define PHM_QUARANTINE_MAX_WINDOW (UINT64_C(30) * 86400 * 1000000000u)
+
+/* A source's kind. */
+enum { PHM_SOURCE_NORMAL = 0, PHM_SOURCE_SUPPRESSION = 1 };
+
+/* A category code of a source and its human name. */
+typedef struct phm_category_name {
+    char code[PHM_INDEX_MAX_CATEGORY + 1];       /* 1..128 bytes */
+    char name[PHM_SOURCE_MAX_CATEGORY_NAME + 1]; /* 1..128 bytes */
+} phm_category_name;
+
+/* A source's settings. Defaults (phm_source_settings_init): enabled,
+ * max_distance -1 and min_quality -1 (the request's), normal, quarantine
+ * off (limit 0) with a window of one hour, no category names. */
+typedef struct phm_source_settings {
+    int enabled;             /* 0: the source never matches */
+    int max_distance;        /* -1, or 0..PHM_INDEX_MAX_RADIUS */
+    int min_quality;         /* -1, or 0..100 */
+    int kind;                /* PHM_SOURCE_NORMAL or PHM_SOURCE_SUPPRESSION */
+    uint32_t quarantine_limit;     /* 0 off, or 1..PHM_QUARANTINE_MAX_LIMIT
+                                      distinct matching queries per window
+                                      (counted by phmatchd) */
+    uint64_t quarantine_window_ns; /* 1 s .. PHM_QUARANTINE_MAX_WINDOW */
+    size_t ncategories;
+    phm_category_name categories[PHM_SOURCE_MAX_CATEGORIES]; /* by code */
+    int stored;              /* output: the index holds a record for it */
+} phm_source_settings;
+
+/* Sets *s to the defaults. */
+void phm_source_settings_init(phm_source_settings *s);
+
+/* "normal" or "suppression" (NULL for another value); the parse returns
+ * PHM_OK or PHM_ERR_INVALID. */
+const char *phm_source_kind_name(int kind);
+int phm_source_kind_parse(const char *name, int *out);
+
+/* Names category `code` `name` in s (replacing its name; name NULL or ""
+ * removes it), kept sorted by code. Errors: PHM_ERR_INVALID (a length or
+ * a control character, or a 33rd code), with `err`. */
+int phm_source_set_category(phm_source_settings *s, const char *code,
+                            const char *name, char *err, size_t errlen);
+
+/* The name of category `code` in s, or NULL. */
+const char *phm_source_category_name(const phm_source_settings *s,
+                                     const char *code);
+
+/* Reads the settings of `source` (the defaults, stored 0, if none are
+ * stored). Errors: PHM_ERR_INVALID, PHM_ERR_CORRUPT, PHM_ERR_INDEX. */
+int phm_index_source_get(phm_index *idx, const char *source,
+                         phm_source_settings *out, char *err, size_t errlen);
+
+/* Stores the settings of `source` (which need not have entries yet).
+ * Errors: PHM_ERR_INVALID (a value out of range: `err` says which),
+ * PHM_ERR_READONLY, PHM_ERR_FULL, PHM_ERR_INDEX. */
+int phm_index_source_set(phm_index *idx, const char *source,
+                         const phm_source_settings *s, char *err, size_t errlen);
+
+/* Calls fn(ctx, source, settings, entries) for every source that has
+ * entries or stored settings, in byte order, from one snapshot;
+ * `settings` and `source` are valid during the call only. A nonzero
+ * return from fn stops and is returned. Errors: PHM_ERR_CORRUPT,
+ * PHM_ERR_INDEX, PHM_ERR_NOMEM. */
+int phm_index_source_foreach(phm_index *idx,
+                             int (*fn)(void *ctx, const char *source,
+                                       const phm_source_settings *s,
+                                       uint64_t entries),
+                             void *ctx, char *err, size_t errlen);
+
+/* Disables (disable nonzero) the entries (source, ids[0..n)) until unix
+ * time `until` (0: until enabled again), or enables them (disable 0;
+ * `until` ignored), all in one transaction. Every id must name a stored
+ * entry: otherwise nothing changes and PHM_ERR_NOT_FOUND names it. A
+ * disable that has expired is the same as none. Errors: PHM_ERR_NOT_FOUND,
+ * PHM_ERR_INVALID, PHM_ERR_READONLY, PHM_ERR_FULL, PHM_ERR_INDEX. */
+int phm_index_entries_disable(phm_index *idx, const char *source,
+                              const char *const *ids, size_t n, int disable,
+                              int64_t until, char *err, size_t errlen);
+
+/* Calls fn(ctx, source, id, until, since) for every disabled entry (expired
+ * ones included; compare `until` with the time), in byte order of (source,
+ * id). Errors and stopping as phm_index_source_foreach. */
+int phm_index_disabled_foreach(phm_index *idx,
+                               int (*fn)(void *ctx, const char *source,
+                                         const char *id, int64_t until,
+                                         int64_t since),
+                               void *ctx, char *err, size_t errlen);
+
+/* Quarantines the entry (source, id) (it stops matching) as of unix time
+ * `when`, with `count` distinct queries seen in the window that tripped
+ * it. Quarantining a quarantined entry keeps the first record. Errors:
+ * PHM_ERR_NOT_FOUND (no such entry), PHM_ERR_INVALID, PHM_ERR_READONLY,
+ * PHM_ERR_FULL, PHM_ERR_INDEX. */
+int phm_index_quarantine_add(phm_index *idx, const char *source,
+                             const char *id, int64_t when, uint64_t count,
+                             char *err, size_t errlen);
+
+/* Releases a quarantined entry: it matches again. Errors:
+ * PHM_ERR_NOT_FOUND (not quarantined), and those of _add. */
+int phm_index_quarantine_release(phm_index *idx, const char *source,
+                                 const char *id, char *err, size_t errlen);
+
+/* Calls fn(ctx, source, id, when, count) for every quarantined entry, in
+ * byte order of (source, id). As phm_index_disabled_foreach. */
+int phm_index_quarantine_foreach(phm_index *idx,
+                                 int (*fn)(void *ctx, const char *source,
+                                           const char *id, int64_t when,
+                                           uint64_t count),
+                                 void *ctx, char *err, size_t errlen);
+
+/* Counts of the governance tables: sources with stored settings, entries
+ * disabled now (at unix time `now`), quarantined entries. */
+typedef struct phm_governance_counts {
+    uint64_t sources_set, disabled, quarantined;
+} phm_governance_counts;
+int phm_index_governance_counts(phm_index *idx, int64_t now,
+                                phm_governance_counts *out, char *err,
+                                size_t errlen);
+
 /* ================================================================== */
 /* Video                                                               */
 /* ================================================================== */
@@ -1457,14 +1610,25 @@ typedef struct phm_match_hit {
     const phm_match_frame *frames; /* a known image in a video query:
                                       every frame it appears in */
     size_t nframes;
+    /* The query matched an entry of a suppression source (see
+     * "governance" above): that entry, nearest first; source NULL when
+     * not suppressed. Strings valid as e's. */
+    struct {
+        uint64_t entry;
+        const char *source, *id;
+        int distance;
+    } suppressed_by;
 } phm_match_hit;
 
 typedef struct phm_match_result {
     int searched;         /* 0: not searched (quality below min_quality,
                              or no frame of that quality) */
-    uint64_t total;       /* entries matched */
-    size_t count;         /* hits listed: min(total, max_matches) */
+    uint64_t total;       /* entries matched (0 when suppressed) */
+    size_t count;         /* hits listed: min(total or suppressed,
+                             max_matches) */
     const phm_match_hit *hits; /* count hits, nearest first */
+    uint64_t suppressed;  /* hits suppressed (all of them carry
+                             suppressed_by); then total is 0 */
 } phm_match_result;
 
 /* A reusable matching context (see above). */
@@ -1491,6 +1655,23 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
                     const phm_match_options *o, const phm_match_result **out,
                     char *err, size_t errlen);
 
+/* The radius to search at for a request of `max_distance`: the largest
+ * of it and of the sources' max_distance settings (governance). Errors:
+ * PHM_ERR_INVALID, PHM_ERR_INDEX. */
+int phm_match_radius(phm_matcher *m, int max_distance, int *radius,
+                     char *err, size_t errlen);
+
+/* The governed result of one hash's search: `raw[0..n)` from
+ * phm_search_radius/knn/batch/digest on the matcher's searcher (searched
+ * at phm_match_radius()), a query of PDQ quality `quality` (-1 unknown).
+ * Applies o->max_distance (per source as above), o->max_matches and the
+ * governance rules; orientation PHM_DIH_ORIGINAL, no frame. *out as
+ * phm_match_image. Errors: as phm_searcher_get, PHM_ERR_NOMEM,
+ * PHM_ERR_INVALID. */
+int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
+                      int quality, const phm_match_options *o,
+                      const phm_match_result **out, char *err, size_t errlen);
+
 /* Fills *out as the record of search result `match` of a single hash
  * (phm_search_radius/knn/batch/digest on `s`: a hash lookup), reading its
  * entry with phm_searcher_get: orientation PHM_DIH_ORIGINAL, no frame.
@@ -1503,7 +1684,8 @@ int phm_match_hit_get(phm_searcher *s, const phm_match *match,
  *
  *   {"entry":7,"source":"lab","id":"a1","category":"csam","kind":"image",
  *    "distance":4,"orientation":"original","frame":null,"timestamp":null,
- *    "frames":null,"query_percent":null,"compared_percent":null}
+ *    "frames":null,"query_percent":null,"compared_percent":null,
+ *    "suppressed_by":null}
  *
  * entry, source, id, category (strings null if the entry could not be
  * read), kind ("image" or "video": the entry's), distance, orientation
@@ -1511,7 +1693,9 @@ int phm_match_hit_get(phm_searcher *s, const phm_match *match,
  * nearest to the entry, the timestamp in seconds with 3 decimals; else
  * null), frames (a known image in a video query: [{"frame":N,
  * "timestamp":S}, ...]; else null), query_percent and compared_percent (a
- * known video compared with a video query, 3 decimals; else null). Every
+ * known video compared with a video query, 3 decimals; else null),
+ * suppressed_by ({"source":S,"id":I,"distance":D}, the suppression entry
+ * that makes this hit no match; else null). Every
  * key is always present, in this order. Strings are written with
  * phm_json_quote (bytes that are not UTF-8 become \ufffd).
  *

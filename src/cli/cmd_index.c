@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cmd_index_gov.h"
 #include "index_vpdq.h"
 
 static const char usage_text[] =
@@ -24,6 +25,8 @@ static const char usage_text[] =
     "       phmatch index export --format vpdq --output-dir DIR DB\n"
     "       phmatch index verify DB\n"
     "       phmatch index compact DB\n"
+    "       phmatch index source show|set ..., disable, enable, disabled,\n"
+    "       quarantine, audit: see 'phmatch index source --help'\n"
     "\n"
     "Manages an index of known hashes (one LMDB file, mode 0600).\n"
     "\n"
@@ -443,13 +446,17 @@ static int do_stats(const index_options *o, const cli_global *g)
         else
             printf("%s\t%" PRId64 "\n", name, v);
     }
+    cmd_index_gov_stats(idx, x.json);
     if (x.json)
         printf(",\"simd\":\"%s\",\"groups\":[", phm_simd_name(phm_index_simd(idx)));
     else
         printf("simd\t%s\n", phm_simd_name(phm_index_simd(idx)));
     rc = phm_index_foreach_group(idx, print_group, &x, err, sizeof err);
     if (x.json)
-        fputs("]}\n", stdout);
+        fputs("]", stdout);
+    cmd_index_gov_stats_sources(idx, x.json);
+    if (x.json)
+        fputs("}\n", stdout);
     if (rc != PHM_OK) {
         cli_error("%s", err);
         status = CLI_EXIT_PARTIAL;
@@ -624,6 +631,8 @@ int cmd_index(int argc, char **argv, const cli_global *g)
         fputs(usage_text, stdout);
         return CLI_EXIT_OK;
     }
+    if (cmd_index_gov_is(argv[1])) /* governance: cmd_index_gov.c */
+        return cmd_index_gov(argc, argv, g);
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         if (strcmp(argv[1], subs[i].name) == 0)
             sub = &subs[i];

@@ -108,6 +108,7 @@ static void keep_query(lookup_query *q, const phm_entry *e, uint64_t line)
 typedef struct lookup_worker {
     phm_searcher *s;  /* PDQ batches */
     phm_searcher *ds; /* digest queries */
+    phm_matcher *m, *dm; /* governance of their results (one per searcher) */
     phm_pdq *pdq;     /* its PDQ queries */
     size_t *slot;     /* query index -> pdq index, or SIZE_MAX */
     char *text;       /* its output (open_memstream), in parallel batches */
@@ -170,20 +171,31 @@ static size_t line_fields(field *f, const char *input, const char *lineno,
 }
 
 /* Writes one query's results to `out`: each match as the match record
- * (phm_match_hit_get, phm_match_json_fwrite); `m` from searcher `s`. */
-static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
-                 FILE *out, const char *input, const lookup_query *q,
-                 const phm_match *m, size_t n)
+ * (phm_match_results: the index's governance applied,
+ * phm_match_json_fwrite); `m` from the searcher of matcher `mt`. A
+ * suppressed query: its records in jsonl, one row of status 'suppressed'
+ * in tsv and csv. Returns 0 or -1 (message in w->err). */
+static int emit(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
+                FILE *out, const char *input, const lookup_query *q,
+                const phm_match *m, size_t n)
 {
     char qt[80], lineno[24], err[PHM_ERRMSG_MAX];
     char sep = r->fmt == LK_TSV ? '\t' : ',';
     field f[4 + FIELDS_MATCH_COUNT];
     char *frames;
     size_t shown = 0;
+    const phm_match_result *res;
+    phm_match_options o;
+    phm_match_options_init(&o);
+    o.max_distance = r->radius;
+    int quality = q->rec.signals & PHM_SIG_PDQ ? q->rec.quality : -1;
+    if (phm_match_results(mt, m, n, quality, &o, &res, w->err, sizeof w->err) != PHM_OK)
+        return -1;
+    (void)err;
     query_text(&q->rec, qt, sizeof qt);
     snprintf(lineno, sizeof lineno, "%" PRIu64, q->line);
     w->queries++;
-    if (n)
+    if (res->total)
         w->matched++;
     if (r->fmt == LK_JSONL) {
         fputs("{\"input\":", out);
@@ -191,28 +203,30 @@ static void emit(const lookup_run *r, lookup_worker *w, phm_searcher *s,
         fprintf(out, ",\"line\":%" PRIu64 ",\"query\":\"%s\",\"matches\":[", q->line,
                qt);
     }
-    for (size_t i = 0; i < n; i++) {
-        phm_match_hit h;
-        if (phm_match_hit_get(s, &m[i], &h, err, sizeof err) != PHM_OK)
-            continue; /* removed since the search's snapshot: not possible
-                         within one snapshot, but never print garbage */
+    for (size_t i = 0; i < res->count; i++) {
+        const phm_match_hit *h = &res->hits[i];
         if (r->fmt == LK_JSONL) {
             if (shown)
                 putc(',', out);
-            phm_match_json_fwrite(out, &h);
-        } else {
+            phm_match_json_fwrite(out, h);
+        } else if (!res->suppressed) {
             fields_write_delimited(out, f,
-                                   line_fields(f, input, lineno, qt, &h, &frames), sep);
+                                   line_fields(f, input, lineno, qt, h, &frames), sep);
             free(frames); /* none: a hash lookup has no frames */
         }
         shown++;
     }
     if (r->fmt == LK_JSONL) {
         fputs("]}\n", out);
+    } else if (res->suppressed) {
+        size_t nf = line_fields(f, input, lineno, qt, NULL, &frames);
+        field_str(&f[3], "status", "suppressed");
+        fields_write_delimited(out, f, nf, sep);
     } else if (!shown) {
         fields_write_delimited(out, f, line_fields(f, input, lineno, qt, NULL, &frames),
                                sep);
     }
+    return 0;
 }
 
 /* Searches queries q[0..n) with worker w and writes their results to
@@ -234,15 +248,19 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
         }
     }
     if (np) {
-        rc = phm_search_batch(w->s, w->pdq, np, r->radius, r->knn, &m, &off,
-                              w->err, sizeof w->err);
+        int radius; /* the largest distance a source allows (governance) */
+        rc = phm_match_radius(w->m, r->radius, &radius, w->err, sizeof w->err);
+        if (rc == PHM_OK)
+            rc = phm_search_batch(w->s, w->pdq, np, radius, r->knn, &m, &off,
+                                  w->err, sizeof w->err);
         if (rc != PHM_OK)
             return -1;
     }
     for (size_t i = 0; i < n; i++) {
         if (w->slot[i] != SIZE_MAX) {
             size_t j = w->slot[i];
-            emit(r, w, w->s, out, input, &q[i], m + off[j], off[j + 1] - off[j]);
+            if (emit(r, w, w->m, out, input, &q[i], m + off[j], off[j + 1] - off[j]))
+                return -1;
             continue;
         }
         /* Digest query: the strongest digest it carries. */
@@ -257,7 +275,8 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
         rc = phm_search_digest(w->ds, sig, d, &dm, &dn, w->err, sizeof w->err);
         if (rc != PHM_OK)
             return -1;
-        emit(r, w, w->ds, out, input, &q[i], dm, dn);
+        if (emit(r, w, w->dm, out, input, &q[i], dm, dn))
+            return -1;
     }
     phm_searcher_release(w->ds);
     return 0;
@@ -580,6 +599,11 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
         rc = phm_searcher_new(idx, &w->s, err, sizeof err);
         if (rc == PHM_OK)
             rc = phm_searcher_new(idx, &w->ds, err, sizeof err);
+        if (rc == PHM_OK && (phm_matcher_new(w->s, &w->m) != PHM_OK ||
+                             phm_matcher_new(w->ds, &w->dm) != PHM_OK)) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = PHM_ERR_NOMEM;
+        }
         if (rc == PHM_OK) {
             w->pdq = malloc(r.cap * sizeof *w->pdq);
             w->slot = malloc(r.cap * sizeof *w->slot);
@@ -626,6 +650,8 @@ out:
     for (int t = 0; r.w && t < r.nw; t++) {
         free(r.w[t].pdq);
         free(r.w[t].slot);
+        phm_matcher_free(r.w[t].m);
+        phm_matcher_free(r.w[t].dm);
         phm_searcher_free(r.w[t].s);
         phm_searcher_free(r.w[t].ds);
     }

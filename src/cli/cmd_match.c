@@ -110,6 +110,11 @@ static const char usage_text[] =
     "animated GIF or WebP is matched so too, by its frames (its record's\n"
     "pdq is still its first frame's).\n"
     "\n"
+    "Governance: the index's source settings, disabled and quarantined\n"
+    "entries apply ('phmatch index source --help'). An input that matches a\n"
+    "suppression source is suppressed: match_count 0, no match lines in tsv\n"
+    "and csv; jsonl lists its matches, each with 'suppressed_by'.\n"
+    "\n"
     "Exit status: 0 the run worked (whether or not anything matched), 1 some\n"
     "inputs failed, 2 usage error or unusable index, 3 stopped early (write\n"
     "error, out of memory), 4 with --fail-on-match: something matched (and\n"
@@ -176,7 +181,10 @@ typedef struct match_result {
     int searched;     /* 0: an error record or low quality */
     int status;       /* PHM_OK, or the search's error */
     uint64_t total;   /* entries matched */
-    size_t listed;    /* hits[] filled: min(total, max_matches) */
+    size_t listed;    /* hits[] filled: min(total or suppressed, max_matches) */
+    uint64_t suppressed; /* hits suppressed (governance): total is then 0 */
+    uint64_t sup_entry;  /* ... by this suppression entry */
+    int sup_distance;
     char message[PHM_ERRMSG_MAX]; /* the search error */
     match_hit hits[]; /* max_matches, closest first */
 } match_result;
@@ -195,6 +203,7 @@ typedef struct match_run {
     hashrun r;            /* output, progress */
     report *rep;          /* --report, or NULL */
     uint64_t searched, low_quality, matched_inputs, hits, search_failed;
+    uint64_t suppressed_inputs; /* matched only as suppressed (governance) */
 } match_run;
 
 /* ---------------------------------------------------------------- */
@@ -250,6 +259,7 @@ static void work(void *ctx, void *state, hash_record *rec)
     res->status = PHM_OK;
     res->total = 0;
     res->listed = 0;
+    res->suppressed = 0;
     res->message[0] = '\0';
 
     /* A video's frames hashed, after a decoding error too (those before
@@ -263,6 +273,11 @@ static void work(void *ctx, void *state, hash_record *rec)
     if (rc == PHM_OK && mr && mr->searched) {
         res->searched = 1;
         res->total = mr->total;
+        res->suppressed = mr->suppressed;
+        if (mr->suppressed && mr->count) {
+            res->sup_entry = mr->hits[0].suppressed_by.entry;
+            res->sup_distance = mr->hits[0].suppressed_by.distance;
+        }
         for (size_t k = 0; k < mr->count && rc == PHM_OK; k++) {
             const phm_match_hit *h = &mr->hits[k];
             match_hit *c = &res->hits[k];
@@ -376,8 +391,8 @@ static void write_header(const match_run *run)
 /* The record of hit `h` with its entry read through the emitter's
  * searcher. If it cannot be read (removed since the search, or an index
  * error: message on stderr) the record has null names. */
-static void resolve(match_run *run, const hash_record *r, const match_hit *h,
-                    phm_match_hit *out)
+static void resolve(match_run *run, const hash_record *r, const match_result *res,
+                    const match_hit *h, phm_match_hit *out)
 {
     char err[PHM_ERRMSG_MAX];
     memset(out, 0, sizeof *out);
@@ -393,6 +408,16 @@ static void resolve(match_run *run, const hash_record *r, const match_hit *h,
     out->frames = h->frames;
     out->nframes = h->nframes;
     int rc = phm_searcher_get(run->emit_s, h->entry, &out->e, err, sizeof err);
+    if (rc == PHM_OK && res->suppressed) {
+        phm_entry by;
+        rc = phm_searcher_get(run->emit_s, res->sup_entry, &by, err, sizeof err);
+        if (rc == PHM_OK) {
+            out->suppressed_by.entry = res->sup_entry;
+            out->suppressed_by.source = by.source;
+            out->suppressed_by.id = by.id;
+            out->suppressed_by.distance = res->sup_distance;
+        }
+    }
     if (rc == PHM_OK)
         return;
     memset(&out->e, 0, sizeof out->e);
@@ -425,7 +450,7 @@ static void write_record(match_run *run, const hash_record *r,
         for (size_t k = 0; k < listed; k++) {
             if (k)
                 putc(',', fp);
-            resolve(run, r, &res->hits[k], &mh);
+            resolve(run, r, res, &res->hits[k], &mh);
             phm_match_json_fwrite(fp, &mh);
         }
         if (ok)
@@ -440,11 +465,13 @@ static void write_record(match_run *run, const hash_record *r,
 
     char sep = run->opt->format == OUTPUT_TSV ? '\t' : ',';
     size_t k = 0;
+    if (res->suppressed) /* suppressed matches: in jsonl only */
+        listed = 0;
     do {
         const match_hit *h = k < listed ? &res->hits[k] : NULL;
         char *frames = NULL;
         if (h)
-            resolve(run, r, h, &mh);
+            resolve(run, r, res, h, &mh);
         size_t nm = fields_match(f + ni, h ? &mh : NULL, &frames);
         if (!nm) { /* out of memory: the frames column left empty */
             mh.frames = NULL;
@@ -478,6 +505,8 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
             run->matched_inputs++;
             run->hits += res->total;
         }
+        if (res->suppressed)
+            run->suppressed_inputs++;
     } else if (r->status >= 0) {
         run->low_quality++;
     }
@@ -510,6 +539,8 @@ static void print_summary(const match_run *run, const pipeline_stats *st)
             (unsigned long long)run->low_quality, run->opt->min_quality,
             (unsigned long long)run->matched_inputs,
             (unsigned long long)run->hits, run->hits == 1 ? "" : "es");
+    if (run->suppressed_inputs)
+        fprintf(stderr, "; %llu suppressed", (unsigned long long)run->suppressed_inputs);
     if (run->search_failed)
         fprintf(stderr, "; %llu search%s failed",
                 (unsigned long long)run->search_failed,

@@ -122,6 +122,18 @@ int audit_write(svc_audit *a, const audit_record *r)
         json_object_set_new(o, "orientation", json_string(r->orientation));
     if (r->query_hex)
         json_object_set_new(o, "query_pdq", json_string(r->query_hex));
+    if (r->sup_source) {
+        json_object_set_new(o, "suppressed_by",
+                            json_pack("{s:s, s:s, s:i}", "source", r->sup_source, "id",
+                                      r->sup_id ? r->sup_id : "", "distance",
+                                      r->sup_distance));
+        json_object_set_new(o, "reason", json_string("suppression source"));
+    }
+    if (r->event) {
+        json_object_set_new(o, "event", json_string(r->event));
+        json_object_set_new(o, "count", json_integer((json_int_t)r->count));
+        json_object_del(o, "distance");
+    }
     char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!line)

@@ -4,7 +4,10 @@
  * name, the endpoint, the matched entry's source, id and category, the
  * distance and orientation, and the query's PDQ hash only when
  * audit_query_hash is set. Never the image; queries that match nothing
- * leave no record.
+ * leave no record. A suppressed match (governance) also has
+ * "suppressed_by" {source, id, distance} and "reason"; an entry
+ * quarantined by phmatchd has a record of "event" "quarantine" with the
+ * "count" of distinct queries that tripped it.
  *
  * Records from all threads go through one mutex and one write(2) each
  * (O_APPEND), so lines never interleave. audit_reopen() (SIGHUP) lets a
@@ -15,6 +18,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct svc_audit {
     pthread_mutex_t lock;
@@ -30,6 +34,13 @@ typedef struct audit_record {
     int distance;
     const char *orientation; /* or NULL */
     const char *query_hex;   /* written only if the log is so configured */
+    /* governance: a suppressed match names its suppression entry
+     * ("suppressed_by", "reason"); event "quarantine" records an entry
+     * quarantined after `count` distinct queries (distance then unused) */
+    const char *sup_source, *sup_id;
+    int sup_distance;
+    const char *event;       /* NULL: a match */
+    uint64_t count;
 } audit_record;
 
 void audit_init(svc_audit *a);

@@ -44,8 +44,8 @@ static json_t *banks_json(svc_request *rq, const phm_match_result *res,
     report_hits(rq, res->hits, res->count, query, 0);
     for (size_t i = 0; i < res->count; i++) {
         const phm_match_hit *h = &res->hits[i];
-        if (!h->e.source)
-            continue;
+        if (!h->e.source || h->suppressed_by.source)
+            continue; /* suppressed (governance): no match for HMA */
         char dist[8];
         snprintf(dist, sizeof dist, "%d", h->distance);
         /* Keys are UTF-8 for jansson: the one policy for other bytes. */

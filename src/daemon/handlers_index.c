@@ -12,6 +12,7 @@
  * transaction.
  */
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -64,6 +65,13 @@ void handle_index_stats(svc_request *rq, svc_worker *w)
     int64_t v;
     for (size_t i = 0; o && (name = phm_index_stats_field(&st, i, &v)) != NULL; i++)
         json_object_set_new(o, name, json_integer((json_int_t)v));
+    phm_governance_counts gc; /* as `phmatch index stats` */
+    if (o && phm_index_governance_counts(idx, (int64_t)time(NULL), &gc, w->err,
+                                         sizeof w->err) == PHM_OK) {
+        json_object_set_new(o, "sources_set", json_integer((json_int_t)gc.sources_set));
+        json_object_set_new(o, "disabled", json_integer((json_int_t)gc.disabled));
+        json_object_set_new(o, "quarantined", json_integer((json_int_t)gc.quarantined));
+    }
     if (o) {
         json_object_set_new(o, "simd", json_string(phm_simd_name(phm_index_simd(idx))));
         json_object_set_new(o, "groups", g.arr);

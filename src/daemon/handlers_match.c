@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json_body.h"
 #include "server.h"
@@ -173,6 +174,47 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
     return res;
 }
 
+/* Quarantine (governance): counts query `fp` against hit h's entry when
+ * its source has a quarantine limit; an entry over it is quarantined in
+ * the index (it stops matching, for every process), logged and audited. */
+static void quarantine_count(svc_request *rq, const phm_match_hit *h, uint64_t fp)
+{
+    phm_source_settings *s = malloc(sizeof *s);
+    char err[PHM_ERRMSG_MAX], src[80], id[80];
+    uint64_t count = 0;
+    if (!s)
+        return;
+    if (phm_index_source_get(rq->srv->idx, h->e.source, s, err, sizeof err) != PHM_OK ||
+        s->quarantine_limit == 0)
+        goto out;
+    int64_t window_ms = (int64_t)(s->quarantine_window_ns / 1000000u);
+    int r = quarantine_note(&rq->srv->quarantine, h->entry, fp,
+                            (int64_t)(now_micros() / 1000u), s->quarantine_limit, window_ms,
+                            &count);
+    if (r <= 0)
+        goto out;
+    int rc = phm_index_quarantine_add(rq->srv->idx, h->e.source, h->e.id, (int64_t)time(NULL),
+                                      count, err, sizeof err);
+    log_safe(h->e.source, src, sizeof src);
+    log_safe(h->e.id, id, sizeof id);
+    if (rc != PHM_OK) {
+        SVC_LOG(&rq->srv->log, LOG_ERROR, "cannot quarantine '%s:%s': %s", src, id, err);
+        goto out;
+    }
+    SVC_LOG(&rq->srv->log, LOG_WARN, "quarantine: '%s:%s' matched %llu distinct queries "
+            "within %.0f s (limit %u): it no longer matches until released", src, id,
+            (unsigned long long)count, (double)s->quarantine_window_ns / 1e9,
+            (unsigned)s->quarantine_limit);
+    audit_record ar = { .token = rq->who, .endpoint = endpoint_name(rq->route->endpoint),
+                        .source = h->e.source, .id = h->e.id,
+                        .category = h->e.category ? h->e.category : "",
+                        .event = "quarantine", .count = count };
+    if (audit_write(&rq->srv->audit, &ar))
+        SVC_LOG(&rq->srv->log, LOG_ERROR, "cannot write the audit log");
+out:
+    free(s);
+}
+
 void report_hits(svc_request *rq, const phm_match_hit *hits, size_t n,
                  const phm_pdq *query, int with_orientation)
 {
@@ -186,13 +228,19 @@ void report_hits(svc_request *rq, const phm_match_hit *hits, size_t n,
         const phm_match_hit *h = &hits[i];
         if (!h->e.source)
             continue;
-        reported++;
         audit_record ar = { rq->who, endpoint_name(rq->route->endpoint), h->e.source,
                             h->e.id, h->e.category ? h->e.category : "", h->distance,
                             with_orientation ? phm_dihedral_name(h->orientation) : NULL,
-                            c->audit_query_hash && query ? qhex : NULL };
+                            c->audit_query_hash && query ? qhex : NULL,
+                            h->suppressed_by.source, h->suppressed_by.id,
+                            h->suppressed_by.distance, NULL, 0 };
         if (audit_write(&rq->srv->audit, &ar))
             SVC_LOG(&rq->srv->log, LOG_ERROR, "cannot write the audit log");
+        if (h->suppressed_by.source)
+            continue; /* suppressed: no match */
+        reported++;
+        if (query)
+            quarantine_count(rq, h, quarantine_fp(query));
     }
     metrics_add(&rq->srv->metrics.matches, reported);
 }
@@ -205,8 +253,10 @@ static void reply_match(svc_request *rq, svc_worker *w, json_t *o,
     w->text_len = 0;
     if (!res->searched)
         json_object_set_new(o, "not_matched", json_string("low_quality"));
-    if (res->total > res->count)
+    if (res->total > res->count || res->suppressed > res->count)
         json_object_set_new(o, "truncated", json_true());
+    if (res->suppressed)
+        json_object_set_new(o, "suppressed", json_true());
     if (text_lit(w, "\"matches\":") || text_hits(w, res->hits, res->count)) {
         json_decref(o);
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
@@ -329,7 +379,6 @@ void handle_lookup(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    phm_match_hit *hits = w->hits;
     if (lookup_body_parse(rq->body, rq->body_len, c, w->queries, w->queries_cap, &lb,
                           &bad)) {
         reply_error(rq, bad.status, bad.code, "%s", bad.msg);
@@ -338,33 +387,37 @@ void handle_lookup(svc_request *rq, svc_worker *w)
     size_t n = lb.n;
     if (search_allowed(rq, n, lb.radius))
         return;
-    if (n && phm_search_batch(w->searcher, w->queries, n, lb.radius, lb.k, &m, &off,
-                              w->err, sizeof w->err) != PHM_OK) {
+    int radius; /* the largest distance a source allows (governance) */
+    if (n && (phm_match_radius(w->matcher, (int)lb.radius, &radius, w->err,
+                               sizeof w->err) != PHM_OK ||
+              phm_search_batch(w->searcher, w->queries, n, radius, lb.k, &m, &off,
+                               w->err, sizeof w->err) != PHM_OK)) {
         reply_error(rq, 500, "index_error", "%s", w->err);
         return;
     }
+    phm_match_options o;
+    phm_match_options_init(&o);
+    o.max_distance = (int)lb.radius;
+    o.max_matches = (size_t)c->max_matches;
     metrics_add(&rq->srv->metrics.lookups, n);
     /* {"results":[{"matches":[RECORD,...]},...],"max_distance":R} */
     w->text_len = 0;
     int fail = text_lit(w, "{\"results\":[");
     for (size_t i = 0; i < n && !fail; i++) {
-        size_t cnt = off[i + 1] - off[i], keep = cnt, got = 0;
-        if (keep > (size_t)c->max_matches)
-            keep = (size_t)c->max_matches;
-        for (size_t j = 0; j < keep; j++) {
-            int rc = phm_match_hit_get(w->searcher, &m[off[i] + j], &hits[got], w->err,
-                                       sizeof w->err);
-            if (rc == PHM_OK)
-                got++;
-            else if (rc != PHM_ERR_NOT_FOUND) {
-                reply_error(rq, 500, "index_error", "%s", w->err);
-                return;
-            }
+        const phm_match_result *res;
+        int rc = phm_match_results(w->matcher, m + off[i], off[i + 1] - off[i], -1, &o,
+                                   &res, w->err, sizeof w->err);
+        if (rc != PHM_OK) {
+            reply_error(rq, rc == PHM_ERR_NOMEM ? 503 : 500,
+                        rc == PHM_ERR_NOMEM ? "out_of_memory" : "index_error", "%s", w->err);
+            return;
         }
-        report_hits(rq, hits, got, &w->queries[i], 0);
+        uint64_t all = res->suppressed ? res->suppressed : res->total;
+        report_hits(rq, res->hits, res->count, &w->queries[i], 0);
         fail = text_lit(w, i ? ",{\"matches\":" : "{\"matches\":") ||
-               text_hits(w, hits, got) ||
-               text_lit(w, keep < cnt ? ",\"truncated\":true}" : "}");
+               text_hits(w, res->hits, res->count) ||
+               (res->suppressed && text_lit(w, ",\"suppressed\":true")) ||
+               text_lit(w, res->count < all ? ",\"truncated\":true}" : "}");
     }
     char tail[48];
     snprintf(tail, sizeof tail, "],\"max_distance\":%d}", (int)lb.radius);

@@ -1008,6 +1008,7 @@ void server_init(svc_server *srv, int log_level)
     log_init(&srv->log, log_level);
     metrics_init(&srv->metrics);
     audit_init(&srv->audit);
+    quarantine_init(&srv->quarantine);
     pthread_mutex_init(&srv->conns_lock, NULL);
     atomic_init(&srv->shutting_down, 0);
     srv->started = now_seconds();

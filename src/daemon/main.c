@@ -560,6 +560,7 @@ out_rt:
     runtime_free(pending);
     live_free(&srv.live);
     audit_close(&srv.audit);
+    quarantine_free(&srv.quarantine);
     free(srv.tls_cert_pem);
     if (srv.tls_key_pem) {
         OPENSSL_cleanse(srv.tls_key_pem, strlen(srv.tls_key_pem));

@@ -25,6 +25,7 @@ typedef enum svc_endpoint {
     EP_METRICS,
     EP_HMA_LOOKUP,
     EP_HMA_HASH,
+    EP_INDEX_GOVERNANCE, /* /v1/index/sources..., quarantine, disabled */
     EP_OTHER, /* no route: 404 and 405 */
     EP_COUNT
 } svc_endpoint;

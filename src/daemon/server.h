@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "phmatch.h"
+#include "quarantine.h"
 #include "query.h"
 #include "text.h"
 
@@ -146,6 +147,7 @@ typedef struct svc_server {
     svc_live live;
     svc_config boot;      /* settings at start: the restart-only ones apply */
     svc_audit audit;
+    svc_quarantine quarantine; /* distinct queries per entry (governance) */
     phm_index *idx;       /* NULL: no index configured */
     svc_workers workers;
     svc_decoders *decoders; /* large images' threads (http_start .. http_stop) */
@@ -240,6 +242,10 @@ int query_int(svc_request *rq, const char *name, long min, long max, long def,
 svc_handler_fn handle_hash, handle_match, handle_lookup;
 svc_handler_fn handle_index_stats, handle_index_add, handle_index_delete_entry,
     handle_index_delete_source;
+/* governance (handlers_governance.c) */
+svc_handler_fn handle_gov_sources, handle_gov_source_get, handle_gov_source_put,
+    handle_gov_quarantine, handle_gov_quarantine_release, handle_gov_disabled,
+    handle_gov_disable, handle_gov_enable;
 svc_handler_fn handle_healthz, handle_readyz, handle_metrics;
 svc_handler_fn handle_hma_lookup, handle_hma_lookup_post, handle_hma_hash;
 

@@ -533,6 +533,8 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
         if ((rc = initialise(idx, err, errlen)))
             goto fail;
     }
+    if ((rc = idx_gov_attach(idx, err, errlen)))
+        goto fail;
     *out = idx;
     return PHM_OK;
 fail:

@@ -130,6 +130,10 @@ struct phm_index {
     MDB_env *env;
     MDB_dbi db_meta, db_entries, db_keys, db_digests, db_counts, db_delta,
         db_dead, db_search, db_frames;
+    /* governance tables (governance.c); gov_present 0: the file has none
+     * (opened read-only before any write open created them): defaults */
+    MDB_dbi db_sources, db_disabled, db_quarantine;
+    int gov_present;
     int rdonly;
     phm_simd simd;
     const ham_kernels *kern;
@@ -222,5 +226,35 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
 
 /* Views (index_search.c). */
 void idx_view_release(phm_index *idx, idx_view *v);
+/* Takes the newest snapshot on s, as a search does (index_search.c). */
+int idx_searcher_begin(phm_searcher *s, char *err, size_t errlen);
+
+/* ---- governance (governance.c; docs/INDEX_FORMAT.md "Governance") ---- */
+
+#define GOV_SOURCE_VERSION 1
+#define GOV_SOURCE_HEADER 24
+#define GOV_STATE_BYTES 16 /* disabled: until, since; quarantine: when, count */
+
+/* What matching needs of a source's settings. */
+typedef struct gov_source {
+    int enabled, kind, max_distance, min_quality;
+} gov_source;
+
+/* Opens the governance tables after the others, creating them if the
+ * index is writable (idx->gov_present says whether they exist). */
+int idx_gov_attach(phm_index *idx, char *err, size_t errlen);
+/* Checks the governance tables within a read transaction (verify). */
+int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen);
+/* The largest of `request` and every source's max_distance, read from s's
+ * snapshot (taken if needed). */
+int gov_radius(phm_searcher *s, int request, int *radius, char *err,
+               size_t errlen);
+/* A source's settings in s's active snapshot (defaults if none). */
+int gov_source_read(phm_searcher *s, const char *source, gov_source *out,
+                    char *err, size_t errlen);
+/* Whether entry (source, id) is disabled at `now` or quarantined, in s's
+ * active snapshot. */
+int gov_entry_blocked(phm_searcher *s, const char *source, const char *id,
+                      int64_t now, int *blocked, char *err, size_t errlen);
 
 #endif

@@ -247,6 +247,11 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
     return PHM_OK;
 }
 
+int idx_searcher_begin(phm_searcher *s, char *err, size_t errlen)
+{
+    return snapshot(s, err, errlen);
+}
+
 int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err, size_t errlen)
 {
     if (!idx || !out)

@@ -435,6 +435,8 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         }
     }
     check_counts(&v);
+    if (!v.st)
+        v.st = idx_gov_verify(idx, v.txn, err, errlen);
 out:
     if (ec)
         mdb_cursor_close(ec);

@@ -18,8 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "phmatch.h"
+#include "index_internal.h"
 
 /* One (entry, searched hash) hit of a search. */
 typedef struct pair {
@@ -195,6 +196,7 @@ static long collect_pairs(phm_matcher *m, const phm_pdq *q, size_t nq,
 static void reset(phm_matcher *m)
 {
     m->res.searched = 0;
+    m->res.suppressed = 0;
     m->res.total = 0;
     m->res.count = 0;
     m->res.hits = m->hits;
@@ -242,6 +244,130 @@ int phm_match_hit_get(phm_searcher *s, const phm_match *match,
 }
 
 /* ------------------------------------------------------------------ */
+/* Governance (phmatch.h, "governance")                                */
+/* ------------------------------------------------------------------ */
+
+/* Whether hit h (its entry read) may match a query of PDQ quality
+ * `quality` (-1 unknown): *maxd is the distance its source allows, or -1
+ * when it may not match at all (source disabled, quality below the
+ * source's minimum, entry disabled or quarantined). */
+static int admit(phm_matcher *m, const phm_match_hit *h, int quality,
+                 const phm_match_options *o, int64_t now, int *maxd, char *err,
+                 size_t errlen)
+{
+    gov_source g;
+    int blocked;
+    *maxd = -1;
+    if (!h->e.source)
+        return PHM_OK;
+    int rc = gov_source_read(m->s, h->e.source, &g, err, errlen);
+    if (rc == PHM_OK)
+        rc = gov_entry_blocked(m->s, h->e.source, h->e.id, now, &blocked, err, errlen);
+    if (rc != PHM_OK)
+        return rc;
+    if (!g.enabled || blocked || (quality >= 0 && g.min_quality >= 0 && quality < g.min_quality))
+        return PHM_OK;
+    *maxd = g.max_distance >= 0 ? g.max_distance : o->max_distance;
+    return PHM_OK;
+}
+
+/* hits[0..nh) are kept, nearest first: if one is of a suppression source,
+ * the nearest such suppresses every hit of the query. */
+static int suppress(phm_matcher *m, size_t nh, char *err, size_t errlen)
+{
+    m->res.total = nh;
+    m->res.suppressed = 0;
+    for (size_t i = 0; i < nh; i++) {
+        gov_source g;
+        int rc = gov_source_read(m->s, m->hits[i].e.source, &g, err, errlen);
+        if (rc != PHM_OK)
+            return rc;
+        if (g.kind != PHM_SOURCE_SUPPRESSION)
+            continue;
+        const phm_match_hit *by = &m->hits[i];
+        uint64_t entry = by->entry;
+        const char *source = by->e.source, *id = by->e.id;
+        int distance = by->distance;
+        for (size_t k = 0; k < nh; k++) {
+            m->hits[k].suppressed_by.entry = entry;
+            m->hits[k].suppressed_by.source = source;
+            m->hits[k].suppressed_by.id = id;
+            m->hits[k].suppressed_by.distance = distance;
+        }
+        m->res.total = 0;
+        m->res.suppressed = nh;
+        break;
+    }
+    return PHM_OK;
+}
+
+/* The governed hits of m->pairs[0..n): one per entry, sorted by distance
+ * then entry; q is the orientation. Reads every entry, keeps those the
+ * governance admits at their distance, then applies suppression and
+ * max_matches. */
+static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
+                        char *err, size_t errlen)
+{
+    int64_t now = (int64_t)time(NULL);
+    size_t nh = 0;
+    if (grow((void **)&m->hits, &m->hcap, n, sizeof *m->hits))
+        return nomem(err, errlen);
+    m->res.hits = m->hits;
+    for (size_t i = 0; i < n; i++) {
+        phm_match_hit *h = &m->hits[nh];
+        int maxd;
+        int rc = new_hit(m, h, m->pairs[i].entry, m->pairs[i].distance, err, errlen);
+        if (rc == PHM_OK)
+            rc = admit(m, h, quality, o, now, &maxd, err, errlen);
+        if (rc != PHM_OK)
+            return rc;
+        if (maxd < 0 || h->distance > maxd)
+            continue;
+        h->orientation = (int)m->pairs[i].q;
+        nh++;
+    }
+    int rc = suppress(m, nh, err, errlen);
+    if (rc != PHM_OK)
+        return rc;
+    m->res.count = o->max_matches && o->max_matches < nh ? o->max_matches : nh;
+    return PHM_OK;
+}
+
+int phm_match_radius(phm_matcher *m, int max_distance, int *radius, char *err,
+                     size_t errlen)
+{
+    if (!m || !radius || max_distance < 0 || max_distance > PHM_INDEX_MAX_RADIUS)
+        return PHM_ERR_INVALID;
+    return gov_radius(m->s, max_distance, radius, err, errlen);
+}
+
+int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int quality,
+                      const phm_match_options *o, const phm_match_result **out,
+                      char *err, size_t errlen)
+{
+    phm_match_options def;
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!m || !out || (n && !raw))
+        return PHM_ERR_INVALID;
+    reset(m);
+    *out = &m->res;
+    if (!(o = options(o, &def, err, errlen, &rc)))
+        return rc;
+    m->res.searched = 1;
+    if (grow((void **)&m->pairs, &m->pcap, n, sizeof *m->pairs))
+        return nomem(err, errlen);
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) /* one per entry: a search gives each once */
+        m->pairs[np++] = (pair){ raw[i].entry, PHM_DIH_ORIGINAL, raw[i].distance };
+    if (np > 1)
+        qsort(m->pairs, np, sizeof *m->pairs, pair_by_distance);
+    return govern_pairs(m, np, quality, o, err, errlen);
+}
+
+/* ------------------------------------------------------------------ */
 /* Images                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -267,7 +393,10 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     m->res.searched = 1;
 
     size_t nq = o->orientations ? (size_t)r->nhashes : 1;
-    long np = collect_pairs(m, r->hash, nq, o->max_distance, &rc, err, errlen);
+    int radius;
+    if ((rc = gov_radius(m->s, o->max_distance, &radius, err, errlen)) != PHM_OK)
+        return rc;
+    long np = collect_pairs(m, r->hash, nq, radius, &rc, err, errlen);
     if (np < 0)
         return rc;
     /* One hit per entry: its nearest orientation (the lowest on a tie). */
@@ -277,20 +406,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
             m->pairs[n++] = m->pairs[i];
     if (n > 1)
         qsort(m->pairs, n, sizeof *m->pairs, pair_by_distance);
-    m->res.total = n;
-    size_t listed = o->max_matches && o->max_matches < n ? o->max_matches : n;
-    if (grow((void **)&m->hits, &m->hcap, listed, sizeof *m->hits))
-        return nomem(err, errlen);
-    m->res.hits = m->hits;
-    for (size_t i = 0; i < listed; i++) {
-        rc = new_hit(m, &m->hits[i], m->pairs[i].entry, m->pairs[i].distance,
-                     err, errlen);
-        if (rc != PHM_OK)
-            return rc;
-        m->hits[i].orientation = (int)m->pairs[i].q;
-    }
-    m->res.count = listed;
-    return PHM_OK;
+    return govern_pairs(m, n, r->quality, o, err, errlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -355,10 +471,15 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
         return PHM_OK;
     m->res.searched = 1;
 
-    /* One search of the sublinear index for all of the video's hashes. */
-    long lnp = collect_pairs(m, m->q, nq, o->max_distance, &rc, err, errlen);
+    /* One search of the sublinear index for all of the video's hashes,
+     * at the largest distance a source allows. */
+    int radius;
+    if ((rc = gov_radius(m->s, o->max_distance, &radius, err, errlen)) != PHM_OK)
+        return rc;
+    long lnp = collect_pairs(m, m->q, nq, radius, &rc, err, errlen);
     if (lnp < 0)
         return rc;
+    int64_t now = (int64_t)time(NULL);
     size_t np = (size_t)lnp, nh = 0;
     for (size_t i = 0; i < np;) {
         size_t j = i;
@@ -376,6 +497,22 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
             i = j;
             continue;
         }
+        /* Governance: the source's distance bounds this entry's pairs
+         * (sorted by distance), and its comparison. */
+        int maxd;
+        if ((rc = admit(m, h, -1, o, now, &maxd, err, errlen)) != PHM_OK)
+            return rc;
+        size_t jj = i;
+        while (jj < j && m->pairs[jj].distance <= maxd)
+            jj++;
+        if (maxd < 0 || jj == i) {
+            i = j;
+            continue;
+        }
+        j = jj < j ? jj : j;
+        size_t next = i;
+        while (next < np && m->pairs[next].entry == best->entry)
+            next++;
         for (size_t f = 0; f < v->count && h->frame < 0; f++)
             if (v->frames[f].quality >= o->min_quality &&
                 memcmp(&v->frames[f].hash, &m->q[best->q], sizeof(phm_pdq)) == 0) {
@@ -386,8 +523,7 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
             phm_vpdq_match cmp;
             rc = phm_searcher_get_frames(m->s, best->entry, &m->known, err, errlen);
             if (rc == PHM_OK) {
-                rc = phm_vpdq_compare(v, &m->known, o->max_distance, o->min_quality,
-                                      &cmp);
+                rc = phm_vpdq_compare(v, &m->known, maxd, o->min_quality, &cmp);
                 if (rc != PHM_OK && err && errlen)
                     snprintf(err, errlen, "cannot compare with video entry %llu: %s",
                              (unsigned long long)best->entry, phm_strerror(rc));
@@ -413,7 +549,7 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
             m->first[nh] = first;
             nh++;
         }
-        i = j;
+        i = next;
     }
     /* The pool is complete: offsets become pointers. */
     for (size_t k = 0; k < nh; k++) {
@@ -424,7 +560,8 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
     if (nh > 1)
         qsort(m->hits, nh, sizeof *m->hits, hit_by_distance);
     m->res.hits = m->hits;
-    m->res.total = nh;
+    if ((rc = suppress(m, nh, err, errlen)) != PHM_OK)
+        return rc;
     m->res.count = o->max_matches && o->max_matches < nh ? o->max_matches : nh;
     return PHM_OK;
 }
@@ -535,6 +672,18 @@ static void write_record(sink *k, const phm_match_hit *h)
     put_real(k, h->compared, h->query_percent);
     put_lit(k, ",\"compared_percent\":");
     put_real(k, h->compared, h->compared_percent);
+    put_lit(k, ",\"suppressed_by\":");
+    if (h->suppressed_by.source) {
+        put_lit(k, "{\"source\":");
+        put_text(k, h->suppressed_by.source);
+        put_lit(k, ",\"id\":");
+        put_text(k, h->suppressed_by.id);
+        put_lit(k, ",\"distance\":");
+        put_int(k, h->suppressed_by.distance);
+        put_lit(k, "}");
+    } else {
+        put_lit(k, "null");
+    }
     put_lit(k, "}");
 }
 

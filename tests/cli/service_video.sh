@@ -100,7 +100,7 @@ for f in "$VIDEOS/chair-19-sd-bar.mp4" "$VIDEOS/doorknob-hd-no-bar.mp4" "$SYNTH"
 done
 post main "$VIDEOS/chair-19-sd-bar.mp4" >/dev/null
 t_like "a known video: both percentages" "$(cat "$T/out")" \
-    '"id":"chair-19-sd-bar","category":"clips","kind":"video","distance":0,.*"query_percent":[0-9.]*,"compared_percent":[0-9.]*}'
+    '"id":"chair-19-sd-bar","category":"clips","kind":"video","distance":0,.*"query_percent":[0-9.]*,"compared_percent":[0-9.]*,"suppressed_by":null}'
 t_like "... and the video's description" "$(cat "$T/out")" '^{"kind":"video","format":"mov/h264",'
 post main "$SYNTH" >/dev/null
 t_like "a known image in a video: its frames with timestamps" "$(cat "$T/out")" \

@@ -40,7 +40,7 @@ static void test_record(void)
            "{\"entry\":7,\"source\":\"lab\",\"id\":\"a\\\"1\",\"category\":\"c\\ufffd\","
            "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"frame\":null,"
            "\"timestamp\":null,\"frames\":null,\"query_percent\":null,"
-           "\"compared_percent\":null}",
+           "\"compared_percent\":null,\"suppressed_by\":null}",
            "record: every key, escaped, not-UTF-8 repaired, nulls");
     IS_INT(n, strlen(buf), "record: the length returned");
 
@@ -60,7 +60,7 @@ static void test_record(void)
            "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"frame\":50,"
            "\"timestamp\":2.000,\"frames\":[{\"frame\":25,\"timestamp\":1.000},"
            "{\"frame\":50,\"timestamp\":2.000}],\"query_percent\":null,"
-           "\"compared_percent\":null}",
+           "\"compared_percent\":null,\"suppressed_by\":null}",
            "record: frames of a known image in a video");
 
     h.e.source = "v";
@@ -73,7 +73,7 @@ static void test_record(void)
     h.compared_percent = 12.5;
     n = phm_match_json(&h, buf, sizeof buf);
     OK(strstr(buf, "\"category\":\"\",\"kind\":\"video\"") &&
-           strstr(buf, "\"query_percent\":100.000,\"compared_percent\":12.500}"),
+           strstr(buf, "\"query_percent\":100.000,\"compared_percent\":12.500,\"suppressed_by\":null}"),
        "record: a known video's percentages");
 
     char *mem = NULL;

@@ -1,0 +1,942 @@
+/* governance.c - what may match, stored in the index: per-source settings
+ * (table `sources`), disabled entries (`disabled`) and quarantined entries
+ * (`quarantine`); the schema is docs/INDEX_FORMAT.md ("Governance"), the
+ * rules the Governance block of phmatch.h. Matching (match.c) reads them
+ * from its searcher's snapshot through gov_*(); writes are one durable
+ * LMDB write transaction each, which bumps the generation. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "index_internal.h"
+
+static const char *const WHAT_R = "cannot read index";
+static const char *const WHAT_W = "cannot write index";
+
+/* ---- settings values --------------------------------------------- */
+
+void phm_source_settings_init(phm_source_settings *s)
+{
+    if (!s)
+        return;
+    memset(s, 0, sizeof *s);
+    s->enabled = 1;
+    s->max_distance = -1;
+    s->min_quality = -1;
+    s->kind = PHM_SOURCE_NORMAL;
+    s->quarantine_window_ns = PHM_QUARANTINE_DEFAULT_WINDOW;
+}
+
+const char *phm_source_kind_name(int kind)
+{
+    return kind == PHM_SOURCE_NORMAL ? "normal"
+           : kind == PHM_SOURCE_SUPPRESSION ? "suppression"
+                                             : NULL;
+}
+
+int phm_source_kind_parse(const char *name, int *out)
+{
+    if (!name || !out)
+        return PHM_ERR_INVALID;
+    if (strcmp(name, "normal") == 0)
+        *out = PHM_SOURCE_NORMAL;
+    else if (strcmp(name, "suppression") == 0)
+        *out = PHM_SOURCE_SUPPRESSION;
+    else
+        return PHM_ERR_INVALID;
+    return PHM_OK;
+}
+
+/* Length of s if it is 1..max bytes without control characters, else -1. */
+static long text_len(const char *s, size_t max)
+{
+    if (!s || !*s)
+        return -1;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c < 0x20 || c == 0x7f || n >= max)
+            return -1;
+    }
+    return (long)n;
+}
+
+static int gov_invalid(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int gov_invalid(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        int n = snprintf(err, errlen, "invalid source settings: ");
+        if (n > 0 && (size_t)n < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return PHM_ERR_INVALID;
+}
+
+int phm_source_set_category(phm_source_settings *s, const char *code,
+                            const char *name, char *err, size_t errlen)
+{
+    if (!s)
+        return PHM_ERR_INVALID;
+    if (text_len(code, PHM_INDEX_MAX_CATEGORY) < 0)
+        return gov_invalid(err, errlen, "category code '%s' is empty, too long or "
+                           "has control characters", code ? code : "");
+    size_t i = 0;
+    while (i < s->ncategories && strcmp(s->categories[i].code, code) < 0)
+        i++;
+    int exists = i < s->ncategories && strcmp(s->categories[i].code, code) == 0;
+    if (!name || !*name) {
+        if (exists) {
+            memmove(&s->categories[i], &s->categories[i + 1],
+                    (s->ncategories - i - 1) * sizeof s->categories[0]);
+            s->ncategories--;
+        }
+        return PHM_OK;
+    }
+    if (text_len(name, PHM_SOURCE_MAX_CATEGORY_NAME) < 0)
+        return gov_invalid(err, errlen, "category name '%s' is too long or has control "
+                           "characters", name);
+    if (!exists) {
+        if (s->ncategories >= PHM_SOURCE_MAX_CATEGORIES)
+            return gov_invalid(err, errlen, "more than %s category names", "32");
+        memmove(&s->categories[i + 1], &s->categories[i],
+                (s->ncategories - i) * sizeof s->categories[0]);
+        s->ncategories++;
+        snprintf(s->categories[i].code, sizeof s->categories[i].code, "%s", code);
+    }
+    snprintf(s->categories[i].name, sizeof s->categories[i].name, "%s", name);
+    return PHM_OK;
+}
+
+const char *phm_source_category_name(const phm_source_settings *s, const char *code)
+{
+    if (!s || !code)
+        return NULL;
+    for (size_t i = 0; i < s->ncategories && i < PHM_SOURCE_MAX_CATEGORIES; i++)
+        if (strcmp(s->categories[i].code, code) == 0)
+            return s->categories[i].name;
+    return NULL;
+}
+
+static int settings_check(const phm_source_settings *s, char *err, size_t errlen)
+{
+    char num[32];
+    if (s->max_distance < -1 || s->max_distance > PHM_INDEX_MAX_RADIUS) {
+        snprintf(num, sizeof num, "%d", s->max_distance);
+        return gov_invalid(err, errlen, "max_distance %s is outside 0..256", num);
+    }
+    if (s->min_quality < -1 || s->min_quality > 100) {
+        snprintf(num, sizeof num, "%d", s->min_quality);
+        return gov_invalid(err, errlen, "min_quality %s is outside 0..100", num);
+    }
+    if (!phm_source_kind_name(s->kind))
+        return gov_invalid(err, errlen, "unknown kind%s", "");
+    if (s->quarantine_limit > PHM_QUARANTINE_MAX_LIMIT) {
+        snprintf(num, sizeof num, "%u", (unsigned)s->quarantine_limit);
+        return gov_invalid(err, errlen, "quarantine limit %s is above 1000", num);
+    }
+    if (s->quarantine_window_ns < UINT64_C(1000000000) ||
+        s->quarantine_window_ns > PHM_QUARANTINE_MAX_WINDOW)
+        return gov_invalid(err, errlen, "quarantine window is outside %s",
+                           "1 second .. 30 days");
+    if (s->ncategories > PHM_SOURCE_MAX_CATEGORIES)
+        return gov_invalid(err, errlen, "more than %s category names", "32");
+    for (size_t i = 0; i < s->ncategories; i++) {
+        const phm_category_name *c = &s->categories[i];
+        if (!memchr(c->code, 0, sizeof c->code) || !memchr(c->name, 0, sizeof c->name) ||
+            text_len(c->code, PHM_INDEX_MAX_CATEGORY) < 0 ||
+            text_len(c->name, PHM_SOURCE_MAX_CATEGORY_NAME) < 0)
+            return gov_invalid(err, errlen, "category name %s is malformed", "entry");
+        if (i && strcmp(s->categories[i - 1].code, c->code) >= 0)
+            return gov_invalid(err, errlen, "category codes %s", "repeat or are unsorted");
+    }
+    return PHM_OK;
+}
+
+/* ---- the source record ------------------------------------------- */
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static unsigned get16(const uint8_t *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+#define GOV_RECORD_MAX                                                   \
+    (GOV_SOURCE_HEADER +                                                 \
+     PHM_SOURCE_MAX_CATEGORIES * (4 + PHM_INDEX_MAX_CATEGORY + PHM_SOURCE_MAX_CATEGORY_NAME))
+
+/* Encodes checked settings into buf (GOV_RECORD_MAX bytes). */
+static size_t source_encode(const phm_source_settings *s, uint8_t *buf)
+{
+    memset(buf, 0, GOV_SOURCE_HEADER);
+    buf[0] = GOV_SOURCE_VERSION;
+    buf[1] = (uint8_t)((s->enabled ? 1 : 0) | (s->kind == PHM_SOURCE_SUPPRESSION ? 2 : 0));
+    put16(buf + 2, (unsigned)(uint16_t)(int16_t)s->max_distance);
+    put16(buf + 4, (unsigned)(uint16_t)(int16_t)s->min_quality);
+    put16(buf + 6, (unsigned)s->ncategories);
+    put16(buf + 8, s->quarantine_limit & 0xffff);
+    put16(buf + 10, s->quarantine_limit >> 16);
+    put64(buf + 16, s->quarantine_window_ns);
+    size_t n = GOV_SOURCE_HEADER;
+    for (size_t i = 0; i < s->ncategories; i++) {
+        const char *t[2] = { s->categories[i].code, s->categories[i].name };
+        for (int j = 0; j < 2; j++) {
+            size_t l = strlen(t[j]);
+            put16(buf + n, (unsigned)l);
+            memcpy(buf + n + 2, t[j], l);
+            n += 2 + l;
+        }
+    }
+    return n;
+}
+
+/* Decodes a record: PHM_OK or PHM_ERR_CORRUPT (also when its values
+ * would not pass settings_check). */
+static int source_decode(const void *rec, size_t len, phm_source_settings *out)
+{
+    const uint8_t *p = rec;
+    phm_source_settings_init(out);
+    if (len < GOV_SOURCE_HEADER || p[0] != GOV_SOURCE_VERSION || (p[1] & ~3u) ||
+        p[12] || p[13] || p[14] || p[15])
+        return PHM_ERR_CORRUPT;
+    out->enabled = p[1] & 1;
+    out->kind = p[1] & 2 ? PHM_SOURCE_SUPPRESSION : PHM_SOURCE_NORMAL;
+    out->max_distance = (int16_t)get16(p + 2);
+    out->min_quality = (int16_t)get16(p + 4);
+    size_t nc = get16(p + 6);
+    out->quarantine_limit = (uint32_t)get16(p + 8) | (uint32_t)get16(p + 10) << 16;
+    out->quarantine_window_ns = get64(p + 16);
+    if (nc > PHM_SOURCE_MAX_CATEGORIES)
+        return PHM_ERR_CORRUPT;
+    size_t n = GOV_SOURCE_HEADER;
+    for (size_t i = 0; i < nc; i++) {
+        char *t[2] = { out->categories[i].code, out->categories[i].name };
+        size_t max[2] = { PHM_INDEX_MAX_CATEGORY, PHM_SOURCE_MAX_CATEGORY_NAME };
+        for (int j = 0; j < 2; j++) {
+            if (len - n < 2)
+                return PHM_ERR_CORRUPT;
+            size_t l = get16(p + n);
+            if (l > max[j] || len - n - 2 < l)
+                return PHM_ERR_CORRUPT;
+            memcpy(t[j], p + n + 2, l);
+            t[j][l] = '\0';
+            if (memchr(t[j], 0, l))
+                return PHM_ERR_CORRUPT;
+            n += 2 + l;
+        }
+    }
+    out->ncategories = nc;
+    if (n != len)
+        return PHM_ERR_CORRUPT;
+    out->stored = 1;
+    return settings_check(out, NULL, 0) == PHM_OK ? PHM_OK : PHM_ERR_CORRUPT;
+}
+
+/* ---- opening ----------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    size_t off;
+} gov_tables[] = {
+    { "sources", offsetof(phm_index, db_sources) },
+    { "disabled", offsetof(phm_index, db_disabled) },
+    { "quarantine", offsetof(phm_index, db_quarantine) },
+};
+#define NGOV (sizeof gov_tables / sizeof gov_tables[0])
+
+static MDB_dbi *gov_dbi(phm_index *idx, size_t i)
+{
+    return (MDB_dbi *)(void *)((char *)idx + gov_tables[i].off);
+}
+
+int idx_gov_attach(phm_index *idx, char *err, size_t errlen)
+{
+    const char *what = "cannot open index";
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(idx->env, NULL, idx->rdonly ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+    unsigned flags = idx->rdonly ? 0 : MDB_CREATE;
+    for (size_t i = 0; !rc && i < NGOV; i++)
+        rc = mdb_dbi_open(txn, gov_tables[i].name, flags, gov_dbi(idx, i));
+    if (rc == MDB_NOTFOUND && idx->rdonly) {
+        /* an older file never opened for writing since: all defaults */
+        mdb_txn_abort(txn);
+        idx->gov_present = 0;
+        return PHM_OK;
+    }
+    if (rc == MDB_INCOMPATIBLE) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path,
+                "index file is corrupt: a governance table is of the wrong kind");
+        return PHM_ERR_INDEX;
+    }
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+    idx->gov_present = 1;
+    return PHM_OK;
+}
+
+/* ---- reading ----------------------------------------------------- */
+
+static int check_source(const char *source, char *err, size_t errlen)
+{
+    if (text_len(source, PHM_INDEX_MAX_SOURCE) < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "invalid source name: empty, longer than %d bytes or "
+                     "with control characters", PHM_INDEX_MAX_SOURCE);
+        return PHM_ERR_INVALID;
+    }
+    return PHM_OK;
+}
+
+/* Reads the record of `source` in txn into *out (defaults if none). */
+static int source_get_txn(phm_index *idx, MDB_txn *txn, const char *source,
+                          phm_source_settings *out, char *err, size_t errlen)
+{
+    phm_source_settings_init(out);
+    if (!idx->gov_present)
+        return PHM_OK;
+    MDB_val k = { strlen(source), (void *)(uintptr_t)source }, v;
+    int rc = mdb_get(txn, idx->db_sources, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK;
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    if (source_decode(v.mv_data, v.mv_size, out)) {
+        idx_err(err, errlen, WHAT_R, idx->path,
+                "index file is corrupt: the settings of source '%s' do not decode", source);
+        return PHM_ERR_CORRUPT;
+    }
+    return PHM_OK;
+}
+
+int phm_index_source_get(phm_index *idx, const char *source, phm_source_settings *out,
+                         char *err, size_t errlen)
+{
+    if (!idx || !out)
+        return PHM_ERR_INVALID;
+    phm_source_settings_init(out);
+    int st = check_source(source, err, errlen);
+    if (st)
+        return st;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    st = source_get_txn(idx, txn, source, out, err, errlen);
+    mdb_txn_abort(txn);
+    return st;
+}
+
+/* The sources: names from `counts` (with their entry counts) and from
+ * `sources`, merged in byte order. */
+typedef struct src_name {
+    char name[PHM_INDEX_MAX_SOURCE + 1];
+    uint64_t entries;
+} src_name;
+
+typedef struct src_list {
+    src_name *v;
+    size_t n, cap;
+} src_list;
+
+static int list_push(src_list *l, const void *name, size_t len, uint64_t count)
+{
+    if (len > PHM_INDEX_MAX_SOURCE)
+        return MDB_CORRUPTED;
+    if (l->n && strlen(l->v[l->n - 1].name) == len &&
+        memcmp(l->v[l->n - 1].name, name, len) == 0) {
+        l->v[l->n - 1].entries += count;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t c = l->cap ? 2 * l->cap : 16;
+        src_name *nv = realloc(l->v, c * sizeof *nv);
+        if (!nv)
+            return ENOMEM;
+        l->v = nv;
+        l->cap = c;
+    }
+    memcpy(l->v[l->n].name, name, len);
+    l->v[l->n].name[len] = '\0';
+    l->v[l->n].entries = count;
+    l->n++;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(((const src_name *)a)->name, ((const src_name *)b)->name);
+}
+
+int phm_index_source_foreach(phm_index *idx,
+                             int (*fn)(void *ctx, const char *source,
+                                       const phm_source_settings *s, uint64_t entries),
+                             void *ctx, char *err, size_t errlen)
+{
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    src_list l = { NULL, 0, 0 };
+    phm_source_settings *set = malloc(sizeof *set);
+    MDB_txn *txn = NULL;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int st = PHM_OK, rc = set ? mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn) : ENOMEM;
+    if (!rc)
+        rc = mdb_cursor_open(txn, idx->db_counts, &c);
+    for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+        const char *nul = memchr(k.mv_data, 0, k.mv_size);
+        uint64_t cnt = 0;
+        if (!nul || v.mv_size != sizeof cnt)
+            rc = MDB_CORRUPTED;
+        else
+            memcpy(&cnt, v.mv_data, sizeof cnt);
+        if (!rc)
+            rc = list_push(&l, k.mv_data, (size_t)(nul - (const char *)k.mv_data), cnt);
+    }
+    if (c)
+        mdb_cursor_close(c);
+    c = NULL;
+    size_t counted = l.n;
+    if (rc == MDB_NOTFOUND)
+        rc = idx->gov_present ? mdb_cursor_open(txn, idx->db_sources, &c) : 0;
+    for (int op = MDB_FIRST; !rc && c && (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        src_name key = { .entries = 0 };
+        if (k.mv_size > PHM_INDEX_MAX_SOURCE) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(key.name, k.mv_data, k.mv_size);
+        key.name[k.mv_size] = '\0';
+        if (!bsearch(&key, l.v, counted, sizeof *l.v, cmp_names)) {
+            if (l.n == l.cap) {
+                size_t cap = l.cap ? 2 * l.cap : 16;
+                src_name *nv = realloc(l.v, cap * sizeof *nv);
+                if (!nv) {
+                    rc = ENOMEM;
+                    break;
+                }
+                l.v = nv;
+                l.cap = cap;
+            }
+            l.v[l.n++] = key;
+        }
+    }
+    if (c)
+        mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc) {
+        st = idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        goto out;
+    }
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_names);
+    for (size_t i = 0; i < l.n && !st; i++) {
+        st = source_get_txn(idx, txn, l.v[i].name, set, err, errlen);
+        if (!st)
+            st = fn(ctx, l.v[i].name, set, l.v[i].entries);
+    }
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    free(l.v);
+    free(set);
+    return st;
+}
+
+/* Walks a (source, id)-keyed state table. */
+static int state_foreach(phm_index *idx, MDB_dbi dbi,
+                         int (*fn)(void *ctx, const char *source, const char *id,
+                                   uint64_t a, uint64_t b),
+                         void *ctx, char *err, size_t errlen)
+{
+    if (!idx->gov_present)
+        return PHM_OK;
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int st = PHM_OK, rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    rc = mdb_cursor_open(txn, dbi, &c);
+    for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+        char key[KEY_MAX + 1];
+        const char *nul = memchr(k.mv_data, 0, k.mv_size);
+        if (!nul || k.mv_size > KEY_MAX || v.mv_size != GOV_STATE_BYTES) {
+            idx_err(err, errlen, WHAT_R, idx->path,
+                    "index file is corrupt: bad disabled or quarantine record");
+            st = PHM_ERR_CORRUPT;
+            break;
+        }
+        memcpy(key, k.mv_data, k.mv_size);
+        key[k.mv_size] = '\0';
+        size_t sl = (size_t)(nul - (const char *)k.mv_data);
+        if ((st = fn(ctx, key, key + sl + 1, get64(v.mv_data),
+                     get64((const uint8_t *)v.mv_data + 8))))
+            break;
+    }
+    if (c)
+        mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    if (!st && rc && rc != MDB_NOTFOUND)
+        st = idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    return st;
+}
+
+typedef struct disabled_walk {
+    int (*fn)(void *ctx, const char *source, const char *id, int64_t until, int64_t since);
+    int (*qfn)(void *ctx, const char *source, const char *id, int64_t when, uint64_t count);
+    void *ctx;
+} disabled_walk;
+
+static int visit_disabled(void *ctx, const char *source, const char *id, uint64_t a,
+                          uint64_t b)
+{
+    disabled_walk *w = ctx;
+    return w->fn(w->ctx, source, id, (int64_t)a, (int64_t)b);
+}
+
+static int visit_quarantine(void *ctx, const char *source, const char *id, uint64_t a,
+                            uint64_t b)
+{
+    disabled_walk *w = ctx;
+    return w->qfn(w->ctx, source, id, (int64_t)a, b);
+}
+
+int phm_index_disabled_foreach(phm_index *idx,
+                               int (*fn)(void *ctx, const char *source, const char *id,
+                                         int64_t until, int64_t since),
+                               void *ctx, char *err, size_t errlen)
+{
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    disabled_walk w = { fn, NULL, ctx };
+    return state_foreach(idx, idx->db_disabled, visit_disabled, &w, err, errlen);
+}
+
+int phm_index_quarantine_foreach(phm_index *idx,
+                                 int (*fn)(void *ctx, const char *source, const char *id,
+                                           int64_t when, uint64_t count),
+                                 void *ctx, char *err, size_t errlen)
+{
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    disabled_walk w = { NULL, fn, ctx };
+    return state_foreach(idx, idx->db_quarantine, visit_quarantine, &w, err, errlen);
+}
+
+typedef struct disabled_count {
+    int64_t now;
+    uint64_t n;
+} disabled_count;
+
+static int count_disabled(void *ctx, const char *source, const char *id, int64_t until,
+                          int64_t since)
+{
+    (void)source, (void)id, (void)since;
+    disabled_count *c = ctx;
+    if (until == 0 || until > c->now)
+        c->n++;
+    return 0;
+}
+
+int phm_index_governance_counts(phm_index *idx, int64_t now, phm_governance_counts *out,
+                                char *err, size_t errlen)
+{
+    if (!idx || !out)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    if (!idx->gov_present)
+        return PHM_OK;
+    MDB_txn *txn;
+    MDB_stat st;
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    if (!(rc = mdb_stat(txn, idx->db_quarantine, &st)))
+        out->quarantined = st.ms_entries;
+    if (!rc && !(rc = mdb_stat(txn, idx->db_sources, &st)))
+        out->sources_set = st.ms_entries;
+    mdb_txn_abort(txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    disabled_count dc = { now, 0 };
+    int s = phm_index_disabled_foreach(idx, count_disabled, &dc, err, errlen);
+    out->disabled = dc.n;
+    return s;
+}
+
+/* ---- writing ----------------------------------------------------- */
+
+typedef struct gov_write {
+    phm_index *idx;
+    MDB_txn *txn;
+} gov_write;
+
+static int write_begin(phm_index *idx, gov_write *w, char *err, size_t errlen)
+{
+    w->idx = idx;
+    w->txn = NULL;
+    if (idx->rdonly || !idx->gov_present) {
+        idx_err(err, errlen, WHAT_W, idx->path, "opened read-only");
+        return PHM_ERR_READONLY;
+    }
+    int rc = mdb_txn_begin(idx->env, NULL, 0, &w->txn);
+    return rc ? idx_mdb_err(rc, err, errlen, WHAT_W, idx, NULL) : PHM_OK;
+}
+
+/* Commits with the generation bumped (or aborts after an error rc). */
+static int write_end(gov_write *w, int rc, char *err, size_t errlen)
+{
+    if (rc) {
+        mdb_txn_abort(w->txn);
+        return idx_mdb_err(rc, err, errlen, WHAT_W, w->idx, NULL);
+    }
+    uint64_t gen = 0;
+    rc = idx_meta_get_u64(w->idx, w->txn, "gen", &gen);
+    if (!rc)
+        rc = idx_meta_put_u64(w->idx, w->txn, "gen", gen + 1);
+    if (rc) {
+        mdb_txn_abort(w->txn);
+        return idx_mdb_err(rc, err, errlen, WHAT_W, w->idx, NULL);
+    }
+    rc = mdb_txn_commit(w->txn);
+    return rc ? idx_mdb_err(rc, err, errlen, WHAT_W, w->idx, "committing") : PHM_OK;
+}
+
+int phm_index_source_set(phm_index *idx, const char *source, const phm_source_settings *s,
+                         char *err, size_t errlen)
+{
+    if (!idx || !s)
+        return PHM_ERR_INVALID;
+    int st = check_source(source, err, errlen);
+    if (!st)
+        st = settings_check(s, err, errlen);
+    if (st)
+        return st;
+    uint8_t *buf = malloc(GOV_RECORD_MAX);
+    if (!buf) {
+        idx_err(err, errlen, WHAT_W, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    gov_write w;
+    if (!(st = write_begin(idx, &w, err, errlen))) {
+        MDB_val k = { strlen(source), (void *)(uintptr_t)source };
+        MDB_val v = { source_encode(s, buf), buf };
+        st = write_end(&w, mdb_put(w.txn, idx->db_sources, &k, &v, 0), err, errlen);
+    }
+    free(buf);
+    return st;
+}
+
+/* Whether (source, id) is a stored entry in txn: 0 yes, MDB_NOTFOUND no. */
+static int entry_exists(phm_index *idx, MDB_txn *txn, const uint8_t *key, size_t klen)
+{
+    MDB_val k = { klen, (void *)(uintptr_t)key }, v;
+    return mdb_get(txn, idx->db_keys, &k, &v);
+}
+
+static int check_id(const char *source, const char *id, char *err, size_t errlen)
+{
+    int st = check_source(source, err, errlen);
+    if (!st && text_len(id, PHM_INDEX_MAX_ID) < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "invalid entry id: empty, longer than %d bytes or with "
+                     "control characters", PHM_INDEX_MAX_ID);
+        st = PHM_ERR_INVALID;
+    }
+    return st;
+}
+
+static int not_found(phm_index *idx, const char *source, const char *id, const char *what,
+                     char *err, size_t errlen)
+{
+    idx_err(err, errlen, WHAT_W, idx->path, "no %s '%s:%s'", what, source, id);
+    return PHM_ERR_NOT_FOUND;
+}
+
+int phm_index_entries_disable(phm_index *idx, const char *source, const char *const *ids,
+                              size_t n, int disable, int64_t until, char *err,
+                              size_t errlen)
+{
+    if (!idx || (n && !ids) || until < 0)
+        return PHM_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        int st = check_id(source, ids[i], err, errlen);
+        if (st)
+            return st;
+    }
+    gov_write w;
+    int st = write_begin(idx, &w, err, errlen);
+    if (st)
+        return st;
+    int rc = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint8_t key[KEY_MAX], val[GOV_STATE_BYTES];
+        size_t kl = rec_key(source, ids[i], key);
+        rc = entry_exists(idx, w.txn, key, kl);
+        if (rc == MDB_NOTFOUND) {
+            mdb_txn_abort(w.txn);
+            return not_found(idx, source, ids[i], "entry", err, errlen);
+        }
+        if (rc)
+            break;
+        MDB_val k = { kl, key };
+        if (disable) {
+            put64(val, (uint64_t)until);
+            put64(val + 8, (uint64_t)now);
+            MDB_val v = { sizeof val, val };
+            rc = mdb_put(w.txn, idx->db_disabled, &k, &v, 0);
+        } else {
+            rc = mdb_del(w.txn, idx->db_disabled, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+    }
+    return write_end(&w, rc, err, errlen);
+}
+
+int phm_index_quarantine_add(phm_index *idx, const char *source, const char *id,
+                             int64_t when, uint64_t count, char *err, size_t errlen)
+{
+    if (!idx)
+        return PHM_ERR_INVALID;
+    int st = check_id(source, id, err, errlen);
+    if (st)
+        return st;
+    gov_write w;
+    if ((st = write_begin(idx, &w, err, errlen)))
+        return st;
+    uint8_t key[KEY_MAX], val[GOV_STATE_BYTES];
+    size_t kl = rec_key(source, id, key);
+    int rc = entry_exists(idx, w.txn, key, kl);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(w.txn);
+        return not_found(idx, source, id, "entry", err, errlen);
+    }
+    put64(val, (uint64_t)when);
+    put64(val + 8, count);
+    MDB_val k = { kl, key }, v = { sizeof val, val };
+    if (!rc) {
+        rc = mdb_put(w.txn, idx->db_quarantine, &k, &v, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST) {
+            mdb_txn_abort(w.txn);
+            return PHM_OK;
+        }
+    }
+    return write_end(&w, rc, err, errlen);
+}
+
+int phm_index_quarantine_release(phm_index *idx, const char *source, const char *id,
+                                 char *err, size_t errlen)
+{
+    if (!idx)
+        return PHM_ERR_INVALID;
+    int st = check_id(source, id, err, errlen);
+    if (st)
+        return st;
+    gov_write w;
+    if ((st = write_begin(idx, &w, err, errlen)))
+        return st;
+    uint8_t key[KEY_MAX];
+    MDB_val k = { rec_key(source, id, key), key };
+    int rc = mdb_del(w.txn, idx->db_quarantine, &k, NULL);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(w.txn);
+        return not_found(idx, source, id, "quarantined entry", err, errlen);
+    }
+    return write_end(&w, rc, err, errlen);
+}
+
+/* ---- matching (match.c) ------------------------------------------ */
+
+static void gov_from(const phm_source_settings *s, gov_source *g)
+{
+    g->enabled = s->enabled;
+    g->kind = s->kind;
+    g->max_distance = s->max_distance;
+    g->min_quality = s->min_quality;
+}
+
+/* Reads only the header of a source record (matching needs no names). */
+static int header_decode(const MDB_val *v, gov_source *g)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < GOV_SOURCE_HEADER || p[0] != GOV_SOURCE_VERSION || (p[1] & ~3u))
+        return -1;
+    g->enabled = p[1] & 1;
+    g->kind = p[1] & 2 ? PHM_SOURCE_SUPPRESSION : PHM_SOURCE_NORMAL;
+    g->max_distance = (int16_t)get16(p + 2);
+    g->min_quality = (int16_t)get16(p + 4);
+    if (g->max_distance < -1 || g->max_distance > PHM_INDEX_MAX_RADIUS ||
+        g->min_quality < -1 || g->min_quality > 100)
+        return -1;
+    return 0;
+}
+
+int gov_radius(phm_searcher *s, int request, int *radius, char *err, size_t errlen)
+{
+    phm_index *idx = s->idx;
+    *radius = request;
+    if (!idx->gov_present)
+        return PHM_OK;
+    int st = idx_searcher_begin(s, err, errlen);
+    if (st)
+        return st;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(s->txn, idx->db_sources, &c);
+    for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+        gov_source g;
+        if (header_decode(&v, &g)) {
+            mdb_cursor_close(c);
+            idx_err(err, errlen, WHAT_R, idx->path,
+                    "index file is corrupt: source settings do not decode");
+            return PHM_ERR_CORRUPT;
+        }
+        if (g.enabled && g.max_distance > *radius)
+            *radius = g.max_distance;
+    }
+    if (c)
+        mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    return PHM_OK;
+}
+
+int gov_source_read(phm_searcher *s, const char *source, gov_source *out, char *err,
+                    size_t errlen)
+{
+    phm_index *idx = s->idx;
+    phm_source_settings def;
+    phm_source_settings_init(&def);
+    gov_from(&def, out);
+    if (!idx->gov_present || !source)
+        return PHM_OK;
+    MDB_val k = { strlen(source), (void *)(uintptr_t)source }, v;
+    int rc = mdb_get(s->txn, idx->db_sources, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK;
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    if (header_decode(&v, out)) {
+        idx_err(err, errlen, WHAT_R, idx->path,
+                "index file is corrupt: the settings of source '%s' do not decode", source);
+        return PHM_ERR_CORRUPT;
+    }
+    return PHM_OK;
+}
+
+int gov_entry_blocked(phm_searcher *s, const char *source, const char *id, int64_t now,
+                      int *blocked, char *err, size_t errlen)
+{
+    phm_index *idx = s->idx;
+    *blocked = 0;
+    if (!idx->gov_present || !source || !id)
+        return PHM_OK;
+    uint8_t key[KEY_MAX];
+    MDB_val k = { rec_key(source, id, key), key }, v;
+    int rc = mdb_get(s->txn, idx->db_disabled, &k, &v);
+    if (rc == 0 && v.mv_size == GOV_STATE_BYTES) {
+        int64_t until = (int64_t)get64(v.mv_data);
+        if (until == 0 || until > now) {
+            *blocked = 1;
+            return PHM_OK;
+        }
+    } else if (rc && rc != MDB_NOTFOUND) {
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    }
+    rc = mdb_get(s->txn, idx->db_quarantine, &k, &v);
+    if (rc == 0) {
+        *blocked = 1;
+        return PHM_OK;
+    }
+    return rc == MDB_NOTFOUND ? PHM_OK : idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+}
+
+/* ---- verify ------------------------------------------------------ */
+
+int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen)
+{
+    const char *what = "index is inconsistent";
+    if (!idx->gov_present)
+        return PHM_OK;
+    phm_source_settings *set = malloc(sizeof *set);
+    if (!set) {
+        idx_err(err, errlen, what, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int st = PHM_OK;
+    int rc = mdb_cursor_open(txn, idx->db_sources, &c);
+    for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+        if (k.mv_size < 1 || k.mv_size > PHM_INDEX_MAX_SOURCE ||
+            memchr(k.mv_data, 0, k.mv_size) || source_decode(v.mv_data, v.mv_size, set)) {
+            idx_err(err, errlen, what, idx->path, "a source settings record is malformed");
+            st = PHM_ERR_CORRUPT;
+            break;
+        }
+    }
+    if (c)
+        mdb_cursor_close(c);
+    MDB_dbi dbs[2] = { idx->db_disabled, idx->db_quarantine };
+    for (int i = 0; i < 2 && !st && (rc == 0 || rc == MDB_NOTFOUND); i++) {
+        c = NULL;
+        rc = mdb_cursor_open(txn, dbs[i], &c);
+        for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+             op = MDB_NEXT) {
+            const uint8_t *nul = memchr(k.mv_data, 0, k.mv_size);
+            size_t sl = nul ? (size_t)(nul - (const uint8_t *)k.mv_data) : 0;
+            if (!nul || sl < 1 || sl > PHM_INDEX_MAX_SOURCE || k.mv_size - sl - 1 < 1 ||
+                k.mv_size - sl - 1 > PHM_INDEX_MAX_ID ||
+                memchr(nul + 1, 0, k.mv_size - sl - 1) || v.mv_size != GOV_STATE_BYTES ||
+                (int64_t)get64(v.mv_data) < 0) {
+                idx_err(err, errlen, what, idx->path, "a %s record is malformed",
+                        i ? "quarantine" : "disabled");
+                st = PHM_ERR_CORRUPT;
+                break;
+            }
+        }
+        if (c)
+            mdb_cursor_close(c);
+    }
+    free(set);
+    if (!st && rc && rc != MDB_NOTFOUND)
+        st = idx_mdb_err(rc, err, errlen, "cannot verify index", idx, NULL);
+    return st;
+}
