@@ -517,7 +517,7 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
         phm_match_hit mh;
         report_file_begin(run->rep, r);
         for (size_t k = 0; k < res->listed; k++) {
-            resolve(run, r, &res->hits[k], &mh);
+            resolve(run, r, res, &res->hits[k], &mh);
             report_match(run->rep, r, &mh);
         }
         report_file_end(run->rep, r, res->total);
