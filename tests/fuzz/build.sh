@@ -38,7 +38,9 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# (Makefile lines ending in a backslash are joined to the next first.)
+makevars=$(sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' Makefile)
+pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p')
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
@@ -60,7 +62,7 @@ if grep -q 'pragma omp\|<omp\.h>' src/lib/*.c src/lib/*.h 2>/dev/null; then
         die "$cc cannot build an OpenMP program: install libomp-14-dev (see $probe.log)"
 fi
 # phmatchd's code needs libmicrohttpd's headers and library.
-svc_pkgs=$(sed -n 's/^SVC_PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+svc_pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^SVC_PKGS[[:space:]]*:=[[:space:]]*//p')
 [ -n "$svc_pkgs" ] || die "cannot read SVC_PKGS from the Makefile"
 # shellcheck disable=SC2086
 svc_cflags=$(pkg-config --cflags $svc_pkgs) ||
@@ -249,6 +251,16 @@ for t in fuzz_jpeg_stream fuzz_jpeg_diff; do
     rm -rf "$seeds"
     mkdir -p "$seeds"
     cp "$out"/seeds/fuzz_decode/*.jpg tests/data/jpeg/*.jpg "$seeds/"
+done
+
+# fuzz_webp: its checked-in WebPs (below), and each cut in half, as a
+# truncated download is.
+seeds=$out/seeds/fuzz_webp
+rm -rf "$seeds"
+mkdir -p "$seeds"
+for f in tests/fuzz/corpus/fuzz_webp/*.webp; do
+    [ -f "$f" ] || die "seed WebP '$f' not found"
+    head -c $(($(wc -c <"$f") / 2)) "$f" >"$seeds/half-$(basename "$f")"
 done
 
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
