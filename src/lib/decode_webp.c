@@ -255,7 +255,7 @@ typedef struct webp_frames {
     uint64_t max_frames; /* 0: no bound (beyond the file's ANMF chunks) */
     uint32_t done;  /* frames returned */
     int prev_ms;    /* end of the last frame returned */
-    char name[256]; /* for messages */
+    char name[];    /* for messages */
 } webp_frames;
 
 static int frames_next(phm__frames *fr, phm_image *img, double *start, double *duration,
@@ -332,7 +332,8 @@ int phm__webp_frames(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     if (count == 0)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "WebP without frames");
 
-    webp_frames *wf = calloc(1, sizeof *wf);
+    const char *label = name ? name : "(memory)";
+    webp_frames *wf = calloc(1, sizeof *wf + strlen(label) + 1);
     if (!wf)
         return phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
     wf->fr.next = frames_next;
@@ -340,7 +341,7 @@ int phm__webp_frames(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     wf->width = cw;
     wf->height = ch;
     wf->max_frames = max_frames;
-    snprintf(wf->name, sizeof wf->name, "%s", name ? name : "(memory)");
+    memcpy(wf->name, label, strlen(label) + 1);
     WebPAnimDecoderOptions opt;
     if (!WebPAnimDecoderOptionsInit(&opt)) {
         frames_free(&wf->fr);
