@@ -69,7 +69,7 @@ if grep -q 'pragma omp\|<omp\.h>' src/lib/*.c src/lib/*.h 2>/dev/null; then
         die "$cc cannot build an OpenMP program: install libomp-14-dev (see $probe.log)"
 fi
 # phmatchd's code needs libmicrohttpd's headers and library.
-svc_pkgs=$(sed -n 's/^SVC_PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+svc_pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^SVC_PKGS[[:space:]]*:=[[:space:]]*//p')
 [ -n "$svc_pkgs" ] || die "cannot read SVC_PKGS from the Makefile"
 # shellcheck disable=SC2086
 svc_cflags=$(pkg-config --cflags $svc_pkgs) ||
@@ -271,6 +271,16 @@ for f in tests/fuzz/corpus/fuzz_gif/*.gif; do
     n=$(wc -c <"$f")
     head -c $((n * 2 / 3)) "$f" >"$seeds/cut-$b.gif"
     head -c 13 "$f" >"$seeds/screen-$b.gif"
+done
+
+# fuzz_webp: its checked-in WebPs (below), and each cut in half, as a
+# truncated download is.
+seeds=$out/seeds/fuzz_webp
+rm -rf "$seeds"
+mkdir -p "$seeds"
+for f in tests/fuzz/corpus/fuzz_webp/*.webp; do
+    [ -f "$f" ] || die "seed WebP '$f' not found"
+    head -c $(($(wc -c <"$f") / 2)) "$f" >"$seeds/half-$(basename "$f")"
 done
 
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
