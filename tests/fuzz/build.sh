@@ -38,16 +38,9 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-# (PKGS may go on over lines ending in a backslash.)
-pkgs=$(sed -n '/^PKGS[[:space:]]*:=/{
-:a
-/\\$/{
-N
-ba
-}
-s/\\\n//g
-s/^PKGS[[:space:]]*:=[[:space:]]*//p
-}' Makefile)
+# (Makefile lines ending in a backslash are joined to the next first.)
+makevars=$(sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' Makefile)
+pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p')
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
