@@ -336,6 +336,11 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
         if (extra[i] == EXTRASAMPLE_ASSOCALPHA && L->spp > L->ncolour &&
             L->photo != PHOTOMETRIC_PALETTE)
             L->assoc = 1;
+    /* ImageMagick 6.9.11 inverts MinIsWhite grey of 1, 8 and 16 bits
+     * without extra samples only; at other depths, or with alpha, it takes
+     * the samples as MinIsBlack (measured: tests/unit/test_decode_tiff.c). */
+    if (L->invert && (L->spp != 1 || (L->bps != 1 && L->bps != 8 && L->bps != 16)))
+        L->invert = 0;
     L->nread = L->ncolour + (uint32_t)L->assoc;
     L->range = (1u << L->bps) - 1;
 
