@@ -7,7 +7,10 @@
  * (alpha) are dropped. The pixels are ImageMagick 6's: every sample goes
  * to ImageMagick's 16-bit quantum as ImageMagick scales it, associated
  * alpha is divided out as ImageMagick does, CMYK goes to RGB by its
- * formula, and the 16-bit quantum to 8 bits by round(q*255/65535). Grey
+ * formula, and the 16-bit quantum to 8 bits as its 8-bit outputs have it,
+ * floor(q / 257) (measured: not rounded). One ImageMagick bug is not
+ * copied: grey with alpha in separate planes, whose alpha plane it reads
+ * into green (docs/PDQ.md); phmatch gives the contiguous file's pixels. Grey
  * comes out as RGB, R = G = B, as ImageMagick's PNG24 has it: PDQ's luma
  * of (g, g, g) is not always g in float.
  *
