@@ -88,7 +88,9 @@ static void src_unmap(thandle_t h, void *base, toff_t size)
     (void)h, (void)base, (void)size;
 }
 
-static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int on_error(TIFF *tif, void *user,
+                                                          const char *module,
+                                                          const char *fmt, va_list ap)
 {
     (void)tif;
     tiff_src *s = user;

@@ -38,7 +38,9 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# (PKGS may go on over lines ending in a backslash.)
+pkgs=$(awk '/^PKGS[ \t]*:=/ { f = 1; sub(/^PKGS[ \t]*:=[ \t]*/, "") }
+    f { c = sub(/\\$/, ""); printf "%s ", $0; if (!c) exit }' Makefile)
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
