@@ -12,8 +12,8 @@
  *     phm_image_probe() gives the same size and format;
  *   - every pixel byte is readable (a sum over them, for ASan).
  *
- * The pixel limit is 1 MP (PHM_FUZZ_MAX_PIXELS overrides it), which also
- * bounds libtiff's single allocations through TIFFOpenOptions.
+ * The pixel limit is 1 MP, which also bounds libtiff's single allocations
+ * through TIFFOpenOptions.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static phm_decoder *dec;
-static uint64_t max_pixels = 1000ull * 1000;
+static const uint64_t max_pixels = 1000ull * 1000;
 static volatile unsigned sink; /* keeps the pixel reads */
 
 #include "check.h"
@@ -35,18 +35,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *env = getenv("PHM_FUZZ_MAX_PIXELS");
-    if (env && *env) {
-        char *end;
-        unsigned long long v = strtoull(env, &end, 10);
-        if (*end == '\0' && v > 0)
-            max_pixels = v;
-    }
-    phm_decode_limits lim = {.max_pixels = max_pixels, .max_file_bytes = 0};
-    if (phm_decoder_new(&dec, &lim) != PHM_OK) {
-        fprintf(stderr, "fuzz_tiff: out of memory at start\n");
+    /* One decoder for the run, as a worker keeps it: buffers grown by one
+     * input must be right for the next. */
+    phm_decode_limits lim = {.max_pixels = max_pixels};
+    if (phm_decoder_new(&dec, &lim) != PHM_OK)
         abort();
-    }
     return 0;
 }
 
