@@ -402,24 +402,19 @@ static void block_convert(const tiff_layout *L, uint8_t *const *planes, size_t r
     }
 }
 
-/* A strip or tile that libtiff could not decode, at (x, y). ImageMagick
- * keeps the rows before it and leaves it and everything after black
- * (measured on an LZW file damaged in its fourth strip: `convert` writes
- * that image and exits 1). So do we, as PHM_WARN_RECOVERED, when at least
- * one block came out whole; a first block that fails is PHM_ERR_CORRUPT. */
-static int damaged(const tiff_layout *L, uint8_t *px, uint32_t x, uint32_t y,
-                   uint32_t rows, const tiff_src *src, const char *name, char *err,
-                   size_t errlen)
+/* A strip or tile that libtiff could not decode, at (x, y), blackened as
+ * ImageMagick 6.9.11 leaves it (measured on LZW files with one damaged
+ * block: `convert` writes the image and exits 1). A strip: it and every
+ * row after it, and reading stops. A tile: it and the rest of its row of
+ * tiles, and reading goes on with the next row of tiles. */
+static void blacken(const tiff_layout *L, uint8_t *px, uint32_t x, uint32_t y,
+                    uint32_t rows, int tiled)
 {
-    const char *why = src->message[0] ? src->message : "TIFF strip or tile cut short";
-    if (x == 0 && y == 0)
-        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s", why);
     size_t stride = (size_t)L->w * 3;
     for (uint32_t r = y; r < y + rows; r++)
         memset(px + r * stride + (size_t)x * 3, 0, ((size_t)L->w - x) * 3);
-    memset(px + (size_t)(y + rows) * stride, 0, (size_t)(L->h - y - rows) * stride);
-    return phm__fail(PHM_WARN_RECOVERED, err, errlen, name,
-                     "%s (rows from %u left black)", why, (unsigned)y);
+    if (!tiled)
+        memset(px + (size_t)(y + rows) * stride, 0, (size_t)(L->h - y - rows) * stride);
 }
 
 /* Decodes the page, strip by strip or tile by tile, into px. */
@@ -467,11 +462,14 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
         planes[p] = buf + (size_t)p * blockbytes;
 
     uint32_t per_plane = tiled ? 0 : (L->h - 1) / bh + 1;
+    uint64_t good = 0, bad = 0;
+    uint32_t bad_y = 0;
     for (uint32_t y = 0; y < L->h; y += bh) {
         uint32_t rows = bh < L->h - y ? bh : L->h - y;
         for (uint32_t x = 0; x < L->w; x += bw) {
             uint32_t n = bw < L->w - x ? bw : L->w - x;
-            for (uint32_t p = 0; p < nplanes; p++) {
+            int ok = 1;
+            for (uint32_t p = 0; p < nplanes && ok; p++) {
                 tmsize_t got, want;
                 if (tiled) {
                     uint32_t t = TIFFComputeTile(tif, x, y, 0, (uint16_t)p);
@@ -482,13 +480,35 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
                     want = (tmsize_t)(rowbytes * rows);
                     got = TIFFReadEncodedStrip(tif, s, planes[p], want);
                 }
-                if (got < 0 || got < (tiled ? (tmsize_t)(rowbytes * rows) : want)) {
-                    rc = damaged(L, px, x, y, rows, src, name, err, errlen);
-                    goto out;
-                }
+                ok = got >= 0 && got >= (tiled ? (tmsize_t)(rowbytes * rows) : want);
             }
-            block_convert(L, planes, (size_t)rowbytes, x, y, n, rows, work, px);
+            if (ok) {
+                block_convert(L, planes, (size_t)rowbytes, x, y, n, rows, work, px);
+                good++;
+                continue;
+            }
+            blacken(L, px, x, y, rows, tiled);
+            if (bad++ == 0)
+                bad_y = y;
+            if (!tiled)
+                goto damaged;
+            break; /* the next row of tiles */
         }
+    }
+damaged:
+    if (bad) {
+        /* Usable only when some block came out whole. */
+        const char *why = src->message[0] ? src->message : "TIFF strip or tile cut short";
+        if (good == 0)
+            rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s", why);
+        else if (tiled)
+            rc = phm__fail(PHM_WARN_RECOVERED, err, errlen, name,
+                           "%s (%llu damaged tiles, the first in rows from %u, each left "
+                           "black with the rest of its row of tiles)",
+                           why, (unsigned long long)bad, (unsigned)bad_y);
+        else
+            rc = phm__fail(PHM_WARN_RECOVERED, err, errlen, name,
+                           "%s (rows from %u left black)", why, (unsigned)bad_y);
     }
 out:
     free(buf);

@@ -160,6 +160,27 @@ t_is "... --accept-recovered: ImageMagick's partial image (rows after the damage
         sed -n 's/.*"pdq":"\([0-9a-f]*\)","quality":\([0-9]*\),"flags":\["recovered"\].*/\1 \2/p')" \
     "$(hq "$T/damaged.png" | cut -d ' ' -f 2,3)"
 
+# A damaged tile: ImageMagick blackens it and the rest of its row of tiles
+# and goes on with the next row; so does phmatch.
+convert "$K/phone.jpg" -compress LZW -define tiff:tile-geometry=64x64 "$T/tiles-lzw.tif"
+python3 - "$T/tiles-lzw.tif" "$T/damaged-tile.tif" <<'EOF' 2>/dev/null || cp "$T/tiles-lzw.tif" "$T/damaged-tile.tif"
+import subprocess, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+out = subprocess.run(["tiffinfo", "-s", sys.argv[1]], capture_output=True, text=True).stdout
+tiles = [l.split("[")[1] for l in out.splitlines() if l.strip().startswith("13:")]
+off = int(tiles[0].split(",")[0])
+for i in range(off + 20, off + 300):
+    d[i] = 0xFF
+open(sys.argv[2], "wb").write(d)
+EOF
+convert "$T/damaged-tile.tif[0]" -alpha off "png24:$T/damaged-tile.png" 2>/dev/null
+"$PHMATCH" hash -f jsonl --accept-recovered "$T/damaged-tile.tif" >"$T/dt.jsonl" 2>/dev/null
+t_like "a damaged tile: recovered" "$(cat "$T/dt.jsonl")" \
+    '"flags":\["recovered"\].*1 damaged tiles, the first in rows from 64'
+t_is "... ImageMagick's partial image (the rest of that row of tiles black)" \
+    "$(sed -n 's/.*"pdq":"\([0-9a-f]*\)","quality":\([0-9]*\).*/\1 \2/p' "$T/dt.jsonl")" \
+    "$(hq "$T/damaged-tile.png" | cut -d ' ' -f 2,3)"
+
 # A header claiming 100000 x 100000 pixels: too_large before any pixel
 # memory (the check comes before the first strip is read).
 cp "$T/grey.tif" "$T/huge.tif"
