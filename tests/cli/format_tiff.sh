@@ -134,17 +134,21 @@ convert "$K/phone.jpg" -compress LZW -define tiff:rows-per-strip=16 "$T/strips.t
 size=$(wc -c <"$T/strips.tif")
 head -c $((size / 2)) "$T/strips.tif" >"$T/cut.tif" # the directory is at the end
 printf 'II*\000\010\000\000\000\377\377' >"$T/header.tif"
-# Bytes of the fourth strip overwritten: LZW codes that are not in the table.
-python3 - "$T/strips.tif" "$T/damaged.tif" <<'EOF' 2>/dev/null || cp "$T/strips.tif" "$T/damaged.tif"
+# damage IN OUT N - OUT is IN with bytes 20 to 420 of strip or tile N
+# overwritten (0xFF: LZW codes that are not in the table).
+damage() {
+    python3 - "$@" <<'EOF' 2>/dev/null || cp "$1" "$2"
 import subprocess, sys
 d = bytearray(open(sys.argv[1], "rb").read())
 out = subprocess.run(["tiffinfo", "-s", sys.argv[1]], capture_output=True, text=True).stdout
-strips = [l.split("[")[1] for l in out.splitlines() if l.strip().startswith("3:")]
-off = int(strips[0].split(",")[0])
+blocks = [l.split("[")[1] for l in out.splitlines() if l.strip().startswith(sys.argv[3] + ":")]
+off = int(blocks[0].split(",")[0])
 for i in range(off + 20, off + 420):
     d[i] = 0xFF
 open(sys.argv[2], "wb").write(d)
 EOF
+}
+damage "$T/strips.tif" "$T/damaged.tif" 3
 "$PHMATCH" hash -f jsonl "$T/cut.tif" "$T/header.tif" "$T/damaged.tif" "$T/rgb-none.tif" \
     >"$T/bad.jsonl" 2>"$T/bad.err"
 t_is "damaged files: exit 1" "$?" 1
@@ -163,16 +167,7 @@ t_is "... --accept-recovered: ImageMagick's partial image (rows after the damage
 # A damaged tile: ImageMagick blackens it and the rest of its row of tiles
 # and goes on with the next row; so does phmatch.
 convert "$K/phone.jpg" -compress LZW -define tiff:tile-geometry=64x64 "$T/tiles-lzw.tif"
-python3 - "$T/tiles-lzw.tif" "$T/damaged-tile.tif" <<'EOF' 2>/dev/null || cp "$T/tiles-lzw.tif" "$T/damaged-tile.tif"
-import subprocess, sys
-d = bytearray(open(sys.argv[1], "rb").read())
-out = subprocess.run(["tiffinfo", "-s", sys.argv[1]], capture_output=True, text=True).stdout
-tiles = [l.split("[")[1] for l in out.splitlines() if l.strip().startswith("13:")]
-off = int(tiles[0].split(",")[0])
-for i in range(off + 20, off + 300):
-    d[i] = 0xFF
-open(sys.argv[2], "wb").write(d)
-EOF
+damage "$T/tiles-lzw.tif" "$T/damaged-tile.tif" 13
 convert "$T/damaged-tile.tif[0]" -alpha off "png24:$T/damaged-tile.png" 2>/dev/null
 "$PHMATCH" hash -f jsonl --accept-recovered "$T/damaged-tile.tif" >"$T/dt.jsonl" 2>/dev/null
 t_like "a damaged tile: recovered" "$(cat "$T/dt.jsonl")" \
