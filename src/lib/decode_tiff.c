@@ -215,7 +215,7 @@ static void unpack(const uint8_t *src, unsigned bps, size_t count, uint16_t *dst
         for (size_t i = 0; i < count; i++) {
             uint32_t v = 0;
             for (unsigned b = 0; b < bps; b++, bit++)
-                v = v << 1 | ((src[bit >> 3] >> (7 - (bit & 7))) & 1u);
+                v = v << 1 | (((uint32_t)src[bit >> 3] >> (7 - (bit & 7))) & 1u);
             dst[i * step] = (uint16_t)v;
         }
     }
