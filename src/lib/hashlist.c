@@ -1202,6 +1202,8 @@ static int deliver(phm_hashlist_reader *r, int rc, phm_entry *e, char *err, size
                                "deletions", r->id);
         return PHM_HASHLIST_REMOVE;
     }
+    if (!e->signals)
+        return HL_LINE_ERR(HL_NO_HASH_MSG);
     if ((rc = hl_check_entry(r, e, err, errlen)) != 0)
         return rc;
     return PHM_HASHLIST_RECORD;

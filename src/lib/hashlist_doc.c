@@ -429,7 +429,22 @@ int hl_set_typed_hash(phm_hashlist_reader *r, phm_entry *e, const char *type, co
                 return HL_LINE_ERR("missing %s", hl_digests[d].name);
             return hl_set_digest(r, e, d, s, len, err, errlen);
         }
-    return hl_check_signal_type(r, type, tl, err, errlen);
+    return hl_other_signal(r, type, tl, err, errlen);
+}
+
+int hl_other_signal(phm_hashlist_reader *r, const char *type, size_t len, char *err,
+                    size_t errlen)
+{
+    hl_shown_buf b;
+    const char *t = type;
+    size_t n = len;
+    hl_trim(&t, &n);
+    if (n == 0)
+        return HL_LINE_ERR("missing signal type");
+    int rc = hl_check_signal_type(r, type, len, err, errlen);
+    if (rc == 0) /* "pdq" is no type of this format */
+        return HL_LINE_ERR("unknown signal type '%s'", HL_SHOW(b, t, n));
+    return rc;
 }
 
 int hl_set_photodna(phm_hashlist_reader *r, phm_entry *e, const char *s, size_t len,
@@ -463,11 +478,28 @@ int hl_set_attrs(phm_hashlist_reader *r, phm_entry *e, json_t *attrs, char *err,
 {
     if (!attrs || json_object_size(attrs) == 0)
         return 0;
-    size_t n = json_dumpb(attrs, NULL, 0, JSON_COMPACT);
+    /* jansson escapes control characters but DEL (0x7f), which can only
+     * be inside a string: written \u007f, so the text has no control byte */
+    size_t n = json_dumpb(attrs, NULL, 0, JSON_COMPACT), dels = 0;
     if (n == 0 || n > PHM_INDEX_MAX_ATTRS)
         return HL_LINE_ERR("the other fields take %zu bytes as JSON, more than %d", n,
                            PHM_INDEX_MAX_ATTRS);
     json_dumpb(attrs, r->attrs, n, JSON_COMPACT);
+    for (size_t i = 0; i < n; i++)
+        dels += r->attrs[i] == 0x7f;
+    if (n + 5 * dels > PHM_INDEX_MAX_ATTRS)
+        return HL_LINE_ERR("the other fields take %zu bytes as JSON, more than %d",
+                           n + 5 * dels, PHM_INDEX_MAX_ATTRS);
+    size_t total = n + 5 * dels, j = total;
+    for (size_t i = n; dels && i-- > 0;) {
+        if (r->attrs[i] == 0x7f) {
+            j -= 6;
+            memcpy(r->attrs + j, "\\u007f", 6);
+        } else {
+            r->attrs[--j] = r->attrs[i];
+        }
+    }
+    n = total;
     r->attrs[n] = '\0';
     e->attrs = r->attrs;
     return 0;

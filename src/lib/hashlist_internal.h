@@ -266,6 +266,10 @@ int hl_tecsv_row(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
  * once, or with skip_other_signals unset an error), or an error. */
 int hl_set_typed_hash(phm_hashlist_reader *r, phm_entry *e, const char *type, const char *s,
                       size_t len, char *err, size_t errlen);
+/* A signal type the format does not map: 1 (skipped, as
+ * hl_check_signal_type()) or an error; never 0. */
+int hl_other_signal(phm_hashlist_reader *r, const char *type, size_t len, char *err,
+                    size_t errlen);
 int hl_set_photodna(phm_hashlist_reader *r, phm_entry *e, const char *s, size_t len,
                     char *err, size_t errlen);
 /* The object `attrs` (not freed) as e->attrs; nothing if it is empty. */

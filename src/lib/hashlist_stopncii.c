@@ -48,7 +48,7 @@ int hl_stopncii_record(phm_hashlist_reader *r, json_t *o, phm_entry *e, char *er
         if (hl_same_name(type, tn, signal_types[i].type, 1))
             kind = signal_types[i].hash;
     if (!kind)
-        return hl_check_signal_type(r, type, tn, err, errlen);
+        return hl_other_signal(r, type, tn, err, errlen);
     if ((rc = hl_set_typed_hash(r, e, kind, val, vn, err, errlen)) != 0)
         return rc;
     if ((rc = hl_json_time(r, json_object_get(o, "lastModtimestamp"), "lastModtimestamp", e,

@@ -30,7 +30,7 @@ int hl_tat_record(phm_hashlist_reader *r, json_t *o, phm_entry *e, char *err, si
         return HL_LINE_ERR("a result needs \"hash_digest\" and \"algorithm\"");
     char type[16];
     if (an >= sizeof type || memchr(alg, '\0', an))
-        return hl_check_signal_type(r, alg, an, err, errlen);
+        return hl_other_signal(r, alg, an, err, errlen);
     memcpy(type, alg, an);
     type[an] = '\0';
     if ((rc = hl_set_typed_hash(r, e, type, val, vn, err, errlen)) != 0)

@@ -27,7 +27,7 @@ static int typed(phm_hashlist_reader *r, phm_entry *e, const char *type, size_t 
 {
     const char *kind = hash_kind(type, tn);
     if (!kind)
-        return hl_check_signal_type(r, type, tn, err, errlen);
+        return hl_other_signal(r, type, tn, err, errlen);
     return hl_set_typed_hash(r, e, kind, val, vn, err, errlen);
 }
 

@@ -38,7 +38,10 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# PKGS := ... (continued over lines ending in a backslash) and PKGS += ...
+pkgs=$(awk '/^PKGS[[:space:]]*:=/ { sub(/^PKGS[[:space:]]*:=[[:space:]]*/, ""); f = 1 }
+    /^PKGS[[:space:]]*\+=/ { sub(/^PKGS[[:space:]]*\+=[[:space:]]*/, ""); print; next }
+    f { f = sub(/\\$/, ""); print }' Makefile | tr '\n' ' ')
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
@@ -197,6 +200,21 @@ done
     >"$seeds/auto-video.vpdq"
 { printf '\147'; head -n 20 tests/data/vpdq/expected/chair-19-sd-bar-128x128.txt; } \
     >"$seeds/mem-video.vpdq"
+# fuzz_hashlist, the publishers' formats: +128 chooses them (bits 0-2: 0
+# vics, 1 ncmec, 2 stopncii, 3 threatexchange, 4 threatexchange-csv, 5
+# tat, 6 icse), each once detected (format auto is bit 0-2 = 7) and named.
+for f in tests/data/hashlists/feed.*; do
+    [ -f "$f" ] || die "seed list '$f' not found"
+    b=$(basename "$f")
+    case $b in
+    *vics*) x='\200' ;; *ncmec*) x='\201' ;; *stopncii*) x='\202' ;;
+    *te.json) x='\203' ;; *te.csv) x='\204' ;; *tat*) x='\205' ;; *) x='\206' ;;
+    esac
+    { printf '\207'; cat "$f"; } >"$seeds/auto-$b"
+    { printf '\257'; cat "$f"; } >"$seeds/mem-$b"
+    # shellcheck disable=SC2059
+    { printf "$x"; cat "$f"; } >"$seeds/fmt-$b"
+done
 # fuzz_vpdq: the reference's vPDQ files of the test videos, a synthetic
 # one, and broken lines.
 seeds=$out/seeds/fuzz_vpdq
