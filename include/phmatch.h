@@ -1480,6 +1480,16 @@ int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
  *     vpdq   frame,quality,hash,time   a vPDQ file: the whole file is ONE
  *                                      entry, a video with every frame
  *
+ * and, read only, the publishers' own formats (docs/HASHLISTS.md,
+ * "Publishers' formats"): vics (Project VIC's VICS JSON), ncmec (NCMEC's
+ * XML), stopncii, threatexchange (JSON), threatexchange-csv, tat, icse.
+ * The JSON and XML documents are streamed: one record at a time in
+ * memory (at most PHM_HASHLIST_RECORD_MAX bytes for JSON), whatever the
+ * document's size; their errors and phm_hashlist_reader_line() count
+ * records, not lines. Their deletion records are PHM_HASHLIST_REMOVE for
+ * a caller that takes them (allow_remove). XML is read without network,
+ * DTD or entities (a DOCTYPE is refused).
+ *
  * Usage (import: the caller decides all-or-nothing or skip-bad):
  *
  *     phm_hashlist_reader *rd; phm_entry e; char err[PHM_HASHLIST_ERRMSG_MAX];
@@ -1504,7 +1514,9 @@ int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
  * point into memory owned by the reader, valid until the next
  * phm_hashlist_read() or phm_hashlist_reader_close(); strings are
  * NUL-terminated and hold no NUL byte; category and note are never NULL
- * ("" when unknown). `signals` has at least one bit; quality is -1 when the
+ * ("" when unknown); photodna and attrs are NULL unless the record gives
+ * them (a publisher's format, or jsonl "photodna"/"attrs": then they are
+ * what phm_index_add() accepts). `signals` has at least one bit; quality is -1 when the
  * list does not say, `added` 0 (the index then stores "now").
  *
  * Threading: no global state. A reader belongs to one thread at a time;

@@ -532,16 +532,25 @@ static size_t input(phm_hashlist_reader *r, unsigned char *dst, size_t n, int *f
 
 /* Whether the line starting at p (n bytes, no newline among them) is a
  * JSON object, which may be long. */
+/* The first byte of p[0..*n) after a UTF-8 byte order mark (if `bom`) and
+ * blanks (spaces and tabs; CR and LF too if `newlines`); *n is what is
+ * left from there. */
+static const unsigned char *skip_lead(const unsigned char *p, size_t *n, int bom, int newlines)
+{
+    if (bom && *n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+        p += 3;
+        *n -= 3;
+    }
+    while (*n && (*p == ' ' || *p == '\t' || (newlines && (*p == '\r' || *p == '\n')))) {
+        p++;
+        (*n)--;
+    }
+    return p;
+}
+
 static int starts_object(const phm_hashlist_reader *r, const unsigned char *p, size_t n)
 {
-    if (r->first_line && n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
-        p += 3;
-        n -= 3;
-    }
-    while (n && (*p == ' ' || *p == '\t')) {
-        p++;
-        n--;
-    }
+    p = skip_lead(p, &n, r->first_line, 0);
     return n && *p == '{';
 }
 
@@ -1073,16 +1082,8 @@ static int peek_document(phm_hashlist_reader *r, phm_hashlist_format *f)
         }
         r->end += got;
     }
-    const unsigned char *p = r->buf + r->start;
     size_t n = r->end - r->start;
-    if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
-        p += 3;
-        n -= 3;
-    }
-    while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-        p++;
-        n--;
-    }
+    const unsigned char *p = skip_lead(r->buf + r->start, &n, 1, 1);
     if (n && *p == '<')
         *f = PHM_HASHLIST_NCMEC;
     else if (n && *p == '{' && hl_doc_detect(p, n) != PHM_HASHLIST_JSONL)

@@ -176,7 +176,10 @@ t_ok "... nothing of the file read" sh -c "! grep -q root: '$T/err' '$T/exp.json
     >/dev/null 2>"$T/err"
 t_is "billion laughs: refused" "$?" 1
 t_like "... as a DOCTYPE or an entity loop" "$(cat "$T/err")" "DOCTYPE\|entity"
-t_ok "... in bounded memory (< 64 MB peak)" [ "$(tail -n 1 "$T/lol.rss")" -lt 65536 ]
+case $BUILD in
+*asan*) t_skip "billion laughs: peak RSS" "the sanitizers' shadow memory dominates it" ;;
+*) t_ok "... in bounded memory (< 64 MB peak)" [ "$(tail -n 1 "$T/lol.rss")" -lt 65536 ] ;;
+esac
 
 # ---- bounded memory: large files streamed ----
 COUNTER=$D/tests/test_hashlist_formats
@@ -193,11 +196,14 @@ if [ -x /usr/bin/time ] && [ -x "$COUNTER" ]; then
             "records $n removed 0 bad 0"
         rss=$(tail -n 1 "$T/rss")
         t_diag "$fmt: peak RSS $rss KB for $(wc -c <"$T/big.$fmt") bytes"
-        t_ok "$fmt: peak RSS below 32 MB ($rss KB)" [ "$rss" -lt 32768 ]
+        case $BUILD in
+        *asan*) t_skip "$fmt: peak RSS" "the sanitizers' shadow memory and quarantine dominate it" ;;
+        *) t_ok "$fmt: peak RSS below 32 MB ($rss KB)" [ "$rss" -lt 32768 ] ;;
+        esac
         rm -f "$T/big.$fmt"
     done
 else
-    t_skip "bounded memory: /usr/bin/time or the counter missing"
+    t_skip "bounded memory" "/usr/bin/time or the counter is missing"
 fi
 
 # ---- over phmatchd's socket ----
@@ -228,12 +234,14 @@ if t_have curl && [ -x "$PHMATCHD" ]; then
     t_like "... the first refusal named" "$(cat "$T/out")" 'body:2: PDQ hash is all zero'
     t_is "POST a hostile XML: 400" "$(post application/xml "$T/xxe.xml")" 400
     svc_stop "$PID"
+    t_ok "no sanitizer report in phmatchd's log" sh -c \
+        "! grep -q 'Sanitizer\|runtime error' '$T/d.log'"
     "$P" index export --format jsonl "$T/s.phmi" >"$T/exp.jsonl"
     t_like "... the stored photodna and attrs exported" "$(cat "$T/exp.jsonl")" \
         '"id":"101".*"photodna":"[A-Za-z0-9+/]\{192\}","attrs":{"Series":"Series A"'
     t_ok "... 9002, 9003, 9004 from NCMEC, 9001 deleted" sh -c \
         "grep -c '\"id\":\"900[234]\"' '$T/exp.jsonl' | grep -qx 3 && ! grep -q '\"id\":\"9001\"' '$T/exp.jsonl'"
 else
-    t_skip "phmatchd tests: curl or phmatchd missing"
+    t_skip "phmatchd" "curl or phmatchd is missing"
 fi
 t_done
