@@ -148,8 +148,11 @@ int hl_tecsv_row(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
     if (f[TE_ID] && (rc = hl_set_string(r, r->id, PHM_HASHLIST_ID_MAX, "td_id", f[TE_ID],
                                         fl[TE_ID], err, errlen)) != 0)
         return rc;
-    if (f[TE_DELETE] && fl[TE_DELETE] && hl_bool_text(f[TE_DELETE], fl[TE_DELETE]) == 1)
+    if (f[TE_DELETE] && fl[TE_DELETE] && hl_bool_text(f[TE_DELETE], fl[TE_DELETE]) == 1) {
+        if (!r->id[0])
+            return HL_LINE_ERR("a deletion (td_should_delete) without a td_id");
         return HL_REMOVED;
+    }
     if ((rc = typed(r, e, f[TE_TYPE], fl[TE_TYPE], f[TE_RAW], fl[TE_RAW], err, errlen)) != 0)
         return rc;
     if (f[TE_STATUS] && (rc = hl_set_string(r, r->category, PHM_HASHLIST_CATEGORY_MAX,
@@ -162,7 +165,12 @@ int hl_tecsv_row(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
         json_t *attrs = json_object();
         if (!attrs)
             return hl_fail(r, err, errlen, PHM_ERR_NOMEM, "out of memory");
-        json_object_set_new(attrs, "tags", json_stringn(f[TE_TAGS], fl[TE_TAGS]));
+        json_t *tags = json_stringn(f[TE_TAGS], fl[TE_TAGS]);
+        if (!tags) {
+            json_decref(attrs);
+            return HL_LINE_ERR("td_tags is not UTF-8");
+        }
+        json_object_set_new(attrs, "tags", tags);
         rc = hl_set_attrs(r, e, attrs, err, errlen);
         json_decref(attrs);
         return rc;

@@ -92,6 +92,8 @@ int hl_vics_media(phm_hashlist_reader *r, json_t *o, phm_entry *e, char *err, si
         if (json_is_integer(v))
             snprintf(r->category, sizeof r->category, "%" JSON_INTEGER_FORMAT,
                      json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(r->category, sizeof r->category, "%g", json_real_value(v));
         else if (json_is_string(v))
             rc = hl_set_string(r, r->category, PHM_HASHLIST_CATEGORY_MAX, "Category",
                                json_string_value(v), json_string_length(v), err, errlen);
