@@ -22,6 +22,8 @@ CC        ?= cc
 # the video backend links it (VIDEO_PKGS).
 PKGS      := libturbojpeg libjpeg libpng libwebp libwebpdemux libtiff-4 libheif libjxl \
              lmdb libcrypto jansson
+# hash lists: NCMEC's XML, read with libxml2's streaming reader
+PKGS      += libxml-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 VIDEO_PKGS := libavformat libavcodec libswscale libavutil

@@ -615,9 +615,14 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
  * crash or kill at any moment leaves the index at its last commit.
  */
 
-/* On-disk format version this library reads and writes. Version 2 added
- * video entries (PHM_SIG_VPDQ). */
-#define PHM_INDEX_FORMAT_VERSION 2
+/* On-disk format version this library writes. Version 2 added video
+ * entries (PHM_SIG_VPDQ); version 3 entry records that keep a PhotoDNA
+ * hash and the publisher's other fields (phm_entry.photodna, .attrs).
+ * Version-2 files are opened too; one opened for writing becomes version 3
+ * at its first commit (docs/INDEX_FORMAT.md, "Compatibility"). */
+#define PHM_INDEX_FORMAT_VERSION 3
+/* The oldest format version this library opens. */
+#define PHM_INDEX_FORMAT_MIN_VERSION 2
 
 /* Address space reserved for the file's memory map when `mapsize` is 0:
  * 1 TiB. Only address space; the file grows as entries are added. */
@@ -628,6 +633,11 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
 #define PHM_INDEX_MAX_ID 256
 #define PHM_INDEX_MAX_CATEGORY 128
 #define PHM_INDEX_MAX_NOTE 1024
+/* phm_entry.photodna: a PhotoDNA hash (144 bytes) as 192 base64 characters
+ * or 288 hex digits, exactly; phm_entry.attrs: the compact text of one JSON
+ * object, valid UTF-8, at most this many bytes. */
+#define PHM_INDEX_MAX_PHOTODNA 288
+#define PHM_INDEX_MAX_ATTRS 4096
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -695,11 +705,18 @@ typedef struct phm_entry {
     const struct phm_vpdq_frame *frames; /* PHM_SIG_VPDQ: nframes frames */
     size_t nframes;
     /* A PhotoDNA hash as its publisher wrote it (base64 or hex), or NULL.
-     * phmatch cannot compute PhotoDNA: it is stored and exported unchanged. */
+     * phmatch cannot compute PhotoDNA: it is stored and exported unchanged.
+     * NULL or "": none; else exactly 192 base64 characters (A-Z a-z 0-9 +
+     * /) or 288 hex digits (PHM_INDEX_MAX_PHOTODNA), else phm_index_add()
+     * refuses the entry. Not a signal: an entry needs a PDQ hash, a digest
+     * or frames besides. */
     const char *photodna;
     /* The publisher's other fields for this entry (Project VIC's Series,
      * VictimIdentified, Tags, ...) as the text of one JSON object, or NULL.
-     * Kept so that exports hand them on. */
+     * Kept so that exports hand them on. NULL or "": none; else the text of
+     * one JSON object, valid UTF-8 without control bytes, at most
+     * PHM_INDEX_MAX_ATTRS bytes, stored byte for byte (an entry whose attrs
+     * differ by one byte is `updated`). */
     const char *attrs;
 } phm_entry;
 
@@ -798,6 +815,20 @@ int phm_index_txn_commit(phm_index_txn *txn, phm_index_counts *counts,
 
 /* Discards the transaction and frees it. Accepts NULL. */
 void phm_index_txn_abort(phm_index_txn *txn);
+
+/* With `on` nonzero, phm_index_add() refuses (PHM_ERR_INVALID, "id ... was
+ * given another hash earlier in this transaction"; the transaction stays
+ * usable and the refusal is not counted in phm_index_counts) an add of an
+ * entry that this transaction already added or replaced with another PDQ
+ * hash or other digests (the same hashes with other metadata are a normal
+ * update): one id with two hashes in one hash list is an error of the
+ * list, not an update. Costs a key lookup per add made out of key order
+ * and a few bytes per add buffered. An entry only re-labelled (same hash)
+ * by this transaction before a removal or a video add flushed the
+ * buffered adds is not recognised afterwards. `phmatch index import` and
+ * phmatchd's POST /v1/index/entries turn it on. Video entries are not
+ * checked. */
+void phm_index_txn_unique_ids(phm_index_txn *txn, int on);
 
 /* Rebuilds the search structures from every stored entry, so nothing is
  * left in the delta or among the removed-but-indexed (one write
@@ -1725,6 +1756,16 @@ int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
  *     vpdq   frame,quality,hash,time   a vPDQ file: the whole file is ONE
  *                                      entry, a video with every frame
  *
+ * and, read only, the publishers' own formats (docs/HASHLISTS.md,
+ * "Publishers' formats"): vics (Project VIC's VICS JSON), ncmec (NCMEC's
+ * XML), stopncii, threatexchange (JSON), threatexchange-csv, tat, icse.
+ * The JSON and XML documents are streamed: one record at a time in
+ * memory (at most PHM_HASHLIST_RECORD_MAX bytes for JSON), whatever the
+ * document's size; their errors and phm_hashlist_reader_line() count
+ * records, not lines. Their deletion records are PHM_HASHLIST_REMOVE for
+ * a caller that takes them (allow_remove). XML is read without network,
+ * DTD or entities (a DOCTYPE is refused).
+ *
  * Usage (import: the caller decides all-or-nothing or skip-bad):
  *
  *     phm_hashlist_reader *rd; phm_entry e; char err[PHM_HASHLIST_ERRMSG_MAX];
@@ -1749,7 +1790,9 @@ int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
  * point into memory owned by the reader, valid until the next
  * phm_hashlist_read() or phm_hashlist_reader_close(); strings are
  * NUL-terminated and hold no NUL byte; category and note are never NULL
- * ("" when unknown). `signals` has at least one bit; quality is -1 when the
+ * ("" when unknown); photodna and attrs are NULL unless the record gives
+ * them (a publisher's format, or jsonl "photodna"/"attrs": then they are
+ * what phm_index_add() accepts). `signals` has at least one bit; quality is -1 when the
  * list does not say, `added` 0 (the index then stores "now").
  *
  * Threading: no global state. A reader belongs to one thread at a time;
@@ -1815,7 +1858,9 @@ typedef enum phm_hashlist_format {
 } phm_hashlist_format;
 
 /* Parses "auto", "pdq", "hex", "hma", "csv", "tsv", "jsonl" (or "json"),
- * "vpdq". Returns PHM_OK, or PHM_ERR_INVALID for any other name. */
+ * "vpdq", "vics", "ncmec", "stopncii", "threatexchange",
+ * "threatexchange-csv", "tat", "icse". Returns PHM_OK, or PHM_ERR_INVALID
+ * for any other name. */
 int phm_hashlist_format_parse(const char *name, phm_hashlist_format *out);
 
 /* The name of `fmt` as phm_hashlist_format_parse() takes it; "unknown"
@@ -1826,7 +1871,31 @@ const char *phm_hashlist_format_name(phm_hashlist_format fmt);
 enum {
     PHM_HASHLIST_RECORD = 1, /* an entry was read */
     PHM_HASHLIST_EOF = 0,    /* no more entries */
+    /* A feed's deletion record (NCMEC <deletedImage>, a StopNCII hash
+     * withdrawn, a ThreatExchange descriptor with should_delete, a TAT
+     * record deleted): remove the entry (e->source, e->id); e's other fields
+     * are unspecified. Returned only to a caller that set
+     * phm_hashlist_options.allow_remove; for the others such a record is
+     * an error of the record (PHM_ERR_CORRUPT), never an add. */
+    PHM_HASHLIST_REMOVE = 2,
 };
+
+/* Bounds of the import checks (phm_hashlist_options.check_hashes): a PDQ
+ * hash with fewer than PHM_HASHLIST_PDQ_MIN_BITS or more than
+ * PHM_HASHLIST_PDQ_MAX_BITS of its 256 bits set is refused. PDQ thresholds
+ * at the median, so a real hash sets about half of its bits: measured on
+ * every image phmatch could hash here (docs/HASHLISTS.md, "Validation"),
+ * real hashes set 128 +- 4 bits (random 256-bit values 128 +- 8 at one
+ * standard deviation); a truncated or padded hash sets far fewer or more. */
+#define PHM_HASHLIST_PDQ_MIN_BITS 96
+#define PHM_HASHLIST_PDQ_MAX_BITS 160
+
+/* Largest record of a JSON document format (vics, stopncii,
+ * threatexchange, tat): one element of its array, in bytes. A longer one
+ * is an error of that record and reading goes on after it. */
+#define PHM_HASHLIST_RECORD_MAX ((size_t)1 << 20)
+/* Deepest nesting of arrays and objects in a JSON or XML document. */
+#define PHM_HASHLIST_DEPTH_MAX 64
 
 typedef struct phm_hashlist_options {
     /* Given to an entry whose list has no source, or an empty one
@@ -1850,6 +1919,18 @@ typedef struct phm_hashlist_options {
      * skipped signal types), at most a few per list. NULL drops them. */
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;
+    /* Nonzero: deletion records are returned as PHM_HASHLIST_REMOVE; zero:
+     * they are errors of their record. */
+    int allow_remove;
+    /* Nonzero: the import checks (docs/HASHLISTS.md, "Validation"): a PDQ
+     * hash all zero, all one, or with a number of set bits outside
+     * PHM_HASHLIST_PDQ_MIN_BITS..PHM_HASHLIST_PDQ_MAX_BITS, and a digest all
+     * zero or all one, make the record an error (PHM_ERR_CORRUPT). Zero:
+     * any 64 hex digits are a hash (lookups). */
+    int check_hashes;
+    /* 1..100: a record whose quality is known and below this is an error
+     * of the record; 0: no minimum. */
+    int min_quality;
 } phm_hashlist_options;
 
 typedef struct phm_hashlist_reader phm_hashlist_reader;
@@ -1907,8 +1988,16 @@ int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err,
  * (PHM_HASHLIST_AUTO until the first phm_hashlist_read()). */
 phm_hashlist_format phm_hashlist_reader_format(const phm_hashlist_reader *r);
 
-/* The line number (from 1) where the last entry or error began. */
+/* The line number (from 1) where the last entry or error began; for the
+ * JSON and XML document formats (vics, ncmec, stopncii, threatexchange,
+ * tat) the number of the record (from 1: the first element of the
+ * document's array, the first <image> or <deletedImage>). */
 uint64_t phm_hashlist_reader_line(const phm_hashlist_reader *r);
+
+/* Where the last entry or error began, as messages name it: "NAME:LINE",
+ * or "NAME: record N" for the document formats, into out (truncated to
+ * outlen, NUL-terminated). Returns out. */
+const char *phm_hashlist_reader_where(const phm_hashlist_reader *r, char *out, size_t outlen);
 
 /* How many records of other signal types were skipped so far. */
 uint64_t phm_hashlist_reader_skipped(const phm_hashlist_reader *r);

@@ -10,6 +10,8 @@ PKGS="gcc make pkg-config libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblm
 # AV1 decoders as plugins), JPEG XL
 PKGS="$PKGS libwebp-dev libgif-dev libtiff-dev libheif-dev libjxl-dev"
 PKGS="$PKGS libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
+# hash lists: libxml2 reads NCMEC's XML lists (a streaming reader)
+PKGS="$PKGS libxml2-dev"
 # phmatchd: libmicrohttpd (HTTP, with GnuTLS for TLS); jansson is above
 PKGS="$PKGS libmicrohttpd-dev"
 # tests: clang + its runtimes for libFuzzer and OpenMP (the library's index

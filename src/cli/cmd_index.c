@@ -31,9 +31,13 @@ static const char usage_text[] =
     "Manages an index of known hashes (one LMDB file, mode 0600).\n"
     "\n"
     "import reads hash lists (FILE, or - for standard input) in any format of\n"
-    "docs/HASHLISTS.md: pdq, hex, hma, csv, tsv, jsonl (found from the first\n"
-    "line unless --format). The whole import is one transaction: if a line is\n"
-    "bad it is reported as FILE:LINE: message and nothing is stored.\n"
+    "docs/HASHLISTS.md: pdq, hex, hma, csv, tsv, jsonl, and the publishers'\n"
+    "vics, ncmec, stopncii, threatexchange, threatexchange-csv, tat, icse\n"
+    "(found from the content unless --format). The whole import is one\n"
+    "transaction: if a record is bad (malformed, a hash no image gives such as\n"
+    "all zero, quality below --min-quality, an id given two hashes) it is\n"
+    "reported as FILE:LINE: message (FILE: record N: for JSON/XML documents)\n"
+    "and nothing is stored. A feed's deletion records remove their entries.\n"
     "Importing the same list again changes nothing. A file whose content is\n"
     "vPDQ lines (frame,quality,hash,timestamp: 'phmatch hash -f vpdq') is one\n"
     "video entry, its id the file name without .txt or .vpdq (or --id).\n"
@@ -41,8 +45,11 @@ static const char usage_text[] =
     "      --source S      source of entries whose list names none\n"
     "      --category C    category of entries whose list names none\n"
     "      --id ID         the id of the video of a single vPDQ FILE\n"
-    "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl, vpdq\n"
+    "      --format F      auto (default), pdq, hex, hma, csv, tsv, jsonl, vpdq,\n"
+    "                      vics, ncmec, stopncii, threatexchange,\n"
+    "                      threatexchange-csv, tat, icse\n"
     "      --skip-bad      store the good lines, list the bad ones (exit 1)\n"
+    "      --min-quality N refuse entries whose quality is below N (0..100)\n"
     "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
     "\n"
     "stats prints the index's counters (the fields of phm_index_stats, as\n"
@@ -72,6 +79,7 @@ enum {
     OPT_QUALITY,
     OPT_ALL,
     OPT_OUTPUT_DIR,
+    OPT_MIN_QUALITY,
 };
 
 static const args_option options[] = {
@@ -86,6 +94,7 @@ static const args_option options[] = {
     { "quality", OPT_QUALITY, 1, NULL },
     { "all", OPT_ALL, 0, NULL },
     { "output-dir", OPT_OUTPUT_DIR, 1, NULL },
+    { "min-quality", OPT_MIN_QUALITY, 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, NULL },
 };
@@ -100,6 +109,7 @@ typedef struct index_options {
     int nfiles;
     const char *source, *category, *hash, *id, *note;
     int quality;
+    int min_quality; /* import: 0 = none */
     int skip_bad, all;
     int have_format;
     phm_hashlist_format format;
@@ -208,7 +218,9 @@ static int import_file(const index_options *o, phm_index_txn *txn,
 {
     phm_hashlist_options hopt = { .source = o->source, .category = o->category,
                                   .video_id = o->id, .warn = warn_line,
-                                  .allow_video = 1 };
+                                  .allow_video = 1, .allow_remove = 1,
+                                  .check_hashes = 1,
+                                  .min_quality = o->min_quality };
     phm_hashlist_reader *rd = NULL;
     char err[PHM_HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? PHM_HASHLIST_ERRMSG_MAX
                                                        : PHM_ERRMSG_MAX];
@@ -237,16 +249,19 @@ static int import_file(const index_options *o, phm_index_txn *txn,
             (*bad)++;
             continue;
         }
-        if (rc != PHM_HASHLIST_RECORD) {
+        if (rc != PHM_HASHLIST_RECORD && rc != PHM_HASHLIST_REMOVE) {
             cli_error("%s", err);
             *rc_out = rc == PHM_ERR_NOMEM ? PHM_ERR_NOMEM : PHM_ERR_UNREADABLE;
             goto out;
         }
-        char aerr[PHM_ERRMSG_MAX];
-        rc = phm_index_add(txn, &e, aerr, sizeof aerr);
+        char aerr[PHM_ERRMSG_MAX], where[PHM_HASHLIST_ERRMSG_MAX];
+        if (rc == PHM_HASHLIST_REMOVE)
+            rc = phm_index_remove(txn, e.source, e.id, NULL, aerr, sizeof aerr);
+        else
+            rc = phm_index_add(txn, &e, aerr, sizeof aerr);
         if (rc == PHM_ERR_INVALID) {
-            cli_put_quoted(stderr, name);
-            fprintf(stderr, ":%" PRIu64 ": ", phm_hashlist_reader_line(rd));
+            fputs(phm_hashlist_reader_where(rd, where, sizeof where), stderr);
+            fputs(": ", stderr);
             cli_put_quoted(stderr, aerr);
             fputc('\n', stderr);
             (*bad)++;
@@ -271,6 +286,7 @@ static int change_import(const index_options *o, phm_index_txn *txn,
     uint64_t *bad = ctx;
     int rc;
 
+    phm_index_txn_unique_ids(txn, 1);
     for (int i = 0; i < o->nfiles; i++) {
         if (import_file(o, txn, o->files[i], bad, &rc) != 0) {
             cli_error("nothing imported into '%s'", o->db);
@@ -278,7 +294,7 @@ static int change_import(const index_options *o, phm_index_txn *txn,
         }
     }
     if (*bad && !o->skip_bad) {
-        cli_error("%" PRIu64 " bad line%s: nothing imported into '%s' "
+        cli_error("%" PRIu64 " bad record%s: nothing imported into '%s' "
                   "(--skip-bad imports the good ones)",
                   *bad, *bad == 1 ? "" : "s", o->db);
         return CLI_EXIT_PARTIAL;
@@ -295,7 +311,7 @@ static int do_import(const index_options *o, const cli_global *g)
         return status;
     print_counts(&counts);
     if (bad) {
-        cli_error("%" PRIu64 " bad line%s skipped", bad, bad == 1 ? "" : "s");
+        cli_error("%" PRIu64 " bad record%s refused", bad, bad == 1 ? "" : "s");
         status = CLI_EXIT_PARTIAL;
     }
     return status;
@@ -598,7 +614,7 @@ static const index_sub subs[] = {
     { "create", do_create, 0, 0 },
     { "import", do_import,
       OB(OPT_SOURCE) | OB(OPT_CATEGORY) | OB(OPT_FORMAT) | OB(OPT_SKIP_BAD) |
-          OB(OPT_MAP_SIZE) | OB(OPT_ID),
+          OB(OPT_MAP_SIZE) | OB(OPT_ID) | OB(OPT_MIN_QUALITY),
       1 },
     { "add", do_add,
       OB(OPT_HASH) | OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_CATEGORY) |
@@ -692,6 +708,13 @@ int cmd_index(int argc, char **argv, const cli_global *g)
                 goto out;
             }
             o.have_format = o.format != PHM_HASHLIST_AUTO;
+            break;
+        case OPT_MIN_QUALITY:
+            if (args_parse_u64(&p, arg, 0, 100, 0, &v) != 0) {
+                status = CLI_EXIT_USAGE;
+                goto out;
+            }
+            o.min_quality = (int)v;
             break;
         case OPT_QUALITY:
             if (args_parse_u64(&p, arg, 0, 100, 0, &v) != 0) {

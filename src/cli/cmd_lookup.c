@@ -101,6 +101,7 @@ static void keep_query(lookup_query *q, const phm_entry *e, uint64_t line)
     q->rec.source = q->rec.id = q->rec.category = q->rec.note = NULL;
     q->rec.frames = NULL;
     q->rec.nframes = 0;
+    q->rec.photodna = q->rec.attrs = NULL; /* the reader's, until its next read */
     q->line = line;
 }
 

@@ -141,16 +141,22 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
     phm_entry e;
     int got;
+    if (rc == PHM_OK)
+        phm_index_txn_unique_ids(txn, 1);
     while (rc == PHM_OK &&
            (got = phm_hashlist_read(rd, &e, msg, sizeof msg)) != PHM_HASHLIST_EOF) {
-        if (got != PHM_HASHLIST_RECORD) {
+        if (got == PHM_HASHLIST_REMOVE) {
+            /* a feed's deletion record */
+            rc = phm_index_remove(txn, e.source, e.id, NULL, w->err, sizeof w->err);
+        } else if (got != PHM_HASHLIST_RECORD) {
             /* Read and checked before: only memory can fail now. */
             phm_index_txn_abort(txn);
             txn = NULL;
             reply_error(rq, 503, "out_of_memory", "%s", msg);
             goto out;
+        } else {
+            rc = phm_index_add(txn, &e, w->err, sizeof w->err);
         }
-        rc = phm_index_add(txn, &e, w->err, sizeof w->err);
         if (rc == PHM_ERR_INVALID) {
             phm_index_txn_abort(txn);
             txn = NULL;
@@ -169,12 +175,13 @@ void handle_index_add(svc_request *rq, svc_worker *w)
         goto out;
     }
     SVC_LOG(&rq->srv->log, LOG_INFO, "index: '%s' added %llu, updated %llu, left %llu "
-            "unchanged", log_safe(rq->who, who, sizeof who),
+            "unchanged, removed %llu", log_safe(rq->who, who, sizeof who),
             (unsigned long long)counts.added, (unsigned long long)counts.updated,
-            (unsigned long long)counts.unchanged);
-    reply_json(rq, 200, json_pack("{s:I, s:I, s:I}", "added", (json_int_t)counts.added,
+            (unsigned long long)counts.unchanged, (unsigned long long)counts.removed);
+    reply_json(rq, 200, json_pack("{s:I, s:I, s:I, s:I}", "added", (json_int_t)counts.added,
                                   "updated", (json_int_t)counts.updated, "unchanged",
-                                  (json_int_t)counts.unchanged));
+                                  (json_int_t)counts.unchanged, "removed",
+                                  (json_int_t)counts.removed));
 out:
     phm_hashlist_reader_close(rd);
     entries_body_free(&body);

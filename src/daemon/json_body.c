@@ -119,6 +119,8 @@ int entries_body_type(const char *ct, phm_hashlist_format *fmt, int *json)
         { "text/csv", PHM_HASHLIST_CSV, 0 },
         { "text/tab-separated-values", PHM_HASHLIST_TSV, 0 },
         { "text/plain", PHM_HASHLIST_AUTO, 0 },
+        { "application/xml", PHM_HASHLIST_NCMEC, 0 },
+        { "text/xml", PHM_HASHLIST_NCMEC, 0 },
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         if (content_type_is(ct, types[i].type)) {
@@ -135,9 +137,24 @@ int entries_body_type(const char *ct, phm_hashlist_format *fmt, int *json)
  * comes back with 17 digits), and never more than this. */
 #define LINES_MAX(len) (8 * (len) + 4096)
 
+/* Whether a JSON object is a publisher's document (VICS, StopNCII,
+ * ThreatExchange, TAT: docs/HASHLISTS.md), read as it is. */
+static int is_document(json_t *root)
+{
+    static const char *const keys[] = { "@odata.context", "odata.metadata", "value",
+                                        "hashRecords", "results", "data" };
+    if (!json_is_object(root) || json_object_get(root, "entries"))
+        return 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_object_get(root, keys[i]))
+            return 1;
+    return 0;
+}
+
 /* An application/json body: {"entries": [ENTRY, ...]} or one ENTRY, each
- * ENTRY written as one jsonl line into b->lines, for the hash-list reader.
- * 0, or -1 with *bad. */
+ * ENTRY written as one jsonl line into b->lines, for the hash-list reader;
+ * or a publisher's document, which the reader reads as it is (b->fmt
+ * PHM_HASHLIST_AUTO: detected from its keys). 0, or -1 with *bad. */
 static int json_to_lines(const uint8_t *body, size_t len, size_t max_batch, entries_body *b,
                          svc_bad *bad)
 {
@@ -147,6 +164,11 @@ static int json_to_lines(const uint8_t *body, size_t len, size_t max_batch, entr
 
     if (!(root = load(body, len, bad)))
         return -1;
+    if (is_document(root)) {
+        b->fmt = PHM_HASHLIST_AUTO;
+        json_decref(root);
+        return 0;
+    }
     list = json_is_object(root) ? json_object_get(root, "entries") : NULL;
     if (list && !json_is_array(list)) {
         set_bad(bad, 400, "bad_request", "entries must be an array");
@@ -184,15 +206,16 @@ out:
 void entries_body_where(const entries_body *b, const phm_hashlist_reader *rd, const char *what,
                         char *msg, size_t msglen)
 {
-    char prefix[64];
+    char where[PHM_HASHLIST_ERRMSG_MAX];
     uint64_t line = phm_hashlist_reader_line(rd);
-    int k = snprintf(prefix, sizeof prefix, "%s:%llu: ", b->name, (unsigned long long)line);
-    if (k > 0 && strncmp(what, prefix, (size_t)k) == 0)
-        what += k; /* a reader's message */
+    phm_hashlist_reader_where(rd, where, sizeof where);
+    size_t k = strlen(where);
+    if (strncmp(what, where, k) == 0 && strncmp(what + k, ": ", 2) == 0)
+        what += k + 2; /* a reader's message */
     if (b->lines)
         snprintf(msg, msglen, "entries[%llu]: %s", (unsigned long long)(line - 1), what);
     else
-        snprintf(msg, msglen, "%s:%llu: %s", b->name, (unsigned long long)line, what);
+        snprintf(msg, msglen, "%s: %s", where, what);
 }
 
 int entries_body_reader(const entries_body *b, phm_hashlist_reader **rd)
@@ -222,6 +245,8 @@ int entries_body_check(const uint8_t *body, size_t len, const char *ct, const ch
     out->opt.category = category;
     out->opt.video_id = video_id;
     out->opt.allow_video = 1;
+    out->opt.allow_remove = 1;
+    out->opt.check_hashes = 1;
     out->name = json ? "entries" : "body";
     out->data = body;
     out->len = len;
@@ -236,7 +261,8 @@ int entries_body_check(const uint8_t *body, size_t len, const char *ct, const ch
             set_bad(bad, 400, "bad_request", "%s", err);
         goto fail;
     }
-    while ((rc = phm_hashlist_read(rd, &e, err, sizeof err)) == PHM_HASHLIST_RECORD) {
+    while ((rc = phm_hashlist_read(rd, &e, err, sizeof err)) == PHM_HASHLIST_RECORD ||
+           rc == PHM_HASHLIST_REMOVE) {
         if (++out->n > max_batch) {
             set_bad(bad, 413, "too_large", "more than %zu entries in one request", max_batch);
             goto fail;

@@ -60,7 +60,15 @@ int lookup_body_parse(const uint8_t *body, size_t len, const svc_config *c,
  *   text/csv                         csv
  *   text/tab-separated-values        tsv
  *   text/plain                       any format, detected (pdq, hex, hma,
- *                                    csv, tsv, jsonl, vpdq)
+ *                                    csv, tsv, jsonl, vpdq, and the
+ *                                    publishers' formats)
+ *   application/xml, text/xml        an NCMEC XML list
+ *
+ * An application/json body that is a publisher's document (top-level
+ * "@odata.context", "odata.metadata", "value", "hashRecords", "results" or
+ * "data" and no "entries": VICS, StopNCII, ThreatExchange, TAT) is read
+ * as that format. Deletion records are applied (phmatchd counts them as
+ * "removed").
  *
  * Everything is read and checked (all entries, at most max_batch) before
  * any index work; then the entries are read again, from the same memory,

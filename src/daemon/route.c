@@ -121,7 +121,7 @@ const char *route_check_type(const svc_route *route, const char *ct)
                    ? NULL
                    : "the body must be application/json entries or a hash list "
                      "(application/x-ndjson, text/csv, text/tab-separated-values, "
-                     "text/plain)";
+                     "text/plain, application/xml)";
     }
     case BODY_MULTIPART:
         return content_type_is(ct, "multipart/form-data")

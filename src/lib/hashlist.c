@@ -255,7 +255,10 @@ static const char *const format_names[] = {
     [PHM_HASHLIST_HEX] = "hex",   [PHM_HASHLIST_HMA] = "hma",
     [PHM_HASHLIST_CSV] = "csv",   [PHM_HASHLIST_TSV] = "tsv",
     [PHM_HASHLIST_JSONL] = "jsonl", [PHM_HASHLIST_VPDQ] = "vpdq",
-    [PHM_HASHLIST_VICS] = "vics", /* written by phm_hashlist_writer */
+    [PHM_HASHLIST_VICS] = "vics", [PHM_HASHLIST_NCMEC] = "ncmec",
+    [PHM_HASHLIST_STOPNCII] = "stopncii", [PHM_HASHLIST_THREATEXCHANGE] = "threatexchange",
+    [PHM_HASHLIST_THREATEXCHANGE_CSV] = "threatexchange-csv", [PHM_HASHLIST_TAT] = "tat",
+    [PHM_HASHLIST_ICSE] = "icse",
 };
 #define NFORMATS (sizeof format_names / sizeof format_names[0])
 
@@ -291,8 +294,8 @@ static void format_at(const phm_hashlist_reader *r, char msg[PHM_HASHLIST_ERRMSG
 static void format_at(const phm_hashlist_reader *r, char msg[PHM_HASHLIST_ERRMSG_MAX],
                       const char *fmt, va_list ap)
 {
-    int n = snprintf(msg, PHM_HASHLIST_ERRMSG_MAX, "%s:%llu: ", r->name,
-                     (unsigned long long)r->rec_line);
+    int n = snprintf(msg, PHM_HASHLIST_ERRMSG_MAX, r->by_record ? "%s: record %llu: " : "%s:%llu: ",
+                     r->name, (unsigned long long)r->rec_line);
     if (n < 0)
         n = 0;
     if ((size_t)n < PHM_HASHLIST_ERRMSG_MAX)
@@ -359,6 +362,14 @@ static void video_id_of(const char *name, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* The formats whose records are numbered, not their lines. */
+static int is_document(phm_hashlist_format fmt)
+{
+    return fmt == PHM_HASHLIST_VICS || fmt == PHM_HASHLIST_NCMEC ||
+           fmt == PHM_HASHLIST_STOPNCII || fmt == PHM_HASHLIST_THREATEXCHANGE ||
+           fmt == PHM_HASHLIST_TAT;
+}
+
 static int open_reader(phm_hashlist_reader **out, FILE *fp, const void *mem, size_t mem_len,
                        const char *name, phm_hashlist_format fmt,
                        const phm_hashlist_options *opt, char *err, size_t errlen)
@@ -375,11 +386,6 @@ static int open_reader(phm_hashlist_reader **out, FILE *fp, const void *mem, siz
     if ((!fp && !mem && mem_len) || !name || (size_t)fmt >= NFORMATS) {
         if (err && errlen)
             snprintf(err, errlen, "cannot read hash list: invalid argument");
-        return PHM_ERR_INVALID;
-    }
-    if (fmt == PHM_HASHLIST_VICS) { /* written only, until its reader comes */
-        if (err && errlen)
-            snprintf(err, errlen, "cannot read hash list: format vics is written only");
         return PHM_ERR_INVALID;
     }
     if (!opt)
@@ -427,6 +433,12 @@ static int open_reader(phm_hashlist_reader **out, FILE *fp, const void *mem, siz
     r->start = r->end = 0;
     r->big = NULL;
     r->big_cap = 0;
+    r->sep = ',';
+    r->js = NULL;
+    r->xml = r->xin = r->vcase = NULL;
+    r->vcase_next = 0;
+    r->warned_fields = 0;
+    r->by_record = is_document(fmt);
     phm_vpdq_init(&r->video);
     phm_vpdq_init(&r->one);
     *out = r;
@@ -461,6 +473,8 @@ void phm_hashlist_reader_close(phm_hashlist_reader *r)
     if (!r)
         return;
     free(r->big);
+    hl_doc_close(r);
+    hl_ncmec_close(r);
     phm_vpdq_clear(&r->video);
     phm_vpdq_clear(&r->one);
     free(r);
@@ -474,6 +488,18 @@ phm_hashlist_format phm_hashlist_reader_format(const phm_hashlist_reader *r)
 uint64_t phm_hashlist_reader_line(const phm_hashlist_reader *r)
 {
     return r ? r->rec_line : 0;
+}
+
+const char *phm_hashlist_reader_where(const phm_hashlist_reader *r, char *out, size_t outlen)
+{
+    if (!out || !outlen)
+        return out;
+    if (!r)
+        out[0] = '\0';
+    else
+        snprintf(out, outlen, r->by_record ? "%s: record %llu" : "%s:%llu", r->name,
+                 (unsigned long long)r->rec_line);
+    return out;
 }
 
 uint64_t phm_hashlist_reader_skipped(const phm_hashlist_reader *r)
@@ -506,16 +532,25 @@ static size_t input(phm_hashlist_reader *r, unsigned char *dst, size_t n, int *f
 
 /* Whether the line starting at p (n bytes, no newline among them) is a
  * JSON object, which may be long. */
+/* The first byte of p[0..*n) after a UTF-8 byte order mark (if `bom`) and
+ * blanks (spaces and tabs; CR and LF too if `newlines`); *n is what is
+ * left from there. */
+static const unsigned char *skip_lead(const unsigned char *p, size_t *n, int bom, int newlines)
+{
+    if (bom && *n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+        p += 3;
+        *n -= 3;
+    }
+    while (*n && (*p == ' ' || *p == '\t' || (newlines && (*p == '\r' || *p == '\n')))) {
+        p++;
+        (*n)--;
+    }
+    return p;
+}
+
 static int starts_object(const phm_hashlist_reader *r, const unsigned char *p, size_t n)
 {
-    if (r->first_line && n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
-        p += 3;
-        n -= 3;
-    }
-    while (n && (*p == ' ' || *p == '\t')) {
-        p++;
-        n--;
-    }
+    p = skip_lead(p, &n, r->first_line, 0);
     return n && *p == '{';
 }
 
@@ -865,12 +900,16 @@ static int parse_hma(phm_hashlist_reader *r, const char *line, size_t len, phm_e
     hl_trim(&v, &vlen);
     if (vlen == 0)
         return HL_LINE_ERR("expected 'pdq HASH'");
-    int rc = hl_check_signal_type(r, s, t, err, errlen);
+    /* HMA's local file: pdq, video_md5 and md5 (a file's MD5) */
+    int md5 = hl_same_name(s, t, "md5", 1) || hl_same_name(s, t, "video_md5", 1);
+    int rc = md5 ? 0 : hl_check_signal_type(r, s, t, err, errlen);
     if (rc)
         return rc;
     for (size_t i = 0; i < vlen; i++)
         if (hl_is_space((unsigned char)v[i]))
             return HL_LINE_ERR("unexpected text after the hash");
+    if (md5)
+        return hl_set_digest(r, e, 0, v, vlen, err, errlen);
     return hl_set_hash(r, e, v, vlen, err, errlen);
 }
 
@@ -950,6 +989,32 @@ static int is_ident(int c)
     return is_ident_start(c) || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* ICSE's header: semicolons, the first field MD5 (quoted or not). */
+static int is_icse_header(const char *s, size_t n)
+{
+    const char *semi = memchr(s, ';', n);
+    if (!semi)
+        return 0;
+    const char *f = s;
+    size_t fl = (size_t)(semi - s);
+    hl_trim(&f, &fl);
+    if (fl >= 2 && f[0] == '"' && f[fl - 1] == '"') {
+        f++;
+        fl -= 2;
+    }
+    return hl_same_name(f, fl, "MD5", 1);
+}
+
+/* Whether s[0..n) holds `word`, ignoring ASCII case. */
+static int has_word(const char *s, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    for (size_t i = 0; i + w <= n; i++)
+        if (hl_same_name(s + i, w, word, 1))
+            return 1;
+    return 0;
+}
+
 /* The format of a first line (not blank, not a comment, CR stripped), or
  * PHM_HASHLIST_AUTO when none fits. */
 static phm_hashlist_format detect(const char *line, size_t len)
@@ -979,6 +1044,10 @@ static phm_hashlist_format detect(const char *line, size_t len)
                 return PHM_HASHLIST_HMA;
         }
     }
+    if (is_icse_header(s, n))
+        return PHM_HASHLIST_ICSE;
+    if (has_word(line, len, "td_raw_indicator"))
+        return PHM_HASHLIST_THREATEXCHANGE_CSV;
     if (memchr(line, '\t', len))
         return PHM_HASHLIST_TSV;
     if (memchr(line, ',', len) || memchr(line, '"', len))
@@ -986,6 +1055,40 @@ static phm_hashlist_format detect(const char *line, size_t len)
     if (hl_column_kind(s, n, 1) != COL_UNKNOWN)
         return PHM_HASHLIST_CSV; /* a one-column header */
     return PHM_HASHLIST_AUTO;
+}
+
+/* The formats read as csv records with a header line. */
+static int is_delimited(phm_hashlist_format fmt)
+{
+    return fmt == PHM_HASHLIST_CSV || fmt == PHM_HASHLIST_TSV || fmt == PHM_HASHLIST_ICSE ||
+           fmt == PHM_HASHLIST_THREATEXCHANGE_CSV;
+}
+
+/* With PHM_HASHLIST_AUTO: fills the line buffer (without consuming it)
+ * and looks at the first byte that is not blank: '<' is an NCMEC XML
+ * document, '{' a JSON document when its top-level keys name one (else
+ * jsonl, decided by the lines). *f is the format, or PHM_HASHLIST_AUTO
+ * for the line rules. 0 or PHM_ERR_UNREADABLE. */
+static int peek_document(phm_hashlist_reader *r, phm_hashlist_format *f)
+{
+    *f = PHM_HASHLIST_AUTO;
+    while (r->end < HL_BUF_CAP && !r->eof) {
+        int failed;
+        size_t got = input(r, r->buf + r->end, HL_BUF_CAP - r->end, &failed);
+        if (got == 0) {
+            if (failed)
+                return PHM_ERR_UNREADABLE;
+            r->eof = 1;
+        }
+        r->end += got;
+    }
+    size_t n = r->end - r->start;
+    const unsigned char *p = skip_lead(r->buf + r->start, &n, 1, 1);
+    if (n && *p == '<')
+        *f = PHM_HASHLIST_NCMEC;
+    else if (n && *p == '{' && hl_doc_detect(p, n) != PHM_HASHLIST_JSONL)
+        *f = hl_doc_detect(p, n);
+    return 0;
 }
 
 /* Finds the format and reads a csv/tsv header. Returns 1 ready, 0 at the
@@ -996,7 +1099,20 @@ static int start(phm_hashlist_reader *r, char *err, size_t errlen)
     size_t len;
     int rc;
 
-    if (r->fmt != PHM_HASHLIST_AUTO && r->fmt != PHM_HASHLIST_CSV && r->fmt != PHM_HASHLIST_TSV) {
+    if (r->fmt == PHM_HASHLIST_AUTO) {
+        phm_hashlist_format f;
+        rc = peek_document(r, &f);
+        if (rc < 0)
+            return rc == PHM_ERR_NOMEM ? hl_fail(r, err, errlen, PHM_ERR_NOMEM, "out of memory")
+                                       : hl_read_failed(r, err, errlen);
+        if (f != PHM_HASHLIST_AUTO) {
+            r->fmt = f;
+            r->by_record = is_document(f);
+        }
+    }
+    if (r->fmt == PHM_HASHLIST_ICSE)
+        r->sep = ';';
+    if (r->fmt != PHM_HASHLIST_AUTO && !is_delimited(r->fmt)) {
         r->started = 1;
         return 1;
     }
@@ -1029,10 +1145,23 @@ static int start(phm_hashlist_reader *r, char *err, size_t errlen)
         if (r->fmt == PHM_HASHLIST_AUTO)
             return hl_fail(r, err, errlen, PHM_ERR_UNSUPPORTED,
                            "cannot detect the format of this hash list (pdq, hex, hma, "
-                           "csv, tsv, jsonl or vpdq); name it with --format");
+                           "csv, tsv, jsonl, vpdq, vics, ncmec, stopncii, threatexchange, "
+                           "threatexchange-csv, tat or icse); name it with --format");
+        if (r->fmt == PHM_HASHLIST_ICSE)
+            r->sep = ';';
     }
     if (r->fmt == PHM_HASHLIST_CSV || r->fmt == PHM_HASHLIST_TSV) {
         rc = hl_read_header(r, line, len, err, errlen);
+        if (rc < 0)
+            return rc;
+    } else if (is_delimited(r->fmt)) {
+        rc = hl_split_fields(r, line, len, err, errlen);
+        if (rc == 0)
+            rc = hl_fail(r, err, errlen, PHM_ERR_UNSUPPORTED, "empty header");
+        if (rc < 0)
+            return rc;
+        rc = r->fmt == PHM_HASHLIST_ICSE ? hl_icse_header(r, err, errlen)
+                                         : hl_tecsv_header(r, err, errlen);
         if (rc < 0)
             return rc;
     } else {
@@ -1044,10 +1173,45 @@ static int start(phm_hashlist_reader *r, char *err, size_t errlen)
     return 1;
 }
 
+static int read_line(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+
+/* The next record of a JSON or XML document: 0 an entry, HL_REMOVED,
+ * -1000 at the end, or an error. */
+static int read_document(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
+{
+    for (;;) {
+        entry_reset(r, e);
+        int rc = r->fmt == PHM_HASHLIST_NCMEC ? hl_ncmec_read(r, e, err, errlen)
+                                              : hl_doc_read(r, e, err, errlen);
+        if (rc == 1)
+            continue; /* another signal type, skipped */
+        if (rc == 0 || rc == HL_REMOVED) {
+            finish_entry(r);
+            return rc;
+        }
+        return rc == HL_DOC_EOF ? -1000 : rc;
+    }
+}
+
+/* An entry read (0) or a deletion (HL_REMOVED) as phm_hashlist_read()
+ * returns it. */
+static int deliver(phm_hashlist_reader *r, int rc, phm_entry *e, char *err, size_t errlen)
+{
+    if (rc == HL_REMOVED) {
+        if (!r->opt.allow_remove)
+            return HL_LINE_ERR("a deletion record (of id '%s'): this reader applies no "
+                               "deletions", r->id);
+        return PHM_HASHLIST_REMOVE;
+    }
+    if (!e->signals)
+        return HL_LINE_ERR(HL_NO_HASH_MSG);
+    if ((rc = hl_check_entry(r, e, err, errlen)) != 0)
+        return rc;
+    return PHM_HASHLIST_RECORD;
+}
+
 int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
 {
-    const char *line;
-    size_t len;
     int rc;
 
     if (err && errlen)
@@ -1064,8 +1228,28 @@ int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t er
         if (rc <= 0)
             return rc;
     }
-    if (r->fmt == PHM_HASHLIST_VPDQ)
-        return read_video_file(r, e, err, errlen);
+    if (r->fmt == PHM_HASHLIST_VPDQ) {
+        rc = read_video_file(r, e, err, errlen);
+        return rc == PHM_HASHLIST_RECORD ? deliver(r, 0, e, err, errlen) : rc;
+    }
+    if (is_document(r->fmt)) {
+        rc = read_document(r, e, err, errlen);
+        if (rc == -1000)
+            return PHM_HASHLIST_EOF;
+        return rc < 0 ? rc : deliver(r, rc, e, err, errlen);
+    }
+    rc = read_line(r, e, err, errlen);
+    return rc < 0 || rc == PHM_HASHLIST_EOF ? rc : deliver(r, rc == 2 ? HL_REMOVED : 0, e, err,
+                                                         errlen);
+}
+
+/* The next record of a line format: 1 an entry, 2 a deletion,
+ * PHM_HASHLIST_EOF, or an error. */
+static int read_line(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
+{
+    const char *line;
+    size_t len;
+    int rc;
     for (;;) {
         rc = hl_next_line(r, &line, &len);
         if (rc == 0)
@@ -1085,6 +1269,18 @@ int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t er
             if (rc < 0)
                 return rc;
             rc = hl_fields_to_entry(r, e, err, errlen);
+        } else if (is_delimited(r->fmt)) {
+            rc = hl_split_fields(r, line, len, err, errlen);
+            if (rc == 0)
+                continue; /* blank line */
+            if (rc < 0)
+                return rc;
+            rc = r->fmt == PHM_HASHLIST_ICSE ? hl_icse_row(r, e, err, errlen)
+                                             : hl_tecsv_row(r, e, err, errlen);
+            if (rc == HL_REMOVED) {
+                finish_entry(r);
+                return 2;
+            }
         } else {
             hl_strip_cr(&len, line);
             if (is_blank_or_comment(line, len))

@@ -100,7 +100,7 @@ static int csv_split(phm_hashlist_reader *r, const char *line, size_t len, char 
                         continue;
                     }
                 }
-            } else if (c == ',') {
+            } else if (c == r->sep) {
                 r->flen[n] = used - r->foff[n];
                 if (++n == PHM_HASHLIST_MAX_COLUMNS)
                     return SPLIT_ERR("more than %d fields", PHM_HASHLIST_MAX_COLUMNS);
@@ -183,7 +183,7 @@ static int tsv_split(phm_hashlist_reader *r, const char *line, size_t len, char 
 int hl_split_fields(phm_hashlist_reader *r, const char *line, size_t len, char *err,
                     size_t errlen)
 {
-    return r->fmt == PHM_HASHLIST_CSV ? csv_split(r, line, len, err, errlen)
+    return r->fmt != PHM_HASHLIST_TSV ? csv_split(r, line, len, err, errlen)
                                       : tsv_split(r, line, len, err, errlen);
 }
 

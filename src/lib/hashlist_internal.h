@@ -9,7 +9,17 @@
  *                         csv/tsv field writers
  *   hashlist_json.c       the jsonl object grammar
  *   hashlist_write.c      the writers
- *   hashlist_vics.c       the VICS hash-set writer and phm_hashlist_writer
+ *   hashlist_vics_write.c the VICS hash-set writer and phm_hashlist_writer
+ *   hashlist_doc.c        the JSON document formats: a bounded scanner
+ *                         that finds each record of the document's array,
+ *                         parsed by jansson; field helpers they share
+ *   hashlist_vics.c, hashlist_stopncii.c, hashlist_threatexchange.c,
+ *   hashlist_tat.c        one JSON record of each into a phm_entry
+ *   hashlist_icse.c       Interpol ICSE CSV (and the ThreatExchange CSV
+ *                         download, in hashlist_threatexchange.c): headers
+ *                         and rows, split by the csv splitter
+ *   hashlist_ncmec.c      NCMEC XML, libxml2's streaming reader
+ *   hashlist_check.c      the import checks (check_hashes, min_quality)
  */
 #ifndef PHM_HASHLIST_INTERNAL_H
 #define PHM_HASHLIST_INTERNAL_H
@@ -77,6 +87,37 @@ const char *hl_shown(char *out, size_t outlen, const char *s, size_t len, size_t
 #define HL_NAME_SHOWN_MAX 200
 #define HL_BUF_CAP (2 * (size_t)PHM_HASHLIST_LINE_MAX + 2)
 
+/* The JSON scanner's state (hashlist_doc.c): one frame per open array or
+ * object. */
+#define HL_KEY_MAX 24
+typedef struct hl_jframe {
+    unsigned char arr;        /* an array (else an object) */
+    unsigned char expect_key; /* object: the next string is a key */
+    unsigned char rec_arr;    /* array: its elements are records */
+    unsigned char want_val;   /* array: a new element may start */
+    unsigned char klen;       /* the last key's length, HL_KEY_MAX+1: longer */
+    char key[HL_KEY_MAX];     /* the last key of an object */
+    char name[HL_KEY_MAX];    /* the key this container is the value of */
+    unsigned char nlen;
+} hl_jframe;
+
+typedef struct hl_jscan {
+    hl_jframe st[PHM_HASHLIST_DEPTH_MAX];
+    int depth;
+    int in_str, esc, str_key, str_ctx;
+    int capturing, cap_depth, cap_over;
+    size_t cap_len;
+    int cases;      /* vics: the document is a case file (#Cases) */
+    int saw_array;  /* a record array was found */
+    int closed;     /* the top-level value ended */
+    int ended;      /* nothing more to return */
+    char ctx[128];  /* the odata context being read */
+    size_t ctxlen;
+} hl_jscan;
+
+/* Deletion records, from the format readers to phm_hashlist_read(). */
+enum { HL_REMOVED = 2, HL_DOC_EOF = 3 };
+
 /* hl_next_line(): an overlong line, skipped. */
 enum { HL_LINE_TOO_LONG = -100 };
 
@@ -123,9 +164,21 @@ struct phm_hashlist_reader {
     size_t foff[PHM_HASHLIST_MAX_COLUMNS], flen[PHM_HASHLIST_MAX_COLUMNS];
     char fbuf[PHM_HASHLIST_LINE_MAX];
 
-    /* a jsonl line longer than PHM_HASHLIST_LINE_MAX */
+    /* a jsonl line longer than PHM_HASHLIST_LINE_MAX; a document's record */
     char *big;
     size_t big_cap;
+
+    /* the document formats: records are numbered, not lines */
+    int by_record;
+    char sep;           /* the csv separator: ',' or ';' (icse) */
+    hl_jscan *js;       /* JSON documents */
+    void *xml;          /* NCMEC: the xmlTextReader */
+    void *xin;          /* NCMEC: its input buffer */
+    void *vcase;        /* vics: a case read whole (json_t *), its Media */
+    size_t vcase_next;
+    int warned_fields;
+    char photodna[PHM_INDEX_MAX_PHOTODNA + 1];
+    char attrs[PHM_INDEX_MAX_ATTRS + 1];
 
     /* input: bytes buf[start, end) not yet consumed */
     size_t start, end;
@@ -178,6 +231,73 @@ int hl_read_header(phm_hashlist_reader *r, const char *line, size_t len, char *e
                    size_t errlen);
 int hl_fields_to_entry(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
 
+/* The document formats. hl_doc_read(): the next record of a JSON
+ * document into e: 0 an entry, HL_REMOVED, 1 (skipped: another signal
+ * type), HL_DOC_EOF at the end, or an error. hl_ncmec_read() likewise. */
+int hl_doc_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+void hl_doc_close(phm_hashlist_reader *r);
+int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+void hl_ncmec_close(phm_hashlist_reader *r);
+/* The format of a document starting with '{' from its top-level keys in
+ * p[0..n), or PHM_HASHLIST_JSONL. */
+phm_hashlist_format hl_doc_detect(const unsigned char *p, size_t n);
+/* Up to n bytes of input into dst: first what the line buffer holds. 0 at
+ * the end; -1 on a read error. */
+long hl_raw_read(phm_hashlist_reader *r, unsigned char *dst, size_t n);
+
+/* Record mappers: 0 an entry, HL_REMOVED, 1 skipped, or an error. */
+struct json_t;
+int hl_vics_media(phm_hashlist_reader *r, struct json_t *o, phm_entry *e, char *err,
+                  size_t errlen);
+int hl_stopncii_record(phm_hashlist_reader *r, struct json_t *o, phm_entry *e, char *err,
+                       size_t errlen);
+int hl_te_record(phm_hashlist_reader *r, struct json_t *o, phm_entry *e, char *err,
+                 size_t errlen);
+int hl_tat_record(phm_hashlist_reader *r, struct json_t *o, phm_entry *e, char *err,
+                  size_t errlen);
+/* The csv-based formats: header and rows (fields in r->fbuf). */
+int hl_icse_header(phm_hashlist_reader *r, char *err, size_t errlen);
+int hl_icse_row(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+int hl_tecsv_header(phm_hashlist_reader *r, char *err, size_t errlen);
+int hl_tecsv_row(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+
+/* Field helpers of the feed formats (hashlist_doc.c). */
+/* A hash of the named type ("pdq", "md5", "sha1", "sha256", compared
+ * without case) into e: 0, 1 (another type: skipped, counted and warned
+ * once, or with skip_other_signals unset an error), or an error. */
+int hl_set_typed_hash(phm_hashlist_reader *r, phm_entry *e, const char *type, const char *s,
+                      size_t len, char *err, size_t errlen);
+/* A signal type the format does not map: 1 (skipped, as
+ * hl_check_signal_type()) or an error; never 0. */
+int hl_other_signal(phm_hashlist_reader *r, const char *type, size_t len, char *err,
+                    size_t errlen);
+int hl_set_photodna(phm_hashlist_reader *r, phm_entry *e, const char *s, size_t len,
+                    char *err, size_t errlen);
+/* The object `attrs` (not freed) as e->attrs; nothing if it is empty. */
+int hl_set_attrs(phm_hashlist_reader *r, phm_entry *e, struct json_t *attrs, char *err,
+                 size_t errlen);
+/* A JSON string or integer into r->id. */
+int hl_json_id(phm_hashlist_reader *r, struct json_t *v, const char *what, char *err,
+               size_t errlen);
+/* A string field of o, or NULL if absent or null; an error if another type. */
+int hl_json_opt_str(phm_hashlist_reader *r, struct json_t *o, const char *key, const char **s,
+                    size_t *n, char *err, size_t errlen);
+/* A time as feeds write it: unix seconds (or milliseconds, past year 5138),
+ * or ISO 8601 with optional fraction and Z / +HH:MM / +HHMM offset.
+ * 0 or -1. */
+int hl_feed_time(const char *s, size_t len, int64_t *out);
+int hl_json_time(phm_hashlist_reader *r, struct json_t *v, const char *what, phm_entry *e,
+                 char *err, size_t errlen);
+/* true/false, or the strings "true"/"false"/"yes"/"no"/"1"/"0" (any case):
+ * 1 or 0, -1 for anything else. */
+int hl_bool_text(const char *s, size_t len);
+/* Warns once per list of a field the format's mapping does not use. */
+int hl_unknown_field(phm_hashlist_reader *r, const char *key);
+
+/* The import checks of an entry read (hashlist_check.c): 0 or an error of
+ * the record. */
+int hl_check_entry(phm_hashlist_reader *r, const phm_entry *e, char *err, size_t errlen);
+
 /* jsonl (hashlist_json.c): one line. 0, 1 (another signal type, skipped)
  * or an error. */
 int hl_parse_jsonl(phm_hashlist_reader *r, const char *line, size_t len, phm_entry *e, char *err,
@@ -192,7 +312,7 @@ int unrepresentable(char *err, size_t errlen, const char *fmt, ...)
 int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint64_t seq,
                     char *err, size_t errlen);
 /* One VICS Media object of e, checked before anything is written (attrs
- * parsed), without a separator or newline (hashlist_vics.c). */
+ * parsed), without a separator or newline (hashlist_vics_write.c). */
 int hl_vics_write_media(FILE *fp, const phm_entry *e, uint64_t seq, char *err,
                         size_t errlen);
 

@@ -74,8 +74,16 @@ static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, cha
 
     const char *key;
     json_t *item;
-    json_t *vpdq = NULL, *path_hex = NULL;
+    json_t *vpdq = NULL, *path_hex = NULL, *photodna = NULL, *attrs = NULL;
     json_object_foreach(root, key, item) {
+        if (strcmp(key, "photodna") == 0) {
+            photodna = item;
+            continue;
+        }
+        if (strcmp(key, "attrs") == 0) {
+            attrs = item;
+            continue;
+        }
         if (strcmp(key, "vpdq") == 0) {
             vpdq = item;
             continue;
@@ -194,6 +202,16 @@ static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, cha
             return rc;
     }
 #undef PRESENT
+    if (photodna && !json_is_null(photodna) &&
+        ((rc = json_text(r, photodna, "photodna", &s, &n, err, errlen)) != 0 ||
+         (rc = hl_set_photodna(r, e, s, n, err, errlen)) != 0))
+        return rc;
+    if (attrs && !json_is_null(attrs)) {
+        if (!json_is_object(attrs))
+            return HL_LINE_ERR("\"attrs\" must be an object");
+        if ((rc = hl_set_attrs(r, e, attrs, err, errlen)) != 0)
+            return rc;
+    }
     if (vpdq && !json_is_null(vpdq) && (rc = json_video(r, vpdq, e, err, errlen)) != 0)
         return rc;
     if (!e->signals)

@@ -1,274 +1,159 @@
-/* hashlist_vics.c - the Project VIC VICS 2.0 hash-set writer (one Media
- * object per entry, docs/HASHLISTS.md "vics") and phm_hashlist_writer, the
- * writer of a whole list that a VICS document needs: its opening, the
- * separators and running numbers between records, its end.
- *
- * Nothing is written for an entry until all of it has been checked (its
- * text is UTF-8, its attrs a JSON object), so a refused entry leaves the
- * document valid. The publisher's attrs are parsed with jansson and their
- * values written back with it; every string phmatch writes itself goes
- * through phm_json_fwrite. */
+/* hashlist_vics.c - Project VIC's VICS JSON (OData 1.x and 2.0): one Media
+ * record into a phm_entry (docs/HASHLISTS.md, "vics"). The document is
+ * scanned by hashlist_doc.c: a hash set's value[], a case file's
+ * value[i].Media[]. */
 #include "hashlist_internal.h"
 
-#include <jansson.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-struct phm_hashlist_writer {
-    FILE *fp;
-    phm_hashlist_format fmt;
-    uint64_t count;
-    int finished;
+#include <jansson.h>
+
+/* The Media fields kept in attrs; booleans may arrive as strings. */
+static const struct {
+    const char *name;
+    int boolean;
+} kept[] = {
+    { "Series", 0 },     { "VictimIdentified", 1 }, { "OffenderIdentified", 1 },
+    { "IsDistributed", 1 }, { "MediaSize", 0 },     { "DateUpdated", 0 },
+    { "IsPrecategorized", 1 }, { "Tags", 0 },
 };
 
-/* The Media keys phmatch writes from the entry's own fields: the same keys
- * in attrs are not written again. */
-static const char *const own_keys[] = {
-    "MediaID", "Category", "MD5", "SHA1", "PhotoDNA", "AlternativeHashes", "@phmatch.entry",
+/* Fields read into the entry, or known and not kept. */
+static const char *const mapped[] = {
+    "MediaID", "Category", "MD5", "SHA1", "SHA256", "PhotoDNA", "AlternativeHashes",
+    "odata.id", "@odata.id", "odata.type", "@odata.type",
 };
 
-/* JSON numbers are exact up to 2^53 - 1 in every reader (doubles). */
-#define VICS_MEDIA_ID_MAX UINT64_C(9007199254740991)
-#define VICS_CATEGORY_MAX UINT64_C(2147483647)
-
-/* Nonzero if s is a decimal integer 0..max written without sign, blanks
- * or leading zeros (so that writing the number gives s back); *v is it. */
-static int canonical_uint(const char *s, uint64_t max, uint64_t *v)
+static int is_mapped(const char *key)
 {
-    uint64_t x = 0;
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (x > (max - d) / 10)
-            return 0;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return 1;
-}
-
-static void put_upper_hex(FILE *fp, const uint8_t *b, size_t n)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        putc(digits[b[i] >> 4], fp);
-        putc(digits[b[i] & 15], fp);
-    }
-}
-
-static void put_key(FILE *fp, const char *key)
-{
-    putc(',', fp);
-    phm_json_fwrite(fp, key, strlen(key));
-    putc(':', fp);
-}
-
-static void put_text(FILE *fp, const char *key, const char *s)
-{
-    put_key(fp, key);
-    phm_json_fwrite(fp, s ? s : "", s ? strlen(s) : 0);
-}
-
-static int is_own_key(const char *key)
-{
-    for (size_t i = 0; i < sizeof own_keys / sizeof own_keys[0]; i++)
-        if (strcmp(key, own_keys[i]) == 0)
+    for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
+        if (strcmp(key, mapped[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        if (strcmp(key, kept[i].name) == 0)
             return 1;
     return 0;
 }
 
-/* Whether an item of the publisher's AlternativeHashes names a hash that
- * phmatch writes from the entry (PDQ, SHA256), which then wins. */
-static int alt_is_ours(json_t *item, unsigned signals)
+static int str_field(phm_hashlist_reader *r, json_t *o, const char *key, const char **s,
+                     size_t *n, char *err, size_t errlen)
 {
-    const char *name = json_string_value(json_object_get(item, "HashName"));
-    if (!name)
-        return 0;
-    return ((signals & PHM_SIG_PDQ) && strcasecmp(name, "PDQ") == 0) ||
-           ((signals & PHM_SIG_SHA256) && strcasecmp(name, "SHA256") == 0);
+    return hl_json_opt_str(r, o, key, s, n, err, errlen);
 }
 
-/* The AlternativeHashes array: the entry's PDQ and SHA-256, then the
- * publisher's others. Nothing if empty. */
-static void put_alternatives(FILE *fp, const phm_entry *e, json_t *theirs)
+/* AlternativeHashes: [{"HashName": "PDQ" | "PhotoDNA" | ..., "HashValue": "..."}] */
+static int alternative(phm_hashlist_reader *r, json_t *alt, phm_entry *e, char *err,
+                       size_t errlen)
 {
-    char hex[PHM_PDQ_HEX_LEN + 1];
-    size_t n = 0, i;
-    json_t *item;
-
-    if (e->signals & PHM_SIG_PDQ) {
-        phm_pdq_to_hex(&e->pdq, hex);
-        fprintf(fp, ",\"AlternativeHashes\":[{\"HashName\":\"PDQ\",\"HashValue\":\"%s\"}", hex);
-        n++;
-    }
-    if (e->signals & PHM_SIG_SHA256) {
-        fputs(n++ ? ",{" : ",\"AlternativeHashes\":[{", fp);
-        fputs("\"HashName\":\"SHA256\",\"HashValue\":\"", fp);
-        put_upper_hex(fp, e->sha256, sizeof e->sha256);
-        fputs("\"}", fp);
-    }
-    json_array_foreach(theirs, i, item) {
-        if (alt_is_ours(item, e->signals))
-            continue;
-        fputs(n++ ? "," : ",\"AlternativeHashes\":[", fp);
-        json_dumpf(item, fp, JSON_COMPACT | JSON_ENCODE_ANY);
-    }
-    if (n)
-        putc(']', fp);
-}
-
-int hl_vics_write_media(FILE *fp, const phm_entry *e, uint64_t seq, char *err, size_t errlen)
-{
-    json_t *attrs = NULL, *theirs = NULL, *value;
-    json_error_t jerr;
-    uint64_t id, category;
-    const char *key;
-    char when[21];
-
-    if (e->photodna && !phm_utf8_valid(e->photodna, strlen(e->photodna)))
-        return unrepresentable(err, errlen, "photodna is not valid UTF-8, which vics cannot carry");
-    if (e->attrs && e->attrs[0]) {
-        attrs = json_loads(e->attrs, JSON_REJECT_DUPLICATES, &jerr);
-        if (!attrs)
-            return unrepresentable(err, errlen, "attrs is not valid JSON: %s", jerr.text);
-        if (!json_is_object(attrs)) {
-            json_decref(attrs);
-            return unrepresentable(err, errlen, "attrs is not a JSON object");
+    size_t i;
+    json_t *h;
+    if (!json_is_array(alt))
+        return HL_LINE_ERR("\"AlternativeHashes\" must be an array");
+    json_array_foreach(alt, i, h) {
+        const char *name, *val;
+        size_t nn, vn;
+        int rc;
+        if (!json_is_object(h))
+            return HL_LINE_ERR("\"AlternativeHashes\" item %zu is not an object", i + 1);
+        if ((rc = str_field(r, h, "HashName", &name, &nn, err, errlen)) != 0 ||
+            (rc = str_field(r, h, "HashValue", &val, &vn, err, errlen)) != 0)
+            return rc;
+        if (!name || !val)
+            return HL_LINE_ERR("\"AlternativeHashes\" item %zu needs \"HashName\" and "
+                               "\"HashValue\"", i + 1);
+        if (hl_same_name(name, nn, "PDQ", 1)) {
+            if (e->signals & PHM_SIG_PDQ)
+                return HL_LINE_ERR("two PDQ hashes in \"AlternativeHashes\"");
+            rc = hl_set_hash(r, e, val, vn, err, errlen);
+        } else if (hl_same_name(name, nn, "PhotoDNA", 1)) {
+            if (e->photodna && (strlen(e->photodna) != vn || memcmp(e->photodna, val, vn)))
+                return HL_LINE_ERR("two different PhotoDNA hashes");
+            rc = hl_set_photodna(r, e, val, vn, err, errlen);
+        } else {
+            continue; /* a hash phmatch does not use */
         }
-        theirs = json_object_get(attrs, "AlternativeHashes");
-        if (theirs && !json_is_array(theirs)) {
-            json_decref(attrs);
-            return unrepresentable(err, errlen, "attrs: AlternativeHashes is not an array");
-        }
+        if (rc)
+            return rc;
     }
-
-    fputs(seq > 1 ? ",\n" : "\n", fp);
-    if (!canonical_uint(e->id, VICS_MEDIA_ID_MAX, &id))
-        id = seq;
-    fprintf(fp, "{\"MediaID\":%llu", (unsigned long long)id);
-    if (canonical_uint(e->category, VICS_CATEGORY_MAX, &category))
-        fprintf(fp, ",\"Category\":%llu", (unsigned long long)category);
-    if (e->signals & PHM_SIG_MD5) {
-        fputs(",\"MD5\":\"", fp);
-        put_upper_hex(fp, e->md5, sizeof e->md5);
-        putc('"', fp);
-    }
-    if (e->signals & PHM_SIG_SHA1) {
-        fputs(",\"SHA1\":\"", fp);
-        put_upper_hex(fp, e->sha1, sizeof e->sha1);
-        putc('"', fp);
-    }
-    if (e->photodna && e->photodna[0])
-        put_text(fp, "PhotoDNA", e->photodna);
-    put_alternatives(fp, e, theirs);
-    json_object_foreach(attrs, key, value) {
-        if (is_own_key(key))
-            continue;
-        put_key(fp, key);
-        json_dumpf(value, fp, JSON_COMPACT | JSON_ENCODE_ANY);
-    }
-    /* Every field of the entry, under phmatch's own annotation. */
-    fputs(",\"@phmatch.entry\":{\"source\":", fp);
-    phm_json_fwrite(fp, e->source ? e->source : "", e->source ? strlen(e->source) : 0);
-    put_text(fp, "id", e->id);
-    put_text(fp, "category", e->category);
-    put_text(fp, "note", e->note);
-    put_key(fp, "quality");
-    if (e->quality >= 0)
-        fprintf(fp, "%d", e->quality);
-    else
-        fputs("null", fp);
-    put_key(fp, "added");
-    if (e->added > 0 && phm_hashlist_format_time(e->added, when) == PHM_OK)
-        fprintf(fp, "\"%s\"", when);
-    else
-        fputs("null", fp);
-    fputs("}}", fp);
-    json_decref(attrs);
-    return ferror(fp) ? PHM_ERR_UNREADABLE : PHM_OK;
+    return 0;
 }
 
-/* ---------------------------------------------------------------- */
-/* The list writer                                                   */
-
-static int writable(phm_hashlist_format fmt)
+int hl_vics_media(phm_hashlist_reader *r, json_t *o, phm_entry *e, char *err, size_t errlen)
 {
-    return (fmt > PHM_HASHLIST_AUTO && fmt <= PHM_HASHLIST_VPDQ) || fmt == PHM_HASHLIST_VICS;
-}
+    const char *s;
+    size_t n;
+    json_t *v, *attrs = NULL;
+    int rc = 0;
 
-int phm_hashlist_writer_new(phm_hashlist_writer **out, FILE *fp, phm_hashlist_format fmt,
-                            char *err, size_t errlen)
-{
-    phm_hashlist_writer *w;
-    int rc;
-
-    if (err && errlen)
-        err[0] = '\0';
-    if (out)
-        *out = NULL;
-    if (!out || !fp || !writable(fmt)) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot write hash list: invalid argument");
-        return PHM_ERR_INVALID;
-    }
-    w = calloc(1, sizeof *w);
-    if (!w) {
-        if (err && errlen)
-            snprintf(err, errlen, "out of memory");
-        return PHM_ERR_NOMEM;
-    }
-    w->fp = fp;
-    w->fmt = fmt;
-    if (fmt == PHM_HASHLIST_VICS) {
-        fputs("{\"@odata.context\":\"" PHM_VICS_MEDIA_CONTEXT "\",\"value\":[", fp);
-        rc = ferror(fp) ? PHM_ERR_UNREADABLE : PHM_OK;
-    } else {
-        rc = phm_hashlist_write_header(fp, fmt);
-    }
-    if (rc != PHM_OK) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot write hash list: write error");
-        free(w);
+    if ((v = json_object_get(o, "MediaID")) && !json_is_null(v) &&
+        (rc = hl_json_id(r, v, "MediaID", err, errlen)) != 0)
         return rc;
+    if ((v = json_object_get(o, "Category")) && !json_is_null(v)) {
+        if (json_is_integer(v))
+            snprintf(r->category, sizeof r->category, "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(r->category, sizeof r->category, "%g", json_real_value(v));
+        else if (json_is_string(v))
+            rc = hl_set_string(r, r->category, PHM_HASHLIST_CATEGORY_MAX, "Category",
+                               json_string_value(v), json_string_length(v), err, errlen);
+        else
+            rc = HL_LINE_ERR("\"Category\" must be a number or a string");
+        if (rc)
+            return rc;
     }
-    *out = w;
-    return PHM_OK;
-}
-
-int phm_hashlist_writer_write(phm_hashlist_writer *w, const phm_entry *e, char *err,
-                              size_t errlen)
-{
-    if (err && errlen)
-        err[0] = '\0';
-    if (!w || !e || w->finished)
-        return PHM_ERR_INVALID;
-    int rc = hl_write_record(w->fp, w->fmt, e, w->count + 1, err, errlen);
-    if (rc == PHM_OK)
-        w->count++;
-    return rc;
-}
-
-int phm_hashlist_writer_finish(phm_hashlist_writer *w)
-{
-    if (!w || w->finished)
-        return PHM_ERR_INVALID;
-    w->finished = 1;
-    if (w->fmt == PHM_HASHLIST_VICS)
-        fputs("\n]}\n", w->fp);
-    return ferror(w->fp) ? PHM_ERR_UNREADABLE : PHM_OK;
-}
-
-uint64_t phm_hashlist_writer_count(const phm_hashlist_writer *w)
-{
-    return w ? w->count : 0;
-}
-
-void phm_hashlist_writer_free(phm_hashlist_writer *w)
-{
-    free(w);
+    static const char *const dig[] = { "MD5", "SHA1", "SHA256" };
+    for (size_t d = 0; d < HL_NDIGESTS; d++) {
+        if ((rc = str_field(r, o, dig[d], &s, &n, err, errlen)) != 0)
+            return rc;
+        if (s && (rc = hl_set_digest(r, e, d, s, n, err, errlen)) != 0)
+            return rc;
+    }
+    if ((rc = str_field(r, o, "PhotoDNA", &s, &n, err, errlen)) != 0 ||
+        (s && (rc = hl_set_photodna(r, e, s, n, err, errlen)) != 0))
+        return rc;
+    if ((v = json_object_get(o, "AlternativeHashes")) && !json_is_null(v) &&
+        (rc = alternative(r, v, e, err, errlen)) != 0)
+        return rc;
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        v = json_object_get(o, kept[i].name);
+        if (!v || json_is_null(v))
+            continue;
+        json_t *val = json_incref(v);
+        if (kept[i].boolean && json_is_string(v)) {
+            int b = hl_bool_text(json_string_value(v), json_string_length(v));
+            if (b < 0) {
+                json_decref(val);
+                json_decref(attrs);
+                return HL_LINE_ERR("\"%s\" must be a boolean", kept[i].name);
+            }
+            json_decref(val);
+            val = json_boolean(b);
+        } else if (kept[i].boolean && !json_is_boolean(v)) {
+            json_decref(val);
+            json_decref(attrs);
+            return HL_LINE_ERR("\"%s\" must be a boolean", kept[i].name);
+        }
+        if (!attrs && !(attrs = json_object())) {
+            json_decref(val);
+            return hl_fail(r, err, errlen, PHM_ERR_NOMEM, "out of memory");
+        }
+        json_object_set_new(attrs, kept[i].name, val);
+    }
+    rc = hl_set_attrs(r, e, attrs, err, errlen);
+    json_decref(attrs);
+    if (rc)
+        return rc;
+    const char *key;
+    json_object_foreach(o, key, v) {
+        if (!is_mapped(key)) {
+            hl_unknown_field(r, key);
+            break;
+        }
+    }
+    if (!e->signals)
+        return HL_LINE_ERR("no hash phmatch can match: no PDQ (in AlternativeHashes), MD5, "
+                           "SHA1 or SHA256%s",
+                           e->photodna ? " (PhotoDNA alone cannot be matched)" : "");
+    return 0;
 }

@@ -119,6 +119,22 @@ int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint6
                                phm_hashlist_format_name(fmt));
     if (e->quality < -1 || e->quality > 100)
         return unrepresentable(err, errlen, "quality %d is out of range 0..100", e->quality);
+    if (fmt == PHM_HASHLIST_JSONL) {
+        /* photodna and attrs, as index entries hold them: text without
+         * control bytes, attrs one JSON object */
+        const char *x[2] = { e->photodna, e->attrs };
+        static const size_t xmax[2] = { PHM_INDEX_MAX_PHOTODNA, PHM_INDEX_MAX_ATTRS };
+        for (int i = 0; i < 2; i++) {
+            size_t n = x[i] ? strnlen(x[i], xmax[i] + 1) : 0;
+            int ok = n <= xmax[i] && phm_utf8_valid(x[i] ? x[i] : "", n) &&
+                     (i == 0 || n == 0 || (x[i][0] == '{' && x[i][n - 1] == '}'));
+            for (size_t k = 0; ok && k < n; k++)
+                ok = (unsigned char)x[i][k] >= 0x20 && x[i][k] != 0x7f;
+            if (!ok)
+                return unrepresentable(err, errlen, "%s is not what an index entry holds",
+                                       i ? "attrs" : "photodna");
+        }
+    }
     if (e->added < 0 || e->added > PHM_HASHLIST_TIME_MAX)
         return unrepresentable(err, errlen, "added time %lld is out of range",
                                (long long)e->added);
@@ -194,6 +210,14 @@ int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint6
             } else {
                 fputs("null", fp);
             }
+        }
+        if (e->photodna && e->photodna[0]) {
+            fputs(",\"photodna\":", fp);
+            phm_json_fwrite(fp, e->photodna, strlen(e->photodna));
+        }
+        if (e->attrs && e->attrs[0]) {
+            fputs(",\"attrs\":", fp);
+            fputs(e->attrs, fp); /* the text of one JSON object */
         }
         if (e->signals & PHM_SIG_VPDQ) {
             fputs(",\"vpdq\":[", fp);

@@ -421,11 +421,12 @@ static int attach(phm_index *idx, int *missing, char *err, size_t errlen)
     k = (MDB_val){ 6, "format" };
     if (mdb_get(txn, idx->db_meta, &k, &v) == 0 && v.mv_size == 4)
         memcpy(&format, v.mv_data, 4);
-    if (format != PHM_INDEX_FORMAT_VERSION) {
+    if (format < PHM_INDEX_FORMAT_MIN_VERSION || format > PHM_INDEX_FORMAT_VERSION) {
         mdb_txn_abort(txn);
         idx_err(err, errlen, what, idx->path,
                 "index format version %u is not supported (this build reads "
-                "version %d)%s", format, PHM_INDEX_FORMAT_VERSION,
+                "version %d to version %d)%s", format, PHM_INDEX_FORMAT_MIN_VERSION,
+                PHM_INDEX_FORMAT_VERSION,
                 format > PHM_INDEX_FORMAT_VERSION ? "; upgrade phmatch" : "");
         return PHM_ERR_INDEX_VERSION;
     }
@@ -682,6 +683,10 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     if (!mrc && (mrc = mdb_get(txn, idx->db_meta, &k, &v)) == 0 &&
         v.mv_size == sizeof out->created)
         memcpy(&out->created, v.mv_data, sizeof out->created);
+    uint32_t format = PHM_INDEX_FORMAT_VERSION;
+    k = (MDB_val){ 6, "format" };
+    if (!mrc && mdb_get(txn, idx->db_meta, &k, &v) == 0 && v.mv_size == sizeof format)
+        memcpy(&format, v.mv_data, sizeof format);
     /* distinct sources: group keys are sorted, so sources are runs */
     MDB_cursor *c;
     if (!mrc && (mrc = mdb_cursor_open(txn, idx->db_counts, &c)) == 0) {
@@ -725,7 +730,7 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     struct stat fst;
     if (stat(idx->path, &fst) == 0)
         out->file_bytes = (uint64_t)fst.st_size;
-    out->format_version = PHM_INDEX_FORMAT_VERSION;
+    out->format_version = format;
     out->map_bytes = info.me_mapsize;
     uint64_t pages = (uint64_t)info.me_last_pgno + 1;
     out->used_bytes = (pages > free_pages ? pages - free_pages : 0) * st.ms_psize;

@@ -50,13 +50,17 @@ typedef struct idx_base_header {
 
 /* Entry record layout (db "entries"; all integers little-endian). */
 #define REC_VERSION 1
+/* Version 2 (index format 3): photodna and attrs follow the note; written
+ * only for an entry that has either, so other records stay version 1. */
+#define REC_VERSION_EXTRA 2
 #define REC_FLAG_PDQ 0x01
 #define REC_FLAG_VPDQ 0x02   /* a video: u32 frames, u32 0 where a PDQ hash goes */
 #define REC_HEADER 16        /* version, flags, digests, 0, quality, 0, added */
 #define REC_ADDED_OFFSET 8   /* the one field ignored when comparing */
 #define REC_MAX                                                        \
     (REC_HEADER + 32 + 16 + 20 + 32 + 4 * 3 + PHM_INDEX_MAX_SOURCE +    \
-     PHM_INDEX_MAX_ID + PHM_INDEX_MAX_CATEGORY + PHM_INDEX_MAX_NOTE + 4)
+     PHM_INDEX_MAX_ID + PHM_INDEX_MAX_CATEGORY + PHM_INDEX_MAX_NOTE + 4 + \
+     2 * 3 + PHM_INDEX_MAX_PHOTODNA + PHM_INDEX_MAX_ATTRS)
 /* (source, id) key: source, NUL, id. */
 #define KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_ID)
 /* (source, category) count key. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "index_internal.h"
 
 size_t rec_digest_len(unsigned sig)
@@ -111,6 +113,35 @@ int rec_validate(const phm_entry *e, char *err, size_t errlen)
     }
     if ((e->signals & PHM_SIG_VPDQ) && vid_validate(e, err, errlen))
         return PHM_ERR_INVALID;
+    if (e->photodna && e->photodna[0]) {
+        size_t n = strlen(e->photodna);
+        int hex = n == 288, b64 = n == 192;
+        for (size_t i = 0; i < n && (hex || b64); i++) {
+            unsigned char c = (unsigned char)e->photodna[i];
+            hex = hex && phm_hex_value(c) >= 0;
+            b64 = b64 && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '+' || c == '/');
+        }
+        if (!hex && !b64) {
+            snprintf(err, errlen, "invalid entry '%s:%s': photodna is not 192 base64 "
+                     "characters or 288 hex digits", e->source, e->id);
+            return PHM_ERR_INVALID;
+        }
+    }
+    if (e->attrs && e->attrs[0]) {
+        long n = check_text(e->attrs, PHM_INDEX_MAX_ATTRS);
+        json_t *o = n > 0 && n <= PHM_INDEX_MAX_ATTRS
+                        ? json_loadb(e->attrs, (size_t)n, JSON_REJECT_DUPLICATES, NULL)
+                        : NULL;
+        int ok = json_is_object(o);
+        json_decref(o);
+        if (!ok) {
+            snprintf(err, errlen, "invalid entry '%s:%s': attrs is not one JSON object "
+                     "of at most %d bytes without control characters", e->source, e->id,
+                     PHM_INDEX_MAX_ATTRS);
+            return PHM_ERR_INVALID;
+        }
+    }
     if (e->quality < -1 || e->quality > 100) {
         snprintf(err, errlen, "invalid entry '%s:%s': quality %d is not -1 or 0..100",
                  e->source, e->id, e->quality);
@@ -160,7 +191,8 @@ size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
     for (unsigned i = 0; i < 3; i++)
         if (e->signals & digest_sigs[i])
             digests = (uint8_t)(digests | (1u << i));
-    buf[0] = REC_VERSION;
+    int extra = (e->photodna && e->photodna[0]) || (e->attrs && e->attrs[0]);
+    buf[0] = extra ? REC_VERSION_EXTRA : REC_VERSION;
     buf[1] = (e->signals & PHM_SIG_PDQ) ? REC_FLAG_PDQ
              : (e->signals & PHM_SIG_VPDQ) ? REC_FLAG_VPDQ : 0;
     buf[2] = digests;
@@ -188,6 +220,10 @@ size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
     n += put_text(buf + n, e->id);
     n += put_text(buf + n, e->category);
     n += put_text(buf + n, e->note);
+    if (extra) {
+        n += put_text(buf + n, e->photodna);
+        n += put_text(buf + n, e->attrs);
+    }
     return n;
 }
 
@@ -210,7 +246,7 @@ int rec_decode(const void *rec, size_t len, phm_entry *out)
 {
     const uint8_t *p = rec;
     memset(out, 0, sizeof *out);
-    if (len < REC_HEADER || p[0] != REC_VERSION ||
+    if (len < REC_HEADER || (p[0] != REC_VERSION && p[0] != REC_VERSION_EXTRA) ||
         (p[1] != 0 && p[1] != REC_FLAG_PDQ && p[1] != REC_FLAG_VPDQ) ||
         (p[2] & ~7u) || p[3] || get16(p + 6))
         return PHM_ERR_CORRUPT;
@@ -250,7 +286,19 @@ int rec_decode(const void *rec, size_t len, phm_entry *out)
     if (get_text(p, len, &pos, PHM_INDEX_MAX_SOURCE, &out->source) ||
         get_text(p, len, &pos, PHM_INDEX_MAX_ID, &out->id) ||
         get_text(p, len, &pos, PHM_INDEX_MAX_CATEGORY, &out->category) ||
-        get_text(p, len, &pos, PHM_INDEX_MAX_NOTE, &out->note) || pos != len ||
+        get_text(p, len, &pos, PHM_INDEX_MAX_NOTE, &out->note))
+        return PHM_ERR_CORRUPT;
+    if (p[0] == REC_VERSION_EXTRA) {
+        if (get_text(p, len, &pos, PHM_INDEX_MAX_PHOTODNA, &out->photodna) ||
+            get_text(p, len, &pos, PHM_INDEX_MAX_ATTRS, &out->attrs) ||
+            (!out->photodna[0] && !out->attrs[0]))
+            return PHM_ERR_CORRUPT;
+        if (!out->photodna[0])
+            out->photodna = NULL;
+        if (!out->attrs[0])
+            out->attrs = NULL;
+    }
+    if (pos != len ||
         !out->signals || !out->source[0] || !out->id[0])
         return PHM_ERR_CORRUPT;
     return PHM_OK;

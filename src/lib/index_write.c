@@ -100,6 +100,12 @@ struct phm_index_txn {
     phm_pdq *vhashes;
     size_t nvhashes, vhashes_cap;
     int video_same;
+    /* phm_index_txn_unique_ids(): the buffered adds by key (pend index + 1
+     * in an open-addressing table, 0 empty), cleared when they are
+     * written */
+    int unique;
+    uint32_t *pset;
+    size_t pset_cap, pset_n;
 };
 
 /* ---- failure ----------------------------------------------------- */
@@ -312,7 +318,14 @@ static void txn_free(phm_index_txn *t)
     free(t->groups);
     free(t->vrec);
     free(t->vhashes);
+    free(t->pset);
     free(t);
+}
+
+void phm_index_txn_unique_ids(phm_index_txn *t, int on)
+{
+    if (t)
+        t->unique = on != 0;
 }
 
 void phm_index_txn_abort(phm_index_txn *t)
@@ -751,6 +764,10 @@ static int flush_pending(phm_index_txn *t)
     if (ec)
         mdb_cursor_close(ec);
     t->npend = 0;
+    if (t->pset_n) {
+        memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
+        t->pset_n = 0;
+    }
     /* keep one chunk for the next adds */
     while (t->arena && t->arena->next) {
         chunk *c = t->arena;
@@ -830,6 +847,109 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
     return PHM_OK;
 }
 
+/* ---- one hash per id (phm_index_txn_unique_ids) ------------------- */
+
+/* Whether record rec holds the hashes of e (PDQ hash and digests). */
+static int same_hashes(const uint8_t *rec, size_t rlen, const phm_entry *e)
+{
+    phm_entry x;
+    const unsigned sigs = PHM_SIG_PDQ | PHM_SIG_MD5 | PHM_SIG_SHA1 | PHM_SIG_SHA256;
+    if (rec_decode(rec, rlen, &x))
+        return 0;
+    if ((x.signals & sigs) != (e->signals & sigs))
+        return 0;
+    if ((x.signals & PHM_SIG_PDQ) && memcmp(&x.pdq, &e->pdq, sizeof x.pdq))
+        return 0;
+    for (unsigned i = 0; i < 3; i++)
+        if ((x.signals & digest_sigs[i]) &&
+            memcmp(rec_digest_of(&x, digest_sigs[i]), rec_digest_of(e, digest_sigs[i]),
+                   rec_digest_len(digest_sigs[i])))
+            return 0;
+    return 1;
+}
+
+/* The slot of key in the buffered adds' table: its pend, or an empty one. */
+static size_t pset_slot(const phm_index_txn *t, const uint8_t *key, size_t klen)
+{
+    size_t j = fnv1a(key, klen) & (t->pset_cap - 1);
+    for (;;) {
+        uint32_t v = t->pset[j];
+        if (!v)
+            return j;
+        const pend *p = &t->pend[v - 1];
+        if (p->key_len == klen && memcmp(p->key, key, klen) == 0)
+            return j;
+        j = (j + 1) & (t->pset_cap - 1);
+    }
+}
+
+/* Files the buffered add t->pend[i] under its key. 0 or ENOMEM. */
+static int pset_put(phm_index_txn *t, size_t i)
+{
+    if ((t->pset_n + 1) * 2 > t->pset_cap) {
+        size_t cap = t->pset_cap ? t->pset_cap * 2 : 1024;
+        uint32_t *n = calloc(cap, sizeof *n);
+        if (!n)
+            return ENOMEM;
+        uint32_t *old = t->pset;
+        size_t oldcap = t->pset_cap;
+        t->pset = n;
+        t->pset_cap = cap;
+        for (size_t k = 0; k < oldcap; k++)
+            if (old[k]) {
+                const pend *p = &t->pend[old[k] - 1];
+                t->pset[pset_slot(t, p->key, p->key_len)] = old[k];
+            }
+        free(old);
+    }
+    const pend *p = &t->pend[i];
+    size_t j = pset_slot(t, p->key, p->key_len);
+    if (!t->pset[j])
+        t->pset_n++;
+    t->pset[j] = (uint32_t)(i + 1);
+    return 0;
+}
+
+/* Refuses (PHM_ERR_INVALID) an add giving an id this transaction already
+ * stored another hash for. 0, PHM_ERR_INVALID, or a storage error. */
+static int unique_check(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = rec_key(e->source, e->id, key);
+    int clash = 0;
+    if (t->pset_cap) {
+        uint32_t v = t->pset[pset_slot(t, key, klen)];
+        if (v) {
+            const pend *p = &t->pend[v - 1];
+            clash = !same_hashes(p->rec, p->rec_len, e);
+            goto out;
+        }
+    }
+    MDB_val k = { klen, key }, val;
+    int rc = mdb_get(t->txn, t->idx->db_keys, &k, &val);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK;
+    if (!rc && val.mv_size != sizeof(uint64_t))
+        rc = MDB_CORRUPTED;
+    if (rc)
+        return fail_mdb(t, rc, "checking an id", err, errlen);
+    uint64_t eid;
+    memcpy(&eid, val.mv_data, sizeof eid);
+    if (eid >= t->first_new_eid) { /* stored by this transaction */
+        uint8_t old[REC_MAX];
+        size_t olen;
+        if ((rc = load_record(t, eid, old, &olen)) != 0)
+            return fail_mdb(t, rc, "checking an id", err, errlen);
+        clash = !same_hashes(old, olen, e);
+    }
+out:
+    if (!clash)
+        return PHM_OK;
+    snprintf(err, errlen, "id '%s' of source '%s' was given another hash earlier in this "
+             "import", e->id, e->source);
+    return PHM_ERR_INVALID;
+}
+
 int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
 {
     if (!t)
@@ -857,6 +977,8 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         }
         t->direct = 0; /* out of order: buffer from now on */
     }
+    if (t->unique && (st = unique_check(t, e, err, errlen)) != PHM_OK)
+        return st;
     if (t->npend == PEND_MAX_ITEMS || t->arena_bytes >= PEND_MAX_BYTES) {
         int rc = flush_pending(t);
         if (rc)
@@ -891,6 +1013,8 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     c->len += p->key_len + p->rec_len;
     t->arena_bytes += p->key_len + p->rec_len;
     t->npend++;
+    if (t->unique && pset_put(t, t->npend - 1))
+        return fail_nomem(t, err, errlen);
     return PHM_OK;
 }
 
@@ -1074,6 +1198,18 @@ int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
         rc = groups_flush(t);
     if (!rc)
         rc = store_new_hashes(t, err, errlen, &st);
+    if (!rc && !st) {
+        /* A file of an older format version becomes this one's at its
+         * first commit (docs/INDEX_FORMAT.md, "Compatibility"). */
+        uint32_t format = 0, cur = PHM_INDEX_FORMAT_VERSION;
+        MDB_val fk = { 6, "format" }, fv;
+        if (mdb_get(t->txn, t->idx->db_meta, &fk, &fv) == 0 && fv.mv_size == sizeof format)
+            memcpy(&format, fv.mv_data, sizeof format);
+        if (format != cur) {
+            fv = (MDB_val){ sizeof cur, &cur };
+            rc = mdb_put(t->txn, t->idx->db_meta, &fk, &fv, 0);
+        }
+    }
     if (!rc && !st && t->changed) {
         uint64_t gen = 0;
         rc = idx_meta_get_u64(t->idx, t->txn, "gen", &gen);

@@ -19,8 +19,8 @@ count() {
 # A list with every field: tsv, as export writes it (entries are stored,
 # and exported, in (source, id) order).
 H1=f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22
-H2=0000000000000000000000000000000000000000000000000000000000000001
-H3=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000
+H2=e64cc9d91c6238c2f8d1f1d9a398e78c9f199b3bd83924f2b5e11e0bf861b064
+H3=1f811b9d267fbc6613c0c3f30e041f9df69b836303e10f067fcffc12c02d01f9
 TAB=$(printf '\t')
 {
     printf 'hash\tquality\tsource\tid\tcategory\tnote\tadded\tmd5\tsha1\tsha256\n'
@@ -143,7 +143,7 @@ t_is "remove needs --id or --all" "$?" 2
 
 # ---- stats, verify, compact ----
 st=$("$P" index stats "$DB")
-t_like "stats: format version" "$st" "^format_version${TAB}2$"
+t_like "stats: format version" "$st" "^format_version${TAB}3$"
 t_like "stats: count per source and category" "$st" "^group${TAB}ncmec${TAB}A1${TAB}1$"
 t_like "stats: size on disk" "$st" "^file_bytes${TAB}[1-9]"
 t_like "stats: entries since compaction" "$st" "^delta_entries${TAB}"
@@ -155,7 +155,7 @@ done
 t_is "stats: every field of phm_index_stats by its name" "${missing:-none}" none
 js=$("$P" index stats --format json "$DB")
 t_is "stats --format json exits 0" "$?" 0
-t_like "stats --format json: one object" "$js" '^{"path":".*","format_version":2,"entries":[0-9]*,.*"groups":\[.*\]}$'
+t_like "stats --format json: one object" "$js" '^{"path":".*","format_version":3,"entries":[0-9]*,.*"groups":\[.*\]}$'
 t_like "stats --format json: video counts" "$js" '"video_entries":0,"video_frames":0,"video_hashes":0,'
 t_like "stats --format json: a group" "$js" '{"source":"ncmec","category":"A1","count":1}'
 t_like "stats --format json: the same values as text" "$js" \

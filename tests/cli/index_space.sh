@@ -9,14 +9,18 @@
 
 t_need_phmatch
 
-# 20,000 distinct PDQ lines (about 2.5 MB of index), made by a small LCG.
+# 20,000 distinct PDQ lines (about 2.5 MB of index), made by a small LCG;
+# each 16-bit value is followed by its complement, so every hash sets 128
+# bits, as a real one does (import refuses hashes far from that).
 awk 'BEGIN {
     x = 12345
     for (i = 0; i < 20000; i++) {
         h = ""
-        for (j = 0; j < 8; j++) {
+        for (j = 0; j < 4; j++) {
             x = (x * 1103515245 + 12345) % 2147483648
-            h = h sprintf("%08x", x)
+            a = x % 65536
+            b = int(x / 65536)
+            h = h sprintf("%04x%04x%04x%04x", a, 65535 - a, b, 65535 - b)
         }
         printf "%s,100,id-%d\n", h, i
     }

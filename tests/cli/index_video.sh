@@ -92,7 +92,7 @@ t_is "--format vpdq without --output-dir: usage error" "$?" 2
 awk -F, '{ for (i = 0; i < 34; i++) printf "%d,%s,%s,%.3f\n", NR - 1 + i * 120, $2, $3, (NR - 1 + i * 120) / 30 }' \
     "$EXPECTED/doorknob-hd-no-bar.txt" | sort -t, -k1,1n >"$T/long.vpdq"
 "$PHMATCH" index import --source long "$K" "$T/long.vpdq" >/dev/null
-"$PHMATCH" index add "$K" --source img --id one --hash "$(printf '%064d' 7)" >/dev/null
+"$PHMATCH" index add "$K" --source img --id one --hash aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >/dev/null
 "$PHMATCH" index export --format jsonl "$K" >"$T/all.jsonl"
 t_is "export in jsonl: exit 0" "$?" 0
 t_ok "... one line of more than 300 KB" [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/all.jsonl")" -gt 300000 ]

@@ -201,7 +201,7 @@ t_is "?max_distance=300: 400" \
     "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP '/v1/match?max_distance=300')")" 400
 
 # POST /v1/lookup
-far=$(printf '%064d' 0)
+far=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa # 128 bits set, far from the images
 t_is "POST /v1/lookup: 200" \
     "$(req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[\"$want\",\"$far\"],\"max_distance\":0}" "$(TCP /v1/lookup)")" 200
 t_like "... per-hash matches, in order" "$(body)" \
@@ -235,7 +235,7 @@ t_is "... and nothing for queries that matched nothing" \
 # index administration
 t_is "POST /v1/index/entries (admin): 200" \
     "$(req -H "$AUTH_A" -H "$JSON" -d "{\"entries\":[{\"source\":\"s2\",\"id\":\"a/b\",\"hash\":\"$far\",\"quality\":90},{\"source\":\"s2\",\"id\":\"c\",\"md5\":\"$(md5sum "$JPG" | cut -c 1-32)\"}]}" "$(TCP /v1/index/entries)")" 200
-t_is "... counts" "$(body)" '{"added":2,"updated":0,"unchanged":0}'
+t_is "... counts" "$(body)" '{"added":2,"updated":0,"unchanged":0,"removed":0}'
 t_is "an entry without a signal: 400" \
     "$(req -H "$AUTH_A" -H "$JSON" -d '{"source":"s","id":"x"}' "$(TCP /v1/index/entries)")" 400
 t_like "... naming the entry" "$(body)" 'entries\[0\]'
@@ -421,7 +421,7 @@ for f in pdq hex hma csv tsv jsonl; do
         t_diag "$(cat "$T/rt-$f.log")"
         continue
     fi
-    rt_want="200/{\"added\":0,\"updated\":0,\"unchanged\":$n}"
+    rt_want="200/{\"added\":0,\"updated\":0,\"unchanged\":$n,\"removed\":0}"
     case $f in
     csv) ct=text/csv ;;
     tsv) ct=text/tab-separated-values ;;
@@ -440,28 +440,28 @@ for f in pdq hex hma csv tsv jsonl; do
         head -n 1 "$T/rt-$f.1" >"$T/rt-one.json"
         t_is "round trip jsonl: one exported line as application/json: unchanged" \
             "$(rt_post application/json "$T/rt-one.json" '')/$(body)" \
-            '200/{"added":0,"updated":0,"unchanged":1}'
+            '200/{"added":0,"updated":0,"unchanged":1,"removed":0}'
         mkdir "$T/rt-vpdq"
         "$PHMATCH" index export --format vpdq --output-dir "$T/rt-vpdq" "$T/rt-$f.phmi" \
             >/dev/null 2>&1
         v=$(ls "$T/rt-vpdq")
         t_is "round trip vpdq: the video's file as text/plain: unchanged" \
             "$(rt_post text/plain "$T/rt-vpdq/$v" "?source=vid&category=clips&id=${v%.txt}")/$(body)" \
-            '200/{"added":0,"updated":0,"unchanged":1}'
+            '200/{"added":0,"updated":0,"unchanged":1,"removed":0}'
         t_is "... without ?id=: 400" "$(rt_post text/plain "$T/rt-vpdq/$v" '?source=vid')" 400
         printf '%s\n' "$(head -n 2 "$T/rt-$f.1" | tail -n 1)" '{"hash":"xyz"}' >"$T/rt-bad.jsonl"
         t_is "a bad line in a list body: 400" \
             "$(rt_post application/x-ndjson "$T/rt-bad.jsonl" '')" 400
         t_like "... naming the line" "$(body)" '"message":"body:2: invalid hash'
         t_is "a list body of an unknown type: 415" \
-            "$(rt_post application/xml "$T/rt-bad.jsonl" '')" 415
+            "$(rt_post application/pdf "$T/rt-bad.jsonl" '')" 415
         # What export writes and the old grammar refused: aliases, null, ISO
         # times, unknown keys (ignored).
         printf '{"pdq":"%s","list":"s3","external_id":"x","label":null,"added":"2024-01-02T03:04:05Z","tags":[1],"note":null}' \
             "$(head -c 64 "$T/rt-hex.1")" >"$T/rt-alias.json"
         t_is "an ENTRY with aliases, null, an ISO time and an unknown key: added" \
             "$(rt_post application/json "$T/rt-alias.json" '')/$(body)" \
-            '200/{"added":1,"updated":0,"unchanged":0}'
+            '200/{"added":1,"updated":0,"unchanged":0,"removed":0}'
     fi
     stop "$PID"
 done

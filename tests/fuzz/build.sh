@@ -40,7 +40,8 @@ fi
 # sanitizers that stop at the first error so libFuzzer saves the input.
 # (Makefile lines ending in a backslash are joined to the next first.)
 makevars=$(sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' Makefile)
-pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p')
+# PKGS := ..., then any PKGS += ... lines
+pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^PKGS[[:space:]]*[:+]=[[:space:]]*//p' | tr '\n' ' ')
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
@@ -199,6 +200,21 @@ done
     >"$seeds/auto-video.vpdq"
 { printf '\147'; head -n 20 tests/data/vpdq/expected/chair-19-sd-bar-128x128.txt; } \
     >"$seeds/mem-video.vpdq"
+# fuzz_hashlist, the publishers' formats: +128 chooses them (bits 0-2: 0
+# vics, 1 ncmec, 2 stopncii, 3 threatexchange, 4 threatexchange-csv, 5
+# tat, 6 icse), each once detected (format auto is bit 0-2 = 7) and named.
+for f in tests/data/hashlists/feed.*; do
+    [ -f "$f" ] || die "seed list '$f' not found"
+    b=$(basename "$f")
+    case $b in
+    *vics*) x='\200' ;; *ncmec*) x='\201' ;; *stopncii*) x='\202' ;;
+    *te.json) x='\203' ;; *te.csv) x='\204' ;; *tat*) x='\205' ;; *) x='\206' ;;
+    esac
+    { printf '\207'; cat "$f"; } >"$seeds/auto-$b"
+    { printf '\257'; cat "$f"; } >"$seeds/mem-$b"
+    # shellcheck disable=SC2059
+    { printf "$x"; cat "$f"; } >"$seeds/fmt-$b"
+done
 # fuzz_vpdq: the reference's vPDQ files of the test videos, a synthetic
 # one, and broken lines.
 seeds=$out/seeds/fuzz_vpdq

@@ -256,7 +256,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         "\"f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22\","
         "\"quality\":90},"
         "{\"source\":\"s1\",\"id\":\"b/c\",\"hash\":"
-        "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
         "{\"source\":\"s2\",\"id\":\"d\",\"md5\":\"0123456789abcdef0123456789abcdef\"}]}";
     char req[1024];
     int n = snprintf(req, sizeof req, "POST /v1/index/entries HTTP/1.1\r\nHost: x\r\n"

@@ -4,16 +4,23 @@
  * import/export` and phmatchd's POST /v1/index/entries use.
  *
  * Input: the first byte chooses the format (bits 0-2: auto, pdq, hex, hma,
- * csv, tsv, jsonl, vpdq), the options (bit 3 skip other signal types, bit
- * 4 default source and category, bit 6 allow videos) and whether the
- * reader reads a FILE or memory (bit 5); the other bytes are the list.
+ * csv, tsv, jsonl, vpdq; with bit 7 set: vics, ncmec, stopncii,
+ * threatexchange, threatexchange-csv, tat, icse, auto), the options (bit 3
+ * skip other signal types and take deletions, bit 4 default source and
+ * category, bit 6 allow videos and check hashes) and whether the reader
+ * reads a FILE or memory (bit 5); the other bytes are the list.
  *
  * Invariants from include/phmatch.h "Hash lists", checked on arbitrary
  * bytes:
- *   - reading ends: every call consumes at least one line or returns EOF or
- *     a sticky error, which the next call repeats word for word;
- *   - every message and warning starts "fuzz:LINE: " with the reader's
- *     line, and holds only printable ASCII;
+ *   - reading ends: every call consumes at least one line (a document: one
+ *     byte) or returns EOF or a sticky error, which the next call repeats
+ *     word for word;
+ *   - every message and warning starts "fuzz:LINE: " (a document:
+ *     "fuzz: record N: ") as phm_hashlist_reader_where() says, and holds
+ *     only printable ASCII;
+ *   - a deletion comes only to a reader that takes them, with an id;
+ *   - photodna and attrs are what an index entry holds, and come back
+ *     from jsonl;
  *   - a record is in range: at least one hash (and the PDQ hash zero when
  *     absent), quality -1..100, time 0..HASHLIST_TIME_MAX, strings
  *     NUL-terminated within their limits, a non-empty id;
@@ -50,6 +57,8 @@ typedef struct snap {
     char id[PHM_HASHLIST_ID_MAX + 1];
     char category[PHM_HASHLIST_CATEGORY_MAX + 1];
     char note[PHM_HASHLIST_NOTE_MAX + 1];
+    char photodna[PHM_INDEX_MAX_PHOTODNA + 1];
+    char attrs[PHM_INDEX_MAX_ATTRS + 1];
     int video; /* a video: its frames are not kept */
 } snap;
 
@@ -64,6 +73,10 @@ static int snap_read(phm_hashlist_reader *rd, snap *s, char *err, size_t errlen)
 {
     phm_entry e;
     int rc = phm_hashlist_read(rd, &e, err, errlen);
+    if (rc == PHM_HASHLIST_REMOVE) {
+        CHECK(e.source && e.id && e.id[0]);
+        return rc;
+    }
     if (rc != PHM_HASHLIST_RECORD)
         return rc;
     CHECK(e.source && e.id && e.category && e.note);
@@ -80,6 +93,10 @@ static int snap_read(phm_hashlist_reader *rd, snap *s, char *err, size_t errlen)
     copy_text(s->id, sizeof s->id, e.id);
     copy_text(s->category, sizeof s->category, e.category);
     copy_text(s->note, sizeof s->note, e.note);
+    copy_text(s->photodna, sizeof s->photodna, e.photodna ? e.photodna : "");
+    copy_text(s->attrs, sizeof s->attrs, e.attrs ? e.attrs : "");
+    CHECK(!e.photodna || strlen(e.photodna) == 192 || strlen(e.photodna) == 288);
+    CHECK(!e.attrs || (e.attrs[0] == '{' && e.attrs[strlen(e.attrs) - 1] == '}'));
     s->video = (e.signals & PHM_SIG_VPDQ) != 0;
     return rc;
 }
@@ -89,17 +106,20 @@ static int snap_write(FILE *fp, phm_hashlist_format fmt, const snap *s, char *er
 {
     phm_entry e = { .source = s->source, .id = s->id, .category = s->category,
                     .note = s->note, .signals = s->has, .quality = s->quality,
-                    .added = s->added, .pdq = s->pdq };
+                    .added = s->added, .pdq = s->pdq,
+                    .photodna = s->photodna[0] ? s->photodna : NULL,
+                    .attrs = s->attrs[0] ? s->attrs : NULL };
     memcpy(e.md5, s->md5, sizeof e.md5);
     memcpy(e.sha1, s->sha1, sizeof e.sha1);
     memcpy(e.sha256, s->sha256, sizeof e.sha256);
     return phm_hashlist_write(fp, fmt, &e, err, errlen);
 }
 
-static void check_message(const char *msg, uint64_t line)
+static void check_message(const char *msg, const phm_hashlist_reader *rd)
 {
-    char prefix[48];
-    int n = snprintf(prefix, sizeof prefix, "fuzz:%llu: ", (unsigned long long)line);
+    char prefix[64], where[48];
+    int n = snprintf(prefix, sizeof prefix, "%s: ",
+                     phm_hashlist_reader_where(rd, where, sizeof where));
     CHECK(n > 0 && strncmp(msg, prefix, (size_t)n) == 0);
     CHECK(strlen(msg) > (size_t)n);
     for (const char *p = msg; *p; p++)
@@ -116,7 +136,7 @@ static void on_warning(void *ctx, const char *msg)
     warn_state *w = ctx;
     w->count++;
     CHECK(w->count <= 2); /* one for columns or keys, one for signal types */
-    check_message(msg, phm_hashlist_reader_line(w->rd));
+    check_message(msg, w->rd);
 }
 
 static void check_record(const snap *rec)
@@ -202,6 +222,10 @@ static void round_trip(phm_hashlist_format fmt, const snap *rec)
         CHECK(memcmp(back.sha1, rec->sha1, sizeof back.sha1) == 0);
     if (back.has & PHM_SIG_SHA256)
         CHECK(memcmp(back.sha256, rec->sha256, sizeof back.sha256) == 0);
+    if (fmt == PHM_HASHLIST_JSONL) {
+        CHECK(strcmp(back.photodna, rec->photodna) == 0);
+        CHECK(strcmp(back.attrs, rec->attrs) == 0);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -209,10 +233,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > (1u << 20))
         return 0;
     phm_hashlist_format fmt = (phm_hashlist_format)(data[0] % 8);
+    if (data[0] & 128)
+        fmt = (data[0] & 7) == 7 ? PHM_HASHLIST_AUTO
+                                 : (phm_hashlist_format)(PHM_HASHLIST_VICS + (data[0] & 7));
     phm_hashlist_options opt = { 0 };
     int from_memory = (data[0] >> 5) & 1;
     opt.skip_other_signals = (data[0] >> 3) & 1;
+    opt.allow_remove = (data[0] >> 3) & 1;
     opt.allow_video = (data[0] >> 6) & 1;
+    opt.check_hashes = (data[0] >> 6) & 1;
     if ((data[0] >> 4) & 1) {
         opt.source = "src";
         opt.category = "cat";
@@ -248,10 +277,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t calls = 0, records = 0;
     for (;;) {
         snap rec;
-        CHECK(++calls <= lines + 3);
+        phm_hashlist_format now = phm_hashlist_reader_format(rd);
+        int doc = now == PHM_HASHLIST_VICS || now == PHM_HASHLIST_NCMEC ||
+                  now == PHM_HASHLIST_STOPNCII || now == PHM_HASHLIST_THREATEXCHANGE ||
+                  now == PHM_HASHLIST_TAT;
+        CHECK(++calls <= (doc ? size : lines) + 3);
         int rc = snap_read(rd, &rec, err, sizeof err);
         if (rc == PHM_HASHLIST_EOF)
             break;
+        if (rc == PHM_HASHLIST_REMOVE) {
+            CHECK(opt.allow_remove);
+            continue;
+        }
         if (rc == PHM_HASHLIST_RECORD) {
             check_record(&rec);
             if (fmt != PHM_HASHLIST_AUTO)
@@ -262,7 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     round_trip((phm_hashlist_format)f, &rec);
             continue;
         }
-        check_message(err, phm_hashlist_reader_line(rd));
+        check_message(err, rd);
         if (rc == PHM_ERR_CORRUPT)
             continue;
         CHECK(rc == PHM_ERR_UNSUPPORTED || rc == PHM_ERR_UNREADABLE);

@@ -421,23 +421,26 @@ static void test_hma(void)
              "pdq\n"
              "  pdq   " H3 "  \n",
              "l.hma", PHM_HASHLIST_HMA, res);
-    IS_INT(res->nrec, 3, "hma: three records");
+    IS_INT(res->nrec, 4, "hma: four records");
     IS_STR(hex_of(&res->rec[1], hex), H2, "hma: type in any case, tab separator");
-    IS_STR(hex_of(&res->rec[2], hex), H3, "hma: blanks around");
-    IS_INT(res->nerr, 3, "hma: three bad lines");
-    IS_STR(res->err[0], "l.hma:3: signal type 'video_md5' is not pdq", "hma: other signal type");
-    IS_STR(res->err[1], "l.hma:4: unexpected text after the hash", "hma: text after the hash");
-    IS_STR(res->err[2], "l.hma:5: expected 'pdq HASH'", "hma: no hash");
+    IS_INT((int)res->rec[2].has, PHM_SIG_MD5, "hma: video_md5 is an MD5 digest (HMA's local file)");
+    IS_STR(hex_of(&res->rec[3], hex), H3, "hma: blanks around");
+    IS_INT(res->nerr, 2, "hma: two bad lines");
+    IS_STR(res->err[0], "l.hma:4: unexpected text after the hash", "hma: text after the hash");
+    IS_STR(res->err[1], "l.hma:5: expected 'pdq HASH'", "hma: no hash");
+    read_str("tmk d41d8cd98f00b204e9800998ecf8427e\n", "o.hma", PHM_HASHLIST_HMA, res);
+    IS_STR(res->nerr ? res->err[0] : "", "o.hma:1: signal type 'tmk' is not pdq",
+           "hma: other signal type");
 
     phm_hashlist_options opt = { .skip_other_signals = 1 };
-    const char *text = "pdq " H1 "\nvideo_md5 d41d8cd98f00b204e9800998ecf8427e\n"
-                       "video_md5 d41d8cd98f00b204e9800998ecf8427f\npdq " H2 "\n";
+    const char *text = "pdq " H1 "\ntmk d41d8cd98f00b204e9800998ecf8427e\n"
+                       "tmk d41d8cd98f00b204e9800998ecf8427f\npdq " H2 "\n";
     read_mem(text, strlen(text), "s.hma", PHM_HASHLIST_AUTO, &opt, res);
     OK(res->nrec == 2 && res->nerr == 0, "hma: other signal types skipped when asked");
     IS_INT((int)res->skipped, 2, "hma: skipped lines counted");
     IS_INT(res->nwarn, 1, "hma: one warning");
     IS_STR(res->warn[0],
-           "s.hma:2: skipping records of signal type 'video_md5' and any other but pdq",
+           "s.hma:2: skipping records of signal type 'tmk' and any other but pdq",
            "hma: the warning names the file, line and type");
     free(res);
 }
@@ -823,7 +826,8 @@ static void test_fatal(void)
                  "h.txt:3: invalid header: unterminated quoted field 2", "unterminated quote in the header");
     expect_fatal("hello world\n", PHM_HASHLIST_AUTO, PHM_ERR_UNSUPPORTED,
                  "h.txt:1: cannot detect the format of this hash list (pdq, hex, hma, csv, tsv, "
-                 "jsonl or vpdq); name it with --format",
+                 "jsonl, vpdq, vics, ncmec, stopncii, threatexchange, threatexchange-csv, tat "
+                 "or icse); name it with --format",
                  "undetectable format");
     expect_fatal(H1 "\tx\n", PHM_HASHLIST_AUTO, PHM_ERR_UNSUPPORTED,
                  "h.txt:1: the tsv header names no hash column (hash, pdq, signal, signal_str, md5, sha1 "
@@ -904,9 +908,9 @@ static void test_samples(void)
            strcmp(hex_of(&res->rec[0], hex), H1) == 0 && strcmp(res->rec[2].id, "5") == 0,
        "sample.hex");
     read_file(SAMPLES "sample.hma", PHM_HASHLIST_AUTO, &opt, res);
-    OK(res->fmt == PHM_HASHLIST_HMA && res->nrec == 3 && res->nerr == 1 &&
-           strcmp(res->err[0], SAMPLES "sample.hma:3: signal type 'video_md5' is not pdq") == 0,
-       "sample.hma: the video_md5 line is an error");
+    OK(res->fmt == PHM_HASHLIST_HMA && res->nrec == 4 && res->nerr == 0 &&
+           res->rec[2].has == PHM_SIG_MD5,
+       "sample.hma: the video_md5 line is an MD5 entry");
     read_file(SAMPLES "sample.csv", PHM_HASHLIST_AUTO, &opt, res);
     OK(res->fmt == PHM_HASHLIST_CSV && res->nrec == 3 && res->nerr == 0 && res->nwarn == 1 &&
            strcmp(res->rec[0].note, "first, with a comma") == 0 &&

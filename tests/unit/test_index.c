@@ -402,9 +402,10 @@ static void test_bad_files(void)
            PHM_ERR_INDEX, "foreign LMDB file");
     OK(strstr(err, "another program") != NULL, "message: %s", err);
 
-    /* another format version, newer (3) and older (1: before videos) */
-    for (uint32_t ver = PHM_INDEX_FORMAT_VERSION - 1; ver <= PHM_INDEX_FORMAT_VERSION + 1;
-         ver += 2) {
+    /* another format version: older than the oldest read (1: before
+     * videos), newer than this one; version 2 is opened (below) */
+    for (uint32_t ver = PHM_INDEX_FORMAT_MIN_VERSION - 1; ver <= PHM_INDEX_FORMAT_VERSION + 1;
+         ver += PHM_INDEX_FORMAT_VERSION - PHM_INDEX_FORMAT_MIN_VERSION + 2) {
         char name[32], want[32];
         snprintf(name, sizeof name, "v%u.phmi", ver);
         path_in(path, sizeof path, name);
@@ -428,6 +429,58 @@ static void test_bad_files(void)
         snprintf(want, sizeof want, "version %d)", PHM_INDEX_FORMAT_VERSION);
         OK(strstr(err, name) && strstr(err, want), "message: %s", err);
     }
+
+    /* a version-2 file (entries of record version 1 only): opened, read,
+     * and version 3 after its first commit */
+    uint32_t v2 = 2;
+    path_in(path, sizeof path, "v2.phmi");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create v2.phmi");
+    phm_entry e = { .source = "s", .id = "old", .signals = PHM_SIG_PDQ, .quality = 90 };
+    e.pdq.w[0] = 0x5555555555555555ull;
+    e.pdq.w[1] = 0xaaaaaaaaaaaaaaaaull;
+    if (phm_index_txn_begin(idx, &t, err, sizeof err) == PHM_OK) {
+        phm_index_add(t, &e, err, sizeof err);
+        phm_index_txn_commit(t, NULL, err, sizeof err);
+    }
+    phm_index_close(idx);
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 16);
+    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
+        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+        mdb_dbi_open(txn, "meta", 0, &dbi);
+        MDB_val k = { 6, "format" }, v = { 4, &v2 };
+        mdb_put(txn, dbi, &k, &v, 0);
+        mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    phm_index_stats ist;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "a version-2 file opens read-only: %s", err);
+    OK(phm_index_get_stats(idx, &ist, err, sizeof err) == PHM_OK && ist.format_version == 2 &&
+           ist.entries == 1,
+       "... its version 2 and its entry");
+    phm_index_close(idx);
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "... and for writing");
+    e.id = "new";
+    e.photodna = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                 "0123456789abcdef0123456789abcdef";
+    e.attrs = "{\"Series\":\"a\",\"IsDistributed\":true}";
+    e.pdq.w[2] = 1;
+    if (phm_index_txn_begin(idx, &t, err, sizeof err) == PHM_OK) {
+        IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "photodna and attrs stored: %s",
+               err);
+        phm_index_txn_commit(t, NULL, err, sizeof err);
+    }
+    OK(phm_index_get_stats(idx, &ist, err, sizeof err) == PHM_OK && ist.format_version == 3 &&
+           ist.entries == 2,
+       "... version 3 after the first commit");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "... and verified: %s", err);
+    phm_index_close(idx);
 }
 
 static void test_map_full(void)
@@ -630,6 +683,116 @@ static void test_merge_keys(void)
     phm_index_close(idx);
 }
 
+/* photodna and attrs: stored, read back by foreach and the searcher,
+ * compared for "unchanged", refused when malformed; unique ids. */
+typedef struct extra_seen {
+    char photodna[PHM_INDEX_MAX_PHOTODNA + 1];
+    char attrs[PHM_INDEX_MAX_ATTRS + 1];
+    int n;
+} extra_seen;
+
+static int extra_cb(void *ctx, uint64_t eid, const phm_entry *e)
+{
+    extra_seen *x = ctx;
+    (void)eid;
+    if (strcmp(e->id, "x") == 0) {
+        snprintf(x->photodna, sizeof x->photodna, "%s", e->photodna ? e->photodna : "(null)");
+        snprintf(x->attrs, sizeof x->attrs, "%s", e->attrs ? e->attrs : "(null)");
+    }
+    x->n++;
+    return 0;
+}
+
+static void test_extra_fields(void)
+{
+    char path[600], b64[193];
+    phm_index *idx;
+    phm_index_txn *t;
+    phm_index_counts c;
+    phm_pdq h = { { 0x5555555555555555ull, 0xaaaaaaaaaaaaaaaaull, 0x0f0f0f0f0f0f0f0full,
+                    0xf0f0f0f0f0f0f0f0ull } };
+    for (int i = 0; i < 192; i++)
+        b64[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[i % 64];
+    b64[192] = '\0';
+    path_in(path, sizeof path, "extra.phmi");
+    if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err)) {
+        OK(0, "open extra.phmi: %s", err);
+        return;
+    }
+    phm_entry e = entry("s", "x", "A1", &h);
+    e.photodna = b64;
+    e.attrs = "{\"Series\":\"s\",\"Tags\":[\"a\"]}";
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "an entry with photodna and attrs");
+    phm_entry bad = e;
+    bad.id = "y";
+    bad.photodna = "abc";
+    IS_INT(phm_index_add(t, &bad, err, sizeof err), PHM_ERR_INVALID, "a short photodna refused");
+    bad.photodna = NULL;
+    bad.attrs = "[1]";
+    IS_INT(phm_index_add(t, &bad, err, sizeof err), PHM_ERR_INVALID, "attrs not an object refused");
+    bad.attrs = "{\"a\":1";
+    IS_INT(phm_index_add(t, &bad, err, sizeof err), PHM_ERR_INVALID, "attrs not JSON refused");
+    phm_index_txn_commit(t, &c, err, sizeof err);
+    extra_seen x = { "", "", 0 };
+    phm_index_foreach(idx, extra_cb, &x, err, sizeof err);
+    IS_STR(x.photodna, b64, "foreach: photodna back");
+    IS_STR(x.attrs, e.attrs, "foreach: attrs back");
+    phm_searcher *s;
+    if (phm_searcher_new(idx, &s, err, sizeof err) == PHM_OK) {
+        uint64_t eid = 0;
+        phm_entry got;
+        if (phm_searcher_find(s, "s", "x", &eid, err, sizeof err) == PHM_OK &&
+            phm_searcher_get(s, eid, &got, err, sizeof err) == PHM_OK)
+            OK(got.photodna && strcmp(got.photodna, b64) == 0 && got.attrs &&
+                   strcmp(got.attrs, e.attrs) == 0,
+               "searcher_get: photodna and attrs back");
+        else
+            OK(0, "searcher_get: %s", err);
+        phm_searcher_free(s);
+    }
+    /* the same again: unchanged; other attrs: updated; none: updated */
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_index_add(t, &e, err, sizeof err);
+    e.attrs = "{\"Series\":\"t\"}";
+    phm_index_add(t, &e, err, sizeof err);
+    e.attrs = NULL;
+    e.photodna = NULL;
+    phm_index_add(t, &e, err, sizeof err);
+    phm_index_txn_commit(t, &c, err, sizeof err);
+    OK(c.unchanged == 1 && c.updated == 2, "unchanged, then updated twice (%llu, %llu)",
+       (unsigned long long)c.unchanged, (unsigned long long)c.updated);
+    x.n = 0;
+    phm_index_foreach(idx, extra_cb, &x, err, sizeof err);
+    IS_STR(x.photodna, "(null)", "removed photodna reads back as NULL");
+
+    /* unique ids: one id, two hashes, in one transaction */
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_index_txn_unique_ids(t, 1);
+    phm_entry u = entry("s", "u1", "", &h);
+    IS_INT(phm_index_add(t, &u, err, sizeof err), PHM_OK, "unique: first add");
+    IS_INT(phm_index_add(t, &u, err, sizeof err), PHM_OK, "unique: the same hash again");
+    u.category = "other";
+    IS_INT(phm_index_add(t, &u, err, sizeof err), PHM_OK, "unique: the same hash, relabelled");
+    phm_pdq h2 = h;
+    h2.w[3] ^= 0xffull;
+    u.pdq = h2;
+    IS_INT(phm_index_add(t, &u, err, sizeof err), PHM_ERR_INVALID, "unique: another hash refused");
+    OK(strstr(err, "another hash") != NULL, "... saying so: %s", err);
+    /* after a removal (which writes the buffered adds) */
+    phm_entry a = entry("s", "a0", "", &h);
+    phm_index_add(t, &a, err, sizeof err);
+    phm_index_remove(t, "s", "zz", NULL, err, sizeof err);
+    IS_INT(phm_index_add(t, &u, err, sizeof err), PHM_ERR_INVALID,
+           "unique: refused after the adds were written too");
+    /* an entry stored before this transaction may change its hash */
+    e.pdq = h2;
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "unique: a stored entry re-hashed");
+    IS_INT(phm_index_txn_commit(t, &c, err, sizeof err), PHM_OK, "unique: commit");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify: %s", err);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "index");
@@ -641,6 +804,7 @@ int main(void)
     test_map_full();
     test_compact_and_copy();
     test_merge_keys();
+    test_extra_fields();
     scratch_done(dir);
     return tap_done();
 }
