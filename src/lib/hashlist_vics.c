@@ -4,6 +4,8 @@
  * value[i].Media[]. */
 #include "hashlist_internal.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -21,7 +23,7 @@ static const struct {
 /* Fields read into the entry, or known and not kept. */
 static const char *const mapped[] = {
     "MediaID", "Category", "MD5", "SHA1", "SHA256", "PhotoDNA", "AlternativeHashes",
-    "odata.id", "@odata.id", "odata.type", "@odata.type",
+    "odata.id", "@odata.id", "odata.type", "@odata.type", "@phmatch.entry",
 };
 
 static int is_mapped(const char *key)
@@ -69,12 +71,60 @@ static int alternative(phm_hashlist_reader *r, json_t *alt, phm_entry *e, char *
             if (e->photodna && (strlen(e->photodna) != vn || memcmp(e->photodna, val, vn)))
                 return HL_LINE_ERR("two different PhotoDNA hashes");
             rc = hl_set_photodna(r, e, val, vn, err, errlen);
+        } else if (hl_same_name(name, nn, "SHA256", 1)) {
+            /* VICS has no SHA256 field; phmatch's export puts it here. */
+            rc = hl_set_digest(r, e, 2, val, vn, err, errlen);
         } else {
             continue; /* a hash phmatch does not use */
         }
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+/* "@phmatch.entry": what `index export --format vics` writes beside the
+ * Media fields so that a re-import gives back the same entry: source, id,
+ * category, note (strings), quality (a number), added (ISO 8601). As with
+ * a csv column, a field given here wins over --source/--category; the
+ * Media fields (MediaID, Category) are read first and then replaced. */
+static int phmatch_entry(phm_hashlist_reader *r, json_t *a, phm_entry *e, char *err,
+                         size_t errlen)
+{
+    static const struct {
+        const char *key;
+        size_t off, max;
+    } str[] = {
+        { "source", offsetof(phm_hashlist_reader, source), PHM_HASHLIST_SOURCE_MAX },
+        { "id", offsetof(phm_hashlist_reader, id), PHM_HASHLIST_ID_MAX },
+        { "category", offsetof(phm_hashlist_reader, category), PHM_HASHLIST_CATEGORY_MAX },
+        { "note", offsetof(phm_hashlist_reader, note), PHM_HASHLIST_NOTE_MAX },
+    };
+    const char *s;
+    size_t n;
+    json_t *v;
+    int rc;
+
+    if (!json_is_object(a))
+        return HL_LINE_ERR("\"@phmatch.entry\" must be an object");
+    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++) {
+        if ((rc = str_field(r, a, str[i].key, &s, &n, err, errlen)) != 0)
+            return rc;
+        if (s && (rc = hl_set_string(r, (char *)r + str[i].off, str[i].max, str[i].key, s, n,
+                                     err, errlen)) != 0)
+            return rc;
+    }
+    if ((v = json_object_get(a, "quality")) && !json_is_null(v)) {
+        char q[32];
+        if (!json_is_integer(v))
+            return HL_LINE_ERR("\"@phmatch.entry\": \"quality\" must be an integer");
+        snprintf(q, sizeof q, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        if ((rc = hl_set_quality(r, e, q, strlen(q), err, errlen)) != 0)
+            return rc;
+    }
+    if ((rc = str_field(r, a, "added", &s, &n, err, errlen)) != 0 ||
+        (s && (rc = hl_set_added(r, e, s, n, err, errlen)) != 0))
+        return rc;
     return 0;
 }
 
@@ -143,6 +193,9 @@ int hl_vics_media(phm_hashlist_reader *r, json_t *o, phm_entry *e, char *err, si
     rc = hl_set_attrs(r, e, attrs, err, errlen);
     json_decref(attrs);
     if (rc)
+        return rc;
+    if ((v = json_object_get(o, "@phmatch.entry")) && !json_is_null(v) &&
+        (rc = phmatch_entry(r, v, e, err, errlen)) != 0)
         return rc;
     const char *key;
     json_object_foreach(o, key, v) {
