@@ -160,12 +160,26 @@ static int write_index(const index_options *o, const cli_global *g,
     int status = open_index(o, g, 0, &idx);
     if (status != CLI_EXIT_OK)
         return status;
+    /* An import under --source is held to that source's stored minimum
+     * quality (phmatch index source set --min-quality) when it is above
+     * --min-quality. Read before the write transaction begins. */
+    index_options eff = *o;
+    if (o->source && o->source[0]) {
+        phm_source_settings ss;
+        int grc = phm_index_source_get(idx, o->source, &ss, err, sizeof err);
+        if (grc != PHM_OK) {
+            status = write_failed(grc, o->db, err);
+            goto out;
+        }
+        if (ss.min_quality > eff.min_quality)
+            eff.min_quality = ss.min_quality;
+    }
     int rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
     if (rc != PHM_OK) {
         status = write_failed(rc, o->db, err);
         goto out;
     }
-    status = change(o, txn, ctx);
+    status = change(&eff, txn, ctx);
     if (status != CLI_EXIT_OK)
         goto out;
     rc = phm_index_txn_commit(txn, counts, err, sizeof err);

@@ -165,4 +165,17 @@ I=$T/i.phmi
 t_is "audit --images: the entries within 31 of a benign image" \
     "$(tsv_col id "$T/ai.tsv" | sort | tr '\n' ' ')" "img near "
 t_is "... each matching one image" "$(tsv_col hits "$T/ai.tsv" | tr '\n' ' ')" "1 1 "
+# A source's stored minimum quality holds its imports (issue 14: quality below
+# the source's minimum is refused at import, with its record number).
+Q=$T/q.phmi
+"$P" index create "$Q"
+"$P" index source set "$Q" strict --min-quality 80 >/dev/null
+{ printf '{"hash":"%s","quality":90,"id":"good"}\n' "$H"
+  printf '{"hash":"%s","quality":60,"id":"weak"}\n' "$(flip "$H" 40)"; } >"$T/q.jsonl"
+"$P" index import --source strict "$Q" "$T/q.jsonl" >"$T/q.out" 2>"$T/q.err"
+t_is "import under a source with min_quality 80: a record of quality 60 refuses the run (exit 1)" "$?" 1
+t_like "... naming the record and the minimum" "$(cat "$T/q.err")" 'q.jsonl:2: quality 60 is below the minimum 80'
+"$P" index import --source lax "$Q" "$T/q.jsonl" >"$T/q.out" 2>/dev/null
+t_is "... the same file under a source without a minimum: both stored" "$(cat "$T/q.out")" \
+    "added 2, unchanged 0, updated 0, removed 0"
 t_done
