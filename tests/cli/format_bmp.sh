@@ -57,13 +57,14 @@ same() {
 }
 
 # ---------------------------------------------------------------------------
-# Files ImageMagick writes, from a small photo and two full-size ones.
+# Files ImageMagick writes.
 mkdir -p "$T/im"
-for src in "$ROOT/data/known/phone.jpg" "$ROOT/data/photos/labelme-q0291.jpg" \
-    "$ROOT/data/known/bridge.jpg"; do
-    b=$(basename "$src" .jpg)
-    convert "$src" -resize '97x61!' "$T/im/$b-small.png"
-    for s in "$T/im/$b-small.png" "$src"; do
+# Each variant from a 97x61 copy of two photos (odd width: row padding),
+# and from one photo at full size.
+convert "$ROOT/data/known/phone.jpg" -resize '97x61!' "$T/im/phone-small.png"
+convert "$ROOT/data/photos/labelme-q0291.jpg" -resize '97x61!' "$T/im/labelme-small.png"
+for src in "$T/im/phone-small.png" "$T/im/labelme-small.png" "$ROOT/data/known/bridge.jpg"; do
+    for s in "$src"; do
         n=$(basename "$s" | sed 's/\..*//')
         convert "$s" bmp3:"$T/im/$n-bmp3.bmp"
         convert "$s" bmp2:"$T/im/$n-bmp2.bmp"
