@@ -38,7 +38,9 @@ fi
 
 # Flags: the Makefile's language and warning flags, libFuzzer coverage, and
 # sanitizers that stop at the first error so libFuzzer saves the input.
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
+# (PKGS may go on over continuation lines.)
+pkgs=$(awk '/^PKGS[[:space:]]*:=/ { sub(/^PKGS[[:space:]]*:=[[:space:]]*/, ""); on = 1 }
+    on { c = sub(/\\$/, ""); printf "%s ", $0; if (!c) exit }' Makefile)
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"
@@ -135,7 +137,7 @@ for src in tests/fuzz/fuzz_*.c; do
     echo "fuzz: LINK $out/$name"
     # shellcheck disable=SC2086
     "$cc" $base $omp -Isrc/daemon $svc_cflags -fsanitize=fuzzer "$src" "$svclib" "$lib" \
-        $pkg_libs $svc_libs -lm -o "$out/$name" ||
+        $pkg_libs -lgif $svc_libs -lm -o "$out/$name" ||
         die "cannot build $out/$name"
 done
 
@@ -250,6 +252,10 @@ for t in fuzz_jpeg_stream fuzz_jpeg_diff; do
     mkdir -p "$seeds"
     cp "$out"/seeds/fuzz_decode/*.jpg tests/data/jpeg/*.jpg "$seeds/"
 done
+
+# fuzz_bmp: its seeds are all checked in (tests/fuzz/corpus/fuzz_bmp: every
+# variant of tests/cli/mkbmp.py made from a 13x7 image, and ImageMagick's
+# RLE8, RGB565 and OS/2 1.x files of the same size).
 
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
 # seeds and inputs its campaigns found, merged small) joins its seeds.
