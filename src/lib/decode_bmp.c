@@ -17,11 +17,14 @@
  *     bits as floor(v / 257), which is what ImageMagick's png24 holds for
  *     every value (measured; a rounding would differ for 10-bit fields);
  *   - RLE pixels that the stream skips (delta, early end of line or of
- *     bitmap) are palette entry 0; a run past the image's end is cut there.
+ *     bitmap) are palette entry 0; a run past the image's end is cut there;
+ *     a top-down RLE image whose stream meets the end of the file stays in
+ *     bottom-up row order (ImageMagick stops before its flip).
  * Every header field is checked before any allocation: sizes, planes, bit
  * count per compression, palette size and place, masks (contiguous, not
  * overlapping, inside the pixel), bfOffBits and the pixel data's length,
- * the stride in 64 bits, the pixel limit. Truncated uncompressed pixels
+ * the stride in 64 bits, the pixel limit (and, for RLE, rows over 256
+ * times the file's size, as ImageMagick). Truncated uncompressed pixels
  * are PHM_ERR_CORRUPT (ImageMagick refuses the file); a truncated RLE
  * stream is PHM_WARN_RECOVERED with the rows read so far (ImageMagick
  * keeps them and says "UnexpectedEndOfFile"). */
@@ -179,6 +182,9 @@ static int bmp_parse(const uint8_t *d, size_t len, const char *name, bmp_header 
             return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "BMP masks are all zero");
     }
 
+    if (h->colors > len)
+        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
+                         "BMP declares %u colours, more than the file has bytes", h->colors);
     h->palette_at = 14 + (size_t)hsize;
     if (bpp <= 8) {
         if (h->colors > (1u << bpp))
@@ -260,12 +266,13 @@ static void chan_table(const bmp_chan *c, int green, int bpp16, uint8_t *lut)
  * may pass the image's end by `slack` pixels unnoticed. Returns 0, 1 if
  * the data ended before an end of bitmap (or of the last row), 2 if a run
  * or delta went further past the image. */
-static int rle_decode(const uint8_t *s, size_t n, int rle4, uint8_t *idx, uint32_t w,
-                      uint32_t h, uint32_t slack)
+static int rle_run(const uint8_t *s, size_t n, int rle4, uint8_t *idx, uint32_t w,
+                   uint32_t h, uint32_t slack, size_t *end)
 {
     const uint64_t total = (uint64_t)w * h;
     uint64_t p = 0, x = 0, y = 0;
     size_t i = 0;
+    *end = n; /* where the data ran out, unless set below */
     int over = 0;
     memset(idx, 0, (size_t)total);
     while (y < h && p < total) {
@@ -288,8 +295,10 @@ static int rle_decode(const uint8_t *s, size_t n, int rle4, uint8_t *idx, uint32
         if (i >= n)
             return 1;
         uint32_t esc = s[i++];
-        if (esc == 1)
+        if (esc == 1) {
+            *end = i;
             return over ? 2 : 0;
+        }
         if (esc == 0) {
             x = 0;
             y++;
@@ -301,8 +310,10 @@ static int rle_decode(const uint8_t *s, size_t n, int rle4, uint8_t *idx, uint32
             y += s[i + 1];
             i += 2;
             p = y * w + x;
-            if (p > total || (p == total && y < h))
+            if (p > total || (p == total && y < h)) {
+                *end = i;
                 return 2;
+            }
         } else {
             /* Absolute mode: esc literal pixels, padded to 16 bits. */
             uint32_t count2 = esc;
@@ -327,7 +338,21 @@ static int rle_decode(const uint8_t *s, size_t n, int rle4, uint8_t *idx, uint32
                 return 1;
         }
     }
+    *end = i;
     return over ? 2 : 0;
+}
+
+/* rle_run, and whether ImageMagick would meet the end of the file: it
+ * reads two more bytes after the stream (the end of line or bitmap it
+ * expects), and at the end of the file it warns and skips the flip of a
+ * top-down image. */
+static int rle_decode(const uint8_t *s, size_t n, int rle4, uint8_t *idx, uint32_t w,
+                      uint32_t h, uint32_t slack, int *eof)
+{
+    size_t end;
+    int rc = rle_run(s, n, rle4, idx, w, h, slack, &end);
+    *eof = rc == 1 || n - end < 2;
+    return rc;
 }
 
 int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
@@ -351,6 +376,15 @@ int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len, const cha
                          "BMP pixel data truncated: %zu of %llu bytes", avail,
                          (unsigned long long)(stride * h));
 
+    /* ImageMagick refuses an RLE image whose rows (at 8 bits a pixel, RLE4
+     * too) are over 256 times the file's size; so do we, which also bounds
+     * what a small file can make us allocate. */
+    const uint64_t rows8 = ((uint64_t)w * 8 + 31) / 32 * 4 * h;
+    if (rle && rows8 / 256 > len)
+        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
+                         "BMP of %ux%u pixels in %zu bytes of RLE: too little data", w, h,
+                         len);
+
     /* RLE indexes go after the RGB pixels in the same buffer. */
     const size_t extra = rle ? (size_t)w * h : 0;
     uint8_t *px = phm__pixels(dec, bytes + extra);
@@ -372,9 +406,11 @@ int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len, const cha
     if (rle) {
         uint8_t *idx = px + bytes;
         const uint32_t slack = (uint32_t)(stride * 8 / bpp - w);
-        rle_status = rle_decode(src, avail, hd.compression == BI_RLE4, idx, w, h, slack);
+        int eof;
+        rle_status = rle_decode(src, avail, hd.compression == BI_RLE4, idx, w, h, slack, &eof);
+        const int top_down = hd.top_down && !eof;
         for (uint32_t y = 0; y < h; y++) {
-            uint8_t *o = px + (size_t)(hd.top_down ? y : h - 1 - y) * row;
+            uint8_t *o = px + (size_t)(top_down ? y : h - 1 - y) * row;
             const uint8_t *r = idx + (size_t)y * w;
             for (uint32_t x = 0; x < w; x++, o += 3) {
                 uint32_t k = r[x];

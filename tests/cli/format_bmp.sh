@@ -91,11 +91,11 @@ for f in "$T"/im/*.bmp; do
 done
 # The subtypes must really be what they say (16 bits with those masks).
 t_is "RGB565 is 16-bit BI_BITFIELDS with a 6-bit green" \
-    "$(od -An -tu2 -j28 -N2 "$T/im/phone-RGB565.bmp" | tr -d ' ')/$(od -An -tx4 -j58 -N4 "$T/im/phone-RGB565.bmp" | tr -d ' ')" \
+    "$(od -An -tu2 -j28 -N2 "$T/im/phone-small-RGB565.bmp" | tr -d ' ')/$(od -An -tx4 -j58 -N4 "$T/im/phone-small-RGB565.bmp" | tr -d ' ')" \
     "16/000007e0"
-t_is "RLE8 is compression 1" "$(od -An -tu4 -j30 -N4 "$T/im/phone-palette-rle.bmp" | tr -d ' ')" 1
+t_is "RLE8 is compression 1" "$(od -An -tu4 -j30 -N4 "$T/im/phone-small-palette-rle.bmp" | tr -d ' ')" 1
 t_is "bmp2 is an OS/2 1.x header (12 bytes)" \
-    "$(od -An -tu4 -j14 -N4 "$T/im/phone-bmp2.bmp" | tr -d ' ')" 12
+    "$(od -An -tu4 -j14 -N4 "$T/im/phone-small-bmp2.bmp" | tr -d ' ')" 12
 
 # ---------------------------------------------------------------------------
 # Files packed by mkbmp.py.
@@ -147,6 +147,10 @@ t_like "a mask in two pieces: corrupt" "$(status_of bad-split-mask)" \
 t_like "7 bits per pixel: corrupt" "$(status_of bad-bpp)" "^corrupt 7 bits per pixel is not valid"
 t_like "RLE8 with 24 bits: corrupt" "$(status_of bad-rle-bpp)" "^corrupt 24 bits per pixel is not valid with BMP compression 1"
 t_like "17 colours for 4 bits: corrupt" "$(status_of bad-colors)" "^corrupt BMP palette of 17 colours"
+t_like "RLE rows over 256 times the file: corrupt" "$(status_of bad-rle-sparse)" \
+    "^corrupt BMP of 8205x7 pixels in 223 bytes of RLE: too little data"
+t_is "... ImageMagick refuses it too" \
+    "$(convert "$T/g/bad-rle-sparse.bmp" ppm:- 2>/dev/null | head -c 2)" ""
 t_like "1 MB claiming 100000x100000: too_large" "$(status_of big-huge)" \
     "^too_large 100000x100000 pixels is over the limit"
 t_like "RLE runs past the image: recovered, saying so" \

@@ -111,12 +111,12 @@ def fields(rows, masks, bpp, top_down=False):
     return out
 
 
-def rle8(rows, index, delta_at=None, early_eob=False):
+def rle8(rows, index, delta_at=None, early_eob=False, top_down=False):
     """RLE8 with encoded runs, absolute runs, one delta and end-of-line."""
     out = bytearray()
     h = len(rows)
     y = 0
-    stream_rows = rows[::-1]
+    stream_rows = rows if top_down else rows[::-1]
     while y < h:
         row = [index[c] for c in stream_rows[y]]
         if delta_at is not None and y == delta_at:
@@ -269,6 +269,13 @@ def main():
     files["rec-rle8-cut"] = bmp(info40(w, h, 8, 1, len(pal256)), pal_bytes(pal256),
                                 r8[:len(r8) // 2], file_size=0)
     short = pal256[:len(pal256) // 2]
+    # Top-down RLE: flipped, unless the stream meets the end of the file
+    # (ImageMagick then warns and keeps the rows bottom-up).
+    files["ok-rle8-topdown"] = bmp(info40(w, -h, 8, 1, len(pal256)), pal_bytes(pal256),
+                                   rle8(rows256, idx256, top_down=True))
+    r8t = rle8(rows256, idx256, top_down=True)
+    files["rec-rle8-topdown-cut"] = bmp(info40(w, -h, 8, 1, len(pal256)),
+                                        pal_bytes(pal256), r8t[:len(r8t) * 2 // 3])
     files["rec-badindex"] = bmp(info40(w, h, 8, 0, len(short)), pal_bytes(short),
                                 packed(rows256, idx256, 8))
 
@@ -294,6 +301,9 @@ def main():
     files["rec-rle-overrun"] = bmp(info40(w, h, 8, 1, len(pal256)), pal_bytes(pal256), over)
     files["rec-rle-delta-out"] = bmp(info40(w, h, 8, 1, len(pal256)), pal_bytes(pal256),
                                      bytes([10, 3, 0, 2, 255, 255, 10, 3, 0, 1]))
+    # RLE rows over 256 times the file's size (ImageMagick refuses them).
+    sparse = bmp(info40(8205, 7, 8, 1, 2), pal_bytes(pal16[:2]), b"\0\1")
+    files["bad-rle-sparse"] = sparse + b"\0" * (223 - len(sparse))
     # 1 MB claiming 100000 x 100000 pixels.
     big = bmp(info40(100000, 100000, 24, 0), b"", b"")
     files["big-huge"] = big + b"\x80" * (1 << 20)
