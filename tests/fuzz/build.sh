@@ -138,7 +138,7 @@ for src in tests/fuzz/fuzz_*.c; do
     echo "fuzz: LINK $out/$name"
     # shellcheck disable=SC2086
     "$cc" $base $omp -Isrc/daemon $svc_cflags -fsanitize=fuzzer "$src" "$svclib" "$lib" \
-        $pkg_libs $svc_libs -lm -o "$out/$name" ||
+        $pkg_libs -lgif $svc_libs -lm -o "$out/$name" ||
         die "cannot build $out/$name"
 done
 
@@ -291,6 +291,10 @@ for f in tests/fuzz/corpus/fuzz_webp/*.webp; do
     [ -f "$f" ] || die "seed WebP '$f' not found"
     head -c $(($(wc -c <"$f") / 2)) "$f" >"$seeds/half-$(basename "$f")"
 done
+
+# fuzz_bmp: its seeds are all checked in (tests/fuzz/corpus/fuzz_bmp: every
+# variant of tests/cli/mkbmp.py made from a 13x7 image, and ImageMagick's
+# RLE8, RGB565 and OS/2 1.x files of the same size).
 
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
 # seeds and inputs its campaigns found, merged small) joins its seeds.
