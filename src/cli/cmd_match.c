@@ -513,7 +513,10 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
 
     errno = 0;
     write_record(run, r, res);
-    if (run->rep && res->searched && res->status == PHM_OK && res->listed) {
+    /* Suppressed matches stay out of the case file and the page's list:
+     * a review tool would take them for matches. */
+    if (run->rep && res->searched && res->status == PHM_OK && res->listed &&
+        !res->suppressed) {
         phm_match_hit mh;
         report_file_begin(run->rep, r);
         for (size_t k = 0; k < res->listed; k++) {
@@ -706,7 +709,7 @@ int cmd_match(int argc, char **argv, const cli_global *g)
                                 : CLI_EXIT_OK);
     if (run.rep) {
         report_counts rc_ = { run.searched, run.low_quality, run.matched_inputs, run.hits,
-                              run.search_failed };
+                              run.search_failed, run.suppressed_inputs };
         if (report_finish(run.rep, &stats, &rc_,
                           rc == PHM_OK ? NULL : phm_strerror(rc), err, sizeof err)) {
             cli_error("%s", err);

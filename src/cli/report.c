@@ -584,6 +584,8 @@ static void write_summary(report *r, FILE *t, const pipeline_stats *st, const re
     if (c->search_failed)
         kv_num(t, "Searches failed", c->search_failed);
     kv_num(t, "Matched files", c->matched_inputs);
+    if (c->suppressed_inputs)
+        kv_num(t, "Files suppressed (benign list)", c->suppressed_inputs);
     kv_num(t, "Matches", c->matches);
     fputs("</table>\n<h3>By source and category</h3>\n", t);
     if (r->ngroups == 0) {

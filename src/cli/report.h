@@ -48,6 +48,9 @@ typedef struct report_params {
 /* What the run counted, for the summary. */
 typedef struct report_counts {
     uint64_t searched, low_quality, matched_inputs, matches, search_failed;
+    /* files whose matches a suppression source suppressed: counted, never
+     * listed (they are not matches; jsonl output lists them) */
+    uint64_t suppressed_inputs;
 } report_counts;
 
 /* Creates DIR (or checks it) and starts both files. Returns 0, or -1 with

@@ -119,6 +119,11 @@ t_like "jsonl: the matches with suppressed_by" "$(cat "$T/m.jsonl")" \
     '"id":"img",.*"suppressed_by":{"source":"logos","id":"logo1","distance":3}'
 "$P" match --index "$DB" "$IMG" 2>"$T/sum" >/dev/null
 t_like "the summary counts it suppressed" "$(cat "$T/sum")" "1 suppressed"
+"$P" match --index "$DB" --report "$T/rep" "$IMG" >/dev/null 2>&1
+t_is "--report: the suppressed file is not in the case file's Media" \
+    "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["value"][0]["Media"]))' "$T/rep/case.json")" 0
+t_like "... and the page counts it as suppressed" "$(cat "$T/rep/report.html")" \
+    'Files suppressed (benign list)</th><td[^>]*>1<'
 out=$(printf '%s\n' "$H" | "$P" lookup --index "$DB" --fail-on-match)
 t_is "lookup: suppressed, exit 0" "$?" 0
 t_like "lookup: status suppressed" "$out" "	suppressed	"
