@@ -167,11 +167,13 @@ static int write_index(const index_options *o, const cli_global *g,
     if (o->source && o->source[0]) {
         phm_source_settings ss;
         int grc = phm_index_source_get(idx, o->source, &ss, err, sizeof err);
-        if (grc != PHM_OK) {
+        /* An invalid name is no error here: the import refuses it record
+         * by record, with their numbers. */
+        if (grc != PHM_OK && grc != PHM_ERR_INVALID) {
             status = write_failed(grc, o->db, err);
             goto out;
         }
-        if (ss.min_quality > eff.min_quality)
+        if (grc == PHM_OK && ss.min_quality > eff.min_quality)
             eff.min_quality = ss.min_quality;
     }
     int rc = phm_index_txn_begin(idx, &txn, err, sizeof err);
