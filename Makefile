@@ -20,11 +20,21 @@ CC        ?= cc
 
 # The library's packages (and phmatch.pc's). FFmpeg is not among them: only
 # the video backend links it (VIDEO_PKGS).
-PKGS      := libturbojpeg libjpeg libpng libwebp libwebpdemux libtiff-4 libheif libjxl \
-             lmdb libcrypto jansson
-# hash lists: NCMEC's XML, read with libxml2's streaming reader
-PKGS      += libxml-2.0
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKGS      := libturbojpeg libjpeg libpng libwebp libwebpdemux lmdb libcrypto jansson
+# libheif, libjxl, libtiff and libxml2 (NCMEC lists) are opened at their
+# first use (src/lib/dynlib.c, which says why), not linked: only their
+# headers, and the SONAMEs to open, read from the development libraries.
+DL_PKGS   := libheif libjxl libtiff-4 libxml-2.0
+soname     = $(shell objdump -p $$(pkg-config --variable=libdir $(1))/$(2).so 2>/dev/null | \
+               awk '$$1 == "SONAME" { print $$2 }')
+dl_define  = $(if $(call soname,$(1),$(2)),-D$(3)='"$(call soname,$(1),$(2))"')
+DL_SONAMES := $(call dl_define,libheif,libheif,PHM_LIBHEIF_SONAME) \
+              $(call dl_define,libjxl,libjxl,PHM_LIBJXL_SONAME) \
+              $(call dl_define,libtiff-4,libtiff,PHM_LIBTIFF_SONAME) \
+              $(call dl_define,libxml-2.0,libxml2,PHM_LIBXML2_SONAME)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(DL_PKGS)) $(DL_SONAMES)
+# Unit tests may call those libraries themselves (test_decode_tiff writes TIFFs).
+DL_LIBS    = $(shell pkg-config --libs $(DL_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 VIDEO_PKGS := libavformat libavcodec libswscale libavutil
 VIDEO_CFLAGS = $(shell pkg-config --cflags $(VIDEO_PKGS))
@@ -164,7 +174,7 @@ $(BUILD)/tests/service/%: tests/service/%.c $(STATIC)
 
 $(BUILD)/tests/%: tests/unit/%.c $(STATIC) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDLIBS_ALL) $(DL_LIBS)
 
 # tests/unit/test_svc_*.c test phmatchd's parts: linked with its objects but main.o.
 SVC_PART_OBJ := $(filter-out $(BUILD)/daemon/main.o,$(SVC_OBJ))

@@ -21,6 +21,7 @@
 #include <libheif/heif.h>
 
 #include "decode_internal.h"
+#include "dynlib.h"
 
 /* libheif's own per-side limit for every image item it reads (tiles of a
  * grid included); the primary image's size is checked against our pixel
@@ -49,25 +50,25 @@ static int heif_fail(const struct heif_error *e, char *err, size_t errlen,
 
 /* Reads the file's boxes and opens its primary image. On success the caller
  * releases *handle and frees *ctx. */
-static int heif_open(const uint8_t *data, size_t len, const char *name, uint64_t max_side,
+static int heif_open(const phm__heif_lib *H, const uint8_t *data, size_t len, const char *name, uint64_t max_side,
                      struct heif_context **ctx, struct heif_image_handle **handle,
                      char *err, size_t errlen)
 {
     *handle = NULL;
-    *ctx = heif_context_alloc();
+    *ctx = H->heif_context_alloc();
     if (!*ctx)
         return phm__fail(PHM_ERR_NOMEM, err, errlen, name, "cannot start the HEIF decoder");
     /* Tiles are decoded in this thread: the callers run one decoder per
      * worker thread already. */
-    heif_context_set_max_decoding_threads(*ctx, 0);
+    H->heif_context_set_max_decoding_threads(*ctx, 0);
     /* libheif refuses a side equal to its limit, hence the + 1. */
-    heif_context_set_maximum_image_size_limit(*ctx, (int)max_side + 1);
-    struct heif_error e = heif_context_read_from_memory_without_copy(*ctx, data, len, NULL);
+    H->heif_context_set_maximum_image_size_limit(*ctx, (int)max_side + 1);
+    struct heif_error e = H->heif_context_read_from_memory_without_copy(*ctx, data, len, NULL);
     if (e.code == heif_error_Ok)
-        e = heif_context_get_primary_image_handle(*ctx, handle);
+        e = H->heif_context_get_primary_image_handle(*ctx, handle);
     if (e.code != heif_error_Ok) {
         int rc = heif_fail(&e, err, errlen, name);
-        heif_context_free(*ctx);
+        H->heif_context_free(*ctx);
         *ctx = NULL;
         *handle = NULL;
         return rc;
@@ -125,25 +126,28 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     im_terms terms; /* 18 KiB on the stack: no allocation per image */
     uint64_t side = dec->limits.max_pixels < HEIF_MAX_SIDE ? dec->limits.max_pixels
                                                            : HEIF_MAX_SIDE;
-    int rc = heif_open(data, len, name, side, &ctx, &handle, err, errlen);
+    const phm__heif_lib *H = phm__heif_lib_get(name, err, errlen);
+    if (!H)
+        return PHM_ERR_UNSUPPORTED;
+    int rc = heif_open(H, data, len, name, side, &ctx, &handle, err, errlen);
     if (rc)
         return rc;
 
     /* The size after the transformations, before any pixel is decoded. */
-    int hw = heif_image_handle_get_width(handle), hh = heif_image_handle_get_height(handle);
+    int hw = H->heif_image_handle_get_width(handle), hh = H->heif_image_handle_get_height(handle);
     size_t bytes;
     rc = phm__check_dims(dec, name, hw > 0 ? (uint64_t)hw : 0, hh > 0 ? (uint64_t)hh : 0, 3,
                          &bytes, err, errlen);
     if (rc)
         goto out;
 
-    opts = heif_decoding_options_alloc();
+    opts = H->heif_decoding_options_alloc();
     if (!opts) {
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
         goto out;
     }
     opts->convert_hdr_to_8bit = 1;
-    struct heif_error e = heif_decode_image(handle, &him, heif_colorspace_YCbCr,
+    struct heif_error e = H->heif_decode_image(handle, &him, heif_colorspace_YCbCr,
                                             heif_chroma_420, opts);
     if (e.code != heif_error_Ok) {
         rc = heif_fail(&e, err, errlen, name);
@@ -153,28 +157,28 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
 
     /* The decoded size must be the announced one: phm_image_probe() (and
      * phmatchd's memory budget) go by the latter. */
-    int w = heif_image_get_width(him, heif_channel_Y);
-    int h = heif_image_get_height(him, heif_channel_Y);
+    int w = H->heif_image_get_width(him, heif_channel_Y);
+    int h = H->heif_image_get_height(him, heif_channel_Y);
     if (w != hw || h != hh) {
         rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                        "decoded image is %dx%d, its header says %dx%d", w, h, hw, hh);
         goto out;
     }
     int sy, scb, scr;
-    const uint8_t *py = heif_image_get_plane_readonly(him, heif_channel_Y, &sy);
-    const uint8_t *pcb = heif_image_get_plane_readonly(him, heif_channel_Cb, &scb);
-    const uint8_t *pcr = heif_image_get_plane_readonly(him, heif_channel_Cr, &scr);
+    const uint8_t *py = H->heif_image_get_plane_readonly(him, heif_channel_Y, &sy);
+    const uint8_t *pcb = H->heif_image_get_plane_readonly(him, heif_channel_Cb, &scb);
+    const uint8_t *pcr = H->heif_image_get_plane_readonly(him, heif_channel_Cr, &scr);
     /* What libheif promised for 4:2:0 at 8 bits; checked, since the loop
      * below trusts it. */
     uint64_t cw = ((uint64_t)w + 1) / 2, ch = ((uint64_t)h + 1) / 2;
     if (!py || !pcb || !pcr || sy < w || scb < (int)cw || scr < (int)cw ||
-        heif_image_get_bits_per_pixel(him, heif_channel_Y) != 8 ||
-        heif_image_get_bits_per_pixel(him, heif_channel_Cb) != 8 ||
-        heif_image_get_bits_per_pixel(him, heif_channel_Cr) != 8 ||
-        (uint64_t)heif_image_get_width(him, heif_channel_Cb) < cw ||
-        (uint64_t)heif_image_get_height(him, heif_channel_Cb) < ch ||
-        (uint64_t)heif_image_get_width(him, heif_channel_Cr) < cw ||
-        (uint64_t)heif_image_get_height(him, heif_channel_Cr) < ch) {
+        H->heif_image_get_bits_per_pixel(him, heif_channel_Y) != 8 ||
+        H->heif_image_get_bits_per_pixel(him, heif_channel_Cb) != 8 ||
+        H->heif_image_get_bits_per_pixel(him, heif_channel_Cr) != 8 ||
+        (uint64_t)H->heif_image_get_width(him, heif_channel_Cb) < cw ||
+        (uint64_t)H->heif_image_get_height(him, heif_channel_Cb) < ch ||
+        (uint64_t)H->heif_image_get_width(him, heif_channel_Cr) < cw ||
+        (uint64_t)H->heif_image_get_height(him, heif_channel_Cr) < ch) {
         rc = phm__fail(PHM_ERR_INTERNAL, err, errlen, name,
                        "libheif returned unexpected planes for 8-bit YCbCr 4:2:0");
         goto out;
@@ -205,10 +209,10 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     img->stride = (size_t)w * 3;
     img->format = phm_format_detect(data, len);
 out:
-    heif_decoding_options_free(opts);
-    heif_image_release(him);
-    heif_image_handle_release(handle);
-    heif_context_free(ctx);
+    H->heif_decoding_options_free(opts);
+    H->heif_image_release(him);
+    H->heif_image_handle_release(handle);
+    H->heif_context_free(ctx);
     return rc;
 }
 
@@ -220,18 +224,26 @@ int phm__heif_probe(const uint8_t *data, size_t len, const char *name, uint32_t 
     /* No side limit here: the caller compares the size with its own. What
      * libheif still refuses as over its limits (an iloc claiming gigabytes)
      * is a malformed header to a probe, which applies no limit. */
-    int rc = heif_open(data, len, name, INT_MAX - 1, &ctx, &handle, err, errlen);
+    const phm__heif_lib *H = phm__heif_lib_get(name, err, errlen);
+    if (!H)
+        return PHM_ERR_UNSUPPORTED;
+    int rc = heif_open(H, data, len, name, INT_MAX - 1, &ctx, &handle, err, errlen);
     if (rc)
         return rc == PHM_ERR_TOO_LARGE ? PHM_ERR_CORRUPT : rc;
-    int hw = heif_image_handle_get_width(handle), hh = heif_image_handle_get_height(handle);
+    int hw = H->heif_image_handle_get_width(handle), hh = H->heif_image_handle_get_height(handle);
     *w = hw > 0 ? (uint32_t)hw : 0;
     *h = hh > 0 ? (uint32_t)hh : 0;
-    heif_image_handle_release(handle);
-    heif_context_free(ctx);
+    H->heif_image_handle_release(handle);
+    H->heif_context_free(ctx);
     return PHM_OK;
 }
 
 void phm__heif_version(char *out, size_t len)
 {
-    snprintf(out, len, "libheif %s", heif_get_version());
+    char why[PHM_ERRMSG_MAX];
+    const phm__heif_lib *H = phm__heif_lib_get("libheif", why, sizeof why);
+    if (H)
+        snprintf(out, len, "libheif %s", H->heif_get_version());
+    else
+        snprintf(out, len, "libheif unavailable (%s)", why);
 }

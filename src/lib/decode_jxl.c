@@ -19,8 +19,10 @@
 #include <jxl/decode.h>
 
 #include "decode_internal.h"
+#include "dynlib.h"
 
 typedef struct jxl_run {
+    const phm__jxl_lib *H;
     JxlDecoder *dec;
     JxlBasicInfo info;
     JxlPixelFormat fmt;
@@ -31,20 +33,23 @@ typedef struct jxl_run {
 static int jxl_start(jxl_run *r, const uint8_t *data, size_t len, int events,
                      const char *name, char *err, size_t errlen)
 {
-    r->dec = JxlDecoderCreate(NULL);
+    const phm__jxl_lib *H = r->H = phm__jxl_lib_get(name, err, errlen);
+    if (!H)
+        return PHM_ERR_UNSUPPORTED;
+    r->dec = H->JxlDecoderCreate(NULL);
     if (!r->dec)
         return phm__fail(PHM_ERR_NOMEM, err, errlen, name, "cannot start the JPEG XL decoder");
-    if (JxlDecoderSubscribeEvents(r->dec, events) != JXL_DEC_SUCCESS ||
-        JxlDecoderSetInput(r->dec, data, len) != JXL_DEC_SUCCESS)
+    if (H->JxlDecoderSubscribeEvents(r->dec, events) != JXL_DEC_SUCCESS ||
+        H->JxlDecoderSetInput(r->dec, data, len) != JXL_DEC_SUCCESS)
         return phm__fail(PHM_ERR_INTERNAL, err, errlen, name,
                          "cannot set up the JPEG XL decoder");
     /* The input is not closed: with all of the file given, libjxl asking
      * for more means the file is cut short. */
-    JxlDecoderStatus st = JxlDecoderProcessInput(r->dec);
+    JxlDecoderStatus st = H->JxlDecoderProcessInput(r->dec);
     if (st == JXL_DEC_NEED_MORE_INPUT)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                          "premature end of data (JPEG XL header)");
-    if (st != JXL_DEC_BASIC_INFO || JxlDecoderGetBasicInfo(r->dec, &r->info) != JXL_DEC_SUCCESS)
+    if (st != JXL_DEC_BASIC_INFO || H->JxlDecoderGetBasicInfo(r->dec, &r->info) != JXL_DEC_SUCCESS)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "invalid JPEG XL header");
     /* With the orientation applied (libjxl's default, and djxl's), the
      * basic info gives the oriented size: 5 to 8 have their sides swapped
@@ -75,10 +80,10 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
 
     uint8_t *px = NULL;
     for (;;) {
-        JxlDecoderStatus st = JxlDecoderProcessInput(r.dec);
+        JxlDecoderStatus st = r.H->JxlDecoderProcessInput(r.dec);
         if (st == JXL_DEC_NEED_IMAGE_OUT_BUFFER) {
             size_t need = 0;
-            if (JxlDecoderImageOutBufferSize(r.dec, &r.fmt, &need) != JXL_DEC_SUCCESS ||
+            if (r.H->JxlDecoderImageOutBufferSize(r.dec, &r.fmt, &need) != JXL_DEC_SUCCESS ||
                 need != bytes) {
                 rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                                "JPEG XL frame does not match the image size");
@@ -89,7 +94,7 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
                 rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
                 goto out;
             }
-            if (JxlDecoderSetImageOutBuffer(r.dec, &r.fmt, px, bytes) != JXL_DEC_SUCCESS) {
+            if (r.H->JxlDecoderSetImageOutBuffer(r.dec, &r.fmt, px, bytes) != JXL_DEC_SUCCESS) {
                 rc = phm__fail(PHM_ERR_INTERNAL, err, errlen, name,
                                "libjxl refused the output buffer");
                 goto out;
@@ -129,7 +134,7 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
     img->format = PHM_FORMAT_JXL;
 out:
     if (r.dec)
-        JxlDecoderDestroy(r.dec);
+        r.H->JxlDecoderDestroy(r.dec);
     return rc;
 }
 
@@ -143,12 +148,18 @@ int phm__jxl_probe(const uint8_t *data, size_t len, const char *name, uint32_t *
         *h = (uint32_t)r.height;
     }
     if (r.dec)
-        JxlDecoderDestroy(r.dec);
+        r.H->JxlDecoderDestroy(r.dec);
     return rc;
 }
 
 void phm__jxl_version(char *out, size_t len)
 {
-    uint32_t v = JxlDecoderVersion();
+    char why[PHM_ERRMSG_MAX];
+    const phm__jxl_lib *H = phm__jxl_lib_get("libjxl", why, sizeof why);
+    if (!H) {
+        snprintf(out, len, "libjxl unavailable (%s)", why);
+        return;
+    }
+    uint32_t v = H->JxlDecoderVersion();
     snprintf(out, len, "libjxl %u.%u.%u", v / 1000000, v / 1000 % 1000, v % 1000);
 }

@@ -26,6 +26,11 @@
 #include <tiffio.h>
 
 #include "decode_internal.h"
+#include "dynlib.h"
+
+/* libtiff's functions, through the table dynlib.c loaded at the entry
+ * points below (phm__tiff_lib_get), which every path here starts from. */
+#define TL phm__tiff_lib_loaded()
 
 /* The memory source and what libtiff said about it. */
 typedef struct tiff_src {
@@ -118,22 +123,22 @@ static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt
  * allocations. NULL with src->message on failure. */
 static TIFF *tiff_open(tiff_src *src, uint64_t max_alloc)
 {
-    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    TIFFOpenOptions *opts = TL->TIFFOpenOptionsAlloc();
     if (!opts) {
         snprintf(src->message, sizeof src->message, "out of memory");
         return NULL;
     }
     if (max_alloc > (uint64_t)INT64_MAX / 2)
         max_alloc = (uint64_t)INT64_MAX / 2;
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)max_alloc);
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, src);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, src);
+    TL->TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)max_alloc);
+    TL->TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, src);
+    TL->TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, src);
     /* r: read; m: no memory mapping; O: strip and tile offsets loaded on
      * demand, so a hostile count of strips costs no memory up front. */
-    TIFF *tif = TIFFClientOpenExt(src->name, "rmO", (thandle_t)src, src_read, src_write,
+    TIFF *tif = TL->TIFFClientOpenExt(src->name, "rmO", (thandle_t)src, src_read, src_write,
                                   src_seek, src_close, src_size, src_map, src_unmap,
                                   opts);
-    TIFFOpenOptionsFree(opts);
+    TL->TIFFOpenOptionsFree(opts);
     if (!tif && !src->message[0])
         snprintf(src->message, sizeof src->message, "not a readable TIFF file");
     return tif;
@@ -269,19 +274,19 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
                        const char *name, char *err, size_t errlen)
 {
     uint16_t sfmt = SAMPLEFORMAT_UINT, nextra = 0, *extra = NULL, compression = 1;
-    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &L->w) ||
-        !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &L->h))
+    if (!TL->TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &L->w) ||
+        !TL->TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &L->h))
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "TIFF without an image size");
     int rc = phm__check_dims(dec, name, L->w, L->h, 3, bytes, err, errlen);
     if (rc)
         return rc;
-    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &L->bps);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &L->spp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &L->planar);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &sfmt);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
-    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &L->photo))
+    TL->TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &L->bps);
+    TL->TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &L->spp);
+    TL->TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &L->planar);
+    TL->TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &sfmt);
+    TL->TIFFGetFieldDefaulted(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
+    TL->TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
+    if (!TL->TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &L->photo))
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                          "TIFF without a photometric interpretation");
     if (L->bps < 1 || L->bps > 16)
@@ -305,7 +310,7 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
         break;
     case PHOTOMETRIC_SEPARATED: {
         uint16_t inkset = INKSET_CMYK;
-        TIFFGetFieldDefaulted(tif, TIFFTAG_INKSET, &inkset);
+        TL->TIFFGetFieldDefaulted(tif, TIFFTAG_INKSET, &inkset);
         if (inkset != INKSET_CMYK)
             return phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name,
                              "TIFF with separated inks other than CMYK");
@@ -318,7 +323,7 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
                              "TIFF with YCbCr samples not in JPEG compression");
         /* libjpeg converts to RGB, as for ImageMagick, which reads these
          * through libtiff's RGBA interface that does the same. */
-        if (!TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
+        if (!TL->TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
             return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s",
                              "cannot set up the TIFF's JPEG decoder");
         L->ncolour = 3;
@@ -352,7 +357,7 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
     size_t entries = (size_t)L->range + 1;
     if (L->photo == PHOTOMETRIC_PALETTE) {
         uint16_t *r, *g, *b;
-        if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &r, &g, &b))
+        if (!TL->TIFFGetField(tif, TIFFTAG_COLORMAP, &r, &g, &b))
             return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "TIFF palette without a colormap");
         L->cmap = malloc(3 * entries);
         if (!L->cmap)
@@ -422,21 +427,21 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
                        const char *name, char *err, size_t errlen)
 {
     int rc = PHM_OK;
-    int tiled = TIFFIsTiled(tif);
+    int tiled = TL->TIFFIsTiled(tif);
     uint32_t bw = L->w, bh = L->h;
     uint64_t rowbytes, blockbytes;
     if (tiled) {
-        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &bw) ||
-            !TIFFGetField(tif, TIFFTAG_TILELENGTH, &bh) || bw == 0 || bh == 0)
+        if (!TL->TIFFGetField(tif, TIFFTAG_TILEWIDTH, &bw) ||
+            !TL->TIFFGetField(tif, TIFFTAG_TILELENGTH, &bh) || bw == 0 || bh == 0)
             return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "TIFF tiles without a size");
-        rowbytes = TIFFTileRowSize64(tif);
-        blockbytes = TIFFTileSize64(tif);
+        rowbytes = TL->TIFFTileRowSize64(tif);
+        blockbytes = TL->TIFFTileSize64(tif);
     } else {
-        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &bh);
+        TL->TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &bh);
         if (bh == 0 || bh > L->h)
             bh = L->h;
-        rowbytes = TIFFScanlineSize64(tif);
-        blockbytes = TIFFVStripSize64(tif, bh);
+        rowbytes = TL->TIFFScanlineSize64(tif);
+        blockbytes = TL->TIFFVStripSize64(tif, bh);
     }
     uint32_t planesamples = L->planar == PLANARCONFIG_CONTIG ? L->spp : 1;
     /* What the rows must hold, and a bound on the block: a tile may pad
@@ -472,13 +477,13 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
             for (uint32_t p = 0; p < nplanes && ok; p++) {
                 tmsize_t got, want;
                 if (tiled) {
-                    uint32_t t = TIFFComputeTile(tif, x, y, 0, (uint16_t)p);
+                    uint32_t t = TL->TIFFComputeTile(tif, x, y, 0, (uint16_t)p);
                     want = (tmsize_t)blockbytes;
-                    got = TIFFReadEncodedTile(tif, t, planes[p], want);
+                    got = TL->TIFFReadEncodedTile(tif, t, planes[p], want);
                 } else {
                     uint32_t s = p * per_plane + y / bh;
                     want = (tmsize_t)(rowbytes * rows);
-                    got = TIFFReadEncodedStrip(tif, s, planes[p], want);
+                    got = TL->TIFFReadEncodedStrip(tif, s, planes[p], want);
                 }
                 ok = got >= 0 && got >= (tiled ? (tmsize_t)(rowbytes * rows) : want);
             }
@@ -519,6 +524,8 @@ out:
 int phm__decode_tiff(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
                      phm_image *img, char *err, size_t errlen)
 {
+    if (!phm__tiff_lib_get(name, err, errlen))
+        return PHM_ERR_UNSUPPORTED;
     tiff_src src = { data, len, 0, name ? name : "(memory)", "" };
     tiff_layout L;
     memset(&L, 0, sizeof L);
@@ -555,29 +562,36 @@ out:
     free(L.lut8);
     free(L.lut16);
     free(L.cmap);
-    TIFFClose(tif);
+    TL->TIFFClose(tif);
     return rc;
 }
 
 int phm__tiff_probe(const uint8_t *data, size_t len, const char *name, uint32_t *w,
                     uint32_t *h, char *err, size_t errlen)
 {
+    if (!phm__tiff_lib_get(name, err, errlen))
+        return PHM_ERR_UNSUPPORTED;
     tiff_src src = { data, len, 0, name ? name : "(memory)", "" };
     /* The directory only: tags and their arrays, bounded by the input. */
     TIFF *tif = tiff_open(&src, (uint64_t)len + (16u << 20));
     if (!tif)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "%s", src.message);
     int rc = PHM_OK;
-    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, h))
+    if (!TL->TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, w) || !TL->TIFFGetField(tif, TIFFTAG_IMAGELENGTH, h))
         rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "TIFF without an image size");
-    TIFFClose(tif);
+    TL->TIFFClose(tif);
     return rc;
 }
 
 void phm__tiff_version(char *out, size_t len)
 {
+    char why[PHM_ERRMSG_MAX];
+    if (!phm__tiff_lib_get("libtiff", why, sizeof why)) {
+        snprintf(out, len, "libtiff unavailable (%s)", why);
+        return;
+    }
     /* TIFFGetVersion() is a multi-line banner; its first line names the version. */
-    const char *v = TIFFGetVersion();
+    const char *v = TL->TIFFGetVersion();
     const char *num = strstr(v, "Version ");
     num = num ? num + 8 : v;
     size_t n = strcspn(num, "\n");

@@ -6,6 +6,7 @@
  * network, no DTD, no entities: a document with a DOCTYPE or an entity
  * reference is refused (XXE and "billion laughs" cannot happen). */
 #include "hashlist_internal.h"
+#include "dynlib.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ static const struct {
 
 /* The reader's state, allocated at the first read. */
 typedef struct ncmec {
+    const phm__xml_lib *L; /* libxml2, opened at the first NCMEC list */
     xmlTextReaderPtr xr;
     char xml_err[200];
     int in_image;   /* 0, 1 <image>, 2 <deletedImage> */
@@ -73,7 +75,7 @@ void hl_ncmec_close(phm_hashlist_reader *r)
     ncmec *x = r->xml;
     if (!x)
         return;
-    xmlFreeTextReader(x->xr);
+    x->L->xmlFreeTextReader(x->xr);
     free(x);
     r->xml = NULL;
 }
@@ -158,7 +160,7 @@ static int xml_failed(phm_hashlist_reader *r, ncmec *x, char *err, size_t errlen
 {
     r->rec_line = r->lineno + (x->in_image ? 0 : 1);
     return hl_fail(r, err, errlen, PHM_ERR_UNSUPPORTED, "invalid XML (line %d): %s",
-                   xmlTextReaderGetParserLineNumber(x->xr),
+                   x->L->xmlTextReaderGetParserLineNumber(x->xr),
                    x->xml_err[0] ? x->xml_err : "cannot be parsed");
 }
 
@@ -166,21 +168,26 @@ int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
 {
     ncmec *x = r->xml;
     if (!x) {
-        xmlInitParser();
+        char why[300];
+        const phm__xml_lib *L = phm__xml_lib_get(why, sizeof why);
+        if (!L)
+            return hl_fail(r, err, errlen, PHM_ERR_UNSUPPORTED, "%s", why);
+        L->xmlInitParser();
         x = calloc(1, sizeof *x);
         if (!x)
             return hl_fail(r, err, errlen, PHM_ERR_NOMEM, "out of memory");
+        x->L = L;
         r->xml = x;
         /* no network, no DTD loading, no entity substitution */
-        x->xr = xmlReaderForIO(read_cb, NULL, r, NULL, NULL,
+        x->xr = x->L->xmlReaderForIO(read_cb, NULL, r, NULL, NULL,
                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                    XML_PARSE_NOCDATA);
         if (!x->xr)
             return hl_fail(r, err, errlen, PHM_ERR_NOMEM, "out of memory");
-        xmlTextReaderSetErrorHandler(x->xr, error_cb, x);
+        x->L->xmlTextReaderSetErrorHandler(x->xr, error_cb, x);
     }
     for (;;) {
-        int rc = xmlTextReaderRead(x->xr);
+        int rc = x->L->xmlTextReaderRead(x->xr);
         if (rc < 0)
             return xml_failed(r, x, err, errlen);
         if (rc == 0) {
@@ -190,8 +197,8 @@ int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
             }
             return HL_DOC_EOF;
         }
-        int type = xmlTextReaderNodeType(x->xr);
-        int depth = xmlTextReaderDepth(x->xr);
+        int type = x->L->xmlTextReaderNodeType(x->xr);
+        int depth = x->L->xmlTextReaderDepth(x->xr);
         if (type == XML_READER_TYPE_DOCUMENT_TYPE || type == XML_READER_TYPE_ENTITY_REFERENCE ||
             type == XML_READER_TYPE_ENTITY) {
             r->rec_line = r->lineno + 1;
@@ -203,11 +210,11 @@ int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
             return hl_fail(r, err, errlen, PHM_ERR_UNSUPPORTED,
                            "XML nested deeper than %d levels", PHM_HASHLIST_DEPTH_MAX);
         }
-        const char *name = (const char *)xmlTextReaderConstLocalName(x->xr);
+        const char *name = (const char *)x->L->xmlTextReaderConstLocalName(x->xr);
         if (!name)
             name = "";
         if (type == XML_READER_TYPE_ELEMENT) {
-            int empty = xmlTextReaderIsEmptyElement(x->xr);
+            int empty = x->L->xmlTextReaderIsEmptyElement(x->xr);
             if (!x->in_image) {
                 int kind = strcmp(name, "image") == 0         ? 1
                            : strcmp(name, "deletedImage") == 0 ? 2
@@ -235,14 +242,16 @@ int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
                 x->len[x->cur] = 0;
             }
             if (x->cur == F_MEMBER) {
-                xmlChar *id = xmlTextReaderGetAttribute(x->xr, (const xmlChar *)"id");
-                if (id) {
-                    size_t n = strlen((const char *)id);
+                /* Read in place (no copy for us to free), then back to the
+                 * element, whose emptiness was taken above. */
+                if (x->L->xmlTextReaderMoveToAttribute(x->xr, (const xmlChar *)"id") == 1) {
+                    const char *id = (const char *)x->L->xmlTextReaderConstValue(x->xr);
+                    size_t n = id ? strlen(id) : 0;
                     if (n >= sizeof x->member_id)
                         x->over = F_MEMBER;
-                    else
+                    else if (id)
                         memcpy(x->member_id, id, n + 1);
-                    xmlFree(id);
+                    x->L->xmlTextReaderMoveToElement(x->xr);
                 }
             }
             if (empty)
@@ -252,7 +261,7 @@ int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
                    type == XML_READER_TYPE_WHITESPACE) {
             if (!x->in_image || !x->cur)
                 continue;
-            const char *v = (const char *)xmlTextReaderConstValue(x->xr);
+            const char *v = (const char *)x->L->xmlTextReaderConstValue(x->xr);
             size_t n = v ? strlen(v) : 0;
             if (x->len[x->cur] + n > fields[x->cur].max) {
                 x->over = x->cur;

@@ -40,8 +40,10 @@ fi
 # sanitizers that stop at the first error so libFuzzer saves the input.
 # (Makefile lines ending in a backslash are joined to the next first.)
 makevars=$(sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' Makefile)
-# PKGS := ..., then any PKGS += ... lines
-pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^PKGS[[:space:]]*[:+]=[[:space:]]*//p' | tr '\n' ' ')
+# PKGS := ..., any PKGS += ... lines, and DL_PKGS (the libraries libphmatch
+# opens at first use: their headers; linking them too does no harm here)
+pkgs=$(printf '%s\n' "$makevars" | sed -n 's/^\(DL_\)*PKGS[[:space:]]*[:+]=[[:space:]]*//p' |
+    tr '\n' ' ')
 [ -n "$pkgs" ] || die "cannot read PKGS from the Makefile"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config: missing $pkgs (run 'make deps')"

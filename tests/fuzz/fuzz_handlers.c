@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -103,9 +104,10 @@ static int bind_socket(int family)
 /* Sends `req` and reads the whole answer into `answer`. Returns its length. */
 static size_t exchange(int tcp, const char *req, size_t len)
 {
-    int fd = socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd, rc, tries = 0;
+again:
+    fd = socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CHECK(fd >= 0);
-    int rc;
     if (tcp) {
         /* Closed with a reset, not a FIN: thousands of exchanges a second
          * would otherwise leave a TIME_WAIT socket each and use up the
@@ -119,6 +121,18 @@ static size_t exchange(int tcp, const char *req, size_t len)
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock_path);
         rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
     }
+    /* A loaded machine may run out of ephemeral ports or of listen backlog
+     * for a moment (seen after ~35,000 fast exchanges): wait and retry, a
+     * bounded number of times; the server is not at fault. */
+    if (rc != 0 && (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ECONNREFUSED) &&
+        tries++ < 200) {
+        close(fd);
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        goto again;
+    }
+    if (rc != 0)
+        fprintf(stderr, "connect: %s\n", strerror(errno));
     CHECK(rc == 0);
     /* Write and read together: the server may answer (413, 401) before
      * it has read the whole body, and then close. */
