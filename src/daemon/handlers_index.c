@@ -126,11 +126,25 @@ void handle_index_add(svc_request *rq, svc_worker *w)
         }
         defaults[i] = r ? bufs[i] : NULL;
     }
+    /* A ?source= with a stored minimum quality holds the body to it, as
+     * `phmatch index import --source` is held. An invalid name is left to
+     * the records' own check. */
+    int min_quality = 0;
+    if (defaults[0]) {
+        phm_source_settings ss;
+        int grc = phm_index_source_get(rq->srv->idx, defaults[0], &ss, w->err, sizeof w->err);
+        if (grc == PHM_OK && ss.min_quality > 0)
+            min_quality = ss.min_quality;
+        else if (grc != PHM_OK && grc != PHM_ERR_INVALID) {
+            reply_error(rq, 500, "index_error", "%s", w->err);
+            return;
+        }
+    }
     /* Everything is read and checked before taking the write lock. */
     const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
     if (entries_body_check(rq->body, rq->body_len, ct, defaults[0], defaults[1], defaults[2],
-                           (size_t)c->max_batch, &body, &bad) != 0) {
+                           min_quality, (size_t)c->max_batch, &body, &bad) != 0) {
         reply_error(rq, bad.status, bad.code, "%s", bad.msg);
         return;
     }

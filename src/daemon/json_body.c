@@ -226,8 +226,8 @@ int entries_body_reader(const entries_body *b, phm_hashlist_reader **rd)
 }
 
 int entries_body_check(const uint8_t *body, size_t len, const char *ct, const char *source,
-                       const char *category, const char *video_id, size_t max_batch,
-                       entries_body *out, svc_bad *bad)
+                       const char *category, const char *video_id, int min_quality,
+                       size_t max_batch, entries_body *out, svc_bad *bad)
 {
     phm_hashlist_reader *rd = NULL;
     char err[PHM_HASHLIST_ERRMSG_MAX];
@@ -247,6 +247,7 @@ int entries_body_check(const uint8_t *body, size_t len, const char *ct, const ch
     out->opt.allow_video = 1;
     out->opt.allow_remove = 1;
     out->opt.check_hashes = 1;
+    out->opt.min_quality = min_quality;
     out->name = json ? "entries" : "body";
     out->data = body;
     out->len = len;

@@ -96,10 +96,12 @@ int entries_body_type(const char *ct, phm_hashlist_format *fmt, int *json);
  * may be NULL). Returns 0 with *out (entries_body_free it), or -1 with
  * *bad: 400 bad_json, bad_request or bad_entry ("entries[3]: ..." for a
  * JSON body, "body:7: ..." for a list), 413 too_large (more than
- * max_batch entries), 415, 503 out_of_memory. */
+ * max_batch entries), 415, 503 out_of_memory. A record whose quality is
+ * known and below min_quality (0: no minimum; the ?source='s stored
+ * minimum) is a bad_entry. */
 int entries_body_check(const uint8_t *body, size_t len, const char *ct, const char *source,
-                       const char *category, const char *video_id, size_t max_batch,
-                       entries_body *out, svc_bad *bad);
+                       const char *category, const char *video_id, int min_quality,
+                       size_t max_batch, entries_body *out, svc_bad *bad);
 
 /* Opens a reader of a checked body (its entries, in order). 0, or -1 out
  * of memory. */

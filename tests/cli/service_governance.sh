@@ -146,6 +146,17 @@ t_is "DELETE /v1/index/quarantine/s/planted: 200" \
     "$(req -X DELETE http://x/v1/index/quarantine/s/planted)" 200
 t_is "released: it matches again" "$(ids "$B")" "s:planted t:far20"
 t_is "releasing again: 404" "$(req -X DELETE http://x/v1/index/quarantine/s/planted)" 404
+# A source's stored minimum quality holds POST /v1/index/entries?source=,
+# as it holds `phmatch index import --source`.
+req -X PUT -H "$JSON" -d '{"min_quality":80}' http://x/v1/index/sources/strict >/dev/null
+printf '{"hash":"%s","quality":60,"id":"weak"}\n' "$B" >"$T/weak.jsonl"
+t_is "POST entries?source=strict (min_quality 80) with a quality-60 record: 400" \
+    "$(req -X POST -H 'Content-Type: application/x-ndjson' --data-binary @"$T/weak.jsonl" \
+        'http://x/v1/index/entries?source=strict')" 400
+t_like "... bad_entry naming the minimum" "$(body)" '"bad_entry".*quality 60 is below the minimum 80'
+t_is "... the same body for a source without a minimum: 200" \
+    "$(req -X POST -H 'Content-Type: application/x-ndjson' --data-binary @"$T/weak.jsonl" \
+        'http://x/v1/index/entries?source=lax')" 200
 t_ok "the index verifies" sh -c "\"$P\" index verify \"$DB\" >/dev/null"
 svc_stop "$PID"
 t_is "phmatchd stopped cleanly" "$RC" 0

@@ -191,7 +191,7 @@ static void fuzz_entries(const uint8_t *body, size_t len)
         body++;
         len--;
     }
-    if (entries_body_check(body, len, ct, "src", NULL, NULL, 20, &b, &bad) != 0) {
+    if (entries_body_check(body, len, ct, "src", NULL, NULL, 0, 20, &b, &bad) != 0) {
         CHECK((bad.status == 400 || bad.status == 413 || bad.status == 503) && bad.code &&
               bad.msg[0]);
         return;
