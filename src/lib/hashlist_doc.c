@@ -474,10 +474,38 @@ int hl_set_photodna(phm_hashlist_reader *r, phm_entry *e, const char *s, size_t 
     return 0;
 }
 
+/* Whether a string in v holds a NUL byte (jansson keeps one from a CSV
+ * field or a \u0000; written back as \u0000, the jsonl reader refuses it,
+ * so the entry could not be exported and read again). */
+static int holds_nul(json_t *v, int depth)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (depth > 64)
+        return 1;
+    if (json_is_string(v))
+        return memchr(json_string_value(v), 0, json_string_length(v)) != NULL;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) {
+            if (holds_nul(x, depth + 1))
+                return 1;
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            if (holds_nul(x, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int hl_set_attrs(phm_hashlist_reader *r, phm_entry *e, json_t *attrs, char *err, size_t errlen)
 {
     if (!attrs || json_object_size(attrs) == 0)
         return 0;
+    if (holds_nul(attrs, 0))
+        return HL_LINE_ERR("a field holds a NUL byte");
     /* jansson escapes control characters but DEL (0x7f), which can only
      * be inside a string: written \u007f, so the text has no control byte */
     size_t n = json_dumpb(attrs, NULL, 0, JSON_COMPACT), dels = 0;
