@@ -28,6 +28,26 @@
  * limit before decoding. 32768 is libheif 1.15's default. */
 #define HEIF_MAX_SIDE 32768
 
+/* libheif 1.15 bounds every item it decodes (grid tiles included) by one
+ * side limit only, so an item of limit x limit pixels is allowed: 32768
+ * would let one hostile tile take ~3 GB before our check of the primary
+ * image's size could help (fuzz_heif met it). The limit is tied to the
+ * pixel limit instead: twice its square root (20,000 at the default
+ * 100 MP, enough for panoramas of that area), at least 4096, at most
+ * libheif's 32768; the worst item is then 4 x max_pixels. */
+static uint64_t heif_side_limit(uint64_t max_pixels)
+{
+    uint64_t r = 1;
+    while (r < HEIF_MAX_SIDE && r * r < max_pixels)
+        r++;
+    uint64_t side = 2 * r;
+    if (side < 4096)
+        side = 4096;
+    if (side > HEIF_MAX_SIDE)
+        side = HEIF_MAX_SIDE;
+    return side < max_pixels ? side : max_pixels;
+}
+
 static int heif_status(const struct heif_error *e)
 {
     if (e->subcode == heif_suberror_Security_limit_exceeded)
@@ -124,8 +144,7 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     struct heif_image *him = NULL;
     struct heif_decoding_options *opts = NULL;
     im_terms terms; /* 18 KiB on the stack: no allocation per image */
-    uint64_t side = dec->limits.max_pixels < HEIF_MAX_SIDE ? dec->limits.max_pixels
-                                                           : HEIF_MAX_SIDE;
+    uint64_t side = heif_side_limit(dec->limits.max_pixels);
     const phm__heif_lib *H = phm__heif_lib_get(name, err, errlen);
     if (!H)
         return PHM_ERR_UNSUPPORTED;
