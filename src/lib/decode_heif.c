@@ -15,6 +15,7 @@
  * (tests/cli/format_heif.sh). Monochrome files come out as RGB too: the
  * matrix makes G one less than Y there, as ImageMagick's PNG shows. */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,9 +38,19 @@
  * libheif's 32768; the worst item is then 4 x max_pixels. */
 static uint64_t heif_side_limit(uint64_t max_pixels)
 {
-    uint64_t r = 1;
-    while (r < HEIF_MAX_SIDE && r * r < max_pixels)
+    /* r: the least r with r * r >= max_pixels (at most HEIF_MAX_SIDE),
+     * from sqrt() and corrected for its rounding: no loop per image. */
+    uint64_t r = max_pixels >= (uint64_t)HEIF_MAX_SIDE * HEIF_MAX_SIDE
+                     ? HEIF_MAX_SIDE
+                     : (uint64_t)sqrt((double)max_pixels);
+    while (r * r < max_pixels)
         r++;
+    while (r > 1 && (r - 1) * (r - 1) >= max_pixels)
+        r--;
+    if (r < 1)
+        r = 1;
+    if (r > HEIF_MAX_SIDE)
+        r = HEIF_MAX_SIDE;
     uint64_t side = 2 * r;
     if (side < 4096)
         side = 4096;

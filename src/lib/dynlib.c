@@ -91,35 +91,22 @@ LIBRARY(jxl, PHM__JXL_FUNCS, PHM_LIBJXL_SONAME)
 LIBRARY(tiff, PHM__TIFF_FUNCS, PHM_LIBTIFF_SONAME)
 LIBRARY(xml, PHM__XML_FUNCS, PHM_LIBXML2_SONAME)
 
-const phm__heif_lib *phm__heif_lib_get(const char *name, char *err, size_t errlen)
-{
-    char why[256];
-    const phm__heif_lib *l = get_heif(why, sizeof why);
-    if (!l)
-        phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, "libheif could not be loaded: %s",
-                  why);
-    return l;
-}
+/* A decoder's getter: the table, or NULL with "cannot decode 'NAME':
+ * LIB could not be loaded: <why>" in err. */
+#define DECODER_GETTER(lib, label)                                                        \
+    const phm__##lib##_lib *phm__##lib##_lib_get(const char *name, char *err, size_t errlen) \
+    {                                                                                     \
+        char why[256];                                                                    \
+        const phm__##lib##_lib *l = get_##lib(why, sizeof why);                           \
+        if (!l)                                                                           \
+            phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, label " could not be loaded: %s", \
+                      why);                                                               \
+        return l;                                                                         \
+    }
 
-const phm__jxl_lib *phm__jxl_lib_get(const char *name, char *err, size_t errlen)
-{
-    char why[256];
-    const phm__jxl_lib *l = get_jxl(why, sizeof why);
-    if (!l)
-        phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, "libjxl could not be loaded: %s",
-                  why);
-    return l;
-}
-
-const phm__tiff_lib *phm__tiff_lib_get(const char *name, char *err, size_t errlen)
-{
-    char why[256];
-    const phm__tiff_lib *l = get_tiff(why, sizeof why);
-    if (!l)
-        phm__fail(PHM_ERR_UNSUPPORTED, err, errlen, name, "libtiff could not be loaded: %s",
-                  why);
-    return l;
-}
+DECODER_GETTER(heif, "libheif")
+DECODER_GETTER(jxl, "libjxl")
+DECODER_GETTER(tiff, "libtiff")
 
 const phm__tiff_lib *phm__tiff_lib_loaded(void)
 {
