@@ -1633,6 +1633,14 @@ typedef struct phm_match_hit {
     int kind;             /* PHM_MATCH_IMAGE or PHM_MATCH_VIDEO: the entry's */
     int distance;         /* nearest Hamming distance */
     int orientation;      /* PHM_DIH_* of the query hash that gave it */
+    /* Robust matching (docs/ROBUST.md): the query-side variant whose hash
+     * gave this distance ("trimmed": the image with its borders cut, ...),
+     * NULL for the file's own hash; and the stored variant of the entry
+     * that matched (an edit of the known image added with it: "crop10-c",
+     * ...), NULL for the entry's own hash. Both static strings. Distances
+     * are always PDQ distances between those two hashes. */
+    const char *variant;
+    const char *known_variant;
     int64_t frame;        /* video query: its frame at that distance; -1 */
     double timestamp;     /* ... and that frame's timestamp */
     int compared;         /* a known video compared with a video query:
@@ -1714,13 +1722,15 @@ int phm_match_hit_get(phm_searcher *s, const phm_match *match,
  * phmatch and phmatchd:
  *
  *   {"entry":7,"source":"lab","id":"a1","category":"csam","kind":"image",
- *    "distance":4,"orientation":"original","frame":null,"timestamp":null,
+ *    "distance":4,"orientation":"original","variant":null,
+ *    "known_variant":null,"frame":null,"timestamp":null,
  *    "frames":null,"query_percent":null,"compared_percent":null,
  *    "suppressed_by":null}
  *
  * entry, source, id, category (strings null if the entry could not be
  * read), kind ("image" or "video": the entry's), distance, orientation
- * (phm_dihedral_name), frame and timestamp (a video query: its frame
+ * (phm_dihedral_name), variant and known_variant (the hit's names, or
+ * null), frame and timestamp (a video query: its frame
  * nearest to the entry, the timestamp in seconds with 3 decimals; else
  * null), frames (a known image in a video query: [{"frame":N,
  * "timestamp":S}, ...]; else null), query_percent and compared_percent (a

@@ -88,8 +88,8 @@ static const char usage_text[] =
     "\n"
     "Columns: path status size format width height mode pdq quality flags\n"
     "[md5 sha1 sha256] kind match_count, then the match record: entry\n"
-    "source id category entry_kind distance orientation frame timestamp\n"
-    "frames query_percent compared_percent; then error. tsv and csv write\n"
+    "source id category entry_kind distance orientation variant known_variant\n"
+    "frame timestamp frames query_percent compared_percent; then error. tsv and csv write\n"
     "one line per match, the input's columns repeated, closest first; an\n"
     "input without a match (or not searched) has one line with the match\n"
     "columns empty. 'match_count' is the number of entries matched: 0 for\n"
@@ -168,6 +168,7 @@ typedef struct match_hit {
     int64_t frame;
     int32_t distance;
     int32_t orientation;
+    const char *variant, *known_variant; /* static strings */
     int32_t kind;
     int32_t compared;
     double timestamp;
@@ -282,7 +283,7 @@ static void work(void *ctx, void *state, hash_record *rec)
             const phm_match_hit *h = &mr->hits[k];
             match_hit *c = &res->hits[k];
             *c = (match_hit){ h->entry, h->frame, h->distance, h->orientation,
-                              h->kind, h->compared, h->timestamp, h->query_percent,
+                              h->variant, h->known_variant, h->kind, h->compared, h->timestamp, h->query_percent,
                               h->compared_percent, NULL, h->nframes };
             if (h->frames) {
                 c->frames = malloc(h->nframes * sizeof *c->frames);
@@ -307,7 +308,7 @@ static void work(void *ctx, void *state, hash_record *rec)
 /* Output (emitter)                                                  */
 
 /* The most columns of a line: the input's, a hit's and `error`. */
-#define MAX_FIELDS 32
+#define MAX_FIELDS 40
 
 /* Storage for a record's formatted values. */
 typedef struct record_text {
@@ -400,6 +401,8 @@ static void resolve(match_run *run, const hash_record *r, const match_result *re
     out->kind = h->kind;
     out->distance = h->distance;
     out->orientation = h->orientation;
+    out->variant = h->variant;
+    out->known_variant = h->known_variant;
     out->frame = h->frame;
     out->timestamp = h->timestamp;
     out->compared = h->compared;

@@ -184,6 +184,8 @@ size_t fields_match(field *f, const phm_match_hit *h, char **frames)
               h ? (h->kind == PHM_MATCH_VIDEO ? "video" : "image") : NULL);
     field_num(&f[n++], "distance", h != NULL, h ? h->distance : 0);
     field_str(&f[n++], "orientation", h ? phm_dihedral_name(h->orientation) : NULL);
+    field_str(&f[n++], "variant", h ? h->variant : NULL);
+    field_str(&f[n++], "known_variant", h ? h->known_variant : NULL);
     field_num(&f[n++], "frame", h && h->frame >= 0, h ? h->frame : 0);
     field_real(&f[n++], "timestamp", h && h->frame >= 0, h ? h->timestamp : 0);
     field_str(&f[n++], "frames", *frames);

@@ -65,7 +65,7 @@ void fields_write_json(FILE *fp, const field *f, size_t n);
  * empty values. *frames receives the frames text (malloc'd, or NULL;
  * the caller frees it after writing). Returns FIELDS_MATCH_COUNT, or 0
  * out of memory. */
-#define FIELDS_MATCH_COUNT 12
+#define FIELDS_MATCH_COUNT 14
 size_t fields_match(field *f, const phm_match_hit *h, char **frames);
 
 #endif /* PHM_CLI_FIELDS_H */

@@ -647,7 +647,11 @@ static void write_record(sink *k, const phm_match_hit *h)
     put_int(k, h->distance);
     put_lit(k, ",\"orientation\":\"");
     put_lit(k, phm_dihedral_name(h->orientation));
-    put_lit(k, "\",\"frame\":");
+    put_lit(k, "\",\"variant\":");
+    put_text(k, h->variant);
+    put_lit(k, ",\"known_variant\":");
+    put_text(k, h->known_variant);
+    put_lit(k, ",\"frame\":");
     if (h->frame >= 0)
         put_int(k, h->frame);
     else

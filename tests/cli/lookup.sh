@@ -68,7 +68,7 @@ far=$(flip "$(flip "$B" 64 | tr '0123456789abcdef' 'fedcba9876543210')" 0)
 out=$(echo "$far" | "$P" lookup --index "$DB")
 t_is "no match: exit 0" "$?" 0
 t_is "no match: a row of status none" "$(echo "$out" | sed -n 2p)" \
-    "-${TAB}1${TAB}${far}${TAB}none${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}"
+    "-${TAB}1${TAB}${far}${TAB}none${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}${TAB}"
 
 # Several queries, in order, from files in any format.
 { echo "$far"; echo "$B"; } > "$T/q.hex"
@@ -100,10 +100,10 @@ t_is "threads: every query answered" "$(awk -F '\t' 'NR > 1 { print $2 }' "$T/pa
 
 # Formats.
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 0 --format csv)
-t_is "csv: the match record's columns, as phmatch match" "$out" "input,line,query,status,entry,source,id,category,entry_kind,distance,orientation,frame,timestamp,frames,query_percent,compared_percent
--,1,$B,match,1,t,d0,C,image,0,original,,,,,"
+t_is "csv: the match record's columns, as phmatch match" "$out" "input,line,query,status,entry,source,id,category,entry_kind,distance,orientation,variant,known_variant,frame,timestamp,frames,query_percent,compared_percent
+-,1,$B,match,1,t,d0,C,image,0,original,,,,,,,"
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 1 --format jsonl)
-t_is "jsonl: the match records" "$out" "{\"input\":\"-\",\"line\":1,\"query\":\"$B\",\"matches\":[{\"entry\":1,\"source\":\"t\",\"id\":\"d0\",\"category\":\"C\",\"kind\":\"image\",\"distance\":0,\"orientation\":\"original\",\"frame\":null,\"timestamp\":null,\"frames\":null,\"query_percent\":null,\"compared_percent\":null,\"suppressed_by\":null},{\"entry\":2,\"source\":\"t\",\"id\":\"d1\",\"category\":\"C\",\"kind\":\"image\",\"distance\":1,\"orientation\":\"original\",\"frame\":null,\"timestamp\":null,\"frames\":null,\"query_percent\":null,\"compared_percent\":null,\"suppressed_by\":null}]}"
+t_is "jsonl: the match records" "$out" "{\"input\":\"-\",\"line\":1,\"query\":\"$B\",\"matches\":[{\"entry\":1,\"source\":\"t\",\"id\":\"d0\",\"category\":\"C\",\"kind\":\"image\",\"distance\":0,\"orientation\":\"original\",\"variant\":null,\"known_variant\":null,\"frame\":null,\"timestamp\":null,\"frames\":null,\"query_percent\":null,\"compared_percent\":null,\"suppressed_by\":null},{\"entry\":2,\"source\":\"t\",\"id\":\"d1\",\"category\":\"C\",\"kind\":\"image\",\"distance\":1,\"orientation\":\"original\",\"variant\":null,\"known_variant\":null,\"frame\":null,\"timestamp\":null,\"frames\":null,\"query_percent\":null,\"compared_percent\":null,\"suppressed_by\":null}]}"
 
 # Digest-only queries match exactly on the digest.
 printf 'hash,md5,source,id\n,0123456789abcdef0123456789abcdef,t,m1\n' > "$T/md5.csv"

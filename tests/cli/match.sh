@@ -58,7 +58,7 @@ t_is "hash | index import builds the index" "$?" 0
 "$PHMATCH" match -q --index "$T/k.phmi" "$T/q" >"$T/plain.tsv"
 t_is "match: exit 0" "$?" 0
 t_is "header" "$(head -n 1 "$T/plain.tsv")" \
-    "$(printf 'path\tstatus\tsize\tformat\twidth\theight\tmode\tpdq\tquality\tflags\tkind\tmatch_count\tentry\tsource\tid\tcategory\tentry_kind\tdistance\torientation\tframe\ttimestamp\tframes\tquery_percent\tcompared_percent\terror')"
+    "$(printf 'path\tstatus\tsize\tformat\twidth\theight\tmode\tpdq\tquality\tflags\tkind\tmatch_count\tentry\tsource\tid\tcategory\tentry_kind\tdistance\torientation\tvariant\tknown_variant\tframe\ttimestamp\tframes\tquery_percent\tcompared_percent\terror')"
 t_is "one line per query (none has two matches)" "$(($(wc -l <"$T/plain.tsv") - 1))" 11
 for q in aaa-orig-q20 aaa-orig-half aaa-orig-crop pen-and-coaster-q20 \
     pen-and-coaster-half pen-and-coaster-crop; do
@@ -143,7 +143,7 @@ t_is "--max-matches 1: one line, match_count still 2" "$(col match_count "$T/one
 
 "$PHMATCH" match -q -f csv --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" "$T/missing.jpg" >"$T/m.csv" 2>/dev/null
 t_is "csv: header and 3 lines" "$(wc -l <"$T/m.csv" | tr -d ' ')" 4
-t_like "csv: a match line" "$(cat "$T/m.csv")" ',2,[0-9]*,lab,aaa-orig,cat-a,image,[0-9]*,original,,,,,,$'
+t_like "csv: a match line" "$(cat "$T/m.csv")" ',2,[0-9]*,lab,aaa-orig,cat-a,image,[0-9]*,original,,,,,,,,$'
 "$PHMATCH" match -q -f jsonl -d --index "$T/k.phmi" "$T/q/aaa-orig-q20.jpg" \
     "$T/q/aaa-orig-rot90.jpg" "$T/missing.jpg" "$lowq" >"$T/m.jsonl" 2>/dev/null
 t_is "jsonl: one object per input" "$(wc -l <"$T/m.jsonl" | tr -d ' ')" 4

@@ -187,7 +187,7 @@ t_ok "(another process adds the photo's hash to the index)" \
     "$CLIENT" add "$T/idx.phmi" case-1 img-1 "$want" A1
 t_like "POST /v1/match: the new entry is found at once, as the match record" \
     "$(req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG" "$(TCP /v1/match)")/$(body | grep -o '"matches":\[.*\]')" \
-    '^200/"matches":\[{"entry":[0-9]*,"source":"case-1","id":"img-1","category":"A1","kind":"image","distance":0,"orientation":"original","frame":null,"timestamp":null,"frames":null,"query_percent":null,"compared_percent":null,"suppressed_by":null}\]$'
+    '^200/"matches":\[{"entry":[0-9]*,"source":"case-1","id":"img-1","category":"A1","kind":"image","distance":0,"orientation":"original","variant":null,"known_variant":null,"frame":null,"timestamp":null,"frames":null,"query_percent":null,"compared_percent":null,"suppressed_by":null}\]$'
 # A rotated copy: the entry holds the rot90 hash of the second photo.
 req -H "$AUTH_L" -H "$OCT" --data-binary @"$JPG2" "$(TCP '/v1/hash?dihedral=1')" >/dev/null
 rot90=$(body | sed -n 's/.*"rot90":"\([0-9a-f]*\)".*/\1/p')
@@ -205,7 +205,7 @@ far=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa # 128 bits 
 t_is "POST /v1/lookup: 200" \
     "$(req -H "$AUTH_L" -H "$JSON" -d "{\"hashes\":[\"$want\",\"$far\"],\"max_distance\":0}" "$(TCP /v1/lookup)")" 200
 t_like "... per-hash matches, in order" "$(body)" \
-    '^{"results":\[{"matches":\[{"entry":[0-9]*,"source":"case-1","id":"img-1","category":"A1","kind":"image","distance":0,"orientation":"original","frame":null,"timestamp":null,"frames":null,"query_percent":null,"compared_percent":null,"suppressed_by":null}\]},{"matches":\[\]}\],"max_distance":0}$'
+    '^{"results":\[{"matches":\[{"entry":[0-9]*,"source":"case-1","id":"img-1","category":"A1","kind":"image","distance":0,"orientation":"original","variant":null,"known_variant":null,"frame":null,"timestamp":null,"frames":null,"query_percent":null,"compared_percent":null,"suppressed_by":null}\]},{"matches":\[\]}\],"max_distance":0}$'
 # A known video (imported from its vPDQ file by another process): a hash of
 # one of its frames finds the video, marked as one.
 VPDQ=$ROOT/tests/data/vpdq/expected/chair-19-sd-bar.txt

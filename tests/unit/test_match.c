@@ -38,7 +38,7 @@ static void test_record(void)
     size_t n = phm_match_json(&h, buf, sizeof buf);
     IS_STR(buf,
            "{\"entry\":7,\"source\":\"lab\",\"id\":\"a\\\"1\",\"category\":\"c\\ufffd\","
-           "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"frame\":null,"
+           "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"variant\":null,\"known_variant\":null,\"frame\":null,"
            "\"timestamp\":null,\"frames\":null,\"query_percent\":null,"
            "\"compared_percent\":null,\"suppressed_by\":null}",
            "record: every key, escaped, not-UTF-8 repaired, nulls");
@@ -54,14 +54,17 @@ static void test_record(void)
     h.frames = fr;
     h.nframes = 2;
     h.kind = PHM_MATCH_IMAGE;
+    h.variant = "trimmed";
+    h.known_variant = "crop10-c";
     phm_match_json(&h, buf, sizeof buf);
     IS_STR(buf,
            "{\"entry\":7,\"source\":null,\"id\":\"a\\\"1\",\"category\":null,"
-           "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"frame\":50,"
+           "\"kind\":\"image\",\"distance\":4,\"orientation\":\"rot90\",\"variant\":\"trimmed\",\"known_variant\":\"crop10-c\",\"frame\":50,"
            "\"timestamp\":2.000,\"frames\":[{\"frame\":25,\"timestamp\":1.000},"
            "{\"frame\":50,\"timestamp\":2.000}],\"query_percent\":null,"
            "\"compared_percent\":null,\"suppressed_by\":null}",
-           "record: frames of a known image in a video");
+           "record: frames of a known image in a video, variants named");
+    h.variant = h.known_variant = NULL;
 
     h.e.source = "v";
     h.e.id = "x";
