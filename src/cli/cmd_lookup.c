@@ -46,6 +46,9 @@ static const char usage_text[] =
     "      --knn K             only the K nearest entries within R\n"
     "      --format F          tsv (default), csv or jsonl\n"
     "      --fail-on-match     exit 4 when any query matched\n"
+    "  -j, --jobs N            search threads, 1..16 (default: all cores,\n"
+    "                          or OMP_NUM_THREADS; 0 = all cores). Batches\n"
+    "                          of 512 queries or more are split between them\n"
     "  -h, --help              show this help\n"
     "\n"
     "--dihedral is not available here: a bare hash does not carry its\n"
@@ -55,8 +58,8 @@ static const char usage_text[] =
     "Output (tsv, csv): a header, then one row per match: input line query\n"
     "status, then the match record's columns as 'phmatch match' writes them\n"
     "(entry source id category entry_kind distance orientation variant\n"
-    "known_variant frame timestamp frames query_percent compared_percent), status 'match'; a\n"
-    "query without matches gives one row of status 'none' with the match\n"
+    "known_variant frame timestamp frames query_percent compared_percent),\n"
+    "status 'match'; a query without matches gives one row of status 'none' with the match\n"
     "fields empty. jsonl: one object per query, input line query, and its\n"
     "match records in a \"matches\" array (the record of 'phmatch match').\n"
     "\n"
@@ -81,6 +84,7 @@ static const args_option options[] = {
     { "dihedral", OPT_DIHEDRAL, 0, NULL },
     { "format", OPT_FORMAT, 1, NULL },
     { "fail-on-match", OPT_FAIL_ON_MATCH, 0, NULL },
+    { "jobs", 'j', 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, NULL },
 };
@@ -516,7 +520,7 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
     const char *arg;
     char **files = NULL;
     char err[PHM_ERRMSG_MAX];
-    int nfiles = 0, key, status = -1, rc;
+    int nfiles = 0, key, status = -1, rc, jobs = 0;
     uint64_t v;
 
     memset(&r, 0, sizeof r);
@@ -569,6 +573,13 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
             }
             break;
         case OPT_FAIL_ON_MATCH: r.fail_on_match = 1; break;
+        case 'j':
+            if (args_parse_u64(&p, arg, 0, LOOKUP_MAX_THREADS, 0, &v) != 0) {
+                status = CLI_EXIT_USAGE;
+                goto out;
+            }
+            jobs = v ? (int)v : omp_get_num_procs();
+            break;
         default: break;
         }
     }
@@ -583,7 +594,7 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
     rc = phm_index_open(&idx, r.index_path, PHM_INDEX_RDONLY, 0, g->simd,
                         err, sizeof err);
     r.cap = LOOKUP_BATCH;
-    r.nw = omp_get_max_threads();
+    r.nw = jobs ? jobs : omp_get_max_threads();
     if (r.nw < 1)
         r.nw = 1;
     if (r.nw > LOOKUP_MAX_THREADS)

@@ -97,6 +97,13 @@ t_is "threads: exit 0" "$?" 0
 cat "$T/fam40.hex" | OMP_NUM_THREADS=1 "$P" lookup --index "$DB" > "$T/ser.tsv"
 t_ok "threads: same output, same order as one by one" cmp -s "$T/par.tsv" "$T/ser.tsv"
 t_is "threads: every query answered" "$(awk -F '\t' 'NR > 1 { print $2 }' "$T/par.tsv" | sort -un | wc -l)" 2600
+"$P" lookup -j 2 --index "$DB" - < "$T/fam40.hex" > "$T/j2.tsv"
+t_ok "-j 2: the same output as one thread" cmp -s "$T/j2.tsv" "$T/ser.tsv"
+OMP_NUM_THREADS=1 "$P" lookup --jobs 0 --index "$DB" - < "$T/fam40.hex" > "$T/j0.tsv"
+t_ok "-j 0 (all cores) over OMP_NUM_THREADS=1: the same output" cmp -s "$T/j0.tsv" "$T/ser.tsv"
+"$P" lookup -j 17 --index "$DB" - < "$T/fam40.hex" > /dev/null 2> "$T/j17.err"
+t_is "-j 17: usage error" "$?" 2
+t_like "... naming the option" "$(cat "$T/j17.err")" "for -j: must be 0..16"
 
 # Formats.
 out=$(echo "$B" | "$P" lookup --index "$DB" --max-distance 0 --format csv)
