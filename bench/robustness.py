@@ -225,8 +225,8 @@ def bar_chart(modes, edits, get):
            % (width, height, width, height)]
     for k in range(0, 11, 2):
         y = top + ph - ph * k / 10.0
-        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e4e4"/>'
-                   % (left, width - 20, y, y))
+        out.append('<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e4e4"/>'
+                   % (left, width - 20, y - 0.5, y - 0.5))
         out.append('<text x="%d" y="%.1f" class="ax" text-anchor="end">%d %%</text>'
                    % (left - 4, y + 4, k * 10))
     for gi, e in enumerate(groups):
@@ -251,8 +251,8 @@ def bar_chart(modes, edits, get):
         out.append('<text class="lbl" x="%.1f" y="%.1f" text-anchor="end" '
                    'transform="rotate(-60 %.1f %.1f)">%s</text>'
                    % (lx, ly, lx, ly, esc(e)))
-    out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#333"/>'
-               % (left, width - 20, top + ph, top + ph))
+    out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#333"/>'
+               % (left, width - 20, top + ph + 0.5, top + ph + 0.5))
     out.append("</svg>")
     return "\n".join(out)
 
