@@ -23,8 +23,8 @@
  *   gamma                gamma 0.6 (brighter mid-tones)
  *   blur                 Gaussian blur, sigma 0.5 % of the longer side
  *                        (at least 1.5 pixels)
- *   text                 a caption in a bitmap font, white at 60 % opacity
- *                        on a 35 % dark band, across the lower third
+ *   text                 a caption in a bitmap font, white at 60 % opacity,
+ *                        60 % of the width, across the lower third
  *   screenshot           scaled into a portrait canvas (9:16 or taller)
  *                        with flat-coloured bars top and bottom, as a phone
  *                        screenshot
@@ -493,25 +493,22 @@ static void blend(picture *p, uint32_t x, uint32_t y, double v, double alpha)
         d[c] = clamp_u8((1 - alpha) * d[c] + alpha * v);
 }
 
-/* A caption across the lower third: a dark band at 35 % and the text in
- * white at 60 % opacity, as large as 80 % of the width allows. */
+/* A watermark caption across the lower third: the text in white at 60 %
+ * opacity, as large as 60 % of the width allows. */
 static int add_caption(const picture *in, picture *out)
 {
     static const char text[] = "@PHMATCH COPY 2026";
     size_t n = sizeof text - 1;
     if (copy_rect(in, 0, 0, in->w, in->h, out))
         return -1;
-    uint32_t scale = (uint32_t)(in->w * 0.8 / (6.0 * (double)n));
+    uint32_t scale = (uint32_t)(in->w * 0.6 / (6.0 * (double)n));
     if (scale < 1)
         scale = 1;
     if (scale * 9 > in->h / 3)
         scale = in->h / 27 ? in->h / 27 : 1;
-    uint32_t tw = (uint32_t)(6 * n - 1) * scale, th = 7 * scale;
+    uint32_t tw = (uint32_t)(6 * n - 1) * scale;
     uint32_t x0 = in->w > tw ? (in->w - tw) / 2 : 0;
     uint32_t y0 = (uint32_t)(in->h * 0.72);
-    for (uint32_t y = y0 >= scale ? y0 - scale : 0; y < y0 + th + scale; y++)
-        for (uint32_t x = 0; x < in->w; x++)
-            blend(out, x, y, 0, 0.35);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *rows = glyph_rows(text[i]);
         if (!rows)
