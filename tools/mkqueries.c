@@ -271,10 +271,27 @@ static int apply_gamma(const picture *in, double g, picture *out)
     return 0;
 }
 
+/* One pass of a 1-D kernel k[0..2r] along n samples `step` apart, edges
+ * clamped. */
+static void blur_line(const double *src, double *dst, size_t n, size_t step,
+                      const double *k, int r)
+{
+    for (size_t i = 0; i < n; i++) {
+        double acc = 0;
+        for (int j = -r; j <= r; j++) {
+            long at = (long)i + j;
+            at = at < 0 ? 0 : at >= (long)n ? (long)n - 1 : at;
+            acc += k[j + r] * src[(size_t)at * step];
+        }
+        dst[i * step] = acc;
+    }
+}
+
 /* Separable Gaussian blur, edges clamped. */
 static int gaussian_blur(const picture *in, double sigma, picture *out)
 {
     uint32_t w = in->w, h = in->h, ch = in->ch;
+    size_t row = (size_t)w * ch, n = row * h;
     int r = (int)ceil(3.0 * sigma);
     if (r > 200)
         r = 200;
@@ -283,34 +300,23 @@ static int gaussian_blur(const picture *in, double sigma, picture *out)
         sum += k[i + r] = exp(-(double)(i * i) / (2.0 * sigma * sigma));
     for (int i = 0; i <= 2 * r; i++)
         k[i] /= sum;
-    double *tmp = malloc((size_t)w * h * ch * sizeof *tmp);
-    if (!tmp || alloc_picture(out, w, h, ch)) {
-        free(tmp);
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    if (!a || !b || alloc_picture(out, w, h, ch)) {
+        free(a);
+        free(b);
         return -1;
     }
-    for (uint32_t y = 0; y < h; y++) /* horizontal pass */
-        for (uint32_t x = 0; x < w; x++)
-            for (uint32_t c = 0; c < ch; c++) {
-                double acc = 0;
-                for (int i = -r; i <= r; i++) {
-                    long xx = (long)x + i;
-                    xx = xx < 0 ? 0 : xx >= (long)w ? (long)w - 1 : xx;
-                    acc += k[i + r] * in->px[((size_t)y * w + (size_t)xx) * ch + c];
-                }
-                tmp[((size_t)y * w + x) * ch + c] = acc;
-            }
-    for (uint32_t y = 0; y < h; y++) /* vertical pass */
-        for (uint32_t x = 0; x < w; x++)
-            for (uint32_t c = 0; c < ch; c++) {
-                double acc = 0;
-                for (int i = -r; i <= r; i++) {
-                    long yy = (long)y + i;
-                    yy = yy < 0 ? 0 : yy >= (long)h ? (long)h - 1 : yy;
-                    acc += k[i + r] * tmp[((size_t)yy * w + x) * ch + c];
-                }
-                out->px[((size_t)y * w + x) * ch + c] = clamp_u8(acc);
-            }
-    free(tmp);
+    for (size_t i = 0; i < n; i++)
+        a[i] = in->px[i];
+    for (size_t y = 0; y < h; y++) /* along the rows, a -> b */
+        for (size_t c = 0; c < ch; c++)
+            blur_line(a + y * row + c, b + y * row + c, w, ch, k, r);
+    for (size_t x = 0; x < row; x++) /* along the columns, b -> a */
+        blur_line(b + x, a + x, h, row, k, r);
+    for (size_t i = 0; i < n; i++)
+        out->px[i] = clamp_u8(a[i]);
+    free(a);
+    free(b);
     return 0;
 }
 
