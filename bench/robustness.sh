@@ -97,9 +97,9 @@ echo "robustness: $total images: $k known, $u unrelated; making the edited copie
 cd "$out"
 { ls known/*.jpg; ls unrelated/*.jpg 2>/dev/null || true; ls copies/*.jpg; } >queries.list
 nq=$(wc -l <queries.list)
-nk=$(ls known | wc -l)
-nu=$(ls unrelated 2>/dev/null | wc -l)
-nc=$(ls copies | wc -l)
+nk=$(grep -c '^known/' queries.list)
+nu=$(grep -c '^unrelated/' queries.list || true)
+nc=$(grep -c '^copies/' queries.list)
 
 # The plain index: ids are the paths, as `index import` of `phmatch hash` gives.
 "$phmatch" hash -q --no-progress -j "$jobs" known >known.tsv || die "phmatch hash failed on the known images"
