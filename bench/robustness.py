@@ -290,7 +290,7 @@ def line_chart(ident, title, modes, get, column, ymax, yfmt, empty_note=""):
                                                        " ".join(pts)))
     if empty_note:
         out.append('<text class="ax" x="%.1f" y="%.1f" text-anchor="middle">%s</text>'
-                   % (left + pw / 2.0, top + ph / 2.0, esc(empty_note)))
+                   % (left + pw / 2.0, top + ph * 0.375 + 4, esc(empty_note)))
     out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>'
                % (left, top, pw, ph))
     out.append("</svg>")
