@@ -221,6 +221,9 @@ bench: deps ## run the benchmarks in bench/ (slow; prints medians and ratios)
 
 _bench: all
 	@sh bench/run.sh $(BUILD)
+	@# issue 15: a small robustness run on data/ (TPR per edit, false matches;
+	@# bench/robustness.sh DIR for one's own images)
+	@BUILD=$(BUILD) sh bench/robustness.sh
 
 install: all ## install into $(DESTDIR)$(PREFIX)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

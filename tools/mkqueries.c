@@ -1,12 +1,14 @@
 /*
  * mkqueries - make transformed copies of photos, as queries for
- * `phmatch match` (the demo's data/queries/, the match tests).
+ * `phmatch match` (the demo's data/queries/, the match tests, and the
+ * edited copies of bench/robustness.sh).
  *
  *     mkqueries [-t LIST] [-q QUALITY] [-m MAX] OUTDIR IMAGE...
  *
  * For every IMAGE (JPEG, PNG or PNM, decoded by libphmatch) named
  * DIR/NAME.EXT, writes OUTDIR/NAME-T.jpg for each transform T of LIST
- * (comma-separated; default all but "same"):
+ * (comma-separated; default half,q20,crop,rot90,mirror; "bench" stands for
+ * the robustness benchmark's 25 edits, rot90 to combo below):
  *
  *   half    resized to half its width and height (2x2 box filter)
  *   q20     re-encoded at JPEG quality 20
@@ -15,18 +17,48 @@
  *   mirror  flipped left to right
  *   same    re-encoded unchanged, written as OUTDIR/NAME.jpg
  *
+ *   resize50, resize25   resized to 50 % / 25 % a side (area averaging)
+ *   q30                  re-encoded at JPEG quality 30
+ *   grey                 greyscale (Rec. 601 luma)
+ *   gamma                gamma 0.6 (brighter mid-tones)
+ *   blur                 Gaussian blur, sigma 0.5 % of the longer side
+ *                        (at least 1.5 pixels)
+ *   text                 a caption in a bitmap font, white at 60 % opacity,
+ *                        60 % of the width, across the lower third
+ *   screenshot           scaled into a portrait canvas (9:16 or taller)
+ *                        with flat-coloured bars top and bottom, as a phone
+ *                        screenshot
+ *   letterbox-black, letterbox-white, letterbox-blur
+ *                        bars top and bottom adding 10 % of the height in
+ *                        all; blur: the bars show a blurred, stretched copy
+ *                        of the image
+ *   pillarbox-black, pillarbox-white, pillarbox-blur
+ *                        the same left and right (10 % of the width)
+ *   crop5-c, crop15-c    5 % / 15 % of the width and of the height cut off,
+ *                        half on each side
+ *   crop5-off, crop15-off  the same, all of it from the top and the left
+ *   rot5-fill, rotm5-fill  rotated 5 degrees clockwise / anticlockwise on
+ *                        the same canvas, the corners filled black
+ *   rot5-crop, rotm5-crop  rotated, then cut to the largest upright
+ *                        rectangle inside the rotated image
+ *   combo                resized to 60 %, 8 % cut off the right and the
+ *                        bottom, JPEG quality 50
+ *
  * -m MAX first shrinks each IMAGE (area averaging) so that neither side
  * exceeds MAX pixels; the transforms apply to the result.
  *
- * JPEGs are written by libjpeg-turbo (TurboJPEG), baseline, 4:2:0 chroma
- * (grey images stay grey), quality 85 unless -q or the transform says
- * otherwise. The output depends only on the input pixels, the arguments and
- * the libjpeg-turbo version: running it twice writes the same bytes.
+ * The pixel operations are this tool's own (not libphmatch's, whose
+ * matching the copies measure). JPEGs are written by libjpeg-turbo
+ * (TurboJPEG), baseline, 4:2:0 chroma (grey images stay grey), quality 85
+ * unless -q or the transform says otherwise. The output depends only on the
+ * input pixels, the arguments and the libjpeg-turbo and libm versions:
+ * running it twice writes the same bytes.
  *
  * Exit status: 0 success, 1 an image could not be read or written (the
  * message names it), 2 usage.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,17 +71,42 @@
 
 static const char usage_text[] =
     "usage: mkqueries [-t LIST] [-q QUALITY] [-m MAX] OUTDIR IMAGE...\n"
-    "  -t LIST  transforms, comma-separated: half,q20,crop,rot90,mirror,same\n"
-    "           (default: all but same)\n"
-    "  -q Q     JPEG quality of the copies, 1-100 (default 85; q20 uses 20)\n"
+    "  -t LIST  transforms, comma-separated: half,q20,crop,rot90,mirror,same,\n"
+    "           resize50,resize25,q30,grey,gamma,blur,text,screenshot,\n"
+    "           letterbox-black,letterbox-white,letterbox-blur,pillarbox-black,\n"
+    "           pillarbox-white,pillarbox-blur,crop5-c,crop5-off,crop15-c,\n"
+    "           crop15-off,rot5-fill,rotm5-fill,rot5-crop,rotm5-crop,combo;\n"
+    "           bench: the benchmark's 25 (rot90 to combo)\n"
+    "           (default: half,q20,crop,rot90,mirror)\n"
+    "  -q Q     JPEG quality of the copies, 1-100 (default 85; q20, q30 and\n"
+    "           combo use 20, 30 and 50)\n"
     "  -m MAX   first shrink each image to at most MAX pixels a side\n"
     "Writes OUTDIR/NAME-T.jpg for each IMAGE (NAME: its file name without\n"
     "extension) and transform T. OUTDIR is created if missing.\n";
 
-enum { T_HALF, T_Q20, T_CROP, T_ROT90, T_MIRROR, T_SAME, T_COUNT };
+enum {
+    T_HALF, T_Q20, T_CROP, T_ROT90, T_MIRROR, T_SAME,
+    /* the robustness benchmark's edits (with rot90 and mirror) */
+    T_RESIZE50, T_RESIZE25, T_Q30, T_GREY, T_GAMMA, T_BLUR, T_TEXT,
+    T_SCREENSHOT, T_LBOX_BLACK, T_LBOX_WHITE, T_LBOX_BLUR, T_PBOX_BLACK,
+    T_PBOX_WHITE, T_PBOX_BLUR, T_CROP5_C, T_CROP5_OFF, T_CROP15_C,
+    T_CROP15_OFF, T_ROT5_FILL, T_ROTM5_FILL, T_ROT5_CROP, T_ROTM5_CROP,
+    T_COMBO, T_COUNT
+};
 static const char *const transform_names[T_COUNT] = {
     "half", "q20", "crop", "rot90", "mirror", "same",
+    "resize50", "resize25", "q30", "grey", "gamma", "blur", "text",
+    "screenshot", "letterbox-black", "letterbox-white", "letterbox-blur",
+    "pillarbox-black", "pillarbox-white", "pillarbox-blur", "crop5-c",
+    "crop5-off", "crop15-c", "crop15-off", "rot5-fill", "rotm5-fill",
+    "rot5-crop", "rotm5-crop", "combo",
 };
+#define DEFAULT_SET                                                        \
+    ((1u << T_HALF) | (1u << T_Q20) | (1u << T_CROP) | (1u << T_ROT90) |  \
+     (1u << T_MIRROR))
+#define BENCH_SET                                                          \
+    ((((1u << T_COUNT) - 1) & ~((1u << T_RESIZE50) - 1)) |               \
+     (1u << T_ROT90) | (1u << T_MIRROR))
 
 /* An owned 8-bit image. */
 typedef struct picture {
@@ -73,6 +130,10 @@ static int parse_transforms(const char *list, unsigned *out)
         const char *c = strchr(s, ',');
         size_t len = c ? (size_t)(c - s) : strlen(s);
         int found = 0;
+        if (len == 5 && strncmp(s, "bench", 5) == 0) {
+            set |= BENCH_SET;
+            found = 1;
+        }
         for (int i = 0; i < T_COUNT; i++)
             if (strlen(transform_names[i]) == len &&
                 strncmp(s, transform_names[i], len) == 0) {
@@ -138,6 +199,390 @@ static int resize_area(const picture *in, uint32_t w, uint32_t h, picture *out)
     return 0;
 }
 
+/* ---- The benchmark's edits. Every one makes `out` from `in`; they return
+ * 0, or -1 when out of memory. Sizes come from the decoded image, which
+ * the decoder's pixel limit bounds. ---- */
+
+static int copy_rect(const picture *in, uint32_t x0, uint32_t y0, uint32_t w,
+                     uint32_t h, picture *out)
+{
+    uint32_t ch = in->ch;
+    if (alloc_picture(out, w ? w : 1, h ? h : 1, ch))
+        return -1;
+    for (uint32_t y = 0; y < out->h; y++)
+        memcpy(out->px + (size_t)y * out->w * ch,
+               in->px + ((size_t)(y + y0) * in->w + x0) * ch,
+               (size_t)out->w * ch);
+    return 0;
+}
+
+/* Cuts `pct` % of the width and of the height off: half on each side
+ * (centre) or all from the top and the left (off), or (off == 2) all from
+ * the right and the bottom. */
+static int crop_percent(const picture *in, double pct, int off, picture *out)
+{
+    uint32_t dx = (uint32_t)(in->w * pct / 100.0 + 0.5);
+    uint32_t dy = (uint32_t)(in->h * pct / 100.0 + 0.5);
+    if (dx >= in->w)
+        dx = in->w - 1;
+    if (dy >= in->h)
+        dy = in->h - 1;
+    uint32_t x0 = off == 1 ? dx : off == 2 ? 0 : dx / 2;
+    uint32_t y0 = off == 1 ? dy : off == 2 ? 0 : dy / 2;
+    return copy_rect(in, x0, y0, in->w - dx, in->h - dy, out);
+}
+
+static int resize_percent(const picture *in, double pct, picture *out)
+{
+    uint32_t w = (uint32_t)(in->w * pct / 100.0 + 0.5);
+    uint32_t h = (uint32_t)(in->h * pct / 100.0 + 0.5);
+    return resize_area(in, w ? w : 1, h ? h : 1, out);
+}
+
+static uint8_t clamp_u8(double v)
+{
+    return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5);
+}
+
+static int to_grey(const picture *in, picture *out)
+{
+    if (in->ch == 1)
+        return copy_rect(in, 0, 0, in->w, in->h, out);
+    if (alloc_picture(out, in->w, in->h, 1))
+        return -1;
+    size_t n = (size_t)in->w * in->h;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = in->px + i * 3;
+        out->px[i] = clamp_u8(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]);
+    }
+    return 0;
+}
+
+static int apply_gamma(const picture *in, double g, picture *out)
+{
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++)
+        lut[v] = clamp_u8(255.0 * pow(v / 255.0, g));
+    if (copy_rect(in, 0, 0, in->w, in->h, out))
+        return -1;
+    size_t n = (size_t)in->w * in->h * in->ch;
+    for (size_t i = 0; i < n; i++)
+        out->px[i] = lut[out->px[i]];
+    return 0;
+}
+
+/* One pass of a 1-D kernel k[0..2r] along n samples `step` apart, edges
+ * clamped. */
+static void blur_line(const double *src, double *dst, size_t n, size_t step,
+                      const double *k, int r)
+{
+    for (size_t i = 0; i < n; i++) {
+        double acc = 0;
+        for (int j = -r; j <= r; j++) {
+            long at = (long)i + j;
+            at = at < 0 ? 0 : at >= (long)n ? (long)n - 1 : at;
+            acc += k[j + r] * src[(size_t)at * step];
+        }
+        dst[i * step] = acc;
+    }
+}
+
+/* Separable Gaussian blur, edges clamped. */
+static int gaussian_blur(const picture *in, double sigma, picture *out)
+{
+    uint32_t w = in->w, h = in->h, ch = in->ch;
+    size_t row = (size_t)w * ch, n = row * h;
+    int r = (int)ceil(3.0 * sigma);
+    if (r > 200)
+        r = 200;
+    double k[401], sum = 0;
+    for (int i = -r; i <= r; i++)
+        sum += k[i + r] = exp(-(double)(i * i) / (2.0 * sigma * sigma));
+    for (int i = 0; i <= 2 * r; i++)
+        k[i] /= sum;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    if (!a || !b || alloc_picture(out, w, h, ch)) {
+        free(a);
+        free(b);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        a[i] = in->px[i];
+    for (size_t y = 0; y < h; y++) /* along the rows, a -> b */
+        for (size_t c = 0; c < ch; c++)
+            blur_line(a + y * row + c, b + y * row + c, w, ch, k, r);
+    for (size_t x = 0; x < row; x++) /* along the columns, b -> a */
+        blur_line(b + x, a + x, h, row, k, r);
+    for (size_t i = 0; i < n; i++)
+        out->px[i] = clamp_u8(a[i]);
+    free(a);
+    free(b);
+    return 0;
+}
+
+/* Bilinear sample of `in` at pixel-centre coordinates (fx, fy) into dst;
+ * points more than half a pixel outside the image take `fill`. */
+static void sample(const picture *in, double fx, double fy, uint8_t fill,
+                   uint8_t *dst)
+{
+    uint32_t ch = in->ch;
+    if (fx < -0.5 || fy < -0.5 || fx > in->w - 0.5 || fy > in->h - 0.5) {
+        memset(dst, fill, ch);
+        return;
+    }
+    fx = fx < 0 ? 0 : fx > in->w - 1.0 ? in->w - 1.0 : fx;
+    fy = fy < 0 ? 0 : fy > in->h - 1.0 ? in->h - 1.0 : fy;
+    uint32_t x0 = (uint32_t)fx, y0 = (uint32_t)fy;
+    uint32_t x1 = x0 + 1 < in->w ? x0 + 1 : x0;
+    uint32_t y1 = y0 + 1 < in->h ? y0 + 1 : y0;
+    double ax = fx - x0, ay = fy - y0;
+    for (uint32_t c = 0; c < ch; c++) {
+        double top = (1 - ax) * in->px[((size_t)y0 * in->w + x0) * ch + c] +
+                     ax * in->px[((size_t)y0 * in->w + x1) * ch + c];
+        double bot = (1 - ax) * in->px[((size_t)y1 * in->w + x0) * ch + c] +
+                     ax * in->px[((size_t)y1 * in->w + x1) * ch + c];
+        dst[c] = clamp_u8((1 - ay) * top + ay * bot);
+    }
+}
+
+/* Stretches (or shrinks) `in` to w x h by bilinear interpolation. */
+static int resize_bilinear(const picture *in, uint32_t w, uint32_t h,
+                           picture *out)
+{
+    if (alloc_picture(out, w, h, in->ch))
+        return -1;
+    double sx = (double)in->w / w, sy = (double)in->h / h;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            sample(in, (x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5, 0,
+                   out->px + ((size_t)y * w + x) * in->ch);
+    return 0;
+}
+
+/* Rotates by `deg` degrees clockwise about the centre. crop == 0: on the
+ * same canvas, corners black; crop == 1: cut to the largest upright
+ * rectangle inside the rotated image. */
+static int rotate(const picture *in, double deg, int crop, picture *out)
+{
+    double a = deg * 3.14159265358979323846 / 180.0;
+    double s = sin(a), c = cos(a);
+    double w = in->w, h = in->h, ow = w, oh = h;
+    if (crop) {
+        /* The largest axis-aligned rectangle inside a w x h rectangle
+         * turned by a: either limited by the short side alone (long thin
+         * images) or touching all four sides. */
+        double as = fabs(s), ac = fabs(c);
+        double lng = w >= h ? w : h, sht = w >= h ? h : w;
+        if (sht <= 2.0 * as * ac * lng || fabs(as - ac) < 1e-10) {
+            double x = 0.5 * sht;
+            ow = w >= h ? x / as : x / ac;
+            oh = w >= h ? x / ac : x / as;
+        } else {
+            double c2 = ac * ac - as * as;
+            ow = (w * ac - h * as) / c2;
+            oh = (h * ac - w * as) / c2;
+        }
+        ow = floor(ow) - 1; /* keep clear of the interpolated edge */
+        oh = floor(oh) - 1;
+        ow = ow < 1 ? 1 : ow > w ? w : ow;
+        oh = oh < 1 ? 1 : oh > h ? h : oh;
+    }
+    if (alloc_picture(out, (uint32_t)ow, (uint32_t)oh, in->ch))
+        return -1;
+    double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+    double ocx = (ow - 1) / 2.0, ocy = (oh - 1) / 2.0;
+    for (uint32_t y = 0; y < out->h; y++)
+        for (uint32_t x = 0; x < out->w; x++) {
+            /* output point relative to the centre, turned back by -a
+             * (y points down, so clockwise is the positive angle) */
+            double dx = x - ocx, dy = y - ocy;
+            double sx = c * dx + s * dy + cx, sy = -s * dx + c * dy + cy;
+            sample(in, sx, sy, 0, out->px + ((size_t)y * out->w + x) * in->ch);
+        }
+    return 0;
+}
+
+static void fill_rect(picture *p, uint32_t x0, uint32_t y0, uint32_t w,
+                      uint32_t h, const uint8_t rgb[3])
+{
+    uint8_t v[3] = { rgb[0], rgb[1], rgb[2] };
+    if (p->ch == 1)
+        v[0] = clamp_u8(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]);
+    for (uint32_t y = y0; y < y0 + h && y < p->h; y++)
+        for (uint32_t x = x0; x < x0 + w && x < p->w; x++)
+            memcpy(p->px + ((size_t)y * p->w + x) * p->ch, v, p->ch);
+}
+
+static void paste(picture *dst, const picture *src, uint32_t x0, uint32_t y0)
+{
+    for (uint32_t y = 0; y < src->h && y + y0 < dst->h; y++)
+        memcpy(dst->px + ((size_t)(y + y0) * dst->w + x0) * dst->ch,
+               src->px + (size_t)y * src->w * src->ch,
+               (size_t)src->w * src->ch);
+}
+
+/* A blurred copy of `in` stretched to w x h: shrunk to a sixteenth,
+ * blurred, stretched back up (the fill of "blurred" letterboxing). */
+static int blur_fill(const picture *in, uint32_t w, uint32_t h, picture *out)
+{
+    picture small = { 0 }, soft = { 0 };
+    uint32_t sw = in->w / 16 ? in->w / 16 : 1, sh = in->h / 16 ? in->h / 16 : 1;
+    int rc = -1;
+    if (resize_area(in, sw, sh, &small) == 0 &&
+        gaussian_blur(&small, 1.5, &soft) == 0 &&
+        resize_bilinear(&soft, w, h, out) == 0)
+        rc = 0;
+    free(small.px);
+    free(soft.px);
+    return rc;
+}
+
+/* Letterbox (vertical == 1: bars top and bottom) or pillarbox, the bars
+ * adding 10 % of the height (width) in all. fill: 0 black, 255 white,
+ * -1 a blurred stretched copy of the image. */
+static int add_bars(const picture *in, int vertical, int fill, picture *out)
+{
+    uint32_t add = (uint32_t)((vertical ? in->h : in->w) / 10.0 + 0.5);
+    add = add ? add : 2;
+    uint32_t w = in->w + (vertical ? 0 : add), h = in->h + (vertical ? add : 0);
+    if (fill < 0) {
+        if (blur_fill(in, w, h, out))
+            return -1;
+    } else {
+        if (alloc_picture(out, w, h, in->ch))
+            return -1;
+        memset(out->px, fill, (size_t)w * h * in->ch);
+    }
+    paste(out, in, vertical ? 0 : add / 2, vertical ? add / 2 : 0);
+    return 0;
+}
+
+/* A 5x7 bitmap font: the glyphs the caption needs, one byte a row, the
+ * low 5 bits the pixels (bit 4 leftmost). */
+static const struct glyph {
+    char c;
+    uint8_t rows[7];
+} font[] = {
+    { 'A', { 0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
+    { 'C', { 0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e } },
+    { 'E', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f } },
+    { 'H', { 0x11, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
+    { 'M', { 0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11 } },
+    { 'O', { 0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e } },
+    { 'P', { 0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10 } },
+    { 'R', { 0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11 } },
+    { 'S', { 0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e } },
+    { 'T', { 0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 } },
+    { 'W', { 0x11, 0x11, 0x11, 0x15, 0x15, 0x1b, 0x11 } },
+    { 'Y', { 0x11, 0x11, 0x0a, 0x04, 0x04, 0x04, 0x04 } },
+    { '0', { 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e } },
+    { '2', { 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f } },
+    { '6', { 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e } },
+    { '@', { 0x0e, 0x11, 0x17, 0x15, 0x17, 0x10, 0x0e } },
+};
+
+static const uint8_t *glyph_rows(char c)
+{
+    for (size_t i = 0; i < sizeof font / sizeof font[0]; i++)
+        if (font[i].c == c)
+            return font[i].rows;
+    return NULL; /* a space */
+}
+
+/* Blends colour v (grey level) at opacity `alpha` into pixel (x, y). */
+static void blend(picture *p, uint32_t x, uint32_t y, double v, double alpha)
+{
+    if (x >= p->w || y >= p->h)
+        return;
+    uint8_t *d = p->px + ((size_t)y * p->w + x) * p->ch;
+    for (uint32_t c = 0; c < p->ch; c++)
+        d[c] = clamp_u8((1 - alpha) * d[c] + alpha * v);
+}
+
+/* A watermark caption across the lower third: the text in white at 60 %
+ * opacity, as large as 60 % of the width allows. */
+static int add_caption(const picture *in, picture *out)
+{
+    static const char text[] = "@PHMATCH COPY 2026";
+    size_t n = sizeof text - 1;
+    if (copy_rect(in, 0, 0, in->w, in->h, out))
+        return -1;
+    uint32_t scale = (uint32_t)(in->w * 0.6 / (6.0 * (double)n));
+    if (scale < 1)
+        scale = 1;
+    if (scale * 9 > in->h / 3)
+        scale = in->h / 27 ? in->h / 27 : 1;
+    uint32_t tw = (uint32_t)(6 * n - 1) * scale;
+    uint32_t x0 = in->w > tw ? (in->w - tw) / 2 : 0;
+    uint32_t y0 = (uint32_t)(in->h * 0.72);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *rows = glyph_rows(text[i]);
+        if (!rows)
+            continue;
+        for (uint32_t gy = 0; gy < 7 * scale; gy++)
+            for (uint32_t gx = 0; gx < 5 * scale; gx++)
+                if (rows[gy / scale] & (0x10 >> (gx / scale)))
+                    blend(out, x0 + (uint32_t)(6 * i) * scale + gx, y0 + gy,
+                          255, 0.6);
+    }
+    return 0;
+}
+
+/* A phone screenshot: a portrait canvas (9:16, or taller for a tall image)
+ * as wide as the image, a status bar and an app bar on top, a navigation
+ * bar below, the image scaled to 92 % of the width between them on white,
+ * and two grey "text" lines under it. */
+static int screenshot(const picture *in, picture *out)
+{
+    static const uint8_t status[3] = { 0x15, 0x65, 0xc0 };
+    static const uint8_t appbar[3] = { 0x1e, 0x88, 0xe5 };
+    static const uint8_t navbar[3] = { 0x20, 0x20, 0x20 };
+    static const uint8_t lines[3] = { 0xc8, 0xc8, 0xc8 };
+    uint32_t w = in->w < 16 ? 16 : in->w;
+    uint32_t iw = (uint32_t)(w * 0.92), ih = (uint32_t)((double)in->h * iw / in->w);
+    iw = iw ? iw : 1;
+    ih = ih ? ih : 1;
+    uint32_t h = (uint32_t)(w * 16.0 / 9.0);
+    if (h < ih + ih / 2)
+        h = ih + ih / 2;
+    uint32_t top = h * 4 / 100 + h * 7 / 100, bottom = h * 8 / 100;
+    picture small = { 0 };
+    if (iw <= in->w ? resize_area(in, iw, ih, &small) : resize_bilinear(in, iw, ih, &small))
+        return -1;
+    if (alloc_picture(out, w, h, in->ch)) {
+        free(small.px);
+        return -1;
+    }
+    memset(out->px, 255, (size_t)w * h * in->ch);
+    fill_rect(out, 0, 0, w, h * 4 / 100, status);
+    fill_rect(out, 0, h * 4 / 100, w, h * 7 / 100, appbar);
+    fill_rect(out, 0, h - bottom, w, bottom, navbar);
+    uint32_t y0 = top + (h - top - bottom - ih) / 3;
+    paste(out, &small, (w - iw) / 2, y0);
+    uint32_t ly = y0 + ih + h / 40, lh = h / 60 ? h / 60 : 1;
+    fill_rect(out, (w - iw) / 2, ly, iw * 9 / 10, lh, lines);
+    fill_rect(out, (w - iw) / 2, ly + 2 * lh, iw * 6 / 10, lh, lines);
+    free(small.px);
+    return 0;
+}
+
+/* Resize to 60 %, cut 8 % off the right and the bottom (quality 50 comes
+ * from quality_of). */
+static int combo(const picture *in, picture *out)
+{
+    picture mid = { 0 };
+    if (resize_percent(in, 60, &mid))
+        return -1;
+    int rc = crop_percent(&mid, 8, 2, out);
+    free(mid.px);
+    return rc;
+}
+
+static int quality_of(int t, int quality)
+{
+    return t == T_Q20 ? 20 : t == T_Q30 ? 30 : t == T_COMBO ? 50 : quality;
+}
+
 static int transform(const picture *in, int t, picture *out)
 {
     uint32_t ch = in->ch;
@@ -172,7 +617,45 @@ static int transform(const picture *in, int t, picture *out)
                 memcpy(out->px + ((size_t)y * in->w + x) * ch,
                        in->px + ((size_t)y * in->w + (in->w - 1 - x)) * ch, ch);
         return 0;
-    default: /* q20, same: the pixels unchanged */
+    case T_RESIZE50:
+        return resize_percent(in, 50, out);
+    case T_RESIZE25:
+        return resize_percent(in, 25, out);
+    case T_GREY:
+        return to_grey(in, out);
+    case T_GAMMA:
+        return apply_gamma(in, 0.6, out);
+    case T_BLUR: {
+        double sigma = (in->w > in->h ? in->w : in->h) * 0.005;
+        return gaussian_blur(in, sigma < 1.5 ? 1.5 : sigma, out);
+    }
+    case T_TEXT:
+        return add_caption(in, out);
+    case T_SCREENSHOT:
+        return screenshot(in, out);
+    case T_LBOX_BLACK:
+    case T_LBOX_WHITE:
+    case T_LBOX_BLUR:
+        return add_bars(in, 1, t == T_LBOX_BLACK ? 0 : t == T_LBOX_WHITE ? 255 : -1, out);
+    case T_PBOX_BLACK:
+    case T_PBOX_WHITE:
+    case T_PBOX_BLUR:
+        return add_bars(in, 0, t == T_PBOX_BLACK ? 0 : t == T_PBOX_WHITE ? 255 : -1, out);
+    case T_CROP5_C:
+    case T_CROP5_OFF:
+        return crop_percent(in, 5, t == T_CROP5_OFF, out);
+    case T_CROP15_C:
+    case T_CROP15_OFF:
+        return crop_percent(in, 15, t == T_CROP15_OFF, out);
+    case T_ROT5_FILL:
+    case T_ROTM5_FILL:
+    case T_ROT5_CROP:
+    case T_ROTM5_CROP:
+        return rotate(in, t == T_ROT5_FILL || t == T_ROT5_CROP ? 5.0 : -5.0,
+                      t == T_ROT5_CROP || t == T_ROTM5_CROP, out);
+    case T_COMBO:
+        return combo(in, out);
+    default: /* q20, q30, same: the pixels unchanged */
         if (alloc_picture(out, in->w, in->h, ch))
             return -1;
         memcpy(out->px, in->px, (size_t)in->w * in->h * ch);
@@ -218,7 +701,7 @@ static void stem(const char *path, char *out, size_t len)
 
 int main(int argc, char **argv)
 {
-    unsigned set = ((1u << T_COUNT) - 1) & ~(1u << T_SAME);
+    unsigned set = DEFAULT_SET;
     int quality = 85, i = 1, status = 0;
     long maxdim = 0;
 
@@ -307,7 +790,7 @@ int main(int argc, char **argv)
             if (transform(&src, t, &out)) {
                 fprintf(stderr, "mkqueries: out of memory\n");
                 status = 1;
-            } else if (write_jpeg(tj, &out, t == T_Q20 ? 20 : quality, path)) {
+            } else if (write_jpeg(tj, &out, quality_of(t, quality), path)) {
                 status = 1;
             }
             free(out.px);
