@@ -310,6 +310,12 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (cfg->animation_frames && bytes &&
         (r->format == PHM_FORMAT_GIF || r->format == PHM_FORMAT_WEBP))
         process_animation(cfg, w, s, bytes, len);
+    /* The content inside a border: a second look at the file's bytes
+     * (reduced for a JPEG); its errors were the first look's. */
+    if (cfg->trim && bytes && !r->animated &&
+        phm_trim_hash_mem(w->dec, w->hasher, bytes, len, s->path, cfg->mode,
+                          cfg->dihedral, &r->trim, w->err, sizeof w->err) < 0)
+        r->trim.found = 0;
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

@@ -33,6 +33,12 @@ int phm__fail(int status, char *err, size_t errlen, const char *name,
 
 int phm__decode_jpeg(phm_decoder *dec, const uint8_t *data, size_t len,
                      const char *name, phm_image *img, char *err, size_t errlen);
+/* A JPEG decoded whole at 1/8, 1/4 or 1/2 of its size by libjpeg's DCT
+ * scaling (fast IDCT), the smallest that keeps both sides >= reduce_to
+ * (full size when none does): what border trimming looks at first. */
+int phm__decode_jpeg_reduced(phm_decoder *dec, const uint8_t *data, size_t len,
+                             const char *name, uint32_t reduce_to, phm_image *img,
+                             char *err, size_t errlen);
 int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
                     const char *name, phm_image *img, char *err, size_t errlen);
 int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,

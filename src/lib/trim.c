@@ -1,0 +1,337 @@
+/* trim.c - border trimming (the "Border trimming" section of phmatch.h):
+ * the content rectangle of an image inside a uniform border, a
+ * low-detail fill (letterboxing and pillarboxing with a blurred or
+ * stretched copy of the image) or the flat bars of a screenshot.
+ *
+ * Each side is looked at on its own, line by line from the edge inward
+ * (a line: a row for the top and bottom, a column for the left and
+ * right), on at most LINE_SAMPLES pixels of each line, so an image costs
+ * a few thousand pixels when it has no border and the border's lines
+ * plus a few when it has one. Two kinds of border:
+ *
+ *   uniform: the outermost line and the ones after it have nearly all
+ *     their pixels within UNIFORM_TOL of the outermost line's mean colour
+ *     (JPEG noise stays within it); the border ends at the first line
+ *     that does not. Taken only when the content starts with a step:
+ *     one of the next lines differs from the last border line by more
+ *     than STEP_LUMA at STEP_SHARE of its pixels (a gradient sky, a dark
+ *     night sky with a jagged skyline, a white product on white do not),
+ *     and the lines after the step are not mostly border again (a thin
+ *     line across a plain image is not content).
+ *   fill: the outermost lines have little fine detail (mean luma step
+ *     between neighbours at most FILL_DETAIL) and end where the detail
+ *     jumps (at least EDGE_RATIO times the fill's and EDGE_DETAIL) and
+ *     stays. Taken only in pairs: the opposite side has a border of the
+ *     same depth (letterboxing centres the image), since a soft sky or a
+ *     blurred background alone looks the same.
+ *
+ * A side's border counts from MIN_BORDER of its dimension, and the
+ * content must keep MIN_CONTENT of each dimension (and 16 pixels). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode_internal.h"
+#include "phmatch.h"
+
+#define LINE_SAMPLES 512
+#define UNIFORM_TOL 40      /* per channel, from the border colour */
+#define UNIFORM_SHARE 0.98  /* of a line's pixels within it */
+#define STEP_LUMA 12
+#define STEP_SHARE 0.40
+#define MAX_BANDS 3
+#define FILL_DETAIL 3.0
+#define FILL_STEPS 0.03
+#define EDGE_SHARE 0.15
+#define EDGE_SHARE2 0.25
+#define MIN_BORDER 0.02
+#define MIN_CONTENT 0.20
+#define MIN_CONTENT_PX 16u
+
+enum { TOP, BOTTOM, LEFT, RIGHT };
+
+/* One side of an image seen as lines: pixel (k, i) is at base + k * in +
+ * i * along; `lines` lines of `len` pixels. */
+typedef struct side {
+    const uint8_t *base;
+    ptrdiff_t in, along;
+    size_t lines, len;
+    uint32_t channels;
+    size_t n;          /* samples per line */
+} side;
+
+/* Side `which` of rectangle r of img. */
+static void side_init(side *s, const phm_image *img, const phm_rect *r, int which)
+{
+    const ptrdiff_t ch = (ptrdiff_t)img->channels, st = (ptrdiff_t)img->stride;
+    const uint8_t *tl = img->pixels + (size_t)r->y * img->stride + (size_t)r->x * img->channels;
+    s->channels = img->channels;
+    switch (which) {
+    case TOP:
+        s->base = tl, s->in = st, s->along = ch;
+        s->lines = r->height, s->len = r->width;
+        break;
+    case BOTTOM:
+        s->base = tl + (size_t)(r->height - 1) * img->stride;
+        s->in = -st, s->along = ch;
+        s->lines = r->height, s->len = r->width;
+        break;
+    case LEFT:
+        s->base = tl, s->in = ch, s->along = st;
+        s->lines = r->width, s->len = r->height;
+        break;
+    default:
+        s->base = tl + (size_t)(r->width - 1) * img->channels;
+        s->in = -ch, s->along = st;
+        s->lines = r->width, s->len = r->height;
+        break;
+    }
+    s->n = s->len - 1 < LINE_SAMPLES ? s->len - 1 : LINE_SAMPLES;
+}
+
+static const uint8_t *px(const side *s, size_t k, size_t i)
+{
+    return s->base + (ptrdiff_t)k * s->in + (ptrdiff_t)i * s->along;
+}
+
+/* The j-th sampled position along a line (its right neighbour exists). */
+static size_t pos(const side *s, size_t j)
+{
+    return j * (s->len - 1) / s->n;
+}
+
+static int luma(const side *s, const uint8_t *p)
+{
+    if (s->channels == 1)
+        return p[0];
+    return (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8;
+}
+
+/* Mean colour of line k's samples. */
+static void line_mean(const side *s, size_t k, int c[3])
+{
+    unsigned long sum[3] = { 0, 0, 0 };
+    for (size_t j = 0; j < s->n; j++) {
+        const uint8_t *p = px(s, k, pos(s, j));
+        for (uint32_t ch = 0; ch < s->channels; ch++)
+            sum[ch] += p[ch];
+    }
+    for (uint32_t ch = 0; ch < s->channels; ch++)
+        c[ch] = (int)(sum[ch] / s->n);
+}
+
+/* Share of line k's samples within UNIFORM_TOL of colour c. */
+static double uniform_share(const side *s, size_t k, const int c[3])
+{
+    size_t in = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        const uint8_t *p = px(s, k, pos(s, j));
+        int ok = 1;
+        for (uint32_t ch = 0; ch < s->channels && ok; ch++)
+            ok = abs(p[ch] - c[ch]) <= UNIFORM_TOL;
+        in += (size_t)ok;
+    }
+    return (double)in / (double)s->n;
+}
+
+/* Mean luma step between a sample and its neighbour along line k. */
+static double detail(const side *s, size_t k)
+{
+    unsigned long sum = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        size_t i = pos(s, j);
+        sum += (unsigned long)abs(luma(s, px(s, k, i + 1)) - luma(s, px(s, k, i)));
+    }
+    return (double)sum / (double)s->n;
+}
+
+/* Share of samples where line a and line b differ in luma by > STEP_LUMA. */
+static double step_share(const side *s, size_t a, size_t b)
+{
+    size_t d = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        size_t i = pos(s, j);
+        d += (size_t)(abs(luma(s, px(s, a, i)) - luma(s, px(s, b, i))) > STEP_LUMA);
+    }
+    return (double)d / (double)s->n;
+}
+
+/* Lines looked at after a border's end to see content. */
+static size_t window(const side *s)
+{
+    size_t w = s->lines / 32;
+    return w < 4 ? 4 : w;
+}
+
+/* Whether the content starts with a step at line d: one of lines d..d+2
+ * differs from line d-1 at STEP_SHARE of its pixels. */
+static int step_at(const side *s, size_t d, double share)
+{
+    for (size_t j = 0; j < 3 && d + j < s->lines; j++)
+        if (step_share(s, d + j, d - 1) >= share)
+            return 1;
+    return 0;
+}
+
+/* The depth of a uniform border on this side, or 0: up to MAX_BANDS
+ * bands of one colour each (a screenshot's bars), each ending in a step.
+ * `maxd`: the deepest a border may go. */
+static size_t uniform_depth(const side *s, size_t maxd)
+{
+    int c[3] = { 0, 0, 0 };
+    size_t d = 0;
+    for (int band = 0; band < MAX_BANDS; band++) {
+        size_t b = d;
+        line_mean(s, b, c);
+        while (d < maxd && uniform_share(s, d, c) >= UNIFORM_SHARE)
+            d++;
+        if (d == b)
+            break; /* line b starts the content */
+        if (d >= maxd || !step_at(s, d, STEP_SHARE))
+            return 0;
+    }
+    if (d == 0)
+        return 0;
+    /* The content is not mostly border again (a line across a plain
+     * image is not content). */
+    line_mean(s, d - 1, c);
+    size_t w = window(s), again = 0, seen = 0;
+    for (size_t k = d; k < d + w && k < s->lines; k++, seen++)
+        again += (size_t)(uniform_share(s, k, c) >= UNIFORM_SHARE);
+    return seen && again * 2 < seen ? d : 0;
+}
+
+/* The depth of a low-detail fill on this side, or 0: smooth lines (fine
+ * detail at most FILL_DETAIL, next to no step from one line to the next)
+ * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
+static size_t fill_depth(const side *s, size_t maxd)
+{
+    if (detail(s, 0) > FILL_DETAIL)
+        return 0;
+    for (size_t d = 1; d < maxd; d++) {
+        if (step_share(s, d, d - 1) >= EDGE_SHARE ||
+            (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2))
+            return d;
+        if (detail(s, d) > FILL_DETAIL || step_share(s, d, d - 1) > FILL_STEPS)
+            return 0;
+    }
+    return 0;
+}
+
+/* The borders of rectangle r of img, into depth[TOP..RIGHT]; `full` the
+ * image's size on each side (MIN_BORDER and the content's minimum count
+ * from the whole image). */
+static void borders(const phm_image *img, const phm_rect *r, size_t depth[4])
+{
+    side s[4];
+    size_t uni[4], fil[4];
+    for (int k = 0; k < 4; k++) {
+        side_init(&s[k], img, r, k);
+        size_t full = k < LEFT ? img->height : img->width;
+        size_t maxd = (size_t)((1.0 - MIN_CONTENT) * (double)s[k].lines);
+        size_t min = (size_t)(MIN_BORDER * (double)full);
+        if (min < 2)
+            min = 2;
+        uni[k] = uniform_depth(&s[k], maxd);
+        fil[k] = uni[k] ? 0 : fill_depth(&s[k], maxd);
+        if (uni[k] < min)
+            uni[k] = 0;
+        if (fil[k] < min)
+            fil[k] = 0;
+    }
+    /* A fill counts only opposite a border of about its depth. */
+    for (int k = 0; k < 4; k++) {
+        int o = k ^ 1;
+        size_t other = uni[o] ? uni[o] : fil[o];
+        size_t tol = s[k].lines / 64 > 3 ? s[k].lines / 64 : 3;
+        depth[k] = uni[k];
+        if (fil[k] && other && (fil[k] > other ? fil[k] - other : other - fil[k]) <= tol)
+            depth[k] = fil[k];
+    }
+}
+
+int phm_trim_detect(const phm_image *img, phm_rect *content)
+{
+    if (!img || !content || !img->pixels || (img->channels != 1 && img->channels != 3) ||
+        img->stride < (size_t)img->width * img->channels)
+        return PHM_ERR_INVALID;
+    phm_rect r = { 0, 0, img->width, img->height };
+    *content = r;
+    /* Two passes: the bars across a screenshot first cut, those along its
+     * sides become whole lines. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (r.width < 2 * MIN_CONTENT_PX || r.height < 2 * MIN_CONTENT_PX)
+            break;
+        size_t depth[4];
+        borders(img, &r, depth);
+        if (depth[TOP] + depth[BOTTOM] >= r.height || depth[LEFT] + depth[RIGHT] >= r.width)
+            break;
+        uint32_t w = r.width - (uint32_t)(depth[LEFT] + depth[RIGHT]);
+        uint32_t h = r.height - (uint32_t)(depth[TOP] + depth[BOTTOM]);
+        if (w < MIN_CONTENT_PX || h < MIN_CONTENT_PX || w < MIN_CONTENT * img->width ||
+            h < MIN_CONTENT * img->height)
+            break;
+        if (w == r.width && h == r.height)
+            break;
+        r.x += (uint32_t)depth[LEFT];
+        r.y += (uint32_t)depth[TOP];
+        r.width = w;
+        r.height = h;
+    }
+    if (r.width == img->width && r.height == img->height)
+        return 0;
+    *content = r;
+    return 1;
+}
+
+int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out)
+{
+    if (!img || !r || !out || !img->pixels || r->width == 0 || r->height == 0 ||
+        r->x > img->width || r->width > img->width - r->x || r->y > img->height ||
+        r->height > img->height - r->y)
+        return PHM_ERR_INVALID;
+    *out = *img;
+    out->pixels = img->pixels + (size_t)r->y * img->stride + (size_t)r->x * img->channels;
+    out->width = r->width;
+    out->height = r->height;
+    return PHM_OK;
+}
+
+/* Reduced JPEG decodes keep both sides at least this (1/8 of a photo). */
+#define REDUCED_SIDE 128
+
+int phm_trim_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, phm_mode mode, int dihedral, phm_trim_result *out,
+                      char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !h || !out || (!data && len))
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    phm_image img, view;
+    int rc, found;
+
+    if (phm_format_detect(data, len) == PHM_FORMAT_JPEG) {
+        /* A look at a reduced decode first: most images have no border,
+         * and those are done without decoding them whole. */
+        rc = phm__decode_jpeg_reduced(dec, data, len, name, REDUCED_SIDE, &img, err, errlen);
+        if (rc < 0)
+            return rc;
+        if ((found = phm_trim_detect(&img, &out->content)) <= 0)
+            return found < 0 ? found : rc;
+        if (img.width == 0 || img.height == 0)
+            return PHM_ERR_CORRUPT;
+    }
+    rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
+    if (rc < 0)
+        return rc;
+    if ((found = phm_trim_detect(&img, &out->content)) <= 0)
+        return found < 0 ? found : rc;
+    if ((found = phm_image_view(&img, &out->content, &view)) != PHM_OK)
+        return found;
+    int hrc = phm_hash_image(h, &view, mode, dihedral, &out->pdq);
+    if (hrc)
+        return hrc;
+    out->found = 1;
+    return rc;
+}
