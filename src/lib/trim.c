@@ -208,9 +208,12 @@ static size_t fill_depth(const side *s, size_t maxd)
     if (detail(s, 0) > FILL_DETAIL)
         return 0;
     for (size_t d = 1; d < maxd; d++) {
-        if (step_share(s, d, d - 1) >= EDGE_SHARE ||
-            (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2))
+        double one = step_share(s, d, d - 1);
+        if (one >= EDGE_SHARE)
             return d;
+        /* An edge over two lines: at the sharper of them. */
+        if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
+            return step_share(s, d + 1, d) > one ? d + 1 : d;
         if (detail(s, d) > FILL_DETAIL || step_share(s, d, d - 1) > FILL_STEPS)
             return 0;
     }
