@@ -37,6 +37,12 @@ int body_is_video(const uint8_t *body, size_t len)
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {
+    return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL);
+}
+
+int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
+                   phm_image_info *info, int *recovered, phm_trim_result *trim)
+{
     const svc_config *c = &rq->rt->cfg;
     phm_image_info head;
 
@@ -61,6 +67,17 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
     }
     int rc = phm_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
                           (phm_mode)c->mode, dihedral, r, info, w->err, sizeof w->err);
+    /* The content inside a border, within the same reservation: a look at
+     * a reduced decode, the image decoded again only when it has one. An
+     * error there (the first decode's, again) leaves no trimmed hash. */
+    if (trim) {
+        char terr[PHM_ERRMSG_MAX];
+        memset(trim, 0, sizeof *trim);
+        if ((rc == PHM_OK || (rc == PHM_WARN_RECOVERED && c->accept_recovered)) &&
+            phm_trim_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
+                              (phm_mode)c->mode, dihedral, trim, terr, sizeof terr) < 0)
+            trim->found = 0;
+    }
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);
     *recovered = 0;
