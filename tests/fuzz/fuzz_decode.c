@@ -12,7 +12,11 @@
  *   - the dihedral hash [0] equals the plain hash, and the portable code
  *     gives bit-identical results to the SIMD level this CPU runs;
  *   - phm_image_probe() sees the size and format of every image that
- *     decodes (phmatchd reserves its decode budget from the probe).
+ *     decodes (phmatchd reserves its decode budget from the probe);
+ *   - border trimming (phm_trim_detect, which reads the pixels of hostile
+ *     images) gives a rectangle inside the image, the whole image when it
+ *     finds none, and phm_trim_hash_mem (its reduced JPEG decode) agrees
+ *     with it on the decoded image.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -93,6 +97,30 @@ static void check_hash(const phm_image *img, phm_mode mode)
     }
 }
 
+/* Border trimming on the decoded image, then through phm_trim_hash_mem
+ * (which decodes again: img is no longer valid after it). */
+static void check_trim(const phm_image *img, const uint8_t *data, size_t size)
+{
+    phm_rect r;
+    int found = phm_trim_detect(img, &r);
+    CHECK(found == 0 || found == 1);
+    CHECK(r.width > 0 && r.height > 0 && r.x <= img->width && r.y <= img->height &&
+          r.width <= img->width - r.x && r.height <= img->height - r.y);
+    CHECK(found == 1 || (r.x == 0 && r.y == 0 && r.width == img->width &&
+                         r.height == img->height));
+    CHECK(found == 0 || r.width < img->width || r.height < img->height);
+    phm_trim_result t;
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_trim_hash_mem(dec, fast, data, size, "fuzz", PHM_MODE_FULL, 0, &t, err,
+                               sizeof err);
+    CHECK(rc == PHM_OK || rc == PHM_WARN_RECOVERED || (rc < 0 && t.found == 0));
+    /* Found on the whole decode only where the reduced look found one too
+     * (JPEG) or directly (others): never more than the full image shows. */
+    if (t.found)
+        CHECK(found == 1 && t.content.x == r.x && t.content.y == r.y &&
+              t.content.width == r.width && t.content.height == r.height);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[PHM_ERRMSG_MAX];
@@ -138,5 +166,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
+    check_trim(&img, data, size);
     return 0;
 }
