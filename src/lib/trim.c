@@ -14,7 +14,7 @@
  *     (JPEG noise stays within it); the border ends at the first line
  *     that does not. Taken only when the content starts with a step:
  *     one of the next lines differs from the last border line by more
- *     than STEP_LUMA at STEP_SHARE of its pixels (a gradient sky, a dark
+ *     than STEP_LUMA (or STEP_CHROMA in a channel) at STEP_SHARE of its pixels (a gradient sky, a dark
  *     night sky with a jagged skyline, a white product on white do not),
  *     and the lines after the step are not mostly border again (a thin
  *     line across a plain image is not content).
@@ -37,10 +37,9 @@
 #define UNIFORM_TOL 40      /* per channel, from the border colour */
 #define UNIFORM_SHARE 0.98  /* of a line's pixels within it */
 #define STEP_LUMA 12
+#define STEP_CHROMA 40
 #define STEP_SHARE 0.40
 #define MAX_BANDS 3
-#define FILL_DETAIL 3.0
-#define FILL_STEPS 0.03
 #define EDGE_SHARE 0.15
 #define EDGE_SHARE2 0.25
 #define MIN_BORDER 0.02
@@ -48,6 +47,16 @@
 #define MIN_CONTENT_PX 16u
 
 enum { TOP, BOTTOM, LEFT, RIGHT };
+
+/* What a fill is: its lines' fine detail at most fill_detail, at most
+ * fill_steps of their pixels stepping from the line before. Strict on
+ * the image itself; lenient on a JPEG's reduced decode (phm_trim_hash_mem),
+ * where a blur's gradients are 8 times steeper: that look only decides
+ * whether to decode whole and look again, strictly. */
+typedef struct tune {
+    double fill_detail, fill_steps;
+} tune;
+static const tune strict = { 3.0, 0.03 }, lenient = { 8.0, 0.12 };
 
 /* One side of an image seen as lines: pixel (k, i) is at base + k * in +
  * i * along; `lines` lines of `len` pixels. */
@@ -57,11 +66,14 @@ typedef struct side {
     size_t lines, len;
     uint32_t channels;
     size_t n;          /* samples per line */
+    const tune *t;
 } side;
 
 /* Side `which` of rectangle r of img. */
-static void side_init(side *s, const phm_image *img, const phm_rect *r, int which)
+static void side_init(side *s, const phm_image *img, const phm_rect *r, int which,
+                      const tune *t)
 {
+    s->t = t;
     const ptrdiff_t ch = (ptrdiff_t)img->channels, st = (ptrdiff_t)img->stride;
     const uint8_t *tl = img->pixels + (size_t)r->y * img->stride + (size_t)r->x * img->channels;
     s->channels = img->channels;
@@ -144,13 +156,19 @@ static double detail(const side *s, size_t k)
     return (double)sum / (double)s->n;
 }
 
-/* Share of samples where line a and line b differ in luma by > STEP_LUMA. */
+/* Share of samples where line a and line b differ: in luma by more than
+ * STEP_LUMA, or in a channel by more than STEP_CHROMA (colour against
+ * grey of the same lightness; JPEG's chroma noise stays below it). */
 static double step_share(const side *s, size_t a, size_t b)
 {
     size_t d = 0;
     for (size_t j = 0; j < s->n; j++) {
         size_t i = pos(s, j);
-        d += (size_t)(abs(luma(s, px(s, a, i)) - luma(s, px(s, b, i))) > STEP_LUMA);
+        const uint8_t *p = px(s, a, i), *q = px(s, b, i);
+        int big = abs(luma(s, p) - luma(s, q)) > STEP_LUMA;
+        for (uint32_t ch = 0; ch < s->channels && !big; ch++)
+            big = abs(p[ch] - q[ch]) > STEP_CHROMA;
+        d += (size_t)big;
     }
     return (double)d / (double)s->n;
 }
@@ -201,11 +219,11 @@ static size_t uniform_depth(const side *s, size_t maxd)
 }
 
 /* The depth of a low-detail fill on this side, or 0: smooth lines (fine
- * detail at most FILL_DETAIL, next to no step from one line to the next)
+ * detail at most tune.fill_detail, next to no step from one line to the next)
  * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
 static size_t fill_depth(const side *s, size_t maxd)
 {
-    if (detail(s, 0) > FILL_DETAIL)
+    if (detail(s, 0) > s->t->fill_detail)
         return 0;
     for (size_t d = 1; d < maxd; d++) {
         double one = step_share(s, d, d - 1);
@@ -214,7 +232,7 @@ static size_t fill_depth(const side *s, size_t maxd)
         /* An edge over two lines: at the sharper of them. */
         if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
             return step_share(s, d + 1, d) > one ? d + 1 : d;
-        if (detail(s, d) > FILL_DETAIL || step_share(s, d, d - 1) > FILL_STEPS)
+        if (detail(s, d) > s->t->fill_detail || one > s->t->fill_steps)
             return 0;
     }
     return 0;
@@ -223,12 +241,12 @@ static size_t fill_depth(const side *s, size_t maxd)
 /* The borders of rectangle r of img, into depth[TOP..RIGHT]; `full` the
  * image's size on each side (MIN_BORDER and the content's minimum count
  * from the whole image). */
-static void borders(const phm_image *img, const phm_rect *r, size_t depth[4])
+static void borders(const phm_image *img, const phm_rect *r, const tune *t, size_t depth[4])
 {
     side s[4];
     size_t uni[4], fil[4];
     for (int k = 0; k < 4; k++) {
-        side_init(&s[k], img, r, k);
+        side_init(&s[k], img, r, k, t);
         size_t full = k < LEFT ? img->height : img->width;
         size_t maxd = (size_t)((1.0 - MIN_CONTENT) * (double)s[k].lines);
         size_t min = (size_t)(MIN_BORDER * (double)full);
@@ -252,7 +270,7 @@ static void borders(const phm_image *img, const phm_rect *r, size_t depth[4])
     }
 }
 
-int phm_trim_detect(const phm_image *img, phm_rect *content)
+static int detect(const phm_image *img, phm_rect *content, const tune *t)
 {
     if (!img || !content || !img->pixels || (img->channels != 1 && img->channels != 3) ||
         img->stride < (size_t)img->width * img->channels)
@@ -265,7 +283,7 @@ int phm_trim_detect(const phm_image *img, phm_rect *content)
         if (r.width < 2 * MIN_CONTENT_PX || r.height < 2 * MIN_CONTENT_PX)
             break;
         size_t depth[4];
-        borders(img, &r, depth);
+        borders(img, &r, t, depth);
         if (depth[TOP] + depth[BOTTOM] >= r.height || depth[LEFT] + depth[RIGHT] >= r.width)
             break;
         uint32_t w = r.width - (uint32_t)(depth[LEFT] + depth[RIGHT]);
@@ -284,6 +302,11 @@ int phm_trim_detect(const phm_image *img, phm_rect *content)
         return 0;
     *content = r;
     return 1;
+}
+
+int phm_trim_detect(const phm_image *img, phm_rect *content)
+{
+    return detect(img, content, &strict);
 }
 
 int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out)
@@ -320,7 +343,7 @@ int phm_trim_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
         rc = phm__decode_jpeg_reduced(dec, data, len, name, REDUCED_SIDE, &img, err, errlen);
         if (rc < 0)
             return rc;
-        if ((found = phm_trim_detect(&img, &out->content)) <= 0)
+        if ((found = detect(&img, &out->content, &lenient)) <= 0)
             return found < 0 ? found : rc;
         if (img.width == 0 || img.height == 0)
             return PHM_ERR_CORRUPT;
