@@ -576,7 +576,7 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
  * A letterboxed, pillarboxed or screenshotted copy of an image hashes far
  * from the image itself; the hash of its content without the border is
  * close. phmatch match and phmatchd search it as an extra query hash
- * (phm_match_query.extra, variant "trimmed"). Detection is conservative:
+ * (phm_match_options.extra, variant "trimmed"). Detection is conservative:
  * a border is a uniform colour (black, white, any, with JPEG noise; the
  * flat bars of a screenshot) ending in a sharp step, or a low-detail fill
  * (a blurred or stretched copy of the image) ending where fine detail
@@ -595,9 +595,10 @@ typedef struct phm_rect {
 /* Finds the content of `img` inside a border. Returns 1 with *content the
  * content rectangle, 0 when there is no border (*content then the whole
  * image), or PHM_ERR_INVALID (NULL arguments, channels not 1 or 3, stride
- * below width x channels). Reads at most 512 pixels of each line it looks
- * at, a few lines past each border: every pixel of an image of up to 512
- * pixels a side in the worst case. Allocates nothing; any thread. */
+ * below width x channels). Looks at 256 places of a line at most (each
+ * with its neighbour), line by line from each edge to a few lines past
+ * its border, so a large image costs a small part of its pixels. Allocates
+ * nothing; any thread. */
 int phm_trim_detect(const phm_image *img, phm_rect *content);
 
 /* *out = the rectangle r of img, a view sharing img's pixels (stride
@@ -612,18 +613,27 @@ typedef struct phm_trim_result {
     phm_pdq_result pdq;     /* the content's hash (mode, dihedral as asked) */
 } phm_trim_result;
 
-/* The trimmed hash of an image held in memory, computed apart from its
- * plain hash (phm_hash_mem, unchanged). A JPEG is first decoded at 1/8
- * scale (libjpeg's DCT scaling, 1/4 or 1/2 for small images) and looked
- * at; only when that shows a border is it decoded whole, the border found
- * again on the full pixels and the content hashed. Other formats are
- * decoded whole (a second decode after phm_hash_mem). Returns PHM_OK or
- * PHM_WARN_RECOVERED (out->found says whether a border was found), or an
- * error of phm_decode_mem / phm_hash_image (then out->found is 0). Uses
- * `dec` and `h` as phm_hash_mem does: their buffers, one thread each. */
-int phm_trim_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
-                      const char *name, phm_mode mode, int dihedral, phm_trim_result *out,
-                      char *err, size_t errlen);
+
+/* phm_hash_mem() plus trimming: *out, *info, the status and `err` exactly
+ * as phm_hash_mem gives them (the plain hash is the file's own), and with
+ * `trim` non-NULL the hash of the content inside the image's border in
+ * *trim (trim->found 0 when it has none, and whenever the status is an
+ * error). A JPEG still takes one pass (rows to the hasher, never stored
+ * whole), which also keeps a copy reduced to 1/8 (1/4, 1/2 for small
+ * images; block means) to look at; only when that shows a border is the
+ * image decoded whole again, the border found on the full pixels and the
+ * content hashed. Other formats are decoded once, hashed and looked at.
+ * trim NULL: phm_hash_mem itself. Uses `dec` and `h` as phm_hash_mem
+ * does: their buffers, one thread each. */
+int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
+                      phm_image_info *info, phm_trim_result *trim, char *err,
+                      size_t errlen);
+
+/* phm_hash_mem_trim() on a file read as phm_hash_file() reads it. */
+int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mode,
+                       int dihedral, phm_pdq_result *out, phm_image_info *info,
+                       phm_trim_result *trim, char *err, size_t errlen);
 
 /* ================================================================== */
 /* Known-material index                                                */
@@ -1683,7 +1693,7 @@ typedef struct phm_match_options {
     double compared_threshold; /* default PHM_VPDQ_COMPARED_THRESHOLD */
     /* Query-side variants of an image (phm_match_image only; see
      * "Variants" below): `nextra` extra hashes of the same image, e.g.
-     * its trimmed content (phm_trim_hash_mem). NULL/0 (default): none. */
+     * its trimmed content (phm_hash_mem_trim). NULL/0 (default): none. */
     const struct phm_match_extra *extra;
     size_t nextra;             /* at most PHM_MATCH_MAX_EXTRA */
 } phm_match_options;

@@ -66,8 +66,8 @@ typedef struct hash_record {
      * after an error the frames before it are kept, as for a video). */
     int animated;
     /* With trim: the image's content without its border and its hash
-     * (phm_trim_hash_mem; trim.found 0 when it has none, or on an error
-     * of that second look, which leaves the record as it was). */
+     * (phm_hash_file_trim; trim.found 0 when it has none, when the image
+     * is not hashed and for an animation matched by its frames). */
     phm_trim_result trim;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */

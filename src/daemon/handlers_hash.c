@@ -65,19 +65,11 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
             return -1;
         }
     }
-    int rc = phm_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
-                          (phm_mode)c->mode, dihedral, r, info, w->err, sizeof w->err);
-    /* The content inside a border, within the same reservation: a look at
-     * a reduced decode, the image decoded again only when it has one. An
-     * error there (the first decode's, again) leaves no trimmed hash. */
-    if (trim) {
-        char terr[PHM_ERRMSG_MAX];
-        memset(trim, 0, sizeof *trim);
-        if ((rc == PHM_OK || (rc == PHM_WARN_RECOVERED && c->accept_recovered)) &&
-            phm_trim_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
-                              (phm_mode)c->mode, dihedral, trim, terr, sizeof terr) < 0)
-            trim->found = 0;
-    }
+    /* With trim, the content inside a border too, within the same
+     * reservation (a JPEG decoded whole again only when it has one). */
+    int rc = phm_hash_mem_trim(w->dec, w->hasher, rq->body, rq->body_len, "upload",
+                               (phm_mode)c->mode, dihedral, r, info, trim, w->err,
+                               sizeof w->err);
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);
     *recovered = 0;

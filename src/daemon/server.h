@@ -255,7 +255,7 @@ svc_handler_fn handle_hma_lookup, handle_hma_lookup_post, handle_hma_hash;
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered);
 /* hash_body, and with `trim` non-NULL the content inside the image's
- * border (phm_trim_hash_mem; trim->found 0 when it has none). */
+ * border (phm_hash_mem_trim; trim->found 0 when it has none). */
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
                    phm_image_info *info, int *recovered, phm_trim_result *trim);
 

@@ -104,8 +104,7 @@ typedef struct jpeg_sink {
     phm_mode mode;
     int dihedral;
     phm_pdq_result *out;
-    uint32_t reduce_to; /* whole, reduced by DCT scaling (1/2, 1/4, 1/8) as
-                           far as both sides stay >= this; 0: full size */
+    phm_thumb *thumb;   /* streaming: also a reduced copy (may be NULL) */
 } jpeg_sink;
 
 static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
@@ -146,20 +145,6 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
     size_t bytes;
     int dims = phm__check_dims(dec, name, cinfo.image_width, cinfo.image_height, samples,
                                &bytes, err, errlen);
-    if (!dims && sink->reduce_to) {
-        unsigned denom = 8;
-        while (denom > 1 && (cinfo.image_width / denom < sink->reduce_to ||
-                             cinfo.image_height / denom < sink->reduce_to))
-            denom /= 2;
-        cinfo.scale_num = 1;
-        cinfo.scale_denom = denom;
-        if (denom > 1) {
-            cinfo.dct_method = JDCT_IFAST;
-            cinfo.do_fancy_upsampling = FALSE;
-        }
-        jpeg_calc_output_dimensions(&cinfo);
-        bytes = (size_t)cinfo.output_width * cinfo.output_height * samples;
-    }
     if (dims) {
         rc = dims;
         goto out;
@@ -172,8 +157,7 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
 
     /* Whole: the image. Streaming: sixteen rows, the hasher's block,
      * bounded by the pixel limit already checked (width <= limit). */
-    const size_t row_bytes = (size_t)(sink->reduce_to ? cinfo.output_width
-                                                      : cinfo.image_width) * samples;
+    const size_t row_bytes = (size_t)cinfo.image_width * samples;
     uint8_t *buf = phm__pixels(dec, sink->img ? bytes : row_bytes * PDQ_LANES);
     if (!buf) {
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory for %ux%u pixels",
@@ -188,6 +172,9 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
     if (!sink->img) {
         int hrc = pdq_stream_begin(sink->h, cinfo.output_width, cinfo.output_height,
                                    channels, sink->mode);
+        if (!hrc && sink->thumb)
+            hrc = phm__thumb_begin(dec, sink->thumb, cinfo.output_width,
+                                   cinfo.output_height, channels);
         if (hrc) {
             rc = hrc;
             goto out;
@@ -208,6 +195,8 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
             for (JDIMENSION i = 0; i < got; i++)
                 phm__cmyk_to_rgb(rows[i], cinfo.output_width);
         pdq_stream_rows(sink->h, buf, row_bytes, got);
+        if (sink->thumb)
+            phm__thumb_rows(sink->thumb, buf, row_bytes, got);
     }
     jpeg_finish_decompress(&cinfo);
     if (sink->img) {
@@ -250,10 +239,12 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
     return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }
 
-int phm__decode_jpeg_reduced(phm_decoder *dec, const uint8_t *data, size_t len,
-                             const char *name, uint32_t reduce_to, phm_image *img,
-                             char *err, size_t errlen)
+int phm__hash_jpeg_stream_thumb(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                                size_t len, const char *name, phm_mode mode, int dihedral,
+                                phm_pdq_result *out, phm_image_info *info, phm_thumb *thumb,
+                                char *err, size_t errlen)
 {
-    const jpeg_sink sink = {.img = img, .reduce_to = reduce_to ? reduce_to : 1};
-    return jpeg_decode(dec, data, len, name, &sink, NULL, err, errlen);
+    const jpeg_sink sink = {.h = h, .mode = mode, .dihedral = dihedral, .out = out,
+                            .thumb = thumb};
+    return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }

@@ -33,7 +33,7 @@
 #include "decode_internal.h"
 #include "phmatch.h"
 
-#define LINE_SAMPLES 512
+#define LINE_SAMPLES 256
 #define UNIFORM_TOL 40      /* per channel, from the border colour */
 #define UNIFORM_SHARE 0.98  /* of a line's pixels within it */
 #define STEP_LUMA 12
@@ -50,9 +50,10 @@ enum { TOP, BOTTOM, LEFT, RIGHT };
 
 /* What a fill is: its lines' fine detail at most fill_detail, at most
  * fill_steps of their pixels stepping from the line before. Strict on
- * the image itself; lenient on a JPEG's reduced decode (phm_trim_hash_mem),
- * where a blur's gradients are 8 times steeper: that look only decides
- * whether to decode whole and look again, strictly. */
+ * the image itself; lenient on a streamed JPEG's reduced copy
+ * (phm_hash_mem_trim), where a blur's gradients are up to 8 times steeper:
+ * that look only decides whether to decode whole and look again,
+ * strictly. */
 typedef struct tune {
     double fill_detail, fill_steps;
 } tune;
@@ -223,17 +224,22 @@ static size_t uniform_depth(const side *s, size_t maxd)
  * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
 static size_t fill_depth(const side *s, size_t maxd)
 {
+    /* Fills come in pairs around content of at least MIN_CONTENT. */
+    size_t cap = (size_t)((1.0 - MIN_CONTENT) / 2 * (double)s->lines) + 1;
+    if (maxd > cap)
+        maxd = cap;
     if (detail(s, 0) > s->t->fill_detail)
         return 0;
     for (size_t d = 1; d < maxd; d++) {
         double one = step_share(s, d, d - 1);
         if (one >= EDGE_SHARE)
             return d;
+        if (one <= s->t->fill_steps && detail(s, d) <= s->t->fill_detail)
+            continue; /* still the fill */
         /* An edge over two lines: at the sharper of them. */
         if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
             return step_share(s, d + 1, d) > one ? d + 1 : d;
-        if (detail(s, d) > s->t->fill_detail || one > s->t->fill_steps)
-            return 0;
+        return 0;
     }
     return 0;
 }
@@ -322,42 +328,180 @@ int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out)
     return PHM_OK;
 }
 
-/* Reduced JPEG decodes keep both sides at least this (1/8 of a photo). */
-#define REDUCED_SIDE 128
+/* ------------------------------------------------------------------ */
+/* The streamed JPEG's reduced copy                                    */
 
-int phm_trim_hash_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
-                      const char *name, phm_mode mode, int dihedral, phm_trim_result *out,
-                      char *err, size_t errlen)
+int phm__thumb_begin(phm_decoder *dec, phm_thumb *t, uint32_t width, uint32_t height,
+                     uint32_t channels)
 {
+    uint32_t f = 8;
+    while (f > 1 && (width / f < THUMB_SIDE || height / f < THUMB_SIDE))
+        f /= 2;
+    memset(t, 0, sizeof *t);
+    t->f = f;
+    t->width = width;
+    t->height = height;
+    t->channels = channels;
+    t->w = (width + f - 1) / f;
+    t->h = (height + f - 1) / f;
+    /* Within the pixel limit the header was checked against. */
+    size_t bytes = (size_t)t->w * t->h * channels, sums = (size_t)t->w * channels;
+    if (bytes > dec->thumb_cap) {
+        uint8_t *p = realloc(dec->thumb, bytes);
+        if (!p)
+            return PHM_ERR_NOMEM;
+        dec->thumb = p;
+        dec->thumb_cap = bytes;
+    }
+    if (sums > dec->acc_cap) {
+        uint32_t *p = realloc(dec->acc, sums * sizeof *p);
+        if (!p)
+            return PHM_ERR_NOMEM;
+        dec->acc = p;
+        dec->acc_cap = sums;
+    }
+    t->pixels = dec->thumb;
+    t->acc = dec->acc;
+    memset(t->acc, 0, sums * sizeof *t->acc);
+    return PHM_OK;
+}
+
+void phm__thumb_rows(phm_thumb *t, const uint8_t *rows, size_t stride, size_t n)
+{
+    const uint32_t ch = t->channels, f = t->f;
+    /* Of each band of f rows, the middle two (all with f 1 or 2) are
+     * summed: a quarter of the work at f 8, and JPEG's noise still
+     * averaged over 2 x f pixels. */
+    const uint32_t lo = f > 2 ? f / 2 - 1 : 0, hi = f > 2 ? f / 2 : f - 1;
+    for (size_t r = 0; r < n && t->y < t->height; r++, t->y++) {
+        const uint8_t *p = rows + r * stride;
+        uint32_t in = t->y % f;
+        uint32_t last = t->height - 1 - (t->height - 1) % f; /* first row of the last band */
+        if (t->y >= last && t->height - last <= hi) {
+            /* The last band is too short for its middle rows: all of it. */
+        } else if (in < lo || in > hi) {
+            goto end;
+        }
+        for (uint32_t tx = 0; tx < t->w; tx++) {
+            uint32_t bw = tx + 1 < t->w ? f : t->width - tx * f;
+            uint32_t *a = t->acc + (size_t)tx * ch;
+            if (ch == 3) {
+                uint32_t s0 = 0, s1 = 0, s2 = 0;
+                for (uint32_t k = 0; k < bw; k++, p += 3) {
+                    s0 += p[0];
+                    s1 += p[1];
+                    s2 += p[2];
+                }
+                a[0] += s0;
+                a[1] += s1;
+                a[2] += s2;
+            } else {
+                uint32_t s0 = 0;
+                for (uint32_t k = 0; k < bw; k++)
+                    s0 += *p++;
+                a[0] += s0;
+            }
+        }
+    end:
+        /* A band of f rows (or the last, shorter one) is complete. */
+        if ((t->y + 1) % f && t->y + 1 < t->height)
+            continue;
+        uint32_t ty = t->y / f;
+        uint32_t bh = t->y >= last && t->height - last <= hi ? t->y % f + 1 : hi - lo + 1;
+        uint8_t *out = t->pixels + (size_t)ty * t->w * ch;
+        for (uint32_t tx = 0; tx < t->w; tx++) {
+            uint32_t bw = tx + 1 < t->w ? f : t->width - tx * f;
+            for (uint32_t c = 0; c < ch; c++) {
+                uint32_t *a = &t->acc[tx * ch + c];
+                out[tx * ch + c] = (uint8_t)((*a + bw * bh / 2) / (bw * bh));
+                *a = 0;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Hashing with trimming                                               */
+
+/* The content of img inside its border into *trim, hashed. */
+static void trim_whole(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                       phm_trim_result *trim)
+{
+    phm_image view;
+    if (phm_trim_detect(img, &trim->content) == 1 &&
+        phm_image_view(img, &trim->content, &view) == PHM_OK &&
+        phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK) {
+        trim->found = 1;
+        return;
+    }
+    memset(trim, 0, sizeof *trim);
+}
+
+int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
+                      phm_image_info *info, phm_trim_result *trim, char *err, size_t errlen)
+{
+    if (!trim)
+        return phm_hash_mem(dec, h, data, len, name, mode, dihedral, out, info, err, errlen);
+    memset(trim, 0, sizeof *trim);
+    phm_image_info scratch;
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
     if (err && errlen)
         err[0] = '\0';
     if (!dec || !h || !out || (!data && len))
         return PHM_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    phm_image img, view;
-    int rc, found;
+    phm_image img;
+    int rc;
 
     if (phm_format_detect(data, len) == PHM_FORMAT_JPEG) {
-        /* A look at a reduced decode first: most images have no border,
-         * and those are done without decoding them whole. */
-        rc = phm__decode_jpeg_reduced(dec, data, len, name, REDUCED_SIDE, &img, err, errlen);
+        /* One pass: the hash, and a reduced copy to look at; the image is
+         * decoded whole again only when that shows a border. */
+        phm_thumb t;
+        rc = phm__hash_jpeg_stream_thumb(dec, h, data, len, name, mode, dihedral, out, info,
+                                         &t, err, errlen);
         if (rc < 0)
             return rc;
-        if ((found = detect(&img, &out->content, &lenient)) <= 0)
-            return found < 0 ? found : rc;
-        if (img.width == 0 || img.height == 0)
-            return PHM_ERR_CORRUPT;
+        phm_image small = { t.pixels, t.w, t.h, t.channels, (size_t)t.w * t.channels,
+                            PHM_FORMAT_JPEG };
+        phm_rect r;
+        char again[PHM_ERRMSG_MAX];
+        if (detect(&small, &r, &lenient) == 1 &&
+            phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0)
+            trim_whole(h, &img, mode, dihedral, trim);
+        return rc;
     }
+    /* Other formats are decoded whole anyway: hashed, then looked at. */
     rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
     if (rc < 0)
         return rc;
-    if ((found = phm_trim_detect(&img, &out->content)) <= 0)
-        return found < 0 ? found : rc;
-    if ((found = phm_image_view(&img, &out->content, &view)) != PHM_OK)
-        return found;
-    int hrc = phm_hash_image(h, &view, mode, dihedral, &out->pdq);
+    info->width = img.width;
+    info->height = img.height;
+    info->format = img.format;
+    int hrc = phm_hash_image(h, &img, mode, dihedral, out);
     if (hrc)
         return hrc;
-    out->found = 1;
+    trim_whole(h, &img, mode, dihedral, trim);
     return rc;
+}
+
+int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mode,
+                       int dihedral, phm_pdq_result *out, phm_image_info *info,
+                       phm_trim_result *trim, char *err, size_t errlen)
+{
+    if (trim)
+        memset(trim, 0, sizeof *trim);
+    if (info)
+        memset(info, 0, sizeof *info);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !h || !path || !out)
+        return PHM_ERR_INVALID;
+    int rc = phm__read_file(dec, path, err, errlen);
+    if (rc)
+        return rc;
+    return phm_hash_mem_trim(dec, h, dec->file, dec->file_len, path, mode, dihedral, out,
+                             info, trim, err, errlen);
 }

@@ -1,5 +1,5 @@
 /* test_trim.c - border trimming (phm_trim_detect, phm_image_view,
- * phm_trim_hash_mem) on generated images: a textured "photo" put inside a
+ * phm_hash_mem_trim) on generated images: a textured "photo" put inside a
  * black, white or coloured border, a blurred-fill letterbox and
  * pillarbox, and a screenshot's bars, raw and JPEG-compressed, each
  * giving back the rectangle it was put at; and the images that must be
@@ -7,7 +7,7 @@
  * gradient sky, a white product shot, thin lines across a plain image, a
  * border too thin, content too small. The trimmed hash is checked
  * against an independent one: the content cut out by copying its pixels,
- * then hashed. */
+ * then hashed; the plain hash against phm_hash_mem's. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -352,9 +352,73 @@ static void test_api(void)
     free(c.p);
 }
 
-/* phm_trim_hash_mem on a JPEG file of a letterboxed photo, large enough
- * for the reduced decode: the content's hash, the same as that of the
- * decoded content copied out and hashed; and none for the photo alone. */
+/* phm_hash_mem_trim on a letterboxed photo, as a JPEG (one pass and its
+ * reduced copy) and as a PNG (decoded once): the plain hash is
+ * phm_hash_mem's, the trimmed one that of the decoded content copied out
+ * and hashed; nothing for the photo alone. */
+static void hash_case(phm_decoder *dec, phm_hasher *h, const unsigned char *file, size_t len,
+                      const pic *c, int want, const char *what)
+{
+    char err[PHM_ERRMSG_MAX];
+    phm_trim_result t;
+    phm_pdq_result plain, ref_plain;
+    phm_image_info info, ref_info;
+    int rc = phm_hash_mem_trim(dec, h, file, len, what, PHM_MODE_FULL, 1, &plain, &info, &t,
+                               err, sizeof err);
+    int rrc = phm_hash_mem(dec, h, file, len, what, PHM_MODE_FULL, 1, &ref_plain, &ref_info,
+                           err, sizeof err);
+    OK(rc == PHM_OK && rrc == PHM_OK &&
+           memcmp(&plain, &ref_plain, sizeof plain) == 0 &&
+           memcmp(&info, &ref_info, sizeof info) == 0,
+       "%s: the plain hash and info are phm_hash_mem's", what);
+    if (!want) {
+        OK(t.found == 0, "%s: no border, none found", what);
+        return;
+    }
+    OK(t.found == 1 && near(t.content.y, 100, 3) && near(t.content.height, 768, 6) &&
+           t.content.width == 1024,
+       "%s: the content found (%ux%u+%u+%u)", what, t.content.width, t.content.height,
+       t.content.x, t.content.y);
+    IS_INT(t.pdq.nhashes, 8, "%s: dihedral as asked", what);
+    /* Reference: decode whole, copy the rectangle out, hash the copy. */
+    phm_image img;
+    phm_pdq_result ref;
+    memset(&ref, 0, sizeof ref);
+    if (t.found && phm_decode_mem(dec, file, len, what, &img, err, sizeof err) == PHM_OK) {
+        pic cut = new_pic(t.content.width, t.content.height);
+        for (uint32_t y = 0; y < cut.h; y++)
+            memcpy(at(&cut, 0, y),
+                   img.pixels + (size_t)(t.content.y + y) * img.stride + (size_t)t.content.x * 3,
+                   (size_t)cut.w * 3);
+        phm_image ci = view_of(&cut);
+        phm_hash_image(h, &ci, PHM_MODE_FULL, 1, &ref);
+        free(cut.p);
+    }
+    OK(memcmp(&ref.hash, &t.pdq.hash, sizeof ref.hash) == 0 && ref.quality == t.pdq.quality,
+       "%s: the hash of the content copied out", what);
+    phm_pdq_result own;
+    phm_image ci = view_of(c);
+    phm_hash_image(h, &ci, PHM_MODE_FULL, 0, &own);
+    int d = phm_pdq_distance(&own.hash[0], &t.pdq.hash[0]);
+    OK(d <= 16, "%s: trimmed hash near the photo's own (distance %d)", what, d);
+    d = phm_pdq_distance(&own.hash[0], &plain.hash[0]);
+    OK(d > 31, "%s: the plain hash is not (distance %d)", what, d);
+}
+
+/* A binary PPM of q (the PNM decoder reads it): a format decoded whole. */
+static unsigned char *ppm(const pic *q, size_t *len)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "P6\n%u %u\n255\n", q->w, q->h);
+    *len = (size_t)n + (size_t)q->w * q->h * 3;
+    unsigned char *b = malloc(*len);
+    if (b) {
+        memcpy(b, head, (size_t)n);
+        memcpy(b + n, q->p, (size_t)q->w * q->h * 3);
+    }
+    return b;
+}
+
 static void test_hash(void)
 {
     phm_decoder *dec = NULL;
@@ -372,49 +436,27 @@ static void test_hash(void)
     unsigned long len = 0;
     OK(tjCompress2(tj, lb.p, 1024, 0, 968, TJPF_RGB, &jpg, &len, TJSAMP_420, 85, 0) == 0,
        "a letterboxed JPEG");
-    phm_trim_result t;
-    int rc = phm_trim_hash_mem(dec, h, jpg, len, "lb.jpg", PHM_MODE_FULL, 1, &t, err,
-                               sizeof err);
-    OK(rc == PHM_OK && t.found == 1 && near(t.content.y, 100, 3) &&
-           near(t.content.height, 768, 6) && t.content.width == 1024,
-       "trim_hash_mem: found the content of the JPEG");
-    IS_INT(t.pdq.nhashes, 8, "trim_hash_mem: dihedral as asked");
-
-    /* Reference: decode whole, copy the rectangle out, hash the copy. */
-    phm_image img;
-    phm_pdq_result ref;
-    memset(&ref, 0, sizeof ref);
-    if (phm_decode_mem(dec, jpg, len, "lb.jpg", &img, err, sizeof err) == PHM_OK) {
-        pic cut = new_pic(t.content.width, t.content.height);
-        for (uint32_t y = 0; y < cut.h; y++)
-            memcpy(at(&cut, 0, y),
-                   img.pixels + (size_t)(t.content.y + y) * img.stride + (size_t)t.content.x * 3,
-                   (size_t)cut.w * 3);
-        phm_image ci = view_of(&cut);
-        phm_hash_image(h, &ci, PHM_MODE_FULL, 1, &ref);
-        free(cut.p);
-    }
-    OK(memcmp(&ref.hash, &t.pdq.hash, sizeof ref.hash) == 0 && ref.quality == t.pdq.quality,
-       "trim_hash_mem: the hash of the content copied out");
-    phm_pdq_result own;
-    phm_image ci = view_of(&c);
-    phm_hash_image(h, &ci, PHM_MODE_FULL, 0, &own);
-    int d = phm_pdq_distance(&own.hash[0], &t.pdq.hash[0]);
-    OK(d <= 16, "trimmed hash near the photo's own (distance %d)", d);
-    phm_pdq_result plain;
-    phm_hash_mem(dec, h, jpg, len, "lb.jpg", PHM_MODE_FULL, 0, &plain, NULL, err, sizeof err);
-    d = phm_pdq_distance(&own.hash[0], &plain.hash[0]);
-    OK(d > 31, "the letterboxed file's plain hash is not (distance %d)", d);
+    hash_case(dec, h, jpg, len, &c, 1, "letterboxed JPEG");
     tjFree(jpg);
     jpg = NULL;
+    size_t plen;
+    unsigned char *pnm = ppm(&lb, &plen);
+    hash_case(dec, h, pnm, plen, &c, 1, "letterboxed PPM");
+    free(pnm);
 
     OK(tjCompress2(tj, c.p, 1024, 0, 768, TJPF_RGB, &jpg, &len, TJSAMP_420, 85, 0) == 0,
        "a JPEG without a border");
-    rc = phm_trim_hash_mem(dec, h, jpg, len, "c.jpg", PHM_MODE_FULL, 0, &t, err, sizeof err);
-    OK(rc == PHM_OK && t.found == 0, "trim_hash_mem: no border, none found");
+    hash_case(dec, h, jpg, len, &c, 0, "JPEG without a border");
     tjFree(jpg);
-    rc = phm_trim_hash_mem(dec, h, "junk", 4, "junk", PHM_MODE_FULL, 0, &t, err, sizeof err);
-    OK(rc < 0 && t.found == 0 && strstr(err, "junk"), "trim_hash_mem: an error for junk");
+    pnm = ppm(&c, &plen);
+    hash_case(dec, h, pnm, plen, &c, 0, "PPM without a border");
+    free(pnm);
+
+    phm_trim_result t;
+    phm_pdq_result r;
+    int rc = phm_hash_mem_trim(dec, h, "junk", 4, "junk", PHM_MODE_FULL, 0, &r, NULL, &t, err,
+                               sizeof err);
+    OK(rc < 0 && t.found == 0 && strstr(err, "junk"), "hash_mem_trim: an error for junk");
     tjDestroy(tj);
     free(lb.p);
     free(c.p);
