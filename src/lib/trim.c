@@ -1,32 +1,35 @@
 /* trim.c - border trimming (the "Border trimming" section of phmatch.h):
  * the content rectangle of an image inside a uniform border, a
  * low-detail fill (letterboxing and pillarboxing with a blurred or
- * stretched copy of the image) or the flat bars of a screenshot.
+ * stretched copy of the image) or the flat bars of a screenshot; and
+ * hashing with it (phm_hash_mem_trim: a JPEG's reduced copy made in its
+ * one pass, the image decoded whole again only when that shows a border).
  *
  * Each side is looked at on its own, line by line from the edge inward
  * (a line: a row for the top and bottom, a column for the left and
- * right), on at most LINE_SAMPLES pixels of each line, so an image costs
+ * right), at LINE_SAMPLES places of each line at most, so an image costs
  * a few thousand pixels when it has no border and the border's lines
  * plus a few when it has one. Two kinds of border:
  *
- *   uniform: the outermost line and the ones after it have nearly all
- *     their pixels within UNIFORM_TOL of the outermost line's mean colour
- *     (JPEG noise stays within it); the border ends at the first line
- *     that does not. Taken only when the content starts with a step:
- *     one of the next lines differs from the last border line by more
- *     than STEP_LUMA (or STEP_CHROMA in a channel) at STEP_SHARE of its pixels (a gradient sky, a dark
- *     night sky with a jagged skyline, a white product on white do not),
- *     and the lines after the step are not mostly border again (a thin
- *     line across a plain image is not content).
- *   fill: the outermost lines have little fine detail (mean luma step
- *     between neighbours at most FILL_DETAIL) and end where the detail
- *     jumps (at least EDGE_RATIO times the fill's and EDGE_DETAIL) and
- *     stays. Taken only in pairs: the opposite side has a border of the
+ *   uniform: up to MAX_BANDS bands (a screenshot's bars), each of lines
+ *     with UNIFORM_SHARE of their pixels within UNIFORM_TOL of the band's
+ *     first line's mean colour (JPEG noise stays within it), each ending
+ *     in a step: one of the next lines differs from the band's last line
+ *     by more than STEP_LUMA in luma (or STEP_CHROMA in a channel) at
+ *     STEP_SHARE of its pixels (a gradient sky, a dark night sky over a
+ *     jagged skyline, a white product on white have none); and the lines
+ *     after the last band are not mostly border again (a thin line across
+ *     a plain image is not content).
+ *   fill: smooth lines (tune.fill_detail, tune.fill_steps) up to an edge
+ *     where EDGE_SHARE of a line steps (EDGE_SHARE2 over two lines).
+ *     Taken only in pairs: the opposite side has a border of about the
  *     same depth (letterboxing centres the image), since a soft sky or a
  *     blurred background alone looks the same.
  *
- * A side's border counts from MIN_BORDER of its dimension, and the
- * content must keep MIN_CONTENT of each dimension (and 16 pixels). */
+ * Two passes: the bars across a screenshot cut, those along its sides
+ * become whole lines. A side's border counts from MIN_BORDER of its
+ * dimension, and the content must keep MIN_CONTENT of each dimension
+ * (and MIN_CONTENT_PX). */
 #include <stdlib.h>
 #include <string.h>
 
