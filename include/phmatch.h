@@ -569,6 +569,72 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
                   int dihedral, phm_pdq_result *out, phm_image_info *info,
                   char *err, size_t errlen);
 
+/* ------------------------------------------------------------------ */
+/* Border trimming (docs/ROBUST.md)                                    */
+/* ------------------------------------------------------------------ */
+/*
+ * A letterboxed, pillarboxed or screenshotted copy of an image hashes far
+ * from the image itself; the hash of its content without the border is
+ * close. phmatch match and phmatchd search it as an extra query hash
+ * (phm_match_options.extra, variant "trimmed"). Detection is conservative:
+ * a border is a uniform colour (black, white, any, with JPEG noise; the
+ * flat bars of a screenshot) ending in a sharp step, or a low-detail fill
+ * (a blurred or stretched copy of the image) ending where fine detail
+ * starts, the latter only with a fill of about the same depth on the
+ * opposite side. Each side's border is at least 2 % of its dimension (and
+ * 2 pixels); the content keeps at least 20 % of each dimension and 16
+ * pixels. Images without such a border (a night sky, a plain sky, a white
+ * product shot, thin lines across a plain image) are left whole. */
+
+/* A rectangle of an image's pixels. */
+typedef struct phm_rect {
+    uint32_t x, y;          /* top left */
+    uint32_t width, height;
+} phm_rect;
+
+/* Finds the content of `img` inside a border. Returns 1 with *content the
+ * content rectangle, 0 when there is no border (*content then the whole
+ * image), or PHM_ERR_INVALID (NULL arguments, channels not 1 or 3, stride
+ * below width x channels). Looks at 256 places of a line at most (each
+ * with its neighbour), line by line from each edge to a few lines past
+ * its border, so a large image costs a small part of its pixels. Allocates
+ * nothing; any thread. */
+int phm_trim_detect(const phm_image *img, phm_rect *content);
+
+/* *out = the rectangle r of img, a view sharing img's pixels (stride
+ * unchanged: phm_hash_image takes it). Returns PHM_OK, or PHM_ERR_INVALID
+ * when r is empty or not inside img. */
+int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out);
+
+typedef struct phm_trim_result {
+    int found;              /* 1: a border was found, content and pdq set;
+                               0: none, the rest zero */
+    phm_rect content;       /* in the decoded image's pixels */
+    phm_pdq_result pdq;     /* the content's hash (mode, dihedral as asked) */
+} phm_trim_result;
+
+
+/* phm_hash_mem() plus trimming: *out, *info, the status and `err` exactly
+ * as phm_hash_mem gives them (the plain hash is the file's own), and with
+ * `trim` non-NULL the hash of the content inside the image's border in
+ * *trim (trim->found 0 when it has none, and whenever the status is an
+ * error). A JPEG still takes one pass (rows to the hasher, never stored
+ * whole), which also keeps a copy reduced to 1/8 (1/4, 1/2 for small
+ * images; block means) to look at; only when that shows a border is the
+ * image decoded whole again, the border found on the full pixels and the
+ * content hashed. Other formats are decoded once, hashed and looked at.
+ * trim NULL: phm_hash_mem itself. Uses `dec` and `h` as phm_hash_mem
+ * does: their buffers, one thread each. */
+int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
+                      phm_image_info *info, phm_trim_result *trim, char *err,
+                      size_t errlen);
+
+/* phm_hash_mem_trim() on a file read as phm_hash_file() reads it. */
+int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mode,
+                       int dihedral, phm_pdq_result *out, phm_image_info *info,
+                       phm_trim_result *trim, char *err, size_t errlen);
+
 /* ================================================================== */
 /* Known-material index                                                */
 /* ================================================================== */
@@ -1574,6 +1640,17 @@ int phm_hash_animation_file(phm_decoder *dec, phm_hasher *h, const char *path,
  * (the lowest one on a tie); hits are sorted by distance then entry
  * number.
  *
+ * Variants. With o->extra, the hashes of each extra (its hash[0], or
+ * with `orientations` all its nhashes) are searched in the same batch as
+ * the image's own; an extra of quality below min_quality is left out.
+ * Each entry is still reported once, at its nearest distance over all
+ * of them, with the orientation and the `variant` (the extra's name;
+ * NULL for the image's own hashes) that gave it; on a tie the image's
+ * own hash wins, then the earlier extra, then the lower orientation. The
+ * quality gate and the sources' minimum quality apply to the image's own
+ * quality. Without extras phm_match_image does what it did before (one
+ * batch of the image's hashes, nothing more).
+ *
  * Videos. The distinct hashes of the video's frames of quality >=
  * min_quality (phm_vpdq_distinct) are searched at once; a video with no
  * such frame is not searched. Each entry hit is
@@ -1614,7 +1691,24 @@ typedef struct phm_match_options {
     double query_threshold;    /* vPDQ verdict, default
                                   PHM_VPDQ_QUERY_THRESHOLD */
     double compared_threshold; /* default PHM_VPDQ_COMPARED_THRESHOLD */
+    /* Query-side variants of an image (phm_match_image only; see
+     * "Variants" below): `nextra` extra hashes of the same image, e.g.
+     * its trimmed content (phm_hash_mem_trim). NULL/0 (default): none. */
+    const struct phm_match_extra *extra;
+    size_t nextra;             /* at most PHM_MATCH_MAX_EXTRA */
 } phm_match_options;
+
+/* An extra hash of an image query: a variant of the image (its content
+ * without the border, ...) searched with the image's own hashes. */
+typedef struct phm_match_extra {
+    const char *variant;       /* its name, reported as phm_match_hit.variant
+                                  ("trimmed"); a static string, or one that
+                                  outlives the result */
+    const phm_pdq_result *pdq; /* its hashes: hash[0], or with `orientations`
+                                  all pdq->nhashes (1..8) */
+} phm_match_extra;
+
+#define PHM_MATCH_MAX_EXTRA 16
 
 /* Fills *o with the defaults listed above. */
 void phm_match_options_init(phm_match_options *o);
@@ -1680,9 +1774,11 @@ int phm_matcher_new(phm_searcher *s, phm_matcher **out);
 /* Frees a matcher (not its searcher). Accepts NULL. */
 void phm_matcher_free(phm_matcher *m);
 
-/* Matches an image's hashes (see "Images" above). *out points to the
- * matcher's result. o NULL: the defaults. Errors: PHM_ERR_INVALID (an
- * option out of range, nhashes not 1..8), PHM_ERR_NOMEM, and the errors
+/* Matches an image's hashes (see "Images" and "Variants" above). *out
+ * points to the matcher's result. o NULL: the defaults. Errors:
+ * PHM_ERR_INVALID (an option out of range, nhashes not 1..8, nextra above
+ * PHM_MATCH_MAX_EXTRA, an extra without pdq or with nhashes not 1..8),
+ * PHM_ERR_NOMEM, and the errors
  * of phm_search_batch and phm_searcher_get, with `err`. */
 int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
                     const phm_match_options *o, const phm_match_result **out,

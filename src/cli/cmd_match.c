@@ -65,6 +65,13 @@ static const char usage_text[] =
     "  -d, --dihedral         also search the 7 rotated and flipped\n"
     "                         orientations of each image; 'orientation' says\n"
     "                         which one matched\n"
+    "      --no-trim          do not look for borders (on by default: an\n"
+    "                         image inside a uniform border, letterboxing or\n"
+    "                         a screenshot's bars is also searched by the hash\n"
+    "                         of its content; variant 'trimmed' says it matched\n"
+    "                         so)\n"
+    "      --robust           every query-side measure: the 8 orientations\n"
+    "                         (--dihedral) and trimming (docs/ROBUST.md)\n"
     "      --fail-on-match    exit 4 when any input matched\n"
     "      --query-threshold P     a video matches a known video when at\n"
     "                         least P% of its frame hashes match (default 80)\n"
@@ -127,6 +134,9 @@ enum {
     OPT_QUERY_THRESHOLD,
     OPT_COMPARED_THRESHOLD,
     OPT_REPORT,
+    OPT_NO_TRIM,
+    OPT_TRIM,
+    OPT_ROBUST,
 };
 
 static const args_option options[] = {
@@ -138,6 +148,9 @@ static const args_option options[] = {
     { "query-threshold", OPT_QUERY_THRESHOLD, 1, NULL },
     { "compared-threshold", OPT_COMPARED_THRESHOLD, 1, NULL },
     { "report", OPT_REPORT, 1, NULL },
+    { "no-trim", OPT_NO_TRIM, 0, NULL },
+    { "trim", OPT_TRIM, 0, NULL },
+    { "robust", OPT_ROBUST, 0, NULL },
     { "format", 'f', 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
@@ -156,6 +169,8 @@ typedef struct match_options {
     double query_threshold, compared_threshold;
     output_format format;
     const char *report_dir;   /* --report */
+    int trim;                 /* 1 unless --no-trim (-1 while parsing: not given) */
+    int robust;               /* --robust */
     unsigned out_digests;     /* the digest columns asked for (--digest) */
     int argc;                 /* the command line, for the report */
     char **argv;
@@ -265,12 +280,20 @@ static void work(void *ctx, void *state, hash_record *rec)
 
     /* A video's frames hashed, after a decoding error too (those before
      * it); an image only when it was hashed. */
-    if (rec->video)
+    if (rec->video) {
         rc = phm_match_video(t->m, rec->video, &run->mo, &mr, res->message,
                              sizeof res->message);
-    else if (rec->status >= 0)
-        rc = phm_match_image(t->m, &rec->pdq, &run->mo, &mr, res->message,
+    } else if (rec->status >= 0) {
+        /* The content inside a border (pipeline trim): an extra hash. */
+        phm_match_options mo = run->mo;
+        const phm_match_extra trimmed = { "trimmed", &rec->trim.pdq };
+        if (rec->trim.found) {
+            mo.extra = &trimmed;
+            mo.nextra = 1;
+        }
+        rc = phm_match_image(t->m, &rec->pdq, &mo, &mr, res->message,
                              sizeof res->message);
+    }
     if (rc == PHM_OK && mr && mr->searched) {
         res->searched = 1;
         res->total = mr->total;
@@ -574,6 +597,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->query_threshold = PHM_VPDQ_QUERY_THRESHOLD;
     o->compared_threshold = PHM_VPDQ_COMPARED_THRESHOLD;
     o->format = OUTPUT_TSV;
+    o->trim = -1;
     hashrun_config_init(&o->run);
 
     args_init(&p, "match", argc, argv);
@@ -622,6 +646,15 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         case OPT_REPORT:
             o->report_dir = arg;
             break;
+        case OPT_NO_TRIM:
+            o->trim = 0;
+            break;
+        case OPT_TRIM:
+            o->trim = 1;
+            break;
+        case OPT_ROBUST:
+            o->robust = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -634,6 +667,11 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     if (hashopts_finish(&o->h, "match"))
         return CLI_EXIT_USAGE;
     o->h.pipe.read_vpdq = 1; /* a video's hash file is matched as the video */
+    if (o->robust) /* every query-side measure (docs/ROBUST.md) */
+        o->h.pipe.dihedral = 1;
+    if (o->trim < 0) /* on unless --no-trim */
+        o->trim = 1;
+    o->h.pipe.trim = o->trim;
     o->out_digests = o->h.pipe.digests;
     if (o->report_dir) /* the case file's MD5 and SHA1, from the same read */
         o->h.pipe.digests |= (1u << PHM_DIGEST_MD5) | (1u << PHM_DIGEST_SHA1);

@@ -260,9 +260,10 @@ static void process(pipeline *pl, worker *w, slot *s)
         goto out;
     }
 
-    /* One pass: decode and hash together (rows stream into the hasher). */
-    rc = phm_hash_file(w->dec, w->hasher, s->path, cfg->mode, cfg->dihedral, &r->pdq,
-                       &info, w->err, sizeof w->err);
+    /* One pass: decode and hash together (rows stream into the hasher);
+     * with trim, the content inside a border too (hash_record.trim). */
+    rc = phm_hash_file_trim(w->dec, w->hasher, s->path, cfg->mode, cfg->dihedral, &r->pdq,
+                            &info, cfg->trim ? &r->trim : NULL, w->err, sizeof w->err);
     bytes = phm_decoder_last_bytes(w->dec, &len);
     if (bytes) {
         r->size = (int64_t)len;
@@ -298,6 +299,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (rc == PHM_WARN_RECOVERED && !cfg->accept_recovered) {
         r->status = PHM_ERR_CORRUPT;
         memset(&r->pdq, 0, sizeof r->pdq); /* a damaged image's hash is not reported */
+        r->trim.found = 0;
         snprintf(s->message, sizeof s->message,
                  "%s (damaged; --accept-recovered hashes it anyway)",
                  pipeline_cause(w->err, s->path));
@@ -310,6 +312,8 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (cfg->animation_frames && bytes &&
         (r->format == PHM_FORMAT_GIF || r->format == PHM_FORMAT_WEBP))
         process_animation(cfg, w, s, bytes, len);
+    if (r->animated) /* matched by its frames */
+        r->trim.found = 0;
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

@@ -65,6 +65,10 @@ typedef struct hash_record {
      * hashed (phm_hash_animation_mem; status is then the animation's:
      * after an error the frames before it are kept, as for a video). */
     int animated;
+    /* With trim: the image's content without its border and its hash
+     * (phm_hash_file_trim; trim.found 0 when it has none, when the image
+     * is not hashed and for an animation matched by its frames). */
+    phm_trim_result trim;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;
@@ -103,6 +107,8 @@ typedef struct pipeline_config {
     int read_vpdq;           /* vPDQ files are read as their videos */
     int animation_frames;    /* --animation frames: an animated GIF or WebP
                                 also gets its frames (hash_record.animated) */
+    int trim;                /* images: also look for a border, hash the
+                                content inside it (hash_record.trim) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

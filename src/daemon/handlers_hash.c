@@ -37,6 +37,12 @@ int body_is_video(const uint8_t *body, size_t len)
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {
+    return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL);
+}
+
+int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
+                   phm_image_info *info, int *recovered, phm_trim_result *trim)
+{
     const svc_config *c = &rq->rt->cfg;
     phm_image_info head;
 
@@ -59,8 +65,11 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
             return -1;
         }
     }
-    int rc = phm_hash_mem(w->dec, w->hasher, rq->body, rq->body_len, "upload",
-                          (phm_mode)c->mode, dihedral, r, info, w->err, sizeof w->err);
+    /* With trim, the content inside a border too, within the same
+     * reservation (a JPEG decoded whole again only when it has one). */
+    int rc = phm_hash_mem_trim(w->dec, w->hasher, rq->body, rq->body_len, "upload",
+                               (phm_mode)c->mode, dihedral, r, info, trim, w->err,
+                               sizeof w->err);
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);
     *recovered = 0;

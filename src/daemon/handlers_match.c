@@ -152,6 +152,14 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality)
 {
+    return match_image_trim(rq, w, r, NULL, radius, min_quality);
+}
+
+const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
+                                         const phm_pdq_result *r,
+                                         const phm_trim_result *trim, int radius,
+                                         int min_quality)
+{
     const svc_config *c = &rq->rt->cfg;
     const phm_match_result *res;
     phm_match_options o;
@@ -161,6 +169,11 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
     o.min_quality = min_quality;
     o.max_matches = (size_t)c->max_matches;
     o.orientations = 1;
+    phm_match_extra trimmed = { "trimmed", trim ? &trim->pdq : NULL };
+    if (trim && trim->found) {
+        o.extra = &trimmed;
+        o.nextra = 1;
+    }
     int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
         if (rc == PHM_ERR_NOMEM)
@@ -170,7 +183,8 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
         return NULL;
     }
     if (res->searched)
-        metrics_add(&rq->srv->metrics.lookups, (uint64_t)r->nhashes);
+        metrics_add(&rq->srv->metrics.lookups,
+                    (uint64_t)r->nhashes * (trim && trim->found ? 2 : 1));
     return res;
 }
 
@@ -321,40 +335,45 @@ static void match_video_body(svc_request *rq, svc_worker *w, long radius)
     reply_match(rq, w, obj, res);
 }
 
-/* POST /v1/match?max_distance=N&dihedral=1 */
+/* POST /v1/match?max_distance=N&dihedral=1&trim=0&robust=1 */
 void handle_match(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    int dihedral, recovered;
-    long radius;
+    int dihedral, recovered, robust;
+    long radius, trim;
     phm_pdq_result r;
     phm_image_info info;
+    phm_trim_result t;
 
     if (need_index(rq) || query_bool(rq, "dihedral", &dihedral) ||
+        query_bool(rq, "robust", &robust) || query_int(rq, "trim", 0, 1, 1, &trim) ||
         query_int(rq, "max_distance", 0, (long)c->max_distance, (long)c->match_distance,
                   &radius) ||
         search_allowed(rq, 0, radius))
         return;
+    if (robust) /* every query-side measure (docs/ROBUST.md) */
+        dihedral = 1;
     /* Not an image format: a video (or its vPDQ hash), as phmatch match
      * takes either. */
     if (phm_format_detect(rq->body, rq->body_len) == PHM_FORMAT_UNKNOWN) {
         match_video_body(rq, w, radius);
         return;
     }
-    if (hash_body(rq, w, dihedral, &r, &info, &recovered))
+    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);
     if (!o) {
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    if (search_allowed(rq, (size_t)r.nhashes, radius)) {
+    if (search_allowed(rq, (size_t)r.nhashes * (trim && t.found ? 2 : 1), radius)) {
         json_decref(o);
         return;
     }
     json_object_set_new(o, "kind", json_string("image"));
     json_object_set_new(o, "max_distance", json_integer(radius));
-    const phm_match_result *res = match_image(rq, w, &r, (int)radius, (int)c->min_quality);
+    const phm_match_result *res =
+        match_image_trim(rq, w, &r, trim ? &t : NULL, (int)radius, (int)c->min_quality);
     if (!res) {
         json_decref(o);
         return;

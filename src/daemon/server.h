@@ -254,6 +254,10 @@ svc_handler_fn handle_hma_lookup, handle_hma_lookup_post, handle_hma_hash;
  * decoder recovered from damage and accept_recovered allowed it. */
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered);
+/* hash_body, and with `trim` non-NULL the content inside the image's
+ * border (phm_hash_mem_trim; trim->found 0 when it has none). */
+int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
+                   phm_image_info *info, int *recovered, phm_trim_result *trim);
 
 /* 1 if the body is an image whose header reads and announces more than
  * DECODE_FREE_PIXELS (but at most max_pixels): it is hashed by a decode
@@ -278,6 +282,12 @@ json_t *image_json(svc_request *rq, const phm_pdq_result *r, const phm_image_inf
 const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality);
+/* match_image, with the trimmed content's hash as the variant "trimmed"
+ * when trim (may be NULL) found a border. */
+const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
+                                         const phm_pdq_result *r,
+                                         const phm_trim_result *trim, int radius,
+                                         int min_quality);
 
 /* Answers 503 and returns -1 when no index is configured. */
 int need_index(svc_request *rq);

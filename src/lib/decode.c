@@ -171,6 +171,8 @@ void phm_decoder_free(phm_decoder *dec)
         return;
     free(dec->pixels);
     free(dec->file);
+    free(dec->thumb);
+    free(dec->acc);
     free(dec);
 }
 
@@ -192,6 +194,14 @@ size_t phm_decoder_trim(phm_decoder *dec, size_t keep_bytes)
         dec->file_cap = 0;
     }
     dec->file_len = 0;
+    if (dec->thumb_cap + dec->acc_cap * sizeof *dec->acc > keep_bytes) {
+        freed += dec->thumb_cap + dec->acc_cap * sizeof *dec->acc;
+        free(dec->thumb);
+        free(dec->acc);
+        dec->thumb = NULL;
+        dec->acc = NULL;
+        dec->thumb_cap = dec->acc_cap = 0;
+    }
     return freed;
 }
 

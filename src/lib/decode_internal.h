@@ -14,7 +14,38 @@ struct phm_decoder {
     size_t pixels_cap;
     uint8_t *file;       /* bytes of the last phm_decode_file() */
     size_t file_cap, file_len;
+    uint8_t *thumb;      /* a streamed JPEG's reduced copy (phm_thumb) */
+    size_t thumb_cap;
+    uint32_t *acc;       /* ... and its sums of one band of rows */
+    size_t acc_cap;
 };
+
+/* A reduced copy of an image made while its rows stream to the hasher
+ * (phm_hash_mem_trim): the mean of each f x f block (f 8, 4, 2 or 1, the
+ * largest keeping both sides >= THUMB_SIDE), for border trimming to look
+ * at without decoding the image again. Buffers in the decoder. */
+#define THUMB_SIDE 64
+typedef struct phm_thumb {
+    uint32_t f, w, h, channels;
+    uint32_t width, height; /* of the image */
+    uint32_t y;             /* image rows added */
+    uint8_t *pixels;        /* w x h x channels */
+    uint32_t *acc;          /* w x channels sums of the current band */
+} phm_thumb;
+
+/* Sizes *t for a width x height image of `channels` (1 or 3) and takes
+ * its buffers from dec. PHM_OK or PHM_ERR_NOMEM. */
+int phm__thumb_begin(phm_decoder *dec, phm_thumb *t, uint32_t width, uint32_t height,
+                     uint32_t channels);
+/* Adds the next n rows (stride bytes apart). */
+void phm__thumb_rows(phm_thumb *t, const uint8_t *rows, size_t stride, size_t n);
+
+/* phm__hash_jpeg_stream, the thumb made on the way (thumb->pixels valid
+ * when it returns PHM_OK or PHM_WARN_RECOVERED). */
+int phm__hash_jpeg_stream_thumb(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                                size_t len, const char *name, phm_mode mode, int dihedral,
+                                phm_pdq_result *out, phm_image_info *info, phm_thumb *thumb,
+                                char *err, size_t errlen);
 
 /* Returns a buffer of at least `bytes` in dec->pixels (kept between calls),
  * or NULL. Callers have checked `bytes` against the pixel limit. */

@@ -38,15 +38,7 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
                   int dihedral, phm_pdq_result *out, phm_image_info *info,
                   char *err, size_t errlen)
 {
-    if (info)
-        memset(info, 0, sizeof *info);
-    if (err && errlen)
-        err[0] = '\0';
-    if (!dec || !h || !path || !out)
-        return PHM_ERR_INVALID;
-    int rc = phm__read_file(dec, path, err, errlen);
-    if (rc)
-        return rc;
-    return phm_hash_mem(dec, h, dec->file, dec->file_len, path, mode, dihedral, out, info,
-                        err, errlen);
+    /* Without trim, phm_hash_file_trim reads the file and calls
+     * phm_hash_mem (trim.c). */
+    return phm_hash_file_trim(dec, h, path, mode, dihedral, out, info, NULL, err, errlen);
 }

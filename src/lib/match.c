@@ -1,8 +1,9 @@
 /* match.c - what an image or a video matches in an index (the Matching
  * section of phmatch.h), and the one JSON record of a match.
  *
- * An image: its hashes (1, or 8 orientations) searched in one batch, one
- * hit per entry at its nearest distance, nearest first.
+ * An image: its hashes (1, or 8 orientations), and those of its variants
+ * (phm_match_options.extra: its trimmed content, ...), searched in one
+ * batch, one hit per entry at its nearest distance, nearest first.
  *
  * A video: one batch search of its distinct frame hashes; then each entry
  * hit is either a known video, compared exactly with its stored frames by
@@ -31,6 +32,9 @@ typedef struct pair {
 
 struct phm_matcher {
     phm_searcher *s;
+    uint32_t *code;      /* an image with variants: per searched hash,
+                            variant * PHM_DIH_COUNT + orientation */
+    size_t ccap;
     phm_pdq *q;          /* a video's distinct hashes searched */
     size_t qcap;
     uint8_t *marked;     /* per searched hash: matched the current image;
@@ -80,6 +84,7 @@ void phm_matcher_free(phm_matcher *m)
     if (!m)
         return;
     free(m->q);
+    free(m->code);
     free(m->marked);
     free(m->pairs);
     free(m->hits);
@@ -323,7 +328,11 @@ static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_o
             return rc;
         if (maxd < 0 || h->distance > maxd)
             continue;
-        h->orientation = (int)m->pairs[i].q;
+        /* q: the orientation, plus PHM_DIH_COUNT x (1 + the extra) for
+         * an image's variant (phm_match_image). */
+        h->orientation = (int)(m->pairs[i].q % PHM_DIH_COUNT);
+        if (m->pairs[i].q >= PHM_DIH_COUNT)
+            h->variant = o->extra[m->pairs[i].q / PHM_DIH_COUNT - 1].variant;
         nh++;
     }
     int rc = suppress(m, nh, err, errlen);
@@ -371,6 +380,40 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int qualit
 /* Images                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The hashes of an image with variants into m->q (the image's own nq,
+ * then each searched extra's) and their codes into m->code; *nq becomes
+ * their count. */
+static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_options *o,
+                    size_t *nq, char *err, size_t errlen)
+{
+    if (o->nextra > PHM_MATCH_MAX_EXTRA)
+        return invalid(err, errlen, "more than PHM_MATCH_MAX_EXTRA extra hashes");
+    if (!o->extra)
+        return invalid(err, errlen, "nextra without extra");
+    size_t need = (1 + o->nextra) * PHM_DIH_COUNT, n = 0;
+    if (grow((void **)&m->q, &m->qcap, need, sizeof *m->q) ||
+        grow((void **)&m->code, &m->ccap, need, sizeof *m->code))
+        return nomem(err, errlen);
+    for (size_t i = 0; i < *nq; i++, n++) {
+        m->q[n] = r->hash[i];
+        m->code[n] = (uint32_t)i;
+    }
+    for (size_t k = 0; k < o->nextra; k++) {
+        const phm_pdq_result *e = o->extra[k].pdq;
+        if (!e || e->nhashes < 1 || e->nhashes > PHM_DIH_COUNT)
+            return invalid(err, errlen, "an extra hash without its hashes");
+        if (e->quality < o->min_quality)
+            continue;
+        size_t ne = o->orientations ? (size_t)e->nhashes : 1;
+        for (size_t i = 0; i < ne; i++, n++) {
+            m->q[n] = e->hash[i];
+            m->code[n] = (uint32_t)((k + 1) * PHM_DIH_COUNT + i);
+        }
+    }
+    *nq = n;
+    return PHM_OK;
+}
+
 int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
                     const phm_match_options *o, const phm_match_result **out,
                     char *err, size_t errlen)
@@ -396,9 +439,19 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     int radius;
     if ((rc = gov_radius(m->s, o->max_distance, &radius, err, errlen)) != PHM_OK)
         return rc;
-    long np = collect_pairs(m, r->hash, nq, radius, &rc, err, errlen);
+    const phm_pdq *q = r->hash;
+    if (o->nextra && (rc = variants(m, r, o, &nq, err, errlen)) != PHM_OK)
+        return rc;
+    if (o->nextra)
+        q = m->q;
+    long np = collect_pairs(m, q, nq, radius, &rc, err, errlen);
     if (np < 0)
         return rc;
+    /* The searched hash becomes its variant and orientation; the order
+     * (the image's own first, then each extra's) is kept. */
+    if (o->nextra)
+        for (size_t i = 0; i < (size_t)np; i++)
+            m->pairs[i].q = m->code[m->pairs[i].q];
     /* One hit per entry: its nearest orientation (the lowest on a tie). */
     size_t n = 0;
     for (size_t i = 0; i < (size_t)np; i++)

@@ -12,7 +12,11 @@
  *   - the dihedral hash [0] equals the plain hash, and the portable code
  *     gives bit-identical results to the SIMD level this CPU runs;
  *   - phm_image_probe() sees the size and format of every image that
- *     decodes (phmatchd reserves its decode budget from the probe).
+ *     decodes (phmatchd reserves its decode budget from the probe);
+ *   - border trimming (phm_trim_detect, which reads the pixels of hostile
+ *     images) gives a rectangle inside the image, the whole image when it
+ *     finds none; phm_hash_mem_trim gives phm_hash_mem's plain hash and
+ *     a border only where phm_trim_detect finds one.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -93,6 +97,34 @@ static void check_hash(const phm_image *img, phm_mode mode)
     }
 }
 
+/* Border trimming on the decoded image, then through phm_hash_mem_trim
+ * (which decodes again: img is no longer valid after it). */
+static void check_trim(const phm_image *img, const uint8_t *data, size_t size)
+{
+    phm_rect r;
+    int found = phm_trim_detect(img, &r);
+    uint32_t w = img->width, h = img->height;
+    CHECK(found == 0 || found == 1);
+    CHECK(r.width > 0 && r.height > 0 && r.x <= w && r.y <= h && r.width <= w - r.x &&
+          r.height <= h - r.y);
+    CHECK(found == 1 || (r.x == 0 && r.y == 0 && r.width == w && r.height == h));
+    CHECK(found == 0 || r.width < w || r.height < h);
+    phm_trim_result t;
+    phm_pdq_result a, b;
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_hash_mem_trim(dec, fast, data, size, "fuzz", PHM_MODE_FULL, 0, &a, NULL, &t,
+                               err, sizeof err);
+    int rb = phm_hash_mem(dec, fast, data, size, "fuzz", PHM_MODE_FULL, 0, &b, NULL, err,
+                          sizeof err);
+    /* The plain hash is phm_hash_mem's; a border is found on the whole
+     * image only where phm_trim_detect finds it (a JPEG's reduced copy
+     * may only keep it from looking). */
+    CHECK(rc == rb && memcmp(&a, &b, sizeof a) == 0);
+    CHECK(t.found == 0 || (rc >= 0 && found == 1 && t.content.x == r.x &&
+                           t.content.y == r.y && t.content.width == r.width &&
+                           t.content.height == r.height));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[PHM_ERRMSG_MAX];
@@ -138,5 +170,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
+    check_trim(&img, data, size);
     return 0;
 }

@@ -192,6 +192,67 @@ int main(void)
            "max_distance 300: invalid");
     o.max_distance = 31;
 
+    /* Query-side variants (phm_match_options.extra): a "trimmed" hash at
+     * distance 3 of a, the image's own hash[0] at 12; a tie goes to the
+     * image's own hash; an extra below min_quality is left out. */
+    {
+        phm_pdq_result tr;
+        memset(&tr, 0, sizeof tr);
+        tr.nhashes = 8;
+        tr.quality = 70;
+        for (int i = 0; i < 8; i++)
+            tr.hash[i] = rng_hash(&r);
+        tr.hash[0] = rng_near(&r, &a, 3);
+        phm_pdq_result own = q;
+        own.hash[3] = rng_hash(&r); /* the image's own: a at 12 only */
+        phm_match_extra ex = { "trimmed", &tr };
+        o.extra = &ex;
+        o.nextra = 1;
+        o.orientations = 1;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].entry == na && res->hits[0].distance == 3 &&
+               res->hits[0].variant && strcmp(res->hits[0].variant, "trimmed") == 0 &&
+               res->hits[0].orientation == PHM_DIH_ORIGINAL,
+           "extra: a at 3 through the trimmed hash, variant trimmed");
+        int once = 1;
+        for (size_t i = 0; i < res->count; i++)
+            for (size_t k = i + 1; k < res->count; k++)
+                once &= res->hits[i].entry != res->hits[k].entry;
+        tr.hash[0] = rng_hash(&r);
+        tr.hash[5] = own.hash[0]; /* the same distance as the image's own */
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].entry == na && res->hits[0].distance == 12 &&
+               res->hits[0].variant == NULL && res->hits[0].orientation == PHM_DIH_ORIGINAL,
+           "extra: a tie goes to the image's own hash");
+        tr.hash[5] = rng_near(&r, &a, 2);
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 2 && res->hits[0].orientation == PHM_DIH_FLIPY &&
+               res->hits[0].variant && strcmp(res->hits[0].variant, "trimmed") == 0,
+           "extra: its orientations searched too (flipy of trimmed)");
+        o.orientations = 0;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "extra: orientations 0, only its hash[0]");
+        o.orientations = 1;
+        tr.quality = 40;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "extra: below min_quality, not searched");
+        OK(once, "extra: one hit per entry");
+        o.nextra = PHM_MATCH_MAX_EXTRA + 1;
+        IS_INT(phm_match_image(m, &own, &o, &res, err, sizeof err), PHM_ERR_INVALID,
+               "extra: too many");
+        o.nextra = 1;
+        ex.pdq = NULL;
+        IS_INT(phm_match_image(m, &own, &o, &res, err, sizeof err), PHM_ERR_INVALID,
+               "extra: without its hashes");
+        o.extra = NULL;
+        o.nextra = 0;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "no extra: the image's own hashes");
+    }
+
     /* An image that is a frame of the known video. */
     q.hash[0] = vh[2];
     q.nhashes = 1;

@@ -1,0 +1,510 @@
+/* trim.c - border trimming (the "Border trimming" section of phmatch.h):
+ * the content rectangle of an image inside a uniform border, a
+ * low-detail fill (letterboxing and pillarboxing with a blurred or
+ * stretched copy of the image) or the flat bars of a screenshot; and
+ * hashing with it (phm_hash_mem_trim: a JPEG's reduced copy made in its
+ * one pass, the image decoded whole again only when that shows a border).
+ *
+ * Each side is looked at on its own, line by line from the edge inward
+ * (a line: a row for the top and bottom, a column for the left and
+ * right), at LINE_SAMPLES places of each line at most, so an image costs
+ * a few thousand pixels when it has no border and the border's lines
+ * plus a few when it has one. Two kinds of border:
+ *
+ *   uniform: up to MAX_BANDS bands (a screenshot's bars), each of lines
+ *     with UNIFORM_SHARE of their pixels within UNIFORM_TOL of the band's
+ *     first line's mean colour (JPEG noise stays within it), each ending
+ *     in a step: one of the next lines differs from the band's last line
+ *     by more than STEP_LUMA in luma (or STEP_CHROMA in a channel) at
+ *     STEP_SHARE of its pixels (a gradient sky, a dark night sky over a
+ *     jagged skyline, a white product on white have none); and the lines
+ *     after the last band are not mostly border again (a thin line across
+ *     a plain image is not content).
+ *   fill: smooth lines (tune.fill_detail, tune.fill_steps) up to an edge
+ *     where EDGE_SHARE of a line steps (EDGE_SHARE2 over two lines).
+ *     Taken only in pairs: the opposite side has a border of about the
+ *     same depth (letterboxing centres the image), since a soft sky or a
+ *     blurred background alone looks the same.
+ *
+ * Two passes: the bars across a screenshot cut, those along its sides
+ * become whole lines. A side's border counts from MIN_BORDER of its
+ * dimension, and the content must keep MIN_CONTENT of each dimension
+ * (and MIN_CONTENT_PX). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode_internal.h"
+#include "phmatch.h"
+
+#define LINE_SAMPLES 256
+#define UNIFORM_TOL 40      /* per channel, from the border colour */
+#define UNIFORM_SHARE 0.98  /* of a line's pixels within it */
+#define STEP_LUMA 12
+#define STEP_CHROMA 40
+#define STEP_SHARE 0.40
+#define MAX_BANDS 3
+#define EDGE_SHARE 0.15
+#define EDGE_SHARE2 0.25
+#define MIN_BORDER 0.02
+#define MIN_CONTENT 0.20
+#define MIN_CONTENT_PX 16u
+
+enum { TOP, BOTTOM, LEFT, RIGHT };
+
+/* What a fill is: its lines' fine detail at most fill_detail, at most
+ * fill_steps of their pixels stepping from the line before. Strict on
+ * the image itself; lenient on a streamed JPEG's reduced copy
+ * (phm_hash_mem_trim), where a blur's gradients are up to 8 times steeper:
+ * that look only decides whether to decode whole and look again,
+ * strictly. */
+typedef struct tune {
+    double fill_detail, fill_steps;
+} tune;
+static const tune strict = { 3.0, 0.03 }, lenient = { 8.0, 0.12 };
+
+/* One side of an image seen as lines: pixel (k, i) is at base + k * in +
+ * i * along; `lines` lines of `len` pixels. */
+typedef struct side {
+    const uint8_t *base;
+    ptrdiff_t in, along;
+    size_t lines, len;
+    uint32_t channels;
+    size_t n;          /* samples per line */
+    const tune *t;
+} side;
+
+/* Side `which` of rectangle r of img. */
+static void side_init(side *s, const phm_image *img, const phm_rect *r, int which,
+                      const tune *t)
+{
+    s->t = t;
+    const ptrdiff_t ch = (ptrdiff_t)img->channels, st = (ptrdiff_t)img->stride;
+    const uint8_t *tl = img->pixels + (size_t)r->y * img->stride + (size_t)r->x * img->channels;
+    s->channels = img->channels;
+    switch (which) {
+    case TOP:
+        s->base = tl, s->in = st, s->along = ch;
+        s->lines = r->height, s->len = r->width;
+        break;
+    case BOTTOM:
+        s->base = tl + (size_t)(r->height - 1) * img->stride;
+        s->in = -st, s->along = ch;
+        s->lines = r->height, s->len = r->width;
+        break;
+    case LEFT:
+        s->base = tl, s->in = ch, s->along = st;
+        s->lines = r->width, s->len = r->height;
+        break;
+    default:
+        s->base = tl + (size_t)(r->width - 1) * img->channels;
+        s->in = -ch, s->along = st;
+        s->lines = r->width, s->len = r->height;
+        break;
+    }
+    s->n = s->len - 1 < LINE_SAMPLES ? s->len - 1 : LINE_SAMPLES;
+}
+
+static const uint8_t *px(const side *s, size_t k, size_t i)
+{
+    return s->base + (ptrdiff_t)k * s->in + (ptrdiff_t)i * s->along;
+}
+
+/* The j-th sampled position along a line (its right neighbour exists). */
+static size_t pos(const side *s, size_t j)
+{
+    return j * (s->len - 1) / s->n;
+}
+
+static int luma(const side *s, const uint8_t *p)
+{
+    if (s->channels == 1)
+        return p[0];
+    return (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8;
+}
+
+/* Mean colour of line k's samples. */
+static void line_mean(const side *s, size_t k, int c[3])
+{
+    unsigned long sum[3] = { 0, 0, 0 };
+    for (size_t j = 0; j < s->n; j++) {
+        const uint8_t *p = px(s, k, pos(s, j));
+        for (uint32_t ch = 0; ch < s->channels; ch++)
+            sum[ch] += p[ch];
+    }
+    for (uint32_t ch = 0; ch < s->channels; ch++)
+        c[ch] = (int)(sum[ch] / s->n);
+}
+
+/* Share of line k's samples within UNIFORM_TOL of colour c. */
+static double uniform_share(const side *s, size_t k, const int c[3])
+{
+    size_t in = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        const uint8_t *p = px(s, k, pos(s, j));
+        int ok = 1;
+        for (uint32_t ch = 0; ch < s->channels && ok; ch++)
+            ok = abs(p[ch] - c[ch]) <= UNIFORM_TOL;
+        in += (size_t)ok;
+    }
+    return (double)in / (double)s->n;
+}
+
+/* Mean luma step between a sample and its neighbour along line k. */
+static double detail(const side *s, size_t k)
+{
+    unsigned long sum = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        size_t i = pos(s, j);
+        sum += (unsigned long)abs(luma(s, px(s, k, i + 1)) - luma(s, px(s, k, i)));
+    }
+    return (double)sum / (double)s->n;
+}
+
+/* Share of samples where line a and line b differ: in luma by more than
+ * STEP_LUMA, or in a channel by more than STEP_CHROMA (colour against
+ * grey of the same lightness; JPEG's chroma noise stays below it). */
+static double step_share(const side *s, size_t a, size_t b)
+{
+    size_t d = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        size_t i = pos(s, j);
+        const uint8_t *p = px(s, a, i), *q = px(s, b, i);
+        int big = abs(luma(s, p) - luma(s, q)) > STEP_LUMA;
+        for (uint32_t ch = 0; ch < s->channels && !big; ch++)
+            big = abs(p[ch] - q[ch]) > STEP_CHROMA;
+        d += (size_t)big;
+    }
+    return (double)d / (double)s->n;
+}
+
+/* Lines looked at after a border's end to see content. */
+static size_t window(const side *s)
+{
+    size_t w = s->lines / 32;
+    return w < 4 ? 4 : w;
+}
+
+/* Whether the content starts with a step at line d: one of lines d..d+2
+ * differs from line d-1 at STEP_SHARE of its pixels. */
+static int step_at(const side *s, size_t d, double share)
+{
+    for (size_t j = 0; j < 3 && d + j < s->lines; j++)
+        if (step_share(s, d + j, d - 1) >= share)
+            return 1;
+    return 0;
+}
+
+/* The depth of a uniform border on this side, or 0: up to MAX_BANDS
+ * bands of one colour each (a screenshot's bars), each ending in a step.
+ * `maxd`: the deepest a border may go. */
+static size_t uniform_depth(const side *s, size_t maxd)
+{
+    int c[3] = { 0, 0, 0 };
+    size_t d = 0;
+    for (int band = 0; band < MAX_BANDS; band++) {
+        size_t b = d;
+        line_mean(s, b, c);
+        while (d < maxd && uniform_share(s, d, c) >= UNIFORM_SHARE)
+            d++;
+        if (d == b)
+            break; /* line b starts the content */
+        if (d >= maxd || !step_at(s, d, STEP_SHARE))
+            return 0;
+    }
+    if (d == 0)
+        return 0;
+    /* The content is not mostly border again (a line across a plain
+     * image is not content). */
+    line_mean(s, d - 1, c);
+    size_t w = window(s), again = 0, seen = 0;
+    for (size_t k = d; k < d + w && k < s->lines; k++, seen++)
+        again += (size_t)(uniform_share(s, k, c) >= UNIFORM_SHARE);
+    return seen && again * 2 < seen ? d : 0;
+}
+
+/* The depth of a low-detail fill on this side, or 0: smooth lines (fine
+ * detail at most tune.fill_detail, next to no step from one line to the next)
+ * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
+static size_t fill_depth(const side *s, size_t maxd)
+{
+    /* Fills come in pairs around content of at least MIN_CONTENT. */
+    size_t cap = (size_t)((1.0 - MIN_CONTENT) / 2 * (double)s->lines) + 1;
+    if (maxd > cap)
+        maxd = cap;
+    if (detail(s, 0) > s->t->fill_detail)
+        return 0;
+    for (size_t d = 1; d < maxd; d++) {
+        double one = step_share(s, d, d - 1);
+        if (one >= EDGE_SHARE)
+            return d;
+        if (one <= s->t->fill_steps && detail(s, d) <= s->t->fill_detail)
+            continue; /* still the fill */
+        /* An edge over two lines: at the sharper of them. */
+        if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
+            return step_share(s, d + 1, d) > one ? d + 1 : d;
+        return 0;
+    }
+    return 0;
+}
+
+/* The borders of rectangle r of img, into depth[TOP..RIGHT]; `full` the
+ * image's size on each side (MIN_BORDER and the content's minimum count
+ * from the whole image). */
+static void borders(const phm_image *img, const phm_rect *r, const tune *t, size_t depth[4])
+{
+    side s[4];
+    size_t uni[4], fil[4];
+    for (int k = 0; k < 4; k++) {
+        side_init(&s[k], img, r, k, t);
+        size_t full = k < LEFT ? img->height : img->width;
+        size_t maxd = (size_t)((1.0 - MIN_CONTENT) * (double)s[k].lines);
+        size_t min = (size_t)(MIN_BORDER * (double)full);
+        if (min < 2)
+            min = 2;
+        uni[k] = uniform_depth(&s[k], maxd);
+        fil[k] = uni[k] ? 0 : fill_depth(&s[k], maxd);
+        if (uni[k] < min)
+            uni[k] = 0;
+        if (fil[k] < min)
+            fil[k] = 0;
+    }
+    /* A fill counts only opposite a border of about its depth. */
+    for (int k = 0; k < 4; k++) {
+        int o = k ^ 1;
+        size_t other = uni[o] ? uni[o] : fil[o];
+        size_t tol = s[k].lines / 64 > 3 ? s[k].lines / 64 : 3;
+        depth[k] = uni[k];
+        if (fil[k] && other && (fil[k] > other ? fil[k] - other : other - fil[k]) <= tol)
+            depth[k] = fil[k];
+    }
+}
+
+static int detect(const phm_image *img, phm_rect *content, const tune *t)
+{
+    if (!img || !content || !img->pixels || (img->channels != 1 && img->channels != 3) ||
+        img->stride < (size_t)img->width * img->channels)
+        return PHM_ERR_INVALID;
+    phm_rect r = { 0, 0, img->width, img->height };
+    *content = r;
+    /* Two passes: the bars across a screenshot first cut, those along its
+     * sides become whole lines. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (r.width < 2 * MIN_CONTENT_PX || r.height < 2 * MIN_CONTENT_PX)
+            break;
+        size_t depth[4];
+        borders(img, &r, t, depth);
+        if (depth[TOP] + depth[BOTTOM] >= r.height || depth[LEFT] + depth[RIGHT] >= r.width)
+            break;
+        uint32_t w = r.width - (uint32_t)(depth[LEFT] + depth[RIGHT]);
+        uint32_t h = r.height - (uint32_t)(depth[TOP] + depth[BOTTOM]);
+        if (w < MIN_CONTENT_PX || h < MIN_CONTENT_PX || w < MIN_CONTENT * img->width ||
+            h < MIN_CONTENT * img->height)
+            break;
+        if (w == r.width && h == r.height)
+            break;
+        r.x += (uint32_t)depth[LEFT];
+        r.y += (uint32_t)depth[TOP];
+        r.width = w;
+        r.height = h;
+    }
+    if (r.width == img->width && r.height == img->height)
+        return 0;
+    *content = r;
+    return 1;
+}
+
+int phm_trim_detect(const phm_image *img, phm_rect *content)
+{
+    return detect(img, content, &strict);
+}
+
+int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out)
+{
+    if (!img || !r || !out || !img->pixels || r->width == 0 || r->height == 0 ||
+        r->x > img->width || r->width > img->width - r->x || r->y > img->height ||
+        r->height > img->height - r->y)
+        return PHM_ERR_INVALID;
+    *out = *img;
+    out->pixels = img->pixels + (size_t)r->y * img->stride + (size_t)r->x * img->channels;
+    out->width = r->width;
+    out->height = r->height;
+    return PHM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The streamed JPEG's reduced copy                                    */
+
+int phm__thumb_begin(phm_decoder *dec, phm_thumb *t, uint32_t width, uint32_t height,
+                     uint32_t channels)
+{
+    uint32_t f = 8;
+    while (f > 1 && (width / f < THUMB_SIDE || height / f < THUMB_SIDE))
+        f /= 2;
+    memset(t, 0, sizeof *t);
+    t->f = f;
+    t->width = width;
+    t->height = height;
+    t->channels = channels;
+    t->w = (width + f - 1) / f;
+    t->h = (height + f - 1) / f;
+    /* Within the pixel limit the header was checked against. */
+    size_t bytes = (size_t)t->w * t->h * channels, sums = (size_t)t->w * channels;
+    if (bytes > dec->thumb_cap) {
+        uint8_t *p = realloc(dec->thumb, bytes);
+        if (!p)
+            return PHM_ERR_NOMEM;
+        dec->thumb = p;
+        dec->thumb_cap = bytes;
+    }
+    if (sums > dec->acc_cap) {
+        uint32_t *p = realloc(dec->acc, sums * sizeof *p);
+        if (!p)
+            return PHM_ERR_NOMEM;
+        dec->acc = p;
+        dec->acc_cap = sums;
+    }
+    t->pixels = dec->thumb;
+    t->acc = dec->acc;
+    memset(t->acc, 0, sums * sizeof *t->acc);
+    return PHM_OK;
+}
+
+void phm__thumb_rows(phm_thumb *t, const uint8_t *rows, size_t stride, size_t n)
+{
+    const uint32_t ch = t->channels, f = t->f;
+    /* Of each band of f rows, the middle two (all with f 1 or 2) are
+     * summed: a quarter of the work at f 8, and JPEG's noise still
+     * averaged over 2 x f pixels. */
+    const uint32_t lo = f > 2 ? f / 2 - 1 : 0, hi = f > 2 ? f / 2 : f - 1;
+    for (size_t r = 0; r < n && t->y < t->height; r++, t->y++) {
+        const uint8_t *p = rows + r * stride;
+        uint32_t in = t->y % f;
+        uint32_t last = t->height - 1 - (t->height - 1) % f; /* first row of the last band */
+        if (t->y >= last && t->height - last <= hi) {
+            /* The last band is too short for its middle rows: all of it. */
+        } else if (in < lo || in > hi) {
+            goto end;
+        }
+        for (uint32_t tx = 0; tx < t->w; tx++) {
+            uint32_t bw = tx + 1 < t->w ? f : t->width - tx * f;
+            uint32_t *a = t->acc + (size_t)tx * ch;
+            if (ch == 3) {
+                uint32_t s0 = 0, s1 = 0, s2 = 0;
+                for (uint32_t k = 0; k < bw; k++, p += 3) {
+                    s0 += p[0];
+                    s1 += p[1];
+                    s2 += p[2];
+                }
+                a[0] += s0;
+                a[1] += s1;
+                a[2] += s2;
+            } else {
+                uint32_t s0 = 0;
+                for (uint32_t k = 0; k < bw; k++)
+                    s0 += *p++;
+                a[0] += s0;
+            }
+        }
+    end:
+        /* A band of f rows (or the last, shorter one) is complete. */
+        if ((t->y + 1) % f && t->y + 1 < t->height)
+            continue;
+        uint32_t ty = t->y / f;
+        uint32_t bh = t->y >= last && t->height - last <= hi ? t->y % f + 1 : hi - lo + 1;
+        uint8_t *out = t->pixels + (size_t)ty * t->w * ch;
+        for (uint32_t tx = 0; tx < t->w; tx++) {
+            uint32_t bw = tx + 1 < t->w ? f : t->width - tx * f;
+            for (uint32_t c = 0; c < ch; c++) {
+                uint32_t *a = &t->acc[tx * ch + c];
+                out[tx * ch + c] = (uint8_t)((*a + bw * bh / 2) / (bw * bh));
+                *a = 0;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Hashing with trimming                                               */
+
+/* The content of img inside its border into *trim, hashed. */
+static void trim_whole(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                       phm_trim_result *trim)
+{
+    phm_image view;
+    if (phm_trim_detect(img, &trim->content) == 1 &&
+        phm_image_view(img, &trim->content, &view) == PHM_OK &&
+        phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK) {
+        trim->found = 1;
+        return;
+    }
+    memset(trim, 0, sizeof *trim);
+}
+
+int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
+                      phm_image_info *info, phm_trim_result *trim, char *err, size_t errlen)
+{
+    if (!trim)
+        return phm_hash_mem(dec, h, data, len, name, mode, dihedral, out, info, err, errlen);
+    memset(trim, 0, sizeof *trim);
+    phm_image_info scratch;
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !h || !out || (!data && len))
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    phm_image img;
+    int rc;
+
+    if (phm_format_detect(data, len) == PHM_FORMAT_JPEG) {
+        /* One pass: the hash, and a reduced copy to look at; the image is
+         * decoded whole again only when that shows a border. */
+        phm_thumb t;
+        rc = phm__hash_jpeg_stream_thumb(dec, h, data, len, name, mode, dihedral, out, info,
+                                         &t, err, errlen);
+        if (rc < 0)
+            return rc;
+        phm_image small = { t.pixels, t.w, t.h, t.channels, (size_t)t.w * t.channels,
+                            PHM_FORMAT_JPEG };
+        phm_rect r;
+        char again[PHM_ERRMSG_MAX];
+        if (detect(&small, &r, &lenient) == 1 &&
+            phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0)
+            trim_whole(h, &img, mode, dihedral, trim);
+        return rc;
+    }
+    /* Other formats are decoded whole anyway: hashed, then looked at. */
+    rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
+    if (rc < 0)
+        return rc;
+    info->width = img.width;
+    info->height = img.height;
+    info->format = img.format;
+    int hrc = phm_hash_image(h, &img, mode, dihedral, out);
+    if (hrc)
+        return hrc;
+    trim_whole(h, &img, mode, dihedral, trim);
+    return rc;
+}
+
+int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mode,
+                       int dihedral, phm_pdq_result *out, phm_image_info *info,
+                       phm_trim_result *trim, char *err, size_t errlen)
+{
+    if (trim)
+        memset(trim, 0, sizeof *trim);
+    if (info)
+        memset(info, 0, sizeof *info);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !h || !path || !out)
+        return PHM_ERR_INVALID;
+    int rc = phm__read_file(dec, path, err, errlen);
+    if (rc)
+        return rc;
+    return phm_hash_mem_trim(dec, h, dec->file, dec->file_len, path, mode, dihedral, out,
+                             info, trim, err, errlen);
+}

@@ -1,0 +1,474 @@
+/* test_trim.c - border trimming (phm_trim_detect, phm_image_view,
+ * phm_hash_mem_trim) on generated images: a textured "photo" put inside a
+ * black, white or coloured border, a blurred-fill letterbox and
+ * pillarbox, and a screenshot's bars, raw and JPEG-compressed, each
+ * giving back the rectangle it was put at; and the images that must be
+ * left whole: no border, a dark night sky over a jagged skyline, a
+ * gradient sky, a white product shot, thin lines across a plain image, a
+ * border too thin, content too small. The trimmed hash is checked
+ * against an independent one: the content cut out by copying its pixels,
+ * then hashed; the plain hash against phm_hash_mem's. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <turbojpeg.h>
+
+#include "tap.h"
+#include "phmatch.h"
+
+typedef struct pic {
+    uint8_t *p;
+    uint32_t w, h;
+} pic;
+
+static uint32_t hash32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+/* Value noise: lattice values every `cell` pixels, bilinear between. */
+static double noise(uint32_t seed, double x, double y, double cell)
+{
+    double fx = x / cell, fy = y / cell;
+    int ix = (int)floor(fx), iy = (int)floor(fy);
+    double tx = fx - ix, ty = fy - iy;
+    double v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = (hash32(seed ^ hash32((uint32_t)(ix + (k & 1)) * 73856093u ^
+                                     (uint32_t)(iy + (k >> 1)) * 19349663u)) & 0xffff) /
+               65535.0;
+    double a = v[0] + (v[1] - v[0]) * tx, b = v[2] + (v[3] - v[2]) * tx;
+    return a + (b - a) * ty;
+}
+
+static pic new_pic(uint32_t w, uint32_t h)
+{
+    pic q = { calloc((size_t)w * h * 3, 1), w, h };
+    return q;
+}
+
+static uint8_t *at(const pic *q, uint32_t x, uint32_t y)
+{
+    return q->p + ((size_t)y * q->w + x) * 3;
+}
+
+static uint8_t clamp(double v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+}
+
+/* A textured picture: noise at three scales per channel and a few sharp
+ * edged rectangles. */
+static pic photo(uint32_t w, uint32_t h, uint32_t seed)
+{
+    pic q = new_pic(w, h);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) {
+                uint32_t s = seed * 3 + (uint32_t)c;
+                double v = 150 * noise(s, x, y, 40) + 70 * noise(s + 99, x, y, 9) +
+                           35 * noise(s + 7, x, y, 3);
+                at(&q, x, y)[c] = clamp(v);
+            }
+    for (int k = 0; k < 6; k++) {
+        uint32_t r = hash32(seed * 31 + (uint32_t)k);
+        uint32_t x0 = r % w, y0 = (r >> 8) % h, x1 = x0 + w / 5, y1 = y0 + h / 6;
+        for (uint32_t y = y0; y < y1 && y < h; y++)
+            for (uint32_t x = x0; x < x1 && x < w; x++)
+                at(&q, x, y)[k % 3] = (uint8_t)(at(&q, x, y)[k % 3] / 3);
+    }
+    return q;
+}
+
+static void paste(pic *dst, const pic *src, uint32_t x0, uint32_t y0)
+{
+    for (uint32_t y = 0; y < src->h; y++)
+        memcpy(at(dst, x0, y0 + y), at(src, 0, y), (size_t)src->w * 3);
+}
+
+static pic solid(uint32_t w, uint32_t h, uint8_t r, uint8_t g, uint8_t b)
+{
+    pic q = new_pic(w, h);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        q.p[3 * i] = r;
+        q.p[3 * i + 1] = g;
+        q.p[3 * i + 2] = b;
+    }
+    return q;
+}
+
+/* src stretched to w x h (nearest), then box-blurred (radius r, 3 passes
+ * each way): the fill of a blurred letterbox. */
+static pic blurred_fill(const pic *src, uint32_t w, uint32_t h, int r)
+{
+    pic q = new_pic(w, h), t = new_pic(w, h);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            memcpy(at(&q, x, y), at(src, x * src->w / w, y * src->h / h), 3);
+    for (int pass = 0; pass < 6; pass++) {
+        int horiz = pass % 2 == 0;
+        for (uint32_t y = 0; y < h; y++)
+            for (uint32_t x = 0; x < w; x++)
+                for (int c = 0; c < 3; c++) {
+                    int sum = 0, n = 0;
+                    for (int d = -r; d <= r; d++) {
+                        long xx = horiz ? (long)x + d : (long)x, yy = horiz ? (long)y : (long)y + d;
+                        if (xx < 0 || yy < 0 || xx >= (long)w || yy >= (long)h)
+                            continue;
+                        sum += at(&q, (uint32_t)xx, (uint32_t)yy)[c];
+                        n++;
+                    }
+                    at(&t, x, y)[c] = (uint8_t)(sum / n);
+                }
+        pic sw = q;
+        q = t;
+        t = sw;
+    }
+    free(t.p);
+    return q;
+}
+
+/* q through JPEG at `quality` and back (libjpeg-turbo): the noise a
+ * border has in practice. */
+static pic jpeg_roundtrip(const pic *q, int quality)
+{
+    tjhandle c = tjInitCompress(), d = tjInitDecompress();
+    unsigned char *buf = NULL;
+    unsigned long len = 0;
+    pic out = new_pic(q->w, q->h);
+    if (tjCompress2(c, q->p, (int)q->w, 0, (int)q->h, TJPF_RGB, &buf, &len, TJSAMP_420,
+                    quality, 0) != 0 ||
+        tjDecompress2(d, buf, len, out.p, (int)q->w, 0, (int)q->h, TJPF_RGB, 0) != 0)
+        memset(out.p, 0, (size_t)q->w * q->h * 3);
+    tjFree(buf);
+    tjDestroy(c);
+    tjDestroy(d);
+    return out;
+}
+
+static phm_image view_of(const pic *q)
+{
+    phm_image img = { q->p, q->w, q->h, 3, (size_t)q->w * 3, PHM_FORMAT_UNKNOWN };
+    return img;
+}
+
+/* |a - b| <= tol */
+static int near(uint32_t a, uint32_t b, uint32_t tol)
+{
+    return (a > b ? a - b : b - a) <= tol;
+}
+
+/* The rectangle found in q (and in its JPEG copy) is (x, y, w, h), within
+ * tol pixels (tolj for the JPEG copy). */
+static void finds(const pic *q, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t tolj,
+                  const char *what)
+{
+    phm_rect r;
+    phm_image img = view_of(q);
+    int rc = phm_trim_detect(&img, &r);
+    if (!OK(rc == 1 && r.x == x && r.y == y && r.width == w && r.height == h,
+            "%s: found at %ux%u+%u+%u", what, w, h, x, y))
+        printf("#   rc %d, %ux%u+%u+%u\n", rc, r.width, r.height, r.x, r.y);
+    pic j = jpeg_roundtrip(q, 75);
+    img = view_of(&j);
+    rc = phm_trim_detect(&img, &r);
+    if (!OK(rc == 1 && near(r.x, x, tolj) && near(r.y, y, tolj) && near(r.width, w, 2 * tolj) &&
+                near(r.height, h, 2 * tolj),
+            "%s, JPEG quality 75: found within %u pixels", what, tolj))
+        printf("#   rc %d, %ux%u+%u+%u\n", rc, r.width, r.height, r.x, r.y);
+    free(j.p);
+}
+
+/* q (and its JPEG copy) is left whole. */
+static void left_whole(const pic *q, const char *what)
+{
+    phm_rect r;
+    phm_image img = view_of(q);
+    int rc = phm_trim_detect(&img, &r);
+    if (!OK(rc == 0 && r.x == 0 && r.y == 0 && r.width == q->w && r.height == q->h,
+            "%s: left whole", what))
+        printf("#   rc %d, %ux%u+%u+%u\n", rc, r.width, r.height, r.x, r.y);
+    pic j = jpeg_roundtrip(q, 75);
+    img = view_of(&j);
+    rc = phm_trim_detect(&img, &r);
+    if (!OK(rc == 0, "%s, JPEG quality 75: left whole", what))
+        printf("#   rc %d, %ux%u+%u+%u\n", rc, r.width, r.height, r.x, r.y);
+    free(j.p);
+}
+
+static void test_borders(void)
+{
+    pic c = photo(240, 180, 1);
+    struct {
+        uint8_t r, g, b;
+        const char *name;
+    } colours[] = { { 0, 0, 0, "black" }, { 255, 255, 255, "white" }, { 40, 90, 160, "blue" } };
+    for (size_t k = 0; k < 3; k++) {
+        char what[64];
+        pic lb = solid(240, 230, colours[k].r, colours[k].g, colours[k].b);
+        paste(&lb, &c, 0, 25);
+        snprintf(what, sizeof what, "letterbox, %s", colours[k].name);
+        finds(&lb, 0, 25, 240, 180, 3, what);
+        free(lb.p);
+        pic pb = solid(300, 180, colours[k].r, colours[k].g, colours[k].b);
+        paste(&pb, &c, 30, 0);
+        snprintf(what, sizeof what, "pillarbox, %s", colours[k].name);
+        finds(&pb, 30, 0, 240, 180, 3, what);
+        free(pb.p);
+    }
+    /* All four sides, unequal. */
+    pic fr = solid(300, 240, 250, 250, 250);
+    paste(&fr, &c, 20, 40);
+    finds(&fr, 20, 40, 240, 180, 3, "frame on four sides");
+    free(fr.p);
+
+    /* Blurred fill, letterbox and pillarbox. */
+    pic f = blurred_fill(&c, 240, 230, 10);
+    paste(&f, &c, 0, 25);
+    finds(&f, 0, 25, 240, 180, 3, "letterbox, blurred fill");
+    free(f.p);
+    f = blurred_fill(&c, 300, 180, 10);
+    paste(&f, &c, 30, 0);
+    finds(&f, 30, 0, 240, 180, 3, "pillarbox, blurred fill");
+    free(f.p);
+
+    /* A screenshot: dark status bar, light canvas, the image scaled into
+     * it. */
+    pic s = solid(240, 320, 242, 242, 242);
+    for (uint32_t y = 0; y < 24; y++)
+        for (uint32_t x = 0; x < 240; x++)
+            memset(at(&s, x, y), 32, 3);
+    pic small = photo(180, 135, 2);
+    paste(&s, &small, 30, 90);
+    finds(&s, 30, 90, 180, 135, 3, "screenshot bars");
+    free(s.p);
+    free(small.p);
+    free(c.p);
+}
+
+static void test_false_trims(void)
+{
+    pic c = photo(240, 180, 3);
+    left_whole(&c, "a photo without a border");
+
+    /* A night photo: black sky with sensor noise, then a jagged skyline
+     * of lit windows. */
+    pic n = new_pic(240, 180);
+    for (uint32_t y = 0; y < 180; y++)
+        for (uint32_t x = 0; x < 240; x++) {
+            uint32_t sky = 60 + hash32(x / 12) % 60; /* the skyline's height */
+            uint8_t v = (uint8_t)(hash32(x * 7919 + y) % 6);
+            if (y > sky)
+                v = (uint8_t)(hash32(x / 4 * 31 + y / 5) % 3 == 0 ? 200 : 20 + v);
+            memset(at(&n, x, y), v, 3);
+        }
+    left_whole(&n, "a night sky over a jagged skyline");
+    free(n.p);
+
+    /* A gradient sky over land. */
+    pic g = photo(240, 180, 4);
+    for (uint32_t y = 0; y < 90; y++)
+        for (uint32_t x = 0; x < 240; x++) {
+            uint8_t *p = at(&g, x, y);
+            p[0] = (uint8_t)(60 + y);
+            p[1] = (uint8_t)(110 + y);
+            p[2] = (uint8_t)(200 + y / 2);
+        }
+    left_whole(&g, "a gradient sky");
+    free(g.p);
+
+    /* A product shot: a textured ellipse on white. */
+    pic w = solid(240, 240, 255, 255, 255);
+    for (uint32_t y = 0; y < 240; y++)
+        for (uint32_t x = 0; x < 240; x++) {
+            double dx = (x - 120.0) / 80, dy = (y - 120.0) / 100;
+            if (dx * dx + dy * dy <= 1)
+                memcpy(at(&w, x, y), at(&c, x % 240, y % 180), 3);
+        }
+    left_whole(&w, "a white product shot");
+    free(w.p);
+
+    /* Thin dark lines across a white page. */
+    pic l = solid(240, 240, 255, 255, 255);
+    for (uint32_t y = 30; y < 240; y += 40)
+        for (uint32_t x = 0; x < 240; x++)
+            memset(at(&l, x, y), 0, 3);
+    left_whole(&l, "thin lines across a plain image");
+    free(l.p);
+
+    /* A border of 1 % of the height. */
+    pic t = solid(240, 200, 0, 0, 0);
+    pic tall = photo(240, 196, 5);
+    paste(&t, &tall, 0, 2);
+    left_whole(&t, "a border of 1 % of the height");
+    free(t.p);
+    free(tall.p);
+
+    /* Content of 10 % of the width. */
+    pic narrow = solid(300, 180, 0, 0, 0);
+    pic strip = photo(30, 180, 6);
+    paste(&narrow, &strip, 135, 0);
+    left_whole(&narrow, "content of 10 % of the width");
+    free(narrow.p);
+    free(strip.p);
+
+    /* A uniform image. */
+    pic u = solid(200, 200, 128, 128, 128);
+    left_whole(&u, "a uniform image");
+    free(u.p);
+    free(c.p);
+}
+
+static void test_api(void)
+{
+    pic c = photo(64, 48, 7);
+    phm_image img = view_of(&c), v;
+    phm_rect r = { 8, 4, 32, 20 };
+    OK(phm_image_view(&img, &r, &v) == PHM_OK && v.width == 32 && v.height == 20 &&
+           v.stride == img.stride && v.pixels == c.p + 4 * img.stride + 8 * 3,
+       "view: the rectangle's pixels, the image's stride");
+    r.width = 57;
+    IS_INT(phm_image_view(&img, &r, &v), PHM_ERR_INVALID, "view: past the right edge");
+    r = (phm_rect){ 0, 0, 0, 10 };
+    IS_INT(phm_image_view(&img, &r, &v), PHM_ERR_INVALID, "view: empty");
+    IS_INT(phm_trim_detect(NULL, &r), PHM_ERR_INVALID, "detect: NULL image");
+    img.channels = 4;
+    IS_INT(phm_trim_detect(&img, &r), PHM_ERR_INVALID, "detect: 4 channels");
+    img.channels = 3;
+    img.stride = 10;
+    IS_INT(phm_trim_detect(&img, &r), PHM_ERR_INVALID, "detect: stride below the width");
+    /* A tiny image: nothing to trim, no read outside it. */
+    pic tiny = solid(5, 5, 0, 0, 0);
+    img = view_of(&tiny);
+    IS_INT(phm_trim_detect(&img, &r), 0, "detect: 5x5, left whole");
+    free(tiny.p);
+    free(c.p);
+}
+
+/* phm_hash_mem_trim on a letterboxed photo, as a JPEG (one pass and its
+ * reduced copy) and as a PNG (decoded once): the plain hash is
+ * phm_hash_mem's, the trimmed one that of the decoded content copied out
+ * and hashed; nothing for the photo alone. */
+static void hash_case(phm_decoder *dec, phm_hasher *h, const unsigned char *file, size_t len,
+                      const pic *c, int want, const char *what)
+{
+    char err[PHM_ERRMSG_MAX];
+    phm_trim_result t;
+    phm_pdq_result plain, ref_plain;
+    phm_image_info info, ref_info;
+    int rc = phm_hash_mem_trim(dec, h, file, len, what, PHM_MODE_FULL, 1, &plain, &info, &t,
+                               err, sizeof err);
+    int rrc = phm_hash_mem(dec, h, file, len, what, PHM_MODE_FULL, 1, &ref_plain, &ref_info,
+                           err, sizeof err);
+    OK(rc == PHM_OK && rrc == PHM_OK &&
+           memcmp(&plain, &ref_plain, sizeof plain) == 0 &&
+           memcmp(&info, &ref_info, sizeof info) == 0,
+       "%s: the plain hash and info are phm_hash_mem's", what);
+    if (!want) {
+        OK(t.found == 0, "%s: no border, none found", what);
+        return;
+    }
+    OK(t.found == 1 && near(t.content.y, 100, 3) && near(t.content.height, 768, 6) &&
+           t.content.width == 1024,
+       "%s: the content found (%ux%u+%u+%u)", what, t.content.width, t.content.height,
+       t.content.x, t.content.y);
+    IS_INT(t.pdq.nhashes, 8, "%s: dihedral as asked", what);
+    /* Reference: decode whole, copy the rectangle out, hash the copy. */
+    phm_image img;
+    phm_pdq_result ref;
+    memset(&ref, 0, sizeof ref);
+    if (t.found && phm_decode_mem(dec, file, len, what, &img, err, sizeof err) == PHM_OK) {
+        pic cut = new_pic(t.content.width, t.content.height);
+        for (uint32_t y = 0; y < cut.h; y++)
+            memcpy(at(&cut, 0, y),
+                   img.pixels + (size_t)(t.content.y + y) * img.stride + (size_t)t.content.x * 3,
+                   (size_t)cut.w * 3);
+        phm_image ci = view_of(&cut);
+        phm_hash_image(h, &ci, PHM_MODE_FULL, 1, &ref);
+        free(cut.p);
+    }
+    OK(memcmp(&ref.hash, &t.pdq.hash, sizeof ref.hash) == 0 && ref.quality == t.pdq.quality,
+       "%s: the hash of the content copied out", what);
+    phm_pdq_result own;
+    phm_image ci = view_of(c);
+    phm_hash_image(h, &ci, PHM_MODE_FULL, 0, &own);
+    int d = phm_pdq_distance(&own.hash[0], &t.pdq.hash[0]);
+    OK(d <= 16, "%s: trimmed hash near the photo's own (distance %d)", what, d);
+    d = phm_pdq_distance(&own.hash[0], &plain.hash[0]);
+    OK(d > 31, "%s: the plain hash is not (distance %d)", what, d);
+}
+
+/* A binary PPM of q (the PNM decoder reads it): a format decoded whole. */
+static unsigned char *ppm(const pic *q, size_t *len)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "P6\n%u %u\n255\n", q->w, q->h);
+    *len = (size_t)n + (size_t)q->w * q->h * 3;
+    unsigned char *b = malloc(*len);
+    if (b) {
+        memcpy(b, head, (size_t)n);
+        memcpy(b + n, q->p, (size_t)q->w * q->h * 3);
+    }
+    return b;
+}
+
+static void test_hash(void)
+{
+    phm_decoder *dec = NULL;
+    phm_hasher *h = NULL;
+    char err[PHM_ERRMSG_MAX];
+    if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO)) {
+        OK(0, "decoder and hasher");
+        return;
+    }
+    pic c = photo(1024, 768, 8);
+    pic lb = solid(1024, 968, 0, 0, 0);
+    paste(&lb, &c, 0, 100);
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpg = NULL;
+    unsigned long len = 0;
+    OK(tjCompress2(tj, lb.p, 1024, 0, 968, TJPF_RGB, &jpg, &len, TJSAMP_420, 85, 0) == 0,
+       "a letterboxed JPEG");
+    hash_case(dec, h, jpg, len, &c, 1, "letterboxed JPEG");
+    tjFree(jpg);
+    jpg = NULL;
+    size_t plen;
+    unsigned char *pnm = ppm(&lb, &plen);
+    hash_case(dec, h, pnm, plen, &c, 1, "letterboxed PPM");
+    free(pnm);
+
+    OK(tjCompress2(tj, c.p, 1024, 0, 768, TJPF_RGB, &jpg, &len, TJSAMP_420, 85, 0) == 0,
+       "a JPEG without a border");
+    hash_case(dec, h, jpg, len, &c, 0, "JPEG without a border");
+    tjFree(jpg);
+    pnm = ppm(&c, &plen);
+    hash_case(dec, h, pnm, plen, &c, 0, "PPM without a border");
+    free(pnm);
+
+    phm_trim_result t;
+    phm_pdq_result r;
+    int rc = phm_hash_mem_trim(dec, h, "junk", 4, "junk", PHM_MODE_FULL, 0, &r, NULL, &t, err,
+                               sizeof err);
+    OK(rc < 0 && t.found == 0 && strstr(err, "junk"), "hash_mem_trim: an error for junk");
+    tjDestroy(tj);
+    free(lb.p);
+    free(c.p);
+    phm_decoder_free(dec);
+    phm_hasher_free(h);
+}
+
+int main(void)
+{
+    test_api();
+    test_borders();
+    test_false_trims();
+    test_hash();
+    return tap_done();
+}
