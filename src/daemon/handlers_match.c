@@ -179,11 +179,11 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
  * the index (it stops matching, for every process), logged and audited. */
 static void quarantine_count(svc_request *rq, const phm_match_hit *h, uint64_t fp)
 {
+    if (rq->srv->boot.read_only)
+        return; /* a replica cannot write: the primary counts (docs/DEPLOY.md) */
     phm_source_settings *s = malloc(sizeof *s);
     char err[PHM_ERRMSG_MAX], src[80], id[80];
     uint64_t count = 0;
-    if (rq->srv->boot.read_only)
-        return; /* a replica cannot write: the primary counts (docs/DEPLOY.md) */
     if (!s)
         return;
     if (phm_index_source_get(rq->idx, h->e.source, s, err, sizeof err) != PHM_OK ||
