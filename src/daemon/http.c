@@ -943,7 +943,10 @@ int http_reap(svc_server *srv, double timeout, double header_timeout)
         /* Before its headers are in (idle keep-alive included), a
          * connection has header_timeout; then request_timeout. */
         int headers = !atomic_load(&cc->in_request);
-        if (now - atomic_load(&cc->phase_us) <= (headers ? hlimit : limit))
+        /* A request may end after `now` was read: its phase_us is later
+         * (and now - phase_us would wrap around to a huge age). */
+        uint64_t since = atomic_load(&cc->phase_us);
+        if (since >= now || now - since <= (headers ? hlimit : limit))
             continue;
         /* libmicrohttpd sees the connection fail and closes it in its
          * own thread. */

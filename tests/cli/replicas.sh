@@ -56,16 +56,7 @@ chmod 600 "$T/tokens"
 JSON="Content-Type: application/json"
 
 # ---- the primary: writable, where adds go ----
-python3 - >"$T/base.tsv" <<'EOF'
-import random
-r = random.Random(16)
-print('hash\tsource\tid')
-for i in range(5000):
-    v = r.getrandbits(256)
-    while not 100 <= bin(v).count('1') <= 156:
-        v = r.getrandbits(256)
-    print('%064x\tbase\tbase%d' % (v, i))
-EOF
+gen_hashes 5000 16 base >"$T/base.tsv"
 "$PHMATCH" index create "$T/primary.phmi" >/dev/null
 "$PHMATCH" index import "$T/primary.phmi" "$T/base.tsv" >/dev/null
 svc_start primary --index "$T/primary.phmi" --socket '' --listen 127.0.0.1:0 \
@@ -112,15 +103,9 @@ PHMATCH=$PHMATCH sh "$LOOP" -i 1 "$T/primary.phmi" "$T/r1.phmi" "$T/r2.phmi" \
 loop=$!
 
 # ---- load: wrk posts lookups through HAProxy for WRK_SECONDS ----
-cat >"$T/lookup.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '{"hashes":["$h1"],"max_distance":31}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $LOOKUP"
-EOF
 swaps_before=$(cat "$T/r1.log" "$T/r2.log" | grep -c 'index swapped')
-wrk -t 2 -c 8 -d ${WRK_SECONDS}s -s "$T/lookup.lua" "http://127.0.0.1:$HP/v1/lookup" \
-    >"$T/wrk.out" 2>&1 &
+wrk_lookups "http://127.0.0.1:$HP/v1/lookup" "$LOOKUP" \
+    "{\"hashes\":[\"$h1\"],\"max_distance\":31}" $WRK_SECONDS "$T/wrk.out" &
 wp=$!
 sleep 1.5
 
@@ -157,18 +142,16 @@ fi
 
 wait $wp
 wp=
-total=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$T/wrk.out")
-non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$T/wrk.out")
-sockerr=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$T/wrk.out")
-t_ok "wrk: requests were served" test "${total:-0}" -gt 0
-t_is "wrk: no non-2xx answer (requests lost during restart and swaps)" "${non2xx:-0}" 0
-t_is "wrk: no socket error" "${sockerr:-none}" none
-[ "${non2xx:-0}${sockerr:-none}" = 0none ] || t_diag "$(cat "$T/wrk.out")"
+wrk_parse "$T/wrk.out"
+t_ok "wrk: requests were served" test "$WRK_TOTAL" -gt 0
+t_is "wrk: no non-2xx answer (requests lost during restart and swaps)" "$WRK_NON2XX" 0
+t_is "wrk: no socket error" "$WRK_SOCKERR" none
+[ "$WRK_NON2XX$WRK_SOCKERR" = 0none ] || t_diag "$(cat "$T/wrk.out")"
 swaps=$(($(cat "$T/r1-first.log" "$T/r1.log" "$T/r2.log" | grep -c 'index swapped') - swaps_before))
 t_ok "the replicas swapped their index during the run ($swaps swaps)" test $swaps -ge 2
 t_like "... logging the new entry count" "$(cat "$T/r2.log")" \
     'index swapped (file replaced): .*r2.phmi: 5001 entries'
-t_diag "FIGURES: $total lookups through HAProxy in $WRK_SECONDS s, failed: ${non2xx:-0} non-2xx, socket errors: ${sockerr:-none}; replica restart: 1; index swaps: $swaps; add-to-hit: $latency s"
+t_diag "FIGURES: $WRK_TOTAL lookups through HAProxy in $WRK_SECONDS s, failed: $WRK_NON2XX non-2xx, socket errors: $WRK_SOCKERR; replica restart: 1; index swaps: $swaps; add-to-hit: $latency s"
 
 kill $loop 2>/dev/null
 wait $loop 2>/dev/null

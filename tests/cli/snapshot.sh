@@ -22,25 +22,10 @@ if ! t_have curl || ! t_have python3; then
     exit 0
 fi
 
-# gen N SEED SOURCE - a tsv hash list of N random PDQ-like hashes (100..156
-# bits set, as real ones), ids SOURCE0...
-gen() {
-    python3 - "$@" <<'EOF'
-import random, sys
-n, seed, src = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-r = random.Random(seed)
-print('hash\tsource\tid')
-for i in range(n):
-    v = r.getrandbits(256)
-    while not 100 <= bin(v).count('1') <= 156:
-        v = r.getrandbits(256)
-    print('%064x\t%s\t%s%d' % (v, src, src, i))
-EOF
-}
 entries() { "$PHMATCH" index stats "$1" | sed -n 's/^entries\t//p'; }
 
 DB=$T/primary.phmi
-gen 3000 1 base >"$T/base.tsv"
+gen_hashes 3000 1 base >"$T/base.tsv"
 "$PHMATCH" index create "$DB" >/dev/null
 "$PHMATCH" index import "$DB" "$T/base.tsv" >/dev/null
 
@@ -72,7 +57,7 @@ t_is "without OUT: usage error (exit 2)" \
 # ---- while an import runs: one committed state ----
 # The import is one transaction: a snapshot taken while it runs holds the
 # entries before it, one taken after holds all of them; never a part.
-gen 150000 2 big >"$T/big.tsv"
+gen_hashes 150000 2 big >"$T/big.tsv"
 "$PHMATCH" index import "$DB" "$T/big.tsv" >/dev/null &
 imp=$!
 n=0 during=0 bad=0
@@ -109,7 +94,7 @@ t_is "after it: all entries" "$(entries "$DB")" 153000
 # ---- while entries are added one by one: a prefix of them ----
 DB2=$T/adds.phmi
 "$PHMATCH" index create "$DB2" >/dev/null
-gen 80 3 add | tail -n +2 >"$T/adds.tsv"
+gen_hashes 80 3 add | tail -n +2 >"$T/adds.tsv"
 (while IFS="$(printf '\t')" read -r h s i; do
     "$PHMATCH" index add "$DB2" --hash "$h" --source "$s" --id "$i" >/dev/null
 done <"$T/adds.tsv") &
@@ -190,7 +175,7 @@ t_is "... GET /v1/index/sources: 200" \
 t_is "... nothing was removed" "$(lookup "$h5")" add4
 
 # A newer snapshot renamed over the file: swapped within a few seconds.
-NEW=$(gen 1 77 fresh | tail -n 1 | cut -f1)
+NEW=$(gen_hashes 1 77 fresh | tail -n 1 | cut -f1)
 "$PHMATCH" index add "$DB2" --hash "$NEW" --source fresh --id fresh0 >/dev/null
 "$PHMATCH" index snapshot "$DB2" "$R" >/dev/null
 found() { [ "$(lookup "$NEW")" = fresh0 ]; }
@@ -217,13 +202,8 @@ t_is "... still ready" "$(req "http://127.0.0.1:$PORT/readyz")" 200
 # go to the new; not one fails (wrk counts non-2xx answers and socket
 # errors). The ASan build runs this too.
 if t_have wrk; then
-    cat >"$T/lookup.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '{"hashes":["$h5","$NEW"],"max_distance":32}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $LOOKUP"
-EOF
-    wrk -t 2 -c 8 -d 4s -s "$T/lookup.lua" "http://127.0.0.1:$PORT/v1/lookup" >"$T/wrk.out" 2>&1 &
+    wrk_lookups "http://127.0.0.1:$PORT/v1/lookup" "$LOOKUP" \
+        "{\"hashes\":[\"$h5\",\"$NEW\"],\"max_distance\":32}" 4 "$T/wrk.out" &
     wp=$!
     sw=0
     before=$(grep -c 'index swapped' "$T/ro.log")
@@ -233,13 +213,11 @@ EOF
         [ $((sw % 3)) = 0 ] && kill -HUP "$RO"
     done
     wait $wp
-    total=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$T/wrk.out")
-    non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$T/wrk.out")
-    sockerr=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$T/wrk.out")
-    t_ok "swaps under load: requests were served" test "${total:-0}" -gt 0
-    t_is "... no non-2xx answer" "${non2xx:-0}" 0
-    t_is "... no socket error" "${sockerr:-none}" none
-    t_diag "$total lookups in 4 s with $sw snapshots renamed over the index and SIGHUPs"
+    wrk_parse "$T/wrk.out"
+    t_ok "swaps under load: requests were served" test "$WRK_TOTAL" -gt 0
+    t_is "... no non-2xx answer" "$WRK_NON2XX" 0
+    t_is "... no socket error" "$WRK_SOCKERR" none
+    t_diag "$WRK_TOTAL lookups in 4 s with $sw snapshots renamed over the index and SIGHUPs"
     after=$(grep -c 'index swapped' "$T/ro.log")
     t_ok "... while the index was swapped ($((after - before)) swaps)" \
         test $((after - before)) -ge 2
