@@ -362,17 +362,16 @@ typedef struct index_watch {
 
 #define REPLICA_FLAGS (PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK)
 
-/* Opens `path` for serving and loads its search structures, so that the
- * first requests on it do not wait for them. */
-static int open_replica(svc_server *srv, const char *path, phm_index **out, char *err,
-                        size_t errlen)
+/* Opens `path` with `flags` and loads its search structures (one search),
+ * so that the first requests on it do not wait for them. */
+static int open_warm(svc_server *srv, const char *path, unsigned flags, phm_index **out,
+                     char *err, size_t errlen)
 {
     phm_searcher *s = NULL;
     const phm_match *m;
     size_t n;
     phm_pdq q;
-    int rc = phm_index_open(out, path, REPLICA_FLAGS, 0, (phm_simd)srv->boot.simd, err,
-                            errlen);
+    int rc = phm_index_open(out, path, flags, 0, (phm_simd)srv->boot.simd, err, errlen);
     if (rc)
         return rc;
     memset(&q, 0, sizeof q);
@@ -406,7 +405,7 @@ static void index_swap(svc_server *srv, index_watch *iw, const char *why)
         return;
     }
     double t0 = now_seconds();
-    int rc = open_replica(srv, path, &idx, err, sizeof err);
+    int rc = open_warm(srv, path, REPLICA_FLAGS, &idx, err, sizeof err);
     if (!rc)
         rc = phm_index_get_stats(idx, &ist, err, sizeof err);
     if (rc) {
@@ -556,7 +555,7 @@ int main(int argc, char **argv)
         struct stat st;
         phm_index *idx = NULL;
         if (stat(srv.boot.index, &st) == 0) {
-            if (open_replica(&srv, srv.boot.index, &idx, err, sizeof err)) {
+            if (open_warm(&srv, srv.boot.index, REPLICA_FLAGS, &idx, err, sizeof err)) {
                 fprintf(stderr, "phmatchd: %s\n", err);
                 goto out_sig;
             }
@@ -571,8 +570,7 @@ int main(int argc, char **argv)
     } else if (*srv.boot.index) {
         unsigned flags = srv.boot.index_create ? PHM_INDEX_CREATE : 0;
         phm_index *idx = NULL;
-        if (phm_index_open(&idx, srv.boot.index, flags, 0, (phm_simd)srv.boot.simd, err,
-                           sizeof err)) {
+        if (open_warm(&srv, srv.boot.index, flags, &idx, err, sizeof err)) {
             fprintf(stderr, "phmatchd: %s\n", err);
             goto out_sig;
         }
