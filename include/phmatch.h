@@ -718,6 +718,15 @@ enum {
     PHM_INDEX_CREATE = 1u << 0, /* create the file if it does not exist */
     PHM_INDEX_RDONLY = 1u << 1, /* open read-only: writes fail with
                                    PHM_ERR_READONLY */
+    PHM_INDEX_NOLOCK = 1u << 2, /* with PHM_INDEX_RDONLY only: no lock file
+                                   (LMDB's MDB_NOLOCK), for a file that no
+                                   process writes while it is open, such as
+                                   a snapshot (phm_index_snapshot) replaced
+                                   only by renaming another file over it.
+                                   Such a handle may be opened while another
+                                   of the same path is open in the process
+                                   (the old and new file of a swap). Writing
+                                   the file meanwhile gives wrong answers. */
 };
 
 /* Signals an entry can carry (phm_entry.signals, a bit set). The PDQ hash
@@ -791,7 +800,8 @@ typedef struct phm_index phm_index;
 /* Opens (or with PHM_INDEX_CREATE, creates with mode 0600) the index file
  * at `path`. LMDB also keeps a lock file, `path` + "-lock".
  *
- * flags:   PHM_INDEX_CREATE and/or PHM_INDEX_RDONLY.
+ * flags:   PHM_INDEX_CREATE and/or PHM_INDEX_RDONLY (and with it
+ *          PHM_INDEX_NOLOCK: no lock file).
  * mapsize: the largest size, in bytes, the file may reach through this
  *          handle; 0 = PHM_INDEX_DEFAULT_MAPSIZE. Writes beyond it fail
  *          with PHM_ERR_FULL. Never below the file's current size.
@@ -908,6 +918,22 @@ int phm_index_compact(phm_index *idx, char *err, size_t errlen);
  * writes may continue meanwhile. Errors: PHM_ERR_UNREADABLE (cannot
  * create dest, or it exists), PHM_ERR_INDEX. */
 int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen);
+
+/* Publishes a snapshot of the index at `out` for read-only replicas: a
+ * compacted copy from one consistent snapshot (phm_index_copy; writers
+ * may continue meanwhile) is written to a new temporary file in out's
+ * directory, synced, mode 0600, checked by opening it (PHM_INDEX_RDONLY |
+ * PHM_INDEX_NOLOCK) and reading its statistics, then renamed over `out`
+ * (and the directory synced), so that a reader of `out` sees the old
+ * file or the new one, never a partial one. `out` may exist (it is
+ * replaced) but must not be idx's own file. If `entries` is not NULL it
+ * gets the snapshot's entry count. On error nothing is left behind and
+ * `out` is unchanged. Errors: PHM_ERR_INVALID (out is idx's file, or too
+ * long a path), PHM_ERR_NOT_FOUND (no such directory), PHM_ERR_IS_DIR,
+ * PHM_ERR_UNREADABLE (cannot create, write or rename), PHM_ERR_INDEX,
+ * PHM_ERR_NOMEM. Thread-safe as phm_index_copy. */
+int phm_index_snapshot(phm_index *idx, const char *out, uint64_t *entries, char *err,
+                       size_t errlen);
 
 /* ---- inspecting ---- */
 

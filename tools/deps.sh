@@ -27,6 +27,9 @@ PKGS="$PKGS imagemagick libjxl-tools webp libtiff-tools libheif-examples"
 # match --report: tests/cli/report.sh renders the HTML summary in headless
 # Chromium (--dump-dom, --screenshot) and checks what it shows
 PKGS="$PKGS chromium"
+# service replicas: tests/cli/replicas.sh runs two read-only phmatchd behind
+# HAProxy (tools/haproxy/) under load from wrk; tests/cli/snapshot.sh uses wrk
+PKGS="$PKGS haproxy wrk"
 
 missing=""
 for p in $PKGS; do

@@ -25,6 +25,7 @@ static const char usage_text[] =
     "       phmatch index export --format vpdq --output-dir DIR DB\n"
     "       phmatch index verify DB\n"
     "       phmatch index compact DB\n"
+    "       phmatch index snapshot DB OUT\n"
     "       phmatch index source show|set ..., disable, enable, disabled,\n"
     "       quarantine, audit: see 'phmatch index source --help'\n"
     "\n"
@@ -51,6 +52,11 @@ static const char usage_text[] =
     "      --skip-bad      store the good lines, list the bad ones (exit 1)\n"
     "      --min-quality N refuse entries whose quality is below N (0..100)\n"
     "      --map-size N    largest size the file may reach (e.g. 64Gi)\n"
+    "\n"
+    "snapshot writes a compacted copy of DB, from one consistent state (writers\n"
+    "may run meanwhile), to a temporary file beside OUT, syncs it, checks that\n"
+    "it opens and renames it over OUT (mode 0600): a read-only phmatchd serving\n"
+    "OUT swaps to it (docs/DEPLOY.md). Prints 'OUT: N entries'.\n"
     "\n"
     "stats prints the index's counters (the fields of phm_index_stats, as\n"
     "phmatchd's GET /v1/index) as 'name<TAB>value' lines, or one JSON object\n"
@@ -617,6 +623,28 @@ static int do_compact(const index_options *o, const cli_global *g)
     return status;
 }
 
+/* ---- snapshot (read-only replicas, docs/DEPLOY.md) ---- */
+
+static int do_snapshot(const index_options *o, const cli_global *g)
+{
+    phm_index *idx = NULL;
+    char err[PHM_ERRMSG_MAX];
+    uint64_t entries = 0;
+    if (o->nfiles != 1)
+        return cli_usage_error("index", "'index snapshot' takes DB and one OUT");
+    int status = open_index(o, g, PHM_INDEX_RDONLY, &idx);
+    if (status != CLI_EXIT_OK)
+        return status;
+    int rc = phm_index_snapshot(idx, o->files[0], &entries, err, sizeof err);
+    phm_index_close(idx);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        return rc == PHM_ERR_NOMEM ? CLI_EXIT_FATAL : CLI_EXIT_PARTIAL;
+    }
+    printf("%s: %llu entries\n", o->files[0], (unsigned long long)entries);
+    return CLI_EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct index_sub {
@@ -642,6 +670,7 @@ static const index_sub subs[] = {
     { "export", do_export, OB(OPT_FORMAT) | OB(OPT_OUTPUT_DIR), 0 },
     { "verify", do_verify, 0, 0 },
     { "compact", do_compact, OB(OPT_MAP_SIZE), 0 },
+    { "snapshot", do_snapshot, 0, 1 },
 };
 
 int cmd_index(int argc, char **argv, const cli_global *g)

@@ -46,6 +46,9 @@ static const setting settings[] = {
       "index file to match against (empty: hashing only)" },
     { "index_create", T_BOOL, OFF(index_create), 0, 1, NULL, "no", RESTART,
       "create the index file if it does not exist" },
+    { "read_only", T_BOOL, OFF(read_only), 0, 1, NULL, "no", RESTART,
+      "serve the index read-only without a lock file (a replica's snapshot: never "
+      "written in place); writes answer 403; SIGHUP or a file renamed over it swaps it" },
     { "socket", T_STR, OFF(socket), 0, 0, NULL, "/run/phmatch/phmatchd.sock", RESTART,
       "Unix socket to listen on (empty: none)" },
     { "socket_mode", T_OCTAL, OFF(socket_mode), 0, 0777, NULL, "0660", RESTART,
@@ -480,6 +483,11 @@ int config_validate(const svc_config *c, char *err, size_t errlen)
 
     if (!*c->socket && !*c->listen) {
         snprintf(err, errlen, "nothing to listen on: set socket or listen");
+        return -1;
+    }
+    if (c->read_only && (!*c->index || c->index_create)) {
+        snprintf(err, errlen, "read_only needs an index%s", c->index_create ?
+                 " and excludes index_create" : "");
         return -1;
     }
     if (*c->listen) {

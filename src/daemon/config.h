@@ -22,6 +22,7 @@ typedef struct svc_config {
     /* index */
     char *index;               /* path of the index file; "" = none */
     int index_create;          /* create it if missing */
+    int read_only;             /* replica: RDONLY | NOLOCK, swapped on rename */
     /* listeners */
     char *socket;              /* Unix socket path; "" = none */
     int64_t socket_mode;       /* permission bits of the socket */

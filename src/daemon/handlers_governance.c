@@ -102,7 +102,7 @@ void handle_gov_sources(svc_request *rq, svc_worker *w)
     if (need_index(rq))
         return;
     list_ctx l = { json_array(), 0, 0 };
-    int rc = l.arr ? phm_index_source_foreach(rq->srv->idx, add_source, &l, w->err,
+    int rc = l.arr ? phm_index_source_foreach(rq->idx, add_source, &l, w->err,
                                               sizeof w->err)
                    : PHM_ERR_NOMEM;
     if (!l.arr)
@@ -129,9 +129,9 @@ static void reply_source(svc_request *rq, svc_worker *w, phm_source_settings *s)
 {
     const char *source = rq->path_arg[0];
     count_ctx c = { source, 0 };
-    int rc = phm_index_foreach_group(rq->srv->idx, count_group, &c, w->err, sizeof w->err);
+    int rc = phm_index_foreach_group(rq->idx, count_group, &c, w->err, sizeof w->err);
     if (rc == PHM_OK)
-        rc = phm_index_source_get(rq->srv->idx, source, s, w->err, sizeof w->err);
+        rc = phm_index_source_get(rq->idx, source, s, w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc, w->err);
         return;
@@ -249,13 +249,13 @@ void handle_gov_source_put(svc_request *rq, svc_worker *w)
         return;
     }
     const char *source = rq->path_arg[0];
-    int rc = phm_index_source_get(rq->srv->idx, source, s, w->err, sizeof w->err);
+    int rc = phm_index_source_get(rq->idx, source, s, w->err, sizeof w->err);
     if (rc == PHM_OK && apply_settings(o, s, msg, sizeof msg)) {
         reply_error(rq, 400, "bad_request", "%s", msg);
         goto out;
     }
     if (rc == PHM_OK)
-        rc = phm_index_source_set(rq->srv->idx, source, s, w->err, sizeof w->err);
+        rc = phm_index_source_set(rq->idx, source, s, w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc, w->err);
         goto out;
@@ -289,7 +289,7 @@ void handle_gov_quarantine(svc_request *rq, svc_worker *w)
     if (need_index(rq))
         return;
     list_ctx l = { json_array(), 0, 0 };
-    int rc = l.arr ? phm_index_quarantine_foreach(rq->srv->idx, add_quarantined, &l, w->err,
+    int rc = l.arr ? phm_index_quarantine_foreach(rq->idx, add_quarantined, &l, w->err,
                                                   sizeof w->err)
                    : PHM_ERR_NOMEM;
     if (!l.arr)
@@ -302,7 +302,7 @@ void handle_gov_quarantine_release(svc_request *rq, svc_worker *w)
     char who[AUTH_NAME_MAX], src[80], id[80];
     if (need_index(rq))
         return;
-    int rc = phm_index_quarantine_release(rq->srv->idx, rq->path_arg[0], rq->path_arg[1],
+    int rc = phm_index_quarantine_release(rq->idx, rq->path_arg[0], rq->path_arg[1],
                                           w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc, w->err);
@@ -336,7 +336,7 @@ void handle_gov_disabled(svc_request *rq, svc_worker *w)
     if (need_index(rq))
         return;
     list_ctx l = { json_array(), 0, 0 };
-    int rc = l.arr ? phm_index_disabled_foreach(rq->srv->idx, add_disabled, &l, w->err,
+    int rc = l.arr ? phm_index_disabled_foreach(rq->idx, add_disabled, &l, w->err,
                                                 sizeof w->err)
                    : PHM_ERR_NOMEM;
     if (!l.arr)
@@ -358,7 +358,7 @@ static void disable_common(svc_request *rq, svc_worker *w, int disable)
         return;
     }
     const char *ids[1] = { rq->path_arg[1] };
-    int rc = phm_index_entries_disable(rq->srv->idx, rq->path_arg[0], ids, 1, disable, until,
+    int rc = phm_index_entries_disable(rq->idx, rq->path_arg[0], ids, 1, disable, until,
                                        w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc, w->err);

@@ -19,11 +19,16 @@ void handle_readyz(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "shutting_down", "the server is shutting down");
         return;
     }
-    if (!rq->srv->idx) {
+    if (!rq->idx && *rq->srv->boot.index) {
+        reply_error(rq, 503, "not_ready", "the index '%s' is not open yet",
+                    rq->srv->boot.index);
+        return;
+    }
+    if (!rq->idx) {
         reply_json(rq, 200, json_pack("{s:s, s:b}", "status", "ready", "index", 0));
         return;
     }
-    if (phm_index_get_stats(rq->srv->idx, &st, w->err, sizeof w->err) != PHM_OK) {
+    if (phm_index_get_stats(rq->idx, &st, w->err, sizeof w->err) != PHM_OK) {
         reply_error(rq, 503, "not_ready", "%s", w->err);
         return;
     }
@@ -39,7 +44,7 @@ void handle_metrics(svc_request *rq, svc_worker *w)
     char *text;
     size_t len;
 
-    if (rq->srv->idx && phm_index_get_stats(rq->srv->idx, &st, w->err, sizeof w->err) ==
+    if (rq->idx && phm_index_get_stats(rq->idx, &st, w->err, sizeof w->err) ==
                             PHM_OK) {
         ix.open = 1;
         ix.entries = st.entries;

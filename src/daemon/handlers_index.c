@@ -44,7 +44,7 @@ static int add_group(void *ctx, const char *source, const char *category, uint64
 void handle_index_stats(svc_request *rq, svc_worker *w)
 {
     phm_index_stats st;
-    phm_index *idx = rq->srv->idx;
+    phm_index *idx = rq->idx;
 
     if (need_index(rq))
         return;
@@ -132,7 +132,7 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     int min_quality = 0;
     if (defaults[0]) {
         phm_source_settings ss;
-        int grc = phm_index_source_get(rq->srv->idx, defaults[0], &ss, w->err, sizeof w->err);
+        int grc = phm_index_source_get(rq->idx, defaults[0], &ss, w->err, sizeof w->err);
         if (grc == PHM_OK && ss.min_quality > 0)
             min_quality = ss.min_quality;
         else if (grc != PHM_OK && grc != PHM_ERR_INVALID) {
@@ -152,7 +152,7 @@ void handle_index_add(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "no memory for the request now; try again later");
         goto out;
     }
-    int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
+    int rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
     phm_entry e;
     int got;
     if (rc == PHM_OK)
@@ -211,7 +211,7 @@ static void remove_common(svc_request *rq, svc_worker *w, int whole_source)
 
     if (need_index(rq))
         return;
-    rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
+    rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
     if (rc == PHM_OK) {
         if (whole_source) {
             rc = phm_index_remove_source(txn, rq->path_arg[0], &removed, w->err,

@@ -15,7 +15,7 @@
 
 int need_index(svc_request *rq)
 {
-    if (rq->srv->idx)
+    if (rq->idx)
         return 0;
     reply_error(rq, 503, "no_index", "no index is configured");
     return -1;
@@ -193,12 +193,14 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
  * the index (it stops matching, for every process), logged and audited. */
 static void quarantine_count(svc_request *rq, const phm_match_hit *h, uint64_t fp)
 {
+    if (rq->srv->boot.read_only)
+        return; /* a replica cannot write: the primary counts (docs/DEPLOY.md) */
     phm_source_settings *s = malloc(sizeof *s);
     char err[PHM_ERRMSG_MAX], src[80], id[80];
     uint64_t count = 0;
     if (!s)
         return;
-    if (phm_index_source_get(rq->srv->idx, h->e.source, s, err, sizeof err) != PHM_OK ||
+    if (phm_index_source_get(rq->idx, h->e.source, s, err, sizeof err) != PHM_OK ||
         s->quarantine_limit == 0)
         goto out;
     int64_t window_ms = (int64_t)(s->quarantine_window_ns / 1000000u);
@@ -207,7 +209,7 @@ static void quarantine_count(svc_request *rq, const phm_match_hit *h, uint64_t f
                             &count);
     if (r <= 0)
         goto out;
-    int rc = phm_index_quarantine_add(rq->srv->idx, h->e.source, h->e.id, (int64_t)time(NULL),
+    int rc = phm_index_quarantine_add(rq->idx, h->e.source, h->e.id, (int64_t)time(NULL),
                                       count, err, sizeof err);
     log_safe(h->e.source, src, sizeof src);
     log_safe(h->e.id, id, sizeof id);

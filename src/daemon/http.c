@@ -310,6 +310,21 @@ static void queue_answer(svc_conn *cc)
     cc->responded = 1;
 }
 
+/* Whether the route changes the index (refused by a read-only server). */
+static int route_writes(const svc_route *r)
+{
+    switch (r->endpoint) {
+    case EP_INDEX_ADD:
+    case EP_INDEX_DELETE_ENTRY:
+    case EP_INDEX_DELETE_SOURCE:
+        return 1;
+    case EP_INDEX_GOVERNANCE:
+        return strcmp(r->method, "GET") != 0;
+    default:
+        return 0;
+    }
+}
+
 /* Runs the route's handler with w, then gives w back. */
 static void call_handler(svc_conn *cc, svc_worker *w)
 {
@@ -318,10 +333,19 @@ static void call_handler(svc_conn *cc, svc_worker *w)
     int slot;
 
     rq->rt = live_acquire(&srv->live, &slot);
+    int islot = index_acquire(&srv->index, &rq->idx);
     atomic_store(&cc->busy, 1);
-    rq->route->handler(rq, w);
+    if (worker_bind(w, &srv->index, islot, rq->idx, w->err, sizeof w->err))
+        reply_error(rq, 503, "overloaded", "%s; try again later", w->err);
+    else if (srv->boot.read_only && route_writes(rq->route))
+        reply_error(rq, 403, "read_only", "this server serves a read-only copy of the "
+                    "index (read_only): send changes to the primary");
+    else
+        rq->route->handler(rq, w);
     atomic_store(&cc->phase_us, now_micros());
     atomic_store(&cc->busy, 0);
+    index_release(&srv->index, islot);
+    rq->idx = NULL;
     live_release(&srv->live, slot);
     rq->rt = NULL;
     workers_release(w, &srv->metrics);
@@ -355,9 +379,9 @@ static int defer(svc_decoders *ds, svc_conn *cc)
 static void *decode_thread(void *arg)
 {
     svc_decoders *ds = arg;
-    svc_worker *w = NULL;
 
     for (;;) {
+        svc_worker *w = NULL;
         pthread_mutex_lock(&ds->lock);
         while (ds->len == 0 && !ds->stop)
             pthread_cond_wait(&ds->cond, &ds->lock);
@@ -369,27 +393,26 @@ static void *decode_thread(void *arg)
         ds->head = (ds->head + 1) % ds->cap;
         ds->len--;
         int stop = ds->stop;
-        /* One worker per thread: there are as many as threads. */
-        if (!w)
-            w = workers_acquire(&ds->workers);
         pthread_mutex_unlock(&ds->lock);
 
         if (atomic_load(&cc->reaped)) {
             cc->deferred = DEFER_DROPPED;
         } else {
+            /* A worker per request (as many as threads: one is free), so
+             * that an idle one can be moved to a swapped index. */
+            if (!stop)
+                w = workers_acquire(&ds->workers);
             if (stop)
                 reply_error(&cc->rq, 503, "shutting_down", "the server is shutting down");
             else if (!w)
                 reply_error(&cc->rq, 503, "overloaded", "no worker free; try again later");
             else
-                call_handler(cc, w);
+                call_handler(cc, w); /* gives w back */
             cc->deferred = DEFER_ANSWERED;
         }
         /* After this cc belongs to libmicrohttpd's thread again. */
         MHD_resume_connection(cc->mc);
     }
-    if (w)
-        atomic_store(&w->busy, 0);
     return NULL;
 }
 
@@ -431,7 +454,7 @@ static svc_decoders *decoders_start(svc_server *srv, char *err, size_t errlen)
     }
     if (c->decode_queue == 0)
         ds->stop = 1; /* no queue: every large image is refused */
-    if (workers_init(&ds->workers, n, c, srv->idx, err, errlen)) {
+    if (workers_init(&ds->workers, n, c, err, errlen)) {
         decoders_stop(ds);
         return NULL;
     }
@@ -444,6 +467,13 @@ static svc_decoders *decoders_start(svc_server *srv, char *err, size_t errlen)
         ds->nthreads++;
     }
     return ds;
+}
+
+void http_unbind_stale(svc_server *srv)
+{
+    workers_unbind_stale(&srv->workers, &srv->index);
+    if (srv->decoders)
+        workers_unbind_stale(&srv->decoders->workers, &srv->index);
 }
 
 /* 1 if the request went to the decode threads (its connection is
@@ -913,7 +943,10 @@ int http_reap(svc_server *srv, double timeout, double header_timeout)
         /* Before its headers are in (idle keep-alive included), a
          * connection has header_timeout; then request_timeout. */
         int headers = !atomic_load(&cc->in_request);
-        if (now - atomic_load(&cc->phase_us) <= (headers ? hlimit : limit))
+        /* A request may end after `now` was read: its phase_us is later
+         * (and now - phase_us would wrap around to a huge age). */
+        uint64_t since = atomic_load(&cc->phase_us);
+        if (since >= now || now - since <= (headers ? hlimit : limit))
             continue;
         /* libmicrohttpd sees the connection fail and closes it in its
          * own thread. */
@@ -1009,6 +1042,7 @@ void server_init(svc_server *srv, int log_level)
     metrics_init(&srv->metrics);
     audit_init(&srv->audit);
     quarantine_init(&srv->quarantine);
+    index_init(&srv->index, NULL);
     pthread_mutex_init(&srv->conns_lock, NULL);
     atomic_init(&srv->shutting_down, 0);
     srv->started = now_seconds();

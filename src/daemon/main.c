@@ -349,6 +349,113 @@ static void reload(svc_server *srv, const cmdline *cl, svc_runtime **pending)
             rt->tokens && rt->tokens->count == 1 ? "" : "s");
 }
 
+/* ---- read-only replicas: swapping the index file ------------------------ */
+
+/* What main() knows of the index file it serves (read_only). */
+typedef struct index_watch {
+    int known;          /* dev/ino below are of the file last opened or tried */
+    dev_t dev;
+    ino_t ino;
+    double next_check;  /* monotonic seconds: stat at most once a second */
+    int stale;          /* a previous index is still open (in use) */
+} index_watch;
+
+#define REPLICA_FLAGS (PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK)
+
+/* Opens `path` with `flags` and loads its search structures (one search),
+ * so that the first requests on it do not wait for them. */
+static int open_warm(svc_server *srv, const char *path, unsigned flags, phm_index **out,
+                     char *err, size_t errlen)
+{
+    phm_searcher *s = NULL;
+    const phm_match *m;
+    size_t n;
+    phm_pdq q;
+    int rc = phm_index_open(out, path, flags, 0, (phm_simd)srv->boot.simd, err, errlen);
+    if (rc)
+        return rc;
+    memset(&q, 0, sizeof q);
+    rc = phm_searcher_new(*out, &s, err, errlen);
+    if (!rc)
+        rc = phm_search_radius(s, &q, 0, &m, &n, err, errlen);
+    phm_searcher_free(s);
+    if (rc) {
+        phm_index_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Opens the file now at the index path and makes it the one new requests
+ * use; requests in progress finish on the old one, closed once unused
+ * (see the main loop). On failure the old one stays. */
+static void index_swap(svc_server *srv, index_watch *iw, const char *why)
+{
+    const char *path = srv->boot.index;
+    char err[PHM_ERRMSG_MAX];
+    struct stat st;
+    phm_index *idx = NULL;
+    phm_index_stats ist;
+
+    if (stat(path, &st) != 0) {
+        if (iw->known || strcmp(why, "SIGHUP") == 0)
+            SVC_LOG(&srv->log, LOG_ERROR, "index swap (%s): cannot stat '%s': %s; "
+                    "still serving the previous index", why, path, strerror(errno));
+        iw->known = 0;
+        return;
+    }
+    double t0 = now_seconds();
+    int rc = open_warm(srv, path, REPLICA_FLAGS, &idx, err, sizeof err);
+    if (!rc)
+        rc = phm_index_get_stats(idx, &ist, err, sizeof err);
+    if (rc) {
+        phm_index_close(idx);
+        metrics_add(&srv->metrics.index_swap_failures, 1);
+        SVC_LOG(&srv->log, LOG_ERROR, "index swap (%s): %s; still serving the previous "
+                "index", why, err);
+        iw->known = 1; /* not again until the file changes */
+        iw->dev = st.st_dev;
+        iw->ino = st.st_ino;
+        return;
+    }
+    if (index_publish(&srv->index, idx)) {
+        phm_index_close(idx);
+        SVC_LOG(&srv->log, LOG_WARN, "index swap (%s) postponed: the previous indexes "
+                "are still in use", why);
+        return; /* iw unchanged: tried again at the next check */
+    }
+    iw->known = 1;
+    iw->dev = st.st_dev;
+    iw->ino = st.st_ino;
+    iw->stale = 1;
+    metrics_add(&srv->metrics.index_swaps, 1);
+    atomic_store_explicit(&srv->metrics.index_swapped_at, (uint64_t)time(NULL),
+                          memory_order_relaxed);
+    SVC_LOG(&srv->log, LOG_INFO, "index swapped (%s): %s: %llu entries, generation "
+            "%llu, opened in %.3f s", why, path, (unsigned long long)ist.entries,
+            (unsigned long long)ist.generation, now_seconds() - t0);
+}
+
+/* One tick of the main loop for a read-only server: swaps when the file
+ * at the index path is another one, and closes old indexes once unused. */
+static void index_watch_tick(svc_server *srv, index_watch *iw)
+{
+    double now = now_seconds();
+    struct stat st;
+    if (now >= iw->next_check) {
+        iw->next_check = now + 1.0;
+        if (stat(srv->boot.index, &st) == 0 &&
+            (!iw->known || st.st_dev != iw->dev || st.st_ino != iw->ino))
+            index_swap(srv, iw, iw->known ? "file replaced" : "file appeared");
+    }
+    if (iw->stale) {
+        http_unbind_stale(srv);
+        iw->stale = index_reap(&srv->index) > 0;
+        if (!iw->stale)
+            SVC_LOG(&srv->log, LOG_DEBUG, "closed the previous index");
+    }
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void sleep_ms(long ms)
@@ -365,6 +472,7 @@ int main(int argc, char **argv)
     char err[PHM_ERRMSG_MAX];
     int status = 1, unix_bound = 0;
     sigset_t block, oldmask;
+    index_watch iw = { 0, 0, 0, 0.0, 0 };
 
 #if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
     /* Every request allocates and frees its body (0.1-4 MB for a photo).
@@ -441,13 +549,32 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &oldmask);
 
-    if (*srv.boot.index) {
+    if (*srv.boot.index && srv.boot.read_only) {
+        /* A replica may start before its first snapshot arrives: it is
+         * not ready (/readyz) until the file appears. */
+        struct stat st;
+        phm_index *idx = NULL;
+        if (stat(srv.boot.index, &st) == 0) {
+            if (open_warm(&srv, srv.boot.index, REPLICA_FLAGS, &idx, err, sizeof err)) {
+                fprintf(stderr, "phmatchd: %s\n", err);
+                goto out_sig;
+            }
+            iw.known = 1;
+            iw.dev = st.st_dev;
+            iw.ino = st.st_ino;
+        } else {
+            SVC_LOG(&srv.log, LOG_WARN, "index '%s' does not exist yet: not ready until "
+                    "it appears", srv.boot.index);
+        }
+        index_init(&srv.index, idx);
+    } else if (*srv.boot.index) {
         unsigned flags = srv.boot.index_create ? PHM_INDEX_CREATE : 0;
-        if (phm_index_open(&srv.idx, srv.boot.index, flags, 0, (phm_simd)srv.boot.simd, err,
-                           sizeof err)) {
+        phm_index *idx = NULL;
+        if (open_warm(&srv, srv.boot.index, flags, &idx, err, sizeof err)) {
             fprintf(stderr, "phmatchd: %s\n", err);
             goto out_sig;
         }
+        index_init(&srv.index, idx);
     }
     if (audit_open(&srv.audit, srv.boot.audit_log, err, sizeof err)) {
         fprintf(stderr, "phmatchd: %s\n", err);
@@ -471,8 +598,8 @@ int main(int argc, char **argv)
         goto out_sig;
     }
     size_t listeners = (size_t)(srv.unix_fd >= 0) + (size_t)(srv.tcp_fd >= 0);
-    if (workers_init(&srv.workers, listeners * (size_t)srv.boot.threads, &srv.boot, srv.idx,
-                     err, sizeof err)) {
+    if (workers_init(&srv.workers, listeners * (size_t)srv.boot.threads, &srv.boot, err,
+                     sizeof err)) {
         fprintf(stderr, "phmatchd: %s\n", err);
         goto out_sig;
     }
@@ -490,13 +617,14 @@ int main(int argc, char **argv)
     if (*srv.boot.listen)
         SVC_LOG(&srv.log, LOG_INFO, "listening on tcp %s%s", srv.tcp_addr,
                 srv.tls_cert_pem ? " (TLS)" : "");
-    if (srv.idx) {
+    if (srv.index.slot[0]) {
         phm_index_stats st;
-        if (phm_index_get_stats(srv.idx, &st, err, sizeof err) == PHM_OK)
-            SVC_LOG(&srv.log, LOG_INFO, "index %s: %llu entries, simd %s", srv.boot.index,
+        if (phm_index_get_stats(srv.index.slot[0], &st, err, sizeof err) == PHM_OK)
+            SVC_LOG(&srv.log, LOG_INFO, "index %s: %llu entries, simd %s%s", srv.boot.index,
                     (unsigned long long)st.entries,
-                    phm_simd_name(phm_index_simd(srv.idx)));
-    } else {
+                    phm_simd_name(phm_index_simd(srv.index.slot[0])),
+                    srv.boot.read_only ? ", read-only (swapped when replaced)" : "");
+    } else if (!*srv.boot.index) {
         SVC_LOG(&srv.log, LOG_INFO, "no index: hashing only");
     }
     SVC_LOG(&srv.log, LOG_INFO, "ready: %lld thread%s per listener, pid %ld",
@@ -507,7 +635,11 @@ int main(int argc, char **argv)
         if (got_hup) {
             got_hup = 0;
             reload(&srv, &cl, &pending);
+            if (srv.boot.read_only)
+                index_swap(&srv, &iw, "SIGHUP");
         }
+        if (srv.boot.read_only)
+            index_watch_tick(&srv, &iw);
         if (pending && live_publish(&srv.live, pending) == 0)
             pending = NULL;
         int slot;
@@ -546,7 +678,7 @@ out_http:
     http_stop(&srv);
 out_sig:
     workers_free(&srv.workers);
-    phm_index_close(srv.idx);
+    index_free(&srv.index);
     if (srv.unix_fd >= 0)
         close(srv.unix_fd);
     if (srv.tcp_fd >= 0)

@@ -161,6 +161,10 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
         { "phmatchd_requests_aborted_total", "Requests ended before their answer was "
           "sent (client gone, timeout).", ld(&m->aborted) },
         { "phmatchd_reloads_total", "Successful SIGHUP reloads.", ld(&m->reloads) },
+        { "phmatchd_index_swaps_total", "Index files swapped in (read_only: SIGHUP, "
+          "or a file renamed over the index).", ld(&m->index_swaps) },
+        { "phmatchd_index_swap_failures_total", "New index files that could not be "
+          "opened (the previous one stays in use).", ld(&m->index_swap_failures) },
         { "phmatchd_header_timeouts_total",
           "Connections closed for exceeding header_timeout.", ld(&m->header_timeouts) },
         { "phmatchd_decode_budget_refused_total", "Images answered 503: max_decode_pixels "
@@ -199,6 +203,8 @@ int metrics_render(svc_metrics *m, const metrics_index *ix, double uptime, char 
         { "phmatchd_decode_pixels", "Pixels of the images being decoded now.",
           (double)lds(&m->decode_pixels) },
         { "phmatchd_uptime_seconds", "Seconds since start.", uptime },
+        { "phmatchd_index_swapped_time_seconds", "Unix time of the last index swap "
+          "(0: none).", (double)ld(&m->index_swapped_at) },
         { "phmatchd_index_open", "1 if the index is open and searchable.",
           ix->open ? 1.0 : 0.0 },
         { "phmatchd_index_entries", "Entries in the index.", (double)ix->entries },

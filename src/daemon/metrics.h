@@ -50,6 +50,9 @@ typedef struct svc_metrics {
     atomic_int_fast64_t pending;           /* requests in progress now */
     atomic_int_fast64_t body_bytes;        /* request body memory now */
     atomic_uint_fast64_t reloads;
+    atomic_uint_fast64_t index_swaps;      /* read_only: new index files opened */
+    atomic_uint_fast64_t index_swap_failures; /* ... that could not be opened */
+    atomic_uint_fast64_t index_swapped_at; /* Unix time of the last swap */
     /* limits per client and in total (http.c) */
     atomic_uint_fast64_t conn_refused_client; /* over max_connections_per_client */
     atomic_uint_fast64_t conn_refused_total;  /* over max_connections */

@@ -58,6 +58,35 @@ int live_publish(svc_live *l, svc_runtime *rt);
 void live_free(svc_live *l);
 void runtime_free(svc_runtime *rt);
 
+/* ---- the index in use -------------------------------------------------- */
+
+/* The open index, published as the settings are (same slot discipline):
+ * a request takes a reference to the current slot for its handler, and a
+ * worker keeps one to the slot its searcher was made on. A read-only
+ * replica (read_only) opens a new file into a free slot and makes it
+ * current (index_publish); the old one is closed once no request and no
+ * worker refers to it any more (main.c). */
+#define INDEX_SLOTS 4
+typedef struct svc_indexes {
+    atomic_int current;
+    atomic_int refs[INDEX_SLOTS];
+    phm_index *slot[INDEX_SLOTS]; /* NULL: free, or no index open */
+} svc_indexes;
+
+void index_init(svc_indexes *x, phm_index *first);
+/* A reference to the current slot (its index in *idx, NULL when no index
+ * is open); give it back with index_release. */
+int index_acquire(svc_indexes *x, phm_index **idx);
+void index_release(svc_indexes *x, int slot);
+/* main() only: makes idx current. Returns 0, or -1 if no slot is free
+ * (old indexes still in use: try again shortly; idx is not taken). */
+int index_publish(svc_indexes *x, phm_index *idx);
+/* main() only: closes the indexes that are no longer current and no
+ * longer referenced. Returns how many remain open besides the current. */
+int index_reap(svc_indexes *x);
+/* Closes every index (at exit, no reader left). */
+void index_free(svc_indexes *x);
+
 /* ---- workers ---------------------------------------------------------- */
 
 
@@ -69,6 +98,8 @@ typedef struct svc_worker {
     phm_hasher *hasher;
     phm_searcher *searcher; /* NULL without an index */
     phm_matcher *matcher;   /* over searcher; NULL without an index */
+    atomic_int ix_slot;     /* svc_indexes slot searcher is on (a
+                               reference), -1: none */
     phm_video_hasher *vh;   /* created at the first video body */
     int64_t vh_duration, vh_frames; /* the limits vh was made with */
     phm_vpdq video;         /* a video body's frames */
@@ -87,10 +118,21 @@ typedef struct svc_workers {
     svc_worker *w;
 } svc_workers;
 
-int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index *idx,
-                 char *err, size_t errlen);
+/* Searchers are made at a worker's first request on an index
+ * (worker_bind). */
+int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, char *err,
+                 size_t errlen);
+/* Makes w's searcher and matcher for the index of `slot` (a reference the
+ * caller holds; idx NULL: none), unless w has them already; w then holds
+ * a reference of its own. 0, or -1 out of memory (w has none). */
+int worker_bind(svc_worker *w, svc_indexes *x, int slot, phm_index *idx, char *err,
+                size_t errlen);
+/* main() only: frees the searchers of idle workers on an index that is no
+ * longer current, giving back their references. */
+void workers_unbind_stale(svc_workers *ws, svc_indexes *x);
 /* A free worker; NULL only if all are busy (more requests than threads:
- * cannot happen while count >= request threads). */
+ * cannot happen while count >= request threads; main() holds an idle one
+ * for a moment in workers_unbind_stale, which this waits out). */
 svc_worker *workers_acquire(svc_workers *ws);
 /* Ends w's request: ends its index snapshot and gives back buffers above
  * WORKER_KEEP_BYTES (counted in m->trimmed_bytes; m may be NULL). */
@@ -148,7 +190,7 @@ typedef struct svc_server {
     svc_config boot;      /* settings at start: the restart-only ones apply */
     svc_audit audit;
     svc_quarantine quarantine; /* distinct queries per entry (governance) */
-    phm_index *idx;       /* NULL: no index configured */
+    svc_indexes index;    /* the index in use (swapped by read-only replicas) */
     svc_workers workers;
     svc_decoders *decoders; /* large images' threads (http_start .. http_stop) */
     struct MHD_Daemon *unix_d, *tcp_d;
@@ -202,6 +244,7 @@ typedef struct svc_route {
 struct svc_request {
     svc_server *srv;
     const svc_runtime *rt;        /* during the handler */
+    phm_index *idx;               /* during the handler; NULL: no index open */
     struct MHD_Connection *conn;
     const svc_route *route;
     svc_transport transport;
@@ -316,6 +359,8 @@ int http_start(svc_server *srv, char *err, size_t errlen);
 void http_quiesce(svc_server *srv);
 /* Closes every connection and joins the threads. */
 void http_stop(svc_server *srv);
+/* workers_unbind_stale on every worker: request and decode threads'. */
+void http_unbind_stale(svc_server *srv);
 /* Requests in progress (headers received, answer not yet sent). */
 int64_t http_pending(svc_server *srv);
 /* Closes connections that have taken longer than request_timeout to send

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server.h"
 
@@ -55,13 +56,60 @@ phm_video_hasher *worker_video_hasher(svc_worker *w, const svc_config *cfg)
     return w->vh;
 }
 
-static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, char *err,
-                       size_t errlen)
+/* Frees w's searcher and matcher and gives back its index reference. */
+static void worker_unbind(svc_worker *w, svc_indexes *x)
+{
+    phm_matcher_free(w->matcher);
+    phm_searcher_free(w->searcher);
+    w->matcher = NULL;
+    w->searcher = NULL;
+    if (w->ix_slot >= 0 && x)
+        index_release(x, w->ix_slot);
+    w->ix_slot = -1;
+}
+
+int worker_bind(svc_worker *w, svc_indexes *x, int slot, phm_index *idx, char *err,
+                size_t errlen)
+{
+    if (w->ix_slot == slot)
+        return 0; /* its reference keeps the slot's index: the same one */
+    worker_unbind(w, x);
+    if (idx && phm_searcher_new(idx, &w->searcher, err, errlen))
+        return -1;
+    if (w->searcher && phm_matcher_new(w->searcher, &w->matcher) != PHM_OK) {
+        phm_searcher_free(w->searcher);
+        w->searcher = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    atomic_fetch_add(&x->refs[slot], 1);
+    w->ix_slot = slot;
+    return 0;
+}
+
+void workers_unbind_stale(svc_workers *ws, svc_indexes *x)
+{
+    int cur = atomic_load(&x->current);
+    for (size_t i = 0; i < ws->count; i++) {
+        svc_worker *w = &ws->w[i];
+        int expected = 0, bound = atomic_load(&w->ix_slot);
+        if (bound < 0 || bound == cur ||
+            !atomic_compare_exchange_strong(&w->busy, &expected, 1))
+            continue; /* busy: its request rebinds it, or the next sweep */
+        bound = atomic_load(&w->ix_slot);
+        if (bound >= 0 && bound != cur)
+            worker_unbind(w, x);
+        atomic_store(&w->busy, 0);
+    }
+}
+
+static int worker_init(svc_worker *w, const svc_config *cfg, char *err, size_t errlen)
 {
     phm_decode_limits lim = { (uint64_t)cfg->max_pixels, 0 };
 
     memset(w, 0, sizeof *w);
     atomic_init(&w->busy, 0);
+    w->ix_slot = -1;
     if (phm_decoder_new(&w->dec, &lim) || phm_hasher_new(&w->hasher, (phm_simd)cfg->simd) ||
         worker_reserve_queries(w, (size_t)cfg->max_batch)) {
         snprintf(err, errlen, "out of memory");
@@ -70,12 +118,6 @@ static int worker_init(svc_worker *w, const svc_config *cfg, phm_index *idx, cha
     if (phm_digester_new(&w->digester, PHM_DIGEST_ALL, err, errlen) != PHM_OK)
         return -1;
     phm_vpdq_init(&w->video);
-    if (idx && phm_searcher_new(idx, &w->searcher, err, errlen))
-        return -1;
-    if (w->searcher && phm_matcher_new(w->searcher, &w->matcher) != PHM_OK) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     return 0;
 }
 
@@ -93,8 +135,8 @@ static void worker_free(svc_worker *w)
     free(w->text);
 }
 
-int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index *idx,
-                 char *err, size_t errlen)
+int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, char *err,
+                 size_t errlen)
 {
     ws->count = 0;
     ws->w = calloc(count, sizeof *ws->w);
@@ -104,7 +146,7 @@ int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index
     }
     for (size_t i = 0; i < count; i++) {
         ws->count = i + 1;
-        if (worker_init(&ws->w[i], cfg, idx, err, errlen))
+        if (worker_init(&ws->w[i], cfg, err, errlen))
             return -1;
     }
     return 0;
@@ -112,11 +154,17 @@ int workers_init(svc_workers *ws, size_t count, const svc_config *cfg, phm_index
 
 svc_worker *workers_acquire(svc_workers *ws)
 {
-    for (size_t i = 0; i < ws->count; i++) {
-        int expected = 0;
-        if (atomic_load_explicit(&ws->w[i].busy, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_strong(&ws->w[i].busy, &expected, 1))
-            return &ws->w[i];
+    /* A few passes: main() may be holding the one free worker for the
+     * microseconds it takes to free a searcher (workers_unbind_stale). */
+    for (int pass = 0; pass < 50; pass++) {
+        for (size_t i = 0; i < ws->count; i++) {
+            int expected = 0;
+            if (atomic_load_explicit(&ws->w[i].busy, memory_order_relaxed) == 0 &&
+                atomic_compare_exchange_strong(&ws->w[i].busy, &expected, 1))
+                return &ws->w[i];
+        }
+        struct timespec ts = { 0, 20000 }; /* 20 us; 1 ms in all */
+        nanosleep(&ts, NULL);
     }
     return NULL;
 }

@@ -476,7 +476,9 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
 {
     if (err && errlen)
         err[0] = 0;
-    if (!out || !path || !*path || (flags & ~(unsigned)(PHM_INDEX_CREATE | PHM_INDEX_RDONLY))) {
+    unsigned known = PHM_INDEX_CREATE | PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK;
+    if (!out || !path || !*path || (flags & ~known) ||
+        ((flags & PHM_INDEX_NOLOCK) && !(flags & PHM_INDEX_RDONLY))) {
         if (out)
             *out = NULL;
         idx_err(err, errlen, "cannot open index", path ? path : "", "invalid argument");
@@ -508,7 +510,8 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
         mrc = mdb_env_set_maxreaders(idx->env, IDX_MAXREADERS);
     if (!mrc)
         mrc = mdb_env_set_mapsize(idx->env, mapsize ? mapsize : PHM_INDEX_DEFAULT_MAPSIZE);
-    unsigned envflags = MDB_NOSUBDIR | MDB_NOTLS | (idx->rdonly ? MDB_RDONLY : 0);
+    unsigned envflags = MDB_NOSUBDIR | MDB_NOTLS | (idx->rdonly ? MDB_RDONLY : 0) |
+                        ((flags & PHM_INDEX_NOLOCK) ? MDB_NOLOCK : 0);
     if (!mrc)
         mrc = mdb_env_open(idx->env, path, envflags, 0600);
     if (mrc) {

@@ -242,3 +242,43 @@ corrupt_batch() {
     t_is "... each corrupt, the batch goes on" "$(tsv_col status "$T/bad.tsv" | tr '\n' ' ')" \
         "${_want}ok "
 }
+
+# ---- service replicas (snapshot.sh, replicas.sh) ----
+
+# gen_hashes N SEED SOURCE - a tsv hash list (hash, source, id) of N random
+# PDQ-like hashes (100..156 bits set, as real ones), ids SOURCE0, SOURCE1...
+gen_hashes() {
+    python3 - "$@" <<'PYEOF'
+import random, sys
+n, seed, src = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+r = random.Random(seed)
+print('hash\tsource\tid')
+for i in range(n):
+    v = r.getrandbits(256)
+    while not 100 <= bin(v).count('1') <= 156:
+        v = r.getrandbits(256)
+    print('%064x\t%s\t%s%d' % (v, src, src, i))
+PYEOF
+}
+
+# wrk_lookups URL TOKEN BODY SECONDS OUT - wrk posting BODY (JSON) to URL
+# with TOKEN for SECONDS (2 threads, 8 connections), its report in OUT.
+# Run it in the background to act meanwhile; then wrk_parse OUT.
+wrk_lookups() {
+    cat >"$5.lua" <<LUAEOF
+wrk.method = "POST"
+wrk.body = '$3'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $2"
+LUAEOF
+    wrk -t 2 -c 8 -d "$4s" -s "$5.lua" "$1" >"$5" 2>&1
+}
+
+# wrk_parse OUT - sets WRK_TOTAL (requests), WRK_NON2XX (non-2xx/3xx
+# answers, 0 if none) and WRK_SOCKERR ("none", or wrk's socket error line).
+wrk_parse() {
+    WRK_TOTAL=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$1")
+    WRK_NON2XX=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1")
+    WRK_SOCKERR=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$1")
+    WRK_TOTAL=${WRK_TOTAL:-0} WRK_NON2XX=${WRK_NON2XX:-0} WRK_SOCKERR=${WRK_SOCKERR:-none}
+}

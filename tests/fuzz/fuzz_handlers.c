@@ -240,12 +240,14 @@ static void start_server(void)
     if (!rt || config_copy(&rt->cfg, c) || tokens_load(tok_path, &rt->tokens, err,
                                                        sizeof err))
         die("tokens", err);
-    if (phm_index_open(&srv.idx, idx_path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err,
+    phm_index *idx = NULL;
+    if (phm_index_open(&idx, idx_path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err,
                        sizeof err))
         die("index", err);
+    index_init(&srv.index, idx);
     srv.unix_fd = bind_socket(AF_UNIX);
     srv.tcp_fd = bind_socket(AF_INET);
-    if (workers_init(&srv.workers, 2 * (size_t)c->threads, c, srv.idx, err, sizeof err))
+    if (workers_init(&srv.workers, 2 * (size_t)c->threads, c, err, sizeof err))
         die("workers", err);
     live_init(&srv.live, rt);
     if (http_start(&srv, err, sizeof err))

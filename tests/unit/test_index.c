@@ -579,6 +579,69 @@ static void test_compact_and_copy(void)
     phm_index_close(idx);
 }
 
+/* phm_index_snapshot: a compacted copy renamed over its target while a
+ * write transaction is open (the copy holds the last commit), opened
+ * without a lock file (PHM_INDEX_NOLOCK) beside another handle of the
+ * same path; its refusals. */
+static void test_snapshot(void)
+{
+    char path[600], snap[600], lock[620], bad[620];
+    path_in(path, sizeof path, "snap-src.phmi");
+    path_in(snap, sizeof snap, "snap.phmi");
+    phm_index *idx, *a, *b;
+    phm_index_txn *t;
+    uint64_t n = 99;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create");
+    rng r = { 9 };
+    phm_pdq first, late;
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < 200; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%d", i);
+        phm_entry e = { .source = "s", .id = id, .quality = 90, .signals = PHM_SIG_PDQ };
+        e.pdq = rng_hash(&r);
+        if (i == 0)
+            first = e.pdq;
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit 200");
+    /* an uncommitted add is not in the snapshot */
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_entry e = { .source = "s", .id = "late", .quality = 90, .signals = PHM_SIG_PDQ };
+    late = e.pdq = rng_hash(&r);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_snapshot(idx, snap, &n, err, sizeof err), PHM_OK, "snapshot: %s", err);
+    IS_INT(n, 200, "its entry count: the last commit");
+    phm_index_txn_commit(t, NULL, err, sizeof err);
+    IS_INT(phm_index_snapshot(idx, path, NULL, err, sizeof err), PHM_ERR_INVALID,
+           "not onto the index itself");
+    snprintf(bad, sizeof bad, "%s/no-such-dir/x.phmi", dir);
+    IS_INT(phm_index_snapshot(idx, bad, NULL, err, sizeof err), PHM_ERR_NOT_FOUND,
+           "not into a missing directory");
+    OK(strstr(err, "cannot snapshot index") != NULL, "message: %s", err);
+    IS_INT(phm_index_open(&a, snap, PHM_INDEX_NOLOCK, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_INVALID, "NOLOCK needs RDONLY");
+    IS_INT(phm_index_open(&a, snap, PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK, 0, PHM_SIMD_AUTO,
+                          err, sizeof err), PHM_OK, "open the snapshot without a lock");
+    IS_INT(radius_count(a, &first, 0), 1, "it searches");
+    IS_INT(radius_count(a, &late, 0), 0, "without the uncommitted entry");
+    /* the next snapshot renamed over it while `a` is open: `a` keeps the
+     * old file, a second handle of the same path sees the new one */
+    IS_INT(phm_index_snapshot(idx, snap, &n, err, sizeof err), PHM_OK, "again: %s", err);
+    IS_INT(n, 201, "with the late entry");
+    IS_INT(phm_index_open(&b, snap, PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK, 0, PHM_SIMD_AUTO,
+                          err, sizeof err), PHM_OK, "a second handle of the path");
+    IS_INT(radius_count(a, &late, 0), 0, "the old handle: the old file");
+    IS_INT(radius_count(b, &late, 0), 1, "the new handle: the new file");
+    IS_INT(phm_index_verify(b, err, sizeof err), PHM_OK, "verifies: %s", err);
+    phm_index_close(a);
+    phm_index_close(b);
+    phm_index_close(idx);
+    snprintf(lock, sizeof lock, "%s-lock", snap);
+    OK(access(lock, F_OK) != 0, "no lock file beside the snapshot");
+}
+
 /* The entry number of ("s", id), 0 when absent; its note into note[16]. */
 static uint64_t key_eid(phm_index *idx, const char *id, char *note)
 {
@@ -803,6 +866,7 @@ int main(void)
     test_bad_files();
     test_map_full();
     test_compact_and_copy();
+    test_snapshot();
     test_merge_keys();
     test_extra_fields();
     scratch_done(dir);
