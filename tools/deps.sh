@@ -28,6 +28,11 @@ PKGS="$PKGS imagemagick libjxl-tools webp libtiff-tools libheif-examples"
 # Chromium (--dump-dom, --screenshot) and checks what it shows
 PKGS="$PKGS chromium"
 
+# Debian packages (make deb, tests/cli/deb.sh): dpkg-buildpackage with
+# debhelper builds them from the tracked files (git), lintian checks them,
+# systemd-analyze checks the unit (systemd-sysusers makes its user)
+PKGS="$PKGS build-essential dpkg-dev debhelper lintian git systemd"
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
