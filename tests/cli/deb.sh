@@ -142,7 +142,7 @@ w=$T/work
 mkdir -p "$w"
 (cd "$ROOT/data/known" && /usr/bin/phmatch hash -q --format pdq -- *.jpg) >"$w/known.pdq"
 t_is "phmatch hash data/known: one hash per photo" "$(wc -l <"$w/known.pdq")" \
-    "$(ls "$ROOT/data/known" | grep -c '\.jpg$')"
+    "$(find "$ROOT/data/known" -name '*.jpg' | wc -l)"
 /usr/bin/phmatch index create "$w/known.phmi" >/dev/null &&
     /usr/bin/phmatch index import --source deb --category test "$w/known.phmi" - \
         <"$w/known.pdq" >"$w/import.log" 2>&1
@@ -296,8 +296,8 @@ t_is "the audit log: phmatch's, mode 0600, one record" \
 # time (HEIF, JPEG XL and TIFF libraries, the FFmpeg video backend), then no
 # mapping may be writable and executable, and no library it mapped may ask
 # for text relocations or an executable stack (either would need W+X).
-for f in fuzz_heif/d10.heic fuzz_jxl/alpha.jxl \
-    "fuzz_tiff/$(ls "$ROOT/tests/fuzz/corpus/fuzz_tiff" | grep '\.tif$' | head -n 1)"; do
+for f in fuzz_heif/d10.heic fuzz_heif/d12.avif fuzz_jxl/alpha.jxl \
+    "fuzz_tiff/$(cd "$ROOT/tests/fuzz/corpus/fuzz_tiff" && find . -name '*.tif' | sort | head -n 1 | cut -c3-)"; do
     t_like "phmatchd hashes ${f#*/}" "$(curl -s --max-time 30 --unix-socket "$SOCK" \
         -H 'Content-Type: application/octet-stream' \
         --data-binary @"$ROOT/tests/fuzz/corpus/$f" http://localhost/v1/hash)" '"pdq":"[0-9a-f]\{64\}"'
@@ -308,7 +308,7 @@ t_like "phmatchd hashes a video" "$(curl -s --max-time 60 --unix-socket "$SOCK" 
 maps=/proc/$svc_pid/maps
 t_is "the process checked is phmatchd" "$(readlink "/proc/$svc_pid/exe")" /usr/bin/phmatchd
 libs=$(awk '$6 ~ /\.so/ { print $6 }' "$maps" | sort -u)
-for l in libheif libjxl libtiff phmatch-video libavcodec; do
+for l in libheif libde265 libdav1d libjxl libtiff phmatch-video libavcodec; do
     t_like "phmatchd mapped $l" "$libs" "/$l"
 done
 t_is "no mapping of phmatchd is writable and executable" \
