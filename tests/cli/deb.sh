@@ -36,8 +36,16 @@ if ! git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     t_skip "Debian packages" "make deb packages a git checkout's tracked files"
     t_done
 fi
+# pkg_present PKG - whether dpkg knows PKG as more than not installed
+# (installed, half-installed, its conffiles left behind...).
+pkg_present() {
+    case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in
+    '' | *' not-installed') return 1 ;;
+    esac
+    return 0
+}
 for p in $PKGS; do
-    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
+    if pkg_present "$p"; then
         t_skip "Debian packages" "$p is already installed: the test would remove it"
         t_done
     fi
@@ -79,8 +87,7 @@ deb_cleanup() {
     fi
     installed=""
     for p in $PKGS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed' &&
-            installed="$installed $p"
+        pkg_present "$p" && installed="$installed $p"
     done
     # shellcheck disable=SC2086
     [ -z "$installed" ] || dpkg_locked --purge $installed >/dev/null 2>&1
