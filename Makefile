@@ -254,6 +254,47 @@ uninstall: ## remove what install put in $(DESTDIR)$(PREFIX)
 clean: ## remove build outputs
 	rm -rf build build-asan build-fuzz
 
+# --- Debian packages (issue 16) --------------------------------------------
+# `make deb` copies the tracked sources into $(DEB_DIR)/phmatch-VERSION/
+# with tools/debian/ as debian/ (the changelog's version from VERSION, its
+# date the last commit's), builds the binary packages there with
+# dpkg-buildpackage and checks them with lintian (errors and warnings fail).
+# The .debs land in $(DEB_DIR)/. tests/cli/deb.sh (in `make check`, or
+# alone: `make check-deb`) builds, installs, tests and purges them.
+# The package build gets none of this make's variables (its `make clean`
+# would remove $(DEB_DIR)).
+DEB_DIR  ?= build-deb
+DEB_SRC   = $(DEB_DIR)/phmatch-$(VERSION)
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB_CHANGES = $(DEB_DIR)/phmatch_$(VERSION)_$(DEB_ARCH).changes
+
+.PHONY: deb check-deb clean-deb
+deb: ## build the Debian packages phmatch, libphmatch0, libphmatch-dev into build-deb/ (lintian-checked)
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null && \
+	    command -v lintian >/dev/null || \
+	    { echo "make deb: needs dpkg-dev, debhelper and lintian (make deps)" >&2; exit 1; }
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+	    { echo "make deb: needs a git checkout (it packages the tracked files)" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	cp -R tools/debian $(DEB_SRC)/debian
+	rm $(DEB_SRC)/debian/changelog.in
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@DATE@/$$(git log -1 --format=%aD)/" \
+	    tools/debian/changelog.in >$(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u DEB_DIR -u BUILD \
+	    -u SAN -u OPT DEB_BUILD_OPTIONS="parallel=2 $(DEB_BUILD_OPTIONS)" \
+	    dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning --display-info $(DEB_CHANGES)
+	@ls -1 $(DEB_DIR)/*.deb
+
+check-deb: ## make deb, install the packages (root), test the installed tools and unit, purge them
+	@BUILD=$(BUILD) sh tests/cli/deb.sh
+
+clean: clean-deb
+clean-deb:
+	rm -rf $(DEB_DIR)
+
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | \
 	    sed -e 's/:.*## /\t/' | expand -t 12

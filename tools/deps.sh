@@ -31,6 +31,11 @@ PKGS="$PKGS chromium"
 # HAProxy (tools/haproxy/) under load from wrk; tests/cli/snapshot.sh uses wrk
 PKGS="$PKGS haproxy wrk"
 
+# Debian packages (make deb, tests/cli/deb.sh): dpkg-buildpackage with
+# debhelper builds them from the tracked files (git), lintian checks them,
+# systemd-analyze checks the unit (systemd-sysusers makes its user)
+PKGS="$PKGS build-essential dpkg-dev debhelper lintian git systemd"
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
