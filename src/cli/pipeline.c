@@ -323,7 +323,7 @@ static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
                    int *fatal, uint64_t *left_out, char *err, size_t errlen)
 {
     size_t k = 0;
-    for (; k < n; k++) {
+    while (k < n) {
         input_item item;
         int rc = input_next(pl->in, &item, err, errlen);
         if (rc == 0) {
@@ -342,7 +342,6 @@ static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
             }
             if (a > 0) { /* done before: the next input takes slot k */
                 ++*left_out;
-                k--;
                 continue;
             }
         }
@@ -372,6 +371,7 @@ static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
         r->size = -1;
         snprintf(s->message, sizeof s->message, "%s", item.message);
         r->message = s->message;
+        k++;
     }
     return k;
 }
