@@ -42,7 +42,7 @@ static json_t *source_json(const char *source, const phm_source_settings *s,
                      "categories", cats ? cats : json_null(), "stored", s->stored);
 }
 
-static void reply_gov_error(svc_request *rq, int rc, const char *msg)
+void reply_gov_error(svc_request *rq, int rc, const char *msg)
 {
     if (rc == PHM_ERR_NOT_FOUND)
         reply_error(rq, 404, "not_found", "%s", msg);
