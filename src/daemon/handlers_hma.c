@@ -108,28 +108,39 @@ typedef struct lookup_opts {
     int bypass;        /* bypass_coinflip: ratios not applied */
 } lookup_opts;
 
-/* {"BANK": [{"bank_content_id": ..., "distance": "D"}]} for res's hits. */
+/* Whether hit h is answered: its bank listed (when ?banks= is given),
+ * and admitted by its bank's ratio (unless bypassed). */
+static int hit_kept(svc_request *rq, ratio_cache *rc, const phm_match_hit *h,
+                    const lookup_opts *o)
+{
+    if (!h->e.source || (o->banks && !hma_bank_listed(o->banks, h->e.source)))
+        return 0;
+    if (o->bypass || h->suppressed_by.source)
+        return 1;
+    const char *key = o->seed ? o->seed : h->e.id;
+    return phm_source_ratio_admits(source_ratio(rq, rc, h->e.source), key, strlen(key));
+}
+
+/* {"BANK": [{"bank_content_id": ..., "distance": "D"}]} for res's hits
+ * that are kept (hit_kept); those alone are audited and counted. */
 static json_t *banks_json(svc_request *rq, const phm_match_result *res,
                           const phm_pdq *query, const lookup_opts *o)
 {
     ratio_cache rc = { 0 };
+    phm_match_hit *kept = malloc((res->count ? res->count : 1) * sizeof *kept);
     json_t *banks = json_object();
-    if (!banks)
+    size_t n = 0;
+    if (!banks || !kept)
         goto oom;
+    for (size_t i = 0; i < res->count; i++)
+        if (hit_kept(rq, &rc, &res->hits[i], o))
+            kept[n++] = res->hits[i];
     /* The audit records and metrics are those of any match answer. */
-    report_hits(rq, res->hits, res->count, query, 0);
-    for (size_t i = 0; i < res->count; i++) {
-        const phm_match_hit *h = &res->hits[i];
-        if (!h->e.source || h->suppressed_by.source)
+    report_hits(rq, kept, n, query, 0);
+    for (size_t i = 0; i < n; i++) {
+        const phm_match_hit *h = &kept[i];
+        if (h->suppressed_by.source)
             continue; /* suppressed (governance): no match for HMA */
-        if (o->banks && !hma_bank_listed(o->banks, h->e.source))
-            continue;
-        if (!o->bypass) {
-            double r = source_ratio(rq, &rc, h->e.source);
-            const char *key = o->seed ? o->seed : h->e.id;
-            if (!phm_source_ratio_admits(r, key, strlen(key)))
-                continue;
-        }
         char dist[8];
         snprintf(dist, sizeof dist, "%d", h->distance);
         /* Keys are UTF-8 for jansson: the one policy for other bytes. */
@@ -145,8 +156,10 @@ static json_t *banks_json(svc_request *rq, const phm_match_result *res,
                                                  hma_content_id(h->e.id), "distance", dist)))
             goto oom;
     }
+    free(kept);
     return banks;
 oom:
+    free(kept);
     json_decref(banks);
     reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
     return NULL;

@@ -61,6 +61,7 @@ tokens = $T/tokens
 threads = 2
 max_matches = 1000
 max_body = 1MiB
+audit_log = $T/audit.jsonl
 CONF
 svc_start hma -c "$T/phmatchd.conf" || { t_fail "phmatchd started"; t_diag "$(cat "$T/hma.log")"; t_done; }
 
@@ -149,8 +150,12 @@ t_is "... a missing bank: 404" "$(a "$(U /c/bank/NOPE/content/1)")" 404
 lk() { l "$(U "/m/lookup?signal_type=pdq&signal=$1${2:-}")"; }
 t_is "GET /m/lookup: {BANK: [{bank_content_id, distance}]}" "$(lk "$WANT")/$(body)" \
     '200/{"BANK_A":[{"bank_content_id":1,"distance":"0"}],"BANK_B":[{"bank_content_id":2,"distance":"5"}]}'
+before=$(wc -l <"$T/audit.jsonl")
 t_is "... banks=BANK_B: BANK_B's only (issue 18: banks= was ignored)" \
     "$(lk "$WANT" "&banks=BANK_B")/$(body)" '200/{"BANK_B":[{"bank_content_id":2,"distance":"5"}]}'
+t_is "... and the audit log records that match only" \
+    "$(tail -n +$((before + 1)) "$T/audit.jsonl" | python3 -c 'import json,sys; print([(r["source"], r["id"]) for r in map(json.loads, sys.stdin)])')" \
+    "[('BANK_B', '2')]"
 t_is "... banks=NOPE: no matches, not an error" "$(lk "$WANT" "&banks=NOPE")/$(body)" '200/{}'
 t_is "... banks=NOPE,BANK_A" "$(lk "$WANT" "&banks=NOPE,BANK_A")/$(jq 'sorted(j)')" "200/['BANK_A']"
 t_is "POST /m/lookup?banks=BANK_A with a photo" \
