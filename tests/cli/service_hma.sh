@@ -86,6 +86,8 @@ t_is "POST /c/banks with enabled false: ratio 0" \
 t_is "POST /c/banks with enabled_ratio 0.25" \
     "$(aj POST /c/banks '{"name":"QUARTER1","enabled_ratio":0.25}')/$(jq 'j["matching_enabled_ratio"]')" \
     "201/0.25"
+t_is "... phmatchd's own GET /v1/index/sources/QUARTER1 shows matching_ratio" \
+    "$(a "$(U /v1/index/sources/QUARTER1)")/$(jq '(j["matching_ratio"], j["enabled"])')" "200/(0.25, True)"
 bad=""
 for n in '"bank_a"' '"1BANK"' '"A-B"' '""' '"A B"' '123' 'null' '"ÄB"'; do
     code=$(aj POST /c/banks "{\"name\":$n}")
