@@ -402,12 +402,20 @@ static void content_store(svc_request *rq, svc_worker *w, const char *name,
     uint64_t cid = 0;
     char id[32], hex[PHM_PDQ_HEX_LEN + 1];
     int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
-    if (rc == PHM_OK)
+    /* An id an entry of the bank already has (imported under a decimal
+     * id) is skipped: adding it would replace that entry. */
+    for (int tries = 0; rc == PHM_OK && tries < 1000; tries++) {
+        uint64_t eid;
         rc = phm_index_txn_next_content_id(txn, &cid, w->err, sizeof w->err);
+        snprintf(id, sizeof id, "%llu", (unsigned long long)cid);
+        if (rc != PHM_OK ||
+            phm_searcher_find(w->searcher, name, id, &eid, w->err, sizeof w->err) != PHM_OK)
+            break;
+    }
+    phm_searcher_release(w->searcher);
     if (rc == PHM_OK) {
         phm_entry e;
         memset(&e, 0, sizeof e);
-        snprintf(id, sizeof id, "%llu", (unsigned long long)cid);
         e.source = name;
         e.id = id;
         e.note = note;

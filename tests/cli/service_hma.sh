@@ -330,10 +330,16 @@ t_is "a malformed escape in a bank name: 400" "$(a "$(U /c/bank/%zz)")" 400
 t_is "the server still answers" "$(req "$(U /status)")" 200
 
 # ---- ids survive a restart; the index is consistent ----
+# An entry imported into BANK_A under the decimal id 203 (phmatchd's own
+# endpoint): the next content id skips it rather than replace it.
+t_is "an entry BANK_A:203 imported by POST /v1/index/entries" \
+    "$(aj POST /v1/index/entries "{\"source\":\"BANK_A\",\"id\":\"203\",\"hash\":\"$H2\"}")" 200
 svc_stop "$PID"
 svc_start hma2 -c "$T/phmatchd.conf" || { t_fail "restarted"; t_done; }
-t_is "after a restart the next id is new (203)" \
-    "$(aj POST /c/bank/BANK_A/signal "{\"pdq\":\"$FAR\"}")/$(jq 'j["id"]')" "200/203"
+t_is "after a restart the next id is new, past the imported 203: 204" \
+    "$(aj POST /c/bank/BANK_A/signal "{\"pdq\":\"$FAR\"}")/$(jq 'j["id"]')" "200/204"
+t_is "... and BANK_A:203 is still the imported entry" \
+    "$(a "$(U "/c/bank/BANK_A/content/203?include_signals=true")")/$(jq 'j["signals"]["pdq"]')" "200/$H2"
 svc_stop "$PID"
 "$PHMATCH" index verify "$DB" >"$T/verify" 2>&1
 t_is "phmatch index verify passes" "$?" 0
