@@ -451,7 +451,7 @@ int phm_index_source_foreach(phm_index *idx,
         }
         memcpy(key.name, k.mv_data, k.mv_size);
         key.name[k.mv_size] = '\0';
-        if (!bsearch(&key, l.v, counted, sizeof *l.v, cmp_names)) {
+        if (!counted || !bsearch(&key, l.v, counted, sizeof *l.v, cmp_names)) {
             if (l.n == l.cap) {
                 size_t cap = l.cap ? 2 * l.cap : 16;
                 src_name *nv = realloc(l.v, cap * sizeof *nv);

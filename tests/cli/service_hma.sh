@@ -29,7 +29,7 @@ for b in "$PHMATCHD" "$PHMATCH"; do
         t_done
     fi
 done
-trap 'svc_kill_all; t_cleanup' EXIT
+trap 'svc_kill_all; [ -z "${HMA_KEEP:-}" ] || cat "$T"/hma*.log >&2; t_cleanup' EXIT
 
 JPG=$IMAGES/misc-images/wee.jpg
 ADMIN_TOKEN=admin-token-hma-0123456789abcdef
