@@ -5,6 +5,8 @@
 # bench/svc_inproc (one searcher/decoder/hasher per thread, no HTTP):
 #
 #   lookup-1    POST /v1/lookup, one random hash, radius 31, at each index size
+#   hma-lookup  GET /m/lookup?signal_type=pdq&signal=HEX (HMA 2's lookup, issue
+#               18), one random hash, radius match_distance (31), each size
 #   lookup-100  POST /v1/lookup, 100 random hashes (at the largest size)
 #   match       POST /v1/match, 0.3 MP JPEGs from tools/mkimages, against
 #               phmatch match -j THREADS; and match-1core: phmatchd on one
@@ -19,7 +21,8 @@
 # (phmatchd threads, default 2), SVC_BENCH_CONNS (wrk connections, default
 # 2 per phmatchd thread: see below), SVC_BENCH_REPS (wrk runs per figure,
 # default 3: the medians are printed; each run's in NAME.runs), SVC_BENCH_QUICK=1 (a 20,000-entry index and 2 s runs: a check of the
-# script, not a measurement). Indexes are kept in BUILD_DIR/bench/service/
+# script, not a measurement), SVC_BENCH_LOOKUP_ONLY=1 (the lookup-1 and
+# hma-lookup rows only). Indexes are kept in BUILD_DIR/bench/service/
 # and reused (10 M entries take about a minute to build and 4.5 GB).
 # wrk runs on the same machine and takes CPU from the server: on 2 cores
 # the figures are those of server and client sharing them.
@@ -67,7 +70,7 @@ log=$out/run.log
 pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile)
 CC=${CC:-cc}
 # shellcheck disable=SC2086
-libs="$build/libphmatch.a -fopenmp -pthread $(pkg-config --libs $pkgs) -lm"
+libs="$build/libphmatch.a -fopenmp -pthread $(pkg-config --libs $pkgs) -lgif -lm -ldl"
 for h in bench/svc_inproc.c tests/service/svc_client.c tools/mkimages.c; do
     name=$(basename "$h" .c)
     # shellcheck disable=SC2086
@@ -116,6 +119,30 @@ init = function(args)
     pool[j] = wrk.format("POST", "/v1/lookup", { ["Content-Type"] = "application/json",
                                                  ["Authorization"] = auth },
                          '{"hashes":[' .. table.concat(h, ",") .. '],"max_distance":31}')
+  end
+end
+request = function()
+  n = n % #pool + 1
+  return pool[n]
+end
+EOF
+cat >"$out/hma.lua" <<'EOF'
+-- GET /m/lookup?signal_type=pdq&signal=HEX: HMA 2's lookup of one random
+-- hash, made in init() as lookup.lua's (16384, round robin).
+local hex = "0123456789abcdef"
+local auth = "Bearer " .. os.getenv("PHMATCHD_TOKEN")
+local pool = {}
+local n = 0
+init = function(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16))
+  for j = 1, 16384 do
+    local t = {}
+    for i = 1, 64 do
+      local r = math.random(1, 16)
+      t[i] = hex:sub(r, r)
+    end
+    pool[j] = wrk.format("GET", "/m/lookup?signal_type=pdq&signal=" .. table.concat(t),
+                         { ["Authorization"] = auth })
   end
 end
 request = function()
@@ -256,6 +283,7 @@ for n in $sizes; do
     last=$idx
     start_server "$idx"
     wrk_run "lookup1-$n" -s "$out/lookup.lua" "http://127.0.0.1:$port" -- 1 >"$out/r"
+    wrk_run "hmalookup-$n" -s "$out/hma.lua" "http://127.0.0.1:$port" >"$out/rh"
     stop_server
     read -r rps p50 p99 bad <"$out/r"
     inp=$("$out/svc_inproc" lookup "$idx" "$threads" "$secs" | cut -d ' ' -f 1)
@@ -264,7 +292,15 @@ for n in $sizes; do
     t="-"
     [ "$n" -lt 10000000 ] || t="$(verdict "$ok") (>= 20000/s, p99 < 5 ms)"
     row lookup-1 "$n" "$rps" "$p50" "$p99" "$inp" "$t" "$bad"
+    read -r rps p50 p99 bad <"$out/rh"
+    row hma-lookup "$n" "$rps" "$p50" "$p99" "$inp" - "$bad"
 done
+if [ "${SVC_BENCH_LOOKUP_ONLY:-0}" = 1 ]; then
+    echo
+    echo "in-proc: bench/svc_inproc, the same lookups on $threads threads without HTTP."
+    echo "hma-lookup: GET /m/lookup (HMA 2), against the same in-proc reference."
+    exit 0
+fi
 
 start_server "$last"
 wrk_run lookup100 -s "$out/lookup.lua" "http://127.0.0.1:$port" -- 100 >"$out/r"

@@ -1138,6 +1138,11 @@ typedef struct phm_source_settings {
     uint64_t quarantine_window_ns; /* 1 s .. PHM_QUARANTINE_MAX_WINDOW */
     size_t ncategories;
     phm_category_name categories[PHM_SOURCE_MAX_CATEGORIES]; /* by code */
+    /* The share of the source's entries that lookups by ratio admit
+     * (phm_source_ratio_admits; phmatchd's HMA /m/lookup, whose banks'
+     * matching_enabled_ratio it is): 0..1, stored to 1e-6. Default 1.
+     * The matcher itself (phm_match_*) does not apply it. */
+    double matching_ratio;
     int stored;              /* output: the index holds a record for it */
 } phm_source_settings;
 
@@ -1230,6 +1235,58 @@ typedef struct phm_governance_counts {
 int phm_index_governance_counts(phm_index *idx, int64_t now,
                                 phm_governance_counts *out, char *err,
                                 size_t errlen);
+
+/* ---- sources as banks: ratio, content ids, disabled state, rename ---- */
+/*
+ * What an HMA-style ("Hasher-Matcher-Actioner") bank needs of a source:
+ * a deterministic share of its entries enabled, integer content ids
+ * unique across sources, an entry's disabled state, and renaming.
+ */
+
+/* Whether an entry keyed `key` (len bytes; phmatchd uses the entry id, or
+ * the request's seed) is within `ratio` (0..1) of its source: a
+ * deterministic coin in [0, 1) derived from the key (64-bit FNV-1a, then
+ * a 64-bit finaliser; the same on every platform and version) is below
+ * the ratio. ratio >= 1 admits every key, <= 0 (or NaN) none; about a
+ * `ratio` share of distinct keys is admitted. Thread-safe, no state. */
+int phm_source_ratio_admits(double ratio, const char *key, size_t len);
+
+/* The next content id, from a counter kept in the index (meta
+ * `next_content_id`, from 1) and increased within txn: committed with
+ * what txn adds, so a crash never hands the same id out twice nor loses
+ * an entry's id. Ids are unique across sources among those this counter
+ * gives; the caller stores the entry under the decimal id. Errors:
+ * PHM_ERR_INVALID, or a storage error after which txn can only be
+ * aborted (as phm_index_add). */
+int phm_index_txn_next_content_id(phm_index_txn *txn, uint64_t *out, char *err,
+                                  size_t errlen);
+
+/* The disabled row of entry (source, id), as phm_index_disabled_foreach
+ * gives it: *disabled 1 and *until (0: until enabled) if one is stored
+ * (an expired one too: compare until with the time), else 0. The entry
+ * need not exist. Errors: PHM_ERR_INVALID, PHM_ERR_CORRUPT, PHM_ERR_INDEX. */
+int phm_index_entry_disabled(phm_index *idx, const char *source, const char *id,
+                             int *disabled, int64_t *until, char *err,
+                             size_t errlen);
+
+/* Renames source `from` to `to` in one durable write transaction: every
+ * entry (same id, fields and added time; new entry numbers), its
+ * settings and its disabled and quarantine rows. *moved (may be NULL)
+ * gets the entries moved. Errors: PHM_ERR_NOT_FOUND (`from` has neither
+ * entries nor settings), PHM_ERR_INVALID (a malformed name, or `to` has
+ * entries or settings already: `err` says "exists"), PHM_ERR_READONLY,
+ * PHM_ERR_FULL, PHM_ERR_INDEX, PHM_ERR_NOMEM. Renaming to the same name
+ * changes nothing. */
+int phm_index_source_rename(phm_index *idx, const char *from, const char *to,
+                            uint64_t *moved, char *err, size_t errlen);
+
+/* Deletes source `source` in one durable write transaction: its entries,
+ * settings, and disabled and quarantine rows. *removed (may be NULL) gets
+ * the entries removed. Errors: PHM_ERR_NOT_FOUND (neither entries nor
+ * settings: nothing changed), PHM_ERR_INVALID, PHM_ERR_READONLY,
+ * PHM_ERR_FULL, PHM_ERR_INDEX. */
+int phm_index_source_delete(phm_index *idx, const char *source, uint64_t *removed,
+                            char *err, size_t errlen);
 
 /* ================================================================== */
 /* Video                                                               */

@@ -27,6 +27,9 @@ void body_begin(svc_bodybuf *b, size_t limit, int64_t budget)
     b->too_large = b->overloaded = b->bad_form = 0;
     b->discarded = 0;
     b->photo_parts = 0;
+    b->form_len[0] = b->form_len[1] = 0;
+    b->form_text[0][0] = b->form_text[1][0] = '\0';
+    b->form_long = 0;
 }
 
 void body_expect(svc_bodybuf *b, size_t length, int64_t client_budget)
@@ -102,6 +105,22 @@ int body_append(svc_bodybuf *b, const char *data, size_t n)
 int body_form_piece(svc_bodybuf *b, const char *key, uint64_t off, const char *data,
                     size_t n)
 {
+    int text = !key ? -1 : strcmp(key, "metadata") == 0 ? BODY_FORM_METADATA
+                         : strcmp(key, "note") == 0   ? BODY_FORM_NOTE
+                                                      : -1;
+    if (text >= 0) {
+        size_t *len = &b->form_len[text];
+        if (off == 0 && *len)
+            b->bad_form = 1;
+        if (off != *len || n > BODY_FORM_TEXT_MAX - *len) {
+            b->form_long = 1;
+            return 0;
+        }
+        memcpy(b->form_text[text] + *len, data, n);
+        *len += n;
+        b->form_text[text][*len] = '\0';
+        return 0;
+    }
     if (!key || strcmp(key, "photo") != 0)
         return 0; /* other fields are ignored */
     if (off == 0 && ++b->photo_parts > 1)

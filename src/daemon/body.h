@@ -22,6 +22,11 @@
  * sent); past this multiple of the limit the connection is closed. */
 #define BODY_DISCARD_FACTOR 4
 
+/* Bytes kept of a multipart text field (`metadata`, `note`). */
+#define BODY_FORM_TEXT_MAX 8192
+/* Its index in svc_bodybuf.form_text. */
+enum { BODY_FORM_METADATA = 0, BODY_FORM_NOTE = 1 };
+
 typedef struct svc_bodybuf {
     atomic_int_fast64_t *in_use; /* bytes of all bodies (metrics) */
     atomic_int_fast64_t *client_in_use; /* bytes of the client's bodies, or NULL */
@@ -36,6 +41,12 @@ typedef struct svc_bodybuf {
     int overloaded;              /* 1: over budget; 2: over client_budget */
     uint64_t discarded;
     int photo_parts;
+    /* HMA's small text fields beside `photo` (body_form_piece): the
+     * multipart `metadata` and `note`, kept up to BODY_FORM_TEXT_MAX
+     * bytes each (form_long set past that) */
+    char form_text[2][BODY_FORM_TEXT_MAX + 1];
+    size_t form_len[2];
+    int form_long;
 } svc_bodybuf;
 
 /* An empty body counting its memory in *in_use. */
@@ -62,8 +73,9 @@ int body_reserve(svc_bodybuf *b, size_t need);
  * closed. */
 int body_append(svc_bodybuf *b, const char *data, size_t n);
 /* A piece of a multipart field (libmicrohttpd's post processor): bytes of
- * the field `photo` are kept; a second `photo` part sets bad_form; other
- * fields are ignored. Returns as body_append. */
+ * the field `photo` are kept; a second `photo` part sets bad_form; the
+ * text fields `metadata` and `note` are kept in form_text (a second one
+ * sets bad_form); other fields are ignored. Returns as body_append. */
 int body_form_piece(svc_bodybuf *b, const char *key, uint64_t off, const char *data,
                     size_t n);
 /* A multipart body that could not be parsed: its remaining bytes are

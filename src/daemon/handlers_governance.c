@@ -31,7 +31,7 @@ static json_t *source_json(const char *source, const phm_source_settings *s,
     json_t *cats = json_object();
     for (size_t i = 0; cats && i < s->ncategories; i++)
         json_object_set_new(cats, s->categories[i].code, json_text(s->categories[i].name));
-    return json_pack("{s:o, s:I, s:b, s:s, s:o, s:o, s:I, s:f, s:o, s:b}", "source",
+    return json_pack("{s:o, s:I, s:b, s:s, s:o, s:o, s:I, s:f, s:o, s:b, s:f}", "source",
                      json_text(source), "entries", (json_int_t)entries, "enabled",
                      s->enabled, "kind", phm_source_kind_name(s->kind), "max_distance",
                      s->max_distance >= 0 ? json_integer(s->max_distance) : json_null(),
@@ -39,10 +39,11 @@ static json_t *source_json(const char *source, const phm_source_settings *s,
                      s->min_quality >= 0 ? json_integer(s->min_quality) : json_null(),
                      "quarantine_limit", (json_int_t)s->quarantine_limit,
                      "quarantine_window", (double)s->quarantine_window_ns / 1e9,
-                     "categories", cats ? cats : json_null(), "stored", s->stored);
+                     "categories", cats ? cats : json_null(), "stored", s->stored,
+                     "matching_ratio", s->matching_ratio);
 }
 
-static void reply_gov_error(svc_request *rq, int rc, const char *msg)
+void reply_gov_error(svc_request *rq, int rc, const char *msg)
 {
     if (rc == PHM_ERR_NOT_FOUND)
         reply_error(rq, 404, "not_found", "%s", msg);
@@ -220,10 +221,17 @@ static int apply_settings(json_t *o, phm_source_settings *s, char *msg, size_t l
                     return -1;
                 }
             }
+        } else if (strcmp(key, "matching_ratio") == 0 && json_is_number(v)) {
+            double r = json_number_value(v);
+            if (!(r >= 0.0 && r <= 1.0)) {
+                snprintf(msg, len, "matching_ratio must be 0..1");
+                return -1;
+            }
+            s->matching_ratio = r;
         } else {
             snprintf(msg, len, "unknown or malformed member '%.64s' (expected enabled, "
                      "max_distance, min_quality, kind, quarantine_limit, "
-                     "quarantine_window, categories)", key);
+                     "quarantine_window, categories, matching_ratio)", key);
             return -1;
         }
     }

@@ -513,6 +513,9 @@ static int run_handler(svc_conn *cc)
     }
     rq->body = b->buf;
     rq->body_len = b->len;
+    for (int i = 0; i < 2; i++)
+        rq->form_text[i] = b->form_len[i] ? b->form_text[i] : NULL;
+    rq->form_long = b->form_long;
     if (srv->decoders && (rq->route->body == BODY_IMAGE || rq->route->body == BODY_MEDIA ||
                           rq->route->body == BODY_MULTIPART)) {
         const svc_runtime *rt = live_acquire(&srv->live, &slot);
@@ -642,6 +645,13 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
 
     const char *ct = MHD_lookup_connection_value(cc->mc, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (route_refuses_url(rq->route) &&
+        MHD_lookup_connection_value(cc->mc, MHD_GET_ARGUMENT_KIND, "url")) {
+        reply_error(rq, 400, "bad_request", "?url= is not supported: phmatchd never "
+                    "fetches URLs; upload the content as multipart/form-data instead");
+        queue_answer(cc);
+        return;
+    }
     const char *why = route_check_type(rq->route, ct);
     if (!why && rq->route->body == BODY_MULTIPART &&
         !(cc->pp = MHD_create_post_processor(cc->mc, 65536, post_iter, cc)))

@@ -10,7 +10,7 @@
 static const char *const ep_names[EP_COUNT] = {
     "hash", "match", "lookup", "index_stats", "index_add", "index_delete_entry",
     "index_delete_source", "healthz", "readyz", "metrics", "hma_lookup", "hma_hash",
-    "index_governance", "other",
+    "index_governance", "hma_curation", "other",
 };
 
 /* Index 0 is "other"; METRICS_STATUSES entries. */

@@ -26,6 +26,7 @@ typedef enum svc_endpoint {
     EP_HMA_LOOKUP,
     EP_HMA_HASH,
     EP_INDEX_GOVERNANCE, /* /v1/index/sources..., quarantine, disabled */
+    EP_HMA_CURATION, /* HMA's /c/banks, /c/bank/... */
     EP_OTHER, /* no route: 404 and 405 */
     EP_COUNT
 } svc_endpoint;

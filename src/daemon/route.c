@@ -42,6 +42,27 @@ static const svc_route routes[] = {
     { "POST", "/m/lookup", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_MULTIPART,
       handle_hma_lookup_post },
     { "POST", "/h/hash", EP_HMA_HASH, ROLE_LOOKUP, BODY_MULTIPART, handle_hma_hash },
+    /* HMA 2 (handlers_hma.c, handlers_hma_curation.c) */
+    { "GET", "/status", EP_READYZ, ROLE_NONE, BODY_NONE, handle_hma_status },
+    { "GET", "/m/raw_lookup", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_NONE, handle_hma_raw_lookup },
+    { "GET", "/m/index/status", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_NONE,
+      handle_hma_index_status },
+    { "POST", "/m/compare", EP_HMA_LOOKUP, ROLE_LOOKUP, BODY_JSON, handle_hma_compare },
+    { "GET", "/c/banks", EP_HMA_CURATION, ROLE_ADMIN, BODY_NONE, handle_hma_banks },
+    { "POST", "/c/banks", EP_HMA_CURATION, ROLE_ADMIN, BODY_JSON, handle_hma_bank_create },
+    { "GET", "/c/bank/*", EP_HMA_CURATION, ROLE_ADMIN, BODY_NONE, handle_hma_bank_get },
+    { "PUT", "/c/bank/*", EP_HMA_CURATION, ROLE_ADMIN, BODY_JSON, handle_hma_bank_put },
+    { "DELETE", "/c/bank/*", EP_HMA_CURATION, ROLE_ADMIN, BODY_NONE, handle_hma_bank_delete },
+    { "POST", "/c/bank/*/content", EP_HMA_CURATION, ROLE_ADMIN, BODY_MULTIPART,
+      handle_hma_content_add },
+    { "GET", "/c/bank/*/content/*", EP_HMA_CURATION, ROLE_ADMIN, BODY_NONE,
+      handle_hma_content_get },
+    { "PUT", "/c/bank/*/content/*", EP_HMA_CURATION, ROLE_ADMIN, BODY_JSON,
+      handle_hma_content_put },
+    { "DELETE", "/c/bank/*/content/*", EP_HMA_CURATION, ROLE_ADMIN, BODY_NONE,
+      handle_hma_content_delete },
+    { "POST", "/c/bank/*/signal", EP_HMA_CURATION, ROLE_ADMIN, BODY_JSON,
+      handle_hma_signal_add },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -94,6 +115,14 @@ route_result route_find(const char *method, const char *url, const svc_route **r
         snprintf(allow + n, ROUTE_ALLOW_MAX - n, "%s%s", n ? ", " : "", routes[i].method);
     }
     return path_known ? ROUTE_NO_METHOD : ROUTE_NOT_FOUND;
+}
+
+int route_refuses_url(const svc_route *route)
+{
+    return route && (route->handler == handle_hma_lookup ||
+                     route->handler == handle_hma_lookup_post ||
+                     route->handler == handle_hma_hash ||
+                     route->handler == handle_hma_content_add);
 }
 
 const char *route_check_type(const svc_route *route, const char *ct)

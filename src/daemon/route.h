@@ -28,4 +28,8 @@ route_result route_find(const char *method, const char *url, const svc_route **r
  * message of the 415 answer. */
 const char *route_check_type(const svc_route *route, const char *content_type);
 
+/* 1 for HMA endpoints that HMA lets fetch a ?url= (refused with 400
+ * before the body is read: phmatchd never fetches URLs). */
+int route_refuses_url(const svc_route *route);
+
 #endif /* SVC_ROUTE_H */

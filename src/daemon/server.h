@@ -252,6 +252,10 @@ struct svc_request {
     char who[AUTH_NAME_MAX];      /* token name, "unix" or "-" (open endpoint) */
     const uint8_t *body;
     size_t body_len;
+    /* a multipart body's `metadata` and `note` text fields (HMA), NUL
+     * terminated, NULL when absent; form_long: one was too long */
+    const char *form_text[2];
+    int form_long;
     char path_arg[PATH_ARGS][PATH_ARG_MAX]; /* decoded '*' segments */
     /* the answer */
     unsigned status;
@@ -291,6 +295,13 @@ svc_handler_fn handle_gov_sources, handle_gov_source_get, handle_gov_source_put,
     handle_gov_disable, handle_gov_enable;
 svc_handler_fn handle_healthz, handle_readyz, handle_metrics;
 svc_handler_fn handle_hma_lookup, handle_hma_lookup_post, handle_hma_hash;
+/* HMA 2 matching (handlers_hma.c) and curation (handlers_hma_curation.c) */
+svc_handler_fn handle_hma_status, handle_hma_raw_lookup, handle_hma_index_status,
+    handle_hma_compare;
+svc_handler_fn handle_hma_banks, handle_hma_bank_create, handle_hma_bank_get,
+    handle_hma_bank_put, handle_hma_bank_delete, handle_hma_content_add,
+    handle_hma_content_get, handle_hma_content_put, handle_hma_content_delete,
+    handle_hma_signal_add;
 
 /* Decodes and hashes the request body (handlers_hash.c). Returns 0, or -1
  * after answering the error (415, 422, ...). *recovered is set when the
@@ -331,6 +342,11 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
                                          const phm_pdq_result *r,
                                          const phm_trim_result *trim, int radius,
                                          int min_quality);
+
+/* The answer to an index call's error rc with its message msg: 404
+ * not found, 400 invalid, 507 full, 503 out of memory, 403 read-only,
+ * else 500 (handlers_governance.c). */
+void reply_gov_error(svc_request *rq, int rc, const char *msg);
 
 /* Answers 503 and returns -1 when no index is configured. */
 int need_index(svc_request *rq);

@@ -28,6 +28,7 @@ void phm_source_settings_init(phm_source_settings *s)
     s->min_quality = -1;
     s->kind = PHM_SOURCE_NORMAL;
     s->quarantine_window_ns = PHM_QUARANTINE_DEFAULT_WINDOW;
+    s->matching_ratio = 1.0;
 }
 
 const char *phm_source_kind_name(int kind)
@@ -148,6 +149,8 @@ static int settings_check(const phm_source_settings *s, char *err, size_t errlen
                            "1 second .. 30 days");
     if (s->ncategories > PHM_SOURCE_MAX_CATEGORIES)
         return gov_invalid(err, errlen, "more than %s category names", "32");
+    if (!(s->matching_ratio >= 0.0 && s->matching_ratio <= 1.0))
+        return gov_invalid(err, errlen, "matching_ratio is outside %s", "0..1");
     for (size_t i = 0; i < s->ncategories; i++) {
         const phm_category_name *c = &s->categories[i];
         if (!memchr(c->code, 0, sizeof c->code) || !memchr(c->name, 0, sizeof c->name) ||
@@ -202,6 +205,11 @@ static size_t source_encode(const phm_source_settings *s, uint8_t *buf)
     put16(buf + 6, (unsigned)s->ncategories);
     put16(buf + 8, s->quarantine_limit & 0xffff);
     put16(buf + 10, s->quarantine_limit >> 16);
+    /* bytes 12..15: the share NOT admitted, in millionths (0: ratio 1, so
+     * records written before the field existed read as 1) */
+    uint32_t off = (uint32_t)((1.0 - s->matching_ratio) * 1e6 + 0.5);
+    put16(buf + 12, off & 0xffff);
+    put16(buf + 14, off >> 16);
     put64(buf + 16, s->quarantine_window_ns);
     size_t n = GOV_SOURCE_HEADER;
     for (size_t i = 0; i < s->ncategories; i++) {
@@ -222,9 +230,12 @@ static int source_decode(const void *rec, size_t len, phm_source_settings *out)
 {
     const uint8_t *p = rec;
     phm_source_settings_init(out);
-    if (len < GOV_SOURCE_HEADER || p[0] != GOV_SOURCE_VERSION || (p[1] & ~3u) ||
-        p[12] || p[13] || p[14] || p[15])
+    if (len < GOV_SOURCE_HEADER || p[0] != GOV_SOURCE_VERSION || (p[1] & ~3u))
         return PHM_ERR_CORRUPT;
+    uint32_t off = (uint32_t)get16(p + 12) | (uint32_t)get16(p + 14) << 16;
+    if (off > 1000000)
+        return PHM_ERR_CORRUPT;
+    out->matching_ratio = (1000000 - off) / 1e6;
     out->enabled = p[1] & 1;
     out->kind = p[1] & 2 ? PHM_SOURCE_SUPPRESSION : PHM_SOURCE_NORMAL;
     out->max_distance = (int16_t)get16(p + 2);
@@ -440,7 +451,7 @@ int phm_index_source_foreach(phm_index *idx,
         }
         memcpy(key.name, k.mv_data, k.mv_size);
         key.name[k.mv_size] = '\0';
-        if (!bsearch(&key, l.v, counted, sizeof *l.v, cmp_names)) {
+        if (!counted || !bsearch(&key, l.v, counted, sizeof *l.v, cmp_names)) {
             if (l.n == l.cap) {
                 size_t cap = l.cap ? 2 * l.cap : 16;
                 src_name *nv = realloc(l.v, cap * sizeof *nv);
@@ -939,4 +950,154 @@ int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen)
     if (!st && rc && rc != MDB_NOTFOUND)
         st = idx_mdb_err(rc, err, errlen, "cannot verify index", idx, NULL);
     return st;
+}
+
+/* ---- sources as banks (phmatch.h) ---------------------------------- */
+
+int phm_source_ratio_admits(double ratio, const char *key, size_t len)
+{
+    if (!(ratio > 0.0))
+        return 0;
+    if (ratio >= 1.0)
+        return 1;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; key && i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    /* FNV alone spreads short decimal keys poorly in its high bits */
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    double coin = (double)(h >> 11) / 9007199254740992.0; /* [0, 1) */
+    return coin < ratio;
+}
+
+int phm_index_entry_disabled(phm_index *idx, const char *source, const char *id,
+                             int *disabled, int64_t *until, char *err, size_t errlen)
+{
+    if (!idx || !disabled || !until)
+        return PHM_ERR_INVALID;
+    *disabled = 0;
+    *until = 0;
+    int st = check_id(source, id, err, errlen);
+    if (st || !idx->gov_present)
+        return st;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    uint8_t key[KEY_MAX];
+    MDB_val k = { rec_key(source, id, key), key }, v;
+    rc = mdb_get(txn, idx->db_disabled, &k, &v);
+    if (rc == 0 && v.mv_size != GOV_STATE_BYTES) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, WHAT_R, idx->path,
+                "index file is corrupt: bad disabled or quarantine record");
+        return PHM_ERR_CORRUPT;
+    }
+    if (rc == 0) {
+        *disabled = 1;
+        *until = (int64_t)get64(v.mv_data);
+    }
+    mdb_txn_abort(txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    return PHM_OK;
+}
+
+/* Moves the (source, id)-keyed rows of `dbi` from `from` to `to`
+ * (deletes them when to is NULL). */
+static int move_state_rows(MDB_txn *txn, MDB_dbi dbi, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = to ? strlen(to) : 0;
+    uint8_t key[KEY_MAX + 1], nkey[KEY_MAX];
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    for (;;) {
+        memcpy(key, from, fl);
+        key[fl] = '\0';
+        MDB_val k = { fl + 1, key }, v;
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        if (k.mv_size <= fl + 1 || k.mv_size > KEY_MAX || memcmp(k.mv_data, from, fl) ||
+            ((const uint8_t *)k.mv_data)[fl] != 0)
+            break; /* past the source's rows */
+        uint8_t val[GOV_STATE_BYTES];
+        if (v.mv_size != sizeof val) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(val, v.mv_data, sizeof val);
+        size_t il = k.mv_size - fl - 1;
+        if (!to) {
+            if ((rc = mdb_cursor_del(c, 0)))
+                break;
+            continue;
+        }
+        if (tl + 1 + il > KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(nkey, to, tl);
+        nkey[tl] = '\0';
+        memcpy(nkey + tl + 1, (const uint8_t *)k.mv_data + fl + 1, il);
+        if ((rc = mdb_cursor_del(c, 0)))
+            break;
+        MDB_val nk = { tl + 1 + il, nkey }, nv = { sizeof val, val };
+        if ((rc = mdb_put(txn, dbi, &nk, &nv, 0)))
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+int idx_gov_source_exists(phm_index *idx, MDB_txn *txn, const char *source, int *exists)
+{
+    *exists = 0;
+    if (!idx->gov_present)
+        return 0;
+    MDB_val k = { strlen(source), (void *)(uintptr_t)source }, v;
+    int rc = mdb_get(txn, idx->db_sources, &k, &v);
+    if (rc == 0)
+        *exists = 1;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int idx_gov_rename(phm_index *idx, MDB_txn *txn, const char *from, const char *to)
+{
+    if (!idx->gov_present)
+        return 0;
+    MDB_val k = { strlen(from), (void *)(uintptr_t)from }, v;
+    int rc = mdb_get(txn, idx->db_sources, &k, &v);
+    if (rc == 0 && !to) {
+        rc = mdb_del(txn, idx->db_sources, &k, NULL);
+    } else if (rc == 0) {
+        uint8_t *rec = malloc(v.mv_size ? v.mv_size : 1);
+        if (!rec)
+            return ENOMEM;
+        size_t n = v.mv_size;
+        memcpy(rec, v.mv_data, n);
+        MDB_val nk = { strlen(to), (void *)(uintptr_t)to }, nv = { n, rec };
+        rc = mdb_put(txn, idx->db_sources, &nk, &nv, 0);
+        if (!rc)
+            rc = mdb_del(txn, idx->db_sources, &k, NULL);
+        free(rec);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (!rc)
+        rc = move_state_rows(txn, idx->db_disabled, from, to);
+    if (!rc)
+        rc = move_state_rows(txn, idx->db_quarantine, from, to);
+    return rc;
 }

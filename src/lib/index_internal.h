@@ -261,4 +261,15 @@ int gov_source_read(phm_searcher *s, const char *source, gov_source *out,
 int gov_entry_blocked(phm_searcher *s, const char *source, const char *id,
                       int64_t now, int *blocked, char *err, size_t errlen);
 
+/* Sources as banks (governance.c): whether `source` has a settings row
+ * in txn, and moving its settings, disabled and quarantine rows to `to`
+ * within txn (deleting them when to is NULL). LMDB codes. */
+int idx_gov_source_exists(phm_index *idx, MDB_txn *txn, const char *source,
+                          int *exists);
+int idx_gov_rename(phm_index *idx, MDB_txn *txn, const char *from, const char *to);
+/* The LMDB write transaction of t, NULL once t has failed
+ * (index_write.c): what index_rename.c needs to write beside
+ * phm_index_add in the same transaction. */
+MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx);
+
 #endif

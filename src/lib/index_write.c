@@ -337,6 +337,12 @@ void phm_index_txn_abort(phm_index_txn *t)
     txn_free(t);
 }
 
+MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx)
+{
+    *idx = t->idx;
+    return t->failed ? NULL : t->txn;
+}
+
 void phm_index_txn_counts(const phm_index_txn *t, phm_index_counts *out)
 {
     if (t && out)

@@ -296,9 +296,15 @@ static void fuzz_body(const uint8_t *d, size_t n)
         case 2:
             body_form_piece(&b, "photo", len & 1 ? 0 : 1, chunk, len);
             break;
-        case 3:
-            body_form_piece(&b, len & 1 ? "video" : NULL, 0, chunk, len);
+        case 3: {
+            /* other fields: ignored, or HMA's text fields (continued
+             * where they stand, or out of place) */
+            static const char *const keys[4] = { "video", NULL, "metadata", "note" };
+            const char *k = keys[len & 3];
+            uint64_t off = (len & 4) && (len & 2) ? b.form_len[(len & 3) == 3] : 0;
+            body_form_piece(&b, k, off, chunk, len);
             break;
+        }
         case 4:
             body_form_failed(&b, len);
             break;
@@ -316,6 +322,8 @@ static void fuzz_body(const uint8_t *d, size_t n)
         CHECK(b.len <= b.limit || b.limit == 0);
         CHECK(b.len <= b.cap || b.len == 0);
         CHECK(atomic_load(&in_use) == (int_fast64_t)b.cap);
+        for (int t = 0; t < 2; t++)
+            CHECK(b.form_len[t] <= BODY_FORM_TEXT_MAX && b.form_text[t][b.form_len[t]] == '\0');
     }
     body_free(&b);
     CHECK(atomic_load(&in_use) == 0);
