@@ -92,7 +92,7 @@ static double source_ratio(svc_request *rq, ratio_cache *rc, const char *source)
     double r = 1.0;
     phm_source_settings *s = malloc(sizeof *s);
     char err[PHM_ERRMSG_MAX];
-    if (s && phm_index_source_get(rq->srv->idx, source, s, err, sizeof err) == PHM_OK)
+    if (s && phm_index_source_get(rq->idx, source, s, err, sizeof err) == PHM_OK)
         r = hma_bank_ratio(s);
     free(s);
     if (rc->n < RATIO_CACHE) {
@@ -248,7 +248,7 @@ void handle_hma_hash(svc_request *rq, svc_worker *w)
 void handle_hma_status(svc_request *rq, svc_worker *w)
 {
     (void)w;
-    int ready = rq->srv->idx && !atomic_load(&rq->srv->shutting_down);
+    int ready = rq->idx && !atomic_load(&rq->srv->shutting_down);
     const char *t = ready ? "I-AM-ALIVE\n" : "INDEX-NOT-READY\n";
     char *text = strdup(t);
     if (!text) {
@@ -330,7 +330,7 @@ void handle_hma_index_status(svc_request *rq, svc_worker *w)
     phm_index_stats st;
     if (need_index(rq) || signal_type_arg(rq))
         return;
-    if (phm_index_get_stats(rq->srv->idx, &st, w->err, sizeof w->err) != PHM_OK) {
+    if (phm_index_get_stats(rq->idx, &st, w->err, sizeof w->err) != PHM_OK) {
         reply_error(rq, 500, "index_error", "%s", w->err);
         return;
     }

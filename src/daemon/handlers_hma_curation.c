@@ -65,7 +65,7 @@ static int find_group(void *ctx, const char *source, const char *category, uint6
 static int bank_read(svc_request *rq, svc_worker *w, const char *name,
                      phm_source_settings *s)
 {
-    int rc = phm_index_source_get(rq->srv->idx, name, s, w->err, sizeof w->err);
+    int rc = phm_index_source_get(rq->idx, name, s, w->err, sizeof w->err);
     if (rc == PHM_ERR_INVALID)
         return 0; /* not a possible source name: no such bank */
     if (rc != PHM_OK) {
@@ -75,7 +75,7 @@ static int bank_read(svc_request *rq, svc_worker *w, const char *name,
     if (s->stored)
         return 1;
     exists_ctx x = { name, 0 };
-    rc = phm_index_foreach_group(rq->srv->idx, find_group, &x, w->err, sizeof w->err);
+    rc = phm_index_foreach_group(rq->idx, find_group, &x, w->err, sizeof w->err);
     if (rc < 0) {
         reply_gov_error(rq, rc, w->err);
         return -1;
@@ -163,7 +163,7 @@ void handle_hma_banks(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    int rc = phm_index_source_foreach(rq->srv->idx, add_bank, &b, w->err, sizeof w->err);
+    int rc = phm_index_source_foreach(rq->idx, add_bank, &b, w->err, sizeof w->err);
     if (rc < 0) {
         json_decref(b.arr);
         reply_gov_error(rq, rc, w->err);
@@ -200,7 +200,7 @@ void handle_hma_bank_create(svc_request *rq, svc_worker *w)
     phm_source_settings_init(s);
     if (apply_ratio(rq, o, s))
         goto out;
-    int rc = phm_index_source_set(rq->srv->idx, n, s, w->err, sizeof w->err);
+    int rc = phm_index_source_set(rq->idx, n, s, w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc, w->err);
         goto out;
@@ -266,9 +266,9 @@ void handle_hma_bank_put(svc_request *rq, svc_worker *w)
     }
     if (apply_ratio(rq, o, s))
         goto out;
-    int rc = phm_index_source_set(rq->srv->idx, name, s, w->err, sizeof w->err);
+    int rc = phm_index_source_set(rq->idx, name, s, w->err, sizeof w->err);
     if (rc == PHM_OK && to)
-        rc = phm_index_source_rename(rq->srv->idx, name, to, NULL, w->err, sizeof w->err);
+        rc = phm_index_source_rename(rq->idx, name, to, NULL, w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc, w->err);
         goto out;
@@ -286,7 +286,7 @@ void handle_hma_bank_delete(svc_request *rq, svc_worker *w)
     if (need_index(rq))
         return;
     uint64_t removed = 0;
-    int rc = phm_index_source_delete(rq->srv->idx, name, &removed, w->err, sizeof w->err);
+    int rc = phm_index_source_delete(rq->idx, name, &removed, w->err, sizeof w->err);
     if (rc != PHM_OK && rc != PHM_ERR_NOT_FOUND && rc != PHM_ERR_INVALID) {
         reply_gov_error(rq, rc, w->err);
         return;
@@ -401,7 +401,7 @@ static void content_store(svc_request *rq, svc_worker *w, const char *name,
     phm_index_txn *txn = NULL;
     uint64_t cid = 0;
     char id[32], hex[PHM_PDQ_HEX_LEN + 1];
-    int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
+    int rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
     /* An id an entry of the bank already has (imported under a decimal
      * id) is skipped: adding it would replace that entry. */
     for (int tries = 0; rc == PHM_OK && tries < 1000; tries++) {
@@ -527,7 +527,7 @@ static json_t *content_json(svc_request *rq, svc_worker *w, const phm_source_set
     int disabled = 0;
     int64_t until = 0;
     if (rc == PHM_OK)
-        rc = phm_index_entry_disabled(rq->srv->idx, name, id, &disabled, &until, w->err,
+        rc = phm_index_entry_disabled(rq->idx, name, id, &disabled, &until, w->err,
                                       sizeof w->err);
     if (rc != PHM_OK) {
         *failed = rc;
@@ -605,7 +605,7 @@ static int set_note(svc_request *rq, svc_worker *w, const char *id, const char *
         e.nframes = v.count;
     }
     if (rc == PHM_OK)
-        rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
+        rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
     if (rc == PHM_OK) {
         e.note = note;
         rc = phm_index_add(txn, &e, w->err, sizeof w->err);
@@ -671,7 +671,7 @@ void handle_hma_content_put(svc_request *rq, svc_worker *w)
     const char *ids[1] = { id };
     if (until >= 0)
         /* HMA: 1 enabled, 0 disabled for good, else disabled until then */
-        rc = phm_index_entries_disable(rq->srv->idx, rq->path_arg[0], ids, 1, until != 1,
+        rc = phm_index_entries_disable(rq->idx, rq->path_arg[0], ids, 1, until != 1,
                                        until == 1 ? 0 : until, w->err, sizeof w->err);
     if (rc == PHM_OK && note)
         rc = set_note(rq, w, id, note);
@@ -696,7 +696,7 @@ void handle_hma_content_delete(svc_request *rq, svc_worker *w)
     free(s);
     if (content_id_arg(rq, id, sizeof id))
         return;
-    int rc = phm_index_txn_begin(rq->srv->idx, &txn, w->err, sizeof w->err);
+    int rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
     if (rc == PHM_OK)
         rc = phm_index_remove(txn, rq->path_arg[0], id, &removed, w->err, sizeof w->err);
     if (txn_finish(rq, w, txn, rc))
