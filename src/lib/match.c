@@ -45,6 +45,8 @@ struct phm_matcher {
     size_t *first;       /* per hit, while building: its frames in pool */
     size_t fcap;
     phm_vpdq known;      /* a known video's frames */
+    const phm_pdq *qhash; /* the current call's query hashes by pair.q (for
+                             known_variant), NULL when they are not known */
     phm_match_result res;
 };
 
@@ -201,6 +203,7 @@ static void reset(phm_matcher *m)
     m->res.count = 0;
     m->res.hits = m->hits;
     m->plen = 0;
+    m->qhash = NULL;
 }
 
 /* A hit of entry `entry` with its entry read (strings NULL if it is gone,
@@ -324,6 +327,8 @@ static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_o
         if (maxd < 0 || h->distance > maxd)
             continue;
         h->orientation = (int)m->pairs[i].q;
+        if (m->qhash && h->e.nvariants) /* the stored variant nearest */
+            h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[m->pairs[i].q], NULL);
         nh++;
     }
     int rc = suppress(m, nh, err, errlen);
@@ -399,6 +404,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     long np = collect_pairs(m, r->hash, nq, radius, &rc, err, errlen);
     if (np < 0)
         return rc;
+    m->qhash = r->hash;
     /* One hit per entry: its nearest orientation (the lowest on a tie). */
     size_t n = 0;
     for (size_t i = 0; i < (size_t)np; i++)
@@ -513,6 +519,8 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
         size_t next = i;
         while (next < np && m->pairs[next].entry == best->entry)
             next++;
+        if (h->e.nvariants)
+            h->known_variant = phm_entry_known_variant(&h->e, &m->q[best->q], NULL);
         for (size_t f = 0; f < v->count && h->frame < 0; f++)
             if (v->frames[f].quality >= o->min_quality &&
                 memcmp(&v->frames[f].hash, &m->q[best->q], sizeof(phm_pdq)) == 0) {
