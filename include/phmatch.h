@@ -402,7 +402,7 @@ typedef struct phm_image {
  * them). The output is 1 or 3 channels as the input, rows packed (stride
  * = width x channels), `format` copied; it points into `buf`. Pure
  * functions: any thread. Errors: PHM_ERR_INVALID (NULL pointers, 0 or 2
- * or 4 channels, a rectangle outside the image, |degrees| above 45, a
+ * or 4 channels, a rectangle outside the image, |degrees| above 90, a
  * buffer shorter than the output). */
 
 /* Bytes of a packed image of that size, or 0 (a zero side, channels not 1
@@ -421,7 +421,7 @@ int phm_image_crop(const phm_image *img, uint32_t x, uint32_t y, uint32_t w,
 int phm_image_rotated_size(uint32_t width, uint32_t height, double degrees,
                            int crop, uint32_t *out_width, uint32_t *out_height);
 
-/* Rotates img about its centre by `degrees` (-45..45; positive is
+/* Rotates img about its centre by `degrees` (-90..90; positive is
  * clockwise on screen, as ImageMagick's -rotate), sampling bilinearly.
  * crop 0: the same canvas, the uncovered corners filled with `fill` (R, G,
  * B; its luma for a grey image; NULL = black). crop nonzero: the centred

@@ -633,8 +633,8 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         return rc;
     if ((rc = idx_variants_get(idx, txn, &out->variant_entries, &out->variant_hashes)))
         return rc;
-    if (!out->video_entries && !out->variant_entries)
-        return 0;
+    /* removed entries count their base slots (an image with variants, a
+     * video: several) */
     uint64_t dead_slots = 0;
     if (out->dead_entries) {
         uint8_t bk[4];

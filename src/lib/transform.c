@@ -56,7 +56,7 @@ int phm_image_crop(const phm_image *img, uint32_t x, uint32_t y, uint32_t w,
 int phm_image_rotated_size(uint32_t width, uint32_t height, double degrees,
                            int crop, uint32_t *out_width, uint32_t *out_height)
 {
-    if (!width || !height || !out_width || !out_height || !(fabs(degrees) <= 45.0))
+    if (!width || !height || !out_width || !out_height || !(fabs(degrees) <= 90.0))
         return PHM_ERR_INVALID;
     *out_width = width;
     *out_height = height;
