@@ -26,7 +26,8 @@ command -v convert >/dev/null || { echo "augment.sh: needs ImageMagick convert" 
 i=0
 for f in $(find "${@:-data/photos data/known}" -maxdepth 1 -type f \( -name '*.jpg' -o -name '*.png' \) 2>/dev/null | sort); do
     b=$(basename "$f"); b=${b%.*}
-    if [ $((i % 2)) -eq 0 ]; then convert "$f" "$WORK/known/$b.png"; else convert "$f" "$WORK/unrel/$b.png"; fi
+    if [ -s "$WORK/known/$b.png" ] || [ -s "$WORK/unrel/$b.png" ]; then :
+    elif [ $((i % 2)) -eq 0 ]; then convert "$f" "$WORK/known/$b.png"; else convert "$f" "$WORK/unrel/$b.png"; fi
     i=$((i + 1))
 done
 
@@ -43,12 +44,13 @@ else:
     c2=c*c-s*s; ow,oh=(w*c-h*s)/c2,(h*c-w*s)/c2
 print('%dx%d'%(int(ow)-1,int(oh)-1))" "$1" "$2" "$3"
 }
-EDITS="crop5-c crop5-off crop15-c crop15-off rot5-fill rotm5-fill rot5-crop rotm5-crop letterbox pillarbox combo"
+EDITS=${EDITS:-"crop5-c crop5-off crop15-c crop15-off rot5-fill rotm5-fill rot5-crop rotm5-crop letterbox pillarbox combo"}
 for f in "$WORK"/known/*.png; do
     b=$(basename "$f" .png)
     wh=$(identify -format '%w %h' "$f"); w=${wh% *}; h=${wh#* }
     for e in $EDITS; do
         o="$WORK/copies/$e/$b.jpg"
+        [ -s "$o" ] && continue # made by an earlier run in this WORK
         mkdir -p "$WORK/copies/$e"
         case $e in
         crop5-c) convert "$f" -gravity center -crop 95%x95%+0+0 +repage -quality 90 "$o" ;;
@@ -61,6 +63,15 @@ for f in "$WORK"/known/*.png; do
         rotm5-crop) convert "$f" -distort SRT -5 -gravity center -crop "$(rotcrop "$w" "$h" 5)+0+0" +repage -quality 90 "$o" ;;
         letterbox) convert "$f" -gravity center -background black -extent "${w}x$((h * 10 / 9))" -quality 90 "$o" ;;
         pillarbox) convert "$f" -gravity center -background black -extent "$((w * 10 / 9))x${h}" -quality 90 "$o" ;;
+        crop3-c) convert "$f" -gravity center -crop 97%x97%+0+0 +repage -quality 90 "$o" ;;
+        crop8-c) convert "$f" -gravity center -crop 92%x92%+0+0 +repage -quality 90 "$o" ;;
+        crop10-c) convert "$f" -gravity center -crop 90%x90%+0+0 +repage -quality 90 "$o" ;;
+        crop12-c) convert "$f" -gravity center -crop 88%x88%+0+0 +repage -quality 90 "$o" ;;
+        crop20-c) convert "$f" -gravity center -crop 80%x80%+0+0 +repage -quality 90 "$o" ;;
+        crop5-nw) convert "$f" -gravity northwest -crop 95%x95%+0+0 +repage -quality 90 "$o" ;;
+        rot3-fill) convert "$f" -background black -virtual-pixel background -distort SRT 3 -quality 90 "$o" ;;
+        rot2-crop) convert "$f" -distort SRT 2 -gravity center -crop "$(rotcrop "$w" "$h" 2)+0+0" +repage -quality 90 "$o" ;;
+        rot5-white) convert "$f" -background white -virtual-pixel background -distort SRT 5 -quality 90 "$o" ;;
         combo) convert "$f" -resize 70% -gravity center -crop 92%x92%+0+0 +repage -quality 50 "$o" ;;
         esac
     done

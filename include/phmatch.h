@@ -676,7 +676,7 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
 #define PHM_INDEX_MAX_ATTRS 4096
 
 /* Most stored variants an image entry carries (phm_entry.variants). */
-#define PHM_INDEX_MAX_VARIANTS 12
+#define PHM_INDEX_MAX_VARIANTS 16
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -743,6 +743,15 @@ enum {
     PHM_KV_CROP20_TR,     /* "crop20-tr" */
     PHM_KV_CROP20_BL,     /* "crop20-bl" */
     PHM_KV_CROP20_BR,     /* "crop20-br" */
+    PHM_KV_CROP5_TL,      /* "crop5-tl" ... "crop5-br", "crop15-tl" ...
+                             "crop15-br": as crop10-tl */
+    PHM_KV_CROP5_TR,
+    PHM_KV_CROP5_BL,
+    PHM_KV_CROP5_BR,
+    PHM_KV_CROP15_TL,
+    PHM_KV_CROP15_TR,
+    PHM_KV_CROP15_BL,
+    PHM_KV_CROP15_BR,
     PHM_KV_COUNT          /* one past the last code */
 };
 

@@ -407,6 +407,10 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_ROT_P5_CROP] = "rot+5-crop", [PHM_KV_ROT_M5_CROP] = "rot-5-crop",
     [PHM_KV_CROP20_TL] = "crop20-tl",    [PHM_KV_CROP20_TR] = "crop20-tr",
     [PHM_KV_CROP20_BL] = "crop20-bl",    [PHM_KV_CROP20_BR] = "crop20-br",
+    [PHM_KV_CROP5_TL] = "crop5-tl",      [PHM_KV_CROP5_TR] = "crop5-tr",
+    [PHM_KV_CROP5_BL] = "crop5-bl",      [PHM_KV_CROP5_BR] = "crop5-br",
+    [PHM_KV_CROP15_TL] = "crop15-tl",    [PHM_KV_CROP15_TR] = "crop15-tr",
+    [PHM_KV_CROP15_BL] = "crop15-bl",    [PHM_KV_CROP15_BR] = "crop15-br",
 };
 
 const char *phm_known_variant_name(int code)

@@ -171,6 +171,10 @@ static const struct {
     [PHM_KV_ROT_P5] = { 0, 0, 5, 0 },        [PHM_KV_ROT_M5] = { 0, 0, -5, 0 },
     [PHM_KV_ROT_P3_CROP] = { 0, 0, 3, 1 },   [PHM_KV_ROT_M3_CROP] = { 0, 0, -3, 1 },
     [PHM_KV_ROT_P5_CROP] = { 0, 0, 5, 1 },   [PHM_KV_ROT_M5_CROP] = { 0, 0, -5, 1 },
+    [PHM_KV_CROP5_TL] = { 5, 1, 0, 0 },      [PHM_KV_CROP5_TR] = { 5, 2, 0, 0 },
+    [PHM_KV_CROP5_BL] = { 5, 3, 0, 0 },      [PHM_KV_CROP5_BR] = { 5, 4, 0, 0 },
+    [PHM_KV_CROP15_TL] = { 15, 1, 0, 0 },    [PHM_KV_CROP15_TR] = { 15, 2, 0, 0 },
+    [PHM_KV_CROP15_BL] = { 15, 3, 0, 0 },    [PHM_KV_CROP15_BR] = { 15, 4, 0, 0 },
 };
 
 /* The default set (docs/ROBUST.md, "Known-image augmentation": chosen by
