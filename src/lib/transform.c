@@ -180,9 +180,10 @@ static const struct {
 /* The default set (docs/ROBUST.md, "Known-image augmentation": chosen by
  * measurement). */
 static const int default_set[] = {
-    PHM_KV_CROP10_C,
-    PHM_KV_ROT_P5_CROP,
-    PHM_KV_ROT_M5_CROP,
+    PHM_KV_CROP5_C,   PHM_KV_CROP10_C,  PHM_KV_CROP15_C,  PHM_KV_CROP5_TL,
+    PHM_KV_CROP5_TR,  PHM_KV_CROP5_BL,  PHM_KV_CROP5_BR,  PHM_KV_CROP15_TL,
+    PHM_KV_CROP15_TR, PHM_KV_CROP15_BL, PHM_KV_CROP15_BR, PHM_KV_ROT_P5,
+    PHM_KV_ROT_M5,    PHM_KV_ROT_P5_CROP, PHM_KV_ROT_M5_CROP,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
