@@ -1761,6 +1761,11 @@ typedef struct phm_match_options {
     double query_threshold;    /* vPDQ verdict, default
                                   PHM_VPDQ_QUERY_THRESHOLD */
     double compared_threshold; /* default PHM_VPDQ_COMPARED_THRESHOLD */
+    /* phm_match_results only: the hash that was searched, if the caller
+     * has it (NULL, the default: not known). With it, a hit of an entry
+     * with stored variants names the nearest in known_variant, as
+     * phm_match_image does; without it known_variant stays NULL. */
+    const phm_pdq *query;
 } phm_match_options;
 
 /* Fills *o with the defaults listed above. */
@@ -1851,7 +1856,8 @@ int phm_match_radius(phm_matcher *m, int max_distance, int *radius,
  * phm_search_radius/knn/batch/digest on the matcher's searcher (searched
  * at phm_match_radius()), a query of PDQ quality `quality` (-1 unknown).
  * Applies o->max_distance (per source as above), o->max_matches and the
- * governance rules; orientation PHM_DIH_ORIGINAL, no frame. *out as
+ * governance rules; orientation PHM_DIH_ORIGINAL, no frame; known_variant
+ * when o->query gives the hash searched. *out as
  * phm_match_image. Errors: as phm_searcher_get, PHM_ERR_NOMEM,
  * PHM_ERR_INVALID. */
 int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
@@ -1860,8 +1866,9 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
 
 /* Fills *out as the record of search result `match` of a single hash
  * (phm_search_radius/knn/batch/digest on `s`: a hash lookup), reading its
- * entry with phm_searcher_get: orientation PHM_DIH_ORIGINAL, no frame.
- * Valid as the entry. Errors as phm_searcher_get. */
+ * entry with phm_searcher_get: orientation PHM_DIH_ORIGINAL, no frame;
+ * known_variant NULL, as the query is not given (phm_entry_known_variant
+ * gives it). Valid as the entry. Errors as phm_searcher_get. */
 int phm_match_hit_get(phm_searcher *s, const phm_match *match,
                       phm_match_hit *out, char *err, size_t errlen);
 

@@ -367,6 +367,7 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int qualit
     size_t np = 0;
     for (size_t i = 0; i < n; i++) /* one per entry: a search gives each once */
         m->pairs[np++] = (pair){ raw[i].entry, PHM_DIH_ORIGINAL, raw[i].distance };
+    m->qhash = o->query; /* pair.q is 0: the one hash searched */
     if (np > 1)
         qsort(m->pairs, np, sizeof *m->pairs, pair_by_distance);
     return govern_pairs(m, np, quality, o, err, errlen);
