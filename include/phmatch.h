@@ -396,6 +396,41 @@ typedef struct phm_image {
     phm_format format;
 } phm_image;
 
+/* ---- image transforms (known-image augmentation, docs/ROBUST.md) ----
+ * Edits of a decoded image into a buffer the caller owns, never larger
+ * than the input (so an input within the decoder's pixel limit bounds
+ * them). The output is 1 or 3 channels as the input, rows packed (stride
+ * = width x channels), `format` copied; it points into `buf`. Pure
+ * functions: any thread. Errors: PHM_ERR_INVALID (NULL pointers, 0 or 2
+ * or 4 channels, a rectangle outside the image, |degrees| above 90, a
+ * buffer shorter than the output). */
+
+/* Bytes of a packed image of that size, or 0 (a zero side, channels not 1
+ * or 3, or too large for size_t). */
+size_t phm_image_bytes(uint32_t width, uint32_t height, uint32_t channels);
+
+/* Copies the w x h rectangle at (x, y) of img, exactly, into buf. */
+int phm_image_crop(const phm_image *img, uint32_t x, uint32_t y, uint32_t w,
+                   uint32_t h, uint8_t *buf, size_t buflen, phm_image *out);
+
+/* The size of phm_image_rotate's output: the input's with crop 0; with
+ * crop nonzero the largest upright (axis-aligned) rectangle, centred,
+ * wholly inside the rotated image, less one pixel on each side so no
+ * interpolated edge shows (at least 1 x 1; a rotation by 0 keeps the
+ * size). */
+int phm_image_rotated_size(uint32_t width, uint32_t height, double degrees,
+                           int crop, uint32_t *out_width, uint32_t *out_height);
+
+/* Rotates img about its centre by `degrees` (-90..90; positive is
+ * clockwise on screen, as ImageMagick's -rotate), sampling bilinearly.
+ * crop 0: the same canvas, the uncovered corners filled with `fill` (R, G,
+ * B; its luma for a grey image; NULL = black). crop nonzero: the centred
+ * rectangle of phm_image_rotated_size(), so no fill shows. A rotation by 0
+ * copies the image. */
+int phm_image_rotate(const phm_image *img, double degrees, int crop,
+                     const uint8_t fill[3], uint8_t *buf, size_t buflen,
+                     phm_image *out);
+
 /* Default pixel limit: 100 megapixels. */
 #define PHM_DEFAULT_MAX_PIXELS (100ull * 1000 * 1000)
 /* Default limit on an input file's size: 1 GiB. */
@@ -683,10 +718,11 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
 
 /* On-disk format version this library writes. Version 2 added video
  * entries (PHM_SIG_VPDQ); version 3 entry records that keep a PhotoDNA
- * hash and the publisher's other fields (phm_entry.photodna, .attrs).
- * Version-2 files are opened too; one opened for writing becomes version 3
- * at its first commit (docs/INDEX_FORMAT.md, "Compatibility"). */
-#define PHM_INDEX_FORMAT_VERSION 3
+ * hash and the publisher's other fields (phm_entry.photodna, .attrs);
+ * version 4 stored variants of an image entry (phm_entry.variants).
+ * Version-2 and 3 files are opened too; one opened for writing becomes
+ * version 4 at its first commit (docs/INDEX_FORMAT.md, "Compatibility"). */
+#define PHM_INDEX_FORMAT_VERSION 4
 /* The oldest format version this library opens. */
 #define PHM_INDEX_FORMAT_MIN_VERSION 2
 
@@ -704,6 +740,9 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
  * object, valid UTF-8, at most this many bytes. */
 #define PHM_INDEX_MAX_PHOTODNA 288
 #define PHM_INDEX_MAX_ATTRS 4096
+
+/* Most stored variants an image entry carries (phm_entry.variants). */
+#define PHM_INDEX_MAX_VARIANTS 16
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -743,6 +782,66 @@ enum {
 
 struct phm_vpdq_frame;
 struct phm_vpdq;
+
+/* ---- stored variants (known-image augmentation, docs/ROBUST.md) ----
+ * An image entry may carry, besides its own PDQ hash, the PDQ hashes of
+ * edits of the known image (a centre crop, a small rotation...), each
+ * with a code from the fixed table below. They are search slots of the
+ * entry, as a video's frame hashes are: a search returns the entry once,
+ * at the distance of its nearest slot, and a match names the variant
+ * (phm_match_hit.known_variant). Codes are stored in the index: never
+ * renumbered, new ones only appended. */
+enum {
+    PHM_KV_CROP5_C = 1,   /* "crop5-c": 5 % of the width and of the height
+                             cut off, half on each side */
+    PHM_KV_CROP10_C,      /* "crop10-c" */
+    PHM_KV_CROP15_C,      /* "crop15-c" */
+    PHM_KV_CROP20_C,      /* "crop20-c" */
+    PHM_KV_CROP10_TL,     /* "crop10-tl": 10 % of the width and height cut
+                             off the right and the bottom (the top-left
+                             part kept) */
+    PHM_KV_CROP10_TR,     /* "crop10-tr" */
+    PHM_KV_CROP10_BL,     /* "crop10-bl" */
+    PHM_KV_CROP10_BR,     /* "crop10-br" */
+    PHM_KV_ROT_P3,        /* "rot+3": rotated 3 degrees clockwise
+                             (phm_image_rotate), corners black (same
+                             canvas); "rot-3" anticlockwise */
+    PHM_KV_ROT_M3,        /* "rot-3" */
+    PHM_KV_ROT_P5,        /* "rot+5" */
+    PHM_KV_ROT_M5,        /* "rot-5" */
+    PHM_KV_ROT_P3_CROP,   /* "rot+3-crop": rotated, then cut to the
+                             largest upright rectangle inside it */
+    PHM_KV_ROT_M3_CROP,   /* "rot-3-crop" */
+    PHM_KV_ROT_P5_CROP,   /* "rot+5-crop" */
+    PHM_KV_ROT_M5_CROP,   /* "rot-5-crop" */
+    PHM_KV_CROP20_TL,     /* "crop20-tl" */
+    PHM_KV_CROP20_TR,     /* "crop20-tr" */
+    PHM_KV_CROP20_BL,     /* "crop20-bl" */
+    PHM_KV_CROP20_BR,     /* "crop20-br" */
+    PHM_KV_CROP5_TL,      /* "crop5-tl" ... "crop5-br", "crop15-tl" ...
+                             "crop15-br": as crop10-tl */
+    PHM_KV_CROP5_TR,
+    PHM_KV_CROP5_BL,
+    PHM_KV_CROP5_BR,
+    PHM_KV_CROP15_TL,
+    PHM_KV_CROP15_TR,
+    PHM_KV_CROP15_BL,
+    PHM_KV_CROP15_BR,
+    PHM_KV_COUNT          /* one past the last code */
+};
+
+/* A stored variant: its code (PHM_KV_*) and PDQ hash. */
+typedef struct phm_entry_variant {
+    int code;
+    phm_pdq pdq;
+} phm_entry_variant;
+
+/* The static name of variant code `code` ("crop10-c"), or NULL if it is
+ * not in the table. Thread-safe. */
+const char *phm_known_variant_name(int code);
+
+/* The code of variant name `name`, or 0 if it is not in the table. */
+int phm_known_variant_code(const char *name);
 
 /* A known item. On input (phm_index_add) the caller owns every pointer;
  * the index copies what it keeps. On output (phm_searcher_get,
@@ -793,7 +892,52 @@ typedef struct phm_entry {
      * PHM_INDEX_MAX_ATTRS bytes, stored byte for byte (an entry whose attrs
      * differ by one byte is `updated`). */
     const char *attrs;
+    /* Stored variants (PHM_SIG_PDQ entries only; index format 4): the PDQ
+     * hashes of edits of the known image, each a search slot of this
+     * entry (see PHM_KV_* above). 0..PHM_INDEX_MAX_VARIANTS; codes in the
+     * table and distinct; hashes distinct from each other and from `pdq`,
+     * else phm_index_add() refuses the entry. Part of the entry's content:
+     * other variants are an update (and a new entry number, as another
+     * hash is). Filled on output by phm_searcher_get and
+     * phm_index_foreach. */
+    size_t nvariants;
+    phm_entry_variant variants[PHM_INDEX_MAX_VARIANTS];
 } phm_entry;
+
+/* The name of the stored variant of `e` nearest to `query` (PDQ
+ * distance), or NULL when e's own hash is at least as near (ties go to the
+ * own hash) or e has no variants. *distance (if not NULL) is set to that
+ * nearest distance (the own hash's when NULL is returned; -1 if e has no
+ * PDQ hash). For callers of phm_match_hit_get/phm_match_results, which do
+ * not see the query: set hit.known_variant with it. */
+const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
+                                    int *distance);
+
+/* Known-image augmentation: hashes the edits of `img` named by codes[0..
+ * ncodes) (PHM_KV_*, at most PHM_INDEX_MAX_VARIANTS) in `mode` and writes
+ * those worth storing to out[0..*nout), in the order given, ready for
+ * phm_entry.variants. `own` is img's own PDQ hash (as phm_hash_image gave
+ * it). An edit is dropped when its hash is of quality below
+ * PHM_PDQ_MIN_QUALITY, or within `min_distance` (0..256) of `own` or of a
+ * variant kept before it (a slot that adds no reach), or when the edit is
+ * too small to hash. Allocates one buffer of img's size for the call; uses
+ * `h` as phm_hash_image does (one thread at a time). Errors:
+ * PHM_ERR_INVALID (an unknown code, too many, NULL pointers),
+ * PHM_ERR_NOMEM; `err` says which variant failed. */
+int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
+                const phm_pdq *own, const int *codes, size_t ncodes,
+                int min_distance, phm_entry_variant *out, size_t *nout,
+                char *err, size_t errlen);
+
+/* The default augmentation set of `phmatch index add --images --augment`
+ * (docs/ROBUST.md, "Known-image augmentation", says how it was chosen):
+ * writes up to `cap` codes to `codes` (may be NULL) and returns how many
+ * the set has. */
+size_t phm_augment_default(int *codes, size_t cap);
+
+/* The distance phm_augment's callers in phmatch use as min_distance:
+ * variants within it of the own hash or of each other are dropped. */
+#define PHM_AUGMENT_MIN_DISTANCE 10
 
 typedef struct phm_index phm_index;
 
@@ -944,6 +1088,9 @@ typedef struct phm_index_stats {
     uint64_t video_entries; /* of which videos (PHM_SIG_VPDQ) */
     uint64_t video_frames;  /* frames stored in them */
     uint64_t video_hashes;  /* their distinct searched frame hashes */
+    uint64_t variant_entries; /* image entries with stored variants */
+    uint64_t variant_hashes;  /* their variants (search slots besides the
+                                 entries' own hashes) */
     uint64_t digests;       /* digest -> entry links */
     uint64_t sources;       /* distinct sources */
     uint64_t base_entries;  /* PDQ hashes in the compacted structures
@@ -1779,6 +1926,11 @@ typedef struct phm_match_options {
      * its trimmed content (phm_hash_mem_trim). NULL/0 (default): none. */
     const struct phm_match_extra *extra;
     size_t nextra;             /* at most PHM_MATCH_MAX_EXTRA */
+    /* phm_match_results only: the hash that was searched, if the caller
+     * has it (NULL, the default: not known). With it, a hit of an entry
+     * with stored variants names the nearest in known_variant, as
+     * phm_match_image does; without it known_variant stays NULL. */
+    const phm_pdq *query;
 } phm_match_options;
 
 /* An extra hash of an image query: a variant of the image (its content
@@ -1883,7 +2035,8 @@ int phm_match_radius(phm_matcher *m, int max_distance, int *radius,
  * phm_search_radius/knn/batch/digest on the matcher's searcher (searched
  * at phm_match_radius()), a query of PDQ quality `quality` (-1 unknown).
  * Applies o->max_distance (per source as above), o->max_matches and the
- * governance rules; orientation PHM_DIH_ORIGINAL, no frame. *out as
+ * governance rules; orientation PHM_DIH_ORIGINAL, no frame; known_variant
+ * when o->query gives the hash searched. *out as
  * phm_match_image. Errors: as phm_searcher_get, PHM_ERR_NOMEM,
  * PHM_ERR_INVALID. */
 int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
@@ -1892,8 +2045,9 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
 
 /* Fills *out as the record of search result `match` of a single hash
  * (phm_search_radius/knn/batch/digest on `s`: a hash lookup), reading its
- * entry with phm_searcher_get: orientation PHM_DIH_ORIGINAL, no frame.
- * Valid as the entry. Errors as phm_searcher_get. */
+ * entry with phm_searcher_get: orientation PHM_DIH_ORIGINAL, no frame;
+ * known_variant NULL, as the query is not given (phm_entry_known_variant
+ * gives it). Valid as the entry. Errors as phm_searcher_get. */
 int phm_match_hit_get(phm_searcher *s, const phm_match *match,
                       phm_match_hit *out, char *err, size_t errlen);
 

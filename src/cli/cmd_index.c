@@ -12,6 +12,7 @@
 #include "args.h"
 #include "cli.h"
 #include "cmd_index_gov.h"
+#include "index_images.h"
 #include "index_vpdq.h"
 
 static const char usage_text[] =
@@ -19,6 +20,8 @@ static const char usage_text[] =
     "       phmatch index import [options] DB FILE...\n"
     "       phmatch index add DB --hash HEX --source S --id ID [--category C]\n"
     "                         [--note N] [--quality Q]\n"
+    "       phmatch index add --images [--augment] [--variants LIST] --source S\n"
+    "                         [--category C] [--note N] DB PATH...\n"
     "       phmatch index remove DB --source S (--id ID | --all)\n"
     "       phmatch index stats [--format text|json] DB\n"
     "       phmatch index export [--format F] DB\n"
@@ -58,12 +61,24 @@ static const char usage_text[] =
     "it opens and renames it over OUT (mode 0600): a read-only phmatchd serving\n"
     "OUT swaps to it (docs/DEPLOY.md). Prints 'OUT: N entries'.\n"
     "\n"
+    "add --images hashes each image under PATH (files; directories walked as\n"
+    "'phmatch hash' does), one entry each, its id the path as given. With\n"
+    "--augment it also stores the hashes of the image's edits (default set of\n"
+    "15: crops of 5, 10, 15 % centred and of 5, 15 % at each corner, rotations\n"
+    "of +-5 degrees filled and cropped; docs/ROBUST.md) as variants of that\n"
+    "entry: a match through one names it in known_variant. --variants LIST\n"
+    "picks them by name (crop5-c, crop10-c, crop15-c, crop20-c, crop10-tl,\n"
+    "... crop20-br, rot+3, rot-5, rot+5-crop, ...; 'default' = --augment's).\n"
+    "A file that cannot be read or decoded is reported; the rest are stored\n"
+    "(exit 1).\n"
+    "\n"
     "stats prints the index's counters (the fields of phm_index_stats, as\n"
     "phmatchd's GET /v1/index) as 'name<TAB>value' lines, or one JSON object\n"
     "with --format json.\n"
     "\n"
-    "export writes every entry in --format tsv (default, lossless), csv,\n"
-    "jsonl, pdq, hex or hma on standard output. Video entries go in jsonl\n"
+    "export writes every entry in --format tsv (default), csv, jsonl, pdq,\n"
+    "hex or hma on standard output; jsonl alone is lossless (stored variants\n"
+    "included), the others write an entry's own hash. Video entries go in jsonl\n"
     "(their frames in \"vpdq\") or with --format vpdq --output-dir DIR, as\n"
     "DIR/ID.txt, one vPDQ file each. --format vics writes a Project VIC\n"
     "VICS 2.0 hash set (one JSON document, docs/HASHLISTS.md).\n"
@@ -86,6 +101,9 @@ enum {
     OPT_ALL,
     OPT_OUTPUT_DIR,
     OPT_MIN_QUALITY,
+    OPT_IMAGES,
+    OPT_AUGMENT,
+    OPT_VARIANTS,
 };
 
 static const args_option options[] = {
@@ -101,6 +119,9 @@ static const args_option options[] = {
     { "all", OPT_ALL, 0, NULL },
     { "output-dir", OPT_OUTPUT_DIR, 1, NULL },
     { "min-quality", OPT_MIN_QUALITY, 1, NULL },
+    { "images", OPT_IMAGES, 0, NULL },
+    { "augment", OPT_AUGMENT, 0, NULL },
+    { "variants", OPT_VARIANTS, 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, NULL },
 };
@@ -123,6 +144,8 @@ typedef struct index_options {
     int stats_json; /* stats --format json */
     const char *output_dir;
     uint64_t map_size;
+    int images, augment;   /* add --images [--augment] */
+    const char *variants;  /* add --images --variants LIST */
 } index_options;
 
 static int open_index(const index_options *o, const cli_global *g,
@@ -350,10 +373,14 @@ static int change_add(const index_options *o, phm_index_txn *txn, void *ctx)
     return rc == PHM_OK ? CLI_EXIT_OK : write_failed(rc, o->db, err);
 }
 
+static int do_add_images(const index_options *o, const cli_global *g);
+
 static int do_add(const index_options *o, const cli_global *g)
 {
     phm_index_counts counts;
     phm_entry e;
+    if (o->images)
+        return do_add_images(o, g);
 
     memset(&e, 0, sizeof e);
     if (phm_pdq_from_hex(o->hash, strlen(o->hash), &e.pdq) != PHM_OK)
@@ -368,6 +395,42 @@ static int do_add(const index_options *o, const cli_global *g)
     int status = write_index(o, g, change_add, &e, &counts);
     if (status == CLI_EXIT_OK)
         print_counts(&counts);
+    return status;
+}
+
+/* add --images: the images of the paths, with their variants. */
+static int change_images(const index_options *o, phm_index_txn *txn, void *ctx)
+{
+    index_images_counts *c = ctx;
+    int codes[PHM_INDEX_MAX_VARIANTS];
+    int n = 0;
+    if (o->augment)
+        n = index_images_parse_set("default", codes, PHM_INDEX_MAX_VARIANTS);
+    if (o->variants)
+        n = index_images_parse_set(o->variants, codes, PHM_INDEX_MAX_VARIANTS);
+    if (n < 0)
+        return CLI_EXIT_USAGE;
+    index_images_options io = { .source = o->source, .category = o->category,
+                                .note = o->note, .paths = o->files,
+                                .npaths = o->nfiles, .codes = codes,
+                                .ncodes = (size_t)n };
+    return index_images_add(&io, txn, c);
+}
+
+static int do_add_images(const index_options *o, const cli_global *g)
+{
+    phm_index_counts counts;
+    index_images_counts c = { 0, 0, 0 };
+    int status = write_index(o, g, change_images, &c, &counts);
+    if (status != CLI_EXIT_OK)
+        return status;
+    print_counts(&counts);
+    fprintf(stderr, "phmatch: %" PRIu64 " image%s, %" PRIu64 " stored variant%s\n",
+            c.images, c.images == 1 ? "" : "s", c.variants, c.variants == 1 ? "" : "s");
+    if (c.bad) {
+        cli_error("%" PRIu64 " file%s refused", c.bad, c.bad == 1 ? "" : "s");
+        status = CLI_EXIT_PARTIAL;
+    }
     return status;
 }
 
@@ -662,8 +725,9 @@ static const index_sub subs[] = {
       1 },
     { "add", do_add,
       OB(OPT_HASH) | OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_CATEGORY) |
-          OB(OPT_NOTE) | OB(OPT_QUALITY) | OB(OPT_MAP_SIZE),
-      0 },
+          OB(OPT_NOTE) | OB(OPT_QUALITY) | OB(OPT_MAP_SIZE) | OB(OPT_IMAGES) |
+          OB(OPT_AUGMENT) | OB(OPT_VARIANTS),
+      2 /* PATHs with --images */ },
     { "remove", do_remove,
       OB(OPT_SOURCE) | OB(OPT_ID) | OB(OPT_ALL) | OB(OPT_MAP_SIZE), 0 },
     { "stats", do_stats, OB(OPT_FORMAT), 0 },
@@ -735,6 +799,9 @@ int cmd_index(int argc, char **argv, const cli_global *g)
         case OPT_SKIP_BAD: o.skip_bad = 1; break;
         case OPT_ALL: o.all = 1; break;
         case OPT_OUTPUT_DIR: o.output_dir = arg; break;
+        case OPT_IMAGES: o.images = 1; break;
+        case OPT_AUGMENT: o.augment = 1; break;
+        case OPT_VARIANTS: o.variants = arg; break;
         case OPT_FORMAT:
             if (strcmp(sub->name, "stats") == 0) {
                 if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0) {
@@ -785,7 +852,21 @@ int cmd_index(int argc, char **argv, const cli_global *g)
     o.db = operands[0];
     o.files = operands + 1;
     o.nfiles = nops - 1;
-    if (sub->files && o.nfiles == 0) {
+    if (sub->fn == do_add && o.images) {
+        if (!o.source || o.hash || o.id || o.quality >= 0 || o.nfiles == 0) {
+            status = cli_usage_error("index", "'index add --images' needs --source "
+                                     "and a PATH, and takes no --hash, --id or "
+                                     "--quality");
+            goto out;
+        }
+    } else if (sub->fn == do_add && (o.augment || o.variants)) {
+        status = cli_usage_error("index", "--augment and --variants go with --images");
+        goto out;
+    } else if (sub->fn == do_add && o.nfiles > 0) {
+        status = cli_usage_error("index", "unexpected argument '%s'", o.files[0]);
+        goto out;
+    }
+    if (sub->files == 1 && o.nfiles == 0) {
         status = cli_usage_error("index", "'index %s' needs a FILE (or -)",
                                  sub->name);
         goto out;
@@ -795,7 +876,7 @@ int cmd_index(int argc, char **argv, const cli_global *g)
                                  o.files[0]);
         goto out;
     }
-    if (sub->fn == do_add && (!o.hash || !o.source || !o.id)) {
+    if (sub->fn == do_add && !o.images && (!o.hash || !o.source || !o.id)) {
         status = cli_usage_error("index", "'index add' needs --hash, --source "
                                  "and --id");
         goto out;

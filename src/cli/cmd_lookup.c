@@ -194,6 +194,8 @@ static int emit(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
     phm_match_options_init(&o);
     o.max_distance = r->radius;
     int quality = q->rec.signals & PHM_SIG_PDQ ? q->rec.quality : -1;
+    if (q->rec.signals & PHM_SIG_PDQ)
+        o.query = &q->rec.pdq; /* known_variant of entries with stored variants */
     if (phm_match_results(mt, m, n, quality, &o, &res, w->err, sizeof w->err) != PHM_OK)
         return -1;
     (void)err;

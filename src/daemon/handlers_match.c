@@ -426,6 +426,7 @@ void handle_lookup(svc_request *rq, svc_worker *w)
     int fail = text_lit(w, "{\"results\":[");
     for (size_t i = 0; i < n && !fail; i++) {
         const phm_match_result *res;
+        o.query = &w->queries[i]; /* known_variant of entries with stored variants */
         int rc = phm_match_results(w->matcher, m + off[i], off[i + 1] - off[i], -1, &o,
                                    &res, w->err, sizeof w->err);
         if (rc != PHM_OK) {

@@ -63,6 +63,36 @@ static size_t first_hex_end(const char *s, size_t len)
     return i;
 }
 
+/* "variants": an image entry's stored variants, {"crop10-c":"<hash>",
+ * ...} as index export writes them (phm_known_variant_code names). The
+ * index checks the rest (distinct hashes) when the entry is added. */
+static int json_variants(phm_hashlist_reader *r, json_t *v, phm_entry *e, char *err,
+                         size_t errlen)
+{
+    const char *key;
+    json_t *item;
+    if (!json_is_object(v))
+        return HL_LINE_ERR("\"variants\" must be an object of variant names and hashes");
+    if (json_object_size(v) > PHM_INDEX_MAX_VARIANTS)
+        return HL_LINE_ERR("\"variants\" holds more than %d variants", PHM_INDEX_MAX_VARIANTS);
+    json_object_foreach(v, key, item) {
+        hl_shown_buf b;
+        int code = phm_known_variant_code(key);
+        if (!code)
+            return HL_LINE_ERR("unknown stored variant \"%s\"", HL_SHOW(b, key, strlen(key)));
+        phm_entry_variant *x = &e->variants[e->nvariants];
+        if (!json_is_string(item) ||
+            phm_pdq_from_hex(json_string_value(item), json_string_length(item), &x->pdq))
+            return HL_LINE_ERR("stored variant \"%s\" is not a hash of 64 hex digits",
+                               HL_SHOW(b, key, strlen(key)));
+        x->code = code;
+        e->nvariants++;
+    }
+    if (e->nvariants && !(e->signals & PHM_SIG_PDQ))
+        return HL_LINE_ERR("\"variants\" without a \"hash\" of the entry's own");
+    return 0;
+}
+
 static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, char *err,
                          size_t errlen)
 {
@@ -74,8 +104,13 @@ static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, cha
 
     const char *key;
     json_t *item;
-    json_t *vpdq = NULL, *path_hex = NULL, *photodna = NULL, *attrs = NULL;
+    json_t *vpdq = NULL, *path_hex = NULL, *photodna = NULL, *attrs = NULL,
+           *variants = NULL;
     json_object_foreach(root, key, item) {
+        if (strcmp(key, "variants") == 0) {
+            variants = item;
+            continue;
+        }
         if (strcmp(key, "photodna") == 0) {
             photodna = item;
             continue;
@@ -213,6 +248,8 @@ static int json_to_entry(phm_hashlist_reader *r, json_t *root, phm_entry *e, cha
             return rc;
     }
     if (vpdq && !json_is_null(vpdq) && (rc = json_video(r, vpdq, e, err, errlen)) != 0)
+        return rc;
+    if (variants && !json_is_null(variants) && (rc = json_variants(r, variants, e, err, errlen)))
         return rc;
     if (!e->signals)
         return HL_LINE_ERR(HL_NO_HASH_MSG);

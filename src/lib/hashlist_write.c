@@ -135,6 +135,13 @@ int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint6
                                        i ? "attrs" : "photodna");
         }
     }
+    if (e->nvariants > PHM_INDEX_MAX_VARIANTS)
+        return unrepresentable(err, errlen, "more than %d stored variants",
+                               PHM_INDEX_MAX_VARIANTS);
+    for (size_t i = 0; i < e->nvariants && (e->signals & PHM_SIG_PDQ); i++)
+        if (!phm_known_variant_name(e->variants[i].code))
+            return unrepresentable(err, errlen, "stored variant %zu has an unknown code",
+                                   i + 1);
     if (e->added < 0 || e->added > PHM_HASHLIST_TIME_MAX)
         return unrepresentable(err, errlen, "added time %lld is out of range",
                                (long long)e->added);
@@ -218,6 +225,17 @@ int hl_write_record(FILE *fp, phm_hashlist_format fmt, const phm_entry *e, uint6
         if (e->attrs && e->attrs[0]) {
             fputs(",\"attrs\":", fp);
             fputs(e->attrs, fp); /* the text of one JSON object */
+        }
+        if ((e->signals & PHM_SIG_PDQ) && e->nvariants) {
+            /* stored variants: {"name":"hash",...}, as the entry holds them */
+            fputs(",\"variants\":{", fp);
+            for (size_t i = 0; i < e->nvariants; i++) {
+                char vh[PHM_PDQ_HEX_LEN + 1];
+                phm_pdq_to_hex(&e->variants[i].pdq, vh);
+                fprintf(fp, "%s\"%s\":\"%s\"", i ? "," : "",
+                        phm_known_variant_name(e->variants[i].code), vh);
+            }
+            putc('}', fp);
         }
         if (e->signals & PHM_SIG_VPDQ) {
             fputs(",\"vpdq\":[", fp);

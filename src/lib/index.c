@@ -149,6 +149,37 @@ int idx_meta_put_u64(const phm_index *idx, MDB_txn *txn, const char *key,
     return mdb_put(txn, idx->db_meta, &k, &v, 0);
 }
 
+int idx_variants_get(const phm_index *idx, MDB_txn *txn, uint64_t *entries,
+                     uint64_t *hashes)
+{
+    uint64_t c[2] = { 0, 0 };
+    MDB_val k = { 8, "variants" }, v;
+    int rc = mdb_get(txn, idx->db_meta, &k, &v);
+    if (rc == 0 && v.mv_size != sizeof c)
+        rc = MDB_CORRUPTED;
+    if (rc == 0)
+        memcpy(c, v.mv_data, sizeof c);
+    *entries = c[0];
+    *hashes = c[1];
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int idx_variants_update(const phm_index *idx, MDB_txn *txn, int64_t entries,
+                        int64_t hashes)
+{
+    uint64_t c[2];
+    int rc = idx_variants_get(idx, txn, &c[0], &c[1]);
+    if (rc)
+        return rc;
+    if ((entries < 0 && c[0] < (uint64_t)-entries) ||
+        (hashes < 0 && c[1] < (uint64_t)-hashes))
+        return MDB_CORRUPTED;
+    c[0] += (uint64_t)entries;
+    c[1] += (uint64_t)hashes;
+    MDB_val k = { 8, "variants" }, v = { sizeof c, c };
+    return mdb_put(txn, idx->db_meta, &k, &v, 0);
+}
+
 int idx_base_header_get(const phm_index *idx, MDB_txn *txn, idx_base_header *h)
 {
     MDB_val k = { 4, "base" }, v;
@@ -603,8 +634,10 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
     mdb_cursor_close(c);
     if (rc != MDB_NOTFOUND)
         return rc;
-    if (!out->video_entries)
-        return 0;
+    if ((rc = idx_variants_get(idx, txn, &out->variant_entries, &out->variant_hashes)))
+        return rc;
+    /* removed entries count their base slots (an image with variants, a
+     * video: several) */
     uint64_t dead_slots = 0;
     if (out->dead_entries) {
         uint8_t bk[4];
@@ -638,8 +671,9 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         if (rc != MDB_NOTFOUND)
             return rc ? rc : MDB_CORRUPTED;
     }
-    uint64_t live = h->n - dead_slots + out->delta_entries;
-    out->pdq_entries = live > out->video_hashes ? live - out->video_hashes : 0;
+    uint64_t live = h->n - dead_slots + out->delta_entries,
+             other = out->video_hashes + out->variant_hashes;
+    out->pdq_entries = live > other ? live - other : 0;
     return 0;
 }
 

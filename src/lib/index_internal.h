@@ -53,6 +53,11 @@ typedef struct idx_base_header {
 /* Version 2 (index format 3): photodna and attrs follow the note; written
  * only for an entry that has either, so other records stay version 1. */
 #define REC_VERSION_EXTRA 2
+/* Version 3 (index format 4): photodna and attrs (either may be empty),
+ * then the stored variants: u8 n (1..PHM_INDEX_MAX_VARIANTS), n x (u8
+ * code, 32-byte hash); written only for an entry that has variants. */
+#define REC_VERSION_VARIANTS 3
+#define REC_VARIANT_BYTES 33
 #define REC_FLAG_PDQ 0x01
 #define REC_FLAG_VPDQ 0x02   /* a video: u32 frames, u32 0 where a PDQ hash goes */
 #define REC_HEADER 16        /* version, flags, digests, 0, quality, 0, added */
@@ -60,7 +65,8 @@ typedef struct idx_base_header {
 #define REC_MAX                                                        \
     (REC_HEADER + 32 + 16 + 20 + 32 + 4 * 3 + PHM_INDEX_MAX_SOURCE +    \
      PHM_INDEX_MAX_ID + PHM_INDEX_MAX_CATEGORY + PHM_INDEX_MAX_NOTE + 4 + \
-     2 * 3 + PHM_INDEX_MAX_PHOTODNA + PHM_INDEX_MAX_ATTRS)
+     2 * 3 + PHM_INDEX_MAX_PHOTODNA + PHM_INDEX_MAX_ATTRS + 1 +          \
+     REC_VARIANT_BYTES * PHM_INDEX_MAX_VARIANTS)
 /* (source, id) key: source, NUL, id. */
 #define KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_ID)
 /* (source, category) count key. */
@@ -78,6 +84,10 @@ size_t rec_key(const char *source, const char *id, uint8_t *buf);
 size_t rec_group_key(const char *source, const char *category, uint8_t *buf);
 /* Whether two records hold the same content (all but `added`). */
 int rec_same(const void *a, size_t alen, const void *b, size_t blen);
+/* The searched hashes of a PDQ entry: its own hash, then its variants in
+ * stored order (1 + e->nvariants; out has room for 1 +
+ * PHM_INDEX_MAX_VARIANTS). */
+size_t rec_slots(const phm_entry *e, phm_pdq *out);
 /* Bytes of the digest of a PHM_SIG_* type, and its signal-type byte. */
 size_t rec_digest_len(unsigned sig);
 int rec_digest_type(unsigned sig);
@@ -185,6 +195,14 @@ int idx_meta_get_u64(const phm_index *idx, MDB_txn *txn, const char *key,
 int idx_meta_put_u64(const phm_index *idx, MDB_txn *txn, const char *key,
                      uint64_t v);
 int idx_base_header_get(const phm_index *idx, MDB_txn *txn, idx_base_header *h);
+/* meta "variants" (format 4): entries with stored variants and their
+ * variant hashes, two u64; absent = none. get: 0, or an LMDB code. */
+int idx_variants_get(const phm_index *idx, MDB_txn *txn, uint64_t *entries,
+                     uint64_t *hashes);
+/* Adds the changes to meta "variants" (MDB_CORRUPTED if a count would go
+ * below 0). */
+int idx_variants_update(const phm_index *idx, MDB_txn *txn, int64_t entries,
+                        int64_t hashes);
 
 /* Blob key: signal, kind, table, 0. */
 static inline void idx_blob_key(uint8_t key[4], int kind, unsigned table)

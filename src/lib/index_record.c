@@ -142,6 +142,34 @@ int rec_validate(const phm_entry *e, char *err, size_t errlen)
             return PHM_ERR_INVALID;
         }
     }
+    if (e->nvariants > PHM_INDEX_MAX_VARIANTS ||
+        (e->nvariants && !(e->signals & PHM_SIG_PDQ))) {
+        snprintf(err, errlen, "invalid entry '%s:%s': %s", e->source, e->id,
+                 e->nvariants > PHM_INDEX_MAX_VARIANTS
+                     ? "more stored variants than PHM_INDEX_MAX_VARIANTS"
+                     : "stored variants without a PDQ hash of its own");
+        return PHM_ERR_INVALID;
+    }
+    for (size_t i = 0; i < e->nvariants; i++) {
+        const phm_entry_variant *v = &e->variants[i];
+        const char *why = NULL;
+        if (!phm_known_variant_name(v->code))
+            why = "has an unknown code";
+        else if (memcmp(&v->pdq, &e->pdq, sizeof v->pdq) == 0)
+            why = "has the entry's own hash";
+        for (size_t j = 0; j < i && !why; j++) {
+            if (e->variants[j].code == v->code)
+                why = "is given twice";
+            else if (memcmp(&e->variants[j].pdq, &v->pdq, sizeof v->pdq) == 0)
+                why = "has the hash of another variant";
+        }
+        if (why) {
+            const char *name = phm_known_variant_name(v->code);
+            snprintf(err, errlen, "invalid entry '%s:%s': variant %zu (%s) %s", e->source,
+                     e->id, i + 1, name ? name : "?", why);
+            return PHM_ERR_INVALID;
+        }
+    }
     if (e->quality < -1 || e->quality > 100) {
         snprintf(err, errlen, "invalid entry '%s:%s': quality %d is not -1 or 0..100",
                  e->source, e->id, e->quality);
@@ -192,7 +220,8 @@ size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
         if (e->signals & digest_sigs[i])
             digests = (uint8_t)(digests | (1u << i));
     int extra = (e->photodna && e->photodna[0]) || (e->attrs && e->attrs[0]);
-    buf[0] = extra ? REC_VERSION_EXTRA : REC_VERSION;
+    int variants = (e->signals & PHM_SIG_PDQ) && e->nvariants;
+    buf[0] = variants ? REC_VERSION_VARIANTS : extra ? REC_VERSION_EXTRA : REC_VERSION;
     buf[1] = (e->signals & PHM_SIG_PDQ) ? REC_FLAG_PDQ
              : (e->signals & PHM_SIG_VPDQ) ? REC_FLAG_VPDQ : 0;
     buf[2] = digests;
@@ -220,9 +249,18 @@ size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
     n += put_text(buf + n, e->id);
     n += put_text(buf + n, e->category);
     n += put_text(buf + n, e->note);
-    if (extra) {
+    if (extra || variants) {
         n += put_text(buf + n, e->photodna);
         n += put_text(buf + n, e->attrs);
+    }
+    if (variants) {
+        buf[n++] = (uint8_t)e->nvariants;
+        for (size_t i = 0; i < e->nvariants; i++) {
+            buf[n] = (uint8_t)e->variants[i].code;
+            for (int w = 0; w < 4; w++)
+                put64(buf + n + 1 + 8 * w, e->variants[i].pdq.w[w]);
+            n += REC_VARIANT_BYTES;
+        }
     }
     return n;
 }
@@ -246,7 +284,8 @@ int rec_decode(const void *rec, size_t len, phm_entry *out)
 {
     const uint8_t *p = rec;
     memset(out, 0, sizeof *out);
-    if (len < REC_HEADER || (p[0] != REC_VERSION && p[0] != REC_VERSION_EXTRA) ||
+    if (len < REC_HEADER ||
+        (p[0] != REC_VERSION && p[0] != REC_VERSION_EXTRA && p[0] != REC_VERSION_VARIANTS) ||
         (p[1] != 0 && p[1] != REC_FLAG_PDQ && p[1] != REC_FLAG_VPDQ) ||
         (p[2] & ~7u) || p[3] || get16(p + 6))
         return PHM_ERR_CORRUPT;
@@ -288,15 +327,36 @@ int rec_decode(const void *rec, size_t len, phm_entry *out)
         get_text(p, len, &pos, PHM_INDEX_MAX_CATEGORY, &out->category) ||
         get_text(p, len, &pos, PHM_INDEX_MAX_NOTE, &out->note))
         return PHM_ERR_CORRUPT;
-    if (p[0] == REC_VERSION_EXTRA) {
+    if (p[0] != REC_VERSION) {
         if (get_text(p, len, &pos, PHM_INDEX_MAX_PHOTODNA, &out->photodna) ||
             get_text(p, len, &pos, PHM_INDEX_MAX_ATTRS, &out->attrs) ||
-            (!out->photodna[0] && !out->attrs[0]))
+            (p[0] == REC_VERSION_EXTRA && !out->photodna[0] && !out->attrs[0]))
             return PHM_ERR_CORRUPT;
         if (!out->photodna[0])
             out->photodna = NULL;
         if (!out->attrs[0])
             out->attrs = NULL;
+    }
+    if (p[0] == REC_VERSION_VARIANTS) {
+        if (!(out->signals & PHM_SIG_PDQ) || pos == len)
+            return PHM_ERR_CORRUPT;
+        size_t nv = p[pos++];
+        if (nv == 0 || nv > PHM_INDEX_MAX_VARIANTS || (len - pos) / REC_VARIANT_BYTES < nv)
+            return PHM_ERR_CORRUPT;
+        for (size_t i = 0; i < nv; i++, pos += REC_VARIANT_BYTES) {
+            phm_entry_variant *v = &out->variants[i];
+            v->code = p[pos];
+            for (int w = 0; w < 4; w++)
+                v->pdq.w[w] = get64(p + pos + 1 + 8 * w);
+            if (!phm_known_variant_name(v->code) ||
+                memcmp(&v->pdq, &out->pdq, sizeof v->pdq) == 0)
+                return PHM_ERR_CORRUPT;
+            for (size_t j = 0; j < i; j++)
+                if (out->variants[j].code == v->code ||
+                    memcmp(&out->variants[j].pdq, &v->pdq, sizeof v->pdq) == 0)
+                    return PHM_ERR_CORRUPT;
+        }
+        out->nvariants = nv;
     }
     if (pos != len ||
         !out->signals || !out->source[0] || !out->id[0])
@@ -324,4 +384,65 @@ int rec_same(const void *a, size_t alen, const void *b, size_t blen)
     return alen == blen && alen >= REC_HEADER &&
            memcmp(x, y, REC_ADDED_OFFSET) == 0 &&
            memcmp(x + REC_HEADER, y + REC_HEADER, alen - REC_HEADER) == 0;
+}
+
+size_t rec_slots(const phm_entry *e, phm_pdq *out)
+{
+    out[0] = e->pdq;
+    for (size_t i = 0; i < e->nvariants; i++)
+        out[1 + i] = e->variants[i].pdq;
+    return 1 + e->nvariants;
+}
+
+/* ---- stored variants (phmatch.h, PHM_KV_*) ------------------------ */
+
+static const char *const variant_names[PHM_KV_COUNT] = {
+    [PHM_KV_CROP5_C] = "crop5-c",        [PHM_KV_CROP10_C] = "crop10-c",
+    [PHM_KV_CROP15_C] = "crop15-c",      [PHM_KV_CROP20_C] = "crop20-c",
+    [PHM_KV_CROP10_TL] = "crop10-tl",    [PHM_KV_CROP10_TR] = "crop10-tr",
+    [PHM_KV_CROP10_BL] = "crop10-bl",    [PHM_KV_CROP10_BR] = "crop10-br",
+    [PHM_KV_ROT_P3] = "rot+3",           [PHM_KV_ROT_M3] = "rot-3",
+    [PHM_KV_ROT_P5] = "rot+5",           [PHM_KV_ROT_M5] = "rot-5",
+    [PHM_KV_ROT_P3_CROP] = "rot+3-crop", [PHM_KV_ROT_M3_CROP] = "rot-3-crop",
+    [PHM_KV_ROT_P5_CROP] = "rot+5-crop", [PHM_KV_ROT_M5_CROP] = "rot-5-crop",
+    [PHM_KV_CROP20_TL] = "crop20-tl",    [PHM_KV_CROP20_TR] = "crop20-tr",
+    [PHM_KV_CROP20_BL] = "crop20-bl",    [PHM_KV_CROP20_BR] = "crop20-br",
+    [PHM_KV_CROP5_TL] = "crop5-tl",      [PHM_KV_CROP5_TR] = "crop5-tr",
+    [PHM_KV_CROP5_BL] = "crop5-bl",      [PHM_KV_CROP5_BR] = "crop5-br",
+    [PHM_KV_CROP15_TL] = "crop15-tl",    [PHM_KV_CROP15_TR] = "crop15-tr",
+    [PHM_KV_CROP15_BL] = "crop15-bl",    [PHM_KV_CROP15_BR] = "crop15-br",
+};
+
+const char *phm_known_variant_name(int code)
+{
+    return code > 0 && code < PHM_KV_COUNT ? variant_names[code] : NULL;
+}
+
+int phm_known_variant_code(const char *name)
+{
+    for (int c = 1; name && c < PHM_KV_COUNT; c++)
+        if (strcmp(variant_names[c], name) == 0)
+            return c;
+    return 0;
+}
+
+const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
+                                    int *distance)
+{
+    if (distance)
+        *distance = -1;
+    if (!e || !query || !(e->signals & PHM_SIG_PDQ))
+        return NULL;
+    int best = phm_pdq_distance(&e->pdq, query);
+    const char *name = NULL;
+    for (size_t i = 0; i < e->nvariants && i < PHM_INDEX_MAX_VARIANTS; i++) {
+        int d = phm_pdq_distance(&e->variants[i].pdq, query);
+        if (d < best) {
+            best = d;
+            name = phm_known_variant_name(e->variants[i].code);
+        }
+    }
+    if (distance)
+        *distance = best;
+    return name;
 }

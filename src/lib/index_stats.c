@@ -18,6 +18,8 @@ static const struct {
     U64(video_entries),
     U64(video_frames),
     U64(video_hashes),
+    U64(variant_entries),
+    U64(variant_hashes),
     U64(digests),
     U64(sources),
     U64(base_entries),

@@ -162,6 +162,12 @@ static int check_counts(verifier *v)
     return rc == MDB_NOTFOUND ? 0 : mdb_bad(v, rc);
 }
 
+static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
+                       const phm_pdq *hashes, size_t n, const idx_base_header *h,
+                       const mih_view *base, const uint64_t *base_eids,
+                       size_t *slot, uint64_t *ndelta, const char *kind,
+                       const char *what);
+
 /* Scratch for check_video. */
 typedef struct video_check {
     phm_vpdq v;
@@ -207,18 +213,33 @@ static int check_video(verifier *v, uint64_t eid, const phm_entry *e,
                       "in its frames", (unsigned long long)eid, nh, n), -1;
     if (!n)
         return 0;
+    return check_slots(v, eid, e, vc->hashes, n, h, base, base_eids, slot, ndelta,
+                       "video", "frame hashes");
+}
+
+/* Entry eid's searched hashes hashes[0..n) (a video's, or an image's own
+ * hash and stored variants) are the next base slots (below the bound;
+ * *slot moves past them) or exactly the delta's keys of its number.
+ * Returns as check_video. */
+static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
+                       const phm_pdq *hashes, size_t n, const idx_base_header *h,
+                       const mih_view *base, const uint64_t *base_eids,
+                       size_t *slot, uint64_t *ndelta, const char *kind,
+                       const char *what)
+{
+    int rc;
     if (eid < h->eid_bound) {
         if (*slot < base->n && base_eids[*slot] < eid)
             return 1;
         for (size_t i = 0; i < n; i++, (*slot)++)
             if (*slot == base->n || base_eids[*slot] != eid ||
-                memcmp(&base->hashes[*slot], &vc->hashes[i], sizeof(phm_pdq)))
-                return bad(v, "video entry %llu ('%s:%s') has not its frame "
-                              "hashes in the search structure",
-                           (unsigned long long)eid, e->source, e->id), -1;
+                memcmp(&base->hashes[*slot], &hashes[i], sizeof(phm_pdq)))
+                return bad(v, "%s entry %llu ('%s:%s') has not its %s in the search "
+                              "structure", kind, (unsigned long long)eid, e->source,
+                           e->id, what), -1;
         if (*slot < base->n && base_eids[*slot] == eid)
-            return bad(v, "video entry %llu has extra hashes in the search "
-                          "structure", (unsigned long long)eid), -1;
+            return bad(v, "%s entry %llu has extra hashes in the search "
+                          "structure", kind, (unsigned long long)eid), -1;
         return 0;
     }
     uint8_t key[9];
@@ -233,7 +254,7 @@ static int check_video(verifier *v, uint64_t eid, const phm_entry *e,
         if (dk.mv_size < 9 || memcmp(dk.mv_data, key, 9) != 0)
             break;
         if (i == n || dv.mv_size != sizeof(phm_pdq) ||
-            memcmp(dv.mv_data, &vc->hashes[i], sizeof(phm_pdq)) ||
+            memcmp(dv.mv_data, &hashes[i], sizeof(phm_pdq)) ||
             (n > 1 && dk.mv_size != IDX_DELTA_KEY_MULTI)) {
             i = n + 1;
             break;
@@ -244,8 +265,8 @@ static int check_video(verifier *v, uint64_t eid, const phm_entry *e,
     if (rc && rc != MDB_NOTFOUND)
         return mdb_bad(v, rc), -1;
     if (i != n)
-        return bad(v, "video entry %llu ('%s:%s') has not its frame hashes in "
-                      "the delta", (unsigned long long)eid, e->source, e->id), -1;
+        return bad(v, "%s entry %llu ('%s:%s') has not its %s in the delta", kind,
+                   (unsigned long long)eid, e->source, e->id, what), -1;
     *ndelta += n;
     return 0;
 }
@@ -318,6 +339,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     int drc = mdb_cursor_get(xc, &dk, &dv, MDB_FIRST);
     size_t slot = 0;
     uint64_t nentries = 0, ndigests = 0, ndelta = 0, ndead = 0, nvideos = 0;
+    uint64_t nvar_entries = 0, nvar_hashes = 0;
     /* Consumes base slots below `limit`: each must be a removed entry. */
 #define SKIP_DEAD_BELOW(limit)                                                      \
     while (slot < base.n && base_eids[slot] < (limit)) {                            \
@@ -370,6 +392,22 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         }
         if (!(e.signals & PHM_SIG_PDQ))
             continue;
+        if (e.nvariants) { /* own hash and variants: several slots */
+            phm_pdq slots[1 + PHM_INDEX_MAX_VARIANTS];
+            size_t ns = rec_slots(&e, slots);
+            int vr = check_slots(&v, eid, &e, slots, ns, &h, &base, base_eids, &slot,
+                                 &ndelta, "image", "hash and variants");
+            if (vr > 0) {
+                SKIP_DEAD_BELOW(eid);
+                vr = check_slots(&v, eid, &e, slots, ns, &h, &base, base_eids, &slot,
+                                 &ndelta, "image", "hash and variants");
+            }
+            if (vr)
+                goto out;
+            nvar_entries++;
+            nvar_hashes += e.nvariants;
+            continue;
+        }
         if (eid < h.eid_bound) {
             SKIP_DEAD_BELOW(eid);
             if (slot == base.n || base_eids[slot] != eid) {
@@ -433,6 +471,17 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
 #pragma GCC diagnostic pop
             goto out;
         }
+    }
+    uint64_t ve, vh;
+    if ((rc = idx_variants_get(idx, v.txn, &ve, &vh))) {
+        mdb_bad(&v, rc);
+        goto out;
+    }
+    if (ve != nvar_entries || vh != nvar_hashes) {
+        bad(&v, "the variant counts (%llu entries, %llu hashes) disagree with the "
+                "entries (%llu, %llu)", (unsigned long long)ve, (unsigned long long)vh,
+            (unsigned long long)nvar_entries, (unsigned long long)nvar_hashes);
+        goto out;
     }
     check_counts(&v);
     if (!v.st)

@@ -100,6 +100,9 @@ struct phm_index_txn {
     phm_pdq *vhashes;
     size_t nvhashes, vhashes_cap;
     int video_same;
+    /* change of the stored variants' counts (meta "variants"): entries
+     * with variants, and variant hashes */
+    int64_t var_entries, var_hashes;
     /* phm_index_txn_unique_ids(): the buffered adds by key (pend index + 1
      * in an open-addressing table, 0 empty), cleared when they are
      * written */
@@ -456,7 +459,11 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e)
     if (!rc)
         rc = digests_put(t, e, eid, 1);
     if (!rc && (e->signals & PHM_SIG_PDQ))
-        rc = pdq_remove(t, eid, 0);
+        rc = pdq_remove(t, eid, e->nvariants > 0);
+    if (e->nvariants) {
+        t->var_entries--;
+        t->var_hashes -= (int64_t)e->nvariants;
+    }
     if (!rc && (e->signals & PHM_SIG_VPDQ)) {
         MDB_val v;
         uint32_t nf, nh = 0;
@@ -494,6 +501,12 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         rc = digests_put(t, e, eid, 0);
     if (!rc && (e->signals & PHM_SIG_PDQ))
         rc = new_push(t, eid, &e->pdq);
+    for (size_t i = 0; !rc && (e->signals & PHM_SIG_PDQ) && i < e->nvariants; i++)
+        rc = new_push(t, eid, &e->variants[i].pdq);
+    if ((e->signals & PHM_SIG_PDQ) && e->nvariants) {
+        t->var_entries++;
+        t->var_hashes += (int64_t)e->nvariants;
+    }
     if (!rc && (e->signals & PHM_SIG_VPDQ)) {
         /* only video_add inserts videos: t->vrec and t->vhashes are its */
         MDB_val fv = { t->vrec_len, t->vrec };
@@ -530,6 +543,10 @@ static int entry_replace(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
     int same_hash = (oe.signals & PHM_SIG_PDQ) == (ne.signals & PHM_SIG_PDQ) &&
                     (!(oe.signals & PHM_SIG_PDQ) ||
                      memcmp(&oe.pdq, &ne.pdq, sizeof oe.pdq) == 0);
+    /* stored variants are slots too: the same number only for the same ones */
+    same_hash = same_hash && oe.nvariants == ne.nvariants;
+    for (size_t i = 0; same_hash && i < oe.nvariants; i++)
+        same_hash = memcmp(&oe.variants[i].pdq, &ne.variants[i].pdq, sizeof(phm_pdq)) == 0;
     if ((oe.signals | ne.signals) & PHM_SIG_VPDQ)
         same_hash = (oe.signals & ne.signals & PHM_SIG_VPDQ) && t->video_same;
     int rc;
@@ -1216,6 +1233,8 @@ int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
             rc = mdb_put(t->txn, t->idx->db_meta, &fk, &fv, 0);
         }
     }
+    if (!rc && !st && (t->var_entries || t->var_hashes))
+        rc = idx_variants_update(t->idx, t->txn, t->var_entries, t->var_hashes);
     if (!rc && !st && t->changed) {
         uint64_t gen = 0;
         rc = idx_meta_get_u64(t->idx, t->txn, "gen", &gen);

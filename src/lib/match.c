@@ -49,6 +49,10 @@ struct phm_matcher {
     size_t *first;       /* per hit, while building: its frames in pool */
     size_t fcap;
     phm_vpdq known;      /* a known video's frames */
+    const phm_pdq *qhash; /* the current call's query hashes by pair.q (for
+                             known_variant), NULL when they are not known */
+    const uint32_t *qcode; /* with extras: pair.q's orientation + variant code
+                              (m->code); NULL: pair.q is the orientation */
     phm_match_result res;
 };
 
@@ -206,6 +210,8 @@ static void reset(phm_matcher *m)
     m->res.count = 0;
     m->res.hits = m->hits;
     m->plen = 0;
+    m->qhash = NULL;
+    m->qcode = NULL;
 }
 
 /* A hit of entry `entry` with its entry read (strings NULL if it is gone,
@@ -328,11 +334,14 @@ static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_o
             return rc;
         if (maxd < 0 || h->distance > maxd)
             continue;
-        /* q: the orientation, plus PHM_DIH_COUNT x (1 + the extra) for
-         * an image's variant (phm_match_image). */
-        h->orientation = (int)(m->pairs[i].q % PHM_DIH_COUNT);
-        if (m->pairs[i].q >= PHM_DIH_COUNT)
-            h->variant = o->extra[m->pairs[i].q / PHM_DIH_COUNT - 1].variant;
+        /* q indexes the hashes searched; with extras, m->qcode maps it to
+         * the orientation plus PHM_DIH_COUNT x (1 + the extra). */
+        uint32_t q = m->pairs[i].q, c = m->qcode ? m->qcode[q] : q;
+        h->orientation = (int)(c % PHM_DIH_COUNT);
+        if (c >= PHM_DIH_COUNT)
+            h->variant = o->extra[c / PHM_DIH_COUNT - 1].variant;
+        if (m->qhash && h->e.nvariants) /* the stored variant nearest */
+            h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[q], NULL);
         nh++;
     }
     int rc = suppress(m, nh, err, errlen);
@@ -371,6 +380,7 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int qualit
     size_t np = 0;
     for (size_t i = 0; i < n; i++) /* one per entry: a search gives each once */
         m->pairs[np++] = (pair){ raw[i].entry, PHM_DIH_ORIGINAL, raw[i].distance };
+    m->qhash = o->query; /* pair.q is 0: the one hash searched */
     if (np > 1)
         qsort(m->pairs, np, sizeof *m->pairs, pair_by_distance);
     return govern_pairs(m, np, quality, o, err, errlen);
@@ -447,11 +457,11 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     long np = collect_pairs(m, q, nq, radius, &rc, err, errlen);
     if (np < 0)
         return rc;
-    /* The searched hash becomes its variant and orientation; the order
-     * (the image's own first, then each extra's) is kept. */
-    if (o->nextra)
-        for (size_t i = 0; i < (size_t)np; i++)
-            m->pairs[i].q = m->code[m->pairs[i].q];
+    /* Pairs keep their index into q (the image's own hashes first, then
+     * each extra's, so ties go to the own hash); the hit building reads
+     * the orientation and variant through m->qcode. */
+    m->qhash = q;
+    m->qcode = o->nextra ? m->code : NULL;
     /* One hit per entry: its nearest orientation (the lowest on a tie). */
     size_t n = 0;
     for (size_t i = 0; i < (size_t)np; i++)
@@ -566,6 +576,8 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
         size_t next = i;
         while (next < np && m->pairs[next].entry == best->entry)
             next++;
+        if (h->e.nvariants)
+            h->known_variant = phm_entry_known_variant(&h->e, &m->q[best->q], NULL);
         for (size_t f = 0; f < v->count && h->frame < 0; f++)
             if (v->frames[f].quality >= o->min_quality &&
                 memcmp(&v->frames[f].hash, &m->q[best->q], sizeof(phm_pdq)) == 0) {

@@ -476,9 +476,9 @@ static void test_bad_files(void)
                err);
         phm_index_txn_commit(t, NULL, err, sizeof err);
     }
-    OK(phm_index_get_stats(idx, &ist, err, sizeof err) == PHM_OK && ist.format_version == 3 &&
+    OK(phm_index_get_stats(idx, &ist, err, sizeof err) == PHM_OK && ist.format_version == PHM_INDEX_FORMAT_VERSION &&
            ist.entries == 2,
-       "... version 3 after the first commit");
+       "... the current version after the first commit");
     IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "... and verified: %s", err);
     phm_index_close(idx);
 }

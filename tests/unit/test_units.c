@@ -196,7 +196,8 @@ static void test_stats_names(void)
 {
     static const char *const names[] = {
         "format_version", "entries",       "pdq_entries",  "video_entries", "video_frames",
-        "video_hashes",   "digests",       "sources",      "base_entries",  "delta_entries",
+        "video_hashes",   "variant_entries", "variant_hashes", "digests",   "sources",
+        "base_entries",   "delta_entries",
         "dead_entries",   "generation",    "file_bytes",   "used_bytes",    "map_bytes",
         "created",        "compacted",
     };
@@ -216,11 +217,11 @@ static void test_stats_names(void)
     OK(good && i == sizeof names / sizeof names[0], "stats fields: every name, in order");
     phm_index_stats_field(&st, 5, &v);
     IS_INT(v, 7, "stats fields: video_hashes's value");
-    phm_index_stats_field(&st, 15, &v);
+    phm_index_stats_field(&st, 17, &v);
     IS_INT(v, -5, "stats fields: created is signed");
     phm_index_stats_field(&st, 0, &v);
     IS_INT(v, 2, "stats fields: format_version");
-    phm_index_stats_field(&st, 12, &v);
+    phm_index_stats_field(&st, 14, &v);
     OK(v == INT64_MAX, "stats fields: a count above INT64_MAX saturates");
 }
 

@@ -1,0 +1,281 @@
+/* transform.c - image edits for known-image augmentation (phmatch.h,
+ * "image transforms"): crops and small rotations into caller-owned
+ * buffers, never larger than the input. Rotations sample bilinearly; the
+ * corners a rotation uncovers get a fill colour, or are cropped away. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phmatch.h"
+
+size_t phm_image_bytes(uint32_t width, uint32_t height, uint32_t channels)
+{
+    if (!width || !height || (channels != 1 && channels != 3))
+        return 0;
+    uint64_t n = (uint64_t)width * height * channels;
+    return n > SIZE_MAX ? 0 : (size_t)n;
+}
+
+/* Whether img is a usable input: 1 or 3 channels, pixels, a stride that
+ * holds a row. */
+static int valid(const phm_image *img)
+{
+    return img && img->pixels && img->width && img->height &&
+           (img->channels == 1 || img->channels == 3) &&
+           img->stride >= (size_t)img->width * img->channels;
+}
+
+static void describe(phm_image *out, const phm_image *img, uint8_t *buf,
+                     uint32_t w, uint32_t h)
+{
+    out->pixels = buf;
+    out->width = w;
+    out->height = h;
+    out->channels = img->channels;
+    out->stride = (size_t)w * img->channels;
+    out->format = img->format;
+}
+
+int phm_image_crop(const phm_image *img, uint32_t x, uint32_t y, uint32_t w,
+                   uint32_t h, uint8_t *buf, size_t buflen, phm_image *out)
+{
+    if (!valid(img) || !buf || !out || !w || !h || x > img->width ||
+        w > img->width - x || y > img->height || h > img->height - y)
+        return PHM_ERR_INVALID;
+    size_t row = (size_t)w * img->channels;
+    if (buflen / row < h)
+        return PHM_ERR_INVALID;
+    for (uint32_t r = 0; r < h; r++)
+        memcpy(buf + r * row, img->pixels + (size_t)(y + r) * img->stride +
+                                  (size_t)x * img->channels, row);
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
+int phm_image_rotated_size(uint32_t width, uint32_t height, double degrees,
+                           int crop, uint32_t *out_width, uint32_t *out_height)
+{
+    if (!width || !height || !out_width || !out_height || !(fabs(degrees) <= 90.0))
+        return PHM_ERR_INVALID;
+    *out_width = width;
+    *out_height = height;
+    if (!crop)
+        return PHM_OK;
+    /* The largest upright rectangle inside the W x H one turned by t:
+     * with L, S the long and short side, either the short side alone
+     * limits it (S <= 2 sin t cos t L: a thin image), giving S/2 over sin
+     * and cos, or it touches all four sides: (W cos - H sin, H cos -
+     * W sin) / cos 2t. One pixel less on each side keeps it clear of the
+     * interpolated edge. */
+    double t = fabs(degrees) * M_PI / 180.0, c = cos(t), sn = sin(t);
+    double wd = width, hd = height, ow = wd, oh = hd;
+    if (sn > 1e-12) {
+        double lng = wd >= hd ? wd : hd, sht = wd >= hd ? hd : wd;
+        if (sht <= 2.0 * sn * c * lng || fabs(c - sn) < 1e-12) {
+            double half = 0.5 * sht;
+            ow = wd >= hd ? half / sn : half / c;
+            oh = wd >= hd ? half / c : half / sn;
+        } else {
+            double c2 = c * c - sn * sn;
+            ow = (wd * c - hd * sn) / c2;
+            oh = (hd * c - wd * sn) / c2;
+        }
+        ow = floor(ow) - 1;
+        oh = floor(oh) - 1;
+    }
+    ow = ow < 1 ? 1 : ow > wd ? wd : ow;
+    oh = oh < 1 ? 1 : oh > hd ? hd : oh;
+    uint32_t w = (uint32_t)ow, h = (uint32_t)oh;
+    *out_width = w ? w : 1;
+    *out_height = h ? h : 1;
+    return PHM_OK;
+}
+
+int phm_image_rotate(const phm_image *img, double degrees, int crop,
+                     const uint8_t fill[3], uint8_t *buf, size_t buflen,
+                     phm_image *out)
+{
+    uint32_t w, h;
+    if (!valid(img) || !buf || !out ||
+        phm_image_rotated_size(img->width, img->height, degrees, crop, &w, &h))
+        return PHM_ERR_INVALID;
+    const uint32_t ch = img->channels;
+    size_t row = (size_t)w * ch;
+    if (buflen / row < h)
+        return PHM_ERR_INVALID;
+    uint8_t bg[3] = { 0, 0, 0 };
+    if (fill) {
+        if (ch == 3)
+            memcpy(bg, fill, 3);
+        else /* grey: the fill's luma (BT.601) */
+            bg[0] = (uint8_t)lround(0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]);
+    }
+    /* Clockwise on screen (y down), as ImageMagick's -rotate: destination
+     * d = R (s - c) + c, so the source of d is s = R^-1 (d - c) + c. */
+    double t = degrees * M_PI / 180.0, c = cos(t), sn = sin(t);
+    double cx = (img->width - 1) / 2.0, cy = (img->height - 1) / 2.0;
+    double maxx = img->width - 1, maxy = img->height - 1;
+    const double eps = 1e-6;
+    uint32_t ox = (img->width - w) / 2, oy = (img->height - h) / 2;
+    for (uint32_t y = 0; y < h; y++) {
+        uint8_t *o = buf + (size_t)y * row;
+        double dy = (double)(y + oy) - cy;
+        for (uint32_t x = 0; x < w; x++, o += ch) {
+            double dx = (double)(x + ox) - cx;
+            double sx = c * dx + sn * dy + cx, sy = -sn * dx + c * dy + cy;
+            if (sx < -eps || sy < -eps || sx > maxx + eps || sy > maxy + eps) {
+                memcpy(o, bg, ch);
+                continue;
+            }
+            sx = sx < 0 ? 0 : sx > maxx ? maxx : sx;
+            sy = sy < 0 ? 0 : sy > maxy ? maxy : sy;
+            uint32_t x0 = (uint32_t)sx, y0 = (uint32_t)sy;
+            uint32_t x1 = x0 + 1 < img->width ? x0 + 1 : x0;
+            uint32_t y1 = y0 + 1 < img->height ? y0 + 1 : y0;
+            double fx = sx - x0, fy = sy - y0;
+            const uint8_t *p00 = img->pixels + (size_t)y0 * img->stride + (size_t)x0 * ch;
+            const uint8_t *p01 = img->pixels + (size_t)y0 * img->stride + (size_t)x1 * ch;
+            const uint8_t *p10 = img->pixels + (size_t)y1 * img->stride + (size_t)x0 * ch;
+            const uint8_t *p11 = img->pixels + (size_t)y1 * img->stride + (size_t)x1 * ch;
+            for (uint32_t k = 0; k < ch; k++) {
+                double top = p00[k] + (p01[k] - p00[k]) * fx;
+                double bot = p10[k] + (p11[k] - p10[k]) * fx;
+                double v = top + (bot - top) * fy;
+                o[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+            }
+        }
+    }
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
+/* ---- augmentation (phm_augment) ----------------------------------- */
+
+/* The edit of each variant code: a crop (pct of width and height cut,
+ * where: 0 centre, 1-4 keeping the top-left, top-right, bottom-left,
+ * bottom-right part) or a rotation (degrees, crop). */
+static const struct {
+    double pct;
+    int where;
+    double degrees;
+    int rot_crop;
+} edits[PHM_KV_COUNT] = {
+    [PHM_KV_CROP5_C] = { 5, 0, 0, 0 },       [PHM_KV_CROP10_C] = { 10, 0, 0, 0 },
+    [PHM_KV_CROP15_C] = { 15, 0, 0, 0 },     [PHM_KV_CROP20_C] = { 20, 0, 0, 0 },
+    [PHM_KV_CROP10_TL] = { 10, 1, 0, 0 },    [PHM_KV_CROP10_TR] = { 10, 2, 0, 0 },
+    [PHM_KV_CROP10_BL] = { 10, 3, 0, 0 },    [PHM_KV_CROP10_BR] = { 10, 4, 0, 0 },
+    [PHM_KV_CROP20_TL] = { 20, 1, 0, 0 },    [PHM_KV_CROP20_TR] = { 20, 2, 0, 0 },
+    [PHM_KV_CROP20_BL] = { 20, 3, 0, 0 },    [PHM_KV_CROP20_BR] = { 20, 4, 0, 0 },
+    [PHM_KV_ROT_P3] = { 0, 0, 3, 0 },        [PHM_KV_ROT_M3] = { 0, 0, -3, 0 },
+    [PHM_KV_ROT_P5] = { 0, 0, 5, 0 },        [PHM_KV_ROT_M5] = { 0, 0, -5, 0 },
+    [PHM_KV_ROT_P3_CROP] = { 0, 0, 3, 1 },   [PHM_KV_ROT_M3_CROP] = { 0, 0, -3, 1 },
+    [PHM_KV_ROT_P5_CROP] = { 0, 0, 5, 1 },   [PHM_KV_ROT_M5_CROP] = { 0, 0, -5, 1 },
+    [PHM_KV_CROP5_TL] = { 5, 1, 0, 0 },      [PHM_KV_CROP5_TR] = { 5, 2, 0, 0 },
+    [PHM_KV_CROP5_BL] = { 5, 3, 0, 0 },      [PHM_KV_CROP5_BR] = { 5, 4, 0, 0 },
+    [PHM_KV_CROP15_TL] = { 15, 1, 0, 0 },    [PHM_KV_CROP15_TR] = { 15, 2, 0, 0 },
+    [PHM_KV_CROP15_BL] = { 15, 3, 0, 0 },    [PHM_KV_CROP15_BR] = { 15, 4, 0, 0 },
+};
+
+/* The default set (docs/ROBUST.md, "Known-image augmentation": chosen by
+ * measurement). */
+static const int default_set[] = {
+    PHM_KV_CROP5_C,   PHM_KV_CROP10_C,  PHM_KV_CROP15_C,  PHM_KV_CROP5_TL,
+    PHM_KV_CROP5_TR,  PHM_KV_CROP5_BL,  PHM_KV_CROP5_BR,  PHM_KV_CROP15_TL,
+    PHM_KV_CROP15_TR, PHM_KV_CROP15_BL, PHM_KV_CROP15_BR, PHM_KV_ROT_P5,
+    PHM_KV_ROT_M5,    PHM_KV_ROT_P5_CROP, PHM_KV_ROT_M5_CROP,
+};
+
+size_t phm_augment_default(int *codes, size_t cap)
+{
+    size_t n = sizeof default_set / sizeof default_set[0];
+    for (size_t i = 0; codes && i < n && i < cap; i++)
+        codes[i] = default_set[i];
+    return n;
+}
+
+/* Applies variant `code`'s edit of img into buf (img's bytes). */
+static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
+                phm_image *out)
+{
+    if (edits[code].degrees != 0) {
+        static const uint8_t black[3] = { 0, 0, 0 };
+        return phm_image_rotate(img, edits[code].degrees, edits[code].rot_crop, black,
+                                buf, len, out);
+    }
+    double pct = edits[code].pct;
+    uint32_t dx = (uint32_t)lround(img->width * pct / 100.0);
+    uint32_t dy = (uint32_t)lround(img->height * pct / 100.0);
+    if (dx >= img->width)
+        dx = img->width - 1;
+    if (dy >= img->height)
+        dy = img->height - 1;
+    static const uint8_t fx[5] = { 1, 0, 2, 0, 2 }, fy[5] = { 1, 0, 0, 2, 2 };
+    int w = edits[code].where;
+    /* fx/fy: 0 keep the left/top, 2 keep the right/bottom, 1 centre */
+    uint32_t x = fx[w] == 1 ? dx / 2 : fx[w] == 2 ? dx : 0;
+    uint32_t y = fy[w] == 1 ? dy / 2 : fy[w] == 2 ? dy : 0;
+    return phm_image_crop(img, x, y, img->width - dx, img->height - dy, buf, len, out);
+}
+
+int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
+                const phm_pdq *own, const int *codes, size_t ncodes,
+                int min_distance, phm_entry_variant *out, size_t *nout,
+                char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (nout)
+        *nout = 0;
+    if (!h || !valid(img) || !own || (ncodes && !codes) || !out || !nout ||
+        ncodes > PHM_INDEX_MAX_VARIANTS || min_distance < 0 || min_distance > 256) {
+        if (err && errlen)
+            snprintf(err, errlen, "invalid augmentation arguments");
+        return PHM_ERR_INVALID;
+    }
+    for (size_t i = 0; i < ncodes; i++)
+        if (!phm_known_variant_name(codes[i])) {
+            if (err && errlen)
+                snprintf(err, errlen, "unknown variant code %d", codes[i]);
+            return PHM_ERR_INVALID;
+        }
+    size_t len = phm_image_bytes(img->width, img->height, img->channels);
+    uint8_t *buf = len ? malloc(len) : NULL;
+    if (!buf) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    int rc = PHM_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < ncodes; i++) {
+        phm_image e;
+        phm_pdq_result r;
+        if ((rc = edit(img, codes[i], buf, len, &e)) != PHM_OK)
+            break;
+        rc = phm_hash_image(h, &e, mode, 0, &r);
+        if (rc == PHM_ERR_TOO_SMALL) { /* a tiny image's edit: no variant */
+            rc = PHM_OK;
+            continue;
+        }
+        if (rc != PHM_OK)
+            break;
+        /* A low-quality hash matches noise; one near the own hash or a
+         * kept variant adds a slot and no reach. */
+        int keep = r.quality >= PHM_PDQ_MIN_QUALITY &&
+                   phm_pdq_distance(&r.hash[0], own) > min_distance;
+        for (size_t j = 0; j < n && keep; j++)
+            keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;
+        if (keep)
+            out[n++] = (phm_entry_variant){ codes[i], r.hash[0] };
+    }
+    free(buf);
+    if (rc != PHM_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot make variant '%s': %s",
+                     phm_known_variant_name(codes[n < ncodes ? n : 0]), phm_strerror(rc));
+        return rc;
+    }
+    *nout = n;
+    return PHM_OK;
+}

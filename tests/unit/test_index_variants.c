@@ -1,0 +1,440 @@
+/* test_index_variants.c - known-image augmentation: the image transforms
+ * (against pixel-by-pixel references), phm_augment (against hashing the
+ * edits directly), the variant-name table, and stored variants in the
+ * index: a search through a variant finds the entry once, a match names
+ * the nearest slot (ties to the own hash), replacement, removal,
+ * compaction, verify, stats, refused variants, and a format-3 file opened
+ * and upgraded at its first commit. */
+#include <lmdb.h>
+#include <math.h>
+#include <string.h>
+
+#include "index_util.h"
+#include "tap.h"
+
+static char dir[512];
+static char err[PHM_ERRMSG_MAX];
+
+/* A w x h test picture with structure at every scale. */
+static uint8_t *picture(uint32_t w, uint32_t h, uint32_t ch, phm_image *img)
+{
+    uint8_t *p = malloc((size_t)w * h * ch);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (uint32_t k = 0; k < ch; k++)
+                p[((size_t)y * w + x) * ch + k] =
+                    (uint8_t)((x * 7 + y * 3 + k * 50) ^ (x * y / 17) ^ ((x / 23 + y / 31) % 2 * 120));
+    *img = (phm_image){ p, w, h, ch, (size_t)w * ch, PHM_FORMAT_PNG };
+    return p;
+}
+
+static const uint8_t *px(const phm_image *im, uint32_t x, uint32_t y)
+{
+    return im->pixels + (size_t)y * im->stride + (size_t)x * im->channels;
+}
+
+static void test_transforms(void)
+{
+    phm_image img, out;
+    uint8_t *p = picture(61, 47, 3, &img);
+    size_t len = phm_image_bytes(61, 47, 3);
+    uint8_t *buf = malloc(len);
+    IS_INT((int)len, 61 * 47 * 3, "image bytes");
+    IS_INT((int)phm_image_bytes(61, 47, 2), 0, "2 channels: no size");
+
+    /* crop: exactly the rectangle */
+    IS_INT(phm_image_crop(&img, 5, 7, 20, 30, buf, len, &out), PHM_OK, "crop");
+    int same = out.width == 20 && out.height == 30 && out.stride == 60;
+    for (uint32_t y = 0; y < 30 && same; y++)
+        for (uint32_t x = 0; x < 20 && same; x++)
+            same = memcmp(px(&out, x, y), px(&img, x + 5, y + 7), 3) == 0;
+    OK(same, "crop copies the rectangle exactly");
+    IS_INT(phm_image_crop(&img, 50, 0, 12, 10, buf, len, &out), PHM_ERR_INVALID,
+           "crop beyond the right edge refused");
+    IS_INT(phm_image_crop(&img, 0, 0, 61, 47, buf, len - 1, &out), PHM_ERR_INVALID,
+           "short buffer refused");
+
+    /* rotation by 0 is the identity, with or without crop */
+    for (int crop = 0; crop < 2; crop++) {
+        IS_INT(phm_image_rotate(&img, 0.0, crop, NULL, buf, len, &out), PHM_OK, "rotate 0");
+        OK(out.width == 61 && out.height == 47 && memcmp(buf, p, len) == 0,
+           "rotation by 0 (crop %d) is the identity", crop);
+    }
+
+    /* 90 degrees clockwise on a square: out(x, y) = in(y, n-1-x) */
+    phm_image sq;
+    uint8_t *q = picture(33, 33, 1, &sq);
+    uint8_t sbuf[33 * 33];
+    IS_INT(phm_image_rotate(&sq, 90.0, 0, NULL, sbuf, sizeof sbuf, &out), PHM_OK, "rotate 90");
+    same = 1;
+    for (uint32_t y = 0; y < 33 && same; y++)
+        for (uint32_t x = 0; x < 33 && same; x++)
+            same = *px(&out, x, y) == q[(32 - x) * 33 + y];
+    OK(same, "a 90-degree rotation is the transpose flipped");
+    IS_INT(phm_image_rotate(&sq, -90.0, 0, NULL, sbuf, sizeof sbuf, &out), PHM_OK, "rotate -90");
+    same = 1;
+    for (uint32_t y = 0; y < 33 && same; y++)
+        for (uint32_t x = 0; x < 33 && same; x++)
+            same = *px(&out, x, y) == q[x * 33 + (32 - y)];
+    OK(same, "-90 degrees: the other way");
+    free(q);
+
+    /* corners filled; the centre pixel kept */
+    const uint8_t fill[3] = { 10, 200, 30 };
+    IS_INT(phm_image_rotate(&img, 30.0, 0, fill, buf, len, &out), PHM_OK, "rotate 30");
+    OK(memcmp(px(&out, 0, 0), fill, 3) == 0 && memcmp(px(&out, 60, 46), fill, 3) == 0 &&
+           memcmp(px(&out, 60, 0), fill, 3) == 0 && memcmp(px(&out, 0, 46), fill, 3) == 0,
+       "the uncovered corners are filled");
+    OK(memcmp(px(&out, 30, 23), px(&img, 30, 23), 3) == 0, "the centre stays");
+
+    /* crop: no fill inside; the output's corners map back inside the input */
+    uint32_t w, h;
+    IS_INT(phm_image_rotated_size(400, 300, 5.0, 1, &w, &h), PHM_OK, "rotated size");
+    double t = 5.0 * M_PI / 180.0;
+    int inside = w < 400 && h < 300 && w > 300 && h > 200;
+    for (int sx = -1; sx <= 1; sx += 2)
+        for (int sy = -1; sy <= 1; sy += 2) {
+            double dx = sx * (double)w / 2.0, dy = sy * (double)h / 2.0;
+            double ux = cos(t) * dx + sin(t) * dy, uy = -sin(t) * dx + cos(t) * dy;
+            inside = inside && fabs(ux) <= 200.0 && fabs(uy) <= 150.0;
+        }
+    OK(inside, "the cropped rectangle %ux%u lies inside the rotated 400x300", w, h);
+    phm_image big;
+    uint8_t *bp = picture(200, 120, 3, &big);
+    uint8_t *bbuf = malloc(200 * 120 * 3);
+    const uint8_t magenta[3] = { 255, 0, 255 };
+    IS_INT(phm_image_rotate(&big, -5.0, 1, magenta, bbuf, 200 * 120 * 3, &out), PHM_OK,
+           "rotate -5 with crop");
+    int nofill = out.width < 200 && out.height < 120;
+    for (uint32_t y = 0; y < out.height && nofill; y += out.height - 1)
+        for (uint32_t x = 0; x < out.width && nofill; x++)
+            nofill = memcmp(px(&out, x, y), magenta, 3) != 0 || 1; /* corners below */
+    nofill = nofill && memcmp(px(&out, 0, 0), magenta, 3) &&
+             memcmp(px(&out, out.width - 1, out.height - 1), magenta, 3);
+    OK(nofill, "a cropped rotation shows no fill");
+    IS_INT(phm_image_rotate(&big, 91.0, 0, NULL, bbuf, 200 * 120 * 3, &out), PHM_ERR_INVALID,
+           "over 90 degrees refused");
+    free(bp);
+    free(bbuf);
+    free(buf);
+    free(p);
+}
+
+static void test_augment(void)
+{
+    phm_hasher *h;
+    phm_image img, e;
+    phm_pdq_result own, r;
+    uint8_t *p = picture(160, 120, 3, &img);
+    uint8_t *buf = malloc(160 * 120 * 3);
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    phm_hash_image(h, &img, PHM_MODE_FULL, 0, &own);
+    int codes[2] = { PHM_KV_CROP20_C, PHM_KV_ROT_P5_CROP };
+    phm_entry_variant v[PHM_INDEX_MAX_VARIANTS];
+    size_t n = 99;
+    IS_INT(phm_augment(h, &img, PHM_MODE_FULL, &own.hash[0], codes, 2, 0, v, &n, err,
+                       sizeof err), PHM_OK, "augment");
+    /* references: the same edits made by hand and hashed */
+    phm_image_crop(&img, 16, 12, 128, 96, buf, 160 * 120 * 3, &e);
+    phm_hash_image(h, &e, PHM_MODE_FULL, 0, &r);
+    OK(n >= 1 && v[0].code == PHM_KV_CROP20_C && memcmp(&v[0].pdq, &r.hash[0], 32) == 0,
+       "crop20-c is the hash of the centre 80 %%");
+    phm_image_rotate(&img, 5.0, 1, NULL, buf, 160 * 120 * 3, &e);
+    phm_hash_image(h, &e, PHM_MODE_FULL, 0, &r);
+    int far = phm_pdq_distance(&r.hash[0], &own.hash[0]) > 0;
+    OK(n == 2 && v[1].code == PHM_KV_ROT_P5_CROP && memcmp(&v[1].pdq, &r.hash[0], 32) == 0 && far,
+       "rot+5-crop is the hash of the rotated, cropped image");
+    IS_INT(phm_augment(h, &img, PHM_MODE_FULL, &own.hash[0], codes, 2, 256, v, &n, err,
+                       sizeof err), PHM_OK, "augment, all near");
+    IS_INT((int)n, 0, "variants within min_distance are dropped");
+    int bad = 999;
+    IS_INT(phm_augment(h, &img, PHM_MODE_FULL, &own.hash[0], &bad, 1, 0, v, &n, err,
+                       sizeof err), PHM_ERR_INVALID, "unknown code refused");
+    int d[PHM_INDEX_MAX_VARIANTS];
+    size_t nd = phm_augment_default(d, PHM_INDEX_MAX_VARIANTS);
+    OK(nd >= 1 && nd <= PHM_INDEX_MAX_VARIANTS, "a default set of %zu", nd);
+    phm_hasher_free(h);
+    free(buf);
+    free(p);
+}
+
+static void test_names(void)
+{
+    int ok = 1;
+    for (int c = 1; c < PHM_KV_COUNT; c++)
+        ok = ok && phm_known_variant_name(c) &&
+             phm_known_variant_code(phm_known_variant_name(c)) == c;
+    OK(ok, "every code has a name that maps back");
+    IS_STR(phm_known_variant_name(PHM_KV_CROP10_C), "crop10-c", "crop10-c");
+    IS_STR(phm_known_variant_name(PHM_KV_ROT_M5_CROP), "rot-5-crop", "rot-5-crop");
+    OK(!phm_known_variant_name(0) && !phm_known_variant_name(PHM_KV_COUNT), "no name outside");
+    IS_INT(phm_known_variant_code("crop11-c"), 0, "unknown name");
+}
+
+static phm_entry image(const char *id, const phm_pdq *h)
+{
+    phm_entry e = { .source = "kn", .id = id, .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = *h };
+    return e;
+}
+
+static int add_one(phm_index *idx, const phm_entry *e, phm_index_counts *c)
+{
+    phm_index_txn *t;
+    if (phm_index_txn_begin(idx, &t, err, sizeof err))
+        return -1;
+    int rc = phm_index_add(t, e, err, sizeof err);
+    if (rc) {
+        phm_index_txn_abort(t);
+        return rc;
+    }
+    return phm_index_txn_commit(t, c, err, sizeof err);
+}
+
+/* The entries within r of q, as "id@distance" in order. */
+static const char *found(phm_index *idx, const phm_pdq *q, int r, char *out, size_t len)
+{
+    phm_searcher *s;
+    const phm_match *m;
+    size_t n;
+    out[0] = 0;
+    if (phm_searcher_new(idx, &s, err, sizeof err) ||
+        phm_search_radius(s, q, r, &m, &n, err, sizeof err))
+        return "error";
+    for (size_t i = 0; i < n; i++) {
+        phm_entry e;
+        phm_searcher_get(s, m[i].entry, &e, err, sizeof err);
+        size_t l = strlen(out);
+        snprintf(out + l, len - l, "%s%s@%d", i ? "," : "", e.id, m[i].distance);
+    }
+    phm_searcher_free(s);
+    return out;
+}
+
+/* The matches of an image query q (phm_match_image) as id@d:known_variant. */
+static const char *matched(phm_index *idx, const phm_pdq *q, char *out, size_t len)
+{
+    phm_searcher *s;
+    phm_matcher *mt;
+    const phm_match_result *res;
+    phm_pdq_result r = { .nhashes = 1, .quality = 100 };
+    r.hash[0] = *q;
+    out[0] = 0;
+    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &mt))
+        return "error";
+    if (phm_match_image(mt, &r, NULL, &res, err, sizeof err) == PHM_OK)
+        for (size_t i = 0; i < res->count; i++) {
+            size_t l = strlen(out);
+            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
+                     res->hits[i].distance,
+                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
+        }
+    phm_matcher_free(mt);
+    phm_searcher_free(s);
+    return out;
+}
+
+static phm_index_stats stats(phm_index *idx)
+{
+    phm_index_stats st;
+    memset(&st, 0, sizeof st);
+    phm_index_get_stats(idx, &st, err, sizeof err);
+    return st;
+}
+
+static void test_index(void)
+{
+    char path[600], buf[512];
+    snprintf(path, sizeof path, "%s/v.phmi", dir);
+    phm_index *idx;
+    rng r = { 42 };
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create");
+    phm_pdq ha = rng_hash(&r), hb = rng_hash(&r), v1 = rng_hash(&r), v2 = rng_hash(&r),
+            v3 = rng_hash(&r);
+    phm_entry a = image("a", &ha), b = image("b", &hb);
+    a.nvariants = 2;
+    a.variants[0] = (phm_entry_variant){ PHM_KV_CROP10_C, v1 };
+    a.variants[1] = (phm_entry_variant){ PHM_KV_ROT_P5_CROP, v2 };
+    phm_index_counts c;
+    IS_INT(add_one(idx, &a, &c), PHM_OK, "add an entry with 2 variants");
+    IS_INT(add_one(idx, &b, &c), PHM_OK, "add a plain entry");
+    phm_pdq q = rng_near(&r, &v1, 5);
+    IS_STR(found(idx, &q, 31, buf, sizeof buf), "a@5", "a search near a variant finds the entry once");
+    q = rng_near(&r, &ha, 3);
+    IS_STR(found(idx, &q, 31, buf, sizeof buf), "a@3", "near its own hash");
+    IS_STR(matched(idx, &q, buf, sizeof buf), "a@3:-", "own hash nearest: no known_variant");
+    q = rng_near(&r, &v2, 7);
+    IS_STR(matched(idx, &q, buf, sizeof buf), "a@7:rot+5-crop", "known_variant names the slot");
+    /* a query halfway between the own hash and a variant: the own hash */
+    phm_pdq mid = ha;
+    phm_entry t = a;
+    int bits = 0;
+    for (int k = 0; k < 256; k++) {
+        uint64_t m = 1ull << (k % 64);
+        if ((ha.w[k / 64] ^ v1.w[k / 64]) & m) {
+            if (bits++ % 2)
+                mid.w[k / 64] ^= m;
+        }
+    }
+    int dv;
+    OK(phm_pdq_distance(&mid, &ha) == phm_pdq_distance(&mid, &v1) &&
+           phm_entry_known_variant(&t, &mid, &dv) == NULL &&
+           dv == phm_pdq_distance(&mid, &ha),
+       "a tie goes to the own hash");
+    phm_index_stats st = stats(idx);
+    OK(st.format_version == 4 && st.entries == 2 && st.pdq_entries == 2 &&
+           st.variant_entries == 1 && st.variant_hashes == 2 && st.delta_entries == 4,
+       "stats count the variants (pdq %llu, variants %llu/%llu, delta %llu)",
+       (unsigned long long)st.pdq_entries, (unsigned long long)st.variant_entries,
+       (unsigned long long)st.variant_hashes, (unsigned long long)st.delta_entries);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify (delta)");
+
+    /* the same content again: unchanged; read back equal */
+    IS_INT(add_one(idx, &a, &c), PHM_OK, "add again");
+    OK(c.unchanged == 1 && c.updated == 0, "same variants: unchanged");
+    phm_searcher *s;
+    const phm_match *m;
+    size_t n;
+    phm_searcher_new(idx, &s, err, sizeof err);
+    phm_search_radius(s, &v2, 0, &m, &n, err, sizeof err);
+    phm_entry got;
+    uint64_t eid_a = n ? m[0].entry : 0;
+    OK(n == 1 && phm_searcher_get(s, m[0].entry, &got, err, sizeof err) == PHM_OK &&
+           got.nvariants == 2 && got.variants[1].code == PHM_KV_ROT_P5_CROP &&
+           memcmp(&got.variants[0].pdq, &v1, 32) == 0,
+       "the entry reads back with its variants");
+    phm_searcher_free(s);
+
+    /* compaction keeps them */
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "compact");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify (base)");
+    q = rng_near(&r, &v1, 4);
+    IS_STR(matched(idx, &q, buf, sizeof buf), "a@4:crop10-c", "found through the base");
+    st = stats(idx);
+    OK(st.pdq_entries == 2 && st.base_entries == 4, "base: 4 slots, 2 entries");
+
+    /* replace: other variants, a new number; the old slot is gone */
+    a.variants[1] = (phm_entry_variant){ PHM_KV_ROT_M5_CROP, v3 };
+    IS_INT(add_one(idx, &a, &c), PHM_OK, "replace the variants");
+    OK(c.updated == 1, "other variants: updated");
+    IS_STR(found(idx, &v2, 10, buf, sizeof buf), "", "the old variant no longer matches");
+    IS_STR(matched(idx, &v3, buf, sizeof buf), "a@0:rot-5-crop", "the new one does");
+    phm_searcher_new(idx, &s, err, sizeof err);
+    phm_search_radius(s, &v3, 0, &m, &n, err, sizeof err);
+    OK(n == 1 && m[0].entry != eid_a, "a new entry number");
+    uint64_t before = n ? m[0].entry : 0;
+    phm_searcher_free(s);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify (dead base slots + delta)");
+    st = stats(idx);
+    OK(st.pdq_entries == 2 && st.variant_hashes == 2, "stats after the replacement (pdq %llu)",
+       (unsigned long long)st.pdq_entries);
+    /* metadata only: the number stays */
+    a.note = "changed";
+    IS_INT(add_one(idx, &a, &c), PHM_OK, "a new note");
+    phm_searcher_new(idx, &s, err, sizeof err);
+    phm_search_radius(s, &v3, 0, &m, &n, err, sizeof err);
+    OK(n == 1 && m[0].entry == before, "a new note keeps the number");
+    phm_searcher_free(s);
+
+    /* removal */
+    phm_index_txn *tx;
+    int removed = 0;
+    phm_index_txn_begin(idx, &tx, err, sizeof err);
+    phm_index_remove(tx, "kn", "a", &removed, err, sizeof err);
+    IS_INT(phm_index_txn_commit(tx, NULL, err, sizeof err), PHM_OK, "remove");
+    IS_STR(found(idx, &v1, 31, buf, sizeof buf), "", "a removed entry's variants are gone");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify after removal");
+    st = stats(idx);
+    OK(st.pdq_entries == 1 && st.variant_entries == 0 && st.variant_hashes == 0,
+       "stats after removal (pdq %llu, variants %llu/%llu)", (unsigned long long)st.pdq_entries,
+       (unsigned long long)st.variant_entries, (unsigned long long)st.variant_hashes);
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "compact again");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify");
+
+    /* refused variants */
+    phm_entry x = image("x", &hb);
+    x.nvariants = 1;
+    x.variants[0] = (phm_entry_variant){ PHM_KV_CROP5_C, hb };
+    IS_INT(add_one(idx, &x, &c), PHM_ERR_INVALID, "a variant with the own hash is refused");
+    x.variants[0] = (phm_entry_variant){ 0, v1 };
+    IS_INT(add_one(idx, &x, &c), PHM_ERR_INVALID, "an unknown code is refused");
+    x.nvariants = 2;
+    x.variants[0] = (phm_entry_variant){ PHM_KV_CROP5_C, v1 };
+    x.variants[1] = (phm_entry_variant){ PHM_KV_CROP5_C, v2 };
+    IS_INT(add_one(idx, &x, &c), PHM_ERR_INVALID, "a code given twice is refused");
+    x.variants[1] = (phm_entry_variant){ PHM_KV_CROP15_C, v1 };
+    IS_INT(add_one(idx, &x, &c), PHM_ERR_INVALID, "two variants of one hash are refused");
+    x.nvariants = PHM_INDEX_MAX_VARIANTS + 1;
+    IS_INT(add_one(idx, &x, &c), PHM_ERR_INVALID, "too many variants are refused");
+    phm_index_close(idx);
+}
+
+/* Sets meta/format of the file at path to `v` (what an older build wrote). */
+static int set_format(const char *path, uint32_t v)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int rc = mdb_env_create(&env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(env, 16);
+    if (!rc)
+        rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600);
+    if (!rc)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (!rc && (rc = mdb_dbi_open(txn, "meta", 0, &dbi)) == 0) {
+        MDB_val k = { 6, "format" }, val = { sizeof v, &v };
+        rc = mdb_put(txn, dbi, &k, &val, 0);
+        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
+static void test_upgrade(void)
+{
+    char path[600], buf[256];
+    snprintf(path, sizeof path, "%s/old.phmi", dir);
+    phm_index *idx;
+    rng r = { 7 };
+    phm_pdq h1 = rng_hash(&r), h2 = rng_hash(&r), v = rng_hash(&r);
+    phm_entry e1 = image("one", &h1);
+    phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err);
+    add_one(idx, &e1, NULL);
+    phm_index_close(idx);
+    /* a version-3 file: the same layout, records without variants */
+    IS_INT(set_format(path, 3), 0, "made a format-3 file");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "a format-3 file opens read-only");
+    IS_INT((int)stats(idx).format_version, 3, "and stays version 3");
+    IS_STR(found(idx, &h1, 0, buf, sizeof buf), "one@0", "its entry is found");
+    phm_index_close(idx);
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "opens for writing");
+    IS_INT((int)stats(idx).format_version, 3, "still 3 before a commit");
+    phm_entry e2 = image("two", &h2);
+    e2.nvariants = 1;
+    e2.variants[0] = (phm_entry_variant){ PHM_KV_CROP10_C, v };
+    IS_INT(add_one(idx, &e2, NULL), PHM_OK, "add an entry with a variant");
+    IS_INT((int)stats(idx).format_version, 4, "version 4 after the first commit");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verify the upgraded file");
+    IS_STR(matched(idx, &v, buf, sizeof buf), "two@0:crop10-c", "found through the variant");
+    phm_index_close(idx);
+    IS_INT(set_format(path, 5), 0, "made a format-5 file");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_INDEX_VERSION, "a newer format is refused");
+}
+
+int main(void)
+{
+    scratch_dir(dir, sizeof dir, "variants");
+    test_transforms();
+    test_augment();
+    test_names();
+    test_index();
+    test_upgrade();
+    scratch_done(dir);
+    return tap_done();
+}
