@@ -27,6 +27,9 @@ PKGS="$PKGS imagemagick libjxl-tools webp libtiff-tools libheif-examples"
 # match --report: tests/cli/report.sh renders the HTML summary in headless
 # Chromium (--dump-dom, --screenshot) and checks what it shows
 PKGS="$PKGS chromium"
+# tools/slurm/: tests/cli/slurm.sh starts a one-node Slurm cluster on this
+# machine (slurmctld, slurmd, the client commands) with MUNGE authentication
+PKGS="$PKGS slurm-wlm munge"
 
 missing=""
 for p in $PKGS; do
