@@ -36,6 +36,14 @@ static const char usage_text[] =
     "                         with -f vpdq, only there\n"
     "  -q, --quiet            no summary, warnings or progress on stderr\n"
     "      --no-progress      no progress line (shown only on a terminal)\n"
+    "      --resume           continue the run that wrote -o FILE and was\n"
+    "                         interrupted: its records are checked against\n"
+    "                         the inputs, a partial last input is done\n"
+    "                         again, the rest appended (a fresh run if FILE\n"
+    "                         is missing or empty)\n"
+    "      --shard I/N        only share I of N (1 <= I <= N) of the inputs,\n"
+    "                         chosen by a hash of each path under its root;\n"
+    "                         'phmatch merge' combines the N outputs\n"
     "  -h, --help             show this help\n"
     "\n"
     "Columns: path status size format width height mode pdq quality flags\n"
@@ -240,6 +248,24 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     return hashrun_check_write(&run->r, err, errlen);
 }
 
+static void write_header(FILE *fp, const void *out)
+{
+    output_header(fp, out);
+}
+
+/* Adds the counts of the inputs a resumed run left out (recfile.h). */
+static void add_before(pipeline_stats *st, const recfile_counts *c)
+{
+    st->records += c->inputs;
+    st->hashed += c->hashed;
+    st->failed += c->failed;
+    st->low_quality += c->low_quality;
+    st->recovered += c->recovered;
+    st->bytes += c->bytes;
+    st->videos += c->videos;
+    st->frames += c->frames;
+}
+
 static void print_summary(const pipeline_stats *st)
 {
     hashrun_summary_start(st);
@@ -314,6 +340,9 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     }
     if (hashopts_finish(&o->h, "hash"))
         return CLI_EXIT_USAGE;
+    if (o->run.resume && o->out.format == OUTPUT_VPDQ)
+        return cli_usage_error("hash", "--resume cannot continue -f vpdq "
+                               "output: its lines name no input");
     o->out.header = o->run.header;
     o->out.mode = o->h.pipe.mode;
     o->out.dihedral = o->h.pipe.dihedral;
@@ -338,15 +367,18 @@ int cmd_hash(int argc, char **argv, const cli_global *g)
     if (status >= 0)
         goto out;
 
-    output_header(run.r.out, &o.out);
+    status = hashrun_begin(&run.r, o.out.format, write_header, &o.out);
+    if (status >= 0)
+        goto out;
     memset(&hooks, 0, sizeof hooks);
     hooks.ctx = &run;
     hooks.emit = emit_record;
     rc = hashrun_pipeline(&run.r, &o.h, &hooks, &stats);
+    add_before(&stats, &run.r.before); /* --resume: the whole run's */
     status = hashrun_status(&run.r, rc,
                             stats.failed || run.dir_failed ? CLI_EXIT_PARTIAL
                                                            : CLI_EXIT_OK);
-    if (!o.run.quiet)
+    if (!o.run.quiet && !run.r.refused)
         print_summary(&stats);
 out:
     status = hashrun_close(&run.r, status);

@@ -84,6 +84,14 @@ static const char usage_text[] =
     "                         or must be empty or hold a previous report\n"
     "  -q, --quiet            no summary, warnings or progress on stderr\n"
     "      --no-progress      no progress line (shown only on a terminal)\n"
+    "      --resume           continue the run that wrote -o FILE and was\n"
+    "                         interrupted: its records are checked against\n"
+    "                         the inputs, a partial last input is done\n"
+    "                         again, the rest appended (a fresh run if FILE\n"
+    "                         is missing or empty)\n"
+    "      --shard I/N        only share I of N (1 <= I <= N) of the inputs,\n"
+    "                         chosen by a hash of each path under its root;\n"
+    "                         'phmatch merge' combines the N outputs\n"
     "  -h, --help             show this help\n"
     "\n"
     "Columns: path status size format width height mode pdq quality flags\n"
@@ -372,8 +380,9 @@ static const char *record_error(const hash_record *r, const match_result *res)
     return r && r->message && r->message[0] ? r->message : NULL;
 }
 
-static void write_header(const match_run *run)
+static void write_header(FILE *fp, const void *ctx)
 {
+    const match_run *run = ctx;
     field f[MAX_FIELDS];
     record_text t;
     size_t n;
@@ -386,7 +395,7 @@ static void write_header(const match_run *run)
     n = input_fields(run, NULL, NULL, f, &t);
     n += fields_match(f + n, NULL, &frames);
     field_str(&f[n++], "error", NULL);
-    fields_write_names(run->r.out, f, n, sep);
+    fields_write_names(fp, f, n, sep);
 }
 
 /* The record of hit `h` with its entry read through the emitter's
@@ -534,6 +543,21 @@ static int emit_record(void *ctx, const hash_record *r, char *err,
     return hashrun_check_write(&run->r, err, errlen);
 }
 
+/* Adds the counts of the inputs a resumed run left out (recfile.h). */
+static void add_before(match_run *run, pipeline_stats *st)
+{
+    const recfile_counts *c = &run->r.before;
+    st->records += c->inputs;
+    st->hashed += c->hashed;
+    st->failed += c->failed;
+    run->searched += c->searched;
+    run->low_quality += c->not_searched;
+    run->matched_inputs += c->matched;
+    run->hits += c->hits;
+    run->suppressed_inputs += c->suppressed;
+    run->search_failed += c->search_failed;
+}
+
 static void print_summary(const match_run *run, const pipeline_stats *st)
 {
     hashrun_summary_start(st);
@@ -631,6 +655,10 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     }
     if (!o->index_path)
         return cli_usage_error("match", "no index given: use --index DB");
+    if (o->run.resume && o->report_dir)
+        return cli_usage_error("match", "--resume cannot be used with "
+                               "--report (the report would miss the inputs "
+                               "done before)");
     if (hashopts_finish(&o->h, "match"))
         return CLI_EXIT_USAGE;
     o->h.pipe.read_vpdq = 1; /* a video's hash file is matched as the video */
@@ -692,7 +720,9 @@ int cmd_match(int argc, char **argv, const cli_global *g)
         }
     }
 
-    write_header(&run);
+    status = hashrun_begin(&run.r, o.format, write_header, &run);
+    if (status >= 0)
+        goto out;
     memset(&hooks, 0, sizeof hooks);
     hooks.ctx = &run;
     hooks.thread_start = thread_start;
@@ -704,6 +734,7 @@ int cmd_match(int argc, char **argv, const cli_global *g)
         (offsetof(match_result, hits) + o.max_matches * sizeof(match_hit) + 15) &
         ~(size_t)15;
     rc = hashrun_pipeline(&run.r, &o.h, &hooks, &stats);
+    add_before(&run, &stats); /* --resume: the whole run's */
     status = hashrun_status(&run.r, rc,
                             o.fail_on_match && run.matched_inputs
                                 ? MATCH_EXIT_MATCHED
@@ -719,7 +750,7 @@ int cmd_match(int argc, char **argv, const cli_global *g)
             status = CLI_EXIT_FATAL;
         }
     }
-    if (!o.run.quiet)
+    if (!o.run.quiet && !run.r.refused)
         print_summary(&run, &stats);
 out:
     report_free(run.rep);

@@ -39,13 +39,16 @@
 #include "args.h"
 #include "hashopts.h"
 #include "inputs.h"
+#include "output.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "recfile.h"
 
 /* Keys of the long-only options in hashrun_options: above hashopts'. */
 #define HASHRUN_KEY_BASE 0x1100
 
-/* -o/--output, --no-header, -q/--quiet, --no-progress. */
+/* -o/--output, --no-header, -q/--quiet, --no-progress; --resume,
+ * --shard I/N. */
 extern const args_option hashrun_options[];
 
 typedef struct hashrun_config {
@@ -53,6 +56,8 @@ typedef struct hashrun_config {
     int header;              /* header line in tsv and csv */
     int quiet;               /* no summary, warnings or progress */
     int no_progress;
+    int resume;              /* --resume: continue the run recorded in
+                                output_path */
 } hashrun_config;
 
 /* The defaults: stdout, with a header, progress on a terminal. */
@@ -75,6 +80,19 @@ typedef struct hashrun {
     FILE *out;            /* stdout or the -o file */
     const char *out_name; /* for messages */
     progress *progress;   /* never NULL once hashrun_open() went on */
+    int is_file;          /* -o FILE: each record flushed (one write()) */
+    double synced;        /* when FILE was last fsync'ed */
+    /* --resume (see hashrun_begin()): */
+    FILE *rin;            /* FILE read again to check the inputs */
+    recfile *verify;
+    const char *cur_path; /* the record to check next (in verify) */
+    size_t cur_len;
+    uint64_t cur_record;
+    output_format format;
+    uint64_t todo, verified, seen; /* inputs recorded, checked, enumerated */
+    uint64_t cut;         /* FILE is cut to this length before appending */
+    int cut_done, refused;
+    recfile_counts before; /* what the inputs left out had given */
 } hashrun;
 
 /* Opens the inputs of `h`, the output (fully buffered unless a terminal)
@@ -84,6 +102,17 @@ typedef struct hashrun {
  * (2 for unusable inputs or output, 3 out of memory). *r is ready for
  * hashrun_close() either way. */
 int hashrun_open(hashrun *r, const hashrun_config *cfg, hashopts *h);
+
+/* Writes the header (header(fp, ctx) writes it, or nothing) and, with
+ * --resume, reads FILE as records of `format` written with this header:
+ * the inputs it holds whole (all but its last, whose records may have
+ * been cut) are left out of the run, each checked against the input it
+ * stands for as they are enumerated (a difference stops the run before
+ * FILE is changed), and their counts go to r->before; FILE is cut after
+ * them (its header kept) just before the first record is appended.
+ * Returns -1 to go on, or an exit status after a message. */
+int hashrun_begin(hashrun *r, output_format format,
+                  void (*header)(FILE *fp, const void *ctx), const void *ctx);
 
 /* Runs the pipeline over the inputs; erases the progress line after.
  * Returns PHM_OK, or the code of a run that stopped early after printing
@@ -105,9 +134,10 @@ int hashrun_close(hashrun *r, int status);
  * or (unless quiet) that it was damaged and what was recovered. */
 void hashrun_report(const hashrun *r, const hash_record *rec);
 
-/* After writing records: 0, or -1 with "cannot write to ..." in err if the
- * output has an error. */
-int hashrun_check_write(const hashrun *r, char *err, size_t errlen);
+/* After writing a record: 0, or -1 with "cannot write to ..." in err if
+ * the output has an error. A -o FILE gets the record now (one write()),
+ * and an fsync() every 10 s. */
+int hashrun_check_write(hashrun *r, char *err, size_t errlen);
 
 /* The summary's start, "phmatch: N files: H hashed", and end,
  * "; T s, R files/s[, M MB/s]\n", on stderr. */

@@ -44,6 +44,8 @@ struct input_source {
 
     char *path;         /* the current path; grows, never shrinks */
     size_t path_len, path_cap;
+    size_t root_off;    /* --shard: where the path under the walk's root
+                           starts (0: outside a walk) */
     char message[256];
     input_counts counts;
 };
@@ -425,7 +427,9 @@ static int next_top(input_source *in, input_item *item, char *err,
     return 0;
 }
 
-int input_next(input_source *in, input_item *item, char *err, size_t errlen)
+/* input_next() without --shard. */
+static int next_input(input_source *in, input_item *item, char *err,
+                      size_t errlen)
 {
     item->stdin_video = 0;
     for (;;) {
@@ -436,6 +440,7 @@ int input_next(input_source *in, input_item *item, char *err, size_t errlen)
             return rc;
         }
         rc = next_top(in, item, err, errlen);
+        in->root_off = 0;
         if (rc <= 0 || rc == 2)
             return rc == 2 ? 1 : rc; /* an error item is an item */
         if (rc == 3) {
@@ -454,6 +459,8 @@ int input_next(input_source *in, input_item *item, char *err, size_t errlen)
             return error_item(in, item, status_from_errno(e), strerror(e));
         }
         if (S_ISDIR(st.st_mode)) {
+            in->root_off = in->path_len +
+                           (in->path_len && in->path[in->path_len - 1] != '/');
             /* "dir/" and "dir" both give "dir/name". */
             rc = push_dir(in, item);
             if (rc == 1)
@@ -471,5 +478,32 @@ int input_next(input_source *in, input_item *item, char *err, size_t errlen)
         item->status = PHM_OK;
         item->message = "";
         return 1;
+    }
+}
+
+uint32_t input_shard_of(const char *rel, size_t len, uint32_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)rel[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)(h % n);
+}
+
+int input_next(input_source *in, input_item *item, char *err, size_t errlen)
+{
+    for (;;) {
+        int rc = next_input(in, item, err, errlen);
+        if (rc != 1 || in->opt.shard_count <= 1)
+            return rc;
+        /* A walk's root itself (its error record) counts by its path. */
+        size_t off = in->root_off < item->len ? in->root_off : 0;
+        if (input_shard_of(item->path + off, item->len - off,
+                           in->opt.shard_count) == in->opt.shard_index)
+            return 1;
     }
 }

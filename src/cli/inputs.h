@@ -40,6 +40,9 @@ typedef struct input_options {
     int follow;              /* follow symbolic links met in walks */
     int nul;                 /* lists are NUL-separated, not by newlines */
     size_t max_path;         /* longest list entry accepted; 0: 65536 */
+    /* --shard: only the inputs of share shard_index (0-based) of
+     * shard_count (0 or 1: all inputs); see input_shard_of(). */
+    uint32_t shard_index, shard_count;
 } input_options;
 
 typedef struct input_item {
@@ -70,6 +73,14 @@ int input_open(input_source **out, const input_options *opt, char *err,
  * or a negative PHM_ERR_* code on a fatal error (a list cannot be read,
  * out of memory) with a message in `err`. */
 int input_next(input_source *in, input_item *item, char *err, size_t errlen);
+
+/* The share (0 .. n-1) of an input whose path relative to its
+ * command-line root is rel[0..len): the file's path under the directory
+ * named on the command line (or in a list) for a file met in a walk, and
+ * the path as given for a path named directly. 64-bit FNV-1a of the bytes
+ * (offset basis 0xcbf29ce484222325, prime 0x100000001b3), mixed by
+ * MurmurHash3's 64-bit finalizer (fmix64), modulo n. n >= 1. */
+uint32_t input_shard_of(const char *rel, size_t len, uint32_t n);
 
 void input_get_counts(const input_source *in, input_counts *out);
 

@@ -51,6 +51,7 @@ typedef struct pipeline {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t head, claimed, filled;
+    uint64_t left_out;      /* inputs the admit hook left out */
     int input_done, filling, emitting;
     int stop;               /* a fatal error: finish no more records */
     int status;             /* the first fatal error */
@@ -319,10 +320,10 @@ out:
  * the filler, without the lock. Returns how many were filled; sets *eof at
  * the end of the input and *fatal on a fatal error (message in err). */
 static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
-                   int *fatal, char *err, size_t errlen)
+                   int *fatal, uint64_t *left_out, char *err, size_t errlen)
 {
-    size_t k;
-    for (k = 0; k < n; k++) {
+    size_t k = 0;
+    for (; k < n; k++) {
         input_item item;
         int rc = input_next(pl->in, &item, err, errlen);
         if (rc == 0) {
@@ -332,6 +333,18 @@ static size_t fill(pipeline *pl, uint64_t from, size_t n, int *eof,
         if (rc < 0) {
             *fatal = rc;
             break;
+        }
+        if (pl->hooks->admit) {
+            int a = pl->hooks->admit(pl->hooks->admit_ctx, &item, err, errlen);
+            if (a < 0) {
+                *fatal = a;
+                break;
+            }
+            if (a > 0) { /* done before: the next input takes slot k */
+                ++*left_out;
+                k--;
+                continue;
+            }
         }
         slot *s = &pl->slots[(from + k) % pl->window];
         if (item.len + 1 > s->path_cap) {
@@ -412,14 +425,17 @@ static void worker_loop(pipeline *pl, worker *w)
             uint64_t from = pl->head, to = from;
             while (to < pl->claimed && pl->slots[to % pl->window].done)
                 to++;
-            uint64_t total = pl->filled;
+            uint64_t total = pl->filled, left_out = pl->left_out;
             int total_known = pl->input_done;
             pl->emitting = 1;
             pthread_mutex_unlock(&pl->mu);
 
             int rc = emit_range(pl, from, to, err, sizeof err);
-            progress_update(pl->cfg->progress, pl->stats.records, total,
-                            total_known, pl->stats.bytes);
+            progress_set_done_before(pl->cfg->progress, left_out);
+            progress_update(pl->cfg->progress,
+                            pl->stats.records + left_out,
+                            total + left_out, total_known,
+                            pl->stats.bytes);
 
             pthread_mutex_lock(&pl->mu);
             for (uint64_t seq = from; seq < to; seq++)
@@ -439,13 +455,16 @@ static void worker_loop(pipeline *pl, worker *w)
             size_t room = pl->window - (size_t)(pl->filled - pl->head);
             size_t n = room < FILL_CHUNK ? room : FILL_CHUNK;
             int eof = 0, fatal = 0;
+            uint64_t left_out = 0;
             pl->filling = 1;
             pthread_mutex_unlock(&pl->mu);
 
-            size_t k = fill(pl, from, n, &eof, &fatal, err, sizeof err);
+            size_t k = fill(pl, from, n, &eof, &fatal, &left_out, err,
+                            sizeof err);
 
             pthread_mutex_lock(&pl->mu);
             pl->filled += k;
+            pl->left_out += left_out;
             pl->filling = 0;
             if (eof)
                 pl->input_done = 1;

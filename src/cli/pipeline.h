@@ -86,6 +86,13 @@ typedef struct pipeline_hooks {
      * message in err. */
     int (*emit)(void *ctx, const hash_record *rec, char *err, size_t errlen);
     size_t record_user_size;
+    /* Optional (--resume), in input order as each input is enumerated,
+     * one call at a time: 0 to hash it, 1 to leave it out (done before:
+     * no record, no stats; it counts as done in the progress line), or
+     * negative to stop the run (message in err). */
+    int (*admit)(void *admit_ctx, const input_item *item, char *err,
+                 size_t errlen);
+    void *admit_ctx;
 } pipeline_hooks;
 
 typedef struct pipeline_config {

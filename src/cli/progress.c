@@ -12,6 +12,7 @@ struct progress {
     int shown;       /* a line is on the screen */
     double start;
     double last;     /* time of the last draw */
+    uint64_t before; /* inputs done before this run (--resume) */
 };
 
 double progress_now(void)
@@ -40,6 +41,12 @@ void progress_free(progress *p)
     free(p);
 }
 
+void progress_set_done_before(progress *p, uint64_t n)
+{
+    if (p)
+        p->before = n;
+}
+
 void progress_clear(progress *p)
 {
     if (!p || !p->shown)
@@ -60,7 +67,8 @@ void progress_update(progress *p, uint64_t done, uint64_t total,
     p->last = now;
 
     double elapsed = now - p->start;
-    double rate = elapsed > 0 ? (double)done / elapsed : 0;
+    uint64_t now_done = done > p->before ? done - p->before : 0;
+    double rate = elapsed > 0 ? (double)now_done / elapsed : 0;
     double mbps = elapsed > 0 ? (double)bytes / elapsed / 1e6 : 0;
     fprintf(p->fp, "\r%llu/%llu%s files  %.1f files/s  %.1f MB/s",
             (unsigned long long)done, (unsigned long long)total,

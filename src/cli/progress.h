@@ -27,6 +27,10 @@ void progress_free(progress *p);
 void progress_update(progress *p, uint64_t done, uint64_t total,
                      int total_known, uint64_t bytes);
 
+/* Says that `n` of the inputs counted as done in updates were done before
+ * this run (--resume): the rate and the ETA leave them out. */
+void progress_set_done_before(progress *p, uint64_t n);
+
 /* Erases the line, so a message can be written to the same stream; the
  * next update redraws it. */
 void progress_clear(progress *p);
