@@ -13,9 +13,9 @@ usage: phmatch-submit.sh [options] hash|match OUTDIR OUT [PHMATCH-OPTIONS...] IN
                   file system every node sees. Submitting again with the
                   same OUTDIR resumes the shards already started.
   OUT             the merged output file
-  -n SHARDS       number of shards = array tasks (default 4)
+  -n SHARDS       number of shards = array tasks 1..SHARDS (default 4)
   -c THREADS      CPUs per task, passed to phmatch as -j (default 1)
-  -f FORMAT       output format: tsv, csv, jsonl, ... (default tsv)
+  -f FORMAT       output format: tsv, csv, jsonl or pdq (default tsv)
   -p PARTITION    Slurm partition (default: the cluster's default)
   -t TIME         time limit per task, e.g. 4:00:00 (default: the partition's)
   -m MEM          memory per task, e.g. 4G (default: the partition's)
@@ -49,7 +49,7 @@ shift 3
 case $cmd in hash | match) ;; *) echo "phmatch-submit: '$cmd': not hash or match" >&2; usage ;; esac
 case $shards in '' | *[!0-9]* | 0*) echo "phmatch-submit: -n '$shards': not a number of shards" >&2; exit 2 ;; esac
 case $threads in '' | *[!0-9]* | 0*) echo "phmatch-submit: -c '$threads': not a number of CPUs" >&2; exit 2 ;; esac
-case $fmt in '' | */* | *[[:space:]]*) echo "phmatch-submit: -f '$fmt': not a format" >&2; exit 2 ;; esac
+case $fmt in tsv | csv | jsonl | pdq) ;; *) echo "phmatch-submit: -f '$fmt': not tsv, csv, jsonl or pdq (the formats --resume and merge read)" >&2; exit 2 ;; esac
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 mkdir -p "$outdir" || exit 2
@@ -59,7 +59,7 @@ mkdir -p "$outdir" || exit 2
 common="--parsable${partition:+ --partition=$partition}${time:+ --time=$time}${mem:+ --mem=$mem} $extra"
 
 # shellcheck disable=SC2086 # $common: options without blanks
-array=$(sbatch $common --job-name="phmatch-$cmd" --array="0-$((shards - 1))${maxrun:+%$maxrun}" \
+array=$(sbatch $common --job-name="phmatch-$cmd" --array="1-$shards${maxrun:+%$maxrun}" \
     --cpus-per-task="$threads" --output="$outdir/slurm-%A_%a.log" \
     "$here/phmatch-shard.sbatch" "$shards" "$cmd" "$outdir" "$fmt" "$@") || exit 1
 array=${array%%;*}
