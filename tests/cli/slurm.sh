@@ -42,7 +42,6 @@ if ! conf=$(sh "$SL/local-cluster.sh" start "$C" 2>"$T/cluster.err"); then
 fi
 t_pass "local-cluster.sh start: munged, slurmctld, slurmd up, node idle"
 export "${conf?}"
-PHMATCH=$PHMATCH
 export PHMATCH
 
 now() { date +%s.%N; }
@@ -172,7 +171,7 @@ t_ok "failing task: no merged file" test ! -e "$T/fail.tsv"
 daemons=$(cat "$C/slurmd.pid" "$C/slurmctld.pid" "$C/munge/munged.pid" 2>/dev/null)
 sh "$SL/local-cluster.sh" stop "$C"
 t_is "local-cluster.sh stop" "$?" 0
-t_is "three daemons were running" "$(echo $daemons | wc -w | tr -d ' ')" 3
+t_is "three daemons were running" "$(echo "$daemons" | wc -w | tr -d ' ')" 3
 left=
 for p in $daemons; do
     kill -0 "$p" 2>/dev/null && left="$left $p"

@@ -11,6 +11,9 @@
 #   local-cluster.sh stop DIR    cancels the cluster's jobs and stops the
 #                                three daemons (by their pid files)
 #
+# Every directory above DIR must be open to all (o+x; /tmp is, mktemp -d's
+# directories are not): munged's rule for the directories of its socket.
+#
 # One node: this host with the CPUs and memory `slurmd -C` finds, one
 # partition "phmatch", no accounting, proctrack/linuxproc and task/none (no
 # cgroups or systemd needed). The ports are free ones the kernel chose.
@@ -19,6 +22,12 @@ set -u
 die() {
     echo "local-cluster: $*" >&2
     exit 1
+}
+
+# fail MESSAGE - stops what start started, then dies.
+fail() {
+    stop
+    die "$*"
 }
 
 # wait_for SECONDS COMMAND... - runs COMMAND every 0.2 s until it succeeds;
@@ -74,11 +83,12 @@ start() {
 import socket
 ss = [socket.socket() for _ in range(2)]
 for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))') || die "no free ports"
+print(" ".join(str(s.getsockname()[1]) for s in ss))') || fail "no free ports"
+    # shellcheck disable=SC2086 # two numbers
     set -- $ports
     host=$(hostname -s)
     node=$(slurmd -C | sed -n 's/^NodeName=[^ ]* //p' | sed 's/ UpTime=.*//')
-    [ -n "$node" ] || die "slurmd -C gave no node line"
+    [ -n "$node" ] || fail "slurmd -C gave no node line"
     cat >"$dir/slurm.conf" <<CONF
 # Written by tools/slurm/local-cluster.sh: a one-node cluster for tests.
 ClusterName=phmatch-local
@@ -111,9 +121,9 @@ PartitionName=phmatch Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
     SLURM_CONF=$dir/slurm.conf
     export SLURM_CONF
-    slurmctld -c -f "$SLURM_CONF" || die "slurmctld did not start: see $dir/log/slurmctld.log"
-    slurmd -f "$SLURM_CONF" || die "slurmd did not start: see $dir/log/slurmd.log"
-    wait_for 30 node_idle || die "the node is not idle after 30 s: see $dir/log/"
+    slurmctld -c -f "$SLURM_CONF" || fail "slurmctld did not start: see $dir/log/slurmctld.log"
+    slurmd -f "$SLURM_CONF" || fail "slurmd did not start: see $dir/log/slurmd.log"
+    wait_for 30 node_idle || fail "the node is not idle after 30 s: see $dir/log/"
     echo "SLURM_CONF=$SLURM_CONF"
 }
 

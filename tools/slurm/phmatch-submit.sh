@@ -27,7 +27,7 @@ USAGE
     exit 2
 }
 
-shards=4 threads=1 fmt=tsv partition= time= mem= maxrun= extra=
+shards=4 threads=1 fmt=tsv partition='' time='' mem='' maxrun='' extra=''
 while getopts n:c:f:p:t:m:k:P:s:h opt; do
     case $opt in
     n) shards=$OPTARG ;;
