@@ -132,7 +132,7 @@ t_is "a vPDQ file as the input: matched as its video, 100% both ways" \
     "vpdq/text 100.000 100.000"
 "$PHMATCH" match -q -i "$K" -f csv "$VIDEOS/doorknob-hd-no-bar.mp4" >"$T/m.csv"
 t_like "csv: percentages in their columns" "$(cat "$T/m.csv")" \
-    ',doorknob-hd-no-bar,clips,video,[0-9]*,original,[0-9]*,[0-9.]*,,[0-9.]*,[0-9.]*,$'
+    ',doorknob-hd-no-bar,clips,video,[0-9]*,original,,,[0-9]*,[0-9.]*,,[0-9.]*,[0-9.]*,$'
 "$PHMATCH" match -q -i "$K" --query-threshold 100 --compared-threshold 90 \
     "$VIDEOS/doorknob-hd-no-bar.mp4" >"$T/m.tsv"
 t_is "thresholds: sampled frames are not 90% of every frame" "$(col_of match_count "$T/m.tsv")" 0
