@@ -35,6 +35,9 @@ PKGS="$PKGS haproxy wrk"
 # debhelper builds them from the tracked files (git), lintian checks them,
 # systemd-analyze checks the unit (systemd-sysusers makes its user)
 PKGS="$PKGS build-essential dpkg-dev debhelper lintian git systemd"
+# tools/slurm/: tests/cli/slurm.sh starts a one-node Slurm cluster on this
+# machine (slurmctld, slurmd, the client commands) with MUNGE authentication
+PKGS="$PKGS slurm-wlm munge"
 
 missing=""
 for p in $PKGS; do

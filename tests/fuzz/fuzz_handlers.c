@@ -123,8 +123,11 @@ again:
     }
     /* A loaded machine may run out of ephemeral ports or of listen backlog
      * for a moment (seen after ~35,000 fast exchanges): wait and retry, a
-     * bounded number of times; the server is not at fault. */
-    if (rc != 0 && (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ECONNREFUSED) &&
+     * bounded number of times; the server is not at fault. EINTR: libFuzzer's
+     * timeout timer (SIGALRM, every second) interrupted a connect that was
+     * waiting for the backlog; a new socket starts over. */
+    if (rc != 0 &&
+        (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ECONNREFUSED || errno == EINTR) &&
         tries++ < 200) {
         close(fd);
         struct timespec ts = { 0, 5 * 1000 * 1000 };
