@@ -296,7 +296,7 @@ clean-deb:
 	rm -rf $(DEB_DIR)
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(firstword $(MAKEFILE_LIST)) | \
 	    sed -e 's/:.*## /\t/' | expand -t 12
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
