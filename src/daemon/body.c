@@ -27,6 +27,7 @@ void body_begin(svc_bodybuf *b, size_t limit, int64_t budget)
     b->too_large = b->overloaded = b->bad_form = 0;
     b->discarded = 0;
     b->photo_parts = 0;
+    b->video_part = 0;
     b->form_len[0] = b->form_len[1] = 0;
     b->form_text[0][0] = b->form_text[1][0] = '\0';
     b->form_long = 0;
@@ -121,10 +122,13 @@ int body_form_piece(svc_bodybuf *b, const char *key, uint64_t off, const char *d
         b->form_text[text][*len] = '\0';
         return 0;
     }
-    if (!key || strcmp(key, "photo") != 0)
+    int video = key && strcmp(key, "video") == 0;
+    if (!key || (!video && strcmp(key, "photo") != 0))
         return 0; /* other fields are ignored */
     if (off == 0 && ++b->photo_parts > 1)
         b->bad_form = 1;
+    if (video)
+        b->video_part = 1;
     return body_append(b, data, n);
 }
 

@@ -40,7 +40,8 @@ typedef struct svc_bodybuf {
     int too_large, bad_form;
     int overloaded;              /* 1: over budget; 2: over client_budget */
     uint64_t discarded;
-    int photo_parts;
+    int photo_parts;             /* `photo` and `video` parts */
+    int video_part;              /* the file part is a `video` (HMA) */
     /* HMA's small text fields beside `photo` (body_form_piece): the
      * multipart `metadata` and `note`, kept up to BODY_FORM_TEXT_MAX
      * bytes each (form_long set past that) */
@@ -73,7 +74,8 @@ int body_reserve(svc_bodybuf *b, size_t need);
  * closed. */
 int body_append(svc_bodybuf *b, const char *data, size_t n);
 /* A piece of a multipart field (libmicrohttpd's post processor): bytes of
- * the field `photo` are kept; a second `photo` part sets bad_form; the
+ * the field `photo` (or `video`, flagging video_part) are kept; a second
+ * such part sets bad_form; the
  * text fields `metadata` and `note` are kept in form_text (a second one
  * sets bad_form); other fields are ignored. Returns as body_append. */
 int body_form_piece(svc_bodybuf *b, const char *key, uint64_t off, const char *data,

@@ -9,6 +9,7 @@
  *   DELETE /c/bank/NAME                    {"message": "Done"} (a missing one too)
  *   POST   /c/bank/NAME/content            multipart `photo` [+ `metadata`, `note`]
  *                                          {"id": N, "signals": {"pdq": HEX}}
+ *                                          or `video`: {"vpdq": HMA's vPDQ text}
  *   GET    /c/bank/NAME/content/ID[?include_signals=true]
  *   PUT    /c/bank/NAME/content/ID {"disable_until_ts", "note"}
  *   DELETE /c/bank/NAME/content/ID         {"deleted": 0|1}
@@ -392,11 +393,61 @@ static int txn_finish(svc_request *rq, svc_worker *w, phm_index_txn *txn, int rc
     return -1;
 }
 
+/* A timestamp as python-threatexchange writes it (Python's "{:.3}": 3
+ * significant digits, fixed notation with at least one decimal when the
+ * exponent is -4..1, else scientific as 1.23e+02). */
+static void ts_text(double t, char *out, size_t len)
+{
+    char sci[32];
+    if (!(t == t) || t < 0 || t > 1e300)
+        t = 0;
+    snprintf(sci, sizeof sci, "%.2e", t);
+    int exp = atoi(strchr(sci, 'e') + 1);
+    if (t == 0 || (exp >= -4 && exp < 2)) {
+        snprintf(out, len, "%.*f", t == 0 ? 1 : 2 - exp, t);
+        size_t n = strlen(out);
+        while (n > 2 && out[n - 1] == '0' && out[n - 2] != '.')
+            out[--n] = '\0';
+        return;
+    }
+    char *e = strchr(sci, 'e'), mant[8];
+    size_t m = (size_t)(e - sci) < sizeof mant ? (size_t)(e - sci) : sizeof mant - 1;
+    memcpy(mant, sci, m);
+    mant[m] = '\0';
+    while (m > 1 && mant[m - 1] == '0')
+        mant[--m] = '\0';
+    if (mant[m - 1] == '.')
+        mant[--m] = '\0';
+    snprintf(out, len, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+}
+
+/* A video's frames as HMA's vpdq signal (python-threatexchange's
+ * vpdq_to_json: a JSON array of "HEX,QUALITY,TIMESTAMP" strings, with
+ * Python's ", " separator). malloc'd; NULL out of memory. */
+static char *hma_vpdq_text(const phm_vpdq_frame *f, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        char hex[PHM_PDQ_HEX_LEN + 1], ts[32], item[PHM_PDQ_HEX_LEN + 48];
+        phm_pdq_to_hex(&f[i].hash, hex);
+        ts_text(f[i].timestamp, ts, sizeof ts);
+        snprintf(item, sizeof item, "%s,%d,%s", hex, f[i].quality, ts);
+        if (json_array_append_new(a, json_string(item))) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    char *text = a ? json_dumps(a, JSON_INDENT(0)) : NULL;
+    json_decref(a);
+    return text;
+}
+
 /* Stores a new content of bank `name` with hash h (quality -1 unknown),
- * note and attrs, and answers {"id": N, "signals": {"pdq": HEX}}. */
+ * or the frames of video v when not NULL, note and attrs, and answers
+ * {"id": N, "signals": {"pdq": HEX}} ({"vpdq": HMA's text} for a video). */
 static void content_store(svc_request *rq, svc_worker *w, const char *name,
-                          const phm_pdq *h, int quality, const char *note,
-                          const char *attrs)
+                          const phm_pdq *h, int quality, const phm_vpdq *v,
+                          const char *note, const char *attrs)
 {
     phm_index_txn *txn = NULL;
     uint64_t cid = 0;
@@ -420,13 +471,32 @@ static void content_store(svc_request *rq, svc_worker *w, const char *name,
         e.id = id;
         e.note = note;
         e.attrs = attrs;
-        e.signals = PHM_SIG_PDQ;
-        e.quality = quality;
-        e.pdq = *h;
+        if (v) {
+            e.signals = PHM_SIG_VPDQ;
+            e.quality = -1;
+            e.frames = v->frames;
+            e.nframes = v->count;
+        } else {
+            e.signals = PHM_SIG_PDQ;
+            e.quality = quality;
+            e.pdq = *h;
+        }
         rc = phm_index_add(txn, &e, w->err, sizeof w->err);
     }
     if (txn_finish(rq, w, txn, rc))
         return;
+    if (v) {
+        char *text = hma_vpdq_text(v->frames, v->count);
+        json_t *o = text ? json_pack("{s:I, s:{s:s}}", "id", (json_int_t)cid, "signals",
+                                     "vpdq", text)
+                         : NULL;
+        free(text);
+        if (o)
+            reply_json(rq, 200, o);
+        else
+            reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+        return;
+    }
     phm_pdq_to_hex(h, hex);
     reply_json(rq, 200, json_pack("{s:I, s:{s:s}}", "id", (json_int_t)cid, "signals", "pdq",
                                   hex));
@@ -468,8 +538,15 @@ void handle_hma_content_add(svc_request *rq, svc_worker *w)
     const char *note = rq->form_text[1];
     if (note_check(rq, note) || metadata_check(rq, rq->form_text[0], &attrs))
         return;
-    if (hash_body(rq, w, 0, &r, &info, &recovered) == 0)
-        content_store(rq, w, rq->path_arg[0], &r.hash[0], r.quality, note, attrs);
+    if (rq->form_video) { /* HMA's `video` field: its vPDQ frames */
+        if (phm_format_detect(rq->body, rq->body_len) != PHM_FORMAT_UNKNOWN)
+            reply_error(rq, 415, "unsupported_format", "the 'video' field holds an image: "
+                        "send it as 'photo'");
+        else if (hash_video_body(rq, w) == 0)
+            content_store(rq, w, rq->path_arg[0], NULL, -1, &w->video, note, attrs);
+    } else if (hash_body(rq, w, 0, &r, &info, &recovered) == 0) {
+        content_store(rq, w, rq->path_arg[0], &r.hash[0], r.quality, NULL, note, attrs);
+    }
     free(attrs);
 }
 
@@ -505,7 +582,7 @@ void handle_hma_signal_add(svc_request *rq, svc_worker *w)
         }
     }
     json_decref(o);
-    content_store(rq, w, rq->path_arg[0], &h, -1, NULL, NULL);
+    content_store(rq, w, rq->path_arg[0], &h, -1, NULL, NULL, NULL);
 }
 
 /* The content's JSON (HMA's BankContentConfig), with its signals when
@@ -551,6 +628,23 @@ static json_t *content_json(svc_request *rq, svc_worker *w, const phm_source_set
         char hex[PHM_PDQ_HEX_LEN + 1];
         phm_pdq_to_hex(&e.pdq, hex);
         json_object_set_new(o, "signals", json_pack("{s:s}", "pdq", hex));
+    }
+    if (o && signals && (e.signals & PHM_SIG_VPDQ)) {
+        phm_vpdq v;
+        phm_vpdq_init(&v);
+        char *text = NULL;
+        int frc = phm_searcher_get_frames(w->searcher, eid, &v, w->err, sizeof w->err);
+        if (frc == PHM_OK)
+            text = hma_vpdq_text(v.frames, v.count);
+        phm_vpdq_clear(&v);
+        if (!text) {
+            *failed = frc != PHM_OK ? frc : PHM_ERR_NOMEM;
+            json_decref(o);
+            json_decref(meta);
+            return NULL;
+        }
+        json_object_set_new(o, "signals", json_pack("{s:s}", "vpdq", text));
+        free(text);
     }
     json_decref(meta);
     return o;

@@ -281,12 +281,9 @@ static void reply_match(svc_request *rq, svc_worker *w, json_t *o,
     reply_with_text(rq, w, o);
 }
 
-/* A video body (or vPDQ text): hashed from memory, its frames matched. */
-static void match_video_body(svc_request *rq, svc_worker *w, long radius)
+int hash_video_body(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    const phm_match_result *res;
-    phm_match_options o;
     int rc;
 
     if (phm_vpdq_detect(rq->body, rq->body_len < PHM_VPDQ_LINE_MAX ? rq->body_len
@@ -301,10 +298,21 @@ static void match_video_body(svc_request *rq, svc_worker *w, long radius)
     }
     if (rc != PHM_OK) {
         reply_phm_error(rq, rc, w->err);
-        return;
+        return -1;
     }
     metrics_add(&rq->srv->metrics.videos, 1);
-    if (search_allowed(rq, w->video.count, radius))
+    return 0;
+}
+
+/* A video body (or vPDQ text): hashed from memory, its frames matched. */
+static void match_video_body(svc_request *rq, svc_worker *w, long radius)
+{
+    const svc_config *c = &rq->rt->cfg;
+    const phm_match_result *res;
+    phm_match_options o;
+    int rc;
+
+    if (hash_video_body(rq, w) || search_allowed(rq, w->video.count, radius))
         return;
 
     phm_match_options_init(&o);

@@ -498,12 +498,18 @@ static int run_handler(svc_conn *cc)
             return 0;
         }
         if (b->bad_form) {
-            reply_error(rq, 400, "bad_request", "a multipart body must hold one 'photo' "
-                        "file");
+            reply_error(rq, 400, "bad_request", "a multipart body must hold one 'photo'%s "
+                        "file", route_takes_video(rq->route) ? " or 'video'" : "");
             return 0;
         }
         if (rq->route->body == BODY_MULTIPART && b->photo_parts == 0) {
-            reply_error(rq, 400, "bad_request", "no 'photo' field in the multipart body");
+            reply_error(rq, 400, "bad_request", "no 'photo'%s field in the multipart body",
+                        route_takes_video(rq->route) ? " or 'video'" : "");
+            return 0;
+        }
+        if (b->video_part && !route_takes_video(rq->route)) {
+            reply_error(rq, 400, "bad_request", "this endpoint takes a 'photo' field, not "
+                        "a 'video'");
             return 0;
         }
         if (b->len == 0) {
@@ -516,11 +522,13 @@ static int run_handler(svc_conn *cc)
     for (int i = 0; i < 2; i++)
         rq->form_text[i] = b->form_len[i] ? b->form_text[i] : NULL;
     rq->form_long = b->form_long;
+    rq->form_video = b->video_part;
     if (srv->decoders && (rq->route->body == BODY_IMAGE || rq->route->body == BODY_MEDIA ||
                           rq->route->body == BODY_MULTIPART)) {
         const svc_runtime *rt = live_acquire(&srv->live, &slot);
         int large = body_is_large_image(rq->body, rq->body_len, &rt->cfg) ||
-                    (rq->route->body == BODY_MEDIA && body_is_video(rq->body, rq->body_len));
+                    ((rq->route->body == BODY_MEDIA || rq->form_video) &&
+                     body_is_video(rq->body, rq->body_len));
         live_release(&srv->live, slot);
         if (large) {
             if (defer(srv->decoders, cc) == 0)

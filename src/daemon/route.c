@@ -125,6 +125,11 @@ int route_refuses_url(const svc_route *route)
                      route->handler == handle_hma_content_add);
 }
 
+int route_takes_video(const svc_route *route)
+{
+    return route && route->handler == handle_hma_content_add;
+}
+
 const char *route_check_type(const svc_route *route, const char *ct)
 {
     switch (route->body) {

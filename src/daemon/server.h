@@ -256,6 +256,7 @@ struct svc_request {
      * terminated, NULL when absent; form_long: one was too long */
     const char *form_text[2];
     int form_long;
+    int form_video; /* the multipart file is a `video` field (HMA content) */
     char path_arg[PATH_ARGS][PATH_ARG_MAX]; /* decoded '*' segments */
     /* the answer */
     unsigned status;
@@ -322,6 +323,11 @@ int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c);
  * decoding it takes up to max_duration of video, so it goes to a decode
  * thread too (handlers_hash.c). */
 int body_is_video(const uint8_t *body, size_t len);
+
+/* Hashes the body, a video (or its vPDQ text), from memory into
+ * w->video as /v1/match does (max_duration, max_frames, max_pixels).
+ * 0, or -1 after answering the error (415, 422, 503). */
+int hash_video_body(svc_request *rq, svc_worker *w);
 
 /* The fields /v1/hash and /v1/match share: pdq, quality, width, height,
  * format, mode, low_quality, recovered, dihedral. NULL out of memory. */

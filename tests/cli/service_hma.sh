@@ -11,7 +11,12 @@
 # excluded, the ratio's choice per content id against an independent
 # Python reference of phm_source_ratio_admits, seed and bypass_coinflip),
 # /m/index/status, /m/compare; url= refused with 400; roles; misbehaving
-# clients; ids kept across a restart. TAP on stdout. Needs curl, python3.
+# clients; ids kept across a restart; video content (multipart `video`:
+# a video entry, HMA's vpdq signal checked against python-threatexchange's
+# serialization of `phmatch hash -f vpdq`, found by a frame through
+# /m/lookup; images, noise, max_body and max_frames refused). TAP on
+# stdout. Needs curl, python3 (ffmpeg to make the video, else the
+# committed synthetic clip).
 . "$(dirname "$0")/lib.sh"
 
 case $BUILD in
@@ -122,7 +127,7 @@ t_is "... to a missing bank: 404" "$(a -F "photo=@$JPG" "$(U /c/bank/NOPE/conten
 t_is "... ?url=: 400 (phmatchd never fetches URLs)" \
     "$(a -X POST "$(U "/c/bank/BANK_A/content?url=http://127.0.0.1:1/x.jpg")")" 400
 t_like "... saying so" "$(body)" "never fetches URLs"
-t_is "... no photo field: 400" "$(a -F "video=@$JPG" "$(U /c/bank/BANK_A/content)")" 400
+t_is "... no photo field: 400" "$(a -F "file=@$JPG" "$(U /c/bank/BANK_A/content)")" 400
 t_is "... not multipart: 415" \
     "$(a -H "Content-Type: image/jpeg" --data-binary @"$JPG" "$(U /c/bank/BANK_A/content)")" 415
 t_is "... with a lookup token: 403" "$(l -F "photo=@$JPG" "$(U /c/bank/BANK_A/content)")" 403
@@ -340,6 +345,75 @@ t_is "after a restart the next id is new, past the imported 203: 204" \
     "$(aj POST /c/bank/BANK_A/signal "{\"pdq\":\"$FAR\"}")/$(jq 'j["id"]')" "200/204"
 t_is "... and BANK_A:203 is still the imported entry" \
     "$(a "$(U "/c/bank/BANK_A/content/203?include_signals=true")")/$(jq 'j["signals"]["pdq"]')" "200/$H2"
+
+# ---- video content (HMA's multipart `video`) ----
+# The video: 4 s of FFmpeg's test pattern (or the committed synthetic clip).
+VID=$T/clip.mp4
+if t_have ffmpeg && ffmpeg -v error -f lavfi -i testsrc=size=160x120:rate=10 -t 4 \
+    -pix_fmt yuv420p "$VID" </dev/null 2>/dev/null; then
+    FRAME_AT=2
+else
+    VID=$ROOT/tests/data/vpdq/synthetic/mandelbrot-160x120.mp4
+    FRAME_AT=
+fi
+# The reference: phmatch's vPDQ frames as python-threatexchange's
+# vpdq_to_json writes them (json.dumps of "hex,quality,{timestamp:.3}").
+"$PHMATCH" hash -q -f vpdq "$VID" >"$T/ref.vpdq" || t_fail "phmatch hash -f vpdq"
+WANT_VPDQ=$(python3 -c '
+import json, sys
+feats = []
+for line in open(sys.argv[1]):
+    frame, q, h, ts = line.strip().split(",")
+    feats.append(f"{h},{int(q)},{float(ts):.3}")
+print(json.dumps(feats))' "$T/ref.vpdq")
+NFRAMES=$(wc -l <"$T/ref.vpdq")
+FRAME_HASH=$(sed -n 3p "$T/ref.vpdq" | cut -d, -f3)
+# jqa EXPR ARG - jq with ARG as sys.argv[3]
+jqa() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/out" "$1" "$2"; }
+t_is "POST /c/banks VIDS" "$(aj POST /c/banks '{"name":"VIDS"}')" 201
+t_is "POST content with a video: the next id (205) and HMA's vpdq signal" \
+    "$(a -F "video=@$VID;type=video/mp4" -F 'note=clip' "$(U /c/bank/VIDS/content)")/$(jq '(j["id"], list(j["signals"]))')" \
+    "200/(205, ['vpdq'])"
+t_is "... the signal is python-threatexchange's serialization of the frames" \
+    "$(jq 'j["signals"]["vpdq"]')" "$WANT_VPDQ"
+t_is "... all $NFRAMES frames" "$(jq 'len(json.loads(j["signals"]["vpdq"]))')" "$NFRAMES"
+t_is "GET it with include_signals: the same vpdq, the note" \
+    "$(a "$(U "/c/bank/VIDS/content/205?include_signals=true")")/$(jqa '(j["signals"]["vpdq"] == sys.argv[3], j["note"])' "$WANT_VPDQ")" \
+    "200/(True, 'clip')"
+t_is "... without include_signals: none" \
+    "$(a "$(U /c/bank/VIDS/content/205)")/$(jq '"signals" in j')" "200/False"
+t_is "GET /m/lookup with a frame's hash finds the video's content" \
+    "$(lk "$FRAME_HASH" "&banks=VIDS")/$(body)" '200/{"VIDS":[{"bank_content_id":205,"distance":"0"}]}'
+if [ -n "$FRAME_AT" ]; then
+    ffmpeg -v error -ss "$FRAME_AT" -i "$VID" -frames:v 1 "$T/frame.png" </dev/null 2>/dev/null
+    t_is "POST /m/lookup with a frame extracted as a PNG finds it" \
+        "$(l -F "photo=@$T/frame.png" "$(U "/m/lookup?banks=VIDS")")/$(jq '[c["bank_content_id"] for c in j["pdq"]["VIDS"]]')" \
+        "200/[205]"
+else
+    t_skip "POST /m/lookup with an extracted frame" "no ffmpeg"
+fi
+t_is "a photo next: id 206" "$(a -F "photo=@$JPG" "$(U /c/bank/VIDS/content)")/$(jq 'j["id"]')" "200/206"
+t_is "an image as 'video': 415" "$(a -F "video=@$JPG" "$(U /c/bank/VIDS/content)")" 415
+t_like "... saying to send it as 'photo'" "$(body)" "\"code\":\"unsupported_format\".*as 'photo'"
+head -c 3000 /dev/urandom >"$T/noise.bin"
+t_is "noise as 'video': 415 unsupported_format" \
+    "$(a -F "video=@$T/noise.bin" "$(U /c/bank/VIDS/content)")/$(jq 'j["error"]["code"]')" "415/unsupported_format"
+t_is "'photo' and 'video' together: 400, one file" \
+    "$(a -F "photo=@$JPG" -F "video=@$VID" "$(U /c/bank/VIDS/content)")/$(jq '"one \x27photo\x27 or \x27video\x27 file" in j["error"]["message"]')" "400/True"
+t_is "no file field: 400 naming both" \
+    "$(a -F "note=x" "$(U /c/bank/VIDS/content)")/$(jq '"no \x27photo\x27 or \x27video\x27 field" in j["error"]["message"]')" "400/True"
+t_is "'video' on POST /m/lookup: 400" "$(l -F "video=@$VID" "$(U /m/lookup)")" 400
+head -c 1200000 /dev/urandom >"$T/big.bin"
+t_is "a 'video' over max_body: 413" "$(a -F "video=@$T/big.bin" "$(U /c/bank/VIDS/content)")" 413
+t_is "... nothing stored: content 207 missing" "$(a "$(U /c/bank/VIDS/content/207)")" 404
+svc_stop "$PID"
+t_is "phmatchd stops cleanly" "$RC" 0
+printf 'max_frames = 2\n' | cat "$T/phmatchd.conf" - >"$T/lim.conf"
+svc_start hma3 -c "$T/lim.conf" || { t_fail "phmatchd started (max_frames 2)"; t_done; }
+t_is "max_frames 2: a longer video is 422 too_large, naming the limit" \
+    "$(a -F "video=@$VID" "$(U /c/bank/VIDS/content)")/$(jq '(j["error"]["code"], "limit of 2 frames" in j["error"]["message"])')" \
+    "422/('too_large', True)"
+t_is "... nothing stored: content 207 missing" "$(a "$(U /c/bank/VIDS/content/207)")" 404
 svc_stop "$PID"
 "$PHMATCH" index verify "$DB" >"$T/verify" 2>&1
 t_is "phmatch index verify passes" "$?" 0

@@ -297,7 +297,8 @@ static void fuzz_body(const uint8_t *d, size_t n)
             body_form_piece(&b, "photo", len & 1 ? 0 : 1, chunk, len);
             break;
         case 3: {
-            /* other fields: ignored, or HMA's text fields (continued
+            /* other fields: `video` (HMA's video file, kept as the
+             * body), ignored ones, or HMA's text fields (continued
              * where they stand, or out of place) */
             static const char *const keys[4] = { "video", NULL, "metadata", "note" };
             const char *k = keys[len & 3];
