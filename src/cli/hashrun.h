@@ -47,6 +47,18 @@
 /* Keys of the long-only options in hashrun_options: above hashopts'. */
 #define HASHRUN_KEY_BASE 0x1100
 
+/* The --help lines of the run options hashrun parses (--resume, --shard),
+ * for the usage texts of hash and match. */
+#define HASHRUN_USAGE \
+    "      --resume           continue the run that wrote -o FILE and was\n" \
+    "                         interrupted: its records are checked against\n" \
+    "                         the inputs, a partial last input is done\n" \
+    "                         again, the rest appended (a fresh run if FILE\n" \
+    "                         is missing or empty)\n" \
+    "      --shard I/N        only share I of N (1 <= I <= N) of the inputs,\n" \
+    "                         chosen by a hash of each path under its root;\n" \
+    "                         'phmatch merge' combines the N outputs\n"
+
 /* -o/--output, --no-header, -q/--quiet, --no-progress; --resume,
  * --shard I/N. */
 extern const args_option hashrun_options[];
