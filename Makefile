@@ -259,8 +259,8 @@ clean: ## remove build outputs
 # with tools/debian/ as debian/ (the changelog's version from VERSION, its
 # date the last commit's), builds the binary packages there with
 # dpkg-buildpackage and checks them with lintian (errors and warnings fail).
-# The .debs land in $(DEB_DIR)/. tests/cli/deb.sh (in `make check`, or
-# alone: `make check-deb`) builds, installs, tests and purges them.
+# The .debs land in $(DEB_DIR)/. tests/cli/deb.sh (`make check-deb`, which
+# .ci/run calls after make check) builds, installs, tests and purges them.
 # The package build gets none of this make's variables (its `make clean`
 # would remove $(DEB_DIR)).
 DEB_DIR  ?= build-deb
@@ -288,7 +288,7 @@ deb: ## build the Debian packages phmatch, libphmatch0, libphmatch-dev into buil
 	lintian --fail-on error,warning --display-info $(DEB_CHANGES)
 	@ls -1 $(DEB_DIR)/*.deb
 
-check-deb: ## make deb, install the packages (root), test the installed tools and unit, purge them
+check-deb: deps ## make deb, install the packages (root), test the installed tools and unit, purge them
 	@BUILD=$(BUILD) sh tests/cli/deb.sh
 
 clean: clean-deb
