@@ -262,21 +262,7 @@ static void add_before(pipeline_stats *st, const recfile_counts *c)
 static void print_summary(const pipeline_stats *st)
 {
     hashrun_summary_start(st);
-    if (st->low_quality || st->recovered) {
-        fprintf(stderr, " (");
-        if (st->low_quality)
-            fprintf(stderr, "%llu low quality",
-                    (unsigned long long)st->low_quality);
-        if (st->recovered)
-            fprintf(stderr, "%s%llu recovered", st->low_quality ? ", " : "",
-                    (unsigned long long)st->recovered);
-        fprintf(stderr, ")");
-    }
-    fprintf(stderr, ", %llu failed", (unsigned long long)st->failed);
-    if (st->videos)
-        fprintf(stderr, "; %llu video%s, %llu frames hashed",
-                (unsigned long long)st->videos, st->videos == 1 ? "" : "s",
-                (unsigned long long)st->frames);
+    hashrun_summary_hash_counts(st);
     hashrun_summary_end(st, 1);
 
     const input_counts *sk = &st->skipped;

@@ -191,22 +191,12 @@ static void print_summary(const recfile_counts *c, int is_match,
                     (unsigned long long)c->search_failed,
                     c->search_failed == 1 ? "" : "es");
     } else {
-        if (c->low_quality || c->recovered) {
-            fprintf(stderr, " (");
-            if (c->low_quality)
-                fprintf(stderr, "%llu low quality",
-                        (unsigned long long)c->low_quality);
-            if (c->recovered)
-                fprintf(stderr, "%s%llu recovered",
-                        c->low_quality ? ", " : "",
-                        (unsigned long long)c->recovered);
-            fprintf(stderr, ")");
-        }
-        fprintf(stderr, ", %llu failed", (unsigned long long)c->failed);
-        if (c->videos)
-            fprintf(stderr, "; %llu video%s, %llu frames hashed",
-                    (unsigned long long)c->videos, c->videos == 1 ? "" : "s",
-                    (unsigned long long)c->frames);
+        st.failed = c->failed;
+        st.low_quality = c->low_quality;
+        st.recovered = c->recovered;
+        st.videos = c->videos;
+        st.frames = c->frames;
+        hashrun_summary_hash_counts(&st);
     }
     fprintf(stderr, "; merged in %.2f s\n", seconds);
 }

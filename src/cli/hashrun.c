@@ -398,6 +398,25 @@ void hashrun_summary_start(const pipeline_stats *st)
             (unsigned long long)st->hashed);
 }
 
+void hashrun_summary_hash_counts(const pipeline_stats *st)
+{
+    if (st->low_quality || st->recovered) {
+        fprintf(stderr, " (");
+        if (st->low_quality)
+            fprintf(stderr, "%llu low quality",
+                    (unsigned long long)st->low_quality);
+        if (st->recovered)
+            fprintf(stderr, "%s%llu recovered", st->low_quality ? ", " : "",
+                    (unsigned long long)st->recovered);
+        fprintf(stderr, ")");
+    }
+    fprintf(stderr, ", %llu failed", (unsigned long long)st->failed);
+    if (st->videos)
+        fprintf(stderr, "; %llu video%s, %llu frames hashed",
+                (unsigned long long)st->videos, st->videos == 1 ? "" : "s",
+                (unsigned long long)st->frames);
+}
+
 void hashrun_summary_end(const pipeline_stats *st, int with_bytes)
 {
     double rate = st->seconds > 0 ? (double)st->records / st->seconds : 0;

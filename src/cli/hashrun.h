@@ -155,5 +155,8 @@ int hashrun_check_write(hashrun *r, char *err, size_t errlen);
  * "; T s, R files/s[, M MB/s]\n", on stderr. */
 void hashrun_summary_start(const pipeline_stats *st);
 void hashrun_summary_end(const pipeline_stats *st, int with_bytes);
+/* The middle of `phmatch hash`'s summary: " (L low quality, R recovered),
+ * F failed[; V videos, N frames hashed]". */
+void hashrun_summary_hash_counts(const pipeline_stats *st);
 
 #endif /* PHM_HASHRUN_H */
