@@ -719,12 +719,16 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
 /* On-disk format version this library writes. Version 2 added video
  * entries (PHM_SIG_VPDQ); version 3 entry records that keep a PhotoDNA
  * hash and the publisher's other fields (phm_entry.photodna, .attrs);
- * version 4 stored variants of an image entry (phm_entry.variants).
- * Version-2 and 3 files are opened too; one opened for writing becomes
- * version 4 at its first commit (docs/INDEX_FORMAT.md, "Compatibility"). */
-#define PHM_INDEX_FORMAT_VERSION 4
+ * version 4 stored variants of an image entry (phm_entry.variants);
+ * version 5 the compact layout (docs/INDEX_FORMAT.md). Files of versions
+ * PHM_INDEX_FORMAT_UPGRADE_MIN to PHM_INDEX_FORMAT_MIN_VERSION - 1 are
+ * refused by phm_index_open (PHM_ERR_INDEX_VERSION, naming the upgrade
+ * command) and converted by phm_index_upgrade. */
+#define PHM_INDEX_FORMAT_VERSION 5
 /* The oldest format version this library opens. */
-#define PHM_INDEX_FORMAT_MIN_VERSION 2
+#define PHM_INDEX_FORMAT_MIN_VERSION 5
+/* The oldest format version phm_index_upgrade converts. */
+#define PHM_INDEX_FORMAT_UPGRADE_MIN 2
 
 /* Address space reserved for the file's memory map when `mapsize` is 0:
  * 1 TiB. Only address space; the file grows as entries are added. */

@@ -452,12 +452,19 @@ static int attach(phm_index *idx, int *missing, char *err, size_t errlen)
     k = (MDB_val){ 6, "format" };
     if (mdb_get(txn, idx->db_meta, &k, &v) == 0 && v.mv_size == 4)
         memcpy(&format, v.mv_data, 4);
+    if (format >= PHM_INDEX_FORMAT_UPGRADE_MIN && format < PHM_INDEX_FORMAT_MIN_VERSION) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path,
+                "index format version %u is older than this build's (version %d): "
+                "convert it with 'phmatch index upgrade %s'", format,
+                PHM_INDEX_FORMAT_VERSION, idx->path);
+        return PHM_ERR_INDEX_VERSION;
+    }
     if (format < PHM_INDEX_FORMAT_MIN_VERSION || format > PHM_INDEX_FORMAT_VERSION) {
         mdb_txn_abort(txn);
         idx_err(err, errlen, what, idx->path,
                 "index format version %u is not supported (this build reads "
-                "version %d to version %d)%s", format, PHM_INDEX_FORMAT_MIN_VERSION,
-                PHM_INDEX_FORMAT_VERSION,
+                "version %d)%s", format, PHM_INDEX_FORMAT_VERSION,
                 format > PHM_INDEX_FORMAT_VERSION ? "; upgrade phmatch" : "");
         return PHM_ERR_INDEX_VERSION;
     }

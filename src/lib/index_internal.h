@@ -78,6 +78,10 @@ int rec_validate(const phm_entry *e, char *err, size_t errlen);
 size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf);
 /* Decodes a record; PHM_OK or PHM_ERR_CORRUPT. Strings point into rec. */
 int rec_decode(const void *rec, size_t len, phm_entry *out);
+/* Decodes a record of index formats 2 to 4 (record versions 1 to 3, the
+ * PDQ hash and the variants inside): what phm_index_upgrade reads. Same
+ * contract as rec_decode. */
+int rec_decode_legacy(const void *rec, size_t len, phm_entry *out);
 /* Builds the (source, id) key; returns its length. */
 size_t rec_key(const char *source, const char *id, uint8_t *buf);
 /* Builds the (source, category) group key; returns its length. */

@@ -280,7 +280,7 @@ static int get_text(const uint8_t *p, size_t len, size_t *pos, size_t max,
     return 0;
 }
 
-int rec_decode(const void *rec, size_t len, phm_entry *out)
+int rec_decode_legacy(const void *rec, size_t len, phm_entry *out)
 {
     const uint8_t *p = rec;
     memset(out, 0, sizeof *out);
@@ -445,4 +445,11 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
     if (distance)
         *distance = best;
     return name;
+}
+
+/* Format 5 keeps the record versions of format 4 until the compact record
+ * replaces them; the upgrade reads old files through rec_decode_legacy. */
+int rec_decode(const void *rec, size_t len, phm_entry *out)
+{
+    return rec_decode_legacy(rec, len, out);
 }

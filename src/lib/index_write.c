@@ -1221,18 +1221,6 @@ int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
         rc = groups_flush(t);
     if (!rc)
         rc = store_new_hashes(t, err, errlen, &st);
-    if (!rc && !st) {
-        /* A file of an older format version becomes this one's at its
-         * first commit (docs/INDEX_FORMAT.md, "Compatibility"). */
-        uint32_t format = 0, cur = PHM_INDEX_FORMAT_VERSION;
-        MDB_val fk = { 6, "format" }, fv;
-        if (mdb_get(t->txn, t->idx->db_meta, &fk, &fv) == 0 && fv.mv_size == sizeof format)
-            memcpy(&format, fv.mv_data, sizeof format);
-        if (format != cur) {
-            fv = (MDB_val){ sizeof cur, &cur };
-            rc = mdb_put(t->txn, t->idx->db_meta, &fk, &fv, 0);
-        }
-    }
     if (!rc && !st && (t->var_entries || t->var_hashes))
         rc = idx_variants_update(t->idx, t->txn, t->var_entries, t->var_hashes);
     if (!rc && !st && t->changed) {

@@ -402,10 +402,11 @@ static void test_bad_files(void)
            PHM_ERR_INDEX, "foreign LMDB file");
     OK(strstr(err, "another program") != NULL, "message: %s", err);
 
-    /* another format version: older than the oldest read (1: before
-     * videos), newer than this one; version 2 is opened (below) */
-    for (uint32_t ver = PHM_INDEX_FORMAT_MIN_VERSION - 1; ver <= PHM_INDEX_FORMAT_VERSION + 1;
-         ver += PHM_INDEX_FORMAT_VERSION - PHM_INDEX_FORMAT_MIN_VERSION + 2) {
+    /* another format version: older than the oldest upgraded (1: before
+     * videos), newer than this one; versions 2 to 4 are refused with the
+     * upgrade command (below) */
+    for (uint32_t ver = PHM_INDEX_FORMAT_UPGRADE_MIN - 1; ver <= PHM_INDEX_FORMAT_VERSION + 1;
+         ver += PHM_INDEX_FORMAT_VERSION - PHM_INDEX_FORMAT_UPGRADE_MIN + 2) {
         char name[32], want[32];
         snprintf(name, sizeof name, "v%u.phmi", ver);
         path_in(path, sizeof path, name);
@@ -430,57 +431,29 @@ static void test_bad_files(void)
         OK(strstr(err, name) && strstr(err, want), "message: %s", err);
     }
 
-    /* a version-2 file (entries of record version 1 only): opened, read,
-     * and version 3 after its first commit */
-    uint32_t v2 = 2;
-    path_in(path, sizeof path, "v2.phmi");
-    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
-           PHM_OK, "create v2.phmi");
-    phm_entry e = { .source = "s", .id = "old", .signals = PHM_SIG_PDQ, .quality = 90 };
-    e.pdq.w[0] = 0x5555555555555555ull;
-    e.pdq.w[1] = 0xaaaaaaaaaaaaaaaaull;
-    if (phm_index_txn_begin(idx, &t, err, sizeof err) == PHM_OK) {
-        phm_index_add(t, &e, err, sizeof err);
-        phm_index_txn_commit(t, NULL, err, sizeof err);
+    /* files of the formats the upgrade converts: refused, naming it */
+    for (uint32_t ver = PHM_INDEX_FORMAT_UPGRADE_MIN; ver < PHM_INDEX_FORMAT_MIN_VERSION; ver++) {
+        char name[32];
+        snprintf(name, sizeof name, "old%u.phmi", ver);
+        path_in(path, sizeof path, name);
+        IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err,
+                              sizeof err),
+               PHM_OK, "create %s", name);
+        phm_index_close(idx);
+        mdb_env_create(&env);
+        mdb_env_set_maxdbs(env, 16);
+        if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
+            mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+            mdb_dbi_open(txn, "meta", 0, &dbi);
+            MDB_val k = { 6, "format" }, v = { 4, &ver };
+            mdb_put(txn, dbi, &k, &v, 0);
+            mdb_txn_commit(txn);
+        }
+        mdb_env_close(env);
+        IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+               PHM_ERR_INDEX_VERSION, "format version %u refused", ver);
+        OK(strstr(err, "phmatch index upgrade") && strstr(err, name), "message: %s", err);
     }
-    phm_index_close(idx);
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 16);
-    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
-        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
-        mdb_dbi_open(txn, "meta", 0, &dbi);
-        MDB_val k = { 6, "format" }, v = { 4, &v2 };
-        mdb_put(txn, dbi, &k, &v, 0);
-        mdb_txn_commit(txn);
-    }
-    mdb_env_close(env);
-    phm_index_stats ist;
-    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
-           PHM_OK, "a version-2 file opens read-only: %s", err);
-    OK(phm_index_get_stats(idx, &ist, err, sizeof err) == PHM_OK && ist.format_version == 2 &&
-           ist.entries == 1,
-       "... its version 2 and its entry");
-    phm_index_close(idx);
-    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
-           "... and for writing");
-    e.id = "new";
-    e.photodna = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-                 "0123456789abcdef0123456789abcdef";
-    e.attrs = "{\"Series\":\"a\",\"IsDistributed\":true}";
-    e.pdq.w[2] = 1;
-    if (phm_index_txn_begin(idx, &t, err, sizeof err) == PHM_OK) {
-        IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "photodna and attrs stored: %s",
-               err);
-        phm_index_txn_commit(t, NULL, err, sizeof err);
-    }
-    OK(phm_index_get_stats(idx, &ist, err, sizeof err) == PHM_OK && ist.format_version == PHM_INDEX_FORMAT_VERSION &&
-           ist.entries == 2,
-       "... the current version after the first commit");
-    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "... and verified: %s", err);
-    phm_index_close(idx);
 }
 
 static void test_map_full(void)
