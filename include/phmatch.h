@@ -1067,6 +1067,56 @@ int phm_index_compact(phm_index *idx, char *err, size_t errlen);
  * create dest, or it exists), PHM_ERR_INDEX. */
 int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen);
 
+/* Progress of phm_index_upgrade: `done` of `total` entries copied. */
+typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Converts the index at `path`, of format PHM_INDEX_FORMAT_UPGRADE_MIN to
+ * PHM_INDEX_FORMAT_MIN_VERSION - 1 (what phm_index_open refuses with
+ * PHM_ERR_INDEX_VERSION), to this build's format, in place.
+ *
+ * Reads the old file read-only (its own LMDB reader, no lock taken: it
+ * is never written), writes a new index beside it, `path`.upgrade-XXXXXX
+ * (mode 0600), through phm_index_add in transactions of bounded size
+ * (from 100,000 entries, doubling up to 4,000,000), checks it
+ * (phm_index_verify, and every count below equal to the old file's),
+ * syncs it and renames it over `path`: readers see the old file or the
+ * new one, never a mixture. On any failure the old file is left as it
+ * was and the new one removed.
+ * Kept: every entry with all its fields (source, id, category, note,
+ * quality, PDQ hash, digests, PhotoDNA, attrs, stored variants, a
+ * video's every frame) and its `added` time; the source settings
+ * (matching_ratio included), the disabled rows (until, since) and the
+ * quarantine rows (when, count), also those naming entries not stored;
+ * meta next_content_id (HMA content ids are not handed out twice) and the
+ * creation time. Changed: entry numbers (internal; the API names entries
+ * by (source, id)) are renumbered 1..n in the old order; the search
+ * structures are rebuilt; the generation restarts.
+ * `backup` (may be NULL): a new name for the old file, a hard link made
+ * before the work starts (same file system; must not exist); it stays
+ * the old file, readable by the builds that wrote it.
+ * `progress` (may be NULL) is called from this thread now and then.
+ * Refuses (the old file untouched): another process has the old file
+ * open (LMDB's lock on `path`-lock; a process that opened it with
+ * PHM_INDEX_NOLOCK is not seen), or it is written during the upgrade.
+ * The lock file `path`-lock is removed after the rename when no process
+ * holds it.
+ * Returns PHM_OK, with a one-line summary in `err` ("upgraded 'x.phmi'
+ * from format 4 to 5: 3 entries, ..."), or when the file is already of
+ * this build's format, PHM_OK with "... is already format 5: nothing to
+ * do" in `err` (and nothing changed). Errors: PHM_ERR_NOT_FOUND,
+ * PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (cannot read, create, link or
+ * rename), PHM_ERR_INDEX (not an index, truncated, corrupt, in use, or a
+ * write failed: "the disk is full", "the file size limit ..."),
+ * PHM_ERR_INDEX_VERSION (format 1, newer formats, another byte order),
+ * PHM_ERR_CORRUPT (an old record does not decode, or the new file does not
+ * verify or its counts differ), PHM_ERR_FULL, PHM_ERR_NOMEM,
+ * PHM_ERR_INVALID. Memory: the transactions' buffers, bounded by the
+ * batch size, and one video's frames. Not thread-safe with other handles
+ * of the same file in this process (close them first). */
+int phm_index_upgrade(const char *path, const char *backup,
+                      phm_upgrade_progress_fn progress, void *ctx, char *err,
+                      size_t errlen);
+
 /* Publishes a snapshot of the index at `out` for read-only replicas: a
  * compacted copy from one consistent snapshot (phm_index_copy; writers
  * may continue meanwhile) is written to a new temporary file in out's

@@ -14,6 +14,7 @@
 #include "cmd_index_gov.h"
 #include "index_images.h"
 #include "index_vpdq.h"
+#include "progress.h"
 
 static const char usage_text[] =
     "usage: phmatch index create DB\n"
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "       phmatch index verify DB\n"
     "       phmatch index compact DB\n"
     "       phmatch index snapshot DB OUT\n"
+    "       phmatch index upgrade [--backup FILE] [-q] DB\n"
     "       phmatch index source show|set ..., disable, enable, disabled,\n"
     "       quarantine, audit: see 'phmatch index source --help'\n"
     "\n"
@@ -72,6 +74,16 @@ static const char usage_text[] =
     "A file that cannot be read or decoded is reported; the rest are stored\n"
     "(exit 1).\n"
     "\n"
+    "upgrade converts an index of an older format version (2 to 4; this build\n"
+    "refuses to open those) into this build's, in place: it writes a new file\n"
+    "beside DB, checks it (verify, and every count equal to the old file's)\n"
+    "and renames it over DB; on any failure DB is left as it was. Entries keep\n"
+    "every field and their added time (entry numbers are renumbered), and the\n"
+    "source settings, disabled and quarantine rows and the next HMA content id\n"
+    "are kept. Stop the processes that have DB open first (they are refused).\n"
+    "--backup FILE keeps the old file as FILE (a hard link: same file\n"
+    "system), readable by the old build. -q: no summary, no progress.\n"
+    "\n"
     "stats prints the index's counters (the fields of phm_index_stats, as\n"
     "phmatchd's GET /v1/index) as 'name<TAB>value' lines, or one JSON object\n"
     "with --format json.\n"
@@ -104,6 +116,7 @@ enum {
     OPT_IMAGES,
     OPT_AUGMENT,
     OPT_VARIANTS,
+    OPT_BACKUP,
 };
 
 static const args_option options[] = {
@@ -122,6 +135,8 @@ static const args_option options[] = {
     { "images", OPT_IMAGES, 0, NULL },
     { "augment", OPT_AUGMENT, 0, NULL },
     { "variants", OPT_VARIANTS, 1, NULL },
+    { "backup", OPT_BACKUP, 1, NULL },
+    { "quiet", 'q', 0, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, NULL },
 };
@@ -138,6 +153,8 @@ typedef struct index_options {
     int quality;
     int min_quality; /* import: 0 = none */
     int skip_bad, all;
+    const char *backup; /* upgrade */
+    int quiet;          /* upgrade */
     int have_format;
     phm_hashlist_format format;
     int vpdq; /* export --format vpdq */
@@ -708,6 +725,46 @@ static int do_snapshot(const index_options *o, const cli_global *g)
     return CLI_EXIT_OK;
 }
 
+/* ---- upgrade (docs/INDEX_FORMAT.md, "Compatibility") ---- */
+
+static void upgrade_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_update(ctx, done, total, 1, 0);
+}
+
+static int do_upgrade(const index_options *o, const cli_global *g)
+{
+    (void)g;
+    char err[PHM_ERRMSG_MAX];
+    progress *pr = progress_new(stderr, !o->quiet && isatty(STDERR_FILENO));
+    if (!pr) {
+        cli_error("out of memory");
+        return CLI_EXIT_FATAL;
+    }
+    double t0 = progress_now();
+    int rc = phm_index_upgrade(o->db, o->backup, upgrade_progress, pr, err, sizeof err);
+    double secs = progress_now() - t0;
+    progress_clear(pr);
+    progress_free(pr);
+    if (rc != PHM_OK) {
+        cli_error("%s", err);
+        if (rc == PHM_ERR_NOMEM)
+            return CLI_EXIT_FATAL;
+        return CLI_EXIT_PARTIAL;
+    }
+    if (o->quiet)
+        return CLI_EXIT_OK;
+    if (strncmp(err, "upgraded ", 9) != 0) { /* already of this format */
+        printf("%s\n", err);
+        return CLI_EXIT_OK;
+    }
+    printf("%s in %.1f s", err, secs);
+    if (o->backup)
+        printf("; old file kept as '%s'", o->backup);
+    printf("\n");
+    return CLI_EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct index_sub {
@@ -735,6 +792,7 @@ static const index_sub subs[] = {
     { "verify", do_verify, 0, 0 },
     { "compact", do_compact, OB(OPT_MAP_SIZE), 0 },
     { "snapshot", do_snapshot, 0, 1 },
+    { "upgrade", do_upgrade, OB(OPT_BACKUP), 0 },
 };
 
 int cmd_index(int argc, char **argv, const cli_global *g)
@@ -785,7 +843,11 @@ int cmd_index(int argc, char **argv, const cli_global *g)
             status = CLI_EXIT_OK;
             goto out;
         }
-        if (!(sub->opts & OB(key))) {
+        if (key == 'q' && strcmp(sub->name, "upgrade") == 0) {
+            o.quiet = 1;
+            continue;
+        }
+        if (key == 'q' || !(sub->opts & OB(key))) {
             status = cli_usage_error("index", "'index %s' takes no option %s",
                                      sub->name, args_spelling(&p));
             goto out;
@@ -802,6 +864,7 @@ int cmd_index(int argc, char **argv, const cli_global *g)
         case OPT_IMAGES: o.images = 1; break;
         case OPT_AUGMENT: o.augment = 1; break;
         case OPT_VARIANTS: o.variants = arg; break;
+        case OPT_BACKUP: o.backup = arg; break;
         case OPT_FORMAT:
             if (strcmp(sub->name, "stats") == 0) {
                 if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0) {

@@ -269,6 +269,11 @@ static int source_decode(const void *rec, size_t len, phm_source_settings *out)
     return settings_check(out, NULL, 0) == PHM_OK ? PHM_OK : PHM_ERR_CORRUPT;
 }
 
+int gov_source_decode_legacy(const void *rec, size_t len, phm_source_settings *out)
+{
+    return source_decode(rec, len, out);
+}
+
 /* ---- opening ----------------------------------------------------- */
 
 static const struct {
@@ -791,6 +796,18 @@ int phm_index_quarantine_release(phm_index *idx, const char *source, const char 
         return not_found(idx, source, id, "quarantined entry", err, errlen);
     }
     return write_end(&w, rc, err, errlen);
+}
+
+int idx_gov_state_put(phm_index *idx, MDB_txn *txn, int quarantine, const char *source,
+                      const char *id, uint64_t a, uint64_t b)
+{
+    uint8_t key[KEY_MAX], val[GOV_STATE_BYTES];
+    if (text_len(source, PHM_INDEX_MAX_SOURCE) < 1 || text_len(id, PHM_INDEX_MAX_ID) < 1)
+        return EINVAL;
+    put64(val, a);
+    put64(val + 8, b);
+    MDB_val k = { rec_key(source, id, key), key }, v = { sizeof val, val };
+    return mdb_put(txn, quarantine ? idx->db_quarantine : idx->db_disabled, &k, &v, 0);
 }
 
 /* ---- matching (match.c) ------------------------------------------ */

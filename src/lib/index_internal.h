@@ -289,6 +289,14 @@ int gov_entry_blocked(phm_searcher *s, const char *source, const char *id,
 int idx_gov_source_exists(phm_index *idx, MDB_txn *txn, const char *source,
                           int *exists);
 int idx_gov_rename(phm_index *idx, MDB_txn *txn, const char *from, const char *to);
+/* For phm_index_upgrade (index_upgrade.c): decodes a `sources` record
+ * of formats 3 and 4 (PHM_OK or PHM_ERR_CORRUPT), and writes a
+ * `disabled` (quarantine 0: a = until, b = since) or `quarantine` row
+ * (a = when, b = count) as it is, whether or not the entry is stored
+ * (LMDB codes; EINVAL for a malformed name). */
+int gov_source_decode_legacy(const void *rec, size_t len, phm_source_settings *out);
+int idx_gov_state_put(phm_index *idx, MDB_txn *txn, int quarantine, const char *source,
+                      const char *id, uint64_t a, uint64_t b);
 /* The LMDB write transaction of t, NULL once t has failed
  * (index_write.c): what index_rename.c needs to write beside
  * phm_index_add in the same transaction. */

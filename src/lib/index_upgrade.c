@@ -1,0 +1,744 @@
+/* index_upgrade.c - phm_index_upgrade: converts an index of formats 2 to 4
+ * (docs/INDEX_FORMAT.md, "Compatibility") into this build's format. The
+ * old file is read here with an LMDB environment of its own (read-only,
+ * no lock), by the old layouts; the new file is written only through the
+ * index's own calls (phm_index_add, phm_index_source_set) and two internal
+ * hooks for what the public calls cannot carry over (governance rows as
+ * they are, meta next_content_id and created), so it is in whatever
+ * layout this build writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "index_internal.h"
+
+static const char *const WHAT = "cannot upgrade index";
+
+/* Entries per write transaction: from MIN, doubling with the entries
+ * written, up to MAX (what a transaction buffers is bounded by it). */
+#define UPG_BATCH_MIN 100000u
+#define UPG_BATCH_MAX 4000000u
+#define UPG_PROGRESS_EVERY 16384u
+/* The LMDB meta page's magic number, after the 16-byte page header. */
+#define UPG_LMDB_MAGIC 0xBEEFC0DEu
+/* The frames record of formats 2 to 4 (version 1): 16-byte header, then
+ * 49 bytes a frame. */
+#define UPG_VID_HEADER 16u
+#define UPG_VID_FRAME 49u
+
+/* What is counted in the old file and must be found in the new one. */
+typedef struct upg_counts {
+    uint64_t entries, videos, frames, variant_entries, variant_hashes, digests;
+    uint64_t sources, disabled, quarantined;
+} upg_counts;
+
+/* The old file, open read-only. */
+typedef struct old_index {
+    const char *path;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, entries, frames, digests, gov[3]; /* sources, disabled, quarantine */
+    int has_gov[3];
+    uint32_t format;
+    uint64_t txnid;
+    uint64_t next_content_id; /* 0: none stored */
+    int64_t created;
+    int has_created;
+} old_index;
+
+static const char *const gov_names[3] = { "sources", "disabled", "quarantine" };
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The pid of another process that holds `path`-lock (LMDB takes a shared
+ * lock on its first byte for as long as it has the file open), or 0. Only
+ * called while this process holds no lock on that file: closing the
+ * descriptor would drop them. */
+static long lock_holder(const char *path)
+{
+    size_t n = strlen(path);
+    char *lp = malloc(n + 6);
+    if (!lp)
+        return 0;
+    memcpy(lp, path, n);
+    memcpy(lp + n, "-lock", 6);
+    int fd = open(lp, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        fd = open(lp, O_RDONLY | O_CLOEXEC);
+    free(lp);
+    if (fd < 0)
+        return 0;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    long pid = 0;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+        pid = fl.l_pid > 0 ? (long)fl.l_pid : -1;
+    close(fd);
+    return pid;
+}
+
+static int mdb_fail(int rc, const char *path, const char *during, char *err, size_t errlen)
+{
+    if (rc == ENOENT) {
+        idx_err(err, errlen, WHAT, path, "no such file");
+        return PHM_ERR_NOT_FOUND;
+    }
+    if (rc == EACCES || rc == EPERM) {
+        idx_err(err, errlen, WHAT, path, "%s", strerror(rc));
+        return PHM_ERR_UNREADABLE;
+    }
+    if (rc == ENOMEM) {
+        idx_err(err, errlen, WHAT, path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    idx_err(err, errlen, WHAT, path, "%s%s%s", mdb_strerror(rc), during ? " while " : "",
+            during ? during : "");
+    return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? PHM_ERR_CORRUPT : PHM_ERR_INDEX;
+}
+
+/* What is at o->path before LMDB maps it: a regular, non-empty file with
+ * LMDB's magic number. */
+static int old_precheck(const old_index *o, struct stat *st, char *err, size_t errlen)
+{
+    if (stat(o->path, st) != 0) {
+        int e = errno;
+        idx_err(err, errlen, WHAT, o->path, "%s", e == ENOENT ? "no such file" : strerror(e));
+        return e == ENOENT ? PHM_ERR_NOT_FOUND : PHM_ERR_UNREADABLE;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        idx_err(err, errlen, WHAT, o->path, "is a directory");
+        return PHM_ERR_IS_DIR;
+    }
+    if (!S_ISREG(st->st_mode) || st->st_size == 0) {
+        idx_err(err, errlen, WHAT, o->path, "not a phmatch index (%s)",
+                S_ISREG(st->st_mode) ? "empty file" : "not a regular file");
+        return PHM_ERR_INDEX;
+    }
+    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        idx_err(err, errlen, WHAT, o->path, "%s", strerror(errno));
+        return PHM_ERR_UNREADABLE;
+    }
+    uint8_t page[20];
+    ssize_t got = pread(fd, page, sizeof page, 0);
+    close(fd);
+    uint32_t magic = 0;
+    if (got == (ssize_t)sizeof page)
+        memcpy(&magic, page + 16, sizeof magic);
+    if (magic != UPG_LMDB_MAGIC) {
+        idx_err(err, errlen, WHAT, o->path, "not a phmatch index (not an LMDB file)");
+        return PHM_ERR_INDEX;
+    }
+    return PHM_OK;
+}
+
+static int meta_get(const old_index *o, const char *key, MDB_val *v)
+{
+    MDB_val k = { strlen(key), (void *)(uintptr_t)key };
+    return mdb_get(o->txn, o->meta, &k, v);
+}
+
+static void old_close(old_index *o)
+{
+    if (o->txn)
+        mdb_txn_abort(o->txn);
+    if (o->env)
+        mdb_env_close(o->env);
+    o->txn = NULL;
+    o->env = NULL;
+}
+
+/* Opens the old file and reads its metadata. Returns PHM_OK, 1 when the
+ * file is already of this build's format, or an error. */
+static int old_open(old_index *o, char *err, size_t errlen)
+{
+    struct stat st;
+    int s = old_precheck(o, &st, err, errlen);
+    if (s)
+        return s;
+    int rc = mdb_env_create(&o->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(o->env, IDX_MAXDBS);
+    if (!rc)
+        rc = mdb_env_set_mapsize(o->env, PHM_INDEX_DEFAULT_MAPSIZE);
+    if (!rc)
+        rc = mdb_env_open(o->env, o->path,
+                          MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600);
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        idx_err(err, errlen, WHAT, o->path, "not a phmatch index (%s)", mdb_strerror(rc));
+        return PHM_ERR_INDEX;
+    }
+    if (rc)
+        return mdb_fail(rc, o->path, NULL, err, errlen);
+    MDB_envinfo info;
+    MDB_stat ms;
+    if ((rc = mdb_env_info(o->env, &info)) || (rc = mdb_env_stat(o->env, &ms)))
+        return mdb_fail(rc, o->path, NULL, err, errlen);
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    if ((uint64_t)st.st_size < need) {
+        idx_err(err, errlen, WHAT, o->path,
+                "index file is truncated (%lld bytes; its pages need %llu)",
+                (long long)st.st_size, (unsigned long long)need);
+        return PHM_ERR_INDEX;
+    }
+    o->txnid = (uint64_t)info.me_last_txnid;
+    if ((rc = mdb_txn_begin(o->env, NULL, MDB_RDONLY, &o->txn)))
+        return mdb_fail(rc, o->path, NULL, err, errlen);
+    MDB_val v;
+    if (mdb_dbi_open(o->txn, "meta", 0, &o->meta) || meta_get(o, "magic", &v) ||
+        v.mv_size != sizeof IDX_MAGIC - 1 || memcmp(v.mv_data, IDX_MAGIC, v.mv_size)) {
+        idx_err(err, errlen, WHAT, o->path,
+                "not a phmatch index (an LMDB file of another program)");
+        return PHM_ERR_INDEX;
+    }
+    uint32_t order = 0;
+    if (meta_get(o, "format", &v) == 0 && v.mv_size == 4)
+        memcpy(&o->format, v.mv_data, 4);
+    if (meta_get(o, "byte_order", &v) == 0 && v.mv_size == 4)
+        memcpy(&order, v.mv_data, 4);
+    if (o->format == PHM_INDEX_FORMAT_VERSION)
+        return 1;
+    if (o->format < PHM_INDEX_FORMAT_UPGRADE_MIN || o->format >= PHM_INDEX_FORMAT_MIN_VERSION) {
+        idx_err(err, errlen, WHAT, o->path,
+                "index format version %u cannot be upgraded (this build converts "
+                "versions %d to %d into version %d)%s", o->format,
+                PHM_INDEX_FORMAT_UPGRADE_MIN, PHM_INDEX_FORMAT_MIN_VERSION - 1,
+                PHM_INDEX_FORMAT_VERSION,
+                o->format > PHM_INDEX_FORMAT_VERSION ? "; upgrade phmatch" : "");
+        return PHM_ERR_INDEX_VERSION;
+    }
+    if (order != IDX_BYTE_ORDER) {
+        idx_err(err, errlen, WHAT, o->path,
+                "index was written on a machine of another byte order");
+        return PHM_ERR_INDEX_VERSION;
+    }
+    const struct {
+        const char *name;
+        unsigned flags;
+        MDB_dbi *dbi;
+    } t[] = {
+        { "entries", MDB_INTEGERKEY, &o->entries },
+        { "frames", MDB_INTEGERKEY, &o->frames },
+        { "digests", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP, &o->digests },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if ((rc = mdb_dbi_open(o->txn, t[i].name, t[i].flags, t[i].dbi))) {
+            idx_err(err, errlen, WHAT, o->path, "index file is corrupt: table '%s': %s",
+                    t[i].name, mdb_strerror(rc));
+            return PHM_ERR_CORRUPT;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        rc = mdb_dbi_open(o->txn, gov_names[i], 0, &o->gov[i]);
+        if (rc && rc != MDB_NOTFOUND) {
+            idx_err(err, errlen, WHAT, o->path, "index file is corrupt: table '%s': %s",
+                    gov_names[i], mdb_strerror(rc));
+            return PHM_ERR_CORRUPT;
+        }
+        o->has_gov[i] = rc == 0;
+    }
+    if (meta_get(o, "next_content_id", &v) == 0 && v.mv_size == 8)
+        memcpy(&o->next_content_id, v.mv_data, 8);
+    if (meta_get(o, "created", &v) == 0 && v.mv_size == 8) {
+        memcpy(&o->created, v.mv_data, 8);
+        o->has_created = 1;
+    }
+    return PHM_OK;
+}
+
+/* Decodes a version-1 frames record of n frames into *buf (grown as
+ * needed, at most PHM_INDEX_MAX_VIDEO_FRAMES frames). */
+static int frames_decode(const MDB_val *v, size_t n, phm_vpdq_frame **buf, size_t *cap)
+{
+    const uint8_t *p = v->mv_data;
+    if (n == 0 || n > PHM_INDEX_MAX_VIDEO_FRAMES ||
+        v->mv_size != UPG_VID_HEADER + UPG_VID_FRAME * n || p[0] != 1 ||
+        (uint64_t)le64(p + 4) % (UINT64_C(1) << 32) != n)
+        return PHM_ERR_CORRUPT;
+    if (*cap < n) {
+        phm_vpdq_frame *nb = realloc(*buf, n * sizeof *nb);
+        if (!nb)
+            return PHM_ERR_NOMEM;
+        *buf = nb;
+        *cap = n;
+    }
+    p += UPG_VID_HEADER;
+    for (size_t i = 0; i < n; i++, p += UPG_VID_FRAME) {
+        phm_vpdq_frame *f = &(*buf)[i];
+        uint64_t bits = le64(p + 8);
+        f->frame = le64(p);
+        memcpy(&f->timestamp, &bits, sizeof bits);
+        f->quality = p[16];
+        for (int w = 0; w < 4; w++)
+            f->hash.w[w] = le64(p + 17 + 8 * w);
+    }
+    return PHM_OK;
+}
+
+/* The state of one upgrade. */
+typedef struct upgrade {
+    old_index old;
+    phm_index *idx;
+    phm_index_txn *txn;
+    upg_counts want;
+    uint64_t total, done;
+    phm_upgrade_progress_fn progress;
+    void *ctx;
+    char msg[PHM_ERRMSG_MAX];
+} upgrade;
+
+/* Commits u->txn, checking that each of its `n` adds was a new entry
+ * (the counts are final only at the commit: adds are buffered). */
+static int batch_commit(upgrade *u, uint64_t n)
+{
+    phm_index_counts c;
+    phm_index_txn *t = u->txn;
+    u->txn = NULL;
+    int st = phm_index_txn_commit(t, &c, u->msg, sizeof u->msg);
+    if (!st && c.added != n) {
+        snprintf(u->msg, sizeof u->msg, "%llu of %llu entries were not new (a repeated "
+                 "source and id): the old file is corrupt",
+                 (unsigned long long)(n - c.added), (unsigned long long)n);
+        st = PHM_ERR_CORRUPT;
+    }
+    return st;
+}
+
+/* Copies every entry, in entry-number order. */
+static int copy_entries(upgrade *u)
+{
+    old_index *o = &u->old;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(o->txn, o->entries, &c);
+    if (rc) {
+        snprintf(u->msg, sizeof u->msg, "%s", mdb_strerror(rc));
+        return PHM_ERR_INDEX;
+    }
+    phm_vpdq_frame *frames = NULL;
+    size_t cap = 0;
+    uint64_t batch = UPG_BATCH_MIN, in_batch = 0;
+    int st = PHM_OK;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && !st;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint64_t eid = 0;
+        if (k.mv_size == 8)
+            memcpy(&eid, k.mv_data, 8);
+        phm_entry e;
+        if (k.mv_size != 8 || rec_decode_legacy(v.mv_data, v.mv_size, &e)) {
+            snprintf(u->msg, sizeof u->msg, "entry %llu: the record does not decode",
+                     (unsigned long long)eid);
+            st = PHM_ERR_CORRUPT;
+            break;
+        }
+        if (e.signals & PHM_SIG_VPDQ) {
+            MDB_val fv;
+            int frc = mdb_get(o->txn, o->frames, &k, &fv);
+            st = frc ? PHM_ERR_CORRUPT : frames_decode(&fv, e.nframes, &frames, &cap);
+            if (st) {
+                snprintf(u->msg, sizeof u->msg, "entry %llu (%s:%s): %s",
+                         (unsigned long long)eid, e.source, e.id,
+                         st == PHM_ERR_NOMEM ? "out of memory"
+                                             : "its frames record is missing or corrupt");
+                break;
+            }
+            e.frames = frames;
+            u->want.videos++;
+            u->want.frames += e.nframes;
+        }
+        if (e.nvariants) {
+            u->want.variant_entries++;
+            u->want.variant_hashes += e.nvariants;
+        }
+        if (!u->txn && (st = phm_index_txn_begin(u->idx, &u->txn, u->msg, sizeof u->msg)))
+            break;
+        if ((st = phm_index_add(u->txn, &e, u->msg, sizeof u->msg)))
+            break;
+        u->want.entries++;
+        in_batch++;
+        u->done++;
+        if (in_batch >= batch) {
+            if ((st = batch_commit(u, in_batch)))
+                break;
+            in_batch = 0;
+            batch = u->done < UPG_BATCH_MIN ? UPG_BATCH_MIN
+                  : u->done > UPG_BATCH_MAX ? UPG_BATCH_MAX : u->done;
+        }
+        if (u->progress && u->done % UPG_PROGRESS_EVERY == 0)
+            u->progress(u->ctx, u->done, u->total);
+    }
+    mdb_cursor_close(c);
+    free(frames);
+    if (!st && rc != MDB_NOTFOUND) {
+        snprintf(u->msg, sizeof u->msg, "%s while reading the entries", mdb_strerror(rc));
+        st = rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? PHM_ERR_CORRUPT : PHM_ERR_INDEX;
+    }
+    if (!st && u->txn)
+        st = batch_commit(u, in_batch);
+    return st;
+}
+
+/* Writes the disabled and quarantine rows as they are, and the meta
+ * values the public calls do not carry, in one transaction. */
+static int copy_rows(upgrade *u)
+{
+    old_index *o = &u->old;
+    int st = phm_index_txn_begin(u->idx, &u->txn, u->msg, sizeof u->msg);
+    if (st)
+        return st;
+    phm_index *idx;
+    MDB_txn *txn = idx_txn_mdb(u->txn, &idx);
+    int rc = txn ? 0 : EINVAL;
+    for (int q = 0; q < 2 && !rc; q++) {
+        if (!o->has_gov[1 + q])
+            continue;
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(o->txn, o->gov[1 + q], &c)))
+            break;
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            char key[KEY_MAX + 1];
+            const char *nul = k.mv_size <= KEY_MAX ? memchr(k.mv_data, 0, k.mv_size) : NULL;
+            if (!nul || v.mv_size != GOV_STATE_BYTES) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            memcpy(key, k.mv_data, k.mv_size);
+            key[k.mv_size] = '\0';
+            const uint8_t *p = v.mv_data;
+            rc = idx_gov_state_put(idx, txn, q, key, key + (nul - (const char *)k.mv_data) + 1,
+                                   le64(p), le64(p + 8));
+            if (rc == EINVAL)
+                rc = MDB_CORRUPTED;
+            if (rc)
+                break;
+            if (q)
+                u->want.quarantined++;
+            else
+                u->want.disabled++;
+        }
+        mdb_cursor_close(c);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    if (!rc && o->next_content_id)
+        rc = idx_meta_put_u64(idx, txn, "next_content_id", o->next_content_id);
+    if (!rc && o->has_created) {
+        MDB_val k = { 7, "created" }, v = { sizeof o->created, &o->created };
+        rc = mdb_put(txn, idx->db_meta, &k, &v, 0);
+    }
+    if (rc) {
+        phm_index_txn_abort(u->txn);
+        u->txn = NULL;
+        snprintf(u->msg, sizeof u->msg, "%s while copying the governance rows",
+                 mdb_strerror(rc));
+        return rc == MDB_CORRUPTED ? PHM_ERR_CORRUPT : PHM_ERR_INDEX;
+    }
+    return batch_commit(u, 0);
+}
+
+/* Copies the source settings (one durable write each). */
+static int copy_sources(upgrade *u)
+{
+    old_index *o = &u->old;
+    if (!o->has_gov[0])
+        return PHM_OK;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(o->txn, o->gov[0], &c);
+    if (rc) {
+        snprintf(u->msg, sizeof u->msg, "%s", mdb_strerror(rc));
+        return PHM_ERR_INDEX;
+    }
+    phm_source_settings *s = malloc(sizeof *s);
+    int st = s ? PHM_OK : PHM_ERR_NOMEM;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && !st;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        char name[PHM_INDEX_MAX_SOURCE + 1];
+        if (k.mv_size == 0 || k.mv_size > PHM_INDEX_MAX_SOURCE ||
+            gov_source_decode_legacy(v.mv_data, v.mv_size, s)) {
+            st = PHM_ERR_CORRUPT;
+            snprintf(u->msg, sizeof u->msg, "a 'sources' record does not decode");
+            break;
+        }
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        if ((st = phm_index_source_set(u->idx, name, s, u->msg, sizeof u->msg)))
+            break;
+        u->want.sources++;
+    }
+    mdb_cursor_close(c);
+    free(s);
+    if (st == PHM_ERR_NOMEM && !u->msg[0])
+        snprintf(u->msg, sizeof u->msg, "out of memory");
+    if (!st && rc != MDB_NOTFOUND) {
+        snprintf(u->msg, sizeof u->msg, "%s while reading the sources", mdb_strerror(rc));
+        st = PHM_ERR_INDEX;
+    }
+    return st;
+}
+
+static int count_row(void *ctx, const char *source, const char *id, int64_t a, int64_t b)
+{
+    (void)source, (void)id, (void)a, (void)b;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* Verifies the new file and compares its counts with the old file's. */
+static int check_new(upgrade *u)
+{
+    int st = phm_index_verify(u->idx, u->msg, sizeof u->msg);
+    if (st)
+        return st;
+    phm_index_stats ns;
+    phm_governance_counts gc;
+    uint64_t disabled = 0;
+    if ((st = phm_index_get_stats(u->idx, &ns, u->msg, sizeof u->msg)) ||
+        (st = phm_index_governance_counts(u->idx, 0, &gc, u->msg, sizeof u->msg)) ||
+        (st = phm_index_disabled_foreach(u->idx, count_row, &disabled, u->msg,
+                                         sizeof u->msg)))
+        return st;
+    MDB_stat ds;
+    int rc = mdb_stat(u->old.txn, u->old.digests, &ds);
+    if (rc) {
+        snprintf(u->msg, sizeof u->msg, "%s", mdb_strerror(rc));
+        return PHM_ERR_INDEX;
+    }
+    u->want.digests = ds.ms_entries;
+    const struct {
+        const char *what;
+        uint64_t old, now;
+    } cmp[] = {
+        { "entries", u->total, ns.entries },
+        { "entries copied", u->want.entries, ns.entries },
+        { "video entries", u->want.videos, ns.video_entries },
+        { "video frames", u->want.frames, ns.video_frames },
+        { "entries with variants", u->want.variant_entries, ns.variant_entries },
+        { "variant hashes", u->want.variant_hashes, ns.variant_hashes },
+        { "digest links", u->want.digests, ns.digests },
+        { "source settings", u->want.sources, gc.sources_set },
+        { "disabled rows", u->want.disabled, disabled },
+        { "quarantine rows", u->want.quarantined, gc.quarantined },
+    };
+    for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++) {
+        if (cmp[i].old != cmp[i].now) {
+            snprintf(u->msg, sizeof u->msg, "the new file has %llu %s, the old one %llu",
+                     (unsigned long long)cmp[i].now, cmp[i].what,
+                     (unsigned long long)cmp[i].old);
+            return PHM_ERR_CORRUPT;
+        }
+    }
+    return PHM_OK;
+}
+
+static int sync_path(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+/* The directory of `path` ("." for a bare name), malloc'd. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void remove_with_lock(const char *path)
+{
+    size_t n = strlen(path);
+    char *lp = malloc(n + 6);
+    unlink(path);
+    if (lp) {
+        memcpy(lp, path, n);
+        memcpy(lp + n, "-lock", 6);
+        unlink(lp);
+        free(lp);
+    }
+}
+
+/* Checks that no other process has the old file open. */
+static int check_unused(const char *path, char *err, size_t errlen)
+{
+    long pid = lock_holder(path);
+    if (!pid)
+        return PHM_OK;
+    if (pid > 0)
+        idx_err(err, errlen, WHAT, path, "the index is in use by process %ld; stop it "
+                "(phmatchd, phmatch) and try again", pid);
+    else
+        idx_err(err, errlen, WHAT, path, "the index is in use by another process; stop "
+                "it and try again");
+    return PHM_ERR_INDEX;
+}
+
+/* The upgrade proper, once the old file is open and the new one created. */
+static int run(upgrade *u, const char *tmp)
+{
+    MDB_stat es;
+    int rc = mdb_stat(u->old.txn, u->old.entries, &es);
+    if (rc) {
+        snprintf(u->msg, sizeof u->msg, "%s", mdb_strerror(rc));
+        return PHM_ERR_INDEX;
+    }
+    u->total = es.ms_entries;
+    int st = phm_index_open(&u->idx, tmp, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, u->msg,
+                            sizeof u->msg);
+    if (!st)
+        st = copy_entries(u);
+    if (!st)
+        st = copy_rows(u);
+    if (!st)
+        st = copy_sources(u);
+    if (!st)
+        st = check_new(u);
+    if (u->txn)
+        phm_index_txn_abort(u->txn);
+    u->txn = NULL;
+    phm_index_close(u->idx);
+    u->idx = NULL;
+    if (!st && sync_path(tmp, 0) != 0) {
+        snprintf(u->msg, sizeof u->msg, "cannot sync '%s': %s", tmp, strerror(errno));
+        st = PHM_ERR_UNREADABLE;
+    }
+    if (!st && u->progress)
+        u->progress(u->ctx, u->done, u->total);
+    return st;
+}
+
+int phm_index_upgrade(const char *path, const char *backup, phm_upgrade_progress_fn progress,
+                      void *ctx, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!path || !*path || (backup && !*backup)) {
+        idx_err(err, errlen, WHAT, path ? path : "", "invalid argument");
+        return PHM_ERR_INVALID;
+    }
+    upgrade *u = calloc(1, sizeof *u);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    char *dir = dir_of(path);
+    if (!u || !tmp || !dir) {
+        free(u);
+        free(tmp);
+        free(dir);
+        idx_err(err, errlen, WHAT, path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    u->old.path = path;
+    u->progress = progress;
+    u->ctx = ctx;
+    int tmp_made = 0, backup_made = 0;
+    int st = check_unused(path, err, errlen);
+    if (!st)
+        st = old_open(&u->old, err, errlen);
+    if (st == 1) {
+        if (err && errlen)
+            snprintf(err, errlen, "index '%s' is already format %d: nothing to do", path,
+                     PHM_INDEX_FORMAT_VERSION);
+        st = PHM_OK;
+        goto done;
+    }
+    if (st)
+        goto done;
+    if (backup && link(path, backup) != 0) {
+        idx_err(err, errlen, WHAT, path, "cannot keep the old file as '%s': %s", backup,
+                strerror(errno));
+        st = PHM_ERR_UNREADABLE;
+        goto done;
+    }
+    backup_made = backup != NULL;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".upgrade-XXXXXX", 16);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        idx_err(err, errlen, WHAT, path, "cannot create '%s': %s", tmp, strerror(errno));
+        st = PHM_ERR_UNREADABLE;
+        goto done;
+    }
+    close(fd);
+    tmp_made = 1;
+    if ((st = run(u, tmp))) {
+        idx_err(err, errlen, WHAT, path, "%s", u->msg);
+        goto done;
+    }
+    /* nothing may have written the old file meanwhile */
+    MDB_envinfo info;
+    if (mdb_env_info(u->old.env, &info) == 0 && (uint64_t)info.me_last_txnid != u->old.txnid) {
+        idx_err(err, errlen, WHAT, path, "the index was written during the upgrade; "
+                "stop its writers and try again");
+        st = PHM_ERR_INDEX;
+        goto done;
+    }
+    uint32_t from = u->old.format;
+    old_close(&u->old);
+    if ((st = check_unused(path, err, errlen)))
+        goto done;
+    if (rename(tmp, path) != 0) {
+        idx_err(err, errlen, WHAT, path, "cannot rename '%s' over it: %s", tmp,
+                strerror(errno));
+        st = PHM_ERR_UNREADABLE;
+        goto done;
+    }
+    tmp_made = 0;
+    backup_made = 0;
+    sync_path(dir, 1);
+    remove_with_lock(tmp); /* the new file's lock file; tmp itself is gone */
+    if (!lock_holder(path)) {
+        char *lp = malloc(plen + 6);
+        if (lp) {
+            memcpy(lp, path, plen);
+            memcpy(lp + plen, "-lock", 6);
+            unlink(lp);
+            free(lp);
+        }
+    }
+    if (err && errlen)
+        snprintf(err, errlen, "upgraded '%s' from format %u to %d: %llu entries (%llu videos, %llu frames; %llu with "
+            "variants), %llu digests, %llu source settings, %llu disabled, %llu "
+            "quarantined", path, from, PHM_INDEX_FORMAT_VERSION,
+            (unsigned long long)u->want.entries, (unsigned long long)u->want.videos,
+            (unsigned long long)u->want.frames, (unsigned long long)u->want.variant_entries,
+            (unsigned long long)u->want.digests, (unsigned long long)u->want.sources,
+            (unsigned long long)u->want.disabled, (unsigned long long)u->want.quarantined);
+done:
+    old_close(&u->old);
+    if (tmp_made)
+        remove_with_lock(tmp);
+    if (backup_made)
+        unlink(backup);
+    free(tmp);
+    free(dir);
+    free(u);
+    return st;
+}
