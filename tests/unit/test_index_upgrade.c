@@ -1,0 +1,358 @@
+/* test_index_upgrade.c - phm_index_upgrade on the legacy fixtures of
+ * tests/data/index/ (written by the last format-4 build, README.md
+ * there): every entry, field, governance row and the content-id counter
+ * survive, against what mkfixture.c put in and the old build's counts
+ * (vN.stats); and the refusals, each leaving the old file as it was and
+ * no temporary file: not an index, truncated, formats 1 and 6, a file
+ * another process has open, a write that fails (RLIMIT_FSIZE).
+ * Uses the public API only, never format 5's layout. */
+#include <dirent.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "index_util.h"
+#include "phmatch.h"
+#include "tap.h"
+
+#define FIXTURES "tests/data/index/"
+
+static char dir[512];
+static char err[PHM_ERRMSG_MAX];
+
+static void path_in(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* Unpacks fixture vN into the scratch directory as `name`. */
+static int unpack(int v, const char *name)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "gzip -dc %sv%d.phmi.gz > '%s/%s'", FIXTURES, v, dir, name);
+    return system(cmd) == 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+    return system(cmd) == 0;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+/* Files in the scratch directory whose name contains `part`. */
+static int count_named(const char *part)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += strstr(de->d_name, part) != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A counter of vN.stats (the old build's `index stats`). */
+static long long stat_of(int v, const char *name)
+{
+    char p[256], line[256];
+    snprintf(p, sizeof p, "%sv%d.stats", FIXTURES, v);
+    FILE *f = fopen(p, "r");
+    long long val = -1;
+    size_t n = strlen(name);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, name, n) == 0 && line[n] == '\t')
+            val = atoll(line + n + 1);
+    if (f)
+        fclose(f);
+    return val;
+}
+
+/* Sets meta/format of an index file to `format` (raw LMDB). */
+static int set_format(const char *path, uint32_t format)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
+        mdb_env_open(env, path, MDB_NOSUBDIR, 0600))
+        return 0;
+    MDB_val k = { 6, "format" }, v = { 4, &format };
+    int ok = !mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "meta", 0, &meta) &&
+             !mdb_put(txn, meta, &k, &v, 0) && !mdb_txn_commit(txn);
+    mdb_env_close(env);
+    return ok;
+}
+
+typedef struct found {
+    int n, a1, variants, video, bank;
+} found;
+
+static int visit(void *ctx, uint64_t entry, const phm_entry *e)
+{
+    found *f = ctx;
+    (void)entry;
+    f->n++;
+    if (!strcmp(e->source, "ncmec") && !strcmp(e->id, "a1"))
+        f->a1 = e->added == 1600000000 && e->quality == 90 && !strcmp(e->category, "A1") &&
+                !strcmp(e->note, "first, with \"quotes\" and caf\xc3\xa9") &&
+                e->signals == (PHM_SIG_PDQ | PHM_SIG_MD5) && e->md5[1] == 38;
+    if (!strcmp(e->id, "with-variants"))
+        f->variants = e->nvariants == 2 &&
+                      e->variants[0].code == phm_known_variant_code("crop10-c") &&
+                      e->variants[1].code == phm_known_variant_code("rot+5") &&
+                      e->added == 1600003000;
+    if (!strcmp(e->id, "clip-1"))
+        f->video = e->nframes == 3 && e->frames && e->frames[1].quality == 20 &&
+                   e->frames[2].frame == 60 && e->frames[2].timestamp == 2 * 1.001;
+    if (!strcmp(e->source, "bank-a"))
+        f->bank++;
+    return 0;
+}
+
+static int count_rows(void *ctx, const char *source, const char *id, int64_t a, int64_t b)
+{
+    (void)a, (void)b;
+    (void)source, (void)id;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int quarantine_a2(void *ctx, const char *source, const char *id, int64_t when,
+                         uint64_t count)
+{
+    if (!strcmp(source, "ncmec") && !strcmp(id, "a2"))
+        *(int *)ctx = when == 1700000000 && count == 7;
+    return 0;
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    if (done == total)
+        (*(int *)ctx)++;
+}
+
+static void check_fixture(int v)
+{
+    char p[600], name[32];
+    snprintf(name, sizeof name, "v%d.phmi", v);
+    path_in(p, sizeof p, name);
+    if (!OK(unpack(v, name), "v%d: fixture unpacked", v))
+        return;
+    phm_index *idx = NULL;
+    int rc = phm_index_open(&idx, p, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err);
+    IS_INT(rc, PHM_ERR_INDEX_VERSION, "v%d: refused by phm_index_open", v);
+    OK(strstr(err, "phmatch index upgrade"), "v%d: the refusal names the command: %s", v, err);
+    int ends = 0;
+    rc = phm_index_upgrade(p, NULL, on_progress, &ends, err, sizeof err);
+    IS_INT(rc, PHM_OK, "v%d: upgraded: %s", v, err);
+    OK(!strncmp(err, "upgraded '", 10) && strstr(err, "from format"), "v%d: summary", v);
+    OK(ends >= 1, "v%d: progress reached the total", v);
+    IS_INT(count_named(".upgrade-"), 0, "v%d: no temporary file left", v);
+    rc = phm_index_open(&idx, p, 0, 0, PHM_SIMD_AUTO, err, sizeof err);
+    if (!OK(rc == PHM_OK, "v%d: opens after the upgrade: %s", v, err))
+        return;
+    phm_index_stats st;
+    phm_index_get_stats(idx, &st, err, sizeof err);
+    IS_INT(st.format_version, PHM_INDEX_FORMAT_VERSION, "v%d: format", v);
+    IS_INT(st.entries, stat_of(v, "entries"), "v%d: entries as the old build counted", v);
+    IS_INT(st.video_frames, stat_of(v, "video_frames"), "v%d: video frames", v);
+    IS_INT(st.variant_hashes, stat_of(v, "variant_hashes"), "v%d: variant hashes", v);
+    IS_INT(st.digests, stat_of(v, "digests"), "v%d: digest links", v);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "v%d: verifies: %s", v, err);
+    found f = { 0 };
+    phm_index_foreach(idx, visit, &f, err, sizeof err);
+    OK(f.a1, "v%d: ncmec:a1 with every field and its added time", v);
+    OK(f.video, "v%d: the video with every frame", v);
+    if (v >= 4) {
+        OK(f.variants, "v%d: the stored variants", v);
+        IS_INT(f.bank, 2, "v%d: HMA contents", v);
+    }
+    phm_source_settings s;
+    phm_index_source_get(idx, "ncmec", &s, err, sizeof err);
+    int gov = v >= 3;
+    OK(s.stored == gov && (!gov || (s.max_distance == 20 && s.quarantine_limit == 5 &&
+                                    s.ncategories == 2 &&
+                                    s.matching_ratio == (v >= 4 ? 0.25 : 1.0))),
+       "v%d: ncmec's settings", v);
+    phm_index_source_get(idx, "benign", &s, err, sizeof err);
+    OK(s.kind == (gov ? PHM_SOURCE_SUPPRESSION : PHM_SOURCE_NORMAL), "v%d: suppression source",
+       v);
+    phm_index_source_get(idx, "no-entries", &s, err, sizeof err);
+    OK(s.enabled == !gov, "v%d: settings of a source without entries", v);
+    int rows = 0, q = 0;
+    phm_index_disabled_foreach(idx, count_rows, &rows, err, sizeof err);
+    IS_INT(rows, gov ? 3 : 0, "v%d: disabled rows, one naming a removed entry", v);
+    int disabled = 0;
+    int64_t until = 0;
+    phm_index_entry_disabled(idx, "ncmec", "a1", &disabled, &until, err, sizeof err);
+    OK(disabled == gov && until == (gov ? 4000000000 : 0), "v%d: a1 disabled until", v);
+    phm_index_quarantine_foreach(idx, quarantine_a2, &q, err, sizeof err);
+    OK(q == gov, "v%d: quarantine row with its time and count", v);
+    phm_index_txn *t;
+    uint64_t cid = 0;
+    if (phm_index_txn_begin(idx, &t, err, sizeof err) == PHM_OK) {
+        phm_index_txn_next_content_id(t, &cid, err, sizeof err);
+        phm_index_txn_abort(t);
+    }
+    IS_INT(cid, v >= 4 ? 3 : 1, "v%d: the next HMA content id is not one handed out", v);
+    phm_index_close(idx);
+    rc = phm_index_upgrade(p, NULL, NULL, NULL, err, sizeof err);
+    OK(rc == PHM_OK && strstr(err, "nothing to do"), "v%d: again: nothing to do (%s)", v, err);
+}
+
+/* Upgrades a file that must be refused with `want`; the file must be
+ * unchanged and no temporary file left. */
+static void refused(const char *name, int want, const char *what, const char *msg)
+{
+    char p[600], keep[640];
+    path_in(p, sizeof p, name);
+    snprintf(keep, sizeof keep, "%s.keep", p);
+    copy_file(p, keep);
+    int rc = phm_index_upgrade(p, NULL, NULL, NULL, err, sizeof err);
+    IS_INT(rc, want, "%s: refused", what);
+    OK(strstr(err, msg) != NULL, "%s: says '%s': %s", what, msg, err);
+    OK(same_file(p, keep), "%s: the file is unchanged", what);
+    IS_INT(count_named(".upgrade-"), 0, "%s: no temporary file", what);
+    unlink(keep);
+}
+
+static void check_refusals(void)
+{
+    char p[600], q[600];
+    path_in(p, sizeof p, "text.phmi");
+    FILE *f = fopen(p, "w");
+    fputs("not an index at all, just some text that is long enough\n", f);
+    fclose(f);
+    refused("text.phmi", PHM_ERR_INDEX, "a text file", "not a phmatch index");
+    path_in(p, sizeof p, "empty.phmi");
+    fclose(fopen(p, "w"));
+    refused("empty.phmi", PHM_ERR_INDEX, "an empty file", "empty file");
+    path_in(p, sizeof p, "missing.phmi");
+    IS_INT(phm_index_upgrade(p, NULL, NULL, NULL, err, sizeof err), PHM_ERR_NOT_FOUND,
+           "a missing file");
+
+    unpack(4, "trunc.phmi");
+    path_in(p, sizeof p, "trunc.phmi");
+    struct stat sb;
+    stat(p, &sb);
+    if (truncate(p, sb.st_size / 2) != 0)
+        perror("truncate");
+    refused("trunc.phmi", PHM_ERR_INDEX, "a truncated file", "truncated");
+
+    unpack(4, "f1.phmi");
+    path_in(p, sizeof p, "f1.phmi");
+    OK(set_format(p, 1), "format set to 1");
+    refused("f1.phmi", PHM_ERR_INDEX_VERSION, "format 1", "cannot be upgraded");
+    unpack(4, "f6.phmi");
+    path_in(p, sizeof p, "f6.phmi");
+    OK(set_format(p, PHM_INDEX_FORMAT_VERSION + 1), "format set to 6");
+    refused("f6.phmi", PHM_ERR_INDEX_VERSION, "format 6", "upgrade phmatch");
+
+    /* another process has it open, as an old build would (LMDB with its
+     * lock file) */
+    unpack(4, "busy.phmi");
+    path_in(p, sizeof p, "busy.phmi");
+    int fds[2];
+    if (pipe(fds) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        MDB_env *env;
+        close(fds[0]);
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
+            mdb_env_open(env, p, MDB_NOSUBDIR | MDB_RDONLY, 0600))
+            _exit(1);
+        if (write(fds[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(fds[1]);
+    char c;
+    OK(read(fds[0], &c, 1) == 1, "a reader process holds the file open");
+    close(fds[0]);
+    refused("busy.phmi", PHM_ERR_INDEX, "a file in use", "in use by process");
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    IS_INT(phm_index_upgrade(p, NULL, NULL, NULL, err, sizeof err), PHM_OK,
+           "once it is closed, the upgrade runs: %s", err);
+
+    /* a write that fails (the file size limit): the old file intact */
+    unpack(4, "full.phmi");
+    path_in(p, sizeof p, "full.phmi");
+    path_in(q, sizeof q, "full.keep");
+    copy_file(p, q);
+    if (pipe(fds) != 0)
+        return;
+    pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = { 48 * 1024, 48 * 1024 };
+        setrlimit(RLIMIT_FSIZE, &rl);
+        int r = phm_index_upgrade(p, NULL, NULL, NULL, err, sizeof err);
+        if (write(fds[1], err, strlen(err) + 1) < 0)
+            _exit(3);
+        _exit(r == PHM_OK ? 0 : 1);
+    }
+    close(fds[1]);
+    char msg[PHM_ERRMSG_MAX] = "";
+    ssize_t got = read(fds[0], msg, sizeof msg - 1);
+    msg[got > 0 ? got : 0] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    OK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "a write beyond RLIMIT_FSIZE fails");
+    OK(strstr(msg, "file size limit") != NULL, "and says why: %s", msg);
+    OK(same_file(p, q), "the old file is unchanged");
+    IS_INT(count_named(".upgrade-"), 0, "no temporary file");
+}
+
+static void check_backup(void)
+{
+    char p[600], b[600];
+    unpack(4, "bk.phmi");
+    path_in(p, sizeof p, "bk.phmi");
+    path_in(b, sizeof b, "bk.old");
+    char keep[600];
+    path_in(keep, sizeof keep, "bk.pristine");
+    copy_file(p, keep);
+    IS_INT(phm_index_upgrade(p, b, NULL, NULL, err, sizeof err), PHM_OK, "--backup: %s", err);
+    OK(same_file(b, keep), "the backup is the old file");
+    phm_index *idx;
+    int rc = phm_index_open(&idx, b, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err);
+    OK(rc == PHM_ERR_INDEX_VERSION && strstr(err, "version 4"), "the backup is format 4");
+    unpack(4, "bk2.phmi");
+    path_in(p, sizeof p, "bk2.phmi");
+    copy_file(p, keep);
+    rc = phm_index_upgrade(p, b, NULL, NULL, err, sizeof err);
+    OK(rc == PHM_ERR_UNREADABLE && strstr(err, "cannot keep"),
+       "a backup name that exists: refused: %s", err);
+    OK(same_file(p, keep) && count_named(".upgrade-") == 0, "and nothing changed");
+}
+
+int main(void)
+{
+    scratch_dir(dir, sizeof dir, "upgrade");
+    for (int v = 2; v <= 4; v++)
+        check_fixture(v);
+    check_refusals();
+    check_backup();
+    scratch_done(dir);
+    return tap_done();
+}
