@@ -1,0 +1,71 @@
+#!/bin/sh
+# index_upgrade.sh - `phmatch index upgrade` on the legacy fixtures of
+# tests/data/index/ (formats 2, 3 and 4, written by the last format-4
+# build): the refusal of a format-4 file names the command, the command
+# works, and the upgraded file's export and governance listings equal
+# those the old build wrote of the old file; match and lookup find its
+# entries; usage and failures. TAP on stdout.
+. "$(dirname "$0")/lib.sh"
+
+t_need_phmatch
+P=$PHMATCH
+D=$ROOT/tests/data/index
+STATS='^(format_version|entries|pdq_entries|video_entries|video_frames|video_hashes|variant_entries|variant_hashes|digests|sources|created)	'
+
+for v in 2 3 4; do
+    db=$T/v$v.phmi
+    gzip -dc "$D/v$v.phmi.gz" >"$db"
+    out=$("$P" index stats "$db" 2>&1)
+    t_is "v$v: stats refused (exit 2)" "$?" 2
+    t_like "v$v: the refusal names the command" "$out" "convert it with 'phmatch index upgrade $db'"
+    cmd=$(printf '%s\n' "$out" | sed -n "s/.*convert it with '\\(.*\\)'.*/\\1/p")
+    out=$(PATH=$(dirname "$P"):$PATH $cmd 2>&1)
+    rc=$?
+    t_is "v$v: the named command succeeds" "$rc" 0
+    t_like "v$v: says what it did" "$out" "^upgraded '$db' from format $v to 5: .* entries .* in [0-9.]* s$"
+    t_is "v$v: export equals the old build's" "$("$P" index export --format jsonl "$db")" \
+        "$(cat "$D/v$v.export.jsonl")"
+    for l in disabled quarantine; do
+        t_is "v$v: index $l listing" "$("$P" index $l --format jsonl "$db")" \
+            "$(cat "$D/v$v.$l.jsonl")"
+    done
+    t_is "v$v: source settings" "$("$P" index source show --format jsonl "$db")" \
+        "$(cat "$D/v$v.sources.jsonl")"
+    t_is "v$v: counters, format 5" "$("$P" index stats "$db" | grep -E "$STATS")" \
+        "$(sed "s/^format_version	.*/format_version	5/" "$D/v$v.stats")"
+    t_is "v$v: verify" "$("$P" index verify "$db")" "$db: ok"
+    t_is "v$v: no temporary file" "$(ls "$T" | grep -c upgrade-)" 0
+done
+
+db=$T/v4.phmi
+# lookup: the hash of ncmec:bulk-00 (disabled and quarantined entries do not match)
+h=$(grep '"id":"bulk-00"' "$D/v4.export.jsonl" | sed 's/^{"hash":"\([0-9a-f]*\)".*/\1/')
+out=$(echo "$h" | "$P" lookup --index "$db" --max-distance 0)
+t_like "lookup finds an upgraded entry" "$out" "bulk-00"
+# match: the photo stored with --augment, by a crop of it
+out=$(cd "$ROOT" && "$P" match --index "$db" data/queries/bridge-crop.jpg 2>/dev/null)
+t_like "match finds the augmented photo" "$out" "data/known/bridge.jpg"
+
+out=$("$P" index upgrade "$db")
+t_is "again: exit 0" "$?" 0
+t_is "again: nothing to do" "$out" "index '$db' is already format 5: nothing to do"
+
+gzip -dc "$D/v3.phmi.gz" >"$T/b.phmi"
+out=$("$P" index upgrade --backup "$T/b.old" "$T/b.phmi")
+t_like "--backup: said" "$out" "old file kept as '$T/b.old'$"
+t_is "--backup: it is the format-3 file" "$(gzip -dc "$D/v3.phmi.gz" | cmp - "$T/b.old" && echo same)" same
+
+gzip -dc "$D/v2.phmi.gz" >"$T/q.phmi"
+t_is "-q: prints nothing" "$("$P" index upgrade -q "$T/q.phmi" 2>&1)" ""
+t_is "-q: upgraded" "$("$P" index stats "$T/q.phmi" | sed -n 's/^format_version	//p')" 5
+
+echo "not an index, some text long enough to be read" >"$T/text.phmi"
+out=$("$P" index upgrade "$T/text.phmi" 2>&1)
+t_is "not an index: exit 1" "$?" 1
+t_like "not an index: says so" "$out" "cannot upgrade index '$T/text.phmi': not a phmatch index"
+"$P" index upgrade >/dev/null 2>&1
+t_is "no DB: exit 2" "$?" 2
+"$P" index upgrade --source x "$db" >/dev/null 2>&1
+t_is "an option of another subcommand: exit 2" "$?" 2
+t_like "--help tells of upgrade" "$("$P" index --help)" "phmatch index upgrade \[--backup FILE\] \[-q\] DB"
+t_done
