@@ -1077,7 +1077,7 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * Reads the old file read-only (its own LMDB reader, no lock taken: it
  * is never written), writes a new index beside it, `path`.upgrade-XXXXXX
  * (mode 0600), through phm_index_add in transactions of bounded size
- * (from 100,000 entries, doubling up to 4,000,000), checks it
+ * (from 1,000,000 entries, doubling up to 4,000,000), checks it
  * (phm_index_verify, and every count below equal to the old file's),
  * syncs it and renames it over `path`: readers see the old file or the
  * new one, never a mixture. On any failure the old file is left as it

@@ -20,8 +20,12 @@
 static const char *const WHAT = "cannot upgrade index";
 
 /* Entries per write transaction: from MIN, doubling with the entries
- * written, up to MAX (what a transaction buffers is bounded by it). */
-#define UPG_BATCH_MIN 100000u
+ * written, up to MAX (what a transaction buffers is bounded by it). Each
+ * commit that grows the delta beyond its limit rebuilds the search
+ * structures, so fewer, larger transactions are faster: 1 M entries in one
+ * took 4.6 s, in batches from 100,000 6.7-8.5 s (and a file 1.7 times as
+ * large, of freed pages). */
+#define UPG_BATCH_MIN 1000000u
 #define UPG_BATCH_MAX 4000000u
 #define UPG_PROGRESS_EVERY 16384u
 /* The LMDB meta page's magic number, after the 16-byte page header. */
