@@ -1098,8 +1098,8 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * Refuses (the old file untouched): another process has the old file
  * open (LMDB's lock on `path`-lock; a process that opened it with
  * PHM_INDEX_NOLOCK is not seen), or it is written during the upgrade.
- * The lock file `path`-lock is removed after the rename when no process
- * holds it.
+ * The lock file `path`-lock is left as it is (LMDB re-initialises a lock
+ * file no process holds at its first open).
  * Returns PHM_OK, with a one-line summary in `err` ("upgraded 'x.phmi'
  * from format 4 to 5: 3 entries, ..."), or when the file is already of
  * this build's format, PHM_OK with "... is already format 5: nothing to

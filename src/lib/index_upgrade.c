@@ -718,23 +718,20 @@ int phm_index_upgrade(const char *path, const char *backup, phm_upgrade_progress
     backup_made = 0;
     sync_path(dir, 1);
     remove_with_lock(tmp); /* the new file's lock file; tmp itself is gone */
-    if (!lock_holder(path)) {
-        char *lp = malloc(plen + 6);
-        if (lp) {
-            memcpy(lp, path, plen);
-            memcpy(lp + plen, "-lock", 6);
-            unlink(lp);
-            free(lp);
-        }
-    }
+    /* `path`-lock is kept: LMDB re-initialises a lock file that no process
+     * holds at its first open, and removing it could split the locking of
+     * a process that opened the new file meanwhile. */
     if (err && errlen)
-        snprintf(err, errlen, "upgraded '%s' from format %u to %d: %llu entries (%llu videos, %llu frames; %llu with "
-            "variants), %llu digests, %llu source settings, %llu disabled, %llu "
-            "quarantined", path, from, PHM_INDEX_FORMAT_VERSION,
-            (unsigned long long)u->want.entries, (unsigned long long)u->want.videos,
-            (unsigned long long)u->want.frames, (unsigned long long)u->want.variant_entries,
-            (unsigned long long)u->want.digests, (unsigned long long)u->want.sources,
-            (unsigned long long)u->want.disabled, (unsigned long long)u->want.quarantined);
+        snprintf(err, errlen,
+                 "upgraded '%s' from format %u to %d: %llu entries (videos: %llu, of %llu "
+                 "frames; with variants: %llu), %llu digests, source settings: %llu, "
+                 "disabled: %llu, quarantined: %llu",
+                 path, from, PHM_INDEX_FORMAT_VERSION, (unsigned long long)u->want.entries,
+                 (unsigned long long)u->want.videos, (unsigned long long)u->want.frames,
+                 (unsigned long long)u->want.variant_entries,
+                 (unsigned long long)u->want.digests, (unsigned long long)u->want.sources,
+                 (unsigned long long)u->want.disabled,
+                 (unsigned long long)u->want.quarantined);
 done:
     old_close(&u->old);
     if (tmp_made)
