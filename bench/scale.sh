@@ -35,9 +35,9 @@
 #     result sets. BENCH_SCALE_FAISS=0 skips FAISS.
 # Before each N the free disk under BENCH_SCALE_DIR (default
 # BUILD_DIR/bench/scale) and the available memory are checked against
-# estimates (~450 bytes a hash of disk with the format-4 layout, less with
-# a smaller file; memory 32 bytes a hash x 3 for FAISS, plus the index
-# file's size for the floor) and the size is refused when they do not
+# estimates (~630 bytes a hash of disk with the format-4 layout, less with
+# a smaller file; memory 32 bytes a hash x 3 for FAISS; before each floor
+# run, the index file's size) and the size is refused when they do not
 # fit (BENCH_SCALE_FORCE=1 runs anyway). Prints a table with issue 17's
 # targets beside the figures; raw rows in BUILD_DIR/bench/scale/results.tsv.
 # The data set of each N is removed afterwards (BENCH_SCALE_KEEP=1 keeps
@@ -98,7 +98,7 @@ for n in $sizes; do
     # Estimates: hashes 32 B, index (format 4) ~300 B, csv list ~90 B a hash.
     disk_need=$((n / 1000000 * (32 + 300 + 300) + 200))
     [ "$n" -le "$cli_max" ] && disk_need=$((disk_need + n / 1000000 * 90))
-    mem_need=$((n / 1000000 * (96 + 300) + 500))
+    mem_need=$((n / 1000000 * 96 + 500)) # FAISS: the hashes twice, and a copy
     disk_free=$(df -Pm "$data" | awk 'NR == 2 { print $4 }')
     mem_free=$(awk '/MemAvailable/ { printf "%d", $2 / 1024 }' /proc/meminfo)
     if [ "${BENCH_SCALE_FORCE:-0}" != 1 ]; then
@@ -128,6 +128,10 @@ for n in $sizes; do
         bytes=$(kv file_bytes "$line")
         row "$n" file-bytes "$r" "$bytes"
 
+        # The floor fills memory as large as the file.
+        mem_free=$(awk '/MemAvailable/ { printf "%d", $2 / 1024 }' /proc/meminfo)
+        [ "${BENCH_SCALE_FORCE:-0}" = 1 ] || [ "$mem_free" -ge $((bytes / 1000000 + 500)) ] ||
+            die "the floor of $bytes bytes needs as much memory, $mem_free MB available (BENCH_SCALE_FORCE=1 to try anyway)"
         sleep "$pause"
         line=$("$out/index_bench" floor "$bytes" "$dir" 2>>"$log" | grep '^floor:') ||
             die "index_bench floor failed (see $log)"

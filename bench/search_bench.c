@@ -317,6 +317,21 @@ out:
     return status;
 }
 
+/* Closes the input `fp` and the output `o` (either may be NULL) of a
+ * writer whose status so far is `status`; returns its final status, with
+ * a message when it failed. */
+static int close_files(FILE *fp, FILE *o, int status, const char *out,
+                       const char *path)
+{
+    if (fp)
+        fclose(fp);
+    if (o && fclose(o) != 0)
+        status = 1;
+    if (status)
+        fprintf(stderr, "search_bench: cannot write '%s' from '%s'\n", out, path);
+    return status;
+}
+
 /* Writes the csv list `phmatch index import --source bench` reads to make
  * the same entries as cmd_import with spec 1: hash,id,category. */
 static int cmd_list(const char *dir, const char *out)
@@ -341,12 +356,7 @@ static int cmd_list(const char *dir, const char *out)
         }
     status = 0;
 out:
-    if (fp)
-        fclose(fp);
-    if (o && fclose(o) != 0)
-        status = 1;
-    if (status)
-        fprintf(stderr, "search_bench: cannot write '%s' from '%s'\n", out, path);
+    status = close_files(fp, o, status, out, path);
     free(buf);
     return status;
 }
@@ -389,12 +399,7 @@ static int cmd_lookup_queries(const char *dir, size_t nq, const char *out)
     }
     status = 0;
 out:
-    if (fp)
-        fclose(fp);
-    if (o && fclose(o) != 0)
-        status = 1;
-    if (status)
-        fprintf(stderr, "search_bench: cannot write '%s' from '%s'\n", out, path);
+    status = close_files(fp, o, status, out, path);
     return status;
 }
 
