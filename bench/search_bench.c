@@ -9,6 +9,27 @@
  *       500 uniform random), and imports the N hashes into DIR/idx.phmi
  *       (entry i+1 = row i) in one transaction. Prints
  *       "import_s=.. rate=.. file_mb=.. maxrss_mb=..".
+ *   search_bench gen DIR N uniform|clustered SEED
+ *       writes DIR/db.bin and DIR/q.bin as build does, streamed (memory
+ *       does not grow with N), every hash with 96..160 bits set (what the
+ *       importers accept); build = gen, then import without spec.
+ *   search_bench import DIR [spec]
+ *       imports DIR/db.bin, read in chunks, into a fresh DIR/idx.phmi in
+ *       one transaction: source "bench", id of 12 digits, or with "spec"
+ *       issue 17's entries: id "i" + 11 digits and a category (A1, A2, B1,
+ *       B2). Prints "import_s=.. rate=.. file_mb=.. file_bytes=.. n=..
+ *       maxrss_mb=..".
+ *   search_bench list DIR OUT.csv
+ *       writes the same entries as `import DIR spec` as a csv list
+ *       (hash,id,category) for `phmatch index import --source bench`.
+ *   search_bench lookup-queries DIR NQ OUT.txt
+ *       writes NQ hex queries for `phmatch lookup`: even lines a random
+ *       entry with 5..30 bits flipped, odd lines a random hash.
+ *   search_bench recall DIR NSAMPLE
+ *       brute force over DIR/db.bin for the first NSAMPLE/2 near and far
+ *       queries, compared with DIR/phm-radius.txt (radius 31). Prints
+ *       "recall_queries=.. rows=.. results=.. mismatches=.. missed=..
+ *       extra=.. recall=..".
  *   search_bench query DIR THREADS radius|knn NQ [RADIUS]
  *       opens DIR/idx.phmi read-only, times open + the first query, then
  *       answers queries 0..NQ/2-1 and 500..500+NQ/2-1 of q.bin (NQ = 1000:
@@ -16,7 +37,8 @@
  *       (k = 1, any distance), on THREADS threads. Writes the result sets to
  *       DIR/phm-MODE.txt ("q: row row ..." ascending; knn "q: distance"), and
  *       prints "open_ms=.. cold_qps=.. qps=.. cpu_qps=.. results=..
- *       maxrss_mb=..": cpu_qps is queries per CPU second of all threads
+ *       maxrss_mb=.. open_rss_mb=..": open_rss_mb is the peak RSS after
+ *       open + first query; cpu_qps is queries per CPU second of all threads
  *       (equal at 1 and 2 threads when nothing contends);
  *       cold_qps is the first pass over the queries (the index's pages
  *       faulted in), qps the second, which answers the queries
@@ -129,43 +151,126 @@ fail:
     return NULL;
 }
 
-static int cmd_build(const char *dir, size_t n, int clustered, uint64_t seed)
+/* A hash the importers accept: 96..160 bits set (docs/HASHLISTS.md,
+ * "Validation"; about 1 in 16,000 uniform random hashes is outside). */
+static int plausible(const phm_pdq *h)
 {
-    char path[4096], err[PHM_ERRMSG_MAX];
+    int c = 0;
+    for (int i = 0; i < 4; i++)
+        c += __builtin_popcountll(h->w[i]);
+    return c >= 96 && c <= 160;
+}
+
+static void random_plausible(rng *r, phm_pdq *h)
+{
+    do
+        random_hash(r, h);
+    while (!plausible(h));
+}
+
+/* Rows written by cmd_gen at a time. */
+#define GEN_CHUNK 65536
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Writes DIR/db.bin (n hashes, streamed: memory does not grow with n) and
+ * DIR/q.bin (500 entries with 5..30 bits flipped, then 500 random). */
+static int cmd_gen(const char *dir, size_t n, int clustered, uint64_t seed)
+{
+    char path[4096];
     rng r = { seed * 0x2545f4914f6cdd1dull + 1 };
-    phm_pdq *db = malloc(n * sizeof *db), q[NQUERIES];
-    phm_index *idx = NULL;
-    phm_index_txn *txn = NULL;
+    rng rq = { seed * 0x9e3779b97f4a7c15ull + 7 };
+    phm_pdq *buf = malloc(GEN_CHUNK * sizeof *buf), q[NQUERIES], centre;
+    size_t pick[NQUERIES / 2], fill = 0, next = 0, left = 0;
+    FILE *fp = NULL;
     int status = 1;
 
-    if (!db) {
-        fprintf(stderr, "search_bench: out of memory\n");
+    if (!buf)
         return 1;
-    }
+    for (int i = 0; i < NQUERIES / 2; i++)
+        pick[i] = (size_t)(rnd(&rq) % n);
+    qsort(pick, NQUERIES / 2, sizeof *pick, cmp_size);
+    snprintf(path, sizeof path, "%s/db.bin", dir);
+    fp = fopen(path, "wb");
+    if (!fp)
+        goto out;
     /* Clustered: families of 1..20 near-duplicates (2..24 bits from their
      * centre), as re-encodings and edits of one picture give. */
-    for (size_t i = 0; i < n;) {
-        random_hash(&r, &db[i]);
-        size_t fam = clustered ? 1 + rnd(&r) % 20 : 1;
-        phm_pdq centre = db[i++];
-        for (size_t j = 1; j < fam && i < n; j++, i++) {
-            db[i] = centre;
-            flip_bits(&r, &db[i], 2 + (int)(rnd(&r) % 23));
+    for (size_t i = 0; i < n; i++) {
+        phm_pdq h;
+        if (left == 0) {
+            random_plausible(&r, &centre);
+            h = centre;
+            left = clustered ? (size_t)(rnd(&r) % 20) : 0;
+        } else {
+            do {
+                h = centre;
+                flip_bits(&r, &h, 2 + (int)(rnd(&r) % 23));
+            } while (!plausible(&h));
+            left--;
+        }
+        while (next < NQUERIES / 2 && pick[next] == i)
+            q[next++] = h;
+        buf[fill++] = h;
+        if (fill == GEN_CHUNK || i + 1 == n) {
+            if (fwrite(buf, sizeof *buf, fill, fp) != fill)
+                goto out;
+            fill = 0;
         }
     }
-    for (int i = 0; i < NQUERIES / 2; i++) {
-        q[i] = db[rnd(&r) % n];
-        flip_bits(&r, &q[i], 5 + (int)(rnd(&r) % 26));
-    }
-    for (int i = NQUERIES / 2; i < NQUERIES; i++)
-        random_hash(&r, &q[i]);
-    snprintf(path, sizeof path, "%s/db.bin", dir);
-    if (write_file(path, db, n * sizeof *db))
+    if (fclose(fp) != 0) {
+        fp = NULL;
         goto out;
+    }
+    fp = NULL;
+    for (int i = 0; i < NQUERIES / 2; i++)
+        flip_bits(&rq, &q[i], 5 + (int)(rnd(&rq) % 26));
+    for (int i = NQUERIES / 2; i < NQUERIES; i++)
+        random_hash(&rq, &q[i]);
     snprintf(path, sizeof path, "%s/q.bin", dir);
     if (write_file(path, q, sizeof q))
         goto out;
+    status = 0;
+out:
+    if (status)
+        fprintf(stderr, "search_bench: cannot write '%s'\n", path);
+    if (fp)
+        fclose(fp);
+    free(buf);
+    return status;
+}
 
+/* The metadata of row i. spec 0: source "bench", id of 12 digits (what
+ * bench/search.sh always measured); spec 1 (issue 17's entries): also a
+ * category, one of 4, and ids "i" + 11 digits. */
+static const char *const categories[4] = { "A1", "A2", "B1", "B2" };
+static void row_meta(size_t i, int spec, char *id, size_t len, const char **cat)
+{
+    snprintf(id, len, spec ? "i%011zu" : "%012zu", i);
+    *cat = spec ? categories[(i / 3) % 4] : NULL;
+}
+
+/* Imports DIR/db.bin (read in chunks) into a fresh DIR/idx.phmi in one
+ * transaction (entry i+1 = row i). */
+static int cmd_import(const char *dir, int spec)
+{
+    char path[4096], err[PHM_ERRMSG_MAX];
+    phm_pdq *buf = malloc(GEN_CHUNK * sizeof *buf);
+    phm_index *idx = NULL;
+    phm_index_txn *txn = NULL;
+    FILE *fp = NULL;
+    int status = 1;
+    size_t n = 0, got;
+
+    snprintf(path, sizeof path, "%s/db.bin", dir);
+    if (!buf || !(fp = fopen(path, "rb"))) {
+        fprintf(stderr, "search_bench: cannot read '%s'\n", path);
+        goto out;
+    }
     snprintf(path, sizeof path, "%s/idx.phmi", dir);
     remove(path);
     double t0 = now();
@@ -175,14 +280,18 @@ static int cmd_build(const char *dir, size_t n, int clustered, uint64_t seed)
         fprintf(stderr, "search_bench: %s\n", err);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        char id[24];
-        snprintf(id, sizeof id, "%012zu", i);
-        phm_entry e = { .source = "bench", .id = id, .signals = PHM_SIG_PDQ,
-                        .quality = 100, .added = 1, .pdq = db[i] };
-        if (phm_index_add(txn, &e, err, sizeof err)) {
-            fprintf(stderr, "search_bench: %s\n", err);
-            goto out;
+    while ((got = fread(buf, sizeof *buf, GEN_CHUNK, fp)) > 0) {
+        for (size_t k = 0; k < got; k++, n++) {
+            char id[24];
+            const char *cat;
+            row_meta(n, spec, id, sizeof id, &cat);
+            phm_entry e = { .source = "bench", .id = id, .category = cat,
+                            .signals = PHM_SIG_PDQ, .quality = 100, .added = 1,
+                            .pdq = buf[k] };
+            if (phm_index_add(txn, &e, err, sizeof err)) {
+                fprintf(stderr, "search_bench: %s\n", err);
+                goto out;
+            }
         }
     }
     phm_index_txn *t = txn;
@@ -195,13 +304,210 @@ static int cmd_build(const char *dir, size_t n, int clustered, uint64_t seed)
     struct stat st;
     if (stat(path, &st) != 0)
         st.st_size = 0;
-    printf("import_s=%.2f rate=%.0f file_mb=%.0f maxrss_mb=%.0f\n", secs,
-           (double)n / secs, (double)st.st_size / 1e6, maxrss_mb());
+    printf("import_s=%.2f rate=%.0f file_mb=%.0f file_bytes=%lld n=%zu "
+           "maxrss_mb=%.0f\n", secs, (double)n / secs, (double)st.st_size / 1e6,
+           (long long)st.st_size, n, maxrss_mb());
     status = 0;
 out:
     phm_index_txn_abort(txn);
     phm_index_close(idx);
-    free(db);
+    if (fp)
+        fclose(fp);
+    free(buf);
+    return status;
+}
+
+/* Closes the input `fp` and the output `o` (either may be NULL) of a
+ * writer whose status so far is `status`; returns its final status, with
+ * a message when it failed. */
+static int close_files(FILE *fp, FILE *o, int status, const char *out,
+                       const char *path)
+{
+    if (fp)
+        fclose(fp);
+    if (o && fclose(o) != 0)
+        status = 1;
+    if (status)
+        fprintf(stderr, "search_bench: cannot write '%s' from '%s'\n", out, path);
+    return status;
+}
+
+/* Writes the csv list `phmatch index import --source bench` reads to make
+ * the same entries as cmd_import with spec 1: hash,id,category. */
+static int cmd_list(const char *dir, const char *out)
+{
+    char path[4096];
+    phm_pdq *buf = malloc(GEN_CHUNK * sizeof *buf);
+    FILE *fp = NULL, *o = NULL;
+    size_t n = 0, got;
+    int status = 1;
+
+    snprintf(path, sizeof path, "%s/db.bin", dir);
+    if (!buf || !(fp = fopen(path, "rb")) || !(o = fopen(out, "w")))
+        goto out;
+    fputs("hash,id,category\n", o);
+    while ((got = fread(buf, sizeof *buf, GEN_CHUNK, fp)) > 0)
+        for (size_t k = 0; k < got; k++, n++) {
+            char hex[PHM_PDQ_HEX_LEN + 1], id[24];
+            const char *cat;
+            row_meta(n, 1, id, sizeof id, &cat);
+            phm_pdq_to_hex(&buf[k], hex);
+            fprintf(o, "%s,%s,%s\n", hex, id, cat);
+        }
+    status = 0;
+out:
+    status = close_files(fp, o, status, out, path);
+    free(buf);
+    return status;
+}
+
+/* Writes NQ lookup queries as hex lines to OUT: the even ones an entry
+ * (a random row of db.bin) with 5..30 bits flipped, the odd ones random. */
+static int cmd_lookup_queries(const char *dir, size_t nq, const char *out)
+{
+    char path[4096];
+    rng r = { 0x5eed1234567ull };
+    FILE *fp = NULL, *o = NULL;
+    int status = 1;
+    long long rows;
+
+    snprintf(path, sizeof path, "%s/db.bin", dir);
+    if (!(fp = fopen(path, "rb")) || fseeko(fp, 0, SEEK_END) != 0 ||
+        (rows = (long long)(ftello(fp) / (off_t)sizeof(phm_pdq))) <= 0 ||
+        !(o = fopen(out, "w")))
+        goto out;
+    for (size_t i = 0; i < nq; i++) {
+        phm_pdq h;
+        char hex[PHM_PDQ_HEX_LEN + 1];
+        if (i % 2 == 0) {
+            off_t at = (off_t)(rnd(&r) % (uint64_t)rows) * (off_t)sizeof h;
+            if (fseeko(fp, at, SEEK_SET) != 0 || fread(&h, sizeof h, 1, fp) != 1)
+                goto out;
+            do {
+                phm_pdq c = h;
+                flip_bits(&r, &c, 5 + (int)(rnd(&r) % 26));
+                if (plausible(&c)) {
+                    h = c;
+                    break;
+                }
+            } while (1);
+        } else {
+            random_plausible(&r, &h);
+        }
+        phm_pdq_to_hex(&h, hex);
+        fprintf(o, "%s\n", hex);
+    }
+    status = 0;
+out:
+    status = close_files(fp, o, status, out, path);
+    return status;
+}
+
+/* Brute force: scans DIR/db.bin for the queries of DIR/phm-radius.txt
+ * (written by `query DIR T radius NQ`), the first NS/2 near and NS/2 far
+ * ones, and compares each result set with phmatch's. Prints
+ * "recall_queries=.. mismatches=.. missed=.. extra=.. recall=..". */
+static int cmd_recall(const char *dir, size_t ns, int radius)
+{
+    char path[4096];
+    size_t qlen = 0, got, row = 0;
+    phm_pdq *q = NULL, *buf = malloc(GEN_CHUNK * sizeof *buf);
+    FILE *fp = NULL;
+    int status = 1;
+    size_t qi[NQUERIES], nqs = 0, *cnt = NULL, *cap = NULL;
+    uint64_t **want = NULL;
+
+    snprintf(path, sizeof path, "%s/q.bin", dir);
+    q = read_file(path, &qlen);
+    if (!q || qlen != NQUERIES * sizeof *q || !buf)
+        goto out;
+    if (ns > NQUERIES)
+        ns = NQUERIES;
+    for (size_t i = 0; i < ns / 2; i++) {
+        qi[nqs++] = i;
+        qi[nqs++] = NQUERIES / 2 + i;
+    }
+    cnt = calloc(nqs ? nqs : 1, sizeof *cnt);
+    cap = calloc(nqs ? nqs : 1, sizeof *cap);
+    want = calloc(nqs ? nqs : 1, sizeof *want);
+    snprintf(path, sizeof path, "%s/db.bin", dir);
+    if (!cnt || !cap || !want || !(fp = fopen(path, "rb")))
+        goto out;
+    while ((got = fread(buf, sizeof *buf, GEN_CHUNK, fp)) > 0) {
+        for (size_t k = 0; k < got; k++, row++)
+            for (size_t j = 0; j < nqs; j++) {
+                if (phm_pdq_distance(&q[qi[j]], &buf[k]) > radius)
+                    continue;
+                if (cnt[j] == cap[j]) {
+                    size_t nc = cap[j] ? cap[j] * 2 : 16;
+                    uint64_t *nw = realloc(want[j], nc * sizeof *nw);
+                    if (!nw)
+                        goto out;
+                    want[j] = nw;
+                    cap[j] = nc;
+                }
+                want[j][cnt[j]++] = row; /* ascending */
+            }
+    }
+    fclose(fp);
+    /* phm-radius.txt: "q: row row ..." ascending, one line per query */
+    snprintf(path, sizeof path, "%s/phm-radius.txt", dir);
+    fp = fopen(path, "r");
+    if (!fp)
+        goto out;
+    char line[1 << 16];
+    size_t mism = 0, missed = 0, extra = 0, seen = 0, total = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char *p = line, *e;
+        size_t k = strtoull(p, &e, 10), j;
+        if (*e != ':')
+            continue;
+        for (j = 0; j < nqs && qi[j] != k; j++)
+            ;
+        if (j == nqs)
+            continue;
+        seen++;
+        total += cnt[j];
+        size_t a = 0, bad = 0;
+        p = e + 1;
+        for (;;) {
+            uint64_t v = strtoull(p, &e, 10);
+            if (e == p)
+                break;
+            p = e;
+            while (a < cnt[j] && want[j][a] < v) {
+                a++, missed++, bad = 1;
+            }
+            if (a < cnt[j] && want[j][a] == v)
+                a++;
+            else
+                extra++, bad = 1;
+        }
+        missed += cnt[j] - a;
+        bad |= a < cnt[j];
+        mism += bad;
+    }
+    if (seen != nqs) {
+        fprintf(stderr, "search_bench: '%s' has %zu of the %zu sampled queries\n",
+                path, seen, nqs);
+        goto out;
+    }
+    printf("recall_queries=%zu rows=%zu results=%zu mismatches=%zu missed=%zu "
+           "extra=%zu recall=%.3f\n", nqs, row, total, mism, missed, extra,
+           total ? (double)(total - missed) / (double)total : 1.0);
+    status = 0;
+out:
+    if (status)
+        fprintf(stderr, "search_bench: recall check failed ('%s')\n", path);
+    if (fp)
+        fclose(fp);
+    for (size_t j = 0; want && j < nqs; j++)
+        free(want[j]);
+    free(want);
+    free(cnt);
+    free(cap);
+    free(buf);
+    free(q);
     return status;
 }
 
@@ -293,7 +599,7 @@ static int cmd_query(const char *dir, int threads, int knn, size_t nq,
         fprintf(stderr, "search_bench: %s\n", err);
         goto out;
     }
-    double open_ms = (now() - t0) * 1e3;
+    double open_ms = (now() - t0) * 1e3, open_rss = maxrss_mb();
     phm_searcher_free(s0);
     s0 = NULL;
 
@@ -339,9 +645,9 @@ static int cmd_query(const char *dir, int threads, int knn, size_t nq,
         goto out;
     }
     printf("open_ms=%.1f cold_qps=%.0f qps=%.0f cpu_qps=%.0f results=%zu "
-           "maxrss_mb=%.0f\n",
+           "maxrss_mb=%.0f open_rss_mb=%.0f\n",
            open_ms, (double)nq / cold, (double)(nq * rounds) / secs,
-           (double)(nq * rounds) / cpu_secs, results, maxrss_mb());
+           (double)(nq * rounds) / cpu_secs, results, maxrss_mb(), open_rss);
     status = 0;
 out:
     if (rows)
@@ -357,13 +663,25 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && strcmp(argv[1], "build") == 0) {
+    if ((argc == 6 && (strcmp(argv[1], "build") == 0 || strcmp(argv[1], "gen") == 0))) {
         size_t n = strtoull(argv[3], NULL, 10);
         int clustered = strcmp(argv[4], "clustered") == 0;
         if (n == 0 || (!clustered && strcmp(argv[4], "uniform") != 0))
             goto usage;
-        return cmd_build(argv[2], n, clustered, strtoull(argv[5], NULL, 10));
+        int rc = cmd_gen(argv[2], n, clustered, strtoull(argv[5], NULL, 10));
+        if (rc || strcmp(argv[1], "gen") == 0)
+            return rc;
+        return cmd_import(argv[2], 0);
     }
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "import") == 0)
+        return cmd_import(argv[2], argc == 4 && strcmp(argv[3], "spec") == 0);
+    if (argc == 4 && strcmp(argv[1], "list") == 0)
+        return cmd_list(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "lookup-queries") == 0)
+        return cmd_lookup_queries(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
+    if (argc == 4 && strcmp(argv[1], "recall") == 0)
+        return cmd_recall(argv[2], strtoull(argv[3], NULL, 10),
+                          PHM_PDQ_MATCH_DISTANCE);
     if ((argc == 6 || argc == 7) && strcmp(argv[1], "query") == 0) {
         int threads = (int)strtol(argv[3], NULL, 10);
         int knn = strcmp(argv[4], "knn") == 0;
@@ -381,7 +699,11 @@ int main(int argc, char **argv)
         return cmd_query(argv[2], threads, knn, nq, rounds, radius);
     }
 usage:
-    fputs("usage: search_bench build DIR N uniform|clustered SEED\n"
+    fputs("usage: search_bench build|gen DIR N uniform|clustered SEED\n"
+          "       search_bench import DIR [spec]\n"
+          "       search_bench list DIR OUT.csv\n"
+          "       search_bench lookup-queries DIR NQ OUT.txt\n"
+          "       search_bench recall DIR NSAMPLE\n"
           "       search_bench query DIR THREADS radius|knn NQ [RADIUS]\n",
           stderr);
     return 2;

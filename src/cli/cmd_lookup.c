@@ -30,6 +30,10 @@
 #define LOOKUP_PARALLEL_MIN 512
 #define LOOKUP_MAX_THREADS 16
 
+/* Bytes of a jsonl match record built on the stack before it is written
+ * (a record of an image entry takes ~300-1,000). */
+#define LOOKUP_RECORD_BUF 4096
+
 static const char usage_text[] =
     "usage: phmatch lookup --index DB [options] [FILE...]\n"
     "\n"
@@ -213,9 +217,19 @@ static int emit(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
     for (size_t i = 0; i < res->count; i++) {
         const phm_match_hit *h = &res->hits[i];
         if (r->fmt == LK_JSONL) {
-            if (shown)
-                putc(',', out);
-            phm_match_json_fwrite(out, h);
+            /* The record built in memory and written with one call (the
+             * stream's many small writes cost more than the search of a
+             * far query); a longer one (many frames) is streamed. */
+            char rec[LOOKUP_RECORD_BUF];
+            size_t len = phm_match_json(h, rec + 1, sizeof rec - 1);
+            rec[0] = ',';
+            if (len < sizeof rec - 1) {
+                fwrite(shown ? rec : rec + 1, 1, shown ? len + 1 : len, out);
+            } else {
+                if (shown)
+                    putc(',', out);
+                phm_match_json_fwrite(out, h);
+            }
         } else if (!res->suppressed) {
             fields_write_delimited(out, f,
                                    line_fields(f, input, lineno, qt, h, &frames), sep);

@@ -140,6 +140,44 @@ t_like "missing index: names it" "$out" "none.phmi"
 "$P" lookup --index "$DB" "$T/nosuch" > /dev/null 2>&1
 t_is "missing query file: exit 1" "$?" 1
 
+# jsonl of a file of queries (the batch path): several records a line,
+# long ids, sources and categories full of quotes (JSON escapes them), read
+# back by python's json module and compared with the tsv rows of the
+# same lookup (another writer).
+if t_python; then
+    long=$(awk 'BEGIN { for (i = 0; i < 60; i++) printf "q\"/"; }')
+    src=$(echo "$long" | cut -c 1-100) # sources, categories: <= 128 bytes
+    : > "$T/long.csv"
+    echo 'hash,source,id,category' > "$T/long.csv"
+    for d in 0 2 4 6 8 10; do
+        printf '%s,"s%s","%s-%s","c%s"\n' "$(flip "$B" "$d")" "$(echo "$src" | sed 's/"/""/g')" \
+            "$(echo "$long" | sed 's/"/""/g')" "$d" "$(echo "$src" | sed 's/"/""/g')" >> "$T/long.csv"
+    done
+    "$P" index create "$T/long.phmi"
+    "$P" index import "$T/long.phmi" "$T/long.csv" > /dev/null
+    for i in 1 2 3; do echo "$B"; echo "$(flip "$B" 7)"; echo "$far"; done > "$T/lq.txt"
+    "$P" lookup --index "$T/long.phmi" -j 1 --format jsonl "$T/lq.txt" > "$T/lq.jsonl"
+    "$P" lookup --index "$T/long.phmi" -j 1 --format tsv "$T/lq.txt" > "$T/lq.tsv"
+    out=$(python3 - "$T/lq.jsonl" "$T/lq.tsv" <<'PYEOF'
+import csv, json, sys
+got = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    if not o["matches"]:
+        got.append((str(o["line"]), "", "", "", ""))
+    for m in o["matches"]:
+        got.append((str(o["line"]), m["source"], m["id"], m["category"], str(m["distance"])))
+want = [(r["line"], r["source"], r["id"], r["category"], r["distance"])
+        for r in csv.DictReader(open(sys.argv[2], encoding="utf-8"), delimiter="\t",
+                                quoting=csv.QUOTE_NONE)]
+print("%d records %s" % (len(got), "same" if got == want else "differ: %r %r" % (got[:3], want[:3])))
+PYEOF
+)
+    t_is "jsonl of a query file: the records of the tsv rows" "$out" "39 records same"
+else
+    t_skip "jsonl of a query file: no python3" 1
+fi
+
 # A read-only index file: lookup opens it read-only.
 cp "$DB" "$T/ro.phmi"
 chmod 0400 "$T/ro.phmi"
