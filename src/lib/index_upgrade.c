@@ -628,8 +628,29 @@ static int run(upgrade *u, const char *tmp)
     if (u->txn)
         phm_index_txn_abort(u->txn);
     u->txn = NULL;
+    /* The batches' rebuilds leave freed pages behind (a 10 M-entry file
+     * came out 1.7 times its size): the file renamed into place is a
+     * compacted copy of the one written, taken by the snapshot code. */
+    size_t tlen = strlen(tmp);
+    char *packed = st ? NULL : malloc(tlen + sizeof ".packed");
+    if (!st && !packed) {
+        snprintf(u->msg, sizeof u->msg, "out of memory");
+        st = PHM_ERR_NOMEM;
+    }
+    if (!st) {
+        memcpy(packed, tmp, tlen);
+        memcpy(packed + tlen, ".packed", sizeof ".packed");
+        st = phm_index_snapshot(u->idx, packed, NULL, u->msg, sizeof u->msg);
+    }
     phm_index_close(u->idx);
     u->idx = NULL;
+    if (!st && rename(packed, tmp) != 0) {
+        snprintf(u->msg, sizeof u->msg, "cannot rename '%s' to '%s': %s", packed, tmp,
+                 strerror(errno));
+        unlink(packed);
+        st = PHM_ERR_UNREADABLE;
+    }
+    free(packed);
     if (!st && sync_path(tmp, 0) != 0) {
         snprintf(u->msg, sizeof u->msg, "cannot sync '%s': %s", tmp, strerror(errno));
         st = PHM_ERR_UNREADABLE;
