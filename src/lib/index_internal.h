@@ -173,9 +173,11 @@ int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn);
 int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *n);
 void idx_slots_close(idx_slots *r);
 /* Slots found in memory: the first of eid's run in an ascending array of
- * n entry numbers (u64 each, possibly misaligned), and the run's length
- * (0 if absent). */
-size_t idx_slots_run(const void *eids, size_t n, uint64_t eid, size_t *first);
+ * n entry numbers, and the run's length (0 if absent). idx_slots_run: an
+ * array of u64 (the delta's, a transaction's new hashes); idx_base_run:
+ * the base's 'E' blob (index_slots.c's slot_eid reads its elements). */
+size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first);
+size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first);
 /* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
 void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 

@@ -782,7 +782,7 @@ int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out, char *err,
         /* the hashes: the base's slots or the delta's, both in memory */
         size_t first = 0, n = 0;
         const phm_pdq *h = NULL;
-        if (s->base.n && (n = idx_slots_run(s->base_eids, s->base.n, entry, &first)))
+        if (s->base.n && (n = idx_base_run(s->base_eids, s->base.n, entry, &first)))
             h = s->base.hashes + first;
         if (!n && s->view && s->view->delta_n &&
             (n = idx_slots_run(s->view->delta_eids, s->view->delta_n, entry, &first)))

@@ -5,7 +5,8 @@
 
 #include "index_internal.h"
 
-/* Entry number of base slot i ('E' blob, possibly misaligned in the map). */
+/* Entry number of base slot i ('E' blob, possibly misaligned in the map).
+ * The one place that knows the blob's element type. */
 static inline uint64_t slot_eid(const void *eids, size_t i)
 {
     uint64_t v;
@@ -13,21 +14,43 @@ static inline uint64_t slot_eid(const void *eids, size_t i)
     return v;
 }
 
-size_t idx_slots_run(const void *eids, size_t n, uint64_t eid, size_t *first)
+/* Element i of an array of u64 in memory. */
+static uint64_t u64_at(const void *a, size_t i)
+{
+    return ((const uint64_t *)a)[i];
+}
+
+static uint64_t base_at(const void *a, size_t i)
+{
+    return slot_eid(a, i);
+}
+
+static size_t run_of(const void *eids, size_t n, uint64_t eid, size_t *first,
+                     uint64_t (*at)(const void *, size_t))
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (slot_eid(eids, mid) < eid)
+        if (at(eids, mid) < eid)
             lo = mid + 1;
         else
             hi = mid;
     }
     *first = lo;
     size_t end = lo;
-    while (end < n && slot_eid(eids, end) == eid)
+    while (end < n && at(eids, end) == eid)
         end++;
     return end - lo;
+}
+
+size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first)
+{
+    return run_of(eids, n, eid, first, u64_at);
+}
+
+size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first)
+{
+    return run_of(eblob, n, eid, first, base_at);
 }
 
 int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
@@ -76,9 +99,7 @@ int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *
             while (p < r->n && p - r->pos < 8 && slot_eid(r->eids, p) < eid)
                 p++;
             if (p < r->n && slot_eid(r->eids, p) < eid) {
-                cnt = idx_slots_run((const uint8_t *)r->eids + p * sizeof(uint64_t),
-                                    r->n - p, eid, &first);
-                first += p;
+                cnt = idx_base_run(r->eids, r->n, eid, &first);
             } else {
                 first = p;
                 cnt = 0;
@@ -86,11 +107,12 @@ int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *
                     cnt++;
             }
         } else {
-            cnt = idx_slots_run(r->eids, r->n, eid, &first);
+            cnt = idx_base_run(r->eids, r->n, eid, &first);
         }
         if (cnt > max)
             return MDB_CORRUPTED;
-        memcpy(out, r->hashes + first * sizeof(phm_pdq), cnt * sizeof(phm_pdq));
+        if (cnt)
+            memcpy(out, r->hashes + first * sizeof(phm_pdq), cnt * sizeof(phm_pdq));
         r->pos = first + cnt;
         *n = cnt;
         return 0;

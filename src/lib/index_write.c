@@ -115,6 +115,9 @@ struct phm_index_txn {
     idx_names names;
     char last_src[PHM_INDEX_MAX_SOURCE + 1], last_cat[PHM_INDEX_MAX_CATEGORY + 1];
     uint32_t last_src_num, last_cat_num;
+    /* stored entries' hashes: the base and delta as the transaction began */
+    idx_slots slots;
+    int slots_open;
 };
 
 static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen);
@@ -344,10 +347,19 @@ void phm_index_txn_unique_ids(phm_index_txn *t, int on)
         t->unique = on != 0;
 }
 
+/* Closes the slots reader's cursor while the transaction lives. */
+static void slots_done(phm_index_txn *t)
+{
+    if (t->slots_open)
+        idx_slots_close(&t->slots);
+    t->slots_open = 0;
+}
+
 void phm_index_txn_abort(phm_index_txn *t)
 {
     if (!t)
         return;
+    slots_done(t);
     if (t->txn)
         mdb_txn_abort(t->txn);
     txn_free(t);
@@ -556,14 +568,21 @@ static int key_append(MDB_cursor *kc, const uint8_t *key, size_t klen, uint64_t 
 static int stored_hashes(phm_index_txn *t, uint64_t eid, phm_pdq *out, size_t *n)
 {
     if (eid >= t->first_new_eid) {
-        size_t first, cnt = idx_slots_run(t->new_eids, t->nnew, eid, &first);
+        size_t first = 0, cnt = t->nnew ? idx_slots_run(t->new_eids, t->nnew, eid, &first) : 0;
         if (cnt > 1 + PHM_INDEX_MAX_VARIANTS)
             return MDB_CORRUPTED;
-        memcpy(out, t->new_hashes + first, cnt * sizeof *out);
+        if (cnt)
+            memcpy(out, t->new_hashes + first, cnt * sizeof *out);
         *n = cnt;
         return 0;
     }
-    return idx_entry_hashes(t->idx, t->txn, eid, out, 1 + PHM_INDEX_MAX_VARIANTS, n);
+    if (!t->slots_open) {
+        int rc = idx_slots_open(&t->slots, t->idx, t->txn);
+        if (rc)
+            return rc;
+        t->slots_open = 1;
+    }
+    return idx_slots_get(&t->slots, eid, out, 1 + PHM_INDEX_MAX_VARIANTS, n);
 }
 
 /* Decodes stored record rec of entry eid into e (x), with its hashes. */
@@ -1380,6 +1399,7 @@ int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
     }
     int st = PHM_OK;
     int rc = flush_pending(t);
+    slots_done(t); /* before the commit rebuilds the base */
     if (!rc)
         rc = groups_flush(t);
     if (!rc)
