@@ -688,12 +688,23 @@ static void pend_hashes(const pend *p, phm_entry *e)
     rec_set_hashes(e, h, p->nh);
 }
 
-/* Whether stored entry oe's variants have the hashes buffered after p. */
-static int same_variant_hashes(const phm_entry *oe, const pend *p)
+/* Whether buffered add p holds the same content as the state before it:
+ * buffered add cur, or (cur NULL) stored entry oe of record old/olen.
+ * Records equal but for `added`, and the same hashes. */
+static int same_content(const pend *cur, const uint8_t *old, size_t olen,
+                        const phm_entry *oe, const pend *p)
 {
+    const uint8_t *ph = p->rec + p->rec_len;
+    if (cur)
+        return rec_same(cur->rec, cur->rec_len, p->rec, p->rec_len) && cur->nh == p->nh &&
+               memcmp(cur->rec + cur->rec_len, ph, p->nh * sizeof(phm_pdq)) == 0;
+    if (!rec_same(old, olen, p->rec, p->rec_len) ||
+        p->nh != ((oe->signals & PHM_SIG_PDQ) ? 1 + oe->nvariants : 0))
+        return 0;
+    if (p->nh && memcmp(&oe->pdq, ph, sizeof(phm_pdq)))
+        return 0;
     for (size_t i = 0; i < oe->nvariants; i++)
-        if (memcmp(&oe->variants[i].pdq, p->rec + p->rec_len + (1 + i) * sizeof(phm_pdq),
-                   sizeof(phm_pdq)))
+        if (memcmp(&oe->variants[i].pdq, ph + (1 + i) * sizeof(phm_pdq), sizeof(phm_pdq)))
             return 0;
     return 1;
 }
@@ -731,22 +742,13 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
     if (exists && ((rc = load_record(t, eid, old, &olen)) ||
                    (rc = decode_stored(t, eid, old, olen, &ox, &oe))))
         return rc;
-    /* cur: the state the next add is compared with (its hashes: curh) */
+    /* cur: the add the next one is compared with (NULL: the stored entry) */
     const pend *cur = NULL;
     for (size_t i = 0; i < n; i++) {
         const pend *p = &g[i];
-        const uint8_t *crec = cur ? cur->rec : old;
-        size_t clen = cur ? cur->rec_len : olen;
         if (!cur && !exists) {
             t->counts.added++;
-        } else if (rec_same(crec, clen, p->rec, p->rec_len) &&
-                   (cur ? cur->nh == p->nh &&
-                              memcmp(cur->rec + cur->rec_len, p->rec + p->rec_len,
-                                     p->nh * sizeof(phm_pdq)) == 0
-                        : p->nh == (oe.signals & PHM_SIG_PDQ ? 1 + oe.nvariants : 0) &&
-                              (!p->nh || (memcmp(&oe.pdq, p->rec + p->rec_len,
-                                                 sizeof(phm_pdq)) == 0 &&
-                                          same_variant_hashes(&oe, p))))) {
+        } else if (same_content(cur, old, olen, &oe, p)) {
             t->counts.unchanged++;
             continue;
         } else {

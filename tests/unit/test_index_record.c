@@ -491,6 +491,71 @@ static void test_verify(void)
     }
 }
 
+/* Adds e in one transaction (out of key order first when `mixed`, so it
+ * is buffered); returns the counts. */
+static phm_index_counts add_one(phm_index *idx, const phm_entry *e, int mixed)
+{
+    char err[PHM_ERRMSG_MAX];
+    phm_index_txn *t;
+    phm_index_counts c = { 0 };
+    if (phm_index_txn_begin(idx, &t, err, sizeof err))
+        return c;
+    if (mixed) {
+        phm_entry z = { .source = "zz", .id = "z", .signals = PHM_SIG_MD5, .quality = -1 };
+        phm_index_add(t, &z, err, sizeof err);
+    }
+    phm_index_add(t, e, err, sizeof err);
+    phm_index_txn_commit(t, &c, err, sizeof err);
+    return c;
+}
+
+/* Same content: the record bytes but `added` and the hashes, which the
+ * record no longer holds. */
+static void test_same_content(void)
+{
+    char path[600], err[PHM_ERRMSG_MAX];
+    path_in(path, sizeof path, "same.phmi");
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create");
+    rng r = { 21 };
+    phm_entry e = { .source = "s", .id = "1", .category = "c", .signals = PHM_SIG_PDQ,
+                    .quality = 80, .pdq = rng_hash(&r), .nvariants = 1 };
+    e.variants[0].code = PHM_KV_CROP5_C;
+    e.variants[0].pdq = rng_hash(&r);
+    for (int mixed = 0; mixed < 2; mixed++) {
+        phm_index_counts c = add_one(idx, &e, mixed);
+        /* the other entry of a mixed transaction: added once, then unchanged */
+        OK(c.added + c.unchanged == 1 + (uint64_t)mixed, "%s: stored",
+           mixed ? "buffered" : "direct");
+        c = add_one(idx, &e, mixed);
+        OK(c.unchanged == 1 + (uint64_t)mixed && c.updated == 0,
+           "%s: the same again is unchanged",
+           mixed ? "buffered" : "direct");
+        e.pdq.w[0] ^= 1;
+        c = add_one(idx, &e, mixed);
+        OK(c.updated == 1, "%s: another own hash is an update", mixed ? "buffered" : "direct");
+        e.variants[0].pdq.w[3] ^= 4;
+        c = add_one(idx, &e, mixed);
+        OK(c.updated == 1, "%s: another variant hash is an update",
+           mixed ? "buffered" : "direct");
+        phm_searcher *s;
+        uint64_t eid = 0;
+        phm_entry got;
+        int ok = phm_searcher_new(idx, &s, err, sizeof err) == PHM_OK &&
+                 phm_searcher_find(s, "s", "1", &eid, err, sizeof err) == PHM_OK &&
+                 phm_searcher_get(s, eid, &got, err, sizeof err) == PHM_OK &&
+                 memcmp(&got.pdq, &e.pdq, sizeof e.pdq) == 0 && got.nvariants == 1 &&
+                 memcmp(&got.variants[0].pdq, &e.variants[0].pdq, sizeof e.pdq) == 0 &&
+                 strcmp(got.id, "1") == 0 && strcmp(got.category, "c") == 0;
+        OK(ok, "%s: the entry reads back with its new hashes %s",
+           mixed ? "buffered" : "direct", ok ? "" : err);
+        phm_searcher_free(s);
+    }
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "verifies: %s", err);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "record");
@@ -499,6 +564,7 @@ int main(void)
     test_ids();
     test_corrupt();
     test_verify();
+    test_same_content();
     scratch_done(dir);
     return tap_done();
 }
