@@ -26,6 +26,8 @@ typedef struct verifier {
     } *g;
     size_t gn, gcap;
     idx_names names; /* format 5 */
+    idx_slots slots; /* entries' hashes, read in entry order */
+    int slots_open;
 } verifier;
 
 static int bad(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -279,10 +281,10 @@ static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
         if (n > 1 + PHM_INDEX_MAX_VARIANTS)
             return bad(v, "entry %llu has too many variants", (unsigned long long)eid), -1;
         size_t have = 0;
-        idx_slots r;
-        if ((rc = idx_slots_open(&r, v->idx, v->txn)) == 0)
-            rc = idx_slots_get(&r, eid, got, n, &have);
-        idx_slots_close(&r);
+        rc = v->slots_open ? 0 : idx_slots_open(&v->slots, v->idx, v->txn);
+        v->slots_open = 1;
+        if (!rc)
+            rc = idx_slots_get(&v->slots, eid, got, n, &have);
         if (rc && rc != MDB_CORRUPTED)
             return mdb_bad(v, rc), -1;
         if (rc || have != n)
@@ -533,6 +535,8 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     if (!v.st)
         v.st = idx_gov_verify(idx, v.txn, err, errlen);
 out:
+    if (v.slots_open)
+        idx_slots_close(&v.slots);
     if (ec)
         mdb_cursor_close(ec);
     if (dc)
