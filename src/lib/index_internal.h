@@ -67,10 +67,9 @@ typedef struct idx_base_header {
      PHM_INDEX_MAX_ID + PHM_INDEX_MAX_CATEGORY + PHM_INDEX_MAX_NOTE + 4 + \
      2 * 3 + PHM_INDEX_MAX_PHOTODNA + PHM_INDEX_MAX_ATTRS + 1 +          \
      REC_VARIANT_BYTES * PHM_INDEX_MAX_VARIANTS)
-/* (source, id) key: source, NUL, id. */
+/* (source, id) key of the governance tables: source, NUL, id (the
+ * `keys` table's are idx_key's). */
 #define KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_ID)
-/* (source, category) count key. */
-#define GROUP_KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_CATEGORY)
 
 /* ---- format 5 (issue 17): compact records, names, keys ------------ */
 
@@ -196,10 +195,8 @@ int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
  * PDQ hash and the variants inside): what phm_index_upgrade reads. Same
  * contract as rec_decode. */
 int rec_decode_legacy(const void *rec, size_t len, phm_entry *out);
-/* Builds the (source, id) key; returns its length. */
+/* Builds the (source, id) key of the governance tables; returns its length. */
 size_t rec_key(const char *source, const char *id, uint8_t *buf);
-/* Builds the (source, category) group key; returns its length. */
-size_t rec_group_key(const char *source, const char *category, uint8_t *buf);
 /* Whether two records hold the same bytes (all but `added`); the hashes
  * are compared apart. */
 int rec_same(const void *a, size_t alen, const void *b, size_t blen);

@@ -299,11 +299,6 @@ size_t rec_key(const char *source, const char *id, uint8_t *buf)
     return a + 1 + b;
 }
 
-size_t rec_group_key(const char *source, const char *category, uint8_t *buf)
-{
-    return rec_key(source, category ? category : "", buf);
-}
-
 size_t rec_slots(const phm_entry *e, phm_pdq *out)
 {
     out[0] = e->pdq;
