@@ -429,22 +429,32 @@ int phm_index_source_foreach(phm_index *idx,
     MDB_cursor *c = NULL;
     MDB_val k, v;
     int st = PHM_OK, rc = set ? mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn) : ENOMEM;
+    idx_names names = { 0 };
+    if (!rc)
+        rc = idx_names_load(idx, txn, &names);
     if (!rc)
         rc = mdb_cursor_open(txn, idx->db_counts, &c);
+    /* counts keys: source number, category number (a source's are a run) */
     for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
-        const char *nul = memchr(k.mv_data, 0, k.mv_size);
+        uint32_t src, cat;
+        const char *name = NULL;
         uint64_t cnt = 0;
-        if (!nul || v.mv_size != sizeof cnt)
+        if (!idx_group_key_parse(k.mv_data, k.mv_size, &src, &cat))
+            name = idx_names_str(&names, src);
+        if (!name || v.mv_size != sizeof cnt)
             rc = MDB_CORRUPTED;
         else
             memcpy(&cnt, v.mv_data, sizeof cnt);
         if (!rc)
-            rc = list_push(&l, k.mv_data, (size_t)(nul - (const char *)k.mv_data), cnt);
+            rc = list_push(&l, name, strlen(name), cnt);
     }
+    idx_names_free(&names);
     if (c)
         mdb_cursor_close(c);
     c = NULL;
     size_t counted = l.n;
+    if (counted > 1)
+        qsort(l.v, counted, sizeof *l.v, cmp_names);
     if (rc == MDB_NOTFOUND)
         rc = idx->gov_present ? mdb_cursor_open(txn, idx->db_sources, &c) : 0;
     for (int op = MDB_FIRST; !rc && c && (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
@@ -679,10 +689,10 @@ int phm_index_source_set(phm_index *idx, const char *source, const phm_source_se
 }
 
 /* Whether (source, id) is a stored entry in txn: 0 yes, MDB_NOTFOUND no. */
-static int entry_exists(phm_index *idx, MDB_txn *txn, const uint8_t *key, size_t klen)
+static int entry_exists(phm_index *idx, MDB_txn *txn, const char *source, const char *id)
 {
-    MDB_val k = { klen, (void *)(uintptr_t)key }, v;
-    return mdb_get(txn, idx->db_keys, &k, &v);
+    uint64_t eid;
+    return idx_entry_find(idx, txn, source, id, &eid);
 }
 
 static int check_id(const char *source, const char *id, char *err, size_t errlen)
@@ -724,7 +734,7 @@ int phm_index_entries_disable(phm_index *idx, const char *source, const char *co
     for (size_t i = 0; i < n && !rc; i++) {
         uint8_t key[KEY_MAX], val[GOV_STATE_BYTES];
         size_t kl = rec_key(source, ids[i], key);
-        rc = entry_exists(idx, w.txn, key, kl);
+        rc = entry_exists(idx, w.txn, source, ids[i]);
         if (rc == MDB_NOTFOUND) {
             mdb_txn_abort(w.txn);
             return not_found(idx, source, ids[i], "entry", err, errlen);
@@ -759,7 +769,7 @@ int phm_index_quarantine_add(phm_index *idx, const char *source, const char *id,
         return st;
     uint8_t key[KEY_MAX], val[GOV_STATE_BYTES];
     size_t kl = rec_key(source, id, key);
-    int rc = entry_exists(idx, w.txn, key, kl);
+    int rc = entry_exists(idx, w.txn, source, id);
     if (rc == MDB_NOTFOUND) {
         mdb_txn_abort(w.txn);
         return not_found(idx, source, id, "entry", err, errlen);

@@ -352,6 +352,7 @@ static const struct {
     { "dead", MDB_INTEGERKEY, offsetof(phm_index, db_dead) },
     { "search", 0, offsetof(phm_index, db_search) },
     { "frames", MDB_INTEGERKEY, offsetof(phm_index, db_frames) },
+    { "names", 0, offsetof(phm_index, db_names) },
 };
 #define NDBS (sizeof db_table / sizeof db_table[0])
 
@@ -735,17 +736,14 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     MDB_cursor *c;
     if (!mrc && (mrc = mdb_cursor_open(txn, idx->db_counts, &c)) == 0) {
         MDB_val key, val;
-        const char *prev = NULL;
-        size_t prevlen = 0;
+        uint32_t prev = 0, src, cat;
         int op = MDB_FIRST;
         while (mdb_cursor_get(c, &key, &val, op) == 0) {
             op = MDB_NEXT;
-            const char *src = key.mv_data;
-            size_t len = strnlen(src, key.mv_size);
-            if (!prev || len != prevlen || memcmp(prev, src, len) != 0)
+            if (idx_group_key_parse(key.mv_data, key.mv_size, &src, &cat) == 0 &&
+                src != prev)
                 out->sources++;
             prev = src;
-            prevlen = len;
         }
         mdb_cursor_close(c);
     }
@@ -819,32 +817,60 @@ static int walk(phm_index *idx, MDB_dbi dbi, walk_visit *visit, void *ctx,
     return rc;
 }
 
+typedef struct group_row {
+    const char *source, *category; /* in names */
+    uint64_t count;
+} group_row;
+
 typedef struct group_walk {
-    int (*fn)(void *ctx, const char *source, const char *category,
-              uint64_t count);
-    void *ctx;
+    idx_names names;
+    group_row *rows;
+    size_t n, cap;
 } group_walk;
 
-/* A counts record: key "source\0category", value a uint64_t. */
+/* A counts record: key source number, category number; value a u64. */
 static int visit_group(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
                        const MDB_val *val, void *ctx, char *err,
                        size_t errlen)
 {
-    (void)txn;
-    const group_walk *g = ctx;
-    char buf[GROUP_KEY_MAX + 1];
+    group_walk *g = ctx;
     uint64_t count;
-    const char *nul = memchr(key->mv_data, 0, key->mv_size);
-    if (!nul || key->mv_size > GROUP_KEY_MAX || val->mv_size != sizeof count) {
+    uint32_t src, cat;
+    if (!g->names.loaded) {
+        int rc = idx_names_load(idx, txn, &g->names);
+        if (rc)
+            return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
+    }
+    const char *s = NULL, *c = NULL;
+    if (!idx_group_key_parse(key->mv_data, key->mv_size, &src, &cat)) {
+        s = idx_names_str(&g->names, src);
+        c = idx_names_str(&g->names, cat);
+    }
+    if (!s || !c || val->mv_size != sizeof count) {
         idx_err(err, errlen, "cannot read index", idx->path,
                 "index file is corrupt: bad count record");
         return PHM_ERR_CORRUPT;
     }
     memcpy(&count, val->mv_data, sizeof count);
-    memcpy(buf, key->mv_data, key->mv_size);
-    buf[key->mv_size] = 0;
-    size_t slen = (size_t)(nul - (const char *)key->mv_data);
-    return g->fn(g->ctx, buf, buf + slen + 1, count);
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 64;
+        group_row *r = realloc(g->rows, cap * sizeof *r);
+        if (!r) {
+            idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        g->rows = r;
+        g->cap = cap;
+    }
+    g->rows[g->n++] = (group_row){ s, c, count };
+    return 0;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+    const group_row *x = a, *y = b;
+    int c = strcmp(x->source, y->source);
+    return c ? c : strcmp(x->category, y->category);
 }
 
 int phm_index_foreach_group(phm_index *idx,
@@ -854,14 +880,26 @@ int phm_index_foreach_group(phm_index *idx,
 {
     if (!idx || !fn)
         return PHM_ERR_INVALID;
-    group_walk g = { fn, ctx };
-    return walk(idx, idx->db_counts, visit_group, &g, err, errlen);
+    group_walk g = { { 0 }, NULL, 0, 0 };
+    /* keys are in number order: the rows are sorted by name here */
+    int rc = walk(idx, idx->db_counts, visit_group, &g, err, errlen);
+    if (!rc && g.n > 1)
+        qsort(g.rows, g.n, sizeof *g.rows, cmp_group);
+    for (size_t i = 0; !rc && i < g.n; i++)
+        rc = fn(ctx, g.rows[i].source, g.rows[i].category, g.rows[i].count);
+    free(g.rows);
+    idx_names_free(&g.names);
+    return rc;
 }
 
 typedef struct entry_walk {
     int (*fn)(void *ctx, uint64_t entry, const phm_entry *e);
     void *ctx;
     phm_vpdq frames; /* a video entry's frames, reused from one to the next */
+    /* format 5: the snapshot's names, and its slots read in entry order */
+    idx_names names;
+    idx_slots slots;
+    int started;
 } entry_walk;
 
 /* An entries record: key the entry number, value the encoded entry; a
@@ -874,9 +912,29 @@ static int visit_entry(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
     entry_walk *w = ctx;
     uint64_t eid = 0;
     phm_entry e;
+    rec_extra x;
+    if (!w->started) {
+        int rc = idx_names_load(idx, txn, &w->names);
+        if (!rc)
+            rc = idx_slots_open(&w->slots, (phm_index *)(uintptr_t)idx, txn);
+        if (rc)
+            return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+        w->started = 1;
+    }
     if (key->mv_size == sizeof eid)
         memcpy(&eid, key->mv_data, sizeof eid);
-    if (key->mv_size != sizeof eid || rec_decode(val->mv_data, val->mv_size, &e)) {
+    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
+    size_t nh = 0;
+    int bad = key->mv_size != sizeof eid ||
+              rec_decode(val->mv_data, val->mv_size, &w->names, &x, &e);
+    if (!bad && (e.signals & PHM_SIG_PDQ)) {
+        int rc = idx_slots_get(&w->slots, eid, h, 1 + PHM_INDEX_MAX_VARIANTS, &nh);
+        if (rc && rc != MDB_CORRUPTED)
+            return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+        bad = rc || nh != 1 + e.nvariants;
+        rec_set_hashes(&e, h, nh);
+    }
+    if (bad) {
         idx_err(err, errlen, what, idx->path,
                 "index file is corrupt: entry %llu does not decode",
                 (unsigned long long)eid);
@@ -914,6 +972,8 @@ int phm_index_foreach(phm_index *idx,
     phm_vpdq_init(&w.frames);
     int rc = walk(idx, idx->db_entries, visit_entry, &w, err, errlen);
     phm_vpdq_clear(&w.frames);
+    idx_slots_close(&w.slots);
+    idx_names_free(&w.names);
     return rc;
 }
 

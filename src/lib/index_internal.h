@@ -67,26 +67,138 @@ typedef struct idx_base_header {
      PHM_INDEX_MAX_ID + PHM_INDEX_MAX_CATEGORY + PHM_INDEX_MAX_NOTE + 4 + \
      2 * 3 + PHM_INDEX_MAX_PHOTODNA + PHM_INDEX_MAX_ATTRS + 1 +          \
      REC_VARIANT_BYTES * PHM_INDEX_MAX_VARIANTS)
-/* (source, id) key: source, NUL, id. */
+/* (source, id) key of the governance tables: source, NUL, id (the
+ * `keys` table's are idx_key's). */
 #define KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_ID)
-/* (source, category) count key. */
-#define GROUP_KEY_MAX (PHM_INDEX_MAX_SOURCE + 1 + PHM_INDEX_MAX_CATEGORY)
+
+/* ---- format 5 (issue 17): compact records, names, keys ------------ */
+
+/* Entry record version 4 (index format 5; docs/INDEX_FORMAT.md "Entry
+ * record"): varints, source and category as name numbers, no hashes. */
+#define REC_VERSION_COMPACT 4
+#define REC_F_PDQ 0x001
+#define REC_F_VPDQ 0x002
+#define REC_F_MD5 0x004
+#define REC_F_SHA1 0x008
+#define REC_F_SHA256 0x010
+#define REC_F_NUMID 0x020 /* the id is a decimal number, stored as a varint */
+#define REC_F_NOTE 0x040
+#define REC_F_PHOTODNA 0x080
+#define REC_F_ATTRS 0x100
+#define REC_F_VARIANTS 0x200
+#define REC_F_ALL 0x3ff
+/* A decimal id without leading zeros fitting u64: at most 20 digits. */
+#define REC_NUMID_MAX 21
+
+/* The number <-> name map of the `names` table, as one snapshot (or write
+ * transaction) sees it; names are owned copies. */
+typedef struct idx_names {
+    char **str;     /* str[number], NULL where no name has that number */
+    size_t n;       /* numbers 0 .. n - 1 */
+    int64_t created; /* meta "created": what `added` is stored relative to */
+    uint64_t gen;   /* the generation it was loaded at */
+    int loaded;
+} idx_names;
+
+/* names keys: IDX_NAME_BY_STR, name -> number u32 LE; IDX_NAME_BY_NUM,
+ * number u32 big-endian -> name. Number 0 is the empty category. */
+#define IDX_NAME_BY_STR 1
+#define IDX_NAME_BY_NUM 2
+#define IDX_NAME_MAX (PHM_INDEX_MAX_SOURCE > PHM_INDEX_MAX_CATEGORY \
+                          ? PHM_INDEX_MAX_SOURCE : PHM_INDEX_MAX_CATEGORY)
+
+/* Reads every name and meta "created" of txn into nm (replacing what it
+ * held). 0, ENOMEM, MDB_CORRUPTED or an LMDB code. (index_names.c) */
+int idx_names_load(const phm_index *idx, MDB_txn *txn, idx_names *nm);
+void idx_names_free(idx_names *nm);
+/* The name of number v, or NULL. 0 is "". */
+const char *idx_names_str(const idx_names *nm, uint64_t v);
+/* The number of name s in txn: 0 or MDB_NOTFOUND (or an LMDB code). "" is 0. */
+int idx_name_find(const phm_index *idx, MDB_txn *txn, const char *s, uint32_t *num);
+/* The same, giving s the next free number when it has none (write
+ * transaction; nm, if not NULL, learns it). */
+int idx_name_make(const phm_index *idx, MDB_txn *txn, idx_names *nm, const char *s,
+                  uint32_t *num);
+/* Order-preserving, prefix-free varint of a u32 (1 to 5 bytes): what keys
+ * use. get: bytes read, or 0 if p does not start with a shortest form. */
+size_t idx_okey_put(uint8_t *p, uint32_t v);
+size_t idx_okey_get(const uint8_t *p, size_t len, uint32_t *v);
+/* LEB128 varint (1 to 10 bytes) of a u64; get: bytes read, 0 if not a
+ * shortest form within len. */
+size_t idx_uv_put(uint8_t *p, uint64_t v);
+size_t idx_uv_get(const uint8_t *p, size_t len, uint64_t *v);
+/* keys value: the entry number as a LEB128 varint, exactly. */
+#define IDX_EID_VAL_MAX 10
+int idx_eid_val(const MDB_val *v, uint64_t *eid);
+/* keys key: source number (okey), id bytes. */
+#define IDX_KEY_MAX (5 + PHM_INDEX_MAX_ID)
+size_t idx_key(uint32_t source, const char *id, uint8_t *buf);
+/* The entry number of (source, id) in txn: 0, MDB_NOTFOUND, MDB_CORRUPTED
+ * or an LMDB code. */
+int idx_entry_find(const phm_index *idx, MDB_txn *txn, const char *source,
+                   const char *id, uint64_t *eid);
+/* counts key: source number, category number (okey each). */
+#define IDX_GROUP_KEY_MAX 10
+size_t idx_group_key(uint32_t source, uint32_t category, uint8_t *buf);
+int idx_group_key_parse(const void *key, size_t len, uint32_t *source,
+                        uint32_t *category);
+
+/* What decoding a record gives besides the entry: its name numbers, where
+ * `added` starts (rec_same), and a numeric id's text (out->id points
+ * here, so this must live as long as the entry). */
+typedef struct rec_extra {
+    uint32_t source, category;
+    size_t added_off;
+    char numid[REC_NUMID_MAX];
+} rec_extra;
+
+/* Entry hashes of a PDQ entry (its own, then its variants') from the
+ * search structures of txn: the base's 'H' and 'E' blobs below the eid
+ * bound, `delta` at or above it. *n = 0 if none. 0, MDB_CORRUPTED, or an
+ * LMDB code; more than max: MDB_CORRUPTED. (index_slots.c) */
+int idx_entry_hashes(phm_index *idx, MDB_txn *txn, uint64_t eid, phm_pdq *out,
+                     size_t max, size_t *n);
+/* The same for walks in ascending entry numbers: the reader keeps its place
+ * in the base. */
+typedef struct idx_slots {
+    phm_index *idx;
+    MDB_txn *txn;
+    idx_base_header h;
+    const uint8_t *eids, *hashes; /* the base's 'E' and 'H' blobs */
+    size_t n, pos;
+    MDB_cursor *delta;
+} idx_slots;
+int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn);
+int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *n);
+void idx_slots_close(idx_slots *r);
+/* Slots found in memory: the first of eid's run in an ascending array of
+ * n entry numbers, and the run's length (0 if absent). idx_slots_run: an
+ * array of u64 (the delta's, a transaction's new hashes); idx_base_run:
+ * the base's 'E' blob (index_slots.c's slot_eid reads its elements). */
+size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first);
+size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first);
+/* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
+void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 
 /* Validates e; on failure writes why into err and returns PHM_ERR_INVALID. */
 int rec_validate(const phm_entry *e, char *err, size_t errlen);
-/* Serialises a validated entry into buf (REC_MAX bytes); returns length. */
-size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf);
-/* Decodes a record; PHM_OK or PHM_ERR_CORRUPT. Strings point into rec. */
-int rec_decode(const void *rec, size_t len, phm_entry *out);
+/* Serialises a validated entry into buf (REC_MAX bytes) as record version
+ * 4, with its name numbers, `added` relative to `created`; returns length. */
+size_t rec_encode(const phm_entry *e, uint32_t source, uint32_t category,
+                  int64_t added, int64_t created, uint8_t *buf);
+/* Decodes a record version 4; PHM_OK or PHM_ERR_CORRUPT (also when nm
+ * does not know a number). Strings point into rec (a numeric id into x);
+ * no hashes (rec_set_hashes). */
+int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
+               phm_entry *out);
 /* Decodes a record of index formats 2 to 4 (record versions 1 to 3, the
  * PDQ hash and the variants inside): what phm_index_upgrade reads. Same
  * contract as rec_decode. */
 int rec_decode_legacy(const void *rec, size_t len, phm_entry *out);
-/* Builds the (source, id) key; returns its length. */
+/* Builds the (source, id) key of the governance tables; returns its length. */
 size_t rec_key(const char *source, const char *id, uint8_t *buf);
-/* Builds the (source, category) group key; returns its length. */
-size_t rec_group_key(const char *source, const char *category, uint8_t *buf);
-/* Whether two records hold the same content (all but `added`). */
+/* Whether two records hold the same bytes (all but `added`); the hashes
+ * are compared apart. */
 int rec_same(const void *a, size_t alen, const void *b, size_t blen);
 /* The searched hashes of a PDQ entry: its own hash, then its variants in
  * stored order (1 + e->nvariants; out has room for 1 +
@@ -152,6 +264,7 @@ struct phm_index {
      * (opened read-only before any write open created them): defaults */
     MDB_dbi db_sources, db_disabled, db_quarantine;
     int gov_present;
+    MDB_dbi db_names; /* format 5: source and category names <-> numbers */
     int rdonly;
     phm_simd simd;
     const ham_kernels *kern;
@@ -182,6 +295,10 @@ struct phm_searcher {
     /* k-NN heap */
     phm_match *heap;
     size_t heap_cap;
+    /* format 5: names of the snapshot (reloaded when gen changes) and
+     * numeric ids' text for phm_searcher_get, valid until the next search */
+    idx_names names;
+    struct idx_idtext *idtext;
 };
 
 /* ---- shared helpers (index.c) ------------------------------------ */
@@ -301,5 +418,10 @@ int idx_gov_state_put(phm_index *idx, MDB_txn *txn, int quarantine, const char *
  * (index_write.c): what index_rename.c needs to write beside
  * phm_index_add in the same transaction. */
 MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx);
+/* Stored entry eid as t sees it: its record copied into rec (REC_MAX
+ * bytes), decoded into e (strings point into rec, x) with its hashes. 0,
+ * MDB_CORRUPTED, or an LMDB code. (index_write.c) */
+int idx_txn_entry(phm_index_txn *t, uint64_t eid, uint8_t *rec, rec_extra *x,
+                  phm_entry *e);
 
 #endif

@@ -178,18 +178,6 @@ int rec_validate(const phm_entry *e, char *err, size_t errlen)
     return PHM_OK;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static uint16_t get16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);
@@ -201,68 +189,6 @@ static uint64_t get64(const uint8_t *p)
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
-}
-
-static size_t put_text(uint8_t *p, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    put16(p, (uint16_t)n);
-    if (n)
-        memcpy(p + 2, s, n);
-    p[2 + n] = 0;
-    return 3 + n;
-}
-
-size_t rec_encode(const phm_entry *e, int64_t added, uint8_t *buf)
-{
-    uint8_t digests = 0;
-    for (unsigned i = 0; i < 3; i++)
-        if (e->signals & digest_sigs[i])
-            digests = (uint8_t)(digests | (1u << i));
-    int extra = (e->photodna && e->photodna[0]) || (e->attrs && e->attrs[0]);
-    int variants = (e->signals & PHM_SIG_PDQ) && e->nvariants;
-    buf[0] = variants ? REC_VERSION_VARIANTS : extra ? REC_VERSION_EXTRA : REC_VERSION;
-    buf[1] = (e->signals & PHM_SIG_PDQ) ? REC_FLAG_PDQ
-             : (e->signals & PHM_SIG_VPDQ) ? REC_FLAG_VPDQ : 0;
-    buf[2] = digests;
-    buf[3] = 0;
-    put16(buf + 4, (uint16_t)(int16_t)e->quality);
-    put16(buf + 6, 0);
-    put64(buf + REC_ADDED_OFFSET, (uint64_t)added);
-    size_t n = REC_HEADER;
-    if (e->signals & PHM_SIG_PDQ) {
-        for (int w = 0; w < 4; w++)
-            put64(buf + n + 8 * w, e->pdq.w[w]);
-        n += 32;
-    } else if (e->signals & PHM_SIG_VPDQ) {
-        put64(buf + n, (uint64_t)e->nframes); /* u32 frames, u32 0 */
-        n += 8;
-    }
-    for (unsigned i = 0; i < 3; i++) {
-        if (e->signals & digest_sigs[i]) {
-            size_t len = rec_digest_len(digest_sigs[i]);
-            memcpy(buf + n, rec_digest_of(e, digest_sigs[i]), len);
-            n += len;
-        }
-    }
-    n += put_text(buf + n, e->source);
-    n += put_text(buf + n, e->id);
-    n += put_text(buf + n, e->category);
-    n += put_text(buf + n, e->note);
-    if (extra || variants) {
-        n += put_text(buf + n, e->photodna);
-        n += put_text(buf + n, e->attrs);
-    }
-    if (variants) {
-        buf[n++] = (uint8_t)e->nvariants;
-        for (size_t i = 0; i < e->nvariants; i++) {
-            buf[n] = (uint8_t)e->variants[i].code;
-            for (int w = 0; w < 4; w++)
-                put64(buf + n + 1 + 8 * w, e->variants[i].pdq.w[w]);
-            n += REC_VARIANT_BYTES;
-        }
-    }
-    return n;
 }
 
 /* Reads a length-prefixed, NUL-terminated string at *pos. */
@@ -373,19 +299,6 @@ size_t rec_key(const char *source, const char *id, uint8_t *buf)
     return a + 1 + b;
 }
 
-size_t rec_group_key(const char *source, const char *category, uint8_t *buf)
-{
-    return rec_key(source, category ? category : "", buf);
-}
-
-int rec_same(const void *a, size_t alen, const void *b, size_t blen)
-{
-    const uint8_t *x = a, *y = b;
-    return alen == blen && alen >= REC_HEADER &&
-           memcmp(x, y, REC_ADDED_OFFSET) == 0 &&
-           memcmp(x + REC_HEADER, y + REC_HEADER, alen - REC_HEADER) == 0;
-}
-
 size_t rec_slots(const phm_entry *e, phm_pdq *out)
 {
     out[0] = e->pdq;
@@ -447,9 +360,216 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
     return name;
 }
 
-/* Format 5 keeps the record versions of format 4 until the compact record
- * replaces them; the upgrade reads old files through rec_decode_legacy. */
-int rec_decode(const void *rec, size_t len, phm_entry *out)
+/* ---- record version 4 (index format 5) --------------------------- */
+
+/* The number a decimal id stands for, when it is one without leading
+ * zeros that fits u64 (so that printing the number gives the id back). */
+static int numeric_id(const char *s, uint64_t *v)
 {
-    return rec_decode_legacy(rec, len, out);
+    size_t n = strlen(s);
+    if (n == 0 || n > REC_NUMID_MAX - 1 || (s[0] == '0' && n > 1))
+        return 0;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* Appends s and its NUL. */
+static size_t put_cstr(uint8_t *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n + 1);
+    return n + 1;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+    return (v & 1) ? (int64_t)~(v >> 1) : (int64_t)(v >> 1);
+}
+
+size_t rec_encode(const phm_entry *e, uint32_t source, uint32_t category,
+                  int64_t added, int64_t created, uint8_t *buf)
+{
+    static const unsigned dflags[3] = { REC_F_MD5, REC_F_SHA1, REC_F_SHA256 };
+    uint64_t num = 0;
+    unsigned flags = 0;
+    if (e->signals & PHM_SIG_PDQ)
+        flags |= REC_F_PDQ;
+    else if (e->signals & PHM_SIG_VPDQ)
+        flags |= REC_F_VPDQ;
+    for (unsigned i = 0; i < 3; i++)
+        if (e->signals & digest_sigs[i])
+            flags |= dflags[i];
+    if (numeric_id(e->id, &num))
+        flags |= REC_F_NUMID;
+    if (e->note && e->note[0])
+        flags |= REC_F_NOTE;
+    if (e->photodna && e->photodna[0])
+        flags |= REC_F_PHOTODNA;
+    if (e->attrs && e->attrs[0])
+        flags |= REC_F_ATTRS;
+    if ((e->signals & PHM_SIG_PDQ) && e->nvariants)
+        flags |= REC_F_VARIANTS;
+    size_t n = 0;
+    buf[n++] = REC_VERSION_COMPACT;
+    n += idx_uv_put(buf + n, flags);
+    buf[n++] = (uint8_t)(e->quality + 1);
+    n += idx_uv_put(buf + n, source);
+    n += idx_uv_put(buf + n, category);
+    if (flags & REC_F_VPDQ)
+        n += idx_uv_put(buf + n, e->nframes);
+    for (unsigned i = 0; i < 3; i++) {
+        if (flags & dflags[i]) {
+            size_t len = rec_digest_len(digest_sigs[i]);
+            memcpy(buf + n, rec_digest_of(e, digest_sigs[i]), len);
+            n += len;
+        }
+    }
+    if (flags & REC_F_NUMID)
+        n += idx_uv_put(buf + n, num);
+    else
+        n += put_cstr(buf + n, e->id);
+    if (flags & REC_F_NOTE)
+        n += put_cstr(buf + n, e->note);
+    if (flags & REC_F_PHOTODNA)
+        n += put_cstr(buf + n, e->photodna);
+    if (flags & REC_F_ATTRS)
+        n += put_cstr(buf + n, e->attrs);
+    if (flags & REC_F_VARIANTS) {
+        buf[n++] = (uint8_t)e->nvariants;
+        for (size_t i = 0; i < e->nvariants; i++)
+            buf[n++] = (uint8_t)e->variants[i].code;
+    }
+    n += idx_uv_put(buf + n, zigzag((int64_t)((uint64_t)added - (uint64_t)created)));
+    return n;
+}
+
+/* Reads a NUL-terminated string of 1..max bytes without control bytes. */
+static int get_cstr(const uint8_t *p, size_t len, size_t *pos, size_t max,
+                    const char **out)
+{
+    size_t i = *pos;
+    while (i < len && p[i] >= 0x20 && p[i] != 0x7f && i - *pos <= max)
+        i++;
+    if (i >= len || p[i] != 0 || i == *pos || i - *pos > max)
+        return -1;
+    *out = (const char *)(p + *pos);
+    *pos = i + 1;
+    return 0;
+}
+
+static int get_uv(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+    size_t n = idx_uv_get(p + *pos, len - *pos, v);
+    *pos += n;
+    return n ? 0 : -1;
+}
+
+int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
+               phm_entry *out)
+{
+    static const unsigned dflags[3] = { REC_F_MD5, REC_F_SHA1, REC_F_SHA256 };
+    const uint8_t *p = rec;
+    memset(out, 0, sizeof *out);
+    uint64_t flags, src, cat, v;
+    size_t pos = 1;
+    if (len < 6 || p[0] != REC_VERSION_COMPACT || get_uv(p, len, &pos, &flags) ||
+        (flags & ~(uint64_t)REC_F_ALL) || (flags & (REC_F_PDQ | REC_F_VPDQ)) ==
+        (REC_F_PDQ | REC_F_VPDQ) || ((flags & REC_F_VARIANTS) && !(flags & REC_F_PDQ)) ||
+        pos >= len || p[pos] > 101)
+        return PHM_ERR_CORRUPT;
+    out->quality = p[pos++] - 1;
+    if (get_uv(p, len, &pos, &src) || get_uv(p, len, &pos, &cat) || src == 0 ||
+        src > UINT32_MAX || cat > UINT32_MAX)
+        return PHM_ERR_CORRUPT;
+    x->source = (uint32_t)src;
+    x->category = (uint32_t)cat;
+    if (nm) {
+        out->source = idx_names_str(nm, src);
+        out->category = idx_names_str(nm, cat);
+        if (!out->source || !out->category)
+            return PHM_ERR_CORRUPT;
+    } else {
+        out->source = out->category = "";
+    }
+    if (flags & REC_F_PDQ)
+        out->signals |= PHM_SIG_PDQ;
+    if (flags & REC_F_VPDQ) {
+        if (get_uv(p, len, &pos, &v) || v == 0 || v > PHM_INDEX_MAX_VIDEO_FRAMES)
+            return PHM_ERR_CORRUPT;
+        out->nframes = (size_t)v;
+        out->signals |= PHM_SIG_VPDQ;
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        if (flags & dflags[i]) {
+            size_t dl = rec_digest_len(digest_sigs[i]);
+            if (len - pos < dl)
+                return PHM_ERR_CORRUPT;
+            memcpy((uint8_t *)rec_digest_of(out, digest_sigs[i]), p + pos, dl);
+            out->signals |= digest_sigs[i];
+            pos += dl;
+        }
+    }
+    if (!out->signals)
+        return PHM_ERR_CORRUPT;
+    if (flags & REC_F_NUMID) {
+        if (get_uv(p, len, &pos, &v))
+            return PHM_ERR_CORRUPT;
+        snprintf(x->numid, sizeof x->numid, "%llu", (unsigned long long)v);
+        out->id = x->numid;
+    } else {
+        uint64_t dummy;
+        if (get_cstr(p, len, &pos, PHM_INDEX_MAX_ID, &out->id) || numeric_id(out->id, &dummy))
+            return PHM_ERR_CORRUPT;
+    }
+    out->note = "";
+    if (((flags & REC_F_NOTE) && get_cstr(p, len, &pos, PHM_INDEX_MAX_NOTE, &out->note)) ||
+        ((flags & REC_F_PHOTODNA) &&
+         get_cstr(p, len, &pos, PHM_INDEX_MAX_PHOTODNA, &out->photodna)) ||
+        ((flags & REC_F_ATTRS) && get_cstr(p, len, &pos, PHM_INDEX_MAX_ATTRS, &out->attrs)))
+        return PHM_ERR_CORRUPT;
+    if (flags & REC_F_VARIANTS) {
+        if (pos >= len)
+            return PHM_ERR_CORRUPT;
+        size_t nv = p[pos++];
+        if (nv == 0 || nv > PHM_INDEX_MAX_VARIANTS || len - pos < nv)
+            return PHM_ERR_CORRUPT;
+        for (size_t i = 0; i < nv; i++) {
+            int code = p[pos++];
+            if (!phm_known_variant_name(code))
+                return PHM_ERR_CORRUPT;
+            for (size_t j = 0; j < i; j++)
+                if (out->variants[j].code == code)
+                    return PHM_ERR_CORRUPT;
+            out->variants[i].code = code;
+        }
+        out->nvariants = nv;
+    }
+    x->added_off = pos;
+    if (get_uv(p, len, &pos, &v) || pos != len)
+        return PHM_ERR_CORRUPT;
+    out->added = (int64_t)((uint64_t)(nm ? nm->created : 0) + (uint64_t)unzigzag(v));
+    return PHM_OK;
+}
+
+int rec_same(const void *a, size_t alen, const void *b, size_t blen)
+{
+    phm_entry ea, eb;
+    rec_extra xa, xb;
+    if (rec_decode(a, alen, NULL, &xa, &ea) || rec_decode(b, blen, NULL, &xb, &eb))
+        return 0;
+    return xa.added_off == xb.added_off && memcmp(a, b, xa.added_off) == 0;
 }

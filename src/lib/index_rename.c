@@ -89,28 +89,29 @@ static int ids_push(id_list *l, const void *id, size_t n)
     return 0;
 }
 
-/* Whether `source` has entries (keys "source\0..."), and with ids
+/* Whether `source` has entries (keys: its number, id), and with ids
  * non-NULL, collects their ids. LMDB code. */
 static int source_keys(phm_index *idx, MDB_txn *txn, const char *source, int *any,
                        id_list *ids)
 {
-    size_t sl = strlen(source);
-    uint8_t key[PHM_INDEX_MAX_SOURCE + 1];
-    memcpy(key, source, sl);
-    key[sl] = '\0';
-    MDB_cursor *c;
+    uint32_t src;
     *any = 0;
-    int rc = mdb_cursor_open(txn, idx->db_keys, &c);
+    int rc = idx_name_find(idx, txn, source, &src);
     if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    uint8_t key[5];
+    size_t sl = idx_okey_put(key, src);
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(txn, idx->db_keys, &c)))
         return rc;
-    MDB_val k = { sl + 1, key }, v;
+    MDB_val k = { sl, key }, v;
     for (int op = MDB_SET_RANGE; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
-        if (k.mv_size <= sl + 1 || memcmp(k.mv_data, key, sl + 1) != 0)
+        if (k.mv_size <= sl || memcmp(k.mv_data, key, sl) != 0)
             break;
         *any = 1;
         if (!ids)
             break;
-        if ((rc = ids_push(ids, (const char *)k.mv_data + sl + 1, k.mv_size - sl - 1)))
+        if ((rc = ids_push(ids, (const char *)k.mv_data + sl, k.mv_size - sl)))
             break;
     }
     mdb_cursor_close(c);
@@ -122,30 +123,22 @@ static int move_entry(phm_index_txn *t, phm_index *idx, MDB_txn *mt, const char 
                       const char *to, const char *id, uint8_t *rec, char *err,
                       size_t errlen)
 {
-    uint8_t key[KEY_MAX];
-    MDB_val k = { rec_key(from, id, key), key }, v;
-    uint64_t eid;
-    int rc = mdb_get(mt, idx->db_keys, &k, &v);
-    if (!rc && v.mv_size != sizeof eid)
-        rc = MDB_CORRUPTED;
-    if (rc)
-        return idx_mdb_err(rc, err, errlen, WHAT, idx, "renaming a source");
-    memcpy(&eid, v.mv_data, sizeof eid);
-    MDB_val ek = { sizeof eid, &eid };
-    rc = mdb_get(mt, idx->db_entries, &ek, &v);
-    if (!rc && v.mv_size > REC_MAX)
-        rc = MDB_CORRUPTED;
+    uint64_t eid = 0;
+    int rc = idx_entry_find(idx, mt, from, id, &eid);
     if (rc)
         return idx_mdb_err(rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc, err, errlen, WHAT, idx,
                            "renaming a source");
-    size_t rlen = v.mv_size;
-    memcpy(rec, v.mv_data, rlen);
+    MDB_val ek = { sizeof eid, &eid }, v;
     phm_entry e;
-    if (rec_decode(rec, rlen, &e) != PHM_OK) {
+    rec_extra x;
+    rc = idx_txn_entry(t, eid, rec, &x, &e);
+    if (rc == MDB_CORRUPTED) {
         idx_err(err, errlen, WHAT, idx->path, "index file is corrupt: entry %llu does not "
                 "decode", (unsigned long long)eid);
         return PHM_ERR_CORRUPT;
     }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, WHAT, idx, "renaming a source");
     phm_vpdq frames;
     phm_vpdq_init(&frames);
     int st = PHM_OK;

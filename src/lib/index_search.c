@@ -178,6 +178,51 @@ static void base_drop(phm_searcher *s)
 
 /* Takes the newest snapshot and brings the base pointers and the view up
  * to it. */
+/* Numeric ids' text for phm_searcher_get (index format 5): chunks kept
+ * until the next snapshot. */
+struct idx_idtext {
+    struct idx_idtext *next;
+    size_t used;
+    char buf[64 * REC_NUMID_MAX];
+};
+
+static void idtext_reset(phm_searcher *s)
+{
+    struct idx_idtext *t = s->idtext;
+    while (t && t->next) {
+        struct idx_idtext *n = t->next;
+        t->next = n->next;
+        free(n);
+    }
+    if (t)
+        t->used = 0;
+}
+
+static void idtext_free(phm_searcher *s)
+{
+    while (s->idtext) {
+        struct idx_idtext *n = s->idtext->next;
+        free(s->idtext);
+        s->idtext = n;
+    }
+}
+
+/* Room for one numeric id's text, or NULL. */
+static char *idtext_room(phm_searcher *s)
+{
+    struct idx_idtext *t = s->idtext;
+    if (!t || sizeof t->buf - t->used < REC_NUMID_MAX) {
+        if (!(t = malloc(sizeof *t)))
+            return NULL;
+        t->used = 0;
+        t->next = s->idtext;
+        s->idtext = t;
+    }
+    char *p = t->buf + t->used;
+    t->used += REC_NUMID_MAX;
+    return p;
+}
+
 static int snapshot(phm_searcher *s, char *err, size_t errlen)
 {
     phm_index *idx = s->idx;
@@ -189,6 +234,7 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
     if (rc)
         return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
     s->active = 1;
+    idtext_reset(s);
     size_t id = mdb_txn_id(s->txn);
     if (id == s->txn_id && s->view && s->base_valid)
         return PHM_OK;
@@ -297,6 +343,8 @@ void phm_searcher_free(phm_searcher *s)
     base_drop(s);
     idx_view_release(s->idx, s->view);
     mih_scratch_free(&s->scr);
+    idx_names_free(&s->names);
+    idtext_free(s);
     free(s->res);
     free(s->offsets);
     free(s->heap);
@@ -708,7 +756,42 @@ int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out, char *err,
     }
     if (rc)
         return idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
-    if (rec_decode(v.mv_data, v.mv_size, out)) {
+    /* names: loaded once per generation */
+    uint64_t gen = s->view ? s->view->gen : 0;
+    if (!s->names.loaded || s->names.gen != gen || !s->view) {
+        if ((rc = idx_names_load(s->idx, s->txn, &s->names)))
+            return rc == MDB_CORRUPTED
+                       ? (idx_err(err, errlen, "cannot read index", s->idx->path,
+                                  "index file is corrupt: bad names table"),
+                          PHM_ERR_CORRUPT)
+                       : idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
+        s->names.gen = gen;
+    }
+    rec_extra x;
+    int bad = rec_decode(v.mv_data, v.mv_size, &s->names, &x, out) != PHM_OK;
+    if (!bad && out->id == x.numid) {
+        char *t = idtext_room(s);
+        if (!t) {
+            idx_err(err, errlen, "cannot read index", s->idx->path, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        memcpy(t, x.numid, sizeof x.numid);
+        out->id = t;
+    }
+    if (!bad && (out->signals & PHM_SIG_PDQ)) {
+        /* the hashes: the base's slots or the delta's, both in memory */
+        size_t first = 0, n = 0;
+        const phm_pdq *h = NULL;
+        if (s->base.n && (n = idx_base_run(s->base_eids, s->base.n, entry, &first)))
+            h = s->base.hashes + first;
+        if (!n && s->view && s->view->delta_n &&
+            (n = idx_slots_run(s->view->delta_eids, s->view->delta_n, entry, &first)))
+            h = s->view->delta_hashes + first;
+        bad = n != 1 + out->nvariants;
+        if (!bad)
+            rec_set_hashes(out, h, n);
+    }
+    if (bad) {
         idx_err(err, errlen, "cannot read index", s->idx->path,
                 "index file is corrupt: entry %llu does not decode",
                 (unsigned long long)entry);
@@ -727,22 +810,19 @@ int phm_searcher_find(phm_searcher *s, const char *source, const char *id,
     int st = s->active ? PHM_OK : snapshot(s, err, errlen);
     if (st)
         return st;
-    uint8_t key[KEY_MAX];
-    MDB_val k = { rec_key(source, id, key), key }, v;
-    int rc = mdb_get(s->txn, s->idx->db_keys, &k, &v);
+    int rc = idx_entry_find(s->idx, s->txn, source, id, entry);
     if (rc == MDB_NOTFOUND) {
         idx_err(err, errlen, "cannot read index", s->idx->path, "no entry '%s:%s'",
                 source, id);
         return PHM_ERR_NOT_FOUND;
     }
-    if (rc)
-        return idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
-    if (v.mv_size != sizeof *entry) {
+    if (rc == MDB_CORRUPTED) {
         idx_err(err, errlen, "cannot read index", s->idx->path,
                 "index file is corrupt: bad key record");
         return PHM_ERR_CORRUPT;
     }
-    memcpy(entry, v.mv_data, sizeof *entry);
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", s->idx, NULL);
     return PHM_OK;
 }
 

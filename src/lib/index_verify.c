@@ -25,6 +25,9 @@ typedef struct verifier {
         uint64_t count;
     } *g;
     size_t gn, gcap;
+    idx_names names; /* format 5 */
+    idx_slots slots; /* entries' hashes, read in entry order */
+    int slots_open;
 } verifier;
 
 static int bad(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -58,10 +61,10 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return h;
 }
 
-static int group_count(verifier *v, const phm_entry *e)
+static int group_count(verifier *v, const rec_extra *x)
 {
-    uint8_t key[GROUP_KEY_MAX];
-    size_t len = rec_group_key(e->source, e->category, key);
+    uint8_t key[IDX_GROUP_KEY_MAX];
+    size_t len = idx_group_key(x->source, x->category, key);
     if (v->gn * 2 >= v->gcap) {
         size_t cap = v->gcap ? v->gcap * 2 : 64;
         struct gslot *g = calloc(cap, sizeof *g);
@@ -97,14 +100,15 @@ static const unsigned digest_sigs[3] = { PHM_SIG_MD5, PHM_SIG_SHA1, PHM_SIG_SHA2
 
 /* The keys, digests and counts of one entry. */
 static int check_links(verifier *v, MDB_cursor *dc, uint64_t eid, const phm_entry *e,
-                       uint64_t *ndigests)
+                       const rec_extra *x, uint64_t *ndigests)
 {
-    uint8_t key[KEY_MAX];
-    MDB_val k = { rec_key(e->source, e->id, key), key }, val;
+    uint8_t key[IDX_KEY_MAX];
+    MDB_val k = { idx_key(x->source, e->id, key), key }, val;
     int rc = mdb_get(v->txn, v->idx->db_keys, &k, &val);
     uint64_t got = 0;
-    if (rc == 0 && val.mv_size == sizeof got)
-        memcpy(&got, val.mv_data, sizeof got);
+    if (rc == 0 && idx_eid_val(&val, &got))
+        return bad(v, "the name of entry %llu ('%s:%s') has a malformed entry number",
+                   (unsigned long long)eid, e->source, e->id);
     if (rc && rc != MDB_NOTFOUND)
         return mdb_bad(v, rc);
     if (got != eid)
@@ -126,8 +130,50 @@ static int check_links(verifier *v, MDB_cursor *dc, uint64_t eid, const phm_entr
             return mdb_bad(v, rc);
         (*ndigests)++;
     }
-    if (group_count(v, e))
+    if (group_count(v, x))
         return mdb_bad(v, ENOMEM);
+    return 0;
+}
+
+/* The names table: every row decodes, and the two directions agree. */
+static int check_names(verifier *v)
+{
+    int rc = idx_names_load(v->idx, v->txn, &v->names);
+    if (rc == MDB_CORRUPTED)
+        return bad(v, "the names table has a malformed row");
+    if (rc)
+        return mdb_bad(v, rc);
+    size_t numbered = 0, named = 0;
+    for (size_t i = 1; i < v->names.n; i++) {
+        if (!v->names.str[i])
+            continue;
+        numbered++;
+        uint32_t back;
+        rc = idx_name_find(v->idx, v->txn, v->names.str[i], &back);
+        if (rc && rc != MDB_NOTFOUND && rc != MDB_CORRUPTED)
+            return mdb_bad(v, rc);
+        for (const char *c = v->names.str[i]; !rc && *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                rc = MDB_CORRUPTED;
+        if (rc || back != i)
+            return bad(v, "name number %zu ('%s') is not the number of its name", i,
+                       v->names.str[i]);
+    }
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(v->txn, v->idx->db_names, &c)))
+        return mdb_bad(v, rc);
+    MDB_val k, val;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &val, op)) == 0; op = MDB_NEXT) {
+        if (((const uint8_t *)k.mv_data)[0] == IDX_NAME_BY_STR)
+            named++;
+        else if (((const uint8_t *)k.mv_data)[0] != IDX_NAME_BY_NUM)
+            named = SIZE_MAX / 2;
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND)
+        return mdb_bad(v, rc);
+    if (named != numbered)
+        return bad(v, "the names table holds %zu names for %zu numbers", named, numbered);
     return 0;
 }
 
@@ -228,6 +274,29 @@ static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
                        const char *what)
 {
     int rc;
+    /* hashes NULL: an image, whose record holds no hash; its slots must be
+     * n distinct hashes */
+    phm_pdq got[1 + PHM_INDEX_MAX_VARIANTS];
+    if (!hashes) {
+        if (n > 1 + PHM_INDEX_MAX_VARIANTS)
+            return bad(v, "entry %llu has too many variants", (unsigned long long)eid), -1;
+        size_t have = 0;
+        rc = v->slots_open ? 0 : idx_slots_open(&v->slots, v->idx, v->txn);
+        v->slots_open = 1;
+        if (!rc)
+            rc = idx_slots_get(&v->slots, eid, got, n, &have);
+        if (rc && rc != MDB_CORRUPTED)
+            return mdb_bad(v, rc), -1;
+        if (rc || have != n)
+            return bad(v, "%s entry %llu ('%s:%s') has not its %s in the search structure",
+                       kind, (unsigned long long)eid, e->source, e->id, what), -1;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (memcmp(&got[i], &got[j], sizeof got[i]) == 0)
+                    return bad(v, "%s entry %llu has a variant of the same hash as "
+                               "another slot", kind, (unsigned long long)eid), -1;
+        hashes = got;
+    }
     if (eid < h->eid_bound) {
         if (*slot < base->n && base_eids[*slot] < eid)
             return 1;
@@ -255,7 +324,7 @@ static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
             break;
         if (i == n || dv.mv_size != sizeof(phm_pdq) ||
             memcmp(dv.mv_data, &hashes[i], sizeof(phm_pdq)) ||
-            (n > 1 && dk.mv_size != IDX_DELTA_KEY_MULTI)) {
+                (n > 1 && dk.mv_size != IDX_DELTA_KEY_MULTI) || (n == 1 && dk.mv_size != 9)) {
             i = n + 1;
             break;
         }
@@ -328,6 +397,8 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         }
     }
 
+    if (check_names(&v))
+        goto out;
     /* One pass over the entries, merged with the base and dead lists. */
     if ((rc = mdb_cursor_open(v.txn, idx->db_entries, &ec)) ||
         (rc = mdb_cursor_open(v.txn, idx->db_digests, &dc)) ||
@@ -360,13 +431,20 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     for (int op = MDB_FIRST; (rc = mdb_cursor_get(ec, &k, &val, op)) == 0; op = MDB_NEXT) {
         uint64_t eid;
         phm_entry e;
+        rec_extra x;
         if (k.mv_size != sizeof eid) {
             bad(&v, "an entry key is malformed");
             goto out;
         }
         memcpy(&eid, k.mv_data, sizeof eid);
-        if (rec_decode(val.mv_data, val.mv_size, &e)) {
+        if (rec_decode(val.mv_data, val.mv_size, NULL, &x, &e)) {
             bad(&v, "entry %llu does not decode", (unsigned long long)eid);
+            goto out;
+        }
+        if (rec_decode(val.mv_data, val.mv_size, &v.names, &x, &e)) {
+            bad(&v, "entry %llu names a source or category number (%lu, %lu) that the "
+                "names table lacks", (unsigned long long)eid, (unsigned long)x.source,
+                (unsigned long)x.category);
             goto out;
         }
         if (eid == 0 || eid >= next_eid) {
@@ -375,7 +453,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
             goto out;
         }
         nentries++;
-        if (check_links(&v, dc, eid, &e, &ndigests))
+        if (check_links(&v, dc, eid, &e, &x, &ndigests))
             goto out;
         if (e.signals & PHM_SIG_VPDQ) {
             int vr = check_video(&v, eid, &e, &h, &base, base_eids, &slot, &vid,
@@ -392,51 +470,21 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         }
         if (!(e.signals & PHM_SIG_PDQ))
             continue;
-        if (e.nvariants) { /* own hash and variants: several slots */
-            phm_pdq slots[1 + PHM_INDEX_MAX_VARIANTS];
-            size_t ns = rec_slots(&e, slots);
-            int vr = check_slots(&v, eid, &e, slots, ns, &h, &base, base_eids, &slot,
-                                 &ndelta, "image", "hash and variants");
+        {   /* own hash (and variants): 1 + n slots, read from there */
+            size_t ns = 1 + e.nvariants;
+            int vr = check_slots(&v, eid, &e, NULL, ns, &h, &base, base_eids, &slot,
+                                 &ndelta, "image", ns > 1 ? "hash and variants" : "hash");
             if (vr > 0) {
                 SKIP_DEAD_BELOW(eid);
-                vr = check_slots(&v, eid, &e, slots, ns, &h, &base, base_eids, &slot,
-                                 &ndelta, "image", "hash and variants");
+                vr = check_slots(&v, eid, &e, NULL, ns, &h, &base, base_eids, &slot,
+                                 &ndelta, "image", ns > 1 ? "hash and variants" : "hash");
             }
             if (vr)
                 goto out;
-            nvar_entries++;
-            nvar_hashes += e.nvariants;
-            continue;
-        }
-        if (eid < h.eid_bound) {
-            SKIP_DEAD_BELOW(eid);
-            if (slot == base.n || base_eids[slot] != eid) {
-                bad(&v, "entry %llu ('%s:%s') is missing from the search structure",
-                    (unsigned long long)eid, e.source, e.id);
-                goto out;
+            if (e.nvariants) {
+                nvar_entries++;
+                nvar_hashes += e.nvariants;
             }
-            if (memcmp(&base.hashes[slot], &e.pdq, sizeof e.pdq)) {
-                bad(&v, "entry %llu has another hash in the search structure",
-                    (unsigned long long)eid);
-                goto out;
-            }
-            slot++;
-        } else {
-            uint8_t key[9];
-            idx_delta_key(key, eid);
-            MDB_val kk = { 9, key }, vv;
-            rc = mdb_get(v.txn, idx->db_delta, &kk, &vv);
-            if (rc == MDB_NOTFOUND || (rc == 0 && (vv.mv_size != sizeof e.pdq ||
-                                                   memcmp(vv.mv_data, &e.pdq, sizeof e.pdq)))) {
-                bad(&v, "entry %llu ('%s:%s') is missing from the delta or has "
-                        "another hash there", (unsigned long long)eid, e.source, e.id);
-                goto out;
-            }
-            if (rc) {
-                mdb_bad(&v, rc);
-                goto out;
-            }
-            ndelta++;
         }
     }
     if (rc != MDB_NOTFOUND) {
@@ -487,6 +535,8 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     if (!v.st)
         v.st = idx_gov_verify(idx, v.txn, err, errlen);
 out:
+    if (v.slots_open)
+        idx_slots_close(&v.slots);
     if (ec)
         mdb_cursor_close(ec);
     if (dc)
@@ -499,6 +549,7 @@ out:
     for (size_t i = 0; i < v.gcap; i++)
         free(v.g[i].key);
     free(v.g);
+    idx_names_free(&v.names);
     free(seen);
     phm_vpdq_clear(&vid.v);
     free(vid.hashes);

@@ -43,6 +43,7 @@ typedef struct pend {
     const uint8_t *key, *rec; /* in the arena */
     uint32_t key_len, rec_len;
     uint32_t seq;
+    uint8_t nh; /* PDQ hashes after the record in the arena (format 5) */
 } pend;
 
 /* The arena holding buffered keys and records: a list of chunks, so that
@@ -85,10 +86,10 @@ struct phm_index_txn {
      * they are appended at once, without buffering */
     int direct;
     MDB_cursor *dec, *dkc; /* entries and keys cursors for direct appends */
-    uint8_t direct_last[KEY_MAX];
+    uint8_t direct_last[IDX_KEY_MAX];
     size_t direct_last_len; /* 0: no key stored yet */
     /* count changes: the last group touched, then the table */
-    uint8_t last_key[GROUP_KEY_MAX];
+    uint8_t last_key[IDX_GROUP_KEY_MAX];
     size_t last_len;
     int64_t last_delta;
     group_slot *groups;
@@ -109,7 +110,19 @@ struct phm_index_txn {
     int unique;
     uint32_t *pset;
     size_t pset_cap, pset_n;
+    /* format 5: the names as this transaction sees them, and the last
+     * source and category numbered */
+    idx_names names;
+    char last_src[PHM_INDEX_MAX_SOURCE + 1], last_cat[PHM_INDEX_MAX_CATEGORY + 1];
+    uint32_t last_src_num, last_cat_num;
+    /* stored entries' hashes: the base and delta as the transaction began */
+    idx_slots slots;
+    int slots_open;
 };
+
+static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen);
+static int decode_stored(phm_index_txn *t, uint64_t eid, const uint8_t *rec, size_t rlen,
+                         rec_extra *x, phm_entry *e);
 
 /* ---- failure ----------------------------------------------------- */
 
@@ -182,11 +195,11 @@ static int group_apply(phm_index_txn *t, const uint8_t *key, size_t len,
 
 /* Entries come in key order, so runs share (source, category): count a
  * run in place and touch the table once per run. */
-static int group_add(phm_index_txn *t, const char *source, const char *category,
+static int group_add(phm_index_txn *t, uint32_t source, uint32_t category,
                      int64_t delta)
 {
-    uint8_t key[GROUP_KEY_MAX];
-    size_t len = rec_group_key(source, category, key);
+    uint8_t key[IDX_GROUP_KEY_MAX];
+    size_t len = idx_group_key(source, category, key);
     if (t->last_len == len && memcmp(t->last_key, key, len) == 0) {
         t->last_delta += delta;
         return 0;
@@ -255,7 +268,7 @@ static int direct_start(phm_index_txn *t)
         t->direct_last_len = 0;
     } else if (rc) {
         return rc;
-    } else if (k.mv_size > KEY_MAX) {
+    } else if (k.mv_size > IDX_KEY_MAX) {
         return MDB_CORRUPTED;
     } else {
         memcpy(t->direct_last, k.mv_data, k.mv_size);
@@ -287,6 +300,8 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
         rc = idx_meta_get_u64(idx, t->txn, "next_eid", &t->next_eid);
     if (!rc)
         rc = idx_base_header_get(idx, t->txn, &t->base);
+    if (!rc)
+        rc = idx_names_load(idx, t->txn, &t->names);
     if (rc) {
         int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
         if (t->txn)
@@ -322,6 +337,7 @@ static void txn_free(phm_index_txn *t)
     free(t->vrec);
     free(t->vhashes);
     free(t->pset);
+    idx_names_free(&t->names);
     free(t);
 }
 
@@ -331,10 +347,19 @@ void phm_index_txn_unique_ids(phm_index_txn *t, int on)
         t->unique = on != 0;
 }
 
+/* Closes the slots reader's cursor while the transaction lives. */
+static void slots_done(phm_index_txn *t)
+{
+    if (t->slots_open)
+        idx_slots_close(&t->slots);
+    t->slots_open = 0;
+}
+
 void phm_index_txn_abort(phm_index_txn *t)
 {
     if (!t)
         return;
+    slots_done(t);
     if (t->txn)
         mdb_txn_abort(t->txn);
     txn_free(t);
@@ -344,6 +369,14 @@ MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx)
 {
     *idx = t->idx;
     return t->failed ? NULL : t->txn;
+}
+
+int idx_txn_entry(phm_index_txn *t, uint64_t eid, uint8_t *rec, rec_extra *x,
+                  phm_entry *e)
+{
+    size_t rlen;
+    int rc = load_record(t, eid, rec, &rlen);
+    return rc ? rc : decode_stored(t, eid, rec, rlen, x, e);
 }
 
 void phm_index_txn_counts(const phm_index_txn *t, phm_index_counts *out)
@@ -450,9 +483,10 @@ static int digests_put(phm_index_txn *t, const phm_entry *e, uint64_t eid, int d
     return 0;
 }
 
-/* Deletes entry `eid` (its decoded record `e`) everywhere but the keys
+/* Deletes entry `eid` (its decoded record `e`, x) everywhere but the keys
  * table. */
-static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e)
+static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e,
+                        const rec_extra *x)
 {
     MDB_val k = { sizeof eid, &eid };
     int rc = mdb_del(t->txn, t->idx->db_entries, &k, NULL);
@@ -477,7 +511,7 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e)
         if (rc == MDB_NOTFOUND)
             rc = MDB_CORRUPTED;
     }
-    if (!rc && group_add(t, e->source, e->category, -1))
+    if (!rc && group_add(t, x->source, x->category, -1))
         rc = ENOMEM;
     t->changed = 1;
     return rc;
@@ -487,14 +521,15 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e)
  * appends, or NULL to put the key normally (possibly replacing). */
 static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
                         const uint8_t *key, size_t klen, const uint8_t *rec,
-                        size_t rlen, const phm_entry *e)
+                        size_t rlen, const phm_entry *e, const rec_extra *x)
 {
     uint64_t eid = t->next_eid++;
     MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
     int rc = mdb_cursor_put(ec, &k, &v, MDB_APPEND);
     if (rc)
         return rc;
-    MDB_val kk = { klen, (void *)(uintptr_t)key }, kv = { sizeof eid, &eid };
+    uint8_t ev[IDX_EID_VAL_MAX];
+    MDB_val kk = { klen, (void *)(uintptr_t)key }, kv = { idx_uv_put(ev, eid), ev };
     rc = kc ? mdb_cursor_put(kc, &kk, &kv, MDB_APPEND)
             : mdb_put(t->txn, t->idx->db_keys, &kk, &kv, 0);
     if (!rc)
@@ -514,7 +549,7 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         for (size_t i = 0; !rc && i < t->nvhashes; i++)
             rc = new_push(t, eid, &t->vhashes[i]);
     }
-    if (!rc && group_add(t, e->source, e->category, 1))
+    if (!rc && group_add(t, x->source, x->category, 1))
         rc = ENOMEM;
     t->changed = 1;
     return rc;
@@ -523,50 +558,94 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
 /* Appends key -> eid to the keys table through cursor kc. */
 static int key_append(MDB_cursor *kc, const uint8_t *key, size_t klen, uint64_t eid)
 {
-    MDB_val k = { klen, (void *)(uintptr_t)key }, v = { sizeof eid, &eid };
+    uint8_t ev[IDX_EID_VAL_MAX];
+    MDB_val k = { klen, (void *)(uintptr_t)key }, v = { idx_uv_put(ev, eid), ev };
     return mdb_cursor_put(kc, &k, &v, MDB_APPEND);
 }
 
-/* Replaces stored entry `eid` (record old/olen) by rec. The number stays
- * when the PDQ hash does; otherwise the entry gets a new one, so that a
- * number always means one hash. `kc`: NULL when the key is in the keys
- * table, or a cursor to append it through (a merge in flush_pending took
- * it out). */
-static int entry_replace(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
-                         uint64_t eid, const uint8_t *old, size_t olen,
-                         const uint8_t *key, size_t klen, const uint8_t *rec,
-                         size_t rlen)
+/* The PDQ hashes of stored entry eid (1 + its variants), from this
+ * transaction's new ones or the search structures. */
+static int stored_hashes(phm_index_txn *t, uint64_t eid, phm_pdq *out, size_t *n)
 {
-    phm_entry oe, ne;
-    if (rec_decode(old, olen, &oe) || rec_decode(rec, rlen, &ne))
+    if (eid >= t->first_new_eid) {
+        size_t first = 0, cnt = t->nnew ? idx_slots_run(t->new_eids, t->nnew, eid, &first) : 0;
+        if (cnt > 1 + PHM_INDEX_MAX_VARIANTS)
+            return MDB_CORRUPTED;
+        if (cnt)
+            memcpy(out, t->new_hashes + first, cnt * sizeof *out);
+        *n = cnt;
+        return 0;
+    }
+    if (!t->slots_open) {
+        int rc = idx_slots_open(&t->slots, t->idx, t->txn);
+        if (rc)
+            return rc;
+        t->slots_open = 1;
+    }
+    return idx_slots_get(&t->slots, eid, out, 1 + PHM_INDEX_MAX_VARIANTS, n);
+}
+
+/* Decodes stored record rec of entry eid into e (x), with its hashes. */
+static int decode_stored(phm_index_txn *t, uint64_t eid, const uint8_t *rec, size_t rlen,
+                         rec_extra *x, phm_entry *e)
+{
+    if (rec_decode(rec, rlen, &t->names, x, e))
         return MDB_CORRUPTED;
-    int same_hash = (oe.signals & PHM_SIG_PDQ) == (ne.signals & PHM_SIG_PDQ) &&
-                    (!(oe.signals & PHM_SIG_PDQ) ||
-                     memcmp(&oe.pdq, &ne.pdq, sizeof oe.pdq) == 0);
+    if (!(e->signals & PHM_SIG_PDQ))
+        return 0;
+    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
+    size_t n = 0;
+    int rc = stored_hashes(t, eid, h, &n);
+    if (!rc && n != 1 + e->nvariants)
+        rc = MDB_CORRUPTED;
+    if (!rc)
+        rec_set_hashes(e, h, n);
+    return rc;
+}
+
+/* Whether two decoded entries have the same PDQ hashes. */
+static int same_slots(const phm_entry *a, const phm_entry *b)
+{
+    int same = (a->signals & PHM_SIG_PDQ) == (b->signals & PHM_SIG_PDQ) &&
+               (!(a->signals & PHM_SIG_PDQ) || memcmp(&a->pdq, &b->pdq, sizeof a->pdq) == 0);
+    same = same && a->nvariants == b->nvariants;
+    for (size_t i = 0; same && i < a->nvariants; i++)
+        same = memcmp(&a->variants[i].pdq, &b->variants[i].pdq, sizeof(phm_pdq)) == 0;
+    return same;
+}
+
+/* Replaces stored entry `eid` (decoded oe, ox, with its hashes) by rec
+ * (decoded ne, nx, with its hashes). The number stays when the PDQ hash
+ * does; otherwise the entry gets a new one, so that a number always means
+ * one hash. `kc`: NULL when the key is in the keys table, or a cursor to
+ * append it through (a merge in flush_pending took it out). */
+static int entry_replace(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
+                         uint64_t eid, const phm_entry *oe, const rec_extra *ox,
+                         const uint8_t *key, size_t klen, const uint8_t *rec,
+                         size_t rlen, const phm_entry *ne, const rec_extra *nx)
+{
     /* stored variants are slots too: the same number only for the same ones */
-    same_hash = same_hash && oe.nvariants == ne.nvariants;
-    for (size_t i = 0; same_hash && i < oe.nvariants; i++)
-        same_hash = memcmp(&oe.variants[i].pdq, &ne.variants[i].pdq, sizeof(phm_pdq)) == 0;
-    if ((oe.signals | ne.signals) & PHM_SIG_VPDQ)
-        same_hash = (oe.signals & ne.signals & PHM_SIG_VPDQ) && t->video_same;
+    int same_hash = same_slots(oe, ne);
+    if ((oe->signals | ne->signals) & PHM_SIG_VPDQ)
+        same_hash = (oe->signals & ne->signals & PHM_SIG_VPDQ) && t->video_same;
     int rc;
     if (!same_hash) {
-        if ((rc = entry_delete(t, eid, &oe)))
+        if ((rc = entry_delete(t, eid, oe, ox)))
             return rc;
-        return entry_insert(t, ec, kc, key, klen, rec, rlen, &ne);
+        return entry_insert(t, ec, kc, key, klen, rec, rlen, ne, nx);
     }
     if (kc && (rc = key_append(kc, key, klen, eid)))
         return rc;
-    if ((rc = digests_put(t, &oe, eid, 1)))
+    if ((rc = digests_put(t, oe, eid, 1)))
         return rc;
-    if (group_add(t, oe.source, oe.category, -1))
+    if (group_add(t, ox->source, ox->category, -1))
         return ENOMEM;
     MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
     if ((rc = mdb_put(t->txn, t->idx->db_entries, &k, &v, 0)))
         return rc;
-    if ((rc = digests_put(t, &ne, eid, 0)))
+    if ((rc = digests_put(t, ne, eid, 0)))
         return rc;
-    if (group_add(t, ne.source, ne.category, 1))
+    if (group_add(t, nx->source, nx->category, 1))
         return ENOMEM;
     t->changed = 1;
     return 0;
@@ -601,6 +680,35 @@ static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *ole
     return 0;
 }
 
+/* The hashes stored after a buffered record (p->nh of them) into e. */
+static void pend_hashes(const pend *p, phm_entry *e)
+{
+    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
+    memcpy(h, p->rec + p->rec_len, p->nh * sizeof *h);
+    rec_set_hashes(e, h, p->nh);
+}
+
+/* Whether buffered add p holds the same content as the state before it:
+ * buffered add cur, or (cur NULL) stored entry oe of record old/olen.
+ * Records equal but for `added`, and the same hashes. */
+static int same_content(const pend *cur, const uint8_t *old, size_t olen,
+                        const phm_entry *oe, const pend *p)
+{
+    const uint8_t *ph = p->rec + p->rec_len;
+    if (cur)
+        return rec_same(cur->rec, cur->rec_len, p->rec, p->rec_len) && cur->nh == p->nh &&
+               memcmp(cur->rec + cur->rec_len, ph, p->nh * sizeof(phm_pdq)) == 0;
+    if (!rec_same(old, olen, p->rec, p->rec_len) ||
+        p->nh != ((oe->signals & PHM_SIG_PDQ) ? 1 + oe->nvariants : 0))
+        return 0;
+    if (p->nh && memcmp(&oe->pdq, ph, sizeof(phm_pdq)))
+        return 0;
+    for (size_t i = 0; i < oe->nvariants; i++)
+        if (memcmp(&oe->variants[i].pdq, ph + (1 + i) * sizeof(phm_pdq), sizeof(phm_pdq)))
+            return 0;
+    return 1;
+}
+
 /* Writes one group of adds of the same key: the last one wins; each is
  * counted against the state before it. `kc` NULL: the key is looked up in
  * the keys table. Otherwise it is not in the table and is appended through
@@ -619,9 +727,8 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         MDB_val k = { klen, (void *)(uintptr_t)key }, v;
         rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
         if (rc == 0) {
-            if (v.mv_size != sizeof eid)
+            if (idx_eid_val(&v, &eid))
                 return MDB_CORRUPTED;
-            memcpy(&eid, v.mv_data, sizeof eid);
             exists = 1;
         } else if (rc != MDB_NOTFOUND) {
             return rc;
@@ -630,33 +737,34 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         eid = *have;
         exists = 1;
     }
-    if (exists && (rc = load_record(t, eid, old, &olen)))
+    phm_entry oe = { 0 }, e;
+    rec_extra ox = { 0 }, x;
+    if (exists && ((rc = load_record(t, eid, old, &olen)) ||
+                   (rc = decode_stored(t, eid, old, olen, &ox, &oe))))
         return rc;
-    /* cur: the state the next add is compared with */
-    const uint8_t *cur = exists ? old : NULL;
-    size_t curlen = olen;
+    /* cur: the add the next one is compared with (NULL: the stored entry) */
+    const pend *cur = NULL;
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *rec = g[i].rec;
-        size_t rlen = g[i].rec_len;
-        if (!cur) {
+        const pend *p = &g[i];
+        if (!cur && !exists) {
             t->counts.added++;
-        } else if (rec_same(cur, curlen, rec, rlen)) {
+        } else if (same_content(cur, old, olen, &oe, p)) {
             t->counts.unchanged++;
             continue;
         } else {
             t->counts.updated++;
         }
-        cur = rec;
-        curlen = rlen;
+        cur = p;
     }
-    if (exists && cur == old) /* nothing changed */
+    if (exists && !cur) /* nothing changed */
         return kc ? key_append(kc, key, klen, eid) : 0;
-    phm_entry e;
-    if (rec_decode(cur, curlen, &e))
+    if (rec_decode(cur->rec, cur->rec_len, &t->names, &x, &e))
         return MDB_CORRUPTED;
+    pend_hashes(cur, &e);
     if (!exists)
-        return entry_insert(t, ec, kc, key, klen, cur, curlen, &e);
-    return entry_replace(t, ec, kc, eid, old, olen, key, klen, cur, curlen);
+        return entry_insert(t, ec, kc, key, klen, cur->rec, cur->rec_len, &e, &x);
+    return entry_replace(t, ec, kc, eid, &oe, &ox, key, klen, cur->rec, cur->rec_len, &e,
+                         &x);
 }
 
 /* The keys table's contents, taken out of it to be merged with a batch. */
@@ -694,10 +802,10 @@ static int stored_keys_take(phm_index_txn *t, MDB_cursor *kc, size_t n, stored_k
     MDB_val k, v;
     int rc;
     for (int op = MDB_FIRST; (rc = mdb_cursor_get(kc, &k, &v, op)) == 0; op = MDB_NEXT) {
-        if (sk->n == n || k.mv_size > KEY_MAX || v.mv_size != sizeof(uint64_t))
+        if (sk->n == n || k.mv_size > IDX_KEY_MAX || idx_eid_val(&v, &sk->eid[sk->n]))
             return MDB_CORRUPTED;
         if (cap - len < k.mv_size) {
-            cap = cap * 2 > len + KEY_MAX ? cap * 2 : len + KEY_MAX;
+            cap = cap * 2 > len + IDX_KEY_MAX ? cap * 2 : len + IDX_KEY_MAX;
             uint8_t *b = realloc(sk->bytes, cap);
             if (!b)
                 return ENOMEM;
@@ -706,7 +814,6 @@ static int stored_keys_take(phm_index_txn *t, MDB_cursor *kc, size_t n, stored_k
         memcpy(sk->bytes + len, k.mv_data, k.mv_size);
         len += k.mv_size;
         sk->end[sk->n] = len;
-        memcpy(&sk->eid[sk->n], v.mv_data, sizeof(uint64_t));
         sk->n++;
     }
     if (rc != MDB_NOTFOUND)
@@ -805,6 +912,39 @@ static int flush_pending(phm_index_txn *t)
     return rc;
 }
 
+/* The numbers of e's source and category, given at first use. */
+static int entry_names(phm_index_txn *t, const phm_entry *e, uint32_t *src, uint32_t *cat)
+{
+    const char *c = e->category ? e->category : "";
+    int rc = 0;
+    if (!t->last_src_num || strcmp(t->last_src, e->source) != 0) {
+        if ((rc = idx_name_make(t->idx, t->txn, &t->names, e->source, &t->last_src_num)))
+            return rc;
+        snprintf(t->last_src, sizeof t->last_src, "%s", e->source);
+    }
+    if (t->last_cat_num == UINT32_MAX || strcmp(t->last_cat, c) != 0) {
+        if ((rc = idx_name_make(t->idx, t->txn, &t->names, c, &t->last_cat_num)))
+            return rc;
+        snprintf(t->last_cat, sizeof t->last_cat, "%s", c);
+    }
+    *src = t->last_src_num;
+    *cat = t->last_cat_num;
+    return 0;
+}
+
+/* e's key and record (record version 4). 0 or an LMDB code. */
+static int entry_encode(phm_index_txn *t, const phm_entry *e, uint8_t *key, size_t *klen,
+                        uint8_t *rec, size_t *rlen)
+{
+    uint32_t src, cat;
+    int rc = entry_names(t, e, &src, &cat);
+    if (rc)
+        return rc;
+    *klen = idx_key(src, e->id, key);
+    *rlen = rec_encode(e, src, cat, e->added ? e->added : t->now, t->names.created, rec);
+    return 0;
+}
+
 /* Adds a video entry at once, never buffered: its frames are compared
  * with the stored ones here, and its record may be far larger than a
  * buffered one. Videos come one per file, so this costs little. */
@@ -831,23 +971,31 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
     t->nvhashes = vid_distinct(e->frames, e->nframes, t->vhashes);
     vid_encode(e, (uint32_t)t->nvhashes, t->vrec);
     t->vrec_len = need;
-    uint8_t key[KEY_MAX], rec[REC_MAX];
-    size_t klen = rec_key(e->source, e->id, key);
-    size_t rlen = rec_encode(e, e->added ? e->added : t->now, rec);
+    uint8_t key[IDX_KEY_MAX], rec[REC_MAX];
+    size_t klen, rlen;
+    if ((rc = entry_encode(t, e, key, &klen, rec, &rlen)))
+        return fail_mdb(t, rc, "writing a video entry", err, errlen);
+    phm_entry ne;
+    rec_extra nx;
+    if (rec_decode(rec, rlen, &t->names, &nx, &ne))
+        return fail_mdb(t, MDB_CORRUPTED, "writing a video entry", err, errlen);
     MDB_val k = { klen, key }, v;
+    uint64_t eid = 0;
     rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
     if (rc == MDB_NOTFOUND) {
-        rc = entry_insert(t, t->dec, NULL, key, klen, rec, rlen, e);
+        rc = entry_insert(t, t->dec, NULL, key, klen, rec, rlen, &ne, &nx);
         t->counts.added++;
-    } else if (!rc && v.mv_size != sizeof(uint64_t)) {
+    } else if (!rc && idx_eid_val(&v, &eid)) {
         rc = MDB_CORRUPTED;
     } else if (!rc) {
-        uint64_t eid;
         uint8_t old[REC_MAX];
         size_t olen;
-        memcpy(&eid, v.mv_data, sizeof eid);
+        phm_entry oe;
+        rec_extra ox;
         MDB_val ek = { sizeof eid, &eid };
         rc = load_record(t, eid, old, &olen);
+        if (!rc)
+            rc = decode_stored(t, eid, old, olen, &ox, &oe);
         if (!rc) {
             rc = mdb_get(t->txn, t->idx->db_frames, &ek, &v);
             t->video_same = rc == 0 && v.mv_size == need &&
@@ -858,7 +1006,8 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
         if (!rc && t->video_same && rec_same(old, olen, rec, rlen)) {
             t->counts.unchanged++;
         } else if (!rc) {
-            rc = entry_replace(t, t->dec, NULL, eid, old, olen, key, klen, rec, rlen);
+            rc = entry_replace(t, t->dec, NULL, eid, &oe, &ox, key, klen, rec, rlen, &ne,
+                               &nx);
             t->counts.updated++;
         }
         t->video_same = 0;
@@ -872,20 +1021,18 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
 
 /* ---- one hash per id (phm_index_txn_unique_ids) ------------------- */
 
-/* Whether record rec holds the hashes of e (PDQ hash and digests). */
-static int same_hashes(const uint8_t *rec, size_t rlen, const phm_entry *e)
+/* Whether x (a decoded entry with its hashes) holds the hashes of e (PDQ
+ * hash and digests). */
+static int same_hashes(const phm_entry *x, const phm_entry *e)
 {
-    phm_entry x;
     const unsigned sigs = PHM_SIG_PDQ | PHM_SIG_MD5 | PHM_SIG_SHA1 | PHM_SIG_SHA256;
-    if (rec_decode(rec, rlen, &x))
+    if ((x->signals & sigs) != (e->signals & sigs))
         return 0;
-    if ((x.signals & sigs) != (e->signals & sigs))
-        return 0;
-    if ((x.signals & PHM_SIG_PDQ) && memcmp(&x.pdq, &e->pdq, sizeof x.pdq))
+    if ((x->signals & PHM_SIG_PDQ) && memcmp(&x->pdq, &e->pdq, sizeof x->pdq))
         return 0;
     for (unsigned i = 0; i < 3; i++)
-        if ((x.signals & digest_sigs[i]) &&
-            memcmp(rec_digest_of(&x, digest_sigs[i]), rec_digest_of(e, digest_sigs[i]),
+        if ((x->signals & digest_sigs[i]) &&
+            memcmp(rec_digest_of(x, digest_sigs[i]), rec_digest_of(e, digest_sigs[i]),
                    rec_digest_len(digest_sigs[i])))
             return 0;
     return 1;
@@ -937,33 +1084,46 @@ static int pset_put(phm_index_txn *t, size_t i)
  * stored another hash for. 0, PHM_ERR_INVALID, or a storage error. */
 static int unique_check(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
 {
-    uint8_t key[KEY_MAX];
-    size_t klen = rec_key(e->source, e->id, key);
+    uint8_t key[IDX_KEY_MAX];
+    size_t klen;
     int clash = 0;
+    uint32_t src;
+    int rc = idx_name_find(t->idx, t->txn, e->source, &src);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK; /* nothing of this source is stored */
+    if (rc)
+        return fail_mdb(t, rc, "checking an id", err, errlen);
+    klen = idx_key(src, e->id, key);
+    phm_entry x;
+    rec_extra xx;
     if (t->pset_cap) {
         uint32_t v = t->pset[pset_slot(t, key, klen)];
         if (v) {
             const pend *p = &t->pend[v - 1];
-            clash = !same_hashes(p->rec, p->rec_len, e);
+            clash = rec_decode(p->rec, p->rec_len, &t->names, &xx, &x) != PHM_OK;
+            if (!clash) {
+                pend_hashes(p, &x);
+                clash = !same_hashes(&x, e);
+            }
             goto out;
         }
     }
     MDB_val k = { klen, key }, val;
-    int rc = mdb_get(t->txn, t->idx->db_keys, &k, &val);
+    rc = mdb_get(t->txn, t->idx->db_keys, &k, &val);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
-    if (!rc && val.mv_size != sizeof(uint64_t))
+    uint64_t eid = 0;
+    if (!rc && idx_eid_val(&val, &eid))
         rc = MDB_CORRUPTED;
     if (rc)
         return fail_mdb(t, rc, "checking an id", err, errlen);
-    uint64_t eid;
-    memcpy(&eid, val.mv_data, sizeof eid);
     if (eid >= t->first_new_eid) { /* stored by this transaction */
         uint8_t old[REC_MAX];
         size_t olen;
-        if ((rc = load_record(t, eid, old, &olen)) != 0)
+        if ((rc = load_record(t, eid, old, &olen)) != 0 ||
+            (rc = decode_stored(t, eid, old, olen, &xx, &x)) != 0)
             return fail_mdb(t, rc, "checking an id", err, errlen);
-        clash = !same_hashes(old, olen, e);
+        clash = !same_hashes(&x, e);
     }
 out:
     if (!clash)
@@ -984,13 +1144,19 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         return st;
     if (e->signals & PHM_SIG_VPDQ)
         return video_add(t, e, err, errlen);
+    uint8_t key[IDX_KEY_MAX], rec[REC_MAX];
+    size_t klen, rlen;
+    int rc = entry_encode(t, e, key, &klen, rec, &rlen);
+    if (rc)
+        return fail_mdb(t, rc, "writing entries", err, errlen);
     if (t->direct) {
-        uint8_t key[KEY_MAX], rec[REC_MAX];
-        size_t klen = rec_key(e->source, e->id, key);
         if (!t->direct_last_len ||
             cmp_keys(key, klen, t->direct_last, t->direct_last_len) > 0) {
-            size_t rlen = rec_encode(e, e->added ? e->added : t->now, rec);
-            int rc = entry_insert(t, t->dec, t->dkc, key, klen, rec, rlen, e);
+            rec_extra x;
+            phm_entry ne;
+            rc = rec_decode(rec, rlen, &t->names, &x, &ne) ? MDB_CORRUPTED : 0;
+            if (!rc)
+                rc = entry_insert(t, t->dec, t->dkc, key, klen, rec, rlen, e, &x);
             if (rc)
                 return fail_mdb(t, rc, "writing entries", err, errlen);
             t->counts.added++;
@@ -1003,7 +1169,7 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     if (t->unique && (st = unique_check(t, e, err, errlen)) != PHM_OK)
         return st;
     if (t->npend == PEND_MAX_ITEMS || t->arena_bytes >= PEND_MAX_BYTES) {
-        int rc = flush_pending(t);
+        rc = flush_pending(t);
         if (rc)
             return fail_mdb(t, rc, "writing entries", err, errlen);
     }
@@ -1015,7 +1181,8 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         t->pend = p;
         t->pend_cap = cap;
     }
-    if (!t->arena || t->arena->cap - t->arena->len < KEY_MAX + REC_MAX) {
+    size_t nh = (e->signals & PHM_SIG_PDQ) ? 1 + e->nvariants : 0;
+    if (!t->arena || t->arena->cap - t->arena->len < klen + rlen + nh * sizeof(phm_pdq)) {
         chunk *c = malloc(sizeof *c + CHUNK_BYTES);
         if (!c)
             return fail_nomem(t, err, errlen);
@@ -1024,17 +1191,23 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         c->cap = CHUNK_BYTES;
         t->arena = c;
     }
-    /* key and record straight into the arena */
+    /* key, record and PDQ hashes into the arena */
     chunk *c = t->arena;
     pend *p = &t->pend[t->npend];
     uint8_t *dst = c->data + c->len;
+    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
+    size_t hb = nh ? rec_slots(e, h) * sizeof *h : 0;
+    memcpy(dst, key, klen);
+    memcpy(dst + klen, rec, rlen);
+    memcpy(dst + klen + rlen, h, hb);
     p->key = dst;
-    p->key_len = (uint32_t)rec_key(e->source, e->id, dst);
-    p->rec = dst + p->key_len;
-    p->rec_len = (uint32_t)rec_encode(e, e->added ? e->added : t->now, dst + p->key_len);
+    p->key_len = (uint32_t)klen;
+    p->rec = dst + klen;
+    p->rec_len = (uint32_t)rlen;
+    p->nh = (uint8_t)nh;
     p->seq = (uint32_t)t->npend;
-    c->len += p->key_len + p->rec_len;
-    t->arena_bytes += p->key_len + p->rec_len;
+    c->len += klen + rlen + hb;
+    t->arena_bytes += klen + rlen + hb;
     t->npend++;
     if (t->unique && pset_put(t, t->npend - 1))
         return fail_nomem(t, err, errlen);
@@ -1064,9 +1237,10 @@ static int remove_eid(phm_index_txn *t, uint64_t eid)
     if (rc)
         return rc;
     phm_entry e;
-    if (rec_decode(rec, rlen, &e))
+    rec_extra x;
+    if (rec_decode(rec, rlen, &t->names, &x, &e))
         return MDB_CORRUPTED;
-    if ((rc = entry_delete(t, eid, &e)))
+    if ((rc = entry_delete(t, eid, &e, &x)))
         return rc;
     t->counts.removed++;
     return 0;
@@ -1089,18 +1263,22 @@ int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
     int rc = flush_pending(t);
     if (rc)
         return fail_mdb(t, rc, "writing entries", err, errlen);
-    uint8_t key[KEY_MAX];
-    MDB_val k = { rec_key(source, id, key), key }, v;
+    uint8_t key[IDX_KEY_MAX];
+    uint32_t src;
+    rc = idx_name_find(t->idx, t->txn, source, &src);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK;
+    if (rc)
+        return fail_mdb(t, rc, "removing an entry", err, errlen);
+    MDB_val k = { idx_key(src, id, key), key }, v;
     rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
     uint64_t eid = 0;
-    if (!rc && v.mv_size != sizeof eid)
+    if (!rc && idx_eid_val(&v, &eid))
         rc = MDB_CORRUPTED;
-    if (!rc) {
-        memcpy(&eid, v.mv_data, sizeof eid);
+    if (!rc)
         rc = remove_eid(t, eid);
-    }
     if (!rc)
         rc = mdb_del(t->txn, t->idx->db_keys, &k, NULL);
     if (rc)
@@ -1125,24 +1303,30 @@ int phm_index_remove_source(phm_index_txn *t, const char *source,
     int rc = flush_pending(t);
     if (rc)
         return fail_mdb(t, rc, "writing entries", err, errlen);
-    size_t plen = strlen(source) + 1; /* the prefix includes the NUL */
+    uint32_t src;
+    rc = idx_name_find(t->idx, t->txn, source, &src);
+    if (rc == MDB_NOTFOUND)
+        return PHM_OK;
+    if (rc)
+        return fail_mdb(t, rc, "removing a source", err, errlen);
+    uint8_t prefix[5];
+    size_t plen = idx_okey_put(prefix, src); /* prefix-free */
     MDB_cursor *c;
     if ((rc = mdb_cursor_open(t->txn, t->idx->db_keys, &c)))
         return fail_mdb(t, rc, "removing a source", err, errlen);
-    MDB_val k = { plen, (void *)(uintptr_t)source }, v;
+    MDB_val k = { plen, prefix }, v;
     uint64_t n = 0;
     int op = MDB_SET_RANGE;
     while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
         /* after a delete the cursor already rests on the next key */
         op = MDB_NEXT;
-        if (k.mv_size < plen || memcmp(k.mv_data, source, plen) != 0)
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
         uint64_t eid;
-        if (v.mv_size != sizeof eid) {
+        if (idx_eid_val(&v, &eid)) {
             rc = MDB_CORRUPTED;
             break;
         }
-        memcpy(&eid, v.mv_data, sizeof eid);
         if ((rc = remove_eid(t, eid)) || (rc = mdb_cursor_del(c, 0)))
             break;
         n++;
@@ -1217,6 +1401,7 @@ int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
     }
     int st = PHM_OK;
     int rc = flush_pending(t);
+    slots_done(t); /* before the commit rebuilds the base */
     if (!rc)
         rc = groups_flush(t);
     if (!rc)

@@ -1,0 +1,155 @@
+/* index_slots.c - an entry's PDQ hashes, read from the search structures
+ * (index format 5 keeps no copy in the entry record): the base's 'E' and
+ * 'H' blobs for entries below its eid bound, `delta` for the others. */
+#include <string.h>
+
+#include "index_internal.h"
+
+/* Entry number of base slot i ('E' blob, possibly misaligned in the map).
+ * The one place that knows the blob's element type. */
+static inline uint64_t slot_eid(const void *eids, size_t i)
+{
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)eids + i * sizeof v, sizeof v);
+    return v;
+}
+
+/* Element i of an array of u64 in memory. */
+static uint64_t u64_at(const void *a, size_t i)
+{
+    return ((const uint64_t *)a)[i];
+}
+
+static uint64_t base_at(const void *a, size_t i)
+{
+    return slot_eid(a, i);
+}
+
+static size_t run_of(const void *eids, size_t n, uint64_t eid, size_t *first,
+                     uint64_t (*at)(const void *, size_t))
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (at(eids, mid) < eid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *first = lo;
+    size_t end = lo;
+    while (end < n && at(eids, end) == eid)
+        end++;
+    return end - lo;
+}
+
+size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first)
+{
+    return run_of(eids, n, eid, first, u64_at);
+}
+
+size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first)
+{
+    return run_of(eblob, n, eid, first, base_at);
+}
+
+int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
+{
+    memset(r, 0, sizeof *r);
+    r->idx = idx;
+    r->txn = txn;
+    int rc = idx_base_header_get(idx, txn, &r->h);
+    if (rc || r->h.n == 0)
+        return rc;
+    uint8_t key[4];
+    MDB_val k = { 4, key }, e, h;
+    idx_blob_key(key, IDX_BLOB_EIDS, 0);
+    rc = mdb_get(txn, idx->db_search, &k, &e);
+    if (!rc) {
+        idx_blob_key(key, IDX_BLOB_HASHES, 0);
+        rc = mdb_get(txn, idx->db_search, &k, &h);
+    }
+    if (rc)
+        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    if (e.mv_size / sizeof(uint64_t) != r->h.n || e.mv_size % sizeof(uint64_t) ||
+        h.mv_size != r->h.n * sizeof(phm_pdq))
+        return MDB_CORRUPTED;
+    r->eids = e.mv_data;
+    r->hashes = h.mv_data;
+    r->n = (size_t)r->h.n;
+    return 0;
+}
+
+void idx_slots_close(idx_slots *r)
+{
+    if (r->delta)
+        mdb_cursor_close(r->delta);
+    r->delta = NULL;
+}
+
+int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (eid < r->h.eid_bound) {
+        size_t first, cnt;
+        /* a walk in ascending numbers: look ahead of the last place first */
+        if (r->pos < r->n && slot_eid(r->eids, r->pos) <= eid &&
+            (r->pos == 0 || slot_eid(r->eids, r->pos - 1) < eid)) {
+            size_t p = r->pos;
+            while (p < r->n && p - r->pos < 8 && slot_eid(r->eids, p) < eid)
+                p++;
+            if (p < r->n && slot_eid(r->eids, p) < eid) {
+                cnt = idx_base_run(r->eids, r->n, eid, &first);
+            } else {
+                first = p;
+                cnt = 0;
+                while (first + cnt < r->n && slot_eid(r->eids, first + cnt) == eid)
+                    cnt++;
+            }
+        } else {
+            cnt = idx_base_run(r->eids, r->n, eid, &first);
+        }
+        if (cnt > max)
+            return MDB_CORRUPTED;
+        if (cnt)
+            memcpy(out, r->hashes + first * sizeof(phm_pdq), cnt * sizeof(phm_pdq));
+        r->pos = first + cnt;
+        *n = cnt;
+        return 0;
+    }
+    int rc = 0;
+    if (!r->delta && (rc = mdb_cursor_open(r->txn, r->idx->db_delta, &r->delta)))
+        return rc;
+    uint8_t key[9];
+    idx_delta_key(key, eid);
+    MDB_val k = { 9, key }, v;
+    for (int op = MDB_SET_RANGE; (rc = mdb_cursor_get(r->delta, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        if (k.mv_size < 9 || memcmp(k.mv_data, key, 9) != 0)
+            break;
+        if (*n == max || v.mv_size != sizeof(phm_pdq))
+            return MDB_CORRUPTED;
+        memcpy(&out[(*n)++], v.mv_data, sizeof(phm_pdq));
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int idx_entry_hashes(phm_index *idx, MDB_txn *txn, uint64_t eid, phm_pdq *out,
+                     size_t max, size_t *n)
+{
+    idx_slots r;
+    *n = 0;
+    int rc = idx_slots_open(&r, idx, txn);
+    if (!rc)
+        rc = idx_slots_get(&r, eid, out, max, n);
+    idx_slots_close(&r);
+    return rc;
+}
+
+void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n)
+{
+    if (n)
+        e->pdq = h[0];
+    for (size_t i = 0; i + 1 < n && i < e->nvariants; i++)
+        e->variants[i].pdq = h[1 + i];
+}
