@@ -443,16 +443,37 @@ static int copy_rows(upgrade *u)
     }
     if (!rc && o->next_content_id)
         rc = idx_meta_put_u64(idx, txn, "next_content_id", o->next_content_id);
-    if (!rc && o->has_created) {
-        MDB_val k = { 7, "created" }, v = { sizeof o->created, &o->created };
-        rc = mdb_put(txn, idx->db_meta, &k, &v, 0);
-    }
     if (rc) {
         phm_index_txn_abort(u->txn);
         u->txn = NULL;
         snprintf(u->msg, sizeof u->msg, "%s while copying the governance rows",
                  mdb_strerror(rc));
         return rc == MDB_CORRUPTED ? PHM_ERR_CORRUPT : PHM_ERR_INDEX;
+    }
+    return batch_commit(u, 0);
+}
+
+/* Gives the new file the old one's creation time, before any entry is
+ * added: records store `added` relative to it, so changing it afterwards
+ * would move every entry's time. */
+static int copy_created(upgrade *u)
+{
+    old_index *o = &u->old;
+    if (!o->has_created)
+        return PHM_OK;
+    int st = phm_index_txn_begin(u->idx, &u->txn, u->msg, sizeof u->msg);
+    if (st)
+        return st;
+    phm_index *idx;
+    MDB_txn *txn = idx_txn_mdb(u->txn, &idx);
+    MDB_val k = { 7, "created" }, v = { sizeof o->created, &o->created };
+    int rc = txn ? mdb_put(txn, idx->db_meta, &k, &v, 0) : EINVAL;
+    if (rc) {
+        phm_index_txn_abort(u->txn);
+        u->txn = NULL;
+        snprintf(u->msg, sizeof u->msg, "%s while writing the creation time",
+                 mdb_strerror(rc));
+        return PHM_ERR_INDEX;
     }
     return batch_commit(u, 0);
 }
@@ -617,6 +638,8 @@ static int run(upgrade *u, const char *tmp)
     u->total = es.ms_entries;
     int st = phm_index_open(&u->idx, tmp, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, u->msg,
                             sizeof u->msg);
+    if (!st)
+        st = copy_created(u);
     if (!st)
         st = copy_entries(u);
     if (!st)
