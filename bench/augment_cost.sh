@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/augment_cost.sh [N] [K] - what stored variants cost: an index of N
 # random image entries (default 200,000) without variants and with K each
-# (default 15, the size of --augment's set), both compacted; prints the used
+# (default 15; --augment's set is 23), both compacted; prints the used
 # bytes per entry and the lookup time of 20,000 queries at radius 31 (half
 # near an entry's own hash or one of its variants, half unrelated), median
 # of 5 runs, and the matches found (the same entries either way for the
@@ -19,7 +19,8 @@ import json, random, sys
 n, k, w = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 names = ["crop5-c", "crop10-c", "crop15-c", "crop5-tl", "crop5-tr", "crop5-bl",
          "crop5-br", "crop15-tl", "crop15-tr", "crop15-bl", "crop15-br", "rot+5",
-         "rot-5", "rot+5-crop", "rot-5-crop", "crop20-c"][:k]
+         "rot-5", "rot+5-crop", "rot-5-crop", "gamma-up", "gamma-down", "blur",
+         "down25", "crop8-tl", "crop8-tr", "crop8-bl", "crop8-br", "crop20-c"][:k]
 rnd = random.Random(1)
 def h():
     while True:

@@ -431,6 +431,13 @@ int phm_image_rotate(const phm_image *img, double degrees, int crop,
                      const uint8_t fill[3], uint8_t *buf, size_t buflen,
                      phm_image *out);
 
+/* Blurs img into buf (same size) with an approximate Gaussian of `sigma`
+ * pixels (0 < sigma <= 1000): three box filters each way, edges clamped,
+ * in linear time whatever sigma (within a few levels of a true Gaussian
+ * on smooth content). Used by the "blur" stored variant. */
+int phm_image_blur(const phm_image *img, double sigma, uint8_t *buf, size_t buflen,
+                   phm_image *out);
+
 /* Default pixel limit: 100 megapixels. */
 #define PHM_DEFAULT_MAX_PIXELS (100ull * 1000 * 1000)
 /* Default limit on an input file's size: 1 GiB. */
@@ -746,7 +753,7 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
 #define PHM_INDEX_MAX_ATTRS 4096
 
 /* Most stored variants an image entry carries (phm_entry.variants). */
-#define PHM_INDEX_MAX_VARIANTS 16
+#define PHM_INDEX_MAX_VARIANTS 32
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -831,6 +838,18 @@ enum {
     PHM_KV_CROP15_TR,
     PHM_KV_CROP15_BL,
     PHM_KV_CROP15_BR,
+    /* photometric and 8 % corner variants (issue 15, wt-aug2) */
+    PHM_KV_GAMMA_UP,      /* "gamma-up": every channel v -> 255 (v/255)^0.75
+                             (brighter mid-tones) */
+    PHM_KV_GAMMA_DOWN,    /* "gamma-down": v -> 255 (v/255)^(1/0.75) */
+    PHM_KV_BLUR,          /* "blur": Gaussian blur, sigma 0.75 % of the
+                             longer side (edges clamped) */
+    PHM_KV_DOWN25,        /* "down25": shrunk to a quarter a side (box
+                             average), then scaled back up (bilinear) */
+    PHM_KV_CROP8_TL,      /* "crop8-tl" ... "crop8-br": as crop10-tl */
+    PHM_KV_CROP8_TR,
+    PHM_KV_CROP8_BL,
+    PHM_KV_CROP8_BR,
     PHM_KV_COUNT          /* one past the last code */
 };
 

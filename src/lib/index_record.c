@@ -324,6 +324,10 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_CROP5_BL] = "crop5-bl",      [PHM_KV_CROP5_BR] = "crop5-br",
     [PHM_KV_CROP15_TL] = "crop15-tl",    [PHM_KV_CROP15_TR] = "crop15-tr",
     [PHM_KV_CROP15_BL] = "crop15-bl",    [PHM_KV_CROP15_BR] = "crop15-br",
+    [PHM_KV_GAMMA_UP] = "gamma-up",      [PHM_KV_GAMMA_DOWN] = "gamma-down",
+    [PHM_KV_BLUR] = "blur",              [PHM_KV_DOWN25] = "down25",
+    [PHM_KV_CROP8_TL] = "crop8-tl",      [PHM_KV_CROP8_TR] = "crop8-tr",
+    [PHM_KV_CROP8_BL] = "crop8-bl",      [PHM_KV_CROP8_BR] = "crop8-br",
 };
 
 const char *phm_known_variant_name(int code)

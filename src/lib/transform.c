@@ -175,6 +175,8 @@ static const struct {
     [PHM_KV_CROP5_BL] = { 5, 3, 0, 0 },      [PHM_KV_CROP5_BR] = { 5, 4, 0, 0 },
     [PHM_KV_CROP15_TL] = { 15, 1, 0, 0 },    [PHM_KV_CROP15_TR] = { 15, 2, 0, 0 },
     [PHM_KV_CROP15_BL] = { 15, 3, 0, 0 },    [PHM_KV_CROP15_BR] = { 15, 4, 0, 0 },
+    [PHM_KV_CROP8_TL] = { 8, 1, 0, 0 },      [PHM_KV_CROP8_TR] = { 8, 2, 0, 0 },
+    [PHM_KV_CROP8_BL] = { 8, 3, 0, 0 },      [PHM_KV_CROP8_BR] = { 8, 4, 0, 0 },
 };
 
 /* The default set (docs/ROBUST.md, "Known-image augmentation": chosen by
@@ -183,7 +185,9 @@ static const int default_set[] = {
     PHM_KV_CROP5_C,   PHM_KV_CROP10_C,  PHM_KV_CROP15_C,  PHM_KV_CROP5_TL,
     PHM_KV_CROP5_TR,  PHM_KV_CROP5_BL,  PHM_KV_CROP5_BR,  PHM_KV_CROP15_TL,
     PHM_KV_CROP15_TR, PHM_KV_CROP15_BL, PHM_KV_CROP15_BR, PHM_KV_ROT_P5,
-    PHM_KV_ROT_M5,    PHM_KV_ROT_P5_CROP, PHM_KV_ROT_M5_CROP,
+    PHM_KV_ROT_M5,    PHM_KV_ROT_P5_CROP, PHM_KV_ROT_M5_CROP, PHM_KV_GAMMA_UP,
+    PHM_KV_GAMMA_DOWN, PHM_KV_BLUR,     PHM_KV_DOWN25,    PHM_KV_CROP8_TL,
+    PHM_KV_CROP8_TR,  PHM_KV_CROP8_BL,  PHM_KV_CROP8_BR,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -194,10 +198,136 @@ size_t phm_augment_default(int *codes, size_t cap)
     return n;
 }
 
+/* Photometric edits (same size as img, into buf): a tone curve, a
+ * Gaussian blur, a shrink to a quarter and back. */
+
+/* Every channel v -> 255 (v/255)^g. */
+static void tone(const phm_image *img, double g, uint8_t *buf, phm_image *out)
+{
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++)
+        lut[v] = (uint8_t)lround(255.0 * pow(v / 255.0, g));
+    size_t row = (size_t)img->width * img->channels;
+    for (uint32_t y = 0; y < img->height; y++) {
+        const uint8_t *s = img->pixels + (size_t)y * img->stride;
+        uint8_t *d = buf + (size_t)y * row;
+        for (size_t i = 0; i < row; i++)
+            d[i] = lut[s[i]];
+    }
+    describe(out, img, buf, img->width, img->height);
+}
+
+/* A box filter of radius r along n samples of line[0], line[step], ...
+ * (edges clamped), rounding; tmp holds n bytes. */
+static void box_line(uint8_t *line, size_t n, size_t step, long r, uint8_t *tmp)
+{
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = line[i * step];
+    long last = (long)n - 1, sum = 0;
+    for (long i = -r; i <= r; i++)
+        sum += tmp[i < 0 ? 0 : i > last ? last : i];
+    for (long i = 0; i <= last; i++) {
+        line[(size_t)i * step] = (uint8_t)((sum + r) / (2 * r + 1));
+        long out = i - r, in = i + r + 1;
+        sum += tmp[in > last ? last : in] - tmp[out < 0 ? 0 : out];
+    }
+}
+
+/* A Gaussian blur of sigma pixels, as three passes of a box filter each
+ * way (their width from sigma: 3 boxes of width b have variance
+ * (b^2 - 1)/4), in place on a copy of img: linear time, one line of
+ * scratch. */
+int phm_image_blur(const phm_image *img, double sigma, uint8_t *buf, size_t buflen,
+                   phm_image *out)
+{
+    if (!valid(img) || !buf || !out || !(sigma > 0 && sigma <= 1000) ||
+        buflen / ((size_t)img->width * img->channels) < img->height)
+        return PHM_ERR_INVALID;
+    const uint32_t w = img->width, h = img->height, ch = img->channels;
+    long r = lround((sqrt(4.0 * sigma * sigma + 1.0) - 1.0) / 2.0);
+    r = r < 1 ? 1 : r;
+    size_t row = (size_t)w * ch;
+    uint8_t *tmp = malloc(w > h ? w : h);
+    if (!tmp)
+        return PHM_ERR_NOMEM;
+    for (uint32_t y = 0; y < h; y++)
+        memcpy(buf + y * row, img->pixels + (size_t)y * img->stride, row);
+    for (int pass = 0; pass < 3; pass++) {
+        for (uint32_t y = 0; y < h; y++)
+            for (uint32_t c = 0; c < ch; c++)
+                box_line(buf + y * row + c, w, ch, r, tmp);
+        for (size_t i = 0; i < row; i++)
+            box_line(buf + i, h, row, r, tmp);
+    }
+    free(tmp);
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
+/* Shrunk to ceil(w/4) x ceil(h/4) by averaging 4x4 blocks (the last ones
+ * smaller), then scaled back to w x h bilinearly (pixel centres aligned). */
+static int down_up(const phm_image *img, uint8_t *buf, phm_image *out)
+{
+    const uint32_t w = img->width, h = img->height, ch = img->channels, f = 4;
+    const uint32_t sw = (w + f - 1) / f, sh = (h + f - 1) / f;
+    double *sm = malloc((size_t)sw * sh * ch * sizeof *sm);
+    if (!sm)
+        return PHM_ERR_NOMEM;
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++)
+            for (uint32_t c = 0; c < ch; c++) {
+                double a = 0;
+                uint32_t n = 0;
+                for (uint32_t yy = y * f; yy < h && yy < y * f + f; yy++)
+                    for (uint32_t xx = x * f; xx < w && xx < x * f + f; xx++, n++)
+                        a += img->pixels[(size_t)yy * img->stride + (size_t)xx * ch + c];
+                sm[((size_t)y * sw + x) * ch + c] = a / n;
+            }
+    for (uint32_t y = 0; y < h; y++) {
+        double sy = (y + 0.5) * sh / h - 0.5;
+        sy = sy < 0 ? 0 : sy > sh - 1 ? sh - 1 : sy;
+        uint32_t y0 = (uint32_t)sy, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+        double fy = sy - y0;
+        for (uint32_t x = 0; x < w; x++) {
+            double sx = (x + 0.5) * sw / w - 0.5;
+            sx = sx < 0 ? 0 : sx > sw - 1 ? sw - 1 : sx;
+            uint32_t x0 = (uint32_t)sx, x1 = x0 + 1 < sw ? x0 + 1 : x0;
+            double fx = sx - x0;
+            for (uint32_t c = 0; c < ch; c++) {
+                double p00 = sm[((size_t)y0 * sw + x0) * ch + c];
+                double p01 = sm[((size_t)y0 * sw + x1) * ch + c];
+                double p10 = sm[((size_t)y1 * sw + x0) * ch + c];
+                double p11 = sm[((size_t)y1 * sw + x1) * ch + c];
+                double top = p00 + (p01 - p00) * fx, bot = p10 + (p11 - p10) * fx;
+                buf[(size_t)y * w * ch + (size_t)x * ch + c] = (uint8_t)lround(top + (bot - top) * fy);
+            }
+        }
+    }
+    free(sm);
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
 /* Applies variant `code`'s edit of img into buf (img's bytes). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)
 {
+    switch (code) {
+    case PHM_KV_GAMMA_UP:
+        tone(img, 0.75, buf, out);
+        return PHM_OK;
+    case PHM_KV_GAMMA_DOWN:
+        tone(img, 1.0 / 0.75, buf, out);
+        return PHM_OK;
+    case PHM_KV_BLUR: {
+        uint32_t side = img->width > img->height ? img->width : img->height;
+        return phm_image_blur(img, 0.0075 * side, buf, len, out);
+    }
+    case PHM_KV_DOWN25:
+        return down_up(img, buf, out);
+    default:
+        break;
+    }
     if (edits[code].degrees != 0) {
         static const uint8_t black[3] = { 0, 0, 0 };
         return phm_image_rotate(img, edits[code].degrees, edits[code].rot_crop, black,

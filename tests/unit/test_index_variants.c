@@ -159,6 +159,155 @@ static void test_augment(void)
     free(p);
 }
 
+/* The stored variant `code` of img (min_distance 0), or 0 if none. */
+static int variant_of(phm_hasher *h, const phm_image *img, int code, phm_pdq *v)
+{
+    phm_pdq_result own;
+    phm_entry_variant out[PHM_INDEX_MAX_VARIANTS];
+    size_t n = 0;
+    if (phm_hash_image(h, img, PHM_MODE_FULL, 0, &own) != PHM_OK ||
+        phm_augment(h, img, PHM_MODE_FULL, &own.hash[0], &code, 1, 0, out, &n, err,
+                    sizeof err) != PHM_OK || n != 1 || out[0].code != code)
+        return 0;
+    *v = out[0].pdq;
+    return 1;
+}
+
+static int hash_of(phm_hasher *h, const uint8_t *pix, uint32_t w, uint32_t ht, phm_pdq *q)
+{
+    phm_image im = { pix, w, ht, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+    phm_pdq_result r;
+    if (phm_hash_image(h, &im, PHM_MODE_FULL, 0, &r) != PHM_OK)
+        return 0;
+    *q = r.hash[0];
+    return 1;
+}
+
+/* One pass of a true Gaussian (kernel k[0..2kr], total sum) over a w x ht
+ * RGB image of doubles, along rows (rows nonzero) or columns, edges
+ * clamped: src to dst. len is the length of a line, lines their count. */
+static void gauss_pass(const double *src, double *dst, uint32_t len, uint32_t lines,
+                       int rows, const double *k, int kr, double sum)
+{
+    for (uint32_t l = 0; l < lines; l++)
+        for (uint32_t i = 0; i < len; i++)
+            for (uint32_t c = 0; c < 3; c++) {
+                double a = 0;
+                for (int j = -kr; j <= kr; j++) {
+                    long q = (long)i + j < 0 ? 0 : (long)i + j >= (long)len ? (long)len - 1 : (long)i + j;
+                    size_t at = rows ? (size_t)l * len + (size_t)q : (size_t)q * lines + l;
+                    a += k[j + kr] / sum * src[at * 3 + c];
+                }
+                dst[(rows ? (size_t)l * len + i : (size_t)i * lines + l) * 3 + c] = a;
+            }
+}
+
+/* The photometric variants against references computed here: the tone
+ * curves exactly (the formula per pixel), the blur against a true
+ * Gaussian (double precision, kernel to 4 sigma: the library's three
+ * boxes approximate it), down25 against block means and bilinear
+ * resampling written out here, crop8 against the crop. */
+static void test_photometric(void)
+{
+    const uint32_t w = 200, ht = 150, n = w * ht * 3;
+    phm_hasher *h;
+    phm_image img;
+    phm_pdq v, r, r2, own;
+    uint8_t *p = picture(w, ht, 3, &img), *ref = malloc(n);
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO) || !hash_of(h, p, w, ht, &own))
+        exit(2);
+
+    for (int up = 1; up >= 0; up--) {
+        double g = up ? 0.75 : 1.0 / 0.75;
+        for (uint32_t i = 0; i < n; i++)
+            ref[i] = (uint8_t)lround(255.0 * pow(p[i] / 255.0, g));
+        int got = variant_of(h, &img, up ? PHM_KV_GAMMA_UP : PHM_KV_GAMMA_DOWN, &v) &&
+                  hash_of(h, ref, w, ht, &r);
+        OK(got && memcmp(&v, &r, sizeof v) == 0, "%s: the hash of 255 (v/255)^%.3f",
+           up ? "gamma-up" : "gamma-down", g);
+    }
+
+    /* blur: phm_image_blur against a true Gaussian (sigma 1.5 px: 0.75 %
+     * of 200, the variant's; and 4 px), pixel by pixel; the variant is the
+     * hash of the 1.5 px blur */
+    double *t = malloc(n * sizeof *t);
+    uint8_t *bl = malloc(n);
+    for (int si = 0; si < 2; si++) {
+        double sigma = si ? 4.0 : 1.5, k[33], sum = 0;
+        int kr = (int)ceil(4 * sigma);
+        for (int i = -kr; i <= kr; i++)
+            sum += k[i + kr] = exp(-i * i / (2 * sigma * sigma));
+        double err_blur = 0, err_orig = 0, *u = malloc(n * sizeof *u);
+        for (uint32_t i = 0; i < n; i++)
+            u[i] = p[i];
+        gauss_pass(u, t, w, ht, 1, k, kr, sum); /* along rows */
+        gauss_pass(t, u, ht, w, 0, k, kr, sum); /* along columns */
+        for (uint32_t i = 0; i < n; i++)
+            ref[i] = (uint8_t)lround(u[i]);
+        free(u);
+        phm_image o;
+        IS_INT(phm_image_blur(&img, sigma, bl, n, &o), PHM_OK, "blur, sigma %.1f", sigma);
+        for (uint32_t i = 0; i < n; i++) {
+            err_blur += fabs((double)bl[i] - ref[i]);
+            err_orig += fabs((double)p[i] - ref[i]);
+        }
+        err_blur /= n;
+        err_orig /= n;
+        OK(err_blur < 5.0 && err_orig > 8 * err_blur,
+           "sigma %.1f: mean error %.2f levels against a true Gaussian (the unblurred "
+           "image: %.2f)", sigma, err_blur, err_orig);
+        if (!si) {
+            int got = variant_of(h, &img, PHM_KV_BLUR, &v) && hash_of(h, bl, w, ht, &r2);
+            OK(got && memcmp(&v, &r2, sizeof v) == 0, "the blur variant is its hash");
+        }
+    }
+    phm_image o;
+    IS_INT(phm_image_blur(&img, 0.0, bl, n, &o), PHM_ERR_INVALID, "sigma 0 refused");
+    IS_INT(phm_image_blur(&img, 1.0, bl, n - 1, &o), PHM_ERR_INVALID, "short buffer refused");
+    free(bl);
+
+    /* down25: 4x4 block means (50 x 38 blocks, the last row of 2 lines),
+     * bilinear back with pixel centres aligned */
+    const uint32_t sw = 50, sh = 38;
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++)
+            for (uint32_t c = 0; c < 3; c++) {
+                double a = 0;
+                int m = 0;
+                for (uint32_t yy = 4 * y; yy < 4 * y + 4 && yy < ht; yy++)
+                    for (uint32_t xx = 4 * x; xx < 4 * x + 4; xx++, m++)
+                        a += p[((size_t)yy * w + xx) * 3 + c];
+                t[((size_t)y * sw + x) * 3 + c] = a / m;
+            }
+    for (uint32_t y = 0; y < ht; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            double fy = fmin(fmax((y + 0.5) * sh / ht - 0.5, 0), sh - 1);
+            double fx = fmin(fmax((x + 0.5) * sw / w - 0.5, 0), sw - 1);
+            uint32_t y0 = (uint32_t)fy, x0 = (uint32_t)fx;
+            uint32_t y1 = y0 + 1 < sh ? y0 + 1 : y0, x1 = x0 + 1 < sw ? x0 + 1 : x0;
+            for (uint32_t c = 0; c < 3; c++) {
+#define S(yy, xx) t[((size_t)(yy) * sw + (xx)) * 3 + c]
+                double top = S(y0, x0) + (S(y0, x1) - S(y0, x0)) * (fx - x0);
+                double bot = S(y1, x0) + (S(y1, x1) - S(y1, x0)) * (fx - x0);
+#undef S
+                ref[((size_t)y * w + x) * 3 + c] = (uint8_t)lround(top + (bot - top) * (fy - y0));
+            }
+        }
+    int got = variant_of(h, &img, PHM_KV_DOWN25, &v) && hash_of(h, ref, w, ht, &r);
+    OK(got && memcmp(&v, &r, sizeof v) == 0, "down25: the hash of block means scaled back");
+
+    /* crop8-br: 16 x 12 cut off the left and the top */
+    for (uint32_t y = 0; y < 138; y++)
+        memcpy(ref + (size_t)y * 184 * 3, p + ((size_t)(y + 12) * w + 16) * 3, 184 * 3);
+    got = variant_of(h, &img, PHM_KV_CROP8_BR, &v) && hash_of(h, ref, 184, 138, &r);
+    OK(got && memcmp(&v, &r, sizeof v) == 0, "crop8-br: the bottom-right 92 %%");
+
+    free(t);
+    free(ref);
+    phm_hasher_free(h);
+    free(p);
+}
+
 static void test_names(void)
 {
     int ok = 1;
@@ -168,6 +317,9 @@ static void test_names(void)
     OK(ok, "every code has a name that maps back");
     IS_STR(phm_known_variant_name(PHM_KV_CROP10_C), "crop10-c", "crop10-c");
     IS_STR(phm_known_variant_name(PHM_KV_ROT_M5_CROP), "rot-5-crop", "rot-5-crop");
+    IS_STR(phm_known_variant_name(PHM_KV_GAMMA_UP), "gamma-up", "gamma-up");
+    IS_STR(phm_known_variant_name(PHM_KV_DOWN25), "down25", "down25");
+    IS_STR(phm_known_variant_name(PHM_KV_CROP8_BR), "crop8-br", "crop8-br");
     OK(!phm_known_variant_name(0) && !phm_known_variant_name(PHM_KV_COUNT), "no name outside");
     IS_INT(phm_known_variant_code("crop11-c"), 0, "unknown name");
 }
@@ -418,6 +570,7 @@ int main(void)
     scratch_dir(dir, sizeof dir, "variants");
     test_transforms();
     test_augment();
+    test_photometric();
     test_names();
     test_index();
     test_old_formats();
