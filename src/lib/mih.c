@@ -40,30 +40,28 @@ size_t mih_build_scratch_bytes(size_t n)
 
 void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir)
 {
-    uint32_t *offsets = dir, *zeros = dir + MIH_VALUES + 1;
     memset(dir, 0, MIH_DIR_BYTES);
     /* counts, and each bucket's last (largest) high part */
     for (size_t s = 0; s < n; s++) {
         uint32_t v = mih_key(&hashes[s], i);
-        offsets[v]++;
-        zeros[v] = (uint32_t)(s >> 16);
+        dir[2 * v]++;
+        dir[2 * v + 1] = (uint32_t)(s >> 16);
     }
     uint32_t sum = 0, zsum = 0;
     for (size_t v = 0; v < MIH_VALUES; v++) {
-        uint32_t c = offsets[v], z = zeros[v];
-        offsets[v] = sum;
-        zeros[v] = zsum;
+        uint32_t c = dir[2 * v], z = dir[2 * v + 1];
+        dir[2 * v] = sum;
+        dir[2 * v + 1] = zsum;
         sum += c;
         zsum += z;
     }
-    offsets[MIH_VALUES] = (uint32_t)n;
-    zeros[MIH_VALUES] = zsum;
+    dir[2 * MIH_VALUES] = (uint32_t)n;
+    dir[2 * MIH_VALUES + 1] = zsum;
 }
 
 void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
                     uint8_t *area, void *scratch)
 {
-    const uint32_t *offsets = dir, *zeros = mih_zeros(dir);
     uint16_t *part = (uint16_t *)(void *)area, *lows = part + n;
     uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
     build_rec *tmp = scratch;
@@ -72,7 +70,7 @@ void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t 
     memset(area + 4 * n, 0, mih_area_bytes(n, dir) - 4 * n);
     /* Pass 1: group by high byte, keeping slot order (256 write streams). */
     for (unsigned h = 0; h <= 256; h++)
-        hcur[h] = offsets[h << 8];
+        hcur[h] = mih_off(dir, h << 8);
     for (size_t s = 0; s < n; s++) {
         uint32_t v = mih_key(&hashes[s], i);
         build_rec *r = &tmp[hcur[v >> 8]++];
@@ -87,11 +85,11 @@ void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t 
         uint64_t bit[256];
         uint32_t base = h << 8;
         for (unsigned l = 0; l < 256; l++) {
-            cur[l] = offsets[base + l];
+            cur[l] = mih_off(dir, base + l);
             high[l] = 0;
-            bit[l] = (uint64_t)offsets[base + l] + zeros[base + l];
+            bit[l] = (uint64_t)mih_off(dir, base + l) + mih_zero(dir, base + l);
         }
-        for (uint32_t k = offsets[base]; k < offsets[base + 256]; k++) {
+        for (uint32_t k = mih_off(dir, base); k < mih_off(dir, base + 256); k++) {
             const build_rec *r = &tmp[k];
             uint32_t j = cur[r->low]++, hi = r->slot >> 16;
             part[j] = r->partner;
@@ -119,40 +117,40 @@ static int next_bit(bit_reader *b)
 int mih_check_table(const mih_view *v, unsigned i, uint8_t *seen, char *why,
                     size_t whylen)
 {
-    const uint32_t *offsets = v->offsets[i], *zeros = mih_zeros(offsets);
+    const uint32_t *dir = v->offsets[i];
     size_t n = v->n;
     memset(seen, 0, (n + 7) / 8);
-    if (offsets[0] != 0 || offsets[MIH_VALUES] != n || zeros[0] != 0) {
+    if (mih_off(dir, 0) != 0 || mih_off(dir, MIH_VALUES) != n || mih_zero(dir, 0) != 0) {
         snprintf(why, whylen, "table %u: offsets span %u..%u, not 0..%zu, or zeros start at %u",
-                 i, offsets[0], offsets[MIH_VALUES], n, zeros[0]);
+                 i, mih_off(dir, 0), mih_off(dir, MIH_VALUES), n, mih_zero(dir, 0));
         return -1;
     }
     const uint16_t *part = (const uint16_t *)(const void *)v->postings[i];
     const uint16_t *lows = part + n;
-    size_t nwords = mih_bit_words(n, offsets);
+    size_t nwords = mih_bit_words(n, dir);
     bit_reader br = { (const uint64_t *)(const void *)(v->postings[i] + mih_bits_at(n)), 0,
                       (uint64_t)nwords * 64 };
     uint32_t maxhigh = n ? (uint32_t)((n - 1) >> 16) : 0;
     for (size_t val = 0; val < MIH_VALUES; val++) {
-        uint32_t lo = offsets[val], hi = offsets[val + 1];
+        uint32_t lo = mih_off(dir, val), hi = mih_off(dir, val + 1);
         if (hi < lo || hi > n) {
             snprintf(why, whylen, "table %u: offsets decrease at value %zu", i, val);
             return -1;
         }
-        if (zeros[val + 1] < zeros[val] || zeros[val + 1] - zeros[val] > maxhigh ||
-            (hi == lo && zeros[val + 1] != zeros[val]) ||
-            (uint64_t)hi + zeros[val + 1] > (uint64_t)n + zeros[MIH_VALUES]) {
+        if (mih_zero(dir, val + 1) < mih_zero(dir, val) || mih_zero(dir, val + 1) - mih_zero(dir, val) > maxhigh ||
+            (hi == lo && mih_zero(dir, val + 1) != mih_zero(dir, val)) ||
+            (uint64_t)hi + mih_zero(dir, val + 1) > (uint64_t)n + mih_zero(dir, MIH_VALUES)) {
             snprintf(why, whylen, "table %u: zeros of value %zu are %u..%u", i, val,
-                     zeros[val], zeros[val + 1]);
+                     mih_zero(dir, val), mih_zero(dir, val + 1));
             return -1;
         }
-        if (br.pos != (uint64_t)lo + zeros[val]) {
+        if (br.pos != (uint64_t)lo + mih_zero(dir, val)) {
             snprintf(why, whylen, "table %u: high parts of value %zu start at bit %llu, "
                      "not %llu", i, val, (unsigned long long)br.pos,
-                     (unsigned long long)lo + zeros[val]);
+                     (unsigned long long)lo + mih_zero(dir, val));
             return -1;
         }
-        uint64_t end = (uint64_t)hi + zeros[val + 1];
+        uint64_t end = (uint64_t)hi + mih_zero(dir, val + 1);
         uint32_t prev = 0, high = 0;
         for (uint32_t j = lo; j < hi; j++) {
             int one = 0;
@@ -382,7 +380,7 @@ static uint32_t decode_slots(const mih_view *v, const probe *p, uint32_t *cand)
     const uint16_t *lows = (const uint16_t *)(const void *)area + v->n + p->lo;
     const uint64_t *bits = (const uint64_t *)(const void *)(area + mih_bits_at(v->n));
     size_t nwords = mih_bit_words(v->n, dir);
-    uint64_t b0 = (uint64_t)p->lo + mih_zeros(dir)[p->key];
+    uint64_t b0 = (uint64_t)p->lo + mih_zero(dir, p->key);
     size_t w = (size_t)(b0 >> 6);
     if (w >= nwords)
         return p->c0;
@@ -412,17 +410,14 @@ static int flush_probes(probe_state *ps)
 {
     mih_scratch *s = ps->s;
     const mih_view *v = ps->v;
-    for (size_t j = 0; j < ps->nbuf; j++) {
-        const uint32_t *dir = v->offsets[ps->buf[j].table];
-        __builtin_prefetch(&dir[ps->buf[j].key], 0, 3);
-        __builtin_prefetch(&mih_zeros(dir)[ps->buf[j].key], 0, 3);
-    }
+    for (size_t j = 0; j < ps->nbuf; j++)
+        __builtin_prefetch(&v->offsets[ps->buf[j].table][2 * ps->buf[j].key], 0, 3);
     size_t total = 0;
     for (size_t j = 0; j < ps->nbuf; j++) {
         probe *p = &ps->buf[j];
-        const uint32_t *off = v->offsets[p->table];
-        p->lo = off[p->key];
-        p->hi = off[p->key + 1];
+        const uint32_t *dir = v->offsets[p->table];
+        p->lo = mih_off(dir, p->key);
+        p->hi = mih_off(dir, p->key + 1);
         if (p->hi < p->lo || p->hi > v->n) /* damaged: verify reports it */
             p->hi = p->lo = 0;
         /* The whole run of partners: runs average n / 65536 postings (5
@@ -455,7 +450,7 @@ static int flush_probes(probe_state *ps)
         const uint16_t *lows = part + v->n + p->lo;
         for (uint32_t c = p->c0; c < p->c1; c++)
             __builtin_prefetch(&lows[s->cand[c]], 0, 3);
-        uint64_t b0 = (uint64_t)p->lo + mih_zeros(v->offsets[p->table])[p->key];
+        uint64_t b0 = (uint64_t)p->lo + mih_zero(v->offsets[p->table], p->key);
         __builtin_prefetch(v->postings[p->table] + mih_bits_at(v->n) + (b0 >> 6) * 8, 0, 3);
     }
     /* Then the candidates' hashes, random in the array, for verify. The

@@ -7,9 +7,9 @@
  * chunk c to the slots (positions in the hash array) having that value, in
  * counting-sort form, slots ascending within a value (a "bucket"). A table
  * is a directory and an area:
- *   - directory, MIH_DIR_BYTES: offsets u32[65537] (bucket v holds the
- *     postings offsets[v] .. offsets[v+1]) then zeros u32[65537] (the zero
- *     bits of the high-part vector before bucket v);
+ *   - directory, MIH_DIR_BYTES: 65537 pairs u32 (offset, zeros): bucket v
+ *     holds the postings offsets[v] .. offsets[v+1], and zeros[v] is the
+ *     number of zero bits of the high-part vector before bucket v;
  *   - area, mih_area_bytes(n, dir): partners u16[n] (the other half of the
  *     same chunk), lows u16[n] (slot & 0xffff), then, 8-byte aligned, the
  *     slots' high parts (slot >> 16) as a unary bit vector of u64 words
@@ -90,10 +90,15 @@ static inline int mih_wants_tables(size_t n)
     return n >= MIH_MIN_ENTRIES;
 }
 
-/* The zeros half of a directory. */
-static inline const uint32_t *mih_zeros(const uint32_t *dir)
+/* A directory's offset and zeros of value v (0..MIH_VALUES): pairs, so
+ * that a probe reads one cache line. */
+static inline uint32_t mih_off(const uint32_t *dir, size_t v)
 {
-    return dir + MIH_VALUES + 1;
+    return dir[2 * v];
+}
+static inline uint32_t mih_zero(const uint32_t *dir, size_t v)
+{
+    return dir[2 * v + 1];
 }
 
 /* Byte offset of the bit vector in an area of n postings. */
@@ -105,7 +110,7 @@ static inline size_t mih_bits_at(size_t n)
 /* Words of the bit vector: n ones and zeros[MIH_VALUES] zeros. */
 static inline size_t mih_bit_words(size_t n, const uint32_t *dir)
 {
-    return (size_t)(((uint64_t)n + mih_zeros(dir)[MIH_VALUES] + 63) / 64);
+    return (size_t)(((uint64_t)n + mih_zero(dir, MIH_VALUES) + 63) / 64);
 }
 
 /* Bytes of a table's area. */

@@ -133,13 +133,13 @@ static size_t ref_bucket(const phm_pdq *h, size_t n, unsigned i, uint32_t val,
  * (mih.h), independently of the search's decoder. */
 static size_t decode_bucket(const mih_view *v, unsigned i, uint32_t val, uint32_t *out)
 {
-    const uint32_t *off = v->offsets[i], *zeros = off + MIH_VALUES + 1;
+    const uint32_t *dir = v->offsets[i]; /* pairs (offset, zeros) */
     const uint8_t *area = v->postings[i];
     size_t n = v->n, bits_at = (4 * n + 7) / 8 * 8;
-    uint64_t pos = (uint64_t)off[val] + zeros[val];
+    uint64_t pos = (uint64_t)dir[2 * val] + dir[2 * val + 1];
     uint32_t high = 0;
     size_t m = 0;
-    for (uint32_t j = off[val]; j < off[val + 1]; j++) {
+    for (uint32_t j = dir[2 * val]; j < dir[2 * val + 2]; j++) {
         while (!(area[bits_at + pos / 8] >> (pos % 8) & 1)) {
             high++;
             pos++;
@@ -317,7 +317,7 @@ static void test_huge_slots(void)
         bad += mih_check_table(&v, i, seen, why, sizeof why) != 0;
     IS_INT(bad, 0, "huge slots: tables check %s", why);
     /* a flipped high-part bit past 2^24 is reported */
-    uint64_t last = (uint64_t)n + mih_zeros(v.offsets[0])[MIH_VALUES] - 1;
+    uint64_t last = (uint64_t)n + mih_zero(v.offsets[0], MIH_VALUES) - 1;
     area[0][mih_bits_at(n) + last / 8] ^= (uint8_t)(1u << (last % 8));
     OK(mih_check_table(&v, 0, seen, why, sizeof why) != 0, "huge slots: last bit flipped: %s", why);
 out:
@@ -353,8 +353,7 @@ static void test_corruption(void)
     /* every byte of the area, and directory bytes of used values */
     for (size_t b = 0; b < abytes + 2000; b++) {
         uint8_t *p = b < abytes ? area + b
-                                : dir + (b - abytes < 1000 ? 4 * (size_t)(rng_next(&g) % MIH_VALUES)
-                                                           : 4 * (MIH_VALUES + 1) + 4 * (size_t)(rng_next(&g) % MIH_VALUES)) +
+                                : dir + 4 * (size_t)(rng_next(&g) % (2 * MIH_VALUES)) +
                                       rng_next(&g) % 2;
         uint8_t old = *p, flip = (uint8_t)(1u << (rng_next(&g) % 8));
         *p = (uint8_t)(old ^ flip);
