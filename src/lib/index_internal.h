@@ -44,6 +44,9 @@ enum {
 
 /* Entry number of base slot i, from the 'E' blob (4-byte aligned). */
 uint64_t idx_base_eid(const void *eblob, size_t i);
+/* Whether two of the n slots share an entry number (a video, an image
+ * with variants). */
+int idx_base_multi(const void *eblob, size_t n);
 
 /* meta "base": describes the compacted PDQ structure. */
 typedef struct idx_base_header {

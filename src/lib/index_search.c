@@ -223,9 +223,7 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
         }
         s->base_id = h.base_id;
         s->base_valid = 1;
-        s->base_multi = 0;
-        for (size_t i = 1; i < s->base.n && !s->base_multi; i++)
-            s->base_multi = idx_base_eid(s->base_eids, i) == idx_base_eid(s->base_eids, i - 1);
+        s->base_multi = idx_base_multi(s->base_eids, s->base.n);
     }
     if (!s->view || s->view->gen != gen || s->view->base_id != h.base_id) {
         idx_view *v = NULL;

@@ -501,6 +501,65 @@ static void test_map_full(void)
     phm_index_close(idx);
 }
 
+/* Entry numbers are u32 in the base (format 5): with meta next_eid set
+ * to the last one, one add takes it, the next is refused; what was
+ * committed searches and verifies, with the entry number past 2^31. */
+static void test_eid_limit(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "eids.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    rng r = { 41 };
+    phm_pdq h[3] = { rng_hash(&r), rng_hash(&r), rng_hash(&r) };
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "eid limit: create");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_entry e = entry("s", "first", "c", &h[0]);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eid limit: one entry");
+    phm_index_close(idx);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int ok = 0;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 16);
+    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
+        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+        uint64_t next = 0xffffffffu;
+        MDB_val k = { 8, "next_eid" }, v = { sizeof next, &next };
+        ok = mdb_dbi_open(txn, "meta", 0, &dbi) == 0 && mdb_put(txn, dbi, &k, &v, 0) == 0 &&
+             mdb_txn_commit(txn) == 0;
+    }
+    mdb_env_close(env);
+    OK(ok, "eid limit: next entry number set to 4,294,967,295");
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "eid limit: reopen");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    e = entry("s", "last", "c", &h[1]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "eid limit: the last number is used");
+    e = entry("s", "past", "c", &h[2]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_ERR_INDEX, "eid limit: the next add is refused");
+    OK(strstr(err, "index has used 4,294,967,295 entry numbers") != NULL, "message: %s", err);
+    phm_index_txn_abort(t);
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    e = entry("s", "last", "c", &h[1]);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eid limit: commit the last");
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "eid limit: compact");
+    phm_searcher *s;
+    const phm_match *m = NULL;
+    size_t n = 0;
+    phm_searcher_new(idx, &s, err, sizeof err);
+    IS_INT(phm_search_radius(s, &h[1], 0, &m, &n, err, sizeof err), PHM_OK, "eid limit: search");
+    OK(n == 1 && m[0].entry == 0xffffffffu, "eid limit: found as entry 4294967295 (%zu, %llu)", n,
+       n ? (unsigned long long)m[0].entry : 0ull);
+    phm_searcher_free(s);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "eid limit: verifies: %s", err);
+    phm_index_close(idx);
+}
+
 static void test_compact_and_copy(void)
 {
     char path[600], copy[600];
@@ -839,6 +898,7 @@ int main(void)
     test_bad_files();
     test_map_full();
     test_compact_and_copy();
+    test_eid_limit();
     test_snapshot();
     test_merge_keys();
     test_extra_fields();
