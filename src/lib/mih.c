@@ -62,7 +62,7 @@ void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir)
 void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
                     uint8_t *area, void *scratch)
 {
-    uint16_t *part = (uint16_t *)(void *)area, *lows = part + n;
+    uint16_t *post = (uint16_t *)(void *)area; /* bucket [lo, hi): 2lo .. 2hi */
     uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
     build_rec *tmp = scratch;
     uint32_t *hcur = (uint32_t *)(void *)(tmp + n); /* 257 */
@@ -81,23 +81,25 @@ void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t 
     /* Pass 2: within each high byte, place by low byte. The buckets of one
      * high byte are contiguous, about 4.25n/256 bytes: cache-resident. */
     for (unsigned h = 0; h < 256; h++) {
-        uint32_t cur[256], high[256];
+        uint32_t cur[256], high[256], lo[256], hi[256];
         uint64_t bit[256];
         uint32_t base = h << 8;
         for (unsigned l = 0; l < 256; l++) {
-            cur[l] = mih_off(dir, base + l);
+            cur[l] = 0;
+            lo[l] = mih_off(dir, base + l);
+            hi[l] = mih_off(dir, base + l + 1);
             high[l] = 0;
             bit[l] = (uint64_t)mih_off(dir, base + l) + mih_zero(dir, base + l);
         }
         for (uint32_t k = mih_off(dir, base); k < mih_off(dir, base + 256); k++) {
             const build_rec *r = &tmp[k];
-            uint32_t j = cur[r->low]++, hi = r->slot >> 16;
-            part[j] = r->partner;
-            lows[j] = (uint16_t)r->slot;
-            uint64_t b = bit[r->low] + (hi - high[r->low]);
+            uint32_t j = cur[r->low]++, top = r->slot >> 16;
+            post[2 * (size_t)lo[r->low] + j] = r->partner;
+            post[(size_t)lo[r->low] + hi[r->low] + j] = (uint16_t)r->slot;
+            uint64_t b = bit[r->low] + (top - high[r->low]);
             bits[b >> 6] |= (uint64_t)1 << (b & 63);
             bit[r->low] = b + 1;
-            high[r->low] = hi;
+            high[r->low] = top;
         }
     }
 }
@@ -125,8 +127,7 @@ int mih_check_table(const mih_view *v, unsigned i, uint8_t *seen, char *why,
                  i, mih_off(dir, 0), mih_off(dir, MIH_VALUES), n, mih_zero(dir, 0));
         return -1;
     }
-    const uint16_t *part = (const uint16_t *)(const void *)v->postings[i];
-    const uint16_t *lows = part + n;
+    const uint16_t *post = (const uint16_t *)(const void *)v->postings[i];
     size_t nwords = mih_bit_words(n, dir);
     bit_reader br = { (const uint64_t *)(const void *)(v->postings[i] + mih_bits_at(n)), 0,
                       (uint64_t)nwords * 64 };
@@ -163,17 +164,18 @@ int mih_check_table(const mih_view *v, unsigned i, uint8_t *seen, char *why,
                          "malformed at posting %u", i, val, hi - lo, j - lo);
                 return -1;
             }
-            uint32_t s = high << 16 | lows[j];
+            uint16_t low = post[hi + j], partner = post[lo + j];
+            uint32_t s = high << 16 | low;
             if (high > maxhigh || s >= n || (seen[s >> 3] & (1u << (s & 7))) ||
                 (j > lo && s <= prev)) {
                 snprintf(why, whylen,
                          "table %u: slot %u (high %u, low %u) out of range, out of "
-                         "order or listed twice", i, s, high, lows[j]);
+                         "order or listed twice", i, s, high, low);
                 return -1;
             }
             prev = s;
             seen[s >> 3] = (uint8_t)(seen[s >> 3] | (1u << (s & 7)));
-            if (mih_key(&v->hashes[s], i) != val || part[j] != mih_key(&v->hashes[s], i ^ 1)) {
+            if (mih_key(&v->hashes[s], i) != val || partner != mih_key(&v->hashes[s], i ^ 1)) {
                 snprintf(why, whylen, "table %u: slot %u filed under the wrong value "
                          "or partner", i, s);
                 return -1;
@@ -377,7 +379,7 @@ static uint32_t decode_slots(const mih_view *v, const probe *p, uint32_t *cand)
 {
     const uint32_t *dir = v->offsets[p->table];
     const uint8_t *area = v->postings[p->table];
-    const uint16_t *lows = (const uint16_t *)(const void *)area + v->n + p->lo;
+    const uint16_t *lows = (const uint16_t *)(const void *)area + p->lo + p->hi;
     const uint64_t *bits = (const uint64_t *)(const void *)(area + mih_bits_at(v->n));
     size_t nwords = mih_bit_words(v->n, dir);
     uint64_t b0 = (uint64_t)p->lo + mih_zero(dir, p->key);
@@ -423,7 +425,7 @@ static int flush_probes(probe_state *ps)
         /* The whole run of partners: runs average n / 65536 postings (5
          * lines at 10 M), and a demand miss per line would stall the
          * filter. Capped so a huge run cannot flood the fill buffers. */
-        const uint8_t *run = v->postings[p->table] + 2 * (size_t)p->lo;
+        const uint8_t *run = v->postings[p->table] + 4 * (size_t)p->lo;
         size_t bytes = 2 * (size_t)(p->hi - p->lo);
         if (bytes > PREFETCH_RUN_BYTES)
             bytes = PREFETCH_RUN_BYTES;
@@ -438,16 +440,16 @@ static int flush_probes(probe_state *ps)
     for (size_t j = 0; j < ps->nbuf; j++) {
         probe *p = &ps->buf[j];
         uint32_t qp = mih_key(ps->q, (unsigned)p->table ^ 1);
-        const uint16_t *part = (const uint16_t *)(const void *)v->postings[p->table];
+        const uint16_t *part = (const uint16_t *)(const void *)v->postings[p->table] + 2 * (size_t)p->lo;
         p->c0 = (uint32_t)ps->ncand;
-        ps->ncand += ps->k->filter(part + p->lo, p->hi - p->lo, (uint16_t)qp, p->t, 0,
+        ps->ncand += ps->k->filter(part, p->hi - p->lo, (uint16_t)qp, p->t, 0,
                                    s->cand + ps->ncand);
         p->c1 = (uint32_t)ps->ncand;
         if (p->c1 == p->c0)
             continue;
         /* The low parts and the first word of high parts, read once every
          * run is filtered. */
-        const uint16_t *lows = part + v->n + p->lo;
+        const uint16_t *lows = part + (p->hi - p->lo);
         for (uint32_t c = p->c0; c < p->c1; c++)
             __builtin_prefetch(&lows[s->cand[c]], 0, 3);
         uint64_t b0 = (uint64_t)p->lo + mih_zero(v->offsets[p->table], p->key);

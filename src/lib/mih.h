@@ -10,8 +10,10 @@
  *   - directory, MIH_DIR_BYTES: 65537 pairs u32 (offset, zeros): bucket v
  *     holds the postings offsets[v] .. offsets[v+1], and zeros[v] is the
  *     number of zero bits of the high-part vector before bucket v;
- *   - area, mih_area_bytes(n, dir): partners u16[n] (the other half of the
- *     same chunk), lows u16[n] (slot & 0xffff), then, 8-byte aligned, the
+ *   - area, mih_area_bytes(n, dir): for each bucket [lo, hi) at byte 4lo,
+ *     its partners u16[hi - lo] (the other half of the same chunk), then
+ *     its lows u16[hi - lo] (slot & 0xffff), so that a probe reads one
+ *     run; then, 8-byte aligned, the
  *     slots' high parts (slot >> 16) as a unary bit vector of u64 words
  *     (bit k is bit k % 64 of word k / 64): for each posting in bucket
  *     order, (high - the previous posting's high in its bucket, from 0)

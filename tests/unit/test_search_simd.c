@@ -145,7 +145,8 @@ static size_t decode_bucket(const mih_view *v, unsigned i, uint32_t val, uint32_
             pos++;
         }
         pos++;
-        uint16_t low = (uint16_t)(area[2 * n + 2 * j] | area[2 * n + 2 * j + 1] << 8);
+        size_t at = 2 * ((size_t)dir[2 * val + 2] + j); /* after the bucket's partners */
+        uint16_t low = (uint16_t)(area[at] | area[at + 1] << 8);
         out[m++] = high << 16 | low;
     }
     return m;
