@@ -501,6 +501,16 @@ static void test_map_full(void)
     phm_index_close(idx);
 }
 
+/* Opens the index file at path as a plain LMDB file with a write
+ * transaction: 1 if both began (the caller closes env either way). */
+static int lmdb_write(const char *path, MDB_env **env, MDB_txn **txn)
+{
+    mdb_env_create(env);
+    mdb_env_set_maxdbs(*env, 16);
+    return mdb_env_open(*env, path, MDB_NOSUBDIR, 0600) == 0 &&
+           mdb_txn_begin(*env, NULL, 0, txn) == 0;
+}
+
 /* Entry numbers are u32 in the base (format 5): with meta next_eid set
  * to the last one, one add takes it, the next is refused; what was
  * committed searches and verifies, with the entry number past 2^31. */
@@ -523,10 +533,7 @@ static void test_eid_limit(void)
     MDB_txn *txn;
     MDB_dbi dbi;
     int ok = 0;
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 16);
-    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
-        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+    if (lmdb_write(path, &env, &txn)) {
         uint64_t next = 0xffffffffu;
         MDB_val k = { 8, "next_eid" }, v = { sizeof next, &next };
         ok = mdb_dbi_open(txn, "meta", 0, &dbi) == 0 && mdb_put(txn, dbi, &k, &v, 0) == 0 &&
@@ -568,10 +575,7 @@ static int flip_blob(const char *path, char kind, uint8_t table, size_t at, unsi
     MDB_txn *txn;
     MDB_dbi dbi;
     int ok = 0;
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 16);
-    if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
-        mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+    if (lmdb_write(path, &env, &txn)) {
         uint8_t key[4] = { 1, (uint8_t)kind, table, 0 };
         MDB_val k = { 4, key }, v;
         if (mdb_dbi_open(txn, "search", 0, &dbi) == 0 && mdb_get(txn, dbi, &k, &v) == 0 &&
