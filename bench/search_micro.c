@@ -102,17 +102,19 @@ int main(int argc, char **argv)
         mih_view v = { .hashes = h, .n = n, .has_tables = 1 };
         size_t mem = 0;
         t0 = now();
-        for (unsigned i = 0; i < MIH_TABLES; i++) {
-            v.offsets[i] = big_alloc(MIH_OFFSETS_BYTES);
-            v.postings[i] = big_alloc(n * MIH_POSTING_BYTES);
-            mem += MIH_OFFSETS_BYTES + n * 6;
-        }
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) reduction(+ : mem)
         for (unsigned i = 0; i < MIH_TABLES; i++)
         {
+            uint32_t *dir = big_alloc(MIH_DIR_BYTES);
+            mih_plan_table(h, n, i, dir);
+            size_t bytes = mih_area_bytes(n, dir);
+            uint8_t *area = big_alloc(bytes);
             void *tmp = malloc(mih_build_scratch_bytes(n));
-            mih_build_table(h, n, i, (uint32_t *)v.offsets[i], (uint8_t *)v.postings[i], tmp);
+            mih_fill_table(h, n, i, dir, area, tmp);
             free(tmp);
+            v.offsets[i] = dir;
+            v.postings[i] = area;
+            mem += MIH_DIR_BYTES + bytes;
         }
         double tb = now() - t0;
         int use;

@@ -80,6 +80,12 @@ int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
         return PHM_ERR_INDEX;
     }
     switch (rc) {
+    case IDX_ERR_EIDS_USED:
+        idx_err(err, errlen, what, path,
+                "index has used 4,294,967,295 entry numbers, the most it can "
+                "hold (numbers of removed entries are not reused); import its "
+                "entries into a new index%s%s", sep, during);
+        return PHM_ERR_INDEX;
     case MDB_MAP_FULL: {
         MDB_envinfo info;
         size_t map = 0;
@@ -202,56 +208,79 @@ typedef struct blob_want {
     const void *got;
 } blob_want;
 
+/* Fetches blob (kind, table) of `bytes` bytes (any size if `bytes` is
+ * SIZE_MAX), copying it into *copy when it is not `align`-aligned. */
+static int base_blob(const phm_index *idx, MDB_txn *txn, int kind, unsigned table,
+                     size_t bytes, size_t align, const void **got, MDB_val *val,
+                     void **copy, char *err, size_t errlen)
+{
+    uint8_t key[4];
+    idx_blob_key(key, kind, table);
+    MDB_val k = { 4, key };
+    int rc = mdb_get(txn, idx->db_search, &k, val);
+    if (rc == MDB_NOTFOUND || (rc == 0 && bytes != SIZE_MAX && val->mv_size != bytes)) {
+        idx_err(err, errlen, "cannot read index", idx->path,
+                "search structure '%c%u' is missing or has the wrong size; "
+                "run compact", kind, table);
+        return PHM_ERR_CORRUPT;
+    }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
+    if ((uintptr_t)val->mv_data % align) {
+        /* Small values sit inside LMDB pages, 2-byte aligned. */
+        void *c = malloc(val->mv_size ? val->mv_size : 1);
+        if (!c) {
+            idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
+            return PHM_ERR_NOMEM;
+        }
+        memcpy(c, val->mv_data, val->mv_size);
+        *copy = c;
+        *got = c;
+    } else {
+        *got = val->mv_data;
+    }
+    return PHM_OK;
+}
+
 int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
-                  mih_view *v, const uint64_t **eids, void **copies,
+                  mih_view *v, const void **eids, void **copies,
                   char *err, size_t errlen)
 {
-    blob_want want[2 + 2 * MIH_TABLES];
-    size_t nw = 0;
     memset(v, 0, sizeof *v);
     v->n = (size_t)h->n;
     v->has_tables = h->tables == MIH_TABLES;
     *eids = NULL;
     if (v->n == 0)
         return PHM_OK; /* a new index has no blobs yet */
-    want[nw++] = (blob_want){ IDX_BLOB_HASHES, 0, v->n * sizeof(phm_pdq), 8, NULL };
-    want[nw++] = (blob_want){ IDX_BLOB_EIDS, 0, v->n * sizeof(uint64_t), 8, NULL };
-    for (unsigned i = 0; v->has_tables && i < MIH_TABLES; i++) {
-        want[nw++] = (blob_want){ IDX_BLOB_OFFSETS, i, MIH_OFFSETS_BYTES, 4, NULL };
-        want[nw++] = (blob_want){ IDX_BLOB_POSTINGS, i, v->n * MIH_POSTING_BYTES, 2, NULL };
+    MDB_val val;
+    const void *got;
+    int st = base_blob(idx, txn, IDX_BLOB_HASHES, 0, v->n * sizeof(phm_pdq), 8, &got,
+                       &val, &copies[0], err, errlen);
+    if (st)
+        return st;
+    v->hashes = got;
+    if ((st = base_blob(idx, txn, IDX_BLOB_EIDS, 0, v->n * sizeof(uint32_t), 4, eids,
+                        &val, &copies[1], err, errlen)))
+        return st;
+    if (!v->has_tables)
+        return PHM_OK;
+    /* the directories, then the areas they size, in one blob */
+    size_t area[MIH_TABLES], total = 0;
+    for (unsigned i = 0; i < MIH_TABLES; i++) {
+        if ((st = base_blob(idx, txn, IDX_BLOB_OFFSETS, i, MIH_DIR_BYTES, 4, &got, &val,
+                            &copies[2 + i], err, errlen)))
+            return st;
+        v->offsets[i] = got;
+        area[i] = mih_area_bytes(v->n, v->offsets[i]);
+        total += area[i];
     }
-    for (size_t i = 0; i < nw; i++) {
-        uint8_t key[4];
-        idx_blob_key(key, want[i].kind, want[i].table);
-        MDB_val k = { 4, key }, val;
-        int rc = mdb_get(txn, idx->db_search, &k, &val);
-        if (rc == MDB_NOTFOUND || (rc == 0 && val.mv_size != want[i].bytes)) {
-            idx_err(err, errlen, "cannot read index", idx->path,
-                    "search structure '%c%u' is missing or has the wrong size; "
-                    "run compact", want[i].kind, want[i].table);
-            return PHM_ERR_CORRUPT;
-        }
-        if (rc)
-            return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
-        if ((uintptr_t)val.mv_data % want[i].align) {
-            /* Small values sit inside LMDB pages, 2-byte aligned. */
-            void *c = malloc(val.mv_size ? val.mv_size : 1);
-            if (!c) {
-                idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
-                return PHM_ERR_NOMEM;
-            }
-            memcpy(c, val.mv_data, val.mv_size);
-            copies[i] = c;
-            want[i].got = c;
-        } else {
-            want[i].got = val.mv_data;
-        }
-    }
-    v->hashes = want[0].got;
-    *eids = want[1].got;
-    for (unsigned i = 0; v->has_tables && i < MIH_TABLES; i++) {
-        v->offsets[i] = want[2 + 2 * i].got;
-        v->postings[i] = want[3 + 2 * i].got;
+    if ((st = base_blob(idx, txn, IDX_BLOB_POSTINGS, 0, total, 8, &got, &val,
+                        &copies[2 + MIH_TABLES], err, errlen)))
+        return st;
+    const uint8_t *p = got;
+    for (unsigned i = 0; i < MIH_TABLES; i++) {
+        v->postings[i] = p;
+        p += area[i];
     }
     return PHM_OK;
 }
@@ -652,27 +681,26 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         idx_blob_key(bk, IDX_BLOB_EIDS, 0);
         MDB_val k = { 4, bk }, eids;
         if ((rc = mdb_get(txn, idx->db_search, &k, &eids)) ||
-            eids.mv_size != h->n * sizeof(uint64_t))
+            eids.mv_size != h->n * sizeof(uint32_t))
             return rc ? rc : MDB_CORRUPTED;
         if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
             return rc;
         const uint8_t *e = eids.mv_data;
         for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0;
              op = MDB_NEXT) {
-            uint64_t eid, x;
+            uint64_t eid;
             if (key.mv_size != sizeof eid)
                 break;
             memcpy(&eid, key.mv_data, sizeof eid);
             size_t lo = 0, hi = (size_t)h->n;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                memcpy(&x, e + mid * sizeof x, sizeof x);
-                if (x < eid)
+                if (idx_base_eid(e, mid) < eid)
                     lo = mid + 1;
                 else
                     hi = mid;
             }
-            for (; lo < h->n && (memcpy(&x, e + lo * sizeof x, sizeof x), x == eid); lo++)
+            for (; lo < h->n && idx_base_eid(e, lo) == eid; lo++)
                 dead_slots++;
         }
         mdb_cursor_close(c);

@@ -1,9 +1,9 @@
 /* index_build.c - rebuilding the compacted search structure (the "base")
  * inside a write transaction: the live hashes of the old base, the delta
  * and the transaction's new hashes are merged in entry-number order, the
- * 16 multi-index tables are built (in parallel with OpenMP when there is
- * more than one core) and stored as LMDB values, which readers then use
- * in place through the memory map. */
+ * 16 multi-index tables are built (on two threads with OpenMP when there
+ * is more than one core) straight into the space LMDB reserves for them,
+ * which readers then use in place through the memory map. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +17,56 @@
 
 static const char *const WHAT = "cannot write index";
 
-/* Stores `len` bytes under blob key (kind, table), copying them into the
- * space LMDB reserves. The reserved space is filled before any other LMDB
- * call, as LMDB may spill dirty pages at the next one. */
-static int put_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table,
-                    const void *data, size_t len)
+uint64_t idx_base_eid(const void *eblob, size_t i)
+{
+    uint32_t e;
+    memcpy(&e, (const uint8_t *)eblob + 4 * i, sizeof e);
+    return e;
+}
+
+int idx_base_multi(const void *eblob, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (idx_base_eid(eblob, i) == idx_base_eid(eblob, i - 1))
+            return 1;
+    return 0;
+}
+
+/* Reserves `len` bytes under blob key (kind, table): *out points to the
+ * space, which must be filled before any other LMDB call (LMDB may spill
+ * dirty pages at the next one). */
+static int reserve_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table,
+                        size_t len, void **out)
 {
     uint8_t key[4];
     idx_blob_key(key, kind, table);
     MDB_val k = { 4, key }, v = { len, NULL };
     int rc = mdb_put(txn, idx->db_search, &k, &v, MDB_RESERVE);
+    *out = v.mv_data;
+    return rc;
+}
+
+/* Stores `len` bytes under blob key (kind, table). */
+static int put_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table,
+                    const void *data, size_t len)
+{
+    void *p;
+    int rc = reserve_blob(idx, txn, kind, table, len, &p);
+    if (!rc && len)
+        memcpy(p, data, len);
+    return rc;
+}
+
+/* Stores the entry numbers as the u32 'E' blob. */
+static int put_eids(phm_index *idx, MDB_txn *txn, const uint64_t *eids, size_t n)
+{
+    void *p;
+    int rc = reserve_blob(idx, txn, IDX_BLOB_EIDS, 0, n * sizeof(uint32_t), &p);
     if (rc)
         return rc;
-    if (len)
-        memcpy(v.mv_data, data, len);
+    uint32_t *e = p;
+    for (size_t i = 0; i < n; i++)
+        e[i] = (uint32_t)eids[i];
     return 0;
 }
 
@@ -81,52 +117,68 @@ static int merged_push(merged *m, uint64_t eid, const void *hash)
     return 0;
 }
 
-/* Builds the 16 tables over hashes[0..n) and stores them. */
-static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
+/* Threads that build the tables: two for big ones (each holds
+ * mih_build_scratch_bytes(n), ~8 bytes per hash, of scratch). */
+static int build_threads(size_t n)
 {
     int threads = 1;
 #ifdef _OPENMP
-    /* Threads pay off for big tables only (and spin while they wait). */
-    threads = n >= ((size_t)1 << 20) ? omp_get_max_threads() : 1;
-    if (threads > 4)
-        threads = 4; /* memory: each builder holds ~14 bytes per hash */
-    if (threads < 1)
-        threads = 1;
+    if (n >= ((size_t)1 << 18) && omp_get_max_threads() > 1)
+        threads = 2;
 #endif
-    size_t post_bytes = n * MIH_POSTING_BYTES;
-    size_t scratch_bytes = mih_build_scratch_bytes(n);
-    uint32_t *offsets[4] = { 0 };
-    uint8_t *postings[4] = { 0 };
-    void *scratch[4] = { 0 };
+    return threads;
+}
+
+/* Builds the 16 tables over hashes[0..n) and stores them: the
+ * directories ('O', one per table), then the areas, filled in place in
+ * the one 'P' blob. */
+static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
+{
+    int threads = build_threads(n);
+    uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
+    void *scratch[2] = { 0 };
     int rc = 0;
-    for (int t = 0; t < threads; t++) {
-        offsets[t] = malloc(MIH_OFFSETS_BYTES);
-        postings[t] = malloc(post_bytes ? post_bytes : 1);
-        scratch[t] = malloc(scratch_bytes);
-        if (!offsets[t] || !postings[t] || !scratch[t])
+    if (!dirs)
+        return ENOMEM;
+    for (int t = 0; t < threads; t++)
+        if (!(scratch[t] = malloc(mih_build_scratch_bytes(n))))
             rc = ENOMEM;
-    }
-    for (unsigned first = 0; !rc && first < MIH_TABLES; first += (unsigned)threads) {
-        unsigned group = MIH_TABLES - first < (unsigned)threads ? MIH_TABLES - first
-                                                                 : (unsigned)threads;
+    if (rc)
+        goto out;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
-        for (unsigned t = 0; t < group; t++)
-            mih_build_table(hashes, n, first + t, offsets[t], postings[t], scratch[t]);
-        for (unsigned t = 0; !rc && t < group; t++) {
-            rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, first + t, offsets[t],
-                          MIH_OFFSETS_BYTES);
-            if (!rc)
-                rc = put_blob(idx, txn, IDX_BLOB_POSTINGS, first + t, postings[t],
-                              post_bytes);
+    for (unsigned i = 0; i < MIH_TABLES; i++)
+        mih_plan_table(hashes, n, i, (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES));
+    size_t at[MIH_TABLES + 1];
+    at[0] = 0;
+    for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
+        const uint32_t *dir = (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES);
+        at[i + 1] = at[i] + mih_area_bytes(n, dir);
+        rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dir, MIH_DIR_BYTES);
+    }
+    void *area = NULL;
+    if (!rc)
+        rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, 0, at[MIH_TABLES], &area);
+    if (!rc) {
+        /* no LMDB call until every area is written */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+#endif
+        for (unsigned i = 0; i < MIH_TABLES; i++) {
+            int t = 0;
+#ifdef _OPENMP
+            t = omp_get_thread_num();
+#endif
+            mih_fill_table(hashes, n, i,
+                           (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES),
+                           (uint8_t *)area + at[i], scratch[t]);
         }
     }
-    for (int t = 0; t < threads; t++) {
-        free(offsets[t]);
-        free(postings[t]);
-        free(scratch[t]);
-    }
+out:
+    free(dirs);
+    free(scratch[0]);
+    free(scratch[1]);
     return rc;
 }
 
@@ -145,7 +197,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     if (!rc)
         rc = get_blob(idx, txn, IDX_BLOB_HASHES, (size_t)h.n * sizeof(phm_pdq), &old_h);
     if (!rc)
-        rc = get_blob(idx, txn, IDX_BLOB_EIDS, (size_t)h.n * sizeof(uint64_t), &old_e);
+        rc = get_blob(idx, txn, IDX_BLOB_EIDS, (size_t)h.n * sizeof(uint32_t), &old_e);
     if (rc)
         goto out;
 
@@ -208,8 +260,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     /* Old base minus the dead: both ascend. */
     size_t di = 0;
     for (size_t s = 0; s < h.n; s++) {
-        uint64_t eid;
-        memcpy(&eid, old_e + s * sizeof eid, sizeof eid);
+        uint64_t eid = idx_base_eid(old_e, s);
         while (di < ndead && dead[di] < eid)
             di++;
         if (di < ndead && dead[di] == eid)
@@ -246,7 +297,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     use_n = m.n;
 write:
     if ((rc = put_blob(idx, txn, IDX_BLOB_HASHES, 0, use_h, use_n * sizeof(phm_pdq))) ||
-        (rc = put_blob(idx, txn, IDX_BLOB_EIDS, 0, use_e, use_n * sizeof(uint64_t))))
+        (rc = put_eids(idx, txn, use_e, use_n)))
         goto out;
     int tables = mih_wants_tables(use_n);
     if (tables) {

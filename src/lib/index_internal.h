@@ -32,10 +32,21 @@ enum {
  * table, 0). */
 enum {
     IDX_BLOB_HASHES = 'H',   /* n x 32 bytes, slot order */
-    IDX_BLOB_EIDS = 'E',     /* n x u64, ascending */
-    IDX_BLOB_OFFSETS = 'O',  /* per table, MIH_OFFSETS_BYTES */
-    IDX_BLOB_POSTINGS = 'P', /* per table, 6n bytes */
+    IDX_BLOB_EIDS = 'E',     /* n x u32, ascending: read by idx_base_eid */
+    IDX_BLOB_OFFSETS = 'O',  /* per table, its directory, MIH_DIR_BYTES */
+    IDX_BLOB_POSTINGS = 'P', /* table 0 only: the 16 areas, in table order */
 };
+
+/* Entry numbers of the base are u32: the largest an index hands out, and
+ * the code (beside LMDB's) an add past it fails with (idx_mdb_err). */
+#define IDX_MAX_EID 0xffffffffu
+#define IDX_ERR_EIDS_USED (-30700)
+
+/* Entry number of base slot i, from the 'E' blob (4-byte aligned). */
+uint64_t idx_base_eid(const void *eblob, size_t i);
+/* Whether two of the n slots share an entry number (a video, an image
+ * with variants). */
+int idx_base_multi(const void *eblob, size_t n);
 
 /* meta "base": describes the compacted PDQ structure. */
 typedef struct idx_base_header {
@@ -283,9 +294,9 @@ struct phm_searcher {
     uint64_t base_id;
     int base_valid;
     mih_view base;
-    const uint64_t *base_eids;
+    const void *base_eids; /* the 'E' blob: idx_base_eid */
     int base_multi; /* an entry has several base slots (a video) */
-    void *base_copy[2 + 2 * MIH_TABLES];
+    void *base_copy[3 + MIH_TABLES];
     mih_scratch scr;
     /* results */
     phm_match *res;
@@ -354,9 +365,10 @@ static inline uint64_t idx_delta_key_eid(const uint8_t *key)
 
 /* Reads the base's blobs from `txn` into a view; pointers into the map.
  * Fails with PHM_ERR_CORRUPT when sizes disagree with the header. When a
- * blob is misaligned, copies it into copies[] (malloc'd; caller frees). */
+ * blob is misaligned, copies it into copies[] (3 + MIH_TABLES of them,
+ * malloc'd; caller frees). */
 int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
-                  mih_view *v, const uint64_t **eids, void **copies,
+                  mih_view *v, const void **eids, void **copies,
                   char *err, size_t errlen);
 
 /* Rebuilds the base from base - dead + delta + `extra` (the transaction's

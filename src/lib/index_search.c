@@ -46,7 +46,7 @@ void idx_view_release(phm_index *idx, idx_view *v)
 
 /* Loads the delta and the removed base entries of the snapshot `txn`. */
 static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
-                      const idx_base_header *h, const uint64_t *base_eids,
+                      const idx_base_header *h, const void *base_eids,
                       idx_view **out, char *err, size_t errlen)
 {
     idx_view *v = calloc(1, sizeof *v);
@@ -88,22 +88,31 @@ static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
     v->delta.hashes = v->delta_hashes;
     v->delta.n = n;
     if (mih_wants_tables(n)) {
-        /* offsets, then postings, per table; tables 64-byte aligned */
-        size_t per = (MIH_OFFSETS_BYTES + n * MIH_POSTING_BYTES + 63) & ~(size_t)63;
-        uint8_t *mem = aligned_alloc(64, per * MIH_TABLES);
+        /* the directories, then the areas: the base's layout (mih.h) */
+        uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
         void *scratch = malloc(mih_build_scratch_bytes(n));
-        if (!mem || !scratch) {
-            free(mem);
+        size_t at[MIH_TABLES + 1];
+        at[0] = MIH_TABLES * MIH_DIR_BYTES;
+        for (unsigned i = 0; dirs && i < MIH_TABLES; i++) {
+            mih_plan_table(v->delta_hashes, n, i,
+                           (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES));
+            at[i + 1] = at[i] + mih_area_bytes(n, (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES));
+        }
+        uint8_t *mem = dirs && scratch ? aligned_alloc(64, (at[MIH_TABLES] + 63) & ~(size_t)63)
+                                       : NULL;
+        if (!mem) {
+            free(dirs);
             free(scratch);
             goto nomem;
         }
+        memcpy(mem, dirs, MIH_TABLES * MIH_DIR_BYTES);
+        free(dirs);
         v->delta_tables = mem;
         for (unsigned i = 0; i < MIH_TABLES; i++) {
-            uint32_t *off = (uint32_t *)(void *)(mem + per * i);
-            uint8_t *post = mem + per * i + MIH_OFFSETS_BYTES;
-            mih_build_table(v->delta_hashes, n, i, off, post, scratch);
-            v->delta.offsets[i] = off;
-            v->delta.postings[i] = post;
+            const uint32_t *dir = (const uint32_t *)(const void *)(mem + i * MIH_DIR_BYTES);
+            mih_fill_table(v->delta_hashes, n, i, dir, mem + at[i], scratch);
+            v->delta.offsets[i] = dir;
+            v->delta.postings[i] = mem + at[i];
         }
         free(scratch);
         v->delta.has_tables = 1;
@@ -124,14 +133,14 @@ static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
             size_t lo = 0, hi = (size_t)h->n;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (base_eids[mid] < eid)
+                if (idx_base_eid(base_eids, mid) < eid)
                     lo = mid + 1;
                 else
                     hi = mid;
             }
-            if (lo == h->n || base_eids[lo] != eid)
+            if (lo == h->n || idx_base_eid(base_eids, lo) != eid)
                 goto corrupt;
-            for (; lo < h->n && base_eids[lo] == eid; lo++) /* a video's slots */
+            for (; lo < h->n && idx_base_eid(base_eids, lo) == eid; lo++) /* a video's slots */
                 v->dead_bits[lo >> 3] = (uint8_t)(v->dead_bits[lo >> 3] | (1u << (lo & 7)));
             v->dead_n++;
         }
@@ -260,9 +269,7 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
         }
         s->base_id = h.base_id;
         s->base_valid = 1;
-        s->base_multi = 0;
-        for (size_t i = 1; i < s->base.n && !s->base_multi; i++)
-            s->base_multi = s->base_eids[i] == s->base_eids[i - 1];
+        s->base_multi = idx_base_multi(s->base_eids, s->base.n);
     }
     if (!s->view || s->view->gen != gen || s->view->base_id != h.base_id) {
         idx_view *v = NULL;
@@ -403,7 +410,6 @@ static int radius_collect(phm_searcher *s, const phm_pdq *q, int r, char *err,
     const ham_kernels *k = s->idx->kern;
     for (int part = 0; part < 2; part++) {
         const mih_view *mv = part == 0 ? &s->base : &v->delta;
-        const uint64_t *eids = part == 0 ? s->base_eids : v->delta_eids;
         s->scr.nhits = 0;
         if (mih_search(mv, k, q, r, 0, &s->scr)) {
             idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
@@ -416,7 +422,8 @@ static int radius_collect(phm_searcher *s, const phm_pdq *q, int r, char *err,
             uint32_t slot = s->scr.hits[i].slot;
             if (part == 0 && is_dead(v, slot))
                 continue;
-            s->res[s->nres].entry = eids[slot];
+            s->res[s->nres].entry = part == 0 ? idx_base_eid(s->base_eids, slot)
+                                              : v->delta_eids[slot];
             s->res[s->nres].distance = (int)s->scr.hits[i].dist;
             s->nres++;
         }
@@ -536,7 +543,6 @@ static int knn_scan(phm_searcher *s, const phm_pdq *q, size_t k, int maxd,
     int multi = s->base_multi || v->multi;
     for (int part = 0; part < 2; part++) {
         const phm_pdq *hashes = part == 0 ? s->base.hashes : v->delta_hashes;
-        const uint64_t *eids = part == 0 ? s->base_eids : v->delta_eids;
         size_t n = part == 0 ? s->base.n : v->delta_n;
         for (size_t i = 0; i < n; i += BLOCK) {
             size_t len = n - i < BLOCK ? n - i : BLOCK;
@@ -547,7 +553,9 @@ static int knn_scan(phm_searcher *s, const phm_pdq *q, size_t k, int maxd,
                 uint32_t slot = s->scr.hits[j].slot;
                 if (part == 0 && is_dead(v, slot))
                     continue;
-                phm_match m = { eids[slot], (int)s->scr.hits[j].dist };
+                phm_match m = { part == 0 ? idx_base_eid(s->base_eids, slot)
+                                          : v->delta_eids[slot],
+                                (int)s->scr.hits[j].dist };
                 if (multi)
                     heap_offer_unique(s->heap, &hn, k, m);
                 else

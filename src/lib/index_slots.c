@@ -5,13 +5,10 @@
 
 #include "index_internal.h"
 
-/* Entry number of base slot i ('E' blob, possibly misaligned in the map).
- * The one place that knows the blob's element type. */
+/* Entry number of base slot i: the 'E' blob's one reader, idx_base_eid. */
 static inline uint64_t slot_eid(const void *eids, size_t i)
 {
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)eids + i * sizeof v, sizeof v);
-    return v;
+    return idx_base_eid(eids, i);
 }
 
 /* Element i of an array of u64 in memory. */
@@ -71,7 +68,7 @@ int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
     }
     if (rc)
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    if (e.mv_size / sizeof(uint64_t) != r->h.n || e.mv_size % sizeof(uint64_t) ||
+    if (e.mv_size / sizeof(uint32_t) != r->h.n || e.mv_size % sizeof(uint32_t) ||
         h.mv_size != r->h.n * sizeof(phm_pdq))
         return MDB_CORRUPTED;
     r->eids = e.mv_data;

@@ -210,7 +210,7 @@ static int check_counts(verifier *v)
 
 static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
                        const phm_pdq *hashes, size_t n, const idx_base_header *h,
-                       const mih_view *base, const uint64_t *base_eids,
+                       const mih_view *base, const void *base_eids,
                        size_t *slot, uint64_t *ndelta, const char *kind,
                        const char *what);
 
@@ -228,7 +228,7 @@ typedef struct video_check {
  * of an earlier entry (the caller skips removed ones and calls again). */
 static int check_video(verifier *v, uint64_t eid, const phm_entry *e,
                        const idx_base_header *h, const mih_view *base,
-                       const uint64_t *base_eids, size_t *slot, video_check *vc,
+                       const void *base_eids, size_t *slot, video_check *vc,
                        uint64_t *ndelta)
 {
     MDB_val k = { sizeof eid, &eid }, val;
@@ -269,7 +269,7 @@ static int check_video(verifier *v, uint64_t eid, const phm_entry *e,
  * Returns as check_video. */
 static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
                        const phm_pdq *hashes, size_t n, const idx_base_header *h,
-                       const mih_view *base, const uint64_t *base_eids,
+                       const mih_view *base, const void *base_eids,
                        size_t *slot, uint64_t *ndelta, const char *kind,
                        const char *what)
 {
@@ -298,15 +298,15 @@ static int check_slots(verifier *v, uint64_t eid, const phm_entry *e,
         hashes = got;
     }
     if (eid < h->eid_bound) {
-        if (*slot < base->n && base_eids[*slot] < eid)
+        if (*slot < base->n && idx_base_eid(base_eids, *slot) < eid)
             return 1;
         for (size_t i = 0; i < n; i++, (*slot)++)
-            if (*slot == base->n || base_eids[*slot] != eid ||
+            if (*slot == base->n || idx_base_eid(base_eids, *slot) != eid ||
                 memcmp(&base->hashes[*slot], &hashes[i], sizeof(phm_pdq)))
                 return bad(v, "%s entry %llu ('%s:%s') has not its %s in the search "
                               "structure", kind, (unsigned long long)eid, e->source,
                            e->id, what), -1;
-        if (*slot < base->n && base_eids[*slot] == eid)
+        if (*slot < base->n && idx_base_eid(base_eids, *slot) == eid)
             return bad(v, "%s entry %llu has extra hashes in the search "
                           "structure", kind, (unsigned long long)eid), -1;
         return 0;
@@ -348,7 +348,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     video_check vid = { 0 };
     phm_vpdq_init(&vid.v);
     MDB_cursor *ec = NULL, *dc = NULL, *xc = NULL;
-    void *copies[2 + 2 * MIH_TABLES] = { 0 };
+    void *copies[3 + MIH_TABLES] = { 0 };
     uint8_t *seen = NULL;
     int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &v.txn);
     if (rc)
@@ -368,12 +368,12 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         goto out;
     }
     mih_view base;
-    const uint64_t *base_eids;
+    const void *base_eids;
     if ((v.st = idx_base_load(idx, v.txn, &h, &base, &base_eids, copies, err, errlen)))
         goto out;
     for (size_t s = 0; s < base.n; s++) {
-        if ((s && base_eids[s] < base_eids[s - 1]) || base_eids[s] >= h.eid_bound ||
-            base_eids[s] == 0) {
+        uint64_t e = idx_base_eid(base_eids, s);
+        if ((s && e < idx_base_eid(base_eids, s - 1)) || e >= h.eid_bound || e == 0) {
             bad(&v, "base entry numbers do not ascend below the bound (slot %zu)", s);
             goto out;
         }
@@ -412,21 +412,21 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     uint64_t nentries = 0, ndigests = 0, ndelta = 0, ndead = 0, nvideos = 0;
     uint64_t nvar_entries = 0, nvar_hashes = 0;
     /* Consumes base slots below `limit`: each must be a removed entry. */
-#define SKIP_DEAD_BELOW(limit)                                                      \
-    while (slot < base.n && base_eids[slot] < (limit)) {                            \
-        uint64_t de = 0;                                                            \
-        if (drc == 0 && dk.mv_size == sizeof de)                                    \
-            memcpy(&de, dk.mv_data, sizeof de);                                     \
-        if (drc != 0 || de != base_eids[slot]) {                                    \
+#define SKIP_DEAD_BELOW(limit)                                                        \
+    while (slot < base.n && idx_base_eid(base_eids, slot) < (limit)) {                \
+        uint64_t de = 0;                                                              \
+        if (drc == 0 && dk.mv_size == sizeof de)                                      \
+            memcpy(&de, dk.mv_data, sizeof de);                                       \
+        if (drc != 0 || de != idx_base_eid(base_eids, slot)) {                        \
             bad(&v, "base slot %zu (entry %llu) is neither stored nor removed", slot, \
-                (unsigned long long)base_eids[slot]);                               \
-            goto out;                                                               \
-        }                                                                           \
-        slot++;                                                                     \
-        if (slot == base.n || base_eids[slot] != de) { /* a video: all its slots */ \
-            ndead++;                                                                \
-            drc = mdb_cursor_get(xc, &dk, &dv, MDB_NEXT);                           \
-        }                                                                           \
+                (unsigned long long)idx_base_eid(base_eids, slot));                   \
+            goto out;                                                                 \
+        }                                                                             \
+        slot++;                                                                       \
+        if (slot == base.n || idx_base_eid(base_eids, slot) != de) { /* a video */    \
+            ndead++;                                                                  \
+            drc = mdb_cursor_get(xc, &dk, &dv, MDB_NEXT);                             \
+        }                                                                             \
     }
     for (int op = MDB_FIRST; (rc = mdb_cursor_get(ec, &k, &val, op)) == 0; op = MDB_NEXT) {
         uint64_t eid;

@@ -523,6 +523,8 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
                         const uint8_t *key, size_t klen, const uint8_t *rec,
                         size_t rlen, const phm_entry *e, const rec_extra *x)
 {
+    if (t->next_eid > IDX_MAX_EID)
+        return IDX_ERR_EIDS_USED;
     uint64_t eid = t->next_eid++;
     MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
     int rc = mdb_cursor_put(ec, &k, &v, MDB_APPEND);

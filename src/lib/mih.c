@@ -24,7 +24,7 @@
  * postings, three times the mean run at 10 M). */
 #define PREFETCH_RUN_BYTES 1024
 
-/* A posting on its way to its run: the build is a two-pass radix sort,
+/* A posting on its way to its bucket: the fill is a two-pass radix sort,
  * by the high byte of the value and then the low byte, so that the
  * scattered writes of each pass stay within the caches. */
 typedef struct build_rec {
@@ -38,37 +38,39 @@ size_t mih_build_scratch_bytes(size_t n)
     return n * sizeof(build_rec) + 257 * sizeof(uint32_t);
 }
 
-static void put_posting(uint8_t *postings, uint32_t lo, uint32_t len, uint32_t j,
-                        const build_rec *r)
+void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir)
 {
-    uint8_t *run = postings + (size_t)MIH_POSTING_BYTES * lo;
-    memcpy(run + 2 * (size_t)j, &r->partner, 2);
-    uint8_t *d = run + 2 * (size_t)len + 4 * (size_t)j;
-    d[0] = (uint8_t)r->slot;
-    d[1] = (uint8_t)(r->slot >> 8);
-    d[2] = (uint8_t)(r->slot >> 16);
-    d[3] = (uint8_t)(r->slot >> 24);
+    memset(dir, 0, MIH_DIR_BYTES);
+    /* counts, and each bucket's last (largest) high part */
+    for (size_t s = 0; s < n; s++) {
+        uint32_t v = mih_key(&hashes[s], i);
+        dir[2 * v]++;
+        dir[2 * v + 1] = (uint32_t)(s >> 16);
+    }
+    uint32_t sum = 0, zsum = 0;
+    for (size_t v = 0; v < MIH_VALUES; v++) {
+        uint32_t c = dir[2 * v], z = dir[2 * v + 1];
+        dir[2 * v] = sum;
+        dir[2 * v + 1] = zsum;
+        sum += c;
+        zsum += z;
+    }
+    dir[2 * MIH_VALUES] = (uint32_t)n;
+    dir[2 * MIH_VALUES + 1] = zsum;
 }
 
-void mih_build_table(const phm_pdq *hashes, size_t n, unsigned i,
-                     uint32_t *offsets, uint8_t *postings, void *scratch)
+void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
+                    uint8_t *area, void *scratch)
 {
+    uint16_t *post = (uint16_t *)(void *)area; /* bucket [lo, hi): 2lo .. 2hi */
+    uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
     build_rec *tmp = scratch;
     uint32_t *hcur = (uint32_t *)(void *)(tmp + n); /* 257 */
-    memset(offsets, 0, MIH_OFFSETS_BYTES);
-    for (size_t s = 0; s < n; s++)
-        offsets[mih_key(&hashes[s], i)]++;
-    /* Counts become starts. */
-    uint32_t sum = 0;
-    for (size_t v = 0; v < MIH_VALUES; v++) {
-        uint32_t c = offsets[v];
-        offsets[v] = sum;
-        sum += c;
-    }
-    offsets[MIH_VALUES] = (uint32_t)n;
+    /* padding between lows and bits, and the bits, start at 0 */
+    memset(area + 4 * n, 0, mih_area_bytes(n, dir) - 4 * n);
     /* Pass 1: group by high byte, keeping slot order (256 write streams). */
     for (unsigned h = 0; h <= 256; h++)
-        hcur[h] = offsets[h << 8];
+        hcur[h] = mih_off(dir, h << 8);
     for (size_t s = 0; s < n; s++) {
         uint32_t v = mih_key(&hashes[s], i);
         build_rec *r = &tmp[hcur[v >> 8]++];
@@ -76,59 +78,127 @@ void mih_build_table(const phm_pdq *hashes, size_t n, unsigned i,
         r->partner = (uint16_t)mih_key(&hashes[s], i ^ 1);
         r->low = (uint16_t)(v & 0xff);
     }
-    /* Pass 2: within each high byte, place by low byte. The runs of one
-     * high byte are contiguous, about 6n/256 bytes: cache-resident. */
+    /* Pass 2: within each high byte, place by low byte. The buckets of one
+     * high byte are contiguous, about 4.25n/256 bytes: cache-resident. */
     for (unsigned h = 0; h < 256; h++) {
-        uint32_t cur[256];
+        uint32_t cur[256], high[256], lo[256], hi[256];
+        uint64_t bit[256];
         uint32_t base = h << 8;
-        for (unsigned l = 0; l < 256; l++)
+        for (unsigned l = 0; l < 256; l++) {
             cur[l] = 0;
-        for (uint32_t k = offsets[base]; k < offsets[base + 256]; k++) {
+            lo[l] = mih_off(dir, base + l);
+            hi[l] = mih_off(dir, base + l + 1);
+            high[l] = 0;
+            bit[l] = (uint64_t)mih_off(dir, base + l) + mih_zero(dir, base + l);
+        }
+        for (uint32_t k = mih_off(dir, base); k < mih_off(dir, base + 256); k++) {
             const build_rec *r = &tmp[k];
-            uint32_t v = base | r->low, lo = offsets[v];
-            put_posting(postings, lo, offsets[v + 1] - lo, cur[r->low]++, r);
+            uint32_t j = cur[r->low]++, top = r->slot >> 16;
+            post[2 * (size_t)lo[r->low] + j] = r->partner;
+            post[(size_t)lo[r->low] + hi[r->low] + j] = (uint16_t)r->slot;
+            uint64_t b = bit[r->low] + (top - high[r->low]);
+            bits[b >> 6] |= (uint64_t)1 << (b & 63);
+            bit[r->low] = b + 1;
+            high[r->low] = top;
         }
     }
+}
+
+/* Reads a bit vector one bit at a time (verify only). */
+typedef struct bit_reader {
+    const uint64_t *w;
+    uint64_t pos, end;
+} bit_reader;
+
+static int next_bit(bit_reader *b)
+{
+    uint64_t p = b->pos++;
+    return (int)(b->w[p >> 6] >> (p & 63) & 1);
 }
 
 int mih_check_table(const mih_view *v, unsigned i, uint8_t *seen, char *why,
                     size_t whylen)
 {
-    const uint32_t *offsets = v->offsets[i];
+    const uint32_t *dir = v->offsets[i];
     size_t n = v->n;
     memset(seen, 0, (n + 7) / 8);
-    if (offsets[0] != 0 || offsets[MIH_VALUES] != n) {
-        snprintf(why, whylen, "table %u: offsets span %u..%u, not 0..%zu", i,
-                 offsets[0], offsets[MIH_VALUES], n);
+    if (mih_off(dir, 0) != 0 || mih_off(dir, MIH_VALUES) != n || mih_zero(dir, 0) != 0) {
+        snprintf(why, whylen, "table %u: offsets span %u..%u, not 0..%zu, or zeros start at %u",
+                 i, mih_off(dir, 0), mih_off(dir, MIH_VALUES), n, mih_zero(dir, 0));
         return -1;
     }
+    const uint16_t *post = (const uint16_t *)(const void *)v->postings[i];
+    size_t nwords = mih_bit_words(n, dir);
+    bit_reader br = { (const uint64_t *)(const void *)(v->postings[i] + mih_bits_at(n)), 0,
+                      (uint64_t)nwords * 64 };
+    uint32_t maxhigh = n ? (uint32_t)((n - 1) >> 16) : 0;
     for (size_t val = 0; val < MIH_VALUES; val++) {
-        uint32_t lo = offsets[val], hi = offsets[val + 1];
+        uint32_t lo = mih_off(dir, val), hi = mih_off(dir, val + 1);
         if (hi < lo || hi > n) {
             snprintf(why, whylen, "table %u: offsets decrease at value %zu", i, val);
             return -1;
         }
-        const uint16_t *part = mih_run_partners(v->postings[i], lo);
-        const uint8_t *slots = mih_run_slots(v->postings[i], lo, hi);
-        uint32_t prev = 0;
-        for (uint32_t j = 0; j < hi - lo; j++) {
-            uint32_t s = mih_load32(slots + 4 * (size_t)j);
-            if (s >= n || (seen[s >> 3] & (1u << (s & 7))) || (j && s <= prev)) {
+        if (mih_zero(dir, val + 1) < mih_zero(dir, val) || mih_zero(dir, val + 1) - mih_zero(dir, val) > maxhigh ||
+            (hi == lo && mih_zero(dir, val + 1) != mih_zero(dir, val)) ||
+            (uint64_t)hi + mih_zero(dir, val + 1) > (uint64_t)n + mih_zero(dir, MIH_VALUES)) {
+            snprintf(why, whylen, "table %u: zeros of value %zu are %u..%u", i, val,
+                     mih_zero(dir, val), mih_zero(dir, val + 1));
+            return -1;
+        }
+        if (br.pos != (uint64_t)lo + mih_zero(dir, val)) {
+            snprintf(why, whylen, "table %u: high parts of value %zu start at bit %llu, "
+                     "not %llu", i, val, (unsigned long long)br.pos,
+                     (unsigned long long)lo + mih_zero(dir, val));
+            return -1;
+        }
+        uint64_t end = (uint64_t)hi + mih_zero(dir, val + 1);
+        uint32_t prev = 0, high = 0;
+        for (uint32_t j = lo; j < hi; j++) {
+            int one = 0;
+            while (br.pos < end && !(one = next_bit(&br)))
+                high++;
+            /* the last posting's one ends the bucket, no other's does */
+            if (!one || (br.pos == end) != (j + 1 == hi)) {
                 snprintf(why, whylen,
-                         "table %u: slot %u out of range, out of order or listed twice",
-                         i, s);
+                         "table %u: high parts of value %zu: %u postings, bits "
+                         "malformed at posting %u", i, val, hi - lo, j - lo);
+                return -1;
+            }
+            uint16_t low = post[hi + j], partner = post[lo + j];
+            uint32_t s = high << 16 | low;
+            if (high > maxhigh || s >= n || (seen[s >> 3] & (1u << (s & 7))) ||
+                (j > lo && s <= prev)) {
+                snprintf(why, whylen,
+                         "table %u: slot %u (high %u, low %u) out of range, out of "
+                         "order or listed twice", i, s, high, low);
                 return -1;
             }
             prev = s;
             seen[s >> 3] = (uint8_t)(seen[s >> 3] | (1u << (s & 7)));
-            if (mih_key(&v->hashes[s], i) != val ||
-                part[j] != mih_key(&v->hashes[s], i ^ 1)) {
-                snprintf(why, whylen, "table %u: slot %u filed under the wrong value",
-                         i, s);
+            if (mih_key(&v->hashes[s], i) != val || partner != mih_key(&v->hashes[s], i ^ 1)) {
+                snprintf(why, whylen, "table %u: slot %u filed under the wrong value "
+                         "or partner", i, s);
                 return -1;
             }
         }
+        if (br.pos != end) {
+            snprintf(why, whylen, "table %u: value %zu has %llu stray bits after its postings",
+                     i, val, (unsigned long long)(end - br.pos));
+            return -1;
+        }
     }
+    /* the padding: between lows and bits, and after the last bit */
+    for (size_t b = 4 * n; b < mih_bits_at(n); b++)
+        if (v->postings[i][b]) {
+            snprintf(why, whylen, "table %u: padding byte %zu is not 0", i, b);
+            return -1;
+        }
+    while (br.pos < br.end)
+        if (next_bit(&br)) {
+            snprintf(why, whylen, "table %u: stray bit %llu past the last value", i,
+                     (unsigned long long)(br.pos - 1));
+            return -1;
+        }
     return 0;
 }
 
@@ -292,24 +362,70 @@ typedef struct probe_state {
     size_t nbuf;
 } probe_state;
 
+/* Position of the (k+1)-th one bit of x (x has more than k ones). */
+static inline unsigned select64(uint64_t x, unsigned k)
+{
+    for (; k; k--)
+        x &= x - 1;
+    return (unsigned)__builtin_ctzll(x);
+}
+
+/* Replaces the candidates c0..c1 of probe p (posting numbers within its
+ * bucket, ascending) by their slots: low parts from `lows`, high parts
+ * decoded from the bucket's ones, walking its words once. A slot a
+ * damaged vector would put out of range is dropped (verify reports it).
+ * Returns the new end of the candidates. */
+static uint32_t decode_slots(const mih_view *v, const probe *p, uint32_t *cand)
+{
+    const uint32_t *dir = v->offsets[p->table];
+    const uint8_t *area = v->postings[p->table];
+    const uint16_t *lows = (const uint16_t *)(const void *)area + p->lo + p->hi;
+    const uint64_t *bits = (const uint64_t *)(const void *)(area + mih_bits_at(v->n));
+    size_t nwords = mih_bit_words(v->n, dir);
+    uint64_t b0 = (uint64_t)p->lo + mih_zero(dir, p->key);
+    size_t w = (size_t)(b0 >> 6);
+    if (w >= nwords)
+        return p->c0;
+    uint64_t word = bits[w] & (~(uint64_t)0 << (b0 & 63));
+    uint32_t before = 0, out = p->c0; /* ones of the bucket before word w */
+    for (uint32_t c = p->c0; c < p->c1; c++) {
+        uint32_t j = cand[c];
+        unsigned ones;
+        while (before + (ones = (unsigned)__builtin_popcountll(word)) <= j) {
+            before += ones;
+            if (++w == nwords)
+                return out;
+            word = bits[w];
+        }
+        uint64_t pos = (uint64_t)w * 64 + select64(word, j - before);
+        uint64_t slot = (pos - b0 - j) << 16 | lows[j];
+        if (slot < v->n)
+            cand[out++] = (uint32_t)slot;
+    }
+    return out;
+}
+
 /* Reads the buffered probes in passes, so that the cache misses of each
- * pass are in flight together: the offsets, then the runs, filtered. */
+ * pass are in flight together: the offsets, then the runs of partners,
+ * filtered, then the low and high parts of the passing postings. */
 static int flush_probes(probe_state *ps)
 {
     mih_scratch *s = ps->s;
     const mih_view *v = ps->v;
     for (size_t j = 0; j < ps->nbuf; j++)
-        __builtin_prefetch(&v->offsets[ps->buf[j].table][ps->buf[j].key], 0, 3);
+        __builtin_prefetch(&v->offsets[ps->buf[j].table][2 * ps->buf[j].key], 0, 3);
     size_t total = 0;
     for (size_t j = 0; j < ps->nbuf; j++) {
         probe *p = &ps->buf[j];
-        const uint32_t *off = v->offsets[p->table];
-        p->lo = off[p->key];
-        p->hi = off[p->key + 1];
+        const uint32_t *dir = v->offsets[p->table];
+        p->lo = mih_off(dir, p->key);
+        p->hi = mih_off(dir, p->key + 1);
+        if (p->hi < p->lo || p->hi > v->n) /* damaged: verify reports it */
+            p->hi = p->lo = 0;
         /* The whole run of partners: runs average n / 65536 postings (5
          * lines at 10 M), and a demand miss per line would stall the
          * filter. Capped so a huge run cannot flood the fill buffers. */
-        const uint8_t *run = v->postings[p->table] + (size_t)MIH_POSTING_BYTES * p->lo;
+        const uint8_t *run = v->postings[p->table] + 4 * (size_t)p->lo;
         size_t bytes = 2 * (size_t)(p->hi - p->lo);
         if (bytes > PREFETCH_RUN_BYTES)
             bytes = PREFETCH_RUN_BYTES;
@@ -324,27 +440,35 @@ static int flush_probes(probe_state *ps)
     for (size_t j = 0; j < ps->nbuf; j++) {
         probe *p = &ps->buf[j];
         uint32_t qp = mih_key(ps->q, (unsigned)p->table ^ 1);
+        const uint16_t *part = (const uint16_t *)(const void *)v->postings[p->table] + 2 * (size_t)p->lo;
         p->c0 = (uint32_t)ps->ncand;
-        ps->ncand += ps->k->filter(mih_run_partners(v->postings[p->table], p->lo),
-                                   p->hi - p->lo, (uint16_t)qp, p->t, 0,
+        ps->ncand += ps->k->filter(part, p->hi - p->lo, (uint16_t)qp, p->t, 0,
                                    s->cand + ps->ncand);
         p->c1 = (uint32_t)ps->ncand;
-        /* The slots sit after the partners, often past the lines read:
-         * fetch them now, read them once every run is filtered. */
-        const uint8_t *slots = mih_run_slots(v->postings[p->table], p->lo, p->hi);
+        if (p->c1 == p->c0)
+            continue;
+        /* The low parts and the first word of high parts, read once every
+         * run is filtered. */
+        const uint16_t *lows = part + (p->hi - p->lo);
         for (uint32_t c = p->c0; c < p->c1; c++)
-            __builtin_prefetch(slots + 4 * (size_t)s->cand[c], 0, 3);
+            __builtin_prefetch(&lows[s->cand[c]], 0, 3);
+        uint64_t b0 = (uint64_t)p->lo + mih_zero(v->offsets[p->table], p->key);
+        __builtin_prefetch(v->postings[p->table] + mih_bits_at(v->n) + (b0 >> 6) * 8, 0, 3);
     }
-    /* Then the candidates' hashes, random in the array, for verify. */
+    /* Then the candidates' hashes, random in the array, for verify. The
+     * decoded list may be shorter only if the vector is damaged. */
+    size_t out = ps->nbuf ? ps->buf[0].c0 : ps->ncand;
     for (size_t j = 0; j < ps->nbuf; j++) {
-        const probe *p = &ps->buf[j];
-        const uint8_t *slots = mih_run_slots(v->postings[p->table], p->lo, p->hi);
-        for (uint32_t c = p->c0; c < p->c1; c++) {
-            uint32_t slot = mih_load32(slots + 4 * (size_t)s->cand[c]);
-            s->cand[c] = slot;
-            __builtin_prefetch(&v->hashes[slot], 0, 3);
+        probe *p = &ps->buf[j];
+        if (p->c1 == p->c0)
+            continue;
+        uint32_t end = decode_slots(v, p, s->cand);
+        for (uint32_t c = p->c0; c < end; c++) {
+            s->cand[out++] = s->cand[c];
+            __builtin_prefetch(&v->hashes[s->cand[c]], 0, 3);
         }
     }
+    ps->ncand = out;
     ps->nbuf = 0;
     return PHM_OK;
 }

@@ -5,13 +5,25 @@
  * 32-bit halves of the four 64-bit words), each chunk into two 16-bit
  * halves: 16 tables in all. Table 2c + e maps each value of half e of
  * chunk c to the slots (positions in the hash array) having that value, in
- * counting-sort form: offsets[65537] and a postings area of 6n bytes where
- * the run of value v (entries offsets[v] .. offsets[v+1], `len` of them)
- * starts at byte 6 * offsets[v] and holds first the len partners (16-bit:
- * the other half of the same chunk), then the len slots (32-bit, little-
- * endian, 2-byte aligned), slots ascending. The search filters a run on
- * the partners alone, a sequential read of 2 bytes per posting, and reads
- * the slot beside it and the hash only for the few that pass.
+ * counting-sort form, slots ascending within a value (a "bucket"). A table
+ * is a directory and an area:
+ *   - directory, MIH_DIR_BYTES: 65537 pairs u32 (offset, zeros): bucket v
+ *     holds the postings offsets[v] .. offsets[v+1], and zeros[v] is the
+ *     number of zero bits of the high-part vector before bucket v;
+ *   - area, mih_area_bytes(n, dir): for each bucket [lo, hi) at byte 4lo,
+ *     its partners u16[hi - lo] (the other half of the same chunk), then
+ *     its lows u16[hi - lo] (slot & 0xffff), so that a probe reads one
+ *     run; then, 8-byte aligned, the
+ *     slots' high parts (slot >> 16) as a unary bit vector of u64 words
+ *     (bit k is bit k % 64 of word k / 64): for each posting in bucket
+ *     order, (high - the previous posting's high in its bucket, from 0)
+ *     zero bits then a one bit. Bucket v's bits start at offsets[v] +
+ *     zeros[v]; its posting j has high part (position of its (j+1)-th one
+ *     bit from that start) - j. Bits past the last bucket are 0.
+ * About 4.25 bytes per posting: the search filters a bucket on the
+ * partners alone, a sequential read of 2 bytes per posting, and reads the
+ * low part, the high part (popcounts over the bucket's few words) and the
+ * hash only for the few that pass.
  *
  * Search: the generalised pigeonhole principle, applied twice. Give chunk
  * c a threshold T_c >= -1 with sum(T_c + 1) >= r + 1: any hash within r of
@@ -27,7 +39,7 @@
  * At radius 31: T_c = 3 and t = 1 on every chunk, 8 x 2 x 17 = 272 probes.
  * A random posting passes the chunk filter with probability ~1%, so
  * almost all the work is a sequential read of runs of partners; few slots
- * and hashes are fetched at random. Thresholds are planned per query by a cost model;
+ * and hashes are decoded and fetched at random. Thresholds are planned per query by a cost model;
  * when probing would cost more than a linear scan, the scan runs instead
  * (same result).
  *
@@ -51,18 +63,15 @@
 /* Largest array the structure indexes (slots are 32-bit). */
 #define MIH_MAX_ENTRIES 0xfffffff0u
 
-/* Bytes per posting: a 16-bit partner and a 32-bit slot. */
-#define MIH_POSTING_BYTES 6
-
-/* Bytes of one table's offsets array. */
-#define MIH_OFFSETS_BYTES ((size_t)(MIH_VALUES + 1) * sizeof(uint32_t))
+/* Bytes of one table's directory: offsets and zeros, u32[65537] each. */
+#define MIH_DIR_BYTES ((size_t)2 * (MIH_VALUES + 1) * sizeof(uint32_t))
 
 typedef struct mih_view {
     const phm_pdq *hashes;            /* n, slot order */
     size_t n;
     int has_tables;                   /* 0: scan only */
-    const uint32_t *offsets[MIH_TABLES]; /* MIH_VALUES + 1 each */
-    const uint8_t *postings[MIH_TABLES]; /* MIH_POSTING_BYTES * n each */
+    const uint32_t *offsets[MIH_TABLES]; /* directories, MIH_DIR_BYTES each */
+    const uint8_t *postings[MIH_TABLES]; /* areas, mih_area_bytes each, 8-aligned */
 } mih_view;
 
 /* Chunk c (0..7) of h: bits 32c .. 32c + 31. */
@@ -83,35 +92,56 @@ static inline int mih_wants_tables(size_t n)
     return n >= MIH_MIN_ENTRIES;
 }
 
-/* Where the partners and the slots of the run [lo, hi) start. */
-static inline const uint16_t *mih_run_partners(const uint8_t *postings,
-                                               uint32_t lo)
+/* A directory's offset and zeros of value v (0..MIH_VALUES): pairs, so
+ * that a probe reads one cache line. */
+static inline uint32_t mih_off(const uint32_t *dir, size_t v)
 {
-    return (const uint16_t *)(const void *)(postings + (size_t)MIH_POSTING_BYTES * lo);
+    return dir[2 * v];
 }
-static inline const uint8_t *mih_run_slots(const uint8_t *postings,
-                                           uint32_t lo, uint32_t hi)
+static inline uint32_t mih_zero(const uint32_t *dir, size_t v)
 {
-    return postings + (size_t)MIH_POSTING_BYTES * lo + 2 * (size_t)(hi - lo);
-}
-static inline uint32_t mih_load32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return dir[2 * v + 1];
 }
 
-/* Scratch for mih_build_table: mih_build_scratch_bytes(n) bytes. */
+/* Byte offset of the bit vector in an area of n postings. */
+static inline size_t mih_bits_at(size_t n)
+{
+    return (4 * n + 7) & ~(size_t)7;
+}
+
+/* Words of the bit vector: n ones and zeros[MIH_VALUES] zeros. */
+static inline size_t mih_bit_words(size_t n, const uint32_t *dir)
+{
+    return (size_t)(((uint64_t)n + mih_zero(dir, MIH_VALUES) + 63) / 64);
+}
+
+/* Bytes of a table's area. */
+static inline size_t mih_area_bytes(size_t n, const uint32_t *dir)
+{
+    return mih_bits_at(n) + 8 * mih_bit_words(n, dir);
+}
+
+/* Scratch for mih_fill_table: mih_build_scratch_bytes(n) bytes. */
 size_t mih_build_scratch_bytes(size_t n);
 
-/* Builds table i by counting sort: slots ascend within each value.
- * offsets holds MIH_VALUES + 1 entries, postings MIH_POSTING_BYTES * n
- * bytes, `scratch` mih_build_scratch_bytes(n) bytes, 8-byte aligned. */
-void mih_build_table(const phm_pdq *hashes, size_t n, unsigned i,
-                     uint32_t *offsets, uint8_t *postings, void *scratch);
+/* First step of building table i: fills its directory `dir`
+ * (MIH_DIR_BYTES, 4-byte aligned) by counting; the area then takes
+ * mih_area_bytes(n, dir) bytes. */
+void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir);
 
-/* Checks table i of v: offsets non-decreasing from 0 to n, each slot once,
- * under its own value, with its own partner. Returns 0 if sound, else -1
- * and a description in `why`. `seen` is scratch of (n + 7) / 8 bytes. */
+/* Second step: writes the area of table i (planned in `dir`), every byte,
+ * at `area` (8-byte aligned); `scratch` mih_build_scratch_bytes(n) bytes,
+ * 8-byte aligned. Several tables may be filled at once on different
+ * threads. */
+void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
+                    uint8_t *area, void *scratch);
+
+/* Checks table i of v: offsets non-decreasing from 0 to n, zeros from 0
+ * by at most the largest high part, each slot once, under its own value,
+ * with its own partner, its low part and its high part (bit vector: each
+ * bucket exactly its postings' ones and ends with one, no bit past the
+ * last). Returns 0 if sound, else -1 and a description in `why`. `seen`
+ * is scratch of (n + 7) / 8 bytes. The area must have mih_area_bytes. */
 int mih_check_table(const mih_view *v, unsigned i, uint8_t *seen, char *why,
                     size_t whylen);
 

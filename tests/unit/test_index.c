@@ -501,6 +501,169 @@ static void test_map_full(void)
     phm_index_close(idx);
 }
 
+/* Opens the index file at path as a plain LMDB file with a write
+ * transaction: 1 if both began (the caller closes env either way). */
+static int lmdb_write(const char *path, MDB_env **env, MDB_txn **txn)
+{
+    mdb_env_create(env);
+    mdb_env_set_maxdbs(*env, 16);
+    return mdb_env_open(*env, path, MDB_NOSUBDIR, 0600) == 0 &&
+           mdb_txn_begin(*env, NULL, 0, txn) == 0;
+}
+
+/* Entry numbers are u32 in the base (format 5): with meta next_eid set
+ * to the last one, one add takes it, the next is refused; what was
+ * committed searches and verifies, with the entry number past 2^31. */
+static void test_eid_limit(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "eids.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    rng r = { 41 };
+    phm_pdq h[3] = { rng_hash(&r), rng_hash(&r), rng_hash(&r) };
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "eid limit: create");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_entry e = entry("s", "first", "c", &h[0]);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eid limit: one entry");
+    phm_index_close(idx);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int ok = 0;
+    if (lmdb_write(path, &env, &txn)) {
+        uint64_t next = 0xffffffffu;
+        MDB_val k = { 8, "next_eid" }, v = { sizeof next, &next };
+        ok = mdb_dbi_open(txn, "meta", 0, &dbi) == 0 && mdb_put(txn, dbi, &k, &v, 0) == 0 &&
+             mdb_txn_commit(txn) == 0;
+    }
+    mdb_env_close(env);
+    OK(ok, "eid limit: next entry number set to 4,294,967,295");
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "eid limit: reopen");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    e = entry("s", "last", "c", &h[1]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_OK, "eid limit: the last number is used");
+    e = entry("s", "past", "c", &h[2]);
+    IS_INT(phm_index_add(t, &e, err, sizeof err), PHM_ERR_INDEX, "eid limit: the next add is refused");
+    OK(strstr(err, "index has used 4,294,967,295 entry numbers") != NULL, "message: %s", err);
+    phm_index_txn_abort(t);
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    e = entry("s", "last", "c", &h[1]);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eid limit: commit the last");
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "eid limit: compact");
+    phm_searcher *s;
+    const phm_match *m = NULL;
+    size_t n = 0;
+    phm_searcher_new(idx, &s, err, sizeof err);
+    IS_INT(phm_search_radius(s, &h[1], 0, &m, &n, err, sizeof err), PHM_OK, "eid limit: search");
+    OK(n == 1 && m[0].entry == 0xffffffffu, "eid limit: found as entry 4294967295 (%zu, %llu)", n,
+       n ? (unsigned long long)m[0].entry : 0ull);
+    phm_searcher_free(s);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "eid limit: verifies: %s", err);
+    phm_index_close(idx);
+}
+
+/* Flips one bit of search blob (kind, table) of the file at byte `at`
+ * (modulo its size); 1 if done. */
+static int flip_blob(const char *path, char kind, uint8_t table, size_t at, unsigned bit)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int ok = 0;
+    if (lmdb_write(path, &env, &txn)) {
+        uint8_t key[4] = { 1, (uint8_t)kind, table, 0 };
+        MDB_val k = { 4, key }, v;
+        if (mdb_dbi_open(txn, "search", 0, &dbi) == 0 && mdb_get(txn, dbi, &k, &v) == 0 &&
+            v.mv_size) {
+            uint8_t *copy = malloc(v.mv_size);
+            size_t len = v.mv_size;
+            memcpy(copy, v.mv_data, len);
+            copy[at % len] ^= (uint8_t)(1u << (bit % 8));
+            MDB_val nv = { len, copy };
+            ok = mdb_put(txn, dbi, &k, &nv, 0) == 0;
+            free(copy);
+        }
+        if (ok)
+            ok = mdb_txn_commit(txn) == 0;
+        else
+            mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return ok;
+}
+
+/* One-bit flips in the base's search blobs (hashes, entry numbers,
+ * directories, areas) are reported by verify, and searches of the damaged
+ * file do not crash. */
+static void test_blob_corruption(void)
+{
+    enum { N = 3000 };
+    char path[600], copy[600];
+    path_in(path, sizeof path, "blobs.phmi");
+    path_in(copy, sizeof copy, "blobs-bad.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    rng r = { 43 };
+    phm_pdq *h = malloc(N * sizeof *h);
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "blobs: create");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "b-%d", i);
+        h[i] = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h[i]);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "blobs: %d entries", N);
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "blobs: compact");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "blobs: verifies");
+    phm_index_close(idx);
+    static const struct {
+        char kind;
+        uint8_t table;
+    } blobs[] = { { 'H', 0 }, { 'E', 0 }, { 'O', 0 }, { 'O', 9 }, { 'P', 0 } };
+    size_t tried = 0, missed = 0;
+    for (size_t b = 0; b < sizeof blobs / sizeof blobs[0]; b++) {
+        for (int rep = 0; rep < 12; rep++) {
+            FILE *in = fopen(path, "rb"), *out = fopen(copy, "wb");
+            char buf[65536];
+            size_t got;
+            while (in && out && (got = fread(buf, 1, sizeof buf, in)) > 0)
+                fwrite(buf, 1, got, out);
+            if (in)
+                fclose(in);
+            if (out)
+                fclose(out);
+            size_t at = (size_t)rng_next(&r);
+            if (blobs[b].kind == 'O') /* the used values' pairs */
+                at = 8 * (size_t)(rng_next(&r) % 65536) + at % 8;
+            if (!flip_blob(copy, blobs[b].kind, blobs[b].table, at, (unsigned)rng_next(&r)))
+                continue;
+            tried++;
+            if (phm_index_open(&idx, copy, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err)) {
+                continue; /* refused at open: reported */
+            }
+            if (phm_index_verify(idx, err, sizeof err) == PHM_OK)
+                missed++;
+            for (int q = 0; q < 20; q++) {
+                phm_pdq near = rng_near(&r, &h[rng_next(&r) % N], 6);
+                radius_count(idx, &near, 31);
+            }
+            phm_index_close(idx);
+        }
+    }
+    OK(tried >= 50, "blobs: %zu one-bit flips made", tried);
+    IS_INT(missed, 0, "blobs: every flip reported by verify");
+    remove(copy);
+    free(h);
+}
+
 static void test_compact_and_copy(void)
 {
     char path[600], copy[600];
@@ -839,6 +1002,8 @@ int main(void)
     test_bad_files();
     test_map_full();
     test_compact_and_copy();
+    test_eid_limit();
+    test_blob_corruption();
     test_snapshot();
     test_merge_keys();
     test_extra_fields();

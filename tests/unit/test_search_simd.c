@@ -3,6 +3,7 @@
  * inputs of awkward lengths, and the in-memory multi-index search against
  * a scan, over many radii and data shapes. */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hamming.h"
 #include "index_util.h"
@@ -83,24 +84,92 @@ static void test_kernels(void)
     free(pg);
 }
 
+/* Builds the 16 tables over h into one allocation (directories, then
+ * areas); returns it, or NULL. */
+static uint8_t *build_tables(const phm_pdq *h, size_t n, mih_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->hashes = h;
+    v->n = n;
+    v->has_tables = 1;
+    uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
+    void *scratch = malloc(mih_build_scratch_bytes(n));
+    size_t at[MIH_TABLES + 1];
+    at[0] = MIH_TABLES * MIH_DIR_BYTES;
+    for (unsigned i = 0; dirs && i < MIH_TABLES; i++) {
+        uint32_t *dir = (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES);
+        mih_plan_table(h, n, i, dir);
+        at[i + 1] = at[i] + mih_area_bytes(n, dir);
+    }
+    uint8_t *mem = dirs && scratch ? malloc(at[MIH_TABLES]) : NULL;
+    if (mem) {
+        memcpy(mem, dirs, MIH_TABLES * MIH_DIR_BYTES);
+        /* garbage where the fill must write every byte */
+        memset(mem + at[0], 0xa5, at[MIH_TABLES] - at[0]);
+        for (unsigned i = 0; i < MIH_TABLES; i++) {
+            v->offsets[i] = (const uint32_t *)(const void *)(mem + i * MIH_DIR_BYTES);
+            mih_fill_table(h, n, i, v->offsets[i], mem + at[i], scratch);
+            v->postings[i] = mem + at[i];
+        }
+    }
+    free(dirs);
+    free(scratch);
+    return mem;
+}
+
+/* Independent reference for table i: the slots of value `val`, ascending,
+ * by a scan of the hashes. */
+static size_t ref_bucket(const phm_pdq *h, size_t n, unsigned i, uint32_t val,
+                         uint32_t *out)
+{
+    size_t m = 0;
+    for (size_t s = 0; s < n; s++)
+        if (mih_key(&h[s], i) == val)
+            out[m++] = (uint32_t)s;
+    return m;
+}
+
+/* Decodes bucket `val` of table i bit by bit from the documented layout
+ * (mih.h), independently of the search's decoder. */
+static size_t decode_bucket(const mih_view *v, unsigned i, uint32_t val, uint32_t *out)
+{
+    const uint32_t *dir = v->offsets[i]; /* pairs (offset, zeros) */
+    const uint8_t *area = v->postings[i];
+    size_t n = v->n, bits_at = (4 * n + 7) / 8 * 8;
+    uint64_t pos = (uint64_t)dir[2 * val] + dir[2 * val + 1];
+    uint32_t high = 0;
+    size_t m = 0;
+    for (uint32_t j = dir[2 * val]; j < dir[2 * val + 2]; j++) {
+        while (!(area[bits_at + pos / 8] >> (pos % 8) & 1)) {
+            high++;
+            pos++;
+        }
+        pos++;
+        size_t at = 2 * ((size_t)dir[2 * val + 2] + j); /* after the bucket's partners */
+        uint16_t low = (uint16_t)(area[at] | area[at + 1] << 8);
+        out[m++] = high << 16 | low;
+    }
+    return m;
+}
+
+/* How many of v's 16 tables fail the check (the last reason in why). */
+static size_t bad_checks(const mih_view *v, char *why, size_t whylen)
+{
+    uint8_t *seen = malloc((v->n + 7) / 8);
+    size_t bad = 0;
+    for (unsigned i = 0; i < MIH_TABLES; i++)
+        bad += !seen || mih_check_table(v, i, seen, why, whylen) != 0;
+    free(seen);
+    return bad;
+}
+
 /* Builds in-memory tables over h and compares table search with a scan. */
 static void test_mih(const char *shape, phm_pdq *h, size_t n, rng *g)
 {
-    mih_view v = { .hashes = h, .n = n, .has_tables = 1 };
-    uint8_t *mem = malloc(MIH_TABLES * (MIH_OFFSETS_BYTES + n * MIH_POSTING_BYTES));
-    void *scratch = malloc(mih_build_scratch_bytes(n));
-    uint8_t *seen = malloc((n + 7) / 8);
-    char why[256];
-    size_t bad_tables = 0;
-    uint8_t *p = mem;
-    for (unsigned i = 0; i < MIH_TABLES; i++) {
-        v.offsets[i] = (const uint32_t *)(const void *)p;
-        mih_build_table(h, n, i, (uint32_t *)(void *)p, p + MIH_OFFSETS_BYTES, scratch);
-        v.postings[i] = p + MIH_OFFSETS_BYTES;
-        p += MIH_OFFSETS_BYTES + n * MIH_POSTING_BYTES;
-        bad_tables += mih_check_table(&v, i, seen, why, sizeof why) != 0;
-    }
-    IS_INT(bad_tables, 0, "%s: tables check", shape);
+    mih_view v;
+    uint8_t *mem = build_tables(h, n, &v);
+    char why[256] = "";
+    IS_INT(bad_checks(&v, why, sizeof why), 0, "%s: tables check %s", shape, why);
     mih_scratch a = { 0 }, b = { 0 };
     for (size_t li = 0; li < 3; li++) {
         phm_simd level = li == 0 ? PHM_SIMD_PORTABLE : levels[li - 1];
@@ -126,8 +195,197 @@ static void test_mih(const char *shape, phm_pdq *h, size_t n, rng *g)
     mih_scratch_free(&a);
     mih_scratch_free(&b);
     free(mem);
-    free(scratch);
+}
+
+/* Chunk 0 of h (tables 0 and 1) set to one of 8 values, so that their
+ * buckets are big. */
+static void clump(phm_pdq *h, rng *g)
+{
+    h->w[0] = (h->w[0] & ~(uint64_t)0xffffffff) | (uint32_t)(rng_next(g) % 8) * 0x00010001u;
+}
+
+/* Buckets of tables 0 and 1 decoded from the layout against a scan. */
+static size_t bad_buckets(const mih_view *v, uint32_t *want, uint32_t *got, size_t *maxlen)
+{
+    size_t bad = 0;
+    for (unsigned i = 0; i < 2; i++)
+        for (uint32_t val = 0; val < 8; val++) {
+            size_t nw = ref_bucket(v->hashes, v->n, i, val, want);
+            size_t ng = decode_bucket(v, i, val, got);
+            bad += nw != ng || memcmp(want, got, nw * sizeof *want) != 0;
+            *maxlen = nw > *maxlen ? nw : *maxlen;
+        }
+    return bad;
+}
+
+/* Big buckets: 300,000 hashes, tables 0 and 1 with 8 values (buckets of
+ * ~37,000 slots up to 299,999, their high parts spanning hundreds of
+ * words): decoded from the layout and searched against a scan. */
+static void test_big_buckets(void)
+{
+    enum { N = 300000 };
+    rng g = { 21 };
+    phm_pdq *h = malloc(N * sizeof *h);
+    uint32_t *want = malloc(N * sizeof *want), *got = malloc(N * sizeof *got);
+    for (size_t s = 0; s < N; s++) {
+        h[s] = rng_hash(&g);
+        clump(&h[s], &g);
+    }
+    mih_view v;
+    uint8_t *mem = build_tables(h, N, &v);
+    size_t maxlen = 0;
+    IS_INT(bad_buckets(&v, want, got, &maxlen), 0,
+           "big buckets: 16 buckets of up to %zu slots decode as a scan files them", maxlen);
+    size_t bad_random = 0;
+    for (uint32_t val = 0; val < MIH_VALUES; val += 409) {
+        size_t nw = ref_bucket(h, N, 5, val, want), ng = decode_bucket(&v, 5, val, got);
+        bad_random += nw != ng || memcmp(want, got, nw * sizeof *want) != 0;
+    }
+    IS_INT(bad_random, 0, "big buckets: a random table's buckets decode as a scan files them");
+    char why[256] = "";
+    IS_INT(bad_checks(&v, why, sizeof why), 0, "big buckets: tables check %s", why);
+    mih_scratch a = { 0 }, b = { 0 };
+    for (size_t li = 0; li < 3; li++) {
+        phm_simd level = li == 0 ? PHM_SIMD_PORTABLE : levels[li - 1];
+        if (!tap_simd(level))
+            continue;
+        const ham_kernels *k = ham_kernels_for(level);
+        size_t bad = 0, found = 0, tabled = 0;
+        for (int i = 0; i < 60; i++) {
+            int r = i < 40 ? i % 9 : 31;
+            phm_pdq q = rng_near(&g, &h[N - 1 - rng_next(&g) % 100000], r);
+            int use;
+            mih_estimate(&v, r, &use);
+            tabled += (size_t)use;
+            a.nhits = b.nhits = 0;
+            mih_search(&v, k, &q, r, 1, &a);
+            mih_search(&v, k, &q, r, 0, &b);
+            bad += !same_hits(a.hits, a.nhits, b.hits, b.nhits);
+            found += a.nhits;
+        }
+        IS_INT(bad, 0, "big buckets/%s: tables equal a scan (60 queries, %zu by tables, %zu hits)",
+               phm_simd_name(level), tabled, found);
+    }
+    mih_scratch_free(&a);
+    mih_scratch_free(&b);
+    free(mem);
+    free(h);
+    free(want);
+    free(got);
+}
+
+/* Slots past 2^24: a hash array of 2^24 + 2^17 slots, mapped but left
+ * zero (no memory) except for random hashes in its last 2^17 slots and
+ * every 2^20th; tables 0 and 1 built, checked and decoded against a scan
+ * (bucket 0 holds ~2^24 slots). */
+static void test_huge_slots(void)
+{
+    size_t n = ((size_t)1 << 24) + ((size_t)1 << 17);
+    rng g = { 23 };
+    phm_pdq *h = mmap(NULL, n * sizeof *h, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint32_t *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    uint8_t *dirs = malloc(2 * MIH_DIR_BYTES), *seen = malloc((n + 7) / 8);
+    void *scratch = malloc(mih_build_scratch_bytes(n));
+    uint8_t *area[2] = { 0 };
+    if (h == MAP_FAILED || !want || !got || !dirs || !seen || !scratch) {
+        printf("# huge slots: out of memory, skipped\n");
+        goto out;
+    }
+    for (size_t s = 0; s < n; s++)
+        if (s >= n - ((size_t)1 << 17) || s % ((size_t)1 << 20) == 0) {
+            h[s] = rng_hash(&g);
+            clump(&h[s], &g);
+        }
+    mih_view v = { .hashes = h, .n = n, .has_tables = 1 };
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t *dir = (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES);
+        mih_plan_table(h, n, i, dir);
+        if (!(area[i] = malloc(mih_area_bytes(n, dir)))) {
+            printf("# huge slots: out of memory, skipped\n");
+            goto out;
+        }
+        mih_fill_table(h, n, i, dir, area[i], scratch);
+        v.offsets[i] = dir;
+        v.postings[i] = area[i];
+    }
+    size_t maxlen = 0;
+    IS_INT(bad_buckets(&v, want, got, &maxlen), 0,
+           "huge slots: 16 buckets of up to %zu slots (to %zu) decode as a scan files them",
+           maxlen, n - 1);
+    char why[256] = "";
+    size_t bad = 0;
+    for (unsigned i = 0; i < 2; i++)
+        bad += mih_check_table(&v, i, seen, why, sizeof why) != 0;
+    IS_INT(bad, 0, "huge slots: tables check %s", why);
+    /* a flipped high-part bit past 2^24 is reported */
+    uint64_t last = (uint64_t)n + mih_zero(v.offsets[0], MIH_VALUES) - 1;
+    area[0][mih_bits_at(n) + last / 8] ^= (uint8_t)(1u << (last % 8));
+    OK(mih_check_table(&v, 0, seen, why, sizeof why) != 0, "huge slots: last bit flipped: %s", why);
+out:
+    if (h != MAP_FAILED)
+        munmap(h, n * sizeof *h);
+    free(want);
+    free(got);
+    free(dirs);
     free(seen);
+    free(scratch);
+    free(area[0]);
+    free(area[1]);
+}
+
+/* Every single-byte change of a table (directory or area) is reported by
+ * the check. */
+static void test_corruption(void)
+{
+    enum { N = 3000 };
+    rng g = { 33 };
+    phm_pdq *h = malloc(N * sizeof *h);
+    for (size_t i = 0; i < N; i++)
+        h[i] = rng_hash(&g);
+    mih_view v;
+    uint8_t *mem = build_tables(h, N, &v);
+    uint8_t *seen = malloc((N + 7) / 8);
+    char why[256];
+    unsigned table = 3;
+    uint8_t *dir = (uint8_t *)(uintptr_t)v.offsets[table];
+    uint8_t *area = (uint8_t *)(uintptr_t)v.postings[table];
+    size_t abytes = mih_area_bytes(N, v.offsets[table]);
+    size_t tried = 0, missed = 0;
+    /* every byte of the area, and directory bytes of used values */
+    for (size_t b = 0; b < abytes + 2000; b++) {
+        uint8_t *p = b < abytes ? area + b
+                                : dir + 4 * (size_t)(rng_next(&g) % (2 * MIH_VALUES)) +
+                                      rng_next(&g) % 2;
+        uint8_t old = *p, flip = (uint8_t)(1u << (rng_next(&g) % 8));
+        *p = (uint8_t)(old ^ flip);
+        tried++;
+        if (mih_check_table(&v, table, seen, why, sizeof why) == 0)
+            missed++;
+        *p = old;
+    }
+    IS_INT(missed, 0, "corruption: %zu one-bit flips of a table, all reported", tried);
+    OK(mih_check_table(&v, table, seen, why, sizeof why) == 0, "corruption: restored table checks");
+    /* damaged tables do not crash the search (results may be wrong) */
+    memset(area + 4 * N, 0xff, abytes - 4 * N);
+    mih_scratch s = { 0 };
+    const ham_kernels *k = ham_kernels_for(PHM_SIMD_PORTABLE);
+    for (int i = 0; i < 20; i++) {
+        phm_pdq q = rng_near(&g, &h[rng_next(&g) % N], 4);
+        s.nhits = 0;
+        mih_search(&v, k, &q, 12, 0, &s);
+    }
+    memset(area + 4 * N, 0, abytes - 4 * N);
+    for (int i = 0; i < 20; i++) {
+        phm_pdq q = rng_near(&g, &h[rng_next(&g) % N], 4);
+        s.nhits = 0;
+        mih_search(&v, k, &q, 12, 0, &s);
+    }
+    OK(1, "corruption: searches of damaged high parts stay in bounds");
+    mih_scratch_free(&s);
+    free(mem);
+    free(seen);
+    free(h);
 }
 
 static void test_mih_shapes(void)
@@ -160,5 +418,8 @@ int main(void)
 {
     test_kernels();
     test_mih_shapes();
+    test_corruption();
+    test_big_buckets();
+    test_huge_slots();
     return tap_done();
 }
