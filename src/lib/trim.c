@@ -45,6 +45,8 @@
 #define MAX_BANDS 3
 #define EDGE_SHARE 0.15
 #define EDGE_SHARE2 0.25
+#define WEAK_EDGE 0.06      /* a loose fill's edge (fill_depth) */
+#define FLAT_TOL 10         /* a plain colour, not a fill (fill_depth) */
 #define MIN_BORDER 0.02
 #define MIN_CONTENT 0.20
 #define MIN_CONTENT_PX 16u
@@ -135,18 +137,24 @@ static void line_mean(const side *s, size_t k, int c[3])
         c[ch] = (int)(sum[ch] / s->n);
 }
 
-/* Share of line k's samples within UNIFORM_TOL of colour c. */
-static double uniform_share(const side *s, size_t k, const int c[3])
+/* Share of line k's samples within tol of colour c in every channel. */
+static double share_within(const side *s, size_t k, const int c[3], int tol)
 {
     size_t in = 0;
     for (size_t j = 0; j < s->n; j++) {
         const uint8_t *p = px(s, k, pos(s, j));
         int ok = 1;
         for (uint32_t ch = 0; ch < s->channels && ok; ch++)
-            ok = abs(p[ch] - c[ch]) <= UNIFORM_TOL;
+            ok = abs(p[ch] - c[ch]) <= tol;
         in += (size_t)ok;
     }
     return (double)in / (double)s->n;
+}
+
+/* Share of line k's samples within UNIFORM_TOL of colour c. */
+static double uniform_share(const side *s, size_t k, const int c[3])
+{
+    return share_within(s, k, c, UNIFORM_TOL);
 }
 
 /* Mean luma step between a sample and its neighbour along line k. */
@@ -194,6 +202,25 @@ static int step_at(const side *s, size_t d, double share)
     return 0;
 }
 
+/* The first line of b+1..e whose mean colour differs from the line
+ * before's by more than STEP_LUMA in a channel, with a step there
+ * (step_at); 0 if none. */
+static size_t band_split(const side *s, size_t b, size_t e)
+{
+    int prev[3] = { 0, 0, 0 }, c[3] = { 0, 0, 0 };
+    line_mean(s, b, prev);
+    for (size_t k = b + 1; k <= e && k < s->lines; k++) {
+        line_mean(s, k, c);
+        int jump = 0;
+        for (uint32_t ch = 0; ch < s->channels; ch++)
+            jump |= abs(c[ch] - prev[ch]) > STEP_LUMA;
+        if (jump)
+            return step_at(s, k, STEP_SHARE) ? k : 0;
+        memcpy(prev, c, sizeof c);
+    }
+    return 0;
+}
+
 /* The depth of a uniform border on this side, or 0: up to MAX_BANDS
  * bands of one colour each (a screenshot's bars), each ending in a step.
  * `maxd`: the deepest a border may go. */
@@ -208,7 +235,13 @@ static size_t uniform_depth(const side *s, size_t maxd)
             d++;
         if (d == b)
             break; /* line b starts the content */
-        if (d >= maxd || !step_at(s, d, STEP_SHARE))
+        if (d < maxd && step_at(s, d, STEP_SHARE))
+            continue;
+        /* Two bars of near colours (a status bar over an app bar) within
+         * UNIFORM_TOL of each other, the band ending in the second on
+         * JPEG noise: it ends where the mean colour steps. */
+        d = band_split(s, b, d);
+        if (!d)
             return 0;
     }
     if (d == 0)
@@ -225,26 +258,46 @@ static size_t uniform_depth(const side *s, size_t maxd)
 /* The depth of a low-detail fill on this side, or 0: smooth lines (fine
  * detail at most tune.fill_detail, next to no step from one line to the next)
  * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
-static size_t fill_depth(const side *s, size_t maxd)
+static size_t fill_depth(const side *s, size_t maxd, int loose)
 {
     /* Fills come in pairs around content of at least MIN_CONTENT. */
     size_t cap = (size_t)((1.0 - MIN_CONTENT) / 2 * (double)s->lines) + 1;
     if (maxd > cap)
         maxd = cap;
-    if (detail(s, 0) > s->t->fill_detail)
+    double most = s->t->fill_detail;
+    if (detail(s, 0) > most)
         return 0;
+    if (loose) {
+        /* A plain colour is a uniform border's (ending in a clear step)
+         * or a product shot's background, not a blurred fill. */
+        int c[3] = { 0, 0, 0 };
+        line_mean(s, 0, c);
+        if (share_within(s, 0, c, FLAT_TOL) >= UNIFORM_SHARE)
+            return 0;
+    }
     for (size_t d = 1; d < maxd; d++) {
         double one = step_share(s, d, d - 1);
         if (one >= EDGE_SHARE)
             return d;
-        if (one <= s->t->fill_steps && detail(s, d) <= s->t->fill_detail)
+        if (one <= (loose && s->t->fill_steps > WEAK_EDGE ? WEAK_EDGE : s->t->fill_steps) &&
+            detail(s, d) <= most)
             continue; /* still the fill */
         /* An edge over two lines: at the sharper of them. */
         if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
             return step_share(s, d + 1, d) > one ? d + 1 : d;
+        /* Loose: a weak edge ends the fill too (a blurred fill meets
+         * its own smooth content with few steps); only ever taken
+         * opposite a border of nearly the same depth. */
+        if (loose && one >= WEAK_EDGE)
+            return d;
         return 0;
     }
     return 0;
+}
+
+static size_t absdiff(size_t a, size_t b)
+{
+    return a > b ? a - b : b - a;
 }
 
 /* The borders of rectangle r of img, into depth[TOP..RIGHT]; `full` the
@@ -253,7 +306,7 @@ static size_t fill_depth(const side *s, size_t maxd)
 static void borders(const phm_image *img, const phm_rect *r, const tune *t, size_t depth[4])
 {
     side s[4];
-    size_t uni[4], fil[4];
+    size_t uni[4], fil[4], loose[4];
     for (int k = 0; k < 4; k++) {
         side_init(&s[k], img, r, k, t);
         size_t full = k < LEFT ? img->height : img->width;
@@ -262,20 +315,31 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
         if (min < 2)
             min = 2;
         uni[k] = uniform_depth(&s[k], maxd);
-        fil[k] = uni[k] ? 0 : fill_depth(&s[k], maxd);
+        fil[k] = uni[k] ? 0 : fill_depth(&s[k], maxd, 0);
+        loose[k] = uni[k] || fil[k] ? 0 : fill_depth(&s[k], maxd, 1);
         if (uni[k] < min)
             uni[k] = 0;
         if (fil[k] < min)
             fil[k] = 0;
+        if (loose[k] < min)
+            loose[k] = 0;
     }
-    /* A fill counts only opposite a border of about its depth. */
     for (int k = 0; k < 4; k++) {
         int o = k ^ 1;
-        size_t other = uni[o] ? uni[o] : fil[o];
+        size_t other = uni[o] ? uni[o] : fil[o] ? fil[o] : loose[o];
         size_t tol = s[k].lines / 64 > 3 ? s[k].lines / 64 : 3;
-        depth[k] = uni[k];
-        if (fil[k] && other && (fil[k] > other ? fil[k] - other : other - fil[k]) <= tol)
+        size_t ltol = s[k].lines / 128 > 2 ? s[k].lines / 128 : 2;
+        /* A border counts only opposite another one (letterboxing
+         * centres the image; a screenshot has bars above and below):
+         * a photo's own plain edge on one side is not a border. */
+        int paired = uni[o] || fil[o] || (loose[o] && absdiff(loose[o], uni[k]) <= tol);
+        depth[k] = paired ? uni[k] : 0;
+        /* A fill only opposite a border of about its depth; a fill with
+         * ringing (loose) only opposite one of nearly its depth. */
+        if (fil[k] && other && absdiff(fil[k], other) <= tol)
             depth[k] = fil[k];
+        if (loose[k] && other && absdiff(loose[k], other) <= ltol)
+            depth[k] = loose[k];
     }
 }
 
