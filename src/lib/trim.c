@@ -46,7 +46,8 @@
 #define EDGE_SHARE 0.15
 #define EDGE_SHARE2 0.25
 #define WEAK_EDGE 0.06      /* a loose fill's edge (fill_depth) */
-#define FLAT_TOL 10         /* a plain colour, not a fill (fill_depth) */
+#define FLAT_TOL 10         /* a plain colour (fill_depth, flat_band) */
+#define FLAT_STEP 6         /* a flat band's end (flat_band) */
 #define MIN_BORDER 0.02
 #define MIN_CONTENT 0.20
 #define MIN_CONTENT_PX 16u
@@ -171,13 +172,21 @@ static double detail(const side *s, size_t k)
 /* Share of samples where line a and line b differ: in luma by more than
  * STEP_LUMA, or in a channel by more than STEP_CHROMA (colour against
  * grey of the same lightness; JPEG's chroma noise stays below it). */
+static double step_share_lt(const side *s, size_t a, size_t b, int lt);
+
 static double step_share(const side *s, size_t a, size_t b)
+{
+    return step_share_lt(s, a, b, STEP_LUMA);
+}
+
+/* step_share() with a luma step of more than lt. */
+static double step_share_lt(const side *s, size_t a, size_t b, int lt)
 {
     size_t d = 0;
     for (size_t j = 0; j < s->n; j++) {
         size_t i = pos(s, j);
         const uint8_t *p = px(s, a, i), *q = px(s, b, i);
-        int big = abs(luma(s, p) - luma(s, q)) > STEP_LUMA;
+        int big = abs(luma(s, p) - luma(s, q)) > lt;
         for (uint32_t ch = 0; ch < s->channels && !big; ch++)
             big = abs(p[ch] - q[ch]) > STEP_CHROMA;
         d += (size_t)big;
@@ -194,12 +203,31 @@ static size_t window(const side *s)
 
 /* Whether the content starts with a step at line d: one of lines d..d+2
  * differs from line d-1 at STEP_SHARE of its pixels. */
-static int step_at(const side *s, size_t d, double share)
+static int step_at_lt(const side *s, size_t d, double share, int lt)
 {
     for (size_t j = 0; j < 3 && d + j < s->lines; j++)
-        if (step_share(s, d + j, d - 1) >= share)
+        if (step_share_lt(s, d + j, d - 1, lt) >= share)
             return 1;
     return 0;
+}
+
+static int step_at(const side *s, size_t d, double share)
+{
+    return step_at_lt(s, d, share, STEP_LUMA);
+}
+
+/* A flat band (a screenshot's plain canvas: all of line b within FLAT_TOL
+ * of c) from b to where the colour leaves FLAT_TOL, ending in a step of
+ * more than FLAT_STEP in luma (content a little darker than a white
+ * canvas: a bright sky); its end, or 0. */
+static size_t flat_band(const side *s, size_t b, size_t maxd, const int c[3])
+{
+    size_t d = b;
+    while (d < maxd && share_within(s, d, c, FLAT_TOL) >= UNIFORM_SHARE)
+        d++;
+    if (d - b < 3 || d >= maxd)
+        return 0;
+    return step_at_lt(s, d, STEP_SHARE, FLAT_STEP) ? d : 0;
 }
 
 /* The first line of b+1..e whose mean colour differs from the line
@@ -230,7 +258,10 @@ static size_t uniform_depth(const side *s, size_t maxd)
     size_t d = 0;
     for (int band = 0; band < MAX_BANDS; band++) {
         size_t b = d;
-        line_mean(s, b, c);
+        /* The colour of a band after the first a little inside it: its
+         * first line may blend with the band before (JPEG's subsampled
+         * chroma). */
+        line_mean(s, b > 0 && b + 2 < maxd ? b + 2 : b, c);
         while (d < maxd && uniform_share(s, d, c) >= UNIFORM_SHARE)
             d++;
         if (d == b)
@@ -240,9 +271,19 @@ static size_t uniform_depth(const side *s, size_t maxd)
         /* Two bars of near colours (a status bar over an app bar) within
          * UNIFORM_TOL of each other, the band ending in the second on
          * JPEG noise: it ends where the mean colour steps. */
-        d = band_split(s, b, d);
-        if (!d)
+        size_t e = d;
+        d = band_split(s, b, e);
+        if (!d && b > 0)
+            d = flat_band(s, b, maxd, c);
+        if (!d && b == 0)
             return 0;
+        if (!d) {
+            /* Not a band after all: the content starts at b (its first
+             * lines near the last band's colour, a bright sky under a
+             * white bar). */
+            d = b;
+            break;
+        }
     }
     if (d == 0)
         return 0;
