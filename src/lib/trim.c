@@ -299,39 +299,39 @@ static size_t uniform_depth(const side *s, size_t maxd)
 /* The depth of a low-detail fill on this side, or 0: smooth lines (fine
  * detail at most tune.fill_detail, next to no step from one line to the next)
  * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
-static size_t fill_depth(const side *s, size_t maxd, int loose)
+static size_t fill_depth(const side *s, size_t maxd, size_t *weak)
 {
+    *weak = 0;
     /* Fills come in pairs around content of at least MIN_CONTENT. */
     size_t cap = (size_t)((1.0 - MIN_CONTENT) / 2 * (double)s->lines) + 1;
     if (maxd > cap)
         maxd = cap;
-    double most = s->t->fill_detail;
-    if (detail(s, 0) > most)
+    if (detail(s, 0) > s->t->fill_detail)
         return 0;
-    if (loose) {
-        /* A plain colour is a uniform border's (ending in a clear step)
-         * or a product shot's background, not a blurred fill. */
-        int c[3] = { 0, 0, 0 };
-        line_mean(s, 0, c);
-        if (share_within(s, 0, c, FLAT_TOL) >= UNIFORM_SHARE)
-            return 0;
-    }
+    size_t first = 0; /* the first line stepping at WEAK_EDGE */
     for (size_t d = 1; d < maxd; d++) {
         double one = step_share(s, d, d - 1);
         if (one >= EDGE_SHARE)
             return d;
-        if (one <= (loose && s->t->fill_steps > WEAK_EDGE ? WEAK_EDGE : s->t->fill_steps) &&
-            detail(s, d) <= most)
+        if (!first && one >= WEAK_EDGE)
+            first = d;
+        if (one <= s->t->fill_steps && detail(s, d) <= s->t->fill_detail)
             continue; /* still the fill */
         /* An edge over two lines: at the sharper of them. */
         if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
             return step_share(s, d + 1, d) > one ? d + 1 : d;
-        /* Loose: a weak edge ends the fill too (a blurred fill meets
-         * its own smooth content with few steps); only ever taken
-         * opposite a border of nearly the same depth. */
-        if (loose && one >= WEAK_EDGE)
-            return d;
-        return 0;
+        /* A weak edge: a blurred fill meeting its own smooth content
+         * with few steps. Taken only opposite a border of nearly the
+         * same depth (borders()), and not after a plain colour (a
+         * uniform border's, which ends in a clear step, or a product
+         * shot's background). */
+        break;
+    }
+    if (first) {
+        int c[3] = { 0, 0, 0 };
+        line_mean(s, 0, c);
+        if (share_within(s, 0, c, FLAT_TOL) < UNIFORM_SHARE)
+            *weak = first;
     }
     return 0;
 }
@@ -356,8 +356,9 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
         if (min < 2)
             min = 2;
         uni[k] = uniform_depth(&s[k], maxd);
-        fil[k] = uni[k] ? 0 : fill_depth(&s[k], maxd, 0);
-        loose[k] = uni[k] || fil[k] ? 0 : fill_depth(&s[k], maxd, 1);
+        loose[k] = fil[k] = 0;
+        if (!uni[k])
+            fil[k] = fill_depth(&s[k], maxd, &loose[k]);
         if (uni[k] < min)
             uni[k] = 0;
         if (fil[k] < min)
