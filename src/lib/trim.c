@@ -42,12 +42,13 @@
 #define STEP_LUMA 12
 #define STEP_CHROMA 40
 #define STEP_SHARE 0.40
-#define MAX_BANDS 3
+#define MAX_BANDS 4
 #define EDGE_SHARE 0.15
 #define EDGE_SHARE2 0.25
 #define WEAK_EDGE 0.06      /* a loose fill's edge (fill_depth) */
 #define FLAT_TOL 10         /* a plain colour (fill_depth, flat_band) */
 #define FLAT_STEP 6         /* a flat band's end (flat_band) */
+#define INSIDE 4            /* a band's colour read this far inside it */
 #define MIN_BORDER 0.02
 #define MIN_CONTENT 0.20
 #define MIN_CONTENT_PX 16u
@@ -217,7 +218,7 @@ static int step_at(const side *s, size_t d, double share)
 }
 
 /* A flat band (a screenshot's plain canvas: all of line b within FLAT_TOL
- * of c) from b to where the colour leaves FLAT_TOL, ending in a step of
+ * of c; b a few lines inside the band) from b to where the colour leaves FLAT_TOL, ending in a step of
  * more than FLAT_STEP in luma (content a little darker than a white
  * canvas: a bright sky); its end, or 0. */
 static size_t flat_band(const side *s, size_t b, size_t maxd, const int c[3])
@@ -225,7 +226,7 @@ static size_t flat_band(const side *s, size_t b, size_t maxd, const int c[3])
     size_t d = b;
     while (d < maxd && share_within(s, d, c, FLAT_TOL) >= UNIFORM_SHARE)
         d++;
-    if (d - b < 3 || d >= maxd)
+    if (d - b < 2 || d >= maxd)
         return 0;
     return step_at_lt(s, d, STEP_SHARE, FLAT_STEP) ? d : 0;
 }
@@ -249,30 +250,77 @@ static size_t band_split(const side *s, size_t b, size_t e)
     return 0;
 }
 
+/* The first and last samples of line k off colour c by more than
+ * FLAT_TOL; 0 if none. */
+static int off_span(const side *s, size_t k, const int c[3], size_t *lo, size_t *hi)
+{
+    int any = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        const uint8_t *p = px(s, k, pos(s, j));
+        int off = 0;
+        for (uint32_t ch = 0; ch < s->channels && !off; ch++)
+            off = abs(p[ch] - c[ch]) > FLAT_TOL;
+        if (off) {
+            if (!any)
+                *lo = j;
+            *hi = j;
+            any = 1;
+        }
+    }
+    return any;
+}
+
+/* Lines a and b differ from a canvas of colour c over the same span
+ * (within 2 % of the line). */
+static int same_span(const side *s, size_t a, size_t b, const int c[3])
+{
+    size_t alo = 0, ahi = 0, blo = 0, bhi = 0, tol = s->n / 50 + 1;
+    if (c[0] < 0 || !off_span(s, a, c, &alo, &ahi) || !off_span(s, b, c, &blo, &bhi))
+        return 0;
+    return (alo > blo ? alo - blo : blo - alo) <= tol && (ahi > bhi ? ahi - bhi : bhi - ahi) <= tol;
+}
+
 /* The depth of a uniform border on this side, or 0: up to MAX_BANDS
  * bands of one colour each (a screenshot's bars), each ending in a step.
  * `maxd`: the deepest a border may go. */
 static size_t uniform_depth(const side *s, size_t maxd)
 {
-    int c[3] = { 0, 0, 0 };
+    int c[3] = { 0, 0, 0 }, canvas[3] = { -1000, -1000, -1000 };
     size_t d = 0;
     for (int band = 0; band < MAX_BANDS; band++) {
         size_t b = d;
         /* The colour of a band after the first a little inside it: its
-         * first line may blend with the band before (JPEG's subsampled
-         * chroma). */
-        line_mean(s, b > 0 && b + 2 < maxd ? b + 2 : b, c);
+         * first lines may blend with the band before (JPEG's subsampled
+         * chroma, ringing). */
+        size_t in = b > 0 && b + INSIDE < maxd ? b + INSIDE : b;
+        line_mean(s, in, c);
+        /* A flat canvas (a screenshot's) ends where its colour leaves
+         * FLAT_TOL: content a little darker than it (a pale sky under
+         * white) is content, not more of the band. */
+        size_t e = in > b && share_within(s, in, c, FLAT_TOL) >= UNIFORM_SHARE
+                       ? flat_band(s, in, maxd, c)
+                       : 0;
+        if (e) {
+            d = e;
+            memcpy(canvas, c, sizeof canvas);
+            continue;
+        }
         while (d < maxd && uniform_share(s, d, c) >= UNIFORM_SHARE)
             d++;
         if (d == b)
             break; /* line b starts the content */
-        if (d < maxd && step_at(s, d, STEP_SHARE))
+        if (d < maxd && step_at(s, d, STEP_SHARE)) {
+            /* After a flat canvas, a band whose pixels off the canvas's
+             * colour span what the content's span (a pale sky at the top
+             * of the image) is the content's start. */
+            if (in > b && d + 2 < s->lines && same_span(s, in, d + 2, canvas))
+                return b; /* content seen: no need to look again */
             continue;
+        }
         /* Two bars of near colours (a status bar over an app bar) within
          * UNIFORM_TOL of each other, the band ending in the second on
          * JPEG noise: it ends where the mean colour steps. */
-        size_t e = d;
-        d = band_split(s, b, e);
+        d = band_split(s, b, d);
         if (!d && b > 0)
             d = flat_band(s, b, maxd, c);
         if (!d && b == 0)
