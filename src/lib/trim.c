@@ -20,11 +20,21 @@
  *     jagged skyline, a white product on white have none); and the lines
  *     after the last band are not mostly border again (a thin line across
  *     a plain image is not content).
+ *     After a flat band (a screenshot's canvas, within FLAT_TOL), a band
+ *     ends where the colour leaves FLAT_TOL with a softer step
+ *     (FLAT_STEP), and a "band" whose off-canvas pixels span what the
+ *     content's span is the content's own start (a pale sky under white).
+ *     Bars of near colours (a status bar over an app bar) are split
+ *     where the mean colour steps.
  *   fill: smooth lines (tune.fill_detail, tune.fill_steps) up to an edge
  *     where EDGE_SHARE of a line steps (EDGE_SHARE2 over two lines).
  *     Taken only in pairs: the opposite side has a border of about the
  *     same depth (letterboxing centres the image), since a soft sky or a
- *     blurred background alone looks the same.
+ *     blurred background alone looks the same. A weak edge (WEAK_EDGE:
+ *     a blurred fill meeting its own smooth content) counts only opposite
+ *     a border of nearly the same depth, and never after a plain colour.
+ *   A uniform border too counts only opposite another border: a photo's
+ *     own plain edge on one side is not one.
  *
  * Two passes: the bars across a screenshot cut, those along its sides
  * become whole lines. A side's border counts from MIN_BORDER of its
