@@ -623,7 +623,8 @@ int phm_hash_file(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mo
  * flat bars of a screenshot) ending in a sharp step, or a low-detail fill
  * (a blurred or stretched copy of the image) ending where fine detail
  * starts, the latter only with a fill of about the same depth on the
- * opposite side. Each side's border is at least 2 % of its dimension (and
+ * opposite side; any border only with one on the opposite side (a band
+ * along one side alone is left). Each side's border is at least 2 % of its dimension (and
  * 2 pixels); the content keeps at least 20 % of each dimension and 16
  * pixels. Images without such a border (a night sky, a plain sky, a white
  * product shot, thin lines across a plain image) are left whole. */

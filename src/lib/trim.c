@@ -20,11 +20,21 @@
  *     jagged skyline, a white product on white have none); and the lines
  *     after the last band are not mostly border again (a thin line across
  *     a plain image is not content).
+ *     After a flat band (a screenshot's canvas, within FLAT_TOL), a band
+ *     ends where the colour leaves FLAT_TOL with a softer step
+ *     (FLAT_STEP), and a "band" whose off-canvas pixels span what the
+ *     content's span is the content's own start (a pale sky under white).
+ *     Bars of near colours (a status bar over an app bar) are split
+ *     where the mean colour steps.
  *   fill: smooth lines (tune.fill_detail, tune.fill_steps) up to an edge
  *     where EDGE_SHARE of a line steps (EDGE_SHARE2 over two lines).
  *     Taken only in pairs: the opposite side has a border of about the
  *     same depth (letterboxing centres the image), since a soft sky or a
- *     blurred background alone looks the same.
+ *     blurred background alone looks the same. A weak edge (WEAK_EDGE:
+ *     a blurred fill meeting its own smooth content) counts only opposite
+ *     a border of nearly the same depth, and never after a plain colour.
+ *   A uniform border too counts only opposite another border: a photo's
+ *     own plain edge on one side is not one.
  *
  * Two passes: the bars across a screenshot cut, those along its sides
  * become whole lines. A side's border counts from MIN_BORDER of its
@@ -42,9 +52,13 @@
 #define STEP_LUMA 12
 #define STEP_CHROMA 40
 #define STEP_SHARE 0.40
-#define MAX_BANDS 3
+#define MAX_BANDS 4
 #define EDGE_SHARE 0.15
 #define EDGE_SHARE2 0.25
+#define WEAK_EDGE 0.06      /* a loose fill's edge (fill_depth) */
+#define FLAT_TOL 10         /* a plain colour (fill_depth, flat_band) */
+#define FLAT_STEP 6         /* a flat band's end (flat_band) */
+#define INSIDE 4            /* a band's colour read this far inside it */
 #define MIN_BORDER 0.02
 #define MIN_CONTENT 0.20
 #define MIN_CONTENT_PX 16u
@@ -135,18 +149,24 @@ static void line_mean(const side *s, size_t k, int c[3])
         c[ch] = (int)(sum[ch] / s->n);
 }
 
-/* Share of line k's samples within UNIFORM_TOL of colour c. */
-static double uniform_share(const side *s, size_t k, const int c[3])
+/* Share of line k's samples within tol of colour c in every channel. */
+static double share_within(const side *s, size_t k, const int c[3], int tol)
 {
     size_t in = 0;
     for (size_t j = 0; j < s->n; j++) {
         const uint8_t *p = px(s, k, pos(s, j));
         int ok = 1;
         for (uint32_t ch = 0; ch < s->channels && ok; ch++)
-            ok = abs(p[ch] - c[ch]) <= UNIFORM_TOL;
+            ok = abs(p[ch] - c[ch]) <= tol;
         in += (size_t)ok;
     }
     return (double)in / (double)s->n;
+}
+
+/* Share of line k's samples within UNIFORM_TOL of colour c. */
+static double uniform_share(const side *s, size_t k, const int c[3])
+{
+    return share_within(s, k, c, UNIFORM_TOL);
 }
 
 /* Mean luma step between a sample and its neighbour along line k. */
@@ -163,13 +183,21 @@ static double detail(const side *s, size_t k)
 /* Share of samples where line a and line b differ: in luma by more than
  * STEP_LUMA, or in a channel by more than STEP_CHROMA (colour against
  * grey of the same lightness; JPEG's chroma noise stays below it). */
+static double step_share_lt(const side *s, size_t a, size_t b, int lt);
+
 static double step_share(const side *s, size_t a, size_t b)
+{
+    return step_share_lt(s, a, b, STEP_LUMA);
+}
+
+/* step_share() with a luma step of more than lt. */
+static double step_share_lt(const side *s, size_t a, size_t b, int lt)
 {
     size_t d = 0;
     for (size_t j = 0; j < s->n; j++) {
         size_t i = pos(s, j);
         const uint8_t *p = px(s, a, i), *q = px(s, b, i);
-        int big = abs(luma(s, p) - luma(s, q)) > STEP_LUMA;
+        int big = abs(luma(s, p) - luma(s, q)) > lt;
         for (uint32_t ch = 0; ch < s->channels && !big; ch++)
             big = abs(p[ch] - q[ch]) > STEP_CHROMA;
         d += (size_t)big;
@@ -186,12 +214,80 @@ static size_t window(const side *s)
 
 /* Whether the content starts with a step at line d: one of lines d..d+2
  * differs from line d-1 at STEP_SHARE of its pixels. */
-static int step_at(const side *s, size_t d, double share)
+static int step_at_lt(const side *s, size_t d, double share, int lt)
 {
     for (size_t j = 0; j < 3 && d + j < s->lines; j++)
-        if (step_share(s, d + j, d - 1) >= share)
+        if (step_share_lt(s, d + j, d - 1, lt) >= share)
             return 1;
     return 0;
+}
+
+static int step_at(const side *s, size_t d, double share)
+{
+    return step_at_lt(s, d, share, STEP_LUMA);
+}
+
+/* A flat band (a screenshot's plain canvas: all of line b within FLAT_TOL
+ * of c; b a few lines inside the band) from b to where the colour leaves FLAT_TOL, ending in a step of
+ * more than FLAT_STEP in luma (content a little darker than a white
+ * canvas: a bright sky); its end, or 0. */
+static size_t flat_band(const side *s, size_t b, size_t maxd, const int c[3])
+{
+    size_t d = b;
+    while (d < maxd && share_within(s, d, c, FLAT_TOL) >= UNIFORM_SHARE)
+        d++;
+    if (d - b < 2 || d >= maxd)
+        return 0;
+    return step_at_lt(s, d, STEP_SHARE, FLAT_STEP) ? d : 0;
+}
+
+/* The first line of b+1..e whose mean colour differs from the line
+ * before's by more than STEP_LUMA in a channel, with a step there
+ * (step_at); 0 if none. */
+static size_t band_split(const side *s, size_t b, size_t e)
+{
+    int prev[3] = { 0, 0, 0 }, c[3] = { 0, 0, 0 };
+    line_mean(s, b, prev);
+    for (size_t k = b + 1; k <= e && k < s->lines; k++) {
+        line_mean(s, k, c);
+        int jump = 0;
+        for (uint32_t ch = 0; ch < s->channels; ch++)
+            jump |= abs(c[ch] - prev[ch]) > STEP_LUMA;
+        if (jump)
+            return step_at(s, k, STEP_SHARE) ? k : 0;
+        memcpy(prev, c, sizeof c);
+    }
+    return 0;
+}
+
+/* The first and last samples of line k off colour c by more than
+ * FLAT_TOL; 0 if none. */
+static int off_span(const side *s, size_t k, const int c[3], size_t *lo, size_t *hi)
+{
+    int any = 0;
+    for (size_t j = 0; j < s->n; j++) {
+        const uint8_t *p = px(s, k, pos(s, j));
+        int off = 0;
+        for (uint32_t ch = 0; ch < s->channels && !off; ch++)
+            off = abs(p[ch] - c[ch]) > FLAT_TOL;
+        if (off) {
+            if (!any)
+                *lo = j;
+            *hi = j;
+            any = 1;
+        }
+    }
+    return any;
+}
+
+/* Lines a and b differ from a canvas of colour c over the same span
+ * (within 2 % of the line). */
+static int same_span(const side *s, size_t a, size_t b, const int c[3])
+{
+    size_t alo = 0, ahi = 0, blo = 0, bhi = 0, tol = s->n / 50 + 1;
+    if (c[0] < 0 || !off_span(s, a, c, &alo, &ahi) || !off_span(s, b, c, &blo, &bhi))
+        return 0;
+    return (alo > blo ? alo - blo : blo - alo) <= tol && (ahi > bhi ? ahi - bhi : bhi - ahi) <= tol;
 }
 
 /* The depth of a uniform border on this side, or 0: up to MAX_BANDS
@@ -199,17 +295,53 @@ static int step_at(const side *s, size_t d, double share)
  * `maxd`: the deepest a border may go. */
 static size_t uniform_depth(const side *s, size_t maxd)
 {
-    int c[3] = { 0, 0, 0 };
+    int c[3] = { 0, 0, 0 }, canvas[3] = { -1000, -1000, -1000 };
     size_t d = 0;
     for (int band = 0; band < MAX_BANDS; band++) {
         size_t b = d;
-        line_mean(s, b, c);
+        /* The colour of a band after the first a little inside it: its
+         * first lines may blend with the band before (JPEG's subsampled
+         * chroma, ringing). */
+        size_t in = b > 0 && b + INSIDE < maxd ? b + INSIDE : b;
+        line_mean(s, in, c);
+        /* A flat canvas (a screenshot's) ends where its colour leaves
+         * FLAT_TOL: content a little darker than it (a pale sky under
+         * white) is content, not more of the band. */
+        size_t e = in > b && share_within(s, in, c, FLAT_TOL) >= UNIFORM_SHARE
+                       ? flat_band(s, in, maxd, c)
+                       : 0;
+        if (e) {
+            d = e;
+            memcpy(canvas, c, sizeof canvas);
+            continue;
+        }
         while (d < maxd && uniform_share(s, d, c) >= UNIFORM_SHARE)
             d++;
         if (d == b)
             break; /* line b starts the content */
-        if (d >= maxd || !step_at(s, d, STEP_SHARE))
+        if (d < maxd && step_at(s, d, STEP_SHARE)) {
+            /* After a flat canvas, a band whose pixels off the canvas's
+             * colour span what the content's span (a pale sky at the top
+             * of the image) is the content's start. */
+            if (in > b && d + 2 < s->lines && same_span(s, in, d + 2, canvas))
+                return b; /* content seen: no need to look again */
+            continue;
+        }
+        /* Two bars of near colours (a status bar over an app bar) within
+         * UNIFORM_TOL of each other, the band ending in the second on
+         * JPEG noise: it ends where the mean colour steps. */
+        d = band_split(s, b, d);
+        if (!d && b > 0)
+            d = flat_band(s, b, maxd, c);
+        if (!d && b == 0)
             return 0;
+        if (!d) {
+            /* Not a band after all: the content starts at b (its first
+             * lines near the last band's colour, a bright sky under a
+             * white bar). */
+            d = b;
+            break;
+        }
     }
     if (d == 0)
         return 0;
@@ -225,26 +357,46 @@ static size_t uniform_depth(const side *s, size_t maxd)
 /* The depth of a low-detail fill on this side, or 0: smooth lines (fine
  * detail at most tune.fill_detail, next to no step from one line to the next)
  * up to a sharp edge (a step at EDGE_SHARE of the pixels). */
-static size_t fill_depth(const side *s, size_t maxd)
+static size_t fill_depth(const side *s, size_t maxd, size_t *weak)
 {
+    *weak = 0;
     /* Fills come in pairs around content of at least MIN_CONTENT. */
     size_t cap = (size_t)((1.0 - MIN_CONTENT) / 2 * (double)s->lines) + 1;
     if (maxd > cap)
         maxd = cap;
     if (detail(s, 0) > s->t->fill_detail)
         return 0;
+    size_t first = 0; /* the first line stepping at WEAK_EDGE */
     for (size_t d = 1; d < maxd; d++) {
         double one = step_share(s, d, d - 1);
         if (one >= EDGE_SHARE)
             return d;
+        if (!first && one >= WEAK_EDGE)
+            first = d;
         if (one <= s->t->fill_steps && detail(s, d) <= s->t->fill_detail)
             continue; /* still the fill */
         /* An edge over two lines: at the sharper of them. */
         if (d + 1 < s->lines && step_share(s, d + 1, d - 1) >= EDGE_SHARE2)
             return step_share(s, d + 1, d) > one ? d + 1 : d;
-        return 0;
+        /* A weak edge: a blurred fill meeting its own smooth content
+         * with few steps. Taken only opposite a border of nearly the
+         * same depth (borders()), and not after a plain colour (a
+         * uniform border's, which ends in a clear step, or a product
+         * shot's background). */
+        break;
+    }
+    if (first) {
+        int c[3] = { 0, 0, 0 };
+        line_mean(s, 0, c);
+        if (share_within(s, 0, c, FLAT_TOL) < UNIFORM_SHARE)
+            *weak = first;
     }
     return 0;
+}
+
+static size_t absdiff(size_t a, size_t b)
+{
+    return a > b ? a - b : b - a;
 }
 
 /* The borders of rectangle r of img, into depth[TOP..RIGHT]; `full` the
@@ -253,7 +405,7 @@ static size_t fill_depth(const side *s, size_t maxd)
 static void borders(const phm_image *img, const phm_rect *r, const tune *t, size_t depth[4])
 {
     side s[4];
-    size_t uni[4], fil[4];
+    size_t uni[4], fil[4], loose[4];
     for (int k = 0; k < 4; k++) {
         side_init(&s[k], img, r, k, t);
         size_t full = k < LEFT ? img->height : img->width;
@@ -262,20 +414,32 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
         if (min < 2)
             min = 2;
         uni[k] = uniform_depth(&s[k], maxd);
-        fil[k] = uni[k] ? 0 : fill_depth(&s[k], maxd);
+        loose[k] = fil[k] = 0;
+        if (!uni[k])
+            fil[k] = fill_depth(&s[k], maxd, &loose[k]);
         if (uni[k] < min)
             uni[k] = 0;
         if (fil[k] < min)
             fil[k] = 0;
+        if (loose[k] < min)
+            loose[k] = 0;
     }
-    /* A fill counts only opposite a border of about its depth. */
     for (int k = 0; k < 4; k++) {
         int o = k ^ 1;
-        size_t other = uni[o] ? uni[o] : fil[o];
+        size_t other = uni[o] ? uni[o] : fil[o] ? fil[o] : loose[o];
         size_t tol = s[k].lines / 64 > 3 ? s[k].lines / 64 : 3;
-        depth[k] = uni[k];
-        if (fil[k] && other && (fil[k] > other ? fil[k] - other : other - fil[k]) <= tol)
+        size_t ltol = s[k].lines / 128 > 2 ? s[k].lines / 128 : 2;
+        /* A border counts only opposite another one (letterboxing
+         * centres the image; a screenshot has bars above and below):
+         * a photo's own plain edge on one side is not a border. */
+        int paired = uni[o] || fil[o] || (loose[o] && absdiff(loose[o], uni[k]) <= tol);
+        depth[k] = paired ? uni[k] : 0;
+        /* A fill only opposite a border of about its depth; a fill with
+         * ringing (loose) only opposite one of nearly its depth. */
+        if (fil[k] && other && absdiff(fil[k], other) <= tol)
             depth[k] = fil[k];
+        if (loose[k] && other && absdiff(loose[k], other) <= ltol)
+            depth[k] = loose[k];
     }
 }
 

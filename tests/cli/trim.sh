@@ -1,6 +1,7 @@
 #!/bin/sh
 # trim.sh - border trimming and --robust at query time (docs/ROBUST.md):
-# `phmatch match` finds a letterboxed, pillarboxed (blurred fill) and
+# `phmatch match` finds a letterboxed, pillarboxed (blurred fill),
+# letterboxed (stretched fill) and
 # screenshotted copy of a known photo through its trimmed content
 # (variant "trimmed", in tsv, csv and jsonl), not with --no-trim; --robust
 # finds a rotated letterboxed copy (orientation and variant both set); the
@@ -28,6 +29,11 @@ convert "$IMAGES/bridge-mods/aaa-orig.jpg" -resize 400x400 -quality 90 "$K"
 convert "$K" -background black -gravity center -extent 400x330 -quality 85 "$T/lb-black.jpg"
 convert "$K" \( +clone -resize 480x266\! -blur 0x16 \) +swap -gravity center -composite \
     -quality 85 "$T/pb-blur.jpg"
+# A letterbox filled with the image shrunk to a sixteenth, blurred and
+# stretched (as tools/mkqueries' letterbox-blur): its edge a weak one.
+# (The known photo is 400x251: bars of 25 lines in all.)
+convert "$K" \( +clone -resize 6.25% -blur 0x1.5 -resize 400x276\! \) +swap \
+    -gravity center -composite -quality 85 "$T/lb-stretch.jpg"
 convert -size 400x560 xc:'#f2f2f2' -fill '#202020' -draw 'rectangle 0,0 400,40' \
     \( "$K" -resize 300x200\! \) -gravity center -composite -quality 90 "$T/screen.jpg"
 convert "$K" -rotate 90 -background white -gravity center -extent 320x460 -quality 85 \
@@ -38,7 +44,7 @@ cp "$IMAGES/reg-test-input/labelme-subset/q2821.jpg" "$T/unrelated.jpg"
     "$PHMATCH" index import --source lab "$T/k.phmi" - >/dev/null
 t_is "an index of the known photo" "$?" 0
 mkdir "$T/q" && cp "$K" "$T/lb-black.jpg" "$T/pb-blur.jpg" "$T/screen.jpg" "$T/unrelated.jpg" \
-    "$T/q/"
+    "$T/lb-stretch.jpg" "$T/q/"
 
 # row QUERY NAME FILE - NAME of the first line whose path ends in /QUERY.
 row() {
@@ -52,7 +58,7 @@ t_is "match (trimming by default): exit 0" "$?" 0
 t_is "the photo itself: plain match" \
     "$(row known.jpg id "$T/trim.tsv") $(row known.jpg distance "$T/trim.tsv")/$(row known.jpg variant "$T/trim.tsv")" \
     "bridge 0/"
-for q in lb-black pb-blur screen; do
+for q in lb-black pb-blur lb-stretch screen; do
     t_is "$q: matched through variant trimmed" \
         "$(row $q.jpg id "$T/trim.tsv") $(row $q.jpg variant "$T/trim.tsv") $(row $q.jpg orientation "$T/trim.tsv")" \
         "bridge trimmed original"
