@@ -3,6 +3,7 @@
  * error), error messages, metadata, statistics, iteration and copies.
  * Writes are in index_write.c, the search structures in index_build.c,
  * searches in index_search.c, consistency checks in index_verify.c. */
+#define _GNU_SOURCE /* mremap */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -242,8 +244,97 @@ static int base_blob(const phm_index *idx, MDB_txn *txn, int kind, unsigned tabl
     return PHM_OK;
 }
 
+void idx_base_mem_free(idx_base_mem *m)
+{
+    for (size_t i = 0; i < sizeof m->copy / sizeof m->copy[0]; i++)
+        free(m->copy[i]);
+    if (m->map)
+        munmap(m->map, m->map_len);
+    memset(m, 0, sizeof *m);
+}
+
+int idx_base_hash_segments(const phm_index *idx, MDB_txn *txn, size_t n,
+                           const phm_pdq **seg, size_t *cnt, size_t *nseg)
+{
+    MDB_stat es;
+    int rc = mdb_env_stat(idx->env, &es);
+    if (rc)
+        return rc;
+    size_t pad = IDX_HSEG_PAD(es.ms_psize), got = 0, k = 0;
+    *nseg = 0;
+    while (got < n) {
+        if (k == IDX_HSEG_MAX)
+            return MDB_CORRUPTED;
+        uint8_t key[4];
+        idx_blob_key(key, IDX_BLOB_HASHES, (unsigned)k);
+        MDB_val kv = { 4, key }, v;
+        if ((rc = mdb_get(txn, idx->db_search, &kv, &v)))
+            return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+        if (v.mv_size <= pad || (v.mv_size - pad) % sizeof(phm_pdq))
+            return MDB_CORRUPTED;
+        /* the pad is zeros: a damaged one is told, not ignored */
+        const uint8_t *b = v.mv_data;
+        for (size_t i = 0; i < pad; i++)
+            if (b[i])
+                return MDB_CORRUPTED;
+        size_t c = (v.mv_size - pad) / sizeof(phm_pdq);
+        if (c > n - got || (c < n - got && (c * sizeof(phm_pdq)) % es.ms_psize))
+            return MDB_CORRUPTED;
+        seg[k] = (const phm_pdq *)(const void *)((const uint8_t *)v.mv_data + pad);
+        cnt[k++] = c;
+        got += c;
+    }
+    *nseg = k;
+    return 0;
+}
+
+/* Makes the segments one array: their pages, which start on pages of the
+ * file and fill whole pages but the last, mapped side by side again from
+ * LMDB's shared map (mremap with old size 0 makes a second mapping of the
+ * same pages: no copy, no memory). Where that cannot be done (segments
+ * written in this transaction live in private memory), a copy. */
+static int join_segments(const phm_index *idx, const phm_pdq *const *seg, const size_t *cnt,
+                         size_t nseg, size_t n, idx_base_mem *mem, const phm_pdq **out)
+{
+    MDB_stat es;
+    if (mdb_env_stat(idx->env, &es) == 0) {
+        size_t ps = es.ms_psize, len = (n * sizeof(phm_pdq) + ps - 1) / ps * ps;
+        int ok = 1;
+        for (size_t k = 0; ok && k < nseg; k++)
+            ok = (uintptr_t)seg[k] % ps == 0;
+        void *map = ok ? mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                              -1, 0)
+                       : MAP_FAILED;
+        if (map != MAP_FAILED) {
+            size_t at = 0;
+            for (size_t k = 0; ok && k < nseg; k++) {
+                size_t bytes = cnt[k] * sizeof(phm_pdq);
+                size_t mlen = (bytes + ps - 1) / ps * ps;
+                ok = mremap((void *)(uintptr_t)seg[k], 0, mlen, MREMAP_MAYMOVE | MREMAP_FIXED,
+                            (uint8_t *)map + at) != MAP_FAILED;
+                at += bytes;
+            }
+            if (ok) {
+                mem->map = map;
+                mem->map_len = len;
+                *out = map;
+                return PHM_OK;
+            }
+            munmap(map, len);
+        }
+    }
+    phm_pdq *c = malloc(n * sizeof *c);
+    if (!c)
+        return PHM_ERR_NOMEM;
+    for (size_t k = 0, at = 0; k < nseg; at += cnt[k], k++)
+        memcpy(c + at, seg[k], cnt[k] * sizeof *c);
+    mem->copy[0] = c;
+    *out = c;
+    return PHM_OK;
+}
+
 int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
-                  mih_view *v, const void **eids, void **copies,
+                  mih_view *v, const void **eids, idx_base_mem *mem,
                   char *err, size_t errlen)
 {
     memset(v, 0, sizeof *v);
@@ -254,33 +345,38 @@ int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         return PHM_OK; /* a new index has no blobs yet */
     MDB_val val;
     const void *got;
-    int st = base_blob(idx, txn, IDX_BLOB_HASHES, 0, v->n * sizeof(phm_pdq), 8, &got,
-                       &val, &copies[0], err, errlen);
-    if (st)
+    const phm_pdq *seg[IDX_HSEG_MAX];
+    size_t cnt[IDX_HSEG_MAX], nseg;
+    int rc = idx_base_hash_segments(idx, txn, v->n, seg, cnt, &nseg);
+    if (rc == MDB_CORRUPTED) {
+        idx_err(err, errlen, "cannot read index", idx->path,
+                "search structure 'H' is missing or has the wrong size; run verify");
+        return PHM_ERR_CORRUPT;
+    }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
+    int st = PHM_OK;
+    if (nseg == 1 && (uintptr_t)seg[0] % 8 == 0)
+        v->hashes = seg[0];
+    else if ((st = join_segments(idx, seg, cnt, nseg, v->n, mem, &v->hashes))) {
+        idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
         return st;
-    v->hashes = got;
+    }
     if ((st = base_blob(idx, txn, IDX_BLOB_EIDS, 0, v->n * sizeof(uint32_t), 4, eids,
-                        &val, &copies[1], err, errlen)))
+                        &val, &mem->copy[1], err, errlen)))
         return st;
     if (!v->has_tables)
         return PHM_OK;
-    /* the directories, then the areas they size, in one blob */
-    size_t area[MIH_TABLES], total = 0;
+    /* each table: its directory, then the area it sizes */
     for (unsigned i = 0; i < MIH_TABLES; i++) {
         if ((st = base_blob(idx, txn, IDX_BLOB_OFFSETS, i, MIH_DIR_BYTES, 4, &got, &val,
-                            &copies[2 + i], err, errlen)))
+                            &mem->copy[2 + i], err, errlen)))
             return st;
         v->offsets[i] = got;
-        area[i] = mih_area_bytes(v->n, v->offsets[i]);
-        total += area[i];
-    }
-    if ((st = base_blob(idx, txn, IDX_BLOB_POSTINGS, 0, total, 8, &got, &val,
-                        &copies[2 + MIH_TABLES], err, errlen)))
-        return st;
-    const uint8_t *p = got;
-    for (unsigned i = 0; i < MIH_TABLES; i++) {
-        v->postings[i] = p;
-        p += area[i];
+        if ((st = base_blob(idx, txn, IDX_BLOB_POSTINGS, i, mih_area_bytes(v->n, got), 8,
+                            &got, &val, &mem->copy[2 + MIH_TABLES + i], err, errlen)))
+            return st;
+        v->postings[i] = got;
     }
     return PHM_OK;
 }

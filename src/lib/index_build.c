@@ -1,9 +1,11 @@
 /* index_build.c - rebuilding the compacted search structure (the "base")
  * inside a write transaction: the live hashes of the old base, the delta
  * and the transaction's new hashes are merged in entry-number order, the
- * 16 multi-index tables are built (on two threads with OpenMP when there
- * is more than one core) straight into the space LMDB reserves for them,
- * which readers then use in place through the memory map. */
+ * 16 multi-index tables are built (two at a time, on two threads with
+ * OpenMP when there is more than one core) and stored as LMDB values of
+ * less than 2 GiB each (the hashes in segments: index_internal.h,
+ * IDX_HSEG_HASHES), which readers then use in place through the memory
+ * map. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,14 +131,17 @@ static int build_threads(size_t n)
     return threads;
 }
 
-/* Builds the 16 tables over hashes[0..n) and stores them: the
- * directories ('O', one per table), then the areas, filled in place in
- * the one 'P' blob. */
+/* Builds the 16 tables over hashes[0..n) and stores them: per table its
+ * directory ('O' t) and its area ('P' t). Two tables at a time are filled
+ * in memory, one per thread, then stored: a reserved LMDB value must be
+ * filled before the next LMDB call (LMDB may spill dirty pages at it), and
+ * one blob of all 16 areas would pass 2 GiB at ~32 M hashes. */
 static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
 {
     int threads = build_threads(n);
     uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
-    void *scratch[2] = { 0 };
+    void *scratch[2] = { 0 }, *area[2] = { 0 };
+    size_t area_cap = 0;
     int rc = 0;
     if (!dirs)
         return ENOMEM;
@@ -150,35 +155,89 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
 #endif
     for (unsigned i = 0; i < MIH_TABLES; i++)
         mih_plan_table(hashes, n, i, (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES));
-    size_t at[MIH_TABLES + 1];
-    at[0] = 0;
+    size_t bytes[MIH_TABLES];
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
         const uint32_t *dir = (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES);
-        at[i + 1] = at[i] + mih_area_bytes(n, dir);
+        bytes[i] = mih_area_bytes(n, dir);
+        if (bytes[i] > area_cap)
+            area_cap = bytes[i];
         rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dir, MIH_DIR_BYTES);
     }
-    void *area = NULL;
-    if (!rc)
-        rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, 0, at[MIH_TABLES], &area);
-    if (!rc) {
-        /* no LMDB call until every area is written */
+    for (int t = 0; !rc && t < 2; t++)
+        if (!(area[t] = malloc(area_cap ? area_cap : 1)))
+            rc = ENOMEM;
+    for (unsigned i = 0; !rc && i < MIH_TABLES; i += 2) {
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
-        for (unsigned i = 0; i < MIH_TABLES; i++) {
+        for (unsigned j = 0; j < 2; j++) {
             int t = 0;
 #ifdef _OPENMP
             t = omp_get_thread_num();
 #endif
-            mih_fill_table(hashes, n, i,
-                           (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES),
-                           (uint8_t *)area + at[i], scratch[t]);
+            mih_fill_table(hashes, n, i + j,
+                           (const uint32_t *)(const void *)(dirs + (i + j) * MIH_DIR_BYTES),
+                           area[j], scratch[t]);
         }
+        for (unsigned j = 0; !rc && j < 2; j++)
+            rc = put_blob(idx, txn, IDX_BLOB_POSTINGS, i + j, area[j], bytes[i + j]);
     }
 out:
     free(dirs);
     free(scratch[0]);
     free(scratch[1]);
+    free(area[0]);
+    free(area[1]);
+    return rc;
+}
+
+/* Hashes per 'H' segment: IDX_HSEG_HASHES, or for tests the value of
+ * PHM_INDEX_TEST_HSEG (a multiple of a page's worth of hashes), raised so
+ * that n fits in IDX_HSEG_MAX segments. */
+static size_t hseg_hashes(size_t n, size_t psize)
+{
+    size_t page = psize / sizeof(phm_pdq), per = IDX_HSEG_HASHES;
+    const char *t = getenv("PHM_INDEX_TEST_HSEG");
+    if (t && *t) {
+        char *end;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (!*end && v >= page && v <= IDX_HSEG_HASHES && v % page == 0)
+            per = (size_t)v;
+    }
+    size_t least = (n + IDX_HSEG_MAX - 1) / IDX_HSEG_MAX;
+    if (per < least)
+        per = (least + page - 1) / page * page;
+    return per;
+}
+
+/* Stores hashes[0..n) as 'H' segments (each: IDX_HSEG_PAD zero bytes, then
+ * its hashes) and deletes the segments of a bigger old base. */
+static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
+{
+    MDB_stat es;
+    int rc = mdb_env_stat(idx->env, &es);
+    if (rc)
+        return rc;
+    size_t pad = IDX_HSEG_PAD(es.ms_psize), per = hseg_hashes(n, es.ms_psize);
+    unsigned k = 0;
+    for (size_t at = 0; !rc && at < n; at += per, k++) {
+        size_t cnt = n - at < per ? n - at : per;
+        void *p;
+        if ((rc = reserve_blob(idx, txn, IDX_BLOB_HASHES, k, pad + cnt * sizeof(phm_pdq), &p)))
+            break;
+        memset(p, 0, pad);
+        memcpy((uint8_t *)p + pad, hashes + at, cnt * sizeof(phm_pdq));
+    }
+    for (; !rc && k < IDX_HSEG_MAX; k++) {
+        uint8_t key[4];
+        idx_blob_key(key, IDX_BLOB_HASHES, k);
+        MDB_val kv = { 4, key };
+        rc = mdb_del(txn, idx->db_search, &kv, NULL);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+    }
     return rc;
 }
 
@@ -192,10 +251,12 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     size_t ndead = 0;
     MDB_cursor *c = NULL;
     MDB_stat st;
-    const uint8_t *old_h = NULL, *old_e = NULL;
+    const uint8_t *old_e = NULL;
+    const phm_pdq *old_seg[IDX_HSEG_MAX];
+    size_t old_cnt[IDX_HSEG_MAX], old_nseg = 0;
     int rc = idx_base_header_get(idx, txn, &h);
     if (!rc)
-        rc = get_blob(idx, txn, IDX_BLOB_HASHES, (size_t)h.n * sizeof(phm_pdq), &old_h);
+        rc = idx_base_hash_segments(idx, txn, (size_t)h.n, old_seg, old_cnt, &old_nseg);
     if (!rc)
         rc = get_blob(idx, txn, IDX_BLOB_EIDS, (size_t)h.n * sizeof(uint32_t), &old_e);
     if (rc)
@@ -258,16 +319,17 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
         goto out;
     }
     /* Old base minus the dead: both ascend. */
-    size_t di = 0;
-    for (size_t s = 0; s < h.n; s++) {
-        uint64_t eid = idx_base_eid(old_e, s);
-        while (di < ndead && dead[di] < eid)
-            di++;
-        if (di < ndead && dead[di] == eid)
-            continue;
-        if ((rc = merged_push(&m, eid, old_h + s * sizeof(phm_pdq))))
-            goto out;
-    }
+    size_t di = 0, s = 0;
+    for (size_t k = 0; k < old_nseg; k++)
+        for (size_t j = 0; j < old_cnt[k]; j++, s++) {
+            uint64_t eid = idx_base_eid(old_e, s);
+            while (di < ndead && dead[di] < eid)
+                di++;
+            if (di < ndead && dead[di] == eid)
+                continue;
+            if ((rc = merged_push(&m, eid, &old_seg[k][j])))
+                goto out;
+        }
     /* Then the delta, in key (= entry number) order. */
     if ((rc = mdb_cursor_open(txn, idx->db_delta, &c)))
         goto out;
@@ -296,7 +358,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     use_e = m.eids;
     use_n = m.n;
 write:
-    if ((rc = put_blob(idx, txn, IDX_BLOB_HASHES, 0, use_h, use_n * sizeof(phm_pdq))) ||
+    if ((rc = put_hashes(idx, txn, use_h, use_n)) ||
         (rc = put_eids(idx, txn, use_e, use_n)))
         goto out;
     int tables = mih_wants_tables(use_n);

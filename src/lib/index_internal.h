@@ -31,10 +31,10 @@ enum {
 /* Kinds of search-structure blobs (db "search", key: signal, kind,
  * table, 0). */
 enum {
-    IDX_BLOB_HASHES = 'H',   /* n x 32 bytes, slot order */
+    IDX_BLOB_HASHES = 'H',   /* per segment (IDX_HSEG_*): pad, then hashes in slot order */
     IDX_BLOB_EIDS = 'E',     /* n x u32, ascending: read by idx_base_eid */
     IDX_BLOB_OFFSETS = 'O',  /* per table, its directory, MIH_DIR_BYTES */
-    IDX_BLOB_POSTINGS = 'P', /* table 0 only: the 16 areas, in table order */
+    IDX_BLOB_POSTINGS = 'P', /* per table, its area, mih_area_bytes */
 };
 
 /* Entry numbers of the base are u32: the largest an index hands out, and
@@ -47,6 +47,30 @@ uint64_t idx_base_eid(const void *eblob, size_t i);
 /* Whether two of the n slots share an entry number (a video, an image
  * with variants). */
 int idx_base_multi(const void *eblob, size_t n);
+
+/* LMDB cannot write a value of 2 GiB or more without MDB_WRITEMAP (it
+ * writes a value's overflow pages with one pwrite(), which Linux caps at
+ * 0x7ffff000 bytes, and reports the short write as EIO), so no blob may
+ * reach it: the hashes ('H') are cut into segments of at most
+ * IDX_HSEG_HASHES (1 GiB), each table's area is a blob of its own ('P' t).
+ * An 'H' segment starts with IDX_HSEG_PAD(page size) zero bytes, so that
+ * its hashes start on a page of the file: LMDB puts an overflow value
+ * IDX_OVERFLOW_HDR bytes (its page header) into its first page. Readers
+ * then map the segments' pages side by side into one contiguous array. */
+#define IDX_HSEG_HASHES ((size_t)1 << 25)
+#define IDX_HSEG_MAX 255
+#define IDX_OVERFLOW_HDR 16
+#define IDX_HSEG_PAD(psize) ((size_t)(psize) - IDX_OVERFLOW_HDR)
+
+/* What a loaded base owns besides the map: copies of misaligned blobs
+ * (malloc'd) and the contiguous mapping of a segmented 'H'.
+ * idx_base_mem_free releases both and zeroes it. */
+typedef struct idx_base_mem {
+    void *copy[2 + 2 * MIH_TABLES];
+    void *map;
+    size_t map_len;
+} idx_base_mem;
+void idx_base_mem_free(idx_base_mem *m);
 
 /* meta "base": describes the compacted PDQ structure. */
 typedef struct idx_base_header {
@@ -175,7 +199,9 @@ typedef struct idx_slots {
     phm_index *idx;
     MDB_txn *txn;
     idx_base_header h;
-    const uint8_t *eids, *hashes; /* the base's 'E' and 'H' blobs */
+    const uint8_t *eids;               /* the base's 'E' blob */
+    const phm_pdq *seg[IDX_HSEG_MAX];  /* and its 'H' segments */
+    size_t segn[IDX_HSEG_MAX], nseg;
     size_t n, pos;
     MDB_cursor *delta;
 } idx_slots;
@@ -296,7 +322,7 @@ struct phm_searcher {
     mih_view base;
     const void *base_eids; /* the 'E' blob: idx_base_eid */
     int base_multi; /* an entry has several base slots (a video) */
-    void *base_copy[3 + MIH_TABLES];
+    idx_base_mem base_mem;
     mih_scratch scr;
     /* results */
     phm_match *res;
@@ -363,13 +389,20 @@ static inline uint64_t idx_delta_key_eid(const uint8_t *key)
     return eid;
 }
 
-/* Reads the base's blobs from `txn` into a view; pointers into the map.
- * Fails with PHM_ERR_CORRUPT when sizes disagree with the header. When a
- * blob is misaligned, copies it into copies[] (3 + MIH_TABLES of them,
- * malloc'd; caller frees). */
+/* Reads the base's blobs from `txn` into a view; pointers into the map
+ * (or into `mem`). Fails with PHM_ERR_CORRUPT when sizes disagree with
+ * the header. `mem` must be zeroed or freed before; the caller frees it
+ * with idx_base_mem_free once the view is no longer used. */
 int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
-                  mih_view *v, const void **eids, void **copies,
+                  mih_view *v, const void **eids, idx_base_mem *mem,
                   char *err, size_t errlen);
+
+/* The 'H' segments of a base of n hashes in txn: up to IDX_HSEG_MAX
+ * pointers to their first hash and their counts (the segments' pad
+ * skipped, sizes checked: each but the last a whole number of pages).
+ * Returns 0, MDB_CORRUPTED or an LMDB code. */
+int idx_base_hash_segments(const phm_index *idx, MDB_txn *txn, size_t n,
+                           const phm_pdq **seg, size_t *cnt, size_t *nseg);
 
 /* Rebuilds the base from base - dead + delta + `extra` (the transaction's
  * new hashes, ascending eids, all greater than every stored eid), within

@@ -176,10 +176,7 @@ mdb_fail:
 
 static void base_drop(phm_searcher *s)
 {
-    for (size_t i = 0; i < sizeof s->base_copy / sizeof s->base_copy[0]; i++) {
-        free(s->base_copy[i]);
-        s->base_copy[i] = NULL;
-    }
+    idx_base_mem_free(&s->base_mem);
     memset(&s->base, 0, sizeof s->base);
     s->base_eids = NULL;
     s->base_valid = 0;
@@ -262,7 +259,7 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
     if (!s->base_valid || s->base_id != h.base_id) {
         base_drop(s);
         int st = idx_base_load(idx, s->txn, &h, &s->base, &s->base_eids,
-                               s->base_copy, err, errlen);
+                               &s->base_mem, err, errlen);
         if (st) {
             base_drop(s);
             return st;

@@ -59,22 +59,29 @@ int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
     if (rc || r->h.n == 0)
         return rc;
     uint8_t key[4];
-    MDB_val k = { 4, key }, e, h;
+    MDB_val k = { 4, key }, e;
     idx_blob_key(key, IDX_BLOB_EIDS, 0);
     rc = mdb_get(txn, idx->db_search, &k, &e);
-    if (!rc) {
-        idx_blob_key(key, IDX_BLOB_HASHES, 0);
-        rc = mdb_get(txn, idx->db_search, &k, &h);
-    }
+    if (!rc)
+        rc = idx_base_hash_segments(idx, txn, (size_t)r->h.n, r->seg, r->segn, &r->nseg);
     if (rc)
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    if (e.mv_size / sizeof(uint32_t) != r->h.n || e.mv_size % sizeof(uint32_t) ||
-        h.mv_size != r->h.n * sizeof(phm_pdq))
+    if (e.mv_size / sizeof(uint32_t) != r->h.n || e.mv_size % sizeof(uint32_t))
         return MDB_CORRUPTED;
     r->eids = e.mv_data;
-    r->hashes = h.mv_data;
     r->n = (size_t)r->h.n;
     return 0;
+}
+
+/* Copies base slots [first, first + cnt) out of the 'H' segments (every
+ * segment but the last holds segn[0] hashes). */
+static void base_hashes(const idx_slots *r, size_t first, size_t cnt, phm_pdq *out)
+{
+    size_t per = r->segn[0];
+    for (size_t i = 0; i < cnt; i++) {
+        size_t s = first + i;
+        memcpy(&out[i], &r->seg[s / per][s % per], sizeof *out);
+    }
 }
 
 void idx_slots_close(idx_slots *r)
@@ -109,7 +116,7 @@ int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *
         if (cnt > max)
             return MDB_CORRUPTED;
         if (cnt)
-            memcpy(out, r->hashes + first * sizeof(phm_pdq), cnt * sizeof(phm_pdq));
+            base_hashes(r, first, cnt, out);
         r->pos = first + cnt;
         *n = cnt;
         return 0;

@@ -348,7 +348,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     video_check vid = { 0 };
     phm_vpdq_init(&vid.v);
     MDB_cursor *ec = NULL, *dc = NULL, *xc = NULL;
-    void *copies[3 + MIH_TABLES] = { 0 };
+    idx_base_mem copies = { 0 };
     uint8_t *seen = NULL;
     int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &v.txn);
     if (rc)
@@ -369,7 +369,7 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     }
     mih_view base;
     const void *base_eids;
-    if ((v.st = idx_base_load(idx, v.txn, &h, &base, &base_eids, copies, err, errlen)))
+    if ((v.st = idx_base_load(idx, v.txn, &h, &base, &base_eids, &copies, err, errlen)))
         goto out;
     for (size_t s = 0; s < base.n; s++) {
         uint64_t e = idx_base_eid(base_eids, s);
@@ -544,8 +544,7 @@ out:
     if (xc)
         mdb_cursor_close(xc);
     mdb_txn_abort(v.txn);
-    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++)
-        free(copies[i]);
+    idx_base_mem_free(&copies);
     for (size_t i = 0; i < v.gcap; i++)
         free(v.g[i].key);
     free(v.g);

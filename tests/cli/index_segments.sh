@@ -1,0 +1,76 @@
+#!/bin/sh
+# index_segments.sh - the base's hashes in several 'H' segments (LMDB
+# writes no value of 2 GiB or more, so an index past 2^25 hashes has
+# several; PHM_INDEX_TEST_HSEG makes them 128 hashes here): searches,
+# exports and verify give what the one-segment file gives, after a first
+# import, after adds merged by a rebuild, and after removals shrink the
+# base to fewer segments (the stale ones deleted). Needs python3 and
+# mdb_dump (lmdb-utils) for the segment count.
+. "$(dirname "$0")/lib.sh"
+trap 't_cleanup' EXIT
+
+if ! t_have python3; then
+    echo "1..0 # SKIP python3 needed (make deps installs it)"
+    exit 0
+fi
+
+# segs DB - how many 'H' segment keys (01 48 kk 00) the search table holds
+segs() {
+    mdb_dump -n -s search "$1" | grep -c '^ 0148..00$'
+}
+
+gen_hashes 5000 7 s >"$T/base.tsv"
+gen_hashes 3000 8 t >"$T/more.tsv"
+# queries: 300 stored hashes with a few bits flipped, 100 random
+python3 - "$T/base.tsv" >"$T/q.txt" <<'PYEOF'
+import random, sys
+r = random.Random(3)
+rows = [l.split('\t')[0] for l in open(sys.argv[1]).read().split('\n')[1:] if l]
+for h in r.sample(rows, 300):
+    v = int(h, 16)
+    for _ in range(r.randint(0, 20)):
+        v ^= 1 << r.randrange(256)
+    print('%064x' % v)
+for _ in range(100):
+    print('%064x' % r.getrandbits(256))
+PYEOF
+
+for db in one many; do
+    hseg=
+    [ $db = many ] && hseg=128
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index create "$T/$db.phmi" >/dev/null
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index import "$T/$db.phmi" "$T/base.tsv" >/dev/null
+    # a first import this small stays in the delta: compact builds the base
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index compact "$T/$db.phmi" >/dev/null
+done
+t_is "one segment by default" "$(segs "$T/one.phmi")" 1
+t_is "5,000 hashes in 128-hash segments: 40 of them" "$(segs "$T/many.phmi")" 40
+look() { "$PHMATCH" lookup --index "$1" --format tsv --max-distance 31 "$T/q.txt" 2>&1; }
+t_is "lookups: the same hits" "$(look "$T/many.phmi")" "$(look "$T/one.phmi")"
+t_ok "lookups found something" test "$(look "$T/one.phmi" | wc -l)" -gt 300
+exp() { "$PHMATCH" index export --format jsonl "$1" | sed 's/"added":"[^"]*"//'; }
+t_is "exports equal" "$(exp "$T/many.phmi")" "$(exp "$T/one.phmi")"
+t_is "verify" "$("$PHMATCH" index verify "$T/many.phmi" 2>&1)" "$T/many.phmi: ok"
+
+# adds past the delta's limit: a rebuild merges the segmented base
+for db in one many; do
+    hseg=
+    [ $db = many ] && hseg=128
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index import "$T/$db.phmi" "$T/more.tsv" >/dev/null
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index compact "$T/$db.phmi" >/dev/null
+done
+t_is "8,000 hashes: 63 segments" "$(segs "$T/many.phmi")" 63
+t_is "after the rebuild: the same hits" "$(look "$T/many.phmi")" "$(look "$T/one.phmi")"
+t_is "after the rebuild: verify" "$("$PHMATCH" index verify "$T/many.phmi" 2>&1)" "$T/many.phmi: ok"
+
+# removing a source shrinks the base: the segments past its end go
+for db in one many; do
+    hseg=
+    [ $db = many ] && hseg=128
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index remove "$T/$db.phmi" --source s --all >/dev/null
+    PHM_INDEX_TEST_HSEG=$hseg "$PHMATCH" index compact "$T/$db.phmi" >/dev/null
+done
+t_is "3,000 hashes left: 24 segments" "$(segs "$T/many.phmi")" 24
+t_is "after the removal: the same hits" "$(look "$T/many.phmi")" "$(look "$T/one.phmi")"
+t_is "after the removal: verify" "$("$PHMATCH" index verify "$T/many.phmi" 2>&1)" "$T/many.phmi: ok"
+t_done
