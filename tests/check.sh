@@ -51,11 +51,23 @@ passed=0
 failed=0
 skipped=0
 
+# Each test's wall time (seconds) goes to $times, "SECONDS NAME" a line,
+# kept after the run (CHECK_TIMES=FILE to choose where) so the slowest can
+# be listed: sort -rn build/check-times.txt | head -n 20.
+times=${CHECK_TIMES:-build/check-times.txt}
+mkdir -p "$(dirname "$times")" && : >"$times"
+now_ms() { date +%s%3N; }
+
 run_tap() { # name, command...
     name=$1; shift
     out="$log_dir/$(echo "$name" | tr '/ ' '__').tap"
+    t0=$(now_ms)
     "$@" >"$out" 2>&1
-    judge_tap "$out" "$?"
+    rc=$?
+    ms=$(($(now_ms) - t0))
+    secs=$(printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)))
+    echo "$secs $name" >>"$times"
+    judge_tap "$out" "$rc"
     if [ -n "$why" ]; then
         echo "not ok - $name: $why" >>"$out"
     fi
@@ -63,13 +75,13 @@ run_tap() { # name, command...
     failed=$((failed + f))
     skipped=$((skipped + s))
     if [ "$f" -ne 0 ]; then
-        echo "FAIL $name ($p passed, $f failed, $s skipped):"
+        echo "FAIL $name ($p passed, $f failed, $s skipped, $secs s):"
         grep -v '^ok ' "$out" | tail -n 40 | sed 's/^/    /'
     elif [ "$s" -ne 0 ]; then
-        echo "ok   $name ($p passed, $s skipped)"
+        echo "ok   $name ($p passed, $s skipped, $secs s)"
         grep '^ok .*# *[Ss][Kk][Ii][Pp]' "$out" | sort -u -k 4 | head -n 5 | sed 's/^/    /'
     else
-        echo "ok   $name ($p passed)"
+        echo "ok   $name ($p passed, $secs s)"
     fi
 }
 
