@@ -63,6 +63,7 @@ case $jobs in '' | *[!0-9]* | 0) echo "check: CHECK_JOBS must be a positive numb
 alone() {
     case $1 in
     */cli/slurm) return 0 ;; # a Slurm cluster whose node has every CPU; 180 s job timeouts
+    */cli/service_budget) return 0 ;; # a victim's photos within 0.5 s during a PNG flood
     esac
     return 1
 }
@@ -71,6 +72,26 @@ alone() {
 # that the two CPUs end together; the others follow in the usual order.
 # A run's own times (build/check-times.txt) take precedence when present.
 slow_first='
+fuzz-smoke
+build-asan/cli/service_hma
+build-asan/cli/resume
+build-asan/cli/shard
+build-asan/test_golden
+build-asan/test_video_ref
+build-asan/cli/hashlists
+build-asan/test_search
+build-asan/cli/format_bmp
+build-asan/cli/report
+build-asan/cli/snapshot
+build-asan/cli/service
+build/cli/resume
+build/cli/service_hma
+build/cli/shard
+build/cli/hashlists
+build/cli/format_bmp
+build/cli/report
+build/cli/snapshot
+build/cli/service
 '
 
 # Each test's wall time and CPU time (user + system of its processes, in
