@@ -191,6 +191,10 @@ list_tests >"$log_dir/all"
     cat "$log_dir/all"
 } | awk 'NR == FNR { want[$0] = 1; next } want[$0] && !seen[$0]++' "$log_dir/all" - >"$log_dir/order"
 
+# Tests run in the background ignore SIGINT (POSIX sh): on an interrupt,
+# SIGTERM to the whole process group, which the tests' traps clean up after.
+trap 'trap - INT TERM; kill -TERM 0 2>/dev/null; rm -rf "$log_dir"; exit 130' INT TERM
+
 # A finished test writes its name to this FIFO; reading it waits for one.
 mkfifo "$log_dir/done" || exit 2
 exec 3<>"$log_dir/done"
