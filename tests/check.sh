@@ -73,25 +73,31 @@ alone() {
 # A run's own times (build/check-times.txt) take precedence when present.
 slow_first='
 fuzz-smoke
-build-asan/cli/service_hma
 build-asan/cli/resume
 build-asan/cli/shard
+build-asan/cli/service_hma
 build-asan/test_golden
-build-asan/test_video_ref
-build-asan/cli/hashlists
-build-asan/test_search
 build-asan/cli/format_bmp
-build-asan/cli/report
-build-asan/cli/snapshot
-build-asan/cli/service
+build-asan/test_video_ref
 build/cli/resume
-build/cli/service_hma
 build/cli/shard
-build/cli/hashlists
+build/cli/service_hma
+build-asan/cli/records
+build-asan/cli/report
+build-asan/cli/hashlists
+build-asan/cli/format_tiff
+build-asan/test_search
+build-asan/cli/format_gif
+build-asan/cli/format_heif
+build-asan/cli/index_video
 build/cli/format_bmp
 build/cli/report
+build-asan/cli/snapshot
 build/cli/snapshot
+build-asan/cli/service
 build/cli/service
+build/cli/hashlists
+build/cli/format_tiff
 '
 
 # Each test's wall time and CPU time (user + system of its processes, in
