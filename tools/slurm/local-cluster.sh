@@ -16,7 +16,8 @@
 #
 # One node: this host with the CPUs and memory `slurmd -C` finds, one
 # partition "phmatch", no accounting, proctrack/linuxproc and task/none (no
-# cgroups or systemd needed). The ports are free ones the kernel chose.
+# cgroups or systemd needed). The ports are free ones the kernel chose (a
+# new pair if another process takes one before slurmctld binds it).
 set -u
 
 die() {
