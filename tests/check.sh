@@ -64,6 +64,7 @@ alone() {
     case $1 in
     */cli/slurm) return 0 ;; # a Slurm cluster whose node has every CPU; 180 s job timeouts
     */cli/service_budget) return 0 ;; # a victim's photos within 0.5 s during a PNG flood
+    */cli/install) return 0 ;; # make install relinks build/'s programs (PREFIX compiled in)
     esac
     return 1
 }
