@@ -196,10 +196,16 @@ deps: ## install missing Debian packages (apt-get; needs root)
 check: deps ## install deps, build, run every test (plain and ASan+UBSan), fuzz smoke
 	@$(MAKE) --no-print-directory _check
 
+# make check time: both builds with CHECK_JOBS jobs (default: the number of
+# CPUs) unless make was given -j, and tests/check.sh runs the tests
+# CHECK_JOBS at a time.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+CHECK_J     = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
+
 _check:
-	@$(MAKE) --no-print-directory tests
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 tests
-	@sh tests/check.sh
+	@$(MAKE) --no-print-directory $(CHECK_J) tests
+	@$(MAKE) --no-print-directory $(CHECK_J) BUILD=build-asan SAN=1 OPT=-O1 tests
+	@CHECK_JOBS=$(CHECK_JOBS) sh tests/check.sh
 
 asan: ## build everything with ASan+UBSan into build-asan/
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 tests

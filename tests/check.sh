@@ -1,7 +1,11 @@
 #!/bin/sh
 # Runs every test stage and prints the closing "N passed, N failed, N
 # skipped" line. Stages: unit + golden programs and CLI tests on the plain
-# build, the same on the ASan+UBSan build, then a short libFuzzer smoke run.
+# build, the same on the ASan+UBSan build, and a short libFuzzer smoke run.
+# The tests of all stages run CHECK_JOBS at a time (default: the number of
+# CPUs), the slowest started first; each one's output is kept apart and
+# judged, and its result printed whole, when it ends. The few tests in
+# `alone` (below, with the reason for each) run with no other test beside.
 # Each stage emits TAP; this script counts "ok"/"not ok" lines ("ok ... #
 # SKIP" are counted as skipped) and fails a stage whose plan ("1..N",
 # first or last) is missing, repeated or differs from the count of test
@@ -46,55 +50,181 @@ fi
 
 cd "$(dirname "$0")/.." || exit 2
 log_dir=${TMPDIR:-/tmp}/phmatch-check.$$
-mkdir -p "$log_dir"
+rm -rf "$log_dir"
+mkdir -p "$log_dir" || exit 2
 passed=0
 failed=0
 skipped=0
+jobs=${CHECK_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $jobs in '' | *[!0-9]* | 0) echo "check: CHECK_JOBS must be a positive number" >&2; exit 2 ;; esac
 
-run_tap() { # name, command...
-    name=$1; shift
-    out="$log_dir/$(echo "$name" | tr '/ ' '__').tap"
-    "$@" >"$out" 2>&1
-    judge_tap "$out" "$?"
+# Tests that must not share the machine with others, and why. (Patterns
+# over the names printed, build/... and build-asan/...)
+alone() {
+    case $1 in
+    */cli/slurm) return 0 ;; # a Slurm cluster whose node has every CPU; 180 s job timeouts
+    */cli/service_budget) return 0 ;; # a victim's photos within 0.5 s during a PNG flood
+    */cli/install) return 0 ;; # make install relinks build/'s programs (PREFIX compiled in)
+    esac
+    return 1
+}
+
+# The slowest tests, longest first (measured on 2 CPUs), started first so
+# that the two CPUs end together; the others follow in the usual order.
+# A run's own times (build/check-times.txt) take precedence when present.
+slow_first='
+fuzz-smoke
+build-asan/cli/resume
+build-asan/cli/shard
+build-asan/cli/service_hma
+build-asan/test_golden
+build-asan/cli/format_bmp
+build-asan/test_video_ref
+build/cli/resume
+build/cli/shard
+build/cli/service_hma
+build-asan/cli/records
+build-asan/cli/report
+build-asan/cli/hashlists
+build-asan/cli/format_tiff
+build-asan/test_search
+build-asan/cli/format_gif
+build-asan/cli/format_heif
+build-asan/cli/index_video
+build/cli/format_bmp
+build/cli/report
+build-asan/cli/snapshot
+build/cli/snapshot
+build-asan/cli/service
+build/cli/service
+build/cli/hashlists
+build/cli/format_tiff
+'
+
+# Each test's wall time and CPU time (user + system of its processes, in
+# seconds) go to $times, "WALL CPU NAME" a line, kept after the run
+# (CHECK_TIMES=FILE to choose where) so the slowest can be listed:
+# sort -rn build/check-times.txt | head -n 20. CPU / WALL is how many cores
+# the test kept busy.
+times=${CHECK_TIMES:-build/check-times.txt}
+mkdir -p "$(dirname "$times")" || exit 2
+[ -s "$times" ] && sort -rn "$times" | awk '{ print $3 }' >"$log_dir/previous"
+: >"$times"
+now_ms() { date +%s%3N; }
+# cpu_ms A B - ms of user + system time between two outputs of the shell's
+# `times` builtin (run in the same shell: a subshell's has its own counts).
+cpu_ms() {
+    awk 'FNR == 2 { split($0, t, /[ms ]+/); c[NR == FNR] = (t[1] * 60 + t[2] + t[3] * 60 + t[4]) * 1000 }
+        END { printf "%d\n", c[0] - c[1] }' "$1" "$2"
+}
+tenths() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
+# tap_file NAME - where NAME's output goes.
+tap_file() { echo "$log_dir/$(echo "$1" | tr '/ ' '__').tap"; }
+
+# run_test NAME - runs the test NAME (as listed by list_tests) with its
+# output in its tap file, then writes "RC WALL_MS CPU_MS" to its .done file.
+run_test() {
+    _out=$(tap_file "$1")
+    case $1 in
+    build-asan/*)
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        ;;
+    esac
+    times >"$_out.cpu0"
+    _t0=$(now_ms)
+    case $1 in
+    fuzz-smoke) sh tests/fuzz/smoke.sh ;;
+    */cli/*) env BUILD="${1%%/*}" sh "tests/cli/${1##*/}.sh" ;;
+    *) "${1%%/*}/tests/${1##*/}" ;;
+    esac >"$_out" 2>&1 </dev/null 3>&-
+    _rc=$?
+    _ms=$(($(now_ms) - _t0))
+    times >"$_out.cpu1"
+    echo "$_rc $_ms $(cpu_ms "$_out.cpu0" "$_out.cpu1")" >"$_out.done"
+}
+
+# report NAME - judges NAME's output, adds to the counts, prints its result
+# (every line but the passing ones when it failed).
+report() {
+    out=$(tap_file "$1")
+    read -r rc ms cpu <"$out.done"
+    secs=$(tenths "$ms")
+    echo "$secs $(tenths "$cpu") $1" >>"$times"
+    judge_tap "$out" "$rc"
     if [ -n "$why" ]; then
-        echo "not ok - $name: $why" >>"$out"
+        echo "not ok - $1: $why" >>"$out"
     fi
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + s))
     if [ "$f" -ne 0 ]; then
-        echo "FAIL $name ($p passed, $f failed, $s skipped):"
+        echo "FAIL $1 ($p passed, $f failed, $s skipped, $secs s):"
         grep -v '^ok ' "$out" | tail -n 40 | sed 's/^/    /'
     elif [ "$s" -ne 0 ]; then
-        echo "ok   $name ($p passed, $s skipped)"
+        echo "ok   $1 ($p passed, $s skipped, $secs s)"
         grep '^ok .*# *[Ss][Kk][Ii][Pp]' "$out" | sort -u -k 4 | head -n 5 | sed 's/^/    /'
     else
-        echo "ok   $name ($p passed)"
+        echo "ok   $1 ($p passed, $secs s)"
     fi
 }
 
-for build in build build-asan; do
-    [ -d "$build/tests" ] || continue
-    if [ "$build" = build-asan ]; then
-        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
-        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# list_tests - every test's name, in the usual order: unit programs and CLI
+# tests of the plain build, the same of the ASan build, the fuzz smoke run.
+list_tests() {
+    for build in build build-asan; do
+        [ -d "$build/tests" ] || continue
+        for t in "$build"/tests/test_*; do
+            [ -x "$t" ] && echo "$build/$(basename "$t")"
+        done
+        for t in tests/cli/*.sh; do
+            # deb.sh builds the packages from scratch (a minute or two): run by
+            # `make check-deb`, which .ci/run calls after make check.
+            case "$t" in */lib.sh | */deb.sh) continue ;; esac
+            echo "$build/cli/$(basename "$t" .sh)"
+        done
+    done
+    if [ -f tests/fuzz/smoke.sh ]; then
+        echo fuzz-smoke
     fi
-    for t in "$build"/tests/test_*; do
-        [ -x "$t" ] || continue
-        run_tap "$build/$(basename "$t")" "$t"
-    done
-    for t in tests/cli/*.sh; do
-        # deb.sh builds the packages from scratch (a minute or two): run by
-        # `make check-deb`, which .ci/run calls after make check.
-        case "$t" in */lib.sh | */deb.sh) continue ;; esac
-        run_tap "$build/cli/$(basename "$t" .sh)" env BUILD="$build" sh "$t"
-    done
-    unset ASAN_OPTIONS UBSAN_OPTIONS
-done
+}
 
-if [ -f tests/fuzz/smoke.sh ]; then
-    run_tap "fuzz-smoke" sh tests/fuzz/smoke.sh
-fi
+# The order: the tests run alone first, then the slowest, then the rest.
+list_tests >"$log_dir/all"
+{
+    while read -r t; do alone "$t" && echo "$t"; done <"$log_dir/all"
+    if [ -s "$log_dir/previous" ]; then cat "$log_dir/previous"; else echo "$slow_first"; fi
+    cat "$log_dir/all"
+} | awk 'NR == FNR { want[$0] = 1; next } want[$0] && !seen[$0]++' "$log_dir/all" - >"$log_dir/order"
+
+# Tests run in the background ignore SIGINT (POSIX sh): on an interrupt,
+# SIGTERM to the whole process group, which the tests' traps clean up after.
+trap 'trap - INT TERM; kill -TERM 0 2>/dev/null; rm -rf "$log_dir"; exit 130' INT TERM
+
+# A finished test writes its name to this FIFO; reading it waits for one.
+mkfifo "$log_dir/done" || exit 2
+exec 3<>"$log_dir/done"
+running=0
+reap() { # waits for one test to end and reports it
+    read -r _ended <&3
+    report "$_ended"
+    running=$((running - 1))
+}
+while read -r t; do
+    if alone "$t"; then
+        while [ "$running" -gt 0 ]; do reap; done
+        (run_test "$t")
+        report "$t"
+        continue
+    fi
+    while [ "$running" -ge "$jobs" ]; do reap; done
+    (run_test "$t"; echo "$t" >&3) &
+    running=$((running + 1))
+done <"$log_dir/order"
+while [ "$running" -gt 0 ]; do reap; done
+wait
+exec 3>&-
 
 rm -rf "$log_dir"
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -16,7 +16,8 @@
 #
 # One node: this host with the CPUs and memory `slurmd -C` finds, one
 # partition "phmatch", no accounting, proctrack/linuxproc and task/none (no
-# cgroups or systemd needed). The ports are free ones the kernel chose.
+# cgroups or systemd needed). The ports are free ones the kernel chose (a
+# new pair if another process takes one before slurmctld binds it).
 set -u
 
 die() {
@@ -31,16 +32,27 @@ fail() {
 }
 
 # wait_for SECONDS COMMAND... - runs COMMAND every 0.2 s until it succeeds;
-# fails after SECONDS.
+# fails after SECONDS of wall time (a Slurm command that cannot reach the
+# controller takes seconds itself: counting tries would wait far longer).
 wait_for() {
-    _n=$(($1 * 5))
+    _end=$(($(date +%s) + $1))
     shift
-    while [ "$_n" -gt 0 ]; do
+    while :; do
         "$@" >/dev/null 2>&1 && return 0
+        [ "$(date +%s)" -lt "$_end" ] || return 1
         sleep 0.2
-        _n=$((_n - 1))
     done
-    return 1
+}
+
+# alive FILE - whether the process in pid file FILE runs.
+alive() {
+    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# ctld_gone_or_idle - true once slurmctld has died (its pid file written,
+# the process gone) or the node is idle.
+ctld_gone_or_idle() {
+    { [ -s "$dir/slurmctld.pid" ] && ! alive "$dir/slurmctld.pid"; } || node_idle
 }
 
 # stop_pid FILE - SIGTERM to the process in pid file FILE, SIGKILL after 10 s.
@@ -79,6 +91,30 @@ start() {
         --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" \
         --seed-file="$dir/munge/seed" || die "munged did not start: see $dir/log/munged.log"
 
+    # The ports are free when chosen, but another process may take one
+    # before slurmctld binds it (tests on this machine run servers on
+    # kernel-chosen ports too): then slurmctld exits, and a new pair is
+    # tried, three times at most.
+    tries=0
+    while :; do
+        tries=$((tries + 1))
+        start_daemons
+        wait_for 30 ctld_gone_or_idle
+        alive "$dir/slurmctld.pid" && break
+        if [ "$tries" -lt 3 ] && grep -q 'Address already in use' "$dir/log/slurmctld.log"; then
+            stop_pid "$dir/slurmd.pid"
+            rm -f "$dir/slurmctld.pid"
+            mv "$dir/log/slurmctld.log" "$dir/log/slurmctld.$tries.log"
+            continue
+        fi
+        fail "slurmctld stopped: see $dir/log/slurmctld.log"
+    done
+    node_idle || fail "the node is not idle after 30 s: see $dir/log/"
+    echo "SLURM_CONF=$SLURM_CONF"
+}
+
+# start_daemons - slurm.conf with two free ports, slurmctld and slurmd.
+start_daemons() {
     ports=$(python3 -c '
 import socket
 ss = [socket.socket() for _ in range(2)]
@@ -123,13 +159,11 @@ CONF
     export SLURM_CONF
     slurmctld -c -f "$SLURM_CONF" || fail "slurmctld did not start: see $dir/log/slurmctld.log"
     slurmd -f "$SLURM_CONF" || fail "slurmd did not start: see $dir/log/slurmd.log"
-    wait_for 30 node_idle || fail "the node is not idle after 30 s: see $dir/log/"
-    echo "SLURM_CONF=$SLURM_CONF"
 }
 
 stop() {
     [ -d "$dir" ] || return 0
-    if [ -f "$dir/slurm.conf" ] && [ -s "$dir/slurmctld.pid" ]; then
+    if [ -f "$dir/slurm.conf" ] && alive "$dir/slurmctld.pid"; then
         SLURM_CONF=$dir/slurm.conf
         export SLURM_CONF
         ids=$(squeue -h -o %A 2>/dev/null)
