@@ -37,7 +37,7 @@
 #     result sets. BENCH_SCALE_FAISS=0 skips FAISS.
 # Before each N the free disk under BENCH_SCALE_DIR (default
 # BUILD_DIR/bench/scale) and the available memory are checked against
-# estimates (~630 bytes a hash of disk with the format-4 layout, less with
+# estimates (~430 bytes a hash of disk with the format-5 layout, less with
 # a smaller file; memory 32 bytes a hash x 3 for FAISS; before each floor
 # run, the index file's size) and the size is refused when they do not
 # fit (BENCH_SCALE_FORCE=1 runs anyway). Prints a table with issue 17's
@@ -97,8 +97,9 @@ for n in $sizes; do
     case $n in '' | *[!0-9]* | 0) die "BENCH_SCALE_N: '$n' is not a size" ;; esac
     dir=$data/scale-$n
     rm -rf "$dir"
-    # Estimates: hashes 32 B, index (format 4) ~300 B, csv list ~90 B a hash.
-    disk_need=$((n / 1000000 * (32 + 300 + 300) + 200))
+    # Estimates: hashes 32 B, index (format 5: 175 B measured at 100 M)
+    # and the floor's file of its size ~200 B each, csv list ~90 B a hash.
+    disk_need=$((n / 1000000 * (32 + 200 + 200) + 200))
     [ "$n" -le "$cli_max" ] && disk_need=$((disk_need + n / 1000000 * 90))
     mem_need=$((n / 1000000 * 96 + 500)) # FAISS: the hashes twice, and a copy
     disk_free=$(df -Pm "$data" | awk 'NR == 2 { print $4 }')
@@ -162,10 +163,10 @@ for n in $sizes; do
     awk -v n="$n" -v ps="$psize" '
         /^Status of / { name = $3; if (name == "Main") name = "(main)" }
         /Branch pages:|Leaf pages:|Overflow pages:/ { pages[name] += $3 }
-        END { for (t in pages) if (pages[t]) printf "%s\ttable:%s\t1\t%d\n", n, t, pages[t] * ps }' \
+        END { for (t in pages) if (pages[t]) printf "%s\ttable:%s\t1\t%.0f\n", n, t, pages[t] * ps }' \
         "$dir/mdb_stat.txt" >>"$results"
     mdb_stat -n -f "$dir/idx.phmi" 2>>"$log" | awk -v n="$n" -v ps="$psize" \
-        '/Free pages:/ { printf "%s\ttable:(free pages)\t1\t%d\n", n, $3 * ps }' >>"$results"
+        '/Free pages:/ { printf "%s\ttable:(free pages)\t1\t%.0f\n", n, $3 * ps }' >>"$results"
 
     echo "bench/scale: $n: queries" >&2
     r=1
