@@ -26,14 +26,6 @@ uint64_t idx_base_eid(const void *eblob, size_t i)
     return e;
 }
 
-int idx_base_multi(const void *eblob, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        if (idx_base_eid(eblob, i) == idx_base_eid(eblob, i - 1))
-            return 1;
-    return 0;
-}
-
 /* Reserves `len` bytes under blob key (kind, table): *out points to the
  * space, which must be filled before any other LMDB call (LMDB may spill
  * dirty pages at the next one). */

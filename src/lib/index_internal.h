@@ -44,9 +44,6 @@ enum {
 
 /* Entry number of base slot i, from the 'E' blob (4-byte aligned). */
 uint64_t idx_base_eid(const void *eblob, size_t i);
-/* Whether two of the n slots share an entry number (a video, an image
- * with variants). */
-int idx_base_multi(const void *eblob, size_t n);
 
 /* LMDB cannot write a value of 2 GiB or more without MDB_WRITEMAP (it
  * writes a value's overflow pages with one pwrite(), which Linux caps at
