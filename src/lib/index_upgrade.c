@@ -30,10 +30,6 @@ static const char *const WHAT = "cannot upgrade index";
 #define UPG_PROGRESS_EVERY 16384u
 /* The LMDB meta page's magic number, after the 16-byte page header. */
 #define UPG_LMDB_MAGIC 0xBEEFC0DEu
-/* The frames record of formats 2 to 4 (version 1): 16-byte header, then
- * 49 bytes a frame. */
-#define UPG_VID_HEADER 16u
-#define UPG_VID_FRAME 49u
 
 /* What is counted in the old file and must be found in the new one. */
 typedef struct upg_counts {
@@ -265,35 +261,6 @@ static int old_open(old_index *o, char *err, size_t errlen)
     return PHM_OK;
 }
 
-/* Decodes a version-1 frames record of n frames into *buf (grown as
- * needed, at most PHM_INDEX_MAX_VIDEO_FRAMES frames). */
-static int frames_decode(const MDB_val *v, size_t n, phm_vpdq_frame **buf, size_t *cap)
-{
-    const uint8_t *p = v->mv_data;
-    if (n == 0 || n > PHM_INDEX_MAX_VIDEO_FRAMES ||
-        v->mv_size != UPG_VID_HEADER + UPG_VID_FRAME * n || p[0] != 1 ||
-        (uint64_t)le64(p + 4) % (UINT64_C(1) << 32) != n)
-        return PHM_ERR_CORRUPT;
-    if (*cap < n) {
-        phm_vpdq_frame *nb = realloc(*buf, n * sizeof *nb);
-        if (!nb)
-            return PHM_ERR_NOMEM;
-        *buf = nb;
-        *cap = n;
-    }
-    p += UPG_VID_HEADER;
-    for (size_t i = 0; i < n; i++, p += UPG_VID_FRAME) {
-        phm_vpdq_frame *f = &(*buf)[i];
-        uint64_t bits = le64(p + 8);
-        f->frame = le64(p);
-        memcpy(&f->timestamp, &bits, sizeof bits);
-        f->quality = p[16];
-        for (int w = 0; w < 4; w++)
-            f->hash.w[w] = le64(p + 17 + 8 * w);
-    }
-    return PHM_OK;
-}
-
 /* The state of one upgrade. */
 typedef struct upgrade {
     old_index old;
@@ -333,8 +300,10 @@ static int copy_entries(upgrade *u)
         snprintf(u->msg, sizeof u->msg, "%s", mdb_strerror(rc));
         return PHM_ERR_INDEX;
     }
-    phm_vpdq_frame *frames = NULL;
-    size_t cap = 0;
+    /* Formats 2 to 5 share the frames record (version 1): vid_decode
+     * reads the old ones too. */
+    phm_vpdq frames;
+    phm_vpdq_init(&frames);
     uint64_t batch = UPG_BATCH_MIN, in_batch = 0;
     int st = PHM_OK;
     MDB_val k, v;
@@ -353,7 +322,9 @@ static int copy_entries(upgrade *u)
         if (e.signals & PHM_SIG_VPDQ) {
             MDB_val fv;
             int frc = mdb_get(o->txn, o->frames, &k, &fv);
-            st = frc ? PHM_ERR_CORRUPT : frames_decode(&fv, e.nframes, &frames, &cap);
+            st = frc ? PHM_ERR_CORRUPT : vid_decode(fv.mv_data, fv.mv_size, &frames);
+            if (!st && frames.count != e.nframes)
+                st = PHM_ERR_CORRUPT;
             if (st) {
                 snprintf(u->msg, sizeof u->msg, "entry %llu (%s:%s): %s",
                          (unsigned long long)eid, e.source, e.id,
@@ -361,7 +332,7 @@ static int copy_entries(upgrade *u)
                                              : "its frames record is missing or corrupt");
                 break;
             }
-            e.frames = frames;
+            e.frames = frames.frames;
             u->want.videos++;
             u->want.frames += e.nframes;
         }
@@ -387,7 +358,7 @@ static int copy_entries(upgrade *u)
             u->progress(u->ctx, u->done, u->total);
     }
     mdb_cursor_close(c);
-    free(frames);
+    phm_vpdq_clear(&frames);
     if (!st && rc != MDB_NOTFOUND) {
         snprintf(u->msg, sizeof u->msg, "%s while reading the entries", mdb_strerror(rc));
         st = rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? PHM_ERR_CORRUPT : PHM_ERR_INDEX;
