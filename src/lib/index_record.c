@@ -49,6 +49,27 @@ const uint8_t *rec_digest_of(const phm_entry *e, unsigned sig)
 }
 
 static const unsigned digest_sigs[3] = { PHM_SIG_MD5, PHM_SIG_SHA1, PHM_SIG_SHA256 };
+/* Their flag bits in a version-4 record. */
+static const unsigned dflags[3] = { REC_F_MD5, REC_F_SHA1, REC_F_SHA256 };
+
+/* Reads the digests whose bits (bit i: digest_sigs[i]) are in `present`
+ * from p at *pos into out, in that order: both record versions store them
+ * alike. Returns 0, or -1 if the record ends first. */
+static int get_digests(const uint8_t *p, size_t len, size_t *pos, unsigned present,
+                       phm_entry *out)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(present & (1u << i)))
+            continue;
+        size_t dl = rec_digest_len(digest_sigs[i]);
+        if (len - *pos < dl)
+            return -1;
+        memcpy((uint8_t *)rec_digest_of(out, digest_sigs[i]), p + *pos, dl);
+        out->signals |= digest_sigs[i];
+        *pos += dl;
+    }
+    return 0;
+}
 #define ALL_SIGS \
     (PHM_SIG_PDQ | PHM_SIG_MD5 | PHM_SIG_SHA1 | PHM_SIG_SHA256 | PHM_SIG_VPDQ)
 
@@ -238,16 +259,8 @@ int rec_decode_legacy(const void *rec, size_t len, phm_entry *out)
         out->signals |= PHM_SIG_VPDQ;
         pos += 8;
     }
-    for (unsigned i = 0; i < 3; i++) {
-        if (p[2] & (1u << i)) {
-            size_t dl = rec_digest_len(digest_sigs[i]);
-            if (len - pos < dl)
-                return PHM_ERR_CORRUPT;
-            memcpy((uint8_t *)rec_digest_of(out, digest_sigs[i]), p + pos, dl);
-            out->signals |= digest_sigs[i];
-            pos += dl;
-        }
-    }
+    if (get_digests(p, len, &pos, p[2], out))
+        return PHM_ERR_CORRUPT;
     if (get_text(p, len, &pos, PHM_INDEX_MAX_SOURCE, &out->source) ||
         get_text(p, len, &pos, PHM_INDEX_MAX_ID, &out->id) ||
         get_text(p, len, &pos, PHM_INDEX_MAX_CATEGORY, &out->category) ||
@@ -407,7 +420,6 @@ static int64_t unzigzag(uint64_t v)
 size_t rec_encode(const phm_entry *e, uint32_t source, uint32_t category,
                   int64_t added, int64_t created, uint8_t *buf)
 {
-    static const unsigned dflags[3] = { REC_F_MD5, REC_F_SHA1, REC_F_SHA256 };
     uint64_t num = 0;
     unsigned flags = 0;
     if (e->signals & PHM_SIG_PDQ)
@@ -485,7 +497,6 @@ static int get_uv(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
 int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
                phm_entry *out)
 {
-    static const unsigned dflags[3] = { REC_F_MD5, REC_F_SHA1, REC_F_SHA256 };
     const uint8_t *p = rec;
     memset(out, 0, sizeof *out);
     uint64_t flags, src, cat, v;
@@ -517,16 +528,12 @@ int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
         out->nframes = (size_t)v;
         out->signals |= PHM_SIG_VPDQ;
     }
-    for (unsigned i = 0; i < 3; i++) {
-        if (flags & dflags[i]) {
-            size_t dl = rec_digest_len(digest_sigs[i]);
-            if (len - pos < dl)
-                return PHM_ERR_CORRUPT;
-            memcpy((uint8_t *)rec_digest_of(out, digest_sigs[i]), p + pos, dl);
-            out->signals |= digest_sigs[i];
-            pos += dl;
-        }
-    }
+    unsigned present = 0;
+    for (unsigned i = 0; i < 3; i++)
+        if (flags & dflags[i])
+            present |= 1u << i;
+    if (get_digests(p, len, &pos, present, out))
+        return PHM_ERR_CORRUPT;
     if (!out->signals)
         return PHM_ERR_CORRUPT;
     if (flags & REC_F_NUMID) {

@@ -5,21 +5,10 @@
 
 #include "index_internal.h"
 
-/* Entry number of base slot i: the 'E' blob's one reader, idx_base_eid. */
-static inline uint64_t slot_eid(const void *eids, size_t i)
-{
-    return idx_base_eid(eids, i);
-}
-
 /* Element i of an array of u64 in memory. */
 static uint64_t u64_at(const void *a, size_t i)
 {
     return ((const uint64_t *)a)[i];
-}
-
-static uint64_t base_at(const void *a, size_t i)
-{
-    return slot_eid(a, i);
 }
 
 static size_t run_of(const void *eids, size_t n, uint64_t eid, size_t *first,
@@ -47,7 +36,7 @@ size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first
 
 size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first)
 {
-    return run_of(eblob, n, eid, first, base_at);
+    return run_of(eblob, n, eid, first, idx_base_eid);
 }
 
 int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
@@ -97,17 +86,17 @@ int idx_slots_get(idx_slots *r, uint64_t eid, phm_pdq *out, size_t max, size_t *
     if (eid < r->h.eid_bound) {
         size_t first, cnt;
         /* a walk in ascending numbers: look ahead of the last place first */
-        if (r->pos < r->n && slot_eid(r->eids, r->pos) <= eid &&
-            (r->pos == 0 || slot_eid(r->eids, r->pos - 1) < eid)) {
+        if (r->pos < r->n && idx_base_eid(r->eids, r->pos) <= eid &&
+            (r->pos == 0 || idx_base_eid(r->eids, r->pos - 1) < eid)) {
             size_t p = r->pos;
-            while (p < r->n && p - r->pos < 8 && slot_eid(r->eids, p) < eid)
+            while (p < r->n && p - r->pos < 8 && idx_base_eid(r->eids, p) < eid)
                 p++;
-            if (p < r->n && slot_eid(r->eids, p) < eid) {
+            if (p < r->n && idx_base_eid(r->eids, p) < eid) {
                 cnt = idx_base_run(r->eids, r->n, eid, &first);
             } else {
                 first = p;
                 cnt = 0;
-                while (first + cnt < r->n && slot_eid(r->eids, first + cnt) == eid)
+                while (first + cnt < r->n && idx_base_eid(r->eids, first + cnt) == eid)
                     cnt++;
             }
         } else {
