@@ -3,6 +3,7 @@
 #ifndef PHM_INDEX_UTIL_H
 #define PHM_INDEX_UTIL_H
 
+#include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,30 @@ static inline void scratch_done(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "# could not remove %s\n", dir);
+}
+
+/* Sets meta/format of the index file at path to `v`, with LMDB itself
+ * (what a build of another format version wrote). Returns 0 or an LMDB
+ * code. */
+static inline int index_set_format(const char *path, uint32_t v)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    int rc = mdb_env_create(&env);
+    if (rc)
+        return rc;
+    if (!(rc = mdb_env_set_maxdbs(env, 16)) &&
+        !(rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600)) &&
+        !(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
+        MDB_val k = { 6, "format" }, val = { sizeof v, &v };
+        if ((rc = mdb_dbi_open(txn, "meta", 0, &meta)) || (rc = mdb_put(txn, meta, &k, &val, 0)))
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    return rc;
 }
 
 #endif

@@ -414,16 +414,7 @@ static void test_bad_files(void)
                               sizeof err),
                PHM_OK, "create %s", name);
         phm_index_close(idx);
-        mdb_env_create(&env);
-        mdb_env_set_maxdbs(env, 16);
-        if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
-            mdb_txn_begin(env, NULL, 0, &txn) == 0) {
-            mdb_dbi_open(txn, "meta", 0, &dbi);
-            MDB_val k = { 6, "format" }, v = { 4, &ver };
-            mdb_put(txn, dbi, &k, &v, 0);
-            mdb_txn_commit(txn);
-        }
-        mdb_env_close(env);
+        index_set_format(path, ver);
         IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
                PHM_ERR_INDEX_VERSION, "format version %u refused", ver);
         snprintf(name, sizeof name, "version %u ", ver);
@@ -440,16 +431,7 @@ static void test_bad_files(void)
                               sizeof err),
                PHM_OK, "create %s", name);
         phm_index_close(idx);
-        mdb_env_create(&env);
-        mdb_env_set_maxdbs(env, 16);
-        if (mdb_env_open(env, path, MDB_NOSUBDIR, 0600) == 0 &&
-            mdb_txn_begin(env, NULL, 0, &txn) == 0) {
-            mdb_dbi_open(txn, "meta", 0, &dbi);
-            MDB_val k = { 6, "format" }, v = { 4, &ver };
-            mdb_put(txn, dbi, &k, &v, 0);
-            mdb_txn_commit(txn);
-        }
-        mdb_env_close(env);
+        index_set_format(path, ver);
         IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
                PHM_ERR_INDEX_VERSION, "format version %u refused", ver);
         OK(strstr(err, "phmatch index upgrade") && strstr(err, name), "message: %s", err);

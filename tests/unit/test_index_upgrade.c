@@ -82,22 +82,6 @@ static long long stat_of(int v, const char *name)
     return val;
 }
 
-/* Sets meta/format of an index file to `format` (raw LMDB). */
-static int set_format(const char *path, uint32_t format)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta;
-    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
-        mdb_env_open(env, path, MDB_NOSUBDIR, 0600))
-        return 0;
-    MDB_val k = { 6, "format" }, v = { 4, &format };
-    int ok = !mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "meta", 0, &meta) &&
-             !mdb_put(txn, meta, &k, &v, 0) && !mdb_txn_commit(txn);
-    mdb_env_close(env);
-    return ok;
-}
-
 typedef struct found {
     int n, a1, variants, video, bank;
 } found;
@@ -256,11 +240,11 @@ static void check_refusals(void)
 
     unpack(4, "f1.phmi");
     path_in(p, sizeof p, "f1.phmi");
-    OK(set_format(p, 1), "format set to 1");
+    OK(index_set_format(p, 1) == 0, "format set to 1");
     refused("f1.phmi", PHM_ERR_INDEX_VERSION, "format 1", "cannot be upgraded");
     unpack(4, "f6.phmi");
     path_in(p, sizeof p, "f6.phmi");
-    OK(set_format(p, PHM_INDEX_FORMAT_VERSION + 1), "format set to 6");
+    OK(index_set_format(p, PHM_INDEX_FORMAT_VERSION + 1) == 0, "format set to 6");
     refused("f6.phmi", PHM_ERR_INDEX_VERSION, "format 6", "upgrade phmatch");
 
     /* another process has it open, as an old build would (LMDB with its

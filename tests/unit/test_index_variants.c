@@ -523,28 +523,6 @@ static void test_index(void)
     phm_index_close(idx);
 }
 
-/* Sets meta/format of the file at path to `v` (what an older build wrote). */
-static int set_format(const char *path, uint32_t v)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    int rc = mdb_env_create(&env);
-    if (!rc)
-        rc = mdb_env_set_maxdbs(env, 16);
-    if (!rc)
-        rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600);
-    if (!rc)
-        rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (!rc && (rc = mdb_dbi_open(txn, "meta", 0, &dbi)) == 0) {
-        MDB_val k = { 6, "format" }, val = { sizeof v, &v };
-        rc = mdb_put(txn, dbi, &k, &val, 0);
-        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
-    }
-    mdb_env_close(env);
-    return rc;
-}
-
 static void test_old_formats(void)
 {
     char path[600];
@@ -556,11 +534,11 @@ static void test_old_formats(void)
     phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err);
     add_one(idx, &e1, NULL);
     phm_index_close(idx);
-    IS_INT(set_format(path, 4), 0, "made a format-4 file");
+    IS_INT(index_set_format(path, 4), 0, "made a format-4 file");
     IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
            PHM_ERR_INDEX_VERSION, "a format-4 file is refused");
     OK(strstr(err, "phmatch index upgrade") != NULL, "naming the upgrade: %s", err);
-    IS_INT(set_format(path, PHM_INDEX_FORMAT_VERSION + 1), 0, "made a newer file");
+    IS_INT(index_set_format(path, PHM_INDEX_FORMAT_VERSION + 1), 0, "made a newer file");
     IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
            PHM_ERR_INDEX_VERSION, "a newer format is refused");
 }
