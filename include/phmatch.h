@@ -728,13 +728,14 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
  * entries (PHM_SIG_VPDQ); version 3 entry records that keep a PhotoDNA
  * hash and the publisher's other fields (phm_entry.photodna, .attrs);
  * version 4 stored variants of an image entry (phm_entry.variants);
- * version 5 the compact layout (docs/INDEX_FORMAT.md). Files of versions
+ * version 5 the compact layout, version 6 the blocked entry records and
+ * compact entry numbers (docs/INDEX_FORMAT.md). Files of versions
  * PHM_INDEX_FORMAT_UPGRADE_MIN to PHM_INDEX_FORMAT_MIN_VERSION - 1 are
  * refused by phm_index_open (PHM_ERR_INDEX_VERSION, naming the upgrade
  * command) and converted by phm_index_upgrade. */
-#define PHM_INDEX_FORMAT_VERSION 5
+#define PHM_INDEX_FORMAT_VERSION 6
 /* The oldest format version this library opens. */
-#define PHM_INDEX_FORMAT_MIN_VERSION 5
+#define PHM_INDEX_FORMAT_MIN_VERSION 6
 /* The oldest format version phm_index_upgrade converts. */
 #define PHM_INDEX_FORMAT_UPGRADE_MIN 2
 

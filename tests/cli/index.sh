@@ -143,7 +143,7 @@ t_is "remove needs --id or --all" "$?" 2
 
 # ---- stats, verify, compact ----
 st=$("$P" index stats "$DB")
-t_like "stats: format version" "$st" "^format_version${TAB}5$"
+t_like "stats: format version" "$st" "^format_version${TAB}6$"
 t_like "stats: count per source and category" "$st" "^group${TAB}ncmec${TAB}A1${TAB}1$"
 t_like "stats: size on disk" "$st" "^file_bytes${TAB}[1-9]"
 t_like "stats: entries since compaction" "$st" "^delta_entries${TAB}"
@@ -155,7 +155,7 @@ done
 t_is "stats: every field of phm_index_stats by its name" "${missing:-none}" none
 js=$("$P" index stats --format json "$DB")
 t_is "stats --format json exits 0" "$?" 0
-t_like "stats --format json: one object" "$js" '^{"path":".*","format_version":5,"entries":[0-9]*,.*"groups":\[.*\]}$'
+t_like "stats --format json: one object" "$js" '^{"path":".*","format_version":6,"entries":[0-9]*,.*"groups":\[.*\]}$'
 t_like "stats --format json: video counts" "$js" '"video_entries":0,"video_frames":0,"video_hashes":0,'
 t_like "stats --format json: a group" "$js" '{"source":"ncmec","category":"A1","count":1}'
 t_like "stats --format json: the same values as text" "$js" \
@@ -204,7 +204,7 @@ if t_have mdb_dump && t_have mdb_load; then
     out=$("$P" index stats "$T/v1.phmi" 2>&1)
     t_is "another format version: exit 2" "$?" 2
     t_like "another format version: says so, names the path" "$out" \
-        "v1.phmi.*version 1 is not supported .this build reads version 5."
+        "v1.phmi.*version 1 is not supported .this build reads version 6."
     out=$("$P" index import "$T/v1.phmi" "$T/hma.txt" 2>&1)
     t_is "import into another format version: exit 2" "$?" 2
 else

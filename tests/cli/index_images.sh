@@ -47,7 +47,7 @@ t_is "one record for the entry" "$(printf '%s\n' "$m" | grep -o '"entry":' | wc 
 
 # stats, verify, compaction
 st=$("$P" index stats aug.phmi)
-t_is "stats: format 5" "$(printf '%s\n' "$st" | awk '$1 == "format_version" { print $2 }')" 5
+t_is "stats: format 6" "$(printf '%s\n' "$st" | awk '$1 == "format_version" { print $2 }')" 6
 t_is "stats: variant entries" "$(printf '%s\n' "$st" | awk '$1 == "variant_entries" { print $2 }')" "$n"
 t_is "stats: pdq entries" "$(printf '%s\n' "$st" | awk '$1 == "pdq_entries" { print $2 }')" "$n"
 t_ok "verify" sh -c '"$0" index verify aug.phmi > /dev/null' "$P"

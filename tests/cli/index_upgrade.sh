@@ -22,7 +22,7 @@ for v in 2 3 4; do
     out=$(PATH=$(dirname "$P"):$PATH $cmd 2>&1)
     rc=$?
     t_is "v$v: the named command succeeds" "$rc" 0
-    t_like "v$v: says what it did" "$out" "^upgraded '$db' from format $v to 5: .* entries .* in [0-9.]* s$"
+    t_like "v$v: says what it did" "$out" "^upgraded '$db' from format $v to 6: .* entries .* in [0-9.]* s$"
     t_is "v$v: export equals the old build's" "$("$P" index export --format jsonl "$db")" \
         "$(cat "$D/v$v.export.jsonl")"
     for l in disabled quarantine; do
@@ -31,8 +31,8 @@ for v in 2 3 4; do
     done
     t_is "v$v: source settings" "$("$P" index source show --format jsonl "$db")" \
         "$(cat "$D/v$v.sources.jsonl")"
-    t_is "v$v: counters, format 5" "$("$P" index stats "$db" | grep -E "$STATS")" \
-        "$(sed "s/^format_version	.*/format_version	5/" "$D/v$v.stats")"
+    t_is "v$v: counters, format 6" "$("$P" index stats "$db" | grep -E "$STATS")" \
+        "$(sed "s/^format_version	.*/format_version	6/" "$D/v$v.stats")"
     t_is "v$v: verify" "$("$P" index verify "$db")" "$db: ok"
     t_is "v$v: no temporary file" "$(ls "$T" | grep -c upgrade-)" 0
 done
@@ -48,7 +48,7 @@ t_like "match finds the augmented photo" "$out" "data/known/bridge.jpg"
 
 out=$("$P" index upgrade "$db")
 t_is "again: exit 0" "$?" 0
-t_is "again: nothing to do" "$out" "index '$db' is already format 5: nothing to do"
+t_is "again: nothing to do" "$out" "index '$db' is already format 6: nothing to do"
 
 gzip -dc "$D/v3.phmi.gz" >"$T/b.phmi"
 out=$("$P" index upgrade --backup "$T/b.old" "$T/b.phmi")
@@ -57,7 +57,7 @@ t_is "--backup: it is the format-3 file" "$(gzip -dc "$D/v3.phmi.gz" | cmp - "$T
 
 gzip -dc "$D/v2.phmi.gz" >"$T/q.phmi"
 t_is "-q: prints nothing" "$("$P" index upgrade -q "$T/q.phmi" 2>&1)" ""
-t_is "-q: upgraded" "$("$P" index stats "$T/q.phmi" | sed -n 's/^format_version	//p')" 5
+t_is "-q: upgraded" "$("$P" index stats "$T/q.phmi" | sed -n 's/^format_version	//p')" 6
 
 echo "not an index, some text long enough to be read" >"$T/text.phmi"
 out=$("$P" index upgrade "$T/text.phmi" 2>&1)
