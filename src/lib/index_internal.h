@@ -465,5 +465,11 @@ MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx);
  * MDB_CORRUPTED, or an LMDB code. (index_write.c) */
 int idx_txn_entry(phm_index_txn *t, uint64_t eid, uint8_t *rec, rec_extra *x,
                   phm_entry *e);
+/* Writes t's buffered adds now (an add that does not come in key order
+ * past every stored key is buffered, and numbered in key order when the
+ * buffer is written): phm_index_upgrade calls it after each add, so the
+ * new file numbers entries in the old file's order. PHM_OK or an error as
+ * phm_index_add's. (index_write.c) */
+int idx_txn_flush(phm_index_txn *t, char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,8 @@
-/* index_upgrade.c - phm_index_upgrade: converts an index of formats 2 to 4
+/* index_upgrade.c - phm_index_upgrade: converts an index of formats 2 to 5
  * (docs/INDEX_FORMAT.md, "Compatibility") into this build's format. The
  * old file is read here with an LMDB environment of its own (read-only,
- * no lock), by the old layouts; the new file is written only through the
+ * no lock), by the old layouts (format 5's hashes from its search
+ * structures, by plain reads of its own: see "format 5" below); the new file is written only through the
  * index's own calls (phm_index_add, phm_index_source_set) and two internal
  * hooks for what the public calls cannot carry over (governance rows as
  * they are, meta next_content_id and created), so it is in whatever
@@ -37,6 +38,33 @@ typedef struct upg_counts {
     uint64_t sources, disabled, quarantined;
 } upg_counts;
 
+/* Format 5's layout (docs/INDEX_FORMAT.md of commit 0cca3ca, the last
+ * build that wrote it), read here as plain bytes so the upgrade does not
+ * depend on this build's search structures. */
+#define V5_FORMAT 5
+#define V5_SIG_PDQ 1         /* the signal byte of `search` and `delta` keys */
+#define V5_BLOB_HASHES 'H'   /* `search` key 1 'H' k 0: segment k of the hashes */
+#define V5_BLOB_EIDS 'E'     /* `search` key 1 'E' 0 0: n entry numbers, u32 */
+#define V5_HSEG_MAX 255      /* 'H' segments at most */
+#define V5_OVERFLOW_HDR 16   /* a segment's zero pad: page size minus this */
+#define V5_BASE_HEADER 40    /* meta 'base': u32 version 1, u32 tables, u64 n, */
+#define V5_BASE_VERSION 1    /* u64 base id, u64 eid bound, i64 built */
+#define V5_NAME_BY_NUM 2     /* `names` key 2, number u32 BE -> the name */
+#define V5_NAME_MAX 128
+#define V5_MAX_SLOTS (1 + PHM_INDEX_MAX_VARIANTS)
+
+/* Format 5's base, as read from the old file's map (u32 entry numbers
+ * read with memcpy: a small 'E' may sit unaligned in its page). */
+typedef struct v5_base {
+    uint64_t n, eid_bound;
+    const uint8_t *eids;
+    const uint8_t *seg[V5_HSEG_MAX];
+    size_t segn[V5_HSEG_MAX], nseg;
+    size_t pos;               /* the walk's next slot */
+    size_t cur, cur_first;    /* the segment holding it, and its first slot */
+    uint64_t last;            /* the entry number of the slot before pos */
+} v5_base;
+
 /* The old file, open read-only. */
 typedef struct old_index {
     const char *path;
@@ -49,6 +77,12 @@ typedef struct old_index {
     uint64_t next_content_id; /* 0: none stored */
     int64_t created;
     int has_created;
+    /* format 5 */
+    MDB_dbi names, search, delta;
+    char **name;              /* name[number], malloc'd; NULL: no such number */
+    size_t nname;
+    v5_base base;
+    MDB_cursor *dcur;         /* on `delta` */
 } old_index;
 
 static const char *const gov_names[3] = { "sources", "disabled", "quarantine" };
@@ -155,12 +189,263 @@ static int meta_get(const old_index *o, const char *key, MDB_val *v)
 
 static void old_close(old_index *o)
 {
+    if (o->dcur)
+        mdb_cursor_close(o->dcur);
+    o->dcur = NULL;
+    for (size_t i = 0; o->name && i < o->nname; i++)
+        free(o->name[i]);
+    free(o->name);
+    o->name = NULL;
+    o->nname = 0;
     if (o->txn)
         mdb_txn_abort(o->txn);
     if (o->env)
         mdb_env_close(o->env);
     o->txn = NULL;
     o->env = NULL;
+}
+
+/* ---- format 5: names and the hashes of the search structures ------ */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int v5_corrupt(const old_index *o, const char *what, char *err, size_t errlen)
+{
+    idx_err(err, errlen, WHAT, o->path, "index file is corrupt: %s", what);
+    return PHM_ERR_CORRUPT;
+}
+
+/* The number -> name rows of `names` into o->name. Numbers are handed out
+ * from 1 without gaps and never reused, so none exceeds the table's rows
+ * (which bound the array). */
+static int v5_names(old_index *o, char *err, size_t errlen)
+{
+    MDB_stat ns;
+    int rc = mdb_stat(o->txn, o->names, &ns);
+    if (rc)
+        return mdb_fail(rc, o->path, "reading the names", err, errlen);
+    o->nname = ns.ms_entries + 1;
+    o->name = calloc(o->nname, sizeof *o->name);
+    if (!o->name) {
+        o->nname = 0;
+        idx_err(err, errlen, WHAT, o->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(o->txn, o->names, &c)))
+        return mdb_fail(rc, o->path, "reading the names", err, errlen);
+    uint8_t first = V5_NAME_BY_NUM;
+    MDB_val k = { 1, &first }, v;
+    int st = PHM_OK;
+    for (int op = MDB_SET_RANGE; !st && (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        const uint8_t *p = k.mv_data;
+        uint32_t num = k.mv_size == 5 ? be32(p + 1) : 0;
+        if (k.mv_size != 5 || p[0] != V5_NAME_BY_NUM || num == 0 || num >= o->nname ||
+            o->name[num] || v.mv_size == 0 || v.mv_size > V5_NAME_MAX ||
+            memchr(v.mv_data, 0, v.mv_size)) {
+            st = v5_corrupt(o, "a 'names' row is malformed", err, errlen);
+            break;
+        }
+        if (!(o->name[num] = malloc(v.mv_size + 1))) {
+            idx_err(err, errlen, WHAT, o->path, "out of memory");
+            st = PHM_ERR_NOMEM;
+            break;
+        }
+        memcpy(o->name[num], v.mv_data, v.mv_size);
+        o->name[num][v.mv_size] = '\0';
+    }
+    mdb_cursor_close(c);
+    if (!st && rc != MDB_NOTFOUND)
+        st = mdb_fail(rc, o->path, "reading the names", err, errlen);
+    return st;
+}
+
+static int v5_blob(const old_index *o, int kind, unsigned k, MDB_val *v)
+{
+    uint8_t key[4] = { V5_SIG_PDQ, (uint8_t)kind, (uint8_t)k, 0 };
+    MDB_val kv = { 4, key };
+    return mdb_get(o->txn, o->search, &kv, v);
+}
+
+/* The base: meta 'base', the 'E' blob, the 'H' segments (each a zero pad
+ * of page size - 16 bytes, then its hashes; all but the last a whole
+ * number of pages of them), checked as format 5's reader did. */
+static int v5_base_open(old_index *o, char *err, size_t errlen)
+{
+    v5_base *b = &o->base;
+    MDB_val v;
+    int rc = meta_get(o, "base", &v);
+    if (rc == MDB_NOTFOUND)
+        return v5_corrupt(o, "meta 'base' is missing", err, errlen);
+    if (rc)
+        return mdb_fail(rc, o->path, "reading the base", err, errlen);
+    uint8_t h[V5_BASE_HEADER];
+    uint32_t version, tables;
+    if (v.mv_size != sizeof h)
+        return v5_corrupt(o, "meta 'base' has the wrong size", err, errlen);
+    memcpy(h, v.mv_data, sizeof h);
+    memcpy(&version, h, 4);
+    memcpy(&tables, h + 4, 4);
+    memcpy(&b->n, h + 8, 8);
+    memcpy(&b->eid_bound, h + 24, 8);
+    if (version != V5_BASE_VERSION || (tables != 0 && tables != 16) || b->n > UINT32_MAX)
+        return v5_corrupt(o, "meta 'base' is malformed", err, errlen);
+    if (b->n == 0)
+        return PHM_OK;
+    if ((rc = v5_blob(o, V5_BLOB_EIDS, 0, &v)) && rc != MDB_NOTFOUND)
+        return mdb_fail(rc, o->path, "reading the base", err, errlen);
+    if (rc || v.mv_size != b->n * 4)
+        return v5_corrupt(o, "the base's entry numbers are missing or have the wrong size",
+                          err, errlen);
+    b->eids = v.mv_data;
+    MDB_stat es;
+    if ((rc = mdb_env_stat(o->env, &es)))
+        return mdb_fail(rc, o->path, NULL, err, errlen);
+    size_t pad = es.ms_psize - V5_OVERFLOW_HDR, got = 0;
+    while (got < b->n) {
+        if (b->nseg == V5_HSEG_MAX)
+            return v5_corrupt(o, "the base's hashes are too many segments", err, errlen);
+        if ((rc = v5_blob(o, V5_BLOB_HASHES, (unsigned)b->nseg, &v)) && rc != MDB_NOTFOUND)
+            return mdb_fail(rc, o->path, "reading the base", err, errlen);
+        const uint8_t *p = v.mv_data;
+        size_t cnt = !rc && v.mv_size > pad ? (v.mv_size - pad) / sizeof(phm_pdq) : 0;
+        int bad = rc || cnt == 0 || (v.mv_size - pad) % sizeof(phm_pdq) ||
+                  cnt > b->n - got || (cnt < b->n - got && (cnt * sizeof(phm_pdq)) % es.ms_psize);
+        for (size_t i = 0; !bad && i < pad; i++)
+            bad = p[i] != 0;
+        if (bad)
+            return v5_corrupt(o, "a segment of the base's hashes is missing or malformed",
+                              err, errlen);
+        b->seg[b->nseg] = p + pad;
+        b->segn[b->nseg++] = cnt;
+        got += cnt;
+    }
+    return PHM_OK;
+}
+
+/* Opens format 5's tables, and reads its names and base header. */
+static int v5_open(old_index *o, char *err, size_t errlen)
+{
+    if (!o->has_created)
+        return v5_corrupt(o, "meta 'created' is missing", err, errlen);
+    const struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } t[] = { { "names", &o->names }, { "search", &o->search }, { "delta", &o->delta } };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int rc = mdb_dbi_open(o->txn, t[i].name, 0, t[i].dbi);
+        if (rc) {
+            idx_err(err, errlen, WHAT, o->path, "index file is corrupt: table '%s': %s",
+                    t[i].name, mdb_strerror(rc));
+            return PHM_ERR_CORRUPT;
+        }
+    }
+    int st = v5_names(o, err, errlen);
+    return st ? st : v5_base_open(o, err, errlen);
+}
+
+static uint64_t v5_eid_at(const v5_base *b, size_t i)
+{
+    uint32_t e;
+    memcpy(&e, b->eids + 4 * i, sizeof e);
+    return e;
+}
+
+/* The base slots of `eid`, for a walk in ascending entry numbers: slots
+ * of lower numbers (removed entries, listed in `dead`, and videos, whose
+ * hashes their frames record holds) are passed over. 0 or
+ * MDB_CORRUPTED. */
+static int v5_base_slots(v5_base *b, uint64_t eid, phm_pdq *out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (; b->pos < b->n; b->pos++) {
+        uint64_t e = v5_eid_at(b, b->pos);
+        if (e < b->last)
+            return MDB_CORRUPTED; /* not ascending */
+        b->last = e;
+        if (e > eid)
+            break;
+        while (b->pos - b->cur_first >= b->segn[b->cur])
+            b->cur_first += b->segn[b->cur++];
+        if (e == eid) {
+            if (*n == max)
+                return MDB_CORRUPTED;
+            memcpy(&out[(*n)++], b->seg[b->cur] + (b->pos - b->cur_first) * sizeof(phm_pdq),
+                   sizeof(phm_pdq));
+        }
+    }
+    return 0;
+}
+
+/* The delta's hashes of `eid`: keys signal, eid big-endian, [hash number
+ * u32 big-endian, 0..], a 32-byte hash each. 0, MDB_CORRUPTED or an LMDB
+ * code. */
+static int v5_delta_slots(old_index *o, uint64_t eid, phm_pdq *out, size_t max, size_t *n)
+{
+    *n = 0;
+    int rc = 0;
+    if (!o->dcur && (rc = mdb_cursor_open(o->txn, o->delta, &o->dcur)))
+        return rc;
+    uint8_t key[9];
+    key[0] = V5_SIG_PDQ;
+    for (int i = 0; i < 8; i++)
+        key[1 + i] = (uint8_t)(eid >> (56 - 8 * i));
+    MDB_val k = { sizeof key, key }, v;
+    for (int op = MDB_SET_RANGE; (rc = mdb_cursor_get(o->dcur, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size < 9 || memcmp(p, key, 9) != 0)
+            break;
+        if (*n == max || v.mv_size != sizeof(phm_pdq) ||
+            (k.mv_size != 9 && (k.mv_size != 13 || be32(p + 9) != *n)) ||
+            (k.mv_size == 9 && *n != 0))
+            return MDB_CORRUPTED;
+        memcpy(&out[(*n)++], v.mv_data, sizeof(phm_pdq));
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Decodes format 5's record of `eid` into e (x keeps a numeric id's
+ * text): its names from o->name, `added` from meta 'created', an image's
+ * hashes (its own, then its variants') from the base below the eid bound,
+ * else from the delta. PHM_OK or PHM_ERR_CORRUPT with u->msg set. */
+static int v5_entry(old_index *o, uint64_t eid, const MDB_val *v, rec_extra *x, phm_entry *e,
+                    char *msg, size_t msglen)
+{
+    if (rec_decode(v->mv_data, v->mv_size, NULL, x, e)) {
+        snprintf(msg, msglen, "entry %llu: the record does not decode",
+                 (unsigned long long)eid);
+        return PHM_ERR_CORRUPT;
+    }
+    if (x->source >= o->nname || !o->name[x->source] ||
+        (x->category && (x->category >= o->nname || !o->name[x->category]))) {
+        snprintf(msg, msglen, "entry %llu: its source or category number has no name",
+                 (unsigned long long)eid);
+        return PHM_ERR_CORRUPT;
+    }
+    e->source = o->name[x->source];
+    e->category = x->category ? o->name[x->category] : "";
+    e->added = (int64_t)((uint64_t)e->added + (uint64_t)o->created);
+    if (!(e->signals & PHM_SIG_PDQ))
+        return PHM_OK;
+    phm_pdq h[V5_MAX_SLOTS];
+    size_t want = 1 + e->nvariants, n = 0;
+    int rc = eid < o->base.eid_bound ? v5_base_slots(&o->base, eid, h, want, &n)
+                                     : v5_delta_slots(o, eid, h, want, &n);
+    if (rc || n != want) {
+        snprintf(msg, msglen, "entry %llu (%s:%s): %s", (unsigned long long)eid, e->source,
+                 e->id, rc && rc != MDB_CORRUPTED ? mdb_strerror(rc)
+                        : "its hashes in the search structures are missing or too many");
+        return rc && rc != MDB_CORRUPTED ? PHM_ERR_INDEX : PHM_ERR_CORRUPT;
+    }
+    e->pdq = h[0];
+    for (size_t i = 0; i < e->nvariants; i++)
+        e->variants[i].pdq = h[1 + i];
+    return PHM_OK;
 }
 
 /* Opens the old file and reads its metadata. Returns PHM_OK, 1 when the
@@ -213,10 +498,7 @@ static int old_open(old_index *o, char *err, size_t errlen)
         memcpy(&order, v.mv_data, 4);
     if (o->format == PHM_INDEX_FORMAT_VERSION)
         return 1;
-    /* Format 5 keeps its hashes only in the search structures; reading
-     * them is the wt-iup5 branch's work (session 9 skeleton). */
-    if (o->format < PHM_INDEX_FORMAT_UPGRADE_MIN || o->format >= PHM_INDEX_FORMAT_MIN_VERSION ||
-        o->format == 5) {
+    if (o->format < PHM_INDEX_FORMAT_UPGRADE_MIN || o->format >= PHM_INDEX_FORMAT_MIN_VERSION) {
         idx_err(err, errlen, WHAT, o->path,
                 "index format version %u cannot be upgraded (this build converts "
                 "versions %d to %d into version %d)%s", o->format,
@@ -261,6 +543,8 @@ static int old_open(old_index *o, char *err, size_t errlen)
         memcpy(&o->created, v.mv_data, 8);
         o->has_created = 1;
     }
+    if (o->format == V5_FORMAT)
+        return v5_open(o, err, errlen);
     return PHM_OK;
 }
 
@@ -316,7 +600,11 @@ static int copy_entries(upgrade *u)
         if (k.mv_size == 8)
             memcpy(&eid, k.mv_data, 8);
         phm_entry e;
-        if (k.mv_size != 8 || rec_decode_legacy(v.mv_data, v.mv_size, &e)) {
+        rec_extra x;
+        if (k.mv_size == 8 && o->format == V5_FORMAT) {
+            if ((st = v5_entry(o, eid, &v, &x, &e, u->msg, sizeof u->msg)))
+                break;
+        } else if (k.mv_size != 8 || rec_decode_legacy(v.mv_data, v.mv_size, &e)) {
             snprintf(u->msg, sizeof u->msg, "entry %llu: the record does not decode",
                      (unsigned long long)eid);
             st = PHM_ERR_CORRUPT;
@@ -345,7 +633,9 @@ static int copy_entries(upgrade *u)
         }
         if (!u->txn && (st = phm_index_txn_begin(u->idx, &u->txn, u->msg, sizeof u->msg)))
             break;
-        if ((st = phm_index_add(u->txn, &e, u->msg, sizeof u->msg)))
+        /* each entry numbered as soon as added: the old file's order */
+        if ((st = phm_index_add(u->txn, &e, u->msg, sizeof u->msg)) ||
+            (st = idx_txn_flush(u->txn, u->msg, sizeof u->msg)))
             break;
         u->want.entries++;
         in_batch++;

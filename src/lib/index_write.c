@@ -1449,3 +1449,12 @@ int phm_index_compact(phm_index *idx, char *err, size_t errlen)
     t->changed = 1;
     return phm_index_txn_commit(t, NULL, err, errlen);
 }
+
+/* wt-iup5: the upgrade's hook (index_internal.h). */
+int idx_txn_flush(phm_index_txn *t, char *err, size_t errlen)
+{
+    if (t->failed)
+        return failed(t, err, errlen);
+    int rc = flush_pending(t);
+    return rc ? fail_mdb(t, rc, "writing entries", err, errlen) : PHM_OK;
+}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # index_upgrade.sh - `phmatch index upgrade` on the legacy fixtures of
 # tests/data/index/ (formats 2, 3 and 4, written by the last format-4
-# build): the refusal of a format-4 file names the command, the command
+# build; format 5, v5 and v5seg, by the last format-5 build): the refusal
+# of an old file names the command, the command
 # works, and the upgraded file's export and governance listings equal
 # those the old build wrote of the old file; match and lookup find its
 # entries; usage and failures. TAP on stdout.
@@ -12,7 +13,8 @@ P=$PHMATCH
 D=$ROOT/tests/data/index
 STATS='^(format_version|entries|pdq_entries|video_entries|video_frames|video_hashes|variant_entries|variant_hashes|digests|sources|created)	'
 
-for v in 2 3 4; do
+for v in 2 3 4 5 5seg; do
+    f=${v%seg}
     db=$T/v$v.phmi
     gzip -dc "$D/v$v.phmi.gz" >"$db"
     out=$("$P" index stats "$db" 2>&1)
@@ -22,7 +24,7 @@ for v in 2 3 4; do
     out=$(PATH=$(dirname "$P"):$PATH $cmd 2>&1)
     rc=$?
     t_is "v$v: the named command succeeds" "$rc" 0
-    t_like "v$v: says what it did" "$out" "^upgraded '$db' from format $v to 6: .* entries .* in [0-9.]* s$"
+    t_like "v$v: says what it did" "$out" "^upgraded '$db' from format $f to 6: .* entries .* in [0-9.]* s$"
     t_is "v$v: export equals the old build's" "$("$P" index export --format jsonl "$db")" \
         "$(cat "$D/v$v.export.jsonl")"
     for l in disabled quarantine; do
@@ -35,6 +37,18 @@ for v in 2 3 4; do
         "$(sed "s/^format_version	.*/format_version	6/" "$D/v$v.stats")"
     t_is "v$v: verify" "$("$P" index verify "$db")" "$db: ok"
     t_is "v$v: no temporary file" "$(ls "$T" | grep -c upgrade-)" 0
+done
+
+# v5: lookups of a hash that was in the base (ncmec:bulk-08) and of a
+# variant that was in the delta (ncmec:late-variants' rot-5), and of one
+# whose segment was not the first (v5seg: seg:s-090's own hash)
+for c in "v5 bulk-08 ^{\"hash\":\"\([0-9a-f]*\)\".*" \
+         "v5 late-variants .*\"rot-5\":\"\([0-9a-f]*\)\".*" \
+         "v5seg s-090 ^{\"hash\":\"\([0-9a-f]*\)\".*"; do
+    set -- $c
+    h=$(grep "\"id\":\"$2\"" "$D/$1.export.jsonl" | sed "s/$3/\1/")
+    out=$(echo "$h" | "$P" lookup --index "$T/$1.phmi" --max-distance 0)
+    t_like "$1: lookup finds $2" "$out" "	$2	"
 done
 
 db=$T/v4.phmi

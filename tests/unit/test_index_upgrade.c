@@ -1,11 +1,13 @@
 /* test_index_upgrade.c - phm_index_upgrade on the legacy fixtures of
- * tests/data/index/ (written by the last format-4 build, README.md
- * there): every entry, field, governance row and the content-id counter
- * survive, against what mkfixture.c put in and the old build's counts
- * (vN.stats); and the refusals, each leaving the old file as it was and
- * no temporary file: not an index, truncated, formats 1 and 6, a file
- * another process has open, a write that fails (RLIMIT_FSIZE).
- * Uses the public API only, never format 5's layout. */
+ * tests/data/index/ (written by the last format-4 build and, v5 and
+ * v5seg, the last format-5 build; README.md there): every entry, field,
+ * hash, governance row and the content-id counter survive, against what
+ * mkfixture.c put in and the old build's counts (vN.stats); and the
+ * refusals, each leaving the old file as it was and no temporary file:
+ * not an index, truncated, formats 1 and 7, a format-5 file whose search
+ * structures lack hashes, a file another process has open, a write that
+ * fails (RLIMIT_FSIZE). Uses the public API, and raw LMDB only to damage
+ * a format-5 file. */
 #include <dirent.h>
 #include <lmdb.h>
 #include <signal.h>
@@ -31,12 +33,20 @@ static void path_in(char *buf, size_t len, const char *name)
     snprintf(buf, len, "%s/%s", dir, name);
 }
 
+/* Unpacks fixture `fixture`.phmi.gz into the scratch directory as `name`. */
+static int unpack_named(const char *fixture, const char *name)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "gzip -dc %s%s.phmi.gz > '%s/%s'", FIXTURES, fixture, dir, name);
+    return system(cmd) == 0;
+}
+
 /* Unpacks fixture vN into the scratch directory as `name`. */
 static int unpack(int v, const char *name)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "gzip -dc %sv%d.phmi.gz > '%s/%s'", FIXTURES, v, dir, name);
-    return system(cmd) == 0;
+    char f[16];
+    snprintf(f, sizeof f, "v%d", v);
+    return unpack_named(f, name);
 }
 
 static int copy_file(const char *from, const char *to)
@@ -82,8 +92,38 @@ static long long stat_of(int v, const char *name)
     return val;
 }
 
+/* mkfixture.c's hashes, again (the reference the old file was made of). */
+static phm_pdq hash_of(uint64_t seed)
+{
+    phm_pdq h;
+    for (int w = 0; w < 4; w++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        h.w[w] = seed ^ (seed >> 29);
+    }
+    return h;
+}
+
+static phm_pdq sparse_hash(uint64_t i)
+{
+    phm_pdq h;
+    h.w[0] = i;
+    h.w[1] = UINT64_C(0x00ff00ff00000000);
+    h.w[2] = i << 32;
+    h.w[3] = UINT64_C(0x8000000000000001);
+    return h;
+}
+
+static int same_hash(const phm_pdq *a, phm_pdq b)
+{
+    return !memcmp(a, &b, sizeof b);
+}
+
 typedef struct found {
     int n, a1, variants, video, bank;
+    /* format 5: an image with variants and one with a numeric id in the
+     * delta, a re-hashed entry, a re-noted one, a video in the delta, the
+     * removed entry (must be absent); v5seg's entries with their hashes */
+    int late, numid, rehashed, renoted, clip2, gone, seg_ok, seg_bad, seg_010;
 } found;
 
 static int visit(void *ctx, uint64_t entry, const phm_entry *e)
@@ -94,12 +134,44 @@ static int visit(void *ctx, uint64_t entry, const phm_entry *e)
     if (!strcmp(e->source, "ncmec") && !strcmp(e->id, "a1"))
         f->a1 = e->added == 1600000000 && e->quality == 90 && !strcmp(e->category, "A1") &&
                 !strcmp(e->note, "first, with \"quotes\" and caf\xc3\xa9") &&
-                e->signals == (PHM_SIG_PDQ | PHM_SIG_MD5) && e->md5[1] == 38;
+                e->signals == (PHM_SIG_PDQ | PHM_SIG_MD5) && e->md5[1] == 38 &&
+                same_hash(&e->pdq, hash_of(1));
     if (!strcmp(e->id, "with-variants"))
         f->variants = e->nvariants == 2 &&
                       e->variants[0].code == phm_known_variant_code("crop10-c") &&
                       e->variants[1].code == phm_known_variant_code("rot+5") &&
-                      e->added == 1600003000;
+                      e->added == 1600003000 && same_hash(&e->pdq, hash_of(300)) &&
+                      same_hash(&e->variants[0].pdq, hash_of(301)) &&
+                      same_hash(&e->variants[1].pdq, hash_of(302));
+    if (!strcmp(e->id, "late-variants"))
+        f->late = e->nvariants == 3 && same_hash(&e->pdq, hash_of(500)) &&
+                  same_hash(&e->variants[0].pdq, hash_of(501)) &&
+                  same_hash(&e->variants[1].pdq, hash_of(502)) &&
+                  same_hash(&e->variants[2].pdq, hash_of(503)) &&
+                  e->variants[1].code == phm_known_variant_code("crop20-tl") &&
+                  (e->signals & PHM_SIG_MD5) && e->added == 1600006000;
+    if (!strcmp(e->id, "12345"))
+        f->numid = !strcmp(e->source, "local-case-2") && e->added == 1500000000 &&
+                   same_hash(&e->pdq, hash_of(510)) && !strcmp(e->category, "");
+    if (!strcmp(e->id, "bulk-06"))
+        f->rehashed = same_hash(&e->pdq, hash_of(530));
+    if (!strcmp(e->id, "bulk-08"))
+        f->renoted = same_hash(&e->pdq, hash_of(108)) &&
+                     !strcmp(e->note, "noted after the rebuild");
+    if (!strcmp(e->id, "clip-2"))
+        f->clip2 = e->nframes == 2 && e->frames && same_hash(&e->frames[1].hash, hash_of(521));
+    if (!strcmp(e->id, "gone"))
+        f->gone++;
+    if (!strcmp(e->source, "seg")) {
+        int i = atoi(e->id + 2);
+        int ok = e->nvariants == 2 && same_hash(&e->pdq, sparse_hash((uint64_t)i * 4)) &&
+                 same_hash(&e->variants[0].pdq, sparse_hash((uint64_t)i * 4 + 1)) &&
+                 same_hash(&e->variants[1].pdq, sparse_hash((uint64_t)i * 4 + 2)) &&
+                 e->added == 1600005000 + i && !strcmp(e->category, i % 2 ? "odd" : "");
+        f->seg_ok += ok;
+        f->seg_bad += !ok;
+        f->seg_010 += i == 10;
+    }
     if (!strcmp(e->id, "clip-1"))
         f->video = e->nframes == 3 && e->frames && e->frames[1].quality == 20 &&
                    e->frames[2].frame == 60 && e->frames[2].timestamp == 2 * 1.001;
@@ -162,9 +234,17 @@ static void check_fixture(int v)
     phm_index_foreach(idx, visit, &f, err, sizeof err);
     OK(f.a1, "v%d: ncmec:a1 with every field and its added time", v);
     OK(f.video, "v%d: the video with every frame", v);
+    IS_INT(f.gone, 0, "v%d: the removed entry is not back", v);
     if (v >= 4) {
-        OK(f.variants, "v%d: the stored variants", v);
+        OK(f.variants, "v%d: the stored variants, with their hashes", v);
         IS_INT(f.bank, 2, "v%d: HMA contents", v);
+    }
+    if (v >= 5) {
+        OK(f.late, "v%d: an entry with variants in the delta, hashes in order", v);
+        OK(f.numid, "v%d: a numeric id in the delta, added before created", v);
+        OK(f.rehashed, "v%d: a re-hashed entry (its base slot dead) has its new hash", v);
+        OK(f.renoted, "v%d: a re-noted entry in the base", v);
+        OK(f.clip2, "v%d: a video in the delta", v);
     }
     phm_source_settings s;
     phm_index_source_get(idx, "ncmec", &s, err, sizeof err);
@@ -215,6 +295,80 @@ static void refused(const char *name, int want, const char *what, const char *ms
     unlink(keep);
 }
 
+/* v5seg: a base of three 'H' segments (an entry's slots across the
+ * first boundary), a dead entry and a delta. */
+static void check_segmented(void)
+{
+    char p[600];
+    path_in(p, sizeof p, "v5seg.phmi");
+    if (!OK(unpack_named("v5seg", "v5seg.phmi"), "v5seg: unpacked"))
+        return;
+    int rc = phm_index_upgrade(p, NULL, NULL, NULL, err, sizeof err);
+    IS_INT(rc, PHM_OK, "v5seg: upgraded: %s", err);
+    phm_index *idx = NULL;
+    if (!OK(phm_index_open(&idx, p, 0, 0, PHM_SIMD_AUTO, err, sizeof err) == PHM_OK,
+            "v5seg: opens: %s", err))
+        return;
+    found f = { 0 };
+    phm_index_foreach(idx, visit, &f, err, sizeof err);
+    IS_INT(f.seg_ok, 102, "v5seg: 99 base and 3 delta entries with every hash");
+    IS_INT(f.seg_bad, 0, "v5seg: none wrong");
+    IS_INT(f.seg_010, 0, "v5seg: the removed one (dead in the base) is not back");
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "v5seg: verifies: %s", err);
+    phm_index_close(idx);
+}
+
+/* Damages a format-5 file by raw LMDB: deletes `key` of `table`, or (key
+ * NULL) empties it. */
+static int lmdb_damage(const char *path, const char *table, const void *key, size_t klen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi d;
+    int rc = mdb_env_create(&env);
+    if (rc)
+        return rc;
+    if (!(rc = mdb_env_set_maxdbs(env, 16)) &&
+        !(rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600)) &&
+        !(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
+        MDB_val k = { klen, (void *)(uintptr_t)key };
+        if (!(rc = mdb_dbi_open(txn, table, 0, &d)))
+            rc = key ? mdb_del(txn, d, &k, NULL) : mdb_drop(txn, d, 0);
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    char lock[640];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    unlink(lock);
+    return rc;
+}
+
+static void check_v5_damaged(void)
+{
+    char p[600];
+    static const uint8_t seg1[4] = { 1, 'H', 1, 0 }, eids[4] = { 1, 'E', 0, 0 };
+    unpack_named("v5seg", "noseg.phmi");
+    path_in(p, sizeof p, "noseg.phmi");
+    IS_INT(lmdb_damage(p, "search", seg1, 4), 0, "v5: 'H' segment 1 deleted");
+    refused("noseg.phmi", PHM_ERR_CORRUPT, "v5: a segment missing", "segment of the base");
+    unpack_named("v5", "noeids.phmi");
+    path_in(p, sizeof p, "noeids.phmi");
+    IS_INT(lmdb_damage(p, "search", eids, 4), 0, "v5: 'E' deleted");
+    refused("noeids.phmi", PHM_ERR_CORRUPT, "v5: no entry numbers", "entry numbers");
+    unpack_named("v5", "nodelta.phmi");
+    path_in(p, sizeof p, "nodelta.phmi");
+    IS_INT(lmdb_damage(p, "delta", NULL, 0), 0, "v5: delta emptied");
+    refused("nodelta.phmi", PHM_ERR_CORRUPT, "v5: hashes of the delta missing",
+            "hashes in the search structures are missing");
+    unpack_named("v5", "nonames.phmi");
+    path_in(p, sizeof p, "nonames.phmi");
+    IS_INT(lmdb_damage(p, "names", NULL, 0), 0, "v5: names emptied");
+    refused("nonames.phmi", PHM_ERR_CORRUPT, "v5: no names", "has no name");
+}
+
 static void check_refusals(void)
 {
     char p[600];
@@ -245,7 +399,7 @@ static void check_refusals(void)
     unpack(4, "f6.phmi");
     path_in(p, sizeof p, "f6.phmi");
     OK(index_set_format(p, PHM_INDEX_FORMAT_VERSION + 1) == 0, "format set to 6");
-    refused("f6.phmi", PHM_ERR_INDEX_VERSION, "format 6", "upgrade phmatch");
+    refused("f6.phmi", PHM_ERR_INDEX_VERSION, "format 7", "upgrade phmatch");
 
     /* another process has it open, as an old build would (LMDB with its
      * lock file) */
@@ -343,9 +497,11 @@ int main(void)
 {
     scratch_dir(dir, sizeof dir, "upgrade");
     check_full_disk();
-    for (int v = 2; v <= 4; v++)
+    for (int v = 2; v <= 5; v++)
         check_fixture(v);
+    check_segmented();
     check_refusals();
+    check_v5_damaged();
     check_backup();
     scratch_done(dir);
     return tap_done();

@@ -11,6 +11,20 @@
  * settings, disabled and quarantine rows, one naming the removed entry).
  * Format 2 and 3 files are then marked as such in meta/format, and a
  * format 2 file loses its governance tables, which that format had not.
+ *
+ * Format 5 (built against commit 0cca3ca, the last format-5 build), whose
+ * hashes live only in the search structures: the entries above are put
+ * into the base (phm_index_compact), then more go to the delta (an image
+ * with variants, a plain one, a video, a base entry re-hashed: a new
+ * number, the old one dead; another given a new note: same number), and
+ * the removed entry stays in the base, listed in `dead`.
+ *
+ *     mkfixture DB 5seg   (run with PHM_INDEX_TEST_HSEG=128)
+ *
+ * A second format-5 file whose base 'H' has several segments: 100 images
+ * of three slots each (own hash, two variants; entry 43's slots straddle
+ * the first segment boundary), one removed after the rebuild (dead), and
+ * three added after it (delta).
  */
 #include <lmdb.h>
 #include <stdio.h>
@@ -50,6 +64,143 @@ static void add(phm_index_txn *t, phm_entry *e)
         die("add", rc);
 }
 
+/* A hash of few set bits (the file stays small gzip'd), distinct for
+ * distinct i. */
+static phm_pdq sparse_hash(uint64_t i)
+{
+    phm_pdq h;
+    h.w[0] = i;
+    h.w[1] = UINT64_C(0x00ff00ff00000000);
+    h.w[2] = i << 32;
+    h.w[3] = UINT64_C(0x8000000000000001);
+    return h;
+}
+
+static void seg_entry(phm_index_txn *t, int i)
+{
+    char id[16];
+    snprintf(id, sizeof id, "s-%03d", i);
+    phm_entry e;
+    memset(&e, 0, sizeof e);
+    e.source = "seg";
+    e.id = id;
+    e.category = i % 2 ? "odd" : "";
+    e.signals = PHM_SIG_PDQ;
+    e.quality = 100;
+    e.added = 1600005000 + i;
+    e.pdq = sparse_hash((uint64_t)i * 4);
+    e.nvariants = 2;
+    e.variants[0].code = phm_known_variant_code("crop10-c");
+    e.variants[0].pdq = sparse_hash((uint64_t)i * 4 + 1);
+    e.variants[1].code = phm_known_variant_code("rot-3");
+    e.variants[1].pdq = sparse_hash((uint64_t)i * 4 + 2);
+    add(t, &e);
+}
+
+/* The format-5 file of several 'H' segments (see the top). */
+static int segmented(phm_index *idx)
+{
+    phm_index_txn *t;
+    int rc, removed;
+    if ((rc = phm_index_txn_begin(idx, &t, err, sizeof err)))
+        die("begin", rc);
+    for (int i = 0; i < 100; i++)
+        seg_entry(t, i);
+    if ((rc = phm_index_txn_commit(t, NULL, err, sizeof err)))
+        die("commit", rc);
+    if ((rc = phm_index_compact(idx, err, sizeof err)))
+        die("compact", rc);
+    if ((rc = phm_index_txn_begin(idx, &t, err, sizeof err)))
+        die("begin", rc);
+    for (int i = 100; i < 103; i++)
+        seg_entry(t, i);
+    if ((rc = phm_index_remove(t, "seg", "s-010", &removed, err, sizeof err)) || !removed ||
+        (rc = phm_index_txn_commit(t, NULL, err, sizeof err)))
+        die("remove", rc);
+    phm_index_close(idx);
+    return 0;
+}
+
+/* What format 5 adds after the rebuild: entries in the delta, a re-hashed
+ * and a re-noted base entry. */
+static void delta_entries(phm_index *idx)
+{
+    phm_index_txn *t;
+    int rc = phm_index_txn_begin(idx, &t, err, sizeof err);
+    if (rc)
+        die("begin", rc);
+    phm_entry e;
+    memset(&e, 0, sizeof e);
+    e.source = "ncmec";
+    e.id = "late-variants";
+    e.category = "A1";
+    e.signals = PHM_SIG_PDQ | PHM_SIG_MD5;
+    e.quality = 77;
+    e.added = 1600006000;
+    e.pdq = hash_of(500);
+    fill(e.md5, 16, 5);
+    e.nvariants = 3;
+    e.variants[0].code = phm_known_variant_code("rot-5");
+    e.variants[0].pdq = hash_of(501);
+    e.variants[1].code = phm_known_variant_code("crop20-tl");
+    e.variants[1].pdq = hash_of(502);
+    e.variants[2].code = phm_known_variant_code("crop10-c");
+    e.variants[2].pdq = hash_of(503);
+    add(t, &e);
+
+    memset(&e, 0, sizeof e);
+    e.source = "local-case-2";
+    e.id = "12345";
+    e.signals = PHM_SIG_PDQ;
+    e.quality = 64;
+    e.added = 1500000000;
+    e.note = "in the delta, a numeric id, added before created";
+    e.pdq = hash_of(510);
+    add(t, &e);
+
+    phm_vpdq_frame fr[2];
+    for (int i = 0; i < 2; i++) {
+        fr[i].hash = hash_of(520 + (uint64_t)i);
+        fr[i].quality = 100;
+        fr[i].frame = (uint64_t)i;
+        fr[i].timestamp = i * 0.5;
+    }
+    memset(&e, 0, sizeof e);
+    e.source = "videos";
+    e.id = "clip-2";
+    e.category = "V";
+    e.signals = PHM_SIG_VPDQ;
+    e.quality = -1;
+    e.added = 1600006100;
+    e.frames = fr;
+    e.nframes = 2;
+    add(t, &e);
+
+    /* bulk-06 re-hashed: a new number in the delta, its base slot dead */
+    memset(&e, 0, sizeof e);
+    e.source = "ncmec";
+    e.id = "bulk-06";
+    e.category = "C";
+    e.signals = PHM_SIG_PDQ;
+    e.quality = 56;
+    e.added = 1600001006;
+    e.pdq = hash_of(530);
+    add(t, &e);
+    /* bulk-08 with a note: same hash, same number, still in the base */
+    memset(&e, 0, sizeof e);
+    e.source = "ncmec";
+    e.id = "bulk-08";
+    e.category = "A1";
+    e.note = "noted after the rebuild";
+    e.signals = PHM_SIG_PDQ;
+    e.quality = 58;
+    e.added = 1600001008;
+    e.pdq = hash_of(108);
+    add(t, &e);
+    if ((rc = phm_index_txn_commit(t, NULL, err, sizeof err)))
+        die("commit", rc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3)
@@ -60,6 +211,8 @@ int main(int argc, char **argv)
     int rc = phm_index_open(&idx, db, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err);
     if (rc)
         die("open", rc);
+    if (!strcmp(argv[2], "5seg"))
+        return segmented(idx);
     phm_index_txn *t;
     if ((rc = phm_index_txn_begin(idx, &t, err, sizeof err)))
         die("begin", rc);
@@ -182,6 +335,11 @@ int main(int argc, char **argv)
     }
     if ((rc = phm_index_txn_commit(t, NULL, err, sizeof err)))
         die("commit", rc);
+    if (format >= 5) {
+        if ((rc = phm_index_compact(idx, err, sizeof err)))
+            die("compact", rc);
+        delta_entries(idx);
+    }
 
     /* governance */
     phm_source_settings s;

@@ -1,9 +1,14 @@
 #!/bin/sh
-# mkfixtures.sh OLDTREE OUTDIR - makes the legacy index fixtures of
-# tests/data/index/ with the LAST format-4 build (README.md there):
+# mkfixtures.sh OLDTREE OUTDIR [VERSION...] - makes the legacy index
+# fixtures of tests/data/index/ with the LAST build of a format (README.md
+# there). Formats 2, 3, 4 (the default) from the last format-4 build:
 #     git worktree add --detach /tmp/old 798ea6a && make -C /tmp/old -j2
 #     sh tests/data/index/mkfixtures.sh /tmp/old tests/data/index
-# For each of v2, v3, v4: vN.phmi.gz, and the old build's listings of it,
+# format 5 (v5 and v5seg, whose base has several 'H' segments) from the
+# last format-5 build:
+#     git worktree add --detach /tmp/old5 0cca3ca && make -C /tmp/old5 -j2
+#     sh tests/data/index/mkfixtures.sh /tmp/old5 tests/data/index 5 5seg
+# For each: vN.phmi.gz, and the old build's listings of it,
 # the reference an upgraded file must give again: vN.export.jsonl (index
 # export -f jsonl), vN.sources.jsonl, vN.disabled.jsonl,
 # vN.quarantine.jsonl, vN.stats (the counters that must not change).
@@ -18,9 +23,11 @@ cc -std=c11 -D_DEFAULT_SOURCE -O1 -I"$old/include" -o "$tmp/mkfixture" "$here/mk
     "$old/build/libphmatch.a" -fopenmp -lturbojpeg -ljpeg -lpng16 -lwebpdemux -lwebp \
     -llmdb -lcrypto -ljansson -lgif -lm -ldl -pthread
 P=$old/build/phmatch
-for v in 4 3 2; do
+shift 2
+[ $# -gt 0 ] || set -- 4 3 2
+for v in "$@"; do
     db=$tmp/v$v.phmi
-    if [ "$v" = 4 ]; then
+    if [ "$v" = 4 ] || [ "$v" = 5 ]; then
         # a real image with stored variants, a real video's vPDQ file
         "$P" index create "$db" >/dev/null
         (cd "$repo" && "$P" index add --images --augment --source augmented \
@@ -29,7 +36,11 @@ for v in 4 3 2; do
             > "$tmp/chair-19.txt"
         "$P" index import --source videos --id chair-19 "$db" "$tmp/chair-19.txt" >/dev/null
     fi
-    "$tmp/mkfixture" "$db" "$v"
+    if [ "$v" = 5seg ]; then
+        PHM_INDEX_TEST_HSEG=128 "$tmp/mkfixture" "$db" "$v"
+    else
+        "$tmp/mkfixture" "$db" "$v"
+    fi
     "$P" index export --format jsonl "$db" > "$out/v$v.export.jsonl"
     "$P" index source show --format jsonl "$db" > "$out/v$v.sources.jsonl"
     "$P" index disabled --format jsonl "$db" > "$out/v$v.disabled.jsonl"
