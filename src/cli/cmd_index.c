@@ -76,7 +76,7 @@ static const char usage_text[] =
     "A file that cannot be read or decoded is reported; the rest are stored\n"
     "(exit 1).\n"
     "\n"
-    "upgrade converts an index of an older format version (2 to 4; this build\n"
+    "upgrade converts an index of an older format version (2 to 5; this build\n"
     "refuses to open those) into this build's, in place: it writes a new file\n"
     "beside DB, checks it (verify, and every count equal to the old file's)\n"
     "and renames it over DB; on any failure DB is left as it was. Entries keep\n"
