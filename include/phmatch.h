@@ -1122,7 +1122,7 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * The lock file `path`-lock is left as it is (LMDB re-initialises a lock
  * file no process holds at its first open).
  * Returns PHM_OK, with a one-line summary in `err` ("upgraded 'x.phmi'
- * from format 4 to 5: 3 entries, ..."), or when the file is already of
+ * from format 5 to 6: 3 entries, ..."), or when the file is already of
  * this build's format, PHM_OK with "... is already format 5: nothing to
  * do" in `err` (and nothing changed). Errors: PHM_ERR_NOT_FOUND,
  * PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (cannot read, create, link or

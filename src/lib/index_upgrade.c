@@ -2,11 +2,12 @@
  * (docs/INDEX_FORMAT.md, "Compatibility") into this build's format. The
  * old file is read here with an LMDB environment of its own (read-only,
  * no lock), by the old layouts (format 5's hashes from its search
- * structures, by plain reads of its own: see "format 5" below); the new file is written only through the
- * index's own calls (phm_index_add, phm_index_source_set) and two internal
- * hooks for what the public calls cannot carry over (governance rows as
- * they are, meta next_content_id and created), so it is in whatever
- * layout this build writes. */
+ * structures, by plain reads of its own: "format 5" below); the new file
+ * is written only through the index's own calls (phm_index_add,
+ * phm_index_source_set) and internal hooks for what the public calls
+ * cannot carry over (governance rows as they are, meta next_content_id
+ * and created) or do otherwise (idx_txn_flush: entries numbered in the
+ * order added), so it is in whatever layout this build writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
