@@ -130,17 +130,10 @@ static int view_build(phm_index *idx, MDB_txn *txn, uint64_t gen,
             if (key.mv_size != sizeof eid || !base_eids)
                 goto corrupt;
             memcpy(&eid, key.mv_data, sizeof eid);
-            size_t lo = 0, hi = (size_t)h->n;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (idx_base_eid(base_eids, mid) < eid)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo == h->n || idx_base_eid(base_eids, lo) != eid)
+            size_t lo, cnt = idx_base_run(base_eids, (size_t)h->n, eid, &lo);
+            if (cnt == 0)
                 goto corrupt;
-            for (; lo < h->n && idx_base_eid(base_eids, lo) == eid; lo++) /* a video's slots */
+            for (size_t end = lo + cnt; lo < end; lo++) /* a video's slots */
                 v->dead_bits[lo >> 3] = (uint8_t)(v->dead_bits[lo >> 3] | (1u << (lo & 7)));
             v->dead_n++;
         }
