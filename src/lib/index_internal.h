@@ -331,8 +331,7 @@ struct phm_searcher {
     mih_view base;
     const void *base_eids; /* the 'E' blob: idx_base_eid */
     int base_multi; /* an entry has several base slots (a video) */
-    int base_cold;  /* the base's pages may be on disk: mih_scratch.advise */
-    long majflt;    /* the process's major faults when last looked at */
+    int base_cold;  /* no search of the base yet: mih_scratch.advise */
     idx_base_mem base_mem;
     mih_scratch scr;
     /* results */

@@ -544,16 +544,13 @@ int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
 {
     size_t first = s->nhits;
     s->probes = s->postings = s->candidates = 0;
-    s->estimate = 0;
     if (v->n == 0 || r < 0)
         return PHM_OK;
     if (r > PHM_PDQ_BITS)
         r = PHM_PDQ_BITS;
     int T[MIH_CHUNKS];
     double scan = COST_SCAN * (double)v->n;
-    double cost = force_scan || !v->has_tables ? scan : plan(v->n, r, scan, T);
-    s->estimate = cost < scan ? cost : scan;
-    if (cost >= scan)
+    if (force_scan || !v->has_tables || plan(v->n, r, scan, T) >= scan)
         return scan_all(v, k, q, r, s);
 
     probe_state ps = { .v = v, .k = k, .q = q, .s = s };

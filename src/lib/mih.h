@@ -153,8 +153,6 @@ typedef struct mih_scratch {
     size_t nhits, hits_cap;
     /* statistics of the last search, for benchmarks */
     size_t probes, postings, candidates;
-    /* the cost model's estimate of the last search (about ns) */
-    double estimate;
     /* Set by the caller when the arrays may not be in memory (a file's
      * pages after a cold start): each pass of the search then first asks
      * the kernel for the pages it will read (madvise MADV_WILLNEED), so
