@@ -24,6 +24,10 @@
 #     a loaded machine does not distort), BENCH_SCALE_REPS fresh
 #     processes, median; peak RSS after open + first query and after the
 #     queries;
+#   - cold open + first query (ms): BENCH_SCALE_COLD runs (default 5) of
+#     search_bench cold: the index file evicted from the page cache
+#     (posix_fadvise DONTNEED), then open + one radius-31 query; median,
+#     and the major page faults they took;
 #   - recall: a brute-force scan of the hashes for the first
 #     BENCH_SCALE_RECALL/2 near and far queries (default 100 in all),
 #     whose result sets must equal phmatch's (prints 1.000 or the
@@ -181,6 +185,11 @@ for n in $sizes; do
         row "$n" search-rss-mb "$r" "$(kv maxrss_mb "$line")"
         r=$((r + 1))
     done
+    echo "bench/scale: $n: cold open + first query, ${BENCH_SCALE_COLD:-5} runs" >&2
+    line=$("$out/search_bench" cold "$dir" "${BENCH_SCALE_COLD:-5}" 2>>"$log") ||
+        die "search_bench cold failed (see $log)"
+    row "$n" cold-open-ms 1 "$(kv cold_ms "$line")"
+    row "$n" cold-majflt 1 "$(kv majflt "$line")"
     echo "bench/scale: $n: brute-force recall check on $nrecall queries" >&2
     line=$("$out/search_bench" recall "$dir" "$nrecall" 2>>"$log") ||
         die "search_bench recall failed (see $log)"
@@ -237,6 +246,7 @@ awk -F '\t' '
           printf "    CLI file bytes per hash       %16.1f\n", m(n, "cli-file-bytes") / n
         }
         printf "  open + first query (ms)         %16.1f   < 2,000 (< 1,000 at 10 M)\n", m(n, "open-ms")
+        printf "    cold page cache (ms)          %16s   (index file evicted; %s major faults)\n", first(n, "cold-open-ms"), first(n, "cold-majflt")
         printf "  radius 31, 1 thread (q/s)       %16.0f   >= 2,000 at 100 M (moonshot 5,000)\n", m(n, "qps")
         printf "    per CPU second (q/s)          %16.0f   (what a free core gives on a loaded machine)\n", m(n, "cpu-qps")
         printf "    first pass, cold (q/s)        %16.0f\n", m(n, "cold-qps")

@@ -46,8 +46,15 @@
  *       round of radius queries takes ~15 ms, short enough for a thread
  *       start or one time slice lost to another process on a shared machine
  *       to dominate, which made 2 threads look slower than 1.
+ *   search_bench cold DIR RUNS
+ *       RUNS times: evicts DIR/idx.phmi from the page cache
+ *       (posix_fadvise POSIX_FADV_DONTNEED; other files stay cached), then
+ *       times open + the first radius-31 query (query i of q.bin, the near
+ *       ones) in this process. Prints "cold_ms=MEDIAN runs=a,b,..
+ *       majflt=MEDIAN" (major page faults of open + query).
  *
  * Not a test. Built by bench/search.sh with the Makefile's flags. */
+#include <fcntl.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +62,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "phmatch.h"
 
@@ -661,6 +669,69 @@ out:
     return status;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmd_cold(const char *dir, size_t runs)
+{
+    char path[4096], qpath[4096], err[PHM_ERRMSG_MAX];
+    size_t qlen = 0;
+    snprintf(qpath, sizeof qpath, "%s/q.bin", dir);
+    phm_pdq *q = read_file(qpath, &qlen);
+    snprintf(path, sizeof path, "%s/idx.phmi", dir);
+    double ms[64], flt[64];
+    if (!q || qlen != NQUERIES * sizeof *q || runs < 1 || runs > 64) {
+        fprintf(stderr, "search_bench: cannot read '%s' (or RUNS not 1..64)\n", qpath);
+        free(q);
+        return 1;
+    }
+    printf("cold_ms=");
+    for (size_t i = 0; i < runs; i++) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0 || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) {
+            fprintf(stderr, "search_bench: cannot evict '%s'\n", path);
+            free(q);
+            return 1;
+        }
+        close(fd);
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
+        phm_index *idx = NULL;
+        phm_searcher *s = NULL;
+        const phm_match *m;
+        size_t cnt;
+        double t0 = now();
+        if (phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err) ||
+            phm_searcher_new(idx, &s, err, sizeof err) ||
+            phm_search_radius(s, &q[i % (NQUERIES / 2)], PHM_PDQ_MATCH_DISTANCE, &m, &cnt, err,
+                              sizeof err)) {
+            fprintf(stderr, "search_bench: %s\n", err);
+            phm_searcher_free(s);
+            phm_index_close(idx);
+            free(q);
+            return 1;
+        }
+        ms[i] = (now() - t0) * 1e3;
+        getrusage(RUSAGE_SELF, &r1);
+        flt[i] = (double)(r1.ru_majflt - r0.ru_majflt);
+        phm_searcher_free(s);
+        phm_index_close(idx);
+    }
+    double sorted[64];
+    memcpy(sorted, ms, runs * sizeof *ms);
+    qsort(sorted, runs, sizeof *sorted, cmp_double);
+    printf("%.1f runs=", sorted[runs / 2]);
+    for (size_t i = 0; i < runs; i++)
+        printf("%s%.1f", i ? "," : "", ms[i]);
+    qsort(flt, runs, sizeof *flt, cmp_double);
+    printf(" majflt=%.0f\n", flt[runs / 2]);
+    free(q);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if ((argc == 6 && (strcmp(argv[1], "build") == 0 || strcmp(argv[1], "gen") == 0))) {
@@ -679,6 +750,8 @@ int main(int argc, char **argv)
         return cmd_list(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "lookup-queries") == 0)
         return cmd_lookup_queries(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
+    if (argc == 4 && strcmp(argv[1], "cold") == 0)
+        return cmd_cold(argv[2], strtoull(argv[3], NULL, 10));
     if (argc == 4 && strcmp(argv[1], "recall") == 0)
         return cmd_recall(argv[2], strtoull(argv[3], NULL, 10),
                           PHM_PDQ_MATCH_DISTANCE);
@@ -704,6 +777,7 @@ usage:
           "       search_bench list DIR OUT.csv\n"
           "       search_bench lookup-queries DIR NQ OUT.txt\n"
           "       search_bench recall DIR NSAMPLE\n"
+          "       search_bench cold DIR RUNS\n"
           "       search_bench query DIR THREADS radius|knn NQ [RADIUS]\n",
           stderr);
     return 2;

@@ -362,9 +362,14 @@ int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
         return st;
     }
-    if ((st = base_blob(idx, txn, IDX_BLOB_EIDS, 0, v->n * sizeof(uint32_t), 4, eids,
-                        &val, &mem->copy[1], err, errlen)))
+    if ((st = base_blob(idx, txn, IDX_BLOB_EIDS, 0, SIZE_MAX, 1, eids, &val, &mem->copy[1],
+                        err, errlen)))
         return st;
+    if (!idx_eids_size_ok(*eids, val.mv_size, v->n)) {
+        idx_err(err, errlen, "cannot read index", idx->path,
+                "search structure 'E0' has the wrong size; run compact");
+        return PHM_ERR_CORRUPT;
+    }
     if (!v->has_tables)
         return PHM_OK;
     /* each table: its directory, then the area it sizes */
@@ -777,7 +782,7 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         idx_blob_key(bk, IDX_BLOB_EIDS, 0);
         MDB_val k = { 4, bk }, eids;
         if ((rc = mdb_get(txn, idx->db_search, &k, &eids)) ||
-            eids.mv_size != h->n * sizeof(uint32_t))
+            !idx_eids_size_ok(eids.mv_data, eids.mv_size, (size_t)h->n))
             return rc ? rc : MDB_CORRUPTED;
         if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
             return rc;
@@ -788,16 +793,8 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
             if (key.mv_size != sizeof eid)
                 break;
             memcpy(&eid, key.mv_data, sizeof eid);
-            size_t lo = 0, hi = (size_t)h->n;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (idx_base_eid(e, mid) < eid)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (; lo < h->n && idx_base_eid(e, lo) == eid; lo++)
-                dead_slots++;
+            size_t first;
+            dead_slots += idx_base_run(e, (size_t)h->n, eid, &first);
         }
         mdb_cursor_close(c);
         if (rc != MDB_NOTFOUND)

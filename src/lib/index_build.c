@@ -19,13 +19,6 @@
 
 static const char *const WHAT = "cannot write index";
 
-uint64_t idx_base_eid(const void *eblob, size_t i)
-{
-    uint32_t e;
-    memcpy(&e, (const uint8_t *)eblob + 4 * i, sizeof e);
-    return e;
-}
-
 /* Reserves `len` bytes under blob key (kind, table): *out points to the
  * space, which must be filled before any other LMDB call (LMDB may spill
  * dirty pages at the next one). */
@@ -51,16 +44,15 @@ static int put_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table,
     return rc;
 }
 
-/* Stores the entry numbers as the u32 'E' blob. */
+/* Stores the entry numbers as the 'E' blob (index_eids.c's coding). */
 static int put_eids(phm_index *idx, MDB_txn *txn, const uint64_t *eids, size_t n)
 {
     void *p;
-    int rc = reserve_blob(idx, txn, IDX_BLOB_EIDS, 0, n * sizeof(uint32_t), &p);
+    size_t bytes = idx_eids_bytes(eids, n);
+    int rc = reserve_blob(idx, txn, IDX_BLOB_EIDS, 0, bytes, &p);
     if (rc)
         return rc;
-    uint32_t *e = p;
-    for (size_t i = 0; i < n; i++)
-        e[i] = (uint32_t)eids[i];
+    idx_eids_encode(eids, n, p);
     return 0;
 }
 
@@ -73,8 +65,9 @@ static int del_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The blob (kind, 0) of `want` bytes (SIZE_MAX: any; then *size). */
 static int get_blob(phm_index *idx, MDB_txn *txn, int kind, size_t want,
-                    const uint8_t **out)
+                    const uint8_t **out, size_t *size)
 {
     uint8_t key[4];
     idx_blob_key(key, kind, 0);
@@ -86,9 +79,11 @@ static int get_blob(phm_index *idx, MDB_txn *txn, int kind, size_t want,
     }
     if (rc)
         return rc;
-    if (v.mv_size != want)
+    if (want != SIZE_MAX && v.mv_size != want)
         return MDB_CORRUPTED;
     *out = v.mv_data;
+    if (size)
+        *size = v.mv_size;
     return 0;
 }
 
@@ -249,8 +244,11 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     int rc = idx_base_header_get(idx, txn, &h);
     if (!rc)
         rc = idx_base_hash_segments(idx, txn, (size_t)h.n, old_seg, old_cnt, &old_nseg);
+    size_t old_e_bytes = 0;
     if (!rc)
-        rc = get_blob(idx, txn, IDX_BLOB_EIDS, (size_t)h.n * sizeof(uint32_t), &old_e);
+        rc = get_blob(idx, txn, IDX_BLOB_EIDS, h.n ? SIZE_MAX : 0, &old_e, &old_e_bytes);
+    if (!rc && h.n && !idx_eids_size_ok(old_e, old_e_bytes, (size_t)h.n))
+        rc = MDB_CORRUPTED;
     if (rc)
         goto out;
 

@@ -32,7 +32,7 @@ enum {
  * table, 0). */
 enum {
     IDX_BLOB_HASHES = 'H',   /* per segment (IDX_HSEG_*): pad, then hashes in slot order */
-    IDX_BLOB_EIDS = 'E',     /* n x u32, ascending: read by idx_base_eid */
+    IDX_BLOB_EIDS = 'E',     /* entry numbers, ascending, coded: index_eids.c */
     IDX_BLOB_OFFSETS = 'O',  /* per table, its directory, MIH_DIR_BYTES */
     IDX_BLOB_POSTINGS = 'P', /* per table, its area, mih_area_bytes */
 };
@@ -42,7 +42,19 @@ enum {
 #define IDX_MAX_EID 0xffffffffu
 #define IDX_ERR_EIDS_USED (-30700)
 
-/* Entry number of base slot i, from the 'E' blob (4-byte aligned). */
+/* The base's entry numbers ('E' blob, index format 6; index_eids.c):
+ * blocks of IDX_EIDS_BLOCK slots, each its first number and fixed-width
+ * differences. idx_eids_bytes: the coding's size for eids[0..n) (ascending,
+ * each < 2^32); idx_eids_encode writes it (that many bytes); a blob read
+ * from a file is used only after idx_eids_size_ok (its sizes agree with
+ * bytes and n: then idx_base_eid reads inside it whatever the rest holds);
+ * idx_eids_check: the rest canonical (0, or -1 and why); idx_base_eid:
+ * slot i's number (i < n), O(1). Any alignment. */
+#define IDX_EIDS_BLOCK 64
+size_t idx_eids_bytes(const uint64_t *eids, size_t n);
+void idx_eids_encode(const uint64_t *eids, size_t n, void *out);
+int idx_eids_size_ok(const void *blob, size_t bytes, size_t n);
+int idx_eids_check(const void *blob, size_t n, char *why, size_t whylen);
 uint64_t idx_base_eid(const void *eblob, size_t i);
 
 /* LMDB cannot write a value of 2 GiB or more without MDB_WRITEMAP (it
@@ -208,7 +220,7 @@ void idx_slots_close(idx_slots *r);
 /* Slots found in memory: the first of eid's run in an ascending array of
  * n entry numbers, and the run's length (0 if absent). idx_slots_run: an
  * array of u64 (the delta's, a transaction's new hashes); idx_base_run:
- * the base's 'E' blob (index_slots.c's slot_eid reads its elements). */
+ * the base's 'E' blob (index_eids.c: a binary search over its blocks). */
 size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first);
 size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first);
 /* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
@@ -319,6 +331,7 @@ struct phm_searcher {
     mih_view base;
     const void *base_eids; /* the 'E' blob: idx_base_eid */
     int base_multi; /* an entry has several base slots (a video) */
+    int base_cold;  /* no search of the base yet: mih_scratch.advise */
     idx_base_mem base_mem;
     mih_scratch scr;
     /* results */

@@ -34,11 +34,6 @@ size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first
     return run_of(eids, n, eid, first, u64_at);
 }
 
-size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first)
-{
-    return run_of(eblob, n, eid, first, idx_base_eid);
-}
-
 int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
 {
     memset(r, 0, sizeof *r);
@@ -55,7 +50,7 @@ int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
         rc = idx_base_hash_segments(idx, txn, (size_t)r->h.n, r->seg, r->segn, &r->nseg);
     if (rc)
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    if (e.mv_size / sizeof(uint32_t) != r->h.n || e.mv_size % sizeof(uint32_t))
+    if (!idx_eids_size_ok(e.mv_data, e.mv_size, (size_t)r->h.n))
         return MDB_CORRUPTED;
     r->eids = e.mv_data;
     r->n = (size_t)r->h.n;

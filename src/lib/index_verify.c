@@ -371,6 +371,13 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     const void *base_eids;
     if ((v.st = idx_base_load(idx, v.txn, &h, &base, &base_eids, &copies, err, errlen)))
         goto out;
+    if (base.n) {
+        char why[160];
+        if (idx_eids_check(base_eids, base.n, why, sizeof why)) {
+            bad(&v, "search structure 'E': %s", why);
+            goto out;
+        }
+    }
     for (size_t s = 0; s < base.n; s++) {
         uint64_t e = idx_base_eid(base_eids, s);
         if ((s && e < idx_base_eid(base_eids, s - 1)) || e >= h.eid_bound || e == 0) {

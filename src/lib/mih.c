@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mih.h"
 
@@ -352,6 +354,24 @@ typedef struct probe {
     uint16_t t;       /* partner threshold: T - distance of the probe */
 } probe;
 
+/* Pages asked for (mih_scratch.advise): the last range, to skip repeats. */
+typedef struct advice {
+    uintptr_t page, lo, hi;
+} advice;
+
+/* Asks the kernel to start reading the pages of [p, p + len) (at least
+ * one byte), unless the last request covered them. */
+static void advise(advice *a, const void *p, size_t len)
+{
+    uintptr_t lo = (uintptr_t)p & ~(a->page - 1),
+              hi = ((uintptr_t)p + len + a->page - 1) & ~(a->page - 1);
+    if (lo >= a->lo && hi <= a->hi)
+        return;
+    (void)madvise((void *)lo, hi - lo, MADV_WILLNEED); /* a hint: errors do not matter */
+    a->lo = lo;
+    a->hi = hi;
+}
+
 typedef struct probe_state {
     const mih_view *v;
     const ham_kernels *k;
@@ -360,6 +380,7 @@ typedef struct probe_state {
     size_t ncand;
     probe buf[PROBE_BATCH];
     size_t nbuf;
+    advice adv; /* adv.page 0: no advice */
 } probe_state;
 
 /* Position of the (k+1)-th one bit of x (x has more than k ones). */
@@ -412,8 +433,26 @@ static int flush_probes(probe_state *ps)
 {
     mih_scratch *s = ps->s;
     const mih_view *v = ps->v;
-    for (size_t j = 0; j < ps->nbuf; j++)
-        __builtin_prefetch(&v->offsets[ps->buf[j].table][2 * ps->buf[j].key], 0, 3);
+    int adv = ps->adv.page != 0;
+    for (size_t j = 0; j < ps->nbuf; j++) {
+        const uint32_t *at = &v->offsets[ps->buf[j].table][2 * ps->buf[j].key];
+        if (adv)
+            advise(&ps->adv, at, 4 * sizeof *at);
+        __builtin_prefetch(at, 0, 3);
+    }
+    if (adv) { /* each bucket, its partners and lows, and its first bits */
+        for (size_t j = 0; j < ps->nbuf; j++) {
+            probe *p = &ps->buf[j];
+            const uint32_t *dir = v->offsets[p->table];
+            uint32_t lo = mih_off(dir, p->key), hi = mih_off(dir, p->key + 1);
+            if (hi <= lo || hi > v->n)
+                continue;
+            advise(&ps->adv, v->postings[p->table] + 4 * (size_t)lo, 4 * (size_t)(hi - lo));
+            uint64_t b0 = (uint64_t)lo + mih_zero(dir, p->key);
+            if ((b0 >> 6) < mih_bit_words(v->n, dir))
+                advise(&ps->adv, v->postings[p->table] + mih_bits_at(v->n) + (b0 >> 6) * 8, 8);
+        }
+    }
     size_t total = 0;
     for (size_t j = 0; j < ps->nbuf; j++) {
         probe *p = &ps->buf[j];
@@ -465,6 +504,8 @@ static int flush_probes(probe_state *ps)
         uint32_t end = decode_slots(v, p, s->cand);
         for (uint32_t c = p->c0; c < end; c++) {
             s->cand[out++] = s->cand[c];
+            if (adv)
+                advise(&ps->adv, &v->hashes[s->cand[c]], sizeof(phm_pdq));
             __builtin_prefetch(&v->hashes[s->cand[c]], 0, 3);
         }
     }
@@ -513,6 +554,10 @@ int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
         return scan_all(v, k, q, r, s);
 
     probe_state ps = { .v = v, .k = k, .q = q, .s = s };
+    if (s->advise) {
+        long pg = sysconf(_SC_PAGESIZE);
+        ps.adv.page = pg > 0 ? (uintptr_t)pg : 4096;
+    }
     int rc;
     for (unsigned c = 0; c < MIH_CHUNKS; c++) {
         if (T[c] < 0)

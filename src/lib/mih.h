@@ -153,6 +153,12 @@ typedef struct mih_scratch {
     size_t nhits, hits_cap;
     /* statistics of the last search, for benchmarks */
     size_t probes, postings, candidates;
+    /* Set by the caller when the arrays may not be in memory (a file's
+     * pages after a cold start): each pass of the search then first asks
+     * the kernel for the pages it will read (madvise MADV_WILLNEED), so
+     * that their reads are in flight together instead of one page fault
+     * at a time. Costs about a system call per probe and candidate. */
+    int advise;
 } mih_scratch;
 
 void mih_scratch_free(mih_scratch *s);

@@ -182,6 +182,7 @@ static void test_mih(const char *shape, phm_pdq *h, size_t n, rng *g)
                 phm_pdq q = i % 3 == 0 ? rng_hash(g)
                                        : rng_near(g, &h[rng_next(g) % n], (int)(rng_next(g) % (uint64_t)(r + 8)));
                 a.nhits = b.nhits = 0;
+                b.advise = i & 1; /* half with the pages asked for ahead */
                 mih_search(&v, k, &q, r, 1, &a);
                 mih_search(&v, k, &q, r, 0, &b);
                 bad += !same_hits(a.hits, a.nhits, b.hits, b.nhits);
@@ -379,6 +380,7 @@ static void test_corruption(void)
     for (int i = 0; i < 20; i++) {
         phm_pdq q = rng_near(&g, &h[rng_next(&g) % N], 4);
         s.nhits = 0;
+        s.advise = i & 1;
         mih_search(&v, k, &q, 12, 0, &s);
     }
     OK(1, "corruption: searches of damaged high parts stay in bounds");
