@@ -852,6 +852,22 @@ enum {
     PHM_KV_CROP8_TR,
     PHM_KV_CROP8_BL,
     PHM_KV_CROP8_BR,
+    /* letterbox and pillarbox variants (issue 15, wt-lbox): at the
+       image's own size, the content squeezed into the middle as in a copy
+       with bars adding 10 or 20 % of its height (letterbox) or width
+       (pillarbox). PDQ ignores the colour of such bars (a band across
+       the whole image only changes DCT coefficients it does not use), so
+       one variant stands for black, white and any plain bars, of any
+       resolution, and reaches bar sizes within a few % of its own. */
+    PHM_KV_LB_10,         /* "letterbox10": plain bars adding 10 % */
+    PHM_KV_PB_10,         /* "pillarbox10" */
+    PHM_KV_LB_20,         /* "letterbox20": 20 % */
+    PHM_KV_PB_20,         /* "pillarbox20" */
+    PHM_KV_LB_BLUR10,     /* "letterbox10-blur": bars filled with the
+                             image itself blurred (Gaussian, sigma 2.5 % of
+                             the longer side) and stretched, as apps fill
+                             them */
+    PHM_KV_PB_BLUR10,     /* "pillarbox10-blur" */
     PHM_KV_COUNT          /* one past the last code */
 };
 

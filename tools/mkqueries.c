@@ -3,7 +3,7 @@
  * `phmatch match` (the demo's data/queries/, the match tests, and the
  * edited copies of bench/robustness.sh).
  *
- *     mkqueries [-t LIST] [-q QUALITY] [-m MAX] OUTDIR IMAGE...
+ *     mkqueries [-t LIST] [-q QUALITY] [-m MAX] [-b PCT] OUTDIR IMAGE...
  *
  * For every IMAGE (JPEG, PNG or PNM, decoded by libphmatch) named
  * DIR/NAME.EXT, writes OUTDIR/NAME-T.jpg for each transform T of LIST
@@ -44,6 +44,9 @@
  *   combo                resized to 60 %, 8 % cut off the right and the
  *                        bottom, JPEG quality 50
  *
+ * -b PCT makes the letterbox and pillarbox bars add PCT % instead of 10
+ * (a development check that trimming is not tuned to the benchmark's 10).
+ *
  * -m MAX first shrinks each IMAGE (area averaging) so that neither side
  * exceeds MAX pixels; the transforms apply to the result.
  *
@@ -70,7 +73,7 @@
 #include "phmatch.h"
 
 static const char usage_text[] =
-    "usage: mkqueries [-t LIST] [-q QUALITY] [-m MAX] OUTDIR IMAGE...\n"
+    "usage: mkqueries [-t LIST] [-q QUALITY] [-m MAX] [-b PCT] OUTDIR IMAGE...\n"
     "  -t LIST  transforms, comma-separated: half,q20,crop,rot90,mirror,same,\n"
     "           resize50,resize25,q30,grey,gamma,blur,text,screenshot,\n"
     "           letterbox-black,letterbox-white,letterbox-blur,pillarbox-black,\n"
@@ -81,6 +84,7 @@ static const char usage_text[] =
     "  -q Q     JPEG quality of the copies, 1-100 (default 85; q20, q30 and\n"
     "           combo use 20, 30 and 50)\n"
     "  -m MAX   first shrink each image to at most MAX pixels a side\n"
+    "  -b PCT   letterbox/pillarbox bars add PCT % (1-100, default 10)\n"
     "Writes OUTDIR/NAME-T.jpg for each IMAGE (NAME: its file name without\n"
     "extension) and transform T. OUTDIR is created if missing.\n";
 
@@ -438,11 +442,11 @@ static int blur_fill(const picture *in, uint32_t w, uint32_t h, picture *out)
 }
 
 /* Letterbox (vertical == 1: bars top and bottom) or pillarbox, the bars
- * adding 10 % of the height (width) in all. fill: 0 black, 255 white,
- * -1 a blurred stretched copy of the image. */
-static int add_bars(const picture *in, int vertical, int fill, picture *out)
+ * adding pct % (the benchmark: 10) of the height (width) in all. fill: 0
+ * black, 255 white, -1 a blurred stretched copy of the image. */
+static int add_bars(const picture *in, int vertical, int fill, int pct, picture *out)
 {
-    uint32_t add = (uint32_t)((vertical ? in->h : in->w) / 10.0 + 0.5);
+    uint32_t add = (uint32_t)((vertical ? in->h : in->w) * (double)pct / 100.0 + 0.5);
     add = add ? add : 2;
     uint32_t w = in->w + (vertical ? 0 : add), h = in->h + (vertical ? add : 0);
     if (fill < 0) {
@@ -583,7 +587,7 @@ static int quality_of(int t, int quality)
     return t == T_Q20 ? 20 : t == T_Q30 ? 30 : t == T_COMBO ? 50 : quality;
 }
 
-static int transform(const picture *in, int t, picture *out)
+static int transform(const picture *in, int t, int bars, picture *out)
 {
     uint32_t ch = in->ch;
     switch (t) {
@@ -636,11 +640,11 @@ static int transform(const picture *in, int t, picture *out)
     case T_LBOX_BLACK:
     case T_LBOX_WHITE:
     case T_LBOX_BLUR:
-        return add_bars(in, 1, t == T_LBOX_BLACK ? 0 : t == T_LBOX_WHITE ? 255 : -1, out);
+        return add_bars(in, 1, t == T_LBOX_BLACK ? 0 : t == T_LBOX_WHITE ? 255 : -1, bars, out);
     case T_PBOX_BLACK:
     case T_PBOX_WHITE:
     case T_PBOX_BLUR:
-        return add_bars(in, 0, t == T_PBOX_BLACK ? 0 : t == T_PBOX_WHITE ? 255 : -1, out);
+        return add_bars(in, 0, t == T_PBOX_BLACK ? 0 : t == T_PBOX_WHITE ? 255 : -1, bars, out);
     case T_CROP5_C:
     case T_CROP5_OFF:
         return crop_percent(in, 5, t == T_CROP5_OFF, out);
@@ -702,7 +706,7 @@ static void stem(const char *path, char *out, size_t len)
 int main(int argc, char **argv)
 {
     unsigned set = DEFAULT_SET;
-    int quality = 85, i = 1, status = 0;
+    int quality = 85, bars = 10, i = 1, status = 0;
     long maxdim = 0;
 
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -721,6 +725,12 @@ int main(int argc, char **argv)
             if (*end || q < 1 || q > 100)
                 return usage("quality must be 1-100");
             quality = (int)q;
+        } else if (strcmp(argv[i], "-b") == 0) {
+            char *end;
+            long b = strtol(argv[++i], &end, 10);
+            if (*end || b < 1 || b > 100)
+                return usage("PCT must be 1-100");
+            bars = (int)b;
         } else if (strcmp(argv[i], "-m") == 0) {
             char *end;
             maxdim = strtol(argv[++i], &end, 10);
@@ -787,7 +797,7 @@ int main(int argc, char **argv)
                 status = 1;
                 continue;
             }
-            if (transform(&src, t, &out)) {
+            if (transform(&src, t, bars, &out)) {
                 fprintf(stderr, "mkqueries: out of memory\n");
                 status = 1;
             } else if (write_jpeg(tj, &out, quality_of(t, quality), path)) {

@@ -341,6 +341,9 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_BLUR] = "blur",              [PHM_KV_DOWN25] = "down25",
     [PHM_KV_CROP8_TL] = "crop8-tl",      [PHM_KV_CROP8_TR] = "crop8-tr",
     [PHM_KV_CROP8_BL] = "crop8-bl",      [PHM_KV_CROP8_BR] = "crop8-br",
+    [PHM_KV_LB_10] = "letterbox10",      [PHM_KV_PB_10] = "pillarbox10",
+    [PHM_KV_LB_20] = "letterbox20",      [PHM_KV_PB_20] = "pillarbox20",
+    [PHM_KV_LB_BLUR10] = "letterbox10-blur", [PHM_KV_PB_BLUR10] = "pillarbox10-blur",
 };
 
 const char *phm_known_variant_name(int code)

@@ -188,6 +188,10 @@ static const int default_set[] = {
     PHM_KV_ROT_M5,    PHM_KV_ROT_P5_CROP, PHM_KV_ROT_M5_CROP, PHM_KV_GAMMA_UP,
     PHM_KV_GAMMA_DOWN, PHM_KV_BLUR,     PHM_KV_DOWN25,    PHM_KV_CROP8_TL,
     PHM_KV_CROP8_TR,  PHM_KV_CROP8_BL,  PHM_KV_CROP8_BR,
+    /* letterbox and pillarbox variants (wt-lbox): the plain ones first,
+     * so a blurred one is kept only where it differs from them */
+    PHM_KV_LB_10,     PHM_KV_PB_10,     PHM_KV_LB_20,     PHM_KV_PB_20,
+    PHM_KV_LB_BLUR10, PHM_KV_PB_BLUR10,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -308,6 +312,55 @@ static int down_up(const phm_image *img, uint8_t *buf, phm_image *out)
     return PHM_OK;
 }
 
+/* A letterboxed (vertical: bars top and bottom) or pillarboxed copy, at
+ * img's size: the bars adding pct % of the copy's height (width), so the
+ * content squeezed to 100 / (100 + pct) of it in the middle. The bars
+ * black (PDQ ignores their colour: a band across the whole image adds
+ * only to DCT coefficients PDQ does not use), or, blur, the image itself
+ * blurred (Gaussian, sigma 2.5 % of the longer side): a copy's blurred
+ * fill, the image stretched over its whole canvas, is img in this frame.
+ * PDQ resamples to 64 x 64, so the variant's size does not matter. */
+static int bars(const phm_image *img, int vertical, double pct, int blur, uint8_t *buf,
+                size_t len, phm_image *out)
+{
+    const uint32_t w = img->width, h = img->height, ch = img->channels;
+    const size_t row = (size_t)w * ch;
+    uint32_t along = vertical ? h : w;
+    uint32_t keep = (uint32_t)lround(along * 100.0 / (100.0 + pct));
+    uint32_t side = w > h ? w : h;
+    if (blur) {
+        int rc = phm_image_blur(img, 0.025 * side, buf, len, out);
+        if (rc != PHM_OK)
+            return rc;
+    } else {
+        memset(buf, 0, row * h);
+    }
+    if (keep < 1 || keep >= along)
+        keep = along; /* too small for a bar: the image itself */
+    uint32_t off = (along - keep) / 2;
+    double f = (double)along / keep;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            uint32_t k = vertical ? y : x;
+            if (k < off || k >= off + keep)
+                continue;
+            /* bilinear along the squeezed axis */
+            double s = (k - off + 0.5) * f - 0.5;
+            s = s < 0 ? 0 : s > along - 1 ? along - 1 : s;
+            uint32_t s0 = (uint32_t)s, s1 = s0 + 1 < along ? s0 + 1 : s0;
+            double t = s - s0;
+            const uint8_t *a = vertical ? img->pixels + (size_t)s0 * img->stride + (size_t)x * ch
+                                        : img->pixels + (size_t)y * img->stride + (size_t)s0 * ch;
+            const uint8_t *b = vertical ? img->pixels + (size_t)s1 * img->stride + (size_t)x * ch
+                                        : img->pixels + (size_t)y * img->stride + (size_t)s1 * ch;
+            uint8_t *o = buf + (size_t)y * row + (size_t)x * ch;
+            for (uint32_t c = 0; c < ch; c++)
+                o[c] = (uint8_t)lround(a[c] + (b[c] - a[c]) * t);
+        }
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
 /* Applies variant `code`'s edit of img into buf (img's bytes). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)
@@ -325,6 +378,16 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
     }
     case PHM_KV_DOWN25:
         return down_up(img, buf, out);
+    case PHM_KV_LB_10:
+    case PHM_KV_LB_20:
+    case PHM_KV_LB_BLUR10:
+        return bars(img, 1, code == PHM_KV_LB_20 ? 20 : 10, code == PHM_KV_LB_BLUR10, buf, len,
+                    out);
+    case PHM_KV_PB_10:
+    case PHM_KV_PB_20:
+    case PHM_KV_PB_BLUR10:
+        return bars(img, 0, code == PHM_KV_PB_20 ? 20 : 10, code == PHM_KV_PB_BLUR10, buf, len,
+                    out);
     default:
         break;
     }
