@@ -678,6 +678,22 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
                        int dihedral, phm_pdq_result *out, phm_image_info *info,
                        phm_trim_result *trim, char *err, size_t errlen);
 
+/* ---- caption cuts (issue 15, wt-edits; docs/ROBUST.md, "Edits at 0.99")
+ * A caption or watermark laid over an image covers content no hash can
+ * recover; it usually sits in a band along the bottom or the top. The
+ * image with that third cut off is hashed on both sides: stored as a
+ * variant of a known image (PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP) and,
+ * under `phmatch match --robust`, searched as an extra hash of a query
+ * (variants "cut-bottom", "cut-top"). */
+enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1, PHM_CUT_COUNT = 2 };
+
+/* *out = the part of a width x height image kept by cut `which`
+ * (PHM_CUT_BOTTOM: the rows above the lower third, i.e. the first
+ * height - height/3; PHM_CUT_TOP: the rows below the upper third), the
+ * full width. Returns PHM_OK, or PHM_ERR_INVALID (NULL out, an unknown
+ * `which`, a side 0, a height below 3). Any thread. */
+int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
+
 /* ================================================================== */
 /* Known-material index                                                */
 /* ================================================================== */
@@ -852,6 +868,11 @@ enum {
     PHM_KV_CROP8_TR,
     PHM_KV_CROP8_BL,
     PHM_KV_CROP8_BR,
+    /* caption cuts (issue 15, wt-edits): the band where a caption or a
+     * watermark usually sits cut off (phm_cut_rect) */
+    PHM_KV_ED_CUT_BOTTOM, /* "cut-bottom": the lower third cut off (the
+                             upper two thirds kept) */
+    PHM_KV_ED_CUT_TOP,    /* "cut-top": the upper third cut off */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -2006,6 +2027,15 @@ typedef struct phm_match_options {
      * with stored variants names the nearest in known_variant, as
      * phm_match_image does; without it known_variant stays NULL. */
     const phm_pdq *query;
+    /* Near matches of images below the quality gate (phm_match_image
+     * only; issue 15, wt-edits; docs/ROBUST.md, "Edits at 0.99"): with
+     * low_quality_distance > 0, an image whose quality is below
+     * min_quality but at least low_quality_min (0..100) is searched too,
+     * within low_quality_distance (at most max_distance) only, all of its
+     * hashes (orientations, extras of quality >= low_quality_min). 0
+     * (default): such images are not searched. */
+    int low_quality_distance;
+    int low_quality_min;
 } phm_match_options;
 
 /* An extra hash of an image query: a variant of the image (its content

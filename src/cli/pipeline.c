@@ -244,6 +244,25 @@ static void process_animation(const pipeline_config *cfg, worker *w, slot *s,
     }
 }
 
+/* The image's caption cuts (hash_record.cut): decoded whole again (the
+ * one-pass hash never holds it), each cut a view hashed. A failure leaves
+ * ncut 0: the image is still matched by its own hashes. */
+static void hash_cuts(const pipeline_config *cfg, worker *w, hash_record *r,
+                      const uint8_t *bytes, size_t len, const char *name)
+{
+    phm_image img, view;
+    phm_rect rect;
+    r->ncut = 0;
+    if (phm_decode_mem(w->dec, bytes, len, name, &img, w->err, sizeof w->err) < 0)
+        return;
+    for (int k = 0; k < PHM_CUT_COUNT; k++)
+        if (phm_cut_rect(img.width, img.height, k, &rect) != PHM_OK ||
+            phm_image_view(&img, &rect, &view) != PHM_OK ||
+            phm_hash_image(w->hasher, &view, cfg->mode, cfg->dihedral, &r->cut[k]) != PHM_OK)
+            return;
+    r->ncut = PHM_CUT_COUNT;
+}
+
 /* Decodes, digests and hashes one input into its slot. */
 static void process(pipeline *pl, worker *w, slot *s)
 {
@@ -315,6 +334,8 @@ static void process(pipeline *pl, worker *w, slot *s)
         process_animation(cfg, w, s, bytes, len);
     if (r->animated) /* matched by its frames */
         r->trim.found = 0;
+    else if (cfg->cuts && bytes)
+        hash_cuts(cfg, w, r, bytes, len, s->path);
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

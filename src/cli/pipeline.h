@@ -69,6 +69,11 @@ typedef struct hash_record {
      * (phm_hash_file_trim; trim.found 0 when it has none, when the image
      * is not hashed and for an animation matched by its frames). */
     phm_trim_result trim;
+    /* With cuts: the image with its lower and upper third cut off,
+     * hashed (phm_cut_rect; indexed by PHM_CUT_*); ncut 0 when not made
+     * (not asked, not hashed, too small, an animation). */
+    phm_pdq_result cut[PHM_CUT_COUNT];
+    int ncut;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;
@@ -116,6 +121,8 @@ typedef struct pipeline_config {
                                 also gets its frames (hash_record.animated) */
     int trim;                /* images: also look for a border, hash the
                                 content inside it (hash_record.trim) */
+    int cuts;                /* images: also hash them with the lower and
+                                the upper third cut off (hash_record.cut) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

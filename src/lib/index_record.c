@@ -341,6 +341,8 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_BLUR] = "blur",              [PHM_KV_DOWN25] = "down25",
     [PHM_KV_CROP8_TL] = "crop8-tl",      [PHM_KV_CROP8_TR] = "crop8-tr",
     [PHM_KV_CROP8_BL] = "crop8-bl",      [PHM_KV_CROP8_BR] = "crop8-br",
+    /* caption cuts (wt-edits) */
+    [PHM_KV_ED_CUT_BOTTOM] = "cut-bottom", [PHM_KV_ED_CUT_TOP] = "cut-top",
 };
 
 const char *phm_known_variant_name(int code)

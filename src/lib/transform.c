@@ -188,6 +188,8 @@ static const int default_set[] = {
     PHM_KV_ROT_M5,    PHM_KV_ROT_P5_CROP, PHM_KV_ROT_M5_CROP, PHM_KV_GAMMA_UP,
     PHM_KV_GAMMA_DOWN, PHM_KV_BLUR,     PHM_KV_DOWN25,    PHM_KV_CROP8_TL,
     PHM_KV_CROP8_TR,  PHM_KV_CROP8_BL,  PHM_KV_CROP8_BR,
+    /* caption cuts (wt-edits; docs/ROBUST.md, "Edits at 0.99") */
+    PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -308,11 +310,27 @@ static int down_up(const phm_image *img, uint8_t *buf, phm_image *out)
     return PHM_OK;
 }
 
+int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out)
+{
+    if (!out || !width || height < 3 || (which != PHM_CUT_BOTTOM && which != PHM_CUT_TOP))
+        return PHM_ERR_INVALID;
+    uint32_t third = height / 3;
+    *out = (phm_rect){ 0, which == PHM_CUT_TOP ? third : 0, width, height - third };
+    return PHM_OK;
+}
+
 /* Applies variant `code`'s edit of img into buf (img's bytes). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)
 {
+    phm_rect r;
     switch (code) {
+    case PHM_KV_ED_CUT_BOTTOM:
+    case PHM_KV_ED_CUT_TOP:
+        if (phm_cut_rect(img->width, img->height,
+                         code == PHM_KV_ED_CUT_TOP ? PHM_CUT_TOP : PHM_CUT_BOTTOM, &r))
+            return PHM_ERR_TOO_SMALL;
+        return phm_image_crop(img, r.x, r.y, r.width, r.height, buf, len, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;

@@ -308,6 +308,40 @@ static void test_photometric(void)
     free(p);
 }
 
+/* Caption cuts (wt-edits): phm_cut_rect's rows against the thirds
+ * computed here, and the stored cut-bottom / cut-top variants against the
+ * hashes of those rows copied by hand. */
+static void test_cuts(void)
+{
+    const uint32_t w = 200, ht = 151; /* a third: 50 rows */
+    phm_hasher *h;
+    phm_image img;
+    phm_rect r;
+    phm_pdq v, ref, own;
+    uint8_t *p = picture(w, ht, 3, &img), *rows = malloc((size_t)w * ht * 3);
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO) || !hash_of(h, p, w, ht, &own))
+        exit(2);
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_BOTTOM, &r), PHM_OK, "cut-bottom rect");
+    OK(r.x == 0 && r.y == 0 && r.width == w && r.height == 101, "cut-bottom keeps rows 0..100");
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_TOP, &r), PHM_OK, "cut-top rect");
+    OK(r.x == 0 && r.y == 50 && r.width == w && r.height == 101, "cut-top keeps rows 50..150");
+    IS_INT(phm_cut_rect(w, 2, PHM_CUT_TOP, &r), PHM_ERR_INVALID, "a height of 2 refused");
+    IS_INT(phm_cut_rect(w, ht, 2, &r), PHM_ERR_INVALID, "an unknown cut refused");
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_TOP, NULL), PHM_ERR_INVALID, "NULL out refused");
+    for (int top = 0; top <= 1; top++) {
+        memcpy(rows, p + (top ? (size_t)50 * w * 3 : 0), (size_t)101 * w * 3);
+        int got = variant_of(h, &img, top ? PHM_KV_ED_CUT_TOP : PHM_KV_ED_CUT_BOTTOM, &v) &&
+                  hash_of(h, rows, w, 101, &ref);
+        OK(got && memcmp(&v, &ref, sizeof v) == 0 && phm_pdq_distance(&v, &own) > 0,
+           "%s: the hash of the rows kept", top ? "cut-top" : "cut-bottom");
+    }
+    IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_BOTTOM), "cut-bottom", "cut-bottom's name");
+    IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_TOP), "cut-top", "cut-top's name");
+    free(rows);
+    phm_hasher_free(h);
+    free(p);
+}
+
 static void test_names(void)
 {
     int ok = 1;
@@ -549,6 +583,7 @@ int main(void)
     test_transforms();
     test_augment();
     test_photometric();
+    test_cuts();
     test_names();
     test_index();
     test_old_formats();
