@@ -694,6 +694,30 @@ enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1, PHM_CUT_COUNT = 2 };
  * `which`, a side 0, a height below 3). Any thread. */
 int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 
+/* The number of distinct 16-bit rows (1..16) of PDQ hash h. A flat image
+ * or one of stripes (a flag, a cut of a plain background) hashes to a
+ * pattern of a few rows repeated ("aaaa5555..."), whatever its PDQ
+ * quality, and such patterns lie near each other: a cut whose hash has
+ * fewer than PHM_CUT_MIN_ROWS distinct rows is neither stored nor
+ * searched (docs/ROBUST.md, "Edits at 0.99"). NULL: 0. */
+int phm_pdq_distinct_rows(const phm_pdq *h);
+#define PHM_CUT_MIN_ROWS 12
+
+/* The "soft" hash of img (issue 15, wt-edits): img shrunk by block means
+ * to at most PHM_SOFT_SIDE pixels a side (an image already that small is
+ * kept), blurred with sigma 0.75 % of the shrunk image's longer side
+ * (phm_image_blur), then hashed (mode, dihedral as phm_hash_image). Fine
+ * stripes and textures alias when PDQ scales an image to 64 x 64, so their
+ * hash moves under a resize, recompression or flip; the soft hash of the
+ * copy and the original's stay near. Stored as variant "soft"
+ * (PHM_KV_ED_SOFT) and searched as a query's extra hash under
+ * `phmatch match --robust`. Allocates one buffer of the shrunk image's
+ * size twice over; uses h as phm_hash_image does. Errors: those of
+ * phm_hash_image, PHM_ERR_NOMEM. */
+#define PHM_SOFT_SIDE 256
+int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                  phm_pdq_result *out);
+
 /* ================================================================== */
 /* Known-material index                                                */
 /* ================================================================== */
@@ -873,6 +897,7 @@ enum {
     PHM_KV_ED_CUT_BOTTOM, /* "cut-bottom": the lower third cut off (the
                              upper two thirds kept) */
     PHM_KV_ED_CUT_TOP,    /* "cut-top": the upper third cut off */
+    PHM_KV_ED_SOFT,       /* "soft": shrunk and blurred (phm_hash_soft) */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -2031,9 +2056,10 @@ typedef struct phm_match_options {
      * only; issue 15, wt-edits; docs/ROBUST.md, "Edits at 0.99"): with
      * low_quality_distance > 0, an image whose quality is below
      * min_quality but at least low_quality_min (0..100) is searched too,
-     * within low_quality_distance (at most max_distance) only, all of its
-     * hashes (orientations, extras of quality >= low_quality_min). 0
-     * (default): such images are not searched. */
+     * within low_quality_distance (at most max_distance) only: its own
+     * hashes (every orientation searched), and extras of quality >=
+     * min_quality as ever (a flat part's hash is a pattern other flat
+     * images share). 0 (default): such images are not searched. */
     int low_quality_distance;
     int low_quality_min;
 } phm_match_options;

@@ -84,6 +84,9 @@ static const char usage_text[] =
     "      --cuts             also search each image with its lower and its\n"
     "                         upper third cut off (a caption's band);\n"
     "                         variant 'cut-bottom' or 'cut-top' says so\n"
+    "      --soft             also search each image's soft hash (shrunk and\n"
+    "                         blurred: fine stripes and textures); variant\n"
+    "                         'soft' says it matched so (not in --robust)\n"
     "      --low-quality-distance D  search inputs of quality below\n"
     "                         --min-quality (and at least "
     MATCH_STR(MATCH_LOW_QUALITY_MIN) ") too, for\n"
@@ -155,6 +158,7 @@ enum {
     OPT_TRIM,
     OPT_ROBUST,
     OPT_CUTS,
+    OPT_SOFT,
     OPT_LOW_QUALITY_DISTANCE,
 };
 
@@ -171,6 +175,7 @@ static const args_option options[] = {
     { "trim", OPT_TRIM, 0, NULL },
     { "robust", OPT_ROBUST, 0, NULL },
     { "cuts", OPT_CUTS, 0, NULL },
+    { "soft", OPT_SOFT, 0, NULL },
     { "low-quality-distance", OPT_LOW_QUALITY_DISTANCE, 1, NULL },
     { "format", 'f', 1, NULL },
     { "help", 'h', 0, NULL },
@@ -193,6 +198,7 @@ typedef struct match_options {
     int trim;                 /* 1 unless --no-trim (-1 while parsing: not given) */
     int robust;               /* --robust */
     int cuts;                 /* --cuts (or --robust) */
+    int soft;                 /* --soft (or --robust) */
     int low_quality_distance; /* --low-quality-distance (-1: not given) */
     unsigned out_digests;     /* the digest columns asked for (--digest) */
     int argc;                 /* the command line, for the report */
@@ -310,13 +316,16 @@ static void work(void *ctx, void *state, hash_record *rec)
         /* The content inside a border (pipeline trim) and the caption
          * cuts (pipeline cuts): extra hashes. */
         phm_match_options mo = run->mo;
-        phm_match_extra extra[1 + PHM_CUT_COUNT];
+        phm_match_extra extra[2 + PHM_CUT_COUNT];
         size_t ne = 0;
         if (rec->trim.found)
             extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.pdq };
-        for (int k = 0; k < rec->ncut; k++)
-            extra[ne++] = (phm_match_extra){ k == PHM_CUT_TOP ? "cut-top" : "cut-bottom",
-                                             &rec->cut[k] };
+        for (int k = 0; k < PHM_CUT_COUNT; k++)
+            if (rec->cut_ok & (1u << k))
+                extra[ne++] = (phm_match_extra){ k == PHM_CUT_TOP ? "cut-top" : "cut-bottom",
+                                                 &rec->cut[k] };
+        if (rec->has_soft)
+            extra[ne++] = (phm_match_extra){ "soft", &rec->soft };
         if (ne) {
             mo.extra = extra;
             mo.nextra = ne;
@@ -705,6 +714,9 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         case OPT_CUTS:
             o->cuts = 1;
             break;
+        case OPT_SOFT:
+            o->soft = 1;
+            break;
         case OPT_LOW_QUALITY_DISTANCE:
             if (args_parse_u64(&p, arg, 0, PHM_INDEX_MAX_RADIUS, 0, &v))
                 return CLI_EXIT_USAGE;
@@ -735,6 +747,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     if (o->low_quality_distance < 0)
         o->low_quality_distance = 0;
     o->h.pipe.cuts = o->cuts;
+    o->h.pipe.soft = o->soft;
     if (o->trim < 0) /* on unless --no-trim */
         o->trim = 1;
     o->h.pipe.trim = o->trim;

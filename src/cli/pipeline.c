@@ -244,23 +244,27 @@ static void process_animation(const pipeline_config *cfg, worker *w, slot *s,
     }
 }
 
-/* The image's caption cuts (hash_record.cut): decoded whole again (the
- * one-pass hash never holds it), each cut a view hashed. A failure leaves
- * ncut 0: the image is still matched by its own hashes. */
+/* The image's caption cuts (hash_record.cut) and soft hash
+ * (hash_record.soft), as asked: decoded whole again (the one-pass hash
+ * never holds it), each cut a view hashed. A failure leaves cut_ok or
+ * has_soft 0: the image is still matched by its own hashes. */
 static void hash_cuts(const pipeline_config *cfg, worker *w, hash_record *r,
                       const uint8_t *bytes, size_t len, const char *name)
 {
     phm_image img, view;
     phm_rect rect;
-    r->ncut = 0;
+    r->cut_ok = 0;
+    r->has_soft = 0;
     if (phm_decode_mem(w->dec, bytes, len, name, &img, w->err, sizeof w->err) < 0)
         return;
-    for (int k = 0; k < PHM_CUT_COUNT; k++)
-        if (phm_cut_rect(img.width, img.height, k, &rect) != PHM_OK ||
-            phm_image_view(&img, &rect, &view) != PHM_OK ||
-            phm_hash_image(w->hasher, &view, cfg->mode, cfg->dihedral, &r->cut[k]) != PHM_OK)
-            return;
-    r->ncut = PHM_CUT_COUNT;
+    if (cfg->soft)
+        r->has_soft = phm_hash_soft(w->hasher, &img, cfg->mode, cfg->dihedral, &r->soft) == PHM_OK;
+    for (int k = 0; k < PHM_CUT_COUNT && cfg->cuts; k++)
+        if (phm_cut_rect(img.width, img.height, k, &rect) == PHM_OK &&
+            phm_image_view(&img, &rect, &view) == PHM_OK &&
+            phm_hash_image(w->hasher, &view, cfg->mode, cfg->dihedral, &r->cut[k]) == PHM_OK &&
+            phm_pdq_distinct_rows(&r->cut[k].hash[0]) >= PHM_CUT_MIN_ROWS)
+            r->cut_ok |= 1u << k;
 }
 
 /* Decodes, digests and hashes one input into its slot. */
@@ -334,7 +338,7 @@ static void process(pipeline *pl, worker *w, slot *s)
         process_animation(cfg, w, s, bytes, len);
     if (r->animated) /* matched by its frames */
         r->trim.found = 0;
-    else if (cfg->cuts && bytes)
+    else if ((cfg->cuts || cfg->soft) && bytes)
         hash_cuts(cfg, w, r, bytes, len, s->path);
 out:
     if (pl->hooks->work)

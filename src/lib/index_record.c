@@ -343,6 +343,7 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_CROP8_BL] = "crop8-bl",      [PHM_KV_CROP8_BR] = "crop8-br",
     /* caption cuts (wt-edits) */
     [PHM_KV_ED_CUT_BOTTOM] = "cut-bottom", [PHM_KV_ED_CUT_TOP] = "cut-top",
+    [PHM_KV_ED_SOFT] = "soft",
 };
 
 const char *phm_known_variant_name(int code)

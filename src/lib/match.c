@@ -398,7 +398,7 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int qualit
  * then each searched extra's) and their codes into m->code; *nq becomes
  * their count. */
 static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_options *o,
-                    int min_quality, size_t *nq, char *err, size_t errlen)
+                    size_t *nq, char *err, size_t errlen)
 {
     if (o->nextra > PHM_MATCH_MAX_EXTRA)
         return invalid(err, errlen, "more than PHM_MATCH_MAX_EXTRA extra hashes");
@@ -416,7 +416,7 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
         const phm_pdq_result *e = o->extra[k].pdq;
         if (!e || e->nhashes < 1 || e->nhashes > PHM_DIH_COUNT)
             return invalid(err, errlen, "an extra hash without its hashes");
-        if (e->quality < min_quality)
+        if (e->quality < o->min_quality)
             continue;
         size_t ne = o->orientations ? (size_t)e->nhashes : 1;
         for (size_t i = 0; i < ne; i++, n++) {
@@ -459,8 +459,10 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     if (low && radius > o->low_quality_distance)
         radius = o->low_quality_distance;
     const phm_pdq *q = r->hash;
-    if (o->nextra && (rc = variants(m, r, o, low ? o->low_quality_min : o->min_quality, &nq,
-                                    err, errlen)) != PHM_OK)
+    /* Extras keep the gate: a cut or trimmed part of a low-quality image
+     * is flatter still, and a flat image's hash is a fixed pattern that
+     * other flat images share. */
+    if (o->nextra && (rc = variants(m, r, o, &nq, err, errlen)) != PHM_OK)
         return rc;
     if (o->nextra)
         q = m->q;

@@ -319,6 +319,54 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out)
     return PHM_OK;
 }
 
+int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                  phm_pdq_result *out)
+{
+    if (!h || !valid(img) || !out)
+        return PHM_ERR_INVALID;
+    const uint32_t w = img->width, ht = img->height, ch = img->channels;
+    uint32_t side = w > ht ? w : ht, f = (side + PHM_SOFT_SIDE - 1) / PHM_SOFT_SIDE;
+    const uint32_t sw = (w + f - 1) / f, sh = (ht + f - 1) / f;
+    size_t n = phm_image_bytes(sw, sh, ch);
+    uint8_t *small = n ? malloc(2 * n) : NULL;
+    if (!small)
+        return PHM_ERR_NOMEM;
+    /* block means (the last blocks smaller) */
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++)
+            for (uint32_t c = 0; c < ch; c++) {
+                uint32_t a = 0, k = 0;
+                for (uint32_t yy = y * f; yy < ht && yy < y * f + f; yy++)
+                    for (uint32_t xx = x * f; xx < w && xx < x * f + f; xx++, k++)
+                        a += img->pixels[(size_t)yy * img->stride + (size_t)xx * ch + c];
+                small[((size_t)y * sw + x) * ch + c] = (uint8_t)((a + k / 2) / k);
+            }
+    phm_image s = { small, sw, sh, ch, (size_t)sw * ch, img->format }, b;
+    uint32_t sside = sw > sh ? sw : sh;
+    int rc = phm_image_blur(&s, 0.0075 * sside, small + n, n, &b);
+    if (rc == PHM_OK)
+        rc = phm_hash_image(h, &b, mode, dihedral, out);
+    free(small);
+    return rc;
+}
+
+int phm_pdq_distinct_rows(const phm_pdq *h)
+{
+    if (!h)
+        return 0;
+    uint16_t rows[16];
+    int n = 0;
+    for (int i = 0; i < 16; i++) {
+        uint16_t r = (uint16_t)(h->w[i / 4] >> (16 * (i % 4)));
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = rows[j] == r;
+        if (!seen)
+            rows[n++] = r;
+    }
+    return n;
+}
+
 /* Applies variant `code`'s edit of img into buf (img's bytes). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)
@@ -399,9 +447,12 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
     for (size_t i = 0; i < ncodes; i++) {
         phm_image e;
         phm_pdq_result r;
-        if ((rc = edit(img, codes[i], buf, len, &e)) != PHM_OK)
+        if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
+            rc = phm_hash_soft(h, img, mode, 0, &r);
+        else if ((rc = edit(img, codes[i], buf, len, &e)) == PHM_OK)
+            rc = phm_hash_image(h, &e, mode, 0, &r);
+        else
             break;
-        rc = phm_hash_image(h, &e, mode, 0, &r);
         if (rc == PHM_ERR_TOO_SMALL) { /* a tiny image's edit: no variant */
             rc = PHM_OK;
             continue;
@@ -412,6 +463,9 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
          * kept variant adds a slot and no reach. */
         int keep = r.quality >= PHM_PDQ_MIN_QUALITY &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
+        if ((codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP) &&
+            phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
+            keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)
             keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;
         if (keep)

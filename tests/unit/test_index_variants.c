@@ -335,6 +335,25 @@ static void test_cuts(void)
         OK(got && memcmp(&v, &ref, sizeof v) == 0 && phm_pdq_distance(&v, &own) > 0,
            "%s: the hash of the rows kept", top ? "cut-top" : "cut-bottom");
     }
+    /* distinct 16-bit rows: counted here from the hex digits */
+    static const char *const hexes[] = {
+        "aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555",
+        "5551555455545554eaabeaabeaab155455545554aaafeaabeaab055155565554",
+        "a39618f859a9eafde315a986d0b878d31d4bb52e44d3454c126356b965266b76",
+    };
+    for (int i = 0; i < 3; i++) {
+        phm_pdq q;
+        int want = 0;
+        for (int a = 0; a < 16; a++) {
+            int dup = 0;
+            for (int b = 0; b < a && !dup; b++)
+                dup = strncmp(hexes[i] + 4 * a, hexes[i] + 4 * b, 4) == 0;
+            want += !dup;
+        }
+        OK(phm_pdq_from_hex(hexes[i], 64, &q) == PHM_OK && phm_pdq_distinct_rows(&q) == want,
+           "distinct rows of %.16s...: %d", hexes[i], want);
+    }
+    IS_INT(phm_pdq_distinct_rows(NULL), 0, "distinct rows of NULL: 0");
     IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_BOTTOM), "cut-bottom", "cut-bottom's name");
     IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_TOP), "cut-top", "cut-top's name");
     free(rows);
