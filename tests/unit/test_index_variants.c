@@ -361,6 +361,44 @@ static void test_cuts(void)
     free(p);
 }
 
+/* The soft hash: block means to at most PHM_SOFT_SIDE a side (600 x 400:
+ * 3 x 3 blocks, 200 x 134, the last row of blocks one line high) computed
+ * here, blurred by phm_image_blur (checked above against a Gaussian) with
+ * sigma 0.75 % of 200, hashed; the stored "soft" variant is that hash. */
+static void test_soft(void)
+{
+    const uint32_t w = 600, ht = 400, sw = 200, sh = 134;
+    phm_hasher *h;
+    phm_image img, s, b;
+    phm_pdq_result got, ref;
+    phm_pdq v;
+    uint8_t *p = picture(w, ht, 3, &img), *sm = malloc(sw * sh * 3), *bl = malloc(sw * sh * 3);
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++)
+            for (uint32_t c = 0; c < 3; c++) {
+                uint32_t a = 0, k = 0;
+                for (uint32_t yy = 3 * y; yy < 3 * y + 3 && yy < ht; yy++)
+                    for (uint32_t xx = 3 * x; xx < 3 * x + 3; xx++, k++)
+                        a += p[((size_t)yy * w + xx) * 3 + c];
+                sm[((size_t)y * sw + x) * 3 + c] = (uint8_t)((a + k / 2) / k);
+            }
+    s = (phm_image){ sm, sw, sh, 3, (size_t)sw * 3, PHM_FORMAT_PNG };
+    OK(phm_image_blur(&s, 0.0075 * sw, bl, sw * sh * 3, &b) == PHM_OK &&
+           phm_hash_image(h, &b, PHM_MODE_FULL, 1, &ref) == PHM_OK &&
+           phm_hash_soft(h, &img, PHM_MODE_FULL, 1, &got) == PHM_OK &&
+           memcmp(got.hash, ref.hash, sizeof got.hash) == 0 && got.quality == ref.quality,
+       "soft: the hash (8 orientations) of the block means, blurred");
+    OK(variant_of(h, &img, PHM_KV_ED_SOFT, &v) && memcmp(&v, &ref.hash[0], sizeof v) == 0,
+       "the soft variant is that hash");
+    IS_INT(phm_hash_soft(h, NULL, PHM_MODE_FULL, 0, &got), PHM_ERR_INVALID, "soft: NULL refused");
+    free(bl);
+    free(sm);
+    phm_hasher_free(h);
+    free(p);
+}
+
 static void test_names(void)
 {
     int ok = 1;
@@ -603,6 +641,7 @@ int main(void)
     test_augment();
     test_photometric();
     test_cuts();
+    test_soft();
     test_names();
     test_index();
     test_old_formats();
