@@ -703,6 +703,22 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 int phm_pdq_distinct_rows(const phm_pdq *h);
 #define PHM_CUT_MIN_ROWS 12
 
+/* Hashes img's cuts (views of its pixels, phm_cut_rect) into
+ * out[PHM_CUT_*] (mode, dihedral as phm_hash_image) and returns a mask:
+ * bit k set when out[k] is usable (hashed, not a pattern:
+ * PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h as phm_hash_image
+ * does; allocates nothing beyond it. */
+unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                       phm_pdq_result out[PHM_CUT_COUNT]);
+
+/* The low-quality search of `phmatch match --robust` and phmatchd's
+ * ?robust=1 (phm_match_options.low_quality_distance, low_quality_min):
+ * images of quality PHM_ROBUST_LOW_QUALITY_MIN..49 searched within
+ * PHM_ROBUST_LOW_QUALITY_DISTANCE (docs/ROBUST.md, "Edits at 0.99", has
+ * the margin measured). */
+#define PHM_ROBUST_LOW_QUALITY_DISTANCE 16
+#define PHM_ROBUST_LOW_QUALITY_MIN 20
+
 /* The "soft" hash of img (issue 15, wt-edits): img shrunk by block means
  * to at most PHM_SOFT_SIDE pixels a side (an image already that small is
  * kept), blurred with sigma 0.75 % of the shrunk image's longer side

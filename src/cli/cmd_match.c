@@ -42,11 +42,10 @@
 /* Exit status of --fail-on-match when some input matched. */
 #define MATCH_EXIT_MATCHED 4
 #define MATCH_DEFAULT_MAX_MATCHES 100
-/* Below the quality gate (docs/ROBUST.md, "Edits at 0.99": measured on
- * benign unrelated images): --robust searches such inputs within this
- * distance, those of quality at least MATCH_LOW_QUALITY_MIN. */
-#define MATCH_ROBUST_LOW_QUALITY_DISTANCE 16
-#define MATCH_LOW_QUALITY_MIN 20
+/* Below the quality gate: --robust's distance and the least quality
+ * searched (phmatch.h). */
+#define MATCH_ROBUST_LOW_QUALITY_DISTANCE PHM_ROBUST_LOW_QUALITY_DISTANCE
+#define MATCH_LOW_QUALITY_MIN PHM_ROBUST_LOW_QUALITY_MIN
 #define MATCH_STR_(x) #x
 #define MATCH_STR(x) MATCH_STR_(x)
 #define MATCH_MAX_MATCHES_LIMIT 100000

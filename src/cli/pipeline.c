@@ -251,20 +251,15 @@ static void process_animation(const pipeline_config *cfg, worker *w, slot *s,
 static void hash_cuts(const pipeline_config *cfg, worker *w, hash_record *r,
                       const uint8_t *bytes, size_t len, const char *name)
 {
-    phm_image img, view;
-    phm_rect rect;
+    phm_image img;
     r->cut_ok = 0;
     r->has_soft = 0;
     if (phm_decode_mem(w->dec, bytes, len, name, &img, w->err, sizeof w->err) < 0)
         return;
     if (cfg->soft)
         r->has_soft = phm_hash_soft(w->hasher, &img, cfg->mode, cfg->dihedral, &r->soft) == PHM_OK;
-    for (int k = 0; k < PHM_CUT_COUNT && cfg->cuts; k++)
-        if (phm_cut_rect(img.width, img.height, k, &rect) == PHM_OK &&
-            phm_image_view(&img, &rect, &view) == PHM_OK &&
-            phm_hash_image(w->hasher, &view, cfg->mode, cfg->dihedral, &r->cut[k]) == PHM_OK &&
-            phm_pdq_distinct_rows(&r->cut[k].hash[0]) >= PHM_CUT_MIN_ROWS)
-            r->cut_ok |= 1u << k;
+    if (cfg->cuts)
+        r->cut_ok = phm_hash_cuts(w->hasher, &img, cfg->mode, cfg->dihedral, r->cut);
 }
 
 /* Decodes, digests and hashes one input into its slot. */

@@ -367,6 +367,21 @@ int phm_pdq_distinct_rows(const phm_pdq *h)
     return n;
 }
 
+unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                       phm_pdq_result out[PHM_CUT_COUNT])
+{
+    unsigned ok = 0;
+    phm_image view;
+    phm_rect r;
+    for (int k = 0; h && valid(img) && out && k < PHM_CUT_COUNT; k++)
+        if (phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
+            phm_image_view(img, &r, &view) == PHM_OK &&
+            phm_hash_image(h, &view, mode, dihedral, &out[k]) == PHM_OK &&
+            phm_pdq_distinct_rows(&out[k].hash[0]) >= PHM_CUT_MIN_ROWS)
+            ok |= 1u << k;
+    return ok;
+}
+
 /* Applies variant `code`'s edit of img into buf (img's bytes). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)

@@ -354,6 +354,22 @@ static void test_cuts(void)
            "distinct rows of %.16s...: %d", hexes[i], want);
     }
     IS_INT(phm_pdq_distinct_rows(NULL), 0, "distinct rows of NULL: 0");
+    /* phm_hash_cuts: the rows kept, hashed (as the variants above); a
+     * flat image's cuts are patterns, left out */
+    phm_pdq_result cuts[PHM_CUT_COUNT], rr;
+    unsigned mask = phm_hash_cuts(h, &img, PHM_MODE_FULL, 0, cuts);
+    int same = 1;
+    for (int top = 0; top <= 1; top++) {
+        memcpy(rows, p + (top ? (size_t)50 * w * 3 : 0), (size_t)101 * w * 3);
+        phm_image im = { rows, w, 101, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+        same = same && phm_hash_image(h, &im, PHM_MODE_FULL, 0, &rr) == PHM_OK &&
+               memcmp(&cuts[top ? PHM_CUT_TOP : PHM_CUT_BOTTOM].hash[0], &rr.hash[0], 32) == 0;
+    }
+    OK(mask == 3 && same, "phm_hash_cuts: both cuts, the hashes of the rows kept");
+    memset(rows, 90, (size_t)w * ht * 3);
+    phm_image flat = { rows, w, ht, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+    IS_INT((int)phm_hash_cuts(h, &flat, PHM_MODE_FULL, 0, cuts), 0, "a flat image: no cut");
+    IS_INT((int)phm_hash_cuts(h, NULL, PHM_MODE_FULL, 0, cuts), 0, "NULL image: no cut");
     IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_BOTTOM), "cut-bottom", "cut-bottom's name");
     IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_TOP), "cut-top", "cut-top's name");
     free(rows);
