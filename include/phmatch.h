@@ -678,6 +678,62 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
                        int dihedral, phm_pdq_result *out, phm_image_info *info,
                        phm_trim_result *trim, char *err, size_t errlen);
 
+/* ---- caption cuts (issue 15, wt-edits; docs/ROBUST.md, "Edits at 0.99")
+ * A caption or watermark laid over an image covers content no hash can
+ * recover; it usually sits in a band along the bottom or the top. The
+ * image with that third cut off is hashed on both sides: stored as a
+ * variant of a known image (PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP) and,
+ * under `phmatch match --robust`, searched as an extra hash of a query
+ * (variants "cut-bottom", "cut-top"). */
+enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1, PHM_CUT_COUNT = 2 };
+
+/* *out = the part of a width x height image kept by cut `which`
+ * (PHM_CUT_BOTTOM: the rows above the lower third, i.e. the first
+ * height - height/3; PHM_CUT_TOP: the rows below the upper third), the
+ * full width. Returns PHM_OK, or PHM_ERR_INVALID (NULL out, an unknown
+ * `which`, a side 0, a height below 3). Any thread. */
+int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
+
+/* The number of distinct 16-bit rows (1..16) of PDQ hash h. A flat image
+ * or one of stripes (a flag, a cut of a plain background) hashes to a
+ * pattern of a few rows repeated ("aaaa5555..."), whatever its PDQ
+ * quality, and such patterns lie near each other: a cut whose hash has
+ * fewer than PHM_CUT_MIN_ROWS distinct rows is neither stored nor
+ * searched (docs/ROBUST.md, "Edits at 0.99"). NULL: 0. */
+int phm_pdq_distinct_rows(const phm_pdq *h);
+#define PHM_CUT_MIN_ROWS 12
+
+/* Hashes img's cuts (views of its pixels, phm_cut_rect) into
+ * out[PHM_CUT_*] (mode, dihedral as phm_hash_image) and returns a mask:
+ * bit k set when out[k] is usable (hashed, not a pattern:
+ * PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h as phm_hash_image
+ * does; allocates nothing beyond it. */
+unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                       phm_pdq_result out[PHM_CUT_COUNT]);
+
+/* The low-quality search of `phmatch match --robust` and phmatchd's
+ * ?robust=1 (phm_match_options.low_quality_distance, low_quality_min):
+ * images of quality PHM_ROBUST_LOW_QUALITY_MIN..49 searched within
+ * PHM_ROBUST_LOW_QUALITY_DISTANCE (docs/ROBUST.md, "Edits at 0.99", has
+ * the margin measured). */
+#define PHM_ROBUST_LOW_QUALITY_DISTANCE 16
+#define PHM_ROBUST_LOW_QUALITY_MIN 20
+
+/* The "soft" hash of img (issue 15, wt-edits): img shrunk by block means
+ * to at most PHM_SOFT_SIDE pixels a side (an image already that small is
+ * kept), blurred with sigma 0.75 % of the shrunk image's longer side
+ * (phm_image_blur), then hashed (mode, dihedral as phm_hash_image). Fine
+ * stripes and textures alias when PDQ scales an image to 64 x 64, so their
+ * hash moves under a resize, recompression or flip; the soft hash of the
+ * copy and the original's stay near. Stored as variant "soft"
+ * (PHM_KV_ED_SOFT) and searched as a query's extra hash under
+ * `phmatch match --robust`. Allocates one buffer of the shrunk image's
+ * size twice over; uses h as phm_hash_image does. Errors: those of
+ * phm_hash_image, PHM_ERR_NOMEM. */
+#define PHM_SOFT_SIDE 256
+int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                  phm_pdq_result *out);
+
 /* ================================================================== */
 /* Known-material index                                                */
 /* ================================================================== */
@@ -868,6 +924,12 @@ enum {
                              the longer side) and stretched, as apps fill
                              them */
     PHM_KV_PB_BLUR10,     /* "pillarbox10-blur" */
+    /* caption cuts (issue 15, wt-edits): the band where a caption or a
+     * watermark usually sits cut off (phm_cut_rect) */
+    PHM_KV_ED_CUT_BOTTOM, /* "cut-bottom": the lower third cut off (the
+                             upper two thirds kept) */
+    PHM_KV_ED_CUT_TOP,    /* "cut-top": the upper third cut off */
+    PHM_KV_ED_SOFT,       /* "soft": shrunk and blurred (phm_hash_soft) */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -2022,6 +2084,16 @@ typedef struct phm_match_options {
      * with stored variants names the nearest in known_variant, as
      * phm_match_image does; without it known_variant stays NULL. */
     const phm_pdq *query;
+    /* Near matches of images below the quality gate (phm_match_image
+     * only; issue 15, wt-edits; docs/ROBUST.md, "Edits at 0.99"): with
+     * low_quality_distance > 0, an image whose quality is below
+     * min_quality but at least low_quality_min (0..100) is searched too,
+     * within low_quality_distance (at most max_distance) only: its own
+     * hashes (every orientation searched), and extras of quality >=
+     * min_quality as ever (a flat part's hash is a pattern other flat
+     * images share). 0 (default): such images are not searched. */
+    int low_quality_distance;
+    int low_quality_min;
 } phm_match_options;
 
 /* An extra hash of an image query: a variant of the image (its content

@@ -42,6 +42,12 @@
 /* Exit status of --fail-on-match when some input matched. */
 #define MATCH_EXIT_MATCHED 4
 #define MATCH_DEFAULT_MAX_MATCHES 100
+/* Below the quality gate: --robust's distance and the least quality
+ * searched (phmatch.h). */
+#define MATCH_ROBUST_LOW_QUALITY_DISTANCE PHM_ROBUST_LOW_QUALITY_DISTANCE
+#define MATCH_LOW_QUALITY_MIN PHM_ROBUST_LOW_QUALITY_MIN
+#define MATCH_STR_(x) #x
+#define MATCH_STR(x) MATCH_STR_(x)
 #define MATCH_MAX_MATCHES_LIMIT 100000
 
 static const char usage_text[] =
@@ -71,7 +77,19 @@ static const char usage_text[] =
     "                         of its content; variant 'trimmed' says it matched\n"
     "                         so)\n"
     "      --robust           every query-side measure: the 8 orientations\n"
-    "                         (--dihedral) and trimming (docs/ROBUST.md)\n"
+    "                         (--dihedral), trimming, --cuts and\n"
+    "                         --low-quality-distance "
+    MATCH_STR(MATCH_ROBUST_LOW_QUALITY_DISTANCE) " (docs/ROBUST.md)\n"
+    "      --cuts             also search each image with its lower and its\n"
+    "                         upper third cut off (a caption's band);\n"
+    "                         variant 'cut-bottom' or 'cut-top' says so\n"
+    "      --soft             also search each image's soft hash (shrunk and\n"
+    "                         blurred: fine stripes and textures); variant\n"
+    "                         'soft' says it matched so (not in --robust)\n"
+    "      --low-quality-distance D  search inputs of quality below\n"
+    "                         --min-quality (and at least "
+    MATCH_STR(MATCH_LOW_QUALITY_MIN) ") too, for\n"
+    "                         matches within D only (default 0: not at all)\n"
     "      --fail-on-match    exit 4 when any input matched\n"
     "      --query-threshold P     a video matches a known video when at\n"
     "                         least P% of its frame hashes match (default 80)\n"
@@ -138,6 +156,9 @@ enum {
     OPT_NO_TRIM,
     OPT_TRIM,
     OPT_ROBUST,
+    OPT_CUTS,
+    OPT_SOFT,
+    OPT_LOW_QUALITY_DISTANCE,
 };
 
 static const args_option options[] = {
@@ -152,6 +173,9 @@ static const args_option options[] = {
     { "no-trim", OPT_NO_TRIM, 0, NULL },
     { "trim", OPT_TRIM, 0, NULL },
     { "robust", OPT_ROBUST, 0, NULL },
+    { "cuts", OPT_CUTS, 0, NULL },
+    { "soft", OPT_SOFT, 0, NULL },
+    { "low-quality-distance", OPT_LOW_QUALITY_DISTANCE, 1, NULL },
     { "format", 'f', 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
@@ -172,6 +196,9 @@ typedef struct match_options {
     const char *report_dir;   /* --report */
     int trim;                 /* 1 unless --no-trim (-1 while parsing: not given) */
     int robust;               /* --robust */
+    int cuts;                 /* --cuts (or --robust) */
+    int soft;                 /* --soft (or --robust) */
+    int low_quality_distance; /* --low-quality-distance (-1: not given) */
     unsigned out_digests;     /* the digest columns asked for (--digest) */
     int argc;                 /* the command line, for the report */
     char **argv;
@@ -285,12 +312,22 @@ static void work(void *ctx, void *state, hash_record *rec)
         rc = phm_match_video(t->m, rec->video, &run->mo, &mr, res->message,
                              sizeof res->message);
     } else if (rec->status >= 0) {
-        /* The content inside a border (pipeline trim): an extra hash. */
+        /* The content inside a border (pipeline trim) and the caption
+         * cuts (pipeline cuts): extra hashes. */
         phm_match_options mo = run->mo;
-        const phm_match_extra trimmed = { "trimmed", &rec->trim.pdq };
-        if (rec->trim.found) {
-            mo.extra = &trimmed;
-            mo.nextra = 1;
+        phm_match_extra extra[2 + PHM_CUT_COUNT];
+        size_t ne = 0;
+        if (rec->trim.found)
+            extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.pdq };
+        for (int k = 0; k < PHM_CUT_COUNT; k++)
+            if (rec->cut_ok & (1u << k))
+                extra[ne++] = (phm_match_extra){ k == PHM_CUT_TOP ? "cut-top" : "cut-bottom",
+                                                 &rec->cut[k] };
+        if (rec->has_soft)
+            extra[ne++] = (phm_match_extra){ "soft", &rec->soft };
+        if (ne) {
+            mo.extra = extra;
+            mo.nextra = ne;
         }
         rc = phm_match_image(t->m, &rec->pdq, &mo, &mr, res->message,
                              sizeof res->message);
@@ -615,6 +652,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->compared_threshold = PHM_VPDQ_COMPARED_THRESHOLD;
     o->format = OUTPUT_TSV;
     o->trim = -1;
+    o->low_quality_distance = -1;
     hashrun_config_init(&o->run);
 
     args_init(&p, "match", argc, argv);
@@ -672,6 +710,17 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         case OPT_ROBUST:
             o->robust = 1;
             break;
+        case OPT_CUTS:
+            o->cuts = 1;
+            break;
+        case OPT_SOFT:
+            o->soft = 1;
+            break;
+        case OPT_LOW_QUALITY_DISTANCE:
+            if (args_parse_u64(&p, arg, 0, PHM_INDEX_MAX_RADIUS, 0, &v))
+                return CLI_EXIT_USAGE;
+            o->low_quality_distance = (int)v;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -688,8 +737,16 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     if (hashopts_finish(&o->h, "match"))
         return CLI_EXIT_USAGE;
     o->h.pipe.read_vpdq = 1; /* a video's hash file is matched as the video */
-    if (o->robust) /* every query-side measure (docs/ROBUST.md) */
+    if (o->robust) { /* every query-side measure (docs/ROBUST.md) */
         o->h.pipe.dihedral = 1;
+        o->cuts = 1;
+        if (o->low_quality_distance < 0)
+            o->low_quality_distance = MATCH_ROBUST_LOW_QUALITY_DISTANCE;
+    }
+    if (o->low_quality_distance < 0)
+        o->low_quality_distance = 0;
+    o->h.pipe.cuts = o->cuts;
+    o->h.pipe.soft = o->soft;
     if (o->trim < 0) /* on unless --no-trim */
         o->trim = 1;
     o->h.pipe.trim = o->trim;
@@ -722,6 +779,8 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     run.mo.orientations = 1; /* every hash hashed: 8 with --dihedral */
     run.mo.query_threshold = o.query_threshold;
     run.mo.compared_threshold = o.compared_threshold;
+    run.mo.low_quality_distance = o.low_quality_distance;
+    run.mo.low_quality_min = MATCH_LOW_QUALITY_MIN;
 
     rc = phm_index_open(&run.idx, o.index_path, PHM_INDEX_RDONLY, 0,
                         o.h.pipe.simd, err, sizeof err);

@@ -244,6 +244,24 @@ static void process_animation(const pipeline_config *cfg, worker *w, slot *s,
     }
 }
 
+/* The image's caption cuts (hash_record.cut) and soft hash
+ * (hash_record.soft), as asked: decoded whole again (the one-pass hash
+ * never holds it), each cut a view hashed. A failure leaves cut_ok or
+ * has_soft 0: the image is still matched by its own hashes. */
+static void hash_cuts(const pipeline_config *cfg, worker *w, hash_record *r,
+                      const uint8_t *bytes, size_t len, const char *name)
+{
+    phm_image img;
+    r->cut_ok = 0;
+    r->has_soft = 0;
+    if (phm_decode_mem(w->dec, bytes, len, name, &img, w->err, sizeof w->err) < 0)
+        return;
+    if (cfg->soft)
+        r->has_soft = phm_hash_soft(w->hasher, &img, cfg->mode, cfg->dihedral, &r->soft) == PHM_OK;
+    if (cfg->cuts)
+        r->cut_ok = phm_hash_cuts(w->hasher, &img, cfg->mode, cfg->dihedral, r->cut);
+}
+
 /* Decodes, digests and hashes one input into its slot. */
 static void process(pipeline *pl, worker *w, slot *s)
 {
@@ -315,6 +333,8 @@ static void process(pipeline *pl, worker *w, slot *s)
         process_animation(cfg, w, s, bytes, len);
     if (r->animated) /* matched by its frames */
         r->trim.found = 0;
+    else if ((cfg->cuts || cfg->soft) && bytes)
+        hash_cuts(cfg, w, r, bytes, len, s->path);
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

@@ -69,6 +69,16 @@ typedef struct hash_record {
      * (phm_hash_file_trim; trim.found 0 when it has none, when the image
      * is not hashed and for an animation matched by its frames). */
     phm_trim_result trim;
+    /* With cuts: the image with its lower and upper third cut off,
+     * hashed (phm_cut_rect; indexed by PHM_CUT_*); bit k of cut_ok set
+     * when cut[k] is made and usable (not a pattern: PHM_CUT_MIN_ROWS);
+     * 0 when not asked, not hashed, too small, an animation. */
+    phm_pdq_result cut[PHM_CUT_COUNT];
+    unsigned cut_ok;
+    /* With soft: the image's soft hash (phm_hash_soft); has_soft 0 when
+     * not made. */
+    phm_pdq_result soft;
+    int has_soft;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;
@@ -116,6 +126,10 @@ typedef struct pipeline_config {
                                 also gets its frames (hash_record.animated) */
     int trim;                /* images: also look for a border, hash the
                                 content inside it (hash_record.trim) */
+    int cuts;                /* images: also hash them with the lower and
+                                the upper third cut off (hash_record.cut) */
+    int soft;                /* images: also their soft hash
+                                (hash_record.soft) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

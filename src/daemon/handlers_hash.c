@@ -37,11 +37,23 @@ int body_is_video(const uint8_t *body, size_t len)
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {
-    return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL);
+    return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL, NULL);
+}
+
+/* rx's cuts of the body (hash_body_trim): decoded whole again, each cut
+ * a view hashed; one that fails or is a pattern is left out. */
+static void hash_cuts(svc_request *rq, svc_worker *w, int dihedral, robust_extra *rx)
+{
+    phm_image img;
+    char err[PHM_ERRMSG_MAX];
+    if (phm_decode_mem(w->dec, rq->body, rq->body_len, "upload", &img, err, sizeof err) >= 0)
+        rx->cut_ok = phm_hash_cuts(w->hasher, &img, (phm_mode)rq->rt->cfg.mode, dihedral,
+                                   rx->cut);
 }
 
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
-                   phm_image_info *info, int *recovered, phm_trim_result *trim)
+                   phm_image_info *info, int *recovered, phm_trim_result *trim,
+                   robust_extra *rx)
 {
     const svc_config *c = &rq->rt->cfg;
     phm_image_info head;
@@ -70,6 +82,11 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
     int rc = phm_hash_mem_trim(w->dec, w->hasher, rq->body, rq->body_len, "upload",
                                (phm_mode)c->mode, dihedral, r, info, trim, w->err,
                                sizeof w->err);
+    if (rx) {
+        rx->cut_ok = 0;
+        if (rc == PHM_OK || (rc == PHM_WARN_RECOVERED && c->accept_recovered))
+            hash_cuts(rq, w, dihedral, rx);
+    }
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);
     *recovered = 0;

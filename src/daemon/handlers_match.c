@@ -152,12 +152,13 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality)
 {
-    return match_image_trim(rq, w, r, NULL, radius, min_quality);
+    return match_image_trim(rq, w, r, NULL, NULL, radius, min_quality);
 }
 
 const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
                                          const phm_pdq_result *r,
-                                         const phm_trim_result *trim, int radius,
+                                         const phm_trim_result *trim,
+                                         const robust_extra *rx, int radius,
                                          int min_quality)
 {
     const svc_config *c = &rq->rt->cfg;
@@ -169,10 +170,21 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
     o.min_quality = min_quality;
     o.max_matches = (size_t)c->max_matches;
     o.orientations = 1;
-    phm_match_extra trimmed = { "trimmed", trim ? &trim->pdq : NULL };
-    if (trim && trim->found) {
-        o.extra = &trimmed;
-        o.nextra = 1;
+    phm_match_extra extra[1 + PHM_CUT_COUNT];
+    size_t ne = 0;
+    if (trim && trim->found)
+        extra[ne++] = (phm_match_extra){ "trimmed", &trim->pdq };
+    for (int k = 0; rx && k < PHM_CUT_COUNT; k++)
+        if (rx->cut_ok & (1u << k))
+            extra[ne++] = (phm_match_extra){ k == PHM_CUT_TOP ? "cut-top" : "cut-bottom",
+                                             &rx->cut[k] };
+    if (ne) {
+        o.extra = extra;
+        o.nextra = ne;
+    }
+    if (rx) {
+        o.low_quality_distance = rx->low_quality_distance;
+        o.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
     }
     int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
@@ -183,8 +195,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         return NULL;
     }
     if (res->searched)
-        metrics_add(&rq->srv->metrics.lookups,
-                    (uint64_t)r->nhashes * (trim && trim->found ? 2 : 1));
+        metrics_add(&rq->srv->metrics.lookups, (uint64_t)r->nhashes * (1 + ne));
     return res;
 }
 
@@ -354,6 +365,7 @@ void handle_match(svc_request *rq, svc_worker *w)
     phm_pdq_result r;
     phm_image_info info;
     phm_trim_result t;
+    robust_extra rx;
 
     if (need_index(rq) || query_bool(rq, "dihedral", &dihedral) ||
         query_bool(rq, "robust", &robust) || query_int(rq, "trim", 0, 1, 1, &trim) ||
@@ -369,21 +381,27 @@ void handle_match(svc_request *rq, svc_worker *w)
         match_video_body(rq, w, radius);
         return;
     }
-    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL))
+    /* ?robust=1: the caption cuts and the low-quality search too */
+    rx.cut_ok = 0;
+    rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
+    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL,
+                       robust ? &rx : NULL))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);
     if (!o) {
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    if (search_allowed(rq, (size_t)r.nhashes * (trim && t.found ? 2 : 1), radius)) {
+    size_t nparts = (trim && t.found ? 2u : 1u) + (rx.cut_ok & 1u) + (rx.cut_ok >> 1 & 1u);
+    if (search_allowed(rq, (size_t)r.nhashes * nparts, radius)) {
         json_decref(o);
         return;
     }
     json_object_set_new(o, "kind", json_string("image"));
     json_object_set_new(o, "max_distance", json_integer(radius));
     const phm_match_result *res =
-        match_image_trim(rq, w, &r, trim ? &t : NULL, (int)radius, (int)c->min_quality);
+        match_image_trim(rq, w, &r, trim ? &t : NULL, robust ? &rx : NULL, (int)radius,
+                         (int)c->min_quality);
     if (!res) {
         json_decref(o);
         return;

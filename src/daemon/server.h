@@ -309,10 +309,24 @@ svc_handler_fn handle_hma_banks, handle_hma_bank_create, handle_hma_bank_get,
  * decoder recovered from damage and accept_recovered allowed it. */
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered);
+/* The measures of ?robust=1 beyond the orientations and trimming (issue
+ * 15, wt-edits; docs/ROBUST.md, "Edits at 0.99"): the caption cuts and the
+ * low-quality search. */
+typedef struct robust_extra {
+    phm_pdq_result cut[PHM_CUT_COUNT]; /* the image with its lower, upper
+                                          third cut off (PHM_CUT_*) */
+    unsigned cut_ok;                   /* bit k: cut[k] made and usable */
+    int low_quality_distance;          /* 0: images below the gate not
+                                          searched */
+} robust_extra;
+
 /* hash_body, and with `trim` non-NULL the content inside the image's
- * border (phm_hash_mem_trim; trim->found 0 when it has none). */
+ * border (phm_hash_mem_trim; trim->found 0 when it has none); with `rx`
+ * non-NULL the image's cuts too (rx->cut_ok), decoded again within the
+ * same decode budget. */
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
-                   phm_image_info *info, int *recovered, phm_trim_result *trim);
+                   phm_image_info *info, int *recovered, phm_trim_result *trim,
+                   robust_extra *rx);
 
 /* 1 if the body is an image whose header reads and announces more than
  * DECODE_FREE_PIXELS (but at most max_pixels): it is hashed by a decode
@@ -343,10 +357,13 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality);
 /* match_image, with the trimmed content's hash as the variant "trimmed"
- * when trim (may be NULL) found a border. */
+ * when trim (may be NULL) found a border, and with rx (may be NULL) the
+ * usable cuts as variants "cut-bottom", "cut-top" and its low-quality
+ * search. */
 const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
                                          const phm_pdq_result *r,
-                                         const phm_trim_result *trim, int radius,
+                                         const phm_trim_result *trim,
+                                         const robust_extra *rx, int radius,
                                          int min_quality);
 
 /* The answer to an index call's error rc with its message msg: 404

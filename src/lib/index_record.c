@@ -344,6 +344,9 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_LB_10] = "letterbox10",      [PHM_KV_PB_10] = "pillarbox10",
     [PHM_KV_LB_20] = "letterbox20",      [PHM_KV_PB_20] = "pillarbox20",
     [PHM_KV_LB_BLUR10] = "letterbox10-blur", [PHM_KV_PB_BLUR10] = "pillarbox10-blur",
+    /* caption cuts (wt-edits) */
+    [PHM_KV_ED_CUT_BOTTOM] = "cut-bottom", [PHM_KV_ED_CUT_TOP] = "cut-top",
+    [PHM_KV_ED_SOFT] = "soft",
 };
 
 const char *phm_known_variant_name(int code)

@@ -148,6 +148,10 @@ static const phm_match_options *options(const phm_match_options *o,
         *rc = invalid(err, errlen, "max_distance outside 0..256");
     else if (o->min_quality < 0 || o->min_quality > 100)
         *rc = invalid(err, errlen, "min_quality outside 0..100");
+    else if (o->low_quality_distance < 0 || o->low_quality_distance > PHM_INDEX_MAX_RADIUS)
+        *rc = invalid(err, errlen, "low_quality_distance outside 0..256");
+    else if (o->low_quality_min < 0 || o->low_quality_min > 100)
+        *rc = invalid(err, errlen, "low_quality_min outside 0..100");
     else if (!isfinite(o->query_threshold) || !isfinite(o->compared_threshold))
         *rc = invalid(err, errlen, "a threshold is not a number");
     return *rc == PHM_OK ? o : NULL;
@@ -441,7 +445,10 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
         return rc;
     if (r->nhashes < 1 || r->nhashes > PHM_DIH_COUNT)
         return invalid(err, errlen, "the image has no hash");
-    if (r->quality < o->min_quality)
+    /* Below the quality gate: searched only for near matches, when asked
+     * (low_quality_distance). */
+    int low = r->quality < o->min_quality;
+    if (low && !(o->low_quality_distance > 0 && r->quality >= o->low_quality_min))
         return PHM_OK;
     m->res.searched = 1;
 
@@ -449,7 +456,12 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     int radius;
     if ((rc = gov_radius(m->s, o->max_distance, &radius, err, errlen)) != PHM_OK)
         return rc;
+    if (low && radius > o->low_quality_distance)
+        radius = o->low_quality_distance;
     const phm_pdq *q = r->hash;
+    /* Extras keep the gate: a cut or trimmed part of a low-quality image
+     * is flatter still, and a flat image's hash is a fixed pattern that
+     * other flat images share. */
     if (o->nextra && (rc = variants(m, r, o, &nq, err, errlen)) != PHM_OK)
         return rc;
     if (o->nextra)

@@ -192,6 +192,8 @@ static const int default_set[] = {
      * so a blurred one is kept only where it differs from them */
     PHM_KV_LB_10,     PHM_KV_PB_10,     PHM_KV_LB_20,     PHM_KV_PB_20,
     PHM_KV_LB_BLUR10, PHM_KV_PB_BLUR10,
+    /* caption cuts (wt-edits; docs/ROBUST.md, "Edits at 0.99") */
+    PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -361,11 +363,90 @@ static int bars(const phm_image *img, int vertical, double pct, int blur, uint8_
     return PHM_OK;
 }
 
+int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out)
+{
+    if (!out || !width || height < 3 || (which != PHM_CUT_BOTTOM && which != PHM_CUT_TOP))
+        return PHM_ERR_INVALID;
+    uint32_t third = height / 3;
+    *out = (phm_rect){ 0, which == PHM_CUT_TOP ? third : 0, width, height - third };
+    return PHM_OK;
+}
+
+int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                  phm_pdq_result *out)
+{
+    if (!h || !valid(img) || !out)
+        return PHM_ERR_INVALID;
+    const uint32_t w = img->width, ht = img->height, ch = img->channels;
+    uint32_t side = w > ht ? w : ht, f = (side + PHM_SOFT_SIDE - 1) / PHM_SOFT_SIDE;
+    const uint32_t sw = (w + f - 1) / f, sh = (ht + f - 1) / f;
+    size_t n = phm_image_bytes(sw, sh, ch);
+    uint8_t *small = n ? malloc(2 * n) : NULL;
+    if (!small)
+        return PHM_ERR_NOMEM;
+    /* block means (the last blocks smaller) */
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++)
+            for (uint32_t c = 0; c < ch; c++) {
+                uint32_t a = 0, k = 0;
+                for (uint32_t yy = y * f; yy < ht && yy < y * f + f; yy++)
+                    for (uint32_t xx = x * f; xx < w && xx < x * f + f; xx++, k++)
+                        a += img->pixels[(size_t)yy * img->stride + (size_t)xx * ch + c];
+                small[((size_t)y * sw + x) * ch + c] = (uint8_t)((a + k / 2) / k);
+            }
+    phm_image s = { small, sw, sh, ch, (size_t)sw * ch, img->format }, b;
+    uint32_t sside = sw > sh ? sw : sh;
+    int rc = phm_image_blur(&s, 0.0075 * sside, small + n, n, &b);
+    if (rc == PHM_OK)
+        rc = phm_hash_image(h, &b, mode, dihedral, out);
+    free(small);
+    return rc;
+}
+
+int phm_pdq_distinct_rows(const phm_pdq *h)
+{
+    if (!h)
+        return 0;
+    uint16_t rows[16];
+    int n = 0;
+    for (int i = 0; i < 16; i++) {
+        uint16_t r = (uint16_t)(h->w[i / 4] >> (16 * (i % 4)));
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = rows[j] == r;
+        if (!seen)
+            rows[n++] = r;
+    }
+    return n;
+}
+
+unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                       phm_pdq_result out[PHM_CUT_COUNT])
+{
+    unsigned ok = 0;
+    phm_image view;
+    phm_rect r;
+    for (int k = 0; h && valid(img) && out && k < PHM_CUT_COUNT; k++)
+        if (phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
+            phm_image_view(img, &r, &view) == PHM_OK &&
+            phm_hash_image(h, &view, mode, dihedral, &out[k]) == PHM_OK &&
+            phm_pdq_distinct_rows(&out[k].hash[0]) >= PHM_CUT_MIN_ROWS)
+            ok |= 1u << k;
+    return ok;
+}
+
 /* Applies variant `code`'s edit of img into buf (img's bytes). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)
 {
+    phm_rect r;
     switch (code) {
+    case PHM_KV_ED_CUT_BOTTOM:
+    case PHM_KV_ED_CUT_TOP:
+        if (phm_cut_rect(img->width, img->height,
+                         code == PHM_KV_ED_CUT_TOP ? PHM_CUT_TOP : PHM_CUT_BOTTOM, &r))
+            return PHM_ERR_TOO_SMALL;
+        return phm_image_crop(img, r.x, r.y, r.width, r.height, buf, len, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;
@@ -444,9 +525,12 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
     for (size_t i = 0; i < ncodes; i++) {
         phm_image e;
         phm_pdq_result r;
-        if ((rc = edit(img, codes[i], buf, len, &e)) != PHM_OK)
+        if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
+            rc = phm_hash_soft(h, img, mode, 0, &r);
+        else if ((rc = edit(img, codes[i], buf, len, &e)) == PHM_OK)
+            rc = phm_hash_image(h, &e, mode, 0, &r);
+        else
             break;
-        rc = phm_hash_image(h, &e, mode, 0, &r);
         if (rc == PHM_ERR_TOO_SMALL) { /* a tiny image's edit: no variant */
             rc = PHM_OK;
             continue;
@@ -457,6 +541,9 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
          * kept variant adds a slot and no reach. */
         int keep = r.quality >= PHM_PDQ_MIN_QUALITY &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
+        if ((codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP) &&
+            phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
+            keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)
             keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;
         if (keep)

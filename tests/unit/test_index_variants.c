@@ -308,6 +308,113 @@ static void test_photometric(void)
     free(p);
 }
 
+/* Caption cuts (wt-edits): phm_cut_rect's rows against the thirds
+ * computed here, and the stored cut-bottom / cut-top variants against the
+ * hashes of those rows copied by hand. */
+static void test_cuts(void)
+{
+    const uint32_t w = 200, ht = 151; /* a third: 50 rows */
+    phm_hasher *h;
+    phm_image img;
+    phm_rect r;
+    phm_pdq v, ref, own;
+    uint8_t *p = picture(w, ht, 3, &img), *rows = malloc((size_t)w * ht * 3);
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO) || !hash_of(h, p, w, ht, &own))
+        exit(2);
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_BOTTOM, &r), PHM_OK, "cut-bottom rect");
+    OK(r.x == 0 && r.y == 0 && r.width == w && r.height == 101, "cut-bottom keeps rows 0..100");
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_TOP, &r), PHM_OK, "cut-top rect");
+    OK(r.x == 0 && r.y == 50 && r.width == w && r.height == 101, "cut-top keeps rows 50..150");
+    IS_INT(phm_cut_rect(w, 2, PHM_CUT_TOP, &r), PHM_ERR_INVALID, "a height of 2 refused");
+    IS_INT(phm_cut_rect(w, ht, 2, &r), PHM_ERR_INVALID, "an unknown cut refused");
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_TOP, NULL), PHM_ERR_INVALID, "NULL out refused");
+    for (int top = 0; top <= 1; top++) {
+        memcpy(rows, p + (top ? (size_t)50 * w * 3 : 0), (size_t)101 * w * 3);
+        int got = variant_of(h, &img, top ? PHM_KV_ED_CUT_TOP : PHM_KV_ED_CUT_BOTTOM, &v) &&
+                  hash_of(h, rows, w, 101, &ref);
+        OK(got && memcmp(&v, &ref, sizeof v) == 0 && phm_pdq_distance(&v, &own) > 0,
+           "%s: the hash of the rows kept", top ? "cut-top" : "cut-bottom");
+    }
+    /* distinct 16-bit rows: counted here from the hex digits */
+    static const char *const hexes[] = {
+        "aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555aaaa5555",
+        "5551555455545554eaabeaabeaab155455545554aaafeaabeaab055155565554",
+        "a39618f859a9eafde315a986d0b878d31d4bb52e44d3454c126356b965266b76",
+    };
+    for (int i = 0; i < 3; i++) {
+        phm_pdq q;
+        int want = 0;
+        for (int a = 0; a < 16; a++) {
+            int dup = 0;
+            for (int b = 0; b < a && !dup; b++)
+                dup = strncmp(hexes[i] + 4 * a, hexes[i] + 4 * b, 4) == 0;
+            want += !dup;
+        }
+        OK(phm_pdq_from_hex(hexes[i], 64, &q) == PHM_OK && phm_pdq_distinct_rows(&q) == want,
+           "distinct rows of %.16s...: %d", hexes[i], want);
+    }
+    IS_INT(phm_pdq_distinct_rows(NULL), 0, "distinct rows of NULL: 0");
+    /* phm_hash_cuts: the rows kept, hashed (as the variants above); a
+     * flat image's cuts are patterns, left out */
+    phm_pdq_result cuts[PHM_CUT_COUNT], rr;
+    unsigned mask = phm_hash_cuts(h, &img, PHM_MODE_FULL, 0, cuts);
+    int same = 1;
+    for (int top = 0; top <= 1; top++) {
+        memcpy(rows, p + (top ? (size_t)50 * w * 3 : 0), (size_t)101 * w * 3);
+        phm_image im = { rows, w, 101, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+        same = same && phm_hash_image(h, &im, PHM_MODE_FULL, 0, &rr) == PHM_OK &&
+               memcmp(&cuts[top ? PHM_CUT_TOP : PHM_CUT_BOTTOM].hash[0], &rr.hash[0], 32) == 0;
+    }
+    OK(mask == 3 && same, "phm_hash_cuts: both cuts, the hashes of the rows kept");
+    memset(rows, 90, (size_t)w * ht * 3);
+    phm_image flat = { rows, w, ht, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+    IS_INT((int)phm_hash_cuts(h, &flat, PHM_MODE_FULL, 0, cuts), 0, "a flat image: no cut");
+    IS_INT((int)phm_hash_cuts(h, NULL, PHM_MODE_FULL, 0, cuts), 0, "NULL image: no cut");
+    IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_BOTTOM), "cut-bottom", "cut-bottom's name");
+    IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_TOP), "cut-top", "cut-top's name");
+    free(rows);
+    phm_hasher_free(h);
+    free(p);
+}
+
+/* The soft hash: block means to at most PHM_SOFT_SIDE a side (600 x 400:
+ * 3 x 3 blocks, 200 x 134, the last row of blocks one line high) computed
+ * here, blurred by phm_image_blur (checked above against a Gaussian) with
+ * sigma 0.75 % of 200, hashed; the stored "soft" variant is that hash. */
+static void test_soft(void)
+{
+    const uint32_t w = 600, ht = 400, sw = 200, sh = 134;
+    phm_hasher *h;
+    phm_image img, s, b;
+    phm_pdq_result got, ref;
+    phm_pdq v;
+    uint8_t *p = picture(w, ht, 3, &img), *sm = malloc(sw * sh * 3), *bl = malloc(sw * sh * 3);
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++)
+            for (uint32_t c = 0; c < 3; c++) {
+                uint32_t a = 0, k = 0;
+                for (uint32_t yy = 3 * y; yy < 3 * y + 3 && yy < ht; yy++)
+                    for (uint32_t xx = 3 * x; xx < 3 * x + 3; xx++, k++)
+                        a += p[((size_t)yy * w + xx) * 3 + c];
+                sm[((size_t)y * sw + x) * 3 + c] = (uint8_t)((a + k / 2) / k);
+            }
+    s = (phm_image){ sm, sw, sh, 3, (size_t)sw * 3, PHM_FORMAT_PNG };
+    OK(phm_image_blur(&s, 0.0075 * sw, bl, sw * sh * 3, &b) == PHM_OK &&
+           phm_hash_image(h, &b, PHM_MODE_FULL, 1, &ref) == PHM_OK &&
+           phm_hash_soft(h, &img, PHM_MODE_FULL, 1, &got) == PHM_OK &&
+           memcmp(got.hash, ref.hash, sizeof got.hash) == 0 && got.quality == ref.quality,
+       "soft: the hash (8 orientations) of the block means, blurred");
+    OK(variant_of(h, &img, PHM_KV_ED_SOFT, &v) && memcmp(&v, &ref.hash[0], sizeof v) == 0,
+       "the soft variant is that hash");
+    IS_INT(phm_hash_soft(h, NULL, PHM_MODE_FULL, 0, &got), PHM_ERR_INVALID, "soft: NULL refused");
+    free(bl);
+    free(sm);
+    phm_hasher_free(h);
+    free(p);
+}
+
 static void test_names(void)
 {
     int ok = 1;
@@ -549,6 +656,8 @@ int main(void)
     test_transforms();
     test_augment();
     test_photometric();
+    test_cuts();
+    test_soft();
     test_names();
     test_index();
     test_old_formats();

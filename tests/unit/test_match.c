@@ -182,6 +182,30 @@ int main(void)
     OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && !res->searched &&
            res->count == 0,
        "quality below min_quality: not searched");
+    /* Below the gate with low_quality_distance (wt-edits): searched, only
+     * within that distance (a at 0 through rot270, b at 8), and not below
+     * low_quality_min. */
+    IS_INT(o.low_quality_distance, 0, "defaults: low_quality_distance 0");
+    o.low_quality_distance = 4;
+    o.low_quality_min = 20;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->searched &&
+           res->total == 1 && res->hits[0].entry == na && res->hits[0].distance == 0,
+       "low quality within 4: a at 0 only, b at 8 left out");
+    o.low_quality_distance = 8;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->total == 2,
+       "low quality within 8: a and b");
+    o.max_distance = 5;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->total == 1,
+       "low quality: max_distance still bounds it");
+    o.max_distance = 31;
+    q.quality = 19;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && !res->searched,
+       "below low_quality_min: not searched");
+    o.low_quality_distance = 257;
+    IS_INT(phm_match_image(m, &q, &o, &res, err, sizeof err), PHM_ERR_INVALID,
+           "low_quality_distance 257: invalid");
+    o.low_quality_distance = 0;
+    o.low_quality_min = 0;
     q.quality = 80;
     q.nhashes = 0;
     IS_INT(phm_match_image(m, &q, &o, &res, err, sizeof err), PHM_ERR_INVALID,
