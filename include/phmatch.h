@@ -2072,6 +2072,10 @@ typedef struct phm_match_result {
     const phm_match_hit *hits; /* count hits, nearest first */
     uint64_t suppressed;  /* hits suppressed (all of them carry
                              suppressed_by); then total is 0 */
+    int partial;          /* phm_match_knn only: 1 when its window reached
+                             its bound (PHM_MATCH_KNN_SKIP_MAX) first, so
+                             there may be fewer than k hits, or a
+                             suppression entry past the window unseen */
 } phm_match_result;
 
 /* A reusable matching context (see above). */
@@ -2117,6 +2121,28 @@ int phm_match_radius(phm_matcher *m, int max_distance, int *radius,
 int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
                       int quality, const phm_match_options *o,
                       const phm_match_result **out, char *err, size_t errlen);
+
+/* The k (>= 1) nearest entries that the governance admits (the rules
+ * above: the request's o->max_distance, each source's max_distance and
+ * min_quality against `quality` (-1 unknown), disabled and quarantined
+ * entries), nearest first, ties to lower entry numbers: the first k hits
+ * phm_match_results would give for a radius search at phm_match_radius(),
+ * without reading them all. Entries the governance excludes do not take
+ * a place: the window searched widens (k, 2k, 4k ... nearest entries)
+ * until it holds k admitted ones, and reaches past every distance at
+ * which an entry of an enabled suppression source may match (so the query
+ * is suppressed as a radius search would be), or holds every entry within
+ * the radius. It passes over at most PHM_MATCH_KNN_SKIP_MAX entries
+ * beyond k; past that the result is what the window held, with
+ * `partial` set. total (or suppressed) counts the hits, at most k;
+ * o->max_matches caps count. *out as phm_match_image. The search and the
+ * entries read are s's (phm_search_knn): valid until its next search.
+ * Errors: PHM_ERR_INVALID (k 0, an option out of range), PHM_ERR_NOMEM,
+ * and those of phm_search_knn and phm_searcher_get, with `err`. */
+#define PHM_MATCH_KNN_SKIP_MAX 65536
+int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
+                  const phm_match_options *o, const phm_match_result **out,
+                  char *err, size_t errlen);
 
 /* Fills *out as the record of search result `match` of a single hash
  * (phm_search_radius/knn/batch/digest on `s`: a hash lookup), reading its

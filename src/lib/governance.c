@@ -848,8 +848,16 @@ static int header_decode(const MDB_val *v, gov_source *g)
 
 int gov_radius(phm_searcher *s, int request, int *radius, char *err, size_t errlen)
 {
+    int supp;
+    return gov_radii(s, request, radius, &supp, err, errlen);
+}
+
+int gov_radii(phm_searcher *s, int request, int *radius, int *suppression, char *err,
+              size_t errlen)
+{
     phm_index *idx = s->idx;
     *radius = request;
+    *suppression = -1;
     if (!idx->gov_present)
         return PHM_OK;
     int st = idx_searcher_begin(s, err, errlen);
@@ -868,6 +876,9 @@ int gov_radius(phm_searcher *s, int request, int *radius, char *err, size_t errl
         }
         if (g.enabled && g.max_distance > *radius)
             *radius = g.max_distance;
+        int own = g.max_distance >= 0 ? g.max_distance : request;
+        if (g.enabled && g.kind == PHM_SOURCE_SUPPRESSION && own > *suppression)
+            *suppression = own;
     }
     if (c)
         mdb_cursor_close(c);

@@ -434,6 +434,11 @@ int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen);
  * snapshot (taken if needed). */
 int gov_radius(phm_searcher *s, int request, int *radius, char *err,
                size_t errlen);
+/* gov_radius, and in *suppression the largest distance at which an entry
+ * of an enabled suppression source may match a request of `request` (its
+ * own max_distance, or `request`), -1 if there is no such source. */
+int gov_radii(phm_searcher *s, int request, int *radius, int *suppression,
+              char *err, size_t errlen);
 /* A source's settings in s's active snapshot (defaults if none). */
 int gov_source_read(phm_searcher *s, const char *source, gov_source *out,
                     char *err, size_t errlen);

@@ -55,9 +55,9 @@ req() {
     curl -s -m 20 -o "$T/out" -w '%{http_code}' --unix-socket "$S" "$@"
 }
 body() { cat "$T/out"; }
-# ids HASH [DIST] - the "source:id" POST /v1/lookup reports for HASH.
+# ids HASH [DIST [K]] - the "source:id" POST /v1/lookup reports for HASH.
 ids() {
-    req -X POST -H "$JSON" -d "{\"hashes\":[\"$1\"],\"max_distance\":${2:-31}}" \
+    req -X POST -H "$JSON" -d "{\"hashes\":[\"$1\"],\"max_distance\":${2:-31}${3:+,\"k\":$3}}" \
         http://x/v1/lookup >/dev/null
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]
 print(" ".join("%s:%s" % (m["source"], m["id"]) for m in r["matches"]) + (" suppressed" if r.get("suppressed") else ""))' "$T/out"
@@ -103,6 +103,11 @@ t_is "DELETE /v1/index/disabled/t/far20: 200" \
     "$(req -X DELETE http://x/v1/index/disabled/t/far20)" 200
 t_is "... it matches again" "$(ids "$B")" "s:planted t:far20"
 t_is "disable an unknown entry: 404" "$(req -X PUT http://x/v1/index/disabled/s/nope)" 404
+# "k": the k nearest entries the governance admits
+t_is "k 1: the nearest, planted" "$(ids "$B" 31 1)" "s:planted"
+req -X PUT http://x/v1/index/disabled/s/planted >/dev/null
+t_is "k 1, planted disabled: far20, the nearest admitted" "$(ids "$B" 31 1)" "t:far20"
+req -X DELETE http://x/v1/index/disabled/s/planted >/dev/null
 
 # ---- suppression ----
 printf '%s,,logo\n' "$(near 1)" | "$P" index import --source logos "$DB" - >/dev/null
