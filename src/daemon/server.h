@@ -269,6 +269,11 @@ void reply_error(svc_request *rq, unsigned status, const char *code, const char 
                  ...) __attribute__((format(printf, 4, 5)));
 void reply_text(svc_request *rq, unsigned status, const char *content_type, char *text,
                 size_t len); /* takes a malloc'd text */
+/* HMA 2's answer to a request its schema refuses (flask-openapi3's
+ * pydantic validation): 422, [{"type": TYPE, "loc": [FIELD], "msg": MSG}]
+ * (loc [] when field is NULL). */
+void reply_hma_invalid(svc_request *rq, const char *field, const char *type,
+                       const char *msg);
 /* The error answer for a libphmatch status from decoding/hashing. */
 void reply_phm_error(svc_request *rq, int rc, const char *msg);
 
