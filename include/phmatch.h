@@ -1449,6 +1449,46 @@ int phm_index_quarantine_foreach(phm_index *idx,
                                            uint64_t count),
                                  void *ctx, char *err, size_t errlen);
 
+/* Quarantine counts: phmatchd's distinct queries per entry within a
+ * source's quarantine window, stored in the index (table `qcounts`) so
+ * that a restart continues them. A row is an entry number and the
+ * queries seen: a fingerprint the caller chooses (phmatchd: 64 bits of
+ * the query hash) and the unix time in milliseconds it was last seen. */
+typedef struct phm_quarantine_seen {
+    uint64_t fingerprint;
+    int64_t time_ms;
+} phm_quarantine_seen;
+
+typedef struct phm_quarantine_counts {
+    uint64_t entry;
+    const phm_quarantine_seen *seen; /* nseen of them */
+    size_t nseen;                    /* 0..PHM_QUARANTINE_MAX_LIMIT + 1 */
+} phm_quarantine_counts;
+
+/* Most entries with stored counts. */
+#define PHM_QUARANTINE_COUNTS_MAX 4096
+
+/* Stores c[0..n) in one durable transaction: each entry's row becomes its
+ * seen list (nseen 0 removes the row); with `replace`, every other row is
+ * removed first (the table becomes c). No new generation: searches are
+ * not affected. The rows stay when an entry is removed (a caller's next
+ * replace drops them). Errors: PHM_ERR_INVALID (n above
+ * PHM_QUARANTINE_COUNTS_MAX, an nseen above PHM_QUARANTINE_MAX_LIMIT + 1,
+ * a negative time, or more than PHM_QUARANTINE_COUNTS_MAX rows after the
+ * write: nothing is written), PHM_ERR_READONLY, PHM_ERR_FULL,
+ * PHM_ERR_INDEX. Thread-safety as the other index writes. */
+int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts *c,
+                                     size_t n, int replace, char *err, size_t errlen);
+
+/* Calls fn(ctx, c) for every stored row, by entry number, from one
+ * snapshot; c and its seen list are valid during the call only. A nonzero
+ * return from fn stops and is returned. Allocates 16 KiB. Errors:
+ * PHM_ERR_CORRUPT (a malformed row), PHM_ERR_NOMEM, PHM_ERR_INDEX. */
+int phm_index_quarantine_counts_foreach(phm_index *idx,
+                                        int (*fn)(void *ctx,
+                                                  const phm_quarantine_counts *c),
+                                        void *ctx, char *err, size_t errlen);
+
 /* Counts of the governance tables: sources with stored settings, entries
  * disabled now (at unix time `now`), quarantined entries. */
 typedef struct phm_governance_counts {

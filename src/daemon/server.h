@@ -190,6 +190,10 @@ typedef struct svc_server {
     svc_config boot;      /* settings at start: the restart-only ones apply */
     svc_audit audit;
     svc_quarantine quarantine; /* distinct queries per entry (governance) */
+    /* the thread that keeps the quarantine counts in the index (main.c) */
+    pthread_t qflush;
+    int qflush_on;
+    atomic_int qflush_stop;
     svc_indexes index;    /* the index in use (swapped by read-only replicas) */
     svc_workers workers;
     svc_decoders *decoders; /* large images' threads (http_start .. http_stop) */

@@ -298,6 +298,10 @@ struct phm_index {
      * (opened read-only before any write open created them): defaults */
     MDB_dbi db_sources, db_disabled, db_quarantine;
     int gov_present;
+    /* quarantine counts (governance.c, phm_index_quarantine_counts_*);
+     * qcounts_present 0: the file has no such table yet (none stored) */
+    MDB_dbi db_qcounts;
+    int qcounts_present;
     MDB_dbi db_names; /* format 5: source and category names <-> numbers */
     int rdonly;
     phm_simd simd;
