@@ -467,16 +467,24 @@ static void clocks_ms(int64_t *mono, int64_t *wall)
     *mono = (int64_t)(now_micros() / 1000u);
 }
 
-/* Writes the quarantine counts that changed to the index (primary only). */
+/* Writes the quarantine counts that changed to the index (primary only).
+ * A failure is logged once until a write succeeds again (an index that
+ * is full would otherwise log it every second). */
 static void qflush_once(svc_server *srv)
 {
     char err[PHM_ERRMSG_MAX];
     int64_t mono, wall;
     clocks_ms(&mono, &wall);
-    if (srv->index.slot[0] &&
-        quarantine_flush(&srv->quarantine, srv->index.slot[0], mono, wall, err,
-                         sizeof err) != PHM_OK)
-        SVC_LOG(&srv->log, LOG_ERROR, "cannot keep the quarantine counts: %s", err);
+    if (!srv->index.slot[0])
+        return;
+    int failed = quarantine_flush(&srv->quarantine, srv->index.slot[0], mono, wall, err,
+                                  sizeof err) != PHM_OK;
+    if (failed && !srv->qflush_failing)
+        SVC_LOG(&srv->log, LOG_ERROR, "cannot keep the quarantine counts: %s (retried "
+                "each second)", err);
+    else if (!failed && srv->qflush_failing)
+        SVC_LOG(&srv->log, LOG_INFO, "quarantine counts kept again");
+    srv->qflush_failing = failed;
 }
 
 /* The flusher thread: the changed counts each second, until stopped. */

@@ -192,7 +192,7 @@ typedef struct svc_server {
     svc_quarantine quarantine; /* distinct queries per entry (governance) */
     /* the thread that keeps the quarantine counts in the index (main.c) */
     pthread_t qflush;
-    int qflush_on;
+    int qflush_on, qflush_failing;
     atomic_int qflush_stop;
     svc_indexes index;    /* the index in use (swapped by read-only replicas) */
     svc_workers workers;

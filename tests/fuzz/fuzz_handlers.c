@@ -394,10 +394,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "fuzz_handlers: answer %u is not JSON: %s\n", status, je.text);
             abort();
         }
+        /* the route of the path (libmicrohttpd routes it without the
+         * query) */
         const svc_route *r = NULL;
         static char a[PATH_ARGS][PATH_ARG_MAX];
-        char al[ROUTE_ALLOW_MAX];
-        route_find(method, url, &r, a, al);
+        char al[ROUTE_ALLOW_MAX], path[sizeof url];
+        memcpy(path, url, sizeof url);
+        path[strcspn(path, "?")] = '\0';
+        route_find(method, path, &r, a, al);
         json_t *e = json_object_get(j, "error");
         if (status >= 400 && route_is_hma(r) && !e) {
             json_t *first = json_array_get(j, 0);
