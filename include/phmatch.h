@@ -1527,6 +1527,46 @@ int phm_index_quarantine_foreach(phm_index *idx,
                                            uint64_t count),
                                  void *ctx, char *err, size_t errlen);
 
+/* Quarantine counts: phmatchd's distinct queries per entry within a
+ * source's quarantine window, stored in the index (table `qcounts`) so
+ * that a restart continues them. A row is an entry number and the
+ * queries seen: a fingerprint the caller chooses (phmatchd: 64 bits of
+ * the query hash) and the unix time in milliseconds it was last seen. */
+typedef struct phm_quarantine_seen {
+    uint64_t fingerprint;
+    int64_t time_ms;
+} phm_quarantine_seen;
+
+typedef struct phm_quarantine_counts {
+    uint64_t entry;
+    const phm_quarantine_seen *seen; /* nseen of them */
+    size_t nseen;                    /* 0..PHM_QUARANTINE_MAX_LIMIT + 1 */
+} phm_quarantine_counts;
+
+/* Most entries with stored counts. */
+#define PHM_QUARANTINE_COUNTS_MAX 4096
+
+/* Stores c[0..n) in one durable transaction: each entry's row becomes its
+ * seen list (nseen 0 removes the row); with `replace`, every other row is
+ * removed first (the table becomes c). No new generation: searches are
+ * not affected. The rows stay when an entry is removed (a caller's next
+ * replace drops them). Errors: PHM_ERR_INVALID (n above
+ * PHM_QUARANTINE_COUNTS_MAX, an nseen above PHM_QUARANTINE_MAX_LIMIT + 1,
+ * a negative time, or more than PHM_QUARANTINE_COUNTS_MAX rows after the
+ * write: nothing is written), PHM_ERR_READONLY, PHM_ERR_FULL,
+ * PHM_ERR_INDEX. Thread-safety as the other index writes. */
+int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts *c,
+                                     size_t n, int replace, char *err, size_t errlen);
+
+/* Calls fn(ctx, c) for every stored row, by entry number, from one
+ * snapshot; c and its seen list are valid during the call only. A nonzero
+ * return from fn stops and is returned. Allocates 16 KiB. Errors:
+ * PHM_ERR_CORRUPT (a malformed row), PHM_ERR_NOMEM, PHM_ERR_INDEX. */
+int phm_index_quarantine_counts_foreach(phm_index *idx,
+                                        int (*fn)(void *ctx,
+                                                  const phm_quarantine_counts *c),
+                                        void *ctx, char *err, size_t errlen);
+
 /* Counts of the governance tables: sources with stored settings, entries
  * disabled now (at unix time `now`), quarantined entries. */
 typedef struct phm_governance_counts {
@@ -2160,6 +2200,10 @@ typedef struct phm_match_result {
     const phm_match_hit *hits; /* count hits, nearest first */
     uint64_t suppressed;  /* hits suppressed (all of them carry
                              suppressed_by); then total is 0 */
+    int partial;          /* phm_match_knn only: 1 when its window reached
+                             its bound (PHM_MATCH_KNN_SKIP_MAX) first, so
+                             there may be fewer than k hits, or a
+                             suppression entry past the window unseen */
 } phm_match_result;
 
 /* A reusable matching context (see above). */
@@ -2205,6 +2249,28 @@ int phm_match_radius(phm_matcher *m, int max_distance, int *radius,
 int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n,
                       int quality, const phm_match_options *o,
                       const phm_match_result **out, char *err, size_t errlen);
+
+/* The k (>= 1) nearest entries that the governance admits (the rules
+ * above: the request's o->max_distance, each source's max_distance and
+ * min_quality against `quality` (-1 unknown), disabled and quarantined
+ * entries), nearest first, ties to lower entry numbers: the first k hits
+ * phm_match_results would give for a radius search at phm_match_radius(),
+ * without reading them all. Entries the governance excludes do not take
+ * a place: the window searched widens (k, 2k, 4k ... nearest entries)
+ * until it holds k admitted ones, and reaches past every distance at
+ * which an entry of an enabled suppression source may match (so the query
+ * is suppressed as a radius search would be), or holds every entry within
+ * the radius. It passes over at most PHM_MATCH_KNN_SKIP_MAX entries
+ * beyond k; past that the result is what the window held, with
+ * `partial` set. total (or suppressed) counts the hits, at most k;
+ * o->max_matches caps count. *out as phm_match_image. The search and the
+ * entries read are s's (phm_search_knn): valid until its next search.
+ * Errors: PHM_ERR_INVALID (k 0, an option out of range), PHM_ERR_NOMEM,
+ * and those of phm_search_knn and phm_searcher_get, with `err`. */
+#define PHM_MATCH_KNN_SKIP_MAX 65536
+int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
+                  const phm_match_options *o, const phm_match_result **out,
+                  char *err, size_t errlen);
 
 /* Fills *out as the record of search result `match` of a single hash
  * (phm_search_radius/knn/batch/digest on `s`: a hash lookup), reading its

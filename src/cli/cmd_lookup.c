@@ -47,7 +47,7 @@ static const char usage_text[] =
     "Options:\n"
     "      --index DB          the index (required)\n"
     "      --max-distance R    largest Hamming distance, 0..128 (default 31)\n"
-    "      --knn K             only the K nearest entries within R\n"
+    "      --knn K             only the K nearest admitted entries within R\n"
     "      --format F          tsv (default), csv or jsonl\n"
     "      --fail-on-match     exit 4 when any query matched\n"
     "  -j, --jobs N            search threads, 1..16 (default: all cores,\n"
@@ -179,30 +179,43 @@ static size_t line_fields(field *f, const char *input, const char *lineno,
     return n + fields_match(f + n, h, frames);
 }
 
-/* Writes one query's results to `out`: each match as the match record
- * (phm_match_results: the index's governance applied,
- * phm_match_json_fwrite); `m` from the searcher of matcher `mt`. A
- * suppressed query: its records in jsonl, one row of status 'suppressed'
- * in tsv and csv. Returns 0 or -1 (message in w->err). */
-static int emit(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
-                FILE *out, const char *input, const lookup_query *q,
-                const phm_match *m, size_t n)
+/* The governed result of query q (the index's governance applied): the
+ * search results m[0..n) of matcher mt's searcher (phm_match_results),
+ * or with --knn the K nearest admitted entries (phm_match_knn; m unused).
+ * Returns 0 or -1 (message in w->err). */
+static int govern(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
+                  const lookup_query *q, const phm_match *m, size_t n,
+                  const phm_match_result **res)
 {
-    char qt[80], lineno[24], err[PHM_ERRMSG_MAX];
-    char sep = r->fmt == LK_TSV ? '\t' : ',';
-    field f[4 + FIELDS_MATCH_COUNT];
-    char *frames;
-    size_t shown = 0;
-    const phm_match_result *res;
     phm_match_options o;
     phm_match_options_init(&o);
     o.max_distance = r->radius;
     int quality = q->rec.signals & PHM_SIG_PDQ ? q->rec.quality : -1;
     if (q->rec.signals & PHM_SIG_PDQ)
         o.query = &q->rec.pdq; /* known_variant of entries with stored variants */
-    if (phm_match_results(mt, m, n, quality, &o, &res, w->err, sizeof w->err) != PHM_OK)
+    int rc = r->knn && (q->rec.signals & PHM_SIG_PDQ)
+                 ? phm_match_knn(mt, &q->rec.pdq, r->knn, quality, &o, res, w->err,
+                                 sizeof w->err)
+                 : phm_match_results(mt, m, n, quality, &o, res, w->err, sizeof w->err);
+    return rc == PHM_OK ? 0 : -1;
+}
+
+/* Writes one query's results to `out`: each match as the match record
+ * (govern(), phm_match_json_fwrite). A suppressed query: its records in
+ * jsonl, one row of status 'suppressed' in tsv and csv. Returns 0 or -1
+ * (message in w->err). */
+static int emit(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
+                FILE *out, const char *input, const lookup_query *q,
+                const phm_match *m, size_t n)
+{
+    char qt[80], lineno[24];
+    char sep = r->fmt == LK_TSV ? '\t' : ',';
+    field f[4 + FIELDS_MATCH_COUNT];
+    char *frames;
+    size_t shown = 0;
+    const phm_match_result *res;
+    if (govern(r, w, mt, q, m, n, &res))
         return -1;
-    (void)err;
     query_text(&q->rec, qt, sizeof qt);
     snprintf(lineno, sizeof lineno, "%" PRIu64, q->line);
     w->queries++;
@@ -268,11 +281,11 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
             w->slot[i] = SIZE_MAX;
         }
     }
-    if (np) {
+    if (np && !r->knn) { /* --knn: each query its own phm_match_knn */
         int radius; /* the largest distance a source allows (governance) */
         rc = phm_match_radius(w->m, r->radius, &radius, w->err, sizeof w->err);
         if (rc == PHM_OK)
-            rc = phm_search_batch(w->s, w->pdq, np, radius, r->knn, &m, &off,
+            rc = phm_search_batch(w->s, w->pdq, np, radius, 0, &m, &off,
                                   w->err, sizeof w->err);
         if (rc != PHM_OK)
             return -1;
@@ -280,7 +293,8 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
     for (size_t i = 0; i < n; i++) {
         if (w->slot[i] != SIZE_MAX) {
             size_t j = w->slot[i];
-            if (emit(r, w, w->m, out, input, &q[i], m + off[j], off[j + 1] - off[j]))
+            if (emit(r, w, w->m, out, input, &q[i], r->knn ? NULL : m + off[j],
+                     r->knn ? 0 : off[j + 1] - off[j]))
                 return -1;
             continue;
         }

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "hma.h"
@@ -165,10 +166,40 @@ oom:
     return NULL;
 }
 
-/* ?banks=, ?seed=, ?bypass_coinflip= into o (list and seed buffers).
- * 0, or -1 after answering 400. */
+int hma_bool_text(const char *s, int *out)
+{
+    static const char *const yes[] = { "1", "on", "t", "true", "y", "yes" };
+    static const char *const no[] = { "0", "off", "f", "false", "n", "no" };
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+/* A boolean query argument as HMA's schema reads it (hma_bool_text;
+ * absent: 0). 0, or -1 after answering 422 (or 400 when unreadable). */
+static int hma_bool_arg(svc_request *rq, const char *name, int *out)
+{
+    svc_args a = request_args(rq);
+    char v[16];
+    int got = args_text(&a, name, v, sizeof v);
+    *out = 0;
+    if (got == 0 || (got > 0 && hma_bool_text(v, out) == 0))
+        return 0;
+    reply_hma_invalid(rq, name, "bool_parsing",
+                      "Input should be a valid boolean, unable to interpret input");
+    return -1;
+}
+
+/* ?banks=, ?seed=, ?bypass_coinflip= into o (list and seed buffers): GET
+ * reads bypass_coinflip as a boolean of HMA's schema (422 if it is none),
+ * POST as HMA's POST does (exactly "true" bypasses, anything else not).
+ * 0, or -1 after answering. */
 static int lookup_args(svc_request *rq, lookup_opts *o, char *list, size_t listlen,
-                       char *seed, size_t seedlen)
+                       char *seed, size_t seedlen, int post)
 {
     svc_args a = request_args(rq);
     memset(o, 0, sizeof *o);
@@ -179,11 +210,12 @@ static int lookup_args(svc_request *rq, lookup_opts *o, char *list, size_t listl
     if ((got = text_arg(rq, "seed", seed, seedlen)) < 0)
         return -1;
     o->seed = got ? seed : NULL;
-    if (args_bool(&a, "bypass_coinflip", &o->bypass)) {
-        reply_error(rq, 400, "bad_request", "?bypass_coinflip= must be true or false");
-        return -1;
+    if (post) {
+        char v[8];
+        o->bypass = args_text(&a, "bypass_coinflip", v, sizeof v) == 1 && !strcmp(v, "true");
+        return 0;
     }
-    return 0;
+    return hma_bool_arg(rq, "bypass_coinflip", &o->bypass);
 }
 
 void handle_hma_lookup(svc_request *rq, svc_worker *w)
@@ -195,7 +227,7 @@ void handle_hma_lookup(svc_request *rq, svc_worker *w)
     lookup_opts o;
     char list[HMA_BANKS_ARG_MAX], seed[256];
 
-    if (need_index(rq) || lookup_args(rq, &o, list, sizeof list, seed, sizeof seed))
+    if (need_index(rq) || lookup_args(rq, &o, list, sizeof list, seed, sizeof seed, 0))
         return;
     if (args_hma_signal(&a, &r.hash[0], &code, &msg)) {
         reply_error(rq, 400, code, "%s", msg);
@@ -220,7 +252,7 @@ void handle_hma_lookup_post(svc_request *rq, svc_worker *w)
     lookup_opts o;
     char list[HMA_BANKS_ARG_MAX], seed[256];
 
-    if (need_index(rq) || lookup_args(rq, &o, list, sizeof list, seed, sizeof seed) ||
+    if (need_index(rq) || lookup_args(rq, &o, list, sizeof list, seed, sizeof seed, 1) ||
         hash_body(rq, w, 0, &r, &info, &recovered))
         return;
     const phm_match_result *res =
@@ -273,14 +305,21 @@ void handle_hma_raw_lookup(svc_request *rq, svc_worker *w)
     if (got < 0)
         return;
     const char *banks = got ? list : NULL;
+    /* signal and signal_type are required by HMA's schema: 422 */
+    static const char *const required[] = { "signal", "signal_type" };
+    for (size_t i = 0; i < 2; i++) {
+        char v[2];
+        if (args_text(&a, required[i], v, sizeof v) == 0) {
+            reply_hma_invalid(rq, required[i], "missing", "Field required");
+            return;
+        }
+    }
     if (args_hma_signal(&a, &q, &code, &msg)) {
         reply_error(rq, 400, code, "%s", msg);
         return;
     }
-    if (args_bool(&a, "include_distance", &with_dist)) {
-        reply_error(rq, 400, "bad_request", "?include_distance= must be true or false");
+    if (hma_bool_arg(rq, "include_distance", &with_dist))
         return;
-    }
     const phm_match *m;
     size_t n;
     int rc = phm_search_radius(w->searcher, &q, (int)c->match_distance, &m, &n, w->err,

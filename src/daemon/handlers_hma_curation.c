@@ -21,6 +21,7 @@
  * disable_until_ts maps to the governance disable (HMA: 1 enabled, 0
  * disabled, else disabled until that unix time).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,11 +100,18 @@ static phm_source_settings *settings_new(svc_request *rq)
     return s;
 }
 
-/* The JSON object body, or NULL after answering 400. */
-static json_t *body_object(svc_request *rq)
+/* The JSON object body, or NULL after answering 400 (bad JSON), or 422
+ * when `schema` (a body HMA validates with its schema) and the JSON is
+ * not an object. */
+static json_t *body_object(svc_request *rq, int schema)
 {
     json_error_t jerr;
     json_t *o = json_loadb((const char *)rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (o && !json_is_object(o) && schema) {
+        json_decref(o);
+        reply_hma_invalid(rq, NULL, "model_type", "Input should be a valid dictionary");
+        return NULL;
+    }
     if (!o || !json_is_object(o)) {
         json_decref(o);
         reply_error(rq, 400, "bad_request", "the body must be a JSON object");
@@ -112,21 +120,58 @@ static json_t *body_object(svc_request *rq)
     return o;
 }
 
+/* HMA's schema (pydantic, lax): a boolean is a JSON boolean, 0 or 1, or
+ * a string of hma_bool_text; a number a JSON number or a string that
+ * reads as one. 0 with *out set, or -1 after answering 422. */
+static int schema_bool(svc_request *rq, const char *field, json_t *v, int *out)
+{
+    if (json_is_boolean(v))
+        return *out = json_is_true(v), 0;
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+        return *out = json_integer_value(v) == 1, 0;
+    if (json_is_string(v) && hma_bool_text(json_string_value(v), out) == 0)
+        return 0;
+    reply_hma_invalid(rq, field, "bool_parsing",
+                      "Input should be a valid boolean, unable to interpret input");
+    return -1;
+}
+
+static int schema_number(svc_request *rq, const char *field, json_t *v, double *out)
+{
+    if (json_is_number(v))
+        return *out = json_number_value(v), 0;
+    if (json_is_string(v) && json_string_length(v) > 0) {
+        char *end;
+        errno = 0;
+        *out = strtod(json_string_value(v), &end);
+        if (!errno && !*end)
+            return 0;
+    }
+    reply_hma_invalid(rq, field, json_is_string(v) ? "float_parsing" : "float_type",
+                      json_is_string(v)
+                          ? "Input should be a valid number, unable to parse string as a "
+                            "number"
+                          : "Input should be a valid number");
+    return -1;
+}
+
 /* Applies HMA's "enabled" / "enabled_ratio" members of o to s (the ratio
- * wins, as in HMA). 0, or -1 after answering 400. */
+ * wins, as in HMA). 0, or -1 after answering (422 for a value HMA's
+ * schema refuses, 400 for a ratio outside 0..1). */
 static int apply_ratio(svc_request *rq, json_t *o, phm_source_settings *s)
 {
     json_t *en = json_object_get(o, "enabled"), *r = json_object_get(o, "enabled_ratio");
     if (en && !json_is_null(en)) {
-        if (!json_is_boolean(en)) {
-            reply_error(rq, 400, "bad_request", "enabled must be true or false");
+        int on;
+        if (schema_bool(rq, "enabled", en, &on))
             return -1;
-        }
-        s->enabled = json_is_true(en);
+        s->enabled = on;
         s->matching_ratio = s->enabled ? 1.0 : s->matching_ratio;
     }
     if (r && !json_is_null(r)) {
-        double v = json_is_number(r) ? json_number_value(r) : -1.0;
+        double v;
+        if (schema_number(rq, "enabled_ratio", r, &v))
+            return -1;
         if (!(v >= 0.0 && v <= 1.0)) {
             reply_error(rq, 400, "bad_request", "enabled_ratio must be a number in 0..1");
             return -1;
@@ -177,10 +222,18 @@ void handle_hma_bank_create(svc_request *rq, svc_worker *w)
 {
     phm_source_settings *s;
     json_t *o;
-    if (need_index(rq) || !(o = body_object(rq)))
+    if (need_index(rq) || !(o = body_object(rq, 1)))
         return;
     json_t *name = json_object_get(o, "name");
-    if (!json_is_string(name) || !bank_name_ok(json_string_value(name))) {
+    if (!json_is_string(name)) { /* HMA's schema: a required string */
+        json_decref(o);
+        if (name)
+            reply_hma_invalid(rq, "name", "string_type", "Input should be a valid string");
+        else
+            reply_hma_invalid(rq, "name", "missing", "Field required");
+        return;
+    }
+    if (!bank_name_ok(json_string_value(name))) {
         json_decref(o);
         reply_error(rq, 400, "bad_request", "Bank names must be UPPER_WITH_UNDERSCORE "
                     "([A-Z_][A-Z0-9_]*, at most %d bytes)", PHM_INDEX_MAX_SOURCE);
@@ -231,7 +284,7 @@ void handle_hma_bank_put(svc_request *rq, svc_worker *w)
     phm_source_settings *s, *t = NULL;
     const char *name = rq->path_arg[0];
     json_t *o;
-    if (need_index(rq) || !(o = body_object(rq)))
+    if (need_index(rq) || !(o = body_object(rq, 1)))
         return;
     if (!(s = settings_new(rq))) {
         json_decref(o);
@@ -244,8 +297,12 @@ void handle_hma_bank_put(svc_request *rq, svc_worker *w)
         goto out;
     json_t *nn = json_object_get(o, "name");
     const char *to = NULL;
+    if (nn && !json_is_null(nn) && !json_is_string(nn)) {
+        reply_hma_invalid(rq, "name", "string_type", "Input should be a valid string");
+        goto out;
+    }
     if (nn && !json_is_null(nn)) {
-        if (!json_is_string(nn) || !bank_name_ok(json_string_value(nn))) {
+        if (!bank_name_ok(json_string_value(nn))) {
             reply_error(rq, 400, "bad_request", "Bank names must be UPPER_WITH_UNDERSCORE "
                         "([A-Z_][A-Z0-9_]*, at most %d bytes)", PHM_INDEX_MAX_SOURCE);
             goto out;
@@ -442,12 +499,78 @@ static char *hma_vpdq_text(const phm_vpdq_frame *f, size_t n)
     return text;
 }
 
+/* Reads HMA's vpdq signal text (python-threatexchange's serialization: a
+ * JSON array of "HEX,QUALITY,TIMESTAMP" strings; hma_vpdq_text writes
+ * it) into v->frames (malloc'd, the caller frees them) and v->count, the
+ * frames numbered in order: 1..PHM_INDEX_MAX_VIDEO_FRAMES of them, each a
+ * PDQ hash of 64 hex digits, a quality 0..100 and a timestamp >= 0.
+ * PHM_OK, PHM_ERR_NOMEM, or PHM_ERR_CORRUPT with the reason in why. */
+static int hma_vpdq_parse(const char *text, size_t len, phm_vpdq *v, char *why,
+                          size_t whylen)
+{
+    json_error_t jerr;
+    json_t *a = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    size_t n = json_is_array(a) ? json_array_size(a) : 0;
+    int rc = PHM_ERR_CORRUPT;
+    v->frames = NULL;
+    v->count = 0;
+    if (!json_is_array(a)) {
+        snprintf(why, whylen, "not a JSON array of \"HEX,QUALITY,TIMESTAMP\" strings");
+        goto out;
+    }
+    if (n == 0 || n > PHM_INDEX_MAX_VIDEO_FRAMES) {
+        snprintf(why, whylen, "%zu frames; 1 to %u expected", n, PHM_INDEX_MAX_VIDEO_FRAMES);
+        goto out;
+    }
+    if (!(v->frames = calloc(n, sizeof *v->frames))) {
+        rc = PHM_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(a, i);
+        const char *t = json_is_string(s) ? json_string_value(s) : NULL;
+        const char *c1 = t ? strchr(t, ',') : NULL, *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        char *end;
+        phm_vpdq_frame *f = &v->frames[i];
+        int ok = c2 && !strchr(c2 + 1, ',') &&
+                 phm_pdq_from_hex(t, (size_t)(c1 - t), &f->hash) == PHM_OK;
+        if (ok) {
+            errno = 0;
+            long q = strtol(c1 + 1, &end, 10);
+            ok = !errno && end == c2 && end > c1 + 1 && q >= 0 && q <= 100;
+            f->quality = (int)q;
+        }
+        if (ok) {
+            errno = 0;
+            f->timestamp = strtod(c2 + 1, &end);
+            ok = !errno && !*end && end > c2 + 1 && f->timestamp >= 0 &&
+                 f->timestamp <= 1e12;
+        }
+        if (!ok) {
+            snprintf(why, whylen, "frame %zu is not \"HEX,QUALITY,TIMESTAMP\"", i);
+            goto out;
+        }
+        f->frame = i;
+    }
+    v->count = n;
+    rc = PHM_OK;
+out:
+    json_decref(a);
+    if (rc != PHM_OK) {
+        free(v->frames);
+        v->frames = NULL;
+    }
+    return rc;
+}
+
 /* Stores a new content of bank `name` with hash h (quality -1 unknown),
  * or the frames of video v when not NULL, note and attrs, and answers
- * {"id": N, "signals": {"pdq": HEX}} ({"vpdq": HMA's text} for a video). */
+ * {"id": N, "signals": {"pdq": HEX}} ({"vpdq": HMA's text} for a video:
+ * vtext when given, the signal as the client sent it, else the frames
+ * serialized). */
 static void content_store(svc_request *rq, svc_worker *w, const char *name,
                           const phm_pdq *h, int quality, const phm_vpdq *v,
-                          const char *note, const char *attrs)
+                          const char *vtext, const char *note, const char *attrs)
 {
     phm_index_txn *txn = NULL;
     uint64_t cid = 0;
@@ -486,7 +609,7 @@ static void content_store(svc_request *rq, svc_worker *w, const char *name,
     if (txn_finish(rq, w, txn, rc))
         return;
     if (v) {
-        char *text = hma_vpdq_text(v->frames, v->count);
+        char *text = vtext ? strdup(vtext) : hma_vpdq_text(v->frames, v->count);
         json_t *o = text ? json_pack("{s:I, s:{s:s}}", "id", (json_int_t)cid, "signals",
                                      "vpdq", text)
                          : NULL;
@@ -543,9 +666,10 @@ void handle_hma_content_add(svc_request *rq, svc_worker *w)
             reply_error(rq, 415, "unsupported_format", "the 'video' field holds an image: "
                         "send it as 'photo'");
         else if (hash_video_body(rq, w) == 0)
-            content_store(rq, w, rq->path_arg[0], NULL, -1, &w->video, note, attrs);
+            content_store(rq, w, rq->path_arg[0], NULL, -1, &w->video, NULL, note, attrs);
     } else if (hash_body(rq, w, 0, &r, &info, &recovered) == 0) {
-        content_store(rq, w, rq->path_arg[0], &r.hash[0], r.quality, NULL, note, attrs);
+        content_store(rq, w, rq->path_arg[0], &r.hash[0], r.quality, NULL, NULL, note,
+                      attrs);
     }
     free(attrs);
 }
@@ -557,7 +681,7 @@ void handle_hma_signal_add(svc_request *rq, svc_worker *w)
     if (need_index(rq) || need_bank(rq, w, &s))
         return;
     free(s);
-    if (!(o = body_object(rq)))
+    if (!(o = body_object(rq, 0)))
         return;
     if (json_object_size(o) == 0) {
         reply_error(rq, 400, "bad_request", "No signals given");
@@ -567,22 +691,48 @@ void handle_hma_signal_add(svc_request *rq, svc_worker *w)
     const char *key;
     json_t *v;
     phm_pdq h;
+    phm_vpdq video = { 0 };
+    char why[96];
     json_object_foreach(o, key, v) {
-        if (strcmp(key, "pdq") != 0) {
+        if (strcmp(key, "pdq") != 0 && strcmp(key, "vpdq") != 0) {
             reply_error(rq, 400, "bad_request", "No such signal type %s: phmatchd "
-                        "stores pdq", key);
-            json_decref(o);
-            return;
+                        "stores pdq and vpdq", key);
+            goto out;
         }
-        if (!json_is_string(v) ||
+        if (json_object_size(o) > 1) {
+            reply_error(rq, 400, "bad_request", "one signal per content: phmatchd stores "
+                        "a pdq hash or a vpdq video, not both in one content");
+            goto out;
+        }
+        if (!json_is_string(v)) {
+            reply_error(rq, 400, "bad_hash", "Invalid %s signal: not a string", key);
+            goto out;
+        }
+        if (strcmp(key, "pdq") == 0 &&
             phm_pdq_from_hex(json_string_value(v), json_string_length(v), &h) != PHM_OK) {
             reply_error(rq, 400, "bad_hash", "Invalid pdq signal: 64 hex digits expected");
-            json_decref(o);
-            return;
+            goto out;
+        }
+        if (strcmp(key, "vpdq") == 0) {
+            int rc = hma_vpdq_parse(json_string_value(v), json_string_length(v), &video,
+                                    why, sizeof why);
+            if (rc == PHM_ERR_NOMEM) {
+                reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
+                goto out;
+            }
+            if (rc != PHM_OK) {
+                reply_error(rq, 400, "bad_hash", "Invalid vpdq signal: %s", why);
+                goto out;
+            }
+            content_store(rq, w, rq->path_arg[0], NULL, -1, &video, json_string_value(v),
+                          NULL, NULL);
+            goto out;
         }
     }
+    content_store(rq, w, rq->path_arg[0], &h, -1, NULL, NULL, NULL, NULL);
+out:
+    free(video.frames);
     json_decref(o);
-    content_store(rq, w, rq->path_arg[0], &h, -1, NULL, NULL, NULL);
 }
 
 /* The content's JSON (HMA's BankContentConfig), with its signals when
@@ -721,7 +871,7 @@ void handle_hma_content_put(svc_request *rq, svc_worker *w)
     json_t *o = NULL;
     if (need_index(rq) || need_bank(rq, w, &s))
         return;
-    if (content_id_arg(rq, id, sizeof id) || !(o = body_object(rq)))
+    if (content_id_arg(rq, id, sizeof id) || !(o = body_object(rq, 0)))
         goto out;
     int missing, failed;
     json_t *cur = content_json(rq, w, s, id, 0, &missing, &failed);

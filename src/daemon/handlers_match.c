@@ -414,8 +414,8 @@ void handle_match(svc_request *rq, svc_worker *w)
 void handle_lookup(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
-    const phm_match *m;
-    const size_t *off;
+    const phm_match *m = NULL;
+    const size_t *off = NULL;
     lookup_body lb;
     svc_bad bad;
 
@@ -435,10 +435,12 @@ void handle_lookup(svc_request *rq, svc_worker *w)
     if (search_allowed(rq, n, lb.radius))
         return;
     int radius; /* the largest distance a source allows (governance) */
-    if (n && (phm_match_radius(w->matcher, (int)lb.radius, &radius, w->err,
-                               sizeof w->err) != PHM_OK ||
-              phm_search_batch(w->searcher, w->queries, n, radius, lb.k, &m, &off,
-                               w->err, sizeof w->err) != PHM_OK)) {
+    /* k: each hash its own phm_match_knn (the k nearest admitted). */
+    if (n && !lb.k &&
+        (phm_match_radius(w->matcher, (int)lb.radius, &radius, w->err,
+                          sizeof w->err) != PHM_OK ||
+         phm_search_batch(w->searcher, w->queries, n, radius, 0, &m, &off,
+                          w->err, sizeof w->err) != PHM_OK)) {
         reply_error(rq, 500, "index_error", "%s", w->err);
         return;
     }
@@ -453,8 +455,10 @@ void handle_lookup(svc_request *rq, svc_worker *w)
     for (size_t i = 0; i < n && !fail; i++) {
         const phm_match_result *res;
         o.query = &w->queries[i]; /* known_variant of entries with stored variants */
-        int rc = phm_match_results(w->matcher, m + off[i], off[i + 1] - off[i], -1, &o,
-                                   &res, w->err, sizeof w->err);
+        int rc = lb.k ? phm_match_knn(w->matcher, &w->queries[i], lb.k, -1, &o, &res,
+                                      w->err, sizeof w->err)
+                      : phm_match_results(w->matcher, m + off[i], off[i + 1] - off[i], -1,
+                                          &o, &res, w->err, sizeof w->err);
         if (rc != PHM_OK) {
             reply_error(rq, rc == PHM_ERR_NOMEM ? 503 : 500,
                         rc == PHM_ERR_NOMEM ? "out_of_memory" : "index_error", "%s", w->err);
@@ -465,7 +469,8 @@ void handle_lookup(svc_request *rq, svc_worker *w)
         fail = text_lit(w, i ? ",{\"matches\":" : "{\"matches\":") ||
                text_hits(w, res->hits, res->count) ||
                (res->suppressed && text_lit(w, ",\"suppressed\":true")) ||
-               text_lit(w, res->count < all ? ",\"truncated\":true}" : "}");
+               text_lit(w, res->count < all || res->partial ? ",\"truncated\":true}"
+                                                            : "}");
     }
     char tail[48];
     snprintf(tail, sizeof tail, "],\"max_distance\":%d}", (int)lb.radius);

@@ -20,6 +20,10 @@ json_t *hma_content_id(const char *id);
  * else its matching_ratio. */
 double hma_bank_ratio(const phm_source_settings *s);
 
+/* A boolean as HMA's schema (pydantic) reads text: 1/0, true/false,
+ * yes/no, on/off, t/f, y/n, any case. 0 with *out set, or -1. */
+int hma_bool_text(const char *s, int *out);
+
 /* Whether `name` is a listed bank of a ?banks= list (comma-separated). */
 int hma_bank_listed(const char *list, const char *name);
 

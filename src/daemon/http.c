@@ -159,7 +159,10 @@ void reply_error(svc_request *rq, unsigned status, const char *code, const char 
     /* A message may quote a hostile name that is not UTF-8. */
     char text[3 * sizeof msg];
     phm_utf8_repair(msg, strlen(msg), text, sizeof text);
-    json_t *o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", text);
+    /* HMA's routes answer as HMA's Flask error handler does. */
+    json_t *o = route_is_hma(rq->route)
+                    ? json_pack("{s:s}", "message", text)
+                    : json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", text);
     reply_json(rq, status, o);
     svc_metrics *m = &rq->srv->metrics;
     if (status == 401 || status == 403)
@@ -169,6 +172,13 @@ void reply_error(svc_request *rq, unsigned status, const char *code, const char 
                                 "Bearer realm=\"phmatchd\"");
     if (status == 503 || status == 429)
         add_retry_after(rq, rq->srv->boot.retry_after);
+}
+
+void reply_hma_invalid(svc_request *rq, const char *field, const char *type,
+                       const char *msg)
+{
+    json_t *loc = field ? json_pack("[s]", field) : json_array();
+    reply_json(rq, 422, json_pack("[{s:s, s:o, s:s}]", "type", type, "loc", loc, "msg", msg));
 }
 
 void reply_phm_error(svc_request *rq, int rc, const char *msg)

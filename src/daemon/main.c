@@ -458,6 +458,49 @@ static void index_watch_tick(svc_server *srv, index_watch *iw)
 
 /* ---- main -------------------------------------------------------------- */
 
+/* Unix and monotonic milliseconds of the same instant. */
+static void clocks_ms(int64_t *mono, int64_t *wall)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    *mono = (int64_t)(now_micros() / 1000u);
+}
+
+/* Writes the quarantine counts that changed to the index (primary only).
+ * A failure is logged once until a write succeeds again (an index that
+ * is full would otherwise log it every second). */
+static void qflush_once(svc_server *srv)
+{
+    char err[PHM_ERRMSG_MAX];
+    int64_t mono, wall;
+    clocks_ms(&mono, &wall);
+    if (!srv->index.slot[0])
+        return;
+    int failed = quarantine_flush(&srv->quarantine, srv->index.slot[0], mono, wall, err,
+                                  sizeof err) != PHM_OK;
+    if (failed && !srv->qflush_failing)
+        SVC_LOG(&srv->log, LOG_ERROR, "cannot keep the quarantine counts: %s (retried "
+                "each second)", err);
+    else if (!failed && srv->qflush_failing)
+        SVC_LOG(&srv->log, LOG_INFO, "quarantine counts kept again");
+    srv->qflush_failing = failed;
+}
+
+/* The flusher thread: the changed counts each second, until stopped. */
+static void *qflush_main(void *arg)
+{
+    svc_server *srv = arg;
+    while (!atomic_load(&srv->qflush_stop)) {
+        for (int i = 0; i < 10 && !atomic_load(&srv->qflush_stop); i++) {
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+        qflush_once(srv);
+    }
+    return NULL;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -575,6 +618,14 @@ int main(int argc, char **argv)
             goto out_sig;
         }
         index_init(&srv.index, idx);
+        /* The quarantine counts of the last run continue (the primary
+         * counts; replicas do not). */
+        int64_t mono, wall;
+        clocks_ms(&mono, &wall);
+        if (quarantine_load(&srv.quarantine, idx, mono, wall, err, sizeof err) != PHM_OK)
+            SVC_LOG(&srv.log, LOG_WARN, "quarantine counts start afresh: %s", err);
+        atomic_store(&srv.qflush_stop, 0);
+        srv.qflush_on = pthread_create(&srv.qflush, NULL, qflush_main, &srv) == 0;
     }
     if (audit_open(&srv.audit, srv.boot.audit_log, err, sizeof err)) {
         fprintf(stderr, "phmatchd: %s\n", err);
@@ -677,6 +728,12 @@ int main(int argc, char **argv)
 out_http:
     http_stop(&srv);
 out_sig:
+    if (srv.qflush_on) { /* the last counts, after the last request */
+        atomic_store(&srv.qflush_stop, 1);
+        pthread_join(srv.qflush, NULL);
+        srv.qflush_on = 0;
+        qflush_once(&srv);
+    }
     workers_free(&srv.workers);
     index_free(&srv.index);
     if (srv.unix_fd >= 0)

@@ -125,6 +125,13 @@ int route_refuses_url(const svc_route *route)
                      route->handler == handle_hma_content_add);
 }
 
+int route_is_hma(const svc_route *route)
+{
+    return route && (route->endpoint == EP_HMA_LOOKUP || route->endpoint == EP_HMA_HASH ||
+                     route->endpoint == EP_HMA_CURATION ||
+                     route->handler == handle_hma_status);
+}
+
 int route_takes_video(const svc_route *route)
 {
     return route && route->handler == handle_hma_content_add;

@@ -31,6 +31,9 @@ const char *route_check_type(const svc_route *route, const char *content_type);
 /* 1 for HMA endpoints that HMA lets fetch a ?url= (refused with 400
  * before the body is read: phmatchd never fetches URLs). */
 int route_refuses_url(const svc_route *route);
+/* 1 for HMA 2's endpoints (/status, /m/..., /h/hash, /c/...): their
+ * errors take HMA's shape, {"message": ...} (docs/SERVICE.md). */
+int route_is_hma(const svc_route *route);
 /* 1 if the route's multipart body may be a `video` field (HMA's bank
  * content), else 0. */
 int route_takes_video(const svc_route *route);

@@ -190,6 +190,10 @@ typedef struct svc_server {
     svc_config boot;      /* settings at start: the restart-only ones apply */
     svc_audit audit;
     svc_quarantine quarantine; /* distinct queries per entry (governance) */
+    /* the thread that keeps the quarantine counts in the index (main.c) */
+    pthread_t qflush;
+    int qflush_on, qflush_failing;
+    atomic_int qflush_stop;
     svc_indexes index;    /* the index in use (swapped by read-only replicas) */
     svc_workers workers;
     svc_decoders *decoders; /* large images' threads (http_start .. http_stop) */
@@ -269,6 +273,11 @@ void reply_error(svc_request *rq, unsigned status, const char *code, const char 
                  ...) __attribute__((format(printf, 4, 5)));
 void reply_text(svc_request *rq, unsigned status, const char *content_type, char *text,
                 size_t len); /* takes a malloc'd text */
+/* HMA 2's answer to a request its schema refuses (flask-openapi3's
+ * pydantic validation): 422, [{"type": TYPE, "loc": [FIELD], "msg": MSG}]
+ * (loc [] when field is NULL). */
+void reply_hma_invalid(svc_request *rq, const char *field, const char *type,
+                       const char *msg);
 /* The error answer for a libphmatch status from decoding/hashing. */
 void reply_phm_error(svc_request *rq, int rc, const char *msg);
 

@@ -313,6 +313,22 @@ int idx_gov_attach(phm_index *idx, char *err, size_t errlen)
                 "index file is corrupt: a governance table is of the wrong kind");
         return PHM_ERR_INDEX;
     }
+    /* The counts' table came later than the others: a file opened
+     * read-only without it has no counts stored. */
+    idx->qcounts_present = 0;
+    if (!rc) {
+        int q = mdb_dbi_open(txn, "qcounts", flags, &idx->db_qcounts);
+        if (q == 0)
+            idx->qcounts_present = 1;
+        else if (!(q == MDB_NOTFOUND && idx->rdonly))
+            rc = q;
+    }
+    if (rc == MDB_INCOMPATIBLE) {
+        mdb_txn_abort(txn);
+        idx_err(err, errlen, what, idx->path,
+                "index file is corrupt: a governance table is of the wrong kind");
+        return PHM_ERR_INDEX;
+    }
     if (!rc)
         rc = mdb_txn_commit(txn);
     else
@@ -848,8 +864,16 @@ static int header_decode(const MDB_val *v, gov_source *g)
 
 int gov_radius(phm_searcher *s, int request, int *radius, char *err, size_t errlen)
 {
+    int supp;
+    return gov_radii(s, request, radius, &supp, err, errlen);
+}
+
+int gov_radii(phm_searcher *s, int request, int *radius, int *suppression, char *err,
+              size_t errlen)
+{
     phm_index *idx = s->idx;
     *radius = request;
+    *suppression = -1;
     if (!idx->gov_present)
         return PHM_OK;
     int st = idx_searcher_begin(s, err, errlen);
@@ -868,6 +892,9 @@ int gov_radius(phm_searcher *s, int request, int *radius, char *err, size_t errl
         }
         if (g.enabled && g.max_distance > *radius)
             *radius = g.max_distance;
+        int own = g.max_distance >= 0 ? g.max_distance : request;
+        if (g.enabled && g.kind == PHM_SOURCE_SUPPRESSION && own > *suppression)
+            *suppression = own;
     }
     if (c)
         mdb_cursor_close(c);
@@ -926,6 +953,138 @@ int gov_entry_blocked(phm_searcher *s, const char *source, const char *id, int64
     return rc == MDB_NOTFOUND ? PHM_OK : idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
 }
 
+/* ---- quarantine counts ------------------------------------------- */
+/*
+ * Table `qcounts`: key the entry number (8 bytes, little-endian), value
+ * 1..PHM_QUARANTINE_MAX_LIMIT + 1 records of 16 bytes (the fingerprint,
+ * then the unix milliseconds it was last seen, both little-endian), at
+ * most PHM_QUARANTINE_COUNTS_MAX rows. Written without a new generation:
+ * the counts do not change what matches.
+ */
+
+#define QC_REC 16
+#define QC_VALUE_MAX ((PHM_QUARANTINE_MAX_LIMIT + 1) * QC_REC)
+
+static int qc_row_ok(const MDB_val *k, const MDB_val *v)
+{
+    if (k->mv_size != 8 || v->mv_size < QC_REC || v->mv_size > QC_VALUE_MAX ||
+        v->mv_size % QC_REC)
+        return 0;
+    for (size_t i = 0; i < v->mv_size; i += QC_REC)
+        if ((int64_t)get64((const uint8_t *)v->mv_data + i + 8) < 0)
+            return 0;
+    return 1;
+}
+
+int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts *c, size_t n,
+                                     int replace, char *err, size_t errlen)
+{
+    if (!idx || (n && !c) || n > PHM_QUARANTINE_COUNTS_MAX)
+        return gov_invalid(err, errlen, "%s", "quarantine counts: NULL or more than "
+                           "PHM_QUARANTINE_COUNTS_MAX entries");
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].nseen > PHM_QUARANTINE_MAX_LIMIT + 1 || (c[i].nseen && !c[i].seen))
+            return gov_invalid(err, errlen, "%s", "quarantine counts: more than "
+                               "PHM_QUARANTINE_MAX_LIMIT + 1 queries for an entry");
+        for (size_t j = 0; j < c[i].nseen; j++)
+            if (c[i].seen[j].time_ms < 0)
+                return gov_invalid(err, errlen, "%s", "quarantine counts: a negative time");
+    }
+    if (idx->rdonly || !idx->qcounts_present) {
+        idx_err(err, errlen, WHAT_W, idx->path, "opened read-only");
+        return PHM_ERR_READONLY;
+    }
+    uint8_t *buf = malloc(QC_VALUE_MAX);
+    if (!buf) {
+        idx_err(err, errlen, WHAT_W, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(idx->env, NULL, 0, &txn);
+    if (!rc && replace)
+        rc = mdb_drop(txn, idx->db_qcounts, 0);
+    for (size_t i = 0; !rc && i < n; i++) {
+        uint8_t key[8];
+        put64(key, c[i].entry);
+        MDB_val k = { sizeof key, key }, v = { c[i].nseen * QC_REC, buf };
+        if (!c[i].nseen) {
+            rc = mdb_del(txn, idx->db_qcounts, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+            continue;
+        }
+        for (size_t j = 0; j < c[i].nseen; j++) {
+            put64(buf + j * QC_REC, c[i].seen[j].fingerprint);
+            put64(buf + j * QC_REC + 8, (uint64_t)c[i].seen[j].time_ms);
+        }
+        rc = mdb_put(txn, idx->db_qcounts, &k, &v, 0);
+    }
+    MDB_stat ms;
+    int st = PHM_OK;
+    if (!rc && !(rc = mdb_stat(txn, idx->db_qcounts, &ms)) &&
+        ms.ms_entries > PHM_QUARANTINE_COUNTS_MAX) {
+        idx_err(err, errlen, WHAT_W, idx->path, "more than %d entries would have "
+                "quarantine counts (save them with replace)", PHM_QUARANTINE_COUNTS_MAX);
+        st = PHM_ERR_INVALID;
+    }
+    free(buf);
+    if (rc || st) {
+        if (txn)
+            mdb_txn_abort(txn);
+        return st ? st : idx_mdb_err(rc, err, errlen, WHAT_W, idx, NULL);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? idx_mdb_err(rc, err, errlen, WHAT_W, idx, "committing") : PHM_OK;
+}
+
+int phm_index_quarantine_counts_foreach(phm_index *idx,
+                                        int (*fn)(void *ctx, const phm_quarantine_counts *c),
+                                        void *ctx, char *err, size_t errlen)
+{
+    if (!idx || !fn)
+        return PHM_ERR_INVALID;
+    if (!idx->qcounts_present)
+        return PHM_OK;
+    phm_quarantine_seen *seen = malloc((PHM_QUARANTINE_MAX_LIMIT + 1) * sizeof *seen);
+    if (!seen) {
+        idx_err(err, errlen, WHAT_R, idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int st = PHM_OK, rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        free(seen);
+        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    }
+    rc = mdb_cursor_open(txn, idx->db_qcounts, &cur);
+    for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        if (!qc_row_ok(&k, &v)) {
+            idx_err(err, errlen, WHAT_R, idx->path,
+                    "index file is corrupt: bad quarantine counts record");
+            st = PHM_ERR_CORRUPT;
+            break;
+        }
+        phm_quarantine_counts c = { get64(k.mv_data), seen, v.mv_size / QC_REC };
+        for (size_t j = 0; j < c.nseen; j++) {
+            const uint8_t *p = (const uint8_t *)v.mv_data + j * QC_REC;
+            seen[j].fingerprint = get64(p);
+            seen[j].time_ms = (int64_t)get64(p + 8);
+        }
+        if ((st = fn(ctx, &c)))
+            break;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    free(seen);
+    if (!st && rc && rc != MDB_NOTFOUND)
+        st = idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+    return st;
+}
+
 /* ---- verify ------------------------------------------------------ */
 
 int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen)
@@ -966,6 +1125,22 @@ int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen)
                 (int64_t)get64(v.mv_data) < 0) {
                 idx_err(err, errlen, what, idx->path, "a %s record is malformed",
                         i ? "quarantine" : "disabled");
+                st = PHM_ERR_CORRUPT;
+                break;
+            }
+        }
+        if (c)
+            mdb_cursor_close(c);
+    }
+    if (!st && (rc == 0 || rc == MDB_NOTFOUND) && idx->qcounts_present) {
+        c = NULL;
+        rc = mdb_cursor_open(txn, idx->db_qcounts, &c);
+        uint64_t rows = 0;
+        for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+             op = MDB_NEXT) {
+            if (!qc_row_ok(&k, &v) || ++rows > PHM_QUARANTINE_COUNTS_MAX) {
+                idx_err(err, errlen, what, idx->path, "a quarantine counts record is "
+                        "malformed, or there are more than %d", PHM_QUARANTINE_COUNTS_MAX);
                 st = PHM_ERR_CORRUPT;
                 break;
             }

@@ -310,6 +310,10 @@ struct phm_index {
      * (opened read-only before any write open created them): defaults */
     MDB_dbi db_sources, db_disabled, db_quarantine;
     int gov_present;
+    /* quarantine counts (governance.c, phm_index_quarantine_counts_*);
+     * qcounts_present 0: the file has no such table yet (none stored) */
+    MDB_dbi db_qcounts;
+    int qcounts_present;
     MDB_dbi db_names; /* format 5: source and category names <-> numbers */
     int rdonly;
     phm_simd simd;
@@ -447,6 +451,11 @@ int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen);
  * snapshot (taken if needed). */
 int gov_radius(phm_searcher *s, int request, int *radius, char *err,
                size_t errlen);
+/* gov_radius, and in *suppression the largest distance at which an entry
+ * of an enabled suppression source may match a request of `request` (its
+ * own max_distance, or `request`), -1 if there is no such source. */
+int gov_radii(phm_searcher *s, int request, int *radius, int *suppression,
+              char *err, size_t errlen);
 /* A source's settings in s's active snapshot (defaults if none). */
 int gov_source_read(phm_searcher *s, const char *source, gov_source *out,
                     char *err, size_t errlen);

@@ -212,6 +212,7 @@ static void reset(phm_matcher *m)
     m->res.suppressed = 0;
     m->res.total = 0;
     m->res.count = 0;
+    m->res.partial = 0;
     m->res.hits = m->hits;
     m->plen = 0;
     m->qhash = NULL;
@@ -316,12 +317,11 @@ static int suppress(phm_matcher *m, size_t nh, char *err, size_t errlen)
     return PHM_OK;
 }
 
-/* The governed hits of m->pairs[0..n): one per entry, sorted by distance
- * then entry; q is the orientation. Reads every entry, keeps those the
- * governance admits at their distance, then applies suppression and
- * max_matches. */
-static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
-                        char *err, size_t errlen)
+/* The hits of m->pairs[0..n) (one per entry, sorted by distance then
+ * entry; q is the orientation) that the governance admits at their
+ * distance, into m->hits[0..*count): reads every entry. */
+static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
+                       size_t *count, char *err, size_t errlen)
 {
     int64_t now = (int64_t)time(NULL);
     size_t nh = 0;
@@ -348,7 +348,19 @@ static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_o
             h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[q], NULL);
         nh++;
     }
-    int rc = suppress(m, nh, err, errlen);
+    *count = nh;
+    return PHM_OK;
+}
+
+/* The governed hits of m->pairs[0..n) (admit_pairs), then suppression and
+ * max_matches. */
+static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
+                        char *err, size_t errlen)
+{
+    size_t nh;
+    int rc = admit_pairs(m, n, quality, o, &nh, err, errlen);
+    if (rc == PHM_OK)
+        rc = suppress(m, nh, err, errlen);
     if (rc != PHM_OK)
         return rc;
     m->res.count = o->max_matches && o->max_matches < nh ? o->max_matches : nh;
@@ -388,6 +400,67 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int qualit
     if (np > 1)
         qsort(m->pairs, np, sizeof *m->pairs, pair_by_distance);
     return govern_pairs(m, np, quality, o, err, errlen);
+}
+
+/* The k nearest entries the governance admits: k-NN searches of a
+ * widening window (k, then doubling, at most k + PHM_MATCH_KNN_SKIP_MAX
+ * entries), each governed whole, until the window holds k admitted hits
+ * and reaches past every distance at which a suppression entry may match
+ * (or holds every entry within the radius). The last window's results
+ * come from one search, so the hits' strings stay valid together. */
+int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
+                  const phm_match_options *o, const phm_match_result **out,
+                  char *err, size_t errlen)
+{
+    phm_match_options def;
+    int rc, radius, supp;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!m || !query || !out || k == 0)
+        return PHM_ERR_INVALID;
+    reset(m);
+    *out = &m->res;
+    if (!(o = options(o, &def, err, errlen, &rc)))
+        return rc;
+    m->res.searched = 1;
+    if ((rc = gov_radii(m->s, o->max_distance, &radius, &supp, err, errlen)) != PHM_OK)
+        return rc;
+    size_t cap = k > SIZE_MAX - PHM_MATCH_KNN_SKIP_MAX ? SIZE_MAX : k + PHM_MATCH_KNN_SKIP_MAX;
+    size_t win = k, nh = 0;
+    for (;;) {
+        const phm_match *raw;
+        size_t n;
+        if ((rc = phm_search_knn(m->s, query, win, radius, &raw, &n, err, errlen)) != PHM_OK)
+            return rc;
+        if (grow((void **)&m->pairs, &m->pcap, n, sizeof *m->pairs))
+            return nomem(err, errlen);
+        for (size_t i = 0; i < n; i++) /* sorted by distance, then entry */
+            m->pairs[i] = (pair){ raw[i].entry, PHM_DIH_ORIGINAL, raw[i].distance };
+        m->qhash = o->query;
+        if ((rc = admit_pairs(m, n, quality, o, &nh, err, errlen)) != PHM_OK)
+            return rc;
+        /* Past the suppression distance: every entry at or below it is in
+         * the window (ties at the window's last distance may be cut). */
+        int done = n < win ||
+                   (nh >= k && (supp < 0 || (n && raw[n - 1].distance > supp)));
+        if (done || win >= cap) {
+            m->res.partial = !done;
+            break;
+        }
+        win = win > cap / 2 ? cap : win * 2;
+    }
+    /* Suppression looks at every admitted hit of the window (a suppression
+     * entry beyond the k-th hit suppresses them too); k are reported. */
+    if ((rc = suppress(m, nh, err, errlen)) != PHM_OK)
+        return rc;
+    size_t shown = nh < k ? nh : k;
+    if (m->res.suppressed)
+        m->res.suppressed = shown;
+    else
+        m->res.total = shown;
+    m->res.count = o->max_matches && o->max_matches < shown ? o->max_matches : shown;
+    return PHM_OK;
 }
 
 /* ------------------------------------------------------------------ */

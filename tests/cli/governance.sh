@@ -82,6 +82,16 @@ t_like "stats count them" "$("$P" index stats "$DB")" "^disabled	2$"
 t_is "d0 disabled until 2020 (past): matched again" "$(ids)" "d0 d20 "
 "$P" index enable "$DB" --source t d5 2>/dev/null
 t_is "d5 enabled: matched again" "$(ids)" "d0 d20 d5 "
+# lookup --knn: the K nearest entries the governance admits (not the K
+# nearest, then governed)
+"$P" index disable "$DB" --source t d0 d5 2>/dev/null
+t_is "--knn 2, d0 d5 disabled: the 2 nearest admitted" "$(ids --knn 2 --max-distance 40)" \
+    "d20 d35 "
+"$P" index source set "$DB" t --max-distance 25 >/dev/null
+t_is "... t max-distance 25: d35 is not admitted" "$(ids --knn 2 --max-distance 40)" "d20 "
+"$P" index source set "$DB" t --max-distance default >/dev/null
+"$P" index enable "$DB" --source t d0 d5 2>/dev/null
+t_is "--knn 2, all enabled: d0 d5" "$(ids --knn 2 --max-distance 40)" "d0 d5 "
 "$P" index disable "$DB" --source t d0 nope 2>"$T/err"
 t_is "an unknown id: exit 1" "$?" 1
 t_like "... naming it" "$(cat "$T/err")" "no entry 't:nope'"

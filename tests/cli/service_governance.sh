@@ -2,7 +2,8 @@
 # service_governance.sh - governance over phmatchd's Unix socket: the
 # settings endpoints (GET/PUT /v1/index/sources...), per-source distance,
 # disabled entries (PUT/DELETE /v1/index/disabled/...), suppression in
-# /v1/lookup and /v1/match and in the audit log, and the quarantine: a
+# /v1/lookup and /v1/match and in the audit log, and the quarantine (its
+# counts continued across a restart and a kill -9): a
 # flood of distinct near-duplicate queries of one planted entry trips it;
 # it is listed (GET /v1/index/quarantine, and `phmatch index quarantine`
 # from another process), stops matching, is in the audit log and the
@@ -55,9 +56,9 @@ req() {
     curl -s -m 20 -o "$T/out" -w '%{http_code}' --unix-socket "$S" "$@"
 }
 body() { cat "$T/out"; }
-# ids HASH [DIST] - the "source:id" POST /v1/lookup reports for HASH.
+# ids HASH [DIST [K]] - the "source:id" POST /v1/lookup reports for HASH.
 ids() {
-    req -X POST -H "$JSON" -d "{\"hashes\":[\"$1\"],\"max_distance\":${2:-31}}" \
+    req -X POST -H "$JSON" -d "{\"hashes\":[\"$1\"],\"max_distance\":${2:-31}${3:+,\"k\":$3}}" \
         http://x/v1/lookup >/dev/null
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]
 print(" ".join("%s:%s" % (m["source"], m["id"]) for m in r["matches"]) + (" suppressed" if r.get("suppressed") else ""))' "$T/out"
@@ -103,6 +104,11 @@ t_is "DELETE /v1/index/disabled/t/far20: 200" \
     "$(req -X DELETE http://x/v1/index/disabled/t/far20)" 200
 t_is "... it matches again" "$(ids "$B")" "s:planted t:far20"
 t_is "disable an unknown entry: 404" "$(req -X PUT http://x/v1/index/disabled/s/nope)" 404
+# "k": the k nearest entries the governance admits
+t_is "k 1: the nearest, planted" "$(ids "$B" 31 1)" "s:planted"
+req -X PUT http://x/v1/index/disabled/s/planted >/dev/null
+t_is "k 1, planted disabled: far20, the nearest admitted" "$(ids "$B" 31 1)" "t:far20"
+req -X DELETE http://x/v1/index/disabled/s/planted >/dev/null
 
 # ---- suppression ----
 printf '%s,,logo\n' "$(near 1)" | "$P" index import --source logos "$DB" - >/dev/null
@@ -146,6 +152,43 @@ t_is "DELETE /v1/index/quarantine/s/planted: 200" \
     "$(req -X DELETE http://x/v1/index/quarantine/s/planted)" 200
 t_is "released: it matches again" "$(ids "$B")" "s:planted t:far20"
 t_is "releasing again: 404" "$(req -X DELETE http://x/v1/index/quarantine/s/planted)" 404
+# The counts continue across a restart (kept in the index): since the
+# release, B and 3 distinct queries (4, or 5 with a query of the flood
+# counted after its trip), a stop, then 2 more: over the limit of 5, where
+# a fresh count would stand at 2.
+# hx K - B with the bits of K flipped from bit 100 on.
+hx() { python3 -c "print('%064x' % (int('$B', 16) ^ ($1 << 100)))"; }
+# lookupk K... - one POST /v1/lookup of hx K for each K
+lookupk() {
+    _l=""
+    for _k; do _l="$_l${_l:+,}\"$(hx "$_k")\""; done
+    req -X POST -H "$JSON" -d "{\"hashes\":[$_l]}" http://x/v1/lookup
+}
+t_is "3 distinct queries after the release: 200" "$(lookupk 1 2 3)" 200
+t_is "... not quarantined yet" "$("$P" index quarantine "$DB" | wc -l)" 1
+svc_stop "$PID"
+svc_start gov2 --index "$DB" --socket "$S" --audit-log "$T/audit.jsonl" --threads 2 ||
+    t_fail "phmatchd restarted"
+t_is "after a restart, 2 more distinct queries: 200" "$(lookupk 4 5)" 200
+t_like "... over the limit: quarantined, counting continued" \
+    "$("$P" index quarantine "$DB")" "^s	planted	[0-9T:-]*Z	6$"
+t_like "... and the log says so" "$(cat "$T/gov2.log")" \
+    "quarantine: 's:planted' matched 6 distinct queries within 3600 s (limit 5)"
+req -X DELETE http://x/v1/index/quarantine/s/planted >/dev/null
+# ... and across a crash (kill -9), for the counts flushed (each second):
+# 4 distinct (5 with one counted after the trip), a crash, 2 more
+t_is "released; 4 distinct queries: 200" "$(lookupk 6 7 8 9)" 200
+sleep 1.5
+kill -9 "$PID"
+wait "$PID" 2>/dev/null
+svc_start gov3 --index "$DB" --socket "$S" --audit-log "$T/audit.jsonl" --threads 2 ||
+    t_fail "phmatchd restarted after kill -9"
+t_is "... not quarantined before the crash" "$("$P" index quarantine "$DB" | wc -l)" 1
+t_is "after kill -9 and a restart, 2 more distinct queries: 200" "$(lookupk 10 11)" 200
+t_like "... over the limit: quarantined" "$("$P" index quarantine "$DB")" \
+    "^s	planted	[0-9T:-]*Z	6$"
+req -X DELETE http://x/v1/index/quarantine/s/planted >/dev/null
+t_is "released: it matches again" "$(ids "$B")" "s:planted t:far20"
 # A source's stored minimum quality holds POST /v1/index/entries?source=,
 # as it holds `phmatch index import --source`.
 req -X PUT -H "$JSON" -d '{"min_quality":80}' http://x/v1/index/sources/strict >/dev/null

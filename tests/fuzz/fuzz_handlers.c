@@ -20,7 +20,8 @@
  * Checks, beyond "no crash, leak or undefined behaviour in the server":
  *   - an answer always comes, with a status line of a known status;
  *   - a JSON answer (but to HEAD) parses; an error (4xx/5xx) in JSON is
- *     {"error": {"code": "...", "message": "..."}};
+ *     {"error": {"code": "...", "message": "..."}}, or on HMA's routes
+ *     HMA's {"message": "..."} or (422) [{"type", "loc", "msg"}];
  *   - authorization holds: an endpoint that needs a role answers 401/403
  *     unless the credentials sent give that role (the Unix socket without
  *     a token is admin), and never 2xx over TCP without a known token.
@@ -393,8 +394,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "fuzz_handlers: answer %u is not JSON: %s\n", status, je.text);
             abort();
         }
-        if (status >= 400) {
-            json_t *e = json_object_get(j, "error");
+        /* the route of the path (libmicrohttpd routes it without the
+         * query) */
+        const svc_route *r = NULL;
+        static char a[PATH_ARGS][PATH_ARG_MAX];
+        char al[ROUTE_ALLOW_MAX], path[sizeof url];
+        memcpy(path, url, sizeof url);
+        path[strcspn(path, "?")] = '\0';
+        route_find(method, path, &r, a, al);
+        json_t *e = json_object_get(j, "error");
+        if (status >= 400 && route_is_hma(r) && !e) {
+            json_t *first = json_array_get(j, 0);
+            CHECK(json_is_string(json_object_get(j, "message")) ||
+                  (status == 422 && json_array_size(j) == 1 &&
+                   json_is_string(json_object_get(first, "msg"))));
+        } else if (status >= 400) {
             CHECK(json_is_object(e));
             CHECK(json_is_string(json_object_get(e, "code")));
             CHECK(json_is_string(json_object_get(e, "message")));
