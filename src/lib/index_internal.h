@@ -333,6 +333,7 @@ struct phm_searcher {
      * numeric ids' text for phm_searcher_get, valid until the next search */
     idx_names names;
     struct idx_idtext *idtext;
+    struct blk_map *blk; /* format 6: the entries table (index_block.c) */
 };
 
 /* ---- shared helpers (index.c) ------------------------------------ */
