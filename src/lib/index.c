@@ -829,7 +829,8 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     MDB_cursor *gc;
     if (!(mrc = mdb_cursor_open(txn, idx->db_counts, &gc))) {
         MDB_val gk, gv;
-        for (int op = MDB_FIRST; (mrc = mdb_cursor_get(gc, &gk, &gv, op)) == 0; op = MDB_NEXT) {
+        for (MDB_cursor_op op = MDB_FIRST; (mrc = mdb_cursor_get(gc, &gk, &gv, op)) == 0;
+             op = MDB_NEXT) {
             uint64_t cnt;
             if (gv.mv_size != sizeof cnt) {
                 mrc = MDB_CORRUPTED;

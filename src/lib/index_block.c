@@ -693,7 +693,8 @@ int blk_count(blk_map *m, uint64_t *n)
     if (rc || (rc = mdb_cursor_open(m->txn, m->dbi, &c)))
         return rc;
     MDB_val k, v;
-    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+    for (MDB_cursor_op op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
         uint64_t x;
         const uint8_t *b = v.mv_data;
         if (v.mv_size < 2 || b[0] != m->kind || !idx_uv_get(b + 1, v.mv_size - 1, &x)) {
