@@ -55,41 +55,51 @@ static uint64_t unzigzag(uint64_t z)
 
 /* ---- coding ------------------------------------------------------- */
 
-/* BLK_KEYS key header: shared prefix c and suffix length l as two nibbles,
- * 15 meaning "a varint follows" (c first). */
-static size_t front_put(uint8_t *out, size_t c, size_t l)
+/* BLK_KEYS item header (but the first's): bit 7, the entry number is the
+ * previous one + 1 (else a zigzag varint of the difference follows the
+ * key); bits 6-3, the shared prefix c (15: "15 + a varint"); bits 2-0,
+ * the suffix length l (7: "7 + a varint"); c's varint first. */
+#define KEY_NEXT 0x80u
+static size_t front_put(uint8_t *out, int next, size_t c, size_t l)
 {
     size_t n = 1;
-    out[0] = (uint8_t)((c < 15 ? c : 15) << 4 | (l < 15 ? l : 15));
+    out[0] = (uint8_t)((next ? KEY_NEXT : 0) | (c < 15 ? c : 15) << 3 | (l < 7 ? l : 7));
     if (c >= 15)
         n += idx_uv_put(out + n, c - 15);
-    if (l >= 15)
-        n += idx_uv_put(out + n, l - 15);
+    if (l >= 7)
+        n += idx_uv_put(out + n, l - 7);
     return n;
 }
 
-size_t blk_item_code(int kind, int first, const uint8_t *pk, size_t pkl,
-                     const uint8_t *pv, size_t pvl, const uint8_t *k, size_t kl,
-                     const uint8_t *v, size_t vl, uint8_t *out)
+/* The first longest run of equal bytes at the same positions of a and b
+ * (n bytes each): its start *at and length (0 if none). */
+static size_t best_run(const uint8_t *a, const uint8_t *b, size_t n, size_t *at)
 {
-    size_t n = 0;
-    if (!first) {
-        if (kind == BLK_ENTRIES) {
-            n += idx_uv_put(out, blk_u64_get(k) - blk_u64_get(pk) - 1);
-        } else {
-            size_t c = 0;
-            while (c < pkl && c < kl && pk[c] == k[c])
-                c++;
-            n += front_put(out, c, kl - c);
-            memcpy(out + n, k + c, kl - c);
-            n += kl - c;
+    size_t best = 0, run = 0;
+    *at = 0;
+    for (size_t j = 0; j < n; j++) {
+        run = a[j] == b[j] ? run + 1 : 0;
+        if (run > best) {
+            best = run;
+            *at = j + 1 - run;
         }
     }
-    if (kind == BLK_KEYS) {
-        uint64_t prev = first ? 0 : blk_u64_get(pv);
-        n += idx_uv_put(out + n, zigzag(blk_u64_get(v) - prev));
-        return n;
-    }
+    return best;
+}
+
+/* An entries item: header byte h (bit 7: a gap varint follows, bit 6: two
+ * literal runs, bits 5-3: s, bits 2-0: m1, 7 meaning "7 + a varint"),
+ * [gap - 1], c, [s - 7], [m1 - 7], [k, m2], m1 bytes, [m2 bytes]. The
+ * record is the previous one's first c bytes, the m1 bytes, [k bytes of
+ * the previous one at the same place, the m2 bytes,] and its last s
+ * bytes. Two runs only when both middles have the same length and share
+ * a run of 2 bytes or more at the same place (the first longest). */
+#define ENT_GAP 0x80u
+#define ENT_TWO 0x40u
+static size_t entry_code(int first, const uint8_t *pk, const uint8_t *pv, size_t pvl,
+                         const uint8_t *k, const uint8_t *v, size_t vl, uint8_t *out)
+{
+    uint64_t gap = first ? 0 : blk_u64_get(k) - blk_u64_get(pk) - 1;
     if (first)
         pvl = 0;
     size_t c = 0, s = 0;
@@ -97,12 +107,52 @@ size_t blk_item_code(int kind, int first, const uint8_t *pk, size_t pkl,
         c++;
     while (s < pvl - c && s < vl - c && pv[pvl - 1 - s] == v[vl - 1 - s])
         s++;
-    size_t m = vl - c - s;
+    size_t mid = vl - c - s, m1 = mid, kk = 0, m2 = 0, at = 0;
+    if (pvl - c - s == mid && mid >= 3 && (kk = best_run(pv + c, v + c, mid, &at)) >= 2) {
+        m1 = at;
+        m2 = mid - at - kk;
+    } else {
+        kk = 0;
+    }
+    size_t n = 1;
+    out[0] = (uint8_t)((gap ? ENT_GAP : 0) | (kk ? ENT_TWO : 0) | (s < 7 ? s : 7) << 3 |
+                       (m1 < 7 ? m1 : 7));
+    if (gap)
+        n += idx_uv_put(out + n, gap);
     n += idx_uv_put(out + n, c);
-    n += idx_uv_put(out + n, s);
-    n += idx_uv_put(out + n, m);
-    memcpy(out + n, v + c, m);
-    return n + m;
+    if (s >= 7)
+        n += idx_uv_put(out + n, s - 7);
+    if (m1 >= 7)
+        n += idx_uv_put(out + n, m1 - 7);
+    if (kk) {
+        n += idx_uv_put(out + n, kk);
+        n += idx_uv_put(out + n, m2);
+    }
+    memcpy(out + n, v + c, m1);
+    n += m1;
+    memcpy(out + n, v + c + m1 + kk, m2);
+    return n + m2;
+}
+
+size_t blk_item_code(int kind, int first, const uint8_t *pk, size_t pkl,
+                     const uint8_t *pv, size_t pvl, const uint8_t *k, size_t kl,
+                     const uint8_t *v, size_t vl, uint8_t *out)
+{
+    if (kind == BLK_ENTRIES)
+        return entry_code(first, pk, pv, pvl, k, v, vl, out);
+    size_t n = 0;
+    uint64_t d = blk_u64_get(v) - (first ? 0 : blk_u64_get(pv));
+    if (!first) {
+        size_t c = 0;
+        while (c < pkl && c < kl && pk[c] == k[c])
+            c++;
+        n += front_put(out, d == 1, c, kl - c);
+        memcpy(out + n, k + c, kl - c);
+        n += kl - c;
+        if (d == 1)
+            return n;
+    }
+    return n + idx_uv_put(out + n, zigzag(d));
 }
 
 int blk_dec_start(blk_dec *d, int kind, const void *lkey, size_t lklen, const void *blk,
@@ -144,25 +194,81 @@ static int get_uv(blk_dec *d, uint64_t *v)
     return n ? 0 : MDB_CORRUPTED;
 }
 
+/* An entries item (entry_code). */
+static int entry_next(blk_dec *d, int first)
+{
+    if (d->p == d->end)
+        return MDB_CORRUPTED;
+    unsigned h = *d->p++;
+    uint64_t gap = 0, c, s = h >> 3 & 7, m1 = h & 7, kk = 0, m2 = 0, x;
+    if ((h & ENT_GAP) && (first || get_uv(d, &gap) || gap == 0))
+        return MDB_CORRUPTED;
+    if (!first) {
+        uint64_t prev = blk_u64_get(d->key);
+        if (gap >= UINT64_MAX - prev)
+            return MDB_CORRUPTED;
+        blk_u64_put(d->key, prev + gap + 1);
+    }
+    if (get_uv(d, &c) || (s == 7 && (get_uv(d, &x) || (s = 7 + x) < 7)) ||
+        (m1 == 7 && (get_uv(d, &x) || (m1 = 7 + x) < 7)))
+        return MDB_CORRUPTED;
+    if ((h & ENT_TWO) && (get_uv(d, &kk) || get_uv(d, &m2)))
+        return MDB_CORRUPTED;
+    size_t pl = first ? 0 : d->vlen;
+    const uint8_t *pv = d->vbuf[d->cur];
+    uint8_t *nv = d->vbuf[d->cur ^ 1];
+    if (c > pl || s > pl - c || m1 > BLK_VAL_MAX || kk > BLK_VAL_MAX || m2 > BLK_VAL_MAX ||
+        m1 + kk + m2 > BLK_VAL_MAX - c - s || m1 + m2 > (uint64_t)(d->end - d->p))
+        return MDB_CORRUPTED;
+    size_t mid = (size_t)(m1 + kk + m2), nl = (size_t)c + mid + (size_t)s;
+    /* two runs: the middles align, and the k bytes are the first longest
+     * shared run, 2 or more, with a byte before and after it */
+    int two = (h & ENT_TWO) != 0;
+    if (two && (pl - c - s != mid || kk < 2 || m1 == 0 || m2 == 0))
+        return MDB_CORRUPTED;
+    memcpy(nv, pv, c);
+    memcpy(nv + c, d->p, m1);
+    memcpy(nv + c + m1, pv + c + m1, kk);
+    memcpy(nv + c + m1 + kk, d->p + m1, m2);
+    memcpy(nv + c + mid, pv + pl - s, s);
+    /* canonical: the prefix and suffix shared are the longest, and two
+     * runs exactly when entry_code makes them */
+    if ((c < pl && c < nl && pv[c] == nv[c]) ||
+        (s < pl - c && s < nl - c && pv[pl - 1 - s] == nv[nl - 1 - s]))
+        return MDB_CORRUPTED;
+    size_t at = 0, best = 0;
+    if (pl - c - s == mid && mid >= 3)
+        best = best_run(pv + c, nv + c, mid, &at);
+    if (two ? best != kk || at != m1 : best >= 2)
+        return MDB_CORRUPTED;
+    d->p += m1 + m2;
+    d->cur ^= 1;
+    d->val = nv;
+    d->vlen = nl;
+    return 0;
+}
+
 int blk_dec_next(blk_dec *d)
 {
     if (!d->left)
         return d->p == d->end ? MDB_NOTFOUND : MDB_CORRUPTED;
     int first = d->left == d->n;
-    uint64_t x, c, s, m;
-    if (!first && d->kind == BLK_ENTRIES) {
-        uint64_t prev = blk_u64_get(d->key);
-        if (get_uv(d, &x) || x >= UINT64_MAX - prev)
-            return MDB_CORRUPTED;
-        blk_u64_put(d->key, prev + x + 1);
-    } else if (!first) {
+    if (d->kind == BLK_ENTRIES) {
+        int rc = entry_next(d, first);
+        if (!rc)
+            d->left--;
+        return rc;
+    }
+    uint64_t x, c, s;
+    unsigned h = 0;
+    if (!first) {
         if (d->p == d->end)
             return MDB_CORRUPTED;
-        uint8_t h = *d->p++;
-        c = h >> 4;
-        s = h & 15; /* the suffix length */
+        h = *d->p++;
+        c = h >> 3 & 15;
+        s = h & 7; /* the suffix length */
         if ((c == 15 && (get_uv(d, &x) || (c = 15 + x) < 15)) ||
-            (s == 15 && (get_uv(d, &x) || (s = 15 + x) < 15)))
+            (s == 7 && (get_uv(d, &x) || (s = 7 + x) < 7)))
             return MDB_CORRUPTED;
         /* the new key must be greater: a non-empty suffix, above the old byte */
         if (c > d->klen || s == 0 || s > BLK_KEY_MAX - c || s > (uint64_t)(d->end - d->p) ||
@@ -172,33 +278,14 @@ int blk_dec_next(blk_dec *d)
         d->p += s;
         d->klen = c + s;
     }
-    if (d->kind == BLK_KEYS) {
-        uint64_t prev = first ? 0 : blk_u64_get(d->vbuf[0]);
-        if (get_uv(d, &x))
-            return MDB_CORRUPTED;
-        blk_u64_put(d->vbuf[0], prev + unzigzag(x));
-        d->val = d->vbuf[0];
-        d->vlen = 8;
-    } else {
-        size_t pl = first ? 0 : d->vlen;
-        const uint8_t *pv = d->vbuf[d->cur];
-        uint8_t *nv = d->vbuf[d->cur ^ 1];
-        if (get_uv(d, &c) || get_uv(d, &s) || get_uv(d, &m) || c > pl || s > pl - c ||
-            m > BLK_VAL_MAX - c - s || m > (uint64_t)(d->end - d->p))
-            return MDB_CORRUPTED;
-        memcpy(nv, pv, c);
-        memcpy(nv + c, d->p, m);
-        memcpy(nv + c + m, pv + pl - s, s);
-        size_t nl = c + m + s;
-        /* canonical: the prefix and suffix shared are the longest */
-        if ((c < pl && c < nl && pv[c] == nv[c]) ||
-            (s < pl - c && s < nl - c && pv[pl - 1 - s] == nv[nl - 1 - s]))
-            return MDB_CORRUPTED;
-        d->p += m;
-        d->cur ^= 1;
-        d->val = nv;
-        d->vlen = nl;
-    }
+    uint64_t prev = first ? 0 : blk_u64_get(d->vbuf[0]);
+    if (h & KEY_NEXT)
+        x = zigzag(1);
+    else if (get_uv(d, &x) || (!first && unzigzag(x) == 1))
+        return MDB_CORRUPTED; /* + 1 has its bit */
+    blk_u64_put(d->vbuf[0], prev + unzigzag(x));
+    d->val = d->vbuf[0];
+    d->vlen = 8;
     d->left--;
     return 0;
 }
@@ -643,7 +730,8 @@ int blk_append(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t
     if (m->tn) {
         n = blk_item_code(m->kind, 0, m->tkey, m->tkey_len, m->tval, m->tval_len, k, kl, v, vl,
                           item);
-        if (m->body_len + n > BLK_TARGET || m->tn == BLK_MAX_ITEMS) {
+        /* the row (key, header, items) within BLK_ROW_MAX: four to a page */
+        if (m->tfirst_len + 3 + m->body_len + n > BLK_ROW_MAX || m->tn == BLK_MAX_ITEMS) {
             if ((rc = blk_flush(m)))
                 return rc;
             m->tn = m->body_len = 0;

@@ -24,9 +24,14 @@
 
 #define BLK_ENTRIES 1
 #define BLK_KEYS 2
-/* Blocks are filled to about this many bytes of items (4 to a 4 KiB page;
- * bench: docs/INDEX_FORMAT.md) and hold at most BLK_MAX_ITEMS items. */
-#define BLK_TARGET 1000
+/* Appends fill a block until its row (key and value) would pass
+ * BLK_ROW_MAX bytes: LMDB puts four such rows in a 4 KiB page (each
+ * costs 2 + 8 + key + value bytes, rounded up to even, of the 4,080 after
+ * the page header). Changes split blocks into parts of about BLK_TARGET
+ * bytes of items, and merge one of less than BLK_TARGET / 4 with the
+ * next. A block holds at most BLK_MAX_ITEMS items. */
+#define BLK_ROW_MAX 1010
+#define BLK_TARGET 990
 #define BLK_MAX_ITEMS 512
 #define BLK_KEY_MAX (IDX_KEY_MAX > 8 ? IDX_KEY_MAX : 8)
 #define BLK_VAL_MAX (REC_MAX > 8 ? REC_MAX : 8)

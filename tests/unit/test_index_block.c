@@ -330,9 +330,8 @@ static void test_coding(void)
     block[len++] = BLK_KEYS;
     block[len++] = 2;
     len += blk_item_code(BLK_KEYS, 1, NULL, 0, NULL, 0, k[0], kl[0], v[0], 8, block + len);
-    block[len++] = (uint8_t)(15 << 4 | 0); /* shared 15 + varint, suffix 0 */
-    block[len++] = (uint8_t)(kl[0] - 15);
-    block[len++] = 0;
+    block[len++] = (uint8_t)(kl[0] << 3 | 0); /* all shared, suffix 0 */
+    block[len++] = 0;                         /* the same entry number */
     rc = blk_dec_start(&d, BLK_KEYS, lk.mv_data, lk.mv_size, block, len);
     if (!rc)
         rc = blk_dec_next(&d);
