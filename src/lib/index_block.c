@@ -3,7 +3,7 @@
  * other, so that an entry costs a few bytes instead of an LMDB node, its
  * key and its repeated id. Lookups find the block with MDB_SET_RANGE (or
  * the one before) and decode up to the item; changes decode the block,
- * change it and write it again, split in two when it grows past
+ * change it and write it again, split in even parts when it grows past
  * BLK_TARGET and merged with the next one when it shrinks below a
  * quarter; appends past the last key (every import) fill the last block
  * in memory. */
@@ -485,14 +485,6 @@ int blk_flush(blk_map *m)
     return 0;
 }
 
-/* Writes the tail and forgets it (a change may touch the last block). */
-static int tail_drop(blk_map *m)
-{
-    int rc = blk_flush(m);
-    m->tail_on = 0;
-    return rc;
-}
-
 /* The block holding k, or where k goes: *found 0 if the table is empty;
  * the block's key and value in lk, lv. first: k is below every block. */
 static int locate(blk_map *m, MDB_cursor *c, const uint8_t *k, size_t kl, MDB_val *lk,
@@ -555,10 +547,21 @@ int blk_get(blk_map *m, const uint8_t *k, size_t kl, uint8_t *val, size_t *vl)
     return rc;
 }
 
-/* Changes the block where k is or goes: put (v non-NULL) or delete. */
+/* Whether the block stored under LMDB key lk is the tail's. */
+static int is_tail(blk_map *m, const MDB_val *lk)
+{
+    uint8_t kb[8];
+    MDB_val t = blk_lmdb_key(m->kind, m->tfirst, m->tfirst_len, kb);
+    return !m->tn ||
+           (t.mv_size == lk->mv_size && memcmp(t.mv_data, lk->mv_data, t.mv_size) == 0);
+}
+
+/* Changes the block where k is or goes: put (v non-NULL) or delete. The
+ * tail stays in memory unless this block (or the next one, merged) is
+ * its. */
 static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    int rc = tail_drop(m);
+    int rc = blk_flush(m);
     if (!rc)
         rc = need_dec(m);
     if (rc)
@@ -573,6 +576,8 @@ static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, siz
     size_t oldlen = 0, nextlen = 0;
     int found, below, merged = 0;
     rc = locate(m, c, k, kl, &lk, &lv, &found, &below);
+    if (!rc && m->tail_on && (!found || is_tail(m, &lk)))
+        m->tail_on = 0;
     if (!rc && found) {
         oldlen = lk.mv_size;
         memcpy(oldkey, lk.mv_data, oldlen);
@@ -602,6 +607,8 @@ static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, siz
             MDB_val nk, nv;
             int nr = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);
             if (nr == 0) {
+                if (m->tail_on && is_tail(m, &nk))
+                    m->tail_on = 0;
                 nextlen = nk.mv_size;
                 memcpy(nextkey, nk.mv_data, nextlen);
                 rc = items_load(m, it, &nk, &nv);
