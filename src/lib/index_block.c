@@ -335,10 +335,12 @@ static int items_insert(blk_items *it, size_t at, const uint8_t *k, size_t kl,
         it->bcap = cap;
     }
     size_t tail = it->n - at;
-    memmove(it->ko + at + 1, it->ko + at, tail * sizeof *it->ko);
-    memmove(it->kl + at + 1, it->kl + at, tail * sizeof *it->kl);
-    memmove(it->vo + at + 1, it->vo + at, tail * sizeof *it->vo);
-    memmove(it->vl + at + 1, it->vl + at, tail * sizeof *it->vl);
+    if (tail) {
+        memmove(it->ko + at + 1, it->ko + at, tail * sizeof *it->ko);
+        memmove(it->kl + at + 1, it->kl + at, tail * sizeof *it->kl);
+        memmove(it->vo + at + 1, it->vo + at, tail * sizeof *it->vo);
+        memmove(it->vl + at + 1, it->vl + at, tail * sizeof *it->vl);
+    }
     memcpy(it->bytes + it->len, k, kl);
     it->ko[at] = it->len;
     it->kl[at] = kl;
@@ -370,8 +372,10 @@ static int items_load(blk_map *m, blk_items *it, const MDB_val *lkey, const MDB_
     blk_dec *d = m->dec;
     int rc = blk_dec_start(d, m->kind, lkey->mv_data, lkey->mv_size, val->mv_data,
                            val->mv_size);
+    size_t before = it->n; /* keys ascend within a block (blk_dec_next) */
     while (!rc && (rc = blk_dec_next(d)) == 0) {
-        if (it->n && cmp_bytes(IK(it, it->n - 1), it->kl[it->n - 1], d->key, d->klen) >= 0)
+        if (it->n == before && it->n &&
+            cmp_bytes(IK(it, it->n - 1), it->kl[it->n - 1], d->key, d->klen) >= 0)
             return MDB_CORRUPTED;
         rc = items_insert(it, it->n, d->key, d->klen, d->val, d->vlen);
     }
@@ -396,11 +400,14 @@ void blk_map_free(blk_map *m)
     free(m->body);
     free(m->dec);
     items_free(&m->it);
+    items_free(&m->cache);
     memset(m, 0, sizeof *m);
 }
 
+/* The scratch decoder, for a use other than the cache's. */
 static int need_dec(blk_map *m)
 {
+    m->cache_valid = 0;
     if (!m->dec && !(m->dec = malloc(sizeof *m->dec)))
         return ENOMEM;
     return 0;
@@ -434,7 +441,19 @@ static int write_items(blk_map *m, const blk_items *it, size_t a, size_t b, unsi
     return 0;
 }
 
-/* Writes all of it as blocks of about BLK_TARGET bytes each, split evenly. */
+/* A row's bytes (key and value) that appends fill a block to, and the
+ * items' bytes that changes split blocks at (index_block.h). */
+static size_t row_max(const blk_map *m)
+{
+    return m->kind == BLK_ENTRIES ? BLK_ENTRIES_ROW_MAX : BLK_ROW_MAX;
+}
+
+static size_t target(const blk_map *m)
+{
+    return row_max(m) - 20;
+}
+
+/* Writes all of it as blocks of about target() bytes each, split evenly. */
 static int write_all(blk_map *m, const blk_items *it)
 {
     if (!it->n)
@@ -449,8 +468,8 @@ static int write_all(blk_map *m, const blk_items *it)
                               it->kl[i], IV(it, i), it->vl[i], item);
         total += sz[i];
     }
-    /* parts of even size (a block just over BLK_TARGET: two halves) */
-    size_t parts = (total + BLK_TARGET - 1) / BLK_TARGET;
+    /* parts of even size (a block just over the target: two halves) */
+    size_t parts = (total + target(m) - 1) / target(m);
     size_t by_n = (it->n + BLK_MAX_ITEMS - 1) / BLK_MAX_ITEMS;
     if (parts < by_n)
         parts = by_n;
@@ -516,8 +535,89 @@ static int locate(blk_map *m, MDB_cursor *c, const uint8_t *k, size_t kl, MDB_va
     return rc;
 }
 
+void blk_map_cache(blk_map *m)
+{
+    m->cache_on = 1;
+    m->cache_valid = 0;
+}
+
+/* blk_get through the cache: the items of k's block decoded so far (up
+ * to the furthest key asked for), the decoder kept where it stopped. */
+static int cached_get(blk_map *m, const uint8_t *k, size_t kl, uint8_t *val, size_t *vl)
+{
+    blk_items *it = &m->cache;
+    blk_dec *d = m->dec;
+    size_t id = mdb_txn_id(m->txn);
+    int rc, fresh = !m->cache_valid || m->cache_txn != id || !it->n ||
+                    cmp_bytes(k, kl, IK(it, 0), it->kl[0]) < 0 ||
+                    (m->cache_done &&
+                     cmp_bytes(k, kl, IK(it, it->n - 1), it->kl[it->n - 1]) > 0);
+    if (fresh) {
+        MDB_cursor *c;
+        MDB_val lk, lv;
+        int found, below;
+        m->cache_valid = m->cache_done = 0;
+        it->n = it->len = 0;
+        if ((rc = need_dec(m)) || (rc = mdb_cursor_open(m->txn, m->dbi, &c)))
+            return rc;
+        d = m->dec;
+        rc = locate(m, c, k, kl, &lk, &lv, &found, &below);
+        if (!rc && (!found || below))
+            rc = MDB_NOTFOUND;
+        if (!rc)
+            rc = blk_dec_start(d, m->kind, lk.mv_data, lk.mv_size, lv.mv_data, lv.mv_size);
+        mdb_cursor_close(c); /* the block stays in the map while the snapshot lasts */
+        if (rc)
+            return rc;
+        m->cache_valid = 1;
+        m->cache_txn = id;
+    }
+    if (it->n && cmp_bytes(k, kl, IK(it, it->n - 1), it->kl[it->n - 1]) <= 0) {
+        size_t lo = 0, hi = it->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (cmp_bytes(IK(it, mid), it->kl[mid], k, kl) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (cmp_bytes(IK(it, lo), it->kl[lo], k, kl) != 0)
+            return MDB_NOTFOUND;
+        memcpy(val, IV(it, lo), it->vl[lo]);
+        *vl = it->vl[lo];
+        return 0;
+    }
+    while (!m->cache_done) {
+        rc = blk_dec_next(d);
+        if (rc == MDB_NOTFOUND) {
+            m->cache_done = 1;
+            break;
+        }
+        if (!rc)
+            rc = items_insert(it, it->n, d->key, d->klen, d->val, d->vlen);
+        if (rc) {
+            m->cache_valid = 0;
+            return rc;
+        }
+        int c = cmp_bytes(d->key, d->klen, k, kl);
+        if (c == 0) {
+            memcpy(val, d->val, d->vlen);
+            *vl = d->vlen;
+            return 0;
+        }
+        if (c > 0)
+            return MDB_NOTFOUND;
+    }
+    if (fresh)
+        return MDB_NOTFOUND; /* past the last item of its block */
+    m->cache_valid = 0; /* beyond this block: look again */
+    return cached_get(m, k, kl, val, vl);
+}
+
 int blk_get(blk_map *m, const uint8_t *k, size_t kl, uint8_t *val, size_t *vl)
 {
+    if (m->cache_on)
+        return cached_get(m, k, kl, val, vl);
     int rc = blk_flush(m);
     if (!rc)
         rc = need_dec(m);
@@ -598,12 +698,12 @@ static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, siz
         /* small: merge with the next block */
         size_t bytes = 0;
         uint8_t item[BLK_ITEM_MAX];
-        for (size_t i = 0; i < it->n && bytes < BLK_TARGET / 4; i++)
+        for (size_t i = 0; i < it->n && bytes < target(m) / 4; i++)
             bytes += blk_item_code(m->kind, i == 0, i ? IK(it, i - 1) : NULL,
                                    i ? it->kl[i - 1] : 0, i ? IV(it, i - 1) : NULL,
                                    i ? it->vl[i - 1] : 0, IK(it, i), it->kl[i], IV(it, i),
                                    it->vl[i], item);
-        if (bytes < BLK_TARGET / 4) {
+        if (bytes < target(m) / 4) {
             MDB_val nk, nv;
             int nr = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);
             if (nr == 0) {
@@ -737,8 +837,8 @@ int blk_append(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t
     if (m->tn) {
         n = blk_item_code(m->kind, 0, m->tkey, m->tkey_len, m->tval, m->tval_len, k, kl, v, vl,
                           item);
-        /* the row (key, header, items) within BLK_ROW_MAX: four to a page */
-        if (m->tfirst_len + 3 + m->body_len + n > BLK_ROW_MAX || m->tn == BLK_MAX_ITEMS) {
+        /* the row (key, header, items) within row_max(): whole rows to a page */
+        if (m->tfirst_len + 3 + m->body_len + n > row_max(m) || m->tn == BLK_MAX_ITEMS) {
             if ((rc = blk_flush(m)))
                 return rc;
             m->tn = m->body_len = 0;

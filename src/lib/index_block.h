@@ -25,12 +25,16 @@
 #define BLK_ENTRIES 1
 #define BLK_KEYS 2
 /* Appends fill a block until its row (key and value) would pass
- * BLK_ROW_MAX bytes: LMDB puts four such rows in a 4 KiB page (each
- * costs 2 + 8 + key + value bytes, rounded up to even, of the 4,080 after
- * the page header). Changes split blocks into parts of about BLK_TARGET
- * bytes of items, and merge one of less than BLK_TARGET / 4 with the
- * next. A block holds at most BLK_MAX_ITEMS items. */
+ * BLK_ROW_MAX bytes (`entries`: BLK_ENTRIES_ROW_MAX): LMDB puts four
+ * such rows (twelve) in a 4 KiB page (each costs 2 + 8 + key + value
+ * bytes, rounded up to even, of the 4,080 after the page header);
+ * `entries` rows are smaller because a lookup decodes the block up to
+ * its record. Changes split blocks into parts of about the row size - 20
+ * bytes of items, and merge one of less than a quarter of that with the
+ * next. A block holds at most BLK_MAX_ITEMS items. BLK_TARGET: the
+ * largest of those. */
 #define BLK_ROW_MAX 1010
+#define BLK_ENTRIES_ROW_MAX 330
 #define BLK_TARGET 990
 #define BLK_MAX_ITEMS 512
 #define BLK_KEY_MAX (IDX_KEY_MAX > 8 ? IDX_KEY_MAX : 8)
@@ -102,12 +106,23 @@ typedef struct blk_map {
     size_t body_len, body_cap;
     blk_items it; /* scratch of changes */
     blk_dec *dec; /* scratch decoder */
+    /* blk_map_cache: the items of the last get's block decoded so far
+     * (all: cache_done; the decoder `dec` rests after them), and the
+     * snapshot (mdb_txn_id) it was read in */
+    int cache_on, cache_valid, cache_done;
+    size_t cache_txn;
+    blk_items cache;
 } blk_map;
 
 /* A map of table dbi (kind BLK_ENTRIES or BLK_KEYS) in txn; allocates
  * nothing until used. blk_map_free releases it (without writing the
  * tail: call blk_flush first to keep it). */
 void blk_map_init(blk_map *m, MDB_txn *txn, MDB_dbi dbi, int kind);
+/* Makes blk_get keep the last block it read decoded, for gets of its
+ * other items (a search's hits are often neighbours), while the snapshot
+ * (mdb_txn_id of m->txn) stays the same. Only for maps that do not change
+ * the table (a read transaction's). */
+void blk_map_cache(blk_map *m);
 void blk_map_free(blk_map *m);
 /* Writes the tail if it has changed. 0 or an LMDB code. */
 int blk_flush(blk_map *m);

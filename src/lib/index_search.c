@@ -773,8 +773,10 @@ int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out, char *err,
         idx_err(err, errlen, "cannot read index", s->idx->path, "out of memory");
         return PHM_ERR_NOMEM;
     }
-    if (!s->blk->txn)
+    if (!s->blk->txn) {
         blk_map_init(s->blk, s->txn, s->idx->db_entries, BLK_ENTRIES);
+        blk_map_cache(s->blk); /* a search's hits are often neighbours */
+    }
     s->blk->txn = s->txn;
     uint8_t rec[REC_MAX];
     size_t rlen = 0;

@@ -243,6 +243,30 @@ static void test_random(int kind, const char *name, uint64_t seed)
     OK(same_as_model(&m, &md, &blocks), "%s: committed, the table still equals the model",
        name);
     blk_map_free(&m);
+    /* gets through the cache of the last block: neighbours, then random
+     * keys, present or not */
+    blk_map_init(&m, rt, dbi, kind);
+    blk_map_cache(&m);
+    bad_get = 0;
+    for (int i = 0; i < 4000; i++) {
+        size_t kl = 0, gl = 0, at;
+        int found = 0;
+        if (md.n && i < 2000) {
+            at = (size_t)i % md.n;
+            memcpy(k, md.a[at].k, md.a[at].kl);
+            kl = md.a[at].kl;
+            found = 1;
+        } else {
+            kl = gen_key(&r, kind, range, k);
+            at = mfind(&md, k, kl, &found);
+        }
+        int rc = blk_get(&m, k, kl, got, &gl);
+        if (found ? rc != 0 || gl != md.a[at].vl || memcmp(got, md.a[at].v, gl)
+                  : rc != MDB_NOTFOUND)
+            bad_get++;
+    }
+    IS_INT(bad_get, 0, "%s: gets through the block cache return the model's values", name);
+    blk_map_free(&m);
     mdb_txn_abort(rt);
     free(md.a);
 }
