@@ -294,10 +294,7 @@ int blk_dec_next(blk_dec *d)
 
 static void items_free(blk_items *it)
 {
-    free(it->ko);
-    free(it->kl);
-    free(it->vo);
-    free(it->vl);
+    free(it->a);
     free(it->bytes);
     memset(it, 0, sizeof *it);
 }
@@ -308,20 +305,10 @@ static int items_insert(blk_items *it, size_t at, const uint8_t *k, size_t kl,
 {
     if (it->n == it->cap) {
         size_t cap = it->cap ? 2 * it->cap : 2 * BLK_MAX_ITEMS;
-        size_t *a = realloc(it->ko, cap * sizeof *a);
-        if (a)
-            it->ko = a;
-        size_t *b = realloc(it->kl, cap * sizeof *b);
-        if (b)
-            it->kl = b;
-        size_t *c = realloc(it->vo, cap * sizeof *c);
-        if (c)
-            it->vo = c;
-        size_t *d = realloc(it->vl, cap * sizeof *d);
-        if (d)
-            it->vl = d;
-        if (!a || !b || !c || !d)
+        blk_item *a = realloc(it->a, cap * sizeof *a);
+        if (!a)
             return ENOMEM;
+        it->a = a;
         it->cap = cap;
     }
     if (it->bcap - it->len < kl + vl) {
@@ -335,19 +322,15 @@ static int items_insert(blk_items *it, size_t at, const uint8_t *k, size_t kl,
         it->bcap = cap;
     }
     size_t tail = it->n - at;
-    if (tail) {
-        memmove(it->ko + at + 1, it->ko + at, tail * sizeof *it->ko);
-        memmove(it->kl + at + 1, it->kl + at, tail * sizeof *it->kl);
-        memmove(it->vo + at + 1, it->vo + at, tail * sizeof *it->vo);
-        memmove(it->vl + at + 1, it->vl + at, tail * sizeof *it->vl);
-    }
+    if (tail)
+        memmove(it->a + at + 1, it->a + at, tail * sizeof *it->a);
     memcpy(it->bytes + it->len, k, kl);
-    it->ko[at] = it->len;
-    it->kl[at] = kl;
+    it->a[at].ko = it->len;
+    it->a[at].kl = kl;
     it->len += kl;
     memcpy(it->bytes + it->len, v, vl);
-    it->vo[at] = it->len;
-    it->vl[at] = vl;
+    it->a[at].vo = it->len;
+    it->a[at].vl = vl;
     it->len += vl;
     it->n++;
     return 0;
@@ -356,15 +339,12 @@ static int items_insert(blk_items *it, size_t at, const uint8_t *k, size_t kl,
 static void items_remove(blk_items *it, size_t at)
 {
     size_t tail = it->n - at - 1;
-    memmove(it->ko + at, it->ko + at + 1, tail * sizeof *it->ko);
-    memmove(it->kl + at, it->kl + at + 1, tail * sizeof *it->kl);
-    memmove(it->vo + at, it->vo + at + 1, tail * sizeof *it->vo);
-    memmove(it->vl + at, it->vl + at + 1, tail * sizeof *it->vl);
+    memmove(it->a + at, it->a + at + 1, tail * sizeof *it->a);
     it->n--;
 }
 
-#define IK(it, i) ((it)->bytes + (it)->ko[i])
-#define IV(it, i) ((it)->bytes + (it)->vo[i])
+#define IK(it, i) ((it)->bytes + (it)->a[i].ko)
+#define IV(it, i) ((it)->bytes + (it)->a[i].vo)
 
 /* Appends every item of block (lkey, val) to it. */
 static int items_load(blk_map *m, blk_items *it, const MDB_val *lkey, const MDB_val *val)
@@ -375,7 +355,7 @@ static int items_load(blk_map *m, blk_items *it, const MDB_val *lkey, const MDB_
     size_t before = it->n; /* keys ascend within a block (blk_dec_next) */
     while (!rc && (rc = blk_dec_next(d)) == 0) {
         if (it->n == before && it->n &&
-            cmp_bytes(IK(it, it->n - 1), it->kl[it->n - 1], d->key, d->klen) >= 0)
+            cmp_bytes(IK(it, it->n - 1), it->a[it->n - 1].kl, d->key, d->klen) >= 0)
             return MDB_CORRUPTED;
         rc = items_insert(it, it->n, d->key, d->klen, d->val, d->vlen);
     }
@@ -420,13 +400,13 @@ static int write_items(blk_map *m, const blk_items *it, size_t a, size_t b, unsi
     uint8_t item[BLK_ITEM_MAX];
     for (size_t i = a; i < b; i++)
         len += blk_item_code(m->kind, i == a, i > a ? IK(it, i - 1) : NULL,
-                             i > a ? it->kl[i - 1] : 0, i > a ? IV(it, i - 1) : NULL,
-                             i > a ? it->vl[i - 1] : 0, IK(it, i), it->kl[i], IV(it, i),
-                             it->vl[i], item);
+                             i > a ? it->a[i - 1].kl : 0, i > a ? IV(it, i - 1) : NULL,
+                             i > a ? it->a[i - 1].vl : 0, IK(it, i), it->a[i].kl, IV(it, i),
+                             it->a[i].vl, item);
     uint8_t hdr[BLK_HEADER_MAX], kb[8];
     hdr[0] = (uint8_t)m->kind;
     size_t hl = 1 + idx_uv_put(hdr + 1, b - a);
-    MDB_val k = blk_lmdb_key(m->kind, IK(it, a), it->kl[a], kb), v = { hl + len, NULL };
+    MDB_val k = blk_lmdb_key(m->kind, IK(it, a), it->a[a].kl, kb), v = { hl + len, NULL };
     int rc = mdb_put(m->txn, m->dbi, &k, &v, fl | MDB_RESERVE);
     if (rc)
         return rc;
@@ -435,9 +415,9 @@ static int write_items(blk_map *m, const blk_items *it, size_t a, size_t b, unsi
     out += hl;
     for (size_t i = a; i < b; i++)
         out += blk_item_code(m->kind, i == a, i > a ? IK(it, i - 1) : NULL,
-                             i > a ? it->kl[i - 1] : 0, i > a ? IV(it, i - 1) : NULL,
-                             i > a ? it->vl[i - 1] : 0, IK(it, i), it->kl[i], IV(it, i),
-                             it->vl[i], out);
+                             i > a ? it->a[i - 1].kl : 0, i > a ? IV(it, i - 1) : NULL,
+                             i > a ? it->a[i - 1].vl : 0, IK(it, i), it->a[i].kl, IV(it, i),
+                             it->a[i].vl, out);
     return 0;
 }
 
@@ -463,9 +443,9 @@ static int write_all(blk_map *m, const blk_items *it)
         return ENOMEM;
     uint8_t item[BLK_ITEM_MAX];
     for (size_t i = 0; i < it->n; i++) {
-        sz[i] = blk_item_code(m->kind, i == 0, i ? IK(it, i - 1) : NULL, i ? it->kl[i - 1] : 0,
-                              i ? IV(it, i - 1) : NULL, i ? it->vl[i - 1] : 0, IK(it, i),
-                              it->kl[i], IV(it, i), it->vl[i], item);
+        sz[i] = blk_item_code(m->kind, i == 0, i ? IK(it, i - 1) : NULL, i ? it->a[i - 1].kl : 0,
+                              i ? IV(it, i - 1) : NULL, i ? it->a[i - 1].vl : 0, IK(it, i),
+                              it->a[i].kl, IV(it, i), it->a[i].vl, item);
         total += sz[i];
     }
     /* parts of even size (a block just over the target: two halves) */
@@ -535,6 +515,23 @@ static int locate(blk_map *m, MDB_cursor *c, const uint8_t *k, size_t kl, MDB_va
     return rc;
 }
 
+/* Writes the tail, then opens a cursor (*c, closed by the caller when
+ * this succeeds) and locates k's block with it. */
+static int open_at(blk_map *m, const uint8_t *k, size_t kl, MDB_cursor **c, MDB_val *lk,
+                   MDB_val *lv, int *found, int *below)
+{
+    int rc = blk_flush(m);
+    if (!rc)
+        rc = need_dec(m);
+    if (!rc)
+        rc = mdb_cursor_open(m->txn, m->dbi, c);
+    if (rc)
+        return rc;
+    if ((rc = locate(m, *c, k, kl, lk, lv, found, below)))
+        mdb_cursor_close(*c);
+    return rc;
+}
+
 void blk_map_cache(blk_map *m)
 {
     m->cache_on = 1;
@@ -549,20 +546,19 @@ static int cached_get(blk_map *m, const uint8_t *k, size_t kl, uint8_t *val, siz
     blk_dec *d = m->dec;
     size_t id = mdb_txn_id(m->txn);
     int rc, fresh = !m->cache_valid || m->cache_txn != id || !it->n ||
-                    cmp_bytes(k, kl, IK(it, 0), it->kl[0]) < 0 ||
+                    cmp_bytes(k, kl, IK(it, 0), it->a[0].kl) < 0 ||
                     (m->cache_done &&
-                     cmp_bytes(k, kl, IK(it, it->n - 1), it->kl[it->n - 1]) > 0);
+                     cmp_bytes(k, kl, IK(it, it->n - 1), it->a[it->n - 1].kl) > 0);
     if (fresh) {
         MDB_cursor *c;
         MDB_val lk, lv;
         int found, below;
         m->cache_valid = m->cache_done = 0;
         it->n = it->len = 0;
-        if ((rc = need_dec(m)) || (rc = mdb_cursor_open(m->txn, m->dbi, &c)))
+        if ((rc = open_at(m, k, kl, &c, &lk, &lv, &found, &below)))
             return rc;
         d = m->dec;
-        rc = locate(m, c, k, kl, &lk, &lv, &found, &below);
-        if (!rc && (!found || below))
+        if (!found || below)
             rc = MDB_NOTFOUND;
         if (!rc)
             rc = blk_dec_start(d, m->kind, lk.mv_data, lk.mv_size, lv.mv_data, lv.mv_size);
@@ -572,19 +568,19 @@ static int cached_get(blk_map *m, const uint8_t *k, size_t kl, uint8_t *val, siz
         m->cache_valid = 1;
         m->cache_txn = id;
     }
-    if (it->n && cmp_bytes(k, kl, IK(it, it->n - 1), it->kl[it->n - 1]) <= 0) {
+    if (it->n && cmp_bytes(k, kl, IK(it, it->n - 1), it->a[it->n - 1].kl) <= 0) {
         size_t lo = 0, hi = it->n;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (cmp_bytes(IK(it, mid), it->kl[mid], k, kl) < 0)
+            if (cmp_bytes(IK(it, mid), it->a[mid].kl, k, kl) < 0)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (cmp_bytes(IK(it, lo), it->kl[lo], k, kl) != 0)
+        if (cmp_bytes(IK(it, lo), it->a[lo].kl, k, kl) != 0)
             return MDB_NOTFOUND;
-        memcpy(val, IV(it, lo), it->vl[lo]);
-        *vl = it->vl[lo];
+        memcpy(val, IV(it, lo), it->a[lo].vl);
+        *vl = it->a[lo].vl;
         return 0;
     }
     while (!m->cache_done) {
@@ -618,18 +614,13 @@ int blk_get(blk_map *m, const uint8_t *k, size_t kl, uint8_t *val, size_t *vl)
 {
     if (m->cache_on)
         return cached_get(m, k, kl, val, vl);
-    int rc = blk_flush(m);
-    if (!rc)
-        rc = need_dec(m);
-    if (rc)
-        return rc;
     MDB_cursor *c;
-    if ((rc = mdb_cursor_open(m->txn, m->dbi, &c)))
-        return rc;
     MDB_val lk, lv;
     int found, below;
-    rc = locate(m, c, k, kl, &lk, &lv, &found, &below);
-    if (!rc && (!found || below))
+    int rc = open_at(m, k, kl, &c, &lk, &lv, &found, &below);
+    if (rc)
+        return rc;
+    if (!found || below)
         rc = MDB_NOTFOUND;
     if (!rc)
         rc = blk_dec_start(m->dec, m->kind, lk.mv_data, lk.mv_size, lv.mv_data, lv.mv_size);
@@ -661,31 +652,26 @@ static int is_tail(blk_map *m, const MDB_val *lk)
  * its. */
 static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    int rc = blk_flush(m);
-    if (!rc)
-        rc = need_dec(m);
-    if (rc)
-        return rc;
     MDB_cursor *c;
-    if ((rc = mdb_cursor_open(m->txn, m->dbi, &c)))
+    MDB_val lk, lv;
+    int found, below, merged = 0;
+    int rc = open_at(m, k, kl, &c, &lk, &lv, &found, &below);
+    if (rc)
         return rc;
     blk_items *it = &m->it;
     it->n = it->len = 0;
-    MDB_val lk, lv;
     uint8_t oldkey[BLK_KEY_MAX], nextkey[BLK_KEY_MAX];
     size_t oldlen = 0, nextlen = 0;
-    int found, below, merged = 0;
-    rc = locate(m, c, k, kl, &lk, &lv, &found, &below);
-    if (!rc && m->tail_on && (!found || is_tail(m, &lk)))
+    if (m->tail_on && (!found || is_tail(m, &lk)))
         m->tail_on = 0;
-    if (!rc && found) {
+    if (found) {
         oldlen = lk.mv_size;
         memcpy(oldkey, lk.mv_data, oldlen);
         rc = items_load(m, it, &lk, &lv);
     }
     size_t at = 0;
     int cmp = 1;
-    while (!rc && at < it->n && (cmp = cmp_bytes(IK(it, at), it->kl[at], k, kl)) < 0)
+    while (!rc && at < it->n && (cmp = cmp_bytes(IK(it, at), it->a[at].kl, k, kl)) < 0)
         at++;
     if (rc)
         goto out;
@@ -700,9 +686,9 @@ static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, siz
         uint8_t item[BLK_ITEM_MAX];
         for (size_t i = 0; i < it->n && bytes < target(m) / 4; i++)
             bytes += blk_item_code(m->kind, i == 0, i ? IK(it, i - 1) : NULL,
-                                   i ? it->kl[i - 1] : 0, i ? IV(it, i - 1) : NULL,
-                                   i ? it->vl[i - 1] : 0, IK(it, i), it->kl[i], IV(it, i),
-                                   it->vl[i], item);
+                                   i ? it->a[i - 1].kl : 0, i ? IV(it, i - 1) : NULL,
+                                   i ? it->a[i - 1].vl : 0, IK(it, i), it->a[i].kl, IV(it, i),
+                                   it->a[i].vl, item);
         if (bytes < target(m) / 4) {
             MDB_val nk, nv;
             int nr = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);

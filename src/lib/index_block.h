@@ -81,8 +81,11 @@ void blk_u64_put(uint8_t b[8], uint64_t v);
 uint64_t blk_u64_get(const uint8_t b[8]);
 
 /* Items of one or more blocks decoded for a change: offsets into bytes. */
+typedef struct blk_item {
+    size_t ko, kl, vo, vl;
+} blk_item;
 typedef struct blk_items {
-    size_t *ko, *kl, *vo, *vl;
+    blk_item *a;
     size_t n, cap;
     uint8_t *bytes;
     size_t len, bcap;
