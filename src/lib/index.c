@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 
 /* ---- errors ------------------------------------------------------ */
 
@@ -820,11 +820,28 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     MDB_stat st;
     MDB_envinfo info;
     idx_base_header h;
-    int mrc = mdb_stat(txn, idx->db_entries, &st);
-    if (!mrc) {
-        out->entries = st.ms_entries;
-        mrc = mdb_stat(txn, idx->db_digests, &st);
+    /* entries: the sum of the per-group counts (the entries table holds
+     * blocks of them) */
+    int mrc = 0;
+    MDB_cursor *gc;
+    if (!(mrc = mdb_cursor_open(txn, idx->db_counts, &gc))) {
+        MDB_val gk, gv;
+        for (MDB_cursor_op op = MDB_FIRST; (mrc = mdb_cursor_get(gc, &gk, &gv, op)) == 0;
+             op = MDB_NEXT) {
+            uint64_t cnt;
+            if (gv.mv_size != sizeof cnt) {
+                mrc = MDB_CORRUPTED;
+                break;
+            }
+            memcpy(&cnt, gv.mv_data, sizeof cnt);
+            out->entries += cnt;
+        }
+        mdb_cursor_close(gc);
+        if (mrc == MDB_NOTFOUND)
+            mrc = 0;
     }
+    if (!mrc)
+        mrc = mdb_stat(txn, idx->db_digests, &st);
     if (!mrc) {
         out->digests = st.ms_entries;
         mrc = mdb_stat(txn, idx->db_delta, &st);
@@ -910,7 +927,33 @@ typedef int walk_visit(const phm_index *idx, MDB_txn *txn, const MDB_val *key,
 /* Calls visit() for every record of table `dbi` in key order, from one
  * read snapshot. Returns 0, visit()'s nonzero return, or an LMDB error
  * mapped by idx_mdb_err(). */
-static int walk(phm_index *idx, MDB_dbi dbi, walk_visit *visit, void *ctx,
+/* The items of a blocked table (index_block.c) as key (the entry number
+ * for BLK_ENTRIES) and value. */
+static int walk_blocks(phm_index *idx, MDB_txn *txn, MDB_dbi dbi, int kind,
+                       walk_visit *visit, void *ctx, char *err, size_t errlen)
+{
+    blk_map m;
+    blk_iter it;
+    blk_map_init(&m, txn, dbi, kind);
+    int rc = 0, mrc = blk_iter_open(&it, &m, NULL, 0);
+    while (!mrc && (mrc = blk_iter_next(&it)) == 0) {
+        uint64_t eid = blk_u64_get(it.d->key);
+        MDB_val key = kind == BLK_ENTRIES ? (MDB_val){ sizeof eid, &eid }
+                                          : (MDB_val){ it.d->klen, it.d->key },
+                val = { it.d->vlen, (void *)(uintptr_t)it.d->val };
+        if ((rc = visit(idx, txn, &key, &val, ctx, err, errlen)))
+            break;
+    }
+    blk_iter_close(&it);
+    blk_map_free(&m);
+    if (!rc && mrc != MDB_NOTFOUND)
+        return idx_mdb_err(mrc, err, errlen, "cannot read index", idx, NULL);
+    return rc;
+}
+
+/* Calls visit for every row of dbi (kind: 0, or a blocked table's) in one
+ * snapshot. */
+static int walk(phm_index *idx, MDB_dbi dbi, int kind, walk_visit *visit, void *ctx,
                 char *err, size_t errlen)
 {
     const char *what = "cannot read index";
@@ -919,6 +962,11 @@ static int walk(phm_index *idx, MDB_dbi dbi, walk_visit *visit, void *ctx,
     int rc = read_begin(idx, &txn, what, err, errlen);
     if (rc)
         return rc;
+    if (kind) {
+        rc = walk_blocks(idx, txn, dbi, kind, visit, ctx, err, errlen);
+        mdb_txn_abort(txn);
+        return rc;
+    }
     int mrc = mdb_cursor_open(txn, dbi, &c);
     if (mrc) {
         mdb_txn_abort(txn);
@@ -1003,7 +1051,7 @@ int phm_index_foreach_group(phm_index *idx,
         return PHM_ERR_INVALID;
     group_walk g = { { 0 }, NULL, 0, 0 };
     /* keys are in number order: the rows are sorted by name here */
-    int rc = walk(idx, idx->db_counts, visit_group, &g, err, errlen);
+    int rc = walk(idx, idx->db_counts, 0, visit_group, &g, err, errlen);
     if (!rc && g.n > 1)
         qsort(g.rows, g.n, sizeof *g.rows, cmp_group);
     for (size_t i = 0; !rc && i < g.n; i++)
@@ -1091,7 +1139,7 @@ int phm_index_foreach(phm_index *idx,
         return PHM_ERR_INVALID;
     entry_walk w = { .fn = fn, .ctx = ctx };
     phm_vpdq_init(&w.frames);
-    int rc = walk(idx, idx->db_entries, visit_entry, &w, err, errlen);
+    int rc = walk(idx, idx->db_entries, BLK_ENTRIES, visit_entry, &w, err, errlen);
     phm_vpdq_clear(&w.frames);
     idx_slots_close(&w.slots);
     idx_names_free(&w.names);

@@ -234,7 +234,9 @@ size_t rec_encode(const phm_entry *e, uint32_t source, uint32_t category,
                   int64_t added, int64_t created, uint8_t *buf);
 /* Decodes a record version 4; PHM_OK or PHM_ERR_CORRUPT (also when nm
  * does not know a number). Strings point into rec (a numeric id into x);
- * no hashes (rec_set_hashes). */
+ * no hashes (rec_set_hashes). Record version 4 is the record of index
+ * formats 5 (one per `entries` row) and 6 (inside the blocks of
+ * index_block.h): what an upgrade of format 5 reads. */
 int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
                phm_entry *out);
 /* Decodes a record of index formats 2 to 4 (record versions 1 to 3, the
@@ -350,6 +352,7 @@ struct phm_searcher {
      * numeric ids' text for phm_searcher_get, valid until the next search */
     idx_names names;
     struct idx_idtext *idtext;
+    struct blk_map *blk; /* format 6: the entries table (index_block.c) */
 };
 
 /* ---- shared helpers (index.c) ------------------------------------ */

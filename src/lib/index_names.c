@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 
 /* ---- varints ------------------------------------------------------ */
 
@@ -292,8 +292,10 @@ int idx_entry_find(const phm_index *idx, MDB_txn *txn, const char *source,
     if (rc)
         return rc;
     uint8_t key[IDX_KEY_MAX];
-    MDB_val k = { idx_key(src, id, key), key }, v;
-    if ((rc = mdb_get(txn, idx->db_keys, &k, &v)))
-        return rc;
-    return idx_eid_val(&v, eid) ? MDB_CORRUPTED : 0;
+    size_t kl = idx_key(src, id, key);
+    blk_map m;
+    blk_map_init(&m, txn, idx->db_keys, BLK_KEYS);
+    rc = blk_key_get(&m, key, kl, eid);
+    blk_map_free(&m);
+    return rc;
 }

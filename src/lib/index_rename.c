@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 
 static const char *const WHAT = "cannot write index";
 
@@ -101,20 +101,23 @@ static int source_keys(phm_index *idx, MDB_txn *txn, const char *source, int *an
         return rc == MDB_NOTFOUND ? 0 : rc;
     uint8_t key[5];
     size_t sl = idx_okey_put(key, src);
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(txn, idx->db_keys, &c)))
+    blk_map m;
+    blk_iter it;
+    blk_map_init(&m, txn, idx->db_keys, BLK_KEYS);
+    if ((rc = blk_iter_open(&it, &m, key, sl)))
         return rc;
-    MDB_val k = { sl, key }, v;
-    for (int op = MDB_SET_RANGE; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
-        if (k.mv_size <= sl || memcmp(k.mv_data, key, sl) != 0)
+    while ((rc = blk_iter_next(&it)) == 0) {
+        const blk_dec *d = it.d;
+        if (d->klen <= sl || memcmp(d->key, key, sl) != 0)
             break;
         *any = 1;
         if (!ids)
             break;
-        if ((rc = ids_push(ids, (const char *)k.mv_data + sl, k.mv_size - sl)))
+        if ((rc = ids_push(ids, d->key + sl, d->klen - sl)))
             break;
     }
-    mdb_cursor_close(c);
+    blk_iter_close(&it);
+    blk_map_free(&m);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 
 static const char *const WHAT = "cannot search index";
 
@@ -177,12 +177,14 @@ static void base_drop(phm_searcher *s)
 
 /* Takes the newest snapshot and brings the base pointers and the view up
  * to it. */
-/* Numeric ids' text for phm_searcher_get (index format 5): chunks kept
- * until the next snapshot. */
+/* What phm_searcher_get hands out (index format 6): the records decoded
+ * from their blocks and numeric ids' text, in chunks kept until the next
+ * snapshot. */
+#define IDTEXT_CHUNK (64 * 1024)
 struct idx_idtext {
     struct idx_idtext *next;
-    size_t used;
-    char buf[64 * REC_NUMID_MAX];
+    size_t used, cap;
+    char buf[];
 };
 
 static void idtext_reset(phm_searcher *s)
@@ -206,19 +208,20 @@ static void idtext_free(phm_searcher *s)
     }
 }
 
-/* Room for one numeric id's text, or NULL. */
-static char *idtext_room(phm_searcher *s)
+/* Room for n bytes (at most IDTEXT_CHUNK), or NULL. */
+static char *idtext_room(phm_searcher *s, size_t n)
 {
     struct idx_idtext *t = s->idtext;
-    if (!t || sizeof t->buf - t->used < REC_NUMID_MAX) {
-        if (!(t = malloc(sizeof *t)))
+    if (!t || t->cap - t->used < n) {
+        if (!(t = malloc(sizeof *t + IDTEXT_CHUNK)))
             return NULL;
         t->used = 0;
+        t->cap = IDTEXT_CHUNK;
         t->next = s->idtext;
         s->idtext = t;
     }
     char *p = t->buf + t->used;
-    t->used += REC_NUMID_MAX;
+    t->used += n;
     return p;
 }
 
@@ -355,6 +358,8 @@ void phm_searcher_free(phm_searcher *s)
     mih_scratch_free(&s->scr);
     idx_names_free(&s->names);
     idtext_free(s);
+    blk_map_free(s->blk);
+    free(s->blk);
     free(s->res);
     free(s->offsets);
     free(s->heap);
@@ -767,8 +772,25 @@ int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out, char *err,
     int st = s->active ? PHM_OK : snapshot(s, err, errlen);
     if (st)
         return st;
-    MDB_val k = { sizeof entry, &entry }, v;
-    int rc = mdb_get(s->txn, s->idx->db_entries, &k, &v);
+    if (!s->blk && !(s->blk = calloc(1, sizeof *s->blk))) {
+        idx_err(err, errlen, "cannot read index", s->idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    if (!s->blk->txn) {
+        blk_map_init(s->blk, s->txn, s->idx->db_entries, BLK_ENTRIES);
+        blk_map_cache(s->blk); /* a search's hits are often neighbours */
+    }
+    s->blk->txn = s->txn;
+    uint8_t rec[REC_MAX];
+    size_t rlen = 0;
+    int rc = blk_entry_get(s->blk, entry, rec, &rlen);
+    MDB_val v = { rlen, NULL };
+    if (!rc && !(v.mv_data = idtext_room(s, rlen))) {
+        idx_err(err, errlen, "cannot read index", s->idx->path, "out of memory");
+        return PHM_ERR_NOMEM;
+    }
+    if (!rc)
+        memcpy(v.mv_data, rec, rlen);
     if (rc == MDB_NOTFOUND) {
         idx_err(err, errlen, "cannot read index", s->idx->path, "no entry %llu",
                 (unsigned long long)entry);
@@ -790,7 +812,7 @@ int phm_searcher_get(phm_searcher *s, uint64_t entry, phm_entry *out, char *err,
     rec_extra x;
     int bad = rec_decode(v.mv_data, v.mv_size, &s->names, &x, out) != PHM_OK;
     if (!bad && out->id == x.numid) {
-        char *t = idtext_room(s);
+        char *t = idtext_room(s, REC_NUMID_MAX);
         if (!t) {
             idx_err(err, errlen, "cannot read index", s->idx->path, "out of memory");
             return PHM_ERR_NOMEM;

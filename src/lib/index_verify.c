@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 
 static const char *const WHAT = "index is inconsistent";
 
@@ -28,6 +28,7 @@ typedef struct verifier {
     idx_names names; /* format 5 */
     idx_slots slots; /* entries' hashes, read in entry order */
     int slots_open;
+    blk_map km; /* the keys table (index_block.c) */
 } verifier;
 
 static int bad(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -103,11 +104,11 @@ static int check_links(verifier *v, MDB_cursor *dc, uint64_t eid, const phm_entr
                        const rec_extra *x, uint64_t *ndigests)
 {
     uint8_t key[IDX_KEY_MAX];
-    MDB_val k = { idx_key(x->source, e->id, key), key }, val;
-    int rc = mdb_get(v->txn, v->idx->db_keys, &k, &val);
+    size_t kl = idx_key(x->source, e->id, key);
     uint64_t got = 0;
-    if (rc == 0 && idx_eid_val(&val, &got))
-        return bad(v, "the name of entry %llu ('%s:%s') has a malformed entry number",
+    int rc = blk_key_get(&v->km, key, kl, &got);
+    if (rc == MDB_CORRUPTED)
+        return bad(v, "the block holding the name of entry %llu ('%s:%s') does not decode",
                    (unsigned long long)eid, e->source, e->id);
     if (rc && rc != MDB_NOTFOUND)
         return mdb_bad(v, rc);
@@ -347,12 +348,16 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     verifier v = { .idx = idx, .err = err, .errlen = errlen };
     video_check vid = { 0 };
     phm_vpdq_init(&vid.v);
-    MDB_cursor *ec = NULL, *dc = NULL, *xc = NULL;
+    MDB_cursor *dc = NULL, *xc = NULL;
+    blk_map em;
+    blk_iter eit = { 0 };
     idx_base_mem copies = { 0 };
     uint8_t *seen = NULL;
     int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &v.txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, "cannot verify index", idx, NULL);
+    blk_map_init(&v.km, v.txn, idx->db_keys, BLK_KEYS);
+    blk_map_init(&em, v.txn, idx->db_entries, BLK_ENTRIES);
 
     uint64_t gen, next_eid;
     idx_base_header h;
@@ -407,13 +412,13 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     if (check_names(&v))
         goto out;
     /* One pass over the entries, merged with the base and dead lists. */
-    if ((rc = mdb_cursor_open(v.txn, idx->db_entries, &ec)) ||
+    if ((rc = blk_iter_open(&eit, &em, NULL, 0)) ||
         (rc = mdb_cursor_open(v.txn, idx->db_digests, &dc)) ||
         (rc = mdb_cursor_open(v.txn, idx->db_dead, &xc))) {
         mdb_bad(&v, rc);
         goto out;
     }
-    MDB_val k, val, dk, dv;
+    MDB_val val, dk, dv;
     int drc = mdb_cursor_get(xc, &dk, &dv, MDB_FIRST);
     size_t slot = 0;
     uint64_t nentries = 0, ndigests = 0, ndelta = 0, ndead = 0, nvideos = 0;
@@ -435,15 +440,12 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
             drc = mdb_cursor_get(xc, &dk, &dv, MDB_NEXT);                             \
         }                                                                             \
     }
-    for (int op = MDB_FIRST; (rc = mdb_cursor_get(ec, &k, &val, op)) == 0; op = MDB_NEXT) {
-        uint64_t eid;
+    uint64_t eid = 0;
+    while ((rc = blk_iter_next(&eit)) == 0) {
         phm_entry e;
         rec_extra x;
-        if (k.mv_size != sizeof eid) {
-            bad(&v, "an entry key is malformed");
-            goto out;
-        }
-        memcpy(&eid, k.mv_data, sizeof eid);
+        eid = blk_u64_get(eit.d->key);
+        val = (MDB_val){ eit.d->vlen, (void *)(uintptr_t)eit.d->val };
         if (rec_decode(val.mv_data, val.mv_size, NULL, &x, &e)) {
             bad(&v, "entry %llu does not decode", (unsigned long long)eid);
             goto out;
@@ -494,11 +496,41 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
             }
         }
     }
+    if (rc == MDB_CORRUPTED) {
+        bad(&v, "an entries block does not decode (%s entry %llu)", eid ? "after" : "before",
+            (unsigned long long)eid);
+        goto out;
+    }
     if (rc != MDB_NOTFOUND) {
         mdb_bad(&v, rc);
         goto out;
     }
     SKIP_DEAD_BELOW(UINT64_MAX);
+    {   /* every block of the keys table decodes, with one name per entry */
+        blk_iter kit;
+        uint64_t nkeys = 0;
+        if ((rc = blk_iter_open(&kit, &v.km, NULL, 0))) {
+            mdb_bad(&v, rc);
+            goto out;
+        }
+        while ((rc = blk_iter_next(&kit)) == 0)
+            nkeys++;
+        blk_iter_close(&kit);
+        if (rc == MDB_CORRUPTED) {
+            bad(&v, "a block of names does not decode (after %llu names)",
+                (unsigned long long)nkeys);
+            goto out;
+        }
+        if (rc != MDB_NOTFOUND) {
+            mdb_bad(&v, rc);
+            goto out;
+        }
+        if (nkeys != nentries) {
+            bad(&v, "%llu names for %llu entries", (unsigned long long)nkeys,
+                (unsigned long long)nentries);
+            goto out;
+        }
+    }
 #undef SKIP_DEAD_BELOW
     /* Each table holds exactly what the entries need. */
     const struct {
@@ -509,7 +541,6 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         { idx->db_dead, ndead, "%llu removed entries are listed, %llu found in the base" },
         { idx->db_delta, ndelta, "the delta holds %llu hashes, %llu entries need it" },
         { idx->db_frames, nvideos, "the frames table holds %llu videos, %llu entries are videos" },
-        { idx->db_keys, nentries, "%llu names for %llu entries" },
         { idx->db_digests, ndigests, "%llu digest links for %llu digests in entries" },
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -544,8 +575,9 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
 out:
     if (v.slots_open)
         idx_slots_close(&v.slots);
-    if (ec)
-        mdb_cursor_close(ec);
+    blk_iter_close(&eit);
+    blk_map_free(&em);
+    blk_map_free(&v.km);
     if (dc)
         mdb_cursor_close(dc);
     if (xc)

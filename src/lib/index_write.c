@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 
 static const char *const WHAT = "cannot write index";
 
@@ -85,7 +85,7 @@ struct phm_index_txn {
     /* direct mode: while adds arrive in key order past every stored key,
      * they are appended at once, without buffering */
     int direct;
-    MDB_cursor *dec, *dkc; /* entries and keys cursors for direct appends */
+    blk_map em, km; /* the entries and keys tables (index_block.c) */
     uint8_t direct_last[IDX_KEY_MAX];
     size_t direct_last_len; /* 0: no key stored yet */
     /* count changes: the last group touched, then the table */
@@ -255,24 +255,18 @@ static int groups_flush(phm_index_txn *t)
 /* (Re)enters direct mode: remembers the last stored key. */
 static int direct_start(phm_index_txn *t)
 {
-    int rc = 0;
-    if (!t->dec)
-        rc = mdb_cursor_open(t->txn, t->idx->db_entries, &t->dec);
-    if (!rc && !t->dkc)
-        rc = mdb_cursor_open(t->txn, t->idx->db_keys, &t->dkc);
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    rc = mdb_cursor_get(t->dkc, &k, &v, MDB_LAST);
+    uint8_t k[BLK_KEY_MAX];
+    size_t kl = 0;
+    int rc = blk_last(&t->km, k, &kl);
     if (rc == MDB_NOTFOUND) {
         t->direct_last_len = 0;
     } else if (rc) {
         return rc;
-    } else if (k.mv_size > IDX_KEY_MAX) {
+    } else if (kl > IDX_KEY_MAX) {
         return MDB_CORRUPTED;
     } else {
-        memcpy(t->direct_last, k.mv_data, k.mv_size);
-        t->direct_last_len = k.mv_size;
+        memcpy(t->direct_last, k, kl);
+        t->direct_last_len = kl;
     }
     t->direct = 1;
     return 0;
@@ -310,7 +304,11 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
         return st;
     }
     t->first_new_eid = t->next_eid;
+    blk_map_init(&t->em, t->txn, idx->db_entries, BLK_ENTRIES);
+    blk_map_init(&t->km, t->txn, idx->db_keys, BLK_KEYS);
     if ((rc = direct_start(t))) {
+        blk_map_free(&t->em);
+        blk_map_free(&t->km);
         int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
         mdb_txn_abort(t->txn);
         free(t);
@@ -338,6 +336,8 @@ static void txn_free(phm_index_txn *t)
     free(t->vhashes);
     free(t->pset);
     idx_names_free(&t->names);
+    blk_map_free(&t->em);
+    blk_map_free(&t->km);
     free(t);
 }
 
@@ -368,6 +368,11 @@ void phm_index_txn_abort(phm_index_txn *t)
 MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx)
 {
     *idx = t->idx;
+    int rc = t->failed ? 0 : blk_flush(&t->em);
+    if (!rc && !t->failed)
+        rc = blk_flush(&t->km);
+    if (rc)
+        fail_mdb(t, rc, "writing entries", NULL, 0);
     return t->failed ? NULL : t->txn;
 }
 
@@ -489,7 +494,9 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e,
                         const rec_extra *x)
 {
     MDB_val k = { sizeof eid, &eid };
-    int rc = mdb_del(t->txn, t->idx->db_entries, &k, NULL);
+    uint8_t ek[8];
+    blk_u64_put(ek, eid);
+    int rc = blk_del(&t->em, ek, 8);
     if (!rc)
         rc = digests_put(t, e, eid, 1);
     if (!rc && (e->signals & PHM_SIG_PDQ))
@@ -517,23 +524,22 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e,
     return rc;
 }
 
-/* Stores a new entry under a new number. `kc` is a keys-table cursor for
- * appends, or NULL to put the key normally (possibly replacing). */
-static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
-                        const uint8_t *key, size_t klen, const uint8_t *rec,
-                        size_t rlen, const phm_entry *e, const rec_extra *x)
+/* Stores a new entry under a new number. `append`: its key goes after
+ * every stored one; else it is put normally (possibly replacing). */
+static int entry_insert(phm_index_txn *t, int append, const uint8_t *key, size_t klen,
+                        const uint8_t *rec, size_t rlen, const phm_entry *e,
+                        const rec_extra *x)
 {
     if (t->next_eid > IDX_MAX_EID)
         return IDX_ERR_EIDS_USED;
     uint64_t eid = t->next_eid++;
-    MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
-    int rc = mdb_cursor_put(ec, &k, &v, MDB_APPEND);
+    MDB_val k = { sizeof eid, &eid };
+    uint8_t ek[8];
+    blk_u64_put(ek, eid);
+    int rc = blk_append(&t->em, ek, 8, rec, rlen);
     if (rc)
         return rc;
-    uint8_t ev[IDX_EID_VAL_MAX];
-    MDB_val kk = { klen, (void *)(uintptr_t)key }, kv = { idx_uv_put(ev, eid), ev };
-    rc = kc ? mdb_cursor_put(kc, &kk, &kv, MDB_APPEND)
-            : mdb_put(t->txn, t->idx->db_keys, &kk, &kv, 0);
+    rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
     if (!rc)
         rc = digests_put(t, e, eid, 0);
     if (!rc && (e->signals & PHM_SIG_PDQ))
@@ -557,12 +563,12 @@ static int entry_insert(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
     return rc;
 }
 
-/* Appends key -> eid to the keys table through cursor kc. */
-static int key_append(MDB_cursor *kc, const uint8_t *key, size_t klen, uint64_t eid)
+/* Appends key -> eid to the keys table. */
+static int key_append(phm_index_txn *t, const uint8_t *key, size_t klen, uint64_t eid)
 {
-    uint8_t ev[IDX_EID_VAL_MAX];
-    MDB_val k = { klen, (void *)(uintptr_t)key }, v = { idx_uv_put(ev, eid), ev };
-    return mdb_cursor_put(kc, &k, &v, MDB_APPEND);
+    uint8_t ev[8];
+    blk_u64_put(ev, eid);
+    return blk_append(&t->km, key, klen, ev, 8);
 }
 
 /* The PDQ hashes of stored entry eid (1 + its variants), from this
@@ -619,10 +625,9 @@ static int same_slots(const phm_entry *a, const phm_entry *b)
 /* Replaces stored entry `eid` (decoded oe, ox, with its hashes) by rec
  * (decoded ne, nx, with its hashes). The number stays when the PDQ hash
  * does; otherwise the entry gets a new one, so that a number always means
- * one hash. `kc`: NULL when the key is in the keys table, or a cursor to
- * append it through (a merge in flush_pending took it out). */
-static int entry_replace(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
-                         uint64_t eid, const phm_entry *oe, const rec_extra *ox,
+ * one hash. `append` 0: the key is in the keys table; 1: it is to be
+ * appended (a merge in flush_pending took it out). */
+static int entry_replace(phm_index_txn *t, int append, uint64_t eid, const phm_entry *oe, const rec_extra *ox,
                          const uint8_t *key, size_t klen, const uint8_t *rec,
                          size_t rlen, const phm_entry *ne, const rec_extra *nx)
 {
@@ -634,16 +639,17 @@ static int entry_replace(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
     if (!same_hash) {
         if ((rc = entry_delete(t, eid, oe, ox)))
             return rc;
-        return entry_insert(t, ec, kc, key, klen, rec, rlen, ne, nx);
+        return entry_insert(t, append, key, klen, rec, rlen, ne, nx);
     }
-    if (kc && (rc = key_append(kc, key, klen, eid)))
+    if (append && (rc = key_append(t, key, klen, eid)))
         return rc;
     if ((rc = digests_put(t, oe, eid, 1)))
         return rc;
     if (group_add(t, ox->source, ox->category, -1))
         return ENOMEM;
-    MDB_val k = { sizeof eid, &eid }, v = { rlen, (void *)(uintptr_t)rec };
-    if ((rc = mdb_put(t->txn, t->idx->db_entries, &k, &v, 0)))
+    uint8_t ek[8];
+    blk_u64_put(ek, eid);
+    if ((rc = blk_put(&t->em, ek, 8, rec, rlen)))
         return rc;
     if ((rc = digests_put(t, ne, eid, 0)))
         return rc;
@@ -671,15 +677,8 @@ static int cmp_pend(const void *x, const void *y)
 /* Copies stored entry `eid`'s record into old[REC_MAX]. */
 static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen)
 {
-    MDB_val ek = { sizeof eid, &eid }, v;
-    int rc = mdb_get(t->txn, t->idx->db_entries, &ek, &v);
-    if (rc)
-        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    if (v.mv_size > REC_MAX)
-        return MDB_CORRUPTED;
-    memcpy(old, v.mv_data, v.mv_size);
-    *olen = v.mv_size;
-    return 0;
+    int rc = blk_entry_get(&t->em, eid, old, olen);
+    return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 }
 
 /* The hashes stored after a buffered record (p->nh of them) into e. */
@@ -712,12 +711,12 @@ static int same_content(const pend *cur, const uint8_t *old, size_t olen,
 }
 
 /* Writes one group of adds of the same key: the last one wins; each is
- * counted against the state before it. `kc` NULL: the key is looked up in
- * the keys table. Otherwise it is not in the table and is appended through
- * kc: a new key (`have` NULL), or a stored one (entry *have) that a merge
- * in flush_pending took out. */
-static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
-                       const pend *g, size_t n, const uint64_t *have)
+ * counted against the state before it. `append` 0: the key is looked up
+ * in the keys table. Otherwise it is not in the table and is appended: a
+ * new key (`have` NULL), or a stored one (entry *have) that a merge in
+ * flush_pending took out. */
+static int flush_group(phm_index_txn *t, int append, const pend *g, size_t n,
+                       const uint64_t *have)
 {
     const uint8_t *key = g[0].key;
     size_t klen = g[0].key_len;
@@ -725,12 +724,9 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
     uint8_t old[REC_MAX];
     size_t olen = 0;
     int exists = 0, rc;
-    if (!kc) {
-        MDB_val k = { klen, (void *)(uintptr_t)key }, v;
-        rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
+    if (!append) {
+        rc = blk_key_get(&t->km, key, klen, &eid);
         if (rc == 0) {
-            if (idx_eid_val(&v, &eid))
-                return MDB_CORRUPTED;
             exists = 1;
         } else if (rc != MDB_NOTFOUND) {
             return rc;
@@ -759,13 +755,13 @@ static int flush_group(phm_index_txn *t, MDB_cursor *ec, MDB_cursor *kc,
         cur = p;
     }
     if (exists && !cur) /* nothing changed */
-        return kc ? key_append(kc, key, klen, eid) : 0;
+        return append ? key_append(t, key, klen, eid) : 0;
     if (rec_decode(cur->rec, cur->rec_len, &t->names, &x, &e))
         return MDB_CORRUPTED;
     pend_hashes(cur, &e);
     if (!exists)
-        return entry_insert(t, ec, kc, key, klen, cur->rec, cur->rec_len, &e, &x);
-    return entry_replace(t, ec, kc, eid, &oe, &ox, key, klen, cur->rec, cur->rec_len, &e,
+        return entry_insert(t, append, key, klen, cur->rec, cur->rec_len, &e, &x);
+    return entry_replace(t, append, eid, &oe, &ox, key, klen, cur->rec, cur->rec_len, &e,
                          &x);
 }
 
@@ -793,36 +789,64 @@ static void stored_keys_free(stored_keys *sk)
 }
 
 /* Reads the whole keys table (n entries) into sk, then empties it. */
-static int stored_keys_take(phm_index_txn *t, MDB_cursor *kc, size_t n, stored_keys *sk)
+static int stored_keys_take(phm_index_txn *t, size_t n, stored_keys *sk)
 {
-    size_t cap = n * 32, len = 0;
+    size_t cap = n * 32 + IDX_KEY_MAX, len = 0;
     sk->bytes = malloc(cap);
-    sk->end = malloc(n * sizeof *sk->end);
-    sk->eid = malloc(n * sizeof *sk->eid);
+    sk->end = malloc((n ? n : 1) * sizeof *sk->end);
+    sk->eid = malloc((n ? n : 1) * sizeof *sk->eid);
     if (!sk->bytes || !sk->end || !sk->eid)
         return ENOMEM;
-    MDB_val k, v;
-    int rc;
-    for (int op = MDB_FIRST; (rc = mdb_cursor_get(kc, &k, &v, op)) == 0; op = MDB_NEXT) {
-        if (sk->n == n || k.mv_size > IDX_KEY_MAX || idx_eid_val(&v, &sk->eid[sk->n]))
-            return MDB_CORRUPTED;
-        if (cap - len < k.mv_size) {
-            cap = cap * 2 > len + IDX_KEY_MAX ? cap * 2 : len + IDX_KEY_MAX;
-            uint8_t *b = realloc(sk->bytes, cap);
-            if (!b)
-                return ENOMEM;
-            sk->bytes = b;
+    blk_iter it;
+    int rc = blk_iter_open(&it, &t->km, NULL, 0);
+    if (rc)
+        return rc;
+    while ((rc = blk_iter_next(&it)) == 0) {
+        const blk_dec *d = it.d;
+        if (sk->n == n || d->klen > IDX_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
         }
-        memcpy(sk->bytes + len, k.mv_data, k.mv_size);
-        len += k.mv_size;
+        sk->eid[sk->n] = blk_u64_get(d->val);
+        if (cap - len < d->klen) {
+            cap = cap * 2 > len + IDX_KEY_MAX ? cap * 2 : len + IDX_KEY_MAX;
+            uint8_t *nb = realloc(sk->bytes, cap);
+            if (!nb) {
+                rc = ENOMEM;
+                break;
+            }
+            sk->bytes = nb;
+        }
+        memcpy(sk->bytes + len, d->key, d->klen);
+        len += d->klen;
         sk->end[sk->n] = len;
         sk->n++;
     }
+    blk_iter_close(&it);
     if (rc != MDB_NOTFOUND)
         return rc;
     if (sk->n != n)
         return MDB_CORRUPTED;
+    t->km.tail_on = 0; /* the table is emptied under it */
     return mdb_drop(t->txn, t->idx->db_keys, 0);
+}
+
+/* Whether the keys table holds at most `most` keys, and how many (*n). */
+static int keys_few(phm_index_txn *t, size_t most, int *few, size_t *n)
+{
+    MDB_stat ks;
+    int rc = blk_flush(&t->km);
+    if (!rc)
+        rc = mdb_stat(t->txn, t->idx->db_keys, &ks);
+    *few = 0;
+    if (rc || ks.ms_entries > most) /* each block holds one key or more */
+        return rc;
+    uint64_t cnt = 0;
+    if ((rc = blk_count(&t->km, &cnt)))
+        return rc;
+    *few = cnt <= most;
+    *n = (size_t)cnt;
+    return 0;
 }
 
 static int flush_pending(phm_index_txn *t)
@@ -836,31 +860,25 @@ static int flush_pending(phm_index_txn *t)
         i++;
     if (i < t->npend)
         qsort(ps, t->npend, sizeof *ps, cmp_pend);
-    MDB_cursor *ec = NULL, *kc = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->db_entries, &ec);
-    if (!rc)
-        rc = mdb_cursor_open(t->txn, t->idx->db_keys, &kc);
+    int append = 1, rc;
     stored_keys sk = { 0 };
-    if (!rc) {
-        /* Keys all beyond the last stored one: append, no lookups. Else,
-         * when the stored keys are few beside the batch (a list whose ids
-         * are line numbers, "10" sorting before "9", arrives in a new
-         * index that way), take them out and merge them with the batch, so
-         * that everything is still appended; else look each key up. */
-        MDB_val k, v;
-        MDB_stat ks;
-        int lr = mdb_cursor_get(kc, &k, &v, MDB_LAST);
-        if (lr == 0 && cmp_keys(ps[0].key, ps[0].key_len, k.mv_data, k.mv_size) <= 0) {
-            rc = mdb_stat(t->txn, t->idx->db_keys, &ks);
-            if (!rc && ks.ms_entries <= t->npend / 2)
-                rc = stored_keys_take(t, kc, ks.ms_entries, &sk);
-            else if (!rc) {
-                mdb_cursor_close(kc);
-                kc = NULL;
-            }
-        } else if (lr != 0 && lr != MDB_NOTFOUND) {
-            rc = lr;
-        }
+    /* Keys all beyond the last stored one: append, no lookups. Else, when
+     * the stored keys are few beside the batch (a list whose ids are line
+     * numbers, "10" sorting before "9", arrives in a new index that way),
+     * take them out and merge them with the batch, so that everything is
+     * still appended; else look each key up. */
+    uint8_t last[BLK_KEY_MAX];
+    size_t ll = 0;
+    int lr = blk_last(&t->km, last, &ll);
+    rc = lr == MDB_NOTFOUND ? 0 : lr;
+    if (lr == 0 && cmp_keys(ps[0].key, ps[0].key_len, last, ll) <= 0) {
+        int few = 0;
+        size_t nk = 0;
+        rc = keys_few(t, t->npend / 2, &few, &nk);
+        if (!rc && few)
+            rc = stored_keys_take(t, nk, &sk);
+        else if (!rc)
+            append = 0;
     }
     size_t si = 0; /* the next stored key to merge */
     for (i = 0; !rc && i < t->npend;) {
@@ -879,22 +897,18 @@ static int flush_pending(phm_index_txn *t)
                 have = &sk.eid[si++];
                 break;
             }
-            rc = key_append(kc, key, len, sk.eid[si]);
+            rc = key_append(t, key, len, sk.eid[si]);
         }
         if (!rc)
-            rc = flush_group(t, ec, kc, ps + i, j - i, have);
+            rc = flush_group(t, append, ps + i, j - i, have);
         i = j;
     }
     for (; !rc && si < sk.n; si++) {
         size_t len;
         const uint8_t *key = stored_key(&sk, si, &len);
-        rc = key_append(kc, key, len, sk.eid[si]);
+        rc = key_append(t, key, len, sk.eid[si]);
     }
     stored_keys_free(&sk);
-    if (kc)
-        mdb_cursor_close(kc);
-    if (ec)
-        mdb_cursor_close(ec);
     t->npend = 0;
     if (t->pset_n) {
         memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
@@ -981,14 +995,12 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
     rec_extra nx;
     if (rec_decode(rec, rlen, &t->names, &nx, &ne))
         return fail_mdb(t, MDB_CORRUPTED, "writing a video entry", err, errlen);
-    MDB_val k = { klen, key }, v;
+    MDB_val v;
     uint64_t eid = 0;
-    rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
+    rc = blk_key_get(&t->km, key, klen, &eid);
     if (rc == MDB_NOTFOUND) {
-        rc = entry_insert(t, t->dec, NULL, key, klen, rec, rlen, &ne, &nx);
+        rc = entry_insert(t, 0, key, klen, rec, rlen, &ne, &nx);
         t->counts.added++;
-    } else if (!rc && idx_eid_val(&v, &eid)) {
-        rc = MDB_CORRUPTED;
     } else if (!rc) {
         uint8_t old[REC_MAX];
         size_t olen;
@@ -1008,8 +1020,7 @@ static int video_add(phm_index_txn *t, const phm_entry *e, char *err, size_t err
         if (!rc && t->video_same && rec_same(old, olen, rec, rlen)) {
             t->counts.unchanged++;
         } else if (!rc) {
-            rc = entry_replace(t, t->dec, NULL, eid, &oe, &ox, key, klen, rec, rlen, &ne,
-                               &nx);
+            rc = entry_replace(t, 0, eid, &oe, &ox, key, klen, rec, rlen, &ne, &nx);
             t->counts.updated++;
         }
         t->video_same = 0;
@@ -1110,13 +1121,10 @@ static int unique_check(phm_index_txn *t, const phm_entry *e, char *err, size_t 
             goto out;
         }
     }
-    MDB_val k = { klen, key }, val;
-    rc = mdb_get(t->txn, t->idx->db_keys, &k, &val);
+    uint64_t eid = 0;
+    rc = blk_key_get(&t->km, key, klen, &eid);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
-    uint64_t eid = 0;
-    if (!rc && idx_eid_val(&val, &eid))
-        rc = MDB_CORRUPTED;
     if (rc)
         return fail_mdb(t, rc, "checking an id", err, errlen);
     if (eid >= t->first_new_eid) { /* stored by this transaction */
@@ -1158,7 +1166,7 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
             phm_entry ne;
             rc = rec_decode(rec, rlen, &t->names, &x, &ne) ? MDB_CORRUPTED : 0;
             if (!rc)
-                rc = entry_insert(t, t->dec, t->dkc, key, klen, rec, rlen, e, &x);
+                rc = entry_insert(t, 1, key, klen, rec, rlen, e, &x);
             if (rc)
                 return fail_mdb(t, rc, "writing entries", err, errlen);
             t->counts.added++;
@@ -1272,17 +1280,15 @@ int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
         return PHM_OK;
     if (rc)
         return fail_mdb(t, rc, "removing an entry", err, errlen);
-    MDB_val k = { idx_key(src, id, key), key }, v;
-    rc = mdb_get(t->txn, t->idx->db_keys, &k, &v);
+    size_t klen = idx_key(src, id, key);
+    uint64_t eid = 0;
+    rc = blk_key_get(&t->km, key, klen, &eid);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
-    uint64_t eid = 0;
-    if (!rc && idx_eid_val(&v, &eid))
-        rc = MDB_CORRUPTED;
     if (!rc)
         rc = remove_eid(t, eid);
     if (!rc)
-        rc = mdb_del(t->txn, t->idx->db_keys, &k, NULL);
+        rc = blk_del(&t->km, key, klen);
     if (rc)
         return fail_mdb(t, rc, "removing an entry", err, errlen);
     if (removed)
@@ -1313,28 +1319,55 @@ int phm_index_remove_source(phm_index_txn *t, const char *source,
         return fail_mdb(t, rc, "removing a source", err, errlen);
     uint8_t prefix[5];
     size_t plen = idx_okey_put(prefix, src); /* prefix-free */
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(t->txn, t->idx->db_keys, &c)))
+    /* the source's keys first, then the removals (they change the blocks) */
+    stored_keys sk = { 0 };
+    size_t cap = 0, len = 0;
+    blk_iter it;
+    if ((rc = blk_iter_open(&it, &t->km, prefix, plen)))
         return fail_mdb(t, rc, "removing a source", err, errlen);
-    MDB_val k = { plen, prefix }, v;
-    uint64_t n = 0;
-    int op = MDB_SET_RANGE;
-    while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
-        /* after a delete the cursor already rests on the next key */
-        op = MDB_NEXT;
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+    while ((rc = blk_iter_next(&it)) == 0) {
+        const blk_dec *d = it.d;
+        if (d->klen < plen || memcmp(d->key, prefix, plen) != 0)
             break;
-        uint64_t eid;
-        if (idx_eid_val(&v, &eid)) {
-            rc = MDB_CORRUPTED;
-            break;
+        if (sk.n % 1024 == 0) {
+            size_t *ne = realloc(sk.end, (sk.n + 1024) * sizeof *ne);
+            if (ne)
+                sk.end = ne;
+            uint64_t *ni = realloc(sk.eid, (sk.n + 1024) * sizeof *ni);
+            if (ni)
+                sk.eid = ni;
+            if (!ne || !ni) {
+                rc = ENOMEM;
+                break;
+            }
         }
-        if ((rc = remove_eid(t, eid)) || (rc = mdb_cursor_del(c, 0)))
-            break;
-        n++;
+        if (cap - len < d->klen) {
+            size_t nc = cap ? 2 * cap : 64 * 1024;
+            uint8_t *nb = realloc(sk.bytes, nc);
+            if (!nb) {
+                rc = ENOMEM;
+                break;
+            }
+            sk.bytes = nb;
+            cap = nc;
+        }
+        memcpy(sk.bytes + len, d->key, d->klen);
+        len += d->klen;
+        sk.end[sk.n] = len;
+        sk.eid[sk.n++] = blk_u64_get(d->val);
     }
-    mdb_cursor_close(c);
-    if (rc && rc != MDB_NOTFOUND)
+    blk_iter_close(&it);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    uint64_t n = 0;
+    for (size_t i = 0; !rc && i < sk.n; i++) {
+        size_t kl;
+        const uint8_t *k = stored_key(&sk, i, &kl);
+        if (!(rc = remove_eid(t, sk.eid[i])) && !(rc = blk_del(&t->km, k, kl)))
+            n++;
+    }
+    stored_keys_free(&sk);
+    if (rc)
         return fail_mdb(t, rc, "removing a source", err, errlen);
     if (removed)
         *removed = n;
@@ -1403,6 +1436,10 @@ int phm_index_txn_commit(phm_index_txn *t, phm_index_counts *counts, char *err,
     }
     int st = PHM_OK;
     int rc = flush_pending(t);
+    if (!rc)
+        rc = blk_flush(&t->em);
+    if (!rc)
+        rc = blk_flush(&t->km);
     slots_done(t); /* before the commit rebuilds the base */
     if (!rc)
         rc = groups_flush(t);

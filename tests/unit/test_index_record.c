@@ -4,7 +4,7 @@
  * given to rec_encode, field by field. */
 #include <lmdb.h>
 
-#include "index_internal.h"
+#include "index_block.h"
 #include "index_util.h"
 #include "tap.h"
 
@@ -406,7 +406,8 @@ static int verify_after(const char *name, int names,
         return -1;
     MDB_cursor *c;
     MDB_val k, v;
-    if (mdb_dbi_open(txn, names ? "names" : "entries", 0, &dbi) == 0 &&
+    static const char *const tables[] = { "entries", "names", "keys" };
+    if (mdb_dbi_open(txn, tables[names], 0, &dbi) == 0 &&
         mdb_cursor_open(txn, dbi, &c) == 0) {
         if (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0)
             change(txn, dbi, &k, &v);
@@ -423,22 +424,66 @@ static int verify_after(const char *name, int names,
     return st;
 }
 
+/* Rewrites the first record of the entries block (k, v) with byte `at`
+ * (SIZE_MAX: the last) set to `byte` (-1: kept), one byte shorter when
+ * `len` is SIZE_MAX (0: kept): the block is
+ * decoded and coded again around it (index_block.h), so that the record
+ * itself is what is wrong. */
 static void put_changed(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, size_t at,
                         int byte, size_t len)
 {
-    uint8_t buf[REC_MAX];
+    static blk_dec d;
+    static uint8_t recs[8][REC_MAX], keys[8][8], block[8 * BLK_ITEM_MAX + BLK_HEADER_MAX];
+    size_t rl[8], n = 0;
+    if (blk_dec_start(&d, BLK_ENTRIES, k->mv_data, k->mv_size, v->mv_data, v->mv_size))
+        return;
+    while (n < 8 && blk_dec_next(&d) == 0) {
+        memcpy(recs[n], d.val, d.vlen);
+        memcpy(keys[n], d.key, 8);
+        rl[n++] = d.vlen;
+    }
+    if (at == SIZE_MAX) /* the record's last byte */
+        at = rl[0] - 1;
+    if (byte >= 0)
+        recs[0][at] = (uint8_t)byte;
+    if (len == SIZE_MAX) /* one byte short */
+        rl[0]--;
+    size_t bl = 0;
+    block[bl++] = BLK_ENTRIES;
+    bl += idx_uv_put(block + bl, n);
+    for (size_t i = 0; i < n; i++)
+        bl += blk_item_code(BLK_ENTRIES, i == 0, i ? keys[i - 1] : NULL, 8,
+                            i ? recs[i - 1] : NULL, i ? rl[i - 1] : 0, keys[i], 8, recs[i],
+                            rl[i], block + bl);
     uint64_t key;
     memcpy(&key, k->mv_data, sizeof key);
-    memcpy(buf, v->mv_data, v->mv_size);
-    if (byte >= 0)
-        buf[at] = (uint8_t)byte;
-    MDB_val kk = { sizeof key, &key }, vv = { len ? len : v->mv_size, buf };
+    MDB_val kk = { sizeof key, &key }, vv = { bl, block };
     mdb_put(txn, dbi, &kk, &vv, 0);
 }
 
 static void cut_record(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
-    put_changed(txn, dbi, k, v, 0, -1, v->mv_size - 1);
+    put_changed(txn, dbi, k, v, 0, -1, SIZE_MAX);
+}
+/* The block itself broken: one byte short, or its item count one more. */
+static void cut_block(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    uint8_t buf[8 * BLK_ITEM_MAX];
+    uint8_t key[BLK_KEY_MAX];
+    memcpy(buf, v->mv_data, v->mv_size);
+    memcpy(key, k->mv_data, k->mv_size);
+    MDB_val kk = { k->mv_size, key }, vv = { v->mv_size - 1, buf };
+    mdb_put(txn, dbi, &kk, &vv, 0);
+}
+static void count_block(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    uint8_t buf[8 * BLK_ITEM_MAX];
+    uint8_t key[BLK_KEY_MAX];
+    memcpy(buf, v->mv_data, v->mv_size);
+    memcpy(key, k->mv_data, k->mv_size);
+    buf[1]++; /* item count, a one-byte varint here */
+    MDB_val kk = { k->mv_size, key }, vv = { v->mv_size, buf };
+    mdb_put(txn, dbi, &kk, &vv, 0);
 }
 static void unknown_source(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
@@ -450,7 +495,7 @@ static void unknown_flag(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 }
 static void open_varint(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
-    put_changed(txn, dbi, k, v, v->mv_size - 1, 0x81, 0); /* added never ends */
+    put_changed(txn, dbi, k, v, SIZE_MAX, 0x81, 0); /* added never ends */
 }
 static void rename_number(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
@@ -482,6 +527,10 @@ static void test_verify(void)
         { "flag.phmi", "does not decode", 0, unknown_flag },
         { "varint.phmi", "does not decode", 0, open_varint },
         { "names.phmi", "is not the number of its name", 1, rename_number },
+        { "block.phmi", "entries block does not decode", 0, cut_block },
+        { "count.phmi", "entries block does not decode", 0, count_block },
+        { "keyblock.phmi", "does not decode", 2, cut_block },
+        { "keycount.phmi", "does not decode", 2, count_block },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = 0;

@@ -1,0 +1,382 @@
+/* test_index_block.c - the blocked map of index format 6
+ * (src/lib/index_block.c): item coding round trips, the decoder's
+ * refusals, and random puts, appends, deletes and gets on both kinds of
+ * table checked against a plain sorted array (the model), with the
+ * blocks split and merged as they grow and shrink. */
+#include <lmdb.h>
+
+#include "index_block.h"
+#include "index_util.h"
+#include "tap.h"
+
+/* ---- the model: a sorted array of (key, value) ---------------------- */
+
+typedef struct mitem {
+    uint8_t k[BLK_KEY_MAX], v[64];
+    size_t kl, vl;
+} mitem;
+
+typedef struct model {
+    mitem *a;
+    size_t n, cap;
+} model;
+
+static int mcmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* Index of k, or where it goes (*found). */
+static size_t mfind(const model *m, const uint8_t *k, size_t kl, int *found)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (mcmp(m->a[mid].k, m->a[mid].kl, k, kl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < m->n && mcmp(m->a[lo].k, m->a[lo].kl, k, kl) == 0;
+    return lo;
+}
+
+static void mput(model *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    int found;
+    size_t at = mfind(m, k, kl, &found);
+    if (!found) {
+        if (m->n == m->cap) {
+            m->cap = m->cap ? 2 * m->cap : 1024;
+            m->a = realloc(m->a, m->cap * sizeof *m->a);
+            if (!m->a)
+                exit(2);
+        }
+        memmove(m->a + at + 1, m->a + at, (m->n - at) * sizeof *m->a);
+        m->n++;
+    }
+    memcpy(m->a[at].k, k, kl);
+    m->a[at].kl = kl;
+    memcpy(m->a[at].v, v, vl);
+    m->a[at].vl = vl;
+}
+
+static int mdel(model *m, const uint8_t *k, size_t kl)
+{
+    int found;
+    size_t at = mfind(m, k, kl, &found);
+    if (!found)
+        return 0;
+    memmove(m->a + at, m->a + at + 1, (m->n - at - 1) * sizeof *m->a);
+    m->n--;
+    return 1;
+}
+
+/* ---- generated items ---------------------------------------------- */
+
+/* A key of kind: an entry number (8 bytes big-endian) up to `range`, or a
+ * keys key: a source number byte and an id of the form "i%05u" or a few
+ * random letters. */
+static size_t gen_key(rng *r, int kind, uint64_t range, uint8_t *k)
+{
+    if (kind == BLK_ENTRIES) {
+        blk_u64_put(k, 1 + rng_next(r) % range);
+        return 8;
+    }
+    k[0] = (uint8_t)(1 + rng_next(r) % 3);
+    if (rng_next(r) % 4)
+        return 1 + (size_t)snprintf((char *)k + 1, 12, "i%05u",
+                                    (unsigned)(rng_next(r) % range));
+    size_t n = 1 + rng_next(r) % 6;
+    for (size_t i = 0; i < n; i++)
+        k[1 + i] = (uint8_t)('a' + rng_next(r) % 4);
+    return 1 + n;
+}
+
+/* A value: a record-like run of bytes (entries) sharing much with others,
+ * or an entry number (keys). */
+static size_t gen_val(rng *r, int kind, uint8_t *v)
+{
+    if (kind == BLK_KEYS) {
+        blk_u64_put(v, rng_next(r) % 3 ? 1 + rng_next(r) % 100000 : rng_next(r));
+        return 8;
+    }
+    size_t n = 1 + rng_next(r) % 40;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint8_t)(rng_next(r) % 3 ? 'a' + i % 7 : rng_next(r));
+    return n;
+}
+
+/* ---- checks -------------------------------------------------------- */
+
+static MDB_env *env;
+static char dir[400];
+
+static MDB_txn *begin(void)
+{
+    MDB_txn *t;
+    if (mdb_txn_begin(env, NULL, 0, &t))
+        exit(2);
+    return t;
+}
+
+/* Whether the table as the map walks it equals the model, and its block
+ * count (*blocks). */
+static int same_as_model(blk_map *m, const model *md, uint64_t *blocks)
+{
+    blk_iter it;
+    if (blk_iter_open(&it, m, NULL, 0))
+        return 0;
+    size_t i = 0;
+    int rc, ok = 1;
+    while ((rc = blk_iter_next(&it)) == 0) {
+        if (i >= md->n || it.d->klen != md->a[i].kl ||
+            memcmp(it.d->key, md->a[i].k, it.d->klen) != 0 || it.d->vlen != md->a[i].vl ||
+            memcmp(it.d->val, md->a[i].v, it.d->vlen) != 0)
+            ok = 0;
+        i++;
+    }
+    *blocks = it.blocks;
+    blk_iter_close(&it);
+    uint64_t cnt = 0;
+    return ok && rc == MDB_NOTFOUND && i == md->n && blk_count(m, &cnt) == 0 && cnt == md->n;
+}
+
+static void test_random(int kind, const char *name, uint64_t seed)
+{
+    MDB_txn *t = begin();
+    MDB_dbi dbi;
+    if (mdb_dbi_open(t, name, MDB_CREATE | (kind == BLK_ENTRIES ? MDB_INTEGERKEY : 0), &dbi))
+        exit(2);
+    blk_map m;
+    blk_map_init(&m, t, dbi, kind);
+    model md = { 0 };
+    rng r = { seed };
+    uint64_t range = 6000;
+    int bad_get = 0, bad_op = 0, bad_last = 0;
+    uint64_t most_blocks = 0, blocks = 0;
+    uint8_t k[BLK_KEY_MAX], v[BLK_VAL_MAX], got[BLK_VAL_MAX];
+    /* first a run of appends (an import), then random changes, then
+     * deletes of most (merges), with gets and walks between */
+    for (int phase = 0; phase < 3; phase++) {
+        int ops = phase == 0 ? 3000 : phase == 1 ? 6000 : (int)(md.n * 3 / 4);
+        for (int i = 0; i < ops; i++) {
+            size_t kl = gen_key(&r, kind, range, k), vl = gen_val(&r, kind, v), gl = 0;
+            unsigned op = (unsigned)(rng_next(&r) % 10);
+            if (phase == 0) {
+                /* increasing keys past the last */
+                if (kind == BLK_ENTRIES) {
+                    blk_u64_put(k, md.n ? blk_u64_get(md.a[md.n - 1].k) + 1 + rng_next(&r) % 3
+                                        : 1);
+                } else {
+                    k[0] = 1;
+                    kl = 1 + (size_t)snprintf((char *)k + 1, 12, "a%06d", i);
+                }
+                if (blk_append(&m, k, kl, v, vl))
+                    bad_op++;
+                mput(&md, k, kl, v, vl);
+            } else if (phase == 1 && op < 5) {
+                if (blk_put(&m, k, kl, v, vl))
+                    bad_op++;
+                mput(&md, k, kl, v, vl);
+            } else if (phase == 1 && op < 7 && md.n) {
+                /* an append past the last (or refused if not past it) */
+                int rc = blk_append(&m, k, kl, v, vl);
+                int past = mcmp(k, kl, md.a[md.n - 1].k, md.a[md.n - 1].kl) > 0;
+                if (past ? rc != 0 : rc != MDB_KEYEXIST)
+                    bad_op++;
+                if (past)
+                    mput(&md, k, kl, v, vl);
+            } else if (op < 8 || phase == 2) {
+                /* delete: a stored key most of the time */
+                if (md.n && (phase == 2 || rng_next(&r) % 4)) {
+                    const mitem *x = &md.a[rng_next(&r) % md.n];
+                    memcpy(k, x->k, x->kl);
+                    kl = x->kl;
+                }
+                int had = mdel(&md, k, kl);
+                int rc = blk_del(&m, k, kl);
+                if (had ? rc != 0 : rc != MDB_NOTFOUND)
+                    bad_op++;
+            }
+            /* a get, present or not */
+            if (md.n && rng_next(&r) % 2) {
+                const mitem *x = &md.a[rng_next(&r) % md.n];
+                if (blk_get(&m, x->k, x->kl, got, &gl) || gl != x->vl ||
+                    memcmp(got, x->v, gl) != 0)
+                    bad_get++;
+            } else {
+                kl = gen_key(&r, kind, range, k);
+                int found;
+                size_t at = mfind(&md, k, kl, &found);
+                int rc = blk_get(&m, k, kl, got, &gl);
+                if (found ? rc != 0 || gl != md.a[at].vl || memcmp(got, md.a[at].v, gl)
+                          : rc != MDB_NOTFOUND)
+                    bad_get++;
+            }
+            if (md.n) {
+                size_t ll = 0;
+                if (blk_last(&m, k, &ll) || ll != md.a[md.n - 1].kl ||
+                    memcmp(k, md.a[md.n - 1].k, ll) != 0)
+                    bad_last++;
+            }
+        }
+        OK(same_as_model(&m, &md, &blocks),
+           "%s phase %d: the table equals the model (%zu items)", name, phase, md.n);
+        if (blocks > most_blocks)
+            most_blocks = blocks;
+    }
+    IS_INT(bad_op, 0, "%s: every put, append and delete returned what the model says", name);
+    IS_INT(bad_get, 0, "%s: every get returned the model's value or not found", name);
+    IS_INT(bad_last, 0, "%s: the last key is the model's", name);
+    OK(most_blocks > 10, "%s: the table grew to %llu blocks (split)", name,
+       (unsigned long long)most_blocks);
+    OK(blocks < most_blocks / 2, "%s: deletes merged blocks (%llu of %llu left)", name,
+       (unsigned long long)blocks, (unsigned long long)most_blocks);
+    /* committed, the table reads the same in a new transaction */
+    OK(blk_flush(&m) == 0 && mdb_txn_commit(t) == 0, "%s: commit", name);
+    blk_map_free(&m);
+    MDB_txn *rt;
+    mdb_txn_begin(env, NULL, MDB_RDONLY, &rt);
+    blk_map_init(&m, rt, dbi, kind);
+    OK(same_as_model(&m, &md, &blocks), "%s: committed, the table still equals the model",
+       name);
+    blk_map_free(&m);
+    /* gets through the cache of the last block: neighbours, then random
+     * keys, present or not */
+    blk_map_init(&m, rt, dbi, kind);
+    blk_map_cache(&m);
+    bad_get = 0;
+    for (int i = 0; i < 4000; i++) {
+        size_t kl = 0, gl = 0, at;
+        int found = 0;
+        if (md.n && i < 2000) {
+            at = (size_t)i % md.n;
+            memcpy(k, md.a[at].k, md.a[at].kl);
+            kl = md.a[at].kl;
+            found = 1;
+        } else {
+            kl = gen_key(&r, kind, range, k);
+            at = mfind(&md, k, kl, &found);
+        }
+        int rc = blk_get(&m, k, kl, got, &gl);
+        if (found ? rc != 0 || gl != md.a[at].vl || memcmp(got, md.a[at].v, gl)
+                  : rc != MDB_NOTFOUND)
+            bad_get++;
+    }
+    IS_INT(bad_get, 0, "%s: gets through the block cache return the model's values", name);
+    blk_map_free(&m);
+    mdb_txn_abort(rt);
+    free(md.a);
+}
+
+/* Codes n items into one block (first key implied) and decodes them. */
+static int round_trip(int kind, const uint8_t (*k)[BLK_KEY_MAX], const size_t *kl,
+                      const uint8_t (*v)[BLK_VAL_MAX], const size_t *vl, size_t n,
+                      uint8_t *block, size_t *blen)
+{
+    static blk_dec d;
+    size_t len = 0;
+    block[len++] = (uint8_t)kind;
+    len += idx_uv_put(block + len, n);
+    for (size_t i = 0; i < n; i++)
+        len += blk_item_code(kind, i == 0, i ? k[i - 1] : NULL, i ? kl[i - 1] : 0,
+                             i ? v[i - 1] : NULL, i ? vl[i - 1] : 0, k[i], kl[i], v[i], vl[i],
+                             block + len);
+    *blen = len;
+    uint8_t lkb[8];
+    MDB_val lk = blk_lmdb_key(kind, k[0], kl[0], lkb);
+    if (blk_dec_start(&d, kind, lk.mv_data, lk.mv_size, block, len))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (blk_dec_next(&d) || d.klen != kl[i] || memcmp(d.key, k[i], kl[i]) ||
+            d.vlen != vl[i] || memcmp(d.val, v[i], vl[i]))
+            return 0;
+    return blk_dec_next(&d) == MDB_NOTFOUND;
+}
+
+static void test_coding(void)
+{
+    static uint8_t k[4][BLK_KEY_MAX], v[4][BLK_VAL_MAX], block[4 * BLK_ITEM_MAX + 16];
+    size_t kl[4], vl[4], blen;
+    /* entries: the spec-1 records of bench/search_bench.c differ in the id's
+     * last digit and the category now and then */
+    for (int i = 0; i < 4; i++) {
+        blk_u64_put(k[i], 1000 + (uint64_t)i);
+        kl[i] = 8;
+        vl[i] = (size_t)snprintf((char *)v[i], 40, "\x04\x01\x5b\x01%c\x0ci000000000%02d\x7f",
+                                 'A' + i / 3, 17 + i);
+    }
+    OK(round_trip(BLK_ENTRIES, k, kl, v, vl, 4, block, &blen), "entries: 4 records round-trip");
+    /* header 2, the first 3 + 22, two of one digit 6 each, the last (its
+     * category and two digits differ) 18 */
+    OK(blen <= 2 + 25 + 2 * 6 + 18, "entries: the 3 after the first take a few bytes each "
+       "(%zu in all)", blen);
+    /* the largest record, after an unrelated one */
+    memset(v[1], 'x', BLK_VAL_MAX);
+    vl[1] = BLK_VAL_MAX;
+    OK(round_trip(BLK_ENTRIES, k, kl, v, vl, 2, block, &blen),
+       "entries: a record of REC_MAX bytes");
+    /* keys: front-coded, with long shared prefixes (escaped nibbles) */
+    uint64_t eids[4] = { 5, 6, 3, UINT64_MAX };
+    const char *ids[4] = { "i00000000017", "i00000000018", "i00000000018x",
+                           "i0000000001900000000000000000000000000000z" };
+    for (int i = 0; i < 4; i++) {
+        k[i][0] = 1;
+        kl[i] = 1 + strlen(ids[i]);
+        memcpy(k[i] + 1, ids[i], kl[i] - 1);
+        blk_u64_put(v[i], eids[i]);
+        vl[i] = 8;
+    }
+    OK(round_trip(BLK_KEYS, k, kl, v, vl, 4, block, &blen), "keys: 4 names round-trip");
+    /* the decoder refuses */
+    static blk_dec d;
+    uint8_t lkb[8];
+    MDB_val lk = blk_lmdb_key(BLK_KEYS, k[0], kl[0], lkb);
+    int rc = 0;
+    for (size_t cut = 0; cut < blen; cut++) {
+        int r1 = blk_dec_start(&d, BLK_KEYS, lk.mv_data, lk.mv_size, block, cut);
+        while (!r1)
+            r1 = blk_dec_next(&d);
+        rc |= r1 != MDB_CORRUPTED;
+    }
+    IS_INT(rc, 0, "keys: every cut block is refused as corrupt");
+    OK(blk_dec_start(&d, BLK_ENTRIES, lk.mv_data, lk.mv_size, block, blen) == MDB_CORRUPTED,
+       "a keys block is not an entries block");
+    uint8_t zero[3] = { BLK_KEYS, 0, 0 };
+    OK(blk_dec_start(&d, BLK_KEYS, lk.mv_data, lk.mv_size, zero, 2) == MDB_CORRUPTED,
+       "a block of 0 items is refused");
+    /* keys that do not ascend: the second equal to the first */
+    memcpy(k[1], k[0], kl[0]);
+    kl[1] = kl[0];
+    size_t len = 0;
+    block[len++] = BLK_KEYS;
+    block[len++] = 2;
+    len += blk_item_code(BLK_KEYS, 1, NULL, 0, NULL, 0, k[0], kl[0], v[0], 8, block + len);
+    block[len++] = (uint8_t)(kl[0] << 3 | 0); /* all shared, suffix 0 */
+    block[len++] = 0;                         /* the same entry number */
+    rc = blk_dec_start(&d, BLK_KEYS, lk.mv_data, lk.mv_size, block, len);
+    if (!rc)
+        rc = blk_dec_next(&d);
+    if (!rc)
+        rc = blk_dec_next(&d);
+    IS_INT(rc, MDB_CORRUPTED, "a key equal to the one before is refused");
+}
+
+int main(void)
+{
+    scratch_dir(dir, sizeof dir, "block");
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+        mdb_env_set_mapsize(env, (size_t)1 << 30) ||
+        mdb_env_open(env, dir, MDB_NOSYNC, 0600)) {
+        fprintf(stderr, "cannot open an LMDB environment in %s\n", dir);
+        return 2;
+    }
+    test_coding();
+    test_random(BLK_ENTRIES, "entries", 17);
+    test_random(BLK_KEYS, "keys", 23);
+    mdb_env_close(env);
+    scratch_done(dir);
+    return tap_done();
+}
