@@ -112,9 +112,8 @@ static int merged_push(merged *m, uint64_t eid, const void *hash)
     return 0;
 }
 
-/* Threads that build the tables: two for big ones (each holds
- * mih_build_scratch_bytes(n), ~8 bytes per hash, of scratch). At most 2:
- * build_tables' scratch and edges. */
+/* Threads that build the tables: two for big ones, at most two (the
+ * halves of mih_fill_scatter). */
 static int build_threads(size_t n)
 {
     int threads = 1;
@@ -128,24 +127,19 @@ static int build_threads(size_t n)
 /* Builds the 16 tables over hashes[0..n) and stores them: per table its
  * directory ('O' t) and its area ('P' t), a value each (one blob of all 16
  * areas would pass 2 GiB at ~32 M hashes). The areas are filled in place,
- * in LMDB's reserved space: the first pass of `threads` tables at once
- * (one a thread, into scratch), then each table's area is reserved and its
- * second pass split between the threads. A reserved value must be filled
- * before the next LMDB call (LMDB may spill dirty pages at it), so one
- * area is reserved at a time. */
+ * in LMDB's reserved space, a table at a time, each pass split between the
+ * threads: a reserved value must be filled before the next LMDB call
+ * (LMDB may spill dirty pages at it). */
 static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
 {
     unsigned threads = (unsigned)build_threads(n);
     uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
-    void *scratch[2] = { 0 };
+    void *scratch = malloc(mih_build_scratch_bytes(n));
     int rc = 0;
-    if (!dirs)
-        return ENOMEM;
-    for (unsigned t = 0; t < threads; t++)
-        if (!(scratch[t] = malloc(mih_build_scratch_bytes(n))))
-            rc = ENOMEM;
-    if (rc)
+    if (!dirs || !scratch) {
+        rc = ENOMEM;
         goto out;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
@@ -153,43 +147,37 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
         mih_plan_table(hashes, n, i, (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES));
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++)
         rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dirs + i * MIH_DIR_BYTES, MIH_DIR_BYTES);
-    for (unsigned i = 0; !rc && i < MIH_TABLES; i += threads) {
+    for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
+        const uint32_t *dir = (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
-        for (unsigned j = 0; j < threads; j++)
-            mih_fill_scatter(hashes, n, i + j,
-                             (const uint32_t *)(const void *)(dirs + (i + j) * MIH_DIR_BYTES),
-                             scratch[j]);
-        for (unsigned j = 0; !rc && j < threads; j++) {
-            const uint32_t *dir = (const uint32_t *)(const void *)(dirs + (i + j) * MIH_DIR_BYTES);
-            void *p;
-            if ((rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, i + j, mih_area_bytes(n, dir),
-                                   &p)))
-                break;
-            /* an overflow page's data: 16 bytes into a page */
-            if ((uintptr_t)p % 8) {
-                rc = MDB_BAD_VALSIZE;
-                break;
-            }
-            uint8_t *area = p;
-            uint64_t edge[2] = { 0 };
-            mih_fill_clear(n, dir, area);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-#endif
-            for (unsigned part = 0; part < threads; part++)
-                edge[part] = mih_fill_place(n, dir, area, scratch[j], part, threads);
-            uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
-            for (unsigned part = 0; part < threads; part++)
-                if (edge[part])
-                    bits[mih_fill_edge_word(n, dir, part, threads)] |= edge[part];
+        for (unsigned half = 0; half < threads; half++)
+            mih_fill_scatter(hashes, n, i, dir, scratch, half, threads);
+        void *p;
+        if ((rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, i, mih_area_bytes(n, dir), &p)))
+            break;
+        /* an overflow page's data: 16 bytes into a page */
+        if ((uintptr_t)p % 8) {
+            rc = MDB_BAD_VALSIZE;
+            break;
         }
+        uint8_t *area = p;
+        uint64_t edge[2] = { 0 };
+        mih_fill_clear(n, dir, area);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+#endif
+        for (unsigned part = 0; part < threads; part++)
+            edge[part] = mih_fill_place(n, dir, area, scratch, part, threads);
+        uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
+        for (unsigned part = 0; part < threads; part++)
+            if (edge[part])
+                bits[mih_fill_edge_word(n, dir, part, threads)] |= edge[part];
     }
 out:
     free(dirs);
-    free(scratch[0]);
-    free(scratch[1]);
+    free(scratch);
     return rc;
 }
 

@@ -60,16 +60,31 @@ void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir)
 }
 
 void mih_fill_scatter(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
-                      void *scratch)
+                      void *scratch, unsigned half, unsigned halves)
 {
     build_rec *tmp = scratch;
-    uint32_t *hcur = (uint32_t *)(void *)(tmp + n); /* 257 */
-    /* Pass 1: group by high byte, keeping slot order (256 write streams). */
-    for (unsigned h = 0; h <= 256; h++)
-        hcur[h] = mih_off(dir, h << 8);
-    for (size_t s = 0; s < n; s++) {
+    uint32_t cur[256];
+    /* Pass 1: group by high byte, keeping slot order (256 write streams).
+     * Of two halves, the second fills each group from its end, backwards:
+     * the halves meet where the first one's postings end. */
+    if (halves == 2 && half == 1) {
+        for (unsigned h = 0; h < 256; h++)
+            cur[h] = mih_off(dir, (h + 1) << 8);
+        for (size_t s = n; s-- > n / 2;) {
+            uint32_t v = mih_key(&hashes[s], i);
+            build_rec *r = &tmp[--cur[v >> 8]];
+            r->slot = (uint32_t)s;
+            r->partner = (uint16_t)mih_key(&hashes[s], i ^ 1);
+            r->low = (uint16_t)(v & 0xff);
+        }
+        return;
+    }
+    size_t end = halves == 2 ? n / 2 : n;
+    for (unsigned h = 0; h < 256; h++)
+        cur[h] = mih_off(dir, h << 8);
+    for (size_t s = 0; s < end; s++) {
         uint32_t v = mih_key(&hashes[s], i);
-        build_rec *r = &tmp[hcur[v >> 8]++];
+        build_rec *r = &tmp[cur[v >> 8]++];
         r->slot = (uint32_t)s;
         r->partner = (uint16_t)mih_key(&hashes[s], i ^ 1);
         r->low = (uint16_t)(v & 0xff);
@@ -145,7 +160,7 @@ void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t 
 {
     /* padding between lows and bits, and the bits, start at 0 */
     mih_fill_clear(n, dir, area);
-    mih_fill_scatter(hashes, n, i, dir, scratch);
+    mih_fill_scatter(hashes, n, i, dir, scratch, 0, 1);
     uint64_t edge = mih_fill_place(n, dir, area, scratch, 0, 1);
     uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
     if (edge)

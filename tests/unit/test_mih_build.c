@@ -1,7 +1,8 @@
 /* test_mih_build.c - a table filled in parts (mih_fill_scatter, then
  * mih_fill_place of each part and the edge words, what index_build.c does
  * on two threads in LMDB's reserved space) is byte for byte the table
- * filled in one part, and passes mih_check_table, which checks every slot
+ * filled in one part (a first pass in two halves, a second in 2..8
+ * parts), and passes mih_check_table, which checks every slot
  * against its hash on its own; on areas first filled with garbage, over
  * data shapes that put few or many postings in a high byte. */
 #include <string.h>
@@ -22,7 +23,9 @@ static void fill_parts(const phm_pdq *h, size_t n, unsigned i, const uint32_t *d
 {
     memset(area, 0xa5, mih_area_bytes(n, dir));
     mih_fill_clear(n, dir, area);
-    mih_fill_scatter(h, n, i, dir, scratch);
+    /* first pass in two halves, the second half first */
+    mih_fill_scatter(h, n, i, dir, scratch, 1, 2);
+    mih_fill_scatter(h, n, i, dir, scratch, 0, 2);
     uint64_t edge[8] = { 0 };
     /* the parts in reverse, as threads may finish in any order */
     for (unsigned p = parts; p-- > 0;)
