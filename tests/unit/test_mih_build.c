@@ -4,7 +4,10 @@
  * filled in one part (a first pass in two halves, a second in 2..8
  * parts), and passes mih_check_table, which checks every slot
  * against its hash on its own; on areas first filled with garbage, over
- * data shapes that put few or many postings in a high byte. */
+ * data shapes that put few or many postings in a high byte. And an index
+ * big enough for the rebuild's two threads (2^18 hashes and more), built
+ * by a first import and by a compaction that merges base, delta and
+ * removals, passes phm_index_verify (every table against the hashes). */
 #include <string.h>
 
 #include "index_util.h"
@@ -76,6 +79,59 @@ static void test_shape(const char *shape, const phm_pdq *h, size_t n)
     free(scratch);
 }
 
+/* Adds entries first..first+count-1 (ids "i<number>", random hashes). */
+static int add_range(phm_index *idx, rng *g, size_t first, size_t count, char *err,
+                     size_t errlen)
+{
+    phm_index_txn *t;
+    int st = phm_index_txn_begin(idx, &t, err, errlen);
+    for (size_t i = first; !st && i < first + count; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "i%09zu", i);
+        phm_entry e = { .source = "s", .id = id, .signals = PHM_SIG_PDQ, .quality = 100,
+                        .pdq = rng_hash(g) };
+        st = phm_index_add(t, &e, err, errlen);
+    }
+    if (st) {
+        phm_index_txn_abort(t);
+        return st;
+    }
+    return phm_index_txn_commit(t, NULL, err, errlen);
+}
+
+static void test_index_threads(void)
+{
+    enum { N = 300000 };
+    char dir[512], path[600], err[PHM_ERRMSG_MAX] = "";
+    scratch_dir(dir, sizeof dir, "mihbuild");
+    snprintf(path, sizeof path, "%s/x.phmi", dir);
+    rng g = { 31 };
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "open: %s", err);
+    IS_INT(add_range(idx, &g, 0, N, err, sizeof err), PHM_OK, "%d entries: %s", N, err);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "first import verifies: %s", err);
+    IS_INT(add_range(idx, &g, N, 5000, err, sizeof err), PHM_OK, "delta: %s", err);
+    phm_index_txn *t;
+    uint64_t gone = 0;
+    int st = phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (size_t i = 0; !st && i < N; i += 1000) {
+        char id[32];
+        int r = 0;
+        snprintf(id, sizeof id, "i%09zu", i);
+        st = phm_index_remove(t, "s", id, &r, err, sizeof err);
+        gone += (uint64_t)r;
+    }
+    if (!st)
+        st = phm_index_txn_commit(t, NULL, err, sizeof err);
+    IS_INT(st, PHM_OK, "%llu removed: %s", (unsigned long long)gone, err);
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "compact: %s", err);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK,
+           "compacted (base, delta, removals merged) verifies: %s", err);
+    phm_index_close(idx);
+    scratch_done(dir);
+}
+
 int main(void)
 {
     enum { N = 70001 }; /* slots past 2^16: high parts 0 and 1 */
@@ -102,5 +158,6 @@ int main(void)
         h[i] = h[0];
     test_shape("identical", h, 3001);
     free(h);
+    test_index_threads();
     return tap_done();
 }
