@@ -127,9 +127,10 @@ static int build_threads(size_t n)
 /* Builds the 16 tables over hashes[0..n) and stores them: per table its
  * directory ('O' t) and its area ('P' t), a value each (one blob of all 16
  * areas would pass 2 GiB at ~32 M hashes). The areas are filled in place,
- * in LMDB's reserved space, a table at a time, each pass split between the
- * threads: a reserved value must be filled before the next LMDB call
- * (LMDB may spill dirty pages at it). */
+ * in LMDB's reserved space, a table at a time (reserved first: the first
+ * pass writes only the scratch), each pass split between the threads: a
+ * reserved value must be filled before the next LMDB call (LMDB may spill
+ * dirty pages at it). */
 static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
 {
     unsigned threads = (unsigned)build_threads(n);
@@ -149,11 +150,6 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
         rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dirs + i * MIH_DIR_BYTES, MIH_DIR_BYTES);
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
         const uint32_t *dir = (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-#endif
-        for (unsigned half = 0; half < threads; half++)
-            mih_fill_scatter(hashes, n, i, dir, scratch, half, threads);
         void *p;
         if ((rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, i, mih_area_bytes(n, dir), &p)))
             break;
@@ -165,11 +161,25 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
         uint8_t *area = p;
         uint64_t edge[2] = { 0 };
         mih_fill_clear(n, dir, area);
+        /* one parallel region a table (a thread waiting between regions
+         * spins for a while): the first pass, then the second */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
-        for (unsigned part = 0; part < threads; part++)
-            edge[part] = mih_fill_place(n, dir, area, scratch, part, threads);
+        {
+            unsigned t = 0, nt = 1;
+#ifdef _OPENMP
+            t = (unsigned)omp_get_thread_num();
+            nt = (unsigned)omp_get_num_threads();
+#endif
+            for (unsigned k = t; k < threads; k += nt)
+                mih_fill_scatter(hashes, n, i, dir, scratch, k, threads);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            for (unsigned k = t; k < threads; k += nt)
+                edge[k] = mih_fill_place(n, dir, area, scratch, k, threads);
+        }
         uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
         for (unsigned part = 0; part < threads; part++)
             if (edge[part])
