@@ -59,7 +59,7 @@ static int write_floor(size_t bytes, const char *dir)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/floor-%ld.tmp", dir, (long)getpid());
-    double t0 = now();
+    double t0 = now(), c0 = cpu();
     unsigned char *buf = malloc(bytes ? bytes : 1);
     if (!buf) {
         fprintf(stderr, "floor: out of memory for %zu bytes\n", bytes);
@@ -96,8 +96,8 @@ static int write_floor(size_t bytes, const char *dir)
         perror(path);
         return 1;
     }
-    printf("floor: %.2f s (fill memory %.2f s, write and sync %.2f s) for %.0f MB\n", t2 - t0,
-           t1 - t0, t2 - t1, bytes / 1e6);
+    printf("floor: %.2f s (fill memory %.2f s, write and sync %.2f s) for %.0f MB; cpu %.2f s\n",
+           t2 - t0, t1 - t0, t2 - t1, bytes / 1e6, cpu() - c0);
     return 0;
 }
 

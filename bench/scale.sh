@@ -11,7 +11,8 @@
 #     transaction, commit), the floor (bench/index_bench.c floor BYTES with
 #     BYTES the file the library just wrote: fill that much fresh memory,
 #     write it to a new file, sync: the least an LMDB commit of it costs, as
-#     bench/import.sh measures), and the CLI (`phmatch index import --source
+#     bench/import.sh measures; also both CPU times, user + sys, which a
+#     loaded machine distorts less), and the CLI (`phmatch index import --source
 #     bench` of a csv list hash,id,category of the same entries; only while
 #     N <= BENCH_SCALE_CLI_MAX, default 10000000: the list takes ~90 bytes
 #     a hash). Median rates and each path's time over the floor's;
@@ -132,6 +133,7 @@ for n in $sizes; do
         row "$n" import-library "$r" "$(kv rate "$line")"
         row "$n" import-library-s "$r" "$(kv import_s "$line")"
         row "$n" import-rss-mb "$r" "$(kv maxrss_mb "$line")"
+        row "$n" import-library-cpu-s "$r" "$(kv cpu_s "$line")"
         bytes=$(kv file_bytes "$line")
         row "$n" file-bytes "$r" "$bytes"
 
@@ -143,6 +145,7 @@ for n in $sizes; do
         line=$("$out/index_bench" floor "$bytes" "$dir" 2>>"$log" | grep '^floor:') ||
             die "index_bench floor failed (see $log)"
         row "$n" floor-s "$r" "$(printf '%s\n' "$line" | sed 's/^floor: \([0-9.]*\) s.*/\1/')"
+        row "$n" floor-cpu-s "$r" "$(printf '%s\n' "$line" | sed -n 's/.*; cpu \([0-9.]*\) s$/\1/p')"
 
         if [ "$cli" = 1 ]; then
             sleep "$pause"
@@ -240,6 +243,9 @@ awk -F '\t' '
         printf "  index file bytes per hash       %16.1f   <= 110 (at 10 M and 100 M)\n", fb / n
         printf "  import, library (M hashes/s)    %16.3f   >= 1 M/s at 10 M\n", n / lib / 1e6
         printf "    time over the floor time     %16.2f   <= 1.2 (floor: %.2f s for %.0f MB)\n", lib / fl, fl, fb / 1e6
+        lc = m(n, "import-library-cpu-s"); fc = m(n, "floor-cpu-s")
+        if (lc != "-" && fc != "-" && fc > 0)
+          printf "    CPU s (user + sys) over the floor'"'"'s %10.2f   (%.2f s, floor %.2f s: what load distorts less)\n", lc / fc, lc, fc
         if (cl != "-") {
           printf "  import, CLI (M hashes/s)        %16.3f   >= 1 M/s at 10 M\n", n / cl / 1e6
           printf "    time over the floor time     %16.2f   <= 1.2\n", cl / fl

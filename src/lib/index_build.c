@@ -7,6 +7,7 @@
  * IDX_HSEG_HASHES), which readers then use in place through the memory
  * map. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,8 +107,8 @@ static int merged_push(merged *m, uint64_t eid, const void *hash)
     return 0;
 }
 
-/* Threads that build the tables: two for big ones (each holds
- * mih_build_scratch_bytes(n), ~8 bytes per hash, of scratch). */
+/* Threads that build the tables: two for big ones, at most two (the
+ * halves of mih_fill_scatter). */
 static int build_threads(size_t n)
 {
     int threads = 1;
@@ -119,62 +120,69 @@ static int build_threads(size_t n)
 }
 
 /* Builds the 16 tables over hashes[0..n) and stores them: per table its
- * directory ('O' t) and its area ('P' t). Two tables at a time are filled
- * in memory, one per thread, then stored: a reserved LMDB value must be
- * filled before the next LMDB call (LMDB may spill dirty pages at it), and
- * one blob of all 16 areas would pass 2 GiB at ~32 M hashes. */
+ * directory ('O' t) and its area ('P' t), a value each (one blob of all 16
+ * areas would pass 2 GiB at ~32 M hashes). The areas are filled in place,
+ * in LMDB's reserved space, a table at a time (reserved first: the first
+ * pass writes only the scratch), each pass split between the threads: a
+ * reserved value must be filled before the next LMDB call (LMDB may spill
+ * dirty pages at it). */
 static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
 {
-    int threads = build_threads(n);
+    unsigned threads = (unsigned)build_threads(n);
     uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
-    void *scratch[2] = { 0 }, *area[2] = { 0 };
-    size_t area_cap = 0;
+    void *scratch = malloc(mih_build_scratch_bytes(n));
     int rc = 0;
-    if (!dirs)
-        return ENOMEM;
-    for (int t = 0; t < threads; t++)
-        if (!(scratch[t] = malloc(mih_build_scratch_bytes(n))))
-            rc = ENOMEM;
-    if (rc)
+    if (!dirs || !scratch) {
+        rc = ENOMEM;
         goto out;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
     for (unsigned i = 0; i < MIH_TABLES; i++)
         mih_plan_table(hashes, n, i, (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES));
-    size_t bytes[MIH_TABLES];
+    for (unsigned i = 0; !rc && i < MIH_TABLES; i++)
+        rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dirs + i * MIH_DIR_BYTES, MIH_DIR_BYTES);
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
         const uint32_t *dir = (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES);
-        bytes[i] = mih_area_bytes(n, dir);
-        if (bytes[i] > area_cap)
-            area_cap = bytes[i];
-        rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dir, MIH_DIR_BYTES);
-    }
-    for (int t = 0; !rc && t < 2; t++)
-        if (!(area[t] = malloc(area_cap ? area_cap : 1)))
-            rc = ENOMEM;
-    for (unsigned i = 0; !rc && i < MIH_TABLES; i += 2) {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-#endif
-        for (unsigned j = 0; j < 2; j++) {
-            int t = 0;
-#ifdef _OPENMP
-            t = omp_get_thread_num();
-#endif
-            mih_fill_table(hashes, n, i + j,
-                           (const uint32_t *)(const void *)(dirs + (i + j) * MIH_DIR_BYTES),
-                           area[j], scratch[t]);
+        void *p;
+        if ((rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, i, mih_area_bytes(n, dir), &p)))
+            break;
+        /* an overflow page's data: 16 bytes into a page */
+        if ((uintptr_t)p % 8) {
+            rc = MDB_BAD_VALSIZE;
+            break;
         }
-        for (unsigned j = 0; !rc && j < 2; j++)
-            rc = put_blob(idx, txn, IDX_BLOB_POSTINGS, i + j, area[j], bytes[i + j]);
+        uint8_t *area = p;
+        uint64_t edge[2] = { 0 };
+        mih_fill_clear(n, dir, area);
+        /* one parallel region a table (a thread waiting between regions
+         * spins for a while): the first pass, then the second */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+        {
+            unsigned t = 0, nt = 1;
+#ifdef _OPENMP
+            t = (unsigned)omp_get_thread_num();
+            nt = (unsigned)omp_get_num_threads();
+#endif
+            for (unsigned k = t; k < threads; k += nt)
+                mih_fill_scatter(hashes, n, i, dir, scratch, k, threads);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            for (unsigned k = t; k < threads; k += nt)
+                edge[k] = mih_fill_place(n, dir, area, scratch, k, threads);
+        }
+        uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
+        for (unsigned part = 0; part < threads; part++)
+            if (edge[part])
+                bits[mih_fill_edge_word(n, dir, part, threads)] |= edge[part];
     }
 out:
     free(dirs);
-    free(scratch[0]);
-    free(scratch[1]);
-    free(area[0]);
-    free(area[1]);
+    free(scratch);
     return rc;
 }
 
@@ -213,7 +221,19 @@ static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_
         if ((rc = reserve_blob(idx, txn, IDX_BLOB_HASHES, k, pad + cnt * sizeof(phm_pdq), &p)))
             break;
         memset(p, 0, pad);
-        memcpy((uint8_t *)p + pad, hashes + at, cnt * sizeof(phm_pdq));
+        /* the copy (and the first touch of the reserved pages) in halves,
+         * one a thread */
+        uint8_t *dst = (uint8_t *)p + pad;
+        const uint8_t *src = (const uint8_t *)(hashes + at);
+        size_t bytes = cnt * sizeof(phm_pdq);
+        unsigned threads = (unsigned)build_threads(cnt);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+#endif
+        for (unsigned j = 0; j < threads; j++) {
+            size_t lo = bytes / threads * j, hi = j + 1 == threads ? bytes : bytes / threads * (j + 1);
+            memcpy(dst + lo, src + lo, hi - lo);
+        }
     }
     for (; !rc && k < IDX_HSEG_MAX; k++) {
         uint8_t key[4];

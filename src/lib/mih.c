@@ -61,28 +61,74 @@ void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir)
     dir[2 * MIH_VALUES + 1] = zsum;
 }
 
-void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
-                    uint8_t *area, void *scratch)
+void mih_fill_scatter(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
+                      void *scratch, unsigned half, unsigned halves)
 {
-    uint16_t *post = (uint16_t *)(void *)area; /* bucket [lo, hi): 2lo .. 2hi */
-    uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
     build_rec *tmp = scratch;
-    uint32_t *hcur = (uint32_t *)(void *)(tmp + n); /* 257 */
-    /* padding between lows and bits, and the bits, start at 0 */
-    memset(area + 4 * n, 0, mih_area_bytes(n, dir) - 4 * n);
-    /* Pass 1: group by high byte, keeping slot order (256 write streams). */
-    for (unsigned h = 0; h <= 256; h++)
-        hcur[h] = mih_off(dir, h << 8);
-    for (size_t s = 0; s < n; s++) {
+    uint32_t cur[256];
+    /* Pass 1: group by high byte, keeping slot order (256 write streams).
+     * Of two halves, the second fills each group from its end, backwards:
+     * the halves meet where the first one's postings end. */
+    if (halves == 2 && half == 1) {
+        for (unsigned h = 0; h < 256; h++)
+            cur[h] = mih_off(dir, (h + 1) << 8);
+        for (size_t s = n; s-- > n / 2;) {
+            uint32_t v = mih_key(&hashes[s], i);
+            build_rec *r = &tmp[--cur[v >> 8]];
+            r->slot = (uint32_t)s;
+            r->partner = (uint16_t)mih_key(&hashes[s], i ^ 1);
+            r->low = (uint16_t)(v & 0xff);
+        }
+        return;
+    }
+    size_t end = halves == 2 ? n / 2 : n;
+    for (unsigned h = 0; h < 256; h++)
+        cur[h] = mih_off(dir, h << 8);
+    for (size_t s = 0; s < end; s++) {
         uint32_t v = mih_key(&hashes[s], i);
-        build_rec *r = &tmp[hcur[v >> 8]++];
+        build_rec *r = &tmp[cur[v >> 8]++];
         r->slot = (uint32_t)s;
         r->partner = (uint16_t)mih_key(&hashes[s], i ^ 1);
         r->low = (uint16_t)(v & 0xff);
     }
+}
+
+void mih_fill_clear(size_t n, const uint32_t *dir, uint8_t *area)
+{
+    memset(area + 4 * n, 0, mih_area_bytes(n, dir) - 4 * n);
+}
+
+/* First high byte of part p of `parts`: parts hold about n / parts
+ * postings each. */
+static unsigned part_start(size_t n, const uint32_t *dir, unsigned p, unsigned parts)
+{
+    if (p >= parts)
+        return 256;
+    uint64_t want = (uint64_t)n * p / parts;
+    unsigned h = 0;
+    while (h < 256 && mih_off(dir, h << 8) < want)
+        h++;
+    return h;
+}
+
+size_t mih_fill_edge_word(size_t n, const uint32_t *dir, unsigned part, unsigned parts)
+{
+    size_t v = (size_t)part_start(n, dir, part, parts) << 8;
+    return (size_t)(((uint64_t)mih_off(dir, v) + mih_zero(dir, v)) >> 6);
+}
+
+uint64_t mih_fill_place(size_t n, const uint32_t *dir, uint8_t *area, const void *scratch,
+                        unsigned part, unsigned parts)
+{
+    uint16_t *post = (uint16_t *)(void *)area; /* bucket [lo, hi): 2lo .. 2hi */
+    uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
+    const build_rec *tmp = scratch;
+    unsigned h0 = part_start(n, dir, part, parts), h1 = part_start(n, dir, part + 1, parts);
+    uint64_t edge = 0;
+    size_t edge_w = mih_fill_edge_word(n, dir, part, parts);
     /* Pass 2: within each high byte, place by low byte. The buckets of one
      * high byte are contiguous, about 4.25n/256 bytes: cache-resident. */
-    for (unsigned h = 0; h < 256; h++) {
+    for (unsigned h = h0; h < h1; h++) {
         uint32_t cur[256], high[256], lo[256], hi[256];
         uint64_t bit[256];
         uint32_t base = h << 8;
@@ -99,11 +145,28 @@ void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t 
             post[2 * (size_t)lo[r->low] + j] = r->partner;
             post[(size_t)lo[r->low] + hi[r->low] + j] = (uint16_t)r->slot;
             uint64_t b = bit[r->low] + (top - high[r->low]);
-            bits[b >> 6] |= (uint64_t)1 << (b & 63);
+            uint64_t one = (uint64_t)1 << (b & 63);
+            if ((size_t)(b >> 6) == edge_w)
+                edge |= one;
+            else
+                bits[b >> 6] |= one;
             bit[r->low] = b + 1;
             high[r->low] = top;
         }
     }
+    return edge;
+}
+
+void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
+                    uint8_t *area, void *scratch)
+{
+    /* padding between lows and bits, and the bits, start at 0 */
+    mih_fill_clear(n, dir, area);
+    mih_fill_scatter(hashes, n, i, dir, scratch, 0, 1);
+    uint64_t edge = mih_fill_place(n, dir, area, scratch, 0, 1);
+    uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
+    if (edge)
+        bits[mih_fill_edge_word(n, dir, 0, 1)] |= edge;
 }
 
 /* Reads a bit vector one bit at a time (verify only). */

@@ -136,6 +136,29 @@ void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir);
 void mih_fill_table(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
                     uint8_t *area, void *scratch);
 
+/* mih_fill_table in steps, so that two threads can fill one table's area
+ * (index_build.c fills LMDB's reserved space so):
+ *   - mih_fill_clear: zeroes the area's padding and bit vector;
+ *   - mih_fill_scatter(..., half, halves): the first pass, from the hashes
+ *     into `scratch` (mih_build_scratch_bytes(n), 8-byte aligned; the area
+ *     not touched): of halves = 2, half 0 takes slots [0, n/2) and half 1
+ *     the rest, on the same scratch at once; halves = 1: all;
+ *   - mih_fill_place(..., part, parts): the second pass for part `part`
+ *     of `parts` (high bytes of the values, about n / parts postings
+ *     each), from `scratch` into the area, once the first pass is done.
+ *     Parts write disjoint bytes but for one word of the bit vector, the
+ *     first of the part, which may be the last of the part before: its
+ *     bits are returned instead, for the caller to OR into word
+ *     mih_fill_edge_word(n, dir, part, parts) of the vector once the parts
+ *     are done (a part that returns 0 has none; its edge word may then lie
+ *     past the vector). */
+void mih_fill_clear(size_t n, const uint32_t *dir, uint8_t *area);
+void mih_fill_scatter(const phm_pdq *hashes, size_t n, unsigned i, const uint32_t *dir,
+                      void *scratch, unsigned half, unsigned halves);
+uint64_t mih_fill_place(size_t n, const uint32_t *dir, uint8_t *area, const void *scratch,
+                        unsigned part, unsigned parts);
+size_t mih_fill_edge_word(size_t n, const uint32_t *dir, unsigned part, unsigned parts);
+
 /* Checks table i of v: offsets non-decreasing from 0 to n, zeros from 0
  * by at most the largest high part, each slot once, under its own value,
  * with its own partner, its low part and its high part (bit vector: each
