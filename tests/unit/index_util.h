@@ -70,28 +70,41 @@ static inline void scratch_done(const char *dir)
         fprintf(stderr, "# could not remove %s\n", dir);
 }
 
-/* Sets meta/format of the index file at path to `v`, with LMDB itself
- * (what a build of another format version wrote). Returns 0 or an LMDB
- * code. */
-static inline int index_set_format(const char *path, uint32_t v)
+/* Runs edit(txn, ctx) in a write transaction of the index file at path
+ * opened with LMDB itself (what another build, or damage, would leave),
+ * committed when edit returns 0. Returns 0 or an LMDB code. */
+static inline int index_raw_edit(const char *path, int (*edit)(MDB_txn *, void *), void *ctx)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi meta;
     int rc = mdb_env_create(&env);
     if (rc)
         return rc;
     if (!(rc = mdb_env_set_maxdbs(env, 16)) &&
         !(rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600)) &&
         !(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
-        MDB_val k = { 6, "format" }, val = { sizeof v, &v };
-        if ((rc = mdb_dbi_open(txn, "meta", 0, &meta)) || (rc = mdb_put(txn, meta, &k, &val, 0)))
+        if ((rc = edit(txn, ctx)))
             mdb_txn_abort(txn);
         else
             rc = mdb_txn_commit(txn);
     }
     mdb_env_close(env);
     return rc;
+}
+
+static inline int index_put_format(MDB_txn *txn, void *ctx)
+{
+    MDB_dbi meta;
+    MDB_val k = { 6, "format" }, val = { sizeof(uint32_t), ctx };
+    int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    return rc ? rc : mdb_put(txn, meta, &k, &val, 0);
+}
+
+/* Sets meta/format of the index file at path to `v` (what a build of
+ * another format version wrote). Returns 0 or an LMDB code. */
+static inline int index_set_format(const char *path, uint32_t v)
+{
+    return index_raw_edit(path, index_put_format, &v);
 }
 
 #endif

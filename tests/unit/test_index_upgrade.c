@@ -21,6 +21,7 @@
 
 #include "index_util.h"
 #include "phmatch.h"
+#include "../data/index/fixture_hashes.h"
 #include "tap.h"
 
 #define FIXTURES "tests/data/index/"
@@ -90,27 +91,6 @@ static long long stat_of(int v, const char *name)
     if (f)
         fclose(f);
     return val;
-}
-
-/* mkfixture.c's hashes, again (the reference the old file was made of). */
-static phm_pdq hash_of(uint64_t seed)
-{
-    phm_pdq h;
-    for (int w = 0; w < 4; w++) {
-        seed = seed * 6364136223846793005u + 1442695040888963407u;
-        h.w[w] = seed ^ (seed >> 29);
-    }
-    return h;
-}
-
-static phm_pdq sparse_hash(uint64_t i)
-{
-    phm_pdq h;
-    h.w[0] = i;
-    h.w[1] = UINT64_C(0x00ff00ff00000000);
-    h.w[2] = i << 32;
-    h.w[3] = UINT64_C(0x8000000000000001);
-    return h;
 }
 
 static int same_hash(const phm_pdq *a, phm_pdq b)
@@ -318,28 +298,29 @@ static void check_segmented(void)
     phm_index_close(idx);
 }
 
+struct damage {
+    const char *table;
+    const void *key;
+    size_t klen;
+};
+
+static int damage_txn(MDB_txn *txn, void *ctx)
+{
+    const struct damage *d = ctx;
+    MDB_dbi dbi;
+    MDB_val k = { d->klen, (void *)(uintptr_t)d->key };
+    int rc = mdb_dbi_open(txn, d->table, 0, &dbi);
+    if (rc)
+        return rc;
+    return d->key ? mdb_del(txn, dbi, &k, NULL) : mdb_drop(txn, dbi, 0);
+}
+
 /* Damages a format-5 file by raw LMDB: deletes `key` of `table`, or (key
  * NULL) empties it. */
 static int lmdb_damage(const char *path, const char *table, const void *key, size_t klen)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi d;
-    int rc = mdb_env_create(&env);
-    if (rc)
-        return rc;
-    if (!(rc = mdb_env_set_maxdbs(env, 16)) &&
-        !(rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600)) &&
-        !(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
-        MDB_val k = { klen, (void *)(uintptr_t)key };
-        if (!(rc = mdb_dbi_open(txn, table, 0, &d)))
-            rc = key ? mdb_del(txn, d, &k, NULL) : mdb_drop(txn, d, 0);
-        if (rc)
-            mdb_txn_abort(txn);
-        else
-            rc = mdb_txn_commit(txn);
-    }
-    mdb_env_close(env);
+    struct damage d = { table, key, klen };
+    int rc = index_raw_edit(path, damage_txn, &d);
     char lock[640];
     snprintf(lock, sizeof lock, "%s-lock", path);
     unlink(lock);

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "phmatch.h"
+#include "fixture_hashes.h"
 
 static char err[PHM_ERRMSG_MAX];
 
@@ -39,16 +40,6 @@ static void die(const char *what, int rc)
 {
     fprintf(stderr, "mkfixture: %s: %d %s\n", what, rc, err);
     exit(1);
-}
-
-static phm_pdq hash_of(uint64_t seed)
-{
-    phm_pdq h;
-    for (int w = 0; w < 4; w++) {
-        seed = seed * 6364136223846793005u + 1442695040888963407u;
-        h.w[w] = seed ^ (seed >> 29);
-    }
-    return h;
 }
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
@@ -66,16 +57,6 @@ static void add(phm_index_txn *t, phm_entry *e)
 
 /* A hash of few set bits (the file stays small gzip'd), distinct for
  * distinct i. */
-static phm_pdq sparse_hash(uint64_t i)
-{
-    phm_pdq h;
-    h.w[0] = i;
-    h.w[1] = UINT64_C(0x00ff00ff00000000);
-    h.w[2] = i << 32;
-    h.w[3] = UINT64_C(0x8000000000000001);
-    return h;
-}
-
 static void seg_entry(phm_index_txn *t, int i)
 {
     char id[16];
