@@ -140,18 +140,7 @@ size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first)
     }
     size_t s_hi = lo * IDX_EIDS_BLOCK < n ? lo * IDX_EIDS_BLOCK : n;
     size_t s_lo = lo ? (lo - 1) * IDX_EIDS_BLOCK : 0;
-    while (s_lo < s_hi) {
-        size_t mid = s_lo + (s_hi - s_lo) / 2;
-        if (idx_base_eid(eblob, mid) < eid)
-            s_lo = mid + 1;
-        else
-            s_hi = mid;
-    }
-    *first = s_lo;
-    size_t end = s_lo;
-    while (end < n && idx_base_eid(eblob, end) == eid)
-        end++;
-    return end - s_lo;
+    return idx_run_within(eblob, s_lo, s_hi, n, eid, first, idx_base_eid);
 }
 
 int idx_eids_check(const void *blob, size_t n, char *why, size_t whylen)

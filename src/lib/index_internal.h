@@ -223,6 +223,10 @@ void idx_slots_close(idx_slots *r);
  * the base's 'E' blob (index_eids.c: a binary search over its blocks). */
 size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first);
 size_t idx_base_run(const void *eblob, size_t n, uint64_t eid, size_t *first);
+/* The run of slots numbered eid in a non-decreasing array of n read by
+ * at(), its first slot searched for in [lo, hi) (both the callers above). */
+size_t idx_run_within(const void *eids, size_t lo, size_t hi, size_t n, uint64_t eid,
+                      size_t *first, uint64_t (*at)(const void *, size_t));
 /* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
 void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 

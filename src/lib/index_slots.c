@@ -11,10 +11,9 @@ static uint64_t u64_at(const void *a, size_t i)
     return ((const uint64_t *)a)[i];
 }
 
-static size_t run_of(const void *eids, size_t n, uint64_t eid, size_t *first,
-                     uint64_t (*at)(const void *, size_t))
+size_t idx_run_within(const void *eids, size_t lo, size_t hi, size_t n, uint64_t eid,
+                      size_t *first, uint64_t (*at)(const void *, size_t))
 {
-    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (at(eids, mid) < eid)
@@ -31,7 +30,7 @@ static size_t run_of(const void *eids, size_t n, uint64_t eid, size_t *first,
 
 size_t idx_slots_run(const uint64_t *eids, size_t n, uint64_t eid, size_t *first)
 {
-    return run_of(eids, n, eid, first, u64_at);
+    return idx_run_within(eids, 0, n, n, eid, first, u64_at);
 }
 
 int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
