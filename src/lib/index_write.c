@@ -92,6 +92,7 @@ struct phm_index_txn {
     uint8_t last_key[IDX_GROUP_KEY_MAX];
     size_t last_len;
     int64_t last_delta;
+    uint32_t last_gsrc, last_gcat; /* last_key's numbers (while last_len) */
     group_slot *groups;
     size_t ngroups, groups_cap;
     /* the video being added (video_add): its frames record and searched
@@ -198,17 +199,19 @@ static int group_apply(phm_index_txn *t, const uint8_t *key, size_t len,
 static int group_add(phm_index_txn *t, uint32_t source, uint32_t category,
                      int64_t delta)
 {
-    uint8_t key[IDX_GROUP_KEY_MAX];
-    size_t len = idx_group_key(source, category, key);
-    if (t->last_len == len && memcmp(t->last_key, key, len) == 0) {
+    if (t->last_len && t->last_gsrc == source && t->last_gcat == category) {
         t->last_delta += delta;
         return 0;
     }
+    uint8_t key[IDX_GROUP_KEY_MAX];
+    size_t len = idx_group_key(source, category, key);
     if (t->last_len && t->last_delta && group_apply(t, t->last_key, t->last_len, t->last_delta))
         return -1;
     memcpy(t->last_key, key, len);
     t->last_len = len;
     t->last_delta = delta;
+    t->last_gsrc = source;
+    t->last_gcat = category;
     return 0;
 }
 
@@ -928,6 +931,15 @@ static int flush_pending(phm_index_txn *t)
     return rc;
 }
 
+/* Keeps name s in buf of size n (a copy without snprintf's parsing:
+ * this runs for each added entry whose category differs from the last). */
+static void name_keep(char *buf, size_t n, const char *s)
+{
+    size_t len = strnlen(s, n - 1);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+}
+
 /* The numbers of e's source and category, given at first use. */
 static int entry_names(phm_index_txn *t, const phm_entry *e, uint32_t *src, uint32_t *cat)
 {
@@ -936,12 +948,12 @@ static int entry_names(phm_index_txn *t, const phm_entry *e, uint32_t *src, uint
     if (!t->last_src_num || strcmp(t->last_src, e->source) != 0) {
         if ((rc = idx_name_make(t->idx, t->txn, &t->names, e->source, &t->last_src_num)))
             return rc;
-        snprintf(t->last_src, sizeof t->last_src, "%s", e->source);
+        name_keep(t->last_src, sizeof t->last_src, e->source);
     }
     if (t->last_cat_num == UINT32_MAX || strcmp(t->last_cat, c) != 0) {
         if ((rc = idx_name_make(t->idx, t->txn, &t->names, c, &t->last_cat_num)))
             return rc;
-        snprintf(t->last_cat, sizeof t->last_cat, "%s", c);
+        name_keep(t->last_cat, sizeof t->last_cat, c);
     }
     *src = t->last_src_num;
     *cat = t->last_cat_num;
@@ -1162,11 +1174,10 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     if (t->direct) {
         if (!t->direct_last_len ||
             cmp_keys(key, klen, t->direct_last, t->direct_last_len) > 0) {
-            rec_extra x;
-            phm_entry ne;
-            rc = rec_decode(rec, rlen, &t->names, &x, &ne) ? MDB_CORRUPTED : 0;
-            if (!rc)
-                rc = entry_insert(t, 1, key, klen, rec, rlen, e, &x);
+            /* entry_insert takes only the names' numbers from x, the
+             * ones entry_encode just used: no decoding of rec */
+            rec_extra x = { .source = t->last_src_num, .category = t->last_cat_num };
+            rc = entry_insert(t, 1, key, klen, rec, rlen, e, &x);
             if (rc)
                 return fail_mdb(t, rc, "writing entries", err, errlen);
             t->counts.added++;
