@@ -821,11 +821,13 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     MDB_envinfo info;
     idx_base_header h;
     /* entries: the sum of the per-group counts (the entries table holds
-     * blocks of them) */
+     * blocks of them); distinct sources: group keys are sorted, so sources
+     * are runs */
     int mrc = 0;
     MDB_cursor *gc;
     if (!(mrc = mdb_cursor_open(txn, idx->db_counts, &gc))) {
         MDB_val gk, gv;
+        uint32_t prev = 0, src, cat;
         for (MDB_cursor_op op = MDB_FIRST; (mrc = mdb_cursor_get(gc, &gk, &gv, op)) == 0;
              op = MDB_NEXT) {
             uint64_t cnt;
@@ -835,6 +837,9 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
             }
             memcpy(&cnt, gv.mv_data, sizeof cnt);
             out->entries += cnt;
+            if (idx_group_key_parse(gk.mv_data, gk.mv_size, &src, &cat) == 0 && src != prev)
+                out->sources++;
+            prev = src;
         }
         mdb_cursor_close(gc);
         if (mrc == MDB_NOTFOUND)
@@ -870,21 +875,7 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
     k = (MDB_val){ 6, "format" };
     if (!mrc && mdb_get(txn, idx->db_meta, &k, &v) == 0 && v.mv_size == sizeof format)
         memcpy(&format, v.mv_data, sizeof format);
-    /* distinct sources: group keys are sorted, so sources are runs */
     MDB_cursor *c;
-    if (!mrc && (mrc = mdb_cursor_open(txn, idx->db_counts, &c)) == 0) {
-        MDB_val key, val;
-        uint32_t prev = 0, src, cat;
-        int op = MDB_FIRST;
-        while (mdb_cursor_get(c, &key, &val, op) == 0) {
-            op = MDB_NEXT;
-            if (idx_group_key_parse(key.mv_data, key.mv_size, &src, &cat) == 0 &&
-                src != prev)
-                out->sources++;
-            prev = src;
-        }
-        mdb_cursor_close(c);
-    }
     /* free pages, for used_bytes */
     size_t free_pages = 0;
     if (!mrc && (mrc = mdb_cursor_open(txn, 0, &c)) == 0) {

@@ -66,25 +66,17 @@ static int del_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The blob (kind, 0) of `want` bytes (SIZE_MAX: any; then *size). */
-static int get_blob(phm_index *idx, MDB_txn *txn, int kind, size_t want,
-                    const uint8_t **out, size_t *size)
+/* The blob (kind, 0), or *out NULL and *size 0 when there is none. */
+static int get_blob(phm_index *idx, MDB_txn *txn, int kind, const uint8_t **out, size_t *size)
 {
     uint8_t key[4];
     idx_blob_key(key, kind, 0);
-    MDB_val k = { 4, key }, v;
+    MDB_val k = { 4, key }, v = { 0, NULL };
     int rc = mdb_get(txn, idx->db_search, &k, &v);
-    if (rc == MDB_NOTFOUND && want == 0) {
-        *out = NULL;
-        return 0;
-    }
-    if (rc)
+    if (rc && rc != MDB_NOTFOUND)
         return rc;
-    if (want != SIZE_MAX && v.mv_size != want)
-        return MDB_CORRUPTED;
     *out = v.mv_data;
-    if (size)
-        *size = v.mv_size;
+    *size = v.mv_size;
     return 0;
 }
 
@@ -266,8 +258,9 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
         rc = idx_base_hash_segments(idx, txn, (size_t)h.n, old_seg, old_cnt, &old_nseg);
     size_t old_e_bytes = 0;
     if (!rc)
-        rc = get_blob(idx, txn, IDX_BLOB_EIDS, h.n ? SIZE_MAX : 0, &old_e, &old_e_bytes);
-    if (!rc && h.n && !idx_eids_size_ok(old_e, old_e_bytes, (size_t)h.n))
+        rc = get_blob(idx, txn, IDX_BLOB_EIDS, &old_e, &old_e_bytes);
+    /* absent only before a first rebuild (an empty base) */
+    if (!rc && (old_e ? !idx_eids_size_ok(old_e, old_e_bytes, (size_t)h.n) : h.n != 0))
         rc = MDB_CORRUPTED;
     if (rc)
         goto out;

@@ -974,6 +974,21 @@ static void test_extra_fields(void)
     phm_index_close(idx);
 }
 
+/* An empty base is rebuilt again and again (compact of an empty index,
+ * or of one whose entries were all removed). */
+static void test_compact_empty(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "compact-empty.phmi");
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "empty: create");
+    for (int i = 1; i <= 3; i++)
+        IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "empty: compact %d: %s", i, err);
+    IS_INT(phm_index_verify(idx, err, sizeof err), PHM_OK, "empty: verify: %s", err);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "index");
@@ -984,6 +999,7 @@ int main(void)
     test_bad_files();
     test_map_full();
     test_compact_and_copy();
+    test_compact_empty();
     test_eid_limit();
     test_blob_corruption();
     test_snapshot();
