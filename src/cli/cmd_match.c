@@ -44,8 +44,6 @@
 #define MATCH_DEFAULT_MAX_MATCHES 100
 /* Below the quality gate: --robust's distance and the least quality
  * searched (phmatch.h). */
-#define MATCH_ROBUST_LOW_QUALITY_DISTANCE PHM_ROBUST_LOW_QUALITY_DISTANCE
-#define MATCH_LOW_QUALITY_MIN PHM_ROBUST_LOW_QUALITY_MIN
 #define MATCH_STR_(x) #x
 #define MATCH_STR(x) MATCH_STR_(x)
 #define MATCH_MAX_MATCHES_LIMIT 100000
@@ -79,7 +77,7 @@ static const char usage_text[] =
     "      --robust           every query-side measure: the 8 orientations\n"
     "                         (--dihedral), trimming, --cuts and\n"
     "                         --low-quality-distance "
-    MATCH_STR(MATCH_ROBUST_LOW_QUALITY_DISTANCE) " (docs/ROBUST.md)\n"
+    MATCH_STR(PHM_ROBUST_LOW_QUALITY_DISTANCE) " (docs/ROBUST.md)\n"
     "      --cuts             also search each image with its lower and its\n"
     "                         upper third cut off (a caption's band);\n"
     "                         variant 'cut-bottom' or 'cut-top' says so\n"
@@ -88,7 +86,7 @@ static const char usage_text[] =
     "                         'soft' says it matched so (not in --robust)\n"
     "      --low-quality-distance D  search inputs of quality below\n"
     "                         --min-quality (and at least "
-    MATCH_STR(MATCH_LOW_QUALITY_MIN) ") too, for\n"
+    MATCH_STR(PHM_ROBUST_LOW_QUALITY_MIN) ") too, for\n"
     "                         matches within D only (default 0: not at all)\n"
     "      --fail-on-match    exit 4 when any input matched\n"
     "      --query-threshold P     a video matches a known video when at\n"
@@ -321,10 +319,12 @@ static void work(void *ctx, void *state, hash_record *rec)
             extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.pdq };
         for (int k = 0; k < PHM_CUT_COUNT; k++)
             if (rec->cut_ok & (1u << k))
-                extra[ne++] = (phm_match_extra){ k == PHM_CUT_TOP ? "cut-top" : "cut-bottom",
-                                                 &rec->cut[k] };
+                extra[ne++] = (phm_match_extra){
+                    phm_known_variant_name(k == PHM_CUT_TOP ? PHM_KV_ED_CUT_TOP
+                                                            : PHM_KV_ED_CUT_BOTTOM),
+                    &rec->cut[k] };
         if (rec->has_soft)
-            extra[ne++] = (phm_match_extra){ "soft", &rec->soft };
+            extra[ne++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &rec->soft };
         if (ne) {
             mo.extra = extra;
             mo.nextra = ne;
@@ -741,7 +741,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         o->h.pipe.dihedral = 1;
         o->cuts = 1;
         if (o->low_quality_distance < 0)
-            o->low_quality_distance = MATCH_ROBUST_LOW_QUALITY_DISTANCE;
+            o->low_quality_distance = PHM_ROBUST_LOW_QUALITY_DISTANCE;
     }
     if (o->low_quality_distance < 0)
         o->low_quality_distance = 0;
@@ -780,7 +780,7 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     run.mo.query_threshold = o.query_threshold;
     run.mo.compared_threshold = o.compared_threshold;
     run.mo.low_quality_distance = o.low_quality_distance;
-    run.mo.low_quality_min = MATCH_LOW_QUALITY_MIN;
+    run.mo.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
 
     rc = phm_index_open(&run.idx, o.index_path, PHM_INDEX_RDONLY, 0,
                         o.h.pipe.simd, err, sizeof err);

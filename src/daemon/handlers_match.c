@@ -176,8 +176,10 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         extra[ne++] = (phm_match_extra){ "trimmed", &trim->pdq };
     for (int k = 0; rx && k < PHM_CUT_COUNT; k++)
         if (rx->cut_ok & (1u << k))
-            extra[ne++] = (phm_match_extra){ k == PHM_CUT_TOP ? "cut-top" : "cut-bottom",
-                                             &rx->cut[k] };
+            extra[ne++] = (phm_match_extra){
+                phm_known_variant_name(k == PHM_CUT_TOP ? PHM_KV_ED_CUT_TOP
+                                                        : PHM_KV_ED_CUT_BOTTOM),
+                &rx->cut[k] };
     if (ne) {
         o.extra = extra;
         o.nextra = ne;
@@ -392,7 +394,7 @@ void handle_match(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    size_t nparts = (trim && t.found ? 2u : 1u) + (rx.cut_ok & 1u) + (rx.cut_ok >> 1 & 1u);
+    size_t nparts = (trim && t.found ? 2u : 1u) + (size_t)__builtin_popcount(rx.cut_ok);
     if (search_allowed(rq, (size_t)r.nhashes * nparts, radius)) {
         json_decref(o);
         return;

@@ -474,9 +474,9 @@ static void qflush_once(svc_server *srv)
 {
     char err[PHM_ERRMSG_MAX];
     int64_t mono, wall;
-    clocks_ms(&mono, &wall);
     if (!srv->index.slot[0])
         return;
+    clocks_ms(&mono, &wall);
     int failed = quarantine_flush(&srv->quarantine, srv->index.slot[0], mono, wall, err,
                                   sizeof err) != PHM_OK;
     if (failed && !srv->qflush_failing)

@@ -307,12 +307,6 @@ int idx_gov_attach(phm_index *idx, char *err, size_t errlen)
         idx->gov_present = 0;
         return PHM_OK;
     }
-    if (rc == MDB_INCOMPATIBLE) {
-        mdb_txn_abort(txn);
-        idx_err(err, errlen, what, idx->path,
-                "index file is corrupt: a governance table is of the wrong kind");
-        return PHM_ERR_INDEX;
-    }
     /* The counts' table came later than the others: a file opened
      * read-only without it has no counts stored. */
     idx->qcounts_present = 0;

@@ -393,31 +393,35 @@ static int need_dec(blk_map *m)
     return 0;
 }
 
-/* Writes block items [a, b) of it (as one block) with LMDB flags fl. */
-static int write_items(blk_map *m, const blk_items *it, size_t a, size_t b, unsigned fl)
+/* Item i of it coded as in a block whose first item is a (the first
+ * alone, the others relative to the one before), into out; its size. */
+static size_t item_code(const blk_map *m, const blk_items *it, size_t a, size_t i, uint8_t *out)
+{
+    int f = i == a;
+    return blk_item_code(m->kind, f, f ? NULL : IK(it, i - 1), f ? 0 : it->a[i - 1].kl,
+                         f ? NULL : IV(it, i - 1), f ? 0 : it->a[i - 1].vl, IK(it, i),
+                         it->a[i].kl, IV(it, i), it->a[i].vl, out);
+}
+
+/* Writes block items [a, b) of it as one block. */
+static int write_items(blk_map *m, const blk_items *it, size_t a, size_t b)
 {
     size_t len = 0;
     uint8_t item[BLK_ITEM_MAX];
     for (size_t i = a; i < b; i++)
-        len += blk_item_code(m->kind, i == a, i > a ? IK(it, i - 1) : NULL,
-                             i > a ? it->a[i - 1].kl : 0, i > a ? IV(it, i - 1) : NULL,
-                             i > a ? it->a[i - 1].vl : 0, IK(it, i), it->a[i].kl, IV(it, i),
-                             it->a[i].vl, item);
+        len += item_code(m, it, a, i, item);
     uint8_t hdr[BLK_HEADER_MAX], kb[8];
     hdr[0] = (uint8_t)m->kind;
     size_t hl = 1 + idx_uv_put(hdr + 1, b - a);
     MDB_val k = blk_lmdb_key(m->kind, IK(it, a), it->a[a].kl, kb), v = { hl + len, NULL };
-    int rc = mdb_put(m->txn, m->dbi, &k, &v, fl | MDB_RESERVE);
+    int rc = mdb_put(m->txn, m->dbi, &k, &v, MDB_RESERVE);
     if (rc)
         return rc;
     uint8_t *out = v.mv_data;
     memcpy(out, hdr, hl);
     out += hl;
     for (size_t i = a; i < b; i++)
-        out += blk_item_code(m->kind, i == a, i > a ? IK(it, i - 1) : NULL,
-                             i > a ? it->a[i - 1].kl : 0, i > a ? IV(it, i - 1) : NULL,
-                             i > a ? it->a[i - 1].vl : 0, IK(it, i), it->a[i].kl, IV(it, i),
-                             it->a[i].vl, out);
+        out += item_code(m, it, a, i, out);
     return 0;
 }
 
@@ -443,9 +447,7 @@ static int write_all(blk_map *m, const blk_items *it)
         return ENOMEM;
     uint8_t item[BLK_ITEM_MAX];
     for (size_t i = 0; i < it->n; i++) {
-        sz[i] = blk_item_code(m->kind, i == 0, i ? IK(it, i - 1) : NULL, i ? it->a[i - 1].kl : 0,
-                              i ? IV(it, i - 1) : NULL, i ? it->a[i - 1].vl : 0, IK(it, i),
-                              it->a[i].kl, IV(it, i), it->a[i].vl, item);
+        sz[i] = item_code(m, it, 0, i, item);
         total += sz[i];
     }
     /* parts of even size (a block just over the target: two halves) */
@@ -459,7 +461,7 @@ static int write_all(blk_map *m, const blk_items *it)
         size_t acc = 0;
         for (b = a; b < it->n && b - a < BLK_MAX_ITEMS && (b == a || acc + sz[b] <= per); b++)
             acc += sz[b];
-        rc = write_items(m, it, a, b, 0);
+        rc = write_items(m, it, a, b);
     }
     free(sz);
     return rc;
@@ -685,10 +687,7 @@ static int change(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, siz
         size_t bytes = 0;
         uint8_t item[BLK_ITEM_MAX];
         for (size_t i = 0; i < it->n && bytes < target(m) / 4; i++)
-            bytes += blk_item_code(m->kind, i == 0, i ? IK(it, i - 1) : NULL,
-                                   i ? it->a[i - 1].kl : 0, i ? IV(it, i - 1) : NULL,
-                                   i ? it->a[i - 1].vl : 0, IK(it, i), it->a[i].kl, IV(it, i),
-                                   it->a[i].vl, item);
+            bytes += item_code(m, it, 0, i, item);
         if (bytes < target(m) / 4) {
             MDB_val nk, nv;
             int nr = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);

@@ -443,9 +443,7 @@ static int v5_entry(old_index *o, uint64_t eid, const MDB_val *v, rec_extra *x, 
                         : "its hashes in the search structures are missing or too many");
         return rc && rc != MDB_CORRUPTED ? PHM_ERR_INDEX : PHM_ERR_CORRUPT;
     }
-    e->pdq = h[0];
-    for (size_t i = 0; i < e->nvariants; i++)
-        e->variants[i].pdq = h[1 + i];
+    rec_set_hashes(e, h, n);
     return PHM_OK;
 }
 

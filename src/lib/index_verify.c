@@ -446,14 +446,14 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
         rec_extra x;
         eid = blk_u64_get(eit.d->key);
         val = (MDB_val){ eit.d->vlen, (void *)(uintptr_t)eit.d->val };
-        if (rec_decode(val.mv_data, val.mv_size, NULL, &x, &e)) {
-            bad(&v, "entry %llu does not decode", (unsigned long long)eid);
-            goto out;
-        }
+        /* decoded again without names only to tell the two failures apart */
         if (rec_decode(val.mv_data, val.mv_size, &v.names, &x, &e)) {
-            bad(&v, "entry %llu names a source or category number (%lu, %lu) that the "
-                "names table lacks", (unsigned long long)eid, (unsigned long)x.source,
-                (unsigned long)x.category);
+            if (rec_decode(val.mv_data, val.mv_size, NULL, &x, &e))
+                bad(&v, "entry %llu does not decode", (unsigned long long)eid);
+            else
+                bad(&v, "entry %llu names a source or category number (%lu, %lu) that the "
+                    "names table lacks", (unsigned long long)eid, (unsigned long)x.source,
+                    (unsigned long)x.category);
             goto out;
         }
         if (eid == 0 || eid >= next_eid) {
