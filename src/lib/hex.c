@@ -1,5 +1,6 @@
 /* hex.c - hexadecimal digits, for PDQ hashes and exact digests alike (see
  * phmatch.h): one table, used by the library, the tool and the service. */
+#include "pdq_internal.h"
 #include "phmatch.h"
 
 /* 1 + the value of each hex digit, 0 for anything else. A table rather
@@ -41,4 +42,18 @@ int phm_hex_decode(const char *s, size_t len, void *out, size_t n)
         b[i] = (uint8_t)(hi << 4 | lo);
     }
     return PHM_OK;
+}
+
+uint64_t hex_u64(const char *s, unsigned *bad)
+{
+    uint64_t v = 0;
+    unsigned zero = 0;
+    /* no branch per digit: a non-digit is noted in `zero` */
+    for (int i = 0; i < 16; i++) {
+        unsigned d = hex_plus1[(unsigned char)s[i]];
+        zero |= d == 0;
+        v = v << 4 | (uint64_t)((d - 1) & 15);
+    }
+    *bad |= zero;
+    return v;
 }

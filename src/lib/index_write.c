@@ -43,6 +43,7 @@ typedef struct pend {
     const uint8_t *key, *rec; /* in the arena */
     uint32_t key_len, rec_len;
     uint32_t seq;
+    uint32_t hash; /* key_hash(key) when the transaction checks unique ids */
     uint8_t nh; /* PDQ hashes after the record in the arena (format 5) */
 } pend;
 
@@ -105,12 +106,17 @@ struct phm_index_txn {
     /* change of the stored variants' counts (meta "variants"): entries
      * with variants, and variant hashes */
     int64_t var_entries, var_hashes;
-    /* phm_index_txn_unique_ids(): the buffered adds by key (pend index + 1
-     * in an open-addressing table, 0 empty), cleared when they are
-     * written */
+    /* phm_index_txn_unique_ids(): the buffered adds by key (key_hash << 32
+     * | pend index + 1 in an open-addressing table, 0 empty: a probe reads
+     * no pend unless the hashes agree), cleared when they are written */
     int unique;
-    uint32_t *pset;
+    uint64_t *pset;
     size_t pset_cap, pset_n;
+    /* ...and a bit per key hash of every key this transaction stored under
+     * a new entry number (entry_insert), so that most checks need no
+     * lookup in the keys table; NULL when unique ids were turned on after
+     * the first such key (then every check looks the key up) */
+    uint8_t *kfilt;
     /* format 5: the names as this transaction sees them, and the last
      * source and category numbered */
     idx_names names;
@@ -157,6 +163,13 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 0x100000001b3ull;
     return h;
+}
+
+/* The hash of a key in the unique-id checks (pset, kfilt). */
+static uint32_t key_hash(const uint8_t *key, size_t klen)
+{
+    uint64_t h = fnv1a(key, klen);
+    return (uint32_t)(h ^ h >> 32);
 }
 
 static int group_apply(phm_index_txn *t, const uint8_t *key, size_t len,
@@ -338,16 +351,27 @@ static void txn_free(phm_index_txn *t)
     free(t->vrec);
     free(t->vhashes);
     free(t->pset);
+    free(t->kfilt);
     idx_names_free(&t->names);
     blk_map_free(&t->em);
     blk_map_free(&t->km);
     free(t);
 }
 
+/* Bits of the filter of keys stored by the transaction (kfilt): 64 KiB,
+ * few false hits while it holds up to some 50,000 keys (an import whose
+ * first ids came in key order, before the rest did not); past that it
+ * only saves less. */
+#define KFILT_BITS ((size_t)1 << 19)
+
 void phm_index_txn_unique_ids(phm_index_txn *t, int on)
 {
-    if (t)
-        t->unique = on != 0;
+    if (!t)
+        return;
+    t->unique = on != 0;
+    /* the filter must have seen every new key: only from the start */
+    if (t->unique && !t->kfilt && t->next_eid == t->first_new_eid)
+        t->kfilt = calloc(KFILT_BITS / 8, 1); /* NULL: no filter, still correct */
 }
 
 /* Closes the slots reader's cursor while the transaction lives. */
@@ -543,6 +567,10 @@ static int entry_insert(phm_index_txn *t, int append, const uint8_t *key, size_t
     if (rc)
         return rc;
     rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
+    if (t->kfilt) {
+        size_t b = key_hash(key, klen) & (KFILT_BITS - 1);
+        t->kfilt[b / 8] |= (uint8_t)(1u << (b % 8));
+    }
     if (!rc)
         rc = digests_put(t, e, eid, 0);
     if (!rc && (e->signals & PHM_SIG_PDQ))
@@ -675,6 +703,94 @@ static int cmp_pend(const void *x, const void *y)
     const pend *a = x, *b = y;
     int c = cmp_keys(a->key, a->key_len, b->key, b->key_len);
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Sorting the buffered adds: by the first 8 bytes of their keys (zero
+ * padded: the same order as cmp_keys wherever they differ), a radix sort
+ * of 16-byte items, then runs of equal prefixes by cmp_pend; the pends are
+ * then moved into that order in place. A comparison sort moved the
+ * (40-byte) pends themselves and read their keys from the arena at each
+ * of n log n comparisons. */
+typedef struct sort_item {
+    uint64_t prefix;
+    const pend *p;
+} sort_item;
+
+static uint64_t key_prefix(const uint8_t *k, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < len ? k[i] : 0);
+    return v;
+}
+
+static int cmp_item(const void *x, const void *y)
+{
+    return cmp_pend(((const sort_item *)x)->p, ((const sort_item *)y)->p);
+}
+
+/* Sorts ps[0..n) by cmp_pend. 0, or ENOMEM (nothing changed). */
+static int sort_pending(pend *ps, size_t n)
+{
+    sort_item *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    size_t (*cnt)[256] = calloc(8, sizeof *cnt);
+    if (!a || !b || !cnt) {
+        free(a);
+        free(b);
+        free(cnt);
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = key_prefix(ps[i].key, ps[i].key_len);
+        a[i] = (sort_item){ v, &ps[i] };
+        for (int d = 0; d < 8; d++)
+            cnt[d][(v >> (8 * d)) & 255]++;
+    }
+    /* least significant byte first; stable, so equal prefixes keep the
+     * pends' order; a byte all items share needs no pass */
+    for (int d = 0; d < 8; d++) {
+        size_t *c = cnt[d], sum = 0;
+        if (c[(a[0].prefix >> (8 * d)) & 255] == n)
+            continue;
+        for (int k = 0; k < 256; k++) {
+            size_t x = c[k];
+            c[k] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[c[(a[i].prefix >> (8 * d)) & 255]++] = a[i];
+        sort_item *s = a;
+        a = b;
+        b = s;
+    }
+    free(b);
+    free(cnt);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && a[j].prefix == a[i].prefix; j++)
+            ;
+        if (j - i > 1)
+            qsort(a + i, j - i, sizeof *a, cmp_item);
+    }
+    /* ps[i] = old ps[a[i].p - ps], following each cycle of the
+     * permutation (a[j].p set to ps + j once ps[j] is in place) */
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].p == &ps[i])
+            continue;
+        pend tmp = ps[i];
+        size_t j = i;
+        for (;;) {
+            size_t k = (size_t)(a[j].p - ps);
+            a[j].p = &ps[j];
+            if (k == i) {
+                ps[j] = tmp;
+                break;
+            }
+            ps[j] = ps[k];
+            j = k;
+        }
+    }
+    free(a);
+    return 0;
 }
 
 /* Copies stored entry `eid`'s record into old[REC_MAX]. */
@@ -861,8 +977,8 @@ static int flush_pending(phm_index_txn *t)
     size_t i = 1;
     while (i < t->npend && cmp_pend(&ps[i - 1], &ps[i]) < 0)
         i++;
-    if (i < t->npend)
-        qsort(ps, t->npend, sizeof *ps, cmp_pend);
+    if (i < t->npend && sort_pending(ps, t->npend) != 0)
+        qsort(ps, t->npend, sizeof *ps, cmp_pend); /* no memory for the fast way */
     int append = 1, rc;
     stored_keys sk = { 0 };
     /* Keys all beyond the last stored one: append, no lookups. Else, when
@@ -1063,68 +1179,72 @@ static int same_hashes(const phm_entry *x, const phm_entry *e)
     return 1;
 }
 
-/* The slot of key in the buffered adds' table: its pend, or an empty one. */
-static size_t pset_slot(const phm_index_txn *t, const uint8_t *key, size_t klen)
+/* The slot of key (hash h) in the buffered adds' table: its pend, or an
+ * empty one. */
+static size_t pset_slot(const phm_index_txn *t, const uint8_t *key, size_t klen, uint32_t h)
 {
-    size_t j = fnv1a(key, klen) & (t->pset_cap - 1);
+    size_t j = h & (t->pset_cap - 1);
     for (;;) {
-        uint32_t v = t->pset[j];
+        uint64_t v = t->pset[j];
         if (!v)
             return j;
-        const pend *p = &t->pend[v - 1];
-        if (p->key_len == klen && memcmp(p->key, key, klen) == 0)
-            return j;
+        if ((uint32_t)(v >> 32) == h) {
+            const pend *p = &t->pend[(uint32_t)v - 1];
+            if (p->key_len == klen && memcmp(p->key, key, klen) == 0)
+                return j;
+        }
         j = (j + 1) & (t->pset_cap - 1);
     }
 }
 
-/* Files the buffered add t->pend[i] under its key. 0 or ENOMEM. */
-static int pset_put(phm_index_txn *t, size_t i)
+/* Files the buffered add t->pend[i] under its key; `slot` is its slot
+ * from pset_slot() while the table has not changed since, or SIZE_MAX.
+ * 0 or ENOMEM. */
+static int pset_put(phm_index_txn *t, size_t i, size_t slot)
 {
     if ((t->pset_n + 1) * 2 > t->pset_cap) {
         size_t cap = t->pset_cap ? t->pset_cap * 2 : 1024;
-        uint32_t *n = calloc(cap, sizeof *n);
+        uint64_t *n = calloc(cap, sizeof *n);
         if (!n)
             return ENOMEM;
-        uint32_t *old = t->pset;
-        size_t oldcap = t->pset_cap;
+        free(t->pset);
         t->pset = n;
         t->pset_cap = cap;
-        for (size_t k = 0; k < oldcap; k++)
-            if (old[k]) {
-                const pend *p = &t->pend[old[k] - 1];
-                t->pset[pset_slot(t, p->key, p->key_len)] = old[k];
-            }
-        free(old);
+        t->pset_n = 0;
+        /* Refiled from the adds in order (read in sequence, their hashes
+         * kept), the later of one key replacing the earlier, as before. */
+        for (size_t k = 0; k < i; k++) {
+            const pend *p = &t->pend[k];
+            size_t j = pset_slot(t, p->key, p->key_len, p->hash);
+            t->pset_n += !t->pset[j];
+            t->pset[j] = (uint64_t)p->hash << 32 | (uint32_t)(k + 1);
+        }
+        slot = SIZE_MAX;
     }
     const pend *p = &t->pend[i];
-    size_t j = pset_slot(t, p->key, p->key_len);
+    size_t j = slot != SIZE_MAX ? slot : pset_slot(t, p->key, p->key_len, p->hash);
     if (!t->pset[j])
         t->pset_n++;
-    t->pset[j] = (uint32_t)(i + 1);
+    t->pset[j] = (uint64_t)p->hash << 32 | (uint32_t)(i + 1);
     return 0;
 }
 
 /* Refuses (PHM_ERR_INVALID) an add giving an id this transaction already
- * stored another hash for. 0, PHM_ERR_INVALID, or a storage error. */
-static int unique_check(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen)
+ * stored another hash for. e's key is key[0..klen), its key_hash h; *slot
+ * is set to its slot in the buffered adds' table (or SIZE_MAX). 0,
+ * PHM_ERR_INVALID, or a storage error. */
+static int unique_check(phm_index_txn *t, const phm_entry *e, const uint8_t *key,
+                        size_t klen, uint32_t h, size_t *slot, char *err, size_t errlen)
 {
-    uint8_t key[IDX_KEY_MAX];
-    size_t klen;
     int clash = 0;
-    uint32_t src;
-    int rc = idx_name_find(t->idx, t->txn, e->source, &src);
-    if (rc == MDB_NOTFOUND)
-        return PHM_OK; /* nothing of this source is stored */
-    if (rc)
-        return fail_mdb(t, rc, "checking an id", err, errlen);
-    klen = idx_key(src, e->id, key);
     phm_entry x;
     rec_extra xx;
+    *slot = SIZE_MAX;
     if (t->pset_cap) {
-        uint32_t v = t->pset[pset_slot(t, key, klen)];
+        *slot = pset_slot(t, key, klen, h);
+        uint64_t v = t->pset[*slot];
         if (v) {
-            const pend *p = &t->pend[v - 1];
+            const pend *p = &t->pend[(uint32_t)v - 1];
             clash = rec_decode(p->rec, p->rec_len, &t->names, &xx, &x) != PHM_OK;
             if (!clash) {
                 pend_hashes(p, &x);
@@ -1133,8 +1253,15 @@ static int unique_check(phm_index_txn *t, const phm_entry *e, char *err, size_t 
             goto out;
         }
     }
+    /* not buffered: written by this transaction? never, if the filter of
+     * the keys it stored has not its bit */
+    if (t->kfilt) {
+        size_t b = h & (KFILT_BITS - 1);
+        if (!(t->kfilt[b / 8] & (1u << (b % 8))))
+            return PHM_OK;
+    }
     uint64_t eid = 0;
-    rc = blk_key_get(&t->km, key, klen, &eid);
+    int rc = blk_key_get(&t->km, key, klen, &eid);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
     if (rc)
@@ -1187,12 +1314,19 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         }
         t->direct = 0; /* out of order: buffer from now on */
     }
-    if (t->unique && (st = unique_check(t, e, err, errlen)) != PHM_OK)
-        return st;
+    /* entry_encode gave the source its number: the key is e's */
+    uint32_t kh = 0;
+    size_t slot = SIZE_MAX;
+    if (t->unique) {
+        kh = key_hash(key, klen);
+        if ((st = unique_check(t, e, key, klen, kh, &slot, err, errlen)) != PHM_OK)
+            return st;
+    }
     if (t->npend == PEND_MAX_ITEMS || t->arena_bytes >= PEND_MAX_BYTES) {
         rc = flush_pending(t);
         if (rc)
             return fail_mdb(t, rc, "writing entries", err, errlen);
+        slot = SIZE_MAX; /* the table was emptied */
     }
     if (t->npend == t->pend_cap) {
         size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
@@ -1227,10 +1361,11 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     p->rec_len = (uint32_t)rlen;
     p->nh = (uint8_t)nh;
     p->seq = (uint32_t)t->npend;
+    p->hash = kh;
     c->len += klen + rlen + hb;
     t->arena_bytes += klen + rlen + hb;
     t->npend++;
-    if (t->unique && pset_put(t, t->npend - 1))
+    if (t->unique && pset_put(t, t->npend - 1, slot))
         return fail_nomem(t, err, errlen);
     return PHM_OK;
 }

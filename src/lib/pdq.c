@@ -101,16 +101,14 @@ int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
 
 int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out)
 {
-    phm_pdq h = { { 0, 0, 0, 0 } };
+    phm_pdq h;
+    unsigned bad = 0;
     if (!hex || !out || len != PHM_PDQ_HEX_LEN)
         return PHM_ERR_BAD_HASH;
-    for (size_t i = 0; i < PHM_PDQ_HEX_LEN; i++) {
-        int v = phm_hex_value(hex[i]);
-        if (v < 0)
-            return PHM_ERR_BAD_HASH;
-        size_t word = 3 - i / 16;
-        h.w[word] = (h.w[word] << 4) | (uint64_t)v;
-    }
+    for (int w = 0; w < 4; w++) /* the first digits are the highest word */
+        h.w[3 - w] = hex_u64(hex + 16 * w, &bad);
+    if (bad)
+        return PHM_ERR_BAD_HASH;
     *out = h;
     return PHM_OK;
 }

@@ -13,6 +13,11 @@
 #define PDQ_MIN_DIM 5   /* fewer rows or columns: no meaningful hash */
 #define PDQ_LANES 16    /* rows filtered together in a row pass */
 
+/* The value of 16 hex digits at s (either case), the first the highest;
+ * sets *bad nonzero if one of them is not a hex digit (hex.c). The hash
+ * lists' bulk imports parse millions of hashes through it. */
+uint64_t hex_u64(const char *s, unsigned *bad);
+
 /* Step 3: the Jarosz window for a dimension: ceil(dim / 128). */
 static inline uint32_t pdq_window(uint32_t dim)
 {
