@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "index_block.h"
@@ -165,11 +166,46 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
     return h;
 }
 
-/* The hash of a key in the unique-id checks (pset, kfilt). */
+/* The hash of a key in the unique-id checks (pset, kfilt): of all but
+ * its last byte, plus that byte. Keys that differ only there (ids that are
+ * consecutive numbers: line numbers, a publisher's counter) land in
+ * neighbouring slots, so ten adds in a row touch one or two cache lines
+ * of the table instead of ten random ones; other keys spread as well as
+ * with a hash of every byte. */
 static uint32_t key_hash(const uint8_t *key, size_t klen)
 {
-    uint64_t h = fnv1a(key, klen);
-    return (uint32_t)(h ^ h >> 32);
+    if (klen == 0)
+        return 0;
+    uint64_t h = fnv1a(key, klen - 1);
+    return (uint32_t)(h ^ h >> 32) + key[klen - 1];
+}
+
+/* The buffered adds' table: cap slots of zeros. From 2 MiB up, its own
+ * mapping advised to be backed by huge pages: each add probes it at a
+ * random place, and with 4 KiB pages nearly every probe also missed the
+ * TLB (the table is 16 bytes a buffered add). */
+#define PSET_MAP_MIN ((size_t)2 << 20)
+
+static uint64_t *pset_alloc(size_t cap)
+{
+    size_t bytes = cap * sizeof(uint64_t);
+    if (bytes < PSET_MAP_MIN)
+        return calloc(cap, sizeof(uint64_t));
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: errors do not matter */
+#endif
+    return p;
+}
+
+static void pset_free(uint64_t *p, size_t cap)
+{
+    if (p && cap * sizeof(uint64_t) >= PSET_MAP_MIN)
+        munmap(p, cap * sizeof(uint64_t));
+    else
+        free(p);
 }
 
 static int group_apply(phm_index_txn *t, const uint8_t *key, size_t len,
@@ -350,7 +386,7 @@ static void txn_free(phm_index_txn *t)
     free(t->groups);
     free(t->vrec);
     free(t->vhashes);
-    free(t->pset);
+    pset_free(t->pset, t->pset_cap);
     free(t->kfilt);
     idx_names_free(&t->names);
     blk_map_free(&t->em);
@@ -707,10 +743,11 @@ static int cmp_pend(const void *x, const void *y)
 
 /* Sorting the buffered adds: by the first 8 bytes of their keys (zero
  * padded: the same order as cmp_keys wherever they differ), a radix sort
- * of 16-byte items, then runs of equal prefixes by cmp_pend; the pends are
- * then moved into that order in place. A comparison sort moved the
- * (40-byte) pends themselves and read their keys from the arena at each
- * of n log n comparisons. */
+ * of 16-byte items, then runs of equal prefixes by cmp_pend. The pends
+ * stay where they are: the writes take them through the sorted pointers.
+ * (qsort of the pends read their keys from the arena at each of n log n
+ * comparisons, then moved the 40-byte pends in a chain of dependent
+ * cache misses.) */
 typedef struct sort_item {
     uint64_t prefix;
     const pend *p;
@@ -729,15 +766,27 @@ static int cmp_item(const void *x, const void *y)
     return cmp_pend(((const sort_item *)x)->p, ((const sort_item *)y)->p);
 }
 
-/* Sorts ps[0..n) by cmp_pend. 0, or ENOMEM (nothing changed). */
-static int sort_pending(pend *ps, size_t n)
+/* ps[0..n) in cmp_pend order as pointers into a new array (*out, to
+ * free); already `sorted`: in their order. 0 or ENOMEM. */
+static int sort_pending(const pend *ps, size_t n, int sorted, const pend ***out)
 {
+    const pend **ord = malloc(n * sizeof *ord);
+    *out = ord;
+    if (!ord)
+        return ENOMEM;
+    if (sorted) {
+        for (size_t i = 0; i < n; i++)
+            ord[i] = &ps[i];
+        return 0;
+    }
     sort_item *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     size_t (*cnt)[256] = calloc(8, sizeof *cnt);
     if (!a || !b || !cnt) {
         free(a);
         free(b);
         free(cnt);
+        free(ord);
+        *out = NULL;
         return ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
@@ -771,24 +820,8 @@ static int sort_pending(pend *ps, size_t n)
         if (j - i > 1)
             qsort(a + i, j - i, sizeof *a, cmp_item);
     }
-    /* ps[i] = old ps[a[i].p - ps], following each cycle of the
-     * permutation (a[j].p set to ps + j once ps[j] is in place) */
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].p == &ps[i])
-            continue;
-        pend tmp = ps[i];
-        size_t j = i;
-        for (;;) {
-            size_t k = (size_t)(a[j].p - ps);
-            a[j].p = &ps[j];
-            if (k == i) {
-                ps[j] = tmp;
-                break;
-            }
-            ps[j] = ps[k];
-            j = k;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        ord[i] = a[i].p;
     free(a);
     return 0;
 }
@@ -834,11 +867,11 @@ static int same_content(const pend *cur, const uint8_t *old, size_t olen,
  * in the keys table. Otherwise it is not in the table and is appended: a
  * new key (`have` NULL), or a stored one (entry *have) that a merge in
  * flush_pending took out. */
-static int flush_group(phm_index_txn *t, int append, const pend *g, size_t n,
+static int flush_group(phm_index_txn *t, int append, const pend *const *g, size_t n,
                        const uint64_t *have)
 {
-    const uint8_t *key = g[0].key;
-    size_t klen = g[0].key_len;
+    const uint8_t *key = g[0]->key;
+    size_t klen = g[0]->key_len;
     uint64_t eid = 0;
     uint8_t old[REC_MAX];
     size_t olen = 0;
@@ -862,7 +895,7 @@ static int flush_group(phm_index_txn *t, int append, const pend *g, size_t n,
     /* cur: the add the next one is compared with (NULL: the stored entry) */
     const pend *cur = NULL;
     for (size_t i = 0; i < n; i++) {
-        const pend *p = &g[i];
+        const pend *p = g[i];
         if (!cur && !exists) {
             t->counts.added++;
         } else if (same_content(cur, old, olen, &oe, p)) {
@@ -972,14 +1005,14 @@ static int flush_pending(phm_index_txn *t)
 {
     if (!t->npend)
         return 0;
-    pend *ps = t->pend;
     /* Input is often in key order already: check before sorting. */
     size_t i = 1;
-    while (i < t->npend && cmp_pend(&ps[i - 1], &ps[i]) < 0)
+    while (i < t->npend && cmp_pend(&t->pend[i - 1], &t->pend[i]) < 0)
         i++;
-    if (i < t->npend && sort_pending(ps, t->npend) != 0)
-        qsort(ps, t->npend, sizeof *ps, cmp_pend); /* no memory for the fast way */
-    int append = 1, rc;
+    const pend **ps;
+    int append = 1, rc = sort_pending(t->pend, t->npend, i == t->npend, &ps);
+    if (rc)
+        return rc;
     stored_keys sk = { 0 };
     /* Keys all beyond the last stored one: append, no lookups. Else, when
      * the stored keys are few beside the batch (a list whose ids are line
@@ -990,7 +1023,7 @@ static int flush_pending(phm_index_txn *t)
     size_t ll = 0;
     int lr = blk_last(&t->km, last, &ll);
     rc = lr == MDB_NOTFOUND ? 0 : lr;
-    if (lr == 0 && cmp_keys(ps[0].key, ps[0].key_len, last, ll) <= 0) {
+    if (lr == 0 && cmp_keys(ps[0]->key, ps[0]->key_len, last, ll) <= 0) {
         int few = 0;
         size_t nk = 0;
         rc = keys_few(t, t->npend / 2, &few, &nk);
@@ -1002,14 +1035,14 @@ static int flush_pending(phm_index_txn *t)
     size_t si = 0; /* the next stored key to merge */
     for (i = 0; !rc && i < t->npend;) {
         size_t j = i + 1;
-        while (j < t->npend && ps[j].key_len == ps[i].key_len &&
-               memcmp(ps[j].key, ps[i].key, ps[i].key_len) == 0)
+        while (j < t->npend && ps[j]->key_len == ps[i]->key_len &&
+               memcmp(ps[j]->key, ps[i]->key, ps[i]->key_len) == 0)
             j++;
         const uint64_t *have = NULL;
         for (; !rc && si < sk.n; si++) {
             size_t len;
             const uint8_t *key = stored_key(&sk, si, &len);
-            int c = cmp_keys(key, len, ps[i].key, ps[i].key_len);
+            int c = cmp_keys(key, len, ps[i]->key, ps[i]->key_len);
             if (c > 0)
                 break;
             if (c == 0) {
@@ -1028,6 +1061,7 @@ static int flush_pending(phm_index_txn *t)
         rc = key_append(t, key, len, sk.eid[si]);
     }
     stored_keys_free(&sk);
+    free(ps);
     t->npend = 0;
     if (t->pset_n) {
         memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
@@ -1204,10 +1238,10 @@ static int pset_put(phm_index_txn *t, size_t i, size_t slot)
 {
     if ((t->pset_n + 1) * 2 > t->pset_cap) {
         size_t cap = t->pset_cap ? t->pset_cap * 2 : 1024;
-        uint64_t *n = calloc(cap, sizeof *n);
+        uint64_t *n = pset_alloc(cap);
         if (!n)
             return ENOMEM;
-        free(t->pset);
+        pset_free(t->pset, t->pset_cap);
         t->pset = n;
         t->pset_cap = cap;
         t->pset_n = 0;
