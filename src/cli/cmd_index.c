@@ -288,7 +288,8 @@ static int import_file(const index_options *o, phm_index_txn *txn,
                                   .video_id = o->id, .warn = warn_line,
                                   .allow_video = 1, .allow_remove = 1,
                                   .check_hashes = 1,
-                                  .min_quality = o->min_quality };
+                                  .min_quality = o->min_quality,
+                                  .read_ahead = 1 };
     phm_hashlist_reader *rd = NULL;
     char err[PHM_HASHLIST_ERRMSG_MAX > PHM_ERRMSG_MAX ? PHM_HASHLIST_ERRMSG_MAX
                                                        : PHM_ERRMSG_MAX];

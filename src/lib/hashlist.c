@@ -472,6 +472,7 @@ void phm_hashlist_reader_close(phm_hashlist_reader *r)
 {
     if (!r)
         return;
+    hl_ahead_close(r); /* first: its thread uses the rest */
     free(r->big);
     hl_doc_close(r);
     hl_ncmec_close(r);
@@ -480,13 +481,19 @@ void phm_hashlist_reader_close(phm_hashlist_reader *r)
     free(r);
 }
 
+/* While a read-ahead thread runs, the reader's own fields are its: these
+ * answer from what came with the last record handed out (hl_ahead_state). */
 phm_hashlist_format phm_hashlist_reader_format(const phm_hashlist_reader *r)
 {
+    if (r && r->ahead)
+        return hl_ahead_state(r)->fmt;
     return r ? r->fmt : PHM_HASHLIST_AUTO; /* PHM_HASHLIST_AUTO until detected */
 }
 
 uint64_t phm_hashlist_reader_line(const phm_hashlist_reader *r)
 {
+    if (r && r->ahead)
+        return hl_ahead_state(r)->rec_line;
     return r ? r->rec_line : 0;
 }
 
@@ -494,16 +501,22 @@ const char *phm_hashlist_reader_where(const phm_hashlist_reader *r, char *out, s
 {
     if (!out || !outlen)
         return out;
-    if (!r)
+    if (!r) {
         out[0] = '\0';
-    else
-        snprintf(out, outlen, r->by_record ? "%s: record %llu" : "%s:%llu", r->name,
-                 (unsigned long long)r->rec_line);
+        return out;
+    }
+    const hl_where *w = r->ahead ? hl_ahead_state(r) : NULL;
+    int by_record = w ? w->by_record : r->by_record;
+    uint64_t line = w ? w->rec_line : r->rec_line;
+    snprintf(out, outlen, by_record ? "%s: record %llu" : "%s:%llu", r->name,
+             (unsigned long long)line);
     return out;
 }
 
 uint64_t phm_hashlist_reader_skipped(const phm_hashlist_reader *r)
 {
+    if (r && r->ahead)
+        return hl_ahead_state(r)->skipped;
     return r ? r->skipped : 0;
 }
 
@@ -1223,12 +1236,25 @@ static int deliver(phm_hashlist_reader *r, int rc, phm_entry *e, char *err, size
 
 int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
 {
-    int rc;
-
     if (err && errlen)
         err[0] = '\0';
     if (!r || !e)
         return PHM_ERR_INVALID;
+    if (r->opt.read_ahead && !r->ahead_tried) {
+        r->ahead_tried = 1;
+        hl_ahead_start(r); /* when it cannot (not a file, no thread): read here */
+    }
+    if (r->ahead)
+        return hl_ahead_read(r, e, err, errlen);
+    return hl_read_one(r, e, err, errlen);
+}
+
+int hl_read_one(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen)
+{
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
     if (r->fatal) {
         if (err && errlen)
             snprintf(err, errlen, "%s", r->fatal_msg);

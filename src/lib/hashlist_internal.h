@@ -133,6 +133,8 @@ struct phm_hashlist_reader {
     int first_line;  /* the next line is the list's first (BOM check) */
     int pending;     /* hl_next_line() hands out pend_line again */
     int video_done;  /* vpdq: the file's one record was read */
+    int ahead_tried; /* read_ahead: hl_ahead_start() was called */
+    struct hl_ahead *ahead; /* read_ahead: its thread reads the rest */
     const char *pend_line;
     size_t pend_len;
     uint64_t lineno;   /* physical lines consumed */
@@ -184,6 +186,31 @@ struct phm_hashlist_reader {
     size_t start, end;
     unsigned char buf[HL_BUF_CAP];
 };
+
+/* The reader's answers about the last record read (format, line,
+ * skipped), as they stood when it was read. */
+typedef struct hl_where {
+    phm_hashlist_format fmt;
+    int by_record;
+    uint64_t rec_line, skipped;
+} hl_where;
+
+/* phm_hashlist_read() without the read-ahead: the next record, read here. */
+int hl_read_one(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+
+/* Read-ahead (hashlist_ahead.c; phm_hashlist_options.read_ahead): a thread
+ * runs hl_read_one() ahead of the caller, handing records over in batches
+ * of bounded memory. hl_ahead_start() starts it when the input is a
+ * regular file or memory (a read from a pipe or terminal could block the
+ * close) and a thread can be made; otherwise r->ahead stays NULL and the
+ * caller's thread reads. hl_ahead_read() is phm_hashlist_read() through
+ * it: the same results, messages and warnings (given to the callback on
+ * the caller's thread), in the same order. hl_ahead_close() stops and
+ * joins the thread (accepts a reader without one). */
+void hl_ahead_start(phm_hashlist_reader *r);
+int hl_ahead_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen);
+const hl_where *hl_ahead_state(const phm_hashlist_reader *r);
+void hl_ahead_close(phm_hashlist_reader *r);
 
 /* "NAME:LINE: message" of the current record into err; a status other
  * than PHM_ERR_CORRUPT is remembered (sticky). Returns `status`. */
