@@ -2368,7 +2368,9 @@ int phm_match_json_fwrite(FILE *fp, const phm_match_hit *h);
  * list does not say, `added` 0 (the index then stores "now").
  *
  * Threading: no global state. A reader belongs to one thread at a time;
- * the writers keep no state.
+ * the writers keep no state. With phm_hashlist_options.read_ahead a
+ * reader of a regular file or memory runs one thread of its own from its
+ * first read to its close (that thread calls nothing of the caller's).
  *
  * Memory: a reader allocates about 200 KiB when opened; reading a pdq,
  * hex, hma, csv or tsv record allocates nothing. A jsonl object is parsed
@@ -2510,9 +2512,10 @@ typedef struct phm_hashlist_options {
      * order: records, errors and their messages, warnings (the callback
      * is still called from the thread calling phm_hashlist_read(), before
      * the record they concern is returned), phm_hashlist_reader_line() and
-     * the others. Costs one thread and at most 4 batches of about 1 MiB
-     * (more only while a record larger than that is handed over) until
-     * phm_hashlist_reader_close(), which stops and joins the thread. From
+     * the others. Costs one thread and 4 batches of at most 2,048 results
+     * and 512 KiB each (a larger record takes a batch alone, as large as
+     * it needs) until phm_hashlist_reader_close(), which stops and joins
+     * the thread. From
      * a pipe or terminal, or if no thread can be made, the caller's thread
      * reads as without it. Zero: no thread. */
     int read_ahead;
