@@ -1034,6 +1034,14 @@ static int flush_pending(phm_index_txn *t)
     }
     size_t si = 0; /* the next stored key to merge */
     for (i = 0; !rc && i < t->npend;) {
+        /* the pends are read in key order, at random places: ask for the
+         * next ones early (the pend, then its key, record and hashes) */
+        if (i + 16 < t->npend)
+            __builtin_prefetch(ps[i + 16]);
+        if (i + 8 < t->npend) {
+            __builtin_prefetch(ps[i + 8]->key);
+            __builtin_prefetch(ps[i + 8]->rec + ps[i + 8]->rec_len);
+        }
         size_t j = i + 1;
         while (j < t->npend && ps[j]->key_len == ps[i]->key_len &&
                memcmp(ps[j]->key, ps[i]->key, ps[i]->key_len) == 0)
