@@ -48,6 +48,10 @@ t_is "5,000 hashes in 128-hash segments: 40 of them" "$(segs "$T/many.phmi")" 40
 look() { "$PHMATCH" lookup --index "$1" --format tsv --max-distance 31 "$T/q.txt" 2>&1; }
 t_is "lookups: the same hits" "$(look "$T/many.phmi")" "$(look "$T/one.phmi")"
 t_ok "lookups found something" test "$(look "$T/one.phmi" | wc -l)" -gt 300
+# --hot-copy (PHM_INDEX_HOT_COPY): the base's arrays copied, segments and all
+hot() { "$PHMATCH" lookup --hot-copy -j 1 --index "$1" --format tsv --max-distance 31 "$T/q.txt" 2>&1; }
+t_is "lookups --hot-copy: the same hits (one segment)" "$(hot "$T/one.phmi")" "$(look "$T/one.phmi")"
+t_is "lookups --hot-copy: the same hits (40 segments)" "$(hot "$T/many.phmi")" "$(look "$T/one.phmi")"
 exp() { "$PHMATCH" index export --format jsonl "$1" | sed 's/"added":"[^"]*"//'; }
 t_is "exports equal" "$(exp "$T/many.phmi")" "$(exp "$T/one.phmi")"
 t_is "verify" "$("$PHMATCH" index verify "$T/many.phmi" 2>&1)" "$T/many.phmi: ok"
@@ -61,6 +65,7 @@ for db in one many; do
 done
 t_is "8,000 hashes: 63 segments" "$(segs "$T/many.phmi")" 63
 t_is "after the rebuild: the same hits" "$(look "$T/many.phmi")" "$(look "$T/one.phmi")"
+t_is "after the rebuild: --hot-copy, the same hits" "$(hot "$T/many.phmi")" "$(look "$T/one.phmi")"
 t_is "after the rebuild: verify" "$("$PHMATCH" index verify "$T/many.phmi" 2>&1)" "$T/many.phmi: ok"
 
 # removing a source shrinks the base: the segments past its end go
