@@ -52,7 +52,7 @@ static const char usage_text[] =
     "      --fail-on-match     exit 4 when any query matched\n"
     "      --hot-copy          search a copy of the index's arrays in huge\n"
     "                          pages (~101 bytes a hash of memory, read at\n"
-    "                          the first query): faster for big batches on\n"
+    "                          the first query): less CPU a query on\n"
     "                          indexes of tens of millions of hashes\n"
     "  -j, --jobs N            search threads, 1..16 (default: all cores,\n"
     "                          or OMP_NUM_THREADS; 0 = all cores). Batches\n"

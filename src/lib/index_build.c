@@ -128,8 +128,6 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
         rc = ENOMEM;
         goto out;
     }
-    /* the scatter writes 8 bytes a hash at random into it */
-    idx_advise_huge(scratch, mih_build_scratch_bytes(n));
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
@@ -140,10 +138,8 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
         const uint32_t *dir = (const uint32_t *)(const void *)(dirs + i * MIH_DIR_BYTES);
         void *p;
-        size_t area_bytes = mih_area_bytes(n, dir);
-        if ((rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, i, area_bytes, &p)))
+        if ((rc = reserve_blob(idx, txn, IDX_BLOB_POSTINGS, i, mih_area_bytes(n, dir), &p)))
             break;
-        idx_advise_huge(p, area_bytes); /* LMDB's malloc, not yet touched */
         /* an overflow page's data: 16 bytes into a page */
         if ((uintptr_t)p % 8) {
             rc = MDB_BAD_VALSIZE;
@@ -216,7 +212,6 @@ static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_
         void *p;
         if ((rc = reserve_blob(idx, txn, IDX_BLOB_HASHES, k, pad + cnt * sizeof(phm_pdq), &p)))
             break;
-        idx_advise_huge(p, pad + cnt * sizeof(phm_pdq));
         memset(p, 0, pad);
         /* the copy (and the first touch of the reserved pages) in halves,
          * one a thread */
@@ -326,8 +321,6 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
         rc = ENOMEM;
         goto out;
     }
-    idx_advise_huge(m.hashes, cap * sizeof *m.hashes);
-    idx_advise_huge(m.eids, cap * sizeof *m.eids);
     /* Old base minus the dead: both ascend. */
     size_t di = 0, s = 0;
     for (size_t k = 0; k < old_nseg; k++)

@@ -1,6 +1,5 @@
 /* index_hot.c - the base's search arrays copied into anonymous memory
- * backed by transparent huge pages (PHM_INDEX_HOT_COPY), and the huge-page
- * advice the rebuild gives its big buffers.
+ * backed by transparent huge pages (PHM_INDEX_HOT_COPY).
  *
  * A radius-31 search at 100 M hashes reads a few hundred buckets and a few
  * thousand candidates' hashes at random in ~10 GB of arrays: in the file
@@ -28,19 +27,6 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 /* Pieces of the copy handed to the threads. */
 #define HOT_PIECE ((size_t)64 << 20)
-
-void idx_advise_huge(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-    uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1),
-              hi = ((uintptr_t)p + len) & ~(uintptr_t)(HUGE_PAGE - 1);
-    if (p && hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint: errors do not matter */
-#else
-    (void)p;
-    (void)len;
-#endif
-}
 
 /* One range to copy: from the file (pread at `off`) when `off` >= 0,
  * else from memory at `src`. */
@@ -154,8 +140,8 @@ static int copy_parts(int fd, const hot_part *parts, size_t nparts)
     return failed ? -1 : 0;
 }
 
-int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *base,
-                  idx_hot **out)
+static int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id,
+                         const mih_view *base, idx_hot **out)
 {
     *out = NULL;
     if (base->n == 0)

@@ -81,19 +81,14 @@ typedef struct idx_base_mem {
 } idx_base_mem;
 void idx_base_mem_free(idx_base_mem *m);
 
-/* index_hot.c. idx_advise_huge: asks for transparent huge pages for the
- * whole 2 MB pages inside [p, p + len), before their first touch (a hint:
- * nothing happens where the kernel refuses). idx_hot_get: the copy of the
+/* index_hot.c. idx_hot_get: the copy of the
  * base `base` (id base_id, of snapshot txn) in *out, shared (made if the
  * index has none of that base; PHM_OK with *out NULL for an empty base);
  * PHM_ERR_NOMEM or PHM_ERR_UNREADABLE when it cannot be made (the caller
  * then searches the map). idx_hot_release drops a reference. */
-void idx_advise_huge(void *p, size_t len);
 typedef struct idx_hot idx_hot;
 int idx_hot_get(phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *base,
                 idx_hot **out);
-int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *base,
-                  idx_hot **out);
 void idx_hot_release(phm_index *idx, idx_hot *h);
 
 /* meta "base": describes the compacted PDQ structure. */
