@@ -24,7 +24,9 @@
 #     after a first pass; also per CPU second of the process, the figure
 #     a loaded machine does not distort), BENCH_SCALE_REPS fresh
 #     processes, median; peak RSS after open + first query and after the
-#     queries;
+#     queries; then (BENCH_SCALE_HOT, default 1) the same with
+#     PHM_INDEX_HOT_COPY (the open's time includes making the copy), whose
+#     result sets must equal the map's;
 #   - cold open + first query (ms): BENCH_SCALE_COLD runs (default 5) of
 #     search_bench cold: the index file evicted from the page cache
 #     (posix_fadvise DONTNEED), then open + one radius-31 query; median,
@@ -188,6 +190,30 @@ for n in $sizes; do
         row "$n" search-rss-mb "$r" "$(kv maxrss_mb "$line")"
         r=$((r + 1))
     done
+    if [ "${BENCH_SCALE_HOT:-1}" = 1 ]; then
+        # The same queries with PHM_INDEX_HOT_COPY (BENCH_SEARCH_HOT=1): the
+        # base's arrays copied into huge pages at the first search; their
+        # result sets must equal the map's (the recall check below reads
+        # the hot copy's).
+        echo "bench/scale: $n: queries, hot copy" >&2
+        cp "$dir/phm-radius.txt" "$dir/phm-radius-map.txt"
+        r=1
+        while [ "$r" -le "$reps" ]; do
+            line=$(BENCH_SEARCH_HOT=1 "$out/search_bench" query "$dir" 1 radius 1000 2>>"$log") ||
+                die "search_bench query (hot copy) failed (see $log)"
+            row "$n" qps-hot "$r" "$(kv qps "$line")"
+            row "$n" cold-qps-hot "$r" "$(kv cold_qps "$line")"
+            row "$n" cpu-qps-hot "$r" "$(kv cpu_qps "$line")"
+            row "$n" open-ms-hot "$r" "$(kv open_ms "$line")"
+            row "$n" search-rss-mb-hot "$r" "$(kv maxrss_mb "$line")"
+            r=$((r + 1))
+        done
+        if cmp -s "$dir/phm-radius.txt" "$dir/phm-radius-map.txt"; then
+            row "$n" hot-same 1 yes
+        else
+            row "$n" hot-same 1 "NO: the result sets differ"
+        fi
+    fi
     echo "bench/scale: $n: cold open + first query, ${BENCH_SCALE_COLD:-5} runs" >&2
     line=$("$out/search_bench" cold "$dir" "${BENCH_SCALE_COLD:-5}" 2>>"$log") ||
         die "search_bench cold failed (see $log)"
@@ -256,6 +282,12 @@ awk -F '\t' '
         printf "  radius 31, 1 thread (q/s)       %16.0f   >= 2,000 at 100 M (moonshot 5,000)\n", m(n, "qps")
         printf "    per CPU second (q/s)          %16.0f   (what a free core gives on a loaded machine)\n", m(n, "cpu-qps")
         printf "    first pass, cold (q/s)        %16.0f\n", m(n, "cold-qps")
+        if (has(n, "qps-hot")) {
+          printf "  hot copy (PHM_INDEX_HOT_COPY), radius 31 (q/s) %0.f, per CPU second %.0f, first pass %.0f\n",
+              m(n, "qps-hot"), m(n, "cpu-qps-hot"), m(n, "cold-qps-hot")
+          printf "    open + first query (copy made) %.1f ms, peak RSS %.0f MB; same results as the map: %s\n",
+              m(n, "open-ms-hot"), m(n, "search-rss-mb-hot"), first(n, "hot-same")
+        }
         printf "  recall vs brute force           %16s   1.000\n", first(n, "recall")
         printf "  peak RSS MB: import %.0f, open %.0f, search %.0f      < 24 GiB\n",
             m(n, "import-rss-mb"), m(n, "open-rss-mb"), m(n, "search-rss-mb")

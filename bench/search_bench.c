@@ -41,6 +41,8 @@
  *       maxrss_mb=.. open_rss_mb=..": open_rss_mb is the peak RSS after
  *       open + first query; cpu_qps is queries per CPU second of all threads
  *       (equal at 1 and 2 threads when nothing contends);
+ *       BENCH_SEARCH_HOT=1 opens with PHM_INDEX_HOT_COPY (open_ms then
+ *       includes making the copy).
  *       cold_qps is the first pass over the queries (the index's pages
  *       faulted in), qps the second, which answers the queries
  *       BENCH_SEARCH_ROUNDS times (default 20 for radius, 1 for knn): one
@@ -611,8 +613,9 @@ static int cmd_query(const char *dir, int threads, int knn, size_t nq,
 
     snprintf(path, sizeof path, "%s/idx.phmi", dir);
     double t0 = now();
-    if (phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err,
-                       sizeof err) ||
+    const char *hot = getenv("BENCH_SEARCH_HOT");
+    unsigned oflags = PHM_INDEX_RDONLY | (hot && strcmp(hot, "1") == 0 ? PHM_INDEX_HOT_COPY : 0);
+    if (phm_index_open(&idx, path, oflags, 0, PHM_SIMD_AUTO, err, sizeof err) ||
         phm_searcher_new(idx, &s0, err, sizeof err) ||
         phm_search_radius(s0, &q[0], radius, &m, &cnt, err, sizeof err)) {
         fprintf(stderr, "search_bench: %s\n", err);

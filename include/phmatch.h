@@ -835,6 +835,28 @@ enum {
                                    of the same path is open in the process
                                    (the old and new file of a swap). Writing
                                    the file meanwhile gives wrong answers. */
+    PHM_INDEX_HOT_COPY = 1u << 3, /* for long-running searchers of big
+                                   indexes: searchers read a copy of the
+                                   compacted base's search arrays (hashes
+                                   and tables, ~101 bytes a hash) in
+                                   anonymous memory with transparent huge
+                                   pages (madvise) instead of the file's
+                                   mapping, which cuts the TLB misses of
+                                   random reads (docs/INDEX_FORMAT.md, "Hot
+                                   copy"). The copy is made by the first
+                                   search that sees a base (so the first
+                                   search after the open, and the first
+                                   after each rebuild that any process
+                                   commits, takes the time of reading the
+                                   arrays: ~16 s of system time at 100 M
+                                   hashes on a 2-core VM), shared
+                                   by the handle's searchers, and freed
+                                   when no searcher uses it. It costs that
+                                   much memory (not shared with other
+                                   processes, unlike the page cache); when
+                                   it cannot be made, searches read the
+                                   mapping as without the flag. Results
+                                   are the same either way. */
 };
 
 /* Signals an entry can carry (phm_entry.signals, a bit set). The PDQ hash
@@ -1048,7 +1070,7 @@ typedef struct phm_index phm_index;
  * at `path`. LMDB also keeps a lock file, `path` + "-lock".
  *
  * flags:   PHM_INDEX_CREATE and/or PHM_INDEX_RDONLY (and with it
- *          PHM_INDEX_NOLOCK: no lock file).
+ *          PHM_INDEX_NOLOCK: no lock file); PHM_INDEX_HOT_COPY with any.
  * mapsize: the largest size, in bytes, the file may reach through this
  *          handle; 0 = PHM_INDEX_DEFAULT_MAPSIZE. Writes beyond it fail
  *          with PHM_ERR_FULL. Never below the file's current size.

@@ -23,6 +23,7 @@ typedef struct svc_config {
     char *index;               /* path of the index file; "" = none */
     int index_create;          /* create it if missing */
     int read_only;             /* replica: RDONLY | NOLOCK, swapped on rename */
+    int index_hot_copy;        /* PHM_INDEX_HOT_COPY */
     /* listeners */
     char *socket;              /* Unix socket path; "" = none */
     int64_t socket_mode;       /* permission bits of the socket */

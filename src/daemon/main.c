@@ -371,6 +371,8 @@ static int open_warm(svc_server *srv, const char *path, unsigned flags, phm_inde
     const phm_match *m;
     size_t n;
     phm_pdq q;
+    if (srv->boot.index_hot_copy)
+        flags |= PHM_INDEX_HOT_COPY; /* the copy is made by the search below */
     int rc = phm_index_open(out, path, flags, 0, (phm_simd)srv->boot.simd, err, errlen);
     if (rc)
         return rc;

@@ -645,7 +645,7 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
 {
     if (err && errlen)
         err[0] = 0;
-    unsigned known = PHM_INDEX_CREATE | PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK;
+    unsigned known = PHM_INDEX_CREATE | PHM_INDEX_RDONLY | PHM_INDEX_NOLOCK | PHM_INDEX_HOT_COPY;
     if (!out || !path || !*path || (flags & ~known) ||
         ((flags & PHM_INDEX_NOLOCK) && !(flags & PHM_INDEX_RDONLY))) {
         if (out)
@@ -666,7 +666,15 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
     idx->rdonly = (flags & PHM_INDEX_RDONLY) != 0;
     idx->simd = phm_simd_resolve(simd);
     idx->kern = ham_kernels_for(idx->simd);
+    idx->hot_copy = (flags & PHM_INDEX_HOT_COPY) != 0;
     if (pthread_mutex_init(&idx->lock, NULL) != 0) {
+        free(idx->path);
+        free(idx);
+        idx_err(err, errlen, "cannot open index", path, "cannot create a mutex");
+        return PHM_ERR_NOMEM;
+    }
+    if (pthread_mutex_init(&idx->hot_lock, NULL) != 0) {
+        pthread_mutex_destroy(&idx->lock);
         free(idx->path);
         free(idx);
         idx_err(err, errlen, "cannot open index", path, "cannot create a mutex");
@@ -721,9 +729,12 @@ void phm_index_close(phm_index *idx)
         return;
     if (idx->view)
         idx_view_release(idx, idx->view);
+    if (idx->hot)
+        idx_hot_release(idx, idx->hot);
     if (idx->env)
         mdb_env_close(idx->env);
     pthread_mutex_destroy(&idx->lock);
+    pthread_mutex_destroy(&idx->hot_lock);
     free(idx->path);
     free(idx);
 }

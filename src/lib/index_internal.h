@@ -81,6 +81,16 @@ typedef struct idx_base_mem {
 } idx_base_mem;
 void idx_base_mem_free(idx_base_mem *m);
 
+/* index_hot.c. idx_hot_get: the copy of the
+ * base `base` (id base_id, of snapshot txn) in *out, shared (made if the
+ * index has none of that base; PHM_OK with *out NULL for an empty base);
+ * PHM_ERR_NOMEM or PHM_ERR_UNREADABLE when it cannot be made (the caller
+ * then searches the map). idx_hot_release drops a reference. */
+typedef struct idx_hot idx_hot;
+int idx_hot_get(phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *base,
+                idx_hot **out);
+void idx_hot_release(phm_index *idx, idx_hot *h);
+
 /* meta "base": describes the compacted PDQ structure. */
 typedef struct idx_base_header {
     uint32_t version;   /* IDX_BASE_VERSION */
@@ -308,6 +318,22 @@ typedef struct idx_view {
     int multi; /* the delta holds an entry of several hashes (a video) */
 } idx_view;
 
+/* A copy of a base's search arrays in anonymous memory advised for
+ * transparent huge pages (PHM_INDEX_HOT_COPY; index_hot.c): the hashes,
+ * the directories and the areas, `view` pointing into it. Shared by the
+ * index's searchers that see base `base_id`, reference-counted under
+ * phm_index.hot_lock. */
+struct idx_hot {
+    int refs;
+    uint64_t base_id;
+    mih_view view;
+    void *map; /* the mapping (view's arrays start at its first huge page) */
+    size_t map_len;
+    size_t bytes; /* copied */
+    double ms;    /* time the copy took */
+    int huge;     /* madvise(MADV_HUGEPAGE) accepted */
+};
+
 struct phm_index {
     MDB_env *env;
     MDB_dbi db_meta, db_entries, db_keys, db_digests, db_counts, db_delta,
@@ -327,6 +353,10 @@ struct phm_index {
     char *path;
     pthread_mutex_t lock; /* guards view */
     idx_view *view;       /* the newest view built, or NULL */
+    /* PHM_INDEX_HOT_COPY: searchers use copies of the base (index_hot.c) */
+    int hot_copy;
+    pthread_mutex_t hot_lock; /* guards hot and the copies' counts */
+    idx_hot *hot;             /* the newest copy, or NULL */
 };
 
 struct phm_searcher {
@@ -343,6 +373,7 @@ struct phm_searcher {
     int base_multi; /* an entry has several base slots (a video) */
     int base_cold;  /* no search of the base yet: mih_scratch.advise */
     idx_base_mem base_mem;
+    idx_hot *hot;   /* PHM_INDEX_HOT_COPY: the copy `base` points into */
     mih_scratch scr;
     /* results */
     phm_match *res;

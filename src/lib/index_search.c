@@ -169,6 +169,8 @@ mdb_fail:
 
 static void base_drop(phm_searcher *s)
 {
+    idx_hot_release(s->idx, s->hot);
+    s->hot = NULL;
     idx_base_mem_free(&s->base_mem);
     memset(&s->base, 0, sizeof s->base);
     s->base_eids = NULL;
@@ -275,6 +277,13 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
         s->base_id = h.base_id;
         s->base_valid = 1;
         s->base_cold = 1; /* its first search: mih.h, advise */
+        /* PHM_INDEX_HOT_COPY: search a copy in huge pages; where it cannot
+         * be made (memory), the map as without it */
+        if (idx->hot_copy && idx_hot_get(idx, s->txn, h.base_id, &s->base, &s->hot) == PHM_OK &&
+            s->hot) {
+            s->base = s->hot->view;
+            s->base_cold = 0; /* read in by the copy */
+        }
         s->base_multi = ventries > 0 || fs.ms_entries > 0;
     }
     if (!s->view || s->view->gen != gen || s->view->base_id != h.base_id) {

@@ -329,6 +329,9 @@ static void test_config(void)
     IS_INT(config_set(&c, "index_create", "YES", err, sizeof err), 0, "config: bool YES");
     IS_INT(c.index_create, 1, "config: bool value");
     OK(config_set(&c, "index_create", "sure", err, sizeof err) != 0, "config: bad bool");
+    IS_INT(c.index_hot_copy, 0, "config: index_hot_copy off by default");
+    IS_INT(config_set(&c, "index_hot_copy", "yes", err, sizeof err), 0, "config: index_hot_copy");
+    IS_INT(c.index_hot_copy, 1, "config: index_hot_copy value");
     IS_INT(config_set(&c, "mode", "cli512", err, sizeof err), 0, "config: enum");
     OK(config_set(&c, "mode", "fast", err, sizeof err) != 0, "config: bad enum");
     OK(strstr(err, "full") && strstr(err, "cli512"), "... lists the choices (%s)", err);
