@@ -104,7 +104,7 @@ typedef struct jpeg_sink {
     phm_mode mode;
     int dihedral;
     phm_pdq_result *out;
-    phm_thumb *thumb;   /* streaming: also a reduced copy (may be NULL) */
+    phm__row_tap *tap;  /* streaming: the rows go there too (may be NULL) */
 } jpeg_sink;
 
 static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
@@ -172,9 +172,9 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
     if (!sink->img) {
         int hrc = pdq_stream_begin(sink->h, cinfo.output_width, cinfo.output_height,
                                    channels, sink->mode);
-        if (!hrc && sink->thumb)
-            hrc = phm__thumb_begin(dec, sink->thumb, cinfo.output_width,
-                                   cinfo.output_height, channels);
+        if (!hrc && sink->tap)
+            hrc = sink->tap->begin(sink->tap, cinfo.output_width, cinfo.output_height,
+                                   channels);
         if (hrc) {
             rc = hrc;
             goto out;
@@ -195,8 +195,8 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
             for (JDIMENSION i = 0; i < got; i++)
                 phm__cmyk_to_rgb(rows[i], cinfo.output_width);
         pdq_stream_rows(sink->h, buf, row_bytes, got);
-        if (sink->thumb)
-            phm__thumb_rows(sink->thumb, buf, row_bytes, got);
+        if (sink->tap)
+            sink->tap->rows(sink->tap, buf, row_bytes, got);
     }
     jpeg_finish_decompress(&cinfo);
     if (sink->img) {
@@ -239,12 +239,12 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
     return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }
 
-int phm__hash_jpeg_stream_thumb(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
-                                size_t len, const char *name, phm_mode mode, int dihedral,
-                                phm_pdq_result *out, phm_image_info *info, phm_thumb *thumb,
-                                char *err, size_t errlen)
+int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                              size_t len, const char *name, phm_mode mode, int dihedral,
+                              phm_pdq_result *out, phm_image_info *info, phm__row_tap *tap,
+                              char *err, size_t errlen)
 {
     const jpeg_sink sink = {.h = h, .mode = mode, .dihedral = dihedral, .out = out,
-                            .thumb = thumb};
+                            .tap = tap};
     return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }
