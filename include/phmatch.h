@@ -559,7 +559,9 @@ phm_simd phm_hasher_simd(const phm_hasher *h);
  * `keep_bytes` (they grow with the largest image: about 4 x W x (H / 128 +
  * 90) + 256 x H bytes for W x H, e.g. 11 MB at 10000 x 10000), so that one
  * oversized image does not leave them held; 0 frees all. The next image allocates again what it
- * needs. Not during a hash. Returns the bytes freed; accepts NULL (0). */
+ * needs. Not during a hash. The helper workspaces phm_hash_mem_query
+ * makes for the caption cuts count with h's and are freed with them.
+ * Returns the bytes freed; accepts NULL (0). */
 size_t phm_hasher_trim(phm_hasher *h, size_t keep_bytes);
 
 /* Computes the PDQ hash of `img` in `mode`, and with `dihedral` nonzero the
@@ -667,7 +669,9 @@ typedef struct phm_trim_result {
  * image decoded whole again, the border found on the full pixels and the
  * content hashed. Other formats are decoded once, hashed and looked at.
  * trim NULL: phm_hash_mem itself. Uses `dec` and `h` as phm_hash_mem
- * does: their buffers, one thread each. */
+ * does: their buffers, one thread each. The same as phm_hash_mem_query
+ * (below) with trimming alone asked; a caller that also wants the cuts or
+ * the soft hash calls that, for one decode. */
 int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
                       const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
                       phm_image_info *info, phm_trim_result *trim, char *err,
@@ -780,8 +784,8 @@ typedef struct phm_query_hashes {
  * 0) without failing the call. Uses `dec` and `h` as phm_hash_mem does
  * (their buffers, one thread each); with opt->cuts, h also keeps two
  * helper workspaces (phm_hasher_trim and phm_hasher_free release them);
- * opt->soft allocates one buffer of the shrunk image (at most
- * PHM_SOFT_SIDE squared x 6 bytes) for the call. */
+ * opt->soft allocates buffers of the shrunk image's size (at most
+ * PHM_SOFT_SIDE squared x 3 bytes each, as phm_hash_soft) for the call. */
 int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
                        const char *name, const phm_query_options *opt,
                        phm_query_hashes *q, char *err, size_t errlen);

@@ -50,11 +50,16 @@ struct phm__row_tap {
     void (*rows)(phm__row_tap *t, const uint8_t *rows, size_t stride, size_t n);
 };
 
-/* phm__hash_jpeg_stream, the rows also given to `tap`. */
+/* phm__hash_jpeg_stream, the rows also given to `tap` (may be NULL).
+ * With `kept` non-NULL and the decoded image at most keep_max bytes, the
+ * rows are decoded into their places in dec->pixels instead of a block
+ * buffer, and *kept is the whole image when the status is PHM_OK or
+ * PHM_WARN_RECOVERED (valid until dec's next decode); kept->pixels stays
+ * as it was otherwise. */
 int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                               size_t len, const char *name, phm_mode mode, int dihedral,
                               phm_pdq_result *out, phm_image_info *info, phm__row_tap *tap,
-                              char *err, size_t errlen);
+                              phm_image *kept, size_t keep_max, char *err, size_t errlen);
 
 /* Border trimming's parts that phm_hash_mem_query (query.c) runs
  * (trim.c): whether a streamed JPEG's reduced copy shows a border (the
