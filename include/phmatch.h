@@ -559,7 +559,9 @@ phm_simd phm_hasher_simd(const phm_hasher *h);
  * `keep_bytes` (they grow with the largest image: about 4 x W x (H / 128 +
  * 90) + 256 x H bytes for W x H, e.g. 11 MB at 10000 x 10000), so that one
  * oversized image does not leave them held; 0 frees all. The next image allocates again what it
- * needs. Not during a hash. Returns the bytes freed; accepts NULL (0). */
+ * needs. Not during a hash. The helper workspaces phm_hash_mem_query
+ * makes for the caption cuts count with h's and are freed with them.
+ * Returns the bytes freed; accepts NULL (0). */
 size_t phm_hasher_trim(phm_hasher *h, size_t keep_bytes);
 
 /* Computes the PDQ hash of `img` in `mode`, and with `dihedral` nonzero the
@@ -667,7 +669,9 @@ typedef struct phm_trim_result {
  * image decoded whole again, the border found on the full pixels and the
  * content hashed. Other formats are decoded once, hashed and looked at.
  * trim NULL: phm_hash_mem itself. Uses `dec` and `h` as phm_hash_mem
- * does: their buffers, one thread each. */
+ * does: their buffers, one thread each. The same as phm_hash_mem_query
+ * (below) with trimming alone asked; a caller that also wants the cuts or
+ * the soft hash calls that, for one decode. */
 int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
                       const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
                       phm_image_info *info, phm_trim_result *trim, char *err,
@@ -733,6 +737,64 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
 #define PHM_SOFT_SIDE 256
 int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                   phm_pdq_result *out);
+
+/* ---- every hash of a query from one decode (issue 15, wt-onepass)
+ * What phmatch match and phmatchd's /v1/match search for an image: its
+ * own hash and, as asked, the content inside a border (trimming), the
+ * caption cuts and the soft hash, from ONE decode of its bytes. A JPEG is
+ * still decoded in one pass and never held whole: each block of rows goes
+ * to the hasher, to a reduced copy for border detection (opt->trim), to
+ * two more hashers that take the rows of each cut (opt->cuts: the bottom
+ * cut rows 0 .. h - h/3 - 1, the top cut rows h/3 .. h - 1), and to a
+ * block-mean shrink for the soft hash (opt->soft); only an image whose
+ * reduced copy shows a border is decoded whole again, to find the border
+ * on its full pixels. Other formats are decoded whole once and every hash
+ * made from those pixels.
+ *
+ * The hashes are bit-identical to the separate calls: pdq, info, the
+ * status and err those of phm_hash_mem(); trim that of
+ * phm_hash_mem_trim(); cut and cut_ok those of phm_hash_cuts(), soft
+ * those of phm_hash_soft(), on the pixels phm_decode_mem() gives
+ * (tests/unit/test_query.c checks all four). */
+typedef struct phm_query_options {
+    phm_mode mode;  /* as phm_hash_mem */
+    int dihedral;   /* nonzero: the 8 orientations of every hash */
+    int trim;       /* nonzero: look for a border (phm_hash_mem_trim) */
+    int cuts;       /* nonzero: the caption cuts (phm_hash_cuts) */
+    int soft;       /* nonzero: the soft hash (phm_hash_soft) */
+} phm_query_options;
+
+typedef struct phm_query_hashes {
+    phm_pdq_result pdq;                /* the image's own hash (phm_hash_mem) */
+    phm_image_info info;               /* filled whenever the header was read */
+    phm_trim_result trim;              /* found 0 unless asked and found */
+    phm_pdq_result cut[PHM_CUT_COUNT]; /* indexed by PHM_CUT_* */
+    unsigned cut_ok;                   /* bit k: cut[k] usable (phm_hash_cuts) */
+    phm_pdq_result soft;               /* valid when has_soft */
+    int has_soft;
+} phm_query_hashes;
+
+/* Hashes the image in data[0..len) as `opt` asks into *q (zeroed first).
+ * Returns what phm_hash_mem() returns for the same bytes (PHM_OK,
+ * PHM_WARN_RECOVERED with every hash made from the recovered pixels, or
+ * an error: then only q->pdq and q->info may be set, as phm_hash_mem sets
+ * them, and the rest is zero), PHM_ERR_INVALID for NULL dec, h, opt or q.
+ * The extras are best effort: a cut or soft hash that cannot be made
+ * (image too small, out of memory) is left out (cut_ok bit or has_soft
+ * 0) without failing the call. Uses `dec` and `h` as phm_hash_mem does
+ * (their buffers, one thread each); with opt->cuts, h also keeps two
+ * helper workspaces (phm_hasher_trim and phm_hasher_free release them);
+ * opt->soft allocates buffers of the shrunk image's size (at most
+ * PHM_SOFT_SIDE squared x 3 bytes each, as phm_hash_soft) for the call. */
+int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                       const char *name, const phm_query_options *opt,
+                       phm_query_hashes *q, char *err, size_t errlen);
+
+/* phm_hash_mem_query() on a file read as phm_hash_file() reads it; the
+ * bytes stay available through phm_decoder_last_bytes(). */
+int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
+                        const phm_query_options *opt, phm_query_hashes *q, char *err,
+                        size_t errlen);
 
 /* ================================================================== */
 /* Known-material index                                                */

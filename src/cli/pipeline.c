@@ -244,24 +244,6 @@ static void process_animation(const pipeline_config *cfg, worker *w, slot *s,
     }
 }
 
-/* The image's caption cuts (hash_record.cut) and soft hash
- * (hash_record.soft), as asked: decoded whole again (the one-pass hash
- * never holds it), each cut a view hashed. A failure leaves cut_ok or
- * has_soft 0: the image is still matched by its own hashes. */
-static void hash_cuts(const pipeline_config *cfg, worker *w, hash_record *r,
-                      const uint8_t *bytes, size_t len, const char *name)
-{
-    phm_image img;
-    r->cut_ok = 0;
-    r->has_soft = 0;
-    if (phm_decode_mem(w->dec, bytes, len, name, &img, w->err, sizeof w->err) < 0)
-        return;
-    if (cfg->soft)
-        r->has_soft = phm_hash_soft(w->hasher, &img, cfg->mode, cfg->dihedral, &r->soft) == PHM_OK;
-    if (cfg->cuts)
-        r->cut_ok = phm_hash_cuts(w->hasher, &img, cfg->mode, cfg->dihedral, r->cut);
-}
-
 /* Decodes, digests and hashes one input into its slot. */
 static void process(pipeline *pl, worker *w, slot *s)
 {
@@ -279,10 +261,20 @@ static void process(pipeline *pl, worker *w, slot *s)
         goto out;
     }
 
-    /* One pass: decode and hash together (rows stream into the hasher);
-     * with trim, the content inside a border too (hash_record.trim). */
-    rc = phm_hash_file_trim(w->dec, w->hasher, s->path, cfg->mode, cfg->dihedral, &r->pdq,
-                            &info, cfg->trim ? &r->trim : NULL, w->err, sizeof w->err);
+    /* One pass: decode and hash together (rows stream into the hasher),
+     * and from the same decode the extras asked: the content inside a
+     * border (hash_record.trim), the caption cuts and the soft hash. */
+    const phm_query_options qo = { .mode = cfg->mode, .dihedral = cfg->dihedral,
+                                   .trim = cfg->trim, .cuts = cfg->cuts, .soft = cfg->soft };
+    phm_query_hashes q;
+    rc = phm_hash_file_query(w->dec, w->hasher, s->path, &qo, &q, w->err, sizeof w->err);
+    r->pdq = q.pdq;
+    info = q.info;
+    r->trim = q.trim;
+    memcpy(r->cut, q.cut, sizeof r->cut);
+    r->cut_ok = q.cut_ok;
+    r->soft = q.soft;
+    r->has_soft = q.has_soft;
     bytes = phm_decoder_last_bytes(w->dec, &len);
     if (bytes) {
         r->size = (int64_t)len;
@@ -319,6 +311,8 @@ static void process(pipeline *pl, worker *w, slot *s)
         r->status = PHM_ERR_CORRUPT;
         memset(&r->pdq, 0, sizeof r->pdq); /* a damaged image's hash is not reported */
         r->trim.found = 0;
+        r->cut_ok = 0;
+        r->has_soft = 0;
         snprintf(s->message, sizeof s->message,
                  "%s (damaged; --accept-recovered hashes it anyway)",
                  pipeline_cause(w->err, s->path));
@@ -331,10 +325,11 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (cfg->animation_frames && bytes &&
         (r->format == PHM_FORMAT_GIF || r->format == PHM_FORMAT_WEBP))
         process_animation(cfg, w, s, bytes, len);
-    if (r->animated) /* matched by its frames */
+    if (r->animated) { /* matched by its frames */
         r->trim.found = 0;
-    else if ((cfg->cuts || cfg->soft) && bytes)
-        hash_cuts(cfg, w, r, bytes, len, s->path);
+        r->cut_ok = 0;
+        r->has_soft = 0;
+    }
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

@@ -66,7 +66,7 @@ typedef struct hash_record {
      * after an error the frames before it are kept, as for a video). */
     int animated;
     /* With trim: the image's content without its border and its hash
-     * (phm_hash_file_trim; trim.found 0 when it has none, when the image
+     * (phm_hash_file_query; trim.found 0 when it has none, when the image
      * is not hashed and for an animation matched by its frames). */
     phm_trim_result trim;
     /* With cuts: the image with its lower and upper third cut off,

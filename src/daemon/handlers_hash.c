@@ -13,19 +13,26 @@
  * small enough to fit in what a worker keeps anyway (WORKER_KEEP_BYTES,
  * ~5.6 MP), so photos keep flowing while large images wait. */
 static uint64_t body_charge(const uint8_t *body, size_t len, const svc_config *c,
-                            phm_image_info *head)
+                            phm_image_info *head, int cuts)
 {
     if (phm_image_probe(body, len, "upload", head, NULL, 0) != PHM_OK ||
         (uint64_t)head->width * head->height > (uint64_t)c->max_pixels)
         return 0;
     uint64_t pixels = decode_charge(head->width, head->height);
+    if (cuts) {
+        /* The cuts' two hashers keep their rows (2/3 of the image's
+         * each) while the image's keeps its own (phm_hash_mem_query). */
+        uint64_t rows = decode_charge(1, head->height) / 3 * 7;
+        if (rows > pixels)
+            pixels = rows;
+    }
     return pixels > DECODE_FREE_PIXELS ? pixels : 0;
 }
 
 int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c)
 {
     phm_image_info head;
-    return body_charge(body, len, c, &head) != 0;
+    return body_charge(body, len, c, &head, 0) != 0;
 }
 
 int body_is_video(const uint8_t *body, size_t len)
@@ -40,17 +47,6 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
     return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL, NULL);
 }
 
-/* rx's cuts of the body (hash_body_trim): decoded whole again, each cut
- * a view hashed; one that fails or is a pattern is left out. */
-static void hash_cuts(svc_request *rq, svc_worker *w, int dihedral, robust_extra *rx)
-{
-    phm_image img;
-    char err[PHM_ERRMSG_MAX];
-    if (phm_decode_mem(w->dec, rq->body, rq->body_len, "upload", &img, err, sizeof err) >= 0)
-        rx->cut_ok = phm_hash_cuts(w->hasher, &img, (phm_mode)rq->rt->cfg.mode, dihedral,
-                                   rx->cut);
-}
-
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
                    phm_image_info *info, int *recovered, phm_trim_result *trim,
                    robust_extra *rx)
@@ -60,7 +56,7 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
 
     /* The decode budget, shared by all workers: what the header announces
      * is reserved before any pixel is allocated. */
-    uint64_t pixels = body_charge(rq->body, rq->body_len, c, &head);
+    uint64_t pixels = body_charge(rq->body, rq->body_len, c, &head, rx != NULL);
     if (pixels) {
         int busy = decode_reserve(&rq->srv->metrics, c, pixels);
         if (busy == -2) {
@@ -77,15 +73,21 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
             return -1;
         }
     }
-    /* With trim, the content inside a border too, within the same
-     * reservation (a JPEG decoded whole again only when it has one). */
-    int rc = phm_hash_mem_trim(w->dec, w->hasher, rq->body, rq->body_len, "upload",
-                               (phm_mode)c->mode, dihedral, r, info, trim, w->err,
-                               sizeof w->err);
+    /* With trim, the content inside a border too, and with rx the cuts,
+     * from the same decode within the same reservation (a JPEG decoded
+     * whole again only when it has a border). */
+    const phm_query_options qo = { .mode = (phm_mode)c->mode, .dihedral = dihedral,
+                                   .trim = trim != NULL, .cuts = rx != NULL };
+    phm_query_hashes q;
+    int rc = phm_hash_mem_query(w->dec, w->hasher, rq->body, rq->body_len, "upload", &qo,
+                                &q, w->err, sizeof w->err);
+    *r = q.pdq;
+    *info = q.info;
+    if (trim)
+        *trim = q.trim;
     if (rx) {
-        rx->cut_ok = 0;
-        if (rc == PHM_OK || (rc == PHM_WARN_RECOVERED && c->accept_recovered))
-            hash_cuts(rq, w, dihedral, rx);
+        memcpy(rx->cut, q.cut, sizeof rx->cut);
+        rx->cut_ok = q.cut_ok;
     }
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);

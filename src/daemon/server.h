@@ -330,9 +330,8 @@ typedef struct robust_extra {
 } robust_extra;
 
 /* hash_body, and with `trim` non-NULL the content inside the image's
- * border (phm_hash_mem_trim; trim->found 0 when it has none); with `rx`
- * non-NULL the image's cuts too (rx->cut_ok), decoded again within the
- * same decode budget. */
+ * border (trim->found 0 when it has none); with `rx` non-NULL the image's
+ * cuts too (rx->cut_ok): all from one decode (phm_hash_mem_query). */
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
                    phm_image_info *info, int *recovered, phm_trim_result *trim,
                    robust_extra *rx);

@@ -40,12 +40,35 @@ int phm__thumb_begin(phm_decoder *dec, phm_thumb *t, uint32_t width, uint32_t he
 /* Adds the next n rows (stride bytes apart). */
 void phm__thumb_rows(phm_thumb *t, const uint8_t *rows, size_t stride, size_t n);
 
-/* phm__hash_jpeg_stream, the thumb made on the way (thumb->pixels valid
- * when it returns PHM_OK or PHM_WARN_RECOVERED). */
-int phm__hash_jpeg_stream_thumb(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
-                                size_t len, const char *name, phm_mode mode, int dihedral,
-                                phm_pdq_result *out, phm_image_info *info, phm_thumb *thumb,
-                                char *err, size_t errlen);
+/* Another consumer of a streamed JPEG's rows (phm_hash_mem_query,
+ * query.c): begin() once the size is known, after the hasher's begin (a
+ * nonzero return ends the decode with that status), then rows() with every
+ * block of rows the hasher gets, in order (RGB or grey, CMYK converted). */
+typedef struct phm__row_tap phm__row_tap;
+struct phm__row_tap {
+    int (*begin)(phm__row_tap *t, uint32_t width, uint32_t height, uint32_t channels);
+    void (*rows)(phm__row_tap *t, const uint8_t *rows, size_t stride, size_t n);
+};
+
+/* phm__hash_jpeg_stream, the rows also given to `tap` (may be NULL).
+ * With `kept` non-NULL and the decoded image at most keep_max bytes, the
+ * rows are decoded into their places in dec->pixels instead of a block
+ * buffer, and *kept is the whole image when the status is PHM_OK or
+ * PHM_WARN_RECOVERED (valid until dec's next decode); kept->pixels stays
+ * as it was otherwise. */
+int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                              size_t len, const char *name, phm_mode mode, int dihedral,
+                              phm_pdq_result *out, phm_image_info *info, phm__row_tap *tap,
+                              phm_image *kept, size_t keep_max, char *err, size_t errlen);
+
+/* Border trimming's parts that phm_hash_mem_query (query.c) runs
+ * (trim.c): whether a streamed JPEG's reduced copy shows a border (the
+ * lenient look that decides whether to decode it whole again), and the
+ * border found on an image's full pixels, its content hashed into *trim
+ * (trim->found 0 when none). */
+int phm__trim_thumb_border(const phm_thumb *t);
+void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                     phm_trim_result *trim);
 
 /* Returns a buffer of at least `bytes` in dec->pixels (kept between calls),
  * or NULL. Callers have checked `bytes` against the pixel limit. */

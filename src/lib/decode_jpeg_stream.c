@@ -104,7 +104,10 @@ typedef struct jpeg_sink {
     phm_mode mode;
     int dihedral;
     phm_pdq_result *out;
-    phm_thumb *thumb;   /* streaming: also a reduced copy (may be NULL) */
+    phm__row_tap *tap;  /* streaming: the rows go there too (may be NULL) */
+    phm_image *kept;    /* streaming: the image kept whole there too when it
+                           takes at most keep_max bytes (may be NULL) */
+    size_t keep_max;
 } jpeg_sink;
 
 static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
@@ -156,9 +159,11 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
     }
 
     /* Whole: the image. Streaming: sixteen rows, the hasher's block,
-     * bounded by the pixel limit already checked (width <= limit). */
+     * bounded by the pixel limit already checked (width <= limit), or the
+     * image when it is to be kept: each block decoded into its place. */
     const size_t row_bytes = (size_t)cinfo.image_width * samples;
-    uint8_t *buf = phm__pixels(dec, sink->img ? bytes : row_bytes * PDQ_LANES);
+    const int keep = !sink->img && sink->kept && bytes <= sink->keep_max;
+    uint8_t *buf = phm__pixels(dec, sink->img || keep ? bytes : row_bytes * PDQ_LANES);
     if (!buf) {
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory for %ux%u pixels",
                        cinfo.image_width, cinfo.image_height);
@@ -172,9 +177,9 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
     if (!sink->img) {
         int hrc = pdq_stream_begin(sink->h, cinfo.output_width, cinfo.output_height,
                                    channels, sink->mode);
-        if (!hrc && sink->thumb)
-            hrc = phm__thumb_begin(dec, sink->thumb, cinfo.output_width,
-                                   cinfo.output_height, channels);
+        if (!hrc && sink->tap)
+            hrc = sink->tap->begin(sink->tap, cinfo.output_width, cinfo.output_height,
+                                   channels);
         if (hrc) {
             rc = hrc;
             goto out;
@@ -184,9 +189,12 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
         JDIMENSION got = 0, want = cinfo.output_height - cinfo.output_scanline;
         if (want > PDQ_LANES)
             want = PDQ_LANES;
-        if (sink->img)
+        uint8_t *block = buf;
+        if (sink->img || keep) {
+            block = buf + (size_t)cinfo.output_scanline * row_bytes;
             for (JDIMENSION i = 0; i < want; i++)
-                rows[i] = buf + (cinfo.output_scanline + i) * row_bytes;
+                rows[i] = block + i * row_bytes;
+        }
         while (got < want)
             got += jpeg_read_scanlines(&cinfo, rows + got, want - got);
         if (sink->img)
@@ -194,9 +202,9 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
         if (samples == 4)
             for (JDIMENSION i = 0; i < got; i++)
                 phm__cmyk_to_rgb(rows[i], cinfo.output_width);
-        pdq_stream_rows(sink->h, buf, row_bytes, got);
-        if (sink->thumb)
-            phm__thumb_rows(sink->thumb, buf, row_bytes, got);
+        pdq_stream_rows(sink->h, block, row_bytes, got);
+        if (sink->tap)
+            sink->tap->rows(sink->tap, block, row_bytes, got);
     }
     jpeg_finish_decompress(&cinfo);
     if (sink->img) {
@@ -215,6 +223,9 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
             rc = hrc;
             goto out;
         }
+        if (keep) /* CMYK converted row by row: RGB at a stride of 4 bytes a pixel */
+            *sink->kept = (phm_image){ buf, cinfo.output_width, cinfo.output_height, channels,
+                                       row_bytes, PHM_FORMAT_JPEG };
     }
     if (jerr.warnings)
         rc = phm__fail(PHM_WARN_RECOVERED, err, errlen, name, "%s", jerr.warning);
@@ -239,12 +250,12 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
     return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }
 
-int phm__hash_jpeg_stream_thumb(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
-                                size_t len, const char *name, phm_mode mode, int dihedral,
-                                phm_pdq_result *out, phm_image_info *info, phm_thumb *thumb,
-                                char *err, size_t errlen)
+int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
+                              size_t len, const char *name, phm_mode mode, int dihedral,
+                              phm_pdq_result *out, phm_image_info *info, phm__row_tap *tap,
+                              phm_image *kept, size_t keep_max, char *err, size_t errlen)
 {
     const jpeg_sink sink = {.h = h, .mode = mode, .dihedral = dihedral, .out = out,
-                            .thumb = thumb};
+                            .tap = tap, .kept = kept, .keep_max = keep_max};
     return jpeg_decode(dec, data, len, name, &sink, info, err, errlen);
 }

@@ -32,6 +32,7 @@ struct phm_hasher {
     uint8_t *stage;          /* up to PDQ_LANES core rows awaiting a push */
     size_t stage_cap, staged;
     uint32_t col_src[CLI512_DIM]; /* cli512: source column of each output column */
+    phm_hasher *aux[PDQ_AUX_COUNT]; /* pdq_aux: made at first use */
 };
 
 /* ------------------------------------------------------------------ */
@@ -407,27 +408,51 @@ void phm_hasher_free(phm_hasher *h)
 {
     if (!h)
         return;
+    for (int i = 0; i < PDQ_AUX_COUNT; i++)
+        phm_hasher_free(h->aux[i]);
     pdq_filter_release(&h->ws);
     free(h->stage);
     free(h);
+}
+
+/* The bytes of buffers h holds (its own, not its helpers'). */
+static size_t held_bytes(const phm_hasher *h)
+{
+    const pdq_filter_ws *ws = &h->ws;
+    size_t floats = 4 * ws->cap_width * PDQ_LANES +
+                    (ws->cap_width > PDQ_DIM ? ws->cap_width : ws->cap_width ? PDQ_DIM : 0) +
+                    ws->cap_width * ws->cap_ring + ws->cap_height * PDQ_DIM;
+    return floats * sizeof(float) + h->stage_cap;
 }
 
 size_t phm_hasher_trim(phm_hasher *h, size_t keep_bytes)
 {
     if (!h)
         return 0;
-    const pdq_filter_ws *ws = &h->ws;
-    size_t floats = 4 * ws->cap_width * PDQ_LANES +
-                    (ws->cap_width > PDQ_DIM ? ws->cap_width : ws->cap_width ? PDQ_DIM : 0) +
-                    ws->cap_width * ws->cap_ring + ws->cap_height * PDQ_DIM;
-    size_t bytes = floats * sizeof(float) + h->stage_cap;
+    size_t bytes = held_bytes(h);
+    for (int i = 0; i < PDQ_AUX_COUNT; i++)
+        if (h->aux[i])
+            bytes += held_bytes(h->aux[i]) + sizeof *h->aux[i];
     if (bytes <= keep_bytes)
         return 0;
+    for (int i = 0; i < PDQ_AUX_COUNT; i++) {
+        phm_hasher_free(h->aux[i]);
+        h->aux[i] = NULL;
+    }
     pdq_filter_release(&h->ws);
     free(h->stage);
     h->stage = NULL;
     h->stage_cap = h->staged = 0;
     return bytes;
+}
+
+phm_hasher *pdq_aux(phm_hasher *h, int i)
+{
+    if (!h || i < 0 || i >= PDQ_AUX_COUNT)
+        return NULL;
+    if (!h->aux[i] && phm_hasher_new(&h->aux[i], h->simd) != PHM_OK)
+        h->aux[i] = NULL;
+    return h->aux[i];
 }
 
 phm_simd phm_hasher_simd(const phm_hasher *h)

@@ -103,6 +103,13 @@ int pdq_stream_begin(phm_hasher *h, uint32_t width, uint32_t height,
 int pdq_stream_rows(phm_hasher *h, const uint8_t *rows, size_t stride, size_t n);
 int pdq_stream_end(phm_hasher *h, int dihedral, phm_pdq_result *out);
 
+/* Helper hasher i (0 .. PDQ_AUX_COUNT - 1) of h, made at its first use
+ * with h's SIMD level and kept (freed and trimmed with h): for hashing
+ * other views of an image while its rows stream into h (the caption cuts
+ * of phm_hash_mem_query, query.c). NULL out of memory. */
+#define PDQ_AUX_COUNT 2
+phm_hasher *pdq_aux(phm_hasher *h, int i);
+
 /* Step 1 for one pixel. */
 static inline float pdq_luma_rgb(uint8_t r, uint8_t g, uint8_t b)
 {

@@ -591,8 +591,8 @@ void phm__thumb_rows(phm_thumb *t, const uint8_t *rows, size_t stride, size_t n)
 /* Hashing with trimming                                               */
 
 /* The content of img inside its border into *trim, hashed. */
-static void trim_whole(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
-                       phm_trim_result *trim)
+void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                     phm_trim_result *trim)
 {
     phm_image view;
     if (phm_trim_detect(img, &trim->content) == 1 &&
@@ -604,71 +604,63 @@ static void trim_whole(phm_hasher *h, const phm_image *img, phm_mode mode, int d
     memset(trim, 0, sizeof *trim);
 }
 
+int phm__trim_thumb_border(const phm_thumb *t)
+{
+    phm_image small = { t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
+                        PHM_FORMAT_JPEG };
+    phm_rect r;
+    return detect(&small, &r, &lenient) == 1;
+}
+
+/* phm_hash_mem_query (path NULL) or phm_hash_file_query with trimming
+ * alone, the answer copied out: query.c does the work. */
+static int trim_query(phm_decoder *dec, phm_hasher *h, const char *path, const void *data,
+                      size_t len, const char *name, phm_mode mode, int dihedral,
+                      phm_pdq_result *out, phm_image_info *info, phm_trim_result *trim,
+                      char *err, size_t errlen)
+{
+    const phm_query_options o = { .mode = mode, .dihedral = dihedral, .trim = trim != NULL };
+    phm_query_hashes q;
+    if (trim)
+        memset(trim, 0, sizeof *trim);
+    if (info)
+        memset(info, 0, sizeof *info);
+    if (!out) {
+        if (err && errlen)
+            err[0] = '\0';
+        return PHM_ERR_INVALID;
+    }
+    int rc = path ? phm_hash_file_query(dec, h, path, &o, &q, err, errlen)
+                  : phm_hash_mem_query(dec, h, data, len, name, &o, &q, err, errlen);
+    *out = q.pdq;
+    if (info)
+        *info = q.info;
+    if (trim)
+        *trim = q.trim;
+    return rc;
+}
+
 int phm_hash_mem_trim(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
                       const char *name, phm_mode mode, int dihedral, phm_pdq_result *out,
                       phm_image_info *info, phm_trim_result *trim, char *err, size_t errlen)
 {
-    if (!trim)
-        return phm_hash_mem(dec, h, data, len, name, mode, dihedral, out, info, err, errlen);
-    memset(trim, 0, sizeof *trim);
-    phm_image_info scratch;
-    if (!info)
-        info = &scratch;
-    memset(info, 0, sizeof *info);
-    if (err && errlen)
-        err[0] = '\0';
-    if (!dec || !h || !out || (!data && len))
-        return PHM_ERR_INVALID;
-    memset(out, 0, sizeof *out);
-    phm_image img;
-    int rc;
-
-    if (phm_format_detect(data, len) == PHM_FORMAT_JPEG) {
-        /* One pass: the hash, and a reduced copy to look at; the image is
-         * decoded whole again only when that shows a border. */
-        phm_thumb t;
-        rc = phm__hash_jpeg_stream_thumb(dec, h, data, len, name, mode, dihedral, out, info,
-                                         &t, err, errlen);
-        if (rc < 0)
-            return rc;
-        phm_image small = { t.pixels, t.w, t.h, t.channels, (size_t)t.w * t.channels,
-                            PHM_FORMAT_JPEG };
-        phm_rect r;
-        char again[PHM_ERRMSG_MAX];
-        if (detect(&small, &r, &lenient) == 1 &&
-            phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0)
-            trim_whole(h, &img, mode, dihedral, trim);
-        return rc;
-    }
-    /* Other formats are decoded whole anyway: hashed, then looked at. */
-    rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
-    if (rc < 0)
-        return rc;
-    info->width = img.width;
-    info->height = img.height;
-    info->format = img.format;
-    int hrc = phm_hash_image(h, &img, mode, dihedral, out);
-    if (hrc)
-        return hrc;
-    trim_whole(h, &img, mode, dihedral, trim);
-    return rc;
+    return trim_query(dec, h, NULL, data, len, name, mode, dihedral, out, info, trim, err,
+                      errlen);
 }
 
 int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mode mode,
                        int dihedral, phm_pdq_result *out, phm_image_info *info,
                        phm_trim_result *trim, char *err, size_t errlen)
 {
-    if (trim)
-        memset(trim, 0, sizeof *trim);
-    if (info)
-        memset(info, 0, sizeof *info);
-    if (err && errlen)
-        err[0] = '\0';
-    if (!dec || !h || !path || !out)
+    if (!path) {
+        if (trim)
+            memset(trim, 0, sizeof *trim);
+        if (info)
+            memset(info, 0, sizeof *info);
+        if (err && errlen)
+            err[0] = '\0';
         return PHM_ERR_INVALID;
-    int rc = phm__read_file(dec, path, err, errlen);
-    if (rc)
-        return rc;
-    return phm_hash_mem_trim(dec, h, dec->file, dec->file_len, path, mode, dihedral, out,
-                             info, trim, err, errlen);
+    }
+    return trim_query(dec, h, path, NULL, 0, path, mode, dihedral, out, info, trim, err,
+                      errlen);
 }

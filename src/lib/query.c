@@ -1,0 +1,255 @@
+/* query.c - every hash of a query from one decode (phm_hash_mem_query):
+ * the image's own hash, the content inside a border, the caption cuts and
+ * the soft hash. A JPEG's rows stream from libjpeg-turbo to the hasher
+ * and, through a row tap, to the reduced copy border detection looks at,
+ * to two helper hashers that take the rows of each cut (PDQ of a view is
+ * PDQ of its rows in order, so a cut is hashed as its rows pass) and to a
+ * block-mean shrink for the soft hash; the image is never held whole
+ * unless the reduced copy shows a border. Other formats are decoded whole
+ * once and every hash is made from those pixels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode_internal.h"
+#include "pdq_internal.h"
+#include "phmatch.h"
+
+_Static_assert(PDQ_AUX_COUNT >= PHM_CUT_COUNT, "a helper hasher per cut");
+
+/* The largest JPEG (decoded bytes) a query with trimming and cuts keeps
+ * whole while it streams (query_jpeg): 64 MiB, about 21 MP of RGB; a
+ * larger one is streamed in blocks and decoded again for a border. */
+#define QUERY_KEEP_MAX ((size_t)64 << 20)
+
+/* phm_hash_soft's first step streamed: the means of f x f blocks (the
+ * last ones smaller), f the least that brings the longer side to at most
+ * PHM_SOFT_SIDE. phm_hash_soft of the shrunk image (which it keeps as it
+ * is) is then phm_hash_soft of the image. */
+typedef struct soft_shrink {
+    uint32_t f, width, height, channels, sw, sh, y;
+    uint8_t *small; /* sw x sh x channels */
+    uint32_t *acc;  /* sw x channels sums of the current band of f rows */
+} soft_shrink;
+
+static int soft_begin(soft_shrink *s, uint32_t width, uint32_t height, uint32_t channels)
+{
+    uint32_t side = width > height ? width : height;
+    s->f = (side + PHM_SOFT_SIDE - 1) / PHM_SOFT_SIDE;
+    s->width = width;
+    s->height = height;
+    s->channels = channels;
+    s->sw = (width + s->f - 1) / s->f;
+    s->sh = (height + s->f - 1) / s->f;
+    s->y = 0;
+    size_t n = phm_image_bytes(s->sw, s->sh, channels);
+    s->small = n ? malloc(n) : NULL;
+    s->acc = calloc((size_t)s->sw * channels, sizeof *s->acc);
+    if (!s->small || !s->acc) {
+        free(s->small);
+        free(s->acc);
+        s->small = NULL;
+        s->acc = NULL;
+        return PHM_ERR_NOMEM;
+    }
+    return PHM_OK;
+}
+
+static void soft_rows(soft_shrink *s, const uint8_t *rows, size_t stride, size_t n)
+{
+    const uint32_t f = s->f, ch = s->channels;
+    for (size_t r = 0; r < n && s->y < s->height; r++, s->y++) {
+        const uint8_t *p = rows + r * stride;
+        for (uint32_t x = 0; x < s->sw; x++) {
+            uint32_t bw = x + 1 < s->sw ? f : s->width - x * f;
+            uint32_t *a = s->acc + (size_t)x * ch;
+            for (uint32_t k = 0; k < bw; k++, p += ch)
+                for (uint32_t c = 0; c < ch; c++)
+                    a[c] += p[c];
+        }
+        if ((s->y + 1) % f && s->y + 1 < s->height)
+            continue;
+        /* A band is complete: its row of means. */
+        uint32_t bh = s->y % f + 1;
+        uint8_t *out = s->small + (size_t)(s->y / f) * s->sw * ch;
+        for (uint32_t x = 0; x < s->sw; x++) {
+            uint32_t k = (x + 1 < s->sw ? f : s->width - x * f) * bh;
+            for (uint32_t c = 0; c < ch; c++) {
+                uint32_t *a = &s->acc[x * ch + c];
+                out[x * ch + c] = (uint8_t)((*a + k / 2) / k);
+                *a = 0;
+            }
+        }
+    }
+}
+
+static void soft_free(soft_shrink *s)
+{
+    free(s->small);
+    free(s->acc);
+    s->small = NULL;
+    s->acc = NULL;
+}
+
+/* The row tap of a streamed JPEG: where its rows go besides the hasher. */
+typedef struct query_tap {
+    phm__row_tap tap; /* first: the decoder calls through it */
+    phm_decoder *dec;
+    phm_hasher *h;
+    const phm_query_options *opt;
+    phm_thumb thumb;               /* opt->trim: the reduced copy */
+    phm_hasher *cut[PHM_CUT_COUNT]; /* a cut being hashed, or NULL */
+    phm_rect cut_rect[PHM_CUT_COUNT];
+    soft_shrink soft;              /* opt->soft: small non-NULL while made */
+    uint32_t y;                    /* image rows seen */
+} query_tap;
+
+static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t channels)
+{
+    query_tap *t = (query_tap *)tp;
+    const phm_query_options *o = t->opt;
+    t->y = 0;
+    if (o->trim) {
+        int rc = phm__thumb_begin(t->dec, &t->thumb, width, height, channels);
+        if (rc)
+            return rc; /* as phm_hash_mem_trim always did */
+    }
+    /* The extras below are best effort: one that cannot start is left out. */
+    for (int k = 0; o->cuts && k < PHM_CUT_COUNT; k++) {
+        phm_hasher *a;
+        if (phm_cut_rect(width, height, k, &t->cut_rect[k]) == PHM_OK &&
+            (a = pdq_aux(t->h, k)) &&
+            pdq_stream_begin(a, width, t->cut_rect[k].height, channels, o->mode) == PHM_OK)
+            t->cut[k] = a;
+    }
+    if (o->soft)
+        soft_begin(&t->soft, width, height, channels);
+    return PHM_OK;
+}
+
+static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_t n)
+{
+    query_tap *t = (query_tap *)tp;
+    if (t->opt->trim)
+        phm__thumb_rows(&t->thumb, rows, stride, n);
+    /* Each cut takes the rows of its band that are in this block. */
+    for (int k = 0; k < PHM_CUT_COUNT; k++) {
+        if (!t->cut[k])
+            continue;
+        uint64_t lo = t->cut_rect[k].y, hi = lo + t->cut_rect[k].height;
+        uint64_t a = t->y > lo ? t->y : lo, b = t->y + n < hi ? t->y + n : hi;
+        if (a < b)
+            pdq_stream_rows(t->cut[k], rows + (size_t)(a - t->y) * stride, stride,
+                            (size_t)(b - a));
+    }
+    if (t->soft.small)
+        soft_rows(&t->soft, rows, stride, n);
+    t->y += (uint32_t)n;
+}
+
+/* The hashes of a query's extras on a whole image (not a streamed JPEG). */
+static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query_options *o,
+                            phm_query_hashes *q)
+{
+    if (o->trim)
+        phm__trim_image(h, img, o->mode, o->dihedral, &q->trim);
+    if (o->cuts)
+        q->cut_ok = phm_hash_cuts(h, img, o->mode, o->dihedral, q->cut);
+    if (o->soft)
+        q->has_soft = phm_hash_soft(h, img, o->mode, o->dihedral, &q->soft) == PHM_OK;
+}
+
+/* A JPEG in one pass, its extras from the rows as they pass. */
+static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, const phm_query_options *o, phm_query_hashes *q,
+                      char *err, size_t errlen)
+{
+    query_tap t;
+    memset(&t, 0, sizeof t);
+    t.tap.begin = tap_begin;
+    t.tap.rows = tap_rows;
+    t.dec = dec;
+    t.h = h;
+    t.opt = o;
+    /* Trimming with the cuts (phmatch match --robust, ?robust=1): the image
+     * decoded into place, kept whole, for a border the reduced copy shows
+     * (about a quarter of photos: most turn out to have none on the full
+     * pixels) to be looked for again without a second decode. */
+    phm_image kept = { 0 };
+    int rc = phm__hash_jpeg_stream_tap(dec, h, data, len, name, o->mode, o->dihedral,
+                                       &q->pdq, &q->info, &t.tap, o->trim && o->cuts ? &kept
+                                                                                   : NULL,
+                                       QUERY_KEEP_MAX, err, errlen);
+    if (rc < 0)
+        goto out;
+    for (int k = 0; k < PHM_CUT_COUNT; k++)
+        if (t.cut[k] && pdq_stream_end(t.cut[k], o->dihedral, &q->cut[k]) == PHM_OK &&
+            phm_pdq_distinct_rows(&q->cut[k].hash[0]) >= PHM_CUT_MIN_ROWS)
+            q->cut_ok |= 1u << k;
+    /* What phm_hash_cuts leaves in a cut it did not make usable stays:
+     * callers look at cut_ok only. */
+    if (t.soft.small) {
+        phm_image s = { t.soft.small, t.soft.sw, t.soft.sh, t.soft.channels,
+                        (size_t)t.soft.sw * t.soft.channels, PHM_FORMAT_JPEG };
+        q->has_soft = phm_hash_soft(h, &s, o->mode, o->dihedral, &q->soft) == PHM_OK;
+    }
+    if (o->trim && phm__trim_thumb_border(&t.thumb)) {
+        /* Only now is the image wanted whole: the border again on its
+         * full pixels, the content hashed. */
+        phm_image img;
+        char again[PHM_ERRMSG_MAX];
+        if (kept.pixels)
+            phm__trim_image(h, &kept, o->mode, o->dihedral, &q->trim);
+        else if (phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0)
+            phm__trim_image(h, &img, o->mode, o->dihedral, &q->trim);
+    }
+out:
+    soft_free(&t.soft);
+    return rc;
+}
+
+int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                       const char *name, const phm_query_options *opt,
+                       phm_query_hashes *q, char *err, size_t errlen)
+{
+    if (q)
+        memset(q, 0, sizeof *q);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !h || !opt || !q || (!data && len))
+        return PHM_ERR_INVALID;
+    if (!opt->trim && !opt->cuts && !opt->soft)
+        return phm_hash_mem(dec, h, data, len, name, opt->mode, opt->dihedral, &q->pdq,
+                            &q->info, err, errlen);
+    if (phm_format_detect(data, len) == PHM_FORMAT_JPEG)
+        return query_jpeg(dec, h, data, len, name, opt, q, err, errlen);
+
+    /* Other formats are decoded whole anyway: hashed, then the extras. */
+    phm_image img;
+    int rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
+    if (rc < 0)
+        return rc;
+    q->info.width = img.width;
+    q->info.height = img.height;
+    q->info.format = img.format;
+    int hrc = phm_hash_image(h, &img, opt->mode, opt->dihedral, &q->pdq);
+    if (hrc)
+        return hrc;
+    extras_of_image(h, &img, opt, q);
+    return rc;
+}
+
+int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
+                        const phm_query_options *opt, phm_query_hashes *q, char *err,
+                        size_t errlen)
+{
+    if (q)
+        memset(q, 0, sizeof *q);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dec || !h || !path || !opt || !q)
+        return PHM_ERR_INVALID;
+    int rc = phm__read_file(dec, path, err, errlen);
+    if (rc)
+        return rc;
+    return phm_hash_mem_query(dec, h, dec->file, dec->file_len, path, opt, q, err, errlen);
+}
