@@ -495,21 +495,22 @@ static int area_shrink(const phm_image *img, uint32_t w, uint32_t h, uint8_t *bu
 
 /* img re-encoded as a baseline JPEG of `quality` (IJG tables, 4:2:0, grey
  * stays grey, the accurate integer DCT: libjpeg's defaults, as most tools
- * write) and decoded again into buf, with libjpeg-turbo in memory. */
+ * write) and decoded again into buf, with libjpeg-turbo in memory. An
+ * image beyond JPEG's 65,500 pixels a side gives PHM_ERR_TOO_SMALL (no
+ * variant, as for an edit too small to hash). */
 static int jpeg_again(const phm_image *img, int quality, uint8_t *buf, size_t len,
                       phm_image *out)
 {
+    if (img->width > 65500 || img->height > 65500 || img->stride > INT32_MAX)
+        return PHM_ERR_TOO_SMALL;
+    if (len / ((size_t)img->width * img->channels) < img->height)
+        return PHM_ERR_INVALID;
     const int grey = img->channels == 1;
     int rc = PHM_ERR_INTERNAL;
     unsigned char *jpg = NULL;
     unsigned long jlen = 0;
     tjhandle c = tjInitCompress(), d = tjInitDecompress();
     if (!c || !d)
-        goto out;
-    if (img->width > INT32_MAX / 4 || img->height > INT32_MAX / 4 ||
-        img->stride > INT32_MAX)
-        goto out;
-    if (len / ((size_t)img->width * img->channels) < img->height)
         goto out;
     if (tjCompress2(c, img->pixels, (int)img->width, (int)img->stride, (int)img->height,
                     grey ? TJPF_GRAY : TJPF_RGB, &jpg, &jlen, grey ? TJSAMP_GRAY : TJSAMP_420,
