@@ -19,7 +19,7 @@ for f in bridge labelme-q0122 labelme-q0291 labelme-q0746 labelme-q1050 labelme-
     cp "$ROOT/data/photos/$f.jpg" img/
 done
 for db in plain aug; do
-    "$P" index create $db.phmi || exit 1
+    "$P" index create "$db.phmi" || exit 1
 done
 "$P" index add --images --source k plain.phmi img > /dev/null 2>&1
 t_ok "augmented add" sh -c '"$0" index add --images --augment --source k aug.phmi img \
@@ -35,15 +35,15 @@ done
 t_like "labelme-q0122: down50 and jpeg30 too" "$(kept labelme-q0122.jpg)" "down50 jpeg30"
 
 b=img/labelme-q0122.jpg
-convert $b -flop -quality 85 flop.jpg
-convert $b -rotate 90 -quality 85 rot90.jpg
-convert $b -quality 30 q30.jpg
-convert $b -scale 50% -quality 85 half.jpg
+convert "$b" -flop -quality 85 flop.jpg
+convert "$b" -rotate 90 -quality 85 rot90.jpg
+convert "$b" -quality 30 q30.jpg
+convert "$b" -scale 50% -quality 85 half.jpg
 for c in flop:mirror rot90:rot90 q30:jpeg30 half:down50; do
     f=${c%%:*} v=${c#*:}
-    m=$("$P" match --robust --index plain.phmi -f jsonl $f.jpg 2>/dev/null)
+    m=$("$P" match --robust --index plain.phmi -f jsonl "$f.jpg" 2>/dev/null)
     t_is "$f: missed with a plain index" "$(printf '%s' "$m" | grep -c labelme-q0122)" 0
-    m=$("$P" match --robust --index aug.phmi -f jsonl $f.jpg 2>/dev/null)
+    m=$("$P" match --robust --index aug.phmi -f jsonl "$f.jpg" 2>/dev/null)
     t_like "$f: found through $v" "$m" "\"id\":\"img/labelme-q0122.jpg\".*\"known_variant\":\"$v\""
 done
 t_ok "verify" sh -c '"$0" index verify aug.phmi > /dev/null' "$P"
