@@ -873,7 +873,7 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
 #define PHM_INDEX_MAX_ATTRS 4096
 
 /* Most stored variants an image entry carries (phm_entry.variants). */
-#define PHM_INDEX_MAX_VARIANTS 32
+#define PHM_INDEX_MAX_VARIANTS 40
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -1014,6 +1014,24 @@ enum {
                              upper two thirds kept) */
     PHM_KV_ED_CUT_TOP,    /* "cut-top": the upper third cut off */
     PHM_KV_ED_SOFT,       /* "soft": shrunk and blurred (phm_hash_soft) */
+    /* re-uploads of busy images (issue 15, wt-busy): what a re-upload
+     * does to an image whose hash a plain re-encode or resize moves
+     * (fine stripes, a calm sea). Each is kept only where it differs from
+     * the own hash and the variants kept before it, so stable images
+     * store none of them (docs/ROBUST.md, "Busy images"). */
+    PHM_KV_BUSY_JPEG30,   /* "jpeg30": re-encoded as a JPEG of quality 30
+                             (IJG tables, 4:2:0 chroma; libjpeg-turbo, in
+                             memory) */
+    PHM_KV_BUSY_DOWN50,   /* "down50": shrunk to half a side (area
+                             average) */
+    PHM_KV_BUSY_MIRROR,   /* "mirror": flipped left to right; kept only
+                             where its hash is more than min_distance from
+                             the own image's hash in that orientation
+                             (phm_hash_image's PHM_DIH_FLIPY; a stable
+                             image's mirror is found by a query's 8
+                             orientations) */
+    PHM_KV_BUSY_ROT90,    /* "rot90": rotated 90 degrees clockwise; kept as
+                             "mirror" is (against PHM_DIH_ROT270) */
     PHM_KV_COUNT          /* one past the last code */
 };
 

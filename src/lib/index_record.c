@@ -347,6 +347,9 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     /* caption cuts (wt-edits) */
     [PHM_KV_ED_CUT_BOTTOM] = "cut-bottom", [PHM_KV_ED_CUT_TOP] = "cut-top",
     [PHM_KV_ED_SOFT] = "soft",
+    /* re-uploads of busy images (wt-busy) */
+    [PHM_KV_BUSY_JPEG30] = "jpeg30",     [PHM_KV_BUSY_DOWN50] = "down50",
+    [PHM_KV_BUSY_MIRROR] = "mirror",     [PHM_KV_BUSY_ROT90] = "rot90",
 };
 
 const char *phm_known_variant_name(int code)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <turbojpeg.h>
+
 #include "phmatch.h"
 
 size_t phm_image_bytes(uint32_t width, uint32_t height, uint32_t channels)
@@ -194,6 +196,9 @@ static const int default_set[] = {
     PHM_KV_LB_BLUR10, PHM_KV_PB_BLUR10,
     /* caption cuts (wt-edits; docs/ROBUST.md, "Edits at 0.99") */
     PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP,
+    /* re-uploads of busy images (wt-busy; docs/ROBUST.md, "Busy images"):
+     * kept only where the image's hash moves under them */
+    PHM_KV_BUSY_DOWN50, PHM_KV_BUSY_JPEG30, PHM_KV_BUSY_MIRROR, PHM_KV_BUSY_ROT90,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -435,7 +440,129 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
     return ok;
 }
 
-/* Applies variant `code`'s edit of img into buf (img's bytes). */
+/* ---- re-uploads of busy images (PHM_KV_BUSY_*, wt-busy) ------------ */
+
+/* img shrunk to w x h (each at most img's) by area averaging: every
+ * output pixel the mean of the source area it covers, partial pixels
+ * weighted by their share (a box filter of the scale's width, as
+ * ImageMagick's -scale and Pillow's BOX). Separable: one float row of
+ * w x channels per output row. */
+static int area_shrink(const phm_image *img, uint32_t w, uint32_t h, uint8_t *buf,
+                       phm_image *out)
+{
+    const uint32_t ch = img->channels, sw = img->width, sh = img->height;
+    if (!w || !h || w > sw || h > sh)
+        return PHM_ERR_INVALID;
+    const size_t row = (size_t)w * ch;
+    double *acc = malloc(row * sizeof *acc), *line = malloc(row * sizeof *line);
+    if (!acc || !line) {
+        free(acc);
+        free(line);
+        return PHM_ERR_NOMEM;
+    }
+    const double fx = (double)sw / w, fy = (double)sh / h;
+    for (uint32_t y = 0; y < h; y++) {
+        double y0 = y * fy, y1 = (y + 1) * fy;
+        memset(acc, 0, row * sizeof *acc);
+        for (uint32_t sy = (uint32_t)y0; sy < sh && sy < y1; sy++) {
+            double wy = (sy + 1 < y1 ? sy + 1 : y1) - (sy > y0 ? sy : y0);
+            const uint8_t *src = img->pixels + (size_t)sy * img->stride;
+            /* this source row averaged along x into line */
+            for (uint32_t x = 0; x < w; x++) {
+                double x0 = x * fx, x1 = (x + 1) * fx;
+                for (uint32_t c = 0; c < ch; c++)
+                    line[(size_t)x * ch + c] = 0;
+                for (uint32_t sx = (uint32_t)x0; sx < sw && sx < x1; sx++) {
+                    double wx = (sx + 1 < x1 ? sx + 1 : x1) - (sx > x0 ? sx : x0);
+                    for (uint32_t c = 0; c < ch; c++)
+                        line[(size_t)x * ch + c] += wx * src[(size_t)sx * ch + c];
+                }
+            }
+            for (size_t i = 0; i < row; i++)
+                acc[i] += wy * line[i];
+        }
+        uint8_t *d = buf + (size_t)y * row;
+        for (size_t i = 0; i < row; i++) {
+            double v = acc[i] / (fx * fy);
+            d[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+        }
+    }
+    free(acc);
+    free(line);
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
+/* img re-encoded as a baseline JPEG of `quality` (IJG tables, 4:2:0, grey
+ * stays grey, the accurate integer DCT: libjpeg's defaults, as most tools
+ * write) and decoded again into buf, with libjpeg-turbo in memory. An
+ * image beyond JPEG's 65,500 pixels a side gives PHM_ERR_TOO_SMALL (no
+ * variant, as for an edit too small to hash). */
+static int jpeg_again(const phm_image *img, int quality, uint8_t *buf, size_t len,
+                      phm_image *out)
+{
+    if (img->width > 65500 || img->height > 65500 || img->stride > INT32_MAX)
+        return PHM_ERR_TOO_SMALL;
+    if (len / ((size_t)img->width * img->channels) < img->height)
+        return PHM_ERR_INVALID;
+    const int grey = img->channels == 1;
+    int rc = PHM_ERR_INTERNAL;
+    unsigned char *jpg = NULL;
+    unsigned long jlen = 0;
+    tjhandle c = tjInitCompress(), d = tjInitDecompress();
+    if (!c || !d)
+        goto out;
+    if (tjCompress2(c, img->pixels, (int)img->width, (int)img->stride, (int)img->height,
+                    grey ? TJPF_GRAY : TJPF_RGB, &jpg, &jlen, grey ? TJSAMP_GRAY : TJSAMP_420,
+                    quality, TJFLAG_ACCURATEDCT) != 0)
+        goto out;
+    if (tjDecompress2(d, jpg, jlen, buf, (int)img->width, 0, (int)img->height,
+                      grey ? TJPF_GRAY : TJPF_RGB, TJFLAG_ACCURATEDCT) != 0)
+        goto out;
+    describe(out, img, buf, img->width, img->height);
+    rc = PHM_OK;
+out:
+    tjFree(jpg);
+    if (c)
+        tjDestroy(c);
+    if (d)
+        tjDestroy(d);
+    return rc;
+}
+
+/* img flipped left to right (rot 0) or rotated 90 degrees clockwise
+ * (rot 1: w x h becomes h x w) into buf. */
+static void orient(const phm_image *img, int rot, uint8_t *buf, phm_image *out)
+{
+    const uint32_t w = img->width, h = img->height, ch = img->channels;
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *s = img->pixels + (size_t)y * img->stride;
+        for (uint32_t x = 0; x < w; x++) {
+            /* clockwise: source (x, y) lands at column h-1-y of row x */
+            size_t at = rot ? ((size_t)x * h + (h - 1 - y)) * ch
+                            : ((size_t)y * w + (w - 1 - x)) * ch;
+            memcpy(buf + at, s + (size_t)x * ch, ch);
+        }
+    }
+    if (rot)
+        describe(out, img, buf, h, w);
+    else
+        describe(out, img, buf, w, h);
+}
+
+/* The orientation of the own image's hashes (phm_hash_image with
+ * dihedral) that a PHM_KV_BUSY_MIRROR / _ROT90 variant is compared with,
+ * or -1 for other codes: PDQ's names count the other way (its "flipy"
+ * hash is that of the image flipped left to right, "rot270" that of the
+ * image turned 90 degrees clockwise; test_transform_busy.c checks it). */
+static int busy_orientation(int code)
+{
+    return code == PHM_KV_BUSY_MIRROR ? PHM_DIH_FLIPY
+         : code == PHM_KV_BUSY_ROT90  ? PHM_DIH_ROT270 : -1;
+}
+
+/* Applies variant `code`'s edit of img into buf (img's bytes), or, for a
+ * crop, makes *out a view of img's pixels (buf unused). */
 static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                 phm_image *out)
 {
@@ -446,7 +573,7 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
         if (phm_cut_rect(img->width, img->height,
                          code == PHM_KV_ED_CUT_TOP ? PHM_CUT_TOP : PHM_CUT_BOTTOM, &r))
             return PHM_ERR_TOO_SMALL;
-        return phm_image_crop(img, r.x, r.y, r.width, r.height, buf, len, out);
+        return phm_image_view(img, &r, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;
@@ -459,6 +586,16 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
     }
     case PHM_KV_DOWN25:
         return down_up(img, buf, out);
+    case PHM_KV_BUSY_JPEG30:
+        return jpeg_again(img, 30, buf, len, out);
+    case PHM_KV_BUSY_DOWN50:
+        if (img->width < 10 || img->height < 10)
+            return PHM_ERR_TOO_SMALL;
+        return area_shrink(img, (img->width + 1) / 2, (img->height + 1) / 2, buf, out);
+    case PHM_KV_BUSY_MIRROR:
+    case PHM_KV_BUSY_ROT90:
+        orient(img, code == PHM_KV_BUSY_ROT90, buf, out);
+        return PHM_OK;
     case PHM_KV_LB_10:
     case PHM_KV_LB_20:
     case PHM_KV_LB_BLUR10:
@@ -489,7 +626,9 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
     /* fx/fy: 0 keep the left/top, 2 keep the right/bottom, 1 centre */
     uint32_t x = fx[w] == 1 ? dx / 2 : fx[w] == 2 ? dx : 0;
     uint32_t y = fy[w] == 1 ? dy / 2 : fy[w] == 2 ? dy : 0;
-    return phm_image_crop(img, x, y, img->width - dx, img->height - dy, buf, len, out);
+    /* a view of img: phm_hash_image takes its stride, no copy */
+    r = (phm_rect){ x, y, img->width - dx, img->height - dy };
+    return phm_image_view(img, &r, out);
 }
 
 int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
@@ -522,25 +661,42 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
     }
     int rc = PHM_OK;
     size_t n = 0;
+    phm_pdq_result dih; /* own image's 8 orientations, for mirror / rot90 */
+    int have_dih = 0, failed = 0;
     for (size_t i = 0; i < ncodes; i++) {
         phm_image e;
         phm_pdq_result r;
+        int o = busy_orientation(codes[i]);
+        if (o >= 0 && !have_dih) {
+            rc = phm_hash_image(h, img, mode, 1, &dih);
+            if (rc == PHM_ERR_TOO_SMALL) { /* nor has any orientation */
+                rc = PHM_OK;
+                continue;
+            }
+            if (rc != PHM_OK) {
+                failed = codes[i];
+                break;
+            }
+            have_dih = 1;
+        }
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);
         else if ((rc = edit(img, codes[i], buf, len, &e)) == PHM_OK)
             rc = phm_hash_image(h, &e, mode, 0, &r);
-        else
-            break;
         if (rc == PHM_ERR_TOO_SMALL) { /* a tiny image's edit: no variant */
             rc = PHM_OK;
             continue;
         }
-        if (rc != PHM_OK)
+        if (rc != PHM_OK) {
+            failed = codes[i];
             break;
+        }
         /* A low-quality hash matches noise; one near the own hash or a
          * kept variant adds a slot and no reach. */
         int keep = r.quality >= PHM_PDQ_MIN_QUALITY &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
+        if (o >= 0) /* a stable image: its orientation of the own hash */
+            keep = keep && phm_pdq_distance(&r.hash[0], &dih.hash[o]) > min_distance;
         if ((codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP) &&
             phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
@@ -553,7 +709,7 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
     if (rc != PHM_OK) {
         if (err && errlen)
             snprintf(err, errlen, "cannot make variant '%s': %s",
-                     phm_known_variant_name(codes[n < ncodes ? n : 0]), phm_strerror(rc));
+                     phm_known_variant_name(failed), phm_strerror(rc));
         return rc;
     }
     *nout = n;
