@@ -76,7 +76,7 @@ cflags="-std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -Wall -Wextra
 newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
 
 # shellcheck disable=SC2086
-libs="$build/libphmatch.a -fopenmp -pthread $(pkg-config --libs $pkgs) -lm -ldl"
+libs="$build/libphmatch.a -fopenmp -pthread $(pkg-config --libs $pkgs) -lgif -lm -ldl"
 
 build_helper() { # name source...
     name=$1; shift
