@@ -2131,7 +2131,12 @@ typedef struct phm_match_options {
      * within low_quality_distance (at most max_distance) only: its own
      * hashes (every orientation searched), and extras of quality >=
      * min_quality as ever (a flat part's hash is a pattern other flat
-     * images share). 0 (default): such images are not searched. */
+     * images share). 0 (default): such images are not searched.
+     * And (wt-shot) an extra whose quality is below min_quality but at
+     * least low_quality_min, and whose hash is not a pattern
+     * (phm_pdq_distinct_rows >= PHM_CUT_MIN_ROWS: the caption cut of a
+     * calm picture), is searched within low_quality_distance only, with
+     * an image of any quality. */
     int low_quality_distance;
     int low_quality_min;
 } phm_match_options;

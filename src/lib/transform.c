@@ -538,11 +538,14 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
         if (rc != PHM_OK)
             break;
         /* A low-quality hash matches noise; one near the own hash or a
-         * kept variant adds a slot and no reach. */
-        int keep = r.quality >= PHM_PDQ_MIN_QUALITY &&
+         * kept variant adds a slot and no reach. A caption cut (not a
+         * pattern) is kept from PHM_ROBUST_LOW_QUALITY_MIN: the cut of a
+         * calm picture, which a query's cut of the same quality finds
+         * (wt-shot; docs/ROBUST.md, "Screenshots and captions"). */
+        int cut = codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP;
+        int keep = r.quality >= (cut ? PHM_ROBUST_LOW_QUALITY_MIN : PHM_PDQ_MIN_QUALITY) &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
-        if ((codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP) &&
-            phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
+        if (cut && phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)
             keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;
