@@ -685,13 +685,23 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
  * variant of a known image (PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP) and,
  * under `phmatch match --robust`, searched as an extra hash of a query
  * (variants "cut-bottom", "cut-top"). */
-enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1, PHM_CUT_COUNT = 2 };
+enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1,
+       /* wt-shot: a caption or watermark across the middle: the upper
+        * and the lower third stacked (the middle third cut out; no one
+        * rectangle: phm_cut_rect refuses it, phm_hash_cuts copies) */
+       PHM_CUT_MIDDLE = 2,
+       PHM_CUT_COUNT = 3 };
+
+/* The stored variant code (PHM_KV_ED_CUT_*) of cut `which` (PHM_CUT_*),
+ * or 0 for an unknown one: what a match through a query's cut names
+ * (phm_known_variant_name). Any thread. */
+int phm_cut_variant(int which);
 
 /* *out = the part of a width x height image kept by cut `which`
  * (PHM_CUT_BOTTOM: the rows above the lower third, i.e. the first
  * height - height/3; PHM_CUT_TOP: the rows below the upper third), the
  * full width. Returns PHM_OK, or PHM_ERR_INVALID (NULL out, an unknown
- * `which`, a side 0, a height below 3). Any thread. */
+ * `which` or PHM_CUT_MIDDLE, a side 0, a height below 3). Any thread. */
 int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 
 /* The number of distinct 16-bit rows (1..16) of PDQ hash h. A flat image
@@ -703,11 +713,12 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 int phm_pdq_distinct_rows(const phm_pdq *h);
 #define PHM_CUT_MIN_ROWS 12
 
-/* Hashes img's cuts (views of its pixels, phm_cut_rect) into
- * out[PHM_CUT_*] (mode, dihedral as phm_hash_image) and returns a mask:
- * bit k set when out[k] is usable (hashed, not a pattern:
- * PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h as phm_hash_image
- * does; allocates nothing beyond it. */
+/* Hashes img's cuts (views of its pixels, phm_cut_rect; the middle cut
+ * a copy of the two thirds kept) into out[PHM_CUT_*] (mode, dihedral as
+ * phm_hash_image) and returns a mask: bit k set when out[k] is usable
+ * (hashed, not a pattern: PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h
+ * as phm_hash_image does; allocates two thirds of img's bytes for the
+ * middle cut (its bit unset when that fails). */
 unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                        phm_pdq_result out[PHM_CUT_COUNT]);
 
@@ -930,6 +941,9 @@ enum {
                              upper two thirds kept) */
     PHM_KV_ED_CUT_TOP,    /* "cut-top": the upper third cut off */
     PHM_KV_ED_SOFT,       /* "soft": shrunk and blurred (phm_hash_soft) */
+    /* wt-shot */
+    PHM_KV_ED_CUT_MIDDLE, /* "cut-middle": the middle third cut out, the
+                             upper and lower thirds stacked (PHM_CUT_MIDDLE) */
     PHM_KV_COUNT          /* one past the last code */
 };
 

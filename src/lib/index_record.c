@@ -347,6 +347,7 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     /* caption cuts (wt-edits) */
     [PHM_KV_ED_CUT_BOTTOM] = "cut-bottom", [PHM_KV_ED_CUT_TOP] = "cut-top",
     [PHM_KV_ED_SOFT] = "soft",
+    [PHM_KV_ED_CUT_MIDDLE] = "cut-middle", /* wt-shot */
 };
 
 const char *phm_known_variant_name(int code)

@@ -194,6 +194,8 @@ static const int default_set[] = {
     PHM_KV_LB_BLUR10, PHM_KV_PB_BLUR10,
     /* caption cuts (wt-edits; docs/ROBUST.md, "Edits at 0.99") */
     PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP,
+    /* the middle cut (wt-shot; docs/ROBUST.md, "Screenshots and captions") */
+    PHM_KV_ED_CUT_MIDDLE,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -372,6 +374,30 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out)
     return PHM_OK;
 }
 
+int phm_cut_variant(int which)
+{
+    return which == PHM_CUT_BOTTOM   ? PHM_KV_ED_CUT_BOTTOM
+           : which == PHM_CUT_TOP    ? PHM_KV_ED_CUT_TOP
+           : which == PHM_CUT_MIDDLE ? PHM_KV_ED_CUT_MIDDLE
+                                     : 0;
+}
+
+/* The middle cut of img (its upper third, rows [0, h/3), over its rows
+ * from 2 h/3 on: as tall as the other cuts) into buf (at least its
+ * bytes) as *out; PHM_ERR_TOO_SMALL for a height below 3. */
+static int cut_middle(const phm_image *img, uint8_t *buf, size_t len, phm_image *out)
+{
+    const uint32_t third = img->height / 3, kept = img->height - third;
+    const size_t row = (size_t)img->width * img->channels;
+    if (third < 1 || len < row * kept)
+        return PHM_ERR_TOO_SMALL;
+    for (uint32_t y = 0; y < kept; y++)
+        memcpy(buf + (size_t)y * row,
+               img->pixels + (size_t)(y < third ? y : y + third) * img->stride, row);
+    *out = (phm_image){ buf, img->width, kept, img->channels, row, img->format };
+    return PHM_OK;
+}
+
 int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                   phm_pdq_result *out)
 {
@@ -427,11 +453,20 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
     phm_image view;
     phm_rect r;
     for (int k = 0; h && valid(img) && out && k < PHM_CUT_COUNT; k++)
-        if (phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
+        if (k != PHM_CUT_MIDDLE && phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
             phm_image_view(img, &r, &view) == PHM_OK &&
             phm_hash_image(h, &view, mode, dihedral, &out[k]) == PHM_OK &&
             phm_pdq_distinct_rows(&out[k].hash[0]) >= PHM_CUT_MIN_ROWS)
             ok |= 1u << k;
+    if (!h || !valid(img) || !out || img->height < 3)
+        return ok;
+    size_t len = (size_t)img->width * img->channels * (img->height - img->height / 3);
+    uint8_t *buf = malloc(len);
+    if (buf && cut_middle(img, buf, len, &view) == PHM_OK &&
+        phm_hash_image(h, &view, mode, dihedral, &out[PHM_CUT_MIDDLE]) == PHM_OK &&
+        phm_pdq_distinct_rows(&out[PHM_CUT_MIDDLE].hash[0]) >= PHM_CUT_MIN_ROWS)
+        ok |= 1u << PHM_CUT_MIDDLE;
+    free(buf);
     return ok;
 }
 
@@ -447,6 +482,8 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                          code == PHM_KV_ED_CUT_TOP ? PHM_CUT_TOP : PHM_CUT_BOTTOM, &r))
             return PHM_ERR_TOO_SMALL;
         return phm_image_crop(img, r.x, r.y, r.width, r.height, buf, len, out);
+    case PHM_KV_ED_CUT_MIDDLE:
+        return cut_middle(img, buf, len, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;
@@ -542,7 +579,8 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
          * pattern) is kept from PHM_ROBUST_LOW_QUALITY_MIN: the cut of a
          * calm picture, which a query's cut of the same quality finds
          * (wt-shot; docs/ROBUST.md, "Screenshots and captions"). */
-        int cut = codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP;
+        int cut = codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP ||
+                  codes[i] == PHM_KV_ED_CUT_MIDDLE;
         int keep = r.quality >= (cut ? PHM_ROBUST_LOW_QUALITY_MIN : PHM_PDQ_MIN_QUALITY) &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
         if (cut && phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
