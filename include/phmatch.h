@@ -640,8 +640,12 @@ typedef struct phm_rect {
  * image), or PHM_ERR_INVALID (NULL arguments, channels not 1 or 3, stride
  * below width x channels). Looks at 256 places of a line at most (each
  * with its neighbour), line by line from each edge to a few lines past
- * its border, so a large image costs a small part of its pixels. Allocates
- * nothing; any thread. */
+ * its border, so a large image costs a small part of its pixels; an image
+ * at least 1.5 times as tall as wide whose first and last rows are mostly
+ * one colour and that shows no border above and below its content is
+ * also read row by row (128 places, up to 4 times) as a phone's
+ * screenshot (wt-shot; docs/ROBUST.md, "Screenshots and captions of other
+ * layouts"). Allocates nothing; any thread. */
 int phm_trim_detect(const phm_image *img, phm_rect *content);
 
 /* *out = the rectangle r of img, a view sharing img's pixels (stride
