@@ -642,8 +642,12 @@ typedef struct phm_rect {
  * image), or PHM_ERR_INVALID (NULL arguments, channels not 1 or 3, stride
  * below width x channels). Looks at 256 places of a line at most (each
  * with its neighbour), line by line from each edge to a few lines past
- * its border, so a large image costs a small part of its pixels. Allocates
- * nothing; any thread. */
+ * its border, so a large image costs a small part of its pixels; an image
+ * at least 1.5 times as tall as wide whose first and last rows are mostly
+ * one colour and that shows no border above and below its content is
+ * also read row by row (128 places, up to 4 times) as a phone's
+ * screenshot (wt-shot; docs/ROBUST.md, "Screenshots and captions of other
+ * layouts"). Allocates nothing; any thread. */
 int phm_trim_detect(const phm_image *img, phm_rect *content);
 
 /* *out = the rectangle r of img, a view sharing img's pixels (stride
@@ -689,13 +693,23 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
  * variant of a known image (PHM_KV_ED_CUT_BOTTOM, PHM_KV_ED_CUT_TOP) and,
  * under `phmatch match --robust`, searched as an extra hash of a query
  * (variants "cut-bottom", "cut-top"). */
-enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1, PHM_CUT_COUNT = 2 };
+enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1,
+       /* wt-shot: a caption or watermark across the middle: the upper
+        * and the lower third stacked (the middle third cut out; no one
+        * rectangle: phm_cut_rect refuses it, phm_hash_cuts copies) */
+       PHM_CUT_MIDDLE = 2,
+       PHM_CUT_COUNT = 3 };
+
+/* The stored variant code (PHM_KV_ED_CUT_*) of cut `which` (PHM_CUT_*),
+ * or 0 for an unknown one: what a match through a query's cut names
+ * (phm_known_variant_name). Any thread. */
+int phm_cut_variant(int which);
 
 /* *out = the part of a width x height image kept by cut `which`
  * (PHM_CUT_BOTTOM: the rows above the lower third, i.e. the first
  * height - height/3; PHM_CUT_TOP: the rows below the upper third), the
  * full width. Returns PHM_OK, or PHM_ERR_INVALID (NULL out, an unknown
- * `which`, a side 0, a height below 3). Any thread. */
+ * `which` or PHM_CUT_MIDDLE, a side 0, a height below 3). Any thread. */
 int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 
 /* The number of distinct 16-bit rows (1..16) of PDQ hash h. A flat image
@@ -707,11 +721,12 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 int phm_pdq_distinct_rows(const phm_pdq *h);
 #define PHM_CUT_MIN_ROWS 12
 
-/* Hashes img's cuts (views of its pixels, phm_cut_rect) into
- * out[PHM_CUT_*] (mode, dihedral as phm_hash_image) and returns a mask:
- * bit k set when out[k] is usable (hashed, not a pattern:
- * PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h as phm_hash_image
- * does; allocates nothing beyond it. */
+/* Hashes img's cuts (views of its pixels, phm_cut_rect; the middle cut
+ * a copy of the two thirds kept) into out[PHM_CUT_*] (mode, dihedral as
+ * phm_hash_image) and returns a mask: bit k set when out[k] is usable
+ * (hashed, not a pattern: PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h
+ * as phm_hash_image does; allocates two thirds of img's bytes for the
+ * middle cut (its bit unset when that fails). */
 unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                        phm_pdq_result out[PHM_CUT_COUNT]);
 
@@ -1032,6 +1047,9 @@ enum {
                              orientations) */
     PHM_KV_BUSY_ROT90,    /* "rot90": rotated 90 degrees clockwise; kept as
                              "mirror" is (against PHM_DIH_ROT270) */
+    /* wt-shot */
+    PHM_KV_ED_CUT_MIDDLE, /* "cut-middle": the middle third cut out, the
+                             upper and lower thirds stacked (PHM_CUT_MIDDLE) */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -2233,7 +2251,12 @@ typedef struct phm_match_options {
      * within low_quality_distance (at most max_distance) only: its own
      * hashes (every orientation searched), and extras of quality >=
      * min_quality as ever (a flat part's hash is a pattern other flat
-     * images share). 0 (default): such images are not searched. */
+     * images share). 0 (default): such images are not searched.
+     * And (wt-shot) an extra whose quality is below min_quality but at
+     * least low_quality_min, and whose hash is not a pattern
+     * (phm_pdq_distinct_rows >= PHM_CUT_MIN_ROWS: the caption cut of a
+     * calm picture), is searched within low_quality_distance only, with
+     * an image of any quality. */
     int low_quality_distance;
     int low_quality_min;
 } phm_match_options;

@@ -78,9 +78,10 @@ static const char usage_text[] =
     "                         (--dihedral), trimming, --cuts and\n"
     "                         --low-quality-distance "
     MATCH_STR(PHM_ROBUST_LOW_QUALITY_DISTANCE) " (docs/ROBUST.md)\n"
-    "      --cuts             also search each image with its lower and its\n"
-    "                         upper third cut off (a caption's band);\n"
-    "                         variant 'cut-bottom' or 'cut-top' says so\n"
+    "      --cuts             also search each image with its lower, its\n"
+    "                         upper or its middle third cut off (a caption's\n"
+    "                         band); variant 'cut-bottom', 'cut-top' or\n"
+    "                         'cut-middle' says so\n"
     "      --soft             also search each image's soft hash (shrunk and\n"
     "                         blurred: fine stripes and textures); variant\n"
     "                         'soft' says it matched so (not in --robust)\n"
@@ -320,9 +321,7 @@ static void work(void *ctx, void *state, hash_record *rec)
         for (int k = 0; k < PHM_CUT_COUNT; k++)
             if (rec->cut_ok & (1u << k))
                 extra[ne++] = (phm_match_extra){
-                    phm_known_variant_name(k == PHM_CUT_TOP ? PHM_KV_ED_CUT_TOP
-                                                            : PHM_KV_ED_CUT_BOTTOM),
-                    &rec->cut[k] };
+                    phm_known_variant_name(phm_cut_variant(k)), &rec->cut[k] };
         if (rec->has_soft)
             extra[ne++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &rec->soft };
         if (ne) {

@@ -20,9 +20,10 @@ static uint64_t body_charge(const uint8_t *body, size_t len, const svc_config *c
         return 0;
     uint64_t pixels = decode_charge(head->width, head->height);
     if (cuts) {
-        /* The cuts' two hashers keep their rows (2/3 of the image's
-         * each) while the image's keeps its own (phm_hash_mem_query). */
-        uint64_t rows = decode_charge(1, head->height) / 3 * 7;
+        /* The cuts' hashers (PHM_CUT_COUNT) keep their rows (2/3 of
+         * the image's each) while the image's keeps its own
+         * (phm_hash_mem_query). */
+        uint64_t rows = decode_charge(1, head->height) / 3 * (3 + 2 * PHM_CUT_COUNT);
         if (rows > pixels)
             pixels = rows;
     }

@@ -177,9 +177,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
     for (int k = 0; rx && k < PHM_CUT_COUNT; k++)
         if (rx->cut_ok & (1u << k))
             extra[ne++] = (phm_match_extra){
-                phm_known_variant_name(k == PHM_CUT_TOP ? PHM_KV_ED_CUT_TOP
-                                                        : PHM_KV_ED_CUT_BOTTOM),
-                &rx->cut[k] };
+                phm_known_variant_name(phm_cut_variant(k)), &rx->cut[k] };
     if (ne) {
         o.extra = extra;
         o.nextra = ne;

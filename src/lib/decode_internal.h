@@ -70,6 +70,15 @@ int phm__trim_thumb_border(const phm_thumb *t);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 
+/* The rows of caption cut `which` (PHM_CUT_*) of an image `height` rows
+ * tall, as bands [band[i][0], band[i][1]) in the cut's order (transform.c):
+ * one band for the bottom and top cuts (phm_cut_rect's), two for the
+ * middle cut (the upper third, then the rows from two thirds down).
+ * Returns the number of bands, 0 for an unknown `which` or a height
+ * below 3. query.c streams a cut's rows by it; phm_hash_cuts copies the
+ * middle cut by it. */
+int phm__cut_bands(uint32_t height, int which, uint32_t band[2][2]);
+
 /* Returns a buffer of at least `bytes` in dec->pixels (kept between calls),
  * or NULL. Callers have checked `bytes` against the pixel limit. */
 uint8_t *phm__pixels(phm_decoder *dec, size_t bytes);

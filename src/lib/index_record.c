@@ -350,6 +350,7 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     /* re-uploads of busy images (wt-busy) */
     [PHM_KV_BUSY_JPEG30] = "jpeg30",     [PHM_KV_BUSY_DOWN50] = "down50",
     [PHM_KV_BUSY_MIRROR] = "mirror",     [PHM_KV_BUSY_ROT90] = "rot90",
+    [PHM_KV_ED_CUT_MIDDLE] = "cut-middle", /* wt-shot */
 };
 
 const char *phm_known_variant_name(int code)

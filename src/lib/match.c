@@ -489,7 +489,11 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
         const phm_pdq_result *e = o->extra[k].pdq;
         if (!e || e->nhashes < 1 || e->nhashes > PHM_DIH_COUNT)
             return invalid(err, errlen, "an extra hash without its hashes");
-        if (e->quality < o->min_quality)
+        /* Below the gate: searched for near matches only (drop_far_low),
+         * when asked and not a pattern. */
+        if (e->quality < o->min_quality &&
+            !(o->low_quality_distance > 0 && e->quality >= o->low_quality_min &&
+              phm_pdq_distinct_rows(&e->hash[0]) >= PHM_CUT_MIN_ROWS))
             continue;
         size_t ne = o->orientations ? (size_t)e->nhashes : 1;
         for (size_t i = 0; i < ne; i++, n++) {
@@ -499,6 +503,21 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
     }
     *nq = n;
     return PHM_OK;
+}
+
+/* Drops the first np pairs' of extras below the quality gate farther than
+ * low_quality_distance (variants()); returns the count kept, in order. */
+static long drop_far_low(phm_matcher *m, const phm_match_options *o, long np)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < (size_t)np; i++) {
+        uint32_t c = m->code[m->pairs[i].q];
+        const phm_pdq_result *e = c >= PHM_DIH_COUNT ? o->extra[c / PHM_DIH_COUNT - 1].pdq : NULL;
+        if (e && e->quality < o->min_quality && m->pairs[i].distance > o->low_quality_distance)
+            continue;
+        m->pairs[k++] = m->pairs[i];
+    }
+    return (long)k;
 }
 
 int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
@@ -542,6 +561,8 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     long np = collect_pairs(m, q, nq, radius, &rc, err, errlen);
     if (np < 0)
         return rc;
+    if (o->nextra)
+        np = drop_far_low(m, o, np);
     /* Pairs keep their index into q (the image's own hashes first, then
      * each extra's, so ties go to the own hash); the hit building reads
      * the orientation and variant through m->qcode. */

@@ -107,7 +107,7 @@ int pdq_stream_end(phm_hasher *h, int dihedral, phm_pdq_result *out);
  * with h's SIMD level and kept (freed and trimmed with h): for hashing
  * other views of an image while its rows stream into h (the caption cuts
  * of phm_hash_mem_query, query.c). NULL out of memory. */
-#define PDQ_AUX_COUNT 2
+#define PDQ_AUX_COUNT 3
 phm_hasher *pdq_aux(phm_hasher *h, int i);
 
 /* Step 1 for one pixel. */

@@ -2,7 +2,7 @@
  * the image's own hash, the content inside a border, the caption cuts and
  * the soft hash. A JPEG's rows stream from libjpeg-turbo to the hasher
  * and, through a row tap, to the reduced copy border detection looks at,
- * to two helper hashers that take the rows of each cut (PDQ of a view is
+ * to helper hashers that take the rows of each cut (PDQ of a view is
  * PDQ of its rows in order, so a cut is hashed as its rows pass) and to a
  * block-mean shrink for the soft hash; the image is never held whole
  * unless the reduced copy shows a border. Other formats are decoded whole
@@ -98,7 +98,8 @@ typedef struct query_tap {
     const phm_query_options *opt;
     phm_thumb thumb;               /* opt->trim: the reduced copy */
     phm_hasher *cut[PHM_CUT_COUNT]; /* a cut being hashed, or NULL */
-    phm_rect cut_rect[PHM_CUT_COUNT];
+    uint32_t cut_band[PHM_CUT_COUNT][2][2]; /* phm__cut_bands */
+    int cut_nband[PHM_CUT_COUNT];
     soft_shrink soft;              /* opt->soft: small non-NULL while made */
     uint32_t y;                    /* image rows seen */
 } query_tap;
@@ -116,9 +117,14 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
     /* The extras below are best effort: one that cannot start is left out. */
     for (int k = 0; o->cuts && k < PHM_CUT_COUNT; k++) {
         phm_hasher *a;
-        if (phm_cut_rect(width, height, k, &t->cut_rect[k]) == PHM_OK &&
-            (a = pdq_aux(t->h, k)) &&
-            pdq_stream_begin(a, width, t->cut_rect[k].height, channels, o->mode) == PHM_OK)
+        uint32_t(*band)[2] = t->cut_band[k];
+        int nb = phm__cut_bands(height, k, band);
+        uint32_t rows = 0;
+        for (int b = 0; b < nb; b++)
+            rows += band[b][1] - band[b][0];
+        t->cut_nband[k] = nb;
+        if (nb && (a = pdq_aux(t->h, k)) &&
+            pdq_stream_begin(a, width, rows, channels, o->mode) == PHM_OK)
             t->cut[k] = a;
     }
     if (o->soft)
@@ -131,15 +137,15 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
     query_tap *t = (query_tap *)tp;
     if (t->opt->trim)
         phm__thumb_rows(&t->thumb, rows, stride, n);
-    /* Each cut takes the rows of its band that are in this block. */
+    /* Each cut takes the rows of its bands that are in this block. */
     for (int k = 0; k < PHM_CUT_COUNT; k++) {
-        if (!t->cut[k])
-            continue;
-        uint64_t lo = t->cut_rect[k].y, hi = lo + t->cut_rect[k].height;
-        uint64_t a = t->y > lo ? t->y : lo, b = t->y + n < hi ? t->y + n : hi;
-        if (a < b)
-            pdq_stream_rows(t->cut[k], rows + (size_t)(a - t->y) * stride, stride,
-                            (size_t)(b - a));
+        for (int i = 0; t->cut[k] && i < t->cut_nband[k]; i++) {
+            uint64_t lo = t->cut_band[k][i][0], hi = t->cut_band[k][i][1];
+            uint64_t a = t->y > lo ? t->y : lo, b = t->y + n < hi ? t->y + n : hi;
+            if (a < b)
+                pdq_stream_rows(t->cut[k], rows + (size_t)(a - t->y) * stride, stride,
+                                (size_t)(b - a));
+        }
     }
     if (t->soft.small)
         soft_rows(&t->soft, rows, stride, n);

@@ -9,6 +9,7 @@
 
 #include <turbojpeg.h>
 
+#include "decode_internal.h"
 #include "phmatch.h"
 
 size_t phm_image_bytes(uint32_t width, uint32_t height, uint32_t channels)
@@ -199,6 +200,8 @@ static const int default_set[] = {
     /* re-uploads of busy images (wt-busy; docs/ROBUST.md, "Busy images"):
      * kept only where the image's hash moves under them */
     PHM_KV_BUSY_DOWN50, PHM_KV_BUSY_JPEG30, PHM_KV_BUSY_MIRROR, PHM_KV_BUSY_ROT90,
+    /* the middle cut (wt-shot; docs/ROBUST.md, "Screenshots and captions") */
+    PHM_KV_ED_CUT_MIDDLE,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -370,10 +373,58 @@ static int bars(const phm_image *img, int vertical, double pct, int blur, uint8_
 
 int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out)
 {
-    if (!out || !width || height < 3 || (which != PHM_CUT_BOTTOM && which != PHM_CUT_TOP))
+    uint32_t band[2][2];
+    if (!out || !width || phm__cut_bands(height, which, band) != 1)
         return PHM_ERR_INVALID;
-    uint32_t third = height / 3;
-    *out = (phm_rect){ 0, which == PHM_CUT_TOP ? third : 0, width, height - third };
+    *out = (phm_rect){ 0, band[0][0], width, band[0][1] - band[0][0] };
+    return PHM_OK;
+}
+
+int phm_cut_variant(int which)
+{
+    return which == PHM_CUT_BOTTOM   ? PHM_KV_ED_CUT_BOTTOM
+           : which == PHM_CUT_TOP    ? PHM_KV_ED_CUT_TOP
+           : which == PHM_CUT_MIDDLE ? PHM_KV_ED_CUT_MIDDLE
+                                     : 0;
+}
+
+int phm__cut_bands(uint32_t height, int which, uint32_t band[2][2])
+{
+    const uint32_t third = height / 3;
+    if (height < 3)
+        return 0;
+    switch (which) {
+    case PHM_CUT_BOTTOM:
+        band[0][0] = 0, band[0][1] = height - third;
+        return 1;
+    case PHM_CUT_TOP:
+        band[0][0] = third, band[0][1] = height;
+        return 1;
+    case PHM_CUT_MIDDLE:
+        band[0][0] = 0, band[0][1] = third;
+        band[1][0] = 2 * third, band[1][1] = height;
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+/* The middle cut of img (phm__cut_bands: its upper third over its rows
+ * from 2 h/3 on, as tall as the other cuts) into buf (at least its bytes)
+ * as *out; PHM_ERR_TOO_SMALL for a height below 3. */
+static int cut_middle(const phm_image *img, uint8_t *buf, size_t len, phm_image *out)
+{
+    uint32_t band[2][2];
+    const size_t row = (size_t)img->width * img->channels;
+    const int nb = phm__cut_bands(img->height, PHM_CUT_MIDDLE, band);
+    const uint32_t kept = nb == 2 ? (band[0][1] - band[0][0]) + (band[1][1] - band[1][0]) : 0;
+    if (!kept || len < row * kept)
+        return PHM_ERR_TOO_SMALL;
+    uint8_t *dst = buf;
+    for (int b = 0; b < nb; b++)
+        for (uint32_t y = band[b][0]; y < band[b][1]; y++, dst += row)
+            memcpy(dst, img->pixels + (size_t)y * img->stride, row);
+    *out = (phm_image){ buf, img->width, kept, img->channels, row, img->format };
     return PHM_OK;
 }
 
@@ -432,11 +483,20 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
     phm_image view;
     phm_rect r;
     for (int k = 0; h && valid(img) && out && k < PHM_CUT_COUNT; k++)
-        if (phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
+        if (k != PHM_CUT_MIDDLE && phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
             phm_image_view(img, &r, &view) == PHM_OK &&
             phm_hash_image(h, &view, mode, dihedral, &out[k]) == PHM_OK &&
             phm_pdq_distinct_rows(&out[k].hash[0]) >= PHM_CUT_MIN_ROWS)
             ok |= 1u << k;
+    if (!h || !valid(img) || !out || img->height < 3)
+        return ok;
+    size_t len = (size_t)img->width * img->channels * (img->height - img->height / 3);
+    uint8_t *buf = malloc(len);
+    if (buf && cut_middle(img, buf, len, &view) == PHM_OK &&
+        phm_hash_image(h, &view, mode, dihedral, &out[PHM_CUT_MIDDLE]) == PHM_OK &&
+        phm_pdq_distinct_rows(&out[PHM_CUT_MIDDLE].hash[0]) >= PHM_CUT_MIN_ROWS)
+        ok |= 1u << PHM_CUT_MIDDLE;
+    free(buf);
     return ok;
 }
 
@@ -574,6 +634,8 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                          code == PHM_KV_ED_CUT_TOP ? PHM_CUT_TOP : PHM_CUT_BOTTOM, &r))
             return PHM_ERR_TOO_SMALL;
         return phm_image_view(img, &r, out);
+    case PHM_KV_ED_CUT_MIDDLE:
+        return cut_middle(img, buf, len, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;
@@ -692,13 +754,17 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
             break;
         }
         /* A low-quality hash matches noise; one near the own hash or a
-         * kept variant adds a slot and no reach. */
-        int keep = r.quality >= PHM_PDQ_MIN_QUALITY &&
+         * kept variant adds a slot and no reach. A caption cut (not a
+         * pattern) is kept from PHM_ROBUST_LOW_QUALITY_MIN: the cut of a
+         * calm picture, which a query's cut of the same quality finds
+         * (wt-shot; docs/ROBUST.md, "Screenshots and captions"). */
+        int cut = codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP ||
+                  codes[i] == PHM_KV_ED_CUT_MIDDLE;
+        int keep = r.quality >= (cut ? PHM_ROBUST_LOW_QUALITY_MIN : PHM_PDQ_MIN_QUALITY) &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
         if (o >= 0) /* a stable image: its orientation of the own hash */
             keep = keep && phm_pdq_distance(&r.hash[0], &dih.hash[o]) > min_distance;
-        if ((codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP) &&
-            phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
+        if (cut && phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)
             keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;

@@ -39,7 +39,13 @@
  * Two passes: the bars across a screenshot cut, those along its sides
  * become whole lines. A side's border counts from MIN_BORDER of its
  * dimension, and the content must keep MIN_CONTENT of each dimension
- * (and MIN_CONTENT_PX). */
+ * (and MIN_CONTENT_PX).
+ *
+ * When that finds no border above and below the content, a phone's
+ * screenshot whose bars carry text and icons (a status bar, an app bar,
+ * a navigation bar; light or dark; rounded corners) is looked for by rows
+ * instead (screen_box): rows mostly of one colour (the interface) above
+ * and below a run of rows that are not (the image). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -443,6 +449,184 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* A phone screen's layout (screen_box)                                */
+
+#define SCREEN_SAMPLES 128
+#define SCREEN_TOL 10
+#define SCREEN_PLAIN 0.50   /* a row of the interface: its colour's share */
+#define SCREEN_CANVAS 0.70  /* a row of the canvas (or the image's) */
+#define SCREEN_COLUMN 0.90  /* a column of the canvas beside the image */
+#define SCREEN_MIN_RUN 0.02 /* the interface above and below the image */
+#define SCREEN_ASPECT 1.5   /* a phone's screen: at least this tall a width */
+#define SCREEN_WIDTH 0.75   /* the image spans at least this of the width */
+
+static const uint8_t *at(const phm_image *img, uint32_t x, uint32_t y)
+{
+    return img->pixels + (size_t)y * img->stride + (size_t)x * img->channels;
+}
+
+/* Pixel p is within tol of colour c in every channel. */
+static int near_colour(const phm_image *img, const uint8_t *p, const int c[3], int tol)
+{
+    for (uint32_t ch = 0; ch < img->channels; ch++)
+        if (abs(p[ch] - c[ch]) > tol)
+            return 0;
+    return 1;
+}
+
+/* Colours a and b are within tol of each other in every channel of img. */
+static int near_colours(const phm_image *img, const int a[3], const int b[3], int tol)
+{
+    for (uint32_t ch = 0; ch < img->channels; ch++)
+        if (abs(a[ch] - b[ch]) > tol)
+            return 0;
+    return 1;
+}
+
+/* Of row y of img (SCREEN_SAMPLES places across it), the share of
+ * samples within SCREEN_TOL of its most common colour among a few
+ * candidates (the row's middle and two places near its ends: a bar's
+ * text and icons sit at the ends, a rounded screen's black corners at
+ * the very ends), and that colour into c. */
+static double row_plain(const phm_image *img, uint32_t y, int c[3])
+{
+    const uint32_t n = img->width < SCREEN_SAMPLES ? img->width : SCREEN_SAMPLES;
+    const uint32_t cand[3] = { n / 2, n / 8, n - 1 - n / 8 };
+    double best = 0;
+    for (int k = 0; k < 3; k++) {
+        const uint8_t *q = at(img, (uint32_t)((uint64_t)cand[k] * (img->width - 1) / (n - 1)), y);
+        int col[3] = { q[0], img->channels > 1 ? q[1] : 0, img->channels > 1 ? q[2] : 0 };
+        uint32_t in = 0;
+        for (uint32_t j = 0; j < n; j++)
+            in += (uint32_t)near_colour(
+                img, at(img, (uint32_t)((uint64_t)j * (img->width - 1) / (n - 1)), y), col,
+                SCREEN_TOL);
+        double share = (double)in / n;
+        if (share > best) {
+            best = share;
+            memcpy(c, col, sizeof col);
+        }
+    }
+    return best;
+}
+
+/* A screenshot of a phone (at least SCREEN_ASPECT as tall as wide): rows
+ * of the interface (bars with text and icons on them, a plain canvas,
+ * text lines: each row SCREEN_PLAIN one colour) above and below the
+ * image. The canvas is the most common colour of the plainer rows
+ * (SCREEN_CANVAS); the image the longest run of rows from one that is not
+ * plain to one that is not with no canvas row between (a graphic's own
+ * flat rows of another colour are the image's, and so are such rows just
+ * before and after the run in the colour it starts or ends in), with at
+ * least SCREEN_MIN_RUN of the height above and below it and nothing but
+ * plain rows above it; its sides where columns stop being the canvas's
+ * colour (SCREEN_COLUMN), at least SCREEN_WIDTH of the width apart (an
+ * app shows an image across the screen; an object on a plain background
+ * is not one). The box into *box; 1 if found. Reads a row at
+ * SCREEN_SAMPLES places, up to 4 times, when the first and the last
+ * rows are plain (most images stop there); allocates nothing. */
+static int screen_box(const phm_image *img, phm_rect *box)
+{
+    const uint32_t w = img->width, h = img->height;
+    int c[3] = { 0, 0, 0 };
+    if (w < 2 * MIN_CONTENT_PX || h < SCREEN_ASPECT * w || row_plain(img, 0, c) < SCREEN_PLAIN ||
+        row_plain(img, h - 1, c) < SCREEN_PLAIN)
+        return 0;
+    /* The canvas: the most common colour of the plain rows (8 levels a
+     * channel; its rows' mean). */
+    uint32_t count[512], sum[512][3];
+    memset(count, 0, sizeof count);
+    memset(sum, 0, sizeof sum);
+    for (uint32_t y = 0; y < h; y++)
+        if (row_plain(img, y, c) >= SCREEN_CANVAS) {
+            uint32_t b = (uint32_t)(c[0] >> 5) << 6 | (uint32_t)(c[1] >> 5) << 3 | (uint32_t)(c[2] >> 5);
+            count[b]++;
+            for (int k = 0; k < 3; k++)
+                sum[b][k] += (uint32_t)c[k];
+        }
+    uint32_t cb = 0;
+    for (uint32_t b = 1; b < 512; b++)
+        if (count[b] > count[cb])
+            cb = b;
+    if (!count[cb])
+        return 0;
+    int canvas[3];
+    for (int k = 0; k < 3; k++)
+        canvas[k] = (int)(sum[cb][k] / count[cb]);
+    /* The image: the longest run from a row that is not plain to one that
+     * is not, with no row of the canvas between (plain rows of another
+     * colour, a flat part of a graphic, are the image's). */
+    uint32_t best = 0, best_at = 0, start = 0, open = 0;
+    for (uint32_t y = 0; y < h; y++) {
+        if (row_plain(img, y, c) >= SCREEN_CANVAS) {
+            if (near_colours(img, c, canvas, SCREEN_TOL))
+                open = 0;
+            continue;
+        }
+        if (!open) {
+            open = 1;
+            start = y;
+        }
+        if (y + 1 - start > best) {
+            best = y + 1 - start;
+            best_at = start;
+        }
+    }
+    if (!best)
+        return 0;
+    /* Its flat first and last rows (a graphic's plain background: rows of
+     * the colour the run starts or ends in, not the canvas's). */
+    int edge[3] = { 0, 0, 0 };
+    row_plain(img, best_at, edge);
+    while (best_at > 0 && row_plain(img, best_at - 1, c) >= SCREEN_CANVAS &&
+           near_colours(img, c, edge, SCREEN_TOL) && !near_colours(img, c, canvas, SCREEN_TOL))
+        best_at--, best++;
+    row_plain(img, best_at + best - 1, edge);
+    while (best_at + best < h && row_plain(img, best_at + best, c) >= SCREEN_CANVAS &&
+           near_colours(img, c, edge, SCREEN_TOL) && !near_colours(img, c, canvas, SCREEN_TOL))
+        best++;
+    const uint32_t top = best_at, bottom = best_at + best; /* rows [top, bottom) */
+    const uint32_t min_run = (uint32_t)(SCREEN_MIN_RUN * h) > 2 ? (uint32_t)(SCREEN_MIN_RUN * h) : 2;
+    if (best < MIN_CONTENT_PX || best < MIN_CONTENT * h || top < min_run || h - bottom < min_run)
+        return 0;
+    /* The colours beside the image: the canvas's, the rows' above and
+     * below it. */
+    int above[3] = { 0, 0, 0 }, below[3] = { 0, 0, 0 };
+    row_plain(img, top - 1, above);
+    row_plain(img, bottom, below);
+    /* The sides: columns of the canvas's colour over the image's rows. */
+    const uint32_t rows = best < SCREEN_SAMPLES ? best : SCREEN_SAMPLES;
+    uint32_t x0 = 0, x1 = w;
+    for (int right = 0; right < 2; right++) {
+        for (uint32_t k = 0; k < w / 2; k++) {
+            uint32_t x = right ? w - 1 - k : k, in = 0;
+            for (uint32_t j = 0; j < rows; j++) {
+                uint32_t y = top + (uint32_t)((uint64_t)j * (best - 1) / (rows > 1 ? rows - 1 : 1));
+                const uint8_t *p = at(img, x, y);
+                in += (uint32_t)(near_colour(img, p, canvas, SCREEN_TOL) ||
+                                 near_colour(img, p, above, SCREEN_TOL) ||
+                                 near_colour(img, p, below, SCREEN_TOL));
+            }
+            if ((double)in / rows < SCREEN_COLUMN)
+                break;
+            if (right)
+                x1 = x;
+            else
+                x0 = x + 1;
+        }
+    }
+    if (x1 <= x0 || x1 - x0 < MIN_CONTENT_PX || x1 - x0 < SCREEN_WIDTH * w)
+        return 0;
+    /* Above the image, the interface only: every row plain (a status
+     * bar, an app bar, a canvas). */
+    for (uint32_t y = 0; y < top; y++)
+        if (row_plain(img, y, c) < SCREEN_PLAIN)
+            return 0;
+    *box = (phm_rect){ x0, top, x1 - x0, best };
+    return 1;
+}
+
 static int detect(const phm_image *img, phm_rect *content, const tune *t)
 {
     if (!img || !content || !img->pixels || (img->channels != 1 && img->channels != 3) ||
@@ -471,6 +655,11 @@ static int detect(const phm_image *img, phm_rect *content, const tune *t)
         r.width = w;
         r.height = h;
     }
+    /* No bars found above and below the content: a phone's screen with
+     * text and icons on its bars (screen_box). */
+    phm_rect sc;
+    if ((r.y == 0 || r.y + r.height == img->height) && screen_box(img, &sc))
+        r = sc;
     if (r.width == img->width && r.height == img->height)
         return 0;
     *content = r;

@@ -30,7 +30,7 @@ t_like "... stores them" "$out" "6 images, 1[0-2] stored variants"
 "$P" index add --images --augment --source k aug.phmi img/labelme-q0291.jpg > /dev/null 2>&1
 names=$("$P" index export --format jsonl aug.phmi | grep -o '"cut-[a-z]*":"[0-9a-f]\{64\}"' |
     sed 's/":.*//; s/"//' | sort | tr '\n' ' ')
-t_is "--augment stores both cuts" "$names" "cut-bottom cut-top "
+t_is "--augment stores the three cuts" "$names" "cut-bottom cut-middle cut-top "
 
 # A caption band: a white bar (75 % opaque) with a dark one inside, over
 # 70-80 % of the height (cut-bottom) or 20-30 % (cut-top).
@@ -57,6 +57,15 @@ t_like "--cuts: the lower caption matched through cut-bottom" "$m" \
 m=$("$P" match --index k.phmi -f jsonl --robust top.jpg 2>/dev/null)
 t_like "--robust: the upper caption matched through cut-top" "$m" \
     '"id":"img/labelme-q0746.jpg".*"variant":"cut-top","known_variant":"cut-top"'
+# A caption across the middle (wt-shot): found through cut-middle.
+"$P" index create mid.phmi > /dev/null
+"$P" index add --images --source k --variants cut-middle mid.phmi img > /dev/null 2>&1
+caption img/labelme-q0291.jpg mid.jpg 45
+m=$("$P" match --index mid.phmi -f jsonl --no-trim mid.jpg 2>/dev/null)
+t_like "middle caption: no match at 31 without --cuts" "$m" '"matches":\[\]'
+m=$("$P" match --index mid.phmi -f jsonl --robust mid.jpg 2>/dev/null)
+t_like "--robust: the middle caption matched through cut-middle" "$m" \
+    '"id":"img/labelme-q0291.jpg".*"variant":"cut-middle","known_variant":"cut-middle"'
 m=$("$P" match --index k.phmi -f jsonl --cuts img/bridge.jpg 2>/dev/null)
 t_like "--cuts: an unchanged image still matches by its own hash at 0" "$m" \
     '"id":"img/bridge.jpg",[^}]*"distance":0,"orientation":"original","variant":null'

@@ -326,7 +326,9 @@ static void test_cuts(void)
     IS_INT(phm_cut_rect(w, ht, PHM_CUT_TOP, &r), PHM_OK, "cut-top rect");
     OK(r.x == 0 && r.y == 50 && r.width == w && r.height == 101, "cut-top keeps rows 50..150");
     IS_INT(phm_cut_rect(w, 2, PHM_CUT_TOP, &r), PHM_ERR_INVALID, "a height of 2 refused");
-    IS_INT(phm_cut_rect(w, ht, 2, &r), PHM_ERR_INVALID, "an unknown cut refused");
+    IS_INT(phm_cut_rect(w, ht, PHM_CUT_MIDDLE, &r), PHM_ERR_INVALID,
+           "the middle cut refused (not one rectangle)");
+    IS_INT(phm_cut_rect(w, ht, 3, &r), PHM_ERR_INVALID, "an unknown cut refused");
     IS_INT(phm_cut_rect(w, ht, PHM_CUT_TOP, NULL), PHM_ERR_INVALID, "NULL out refused");
     for (int top = 0; top <= 1; top++) {
         memcpy(rows, p + (top ? (size_t)50 * w * 3 : 0), (size_t)101 * w * 3);
@@ -365,13 +367,29 @@ static void test_cuts(void)
         same = same && phm_hash_image(h, &im, PHM_MODE_FULL, 0, &rr) == PHM_OK &&
                memcmp(&cuts[top ? PHM_CUT_TOP : PHM_CUT_BOTTOM].hash[0], &rr.hash[0], 32) == 0;
     }
-    OK(mask == 3 && same, "phm_hash_cuts: both cuts, the hashes of the rows kept");
+    /* the middle cut (wt-shot): rows 0..49 over rows 100..150, copied
+     * here */
+    memcpy(rows, p, (size_t)50 * w * 3);
+    memcpy(rows + (size_t)50 * w * 3, p + (size_t)100 * w * 3, (size_t)51 * w * 3);
+    phm_image mid = { rows, w, 101, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+    same = same && phm_hash_image(h, &mid, PHM_MODE_FULL, 0, &rr) == PHM_OK &&
+           memcmp(&cuts[PHM_CUT_MIDDLE].hash[0], &rr.hash[0], 32) == 0;
+    OK(variant_of(h, &img, PHM_KV_ED_CUT_MIDDLE, &v) && memcmp(&v, &rr.hash[0], 32) == 0 &&
+           phm_pdq_distance(&v, &own) > 0,
+       "cut-middle: the hash of the upper and lower thirds stacked");
+    OK(mask == 7 && same, "phm_hash_cuts: the three cuts, the hashes of the rows kept");
+    OK(phm_cut_variant(PHM_CUT_BOTTOM) == PHM_KV_ED_CUT_BOTTOM &&
+           phm_cut_variant(PHM_CUT_TOP) == PHM_KV_ED_CUT_TOP &&
+           phm_cut_variant(PHM_CUT_MIDDLE) == PHM_KV_ED_CUT_MIDDLE && phm_cut_variant(3) == 0 &&
+           phm_cut_variant(-1) == 0,
+       "phm_cut_variant: each cut's stored variant, 0 for others");
     memset(rows, 90, (size_t)w * ht * 3);
     phm_image flat = { rows, w, ht, 3, (size_t)w * 3, PHM_FORMAT_PNG };
     IS_INT((int)phm_hash_cuts(h, &flat, PHM_MODE_FULL, 0, cuts), 0, "a flat image: no cut");
     IS_INT((int)phm_hash_cuts(h, NULL, PHM_MODE_FULL, 0, cuts), 0, "NULL image: no cut");
     IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_BOTTOM), "cut-bottom", "cut-bottom's name");
     IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_TOP), "cut-top", "cut-top's name");
+    IS_STR(phm_known_variant_name(PHM_KV_ED_CUT_MIDDLE), "cut-middle", "cut-middle's name");
     free(rows);
     phm_hasher_free(h);
     free(p);

@@ -262,6 +262,29 @@ int main(void)
         OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
                res->hits[0].distance == 12 && res->hits[0].variant == NULL,
            "extra: below min_quality, not searched");
+        /* wt-shot: with low_quality_distance, an extra below the gate
+         * (not a pattern: a caption cut of a calm picture) is searched
+         * within that distance only, with an image of any quality. */
+        tr.hash[5] = rng_hash(&r);
+        tr.hash[0] = rng_near(&r, &a, 3);
+        o.low_quality_distance = 4;
+        o.low_quality_min = 20;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].entry == na && res->hits[0].distance == 3 &&
+               res->hits[0].variant && strcmp(res->hits[0].variant, "trimmed") == 0,
+           "extra below the gate: a at 3 within low_quality_distance 4");
+        o.low_quality_distance = 2;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "extra below the gate: not beyond low_quality_distance 2");
+        o.low_quality_distance = 4;
+        tr.quality = 19;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "extra below low_quality_min: not searched");
+        tr.quality = 40;
+        o.low_quality_distance = 0;
+        o.low_quality_min = 0;
         OK(once, "extra: one hit per entry");
         o.nextra = PHM_MATCH_MAX_EXTRA + 1;
         IS_INT(phm_match_image(m, &own, &o, &res, err, sizeof err), PHM_ERR_INVALID,

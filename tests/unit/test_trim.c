@@ -256,6 +256,98 @@ static void test_borders(void)
     free(c.p);
 }
 
+/* A phone screenshot (wt-shot): bars with text and icons on them (marks
+ * of another colour), a canvas, the image, a row of icons and grey text
+ * lines under it, a navigation bar or a gesture pill, optionally a rounded
+ * screen's black corners. */
+static void mark(pic *q, uint32_t x0, uint32_t y0, uint32_t w, uint32_t h, uint8_t v)
+{
+    for (uint32_t y = y0; y < y0 + h && y < q->h; y++)
+        for (uint32_t x = x0; x < x0 + w && x < q->w; x++)
+            memset(at(q, x, y), v, 3);
+}
+
+static void bar(pic *q, uint32_t y0, uint32_t h, uint8_t r, uint8_t g, uint8_t b)
+{
+    for (uint32_t y = y0; y < y0 + h; y++)
+        for (uint32_t x = 0; x < q->w; x++) {
+            at(q, x, y)[0] = r;
+            at(q, x, y)[1] = g;
+            at(q, x, y)[2] = b;
+        }
+}
+
+static pic screen(int dark, int round, const pic *image, uint32_t x0, uint32_t y0)
+{
+    uint8_t cv = dark ? 18 : 250, ink = dark ? 230 : 30;
+    pic s = solid(240, 480, cv, cv, cv);
+    bar(&s, 0, 16, dark ? 0 : 30, dark ? 0 : 100, dark ? 0 : 200); /* status bar */
+    mark(&s, 8, 4, 18, 8, 255);                                   /* the time */
+    for (uint32_t k = 0; k < 3; k++)
+        mark(&s, 190 + 12 * k, 4, 6, 8, 255); /* icons */
+    bar(&s, 16, 32, dark ? 40 : 40, dark ? 40 : 140, dark ? 40 : 230); /* app bar */
+    mark(&s, 10, 28, 16, 4, 255);                                      /* menu */
+    mark(&s, 40, 26, 40, 10, 255);                                     /* title */
+    paste(&s, image, x0, y0);
+    uint32_t ly = y0 + image->h + 12;
+    for (uint32_t k = 0; k < 3; k++)
+        mark(&s, 10 + 24 * k, ly, 12, 12, ink); /* like, comment, share */
+    mark(&s, 10, ly + 24, 200, 8, dark ? 90 : 200); /* text lines */
+    mark(&s, 10, ly + 40, 140, 8, dark ? 90 : 200);
+    if (dark) {
+        mark(&s, 80, 468, 80, 5, ink); /* gesture pill */
+    } else {
+        bar(&s, 444, 36, 0, 0, 0); /* navigation bar */
+        for (uint32_t k = 0; k < 3; k++)
+            mark(&s, 50 + 64 * k, 456, 12, 12, 255);
+    }
+    if (round) /* a rounded screen: black corners of radius 20 */
+        for (uint32_t y = 0; y < 480; y++)
+            for (uint32_t x = 0; x < 240; x++) {
+                long dx = x < 20 ? 20 - (long)x : x >= 220 ? (long)x - 219 : 0;
+                long dy = y < 20 ? 20 - (long)y : y >= 460 ? (long)y - 459 : 0;
+                if (dx * dx + dy * dy > 400)
+                    memset(at(&s, x, y), 0, 3);
+            }
+    return s;
+}
+
+static void test_screens(void)
+{
+    pic full = photo(240, 160, 7), narrow = photo(216, 150, 8);
+    pic s = screen(0, 0, &full, 0, 70);
+    finds(&s, 0, 70, 240, 160, 3, "phone screen, text and icons on its bars, full width");
+    free(s.p);
+    s = screen(1, 0, &narrow, 12, 130);
+    finds(&s, 12, 130, 216, 150, 3, "phone screen, dark mode, centred");
+    free(s.p);
+    s = screen(0, 1, &narrow, 12, 60);
+    finds(&s, 12, 60, 216, 150, 3, "phone screen, rounded corners");
+    free(s.p);
+    /* A graphic with flat bands of its own colour across it: one image,
+     * not three (plain rows of another colour than the canvas). */
+    pic g = photo(240, 180, 9);
+    for (uint32_t y = 60; y < 80; y++)
+        for (uint32_t x = 0; x < 240; x++) {
+            at(&g, x, y)[0] = 200;
+            at(&g, x, y)[1] = 60;
+            at(&g, x, y)[2] = 60;
+        }
+    s = screen(0, 0, &g, 0, 64);
+    finds(&s, 0, 64, 240, 180, 3, "phone screen, a graphic with a flat band");
+    free(s.p);
+    free(g.p);
+    /* Left whole: a tall photo, and one with a plain sky at the top
+     * (the interface must be above and below). */
+    pic tall = photo(200, 400, 11);
+    left_whole(&tall, "a tall photo");
+    bar(&tall, 0, 60, 120, 170, 230);
+    left_whole(&tall, "a tall photo under a plain sky");
+    free(tall.p);
+    free(full.p);
+    free(narrow.p);
+}
+
 static void test_false_trims(void)
 {
     pic c = photo(240, 180, 3);
@@ -629,6 +721,7 @@ int main(void)
     test_api();
     test_borders();
     test_false_trims();
+    test_screens();
     test_soft_edges();
     test_soft_false_trims();
     test_hash();
