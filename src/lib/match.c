@@ -317,6 +317,60 @@ static int suppress(phm_matcher *m, size_t nh, char *err, size_t errlen)
     return PHM_OK;
 }
 
+/* The stored variant an extra searched as code c is the query side of (a
+ * caption cut, the soft hash: extras named as a PHM_KV_* variant), or 0
+ * (the own hashes, "trimmed"). */
+static int extra_kind(const phm_match_options *o, uint32_t c)
+{
+    if (c < PHM_DIH_COUNT)
+        return 0;
+    const char *name = o->extra[c / PHM_DIH_COUNT - 1].variant;
+    return name ? phm_known_variant_code(name) : 0;
+}
+
+/* An extra that is an edit made on both sides (extra_kind: the query's
+ * cut of its lower third, the known image's same cut) is compared with
+ * that variant of an entry only: against the entry's own hash or its
+ * other variants it reaches nothing true (a cut of a copy is not the whole
+ * original, nor the other cuts) and only adds chances of a false match
+ * (docs/ROBUST.md, "Cuts against cuts"). The search measured each pair
+ * against all of an entry's hashes; here the first np pairs through such
+ * an extra are measured again against the entry's variant of its kind,
+ * kept at that distance when within radius and dropped otherwise (also
+ * when the entry has no such variant). Returns the count kept, sorted by
+ * entry as before, or -1 with *rc. */
+static long same_kind(phm_matcher *m, const phm_match_options *o, long np, int radius,
+                      int *rc, char *err, size_t errlen)
+{
+    size_t n = 0;
+    int moved = 0;
+    for (size_t i = 0; i < (size_t)np; i++) {
+        pair p = m->pairs[i];
+        int kind = extra_kind(o, m->code[p.q]);
+        if (kind) {
+            phm_entry e;
+            *rc = phm_searcher_get(m->s, p.entry, &e, err, errlen);
+            if (*rc == PHM_ERR_NOT_FOUND)
+                continue;
+            if (*rc != PHM_OK)
+                return -1;
+            int d = -1;
+            for (size_t v = 0; v < e.nvariants && v < PHM_INDEX_MAX_VARIANTS && d < 0; v++)
+                if (e.variants[v].code == kind)
+                    d = phm_pdq_distance(&e.variants[v].pdq, &m->q[p.q]);
+            if (d < 0 || d > radius)
+                continue;
+            moved |= d != p.distance;
+            p.distance = d;
+        }
+        m->pairs[n++] = p;
+    }
+    if (moved && n > 1)
+        qsort(m->pairs, n, sizeof *m->pairs, pair_by_entry);
+    *rc = PHM_OK;
+    return (long)n;
+}
+
 /* The hits of m->pairs[0..n) (one per entry, sorted by distance then
  * entry; q is the orientation) that the governance admits at their
  * distance, into m->hits[0..*count): reads every entry. */
@@ -344,7 +398,10 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         h->orientation = (int)(c % PHM_DIH_COUNT);
         if (c >= PHM_DIH_COUNT)
             h->variant = o->extra[c / PHM_DIH_COUNT - 1].variant;
-        if (m->qhash && h->e.nvariants) /* the stored variant nearest */
+        int kind = m->qcode ? extra_kind(o, c) : 0;
+        if (kind) /* same_kind: measured against that variant only */
+            h->known_variant = phm_known_variant_name(kind);
+        else if (m->qhash && h->e.nvariants) /* the stored variant nearest */
             h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[q], NULL);
         nh++;
     }
@@ -560,6 +617,8 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
         q = m->q;
     long np = collect_pairs(m, q, nq, radius, &rc, err, errlen);
     if (np < 0)
+        return rc;
+    if (o->nextra && (np = same_kind(m, o, np, radius, &rc, err, errlen)) < 0)
         return rc;
     if (o->nextra)
         np = drop_far_low(m, o, np);

@@ -89,6 +89,78 @@ static void test_record(void)
     free(mem);
 }
 
+/* An extra named as a stored variant (a caption cut) is compared with
+ * that variant of an entry only (match.c same_kind): never with the
+ * entry's own hash or its other variants, nor with an entry without it;
+ * its distance is the one to that variant even where another hash of the
+ * entry is nearer. "trimmed" (no stored twin) is compared with all. */
+static void test_same_kind(rng *r)
+{
+    char path[600];
+    phm_index *idx = NULL;
+    phm_index_txn *t = NULL;
+    phm_searcher *s = NULL;
+    phm_matcher *m = NULL;
+    const phm_match_result *res;
+    snprintf(path, sizeof path, "%s/kind.phmi", dir);
+    phm_pdq p = rng_hash(r), x = rng_hash(r), cb = rng_near(r, &x, 21), d = rng_hash(r);
+    phm_entry ec = { .source = "s", .id = "c", .signals = PHM_SIG_PDQ, .quality = 90,
+                     .pdq = p, .nvariants = 2 };
+    ec.variants[0] = (phm_entry_variant){ .code = PHM_KV_ED_CUT_BOTTOM, .pdq = cb };
+    ec.variants[1] = (phm_entry_variant){ .code = PHM_KV_CROP5_C, .pdq = x };
+    phm_entry ed = { .source = "s", .id = "d", .signals = PHM_SIG_PDQ, .quality = 90,
+                     .pdq = d };
+    if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
+        phm_index_txn_begin(idx, &t, err, sizeof err) || phm_index_add(t, &ec, err, sizeof err) ||
+        phm_index_add(t, &ed, err, sizeof err) ||
+        phm_index_txn_commit(t, NULL, err, sizeof err) ||
+        phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m)) {
+        OK(0, "same kind: index of two entries (%s)", err);
+        phm_index_close(idx);
+        return;
+    }
+    uint64_t nc = entry_of(s, "s", "c");
+    phm_match_options o;
+    phm_match_options_init(&o);
+    phm_pdq_result own, cut;
+    memset(&own, 0, sizeof own);
+    own.nhashes = 1;
+    own.quality = 90;
+    own.hash[0] = rng_hash(r); /* far from everything */
+    cut = own;
+    phm_match_extra ex = { "cut-bottom", &cut };
+    o.extra = &ex;
+    o.nextra = 1;
+
+    cut.hash[0] = rng_near(r, &p, 2);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "same kind: a cut near an entry's own hash is not a match");
+    ex.variant = "trimmed";
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].entry == nc && res->hits[0].distance == 2,
+       "same kind: a trimmed hash there is (no stored twin)");
+    ex.variant = "cut-bottom";
+    cut.hash[0] = rng_near(r, &d, 3);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "same kind: not an entry without the cut");
+    cut.hash[0] = rng_near(r, &cb, 5);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].entry == nc && res->hits[0].distance == 5 &&
+           res->hits[0].variant && strcmp(res->hits[0].variant, "cut-bottom") == 0 &&
+           res->hits[0].known_variant && strcmp(res->hits[0].known_variant, "cut-bottom") == 0,
+       "same kind: the cut against the stored cut at 5");
+    /* Nearer another variant (crop5-c at 1) than its own kind (20-22). */
+    cut.hash[0] = rng_near(r, &x, 1);
+    int dcb = phm_pdq_distance(&cut.hash[0], &cb);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           dcb >= 20 && res->hits[0].distance == dcb &&
+           strcmp(res->hits[0].known_variant, "cut-bottom") == 0,
+       "same kind: measured against the stored cut (%d), not crop5-c (1)", dcb);
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     rng r = { 11 };
@@ -102,6 +174,7 @@ int main(void)
     test_record();
 
     scratch_dir(dir, sizeof dir, "match");
+    test_same_kind(&r);
     snprintf(path, sizeof path, "%s/k.phmi", dir);
     if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
         phm_index_txn_begin(idx, &t, err, sizeof err)) {
