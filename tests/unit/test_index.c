@@ -989,6 +989,130 @@ static void test_compact_empty(void)
     phm_index_close(idx);
 }
 
+/* The export of an index as text: every entry's number and fields. */
+typedef struct dump {
+    char *text;
+    size_t len, cap;
+} dump;
+
+static int dump_cb(void *ctx, uint64_t eid, const phm_entry *e)
+{
+    dump *d = ctx;
+    if (d->cap - d->len < 512) {
+        d->cap = d->cap ? 2 * d->cap : 1 << 20;
+        if (!(d->text = realloc(d->text, d->cap)))
+            exit(2);
+    }
+    int n = snprintf(d->text + d->len, d->cap - d->len,
+                     "%llu %s %s %s %u %lld %016llx %02x%02x %zu %016llx\n",
+                     (unsigned long long)eid, e->source, e->id, e->category, e->signals,
+                     (long long)e->added, (unsigned long long)e->pdq.w[0], e->md5[0],
+                     e->md5[15], e->nvariants,
+                     (unsigned long long)(e->nvariants ? e->variants[0].pdq.w[1] : 0));
+    d->len += (size_t)n;
+    return 0;
+}
+
+/* Builds the same index in a and b: three sources interleaved over
+ * thousands of entries (many blocks), digests and variants on some, then
+ * a second transaction that gives some of source b new hashes (new
+ * numbers, out of key order) and adds more. */
+static void build_three(phm_index *idx, const char *what)
+{
+    rng r = { 11 };
+    phm_index_txn *t;
+    char id[16];
+    int bad = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "%s: begin %d", what,
+               pass);
+        for (int i = 0; i < 6000; i++) {
+            if (pass == 1 && (i % 3 != 1 || i % 5) && i < 5400)
+                continue;
+            const char *src = i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : "c";
+            snprintf(id, sizeof id, "i%05d", pass == 1 && i >= 5400 ? i + 1000 : i);
+            phm_pdq h = rng_hash(&r);
+            phm_entry e = entry(src, id, i % 2 ? "x" : "y", &h);
+            e.added = 1700000000 + i;
+            if (i % 4 == 0) {
+                e.signals |= PHM_SIG_MD5;
+                memset(e.md5, i & 0xff, sizeof e.md5);
+            }
+            if (i % 10 == 7) {
+                e.nvariants = 1;
+                e.variants[0].code = PHM_KV_CROP5_C;
+                e.variants[0].pdq = rng_hash(&r);
+            }
+            bad |= phm_index_add(t, &e, err, sizeof err) != PHM_OK;
+        }
+        IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "%s: commit %d: %s",
+               what, pass, err);
+    }
+    IS_INT(bad, 0, "%s: every add stored", what);
+}
+
+/* phm_index_remove_source (blocks rewritten once each) leaves the index
+ * exactly as removing the source's entries one by one does. */
+static void test_remove_source_blocks(void)
+{
+    char pa[600], pb[600];
+    path_in(pa, sizeof pa, "rsa.phmi");
+    path_in(pb, sizeof pb, "rsb.phmi");
+    phm_index *a, *b;
+    IS_INT(phm_index_open(&a, pa, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create a");
+    IS_INT(phm_index_open(&b, pb, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create b");
+    build_three(a, "a");
+    build_three(b, "b");
+    /* b's ids, as stored */
+    dump before = { 0 };
+    IS_INT(phm_index_foreach(b, dump_cb, &before, err, sizeof err), PHM_OK, "export");
+    phm_index_txn *t;
+    uint64_t n = 0;
+    phm_index_counts ca, cb;
+    IS_INT(phm_index_txn_begin(a, &t, err, sizeof err), PHM_OK, "begin a");
+    IS_INT(phm_index_remove_source(t, "b", &n, err, sizeof err), PHM_OK, "remove source b: %s",
+           err);
+    IS_INT(phm_index_txn_commit(t, &ca, err, sizeof err), PHM_OK, "commit a: %s", err);
+    IS_INT(phm_index_txn_begin(b, &t, err, sizeof err), PHM_OK, "begin b");
+    uint64_t one = 0;
+    for (char *line = before.text; line && line < before.text + before.len;) {
+        /* "number source id ...": the ids of b */
+        char *src = strchr(line, ' ') + 1, id[16];
+        int removed = 0;
+        if (strncmp(src, "b i", 3) == 0) {
+            snprintf(id, sizeof id, "%.6s", src + 2);
+            if (phm_index_remove(t, "b", id, &removed, err, sizeof err) == PHM_OK)
+                one += (uint64_t)removed;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    IS_INT(phm_index_txn_commit(t, &cb, err, sizeof err), PHM_OK, "commit b: %s", err);
+    OK(n > 2000 && n == one, "%llu removed at once, %llu one by one", (unsigned long long)n,
+       (unsigned long long)one);
+    IS_INT(ca.removed, cb.removed, "the counts say the same");
+    IS_INT(phm_index_verify(a, err, sizeof err), PHM_OK, "verify a: %s", err);
+    IS_INT(phm_index_verify(b, err, sizeof err), PHM_OK, "verify b: %s", err);
+    dump da = { 0 }, db = { 0 };
+    IS_INT(phm_index_foreach(a, dump_cb, &da, err, sizeof err), PHM_OK, "export a");
+    IS_INT(phm_index_foreach(b, dump_cb, &db, err, sizeof err), PHM_OK, "export b");
+    OK(da.len > 0 && da.len == db.len && memcmp(da.text, db.text, da.len) == 0,
+       "the exports are equal (%zu bytes)", da.len);
+    OK(da.text && !strstr(da.text, " b i"), "no entry of b is left");
+    groups_seen ga = { "" }, gb = { "" };
+    phm_index_foreach_group(a, group_cb, &ga, err, sizeof err);
+    phm_index_foreach_group(b, group_cb, &gb, err, sizeof err);
+    IS_STR(ga.text, gb.text, "the group counts are equal");
+    free(before.text);
+    free(da.text);
+    free(db.text);
+    phm_index_close(a);
+    phm_index_close(b);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "index");
@@ -1005,6 +1129,7 @@ int main(void)
     test_snapshot();
     test_merge_keys();
     test_extra_fields();
+    test_remove_source_blocks();
     scratch_done(dir);
     return tap_done();
 }
