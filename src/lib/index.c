@@ -362,14 +362,14 @@ int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
         return st;
     }
-    if ((st = base_blob(idx, txn, IDX_BLOB_EIDS, 0, SIZE_MAX, 1, eids, &val, &mem->copy[1],
-                        err, errlen)))
-        return st;
-    if (!idx_eids_size_ok(*eids, val.mv_size, v->n)) {
+    size_t eb;
+    if ((rc = idx_base_eids_get(idx, txn, v->n, eids, &eb)) == MDB_CORRUPTED) {
         idx_err(err, errlen, "cannot read index", idx->path,
-                "search structure 'E0' has the wrong size; run compact");
+                "search structure 'E0' is missing or has the wrong size; run compact");
         return PHM_ERR_CORRUPT;
     }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
     if (!v->has_tables)
         return PHM_OK;
     /* each table: its directory, then the area it sizes */
@@ -778,15 +778,14 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
      * video: several) */
     uint64_t dead_slots = 0;
     if (out->dead_entries) {
-        uint8_t bk[4];
-        idx_blob_key(bk, IDX_BLOB_EIDS, 0);
-        MDB_val k = { 4, bk }, eids;
-        if ((rc = mdb_get(txn, idx->db_search, &k, &eids)) ||
-            !idx_eids_size_ok(eids.mv_data, eids.mv_size, (size_t)h->n))
-            return rc ? rc : MDB_CORRUPTED;
+        const void *e;
+        size_t eb;
+        if ((rc = idx_base_eids_get(idx, txn, (size_t)h->n, &e, &eb)))
+            return rc;
+        if (!e)
+            return MDB_CORRUPTED; /* removed entries of a base never built */
         if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
             return rc;
-        const uint8_t *e = eids.mv_data;
         for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0;
              op = MDB_NEXT) {
             uint64_t eid;

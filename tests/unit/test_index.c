@@ -989,6 +989,77 @@ static void test_compact_empty(void)
     phm_index_close(idx);
 }
 
+static int cut_eids(MDB_txn *txn, void *ctx)
+{
+    MDB_dbi dbi;
+    uint8_t key[4] = { 1, 'E', 0, 0 };
+    MDB_val k = { 4, key }, v;
+    int rc = mdb_dbi_open(txn, "search", 0, &dbi);
+    if (!rc)
+        rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return rc;
+    if (*(int *)ctx) /* shorter by 8 bytes */
+        return mdb_put(txn, dbi, &k, &(MDB_val){ v.mv_size - 8, v.mv_data }, 0);
+    return mdb_del(txn, dbi, &k, NULL);
+}
+
+/* The base's 'E' blob missing or of the wrong size in a built base: the
+ * searcher, the statistics, a removal, verify and a rebuild (the places
+ * that fetch it, idx_base_eids_get) each report the file corrupt. */
+static void test_eids_damaged(void)
+{
+    for (int shorter = 0; shorter < 2; shorter++) {
+        char path[600];
+        path_in(path, sizeof path, shorter ? "eids-short.phmi" : "eids-gone.phmi");
+        phm_index *idx;
+        phm_index_txn *t;
+        rng r = { 5 };
+        IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+               PHM_OK, "eids: create");
+        phm_index_txn_begin(idx, &t, err, sizeof err);
+        for (int i = 0; i < 300; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "e%03d", i);
+            phm_pdq h = rng_hash(&r);
+            phm_entry e = entry("s", id, "", &h);
+            phm_index_add(t, &e, err, sizeof err);
+        }
+        IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eids: commit");
+        IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "eids: compact");
+        phm_index_txn_begin(idx, &t, err, sizeof err);
+        phm_index_remove(t, "s", "e001", NULL, err, sizeof err); /* a dead row */
+        IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eids: remove one");
+        phm_index_close(idx);
+        IS_INT(index_raw_edit(path, cut_eids, &shorter), 0, "eids: 'E' %s",
+               shorter ? "cut short" : "deleted");
+        IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+               "eids: opens");
+        phm_searcher *s = NULL;
+        const phm_match *m;
+        size_t n = 0;
+        phm_pdq q = rng_hash(&r);
+        int st = phm_searcher_new(idx, &s, err, sizeof err);
+        if (!st)
+            st = phm_search_radius(s, &q, 31, &m, &n, err, sizeof err);
+        IS_INT(st, PHM_ERR_CORRUPT, "eids: a search fails");
+        OK(strstr(err, "'E0' is missing or has the wrong size") != NULL, "eids: says so: %s",
+           err);
+        phm_searcher_free(s);
+        phm_index_stats stats;
+        OK(phm_index_get_stats(idx, &stats, err, sizeof err) != PHM_OK, "eids: stats fail");
+        OK(phm_index_verify(idx, err, sizeof err) != PHM_OK, "eids: verify fails: %s", err);
+        OK(phm_index_compact(idx, err, sizeof err) != PHM_OK, "eids: compact fails: %s", err);
+        phm_index_txn_begin(idx, &t, err, sizeof err);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", "e002", "", &h); /* a new hash: the old one read */
+        OK(phm_index_add(t, &e, err, sizeof err) != PHM_OK ||
+               phm_index_txn_commit(t, NULL, err, sizeof err) != PHM_OK,
+           "eids: replacing a base entry fails: %s", err);
+        phm_index_close(idx);
+    }
+}
+
 /* The export of an index as text: every entry's number and fields. */
 typedef struct dump {
     char *text;
@@ -1130,6 +1201,7 @@ int main(void)
     test_merge_keys();
     test_extra_fields();
     test_remove_source_blocks();
+    test_eids_damaged();
     scratch_done(dir);
     return tap_done();
 }
