@@ -1274,33 +1274,46 @@ static int remove_eid(phm_index_txn *t, uint64_t eid)
     return 0;
 }
 
-int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
-                     int *removed, char *err, size_t errlen)
+/* What a removal starts with: the names checked (id NULL: a source's
+ * removal), the buffered adds written, source's number found into *src
+ * (0: the source has nothing stored). PHM_OK or an error. */
+static int removal_start(phm_index_txn *t, const char *source, const char *id,
+                         uint32_t *src, char *err, size_t errlen)
 {
-    if (removed)
-        *removed = 0;
+    *src = 0;
     if (!t)
         return PHM_ERR_INVALID;
     if (t->failed)
         return failed(t, err, errlen);
     int st = check_name(t, "source", source, PHM_INDEX_MAX_SOURCE, err, errlen);
-    if (!st)
+    if (!st && id)
         st = check_name(t, "id", id, PHM_INDEX_MAX_ID, err, errlen);
     if (st)
         return st;
     int rc = flush_pending(t);
     if (rc)
         return fail_mdb(t, rc, "writing entries", err, errlen);
-    uint8_t key[IDX_KEY_MAX];
-    uint32_t src;
-    rc = idx_name_find(t->idx, t->txn, source, &src);
+    rc = idx_name_find(t->idx, t->txn, source, src);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
     if (rc)
-        return fail_mdb(t, rc, "removing an entry", err, errlen);
+        return fail_mdb(t, rc, id ? "removing an entry" : "removing a source", err, errlen);
+    return PHM_OK;
+}
+
+int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
+                     int *removed, char *err, size_t errlen)
+{
+    if (removed)
+        *removed = 0;
+    uint32_t src;
+    int st = removal_start(t, source, id ? id : "", &src, err, errlen);
+    if (st || !src)
+        return st;
+    uint8_t key[IDX_KEY_MAX];
     size_t klen = idx_key(src, id, key);
     uint64_t eid = 0;
-    rc = blk_key_get(&t->km, key, klen, &eid);
+    int rc = blk_key_get(&t->km, key, klen, &eid);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
     if (!rc)
@@ -1362,22 +1375,10 @@ int phm_index_remove_source(phm_index_txn *t, const char *source,
 {
     if (removed)
         *removed = 0;
-    if (!t)
-        return PHM_ERR_INVALID;
-    if (t->failed)
-        return failed(t, err, errlen);
-    int st = check_name(t, "source", source, PHM_INDEX_MAX_SOURCE, err, errlen);
-    if (st)
-        return st;
-    int rc = flush_pending(t);
-    if (rc)
-        return fail_mdb(t, rc, "writing entries", err, errlen);
     uint32_t src;
-    rc = idx_name_find(t->idx, t->txn, source, &src);
-    if (rc == MDB_NOTFOUND)
-        return PHM_OK;
-    if (rc)
-        return fail_mdb(t, rc, "removing a source", err, errlen);
+    int rc, st = removal_start(t, source, NULL, &src, err, errlen);
+    if (st || !src)
+        return st;
     uint8_t prefix[5];
     size_t plen = idx_okey_put(prefix, src); /* prefix-free */
     /* the source's keys first, then the removals (they change the blocks) */
