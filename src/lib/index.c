@@ -837,7 +837,11 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
             }
             memcpy(&cnt, gv.mv_data, sizeof cnt);
             out->entries += cnt;
-            if (idx_group_key_parse(gk.mv_data, gk.mv_size, &src, &cat) == 0 && src != prev)
+            if (idx_group_key_parse(gk.mv_data, gk.mv_size, &src, &cat) != 0) {
+                mrc = MDB_CORRUPTED; /* src unset: not counted as a source */
+                break;
+            }
+            if (src != prev)
                 out->sources++;
             prev = src;
         }

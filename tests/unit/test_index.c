@@ -1060,6 +1060,43 @@ static void test_eids_damaged(void)
     }
 }
 
+static int bad_group_key(MDB_txn *txn, void *ctx)
+{
+    (void)ctx;
+    MDB_dbi dbi;
+    uint64_t one = 1;
+    uint8_t key[1] = { 0 }; /* source number 0: no group */
+    int rc = mdb_dbi_open(txn, "counts", 0, &dbi);
+    return rc ? rc : mdb_put(txn, dbi, &(MDB_val){ 1, key }, &(MDB_val){ 8, &one }, 0);
+}
+
+/* A per-source count row whose key names no source: the statistics say
+ * the file is corrupt (they read its source number unset before). */
+static void test_stats_bad_group(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "badgroup.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    rng r = { 9 };
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "bad group: create");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_pdq h = rng_hash(&r);
+    phm_entry e = entry("s", "1", "c", &h);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "bad group: commit");
+    phm_index_close(idx);
+    IS_INT(index_raw_edit(path, bad_group_key, NULL), 0, "bad group: a malformed key");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "bad group: opens");
+    phm_index_stats st;
+    OK(phm_index_get_stats(idx, &st, err, sizeof err) != PHM_OK && strstr(err, "corrupt"),
+       "bad group: the statistics say corrupt: %s", err);
+    OK(phm_index_verify(idx, err, sizeof err) != PHM_OK, "bad group: verify fails: %s", err);
+    phm_index_close(idx);
+}
+
 /* The export of an index as text: every entry's number and fields. */
 typedef struct dump {
     char *text;
@@ -1202,6 +1239,7 @@ int main(void)
     test_extra_fields();
     test_remove_source_blocks();
     test_eids_damaged();
+    test_stats_bad_group();
     scratch_done(dir);
     return tap_done();
 }
