@@ -1214,6 +1214,31 @@ static void test_remove_source_blocks(void)
     phm_index_foreach_group(a, group_cb, &ga, err, sizeof err);
     phm_index_foreach_group(b, group_cb, &gb, err, sizeof err);
     IS_STR(ga.text, gb.text, "the group counts are equal");
+    /* in one transaction: adds appended at once (the blocks' tails in
+     * memory), a source removed, more adds, another source removed */
+    rng r = { 3 };
+    IS_INT(phm_index_txn_begin(a, &t, err, sizeof err), PHM_OK, "mixed: begin");
+    int bad = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 1500; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "n%05d", i);
+            phm_pdq h = rng_hash(&r);
+            phm_entry e = entry(i < 700 ? "d" : "e", id, "", &h);
+            bad |= phm_index_add(t, &e, err, sizeof err) != PHM_OK;
+        }
+        bad |= phm_index_remove_source(t, pass ? "e" : "d", &n, err, sizeof err) != PHM_OK;
+        bad |= n != (pass ? 800u : 700u);
+    }
+    IS_INT(bad, 0, "mixed: adds and removals: %s", err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "mixed: commit: %s", err);
+    IS_INT(phm_index_verify(a, err, sizeof err), PHM_OK, "mixed: verify: %s", err);
+    phm_index_stats st;
+    phm_index_get_stats(a, &st, err, sizeof err);
+    uint64_t lines = 0; /* a and c, exported above */
+    for (size_t i = 0; i < da.len; i++)
+        lines += da.text[i] == '\n';
+    IS_INT(st.entries, lines + 700, "mixed: the entries left (a, c and the 700 of d)");
     free(before.text);
     free(da.text);
     free(db.text);
