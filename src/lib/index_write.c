@@ -310,11 +310,8 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
     blk_map_init(&t->em, t->txn, idx->db_entries, BLK_ENTRIES);
     blk_map_init(&t->km, t->txn, idx->db_keys, BLK_KEYS);
     if ((rc = direct_start(t))) {
-        blk_map_free(&t->em);
-        blk_map_free(&t->km);
         int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
-        mdb_txn_abort(t->txn);
-        free(t);
+        phm_index_txn_abort(t); /* the names loaded too */
         return st;
     }
     *out = t;

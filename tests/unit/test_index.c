@@ -1097,6 +1097,55 @@ static void test_stats_bad_group(void)
     phm_index_close(idx);
 }
 
+static int bad_last_keys(MDB_txn *txn, void *ctx)
+{
+    (void)ctx;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    static const uint8_t junk[4] = { 2, 0x7f, 0xff, 0xff }; /* BLK_KEYS, too many items */
+    int rc = mdb_dbi_open(txn, "keys", 0, &dbi);
+    if (!rc)
+        rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (!rc)
+        rc = mdb_cursor_put(c, &k, &(MDB_val){ sizeof junk, (void *)junk }, MDB_CURRENT);
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* A write transaction that cannot begin (the keys table's last block is
+ * corrupt) says so and leaks nothing (the names it loaded: ASan). */
+static void test_begin_corrupt_keys(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "badkeys.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    rng r = { 13 };
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "bad keys: create");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < 50; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "k%02d", i);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "bad keys: commit");
+    phm_index_close(idx);
+    IS_INT(index_raw_edit(path, bad_last_keys, NULL), 0, "bad keys: the last block spoilt");
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "bad keys: opens");
+    t = NULL;
+    OK(phm_index_txn_begin(idx, &t, err, sizeof err) != PHM_OK && !t && strstr(err, "corrupt"),
+       "bad keys: a write transaction does not begin: %s", err);
+    phm_index_close(idx);
+}
+
 /* The export of an index as text: every entry's number and fields. */
 typedef struct dump {
     char *text;
@@ -1265,6 +1314,7 @@ int main(void)
     test_remove_source_blocks();
     test_eids_damaged();
     test_stats_bad_group();
+    test_begin_corrupt_keys();
     scratch_done(dir);
     return tap_done();
 }
