@@ -989,6 +989,26 @@ static void test_compact_empty(void)
     phm_index_close(idx);
 }
 
+/* A new index at path holding n entries of source "s", ids "e000"...,
+ * category "c", random hashes from seed; opened (write) into *idx. */
+static void small_index(const char *path, int n, uint64_t seed, phm_index **idx,
+                        const char *what)
+{
+    phm_index_txn *t;
+    rng r = { seed };
+    IS_INT(phm_index_open(idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "%s: create", what);
+    phm_index_txn_begin(*idx, &t, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e%03d", i);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "%s: %d entries", what, n);
+}
+
 static int cut_eids(MDB_txn *txn, void *ctx)
 {
     MDB_dbi dbi;
@@ -1015,17 +1035,7 @@ static void test_eids_damaged(void)
         phm_index *idx;
         phm_index_txn *t;
         rng r = { 5 };
-        IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
-               PHM_OK, "eids: create");
-        phm_index_txn_begin(idx, &t, err, sizeof err);
-        for (int i = 0; i < 300; i++) {
-            char id[16];
-            snprintf(id, sizeof id, "e%03d", i);
-            phm_pdq h = rng_hash(&r);
-            phm_entry e = entry("s", id, "", &h);
-            phm_index_add(t, &e, err, sizeof err);
-        }
-        IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eids: commit");
+        small_index(path, 300, 5, &idx, "eids");
         IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "eids: compact");
         phm_index_txn_begin(idx, &t, err, sizeof err);
         phm_index_remove(t, "s", "e001", NULL, err, sizeof err); /* a dead row */
@@ -1077,15 +1087,7 @@ static void test_stats_bad_group(void)
     char path[600];
     path_in(path, sizeof path, "badgroup.phmi");
     phm_index *idx;
-    phm_index_txn *t;
-    rng r = { 9 };
-    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
-           PHM_OK, "bad group: create");
-    phm_index_txn_begin(idx, &t, err, sizeof err);
-    phm_pdq h = rng_hash(&r);
-    phm_entry e = entry("s", "1", "c", &h);
-    phm_index_add(t, &e, err, sizeof err);
-    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "bad group: commit");
+    small_index(path, 1, 9, &idx, "bad group");
     phm_index_close(idx);
     IS_INT(index_raw_edit(path, bad_group_key, NULL), 0, "bad group: a malformed key");
     IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
@@ -1124,18 +1126,7 @@ static void test_begin_corrupt_keys(void)
     path_in(path, sizeof path, "badkeys.phmi");
     phm_index *idx;
     phm_index_txn *t;
-    rng r = { 13 };
-    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
-           PHM_OK, "bad keys: create");
-    phm_index_txn_begin(idx, &t, err, sizeof err);
-    for (int i = 0; i < 50; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "k%02d", i);
-        phm_pdq h = rng_hash(&r);
-        phm_entry e = entry("s", id, "c", &h);
-        phm_index_add(t, &e, err, sizeof err);
-    }
-    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "bad keys: commit");
+    small_index(path, 50, 13, &idx, "bad keys");
     phm_index_close(idx);
     IS_INT(index_raw_edit(path, bad_last_keys, NULL), 0, "bad keys: the last block spoilt");
     IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
