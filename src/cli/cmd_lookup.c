@@ -125,7 +125,7 @@ typedef struct lookup_worker {
     phm_searcher *ds; /* digest queries */
     phm_matcher *m, *dm; /* governance of their results (one per searcher) */
     phm_pdq *pdq;     /* its PDQ queries */
-    size_t *slot;     /* query index -> pdq index, or SIZE_MAX */
+    size_t *slot;     /* query index -> pdq index (not with --knn) */
     char *text;       /* its output (open_memstream), in parallel batches */
     size_t text_len;
     uint64_t queries, matched;
@@ -280,15 +280,14 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
     size_t np = 0;
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
+    /* the PDQ queries searched as one batch (--knn: none, each is its
+     * own phm_match_knn in govern()) */
+    for (size_t i = 0; !r->knn && i < n; i++)
         if (q[i].rec.signals & PHM_SIG_PDQ) {
             w->slot[i] = np;
             w->pdq[np++] = q[i].rec.pdq;
-        } else {
-            w->slot[i] = SIZE_MAX;
         }
-    }
-    if (np && !r->knn) { /* --knn: each query its own phm_match_knn */
+    if (np) {
         int radius; /* the largest distance a source allows (governance) */
         rc = phm_match_radius(w->m, r->radius, &radius, w->err, sizeof w->err);
         if (rc == PHM_OK)
@@ -298,10 +297,15 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
             return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (w->slot[i] != SIZE_MAX) {
-            size_t j = w->slot[i];
-            if (emit(r, w, w->m, out, input, &q[i], r->knn ? NULL : m + off[j],
-                     r->knn ? 0 : off[j + 1] - off[j]))
+        if (q[i].rec.signals & PHM_SIG_PDQ) {
+            const phm_match *qm = NULL;
+            size_t qn = 0;
+            if (!r->knn) {
+                size_t j = w->slot[i];
+                qm = m + off[j];
+                qn = off[j + 1] - off[j];
+            }
+            if (emit(r, w, w->m, out, input, &q[i], qm, qn))
                 return -1;
             continue;
         }
@@ -655,7 +659,7 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
             snprintf(err, sizeof err, "out of memory");
             rc = PHM_ERR_NOMEM;
         }
-        if (rc == PHM_OK) {
+        if (rc == PHM_OK && !r.knn) { /* the batch's PDQ queries (search_range) */
             w->pdq = malloc(r.cap * sizeof *w->pdq);
             w->slot = malloc(r.cap * sizeof *w->slot);
             if (!w->pdq || !w->slot) {

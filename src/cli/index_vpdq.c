@@ -62,6 +62,8 @@ static int export_video(void *ctx, uint64_t entry, const phm_entry *e)
         if (fclose(fp) != 0 && !why)
             why = strerror(errno);
     }
+    if (why && fd >= 0)
+        unlink(path); /* ours (O_EXCL): no truncated file left to block the next export */
     if (why) {
         fprintf(stderr, "phmatch: entry %llu ('", (unsigned long long)entry);
         cli_put_quoted(stderr, e->source);

@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "server.h" /* json_text */
+
 void audit_init(svc_audit *a)
 {
     pthread_mutex_init(&a->lock, NULL);
@@ -112,10 +114,13 @@ int audit_write(svc_audit *a, const audit_record *r)
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "token",
-                          r->token, "endpoint", r->endpoint, "source", r->source, "id",
-                          r->id, "category", r->category ? r->category : "", "distance",
-                          r->distance);
+    /* names as the index stores them, bytes that need not be UTF-8:
+     * json_text writes those as the answers do (json_pack's "s" refused
+     * them, and the match went unrecorded) */
+    json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:i}", "time", when, "token",
+                          json_text(r->token), "endpoint", r->endpoint, "source",
+                          json_text(r->source), "id", json_text(r->id), "category",
+                          json_text(r->category), "distance", r->distance);
     if (!o)
         return -1;
     if (r->orientation)
@@ -124,8 +129,8 @@ int audit_write(svc_audit *a, const audit_record *r)
         json_object_set_new(o, "query_pdq", json_string(r->query_hex));
     if (r->sup_source) {
         json_object_set_new(o, "suppressed_by",
-                            json_pack("{s:s, s:s, s:i}", "source", r->sup_source, "id",
-                                      r->sup_id ? r->sup_id : "", "distance",
+                            json_pack("{s:o, s:o, s:i}", "source", json_text(r->sup_source),
+                                      "id", json_text(r->sup_id), "distance",
                                       r->sup_distance));
         json_object_set_new(o, "reason", json_string("suppression source"));
     }

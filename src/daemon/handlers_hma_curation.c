@@ -563,6 +563,9 @@ out:
     return rc;
 }
 
+/* Content ids content_store tries, past those the bank's entries hold. */
+#define CONTENT_ID_TRIES 1000
+
 /* Stores a new content of bank `name` with hash h (quality -1 unknown),
  * or the frames of video v when not NULL, note and attrs, and answers
  * {"id": N, "signals": {"pdq": HEX}} ({"vpdq": HMA's text} for a video:
@@ -578,15 +581,22 @@ static void content_store(svc_request *rq, svc_worker *w, const char *name,
     int rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
     /* An id an entry of the bank already has (imported under a decimal
      * id) is skipped: adding it would replace that entry. */
-    for (int tries = 0; rc == PHM_OK && tries < 1000; tries++) {
+    int taken = 0;
+    for (int tries = 0; rc == PHM_OK && tries < CONTENT_ID_TRIES; tries++) {
         uint64_t eid;
         rc = phm_index_txn_next_content_id(txn, &cid, w->err, sizeof w->err);
         snprintf(id, sizeof id, "%llu", (unsigned long long)cid);
-        if (rc != PHM_OK ||
-            phm_searcher_find(w->searcher, name, id, &eid, w->err, sizeof w->err) != PHM_OK)
+        taken = rc == PHM_OK && phm_searcher_find(w->searcher, name, id, &eid, w->err,
+                                                  sizeof w->err) == PHM_OK;
+        if (!taken)
             break;
     }
     phm_searcher_release(w->searcher);
+    if (rc == PHM_OK && taken) { /* the last id tried is taken too: never replace it */
+        snprintf(w->err, sizeof w->err, "bank '%s' has entries under the next %d content "
+                 "ids: none is free", name, CONTENT_ID_TRIES);
+        rc = PHM_ERR_INDEX;
+    }
     if (rc == PHM_OK) {
         phm_entry e;
         memset(&e, 0, sizeof e);

@@ -83,18 +83,6 @@ void handle_index_stats(svc_request *rq, svc_worker *w)
     reply_json(rq, 200, o);
 }
 
-static void reply_write_error(svc_request *rq, int rc, const char *msg)
-{
-    if (rc == PHM_ERR_FULL)
-        reply_error(rq, 507, "index_full", "%s", msg);
-    else if (rc == PHM_ERR_NOMEM)
-        reply_error(rq, 503, "out_of_memory", "%s", msg);
-    else if (rc == PHM_ERR_READONLY)
-        reply_error(rq, 403, "read_only", "%s", msg);
-    else
-        reply_error(rq, 500, "index_error", "%s", msg);
-}
-
 /* POST /v1/index/entries: a hash list (json_body.h): {"entries": [{...},
  * ...]} or one {...} as application/json, or a list in any format of
  * `phmatch index import`; ?source=, ?category= and ?id= (a vPDQ body's
@@ -185,7 +173,7 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     }
     if (rc != PHM_OK) {
         phm_index_txn_abort(txn);
-        reply_write_error(rq, rc, w->err);
+        reply_gov_error(rq, rc, w->err);
         goto out;
     }
     SVC_LOG(&rq->srv->log, LOG_INFO, "index: '%s' added %llu, updated %llu, left %llu "
@@ -235,10 +223,7 @@ static void remove_common(svc_request *rq, svc_worker *w, int whole_source)
     }
     if (rc != PHM_OK) {
         phm_index_txn_abort(txn);
-        if (rc == PHM_ERR_INVALID)
-            reply_error(rq, 400, "bad_request", "%s", w->err);
-        else
-            reply_write_error(rq, rc, w->err);
+        reply_gov_error(rq, rc, w->err);
         return;
     }
     SVC_LOG(&rq->srv->log, LOG_INFO, "index: '%s' removed %llu entr%s of source '%s'",

@@ -39,10 +39,11 @@ void idx_err(char *err, size_t errlen, const char *what, const char *path,
  * failed write is taken to be for want of space. */
 #define IDX_SPACE_MARGIN (UINT64_C(1) << 20)
 
-/* Why a write of the index failed, if for want of space: LMDB reports a
- * short write (what a full disk or RLIMIT_FSIZE gives) as EIO, so the
- * file system and the limit are asked. NULL if neither is exhausted. */
-static const char *space_exhausted(const phm_index *idx, int rc)
+/* Why a write of file `path` (the index, or a copy of it) failed, if for
+ * want of space: LMDB reports a short write (what a full disk or
+ * RLIMIT_FSIZE gives) as EIO, so the file system and the limit are asked.
+ * NULL if neither is exhausted. */
+static const char *space_exhausted(const char *path, int rc)
 {
     if (rc == ENOSPC)
         return "the disk is full (no space left on the device)";
@@ -54,14 +55,14 @@ static const char *space_exhausted(const phm_index *idx, int rc)
         return NULL;
     struct rlimit rl;
     struct stat st;
-    if (idx && idx->path && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
-        rl.rlim_cur != RLIM_INFINITY && stat(idx->path, &st) == 0 &&
+    if (path && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY && stat(path, &st) == 0 &&
         (uint64_t)st.st_size + IDX_SPACE_MARGIN > (uint64_t)rl.rlim_cur)
         return "the file size limit (RLIMIT_FSIZE, ulimit -f) is reached";
     if (rc == EFBIG)
         return "the file is too large for this file system";
     struct statvfs vfs;
-    if (idx && idx->path && statvfs(idx->path, &vfs) == 0) {
+    if (path && statvfs(path, &vfs) == 0) {
         /* root may use the reserved blocks, others may not */
         uint64_t blocks = geteuid() == 0 ? (uint64_t)vfs.f_bfree : (uint64_t)vfs.f_bavail;
         if (blocks * (uint64_t)vfs.f_frsize < IDX_SPACE_MARGIN)
@@ -75,7 +76,7 @@ int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
 {
     const char *path = idx ? idx->path : "";
     const char *sep = during ? " while " : "";
-    const char *space = space_exhausted(idx, rc);
+    const char *space = space_exhausted(idx ? idx->path : NULL, rc);
     during = during ? during : "";
     if (space) {
         idx_err(err, errlen, what, path, "%s%s%s", space, sep, during);
@@ -362,14 +363,14 @@ int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
         idx_err(err, errlen, "cannot read index", idx->path, "out of memory");
         return st;
     }
-    if ((st = base_blob(idx, txn, IDX_BLOB_EIDS, 0, SIZE_MAX, 1, eids, &val, &mem->copy[1],
-                        err, errlen)))
-        return st;
-    if (!idx_eids_size_ok(*eids, val.mv_size, v->n)) {
+    size_t eb;
+    if ((rc = idx_base_eids_get(idx, txn, v->n, eids, &eb)) == MDB_CORRUPTED) {
         idx_err(err, errlen, "cannot read index", idx->path,
-                "search structure 'E0' has the wrong size; run compact");
+                "search structure 'E0' is missing or has the wrong size; run compact");
         return PHM_ERR_CORRUPT;
     }
+    if (rc)
+        return idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL);
     if (!v->has_tables)
         return PHM_OK;
     /* each table: its directory, then the area it sizes */
@@ -789,15 +790,14 @@ static int video_stats(phm_index *idx, MDB_txn *txn, const idx_base_header *h,
      * video: several) */
     uint64_t dead_slots = 0;
     if (out->dead_entries) {
-        uint8_t bk[4];
-        idx_blob_key(bk, IDX_BLOB_EIDS, 0);
-        MDB_val k = { 4, bk }, eids;
-        if ((rc = mdb_get(txn, idx->db_search, &k, &eids)) ||
-            !idx_eids_size_ok(eids.mv_data, eids.mv_size, (size_t)h->n))
-            return rc ? rc : MDB_CORRUPTED;
+        const void *e;
+        size_t eb;
+        if ((rc = idx_base_eids_get(idx, txn, (size_t)h->n, &e, &eb)))
+            return rc;
+        if (!e)
+            return MDB_CORRUPTED; /* removed entries of a base never built */
         if ((rc = mdb_cursor_open(txn, idx->db_dead, &c)))
             return rc;
-        const uint8_t *e = eids.mv_data;
         for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &key, &val, op)) == 0;
              op = MDB_NEXT) {
             uint64_t eid;
@@ -848,7 +848,11 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
             }
             memcpy(&cnt, gv.mv_data, sizeof cnt);
             out->entries += cnt;
-            if (idx_group_key_parse(gk.mv_data, gk.mv_size, &src, &cat) == 0 && src != prev)
+            if (idx_group_key_parse(gk.mv_data, gk.mv_size, &src, &cat) != 0) {
+                mrc = MDB_CORRUPTED; /* src unset: not counted as a source */
+                break;
+            }
+            if (src != prev)
                 out->sources++;
             prev = src;
         }
@@ -1154,8 +1158,9 @@ int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen)
         return PHM_ERR_INVALID;
     int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        idx_err(err, errlen, "cannot create index copy", dest, "%s", strerror(errno));
-        return errno == ENOENT ? PHM_ERR_NOT_FOUND : PHM_ERR_UNREADABLE;
+        int e = errno;
+        idx_err(err, errlen, "cannot create index copy", dest, "%s", strerror(e));
+        return e == ENOENT ? PHM_ERR_NOT_FOUND : PHM_ERR_UNREADABLE;
     }
     int rc = mdb_env_copyfd2(idx->env, fd, MDB_CP_COMPACT);
     if (!rc && fsync(fd) != 0)
@@ -1163,8 +1168,16 @@ int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen)
     if (close(fd) != 0 && !rc)
         rc = errno;
     if (rc) {
+        /* a failed write is the copy's (its disk, its size), not the
+         * index's: asked and named before the copy is removed */
+        const char *space = space_exhausted(dest, rc);
+        int st = PHM_ERR_INDEX;
+        if (space || rc == EIO)
+            idx_err(err, errlen, "cannot write index copy", dest, "%s",
+                    space ? space : strerror(rc));
+        else
+            st = idx_mdb_err(rc, err, errlen, "cannot copy index", idx, NULL);
         unlink(dest);
-        int st = idx_mdb_err(rc, err, errlen, "cannot copy index", idx, NULL);
         return st;
     }
     return PHM_OK;

@@ -739,6 +739,81 @@ int blk_del(blk_map *m, const uint8_t *k, size_t kl)
     return change(m, k, kl, NULL, 0);
 }
 
+/* Blocks blk_del_many takes in before it writes what is left of them. */
+#define DEL_BLOCKS 256
+
+int blk_del_many(blk_map *m, const uint8_t *bytes, const size_t *end, size_t n)
+{
+    struct {
+        uint8_t k[BLK_KEY_MAX];
+        size_t len;
+    } *gone = malloc(DEL_BLOCKS * sizeof *gone);
+    if (!gone)
+        return ENOMEM;
+    blk_items *it = &m->it;
+    size_t i = 0;
+    int rc = 0;
+#define DK(j) (bytes + ((j) ? end[(j) - 1] : 0))
+#define DKL(j) (end[j] - ((j) ? end[(j) - 1] : 0))
+    while (!rc && i < n) {
+        MDB_cursor *c;
+        MDB_val lk, lv;
+        int found, below;
+        size_t ngone = 0, first = i;
+        if ((rc = open_at(m, DK(i), DKL(i), &c, &lk, &lv, &found, &below)))
+            break;
+        if (!found || below)
+            rc = MDB_NOTFOUND;
+        it->n = it->len = 0;
+        /* the block of key i, then the next ones while what is left is
+         * small (as change() merges) */
+        while (!rc) {
+            if (m->tail_on && is_tail(m, &lk))
+                m->tail_on = 0;
+            gone[ngone].len = lk.mv_size;
+            memcpy(gone[ngone++].k, lk.mv_data, lk.mv_size);
+            size_t from = it->n, w = from;
+            if ((rc = items_load(m, it, &lk, &lv)))
+                break;
+            for (size_t r = from; r < it->n; r++) {
+                int cmp = i < n ? cmp_bytes(DK(i), DKL(i), IK(it, r), it->a[r].kl) : 1;
+                if (cmp < 0) {
+                    rc = MDB_NOTFOUND; /* key i is not stored */
+                    break;
+                }
+                if (cmp == 0)
+                    i++;
+                else
+                    it->a[w++] = it->a[r];
+            }
+            it->n = w;
+            size_t left = 0;
+            uint8_t item[BLK_ITEM_MAX];
+            for (size_t r = 0; r < it->n && left < target(m) / 4; r++)
+                left += item_code(m, it, 0, r, item);
+            if (rc || left >= target(m) / 4 || ngone == DEL_BLOCKS)
+                break;
+            int nr = mdb_cursor_get(c, &lk, &lv, MDB_NEXT);
+            if (nr == MDB_NOTFOUND)
+                break;
+            rc = nr;
+        }
+        mdb_cursor_close(c);
+        if (!rc && i == first)
+            rc = MDB_NOTFOUND; /* key i was not in its block */
+        for (size_t g = 0; !rc && g < ngone; g++) {
+            MDB_val dk = { gone[g].len, gone[g].k };
+            rc = mdb_del(m->txn, m->dbi, &dk, NULL);
+        }
+        if (!rc)
+            rc = write_all(m, it);
+    }
+#undef DK
+#undef DKL
+    free(gone);
+    return rc;
+}
+
 /* Loads the table's last block as the tail. */
 static int tail_load(blk_map *m)
 {

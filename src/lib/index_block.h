@@ -139,6 +139,12 @@ int blk_put(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl
 int blk_append(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl);
 /* Deletes k: 0 or MDB_NOTFOUND. */
 int blk_del(blk_map *m, const uint8_t *k, size_t kl);
+/* Deletes n keys, ascending: key i is bytes [end[i - 1], end[i]) (key 0
+ * from 0), each block that holds some decoded and rewritten once (a
+ * small rest merged with the next block, as blk_del does). 0,
+ * MDB_NOTFOUND (a key not stored; keys before it may be deleted: abort
+ * the transaction), ENOMEM or an LMDB code. */
+int blk_del_many(blk_map *m, const uint8_t *bytes, const size_t *end, size_t n);
 /* The greatest key (k: BLK_KEY_MAX bytes): 0 or MDB_NOTFOUND. */
 int blk_last(blk_map *m, uint8_t *k, size_t *kl);
 /* Items in the table (reads every block's header). */

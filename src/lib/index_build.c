@@ -66,20 +66,6 @@ static int del_blob(phm_index *idx, MDB_txn *txn, int kind, unsigned table)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The blob (kind, 0), or *out NULL and *size 0 when there is none. */
-static int get_blob(phm_index *idx, MDB_txn *txn, int kind, const uint8_t **out, size_t *size)
-{
-    uint8_t key[4];
-    idx_blob_key(key, kind, 0);
-    MDB_val k = { 4, key }, v = { 0, NULL };
-    int rc = mdb_get(txn, idx->db_search, &k, &v);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    *out = v.mv_data;
-    *size = v.mv_size;
-    return 0;
-}
-
 /* Growable arrays of the merged hashes and entry numbers. */
 typedef struct merged {
     phm_pdq *hashes;
@@ -250,7 +236,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     size_t ndead = 0;
     MDB_cursor *c = NULL;
     MDB_stat st;
-    const uint8_t *old_e = NULL;
+    const void *old_e = NULL;
     const phm_pdq *old_seg[IDX_HSEG_MAX];
     size_t old_cnt[IDX_HSEG_MAX], old_nseg = 0;
     int rc = idx_base_header_get(idx, txn, &h);
@@ -258,10 +244,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
         rc = idx_base_hash_segments(idx, txn, (size_t)h.n, old_seg, old_cnt, &old_nseg);
     size_t old_e_bytes = 0;
     if (!rc)
-        rc = get_blob(idx, txn, IDX_BLOB_EIDS, &old_e, &old_e_bytes);
-    /* absent only before a first rebuild (an empty base) */
-    if (!rc && (old_e ? !idx_eids_size_ok(old_e, old_e_bytes, (size_t)h.n) : h.n != 0))
-        rc = MDB_CORRUPTED;
+        rc = idx_base_eids_get(idx, txn, (size_t)h.n, &old_e, &old_e_bytes);
     if (rc)
         goto out;
 

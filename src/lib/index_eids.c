@@ -106,6 +106,27 @@ int idx_eids_size_ok(const void *blob, size_t bytes, size_t n)
            u32_at(p + PREFIX, 2 * nb + 1) == w;
 }
 
+int idx_base_eids_get(const phm_index *idx, MDB_txn *txn, size_t n, const void **out,
+                      size_t *bytes)
+{
+    uint8_t key[4];
+    idx_blob_key(key, IDX_BLOB_EIDS, 0);
+    MDB_val k = { 4, key }, v = { 0, NULL };
+    int rc = mdb_get(txn, idx->db_search, &k, &v);
+    *out = NULL;
+    *bytes = 0;
+    if (rc == MDB_NOTFOUND)
+        return n ? MDB_CORRUPTED : 0;
+    if (rc)
+        return rc;
+    /* format 6's 'E' of 0 slots is a 16-byte blob, not an empty one */
+    if (!idx_eids_size_ok(v.mv_data, v.mv_size, n))
+        return MDB_CORRUPTED;
+    *out = v.mv_data;
+    *bytes = v.mv_size;
+    return 0;
+}
+
 uint64_t idx_base_eid(const void *eblob, size_t i)
 {
     const uint8_t *p = eblob, *pairs = p + PREFIX;

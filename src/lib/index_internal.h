@@ -54,6 +54,12 @@ enum {
 size_t idx_eids_bytes(const uint64_t *eids, size_t n);
 void idx_eids_encode(const uint64_t *eids, size_t n, void *out);
 int idx_eids_size_ok(const void *blob, size_t bytes, size_t n);
+/* The base's 'E' blob for a base of n slots, checked by idx_eids_size_ok,
+ * into *out (in the map) and *bytes; absent (*out NULL, 0 bytes) only
+ * while the base is empty and was never built. 0, MDB_CORRUPTED or an
+ * LMDB code. */
+int idx_base_eids_get(const phm_index *idx, MDB_txn *txn, size_t n, const void **out,
+                      size_t *bytes);
 int idx_eids_check(const void *blob, size_t n, char *why, size_t whylen);
 uint64_t idx_base_eid(const void *eblob, size_t i);
 

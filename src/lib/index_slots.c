@@ -41,17 +41,14 @@ int idx_slots_open(idx_slots *r, phm_index *idx, MDB_txn *txn)
     int rc = idx_base_header_get(idx, txn, &r->h);
     if (rc || r->h.n == 0)
         return rc;
-    uint8_t key[4];
-    MDB_val k = { 4, key }, e;
-    idx_blob_key(key, IDX_BLOB_EIDS, 0);
-    rc = mdb_get(txn, idx->db_search, &k, &e);
+    const void *e;
+    size_t eb;
+    rc = idx_base_eids_get(idx, txn, (size_t)r->h.n, &e, &eb);
+    r->eids = e;
     if (!rc)
         rc = idx_base_hash_segments(idx, txn, (size_t)r->h.n, r->seg, r->segn, &r->nseg);
     if (rc)
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-    if (!idx_eids_size_ok(e.mv_data, e.mv_size, (size_t)r->h.n))
-        return MDB_CORRUPTED;
-    r->eids = e.mv_data;
     r->n = (size_t)r->h.n;
     return 0;
 }

@@ -359,11 +359,8 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
     blk_map_init(&t->em, t->txn, idx->db_entries, BLK_ENTRIES);
     blk_map_init(&t->km, t->txn, idx->db_keys, BLK_KEYS);
     if ((rc = direct_start(t))) {
-        blk_map_free(&t->em);
-        blk_map_free(&t->km);
         int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
-        mdb_txn_abort(t->txn);
-        free(t);
+        phm_index_txn_abort(t); /* the names loaded too */
         return st;
     }
     *out = t;
@@ -552,16 +549,12 @@ static int digests_put(phm_index_txn *t, const phm_entry *e, uint64_t eid, int d
 }
 
 /* Deletes entry `eid` (its decoded record `e`, x) everywhere but the keys
- * table. */
-static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e,
+ * and entries tables. */
+static int entry_forget(phm_index_txn *t, uint64_t eid, const phm_entry *e,
                         const rec_extra *x)
 {
     MDB_val k = { sizeof eid, &eid };
-    uint8_t ek[8];
-    blk_u64_put(ek, eid);
-    int rc = blk_del(&t->em, ek, 8);
-    if (!rc)
-        rc = digests_put(t, e, eid, 1);
+    int rc = digests_put(t, e, eid, 1);
     if (!rc && (e->signals & PHM_SIG_PDQ))
         rc = pdq_remove(t, eid, e->nvariants > 0);
     if (e->nvariants) {
@@ -585,6 +578,17 @@ static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e,
         rc = ENOMEM;
     t->changed = 1;
     return rc;
+}
+
+/* Deletes entry `eid` (its decoded record `e`, x) everywhere but the keys
+ * table. */
+static int entry_delete(phm_index_txn *t, uint64_t eid, const phm_entry *e,
+                        const rec_extra *x)
+{
+    uint8_t ek[8];
+    blk_u64_put(ek, eid);
+    int rc = blk_del(&t->em, ek, 8);
+    return rc ? rc : entry_forget(t, eid, e, x);
 }
 
 /* Stores a new entry under a new number. `append`: its key goes after
@@ -1444,33 +1448,46 @@ static int remove_eid(phm_index_txn *t, uint64_t eid)
     return 0;
 }
 
-int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
-                     int *removed, char *err, size_t errlen)
+/* What a removal starts with: the names checked (id NULL: a source's
+ * removal), the buffered adds written, source's number found into *src
+ * (0: the source has nothing stored). PHM_OK or an error. */
+static int removal_start(phm_index_txn *t, const char *source, const char *id,
+                         uint32_t *src, char *err, size_t errlen)
 {
-    if (removed)
-        *removed = 0;
+    *src = 0;
     if (!t)
         return PHM_ERR_INVALID;
     if (t->failed)
         return failed(t, err, errlen);
     int st = check_name(t, "source", source, PHM_INDEX_MAX_SOURCE, err, errlen);
-    if (!st)
+    if (!st && id)
         st = check_name(t, "id", id, PHM_INDEX_MAX_ID, err, errlen);
     if (st)
         return st;
     int rc = flush_pending(t);
     if (rc)
         return fail_mdb(t, rc, "writing entries", err, errlen);
-    uint8_t key[IDX_KEY_MAX];
-    uint32_t src;
-    rc = idx_name_find(t->idx, t->txn, source, &src);
+    rc = idx_name_find(t->idx, t->txn, source, src);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
     if (rc)
-        return fail_mdb(t, rc, "removing an entry", err, errlen);
+        return fail_mdb(t, rc, id ? "removing an entry" : "removing a source", err, errlen);
+    return PHM_OK;
+}
+
+int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
+                     int *removed, char *err, size_t errlen)
+{
+    if (removed)
+        *removed = 0;
+    uint32_t src;
+    int st = removal_start(t, source, id ? id : "", &src, err, errlen);
+    if (st || !src)
+        return st;
+    uint8_t key[IDX_KEY_MAX];
     size_t klen = idx_key(src, id, key);
     uint64_t eid = 0;
-    rc = blk_key_get(&t->km, key, klen, &eid);
+    int rc = blk_key_get(&t->km, key, klen, &eid);
     if (rc == MDB_NOTFOUND)
         return PHM_OK;
     if (!rc)
@@ -1484,27 +1501,58 @@ int phm_index_remove(phm_index_txn *t, const char *source, const char *id,
     return PHM_OK;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Deletes the entries of sk (keys ascending): their records read in
+ * number order, then the entries' and the keys' blocks each rewritten
+ * once (blk_del_many), not once per entry. */
+static int remove_sorted(phm_index_txn *t, stored_keys *sk)
+{
+    size_t *eend = malloc(sk->n * sizeof *eend);
+    uint8_t *ekeys = malloc(sk->n * 8);
+    int rc = eend && ekeys ? 0 : ENOMEM;
+    if (!rc) {
+        qsort(sk->eid, sk->n, sizeof *sk->eid, cmp_u64);
+        blk_map_cache(&t->em); /* ascending numbers: one decode a block */
+    }
+    for (size_t i = 0; !rc && i < sk->n; i++) {
+        uint8_t rec[REC_MAX];
+        size_t rlen;
+        phm_entry e;
+        rec_extra x;
+        rc = load_record(t, sk->eid[i], rec, &rlen);
+        if (!rc && rec_decode(rec, rlen, &t->names, &x, &e))
+            rc = MDB_CORRUPTED;
+        if (!rc)
+            rc = entry_forget(t, sk->eid[i], &e, &x);
+        blk_u64_put(ekeys + 8 * i, sk->eid[i]);
+        eend[i] = 8 * (i + 1);
+    }
+    t->em.cache_on = 0;
+    if (!rc)
+        rc = blk_del_many(&t->em, ekeys, eend, sk->n);
+    if (!rc)
+        rc = blk_del_many(&t->km, sk->bytes, sk->end, sk->n);
+    if (!rc)
+        t->counts.removed += sk->n;
+    free(eend);
+    free(ekeys);
+    return rc;
+}
+
 int phm_index_remove_source(phm_index_txn *t, const char *source,
                             uint64_t *removed, char *err, size_t errlen)
 {
     if (removed)
         *removed = 0;
-    if (!t)
-        return PHM_ERR_INVALID;
-    if (t->failed)
-        return failed(t, err, errlen);
-    int st = check_name(t, "source", source, PHM_INDEX_MAX_SOURCE, err, errlen);
-    if (st)
-        return st;
-    int rc = flush_pending(t);
-    if (rc)
-        return fail_mdb(t, rc, "writing entries", err, errlen);
     uint32_t src;
-    rc = idx_name_find(t->idx, t->txn, source, &src);
-    if (rc == MDB_NOTFOUND)
-        return PHM_OK;
-    if (rc)
-        return fail_mdb(t, rc, "removing a source", err, errlen);
+    int rc, st = removal_start(t, source, NULL, &src, err, errlen);
+    if (st || !src)
+        return st;
     uint8_t prefix[5];
     size_t plen = idx_okey_put(prefix, src); /* prefix-free */
     /* the source's keys first, then the removals (they change the blocks) */
@@ -1547,13 +1595,9 @@ int phm_index_remove_source(phm_index_txn *t, const char *source,
     blk_iter_close(&it);
     if (rc == MDB_NOTFOUND)
         rc = 0;
-    uint64_t n = 0;
-    for (size_t i = 0; !rc && i < sk.n; i++) {
-        size_t kl;
-        const uint8_t *k = stored_key(&sk, i, &kl);
-        if (!(rc = remove_eid(t, sk.eid[i])) && !(rc = blk_del(&t->km, k, kl)))
-            n++;
-    }
+    if (!rc && sk.n)
+        rc = remove_sorted(t, &sk);
+    uint64_t n = rc ? 0 : sk.n;
     stored_keys_free(&sk);
     if (rc)
         return fail_mdb(t, rc, "removing a source", err, errlen);

@@ -54,6 +54,27 @@ else
     t_is "... and the index verifies" "$?" 0
 fi
 
+# A snapshot that reaches the limit: the message names the copy being
+# written, not the index read (whose disk and size are fine), and the
+# partial copy is removed.
+"$PHMATCH" index create "$T/src.phmi" >/dev/null
+"$PHMATCH" index import --source s "$T/src.phmi" "$T/many.pdq" >/dev/null
+(
+    trap '' XFSZ
+    ulimit -f 1000 2>/dev/null || exit 77
+    exec "$PHMATCH" index snapshot "$T/src.phmi" "$T/snap.phmi"
+) >/dev/null 2>"$T/snap.err"
+rc=$?
+if [ "$rc" -eq 77 ]; then
+    t_skip "RLIMIT_FSIZE (snapshot)" "ulimit -f is not available"
+else
+    t_is "a snapshot reaching the file size limit: exit 1" "$rc" 1
+    t_like "... the message names the copy and the limit" "$(cat "$T/snap.err")" \
+        "cannot snapshot index '.*snap.phmi': cannot write index copy '.*snap.phmi.tmp-[^']*': the file size limit (RLIMIT_FSIZE, ulimit -f) is reached"
+    t_ok "... not the index read" test "$(grep -c "src.phmi" "$T/snap.err")" -eq 0
+    t_is "... no partial copy is left" "$(ls "$T" | grep -c 'snap.phmi')" 0
+fi
+
 # A full disk: a 1 MiB tmpfs, if this user may mount one.
 if [ "$(id -u)" -eq 0 ] && mkdir "$T/mnt" &&
     mount -t tmpfs -o size=1M,mode=0700 tmpfs "$T/mnt" 2>/dev/null; then
@@ -69,12 +90,20 @@ if [ "$(id -u)" -eq 0 ] && mkdir "$T/mnt" &&
     t_like "... a small import still fits" \
         "$("$PHMATCH" index import --source s "$MNT/full.phmi" "$T/few.pdq" 2>&1)" \
         "added 10,"
+    # a snapshot into the full disk: the copy's disk is named, not the
+    # index's
+    "$PHMATCH" index snapshot "$T/src.phmi" "$MNT/snap.phmi" >/dev/null 2>"$T/fsnap.err"
+    t_is "a snapshot into a full disk: exit 1" "$?" 1
+    t_like "... the message names the copy on the full disk" "$(cat "$T/fsnap.err")" \
+        "cannot write index copy '.*mnt/snap.phmi.tmp-[^']*': the disk is full"
     umount "$MNT" && MNT=
 else
     t_skip "a full disk" "cannot mount a tmpfs here (needs root)"
     t_skip "a full disk (message)" "cannot mount a tmpfs here (needs root)"
     t_skip "a full disk (nothing stored)" "cannot mount a tmpfs here (needs root)"
     t_skip "a full disk (small import)" "cannot mount a tmpfs here (needs root)"
+    t_skip "a full disk (snapshot)" "cannot mount a tmpfs here (needs root)"
+    t_skip "a full disk (snapshot message)" "cannot mount a tmpfs here (needs root)"
 fi
 
 t_done

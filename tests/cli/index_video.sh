@@ -104,6 +104,23 @@ t_is "... and exported again: the same bytes" "$(md5sum <"$T/all2.jsonl")" "$(md
 mkdir "$T/exp3"
 "$PHMATCH" index export --format vpdq --output-dir "$T/exp3" "$T/k3.phmi" >/dev/null 2>&1
 t_is "... the long video's vPDQ file as imported" "$(md5sum <"$T/exp3/long.txt")" "$(md5sum <"$T/long.vpdq")"
+# a write that fails (the file size limit) leaves no truncated file, so
+# that the export can be run again
+mkdir "$T/exp4"
+(
+    trap '' XFSZ
+    ulimit -f 8 2>/dev/null || exit 77
+    exec "$PHMATCH" index export --format vpdq --output-dir "$T/exp4" "$T/k3.phmi"
+) >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 77 ]; then
+    t_skip "export reaching the file size limit" "ulimit -f is not available"
+    t_skip "... and again" "ulimit -f is not available"
+else
+    t_is "export reaching the file size limit: exit 1, no file left" "$rc:$(ls "$T/exp4" | grep -c long)" "1:0"
+    "$PHMATCH" index export --format vpdq --output-dir "$T/exp4" "$T/k3.phmi" >/dev/null 2>&1
+    t_is "... and again without it: the long video's file" "$(md5sum <"$T/exp4/long.txt")" "$(md5sum <"$T/long.vpdq")"
+fi
 "$PHMATCH" index remove --source long --id long "$K" >/dev/null
 "$PHMATCH" index remove --source img --id one "$K" >/dev/null
 

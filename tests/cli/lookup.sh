@@ -118,6 +118,17 @@ printf 'hash,md5,source,id\n,0123456789abcdef0123456789abcdef,t,m1\n' > "$T/md5.
 out=$("$P" lookup --index "$DB" --format csv "$T/md5.csv" | sed -n 2p)
 t_like "a digest query matches on the digest" "$out" ",md5:0123456789abcdef0123456789abcdef,match,.*,m1,"
 
+# --knn over a file of 1,200 queries (a batch split between threads),
+# PDQ and digest queries alternating: each PDQ query its 2 nearest, each
+# digest query its digest's entry, in input order.
+awk -v b="$B" 'BEGIN { print "hash,md5"
+    for (i = 0; i < 600; i++) { print b ","; print ",0123456789abcdef0123456789abcdef" } }' \
+    > "$T/knn.csv"
+out=$("$P" lookup --index "$DB" --knn 2 --max-distance 64 -j 2 "$T/knn.csv" |
+    awk -F '\t' 'NR > 1 { print $2 ":" $7 }' | md5sum)
+t_is "--knn in parallel batches: PDQ and digest queries, in order" "$out" \
+    "$(awk 'BEGIN { for (i = 0; i < 600; i++) printf "%d:d0\n%d:d1\n%d:m1\n", 2 * i + 2, 2 * i + 2, 2 * i + 3 }' | md5sum)"
+
 # Exit statuses.
 echo "$B" | "$P" lookup --index "$DB" --fail-on-match > /dev/null
 t_is "--fail-on-match with a match: exit 4" "$?" 4

@@ -200,6 +200,14 @@ t_like "... bad_entry naming the minimum" "$(body)" '"bad_entry".*quality 60 is 
 t_is "... the same body for a source without a minimum: 200" \
     "$(req -X POST -H 'Content-Type: application/x-ndjson' --data-binary @"$T/weak.jsonl" \
         'http://x/v1/index/entries?source=lax')" 200
+# A match of an entry whose id is not UTF-8 (the index stores bytes) is
+# audited too, the id written as the answers write it (U+FFFD).
+L=$(python3 -c "print('%064x' % (int('$B', 16) ^ (((1 << 128) - 1) << 64)))")
+printf '%s,,caf\351\n' "$L" | "$P" index import --source latin "$DB" - >/dev/null
+req -X POST -H "$JSON" -d "{\"hashes\":[\"$L\"],\"max_distance\":0}" http://x/v1/lookup >/dev/null
+t_like "an id that is not UTF-8 matches" "$(body)" '"source":"latin","id":"caf\\ufffd"'
+t_like "... and the audit log records it" "$(cat "$T/audit.jsonl")" \
+    '"source":"latin","id":"caf\\u[fF][fF][fF][dD]","category":"","distance":0'
 t_ok "the index verifies" sh -c "\"$P\" index verify \"$DB\" >/dev/null"
 svc_stop "$PID"
 t_is "phmatchd stopped cleanly" "$RC" 0

@@ -481,6 +481,19 @@ t_is "... enabled \"yes\" and enabled_ratio \"0.5\" read as HMA's schema reads t
 t_is "PUT /c/bank/X9 {\"name\": 5}: 422" "$(aj PUT /c/bank/X9 '{"name":5}')/$(jq 'j[0]["type"]')" \
     "422/string_type"
 t_is "PUT /c/bank/X9 [1]: 422" "$(aj PUT /c/bank/X9 '[1]')" 422
+# Every one of the next 1,000 content ids taken by an entry of X9 (imported
+# under decimal ids): a new content is refused, and none is replaced.
+python3 -c 'import random
+r = random.Random(7)
+for i in range(208, 1300):
+    print("%064x,,%d" % (sum(1 << b for b in r.sample(range(256), 128)), i))' >"$T/taken.pdq"
+"$PHMATCH" index import --source X9 "$DB" "$T/taken.pdq" >/dev/null
+"$PHMATCH" index export --format jsonl "$DB" >"$T/before.jsonl"
+t_is "the next 1,000 content ids all taken: 500, naming the bank" \
+    "$(aj POST /c/bank/X9/signal "{\"pdq\":\"$FAR\"}")/$(jq 'j["message"]')" \
+    "500/bank 'X9' has entries under the next 1000 content ids: none is free"
+"$PHMATCH" index export --format jsonl "$DB" >"$T/after.jsonl"
+t_ok "... no entry replaced" cmp -s "$T/before.jsonl" "$T/after.jsonl"
 svc_stop "$PID"
 "$PHMATCH" index verify "$DB" >"$T/verify" 2>&1
 t_is "phmatch index verify passes" "$?" 0

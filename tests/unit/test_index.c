@@ -989,6 +989,303 @@ static void test_compact_empty(void)
     phm_index_close(idx);
 }
 
+/* A new index at path holding n entries of source "s", ids "e000"...,
+ * category "c", random hashes from seed; opened (write) into *idx. */
+static void small_index(const char *path, int n, uint64_t seed, phm_index **idx,
+                        const char *what)
+{
+    phm_index_txn *t;
+    rng r = { seed };
+    IS_INT(phm_index_open(idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "%s: create", what);
+    phm_index_txn_begin(*idx, &t, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e%03d", i);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "%s: %d entries", what, n);
+}
+
+static int cut_eids(MDB_txn *txn, void *ctx)
+{
+    MDB_dbi dbi;
+    uint8_t key[4] = { 1, 'E', 0, 0 };
+    MDB_val k = { 4, key }, v;
+    int rc = mdb_dbi_open(txn, "search", 0, &dbi);
+    if (!rc)
+        rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return rc;
+    if (*(int *)ctx) /* shorter by 8 bytes */
+        return mdb_put(txn, dbi, &k, &(MDB_val){ v.mv_size - 8, v.mv_data }, 0);
+    return mdb_del(txn, dbi, &k, NULL);
+}
+
+/* The base's 'E' blob missing or of the wrong size in a built base: the
+ * searcher, the statistics, a removal, verify and a rebuild (the places
+ * that fetch it, idx_base_eids_get) each report the file corrupt. */
+static void test_eids_damaged(void)
+{
+    for (int shorter = 0; shorter < 2; shorter++) {
+        char path[600];
+        path_in(path, sizeof path, shorter ? "eids-short.phmi" : "eids-gone.phmi");
+        phm_index *idx;
+        phm_index_txn *t;
+        rng r = { 5 };
+        small_index(path, 300, 5, &idx, "eids");
+        IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "eids: compact");
+        phm_index_txn_begin(idx, &t, err, sizeof err);
+        phm_index_remove(t, "s", "e001", NULL, err, sizeof err); /* a dead row */
+        IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "eids: remove one");
+        phm_index_close(idx);
+        IS_INT(index_raw_edit(path, cut_eids, &shorter), 0, "eids: 'E' %s",
+               shorter ? "cut short" : "deleted");
+        IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+               "eids: opens");
+        phm_searcher *s = NULL;
+        const phm_match *m;
+        size_t n = 0;
+        phm_pdq q = rng_hash(&r);
+        int st = phm_searcher_new(idx, &s, err, sizeof err);
+        if (!st)
+            st = phm_search_radius(s, &q, 31, &m, &n, err, sizeof err);
+        IS_INT(st, PHM_ERR_CORRUPT, "eids: a search fails");
+        OK(strstr(err, "'E0' is missing or has the wrong size") != NULL, "eids: says so: %s",
+           err);
+        phm_searcher_free(s);
+        phm_index_stats stats;
+        OK(phm_index_get_stats(idx, &stats, err, sizeof err) != PHM_OK, "eids: stats fail");
+        OK(phm_index_verify(idx, err, sizeof err) != PHM_OK, "eids: verify fails: %s", err);
+        OK(phm_index_compact(idx, err, sizeof err) != PHM_OK, "eids: compact fails: %s", err);
+        phm_index_txn_begin(idx, &t, err, sizeof err);
+        phm_pdq h = rng_hash(&r);
+        phm_entry e = entry("s", "e002", "", &h); /* a new hash: the old one read */
+        OK(phm_index_add(t, &e, err, sizeof err) != PHM_OK ||
+               phm_index_txn_commit(t, NULL, err, sizeof err) != PHM_OK,
+           "eids: replacing a base entry fails: %s", err);
+        phm_index_close(idx);
+    }
+}
+
+static int bad_group_key(MDB_txn *txn, void *ctx)
+{
+    (void)ctx;
+    MDB_dbi dbi;
+    uint64_t one = 1;
+    uint8_t key[1] = { 0 }; /* source number 0: no group */
+    int rc = mdb_dbi_open(txn, "counts", 0, &dbi);
+    return rc ? rc : mdb_put(txn, dbi, &(MDB_val){ 1, key }, &(MDB_val){ 8, &one }, 0);
+}
+
+/* A per-source count row whose key names no source: the statistics say
+ * the file is corrupt (they read its source number unset before). */
+static void test_stats_bad_group(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "badgroup.phmi");
+    phm_index *idx;
+    small_index(path, 1, 9, &idx, "bad group");
+    phm_index_close(idx);
+    IS_INT(index_raw_edit(path, bad_group_key, NULL), 0, "bad group: a malformed key");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_RDONLY, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "bad group: opens");
+    phm_index_stats st;
+    OK(phm_index_get_stats(idx, &st, err, sizeof err) != PHM_OK && strstr(err, "corrupt"),
+       "bad group: the statistics say corrupt: %s", err);
+    OK(phm_index_verify(idx, err, sizeof err) != PHM_OK, "bad group: verify fails: %s", err);
+    phm_index_close(idx);
+}
+
+static int bad_last_keys(MDB_txn *txn, void *ctx)
+{
+    (void)ctx;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    static const uint8_t junk[4] = { 2, 0x7f, 0xff, 0xff }; /* BLK_KEYS, too many items */
+    int rc = mdb_dbi_open(txn, "keys", 0, &dbi);
+    if (!rc)
+        rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (!rc)
+        rc = mdb_cursor_put(c, &k, &(MDB_val){ sizeof junk, (void *)junk }, MDB_CURRENT);
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* A write transaction that cannot begin (the keys table's last block is
+ * corrupt) says so and leaks nothing (the names it loaded: ASan). */
+static void test_begin_corrupt_keys(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "badkeys.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    small_index(path, 50, 13, &idx, "bad keys");
+    phm_index_close(idx);
+    IS_INT(index_raw_edit(path, bad_last_keys, NULL), 0, "bad keys: the last block spoilt");
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "bad keys: opens");
+    t = NULL;
+    OK(phm_index_txn_begin(idx, &t, err, sizeof err) != PHM_OK && !t && strstr(err, "corrupt"),
+       "bad keys: a write transaction does not begin: %s", err);
+    phm_index_close(idx);
+}
+
+/* The export of an index as text: every entry's number and fields. */
+typedef struct dump {
+    char *text;
+    size_t len, cap;
+} dump;
+
+static int dump_cb(void *ctx, uint64_t eid, const phm_entry *e)
+{
+    dump *d = ctx;
+    if (d->cap - d->len < 512) {
+        d->cap = d->cap ? 2 * d->cap : 1 << 20;
+        if (!(d->text = realloc(d->text, d->cap)))
+            exit(2);
+    }
+    int n = snprintf(d->text + d->len, d->cap - d->len,
+                     "%llu %s %s %s %u %lld %016llx %02x%02x %zu %016llx\n",
+                     (unsigned long long)eid, e->source, e->id, e->category, e->signals,
+                     (long long)e->added, (unsigned long long)e->pdq.w[0], e->md5[0],
+                     e->md5[15], e->nvariants,
+                     (unsigned long long)(e->nvariants ? e->variants[0].pdq.w[1] : 0));
+    d->len += (size_t)n;
+    return 0;
+}
+
+/* Builds the same index in a and b: three sources interleaved over
+ * thousands of entries (many blocks), digests and variants on some, then
+ * a second transaction that gives some of source b new hashes (new
+ * numbers, out of key order) and adds more. */
+static void build_three(phm_index *idx, const char *what)
+{
+    rng r = { 11 };
+    phm_index_txn *t;
+    char id[16];
+    int bad = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_OK, "%s: begin %d", what,
+               pass);
+        for (int i = 0; i < 6000; i++) {
+            if (pass == 1 && (i % 3 != 1 || i % 5) && i < 5400)
+                continue;
+            const char *src = i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : "c";
+            snprintf(id, sizeof id, "i%05d", pass == 1 && i >= 5400 ? i + 1000 : i);
+            phm_pdq h = rng_hash(&r);
+            phm_entry e = entry(src, id, i % 2 ? "x" : "y", &h);
+            e.added = 1700000000 + i;
+            if (i % 4 == 0) {
+                e.signals |= PHM_SIG_MD5;
+                memset(e.md5, i & 0xff, sizeof e.md5);
+            }
+            if (i % 10 == 7) {
+                e.nvariants = 1;
+                e.variants[0].code = PHM_KV_CROP5_C;
+                e.variants[0].pdq = rng_hash(&r);
+            }
+            bad |= phm_index_add(t, &e, err, sizeof err) != PHM_OK;
+        }
+        IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "%s: commit %d: %s",
+               what, pass, err);
+    }
+    IS_INT(bad, 0, "%s: every add stored", what);
+}
+
+/* phm_index_remove_source (blocks rewritten once each) leaves the index
+ * exactly as removing the source's entries one by one does. */
+static void test_remove_source_blocks(void)
+{
+    char pa[600], pb[600];
+    path_in(pa, sizeof pa, "rsa.phmi");
+    path_in(pb, sizeof pb, "rsb.phmi");
+    phm_index *a, *b;
+    IS_INT(phm_index_open(&a, pa, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create a");
+    IS_INT(phm_index_open(&b, pb, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create b");
+    build_three(a, "a");
+    build_three(b, "b");
+    /* b's ids, as stored */
+    dump before = { 0 };
+    IS_INT(phm_index_foreach(b, dump_cb, &before, err, sizeof err), PHM_OK, "export");
+    phm_index_txn *t;
+    uint64_t n = 0;
+    phm_index_counts ca, cb;
+    IS_INT(phm_index_txn_begin(a, &t, err, sizeof err), PHM_OK, "begin a");
+    IS_INT(phm_index_remove_source(t, "b", &n, err, sizeof err), PHM_OK, "remove source b: %s",
+           err);
+    IS_INT(phm_index_txn_commit(t, &ca, err, sizeof err), PHM_OK, "commit a: %s", err);
+    IS_INT(phm_index_txn_begin(b, &t, err, sizeof err), PHM_OK, "begin b");
+    uint64_t one = 0;
+    for (char *line = before.text; line && line < before.text + before.len;) {
+        /* "number source id ...": the ids of b */
+        char *src = strchr(line, ' ') + 1, id[16];
+        int removed = 0;
+        if (strncmp(src, "b i", 3) == 0) {
+            snprintf(id, sizeof id, "%.6s", src + 2);
+            if (phm_index_remove(t, "b", id, &removed, err, sizeof err) == PHM_OK)
+                one += (uint64_t)removed;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    IS_INT(phm_index_txn_commit(t, &cb, err, sizeof err), PHM_OK, "commit b: %s", err);
+    OK(n > 2000 && n == one, "%llu removed at once, %llu one by one", (unsigned long long)n,
+       (unsigned long long)one);
+    IS_INT(ca.removed, cb.removed, "the counts say the same");
+    IS_INT(phm_index_verify(a, err, sizeof err), PHM_OK, "verify a: %s", err);
+    IS_INT(phm_index_verify(b, err, sizeof err), PHM_OK, "verify b: %s", err);
+    dump da = { 0 }, db = { 0 };
+    IS_INT(phm_index_foreach(a, dump_cb, &da, err, sizeof err), PHM_OK, "export a");
+    IS_INT(phm_index_foreach(b, dump_cb, &db, err, sizeof err), PHM_OK, "export b");
+    OK(da.len > 0 && da.len == db.len && memcmp(da.text, db.text, da.len) == 0,
+       "the exports are equal (%zu bytes)", da.len);
+    OK(da.text && !strstr(da.text, " b i"), "no entry of b is left");
+    groups_seen ga = { "" }, gb = { "" };
+    phm_index_foreach_group(a, group_cb, &ga, err, sizeof err);
+    phm_index_foreach_group(b, group_cb, &gb, err, sizeof err);
+    IS_STR(ga.text, gb.text, "the group counts are equal");
+    /* in one transaction: adds appended at once (the blocks' tails in
+     * memory), a source removed, more adds, another source removed */
+    rng r = { 3 };
+    IS_INT(phm_index_txn_begin(a, &t, err, sizeof err), PHM_OK, "mixed: begin");
+    int bad = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 1500; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "n%05d", i);
+            phm_pdq h = rng_hash(&r);
+            phm_entry e = entry(i < 700 ? "d" : "e", id, "", &h);
+            bad |= phm_index_add(t, &e, err, sizeof err) != PHM_OK;
+        }
+        bad |= phm_index_remove_source(t, pass ? "e" : "d", &n, err, sizeof err) != PHM_OK;
+        bad |= n != (pass ? 800u : 700u);
+    }
+    IS_INT(bad, 0, "mixed: adds and removals: %s", err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "mixed: commit: %s", err);
+    IS_INT(phm_index_verify(a, err, sizeof err), PHM_OK, "mixed: verify: %s", err);
+    phm_index_stats st;
+    phm_index_get_stats(a, &st, err, sizeof err);
+    uint64_t lines = 0; /* a and c, exported above */
+    for (size_t i = 0; i < da.len; i++)
+        lines += da.text[i] == '\n';
+    IS_INT(st.entries, lines + 700, "mixed: the entries left (a, c and the 700 of d)");
+    free(before.text);
+    free(da.text);
+    free(db.text);
+    phm_index_close(a);
+    phm_index_close(b);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "index");
@@ -1005,6 +1302,10 @@ int main(void)
     test_snapshot();
     test_merge_keys();
     test_extra_fields();
+    test_remove_source_blocks();
+    test_eids_damaged();
+    test_stats_bad_group();
+    test_begin_corrupt_keys();
     scratch_done(dir);
     return tap_done();
 }

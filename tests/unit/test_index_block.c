@@ -271,6 +271,112 @@ static void test_random(int kind, const char *name, uint64_t seed)
     free(md.a);
 }
 
+/* blk_del_many: sorted sets of keys deleted at once (runs of whole
+ * blocks, scattered ones, the first and the last) leave the table equal
+ * to the model and no more blocks than deleting them one at a time; a key
+ * not stored is MDB_NOTFOUND. */
+static void test_del_many(int kind, const char *name, uint64_t seed)
+{
+    MDB_txn *t = begin();
+    MDB_dbi dbi, dbi1;
+    char name1[64];
+    snprintf(name1, sizeof name1, "%s-one", name);
+    unsigned fl = MDB_CREATE | (kind == BLK_ENTRIES ? MDB_INTEGERKEY : 0);
+    if (mdb_dbi_open(t, name, fl, &dbi) || mdb_dbi_open(t, name1, fl, &dbi1))
+        exit(2);
+    blk_map m, m1;
+    blk_map_init(&m, t, dbi, kind);
+    blk_map_init(&m1, t, dbi1, kind);
+    model md = { 0 };
+    rng r = { seed };
+    uint8_t k[BLK_KEY_MAX], v[BLK_VAL_MAX];
+    for (int i = 0; i < 6000; i++) {
+        size_t kl = 8, vl = gen_val(&r, kind, v);
+        if (kind == BLK_ENTRIES) {
+            blk_u64_put(k, 1 + (uint64_t)i * 2);
+        } else {
+            k[0] = (uint8_t)(1 + i % 3); /* three sources interleaved */
+            kl = 1 + (size_t)snprintf((char *)k + 1, 12, "a%06d", i);
+        }
+        mput(&md, k, kl, v, vl);
+    }
+    int bad = 0;
+    for (size_t i = 0; i < md.n; i++) /* in order: appends */
+        bad |= blk_append(&m, md.a[i].k, md.a[i].kl, md.a[i].v, md.a[i].vl) ||
+               blk_append(&m1, md.a[i].k, md.a[i].kl, md.a[i].v, md.a[i].vl);
+    IS_INT(bad, 0, "%s: %zu items appended to both tables", name, md.n);
+    uint8_t *bytes = malloc(md.n * BLK_KEY_MAX);
+    size_t *end = malloc(md.n * sizeof *end);
+    if (!bytes || !end)
+        exit(2);
+    /* rounds: a third of the keys (every third: a source), a run of 500,
+     * scattered 1 in 7, the first and the last, then all that is left */
+    for (int round = 0; round < 5; round++) {
+        size_t n = 0, len = 0, keep = 0;
+        for (size_t i = 0; i < md.n; i++) {
+            int del = round == 0   ? (md.a[i].k[kind == BLK_KEYS ? 0 : 7] % 3) == 1
+                      : round == 1 ? i >= md.n / 3 && i < md.n / 3 + 500
+                      : round == 2 ? rng_next(&r) % 7 == 0
+                      : round == 3 ? i == 0 || i + 1 == md.n
+                                   : 1;
+            if (!del) {
+                md.a[keep++] = md.a[i];
+                continue;
+            }
+            memcpy(bytes + len, md.a[i].k, md.a[i].kl);
+            len += md.a[i].kl;
+            end[n++] = len;
+            if (blk_del(&m1, md.a[i].k, md.a[i].kl))
+                bad++;
+        }
+        md.n = keep;
+        int rc = blk_del_many(&m, bytes, end, n);
+        IS_INT(rc, 0, "%s round %d: %zu keys deleted at once", name, round, n);
+        IS_INT(bad, 0, "%s round %d: and one at a time in the other table", name, round);
+        uint64_t blocks = 0, blocks1 = 0;
+        OK(same_as_model(&m, &md, &blocks), "%s round %d: the table equals the model (%zu "
+           "items)", name, round, md.n);
+        int same1 = same_as_model(&m1, &md, &blocks1);
+        OK(same1 && blocks <= blocks1 + 1,
+           "%s round %d: %llu blocks (one at a time: %llu)", name, round,
+           (unsigned long long)blocks, (unsigned long long)blocks1);
+        if (round == 1 && md.n > 2) {
+            /* a key not stored, just after a stored one (entries: the
+             * even number after an odd one; keys: a zero byte added) */
+            const mitem *a = &md.a[md.n / 2];
+            uint8_t miss[BLK_KEY_MAX + 1];
+            size_t ml = a->kl;
+            memcpy(miss, a->k, a->kl);
+            if (kind == BLK_ENTRIES)
+                blk_u64_put(miss, blk_u64_get(a->k) + 1);
+            else
+                miss[ml++] = 0;
+            memcpy(bytes, miss, ml);
+            end[0] = ml;
+            IS_INT(blk_del_many(&m, bytes, end, 1), MDB_NOTFOUND,
+                   "%s: a key not stored is not found", name);
+            memcpy(bytes, a->k, a->kl);
+            memcpy(bytes + a->kl, miss, ml);
+            end[0] = a->kl;
+            end[1] = a->kl + ml;
+            IS_INT(blk_del_many(&m, bytes, end, 2), MDB_NOTFOUND,
+                   "%s: a key not stored after one that is: not found", name);
+            memcpy(miss, a->k, a->kl); /* a moves with mdel */
+            ml = a->kl;
+            mdel(&md, miss, ml);
+            OK(blk_del(&m, miss, ml) == 0 && blk_del(&m1, miss, ml) == 0,
+               "%s: the stored one is still there", name);
+        }
+    }
+    OK(md.n == 0, "%s: all deleted", name);
+    free(bytes);
+    free(end);
+    blk_map_free(&m);
+    blk_map_free(&m1);
+    mdb_txn_abort(t);
+    free(md.a);
+}
+
 /* Codes n items into one block (first key implied) and decodes them. */
 static int round_trip(int kind, const uint8_t (*k)[BLK_KEY_MAX], const size_t *kl,
                       const uint8_t (*v)[BLK_VAL_MAX], const size_t *vl, size_t n,
@@ -367,7 +473,7 @@ static void test_coding(void)
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "block");
-    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
         mdb_env_set_mapsize(env, (size_t)1 << 30) ||
         mdb_env_open(env, dir, MDB_NOSYNC, 0600)) {
         fprintf(stderr, "cannot open an LMDB environment in %s\n", dir);
@@ -376,6 +482,8 @@ int main(void)
     test_coding();
     test_random(BLK_ENTRIES, "entries", 17);
     test_random(BLK_KEYS, "keys", 23);
+    test_del_many(BLK_ENTRIES, "entries-many", 31);
+    test_del_many(BLK_KEYS, "keys-many", 37);
     mdb_env_close(env);
     scratch_done(dir);
     return tap_done();
