@@ -696,7 +696,7 @@ int phm_hash_file_trim(phm_decoder *dec, phm_hasher *h, const char *path, phm_mo
 enum { PHM_CUT_BOTTOM = 0, PHM_CUT_TOP = 1,
        /* wt-shot: a caption or watermark across the middle: the upper
         * and the lower third stacked (the middle third cut out; no one
-        * rectangle: phm_cut_rect refuses it, phm_hash_cuts copies) */
+        * rectangle: phm_cut_rect refuses it) */
        PHM_CUT_MIDDLE = 2,
        PHM_CUT_COUNT = 3 };
 
@@ -721,12 +721,12 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 int phm_pdq_distinct_rows(const phm_pdq *h);
 #define PHM_CUT_MIN_ROWS 12
 
-/* Hashes img's cuts (views of its pixels, phm_cut_rect; the middle cut
- * a copy of the two thirds kept) into out[PHM_CUT_*] (mode, dihedral as
- * phm_hash_image) and returns a mask: bit k set when out[k] is usable
- * (hashed, not a pattern: PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h
- * as phm_hash_image does; allocates two thirds of img's bytes for the
- * middle cut (its bit unset when that fails). */
+/* Hashes img's cuts (their rows of img's pixels in order: phm_cut_rect's
+ * rectangle; for the middle cut the upper third, then the rows from two
+ * thirds down) into out[PHM_CUT_*] (mode, dihedral as phm_hash_image) and
+ * returns a mask: bit k set when out[k] is usable (hashed, not a pattern:
+ * PHM_CUT_MIN_ROWS); 0 for NULL arguments. Uses h as phm_hash_image does;
+ * allocates nothing beyond it. */
 unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                        phm_pdq_result out[PHM_CUT_COUNT]);
 

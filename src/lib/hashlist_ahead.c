@@ -319,6 +319,7 @@ int hl_ahead_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
         const ah_item *it = &b->items[a->next++];
         const void *at = b->bytes + it->at;
         if (it->rc == AH_WARN) {
+            a->cur = it->w; /* the warned line, for phm_hashlist_reader_where */
             if (a->warn)
                 a->warn(a->warn_ctx, at);
             continue;

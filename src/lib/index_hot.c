@@ -9,13 +9,13 @@
  * sees a base (the open's first search, then each rebuild another process
  * or this one commits: the same moment the searcher refetches the base's
  * pointers) and is shared by the index's searchers, reference-counted;
- * a searcher of an older snapshot keeps the copy of its base. */
+ * a searcher of an older snapshot keeps the copy of its base (one that
+ * first looks at an older base than the shared copy's searches the map). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -50,18 +50,11 @@ void idx_hot_release(phm_index *idx, idx_hot *h)
 {
     if (!h)
         return;
-    pthread_mutex_lock(&idx->hot_lock);
-    int last = --h->refs == 0;
-    pthread_mutex_unlock(&idx->hot_lock);
-    if (last)
+    /* no lock: a reference is only taken under hot_lock while the index
+     * holds its own, so the count reaches 0 once */
+    (void)idx;
+    if (atomic_fetch_sub(&h->refs, 1) == 1)
         hot_free(h);
-}
-
-static double mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 /* The address of the file's first byte in LMDB's map, from the first
@@ -93,14 +86,14 @@ static long long file_offset(uintptr_t base, size_t mapsize, const void *p, size
     return (long long)(x - base);
 }
 
-/* Copies the parts, split into pieces, on up to two threads; returns 0 or
- * -1 when a read of the file failed. */
-static int copy_parts(int fd, const hot_part *parts, size_t nparts)
+/* Copies the parts, split into pieces, on up to two threads; a piece the
+ * file does not give (a read error) is copied from the map, which holds
+ * the same bytes. */
+static void copy_parts(int fd, const hot_part *parts, size_t nparts)
 {
     size_t npieces = 0;
     for (size_t i = 0; i < nparts; i++)
         npieces += (parts[i].len + HOT_PIECE - 1) / HOT_PIECE;
-    int failed = 0;
     int threads = 1;
 #ifdef _OPENMP
     if (npieces > 1 && omp_get_max_threads() > 1)
@@ -108,7 +101,7 @@ static int copy_parts(int fd, const hot_part *parts, size_t nparts)
 #endif
     (void)threads;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed) if (threads > 1)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
 #endif
     for (size_t k = 0; k < npieces; k++) {
         /* piece k: find its part */
@@ -131,13 +124,11 @@ static int copy_parts(int fd, const hot_part *parts, size_t nparts)
             if (r <= 0) {
                 /* the map has the same bytes: read them there */
                 memcpy(parts[i].dst + lo + got, parts[i].src + lo + got, len - got);
-                failed |= r < 0;
                 break;
             }
             got += (size_t)r;
         }
     }
-    return failed ? -1 : 0;
 }
 
 static int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id,
@@ -146,11 +137,10 @@ static int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id,
     *out = NULL;
     if (base->n == 0)
         return PHM_OK;
-    double t0 = mono_ms();
     idx_hot *h = calloc(1, sizeof *h);
     if (!h)
         return PHM_ERR_NOMEM;
-    h->refs = 1;
+    atomic_init(&h->refs, 1);
     h->base_id = base_id;
     /* the hashes (from their 'H' segments, which lie in the map), then
      * each table's directory and area, each part 64-byte aligned */
@@ -193,7 +183,7 @@ static int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id,
     h->map_len = len;
     uint8_t *mem = (uint8_t *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
 #ifdef MADV_HUGEPAGE
-    h->huge = madvise(mem, len - (size_t)(mem - (uint8_t *)map), MADV_HUGEPAGE) == 0;
+    (void)madvise(mem, len - (size_t)(mem - (uint8_t *)map), MADV_HUGEPAGE);
 #endif
     /* Read from the file where the arrays lie in the map: pread fills the
      * copy without mapping the file's pages into this process. */
@@ -209,10 +199,7 @@ static int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id,
         parts[k].off = file_offset(base_addr, base_addr ? ei.me_mapsize : 0, parts[k].src,
                                    parts[k].len);
     }
-    if (copy_parts(fd, parts, nparts) != 0) {
-        hot_free(h);
-        return PHM_ERR_UNREADABLE;
-    }
+    copy_parts(fd, parts, nparts);
     h->view = *base;
     h->view.hashes = (const phm_pdq *)(const void *)mem;
     if (base->has_tables)
@@ -220,8 +207,6 @@ static int idx_hot_build(const phm_index *idx, MDB_txn *txn, uint64_t base_id,
             h->view.offsets[i] = (const uint32_t *)(const void *)parts[nseg + 2 * i].dst;
             h->view.postings[i] = parts[nseg + 2 * i + 1].dst;
         }
-    h->bytes = total;
-    h->ms = mono_ms() - t0;
     *out = h;
     return PHM_OK;
 }
@@ -234,20 +219,24 @@ int idx_hot_get(phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *
     pthread_mutex_lock(&idx->hot_lock);
     idx_hot *h = idx->hot;
     if (h && h->base_id == base_id) {
-        h->refs++;
+        atomic_fetch_add(&h->refs, 1);
+    } else if (h && h->base_id > base_id) {
+        /* a snapshot older than the shared copy's base: searched in the
+         * map (a private copy of ~10 GB at 100 M for one old snapshot
+         * would double the memory) */
+        h = NULL;
     } else {
-        int newer = !h || h->base_id < base_id;
-        if (newer && h) {
+        if (h) {
             /* the index lets go of the old copy first: freed now if no
              * searcher holds it, so that two copies are not alive at once */
             idx->hot = NULL;
-            if (--h->refs == 0)
+            if (atomic_fetch_sub(&h->refs, 1) == 1)
                 hot_free(h);
         }
         st = idx_hot_build(idx, txn, base_id, base, &h);
-        if (st == PHM_OK && h && newer) {
+        if (st == PHM_OK && h) {
             idx->hot = h;
-            h->refs++; /* the index's reference */
+            atomic_fetch_add(&h->refs, 1); /* the index's reference */
         }
     }
     pthread_mutex_unlock(&idx->hot_lock);

@@ -6,6 +6,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -327,17 +328,14 @@ typedef struct idx_view {
 /* A copy of a base's search arrays in anonymous memory advised for
  * transparent huge pages (PHM_INDEX_HOT_COPY; index_hot.c): the hashes,
  * the directories and the areas, `view` pointing into it. Shared by the
- * index's searchers that see base `base_id`, reference-counted under
- * phm_index.hot_lock. */
+ * index's searchers that see base `base_id`, reference-counted (made and
+ * taken under phm_index.hot_lock). */
 struct idx_hot {
-    int refs;
+    atomic_int refs; /* taken under hot_lock, released without it */
     uint64_t base_id;
     mih_view view;
     void *map; /* the mapping (view's arrays start at its first huge page) */
     size_t map_len;
-    size_t bytes; /* copied */
-    double ms;    /* time the copy took */
-    int huge;     /* madvise(MADV_HUGEPAGE) accepted */
 };
 
 struct phm_index {

@@ -344,16 +344,22 @@ static long same_kind(phm_matcher *m, const phm_match_options *o, long np, int r
 {
     size_t n = 0;
     int moved = 0;
+    phm_entry e;
+    uint64_t read = UINT64_MAX; /* the entry in e: pairs come by entry */
+    int found = 0;
     for (size_t i = 0; i < (size_t)np; i++) {
         pair p = m->pairs[i];
         int kind = extra_kind(o, m->code[p.q]);
         if (kind) {
-            phm_entry e;
-            *rc = phm_searcher_get(m->s, p.entry, &e, err, errlen);
-            if (*rc == PHM_ERR_NOT_FOUND)
+            if (p.entry != read) {
+                *rc = phm_searcher_get(m->s, p.entry, &e, err, errlen);
+                if (*rc != PHM_OK && *rc != PHM_ERR_NOT_FOUND)
+                    return -1;
+                read = p.entry;
+                found = *rc == PHM_OK;
+            }
+            if (!found)
                 continue;
-            if (*rc != PHM_OK)
-                return -1;
             int d = -1;
             for (size_t v = 0; v < e.nvariants && v < PHM_INDEX_MAX_VARIANTS && d < 0; v++)
                 if (e.variants[v].code == kind)
@@ -608,9 +614,9 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     if (low && radius > o->low_quality_distance)
         radius = o->low_quality_distance;
     const phm_pdq *q = r->hash;
-    /* Extras keep the gate: a cut or trimmed part of a low-quality image
-     * is flatter still, and a flat image's hash is a fixed pattern that
-     * other flat images share. */
+    /* Extras below the gate are searched within low_quality_distance only
+     * (variants(), drop_far_low): a cut or trimmed part of a low-quality
+     * image is flatter still, and flat images share fixed patterns. */
     if (o->nextra && (rc = variants(m, r, o, &nq, err, errlen)) != PHM_OK)
         return rc;
     if (o->nextra)

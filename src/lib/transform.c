@@ -10,6 +10,7 @@
 #include <turbojpeg.h>
 
 #include "decode_internal.h"
+#include "pdq_internal.h"
 #include "phmatch.h"
 
 size_t phm_image_bytes(uint32_t width, uint32_t height, uint32_t channels)
@@ -476,27 +477,32 @@ int phm_pdq_distinct_rows(const phm_pdq *h)
     return n;
 }
 
+/* PDQ of cut `which` of img, its rows streamed band by band
+ * (phm__cut_bands): no copy, also of the middle cut's two bands. */
+static int hash_cut(phm_hasher *h, const phm_image *img, int which, phm_mode mode,
+                    int dihedral, phm_pdq_result *out)
+{
+    uint32_t band[2][2], rows = 0;
+    const int nb = phm__cut_bands(img->height, which, band);
+    for (int b = 0; b < nb; b++)
+        rows += band[b][1] - band[b][0];
+    if (!nb)
+        return PHM_ERR_TOO_SMALL;
+    int rc = pdq_stream_begin(h, img->width, rows, img->channels, mode);
+    for (int b = 0; b < nb && rc == PHM_OK; b++)
+        rc = pdq_stream_rows(h, img->pixels + (size_t)band[b][0] * img->stride, img->stride,
+                             band[b][1] - band[b][0]);
+    return rc == PHM_OK ? pdq_stream_end(h, dihedral, out) : rc;
+}
+
 unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                        phm_pdq_result out[PHM_CUT_COUNT])
 {
     unsigned ok = 0;
-    phm_image view;
-    phm_rect r;
     for (int k = 0; h && valid(img) && out && k < PHM_CUT_COUNT; k++)
-        if (k != PHM_CUT_MIDDLE && phm_cut_rect(img->width, img->height, k, &r) == PHM_OK &&
-            phm_image_view(img, &r, &view) == PHM_OK &&
-            phm_hash_image(h, &view, mode, dihedral, &out[k]) == PHM_OK &&
+        if (hash_cut(h, img, k, mode, dihedral, &out[k]) == PHM_OK &&
             phm_pdq_distinct_rows(&out[k].hash[0]) >= PHM_CUT_MIN_ROWS)
             ok |= 1u << k;
-    if (!h || !valid(img) || !out || img->height < 3)
-        return ok;
-    size_t len = (size_t)img->width * img->channels * (img->height - img->height / 3);
-    uint8_t *buf = malloc(len);
-    if (buf && cut_middle(img, buf, len, &view) == PHM_OK &&
-        phm_hash_image(h, &view, mode, dihedral, &out[PHM_CUT_MIDDLE]) == PHM_OK &&
-        phm_pdq_distinct_rows(&out[PHM_CUT_MIDDLE].hash[0]) >= PHM_CUT_MIN_ROWS)
-        ok |= 1u << PHM_CUT_MIDDLE;
-    free(buf);
     return ok;
 }
 
