@@ -178,6 +178,12 @@ int idx_names_load(const phm_index *idx, MDB_txn *txn, idx_names *nm)
     if (rc)
         return rc;
     memcpy(&nm->created, v.mv_data, sizeof nm->created);
+    /* Numbers are given in order from 1 and names never removed, each with
+     * a row either way: no number exceeds the rows, which bound the table
+     * (a damaged row cannot ask for more than the file holds). */
+    MDB_stat st;
+    if ((rc = mdb_stat(txn, idx->db_names, &st)))
+        return rc;
     MDB_cursor *c;
     if ((rc = mdb_cursor_open(txn, idx->db_names, &c)))
         return rc;
@@ -191,8 +197,7 @@ int idx_names_load(const phm_index *idx, MDB_txn *txn, idx_names *nm)
             break;
         }
         uint32_t num = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
-        /* numbers are given in order, so the table is no larger than the rows */
-        if (num == 0 || num > 16u * 1024 * 1024 || memchr(v.mv_data, 0, v.mv_size)) {
+        if (num == 0 || num > st.ms_entries || memchr(v.mv_data, 0, v.mv_size)) {
             rc = MDB_CORRUPTED;
             break;
         }

@@ -507,6 +507,17 @@ static void rename_number(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
     mdb_put(txn, dbi, &kk, &vv, 0);
 }
 
+/* A number row far past the rows (16,776,960 of a table of a few): the
+ * names table would be that many pointers (128 MB) if loaded. */
+static void far_number(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    (void)k;
+    (void)v;
+    uint8_t key[5] = { 2 /* IDX_NAME_BY_NUM */, 0x00, 0xff, 0xff, 0x00 };
+    MDB_val kk = { sizeof key, key }, vv = { 1, "x" };
+    mdb_put(txn, dbi, &kk, &vv, 0);
+}
+
 static void test_verify(void)
 {
     char err[PHM_ERRMSG_MAX] = "";
@@ -527,6 +538,7 @@ static void test_verify(void)
         { "flag.phmi", "does not decode", 0, unknown_flag },
         { "varint.phmi", "does not decode", 0, open_varint },
         { "names.phmi", "is not the number of its name", 1, rename_number },
+        { "farname.phmi", "names table has a malformed row", 1, far_number },
         { "block.phmi", "entries block does not decode", 0, cut_block },
         { "count.phmi", "entries block does not decode", 0, count_block },
         { "keyblock.phmi", "does not decode", 2, cut_block },
