@@ -79,6 +79,22 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
  * middle cut by it. */
 int phm__cut_bands(uint32_t height, int which, uint32_t band[2][2]);
 
+/* phm_hash_soft's first step (transform.c), fed row by row so that a
+ * streamed JPEG needs no second decode (query.c): the means of f x f
+ * blocks (the last ones smaller), f the least that brings the longer side
+ * to at most PHM_SOFT_SIDE, into small (sw x sh x channels) once every row
+ * has been given. phm_hash_soft of the shrunk image (which it keeps as it
+ * is) is phm_hash_soft of the image. begin: PHM_OK or PHM_ERR_NOMEM (small
+ * NULL); free: after begin, whatever it returned. */
+typedef struct phm__soft_shrink {
+    uint32_t f, width, height, channels, sw, sh, y;
+    uint8_t *small; /* sw x sh x channels */
+    uint32_t *acc;  /* sw x channels sums of the current band of f rows */
+} phm__soft_shrink;
+int phm__soft_begin(phm__soft_shrink *s, uint32_t width, uint32_t height, uint32_t channels);
+void phm__soft_rows(phm__soft_shrink *s, const uint8_t *rows, size_t stride, size_t n);
+void phm__soft_free(phm__soft_shrink *s);
+
 /* Returns a buffer of at least `bytes` in dec->pixels (kept between calls),
  * or NULL. Callers have checked `bytes` against the pixel limit. */
 uint8_t *phm__pixels(phm_decoder *dec, size_t bytes);

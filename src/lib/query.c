@@ -21,74 +21,6 @@ _Static_assert(PDQ_AUX_COUNT >= PHM_CUT_COUNT, "a helper hasher per cut");
  * larger one is streamed in blocks and decoded again for a border. */
 #define QUERY_KEEP_MAX ((size_t)64 << 20)
 
-/* phm_hash_soft's first step streamed: the means of f x f blocks (the
- * last ones smaller), f the least that brings the longer side to at most
- * PHM_SOFT_SIDE. phm_hash_soft of the shrunk image (which it keeps as it
- * is) is then phm_hash_soft of the image. */
-typedef struct soft_shrink {
-    uint32_t f, width, height, channels, sw, sh, y;
-    uint8_t *small; /* sw x sh x channels */
-    uint32_t *acc;  /* sw x channels sums of the current band of f rows */
-} soft_shrink;
-
-static int soft_begin(soft_shrink *s, uint32_t width, uint32_t height, uint32_t channels)
-{
-    uint32_t side = width > height ? width : height;
-    s->f = (side + PHM_SOFT_SIDE - 1) / PHM_SOFT_SIDE;
-    s->width = width;
-    s->height = height;
-    s->channels = channels;
-    s->sw = (width + s->f - 1) / s->f;
-    s->sh = (height + s->f - 1) / s->f;
-    s->y = 0;
-    size_t n = phm_image_bytes(s->sw, s->sh, channels);
-    s->small = n ? malloc(n) : NULL;
-    s->acc = calloc((size_t)s->sw * channels, sizeof *s->acc);
-    if (!s->small || !s->acc) {
-        free(s->small);
-        free(s->acc);
-        s->small = NULL;
-        s->acc = NULL;
-        return PHM_ERR_NOMEM;
-    }
-    return PHM_OK;
-}
-
-static void soft_rows(soft_shrink *s, const uint8_t *rows, size_t stride, size_t n)
-{
-    const uint32_t f = s->f, ch = s->channels;
-    for (size_t r = 0; r < n && s->y < s->height; r++, s->y++) {
-        const uint8_t *p = rows + r * stride;
-        for (uint32_t x = 0; x < s->sw; x++) {
-            uint32_t bw = x + 1 < s->sw ? f : s->width - x * f;
-            uint32_t *a = s->acc + (size_t)x * ch;
-            for (uint32_t k = 0; k < bw; k++, p += ch)
-                for (uint32_t c = 0; c < ch; c++)
-                    a[c] += p[c];
-        }
-        if ((s->y + 1) % f && s->y + 1 < s->height)
-            continue;
-        /* A band is complete: its row of means. */
-        uint32_t bh = s->y % f + 1;
-        uint8_t *out = s->small + (size_t)(s->y / f) * s->sw * ch;
-        for (uint32_t x = 0; x < s->sw; x++) {
-            uint32_t k = (x + 1 < s->sw ? f : s->width - x * f) * bh;
-            for (uint32_t c = 0; c < ch; c++) {
-                uint32_t *a = &s->acc[x * ch + c];
-                out[x * ch + c] = (uint8_t)((*a + k / 2) / k);
-                *a = 0;
-            }
-        }
-    }
-}
-
-static void soft_free(soft_shrink *s)
-{
-    free(s->small);
-    free(s->acc);
-    s->small = NULL;
-    s->acc = NULL;
-}
 
 /* The row tap of a streamed JPEG: where its rows go besides the hasher. */
 typedef struct query_tap {
@@ -100,7 +32,7 @@ typedef struct query_tap {
     phm_hasher *cut[PHM_CUT_COUNT]; /* a cut being hashed, or NULL */
     uint32_t cut_band[PHM_CUT_COUNT][2][2]; /* phm__cut_bands */
     int cut_nband[PHM_CUT_COUNT];
-    soft_shrink soft;              /* opt->soft: small non-NULL while made */
+    phm__soft_shrink soft;              /* opt->soft: small non-NULL while made */
     uint32_t y;                    /* image rows seen */
 } query_tap;
 
@@ -128,7 +60,7 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
             t->cut[k] = a;
     }
     if (o->soft)
-        soft_begin(&t->soft, width, height, channels);
+        phm__soft_begin(&t->soft, width, height, channels);
     return PHM_OK;
 }
 
@@ -148,7 +80,7 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
         }
     }
     if (t->soft.small)
-        soft_rows(&t->soft, rows, stride, n);
+        phm__soft_rows(&t->soft, rows, stride, n);
     t->y += (uint32_t)n;
 }
 
@@ -209,7 +141,7 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
             phm__trim_image(h, &img, o->mode, o->dihedral, &q->trim);
     }
 out:
-    soft_free(&t.soft);
+    phm__soft_free(&t.soft);
     return rc;
 }
 

@@ -429,34 +429,90 @@ static int cut_middle(const phm_image *img, uint8_t *buf, size_t len, phm_image 
     return PHM_OK;
 }
 
+/* phm_hash_soft's first step, row by row (decode_internal.h). */
+int phm__soft_begin(phm__soft_shrink *s, uint32_t width, uint32_t height, uint32_t channels)
+{
+    uint32_t side = width > height ? width : height;
+    s->f = (side + PHM_SOFT_SIDE - 1) / PHM_SOFT_SIDE;
+    s->width = width;
+    s->height = height;
+    s->channels = channels;
+    s->sw = (width + s->f - 1) / s->f;
+    s->sh = (height + s->f - 1) / s->f;
+    s->y = 0;
+    size_t n = phm_image_bytes(s->sw, s->sh, channels);
+    s->small = n ? malloc(n) : NULL;
+    s->acc = calloc((size_t)s->sw * channels, sizeof *s->acc);
+    if (!s->small || !s->acc) {
+        free(s->small);
+        free(s->acc);
+        s->small = NULL;
+        s->acc = NULL;
+        return PHM_ERR_NOMEM;
+    }
+    return PHM_OK;
+}
+
+void phm__soft_rows(phm__soft_shrink *s, const uint8_t *rows, size_t stride, size_t n)
+{
+    const uint32_t f = s->f, ch = s->channels;
+    for (size_t r = 0; r < n && s->y < s->height; r++, s->y++) {
+        const uint8_t *p = rows + r * stride;
+        for (uint32_t x = 0; x < s->sw; x++) {
+            uint32_t bw = x + 1 < s->sw ? f : s->width - x * f;
+            uint32_t *a = s->acc + (size_t)x * ch;
+            for (uint32_t k = 0; k < bw; k++, p += ch)
+                for (uint32_t c = 0; c < ch; c++)
+                    a[c] += p[c];
+        }
+        if ((s->y + 1) % f && s->y + 1 < s->height)
+            continue;
+        /* A band is complete: its row of means. */
+        uint32_t bh = s->y % f + 1;
+        uint8_t *out = s->small + (size_t)(s->y / f) * s->sw * ch;
+        for (uint32_t x = 0; x < s->sw; x++) {
+            uint32_t k = (x + 1 < s->sw ? f : s->width - x * f) * bh;
+            for (uint32_t c = 0; c < ch; c++) {
+                uint32_t *a = &s->acc[x * ch + c];
+                out[x * ch + c] = (uint8_t)((*a + k / 2) / k);
+                *a = 0;
+            }
+        }
+    }
+}
+
+void phm__soft_free(phm__soft_shrink *s)
+{
+    free(s->small);
+    free(s->acc);
+    s->small = NULL;
+    s->acc = NULL;
+}
+
 int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                   phm_pdq_result *out)
 {
     if (!h || !valid(img) || !out)
         return PHM_ERR_INVALID;
-    const uint32_t w = img->width, ht = img->height, ch = img->channels;
-    uint32_t side = w > ht ? w : ht, f = (side + PHM_SOFT_SIDE - 1) / PHM_SOFT_SIDE;
-    const uint32_t sw = (w + f - 1) / f, sh = (ht + f - 1) / f;
-    size_t n = phm_image_bytes(sw, sh, ch);
-    uint8_t *small = n ? malloc(2 * n) : NULL;
-    if (!small)
+    phm__soft_shrink sh;
+    int rc = phm__soft_begin(&sh, img->width, img->height, img->channels);
+    if (rc != PHM_OK)
+        return rc;
+    phm__soft_rows(&sh, img->pixels, img->stride, img->height);
+    const uint32_t ch = img->channels;
+    size_t n = phm_image_bytes(sh.sw, sh.sh, ch);
+    uint8_t *blurred = malloc(n);
+    if (!blurred) {
+        phm__soft_free(&sh);
         return PHM_ERR_NOMEM;
-    /* block means (the last blocks smaller) */
-    for (uint32_t y = 0; y < sh; y++)
-        for (uint32_t x = 0; x < sw; x++)
-            for (uint32_t c = 0; c < ch; c++) {
-                uint32_t a = 0, k = 0;
-                for (uint32_t yy = y * f; yy < ht && yy < y * f + f; yy++)
-                    for (uint32_t xx = x * f; xx < w && xx < x * f + f; xx++, k++)
-                        a += img->pixels[(size_t)yy * img->stride + (size_t)xx * ch + c];
-                small[((size_t)y * sw + x) * ch + c] = (uint8_t)((a + k / 2) / k);
-            }
-    phm_image s = { small, sw, sh, ch, (size_t)sw * ch, img->format }, b;
-    uint32_t sside = sw > sh ? sw : sh;
-    int rc = phm_image_blur(&s, 0.0075 * sside, small + n, n, &b);
+    }
+    phm_image s = { sh.small, sh.sw, sh.sh, ch, (size_t)sh.sw * ch, img->format }, b;
+    uint32_t sside = sh.sw > sh.sh ? sh.sw : sh.sh;
+    rc = phm_image_blur(&s, 0.0075 * sside, blurred, n, &b);
     if (rc == PHM_OK)
         rc = phm_hash_image(h, &b, mode, dihedral, out);
-    free(small);
+    free(blurred);
+    phm__soft_free(&sh);
     return rc;
 }
 
