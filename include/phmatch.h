@@ -660,6 +660,15 @@ typedef struct phm_trim_result {
                                0: none, the rest zero */
     phm_rect content;       /* in the decoded image's pixels */
     phm_pdq_result pdq;     /* the content's hash (mode, dihedral as asked) */
+    /* wt-shot3: a second box, on a phone's screenshot only (found 1):
+     * the content off the screen's canvas where it ends elsewhere than
+     * `content` (a picture whose own edge has the canvas's colour, which
+     * a stored "trim-white" / "trim-black" variant matches). alt_found 0:
+     * none, alt_content and alt_pdq zero. phmatch searches it as a second
+     * "trimmed" hash. */
+    int alt_found;
+    phm_rect alt_content;
+    phm_pdq_result alt_pdq;
 } phm_trim_result;
 
 
@@ -1050,6 +1059,12 @@ enum {
     /* wt-shot */
     PHM_KV_ED_CUT_MIDDLE, /* "cut-middle": the middle third cut out, the
                              upper and lower thirds stacked (PHM_CUT_MIDDLE) */
+    /* wt-shot3: a picture whose own edge is plain white (black), as
+     * trimming finds it on a screenshot's canvas of that colour: the
+     * content off that colour (docs/ROBUST.md, "White-edged pictures on a
+     * canvas"); made only for an image with such an edge */
+    PHM_KV_TRIM_WHITE,    /* "trim-white": cut to its content off white */
+    PHM_KV_TRIM_BLACK,    /* "trim-black": cut to its content off black */
     PHM_KV_COUNT          /* one past the last code */
 };
 

@@ -316,10 +316,12 @@ static void work(void *ctx, void *state, hash_record *rec)
         /* The content inside a border (pipeline trim) and the caption
          * cuts (pipeline cuts): extra hashes. */
         phm_match_options mo = run->mo;
-        phm_match_extra extra[2 + PHM_CUT_COUNT];
+        phm_match_extra extra[3 + PHM_CUT_COUNT];
         size_t ne = 0;
         if (rec->trim.found)
             extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.pdq };
+        if (rec->trim.found && rec->trim.alt_found) /* a screenshot's second box */
+            extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.alt_pdq };
         for (int k = 0; k < PHM_CUT_COUNT; k++)
             if (rec->cut_ok & (1u << k))
                 extra[ne++] = (phm_match_extra){

@@ -170,10 +170,12 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
     o.min_quality = min_quality;
     o.max_matches = (size_t)c->max_matches;
     o.orientations = 1;
-    phm_match_extra extra[1 + PHM_CUT_COUNT];
+    phm_match_extra extra[2 + PHM_CUT_COUNT];
     size_t ne = 0;
     if (trim && trim->found)
         extra[ne++] = (phm_match_extra){ "trimmed", &trim->pdq };
+    if (trim && trim->found && trim->alt_found) /* a screenshot's second box */
+        extra[ne++] = (phm_match_extra){ "trimmed", &trim->alt_pdq };
     for (int k = 0; rx && k < PHM_CUT_COUNT; k++)
         if (rx->cut_ok & (1u << k))
             extra[ne++] = (phm_match_extra){
@@ -392,7 +394,8 @@ void handle_match(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    size_t nparts = (trim && t.found ? 2u : 1u) + (size_t)__builtin_popcount(rx.cut_ok);
+    size_t nparts = (trim && t.found ? 2u + (t.alt_found != 0) : 1u) +
+                    (size_t)__builtin_popcount(rx.cut_ok);
     if (search_allowed(rq, (size_t)r.nhashes * nparts, radius)) {
         json_decref(o);
         return;

@@ -70,6 +70,14 @@ int phm__trim_thumb_border(const phm_thumb *t);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 
+/* wt-shot3: the box of img's content off a plain white (dark 0) or black
+ * (dark 1) edge of its own, as trimming finds such an image on a canvas
+ * of that colour (trim.c, screen_content): 1 with *box when img has such
+ * an edge (1 % of a side at least) around content of MIN_CONTENT of each
+ * dimension, else 0. Reads up to 128 places a line; allocates nothing.
+ * The stored variants "trim-white" and "trim-black" (transform.c). */
+int phm__edge_box(const phm_image *img, int dark, phm_rect *box);
+
 /* The rows of caption cut `which` (PHM_CUT_*) of an image `height` rows
  * tall, as bands [band[i][0], band[i][1]) in the cut's order (transform.c):
  * one band for the bottom and top cuts (phm_cut_rect's), two for the

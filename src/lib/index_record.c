@@ -351,6 +351,7 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_BUSY_JPEG30] = "jpeg30",     [PHM_KV_BUSY_DOWN50] = "down50",
     [PHM_KV_BUSY_MIRROR] = "mirror",     [PHM_KV_BUSY_ROT90] = "rot90",
     [PHM_KV_ED_CUT_MIDDLE] = "cut-middle", /* wt-shot */
+    [PHM_KV_TRIM_WHITE] = "trim-white",  [PHM_KV_TRIM_BLACK] = "trim-black", /* wt-shot3 */
 };
 
 const char *phm_known_variant_name(int code)

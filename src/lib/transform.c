@@ -203,6 +203,9 @@ static const int default_set[] = {
     PHM_KV_BUSY_DOWN50, PHM_KV_BUSY_JPEG30, PHM_KV_BUSY_MIRROR, PHM_KV_BUSY_ROT90,
     /* the middle cut (wt-shot; docs/ROBUST.md, "Screenshots and captions") */
     PHM_KV_ED_CUT_MIDDLE,
+    /* white- and black-edged pictures as trimming finds them on a canvas
+     * (wt-shot3; docs/ROBUST.md, "White-edged pictures on a canvas") */
+    PHM_KV_TRIM_WHITE, PHM_KV_TRIM_BLACK,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -698,6 +701,12 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
         return phm_image_view(img, &r, out);
     case PHM_KV_ED_CUT_MIDDLE:
         return cut_middle(img, buf, len, out);
+    case PHM_KV_TRIM_WHITE:
+    case PHM_KV_TRIM_BLACK:
+        /* no such edge: no variant */
+        if (!phm__edge_box(img, code == PHM_KV_TRIM_BLACK, &r))
+            return PHM_ERR_TOO_SMALL;
+        return phm_image_view(img, &r, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;

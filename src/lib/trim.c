@@ -460,6 +460,8 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
 #define SCREEN_MIN_RUN 0.02 /* the interface above and below the image */
 #define SCREEN_ASPECT 1.5   /* a phone's screen: at least this tall a width */
 #define SCREEN_WIDTH 0.75   /* the image spans at least this of the width */
+#define SCREEN_BARS 0.15    /* bars above (below) the canvas: at most this */
+#define SCREEN_THIN 0.05    /* a run of rows thinner than this of the shorter side: not the image */
 
 static const uint8_t *at(const phm_image *img, uint32_t x, uint32_t y)
 {
@@ -484,24 +486,43 @@ static int near_colours(const phm_image *img, const int a[3], const int b[3], in
     return 1;
 }
 
-/* Of row y of img (SCREEN_SAMPLES places across it), the share of
- * samples within SCREEN_TOL of its most common colour among a few
- * candidates (the row's middle and two places near its ends: a bar's
- * text and icons sit at the ends, a rounded screen's black corners at
- * the very ends), and that colour into c. */
-static double row_plain(const phm_image *img, uint32_t y, int c[3])
+/* A tall image looked at as a phone's screen: the places read across
+ * each row (SCREEN_SAMPLES at most), worked out once. */
+typedef struct screen {
+    const phm_image *img;
+    uint32_t n;
+    uint32_t xs[SCREEN_SAMPLES];
+} screen;
+
+/* s for img; 0 if img is too narrow to be read as a screen. */
+static int screen_init(screen *s, const phm_image *img)
 {
-    const uint32_t n = img->width < SCREEN_SAMPLES ? img->width : SCREEN_SAMPLES;
+    if (img->width < 2 * MIN_CONTENT_PX)
+        return 0;
+    s->img = img;
+    s->n = img->width < SCREEN_SAMPLES ? img->width : SCREEN_SAMPLES;
+    for (uint32_t j = 0; j < s->n; j++)
+        s->xs[j] = (uint32_t)((uint64_t)j * (img->width - 1) / (s->n - 1));
+    return 1;
+}
+
+/* Of row y (s->n places across it), the share of samples within
+ * SCREEN_TOL of its most common colour among a few candidates (the row's
+ * middle and two places near its ends: a bar's text and icons sit at the
+ * ends, a rounded screen's black corners at the very ends), and that
+ * colour into c. */
+static double row_plain(const screen *s, uint32_t y, int c[3])
+{
+    const phm_image *img = s->img;
+    const uint32_t n = s->n;
     const uint32_t cand[3] = { n / 2, n / 8, n - 1 - n / 8 };
     double best = 0;
     for (int k = 0; k < 3; k++) {
-        const uint8_t *q = at(img, (uint32_t)((uint64_t)cand[k] * (img->width - 1) / (n - 1)), y);
+        const uint8_t *q = at(img, s->xs[cand[k]], y);
         int col[3] = { q[0], img->channels > 1 ? q[1] : 0, img->channels > 1 ? q[2] : 0 };
         uint32_t in = 0;
         for (uint32_t j = 0; j < n; j++)
-            in += (uint32_t)near_colour(
-                img, at(img, (uint32_t)((uint64_t)j * (img->width - 1) / (n - 1)), y), col,
-                SCREEN_TOL);
+            in += (uint32_t)near_colour(img, at(img, s->xs[j], y), col, SCREEN_TOL);
         double share = (double)in / n;
         if (share > best) {
             best = share;
@@ -511,35 +532,23 @@ static double row_plain(const phm_image *img, uint32_t y, int c[3])
     return best;
 }
 
-/* A screenshot of a phone (at least SCREEN_ASPECT as tall as wide): rows
- * of the interface (bars with text and icons on them, a plain canvas,
- * text lines: each row SCREEN_PLAIN one colour) above and below the
- * image. The canvas is the most common colour of the plainer rows
- * (SCREEN_CANVAS); the image the longest run of rows from one that is not
- * plain to one that is not with no canvas row between (a graphic's own
- * flat rows of another colour are the image's, and so are such rows just
- * before and after the run in the colour it starts or ends in), with at
- * least SCREEN_MIN_RUN of the height above and below it and nothing but
- * plain rows above it; its sides where columns stop being the canvas's
- * colour (SCREEN_COLUMN), at least SCREEN_WIDTH of the width apart (an
- * app shows an image across the screen; an object on a plain background
- * is not one). The box into *box; 1 if found. Reads a row at
- * SCREEN_SAMPLES places, up to 4 times, when the first and the last
- * rows are plain (most images stop there); allocates nothing. */
-static int screen_box(const phm_image *img, phm_rect *box)
+/* The canvas of a phone's screen (at least SCREEN_ASPECT as tall as
+ * wide, its first and last rows plain: bars) into canvas: the most common
+ * colour of its plain rows (SCREEN_CANVAS; 8 levels a channel; their
+ * rows' mean). 1 if it looks like one. */
+static int screen_canvas(const screen *s, int canvas[3])
 {
+    const phm_image *img = s->img;
     const uint32_t w = img->width, h = img->height;
     int c[3] = { 0, 0, 0 };
-    if (w < 2 * MIN_CONTENT_PX || h < SCREEN_ASPECT * w || row_plain(img, 0, c) < SCREEN_PLAIN ||
-        row_plain(img, h - 1, c) < SCREEN_PLAIN)
+    (void)w;
+    if (row_plain(s, 0, c) < SCREEN_PLAIN || row_plain(s, h - 1, c) < SCREEN_PLAIN)
         return 0;
-    /* The canvas: the most common colour of the plain rows (8 levels a
-     * channel; its rows' mean). */
     uint32_t count[512], sum[512][3];
     memset(count, 0, sizeof count);
     memset(sum, 0, sizeof sum);
     for (uint32_t y = 0; y < h; y++)
-        if (row_plain(img, y, c) >= SCREEN_CANVAS) {
+        if (row_plain(s, y, c) >= SCREEN_CANVAS) {
             uint32_t b = (uint32_t)(c[0] >> 5) << 6 | (uint32_t)(c[1] >> 5) << 3 | (uint32_t)(c[2] >> 5);
             count[b]++;
             for (int k = 0; k < 3; k++)
@@ -551,15 +560,35 @@ static int screen_box(const phm_image *img, phm_rect *box)
             cb = b;
     if (!count[cb])
         return 0;
-    int canvas[3];
     for (int k = 0; k < 3; k++)
         canvas[k] = (int)(sum[cb][k] / count[cb]);
+    return 1;
+}
+
+/* A screenshot of a phone (screen_canvas): rows
+ * of the interface (bars with text and icons on them, a plain canvas,
+ * text lines: each row SCREEN_PLAIN one colour) above and below the
+ * image. The image the longest run of rows from one that is not
+ * plain to one that is not with no canvas row between (a graphic's own
+ * flat rows of another colour are the image's, and so are such rows just
+ * before and after the run in the colour it starts or ends in), with at
+ * least SCREEN_MIN_RUN of the height above and below it and nothing but
+ * plain rows above it; its sides where columns stop being the canvas's
+ * colour (SCREEN_COLUMN), at least SCREEN_WIDTH of the width apart (an
+ * app shows an image across the screen; an object on a plain background
+ * is not one). The box into *box; 1 if found. Reads a row at
+ * SCREEN_SAMPLES places, up to 3 times; allocates nothing. */
+static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
+{
+    const phm_image *img = s->img;
+    const uint32_t w = img->width, h = img->height;
+    int c[3] = { 0, 0, 0 };
     /* The image: the longest run from a row that is not plain to one that
      * is not, with no row of the canvas between (plain rows of another
      * colour, a flat part of a graphic, are the image's). */
     uint32_t best = 0, best_at = 0, start = 0, open = 0;
     for (uint32_t y = 0; y < h; y++) {
-        if (row_plain(img, y, c) >= SCREEN_CANVAS) {
+        if (row_plain(s, y, c) >= SCREEN_CANVAS) {
             if (near_colours(img, c, canvas, SCREEN_TOL))
                 open = 0;
             continue;
@@ -578,12 +607,12 @@ static int screen_box(const phm_image *img, phm_rect *box)
     /* Its flat first and last rows (a graphic's plain background: rows of
      * the colour the run starts or ends in, not the canvas's). */
     int edge[3] = { 0, 0, 0 };
-    row_plain(img, best_at, edge);
-    while (best_at > 0 && row_plain(img, best_at - 1, c) >= SCREEN_CANVAS &&
+    row_plain(s, best_at, edge);
+    while (best_at > 0 && row_plain(s, best_at - 1, c) >= SCREEN_CANVAS &&
            near_colours(img, c, edge, SCREEN_TOL) && !near_colours(img, c, canvas, SCREEN_TOL))
         best_at--, best++;
-    row_plain(img, best_at + best - 1, edge);
-    while (best_at + best < h && row_plain(img, best_at + best, c) >= SCREEN_CANVAS &&
+    row_plain(s, best_at + best - 1, edge);
+    while (best_at + best < h && row_plain(s, best_at + best, c) >= SCREEN_CANVAS &&
            near_colours(img, c, edge, SCREEN_TOL) && !near_colours(img, c, canvas, SCREEN_TOL))
         best++;
     const uint32_t top = best_at, bottom = best_at + best; /* rows [top, bottom) */
@@ -593,8 +622,8 @@ static int screen_box(const phm_image *img, phm_rect *box)
     /* The colours beside the image: the canvas's, the rows' above and
      * below it. */
     int above[3] = { 0, 0, 0 }, below[3] = { 0, 0, 0 };
-    row_plain(img, top - 1, above);
-    row_plain(img, bottom, below);
+    row_plain(s, top - 1, above);
+    row_plain(s, bottom, below);
     /* The sides: columns of the canvas's colour over the image's rows. */
     const uint32_t rows = best < SCREEN_SAMPLES ? best : SCREEN_SAMPLES;
     uint32_t x0 = 0, x1 = w;
@@ -621,14 +650,149 @@ static int screen_box(const phm_image *img, phm_rect *box)
     /* Above the image, the interface only: every row plain (a status
      * bar, an app bar, a canvas). */
     for (uint32_t y = 0; y < top; y++)
-        if (row_plain(img, y, c) < SCREEN_PLAIN)
+        if (row_plain(s, y, c) < SCREEN_PLAIN)
             return 0;
     *box = (phm_rect){ x0, top, x1 - x0, best };
     return 1;
 }
 
-static int detect(const phm_image *img, phm_rect *content, const tune *t)
+/* ---- content off a plain colour (screen_content, phm__edge_box) ---- */
+
+/* Places off colour c by more than EDGE_TOL (a channel) in a line of
+ * samples: at least EDGE_MIN of them make the line content. */
+#define EDGE_TOL 24
+#define EDGE_MIN 2u
+
+/* Row y of img holds content off colour c (at s's places across it,
+ * between columns x0 and x1). */
+static int row_off(const phm_image *img, uint32_t y, uint32_t x0, uint32_t x1, const int c[3])
 {
+    const uint32_t w = x1 - x0, n = w < SCREEN_SAMPLES ? w : SCREEN_SAMPLES;
+    uint32_t off = 0;
+    for (uint32_t j = 0; j < n && off < EDGE_MIN; j++) {
+        uint32_t x = x0 + (uint32_t)((uint64_t)j * (w - 1) / (n > 1 ? n - 1 : 1));
+        off += (uint32_t)!near_colour(img, at(img, x, y), c, EDGE_TOL);
+    }
+    return off >= EDGE_MIN;
+}
+
+/* Column x of img holds content off colour c between rows y0 and y1. */
+static int column_off(const phm_image *img, uint32_t x, uint32_t y0, uint32_t y1, const int c[3])
+{
+    const uint32_t h = y1 - y0, n = h < SCREEN_SAMPLES ? h : SCREEN_SAMPLES;
+    uint32_t off = 0;
+    for (uint32_t j = 0; j < n && off < EDGE_MIN; j++) {
+        uint32_t y = y0 + (uint32_t)((uint64_t)j * (h - 1) / (n > 1 ? n - 1 : 1));
+        off += (uint32_t)!near_colour(img, at(img, x, y), c, EDGE_TOL);
+    }
+    return off >= EDGE_MIN;
+}
+
+/* The box of the content off colour c in rows [y0, y1) of img: its first
+ * and last rows that hold some, and over them its first and last columns
+ * (row_off, column_off); 0 if none or smaller than MIN_CONTENT_PX. */
+static int off_box(const phm_image *img, uint32_t y0, uint32_t y1, const int c[3], phm_rect *box)
+{
+    const uint32_t w = img->width;
+    while (y0 < y1 && !row_off(img, y0, 0, w, c))
+        y0++;
+    while (y1 > y0 && !row_off(img, y1 - 1, 0, w, c))
+        y1--;
+    if (y1 - y0 < MIN_CONTENT_PX)
+        return 0;
+    uint32_t x0 = 0, x1 = w;
+    while (x0 < x1 && !column_off(img, x0, y0, y1, c))
+        x0++;
+    while (x1 > x0 && !column_off(img, x1 - 1, y0, y1, c))
+        x1--;
+    if (x1 - x0 < MIN_CONTENT_PX)
+        return 0;
+    *box = (phm_rect){ x0, y0, x1 - x0, y1 - y0 };
+    return 1;
+}
+
+/* The image on a phone's screen as the content off its canvas, whatever
+ * the image's own edge (a white-edged graphic on a white canvas ends where
+ * its content does, as its stored "trim-white" variant, phm__edge_box,
+ * does): the bars are the rows from the top (bottom) down (up) to the
+ * first row of the canvas colour (at most SCREEN_BARS of the height);
+ * between them, the runs of rows off the canvas, less the thin ones
+ * (below SCREEN_THIN of the height: a text line, icons, a caption under
+ * the image, a gesture pill) before the first and after the last run
+ * that is not thin; then off_box over those rows. 1 with *box if the
+ * content keeps MIN_CONTENT of each dimension. */
+static int screen_content(const screen *s, const int canvas[3], phm_rect *box)
+{
+    const phm_image *img = s->img;
+    const uint32_t w = img->width, h = img->height;
+    const uint32_t bars = (uint32_t)(SCREEN_BARS * h);
+    uint32_t t = 0, b = h;
+    while (t < bars && row_off(img, t, 0, w, canvas))
+        t++;
+    while (h - b < bars && row_off(img, b - 1, 0, w, canvas))
+        b--;
+    if (t >= bars || h - b >= bars || t >= b)
+        return 0;
+    /* thin: of the shorter side (a phone's width, a desktop's height) */
+    const uint32_t shorter = w < h ? w : h;
+    const uint32_t thin = (uint32_t)(SCREEN_THIN * shorter) > 2 ? (uint32_t)(SCREEN_THIN * shorter) : 2;
+    uint32_t first = 0, last = 0, start = 0, open = 0, found = 0;
+    for (uint32_t y = t; y <= b; y++) {
+        int off = y < b && row_off(img, y, 0, w, canvas);
+        if (off && !open)
+            open = 1, start = y;
+        if (!off && open) {
+            open = 0;
+            if (y - start >= thin) {
+                if (!found)
+                    first = start;
+                last = y;
+                found = 1;
+            }
+        }
+    }
+    if (!found || !off_box(img, first, last, canvas, box))
+        return 0;
+    return box->width >= MIN_CONTENT * w && box->height >= MIN_CONTENT * h * 0.25;
+}
+
+int phm__edge_box(const phm_image *img, int dark, phm_rect *box)
+{
+    const int c[3] = { dark ? 0 : 255, dark ? 0 : 255, dark ? 0 : 255 };
+    if (!img || !box || !img->pixels || (img->channels != 1 && img->channels != 3) ||
+        img->width < MIN_CONTENT_PX || img->height < MIN_CONTENT_PX ||
+        !off_box(img, 0, img->height, c, box))
+        return 0;
+    /* Some plain edge (1 % of a side at least), and content of
+     * MIN_CONTENT of each dimension. */
+    uint32_t mx = img->width / 100 > 1 ? img->width / 100 : 1;
+    uint32_t my = img->height / 100 > 1 ? img->height / 100 : 1;
+    if (box->x < mx && box->y < my && img->width - box->x - box->width < mx &&
+        img->height - box->y - box->height < my)
+        return 0;
+    return box->width >= MIN_CONTENT * img->width && box->height >= MIN_CONTENT * img->height;
+}
+
+/* Boxes a and b of img end within 1 % of its size (2 pixels) of each
+ * other on every side. */
+static int same_box(const phm_image *img, const phm_rect *a, const phm_rect *b)
+{
+    uint32_t tx = img->width / 100 > 2 ? img->width / 100 : 2;
+    uint32_t ty = img->height / 100 > 2 ? img->height / 100 : 2;
+    return absdiff(a->x, b->x) <= tx && absdiff(a->y, b->y) <= ty &&
+           absdiff(a->x + a->width, b->x + b->width) <= tx &&
+           absdiff(a->y + a->height, b->y + b->height) <= ty;
+}
+
+/* The content box into *content (1; 0 none: the whole image), and with
+ * alt non-NULL a second box into *alt (*has_alt 1): on a phone's screen,
+ * the content off its canvas (screen_content) where it ends elsewhere
+ * than *content (a picture whose own edge has the canvas's colour). */
+static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *has_alt,
+                  const tune *t)
+{
+    if (has_alt)
+        *has_alt = 0;
     if (!img || !content || !img->pixels || (img->channels != 1 && img->channels != 3) ||
         img->stride < (size_t)img->width * img->channels)
         return PHM_ERR_INVALID;
@@ -655,12 +819,26 @@ static int detect(const phm_image *img, phm_rect *content, const tune *t)
         r.width = w;
         r.height = h;
     }
-    /* No bars found above and below the content: a phone's screen with
-     * text and icons on its bars (screen_box). */
-    phm_rect sc;
-    if ((r.y == 0 || r.y + r.height == img->height) && screen_box(img, &sc))
-        r = sc;
-    if (r.width == img->width && r.height == img->height)
+    int found = r.width != img->width || r.height != img->height;
+    screen scr;
+    int canvas[3];
+    if (screen_init(&scr, img) && screen_canvas(&scr, canvas)) {
+        phm_rect sc;
+        /* No bars found above and below the content: a phone's screen
+         * with text and icons on its bars (screen_box). */
+        if (img->height >= SCREEN_ASPECT * img->width &&
+            (r.y == 0 || r.y + r.height == img->height) && screen_box(&scr, canvas, &sc))
+            r = sc, found = 1;
+        /* The content off the canvas: the box itself when nothing else
+         * was found, else a second box where it differs. */
+        if (screen_content(&scr, canvas, &sc)) {
+            if (!found)
+                r = sc, found = 1;
+            else if (alt && !same_box(img, &r, &sc))
+                *alt = sc, *has_alt = 1;
+        }
+    }
+    if (!found)
         return 0;
     *content = r;
     return 1;
@@ -668,7 +846,7 @@ static int detect(const phm_image *img, phm_rect *content, const tune *t)
 
 int phm_trim_detect(const phm_image *img, phm_rect *content)
 {
-    return detect(img, content, &strict);
+    return detect(img, content, NULL, NULL, &strict);
 }
 
 int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out)
@@ -784,10 +962,22 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
                      phm_trim_result *trim)
 {
     phm_image view;
-    if (phm_trim_detect(img, &trim->content) == 1 &&
+    phm_rect alt;
+    int has_alt = 0;
+    if (detect(img, &trim->content, &alt, &has_alt, &strict) == 1 &&
         phm_image_view(img, &trim->content, &view) == PHM_OK &&
         phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK) {
         trim->found = 1;
+        trim->alt_found = 0;
+        memset(&trim->alt_content, 0, sizeof trim->alt_content);
+        memset(&trim->alt_pdq, 0, sizeof trim->alt_pdq);
+        if (has_alt && phm_image_view(img, &alt, &view) == PHM_OK &&
+            phm_hash_image(h, &view, mode, dihedral, &trim->alt_pdq) == PHM_OK) {
+            trim->alt_found = 1;
+            trim->alt_content = alt;
+        } else {
+            memset(&trim->alt_pdq, 0, sizeof trim->alt_pdq);
+        }
         return;
     }
     memset(trim, 0, sizeof *trim);
@@ -798,7 +988,7 @@ int phm__trim_thumb_border(const phm_thumb *t)
     phm_image small = { t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
                         PHM_FORMAT_JPEG };
     phm_rect r;
-    return detect(&small, &r, &lenient) == 1;
+    return detect(&small, &r, NULL, NULL, &lenient) == 1;
 }
 
 /* phm_hash_mem_query (path NULL) or phm_hash_file_query with trimming
