@@ -647,7 +647,11 @@ typedef struct phm_rect {
  * one colour and that shows no border above and below its content is
  * also read row by row (128 places, up to 4 times) as a phone's
  * screenshot (wt-shot; docs/ROBUST.md, "Screenshots and captions of other
- * layouts"). Allocates nothing; any thread. */
+ * layouts"). An image of any shape whose first and last rows are mostly
+ * one colour is read row by row once more (128 places) for its canvas;
+ * when nothing else is found, the content off that canvas between
+ * interface rows above and below it is the content (wt-shot3; the second
+ * box of phm_trim_result). Allocates nothing; any thread. */
 int phm_trim_detect(const phm_image *img, phm_rect *content);
 
 /* *out = the rectangle r of img, a view sharing img's pixels (stride

@@ -45,7 +45,15 @@
  * screenshot whose bars carry text and icons (a status bar, an app bar,
  * a navigation bar; light or dark; rounded corners) is looked for by rows
  * instead (screen_box): rows mostly of one colour (the interface) above
- * and below a run of rows that are not (the image). */
+ * and below a run of rows that are not (the image).
+ *
+ * wt-shot3: on a screen (first and last rows plain, a canvas colour;
+ * any shape: an image viewer's window too), the content off the canvas
+ * (screen_content) is the box when nothing else was found, and a second
+ * box where it ends elsewhere than the first: a picture whose own edge
+ * has the canvas's colour, which no band or layout rule can see. Its
+ * stored counterpart is phm__edge_box (variants "trim-white" and
+ * "trim-black"), the same rows and columns test on the known image. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -577,7 +585,8 @@ static int screen_canvas(const screen *s, int canvas[3])
  * colour (SCREEN_COLUMN), at least SCREEN_WIDTH of the width apart (an
  * app shows an image across the screen; an object on a plain background
  * is not one). The box into *box; 1 if found. Reads a row at
- * SCREEN_SAMPLES places, up to 3 times; allocates nothing. */
+ * SCREEN_SAMPLES places (worked out once, screen_init), up to 3 times
+ * after screen_canvas's once; allocates nothing. */
 static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
 {
     const phm_image *img = s->img;
@@ -711,49 +720,66 @@ static int off_box(const phm_image *img, uint32_t y0, uint32_t y1, const int c[3
     return 1;
 }
 
-/* The image on a phone's screen as the content off its canvas, whatever
- * the image's own edge (a white-edged graphic on a white canvas ends where
- * its content does, as its stored "trim-white" variant, phm__edge_box,
- * does): the bars are the rows from the top (bottom) down (up) to the
- * first row of the canvas colour (at most SCREEN_BARS of the height);
- * between them, the runs of rows off the canvas, less the thin ones
- * (below SCREEN_THIN of the height: a text line, icons, a caption under
- * the image, a gesture pill) before the first and after the last run
- * that is not thin; then off_box over those rows. 1 with *box if the
- * content keeps MIN_CONTENT of each dimension. */
+/* Row y is the canvas's: UNIFORM_SHARE of its samples within SCREEN_TOL
+ * of colour c (a dark app bar over a dark canvas is not). */
+static int row_canvas(const screen *s, uint32_t y, const int c[3])
+{
+    uint32_t in = 0;
+    for (uint32_t j = 0; j < s->n; j++)
+        in += (uint32_t)near_colour(s->img, at(s->img, s->xs[j], y), c, SCREEN_TOL);
+    return in >= UNIFORM_SHARE * s->n;
+}
+
+/* The image on a screen (a phone's, a desktop window's) as the content
+ * off its canvas, whatever the image's own edge (a white-edged graphic
+ * on a white canvas ends where its content does, as its stored
+ * "trim-white" variant, phm__edge_box, does): the bars are the rows from
+ * the top (bottom) down (up) to the first row of the canvas (row_canvas;
+ * at most SCREEN_BARS of the height); between them, the runs of rows off
+ * the canvas (row_off), less the thin ones (SCREEN_THIN of the shorter
+ * side at most: a text line, icons, a caption, a gesture pill) before the
+ * first and after the last run that is not thin; then off_box over those
+ * rows. The interface must show above and below it (bars, or thin runs
+ * left out: an object on a plain background is not a screen). 1 with
+ * *box if the content keeps MIN_CONTENT of the width. */
 static int screen_content(const screen *s, const int canvas[3], phm_rect *box)
 {
     const phm_image *img = s->img;
     const uint32_t w = img->width, h = img->height;
     const uint32_t bars = (uint32_t)(SCREEN_BARS * h);
     uint32_t t = 0, b = h;
-    while (t < bars && row_off(img, t, 0, w, canvas))
+    while (t < bars && !row_canvas(s, t, canvas))
         t++;
-    while (h - b < bars && row_off(img, b - 1, 0, w, canvas))
+    while (h - b < bars && !row_canvas(s, b - 1, canvas))
         b--;
     if (t >= bars || h - b >= bars || t >= b)
         return 0;
     /* thin: of the shorter side (a phone's width, a desktop's height) */
     const uint32_t shorter = w < h ? w : h;
     const uint32_t thin = (uint32_t)(SCREEN_THIN * shorter) > 2 ? (uint32_t)(SCREEN_THIN * shorter) : 2;
-    uint32_t first = 0, last = 0, start = 0, open = 0, found = 0;
+    uint32_t first = 0, last = 0, start = 0, open = 0, found = 0, above = t > 0, below = b < h;
     for (uint32_t y = t; y <= b; y++) {
         int off = y < b && row_off(img, y, 0, w, canvas);
         if (off && !open)
             open = 1, start = y;
         if (!off && open) {
             open = 0;
-            if (y - start >= thin) {
+            if (y - start > thin) {
                 if (!found)
                     first = start;
                 last = y;
                 found = 1;
+                below = b < h;
+            } else if (!found) {
+                above = 1; /* a thin run above the image */
+            } else {
+                below = 1; /* ... below it */
             }
         }
     }
-    if (!found || !off_box(img, first, last, canvas, box))
+    if (!found || !above || !below || !off_box(img, first, last, canvas, box))
         return 0;
-    return box->width >= MIN_CONTENT * w && box->height >= MIN_CONTENT * h * 0.25;
+    return box->width >= MIN_CONTENT * w && box->height >= MIN_CONTENT_PX;
 }
 
 int phm__edge_box(const phm_image *img, int dark, phm_rect *box)

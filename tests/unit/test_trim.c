@@ -716,6 +716,129 @@ static void test_hash(void)
     phm_hasher_free(h);
 }
 
+
+/* wt-shot3: a picture whose own edge is white (black) on a phone's white
+ * (dark) canvas: nothing in the pixels says where the picture ends, so
+ * trimming's second box is the content off the canvas, and the known
+ * image's stored "trim-white" ("trim-black") variant is that content cut
+ * out of it. The independent reference: the test knows where it drew the
+ * content, copies it out and hashes it. */
+static pic edged(int dark, uint32_t seed)
+{
+    uint8_t e = dark ? 0 : 255;
+    pic g = solid(240, 160, e, e, e);
+    pic c = photo(150, 100, seed);
+    paste(&g, &c, 40, 30);
+    free(c.p);
+    return g;
+}
+
+static phm_pdq hash_of(phm_hasher *h, const pic *q, uint32_t x, uint32_t y, uint32_t w,
+                       uint32_t hh)
+{
+    pic c = new_pic(w, hh);
+    for (uint32_t k = 0; k < hh; k++)
+        memcpy(at(&c, 0, k), at(q, x, y + k), (size_t)w * 3);
+    phm_image img = view_of(&c);
+    phm_pdq_result r;
+    memset(&r, 0, sizeof r);
+    phm_hash_image(h, &img, PHM_MODE_FULL, 0, &r);
+    free(c.p);
+    return r.hash[0];
+}
+
+static void test_white_edges(void)
+{
+    phm_hasher *h;
+    phm_decoder *dec;
+    char err[PHM_ERRMSG_MAX];
+    phm_hasher_new(&h, PHM_SIMD_AUTO);
+    phm_decoder_new(&dec, NULL);
+    const int codes[2] = { PHM_KV_TRIM_WHITE, PHM_KV_TRIM_BLACK };
+    for (int dark = 0; dark < 2; dark++) {
+        const char *what = dark ? "black-edged picture, dark screen" : "white-edged picture, light screen";
+        pic g = edged(dark, 21 + (uint32_t)dark);
+        phm_pdq ref = hash_of(h, &g, 40, 30, 150, 100); /* the content, copied out */
+        /* The stored variant: the content off the edge's colour. */
+        phm_image gi = view_of(&g);
+        phm_pdq_result own;
+        phm_hash_image(h, &gi, PHM_MODE_FULL, 0, &own);
+        phm_entry_variant v[2];
+        size_t nv = 0;
+        int rc = phm_augment(h, &gi, PHM_MODE_FULL, &own.hash[0], codes, 2,
+                             PHM_AUGMENT_MIN_DISTANCE, v, &nv, err, sizeof err);
+        OK(rc == PHM_OK && nv == 1 && v[0].code == codes[dark] &&
+               phm_pdq_distance(&v[0].pdq, &ref) == 0,
+           "%s: one stored variant, %s, the content's hash", what,
+           phm_known_variant_name(codes[dark]));
+        /* The screenshot, as a JPEG: a second trimmed box around the
+         * content, whose hash is near the variant and not the old box. */
+        pic s = screen(dark, 0, &g, 0, 70);
+        unsigned char *jpg = NULL;
+        unsigned long len = 0;
+        tjhandle tj = tjInitCompress();
+        tjCompress2(tj, s.p, 240, 0, 480, TJPF_RGB, &jpg, &len, TJSAMP_420, 85, 0);
+        tjDestroy(tj);
+        phm_pdq_result r;
+        phm_trim_result t;
+        rc = phm_hash_mem_trim(dec, h, jpg, len, what, PHM_MODE_FULL, 0, &r, NULL, &t, err,
+                               sizeof err);
+        const phm_rect *b = t.alt_found ? &t.alt_content : &t.content;
+        const phm_pdq *bh = t.alt_found ? &t.alt_pdq.hash[0] : &t.pdq.hash[0];
+        if (!OK(rc == PHM_OK && t.found && near(b->x, 40, 2) && near(b->y, 100, 2) &&
+                    near(b->width, 150, 3) && near(b->height, 100, 3),
+                "%s: the content off the canvas found (second box %d)", what, t.alt_found))
+            printf("#   rc %d found %d %ux%u+%u+%u alt %d %ux%u+%u+%u\n", rc, t.found,
+                   t.content.width, t.content.height, t.content.x, t.content.y, t.alt_found,
+                   t.alt_content.width, t.alt_content.height, t.alt_content.x, t.alt_content.y);
+        int d = phm_pdq_distance(bh, &v[0].pdq), d0 = phm_pdq_distance(&r.hash[0], &own.hash[0]);
+        OK(d <= 16 && d0 > 31, "%s: matches the stored variant (%d), not the own hash (%d)", what,
+           d, d0);
+        tjFree(jpg);
+        free(s.p);
+        free(g.p);
+    }
+    /* A picture without a plain edge stores neither variant, and its
+     * screenshot gets no second box: no more hashes to match falsely. */
+    pic p = photo(240, 160, 23);
+    phm_image pi = view_of(&p);
+    phm_pdq_result own;
+    phm_hash_image(h, &pi, PHM_MODE_FULL, 0, &own);
+    phm_entry_variant v[2];
+    size_t nv = 9;
+    int rc = phm_augment(h, &pi, PHM_MODE_FULL, &own.hash[0], codes, 2, PHM_AUGMENT_MIN_DISTANCE,
+                         v, &nv, err, sizeof err);
+    OK(rc == PHM_OK && nv == 0, "a picture without a plain edge: no trim variant (%zu)", nv);
+    for (int dark = 0; dark < 2; dark++) {
+        pic s = screen(dark, 0, &p, 0, 70);
+        size_t plen;
+        unsigned char *pnm = ppm(&s, &plen);
+        phm_pdq_result r;
+        phm_trim_result t;
+        rc = phm_hash_mem_trim(dec, h, pnm, plen, "shot", PHM_MODE_FULL, 0, &r, NULL, &t, err,
+                               sizeof err);
+        OK(rc == PHM_OK && t.found && t.content.y == 70 && t.content.height == 160 &&
+               !t.alt_found,
+           "%s screen of a plain picture: one box, no second", dark ? "dark" : "light");
+        free(pnm);
+        free(s.p);
+    }
+    /* An edge under 1 % of a side is none. */
+    pic q = solid(200, 200, 255, 255, 255);
+    pic c = photo(198, 198, 24);
+    paste(&q, &c, 1, 1);
+    phm_image qi = view_of(&q);
+    phm_hash_image(h, &qi, PHM_MODE_FULL, 0, &own);
+    rc = phm_augment(h, &qi, PHM_MODE_FULL, &own.hash[0], codes, 2, PHM_AUGMENT_MIN_DISTANCE, v,
+                     &nv, err, sizeof err);
+    OK(rc == PHM_OK && nv == 0, "a one-pixel white edge: no trim variant");
+    free(q.p);
+    free(c.p);
+    free(p.p);
+    phm_decoder_free(dec);
+    phm_hasher_free(h);
+}
+
 int main(void)
 {
     test_api();
@@ -725,5 +848,6 @@ int main(void)
     test_soft_edges();
     test_soft_false_trims();
     test_hash();
+    test_white_edges();
     return tap_done();
 }
