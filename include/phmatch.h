@@ -901,7 +901,7 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
 #define PHM_INDEX_MAX_ATTRS 4096
 
 /* Most stored variants an image entry carries (phm_entry.variants). */
-#define PHM_INDEX_MAX_VARIANTS 40
+#define PHM_INDEX_MAX_VARIANTS 48
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -1160,9 +1160,13 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * those worth storing to out[0..*nout), in the order given, ready for
  * phm_entry.variants. `own` is img's own PDQ hash (as phm_hash_image gave
  * it). An edit is dropped when its hash is of quality below
- * PHM_PDQ_MIN_QUALITY, or within `min_distance` (0..256) of `own` or of a
- * variant kept before it (a slot that adds no reach), or when the edit is
- * too small to hash. Allocates one buffer of img's size for the call; uses
+ * PHM_ROBUST_LOW_QUALITY_MIN, or below PHM_PDQ_MIN_QUALITY and a pattern
+ * (fewer than PHM_CUT_MIN_ROWS distinct rows; a caption cut that is a
+ * pattern is dropped at any quality), or within `min_distance` (0..256) of
+ * `own` or of a variant kept before it (a slot that adds no reach), or when
+ * the edit is too small to hash. (An edit of quality 20..49 is kept for
+ * copies of that low quality, which phmatch match --robust searches
+ * within PHM_ROBUST_LOW_QUALITY_DISTANCE.) Allocates one buffer of img's size for the call; uses
  * `h` as phm_hash_image does (one thread at a time). Errors:
  * PHM_ERR_INVALID (an unknown code, too many, NULL pointers),
  * PHM_ERR_NOMEM; `err` says which variant failed. */

@@ -206,6 +206,10 @@ static const int default_set[] = {
     /* white- and black-edged pictures as trimming finds them on a canvas
      * (wt-shot3; docs/ROBUST.md, "White-edged pictures on a canvas") */
     PHM_KV_TRIM_WHITE, PHM_KV_TRIM_BLACK,
+    /* 10 % corners (wt-combo; docs/ROBUST.md, "Combinations and calm
+     * pictures"): a corner crop reaches cuts within about 1 % of its own,
+     * so 5, 8, 10 and 15 % cover combinations cut 4-11 % at a corner */
+    PHM_KV_CROP10_TL, PHM_KV_CROP10_TR, PHM_KV_CROP10_BL, PHM_KV_CROP10_BR,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -795,15 +799,18 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
     int rc = PHM_OK;
     size_t n = 0;
     phm_pdq_result dih; /* own image's 8 orientations, for mirror / rot90 */
-    int have_dih = 0, failed = 0;
+    int have_dih = 0, failed = 0; /* have_dih: 1 hashed, -1 too small to hash */
     for (size_t i = 0; i < ncodes; i++) {
         phm_image e;
         phm_pdq_result r;
         int o = busy_orientation(codes[i]);
+        if (o >= 0 && have_dih < 0) /* decided once: nor has any orientation */
+            continue;
         if (o >= 0 && !have_dih) {
             rc = phm_hash_image(h, img, mode, 1, &dih);
-            if (rc == PHM_ERR_TOO_SMALL) { /* nor has any orientation */
+            if (rc == PHM_ERR_TOO_SMALL) {
                 rc = PHM_OK;
+                have_dih = -1;
                 continue;
             }
             if (rc != PHM_OK) {
@@ -825,17 +832,21 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
             break;
         }
         /* A low-quality hash matches noise; one near the own hash or a
-         * kept variant adds a slot and no reach. A caption cut (not a
-         * pattern) is kept from PHM_ROBUST_LOW_QUALITY_MIN: the cut of a
-         * calm picture, which a query's cut of the same quality finds
-         * (wt-shot; docs/ROBUST.md, "Screenshots and captions"). */
+         * kept variant adds a slot and no reach. An edit of quality
+         * PHM_ROBUST_LOW_QUALITY_MIN..49 that is not a pattern is kept:
+         * the cut, crop or bars of a calm picture, which a copy of the
+         * same low quality finds through the low-quality search (first
+         * for the caption cuts, wt-shot; for every edit since wt-combo:
+         * docs/ROBUST.md, "Combinations and calm pictures"). A cut is
+         * never kept as a pattern, whatever its quality. */
         int cut = codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP ||
                   codes[i] == PHM_KV_ED_CUT_MIDDLE;
-        int keep = r.quality >= (cut ? PHM_ROBUST_LOW_QUALITY_MIN : PHM_PDQ_MIN_QUALITY) &&
+        int keep = r.quality >= PHM_ROBUST_LOW_QUALITY_MIN &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
         if (o >= 0) /* a stable image: its orientation of the own hash */
             keep = keep && phm_pdq_distance(&r.hash[0], &dih.hash[o]) > min_distance;
-        if (cut && phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
+        if ((cut || r.quality < PHM_PDQ_MIN_QUALITY) &&
+            phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)
             keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;

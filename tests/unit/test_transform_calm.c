@@ -1,0 +1,117 @@
+/* test_transform_calm.c - stored variants of calm pictures (issue 15,
+ * wt-combo): an edit whose PDQ quality is PHM_ROBUST_LOW_QUALITY_MIN..49
+ * is kept when its hash is not a pattern (the crop of a calm picture,
+ * which a copy of the same low quality finds through the low-quality
+ * search), and dropped below PHM_ROBUST_LOW_QUALITY_MIN; an image too
+ * small to hash gives no variant for any busy code.
+ * The reference for each kept hash is the crop copied out and hashed
+ * here; the quality of the edit is that reference's, so the test picks
+ * its pictures by what PDQ says of them, not by what phm_augment does. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phmatch.h"
+#include "tap.h"
+
+static char err[PHM_ERRMSG_MAX];
+
+/* A w x h grey RGB picture: smooth shapes of contrast amp (1: full)
+ * around mid-grey. */
+static void picture(uint8_t *p, uint32_t w, uint32_t h, double amp)
+{
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            double u = (double)x / w, v = (double)y / h;
+            double a = 90 * sin(9.0 * u + 4.0 * v) * cos(7.0 * v - 1.0) +
+                       ((u - 0.7) * (u - 0.7) + (v - 0.4) * (v - 0.4) < 0.05 ? 60 : 0);
+            uint8_t *o = p + ((size_t)y * w + x) * 3;
+            o[0] = o[1] = o[2] = (uint8_t)lround(fmax(0, fmin(255, 128 + amp * a)));
+        }
+}
+
+/* The hash of the centre crop of pct % of img (as phm_augment's crop5-c:
+ * dx = round(w pct / 100), dx / 2 on the left), copied out. */
+static phm_pdq_result crop_hash(phm_hasher *h, const phm_image *img, double pct, uint8_t *buf,
+                                size_t len)
+{
+    uint32_t dx = (uint32_t)lround(img->width * pct / 100.0);
+    uint32_t dy = (uint32_t)lround(img->height * pct / 100.0);
+    phm_image c;
+    phm_pdq_result r = { 0 };
+    if (phm_image_crop(img, dx / 2, dy / 2, img->width - dx, img->height - dy, buf, len, &c) ||
+        phm_hash_image(h, &c, PHM_MODE_FULL, 0, &r))
+        exit(2);
+    return r;
+}
+
+/* phm_augment of one code; 1 if a variant was kept (into *v). */
+static int kept(phm_hasher *h, const phm_image *img, int code, phm_pdq *v)
+{
+    phm_pdq_result own;
+    phm_entry_variant out[1];
+    size_t n = 0;
+    if (phm_hash_image(h, img, PHM_MODE_FULL, 0, &own))
+        exit(2);
+    if (phm_augment(h, img, PHM_MODE_FULL, &own.hash[0], &code, 1, PHM_AUGMENT_MIN_DISTANCE,
+                    out, &n, err, sizeof err) != PHM_OK) {
+        printf("# phm_augment: %s\n", err);
+        return 0;
+    }
+    if (n == 1)
+        *v = out[0].pdq;
+    return n == 1;
+}
+
+int main(void)
+{
+    const uint32_t w = 320, ht = 240;
+    const size_t len = (size_t)w * ht * 3;
+    uint8_t *pix = malloc(len), *buf = malloc(len);
+    phm_hasher *h;
+    if (!pix || !buf || phm_hasher_new(&h, PHM_SIMD_AUTO))
+        return 2;
+    phm_image img = { pix, w, ht, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+    phm_pdq v;
+
+    /* The contrast at which the picture's crop5-c falls in 20..49, and
+     * one at which it falls below 20. */
+    double lowamp = 0, tinyamp = 0;
+    int lowq = -1, tinyq = -1;
+    for (double amp = 0.002; amp <= 0.5 && (!lowamp || !tinyamp); amp *= 1.15) {
+        picture(pix, w, ht, amp);
+        phm_pdq_result r = crop_hash(h, &img, 5, buf, len);
+        if (!lowamp && r.quality >= PHM_ROBUST_LOW_QUALITY_MIN && r.quality < PHM_PDQ_MIN_QUALITY &&
+            phm_pdq_distinct_rows(&r.hash[0]) >= PHM_CUT_MIN_ROWS)
+            lowamp = amp, lowq = r.quality;
+        if (!tinyamp && r.quality > 0 && r.quality < PHM_ROBUST_LOW_QUALITY_MIN)
+            tinyamp = amp, tinyq = r.quality;
+    }
+    OK(lowamp > 0 && tinyamp > 0, "calm pictures found: contrast %.4f (quality %d), %.4f (%d)",
+       lowamp, lowq, tinyamp, tinyq);
+
+    picture(pix, w, ht, lowamp);
+    phm_pdq_result ref = crop_hash(h, &img, 5, buf, len);
+    OK(kept(h, &img, PHM_KV_CROP5_C, &v) && phm_pdq_distance(&v, &ref.hash[0]) == 0,
+       "crop5-c of quality %d (20..49, not a pattern): kept, the crop's hash", ref.quality);
+
+    picture(pix, w, ht, tinyamp);
+    OK(!kept(h, &img, PHM_KV_CROP5_C, &v), "crop5-c of quality %d (below 20): dropped", tinyq);
+
+    /* An image too small to hash: every busy code (each compared with
+     * the own image's orientations) gives no variant and no error. */
+    phm_image tiny = { pix, 6, 4, 3, (size_t)w * 3, PHM_FORMAT_PNG };
+    int codes[] = { PHM_KV_BUSY_MIRROR, PHM_KV_CROP5_C, PHM_KV_BUSY_ROT90 };
+    phm_entry_variant out[3];
+    size_t n = 9;
+    phm_pdq own = { { 1, 2, 3, 4 } };
+    IS_INT(phm_augment(h, &tiny, PHM_MODE_FULL, &own, codes, 3, 0, out, &n, err, sizeof err),
+           PHM_OK, "6 x 4 image, mirror and rot90: no error");
+    IS_INT((int)n, 0, "6 x 4 image: no variant");
+
+    phm_hasher_free(h);
+    free(pix);
+    free(buf);
+    return tap_done();
+}
