@@ -24,6 +24,9 @@ static const char *const WHAT = "cannot search index";
  * together (mih.h, mih_batch), this many at a time, when the base has at
  * least BATCH_MIN_BASE hashes. */
 #define BATCH_QUERIES 256
+/* A batch holds at most about this many candidates (8 bytes each, twice;
+ * more only for a single query that has more). */
+#define BATCH_PAIRS ((size_t)1 << 21)
 #define BATCH_MIN_BASE ((size_t)MIH_MIN_ENTRIES)
 
 /* ---- views -------------------------------------------------------- */
@@ -714,12 +717,15 @@ int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
     return PHM_OK;
 }
 
-/* Radius searches of queries[0 .. n) (n <= BATCH_QUERIES) whose base
+/* Radius searches of queries[0 .. *n) (*n <= BATCH_QUERIES) whose base
  * candidates are verified together (mih.h, mih_batch), appending their
- * results, as search_one's, and setting s->offsets[at .. at + n). */
-static int radius_batch(phm_searcher *s, const phm_pdq *queries, size_t n, size_t at,
+ * results, as search_one's, and setting s->offsets[at .. at + *n). Stops
+ * early, setting *n to the queries searched, once BATCH_PAIRS candidates
+ * are held. */
+static int radius_batch(phm_searcher *s, const phm_pdq *queries, size_t *np, size_t at,
                         int radius, char *err, size_t errlen)
 {
+    size_t n = *np;
     const ham_kernels *k = s->idx->kern;
     mih_batch *b = &s->batch;
     mih_batch_reset(b);
@@ -738,6 +744,8 @@ static int radius_batch(phm_searcher *s, const phm_pdq *queries, size_t n, size_
             s->scr.defer = 0;
             goto nomem;
         }
+        if (b->npairs >= BATCH_PAIRS)
+            n = *np = j + 1;
     }
     s->scr.defer = 0;
     if (mih_batch_verify(b, &s->base, k, queries, n, radius))
@@ -791,7 +799,7 @@ int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
     while (i < nqueries) {
         if (tables && !s->base_cold) {
             size_t n = nqueries - i < BATCH_QUERIES ? nqueries - i : BATCH_QUERIES;
-            if ((st = radius_batch(s, queries + i, n, i, radius, err, errlen)))
+            if ((st = radius_batch(s, queries + i, &n, i, radius, err, errlen)))
                 return st;
             i += n;
             continue;
