@@ -798,12 +798,13 @@ int mih_batch_verify(mih_batch *b, const mih_view *v, const ham_kernels *k,
     uint32_t *count = b->count;
     memset(count, 0, (regions + 1) * sizeof *count);
     for (size_t i = 0; i < n; i++)
-        count[(b->pairs[i].slot >> sh) + 1]++;
+        if (b->pairs[i].slot < v->n) /* decode_slots keeps them in range */
+            count[(b->pairs[i].slot >> sh) + 1]++;
     for (size_t g = 1; g <= regions; g++)
         count[g] += count[g - 1];
     for (size_t i = 0; i < n; i++) {
         uint32_t slot = b->pairs[i].slot;
-        if (slot < v->n) /* decode_slots keeps them in range */
+        if (slot < v->n)
             srt[count[slot >> sh]++] = b->pairs[i];
     }
     n = count[regions - 1]; /* all in range: the last region's end */
