@@ -24,7 +24,11 @@
 #     after a first pass; also per CPU second of the process, the figure
 #     a loaded machine does not distort), BENCH_SCALE_REPS fresh
 #     processes, median; peak RSS after open + first query and after the
-#     queries; then (BENCH_SCALE_HOT, default 1) the same with
+#     queries; then (BENCH_SCALE_BATCH, default 250; 0 skips) the same
+#     queries through phm_search_batch, that many at a time (search_bench's
+#     BENCH_SEARCH_BATCH: `phmatch lookup`'s and phmatchd's path), whose
+#     result sets must equal the one-by-one searches'; then
+#     (BENCH_SCALE_HOT, default 1) the same with
 #     PHM_INDEX_HOT_COPY (the open's time includes making the copy), whose
 #     result sets must equal the map's;
 #   - cold open + first query (ms): BENCH_SCALE_COLD runs (default 5) of
@@ -190,6 +194,27 @@ for n in $sizes; do
         row "$n" search-rss-mb "$r" "$(kv maxrss_mb "$line")"
         r=$((r + 1))
     done
+    batch=${BENCH_SCALE_BATCH:-250}
+    if [ "$batch" != 0 ]; then
+        # The same queries through phm_search_batch, $batch at a time (what
+        # `phmatch lookup` and phmatchd do): their result sets must equal
+        # the one-by-one searches'.
+        echo "bench/scale: $n: queries, batches of $batch" >&2
+        cp "$dir/phm-radius.txt" "$dir/phm-radius-one.txt"
+        r=1
+        while [ "$r" -le "$reps" ]; do
+            line=$(BENCH_SEARCH_BATCH=$batch "$out/search_bench" query "$dir" 1 radius 1000 2>>"$log") ||
+                die "search_bench query (batches) failed (see $log)"
+            row "$n" qps-batch "$r" "$(kv qps "$line")"
+            row "$n" cpu-qps-batch "$r" "$(kv cpu_qps "$line")"
+            r=$((r + 1))
+        done
+        if cmp -s "$dir/phm-radius.txt" "$dir/phm-radius-one.txt"; then
+            row "$n" batch-same 1 yes
+        else
+            row "$n" batch-same 1 "NO: the result sets differ"
+        fi
+    fi
     if [ "${BENCH_SCALE_HOT:-1}" = 1 ]; then
         # The same queries with PHM_INDEX_HOT_COPY (BENCH_SEARCH_HOT=1): the
         # base's arrays copied into huge pages at the first search; their
@@ -282,6 +307,9 @@ awk -F '\t' '
         printf "  radius 31, 1 thread (q/s)       %16.0f   >= 2,000 at 100 M (moonshot 5,000)\n", m(n, "qps")
         printf "    per CPU second (q/s)          %16.0f   (what a free core gives on a loaded machine)\n", m(n, "cpu-qps")
         printf "    first pass, cold (q/s)        %16.0f\n", m(n, "cold-qps")
+        if (has(n, "qps-batch"))
+          printf "  in batches (phm_search_batch) (q/s) %11.0f   per CPU second %.0f; same results: %s\n",
+              m(n, "qps-batch"), m(n, "cpu-qps-batch"), first(n, "batch-same")
         if (has(n, "qps-hot")) {
           printf "  hot copy (PHM_INDEX_HOT_COPY), radius 31 (q/s) %0.f, per CPU second %.0f, first pass %.0f\n",
               m(n, "qps-hot"), m(n, "cpu-qps-hot"), m(n, "cold-qps-hot")

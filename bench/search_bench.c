@@ -42,7 +42,10 @@
  *       open + first query; cpu_qps is queries per CPU second of all threads
  *       (equal at 1 and 2 threads when nothing contends);
  *       BENCH_SEARCH_HOT=1 opens with PHM_INDEX_HOT_COPY (open_ms then
- *       includes making the copy).
+ *       includes making the copy); BENCH_SEARCH_BATCH=B (radius only)
+ *       searches B queries at a time with phm_search_batch, as `phmatch
+ *       lookup` and phmatchd do (a pass over the NQ queries: NQ a multiple
+ *       of B keeps every batch full).
  *       cold_qps is the first pass over the queries (the index's pages
  *       faulted in), qps the second, which answers the queries
  *       BENCH_SEARCH_ROUNDS times (default 20 for radius, 1 for knn): one
@@ -540,6 +543,10 @@ static double run_pass(phm_index *idx, const phm_pdq *q, size_t nq,
                        size_t *counts, uint64_t **rows, int *failed)
 {
     int nfail = 0;
+    const char *be = getenv("BENCH_SEARCH_BATCH");
+    size_t batch = be && *be ? strtoull(be, NULL, 10) : 1;
+    if (batch > nq)
+        batch = nq;
     for (size_t i = 0; i < nq; i++) {
         free(rows[i]);
         rows[i] = NULL;
@@ -553,6 +560,34 @@ static double run_pass(phm_index *idx, const phm_pdq *q, size_t nq,
         if (phm_searcher_new(idx, &s, e, sizeof e)) {
             fprintf(stderr, "search_bench: %s\n", e);
             nfail++;
+        }
+        if (batch > 1 && !knn && s) {
+            /* BENCH_SEARCH_BATCH: phm_search_batch over runs of `batch`
+             * queries (the lookup's and phmatchd's path) */
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < nq * rounds; k += batch) {
+                size_t i = k % nq, len = nq - i < batch ? nq - i : batch;
+                const phm_match *mm;
+                const size_t *off;
+                if (phm_search_batch(s, &q[i], len, radius, 0, &mm, &off, e, sizeof e)) {
+                    nfail++;
+                    continue;
+                }
+                for (size_t j = 0; j < len; j++) {
+                    size_t c = off[j + 1] - off[j];
+                    free(rows[i + j]);
+                    counts[i + j] = c;
+                    rows[i + j] = malloc((c ? c : 1) * sizeof **rows);
+                    if (!rows[i + j]) {
+                        nfail++;
+                        continue;
+                    }
+                    for (size_t x = 0; x < c; x++)
+                        rows[i + j][x] = mm[off[j] + x].entry - 1;
+                }
+            }
+            phm_searcher_free(s);
+            s = NULL;
         }
 #pragma omp for schedule(dynamic, 4)
         for (size_t k = 0; k < nq * rounds; k++) {

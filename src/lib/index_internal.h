@@ -379,6 +379,7 @@ struct phm_searcher {
     idx_base_mem base_mem;
     idx_hot *hot;   /* PHM_INDEX_HOT_COPY: the copy `base` points into */
     mih_scratch scr;
+    mih_batch batch; /* phm_search_batch's candidates (mih.h) */
     /* results */
     phm_match *res;
     size_t nres, res_cap;

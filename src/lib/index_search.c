@@ -20,6 +20,15 @@
 
 static const char *const WHAT = "cannot search index";
 
+/* phm_search_batch: radius queries whose base candidates are verified
+ * together (mih.h, mih_batch), this many at a time, when the base has at
+ * least BATCH_MIN_BASE hashes. */
+#define BATCH_QUERIES 256
+/* A batch holds at most about this many candidates (8 bytes each, twice;
+ * more only for a single query that has more). */
+#define BATCH_PAIRS ((size_t)1 << 21)
+#define BATCH_MIN_BASE ((size_t)MIH_MIN_ENTRIES)
+
 /* ---- views -------------------------------------------------------- */
 
 static void view_free(idx_view *v)
@@ -365,6 +374,7 @@ void phm_searcher_free(phm_searcher *s)
     base_drop(s);
     idx_view_release(s->idx, s->view);
     mih_scratch_free(&s->scr);
+    mih_batch_free(&s->batch);
     idx_names_free(&s->names);
     idtext_free(s);
     blk_map_free(s->blk);
@@ -419,13 +429,35 @@ static int is_dead(const idx_view *v, uint32_t slot)
     return v->dead_bits && (v->dead_bits[slot >> 3] & (1u << (slot & 7)));
 }
 
-/* Appends every live entry within r of q to s->res (unsorted). */
-static int radius_collect(phm_searcher *s, const phm_pdq *q, int r, char *err,
+/* Appends the live entries of the hits of part 0 (base) or 1 (delta) to
+ * s->res. */
+static int add_hits(phm_searcher *s, int part, const ham_hit *h, size_t n, char *err,
+                    size_t errlen)
+{
+    const idx_view *v = s->view;
+    int st = res_reserve(s, n, err, errlen);
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t slot = h[i].slot;
+        if (part == 0 && is_dead(v, slot))
+            continue;
+        s->res[s->nres].entry = part == 0 ? idx_base_eid(s->base_eids, slot)
+                                          : v->delta_eids[slot];
+        s->res[s->nres].distance = (int)h[i].dist;
+        s->nres++;
+    }
+    return PHM_OK;
+}
+
+/* Appends every live entry within r of q to s->res (unsorted): from part
+ * `from` (0: base and delta, 1: the delta only). */
+static int radius_collect(phm_searcher *s, const phm_pdq *q, int r, int from, char *err,
                           size_t errlen)
 {
     const idx_view *v = s->view;
     const ham_kernels *k = s->idx->kern;
-    for (int part = 0; part < 2; part++) {
+    for (int part = from; part < 2; part++) {
         const mih_view *mv = part == 0 ? &s->base : &v->delta;
         s->scr.nhits = 0;
         /* The base is read through the memory map: its first search after
@@ -441,18 +473,9 @@ static int radius_collect(phm_searcher *s, const phm_pdq *q, int r, char *err,
             idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
             return PHM_ERR_NOMEM;
         }
-        int st = res_reserve(s, s->scr.nhits, err, errlen);
+        int st = add_hits(s, part, s->scr.hits, s->scr.nhits, err, errlen);
         if (st)
             return st;
-        for (size_t i = 0; i < s->scr.nhits; i++) {
-            uint32_t slot = s->scr.hits[i].slot;
-            if (part == 0 && is_dead(v, slot))
-                continue;
-            s->res[s->nres].entry = part == 0 ? idx_base_eid(s->base_eids, slot)
-                                              : v->delta_eids[slot];
-            s->res[s->nres].distance = (int)s->scr.hits[i].dist;
-            s->nres++;
-        }
     }
     return PHM_OK;
 }
@@ -606,7 +629,7 @@ static int search_one(phm_searcher *s, const phm_pdq *q, int radius, size_t k,
     int multi = s->base_multi || s->view->multi;
     int st;
     if (k == 0) {
-        if ((st = radius_collect(s, q, radius, err, errlen)))
+        if ((st = radius_collect(s, q, radius, 0, err, errlen)))
             return st;
         if (multi)
             dedup_results(s, start);
@@ -623,7 +646,7 @@ static int search_one(phm_searcher *s, const phm_pdq *q, int radius, size_t k,
                 break;
             }
             s->nres = start;
-            if ((st = radius_collect(s, q, r, err, errlen)))
+            if ((st = radius_collect(s, q, r, 0, err, errlen)))
                 return st;
             if (multi)
                 dedup_results(s, start);
@@ -694,6 +717,59 @@ int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
     return PHM_OK;
 }
 
+/* Radius searches of queries[0 .. *n) (*n <= BATCH_QUERIES) whose base
+ * candidates are verified together (mih.h, mih_batch), appending their
+ * results, as search_one's, and setting s->offsets[at .. at + *n). Stops
+ * early, setting *n to the queries searched, once BATCH_PAIRS candidates
+ * are held. */
+static int radius_batch(phm_searcher *s, const phm_pdq *queries, size_t *np, size_t at,
+                        int radius, char *err, size_t errlen)
+{
+    size_t n = *np;
+    const ham_kernels *k = s->idx->kern;
+    mih_batch *b = &s->batch;
+    mih_batch_reset(b);
+    s->scr.defer = 1;
+    for (size_t j = 0; j < n; j++) {
+        s->scr.nhits = 0;
+        s->scr.advise = 0;
+        int rc = mih_search(&s->base, k, &queries[j], radius, 0, &s->scr);
+        if (!rc && s->scr.deferred)
+            rc = mih_batch_add(b, s->scr.cand, s->scr.ndeferred, (uint32_t)j);
+        /* a scan's hits (not with a plan that uses the tables): verified
+         * again with the others */
+        for (size_t h = 0; !rc && !s->scr.deferred && h < s->scr.nhits; h++)
+            rc = mih_batch_add(b, &s->scr.hits[h].slot, 1, (uint32_t)j);
+        if (rc) {
+            s->scr.defer = 0;
+            goto nomem;
+        }
+        if (b->npairs >= BATCH_PAIRS)
+            n = *np = j + 1;
+    }
+    s->scr.defer = 0;
+    if (mih_batch_verify(b, &s->base, k, queries, n, radius))
+        goto nomem;
+    int multi = s->base_multi || s->view->multi;
+    for (size_t j = 0; j < n; j++) {
+        size_t start = s->nres;
+        s->offsets[at + j] = start;
+        int st = add_hits(s, 0, b->hits + b->qoff[j], b->qoff[j + 1] - b->qoff[j], err, errlen);
+        if (!st)
+            st = radius_collect(s, &queries[j], radius, 1, err, errlen);
+        if (st)
+            return st;
+        if (multi)
+            dedup_results(s, start);
+        if (s->nres - start > 1)
+            qsort(s->res + start, s->nres - start, sizeof *s->res, cmp_match);
+    }
+    return PHM_OK;
+nomem:
+    idx_err(err, errlen, WHAT, s->idx->path, "out of memory");
+    return PHM_ERR_NOMEM;
+}
+
 int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
                      int radius, size_t k, const phm_match **matches,
                      const size_t **offsets, char *err, size_t errlen)
@@ -716,10 +792,22 @@ int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
     if ((st = snapshot(s, err, errlen)))
         return st;
     s->nres = 0;
-    for (size_t i = 0; i < nqueries; i++) {
+    size_t i = 0;
+    int tables = 0;
+    if (k == 0 && nqueries > 1 && s->base.n >= BATCH_MIN_BASE)
+        mih_estimate(&s->base, radius, &tables);
+    while (i < nqueries) {
+        if (tables && !s->base_cold) {
+            size_t n = nqueries - i < BATCH_QUERIES ? nqueries - i : BATCH_QUERIES;
+            if ((st = radius_batch(s, queries + i, &n, i, radius, err, errlen)))
+                return st;
+            i += n;
+            continue;
+        }
         s->offsets[i] = s->nres;
         if ((st = search_one(s, &queries[i], radius, k, err, errlen)))
             return st;
+        i++;
     }
     s->offsets[nqueries] = s->nres;
     *matches = s->res;

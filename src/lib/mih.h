@@ -182,6 +182,12 @@ typedef struct mih_scratch {
      * that their reads are in flight together instead of one page fault
      * at a time. Costs about a system call per probe and candidate. */
     int advise;
+    /* Set by the caller (a batch, mih_batch): the tables path stops before
+     * the candidates' hashes are read and leaves the candidates' slots in
+     * cand[0 .. ndeferred) with deferred = 1, hits untouched (a scan still
+     * appends hits, deferred = 0). */
+    int defer, deferred;
+    size_t ndeferred;
 } mih_scratch;
 
 void mih_scratch_free(mih_scratch *s);
@@ -199,5 +205,49 @@ double mih_estimate(const mih_view *v, int r, int *use_tables);
  * always scans. Returns PHM_OK or PHM_ERR_NOMEM. */
 int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
                int r, int force_scan, mih_scratch *s);
+
+/* Candidates of many queries verified together (issue 17, 100 M).
+ *
+ * One query's candidates (about a thousand at 100 M hashes) lie at random
+ * in the hash array, nearly each on a page of its own: in a file
+ * mapping's 4 KB pages each read is a TLB miss, and the prefetches that
+ * start them stall the search while the page walks run. The deferred
+ * candidates (mih_scratch.defer) of a batch of queries, in the order of
+ * their slots' 64 KB regions of the array, read the array as one forward
+ * sweep: neighbouring reads share the page-table lines (and often the
+ * pages) their walks read. Each query's hits are those mih_search finds,
+ * sorted by slot, each slot once. */
+typedef struct mih_pair {
+    uint32_t slot, query;
+} mih_pair;
+
+typedef struct mih_batch {
+    mih_pair *pairs, *sorted; /* candidates as added, then by region */
+    size_t npairs, pairs_cap;
+    uint32_t *count;          /* regions + 1 */
+    size_t count_cap;
+    ham_hit *hits;            /* hits of query j: hits[qoff[j] .. qoff[j + 1]) */
+    size_t hits_cap;
+    size_t *qoff;
+    size_t qoff_cap, nqueries;
+} mih_batch;
+
+void mih_batch_free(mih_batch *b);
+
+/* Starts a batch (keeps the buffers). */
+void mih_batch_reset(mih_batch *b);
+
+/* Most queries in one batch. */
+#define MIH_BATCH_MAX 65536u
+
+/* Adds the n candidate slots of query `query` (0, 1, ... in the batch,
+ * below MIH_BATCH_MAX). PHM_OK or PHM_ERR_NOMEM. */
+int mih_batch_add(mih_batch *b, const uint32_t *slots, size_t n, uint32_t query);
+
+/* Verifies the candidates of queries[0 .. nqueries) against v (the view
+ * their candidates came from) at radius r (0..256), into b->hits /
+ * b->qoff. PHM_OK, or PHM_ERR_NOMEM (also for nqueries > MIH_BATCH_MAX). */
+int mih_batch_verify(mih_batch *b, const mih_view *v, const ham_kernels *k,
+                     const phm_pdq *queries, size_t nqueries, int r);
 
 #endif

@@ -228,6 +228,32 @@ static void check_all(phm_index *idx, const ref *r, rng *g, const char *phase)
     }
     IS_INT(bad, 0, "%s: batch 3-nearest within 64 equals brute force", phase);
     phm_searcher_free(s);
+    /* Batches of 600 (the queries six times: more than one of the
+     * library's groups of candidates verified together) at each radius,
+     * from a fresh searcher whose first search is the batch. */
+    enum { NB = 6 * NQ };
+    phm_pdq *bq = malloc(NB * sizeof *bq);
+    for (size_t i = 0; bq && i < NB; i++)
+        bq[i] = q[(i * 7) % NQ];
+    for (size_t ri = 0; bq && ri < sizeof radii / sizeof radii[0]; ri++) {
+        size_t bad2 = 0, total = 0;
+        if (phm_searcher_new(idx, &s, err, sizeof err) ||
+            phm_search_batch(s, bq, NB, radii[ri], 0, &bm, &off, err, sizeof err) != PHM_OK) {
+            bad2 = NB;
+        } else {
+            for (size_t i = 0; i < NB; i++) {
+                size_t wn = brute(r, &bq[i], radii[ri], 0, want);
+                total += wn;
+                if (off[i + 1] - off[i] != wn || !same(bm + off[i], want, wn))
+                    bad2++;
+            }
+        }
+        phm_searcher_free(s);
+        IS_INT(bad2, 0, "%s: a first batch of %d at radius %d equals brute force (%zu results)",
+               phase, NB, radii[ri], total);
+    }
+    OK(bq != NULL, "%s: batch queries", phase);
+    free(bq);
     free(want);
 }
 

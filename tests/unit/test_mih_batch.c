@@ -1,0 +1,198 @@
+/* test_mih_batch.c - the search's batches (mih.h, mih_batch: the
+ * candidates of many queries read in the order of their slots) find, for
+ * every query, what a brute-force comparison of the query with every hash
+ * finds, and what mih_search finds alone, each slot once and by slot: on
+ * uniform hashes and on families of near-duplicates (a slot found on many
+ * halves), at radii 0..40, with each SIMD level's kernels, in batches of
+ * 1, 7 and 200 queries; a scan (forced, or a plan without tables) still
+ * gives hits, not deferred candidates; a batch of more than
+ * MIH_BATCH_MAX queries is refused. */
+#include <string.h>
+
+#include "index_util.h"
+#include "mih.h"
+#include "tap.h"
+
+static void bail(void)
+{
+    printf("Bail out! out of memory\n");
+    exit(1);
+}
+
+static const char *phase_name(const ham_kernels *k)
+{
+    return phm_simd_name(k->level);
+}
+
+/* Distance by a table of the bytes' bit counts: shares nothing with the
+ * kernels. */
+static unsigned byte_dist(const phm_pdq *a, const phm_pdq *b)
+{
+    static unsigned char bits[256];
+    if (!bits[255])
+        for (unsigned x = 1; x < 256; x++)
+            bits[x] = (unsigned char)(bits[x >> 1] + (x & 1));
+    unsigned d = 0;
+    for (unsigned w = 0; w < 4; w++)
+        for (unsigned k = 0; k < 64; k += 8)
+            d += bits[((a->w[w] ^ b->w[w]) >> k) & 0xff];
+    return d;
+}
+
+/* The brute force: distance of query i to hash s, dist[i * N + s]. */
+static const uint16_t *brute;
+
+typedef struct table_mem {
+    uint8_t *dirs;
+    uint8_t *area[MIH_TABLES];
+} table_mem;
+
+static void build(mih_view *v, table_mem *m, const phm_pdq *h, size_t n)
+{
+    memset(v, 0, sizeof *v);
+    memset(m, 0, sizeof *m);
+    v->hashes = h;
+    v->n = n;
+    v->has_tables = 1;
+    void *scratch = malloc(mih_build_scratch_bytes(n));
+    if (!(m->dirs = malloc(MIH_TABLES * MIH_DIR_BYTES)) || !scratch)
+        bail();
+    for (unsigned i = 0; i < MIH_TABLES; i++) {
+        uint32_t *dir = (uint32_t *)(void *)(m->dirs + i * MIH_DIR_BYTES);
+        mih_plan_table(h, n, i, dir);
+        if (!(m->area[i] = malloc(mih_area_bytes(n, dir))))
+            bail();
+        mih_fill_table(h, n, i, dir, m->area[i], scratch);
+        v->offsets[i] = dir;
+        v->postings[i] = m->area[i];
+    }
+    free(scratch);
+}
+
+static void table_free(table_mem *m)
+{
+    free(m->dirs);
+    for (unsigned i = 0; i < MIH_TABLES; i++)
+        free(m->area[i]);
+}
+
+/* Whether hits[0..n) are exactly the slots within r of q, by slot, with
+ * their distances. */
+static int equals_brute(size_t nh, size_t qi, int r, const ham_hit *hits, size_t n)
+{
+    size_t j = 0;
+    for (size_t s = 0; s < nh; s++) {
+        unsigned d = brute[qi * nh + s];
+        if (d > (unsigned)r)
+            continue;
+        if (j == n || hits[j].slot != s || hits[j].dist != d)
+            return 0;
+        j++;
+    }
+    return j == n;
+}
+
+static void check(const char *shape, const phm_pdq *h, size_t n, const phm_pdq *q,
+                  size_t nq, const ham_kernels *k)
+{
+    mih_view v;
+    table_mem m;
+    build(&v, &m, h, n);
+    static const int radii[] = { 0, 5, 16, 31, 40 };
+    static const size_t sizes[] = { 1, 7, 200 };
+    mih_scratch s = { 0 }, one = { 0 };
+    mih_batch b = { 0 };
+    for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++) {
+        int r = radii[ri];
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            size_t bad = 0, alone = 0, results = 0, deferred = 0;
+            for (size_t q0 = 0; q0 < nq; q0 += sizes[si]) {
+                size_t len = nq - q0 < sizes[si] ? nq - q0 : sizes[si];
+                mih_batch_reset(&b);
+                s.defer = 1;
+                for (size_t j = 0; j < len; j++) {
+                    s.nhits = 0;
+                    if (mih_search(&v, k, &q[q0 + j], r, 0, &s))
+                        bail();
+                    if (s.deferred) {
+                        deferred++;
+                        if (s.nhits || mih_batch_add(&b, s.cand, s.ndeferred, (uint32_t)j))
+                            bad++;
+                    } else {
+                        for (size_t x = 0; x < s.nhits; x++)
+                            if (mih_batch_add(&b, &s.hits[x].slot, 1, (uint32_t)j))
+                                bail();
+                    }
+                }
+                if (mih_batch_verify(&b, &v, k, &q[q0], len, r))
+                    bail();
+                for (size_t j = 0; j < len; j++) {
+                    const ham_hit *got = b.hits + b.qoff[j];
+                    size_t cnt = b.qoff[j + 1] - b.qoff[j];
+                    results += cnt;
+                    if (!equals_brute(n, q0 + j, r, got, cnt))
+                        bad++;
+                    one.nhits = 0;
+                    one.defer = 0;
+                    if (mih_search(&v, k, &q[q0 + j], r, 0, &one))
+                        bail();
+                    if (one.nhits != cnt || (cnt && memcmp(one.hits, got, cnt * sizeof *got)))
+                        alone++;
+                }
+            }
+            IS_INT(bad, 0, "%s %s: radius %d in batches of %zu equals brute force "
+                   "(%zu results, %zu deferred)", phase_name(k), shape, r, sizes[si],
+                   results, deferred);
+            IS_INT(alone, 0, "%s %s: radius %d in batches of %zu equals mih_search alone",
+                   phase_name(k), shape, r, sizes[si]);
+        }
+    }
+    /* a scan, forced: hits, nothing deferred */
+    s.defer = 1;
+    s.nhits = 0;
+    int rc = mih_search(&v, k, &q[0], 31, 1, &s);
+    OK(rc == PHM_OK && !s.deferred && equals_brute(n, 0, 31, s.hits, s.nhits),
+       "%s %s: a forced scan under defer gives its hits", phase_name(k), shape);
+    /* a batch of too many queries is refused, not overrun */
+    mih_batch_reset(&b);
+    IS_INT(mih_batch_verify(&b, &v, k, q, (size_t)MIH_BATCH_MAX + 1, 31), PHM_ERR_NOMEM,
+           "%s %s: a batch of MIH_BATCH_MAX + 1 queries is refused", phase_name(k), shape);
+    mih_scratch_free(&s);
+    mih_scratch_free(&one);
+    mih_batch_free(&b);
+    mih_batch_free(&b); /* twice: a freed batch is empty */
+    table_free(&m);
+}
+
+int main(void)
+{
+    enum { N = 24000, NQ = 200 };
+    phm_pdq *h = malloc(N * sizeof *h), *q = malloc(NQ * sizeof *q);
+    uint16_t *d = malloc((size_t)N * NQ * sizeof *d);
+    if (!h || !q || !d)
+        bail();
+    brute = d;
+    static const phm_simd levels[] = { PHM_SIMD_PORTABLE, PHM_SIMD_AVX2, PHM_SIMD_AVX512 };
+    for (int clustered = 0; clustered < 2; clustered++) {
+        rng g = { 7 + (uint64_t)clustered };
+        /* uniform, or families of 40 within 0..12 bits of their first */
+        for (size_t i = 0; i < N; i++)
+            h[i] = clustered && i % 40 ? rng_near(&g, &h[i - i % 40], (int)(rng_next(&g) % 13))
+                                       : rng_hash(&g);
+        for (size_t i = 0; i < NQ; i++)
+            q[i] = i % 3 == 0 ? rng_hash(&g)
+                              : rng_near(&g, &h[rng_next(&g) % N], (int)(rng_next(&g) % 36));
+        for (size_t i = 0; i < NQ; i++)
+            for (size_t s = 0; s < N; s++)
+                d[i * N + s] = (uint16_t)byte_dist(&q[i], &h[s]);
+        for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+            if (!tap_simd(levels[l]))
+                continue;
+            check(clustered ? "families" : "uniform", h, N, q, NQ, ham_kernels_for(levels[l]));
+        }
+    }
+    free(h);
+    free(q);
+    free(d);
+    return tap_done();
+}
