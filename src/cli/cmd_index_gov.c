@@ -497,7 +497,8 @@ static int audit_images(const gov_options *o, phm_searcher *s, audit_ctx *a,
         status = CLI_EXIT_FATAL;
         goto out;
     }
-    qsort(a->v, a->n, sizeof *a->v, by_entry);
+    if (a->n) /* an empty index has no array (NULL) */
+        qsort(a->v, a->n, sizeof *a->v, by_entry);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -587,7 +588,8 @@ static int do_audit(const gov_options *o, const cli_global *g)
                     a.v[i].hits++;
         }
     }
-    qsort(a.v, a.n, sizeof *a.v, by_hits);
+    if (a.n)
+        qsort(a.v, a.n, sizeof *a.v, by_hits);
     if (!o->jsonl)
         fputs("entry\tsource\tid\tcategory\thits\n", stdout);
     for (size_t i = 0; i < a.n && a.v[i].hits >= min_hits && a.v[i].hits; i++) {

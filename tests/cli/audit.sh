@@ -43,4 +43,21 @@ else
     t_skip "output to /dev/full" "no /dev/full"
 fi
 
+# --- An empty directory in a walk (before: qsort of no entries from a NULL
+# array, undefined behaviour that the ASan build's UBSan stops at).
+mkdir -p "$T/walk/empty" "$T/walk/sub/empty2" "$T/empty"
+cp "$JPG" "$T/walk/sub/a.jpg"
+t_is "a walk through empty directories: exit 0" \
+    "$(status "$PHMATCH" hash "$T/walk" "$T/empty")" 0
+t_is "... one record" "$(grep -c 'a\.jpg	ok	' "$T/out")" 1
+t_is "... no sanitizer report" "$(grep -c 'runtime error\|Sanitizer' "$T/err")" 0
+# The same in `index audit` of an empty index, and of no benign images.
+"$PHMATCH" index create "$T/none.phmi" 2>/dev/null
+t_is "index audit of an empty index: exit 0" \
+    "$(status "$PHMATCH" index audit "$T/none.phmi")" 0
+t_is "... no sanitizer report" "$(grep -c 'runtime error\|Sanitizer' "$T/err")" 0
+t_is "index audit --images of an empty directory: exit 0" \
+    "$(status "$PHMATCH" index audit --images "$T/empty" "$T/none.phmi")" 0
+t_is "... no sanitizer report" "$(grep -c 'runtime error\|Sanitizer' "$T/err")" 0
+
 t_done
