@@ -1343,10 +1343,10 @@ int phm_index_upgrade(const char *path, const char *backup,
  * PHM_INDEX_NOLOCK) and reading its statistics, then renamed over `out`
  * (and the directory synced), so that a reader of `out` sees the old
  * file or the new one, never a partial one. `out` may exist (it is
- * replaced) but must not be idx's own file. If `entries` is not NULL it
+ * replaced) but must be a regular file and not idx's own file. If `entries` is not NULL it
  * gets the snapshot's entry count. On error nothing is left behind and
- * `out` is unchanged. Errors: PHM_ERR_INVALID (out is idx's file, or too
- * long a path), PHM_ERR_NOT_FOUND (no such directory), PHM_ERR_IS_DIR,
+ * `out` is unchanged. Errors: PHM_ERR_INVALID (out is idx's file, or
+ * not a regular file: a device, FIFO or socket; or too long a path), PHM_ERR_NOT_FOUND (no such directory), PHM_ERR_IS_DIR,
  * PHM_ERR_UNREADABLE (cannot create, write or rename), PHM_ERR_INDEX,
  * PHM_ERR_NOMEM. Thread-safe as phm_index_copy. */
 int phm_index_snapshot(phm_index *idx, const char *out, uint64_t *entries, char *err,

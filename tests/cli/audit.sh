@@ -60,4 +60,19 @@ t_is "index audit --images of an empty directory: exit 0" \
     "$(status "$PHMATCH" index audit --images "$T/empty" "$T/none.phmi")" 0
 t_is "... no sanitizer report" "$(grep -c 'runtime error\|Sanitizer' "$T/err")" 0
 
+# --- index snapshot OUT where OUT is not a regular file (before: the copy
+# was renamed over it: a FIFO, or as root /dev/full itself, became an index
+# file).
+mkfifo "$T/fifo"
+ln -s /dev/null "$T/null-link"
+t_is "index snapshot to a FIFO: refused (exit 1)" \
+    "$(status "$PHMATCH" index snapshot "$T/k.phmi" "$T/fifo")" 1
+t_like "... saying why" "$(cat "$T/err")" \
+    "cannot snapshot index '.*fifo': not a regular file"
+t_ok "... the FIFO is left as it was" test -p "$T/fifo"
+t_is "index snapshot to a link to /dev/null: refused (exit 1)" \
+    "$(status "$PHMATCH" index snapshot "$T/k.phmi" "$T/null-link")" 1
+t_ok "... the link is left as it was" test -L "$T/null-link"
+t_is "... no temporary file left" "$(ls "$T" | grep -c 'tmp-')" 0
+
 t_done
