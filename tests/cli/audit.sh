@@ -75,4 +75,29 @@ t_is "index snapshot to a link to /dev/null: refused (exit 1)" \
 t_ok "... the link is left as it was" test -L "$T/null-link"
 t_is "... no temporary file left" "$(ls "$T" | grep -c 'tmp-')" 0
 
+# --- merge -o OUT where OUT is a device or a FIFO (before: the merged file
+# was renamed over it, replacing the device node or the FIFO).
+"$PHMATCH" hash --shard 1/2 -o "$T/s1.tsv" "$IMAGES/bridge-mods" 2>/dev/null
+"$PHMATCH" hash --shard 2/2 -o "$T/s2.tsv" "$IMAGES/bridge-mods" 2>/dev/null
+"$PHMATCH" hash -o "$T/whole.tsv" "$IMAGES/bridge-mods" 2>/dev/null
+t_is "merge -o a link to /dev/null: exit 0" \
+    "$(status "$PHMATCH" merge -o "$T/null-link" "$T/s1.tsv" "$T/s2.tsv")" 0
+t_ok "... the link is left as it was" test -L "$T/null-link"
+t_ok "... /dev/null is a device still" test -c /dev/null
+# (A reader bounded in time: without the fix nothing ever opens the FIFO.)
+timeout 20 cat "$T/fifo" >"$T/from-fifo" &
+reader=$!
+t_is "merge -o a FIFO: exit 0" \
+    "$(status "$PHMATCH" merge -o "$T/fifo" "$T/s1.tsv" "$T/s2.tsv")" 0
+wait $reader
+t_ok "... the FIFO is left as it was" test -p "$T/fifo"
+t_ok "... its reader got the whole run's file" cmp -s "$T/from-fifo" "$T/whole.tsv"
+t_is "... no temporary file left" "$(ls "$T" | grep -c 'merge-')" 0
+if [ -c /dev/full ]; then
+    ln -s /dev/full "$T/full-link"
+    t_is "merge -o a link to /dev/full: exit 3" \
+        "$(status "$PHMATCH" merge -o "$T/full-link" "$T/s1.tsv" "$T/s2.tsv")" 3
+    t_like "... saying so" "$(cat "$T/err")" "cannot write '.*full-link': No space left"
+fi
+
 t_done
