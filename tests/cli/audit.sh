@@ -100,4 +100,29 @@ if [ -c /dev/full ]; then
     t_like "... saying so" "$(cat "$T/err")" "cannot write '.*full-link': No space left"
 fi
 
+# --- index add --hash checks the hash as index import does (before: an
+# all-zero hash, which no image gives, was stored and matched every
+# near-blank query).
+zero=0000000000000000000000000000000000000000000000000000000000000000
+ones=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+few=ff00000000000000000000000000000000000000000000000000000000000000
+good=$(cut -c1-64 "$T/one.pdq")
+t_is "index add --hash of all zero: refused (exit 2)" \
+    "$(status "$PHMATCH" index add "$T/k.phmi" --hash $zero --source s --id z)" 2
+t_like "... as import says" "$(cat "$T/err")" "PDQ hash is all zero"
+t_is "index add --hash of all one: refused" \
+    "$(status "$PHMATCH" index add "$T/k.phmi" --hash $ones --source s --id o)" 2
+t_like "... as import says" "$(cat "$T/err")" "PDQ hash is all one bits"
+t_is "index add --hash setting 8 bits: refused" \
+    "$(status "$PHMATCH" index add "$T/k.phmi" --hash $few --source s --id f)" 2
+t_like "... as import says" "$(cat "$T/err")" "PDQ hash sets 8 of its 256 bits"
+printf '%s,100,z\n' $zero >"$T/zero.csv"
+"$PHMATCH" index import --source s "$T/k.phmi" "$T/zero.csv" 2>"$T/imp.err"
+t_like "... (the import's message, the reference)" "$(cat "$T/imp.err")" \
+    "PDQ hash is all zero"
+t_is "... nothing stored" \
+    "$("$PHMATCH" index stats "$T/k.phmi" | awk '$1 == "entries" { print $2 }')" 1
+t_is "index add --hash of a real hash: stored" \
+    "$(status "$PHMATCH" index add "$T/k.phmi" --hash "$good" --source s --id g)" 0
+
 t_done
