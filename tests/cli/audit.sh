@@ -125,4 +125,28 @@ t_is "... nothing stored" \
 t_is "index add --hash of a real hash: stored" \
     "$(status "$PHMATCH" index add "$T/k.phmi" --hash "$good" --source s --id g)" 0
 
+# --- phmatchd -c FILE reads its configuration under a bound (before:
+# -c /dev/zero read zeros forever, at full CPU; a line holding a NUL byte
+# was skipped silently, the setting after it lost).
+if [ -x "$PHMATCHD" ]; then
+    t_is "phmatchd -c /dev/zero -n: refused, no hang (exit 2)" \
+        "$(status timeout 20 "$PHMATCHD" -c /dev/zero -n)" 2
+    t_like "... saying why" "$(cat "$T/err")" "/dev/zero.*not a regular file"
+    printf 'index = %s\n\000socket = %s/s.sock\n' "$T/k.phmi" "$T" >"$T/nul.conf"
+    t_is "phmatchd -c FILE with a NUL byte: refused (exit 2)" \
+        "$(status timeout 20 "$PHMATCHD" -c "$T/nul.conf" -n)" 2
+    t_like "... naming the line" "$(cat "$T/err")" "nul.conf' line 2: .*NUL byte"
+    printf 'index = %s\nsocket = %s/s.sock\n' "$T/k.phmi" "$T" >"$T/good.conf"
+    t_is "phmatchd -c FILE, the same without the NUL: valid" \
+        "$(status timeout 20 "$PHMATCHD" -c "$T/good.conf" -n)" 0
+    t_like "... its socket setting read" "$(cat "$T/out")" "^socket = $T/s.sock\$"
+    awk 'BEGIN { for (i = 0; i < 30000; i++) print "# a comment line of some length here....." }' \
+        >"$T/big.conf"
+    t_is "phmatchd -c FILE over 1 MiB: refused (exit 2)" \
+        "$(status timeout 20 "$PHMATCHD" -c "$T/big.conf" -n)" 2
+    t_like "... saying why" "$(cat "$T/err")" "big.conf.*over the limit"
+else
+    t_skip "phmatchd configuration file" "phmatchd not built"
+fi
+
 t_done
