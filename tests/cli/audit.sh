@@ -149,4 +149,21 @@ else
     t_skip "phmatchd configuration file" "phmatchd not built"
 fi
 
+# --- lookup from a pipe keeps a line under a bound (before: getline grew
+# without one: 600 MB of zeros, no newline, took over 1.2 GB, and
+# /dev/zero all the memory there was).
+if [ -x /usr/bin/time ]; then
+    { head -c 600M /dev/zero; echo; cat "$T/one.pdq"; } |
+        /usr/bin/time -f '%M' -o "$T/rss" "$PHMATCH" lookup --index "$T/k.phmi" - \
+            >"$T/out" 2>"$T/err"
+    t_is "lookup - of a 600 MB line: exit 1 (a bad line)" "$?" 1
+    rss=$(tail -n 1 "$T/rss")
+    t_ok "... peak memory under 200 MB ($rss KB)" test "$rss" -lt 200000
+    t_like "... naming the line" "$(cat "$T/err")" \
+        '(standard input):1: line longer than 65536 bytes'
+    t_ok "... the next line is answered" grep -q '	2	.*	match	' "$T/out"
+else
+    t_skip "lookup of a huge line" "no /usr/bin/time"
+fi
+
 t_done
