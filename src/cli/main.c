@@ -1,6 +1,7 @@
 /* main.c - the phmatch command: global options, then dispatch to a
  * subcommand from one table (commands.h lists them). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,10 @@ int main(int argc, char **argv)
     const char *env = getenv("PHMATCH_SIMD");
     int key, show_version = 0;
 
+    /* A file size limit (ulimit -f) makes a write fail with EFBIG, which
+     * every output path reports ("cannot write to 'out.tsv': File too
+     * large", exit 3), instead of SIGXFSZ killing the process silently. */
+    signal(SIGXFSZ, SIG_IGN);
     /* FFmpeg's own messages would interleave with ours; its errors come
      * back through libphmatch's return codes and messages. */
     phm_video_silence_ffmpeg();

@@ -166,4 +166,14 @@ else
     t_skip "lookup of a huge line" "no /usr/bin/time"
 fi
 
+# --- A file size limit (ulimit -f) is a write error like a full disk
+# (before: SIGXFSZ killed phmatch, status 153, without a word).
+( ulimit -f 4 && "$PHMATCH" hash -o "$T/lim.tsv" "$IMAGES" >/dev/null 2>"$T/err" )
+t_is "hash -o under ulimit -f 4: exit 3" "$?" 3
+t_like "... saying what could not be written" "$(cat "$T/err")" \
+    "cannot write to '.*lim.tsv': File too large"
+( ulimit -f 4 && "$PHMATCH" hash "$IMAGES" >"$T/lim2.tsv" 2>"$T/err" )
+t_is "hash >FILE under ulimit -f 4: exit 3" "$?" 3
+t_like "... saying so" "$(cat "$T/err")" "cannot write to .*standard output.*File too large"
+
 t_done
