@@ -2021,7 +2021,9 @@ void phm_video_hasher_free(phm_video_hasher *vh);
  *                       video backend (or FFmpeg) could not be loaded:
  *                       "cannot decode video 'a.mp4': the video backend
  *                       could not be loaded: <dlerror()'s reason>"
- *   PHM_ERR_CORRUPT     damaged data, before or after some frames
+ *   PHM_ERR_CORRUPT     damaged data, before or after some frames; or no
+ *                       frame decoded at all (a container cut after its
+ *                       header: "no frame could be decoded")
  *   PHM_ERR_TOO_LARGE   a frame over max_pixels, or max_seconds or
  *                       max_frames reached (the frames before are kept)
  *   PHM_ERR_TOO_SMALL   frames narrower or shorter than 5 pixels

@@ -1014,6 +1014,15 @@ static int hash_video(phm_video_hasher *vh, int fd, const uint8_t *mem,
             break;
         threads = 1;
     }
+    if (r.status == PHM_OK && out->frames_decoded == 0) {
+        /* A container cut after its header ends "cleanly" to FFmpeg: with
+         * no frame at all it is no video to hash, not an empty result. */
+        if (err && errlen)
+            snprintf(err, errlen, "cannot decode video '%s': no frame could be "
+                     "decoded (a truncated or empty stream)",
+                     name ? name : "(descriptor)");
+        return PHM_ERR_CORRUPT;
+    }
     if (r.status == PHM_OK && r.skipped) {
         if (err && errlen)
             snprintf(err, errlen,

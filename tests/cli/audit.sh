@@ -176,4 +176,22 @@ t_like "... saying what could not be written" "$(cat "$T/err")" \
 t_is "hash >FILE under ulimit -f 4: exit 3" "$?" 3
 t_like "... saying so" "$(cat "$T/err")" "cannot write to .*standard output.*File too large"
 
+# --- A video cut after its container's header: no frame decoded is an
+# error (before: status ok, 0 frames, counted as hashed).
+if t_have ffmpeg; then
+    ffmpeg -loglevel error -y -f lavfi -i testsrc=duration=2:size=160x120:rate=10 \
+        -c:v libvpx "$T/v.webm" 2>/dev/null
+fi
+if [ -s "$T/v.webm" ]; then
+    head -c 1000 "$T/v.webm" >"$T/cut.webm"
+    t_is "hash of a webm cut after its header: exit 1" \
+        "$(status "$PHMATCH" hash "$T/cut.webm")" 1
+    t_is "... status corrupt" "$(awk -F '\t' 'NR == 2 { print $2 }' "$T/out")" corrupt
+    t_like "... saying why" "$(cat "$T/err")" \
+        "cannot hash '.*cut.webm': .*no frame could be decoded"
+    t_is "the whole webm: exit 0" "$(status "$PHMATCH" hash "$T/v.webm")" 0
+else
+    t_skip "a video cut after its header" "ffmpeg with libvpx not available"
+fi
+
 t_done
