@@ -280,8 +280,10 @@ static int map_averror(const video_run *r, int averr, char *why, size_t len)
         snprintf(why, len, "FFmpeg error %d", averr);
     if (averr == AVERROR(ENOMEM))
         return PHM_ERR_NOMEM;
-    if (averr == AVERROR(EIO))
-        return PHM_ERR_UNREADABLE;
+    /* An EIO without a read error of ours (r->src.error, above) is the
+     * demuxer's word for data that ends too early (matroska cut in its
+     * header): damaged input, not an unreadable file (phmatchd answered
+     * it 500 internal). */
     return PHM_ERR_CORRUPT;
 }
 

@@ -189,7 +189,29 @@ if [ -s "$T/v.webm" ]; then
     t_is "... status corrupt" "$(awk -F '\t' 'NR == 2 { print $2 }' "$T/out")" corrupt
     t_like "... saying why" "$(cat "$T/err")" \
         "cannot hash '.*cut.webm': .*no frame could be decoded"
+    # A webm cut in its header: the demuxer says EIO, yet the file read
+    # well (before: status unreadable; phmatchd's answer 500 internal).
+    head -c 100 "$T/v.webm" >"$T/cut100.webm"
+    t_is "hash of a webm cut in its header: exit 1" \
+        "$(status "$PHMATCH" hash "$T/cut100.webm")" 1
+    t_is "... status corrupt, not unreadable" \
+        "$(awk -F '\t' 'NR == 2 { print $2 }' "$T/out")" corrupt
     t_is "the whole webm: exit 0" "$(status "$PHMATCH" hash "$T/v.webm")" 0
+    if [ -x "$PHMATCHD" ] && t_have curl; then
+        pids=
+        trap 'svc_kill_all; t_cleanup' EXIT
+        if svc_start audit --index "$T/k.phmi" --socket "$T/a.sock"; then
+            code=$(curl -s -m 20 --unix-socket "$T/a.sock" -o "$T/ans" -w '%{http_code}' \
+                -H 'Content-Type: video/webm' --data-binary @"$T/cut100.webm" \
+                http://localhost/v1/match)
+            t_is "phmatchd: the webm cut in its header is a 422 (before: 500)" "$code" 422
+            t_like "... corrupt" "$(cat "$T/ans")" '"code":"corrupt"'
+            svc_stop "$PID"
+            t_is "... phmatchd stops cleanly" "$RC" 0
+        else
+            t_fail "phmatchd starts: $(cat "$T/audit.log")"
+        fi
+    fi
 else
     t_skip "a video cut after its header" "ffmpeg with libvpx not available"
 fi
