@@ -5,6 +5,7 @@
  * file parses options and prints. cmd_index.c hands these subcommands
  * over to cmd_index_gov(). */
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,7 +490,7 @@ static int audit_images(const gov_options *o, phm_searcher *s, audit_ctx *a,
     phm_hasher *h = NULL;
     int status = CLI_EXIT_OK;
     if (!d) {
-        cli_error("cannot open directory '%s'", o->images);
+        cli_error("cannot open directory '%s': %s", o->images, strerror(errno));
         return CLI_EXIT_USAGE;
     }
     if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO)) {

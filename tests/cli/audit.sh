@@ -59,6 +59,10 @@ t_is "... no sanitizer report" "$(grep -c 'runtime error\|Sanitizer' "$T/err")" 
 t_is "index audit --images of an empty directory: exit 0" \
     "$(status "$PHMATCH" index audit --images "$T/empty" "$T/none.phmi")" 0
 t_is "... no sanitizer report" "$(grep -c 'runtime error\|Sanitizer' "$T/err")" 0
+t_is "index audit --images of a missing directory: exit 2" \
+    "$(status "$PHMATCH" index audit --images "$T/missing" "$T/none.phmi")" 2
+t_like "... saying why" "$(cat "$T/err")" \
+    "cannot open directory '.*missing': No such file or directory"
 
 # --- index snapshot OUT where OUT is not a regular file (before: the copy
 # was renamed over it: a FIFO, or as root /dev/full itself, became an index
