@@ -1179,7 +1179,9 @@ typedef struct phm_index phm_index;
  * *out is NULL and `err` names the file and the cause:
  *   PHM_ERR_NOT_FOUND     no such file (and no PHM_INDEX_CREATE)
  *   PHM_ERR_IS_DIR        `path` is a directory
- *   PHM_ERR_UNREADABLE    permission denied or an I/O error
+ *   PHM_ERR_UNREADABLE    permission denied or an I/O error (the message
+ *                         names the lock file `path`-lock when the file is
+ *                         accessible and its lock file is not)
  *   PHM_ERR_INDEX         not a phmatch index (foreign file, empty file,
  *                         another program's LMDB file), truncated file,
  *                         corrupt file, or another LMDB failure

@@ -220,4 +220,32 @@ else
     t_skip "a video cut after its header" "ffmpeg with libvpx not available"
 fi
 
+# --- An index readable in a directory where its lock file cannot be made:
+# the message names the lock file (before: "Permission denied" alone, of a
+# file the user can read).
+mkdir "$T/ro"
+cp "$T/k.phmi" "$T/ro/k.phmi"
+chmod 644 "$T/ro/k.phmi"
+as=
+if [ "$(id -u)" -eq 0 ]; then
+    # root passes permission checks: run as nobody (needs a path it can walk)
+    if t_have setpriv && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+        chmod 755 "$T" "$T/ro"
+        as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    else
+        as=skip
+    fi
+else
+    chmod 555 "$T/ro"
+fi
+if [ "$as" = skip ] || ! $as test -x "$PHMATCH"; then
+    t_skip "index in a read-only directory" "cannot run as another user"
+else
+    t_is "index stats, the lock file not creatable: exit 2" \
+        "$(status $as "$PHMATCH" index stats "$T/ro/k.phmi")" 2
+    t_like "... naming the lock file" "$(cat "$T/err")" \
+        "cannot open index '.*ro/k.phmi': cannot open or create its lock file '.*ro/k.phmi-lock': Permission denied"
+fi
+chmod 700 "$T"
+
 t_done
