@@ -1202,7 +1202,9 @@ typedef struct phm_index phm_index;
  * *out is NULL and `err` names the file and the cause:
  *   PHM_ERR_NOT_FOUND     no such file (and no PHM_INDEX_CREATE)
  *   PHM_ERR_IS_DIR        `path` is a directory
- *   PHM_ERR_UNREADABLE    permission denied or an I/O error
+ *   PHM_ERR_UNREADABLE    permission denied or an I/O error (the message
+ *                         names the lock file `path`-lock when the file is
+ *                         accessible and its lock file is not)
  *   PHM_ERR_INDEX         not a phmatch index (foreign file, empty file,
  *                         another program's LMDB file), truncated file,
  *                         corrupt file, or another LMDB failure
@@ -1366,10 +1368,10 @@ int phm_index_upgrade(const char *path, const char *backup,
  * PHM_INDEX_NOLOCK) and reading its statistics, then renamed over `out`
  * (and the directory synced), so that a reader of `out` sees the old
  * file or the new one, never a partial one. `out` may exist (it is
- * replaced) but must not be idx's own file. If `entries` is not NULL it
+ * replaced) but must be a regular file and not idx's own file. If `entries` is not NULL it
  * gets the snapshot's entry count. On error nothing is left behind and
- * `out` is unchanged. Errors: PHM_ERR_INVALID (out is idx's file, or too
- * long a path), PHM_ERR_NOT_FOUND (no such directory), PHM_ERR_IS_DIR,
+ * `out` is unchanged. Errors: PHM_ERR_INVALID (out is idx's file, or
+ * not a regular file: a device, FIFO or socket; or too long a path), PHM_ERR_NOT_FOUND (no such directory), PHM_ERR_IS_DIR,
  * PHM_ERR_UNREADABLE (cannot create, write or rename), PHM_ERR_INDEX,
  * PHM_ERR_NOMEM. Thread-safe as phm_index_copy. */
 int phm_index_snapshot(phm_index *idx, const char *out, uint64_t *entries, char *err,
@@ -2048,7 +2050,9 @@ void phm_video_hasher_free(phm_video_hasher *vh);
  *                       video backend (or FFmpeg) could not be loaded:
  *                       "cannot decode video 'a.mp4': the video backend
  *                       could not be loaded: <dlerror()'s reason>"
- *   PHM_ERR_CORRUPT     damaged data, before or after some frames
+ *   PHM_ERR_CORRUPT     damaged data, before or after some frames; or no
+ *                       frame decoded at all (a container cut after its
+ *                       header: "no frame could be decoded")
  *   PHM_ERR_TOO_LARGE   a frame over max_pixels, or max_seconds or
  *                       max_frames reached (the frames before are kept)
  *   PHM_ERR_TOO_SMALL   frames narrower or shorter than 5 pixels

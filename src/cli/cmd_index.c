@@ -410,6 +410,23 @@ static int do_add(const index_options *o, const cli_global *g)
     if (phm_pdq_from_hex(o->hash, strlen(o->hash), &e.pdq) != PHM_OK)
         return cli_usage_error("index", "invalid hash '%s': expected 64 hex "
                                "digits", o->hash);
+    /* The import's checks (docs/HASHLISTS.md, "Validation"): a hash no
+     * image gives would match every near-blank query. */
+    phm_pdq none;
+    memset(&none, 0, sizeof none);
+    int bits = phm_pdq_distance(&e.pdq, &none);
+    if (bits == 0)
+        return cli_usage_error("index", "invalid hash '%s': PDQ hash is all "
+                               "zero (a truncated or empty value)", o->hash);
+    if (bits == 256)
+        return cli_usage_error("index", "invalid hash '%s': PDQ hash is all "
+                               "one bits", o->hash);
+    if (bits < PHM_HASHLIST_PDQ_MIN_BITS || bits > PHM_HASHLIST_PDQ_MAX_BITS)
+        return cli_usage_error("index", "invalid hash '%s': PDQ hash sets %d of "
+                               "its 256 bits: a real one sets %d..%d (PDQ "
+                               "thresholds at the median)", o->hash, bits,
+                               PHM_HASHLIST_PDQ_MIN_BITS,
+                               PHM_HASHLIST_PDQ_MAX_BITS);
     e.signals = PHM_SIG_PDQ;
     e.source = o->source;
     e.id = o->id;

@@ -5,6 +5,7 @@
  * file parses options and prints. cmd_index.c hands these subcommands
  * over to cmd_index_gov(). */
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,7 +490,7 @@ static int audit_images(const gov_options *o, phm_searcher *s, audit_ctx *a,
     phm_hasher *h = NULL;
     int status = CLI_EXIT_OK;
     if (!d) {
-        cli_error("cannot open directory '%s'", o->images);
+        cli_error("cannot open directory '%s': %s", o->images, strerror(errno));
         return CLI_EXIT_USAGE;
     }
     if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO)) {
@@ -497,7 +498,8 @@ static int audit_images(const gov_options *o, phm_searcher *s, audit_ctx *a,
         status = CLI_EXIT_FATAL;
         goto out;
     }
-    qsort(a->v, a->n, sizeof *a->v, by_entry);
+    if (a->n) /* an empty index has no array (NULL) */
+        qsort(a->v, a->n, sizeof *a->v, by_entry);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -587,7 +589,8 @@ static int do_audit(const gov_options *o, const cli_global *g)
                     a.v[i].hits++;
         }
     }
-    qsort(a.v, a.n, sizeof *a.v, by_hits);
+    if (a.n)
+        qsort(a.v, a.n, sizeof *a.v, by_hits);
     if (!o->jsonl)
         fputs("entry\tsource\tid\tcategory\thits\n", stdout);
     for (size_t i = 0; i < a.n && a.v[i].hits >= min_hits && a.v[i].hits; i++) {

@@ -399,6 +399,46 @@ static void print_line_error(const char *name, uint64_t line, const char *err)
     fprintf(stderr, "%s\n", err);
 }
 
+/* Reads the next line of fp (with its newline) into *line, of capacity
+ * *cap, keeping at most the reader's longest line (*max:
+ * PHM_HASHLIST_LINE_MAX, or PHM_HASHLIST_OBJECT_LINE_MAX for a line
+ * starting with '{', a jsonl object) and its newline: the rest of a longer
+ * line is read and dropped, and *too_long set. Returns the bytes kept (0
+ * at the end of the input), or -1 out of memory. */
+static ssize_t read_line_bounded(FILE *fp, char **line, size_t *cap, size_t *max,
+                                 int *too_long)
+{
+    size_t n = 0;
+    int c;
+
+    *too_long = 0;
+    *max = PHM_HASHLIST_LINE_MAX + 1;
+    while ((c = getc(fp)) != EOF) {
+        if (n == 0 && c == '{')
+            *max = PHM_HASHLIST_OBJECT_LINE_MAX + 1;
+        if (n < *max) {
+            if (n + 2 > *cap) {
+                size_t ncap = *cap ? *cap * 2 : 4096;
+                if (ncap > *max + 2)
+                    ncap = *max + 2;
+                char *nl = realloc(*line, ncap);
+                if (!nl)
+                    return -1;
+                *line = nl;
+                *cap = ncap;
+            }
+            (*line)[n++] = (char)c;
+        } else {
+            *too_long = 1;
+        }
+        if (c == '\n')
+            break;
+    }
+    if (n)
+        (*line)[n] = '\0';
+    return (ssize_t)n;
+}
+
 /* A pipe, FIFO or terminal: answers each line as it arrives (the hash-list
  * reader reads ahead in large blocks, which would wait for more input).
  * Each line is parsed on its own, after the csv/tsv header when the list
@@ -414,14 +454,23 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
     size_t cap = 0, plen = 0, bcap = 0;
     uint64_t lineno = 0;
     ssize_t n;
-    int ret = 0;
+    size_t max;
+    int ret = 0, too_long;
 
-    while ((n = getline(&line, &cap, fp)) > 0) {
+    /* A line is bounded as the reader bounds one: /dev/zero or a hostile
+     * pipe cannot make it grow. */
+    while ((n = read_line_bounded(fp, &line, &cap, &max, &too_long)) > 0) {
         phm_hashlist_reader *rd = NULL;
         phm_entry e;
         size_t need = plen + (size_t)n + 2;
         int rc;
         lineno++;
+        if (too_long) {
+            fprintf(stderr, "%s:%" PRIu64 ": line longer than %zu bytes\n", name,
+                    lineno, max - 1);
+            r->bad++;
+            continue;
+        }
         if (need > bcap) {
             char *nb = realloc(buf, need);
             if (!nb) {
@@ -476,6 +525,10 @@ static int lookup_stream(lookup_run *r, FILE *fp, const char *name,
             print_line_error(name, lineno, err);
             r->bad++;
         }
+    }
+    if (n < 0) {
+        cli_error("out of memory");
+        ret = -1;
     }
     if (!ret && ferror(fp)) {
         cli_error("cannot read '%s': %s", name, strerror(errno));

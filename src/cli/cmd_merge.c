@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -42,7 +43,8 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -o, --output OUT       write to OUT (through a temporary file renamed\n"
-    "                         at the end) instead of stdout\n"
+    "                         at the end; a device or a FIFO directly)\n"
+    "                         instead of stdout\n"
     "  -f, --format FMT       the FILEs' format: tsv, csv, jsonl or pdq\n"
     "                         (default: found from the first line; give it\n"
     "                         for tsv or csv written with --no-header)\n"
@@ -211,7 +213,7 @@ int cmd_merge(int argc, char **argv, const cli_global *g)
     FILE *out = stdout;
     char tmp[4096] = "";
     recfile_counts total;
-    int is_match = -1;
+    int is_match = -1, direct = 0;
     const char *header = NULL, *header_of = NULL;
     double start = progress_now();
 
@@ -298,7 +300,19 @@ int cmd_merge(int argc, char **argv, const cli_global *g)
         }
     }
 
-    if (out_path) {
+    struct stat st_out;
+    if (out_path && stat(out_path, &st_out) == 0 && !S_ISREG(st_out.st_mode) &&
+        !S_ISDIR(st_out.st_mode)) {
+        /* A device or a FIFO (or a link to one) is written as it is:
+         * renaming a file over it would replace it (/dev/null too). */
+        direct = 1;
+        if (!(out = fopen(out_path, "w"))) {
+            cli_error("cannot write '%s': %s", out_path, strerror(errno));
+            out = stdout;
+            status = CLI_EXIT_USAGE;
+            goto out;
+        }
+    } else if (out_path) {
         /* In the directory of OUT, renamed over it at the end. */
         if ((size_t)snprintf(tmp, sizeof tmp, "%s.merge-XXXXXX", out_path) >=
             sizeof tmp) {
@@ -358,7 +372,7 @@ int cmd_merge(int argc, char **argv, const cli_global *g)
             goto out;
     }
     if (fflush(out) != 0 || ferror(out) ||
-        (out != stdout && fsync(fileno(out)) != 0)) {
+        (out != stdout && !direct && fsync(fileno(out)) != 0)) {
         cli_error("cannot write '%s': %s", out_path ? out_path : "standard output",
                   strerror(errno ? errno : EIO));
         status = CLI_EXIT_FATAL;
@@ -367,7 +381,7 @@ int cmd_merge(int argc, char **argv, const cli_global *g)
     if (out != stdout) {
         int crc = fclose(out);
         out = stdout;
-        if (crc != 0 || rename(tmp, out_path) != 0) {
+        if (crc != 0 || (!direct && rename(tmp, out_path) != 0)) {
             cli_error("cannot write '%s': %s", out_path, strerror(errno));
             status = CLI_EXIT_FATAL;
             goto out;

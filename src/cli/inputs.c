@@ -264,7 +264,8 @@ static int push_dir(input_source *in, input_item *item)
     }
     for (size_t i = 0; i < lv->n; i++)
         lv->ents[i].u.name = lv->names + lv->ents[i].u.off;
-    qsort(lv->ents, lv->n, sizeof *lv->ents, cmp_entry);
+    if (lv->n) /* an empty directory has no array to sort (ents NULL) */
+        qsort(lv->ents, lv->n, sizeof *lv->ents, cmp_entry);
     in->depth++;
 out:
     closedir(d);

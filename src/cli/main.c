@@ -1,5 +1,7 @@
 /* main.c - the phmatch command: global options, then dispatch to a
  * subcommand from one table (commands.h lists them). */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +87,21 @@ static int print_version(phm_simd requested)
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FATAL;
 }
 
+/* A command's status once what it wrote to stdout is flushed: output that
+ * could not be written (a full disk, /dev/full) is an error, exit 3, even
+ * for commands that print and return (help, index stats ...). A command
+ * that failed writing has said so and returned CLI_EXIT_FATAL already. */
+static int flush_stdout(int status)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return status;
+    if (status != CLI_EXIT_FATAL)
+        cli_error("cannot write to standard output: %s",
+                  strerror(errno ? errno : EIO));
+    return CLI_EXIT_FATAL;
+}
+
 /* `phmatch help [COMMAND]` */
 static int run_help(int argc, char **argv, const cli_global *g)
 {
@@ -110,6 +127,10 @@ int main(int argc, char **argv)
     const char *env = getenv("PHMATCH_SIMD");
     int key, show_version = 0;
 
+    /* A file size limit (ulimit -f) makes a write fail with EFBIG, which
+     * every output path reports ("cannot write to 'out.tsv': File too
+     * large", exit 3), instead of SIGXFSZ killing the process silently. */
+    signal(SIGXFSZ, SIG_IGN);
     /* FFmpeg's own messages would interleave with ours; its errors come
      * back through libphmatch's return codes and messages. */
     phm_video_silence_ffmpeg();
@@ -143,7 +164,7 @@ int main(int argc, char **argv)
             break;
         case 'h':
             print_usage(stdout);
-            return CLI_EXIT_OK;
+            return flush_stdout(CLI_EXIT_OK);
         }
     }
     if (show_version)
@@ -158,11 +179,11 @@ int main(int argc, char **argv)
     int cmd_argc = argc - (p.next - 1);
     char **cmd_argv = argv + (p.next - 1);
     if (strcmp(arg, "help") == 0)
-        return run_help(cmd_argc, cmd_argv, &g);
+        return flush_stdout(run_help(cmd_argc, cmd_argv, &g));
     const command *c = find_command(arg);
     if (!c) {
         cli_error("'%s' is not a phmatch command; see 'phmatch help'", arg);
         return CLI_EXIT_USAGE;
     }
-    return c->fn(cmd_argc, cmd_argv, &g);
+    return flush_stdout(c->fn(cmd_argc, cmd_argv, &g));
 }

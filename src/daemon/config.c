@@ -373,25 +373,38 @@ static char *trim(char *s)
     return s;
 }
 
+/* Largest configuration file: a real one is a few KiB. */
+#define CONFIG_FILE_MAX (1u << 20)
+
 int config_load_file(svc_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "r");
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
     char line[8192], msg[384];
     int lineno = 0, rc = -1;
 
-    if (!fp) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    /* Read whole and bounded: only a regular file (never /dev/zero), at
+     * most CONFIG_FILE_MAX bytes. */
+    if (phm_file_read(path, 0, CONFIG_FILE_MAX, &buf, &cap, &len, msg, sizeof msg) !=
+        PHM_OK) {
+        snprintf(err, errlen, "%s", msg);
         return -1;
     }
-    while (fgets(line, sizeof line, fp)) {
+    for (const char *q = (const char *)buf, *end = q + len; q < end;) {
+        const char *eol = memchr(q, '\n', (size_t)(end - q));
+        size_t n = (size_t)((eol ? eol : end) - q);
         lineno++;
-        size_t n = strlen(line);
-        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+        if (memchr(q, '\0', n)) {
+            snprintf(err, errlen, "'%s' line %d: holds a NUL byte", path, lineno);
+            goto out;
+        }
+        if (n >= sizeof line) {
             snprintf(err, errlen, "'%s' line %d: line too long", path, lineno);
             goto out;
         }
-        if (n && line[n - 1] == '\n')
-            line[--n] = '\0';
+        memcpy(line, q, n);
+        line[n] = '\0';
+        q += n + (eol != NULL);
         char *p = trim(line);
         if (!*p || *p == '#')
             continue;
@@ -414,13 +427,9 @@ int config_load_file(svc_config *c, const char *path, char *err, size_t errlen)
             goto out;
         }
     }
-    if (ferror(fp)) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-        goto out;
-    }
     rc = 0;
 out:
-    fclose(fp);
+    free(buf);
     return rc;
 }
 

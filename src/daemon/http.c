@@ -627,6 +627,12 @@ static void begin_request(svc_conn *cc, const char *url, const char *method)
         queue_answer(cc);
         return;
     }
+    if (found == ROUTE_TOO_LONG) {
+        reply_error(rq, 400, "bad_request", "a path segment is longer than %d bytes",
+                    PATH_ARG_MAX - 1);
+        queue_answer(cc);
+        return;
+    }
     if (atomic_load(&srv->shutting_down)) {
         reply_error(rq, 503, "shutting_down", "the server is shutting down");
         queue_answer(cc);

@@ -8,7 +8,7 @@
  *             too slow to send a request are closed (request_timeout);
  *   SIGTERM/SIGINT: stop accepting, let requests in flight finish (up to
  *             shutdown_timeout), close the index, exit 0. A second signal
- *             exits at once (status 1). SIGPIPE is ignored.
+ *             exits at once (status 1). SIGPIPE and SIGXFSZ are ignored.
  *
  * Signal handlers only set flags (Redis's discipline); the flags are the
  * only mutable state outside the server object main() owns.
@@ -587,6 +587,9 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* A file size limit is a write error (EFBIG: the index's commit, the
+     * audit log say so), not SIGXFSZ ending the service. */
+    sigaction(SIGXFSZ, &sa, NULL);
     /* libmicrohttpd's threads inherit this mask: signals go to main. */
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);

@@ -68,7 +68,7 @@ static const svc_route routes[] = {
 
 /* Matches the undecoded path against a pattern, decoding the '*'
  * segments into args when given. 1 match, 0 no match, -1 malformed
- * escape. */
+ * escape, -2 a segment too long for args. */
 static int match_pattern(const char *pat, const char *url,
                          char (*args)[PATH_ARG_MAX])
 {
@@ -82,6 +82,11 @@ static int match_pattern(const char *pat, const char *url,
         if (pl == 1 && *pat == '*') {
             if (ul == 0 || arg >= PATH_ARGS)
                 return 0;
+            size_t escapes = 0;
+            for (size_t k = 0; k < ul; k++)
+                escapes += url[k] == '%';
+            if (args && ul - (escapes * 2 < ul ? escapes * 2 : ul) >= PATH_ARG_MAX)
+                return -2;
             if (args && pct_decode(url, ul, 0, args[arg], PATH_ARG_MAX))
                 return -1;
             arg++;
@@ -108,8 +113,8 @@ route_result route_find(const char *method, const char *url, const svc_route **r
         path_known = 1;
         if (strcmp(routes[i].method, method) == 0) {
             *route = &routes[i];
-            return match_pattern(routes[i].pattern, url, args) < 0 ? ROUTE_BAD_ESCAPE
-                                                                  : ROUTE_FOUND;
+            int m = match_pattern(routes[i].pattern, url, args);
+            return m == -2 ? ROUTE_TOO_LONG : m < 0 ? ROUTE_BAD_ESCAPE : ROUTE_FOUND;
         }
         size_t n = strlen(allow);
         snprintf(allow + n, ROUTE_ALLOW_MAX - n, "%s%s", n ? ", " : "", routes[i].method);

@@ -16,6 +16,7 @@ typedef enum route_result {
     ROUTE_BAD_ESCAPE, /* *route set; a '*' segment has a malformed escape */
     ROUTE_NO_METHOD,  /* the path exists for other methods: `allow` lists them */
     ROUTE_NOT_FOUND,
+    ROUTE_TOO_LONG,   /* *route set; a '*' segment decodes to PATH_ARG_MAX bytes or more */
 } route_result;
 
 /* Longest `allow` list route_find writes. */

@@ -694,6 +694,14 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
         mrc = mdb_env_open(idx->env, path, envflags, 0600);
     if (mrc) {
         rc = idx_mdb_err(mrc, err, errlen, "cannot open index", idx, NULL);
+        if ((mrc == EACCES || mrc == EROFS) && !(flags & PHM_INDEX_NOLOCK) &&
+            access(path, idx->rdonly ? R_OK : R_OK | W_OK) == 0) {
+            /* The file is accessible: LMDB's lock file beside it is not
+             * (a read-only directory or file system, another owner). */
+            idx_err(err, errlen, "cannot open index", path,
+                    "cannot open or create its lock file '%s-lock': %s", path,
+                    strerror(mrc));
+        }
         goto fail;
     }
     if (!fresh && (rc = check_length(idx, err, errlen)))

@@ -70,6 +70,12 @@ int phm_index_snapshot(phm_index *idx, const char *out, uint64_t *entries, char 
             idx_err(err, errlen, WHAT, out, "is a directory");
             return PHM_ERR_IS_DIR;
         }
+        if (!S_ISREG(st_out.st_mode)) {
+            /* A device, FIFO or socket (or a link to one) would be
+             * replaced by the rename below, /dev/full by an index file. */
+            idx_err(err, errlen, WHAT, out, "not a regular file");
+            return PHM_ERR_INVALID;
+        }
         if (stat(idx->path, &st_idx) == 0 && st_idx.st_dev == st_out.st_dev &&
             st_idx.st_ino == st_out.st_ino) {
             idx_err(err, errlen, WHAT, out, "it is the index itself ('%s')", idx->path);

@@ -280,8 +280,10 @@ static int map_averror(const video_run *r, int averr, char *why, size_t len)
         snprintf(why, len, "FFmpeg error %d", averr);
     if (averr == AVERROR(ENOMEM))
         return PHM_ERR_NOMEM;
-    if (averr == AVERROR(EIO))
-        return PHM_ERR_UNREADABLE;
+    /* An EIO without a read error of ours (r->src.error, above) is the
+     * demuxer's word for data that ends too early (matroska cut in its
+     * header): damaged input, not an unreadable file (phmatchd answered
+     * it 500 internal). */
     return PHM_ERR_CORRUPT;
 }
 
@@ -1013,6 +1015,15 @@ static int hash_video(phm_video_hasher *vh, int fd, const uint8_t *mem,
         if (!mem && lseek(fd, 0, SEEK_SET) < 0)
             break;
         threads = 1;
+    }
+    if (r.status == PHM_OK && out->frames_decoded == 0) {
+        /* A container cut after its header ends "cleanly" to FFmpeg: with
+         * no frame at all it is no video to hash, not an empty result. */
+        if (err && errlen)
+            snprintf(err, errlen, "cannot decode video '%s': no frame could be "
+                     "decoded (a truncated or empty stream)",
+                     name ? name : "(descriptor)");
+        return PHM_ERR_CORRUPT;
     }
     if (r.status == PHM_OK && r.skipped) {
         if (err && errlen)

@@ -81,6 +81,7 @@ static void fuzz_route(char *in)
         route_check_type(r, NULL);
         break;
     case ROUTE_BAD_ESCAPE:
+    case ROUTE_TOO_LONG:
         CHECK(r && strcmp(r->method, method) == 0);
         break;
     case ROUTE_NO_METHOD:

@@ -40,6 +40,22 @@ static void test_route(void)
            ROUTE_BAD_ESCAPE, "a malformed escape in a segment");
     IS_INT(route_find("DELETE", "/v1/index/entries/src/a%00b", &r, args, allow),
            ROUTE_BAD_ESCAPE, "an escaped NUL in a segment");
+    {
+        /* wt-audit: a segment too long to decode is said so, not called a
+         * malformed escape; one that fits once decoded is found. */
+        char url[4200];
+        int n = snprintf(url, sizeof url, "/v1/index/disabled/s/");
+        memset(url + n, 'a', PATH_ARG_MAX);
+        url[n + PATH_ARG_MAX] = '\0';
+        IS_INT(route_find("PUT", url, &r, args, allow), ROUTE_TOO_LONG,
+               "a segment of PATH_ARG_MAX bytes: too long");
+        for (int i = 0; i < PATH_ARG_MAX - 1; i++)
+            memcpy(url + n + 3 * i, "%41", 3);
+        url[n + 3 * (PATH_ARG_MAX - 1)] = '\0';
+        IS_INT(route_find("PUT", url, &r, args, allow), ROUTE_FOUND,
+               "... PATH_ARG_MAX - 1 escaped bytes fit");
+        IS_INT((int)strlen(args[1]), PATH_ARG_MAX - 1, "... decoded whole");
+    }
     IS_INT(route_find("GET", "/v1/hash", &r, args, allow), ROUTE_NO_METHOD,
            "GET /v1/hash: known path, other method");
     OK(strstr(allow, "POST") != NULL, "... Allow lists POST (%s)", allow);
