@@ -1299,7 +1299,8 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * (from 1,000,000 entries, doubling up to 4,000,000), checks it
  * (phm_index_verify, and every count below equal to the old file's),
  * syncs it and renames it over `path`: readers see the old file or the
- * new one, never a mixture. On any failure the old file is left as it
+ * new one, never a mixture. On any failure (but one, a directory sync,
+ * below) the old file is left as it
  * was and the new one removed.
  * Kept: every entry with all its fields (source, id, category, note,
  * quality, PDQ hash, digests, PhotoDNA, attrs, stored variants, a
@@ -1324,7 +1325,11 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * this build's format, PHM_OK with "... is already format 5: nothing to
  * do" in `err` (and nothing changed). Errors: PHM_ERR_NOT_FOUND,
  * PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (cannot read, create, link or
- * rename), PHM_ERR_INDEX (not an index, truncated, corrupt, in use, or a
+ * rename; or, the one failure after which `path` is the new file, its
+ * directory could not be synced after the rename: "index 'x' was upgraded
+ * to format 6, but its directory '.' cannot be synced: ...", the new file
+ * may not survive a crash; `backup` is kept), PHM_ERR_INDEX (not an
+ * index, truncated, corrupt, in use, or a
  * write failed: "the disk is full", "the file size limit ..."),
  * PHM_ERR_INDEX_VERSION (format 1, newer formats, another byte order),
  * PHM_ERR_CORRUPT (an old record does not decode, or the new file does not
