@@ -473,6 +473,8 @@ static int change_remove(const index_options *o, phm_index_txn *txn,
                               sizeof err);
         *n = (uint64_t)removed;
     }
+    if (rc == PHM_ERR_INVALID) /* a source or id out of bounds: as index add */
+        return cli_usage_error("index", "%s", err);
     return rc == PHM_OK ? CLI_EXIT_OK : write_failed(rc, o->db, err);
 }
 

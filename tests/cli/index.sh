@@ -140,6 +140,17 @@ out=$("$P" index remove "$DB" --source bad --all)
 t_is "remove a whole source" "$out" "removed 2"
 "$P" index remove "$DB" --source x 2>/dev/null
 t_is "remove needs --id or --all" "$?" 2
+# an invalid source or id is a usage error (exit 2) for add and remove alike
+long=$(printf '%0129d' 0)
+"$P" index add "$DB" --hash "$H3" --source "$long" --id m3 2>/dev/null
+t_is "add with a source over 128 bytes exits 2" "$?" 2
+out=$("$P" index remove "$DB" --source "$long" --id m3 2>&1)
+t_is "remove with a source over 128 bytes exits 2" "$?" 2
+t_like "remove with a source over 128 bytes: says why" "$out" "source is empty or longer than 128 bytes"
+"$P" index remove "$DB" --source "$long" --all 2>/dev/null
+t_is "remove --all with a source over 128 bytes exits 2" "$?" 2
+"$P" index remove "$DB" --source manual --id "$(printf '%0257d' 0)" 2>/dev/null
+t_is "remove with an id over 256 bytes exits 2" "$?" 2
 
 # ---- stats, verify, compact ----
 st=$("$P" index stats "$DB")
