@@ -183,6 +183,10 @@ $(BUILD)/tests/test_svc_%: tests/unit/test_svc_%.c $(SVC_PART_OBJ) $(STATIC) tes
 	$(CC) $(ALL_CFLAGS) $(SVC_CFLAGS) -Itests/unit -Isrc/daemon -o $@ $< $(SVC_PART_OBJ) \
 	    $(STATIC) $(SVC_LIBS) $(LDLIBS_ALL)
 
+# test_svc_hma_ids injects a failing lookup: the daemon's calls of
+# phm_searcher_find go to the test's __wrap_phm_searcher_find.
+$(BUILD)/tests/test_svc_hma_ids: LDLIBS += -Wl,--wrap=phm_searcher_find
+
 $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)

@@ -1266,6 +1266,25 @@ int phm_index_remove(phm_index_txn *txn, const char *source, const char *id,
 int phm_index_remove_source(phm_index_txn *txn, const char *source,
                             uint64_t *removed, char *err, size_t errlen);
 
+/* An entry's name, for phm_index_remove_many. */
+typedef struct phm_entry_name {
+    const char *source;
+    const char *id;
+} phm_entry_name;
+
+/* Removes the entries names[0..n) name, as n calls of phm_index_remove
+ * would (a name not stored, or named twice, is no error), but each block
+ * of the index that holds some of them is rewritten once, not once per
+ * entry: for the deletions of a feed (100,000 of 200,000 entries: see
+ * docs/HASHLISTS.md, "Deletions"). *removed (may be NULL) gets how many
+ * were stored. Errors: PHM_ERR_INVALID (a source or id empty or too long:
+ * *bad (may be NULL) is its index, `err` says which; nothing was removed
+ * and the transaction stays usable), else as phm_index_add. Memory: about
+ * 50 bytes plus twice the id's length per name, freed before it returns;
+ * the caller bounds n. */
+int phm_index_remove_many(phm_index_txn *txn, const phm_entry_name *names, size_t n,
+                          uint64_t *removed, size_t *bad, char *err, size_t errlen);
+
 /* The counts so far. */
 void phm_index_txn_counts(const phm_index_txn *txn, phm_index_counts *out);
 
@@ -1324,7 +1343,8 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * (from 1,000,000 entries, doubling up to 4,000,000), checks it
  * (phm_index_verify, and every count below equal to the old file's),
  * syncs it and renames it over `path`: readers see the old file or the
- * new one, never a mixture. On any failure the old file is left as it
+ * new one, never a mixture. On any failure (but one, a directory sync,
+ * below) the old file is left as it
  * was and the new one removed.
  * Kept: every entry with all its fields (source, id, category, note,
  * quality, PDQ hash, digests, PhotoDNA, attrs, stored variants, a
@@ -1349,7 +1369,11 @@ typedef void (*phm_upgrade_progress_fn)(void *ctx, uint64_t done, uint64_t total
  * this build's format, PHM_OK with "... is already format 5: nothing to
  * do" in `err` (and nothing changed). Errors: PHM_ERR_NOT_FOUND,
  * PHM_ERR_IS_DIR, PHM_ERR_UNREADABLE (cannot read, create, link or
- * rename), PHM_ERR_INDEX (not an index, truncated, corrupt, in use, or a
+ * rename; or, the one failure after which `path` is the new file, its
+ * directory could not be synced after the rename: "index 'x' was upgraded
+ * to format 6, but its directory '.' cannot be synced: ...", the new file
+ * may not survive a crash; `backup` is kept), PHM_ERR_INDEX (not an
+ * index, truncated, corrupt, in use, or a
  * write failed: "the disk is full", "the file size limit ..."),
  * PHM_ERR_INDEX_VERSION (format 1, newer formats, another byte order),
  * PHM_ERR_CORRUPT (an old record does not decode, or the new file does not

@@ -279,6 +279,110 @@ static void warn_line(void *ctx, const char *msg)
     cli_error("warning: %s", msg);
 }
 
+/* A feed's deletions read one after another, removed together by one
+ * phm_index_remove_many (each block of the index rewritten once, not once
+ * per deletion): before the next add, the next bad record's message, the
+ * end of the list, or when DEL_BATCH_MAX names or DEL_BATCH_TEXT bytes
+ * are held. */
+#define DEL_BATCH_MAX 65536u
+#define DEL_BATCH_TEXT (8u << 20)
+#define DEL_WHERE_MAX 512u
+
+typedef struct del_batch {
+    phm_entry_name *names; /* DEL_BATCH_MAX */
+    size_t *off;           /* 3 a name: source, id and where in text */
+    char *text;            /* DEL_BATCH_TEXT: NUL-terminated strings */
+    size_t n, len;
+} del_batch;
+
+static void del_batch_free(del_batch *b)
+{
+    free(b->names);
+    free(b->off);
+    free(b->text);
+}
+
+static size_t del_text(del_batch *b, const char *s, size_t max)
+{
+    size_t at = b->len, n = strnlen(s, max);
+    memcpy(b->text + at, s, n);
+    b->text[at + n] = '\0';
+    b->len += n + 1;
+    return at;
+}
+
+/* Removes the names held; an invalid one is a bad record (its message
+ * printed, *bad counted), the others are removed. 0, or -1 after a fatal
+ * error (message printed, *rc_out its status). */
+static int del_flush(del_batch *b, phm_index_txn *txn, uint64_t *bad, int *rc_out)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        b->names[i].source = b->text + b->off[3 * i];
+        b->names[i].id = b->text + b->off[3 * i + 1];
+    }
+    size_t from = 0;
+    while (from < b->n) {
+        char aerr[PHM_ERRMSG_MAX], berr[PHM_ERRMSG_MAX];
+        size_t at = 0;
+        int rc = phm_index_remove_many(txn, b->names + from, b->n - from, NULL, &at, aerr,
+                                       sizeof aerr);
+        if (rc == PHM_ERR_INVALID && at < b->n - from) {
+            /* nothing was removed: the names before the bad one first */
+            if (at && (rc = phm_index_remove_many(txn, b->names + from, at, NULL, NULL, berr,
+                                                  sizeof berr)) != PHM_OK) {
+                cli_error("%s", berr);
+                *rc_out = rc;
+                return -1;
+            }
+            fputs(b->text + b->off[3 * (from + at) + 2], stderr);
+            fputs(": ", stderr);
+            cli_put_quoted(stderr, aerr);
+            fputc('\n', stderr);
+            (*bad)++;
+            from += at + 1;
+            continue;
+        }
+        if (rc != PHM_OK) {
+            cli_error("%s", aerr);
+            *rc_out = rc;
+            return -1;
+        }
+        break;
+    }
+    b->n = b->len = 0;
+    return 0;
+}
+
+/* Holds the deletion e (the reader rd's last record), removing those held
+ * first when full. 0 or -1 as del_flush. */
+static int del_add(del_batch *b, phm_index_txn *txn, const phm_entry *e,
+                   phm_hashlist_reader *rd, uint64_t *bad, int *rc_out)
+{
+    if (!b->names) {
+        b->names = malloc(DEL_BATCH_MAX * sizeof *b->names);
+        b->off = malloc(3 * DEL_BATCH_MAX * sizeof *b->off);
+        b->text = malloc(DEL_BATCH_TEXT);
+        if (!b->names || !b->off || !b->text) {
+            cli_error("out of memory");
+            *rc_out = PHM_ERR_NOMEM;
+            return -1;
+        }
+    }
+    /* the longest a name may be, and one more byte (a longer one is
+     * invalid all the same, and said so) */
+    const size_t smax = PHM_INDEX_MAX_SOURCE + 1, imax = PHM_INDEX_MAX_ID + 1;
+    if ((b->n == DEL_BATCH_MAX || DEL_BATCH_TEXT - b->len < smax + imax + DEL_WHERE_MAX + 3) &&
+        del_flush(b, txn, bad, rc_out) != 0)
+        return -1;
+    char where[DEL_WHERE_MAX];
+    phm_hashlist_reader_where(rd, where, sizeof where);
+    b->off[3 * b->n] = del_text(b, e->source ? e->source : "", smax);
+    b->off[3 * b->n + 1] = del_text(b, e->id ? e->id : "", imax);
+    b->off[3 * b->n + 2] = del_text(b, where, sizeof where - 1);
+    b->n++;
+    return 0;
+}
+
 /* Reads one list into txn. Returns 0, or -1 after a fatal error (message
  * printed; *rc_out the library status). */
 static int import_file(const index_options *o, phm_index_txn *txn,
@@ -298,6 +402,7 @@ static int import_file(const index_options *o, phm_index_txn *txn,
     FILE *fp = is_stdin ? stdin : fopen(path, "r");
     int ret = -1, rc;
     phm_entry e;
+    del_batch dels = { 0 };
 
     *rc_out = PHM_ERR_UNREADABLE;
     if (!fp) {
@@ -313,21 +418,26 @@ static int import_file(const index_options *o, phm_index_txn *txn,
         goto out;
     }
     while ((rc = phm_hashlist_read(rd, &e, err, sizeof err)) != PHM_HASHLIST_EOF) {
+        if (rc == PHM_HASHLIST_REMOVE) {
+            if (del_add(&dels, txn, &e, rd, bad, rc_out) != 0)
+                goto out;
+            continue;
+        }
+        /* the deletions before this record, in the order of the list */
+        if (dels.n && del_flush(&dels, txn, bad, rc_out) != 0)
+            goto out;
         if (rc == PHM_ERR_CORRUPT) {
             fprintf(stderr, "%s\n", err);
             (*bad)++;
             continue;
         }
-        if (rc != PHM_HASHLIST_RECORD && rc != PHM_HASHLIST_REMOVE) {
+        if (rc != PHM_HASHLIST_RECORD) {
             cli_error("%s", err);
             *rc_out = rc == PHM_ERR_NOMEM ? PHM_ERR_NOMEM : PHM_ERR_UNREADABLE;
             goto out;
         }
         char aerr[PHM_ERRMSG_MAX], where[PHM_HASHLIST_ERRMSG_MAX];
-        if (rc == PHM_HASHLIST_REMOVE)
-            rc = phm_index_remove(txn, e.source, e.id, NULL, aerr, sizeof aerr);
-        else
-            rc = phm_index_add(txn, &e, aerr, sizeof aerr);
+        rc = phm_index_add(txn, &e, aerr, sizeof aerr);
         if (rc == PHM_ERR_INVALID) {
             fputs(phm_hashlist_reader_where(rd, where, sizeof where), stderr);
             fputs(": ", stderr);
@@ -340,8 +450,11 @@ static int import_file(const index_options *o, phm_index_txn *txn,
             goto out;
         }
     }
+    if (dels.n && del_flush(&dels, txn, bad, rc_out) != 0)
+        goto out;
     ret = 0;
 out:
+    del_batch_free(&dels);
     phm_hashlist_reader_close(rd);
     if (fp && !is_stdin)
         fclose(fp);
@@ -490,6 +603,8 @@ static int change_remove(const index_options *o, phm_index_txn *txn,
                               sizeof err);
         *n = (uint64_t)removed;
     }
+    if (rc == PHM_ERR_INVALID) /* a source or id out of bounds: as index add */
+        return cli_usage_error("index", "%s", err);
     return rc == PHM_OK ? CLI_EXIT_OK : write_failed(rc, o->db, err);
 }
 

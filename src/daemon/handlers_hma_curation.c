@@ -566,6 +566,35 @@ out:
 /* Content ids content_store tries, past those the bank's entries hold. */
 #define CONTENT_ID_TRIES 1000
 
+int hma_content_id_pick(phm_index_txn *txn, phm_searcher *s, const char *bank,
+                        uint64_t *cid, char *id, size_t idlen, char *err, size_t errlen)
+{
+    /* An id an entry of the bank already has (imported under a decimal
+     * id) is skipped: adding it would replace that entry. Only "no such
+     * entry" makes an id free: any other answer of the lookup is an error,
+     * never a guess that could overwrite a content. */
+    for (int tries = 0; tries < CONTENT_ID_TRIES; tries++) {
+        uint64_t eid;
+        char why[PHM_ERRMSG_MAX] = "";
+        int rc = phm_index_txn_next_content_id(txn, cid, err, errlen);
+        if (rc != PHM_OK)
+            return rc;
+        snprintf(id, idlen, "%llu", (unsigned long long)*cid);
+        rc = phm_searcher_find(s, bank, id, &eid, why, sizeof why);
+        if (rc == PHM_ERR_NOT_FOUND)
+            return PHM_OK;
+        if (rc != PHM_OK) {
+            snprintf(err, errlen, "cannot store a content of bank '%s': cannot tell whether "
+                     "content id %s is free: %s", bank, id, why[0] ? why : phm_reason(rc));
+            return PHM_ERR_INDEX;
+        }
+    }
+    /* the last id tried is taken too: never replace it */
+    snprintf(err, errlen, "bank '%s' has entries under the next %d content ids: none is free",
+             bank, CONTENT_ID_TRIES);
+    return PHM_ERR_INDEX;
+}
+
 /* Stores a new content of bank `name` with hash h (quality -1 unknown),
  * or the frames of video v when not NULL, note and attrs, and answers
  * {"id": N, "signals": {"pdq": HEX}} ({"vpdq": HMA's text} for a video:
@@ -579,24 +608,10 @@ static void content_store(svc_request *rq, svc_worker *w, const char *name,
     uint64_t cid = 0;
     char id[32], hex[PHM_PDQ_HEX_LEN + 1];
     int rc = phm_index_txn_begin(rq->idx, &txn, w->err, sizeof w->err);
-    /* An id an entry of the bank already has (imported under a decimal
-     * id) is skipped: adding it would replace that entry. */
-    int taken = 0;
-    for (int tries = 0; rc == PHM_OK && tries < CONTENT_ID_TRIES; tries++) {
-        uint64_t eid;
-        rc = phm_index_txn_next_content_id(txn, &cid, w->err, sizeof w->err);
-        snprintf(id, sizeof id, "%llu", (unsigned long long)cid);
-        taken = rc == PHM_OK && phm_searcher_find(w->searcher, name, id, &eid, w->err,
-                                                  sizeof w->err) == PHM_OK;
-        if (!taken)
-            break;
-    }
+    if (rc == PHM_OK)
+        rc = hma_content_id_pick(txn, w->searcher, name, &cid, id, sizeof id, w->err,
+                                 sizeof w->err);
     phm_searcher_release(w->searcher);
-    if (rc == PHM_OK && taken) { /* the last id tried is taken too: never replace it */
-        snprintf(w->err, sizeof w->err, "bank '%s' has entries under the next %d content "
-                 "ids: none is free", name, CONTENT_ID_TRIES);
-        rc = PHM_ERR_INDEX;
-    }
     if (rc == PHM_OK) {
         phm_entry e;
         memset(&e, 0, sizeof e);

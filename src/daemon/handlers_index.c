@@ -83,6 +83,54 @@ void handle_index_stats(svc_request *rq, svc_worker *w)
     reply_json(rq, 200, o);
 }
 
+/* A request's deletions (a feed's) read one after another, removed
+ * together by one phm_index_remove_many, before the next add and at the
+ * end: each block of the index is rewritten once, not once per deletion.
+ * Copies of their names; max_batch bounds how many. */
+typedef struct del_list {
+    phm_entry_name *names;
+    size_t n, cap;
+} del_list;
+
+static void del_list_clear(del_list *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free((char *)d->names[i].source);
+        free((char *)d->names[i].id);
+    }
+    d->n = 0;
+}
+
+/* 0, or -1 out of memory. */
+static int del_list_add(del_list *d, const phm_entry *e)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 64;
+        phm_entry_name *nn = realloc(d->names, cap * sizeof *nn);
+        if (!nn)
+            return -1;
+        d->names = nn;
+        d->cap = cap;
+    }
+    char *src = strdup(e->source ? e->source : ""), *id = strdup(e->id ? e->id : "");
+    if (!src || !id) {
+        free(src);
+        free(id);
+        return -1;
+    }
+    d->names[d->n].source = src;
+    d->names[d->n++].id = id;
+    return 0;
+}
+
+/* Removes the names held (then none): a status as phm_index_remove_many. */
+static int del_list_flush(del_list *d, phm_index_txn *txn, char *err, size_t errlen)
+{
+    int rc = phm_index_remove_many(txn, d->names, d->n, NULL, NULL, err, errlen);
+    del_list_clear(d);
+    return rc;
+}
+
 /* POST /v1/index/entries: a hash list (json_body.h): {"entries": [{...},
  * ...]} or one {...} as application/json, or a list in any format of
  * `phmatch index import`; ?source=, ?category= and ?id= (a vPDQ body's
@@ -94,6 +142,7 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     phm_hashlist_reader *rd = NULL;
     phm_index_txn *txn = NULL;
     phm_index_counts counts;
+    del_list dels = { NULL, 0, 0 };
     char who[AUTH_NAME_MAX], msg[PHM_HASHLIST_ERRMSG_MAX];
     char source[PHM_HASHLIST_SOURCE_MAX + 1], category[PHM_HASHLIST_CATEGORY_MAX + 1];
     char id[PHM_HASHLIST_ID_MAX + 1];
@@ -148,9 +197,17 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     while (rc == PHM_OK &&
            (got = phm_hashlist_read(rd, &e, msg, sizeof msg)) != PHM_HASHLIST_EOF) {
         if (got == PHM_HASHLIST_REMOVE) {
-            /* a feed's deletion record */
-            rc = phm_index_remove(txn, e.source, e.id, NULL, w->err, sizeof w->err);
-        } else if (got != PHM_HASHLIST_RECORD) {
+            /* a feed's deletion record: held until the next add */
+            if (del_list_add(&dels, &e) == 0)
+                continue;
+            phm_index_txn_abort(txn);
+            txn = NULL;
+            reply_error(rq, 503, "out_of_memory", "no memory for the request now; try again later");
+            goto out;
+        }
+        if (dels.n && (rc = del_list_flush(&dels, txn, w->err, sizeof w->err)) != PHM_OK)
+            break;
+        if (got != PHM_HASHLIST_RECORD) {
             /* Read and checked before: only memory can fail now. */
             phm_index_txn_abort(txn);
             txn = NULL;
@@ -166,6 +223,14 @@ void handle_index_add(svc_request *rq, svc_worker *w)
             reply_error(rq, 400, "bad_entry", "%s", msg);
             goto out;
         }
+    }
+    if (rc == PHM_OK && dels.n)
+        rc = del_list_flush(&dels, txn, w->err, sizeof w->err);
+    if (rc == PHM_ERR_INVALID) { /* a deletion's name: checked before, so not expected */
+        phm_index_txn_abort(txn);
+        txn = NULL;
+        reply_error(rq, 400, "bad_entry", "%s", w->err);
+        goto out;
     }
     if (rc == PHM_OK) {
         rc = phm_index_txn_commit(txn, &counts, w->err, sizeof w->err);
@@ -185,6 +250,8 @@ void handle_index_add(svc_request *rq, svc_worker *w)
                                   (json_int_t)counts.unchanged, "removed",
                                   (json_int_t)counts.removed));
 out:
+    del_list_clear(&dels);
+    free(dels.names);
     phm_hashlist_reader_close(rd);
     entries_body_free(&body);
 }

@@ -27,4 +27,14 @@ int hma_bool_text(const char *s, int *out);
 /* Whether `name` is a listed bank of a ?banks= list (comma-separated). */
 int hma_bank_listed(const char *list, const char *name);
 
+/* The next content id of bank `bank` that no entry of the bank has, from
+ * the index's counter (phm_index_txn_next_content_id, in txn), looked up
+ * in s: into *cid and, as decimal text, id (idlen >= 21). PHM_OK; or an
+ * error with a message naming the bank in err: PHM_ERR_INDEX when the
+ * lookup fails for any reason but "no such entry" (the id is then not
+ * known to be free) or the next 1,000 ids are all taken; the counter's
+ * own errors. */
+int hma_content_id_pick(phm_index_txn *txn, phm_searcher *s, const char *bank,
+                        uint64_t *cid, char *id, size_t idlen, char *err, size_t errlen);
+
 #endif /* SVC_HMA_H */

@@ -107,6 +107,55 @@ static int heif_open(const phm__heif_lib *H, const uint8_t *data, size_t len, co
     return PHM_OK;
 }
 
+/* Whether the fourcc `fcc` occurs anywhere in data (a box of that type may
+ * be there; a match elsewhere costs only a needless check). */
+static int has_fourcc(const uint8_t *data, size_t len, const char fcc[4])
+{
+    for (const uint8_t *p = data; len >= 4;) {
+        const uint8_t *q = memchr(p, fcc[0], len - 3);
+        if (!q)
+            return 0;
+        if (memcmp(q, fcc, 4) == 0)
+            return 1;
+        len -= (size_t)(q + 1 - p);
+        p = q + 1;
+    }
+    return 0;
+}
+
+/* A clean aperture ('clap') crops a rectangle of the size it names,
+ * centred on the decoded image, whatever that image's size: when the
+ * coded image is larger than its 'ispe' box says (an HEVC stream whose
+ * SPS gives 64x96 under an 'ispe' of 64x64), libheif 1.15 reports success
+ * and the crop takes in rows the decoder never wrote, uninitialised
+ * memory (fuzz_heif: two decodes of one file gave different pixels). Its
+ * result has the announced size, so only the coded size can tell: for a
+ * file that may hold a 'clap', the image is decoded once without its
+ * transformations first, and refused unless that size is the 'ispe' box's.
+ * (Without a 'clap' a coded size other than the 'ispe' shows in the result's
+ * size, checked after the decode.) */
+static int heif_check_coded_size(const phm__heif_lib *H, const struct heif_image_handle *handle,
+                                 struct heif_decoding_options *opts, const char *name,
+                                 char *err, size_t errlen)
+{
+    struct heif_image *raw = NULL;
+    opts->ignore_transformations = 1;
+    struct heif_error e = H->heif_decode_image(handle, &raw, heif_colorspace_YCbCr,
+                                               heif_chroma_420, opts);
+    opts->ignore_transformations = 0;
+    if (e.code != heif_error_Ok)
+        return heif_fail(&e, err, errlen, name);
+    int w = H->heif_image_get_width(raw, heif_channel_Y);
+    int h = H->heif_image_get_height(raw, heif_channel_Y);
+    H->heif_image_release(raw);
+    int iw = H->heif_image_handle_get_ispe_width(handle);
+    int ih = H->heif_image_handle_get_ispe_height(handle);
+    if (w != iw || h != ih)
+        return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
+                         "coded image is %dx%d, its 'ispe' box says %dx%d", w, h, iw, ih);
+    return PHM_OK;
+}
+
 /* ImageMagick's YCbCr-to-RGB matrix (its ConvertYPbPrToRGB), rows R, G, B;
  * columns Y, Cb - 0.5, Cr - 0.5. */
 static const double im_matrix[3][3] = {
@@ -177,6 +226,9 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         goto out;
     }
     opts->convert_hdr_to_8bit = 1;
+    if (has_fourcc(data, len, "clap") &&
+        (rc = heif_check_coded_size(H, handle, opts, name, err, errlen)))
+        goto out;
     struct heif_error e = H->heif_decode_image(handle, &him, heif_colorspace_YCbCr,
                                             heif_chroma_420, opts);
     if (e.code != heif_error_Ok) {

@@ -25,6 +25,7 @@
     X(heif_context_set_max_decoding_threads) X(heif_context_set_maximum_image_size_limit) \
     X(heif_context_read_from_memory_without_copy) X(heif_context_get_primary_image_handle) \
     X(heif_image_handle_get_width) X(heif_image_handle_get_height)                        \
+    X(heif_image_handle_get_ispe_width) X(heif_image_handle_get_ispe_height)              \
     X(heif_image_handle_release) X(heif_decoding_options_alloc)                           \
     X(heif_decoding_options_free) X(heif_decode_image) X(heif_image_release)              \
     X(heif_image_get_width) X(heif_image_get_height) X(heif_image_get_bits_per_pixel)     \

@@ -842,7 +842,9 @@ static int sync_path(const char *path, int dir)
     if (fd < 0)
         return -1;
     int r = fsync(fd);
+    int saved = errno;
     close(fd);
+    errno = saved;
     return r;
 }
 
@@ -927,6 +929,8 @@ static int run(upgrade *u, const char *tmp)
         memcpy(packed, tmp, tlen);
         memcpy(packed + tlen, ".packed", sizeof ".packed");
         st = phm_index_snapshot(u->idx, packed, NULL, u->msg, sizeof u->msg);
+        if (st)
+            unlink(packed); /* renamed into place before a failed directory sync */
     }
     phm_index_close(u->idx);
     u->idx = NULL;
@@ -1023,7 +1027,20 @@ int phm_index_upgrade(const char *path, const char *backup, phm_upgrade_progress
     }
     tmp_made = 0;
     backup_made = 0;
-    sync_path(dir, 1);
+    /* Until the directory is synced, a crash may bring the old file back
+     * (or lose both names): the new file is in place, so this failure is
+     * said as such, not as an upgrade that left the old file as it was. */
+    if (sync_path(dir, 1) != 0) {
+        int e = errno;
+        remove_with_lock(tmp);
+        if (err && errlen)
+            snprintf(err, errlen, "index '%s' was upgraded to format %d, but its directory "
+                     "'%s' cannot be synced: %s; the new file may not survive a crash "
+                     "(run sync, then check it with 'phmatch index verify')",
+                     path, PHM_INDEX_FORMAT_VERSION, dir, strerror(e));
+        st = PHM_ERR_UNREADABLE;
+        goto done;
+    }
     remove_with_lock(tmp); /* the new file's lock file; tmp itself is gone */
     /* `path`-lock is kept: LMDB re-initialises a lock file that no process
      * holds at its first open, and removing it could split the locking of

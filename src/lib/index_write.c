@@ -1606,6 +1606,112 @@ int phm_index_remove_source(phm_index_txn *t, const char *source,
     return PHM_OK;
 }
 
+/* phm_index_remove_many: one name's key, in an arena. */
+typedef struct named_key {
+    const uint8_t *k;
+    size_t kl;
+} named_key;
+
+static int cmp_named_key(const void *a, const void *b)
+{
+    const named_key *x = a, *y = b;
+    int c = memcmp(x->k, y->k, x->kl < y->kl ? x->kl : y->kl);
+    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* The keys of names[0..n) stored in the index, ascending, once each,
+ * with their entry numbers, into sk (its arrays malloc'd). */
+static int named_keys_stored(phm_index_txn *t, const phm_entry_name *names, size_t n,
+                             stored_keys *sk)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += 5 + strlen(names[i].id); /* idx_key's length at most */
+    uint8_t *arena = malloc(bytes ? bytes : 1);
+    named_key *nk = malloc((n ? n : 1) * sizeof *nk);
+    sk->bytes = malloc(bytes ? bytes : 1);
+    sk->end = malloc((n ? n : 1) * sizeof *sk->end);
+    sk->eid = malloc((n ? n : 1) * sizeof *sk->eid);
+    int rc = arena && nk && sk->bytes && sk->end && sk->eid ? 0 : ENOMEM;
+    size_t nn = 0, at = 0;
+    const char *last = NULL; /* the source of the name before, and its number */
+    uint32_t src = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!last || strcmp(last, names[i].source) != 0) {
+            rc = idx_name_find(t->idx, t->txn, names[i].source, &src);
+            if (rc == MDB_NOTFOUND) {
+                rc = 0;
+                src = 0; /* the source has nothing stored */
+            }
+            last = names[i].source;
+        }
+        if (rc || !src)
+            continue;
+        nk[nn].k = arena + at;
+        nk[nn].kl = idx_key(src, names[i].id, arena + at);
+        at += nk[nn++].kl;
+    }
+    if (!rc)
+        qsort(nk, nn, sizeof *nk, cmp_named_key);
+    at = 0;
+    for (size_t i = 0; !rc && i < nn; i++) {
+        if (i && cmp_named_key(&nk[i - 1], &nk[i]) == 0)
+            continue; /* named twice */
+        uint64_t eid;
+        rc = blk_key_get(&t->km, nk[i].k, nk[i].kl, &eid);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc)
+            break;
+        memcpy(sk->bytes + at, nk[i].k, nk[i].kl);
+        at += nk[i].kl;
+        sk->end[sk->n] = at;
+        sk->eid[sk->n++] = eid;
+    }
+    free(arena);
+    free(nk);
+    return rc;
+}
+
+int phm_index_remove_many(phm_index_txn *t, const phm_entry_name *names, size_t n,
+                          uint64_t *removed, size_t *bad, char *err, size_t errlen)
+{
+    if (removed)
+        *removed = 0;
+    if (bad)
+        *bad = n;
+    if (!t || (n && !names))
+        return PHM_ERR_INVALID;
+    if (t->failed)
+        return failed(t, err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        int st = check_name(t, "source", names[i].source, PHM_INDEX_MAX_SOURCE, err, errlen);
+        if (!st)
+            st = check_name(t, "id", names[i].id, PHM_INDEX_MAX_ID, err, errlen);
+        if (st) {
+            if (bad)
+                *bad = i;
+            return st;
+        }
+    }
+    int rc = flush_pending(t);
+    if (rc)
+        return fail_mdb(t, rc, "writing entries", err, errlen);
+    stored_keys sk = { 0 };
+    rc = named_keys_stored(t, names, n, &sk);
+    if (!rc && sk.n)
+        rc = remove_sorted(t, &sk);
+    uint64_t done = rc ? 0 : sk.n;
+    stored_keys_free(&sk);
+    if (rc)
+        return fail_mdb(t, rc, "removing entries", err, errlen);
+    if (removed)
+        *removed = done;
+    return PHM_OK;
+}
+
 /* ---- commit ------------------------------------------------------- */
 
 /* Appends the transaction's surviving new hashes to the delta, or

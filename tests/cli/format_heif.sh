@@ -143,6 +143,20 @@ t_like "... the size after the transformations in the message" \
     "$("$PHMATCH" hash -q --max-pixels 40000 "$T/rot90.heic" 2>&1)" \
     "192x256 pixels is over the limit of 40000"
 
+# A clean aperture over a coded image larger than its 'ispe' box says
+# (clap-coded-larger.heic: rot-mir-clap.heic with one bit changed by
+# fuzz_heif, so that its HEVC SPS gives 64x96 under an 'ispe' of 64x64):
+# libheif 1.15 decodes it "successfully", its crop taking in rows the
+# decoder never wrote (uninitialised memory: two decodes differed).
+# Refused as corrupt, naming both sizes; the seed it came from decodes.
+C=$ROOT/tests/fuzz/corpus/fuzz_heif
+"$PHMATCH" hash -q -f tsv "$C/clap-coded-larger.heic" "$C/rot-mir-clap.heic" >"$T/clap.tsv" \
+    2>"$T/clap.err"
+t_is "coded size over 'ispe' under a clap: corrupt; the seed ok" \
+    "$(tsv_col status "$T/clap.tsv" | tr '\n' ' ')" "corrupt ok "
+t_like "... naming the coded size and the 'ispe' box's" "$(cat "$T/clap.err")" \
+    "cannot hash '.*clap-coded-larger.heic': coded image is 64x96, its 'ispe' box says 64x64"
+
 # An MP4 stays on the video path (ftyp brands isom/mp41, no image brand).
 if t_have ffmpeg; then
     ffmpeg -v error -f lavfi -i testsrc=size=160x120:rate=10 -t 1 -pix_fmt yuv420p \

@@ -140,6 +140,38 @@ out=$("$P" index remove "$DB" --source bad --all)
 t_is "remove a whole source" "$out" "removed 2"
 "$P" index remove "$DB" --source x 2>/dev/null
 t_is "remove needs --id or --all" "$?" 2
+# an invalid source or id is a usage error (exit 2) for add and remove alike
+long=$(printf '%0129d' 0)
+"$P" index add "$DB" --hash "$H3" --source "$long" --id m3 2>/dev/null
+t_is "add with a source over 128 bytes exits 2" "$?" 2
+out=$("$P" index remove "$DB" --source "$long" --id m3 2>&1)
+t_is "remove with a source over 128 bytes exits 2" "$?" 2
+t_like "remove with a source over 128 bytes: says why" "$out" "source is empty or longer than 128 bytes"
+"$P" index remove "$DB" --source "$long" --all 2>/dev/null
+t_is "remove --all with a source over 128 bytes exits 2" "$?" 2
+"$P" index remove "$DB" --source manual --id "$(printf '%0257d' 0)" 2>/dev/null
+t_is "remove with an id over 256 bytes exits 2" "$?" 2
+
+# ---- a feed's deletions (removed together: phm_index_remove_many) ----
+# Deletions between adds apply in the list's order: f2 deleted then added
+# again stays (category B), a deletion of an id not stored is no error, a
+# bad record's message comes where it is.
+nx() { printf '<image><id>%s</id><classification>%s</classification><fingerprints><pdq>%s</pdq></fingerprints></image>\n' "$1" "$2" "$3"; }
+nd() { printf '<deletedImage><id>%s</id></deletedImage>\n' "$1"; }
+{ echo '<queryResult><images>'; nx f1 A "$H1"; nx f2 A "$H2"; nx f3 A "$H3"; nx f4 A "$H1"
+  nx f5 A "$H2"; echo '</images></queryResult>'; } >"$T/feed1.xml"
+{ echo '<queryResult><images>'; nd f1; nd f2; nx f2 B "$H3"; nd f3; nd f9; echo '<image></image>'
+  nd f4; echo '</images></queryResult>'; } >"$T/feed2.xml"
+"$P" index create "$T/feed.phmi"
+"$P" index import --format ncmec --source feed "$T/feed.phmi" "$T/feed1.xml" >/dev/null
+out=$("$P" index import --skip-bad --format ncmec --source feed "$T/feed.phmi" "$T/feed2.xml" \
+    2>"$T/feed.err")
+t_is "feed deletions: counts" "$out" "added 1, unchanged 0, updated 0, removed 4"
+t_is "feed deletions: the bad record said, as before" "$(head -n 1 "$T/feed.err")" \
+    "$T/feed2.xml: record 6: <image> without an <id>"
+t_is "feed deletions: what is left" \
+    "$("$P" index export --format csv "$T/feed.phmi" | cut -d, -f3-5 | sort | tr '\n' ' ')" \
+    "feed,f2,B feed,f5,A source,id,category "
 
 # ---- stats, verify, compact ----
 st=$("$P" index stats "$DB")

@@ -73,6 +73,46 @@ gzip -dc "$D/v2.phmi.gz" >"$T/q.phmi"
 t_is "-q: prints nothing" "$("$P" index upgrade -q "$T/q.phmi" 2>&1)" ""
 t_is "-q: upgraded" "$("$P" index stats "$T/q.phmi" | sed -n 's/^format_version	//p')" 6
 
+# A directory that cannot be synced (fsync of a directory fails with EIO
+# after FAIL_FSYNC_DIR_AFTER that pass: tests/cli/fail_fsync.c, preloaded).
+# The first is the compacted copy's (the old file is still in place: a
+# plain failure, nothing left behind); the second is after the rename: the
+# new file is in place but may not survive a crash, which the upgrade must
+# say (exit 1), naming the index and the directory, not report as done.
+if ${CC:-cc} -shared -fPIC -o "$T/fail_fsync.so" "$ROOT/tests/cli/fail_fsync.c" -ldl \
+    >"$T/shim.log" 2>&1; then
+    for after in 0 1; do
+        rm -f "$T/s.old"
+        gzip -dc "$D/v3.phmi.gz" >"$T/s.phmi"
+        out=$(LD_PRELOAD=$T/fail_fsync.so FAIL_FSYNC_DIR_AFTER=$after \
+            ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+            "$P" index upgrade --backup "$T/s.old" "$T/s.phmi" 2>&1)
+        rc=$?
+        if [ $after = 0 ]; then
+            w="copy's directory sync fails"
+            t_is "$w: exit 1" "$rc" 1
+            t_like "$w: says so" "$out" "cannot upgrade index '$T/s.phmi': .*cannot sync its directory: Input/output error"
+            t_is "$w: the old file is as it was" \
+                "$(gzip -dc "$D/v3.phmi.gz" | cmp - "$T/s.phmi" && echo same)" same
+            t_is "$w: no backup" "$(ls "$T/s.old" 2>/dev/null)" ""
+        else
+            w="directory sync after the rename fails"
+            t_is "$w: exit 1" "$rc" 1
+            t_like "$w: says so, naming the index and the directory" "$out" \
+                "index '$T/s.phmi' was upgraded to format 6, but its directory '$T' cannot be synced: Input/output error; the new file may not survive a crash"
+            t_is "$w: the new file is in place" \
+                "$("$P" index stats "$T/s.phmi" | sed -n 's/^format_version	//p')" 6
+            t_is "$w: the backup is kept" \
+                "$(gzip -dc "$D/v3.phmi.gz" | cmp - "$T/s.old" && echo same)" same
+        fi
+        t_is "$w: no temporary file" "$(ls "$T" | grep -c upgrade-)" 0
+    done
+else
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        t_skip "directory sync fails ($i)" "cannot build the fsync shim: $(head -n 1 "$T/shim.log")"
+    done
+fi
+
 echo "not an index, some text long enough to be read" >"$T/text.phmi"
 out=$("$P" index upgrade "$T/text.phmi" 2>&1)
 t_is "not an index: exit 1" "$?" 1

