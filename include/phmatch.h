@@ -664,7 +664,8 @@ typedef struct phm_trim_result {
                                0: none, the rest zero */
     phm_rect content;       /* in the decoded image's pixels */
     phm_pdq_result pdq;     /* the content's hash (mode, dihedral as asked) */
-    /* wt-shot3: a second box, on a phone's screenshot only (found 1):
+    /* wt-shot3: a second box (found 1), on a screen of any shape whose
+     * first and last rows are plain (a phone's, an image viewer's window):
      * the content off the screen's canvas where it ends elsewhere than
      * `content` (a picture whose own edge has the canvas's colour, which
      * a stored "trim-white" / "trim-black" variant matches). alt_found 0:
@@ -1477,7 +1478,10 @@ typedef struct phm_match {
 } phm_match;
 
 /* A search context for one thread: an LMDB read slot, scratch buffers and
- * the result array. */
+ * the result array. The buffers keep the size of the largest search or
+ * batch made with it until phm_searcher_free (a batch holds at most about
+ * 2 M candidates: up to ~100 MB; a long-lived searcher that once ran a huge
+ * batch keeps that much). */
 typedef struct phm_searcher phm_searcher;
 
 /* Errors: PHM_ERR_NOMEM, PHM_ERR_INDEX (e.g. no reader slot left). */

@@ -131,9 +131,12 @@ static int has_fourcc(const uint8_t *data, size_t len, const char fcc[4])
  * memory (fuzz_heif: two decodes of one file gave different pixels). Its
  * result has the announced size, so only the coded size can tell: for a
  * file that may hold a 'clap', the image is decoded once without its
- * transformations first, and refused unless that size is the 'ispe' box's.
- * (Without a 'clap' a coded size other than the 'ispe' shows in the result's
- * size, checked after the decode.) */
+ * transformations first, and refused when that size is larger than the
+ * 'ispe' box's in either direction. A smaller one is left alone: encoders
+ * pad 'ispe' to the codec's block size and crop back with 'clap' (464x464
+ * coded as 462x462, cut to 461x462), and such a crop lies within what was
+ * decoded. (Without a 'clap' a coded size other than the 'ispe' shows in
+ * the result's size, checked after the decode.) */
 static int heif_check_coded_size(const phm__heif_lib *H, const struct heif_image_handle *handle,
                                  struct heif_decoding_options *opts, const char *name,
                                  char *err, size_t errlen)
@@ -150,7 +153,7 @@ static int heif_check_coded_size(const phm__heif_lib *H, const struct heif_image
     H->heif_image_release(raw);
     int iw = H->heif_image_handle_get_ispe_width(handle);
     int ih = H->heif_image_handle_get_ispe_height(handle);
-    if (w != iw || h != ih)
+    if (w > iw || h > ih)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                          "coded image is %dx%d, its 'ispe' box says %dx%d", w, h, iw, ih);
     return PHM_OK;

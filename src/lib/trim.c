@@ -811,8 +811,8 @@ static int same_box(const phm_image *img, const phm_rect *a, const phm_rect *b)
 }
 
 /* The content box into *content (1; 0 none: the whole image), and with
- * alt non-NULL a second box into *alt (*has_alt 1): on a phone's screen,
- * the content off its canvas (screen_content) where it ends elsewhere
+ * alt non-NULL a second box into *alt (*has_alt 1): on a screen of any
+ * shape whose first and last rows are plain, the content off its canvas (screen_content) where it ends elsewhere
  * than *content (a picture whose own edge has the canvas's colour). */
 static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *has_alt,
                   const tune *t)
