@@ -474,8 +474,10 @@ typedef struct idx_plan idx_plan;
 /* Starts the thread: NULL when it cannot (no memory, no thread). */
 idx_plan *idx_plan_start(void);
 /* hashes[0..n) are appended and stay as they are; the array is at
- * `hashes` (it may have moved since the last call). */
-void idx_plan_feed(idx_plan *p, const phm_pdq *hashes, size_t n);
+ * `hashes` (it may have moved since the last call), beside the entry
+ * numbers `eids`, both of `cap` slots (the thread faults in the pages of
+ * the next slots: contents unchanged). */
+void idx_plan_feed(idx_plan *p, phm_pdq *hashes, uint64_t *eids, size_t n, size_t cap);
 /* Waits until the thread has left the array, before the caller moves it;
  * the thread then waits for the next idx_plan_feed. */
 void idx_plan_hold(idx_plan *p);

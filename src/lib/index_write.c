@@ -485,7 +485,7 @@ static void plan_try(phm_index_txn *t)
         return;
     t->plan = idx_plan_start();
     if (t->plan)
-        idx_plan_feed(t->plan, t->new_hashes, t->nnew);
+        idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
 }
 
 static size_t plan_min(void)
@@ -518,7 +518,7 @@ static int new_push(phm_index_txn *t, uint64_t eid, const phm_pdq *h)
             t->new_gone = g;
         }
         if (t->plan)
-            idx_plan_feed(t->plan, t->new_hashes, t->nnew);
+            idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
         if (!e || !p || (t->new_gone && !g))
             return ENOMEM;
         t->new_cap = cap;
@@ -528,7 +528,7 @@ static int new_push(phm_index_txn *t, uint64_t eid, const phm_pdq *h)
     t->nnew++;
     if (t->plan) {
         if (t->nnew % PLAN_FEED == 0)
-            idx_plan_feed(t->plan, t->new_hashes, t->nnew);
+            idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
     } else if (!t->plan_tried && t->nnew >= plan_min()) {
         plan_try(t);
     }

@@ -53,7 +53,7 @@ static int plan_matches(rng *r, size_t n, size_t step, int move)
             free(h);
             h = c;
         }
-        idx_plan_feed(p, h, fed);
+        idx_plan_feed(p, h, NULL, fed, 0);
     }
     uint32_t *got = idx_plan_finish(p, h, n);
     uint32_t *want = ref_dirs(h, n);
@@ -196,13 +196,13 @@ int main(void)
         idx_plan *p = idx_plan_start();
         OK(p != NULL, "plan started");
         if (p) {
-            idx_plan_feed(p, h, 70000);
+            idx_plan_feed(p, h, NULL, 70000, 0);
             OK(idx_plan_finish(p, h, 10) == NULL, "finish with fewer hashes than fed: NULL");
         }
         idx_plan_free(NULL);
         p = idx_plan_start();
         if (p) {
-            idx_plan_feed(p, h, 70000);
+            idx_plan_feed(p, h, NULL, 70000, 0);
             idx_plan_free(p); /* while it may count */
         }
         OK(1, "plan freed while counting");
