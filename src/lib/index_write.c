@@ -384,10 +384,10 @@ static void txn_free(phm_index_txn *t)
         t->arena = c->next;
         free(c);
     }
+    idx_plan_free(t->plan); /* its thread reads new_hashes: ended first */
     free(t->new_eids);
     free(t->new_hashes);
     free(t->new_gone);
-    idx_plan_free(t->plan);
     for (size_t i = 0; i < t->groups_cap; i++)
         free(t->groups[i].key);
     free(t->groups);

@@ -189,7 +189,7 @@ int main(void)
         OK(plan_matches(&r, n, 70000, 0), "plan of %zu hashes fed in steps of ~70000", n);
         OK(plan_matches(&r, n, 5000, 3), "plan of %zu hashes fed in steps of ~5000, moved", n);
     }
-    OK(plan_matches(&r, 200000, 1, 0) || 1, "plan fed one hash at a time (no hang)");
+    OK(plan_matches(&r, 200000, 1, 0), "plan of 200000 hashes fed about one at a time");
     {
         /* fewer hashes at the end than were fed: refused */
         phm_pdq *h = calloc(70000, sizeof *h);
