@@ -1250,6 +1250,12 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
  * at once; otherwise they are buffered (memory about the size of their
  * records, written at 1 GiB or 16 M adds) and written in key order. An
  * import of millions of lines is best done as one transaction.
+ * In a transaction whose commit will build the search tables from its new
+ * hashes alone (an index with no compacted base and no delta: a first
+ * bulk import), from 262,144 new PDQ hashes on and with more than one
+ * OpenMP thread allowed, the transaction runs one thread of its own beside
+ * the caller's (counting the tables' directories as the hashes arrive);
+ * phm_index_txn_commit() and phm_index_txn_abort() end it.
  * Errors: PHM_ERR_INVALID (a malformed entry: `err` says which field; the
  * transaction stays usable), or a storage error (PHM_ERR_FULL,
  * PHM_ERR_INDEX, PHM_ERR_NOMEM) after which the transaction can only be

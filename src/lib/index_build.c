@@ -104,21 +104,25 @@ static int build_threads(size_t n)
  * pass writes only the scratch), each pass split between the threads: a
  * reserved value must be filled before the next LMDB call (LMDB may spill
  * dirty pages at it). */
-static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
+static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n,
+                        const uint32_t *planned)
 {
     unsigned threads = (unsigned)build_threads(n);
-    uint8_t *dirs = malloc(MIH_TABLES * MIH_DIR_BYTES);
+    uint8_t *own = planned ? NULL : malloc(MIH_TABLES * MIH_DIR_BYTES);
+    const uint8_t *dirs = planned ? (const uint8_t *)planned : own;
     void *scratch = malloc(mih_build_scratch_bytes(n));
     int rc = 0;
     if (!dirs || !scratch) {
         rc = ENOMEM;
         goto out;
     }
+    if (own) {
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
 #endif
-    for (unsigned i = 0; i < MIH_TABLES; i++)
-        mih_plan_table(hashes, n, i, (uint32_t *)(void *)(dirs + i * MIH_DIR_BYTES));
+        for (unsigned i = 0; i < MIH_TABLES; i++)
+            mih_plan_table(hashes, n, i, (uint32_t *)(void *)(own + i * MIH_DIR_BYTES));
+    }
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++)
         rc = put_blob(idx, txn, IDX_BLOB_OFFSETS, i, dirs + i * MIH_DIR_BYTES, MIH_DIR_BYTES);
     for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
@@ -159,7 +163,7 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
                 bits[mih_fill_edge_word(n, dir, part, threads)] |= edge[part];
     }
 out:
-    free(dirs);
+    free(own);
     free(scratch);
     return rc;
 }
@@ -230,6 +234,14 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
                 const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
                 char *err, size_t errlen)
 {
+    return idx_rebuild_planned(idx, txn, extra_eids, extra_hashes, nextra, eid_bound, NULL,
+                               err, errlen);
+}
+
+int idx_rebuild_planned(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
+                        const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
+                        const uint32_t *planned, char *err, size_t errlen)
+{
     idx_base_header h;
     merged m = { 0 };
     uint64_t *dead = NULL;
@@ -283,6 +295,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     const phm_pdq *use_h;
     const uint64_t *use_e;
     size_t use_n;
+    const uint32_t *dirs = NULL;
     if (h.n == 0 && dst.ms_entries == 0) {
         /* Only new hashes (a first import): use them as they are. */
         for (size_t i = 1; i < nextra; i++)
@@ -293,6 +306,7 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
         use_h = extra_hashes;
         use_e = extra_eids;
         use_n = nextra;
+        dirs = planned; /* the directories of exactly these hashes */
         free(dead);
         dead = NULL;
         goto write;
@@ -349,7 +363,7 @@ write:
         goto out;
     int tables = mih_wants_tables(use_n);
     if (tables) {
-        rc = build_tables(idx, txn, use_h, use_n);
+        rc = build_tables(idx, txn, use_h, use_n, dirs);
     } else {
         for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
             rc = del_blob(idx, txn, IDX_BLOB_OFFSETS, i);

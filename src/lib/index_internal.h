@@ -469,6 +469,33 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
                 const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
                 char *err, size_t errlen);
 
+/* wt-import: the tables' directories of a first import, counted by a
+ * thread of the transaction while the adds arrive (index_plan.c). */
+typedef struct idx_plan idx_plan;
+/* Starts the thread: NULL when it cannot (no memory, no thread). */
+idx_plan *idx_plan_start(void);
+/* hashes[0..n) are appended and stay as they are; the array is at
+ * `hashes` (it may have moved since the last call), beside the entry
+ * numbers `eids`, both of `cap` slots (the thread faults in the pages of
+ * the next slots: contents unchanged). */
+void idx_plan_feed(idx_plan *p, phm_pdq *hashes, uint64_t *eids, size_t n, size_t cap);
+/* Waits until the thread has left the array, before the caller moves it;
+ * the thread then waits for the next idx_plan_feed. */
+void idx_plan_hold(idx_plan *p);
+/* Ends the thread and frees p; counts the rest of hashes[0..n) (the
+ * hashes fed, unchanged) and returns the MIH_TABLES directories,
+ * MIH_DIR_BYTES each, as mih_plan_table makes them (malloc'd: the
+ * caller frees), or NULL (no memory, or fewer than the hashes fed). */
+uint32_t *idx_plan_finish(idx_plan *p, const phm_pdq *hashes, size_t n);
+/* Ends the thread and frees p (NULL: nothing). */
+void idx_plan_free(idx_plan *p);
+/* idx_rebuild, given the directories of extra_hashes[0..nextra) (from
+ * idx_plan_finish; NULL: planned here), used when the rebuild is a first
+ * import (the base is those hashes alone); `dirs` stays the caller's. */
+int idx_rebuild_planned(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
+                        const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
+                        const uint32_t *dirs, char *err, size_t errlen);
+
 /* Views (index_search.c). */
 void idx_view_release(phm_index *idx, idx_view *v);
 /* Takes the newest snapshot on s, as a search does (index_search.c). */

@@ -19,6 +19,10 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "index_block.h"
 
 static const char *const WHAT = "cannot write index";
@@ -79,11 +83,16 @@ struct phm_index_txn {
     size_t npend, pend_cap;
     chunk *arena;      /* newest first */
     size_t arena_bytes;
-    /* this transaction's new PDQ hashes, ascending entry numbers */
+    /* this transaction's new PDQ hashes, ascending entry numbers;
+     * new_gone (those removed again) allocated at the first removal */
     uint64_t *new_eids;
     phm_pdq *new_hashes;
     uint8_t *new_gone;
     size_t nnew, new_cap, ngone;
+    /* wt-import: the tables' directories counted while adds arrive
+     * (index_plan.c), when the commit will rebuild a first import */
+    idx_plan *plan;
+    int plan_tried;
     /* direct mode: while adds arrive in key order past every stored key,
      * they are appended at once, without buffering */
     int direct;
@@ -375,6 +384,7 @@ static void txn_free(phm_index_txn *t)
         t->arena = c->next;
         free(c);
     }
+    idx_plan_free(t->plan); /* its thread reads new_hashes: ended first */
     free(t->new_eids);
     free(t->new_hashes);
     free(t->new_gone);
@@ -452,27 +462,76 @@ void phm_index_txn_counts(const phm_index_txn *t, phm_index_counts *out)
 
 /* ---- entry-level writes ------------------------------------------ */
 
+/* New hashes from which a first import's directories are counted while
+ * the adds arrive (PHM_INDEX_TEST_PLAN: another number, for tests). */
+#define PLAN_MIN ((size_t)1 << 18)
+/* ...handed to the counting thread this many at a time. */
+#define PLAN_FEED ((size_t)1 << 16)
+
+/* Starts the counting of the directories (index_plan.c) when this
+ * transaction's commit will rebuild the base from its new hashes alone
+ * (no base, no delta: idx_rebuild's first import) and a second core can
+ * count. Tried once; without it the commit plans them as before. */
+static void plan_try(phm_index_txn *t)
+{
+    t->plan_tried = 1;
+    int cores = 1;
+#ifdef _OPENMP
+    cores = omp_get_max_threads();
+#endif
+    MDB_stat ds;
+    if (cores < 2 || t->base.n || t->ngone || mdb_stat(t->txn, t->idx->db_delta, &ds) ||
+        ds.ms_entries)
+        return;
+    t->plan = idx_plan_start();
+    if (t->plan)
+        idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
+}
+
+static size_t plan_min(void)
+{
+    const char *v = getenv("PHM_INDEX_TEST_PLAN");
+    if (v && *v) {
+        char *end;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!*end && n >= 1)
+            return (size_t)n;
+    }
+    return PLAN_MIN;
+}
+
 static int new_push(phm_index_txn *t, uint64_t eid, const phm_pdq *h)
 {
     if (t->nnew == t->new_cap) {
         size_t cap = t->new_cap ? t->new_cap * 2 : 4096;
+        if (t->plan)
+            idx_plan_hold(t->plan); /* new_hashes may move */
         uint64_t *e = realloc(t->new_eids, cap * sizeof *e);
         if (e)
             t->new_eids = e;
         phm_pdq *p = realloc(t->new_hashes, cap * sizeof *p);
         if (p)
             t->new_hashes = p;
-        uint8_t *g = realloc(t->new_gone, cap);
-        if (g)
+        uint8_t *g = t->new_gone ? realloc(t->new_gone, cap) : NULL;
+        if (g) {
+            memset(g + t->new_cap, 0, cap - t->new_cap);
             t->new_gone = g;
-        if (!e || !p || !g)
+        }
+        if (t->plan)
+            idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
+        if (!e || !p || (t->new_gone && !g))
             return ENOMEM;
         t->new_cap = cap;
     }
     t->new_eids[t->nnew] = eid;
     t->new_hashes[t->nnew] = *h;
-    t->new_gone[t->nnew] = 0;
     t->nnew++;
+    if (t->plan) {
+        if (t->nnew % PLAN_FEED == 0)
+            idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
+    } else if (!t->plan_tried && t->nnew >= plan_min()) {
+        plan_try(t);
+    }
     return 0;
 }
 
@@ -489,8 +548,13 @@ static int pdq_remove(phm_index_txn *t, uint64_t eid, int multi)
             else
                 hi = mid;
         }
-        if (lo == t->nnew || t->new_eids[lo] != eid || t->new_gone[lo])
+        if (lo == t->nnew || t->new_eids[lo] != eid || (t->new_gone && t->new_gone[lo]))
             return MDB_CORRUPTED;
+        if (!t->new_gone && !(t->new_gone = calloc(t->new_cap, 1)))
+            return ENOMEM;
+        /* the counted directories are of every new hash: no longer */
+        idx_plan_free(t->plan);
+        t->plan = NULL;
         do {
             t->new_gone[lo++] = 1;
             t->ngone++;
@@ -1718,8 +1782,8 @@ int phm_index_remove_many(phm_index_txn *t, const phm_entry_name *names, size_t 
  * rebuilds the base with them when the delta has grown large. */
 static int store_new_hashes(phm_index_txn *t, char *err, size_t errlen, int *st)
 {
-    size_t live = 0;
-    for (size_t i = 0; i < t->nnew; i++) {
+    size_t live = t->ngone ? 0 : t->nnew;
+    for (size_t i = 0; t->ngone && i < t->nnew; i++) {
         if (t->new_gone[i])
             continue;
         t->new_eids[live] = t->new_eids[i];
@@ -1735,11 +1799,22 @@ static int store_new_hashes(phm_index_txn *t, char *err, size_t errlen, int *st)
         return rc;
     if (ds.ms_entries + live > delta_limit(t->base.n) ||
         xs.ms_entries > dead_limit(t->base.n)) {
-        *st = idx_rebuild(t->idx, t->txn, t->new_eids, t->new_hashes, live,
-                          t->next_eid, err, errlen);
+        /* the directories counted while the adds arrived, when they are
+         * of these hashes (nothing removed since); else planned there */
+        uint32_t *dirs = NULL;
+        if (t->plan && !t->ngone)
+            dirs = idx_plan_finish(t->plan, t->new_hashes, live);
+        else
+            idx_plan_free(t->plan);
+        t->plan = NULL;
+        *st = idx_rebuild_planned(t->idx, t->txn, t->new_eids, t->new_hashes, live,
+                                  t->next_eid, dirs, err, errlen);
+        free(dirs);
         t->changed = 1;
         return 0;
     }
+    idx_plan_free(t->plan);
+    t->plan = NULL;
     if (!live)
         return 0;
     MDB_cursor *c;
