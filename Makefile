@@ -187,6 +187,18 @@ $(BUILD)/tests/test_svc_%: tests/unit/test_svc_%.c $(SVC_PART_OBJ) $(STATIC) tes
 # phm_searcher_find go to the test's __wrap_phm_searcher_find.
 $(BUILD)/tests/test_svc_hma_ids: LDLIBS += -Wl,--wrap=phm_searcher_find
 
+# test_search_cap: test_search linked with an index_search.c whose batch
+# search stops at 64 candidates (BATCH_PAIRS), so the early stop is tested;
+# that object's symbols come before the archive's, which adds no second copy.
+TEST_BIN += $(BUILD)/tests/test_search_cap
+$(BUILD)/tests/index_search_cap.o: src/lib/index_search.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DBATCH_PAIRS=64 -c -o $@ $<
+$(BUILD)/tests/test_search_cap: tests/unit/test_search.c $(BUILD)/tests/index_search_cap.o \
+    $(STATIC) tests/unit/tap.h
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/tests/index_search_cap.o $(STATIC) \
+	    $(LDLIBS_ALL) $(DL_LIBS)
+
 $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)

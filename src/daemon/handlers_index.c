@@ -197,7 +197,22 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     while (rc == PHM_OK &&
            (got = phm_hashlist_read(rd, &e, msg, sizeof msg)) != PHM_HASHLIST_EOF) {
         if (got == PHM_HASHLIST_REMOVE) {
-            /* a feed's deletion record: held until the next add */
+            /* a feed's deletion record: held until the next add, its name
+             * checked now so that a bad one is reported with its record
+             * (the list reader allows longer sources than the index) */
+            size_t ns = e.source ? strnlen(e.source, PHM_INDEX_MAX_SOURCE + 1) : 0;
+            size_t ni = e.id ? strnlen(e.id, PHM_INDEX_MAX_ID + 1) : 0;
+            if (ns == 0 || ns > PHM_INDEX_MAX_SOURCE || ni == 0 || ni > PHM_INDEX_MAX_ID) {
+                phm_index_txn_abort(txn);
+                txn = NULL;
+                snprintf(w->err, sizeof w->err, "%s is empty or longer than %d bytes",
+                         ns == 0 || ns > PHM_INDEX_MAX_SOURCE ? "source" : "id",
+                         ns == 0 || ns > PHM_INDEX_MAX_SOURCE ? PHM_INDEX_MAX_SOURCE
+                                                              : PHM_INDEX_MAX_ID);
+                entries_body_where(&body, rd, w->err, msg, sizeof msg);
+                reply_error(rq, 400, "bad_entry", "%s", msg);
+                goto out;
+            }
             if (del_list_add(&dels, &e) == 0)
                 continue;
             phm_index_txn_abort(txn);
@@ -226,7 +241,7 @@ void handle_index_add(svc_request *rq, svc_worker *w)
     }
     if (rc == PHM_OK && dels.n)
         rc = del_list_flush(&dels, txn, w->err, sizeof w->err);
-    if (rc == PHM_ERR_INVALID) { /* a deletion's name: checked before, so not expected */
+    if (rc == PHM_ERR_INVALID) { /* a deletion's name: checked above, so not expected */
         phm_index_txn_abort(txn);
         txn = NULL;
         reply_error(rq, 400, "bad_entry", "%s", w->err);

@@ -258,6 +258,11 @@ t_is "POST an NCMEC feed's deletions: counts" \
     "$(req -H "$AUTH_A" -H "Content-Type: application/xml" -d "<r>$(feed_d y1)$(feed_d y2)$(feed_x y2 "$far")$(feed_d y9)$(feed_d y3)</r>" \
         "$(TCP '/v1/index/entries?source=s3')")/$(body)" \
     '200/{"added":1,"updated":0,"unchanged":0,"removed":3}'
+long=$(printf 's%.0s' $(seq 200))
+t_is "a deletion under a source the index refuses (200 bytes): 400" \
+    "$(req -H "$AUTH_A" -H "Content-Type: application/xml" -d "<r>$(feed_d y1)</r>" \
+        "$(TCP "/v1/index/entries?source=$long")")" 400
+t_like "... naming the record" "$(body)" 'record 1.*source is empty or longer than 128 bytes'
 t_is "... y2 is left, y1 and y3 are gone" \
     "$(req -H "$AUTH_A" -X DELETE "$(TCP /v1/index/sources/s3)")/$(body)" '200/{"removed":1}'
 req -H "$AUTH_L" "$(TCP /v1/index)" >/dev/null

@@ -154,13 +154,16 @@ svclib=$out/libphmatchd-fuzz.a
 archive "$svclib" $svc_objs
 
 # A target is linked again only when something it is made of is newer:
-# its source, an archive, a header, the flags or the Makefile (libraries).
+# its source, an archive, a header, the flags or the Makefile (libraries),
+# or a file of src/cli (fuzz_inputs.c and fuzz_recfile.c include the CLI's
+# inputs.c and recfile.c, which are in no archive).
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     t=$out/$name
     if [ -f "$t" ] && ! newer "$src" "$t" && ! newer "$lib" "$t" && ! newer "$svclib" "$t" &&
         ! newer "$out/flags" "$t" && ! newer Makefile "$t" &&
-        [ -z "$(find include src/lib src/daemon tests/fuzz -name '*.h' -newer "$t" 2>/dev/null)" ]; then
+        [ -z "$(find include src/lib src/daemon tests/fuzz -name '*.h' -newer "$t" 2>/dev/null)" ] &&
+        [ -z "$(find src/cli -name '*.[ch]' -newer "$t" 2>/dev/null)" ]; then
         continue
     fi
     echo "fuzz: LINK $out/$name"
