@@ -672,29 +672,31 @@ static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
 #define EDGE_TOL 24
 #define EDGE_MIN 2u
 
-/* Row y of img holds content off colour c (at s's places across it,
- * between columns x0 and x1). */
-static int row_off(const phm_image *img, uint32_t y, uint32_t x0, uint32_t x1, const int c[3])
+/* The line of len pixels from (x0, y0), across (across 1) or down,
+ * holds content off colour c at SCREEN_SAMPLES evenly spaced places. */
+static int line_off(const phm_image *img, uint32_t x0, uint32_t y0, int across, uint32_t len,
+                    const int c[3])
 {
-    const uint32_t w = x1 - x0, n = w < SCREEN_SAMPLES ? w : SCREEN_SAMPLES;
+    const uint32_t n = len < SCREEN_SAMPLES ? len : SCREEN_SAMPLES;
     uint32_t off = 0;
     for (uint32_t j = 0; j < n && off < EDGE_MIN; j++) {
-        uint32_t x = x0 + (uint32_t)((uint64_t)j * (w - 1) / (n > 1 ? n - 1 : 1));
-        off += (uint32_t)!near_colour(img, at(img, x, y), c, EDGE_TOL);
+        uint32_t t = (uint32_t)((uint64_t)j * (len - 1) / (n > 1 ? n - 1 : 1));
+        off += (uint32_t)!near_colour(img, at(img, across ? x0 + t : x0, across ? y0 : y0 + t),
+                                      c, EDGE_TOL);
     }
     return off >= EDGE_MIN;
+}
+
+/* Row y of img holds content off colour c between columns x0 and x1. */
+static int row_off(const phm_image *img, uint32_t y, uint32_t x0, uint32_t x1, const int c[3])
+{
+    return line_off(img, x0, y, 1, x1 - x0, c);
 }
 
 /* Column x of img holds content off colour c between rows y0 and y1. */
 static int column_off(const phm_image *img, uint32_t x, uint32_t y0, uint32_t y1, const int c[3])
 {
-    const uint32_t h = y1 - y0, n = h < SCREEN_SAMPLES ? h : SCREEN_SAMPLES;
-    uint32_t off = 0;
-    for (uint32_t j = 0; j < n && off < EDGE_MIN; j++) {
-        uint32_t y = y0 + (uint32_t)((uint64_t)j * (h - 1) / (n > 1 ? n - 1 : 1));
-        off += (uint32_t)!near_colour(img, at(img, x, y), c, EDGE_TOL);
-    }
-    return off >= EDGE_MIN;
+    return line_off(img, x, y0, 0, y1 - y0, c);
 }
 
 /* The box of the content off colour c in rows [y0, y1) of img: its first
