@@ -448,6 +448,10 @@ static int import_file(const index_options *o, phm_index_txn *txn,
             fputs(phm_hashlist_reader_where(rd, where, sizeof where), stderr);
             fputs(": ", stderr);
             cli_put_quoted(stderr, aerr);
+            /* the usual cause: a list without sources imported without
+             * --source (the message alone says only "source is empty") */
+            if (!o->source && (!e.source || !e.source[0]))
+                fputs(" (the list gives no source: import it with --source NAME)", stderr);
             fputc('\n', stderr);
             (*bad)++;
         } else if (rc != PHM_OK) {

@@ -77,6 +77,10 @@ out=$("$P" index import --format hma --source x "$T/fmt.phmi" "$T/hma.txt")
 t_is "--format hma import" "$out" "added 1, unchanged 0, updated 0, removed 0"
 out=$("$P" index import --format csv --source x "$T/fmt.phmi" "$T/hma.txt" 2>&1)
 t_is "wrong --format gives an error" "$?" 1
+out=$("$P" index import "$T/fmt.phmi" "$T/hma.txt" 2>&1)
+t_is "a list without sources and no --source: refused" "$?" 1
+t_like "... each record says to give --source" "$out" \
+    "hma.txt:1: invalid entry: source is empty (the list gives no source: import it with --source NAME)"
 out=$(printf '%s,80,stdin-name\n' "$H2" | "$P" index import --source x "$T/fmt.phmi" -)
 t_is "import from standard input" "$out" "added 1, unchanged 0, updated 0, removed 0"
 
