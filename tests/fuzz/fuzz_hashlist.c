@@ -24,6 +24,8 @@
  *   - a record is in range: at least one hash (and the PDQ hash zero when
  *     absent), quality -1..100, time 0..HASHLIST_TIME_MAX, strings
  *     NUL-terminated within their limits, a non-empty id;
+ *   - read ahead (from memory): the same statuses, messages and records
+ *     as the plain reader, call by call;
  *   - round trip: each record written in each format is either refused
  *     for a documented reason only (text that is not UTF-8 in jsonl, no
  *     PDQ hash for pdq/hex/hma; a pdq name escapes its line breaks) or
@@ -228,6 +230,38 @@ static void round_trip(phm_hashlist_format fmt, const snap *rec)
     }
 }
 
+/* The read-ahead path (phm_hashlist_options.read_ahead: the list parsed
+ * on a thread of the reader's own) gives what the plain one gives, call
+ * by call: status, message and record. */
+static void same_ahead(const uint8_t *data, size_t size, phm_hashlist_format fmt,
+                       const phm_hashlist_options *base)
+{
+    phm_hashlist_options o = *base;
+    o.warn = NULL;
+    o.warn_ctx = NULL;
+    phm_hashlist_reader *a, *b;
+    char ea[HASHLIST_ERRMSG_MAX], eb[HASHLIST_ERRMSG_MAX];
+    CHECK(phm_hashlist_reader_open_mem(&a, data, size, "fuzz", fmt, &o, ea, sizeof ea) == 0);
+    o.read_ahead = 1;
+    CHECK(phm_hashlist_reader_open_mem(&b, data, size, "fuzz", fmt, &o, eb, sizeof eb) == 0);
+    for (size_t calls = 0; calls <= size + 3; calls++) {
+        snap ra, rb;
+        int x = snap_read(a, &ra, ea, sizeof ea), y = snap_read(b, &rb, eb, sizeof eb);
+        CHECK(x == y);
+        if (x == PHM_HASHLIST_EOF)
+            break;
+        if (x == PHM_HASHLIST_RECORD)
+            CHECK(memcmp(&ra, &rb, sizeof ra) == 0);
+        else if (x != PHM_HASHLIST_REMOVE) {
+            CHECK(strcmp(ea, eb) == 0);
+            if (x != PHM_ERR_CORRUPT)
+                break;
+        }
+    }
+    phm_hashlist_reader_close(b);
+    phm_hashlist_reader_close(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
@@ -311,5 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(opt.skip_other_signals || phm_hashlist_reader_skipped(rd) == 0);
     phm_hashlist_reader_close(rd);
     fclose(fp);
+    if (from_memory)
+        same_ahead(data, size, fmt, &opt);
     return 0;
 }
