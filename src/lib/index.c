@@ -739,7 +739,7 @@ void phm_index_close(phm_index *idx)
     if (idx->view)
         idx_view_release(idx, idx->view);
     if (idx->hot)
-        idx_hot_release(idx, idx->hot);
+        idx_hot_release(idx->hot);
     if (idx->env)
         mdb_env_close(idx->env);
     pthread_mutex_destroy(&idx->lock);

@@ -232,15 +232,7 @@ static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_
 
 int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
                 const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
-                char *err, size_t errlen)
-{
-    return idx_rebuild_planned(idx, txn, extra_eids, extra_hashes, nextra, eid_bound, NULL,
-                               err, errlen);
-}
-
-int idx_rebuild_planned(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
-                        const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
-                        const uint32_t *planned, char *err, size_t errlen)
+                const uint32_t *planned, char *err, size_t errlen)
 {
     idx_base_header h;
     merged m = { 0 };

@@ -46,13 +46,12 @@ static void hot_free(idx_hot *h)
     free(h);
 }
 
-void idx_hot_release(phm_index *idx, idx_hot *h)
+void idx_hot_release(idx_hot *h)
 {
     if (!h)
         return;
     /* no lock: a reference is only taken under hot_lock while the index
      * holds its own, so the count reaches 0 once */
-    (void)idx;
     if (atomic_fetch_sub(&h->refs, 1) == 1)
         hot_free(h);
 }
@@ -230,8 +229,7 @@ int idx_hot_get(phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *
             /* the index lets go of the old copy first: freed now if no
              * searcher holds it, so that two copies are not alive at once */
             idx->hot = NULL;
-            if (atomic_fetch_sub(&h->refs, 1) == 1)
-                hot_free(h);
+            idx_hot_release(h);
         }
         st = idx_hot_build(idx, txn, base_id, base, &h);
         if (st == PHM_OK && h) {

@@ -96,7 +96,7 @@ void idx_base_mem_free(idx_base_mem *m);
 typedef struct idx_hot idx_hot;
 int idx_hot_get(phm_index *idx, MDB_txn *txn, uint64_t base_id, const mih_view *base,
                 idx_hot **out);
-void idx_hot_release(phm_index *idx, idx_hot *h);
+void idx_hot_release(idx_hot *h);
 
 /* meta "base": describes the compacted PDQ structure. */
 typedef struct idx_base_header {
@@ -461,14 +461,6 @@ int idx_base_load(const phm_index *idx, MDB_txn *txn, const idx_base_header *h,
 int idx_base_hash_segments(const phm_index *idx, MDB_txn *txn, size_t n,
                            const phm_pdq **seg, size_t *cnt, size_t *nseg);
 
-/* Rebuilds the base from base - dead + delta + `extra` (the transaction's
- * new hashes, ascending eids, all greater than every stored eid), within
- * the write transaction `txn`. Clears the delta and dead tables and
- * writes a new base header with eid_bound. (index_build.c) */
-int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
-                const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
-                char *err, size_t errlen);
-
 /* wt-import: the tables' directories of a first import, counted by a
  * thread of the transaction while the adds arrive (index_plan.c). */
 typedef struct idx_plan idx_plan;
@@ -489,12 +481,16 @@ void idx_plan_hold(idx_plan *p);
 uint32_t *idx_plan_finish(idx_plan *p, const phm_pdq *hashes, size_t n);
 /* Ends the thread and frees p (NULL: nothing). */
 void idx_plan_free(idx_plan *p);
-/* idx_rebuild, given the directories of extra_hashes[0..nextra) (from
- * idx_plan_finish; NULL: planned here), used when the rebuild is a first
- * import (the base is those hashes alone); `dirs` stays the caller's. */
-int idx_rebuild_planned(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
-                        const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
-                        const uint32_t *dirs, char *err, size_t errlen);
+/* Rebuilds the base from base - dead + delta + `extra` (the transaction's
+ * new hashes, ascending eids, all greater than every stored eid), within
+ * the write transaction `txn`. Clears the delta and dead tables and
+ * writes a new base header with eid_bound. `dirs`: the directories of
+ * extra_hashes[0..nextra) (from idx_plan_finish; NULL: planned here),
+ * used when the rebuild is a first import (the base is those hashes
+ * alone); it stays the caller's. (index_build.c) */
+int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
+                const phm_pdq *extra_hashes, size_t nextra, uint64_t eid_bound,
+                const uint32_t *dirs, char *err, size_t errlen);
 
 /* Views (index_search.c). */
 void idx_view_release(phm_index *idx, idx_view *v);

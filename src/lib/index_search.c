@@ -182,7 +182,7 @@ mdb_fail:
 
 static void base_drop(phm_searcher *s)
 {
-    idx_hot_release(s->idx, s->hot);
+    idx_hot_release(s->hot);
     s->hot = NULL;
     idx_base_mem_free(&s->base_mem);
     memset(&s->base, 0, sizeof s->base);

@@ -1679,8 +1679,7 @@ typedef struct named_key {
 static int cmp_named_key(const void *a, const void *b)
 {
     const named_key *x = a, *y = b;
-    int c = memcmp(x->k, y->k, x->kl < y->kl ? x->kl : y->kl);
-    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+    return cmp_keys(x->k, x->kl, y->k, y->kl);
 }
 
 /* The keys of names[0..n) stored in the index, ascending, once each,
@@ -1807,8 +1806,8 @@ static int store_new_hashes(phm_index_txn *t, char *err, size_t errlen, int *st)
         else
             idx_plan_free(t->plan);
         t->plan = NULL;
-        *st = idx_rebuild_planned(t->idx, t->txn, t->new_eids, t->new_hashes, live,
-                                  t->next_eid, dirs, err, errlen);
+        *st = idx_rebuild(t->idx, t->txn, t->new_eids, t->new_hashes, live,
+                          t->next_eid, dirs, err, errlen);
         free(dirs);
         t->changed = 1;
         return 0;
@@ -1891,7 +1890,7 @@ int phm_index_compact(phm_index *idx, char *err, size_t errlen)
     int st = phm_index_txn_begin(idx, &t, err, errlen);
     if (st)
         return st;
-    st = idx_rebuild(idx, t->txn, NULL, NULL, 0, t->next_eid, err, errlen);
+    st = idx_rebuild(idx, t->txn, NULL, NULL, 0, t->next_eid, NULL, err, errlen);
     if (st) {
         phm_index_txn_abort(t);
         return st;

@@ -403,6 +403,20 @@ static int cmp_hit_slot(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts hits[0..n) by slot and keeps each slot once (a hash close on
+ * several halves was found once per half); returns how many are left. */
+static size_t hits_unique(ham_hit *h, size_t n)
+{
+    if (n < 2)
+        return n;
+    qsort(h, n, sizeof *h, cmp_hit_slot);
+    size_t u = 1;
+    for (size_t i = 1; i < n; i++)
+        if (h[i].slot != h[u - 1].slot)
+            h[u++] = h[i];
+    return u;
+}
+
 static int scan_all(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
                     int r, mih_scratch *s)
 {
@@ -694,17 +708,7 @@ int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
     if (mih_hits_reserve(s, ps.ncand))
         return PHM_ERR_NOMEM;
     size_t n = k->verify(q, v->hashes, s->cand, ps.ncand, r, s->hits + first);
-    /* A hash close on several halves was found once per half. */
-    if (n > 1) {
-        ham_hit *h = s->hits + first;
-        qsort(h, n, sizeof *h, cmp_hit_slot);
-        size_t u = 1;
-        for (size_t i = 1; i < n; i++)
-            if (h[i].slot != h[u - 1].slot)
-                h[u++] = h[i];
-        n = u;
-    }
-    s->nhits = first + n;
+    s->nhits = first + hits_unique(s->hits + first, n);
     return PHM_OK;
 }
 
@@ -739,7 +743,6 @@ void mih_batch_free(mih_batch *b)
 void mih_batch_reset(mih_batch *b)
 {
     b->npairs = 0;
-    b->nqueries = 0;
 }
 
 /* Grows *p (elements of `size` bytes, capacity *cap) to hold `need`. */
@@ -841,17 +844,12 @@ int mih_batch_verify(mih_batch *b, const mih_view *v, const ham_kernels *k,
     size_t out = 0;
     for (size_t j = 0; j < nqueries; j++) {
         ham_hit *h = b->hits + qoff[j];
-        size_t m = qoff[j + 1] - qoff[j];
-        if (m > 1)
-            qsort(h, m, sizeof *h, cmp_hit_slot);
-        size_t start = out;
-        for (size_t i = 0; i < m; i++)
-            if (out == start || b->hits[out - 1].slot != h[i].slot)
-                b->hits[out++] = h[i];
-        qoff[j] = start;
+        size_t m = hits_unique(h, qoff[j + 1] - qoff[j]);
+        memmove(b->hits + out, h, m * sizeof *h);
+        qoff[j] = out;
+        out += m;
     }
     qoff[nqueries] = out;
-    b->nqueries = nqueries;
     b->npairs = 0;
     return PHM_OK;
 }

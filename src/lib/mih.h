@@ -229,7 +229,7 @@ typedef struct mih_batch {
     ham_hit *hits;            /* hits of query j: hits[qoff[j] .. qoff[j + 1]) */
     size_t hits_cap;
     size_t *qoff;
-    size_t qoff_cap, nqueries;
+    size_t qoff_cap;
 } mih_batch;
 
 void mih_batch_free(mih_batch *b);

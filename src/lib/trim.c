@@ -547,9 +547,8 @@ static double row_plain(const screen *s, uint32_t y, int c[3])
 static int screen_canvas(const screen *s, int canvas[3])
 {
     const phm_image *img = s->img;
-    const uint32_t w = img->width, h = img->height;
+    const uint32_t h = img->height;
     int c[3] = { 0, 0, 0 };
-    (void)w;
     if (row_plain(s, 0, c) < SCREEN_PLAIN || row_plain(s, h - 1, c) < SCREEN_PLAIN)
         return 0;
     uint32_t count[512], sum[512][3];
@@ -687,10 +686,10 @@ static int line_off(const phm_image *img, uint32_t x0, uint32_t y0, int across, 
     return off >= EDGE_MIN;
 }
 
-/* Row y of img holds content off colour c between columns x0 and x1. */
-static int row_off(const phm_image *img, uint32_t y, uint32_t x0, uint32_t x1, const int c[3])
+/* Row y of img holds content off colour c. */
+static int row_off(const phm_image *img, uint32_t y, const int c[3])
 {
-    return line_off(img, x0, y, 1, x1 - x0, c);
+    return line_off(img, 0, y, 1, img->width, c);
 }
 
 /* Column x of img holds content off colour c between rows y0 and y1. */
@@ -705,9 +704,9 @@ static int column_off(const phm_image *img, uint32_t x, uint32_t y0, uint32_t y1
 static int off_box(const phm_image *img, uint32_t y0, uint32_t y1, const int c[3], phm_rect *box)
 {
     const uint32_t w = img->width;
-    while (y0 < y1 && !row_off(img, y0, 0, w, c))
+    while (y0 < y1 && !row_off(img, y0, c))
         y0++;
-    while (y1 > y0 && !row_off(img, y1 - 1, 0, w, c))
+    while (y1 > y0 && !row_off(img, y1 - 1, c))
         y1--;
     if (y1 - y0 < MIN_CONTENT_PX)
         return 0;
@@ -761,7 +760,7 @@ static int screen_content(const screen *s, const int canvas[3], phm_rect *box)
     const uint32_t thin = (uint32_t)(SCREEN_THIN * shorter) > 2 ? (uint32_t)(SCREEN_THIN * shorter) : 2;
     uint32_t first = 0, last = 0, start = 0, open = 0, found = 0, above = t > 0, below = b < h;
     for (uint32_t y = t; y <= b; y++) {
-        int off = y < b && row_off(img, y, 0, w, canvas);
+        int off = y < b && row_off(img, y, canvas);
         if (off && !open)
             open = 1, start = y;
         if (!off && open) {
@@ -997,13 +996,12 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
         phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK) {
         trim->found = 1;
         trim->alt_found = 0;
-        memset(&trim->alt_content, 0, sizeof trim->alt_content);
-        memset(&trim->alt_pdq, 0, sizeof trim->alt_pdq);
         if (has_alt && phm_image_view(img, &alt, &view) == PHM_OK &&
             phm_hash_image(h, &view, mode, dihedral, &trim->alt_pdq) == PHM_OK) {
             trim->alt_found = 1;
             trim->alt_content = alt;
         } else {
+            memset(&trim->alt_content, 0, sizeof trim->alt_content);
             memset(&trim->alt_pdq, 0, sizeof trim->alt_pdq);
         }
         return;
