@@ -190,19 +190,8 @@ uint32_t *idx_plan_finish(idx_plan *p, const phm_pdq *hashes, size_t n)
         return NULL;
     }
     plan_count(dirs, hashes, done, n);
-    for (unsigned i = 0; i < MIH_TABLES; i++) {
-        uint32_t *dir = dirs + (size_t)i * (MIH_DIR_BYTES / sizeof *dirs);
-        /* counts and last high parts become their sums before each value
-         * (pairs: even words offsets, odd words zeros) */
-        uint32_t acc[2] = { 0, 0 };
-        for (size_t j = 0; j < 2 * (size_t)MIH_VALUES; j++) {
-            uint32_t x = dir[j];
-            dir[j] = acc[j & 1];
-            acc[j & 1] += x;
-        }
-        dir[2 * MIH_VALUES] = (uint32_t)n;
-        dir[2 * MIH_VALUES + 1] = acc[1];
-    }
+    for (unsigned i = 0; i < MIH_TABLES; i++)
+        mih_plan_sums(dirs + (size_t)i * (MIH_DIR_BYTES / sizeof *dirs), n);
     return dirs;
 }
 

@@ -56,6 +56,11 @@ void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir)
         dir[2 * v]++;
         dir[2 * v + 1] = (uint32_t)(s >> 16);
     }
+    mih_plan_sums(dir, n);
+}
+
+void mih_plan_sums(uint32_t *dir, size_t n)
+{
     uint32_t sum = 0, zsum = 0;
     for (size_t v = 0; v < MIH_VALUES; v++) {
         uint32_t c = dir[2 * v], z = dir[2 * v + 1];

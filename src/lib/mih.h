@@ -129,6 +129,11 @@ size_t mih_build_scratch_bytes(size_t n);
  * mih_area_bytes(n, dir) bytes. */
 void mih_plan_table(const phm_pdq *hashes, size_t n, unsigned i, uint32_t *dir);
 
+/* The last step of mih_plan_table, for a directory counted elsewhere
+ * (index_plan.c): each value's count and last high part (of n hashes)
+ * become the sums before it, then the totals. */
+void mih_plan_sums(uint32_t *dir, size_t n);
+
 /* Second step: writes the area of table i (planned in `dir`), every byte,
  * at `area` (8-byte aligned); `scratch` mih_build_scratch_bytes(n) bytes,
  * 8-byte aligned. Several tables may be filled at once on different
