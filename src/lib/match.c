@@ -347,9 +347,13 @@ static long same_kind(phm_matcher *m, const phm_match_options *o, long np, int r
     phm_entry e;
     uint64_t read = UINT64_MAX; /* the entry in e: pairs come by entry */
     int found = 0;
+    /* each extra's kind once, not a name lookup per pair */
+    int kinds[1 + PHM_MATCH_MAX_EXTRA] = { 0 };
+    for (size_t x = 0; x < o->nextra && x < PHM_MATCH_MAX_EXTRA; x++)
+        kinds[1 + x] = extra_kind(o, (uint32_t)(1 + x) * PHM_DIH_COUNT);
     for (size_t i = 0; i < (size_t)np; i++) {
         pair p = m->pairs[i];
-        int kind = extra_kind(o, m->code[p.q]);
+        int kind = kinds[m->code[p.q] / PHM_DIH_COUNT];
         if (kind) {
             if (p.entry != read) {
                 *rc = phm_searcher_get(m->s, p.entry, &e, err, errlen);
