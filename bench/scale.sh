@@ -98,6 +98,15 @@ results=$out/results.tsv
 printf 'n\twhat\trep\tvalue\n' >"$results"
 # row N WHAT REP VALUE
 row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
+# same_sets NAME FILE - a row NAME saying whether the last queries' result
+# sets ($dir/phm-radius.txt) equal FILE's.
+same_sets() {
+    if cmp -s "$dir/phm-radius.txt" "$2"; then
+        row "$n" "$1" 1 yes
+    else
+        row "$n" "$1" 1 "NO: the result sets differ"
+    fi
+}
 # kv KEY LINE - the value of KEY=value in LINE.
 kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 now() { date +%s.%N; }
@@ -209,11 +218,7 @@ for n in $sizes; do
             row "$n" cpu-qps-batch "$r" "$(kv cpu_qps "$line")"
             r=$((r + 1))
         done
-        if cmp -s "$dir/phm-radius.txt" "$dir/phm-radius-one.txt"; then
-            row "$n" batch-same 1 yes
-        else
-            row "$n" batch-same 1 "NO: the result sets differ"
-        fi
+        same_sets batch-same "$dir/phm-radius-one.txt"
     fi
     if [ "${BENCH_SCALE_HOT:-1}" = 1 ]; then
         # The same queries with PHM_INDEX_HOT_COPY (BENCH_SEARCH_HOT=1): the
@@ -233,11 +238,7 @@ for n in $sizes; do
             row "$n" search-rss-mb-hot "$r" "$(kv maxrss_mb "$line")"
             r=$((r + 1))
         done
-        if cmp -s "$dir/phm-radius.txt" "$dir/phm-radius-map.txt"; then
-            row "$n" hot-same 1 yes
-        else
-            row "$n" hot-same 1 "NO: the result sets differ"
-        fi
+        same_sets hot-same "$dir/phm-radius-map.txt"
     fi
     echo "bench/scale: $n: cold open + first query, ${BENCH_SCALE_COLD:-5} runs" >&2
     line=$("$out/search_bench" cold "$dir" "${BENCH_SCALE_COLD:-5}" 2>>"$log") ||
