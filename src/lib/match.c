@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "index_internal.h"
 
 /* One (entry, searched hash) hit of a search. */
@@ -102,22 +103,7 @@ void phm_matcher_free(phm_matcher *m)
  * for overflow). 0, or -1 out of memory. */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) {
-        if (c > SIZE_MAX / 2)
-            return -1;
-        c *= 2;
-    }
-    if (c > SIZE_MAX / size)
-        return -1;
-    void *n = realloc(*p, c * size);
-    if (!n)
-        return -1;
-    *p = n;
-    *cap = c;
-    return 0;
+    return phm__grow(p, cap, need, size, 64);
 }
 
 static int nomem(char *err, size_t errlen)

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "mih.h"
 
 /* Cost model, in nanoseconds, measured with bench/search_micro.c on an
@@ -753,20 +754,7 @@ void mih_batch_reset(mih_batch *b)
 /* Grows *p (elements of `size` bytes, capacity *cap) to hold `need`. */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-    if (need <= *cap)
-        return PHM_OK;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need) {
-        if (c > SIZE_MAX / 4 / size)
-            return PHM_ERR_NOMEM;
-        c *= 2;
-    }
-    void *q = realloc(*p, c * size);
-    if (!q)
-        return PHM_ERR_NOMEM;
-    *p = q;
-    *cap = c;
-    return PHM_OK;
+    return phm__grow(p, cap, need, size, 1024);
 }
 
 int mih_batch_add(mih_batch *b, const uint32_t *slots, size_t n, uint32_t query)
