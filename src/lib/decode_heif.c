@@ -124,19 +124,22 @@ static int has_fourcc(const uint8_t *data, size_t len, const char fcc[4])
 }
 
 /* A clean aperture ('clap') crops a rectangle of the size it names,
- * centred on the decoded image, whatever that image's size: when the
- * coded image is larger than its 'ispe' box says (an HEVC stream whose
- * SPS gives 64x96 under an 'ispe' of 64x64), libheif 1.15 reports success
- * and the crop takes in rows the decoder never wrote, uninitialised
- * memory (fuzz_heif: two decodes of one file gave different pixels). Its
- * result has the announced size, so only the coded size can tell: for a
- * file that may hold a 'clap', the image is decoded once without its
- * transformations first, and refused when that size is larger than the
- * 'ispe' box's in either direction. A smaller one is left alone: encoders
- * pad 'ispe' to the codec's block size and crop back with 'clap' (464x464
- * coded as 462x462, cut to 461x462), and such a crop lies within what was
- * decoded. (Without a 'clap' a coded size other than the 'ispe' shows in
- * the result's size, checked after the decode.) */
+ * centred on the decoded image, whatever that image's size. When the HEVC
+ * stream's SPS gives a larger picture than its slices cover (64x96 over
+ * slices coded for 64x64), libde265 leaves the rest unwritten without a
+ * word and libheif 1.15 reports success: a crop that takes in those rows
+ * takes in whatever the heap held (fuzz_heif: two decodes of one file gave
+ * different pixels). The result has the announced size, so only the coded
+ * size can tell: for a file that may hold a 'clap', the image is decoded
+ * once without its transformations first, and refused unless that size is
+ * the 'ispe' box's or smaller by less than HEIF_ISPE_PAD in either
+ * direction (encoders pad 'ispe' to the codec's block size and crop back
+ * with 'clap': 464x464 coded as 462x462, cut to 461x462). An 'ispe' far
+ * larger than the coded picture explains nothing and would let a stream
+ * whose SPS was enlarged pass with an 'ispe' enlarged to match (64x96 coded
+ * under 64x192). (Without a 'clap' a coded size other than the 'ispe'
+ * shows in the result's size, checked after the decode.) */
+#define HEIF_ISPE_PAD 16
 static int heif_check_coded_size(const phm__heif_lib *H, const struct heif_image_handle *handle,
                                  struct heif_decoding_options *opts, const char *name,
                                  char *err, size_t errlen)
@@ -153,7 +156,7 @@ static int heif_check_coded_size(const phm__heif_lib *H, const struct heif_image
     H->heif_image_release(raw);
     int iw = H->heif_image_handle_get_ispe_width(handle);
     int ih = H->heif_image_handle_get_ispe_height(handle);
-    if (w > iw || h > ih)
+    if (w > iw || h > ih || iw - w >= HEIF_ISPE_PAD || ih - h >= HEIF_ISPE_PAD)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                          "coded image is %dx%d, its 'ispe' box says %dx%d", w, h, iw, ih);
     return PHM_OK;

@@ -143,19 +143,23 @@ t_like "... the size after the transformations in the message" \
     "$("$PHMATCH" hash -q --max-pixels 40000 "$T/rot90.heic" 2>&1)" \
     "192x256 pixels is over the limit of 40000"
 
-# A clean aperture over a coded image larger than its 'ispe' box says
-# (clap-coded-larger.heic: rot-mir-clap.heic with one bit changed by
-# fuzz_heif, so that its HEVC SPS gives 64x96 under an 'ispe' of 64x64):
-# libheif 1.15 decodes it "successfully", its crop taking in rows the
+# A clean aperture over a coded image other than its 'ispe' box says
+# (tests/data/heif, found by fuzz_heif from rot-mir-clap.heic: its HEVC
+# SPS changed to 64x96 over slices coded for 64x64, under an 'ispe' of
+# 64x64 in clap-coded-larger.heic and of 64x192 in clap-ispe-taller.heic):
+# libheif 1.15 decodes them "successfully", the crop taking in rows the
 # decoder never wrote (uninitialised memory: two decodes differed).
-# Refused as corrupt, naming both sizes; the seed it came from decodes.
+# Refused as corrupt, naming both sizes; the seed they came from decodes.
+D=$ROOT/tests/data/heif
 C=$ROOT/tests/fuzz/corpus/fuzz_heif
-"$PHMATCH" hash -q -f tsv "$C/clap-coded-larger.heic" "$C/rot-mir-clap.heic" >"$T/clap.tsv" \
-    2>"$T/clap.err"
-t_is "coded size over 'ispe' under a clap: corrupt; the seed ok" \
-    "$(tsv_col status "$T/clap.tsv" | tr '\n' ' ')" "corrupt ok "
+"$PHMATCH" hash -q -f tsv "$D/clap-coded-larger.heic" "$D/clap-ispe-taller.heic" \
+    "$C/rot-mir-clap.heic" >"$T/clap.tsv" 2>"$T/clap.err"
+t_is "coded size over or far under 'ispe' under a clap: corrupt; the seed ok" \
+    "$(tsv_col status "$T/clap.tsv" | tr '\n' ' ')" "corrupt corrupt ok "
 t_like "... naming the coded size and the 'ispe' box's" "$(cat "$T/clap.err")" \
     "cannot hash '.*clap-coded-larger.heic': coded image is 64x96, its 'ispe' box says 64x64"
+t_like "... also when the 'ispe' is far larger" "$(cat "$T/clap.err")" \
+    "cannot hash '.*clap-ispe-taller.heic': coded image is 64x96, its 'ispe' box says 64x192"
 
 # An MP4 stays on the video path (ftyp brands isom/mp41, no image brand).
 if t_have ffmpeg; then

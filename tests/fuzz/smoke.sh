@@ -63,7 +63,7 @@ for src in tests/fuzz/fuzz_*.c; do
     else
         echo "not ok $n - $t: exit status $rc, no input saved (log: $log)"
     fi
-    grep -E 'ERROR|SUMMARY|^fuzz_[a-z]+:|runtime error' "$log" | head -n 10 | sed 's/^/# /' || true
+    grep -E 'ERROR|SUMMARY|^fuzz_[a-z]+:|check failed|runtime error' "$log" | head -n 10 | sed 's/^/# /' || true
 done
 echo "1..$n"
 [ "$failed" -eq 0 ]
