@@ -30,9 +30,10 @@
 #define LOOKUP_PARALLEL_MIN 512
 #define LOOKUP_MAX_THREADS 16
 
-/* Bytes of a jsonl match record built on the stack before it is written
- * (a record of an image entry takes ~300-1,000). */
-#define LOOKUP_RECORD_BUF 4096
+/* Bytes of a jsonl line built on the stack before it is written (a query
+ * with a few image matches takes ~200-2,000): one fwrite a query, not a
+ * dozen small writes. A longer line goes out in pieces. */
+#define LOOKUP_LINE_BUF 8192
 
 static const char usage_text[] =
     "usage: phmatch lookup --index DB [options] [FILE...]\n"
@@ -145,7 +146,69 @@ typedef struct lookup_run {
     lookup_query *q;
     size_t nq, cap;
     uint64_t bad;
+    /* jsonl: the start of every line of the current input, its name
+     * quoted once: {"input":"NAME","line": */
+    char *jhead;
+    size_t jhead_len;
 } lookup_run;
+
+/* A jsonl line built in memory and written when full or done. */
+typedef struct line_buf {
+    FILE *out;
+    size_t n;
+    char b[LOOKUP_LINE_BUF];
+} line_buf;
+
+static void lb_flush(line_buf *l)
+{
+    fwrite(l->b, 1, l->n, l->out); /* ferror checked at the end */
+    l->n = 0;
+}
+
+static void lb_put(line_buf *l, const char *s, size_t n)
+{
+    if (n > sizeof l->b - l->n) {
+        lb_flush(l);
+        if (n > sizeof l->b) {
+            fwrite(s, 1, n, l->out);
+            return;
+        }
+    }
+    memcpy(l->b + l->n, s, n);
+    l->n += n;
+}
+
+/* Decimal digits of v (no NUL) at the end of buf[0..20); returns the
+ * first. */
+static char *u64_digits(uint64_t v, char buf[20])
+{
+    char *p = buf + 20;
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    return p;
+}
+
+/* Sets r->jhead for input `name` (the same for every line of an input:
+ * quoted once, not per query). Returns 0 or -1 out of memory. */
+static int set_jhead(lookup_run *r, const char *name)
+{
+    static const char pre[] = "{\"input\":", post[] = ",\"line\":";
+    size_t len = strlen(name);
+    if (len > (SIZE_MAX - 64) / 6)
+        return -1;
+    size_t cap = sizeof pre + 6 * len + 2 + sizeof post;
+    char *h = realloc(r->jhead, cap);
+    if (!h)
+        return -1;
+    memcpy(h, pre, sizeof pre - 1);
+    size_t n = sizeof pre - 1;
+    n += phm_json_quote(name, len, h + n, cap - n);
+    memcpy(h + n, post, sizeof post - 1);
+    r->jhead = h;
+    r->jhead_len = n + sizeof post - 1;
+    return 0;
+}
 
 static void query_text(const phm_entry *rec, char *buf, size_t len)
 {
@@ -207,6 +270,46 @@ static int govern(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
     return rc == PHM_OK ? 0 : -1;
 }
 
+/* Writes one query's jsonl line to `out`: r->jhead, the line number, the
+ * query, its match records (phm_match_json) in "matches". Built in one
+ * buffer and written with one call: the stream's many small writes cost
+ * more than the search of a far query. Returns 0. */
+static int emit_jsonl(const lookup_run *r, FILE *out, const lookup_query *q,
+                      const char *qt, const phm_match_result *res)
+{
+    static const char mid[] = ",\"query\":\"", open[] = "\",\"matches\":[";
+    line_buf l;
+    char num[20];
+    const char *d = u64_digits(q->line, num);
+    l.out = out;
+    l.n = 0;
+    lb_put(&l, r->jhead, r->jhead_len);
+    lb_put(&l, d, (size_t)(num + sizeof num - d));
+    lb_put(&l, mid, sizeof mid - 1);
+    lb_put(&l, qt, strlen(qt));
+    lb_put(&l, open, sizeof open - 1);
+    for (size_t i = 0; i < res->count; i++) {
+        const phm_match_hit *h = &res->hits[i];
+        if (i)
+            lb_put(&l, ",", 1);
+        size_t room = sizeof l.b - l.n;
+        size_t len = phm_match_json(h, l.b + l.n, room);
+        if (len >= room && l.n) { /* not room for it: the line so far out */
+            lb_flush(&l);
+            room = sizeof l.b;
+            len = phm_match_json(h, l.b, room);
+        }
+        if (len < room) {
+            l.n += len;
+        } else { /* longer than the buffer (many frames): streamed */
+            phm_match_json_fwrite(out, h);
+        }
+    }
+    lb_put(&l, "]}\n", 3);
+    lb_flush(&l);
+    return 0;
+}
+
 /* Writes one query's results to `out`: each match as the match record
  * (govern(), phm_match_json_fwrite). A suppressed query: its records in
  * jsonl, one row of status 'suppressed' in tsv and csv. Returns 0 or -1
@@ -224,42 +327,22 @@ static int emit(const lookup_run *r, lookup_worker *w, phm_matcher *mt,
     if (govern(r, w, mt, q, m, n, &res))
         return -1;
     query_text(&q->rec, qt, sizeof qt);
-    snprintf(lineno, sizeof lineno, "%" PRIu64, q->line);
     w->queries++;
     if (res->total)
         w->matched++;
-    if (r->fmt == LK_JSONL) {
-        fputs("{\"input\":", out);
-        phm_json_fwrite(out, input, strlen(input));
-        fprintf(out, ",\"line\":%" PRIu64 ",\"query\":\"%s\",\"matches\":[", q->line,
-               qt);
-    }
+    if (r->fmt == LK_JSONL)
+        return emit_jsonl(r, out, q, qt, res);
+    snprintf(lineno, sizeof lineno, "%" PRIu64, q->line);
     for (size_t i = 0; i < res->count; i++) {
         const phm_match_hit *h = &res->hits[i];
-        if (r->fmt == LK_JSONL) {
-            /* The record built in memory and written with one call (the
-             * stream's many small writes cost more than the search of a
-             * far query); a longer one (many frames) is streamed. */
-            char rec[LOOKUP_RECORD_BUF];
-            size_t len = phm_match_json(h, rec + 1, sizeof rec - 1);
-            rec[0] = ',';
-            if (len < sizeof rec - 1) {
-                fwrite(shown ? rec : rec + 1, 1, shown ? len + 1 : len, out);
-            } else {
-                if (shown)
-                    putc(',', out);
-                phm_match_json_fwrite(out, h);
-            }
-        } else if (!res->suppressed) {
+        if (!res->suppressed) {
             fields_write_delimited(out, f,
                                    line_fields(f, input, lineno, qt, h, &frames), sep);
             free(frames); /* none: a hash lookup has no frames */
         }
         shown++;
     }
-    if (r->fmt == LK_JSONL) {
-        fputs("]}\n", out);
-    } else if (res->suppressed) {
+    if (res->suppressed) {
         size_t nf = line_fields(f, input, lineno, qt, NULL, &frames);
         field_str(&f[3], "status", "suppressed");
         fields_write_delimited(out, f, nf, sep);
@@ -558,6 +641,12 @@ static int lookup_file(lookup_run *r, const char *path)
         r->bad++;
         return 0;
     }
+    if (r->fmt == LK_JSONL && set_jhead(r, name) != 0) {
+        cli_error("out of memory");
+        if (!is_stdin)
+            fclose(fp);
+        return -1;
+    }
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         ret = lookup_stream(r, fp, is_stdin ? "(standard input)" : path,
                             name);
@@ -755,6 +844,7 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
     }
 out:
     free(r.q);
+    free(r.jhead);
     for (int t = 0; r.w && t < r.nw; t++) {
         free(r.w[t].pdq);
         free(r.w[t].slot);

@@ -101,6 +101,17 @@ size_t phm_json_quote(const void *data, size_t len, char *out, size_t cap)
 
     put(out, cap, &pos, "\"", 1);
     while (i < len) {
+        /* A run of printable ASCII but '"' and '\\' (most of an id, a
+         * source, a path) is copied as it is, with one put. */
+        size_t run = 0;
+        while (i + run < len && p[i + run] >= 0x20 && p[i + run] < 0x7f &&
+               p[i + run] != '"' && p[i + run] != '\\')
+            run++;
+        if (run) {
+            put(out, cap, &pos, (const char *)p + i, run);
+            i += run;
+            continue;
+        }
         unsigned char c = p[i];
         size_t n = phm_utf8_seq(p + i, len - i);
         if (n == 0) { /* not UTF-8: one replacement character per byte */

@@ -189,6 +189,76 @@ else
     t_skip "jsonl of a query file: no python3" 1
 fi
 
+# jsonl bytes of ids and input names that are user data: quotes,
+# backslashes, UTF-8, U+2028, a byte that is not UTF-8, and in the file
+# name a tab and a control character; the same line from the batch path
+# (a regular file) and the line-by-line one (a pipe).
+Z=$(flip "$B" 0)
+printf 'hash,source,id,category\n%s,"s""q","a""b\\c","c\\d"\n%s,s2,"\303\251\342\202\254\360\237\230\200\342\200\250",C\n%s,s3,"x\377y",C\n' \
+    "$Z" "$Z" "$Z" > "$T/tricky.csv"
+"$P" index create "$T/tricky.phmi"
+"$P" index import "$T/tricky.phmi" "$T/tricky.csv" > /dev/null
+qf=$T/$(printf 'q"u\\o\tte\001\303\251\377.txt')
+printf '%s\n%s\n' "$B" "$far" > "$qf"
+rest='"kind":"image","distance":0,"orientation":"original","variant":null,"known_variant":null,"frame":null,"timestamp":null,"frames":null,"query_percent":null,"compared_percent":null,"suppressed_by":null}'
+matches="[{\"entry\":1,\"source\":\"s\\\"q\",\"id\":\"a\\\"b\\\\c\",\"category\":\"c\\\\d\",$rest,{\"entry\":2,\"source\":\"s2\",\"id\":\"$(printf '\303\251\342\202\254\360\237\230\200')\\u2028\",\"category\":\"C\",$rest,{\"entry\":3,\"source\":\"s3\",\"id\":\"x\\ufffdy\",\"category\":\"C\",$rest]"
+qname=$(printf '%s' "$T/" | sed 's/\\/\\\\/g; s/"/\\"/g')$(printf 'q\\"u\\\\o\\tte\\u0001\303\251\\ufffd.txt')
+want="{\"input\":\"$qname\",\"line\":1,\"query\":\"$B\",\"matches\":$matches}
+{\"input\":\"$qname\",\"line\":2,\"query\":\"$far\",\"matches\":[]}"
+t_is "jsonl: ids and the input name escaped, byte for byte" \
+    "$("$P" lookup --index "$T/tricky.phmi" -j 1 --format jsonl "$qf")" "$want"
+t_is "jsonl from a pipe: the same bytes, input \"-\"" \
+    "$(cat "$qf" | "$P" lookup --index "$T/tricky.phmi" --format jsonl)" \
+    "$(printf '%s\n' "$want" | sed "s|\"input\":\"[^,]*\.txt\"|\"input\":\"-\"|")"
+
+# A jsonl line longer than the buffer it is built in (8 KB): 40 matches
+# with ids of 250 bytes full of quotes (tsv writes a backslash escaped:
+# none here), every byte of it as the json module rebuilds it
+# from the tsv rows of the same lookup; batches of more than 512 queries
+# split between 2 threads, the same bytes as one thread.
+if t_python; then
+    awk -v b="$B" 'BEGIN { print "hash,source,id,category"
+        for (i = 0; i < 40; i++) {
+            id = sprintf("%03d", i); while (length(id) < 250) id = id "\"x/"
+            gsub(/"/, "\"\"", id); print b ",big,\"" substr(id, 1, 250) "\",C" } }' \
+        > "$T/big.csv"
+    "$P" index create "$T/big.phmi"
+    "$P" index import "$T/big.phmi" "$T/big.csv" > /dev/null
+    for i in $(seq 1 300); do echo "$B"; echo "$far"; done > "$T/big.txt"
+    "$P" lookup --index "$T/big.phmi" -j 1 --format jsonl "$T/big.txt" > "$T/big1.jsonl"
+    "$P" lookup --index "$T/big.phmi" -j 2 --format jsonl "$T/big.txt" > "$T/big2.jsonl"
+    "$P" lookup --index "$T/big.phmi" -j 1 --format tsv "$T/big.txt" > "$T/big.tsv"
+    out=$(python3 - "$T/big1.jsonl" "$T/big.tsv" "$T/big.txt" <<'PYEOF'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[2], encoding="utf-8"), delimiter="\t",
+                           quoting=csv.QUOTE_NONE))
+want, cur = [], None
+tail = ('"kind":"image","distance":%s,"orientation":"original","variant":null,'
+        '"known_variant":null,"frame":null,"timestamp":null,"frames":null,'
+        '"query_percent":null,"compared_percent":null,"suppressed_by":null}')
+for r in rows:
+    if cur is None or cur[0] != r["line"]:
+        cur = [r["line"], r["query"], []]
+        want.append(cur)
+    if r["status"] == "match":
+        cur[2].append('{"entry":%s,"source":%s,"id":%s,"category":%s,' % (
+            r["entry"], json.dumps(r["source"]), json.dumps(r["id"]),
+            json.dumps(r["category"])) + tail % r["distance"])
+text = "".join('{"input":%s,"line":%s,"query":"%s","matches":[%s]}\n' % (
+    json.dumps(sys.argv[3]), w[0], w[1], ",".join(w[2])) for w in want)
+got = open(sys.argv[1], encoding="utf-8").read()
+longest = max(len(l) for l in got.splitlines())
+print("%d lines %s, longest > 8192: %s" % (len(want), "same" if got == text else "differ",
+                                           longest > 8192))
+PYEOF
+)
+    t_is "jsonl lines past the buffer: the bytes rebuilt from the tsv" "$out" \
+        "600 lines same, longest > 8192: True"
+    t_ok "jsonl, -j 2 over 600 queries: the same bytes as -j 1" cmp -s "$T/big1.jsonl" "$T/big2.jsonl"
+else
+    t_skip "jsonl lines past the buffer: no python3" 2
+fi
+
 # A read-only index file: lookup opens it read-only.
 cp "$DB" "$T/ro.phmi"
 chmod 0400 "$T/ro.phmi"

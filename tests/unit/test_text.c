@@ -67,6 +67,32 @@ static void test_quote(void)
     IS_INT(strlen(out), 2, "truncated quote fits cap");
 }
 
+/* Runs of plain ASCII (copied whole) between escapes, UTF-8, U+2028 and
+ * bytes that are not UTF-8; cut at every cap, the result is the whole
+ * one's first cap - 1 bytes, as snprintf cuts, and the length the
+ * whole one's. */
+static void test_quote_runs(void)
+{
+    static const char in[] = "id-12 \"q\" a\\b/c\tx\xc3\xa9plain text\xe2\x80\xa8"
+                             "\xff" "end~ \x7f";
+    static const char want[] = "\"id-12 \\\"q\\\" a\\\\b/c\\tx\xc3\xa9plain text"
+                               "\\u2028\\ufffdend~ \\u007f\"";
+    char out[128], cut[128];
+    size_t len = sizeof in - 1, full = sizeof want - 1;
+    IS_INT(phm_json_quote(in, len, out, sizeof out), full, "runs: length");
+    IS_STR(out, want, "runs: ASCII runs between escapes and UTF-8");
+    int same = 1;
+    for (size_t cap = 0; cap <= full + 1; cap++) {
+        memset(cut, 'X', sizeof cut);
+        size_t n = phm_json_quote(in, len, cap ? cut : NULL, cap);
+        size_t keep = cap ? (cap - 1 < full ? cap - 1 : full) : 0;
+        if (n != full || (cap && (memcmp(cut, want, keep) != 0 || cut[keep] != '\0')) ||
+            (cap && cut[cap] != 'X'))
+            same = 0;
+    }
+    OK(same, "runs: cut at every cap as snprintf cuts");
+}
+
 /* The streamed writer cuts its input in pieces: the result must be the one
  * phm_json_quote gives for the whole, wherever sequences fall. */
 static void test_fwrite(void)
@@ -101,6 +127,7 @@ int main(void)
     test_seq();
     test_repair();
     test_quote();
+    test_quote_runs();
     test_fwrite();
     return tap_done();
 }
