@@ -134,9 +134,12 @@ int hashrun_open(hashrun *r, const hashrun_config *cfg, hashopts *h)
     }
     /* A file gets each record with one write() (flushed at its end,
      * hashrun_check_write): a killed run leaves whole records but perhaps
-     * the last, which --resume cuts. */
-    if (!isatty(fileno(r->out)))
-        setvbuf(r->out, NULL, _IOFBF, r->is_file ? 1 << 20 : 1 << 16);
+     * the last, which --resume cuts. glibc ignores setvbuf's size without
+     * a buffer (it takes the file's block size, 4 KB, which splits a
+     * video's record), hence one of our own; stdout keeps stdio's, as it
+     * is flushed after hashrun_close() would free one. */
+    if (r->is_file && (r->out_buf = malloc(HASHRUN_FILE_BUF)) != NULL)
+        setvbuf(r->out, r->out_buf, _IOFBF, HASHRUN_FILE_BUF);
     r->progress = progress_new(
         stderr, !cfg->quiet && !cfg->no_progress && isatty(STDERR_FILENO) &&
                     !(r->out == stdout && isatty(STDOUT_FILENO)));
@@ -338,6 +341,8 @@ int hashrun_close(hashrun *r, int status)
         status = CLI_EXIT_FATAL;
     }
     r->out = NULL;
+    free(r->out_buf);
+    r->out_buf = NULL;
     recfile_close(r->verify);
     r->verify = NULL;
     if (r->rin)

@@ -86,6 +86,9 @@ int hashrun_handle(hashrun_config *c, int key, const char *arg);
 int hashrun_next_option(args_parser *p, const args_option *opts, hashopts *h,
                         hashrun_config *c, const char **arg);
 
+/* The -o FILE's stdio buffer: larger than any record but a long video's. */
+#define HASHRUN_FILE_BUF (1 << 20)
+
 typedef struct hashrun {
     const hashrun_config *cfg;
     input_source *in;
@@ -93,6 +96,7 @@ typedef struct hashrun {
     const char *out_name; /* for messages */
     progress *progress;   /* never NULL once hashrun_open() went on */
     int is_file;          /* -o FILE: each record flushed (one write()) */
+    char *out_buf;        /* FILE's stdio buffer (HASHRUN_FILE_BUF), owned */
     double synced;        /* when FILE was last fsync'ed */
     /* --resume (see hashrun_begin()): */
     FILE *rin;            /* FILE read again to check the inputs */
