@@ -44,13 +44,25 @@ static uint64_t dead_limit(uint64_t base_n)
     return l > 65536 ? l : 65536;
 }
 
+/* A buffered add: 24 bytes (40 before: a pointer to the record and a
+ * sequence number, both implied), since a bulk import of ids that do not
+ * come in key order (line numbers) buffers every add, and the first touch
+ * of that memory is a good part of its cost. The pends are never moved:
+ * their order in t->pend is the order of the adds. */
 typedef struct pend {
-    const uint8_t *key, *rec; /* in the arena */
-    uint32_t key_len, rec_len;
-    uint32_t seq;
+    const uint8_t *key; /* in the arena, then the record, then the hashes */
+    uint16_t key_len, rec_len;
     uint32_t hash; /* key_hash(key) when the transaction checks unique ids */
     uint8_t nh; /* PDQ hashes after the record in the arena (format 5) */
 } pend;
+_Static_assert(IDX_KEY_MAX <= UINT16_MAX && REC_MAX <= UINT16_MAX,
+               "a pend's lengths are 16 bits");
+
+/* p's record, after its key in the arena */
+static inline const uint8_t *pend_rec(const pend *p)
+{
+    return p->key + p->key_len;
+}
 
 /* The arena holding buffered keys and records: a list of chunks, so that
  * growing it never moves what pend points to. */
@@ -806,7 +818,7 @@ static int cmp_pend(const void *x, const void *y)
 {
     const pend *a = x, *b = y;
     int c = cmp_keys(a->key, a->key_len, b->key, b->key_len);
-    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+    return c ? c : (a > b) - (a < b); /* both in t->pend: the order of the adds */
 }
 
 /* Sorting the buffered adds: by the first 8 bytes of their keys (zero
@@ -905,7 +917,7 @@ static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *ole
 static void pend_hashes(const pend *p, phm_entry *e)
 {
     phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
-    memcpy(h, p->rec + p->rec_len, p->nh * sizeof *h);
+    memcpy(h, pend_rec(p) + p->rec_len, p->nh * sizeof *h);
     rec_set_hashes(e, h, p->nh);
 }
 
@@ -915,11 +927,12 @@ static void pend_hashes(const pend *p, phm_entry *e)
 static int same_content(const pend *cur, const uint8_t *old, size_t olen,
                         const phm_entry *oe, const pend *p)
 {
-    const uint8_t *ph = p->rec + p->rec_len;
+    const uint8_t *ph = pend_rec(p) + p->rec_len;
     if (cur)
-        return rec_same(cur->rec, cur->rec_len, p->rec, p->rec_len) && cur->nh == p->nh &&
-               memcmp(cur->rec + cur->rec_len, ph, p->nh * sizeof(phm_pdq)) == 0;
-    if (!rec_same(old, olen, p->rec, p->rec_len) ||
+        return rec_same(pend_rec(cur), cur->rec_len, pend_rec(p), p->rec_len) &&
+               cur->nh == p->nh &&
+               memcmp(pend_rec(cur) + cur->rec_len, ph, p->nh * sizeof(phm_pdq)) == 0;
+    if (!rec_same(old, olen, pend_rec(p), p->rec_len) ||
         p->nh != ((oe->signals & PHM_SIG_PDQ) ? 1 + oe->nvariants : 0))
         return 0;
     if (p->nh && memcmp(&oe->pdq, ph, sizeof(phm_pdq)))
@@ -976,13 +989,13 @@ static int flush_group(phm_index_txn *t, int append, const pend *const *g, size_
     }
     if (exists && !cur) /* nothing changed */
         return append ? key_append(t, key, klen, eid) : 0;
-    if (rec_decode(cur->rec, cur->rec_len, &t->names, &x, &e))
+    if (rec_decode(pend_rec(cur), cur->rec_len, &t->names, &x, &e))
         return MDB_CORRUPTED;
     pend_hashes(cur, &e);
     if (!exists)
-        return entry_insert(t, append, key, klen, cur->rec, cur->rec_len, &e, &x);
-    return entry_replace(t, append, eid, &oe, &ox, key, klen, cur->rec, cur->rec_len, &e,
-                         &x);
+        return entry_insert(t, append, key, klen, pend_rec(cur), cur->rec_len, &e, &x);
+    return entry_replace(t, append, eid, &oe, &ox, key, klen, pend_rec(cur), cur->rec_len,
+                         &e, &x);
 }
 
 /* The keys table's contents, taken out of it to be merged with a batch. */
@@ -1108,7 +1121,7 @@ static int flush_pending(phm_index_txn *t)
             __builtin_prefetch(ps[i + 16]);
         if (i + 8 < t->npend) {
             __builtin_prefetch(ps[i + 8]->key);
-            __builtin_prefetch(ps[i + 8]->rec + ps[i + 8]->rec_len);
+            __builtin_prefetch(pend_rec(ps[i + 8]) + ps[i + 8]->rec_len);
         }
         size_t j = i + 1;
         while (j < t->npend && ps[j]->key_len == ps[i]->key_len &&
@@ -1355,7 +1368,7 @@ static int unique_check(phm_index_txn *t, const phm_entry *e, const uint8_t *key
         uint64_t v = t->pset[*slot];
         if (v) {
             const pend *p = &t->pend[(uint32_t)v - 1];
-            clash = rec_decode(p->rec, p->rec_len, &t->names, &xx, &x) != PHM_OK;
+            clash = rec_decode(pend_rec(p), p->rec_len, &t->names, &xx, &x) != PHM_OK;
             if (!clash) {
                 pend_hashes(p, &x);
                 clash = !same_hashes(&x, e);
@@ -1466,11 +1479,9 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     memcpy(dst + klen, rec, rlen);
     memcpy(dst + klen + rlen, h, hb);
     p->key = dst;
-    p->key_len = (uint32_t)klen;
-    p->rec = dst + klen;
-    p->rec_len = (uint32_t)rlen;
+    p->key_len = (uint16_t)klen;
+    p->rec_len = (uint16_t)rlen;
     p->nh = (uint8_t)nh;
-    p->seq = (uint32_t)t->npend;
     p->hash = kh;
     c->len += klen + rlen + hb;
     t->arena_bytes += klen + rlen + hb;
