@@ -7,7 +7,11 @@
  * order when the buffer fills, before a removal, and at commit, so LMDB's
  * B-tree writes stay sequential; when the stored keys are few beside the
  * buffer, they are taken out and merged with it, so that all is appended
- * still (full pages, no lookups). New PDQ hashes are kept in memory until
+ * still (full pages, no lookups). In a transaction that began with no key
+ * stored, adds out of key order (ids that are line numbers: "10" sorts
+ * before "9") are written at once as well, entry numbers in the order of
+ * the adds, and only their keys are buffered (deferred keys), until the
+ * first repeated key, a removal, or the commit. New PDQ hashes are kept in memory until
  * commit, which either appends them to the delta table or, when the delta
  * has grown large, rebuilds the compacted structure with them included
  * (index_build.c) - all inside the one LMDB transaction, so a crash at any
@@ -90,9 +94,14 @@ struct phm_index_txn {
     uint64_t next_eid, first_new_eid;
     idx_base_header base;
     phm_index_counts counts;
-    /* buffered adds */
+    /* buffered adds; with kdefer, the deferred keys instead: each pend a
+     * key whose record is the 8-byte entry number (its entry is written) */
     pend *pend;
     size_t npend, pend_cap;
+    int keys_fresh;  /* no key was stored when the transaction began */
+    int kdefer;      /* adds out of key order written, their keys deferred */
+    int kdefer_tried;
+    size_t kdefer_slot; /* the next deferred key's pset slot, or SIZE_MAX */
     chunk *arena;      /* newest first */
     size_t arena_bytes;
     /* this transaction's new PDQ hashes, ascending entry numbers;
@@ -150,6 +159,10 @@ struct phm_index_txn {
 };
 
 static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen);
+static int flush_pending(phm_index_txn *t);
+static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
+                     size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh);
+static int pset_put(phm_index_txn *t, size_t i, size_t slot);
 static int decode_stored(phm_index_txn *t, uint64_t eid, const uint8_t *rec, size_t rlen,
                          rec_extra *x, phm_entry *e);
 
@@ -384,6 +397,8 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
         phm_index_txn_abort(t); /* the names loaded too */
         return st;
     }
+    t->keys_fresh = t->direct_last_len == 0;
+    t->kdefer_slot = SIZE_MAX;
     *out = t;
     return PHM_OK;
 }
@@ -450,7 +465,10 @@ void phm_index_txn_abort(phm_index_txn *t)
 MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx)
 {
     *idx = t->idx;
-    int rc = t->failed ? 0 : blk_flush(&t->em);
+    /* the keys of the entries written, for whoever reads the tables */
+    int rc = t->failed || !t->kdefer ? 0 : flush_pending(t);
+    if (!rc && !t->failed)
+        rc = blk_flush(&t->em);
     if (!rc && !t->failed)
         rc = blk_flush(&t->km);
     if (rc)
@@ -682,7 +700,16 @@ static int entry_insert(phm_index_txn *t, int append, const uint8_t *key, size_t
     int rc = blk_append(&t->em, ek, 8, rec, rlen);
     if (rc)
         return rc;
-    rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
+    if (t->kdefer) {
+        /* the key later, in key order (flush_pending); its record here
+         * is the entry number */
+        rc = pend_push(t, key, klen, ek, 8, NULL, 0, key_hash(key, klen));
+        if (!rc)
+            rc = pset_put(t, t->npend - 1, t->kdefer_slot);
+        t->kdefer_slot = SIZE_MAX;
+    } else {
+        rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
+    }
     if (t->kfilt) {
         size_t b = key_hash(key, klen) & (KFILT_BITS - 1);
         t->kfilt[b / 8] |= (uint8_t)(1u << (b % 8));
@@ -1082,8 +1109,83 @@ static int keys_few(phm_index_txn *t, size_t most, int *few, size_t *n)
     return 0;
 }
 
+/* Empties the buffer of adds (or deferred keys) once written. */
+static void pend_reset(phm_index_txn *t)
+{
+    t->npend = 0;
+    if (t->pset_n) {
+        memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
+        t->pset_n = 0;
+    }
+    /* keep one chunk for the next adds */
+    while (t->arena && t->arena->next) {
+        chunk *c = t->arena;
+        t->arena = c->next;
+        free(c);
+    }
+    if (t->arena)
+        t->arena->len = 0;
+    t->arena_bytes = 0;
+}
+
+/* Writes the deferred keys into the keys table (empty: every key of the
+ * transaction is among them) in key order, and ends the deferral. */
+static int keys_deferred_write(phm_index_txn *t)
+{
+    const pend **ps;
+    size_t i = 1;
+    while (i < t->npend && cmp_pend(&t->pend[i - 1], &t->pend[i]) < 0)
+        i++;
+    int rc = sort_pending(t->pend, t->npend, i >= t->npend, &ps);
+    for (i = 0; !rc && i < t->npend; i++) {
+        if (i + 8 < t->npend)
+            __builtin_prefetch(ps[i + 8]->key);
+        rc = key_append(t, ps[i]->key, ps[i]->key_len, blk_u64_get(pend_rec(ps[i])));
+    }
+    free(ps);
+    /* the table of keys is not needed again at this size: its memory
+     * back rather than cleared */
+    pset_free(t->pset, t->pset_cap);
+    t->pset = NULL;
+    t->pset_cap = t->pset_n = 0;
+    pend_reset(t);
+    t->kdefer = 0;
+    return rc ? rc : direct_start(t);
+}
+
+/* Starts deferring the keys of the adds (kdefer): the keys this
+ * transaction stored so far (all there are: keys_fresh) are taken out of
+ * the keys table into the buffer, to be written with the others. */
+static int keys_defer_start(phm_index_txn *t)
+{
+    t->kdefer_tried = 1;
+    uint64_t n = 0;
+    stored_keys sk = { 0 };
+    int rc = blk_flush(&t->km);
+    if (!rc)
+        rc = blk_count(&t->km, &n);
+    if (!rc && n > PEND_MAX_ITEMS / 2)
+        return 0; /* too many already: buffer the adds as before */
+    if (!rc && n)
+        rc = stored_keys_take(t, (size_t)n, &sk);
+    t->kdefer = !rc;
+    for (size_t i = 0; !rc && i < sk.n; i++) {
+        size_t len;
+        const uint8_t *key = stored_key(&sk, i, &len);
+        uint8_t ek[8];
+        blk_u64_put(ek, sk.eid[i]);
+        rc = pend_push(t, key, len, ek, 8, NULL, 0, key_hash(key, len));
+        if (!rc)
+            rc = pset_put(t, t->npend - 1, SIZE_MAX);
+    }
+    stored_keys_free(&sk);
+    return rc;
+}
+
 static int flush_pending(phm_index_txn *t)
 {
+    if (t->kdefer)
+        return keys_deferred_write(t);
     if (!t->npend)
         return 0;
     /* Input is often in key order already: check before sorting. */
@@ -1151,20 +1253,7 @@ static int flush_pending(phm_index_txn *t)
     }
     stored_keys_free(&sk);
     free(ps);
-    t->npend = 0;
-    if (t->pset_n) {
-        memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
-        t->pset_n = 0;
-    }
-    /* keep one chunk for the next adds */
-    while (t->arena && t->arena->next) {
-        chunk *c = t->arena;
-        t->arena = c->next;
-        free(c);
-    }
-    if (t->arena)
-        t->arena->len = 0;
-    t->arena_bytes = 0;
+    pend_reset(t);
     if (!rc)
         rc = direct_start(t);
     return rc;
@@ -1436,6 +1525,28 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
             return PHM_OK;
         }
         t->direct = 0; /* out of order: buffer from now on */
+        if (t->keys_fresh && !t->kdefer_tried && !t->npend &&
+            (rc = keys_defer_start(t)) != 0)
+            return fail_mdb(t, rc, "writing entries", err, errlen);
+    }
+    if (t->kdefer) {
+        /* a key not among the transaction's (all there are) is new: its
+         * entry is written at once, the key deferred; a repeated one
+         * ends the deferral, and is buffered as below */
+        size_t ks = t->pset_cap ? pset_slot(t, key, klen, key_hash(key, klen)) : SIZE_MAX;
+        if ((ks == SIZE_MAX || !t->pset[ks]) && t->npend < PEND_MAX_ITEMS &&
+            t->arena_bytes < PEND_MAX_BYTES) {
+            rec_extra x = { .source = t->last_src_num, .category = t->last_cat_num };
+            t->kdefer_slot = ks;
+            rc = entry_insert(t, 1, key, klen, rec, rlen, e, &x);
+            if (rc)
+                return fail_mdb(t, rc, "writing entries", err, errlen);
+            t->counts.added++;
+            return PHM_OK;
+        }
+        if ((rc = flush_pending(t)) != 0)
+            return fail_mdb(t, rc, "writing entries", err, errlen);
+        t->direct = 0;
     }
     /* entry_encode gave the source its number: the key is e's */
     uint32_t kh = 0;
@@ -1451,33 +1562,44 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
             return fail_mdb(t, rc, "writing entries", err, errlen);
         slot = SIZE_MAX; /* the table was emptied */
     }
+    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
+    size_t nh = (e->signals & PHM_SIG_PDQ) ? rec_slots(e, h) : 0;
+    if (pend_push(t, key, klen, rec, rlen, h, nh, kh) ||
+        (t->unique && pset_put(t, t->npend - 1, slot)))
+        return fail_nomem(t, err, errlen);
+    return PHM_OK;
+}
+
+/* Buffers key, record and nh PDQ hashes h in the arena as t->pend's next
+ * item (key hash kh). 0 or ENOMEM. */
+static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
+                     size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh)
+{
     if (t->npend == t->pend_cap) {
         size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
         pend *p = realloc(t->pend, cap * sizeof *p);
         if (!p)
-            return fail_nomem(t, err, errlen);
+            return ENOMEM;
         t->pend = p;
         t->pend_cap = cap;
     }
-    size_t nh = (e->signals & PHM_SIG_PDQ) ? 1 + e->nvariants : 0;
-    if (!t->arena || t->arena->cap - t->arena->len < klen + rlen + nh * sizeof(phm_pdq)) {
+    size_t hb = nh * sizeof *h;
+    if (!t->arena || t->arena->cap - t->arena->len < klen + rlen + hb) {
         chunk *c = malloc(sizeof *c + CHUNK_BYTES);
         if (!c)
-            return fail_nomem(t, err, errlen);
+            return ENOMEM;
         c->next = t->arena;
         c->len = 0;
         c->cap = CHUNK_BYTES;
         t->arena = c;
     }
-    /* key, record and PDQ hashes into the arena */
     chunk *c = t->arena;
     pend *p = &t->pend[t->npend];
     uint8_t *dst = c->data + c->len;
-    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
-    size_t hb = nh ? rec_slots(e, h) * sizeof *h : 0;
     memcpy(dst, key, klen);
     memcpy(dst + klen, rec, rlen);
-    memcpy(dst + klen + rlen, h, hb);
+    if (hb)
+        memcpy(dst + klen + rlen, h, hb);
     p->key = dst;
     p->key_len = (uint16_t)klen;
     p->rec_len = (uint16_t)rlen;
@@ -1486,9 +1608,7 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
     c->len += klen + rlen + hb;
     t->arena_bytes += klen + rlen + hb;
     t->npend++;
-    if (t->unique && pset_put(t, t->npend - 1, slot))
-        return fail_nomem(t, err, errlen);
-    return PHM_OK;
+    return 0;
 }
 
 /* ---- removal ------------------------------------------------------ */
