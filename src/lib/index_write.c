@@ -101,7 +101,13 @@ struct phm_index_txn {
     int keys_fresh;  /* no key was stored when the transaction began */
     int kdefer;      /* adds out of key order written, their keys deferred */
     int kdefer_tried;
-    size_t kdefer_slot; /* the next deferred key's pset slot, or SIZE_MAX */
+    size_t kdefer_slot; /* the next deferred key's pset slot, SIZE_MAX, or
+                         * KDEFER_NUMBERED (it is in nums, not in pset) */
+    /* ...the deferred keys that are decimal numbers below NUMS_MAX under
+     * source nums_src: a bit each (line numbers need no hash table) */
+    uint64_t *nums;
+    size_t nums_words;
+    uint32_t nums_src;
     chunk *arena;      /* newest first */
     size_t arena_bytes;
     /* this transaction's new PDQ hashes, ascending entry numbers;
@@ -163,6 +169,7 @@ static int flush_pending(phm_index_txn *t);
 static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
                      size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh);
 static int pset_put(phm_index_txn *t, size_t i, size_t slot);
+static int kdefer_file(phm_index_txn *t, const uint8_t *key, size_t klen, size_t slot);
 static int decode_stored(phm_index_txn *t, uint64_t eid, const uint8_t *rec, size_t rlen,
                          rec_extra *x, phm_entry *e);
 
@@ -406,6 +413,7 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
 static void txn_free(phm_index_txn *t)
 {
     free(t->pend);
+    free(t->nums);
     while (t->arena) {
         chunk *c = t->arena;
         t->arena = c->next;
@@ -705,7 +713,7 @@ static int entry_insert(phm_index_txn *t, int append, const uint8_t *key, size_t
          * is the entry number */
         rc = pend_push(t, key, klen, ek, 8, NULL, 0, key_hash(key, klen));
         if (!rc)
-            rc = pset_put(t, t->npend - 1, t->kdefer_slot);
+            rc = kdefer_file(t, key, klen, t->kdefer_slot);
         t->kdefer_slot = SIZE_MAX;
     } else {
         rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
@@ -1128,6 +1136,68 @@ static void pend_reset(phm_index_txn *t)
     t->arena_bytes = 0;
 }
 
+/* Deferred keys that are decimal ids (no leading zero) below NUMS_MAX, of
+ * one source, are told apart by a bit each in t->nums (at most 16 MiB),
+ * the others by the pset. */
+#define NUMS_MAX ((uint64_t)1 << 27)
+#define KDEFER_NUMBERED (SIZE_MAX - 1)
+
+/* The number of key's id, when it is one of t->nums's (source nums_src,
+ * or any source while no key is numbered yet): 1 and *v, else 0. */
+static int key_number(const phm_index_txn *t, const uint8_t *key, size_t klen, uint32_t *src,
+                      uint64_t *v)
+{
+    size_t a = idx_okey_get(key, klen, src);
+    if (!a || a == klen || (t->nums && *src != t->nums_src) ||
+        (key[a] == '0' && klen - a > 1) || klen - a > 9)
+        return 0;
+    uint64_t x = 0;
+    for (size_t i = a; i < klen; i++) {
+        if (key[i] < '0' || key[i] > '9')
+            return 0;
+        x = x * 10 + (uint64_t)(key[i] - '0');
+    }
+    *v = x;
+    return x < NUMS_MAX;
+}
+
+/* Whether number v (of source src) is among the deferred keys. */
+static int nums_has(const phm_index_txn *t, uint64_t v)
+{
+    return v / 64 < t->nums_words && (t->nums[v / 64] >> (v % 64) & 1);
+}
+
+/* Records number v (of source src, v < NUMS_MAX). 0 or ENOMEM. */
+static int nums_set(phm_index_txn *t, uint32_t src, uint64_t v)
+{
+    size_t w = (size_t)(v / 64);
+    if (w >= t->nums_words) {
+        size_t n = t->nums_words ? t->nums_words : 1024;
+        while (n <= w)
+            n *= 2;
+        uint64_t *p = realloc(t->nums, n * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        memset(p + t->nums_words, 0, (n - t->nums_words) * sizeof *p);
+        t->nums = p;
+        t->nums_words = n;
+        t->nums_src = src;
+    }
+    t->nums[w] |= (uint64_t)1 << (v % 64);
+    return 0;
+}
+
+/* Files deferred key t->pend[t->npend - 1] (key, klen) in nums or in the
+ * pset (at `slot`, from pset_slot, or SIZE_MAX). 0 or ENOMEM. */
+static int kdefer_file(phm_index_txn *t, const uint8_t *key, size_t klen, size_t slot)
+{
+    uint32_t src;
+    uint64_t v;
+    if (slot == KDEFER_NUMBERED || (slot == SIZE_MAX && key_number(t, key, klen, &src, &v)))
+        return slot == KDEFER_NUMBERED ? 0 : nums_set(t, src, v);
+    return pset_put(t, t->npend - 1, slot);
+}
+
 /* Writes the deferred keys into the keys table (empty: every key of the
  * transaction is among them) in key order, and ends the deferral. */
 static int keys_deferred_write(phm_index_txn *t)
@@ -1148,6 +1218,9 @@ static int keys_deferred_write(phm_index_txn *t)
     pset_free(t->pset, t->pset_cap);
     t->pset = NULL;
     t->pset_cap = t->pset_n = 0;
+    free(t->nums);
+    t->nums = NULL;
+    t->nums_words = 0;
     pend_reset(t);
     t->kdefer = 0;
     return rc ? rc : direct_start(t);
@@ -1176,7 +1249,7 @@ static int keys_defer_start(phm_index_txn *t)
         blk_u64_put(ek, sk.eid[i]);
         rc = pend_push(t, key, len, ek, 8, NULL, 0, key_hash(key, len));
         if (!rc)
-            rc = pset_put(t, t->npend - 1, SIZE_MAX);
+            rc = kdefer_file(t, key, len, SIZE_MAX);
     }
     stored_keys_free(&sk);
     return rc;
@@ -1419,18 +1492,22 @@ static int pset_put(phm_index_txn *t, size_t i, size_t slot)
         uint64_t *n = pset_alloc(cap);
         if (!n)
             return ENOMEM;
+        /* Refiled from the old table: its keys are distinct (one slot a
+         * key, its latest add), so each goes to the first free slot from
+         * its hash, without reading keys; and only what the table holds
+         * (deferred keys that are line numbers are not in it). */
+        for (size_t j = 0; j < t->pset_cap; j++) {
+            uint64_t v = t->pset[j];
+            if (!v)
+                continue;
+            size_t k = (uint32_t)(v >> 32) & (cap - 1);
+            while (n[k])
+                k = (k + 1) & (cap - 1);
+            n[k] = v;
+        }
         pset_free(t->pset, t->pset_cap);
         t->pset = n;
         t->pset_cap = cap;
-        t->pset_n = 0;
-        /* Refiled from the adds in order (read in sequence, their hashes
-         * kept), the later of one key replacing the earlier, as before. */
-        for (size_t k = 0; k < i; k++) {
-            const pend *p = &t->pend[k];
-            size_t j = pset_slot(t, p->key, p->key_len, p->hash);
-            t->pset_n += !t->pset[j];
-            t->pset[j] = (uint64_t)p->hash << 32 | (uint32_t)(k + 1);
-        }
         slot = SIZE_MAX;
     }
     const pend *p = &t->pend[i];
@@ -1533,9 +1610,21 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         /* a key not among the transaction's (all there are) is new: its
          * entry is written at once, the key deferred; a repeated one
          * ends the deferral, and is buffered as below */
-        size_t ks = t->pset_cap ? pset_slot(t, key, klen, key_hash(key, klen)) : SIZE_MAX;
-        if ((ks == SIZE_MAX || !t->pset[ks]) && t->npend < PEND_MAX_ITEMS &&
-            t->arena_bytes < PEND_MAX_BYTES) {
+        uint32_t ns;
+        uint64_t nv;
+        int seen;
+        size_t ks = SIZE_MAX;
+        if (key_number(t, key, klen, &ns, &nv)) {
+            seen = nums_has(t, nv);
+            if (!seen && (rc = nums_set(t, ns, nv)) != 0)
+                return fail_mdb(t, rc, "writing entries", err, errlen);
+            ks = KDEFER_NUMBERED;
+        } else {
+            if (t->pset_cap)
+                ks = pset_slot(t, key, klen, key_hash(key, klen));
+            seen = ks != SIZE_MAX && t->pset[ks];
+        }
+        if (!seen && t->npend < PEND_MAX_ITEMS && t->arena_bytes < PEND_MAX_BYTES) {
             rec_extra x = { .source = t->last_src_num, .category = t->last_cat_num };
             t->kdefer_slot = ks;
             rc = entry_insert(t, 1, key, klen, rec, rlen, e, &x);

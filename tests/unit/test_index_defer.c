@@ -7,7 +7,10 @@
  * phm_index_verify passes; entry numbers follow the adds; a repeated id
  * (same hash, another hash, with and without unique ids), a removal, an
  * abort, a bad entry in the middle, the plan thread, and a second import
- * into the built index. */
+ * into the built index; each kind of key the deferral tells repeats of
+ * apart by (line numbers of one source: a bit each; other sources, ids
+ * with a leading zero, not numbers, large numbers: a table of hashes)
+ * repeated after all the others. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +128,65 @@ static size_t search_ids(phm_index *idx, const phm_pdq *q, size_t *ids, size_t m
             ids[j - 1] = x;
         }
     return n;
+}
+
+/* Adds source:id with hash h; the library status. */
+static int add_named(phm_index_txn *t, const char *source, const char *id, const phm_pdq *h)
+{
+    char err[PHM_ERRMSG_MAX];
+    phm_entry e = { .source = source, .id = id, .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = *h };
+    return phm_index_add(t, &e, err, sizeof err);
+}
+
+/* Keys of each kind the deferral tells apart (a bit per line number of
+ * one source; a table of hashes for the rest), after ids 1..20 of s. */
+static const struct {
+    const char *source, *id;
+} mixed[] = {
+    { "t", "3" }, { "t", "1" },  { "s", "x1" }, { "s", "007" },
+    { "s", "200000000" },        { "s", "0" },  { "s", "134217727" },
+};
+#define NMIXED (sizeof mixed / sizeof mixed[0])
+
+/* A fresh index: s 1..20, the mixed keys, then key `again` (an index in
+ * mixed, or 100 + a line number of s) once more with its hash. Whether
+ * the counts are 20 + NMIXED added and 1 unchanged, every key is found
+ * with its hash, and verify passes. */
+static int mixed_repeat(const char *dir, size_t again, const char *name)
+{
+    char err[PHM_ERRMSG_MAX];
+    phm_index *idx = open_new(dir, name);
+    phm_index_txn *t;
+    if (!idx || phm_index_txn_begin(idx, &t, err, sizeof err))
+        return 0;
+    int ok = add_ids(t, 1, 20) == PHM_OK;
+    for (size_t i = 0; ok && i < NMIXED; i++)
+        ok = add_named(t, mixed[i].source, mixed[i].id, &H[100 + i]) == PHM_OK;
+    if (ok && again >= 100)
+        ok = add_id(t, again - 100, &H[again - 100]) == PHM_OK;
+    else if (ok)
+        ok = add_named(t, mixed[again].source, mixed[again].id, &H[100 + again]) == PHM_OK;
+    phm_index_counts c;
+    ok = ok && phm_index_txn_commit(t, &c, err, sizeof err) == PHM_OK &&
+         c.added == 20 + NMIXED && c.unchanged == 1 && c.updated == 0;
+    if (!ok)
+        fprintf(stderr, "# %s: %s\n", name, err);
+    phm_searcher *s;
+    if (ok && phm_searcher_new(idx, &s, err, sizeof err) == PHM_OK) {
+        for (size_t i = 0; ok && i < NMIXED; i++) {
+            uint64_t eid;
+            phm_entry e;
+            ok = phm_searcher_find(s, mixed[i].source, mixed[i].id, &eid, err, sizeof err) ==
+                     PHM_OK &&
+                 phm_searcher_get(s, eid, &e, err, sizeof err) == PHM_OK &&
+                 memcmp(&e.pdq, &H[100 + i], sizeof e.pdq) == 0;
+        }
+        phm_searcher_free(s);
+    }
+    ok = ok && all_found(idx, 20) && verify_ok(idx);
+    phm_index_close(idx);
+    return ok;
 }
 
 static int cmp_dec(const void *a, const void *b)
@@ -257,6 +319,37 @@ int main(void)
     OK(phm_index_get_stats(a, &stats, err, sizeof err) == PHM_OK && stats.entries == 0 &&
            find_id(a, 10, NULL) == UINT64_MAX && verify_ok(a),
        "aborted: no entry, verify passes");
+    phm_index_close(a);
+
+    /* each kind of key repeated: found again, counted unchanged */
+    for (size_t k = 0; k < NMIXED; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "m%zu.phmi", k);
+        OK(mixed_repeat(dir, k, name), "key %s:%s repeated after the mixed keys",
+           mixed[k].source, mixed[k].id);
+    }
+    OK(mixed_repeat(dir, 100 + 7, "m7.phmi"), "line 7 repeated after the mixed keys "
+       "(007 is another id)");
+    OK(mixed_repeat(dir, 100 + 20, "m20.phmi"), "line 20 repeated after the mixed keys");
+
+    /* line numbers and other ids interleaved, enough of the others for
+     * their table to grow (it refiles only its own keys) */
+    a = open_new(dir, "n.phmi");
+    phm_index_txn_begin(a, &t, err, sizeof err);
+    st = PHM_OK;
+    for (size_t i = 1; !st && i <= N; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "x%zu", i);
+        st = add_id(t, i, &H[i]);
+        if (!st)
+            st = add_named(t, "s", id, &H[i]);
+    }
+    OK(st == PHM_OK && phm_index_txn_commit(t, &c, err, sizeof err) == PHM_OK &&
+           c.added == 2 * N,
+       "ids 1..%d and x1..x%d interleaved: %d added", N, N, 2 * N);
+    phm_pdq hx;
+    OK(all_found(a, N) && find_id(a, 1, &hx) != UINT64_MAX && verify_ok(a),
+       "every line number found; verify passes");
     phm_index_close(a);
 
     /* big enough for the plan thread (its threshold lowered) */
