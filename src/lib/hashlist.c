@@ -4,6 +4,7 @@
  * in hashlist_delimited.c, jsonl in hashlist_json.c, the writers in
  * hashlist_write.c. */
 #include "hashlist_internal.h"
+#include "decimal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -834,17 +835,8 @@ static void entry_reset(phm_hashlist_reader *r, phm_entry *e)
 /* Defaults for what the record did not give. */
 static void finish_entry(phm_hashlist_reader *r)
 {
-    if (!r->id[0]) { /* the line number in decimal, without snprintf's parsing */
-        char d[24];
-        size_t n = 0;
-        uint64_t v = r->rec_line;
-        do
-            d[n++] = (char)('0' + v % 10);
-        while ((v /= 10) != 0);
-        for (size_t i = 0; i < n; i++)
-            r->id[i] = d[n - 1 - i];
-        r->id[n] = '\0';
-    }
+    if (!r->id[0]) /* the line number */
+        phm__u64_dec(r->id, r->rec_line);
     if (!r->source[0])
         memcpy(r->source, r->def_source, strlen(r->def_source) + 1);
     if (!r->category[0])

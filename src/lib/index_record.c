@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "decimal.h"
 #include "index_internal.h"
 
 size_t rec_digest_len(unsigned sig)
@@ -550,7 +551,8 @@ int rec_decode(const void *rec, size_t len, const idx_names *nm, rec_extra *x,
     if (flags & REC_F_NUMID) {
         if (get_uv(p, len, &pos, &v))
             return PHM_ERR_CORRUPT;
-        snprintf(x->numid, sizeof x->numid, "%llu", (unsigned long long)v);
+        _Static_assert(REC_NUMID_MAX >= 21, "numid holds any u64");
+        phm__u64_dec(x->numid, v);
         out->id = x->numid;
     } else {
         uint64_t dummy;

@@ -7,7 +7,11 @@
  * order when the buffer fills, before a removal, and at commit, so LMDB's
  * B-tree writes stay sequential; when the stored keys are few beside the
  * buffer, they are taken out and merged with it, so that all is appended
- * still (full pages, no lookups). New PDQ hashes are kept in memory until
+ * still (full pages, no lookups). In a transaction that began with no key
+ * stored, adds out of key order (ids that are line numbers: "10" sorts
+ * before "9") are written at once as well, entry numbers in the order of
+ * the adds, and only their keys are buffered (deferred keys), until the
+ * first repeated key, a removal, or the commit. New PDQ hashes are kept in memory until
  * commit, which either appends them to the delta table or, when the delta
  * has grown large, rebuilds the compacted structure with them included
  * (index_build.c) - all inside the one LMDB transaction, so a crash at any
@@ -44,13 +48,25 @@ static uint64_t dead_limit(uint64_t base_n)
     return l > 65536 ? l : 65536;
 }
 
+/* A buffered add: 24 bytes (40 before: a pointer to the record and a
+ * sequence number, both implied), since a bulk import of ids that do not
+ * come in key order (line numbers) buffers every add, and the first touch
+ * of that memory is a good part of its cost. The pends are never moved:
+ * their order in t->pend is the order of the adds. */
 typedef struct pend {
-    const uint8_t *key, *rec; /* in the arena */
-    uint32_t key_len, rec_len;
-    uint32_t seq;
+    const uint8_t *key; /* in the arena, then the record, then the hashes */
+    uint16_t key_len, rec_len;
     uint32_t hash; /* key_hash(key) when the transaction checks unique ids */
     uint8_t nh; /* PDQ hashes after the record in the arena (format 5) */
 } pend;
+_Static_assert(IDX_KEY_MAX <= UINT16_MAX && REC_MAX <= UINT16_MAX,
+               "a pend's lengths are 16 bits");
+
+/* p's record, after its key in the arena */
+static inline const uint8_t *pend_rec(const pend *p)
+{
+    return p->key + p->key_len;
+}
 
 /* The arena holding buffered keys and records: a list of chunks, so that
  * growing it never moves what pend points to. */
@@ -78,9 +94,20 @@ struct phm_index_txn {
     uint64_t next_eid, first_new_eid;
     idx_base_header base;
     phm_index_counts counts;
-    /* buffered adds */
+    /* buffered adds; with kdefer, the deferred keys instead: each pend a
+     * key whose record is the 8-byte entry number (its entry is written) */
     pend *pend;
     size_t npend, pend_cap;
+    int keys_fresh;  /* no key was stored when the transaction began */
+    int kdefer;      /* adds out of key order written, their keys deferred */
+    int kdefer_tried;
+    size_t kdefer_slot; /* the next deferred key's pset slot, SIZE_MAX, or
+                         * KDEFER_NUMBERED (it is in nums, not in pset) */
+    /* ...the deferred keys that are decimal numbers below NUMS_MAX under
+     * source nums_src: a bit each (line numbers need no hash table) */
+    uint64_t *nums;
+    size_t nums_words;
+    uint32_t nums_src;
     chunk *arena;      /* newest first */
     size_t arena_bytes;
     /* this transaction's new PDQ hashes, ascending entry numbers;
@@ -138,6 +165,11 @@ struct phm_index_txn {
 };
 
 static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen);
+static int flush_pending(phm_index_txn *t);
+static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
+                     size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh);
+static int pset_put(phm_index_txn *t, size_t i, size_t slot);
+static int kdefer_file(phm_index_txn *t, const uint8_t *key, size_t klen, size_t slot);
 static int decode_stored(phm_index_txn *t, uint64_t eid, const uint8_t *rec, size_t rlen,
                          rec_extra *x, phm_entry *e);
 
@@ -372,6 +404,8 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
         phm_index_txn_abort(t); /* the names loaded too */
         return st;
     }
+    t->keys_fresh = t->direct_last_len == 0;
+    t->kdefer_slot = SIZE_MAX;
     *out = t;
     return PHM_OK;
 }
@@ -379,6 +413,7 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
 static void txn_free(phm_index_txn *t)
 {
     free(t->pend);
+    free(t->nums);
     while (t->arena) {
         chunk *c = t->arena;
         t->arena = c->next;
@@ -438,7 +473,10 @@ void phm_index_txn_abort(phm_index_txn *t)
 MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx)
 {
     *idx = t->idx;
-    int rc = t->failed ? 0 : blk_flush(&t->em);
+    /* the keys of the entries written, for whoever reads the tables */
+    int rc = t->failed || !t->kdefer ? 0 : flush_pending(t);
+    if (!rc && !t->failed)
+        rc = blk_flush(&t->em);
     if (!rc && !t->failed)
         rc = blk_flush(&t->km);
     if (rc)
@@ -670,7 +708,16 @@ static int entry_insert(phm_index_txn *t, int append, const uint8_t *key, size_t
     int rc = blk_append(&t->em, ek, 8, rec, rlen);
     if (rc)
         return rc;
-    rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
+    if (t->kdefer) {
+        /* the key later, in key order (flush_pending); its record here
+         * is the entry number */
+        rc = pend_push(t, key, klen, ek, 8, NULL, 0, key_hash(key, klen));
+        if (!rc)
+            rc = kdefer_file(t, key, klen, t->kdefer_slot);
+        t->kdefer_slot = SIZE_MAX;
+    } else {
+        rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
+    }
     if (t->kfilt) {
         size_t b = key_hash(key, klen) & (KFILT_BITS - 1);
         t->kfilt[b / 8] |= (uint8_t)(1u << (b % 8));
@@ -806,7 +853,7 @@ static int cmp_pend(const void *x, const void *y)
 {
     const pend *a = x, *b = y;
     int c = cmp_keys(a->key, a->key_len, b->key, b->key_len);
-    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+    return c ? c : (a > b) - (a < b); /* both in t->pend: the order of the adds */
 }
 
 /* Sorting the buffered adds: by the first 8 bytes of their keys (zero
@@ -905,7 +952,7 @@ static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *ole
 static void pend_hashes(const pend *p, phm_entry *e)
 {
     phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
-    memcpy(h, p->rec + p->rec_len, p->nh * sizeof *h);
+    memcpy(h, pend_rec(p) + p->rec_len, p->nh * sizeof *h);
     rec_set_hashes(e, h, p->nh);
 }
 
@@ -915,11 +962,12 @@ static void pend_hashes(const pend *p, phm_entry *e)
 static int same_content(const pend *cur, const uint8_t *old, size_t olen,
                         const phm_entry *oe, const pend *p)
 {
-    const uint8_t *ph = p->rec + p->rec_len;
+    const uint8_t *ph = pend_rec(p) + p->rec_len;
     if (cur)
-        return rec_same(cur->rec, cur->rec_len, p->rec, p->rec_len) && cur->nh == p->nh &&
-               memcmp(cur->rec + cur->rec_len, ph, p->nh * sizeof(phm_pdq)) == 0;
-    if (!rec_same(old, olen, p->rec, p->rec_len) ||
+        return rec_same(pend_rec(cur), cur->rec_len, pend_rec(p), p->rec_len) &&
+               cur->nh == p->nh &&
+               memcmp(pend_rec(cur) + cur->rec_len, ph, p->nh * sizeof(phm_pdq)) == 0;
+    if (!rec_same(old, olen, pend_rec(p), p->rec_len) ||
         p->nh != ((oe->signals & PHM_SIG_PDQ) ? 1 + oe->nvariants : 0))
         return 0;
     if (p->nh && memcmp(&oe->pdq, ph, sizeof(phm_pdq)))
@@ -976,13 +1024,13 @@ static int flush_group(phm_index_txn *t, int append, const pend *const *g, size_
     }
     if (exists && !cur) /* nothing changed */
         return append ? key_append(t, key, klen, eid) : 0;
-    if (rec_decode(cur->rec, cur->rec_len, &t->names, &x, &e))
+    if (rec_decode(pend_rec(cur), cur->rec_len, &t->names, &x, &e))
         return MDB_CORRUPTED;
     pend_hashes(cur, &e);
     if (!exists)
-        return entry_insert(t, append, key, klen, cur->rec, cur->rec_len, &e, &x);
-    return entry_replace(t, append, eid, &oe, &ox, key, klen, cur->rec, cur->rec_len, &e,
-                         &x);
+        return entry_insert(t, append, key, klen, pend_rec(cur), cur->rec_len, &e, &x);
+    return entry_replace(t, append, eid, &oe, &ox, key, klen, pend_rec(cur), cur->rec_len,
+                         &e, &x);
 }
 
 /* The keys table's contents, taken out of it to be merged with a batch. */
@@ -1069,8 +1117,148 @@ static int keys_few(phm_index_txn *t, size_t most, int *few, size_t *n)
     return 0;
 }
 
+/* Empties the buffer of adds (or deferred keys) once written. */
+static void pend_reset(phm_index_txn *t)
+{
+    t->npend = 0;
+    if (t->pset_n) {
+        memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
+        t->pset_n = 0;
+    }
+    /* keep one chunk for the next adds */
+    while (t->arena && t->arena->next) {
+        chunk *c = t->arena;
+        t->arena = c->next;
+        free(c);
+    }
+    if (t->arena)
+        t->arena->len = 0;
+    t->arena_bytes = 0;
+}
+
+/* Deferred keys that are decimal ids (no leading zero) below NUMS_MAX, of
+ * one source, are told apart by a bit each in t->nums (at most 16 MiB),
+ * the others by the pset. */
+#define NUMS_MAX ((uint64_t)1 << 27)
+#define KDEFER_NUMBERED (SIZE_MAX - 1)
+
+/* The number of key's id, when it is one of t->nums's (source nums_src,
+ * or any source while no key is numbered yet): 1 and *v, else 0. */
+static int key_number(const phm_index_txn *t, const uint8_t *key, size_t klen, uint32_t *src,
+                      uint64_t *v)
+{
+    size_t a = idx_okey_get(key, klen, src);
+    if (!a || a == klen || (t->nums && *src != t->nums_src) ||
+        (key[a] == '0' && klen - a > 1) || klen - a > 9)
+        return 0;
+    uint64_t x = 0;
+    for (size_t i = a; i < klen; i++) {
+        if (key[i] < '0' || key[i] > '9')
+            return 0;
+        x = x * 10 + (uint64_t)(key[i] - '0');
+    }
+    *v = x;
+    return x < NUMS_MAX;
+}
+
+/* Whether number v (of source src) is among the deferred keys. */
+static int nums_has(const phm_index_txn *t, uint64_t v)
+{
+    return v / 64 < t->nums_words && (t->nums[v / 64] >> (v % 64) & 1);
+}
+
+/* Records number v (of source src, v < NUMS_MAX). 0 or ENOMEM. */
+static int nums_set(phm_index_txn *t, uint32_t src, uint64_t v)
+{
+    size_t w = (size_t)(v / 64);
+    if (w >= t->nums_words) {
+        size_t n = t->nums_words ? t->nums_words : 1024;
+        while (n <= w)
+            n *= 2;
+        uint64_t *p = realloc(t->nums, n * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        memset(p + t->nums_words, 0, (n - t->nums_words) * sizeof *p);
+        t->nums = p;
+        t->nums_words = n;
+        t->nums_src = src;
+    }
+    t->nums[w] |= (uint64_t)1 << (v % 64);
+    return 0;
+}
+
+/* Files deferred key t->pend[t->npend - 1] (key, klen) in nums or in the
+ * pset (at `slot`, from pset_slot, or SIZE_MAX). 0 or ENOMEM. */
+static int kdefer_file(phm_index_txn *t, const uint8_t *key, size_t klen, size_t slot)
+{
+    uint32_t src;
+    uint64_t v;
+    if (slot == KDEFER_NUMBERED || (slot == SIZE_MAX && key_number(t, key, klen, &src, &v)))
+        return slot == KDEFER_NUMBERED ? 0 : nums_set(t, src, v);
+    return pset_put(t, t->npend - 1, slot);
+}
+
+/* Writes the deferred keys into the keys table (empty: every key of the
+ * transaction is among them) in key order, and ends the deferral. */
+static int keys_deferred_write(phm_index_txn *t)
+{
+    const pend **ps;
+    size_t i = 1;
+    while (i < t->npend && cmp_pend(&t->pend[i - 1], &t->pend[i]) < 0)
+        i++;
+    int rc = sort_pending(t->pend, t->npend, i >= t->npend, &ps);
+    for (i = 0; !rc && i < t->npend; i++) {
+        if (i + 8 < t->npend)
+            __builtin_prefetch(ps[i + 8]->key);
+        rc = key_append(t, ps[i]->key, ps[i]->key_len, blk_u64_get(pend_rec(ps[i])));
+    }
+    free(ps);
+    /* the table of keys is not needed again at this size: its memory
+     * back rather than cleared */
+    pset_free(t->pset, t->pset_cap);
+    t->pset = NULL;
+    t->pset_cap = t->pset_n = 0;
+    free(t->nums);
+    t->nums = NULL;
+    t->nums_words = 0;
+    pend_reset(t);
+    t->kdefer = 0;
+    return rc ? rc : direct_start(t);
+}
+
+/* Starts deferring the keys of the adds (kdefer): the keys this
+ * transaction stored so far (all there are: keys_fresh) are taken out of
+ * the keys table into the buffer, to be written with the others. */
+static int keys_defer_start(phm_index_txn *t)
+{
+    t->kdefer_tried = 1;
+    uint64_t n = 0;
+    stored_keys sk = { 0 };
+    int rc = blk_flush(&t->km);
+    if (!rc)
+        rc = blk_count(&t->km, &n);
+    if (!rc && n > PEND_MAX_ITEMS / 2)
+        return 0; /* too many already: buffer the adds as before */
+    if (!rc && n)
+        rc = stored_keys_take(t, (size_t)n, &sk);
+    t->kdefer = !rc;
+    for (size_t i = 0; !rc && i < sk.n; i++) {
+        size_t len;
+        const uint8_t *key = stored_key(&sk, i, &len);
+        uint8_t ek[8];
+        blk_u64_put(ek, sk.eid[i]);
+        rc = pend_push(t, key, len, ek, 8, NULL, 0, key_hash(key, len));
+        if (!rc)
+            rc = kdefer_file(t, key, len, SIZE_MAX);
+    }
+    stored_keys_free(&sk);
+    return rc;
+}
+
 static int flush_pending(phm_index_txn *t)
 {
+    if (t->kdefer)
+        return keys_deferred_write(t);
     if (!t->npend)
         return 0;
     /* Input is often in key order already: check before sorting. */
@@ -1108,7 +1296,7 @@ static int flush_pending(phm_index_txn *t)
             __builtin_prefetch(ps[i + 16]);
         if (i + 8 < t->npend) {
             __builtin_prefetch(ps[i + 8]->key);
-            __builtin_prefetch(ps[i + 8]->rec + ps[i + 8]->rec_len);
+            __builtin_prefetch(pend_rec(ps[i + 8]) + ps[i + 8]->rec_len);
         }
         size_t j = i + 1;
         while (j < t->npend && ps[j]->key_len == ps[i]->key_len &&
@@ -1138,20 +1326,7 @@ static int flush_pending(phm_index_txn *t)
     }
     stored_keys_free(&sk);
     free(ps);
-    t->npend = 0;
-    if (t->pset_n) {
-        memset(t->pset, 0, t->pset_cap * sizeof *t->pset);
-        t->pset_n = 0;
-    }
-    /* keep one chunk for the next adds */
-    while (t->arena && t->arena->next) {
-        chunk *c = t->arena;
-        t->arena = c->next;
-        free(c);
-    }
-    if (t->arena)
-        t->arena->len = 0;
-    t->arena_bytes = 0;
+    pend_reset(t);
     if (!rc)
         rc = direct_start(t);
     return rc;
@@ -1317,18 +1492,22 @@ static int pset_put(phm_index_txn *t, size_t i, size_t slot)
         uint64_t *n = pset_alloc(cap);
         if (!n)
             return ENOMEM;
+        /* Refiled from the old table: its keys are distinct (one slot a
+         * key, its latest add), so each goes to the first free slot from
+         * its hash, without reading keys; and only what the table holds
+         * (deferred keys that are line numbers are not in it). */
+        for (size_t j = 0; j < t->pset_cap; j++) {
+            uint64_t v = t->pset[j];
+            if (!v)
+                continue;
+            size_t k = (uint32_t)(v >> 32) & (cap - 1);
+            while (n[k])
+                k = (k + 1) & (cap - 1);
+            n[k] = v;
+        }
         pset_free(t->pset, t->pset_cap);
         t->pset = n;
         t->pset_cap = cap;
-        t->pset_n = 0;
-        /* Refiled from the adds in order (read in sequence, their hashes
-         * kept), the later of one key replacing the earlier, as before. */
-        for (size_t k = 0; k < i; k++) {
-            const pend *p = &t->pend[k];
-            size_t j = pset_slot(t, p->key, p->key_len, p->hash);
-            t->pset_n += !t->pset[j];
-            t->pset[j] = (uint64_t)p->hash << 32 | (uint32_t)(k + 1);
-        }
         slot = SIZE_MAX;
     }
     const pend *p = &t->pend[i];
@@ -1355,7 +1534,7 @@ static int unique_check(phm_index_txn *t, const phm_entry *e, const uint8_t *key
         uint64_t v = t->pset[*slot];
         if (v) {
             const pend *p = &t->pend[(uint32_t)v - 1];
-            clash = rec_decode(p->rec, p->rec_len, &t->names, &xx, &x) != PHM_OK;
+            clash = rec_decode(pend_rec(p), p->rec_len, &t->names, &xx, &x) != PHM_OK;
             if (!clash) {
                 pend_hashes(p, &x);
                 clash = !same_hashes(&x, e);
@@ -1423,6 +1602,40 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
             return PHM_OK;
         }
         t->direct = 0; /* out of order: buffer from now on */
+        if (t->keys_fresh && !t->kdefer_tried && !t->npend &&
+            (rc = keys_defer_start(t)) != 0)
+            return fail_mdb(t, rc, "writing entries", err, errlen);
+    }
+    if (t->kdefer) {
+        /* a key not among the transaction's (all there are) is new: its
+         * entry is written at once, the key deferred; a repeated one
+         * ends the deferral, and is buffered as below */
+        uint32_t ns;
+        uint64_t nv;
+        int seen;
+        size_t ks = SIZE_MAX;
+        if (key_number(t, key, klen, &ns, &nv)) {
+            seen = nums_has(t, nv);
+            if (!seen && (rc = nums_set(t, ns, nv)) != 0)
+                return fail_mdb(t, rc, "writing entries", err, errlen);
+            ks = KDEFER_NUMBERED;
+        } else {
+            if (t->pset_cap)
+                ks = pset_slot(t, key, klen, key_hash(key, klen));
+            seen = ks != SIZE_MAX && t->pset[ks];
+        }
+        if (!seen && t->npend < PEND_MAX_ITEMS && t->arena_bytes < PEND_MAX_BYTES) {
+            rec_extra x = { .source = t->last_src_num, .category = t->last_cat_num };
+            t->kdefer_slot = ks;
+            rc = entry_insert(t, 1, key, klen, rec, rlen, e, &x);
+            if (rc)
+                return fail_mdb(t, rc, "writing entries", err, errlen);
+            t->counts.added++;
+            return PHM_OK;
+        }
+        if ((rc = flush_pending(t)) != 0)
+            return fail_mdb(t, rc, "writing entries", err, errlen);
+        t->direct = 0;
     }
     /* entry_encode gave the source its number: the key is e's */
     uint32_t kh = 0;
@@ -1438,46 +1651,53 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
             return fail_mdb(t, rc, "writing entries", err, errlen);
         slot = SIZE_MAX; /* the table was emptied */
     }
+    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
+    size_t nh = (e->signals & PHM_SIG_PDQ) ? rec_slots(e, h) : 0;
+    if (pend_push(t, key, klen, rec, rlen, h, nh, kh) ||
+        (t->unique && pset_put(t, t->npend - 1, slot)))
+        return fail_nomem(t, err, errlen);
+    return PHM_OK;
+}
+
+/* Buffers key, record and nh PDQ hashes h in the arena as t->pend's next
+ * item (key hash kh). 0 or ENOMEM. */
+static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
+                     size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh)
+{
     if (t->npend == t->pend_cap) {
         size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
         pend *p = realloc(t->pend, cap * sizeof *p);
         if (!p)
-            return fail_nomem(t, err, errlen);
+            return ENOMEM;
         t->pend = p;
         t->pend_cap = cap;
     }
-    size_t nh = (e->signals & PHM_SIG_PDQ) ? 1 + e->nvariants : 0;
-    if (!t->arena || t->arena->cap - t->arena->len < klen + rlen + nh * sizeof(phm_pdq)) {
+    size_t hb = nh * sizeof *h;
+    if (!t->arena || t->arena->cap - t->arena->len < klen + rlen + hb) {
         chunk *c = malloc(sizeof *c + CHUNK_BYTES);
         if (!c)
-            return fail_nomem(t, err, errlen);
+            return ENOMEM;
         c->next = t->arena;
         c->len = 0;
         c->cap = CHUNK_BYTES;
         t->arena = c;
     }
-    /* key, record and PDQ hashes into the arena */
     chunk *c = t->arena;
     pend *p = &t->pend[t->npend];
     uint8_t *dst = c->data + c->len;
-    phm_pdq h[1 + PHM_INDEX_MAX_VARIANTS];
-    size_t hb = nh ? rec_slots(e, h) * sizeof *h : 0;
     memcpy(dst, key, klen);
     memcpy(dst + klen, rec, rlen);
-    memcpy(dst + klen + rlen, h, hb);
+    if (hb)
+        memcpy(dst + klen + rlen, h, hb);
     p->key = dst;
-    p->key_len = (uint32_t)klen;
-    p->rec = dst + klen;
-    p->rec_len = (uint32_t)rlen;
+    p->key_len = (uint16_t)klen;
+    p->rec_len = (uint16_t)rlen;
     p->nh = (uint8_t)nh;
-    p->seq = (uint32_t)t->npend;
     p->hash = kh;
     c->len += klen + rlen + hb;
     t->arena_bytes += klen + rlen + hb;
     t->npend++;
-    if (t->unique && pset_put(t, t->npend - 1, slot))
-        return fail_nomem(t, err, errlen);
-    return PHM_OK;
+    return 0;
 }
 
 /* ---- removal ------------------------------------------------------ */
