@@ -1070,6 +1070,15 @@ enum {
      * canvas"); made only for an image with such an edge */
     PHM_KV_TRIM_WHITE,    /* "trim-white": cut to its content off white */
     PHM_KV_TRIM_BLACK,    /* "trim-black": cut to its content off black */
+    /* wt-combo2: the soft hash (phm_hash_soft) of the 8 % corner crops,
+     * for a busy image's resized, cut and re-encoded copy, whose plain
+     * hash no stored variant reaches (docs/ROBUST.md, "Combinations of
+     * busy images"). Compared with a query's soft hash only, as "soft" is
+     * (phm_soft_kind) */
+    PHM_KV_SOFT_CROP8_TL, /* "soft-crop8-tl": crop8-tl's soft hash */
+    PHM_KV_SOFT_CROP8_TR, /* "soft-crop8-tr" */
+    PHM_KV_SOFT_CROP8_BL, /* "soft-crop8-bl" */
+    PHM_KV_SOFT_CROP8_BR, /* "soft-crop8-br" */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -1085,6 +1094,12 @@ const char *phm_known_variant_name(int code);
 
 /* The code of variant name `name`, or 0 if it is not in the table. */
 int phm_known_variant_code(const char *name);
+
+/* Nonzero when stored variant `code` is a soft hash (PHM_KV_ED_SOFT and
+ * PHM_KV_SOFT_CROP8_*): a query's soft hash is compared with those of an
+ * entry only, and they with nothing else (docs/ROBUST.md, "Combinations
+ * of busy images"). Thread-safe. */
+int phm_soft_kind(int code);
 
 /* A known item. On input (phm_index_add) the caller owns every pointer;
  * the index copies what it keeps. On output (phm_searcher_get,

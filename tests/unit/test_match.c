@@ -161,6 +161,81 @@ static void test_same_kind(rng *r)
     phm_index_close(idx);
 }
 
+/* The soft hashes (wt-combo2): a query's soft hash is measured against
+ * an entry's nearest soft hash ("soft" or a "soft-crop8-*"), which the
+ * record names; every other query hash (the own one, a trimmed one, a
+ * plain search of one hash) against the entry's own hash and its other
+ * variants only, never its soft hashes. */
+static void test_soft_kind(rng *r)
+{
+    char path[600];
+    phm_index *idx = NULL;
+    phm_index_txn *t = NULL;
+    phm_searcher *s = NULL;
+    phm_matcher *m = NULL;
+    const phm_match_result *res;
+    snprintf(path, sizeof path, "%s/soft.phmi", dir);
+    phm_pdq p = rng_hash(r), sf = rng_hash(r), sc = rng_hash(r);
+    phm_entry e = { .source = "s", .id = "b", .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = p, .nvariants = 2 };
+    e.variants[0] = (phm_entry_variant){ .code = PHM_KV_ED_SOFT, .pdq = sf };
+    e.variants[1] = (phm_entry_variant){ .code = PHM_KV_SOFT_CROP8_TL, .pdq = sc };
+    if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
+        phm_index_txn_begin(idx, &t, err, sizeof err) || phm_index_add(t, &e, err, sizeof err) ||
+        phm_index_txn_commit(t, NULL, err, sizeof err) ||
+        phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m)) {
+        OK(0, "soft kind: index of one entry (%s)", err);
+        phm_index_close(idx);
+        return;
+    }
+    OK(phm_soft_kind(PHM_KV_ED_SOFT) && phm_soft_kind(PHM_KV_SOFT_CROP8_BR) &&
+           !phm_soft_kind(PHM_KV_CROP8_TL) && !phm_soft_kind(0),
+       "soft kind: soft and soft-crop8-* are, crop8-tl is not");
+    phm_match_options o;
+    phm_match_options_init(&o);
+    phm_pdq_result own, soft;
+    memset(&own, 0, sizeof own);
+    own.nhashes = 1;
+    own.quality = 90;
+    own.hash[0] = rng_near(r, &sc, 3); /* the own hash near a stored soft hash */
+    soft = own;
+    soft.hash[0] = rng_hash(r);
+    phm_match_extra ex = { "soft", &soft };
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: an own hash near a stored soft-crop8-tl is not a match");
+    const phm_match *raw = NULL;
+    size_t nraw = 0;
+    int n1 = phm_search_radius(s, &own.hash[0], 31, &raw, &nraw, err, sizeof err) == PHM_OK
+                 ? (int)nraw : -1;
+    phm_match_options o1;
+    phm_match_options_init(&o1);
+    o1.query = &own.hash[0];
+    OK(n1 == 1 && phm_match_results(m, raw, nraw, 90, &o1, &res, err, sizeof err) == PHM_OK &&
+           res->count == 0,
+       "soft kind: nor through a search of the one hash (%d found)", n1);
+    const char *kv = phm_entry_known_variant(&e, &own.hash[0], NULL);
+    OK(kv == NULL, "soft kind: phm_entry_known_variant names no soft hash (%s)", kv ? kv : "-");
+    o.extra = &ex;
+    o.nextra = 1;
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: nor with a soft hash far from both");
+    soft.hash[0] = rng_near(r, &sc, 6);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].distance == 6 && strcmp(res->hits[0].variant, "soft") == 0 &&
+           strcmp(res->hits[0].known_variant, "soft-crop8-tl") == 0,
+       "soft kind: the soft hash against the stored soft-crop8-tl at 6");
+    soft.hash[0] = rng_near(r, &sf, 4);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].distance == 4 && strcmp(res->hits[0].known_variant, "soft") == 0,
+       "soft kind: and against the stored soft at 4");
+    soft.hash[0] = rng_near(r, &p, 2);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: a soft hash near the entry's own hash is not a match");
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     rng r = { 11 };
@@ -175,6 +250,7 @@ int main(void)
 
     scratch_dir(dir, sizeof dir, "match");
     test_same_kind(&r);
+    test_soft_kind(&r);
     snprintf(path, sizeof path, "%s/k.phmi", dir);
     if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
         phm_index_txn_begin(idx, &t, err, sizeof err)) {
