@@ -4,7 +4,7 @@
 # grey texture (ImageMagick noise, quality 100 to PDQ) resized to 60 %,
 # cut 8 % off the right and the bottom and saved at quality 50 is missed
 # by every plain hash and found by the copy's soft hash against the stored
-# soft-crop8-tl; the soft hashes are stored by default, and a query hash
+# soft-crop8-tl; the corners' soft hashes are stored by default, and a query hash
 # other than a soft one never reaches them.
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
@@ -28,8 +28,8 @@ convert img/busy.jpg -resize 60% -gravity NorthWest -crop 92%x92%+0+0 +repage -q
 t_is "augmented add: exit 0" "$?" 0
 names=$("$P" index export --format jsonl aug.phmi | grep -o '"soft[a-z0-9-]*"' | sort -u |
     tr '\n' ' ')
-t_is "--augment stores the soft hashes" "$names" \
-    '"soft" "soft-crop8-bl" "soft-crop8-br" "soft-crop8-tl" "soft-crop8-tr" '
+t_is "--augment stores the corners' soft hashes" "$names" \
+    '"soft-crop8-bl" "soft-crop8-br" "soft-crop8-tl" "soft-crop8-tr" '
 m=$("$P" match --index aug.phmi --no-trim --dihedral -f jsonl c.jpg 2>/dev/null)
 t_like "the combination: missed by its plain hashes" "$m" '"matches":\[\]'
 m=$("$P" match --index aug.phmi --robust -f jsonl c.jpg 2>/dev/null)
