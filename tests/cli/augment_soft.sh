@@ -9,11 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 P=$PHMATCH
-case $BUILD in
-/*) D=$BUILD ;;
-*) D=$ROOT/$BUILD ;;
-esac
-PHMATCHD=$D/phmatchd
 if ! t_have convert; then
     t_skip "soft hashes" "ImageMagick convert not installed"
     t_done
@@ -48,26 +43,13 @@ m=$(echo "$h" | "$P" lookup --index aug.phmi - 2>/dev/null | tail -n 1 | cut -f 
 t_is "one equal to its plain crop8-tl is" "$m" "$(printf 'match\tcrop8-tl')"
 
 # phmatchd: ?robust=1 searches the soft hash too.
-if ! t_have curl || [ ! -x "$PHMATCHD" ]; then
-    t_skip "phmatchd" "curl not installed or phmatchd not built"
-    t_done
-fi
-TOKEN=lookup-token-0123456789abcdef
-printf 'tester lookup %s\n' "$TOKEN" > tokens
-chmod 600 tokens
-printf 'index = %s\nsocket = %s\nlisten = 127.0.0.1:0\ntokens = %s\nthreads = 2\n' \
-    "$T/aug.phmi" "$T/s.sock" "$T/tokens" > phmatchd.conf
-svc_start d -c phmatchd.conf
+svc_need_phmatchd
+svc_match_start "$T/aug.phmi"
 t_is "phmatchd started" "$?" 0
-post() {
-    curl -s -m 20 -o out -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/octet-stream' \
-        --data-binary "@$1" "http://127.0.0.1:$PORT/v1/match$2"
-}
-t_is "POST /v1/match, the combination: 200" "$(post c.jpg "")" 200
-t_like "... no match without ?robust=1" "$(cat out)" '"matches":\[\]'
-t_is "?robust=1: 200" "$(post c.jpg "?robust=1")" 200
-t_like "... matched through soft-crop8-tl" "$(cat out)" \
+t_is "POST /v1/match, the combination: 200" "$(svc_post c.jpg "")" 200
+t_like "... no match without ?robust=1" "$(cat "$T/out")" '"matches":\[\]'
+t_is "?robust=1: 200" "$(svc_post c.jpg "?robust=1")" 200
+t_like "... matched through soft-crop8-tl" "$(cat "$T/out")" \
     '"id":"img/busy.jpg".*"variant":"soft","known_variant":"soft-crop8-tl"'
 svc_stop "$PID"
 t_is "phmatchd stops on SIGTERM" "$RC" 0
