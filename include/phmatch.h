@@ -1070,6 +1070,15 @@ enum {
      * canvas"); made only for an image with such an edge */
     PHM_KV_TRIM_WHITE,    /* "trim-white": cut to its content off white */
     PHM_KV_TRIM_BLACK,    /* "trim-black": cut to its content off black */
+    /* wt-combo2: the soft hash (phm_hash_soft) of the 8 % corner crops,
+     * for a busy image's resized, cut and re-encoded copy, whose plain
+     * hash no stored variant reaches (docs/ROBUST.md, "Combinations of
+     * busy images"). Compared with a query's soft hash only, as "soft" is
+     * (phm_soft_kind) */
+    PHM_KV_SOFT_CROP8_TL, /* "soft-crop8-tl": crop8-tl's soft hash */
+    PHM_KV_SOFT_CROP8_TR, /* "soft-crop8-tr" */
+    PHM_KV_SOFT_CROP8_BL, /* "soft-crop8-bl" */
+    PHM_KV_SOFT_CROP8_BR, /* "soft-crop8-br" */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -1085,6 +1094,12 @@ const char *phm_known_variant_name(int code);
 
 /* The code of variant name `name`, or 0 if it is not in the table. */
 int phm_known_variant_code(const char *name);
+
+/* Nonzero when stored variant `code` is a soft hash (PHM_KV_ED_SOFT and
+ * PHM_KV_SOFT_CROP8_*): a query's soft hash is compared with those of an
+ * entry only, and they with nothing else (docs/ROBUST.md, "Combinations
+ * of busy images"). Thread-safe. */
+int phm_soft_kind(int code);
 
 /* A known item. On input (phm_index_add) the caller owns every pointer;
  * the index copies what it keeps. On output (phm_searcher_get,
@@ -1149,7 +1164,8 @@ typedef struct phm_entry {
 
 /* The name of the stored variant of `e` nearest to `query` (PDQ
  * distance), or NULL when e's own hash is at least as near (ties go to the
- * own hash) or e has no variants. *distance (if not NULL) is set to that
+ * own hash) or e has no variants. Soft hashes (phm_soft_kind) are left
+ * out: they answer a query's soft hash only. *distance (if not NULL) is set to that
  * nearest distance (the own hash's when NULL is returned; -1 if e has no
  * PDQ hash). For callers of phm_match_hit_get/phm_match_results, which do
  * not see the query: set hit.known_variant with it. */
@@ -1162,9 +1178,9 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * phm_entry.variants. `own` is img's own PDQ hash (as phm_hash_image gave
  * it). An edit is dropped when its hash is of quality below
  * PHM_ROBUST_LOW_QUALITY_MIN, or below PHM_PDQ_MIN_QUALITY and a pattern
- * (fewer than PHM_CUT_MIN_ROWS distinct rows; a caption cut that is a
- * pattern is dropped at any quality), or within `min_distance` (0..256) of
- * `own` or of a variant kept before it (a slot that adds no reach), or when
+ * (fewer than PHM_CUT_MIN_ROWS distinct rows; a caption cut or a soft
+ * hash that is a pattern is dropped at any quality), or within
+ * `min_distance` (0..256) of `own` or of a variant kept before it (a slot that adds no reach), or when
  * the edit is too small to hash. (An edit of quality 20..49 is kept for
  * copies of that low quality, which phmatch match --robust searches
  * within PHM_ROBUST_LOW_QUALITY_DISTANCE.) Allocates one buffer of img's size for the call; uses
@@ -2256,8 +2272,13 @@ int phm_hash_animation_file(phm_decoder *dec, phm_hasher *h, const char *path,
  * NULL for the image's own hashes) that gave it; on a tie the image's
  * own hash wins, then the earlier extra, then the lower orientation. The
  * quality gate and the sources' minimum quality apply to the image's own
- * quality. Without extras phm_match_image does what it did before (one
- * batch of the image's hashes, nothing more).
+ * quality. An extra named as a stored variant (a caption cut, "soft") is
+ * measured against that variant of an entry only; the stored soft hashes
+ * (phm_soft_kind) answer a query's "soft" extra and nothing else: every
+ * other hash of the query, and phm_match_results' one hash (o->query), is
+ * measured without them (docs/ROBUST.md, "Combinations of busy images").
+ * Without extras phm_match_image does what it did before (one batch of
+ * the image's hashes), but for that last rule.
  *
  * Videos. The distinct hashes of the video's frames of quality >=
  * min_quality (phm_vpdq_distinct) are searched at once; a video with no

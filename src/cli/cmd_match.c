@@ -75,7 +75,7 @@ static const char usage_text[] =
     "                         of its content; variant 'trimmed' says it matched\n"
     "                         so)\n"
     "      --robust           every query-side measure: the 8 orientations\n"
-    "                         (--dihedral), trimming, --cuts and\n"
+    "                         (--dihedral), trimming, --cuts, --soft and\n"
     "                         --low-quality-distance "
     MATCH_STR(PHM_ROBUST_LOW_QUALITY_DISTANCE) " (docs/ROBUST.md)\n"
     "      --cuts             also search each image with its lower, its\n"
@@ -84,9 +84,9 @@ static const char usage_text[] =
     "                         'cut-middle' says so\n"
     "      --soft             also search each image's soft hash (shrunk and\n"
     "                         blurred: fine stripes and textures); variant\n"
-    "                         'soft' says it matched so (not in --robust);\n"
-    "                         compared with entries' stored 'soft' variants\n"
-    "                         only (index add --augment --variants ...,soft)\n"
+    "                         'soft' says it matched so; compared with\n"
+    "                         entries' stored soft hashes only ('soft',\n"
+    "                         'soft-crop8-tl' ...: index add --augment)\n"
     "      --low-quality-distance D  search inputs of quality below\n"
     "                         --min-quality (and at least "
     MATCH_STR(PHM_ROBUST_LOW_QUALITY_MIN) ") too, for\n"
@@ -743,6 +743,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     if (o->robust) { /* every query-side measure (docs/ROBUST.md) */
         o->h.pipe.dihedral = 1;
         o->cuts = 1;
+        o->soft = 1; /* wt-combo2: soft against soft only (phm_soft_kind) */
         if (o->low_quality_distance < 0)
             o->low_quality_distance = PHM_ROBUST_LOW_QUALITY_DISTANCE;
     }

@@ -78,7 +78,8 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
      * from the same decode within the same reservation (a JPEG decoded
      * whole again only when it has a border). */
     const phm_query_options qo = { .mode = (phm_mode)c->mode, .dihedral = dihedral,
-                                   .trim = trim != NULL, .cuts = rx != NULL };
+                                   .trim = trim != NULL, .cuts = rx != NULL,
+                                   .soft = rx != NULL };
     phm_query_hashes q;
     int rc = phm_hash_mem_query(w->dec, w->hasher, rq->body, rq->body_len, "upload", &qo,
                                 &q, w->err, sizeof w->err);
@@ -89,6 +90,8 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
     if (rx) {
         memcpy(rx->cut, q.cut, sizeof rx->cut);
         rx->cut_ok = q.cut_ok;
+        rx->soft = q.soft;
+        rx->has_soft = q.has_soft;
     }
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);

@@ -170,7 +170,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
     o.min_quality = min_quality;
     o.max_matches = (size_t)c->max_matches;
     o.orientations = 1;
-    phm_match_extra extra[2 + PHM_CUT_COUNT];
+    phm_match_extra extra[3 + PHM_CUT_COUNT];
     size_t ne = 0;
     if (trim && trim->found)
         extra[ne++] = (phm_match_extra){ "trimmed", &trim->pdq };
@@ -180,6 +180,8 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         if (rx->cut_ok & (1u << k))
             extra[ne++] = (phm_match_extra){
                 phm_known_variant_name(phm_cut_variant(k)), &rx->cut[k] };
+    if (rx && rx->has_soft) /* compared with the entries' soft hashes only */
+        extra[ne++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &rx->soft };
     if (ne) {
         o.extra = extra;
         o.nextra = ne;
@@ -383,8 +385,10 @@ void handle_match(svc_request *rq, svc_worker *w)
         match_video_body(rq, w, radius);
         return;
     }
-    /* ?robust=1: the caption cuts and the low-quality search too */
+    /* ?robust=1: the caption cuts, the soft hash and the low-quality
+     * search too */
     rx.cut_ok = 0;
+    rx.has_soft = 0;
     rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
     if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL,
                        robust ? &rx : NULL))
@@ -395,7 +399,7 @@ void handle_match(svc_request *rq, svc_worker *w)
         return;
     }
     size_t nparts = (trim && t.found ? 2u + (t.alt_found != 0) : 1u) +
-                    (size_t)__builtin_popcount(rx.cut_ok);
+                    (size_t)__builtin_popcount(rx.cut_ok) + (size_t)(rx.has_soft != 0);
     if (search_allowed(rq, (size_t)r.nhashes * nparts, radius)) {
         json_decref(o);
         return;

@@ -325,13 +325,16 @@ typedef struct robust_extra {
     phm_pdq_result cut[PHM_CUT_COUNT]; /* the image with its lower, upper
                                           third cut off (PHM_CUT_*) */
     unsigned cut_ok;                   /* bit k: cut[k] made and usable */
+    phm_pdq_result soft;               /* the soft hash (phm_hash_soft), */
+    int has_soft;                      /* when made (wt-combo2) */
     int low_quality_distance;          /* 0: images below the gate not
                                           searched */
 } robust_extra;
 
 /* hash_body, and with `trim` non-NULL the content inside the image's
  * border (trim->found 0 when it has none); with `rx` non-NULL the image's
- * cuts too (rx->cut_ok): all from one decode (phm_hash_mem_query). */
+ * cuts and soft hash too (rx->cut_ok, rx->has_soft): all from one decode
+ * (phm_hash_mem_query). */
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
                    phm_image_info *info, int *recovered, phm_trim_result *trim,
                    robust_extra *rx);

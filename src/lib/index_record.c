@@ -353,6 +353,8 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_BUSY_MIRROR] = "mirror",     [PHM_KV_BUSY_ROT90] = "rot90",
     [PHM_KV_ED_CUT_MIDDLE] = "cut-middle", /* wt-shot */
     [PHM_KV_TRIM_WHITE] = "trim-white",  [PHM_KV_TRIM_BLACK] = "trim-black", /* wt-shot3 */
+    [PHM_KV_SOFT_CROP8_TL] = "soft-crop8-tl", [PHM_KV_SOFT_CROP8_TR] = "soft-crop8-tr",
+    [PHM_KV_SOFT_CROP8_BL] = "soft-crop8-bl", [PHM_KV_SOFT_CROP8_BR] = "soft-crop8-br",
 };
 
 const char *phm_known_variant_name(int code)
@@ -368,6 +370,12 @@ int phm_known_variant_code(const char *name)
     return 0;
 }
 
+int phm_soft_kind(int code)
+{
+    return code == PHM_KV_ED_SOFT ||
+           (code >= PHM_KV_SOFT_CROP8_TL && code <= PHM_KV_SOFT_CROP8_BR);
+}
+
 const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
                                     int *distance)
 {
@@ -378,6 +386,8 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
     int best = phm_pdq_distance(&e->pdq, query);
     const char *name = NULL;
     for (size_t i = 0; i < e->nvariants && i < PHM_INDEX_MAX_VARIANTS; i++) {
+        if (phm_soft_kind(e->variants[i].code)) /* answer soft hashes only */
+            continue;
         int d = phm_pdq_distance(&e->variants[i].pdq, query);
         if (d < best) {
             best = d;

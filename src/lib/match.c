@@ -314,6 +314,48 @@ static int extra_kind(const phm_match_options *o, uint32_t c)
     return name ? phm_known_variant_code(name) : 0;
 }
 
+/* The distance from q to e's nearest variant of kind `kind` (the soft
+ * hashes answer one another: phm_soft_kind), its code in *code; -1 when e
+ * has none. */
+static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int *code)
+{
+    int best = -1;
+    for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++) {
+        int c = e->variants[v].code;
+        if (c != kind && !(phm_soft_kind(kind) && phm_soft_kind(c)))
+            continue;
+        int d = phm_pdq_distance(&e->variants[v].pdq, q);
+        if (best < 0 || d < best) {
+            best = d;
+            *code = c;
+        }
+    }
+    return best;
+}
+
+/* The distance from q to e's own hash and its variants that are not soft
+ * hashes: what a query hash other than a soft one is measured against. A
+ * soft hash is a blurred image's, near the plain hashes of many calm
+ * images: wt-combo2 found a clip art's trimmed hash 28 bits from a busy
+ * image's stored soft-crop8-bl, a pair of nothing alike. -1 when e has
+ * no soft hash: the search measured it right. */
+static int plain_distance(const phm_entry *e, const phm_pdq *q)
+{
+    size_t k = 0;
+    while (k < e->nvariants && k < PHM_INDEX_MAX_VARIANTS && !phm_soft_kind(e->variants[k].code))
+        k++;
+    if (k == e->nvariants || k == PHM_INDEX_MAX_VARIANTS)
+        return -1; /* no soft hash: the search's distance stands (a video's
+                      frames are its slots, not e->pdq) */
+    int best = phm_pdq_distance(&e->pdq, q);
+    for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++)
+        if (!phm_soft_kind(e->variants[v].code)) {
+            int d = phm_pdq_distance(&e->variants[v].pdq, q);
+            best = d < best ? d : best;
+        }
+    return best;
+}
+
 /* An extra that is an edit made on both sides (extra_kind: the query's
  * cut of its lower third, the known image's same cut) is compared with
  * that variant of an entry only: against the entry's own hash or its
@@ -323,10 +365,12 @@ static int extra_kind(const phm_match_options *o, uint32_t c)
  * against all of an entry's hashes; here the first np pairs through such
  * an extra are measured again against the entry's variant of its kind,
  * kept at that distance when within radius and dropped otherwise (also
- * when the entry has no such variant). Returns the count kept, sorted by
- * entry as before, or -1 with *rc. */
-static long same_kind(phm_matcher *m, const phm_match_options *o, long np, int radius,
-                      int *rc, char *err, size_t errlen)
+ * when the entry has no such variant). Every other pair is measured again
+ * without the entry's soft hashes (plain_distance), which answer a
+ * query's soft hash only. Returns the count kept, sorted by entry as
+ * before, or -1 with *rc. */
+static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq *q,
+                      long np, int radius, int *rc, char *err, size_t errlen)
 {
     size_t n = 0;
     int moved = 0;
@@ -339,25 +383,25 @@ static long same_kind(phm_matcher *m, const phm_match_options *o, long np, int r
         kinds[1 + x] = extra_kind(o, (uint32_t)(1 + x) * PHM_DIH_COUNT);
     for (size_t i = 0; i < (size_t)np; i++) {
         pair p = m->pairs[i];
-        int kind = kinds[m->code[p.q] / PHM_DIH_COUNT];
-        if (kind) {
-            if (p.entry != read) {
-                *rc = phm_searcher_get(m->s, p.entry, &e, err, errlen);
-                if (*rc != PHM_OK && *rc != PHM_ERR_NOT_FOUND)
-                    return -1;
-                read = p.entry;
-                found = *rc == PHM_OK;
-            }
-            if (!found)
-                continue;
-            int d = -1;
-            for (size_t v = 0; v < e.nvariants && v < PHM_INDEX_MAX_VARIANTS && d < 0; v++)
-                if (e.variants[v].code == kind)
-                    d = phm_pdq_distance(&e.variants[v].pdq, &m->q[p.q]);
+        int kind = o->nextra ? kinds[m->code[p.q] / PHM_DIH_COUNT] : 0;
+        if (p.entry != read) {
+            *rc = phm_searcher_get(m->s, p.entry, &e, err, errlen);
+            if (*rc != PHM_OK && *rc != PHM_ERR_NOT_FOUND)
+                return -1;
+            read = p.entry;
+            found = *rc == PHM_OK;
+        }
+        if (found) {
+            int code;
+            int d = kind ? kind_distance(&e, kind, &q[p.q], &code) : plain_distance(&e, &q[p.q]);
+            if (!kind && d < 0)
+                d = p.distance;
             if (d < 0 || d > radius)
                 continue;
             moved |= d != p.distance;
             p.distance = d;
+        } else if (kind) {
+            continue;
         }
         m->pairs[n++] = p;
     }
@@ -382,6 +426,12 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         phm_match_hit *h = &m->hits[nh];
         int maxd;
         int rc = new_hit(m, h, m->pairs[i].entry, m->pairs[i].distance, err, errlen);
+        /* a search of one hash (no kind_rules pass): its distance without
+         * the entry's soft hashes (plain_distance) */
+        if (rc == PHM_OK && !m->qcode && m->qhash && h->e.nvariants) {
+            int d = plain_distance(&h->e, &m->qhash[m->pairs[i].q]);
+            h->distance = d > h->distance ? d : h->distance;
+        }
         if (rc == PHM_OK)
             rc = admit(m, h, quality, o, now, &maxd, err, errlen);
         if (rc != PHM_OK)
@@ -395,8 +445,11 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         if (c >= PHM_DIH_COUNT)
             h->variant = o->extra[c / PHM_DIH_COUNT - 1].variant;
         int kind = m->qcode ? extra_kind(o, c) : 0;
-        if (kind) /* same_kind: measured against that variant only */
-            h->known_variant = phm_known_variant_name(kind);
+        int code = kind;
+        if (kind && m->qhash) /* kind_rules: measured against that kind only */
+            kind_distance(&h->e, kind, &m->qhash[q], &code);
+        if (kind)
+            h->known_variant = phm_known_variant_name(code);
         else if (m->qhash && h->e.nvariants) /* the stored variant nearest */
             h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[q], NULL);
         nh++;
@@ -548,6 +601,10 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
             !(o->low_quality_distance > 0 && e->quality >= o->low_quality_min &&
               phm_pdq_distinct_rows(&e->hash[0]) >= PHM_CUT_MIN_ROWS))
             continue;
+        /* a soft hash that is a pattern: stored ones never are (phm_augment) */
+        if (phm_soft_kind(extra_kind(o, (uint32_t)(k + 1) * PHM_DIH_COUNT)) &&
+            phm_pdq_distinct_rows(&e->hash[0]) < PHM_CUT_MIN_ROWS)
+            continue;
         size_t ne = o->orientations ? (size_t)e->nhashes : 1;
         for (size_t i = 0; i < ne; i++, n++) {
             m->q[n] = e->hash[i];
@@ -614,7 +671,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     long np = collect_pairs(m, q, nq, radius, &rc, err, errlen);
     if (np < 0)
         return rc;
-    if (o->nextra && (np = same_kind(m, o, np, radius, &rc, err, errlen)) < 0)
+    if ((np = kind_rules(m, o, q, np, radius, &rc, err, errlen)) < 0)
         return rc;
     if (o->nextra)
         np = drop_far_low(m, o, np);

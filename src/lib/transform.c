@@ -181,6 +181,9 @@ static const struct {
     [PHM_KV_CROP15_BL] = { 15, 3, 0, 0 },    [PHM_KV_CROP15_BR] = { 15, 4, 0, 0 },
     [PHM_KV_CROP8_TL] = { 8, 1, 0, 0 },      [PHM_KV_CROP8_TR] = { 8, 2, 0, 0 },
     [PHM_KV_CROP8_BL] = { 8, 3, 0, 0 },      [PHM_KV_CROP8_BR] = { 8, 4, 0, 0 },
+    /* their soft hashes (phm_augment hashes these crops with phm_hash_soft) */
+    [PHM_KV_SOFT_CROP8_TL] = { 8, 1, 0, 0 }, [PHM_KV_SOFT_CROP8_TR] = { 8, 2, 0, 0 },
+    [PHM_KV_SOFT_CROP8_BL] = { 8, 3, 0, 0 }, [PHM_KV_SOFT_CROP8_BR] = { 8, 4, 0, 0 },
 };
 
 /* The default set (docs/ROBUST.md, "Known-image augmentation": chosen by
@@ -210,6 +213,13 @@ static const int default_set[] = {
      * pictures"): a corner crop reaches cuts within about 1 % of its own,
      * so 5, 8, 10 and 15 % cover combinations cut 4-11 % at a corner */
     PHM_KV_CROP10_TL, PHM_KV_CROP10_TR, PHM_KV_CROP10_BL, PHM_KV_CROP10_BR,
+    /* the soft hashes of the 8 % corners (wt-combo2; docs/ROBUST.md,
+     * "Combinations of busy images"), after the plain 8 % corners so that
+     * a calm image's (near its plain crop) is dropped; a query's soft hash
+     * is compared with these only, and they with nothing else. Not the
+     * whole image's "soft": its nearest unrelated pair was 36 bits, the
+     * corners' 46 */
+    PHM_KV_SOFT_CROP8_TL, PHM_KV_SOFT_CROP8_TR, PHM_KV_SOFT_CROP8_BL, PHM_KV_SOFT_CROP8_BR,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -822,7 +832,8 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);
         else if ((rc = edit(img, codes[i], buf, len, &e)) == PHM_OK)
-            rc = phm_hash_image(h, &e, mode, 0, &r);
+            rc = phm_soft_kind(codes[i]) ? phm_hash_soft(h, &e, mode, 0, &r)
+                                         : phm_hash_image(h, &e, mode, 0, &r);
         if (rc == PHM_ERR_TOO_SMALL) { /* a tiny image's edit: no variant */
             rc = PHM_OK;
             continue;
@@ -845,7 +856,10 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
         if (o >= 0) /* a stable image: its orientation of the own hash */
             keep = keep && phm_pdq_distance(&r.hash[0], &dih.hash[o]) > min_distance;
-        if ((cut || r.quality < PHM_PDQ_MIN_QUALITY) &&
+        /* a soft hash too: a flat clip art's blurred corner is a pattern
+         * of quality 100 (wt-combo2 found one 0 bits from a busy image's
+         * pillarboxed copy) */
+        if ((cut || phm_soft_kind(codes[i]) || r.quality < PHM_PDQ_MIN_QUALITY) &&
             phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)

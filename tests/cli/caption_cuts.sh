@@ -90,31 +90,18 @@ t_like "... and not within one less" "$m" '"match_count":0,"matches":\[\]'
 t_is "--low-quality-distance 300 refused (exit 2)" "$?" 2
 
 # phmatchd: ?robust=1 does the cuts and the low-quality search too.
-if ! t_have curl || [ ! -x "$PHMATCHD" ]; then
-    t_skip "phmatchd" "curl not installed or phmatchd not built"
-    t_done
-fi
-TOKEN=lookup-token-0123456789abcdef
-printf 'tester lookup %s\n' "$TOKEN" > tokens
-chmod 600 tokens
-printf 'index = %s\nsocket = %s\nlisten = 127.0.0.1:0\ntokens = %s\nthreads = 2\n' \
-    "$T/k.phmi" "$T/s.sock" "$T/tokens" > phmatchd.conf
-svc_start d -c phmatchd.conf
+svc_need_phmatchd
+svc_match_start "$T/k.phmi"
 t_is "phmatchd started" "$?" 0
-post() {
-    curl -s -m 20 -o out -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/octet-stream' \
-        --data-binary "@$1" "http://127.0.0.1:$PORT/v1/match$2"
-}
-t_is "POST /v1/match, the lower caption: 200" "$(post low.jpg "")" 200
-t_like "... no match without ?robust=1" "$(cat out)" '"matches":\[\]'
-t_is "?robust=1: 200" "$(post low.jpg "?robust=1")" 200
-t_like "... matched through cut-bottom" "$(cat out)" \
+t_is "POST /v1/match, the lower caption: 200" "$(svc_post low.jpg "")" 200
+t_like "... no match without ?robust=1" "$(cat "$T/out")" '"matches":\[\]'
+t_is "?robust=1: 200" "$(svc_post low.jpg "?robust=1")" 200
+t_like "... matched through cut-bottom" "$(cat "$T/out")" \
     '"id":"img/labelme-q0291.jpg".*"variant":"cut-bottom"'
-t_is "the low-contrast copy: 200" "$(post flat.jpg "")" 200
-t_like "... not searched without ?robust=1" "$(cat out)" '"not_matched":"low_quality"'
-t_is "?robust=1: 200" "$(post flat.jpg "?robust=1")" 200
-t_like "... found within 16" "$(cat out)" '"id":"img/labelme-q1050.jpg"'
+t_is "the low-contrast copy: 200" "$(svc_post flat.jpg "")" 200
+t_like "... not searched without ?robust=1" "$(cat "$T/out")" '"not_matched":"low_quality"'
+t_is "?robust=1: 200" "$(svc_post flat.jpg "?robust=1")" 200
+t_like "... found within 16" "$(cat "$T/out")" '"id":"img/labelme-q1050.jpg"'
 svc_stop "$PID"
 t_is "phmatchd stops on SIGTERM" "$RC" 0
 t_done

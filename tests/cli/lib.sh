@@ -155,6 +155,39 @@ svc_stop() {
     RC=$?
 }
 
+# svc_need_phmatchd - skips the rest of the test (and ends it) without
+# curl or a built $PHMATCHD (default: phmatchd of $BUILD).
+svc_need_phmatchd() {
+    case $BUILD in
+    /*) PHMATCHD=${PHMATCHD:-$BUILD/phmatchd} ;;
+    *) PHMATCHD=${PHMATCHD:-$ROOT/$BUILD/phmatchd} ;;
+    esac
+    if ! t_have curl || [ ! -x "$PHMATCHD" ]; then
+        t_skip "phmatchd" "curl not installed or phmatchd not built"
+        t_done
+    fi
+}
+
+# svc_match_start INDEX - starts $PHMATCHD on INDEX (TCP on 127.0.0.1, a
+# lookup token in TOKEN, 2 threads) as svc_start does, its files in $T.
+svc_match_start() {
+    TOKEN=lookup-token-0123456789abcdef
+    printf 'tester lookup %s\n' "$TOKEN" >"$T/tokens"
+    chmod 600 "$T/tokens"
+    printf 'index = %s\nsocket = %s\nlisten = 127.0.0.1:0\ntokens = %s\nthreads = 2\n' \
+        "$1" "$T/s.sock" "$T/tokens" >"$T/phmatchd.conf"
+    svc_start d -c "$T/phmatchd.conf"
+}
+
+# svc_post FILE QUERY - POSTs FILE to /v1/match?QUERY (QUERY: "" or
+# "?robust=1" ...) of the server svc_match_start started; prints the HTTP
+# status, the body goes to $T/out.
+svc_post() {
+    curl -s -m 20 -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/octet-stream' \
+        --data-binary "@$1" "http://127.0.0.1:$PORT/v1/match$2"
+}
+
 # svc_kill_all - kill -9 of every server started (for EXIT traps).
 svc_kill_all() {
     for p in $pids; do kill -9 "$p" 2>/dev/null; done

@@ -99,39 +99,21 @@ t_like "--robust --no-trim: orientations only, not found" "$(cat "$T/rot2.jsonl"
 # ------------------------------------------------------------------
 # phmatchd
 
-if ! t_have curl || [ ! -x "$PHMATCHD" ]; then
-    t_skip "phmatchd" "curl not installed or phmatchd not built"
-    t_done
-fi
-TOKEN=lookup-token-0123456789abcdef
-printf 'tester lookup %s\n' "$TOKEN" >"$T/tokens"
-chmod 600 "$T/tokens"
-cat >"$T/phmatchd.conf" <<EOF
-index = $T/k.phmi
-socket = $T/s.sock
-listen = 127.0.0.1:0
-tokens = $T/tokens
-threads = 2
-EOF
-svc_start d -c "$T/phmatchd.conf"
+svc_need_phmatchd
+svc_match_start "$T/k.phmi"
 t_is "phmatchd started" "$?" 0
-post() {
-    curl -s -m 20 -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/octet-stream' \
-        --data-binary "@$1" "http://127.0.0.1:$PORT/v1/match$2"
-}
-t_is "POST /v1/match: a letterboxed copy, 200" "$(post "$T/lb-black.jpg" "")" 200
+t_is "POST /v1/match: a letterboxed copy, 200" "$(svc_post "$T/lb-black.jpg" "")" 200
 t_like "... matched through variant trimmed" "$(cat "$T/out")" \
     '"id":"bridge".*"orientation":"original","variant":"trimmed"'
-t_is "?trim=0: 200" "$(post "$T/lb-black.jpg" "?trim=0")" 200
+t_is "?trim=0: 200" "$(svc_post "$T/lb-black.jpg" "?trim=0")" 200
 t_like "... no match" "$(cat "$T/out")" '"matches":\[\]'
-t_is "?trim=2: 400" "$(post "$T/lb-black.jpg" "?trim=2")" 400
-t_is "?robust=1: a rotated letterboxed copy, 200" "$(post "$T/rot-lb.jpg" "?robust=1")" 200
+t_is "?trim=2: 400" "$(svc_post "$T/lb-black.jpg" "?trim=2")" 400
+t_is "?robust=1: a rotated letterboxed copy, 200" "$(svc_post "$T/rot-lb.jpg" "?robust=1")" 200
 t_like "... matched with orientation and variant" "$(cat "$T/out")" \
     '"id":"bridge".*"orientation":"rot[0-9]*","variant":"trimmed"'
-t_is "?robust=1&trim=0: 200" "$(post "$T/rot-lb.jpg" "?robust=1&trim=0")" 200
+t_is "?robust=1&trim=0: 200" "$(svc_post "$T/rot-lb.jpg" "?robust=1&trim=0")" 200
 t_like "... no match" "$(cat "$T/out")" '"matches":\[\]'
-t_is "the photo itself: 200" "$(post "$K" "")" 200
+t_is "the photo itself: 200" "$(svc_post "$K" "")" 200
 t_like "... plain match, variant null" "$(cat "$T/out")" \
     '"id":"bridge".*"distance":0,"orientation":"original","variant":null'
 svc_stop "$PID"

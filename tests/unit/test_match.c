@@ -89,6 +89,40 @@ static void test_record(void)
     free(mem);
 }
 
+/* *q: one hash h of quality 90, no orientations. */
+static void one_hash(phm_pdq_result *q, phm_pdq h)
+{
+    memset(q, 0, sizeof *q);
+    q->nhashes = 1;
+    q->quality = 90;
+    q->hash[0] = h;
+}
+
+/* An index at dir/NAME holding entries[0..n), with a searcher and a
+ * matcher on it; 0, or -1 with err set (what was made is closed). */
+static int kind_index(const char *name, const phm_entry *entries, size_t n, phm_index **idx,
+                      phm_searcher **s, phm_matcher **m)
+{
+    char path[600];
+    phm_index_txn *t = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    *idx = NULL;
+    *s = NULL;
+    *m = NULL;
+    int bad = phm_index_open(idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
+              phm_index_txn_begin(*idx, &t, err, sizeof err);
+    for (size_t i = 0; !bad && i < n; i++)
+        bad = phm_index_add(t, &entries[i], err, sizeof err) != PHM_OK;
+    bad = bad || phm_index_txn_commit(t, NULL, err, sizeof err) ||
+          phm_searcher_new(*idx, s, err, sizeof err) || phm_matcher_new(*s, m);
+    if (bad) {
+        phm_searcher_free(*s);
+        phm_index_close(*idx);
+        return -1;
+    }
+    return 0;
+}
+
 /* An extra named as a stored variant (a caption cut) is compared with
  * that variant of an entry only (match.c same_kind): never with the
  * entry's own hash or its other variants, nor with an entry without it;
@@ -96,37 +130,26 @@ static void test_record(void)
  * entry is nearer. "trimmed" (no stored twin) is compared with all. */
 static void test_same_kind(rng *r)
 {
-    char path[600];
-    phm_index *idx = NULL;
-    phm_index_txn *t = NULL;
-    phm_searcher *s = NULL;
-    phm_matcher *m = NULL;
+    phm_index *idx;
+    phm_searcher *s;
+    phm_matcher *m;
     const phm_match_result *res;
-    snprintf(path, sizeof path, "%s/kind.phmi", dir);
     phm_pdq p = rng_hash(r), x = rng_hash(r), cb = rng_near(r, &x, 21), d = rng_hash(r);
-    phm_entry ec = { .source = "s", .id = "c", .signals = PHM_SIG_PDQ, .quality = 90,
-                     .pdq = p, .nvariants = 2 };
-    ec.variants[0] = (phm_entry_variant){ .code = PHM_KV_ED_CUT_BOTTOM, .pdq = cb };
-    ec.variants[1] = (phm_entry_variant){ .code = PHM_KV_CROP5_C, .pdq = x };
-    phm_entry ed = { .source = "s", .id = "d", .signals = PHM_SIG_PDQ, .quality = 90,
-                     .pdq = d };
-    if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
-        phm_index_txn_begin(idx, &t, err, sizeof err) || phm_index_add(t, &ec, err, sizeof err) ||
-        phm_index_add(t, &ed, err, sizeof err) ||
-        phm_index_txn_commit(t, NULL, err, sizeof err) ||
-        phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m)) {
+    phm_entry ec[2] = { { .source = "s", .id = "c", .signals = PHM_SIG_PDQ, .quality = 90,
+                          .pdq = p, .nvariants = 2 },
+                        { .source = "s", .id = "d", .signals = PHM_SIG_PDQ, .quality = 90,
+                          .pdq = d } };
+    ec[0].variants[0] = (phm_entry_variant){ .code = PHM_KV_ED_CUT_BOTTOM, .pdq = cb };
+    ec[0].variants[1] = (phm_entry_variant){ .code = PHM_KV_CROP5_C, .pdq = x };
+    if (kind_index("kind.phmi", ec, 2, &idx, &s, &m)) {
         OK(0, "same kind: index of two entries (%s)", err);
-        phm_index_close(idx);
         return;
     }
     uint64_t nc = entry_of(s, "s", "c");
     phm_match_options o;
     phm_match_options_init(&o);
     phm_pdq_result own, cut;
-    memset(&own, 0, sizeof own);
-    own.nhashes = 1;
-    own.quality = 90;
-    own.hash[0] = rng_hash(r); /* far from everything */
+    one_hash(&own, rng_hash(r)); /* far from everything */
     cut = own;
     phm_match_extra ex = { "cut-bottom", &cut };
     o.extra = &ex;
@@ -161,6 +184,70 @@ static void test_same_kind(rng *r)
     phm_index_close(idx);
 }
 
+/* The soft hashes (wt-combo2): a query's soft hash is measured against
+ * an entry's nearest soft hash ("soft" or a "soft-crop8-*"), which the
+ * record names; every other query hash (the own one, a trimmed one, a
+ * plain search of one hash) against the entry's own hash and its other
+ * variants only, never its soft hashes. */
+static void test_soft_kind(rng *r)
+{
+    phm_index *idx;
+    phm_searcher *s;
+    phm_matcher *m;
+    const phm_match_result *res;
+    phm_pdq p = rng_hash(r), sf = rng_hash(r), sc = rng_hash(r);
+    phm_entry e = { .source = "s", .id = "b", .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = p, .nvariants = 2 };
+    e.variants[0] = (phm_entry_variant){ .code = PHM_KV_ED_SOFT, .pdq = sf };
+    e.variants[1] = (phm_entry_variant){ .code = PHM_KV_SOFT_CROP8_TL, .pdq = sc };
+    if (kind_index("soft.phmi", &e, 1, &idx, &s, &m)) {
+        OK(0, "soft kind: index of one entry (%s)", err);
+        return;
+    }
+    OK(phm_soft_kind(PHM_KV_ED_SOFT) && phm_soft_kind(PHM_KV_SOFT_CROP8_BR) &&
+           !phm_soft_kind(PHM_KV_CROP8_TL) && !phm_soft_kind(0),
+       "soft kind: soft and soft-crop8-* are, crop8-tl is not");
+    phm_match_options o;
+    phm_match_options_init(&o);
+    phm_pdq_result own, soft;
+    one_hash(&own, rng_near(r, &sc, 3)); /* the own hash near a stored soft hash */
+    one_hash(&soft, rng_hash(r));
+    phm_match_extra ex = { "soft", &soft };
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: an own hash near a stored soft-crop8-tl is not a match");
+    const phm_match *raw = NULL;
+    size_t nraw = 0;
+    int n1 = phm_search_radius(s, &own.hash[0], 31, &raw, &nraw, err, sizeof err) == PHM_OK
+                 ? (int)nraw : -1;
+    phm_match_options o1;
+    phm_match_options_init(&o1);
+    o1.query = &own.hash[0];
+    OK(n1 == 1 && phm_match_results(m, raw, nraw, 90, &o1, &res, err, sizeof err) == PHM_OK &&
+           res->count == 0,
+       "soft kind: nor through a search of the one hash (%d found)", n1);
+    const char *kv = phm_entry_known_variant(&e, &own.hash[0], NULL);
+    OK(kv == NULL, "soft kind: phm_entry_known_variant names no soft hash (%s)", kv ? kv : "-");
+    o.extra = &ex;
+    o.nextra = 1;
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: nor with a soft hash far from both");
+    soft.hash[0] = rng_near(r, &sc, 6);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].distance == 6 && strcmp(res->hits[0].variant, "soft") == 0 &&
+           strcmp(res->hits[0].known_variant, "soft-crop8-tl") == 0,
+       "soft kind: the soft hash against the stored soft-crop8-tl at 6");
+    soft.hash[0] = rng_near(r, &sf, 4);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].distance == 4 && strcmp(res->hits[0].known_variant, "soft") == 0,
+       "soft kind: and against the stored soft at 4");
+    soft.hash[0] = rng_near(r, &p, 2);
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: a soft hash near the entry's own hash is not a match");
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     rng r = { 11 };
@@ -175,6 +262,7 @@ int main(void)
 
     scratch_dir(dir, sizeof dir, "match");
     test_same_kind(&r);
+    test_soft_kind(&r);
     snprintf(path, sizeof path, "%s/k.phmi", dir);
     if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
         phm_index_txn_begin(idx, &t, err, sizeof err)) {
