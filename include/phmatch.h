@@ -729,9 +729,11 @@ int phm_cut_rect(uint32_t width, uint32_t height, int which, phm_rect *out);
 /* The number of distinct 16-bit rows (1..16) of PDQ hash h. A flat image
  * or one of stripes (a flag, a cut of a plain background) hashes to a
  * pattern of a few rows repeated ("aaaa5555..."), whatever its PDQ
- * quality, and such patterns lie near each other: a cut whose hash has
- * fewer than PHM_CUT_MIN_ROWS distinct rows is neither stored nor
- * searched (docs/ROBUST.md, "Edits at 0.99"). NULL: 0. */
+ * quality, and such patterns lie near each other: a stored variant or a
+ * query's extra hash (a cut, a crop, a trim, a soft hash) with fewer than
+ * PHM_CUT_MIN_ROWS distinct rows is neither stored nor searched
+ * (docs/ROBUST.md, "Edits at 0.99"); a plain hash is, whatever it is.
+ * NULL: 0. */
 int phm_pdq_distinct_rows(const phm_pdq *h);
 #define PHM_CUT_MIN_ROWS 12
 
@@ -1177,9 +1179,8 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * those worth storing to out[0..*nout), in the order given, ready for
  * phm_entry.variants. `own` is img's own PDQ hash (as phm_hash_image gave
  * it). An edit is dropped when its hash is of quality below
- * PHM_ROBUST_LOW_QUALITY_MIN, or below PHM_PDQ_MIN_QUALITY and a pattern
- * (fewer than PHM_CUT_MIN_ROWS distinct rows; a caption cut or a soft
- * hash that is a pattern is dropped at any quality), or within
+ * PHM_ROBUST_LOW_QUALITY_MIN, or is a pattern (fewer than
+ * PHM_CUT_MIN_ROWS distinct rows, at any quality), or within
  * `min_distance` (0..256) of `own` or of a variant kept before it (a slot that adds no reach), or when
  * the edit is too small to hash. (An edit of quality 20..49 is kept for
  * copies of that low quality, which phmatch match --robust searches

@@ -596,14 +596,13 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
         if (!e || e->nhashes < 1 || e->nhashes > PHM_DIH_COUNT)
             return invalid(err, errlen, "an extra hash without its hashes");
         /* Below the gate: searched for near matches only (drop_far_low),
-         * when asked and not a pattern. */
+         * when asked. An extra that is a pattern is never searched: it is
+         * near every flat image's, and stored variants never are one
+         * (phm_augment). The plain hash is searched whatever it is. */
         if (e->quality < o->min_quality &&
-            !(o->low_quality_distance > 0 && e->quality >= o->low_quality_min &&
-              phm_pdq_distinct_rows(&e->hash[0]) >= PHM_CUT_MIN_ROWS))
+            !(o->low_quality_distance > 0 && e->quality >= o->low_quality_min))
             continue;
-        /* a soft hash that is a pattern: stored ones never are (phm_augment) */
-        if (phm_soft_kind(extra_kind(o, (uint32_t)(k + 1) * PHM_DIH_COUNT)) &&
-            phm_pdq_distinct_rows(&e->hash[0]) < PHM_CUT_MIN_ROWS)
+        if (phm_pdq_distinct_rows(&e->hash[0]) < PHM_CUT_MIN_ROWS)
             continue;
         size_t ne = o->orientations ? (size_t)e->nhashes : 1;
         for (size_t i = 0; i < ne; i++, n++) {

@@ -848,19 +848,16 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
          * the cut, crop or bars of a calm picture, which a copy of the
          * same low quality finds through the low-quality search (first
          * for the caption cuts, wt-shot; for every edit since wt-combo:
-         * docs/ROBUST.md, "Combinations and calm pictures"). A cut is
-         * never kept as a pattern, whatever its quality. */
-        int cut = codes[i] == PHM_KV_ED_CUT_BOTTOM || codes[i] == PHM_KV_ED_CUT_TOP ||
-                  codes[i] == PHM_KV_ED_CUT_MIDDLE;
+         * docs/ROBUST.md, "Combinations and calm pictures"). */
         int keep = r.quality >= PHM_ROBUST_LOW_QUALITY_MIN &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
         if (o >= 0) /* a stable image: its orientation of the own hash */
             keep = keep && phm_pdq_distance(&r.hash[0], &dih.hash[o]) > min_distance;
-        /* a soft hash too: a flat clip art's blurred corner is a pattern
-         * of quality 100 (wt-combo2 found one 0 bits from a busy image's
-         * pillarboxed copy) */
-        if ((cut || phm_soft_kind(codes[i]) || r.quality < PHM_PDQ_MIN_QUALITY) &&
-            phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
+        /* Nor is any edit whose hash is a pattern, whatever its quality:
+         * a flat clip art's blurred corner, and its plain 8 % corner, hash
+         * to aaaa... at quality 100, 0 bits from a busy image's
+         * pillarboxed copy (wt-combo2). */
+        if (phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
         for (size_t j = 0; j < n && keep; j++)
             keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;

@@ -99,6 +99,31 @@ int main(void)
     picture(pix, w, ht, tinyamp);
     OK(!kept(h, &img, PHM_KV_CROP5_C, &v), "crop5-c of quality %d (below 20): dropped", tinyq);
 
+    /* Black and white halves (one hard edge, as in clip art) under a
+     * textured strip, top and bottom, that crop5-c cuts off: the crop
+     * hashes to a pattern of high quality, which is near every flat
+     * image's, far from the own hash: not kept. */
+    for (uint32_t y = 0; y < ht; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            double a = x < w / 2 ? -128 : 127;
+            if (y < 5 || y >= ht - 5)
+                a = 120 * sin(0.11 * x * (y % 7 + 1) + y);
+            uint8_t *o = pix + ((size_t)y * w + x) * 3;
+            o[0] = o[1] = o[2] = (uint8_t)lround(fmax(0, fmin(255, 128 + a)));
+        }
+    phm_pdq_result own_b, crop_b = crop_hash(h, &img, 5, buf, len);
+    if (phm_hash_image(h, &img, PHM_MODE_FULL, 0, &own_b))
+        return 2;
+    printf("# halves: own %d rows, crop5-c %d rows, quality %d, %d bits apart\n",
+           phm_pdq_distinct_rows(&own_b.hash[0]), phm_pdq_distinct_rows(&crop_b.hash[0]),
+           crop_b.quality, phm_pdq_distance(&own_b.hash[0], &crop_b.hash[0]));
+    OK(crop_b.quality >= PHM_PDQ_MIN_QUALITY &&
+           phm_pdq_distinct_rows(&crop_b.hash[0]) < PHM_CUT_MIN_ROWS &&
+           phm_pdq_distance(&own_b.hash[0], &crop_b.hash[0]) > PHM_AUGMENT_MIN_DISTANCE,
+       "halves: crop5-c's hash is a pattern of quality >= 50, far from the own hash");
+    OK(!kept(h, &img, PHM_KV_CROP5_C, &v), "halves: crop5-c (a pattern) dropped at quality %d",
+       crop_b.quality);
+
     /* An image too small to hash: every busy code (each compared with
      * the own image's orientations) gives no variant and no error. */
     phm_image tiny = { pix, 6, 4, 3, (size_t)w * 3, PHM_FORMAT_PNG };
