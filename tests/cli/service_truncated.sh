@@ -9,24 +9,7 @@
 # file is served again. phmatch lookup stops with a message and a non-zero
 # status, not a signal. Over a real Unix socket; TAP on stdout. Needs curl.
 . "$(dirname "$0")/lib.sh"
-
-case $BUILD in
-/*) D=$BUILD ;;
-*) D=$ROOT/$BUILD ;;
-esac
-PHMATCHD=$D/phmatchd
-CLIENT=$D/tests/service/svc_client
-
-if ! t_have curl; then
-    echo "1..0 # SKIP curl not installed (make deps installs it)"
-    exit 0
-fi
-for b in "$PHMATCHD" "$CLIENT" "$PHMATCH"; do
-    if [ ! -x "$b" ]; then
-        t_fail "built: $b"
-        t_done
-    fi
-done
+svc_need
 
 JPG=$IMAGES/misc-images/wee.jpg
 OCT="Content-Type: application/octet-stream"

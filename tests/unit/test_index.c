@@ -312,6 +312,25 @@ static void write_file(const char *path, const void *data, size_t len)
     }
 }
 
+/* Adds n entries "s"/"0".."n-1" of random hashes (rng seeded with seed) in
+ * one transaction; the first hash in *first when given. */
+static void add_random(phm_index *idx, uint64_t seed, int n, phm_pdq *first)
+{
+    phm_index_txn *t;
+    rng r = { seed };
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%d", i);
+        phm_pdq h = rng_hash(&r);
+        if (i == 0 && first)
+            *first = h;
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit %d", n);
+}
+
 static int copy_truncated(const char *from, const char *to, long keep)
 {
     FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -361,17 +380,7 @@ static void test_bad_files(void)
     path_in(big, sizeof big, "big.phmi");
     IS_INT(phm_index_open(&idx, big, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
            PHM_OK, "create big");
-    phm_index_txn *t;
-    phm_index_txn_begin(idx, &t, err, sizeof err);
-    rng r = { 3 };
-    for (int i = 0; i < 5000; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "%d", i);
-        phm_pdq h = rng_hash(&r);
-        phm_entry e = entry("s", id, "c", &h);
-        phm_index_add(t, &e, err, sizeof err);
-    }
-    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit 5000");
+    add_random(idx, 3, 5000, NULL);
     phm_index_close(idx);
     stat(big, &st);
     path_in(cut, sizeof cut, "cut.phmi");
@@ -453,17 +462,8 @@ static void test_truncated_live(void)
     IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
            PHM_OK, "live: create");
     phm_index_txn *t;
-    phm_index_txn_begin(idx, &t, err, sizeof err);
-    rng r = { 5 };
-    phm_pdq first = rng_hash(&r);
-    for (int i = 0; i < 5000; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "%d", i);
-        phm_pdq h = i ? rng_hash(&r) : first;
-        phm_entry e = entry("s", id, "c", &h);
-        phm_index_add(t, &e, err, sizeof err);
-    }
-    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "live: commit 5000");
+    phm_pdq first;
+    add_random(idx, 5, 5000, &first);
     IS_INT(phm_searcher_new(idx, &s, err, sizeof err), PHM_OK, "live: searcher");
     IS_INT(phm_search_radius(s, &first, 0, &m, &n, err, sizeof err), PHM_OK, "live: search");
     IS_INT((int)n, 1, "live: found");
