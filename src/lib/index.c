@@ -71,7 +71,7 @@ static const char *space_exhausted(const char *path, int rc)
     return NULL;
 }
 
-static int length_check(const phm_index *idx, uint64_t *have, uint64_t *need);
+static int length_check(phm_index *idx, uint64_t *have, uint64_t *need);
 
 int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during)
@@ -93,12 +93,12 @@ int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
         return PHM_ERR_INDEX;
     case IDX_ERR_TRUNCATED: {
         uint64_t have, need;
-        if (idx)
-            (void)length_check(idx, &have, &need);
+        if (idx) /* the sizes again, for the message */
+            (void)length_check((phm_index *)(uintptr_t)idx, &have, &need);
         else
             have = need = 0;
-        idx_err(err, errlen, what, path, "index file is truncated (%llu bytes; its pages "
-                "need %llu)", (unsigned long long)have, (unsigned long long)need);
+        idx_err(err, errlen, what, path, "index file is truncated (%llu bytes; it had %llu)",
+                (unsigned long long)have, (unsigned long long)need);
         return PHM_ERR_INDEX_TRUNCATED;
     }
     case MDB_MAP_FULL: {
@@ -455,40 +455,43 @@ static int precheck(const char *path, unsigned flags, int *fresh, char *err,
     return PHM_OK;
 }
 
-/* Whether the file still holds every page LMDB may read through its map:
- * the two meta pages, then every page up to the newest root's last one (a
- * snapshot never refers past it; LMDB only grows the file before it
- * commits). The bytes it has and needs in *have and *need. 0, an errno
- * code, or IDX_ERR_TRUNCATED. The meta pages are read through the map
- * too, so they are checked from the file's size first. */
-static int length_check(const phm_index *idx, uint64_t *have, uint64_t *need)
+/* Whether the file still holds every page LMDB may read through its map.
+ * LMDB (without MDB_WRITEMAP) only ever grows the file, so the largest
+ * size this handle has seen it with is a floor: checked at open against
+ * the pages the newest root refers to, and raised at every check; the two
+ * meta pages, read through the map too, are one in any case. The bytes it
+ * has and needs in *have and *need. 0, an errno code, or
+ * IDX_ERR_TRUNCATED. */
+static int length_check(phm_index *idx, uint64_t *have, uint64_t *need)
 {
     int fd;
     struct stat st;
     *have = *need = 0;
+    /* the floor is read before the size: another thread may raise it to
+     * what the file grew to after this fstat */
+    uint64_t seen = atomic_load(&idx->size_seen);
     int rc = mdb_env_get_fd(idx->env, &fd);
     if (rc)
         return rc;
     if (fstat(fd, &st) != 0)
         return errno;
     *have = (uint64_t)st.st_size;
-    *need = 2 * (uint64_t)idx->psize;
-    if (*have >= *need) {
-        MDB_envinfo info;
-        if (mdb_env_info(idx->env, &info) == 0)
-            *need = ((uint64_t)info.me_last_pgno + 1) * idx->psize;
-    }
-    return *have < *need ? IDX_ERR_TRUNCATED : 0;
+    *need = seen > 2 * (uint64_t)idx->psize ? seen : 2 * (uint64_t)idx->psize;
+    if (*have < *need)
+        return IDX_ERR_TRUNCATED;
+    while (seen < *have && !atomic_compare_exchange_weak(&idx->size_seen, &seen, *have))
+        ;
+    return 0;
 }
 
-int idx_txn_begin(const phm_index *idx, unsigned flags, MDB_txn **txn)
+int idx_txn_begin(phm_index *idx, unsigned flags, MDB_txn **txn)
 {
     uint64_t have, need;
     int rc = length_check(idx, &have, &need);
     return rc ? rc : mdb_txn_begin(idx->env, NULL, flags, txn);
 }
 
-int idx_txn_renew(const phm_index *idx, MDB_txn *txn)
+int idx_txn_renew(phm_index *idx, MDB_txn *txn)
 {
     uint64_t have, need;
     int rc = length_check(idx, &have, &need);
@@ -505,18 +508,30 @@ int phm_index_check(phm_index *idx, char *err, size_t errlen)
 }
 
 /* At open: the page size, then (not for a file just created) the length:
- * a truncated copy. mdb_env_open has just read both meta pages with
- * read(), so the file holds them. */
+ * a truncated copy, shorter than the pages its newest root refers to.
+ * mdb_env_open has just read both meta pages with read(), so the file
+ * holds them. The size found is the floor of later checks. */
 static int check_length(phm_index *idx, int fresh, char *err, size_t errlen)
 {
     MDB_stat st;
+    MDB_envinfo info;
     int rc = mdb_env_stat(idx->env, &st);
+    if (!rc)
+        rc = mdb_env_info(idx->env, &info);
     if (rc)
         return idx_mdb_err(rc, err, errlen, "cannot open index", idx, NULL);
     idx->psize = st.ms_psize;
     uint64_t have, need;
-    rc = fresh ? 0 : length_check(idx, &have, &need);
-    return rc ? idx_mdb_err(rc, err, errlen, "cannot open index", idx, NULL) : PHM_OK;
+    if ((rc = length_check(idx, &have, &need)))
+        return idx_mdb_err(rc, err, errlen, "cannot open index", idx, NULL);
+    need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (!fresh && have < need) {
+        idx_err(err, errlen, "cannot open index", idx->path,
+                "index file is truncated (%llu bytes; its pages need %llu)",
+                (unsigned long long)have, (unsigned long long)need);
+        return PHM_ERR_INDEX_TRUNCATED;
+    }
+    return PHM_OK;
 }
 
 static const struct {

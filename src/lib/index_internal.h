@@ -357,6 +357,9 @@ struct phm_index {
     MDB_dbi db_names; /* format 5: source and category names <-> numbers */
     int rdonly;
     unsigned psize; /* LMDB's page size, read at open (idx_txn_begin) */
+    /* the largest size the file was seen with: LMDB never shrinks it, so a
+     * smaller one is a file cut short (idx_txn_begin) */
+    _Atomic uint64_t size_seen;
     phm_simd simd;
     const ham_kernels *kern;
     char *path;
@@ -412,8 +415,8 @@ int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
  * every page the transaction may read (else IDX_ERR_TRUNCATED, no
  * transaction): a page cut off the mapped file is a SIGBUS when read.
  * Every transaction of an open handle starts through these. */
-int idx_txn_begin(const phm_index *idx, unsigned flags, MDB_txn **txn);
-int idx_txn_renew(const phm_index *idx, MDB_txn *txn);
+int idx_txn_begin(phm_index *idx, unsigned flags, MDB_txn **txn);
+int idx_txn_renew(phm_index *idx, MDB_txn *txn);
 
 /* meta accessors within a transaction */
 int idx_meta_get_u64(const phm_index *idx, MDB_txn *txn, const char *key,

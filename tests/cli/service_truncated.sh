@@ -47,7 +47,7 @@ for keep in $((2 * PAGE)) 0; do
     t_is "cut to $keep bytes: a lookup is 503" "$(req /v1/lookup -H "$JSON" -d "$LOOKUP")" 503
     t_is "... index_truncated" "$(code)" '"code":"index_truncated"'
     t_like "... naming the index and what happened" "$(cat "$T/out")" \
-        "idx.phmi': index file is truncated ($keep bytes; its pages need [0-9]*)"
+        "idx.phmi': index file is truncated ($keep bytes; it had [0-9]*)"
     t_is "... an image match too" "$(req /v1/match -H "$OCT" --data-binary @"$JPG")" 503
     t_is "... an HMA lookup too" "$(req "/m/raw_lookup?signal_type=pdq&signal=$H")" 503
     t_is "... a governance read too" "$(req /v1/index/sources)" 503
