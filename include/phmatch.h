@@ -92,6 +92,7 @@ enum {
     PHM_ERR_INDEX_VERSION = -13, /* index written by an incompatible version */
     PHM_ERR_FULL = -14,       /* index map full (raise the map size) */
     PHM_ERR_READONLY = -15,   /* write attempted on a read-only index */
+    PHM_ERR_INDEX_TRUNCATED = -16, /* index file shorter than its pages */
 };
 
 /* Longest message any function writes into an `err` buffer, NUL included.
@@ -1224,8 +1225,10 @@ typedef struct phm_index phm_index;
  *                         names the lock file `path`-lock when the file is
  *                         accessible and its lock file is not)
  *   PHM_ERR_INDEX         not a phmatch index (foreign file, empty file,
- *                         another program's LMDB file), truncated file,
- *                         corrupt file, or another LMDB failure
+ *                         another program's LMDB file), corrupt file, or
+ *                         another LMDB failure
+ *   PHM_ERR_INDEX_TRUNCATED the file is shorter than the pages its newest
+ *                         root refers to (a truncated copy)
  *   PHM_ERR_INDEX_VERSION written in another format version
  *   PHM_ERR_NOMEM, PHM_ERR_INVALID
  * A foreign file is never modified, even with PHM_INDEX_CREATE. */
@@ -1235,6 +1238,20 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
 /* Closes the handle. Every searcher and transaction of it must have been
  * freed, committed or aborted. Accepts NULL. */
 void phm_index_close(phm_index *idx);
+
+/* Checks that the file still holds every page a transaction of idx may
+ * read: that it is not smaller than the handle has seen it (LMDB never
+ * shrinks it). LMDB reads the file through a memory map, and a read of a page cut
+ * off the file (`truncate`, a copy written over it in place, while the
+ * handle is open) is a SIGBUS; so every transaction of the handle (a
+ * search's snapshot, a read, a write, a copy) starts with this check and
+ * fails with its error instead. For a long-running process that wants to
+ * report the state without a transaction (a health check). One fstat():
+ * any thread. Returns PHM_OK, or PHM_ERR_INDEX_TRUNCATED ("cannot read
+ * index 'x': index file is truncated (8192 bytes; it had 1236992)"), PHM_ERR_INDEX (fstat failed), PHM_ERR_INVALID. The check
+ * cannot cover a file cut during a transaction already started: that
+ * window, one search long, remains a SIGBUS. */
+int phm_index_check(phm_index *idx, char *err, size_t errlen);
 
 /* The path given to phm_index_open (owned by idx), and the SIMD level its
  * searches run. */

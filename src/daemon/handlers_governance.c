@@ -55,6 +55,8 @@ void reply_gov_error(svc_request *rq, int rc, const char *msg)
         reply_error(rq, 503, "out_of_memory", "%s", msg);
     else if (rc == PHM_ERR_READONLY)
         reply_error(rq, 403, "read_only", "%s", msg);
+    else if (rc == PHM_ERR_INDEX_TRUNCATED)
+        reply_error(rq, 503, "index_truncated", "%s", msg);
     else
         reply_error(rq, 500, "index_error", "%s", msg);
 }

@@ -279,8 +279,8 @@ void handle_hma_hash(svc_request *rq, svc_worker *w)
 
 void handle_hma_status(svc_request *rq, svc_worker *w)
 {
-    (void)w;
-    int ready = rq->idx && !atomic_load(&rq->srv->shutting_down);
+    int ready = rq->idx && !atomic_load(&rq->srv->shutting_down) &&
+                !index_check(rq->srv, rq->idx, w->err, sizeof w->err);
     const char *t = ready ? "I-AM-ALIVE\n" : "INDEX-NOT-READY\n";
     char *text = strdup(t);
     if (!text) {

@@ -345,7 +345,14 @@ static void call_handler(svc_conn *cc, svc_worker *w)
     rq->rt = live_acquire(&srv->live, &slot);
     int islot = index_acquire(&srv->index, &rq->idx);
     atomic_store(&cc->busy, 1);
-    if (worker_bind(w, &srv->index, islot, rq->idx, w->err, sizeof w->err))
+    /* A file cut short under the server is checked before a searcher is
+     * made on it: LMDB would read its missing pages as a SIGBUS. Routes
+     * that do not use the index still run. */
+    int uses = route_uses_index(rq->route);
+    int unbound = worker_bind(w, &srv->index, islot, rq->idx, w->err, sizeof w->err);
+    if (uses && rq->idx && index_check(srv, rq->idx, w->err, sizeof w->err))
+        reply_error(rq, 503, "index_truncated", "%s", w->err);
+    else if (unbound && uses)
         reply_error(rq, 503, "overloaded", "%s; try again later", w->err);
     else if (srv->boot.read_only && route_writes(rq->route))
         reply_error(rq, 403, "read_only", "this server serves a read-only copy of the "
@@ -1072,6 +1079,7 @@ void server_init(svc_server *srv, int log_level)
 {
     memset(srv, 0, sizeof *srv);
     srv->unix_fd = srv->tcp_fd = -1;
+    atomic_init(&srv->index_truncated, 0);
     log_init(&srv->log, log_level);
     metrics_init(&srv->metrics);
     audit_init(&srv->audit);

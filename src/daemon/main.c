@@ -696,6 +696,14 @@ int main(int argc, char **argv)
         }
         if (srv.boot.read_only)
             index_watch_tick(&srv, &iw);
+        {
+            /* logged at once, not at the next request that reads it */
+            phm_index *idx;
+            int islot = index_acquire(&srv.index, &idx);
+            if (idx)
+                (void)index_check(&srv, idx, err, sizeof err);
+            index_release(&srv.index, islot);
+        }
         if (pending && live_publish(&srv.live, pending) == 0)
             pending = NULL;
         int slot;

@@ -142,6 +142,22 @@ int route_takes_video(const svc_route *route)
     return route && route->handler == handle_hma_content_add;
 }
 
+int route_uses_index(const svc_route *route)
+{
+    if (!route)
+        return 0;
+    switch (route->endpoint) {
+    case EP_HASH:
+    case EP_HMA_HASH:
+    case EP_HEALTHZ:
+    case EP_READYZ:
+    case EP_METRICS:
+        return 0;
+    default:
+        return route->handler != handle_hma_compare;
+    }
+}
+
 const char *route_check_type(const svc_route *route, const char *ct)
 {
     switch (route->body) {

@@ -38,5 +38,8 @@ int route_is_hma(const svc_route *route);
 /* 1 if the route's multipart body may be a `video` field (HMA's bank
  * content), else 0. */
 int route_takes_video(const svc_route *route);
+/* 1 if the route reads or writes the index; 0 for hashing, comparing
+ * given hashes and the health endpoints, which check it themselves. */
+int route_uses_index(const svc_route *route);
 
 #endif /* SVC_ROUTE_H */

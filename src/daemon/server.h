@@ -202,6 +202,7 @@ typedef struct svc_server {
     char tcp_addr[80];    /* "127.0.0.1:8731" as bound */
     char *tls_cert_pem, *tls_key_pem;
     atomic_int shutting_down;
+    atomic_int index_truncated; /* index_check saw the file cut short */
     double started;       /* monotonic seconds */
     /* open connections, for the request-timeout reaper and the limits
      * per client and per listener (index svc_transport) */
@@ -378,12 +379,18 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
                                          int min_quality);
 
 /* The answer to an index call's error rc with its message msg: 404
- * not found, 400 invalid, 507 full, 503 out of memory, 403 read-only,
- * else 500 (handlers_governance.c). */
+ * not found, 400 invalid, 507 full, 503 out of memory or a truncated
+ * index file, 403 read-only, else 500 (handlers_governance.c). */
 void reply_gov_error(svc_request *rq, int rc, const char *msg);
 
 /* Answers 503 and returns -1 when no index is configured. */
 int need_index(svc_request *rq);
+
+/* Whether idx's file still holds its pages (phm_index_check): 0, or -1
+ * with the message in err when it was cut short under the server. The
+ * first failure is logged, and so is the file being whole again
+ * (handlers_health.c; called per request and each main-loop tick). */
+int index_check(svc_server *srv, phm_index *idx, char *err, size_t errlen);
 
 /* Shared by the match handlers (handlers_match.c): writes the audit
  * records of hits[0..n) (with their orientation when with_orientation)

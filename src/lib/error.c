@@ -26,6 +26,7 @@ static const status_text status_table[] = {
     { PHM_ERR_INDEX_VERSION, "index_version", "index format version not supported" },
     { PHM_ERR_FULL, "index_full", "index map full" },
     { PHM_ERR_READONLY, "read_only", "index opened read-only" },
+    { PHM_ERR_INDEX_TRUNCATED, "index_truncated", "index file truncated" },
 };
 
 static const status_text *lookup(int status)

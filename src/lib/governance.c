@@ -295,7 +295,7 @@ int idx_gov_attach(phm_index *idx, char *err, size_t errlen)
 {
     const char *what = "cannot open index";
     MDB_txn *txn;
-    int rc = mdb_txn_begin(idx->env, NULL, idx->rdonly ? MDB_RDONLY : 0, &txn);
+    int rc = idx_txn_begin(idx, idx->rdonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, what, idx, NULL);
     unsigned flags = idx->rdonly ? 0 : MDB_CREATE;
@@ -377,7 +377,7 @@ int phm_index_source_get(phm_index *idx, const char *source, phm_source_settings
     if (st)
         return st;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
     st = source_get_txn(idx, txn, source, out, err, errlen);
@@ -438,7 +438,7 @@ int phm_index_source_foreach(phm_index *idx,
     MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;
-    int st = PHM_OK, rc = set ? mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn) : ENOMEM;
+    int st = PHM_OK, rc = set ? idx_txn_begin(idx, MDB_RDONLY, &txn) : ENOMEM;
     idx_names names = { 0 };
     if (!rc)
         rc = idx_names_load(idx, txn, &names);
@@ -524,7 +524,7 @@ static int state_foreach(phm_index *idx, MDB_dbi dbi,
     MDB_txn *txn;
     MDB_cursor *c = NULL;
     MDB_val k, v;
-    int st = PHM_OK, rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
     rc = mdb_cursor_open(txn, dbi, &c);
@@ -619,7 +619,7 @@ int phm_index_governance_counts(phm_index *idx, int64_t now, phm_governance_coun
         return PHM_OK;
     MDB_txn *txn;
     MDB_stat st;
-    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
     if (!(rc = mdb_stat(txn, idx->db_quarantine, &st)))
@@ -650,7 +650,7 @@ static int write_begin(phm_index *idx, gov_write *w, char *err, size_t errlen)
         idx_err(err, errlen, WHAT_W, idx->path, "opened read-only");
         return PHM_ERR_READONLY;
     }
-    int rc = mdb_txn_begin(idx->env, NULL, 0, &w->txn);
+    int rc = idx_txn_begin(idx, 0, &w->txn);
     return rc ? idx_mdb_err(rc, err, errlen, WHAT_W, idx, NULL) : PHM_OK;
 }
 
@@ -994,7 +994,7 @@ int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts
         return PHM_ERR_NOMEM;
     }
     MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(idx->env, NULL, 0, &txn);
+    int rc = idx_txn_begin(idx, 0, &txn);
     if (!rc && replace)
         rc = mdb_drop(txn, idx->db_qcounts, 0);
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1047,7 +1047,7 @@ int phm_index_quarantine_counts_foreach(phm_index *idx,
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int st = PHM_OK, rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
     if (rc) {
         free(seen);
         return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
@@ -1182,7 +1182,7 @@ int phm_index_entry_disabled(phm_index *idx, const char *source, const char *id,
     if (st || !idx->gov_present)
         return st;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &txn);
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
     uint8_t key[KEY_MAX];

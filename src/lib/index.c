@@ -71,6 +71,8 @@ static const char *space_exhausted(const char *path, int rc)
     return NULL;
 }
 
+static int length_check(phm_index *idx, uint64_t *have, uint64_t *need);
+
 int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during)
 {
@@ -89,6 +91,16 @@ int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 "hold (numbers of removed entries are not reused); import its "
                 "entries into a new index%s%s", sep, during);
         return PHM_ERR_INDEX;
+    case IDX_ERR_TRUNCATED: {
+        uint64_t have, need;
+        if (idx) /* the sizes again, for the message */
+            (void)length_check((phm_index *)(uintptr_t)idx, &have, &need);
+        else
+            have = need = 0;
+        idx_err(err, errlen, what, path, "index file is truncated (%llu bytes; it had %llu)",
+                (unsigned long long)have, (unsigned long long)need);
+        return PHM_ERR_INDEX_TRUNCATED;
+    }
     case MDB_MAP_FULL: {
         MDB_envinfo info;
         size_t map = 0;
@@ -443,28 +455,81 @@ static int precheck(const char *path, unsigned flags, int *fresh, char *err,
     return PHM_OK;
 }
 
-/* Fails if the file is shorter than the pages its newest root refers to
- * (a truncated copy): reading those pages would fault. */
-static int check_length(phm_index *idx, char *err, size_t errlen)
+/* Whether the file still holds every page LMDB may read through its map.
+ * LMDB (without MDB_WRITEMAP) only ever grows the file, so the largest
+ * size this handle has seen it with is a floor: checked at open against
+ * the pages the newest root refers to, and raised at every check; the two
+ * meta pages, read through the map too, are one in any case. The bytes it
+ * has and needs in *have and *need. 0, an errno code, or
+ * IDX_ERR_TRUNCATED. */
+static int length_check(phm_index *idx, uint64_t *have, uint64_t *need)
 {
-    MDB_envinfo info;
+    int fd;
+    struct stat st;
+    *have = *need = 0;
+    /* the floor is read before the size: another thread may raise it to
+     * what the file grew to after this fstat */
+    uint64_t seen = atomic_load(&idx->size_seen);
+    int rc = mdb_env_get_fd(idx->env, &fd);
+    if (rc)
+        return rc;
+    if (fstat(fd, &st) != 0)
+        return errno;
+    *have = (uint64_t)st.st_size;
+    *need = seen > 2 * (uint64_t)idx->psize ? seen : 2 * (uint64_t)idx->psize;
+    if (*have < *need)
+        return IDX_ERR_TRUNCATED;
+    while (seen < *have && !atomic_compare_exchange_weak(&idx->size_seen, &seen, *have))
+        ;
+    return 0;
+}
+
+int idx_txn_begin(phm_index *idx, unsigned flags, MDB_txn **txn)
+{
+    uint64_t have, need;
+    int rc = length_check(idx, &have, &need);
+    return rc ? rc : mdb_txn_begin(idx->env, NULL, flags, txn);
+}
+
+int idx_txn_renew(phm_index *idx, MDB_txn *txn)
+{
+    uint64_t have, need;
+    int rc = length_check(idx, &have, &need);
+    return rc ? rc : mdb_txn_renew(txn);
+}
+
+int phm_index_check(phm_index *idx, char *err, size_t errlen)
+{
+    uint64_t have, need;
+    if (!idx)
+        return PHM_ERR_INVALID;
+    int rc = length_check(idx, &have, &need);
+    return rc ? idx_mdb_err(rc, err, errlen, "cannot read index", idx, NULL) : PHM_OK;
+}
+
+/* At open: the page size, then (not for a file just created) the length:
+ * a truncated copy, shorter than the pages its newest root refers to.
+ * mdb_env_open has just read both meta pages with read(), so the file
+ * holds them. The size found is the floor of later checks. */
+static int check_length(phm_index *idx, int fresh, char *err, size_t errlen)
+{
     MDB_stat st;
-    struct stat fst;
-    int rc = mdb_env_info(idx->env, &info);
+    MDB_envinfo info;
+    int rc = mdb_env_stat(idx->env, &st);
     if (!rc)
-        rc = mdb_env_stat(idx->env, &st);
+        rc = mdb_env_info(idx->env, &info);
     if (rc)
         return idx_mdb_err(rc, err, errlen, "cannot open index", idx, NULL);
-    if (stat(idx->path, &fst) != 0) {
-        idx_err(err, errlen, "cannot open index", idx->path, "%s", strerror(errno));
-        return PHM_ERR_UNREADABLE;
-    }
-    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-    if ((uint64_t)fst.st_size < need) {
+    idx->psize = st.ms_psize;
+    uint64_t have, need;
+    if ((rc = length_check(idx, &have, &need)))
+        return idx_mdb_err(rc, err, errlen, "cannot open index", idx, NULL);
+    need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (!fresh && have < need) {
         idx_err(err, errlen, "cannot open index", idx->path,
-                "index file is truncated (%lld bytes; its pages need %llu)",
-                (long long)fst.st_size, (unsigned long long)need);
-        return PHM_ERR_INDEX;
+                "index file is truncated (%llu bytes; its pages need %llu)",
+                (unsigned long long)have, (unsigned long long)need);
+        return PHM_ERR_INDEX_TRUNCATED;
     }
     return PHM_OK;
 }
@@ -704,7 +769,7 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
         }
         goto fail;
     }
-    if (!fresh && (rc = check_length(idx, err, errlen)))
+    if ((rc = check_length(idx, fresh, err, errlen)))
         goto fail;
     if (!idx->rdonly) {
         int dead;
@@ -763,7 +828,7 @@ phm_simd phm_index_simd(const phm_index *idx)
 static int read_begin(phm_index *idx, MDB_txn **txn, const char *what,
                       char *err, size_t errlen)
 {
-    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, txn);
+    int rc = idx_txn_begin(idx, MDB_RDONLY, txn);
     return rc ? idx_mdb_err(rc, err, errlen, what, idx, NULL) : PHM_OK;
 }
 
@@ -1170,7 +1235,11 @@ int phm_index_copy(phm_index *idx, const char *dest, char *err, size_t errlen)
         idx_err(err, errlen, "cannot create index copy", dest, "%s", strerror(e));
         return e == ENOENT ? PHM_ERR_NOT_FOUND : PHM_ERR_UNREADABLE;
     }
-    int rc = mdb_env_copyfd2(idx->env, fd, MDB_CP_COMPACT);
+    /* the copy reads every page through the map */
+    uint64_t have, need;
+    int rc = length_check(idx, &have, &need);
+    if (!rc)
+        rc = mdb_env_copyfd2(idx->env, fd, MDB_CP_COMPACT);
     if (!rc && fsync(fd) != 0)
         rc = errno;
     if (close(fd) != 0 && !rc)

@@ -42,6 +42,10 @@ enum {
  * the code (beside LMDB's) an add past it fails with (idx_mdb_err). */
 #define IDX_MAX_EID 0xffffffffu
 #define IDX_ERR_EIDS_USED (-30700)
+/* The file is shorter than the pages LMDB may read through its map (cut
+ * short under an open handle): idx_txn_begin's code, idx_mdb_err's
+ * PHM_ERR_INDEX_TRUNCATED. */
+#define IDX_ERR_TRUNCATED (-30701)
 
 /* The base's entry numbers ('E' blob, index format 6; index_eids.c):
  * blocks of IDX_EIDS_BLOCK slots, each its first number and fixed-width
@@ -352,6 +356,10 @@ struct phm_index {
     int qcounts_present;
     MDB_dbi db_names; /* format 5: source and category names <-> numbers */
     int rdonly;
+    unsigned psize; /* LMDB's page size, read at open (idx_txn_begin) */
+    /* the largest size the file was seen with: LMDB never shrinks it, so a
+     * smaller one is a file cut short (idx_txn_begin) */
+    _Atomic uint64_t size_seen;
     phm_simd simd;
     const ham_kernels *kern;
     char *path;
@@ -403,6 +411,12 @@ void idx_err(char *err, size_t errlen, const char *what, const char *path,
 /* Maps an LMDB or errno code to a status, writing a message. */
 int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during);
+/* mdb_txn_begin / mdb_txn_renew after checking that the file still holds
+ * every page the transaction may read (else IDX_ERR_TRUNCATED, no
+ * transaction): a page cut off the mapped file is a SIGBUS when read.
+ * Every transaction of an open handle starts through these. */
+int idx_txn_begin(phm_index *idx, unsigned flags, MDB_txn **txn);
+int idx_txn_renew(phm_index *idx, MDB_txn *txn);
 
 /* meta accessors within a transaction */
 int idx_meta_get_u64(const phm_index *idx, MDB_txn *txn, const char *key,

@@ -247,7 +247,7 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
         mdb_txn_reset(s->txn);
         s->active = 0;
     }
-    int rc = mdb_txn_renew(s->txn);
+    int rc = idx_txn_renew(idx, s->txn);
     if (rc)
         return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
     s->active = 1;
@@ -350,7 +350,7 @@ int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err, size_t errle
         idx_err(err, errlen, WHAT, idx->path, "out of memory");
         return PHM_ERR_NOMEM;
     }
-    int rc = mdb_txn_begin(idx->env, NULL, MDB_RDONLY, &s->txn);
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &s->txn);
     if (rc) {
         free(s->res);
         free(s);

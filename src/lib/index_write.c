@@ -382,7 +382,7 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
     }
     t->idx = idx;
     t->now = (int64_t)time(NULL);
-    int rc = mdb_txn_begin(idx->env, NULL, 0, &t->txn);
+    int rc = idx_txn_begin(idx, 0, &t->txn);
     if (!rc)
         rc = idx_meta_get_u64(idx, t->txn, "next_eid", &t->next_eid);
     if (!rc)

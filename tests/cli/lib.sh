@@ -122,6 +122,28 @@ t_python() {
 # Every server started is in $pids, for the test's EXIT trap to kill.
 pids=""
 
+# svc_need - sets PHMATCHD and CLIENT (the build's phmatchd and
+# tests/service/svc_client); ends the test skipped without curl, and with
+# one failure when phmatchd, svc_client or phmatch was not built.
+svc_need() {
+    case $BUILD in
+    /*) _d=$BUILD ;;
+    *) _d=$ROOT/$BUILD ;;
+    esac
+    PHMATCHD=$_d/phmatchd
+    CLIENT=$_d/tests/service/svc_client
+    if ! t_have curl; then
+        echo "1..0 # SKIP curl not installed (make deps installs it)"
+        exit 0
+    fi
+    for _b in "$PHMATCHD" "$CLIENT" "$PHMATCH"; do
+        if [ ! -x "$_b" ]; then
+            t_fail "built: $_b"
+            t_done
+        fi
+    done
+}
+
 # svc_start NAME ARGS... - starts $PHMATCHD with ARGS, its log in
 # $T/NAME.log; sets PID, and PORT when it listens on TCP 127.0.0.1. Waits
 # for "ready:" (10 s at most); fails if it did not come.

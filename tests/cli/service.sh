@@ -9,24 +9,7 @@
 # during a request; TLS. After each abuse the server must still answer.
 # Request loops are bounded; TAP on stdout. Needs curl.
 . "$(dirname "$0")/lib.sh"
-
-case $BUILD in
-/*) D=$BUILD ;;
-*) D=$ROOT/$BUILD ;;
-esac
-PHMATCHD=$D/phmatchd
-CLIENT=$D/tests/service/svc_client
-
-if ! t_have curl; then
-    echo "1..0 # SKIP curl not installed (make deps installs it)"
-    exit 0
-fi
-for b in "$PHMATCHD" "$CLIENT" "$PHMATCH"; do
-    if [ ! -x "$b" ]; then
-        t_fail "built: $b"
-        t_done
-    fi
-done
+svc_need
 
 JPG=$IMAGES/misc-images/wee.jpg
 JPG2=$IMAGES/bridge-mods/aaa-orig.jpg

@@ -11,24 +11,7 @@
 # requests, each with a timeout. TAP on stdout. Needs
 # curl; the decode part needs python3 (tools/mkbigpng.py).
 . "$(dirname "$0")/lib.sh"
-
-case $BUILD in
-/*) D=$BUILD ;;
-*) D=$ROOT/$BUILD ;;
-esac
-PHMATCHD=$D/phmatchd
-CLIENT=$D/tests/service/svc_client
-
-if ! t_have curl; then
-    echo "1..0 # SKIP curl not installed (make deps installs it)"
-    exit 0
-fi
-for b in "$PHMATCHD" "$CLIENT"; do
-    if [ ! -x "$b" ]; then
-        t_fail "built: $b"
-        t_done
-    fi
-done
+svc_need
 
 JPG=$IMAGES/bridge-mods/aaa-orig.jpg
 ADMIN_TOKEN=admin-token-0123456789abcdef

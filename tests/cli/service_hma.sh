@@ -332,8 +332,16 @@ t_is "... a bad hash: 400" "$(l -H "$JSON" -d '{"pdq":["zz","zz"]}' "$(U /m/comp
 t_is "bad JSON: 400" "$(aj POST /c/banks '{"name":')" 400
 t_is "wrong content type: 415" "$(a -H "Content-Type: text/plain" -d '{"name":"X"}' "$(U /c/banks)")" 415
 head -c 2000000 /dev/zero >"$T/huge"
-t_is "a body over max_body: 413" \
-    "$(a -H "$JSON" --data-binary @"$T/huge" "$(U /c/banks)")" 413
+t_is "a body over max_body: 413, HMA's JSON error (not libmicrohttpd's page)" \
+    "$(a -H "$JSON" --data-binary @"$T/huge" "$(U /c/banks)")/$(jq 'list(j)')" \
+    "413/['message']"
+t_is "... naming the limit" "$(jq 'j["message"]')" \
+    "the request body (2000000 bytes) is larger than 1048576 bytes"
+t_is "... a photo over max_body on /h/hash too" \
+    "$(l -F "photo=@$T/huge" "$(U /h/hash)")/$(jq 'list(j)')" "413/['message']"
+t_is "... and sent chunked to /m/lookup, with no Content-Length to refuse early" \
+    "$(l -H 'Transfer-Encoding: chunked' -F "photo=@$T/huge" "$(U /m/lookup)")/$(jq 'j["message"]')" \
+    "413/the request body is larger than 1048576 bytes"
 python3 -c "open('$T/huge.txt','w').write('{\"json\":{\"a\":\"' + 'x' * 9000 + '\"}}')"
 t_is "a metadata field over 8 KiB: 400" \
     "$(a -F "photo=@$JPG" -F "metadata=<$T/huge.txt" "$(U /c/bank/BANK_A/content)")" 400

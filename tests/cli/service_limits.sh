@@ -15,24 +15,7 @@
 # of 127.0.0.0/8 to lo), the well-behaved client from 127.0.0.1, so that
 # they are two client addresses. Request counts are bounded; TAP on stdout.
 . "$(dirname "$0")/lib.sh"
-
-case $BUILD in
-/*) D=$BUILD ;;
-*) D=$ROOT/$BUILD ;;
-esac
-PHMATCHD=$D/phmatchd
-CLIENT=$D/tests/service/svc_client
-
-if ! t_have curl; then
-    echo "1..0 # SKIP curl not installed (make deps installs it)"
-    exit 0
-fi
-for b in "$PHMATCHD" "$CLIENT"; do
-    if [ ! -x "$b" ]; then
-        t_fail "built: $b"
-        t_done
-    fi
-done
+svc_need
 if [ "$(uname -s)" != Linux ]; then
     echo "1..0 # SKIP needs Linux (a second loopback address, 127.0.0.2)"
     exit 0

@@ -277,6 +277,16 @@ printf '\001signal_type=pdq&signal=%s&dihedral=1&max_distance=12&digest=sha256,m
     "$h" >"$seeds/query-hma"
 printf '\001url=http%%3A%%2F%%2Fx&digest=all&dihedral=yes&max_distance=%%33' \
     >"$seeds/query-escapes"
+# percent-decoding at its bounds: a path segment decoding to PATH_ARG_MAX - 1
+# bytes (fits) and PATH_ARG_MAX (too long), an escape cut at the end, and a
+# query value whose escapes decode past every argument buffer
+# (awk repeats; printf writes the NUL of the part byte)
+escapes() { awk -v n="$1" -v e="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s", e }'; }
+{ printf '\000\003/v1/index/disabled/s/'; escapes 1023 %41; } >"$seeds/route-segment-1023"
+{ printf '\000\003/v1/index/disabled/s/'; escapes 1024 %41; } >"$seeds/route-segment-1024"
+printf '\000\003/v1/index/disabled/s/abc%%4' >"$seeds/route-escape-cut"
+{ printf '\001max_distance='; escapes 300 %33; printf '&signal=%%'; } \
+    >"$seeds/query-escapes-long"
 printf '\002{"hashes":["%s","%s"],"max_distance":31,"k":5}' "$h" "$h" >"$seeds/lookup"
 printf '\002{"hashes":["xyz"]}' >"$seeds/lookup-bad"
 printf '\003\000{"entries":[{"source":"s","id":"a/b","hash":"%s","quality":90},' "$h" \

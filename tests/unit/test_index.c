@@ -312,6 +312,25 @@ static void write_file(const char *path, const void *data, size_t len)
     }
 }
 
+/* Adds n entries "s"/"0".."n-1" of random hashes (rng seeded with seed) in
+ * one transaction; the first hash in *first when given. */
+static void add_random(phm_index *idx, uint64_t seed, int n, phm_pdq *first)
+{
+    phm_index_txn *t;
+    rng r = { seed };
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%d", i);
+        phm_pdq h = rng_hash(&r);
+        if (i == 0 && first)
+            *first = h;
+        phm_entry e = entry("s", id, "c", &h);
+        phm_index_add(t, &e, err, sizeof err);
+    }
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit %d", n);
+}
+
 static int copy_truncated(const char *from, const char *to, long keep)
 {
     FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -361,23 +380,13 @@ static void test_bad_files(void)
     path_in(big, sizeof big, "big.phmi");
     IS_INT(phm_index_open(&idx, big, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
            PHM_OK, "create big");
-    phm_index_txn *t;
-    phm_index_txn_begin(idx, &t, err, sizeof err);
-    rng r = { 3 };
-    for (int i = 0; i < 5000; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "%d", i);
-        phm_pdq h = rng_hash(&r);
-        phm_entry e = entry("s", id, "c", &h);
-        phm_index_add(t, &e, err, sizeof err);
-    }
-    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "commit 5000");
+    add_random(idx, 3, 5000, NULL);
     phm_index_close(idx);
     stat(big, &st);
     path_in(cut, sizeof cut, "cut.phmi");
     copy_truncated(big, cut, (long)st.st_size / 2);
-    IS_INT(phm_index_open(&idx, cut, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_ERR_INDEX,
-           "truncated file");
+    IS_INT(phm_index_open(&idx, cut, 0, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_ERR_INDEX_TRUNCATED, "truncated file");
     OK(strstr(err, "truncated") != NULL, "message: %s", err);
     copy_truncated(big, cut, 100);
     IS_INT(phm_index_open(&idx, cut, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_ERR_INDEX,
@@ -436,6 +445,72 @@ static void test_bad_files(void)
                PHM_ERR_INDEX_VERSION, "format version %u refused", ver);
         OK(strstr(err, "phmatch index upgrade") && strstr(err, name), "message: %s", err);
     }
+}
+
+/* The file cut short under an open handle (`truncate`, a copy written over
+ * it in place): LMDB reads it through its map, where a page past the end
+ * of the file is a SIGBUS. Every transaction checks the length first, so
+ * each call fails with PHM_ERR_INDEX_TRUNCATED; put back, it reads again. */
+static void test_truncated_live(void)
+{
+    char path[600], copy[600];
+    phm_index *idx;
+    phm_searcher *s;
+    const phm_match *m;
+    size_t n;
+    path_in(path, sizeof path, "live.phmi");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "live: create");
+    phm_index_txn *t;
+    phm_pdq first;
+    add_random(idx, 5, 5000, &first);
+    IS_INT(phm_searcher_new(idx, &s, err, sizeof err), PHM_OK, "live: searcher");
+    IS_INT(phm_search_radius(s, &first, 0, &m, &n, err, sizeof err), PHM_OK, "live: search");
+    IS_INT((int)n, 1, "live: found");
+    phm_searcher_release(s);
+    IS_INT(phm_index_check(idx, err, sizeof err), PHM_OK, "live: whole");
+
+    struct stat st;
+    stat(path, &st);
+    path_in(copy, sizeof copy, "live-whole.phmi");
+    copy_truncated(path, copy, (long)st.st_size);
+    long page = sysconf(_SC_PAGESIZE);
+    for (int k = 0; k < 2; k++) {
+        /* its two meta pages kept, then nothing at all */
+        long keep = k == 0 ? 2 * page : 0;
+        OK(truncate(path, keep) == 0, "live: file cut to %ld bytes", keep);
+        IS_INT(phm_index_check(idx, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+               "live: check sees it cut to %ld", keep);
+        OK(strstr(err, "live.phmi") && strstr(err, "index file is truncated"), "message: %s",
+           err);
+        IS_INT(phm_search_radius(s, &first, 0, &m, &n, err, sizeof err),
+               PHM_ERR_INDEX_TRUNCATED, "live: a search fails, no SIGBUS");
+        OK(strstr(err, "truncated") != NULL, "message: %s", err);
+        phm_searcher *s2 = NULL;
+        IS_INT(phm_searcher_new(idx, &s2, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+               "live: a new searcher fails");
+        phm_index_stats stats;
+        IS_INT(phm_index_get_stats(idx, &stats, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+               "live: stats fail");
+        phm_source_settings ss;
+        IS_INT(phm_index_source_get(idx, "s", &ss, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+               "live: a governance read fails");
+        IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+               "live: a write fails");
+        char dest[600];
+        path_in(dest, sizeof dest, "live-copy.phmi");
+        IS_INT(phm_index_copy(idx, dest, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+               "live: a copy fails");
+        OK(access(dest, F_OK) != 0, "live: no copy left");
+    }
+    /* put back in place: the pages read again */
+    copy_truncated(copy, path, (long)st.st_size);
+    IS_INT(phm_index_check(idx, err, sizeof err), PHM_OK, "live: whole again");
+    IS_INT(phm_search_radius(s, &first, 0, &m, &n, err, sizeof err), PHM_OK,
+           "live: search again");
+    IS_INT((int)n, 1, "live: found again");
+    phm_searcher_free(s);
+    phm_index_close(idx);
 }
 
 static void test_map_full(void)
@@ -1294,6 +1369,7 @@ int main(void)
     test_invalid_entries();
     test_readonly();
     test_bad_files();
+    test_truncated_live();
     test_map_full();
     test_compact_and_copy();
     test_compact_empty();
