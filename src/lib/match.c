@@ -749,6 +749,12 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
     long lnp = collect_pairs(m, m->q, nq, radius, &rc, err, errlen);
     if (lnp < 0)
         return rc;
+    /* A frame's hash is a plain one: an image entry is measured without
+     * its soft hashes (kind_rules with no extra; a video has none). */
+    phm_match_options plain = *o;
+    plain.nextra = 0;
+    if ((lnp = kind_rules(m, &plain, m->q, lnp, radius, &rc, err, errlen)) < 0)
+        return rc;
     int64_t now = (int64_t)time(NULL);
     size_t np = (size_t)lnp, nh = 0;
     for (size_t i = 0; i < np;) {

@@ -253,7 +253,8 @@ static void test_soft_kind(rng *r)
  * B (5 plain), C (its soft-crop8-tr equal to the query, nothing else
  * near): a raw search gives C 0, A 3, B 5. phm_search_radius_plain (what
  * /m/raw_lookup and index audit report) drops C and gives B 5, A 30; the
- * matcher's nearest (max_matches 1, k-NN of 1) is B, not A at 30. */
+ * matcher's nearest (max_matches 1, k-NN of 1) is B, not A at 30; a
+ * video frame of the query hash meets B and A at 5 and 30, not C. */
 static void test_soft_order(rng *r)
 {
     phm_index *idx;
@@ -306,6 +307,16 @@ static void test_soft_order(rng *r)
     OK(phm_match_knn(m, &q, 1, 90, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
            res->hits[0].entry == b && res->hits[0].distance == 5 && !res->partial,
        "soft order: the k-NN of 1 is B at 5 (the window widened past A)");
+    /* a video's frame is a plain hash too */
+    phm_vpdq qv;
+    phm_vpdq_init(&qv);
+    phm_vpdq_frame f = { .hash = q, .quality = 90, .frame = 0 };
+    phm_vpdq_append(&qv, &f);
+    OK(phm_match_video(m, &qv, NULL, &res, err, sizeof err) == PHM_OK && res->count == 2 &&
+           res->hits[0].entry == b && res->hits[0].distance == 5 &&
+           res->hits[1].entry == a && res->hits[1].distance == 30,
+       "soft order: a video frame meets B at 5, A at 30, not C");
+    phm_vpdq_clear(&qv);
     phm_matcher_free(m);
     phm_searcher_free(s);
     phm_index_close(idx);
