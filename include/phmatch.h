@@ -1544,6 +1544,19 @@ int phm_search_radius(phm_searcher *s, const phm_pdq *query, int radius,
                       const phm_match **matches, size_t *count, char *err,
                       size_t errlen);
 
+/* As phm_search_radius for a plain hash (an image's own, a trimmed or cut
+ * one: anything but a soft hash): each entry measured without its soft
+ * hashes (phm_soft_kind), which answer a query's soft hash only. An entry
+ * whose only slot within `radius` is a soft hash is left out; the others
+ * are at their distance without them, sorted again. Reads every hit's
+ * entry when the index has entries of several hashes. What phmatchd's
+ * /m/raw_lookup and `phmatch index audit` report; the matcher applies the
+ * same rule itself (phm_match_options.query). Validity and errors as
+ * phm_search_radius, and PHM_ERR_CORRUPT (an entry that does not decode). */
+int phm_search_radius_plain(phm_searcher *s, const phm_pdq *query, int radius,
+                            const phm_match **matches, size_t *count, char *err,
+                            size_t errlen);
+
 /* The k (>= 1) nearest entries within `max_distance` (0..256), sorted by
  * distance then entry number (ties at the k-th distance go to lower entry
  * numbers). Fewer than k if fewer are within max_distance. Far queries on

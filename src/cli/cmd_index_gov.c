@@ -527,7 +527,8 @@ static int audit_images(const gov_options *o, phm_searcher *s, audit_ctx *a,
         (*images)++;
         const phm_match *m;
         size_t n;
-        rc = phm_search_radius(s, &r.hash[0], o->distance, &m, &n, err, sizeof err);
+        /* plain hashes, both: an entry's soft hashes answer a soft one only */
+        rc = phm_search_radius_plain(s, &r.hash[0], o->distance, &m, &n, err, sizeof err);
         if (rc != PHM_OK) {
             status = failed(rc, err);
             break;
@@ -579,7 +580,8 @@ static int do_audit(const gov_options *o, const cli_global *g)
         for (size_t i = 0; i < a.n; i++) {
             const phm_match *m;
             size_t n;
-            rc = phm_search_radius(s, &a.v[i].hash, o->distance, &m, &n, err, sizeof err);
+            rc = phm_search_radius_plain(s, &a.v[i].hash, o->distance, &m, &n, err,
+                                         sizeof err);
             if (rc != PHM_OK) {
                 status = failed(rc, err);
                 goto out;

@@ -322,8 +322,10 @@ void handle_hma_raw_lookup(svc_request *rq, svc_worker *w)
         return;
     const phm_match *m;
     size_t n;
-    int rc = phm_search_radius(w->searcher, &q, (int)c->match_distance, &m, &n, w->err,
-                               sizeof w->err);
+    /* the signal is a plain hash: entries measured without their soft
+     * hashes, as /v1/lookup's matcher does */
+    int rc = phm_search_radius_plain(w->searcher, &q, (int)c->match_distance, &m, &n,
+                                     w->err, sizeof w->err);
     if (rc != PHM_OK) {
         reply_gov_error(rq, rc == PHM_ERR_NOT_FOUND ? PHM_ERR_INDEX : rc, w->err);
         return;

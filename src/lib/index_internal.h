@@ -251,6 +251,11 @@ size_t idx_run_within(const void *eids, size_t lo, size_t hi, size_t n, uint64_t
 /* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
 void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 
+/* The distance from q to e's own hash and its variants that are not soft
+ * hashes (phm_soft_kind), or -1 when e has no soft hash (the search's
+ * distance, over all of e's slots, stands). index_record.c says why. */
+int rec_plain_distance(const phm_entry *e, const phm_pdq *q);
+
 /* Validates e; on failure writes why into err and returns PHM_ERR_INVALID. */
 int rec_validate(const phm_entry *e, char *err, size_t errlen);
 /* Serialises a validated entry into buf (REC_MAX bytes) as record version

@@ -376,6 +376,29 @@ int phm_soft_kind(int code)
            (code >= PHM_KV_SOFT_CROP8_TL && code <= PHM_KV_SOFT_CROP8_BR);
 }
 
+/* The distance from q to e's own hash and its variants that are not soft
+ * hashes: what a query hash other than a soft one is measured against. A
+ * soft hash is a blurred image's, near the plain hashes of many calm
+ * images: wt-combo2 found a clip art's trimmed hash 28 bits from a busy
+ * image's stored soft-crop8-bl, a pair of nothing alike. -1 when e has
+ * no soft hash: the search measured it right. */
+int rec_plain_distance(const phm_entry *e, const phm_pdq *q)
+{
+    size_t k = 0;
+    while (k < e->nvariants && k < PHM_INDEX_MAX_VARIANTS && !phm_soft_kind(e->variants[k].code))
+        k++;
+    if (k == e->nvariants || k == PHM_INDEX_MAX_VARIANTS)
+        return -1; /* no soft hash: the search's distance stands (a video's
+                      frames are its slots, not e->pdq) */
+    int best = phm_pdq_distance(&e->pdq, q);
+    for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++)
+        if (!phm_soft_kind(e->variants[v].code)) {
+            int d = phm_pdq_distance(&e->variants[v].pdq, q);
+            best = d < best ? d : best;
+        }
+    return best;
+}
+
 const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
                                     int *distance)
 {

@@ -699,6 +699,42 @@ int phm_search_radius(phm_searcher *s, const phm_pdq *query, int radius,
     return PHM_OK;
 }
 
+int phm_search_radius_plain(phm_searcher *s, const phm_pdq *query, int radius,
+                            const phm_match **matches, size_t *count, char *err,
+                            size_t errlen)
+{
+    int st = phm_search_radius(s, query, radius, matches, count, err, errlen);
+    /* one hash per entry: no entry has a soft slot */
+    if (st || !(s->base_multi || s->view->multi))
+        return st;
+    /* s->res is the searcher's: phm_searcher_get reads beside it */
+    size_t n = 0;
+    int moved = 0;
+    for (size_t i = 0; i < s->nres; i++) {
+        phm_match m = s->res[i];
+        phm_entry e;
+        st = phm_searcher_get(s, m.entry, &e, err, errlen);
+        if (st != PHM_OK && st != PHM_ERR_NOT_FOUND)
+            return st;
+        int d = st == PHM_OK ? rec_plain_distance(&e, query) : -1;
+        if (d > radius)
+            continue;
+        if (d >= 0) {
+            moved |= d != m.distance;
+            m.distance = d;
+        }
+        s->res[n++] = m;
+    }
+    if (err && errlen)
+        err[0] = '\0';
+    if (moved && n > 1)
+        qsort(s->res, n, sizeof *s->res, cmp_match);
+    s->nres = n;
+    *matches = s->res;
+    *count = n;
+    return PHM_OK;
+}
+
 int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
                    int max_distance, const phm_match **matches, size_t *count,
                    char *err, size_t errlen)

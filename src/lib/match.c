@@ -333,29 +333,6 @@ static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int *co
     return best;
 }
 
-/* The distance from q to e's own hash and its variants that are not soft
- * hashes: what a query hash other than a soft one is measured against. A
- * soft hash is a blurred image's, near the plain hashes of many calm
- * images: wt-combo2 found a clip art's trimmed hash 28 bits from a busy
- * image's stored soft-crop8-bl, a pair of nothing alike. -1 when e has
- * no soft hash: the search measured it right. */
-static int plain_distance(const phm_entry *e, const phm_pdq *q)
-{
-    size_t k = 0;
-    while (k < e->nvariants && k < PHM_INDEX_MAX_VARIANTS && !phm_soft_kind(e->variants[k].code))
-        k++;
-    if (k == e->nvariants || k == PHM_INDEX_MAX_VARIANTS)
-        return -1; /* no soft hash: the search's distance stands (a video's
-                      frames are its slots, not e->pdq) */
-    int best = phm_pdq_distance(&e->pdq, q);
-    for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++)
-        if (!phm_soft_kind(e->variants[v].code)) {
-            int d = phm_pdq_distance(&e->variants[v].pdq, q);
-            best = d < best ? d : best;
-        }
-    return best;
-}
-
 /* An extra that is an edit made on both sides (extra_kind: the query's
  * cut of its lower third, the known image's same cut) is compared with
  * that variant of an entry only: against the entry's own hash or its
@@ -366,7 +343,7 @@ static int plain_distance(const phm_entry *e, const phm_pdq *q)
  * an extra are measured again against the entry's variant of its kind,
  * kept at that distance when within radius and dropped otherwise (also
  * when the entry has no such variant). Every other pair is measured again
- * without the entry's soft hashes (plain_distance), which answer a
+ * without the entry's soft hashes (rec_plain_distance), which answer a
  * query's soft hash only. Returns the count kept, sorted by entry as
  * before, or -1 with *rc. */
 static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq *q,
@@ -393,7 +370,8 @@ static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq
         }
         if (found) {
             int code;
-            int d = kind ? kind_distance(&e, kind, &q[p.q], &code) : plain_distance(&e, &q[p.q]);
+            int d = kind ? kind_distance(&e, kind, &q[p.q], &code)
+                         : rec_plain_distance(&e, &q[p.q]);
             if (!kind && d < 0)
                 d = p.distance;
             if (d < 0 || d > radius)
@@ -413,12 +391,17 @@ static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq
 
 /* The hits of m->pairs[0..n) (one per entry, sorted by distance then
  * entry; q is the orientation) that the governance admits at their
- * distance, into m->hits[0..*count): reads every entry. */
+ * distance, into m->hits[0..*count), nearest first: reads every entry.
+ * A search of one hash measured an entry's soft hashes too: its hit is
+ * held at its plain distance, which may reorder the hits (an entry 3 bits
+ * away through a soft slot but 30 plain comes after one 5 plain), so
+ * they are sorted again before suppression and max_matches look at them. */
 static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
                        size_t *count, char *err, size_t errlen)
 {
     int64_t now = (int64_t)time(NULL);
     size_t nh = 0;
+    int raised = 0;
     if (grow((void **)&m->hits, &m->hcap, n, sizeof *m->hits))
         return nomem(err, errlen);
     m->res.hits = m->hits;
@@ -427,9 +410,10 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         int maxd;
         int rc = new_hit(m, h, m->pairs[i].entry, m->pairs[i].distance, err, errlen);
         /* a search of one hash (no kind_rules pass): its distance without
-         * the entry's soft hashes (plain_distance) */
+         * the entry's soft hashes (rec_plain_distance) */
         if (rc == PHM_OK && !m->qcode && m->qhash && h->e.nvariants) {
-            int d = plain_distance(&h->e, &m->qhash[m->pairs[i].q]);
+            int d = rec_plain_distance(&h->e, &m->qhash[m->pairs[i].q]);
+            raised |= d > h->distance;
             h->distance = d > h->distance ? d : h->distance;
         }
         if (rc == PHM_OK)
@@ -454,6 +438,8 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
             h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[q], NULL);
         nh++;
     }
+    if (raised && nh > 1)
+        qsort(m->hits, nh, sizeof *m->hits, hit_by_distance);
     *count = nh;
     return PHM_OK;
 }
@@ -547,9 +533,13 @@ int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
         if ((rc = admit_pairs(m, n, quality, o, &nh, err, errlen)) != PHM_OK)
             return rc;
         /* Past the suppression distance: every entry at or below it is in
-         * the window (ties at the window's last distance may be cut). */
-        int done = n < win ||
-                   (nh >= k && (supp < 0 || (n && raw[n - 1].distance > supp)));
+         * the window (ties at the window's last distance may be cut). An
+         * entry outside the window is at least as far as its last one
+         * (a plain distance is never below the search's): the k-th hit
+         * raised past that (admit_pairs) may yet be beaten from outside. */
+        int last = n ? raw[n - 1].distance : 0;
+        int done = n < win || (nh >= k && m->hits[k - 1].distance <= last &&
+                               (supp < 0 || last > supp));
         if (done || win >= cap) {
             m->res.partial = !done;
             break;
@@ -758,6 +748,12 @@ int phm_match_video(phm_matcher *m, const phm_vpdq *v,
         return rc;
     long lnp = collect_pairs(m, m->q, nq, radius, &rc, err, errlen);
     if (lnp < 0)
+        return rc;
+    /* A frame's hash is a plain one: an image entry is measured without
+     * its soft hashes (kind_rules with no extra; a video has none). */
+    phm_match_options plain = *o;
+    plain.nextra = 0;
+    if ((lnp = kind_rules(m, &plain, m->q, lnp, radius, &rc, err, errlen)) < 0)
         return rc;
     int64_t now = (int64_t)time(NULL);
     size_t np = (size_t)lnp, nh = 0;

@@ -5,7 +5,8 @@
 # cut 8 % off the right and the bottom and saved at quality 50 is missed
 # by every plain hash and found by the copy's soft hash against the stored
 # soft-crop8-tl; the corners' soft hashes are stored by default, and a query hash
-# other than a soft one never reaches them.
+# other than a soft one never reaches them: not in match, lookup, index
+# audit nor phmatchd's /m/raw_lookup (phm_search_radius_plain).
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 P=$PHMATCH
@@ -38,6 +39,14 @@ h=$("$P" index export --format jsonl aug.phmi | sed 's/.*"soft-crop8-tl":"\([0-9
 t_like "the stored soft-crop8-tl read back" "$h" '^[0-9a-f]\{64\}$'
 m=$(echo "$h" | "$P" lookup --index aug.phmi - 2>/dev/null | tail -n 1 | cut -f 4)
 t_is "a plain hash equal to a stored soft hash is no match" "$m" none
+SOFT=$h
+# index audit (wt-soft): an entry whose own hash is that soft hash does
+# not count img/busy.jpg as a hit (before, 0 bits through soft-crop8-tl)
+"$P" index add aug.phmi --hash "$SOFT" --source other --id twin --quality 90 > /dev/null 2>&1
+t_is "an entry of the soft hash as its own: exit 0" "$?" 0
+a=$("$P" index audit --min-hits 1 --format jsonl aug.phmi 2>/dev/null)
+t_is "index audit: no hit through a soft slot" "$a" ""
+"$P" index remove aug.phmi --source other --id twin > /dev/null 2>&1
 h=$("$P" index export --format jsonl aug.phmi | sed 's/.*"crop8-tl":"\([0-9a-f]*\)".*/\1/')
 m=$(echo "$h" | "$P" lookup --index aug.phmi - 2>/dev/null | tail -n 1 | cut -f 4,13)
 t_is "one equal to its plain crop8-tl is" "$m" "$(printf 'match\tcrop8-tl')"
@@ -51,6 +60,14 @@ t_like "... no match without ?robust=1" "$(cat "$T/out")" '"matches":\[\]'
 t_is "?robust=1: 200" "$(svc_post c.jpg "?robust=1")" 200
 t_like "... matched through soft-crop8-tl" "$(cat "$T/out")" \
     '"id":"img/busy.jpg".*"variant":"soft","known_variant":"soft-crop8-tl"'
+# /m/raw_lookup (wt-soft): the stored soft hash as a plain signal finds
+# nothing; the plain crop8-tl finds the image at 0
+raw() {
+    curl -s -m 20 -H "Authorization: Bearer $TOKEN" \
+        "http://127.0.0.1:$PORT/m/raw_lookup?signal_type=pdq&signal=$1&include_distance=true"
+}
+t_is "GET /m/raw_lookup of the stored soft hash: no match" "$(raw "$SOFT")" '{"matches":[]}'
+t_like "... of its plain crop8-tl: at 0" "$(raw "$h")" '"distance":"0"'
 svc_stop "$PID"
 t_is "phmatchd stops on SIGTERM" "$RC" 0
 t_done

@@ -248,6 +248,80 @@ static void test_soft_kind(rng *r)
     phm_index_close(idx);
 }
 
+/* Review of wt-soft: a plain hash's distance to an entry leaves out its
+ * soft hashes everywhere. A (3 bits through its soft-crop8-bl, 30 plain),
+ * B (5 plain), C (its soft-crop8-tr equal to the query, nothing else
+ * near): a raw search gives C 0, A 3, B 5. phm_search_radius_plain (what
+ * /m/raw_lookup and index audit report) drops C and gives B 5, A 30; the
+ * matcher's nearest (max_matches 1, k-NN of 1) is B, not A at 30; a
+ * video frame of the query hash meets B and A at 5 and 30, not C. */
+static void test_soft_order(rng *r)
+{
+    phm_index *idx;
+    phm_searcher *s;
+    phm_matcher *m;
+    const phm_match_result *res;
+    phm_pdq q = rng_hash(r);
+    phm_entry e[3] = {
+        { .source = "s", .id = "A", .signals = PHM_SIG_PDQ, .quality = 90,
+          .pdq = rng_near(r, &q, 30), .nvariants = 1 },
+        { .source = "s", .id = "B", .signals = PHM_SIG_PDQ, .quality = 90,
+          .pdq = rng_near(r, &q, 5) },
+        { .source = "s", .id = "C", .signals = PHM_SIG_PDQ, .quality = 90,
+          .pdq = rng_hash(r), .nvariants = 1 },
+    };
+    e[0].variants[0] = (phm_entry_variant){ .code = PHM_KV_SOFT_CROP8_BL,
+                                            .pdq = rng_near(r, &q, 3) };
+    e[2].variants[0] = (phm_entry_variant){ .code = PHM_KV_SOFT_CROP8_TR, .pdq = q };
+    if (kind_index("order.phmi", e, 3, &idx, &s, &m)) {
+        OK(0, "soft order: index of three entries (%s)", err);
+        return;
+    }
+    uint64_t a = entry_of(s, "s", "A"), b = entry_of(s, "s", "B");
+    const phm_match *raw = NULL;
+    size_t nraw = 0;
+    OK(phm_search_radius(s, &q, 31, &raw, &nraw, err, sizeof err) == PHM_OK && nraw == 3 &&
+           raw[0].distance == 0 && raw[1].entry == a && raw[1].distance == 3,
+       "soft order: the raw search meets C at 0 and A at 3 through soft slots");
+    const phm_match *pm = NULL;
+    size_t np = 0;
+    OK(phm_search_radius_plain(s, &q, 31, &pm, &np, err, sizeof err) == PHM_OK && np == 2 &&
+           pm[0].entry == b && pm[0].distance == 5 && pm[1].entry == a && pm[1].distance == 30,
+       "soft order: the plain search drops C and gives B at 5, A at 30");
+    OK(phm_search_radius_plain(s, &q, 29, &pm, &np, err, sizeof err) == PHM_OK && np == 1 &&
+           pm[0].entry == b,
+       "soft order: A beyond radius 29 without its soft slot");
+    OK(phm_search_radius_plain(s, &e[2].pdq, 0, &pm, &np, err, sizeof err) == PHM_OK &&
+           np == 1 && pm[0].distance == 0,
+       "soft order: an entry's own hash still finds it");
+    phm_match_options o;
+    phm_match_options_init(&o);
+    o.query = &q;
+    o.max_matches = 1;
+    if (phm_search_radius(s, &q, 31, &raw, &nraw, err, sizeof err) != PHM_OK)
+        nraw = 0;
+    OK(phm_match_results(m, raw, nraw, 90, &o, &res, err, sizeof err) == PHM_OK &&
+           res->total == 2 && res->count == 1 && res->hits[0].entry == b &&
+           res->hits[0].distance == 5,
+       "soft order: max_matches 1 of the results keeps B at 5, not A at 30");
+    OK(phm_match_knn(m, &q, 1, 90, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].entry == b && res->hits[0].distance == 5 && !res->partial,
+       "soft order: the k-NN of 1 is B at 5 (the window widened past A)");
+    /* a video's frame is a plain hash too */
+    phm_vpdq qv;
+    phm_vpdq_init(&qv);
+    phm_vpdq_frame f = { .hash = q, .quality = 90, .frame = 0 };
+    phm_vpdq_append(&qv, &f);
+    OK(phm_match_video(m, &qv, NULL, &res, err, sizeof err) == PHM_OK && res->count == 2 &&
+           res->hits[0].entry == b && res->hits[0].distance == 5 &&
+           res->hits[1].entry == a && res->hits[1].distance == 30,
+       "soft order: a video frame meets B at 5, A at 30, not C");
+    phm_vpdq_clear(&qv);
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     rng r = { 11 };
@@ -263,6 +337,8 @@ int main(void)
     scratch_dir(dir, sizeof dir, "match");
     test_same_kind(&r);
     test_soft_kind(&r);
+    rng r2 = { 21 };
+    test_soft_order(&r2);
     snprintf(path, sizeof path, "%s/k.phmi", dir);
     if (phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err) ||
         phm_index_txn_begin(idx, &t, err, sizeof err)) {
