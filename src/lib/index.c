@@ -496,21 +496,31 @@ static int length_check(phm_index *idx, idx_len *len)
  * begun, the newest root's last page against the size: the last page is
  * read before the fstat, and LMDB writes a commit's pages before the meta
  * page naming them, so a writer committing in between only makes the file
- * longer than needed (the other order raced: e0864d7). 0, an errno or
- * LMDB code, or IDX_ERR_TRUNCATED. */
+ * longer than needed (the other order raced: e0864d7). len->have is the
+ * size length_check found: when it holds the pages already (no commit
+ * grew the file since), the file held them at that fstat, and a cut
+ * after it is the window no check covers; only otherwise is the file
+ * asked again (a search in its own snapshot, docs/INDEX_FORMAT.md:
+ * 1.27-1.38 us, 2.03-2.23 with the fstat every time, 1.17-1.32 without
+ * this check). 0, an errno or LMDB code, or
+ * IDX_ERR_TRUNCATED. */
 static int pages_check(phm_index *idx, idx_len *len)
 {
     MDB_envinfo info;
     int fd;
     struct stat st;
     int rc = mdb_env_info(idx->env, &info);
-    if (!rc)
-        rc = mdb_env_get_fd(idx->env, &fd);
+    if (rc)
+        return rc;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * idx->psize;
+    if (len->have >= need)
+        return 0;
+    rc = mdb_env_get_fd(idx->env, &fd);
     if (!rc && fstat(fd, &st) != 0)
         rc = errno;
     if (!rc) {
         len->have = (uint64_t)st.st_size;
-        len->need = ((uint64_t)info.me_last_pgno + 1) * idx->psize;
+        len->need = need;
         len->pages = 1;
         if (len->have < len->need)
             rc = IDX_ERR_TRUNCATED;
