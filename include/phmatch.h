@@ -1244,14 +1244,18 @@ void phm_index_close(phm_index *idx);
 
 /* Checks that the file still holds every page a transaction of idx may
  * read: that it is not smaller than the handle has seen it (LMDB never
- * shrinks it). LMDB reads the file through a memory map, and a read of a page cut
+ * shrinks it), and that it holds the last page the newest root names (a
+ * file grown by another process, then cut). LMDB reads the file through a
+ * memory map, and a read of a page cut
  * off the file (`truncate`, a copy written over it in place, while the
  * handle is open) is a SIGBUS; so every transaction of the handle (a
  * search's snapshot, a read, a write, a copy) starts with this check and
  * fails with its error instead. For a long-running process that wants to
- * report the state without a transaction (a health check). One fstat():
+ * report the state without a transaction (a health check). Two fstat():
  * any thread. Returns PHM_OK, or PHM_ERR_INDEX_TRUNCATED ("cannot read
- * index 'x': index file is truncated (8192 bytes; it had 1236992)"), PHM_ERR_INDEX (fstat failed), PHM_ERR_INVALID. The check
+ * index 'x': index file is truncated (8192 bytes; it had 1236992)", or
+ * "(184320 bytes; its pages need 1245184)"), PHM_ERR_INDEX (fstat
+ * failed), PHM_ERR_INVALID. The check
  * cannot cover a file cut during a transaction already started: that
  * window, one search long, remains a SIGBUS. */
 int phm_index_check(phm_index *idx, char *err, size_t errlen);

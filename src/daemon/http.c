@@ -345,9 +345,11 @@ static void call_handler(svc_conn *cc, svc_worker *w)
     rq->rt = live_acquire(&srv->live, &slot);
     int islot = index_acquire(&srv->index, &rq->idx);
     atomic_store(&cc->busy, 1);
-    /* A file cut short under the server is checked before a searcher is
-     * made on it: LMDB would read its missing pages as a SIGBUS. Routes
-     * that do not use the index still run. */
+    /* A file cut short under the server (LMDB would read its missing
+     * pages as a SIGBUS) is a 503 index_truncated. worker_bind runs
+     * first: a searcher it makes checks the file itself and fails on
+     * it, so the check is asked before a failed bind is taken for
+     * overload. Routes that do not use the index still run. */
     int uses = route_uses_index(rq->route);
     int unbound = worker_bind(w, &srv->index, islot, rq->idx, w->err, sizeof w->err);
     if (uses && rq->idx && index_check(srv, rq->idx, w->err, sizeof w->err))

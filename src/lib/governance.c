@@ -295,9 +295,10 @@ int idx_gov_attach(phm_index *idx, char *err, size_t errlen)
 {
     const char *what = "cannot open index";
     MDB_txn *txn;
-    int rc = idx_txn_begin(idx, idx->rdonly ? MDB_RDONLY : 0, &txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, idx->rdonly ? MDB_RDONLY : 0, &txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, what, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, what, idx, NULL);
     unsigned flags = idx->rdonly ? 0 : MDB_CREATE;
     for (size_t i = 0; !rc && i < NGOV; i++)
         rc = mdb_dbi_open(txn, gov_tables[i].name, flags, gov_dbi(idx, i));
@@ -377,9 +378,10 @@ int phm_index_source_get(phm_index *idx, const char *source, phm_source_settings
     if (st)
         return st;
     MDB_txn *txn;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
     st = source_get_txn(idx, txn, source, out, err, errlen);
     mdb_txn_abort(txn);
     return st;
@@ -438,7 +440,8 @@ int phm_index_source_foreach(phm_index *idx,
     MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;
-    int st = PHM_OK, rc = set ? idx_txn_begin(idx, MDB_RDONLY, &txn) : ENOMEM;
+    idx_len len = { 0, 0, 0 };
+    int st = PHM_OK, rc = set ? idx_txn_begin(idx, MDB_RDONLY, &txn, &len) : ENOMEM;
     idx_names names = { 0 };
     if (!rc)
         rc = idx_names_load(idx, txn, &names);
@@ -495,7 +498,7 @@ int phm_index_source_foreach(phm_index *idx,
     if (rc == MDB_NOTFOUND)
         rc = 0;
     if (rc) {
-        st = idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        st = idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
         goto out;
     }
     if (l.n > 1)
@@ -524,9 +527,10 @@ static int state_foreach(phm_index *idx, MDB_dbi dbi,
     MDB_txn *txn;
     MDB_cursor *c = NULL;
     MDB_val k, v;
-    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
+    idx_len len;
+    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
     rc = mdb_cursor_open(txn, dbi, &c);
     for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
         char key[KEY_MAX + 1];
@@ -619,9 +623,10 @@ int phm_index_governance_counts(phm_index *idx, int64_t now, phm_governance_coun
         return PHM_OK;
     MDB_txn *txn;
     MDB_stat st;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
     if (!(rc = mdb_stat(txn, idx->db_quarantine, &st)))
         out->quarantined = st.ms_entries;
     if (!rc && !(rc = mdb_stat(txn, idx->db_sources, &st)))
@@ -650,8 +655,9 @@ static int write_begin(phm_index *idx, gov_write *w, char *err, size_t errlen)
         idx_err(err, errlen, WHAT_W, idx->path, "opened read-only");
         return PHM_ERR_READONLY;
     }
-    int rc = idx_txn_begin(idx, 0, &w->txn);
-    return rc ? idx_mdb_err(rc, err, errlen, WHAT_W, idx, NULL) : PHM_OK;
+    idx_len len;
+    int rc = idx_txn_begin(idx, 0, &w->txn, &len);
+    return rc ? idx_txn_err(rc, &len, err, errlen, WHAT_W, idx, NULL) : PHM_OK;
 }
 
 /* Commits with the generation bumped (or aborts after an error rc). */
@@ -994,7 +1000,8 @@ int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts
         return PHM_ERR_NOMEM;
     }
     MDB_txn *txn = NULL;
-    int rc = idx_txn_begin(idx, 0, &txn);
+    idx_len len = { 0, 0, 0 };
+    int rc = idx_txn_begin(idx, 0, &txn, &len);
     if (!rc && replace)
         rc = mdb_drop(txn, idx->db_qcounts, 0);
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1025,7 +1032,7 @@ int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts
     if (rc || st) {
         if (txn)
             mdb_txn_abort(txn);
-        return st ? st : idx_mdb_err(rc, err, errlen, WHAT_W, idx, NULL);
+        return st ? st : idx_txn_err(rc, &len, err, errlen, WHAT_W, idx, NULL);
     }
     rc = mdb_txn_commit(txn);
     return rc ? idx_mdb_err(rc, err, errlen, WHAT_W, idx, "committing") : PHM_OK;
@@ -1047,10 +1054,11 @@ int phm_index_quarantine_counts_foreach(phm_index *idx,
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
+    idx_len len;
+    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
     if (rc) {
         free(seen);
-        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
     }
     rc = mdb_cursor_open(txn, idx->db_qcounts, &cur);
     for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
@@ -1182,9 +1190,10 @@ int phm_index_entry_disabled(phm_index *idx, const char *source, const char *id,
     if (st || !idx->gov_present)
         return st;
     MDB_txn *txn;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, WHAT_R, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
     uint8_t key[KEY_MAX];
     MDB_val k = { rec_key(source, id, key), key }, v;
     rc = mdb_get(txn, idx->db_disabled, &k, &v);

@@ -413,15 +413,27 @@ struct phm_searcher {
 /* Writes "<what> '<path>': <fmt...>" into err. */
 void idx_err(char *err, size_t errlen, const char *what, const char *path,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The file's size and the size its check needed (idx_txn_begin): pages
+ * 1 if need is the newest root's last page, 0 if the largest size seen. */
+typedef struct {
+    uint64_t have, need;
+    int pages;
+} idx_len;
 /* Maps an LMDB or errno code to a status, writing a message. */
 int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during);
-/* mdb_txn_begin / mdb_txn_renew after checking that the file still holds
- * every page the transaction may read (else IDX_ERR_TRUNCATED, no
- * transaction): a page cut off the mapped file is a SIGBUS when read.
- * Every transaction of an open handle starts through these. */
-int idx_txn_begin(phm_index *idx, unsigned flags, MDB_txn **txn);
-int idx_txn_renew(phm_index *idx, MDB_txn *txn);
+/* idx_mdb_err for a code from idx_txn_begin / idx_txn_renew: the sizes
+ * of an IDX_ERR_TRUNCATED are len's (NULL: none in the message). */
+int idx_txn_err(int rc, const idx_len *len, char *err, size_t errlen, const char *what,
+                const phm_index *idx, const char *during);
+/* mdb_txn_begin / mdb_txn_renew with checks that the file still holds
+ * every page the transaction may read: before, the largest size seen;
+ * after, the newest root's last page. Else IDX_ERR_TRUNCATED (sizes in
+ * *len) and no transaction (begin: *txn NULL; renew: txn reset): a page
+ * cut off the mapped file is a SIGBUS when read. Every transaction of an
+ * open handle starts through these. */
+int idx_txn_begin(phm_index *idx, unsigned flags, MDB_txn **txn, idx_len *len);
+int idx_txn_renew(phm_index *idx, MDB_txn *txn, idx_len *len);
 
 /* meta accessors within a transaction */
 int idx_meta_get_u64(const phm_index *idx, MDB_txn *txn, const char *key,
@@ -572,11 +584,13 @@ MDB_txn *idx_txn_mdb(phm_index_txn *t, phm_index **idx);
  * MDB_CORRUPTED, or an LMDB code. (index_write.c) */
 int idx_txn_entry(phm_index_txn *t, uint64_t eid, uint8_t *rec, rec_extra *x,
                   phm_entry *e);
-/* Writes t's buffered adds now (an add that does not come in key order
- * past every stored key is buffered, and numbered in key order when the
- * buffer is written): phm_index_upgrade calls it after each add, so the
- * new file numbers entries in the old file's order. PHM_OK or an error as
- * phm_index_add's. (index_write.c) */
+/* Writes t's buffered adds now. An add that does not come in key order
+ * past every stored key is buffered; it is numbered in key order when the
+ * buffer is written, except in a transaction that began with no key
+ * stored, which numbers adds in their order (deferred keys,
+ * docs/INDEX_FORMAT.md). phm_index_upgrade calls it after each add, so the
+ * new file numbers entries in the old file's order in any transaction.
+ * PHM_OK or an error as phm_index_add's. (index_write.c) */
 int idx_txn_flush(phm_index_txn *t, char *err, size_t errlen);
 
 #endif

@@ -247,9 +247,10 @@ static int snapshot(phm_searcher *s, char *err, size_t errlen)
         mdb_txn_reset(s->txn);
         s->active = 0;
     }
-    int rc = idx_txn_renew(idx, s->txn);
+    idx_len len;
+    int rc = idx_txn_renew(idx, s->txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT, idx, NULL);
     s->active = 1;
     idtext_reset(s);
     size_t id = mdb_txn_id(s->txn);
@@ -350,11 +351,12 @@ int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err, size_t errle
         idx_err(err, errlen, WHAT, idx->path, "out of memory");
         return PHM_ERR_NOMEM;
     }
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &s->txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &s->txn, &len);
     if (rc) {
         free(s->res);
         free(s);
-        return idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, WHAT, idx, NULL);
     }
     mdb_txn_reset(s->txn); /* keeps the reader slot */
     *out = s;

@@ -353,9 +353,10 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     blk_iter eit = { 0 };
     idx_base_mem copies = { 0 };
     uint8_t *seen = NULL;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &v.txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, MDB_RDONLY, &v.txn, &len);
     if (rc)
-        return idx_mdb_err(rc, err, errlen, "cannot verify index", idx, NULL);
+        return idx_txn_err(rc, &len, err, errlen, "cannot verify index", idx, NULL);
     blk_map_init(&v.km, v.txn, idx->db_keys, BLK_KEYS);
     blk_map_init(&em, v.txn, idx->db_entries, BLK_ENTRIES);
 

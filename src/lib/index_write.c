@@ -382,7 +382,8 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
     }
     t->idx = idx;
     t->now = (int64_t)time(NULL);
-    int rc = idx_txn_begin(idx, 0, &t->txn);
+    idx_len len;
+    int rc = idx_txn_begin(idx, 0, &t->txn, &len);
     if (!rc)
         rc = idx_meta_get_u64(idx, t->txn, "next_eid", &t->next_eid);
     if (!rc)
@@ -390,7 +391,7 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
     if (!rc)
         rc = idx_names_load(idx, t->txn, &t->names);
     if (rc) {
-        int st = idx_mdb_err(rc, err, errlen, WHAT, idx, NULL);
+        int st = idx_txn_err(rc, &len, err, errlen, WHAT, idx, NULL);
         if (t->txn)
             mdb_txn_abort(t->txn);
         free(t);

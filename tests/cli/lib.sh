@@ -122,21 +122,13 @@ t_python() {
 # Every server started is in $pids, for the test's EXIT trap to kill.
 pids=""
 
-# svc_need - sets PHMATCHD and CLIENT (the build's phmatchd and
-# tests/service/svc_client); ends the test skipped without curl, and with
-# one failure when phmatchd, svc_client or phmatch was not built.
+# svc_need - for a test of the service itself: svc_need_phmatchd fail,
+# and sets CLIENT (tests/service/svc_client); one failure when it or
+# phmatch was not built.
 svc_need() {
-    case $BUILD in
-    /*) _d=$BUILD ;;
-    *) _d=$ROOT/$BUILD ;;
-    esac
-    PHMATCHD=$_d/phmatchd
+    svc_need_phmatchd fail
     CLIENT=$_d/tests/service/svc_client
-    if ! t_have curl; then
-        echo "1..0 # SKIP curl not installed (make deps installs it)"
-        exit 0
-    fi
-    for _b in "$PHMATCHD" "$CLIENT" "$PHMATCH"; do
+    for _b in "$CLIENT" "$PHMATCH"; do
         if [ ! -x "$_b" ]; then
             t_fail "built: $_b"
             t_done
@@ -177,15 +169,27 @@ svc_stop() {
     RC=$?
 }
 
-# svc_need_phmatchd - skips the rest of the test (and ends it) without
-# curl or a built $PHMATCHD (default: phmatchd of $BUILD).
+# svc_need_phmatchd [skip|fail] - sets PHMATCHD (unless set: the
+# phmatchd of $BUILD) and _d (the build directory). Without curl the rest
+# of the test is skipped; without that phmatchd it is skipped (skip, the
+# default: a test whose service part is extra) or is one failure (fail: a
+# build that should have it). Either ends the test.
 svc_need_phmatchd() {
     case $BUILD in
-    /*) PHMATCHD=${PHMATCHD:-$BUILD/phmatchd} ;;
-    *) PHMATCHD=${PHMATCHD:-$ROOT/$BUILD/phmatchd} ;;
+    /*) _d=$BUILD ;;
+    *) _d=$ROOT/$BUILD ;;
     esac
-    if ! t_have curl || [ ! -x "$PHMATCHD" ]; then
-        t_skip "phmatchd" "curl not installed or phmatchd not built"
+    PHMATCHD=${PHMATCHD:-$_d/phmatchd}
+    if ! t_have curl; then
+        t_skip "phmatchd" "curl not installed (make deps installs it)"
+        t_done
+    fi
+    if [ ! -x "$PHMATCHD" ]; then
+        if [ "${1:-skip}" = fail ]; then
+            t_fail "built: $PHMATCHD"
+        else
+            t_skip "phmatchd" "phmatchd not built: $PHMATCHD"
+        fi
         t_done
     fi
 }

@@ -513,6 +513,59 @@ static void test_truncated_live(void)
     phm_index_close(idx);
 }
 
+/* Grown by another process, then cut back to no less than the size this
+ * handle last saw (here: the start of a larger index written over it in
+ * place): the largest size seen passes, but the meta pages name pages
+ * past the end. The newest root's last page, checked with the transaction
+ * begun, catches it: PHM_ERR_INDEX_TRUNCATED, no SIGBUS. */
+static void test_grown_then_cut(void)
+{
+    char path[600], big[600];
+    phm_index *idx, *other;
+    phm_searcher *s;
+    const phm_match *m;
+    size_t n;
+    phm_pdq first;
+    path_in(path, sizeof path, "grown.phmi");
+    path_in(big, sizeof big, "grown-big.phmi");
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "grown: create");
+    add_random(idx, 6, 2000, &first);
+    IS_INT(phm_searcher_new(idx, &s, err, sizeof err), PHM_OK, "grown: searcher");
+    phm_searcher_release(s);
+    IS_INT(phm_index_check(idx, err, sizeof err), PHM_OK, "grown: whole");
+    struct stat st, bst;
+    stat(path, &st);
+    IS_INT(phm_index_open(&other, big, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "grown: the larger index");
+    add_random(other, 7, 20000, NULL);
+    phm_index_close(other);
+    stat(big, &bst);
+    OK(bst.st_size > st.st_size, "grown: %lld bytes over %lld", (long long)bst.st_size,
+       (long long)st.st_size);
+    OK(copy_truncated(big, path, (long)st.st_size) == 0, "grown: written over, cut");
+    IS_INT(phm_index_check(idx, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+           "grown: check sees it");
+    OK(strstr(err, "grown.phmi") && strstr(err, "its pages need"), "message: %s", err);
+    IS_INT(phm_search_radius(s, &first, 0, &m, &n, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+           "grown: a search fails, no SIGBUS");
+    OK(strstr(err, "truncated") != NULL, "message: %s", err);
+    phm_searcher *s2 = NULL;
+    IS_INT(phm_searcher_new(idx, &s2, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+           "grown: a new searcher fails");
+    phm_index_stats stats;
+    IS_INT(phm_index_get_stats(idx, &stats, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+           "grown: stats fail");
+    phm_index_txn *t;
+    IS_INT(phm_index_txn_begin(idx, &t, err, sizeof err), PHM_ERR_INDEX_TRUNCATED,
+           "grown: a write fails");
+    /* the whole of it: its pages are there */
+    OK(copy_truncated(big, path, (long)bst.st_size) == 0, "grown: written over whole");
+    IS_INT(phm_index_check(idx, err, sizeof err), PHM_OK, "grown: whole again");
+    phm_searcher_free(s);
+    phm_index_close(idx);
+}
+
 static void test_map_full(void)
 {
     char path[600];
@@ -1370,6 +1423,7 @@ int main(void)
     test_readonly();
     test_bad_files();
     test_truncated_live();
+    test_grown_then_cut();
     test_map_full();
     test_compact_and_copy();
     test_compact_empty();
