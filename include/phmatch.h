@@ -1179,8 +1179,9 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * ncodes) (PHM_KV_*, at most PHM_INDEX_MAX_VARIANTS) in `mode` and writes
  * those worth storing to out[0..*nout), in the order given, ready for
  * phm_entry.variants. `own` is img's own PDQ hash (as phm_hash_image gave
- * it). An image below PDQ's quality gate (PHM_PDQ_MIN_QUALITY, hashed
- * once more here) gets no variant: its edits' hashes are shaped by the
+ * it). An image below PDQ's quality gate (PHM_PDQ_MIN_QUALITY; its eight
+ * orientations are hashed here once, for this and for the mirror and
+ * rot90 variants) gets no variant: its edits' hashes are shaped by the
  * edit more than by its calm content, and those of different calm images
  * meet. An edit is dropped when its hash is of quality below
  * PHM_ROBUST_LOW_QUALITY_MIN, or is a pattern (fewer than

@@ -805,10 +805,10 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
      * of different calm images meet. On a dev set with 28 calm originals
      * (wt-combo2), 12 of the 16 false matches at <= 31 went through a
      * variant of one of them; their copies lost 164 of 3,525 matches. */
+    phm_pdq_result dih; /* own image's 8 orientations: its quality, mirror / rot90 */
     if (ncodes) {
-        phm_pdq_result self;
-        int src = phm_hash_image(h, img, mode, 0, &self);
-        if (src == PHM_ERR_TOO_SMALL || (src == PHM_OK && self.quality < PHM_PDQ_MIN_QUALITY))
+        int src = phm_hash_image(h, img, mode, 1, &dih);
+        if (src == PHM_ERR_TOO_SMALL || (src == PHM_OK && dih.quality < PHM_PDQ_MIN_QUALITY))
             return PHM_OK;
         if (src != PHM_OK) {
             if (err && errlen)
@@ -823,29 +823,12 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
             snprintf(err, errlen, "out of memory");
         return PHM_ERR_NOMEM;
     }
-    int rc = PHM_OK;
+    int rc = PHM_OK, failed = 0;
     size_t n = 0;
-    phm_pdq_result dih; /* own image's 8 orientations, for mirror / rot90 */
-    int have_dih = 0, failed = 0; /* have_dih: 1 hashed, -1 too small to hash */
     for (size_t i = 0; i < ncodes; i++) {
         phm_image e;
         phm_pdq_result r;
         int o = busy_orientation(codes[i]);
-        if (o >= 0 && have_dih < 0) /* decided once: nor has any orientation */
-            continue;
-        if (o >= 0 && !have_dih) {
-            rc = phm_hash_image(h, img, mode, 1, &dih);
-            if (rc == PHM_ERR_TOO_SMALL) {
-                rc = PHM_OK;
-                have_dih = -1;
-                continue;
-            }
-            if (rc != PHM_OK) {
-                failed = codes[i];
-                break;
-            }
-            have_dih = 1;
-        }
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);
         else if ((rc = edit(img, codes[i], buf, len, &e)) == PHM_OK)
