@@ -408,6 +408,14 @@ struct phm_searcher {
     struct blk_map *blk; /* format 6: the entries table (index_block.c) */
 };
 
+/* Whether an entry of the searcher's snapshot has several slots (variants
+ * or a video's frames): only then can a hit's distance differ from its
+ * plain one (kind_rules, phm_search_radius_plain). After a search. */
+static inline int idx_searcher_multi(const phm_searcher *s)
+{
+    return s->base_multi || s->view->multi;
+}
+
 /* ---- shared helpers (index.c) ------------------------------------ */
 
 /* Writes "<what> '<path>': <fmt...>" into err. */

@@ -632,7 +632,7 @@ static int search_one(phm_searcher *s, const phm_pdq *q, int radius, size_t k,
                       char *err, size_t errlen)
 {
     size_t start = s->nres;
-    int multi = s->base_multi || s->view->multi;
+    int multi = idx_searcher_multi(s);
     int st;
     if (k == 0) {
         if ((st = radius_collect(s, q, radius, 0, err, errlen)))
@@ -707,7 +707,7 @@ int phm_search_radius_plain(phm_searcher *s, const phm_pdq *query, int radius,
 {
     int st = phm_search_radius(s, query, radius, matches, count, err, errlen);
     /* one hash per entry: no entry has a soft slot */
-    if (st || !(s->base_multi || s->view->multi))
+    if (st || !idx_searcher_multi(s))
         return st;
     /* s->res is the searcher's: phm_searcher_get reads beside it */
     size_t n = 0;
@@ -792,7 +792,7 @@ static int radius_batch(phm_searcher *s, const phm_pdq *queries, size_t *np, siz
     s->scr.defer = 0;
     if (mih_batch_verify(b, &s->base, k, queries, n, radius))
         goto nomem;
-    int multi = s->base_multi || s->view->multi;
+    int multi = idx_searcher_multi(s);
     for (size_t j = 0; j < n; j++) {
         size_t start = s->nres;
         s->offsets[at + j] = start;

@@ -349,6 +349,11 @@ static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int *co
 static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq *q,
                       long np, int radius, int *rc, char *err, size_t errlen)
 {
+    /* one slot per entry: every distance is already the plain one */
+    if (!o->nextra && !idx_searcher_multi(m->s)) {
+        *rc = PHM_OK;
+        return np;
+    }
     size_t n = 0;
     int moved = 0;
     phm_entry e;
