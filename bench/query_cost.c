@@ -81,7 +81,7 @@ static void run(int way, phm_decoder *dec, phm_hasher *h, const file *f, int sof
         return;
     }
     if (way == QUERY) {
-        phm_query_options o = { PHM_MODE_FULL, 1, 1, 1, soft };
+        phm_query_options o = { .mode = PHM_MODE_FULL, .dihedral = 1, .trim = 1, .cuts = 1, .soft = soft };
         phm_hash_mem_query(dec, h, f->data, f->len, f->name, &o, q, err, sizeof err);
         return;
     }

@@ -432,6 +432,38 @@ int phm_image_rotate(const phm_image *img, double degrees, int crop,
                      const uint8_t fill[3], uint8_t *buf, size_t buflen,
                      phm_image *out);
 
+/* ---- rotation corners (issue 15; docs/ROBUST.md, "Rotation corners")
+ * A picture rotated by a few degrees on its own canvas shows a triangle
+ * of one fill colour at each corner; in a calm picture they make most of
+ * its PDQ hash, so calm pictures rotated alike meet. Filled from the
+ * picture next to them, the corners add no edge and the hash is the
+ * picture's: `phmatch match --robust` hashes a query with such corners
+ * filled as an extra ("variant": "corners"), and the stored rotation
+ * variants rot+5-filled / rot-5-filled are made the same way. */
+typedef struct phm_corners {
+    /* The triangle at corner k (0 top left, 1 top right, 2 bottom right,
+     * 3 bottom left): its legs along the canvas's top or bottom edge
+     * (leg_x) and along its left or right edge (leg_y), in pixels. */
+    double leg_x[4], leg_y[4];
+    uint8_t fill[3]; /* the fill colour (R, G, B; a grey image's in all 3) */
+} phm_corners;
+
+/* Looks for the four corners of one rotation in img: triangles of one
+ * colour, of one angle between 0.5 and 20 degrees, each straight-edged,
+ * opposite ones alike, neighbours turned the other way. Returns 1 with
+ * *out set, 0 when img has none (*out zeroed), PHM_ERR_INVALID for NULL
+ * pointers or a bad image. Reads a few rows and columns; allocates
+ * nothing; any thread. */
+int phm_corners_find(const phm_image *img, phm_corners *out);
+
+/* Copies img into buf (phm_image_bytes of its size) with each corner of
+ * `c` filled from the picture: every line across a triangle along its
+ * short leg takes the mean of four picture pixels just past its long side
+ * (past a guard of 2 + 1/256 of the shorter side, where the rotation
+ * blended fill and picture). */
+int phm_corners_fill(const phm_image *img, const phm_corners *c, uint8_t *buf,
+                     size_t buflen, phm_image *out);
+
 /* Blurs img into buf (same size) with an approximate Gaussian of `sigma`
  * pixels (0 < sigma <= 1000): three box filters each way, edges clamped,
  * in linear time whatever sigma (within a few levels of a true Gaussian
@@ -794,6 +826,11 @@ typedef struct phm_query_options {
     int trim;       /* nonzero: look for a border (phm_hash_mem_trim) */
     int cuts;       /* nonzero: the caption cuts (phm_hash_cuts) */
     int soft;       /* nonzero: the soft hash (phm_hash_soft) */
+    int corners;    /* nonzero: look for a rotation's corners
+                       (phm_corners_find; a streamed JPEG is looked at
+                       whole when kept whole (trim with cuts), else
+                       decoded whole again when its reduced copy shows
+                       them) */
 } phm_query_options;
 
 typedef struct phm_query_hashes {
@@ -804,6 +841,15 @@ typedef struct phm_query_hashes {
     unsigned cut_ok;                   /* bit k: cut[k] usable (phm_hash_cuts) */
     phm_pdq_result soft;               /* valid when has_soft */
     int has_soft;
+    /* With opt->corners: a rotation's corners (corners_found 1, corners
+     * their shape), the PDQ quality of the image with them filled
+     * (phm_corners_fill: the picture's own), and calm_corners set when
+     * that is below PHM_PDQ_MIN_QUALITY, i.e. when the corners make the
+     * image's hash (for phm_match_options.calm_corners). */
+    phm_corners corners;
+    int corners_found;
+    int corners_quality;
+    int calm_corners;
 } phm_query_hashes;
 
 /* Hashes the image in data[0..len) as `opt` asks into *q (zeroed first).
@@ -812,8 +858,8 @@ typedef struct phm_query_hashes {
  * an error: then only q->pdq and q->info may be set, as phm_hash_mem sets
  * them, and the rest is zero), PHM_ERR_INVALID for NULL dec, h, opt or q.
  * The extras are best effort: a cut or soft hash that cannot be made
- * (image too small, out of memory) is left out (cut_ok bit or has_soft
- * 0) without failing the call. Uses `dec` and `h` as phm_hash_mem does
+ * (image too small, out of memory) is left out (cut_ok bit, has_soft or
+ * corners_found 0) without failing the call. Uses `dec` and `h` as phm_hash_mem does
  * (their buffers, one thread each); with opt->cuts, h also keeps two
  * helper workspaces (phm_hasher_trim and phm_hasher_free release them);
  * opt->soft allocates buffers of the shrunk image's size (at most
@@ -1103,6 +1149,14 @@ int phm_known_variant_code(const char *name);
  * entry only, and they with nothing else (docs/ROBUST.md, "Combinations
  * of busy images"). Thread-safe. */
 int phm_soft_kind(int code);
+
+/* Whether stored variant `code` is a rotation on its own canvas, its
+ * uncovered corners filled (rot+3, rot-3, rot+5, rot-5; not the -crop
+ * ones). In a calm picture those corners make the hash, so such a variant
+ * does not answer a query whose own hash is rotation corners over a calm
+ * picture (phm_match_options.calm_corners; docs/ROBUST.md, "Rotation
+ * corners"). Thread-safe. */
+int phm_fill_kind(int code);
 
 /* A known item. On input (phm_index_add) the caller owns every pointer;
  * the index copies what it keeps. On output (phm_searcher_get,
@@ -2384,6 +2438,14 @@ typedef struct phm_match_options {
      * an image of any quality. */
     int low_quality_distance;
     int low_quality_min;
+    /* Nonzero when the query image is a rotation whose corners make its
+     * hash (phm_query_hashes.calm_corners, phmatch match --robust): its
+     * own hashes and "trimmed" extras are then not compared with stored
+     * rotations on a filled canvas (phm_fill_kind), whose hashes in a
+     * calm picture are their corners too. On a dev set, rotated copies of
+     * two flat wallpapers met the stored rot+5 / rot-5 of two other
+     * pictures at 22-30 bits. 0 (default): compared with every slot. */
+    int calm_corners;
 } phm_match_options;
 
 /* An extra hash of an image query: a variant of the image (its content

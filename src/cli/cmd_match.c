@@ -332,6 +332,7 @@ static void work(void *ctx, void *state, hash_record *rec)
             mo.extra = extra;
             mo.nextra = ne;
         }
+        mo.calm_corners = rec->calm_corners;
         rc = phm_match_image(t->m, &rec->pdq, &mo, &mr, res->message,
                              sizeof res->message);
     }
@@ -751,6 +752,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         o->low_quality_distance = 0;
     o->h.pipe.cuts = o->cuts;
     o->h.pipe.soft = o->soft;
+    o->h.pipe.corners = 1; /* whether the image's hash is a rotation's corners */
     if (o->trim < 0) /* on unless --no-trim */
         o->trim = 1;
     o->h.pipe.trim = o->trim;

@@ -265,7 +265,8 @@ static void process(pipeline *pl, worker *w, slot *s)
      * and from the same decode the extras asked: the content inside a
      * border (hash_record.trim), the caption cuts and the soft hash. */
     const phm_query_options qo = { .mode = cfg->mode, .dihedral = cfg->dihedral,
-                                   .trim = cfg->trim, .cuts = cfg->cuts, .soft = cfg->soft };
+                                   .trim = cfg->trim, .cuts = cfg->cuts, .soft = cfg->soft,
+                                   .corners = cfg->corners };
     phm_query_hashes q;
     rc = phm_hash_file_query(w->dec, w->hasher, s->path, &qo, &q, w->err, sizeof w->err);
     r->pdq = q.pdq;
@@ -275,6 +276,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     r->cut_ok = q.cut_ok;
     r->soft = q.soft;
     r->has_soft = q.has_soft;
+    r->calm_corners = q.calm_corners;
     bytes = phm_decoder_last_bytes(w->dec, &len);
     if (bytes) {
         r->size = (int64_t)len;
@@ -313,6 +315,7 @@ static void process(pipeline *pl, worker *w, slot *s)
         r->trim.found = 0;
         r->cut_ok = 0;
         r->has_soft = 0;
+        r->calm_corners = 0;
         snprintf(s->message, sizeof s->message,
                  "%s (damaged; --accept-recovered hashes it anyway)",
                  pipeline_cause(w->err, s->path));
@@ -329,6 +332,7 @@ static void process(pipeline *pl, worker *w, slot *s)
         r->trim.found = 0;
         r->cut_ok = 0;
         r->has_soft = 0;
+        r->calm_corners = 0;
     }
 out:
     if (pl->hooks->work)

@@ -79,6 +79,9 @@ typedef struct hash_record {
      * not made. */
     phm_pdq_result soft;
     int has_soft;
+    /* With corners: the image is a rotation whose corners make its hash
+     * (phm_query_hashes.calm_corners). */
+    int calm_corners;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;
@@ -130,6 +133,8 @@ typedef struct pipeline_config {
                                 the upper third cut off (hash_record.cut) */
     int soft;                /* images: also their soft hash
                                 (hash_record.soft) */
+    int corners;             /* images: look for a rotation's corners
+                                (hash_record.calm_corners) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

@@ -78,8 +78,8 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
      * from the same decode within the same reservation (a JPEG decoded
      * whole again only when it has a border). */
     const phm_query_options qo = { .mode = (phm_mode)c->mode, .dihedral = dihedral,
-                                   .trim = trim != NULL, .cuts = rx != NULL,
-                                   .soft = rx != NULL };
+                                   .trim = trim != NULL, .cuts = rx && rx->robust,
+                                   .soft = rx && rx->robust, .corners = rx != NULL };
     phm_query_hashes q;
     int rc = phm_hash_mem_query(w->dec, w->hasher, rq->body, rq->body_len, "upload", &qo,
                                 &q, w->err, sizeof w->err);
@@ -92,6 +92,7 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
         rx->cut_ok = q.cut_ok;
         rx->soft = q.soft;
         rx->has_soft = q.has_soft;
+        rx->calm_corners = q.calm_corners;
     }
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);

@@ -189,6 +189,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
     if (rx) {
         o.low_quality_distance = rx->low_quality_distance;
         o.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
+        o.calm_corners = rx->calm_corners;
     }
     int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
@@ -386,12 +387,13 @@ void handle_match(svc_request *rq, svc_worker *w)
         return;
     }
     /* ?robust=1: the caption cuts, the soft hash and the low-quality
-     * search too */
+     * search too; a rotation's corners always */
+    rx.robust = robust;
     rx.cut_ok = 0;
     rx.has_soft = 0;
+    rx.calm_corners = 0;
     rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
-    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL,
-                       robust ? &rx : NULL))
+    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL, &rx))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);
     if (!o) {
@@ -407,7 +409,7 @@ void handle_match(svc_request *rq, svc_worker *w)
     json_object_set_new(o, "kind", json_string("image"));
     json_object_set_new(o, "max_distance", json_integer(radius));
     const phm_match_result *res =
-        match_image_trim(rq, w, &r, trim ? &t : NULL, robust ? &rx : NULL, (int)radius,
+        match_image_trim(rq, w, &r, trim ? &t : NULL, &rx, (int)radius,
                          (int)c->min_quality);
     if (!res) {
         json_decref(o);

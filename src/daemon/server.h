@@ -321,8 +321,11 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered);
 /* The measures of ?robust=1 beyond the orientations and trimming (issue
  * 15, wt-edits; docs/ROBUST.md, "Edits at 0.99"): the caption cuts and the
- * low-quality search. */
+ * low-quality search; and, with or without it, whether the image's hash is
+ * a rotation's corners (docs/ROBUST.md, "Rotation corners"). */
 typedef struct robust_extra {
+    int robust;                        /* in: the cuts and the soft hash too */
+    int calm_corners;                  /* out: phm_query_hashes.calm_corners */
     phm_pdq_result cut[PHM_CUT_COUNT]; /* the image with its lower, upper
                                           third cut off (PHM_CUT_*) */
     unsigned cut_ok;                   /* bit k: cut[k] made and usable */
@@ -333,8 +336,9 @@ typedef struct robust_extra {
 } robust_extra;
 
 /* hash_body, and with `trim` non-NULL the content inside the image's
- * border (trim->found 0 when it has none); with `rx` non-NULL the image's
- * cuts and soft hash too (rx->cut_ok, rx->has_soft): all from one decode
+ * border (trim->found 0 when it has none); with `rx` non-NULL a rotation's
+ * corners (rx->calm_corners) and, with rx->robust, the image's cuts and
+ * soft hash too (rx->cut_ok, rx->has_soft): all from one decode
  * (phm_hash_mem_query). */
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
                    phm_image_info *info, int *recovered, phm_trim_result *trim,

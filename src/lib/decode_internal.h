@@ -67,6 +67,8 @@ int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *da
  * border found on an image's full pixels, its content hashed into *trim
  * (trim->found 0 when none). */
 int phm__trim_thumb_border(const phm_thumb *t);
+/* Whether the reduced copy shows a rotation's corners (phm_corners_find). */
+int phm__thumb_corners(const phm_thumb *t);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 

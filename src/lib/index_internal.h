@@ -252,9 +252,13 @@ size_t idx_run_within(const void *eids, size_t lo, size_t hi, size_t n, uint64_t
 void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 
 /* The distance from q to e's own hash and its variants that are not soft
- * hashes (phm_soft_kind), or -1 when e has no soft hash (the search's
+ * hashes (phm_soft_kind) nor, with no_fill, rotations on a filled canvas
+ * (phm_fill_kind), or -1 when e has no such variant (the search's
  * distance, over all of e's slots, stands). index_record.c says why. */
-int rec_plain_distance(const phm_entry *e, const phm_pdq *q);
+int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int no_fill);
+/* phm_entry_known_variant, leaving out filled rotations too with no_fill. */
+const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_fill,
+                              int *distance);
 
 /* Validates e; on failure writes why into err and returns PHM_ERR_INVALID. */
 int rec_validate(const phm_entry *e, char *err, size_t errlen);

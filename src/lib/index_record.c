@@ -376,31 +376,48 @@ int phm_soft_kind(int code)
            (code >= PHM_KV_SOFT_CROP8_TL && code <= PHM_KV_SOFT_CROP8_BR);
 }
 
+int phm_fill_kind(int code)
+{
+    return code == PHM_KV_ROT_P3 || code == PHM_KV_ROT_M3 || code == PHM_KV_ROT_P5 ||
+           code == PHM_KV_ROT_M5;
+}
+
+/* Whether a query hash other than a soft one leaves variant `code` out:
+ * a soft hash always (it answers a query's soft hash only), a rotation's
+ * on its filled canvas when the query's own hash is its corners'
+ * (no_fill). */
+static int plain_skips(int code, int no_fill)
+{
+    return phm_soft_kind(code) || (no_fill && phm_fill_kind(code));
+}
+
 /* The distance from q to e's own hash and its variants that are not soft
- * hashes: what a query hash other than a soft one is measured against. A
- * soft hash is a blurred image's, near the plain hashes of many calm
- * images: wt-combo2 found a clip art's trimmed hash 28 bits from a busy
- * image's stored soft-crop8-bl, a pair of nothing alike. -1 when e has
- * no soft hash: the search measured it right. */
-int rec_plain_distance(const phm_entry *e, const phm_pdq *q)
+ * hashes (nor, with no_fill, filled rotations): what a query hash other
+ * than a soft one is measured against. A soft hash is a blurred image's,
+ * near the plain hashes of many calm images: wt-combo2 found a clip art's
+ * trimmed hash 28 bits from a busy image's stored soft-crop8-bl, a pair
+ * of nothing alike. -1 when e has no variant to leave out: the search
+ * measured it right. */
+int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int no_fill)
 {
     size_t k = 0;
-    while (k < e->nvariants && k < PHM_INDEX_MAX_VARIANTS && !phm_soft_kind(e->variants[k].code))
+    while (k < e->nvariants && k < PHM_INDEX_MAX_VARIANTS &&
+           !plain_skips(e->variants[k].code, no_fill))
         k++;
     if (k == e->nvariants || k == PHM_INDEX_MAX_VARIANTS)
-        return -1; /* no soft hash: the search's distance stands (a video's
-                      frames are its slots, not e->pdq) */
+        return -1; /* nothing left out: the search's distance stands (a
+                      video's frames are its slots, not e->pdq) */
     int best = phm_pdq_distance(&e->pdq, q);
     for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++)
-        if (!phm_soft_kind(e->variants[v].code)) {
+        if (!plain_skips(e->variants[v].code, no_fill)) {
             int d = phm_pdq_distance(&e->variants[v].pdq, q);
             best = d < best ? d : best;
         }
     return best;
 }
 
-const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
-                                    int *distance)
+const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_fill,
+                              int *distance)
 {
     if (distance)
         *distance = -1;
@@ -409,7 +426,7 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
     int best = phm_pdq_distance(&e->pdq, query);
     const char *name = NULL;
     for (size_t i = 0; i < e->nvariants && i < PHM_INDEX_MAX_VARIANTS; i++) {
-        if (phm_soft_kind(e->variants[i].code)) /* answer soft hashes only */
+        if (plain_skips(e->variants[i].code, no_fill))
             continue;
         int d = phm_pdq_distance(&e->variants[i].pdq, query);
         if (d < best) {
@@ -420,6 +437,12 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
     if (distance)
         *distance = best;
     return name;
+}
+
+const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
+                                    int *distance)
+{
+    return rec_known_variant(e, query, 0, distance);
 }
 
 /* ---- record version 4 (index format 5) --------------------------- */

@@ -376,7 +376,7 @@ static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq
         if (found) {
             int code;
             int d = kind ? kind_distance(&e, kind, &q[p.q], &code)
-                         : rec_plain_distance(&e, &q[p.q]);
+                         : rec_plain_distance(&e, &q[p.q], o->calm_corners);
             if (!kind && d < 0)
                 d = p.distance;
             if (d < 0 || d > radius)
@@ -417,7 +417,7 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         /* a search of one hash (no kind_rules pass): its distance without
          * the entry's soft hashes (rec_plain_distance) */
         if (rc == PHM_OK && !m->qcode && m->qhash && h->e.nvariants) {
-            int d = rec_plain_distance(&h->e, &m->qhash[m->pairs[i].q]);
+            int d = rec_plain_distance(&h->e, &m->qhash[m->pairs[i].q], o->calm_corners);
             raised |= d > h->distance;
             h->distance = d > h->distance ? d : h->distance;
         }
@@ -440,7 +440,7 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         if (kind)
             h->known_variant = phm_known_variant_name(code);
         else if (m->qhash && h->e.nvariants) /* the stored variant nearest */
-            h->known_variant = phm_entry_known_variant(&h->e, &m->qhash[q], NULL);
+            h->known_variant = rec_known_variant(&h->e, &m->qhash[q], o->calm_corners, NULL);
         nh++;
     }
     if (raised && nh > 1)

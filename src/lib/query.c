@@ -28,7 +28,7 @@ typedef struct query_tap {
     phm_decoder *dec;
     phm_hasher *h;
     const phm_query_options *opt;
-    phm_thumb thumb;               /* opt->trim: the reduced copy */
+    phm_thumb thumb;               /* opt->trim or corners: the reduced copy */
     phm_hasher *cut[PHM_CUT_COUNT]; /* a cut being hashed, or NULL */
     uint32_t cut_band[PHM_CUT_COUNT][2][2]; /* phm__cut_bands */
     int cut_nband[PHM_CUT_COUNT];
@@ -41,7 +41,7 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
     query_tap *t = (query_tap *)tp;
     const phm_query_options *o = t->opt;
     t->y = 0;
-    if (o->trim) {
+    if (o->trim || o->corners) {
         int rc = phm__thumb_begin(t->dec, &t->thumb, width, height, channels);
         if (rc)
             return rc; /* as phm_hash_mem_trim always did */
@@ -67,7 +67,7 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
 static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_t n)
 {
     query_tap *t = (query_tap *)tp;
-    if (t->opt->trim)
+    if (t->opt->trim || t->opt->corners)
         phm__thumb_rows(&t->thumb, rows, stride, n);
     /* Each cut takes the rows of its bands that are in this block. */
     for (int k = 0; k < PHM_CUT_COUNT; k++) {
@@ -84,6 +84,28 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
     t->y += (uint32_t)n;
 }
 
+/* A rotation's corners in img, and the quality of img with them filled:
+ * whether they make its hash (phm_query_hashes.calm_corners). */
+static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
+                             phm_query_hashes *q)
+{
+    if (phm_corners_find(img, &q->corners) != 1)
+        return;
+    size_t len = phm_image_bytes(img->width, img->height, img->channels);
+    uint8_t *buf = len ? malloc(len) : NULL;
+    phm_image filled;
+    phm_pdq_result r;
+    if (buf && phm_corners_fill(img, &q->corners, buf, len, &filled) == PHM_OK &&
+        phm_hash_image(h, &filled, mode, 0, &r) == PHM_OK) {
+        q->corners_found = 1;
+        q->corners_quality = r.quality;
+        q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
+    } else {
+        memset(&q->corners, 0, sizeof q->corners);
+    }
+    free(buf);
+}
+
 /* The hashes of a query's extras on a whole image (not a streamed JPEG). */
 static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query_options *o,
                             phm_query_hashes *q)
@@ -94,6 +116,8 @@ static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query
         q->cut_ok = phm_hash_cuts(h, img, o->mode, o->dihedral, q->cut);
     if (o->soft)
         q->has_soft = phm_hash_soft(h, img, o->mode, o->dihedral, &q->soft) == PHM_OK;
+    if (o->corners)
+        corners_of_image(h, img, o->mode, q);
 }
 
 /* A JPEG in one pass, its extras from the rows as they pass. */
@@ -114,8 +138,8 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
      * pixels) to be looked for again without a second decode. */
     phm_image kept = { 0 };
     int rc = phm__hash_jpeg_stream_tap(dec, h, data, len, name, o->mode, o->dihedral,
-                                       &q->pdq, &q->info, &t.tap, o->trim && o->cuts ? &kept
-                                                                                   : NULL,
+                                       &q->pdq, &q->info, &t.tap,
+                                       o->trim && o->cuts ? &kept : NULL,
                                        QUERY_KEEP_MAX, err, errlen);
     if (rc < 0)
         goto out;
@@ -130,15 +154,19 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
                         (size_t)t.soft.sw * t.soft.channels, PHM_FORMAT_JPEG };
         q->has_soft = phm_hash_soft(h, &s, o->mode, o->dihedral, &q->soft) == PHM_OK;
     }
-    if (o->trim && phm__trim_thumb_border(&t.thumb)) {
+    int border = o->trim && phm__trim_thumb_border(&t.thumb);
+    int corners = o->corners && (kept.pixels || phm__thumb_corners(&t.thumb));
+    if (border || corners) {
         /* Only now is the image wanted whole: the border again on its
-         * full pixels, the content hashed. */
-        phm_image img;
+         * full pixels, the content hashed; the corners. */
+        phm_image img = kept;
         char again[PHM_ERRMSG_MAX];
-        if (kept.pixels)
-            phm__trim_image(h, &kept, o->mode, o->dihedral, &q->trim);
-        else if (phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0)
-            phm__trim_image(h, &img, o->mode, o->dihedral, &q->trim);
+        if (img.pixels || phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0) {
+            if (border)
+                phm__trim_image(h, &img, o->mode, o->dihedral, &q->trim);
+            if (corners)
+                corners_of_image(h, &img, o->mode, q);
+        }
     }
 out:
     phm__soft_free(&t.soft);
@@ -155,7 +183,7 @@ int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t
         err[0] = '\0';
     if (!dec || !h || !opt || !q || (!data && len))
         return PHM_ERR_INVALID;
-    if (!opt->trim && !opt->cuts && !opt->soft)
+    if (!opt->trim && !opt->cuts && !opt->soft && !opt->corners)
         return phm_hash_mem(dec, h, data, len, name, opt->mode, opt->dihedral, &q->pdq,
                             &q->info, err, errlen);
     if (phm_format_detect(data, len) == PHM_FORMAT_JPEG)

@@ -16,7 +16,11 @@
  *   - border trimming (phm_trim_detect, which reads the pixels of hostile
  *     images) gives a rectangle inside the image, the whole image when it
  *     finds none; phm_hash_mem_trim gives phm_hash_mem's plain hash and
- *     a border only where phm_trim_detect finds one.
+ *     a border only where phm_trim_detect finds one;
+ *   - a rotation's corners (phm_corners_find, on the same hostile pixels)
+ *     are four triangles inside the image, and filling them keeps its
+ *     size; phm_hash_mem_query looking for them gives phm_hash_mem's
+ *     plain hash, and corner figures only with corners found.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -97,6 +101,43 @@ static void check_hash(const phm_image *img, phm_mode mode)
     }
 }
 
+/* A rotation's corners on the decoded image. */
+static void check_corners(const phm_image *img)
+{
+    phm_corners c;
+    int found = phm_corners_find(img, &c);
+    CHECK(found == 0 || found == 1);
+    if (found != 1)
+        return;
+    for (int k = 0; k < 4; k++)
+        CHECK(c.leg_x[k] > 0 && c.leg_x[k] <= img->width && c.leg_y[k] > 0 &&
+              c.leg_y[k] <= img->height);
+    size_t n = phm_image_bytes(img->width, img->height, img->channels);
+    uint8_t *buf = malloc(n);
+    phm_image f;
+    if (buf) {
+        CHECK(phm_corners_fill(img, &c, buf, n, &f) == PHM_OK);
+        CHECK(f.width == img->width && f.height == img->height &&
+              f.channels == img->channels);
+    }
+    free(buf);
+}
+
+/* phm_hash_mem_query looking for corners (trimming too): the plain hash
+ * is phm_hash_mem's (decodes again: img is no longer valid after it). */
+static void check_query_corners(const uint8_t *data, size_t size)
+{
+    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1 };
+    phm_query_hashes q;
+    phm_pdq_result b;
+    char err[PHM_ERRMSG_MAX];
+    int rc = phm_hash_mem_query(dec, fast, data, size, "fuzz", &o, &q, err, sizeof err);
+    int rb = phm_hash_mem(dec, fast, data, size, "fuzz", PHM_MODE_FULL, 0, &b, NULL, err,
+                          sizeof err);
+    CHECK(rc == rb && memcmp(&q.pdq, &b, sizeof b) == 0);
+    CHECK(q.corners_found || (!q.corners_quality && !q.calm_corners));
+}
+
 /* Border trimming on the decoded image, then through phm_hash_mem_trim
  * (which decodes again: img is no longer valid after it). */
 static void check_trim(const phm_image *img, const uint8_t *data, size_t size)
@@ -170,6 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
+    check_corners(&img);
     check_trim(&img, data, size);
+    check_query_corners(data, size);
     return 0;
 }

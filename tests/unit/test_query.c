@@ -50,6 +50,17 @@ static int same_result(const phm_pdq_result *a, const phm_pdq_result *b)
         return 0;                                                 \
     } while (0)
 
+/* What a JPEG's reduced copy, made here from the whole image, shows to
+ * `says` (the one-pass path decides by it). */
+static int thumb_shows(ctx *c, const phm_image *img, int (*says)(const phm_thumb *))
+{
+    phm_thumb th;
+    if (phm__thumb_begin(c->rdec, &th, img->width, img->height, img->channels) != PHM_OK)
+        return 0;
+    phm__thumb_rows(&th, img->pixels, img->stride, img->height);
+    return says(&th);
+}
+
 /* One call against its reference. 1 when identical, else 0 and c->why. */
 static int check(ctx *c, const uint8_t *data, size_t len, const char *name,
                  const phm_query_options *o)
@@ -59,8 +70,9 @@ static int check(ctx *c, const uint8_t *data, size_t len, const char *name,
     int rc = phm_hash_mem_query(c->dec, c->h, data, len, name, o, &q, err, sizeof err);
     const char *cfg = "";
     static char cfgbuf[96];
-    snprintf(cfgbuf, sizeof cfgbuf, "%s%s trim %d cuts %d soft %d", name,
-             o->mode == PHM_MODE_CLI512 ? " cli512" : "", o->trim, o->cuts, o->soft);
+    snprintf(cfgbuf, sizeof cfgbuf, "%s%s trim %d cuts %d soft %d corners %d", name,
+             o->mode == PHM_MODE_CLI512 ? " cli512" : "", o->trim, o->cuts, o->soft,
+             o->corners);
     cfg = cfgbuf;
 
     phm_pdq_result pdq;
@@ -76,7 +88,7 @@ static int check(ctx *c, const uint8_t *data, size_t len, const char *name,
     if (!same_result(&q.pdq, &pdq))
         DIFF("%s: plain hash differs", cfg);
     if (rc < 0) {
-        if (q.trim.found || q.cut_ok || q.has_soft)
+        if (q.trim.found || q.cut_ok || q.has_soft || q.corners_found)
             DIFF("%s: extras after an error", cfg);
         return 1;
     }
@@ -87,16 +99,7 @@ static int check(ctx *c, const uint8_t *data, size_t len, const char *name,
     if (o->trim) {
         phm_trim_result t;
         memset(&t, 0, sizeof t);
-        int look = 1;
-        if (img.format == PHM_FORMAT_JPEG) {
-            phm_thumb th;
-            look = phm__thumb_begin(c->rdec, &th, img.width, img.height, img.channels) ==
-                       PHM_OK;
-            if (look) {
-                phm__thumb_rows(&th, img.pixels, img.stride, img.height);
-                look = phm__trim_thumb_border(&th);
-            }
-        }
+        int look = img.format != PHM_FORMAT_JPEG || thumb_shows(c, &img, phm__trim_thumb_border);
         if (look) {
             phm_image v;
             if (phm_trim_detect(&img, &t.content) == 1 &&
@@ -133,6 +136,35 @@ static int check(ctx *c, const uint8_t *data, size_t len, const char *name,
     } else if (q.has_soft) {
         DIFF("%s: soft without being asked", cfg);
     }
+    /* A rotation's corners: a JPEG is looked at whole when kept (trim
+     * with cuts; every image here is small enough) or when its reduced
+     * copy shows them; any other image always. */
+    int look = o->corners;
+    if (look && img.format == PHM_FORMAT_JPEG && !(o->trim && o->cuts))
+        look = thumb_shows(c, &img, phm__thumb_corners);
+    phm_corners rc_ = { 0 };
+    int found = look && phm_corners_find(&img, &rc_) == 1, quality = 0;
+    if (found) {
+        size_t n = phm_image_bytes(img.width, img.height, img.channels);
+        uint8_t *buf = malloc(n);
+        phm_image f;
+        phm_pdq_result r;
+        if (!buf || phm_corners_fill(&img, &rc_, buf, n, &f) ||
+            phm_hash_image(c->rh, &f, o->mode, 0, &r)) {
+            free(buf);
+            DIFF("%s: the reference cannot fill the corners", cfg);
+        }
+        quality = r.quality;
+        free(buf);
+    }
+    if (q.corners_found != found)
+        DIFF("%s: corners found %d, reference %d", cfg, q.corners_found, found);
+    if (found && (memcmp(&q.corners, &rc_, sizeof rc_) || q.corners_quality != quality ||
+                  q.calm_corners != (quality < PHM_PDQ_MIN_QUALITY)))
+        DIFF("%s: corners (quality %d, calm %d) differ from the reference's (%d)", cfg,
+             q.corners_quality, q.calm_corners, quality);
+    if (!found && (q.corners_quality || q.calm_corners))
+        DIFF("%s: corner figures without corners", cfg);
     return 1;
 }
 
@@ -140,15 +172,16 @@ static int check(ctx *c, const uint8_t *data, size_t len, const char *name,
  * (`every`); else three: all extras in each mode, trimming alone. */
 static int check_all(ctx *c, const uint8_t *data, size_t len, const char *name, int every)
 {
-    static const int sets[][3] = { { 1, 1, 1 }, { 1, 0, 0 }, { 0, 1, 0 },
-                                   { 0, 0, 1 }, { 0, 1, 1 }, { 0, 0, 0 } };
+    static const int sets[][4] = { { 1, 1, 1, 1 }, { 1, 0, 0, 1 }, { 0, 1, 0, 0 },
+                                   { 0, 0, 1, 1 }, { 0, 1, 1, 0 }, { 0, 0, 0, 1 },
+                                   { 1, 1, 1, 0 }, { 0, 0, 0, 0 } };
     int good = 1;
     for (int m = 0; m < 2; m++)
         for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
             if (!every && (s > 1 || (s == 1 && m == 1)))
                 continue;
             phm_query_options o = { m ? PHM_MODE_CLI512 : PHM_MODE_FULL, (int)(s + (size_t)m) % 2,
-                                    sets[s][0], sets[s][1], sets[s][2] };
+                                    sets[s][0], sets[s][1], sets[s][2], sets[s][3] };
             good &= check(c, data, len, name, &o);
         }
     return good;
@@ -339,6 +372,24 @@ static void generated(ctx *c)
     check_jpeg(c, p, 800, 600, TJPF_RGB, 0, 1.0, "letterboxed JPEG");
     check_pnm(c, p, 800, 600, 0);
     free(p);
+    /* rotations on their canvas, a busy and a flat picture, whose
+     * corners are found (and looked at whole again for a JPEG without the
+     * cuts) */
+    for (int flat = 0; flat < 2; flat++) {
+        uint8_t *src = picture(820, 560, 31);
+        if (flat)
+            memset(src, 150, (size_t)820 * 560 * 3);
+        phm_image in = { src, 820, 560, 3, 820 * 3, PHM_FORMAT_UNKNOWN }, out;
+        uint8_t *rot = malloc((size_t)820 * 560 * 3);
+        if (rot && phm_image_rotate(&in, flat ? -4 : 5, 0, NULL, rot, (size_t)820 * 560 * 3,
+                                    &out) == PHM_OK) {
+            check_jpeg(c, rot, 820, 560, TJPF_RGB, 0, 1.0,
+                       flat ? "rotated flat JPEG" : "rotated JPEG");
+            check_pnm(c, rot, 820, 560, 0);
+        }
+        free(rot);
+        free(src);
+    }
     check_bytes(c, (const uint8_t *)"junk", 4, "junk");
 }
 
@@ -350,7 +401,7 @@ static void test_trim_helpers(ctx *c)
     tjhandle t = tjInitCompress();
     unsigned char *jpg = NULL;
     unsigned long len = 0;
-    phm_query_options o = { PHM_MODE_FULL, 1, 1, 1, 0 };
+    phm_query_options o = { PHM_MODE_FULL, 1, 1, 1, 0, 0 };
     phm_query_hashes a, b;
     char err[PHM_ERRMSG_MAX];
     int ok = p && t &&
@@ -380,7 +431,7 @@ static void test_trim_helpers(ctx *c)
 
 static void test_args(ctx *c)
 {
-    phm_query_options o = { PHM_MODE_FULL, 0, 1, 1, 1 };
+    phm_query_options o = { PHM_MODE_FULL, 0, 1, 1, 1, 1 };
     phm_query_hashes q;
     char err[PHM_ERRMSG_MAX];
     IS_INT(phm_hash_mem_query(NULL, c->h, "x", 1, "x", &o, &q, err, sizeof err),

@@ -1,0 +1,284 @@
+/* corners.c - the corners a small rotation uncovers (phmatch.h, "rotation
+ * corners"): found by their shape, and filled from the picture next to
+ * them.
+ *
+ * A picture rotated by a few degrees on its own canvas shows four
+ * triangles of one fill colour at the canvas corners. In a calm picture
+ * those triangles are most of what PDQ sees (a flat picture rotated by 5
+ * degrees hashes at quality ~70), so the hashes of two different calm
+ * pictures rotated alike meet: on a dev set, rotated copies of flat
+ * wallpapers matched the stored rotations of two other pictures at 22-30
+ * bits (docs/ROBUST.md, "Rotation corners"). Filled from the picture,
+ * the corners carry no edge of their own and the hash is the picture's;
+ * the stored rotation variants and a query's extra hash are both made
+ * this way, so that they meet on content.
+ *
+ * Every triangle of one rotation has the same angle (its short leg over
+ * its long leg is tan(degrees)), opposite corners are congruent (the
+ * rotation is about the centre), and neighbours lie the other way (one
+ * tall, the next wide): the finder asks all of that, so a dark picture
+ * whose own corners are dark, a vignette or a frame is not taken for one. */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode_internal.h"
+#include "phmatch.h"
+
+/* Channel difference within which a pixel is of the fill colour (JPEG
+ * noise on a flat fill stays well within it; an anti-aliased edge
+ * pixel, half fill, half picture, is usually out). */
+#define FILL_TOLERANCE 28
+/* The angles looked for: tan(0.5 deg) .. tan(20 deg). */
+#define RATIO_MIN 0.0087
+#define RATIO_MAX 0.364
+/* The shortest leg taken for a triangle, in pixels: below it the shape
+ * cannot be told from noise. */
+#define LEG_MIN 3
+
+/* Corner k: 0 top left, 1 top right, 2 bottom right, 3 bottom left. */
+static const int step_x[4] = { 1, -1, -1, 1 }, step_y[4] = { 1, 1, -1, -1 };
+
+static const uint8_t *pixel(const phm_image *img, uint32_t x, uint32_t y)
+{
+    return img->pixels + (size_t)y * img->stride + (size_t)x * img->channels;
+}
+
+static int near_fill(const phm_image *img, const uint8_t *p, const int fill[3])
+{
+    for (uint32_t c = 0; c < img->channels; c++)
+        if (abs(p[c] - fill[c]) > FILL_TOLERANCE)
+            return 0;
+    return 1;
+}
+
+/* Pixels of the fill colour from corner k along line `at` (a row when
+ * along_x, else a column; counted from the corner's side), up to max. */
+static uint32_t run(const phm_image *img, int k, int along_x, uint32_t at, uint32_t max,
+                    const int fill[3])
+{
+    uint32_t x0 = step_x[k] > 0 ? 0 : img->width - 1;
+    uint32_t y0 = step_y[k] > 0 ? 0 : img->height - 1;
+    uint32_t n = 0;
+    while (n < max) {
+        uint32_t x, y;
+        if (along_x) {
+            x = step_x[k] > 0 ? x0 + n : x0 - n;
+            y = step_y[k] > 0 ? y0 + at : y0 - at;
+        } else {
+            x = step_x[k] > 0 ? x0 + at : x0 - at;
+            y = step_y[k] > 0 ? y0 + n : y0 - n;
+        }
+        if (!near_fill(img, pixel(img, x, y), fill))
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* The triangle at corner k: its legs along x and y measured on the
+ * second row and column (the first may hold an edge artefact), then
+ * its long side checked for straightness at a quarter, half and three
+ * quarters. 1 when it is one, with *lx, *ly its legs. */
+static int triangle(const phm_image *img, int k, const int fill[3], double *lx, double *ly)
+{
+    uint32_t maxx = img->width / 2, maxy = img->height / 2;
+    uint32_t a = run(img, k, 1, 1, maxx, fill), b = run(img, k, 0, 1, maxy, fill);
+    if (a < LEG_MIN || b < LEG_MIN || a >= maxx || b >= maxy)
+        return 0;
+    int wide = a >= b;
+    double longl = wide ? a : b, shortl = wide ? b : a;
+    double r = shortl / longl;
+    if (r < RATIO_MIN || r > RATIO_MAX)
+        return 0;
+    /* Measured one line in, each leg is short of the corner's by about
+     * the other's slope: put that back. */
+    double a0 = a + (double)a / b, b0 = b + (double)b / a;
+    double slack = 2.0 + 0.2 * (wide ? b0 : a0);
+    for (int q = 1; q <= 3; q++) {
+        double t = q / 4.0;
+        uint32_t at = (uint32_t)lround(t * (wide ? a0 : b0));
+        double want = (1.0 - t) * (wide ? b0 : a0);
+        uint32_t got = run(img, k, !wide, at, wide ? maxy : maxx, fill);
+        if (fabs(got - want) > slack)
+            return 0;
+    }
+    *lx = a0;
+    *ly = b0;
+    return 1;
+}
+
+int phm_corners_find(const phm_image *img, phm_corners *out)
+{
+    if (!img || !out || !img->pixels || (img->channels != 1 && img->channels != 3) ||
+        img->stride < (size_t)img->width * img->channels)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    if (img->width < 16 || img->height < 16)
+        return 0;
+    /* The fill: the top-left pixel one in from the edge; the other
+     * corners must agree with it. */
+    int fill[3] = { 0, 0, 0 };
+    const uint8_t *p = pixel(img, 1, 1);
+    for (uint32_t c = 0; c < img->channels; c++)
+        fill[c] = p[c];
+    const uint32_t cx[4] = { 1, img->width - 2, img->width - 2, 1 };
+    const uint32_t cy[4] = { 1, 1, img->height - 2, img->height - 2 };
+    for (int k = 1; k < 4; k++)
+        if (!near_fill(img, pixel(img, cx[k], cy[k]), fill))
+            return 0;
+    /* A corner whose picture is near the fill colour runs on into the
+     * picture and is no triangle (wallpapers dark at the bottom lose
+     * both lower ones): such a corner is its opposite's (the rotation is
+     * about the centre) if that one is a triangle and this one is of the
+     * fill colour at least that far. */
+    double lx[4], ly[4];
+    int ok[4], nok = 0;
+    for (int k = 0; k < 4; k++)
+        nok += ok[k] = triangle(img, k, fill, &lx[k], &ly[k]);
+    if (nok < 2)
+        return 0;
+    uint32_t maxx = img->width / 2, maxy = img->height / 2;
+    for (int k = 0; k < 4; k++) {
+        int o = (k + 2) & 3;
+        if (ok[k])
+            continue;
+        if (!ok[o])
+            return 0;
+        lx[k] = lx[o];
+        ly[k] = ly[o];
+        if (run(img, k, 1, 1, maxx, fill) + 2 + 0.1 * lx[o] < lx[o] - lx[o] / ly[o] ||
+            run(img, k, 0, 1, maxy, fill) + 2 + 0.1 * ly[o] < ly[o] - ly[o] / lx[o])
+            return 0;
+    }
+    /* One rotation: neighbours lie the other way, opposite corners are
+     * alike, and all four have about one angle. */
+    int wide0 = lx[0] >= ly[0];
+    double rmin = 1, rmax = 0;
+    for (int k = 0; k < 4; k++) {
+        int wide = lx[k] >= ly[k];
+        if (wide != (wide0 ^ (k & 1)))
+            return 0;
+        double r = wide ? ly[k] / lx[k] : lx[k] / ly[k];
+        rmin = r < rmin ? r : rmin;
+        rmax = r > rmax ? r : rmax;
+    }
+    if (rmax > 1.5 * rmin)
+        return 0;
+    for (int k = 0; k < 2; k++)
+        if (fabs(lx[k] - lx[k + 2]) > 3 + 0.15 * lx[k] ||
+            fabs(ly[k] - ly[k + 2]) > 3 + 0.15 * ly[k])
+            return 0;
+    for (int k = 0; k < 4; k++) {
+        out->leg_x[k] = lx[k];
+        out->leg_y[k] = ly[k];
+    }
+    for (uint32_t c = 0; c < 3; c++)
+        out->fill[c] = (uint8_t)fill[img->channels == 3 ? c : 0];
+    return 1;
+}
+
+/* Fills corner k's triangle in out (a copy of the image): along its
+ * short leg, each line of the triangle takes the mean of the four
+ * picture pixels just past its long side (past `guard` more, where the
+ * rotation blended fill and picture and JPEG rang). */
+static void fill_triangle(const phm_image *out, uint8_t *px, int k, double lx, double ly, uint32_t guard)
+{
+    int wide = lx >= ly;
+    /* A wide triangle is filled column by column (down from the top or
+     * up from the bottom), a tall one row by row. */
+    double longl = wide ? lx : ly, shortl = wide ? ly : lx;
+    /* The guard runs along the long side past its end too: the rotation
+     * blended the pixels there as well. */
+    double reach = longl * (1.0 + guard / shortl);
+    uint32_t nlines = wide ? out->width : out->height;
+    uint32_t lines = reach < nlines ? (uint32_t)ceil(reach) : nlines;
+    uint32_t span = wide ? out->height : out->width; /* along a line */
+    const uint32_t ch = out->channels;
+    for (uint32_t i = 0; i < lines; i++) {
+        double edge = shortl * (1.0 - (i + 0.5) / longl) + guard;
+        if (edge <= 0)
+            break;
+        uint32_t from = (uint32_t)ceil(edge);
+        if (from + 4 > span / 2)
+            continue; /* a tiny image: nothing of the picture near */
+        /* the line's first pixel (on the canvas edge) and the step along it */
+        uint8_t *base;
+        ptrdiff_t step;
+        if (wide) {
+            uint32_t x = step_x[k] > 0 ? i : out->width - 1 - i;
+            base = px + (size_t)x * ch +
+                   (step_y[k] > 0 ? 0 : (size_t)(out->height - 1) * out->stride);
+            step = step_y[k] > 0 ? (ptrdiff_t)out->stride : -(ptrdiff_t)out->stride;
+        } else {
+            uint32_t y = step_y[k] > 0 ? i : out->height - 1 - i;
+            base = px + (size_t)y * out->stride +
+                   (step_x[k] > 0 ? 0 : (size_t)(out->width - 1) * ch);
+            step = step_x[k] > 0 ? (ptrdiff_t)ch : -(ptrdiff_t)ch;
+        }
+        unsigned sum[3] = { 0, 0, 0 };
+        for (uint32_t j = from; j < from + 4; j++)
+            for (uint32_t c = 0; c < ch; c++)
+                sum[c] += base[(ptrdiff_t)j * step + c];
+        uint8_t v[3];
+        for (uint32_t c = 0; c < ch; c++)
+            v[c] = (uint8_t)((sum[c] + 2) / 4);
+        for (uint32_t j = 0; j < from; j++)
+            memcpy(base + (ptrdiff_t)j * step, v, ch);
+    }
+}
+
+int phm_corners_fill(const phm_image *img, const phm_corners *c, uint8_t *buf,
+                     size_t buflen, phm_image *out)
+{
+    size_t row = img ? (size_t)img->width * img->channels : 0;
+    if (!img || !c || !buf || !out || !img->pixels ||
+        (img->channels != 1 && img->channels != 3) || img->stride < row ||
+        !img->height || buflen / row < img->height)
+        return PHM_ERR_INVALID;
+    for (uint32_t y = 0; y < img->height; y++)
+        memcpy(buf + y * row, img->pixels + (size_t)y * img->stride, row);
+    *out = (phm_image){ buf, img->width, img->height, img->channels, row, img->format };
+    uint32_t side = img->width < img->height ? img->width : img->height;
+    uint32_t guard = 2 + side / 256;
+    for (int k = 0; k < 4; k++)
+        if (c->leg_x[k] > 0 && c->leg_y[k] > 0)
+            fill_triangle(out, buf, k, c->leg_x[k], c->leg_y[k], guard);
+    return PHM_OK;
+}
+
+/* The reduced copy of a streamed JPEG (8 x 8 block means) blurs a
+ * triangle's long side and shortens its short leg to a few pixels, too
+ * few for phm_corners_find to be sure of: here only the pattern is asked,
+ * each corner of the fill colour with a long run one way and a short one
+ * the other, neighbours turned the other way. The image is then decoded
+ * whole again and looked at on its full pixels. */
+int phm__thumb_corners(const phm_thumb *t)
+{
+    phm_image img = { t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
+                      PHM_FORMAT_JPEG };
+    if (!t->pixels || t->w < 16 || t->h < 16)
+        return 0;
+    int fill[3] = { 0, 0, 0 };
+    for (uint32_t c = 0; c < img.channels; c++)
+        fill[c] = t->pixels[c];
+    /* which way the top-left corner's triangle would lie: wide (1) or
+     * tall (0); each corner's own answer is turned for odd k */
+    int way = -1, good = 0;
+    for (int k = 0; k < 4; k++) {
+        uint32_t a = run(&img, k, 1, 0, img.width / 2, fill);
+        uint32_t b = run(&img, k, 0, 0, img.height / 2, fill);
+        if (!a || !b)
+            return 0; /* a corner not of the fill colour */
+        uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+        if (a == img.width / 2 || b == img.height / 2 || hi < 4 || 2 * lo > hi)
+            continue; /* runs on into a picture of about the fill's colour */
+        int w = (a >= b) ^ (k & 1);
+        if (way >= 0 && w != way)
+            return 0;
+        way = w;
+        good++;
+    }
+    return good >= 2;
+}

@@ -1,0 +1,91 @@
+#!/bin/sh
+# rotation_corners.sh - a query whose hash is a rotation's corners
+# (docs/ROBUST.md, "Rotation corners"): a flat picture turned by 5 degrees
+# on its canvas (tools/mkqueries rot5-fill, black corners) hashes over the
+# quality gate on its corners alone. An entry whose stored rot+5 variant
+# is that very hash is not matched by it, in phmatch match (with and
+# without --robust, as JPEG and PNG) and in phmatchd's /v1/match; the same
+# hash stored as a crop variant, or as an entry's own hash, still is. A
+# busy picture turned the same way still matches through rot+5.
+. "$(dirname "$0")/lib.sh"
+t_need_phmatch
+P=$PHMATCH
+MKQ=$ROOT/$BUILD/tools/mkqueries
+case $BUILD in /*) MKQ=$BUILD/tools/mkqueries ;; esac
+if [ ! -x "$MKQ" ]; then
+    t_fail "built: $MKQ"
+    t_done
+fi
+cd "$T" || exit 1
+
+# A flat 600 x 400 picture (grey 150), and its copy turned by 5 degrees.
+{ printf 'P6\n600 400\n255\n'; head -c 720000 /dev/zero | tr '\000' '\226'; } > flat.ppm
+"$MKQ" -t rot5-fill q flat.ppm > /dev/null 2>&1
+t_ok "mkqueries made the turned copy" test -s q/flat-rot5-fill.jpg
+cp "$ROOT"/data/photos/bridge.jpg busy.jpg
+"$MKQ" -t rot5-fill q busy.jpg > /dev/null 2>&1
+
+"$P" hash -f tsv q/flat-rot5-fill.jpg > h.tsv 2>/dev/null
+fh=$(tsv_col pdq h.tsv) fq=$(tsv_col quality h.tsv)
+t_ok "the turned flat picture hashes over the gate on its corners (quality $fq)" \
+    test "${fq:-0}" -ge 50
+# the own hash of the entries below: another picture's
+other=f0a5e102f1ccc0bd945308720fff038de34ef1e8ada9a956d2967ade5ea91a50
+
+# Entries holding that hash as a rot+5, as a crop5-c, as an own hash.
+list() { # VARIANT - one jsonl entry "e" whose VARIANT is the flat copy's hash
+    printf '{"hash":"%s","quality":90,"source":"s","id":"e","variants":{"%s":"%s"}}\n' \
+        "$other" "$1" "$fh"
+}
+"$P" index create rot.phmi && list rot+5 > rot.jsonl && "$P" index import rot.phmi rot.jsonl
+t_is "an entry with that hash as its rot+5: imported" "$?" 0
+"$P" index create crop.phmi && list crop5-c > crop.jsonl &&
+    "$P" index import crop.phmi crop.jsonl
+t_is "... and one with it as its crop5-c" "$?" 0
+"$P" index create own.phmi && printf '%s\n' "$fh" > own.txt && "$P" index import --source s own.phmi own.txt
+t_is "... and one with it as its own hash" "$?" 0
+
+# The copy also as a PNM (djpeg, libjpeg-turbo-progs): decoded whole, as
+# every format but JPEG is.
+files=q/flat-rot5-fill.jpg
+if t_have djpeg && djpeg -pnm q/flat-rot5-fill.jpg > flat-rot5.ppm 2>/dev/null; then
+    files="$files flat-rot5.ppm"
+else
+    t_skip "the turned copy as PNM" "djpeg not installed (make deps installs it)"
+fi
+for f in $files; do
+    for opt in "" --robust; do
+        m=$("$P" match --index rot.phmi -f jsonl $opt "$f" 2>/dev/null)
+        t_like "$f $opt: no match through the stored rot+5" "$m" '"matches":\[\]'
+    done
+done
+m=$("$P" match --index crop.phmi -f jsonl --robust q/flat-rot5-fill.jpg 2>/dev/null)
+t_like "... a crop5-c of the same hash still matches" "$m" '"known_variant":"crop5-c"'
+m=$("$P" match --index own.phmi -f jsonl q/flat-rot5-fill.jpg 2>/dev/null)
+t_like "... and an own hash" "$m" '"distance":0'
+
+# A busy picture turned the same way: its corners do not make its hash.
+# (busy.phmi also holds rot.phmi's entry, for phmatchd below.)
+"$P" index create busy.phmi
+"$P" index add --images --source k --variants rot+5 busy.phmi busy.jpg > /dev/null 2>&1
+"$P" index import busy.phmi rot.jsonl > /dev/null 2>&1
+m=$("$P" match --index busy.phmi -f jsonl --robust q/busy-rot5-fill.jpg 2>/dev/null)
+t_like "... (the entry with the flat copy's rot+5 is in that index too)" \
+    "$("$P" match --index busy.phmi -f jsonl q/flat-rot5-fill.jpg 2>/dev/null)" '"matches":\[\]' 
+t_like "a turned busy picture matches through rot+5" "$m" '"known_variant":"rot+5"'
+
+# phmatchd: the same answers over its socket.
+svc_need_phmatchd
+svc_match_start "$T/busy.phmi"
+t_ok "phmatchd started" test -n "$PORT"
+for q in "" "?robust=1"; do
+    code=$(svc_post q/flat-rot5-fill.jpg "$q")
+    t_is "/v1/match$q: 200" "$code" 200
+    t_like "/v1/match$q: no match through the stored rot+5" "$(cat "$T/out")" \
+        '"matches": *\[\]'
+done
+code=$(svc_post q/busy-rot5-fill.jpg "?robust=1")
+t_like "/v1/match?robust=1: the turned busy picture through rot+5" "$(cat "$T/out")" \
+    '"known_variant": *"rot+5"'
+svc_stop "$PID"
+t_done

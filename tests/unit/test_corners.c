@@ -1,0 +1,360 @@
+/* test_corners.c - a rotation's corners (corners.c) and what matching does
+ * with them (issue 15; docs/ROBUST.md, "Rotation corners"):
+ *   - phm_corners_find finds the four triangles of phm_image_rotate on
+ *     its own canvas (both ways, several angles, black or white fill, RGB
+ *     and grey, a picture dark at the bottom whose lower corners run into
+ *     it), with legs of the angle's shape, and nothing in pictures that
+ *     have no such corners (unrotated, letterboxed, square dark corners,
+ *     a vignette, all black, tiny);
+ *   - phm_corners_fill leaves a flat picture flat (no edge where the
+ *     corners were: quality below the gate) and a busy one busy;
+ *   - phm_hash_mem_query says calm_corners for a rotated flat picture only;
+ *   - phm_match_image with calm_corners does not compare the query with
+ *     an entry's filled rotations (phm_fill_kind), but still with its own
+ *     hash and its other variants. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <turbojpeg.h>
+
+#include "index_util.h"
+#include "phmatch.h"
+#include "tap.h"
+
+static char dir[512];
+static char err[PHM_ERRMSG_MAX];
+
+/* A busy w x h picture (ch 1 or 3) of mid-level content, no pixel near
+ * black or white, so that a fill of either is told from it. dark: the
+ * lower third near black, as many wallpapers are. */
+static uint8_t *picture(uint32_t w, uint32_t h, uint32_t ch, int dark, phm_image *img)
+{
+    uint8_t *p = malloc((size_t)w * h * ch);
+    if (!p)
+        exit(2);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (uint32_t c = 0; c < ch; c++) {
+                double v = 128 + 60 * sin(x * 0.05 + c) * cos(y * 0.037) +
+                           30 * sin((x + 2.0 * y) * 0.011);
+                if (dark && y > h * 2 / 3)
+                    v = 8 + (x + y) % 5;
+                p[((size_t)y * w + x) * ch + c] = (uint8_t)lround(v);
+            }
+    *img = (phm_image){ p, w, h, ch, (size_t)w * ch, PHM_FORMAT_UNKNOWN };
+    return p;
+}
+
+static int rotated(const phm_image *in, double deg, const uint8_t fill[3], phm_image *out)
+{
+    size_t n = phm_image_bytes(in->width, in->height, in->channels);
+    uint8_t *b = malloc(n);
+    if (!b || phm_image_rotate(in, deg, 0, fill, b, n, out) != PHM_OK)
+        exit(2);
+    return 0;
+}
+
+static void test_find(void)
+{
+    static const uint8_t white[3] = { 255, 255, 255 };
+    static const double angles[] = { 1.5, 3, 5, -5, 8, -12 };
+    phm_image pic, r;
+    phm_corners c;
+    for (uint32_t ch = 1; ch <= 3; ch += 2) {
+        uint8_t *p = picture(640, 420, ch, 0, &pic);
+        for (size_t i = 0; i < sizeof angles / sizeof angles[0]; i++) {
+            double deg = angles[i];
+            rotated(&pic, deg, i % 2 ? white : NULL, &r);
+            int found = phm_corners_find(&r, &c);
+            IS_INT(found, 1, "%u channel(s), %+.1f degrees, %s fill: found", ch, deg,
+                   i % 2 ? "white" : "black");
+            /* Clockwise (positive), the top-left triangle runs down the
+             * left edge (tall) and the top-right one along the top. */
+            int shape = 1;
+            double t = tan(fabs(deg) * M_PI / 180);
+            for (int k = 0; k < 4 && found == 1; k++) {
+                int tall = c.leg_y[k] > c.leg_x[k];
+                double ratio = tall ? c.leg_x[k] / c.leg_y[k] : c.leg_y[k] / c.leg_x[k];
+                shape &= tall == ((deg > 0) ^ (k & 1)) && fabs(ratio - t) < 0.25 * t + 0.01;
+            }
+            OK(found == 1 && shape, "%u channel(s), %+.1f degrees: legs of that angle", ch,
+               deg);
+            IS_INT(c.fill[0], found == 1 ? (i % 2 ? 255 : 0) : c.fill[0], "the fill colour");
+            free((void *)r.pixels);
+        }
+        IS_INT(phm_corners_find(&pic, &c), 0, "%u channel(s): the picture itself has none", ch);
+        free(p);
+    }
+
+    /* Lower corners running into a dark picture: taken from the upper. */
+    uint8_t *p = picture(700, 460, 3, 1, &pic);
+    rotated(&pic, 5, NULL, &r);
+    IS_INT(phm_corners_find(&r, &c), 1, "dark lower third: found from the upper corners");
+    OK(fabs(c.leg_x[2] - c.leg_x[0]) < 1e-9 && fabs(c.leg_y[3] - c.leg_y[1]) < 1e-9,
+       "the lower corners are the upper ones' opposites");
+    free((void *)r.pixels);
+
+    /* Pictures with no rotation's corners. */
+    uint8_t *q = malloc((size_t)700 * 460 * 3);
+    phm_image v = pic;
+    v.pixels = q;
+    memcpy(q, p, (size_t)700 * 460 * 3);
+    for (uint32_t y = 0; y < 460; y++) /* letterboxed: bars of 40 rows */
+        if (y < 40 || y >= 420)
+            memset(q + (size_t)y * 700 * 3, 0, 700 * 3);
+    IS_INT(phm_corners_find(&v, &c), 0, "letterbox bars are no corners");
+    memcpy(q, p, (size_t)700 * 460 * 3);
+    for (uint32_t y = 0; y < 460; y++) /* square black corners */
+        for (uint32_t x = 0; x < 700; x++)
+            if ((x < 40 || x >= 660) && (y < 40 || y >= 420))
+                memset(q + ((size_t)y * 700 + x) * 3, 0, 3);
+    IS_INT(phm_corners_find(&v, &c), 0, "square corners are no triangles");
+    for (uint32_t y = 0; y < 460; y++) /* a vignette: black past an ellipse */
+        for (uint32_t x = 0; x < 700; x++) {
+            double u = (x - 350.0) / 350, w = (y - 230.0) / 230;
+            if (u * u + w * w > 1.3)
+                memset(q + ((size_t)y * 700 + x) * 3, 0, 3);
+            else
+                memcpy(q + ((size_t)y * 700 + x) * 3, p + ((size_t)y * 700 + x) * 3, 3);
+        }
+    IS_INT(phm_corners_find(&v, &c), 0, "a vignette's curved corners are no triangles");
+    memset(q, 0, (size_t)700 * 460 * 3);
+    IS_INT(phm_corners_find(&v, &c), 0, "an all-black picture has none");
+    v.width = v.height = 12;
+    v.stride = 36;
+    IS_INT(phm_corners_find(&v, &c), 0, "a 12 x 12 picture has none");
+    IS_INT(phm_corners_find(NULL, &c), PHM_ERR_INVALID, "NULL image");
+    IS_INT(phm_corners_find(&pic, NULL), PHM_ERR_INVALID, "NULL out");
+    free(q);
+    free(p);
+}
+
+static void test_fill(void)
+{
+    phm_hasher *h;
+    phm_image pic, r, f;
+    phm_corners c;
+    phm_pdq_result hr;
+    if (phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    uint8_t *p = picture(600, 400, 3, 0, &pic);
+    memset(p, 140, (size_t)600 * 400 * 3); /* flat */
+    rotated(&pic, 5, NULL, &r);
+    size_t n = phm_image_bytes(600, 400, 3);
+    uint8_t *buf = malloc(n);
+    IS_INT(phm_hash_image(h, &r, PHM_MODE_FULL, 0, &hr), PHM_OK, "hash the rotated flat picture");
+    OK(hr.quality >= PHM_PDQ_MIN_QUALITY, "its corners lift it over the gate (quality %d)",
+       hr.quality);
+    IS_INT(phm_corners_find(&r, &c), 1, "its corners found");
+    IS_INT(phm_corners_fill(&r, &c, buf, n, &f), PHM_OK, "filled");
+    int far = 0;
+    for (size_t i = 0; i < n; i++)
+        far = abs(buf[i] - 140) > far ? abs(buf[i] - 140) : far;
+    OK(far <= 2, "filled, the flat picture is flat again (largest difference %d)", far);
+    IS_INT(phm_hash_image(h, &f, PHM_MODE_FULL, 0, &hr), PHM_OK, "hash it");
+    OK(hr.quality < PHM_PDQ_MIN_QUALITY, "below the gate (quality %d)", hr.quality);
+    free((void *)r.pixels);
+
+    free(p);
+    p = picture(600, 400, 3, 0, &pic); /* busy */
+    rotated(&pic, -5, NULL, &r);
+    IS_INT(phm_corners_find(&r, &c), 1, "a busy picture's corners found");
+    IS_INT(phm_corners_fill(&r, &c, buf, n, &f), PHM_OK, "filled");
+    IS_INT(phm_hash_image(h, &f, PHM_MODE_FULL, 0, &hr), PHM_OK, "hash it");
+    OK(hr.quality >= PHM_PDQ_MIN_QUALITY, "a busy picture stays over the gate (quality %d)",
+       hr.quality);
+    /* no fill colour left near the corners */
+    int black = 0;
+    for (uint32_t y = 0; y < 400; y++)
+        for (uint32_t x = 0; x < 600; x++)
+            black += f.pixels[(size_t)y * f.stride + (size_t)x * 3] < 20;
+    IS_INT(black, 0, "no pixel of the fill left");
+    IS_INT(phm_corners_fill(&r, &c, buf, n - 1, &f), PHM_ERR_INVALID, "short buffer");
+    IS_INT(phm_corners_fill(&r, NULL, buf, n, &f), PHM_ERR_INVALID, "NULL corners");
+    free((void *)r.pixels);
+    free(buf);
+    free(p);
+    phm_hasher_free(h);
+}
+
+/* The image as a binary PNM (P6) in memory. */
+static uint8_t *pnm(const phm_image *img, size_t *len)
+{
+    char head[64];
+    int hl = snprintf(head, sizeof head, "P6\n%u %u\n255\n", img->width, img->height);
+    size_t n = (size_t)img->width * img->height * 3;
+    uint8_t *b = malloc((size_t)hl + n);
+    if (!b)
+        exit(2);
+    memcpy(b, head, (size_t)hl);
+    for (uint32_t y = 0; y < img->height; y++)
+        memcpy(b + hl + (size_t)y * img->width * 3, img->pixels + (size_t)y * img->stride,
+               (size_t)img->width * 3);
+    *len = (size_t)hl + n;
+    return b;
+}
+
+static void test_query(void)
+{
+    phm_decoder *dec;
+    phm_hasher *h;
+    if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    const phm_query_options o = { .mode = PHM_MODE_FULL, .corners = 1 };
+    for (int flat = 0; flat < 3; flat++) {
+        phm_image pic, r;
+        uint8_t *p = picture(500, 360, 3, 0, &pic);
+        if (flat == 1)
+            memset(p, 160, (size_t)500 * 360 * 3);
+        if (flat < 2)
+            rotated(&pic, 5, NULL, &r);
+        else
+            r = pic;
+        size_t len;
+        uint8_t *b = pnm(&r, &len);
+        phm_query_hashes q;
+        IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &o, &q, err, sizeof err), PHM_OK,
+               "query %d hashed", flat);
+        IS_INT(q.corners_found, flat < 2, "query %d: corners found", flat);
+        IS_INT(q.calm_corners, flat == 1, "query %d: calm corners only for the flat one",
+               flat);
+        OK(flat != 1 || q.pdq.quality >= PHM_PDQ_MIN_QUALITY,
+           "the rotated flat one's own hash passes the gate (quality %d)", q.pdq.quality);
+        free(b);
+        if (flat < 2)
+            free((void *)r.pixels);
+        free(p);
+    }
+    /* A streamed JPEG: kept whole with trimming and cuts, else looked at
+     * whole again because its reduced copy shows the corners. */
+    phm_image pic, r;
+    uint8_t *p = picture(900, 600, 3, 1, &pic);
+    memset(p, 170, (size_t)900 * 400 * 3); /* flat, dark at the bottom */
+    rotated(&pic, -5, NULL, &r);
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpg = NULL;
+    unsigned long jl = 0;
+    if (!tj || tjCompress2(tj, r.pixels, 900, 0, 600, TJPF_RGB, &jpg, &jl, TJSAMP_420, 90, 0))
+        exit(2);
+    static const int sets[3][2] = { { 1, 0 }, { 1, 1 }, { 0, 0 } };
+    for (int i = 0; i < 3; i++) {
+        phm_query_options jo = { .mode = PHM_MODE_FULL, .trim = sets[i][0],
+                                 .cuts = sets[i][1], .corners = 1 };
+        phm_query_hashes q;
+        IS_INT(phm_hash_mem_query(dec, h, jpg, jl, "x.jpg", &jo, &q, err, sizeof err), PHM_OK,
+               "JPEG, trim %d cuts %d: hashed", jo.trim, jo.cuts);
+        IS_INT(q.corners_found, 1, "JPEG, trim %d cuts %d: corners found", jo.trim, jo.cuts);
+        IS_INT(q.calm_corners, 1, "... and calm");
+    }
+    tjFree(jpg);
+    tjDestroy(tj);
+    free((void *)r.pixels);
+    free(p);
+    phm_hasher_free(h);
+    phm_decoder_free(dec);
+}
+
+static void test_kinds(void)
+{
+    OK(phm_fill_kind(PHM_KV_ROT_P5) && phm_fill_kind(PHM_KV_ROT_M5) &&
+           phm_fill_kind(PHM_KV_ROT_P3) && phm_fill_kind(PHM_KV_ROT_M3),
+       "the rotations on their canvas are filled kinds");
+    OK(!phm_fill_kind(PHM_KV_ROT_P5_CROP) && !phm_fill_kind(PHM_KV_CROP5_C) &&
+           !phm_fill_kind(PHM_KV_LB_10) && !phm_fill_kind(0),
+       "cropped rotations, crops and bars are not");
+}
+
+static phm_pdq hash_of(uint32_t seed)
+{
+    phm_pdq p;
+    uint64_t x = seed * 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 4; i++) { /* splitmix64 */
+        uint64_t z = (x += 0x9e3779b97f4a7c15u);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+        p.w[i] = z ^ (z >> 31);
+    }
+    return p;
+}
+
+static int add(phm_index *idx, const phm_entry *e)
+{
+    phm_index_txn *t;
+    phm_index_counts c;
+    if (phm_index_txn_begin(idx, &t, err, sizeof err))
+        return -1;
+    if (phm_index_add(t, e, err, sizeof err)) {
+        phm_index_txn_abort(t);
+        return -1;
+    }
+    return phm_index_txn_commit(t, &c, err, sizeof err);
+}
+
+/* The matches of q as "id@distance:known_variant", calm_corners as given. */
+static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out, size_t len)
+{
+    phm_searcher *s;
+    phm_matcher *m;
+    const phm_match_result *res;
+    phm_match_options o;
+    phm_match_options_init(&o);
+    o.calm_corners = calm;
+    phm_pdq_result r = { .nhashes = 1, .quality = 70 };
+    r.hash[0] = *q;
+    out[0] = 0;
+    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
+        return "error";
+    if (phm_match_image(m, &r, &o, &res, err, sizeof err) == PHM_OK)
+        for (size_t i = 0; i < res->count; i++) {
+            size_t l = strlen(out);
+            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
+                     res->hits[i].distance,
+                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
+        }
+    else
+        snprintf(out, len, "error: %.200s", err);
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    return out;
+}
+
+static void test_match(void)
+{
+    char path[600], buf[256];
+    snprintf(path, sizeof path, "%s/c.phmi", dir);
+    phm_index *idx;
+    IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
+           PHM_OK, "create an index");
+    phm_pdq own = hash_of(1), rot = hash_of(2), crop = hash_of(3), other = hash_of(4);
+    phm_entry a = { .source = "s", .id = "a", .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = own, .nvariants = 2 };
+    a.variants[0] = (phm_entry_variant){ PHM_KV_ROT_P5, rot };
+    a.variants[1] = (phm_entry_variant){ PHM_KV_CROP5_C, crop };
+    phm_entry b = { .source = "s", .id = "b", .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = other };
+    IS_INT(add(idx, &a), PHM_OK, "an entry with rot+5 and crop5-c");
+    IS_INT(add(idx, &b), PHM_OK, "a plain entry");
+    IS_STR(matched(idx, &rot, 0, buf, sizeof buf), "a@0:rot+5",
+           "a query at its rot+5 matches through it");
+    IS_STR(matched(idx, &rot, 1, buf, sizeof buf), "",
+           "... not when its hash is calm corners");
+    IS_STR(matched(idx, &crop, 1, buf, sizeof buf), "a@0:crop5-c",
+           "calm corners still meet a crop variant");
+    IS_STR(matched(idx, &own, 1, buf, sizeof buf), "a@0:-", "... and an entry's own hash");
+    IS_STR(matched(idx, &other, 1, buf, sizeof buf), "b@0:-", "... and a plain entry");
+    phm_index_close(idx);
+}
+
+int main(void)
+{
+    scratch_dir(dir, sizeof dir, "corners");
+    test_find();
+    test_fill();
+    test_query();
+    test_kinds();
+    test_match();
+    scratch_done(dir);
+    return tap_done();
+}
