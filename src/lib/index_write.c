@@ -102,11 +102,17 @@ struct phm_index_txn {
     int kdefer;      /* adds out of key order written, their keys deferred */
     int kdefer_tried;
     size_t kdefer_slot; /* the next deferred key's pset slot, SIZE_MAX, or
-                         * KDEFER_NUMBERED (it is in nums, not in pset) */
+                         * KDEFER_NUMBERED (number kdefer_num of source
+                         * kdefer_src) */
+    uint64_t kdefer_num;
+    uint32_t kdefer_src;
     /* ...the deferred keys that are decimal numbers below NUMS_MAX under
-     * source nums_src: a bit each (line numbers need no hash table) */
+     * source nums_src: a bit each (line numbers need no hash table), the
+     * entry number in num_eid (no pend: their order is the numbers'
+     * decimal order, walked at the commit instead of sorted) */
     uint64_t *nums;
-    size_t nums_words;
+    uint32_t *num_eid; /* nums_words * 64 of them, set where nums's bit is */
+    size_t nums_words, nums_n;
     uint32_t nums_src;
     chunk *arena;      /* newest first */
     size_t arena_bytes;
@@ -169,7 +175,8 @@ static int flush_pending(phm_index_txn *t);
 static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
                      size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh);
 static int pset_put(phm_index_txn *t, size_t i, size_t slot);
-static int kdefer_file(phm_index_txn *t, const uint8_t *key, size_t klen, size_t slot);
+static int kdefer_add(phm_index_txn *t, const uint8_t *key, size_t klen, uint64_t eid,
+                      size_t slot);
 static int decode_stored(phm_index_txn *t, uint64_t eid, const uint8_t *rec, size_t rlen,
                          rec_extra *x, phm_entry *e);
 
@@ -415,6 +422,7 @@ static void txn_free(phm_index_txn *t)
 {
     free(t->pend);
     free(t->nums);
+    free(t->num_eid);
     while (t->arena) {
         chunk *c = t->arena;
         t->arena = c->next;
@@ -710,11 +718,8 @@ static int entry_insert(phm_index_txn *t, int append, const uint8_t *key, size_t
     if (rc)
         return rc;
     if (t->kdefer) {
-        /* the key later, in key order (flush_pending); its record here
-         * is the entry number */
-        rc = pend_push(t, key, klen, ek, 8, NULL, 0, key_hash(key, klen));
-        if (!rc)
-            rc = kdefer_file(t, key, klen, t->kdefer_slot);
+        /* the key later, in key order (flush_pending) */
+        rc = kdefer_add(t, key, klen, eid, t->kdefer_slot);
         t->kdefer_slot = SIZE_MAX;
     } else {
         rc = append ? blk_append(&t->km, key, klen, ek, 8) : blk_put(&t->km, key, klen, ek, 8);
@@ -1168,8 +1173,9 @@ static int nums_has(const phm_index_txn *t, uint64_t v)
     return v / 64 < t->nums_words && (t->nums[v / 64] >> (v % 64) & 1);
 }
 
-/* Records number v (of source src, v < NUMS_MAX). 0 or ENOMEM. */
-static int nums_set(phm_index_txn *t, uint32_t src, uint64_t v)
+/* Records number v (of source src, v < NUMS_MAX) as deferred key of
+ * entry eid. 0 or ENOMEM. */
+static int nums_set(phm_index_txn *t, uint32_t src, uint64_t v, uint64_t eid)
 {
     size_t w = (size_t)(v / 64);
     if (w >= t->nums_words) {
@@ -1177,42 +1183,136 @@ static int nums_set(phm_index_txn *t, uint32_t src, uint64_t v)
         while (n <= w)
             n *= 2;
         uint64_t *p = realloc(t->nums, n * sizeof *p);
-        if (!p)
+        if (p)
+            t->nums = p;
+        /* no need to clear: only read where a bit is set */
+        uint32_t *q = p ? realloc(t->num_eid, n * 64 * sizeof *q) : NULL;
+        if (q)
+            t->num_eid = q;
+        if (!p || !q)
             return ENOMEM;
         memset(p + t->nums_words, 0, (n - t->nums_words) * sizeof *p);
-        t->nums = p;
         t->nums_words = n;
         t->nums_src = src;
     }
     t->nums[w] |= (uint64_t)1 << (v % 64);
+    t->num_eid[v] = (uint32_t)eid; /* entry numbers are 32 bits (IDX_MAX_EID) */
+    t->nums_n++;
     return 0;
 }
 
-/* Files deferred key t->pend[t->npend - 1] (key, klen) in nums or in the
- * pset (at `slot`, from pset_slot, or SIZE_MAX). 0 or ENOMEM. */
-static int kdefer_file(phm_index_txn *t, const uint8_t *key, size_t klen, size_t slot)
+/* Defers key (klen) of new entry eid: a number in nums (slot
+ * KDEFER_NUMBERED: t->kdefer_num of t->kdefer_src; SIZE_MAX: when
+ * key_number says so), else a pend whose record is the entry number, in
+ * the pset at `slot` (from pset_slot, or SIZE_MAX). 0 or ENOMEM. */
+static int kdefer_add(phm_index_txn *t, const uint8_t *key, size_t klen, uint64_t eid,
+                      size_t slot)
 {
+    _Static_assert(IDX_MAX_EID <= UINT32_MAX, "num_eid holds 32-bit entry numbers");
     uint32_t src;
     uint64_t v;
-    if (slot == KDEFER_NUMBERED || (slot == SIZE_MAX && key_number(t, key, klen, &src, &v)))
-        return slot == KDEFER_NUMBERED ? 0 : nums_set(t, src, v);
-    return pset_put(t, t->npend - 1, slot);
+    if (slot == KDEFER_NUMBERED)
+        return nums_set(t, t->kdefer_src, t->kdefer_num, eid);
+    if (slot == SIZE_MAX && key_number(t, key, klen, &src, &v))
+        return nums_set(t, src, v, eid);
+    uint8_t ek[8];
+    blk_u64_put(ek, eid);
+    int rc = pend_push(t, key, klen, ek, 8, NULL, 0, key_hash(key, klen));
+    return rc ? rc : pset_put(t, t->npend - 1, slot);
+}
+
+/* The deferred numbers in the order of their keys, the decimal order of
+ * their ids ("0" < "1" < "10" < "100" < "11" < "2"): a walk of the tree of
+ * decimal prefixes up to the largest number, testing each number's bit,
+ * in place of a sort. Its cost is the numbers walked before the last one
+ * deferred: at most NUMS_MAX steps (a fraction of a second), as many as
+ * there are lines for a list's line numbers. */
+typedef struct num_walk {
+    const uint64_t *bits;
+    uint64_t max, cur, left; /* left: deferred numbers not given yet */
+    uint8_t key[IDX_KEY_MAX]; /* the source's number, then cur's digits */
+    size_t pre, len;
+    int started;
+} num_walk;
+
+static void num_walk_init(num_walk *w, const phm_index_txn *t)
+{
+    *w = (num_walk){ .bits = t->nums, .left = t->nums_n };
+    for (size_t i = t->nums_words; i-- > 0;)
+        if (t->nums[i]) {
+            w->max = i * 64 + 63 - (uint64_t)__builtin_clzll(t->nums[i]);
+            break;
+        }
+    w->pre = w->len = idx_key(t->nums_src, "", w->key);
+}
+
+/* Steps to the next deferred number: its key in w->key (w->len bytes),
+ * 1; or 0 after the last. */
+static int num_walk_next(num_walk *w)
+{
+    _Static_assert(NUMS_MAX <= 1000000000, "a deferred number has at most 9 digits");
+    while (w->left) {
+        if (!w->started) {
+            w->started = 1;
+            w->key[w->pre] = '0';
+            w->len = w->pre + 1;
+        } else if (w->len == w->pre + 1 && w->key[w->pre] == '0') {
+            w->key[w->pre] = '1'; /* no number starts with 0 but 0 */
+            w->cur = 1;
+        } else if (w->cur <= w->max / 10) {
+            w->key[w->len++] = '0'; /* down: cur * 10 */
+            w->cur *= 10;
+        } else {
+            /* up past the 9s and the numbers above max, then the next
+             * sibling (its last digit below 9: no carry) */
+            while (w->key[w->len - 1] == '9' || w->cur + 1 > w->max) {
+                if (--w->len == w->pre)
+                    return 0;
+                w->cur /= 10;
+            }
+            w->key[w->len - 1]++;
+            w->cur++;
+        }
+        if (w->bits[w->cur / 64] >> (w->cur % 64) & 1) {
+            w->left--;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Writes the deferred keys into the keys table (empty: every key of the
- * transaction is among them) in key order, and ends the deferral. */
+ * transaction is among them) in key order, and ends the deferral: the
+ * pends sorted, merged with the numbers' walk. */
 static int keys_deferred_write(phm_index_txn *t)
 {
-    const pend **ps;
+    const pend **ps = NULL;
     size_t i = 1;
-    while (i < t->npend && cmp_pend(&t->pend[i - 1], &t->pend[i]) < 0)
-        i++;
-    int rc = sort_pending(t->pend, t->npend, i >= t->npend, &ps);
-    for (i = 0; !rc && i < t->npend; i++) {
+    int rc = 0;
+    if (t->npend) {
+        while (i < t->npend && cmp_pend(&t->pend[i - 1], &t->pend[i]) < 0)
+            i++;
+        rc = sort_pending(t->pend, t->npend, i >= t->npend, &ps);
+    }
+    num_walk w;
+    int more = 0;
+    if (!rc && t->nums_n) {
+        num_walk_init(&w, t);
+        more = num_walk_next(&w);
+    }
+    for (i = 0; !rc && (i < t->npend || more);) {
+        if (more && (i == t->npend || cmp_keys(w.key, w.len, ps[i]->key, ps[i]->key_len) < 0)) {
+            rc = key_append(t, w.key, w.len, t->num_eid[w.cur]);
+            more = num_walk_next(&w);
+            continue;
+        }
         if (i + 8 < t->npend)
             __builtin_prefetch(ps[i + 8]->key);
         rc = key_append(t, ps[i]->key, ps[i]->key_len, blk_u64_get(pend_rec(ps[i])));
+        i++;
     }
+    if (!rc && t->nums_n && w.left)
+        rc = MDB_CORRUPTED; /* cannot be: the walk passes every number up to max */
     free(ps);
     /* the table of keys is not needed again at this size: its memory
      * back rather than cleared */
@@ -1220,8 +1320,10 @@ static int keys_deferred_write(phm_index_txn *t)
     t->pset = NULL;
     t->pset_cap = t->pset_n = 0;
     free(t->nums);
+    free(t->num_eid);
     t->nums = NULL;
-    t->nums_words = 0;
+    t->num_eid = NULL;
+    t->nums_words = t->nums_n = 0;
     pend_reset(t);
     t->kdefer = 0;
     return rc ? rc : direct_start(t);
@@ -1246,11 +1348,7 @@ static int keys_defer_start(phm_index_txn *t)
     for (size_t i = 0; !rc && i < sk.n; i++) {
         size_t len;
         const uint8_t *key = stored_key(&sk, i, &len);
-        uint8_t ek[8];
-        blk_u64_put(ek, sk.eid[i]);
-        rc = pend_push(t, key, len, ek, 8, NULL, 0, key_hash(key, len));
-        if (!rc)
-            rc = kdefer_file(t, key, len, SIZE_MAX);
+        rc = kdefer_add(t, key, len, sk.eid[i], SIZE_MAX);
     }
     stored_keys_free(&sk);
     return rc;
@@ -1616,10 +1714,11 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
         int seen;
         size_t ks = SIZE_MAX;
         if (key_number(t, key, klen, &ns, &nv)) {
+            /* its bit is set with its entry number (kdefer_add) */
             seen = nums_has(t, nv);
-            if (!seen && (rc = nums_set(t, ns, nv)) != 0)
-                return fail_mdb(t, rc, "writing entries", err, errlen);
             ks = KDEFER_NUMBERED;
+            t->kdefer_num = nv;
+            t->kdefer_src = ns;
         } else {
             if (t->pset_cap)
                 ks = pset_slot(t, key, klen, key_hash(key, klen));

@@ -352,6 +352,49 @@ int main(void)
        "every line number found; verify passes");
     phm_index_close(a);
 
+    /* numbered keys written by the walk of decimal prefixes (no sort):
+     * sparse numbers that make it go down, up past 9s and past the
+     * largest number, merged with the other keys of their source that
+     * sort between them, and a number first stored directly (2), then
+     * taken out when the deferral began */
+    static const char *const walk[] = {
+        "2", "10", "0", "9", "99", "100", "19", "1000", "999", "1234", "98765", "1a",
+        "007", "0x", "9z", "134217727", "134217728", "20", "3", "1", "199", "2000",
+    };
+    const size_t nwalk = sizeof walk / sizeof walk[0];
+    a = open_new(dir, "w.phmi");
+    phm_index_txn_begin(a, &t, err, sizeof err);
+    st = PHM_OK;
+    for (size_t i = 0; !st && i < nwalk; i++)
+        st = add_named(t, "w", walk[i], &H[i + 1]);
+    if (!st)
+        st = add_named(t, "v", "3", &H[nwalk + 1]); /* another source: not numbered */
+    OK(st == PHM_OK && phm_index_txn_commit(t, &c, err, sizeof err) == PHM_OK &&
+           c.added == nwalk + 1,
+       "sparse numbers and other ids of one source: %zu added", nwalk + 1);
+    phm_searcher *ws;
+    int found = 1;
+    if (phm_searcher_new(a, &ws, err, sizeof err) == PHM_OK) {
+        for (size_t i = 0; i <= nwalk; i++) {
+            uint64_t eid;
+            phm_entry e;
+            found = found &&
+                    phm_searcher_find(ws, i < nwalk ? "w" : "v", i < nwalk ? walk[i] : "3",
+                                      &eid, err, sizeof err) == PHM_OK &&
+                    phm_searcher_get(ws, eid, &e, err, sizeof err) == PHM_OK &&
+                    memcmp(&e.pdq, &H[i + 1], sizeof e.pdq) == 0;
+            if (!found) {
+                fprintf(stderr, "# not found: %s\n", i < nwalk ? walk[i] : "v:3");
+                break;
+            }
+        }
+        phm_searcher_free(ws);
+    } else {
+        found = 0;
+    }
+    OK(found && verify_ok(a), "each found with its hash (keys in order); verify passes");
+    phm_index_close(a);
+
     /* big enough for the plan thread (its threshold lowered) */
     setenv("PHM_INDEX_TEST_PLAN", "500", 1);
     a = open_new(dir, "g.phmi");
