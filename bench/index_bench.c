@@ -10,6 +10,7 @@
  *       -o build-index/index_bench
  *   build-index/index_bench N DIR [simd] [shuffle]
  *   build-index/index_bench floor BYTES DIR
+ *   build-index/index_bench hexlist N FILE
  *
  * DIR should be on the file system the index will live on.
  *
@@ -17,7 +18,13 @@
  * least without MDB_WRITEMAP: fill that many bytes of fresh memory (the
  * transaction's dirty pages), write them to a new file and sync it. On a
  * virtual machine the first touch of a page can cost far more than the
- * copy itself; the import benchmark prints this floor beside the import. */
+ * copy itself; the import benchmark prints this floor beside the import.
+ *
+ * The hexlist mode writes N random PDQ hashes as hex, one per line, each
+ * with 96..160 bits set (import refuses the rare others; docs/HASHLISTS.md,
+ * "Validation"): the list bench/import.sh imports through the CLI, the same
+ * on every machine (a fixed seed), in a second where a shell pipeline took
+ * minutes. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +108,36 @@ static int write_floor(size_t bytes, const char *dir)
     return 0;
 }
 
+static int write_hexlist(size_t n, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char line[65];
+    line[64] = '\n';
+    for (size_t i = 0; i < n;) {
+        uint64_t w[4];
+        int bits = 0;
+        for (int j = 0; j < 4; j++)
+            bits += __builtin_popcountll(w[j] = rnd());
+        if (bits < 96 || bits > 160)
+            continue;
+        for (int j = 0; j < 64; j++)
+            line[j] = hex[w[j / 16] >> (60 - 4 * (j % 16)) & 15];
+        if (fwrite(line, 1, sizeof line, f) != sizeof line)
+            break;
+        i++;
+    }
+    if (ferror(f) | fclose(f)) {
+        perror(path);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmp_match(const void *a, const void *b)
 {
     const phm_match *x = a, *y = b;
@@ -111,13 +148,17 @@ static int cmp_match(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || (strcmp(argv[1], "floor") == 0 && argc != 4)) {
+    if (argc < 3 || ((strcmp(argv[1], "floor") == 0 || strcmp(argv[1], "hexlist") == 0) &&
+                     argc != 4)) {
         fprintf(stderr, "usage: index_bench N DIR [simd] [shuffle]\n"
-                        "       index_bench floor BYTES DIR\n");
+                        "       index_bench floor BYTES DIR\n"
+                        "       index_bench hexlist N FILE\n");
         return 2;
     }
     if (strcmp(argv[1], "floor") == 0)
         return write_floor(strtoull(argv[2], NULL, 10), argv[3]);
+    if (strcmp(argv[1], "hexlist") == 0)
+        return write_hexlist(strtoull(argv[2], NULL, 10), argv[3]);
     size_t n = strtoull(argv[1], NULL, 10);
     char path[1024], err[PHM_ERRMSG_MAX];
     snprintf(path, sizeof path, "%s/bench-%zu.phmi", argv[2], n);
