@@ -437,9 +437,10 @@ int phm_image_rotate(const phm_image *img, double degrees, int crop,
  * of one fill colour at each corner; in a calm picture they make most of
  * its PDQ hash, so calm pictures rotated alike meet. Filled from the
  * picture next to them, the corners add no edge and the hash is the
- * picture's: `phmatch match --robust` hashes a query with such corners
- * filled as an extra ("variant": "corners"), and the stored rotation
- * variants rot+5-filled / rot-5-filled are made the same way. */
+ * picture's: when that hash is below PDQ's quality gate the corners made
+ * the image's own hash, and `phmatch match` and phmatchd keep such an
+ * image from the stored rotation variants (phm_query_hashes.calm_corners,
+ * phm_match_options.calm_corners). */
 typedef struct phm_corners {
     /* The triangle at corner k (0 top left, 1 top right, 2 bottom right,
      * 3 bottom left): its legs along the canvas's top or bottom edge
@@ -460,7 +461,9 @@ int phm_corners_find(const phm_image *img, phm_corners *out);
  * `c` filled from the picture: every line across a triangle along its
  * short leg takes the mean of four picture pixels just past its long side
  * (past a guard of 2 + 1/256 of the shorter side, where the rotation
- * blended fill and picture). */
+ * blended fill and picture). Legs must lie in 0..the image's sides (a
+ * corner with a leg of 0 is left as it is), else PHM_ERR_INVALID, as for
+ * NULL pointers, a bad image or a short buffer. */
 int phm_corners_fill(const phm_image *img, const phm_corners *c, uint8_t *buf,
                      size_t buflen, phm_image *out);
 
@@ -1151,8 +1154,8 @@ int phm_known_variant_code(const char *name);
 int phm_soft_kind(int code);
 
 /* Whether stored variant `code` is a rotation on its own canvas, its
- * uncovered corners filled (rot+3, rot-3, rot+5, rot-5; not the -crop
- * ones). In a calm picture those corners make the hash, so such a variant
+ * uncovered corners filled with one colour, black (rot+3, rot-3, rot+5,
+ * rot-5; not the -crop ones). In a calm picture those corners make the hash, so such a variant
  * does not answer a query whose own hash is rotation corners over a calm
  * picture (phm_match_options.calm_corners; docs/ROBUST.md, "Rotation
  * corners"). Thread-safe. */

@@ -57,7 +57,7 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
 
     /* The decode budget, shared by all workers: what the header announces
      * is reserved before any pixel is allocated. */
-    uint64_t pixels = body_charge(rq->body, rq->body_len, c, &head, rx != NULL);
+    uint64_t pixels = body_charge(rq->body, rq->body_len, c, &head, rx && rx->robust);
     if (pixels) {
         int busy = decode_reserve(&rq->srv->metrics, c, pixels);
         if (busy == -2) {

@@ -251,12 +251,15 @@ void handle_hma_lookup_post(svc_request *rq, svc_worker *w)
     int recovered;
     lookup_opts o;
     char list[HMA_BANKS_ARG_MAX], seed[256];
+    /* no robust measure (HMA's lookup is plain PDQ), but a rotation's
+     * corners kept from stored rotations as on /v1/match */
+    robust_extra rx = { 0 };
 
     if (need_index(rq) || lookup_args(rq, &o, list, sizeof list, seed, sizeof seed, 1) ||
-        hash_body(rq, w, 0, &r, &info, &recovered))
+        hash_body_trim(rq, w, 0, &r, &info, &recovered, NULL, &rx))
         return;
     const phm_match_result *res =
-        match_image(rq, w, &r, (int)c->match_distance, (int)c->min_quality);
+        match_image_trim(rq, w, &r, NULL, &rx, (int)c->match_distance, (int)c->min_quality);
     if (!res)
         return;
     json_t *banks = banks_json(rq, res, &r.hash[0], &o);

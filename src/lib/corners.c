@@ -9,9 +9,10 @@
  * pictures rotated alike meet: on a dev set, rotated copies of flat
  * wallpapers matched the stored rotations of two other pictures at 22-30
  * bits (docs/ROBUST.md, "Rotation corners"). Filled from the picture,
- * the corners carry no edge of their own and the hash is the picture's;
- * the stored rotation variants and a query's extra hash are both made
- * this way, so that they meet on content.
+ * the corners carry no edge of their own and the hash is the picture's:
+ * when that hash is below PDQ's quality gate, the corners made the
+ * image's own hash, and the matcher keeps it from the stored rotations
+ * (phm_match_options.calm_corners).
  *
  * Every triangle of one rotation has the same angle (its short leg over
  * its long leg is tan(degrees)), opposite corners are congruent (the
@@ -191,7 +192,7 @@ static void fill_triangle(const phm_image *out, uint8_t *px, int k, double lx, d
     double longl = wide ? lx : ly, shortl = wide ? ly : lx;
     /* The guard runs along the long side past its end too: the rotation
      * blended the pixels there as well. */
-    double reach = longl * (1.0 + guard / shortl);
+    double reach = longl * (1.0 + guard / shortl); /* shortl > 0: legs_fit */
     uint32_t nlines = wide ? out->width : out->height;
     uint32_t lines = reach < nlines ? (uint32_t)ceil(reach) : nlines;
     uint32_t span = wide ? out->height : out->width; /* along a line */
@@ -200,9 +201,9 @@ static void fill_triangle(const phm_image *out, uint8_t *px, int k, double lx, d
         double edge = shortl * (1.0 - (i + 0.5) / longl) + guard;
         if (edge <= 0)
             break;
-        uint32_t from = (uint32_t)ceil(edge);
-        if (from + 4 > span / 2)
+        if (edge + 4 > span / 2.0)
             continue; /* a tiny image: nothing of the picture near */
+        uint32_t from = (uint32_t)ceil(edge);
         /* the line's first pixel (on the canvas edge) and the step along it */
         uint8_t *base;
         ptrdiff_t step;
@@ -229,23 +230,45 @@ static void fill_triangle(const phm_image *out, uint8_t *px, int k, double lx, d
     }
 }
 
-int phm_corners_fill(const phm_image *img, const phm_corners *c, uint8_t *buf,
-                     size_t buflen, phm_image *out)
+/* Whether c's legs fit img: each finite, 0..its side (0: no triangle).
+ * The caller's corners may come from anywhere, not only phm_corners_find. */
+static int legs_fit(const phm_image *img, const phm_corners *c)
 {
-    size_t row = img ? (size_t)img->width * img->channels : 0;
-    if (!img || !c || !buf || !out || !img->pixels ||
-        (img->channels != 1 && img->channels != 3) || img->stride < row ||
-        !img->height || buflen / row < img->height)
-        return PHM_ERR_INVALID;
-    for (uint32_t y = 0; y < img->height; y++)
-        memcpy(buf + y * row, img->pixels + (size_t)y * img->stride, row);
-    *out = (phm_image){ buf, img->width, img->height, img->channels, row, img->format };
+    for (int k = 0; k < 4; k++)
+        if (!(c->leg_x[k] >= 0 && c->leg_x[k] <= img->width && c->leg_y[k] >= 0 &&
+              c->leg_y[k] <= img->height))
+            return 0; /* also NaN */
+    return 1;
+}
+
+static void fill_all(const phm_image *img, uint8_t *px, const phm_corners *c)
+{
     uint32_t side = img->width < img->height ? img->width : img->height;
     uint32_t guard = 2 + side / 256;
     for (int k = 0; k < 4; k++)
         if (c->leg_x[k] > 0 && c->leg_y[k] > 0)
-            fill_triangle(out, buf, k, c->leg_x[k], c->leg_y[k], guard);
+            fill_triangle(img, px, k, c->leg_x[k], c->leg_y[k], guard);
+}
+
+int phm_corners_fill(const phm_image *img, const phm_corners *c, uint8_t *buf,
+                     size_t buflen, phm_image *out)
+{
+    size_t row = img ? (size_t)img->width * img->channels : 0;
+    if (!img || !c || !buf || !out || !img->pixels || !img->width || !img->height ||
+        (img->channels != 1 && img->channels != 3) || img->stride < row ||
+        buflen / row < img->height || !legs_fit(img, c))
+        return PHM_ERR_INVALID;
+    for (uint32_t y = 0; y < img->height; y++)
+        memcpy(buf + y * row, img->pixels + (size_t)y * img->stride, row);
+    *out = (phm_image){ buf, img->width, img->height, img->channels, row, img->format };
+    fill_all(out, buf, c);
     return PHM_OK;
+}
+
+void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c)
+{
+    if (legs_fit(img, c))
+        fill_all(img, pixels, c);
 }
 
 /* The reduced copy of a streamed JPEG (8 x 8 block means) blurs a

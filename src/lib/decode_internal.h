@@ -69,6 +69,9 @@ int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *da
 int phm__trim_thumb_border(const phm_thumb *t);
 /* Whether the reduced copy shows a rotation's corners (phm_corners_find). */
 int phm__thumb_corners(const phm_thumb *t);
+/* phm_corners_fill into img's own pixels (writable: a decoder's buffer
+ * nothing reads again), without a copy; nothing when c does not fit. */
+void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 

@@ -1167,6 +1167,16 @@ static int key_number(const phm_index_txn *t, const uint8_t *key, size_t klen, u
     return x < NUMS_MAX;
 }
 
+/* Whether number v may take a bit (and an entry number) in t->nums: the
+ * arrays grow to the largest number, so only while the numbers are
+ * dense, at least a quarter of the words below v in use (line numbers
+ * are). A sparse one ("2", "1", "134217727") is a pend in the pset, as
+ * other ids are: three lines must not map half a gigabyte. */
+static int nums_fits(const phm_index_txn *t, uint64_t v)
+{
+    return v / 64 < t->nums_words || v / 64 < 4 * ((uint64_t)t->nums_n + 1) + 1024;
+}
+
 /* Whether number v (of source src) is among the deferred keys. */
 static int nums_has(const phm_index_txn *t, uint64_t v)
 {
@@ -1213,7 +1223,7 @@ static int kdefer_add(phm_index_txn *t, const uint8_t *key, size_t klen, uint64_
     uint64_t v;
     if (slot == KDEFER_NUMBERED)
         return nums_set(t, t->kdefer_src, t->kdefer_num, eid);
-    if (slot == SIZE_MAX && key_number(t, key, klen, &src, &v))
+    if (slot == SIZE_MAX && key_number(t, key, klen, &src, &v) && nums_fits(t, v))
         return nums_set(t, src, v, eid);
     uint8_t ek[8];
     blk_u64_put(ek, eid);
@@ -1711,18 +1721,18 @@ int phm_index_add(phm_index_txn *t, const phm_entry *e, char *err, size_t errlen
          * ends the deferral, and is buffered as below */
         uint32_t ns;
         uint64_t nv;
-        int seen;
         size_t ks = SIZE_MAX;
+        /* a number deferred while sparse (nums_fits) is in the pset */
+        if (t->pset_cap)
+            ks = pset_slot(t, key, klen, key_hash(key, klen));
+        int seen = ks != SIZE_MAX && t->pset[ks];
         if (key_number(t, key, klen, &ns, &nv)) {
-            /* its bit is set with its entry number (kdefer_add) */
-            seen = nums_has(t, nv);
-            ks = KDEFER_NUMBERED;
-            t->kdefer_num = nv;
-            t->kdefer_src = ns;
-        } else {
-            if (t->pset_cap)
-                ks = pset_slot(t, key, klen, key_hash(key, klen));
-            seen = ks != SIZE_MAX && t->pset[ks];
+            seen = seen || nums_has(t, nv);
+            if (nums_fits(t, nv)) { /* its bit is set with its entry number (kdefer_add) */
+                ks = KDEFER_NUMBERED;
+                t->kdefer_num = nv;
+                t->kdefer_src = ns;
+            }
         }
         if (!seen && t->npend < PEND_MAX_ITEMS && t->arena_bytes < PEND_MAX_BYTES) {
             rec_extra x = { .source = t->last_src_num, .category = t->last_cat_num };

@@ -29,6 +29,7 @@ typedef struct query_tap {
     phm_hasher *h;
     const phm_query_options *opt;
     phm_thumb thumb;               /* opt->trim or corners: the reduced copy */
+    int thumb_ok;                  /* ... begun */
     phm_hasher *cut[PHM_CUT_COUNT]; /* a cut being hashed, or NULL */
     uint32_t cut_band[PHM_CUT_COUNT][2][2]; /* phm__cut_bands */
     int cut_nband[PHM_CUT_COUNT];
@@ -43,8 +44,9 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
     t->y = 0;
     if (o->trim || o->corners) {
         int rc = phm__thumb_begin(t->dec, &t->thumb, width, height, channels);
-        if (rc)
+        if (rc && o->trim)
             return rc; /* as phm_hash_mem_trim always did */
+        t->thumb_ok = rc == PHM_OK; /* corners alone: best effort */
     }
     /* The extras below are best effort: one that cannot start is left out. */
     for (int k = 0; o->cuts && k < PHM_CUT_COUNT; k++) {
@@ -67,7 +69,7 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
 static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_t n)
 {
     query_tap *t = (query_tap *)tp;
-    if (t->opt->trim || t->opt->corners)
+    if (t->thumb_ok)
         phm__thumb_rows(&t->thumb, rows, stride, n);
     /* Each cut takes the rows of its bands that are in this block. */
     for (int k = 0; k < PHM_CUT_COUNT; k++) {
@@ -85,25 +87,24 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
 }
 
 /* A rotation's corners in img, and the quality of img with them filled:
- * whether they make its hash (phm_query_hashes.calm_corners). */
+ * whether they make its hash (phm_query_hashes.calm_corners). The corners
+ * are filled in img's own pixels, the decoder's buffer: this is the last
+ * look at them, and a copy would be a second image outside phmatchd's
+ * decode budget. */
 static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
                              phm_query_hashes *q)
 {
+    phm_pdq_result r;
     if (phm_corners_find(img, &q->corners) != 1)
         return;
-    size_t len = phm_image_bytes(img->width, img->height, img->channels);
-    uint8_t *buf = len ? malloc(len) : NULL;
-    phm_image filled;
-    phm_pdq_result r;
-    if (buf && phm_corners_fill(img, &q->corners, buf, len, &filled) == PHM_OK &&
-        phm_hash_image(h, &filled, mode, 0, &r) == PHM_OK) {
+    phm__corners_fill_in_place(img, (uint8_t *)(uintptr_t)img->pixels, &q->corners);
+    if (phm_hash_image(h, img, mode, 0, &r) == PHM_OK) {
         q->corners_found = 1;
         q->corners_quality = r.quality;
         q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
     } else {
         memset(&q->corners, 0, sizeof q->corners);
     }
-    free(buf);
 }
 
 /* The hashes of a query's extras on a whole image (not a streamed JPEG). */
@@ -155,7 +156,7 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
         q->has_soft = phm_hash_soft(h, &s, o->mode, o->dihedral, &q->soft) == PHM_OK;
     }
     int border = o->trim && phm__trim_thumb_border(&t.thumb);
-    int corners = o->corners && (kept.pixels || phm__thumb_corners(&t.thumb));
+    int corners = o->corners && (kept.pixels || (t.thumb_ok && phm__thumb_corners(&t.thumb)));
     if (border || corners) {
         /* Only now is the image wanted whole: the border again on its
          * full pixels, the content hashed; the corners. */

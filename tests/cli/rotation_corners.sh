@@ -4,7 +4,8 @@
 # on its canvas (tools/mkqueries rot5-fill, black corners) hashes over the
 # quality gate on its corners alone. An entry whose stored rot+5 variant
 # is that very hash is not matched by it, in phmatch match (with and
-# without --robust, as JPEG and PNG) and in phmatchd's /v1/match; the same
+# without --robust, as JPEG and PNM) and in phmatchd's /v1/match and HMA's
+# POST /m/lookup; the same
 # hash stored as a crop variant, or as an entry's own hash, still is. A
 # busy picture turned the same way still matches through rot+5.
 . "$(dirname "$0")/lib.sh"
@@ -87,5 +88,14 @@ done
 code=$(svc_post q/busy-rot5-fill.jpg "?robust=1")
 t_like "/v1/match?robust=1: the turned busy picture through rot+5" "$(cat "$T/out")" \
     '"known_variant": *"rot+5"'
+# HMA's image lookup (POST /m/lookup, multipart) keeps the rule too.
+hma() { # FILE - the body of POST /m/lookup with FILE as its photo
+    curl -s -m 20 -H "Authorization: Bearer $TOKEN" -F "photo=@$1" \
+        "http://127.0.0.1:$PORT/m/lookup"
+}
+t_is "POST /m/lookup, the turned flat copy: no bank matched" "$(hma q/flat-rot5-fill.jpg)" \
+    '{"pdq":{}}'
+t_like "POST /m/lookup, the turned busy picture: its bank" "$(hma q/busy-rot5-fill.jpg)" \
+    '"k"'
 svc_stop "$PID"
 t_done

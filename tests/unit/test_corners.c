@@ -292,8 +292,10 @@ static int add(phm_index *idx, const phm_entry *e)
     return phm_index_txn_commit(t, &c, err, sizeof err);
 }
 
-/* The matches of q as "id@distance:known_variant", calm_corners as given. */
-static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out, size_t len)
+/* The matches of q (or, with `trimmed`, of another hash with q as its
+ * "trimmed" extra) as "id@distance:known_variant", calm_corners as given. */
+static const char *matched_as(phm_index *idx, const phm_pdq *q, int trimmed, int calm,
+                              char *out, size_t len)
 {
     phm_searcher *s;
     phm_matcher *m;
@@ -303,6 +305,14 @@ static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out
     o.calm_corners = calm;
     phm_pdq_result r = { .nhashes = 1, .quality = 70 };
     r.hash[0] = *q;
+    phm_match_extra x = { "trimmed", NULL };
+    phm_pdq_result xr = r;
+    if (trimmed) { /* the own hash far from everything, q the content's */
+        r.hash[0] = hash_of(99);
+        x.pdq = &xr;
+        o.extra = &x;
+        o.nextra = 1;
+    }
     out[0] = 0;
     if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
         return "error";
@@ -318,6 +328,11 @@ static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out
     phm_matcher_free(m);
     phm_searcher_free(s);
     return out;
+}
+
+static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out, size_t len)
+{
+    return matched_as(idx, q, 0, calm, out, len);
 }
 
 static void test_match(void)
@@ -344,6 +359,10 @@ static void test_match(void)
            "calm corners still meet a crop variant");
     IS_STR(matched(idx, &own, 1, buf, sizeof buf), "a@0:-", "... and an entry's own hash");
     IS_STR(matched(idx, &other, 1, buf, sizeof buf), "b@0:-", "... and a plain entry");
+    IS_STR(matched_as(idx, &rot, 1, 0, buf, sizeof buf), "a@0:rot+5",
+           "trimmed content at the rot+5 matches through it");
+    IS_STR(matched_as(idx, &rot, 1, 1, buf, sizeof buf), "",
+           "... not when the image's hash is calm corners");
     phm_index_close(idx);
 }
 

@@ -11,6 +11,7 @@
  * apart by (line numbers of one source: a bit each; other sources, ids
  * with a leading zero, not numbers, large numbers: a table of hashes)
  * repeated after all the others. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,6 +394,46 @@ int main(void)
         found = 0;
     }
     OK(found && verify_ok(a), "each found with its hash (keys in order); verify passes");
+    phm_index_close(a);
+
+    /* numbers too sparse for the bits are deferred as other ids are
+     * (nums_fits): three lines up to 2^27 - 1 map no half gigabyte of
+     * entry numbers, and a number first deferred that way is still
+     * known when it comes again after the bits grew past it */
+    a = open_new(dir, "s.phmi");
+    phm_index_txn_begin(a, &t, err, sizeof err);
+    st = add_named(t, "s", "2", &H[1]);
+    if (!st)
+        st = add_named(t, "s", "1", &H[2]);
+    if (!st)
+        st = add_named(t, "s", "134217727", &H[3]);
+    if (!st)
+        st = add_named(t, "s", "70000", &H[4]);
+#ifdef __GLIBC__
+    struct mallinfo2 mi = mallinfo2();
+    OK(st == PHM_OK && mi.hblkhd < ((size_t)64 << 20),
+       "4 sparse numbers deferred: %zu MB mapped (< 64)", mi.hblkhd >> 20);
+#endif
+    for (size_t i = 3; !st && i <= 40; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%zu", i);
+        st = add_named(t, "s", id, &H[i + 2]);
+    }
+    if (!st) /* again, once 70000 would fit the bits */
+        st = add_named(t, "s", "70000", &H[50]);
+    OK(st == PHM_OK && phm_index_txn_commit(t, &c, err, sizeof err) == PHM_OK &&
+           c.added == 42,
+       "sparse and dense numbers, one repeated: 42 added");
+    uint64_t seid;
+    phm_entry se;
+    found = phm_searcher_new(a, &ws, err, sizeof err) == PHM_OK &&
+            phm_searcher_find(ws, "s", "70000", &seid, err, sizeof err) == PHM_OK &&
+            phm_searcher_get(ws, seid, &se, err, sizeof err) == PHM_OK &&
+            memcmp(&se.pdq, &H[50], sizeof se.pdq) == 0 &&
+            phm_searcher_find(ws, "s", "134217727", &seid, err, sizeof err) == PHM_OK;
+    if (ws)
+        phm_searcher_free(ws);
+    OK(found && verify_ok(a), "the repeated number has its last hash; verify passes");
     phm_index_close(a);
 
     /* big enough for the plan thread (its threshold lowered) */
