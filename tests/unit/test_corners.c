@@ -173,6 +173,15 @@ static void test_fill(void)
     IS_INT(black, 0, "no pixel of the fill left");
     IS_INT(phm_corners_fill(&r, &c, buf, n - 1, &f), PHM_ERR_INVALID, "short buffer");
     IS_INT(phm_corners_fill(&r, NULL, buf, n, &f), PHM_ERR_INVALID, "NULL corners");
+    phm_corners bad = c;
+    bad.leg_x[1] = 1e300;
+    IS_INT(phm_corners_fill(&r, &bad, buf, n, &f), PHM_ERR_INVALID, "a leg past the image");
+    bad = c;
+    bad.leg_y[2] = NAN;
+    IS_INT(phm_corners_fill(&r, &bad, buf, n, &f), PHM_ERR_INVALID, "a leg that is no number");
+    bad = c;
+    bad.leg_x[0] = -1;
+    IS_INT(phm_corners_fill(&r, &bad, buf, n, &f), PHM_ERR_INVALID, "a negative leg");
     free((void *)r.pixels);
     free(buf);
     free(p);
