@@ -2449,6 +2449,15 @@ typedef struct phm_match_options {
      * two flat wallpapers met the stored rot+5 / rot-5 of two other
      * pictures at 22-30 bits. 0 (default): compared with every slot. */
     int calm_corners;
+    /* Nonzero when the query image has a border (phm_trim_result.found,
+     * phmatch match --robust): its soft extra is then not compared with
+     * entries' whole-image soft hash (PHM_KV_ED_SOFT), which no bars
+     * shape; its other soft slots still count. On a dev set, letterboxed
+     * copies of a flat wallpaper came 36 bits from a clip art's stored
+     * "soft"; no bordered copy came within 52 of its own original's
+     * (docs/ROBUST.md, "Busy images at a quarter"). 0 (default): compared
+     * with every soft slot. */
+    int bordered;
 } phm_match_options;
 
 /* An extra hash of an image query: a variant of the image (its content

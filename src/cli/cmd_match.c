@@ -333,6 +333,7 @@ static void work(void *ctx, void *state, hash_record *rec)
             mo.nextra = ne;
         }
         mo.calm_corners = rec->calm_corners;
+        mo.bordered = rec->trim.found;
         rc = phm_match_image(t->m, &rec->pdq, &mo, &mr, res->message,
                              sizeof res->message);
     }

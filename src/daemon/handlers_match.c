@@ -186,6 +186,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         o.extra = extra;
         o.nextra = ne;
     }
+    o.bordered = trim && trim->found;
     if (rx) {
         o.low_quality_distance = rx->low_quality_distance;
         o.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;

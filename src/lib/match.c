@@ -316,13 +316,18 @@ static int extra_kind(const phm_match_options *o, uint32_t c)
 
 /* The distance from q to e's nearest variant of kind `kind` (the soft
  * hashes answer one another: phm_soft_kind), its code in *code; -1 when e
- * has none. */
-static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int *code)
+ * has none. With `bordered` (phm_match_options.bordered) the whole
+ * image's soft hash is left out: bars make a bordered query's soft hash,
+ * and no original's whole soft hash has them. */
+static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int bordered,
+                         int *code)
 {
     int best = -1;
     for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++) {
         int c = e->variants[v].code;
         if (c != kind && !(phm_soft_kind(kind) && phm_soft_kind(c)))
+            continue;
+        if (bordered && c == PHM_KV_ED_SOFT)
             continue;
         int d = phm_pdq_distance(&e->variants[v].pdq, q);
         if (best < 0 || d < best) {
@@ -375,7 +380,7 @@ static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq
         }
         if (found) {
             int code;
-            int d = kind ? kind_distance(&e, kind, &q[p.q], &code)
+            int d = kind ? kind_distance(&e, kind, &q[p.q], o->bordered, &code)
                          : rec_plain_distance(&e, &q[p.q], o->calm_corners);
             if (!kind && d < 0)
                 d = p.distance;
@@ -436,7 +441,7 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         int kind = m->qcode ? extra_kind(o, c) : 0;
         int code = kind;
         if (kind && m->qhash) /* kind_rules: measured against that kind only */
-            kind_distance(&h->e, kind, &m->qhash[q], &code);
+            kind_distance(&h->e, kind, &m->qhash[q], o->bordered, &code);
         if (kind)
             h->known_variant = phm_known_variant_name(code);
         else if (m->qhash && h->e.nvariants) /* the stored variant nearest */

@@ -6,7 +6,9 @@
 # by every plain hash and found by the copy's soft hash against the stored
 # soft-crop8-tl; the corners' soft hashes are stored by default, and a query hash
 # other than a soft one never reaches them: not in match, lookup, index
-# audit nor phmatchd's /m/raw_lookup (phm_search_radius_plain).
+# audit nor phmatchd's /m/raw_lookup (phm_search_radius_plain). The whole
+# image's soft hash is stored by default too (wt-tpr): a quarter-size copy
+# is found through it.
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 P=$PHMATCH
@@ -24,8 +26,17 @@ convert img/busy.jpg -resize 60% -gravity NorthWest -crop 92%x92%+0+0 +repage -q
 t_is "augmented add: exit 0" "$?" 0
 names=$("$P" index export --format jsonl aug.phmi | grep -o '"soft[a-z0-9-]*"' | sort -u |
     tr '\n' ' ')
-t_is "--augment stores the corners' soft hashes" "$names" \
-    '"soft-crop8-bl" "soft-crop8-br" "soft-crop8-tl" "soft-crop8-tr" '
+t_is "--augment stores the whole image's and the corners' soft hashes" "$names" \
+    '"soft" "soft-crop8-bl" "soft-crop8-br" "soft-crop8-tl" "soft-crop8-tr" '
+# wt-tpr (docs/ROBUST.md, "Busy images at a quarter"): the texture shrunk
+# to a quarter a side by area averaging is missed by every plain hash
+# and found by its soft hash against the stored whole image's soft hash
+convert img/busy.jpg -scale 25% -quality 85 q.jpg
+m=$("$P" match --index aug.phmi --no-trim --dihedral -f jsonl q.jpg 2>/dev/null)
+t_like "the quarter: missed by its plain hashes" "$m" '"matches":\[\]'
+m=$("$P" match --index aug.phmi --robust -f jsonl q.jpg 2>/dev/null)
+t_like "the quarter: --robust finds it through the stored soft" "$m" \
+    '"id":"img/busy.jpg".*"variant":"soft","known_variant":"soft"'
 m=$("$P" match --index aug.phmi --no-trim --dihedral -f jsonl c.jpg 2>/dev/null)
 t_like "the combination: missed by its plain hashes" "$m" '"matches":\[\]'
 m=$("$P" match --index aug.phmi --robust -f jsonl c.jpg 2>/dev/null)
@@ -60,6 +71,9 @@ t_like "... no match without ?robust=1" "$(cat "$T/out")" '"matches":\[\]'
 t_is "?robust=1: 200" "$(svc_post c.jpg "?robust=1")" 200
 t_like "... matched through soft-crop8-tl" "$(cat "$T/out")" \
     '"id":"img/busy.jpg".*"variant":"soft","known_variant":"soft-crop8-tl"'
+t_is "?robust=1, the quarter: 200" "$(svc_post q.jpg "?robust=1")" 200
+t_like "... matched through the stored soft" "$(cat "$T/out")" \
+    '"id":"img/busy.jpg".*"variant":"soft","known_variant":"soft"'
 # /m/raw_lookup (wt-soft): the stored soft hash as a plain signal finds
 # nothing; the plain crop8-tl finds the image at 0
 raw() {

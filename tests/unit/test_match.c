@@ -185,8 +185,8 @@ static void test_same_kind(rng *r)
 }
 
 /* The soft hashes (wt-combo2): a query's soft hash is measured against
- * an entry's nearest soft hash ("soft" or a "soft-crop8-*"), which the
- * record names; every other query hash (the own one, a trimmed one, a
+ * an entry's nearest soft hash ("soft" or a "soft-crop8-*"; a bordered
+ * query's against the "soft-crop8-*" only), which the record names; every other query hash (the own one, a trimmed one, a
  * plain search of one hash) against the entry's own hash and its other
  * variants only, never its soft hashes. */
 static void test_soft_kind(rng *r)
@@ -240,6 +240,18 @@ static void test_soft_kind(rng *r)
     OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
            res->hits[0].distance == 4 && strcmp(res->hits[0].known_variant, "soft") == 0,
        "soft kind: and against the stored soft at 4");
+    /* wt-tpr: a bordered query's soft hash is its bars' too; it is not
+     * compared with the whole image's soft hash, only the corners' */
+    o.bordered = 1;
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
+       "soft kind: a bordered query's soft hash does not meet the stored soft");
+    soft.hash[0] = sc; /* 5 bits off, without drawing from r: later tests' hashes stay */
+    soft.hash[0].w[0] ^= 0x1f;
+    OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 1 &&
+           res->hits[0].distance == 5 &&
+           strcmp(res->hits[0].known_variant, "soft-crop8-tl") == 0,
+       "soft kind: ... but still the stored soft-crop8-tl at 5");
+    o.bordered = 0;
     soft.hash[0] = rng_near(r, &p, 2);
     OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
        "soft kind: a soft hash near the entry's own hash is not a match");
