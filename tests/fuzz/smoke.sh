@@ -2,7 +2,7 @@
 # tests/fuzz/smoke.sh - the short libFuzzer run of `make check`; TAP output.
 #
 # Builds the targets into build-fuzz/ (tests/fuzz/build.sh), then runs each
-# for FUZZ_SECONDS (default 5) seconds on its persistent corpus
+# for FUZZ_SECONDS (default 2) seconds on its persistent corpus
 # build-fuzz/corpus/NAME plus the seeds. A crash, leak, timeout (> 10 s for
 # one input) or out-of-memory (> 2 GB) is "not ok", naming the saved input.
 # Without clang's libFuzzer runtime every test is "ok # SKIP" with the reason.
@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 out=build-fuzz
-secs=${FUZZ_SECONDS:-5}
+secs=${FUZZ_SECONDS:-2}
 case $secs in '' | *[!0-9]* | 0) echo "fuzz: FUZZ_SECONDS must be a positive number" >&2; exit 2 ;; esac
 n=0
 failed=0
