@@ -56,6 +56,15 @@ pair() {
 }
 
 pair tsv "$T/a.tsv" 70000
+# The ASan build's run stops here: the thread's code ran under it in the
+# first pair, and test_index_plan (run under ASan too) checks the second
+# import and an abort; what follows is the same thread on other lists,
+# 30 s more under ASan.
+case $BUILD in
+*asan*)
+    t_done
+    ;;
+esac
 pair tsv "$T/b.tsv" 140000 # a second import into the same files: merged
 pair hex "$T/hex.txt" 70000 --source h
 t_done

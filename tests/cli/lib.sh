@@ -100,6 +100,21 @@ t_done() {
     exit $?
 }
 
+# wait_until TENTHS COMMAND... - runs COMMAND every 0.1 s until it
+# succeeds, TENTHS tenths of a second at most; returns COMMAND's last
+# status. For a step that needs a state first (a request in progress, a
+# log line): a fixed sleep is too short on a loaded machine and longer
+# than needed on an idle one.
+wait_until() {
+    _left=$1
+    shift
+    until "$@"; do
+        [ "$_left" -gt 0 ] || return 1
+        sleep 0.1
+        _left=$((_left - 1))
+    done
+}
+
 # t_need_phmatch - ends the test (one failure) unless $PHMATCH was built.
 t_need_phmatch() {
     if [ ! -x "$PHMATCH" ]; then

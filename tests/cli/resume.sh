@@ -78,43 +78,54 @@ for cmd in hash match; do
 done
 
 # A real kill -9 at several moments of a run (one thread: slower), then
-# --resume: the file equals the uninterrupted run's.
-run hash tsv "$T/full" 2>/dev/null
-bad="" killed=""
-for s in 0.05 0.1 0.2 0.4 0.8; do
-    rm -f "$T/k"
-    "$PHMATCH" hash -j1 -d --digest sha1 -f tsv -o "$T/k" --resume "$IN" \
-        2>/dev/null &
-    pid=$!
-    sleep "$s"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    [ "$(wc -c <"$T/k")" -lt "$(wc -c <"$T/full")" ] && killed="$killed $s"
-    run hash tsv "$T/k" --resume 2>/dev/null || bad="$bad $s(exit)"
-    cmp -s "$T/k" "$T/full" || bad="$bad $s"
-done
-t_diag "killed before the end after:${killed:- (none: the runs were faster)} s"
-t_is "hash killed with kill -9 at 5 moments, resumed: equal to the whole run" \
-    "${bad:-none}" none
-if [ $video = 1 ]; then
-    run match jsonl "$T/full" 2>/dev/null
-    bad=""
-    for s in 0.1 0.3; do
+# --resume: the file equals the uninterrupted run's. Not in the ASan
+# build's run: what a kill leaves is a file cut at some byte, which the
+# loop above resumes under ASan at every kind of cut; the kills test the
+# order of the writes, the same in both builds.
+case $BUILD in
+*asan*)
+    t_skip "hash killed with kill -9 at 5 moments, resumed" "the plain build's run does it"
+    t_skip "match killed with kill -9 during the videos, resumed" "the plain build's run does it"
+    ;;
+*)
+    run hash tsv "$T/full" 2>/dev/null
+    bad="" killed=""
+    for s in 0.05 0.1 0.2 0.4 0.8; do
         rm -f "$T/k"
-        "$PHMATCH" match -j1 -i "$DB" -f jsonl -o "$T/k" --resume "$IN" \
+        "$PHMATCH" hash -j1 -d --digest sha1 -f tsv -o "$T/k" --resume "$IN" \
             2>/dev/null &
         pid=$!
         sleep "$s"
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
-        run match jsonl "$T/k" --resume 2>/dev/null || bad="$bad $s(exit)"
+        [ "$(wc -c <"$T/k")" -lt "$(wc -c <"$T/full")" ] && killed="$killed $s"
+        run hash tsv "$T/k" --resume 2>/dev/null || bad="$bad $s(exit)"
         cmp -s "$T/k" "$T/full" || bad="$bad $s"
     done
-    t_is "match killed with kill -9 during the videos, resumed: equal" \
+    t_diag "killed before the end after:${killed:- (none: the runs were faster)} s"
+    t_is "hash killed with kill -9 at 5 moments, resumed: equal to the whole run" \
         "${bad:-none}" none
-else
-    t_skip "match killed during the videos" "ffmpeg not installed (make deps)"
-fi
+    if [ $video = 1 ]; then
+        run match jsonl "$T/full" 2>/dev/null
+        bad=""
+        for s in 0.1 0.3; do
+            rm -f "$T/k"
+            "$PHMATCH" match -j1 -i "$DB" -f jsonl -o "$T/k" --resume "$IN" \
+                2>/dev/null &
+            pid=$!
+            sleep "$s"
+            kill -9 "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            run match jsonl "$T/k" --resume 2>/dev/null || bad="$bad $s(exit)"
+            cmp -s "$T/k" "$T/full" || bad="$bad $s"
+        done
+        t_is "match killed with kill -9 during the videos, resumed: equal" \
+            "${bad:-none}" none
+    else
+        t_skip "match killed during the videos" "ffmpeg not installed (make deps)"
+    fi
+    ;;
+esac
 
 # The inputs recorded are left out, not hashed again: one of them replaced
 # by another image changes nothing.

@@ -338,7 +338,7 @@ t_is "SIGHUP: a token added to the file works" \
 t_is "... a removed one no longer does" "$(req -H "$AUTH_L" "$(TCP /v1/index)")" 401
 chmod 644 "$T/tokens"
 kill -HUP "$MAIN"
-sleep 0.5
+wait_until 100 grep -q 'reload failed.*chmod 600' "$T/main.log"
 t_like "SIGHUP with a token file readable by others: refused, logged" \
     "$(cat "$T/main.log")" 'reload failed.*chmod 600'
 t_is "... and the tokens in force stay" \
@@ -347,7 +347,7 @@ chmod 600 "$T/tokens"
 cp "$T/phmatchd.conf" "$T/phmatchd.conf.orig"
 grep -v -e '^tokens' -e '^listen' "$T/phmatchd.conf.orig" >"$T/phmatchd.conf"
 kill -HUP "$MAIN"
-sleep 0.5
+wait_until 100 grep -q 'reload failed.*TCP listener .* needs tokens' "$T/main.log"
 t_like "SIGHUP dropping the tokens (and listen, restart-only): refused, logged" \
     "$(cat "$T/main.log")" 'reload failed.*TCP listener .* needs tokens'
 t_is "... TCP still needs a token" "$(req "$(TCP /v1/index)")" 401
@@ -356,11 +356,16 @@ t_is "... and the tokens in force stay" \
 cp "$T/phmatchd.conf.orig" "$T/phmatchd.conf"
 
 # SIGTERM during a request: it completes, then the server exits 0
-# (wee.jpg, 13.6 KB, at 8 KB/s: about 1.7 s, within request_timeout)
+# (wee.jpg, 13.6 KB, at 8 KB/s: about 1.7 s, within request_timeout). The
+# signal goes once the upload is in progress (the /metrics request that
+# asks is the other one).
 curl -s -m 20 -o "$T/slow.out" -w '%{http_code}' --limit-rate 8k -H "$AUTH_A" -H "$OCT" \
     --data-binary @"$JPG" "$(TCP /v1/hash)" >"$T/slow.code" &
 cpid=$!
-sleep 0.5
+uploading() {
+    curl -s -m 5 -H "$AUTH_A" "$(TCP /metrics)" | grep -q '^phmatchd_requests_in_progress [2-9]'
+}
+wait_until 100 uploading || t_diag "the upload was not seen in progress within 10 s"
 stop "$MAIN"
 rc=$RC
 wait "$cpid"
@@ -379,18 +384,27 @@ t_is "no token in the log" "$(grep -c -e "$ADMIN_TOKEN" -e "$LOOKUP_TOKEN" "$T/m
 if start small --socket '' --listen 127.0.0.1:0 --tokens "$T/tokens" --threads 1 \
     --max-pending 1 --index "$T/idx.phmi"; then
     SMALL=$PID
-    curl -s -m 20 -o /dev/null -w '%{http_code}' --limit-rate 8k -H "$AUTH_A" -H "$OCT" \
+    # An upload that holds the one request slot: 13.6 KB at 2 KB/s, about
+    # 7 s, time enough for what follows on a loaded machine (it ends when
+    # the server does).
+    curl -s -m 20 -o /dev/null -w '%{http_code}' --limit-rate 2k -H "$AUTH_A" -H "$OCT" \
         --data-binary @"$JPG" "$(TCP /v1/hash)" >"$T/busy.code" &
     cpid=$!
-    sleep 0.4
+    busy() { [ "$(req -H "$AUTH_A" "$(TCP /v1/index)")" = 503 ]; }
+    wait_until 100 busy
     t_is "over max_pending: 503" "$(req -H "$AUTH_A" "$(TCP /v1/index)")" 503
     t_like "... with Retry-After" \
         "$(curl -s -D - -o /dev/null -H "$AUTH_A" "$(TCP /v1/index)")" '^Retry-After: 1'
+    # The second signal once the first was handled (it logs "stopping"):
+    # two sent before the server runs again are one pending signal, and
+    # that one drains the upload and exits 0.
     kill -TERM "$SMALL"
-    sleep 0.2
+    wait_until 100 grep -q 'SIGTERM: stopping' "$T/small.log" ||
+        t_diag "no 'SIGTERM: stopping' logged within 10 s"
     kill -TERM "$SMALL"
     wait "$SMALL"
     t_is "a second SIGTERM exits at once, status 1" "$?" 1
+    t_like "... saying so" "$(cat "$T/small.log")" 'second signal: exiting now'
     wait "$cpid"
 else
     t_fail "a second phmatchd starts"

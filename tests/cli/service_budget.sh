@@ -32,6 +32,8 @@ AUTH_A="Authorization: Bearer $ADMIN_TOKEN"
 JSON="Content-Type: application/json"
 IMG="Content-Type: image/jpeg"
 metric() { curl -s -m 10 -H "$AUTH_A" "$(TCP /metrics)" | sed -n "s/^$1 //p"; }
+asan=0
+nm "$PHMATCHD" 2>/dev/null | grep -q __asan_init && asan=1
 
 "$CLIENT" mkindex "$T/idx.phmi" 200 7 || { t_fail "make the test index"; t_done; }
 
@@ -112,9 +114,11 @@ big() { # big N - posts the 100 MP PNG; the status goes to $T/bigN
 }
 uget() { curl -s -m 10 --unix-socket "$S" "http://x$1"; }
 rss0=$(rss)
+# decoding - a 100 MP image (or more) charged to the decode budget
+decoding() { uget /metrics | grep -q "^phmatchd_decode_pixels [1-9][0-9]\{7,\}$"; }
 big 1 &
 b1=$!
-sleep 0.3
+wait_until 200 decoding || t_diag "the first PNG's decode was not seen within 20 s"
 big 2 &
 b2=$!
 # A photo is not charged to the budget: it goes through meanwhile.
@@ -137,7 +141,7 @@ t_like "worker buffers given back" "$(uget /metrics)" \
 r=$(rss)
 # Without trimming each worker keeps 300 MB of pixels; ASan's quarantine
 # keeps freed memory on purpose, so the bound holds for plain builds only.
-if nm "$PHMATCHD" 2>/dev/null | grep -q __asan_init; then
+if [ "$asan" = 1 ]; then
     t_skip "VmRSS back under 150 MB after the big PNGs" "ASan build: freed memory is quarantined"
 else
     t_ok "VmRSS back under 150 MB after the big PNGs (was ${rss0} MB, now ${r} MB)" \
@@ -164,9 +168,15 @@ if ! start flood --socket "$S" --index "$T/idx.phmi" --threads 2 --decode-queue 
     t_diag "$(cat "$T/flood.log")"
     t_done
 fi
-flood() { # flood N PATH - N big PNGs one after the other; statuses to $T/flood.N
+# 4 PNGs a client, to keep the decode threads busy while the victim's
+# latency is measured; the ASan build's run, which skips that bound, sends
+# 1 a client: the hand-offs happen all the same, and each 100 MP decode
+# takes seconds there.
+per=4
+[ "$asan" = 1 ] && per=1
+flood() { # flood N PATH - $per big PNGs one after the other; statuses to $T/flood.N
     _k=0
-    while [ $_k -lt 4 ]; do
+    while [ $_k -lt $per ]; do
         curl -s -m 60 --unix-socket "$S" -o /dev/null -w '%{http_code}\n' \
             -H 'Content-Type: image/png' --data-binary @"$T/big.png" "http://x$2"
         _k=$((_k + 1))
@@ -176,7 +186,7 @@ flood 1 /v1/hash &
 f1=$!
 flood 2 /v1/match &
 f2=$!
-sleep 0.5
+wait_until 200 decoding || t_diag "no flood PNG was seen decoding within 20 s"
 : >"$T/victim"
 n=0
 while [ $n -lt 30 ]; do
@@ -189,11 +199,20 @@ t_is "the victim's 30 photos during the flood: all 200" \
     "$(awk '$2 == 200' "$T/victim" | wc -l | tr -d ' ')" 30
 slow=$(sort -n "$T/victim" | tail -1 | cut -d' ' -f1)
 t_diag "victim's slowest photo during the flood: $slow s"
-t_ok "... each within 0.5 s (slowest $slow s)" \
-    awk -v t="$slow" 'BEGIN { exit !(t < 0.5) }'
-t_is "8 flood PNGs, each answered 200 or 503" \
-    "$(cat "$T/flood.1" "$T/flood.2" | grep -c '^\(200\|503\)$')" 8
-t_like "... most of them hashed" "$(cat "$T/flood.1" "$T/flood.2" | sort | uniq -c)" ' [4-8] 200'
+# A bound on time, for the plain build, whose run has the machine to
+# itself (tests/check.sh, alone); the ASan build's shares it with other
+# tests, and its decode-thread hand-offs are checked by the rest.
+if [ "$asan" = 1 ]; then
+    t_skip "... each within 0.5 s (slowest $slow s)" \
+        "ASan build: the latency bound is checked in the plain build's run"
+else
+    t_ok "... each within 0.5 s (slowest $slow s)" \
+        awk -v t="$slow" 'BEGIN { exit !(t < 0.5) }'
+fi
+t_is "$((2 * per)) flood PNGs, each answered 200 or 503" \
+    "$(cat "$T/flood.1" "$T/flood.2" | grep -c '^\(200\|503\)$')" $((2 * per))
+t_ok "... most of them hashed" awk -v half="$per" '$0 == 200 { n++ } END { exit !(n >= half) }' \
+    "$T/flood.1" "$T/flood.2"
 # Shutdown with large images queued: they are answered (their hash, or
 # 503 shutting_down), the server stops, nothing hangs.
 big 4 &
@@ -202,7 +221,10 @@ big 5 &
 b2=$!
 big 6 &
 b3=$!
-sleep 0.5
+# the 3 requests in progress, and the /metrics one that asks
+wait_until 200 sh -c "curl -s -m 10 --unix-socket '$S' http://x/metrics |
+    grep -q '^phmatchd_requests_in_progress [4-9]'" ||
+    t_diag "the 3 PNGs were not seen in progress within 20 s"
 kill -TERM "$PID"
 _i=0
 # 60 s: the image being decoded is finished first, and under ASan on a

@@ -125,6 +125,10 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))') || fail "no free ports"
     host=$(hostname -s)
     node=$(slurmd -C | sed -n 's/^NodeName=[^ ]* //p' | sed 's/ UpTime=.*//')
     [ -n "$node" ] || fail "slurmd -C gave no node line"
+    # SchedulerParameters: a job is started as soon as it can be, not at
+    # the next scheduling pass (backfill every 30 s, a batch job's start put
+    # off up to 3 s): an array of 4 shards and its merge took 8.5 s from
+    # submit to merged file, 2.4 s with these (tests/cli/slurm.sh, 42 s -> 20 s).
     cat >"$dir/slurm.conf" <<CONF
 # Written by tools/slurm/local-cluster.sh: a one-node cluster for tests.
 ClusterName=phmatch-local
@@ -151,6 +155,7 @@ MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
 ReturnToService=2
 NodeName=$host NodeAddr=127.0.0.1 $node State=UNKNOWN
 PartitionName=phmatch Nodes=$host Default=YES MaxTime=INFINITE State=UP
