@@ -174,7 +174,7 @@ static int check_all(ctx *c, const uint8_t *data, size_t len, const char *name, 
 {
     static const int sets[][4] = { { 1, 1, 1, 1 }, { 1, 0, 0, 1 }, { 0, 1, 0, 0 },
                                    { 0, 0, 1, 1 }, { 0, 1, 1, 0 }, { 0, 0, 0, 1 },
-                                   { 1, 1, 1, 0 }, { 0, 0, 0, 0 } };
+                                   { 0, 0, 0, 0 } };
     int good = 1;
     for (int m = 0; m < 2; m++)
         for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
