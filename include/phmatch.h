@@ -877,6 +877,7 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
                         const phm_query_options *opt, phm_query_hashes *q, char *err,
                         size_t errlen);
 
+
 /* ================================================================== */
 /* Known-material index                                                */
 /* ================================================================== */
@@ -2469,6 +2470,20 @@ typedef struct phm_match_extra {
     const phm_pdq_result *pdq; /* its hashes: hash[0], or with `orientations`
                                   all pdq->nhashes (1..8) */
 } phm_match_extra;
+
+/* The most extra hashes phm_query_match_options gives. */
+#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1)
+
+/* What phmatch match and phmatchd search for a query's extras: q's
+ * trimmed content (and a screenshot's second box) as "trimmed", its
+ * usable cuts as "cut-bottom" / "cut-top" / "cut-middle" and its soft hash
+ * as "soft", written to extra[] (they point into q, which must outlive the
+ * match) and set as o->extra / o->nextra (left as they are when there are
+ * none); o->bordered (a border was found) and o->calm_corners from q. The
+ * rest of *o is the caller's. Returns the number of extras. */
+size_t phm_query_match_options(const phm_query_hashes *q,
+                               phm_match_extra extra[PHM_QUERY_MAX_EXTRA],
+                               phm_match_options *o);
 
 #define PHM_MATCH_MAX_EXTRA 16
 

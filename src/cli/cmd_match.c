@@ -316,27 +316,11 @@ static void work(void *ctx, void *state, hash_record *rec)
         rc = phm_match_video(t->m, rec->video, &run->mo, &mr, res->message,
                              sizeof res->message);
     } else if (rec->status >= 0) {
-        /* The content inside a border (pipeline trim) and the caption
-         * cuts (pipeline cuts): extra hashes. */
+        /* The content inside a border, the caption cuts, the soft hash:
+         * extra hashes (as phmatchd searches them). */
         phm_match_options mo = run->mo;
-        phm_match_extra extra[3 + PHM_CUT_COUNT];
-        size_t ne = 0;
-        if (rec->trim.found)
-            extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.pdq };
-        if (rec->trim.found && rec->trim.alt_found) /* a screenshot's second box */
-            extra[ne++] = (phm_match_extra){ "trimmed", &rec->trim.alt_pdq };
-        for (int k = 0; k < PHM_CUT_COUNT; k++)
-            if (rec->cut_ok & (1u << k))
-                extra[ne++] = (phm_match_extra){
-                    phm_known_variant_name(phm_cut_variant(k)), &rec->cut[k] };
-        if (rec->has_soft)
-            extra[ne++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &rec->soft };
-        if (ne) {
-            mo.extra = extra;
-            mo.nextra = ne;
-        }
-        mo.calm_corners = rec->calm_corners;
-        mo.bordered = rec->trim.found;
+        phm_match_extra extra[PHM_QUERY_MAX_EXTRA];
+        phm_query_match_options(&rec->query, extra, &mo);
         rc = phm_match_image(t->m, &rec->pdq, &mo, &mr, res->message,
                              sizeof res->message);
     }

@@ -271,12 +271,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     rc = phm_hash_file_query(w->dec, w->hasher, s->path, &qo, &q, w->err, sizeof w->err);
     r->pdq = q.pdq;
     info = q.info;
-    r->trim = q.trim;
-    memcpy(r->cut, q.cut, sizeof r->cut);
-    r->cut_ok = q.cut_ok;
-    r->soft = q.soft;
-    r->has_soft = q.has_soft;
-    r->calm_corners = q.calm_corners;
+    r->query = q;
     bytes = phm_decoder_last_bytes(w->dec, &len);
     if (bytes) {
         r->size = (int64_t)len;
@@ -312,10 +307,7 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (rc == PHM_WARN_RECOVERED && !cfg->accept_recovered) {
         r->status = PHM_ERR_CORRUPT;
         memset(&r->pdq, 0, sizeof r->pdq); /* a damaged image's hash is not reported */
-        r->trim.found = 0;
-        r->cut_ok = 0;
-        r->has_soft = 0;
-        r->calm_corners = 0;
+        memset(&r->query, 0, sizeof r->query);
         snprintf(s->message, sizeof s->message,
                  "%s (damaged; --accept-recovered hashes it anyway)",
                  pipeline_cause(w->err, s->path));
@@ -328,12 +320,8 @@ static void process(pipeline *pl, worker *w, slot *s)
     if (cfg->animation_frames && bytes &&
         (r->format == PHM_FORMAT_GIF || r->format == PHM_FORMAT_WEBP))
         process_animation(cfg, w, s, bytes, len);
-    if (r->animated) { /* matched by its frames */
-        r->trim.found = 0;
-        r->cut_ok = 0;
-        r->has_soft = 0;
-        r->calm_corners = 0;
-    }
+    if (r->animated) /* matched by its frames */
+        memset(&r->query, 0, sizeof r->query);
 out:
     if (pl->hooks->work)
         pl->hooks->work(pl->hooks->ctx, w->hook_state, r);

@@ -65,23 +65,12 @@ typedef struct hash_record {
      * hashed (phm_hash_animation_mem; status is then the animation's:
      * after an error the frames before it are kept, as for a video). */
     int animated;
-    /* With trim: the image's content without its border and its hash
-     * (phm_hash_file_query; trim.found 0 when it has none, when the image
-     * is not hashed and for an animation matched by its frames). */
-    phm_trim_result trim;
-    /* With cuts: the image with its lower and upper third cut off,
-     * hashed (phm_cut_rect; indexed by PHM_CUT_*); bit k of cut_ok set
-     * when cut[k] is made and usable (not a pattern: PHM_CUT_MIN_ROWS);
-     * 0 when not asked, not hashed, too small, an animation. */
-    phm_pdq_result cut[PHM_CUT_COUNT];
-    unsigned cut_ok;
-    /* With soft: the image's soft hash (phm_hash_soft); has_soft 0 when
-     * not made. */
-    phm_pdq_result soft;
-    int has_soft;
-    /* With corners: the image is a rotation whose corners make its hash
-     * (phm_query_hashes.calm_corners). */
-    int calm_corners;
+    /* The image's extras asked (trim, cuts, soft, corners: its content
+     * inside a border, its cuts, its soft hash, a rotation's corners;
+     * phm_hash_file_query), for phm_query_match_options. All zero when not
+     * asked, when the image is not hashed and for an animation matched by
+     * its frames. (query.pdq is pdq above.) */
+    phm_query_hashes query;
     void *user;            /* hooks->record_user_size bytes for this slot,
                               zeroed once at start; NULL if size is 0 */
 } hash_record;

@@ -45,12 +45,11 @@ int body_is_video(const uint8_t *body, size_t len)
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered)
 {
-    return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL, NULL);
+    return hash_body_trim(rq, w, dihedral, r, info, recovered, NULL);
 }
 
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
-                   phm_image_info *info, int *recovered, phm_trim_result *trim,
-                   robust_extra *rx)
+                   phm_image_info *info, int *recovered, robust_extra *rx)
 {
     const svc_config *c = &rq->rt->cfg;
     phm_image_info head;
@@ -74,26 +73,17 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
             return -1;
         }
     }
-    /* With trim, the content inside a border too, and with rx the cuts,
-     * from the same decode within the same reservation (a JPEG decoded
-     * whole again only when it has a border). */
+    /* With rx its extras too, from the same decode within the same
+     * reservation (a JPEG decoded whole again only when it has a border
+     * or a rotation's corners). */
     const phm_query_options qo = { .mode = (phm_mode)c->mode, .dihedral = dihedral,
-                                   .trim = trim != NULL, .cuts = rx && rx->robust,
+                                   .trim = rx && rx->trim, .cuts = rx && rx->robust,
                                    .soft = rx && rx->robust, .corners = rx != NULL };
-    phm_query_hashes q;
+    phm_query_hashes local, *q = rx ? &rx->q : &local;
     int rc = phm_hash_mem_query(w->dec, w->hasher, rq->body, rq->body_len, "upload", &qo,
-                                &q, w->err, sizeof w->err);
-    *r = q.pdq;
-    *info = q.info;
-    if (trim)
-        *trim = q.trim;
-    if (rx) {
-        memcpy(rx->cut, q.cut, sizeof rx->cut);
-        rx->cut_ok = q.cut_ok;
-        rx->soft = q.soft;
-        rx->has_soft = q.has_soft;
-        rx->calm_corners = q.calm_corners;
-    }
+                                q, w->err, sizeof w->err);
+    *r = q->pdq;
+    *info = q->info;
     if (pixels)
         decode_unreserve(&rq->srv->metrics, pixels);
     *recovered = 0;

@@ -256,10 +256,10 @@ void handle_hma_lookup_post(svc_request *rq, svc_worker *w)
     robust_extra rx = { 0 };
 
     if (need_index(rq) || lookup_args(rq, &o, list, sizeof list, seed, sizeof seed, 1) ||
-        hash_body_trim(rq, w, 0, &r, &info, &recovered, NULL, &rx))
+        hash_body_trim(rq, w, 0, &r, &info, &recovered, &rx))
         return;
     const phm_match_result *res =
-        match_image_trim(rq, w, &r, NULL, &rx, (int)c->match_distance, (int)c->min_quality);
+        match_image_trim(rq, w, &r, &rx, (int)c->match_distance, (int)c->min_quality);
     if (!res)
         return;
     json_t *banks = banks_json(rq, res, &r.hash[0], &o);

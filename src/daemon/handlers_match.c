@@ -152,14 +152,12 @@ const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality)
 {
-    return match_image_trim(rq, w, r, NULL, NULL, radius, min_quality);
+    return match_image_trim(rq, w, r, NULL, radius, min_quality);
 }
 
 const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
-                                         const phm_pdq_result *r,
-                                         const phm_trim_result *trim,
-                                         const robust_extra *rx, int radius,
-                                         int min_quality)
+                                         const phm_pdq_result *r, const robust_extra *rx,
+                                         int radius, int min_quality)
 {
     const svc_config *c = &rq->rt->cfg;
     const phm_match_result *res;
@@ -170,27 +168,11 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
     o.min_quality = min_quality;
     o.max_matches = (size_t)c->max_matches;
     o.orientations = 1;
-    phm_match_extra extra[3 + PHM_CUT_COUNT];
-    size_t ne = 0;
-    if (trim && trim->found)
-        extra[ne++] = (phm_match_extra){ "trimmed", &trim->pdq };
-    if (trim && trim->found && trim->alt_found) /* a screenshot's second box */
-        extra[ne++] = (phm_match_extra){ "trimmed", &trim->alt_pdq };
-    for (int k = 0; rx && k < PHM_CUT_COUNT; k++)
-        if (rx->cut_ok & (1u << k))
-            extra[ne++] = (phm_match_extra){
-                phm_known_variant_name(phm_cut_variant(k)), &rx->cut[k] };
-    if (rx && rx->has_soft) /* compared with the entries' soft hashes only */
-        extra[ne++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &rx->soft };
-    if (ne) {
-        o.extra = extra;
-        o.nextra = ne;
-    }
-    o.bordered = trim && trim->found;
-    if (rx) {
+    phm_match_extra extra[PHM_QUERY_MAX_EXTRA];
+    if (rx) { /* as phmatch match searches them */
+        phm_query_match_options(&rx->q, extra, &o);
         o.low_quality_distance = rx->low_quality_distance;
         o.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
-        o.calm_corners = rx->calm_corners;
     }
     int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
@@ -201,7 +183,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         return NULL;
     }
     if (res->searched)
-        metrics_add(&rq->srv->metrics.lookups, (uint64_t)r->nhashes * (1 + ne));
+        metrics_add(&rq->srv->metrics.lookups, (uint64_t)r->nhashes * (1 + o.nextra));
     return res;
 }
 
@@ -370,7 +352,6 @@ void handle_match(svc_request *rq, svc_worker *w)
     long radius, trim;
     phm_pdq_result r;
     phm_image_info info;
-    phm_trim_result t;
     robust_extra rx;
 
     if (need_index(rq) || query_bool(rq, "dihedral", &dihedral) ||
@@ -389,20 +370,21 @@ void handle_match(svc_request *rq, svc_worker *w)
     }
     /* ?robust=1: the caption cuts, the soft hash and the low-quality
      * search too; a rotation's corners always */
+    rx.trim = trim != 0;
     rx.robust = robust;
-    rx.cut_ok = 0;
-    rx.has_soft = 0;
-    rx.calm_corners = 0;
     rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
-    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, trim ? &t : NULL, &rx))
+    if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, &rx))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);
     if (!o) {
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
-    size_t nparts = (trim && t.found ? 2u + (t.alt_found != 0) : 1u) +
-                    (size_t)__builtin_popcount(rx.cut_ok) + (size_t)(rx.has_soft != 0);
+    /* the image's hashes once for itself and once per extra searched */
+    phm_match_extra parts[PHM_QUERY_MAX_EXTRA];
+    phm_match_options po;
+    phm_match_options_init(&po);
+    size_t nparts = 1 + phm_query_match_options(&rx.q, parts, &po);
     if (search_allowed(rq, (size_t)r.nhashes * nparts, radius)) {
         json_decref(o);
         return;
@@ -410,7 +392,7 @@ void handle_match(svc_request *rq, svc_worker *w)
     json_object_set_new(o, "kind", json_string("image"));
     json_object_set_new(o, "max_distance", json_integer(radius));
     const phm_match_result *res =
-        match_image_trim(rq, w, &r, trim ? &t : NULL, &rx, (int)radius,
+        match_image_trim(rq, w, &r, &rx, (int)radius,
                          (int)c->min_quality);
     if (!res) {
         json_decref(o);

@@ -319,30 +319,21 @@ svc_handler_fn handle_hma_banks, handle_hma_bank_create, handle_hma_bank_get,
  * decoder recovered from damage and accept_recovered allowed it. */
 int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
               phm_image_info *info, int *recovered);
-/* The measures of ?robust=1 beyond the orientations and trimming (issue
- * 15, wt-edits; docs/ROBUST.md, "Edits at 0.99"): the caption cuts and the
- * low-quality search; and, with or without it, whether the image's hash is
- * a rotation's corners (docs/ROBUST.md, "Rotation corners"). */
+/* A query image's extras: with `trim` its content inside a border, with
+ * ?robust=1 (issue 15; docs/ROBUST.md, "Edits at 0.99") the caption cuts,
+ * the soft hash and the low-quality search, and always whether its hash
+ * is a rotation's corners (docs/ROBUST.md, "Rotation corners"). */
 typedef struct robust_extra {
-    int robust;                        /* in: the cuts and the soft hash too */
-    int calm_corners;                  /* out: phm_query_hashes.calm_corners */
-    phm_pdq_result cut[PHM_CUT_COUNT]; /* the image with its lower, upper
-                                          third cut off (PHM_CUT_*) */
-    unsigned cut_ok;                   /* bit k: cut[k] made and usable */
-    phm_pdq_result soft;               /* the soft hash (phm_hash_soft), */
-    int has_soft;                      /* when made (wt-combo2) */
-    int low_quality_distance;          /* 0: images below the gate not
-                                          searched */
+    int trim;                 /* in: look for a border */
+    int robust;               /* in: the cuts and the soft hash too */
+    int low_quality_distance; /* in: 0: images below the gate not searched */
+    phm_query_hashes q;       /* out: the hashes (phm_hash_mem_query) */
 } robust_extra;
 
-/* hash_body, and with `trim` non-NULL the content inside the image's
- * border (trim->found 0 when it has none); with `rx` non-NULL a rotation's
- * corners (rx->calm_corners) and, with rx->robust, the image's cuts and
- * soft hash too (rx->cut_ok, rx->has_soft): all from one decode
- * (phm_hash_mem_query). */
+/* hash_body, and with `rx` non-NULL the extras rx asks for into rx->q,
+ * all from one decode (phm_hash_mem_query). */
 int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
-                   phm_image_info *info, int *recovered, phm_trim_result *trim,
-                   robust_extra *rx);
+                   phm_image_info *info, int *recovered, robust_extra *rx);
 
 /* 1 if the body is an image whose header reads and announces more than
  * DECODE_FREE_PIXELS (but at most max_pixels): it is hashed by a decode
@@ -372,15 +363,12 @@ json_t *image_json(svc_request *rq, const phm_pdq_result *r, const phm_image_inf
 const phm_match_result *match_image(svc_request *rq, svc_worker *w,
                                     const phm_pdq_result *r, int radius,
                                     int min_quality);
-/* match_image, with the trimmed content's hash as the variant "trimmed"
- * when trim (may be NULL) found a border, and with rx (may be NULL) the
- * usable cuts as variants "cut-bottom", "cut-top" and its low-quality
- * search. */
+/* match_image, with rx (may be NULL) the query's extras
+ * (phm_query_match_options: "trimmed", the cuts, "soft"; the corners
+ * rule) and its low-quality search. */
 const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
-                                         const phm_pdq_result *r,
-                                         const phm_trim_result *trim,
-                                         const robust_extra *rx, int radius,
-                                         int min_quality);
+                                         const phm_pdq_result *r, const robust_extra *rx,
+                                         int radius, int min_quality);
 
 /* The answer to an index call's error rc with its message msg: 404
  * not found, 400 invalid, 507 full, 503 out of memory or a truncated

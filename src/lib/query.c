@@ -220,3 +220,31 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
         return rc;
     return phm_hash_mem_query(dec, h, dec->file, dec->file_len, path, opt, q, err, errlen);
 }
+
+size_t phm_query_match_options(const phm_query_hashes *q,
+                               phm_match_extra extra[PHM_QUERY_MAX_EXTRA],
+                               phm_match_options *o)
+{
+    _Static_assert(PHM_QUERY_MAX_EXTRA <= PHM_MATCH_MAX_EXTRA, "the matcher takes them all");
+    size_t n = 0;
+    if (!q || !extra || !o)
+        return 0;
+    if (q->trim.found) {
+        extra[n++] = (phm_match_extra){ "trimmed", &q->trim.pdq };
+        if (q->trim.alt_found) /* a screenshot's second box */
+            extra[n++] = (phm_match_extra){ "trimmed", &q->trim.alt_pdq };
+    }
+    for (int k = 0; k < PHM_CUT_COUNT; k++)
+        if (q->cut_ok & (1u << k))
+            extra[n++] = (phm_match_extra){ phm_known_variant_name(phm_cut_variant(k)),
+                                            &q->cut[k] };
+    if (q->has_soft) /* compared with the entries' soft hashes only */
+        extra[n++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &q->soft };
+    if (n) {
+        o->extra = extra;
+        o->nextra = n;
+    }
+    o->bordered = q->trim.found;
+    o->calm_corners = q->calm_corners;
+    return n;
+}
