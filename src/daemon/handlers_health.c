@@ -13,7 +13,9 @@ int index_check(svc_server *srv, phm_index *idx, char *err, size_t errlen)
                 "index_truncated until the file is whole again (put the complete file "
                 "back%s)", err, srv->boot.read_only ? ", or rename a complete copy over "
                 "the path" : ", then restart");
-    else if (!cut && atomic_exchange(&srv->index_truncated, 0))
+    /* read first: a whole file (every request) writes no shared line */
+    else if (!cut && atomic_load(&srv->index_truncated) &&
+             atomic_exchange(&srv->index_truncated, 0))
         SVC_LOG(&srv->log, LOG_WARN, "index '%s' holds all its pages again",
                 phm_index_path(idx));
     return cut ? -1 : 0;

@@ -253,16 +253,13 @@ static void fill_all(const phm_image *img, uint8_t *px, const phm_corners *c)
 int phm_corners_fill(const phm_image *img, const phm_corners *c, uint8_t *buf,
                      size_t buflen, phm_image *out)
 {
-    size_t row = img ? (size_t)img->width * img->channels : 0;
-    if (!img || !c || !buf || !out || !img->pixels || !img->width || !img->height ||
-        (img->channels != 1 && img->channels != 3) || img->stride < row ||
-        buflen / row < img->height || !legs_fit(img, c))
+    if (!img || !c || !legs_fit(img, c))
         return PHM_ERR_INVALID;
-    for (uint32_t y = 0; y < img->height; y++)
-        memcpy(buf + y * row, img->pixels + (size_t)y * img->stride, row);
-    *out = (phm_image){ buf, img->width, img->height, img->channels, row, img->format };
-    fill_all(out, buf, c);
-    return PHM_OK;
+    /* the whole image copied (phm_image_crop checks the rest) */
+    int rc = phm_image_crop(img, 0, 0, img->width, img->height, buf, buflen, out);
+    if (rc == PHM_OK)
+        fill_all(out, buf, c);
+    return rc;
 }
 
 void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c)

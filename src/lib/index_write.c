@@ -1604,7 +1604,7 @@ static int pset_put(phm_index_txn *t, size_t i, size_t slot)
         /* Refiled from the old table: its keys are distinct (one slot a
          * key, its latest add), so each goes to the first free slot from
          * its hash, without reading keys; and only what the table holds
-         * (deferred keys that are line numbers are not in it). */
+         * (numbers deferred while dense, nums_fits, are not in it). */
         for (size_t j = 0; j < t->pset_cap; j++) {
             uint64_t v = t->pset[j];
             if (!v)

@@ -28,8 +28,8 @@ typedef struct query_tap {
     phm_decoder *dec;
     phm_hasher *h;
     const phm_query_options *opt;
-    phm_thumb thumb;               /* opt->trim or corners: the reduced copy */
-    int thumb_ok;                  /* ... begun */
+    phm_thumb thumb;               /* opt->trim or corners: the reduced copy
+                                      (pixels NULL when not begun) */
     phm_hasher *cut[PHM_CUT_COUNT]; /* a cut being hashed, or NULL */
     uint32_t cut_band[PHM_CUT_COUNT][2][2]; /* phm__cut_bands */
     int cut_nband[PHM_CUT_COUNT];
@@ -45,8 +45,8 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
     if (o->trim || o->corners) {
         int rc = phm__thumb_begin(t->dec, &t->thumb, width, height, channels);
         if (rc && o->trim)
-            return rc; /* as phm_hash_mem_trim always did */
-        t->thumb_ok = rc == PHM_OK; /* corners alone: best effort */
+            return rc; /* as phm_hash_mem_trim always did; corners alone:
+                          best effort (no copy, no look) */
     }
     /* The extras below are best effort: one that cannot start is left out. */
     for (int k = 0; o->cuts && k < PHM_CUT_COUNT; k++) {
@@ -69,7 +69,7 @@ static int tap_begin(phm__row_tap *tp, uint32_t width, uint32_t height, uint32_t
 static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_t n)
 {
     query_tap *t = (query_tap *)tp;
-    if (t->thumb_ok)
+    if (t->thumb.pixels)
         phm__thumb_rows(&t->thumb, rows, stride, n);
     /* Each cut takes the rows of its bands that are in this block. */
     for (int k = 0; k < PHM_CUT_COUNT; k++) {
@@ -156,7 +156,7 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
         q->has_soft = phm_hash_soft(h, &s, o->mode, o->dihedral, &q->soft) == PHM_OK;
     }
     int border = o->trim && phm__trim_thumb_border(&t.thumb);
-    int corners = o->corners && (kept.pixels || (t.thumb_ok && phm__thumb_corners(&t.thumb)));
+    int corners = o->corners && (kept.pixels || phm__thumb_corners(&t.thumb));
     if (border || corners) {
         /* Only now is the image wanted whole: the border again on its
          * full pixels, the content hashed; the corners. */

@@ -144,14 +144,12 @@ size_t phm_json_quote(const void *data, size_t len, char *out, size_t cap)
         }
         if (e) {
             put(out, cap, &pos, e, 2);
-        } else if (c < 0x20 || c == 0x7f) {
+        } else { /* the run above took every other one-byte character */
             static const char hex[] = "0123456789abcdef";
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             put(out, cap, &pos, esc, 6);
-        } else {
-            put(out, cap, &pos, (const char *)p + i, 1);
         }
         i++;
     }

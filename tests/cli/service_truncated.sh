@@ -77,11 +77,7 @@ t_like "... logged" "$(cat "$T/srv.log")" "idx.phmi' holds all its pages again"
 
 # Cut with no request: the main loop notices it (within a second) and logs.
 truncate -s "$((2 * PAGE))" "$T/idx.phmi"
-i=0
-while [ $i -lt 50 ] && [ "$(grep -c 'index file is truncated' "$T/srv.log")" -lt 2 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_until 50 sh -c '[ "$(grep -c "index file is truncated" "$1")" -ge 2 ]' _ "$T/srv.log"
 t_is "cut without a request: logged by the server itself" \
     "$(grep -c 'index file is truncated' "$T/srv.log")" 2
 svc_stop "$PID"
@@ -94,11 +90,7 @@ mkfifo "$T/q"
 LK=$!
 exec 3>"$T/q"
 printf '%s\n' "$H" >&3
-i=0
-while [ $i -lt 100 ] && ! grep -q lab "$T/lk.out" 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_until 100 grep -q lab "$T/lk.out"
 t_like "lookup from a FIFO: the first query answered" "$(cat "$T/lk.out")" 'lab'
 truncate -s "$((2 * PAGE))" "$T/idx.phmi"
 printf '%s\n' "$H" >&3

@@ -142,15 +142,6 @@ lookup() {
         "http://127.0.0.1:$PORT/v1/lookup" >/dev/null
     sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$T/out"
 }
-# wait_for CMD... - runs CMD every 0.1 s until it succeeds (10 s at most)
-wait_for() {
-    _w=0
-    until "$@"; do
-        _w=$((_w + 1))
-        [ $_w -ge 100 ] && return 1
-        sleep 0.1
-    done
-}
 
 R=$T/replica.phmi
 t_ok "read_only with index_create: refused" \
@@ -165,7 +156,7 @@ t_is "... a lookup meanwhile: 503" \
     "$(req -H "$AUTH_L" -H "$JSON" -d '{"hashes":[]}' "http://127.0.0.1:$PORT/v1/lookup")" 503
 "$PHMATCH" index snapshot "$DB2" "$R" >/dev/null
 ready() { [ "$(req "http://127.0.0.1:$PORT/readyz")" = 200 ]; }
-t_ok "... ready once the snapshot appears" wait_for ready
+t_ok "... ready once the snapshot appears" wait_until 100 ready
 t_like "... with its entry count" "$(cat "$T/out")" '"entries":80'
 t_like "... the log says so" "$(cat "$T/ro.log")" \
     "index swapped (file appeared): .*replica.phmi: 80 entries"
@@ -189,21 +180,21 @@ NEW=$(gen_hashes 1 77 fresh | tail -n 1 | cut -f1)
 "$PHMATCH" index add "$DB2" --hash "$NEW" --source fresh --id fresh0 >/dev/null
 "$PHMATCH" index snapshot "$DB2" "$R" >/dev/null
 found() { [ "$(lookup "$NEW")" = fresh0 ]; }
-t_ok "a newer snapshot renamed over it: its new entry is found" wait_for found
+t_ok "a newer snapshot renamed over it: its new entry is found" wait_until 100 found
 t_like "... the log says swapped, with the new count" "$(cat "$T/ro.log")" \
     "index swapped (file replaced): .*: 81 entries"
 req -H "$AUTH_L" "http://127.0.0.1:$PORT/metrics" >/dev/null
 t_like "... counted in the metrics" "$(cat "$T/out")" 'phmatchd_index_swaps_total 2'
 kill -HUP "$RO"
 swapped3() { grep -q 'index swapped (SIGHUP)' "$T/ro.log"; }
-t_ok "SIGHUP: reopened" wait_for swapped3
+t_ok "SIGHUP: reopened" wait_until 100 swapped3
 t_is "... still finds" "$(lookup "$NEW")" fresh0
 
 # A bad file renamed over it: the previous index stays in use.
 head -c 100000 /dev/urandom >"$T/junk"
 mv "$T/junk" "$R"
 failed() { grep -q 'index swap (file replaced): .*still serving the previous' "$T/ro.log"; }
-t_ok "a file that is no index renamed over it: refused, logged" wait_for failed
+t_ok "a file that is no index renamed over it: refused, logged" wait_until 100 failed
 t_is "... still serving the previous one" "$(lookup "$NEW")" fresh0
 t_is "... still ready" "$(req "http://127.0.0.1:$PORT/readyz")" 200
 "$PHMATCH" index snapshot "$DB2" "$R" >/dev/null

@@ -277,15 +277,8 @@ static void test_kinds(void)
 
 static phm_pdq hash_of(uint32_t seed)
 {
-    phm_pdq p;
-    uint64_t x = seed * 0x9e3779b97f4a7c15u;
-    for (int i = 0; i < 4; i++) { /* splitmix64 */
-        uint64_t z = (x += 0x9e3779b97f4a7c15u);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-        p.w[i] = z ^ (z >> 31);
-    }
-    return p;
+    rng r = { seed * 0x9e3779b97f4a7c15ull };
+    return rng_hash(&r);
 }
 
 static int add(phm_index *idx, const phm_entry *e)
