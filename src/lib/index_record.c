@@ -391,29 +391,41 @@ static int plain_skips(int code, int no_fill)
     return phm_soft_kind(code) || (no_fill && phm_fill_kind(code));
 }
 
+/* The distance from q to the nearest of e's own hash and its variants
+ * plain_skips keeps (ties go to the own hash), that variant's code in
+ * *code (0: the own hash) and whether any was left out in *skipped. */
+static int nearest_plain(const phm_entry *e, const phm_pdq *q, int no_fill, int *code,
+                         int *skipped)
+{
+    int best = phm_pdq_distance(&e->pdq, q);
+    *code = 0;
+    *skipped = 0;
+    for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++) {
+        if (plain_skips(e->variants[v].code, no_fill)) {
+            *skipped = 1;
+            continue;
+        }
+        int d = phm_pdq_distance(&e->variants[v].pdq, q);
+        if (d < best) {
+            best = d;
+            *code = e->variants[v].code;
+        }
+    }
+    return best;
+}
+
 /* The distance from q to e's own hash and its variants that are not soft
  * hashes (nor, with no_fill, filled rotations): what a query hash other
  * than a soft one is measured against. A soft hash is a blurred image's,
  * near the plain hashes of many calm images: wt-combo2 found a clip art's
  * trimmed hash 28 bits from a busy image's stored soft-crop8-bl, a pair
  * of nothing alike. -1 when e has no variant to leave out: the search
- * measured it right. */
+ * measured it right (a video's frames are its slots, not e->pdq). */
 int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int no_fill)
 {
-    size_t k = 0;
-    while (k < e->nvariants && k < PHM_INDEX_MAX_VARIANTS &&
-           !plain_skips(e->variants[k].code, no_fill))
-        k++;
-    if (k == e->nvariants || k == PHM_INDEX_MAX_VARIANTS)
-        return -1; /* nothing left out: the search's distance stands (a
-                      video's frames are its slots, not e->pdq) */
-    int best = phm_pdq_distance(&e->pdq, q);
-    for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++)
-        if (!plain_skips(e->variants[v].code, no_fill)) {
-            int d = phm_pdq_distance(&e->variants[v].pdq, q);
-            best = d < best ? d : best;
-        }
-    return best;
+    int code, skipped;
+    int best = nearest_plain(e, q, no_fill, &code, &skipped);
+    return skipped ? best : -1;
 }
 
 const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_fill,
@@ -423,20 +435,11 @@ const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_f
         *distance = -1;
     if (!e || !query || !(e->signals & PHM_SIG_PDQ))
         return NULL;
-    int best = phm_pdq_distance(&e->pdq, query);
-    const char *name = NULL;
-    for (size_t i = 0; i < e->nvariants && i < PHM_INDEX_MAX_VARIANTS; i++) {
-        if (plain_skips(e->variants[i].code, no_fill))
-            continue;
-        int d = phm_pdq_distance(&e->variants[i].pdq, query);
-        if (d < best) {
-            best = d;
-            name = phm_known_variant_name(e->variants[i].code);
-        }
-    }
+    int code, skipped;
+    int best = nearest_plain(e, query, no_fill, &code, &skipped);
     if (distance)
         *distance = best;
-    return name;
+    return code ? phm_known_variant_name(code) : NULL;
 }
 
 const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,

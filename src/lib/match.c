@@ -407,7 +407,7 @@ static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq
  * away through a soft slot but 30 plain comes after one 5 plain), so
  * they are sorted again before suppression and max_matches look at them. */
 static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
-                       size_t *count, char *err, size_t errlen)
+                       int measured, size_t *count, char *err, size_t errlen)
 {
     int64_t now = (int64_t)time(NULL);
     size_t nh = 0;
@@ -419,10 +419,13 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         phm_match_hit *h = &m->hits[nh];
         int maxd;
         int rc = new_hit(m, h, m->pairs[i].entry, m->pairs[i].distance, err, errlen);
-        /* a search of one hash (no kind_rules pass): its distance without
-         * the entry's soft hashes (rec_plain_distance) */
-        if (rc == PHM_OK && !m->qcode && m->qhash && h->e.nvariants) {
-            int d = rec_plain_distance(&h->e, &m->qhash[m->pairs[i].q], o->calm_corners);
+        /* a search of one hash (`measured` 0: no kind_rules pass): its
+         * distance without the entry's soft hashes, and the slot that
+         * gives it named at once */
+        const char *nearest = NULL;
+        if (rc == PHM_OK && !measured && m->qhash && h->e.nvariants) {
+            int d;
+            nearest = rec_known_variant(&h->e, &m->qhash[m->pairs[i].q], o->calm_corners, &d);
             raised |= d > h->distance;
             h->distance = d > h->distance ? d : h->distance;
         }
@@ -440,12 +443,14 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
             h->variant = o->extra[c / PHM_DIH_COUNT - 1].variant;
         int kind = m->qcode ? extra_kind(o, c) : 0;
         int code = kind;
-        if (kind && m->qhash) /* kind_rules: measured against that kind only */
+        if (kind) /* kind_rules: measured against that kind only (qcode: qhash) */
             kind_distance(&h->e, kind, &m->qhash[q], o->bordered, &code);
         if (kind)
             h->known_variant = phm_known_variant_name(code);
         else if (m->qhash && h->e.nvariants) /* the stored variant nearest */
-            h->known_variant = rec_known_variant(&h->e, &m->qhash[q], o->calm_corners, NULL);
+            h->known_variant = !measured ? nearest
+                                         : rec_known_variant(&h->e, &m->qhash[q],
+                                                             o->calm_corners, NULL);
         nh++;
     }
     if (raised && nh > 1)
@@ -457,10 +462,10 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
 /* The governed hits of m->pairs[0..n) (admit_pairs), then suppression and
  * max_matches. */
 static int govern_pairs(phm_matcher *m, size_t n, int quality, const phm_match_options *o,
-                        char *err, size_t errlen)
+                        int measured, char *err, size_t errlen)
 {
     size_t nh;
-    int rc = admit_pairs(m, n, quality, o, &nh, err, errlen);
+    int rc = admit_pairs(m, n, quality, o, measured, &nh, err, errlen);
     if (rc == PHM_OK)
         rc = suppress(m, nh, err, errlen);
     if (rc != PHM_OK)
@@ -501,7 +506,7 @@ int phm_match_results(phm_matcher *m, const phm_match *raw, size_t n, int qualit
     m->qhash = o->query; /* pair.q is 0: the one hash searched */
     if (np > 1)
         qsort(m->pairs, np, sizeof *m->pairs, pair_by_distance);
-    return govern_pairs(m, np, quality, o, err, errlen);
+    return govern_pairs(m, np, quality, o, 0, err, errlen);
 }
 
 /* The k nearest entries the governance admits: k-NN searches of a
@@ -540,7 +545,7 @@ int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
         for (size_t i = 0; i < n; i++) /* sorted by distance, then entry */
             m->pairs[i] = (pair){ raw[i].entry, PHM_DIH_ORIGINAL, raw[i].distance };
         m->qhash = o->query;
-        if ((rc = admit_pairs(m, n, quality, o, &nh, err, errlen)) != PHM_OK)
+        if ((rc = admit_pairs(m, n, quality, o, 0, &nh, err, errlen)) != PHM_OK)
             return rc;
         /* Past the suppression distance: every entry at or below it is in
          * the window (ties at the window's last distance may be cut). An
@@ -686,7 +691,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
             m->pairs[n++] = m->pairs[i];
     if (n > 1)
         qsort(m->pairs, n, sizeof *m->pairs, pair_by_distance);
-    return govern_pairs(m, n, r->quality, o, err, errlen);
+    return govern_pairs(m, n, r->quality, o, 1, err, errlen); /* kind_rules measured */
 }
 
 /* ------------------------------------------------------------------ */
