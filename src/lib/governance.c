@@ -295,10 +295,9 @@ int idx_gov_attach(phm_index *idx, char *err, size_t errlen)
 {
     const char *what = "cannot open index";
     MDB_txn *txn;
-    idx_len len;
-    int rc = idx_txn_begin(idx, idx->rdonly ? MDB_RDONLY : 0, &txn, &len);
+    int rc = idx_begin(idx, idx->rdonly ? MDB_RDONLY : 0, &txn, what, err, errlen);
     if (rc)
-        return idx_txn_err(rc, &len, err, errlen, what, idx, NULL);
+        return rc;
     unsigned flags = idx->rdonly ? 0 : MDB_CREATE;
     for (size_t i = 0; !rc && i < NGOV; i++)
         rc = mdb_dbi_open(txn, gov_tables[i].name, flags, gov_dbi(idx, i));
@@ -378,10 +377,9 @@ int phm_index_source_get(phm_index *idx, const char *source, phm_source_settings
     if (st)
         return st;
     MDB_txn *txn;
-    idx_len len;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
+    int rc = idx_begin(idx, MDB_RDONLY, &txn, WHAT_R, err, errlen);
     if (rc)
-        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
+        return rc;
     st = source_get_txn(idx, txn, source, out, err, errlen);
     mdb_txn_abort(txn);
     return st;
@@ -527,10 +525,9 @@ static int state_foreach(phm_index *idx, MDB_dbi dbi,
     MDB_txn *txn;
     MDB_cursor *c = NULL;
     MDB_val k, v;
-    idx_len len;
-    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
+    int st = PHM_OK, rc = idx_begin(idx, MDB_RDONLY, &txn, WHAT_R, err, errlen);
     if (rc)
-        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
+        return rc;
     rc = mdb_cursor_open(txn, dbi, &c);
     for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
         char key[KEY_MAX + 1];
@@ -623,10 +620,9 @@ int phm_index_governance_counts(phm_index *idx, int64_t now, phm_governance_coun
         return PHM_OK;
     MDB_txn *txn;
     MDB_stat st;
-    idx_len len;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
+    int rc = idx_begin(idx, MDB_RDONLY, &txn, WHAT_R, err, errlen);
     if (rc)
-        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
+        return rc;
     if (!(rc = mdb_stat(txn, idx->db_quarantine, &st)))
         out->quarantined = st.ms_entries;
     if (!rc && !(rc = mdb_stat(txn, idx->db_sources, &st)))
@@ -655,9 +651,7 @@ static int write_begin(phm_index *idx, gov_write *w, char *err, size_t errlen)
         idx_err(err, errlen, WHAT_W, idx->path, "opened read-only");
         return PHM_ERR_READONLY;
     }
-    idx_len len;
-    int rc = idx_txn_begin(idx, 0, &w->txn, &len);
-    return rc ? idx_txn_err(rc, &len, err, errlen, WHAT_W, idx, NULL) : PHM_OK;
+    return idx_begin(idx, 0, &w->txn, WHAT_W, err, errlen);
 }
 
 /* Commits with the generation bumped (or aborts after an error rc). */
@@ -1054,11 +1048,10 @@ int phm_index_quarantine_counts_foreach(phm_index *idx,
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    idx_len len;
-    int st = PHM_OK, rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
+    int st = PHM_OK, rc = idx_begin(idx, MDB_RDONLY, &txn, WHAT_R, err, errlen);
     if (rc) {
         free(seen);
-        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
+        return rc;
     }
     rc = mdb_cursor_open(txn, idx->db_qcounts, &cur);
     for (int op = MDB_FIRST; !rc && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
@@ -1190,10 +1183,9 @@ int phm_index_entry_disabled(phm_index *idx, const char *source, const char *id,
     if (st || !idx->gov_present)
         return st;
     MDB_txn *txn;
-    idx_len len;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &txn, &len);
+    int rc = idx_begin(idx, MDB_RDONLY, &txn, WHAT_R, err, errlen);
     if (rc)
-        return idx_txn_err(rc, &len, err, errlen, WHAT_R, idx, NULL);
+        return rc;
     uint8_t key[KEY_MAX];
     MDB_val k = { rec_key(source, id, key), key }, v;
     rc = mdb_get(txn, idx->db_disabled, &k, &v);

@@ -875,11 +875,11 @@ phm_simd phm_index_simd(const phm_index *idx)
 
 /* ---- inspecting -------------------------------------------------- */
 
-static int read_begin(phm_index *idx, MDB_txn **txn, const char *what,
-                      char *err, size_t errlen)
+int idx_begin(phm_index *idx, unsigned flags, MDB_txn **txn, const char *what, char *err,
+              size_t errlen)
 {
     idx_len len;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, txn, &len);
+    int rc = idx_txn_begin(idx, flags, txn, &len);
     return rc ? idx_txn_err(rc, &len, err, errlen, what, idx, NULL) : PHM_OK;
 }
 
@@ -949,7 +949,7 @@ int phm_index_get_stats(phm_index *idx, phm_index_stats *out, char *err,
         return PHM_ERR_INVALID;
     memset(out, 0, sizeof *out);
     MDB_txn *txn;
-    int rc = read_begin(idx, &txn, what, err, errlen);
+    int rc = idx_begin(idx, MDB_RDONLY, &txn, what, err, errlen);
     if (rc)
         return rc;
     MDB_stat st;
@@ -1089,7 +1089,7 @@ static int walk(phm_index *idx, MDB_dbi dbi, int kind, walk_visit *visit, void *
     const char *what = "cannot read index";
     MDB_txn *txn;
     MDB_cursor *c;
-    int rc = read_begin(idx, &txn, what, err, errlen);
+    int rc = idx_begin(idx, MDB_RDONLY, &txn, what, err, errlen);
     if (rc)
         return rc;
     if (kind) {

@@ -438,6 +438,10 @@ int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
  * of an IDX_ERR_TRUNCATED are len's (NULL: none in the message). */
 int idx_txn_err(int rc, const idx_len *len, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during);
+/* idx_txn_begin with its error as idx_txn_err words it (`what`, e.g.
+ * "cannot read index"): PHM_OK or a PHM status, *txn begun on success. */
+int idx_begin(phm_index *idx, unsigned flags, MDB_txn **txn, const char *what, char *err,
+              size_t errlen);
 /* mdb_txn_begin / mdb_txn_renew with checks that the file still holds
  * every page the transaction may read: before, the largest size seen;
  * after, the newest root's last page. Else IDX_ERR_TRUNCATED (sizes in

@@ -351,12 +351,11 @@ int phm_searcher_new(phm_index *idx, phm_searcher **out, char *err, size_t errle
         idx_err(err, errlen, WHAT, idx->path, "out of memory");
         return PHM_ERR_NOMEM;
     }
-    idx_len len;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &s->txn, &len);
+    int rc = idx_begin(idx, MDB_RDONLY, &s->txn, WHAT, err, errlen);
     if (rc) {
         free(s->res);
         free(s);
-        return idx_txn_err(rc, &len, err, errlen, WHAT, idx, NULL);
+        return rc;
     }
     mdb_txn_reset(s->txn); /* keeps the reader slot */
     *out = s;

@@ -353,10 +353,9 @@ int phm_index_verify(phm_index *idx, char *err, size_t errlen)
     blk_iter eit = { 0 };
     idx_base_mem copies = { 0 };
     uint8_t *seen = NULL;
-    idx_len len;
-    int rc = idx_txn_begin(idx, MDB_RDONLY, &v.txn, &len);
+    int rc = idx_begin(idx, MDB_RDONLY, &v.txn, "cannot verify index", err, errlen);
     if (rc)
-        return idx_txn_err(rc, &len, err, errlen, "cannot verify index", idx, NULL);
+        return rc;
     blk_map_init(&v.km, v.txn, idx->db_keys, BLK_KEYS);
     blk_map_init(&em, v.txn, idx->db_entries, BLK_ENTRIES);
 
