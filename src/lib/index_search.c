@@ -20,12 +20,14 @@
 
 static const char *const WHAT = "cannot search index";
 
-/* phm_search_batch: radius queries whose base candidates are verified
- * together (mih.h, mih_batch), this many at a time, when the base has at
- * least BATCH_MIN_BASE hashes. */
-#define BATCH_QUERIES 256
+/* phm_search_batch: radius queries whose base is searched together
+ * (mih.h, mih_batch_probe), this many at a time, when the base has at
+ * least BATCH_MIN_BASE hashes: at 1 M hashes their probes of a table
+ * reach most of its buckets, so it is read forward, near-densely. */
+#define BATCH_QUERIES 4096
 /* A batch holds at most about this many candidates (8 bytes each, twice;
- * more only for a single query that has more). The Makefile's
+ * a group of queries up to twice as many before it is split, and more
+ * only for a single query that has more). The Makefile's
  * test_search_cap builds this file with a cap of 64, so that the tests
  * reach the early stop. */
 #ifndef BATCH_PAIRS
@@ -759,36 +761,28 @@ int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
 }
 
 /* Radius searches of queries[0 .. *n) (*n <= BATCH_QUERIES) whose base
- * candidates are verified together (mih.h, mih_batch), appending their
- * results, as search_one's, and setting s->offsets[at .. at + *n). Stops
- * early, setting *n to the queries searched, once BATCH_PAIRS candidates
- * are held. */
+ * is searched together (mih.h, mih_batch_probe and mih_batch_verify),
+ * appending their results, as search_one's, and setting
+ * s->offsets[at .. at + *n). Stops early, setting *n to the queries
+ * searched, once BATCH_PAIRS candidates are held, or to 0, with nothing
+ * done, when the planner would scan the base. */
 static int radius_batch(phm_searcher *s, const phm_pdq *queries, size_t *np, size_t at,
                         int radius, char *err, size_t errlen)
 {
     size_t n = *np;
     const ham_kernels *k = s->idx->kern;
     mih_batch *b = &s->batch;
-    mih_batch_reset(b);
-    s->scr.defer = 1;
-    for (size_t j = 0; j < n; j++) {
-        s->scr.nhits = 0;
-        s->scr.advise = 0;
-        int rc = mih_search(&s->base, k, &queries[j], radius, 0, &s->scr);
-        if (!rc && s->scr.deferred)
-            rc = mih_batch_add(b, s->scr.cand, s->scr.ndeferred, (uint32_t)j);
-        /* a scan's hits (not with a plan that uses the tables): verified
-         * again with the others */
-        for (size_t h = 0; !rc && !s->scr.deferred && h < s->scr.nhits; h++)
-            rc = mih_batch_add(b, &s->scr.hits[h].slot, 1, (uint32_t)j);
-        if (rc) {
-            s->scr.defer = 0;
-            goto nomem;
-        }
-        if (b->npairs >= BATCH_PAIRS)
-            n = *np = j + 1;
+    size_t done;
+    int rc = mih_batch_probe(b, &s->base, k, queries, n, radius, BATCH_PAIRS, &done);
+    if (rc == PHM_ERR_NOMEM)
+        goto nomem;
+    if (rc) { /* n is 1..BATCH_QUERIES, the radius checked */
+        idx_err(err, errlen, WHAT, s->idx->path, "invalid batch");
+        return rc;
     }
-    s->scr.defer = 0;
+    n = *np = done;
+    if (n == 0) /* a plan that scans: the caller searches one by one */
+        return PHM_OK;
     if (mih_batch_verify(b, &s->base, k, queries, n, radius))
         goto nomem;
     int multi = idx_searcher_multi(s);
@@ -842,6 +836,7 @@ int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
             size_t n = nqueries - i < BATCH_QUERIES ? nqueries - i : BATCH_QUERIES;
             if ((st = radius_batch(s, queries + i, &n, i, radius, err, errlen)))
                 return st;
+            tables = n > 0;
             i += n;
             continue;
         }

@@ -346,10 +346,18 @@ static void split(int T, int *t0, int *t1)
     *t1 = T - 1 - *t0;
 }
 
+/* Weights of a probe, a posting read and a candidate in half_cost: the
+ * cost model's, or the candidates alone (their expected number). */
+typedef struct cost_weights {
+    double probe, posting, candidate;
+} cost_weights;
+static const cost_weights COST = { COST_PROBE, COST_POSTING, COST_CANDIDATE },
+                          CANDIDATES = { 0, 0, 1 };
+
 /* Expected cost of probing one half at threshold t under chunk filter T,
- * for n uniform hashes. A posting in a probe at distance d passes the
- * filter when the other half is within T - d. */
-static double half_cost(size_t n, int t, int T)
+ * for n uniform hashes, with weights w. A posting in a probe at distance
+ * d passes the filter when the other half is within T - d. */
+static double half_cost(size_t n, int t, int T, const cost_weights *w)
 {
     static const double below[17] = { 1, 17, 137, 697, 2517, 6885, 14893,
                                       26333, 39203, 50643, 58651, 63019,
@@ -358,18 +366,18 @@ static double half_cost(size_t n, int t, int T)
     for (int d = 0; d <= t; d++) {
         int left = T - d;
         double pass = left < 0 ? 0 : left > 16 ? 1 : below[left] / MIH_VALUES;
-        cost += binom16[d] * (COST_PROBE + per_probe * (COST_POSTING + pass * COST_CANDIDATE));
+        cost += binom16[d] * (w->probe + per_probe * (w->posting + pass * w->candidate));
     }
     return cost;
 }
 
-static double chunk_cost(size_t n, int T)
+static double chunk_cost(size_t n, int T, const cost_weights *w)
 {
     if (T < 0)
         return 0;
     int t0, t1;
     split(T, &t0, &t1);
-    return half_cost(n, t0, T) + (t1 >= 0 ? half_cost(n, t1, T) : 0);
+    return half_cost(n, t0, T, w) + (t1 >= 0 ? half_cost(n, t1, T, w) : 0);
 }
 
 /* Chunk thresholds T[0..7] with sum(T_c + 1) = r + 1, raised greedily
@@ -385,7 +393,7 @@ static double plan(size_t n, int r, double limit, int T[MIH_CHUNKS])
     double cost = 0;
     for (unsigned c = 0; c < MIH_CHUNKS; c++) {
         T[c] = base - 1 + ((int)c < extra ? 1 : 0);
-        cost += chunk_cost(n, T[c]);
+        cost += chunk_cost(n, T[c], &COST);
         if (cost > limit)
             return 1e300;
     }
@@ -622,7 +630,6 @@ static int flush_probes(probe_state *ps)
     /* Then the candidates' hashes, random in the array, for verify. The
      * decoded list may be shorter only if the vector is damaged. */
     size_t out = ps->nbuf ? ps->buf[0].c0 : ps->ncand;
-    int fetch = !s->defer; /* a batch reads them later, in order (mih_batch) */
     for (size_t j = 0; j < ps->nbuf; j++) {
         probe *p = &ps->buf[j];
         if (p->c1 == p->c0)
@@ -639,15 +646,23 @@ static int flush_probes(probe_state *ps)
      * the decodes, each walk stalled the search (measured at 100 M on one
      * thread: 4,200 -> 5,300 queries per CPU second). */
     size_t from = ps->nbuf ? ps->buf[0].c0 : out;
-    for (size_t c = from; fetch && c < out; c++)
+    for (size_t c = from; c < out; c++)
         __builtin_prefetch(&v->hashes[s->cand[c]], 0, 3);
     ps->ncand = out;
     ps->nbuf = 0;
     return PHM_OK;
 }
 
+/* The next larger number with as many ones as mask (> 0): Gosper's
+ * next combination; a 16-bit mask's last is followed by one >= 2^16. */
+static inline uint32_t next_combination(uint32_t mask)
+{
+    uint32_t c = mask & (~mask + 1), nx = mask + c;
+    return (((nx ^ mask) >> 2) / c) | nx;
+}
+
 /* Every value within distance t of the query's half: for each d = 0..t,
- * every 16-bit mask of d bits (Gosper's next-combination). */
+ * every 16-bit mask of d bits. */
 static int probe_half(probe_state *ps, unsigned table, int T, int t)
 {
     int rc;
@@ -664,8 +679,7 @@ static int probe_half(probe_state *ps, unsigned table, int T, int t)
                 return rc;
             if (d == 0)
                 break;
-            uint32_t c = mask & (~mask + 1), nx = mask + c;
-            mask = (((nx ^ mask) >> 2) / c) | nx;
+            mask = next_combination(mask);
         } while (mask < MIH_VALUES);
     }
     return PHM_OK;
@@ -676,8 +690,6 @@ int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
 {
     size_t first = s->nhits;
     s->probes = s->postings = s->candidates = 0;
-    s->deferred = 0;
-    s->ndeferred = 0;
     if (v->n == 0 || r < 0)
         return PHM_OK;
     if (r > PHM_PDQ_BITS)
@@ -706,11 +718,6 @@ int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
     if (ps.nbuf && (rc = flush_probes(&ps)))
         return rc;
     s->candidates = ps.ncand;
-    if (s->defer) {
-        s->deferred = 1;
-        s->ndeferred = ps.ncand;
-        return PHM_OK;
-    }
     if (mih_hits_reserve(s, ps.ncand))
         return PHM_ERR_NOMEM;
     size_t n = k->verify(q, v->hashes, s->cand, ps.ncand, r, s->hits + first);
@@ -743,12 +750,12 @@ void mih_batch_free(mih_batch *b)
     free(b->count);
     free(b->hits);
     free(b->qoff);
+    free(b->probes);
+    free(b->psorted);
+    free(b->pcount);
+    free(b->run);
+    free(b->masks);
     memset(b, 0, sizeof *b);
-}
-
-void mih_batch_reset(mih_batch *b)
-{
-    b->npairs = 0;
 }
 
 /* Grows *p (elements of `size` bytes, capacity *cap) to hold `need`. */
@@ -757,17 +764,209 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
     return phm__grow(p, cap, need, size, 1024);
 }
 
-int mih_batch_add(mih_batch *b, const uint32_t *slots, size_t n, uint32_t query)
+/* Probes one table pass of mih_batch_probe holds at most (8 bytes each,
+ * twice): its scratch is bounded whatever the radius. */
+#define SWEEP_PROBES ((size_t)1 << 20)
+/* Probes between a directory read's prefetch and its use, and between
+ * the prefetch of a run's first bytes (up to PREFETCH_RUN_BYTES: at 100 M
+ * a run is ~3 KB) and its filter: the probes are sorted, so these reads
+ * are forward and near one another, and a few in flight are enough. */
+#define SWEEP_DIR_AHEAD 16
+#define SWEEP_RUN_AHEAD 8
+
+/* Number of 16-bit masks of weight <= t. */
+static size_t masks_within(int t)
 {
-    if (n > SIZE_MAX / 2 - b->npairs ||
-        grow((void **)&b->pairs, &b->pairs_cap, b->npairs + n, sizeof *b->pairs))
-        return PHM_ERR_NOMEM;
-    mih_pair *p = b->pairs + b->npairs;
-    for (size_t i = 0; i < n; i++) {
-        p[i].slot = slots[i];
-        p[i].query = query;
+    size_t m = 0;
+    for (int d = 0; d <= t && d <= 16; d++)
+        m += (size_t)binom16[d];
+    return m;
+}
+
+/* The probes' masks of a half at threshold t under chunk threshold T:
+ * (partner threshold << 16 | mask), every mask of weight d = 0..t
+ * (next_combination), as probe_half makes them. Returns their
+ * number (masks_within(t)). */
+static size_t sweep_masks(uint32_t *out, int T, int t)
+{
+    size_t n = 0;
+    for (int d = 0; d <= t && d <= 16; d++) {
+        uint32_t pt = (uint32_t)(T - d > 16 ? 16 : T - d), mask = (1u << d) - 1;
+        do {
+            out[n++] = pt << 16 | mask;
+            if (d == 0)
+                break;
+            mask = next_combination(mask);
+        } while (mask < MIH_VALUES);
     }
-    b->npairs += n;
+    return n;
+}
+
+/* Probes of queries [q0, q0 + g) in table tb, (bucket << 48 | partner
+ * threshold << 32 | query), sorted by bucket into b->psorted (a counting
+ * sort). Returns their number. */
+static size_t sweep_make(mih_batch *b, const phm_pdq *queries, size_t q0, size_t g,
+                         unsigned tb, int T, int t)
+{
+    uint32_t *masks = b->masks, *count = b->pcount;
+    size_t nm = sweep_masks(masks, T, t), np = 0;
+    uint64_t *pr = b->probes;
+    memset(count, 0, (MIH_VALUES + 1) * sizeof *count);
+    for (size_t j = q0; j < q0 + g; j++) {
+        uint32_t value = mih_key(&queries[j], tb);
+        for (size_t m = 0; m < nm; m++) {
+            uint32_t key = value ^ (masks[m] & 0xffffu);
+            count[key + 1]++;
+            pr[np++] = (uint64_t)key << 48 | (uint64_t)(masks[m] >> 16) << 32 | j;
+        }
+    }
+    for (size_t v = 1; v <= MIH_VALUES; v++)
+        count[v] += count[v - 1];
+    for (size_t i = 0; i < np; i++)
+        b->psorted[count[pr[i] >> 48]++] = pr[i];
+    return np;
+}
+
+/* One group's sweep of every table. Stops with *too_many = 1 before the
+ * batch would hold more than `limit` candidates (those the group added
+ * stay in b: the caller drops them). */
+static int sweep_group(mih_batch *b, const mih_view *v, const ham_kernels *k,
+                       const phm_pdq *queries, size_t q0, size_t g, const int T[MIH_CHUNKS],
+                       size_t limit, int *too_many)
+{
+    *too_many = 0;
+    for (unsigned tb = 0; tb < MIH_TABLES; tb++) {
+        int Tc = T[tb >> 1], t0, t1;
+        if (Tc < 0)
+            continue;
+        split(Tc, &t0, &t1);
+        int t = (tb & 1) ? t1 : t0;
+        if (t < 0)
+            continue;
+        size_t np = sweep_make(b, queries, q0, g, tb, Tc, t);
+        const uint32_t *dir = v->offsets[tb];
+        const uint16_t *post = (const uint16_t *)(const void *)v->postings[tb];
+        const uint64_t *sorted = b->psorted;
+        for (size_t i = 0; i < np; i++) {
+            if (i + SWEEP_DIR_AHEAD < np)
+                __builtin_prefetch(&dir[2 * (sorted[i + SWEEP_DIR_AHEAD] >> 48)], 0, 3);
+            if (i + SWEEP_RUN_AHEAD < np) {
+                uint32_t key = (uint32_t)(sorted[i + SWEEP_RUN_AHEAD] >> 48);
+                uint32_t lo = mih_off(dir, key), hi = mih_off(dir, key + 1);
+                if (lo < hi && hi <= v->n) {
+                    size_t bytes = 2 * (size_t)(hi - lo);
+                    if (bytes > PREFETCH_RUN_BYTES)
+                        bytes = PREFETCH_RUN_BYTES;
+                    for (size_t x = 0; x < bytes; x += 64)
+                        __builtin_prefetch((const uint8_t *)(post + 2 * (size_t)lo) + x, 0, 3);
+                }
+            }
+            uint32_t key = (uint32_t)(sorted[i] >> 48), j = (uint32_t)sorted[i];
+            unsigned pt = (unsigned)(sorted[i] >> 32) & 0xffffu;
+            probe p = { .lo = mih_off(dir, key), .hi = mih_off(dir, key + 1),
+                        .key = key, .table = (uint16_t)tb };
+            if (p.hi <= p.lo || p.hi > v->n) /* empty, or damaged: verify reports it */
+                continue;
+            size_t len = p.hi - p.lo;
+            if (len > b->run_cap && grow((void **)&b->run, &b->run_cap, len, sizeof *b->run))
+                return PHM_ERR_NOMEM;
+            p.c1 = (uint32_t)k->filter(post + 2 * (size_t)p.lo, len,
+                                       (uint16_t)mih_key(&queries[j], tb ^ 1), pt, 0, b->run);
+            if (p.c1 == 0)
+                continue;
+            uint32_t end = decode_slots(v, &p, b->run);
+            if (end > limit - b->npairs) { /* b->npairs <= limit */
+                *too_many = 1;
+                return PHM_OK;
+            }
+            if (grow((void **)&b->pairs, &b->pairs_cap, b->npairs + end, sizeof *b->pairs))
+                return PHM_ERR_NOMEM;
+            for (uint32_t c = 0; c < end; c++)
+                b->pairs[b->npairs++] = (mih_pair){ .slot = b->run[c], .query = j };
+        }
+    }
+    return PHM_OK;
+}
+
+/* Queries in a group of mih_batch_probe expecting `each` candidates a
+ * query: half max_pairs in all, 1..cap. */
+static size_t group_size(size_t max_pairs, double each, size_t cap)
+{
+    double g = (double)max_pairs / 2 / (each > 1 ? each : 1);
+    return g < 1 ? 1 : g > (double)cap ? cap : (size_t)g;
+}
+
+int mih_batch_probe(mih_batch *b, const mih_view *v, const ham_kernels *k,
+                    const phm_pdq *queries, size_t nqueries, int r, size_t max_pairs,
+                    size_t *done)
+{
+    *done = 0;
+    b->npairs = 0;
+    if (nqueries == 0 || nqueries > MIH_BATCH_MAX || r < 0)
+        return PHM_ERR_INVALID;
+    if (!v->has_tables || v->n == 0)
+        return PHM_OK;
+    if (r > PHM_PDQ_BITS)
+        r = PHM_PDQ_BITS;
+    int T[MIH_CHUNKS];
+    double scan = COST_SCAN * (double)v->n;
+    if (plan(v->n, r, scan, T) >= scan)
+        return PHM_OK;
+    size_t most = 1; /* one query's probes of one table, at most */
+    for (unsigned c = 0; c < MIH_CHUNKS; c++) {
+        int t0, t1;
+        if (T[c] < 0)
+            continue;
+        split(T[c], &t0, &t1);
+        size_t m0 = masks_within(t0), m1 = t1 >= 0 ? masks_within(t1) : 0;
+        most = m0 > most ? m0 : most;
+        most = m1 > most ? m1 : most;
+    }
+    size_t cap = SWEEP_PROBES / most ? SWEEP_PROBES / most : 1;
+    if (cap > nqueries)
+        cap = nqueries;
+    if (grow((void **)&b->probes, &b->probes_cap, cap * most, sizeof *b->probes) ||
+        grow((void **)&b->psorted, &b->psorted_cap, cap * most, sizeof *b->psorted) ||
+        grow((void **)&b->masks, &b->masks_cap, most, sizeof *b->masks))
+        return PHM_ERR_NOMEM;
+    if (!b->pcount && !(b->pcount = malloc((MIH_VALUES + 1) * sizeof *b->pcount)))
+        return PHM_ERR_NOMEM;
+    /* Groups of about half max_pairs candidates: past that a batch stops
+     * anyway, and at 100 M hashes (a thousand candidates a query, runs of
+     * 3 KB) larger groups read the tables no faster. The sizes from what
+     * the last group of this base and radius found a query, or for a
+     * first group from the cost model's uniform hashes. */
+    if (b->each_n != v->n || b->each_r != r) {
+        b->each = 0;
+        for (unsigned c = 0; c < MIH_CHUNKS; c++)
+            b->each += chunk_cost(v->n, T[c], &CANDIDATES);
+        b->each_n = v->n;
+        b->each_r = r;
+    }
+    size_t group = group_size(max_pairs, b->each, cap);
+    /* A group that would take the batch past twice max_pairs candidates
+     * is searched again in halves (one query is never split): the scratch
+     * stays near what one by one would hold. */
+    size_t limit = max_pairs > SIZE_MAX / 2 ? SIZE_MAX : 2 * max_pairs;
+    size_t q0 = 0;
+    while (q0 < nqueries) {
+        size_t g = nqueries - q0 < group ? nqueries - q0 : group, start = b->npairs;
+        int too_many;
+        int rc = sweep_group(b, v, k, queries, q0, g, T, g > 1 ? limit : SIZE_MAX, &too_many);
+        if (rc)
+            return rc;
+        if (too_many) {
+            b->npairs = start;
+            group = g / 2;
+            continue;
+        }
+        q0 += g;
+        b->each = (double)(b->npairs - start) / (double)g;
+        if (b->npairs >= max_pairs)
+            break;
+        group = group_size(max_pairs, b->each, cap);
+    }
+    *done = q0;
     return PHM_OK;
 }
 

@@ -187,12 +187,6 @@ typedef struct mih_scratch {
      * that their reads are in flight together instead of one page fault
      * at a time. Costs about a system call per probe and candidate. */
     int advise;
-    /* Set by the caller (a batch, mih_batch): the tables path stops before
-     * the candidates' hashes are read and leaves the candidates' slots in
-     * cand[0 .. ndeferred) with deferred = 1, hits untouched (a scan still
-     * appends hits, deferred = 0). */
-    int defer, deferred;
-    size_t ndeferred;
 } mih_scratch;
 
 void mih_scratch_free(mih_scratch *s);
@@ -211,23 +205,26 @@ double mih_estimate(const mih_view *v, int r, int *use_tables);
 int mih_search(const mih_view *v, const ham_kernels *k, const phm_pdq *q,
                int r, int force_scan, mih_scratch *s);
 
-/* Candidates of many queries verified together (issue 17, 100 M).
+/* Many queries searched together (issue 17): what mih_search finds for
+ * each, in two sweeps instead of one query's random reads.
  *
- * One query's candidates (about a thousand at 100 M hashes) lie at random
- * in the hash array, nearly each on a page of its own: in a file
- * mapping's 4 KB pages each read is a TLB miss, and the prefetches that
- * start them stall the search while the page walks run. The deferred
- * candidates (mih_scratch.defer) of a batch of queries, in the order of
- * their slots' 64 KB regions of the array, read the array as one forward
- * sweep: neighbouring reads share the page-table lines (and often the
- * pages) their walks read. Each query's hits are those mih_search finds,
- * sorted by slot, each slot once. */
+ * One query's probes read one bucket of a table each, and its candidates
+ * (about a thousand at 100 M hashes) lie at random in the hash array,
+ * nearly each on a page of its own: every read is a cache miss and, in a
+ * file mapping's 4 KB pages, often a TLB miss, which prefetching only
+ * partly overlaps. mih_batch_probe sorts the probes of a batch by bucket,
+ * table by table, so each table is read forward (near-dense at 1 M hashes
+ * and a few thousand queries: the hardware streams it); mih_batch_verify
+ * compares the candidates in the order of their slots' 64 KB regions of
+ * the array, so neighbouring reads share the page-table lines (and often
+ * the pages) their walks read. Each query's hits are those mih_search
+ * finds, sorted by slot, each slot once. */
 typedef struct mih_pair {
     uint32_t slot, query;
 } mih_pair;
 
 typedef struct mih_batch {
-    mih_pair *pairs, *sorted; /* candidates as added, then by region */
+    mih_pair *pairs, *sorted; /* candidates as found, then by region */
     size_t npairs, pairs_cap;
     uint32_t *count;          /* regions + 1 */
     size_t count_cap;
@@ -235,19 +232,39 @@ typedef struct mih_batch {
     size_t hits_cap;
     size_t *qoff;
     size_t qoff_cap;
+    /* mih_batch_probe's scratch, kept for the batch's life (a searcher's):
+     * one table's probes, as made and sorted by bucket, the buckets'
+     * counts, a run's passing postings, a half's masks */
+    uint64_t *probes, *psorted;
+    size_t probes_cap, psorted_cap;
+    uint32_t *pcount;
+    uint32_t *run;
+    size_t run_cap;
+    uint32_t *masks;
+    size_t masks_cap;
+    /* candidates a query in the last group of a base of each_n hashes at
+     * radius each_r: the next group's size */
+    double each;
+    size_t each_n;
+    int each_r;
 } mih_batch;
 
 void mih_batch_free(mih_batch *b);
 
-/* Starts a batch (keeps the buffers). */
-void mih_batch_reset(mih_batch *b);
-
 /* Most queries in one batch. */
 #define MIH_BATCH_MAX 65536u
 
-/* Adds the n candidate slots of query `query` (0, 1, ... in the batch,
- * below MIH_BATCH_MAX). PHM_OK or PHM_ERR_NOMEM. */
-int mih_batch_add(mih_batch *b, const uint32_t *slots, size_t n, uint32_t query);
+/* The tables path of mih_search for queries[0 .. nqueries) at once: b
+ * (emptied first) gets their candidates' (slot, query number) pairs, for
+ * mih_batch_verify. Queries go in groups; once b holds max_pairs
+ * candidates after a group, the rest are left: *done says how many were
+ * searched, at least one, or none when v has no tables or the plan for r
+ * prefers a scan (mih_estimate): mih_search then. Returns PHM_OK,
+ * PHM_ERR_NOMEM, or PHM_ERR_INVALID for nqueries 0 or over MIH_BATCH_MAX
+ * or r < 0. */
+int mih_batch_probe(mih_batch *b, const mih_view *v, const ham_kernels *k,
+                    const phm_pdq *queries, size_t nqueries, int r, size_t max_pairs,
+                    size_t *done);
 
 /* Verifies the candidates of queries[0 .. nqueries) against v (the view
  * their candidates came from) at radius r (0..256), into b->hits /

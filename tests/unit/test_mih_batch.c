@@ -1,12 +1,13 @@
-/* test_mih_batch.c - the search's batches (mih.h, mih_batch: the
- * candidates of many queries read in the order of their slots) find, for
- * every query, what a brute-force comparison of the query with every hash
- * finds, and what mih_search finds alone, each slot once and by slot: on
- * uniform hashes and on families of near-duplicates (a slot found on many
- * halves), at radii 0..40, with each SIMD level's kernels, in batches of
- * 1, 7 and 200 queries; a scan (forced, or a plan without tables) still
- * gives hits, not deferred candidates; a batch of more than
- * MIH_BATCH_MAX queries is refused. */
+/* test_mih_batch.c - the search's batches (mih.h: mih_batch_probe sorts
+ * the probes of many queries by bucket, mih_batch_verify reads their
+ * candidates in the order of their slots) find, for every query, what a
+ * brute-force comparison of the query with every hash finds, and what
+ * mih_search finds alone, each slot once and by slot: on uniform hashes
+ * and on families of near-duplicates (a slot found on many halves), at
+ * radii 0..40, with each SIMD level's kernels, in batches of 1, 7 and 200
+ * queries, in one group, in groups split in halves and with early stops;
+ * a plan that scans, or a view without tables, is left to mih_search; a
+ * batch of more than MIH_BATCH_MAX queries is refused. */
 #include <string.h>
 
 #include "index_util.h"
@@ -103,28 +104,16 @@ static void check(const char *shape, const phm_pdq *h, size_t n, const phm_pdq *
     mih_scratch s = { 0 }, one = { 0 };
     mih_batch b = { 0 };
     for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++) {
-        int r = radii[ri];
+        int r = radii[ri], tables;
+        mih_estimate(&v, r, &tables);
+        if (!tables)
+            continue;
         for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
-            size_t bad = 0, alone = 0, results = 0, deferred = 0;
+            size_t bad = 0, alone = 0, results = 0;
             for (size_t q0 = 0; q0 < nq; q0 += sizes[si]) {
-                size_t len = nq - q0 < sizes[si] ? nq - q0 : sizes[si];
-                mih_batch_reset(&b);
-                s.defer = 1;
-                for (size_t j = 0; j < len; j++) {
-                    s.nhits = 0;
-                    if (mih_search(&v, k, &q[q0 + j], r, 0, &s))
-                        bail();
-                    if (s.deferred) {
-                        deferred++;
-                        if (s.nhits || mih_batch_add(&b, s.cand, s.ndeferred, (uint32_t)j))
-                            bad++;
-                    } else {
-                        for (size_t x = 0; x < s.nhits; x++)
-                            if (mih_batch_add(&b, &s.hits[x].slot, 1, (uint32_t)j))
-                                bail();
-                    }
-                }
-                if (mih_batch_verify(&b, &v, k, &q[q0], len, r))
+                size_t len = nq - q0 < sizes[si] ? nq - q0 : sizes[si], done;
+                if (mih_batch_probe(&b, &v, k, &q[q0], len, r, (size_t)1 << 21, &done) ||
+                    done != len || mih_batch_verify(&b, &v, k, &q[q0], len, r))
                     bail();
                 for (size_t j = 0; j < len; j++) {
                     const ham_hit *got = b.hits + b.qoff[j];
@@ -133,7 +122,6 @@ static void check(const char *shape, const phm_pdq *h, size_t n, const phm_pdq *
                     if (!equals_brute(n, q0 + j, r, got, cnt))
                         bad++;
                     one.nhits = 0;
-                    one.defer = 0;
                     if (mih_search(&v, k, &q[q0 + j], r, 0, &one))
                         bail();
                     if (one.nhits != cnt || (cnt && memcmp(one.hits, got, cnt * sizeof *got)))
@@ -141,20 +129,92 @@ static void check(const char *shape, const phm_pdq *h, size_t n, const phm_pdq *
                 }
             }
             IS_INT(bad, 0, "%s %s: radius %d in batches of %zu equals brute force "
-                   "(%zu results, %zu deferred)", phase_name(k), shape, r, sizes[si],
-                   results, deferred);
+                   "(%zu results)", phase_name(k), shape, r, sizes[si], results);
             IS_INT(alone, 0, "%s %s: radius %d in batches of %zu equals mih_search alone",
                    phase_name(k), shape, r, sizes[si]);
         }
     }
-    /* a scan, forced: hits, nothing deferred */
-    s.defer = 1;
+    /* mih_batch_probe in many groups and calls (max_pairs 40 and 1:
+     * groups split in halves down to single queries, early stops) gives
+     * what brute force gives, adds each query's candidates once (as many
+     * pairs in all as one call with room for all) and holds at most twice
+     * max_pairs candidates, or less than max_pairs and one query's (a
+     * single query is never split); a plan that scans, or a view without
+     * tables, is left to mih_search */
+    static const size_t caps[] = { 40, 1 };
+    for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++) {
+        int r = radii[ri], tables;
+        size_t whole = 0, done = 0;
+        mih_estimate(&v, r, &tables);
+        if (mih_batch_probe(&b, &v, k, q, nq, r, (size_t)1 << 30, &done))
+            bail();
+        if (!tables) {
+            OK(done == 0 && b.npairs == 0, "%s %s: radius %d: mih_batch_probe leaves a "
+               "plan that scans to mih_search", phase_name(k), shape, r);
+            continue;
+        }
+        whole = b.npairs;
+        size_t one_most = 0; /* the most candidates of one query */
+        for (size_t j = 0; j < nq; j++) {
+            if (mih_batch_probe(&b, &v, k, &q[j], 1, r, 1, &done) || done != 1)
+                bail();
+            one_most = b.npairs > one_most ? b.npairs : one_most;
+        }
+        for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+            size_t bad = 0, results = 0, calls = 0, pairs = 0, over = 0;
+            for (size_t q0 = 0; q0 < nq; q0 += done) {
+                size_t len = nq - q0;
+                if (mih_batch_probe(&b, &v, k, &q[q0], len, r, caps[ci], &done) ||
+                    done == 0 || done > len)
+                    bail();
+                calls++;
+                pairs += b.npairs;
+                if (b.npairs > 2 * caps[ci] && b.npairs >= caps[ci] + one_most)
+                    over++;
+                if (mih_batch_verify(&b, &v, k, &q[q0], done, r))
+                    bail();
+                for (size_t j = 0; j < done; j++) {
+                    size_t cnt = b.qoff[j + 1] - b.qoff[j];
+                    results += cnt;
+                    if (!equals_brute(n, q0 + j, r, b.hits + b.qoff[j], cnt))
+                        bad++;
+                }
+            }
+            IS_INT(bad, 0, "%s %s: radius %d, max_pairs %zu: mih_batch_probe equals brute "
+                   "force (%zu results, %zu calls)", phase_name(k), shape, r, caps[ci],
+                   results, calls);
+            IS_INT(pairs, whole, "%s %s: radius %d, max_pairs %zu: each query's candidates "
+                   "added once", phase_name(k), shape, r, caps[ci]);
+            IS_INT(over, 0, "%s %s: radius %d, max_pairs %zu: at most twice max_pairs held "
+                   "(one query: %zu)", phase_name(k), shape, r, caps[ci], one_most);
+            if (caps[ci] == 1 && results) /* each call stops after its first candidates */
+                OK(calls > 1 && calls <= nq, "%s %s: radius %d, max_pairs 1: stopped early "
+                   "(%zu calls)", phase_name(k), shape, r, calls);
+        }
+    }
+    {
+        mih_view none = v;
+        size_t done = 9;
+        none.has_tables = 0;
+        OK(mih_batch_probe(&b, &none, k, q, nq, 31, 100, &done) == PHM_OK && done == 0 &&
+               b.npairs == 0,
+           "%s %s: mih_batch_probe without tables is left to mih_search", phase_name(k),
+           shape);
+        OK(mih_batch_probe(&b, &v, k, q, (size_t)MIH_BATCH_MAX + 1, 31, 100, &done) ==
+               PHM_ERR_INVALID && done == 0,
+           "%s %s: mih_batch_probe of MIH_BATCH_MAX + 1 queries is refused", phase_name(k),
+           shape);
+        OK(mih_batch_probe(&b, &v, k, q, 0, 31, 100, &done) == PHM_ERR_INVALID &&
+               mih_batch_probe(&b, &v, k, q, nq, -1, 100, &done) == PHM_ERR_INVALID,
+           "%s %s: mih_batch_probe of no queries or a negative radius is refused",
+           phase_name(k), shape);
+    }
+    /* a scan, forced */
     s.nhits = 0;
     int rc = mih_search(&v, k, &q[0], 31, 1, &s);
-    OK(rc == PHM_OK && !s.deferred && equals_brute(n, 0, 31, s.hits, s.nhits),
-       "%s %s: a forced scan under defer gives its hits", phase_name(k), shape);
+    OK(rc == PHM_OK && equals_brute(n, 0, 31, s.hits, s.nhits),
+       "%s %s: a forced scan gives its hits", phase_name(k), shape);
     /* a batch of too many queries is refused, not overrun */
-    mih_batch_reset(&b);
     IS_INT(mih_batch_verify(&b, &v, k, q, (size_t)MIH_BATCH_MAX + 1, 31), PHM_ERR_NOMEM,
            "%s %s: a batch of MIH_BATCH_MAX + 1 queries is refused", phase_name(k), shape);
     mih_scratch_free(&s);

@@ -249,9 +249,10 @@ static void check_all(phm_index *idx, const ref *r, rng *g, const char *phase)
     }
     IS_INT(bad, 0, "%s: batch 3-nearest within 64 equals brute force", phase);
     phm_searcher_free(s);
-    /* Batches of 600 (the queries six times: more than one of the
-     * library's groups of candidates verified together) at each radius,
-     * from a fresh searcher whose first search is the batch. */
+    /* Batches of 600 (the queries six times) at each radius, from a fresh
+     * searcher whose first search is the batch. One call of the library's
+     * (BATCH_QUERIES) here; test_search_cap, whose batches stop at 64
+     * candidates, runs the same over many. */
     enum { NB = 6 * NQ };
     phm_pdq *bq = malloc(NB * sizeof *bq);
     for (size_t i = 0; bq && i < NB; i++)
