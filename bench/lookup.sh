@@ -70,14 +70,17 @@ for n in $sizes; do
     fi
     bins=$build/phmatch
     [ -z "$other" ] || bins="$bins $other"
+    b=0
+    rm -f "$dir"/out-*.jsonl
     for bin in $bins; do # the same output, and the page cache warm
+        b=$((b + 1)) # numbered: both binaries may be build/phmatch of two trees
         "$bin" lookup -j 1 --format jsonl --index "$dir/idx.phmi" "$dir/queries.txt" \
-            >"$dir/out-$(basename "$(dirname "$bin")")-$(basename "$bin").jsonl" 2>>"$log" ||
+            >"$dir/out-$b.jsonl" 2>>"$log" ||
             die "'$bin lookup' failed (see $log)"
     done
     if [ -n "$other" ]; then
-        set -- "$dir"/out-*.jsonl
-        cmp -s "$1" "$2" || die "$build/phmatch and $other write different output ($1, $2)"
+        cmp -s "$dir/out-1.jsonl" "$dir/out-2.jsonl" ||
+            die "$build/phmatch and $other write different output ($dir/out-1.jsonl, $dir/out-2.jsonl)"
     fi
     r=1
     while [ "$r" -le "$reps" ]; do
