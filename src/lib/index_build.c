@@ -97,6 +97,10 @@ static int build_threads(size_t n)
     return threads;
 }
 
+/* The second pass of a table's fill is cut into this many parts when
+ * threads share it. */
+#define PLACE_PARTS 8
+
 /* Builds the 16 tables over hashes[0..n) and stores them: per table its
  * directory ('O' t) and its area ('P' t), a value each (one blob of all 16
  * areas would pass 2 GiB at ~32 M hashes). The areas are filled in place,
@@ -105,9 +109,9 @@ static int build_threads(size_t n)
  * reserved value must be filled before the next LMDB call (LMDB may spill
  * dirty pages at it). */
 static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n,
-                        const uint32_t *planned)
+                        const uint32_t *planned, idx_ahead *ah)
 {
-    unsigned threads = (unsigned)build_threads(n);
+    unsigned threads = (unsigned)build_threads(n), parts = threads > 1 ? PLACE_PARTS : 1;
     uint8_t *own = planned ? NULL : malloc(MIH_TABLES * MIH_DIR_BYTES);
     const uint8_t *dirs = planned ? (const uint8_t *)planned : own;
     void *scratch = malloc(mih_build_scratch_bytes(n));
@@ -136,10 +140,12 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
             break;
         }
         uint8_t *area = p;
-        uint64_t edge[2] = { 0 };
+        uint64_t edge[PLACE_PARTS] = { 0 };
         mih_fill_clear(n, dir, area);
         /* one parallel region a table (a thread waiting between regions
-         * spins for a while): the first pass, then the second */
+         * spins for a while): the first pass, then the second, in parts
+         * taken as the threads come free (the writing thread of
+         * index_ahead.c shares the cores with them) */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
@@ -153,19 +159,30 @@ static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, siz
                 mih_fill_scatter(hashes, n, i, dir, scratch, k, threads);
 #ifdef _OPENMP
 #pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
 #endif
-            for (unsigned k = t; k < threads; k += nt)
-                edge[k] = mih_fill_place(n, dir, area, scratch, k, threads);
+            for (unsigned k = 0; k < parts; k++)
+                edge[k] = mih_fill_place(n, dir, area, scratch, k, parts);
         }
         uint64_t *bits = (uint64_t *)(void *)(area + mih_bits_at(n));
-        for (unsigned part = 0; part < threads; part++)
+        for (unsigned part = 0; part < parts; part++)
             if (edge[part])
-                bits[mih_fill_edge_word(n, dir, part, threads)] |= edge[part];
+                bits[mih_fill_edge_word(n, dir, part, parts)] |= edge[part];
+        /* complete: to the file beside the next table's fill */
+        idx_ahead_copy(ah, area, mih_area_bytes(n, dir));
     }
 out:
     free(own);
     free(scratch);
     return rc;
+}
+
+/* The most bytes a table's area over n hashes can take: its postings,
+ * then a bit vector of n ones and at most n - 1 zeros (each value's
+ * last high part, summed over the 65,536 values). */
+static size_t area_bound(size_t n)
+{
+    return mih_bits_at(n) + 8 * (size_t)((2 * (uint64_t)n + 63) / 64);
 }
 
 /* Hashes per 'H' segment: IDX_HSEG_HASHES, or for tests the value of
@@ -188,8 +205,10 @@ static size_t hseg_hashes(size_t n, size_t psize)
 }
 
 /* Stores hashes[0..n) as 'H' segments (each: IDX_HSEG_PAD zero bytes, then
- * its hashes) and deletes the segments of a bigger old base. */
-static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n)
+ * its hashes) and deletes the segments of a bigger old base; their hashes
+ * are written ahead from `hashes` (ah, when not NULL). */
+static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n,
+                      idx_ahead *ah)
 {
     MDB_stat es;
     int rc = mdb_env_stat(idx->env, &es);
@@ -216,6 +235,7 @@ static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_
             size_t lo = bytes / threads * j, hi = j + 1 == threads ? bytes : bytes / threads * (j + 1);
             memcpy(dst + lo, src + lo, hi - lo);
         }
+        idx_ahead_write(ah, p, pad + bytes, pad, src, bytes);
     }
     for (; !rc && k < IDX_HSEG_MAX; k++) {
         uint8_t key[4];
@@ -241,6 +261,8 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     MDB_cursor *c = NULL;
     MDB_stat st;
     const void *old_e = NULL;
+    idx_ahead *ah = NULL;
+    int tables;
     const phm_pdq *old_seg[IDX_HSEG_MAX];
     size_t old_cnt[IDX_HSEG_MAX], old_nseg = 0;
     int rc = idx_base_header_get(idx, txn, &h);
@@ -350,12 +372,15 @@ int idx_rebuild(phm_index *idx, MDB_txn *txn, const uint64_t *extra_eids,
     use_e = m.eids;
     use_n = m.n;
 write:
-    if ((rc = put_hashes(idx, txn, use_h, use_n)) ||
+    tables = mih_wants_tables(use_n);
+    /* with two threads building, a third writes the finished values */
+    if (build_threads(use_n) > 1)
+        ah = idx_ahead_start(idx, tables ? area_bound(use_n) : 0);
+    if ((rc = put_hashes(idx, txn, use_h, use_n, ah)) ||
         (rc = put_eids(idx, txn, use_e, use_n)))
         goto out;
-    int tables = mih_wants_tables(use_n);
     if (tables) {
-        rc = build_tables(idx, txn, use_h, use_n, dirs);
+        rc = build_tables(idx, txn, use_h, use_n, dirs, ah);
     } else {
         for (unsigned i = 0; !rc && i < MIH_TABLES; i++) {
             rc = del_blob(idx, txn, IDX_BLOB_OFFSETS, i);
@@ -378,6 +403,7 @@ write:
         goto out;
     rc = mdb_drop(txn, idx->db_dead, 0);
 out:
+    idx_ahead_finish(ah); /* it reads use_h: before m is freed */
     if (c)
         mdb_cursor_close(c);
     free(dead);

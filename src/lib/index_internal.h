@@ -528,6 +528,26 @@ void idx_plan_hold(idx_plan *p);
 uint32_t *idx_plan_finish(idx_plan *p, const phm_pdq *hashes, size_t n);
 /* Ends the thread and frees p (NULL: nothing). */
 void idx_plan_free(idx_plan *p);
+/* wt-import3: a rebuild's finished values written to the file by a
+ * thread of their own while the next ones are built (index_ahead.c), so
+ * that LMDB's commit rewrites pages the page cache already holds.
+ * idx_ahead_start: NULL when no thread can be made; buf_bytes: the
+ * largest value idx_ahead_copy will be given (two buffers of it are
+ * allocated, touched only as values are copied). */
+typedef struct idx_ahead idx_ahead;
+idx_ahead *idx_ahead_start(phm_index *idx, size_t buf_bytes);
+/* Bytes [at, at + len) of the value just reserved at `value` (vlen
+ * bytes, an overflow value of this transaction) are src[0..len), which
+ * stays unchanged until idx_ahead_finish: queues their whole pages. */
+void idx_ahead_write(idx_ahead *a, const void *value, size_t vlen, size_t at, const void *src,
+                     size_t len);
+/* The value at `value` (vlen bytes) is complete: copies its whole pages
+ * into a free buffer (waiting for one) and queues them, before returning
+ * (the caller may then make LMDB calls, which may free the value). */
+void idx_ahead_copy(idx_ahead *a, const void *value, size_t vlen);
+/* Waits for every queued write, ends the thread, frees a (NULL: nothing).
+ * Before the transaction commits. */
+void idx_ahead_finish(idx_ahead *a);
 /* Rebuilds the base from base - dead + delta + `extra` (the transaction's
  * new hashes, ascending eids, all greater than every stored eid), within
  * the write transaction `txn`. Clears the delta and dead tables and
