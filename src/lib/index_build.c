@@ -222,11 +222,13 @@ static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_
         if ((rc = reserve_blob(idx, txn, IDX_BLOB_HASHES, k, pad + cnt * sizeof(phm_pdq), &p)))
             break;
         memset(p, 0, pad);
-        /* the copy (and the first touch of the reserved pages) in halves,
-         * one a thread */
         uint8_t *dst = (uint8_t *)p + pad;
         const uint8_t *src = (const uint8_t *)(hashes + at);
         size_t bytes = cnt * sizeof(phm_pdq);
+        /* to the file from the caller's array, beside the copy */
+        idx_ahead_write(ah, p, pad + bytes, pad, src, bytes);
+        /* the copy (and the first touch of the reserved pages) in halves,
+         * one a thread */
         unsigned threads = (unsigned)build_threads(cnt);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
@@ -235,7 +237,6 @@ static int put_hashes(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_
             size_t lo = bytes / threads * j, hi = j + 1 == threads ? bytes : bytes / threads * (j + 1);
             memcpy(dst + lo, src + lo, hi - lo);
         }
-        idx_ahead_write(ah, p, pad + bytes, pad, src, bytes);
     }
     for (; !rc && k < IDX_HSEG_MAX; k++) {
         uint8_t key[4];
