@@ -26,6 +26,14 @@
  * array), and idx_ahead_copy copies the value into one of two buffers
  * before it returns.
  *
+ * Nothing waits for this thread: a value finished while both buffers are
+ * still being written is left to the commit, the copied values go before
+ * the segments' hashes (which need no buffer, and are written a piece at a
+ * time when no copy waits), and idx_ahead_finish drops what is not
+ * written yet (after the piece being written): the commit writes every
+ * page anyway. So on a machine whose other core is busy the rebuild is
+ * not held up by a thread that cannot run.
+ *
  * Where a value lies in the file comes from its first page's header,
  * which LMDB's file format puts IDX_OVERFLOW_HDR bytes before the value
  * (the page number, then the flags and the count of overflow pages);
@@ -44,66 +52,88 @@
 /* LMDB's page header (its file format): u64 page number, u16 pad,
  * u16 flags, u32 number of overflow pages. */
 #define LMDB_P_OVERFLOW 0x04u
-/* Values written at once, at most (one pwrite is capped below 2 GiB). */
-#define AHEAD_WRITE_MAX ((size_t)1 << 26)
-#define AHEAD_QUEUE 8
+/* Bytes written by one pwrite: between two of them the thread looks for
+ * a copied value (before more of a segment) and for the end. */
+#define AHEAD_PIECE ((size_t)8 << 20)
+/* Segments held at most (more are left to the commit). */
+#define AHEAD_SEGS 8
 
 typedef struct ahead_job {
     const uint8_t *src;
-    size_t len;
+    size_t len, done;
     off_t off;
-    int buf; /* the buffer it holds, or -1 */
 } ahead_job;
 
 struct idx_ahead {
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* a job queued, one done, or the end */
+    pthread_cond_t cv; /* work queued, or the end */
     int fd;
     size_t psize, mapsize;
-    ahead_job q[AHEAD_QUEUE];
-    size_t head, count; /* the jobs waiting, from q[head] */
-    int busy;           /* the thread writes a job taken from the queue */
-    int stop, failed;
+    ahead_job copy[2]; /* the copied values, in buf[0] and buf[1] */
+    int queued[2];     /* copy[b] waits or is being written (buf[b] in use) */
+    int first;         /* of two queued copies, the older */
+    ahead_job seg[AHEAD_SEGS]; /* segments' hashes, written in order */
+    size_t nseg, seg_at;
+    int stop, drain, failed;
     uint8_t *buf[2];
     size_t buf_cap;
-    int buf_used[2];
 };
+
+/* Writes one piece of job j; 0, or -1 after a failed write. */
+static int write_piece(int fd, ahead_job *j)
+{
+    size_t part = j->len - j->done < AHEAD_PIECE ? j->len - j->done : AHEAD_PIECE;
+    for (;;) {
+        ssize_t w = pwrite(fd, j->src + j->done, part, j->off + (off_t)j->done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        j->done += (size_t)w;
+        return 0;
+    }
+}
+
+/* The next job with bytes left: the older copied value, else the first
+ * unfinished segment; NULL when none. *b: the copy's buffer, or -1. */
+static ahead_job *next_job(idx_ahead *a, int *b)
+{
+    if (a->queued[0] || a->queued[1]) {
+        *b = a->queued[0] && a->queued[1] ? a->first : a->queued[0] ? 0 : 1;
+        return &a->copy[*b];
+    }
+    *b = -1;
+    while (a->seg_at < a->nseg && a->seg[a->seg_at].done == a->seg[a->seg_at].len)
+        a->seg_at++;
+    return a->seg_at < a->nseg ? &a->seg[a->seg_at] : NULL;
+}
 
 static void *ahead_main(void *arg)
 {
     idx_ahead *a = arg;
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (!a->stop && !a->count)
-            pthread_cond_wait(&a->cv, &a->mu);
-        if (!a->count)
-            break; /* stopped, and nothing left to write */
-        ahead_job j = a->q[a->head];
-        a->head = (a->head + 1) % AHEAD_QUEUE;
-        a->count--;
-        a->busy = 1;
-        int skip = a->failed;
-        pthread_mutex_unlock(&a->mu);
-        size_t done = 0;
-        while (!skip && done < j.len) {
-            size_t part = j.len - done < AHEAD_WRITE_MAX ? j.len - done : AHEAD_WRITE_MAX;
-            ssize_t w = pwrite(a->fd, j.src + done, part, j.off + (off_t)done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                skip = 1; /* the commit writes it, and reports the failure */
+        ahead_job *j = NULL;
+        int b = -1;
+        for (;;) {
+            if (a->failed || (a->stop && !a->drain))
+                break; /* the rest is the commit's */
+            if ((j = next_job(a, &b)) || a->stop)
                 break;
-            }
-            done += (size_t)w;
+            pthread_cond_wait(&a->cv, &a->mu);
         }
+        if (!j || a->failed || (a->stop && !a->drain))
+            break;
+        /* the job stays where it is: the caller only adds jobs, and
+         * touches a copy's slot only once it is no longer queued */
+        pthread_mutex_unlock(&a->mu);
+        int rc = write_piece(a->fd, j);
         pthread_mutex_lock(&a->mu);
-        if (skip)
-            a->failed = 1;
-        if (j.buf >= 0)
-            a->buf_used[j.buf] = 0;
-        a->busy = 0;
-        pthread_cond_broadcast(&a->cv);
+        if (rc)
+            a->failed = 1; /* the commit writes it, and reports the failure */
+        else if (b >= 0 && j->done == j->len)
+            a->queued[b] = 0;
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
@@ -174,16 +204,6 @@ static int value_pages(const idx_ahead *a, const uint8_t *value, size_t vlen, si
     return 1;
 }
 
-/* Queues a job (the caller holds a->mu), waiting for room. */
-static void queue_job(idx_ahead *a, const ahead_job *j)
-{
-    while (a->count == AHEAD_QUEUE)
-        pthread_cond_wait(&a->cv, &a->mu);
-    a->q[(a->head + a->count) % AHEAD_QUEUE] = *j;
-    a->count++;
-    pthread_cond_broadcast(&a->cv);
-}
-
 void idx_ahead_write(idx_ahead *a, const void *value, size_t vlen, size_t at, const void *src,
                      size_t len)
 {
@@ -191,10 +211,11 @@ void idx_ahead_write(idx_ahead *a, const void *value, size_t vlen, size_t at, co
     size_t from, to;
     if (!a || !value_pages(a, value, vlen, at, len, &off, &from, &to))
         return;
-    ahead_job j = { (const uint8_t *)src + from, to - from, off, -1 };
     pthread_mutex_lock(&a->mu);
-    if (!a->failed)
-        queue_job(a, &j);
+    if (!a->failed && a->nseg < AHEAD_SEGS) {
+        a->seg[a->nseg++] = (ahead_job){ (const uint8_t *)src + from, to - from, 0, off };
+        pthread_cond_broadcast(&a->cv);
+    }
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -205,14 +226,13 @@ void idx_ahead_copy(idx_ahead *a, const void *value, size_t vlen)
     if (!a || !a->buf_cap || !value_pages(a, value, vlen, 0, vlen, &off, &from, &to) ||
         to - from > a->buf_cap)
         return;
+    /* a free buffer, or none: the commit writes this one */
     pthread_mutex_lock(&a->mu);
-    while (!a->failed && a->buf_used[0] && a->buf_used[1])
-        pthread_cond_wait(&a->cv, &a->mu);
-    int b = a->buf_used[0] ? 1 : 0, failed = a->failed;
-    if (!failed)
-        a->buf_used[b] = 1; /* so the thread cannot have it */
+    int b = !a->queued[0] ? 0 : !a->queued[1] ? 1 : -1;
+    if (a->failed)
+        b = -1;
     pthread_mutex_unlock(&a->mu);
-    if (failed)
+    if (b < 0)
         return;
     /* the copy in halves, one a thread, as the value was filled */
     const uint8_t *src = (const uint8_t *)value + from;
@@ -231,18 +251,21 @@ void idx_ahead_copy(idx_ahead *a, const void *value, size_t vlen)
                hi = k + 1 == threads ? bytes : bytes / (size_t)threads * (size_t)(k + 1);
         memcpy(dst + lo, src + lo, hi - lo);
     }
-    ahead_job j = { dst, bytes, off, b };
     pthread_mutex_lock(&a->mu);
-    queue_job(a, &j);
+    a->copy[b] = (ahead_job){ dst, bytes, 0, off };
+    a->first = a->queued[b ^ 1] ? b ^ 1 : b;
+    a->queued[b] = 1;
+    pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
 }
 
-void idx_ahead_finish(idx_ahead *a)
+void idx_ahead_finish(idx_ahead *a, int drain)
 {
     if (!a)
         return;
     pthread_mutex_lock(&a->mu);
     a->stop = 1;
+    a->drain = drain;
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->thread, NULL);

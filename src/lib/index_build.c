@@ -5,7 +5,9 @@
  * OpenMP when there is more than one core) and stored as LMDB values of
  * less than 2 GiB each (the hashes in segments: index_internal.h,
  * IDX_HSEG_HASHES), which readers then use in place through the memory
- * map. */
+ * map. With two building threads, a third writes each finished value to
+ * the file while the next is built (index_ahead.c), so that the commit's
+ * write finds the file's pages in the page cache. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -107,7 +109,8 @@ static int build_threads(size_t n)
  * in LMDB's reserved space, a table at a time (reserved first: the first
  * pass writes only the scratch), each pass split between the threads: a
  * reserved value must be filled before the next LMDB call (LMDB may spill
- * dirty pages at it). */
+ * dirty pages at it). A filled area is handed to `ah` (copied) before that
+ * call. */
 static int build_tables(phm_index *idx, MDB_txn *txn, const phm_pdq *hashes, size_t n,
                         const uint32_t *planned, idx_ahead *ah)
 {
@@ -404,7 +407,7 @@ write:
         goto out;
     rc = mdb_drop(txn, idx->db_dead, 0);
 out:
-    idx_ahead_finish(ah); /* it reads use_h: before m is freed */
+    idx_ahead_finish(ah, 0); /* it reads use_h: before m is freed */
     if (c)
         mdb_cursor_close(c);
     free(dead);

@@ -538,16 +538,19 @@ typedef struct idx_ahead idx_ahead;
 idx_ahead *idx_ahead_start(phm_index *idx, size_t buf_bytes);
 /* Bytes [at, at + len) of the value just reserved at `value` (vlen
  * bytes, an overflow value of this transaction) are src[0..len), which
- * stays unchanged until idx_ahead_finish: queues their whole pages. */
+ * stays unchanged until idx_ahead_finish: queues their whole pages (at
+ * most 8 such values; more are left to the commit). */
 void idx_ahead_write(idx_ahead *a, const void *value, size_t vlen, size_t at, const void *src,
                      size_t len);
 /* The value at `value` (vlen bytes) is complete: copies its whole pages
- * into a free buffer (waiting for one) and queues them, before returning
- * (the caller may then make LMDB calls, which may free the value). */
+ * into a free buffer and queues them, before returning (the caller may
+ * then make LMDB calls, which may free the value); with no free buffer,
+ * nothing (the commit writes it). Copies are written before segments. */
 void idx_ahead_copy(idx_ahead *a, const void *value, size_t vlen);
-/* Waits for every queued write, ends the thread, frees a (NULL: nothing).
- * Before the transaction commits. */
-void idx_ahead_finish(idx_ahead *a);
+/* Ends the thread once the piece it writes is written (drain = 0: what
+ * is not written is left to the commit; 1: after everything queued) and
+ * frees a (NULL: nothing). Before the transaction commits. */
+void idx_ahead_finish(idx_ahead *a, int drain);
 /* Rebuilds the base from base - dead + delta + `extra` (the transaction's
  * new hashes, ascending eids, all greater than every stored eid), within
  * the write transaction `txn`. Clears the delta and dead tables and

@@ -4,8 +4,9 @@
  * Directly: values reserved in a write transaction, written ahead by
  * idx_ahead_write (from the caller's bytes, a part of the value) and
  * idx_ahead_copy (the whole value, copied), are in the file at their
- * pages before anything commits (read back with pread); a value of
- * another transaction's size past the buffers is left to the commit; the
+ * pages before anything commits (read back with pread, after
+ * idx_ahead_finish with drain); a value larger than the buffers is left to
+ * the commit; the
  * transaction then aborted leaves the index as it was (verify passes, its
  * entries unchanged). Through the index: imports large enough for the
  * rebuild's two threads (and so the writing thread), with the hashes cut
@@ -186,7 +187,7 @@ static void direct(const char *dir, rng *r)
     if (c)
         memset(c, 0x5a, big);
     idx_ahead_copy(ah, c, big);
-    idx_ahead_finish(ah);
+    idx_ahead_finish(ah, 1);
     OK(aoff > 0 && file_has(fd, aoff, psize, at, src + at, alen - at),
        "a's pages are in the file before the commit");
     OK(boff > 0 && file_has(fd, boff, psize, 0, bcopy, blen),
