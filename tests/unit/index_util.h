@@ -107,4 +107,32 @@ static inline int index_set_format(const char *path, uint32_t v)
     return index_raw_edit(path, index_put_format, &v);
 }
 
+/* Whether phm_index_verify passes on the index file at path (its message
+ * printed as a TAP comment when not). */
+static inline int index_file_verifies(const char *path)
+{
+    phm_index *idx;
+    char err[PHM_ERRMSG_MAX];
+    if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
+        return 0;
+    int st = phm_index_verify(idx, err, sizeof err);
+    if (st)
+        fprintf(stderr, "# %s\n", err);
+    phm_index_close(idx);
+    return st == PHM_OK;
+}
+
+/* The entries of the index file at path, or (size_t)-1. */
+static inline size_t index_file_entries(const char *path)
+{
+    phm_index *idx;
+    char err[PHM_ERRMSG_MAX];
+    phm_index_stats s;
+    if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
+        return (size_t)-1;
+    int st = phm_index_get_stats(idx, &s, err, sizeof err);
+    phm_index_close(idx);
+    return st ? (size_t)-1 : (size_t)s.entries;
+}
+
 #endif

@@ -82,19 +82,6 @@ static int add_entries(const char *path, rng *r, const char *tag, size_t n, phm_
     return st;
 }
 
-static int verify_ok(const char *path)
-{
-    phm_index *idx;
-    char err[PHM_ERRMSG_MAX];
-    if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
-        return 0;
-    int st = phm_index_verify(idx, err, sizeof err);
-    if (st)
-        fprintf(stderr, "# %s\n", err);
-    phm_index_close(idx);
-    return st == PHM_OK;
-}
-
 /* Whether each of h[0..n) (every step-th) is found at distance 0. */
 static int all_found(const char *path, const phm_pdq *h, size_t n, size_t step)
 {
@@ -115,18 +102,6 @@ static int all_found(const char *path, const phm_pdq *h, size_t n, size_t step)
     phm_searcher_free(s);
     phm_index_close(idx);
     return ok;
-}
-
-static size_t stored_count(const char *path)
-{
-    phm_index *idx;
-    char err[PHM_ERRMSG_MAX];
-    phm_index_stats s;
-    if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
-        return (size_t)-1;
-    int st = phm_index_get_stats(idx, &s, err, sizeof err);
-    phm_index_close(idx);
-    return st ? (size_t)-1 : (size_t)s.entries;
 }
 
 /* Reserves `len` bytes under search-table key (kind, k) in txn. */
@@ -198,8 +173,8 @@ static void direct(const char *dir, rng *r)
        "a value larger than the buffers is not written ahead");
     mdb_txn_abort(txn);
     phm_index_close(idx);
-    OK(verify_ok(path), "aborted after writing ahead: verify passes");
-    OK(stored_count(path) == 3000, "aborted after writing ahead: the 3000 entries");
+    OK(index_file_verifies(path), "aborted after writing ahead: verify passes");
+    OK(index_file_entries(path) == 3000, "aborted after writing ahead: the 3000 entries");
     free(cw);
     free(bcopy);
     free(src);
@@ -220,11 +195,11 @@ int main(void)
     char path[600];
     snprintf(path, sizeof path, "%s/big.phmi", dir);
     OK(add_entries(path, &r, "a", n1, h) == PHM_OK, "first import of %zu", n1);
-    OK(verify_ok(path), "first import: verify passes");
+    OK(index_file_verifies(path), "first import: verify passes");
     OK(all_found(path, h, n1, 97), "first import: every 97th hash found");
     /* more than 1/32 of the base: the commit rebuilds from base + new */
     OK(add_entries(path, &r, "b", n2, h + n1) == PHM_OK, "second import of %zu", n2);
-    OK(verify_ok(path), "second import (rebuilt): verify passes");
+    OK(index_file_verifies(path), "second import (rebuilt): verify passes");
     OK(all_found(path, h, n1 + n2, 89), "second import: every 89th hash found");
     phm_index *idx;
     char err[PHM_ERRMSG_MAX];
@@ -234,9 +209,9 @@ int main(void)
         phm_index_close(idx);
     }
     OK(st == PHM_OK, "compacted (rebuilt into pages the earlier bases freed)");
-    OK(verify_ok(path), "compacted: verify passes");
+    OK(index_file_verifies(path), "compacted: verify passes");
     OK(all_found(path, h, n1 + n2, 83), "compacted: every 83rd hash found");
-    OK(stored_count(path) == n1 + n2, "compacted: %zu entries", n1 + n2);
+    OK(index_file_entries(path) == n1 + n2, "compacted: %zu entries", n1 + n2);
     free(h);
     scratch_done(dir);
     return tap_done();

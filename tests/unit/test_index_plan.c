@@ -155,31 +155,6 @@ static int import(const char *path, rng *r, const char *tag, size_t n, size_t dr
     return st;
 }
 
-static int verify_ok(const char *path)
-{
-    phm_index *idx;
-    char err[PHM_ERRMSG_MAX];
-    if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
-        return 0;
-    int st = phm_index_verify(idx, err, sizeof err);
-    if (st)
-        fprintf(stderr, "# %s\n", err);
-    phm_index_close(idx);
-    return st == PHM_OK;
-}
-
-static size_t stored_count(const char *path)
-{
-    phm_index *idx;
-    char err[PHM_ERRMSG_MAX];
-    phm_index_stats s;
-    if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err))
-        return (size_t)-1;
-    int st = phm_index_get_stats(idx, &s, err, sizeof err);
-    phm_index_close(idx);
-    return st ? (size_t)-1 : (size_t)s.entries;
-}
-
 int main(void)
 {
     rng r = { 42 };
@@ -216,23 +191,23 @@ int main(void)
 
     snprintf(path, sizeof path, "%s/a.phmi", dir);
     OK(import(path, &r, "a", n, SIZE_MAX, 0) == PHM_OK, "first import of %zu (counted ahead)", n);
-    OK(verify_ok(path), "verify passes");
+    OK(index_file_verifies(path), "verify passes");
     OK(stored_dirs_match(path, n), "stored directories equal mih_plan_table's");
-    OK(stored_count(path) == n, "%zu entries", n);
+    OK(index_file_entries(path) == n, "%zu entries", n);
 
     snprintf(path, sizeof path, "%s/b.phmi", dir);
     OK(import(path, &r, "b", n, 5000, 0) == PHM_OK, "first import with a new entry removed");
-    OK(verify_ok(path), "verify passes");
+    OK(index_file_verifies(path), "verify passes");
     OK(stored_dirs_match(path, n - 1), "stored directories equal mih_plan_table's");
-    OK(stored_count(path) == n - 1, "%zu entries", n - 1);
+    OK(index_file_entries(path) == n - 1, "%zu entries", n - 1);
 
     snprintf(path, sizeof path, "%s/c.phmi", dir);
     OK(import(path, &r, "c", n, SIZE_MAX, 1) == PHM_OK, "an import aborted while counting");
     OK(import(path, &r, "c", 67000, SIZE_MAX, 0) == PHM_OK, "then a first import of 67000");
-    OK(verify_ok(path) && stored_dirs_match(path, 67000), "verify passes, directories equal");
+    OK(index_file_verifies(path) && stored_dirs_match(path, 67000), "verify passes, directories equal");
     /* a second import into a built base: merged and planned at commit */
     OK(import(path, &r, "d", n, SIZE_MAX, 0) == PHM_OK, "a second import of %zu", n);
-    OK(verify_ok(path) && stored_dirs_match(path, 67000 + n), "verify passes, directories equal");
+    OK(index_file_verifies(path) && stored_dirs_match(path, 67000 + n), "verify passes, directories equal");
 
     unsetenv("PHM_INDEX_TEST_PLAN");
     scratch_done(dir);
