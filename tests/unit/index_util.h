@@ -135,4 +135,46 @@ static inline size_t index_file_entries(const char *path)
     return st ? (size_t)-1 : (size_t)s.entries;
 }
 
+/* Adds n entries "<tag><i>" (ids in key order: the direct path; source
+ * "s") of random hashes to the index file at path (created if missing),
+ * in one transaction, their hashes into keep[0..n) unless NULL; removes
+ * entry `drop` (< n) again when drop < n. Commits unless `abort_it`.
+ * Returns the library status (the message as a TAP comment). */
+static inline int index_file_add(const char *path, rng *r, const char *tag, size_t n,
+                                 size_t drop, int abort_it, phm_pdq *keep)
+{
+    phm_index *idx;
+    phm_index_txn *t;
+    char err[PHM_ERRMSG_MAX];
+    int st = phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err);
+    if (st)
+        return st;
+    if ((st = phm_index_txn_begin(idx, &t, err, sizeof err))) {
+        phm_index_close(idx);
+        return st;
+    }
+    for (size_t i = 0; !st && i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s%08zu", tag, i);
+        phm_entry e = { .source = "s", .id = id, .signals = PHM_SIG_PDQ, .quality = 90,
+                        .pdq = rng_hash(r) };
+        if (keep)
+            keep[i] = e.pdq;
+        st = phm_index_add(t, &e, err, sizeof err);
+    }
+    if (!st && drop < n) {
+        char id[32];
+        snprintf(id, sizeof id, "%s%08zu", tag, drop);
+        st = phm_index_remove(t, "s", id, NULL, err, sizeof err);
+    }
+    if (abort_it || st)
+        phm_index_txn_abort(t);
+    else
+        st = phm_index_txn_commit(t, NULL, err, sizeof err);
+    if (st)
+        fprintf(stderr, "# %s\n", err);
+    phm_index_close(idx);
+    return st;
+}
+
 #endif

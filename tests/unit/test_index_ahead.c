@@ -51,37 +51,6 @@ static int file_has(int fd, off_t voff, size_t psize, size_t at, const uint8_t *
     return ok;
 }
 
-static int add_entries(const char *path, rng *r, const char *tag, size_t n, phm_pdq *keep)
-{
-    phm_index *idx;
-    phm_index_txn *t;
-    char err[PHM_ERRMSG_MAX];
-    int st = phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err);
-    if (st)
-        return st;
-    if ((st = phm_index_txn_begin(idx, &t, err, sizeof err))) {
-        phm_index_close(idx);
-        return st;
-    }
-    for (size_t i = 0; !st && i < n; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "%s%08zu", tag, i);
-        phm_entry e = { .source = "s", .id = id, .signals = PHM_SIG_PDQ, .quality = 90,
-                        .pdq = rng_hash(r) };
-        if (keep)
-            keep[i] = e.pdq;
-        st = phm_index_add(t, &e, err, sizeof err);
-    }
-    if (st)
-        phm_index_txn_abort(t);
-    else
-        st = phm_index_txn_commit(t, NULL, err, sizeof err);
-    if (st)
-        fprintf(stderr, "# %s\n", err);
-    phm_index_close(idx);
-    return st;
-}
-
 /* Whether each of h[0..n) (every step-th) is found at distance 0. */
 static int all_found(const char *path, const phm_pdq *h, size_t n, size_t step)
 {
@@ -117,7 +86,7 @@ static void direct(const char *dir, rng *r)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/direct.phmi", dir);
-    OK(add_entries(path, r, "d", 3000, NULL) == PHM_OK, "a small index to write beside");
+    OK(index_file_add(path, r, "d", 3000, SIZE_MAX, 0, NULL) == PHM_OK, "a small index to write beside");
     phm_index *idx;
     char err[PHM_ERRMSG_MAX];
     if (phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err)) {
@@ -194,11 +163,11 @@ int main(void)
     phm_pdq *h = malloc((n1 + n2) * sizeof *h);
     char path[600];
     snprintf(path, sizeof path, "%s/big.phmi", dir);
-    OK(add_entries(path, &r, "a", n1, h) == PHM_OK, "first import of %zu", n1);
+    OK(index_file_add(path, &r, "a", n1, SIZE_MAX, 0, h) == PHM_OK, "first import of %zu", n1);
     OK(index_file_verifies(path), "first import: verify passes");
     OK(all_found(path, h, n1, 97), "first import: every 97th hash found");
     /* more than 1/32 of the base: the commit rebuilds from base + new */
-    OK(add_entries(path, &r, "b", n2, h + n1) == PHM_OK, "second import of %zu", n2);
+    OK(index_file_add(path, &r, "b", n2, SIZE_MAX, 0, h + n1) == PHM_OK, "second import of %zu", n2);
     OK(index_file_verifies(path), "second import (rebuilt): verify passes");
     OK(all_found(path, h, n1 + n2, 89), "second import: every 89th hash found");
     phm_index *idx;

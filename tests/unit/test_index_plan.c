@@ -117,44 +117,6 @@ static int stored_dirs_match(const char *path, size_t want_n)
     return ok;
 }
 
-/* Adds n entries "<tag><i>" (ids in key order: the direct path) of
- * random hashes; removes entry `drop` (< n) again when drop < n. Commits
- * unless `abort_it`. Returns the library status. */
-static int import(const char *path, rng *r, const char *tag, size_t n, size_t drop,
-                  int abort_it)
-{
-    phm_index *idx;
-    phm_index_txn *t;
-    char err[PHM_ERRMSG_MAX];
-    int st = phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err);
-    if (st)
-        return st;
-    if ((st = phm_index_txn_begin(idx, &t, err, sizeof err))) {
-        phm_index_close(idx);
-        return st;
-    }
-    for (size_t i = 0; !st && i < n; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "%s%08zu", tag, i);
-        phm_entry e = { .source = "s", .id = id, .signals = PHM_SIG_PDQ, .quality = 90,
-                        .pdq = rng_hash(r) };
-        st = phm_index_add(t, &e, err, sizeof err);
-    }
-    if (!st && drop < n) {
-        char id[32];
-        snprintf(id, sizeof id, "%s%08zu", tag, drop);
-        st = phm_index_remove(t, "s", id, NULL, err, sizeof err);
-    }
-    if (abort_it || st)
-        phm_index_txn_abort(t);
-    else
-        st = phm_index_txn_commit(t, NULL, err, sizeof err);
-    if (st)
-        fprintf(stderr, "# %s\n", err);
-    phm_index_close(idx);
-    return st;
-}
-
 int main(void)
 {
     rng r = { 42 };
@@ -190,23 +152,23 @@ int main(void)
     const size_t n = 70000; /* past the delta limit (65,536): the commit rebuilds */
 
     snprintf(path, sizeof path, "%s/a.phmi", dir);
-    OK(import(path, &r, "a", n, SIZE_MAX, 0) == PHM_OK, "first import of %zu (counted ahead)", n);
+    OK(index_file_add(path, &r, "a", n, SIZE_MAX, 0, NULL) == PHM_OK, "first import of %zu (counted ahead)", n);
     OK(index_file_verifies(path), "verify passes");
     OK(stored_dirs_match(path, n), "stored directories equal mih_plan_table's");
     OK(index_file_entries(path) == n, "%zu entries", n);
 
     snprintf(path, sizeof path, "%s/b.phmi", dir);
-    OK(import(path, &r, "b", n, 5000, 0) == PHM_OK, "first import with a new entry removed");
+    OK(index_file_add(path, &r, "b", n, 5000, 0, NULL) == PHM_OK, "first import with a new entry removed");
     OK(index_file_verifies(path), "verify passes");
     OK(stored_dirs_match(path, n - 1), "stored directories equal mih_plan_table's");
     OK(index_file_entries(path) == n - 1, "%zu entries", n - 1);
 
     snprintf(path, sizeof path, "%s/c.phmi", dir);
-    OK(import(path, &r, "c", n, SIZE_MAX, 1) == PHM_OK, "an import aborted while counting");
-    OK(import(path, &r, "c", 67000, SIZE_MAX, 0) == PHM_OK, "then a first import of 67000");
+    OK(index_file_add(path, &r, "c", n, SIZE_MAX, 1, NULL) == PHM_OK, "an import aborted while counting");
+    OK(index_file_add(path, &r, "c", 67000, SIZE_MAX, 0, NULL) == PHM_OK, "then a first import of 67000");
     OK(index_file_verifies(path) && stored_dirs_match(path, 67000), "verify passes, directories equal");
     /* a second import into a built base: merged and planned at commit */
-    OK(import(path, &r, "d", n, SIZE_MAX, 0) == PHM_OK, "a second import of %zu", n);
+    OK(index_file_add(path, &r, "d", n, SIZE_MAX, 0, NULL) == PHM_OK, "a second import of %zu", n);
     OK(index_file_verifies(path) && stored_dirs_match(path, 67000 + n), "verify passes, directories equal");
 
     unsetenv("PHM_INDEX_TEST_PLAN");
