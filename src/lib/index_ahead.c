@@ -182,6 +182,11 @@ fail:
 static int value_pages(const idx_ahead *a, const uint8_t *value, size_t vlen, size_t at,
                        size_t len, off_t *off, size_t *from, size_t *to)
 {
+    /* a value longer than a page is always in overflow pages (LMDB puts
+     * only values of less than half a page into a leaf), so the bytes
+     * before it are its page header, not another node's */
+    if (vlen < a->psize)
+        return 0;
     const uint8_t *page = value - IDX_OVERFLOW_HDR;
     uint64_t pgno;
     uint16_t flags;
