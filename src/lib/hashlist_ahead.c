@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "worker.h"
+
 /* 16 batches: ~6 ms of a bulk import's adds, more than a scheduler's time
  * slice (with a third thread of the import on 2 cores, 4 ran dry) */
 #define AH_BATCHES 16
@@ -248,23 +250,12 @@ void hl_ahead_start(phm_hashlist_reader *r)
     a->warn_ctx = r->opt.warn_ctx;
     a->cur = (hl_where){ r->fmt, r->by_record, r->rec_line, r->skipped };
     atomic_init(&a->stop, 0);
-    if (pthread_mutex_init(&a->mu, NULL) != 0) {
-        free(a);
-        return;
-    }
-    if (pthread_cond_init(&a->cv, NULL) != 0) {
-        pthread_mutex_destroy(&a->mu);
-        free(a);
-        return;
-    }
     /* from here the thread owns r's fields; it gives warnings to us */
     r->opt.warn = warn_item;
     r->opt.warn_ctx = a;
-    if (pthread_create(&a->thread, NULL, run, a) != 0) {
+    if (phm__worker_start(&a->thread, &a->mu, &a->cv, run, a)) {
         r->opt.warn = a->warn;
         r->opt.warn_ctx = a->warn_ctx;
-        pthread_cond_destroy(&a->cv);
-        pthread_mutex_destroy(&a->mu);
         free(a);
         return;
     }
@@ -350,13 +341,11 @@ void hl_ahead_close(phm_hashlist_reader *r)
     atomic_store(&a->stop, 1);
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
-    pthread_join(a->thread, NULL);
+    phm__worker_join(a->thread, &a->mu, &a->cv);
     for (size_t i = 0; i < AH_BATCHES; i++) {
         free(a->b[i].items);
         free(a->b[i].bytes);
     }
-    pthread_cond_destroy(&a->cv);
-    pthread_mutex_destroy(&a->mu);
     r->opt.warn = a->warn;
     r->opt.warn_ctx = a->warn_ctx;
     free(a);

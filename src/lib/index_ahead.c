@@ -48,6 +48,7 @@
 #endif
 
 #include "index_internal.h"
+#include "worker.h"
 
 /* LMDB's page header (its file format): u64 page number, u16 pad,
  * u16 flags, u32 number of overflow pages. */
@@ -156,17 +157,8 @@ idx_ahead *idx_ahead_start(phm_index *idx, size_t buf_bytes)
     /* malloc'd, not touched: only the values copied take pages */
     if (buf_bytes && (a->buf[0] = malloc(buf_bytes)) && (a->buf[1] = malloc(buf_bytes)))
         a->buf_cap = buf_bytes;
-    if (pthread_mutex_init(&a->mu, NULL))
+    if (phm__worker_start(&a->thread, &a->mu, &a->cv, ahead_main, a))
         goto fail;
-    if (pthread_cond_init(&a->cv, NULL)) {
-        pthread_mutex_destroy(&a->mu);
-        goto fail;
-    }
-    if (pthread_create(&a->thread, NULL, ahead_main, a)) {
-        pthread_cond_destroy(&a->cv);
-        pthread_mutex_destroy(&a->mu);
-        goto fail;
-    }
     return a;
 fail:
     free(a->buf[0]);
@@ -273,9 +265,7 @@ void idx_ahead_finish(idx_ahead *a, int drain)
     a->drain = drain;
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
-    pthread_join(a->thread, NULL);
-    pthread_cond_destroy(&a->cv);
-    pthread_mutex_destroy(&a->mu);
+    phm__worker_join(a->thread, &a->mu, &a->cv);
     free(a->buf[0]);
     free(a->buf[1]);
     free(a);

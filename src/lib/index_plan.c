@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "index_internal.h"
+#include "worker.h"
 
 /* Hashes the thread waits for (2 MB), and takes at most at once (8 MB). */
 #define PLAN_BATCH ((size_t)1 << 16)
@@ -125,17 +126,8 @@ idx_plan *idx_plan_start(void)
     p->dirs = calloc(MIH_TABLES, MIH_DIR_BYTES);
     if (!p->dirs)
         goto fail;
-    if (pthread_mutex_init(&p->mu, NULL))
+    if (phm__worker_start(&p->thread, &p->mu, &p->cv, plan_main, p))
         goto fail;
-    if (pthread_cond_init(&p->cv, NULL)) {
-        pthread_mutex_destroy(&p->mu);
-        goto fail;
-    }
-    if (pthread_create(&p->thread, NULL, plan_main, p)) {
-        pthread_cond_destroy(&p->cv);
-        pthread_mutex_destroy(&p->mu);
-        goto fail;
-    }
     return p;
 fail:
     free(p->dirs);
@@ -173,9 +165,7 @@ static size_t plan_stop(idx_plan *p)
     p->stop = 1;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    pthread_join(p->thread, NULL);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
+    phm__worker_join(p->thread, &p->mu, &p->cv);
     return p->done;
 }
 
