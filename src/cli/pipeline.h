@@ -123,7 +123,7 @@ typedef struct pipeline_config {
     int soft;                /* images: also their soft hash
                                 (hash_record.soft) */
     int corners;             /* images: look for a rotation's corners
-                                (hash_record.calm_corners) */
+                                (hash_record.query.calm_corners) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

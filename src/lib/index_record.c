@@ -423,9 +423,14 @@ static int nearest_plain(const phm_entry *e, const phm_pdq *q, int no_fill, int 
  * measured it right (a video's frames are its slots, not e->pdq). */
 int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int no_fill)
 {
+    size_t v = 0; /* no variant left out: no distance to measure */
+    while (v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS &&
+           !plain_skips(e->variants[v].code, no_fill))
+        v++;
+    if (v == e->nvariants || v == PHM_INDEX_MAX_VARIANTS)
+        return -1;
     int code, skipped;
-    int best = nearest_plain(e, q, no_fill, &code, &skipped);
-    return skipped ? best : -1;
+    return nearest_plain(e, q, no_fill, &code, &skipped);
 }
 
 const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_fill,

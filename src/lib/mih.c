@@ -332,6 +332,9 @@ static int cand_reserve(mih_scratch *s, size_t need)
 static const double binom16[17] = { 1, 16, 120, 560, 1820, 4368, 8008, 11440,
                                     12870, 11440, 8008, 4368, 1820, 560, 120,
                                     16, 1 };
+static const double below16[17] = { 1, 17, 137, 697, 2517, 6885, 14893,
+                                    26333, 39203, 50643, 58651, 63019,
+                                    64839, 65399, 65519, 65535, 65536 };
 
 /* Half-thresholds for a chunk threshold T >= 0: t0 + t1 = T - 1, balanced
  * (probes grow fastest with a lopsided split). */
@@ -359,13 +362,10 @@ static const cost_weights COST = { COST_PROBE, COST_POSTING, COST_CANDIDATE },
  * d passes the filter when the other half is within T - d. */
 static double half_cost(size_t n, int t, int T, const cost_weights *w)
 {
-    static const double below[17] = { 1, 17, 137, 697, 2517, 6885, 14893,
-                                      26333, 39203, 50643, 58651, 63019,
-                                      64839, 65399, 65519, 65535, 65536 };
     double per_probe = (double)n / MIH_VALUES, cost = 0;
     for (int d = 0; d <= t; d++) {
         int left = T - d;
-        double pass = left < 0 ? 0 : left > 16 ? 1 : below[left] / MIH_VALUES;
+        double pass = left < 0 ? 0 : left > 16 ? 1 : below16[left] / MIH_VALUES;
         cost += binom16[d] * (w->probe + per_probe * (w->posting + pass * w->candidate));
     }
     return cost;
@@ -524,6 +524,18 @@ static uint32_t decode_slots(const mih_view *v, const probe *p, uint32_t *cand)
     return out;
 }
 
+/* Asks for the first PREFETCH_RUN_BYTES of the partners of the run
+ * [lo, hi) (lo <= hi) of a table's area. */
+static inline void prefetch_run_head(const uint8_t *area, uint32_t lo, uint32_t hi)
+{
+    const uint8_t *run = area + 4 * (size_t)lo;
+    size_t bytes = 2 * (size_t)(hi - lo);
+    if (bytes > PREFETCH_RUN_BYTES)
+        bytes = PREFETCH_RUN_BYTES;
+    for (size_t b = 0; b < bytes; b += 64)
+        __builtin_prefetch(run + b, 0, 3);
+}
+
 /* Reads the buffered probes in passes, so that the cache misses of each
  * pass are in flight together: the offsets, then the runs of partners,
  * filtered, then the low and high parts of the passing postings. */
@@ -562,12 +574,7 @@ static int flush_probes(probe_state *ps)
         /* The whole run of partners: runs average n / 65536 postings (5
          * lines at 10 M), and a demand miss per line would stall the
          * filter. Capped so a huge run cannot flood the fill buffers. */
-        const uint8_t *run = v->postings[p->table] + 4 * (size_t)p->lo;
-        size_t bytes = 2 * (size_t)(p->hi - p->lo);
-        if (bytes > PREFETCH_RUN_BYTES)
-            bytes = PREFETCH_RUN_BYTES;
-        for (size_t b = 0; b < bytes; b += 64)
-            __builtin_prefetch(run + b, 0, 3);
+        prefetch_run_head(v->postings[p->table], p->lo, p->hi);
         /* A long run's bit vector, every line of it (decode_slots walks
          * its words up to the last candidate: about 6 lines at 100 M).
          * Asked for here, in a loop of prefetches alone, so that the page
@@ -774,13 +781,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 #define SWEEP_DIR_AHEAD 16
 #define SWEEP_RUN_AHEAD 8
 
-/* Number of 16-bit masks of weight <= t. */
+/* Number of 16-bit masks of weight <= t (0..16). */
 static size_t masks_within(int t)
 {
-    size_t m = 0;
-    for (int d = 0; d <= t && d <= 16; d++)
-        m += (size_t)binom16[d];
-    return m;
+    return (size_t)below16[t > 16 ? 16 : t];
 }
 
 /* The probes' masks of a half at threshold t under chunk threshold T:
@@ -853,13 +857,8 @@ static int sweep_group(mih_batch *b, const mih_view *v, const ham_kernels *k,
             if (i + SWEEP_RUN_AHEAD < np) {
                 uint32_t key = (uint32_t)(sorted[i + SWEEP_RUN_AHEAD] >> 48);
                 uint32_t lo = mih_off(dir, key), hi = mih_off(dir, key + 1);
-                if (lo < hi && hi <= v->n) {
-                    size_t bytes = 2 * (size_t)(hi - lo);
-                    if (bytes > PREFETCH_RUN_BYTES)
-                        bytes = PREFETCH_RUN_BYTES;
-                    for (size_t x = 0; x < bytes; x += 64)
-                        __builtin_prefetch((const uint8_t *)(post + 2 * (size_t)lo) + x, 0, 3);
-                }
+                if (lo < hi && hi <= v->n)
+                    prefetch_run_head(v->postings[tb], lo, hi);
             }
             uint32_t key = (uint32_t)(sorted[i] >> 48), j = (uint32_t)sorted[i];
             unsigned pt = (unsigned)(sorted[i] >> 32) & 0xffffu;
