@@ -102,15 +102,15 @@ int phm_pdq_distance(const phm_pdq *a, const phm_pdq *b)
 
 int phm_pdq_from_hex(const char *hex, size_t len, phm_pdq *out)
 {
-    phm_pdq h;
-    unsigned bad = 0;
-    if (!hex || !out || len != PHM_PDQ_HEX_LEN)
+    uint8_t b[32];
+    if (!hex || !out || len != PHM_PDQ_HEX_LEN || hex_bytes(hex, 32, b))
         return PHM_ERR_BAD_HASH;
-    for (int w = 0; w < 4; w++) /* the first digits are the highest word */
-        h.w[3 - w] = hex_u64(hex + 16 * w, &bad);
-    if (bad)
-        return PHM_ERR_BAD_HASH;
-    *out = h;
+    for (int w = 0; w < 4; w++) { /* the first digits are the highest word */
+        const uint8_t *p = b + 8 * w; /* written out: compilers make it one load */
+        out->w[3 - w] = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+                        (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+                        (uint64_t)p[6] << 8 | p[7];
+    }
     return PHM_OK;
 }
 

@@ -13,10 +13,12 @@
 #define PDQ_MIN_DIM 5   /* fewer rows or columns: no meaningful hash */
 #define PDQ_LANES 16    /* rows filtered together in a row pass */
 
-/* The value of 16 hex digits at s (either case), the first the highest;
- * sets *bad nonzero if one of them is not a hex digit (hex.c). The hash
- * lists' bulk imports parse millions of hashes through it. */
-uint64_t hex_u64(const char *s, unsigned *bad);
+/* The n bytes (n <= HEX_BYTES_MAX: a PDQ hash or a SHA-256) that the 2n
+ * hex digits at s spell, either case, into out; nonzero if one of them is
+ * not a hex digit, out then undefined (hex.c). The hash lists' bulk
+ * imports parse millions of hashes through it. */
+#define HEX_BYTES_MAX 32
+unsigned hex_bytes(const char *s, size_t n, uint8_t *out);
 
 /* Step 3: the Jarosz window for a dimension: ceil(dim / 128). */
 static inline uint32_t pdq_window(uint32_t dim)

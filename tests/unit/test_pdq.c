@@ -109,27 +109,41 @@ static void test_steps(void)
     IS_INT(phm_pdq_from_hex(golden, 63, &h), PHM_ERR_BAD_HASH, "63 characters rejected");
     IS_INT(phm_pdq_from_hex("g8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
                             64, &h), PHM_ERR_BAD_HASH, "non-hex character rejected");
-    /* Every byte value in the last position: exactly the 22 hex digits
-     * parse, each to its value (the lowest nibble of word 0). */
+    /* Every byte value at every position: exactly the 22 hex digits parse,
+     * each to its value in its nibble (digit i is bits 255-4i..252-4i),
+     * and nothing else changes. The parser works on many digits at once
+     * (vector lanes and a tail), so no position may be left to chance. */
     int hex_ok = 1, hex_accepted = 0;
-    for (int c = 0; c < 256; c++) {
-        char buf[65];
-        memcpy(buf, golden, 64);
-        buf[63] = (char)c;
-        buf[64] = 0;
-        int digit = c >= '0' && c <= '9'   ? c - '0'
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                           : -1;
-        int st = phm_pdq_from_hex(buf, 64, &h);
-        if (st == PHM_OK)
-            hex_accepted++;
-        if ((digit < 0) != (st != PHM_OK) || (digit >= 0 && (int)(h.w[0] & 15) != digit))
-            hex_ok = 0;
-        if (phm_hex_value(c) != digit)
-            hex_ok = 0;
+    phm_pdq g;
+    phm_pdq_from_hex(golden, 64, &g);
+    for (int pos = 0; pos < 64; pos++) {
+        for (int c = 0; c < 256; c++) {
+            char buf[65];
+            memcpy(buf, golden, 64);
+            buf[pos] = (char)c;
+            buf[64] = 0;
+            int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+            int st = phm_pdq_from_hex(buf, 64, &h);
+            if (st == PHM_OK)
+                hex_accepted++;
+            if ((digit < 0) != (st != PHM_OK))
+                hex_ok = 0;
+            if (digit >= 0) {
+                int bit = 252 - 4 * pos, w = bit / 64, sh = bit % 64;
+                phm_pdq expect = g;
+                expect.w[w] = (expect.w[w] & ~((uint64_t)15 << sh)) | (uint64_t)digit << sh;
+                if (memcmp(&h, &expect, sizeof h) != 0)
+                    hex_ok = 0;
+            }
+            if (pos == 0 && phm_hex_value(c) != digit)
+                hex_ok = 0;
+        }
     }
-    OK(hex_ok && hex_accepted == 22, "each byte value: hex digits parse to their value, others fail");
+    OK(hex_ok && hex_accepted == 22 * 64,
+       "each byte value at each position: hex digits parse to their value, others fail");
 
     /* Byte strings (digests): encode, decode both cases, refuse the rest. */
     const uint8_t bytes[4] = { 0x00, 0x9f, 0xa5, 0xff };
@@ -141,6 +155,24 @@ static void test_steps(void)
     OK(memcmp(back, bytes, 4) == 0, "... to the same bytes");
     IS_INT(phm_hex_decode("009fa5f", 7, back, 4), PHM_ERR_BAD_HASH, "... odd length refused");
     IS_INT(phm_hex_decode("009fa5fg", 8, back, 4), PHM_ERR_BAD_HASH, "... non-hex refused");
+    /* Longer than one step of the parser (32 bytes): 40 bytes round-trip,
+     * and a bad digit anywhere in them is refused. */
+    uint8_t many[40], many_back[40];
+    char many_hex[81];
+    for (int i = 0; i < 40; i++)
+        many[i] = (uint8_t)(37 * i + 11);
+    phm_hex_encode(many, 40, many_hex);
+    IS_INT(phm_hex_decode(many_hex, 80, many_back, 40), PHM_OK, "... 40 bytes decode");
+    OK(memcmp(many, many_back, 40) == 0, "... to the same bytes");
+    int many_ok = 1;
+    for (int pos = 0; pos < 80; pos++) {
+        char bad_hex[81];
+        memcpy(bad_hex, many_hex, 81);
+        bad_hex[pos] = pos % 2 ? 'g' : ' ';
+        if (phm_hex_decode(bad_hex, 80, many_back, 40) != PHM_ERR_BAD_HASH)
+            many_ok = 0;
+    }
+    OK(many_ok, "... a non-hex digit at each of the 80 places refused");
 
     /* Dihedral: applying rot90 four times is the identity on B. */
     float v1[256], v2[256];
