@@ -129,32 +129,39 @@ nomem:
     return NULL;
 }
 
-static size_t str_need(const char *s)
+/* An entry's strings in the order they are copied, and their lengths with
+ * the NUL (0 for none), measured once: this runs for every record. */
+enum { AH_STRS = 6 };
+static void entry_strs(const phm_entry *e, const char *s[AH_STRS], size_t len[AH_STRS])
 {
-    return s ? strlen(s) + 1 : 0;
+    s[0] = e->source, s[1] = e->id, s[2] = e->category;
+    s[3] = e->note, s[4] = e->photodna, s[5] = e->attrs;
+    for (int i = 0; i < AH_STRS; i++)
+        len[i] = s[i] ? strlen(s[i]) + 1 : 0;
 }
 
-/* Copies string s to dst's bytes at *at; returns the copy (or NULL). */
-static const char *put_str(uint8_t *base, size_t *at, const char *s)
+/* Copies string s of len bytes (with its NUL; 0: none) to base at *at;
+ * returns the copy (or NULL). */
+static const char *put_str(uint8_t *base, size_t *at, const char *s, size_t len)
 {
     if (!s)
         return NULL;
-    size_t n = strlen(s) + 1;
     char *d = (char *)base + *at;
-    memcpy(d, s, n);
-    *at += n;
+    memcpy(d, s, len);
+    *at += len;
     return d;
 }
 
 /* The bytes an entry takes in a batch: its fields before the variants'
  * array, the variants it has, its frames, its strings. */
-static size_t entry_need(const phm_entry *e)
+static size_t entry_need(const phm_entry *e, const size_t len[AH_STRS])
 {
     size_t n = align_up(offsetof(phm_entry, variants) + e->nvariants * sizeof e->variants[0]);
     if (e->frames && e->nframes)
         n += align_up(e->nframes * sizeof *e->frames);
-    return n + str_need(e->source) + str_need(e->id) + str_need(e->category) +
-           str_need(e->note) + str_need(e->photodna) + str_need(e->attrs) + AH_ALIGN;
+    for (int i = 0; i < AH_STRS; i++)
+        n += len[i];
+    return n + AH_ALIGN;
 }
 
 /* Adds one result to the batch being filled. 0, or -1 (stop, or out of
@@ -162,7 +169,11 @@ static size_t entry_need(const phm_entry *e)
 static int put(struct hl_ahead *a, int rc, const phm_entry *e, const char *msg)
 {
     int has_entry = rc == PHM_HASHLIST_RECORD || rc == PHM_HASHLIST_REMOVE;
-    size_t need = has_entry ? entry_need(e) : strlen(msg) + 1 + AH_ALIGN;
+    const char *str[AH_STRS];
+    size_t len[AH_STRS];
+    if (has_entry)
+        entry_strs(e, str, len);
+    size_t need = has_entry ? entry_need(e, len) : strlen(msg) + 1 + AH_ALIGN;
     ah_batch *b = room(a, need);
     if (!b)
         return -1;
@@ -187,12 +198,12 @@ static int put(struct hl_ahead *a, int rc, const phm_entry *e, const char *msg)
         c->frames = (const phm_vpdq_frame *)(void *)(b->bytes + at);
         at = align_up(at + e->nframes * sizeof *e->frames);
     }
-    c->source = put_str(b->bytes, &at, e->source);
-    c->id = put_str(b->bytes, &at, e->id);
-    c->category = put_str(b->bytes, &at, e->category);
-    c->note = put_str(b->bytes, &at, e->note);
-    c->photodna = put_str(b->bytes, &at, e->photodna);
-    c->attrs = put_str(b->bytes, &at, e->attrs);
+    c->source = put_str(b->bytes, &at, str[0], len[0]);
+    c->id = put_str(b->bytes, &at, str[1], len[1]);
+    c->category = put_str(b->bytes, &at, str[2], len[2]);
+    c->note = put_str(b->bytes, &at, str[3], len[3]);
+    c->photodna = put_str(b->bytes, &at, str[4], len[4]);
+    c->attrs = put_str(b->bytes, &at, str[5], len[5]);
     b->used = at;
     return 0;
 }
