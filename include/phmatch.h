@@ -955,7 +955,7 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
 #define PHM_INDEX_MAX_ATTRS 4096
 
 /* Most stored variants an image entry carries (phm_entry.variants). */
-#define PHM_INDEX_MAX_VARIANTS 48
+#define PHM_INDEX_MAX_VARIANTS 56
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -1132,6 +1132,15 @@ enum {
     PHM_KV_SOFT_CROP8_TR, /* "soft-crop8-tr" */
     PHM_KV_SOFT_CROP8_BL, /* "soft-crop8-bl" */
     PHM_KV_SOFT_CROP8_BR, /* "soft-crop8-br" */
+    /* wt-shotgfx: a white- (black-) edged picture as a screenshot's
+     * trimming cuts it out of a canvas of that colour: the content off
+     * that colour less its runs of rows thinner than 5 % of its width at
+     * the top and bottom (a caption, a row of small shapes), which the
+     * screenshot's rule cannot tell from the screen's text lines
+     * (docs/ROBUST.md, "Sparse graphics in screenshots"); made only for
+     * an image with such an edge and such a run */
+    PHM_KV_TRIM_WHITE_THIN, /* "trim-white-thin" */
+    PHM_KV_TRIM_BLACK_THIN, /* "trim-black-thin" */
     PHM_KV_COUNT          /* one past the last code */
 };
 

@@ -84,7 +84,7 @@ static const char usage_text[] =
     "... crop20-br, crop8-tl, rot+3, rot-5, rot+5-crop, gamma-up, gamma-down,\n"
     "blur, down25, letterbox10, pillarbox20, letterbox10-blur, cut-bottom,\n"
     "cut-top, cut-middle, down50, jpeg30, mirror, rot90, trim-white,\n"
-    "trim-black, soft, soft-crop8-tl, ...;\n"
+    "trim-black, trim-white-thin, soft, soft-crop8-tl, ...;\n"
     "'default' = --augment's).\n"
     "A file that cannot be read or decoded is reported; the rest are stored\n"
     "(exit 1).\n"

@@ -78,10 +78,17 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
 /* wt-shot3: the box of img's content off a plain white (dark 0) or black
  * (dark 1) edge of its own, as trimming finds such an image on a canvas
  * of that colour (trim.c, screen_content): 1 with *box when img has such
- * an edge (1 % of a side at least) around content of MIN_CONTENT of each
- * dimension, else 0. Reads up to 128 places a line; allocates nothing.
- * The stored variants "trim-white" and "trim-black" (transform.c). */
-int phm__edge_box(const phm_image *img, int dark, phm_rect *box);
+ * an edge (1 % of a side at least) around content of MIN_CONTENT of the
+ * width and 16 pixels high at least (as screen_content asks), else 0. Reads a line's pixels up to its second off the
+ * colour (a canvas line: all of them); allocates nothing.
+ * The stored variants "trim-white" and "trim-black" (transform.c).
+ * thin nonzero (wt-shotgfx; "trim-white-thin", "trim-black-thin"): the
+ * content's runs of rows thinner than 5 % of img's width at its top and
+ * bottom left out, by the rule screen_content cuts a screenshot's
+ * picture with (trim.c, thick_rows: a caption, a line of small shapes
+ * looks like the screen's text lines); 0 too when there is no such run
+ * (the box would be thin 0's). */
+int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box);
 
 /* The rows of caption cut `which` (PHM_CUT_*) of an image `height` rows
  * tall, as bands [band[i][0], band[i][1]) in the cut's order (transform.c):

@@ -355,6 +355,8 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_TRIM_WHITE] = "trim-white",  [PHM_KV_TRIM_BLACK] = "trim-black", /* wt-shot3 */
     [PHM_KV_SOFT_CROP8_TL] = "soft-crop8-tl", [PHM_KV_SOFT_CROP8_TR] = "soft-crop8-tr",
     [PHM_KV_SOFT_CROP8_BL] = "soft-crop8-bl", [PHM_KV_SOFT_CROP8_BR] = "soft-crop8-br",
+    [PHM_KV_TRIM_WHITE_THIN] = "trim-white-thin", /* wt-shotgfx */
+    [PHM_KV_TRIM_BLACK_THIN] = "trim-black-thin",
 };
 
 const char *phm_known_variant_name(int code)

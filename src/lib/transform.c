@@ -226,6 +226,11 @@ static const int default_set[] = {
      * benchmark, 36 against 3,659 stored clip arts (a letterboxed flat
      * wallpaper) */
     PHM_KV_ED_SOFT,
+    /* white- and black-edged pictures cut as a screenshot's trimming cuts
+     * them, their thin runs of rows at top and bottom left out (wt-shotgfx;
+     * docs/ROBUST.md, "Sparse graphics in screenshots"). Last: no slot
+     * before them changes */
+    PHM_KV_TRIM_WHITE_THIN, PHM_KV_TRIM_BLACK_THIN,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -723,8 +728,11 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
         return cut_middle(img, buf, len, out);
     case PHM_KV_TRIM_WHITE:
     case PHM_KV_TRIM_BLACK:
-        /* no such edge: no variant */
-        if (!phm__edge_box(img, code == PHM_KV_TRIM_BLACK, &r))
+    case PHM_KV_TRIM_WHITE_THIN:
+    case PHM_KV_TRIM_BLACK_THIN:
+        /* no such edge (or no thin run at its content's ends): no variant */
+        if (!phm__edge_box(img, code == PHM_KV_TRIM_BLACK || code == PHM_KV_TRIM_BLACK_THIN,
+                           code == PHM_KV_TRIM_WHITE_THIN || code == PHM_KV_TRIM_BLACK_THIN, &r))
             return PHM_ERR_TOO_SMALL;
         return phm_image_view(img, &r, out);
     case PHM_KV_GAMMA_UP:

@@ -53,7 +53,14 @@
  * box where it ends elsewhere than the first: a picture whose own edge
  * has the canvas's colour, which no band or layout rule can see. Its
  * stored counterpart is phm__edge_box (variants "trim-white" and
- * "trim-black"), the same rows and columns test on the known image. */
+ * "trim-black"), the same rows and columns test on the known image.
+ *
+ * wt-shotgfx: where that box and the first end within 1 % of each other,
+ * it is the box (the one its stored counterpart agrees with). The runs
+ * of rows screen_content leaves out at the content's top and bottom
+ * (thick_rows: the screen's text lines, but a sparse graphic's own
+ * caption or row of small shapes too) are left out of the known image's
+ * "trim-white-thin" / "trim-black-thin" by the same function. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,6 +477,7 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
 #define SCREEN_WIDTH 0.75   /* the image spans at least this of the width */
 #define SCREEN_BARS 0.15    /* bars above (below) the canvas: at most this */
 #define SCREEN_THIN 0.05    /* a run of rows thinner than this of the shorter side: not the image */
+#define SCREEN_SPAN 0.90    /* of a phone's width, what a picture shown across it spans */
 
 static const uint8_t *at(const phm_image *img, uint32_t x, uint32_t y)
 {
@@ -666,23 +674,26 @@ static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
 
 /* ---- content off a plain colour (screen_content, phm__edge_box) ---- */
 
-/* Places off colour c by more than EDGE_TOL (a channel) in a line of
- * samples: at least EDGE_MIN of them make the line content. */
+/* Pixels off colour c by more than EDGE_TOL (a channel) in a line: at
+ * least EDGE_MIN of them make the line content. */
 #define EDGE_TOL 24
 #define EDGE_MIN 2u
 
 /* The line of len pixels from (x0, y0), across (across 1) or down,
- * holds content off colour c at SCREEN_SAMPLES evenly spaced places. */
+ * holds content off colour c. Every pixel is read (wt-shotgfx): sparse
+ * line art's 1-pixel strokes fall between places sampled along the line,
+ * and differently on a known image and on its screenshot (scaled and
+ * shifted), so the two sides' boxes and runs of rows (thick_rows) came
+ * out apart. A line of the canvas costs its length, a line of content
+ * stops at its second pixel off c. */
 static int line_off(const phm_image *img, uint32_t x0, uint32_t y0, int across, uint32_t len,
                     const int c[3])
 {
-    const uint32_t n = len < SCREEN_SAMPLES ? len : SCREEN_SAMPLES;
+    const uint8_t *p = at(img, x0, y0);
+    const size_t step = across ? img->channels : img->stride;
     uint32_t off = 0;
-    for (uint32_t j = 0; j < n && off < EDGE_MIN; j++) {
-        uint32_t t = (uint32_t)((uint64_t)j * (len - 1) / (n > 1 ? n - 1 : 1));
-        off += (uint32_t)!near_colour(img, at(img, across ? x0 + t : x0, across ? y0 : y0 + t),
-                                      c, EDGE_TOL);
-    }
+    for (uint32_t j = 0; j < len && off < EDGE_MIN; j++)
+        off += (uint32_t)!near_colour(img, p + (size_t)j * step, c, EDGE_TOL);
     return off >= EDGE_MIN;
 }
 
@@ -731,18 +742,67 @@ static int row_canvas(const screen *s, uint32_t y, const int c[3])
     return in >= UNIFORM_SHARE * s->n;
 }
 
+/* The rows of the content off colour c in rows [y0, y1) of img, less its
+ * thin runs at either end: the runs of rows off c (row_off) between rows
+ * of c, and of them the first and last that are thicker than `thin` rows
+ * (a text line, icons, a caption, a line of small shapes are not), into
+ * [*first, *last). *thin_above (*thin_below): 1 if a thin run was left
+ * out before (after) them. 0 if no run is thicker than `thin`.
+ *
+ * The one rule both sides of a screenshot share (wt-shotgfx): trimming
+ * cuts a screenshot's picture out of its canvas by it (screen_content:
+ * the thin runs are the interface's text lines), and the known image's
+ * "trim-white-thin" / "trim-black-thin" variant is its own content cut
+ * by it (phm__edge_box): a picture's own thin runs at its top or bottom
+ * (a caption, small birds above a flock) are left out on both sides. */
+static int thick_rows(const phm_image *img, uint32_t y0, uint32_t y1, const int c[3],
+                      uint32_t thin, uint32_t *first, uint32_t *last, int *thin_above,
+                      int *thin_below)
+{
+    uint32_t start = 0, open = 0, found = 0;
+    *first = *last = 0;
+    *thin_above = *thin_below = 0;
+    for (uint32_t y = y0; y <= y1; y++) {
+        int off = y < y1 && row_off(img, y, c);
+        if (off && !open)
+            open = 1, start = y;
+        if (!off && open) {
+            open = 0;
+            if (y - start > thin) {
+                if (!found)
+                    *first = start;
+                *last = y;
+                found = 1;
+                *thin_below = 0; /* thin runs between thick ones are the content's */
+            } else if (!found) {
+                *thin_above = 1;
+            } else {
+                *thin_below = 1;
+            }
+        }
+    }
+    return (int)found;
+}
+
+/* The thin runs of a screen (thick_rows): SCREEN_THIN of its shorter
+ * side (a phone's width, a desktop's height), 2 rows at least. */
+static uint32_t thin_rows(uint32_t shorter)
+{
+    uint32_t t = (uint32_t)(SCREEN_THIN * shorter);
+    return t > 2 ? t : 2;
+}
+
 /* The image on a screen (a phone's, a desktop window's) as the content
  * off its canvas, whatever the image's own edge (a white-edged graphic
  * on a white canvas ends where its content does, as its stored
  * "trim-white" variant, phm__edge_box, does): the bars are the rows from
  * the top (bottom) down (up) to the first row of the canvas (row_canvas;
- * at most SCREEN_BARS of the height); between them, the runs of rows off
- * the canvas (row_off), less the thin ones (SCREEN_THIN of the shorter
- * side at most: a text line, icons, a caption, a gesture pill) before the
- * first and after the last run that is not thin; then off_box over those
- * rows. The interface must show above and below it (bars, or thin runs
- * left out: an object on a plain background is not a screen). 1 with
- * *box if the content keeps MIN_CONTENT of the width. */
+ * at most SCREEN_BARS of the height); between them, the content's rows
+ * less the thin runs at its ends (thick_rows; thin_rows of the shorter
+ * side); then off_box over those rows. The interface must show above and
+ * below it (bars, or thin runs left out: an object on a plain background
+ * is not a screen). 1 with *box if the content keeps MIN_CONTENT of the
+ * width. */
 static int screen_content(const screen *s, const int canvas[3], phm_rect *box)
 {
     const phm_image *img = s->img;
@@ -755,49 +815,49 @@ static int screen_content(const screen *s, const int canvas[3], phm_rect *box)
         b--;
     if (t >= bars || h - b >= bars || t >= b)
         return 0;
-    /* thin: of the shorter side (a phone's width, a desktop's height) */
-    const uint32_t shorter = w < h ? w : h;
-    const uint32_t thin = (uint32_t)(SCREEN_THIN * shorter) > 2 ? (uint32_t)(SCREEN_THIN * shorter) : 2;
-    uint32_t first = 0, last = 0, start = 0, open = 0, found = 0, above = t > 0, below = b < h;
-    for (uint32_t y = t; y <= b; y++) {
-        int off = y < b && row_off(img, y, canvas);
-        if (off && !open)
-            open = 1, start = y;
-        if (!off && open) {
-            open = 0;
-            if (y - start > thin) {
-                if (!found)
-                    first = start;
-                last = y;
-                found = 1;
-                below = b < h;
-            } else if (!found) {
-                above = 1; /* a thin run above the image */
-            } else {
-                below = 1; /* ... below it */
-            }
-        }
-    }
-    if (!found || !above || !below || !off_box(img, first, last, canvas, box))
+    uint32_t first, last;
+    int above, below;
+    if (!thick_rows(img, t, b, canvas, thin_rows(w < h ? w : h), &first, &last, &above, &below))
+        return 0;
+    above |= t > 0;
+    below |= b < h;
+    if (!above || !below || !off_box(img, first, last, canvas, box))
         return 0;
     return box->width >= MIN_CONTENT * w && box->height >= MIN_CONTENT_PX;
 }
 
-int phm__edge_box(const phm_image *img, int dark, phm_rect *box)
+int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
 {
     const int c[3] = { dark ? 0 : 255, dark ? 0 : 255, dark ? 0 : 255 };
     if (!img || !box || !img->pixels || (img->channels != 1 && img->channels != 3) ||
-        img->width < MIN_CONTENT_PX || img->height < MIN_CONTENT_PX ||
-        !off_box(img, 0, img->height, c, box))
+        img->width < MIN_CONTENT_PX || img->height < MIN_CONTENT_PX)
         return 0;
+    if (thin) {
+        /* The picture shown across a phone's screen, less its margins:
+         * the screen's shorter side its width / SCREEN_SPAN (a run of
+         * 5.2 % of the picture's width is 4.8 % of a screen it spans 92 %
+         * of: thin there). No thin run at its top or bottom: the same box
+         * as without (no variant). */
+        uint32_t first, last;
+        int above, below;
+        if (!thick_rows(img, 0, img->height, c, thin_rows((uint32_t)(img->width / SCREEN_SPAN)),
+                        &first, &last, &above, &below) ||
+            !(above || below) || !off_box(img, first, last, c, box))
+            return 0;
+    } else if (!off_box(img, 0, img->height, c, box)) {
+        return 0;
+    }
     /* Some plain edge (1 % of a side at least), and content of
-     * MIN_CONTENT of each dimension. */
+     * MIN_CONTENT of the width and MIN_CONTENT_PX high: what
+     * screen_content asks of a screenshot's picture (a skyline strip 9 %
+     * of the image high is one; wt-shotgfx, it asked MIN_CONTENT of the
+     * height before). */
     uint32_t mx = img->width / 100 > 1 ? img->width / 100 : 1;
     uint32_t my = img->height / 100 > 1 ? img->height / 100 : 1;
     if (box->x < mx && box->y < my && img->width - box->x - box->width < mx &&
         img->height - box->y - box->height < my)
         return 0;
-    return box->width >= MIN_CONTENT * img->width && box->height >= MIN_CONTENT * img->height;
+    return box->width >= MIN_CONTENT * img->width && box->height >= MIN_CONTENT_PX;
 }
 
 /* Boxes a and b of img end within 1 % of its size (2 pixels) of each
@@ -813,8 +873,10 @@ static int same_box(const phm_image *img, const phm_rect *a, const phm_rect *b)
 
 /* The content box into *content (1; 0 none: the whole image), and with
  * alt non-NULL a second box into *alt (*has_alt 1): on a screen of any
- * shape whose first and last rows are plain, the content off its canvas (screen_content) where it ends elsewhere
- * than *content (a picture whose own edge has the canvas's colour). */
+ * shape whose first and last rows are plain, the content off its canvas
+ * (screen_content) where it ends elsewhere than *content (a picture whose
+ * own edge has the canvas's colour); where the two end within 1 % of
+ * each other (same_box), the content off the canvas is *content. */
 static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *has_alt,
                   const tune *t)
 {
@@ -857,11 +919,15 @@ static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *h
             (r.y == 0 || r.y + r.height == img->height) && screen_box(&scr, canvas, &sc))
             r = sc, found = 1;
         /* The content off the canvas: the box itself when nothing else
-         * was found, else a second box where it differs. */
+         * was found or it is near the box found (the bands' ends, within
+         * FLAT_TOL of the canvas, cut into a graphic's pale or sparse
+         * edge; off_box is the rule its stored "trim-white" takes:
+         * wt-shotgfx, 2 more of sel3's 96 screenshots, 16-18 bits
+         * instead of 34-62), else a second box where it differs. */
         if (screen_content(&scr, canvas, &sc)) {
-            if (!found)
+            if (!found || same_box(img, &r, &sc))
                 r = sc, found = 1;
-            else if (alt && !same_box(img, &r, &sc))
+            else if (alt)
                 *alt = sc, *has_alt = 1;
         }
     }
