@@ -55,8 +55,7 @@
  * stored counterpart is phm__edge_box (variants "trim-white" and
  * "trim-black"), the same rows and columns test on the known image.
  *
- * wt-shotgfx: where that box and the first end within 1 % of each other,
- * it is the box (the one its stored counterpart agrees with). The runs
+ * wt-shotgfx: the second box wherever the two differ at all. The runs
  * of rows screen_content leaves out at the content's top and bottom
  * (thick_rows: the screen's text lines, but a sparse graphic's own
  * caption or row of small shapes too) are left out of the known image's
@@ -860,23 +859,17 @@ int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
     return box->width >= MIN_CONTENT * img->width && box->height >= MIN_CONTENT_PX;
 }
 
-/* Boxes a and b of img end within 1 % of its size (2 pixels) of each
- * other on every side. */
-static int same_box(const phm_image *img, const phm_rect *a, const phm_rect *b)
+/* Boxes a and b are the same. */
+static int same_rect(const phm_rect *a, const phm_rect *b)
 {
-    uint32_t tx = img->width / 100 > 2 ? img->width / 100 : 2;
-    uint32_t ty = img->height / 100 > 2 ? img->height / 100 : 2;
-    return absdiff(a->x, b->x) <= tx && absdiff(a->y, b->y) <= ty &&
-           absdiff(a->x + a->width, b->x + b->width) <= tx &&
-           absdiff(a->y + a->height, b->y + b->height) <= ty;
+    return a->x == b->x && a->y == b->y && a->width == b->width && a->height == b->height;
 }
 
 /* The content box into *content (1; 0 none: the whole image), and with
  * alt non-NULL a second box into *alt (*has_alt 1): on a screen of any
  * shape whose first and last rows are plain, the content off its canvas
  * (screen_content) where it ends elsewhere than *content (a picture whose
- * own edge has the canvas's colour); where the two end within 1 % of
- * each other (same_box), the content off the canvas is *content. */
+ * own edge has the canvas's colour). */
 static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *has_alt,
                   const tune *t)
 {
@@ -919,15 +912,15 @@ static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *h
             (r.y == 0 || r.y + r.height == img->height) && screen_box(&scr, canvas, &sc))
             r = sc, found = 1;
         /* The content off the canvas: the box itself when nothing else
-         * was found or it is near the box found (the bands' ends, within
-         * FLAT_TOL of the canvas, cut into a graphic's pale or sparse
-         * edge; off_box is the rule its stored "trim-white" takes:
-         * wt-shotgfx, 2 more of sel3's 96 screenshots, 16-18 bits
-         * instead of 34-62), else a second box where it differs. */
+         * was found, else a second box where it differs at all (wt-shotgfx:
+         * the bands' ends, within FLAT_TOL of the canvas, may cut a few
+         * pixels into a graphic's pale or sparse edge, where off_box is the
+         * rule its stored "trim-white" takes; a photo's box is the bands'
+         * one, JPEG's ringing a pixel or two outside it off the canvas). */
         if (screen_content(&scr, canvas, &sc)) {
-            if (!found || same_box(img, &r, &sc))
+            if (!found)
                 r = sc, found = 1;
-            else if (alt)
+            else if (alt && !same_rect(&r, &sc))
                 *alt = sc, *has_alt = 1;
         }
     }

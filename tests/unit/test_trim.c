@@ -8,7 +8,9 @@
  * border too thin, content too small; blurred fills meeting smooth
  * content, a screenshot's bars of near colours over a pale sky; and left
  * whole too: a soft vignette, a gradient, a blurred photo, a dark sky, a
- * smooth wallpaper, a band along one side only. The trimmed hash is checked
+ * smooth wallpaper, a band along one side only; sparse line art (a flock
+ * of birds) on a phone's screen, found through its stored
+ * "trim-white-thin" / "trim-black-thin". The trimmed hash is checked
  * against an independent one: the content cut out by copying its pixels,
  * then hashed; the plain hash against phm_hash_mem's. */
 #include <math.h>
@@ -847,27 +849,68 @@ static void test_white_edges(void)
  * content cut by the same rule (thick_rows), so the screenshot (a JPEG)
  * matches one of the default set's stored hashes; the screenshot of
  * another flock matches none of them. */
-static void bird(pic *q, uint32_t x, uint32_t y)
+static void bird(pic *q, uint32_t x, uint32_t y, uint8_t ink)
 {
     for (uint32_t k = 0; k < 5; k++) {
-        memset(at(q, x + k, y + k), 40, 3);
-        memset(at(q, x + 8 - k, y + k), 40, 3);
+        memset(at(q, x + k, y + k), ink, 3);
+        memset(at(q, x + 8 - k, y + k), ink, 3);
     }
 }
 
-static pic flock(uint32_t seed)
+/* dark: light birds on near black (the dark screen's canvas colour: a
+ * black of 0 would be its status bar's too, and the canvas found would be
+ * between them), for a dark screen ("trim-black-thin"). */
+static pic flock(uint32_t seed, int dark)
 {
-    pic g = solid(224, 170, 255, 255, 255);
+    uint8_t bg = dark ? 18 : 255, ink = dark ? 215 : 40;
+    pic g = solid(224, 170, bg, bg, bg);
     for (uint32_t k = 0; k < 6; k++) /* a thin run of birds at the top */
-        bird(&g, 6 + hash32(seed + k) % 200, 3);
+        bird(&g, 6 + hash32(seed + k) % 200, 3, ink);
     for (uint32_t y = 24; y < 140; y += 4) /* the flock: rows without a gap */
         for (uint32_t k = 0; k < 3; k++) {
             uint32_t r = hash32(seed * 977 + y * 13 + k);
-            bird(&g, 6 + r % 200, y + (r >> 12) % 3);
+            bird(&g, 6 + r % 200, y + (r >> 12) % 3, ink);
         }
     for (uint32_t k = 0; k < 5; k++) /* and one at the bottom */
-        bird(&g, 6 + hash32(seed + 50 + k) % 200, 160);
+        bird(&g, 6 + hash32(seed + 50 + k) % 200, 160, ink);
     return g;
+}
+
+/* A flock (flock(seed, dark)) put on a phone's screen as a JPEG: the
+ * distance from any of its hashes (plain, trimmed, second box) to the
+ * nearest of the known image's (own hash, variants v), and through which. */
+static int shot_distance(phm_decoder *dec, phm_hasher *h, const pic *g, int dark,
+                         const phm_pdq *own, const phm_entry_variant *v, size_t nv,
+                         const char **via)
+{
+    char err[PHM_ERRMSG_MAX];
+    pic s = screen(dark, 0, g, 8, 70);
+    pic j = jpeg_roundtrip(&s, 85);
+    size_t plen;
+    unsigned char *pnm = ppm(&j, &plen);
+    phm_pdq_result r;
+    phm_trim_result t;
+    int best = 256;
+    *via = "none";
+    if (phm_hash_mem_trim(dec, h, pnm, plen, "flock", PHM_MODE_FULL, 0, &r, NULL, &t, err,
+                          sizeof err) == PHM_OK) {
+        const phm_pdq *q[3] = { &r.hash[0], t.found ? &t.pdq.hash[0] : NULL,
+                                t.alt_found ? &t.alt_pdq.hash[0] : NULL };
+        for (int a = 0; a < 3; a++) {
+            if (!q[a])
+                continue;
+            int d = phm_pdq_distance(q[a], own);
+            if (d < best)
+                best = d, *via = "own";
+            for (size_t b = 0; b < nv; b++)
+                if ((d = phm_pdq_distance(q[a], &v[b].pdq)) < best)
+                    best = d, *via = phm_known_variant_name(v[b].code);
+        }
+    }
+    free(pnm);
+    free(j.p);
+    free(s.p);
+    return best;
 }
 
 static void test_sparse_shots(void)
@@ -879,53 +922,70 @@ static void test_sparse_shots(void)
     phm_decoder_new(&dec, NULL);
     int codes[PHM_INDEX_MAX_VARIANTS];
     size_t ncodes = phm_augment_default(codes, PHM_INDEX_MAX_VARIANTS);
-    pic g[2] = { flock(31), flock(32) };
-    phm_pdq_result own;
-    phm_entry_variant v[PHM_INDEX_MAX_VARIANTS];
-    size_t nv = 0;
-    phm_image gi = view_of(&g[0]);
-    phm_hash_image(h, &gi, PHM_MODE_FULL, 0, &own);
-    int rc = phm_augment(h, &gi, PHM_MODE_FULL, &own.hash[0], codes, ncodes,
-                         PHM_AUGMENT_MIN_DISTANCE, v, &nv, err, sizeof err);
-    OK(rc == PHM_OK && own.quality >= 50, "a flock: augmented (%zu variants, quality %d)", nv,
-       own.quality);
-    for (int k = 0; k < 2; k++) {
-        pic s = screen(0, 0, &g[k], 8, 70);
-        pic j = jpeg_roundtrip(&s, 85);
-        size_t plen;
-        unsigned char *pnm = ppm(&j, &plen);
-        phm_pdq_result r;
-        phm_trim_result t;
-        rc = phm_hash_mem_trim(dec, h, pnm, plen, "flock", PHM_MODE_FULL, 0, &r, NULL, &t, err,
-                               sizeof err);
-        /* The nearest of the stored hashes to any of the query's. */
-        const phm_pdq *q[3] = { &r.hash[0], t.found ? &t.pdq.hash[0] : NULL,
-                                t.alt_found ? &t.alt_pdq.hash[0] : NULL };
-        int best = 256;
-        const char *via = "own";
-        for (int a = 0; a < 3; a++) {
-            if (!q[a])
-                continue;
-            int d = phm_pdq_distance(q[a], &own.hash[0]);
-            if (d < best)
-                best = d, via = "own";
-            for (size_t b = 0; b < nv; b++)
-                if ((d = phm_pdq_distance(q[a], &v[b].pdq)) < best)
-                    best = d, via = phm_known_variant_name(v[b].code);
-        }
-        if (k == 0)
-            OK(rc == PHM_OK && best <= 31,
-               "a flock's screenshot matches its known image (%d bits, via %s)", best, via);
-        else
-            OK(rc == PHM_OK && best > 31,
-               "another flock's screenshot matches none of its hashes (%d bits, via %s)", best,
-               via);
-        free(pnm);
-        free(j.p);
-        free(s.p);
+    for (int dark = 0; dark < 2; dark++) {
+        const char *what = dark ? "light flock on black, dark screen"
+                                : "flock on white, light screen";
+        pic known = flock(31, dark), other = flock(32, dark);
+        phm_pdq_result own;
+        phm_entry_variant v[PHM_INDEX_MAX_VARIANTS];
+        size_t nv = 0;
+        phm_image gi = view_of(&known);
+        phm_hash_image(h, &gi, PHM_MODE_FULL, 0, &own);
+        int rc = phm_augment(h, &gi, PHM_MODE_FULL, &own.hash[0], codes, ncodes,
+                             PHM_AUGMENT_MIN_DISTANCE, v, &nv, err, sizeof err);
+        OK(rc == PHM_OK && own.quality >= 50, "%s: augmented (%zu variants, quality %d)", what,
+           nv, own.quality);
+        const char *via;
+        int d = shot_distance(dec, h, &known, dark, &own.hash[0], v, nv, &via);
+        OK(d <= 31, "%s: its screenshot matches it (%d bits, via %s)", what, d, via);
+        d = shot_distance(dec, h, &other, dark, &own.hash[0], v, nv, &via);
+        OK(d > 31, "%s: another one's screenshot matches none of its hashes (%d bits, via %s)",
+           what, d, via);
+        free(known.p);
+        free(other.p);
     }
-    free(g[0].p);
-    free(g[1].p);
+    /* A graphic whose content starts with a few sparse rows (birds over
+     * a photo's top edge): the bands end at the photo, the content off the
+     * canvas 3 rows higher, where the stored "trim-white" starts too. Within
+     * 1 % of the screen's height of each other, but a second box all the
+     * same (a sparse graphic's hash moves with a few rows). */
+    pic g = solid(224, 150, 255, 255, 255), c = photo(200, 100, 33);
+    paste(&g, &c, 12, 30);
+    for (uint32_t k = 0; k < 5; k++)
+        bird(&g, 20 + 40 * k, 27, 40);
+    pic s = screen(0, 0, &g, 8, 70);
+    size_t plen;
+    unsigned char *pnm = ppm(&s, &plen);
+    phm_pdq_result r;
+    phm_trim_result t;
+    int rc = phm_hash_mem_trim(dec, h, pnm, plen, "birds", PHM_MODE_FULL, 0, &r, NULL, &t, err,
+                               sizeof err);
+    if (!OK(rc == PHM_OK && t.found && t.content.y == 100 && t.alt_found && t.alt_content.y == 97,
+            "sparse rows over a photo: the bands' box, and a second box 3 rows higher"))
+        printf("#   box %ux%u+%u+%u, second %d %ux%u+%u+%u\n", t.content.width, t.content.height,
+               t.content.x, t.content.y, t.alt_found, t.alt_content.width, t.alt_content.height,
+               t.alt_content.x, t.alt_content.y);
+    free(pnm);
+    free(s.p);
+    free(g.p);
+    free(c.p);
+    /* A strip (a skyline) 10 % of a white image's height: a screenshot's
+     * picture as screen_content takes it (MIN_CONTENT of the width, 16
+     * pixels high), so its "trim-white" is stored. */
+    pic strip = solid(200, 200, 255, 255, 255), sc = photo(180, 20, 34);
+    paste(&strip, &sc, 10, 90);
+    phm_image si = view_of(&strip);
+    phm_pdq_result own;
+    phm_hash_image(h, &si, PHM_MODE_FULL, 0, &own);
+    const int tw = PHM_KV_TRIM_WHITE;
+    phm_entry_variant v;
+    size_t nv = 0;
+    rc = phm_augment(h, &si, PHM_MODE_FULL, &own.hash[0], &tw, 1, PHM_AUGMENT_MIN_DISTANCE, &v,
+                     &nv, err, sizeof err);
+    OK(rc == PHM_OK && nv == 1 && phm_pdq_distance(&v.pdq, &own.hash[0]) > 10,
+       "a strip 10 %% of the height: trim-white stored (%zu)", nv);
+    free(strip.p);
+    free(sc.p);
     phm_decoder_free(dec);
     phm_hasher_free(h);
 }
