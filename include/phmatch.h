@@ -1250,7 +1250,11 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * orientations are hashed here once, for this and for the mirror and
  * rot90 variants) gets no variant: its edits' hashes are shaped by the
  * edit more than by its calm content, and those of different calm images
- * meet. An edit is dropped when its hash is of quality below
+ * meet. A picture that looks the same turned a quarter (a ring, a star, a
+ * rosette, a grid of dots: its grey 32 x 32 thumbnail and that turned 90
+ * degrees differ by less than 0.4 of what unrelated ones would) gets no
+ * crop of itself (the crops, corner and centre, their soft hashes,
+ * rot+-3/5-crop): its crops are those of every picture of its kind. An edit is dropped when its hash is of quality below
  * PHM_ROBUST_LOW_QUALITY_MIN, or is a pattern (fewer than
  * PHM_CUT_MIN_ROWS distinct rows, at any quality), or within
  * `min_distance` (0..256) of `own` or of a variant kept before it (a slot that adds no reach), or when

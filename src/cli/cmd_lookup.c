@@ -18,7 +18,10 @@
 /* Exit status of --fail-on-match when some query matched (as `match`). */
 #define LOOKUP_EXIT_MATCHED 4
 
-/* Queries searched together when reading a regular file. Other inputs
+/* Queries searched together when reading a regular file, per thread (the
+ * library sorts a batch's probes by bucket: a thread's share of 4,096 reads
+ * its tables most densely; docs/INDEX_FORMAT.md, "Batches sorted by
+ * bucket"). Other inputs
  * (pipes, FIFOs, terminals) are answered line by line (lookup_stream), so
  * that a long-running lookup answers each query as it arrives. */
 #define LOOKUP_BATCH 4096
@@ -778,12 +781,12 @@ int cmd_lookup(int argc, char **argv, const cli_global *g)
     rc = phm_index_open(&idx, r.index_path,
                         PHM_INDEX_RDONLY | (r.hot_copy ? PHM_INDEX_HOT_COPY : 0), 0, g->simd,
                         err, sizeof err);
-    r.cap = LOOKUP_BATCH;
     r.nw = jobs ? jobs : omp_get_max_threads();
     if (r.nw < 1)
         r.nw = 1;
     if (r.nw > LOOKUP_MAX_THREADS)
         r.nw = LOOKUP_MAX_THREADS;
+    r.cap = LOOKUP_BATCH * (size_t)r.nw;
     r.w = calloc((size_t)r.nw, sizeof *r.w);
     r.q = malloc(r.cap * sizeof *r.q);
     if (!r.w || !r.q) {

@@ -45,6 +45,8 @@ for f in "$T"/e1/*.jpg; do cmp -s "$f" "$T/e2/${f##*/}" || same="no: ${f##*/}"; 
 t_is "mkqueries -t bench: the same bytes twice" "$same" yes
 "$mkq" -t nonsense "$T/e3" "$T/src/bridge.jpg" 2>/dev/null
 t_is "mkqueries -t nonsense: usage error" "$?" 2
+sh "$ROOT/bench/devset.sh" 2>/dev/null
+t_is "bench/devset.sh without OUT: usage error (nothing fetched)" "$?" 2
 
 if t_have identify && t_have convert; then
     size() { identify -format '%w %h' "$1"; }

@@ -20,7 +20,9 @@
  *   - a rotation's corners (phm_corners_find, on the same hostile pixels)
  *     are four triangles inside the image, and filling them keeps its
  *     size; phm_hash_mem_query looking for them gives phm_hash_mem's
- *     plain hash, and corner figures only with corners found.
+ *     plain hash, and corner figures only with corners found;
+ *   - the quarter-turn measure of known-image augmentation
+ *     (phm__quarter_turn, on the same pixels) is a finite number >= 0.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "phmatch.h"
+#include "symmetry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -212,6 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
     check_corners(&img);
+    double turn = phm__quarter_turn(&img);
+    CHECK(turn >= 0 && turn < 1e6); /* not NaN, not infinite */
     check_trim(&img, data, size);
     check_query_corners(data, size);
     return 0;
