@@ -674,26 +674,31 @@ static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
 /* ---- content off a plain colour (screen_content, phm__edge_box) ---- */
 
 /* Pixels off colour c by more than EDGE_TOL (a channel) in a line: at
- * least EDGE_MIN of them make the line content. */
+ * least EDGE_MIN of them, and 1 in OFF_SHARE of the line's, make the
+ * line content. */
 #define EDGE_TOL 24
 #define EDGE_MIN 2u
+#define OFF_SHARE 128u
 
 /* The line of len pixels from (x0, y0), across (across 1) or down,
  * holds content off colour c. Every pixel is read (wt-shotgfx): sparse
  * line art's 1-pixel strokes fall between places sampled along the line,
  * and differently on a known image and on its screenshot (scaled and
  * shifted), so the two sides' boxes and runs of rows (thick_rows) came
- * out apart. A line of the canvas costs its length, a line of content
- * stops at its second pixel off c. */
+ * out apart. 1 pixel in OFF_SHARE (as 2 of the 128 places read before):
+ * 2 pixels of a wide line are JPEG's noise on a canvas a little off c (a
+ * light grey screen under a white picture). A line of the canvas costs
+ * its length, a line of content stops where enough pixels are off c. */
 static int line_off(const phm_image *img, uint32_t x0, uint32_t y0, int across, uint32_t len,
                     const int c[3])
 {
     const uint8_t *p = at(img, x0, y0);
     const size_t step = across ? img->channels : img->stride;
+    const uint32_t need = len / OFF_SHARE > EDGE_MIN ? len / OFF_SHARE : EDGE_MIN;
     uint32_t off = 0;
-    for (uint32_t j = 0; j < len && off < EDGE_MIN; j++)
+    for (uint32_t j = 0; j < len && off < need; j++)
         off += (uint32_t)!near_colour(img, p + (size_t)j * step, c, EDGE_TOL);
-    return off >= EDGE_MIN;
+    return off >= need;
 }
 
 /* Row y of img holds content off colour c. */
