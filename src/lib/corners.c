@@ -268,6 +268,45 @@ void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm
         fill_all(img, pixels, c);
 }
 
+/* The corners alone (phm_query_hashes.corners_pdq): every pixel of the
+ * picture set to its mean colour, each triangle of c painted in c's fill
+ * colour. PDQ's hash ignores the mean (the DC term) and scale, so this is
+ * the hash the corners give any picture flat to PDQ: a stored rotation
+ * that is no nearer to a query than this is met through the corners only
+ * (docs/ROBUST.md, "Rotation corners on busy pictures"). */
+void phm__corners_paint_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c)
+{
+    if (!legs_fit(img, c))
+        return;
+    uint32_t ch = img->channels;
+    double sum[3] = { 0, 0, 0 };
+    for (uint32_t y = 0; y < img->height; y++)
+        for (uint32_t x = 0; x < img->width; x++)
+            for (uint32_t k = 0; k < ch; k++)
+                sum[k] += pixels[(size_t)y * img->stride + (size_t)x * ch + k];
+    double n = (double)img->width * img->height;
+    uint8_t mean[3] = { 0, 0, 0 };
+    for (uint32_t k = 0; k < ch; k++)
+        mean[k] = (uint8_t)(sum[k] / n + 0.5);
+    for (uint32_t y = 0; y < img->height; y++) {
+        uint8_t *row = pixels + (size_t)y * img->stride;
+        for (uint32_t x = 0; x < img->width; x++) {
+            const uint8_t *v = mean;
+            for (int k = 0; k < 4; k++) {
+                /* the pixel's distance from corner k's two edges */
+                double dx = step_x[k] > 0 ? x : img->width - 1 - x;
+                double dy = step_y[k] > 0 ? y : img->height - 1 - y;
+                if (c->leg_x[k] > 0 && c->leg_y[k] > 0 &&
+                    dx / c->leg_x[k] + dy / c->leg_y[k] < 1.0) {
+                    v = c->fill;
+                    break;
+                }
+            }
+            memcpy(row + (size_t)x * ch, v, ch);
+        }
+    }
+}
+
 /* The reduced copy of a streamed JPEG (8 x 8 block means) blurs a
  * triangle's long side and shortens its short leg to a few pixels, too
  * few for phm_corners_find to be sure of: here only the pattern is asked,

@@ -72,6 +72,9 @@ int phm__thumb_corners(const phm_thumb *t);
 /* phm_corners_fill into img's own pixels (writable: a decoder's buffer
  * nothing reads again), without a copy; nothing when c does not fit. */
 void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c);
+/* img's pixels made its corners alone: the picture flat at its mean, the
+ * triangles of c in its fill colour (phm_query_hashes.corners_pdq). */
+void phm__corners_paint_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 
