@@ -341,16 +341,20 @@ static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int bor
 /* The fill_below of rec_plain_distance for query hash q searched as code c
  * (its orientation, plus PHM_DIH_COUNT x (1 + the extra) for an extra):
  * every filled rotation left out with calm_corners; for the query's own
- * hash in an orientation corners_only has, the distance from q to the
- * corners alone in that orientation; else none left out. The rule itself
- * is phm_match_options.corners_only's (phmatch.h). */
+ * hash, the distance from q to the nearest of the corners alone in that
+ * orientation; else none left out. The rule itself is
+ * phm_match_options.corners_only's (phmatch.h). */
 static int fill_below(const phm_match_options *o, const phm_pdq *q, uint32_t c)
 {
     if (o->calm_corners)
         return 0;
-    if (!o->corners_only || c >= PHM_DIH_COUNT || c >= (uint32_t)o->corners_only->nhashes)
-        return REC_FILL_ANY;
-    return phm_pdq_distance(q, &o->corners_only->hash[c]);
+    int below = REC_FILL_ANY;
+    for (size_t i = 0; o->corners_only && c < PHM_DIH_COUNT && i < o->ncorners_only; i++)
+        if (c < (uint32_t)o->corners_only[i].nhashes) {
+            int d = phm_pdq_distance(q, &o->corners_only[i].hash[c]);
+            below = d < below ? d : below;
+        }
+    return below;
 }
 
 /* An extra that is an edit made on both sides (extra_kind: the query's

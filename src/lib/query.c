@@ -88,7 +88,7 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
 
 /* A rotation's corners in img, the quality of img with them filled
  * (whether they make its hash: phm_query_hashes.calm_corners) and, when
- * they do not, the hash of the corners alone (corners_pdq). Both are
+ * they do not, the hashes of the corners alone (corners_pdq). Both are
  * made in img's own pixels, the decoder's buffer: this is the last look
  * at them, and a copy would be a second image outside phmatchd's decode
  * budget. */
@@ -109,8 +109,7 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
     q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
     if (q->calm_corners)
         return; /* kept from every stored rotation: no bound needed */
-    phm__corners_paint_in_place(img, px, &q->corners);
-    q->has_corners_pdq = phm_hash_image(h, img, mode, dihedral, &q->corners_pdq) == PHM_OK;
+    q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
 }
 
 /* The hashes of a query's extras on a whole image (not a streamed JPEG). */
@@ -252,6 +251,7 @@ size_t phm_query_match_options(const phm_query_hashes *q,
     }
     o->bordered = q->trim.found;
     o->calm_corners = q->calm_corners;
-    o->corners_only = q->has_corners_pdq ? &q->corners_pdq : NULL;
+    o->corners_only = q->ncorners_pdq ? q->corners_pdq : NULL;
+    o->ncorners_only = (size_t)q->ncorners_pdq;
     return n;
 }
