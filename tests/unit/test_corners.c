@@ -260,7 +260,7 @@ static void test_query(void)
                    "hashed again with the orientations");
             IS_INT(q.corners_pdq[2].nhashes, 8, "... the corners alone in all 8");
             IS_INT(phm_pdq_distance(&fh.hash[0], &q.corners_pdq[2].hash[0]), 0,
-                   "... the first of them the same");
+                   "... the turn by 5 degrees the same in the first");
             phm_match_extra x[PHM_QUERY_MAX_EXTRA];
             phm_match_options mo;
             phm_match_options_init(&mo);
@@ -333,14 +333,36 @@ static int add(phm_index *idx, const phm_entry *e)
     return phm_index_txn_commit(t, &c, err, sizeof err);
 }
 
+/* The matches of r under o as "id@distance:known_variant", comma-separated,
+ * into out. */
+static const char *matches_of(phm_index *idx, const phm_pdq_result *r,
+                              const phm_match_options *o, char *out, size_t len)
+{
+    phm_searcher *s;
+    phm_matcher *m;
+    const phm_match_result *res;
+    out[0] = 0;
+    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
+        return "error";
+    if (phm_match_image(m, r, o, &res, err, sizeof err) == PHM_OK)
+        for (size_t i = 0; i < res->count; i++) {
+            size_t l = strlen(out);
+            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
+                     res->hits[i].distance,
+                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
+        }
+    else
+        snprintf(out, len, "error: %.200s", err);
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    return out;
+}
+
 /* The matches of q (or, with `trimmed`, of another hash with q as its
  * "trimmed" extra) as "id@distance:known_variant", calm_corners as given. */
 static const char *matched_as(phm_index *idx, const phm_pdq *q, int trimmed, int calm,
                               char *out, size_t len)
 {
-    phm_searcher *s;
-    phm_matcher *m;
-    const phm_match_result *res;
     phm_match_options o;
     phm_match_options_init(&o);
     o.calm_corners = calm;
@@ -354,21 +376,7 @@ static const char *matched_as(phm_index *idx, const phm_pdq *q, int trimmed, int
         o.extra = &x;
         o.nextra = 1;
     }
-    out[0] = 0;
-    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
-        return "error";
-    if (phm_match_image(m, &r, &o, &res, err, sizeof err) == PHM_OK)
-        for (size_t i = 0; i < res->count; i++) {
-            size_t l = strlen(out);
-            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
-                     res->hits[i].distance,
-                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
-        }
-    else
-        snprintf(out, len, "error: %.200s", err);
-    phm_matcher_free(m);
-    phm_searcher_free(s);
-    return out;
+    return matches_of(idx, &r, &o, out, len);
 }
 
 /* q with its first `bits` bits flipped. */
@@ -384,9 +392,6 @@ static phm_pdq flipped(phm_pdq q, int bits)
 static const char *matched_corners(phm_index *idx, const phm_pdq *q, const phm_pdq *corners,
                                    char *out, size_t len)
 {
-    phm_searcher *s;
-    phm_matcher *m;
-    const phm_match_result *res;
     phm_match_options o;
     phm_match_options_init(&o);
     phm_pdq_result r = { .nhashes = 1, .quality = 70 }, c[2] = { r, r };
@@ -397,21 +402,7 @@ static const char *matched_corners(phm_index *idx, const phm_pdq *q, const phm_p
         o.corners_only = c;
         o.ncorners_only = 2;
     }
-    out[0] = 0;
-    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
-        return "error";
-    if (phm_match_image(m, &r, &o, &res, err, sizeof err) == PHM_OK)
-        for (size_t i = 0; i < res->count; i++) {
-            size_t l = strlen(out);
-            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
-                     res->hits[i].distance,
-                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
-        }
-    else
-        snprintf(out, len, "error: %.200s", err);
-    phm_matcher_free(m);
-    phm_searcher_free(s);
-    return out;
+    return matches_of(idx, &r, &o, out, len);
 }
 
 static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out, size_t len)
