@@ -836,6 +836,9 @@ typedef struct phm_query_options {
                        them) */
 } phm_query_options;
 
+/* The hashes of a query's rotation corners alone (phm_query_hashes). */
+#define PHM_CORNERS_ALONE 3
+
 typedef struct phm_query_hashes {
     phm_pdq_result pdq;                /* the image's own hash (phm_hash_mem) */
     phm_image_info info;               /* filled whenever the header was read */
@@ -853,6 +856,14 @@ typedef struct phm_query_hashes {
     int corners_found;
     int corners_quality;
     int calm_corners;
+    /* Corners found and not calm: ncorners_pdq (up to PHM_CORNERS_ALONE)
+     * hashes of the corners alone, the picture flat at its mean colour
+     * and the rest in the fill colour: the triangles as found, and the
+     * corners a turn by 3 and by 5 degrees their way leaves on this
+     * canvas (as phm_image_rotate draws a flat picture); every
+     * orientation with opt->dihedral. For phm_match_options.corners_only. */
+    phm_pdq_result corners_pdq[PHM_CORNERS_ALONE];
+    int ncorners_pdq;
 } phm_query_hashes;
 
 /* Hashes the image in data[0..len) as `opt` asks into *q (zeroed first).
@@ -2466,6 +2477,21 @@ typedef struct phm_match_options {
      * two flat wallpapers met the stored rot+5 / rot-5 of two other
      * pictures at 22-30 bits. 0 (default): compared with every slot. */
     int calm_corners;
+    /* ncorners_only hashes of the query's rotation corners alone, in the
+     * orientations of the query's own hashes (phm_query_hashes.corners_pdq),
+     * or NULL / 0 (default: no bound). With them, a stored rotation on a
+     * filled canvas (phm_fill_kind) counts for the query's own hash in
+     * orientation k only when it is nearer to that hash than every
+     * corners_only[i].hash[k] is (a strict bound; an orientation they
+     * lack: no bound); the entry's other hashes count as ever, and so do
+     * the extras. A rotation no nearer than the corners alone says only
+     * that both pictures were turned alike: on a dev set, the rotated
+     * copies of a stripe picture (PDQ quality 100 from its aliasing, 14
+     * bits from their corners alone) met a fabric's stored rot+5 at 24 and
+     * 28 bits, itself 6 bits from the corners of its own canvas
+     * (docs/ROBUST.md, "Rotation corners on busy pictures"). */
+    const phm_pdq_result *corners_only;
+    size_t ncorners_only;
     /* Nonzero when the query image has a border (phm_trim_result.found,
      * phmatch match --robust): its soft extra is then not compared with
      * entries' whole-image soft hash (PHM_KV_ED_SOFT), which no bars
@@ -2495,7 +2521,8 @@ typedef struct phm_match_extra {
  * usable cuts as "cut-bottom" / "cut-top" / "cut-middle" and its soft hash
  * as "soft", written to extra[] (they point into q, which must outlive the
  * match) and set as o->extra / o->nextra (left as they are when there are
- * none); o->bordered (a border was found) and o->calm_corners from q. The
+ * none); o->bordered (a border was found), o->calm_corners and
+ * o->corners_only / ncorners_only (q->corners_pdq, ncorners_pdq) from q. The
  * rest of *o is the caller's. Returns the number of extras. */
 size_t phm_query_match_options(const phm_query_hashes *q,
                                phm_match_extra extra[PHM_QUERY_MAX_EXTRA],

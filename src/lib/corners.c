@@ -268,6 +268,84 @@ void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm
         fill_all(img, pixels, c);
 }
 
+/* The picture's mean colour (the filled image's: its corners carry the
+ * picture's own colours). */
+static void mean_colour(const phm_image *img, const uint8_t *pixels, uint8_t mean[3])
+{
+    double sum[3] = { 0, 0, 0 };
+    for (uint32_t y = 0; y < img->height; y++)
+        for (uint32_t x = 0; x < img->width; x++)
+            for (uint32_t k = 0; k < img->channels; k++)
+                sum[k] += pixels[(size_t)y * img->stride + (size_t)x * img->channels + k];
+    double n = (double)img->width * img->height;
+    for (uint32_t k = 0; k < 3; k++)
+        mean[k] = k < img->channels ? (uint8_t)(sum[k] / n + 0.5) : 0;
+}
+
+/* The corners alone (phm_query_hashes.corners_pdq), drawn over img's
+ * pixels: the picture flat at its mean colour (mean), the rest in c's fill
+ * colour. degrees 0: each triangle of c as found; else the corners a turn
+ * by that many degrees leaves on the canvas, drawn as phm_image_rotate
+ * draws a flat picture (a pixel whose source lies outside the picture
+ * takes the fill, every other the flat colour, no blend), i.e. what a
+ * flat picture of this size gives as its stored rotation. PDQ's hash
+ * ignores the mean (the DC term) and the contrast, so either is the hash
+ * the corners give any picture flat to PDQ; but such a hash is fragile
+ * (most of its DCT terms are near zero: the same corners drawn at 256
+ * pixels a side land 70 bits off), hence both drawings, at full size. */
+static void paint(const phm_image *img, uint8_t *pixels, const phm_corners *c,
+                  const uint8_t mean[3], double degrees)
+{
+    uint32_t ch = img->channels;
+    double t = degrees * M_PI / 180.0, co = cos(t), sn = sin(t);
+    double cx = (img->width - 1) / 2.0, cy = (img->height - 1) / 2.0;
+    double maxx = img->width - 1, maxy = img->height - 1;
+    const double eps = 1e-6; /* phm_image_rotate's */
+    for (uint32_t y = 0; y < img->height; y++) {
+        uint8_t *row = pixels + (size_t)y * img->stride;
+        for (uint32_t x = 0; x < img->width; x++) {
+            int in = 0;
+            if (degrees != 0) {
+                double dx = x - cx, dy = y - cy;
+                double sx = co * dx + sn * dy + cx, sy = -sn * dx + co * dy + cy;
+                in = sx < -eps || sy < -eps || sx > maxx + eps || sy > maxy + eps;
+            } else {
+                for (int k = 0; k < 4 && !in; k++) {
+                    /* the pixel's distance from corner k's two edges */
+                    double ex = step_x[k] > 0 ? x : img->width - 1 - x;
+                    double ey = step_y[k] > 0 ? y : img->height - 1 - y;
+                    in = c->leg_x[k] > 0 && c->leg_y[k] > 0 &&
+                         ex / c->leg_x[k] + ey / c->leg_y[k] < 1.0;
+                }
+            }
+            memcpy(row + (size_t)x * ch, in ? c->fill : mean, ch);
+        }
+    }
+}
+
+int phm__corners_alone(phm_hasher *h, const phm_image *img, uint8_t *pixels,
+                       const phm_corners *c, phm_mode mode, int dihedral,
+                       phm_pdq_result out[PHM_CORNERS_ALONE])
+{
+    /* the turns stored on a filled canvas (phm_fill_kind: 3 and 5
+     * degrees), the way the found corners lie: clockwise (positive) leaves
+     * the top-left triangle tall */
+    static const double turns[PHM_CORNERS_ALONE - 1] = { 3, 5 };
+    if (!legs_fit(img, c))
+        return 0;
+    int k0 = c->leg_x[0] > 0 ? 0 : 2; /* a corner found on the picture's side */
+    double way = c->leg_y[k0] > c->leg_x[k0] ? 1 : -1;
+    uint8_t mean[3];
+    mean_colour(img, pixels, mean);
+    int n = 0;
+    for (int i = 0; i < PHM_CORNERS_ALONE; i++) {
+        paint(img, pixels, c, mean, i ? way * turns[i - 1] : 0);
+        if (phm_hash_image(h, img, mode, dihedral, &out[n]) == PHM_OK)
+            n++;
+    }
+    return n;
+}
+
 /* The reduced copy of a streamed JPEG (8 x 8 block means) blurs a
  * triangle's long side and shortens its short leg to a few pixels, too
  * few for phm_corners_find to be sure of: here only the pattern is asked,

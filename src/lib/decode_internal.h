@@ -72,6 +72,13 @@ int phm__thumb_corners(const phm_thumb *t);
 /* phm_corners_fill into img's own pixels (writable: a decoder's buffer
  * nothing reads again), without a copy; nothing when c does not fit. */
 void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c);
+/* The hashes of c's corners alone over img's pixels (writable, as for
+ * phm__corners_fill_in_place; they are drawn over): the found triangles,
+ * then the turns by 3 and 5 degrees their way, on the picture flat at its
+ * mean (phm_query_hashes.corners_pdq). Returns how many were made. */
+int phm__corners_alone(phm_hasher *h, const phm_image *img, uint8_t *pixels,
+                       const phm_corners *c, phm_mode mode, int dihedral,
+                       phm_pdq_result out[PHM_CORNERS_ALONE]);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 

@@ -251,13 +251,19 @@ size_t idx_run_within(const void *eids, size_t lo, size_t hi, size_t n, uint64_t
 /* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
 void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 
+/* A fill_below that leaves no rotation on a filled canvas out. */
+#define REC_FILL_ANY (PHM_PDQ_BITS + 1)
+
 /* The distance from q to e's own hash and its variants that are not soft
- * hashes (phm_soft_kind) nor, with no_fill, rotations on a filled canvas
- * (phm_fill_kind), or -1 when e has no such variant (the search's
+ * hashes (phm_soft_kind) nor rotations on a filled canvas (phm_fill_kind)
+ * at fill_below bits or more from q (0: every such rotation left out,
+ * REC_FILL_ANY: none; phm_match_options.calm_corners and corners_only),
+ * or -1 when e has no variant that could be left out (the search's
  * distance, over all of e's slots, stands). index_record.c says why. */
-int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int no_fill);
-/* phm_entry_known_variant, leaving out filled rotations too with no_fill. */
-const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_fill,
+int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int fill_below);
+/* phm_entry_known_variant, leaving out filled rotations as
+ * rec_plain_distance does. */
+const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int fill_below,
                               int *distance);
 
 /* Validates e; on failure writes why into err and returns PHM_ERR_INVALID. */

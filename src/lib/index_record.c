@@ -384,30 +384,29 @@ int phm_fill_kind(int code)
            code == PHM_KV_ROT_M5;
 }
 
-/* Whether a query hash other than a soft one leaves variant `code` out:
- * a soft hash always (it answers a query's soft hash only), a rotation's
- * on its filled canvas when the query's own hash is its corners'
- * (no_fill). */
-static int plain_skips(int code, int no_fill)
+/* Whether a query hash other than a soft one leaves variant `code`, d
+ * bits from it, out: a soft hash always (it answers a query's soft hash
+ * only); a rotation on a filled canvas when it is not nearer than
+ * fill_below, the distance of the query's own rotation corners alone
+ * (0 when they make its hash: phm_match_options.calm_corners and
+ * corners_only; such a rotation met that far off says only that both
+ * pictures were turned alike). */
+static int plain_skips(int code, int d, int fill_below)
 {
-    return phm_soft_kind(code) || (no_fill && phm_fill_kind(code));
+    return phm_soft_kind(code) || (phm_fill_kind(code) && d >= fill_below);
 }
 
 /* The distance from q to the nearest of e's own hash and its variants
  * plain_skips keeps (ties go to the own hash), that variant's code in
- * *code (0: the own hash) and whether any was left out in *skipped. */
-static int nearest_plain(const phm_entry *e, const phm_pdq *q, int no_fill, int *code,
-                         int *skipped)
+ * *code (0: the own hash). */
+static int nearest_plain(const phm_entry *e, const phm_pdq *q, int fill_below, int *code)
 {
     int best = phm_pdq_distance(&e->pdq, q);
     *code = 0;
-    *skipped = 0;
     for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++) {
-        if (plain_skips(e->variants[v].code, no_fill)) {
-            *skipped = 1;
-            continue;
-        }
         int d = phm_pdq_distance(&e->variants[v].pdq, q);
+        if (plain_skips(e->variants[v].code, d, fill_below))
+            continue;
         if (d < best) {
             best = d;
             *code = e->variants[v].code;
@@ -417,33 +416,35 @@ static int nearest_plain(const phm_entry *e, const phm_pdq *q, int no_fill, int 
 }
 
 /* The distance from q to e's own hash and its variants that are not soft
- * hashes (nor, with no_fill, filled rotations): what a query hash other
- * than a soft one is measured against. A soft hash is a blurred image's,
- * near the plain hashes of many calm images: wt-combo2 found a clip art's
- * trimmed hash 28 bits from a busy image's stored soft-crop8-bl, a pair
- * of nothing alike. -1 when e has no variant to leave out: the search
- * measured it right (a video's frames are its slots, not e->pdq). */
-int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int no_fill)
+ * hashes (nor filled rotations plain_skips leaves out): what a query hash
+ * other than a soft one is measured against. A soft hash is a blurred
+ * image's, near the plain hashes of many calm images: wt-combo2 found a
+ * clip art's trimmed hash 28 bits from a busy image's stored
+ * soft-crop8-bl, a pair of nothing alike. -1 when e has no variant that
+ * could be left out: the search measured it right (a video's frames are
+ * its slots, not e->pdq). */
+int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int fill_below)
 {
-    size_t v = 0; /* no variant left out: no distance to measure */
+    size_t v = 0; /* no variant that could be left out: no distance to measure */
     while (v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS &&
-           !plain_skips(e->variants[v].code, no_fill))
+           !phm_soft_kind(e->variants[v].code) &&
+           !(fill_below < REC_FILL_ANY && phm_fill_kind(e->variants[v].code)))
         v++;
     if (v == e->nvariants || v == PHM_INDEX_MAX_VARIANTS)
         return -1;
-    int code, skipped;
-    return nearest_plain(e, q, no_fill, &code, &skipped);
+    int code;
+    return nearest_plain(e, q, fill_below, &code);
 }
 
-const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_fill,
+const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int fill_below,
                               int *distance)
 {
     if (distance)
         *distance = -1;
     if (!e || !query || !(e->signals & PHM_SIG_PDQ))
         return NULL;
-    int code, skipped;
-    int best = nearest_plain(e, query, no_fill, &code, &skipped);
+    int code;
+    int best = nearest_plain(e, query, fill_below, &code);
     if (distance)
         *distance = best;
     return code ? phm_known_variant_name(code) : NULL;
@@ -452,7 +453,7 @@ const char *rec_known_variant(const phm_entry *e, const phm_pdq *query, int no_f
 const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
                                     int *distance)
 {
-    return rec_known_variant(e, query, 0, distance);
+    return rec_known_variant(e, query, REC_FILL_ANY, distance);
 }
 
 /* ---- record version 4 (index format 5) --------------------------- */

@@ -719,7 +719,7 @@ int phm_search_radius_plain(phm_searcher *s, const phm_pdq *query, int radius,
         st = phm_searcher_get(s, m.entry, &e, err, errlen);
         if (st != PHM_OK && st != PHM_ERR_NOT_FOUND)
             return st;
-        int d = st == PHM_OK ? rec_plain_distance(&e, query, 0) : -1;
+        int d = st == PHM_OK ? rec_plain_distance(&e, query, REC_FILL_ANY) : -1;
         if (d > radius)
             continue;
         if (d >= 0) {

@@ -338,6 +338,25 @@ static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int bor
     return best;
 }
 
+/* The fill_below of rec_plain_distance for query hash q searched as code c
+ * (its orientation, plus PHM_DIH_COUNT x (1 + the extra) for an extra):
+ * every filled rotation left out with calm_corners; for the query's own
+ * hash, the distance from q to the nearest of the corners alone in that
+ * orientation; else none left out. The rule itself is
+ * phm_match_options.corners_only's (phmatch.h). */
+static int fill_below(const phm_match_options *o, const phm_pdq *q, uint32_t c)
+{
+    if (o->calm_corners)
+        return 0;
+    int below = REC_FILL_ANY;
+    for (size_t i = 0; o->corners_only && c < PHM_DIH_COUNT && i < o->ncorners_only; i++)
+        if (c < (uint32_t)o->corners_only[i].nhashes) {
+            int d = phm_pdq_distance(q, &o->corners_only[i].hash[c]);
+            below = d < below ? d : below;
+        }
+    return below;
+}
+
 /* An extra that is an edit made on both sides (extra_kind: the query's
  * cut of its lower third, the known image's same cut) is compared with
  * that variant of an entry only: against the entry's own hash or its
@@ -381,7 +400,8 @@ static long kind_rules(phm_matcher *m, const phm_match_options *o, const phm_pdq
         if (found) {
             int code;
             int d = kind ? kind_distance(&e, kind, &q[p.q], o->bordered, &code)
-                         : rec_plain_distance(&e, &q[p.q], o->calm_corners);
+                         : rec_plain_distance(&e, &q[p.q],
+                                              fill_below(o, &q[p.q], o->nextra ? m->code[p.q] : p.q));
             if (!kind && d < 0)
                 d = p.distance;
             if (d < 0 || d > radius)
@@ -425,7 +445,8 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         const char *nearest = NULL;
         if (rc == PHM_OK && !measured && m->qhash && h->e.nvariants) {
             int d;
-            nearest = rec_known_variant(&h->e, &m->qhash[m->pairs[i].q], o->calm_corners, &d);
+            const phm_pdq *qh = &m->qhash[m->pairs[i].q];
+            nearest = rec_known_variant(&h->e, qh, fill_below(o, qh, PHM_DIH_ORIGINAL), &d);
             raised |= d > h->distance;
             h->distance = d > h->distance ? d : h->distance;
         }
@@ -450,7 +471,8 @@ static int admit_pairs(phm_matcher *m, size_t n, int quality, const phm_match_op
         else if (m->qhash && h->e.nvariants) /* the stored variant nearest */
             h->known_variant = !measured ? nearest
                                          : rec_known_variant(&h->e, &m->qhash[q],
-                                                             o->calm_corners, NULL);
+                                                             fill_below(o, &m->qhash[q], c),
+                                                             NULL);
         nh++;
     }
     if (raised && nh > 1)

@@ -86,25 +86,30 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
     t->y += (uint32_t)n;
 }
 
-/* A rotation's corners in img, and the quality of img with them filled:
- * whether they make its hash (phm_query_hashes.calm_corners). The corners
- * are filled in img's own pixels, the decoder's buffer: this is the last
- * look at them, and a copy would be a second image outside phmatchd's
- * decode budget. */
+/* A rotation's corners in img, the quality of img with them filled
+ * (whether they make its hash: phm_query_hashes.calm_corners) and, when
+ * they do not, the hashes of the corners alone (corners_pdq). Both are
+ * made in img's own pixels, the decoder's buffer: this is the last look
+ * at them, and a copy would be a second image outside phmatchd's decode
+ * budget. */
 static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
-                             phm_query_hashes *q)
+                             int dihedral, phm_query_hashes *q)
 {
     phm_pdq_result r;
+    uint8_t *px = (uint8_t *)(uintptr_t)img->pixels;
     if (phm_corners_find(img, &q->corners) != 1)
         return;
-    phm__corners_fill_in_place(img, (uint8_t *)(uintptr_t)img->pixels, &q->corners);
-    if (phm_hash_image(h, img, mode, 0, &r) == PHM_OK) {
-        q->corners_found = 1;
-        q->corners_quality = r.quality;
-        q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
-    } else {
+    phm__corners_fill_in_place(img, px, &q->corners);
+    if (phm_hash_image(h, img, mode, 0, &r) != PHM_OK) {
         memset(&q->corners, 0, sizeof q->corners);
+        return;
     }
+    q->corners_found = 1;
+    q->corners_quality = r.quality;
+    q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
+    if (q->calm_corners)
+        return; /* kept from every stored rotation: no bound needed */
+    q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
 }
 
 /* The hashes of a query's extras on a whole image (not a streamed JPEG). */
@@ -118,7 +123,7 @@ static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query
     if (o->soft)
         q->has_soft = phm_hash_soft(h, img, o->mode, o->dihedral, &q->soft) == PHM_OK;
     if (o->corners)
-        corners_of_image(h, img, o->mode, q);
+        corners_of_image(h, img, o->mode, o->dihedral, q);
 }
 
 /* A JPEG in one pass, its extras from the rows as they pass. */
@@ -166,7 +171,7 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
             if (border)
                 phm__trim_image(h, &img, o->mode, o->dihedral, &q->trim);
             if (corners)
-                corners_of_image(h, &img, o->mode, q);
+                corners_of_image(h, &img, o->mode, o->dihedral, q);
         }
     }
 out:
@@ -246,5 +251,7 @@ size_t phm_query_match_options(const phm_query_hashes *q,
     }
     o->bordered = q->trim.found;
     o->calm_corners = q->calm_corners;
+    o->corners_only = q->ncorners_pdq ? q->corners_pdq : NULL;
+    o->ncorners_only = (size_t)q->ncorners_pdq;
     return n;
 }

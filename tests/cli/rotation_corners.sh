@@ -7,7 +7,8 @@
 # without --robust, as JPEG and PNM) and in phmatchd's /v1/match and HMA's
 # POST /m/lookup; the same
 # hash stored as a crop variant, or as an entry's own hash, still is. A
-# busy picture turned the same way still matches through rot+5.
+# busy picture turned the same way still matches through rot+5. Stripes
+# PDQ aliases, turned, do not meet other such stripes' stored rotations.
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 P=$PHMATCH
@@ -74,6 +75,26 @@ m=$("$P" match --index busy.phmi -f jsonl --robust q/busy-rot5-fill.jpg 2>/dev/n
 t_like "... (the entry with the flat copy's rot+5 is in that index too)" \
     "$("$P" match --index busy.phmi -f jsonl q/flat-rot5-fill.jpg 2>/dev/null)" '"matches":\[\]' 
 t_like "a turned busy picture matches through rot+5" "$m" '"known_variant":"rot+5"'
+
+# Stripes PDQ aliases (docs/ROBUST.md, "Rotation corners on busy
+# pictures"): turned by 5 degrees, their filled copy hashes over the gate
+# (the alias), but their hash is about the corners alone, as is the stored
+# rot+5 of other such stripes. The copy of one meets four others' stored
+# rotations at 16-30 bits on the build before; none now.
+stripes() { # FREQ - 600 x 400 sinusoid stripes as P6
+    awk -v f="$1" 'BEGIN { printf "P6\n600 400\n255\n";
+        for (y = 0; y < 400; y++) for (x = 0; x < 600; x++) {
+            v = int(128 + 90 * sin((x * 0.97 + y * 0.26) * f));
+            printf "%c%c%c", v, int(v * 0.8) + 20, 200 - int(v / 2) } }'
+}
+for f in 0.50 0.55 0.70 0.85 0.90; do stripes $f > s$f.ppm; done
+"$MKQ" -t rot5-fill q s0.85.ppm > /dev/null 2>&1
+"$P" index create stripes.phmi
+"$P" index add --images --augment --source s stripes.phmi s0.50.ppm s0.55.ppm s0.70.ppm \
+    s0.90.ppm > /dev/null 2>&1
+t_is "four stripe pictures added with their variants" "$?" 0
+m=$("$P" match --index stripes.phmi -f jsonl --robust q/s0.85-rot5-fill.jpg 2>/dev/null)
+t_like "a fifth one's turned copy meets none of their stored rotations" "$m" '"matches":\[\]'
 
 # phmatchd: the same answers over its socket.
 svc_need_phmatchd

@@ -11,7 +11,11 @@
  *   - phm_hash_mem_query says calm_corners for a rotated flat picture only;
  *   - phm_match_image with calm_corners does not compare the query with
  *     an entry's filled rotations (phm_fill_kind), but still with its own
- *     hash and its other variants. */
+ *     hash and its other variants;
+ *   - phm_hash_mem_query gives a rotated busy picture the hash of its
+ *     corners alone (corners_pdq: near a flat picture turned alike), and
+ *     phm_match_image with corners_only counts a filled rotation for the
+ *     query's own hash only when it is nearer than those corners are. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +235,41 @@ static void test_query(void)
                flat);
         OK(flat != 1 || q.pdq.quality >= PHM_PDQ_MIN_QUALITY,
            "the rotated flat one's own hash passes the gate (quality %d)", q.pdq.quality);
+        IS_INT(q.ncorners_pdq, flat == 0 ? PHM_CORNERS_ALONE : 0,
+               "query %d: the corners alone hashed for the busy one", flat);
+        if (flat == 0) {
+            /* the corners alone: what a flat picture turned alike gives
+             * (exactly, drawn as phm_image_rotate draws it) */
+            phm_image fr;
+            uint8_t *fp = picture(500, 360, 3, 0, &pic);
+            memset(fp, 160, (size_t)500 * 360 * 3);
+            rotated(&pic, 5, NULL, &fr);
+            phm_pdq_result fh;
+            if (phm_hash_image(h, &fr, PHM_MODE_FULL, 0, &fh))
+                exit(2);
+            IS_INT(phm_pdq_distance(&fh.hash[0], &q.corners_pdq[2].hash[0]), 0,
+                   "... the third the very hash of a flat picture turned by 5 degrees");
+            int d = phm_pdq_distance(&fh.hash[0], &q.corners_pdq[0].hash[0]);
+            OK(d <= 16, "... the first, the triangles as found, near it (%d bits)", d);
+            OK(phm_pdq_distance(&q.pdq.hash[0], &q.corners_pdq[0].hash[0]) > 31,
+               "... and far from the busy picture's own hash");
+            IS_INT(q.corners_pdq[0].nhashes, 1, "... one orientation without dihedral");
+            phm_query_options od = o;
+            od.dihedral = 1;
+            IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &od, &q, err, sizeof err), PHM_OK,
+                   "hashed again with the orientations");
+            IS_INT(q.corners_pdq[2].nhashes, 8, "... the corners alone in all 8");
+            IS_INT(phm_pdq_distance(&fh.hash[0], &q.corners_pdq[2].hash[0]), 0,
+                   "... the turn by 5 degrees the same in the first");
+            phm_match_extra x[PHM_QUERY_MAX_EXTRA];
+            phm_match_options mo;
+            phm_match_options_init(&mo);
+            phm_query_match_options(&q, x, &mo);
+            OK(mo.corners_only == q.corners_pdq && mo.ncorners_only == PHM_CORNERS_ALONE,
+               "phm_query_match_options passes them on");
+            free((void *)fr.pixels);
+            free(fp);
+        }
         free(b);
         if (flat < 2)
             free((void *)r.pixels);
@@ -294,14 +333,36 @@ static int add(phm_index *idx, const phm_entry *e)
     return phm_index_txn_commit(t, &c, err, sizeof err);
 }
 
+/* The matches of r under o as "id@distance:known_variant", comma-separated,
+ * into out. */
+static const char *matches_of(phm_index *idx, const phm_pdq_result *r,
+                              const phm_match_options *o, char *out, size_t len)
+{
+    phm_searcher *s;
+    phm_matcher *m;
+    const phm_match_result *res;
+    out[0] = 0;
+    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
+        return "error";
+    if (phm_match_image(m, r, o, &res, err, sizeof err) == PHM_OK)
+        for (size_t i = 0; i < res->count; i++) {
+            size_t l = strlen(out);
+            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
+                     res->hits[i].distance,
+                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
+        }
+    else
+        snprintf(out, len, "error: %.200s", err);
+    phm_matcher_free(m);
+    phm_searcher_free(s);
+    return out;
+}
+
 /* The matches of q (or, with `trimmed`, of another hash with q as its
  * "trimmed" extra) as "id@distance:known_variant", calm_corners as given. */
 static const char *matched_as(phm_index *idx, const phm_pdq *q, int trimmed, int calm,
                               char *out, size_t len)
 {
-    phm_searcher *s;
-    phm_matcher *m;
-    const phm_match_result *res;
     phm_match_options o;
     phm_match_options_init(&o);
     o.calm_corners = calm;
@@ -315,21 +376,33 @@ static const char *matched_as(phm_index *idx, const phm_pdq *q, int trimmed, int
         o.extra = &x;
         o.nextra = 1;
     }
-    out[0] = 0;
-    if (phm_searcher_new(idx, &s, err, sizeof err) || phm_matcher_new(s, &m))
-        return "error";
-    if (phm_match_image(m, &r, &o, &res, err, sizeof err) == PHM_OK)
-        for (size_t i = 0; i < res->count; i++) {
-            size_t l = strlen(out);
-            snprintf(out + l, len - l, "%s%s@%d:%s", i ? "," : "", res->hits[i].e.id,
-                     res->hits[i].distance,
-                     res->hits[i].known_variant ? res->hits[i].known_variant : "-");
-        }
-    else
-        snprintf(out, len, "error: %.200s", err);
-    phm_matcher_free(m);
-    phm_searcher_free(s);
-    return out;
+    return matches_of(idx, &r, &o, out, len);
+}
+
+/* q with its first `bits` bits flipped. */
+static phm_pdq flipped(phm_pdq q, int bits)
+{
+    for (int i = 0; i < bits; i++)
+        q.w[i / 64] ^= 1ull << (i % 64);
+    return q;
+}
+
+/* The matches of q as matched_as() gives them, with corners_only a
+ * far hash and `corners` (NULL: none). */
+static const char *matched_corners(phm_index *idx, const phm_pdq *q, const phm_pdq *corners,
+                                   char *out, size_t len)
+{
+    phm_match_options o;
+    phm_match_options_init(&o);
+    phm_pdq_result r = { .nhashes = 1, .quality = 70 }, c[2] = { r, r };
+    r.hash[0] = *q;
+    if (corners) { /* the nearer of the two sets the bound */
+        c[0].hash[0] = hash_of(98);
+        c[1].hash[0] = *corners;
+        o.corners_only = c;
+        o.ncorners_only = 2;
+    }
+    return matches_of(idx, &r, &o, out, len);
 }
 
 static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out, size_t len)
@@ -365,6 +438,29 @@ static void test_match(void)
            "trimmed content at the rot+5 matches through it");
     IS_STR(matched_as(idx, &rot, 1, 1, buf, sizeof buf), "",
            "... not when the image's hash is calm corners");
+    /* corners_only: the query 12 bits from the stored rot+5 */
+    phm_pdq q12 = flipped(rot, 12);
+    IS_STR(matched_corners(idx, &q12, NULL, buf, sizeof buf), "a@12:rot+5",
+           "a query 12 bits from rot+5 matches through it");
+    phm_pdq far = flipped(q12, 40), near = flipped(q12, 11);
+    far.w[3] ^= ~0ull; /* 40 + 64 bits from the query, in bits it has not flipped */
+    IS_STR(matched_corners(idx, &q12, &far, buf, sizeof buf), "a@12:rot+5",
+           "... and so when its corners alone are far");
+    near.w[2] ^= 0xfffull; /* 11 + 12 = 23 bits from the query */
+    IS_STR(matched_corners(idx, &q12, &near, buf, sizeof buf), "a@12:rot+5",
+           "... and when they are 23 bits off (nearer the slot than the corners)");
+    phm_pdq at12 = q12;
+    at12.w[2] ^= 0xfffull; /* exactly 12 bits from the query: as near as the slot */
+    IS_STR(matched_corners(idx, &q12, &at12, buf, sizeof buf), "",
+           "... not when the corners alone are as near as rot+5 (strict)");
+    IS_STR(matched_corners(idx, &q12, &q12, buf, sizeof buf), "",
+           "... nor when the query's hash is its corners'");
+    phm_pdq c12 = flipped(crop, 12);
+    IS_STR(matched_corners(idx, &c12, &c12, buf, sizeof buf), "a@12:crop5-c",
+           "the bound leaves other variants alone");
+    phm_pdq o12 = flipped(own, 12);
+    IS_STR(matched_corners(idx, &o12, &o12, buf, sizeof buf), "a@12:-",
+           "... and the entry's own hash");
     phm_index_close(idx);
 }
 
