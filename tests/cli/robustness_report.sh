@@ -47,6 +47,10 @@ t_is "mkqueries -t bench: the same bytes twice" "$same" yes
 t_is "mkqueries -t nonsense: usage error" "$?" 2
 sh "$ROOT/bench/devset.sh" 2>/dev/null
 t_is "bench/devset.sh without OUT: usage error (nothing fetched)" "$?" 2
+sh "$ROOT/bench/clipart.sh" 2>/dev/null
+t_is "bench/clipart.sh without OUT: usage error (nothing fetched)" "$?" 2
+sh "$ROOT/bench/clipart.sh" "$T/clip" x7 2>/dev/null
+t_is "bench/clipart.sh with an offset not a number: error before any fetch" "$?" 1
 
 if t_have identify && t_have convert; then
     size() { identify -format '%w %h' "$1"; }
