@@ -794,25 +794,11 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
 }
 
 /* Variants that are a part of the picture (its crops, corner and centre,
- * their soft hashes, a rotation cut to its inside), which the quarter-turn
- * rule in phm_augment leaves out. */
+ * their soft hashes, a rotation cut to its inside: in edits[], a cut or
+ * rot_crop), which the quarter-turn rule in phm_augment leaves out. */
 static int crop_kind(int code)
 {
-    switch (code) {
-    case PHM_KV_CROP5_C: case PHM_KV_CROP10_C: case PHM_KV_CROP15_C: case PHM_KV_CROP20_C:
-    case PHM_KV_CROP5_TL: case PHM_KV_CROP5_TR: case PHM_KV_CROP5_BL: case PHM_KV_CROP5_BR:
-    case PHM_KV_CROP8_TL: case PHM_KV_CROP8_TR: case PHM_KV_CROP8_BL: case PHM_KV_CROP8_BR:
-    case PHM_KV_CROP10_TL: case PHM_KV_CROP10_TR: case PHM_KV_CROP10_BL: case PHM_KV_CROP10_BR:
-    case PHM_KV_CROP15_TL: case PHM_KV_CROP15_TR: case PHM_KV_CROP15_BL: case PHM_KV_CROP15_BR:
-    case PHM_KV_CROP20_TL: case PHM_KV_CROP20_TR: case PHM_KV_CROP20_BL: case PHM_KV_CROP20_BR:
-    case PHM_KV_ROT_P3_CROP: case PHM_KV_ROT_M3_CROP: case PHM_KV_ROT_P5_CROP:
-    case PHM_KV_ROT_M5_CROP:
-    case PHM_KV_SOFT_CROP8_TL: case PHM_KV_SOFT_CROP8_TR: case PHM_KV_SOFT_CROP8_BL:
-    case PHM_KV_SOFT_CROP8_BR:
-        return 1;
-    default:
-        return 0;
-    }
+    return edits[code].pct > 0 || edits[code].rot_crop;
 }
 
 int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
