@@ -297,18 +297,14 @@ static void paint(const phm_image *img, uint8_t *pixels, const phm_corners *c,
                   const uint8_t mean[3], double degrees)
 {
     uint32_t ch = img->channels;
-    double t = degrees * M_PI / 180.0, co = cos(t), sn = sin(t);
-    double cx = (img->width - 1) / 2.0, cy = (img->height - 1) / 2.0;
-    double maxx = img->width - 1, maxy = img->height - 1;
-    const double eps = 1e-6; /* phm_image_rotate's */
+    const phm__turn turn = phm__turn_of(img->width, img->height, degrees);
     for (uint32_t y = 0; y < img->height; y++) {
         uint8_t *row = pixels + (size_t)y * img->stride;
         for (uint32_t x = 0; x < img->width; x++) {
             int in = 0;
             if (degrees != 0) {
-                double dx = x - cx, dy = y - cy;
-                double sx = co * dx + sn * dy + cx, sy = -sn * dx + co * dy + cy;
-                in = sx < -eps || sy < -eps || sx > maxx + eps || sy > maxy + eps;
+                double sx, sy;
+                in = phm__turn_source(&turn, x, y, &sx, &sy);
             } else {
                 for (int k = 0; k < 4 && !in; k++) {
                     /* the pixel's distance from corner k's two edges */

@@ -2,6 +2,7 @@
 #ifndef PHM_DECODE_INTERNAL_H
 #define PHM_DECODE_INTERNAL_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -233,5 +234,33 @@ int phm__hash_jpeg_stream(phm_decoder *dec, phm_hasher *h, const uint8_t *data,
                           size_t len, const char *name, phm_mode mode, int dihedral,
                           phm_pdq_result *out, phm_image_info *info, char *err,
                           size_t errlen);
+
+/* A turn of a w x h picture by `degrees` about its centre, clockwise on
+ * screen (y down) as ImageMagick's -rotate: a destination pixel d takes
+ * the source s = R^-1 (d - c) + c (phm__turn_source). One geometry for
+ * phm_image_rotate and for the corners a turn leaves (phm__corners_alone),
+ * which must agree to the pixel. */
+typedef struct phm__turn {
+    double c, s, cx, cy, maxx, maxy;
+} phm__turn;
+
+static inline phm__turn phm__turn_of(uint32_t w, uint32_t h, double degrees)
+{
+    double t = degrees * M_PI / 180.0;
+    return (phm__turn){ cos(t), sin(t), (w - 1) / 2.0, (h - 1) / 2.0, w - 1.0, h - 1.0 };
+}
+
+/* The source (*sx, *sy) of destination pixel (x, y) in picture
+ * coordinates; 1 when it lies outside the picture (the fill's), within
+ * 1e-6 of a pixel. */
+static inline int phm__turn_source(const phm__turn *t, double x, double y, double *sx,
+                                   double *sy)
+{
+    const double eps = 1e-6;
+    double dx = x - t->cx, dy = y - t->cy;
+    *sx = t->c * dx + t->s * dy + t->cx;
+    *sy = -t->s * dx + t->c * dy + t->cy;
+    return *sx < -eps || *sy < -eps || *sx > t->maxx + eps || *sy > t->maxy + eps;
+}
 
 #endif

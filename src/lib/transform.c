@@ -116,20 +116,14 @@ int phm_image_rotate(const phm_image *img, double degrees, int crop,
         else /* grey: the fill's luma (BT.601) */
             bg[0] = (uint8_t)lround(0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]);
     }
-    /* Clockwise on screen (y down), as ImageMagick's -rotate: destination
-     * d = R (s - c) + c, so the source of d is s = R^-1 (d - c) + c. */
-    double t = degrees * M_PI / 180.0, c = cos(t), sn = sin(t);
-    double cx = (img->width - 1) / 2.0, cy = (img->height - 1) / 2.0;
-    double maxx = img->width - 1, maxy = img->height - 1;
-    const double eps = 1e-6;
+    const phm__turn turn = phm__turn_of(img->width, img->height, degrees);
+    const double maxx = turn.maxx, maxy = turn.maxy;
     uint32_t ox = (img->width - w) / 2, oy = (img->height - h) / 2;
     for (uint32_t y = 0; y < h; y++) {
         uint8_t *o = buf + (size_t)y * row;
-        double dy = (double)(y + oy) - cy;
         for (uint32_t x = 0; x < w; x++, o += ch) {
-            double dx = (double)(x + ox) - cx;
-            double sx = c * dx + sn * dy + cx, sy = -sn * dx + c * dy + cy;
-            if (sx < -eps || sy < -eps || sx > maxx + eps || sy > maxy + eps) {
+            double sx, sy;
+            if (phm__turn_source(&turn, (double)(x + ox), (double)(y + oy), &sx, &sy)) {
                 memcpy(o, bg, ch);
                 continue;
             }
