@@ -11,7 +11,7 @@
 #      `dpkg-deb -x`, nothing installed; .debs already in OUT/debs are used
 #      as they are). ImageMagick here reads no SVG, so a GNOME wallpaper is
 #      its WebP (the SVG-only ones are left out) and a desktop-base theme is
-#      its GRUB background;
+#      its GRUB background (DEVSET_WALLPAPERS=0: none of them);
 #   G  DEVSET_GEN (49) generated graphics: gradients, shapes, plasma;
 #   B  DEVSET_BUSY (99) deliberately busy images: sinusoid stripes of 2-8
 #      pixels a period at any angle, checkerboards of 2-8 pixel cells under
@@ -43,7 +43,10 @@ out=$1
 shift
 cd "$(dirname "$0")/.."
 root=$(pwd)
-phmatch=$root/${BUILD:-build}/phmatch
+case ${BUILD:-build} in
+/*) phmatch=$BUILD/phmatch ;;
+*) phmatch=$root/${BUILD:-build}/phmatch ;;
+esac
 [ -x "$phmatch" ] || die "no '$phmatch': run 'make all' first"
 command -v convert >/dev/null 2>&1 || die "ImageMagick's convert not found (apt-get install imagemagick)"
 ngen=${DEVSET_GEN:-49}
@@ -81,8 +84,9 @@ while IFS= read -r f; do
 done <"$work/photos.list"
 [ "$i" -gt 0 ] || echo "devset: no photos (jpg, png, webp) under $*" >&2
 
-# --- W: wallpapers ---
+# --- W: wallpapers (DEVSET_WALLPAPERS=0: none, for a set of photos only) ---
 pkgs="plasma-workspace-wallpapers gnome-backgrounds desktop-base"
+[ "${DEVSET_WALLPAPERS:-1}" != 0 ] || pkgs=
 debs=$out/debs
 for pkg in $pkgs; do
     ls "$debs/${pkg}_"*.deb >/dev/null 2>&1 && continue
@@ -91,11 +95,13 @@ for pkg in $pkgs; do
         die "apt-get download $pkg failed ($work/apt.log; run apt-get update?)"
 done
 rm -rf "$debs/root"
-for d in "$debs"/*.deb; do
-    dpkg-deb -x "$d" "$debs/root" || die "dpkg-deb -x '$d' failed"
+for pkg in $pkgs; do
+    for d in "$debs/${pkg}_"*.deb; do
+        dpkg-deb -x "$d" "$debs/root" || die "dpkg-deb -x '$d' failed"
+    done
 done
 wp=$debs/root/usr/share
-{
+[ -z "$pkgs" ] || {
     # Plasma: one directory a wallpaper (links to desktop-base's themes are
     # those themes, taken below); the size nearest 1920x1080.
     for w in "$wp"/wallpapers/*/; do
@@ -109,6 +115,7 @@ wp=$debs/root/usr/share
     # desktop-base: each theme's 16:9 GRUB background (its wallpaper as a PNG).
     find "$wp"/desktop-base/*-theme/grub -name grub-16x9.png | sort
 } | sed 's|//*|/|g' >"$work/walls.list"
+[ -n "$pkgs" ] || : >"$work/walls.list"
 i=0
 while IFS= read -r f; do
     i=$((i + 1))
@@ -118,7 +125,7 @@ while IFS= read -r f; do
     cp "$f" "$cand/$n"
     printf '%s\twallpaper\t%s\n' "$n" "$rel" >>"$recipes"
 done <"$work/walls.list"
-[ "$i" -gt 0 ] || die "no wallpapers found in the packages ($debs)"
+[ "$i" -gt 0 ] || [ -z "$pkgs" ] || die "no wallpapers found in the packages ($debs)"
 
 # --- G and B: generated, each candidate from its own seed ---
 r=1
@@ -265,7 +272,9 @@ awk -F '\t' -v cand="$cand/" -v ngen="$ngen" -v nbusy="$nbusy" -v maxd="$maxd" '
 {
     printf 'name\tkind\tstatus\tquality\tsource\n'
     cat "$work/devset.tsv"
-    for d in "$debs"/*.deb; do printf '#\tpackage\t%s\t\t\n' "$(basename "$d")"; done
+    for pkg in $pkgs; do
+        for d in "$debs/${pkg}_"*.deb; do printf '#\tpackage\t%s\t\t\n' "$(basename "$d")"; done
+    done
 } >"$out/devset.tsv"
 awk -F '\t' '$3 == "kept" { print $1 }' "$work/devset.tsv" | while IFS= read -r n; do
     ln "$cand/$n" "$out/set/$n" 2>/dev/null || cp "$cand/$n" "$out/set/$n"

@@ -51,6 +51,23 @@ sh "$ROOT/bench/clipart.sh" 2>/dev/null
 t_is "bench/clipart.sh without OUT: usage error (nothing fetched)" "$?" 2
 sh "$ROOT/bench/clipart.sh" "$T/clip" x7 2>/dev/null
 t_is "bench/clipart.sh with an offset not a number: error before any fetch" "$?" 1
+sh "$ROOT/bench/heldout.sh" 2>/dev/null
+t_is "bench/heldout.sh without OUT: usage error (nothing fetched)" "$?" 2
+HELDOUT_CLIPART=x sh "$ROOT/bench/heldout.sh" "$T/ho" 2>/dev/null
+t_is "bench/heldout.sh with HELDOUT_CLIPART not a number: error before any fetch" "$?" 1
+# devset.sh as heldout.sh runs it, on data/ (no package, nothing
+# generated): the photos kept once, data/queries' edited copies and
+# unrelated/'s copies dropped as near the photo they were made from
+DEVSET_WALLPAPERS=0 DEVSET_GEN=0 DEVSET_BUSY=0 \
+    sh "$ROOT/bench/devset.sh" "$T/dv" "$DATA" >"$T/dv.out" 2>&1
+t_is "devset.sh of data/ alone: exit 0" "$?" 0
+kept=$(ls "$T/dv/set" 2>/dev/null | sed 's/^P[0-9]*-//' | sort -u | tr '\n' ' ')
+t_is "devset.sh of data/ alone: each photo once" "$kept" \
+    "bridge.jpg grey-alpha.png labelme-q0122.jpg labelme-q0291.jpg labelme-q0746.jpg labelme-q1050.jpg labelme-q2821.jpg misc-c.jpg pen-and-coaster.jpg phone.jpg "
+all=$(find "$DATA" -type f | grep -ciE '\.(jpe?g|png|webp)$')
+t_is "devset.sh of data/ alone: every other picture dropped as near one kept" \
+    "$(grep -c '	near P0' "$T/dv/devset.tsv")" "$((all - 10))"
+t_is "devset.sh with DEVSET_WALLPAPERS=0: no package fetched" "$(ls "$T/dv/debs" | wc -l)" 0
 
 if t_have identify && t_have convert; then
     size() { identify -format '%w %h' "$1"; }
