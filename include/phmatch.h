@@ -1259,9 +1259,10 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * phm_entry.variants. `own` is img's own PDQ hash (as phm_hash_image gave
  * it). An image below PDQ's quality gate (PHM_PDQ_MIN_QUALITY; its eight
  * orientations are hashed here once, for this and for the mirror and
- * rot90 variants) gets no variant: its edits' hashes are shaped by the
- * edit more than by its calm content, and those of different calm images
- * meet. A picture that looks the same turned a quarter (a ring, a star, a
+ * rot90 variants) gets no rotation on a filled canvas (phm_fill_kind):
+ * turned, a calm picture's hash is its black corners, which any picture
+ * of its shape turned alike shares; its other variants are kept. A
+ * picture that looks the same turned a quarter (a ring, a star, a
  * rosette, a grid of dots: its grey 32 x 32 thumbnail and that turned 90
  * degrees differ by less than 0.4 of what unrelated ones would) gets no
  * crop of itself (the crops, corner and centre, their soft hashes,

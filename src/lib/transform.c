@@ -816,16 +816,10 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
                 snprintf(err, errlen, "unknown variant code %d", codes[i]);
             return PHM_ERR_INVALID;
         }
-    /* An image below PDQ's quality gate gets no variant: its edits'
-     * hashes are shaped by the edit (a rotation's black corners, bars,
-     * a crop's new edge) more than by its calm content, and such hashes
-     * of different calm images meet. On a dev set with 28 calm originals
-     * (wt-combo2), 12 of the 16 false matches at <= 31 went through a
-     * variant of one of them; their copies lost 164 of 3,525 matches. */
     phm_pdq_result dih; /* own image's 8 orientations: its quality, mirror / rot90 */
     if (ncodes) {
         int src = phm_hash_image(h, img, mode, 1, &dih);
-        if (src == PHM_ERR_TOO_SMALL || (src == PHM_OK && dih.quality < PHM_PDQ_MIN_QUALITY))
+        if (src == PHM_ERR_TOO_SMALL)
             return PHM_OK;
         if (src != PHM_OK) {
             if (err && errlen)
@@ -833,6 +827,16 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
             return src;
         }
     }
+    /* An image below PDQ's quality gate gets no rotation on a filled
+     * canvas (phm_fill_kind): turned, a calm picture's hash is its black
+     * corners, which any picture of its shape turned alike shares (14-30
+     * bits: 4 of session 12's false matches, and the one on the rebuilt
+     * dev set with every variant of its calm originals stored, a fabric
+     * texture's rotated copy 14 bits from a calm one's rot-5). Its other
+     * variants are kept: its copies are found 227 times in 875 instead of
+     * 100 there, and no other pair comes within 40 bits (docs/ROBUST.md,
+     * "Calm originals again"). */
+    int calm = ncodes && dih.quality < PHM_PDQ_MIN_QUALITY;
     /* A picture that looks the same turned a quarter (a ring, a star, a
      * rosette, a grid of dots) gets no crop of itself: its crops look like
      * those of every picture of its kind. On 360 clip arts
@@ -855,7 +859,7 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
         phm_image e;
         phm_pdq_result r;
         int o = busy_orientation(codes[i]);
-        if (no_crops && crop_kind(codes[i]))
+        if ((no_crops && crop_kind(codes[i])) || (calm && phm_fill_kind(codes[i])))
             continue;
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);
