@@ -88,18 +88,9 @@ done <"$work/photos.list"
 pkgs="plasma-workspace-wallpapers gnome-backgrounds desktop-base"
 [ "${DEVSET_WALLPAPERS:-1}" != 0 ] || pkgs=
 debs=$out/debs
-for pkg in $pkgs; do
-    ls "$debs/${pkg}_"*.deb >/dev/null 2>&1 && continue
-    command -v apt-get >/dev/null 2>&1 || die "apt-get not found: put $pkg's .deb in $debs"
-    (cd "$debs" && apt-get download "$pkg") >"$work/apt.log" 2>&1 ||
-        die "apt-get download $pkg failed ($work/apt.log; run apt-get update?)"
-done
 rm -rf "$debs/root"
-for pkg in $pkgs; do
-    for d in "$debs/${pkg}_"*.deb; do
-        dpkg-deb -x "$d" "$debs/root" || die "dpkg-deb -x '$d' failed"
-    done
-done
+# shellcheck disable=SC2086 # the package names, split
+[ -z "$pkgs" ] || sh "$root/bench/debs.sh" "$debs" "$debs/root" $pkgs || exit 1
 wp=$debs/root/usr/share
 [ -z "$pkgs" ] || {
     # Plasma: one directory a wallpaper (links to desktop-base's themes are

@@ -33,23 +33,11 @@ cd "$(dirname "$0")/.."
 nclip=${HELDOUT_CLIPART:-80}
 case $nclip in '' | *[!0-9]*) die "HELDOUT_CLIPART must be a number" ;; esac
 
-debs=$out/debs
-mkdir -p "$debs"
-pkgs="mate-backgrounds ukui-wallpapers lomiri-wallpapers lomiri-wallpapers-20.04 sway-backgrounds python3-skimage"
-for pkg in $pkgs; do
-    ls "$debs/${pkg}_"*.deb >/dev/null 2>&1 && continue
-    command -v apt-get >/dev/null 2>&1 || die "apt-get not found: put $pkg's .deb in $debs"
-    (cd "$debs" && apt-get download "$pkg") >"$out/apt.log" 2>&1 ||
-        die "apt-get download $pkg failed ($out/apt.log; run apt-get update?)"
-done
 root=$out/root
 rm -rf "$root" "$out/photos"
 mkdir -p "$out/photos"
-for pkg in $pkgs; do
-    for d in "$debs/${pkg}_"*.deb; do
-        dpkg-deb -x "$d" "$root" || die "dpkg-deb -x '$d' failed"
-    done
-done
+sh bench/debs.sh "$out/debs" "$root" mate-backgrounds ukui-wallpapers lomiri-wallpapers \
+    lomiri-wallpapers-20.04 sway-backgrounds python3-skimage || exit 1
 # Wallpapers keep their package's path in the name: wallpapers of two
 # packages share names (a 'Stripes.jpg' here and there).
 find "$root/usr/share/backgrounds" -type f | grep -iE '\.(jpe?g|png)$' | sort |
@@ -58,7 +46,7 @@ find "$root/usr/share/backgrounds" -type f | grep -iE '\.(jpe?g|png)$' | sort |
         cp "$f" "$out/photos/W-$(printf '%s' "$rel" | tr -c 'A-Za-z0-9.\n-' '_')"
     done
 sk=$(find "$root" -type d -path '*/skimage/data' | head -n 1)
-[ -n "$sk" ] || die "no skimage/data in python3-skimage ($debs)"
+[ -n "$sk" ] || die "no skimage/data in python3-skimage ($out/debs)"
 for n in astronaut camera cell chelsea clock_motion coffee coins color hubble_deep_field \
     ihc logo moon motorcycle_left page retina rocket text; do
     f=$(find "$sk" -maxdepth 1 -name "$n.*" | head -n 1)
