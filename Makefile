@@ -214,14 +214,15 @@ check: deps ## install deps, build, run every test (plain and ASan+UBSan), fuzz 
 
 # make check time: both builds with CHECK_JOBS jobs (default: the number of
 # CPUs) unless make was given -j, and tests/check.sh runs the tests
-# CHECK_JOBS at a time.
+# CHECK_JOBS at a time. The ASan build is the first item of check.sh's
+# schedule (CHECK_BUILD_ASAN), made while the plain build's tests run.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 CHECK_J     = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
 _check:
 	@$(MAKE) --no-print-directory $(CHECK_J) tests
-	@$(MAKE) --no-print-directory $(CHECK_J) BUILD=build-asan SAN=1 OPT=-O1 tests
-	@CHECK_JOBS=$(CHECK_JOBS) sh tests/check.sh
+	@CHECK_JOBS=$(CHECK_JOBS) CHECK_BUILD_ASAN='$(MAKE) --no-print-directory $(CHECK_J) \
+	    BUILD=build-asan SAN=1 OPT=-O1 tests' sh tests/check.sh
 
 asan: ## build everything with ASan+UBSan into build-asan/
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 tests

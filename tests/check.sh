@@ -5,7 +5,14 @@
 # The tests of all stages run CHECK_JOBS at a time (default: the number of
 # CPUs), the slowest started first; each one's output is kept apart and
 # judged, and its result printed whole, when it ends. The few tests in
-# `alone` (below, with the reason for each) run with no other test beside.
+# `alone` (below, with the reason for each) run with no other test beside,
+# after the others.
+# CHECK_BUILD_ASAN=COMMAND (make check sets it): the ASan build is made by
+# COMMAND as the first item of the schedule, one test ("build-asan"), while
+# the plain build's tests and the fuzz smoke run beside it; the ASan build's
+# tests (the plain build's names) start when it is made. A build spends
+# much of its time waiting (links, first touches of memory): the tests fill
+# that time. Without it, the tests of a build-asan/ made before run.
 # Each stage emits TAP; this script counts "ok"/"not ok" lines ("ok ... #
 # SKIP" are counted as skipped) and fails a stage whose plan ("1..N",
 # first or last) is missing, repeated or differs from the count of test
@@ -141,6 +148,7 @@ run_test() {
     times >"$_out.cpu0"
     _t0=$(now_ms)
     case $1 in
+    build-asan) build_asan ;;
     fuzz-smoke) sh tests/fuzz/smoke.sh ;;
     */cli/*) env BUILD="${1%%/*}" sh "tests/cli/${1##*/}.sh" ;;
     *) "${1%%/*}/tests/${1##*/}" ;;
@@ -149,6 +157,18 @@ run_test() {
     _ms=$(($(now_ms) - _t0))
     times >"$_out.cpu1"
     echo "$_rc $_ms $(cpu_ms "$_out.cpu0" "$_out.cpu1")" >"$_out.done"
+}
+
+# build_asan - the item "build-asan": runs $CHECK_BUILD_ASAN, one TAP test
+# (the end of its output when it failed).
+build_asan() {
+    if sh -c "$CHECK_BUILD_ASAN" >"$log_dir/build-asan.log" 2>&1; then
+        echo "ok 1 - the ASan+UBSan build (build-asan/)"
+    else
+        echo "not ok 1 - the ASan+UBSan build (build-asan/): $CHECK_BUILD_ASAN"
+        tail -n 30 "$log_dir/build-asan.log" | sed 's/^/# /'
+    fi
+    echo "1..1"
 }
 
 # report NAME - judges NAME's output, adds to the counts, prints its result
@@ -178,10 +198,17 @@ report() {
 
 # list_tests - every test's name, in the usual order: unit programs and CLI
 # tests of the plain build, the same of the ASan build, the fuzz smoke run.
+# (With $CHECK_BUILD_ASAN, the ASan build's programs are named after the
+# plain build's: the two are made of the same sources.)
 list_tests() {
+    [ -n "${CHECK_BUILD_ASAN:-}" ] && echo build-asan
     for build in build build-asan; do
-        [ -d "$build/tests" ] || continue
-        for t in "$build"/tests/test_*; do
+        progs=$build
+        if [ -n "${CHECK_BUILD_ASAN:-}" ]; then
+            progs=build
+        fi
+        [ -d "$progs/tests" ] || continue
+        for t in "$progs"/tests/test_*; do
             [ -x "$t" ] && echo "$build/$(basename "$t")"
         done
         for t in tests/cli/*.sh; do
@@ -196,13 +223,17 @@ list_tests() {
     fi
 }
 
-# The order: the tests run alone first, then the slowest, then the rest.
+# The order: the ASan build, the slowest, the rest, the tests run alone.
 list_tests >"$log_dir/all"
 {
-    while read -r t; do alone "$t" && echo "$t"; done <"$log_dir/all"
+    grep -x build-asan "$log_dir/all"
     if [ -s "$log_dir/previous" ]; then cat "$log_dir/previous"; else echo "$slow_first"; fi
     cat "$log_dir/all"
-} | awk 'NR == FNR { want[$0] = 1; next } want[$0] && !seen[$0]++' "$log_dir/all" - >"$log_dir/order"
+} | awk 'NR == FNR { want[$0] = 1; next } want[$0] && !seen[$0]++' "$log_dir/all" - |
+    while read -r t; do
+        if alone "$t"; then echo "$t" >>"$log_dir/last"; else echo "$t"; fi
+    done >"$log_dir/pending"
+[ -f "$log_dir/last" ] && cat "$log_dir/last" >>"$log_dir/pending"
 
 # Tests run in the background ignore SIGINT (POSIX sh): on an interrupt,
 # SIGTERM to the whole process group, which the tests' traps clean up after.
@@ -212,22 +243,49 @@ trap 'trap - INT TERM; kill -TERM 0 2>/dev/null; rm -rf "$log_dir"; exit 130' IN
 mkfifo "$log_dir/done" || exit 2
 exec 3<>"$log_dir/done"
 running=0
+# asan_ready: 1 once the ASan build's tests may start (at once without
+# $CHECK_BUILD_ASAN); a failed build drops them (its failure is counted).
+asan_ready=1
+[ -n "${CHECK_BUILD_ASAN:-}" ] && asan_ready=0
 reap() { # waits for one test to end and reports it
     read -r _ended <&3
     report "$_ended"
     running=$((running - 1))
+    if [ "$_ended" = build-asan ]; then
+        asan_ready=1
+        if [ "$f" -ne 0 ]; then
+            grep -v '^build-asan/' "$log_dir/pending" >"$log_dir/pending.new"
+            mv "$log_dir/pending.new" "$log_dir/pending"
+        fi
+    fi
 }
-while read -r t; do
+# next_test - the first pending test that may start now (none while only
+# ASan tests are left and their build is not made), taken off the list.
+next_test() {
+    t=$(awk -v ready="$asan_ready" 'ready || !/^build-asan\//' "$log_dir/pending" | head -n 1)
+    if [ -n "$t" ]; then
+        awk -v t="$t" '$0 != t' "$log_dir/pending" >"$log_dir/pending.new"
+        mv "$log_dir/pending.new" "$log_dir/pending"
+    fi
+}
+while [ -s "$log_dir/pending" ]; do
+    while [ "$running" -ge "$jobs" ]; do reap; done
+    next_test
+    if [ -z "$t" ]; then
+        # only tests waiting for the ASan build: it is running
+        [ "$running" -gt 0 ] || break
+        reap
+        continue
+    fi
     if alone "$t"; then
         while [ "$running" -gt 0 ]; do reap; done
         (run_test "$t")
         report "$t"
         continue
     fi
-    while [ "$running" -ge "$jobs" ]; do reap; done
     (run_test "$t"; echo "$t" >&3) &
     running=$((running + 1))
-done <"$log_dir/order"
+done
 while [ "$running" -gt 0 ]; do reap; done
 wait
 exec 3>&-
