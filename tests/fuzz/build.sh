@@ -12,13 +12,19 @@
 # archives and the targets' links only when something they are made of did
 # (a run with nothing changed took 13 s of CPU, now 5.6 s).
 #
-# Environment: FUZZ_CC (default clang). Exit status: 0 built, 1 error,
+# The compiles and links run FUZZ_BUILD_JOBS at a time (default: the
+# number of CPUs; one after the other, the build was most of the smoke
+# run's time).
+#
+# Environment: FUZZ_CC (default clang), FUZZ_BUILD_JOBS. Exit status: 0 built, 1 error,
 # 77 skipped (no clang or no libFuzzer runtime; the reason is on stderr).
 set -eu
 cd "$(dirname "$0")/../.."
 
 out=${1:-build-fuzz}
 cc=${FUZZ_CC:-clang}
+jobs=${FUZZ_BUILD_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
+case $jobs in '' | *[!0-9]* | 0) echo "fuzz: FUZZ_BUILD_JOBS must be a positive number" >&2; exit 2 ;; esac
 die() { echo "fuzz: $*" >&2; exit 1; }
 skip() { echo "fuzz: skipped: $*" >&2; exit 77; }
 
@@ -85,6 +91,18 @@ fi
 
 # newer A B - A was modified after B ([ -nt ] is not POSIX).
 newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
+# Commands to run (one a line, each a sh command) go to $todo, run by
+# run_todo `jobs` at a time; it fails when one did (each prints why). They
+# read the flags from the environment.
+export cc libflags base omp svc_cflags svc_libs pkg_libs
+todo=$out/todo
+: >"$todo"
+run_todo() {
+    # shellcheck disable=SC2016 # $0 is the command, for the inner sh
+    tr '\n' '\0' <"$todo" | xargs -0 -r -n 1 -P "$jobs" sh -c 'eval "$0"' ||
+        die "$1 (see the messages above)"
+    : >"$todo"
+}
 objs=""
 for src in src/lib/*.c; do
     name=$(basename "$src" .c)
@@ -99,9 +117,8 @@ for src in src/lib/*.c; do
         [ -z "$(find include src/lib -name '*.h' -newer "$obj" 2>/dev/null)" ]; then
         continue
     fi
-    echo "fuzz: CC $src"
-    # shellcheck disable=SC2086
-    "$cc" $libflags $isa -c "$src" -o "$obj" || die "cannot compile $src"
+    echo "echo 'fuzz: CC $src'; \"\$cc\" \$libflags $isa -c $src -o $obj ||" \
+        "{ echo 'fuzz: cannot compile $src' >&2; exit 255; }" >>"$todo"
 done
 mkdir -p "$out/obj-daemon"
 svc_objs=""
@@ -115,10 +132,10 @@ for src in src/daemon/*.c; do
         ! newer "$out/flags" "$obj"; then
         continue
     fi
-    echo "fuzz: CC $src"
-    # shellcheck disable=SC2086
-    "$cc" $libflags $svc_cflags -c "$src" -o "$obj" || die "cannot compile $src"
+    echo "echo 'fuzz: CC $src'; \"\$cc\" \$libflags \$svc_cflags -c $src -o $obj ||" \
+        "{ echo 'fuzz: cannot compile $src' >&2; exit 255; }" >>"$todo"
 done
+run_todo "cannot compile the library"
 # Objects of files that no longer exist must not be linked.
 for obj in "$out"/obj/*.o; do
     [ -f "src/lib/$(basename "$obj" .o).c" ] || rm -f "$obj"
@@ -166,12 +183,11 @@ for src in tests/fuzz/fuzz_*.c; do
         [ -z "$(find src/cli -name '*.[ch]' -newer "$t" 2>/dev/null)" ]; then
         continue
     fi
-    echo "fuzz: LINK $out/$name"
-    # shellcheck disable=SC2086
-    "$cc" $base $omp -Isrc/daemon $svc_cflags -fsanitize=fuzzer "$src" "$svclib" "$lib" \
-        $pkg_libs -lgif $svc_libs -lm -o "$out/$name" ||
-        die "cannot build $out/$name"
+    echo "echo 'fuzz: LINK $out/$name'; \"\$cc\" \$base \$omp -Isrc/daemon \$svc_cflags" \
+        "-fsanitize=fuzzer $src $svclib $lib \$pkg_libs -lgif \$svc_libs -lm -o $out/$name ||" \
+        "{ echo 'fuzz: cannot build $out/$name' >&2; exit 255; }" >>"$todo"
 done
+run_todo "cannot build the targets"
 
 # ---------------------------------------------------------------------------
 # Seed corpora, made here so that none is committed.
