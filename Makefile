@@ -218,7 +218,8 @@ check: deps ## install deps, build, run every test (plain and ASan+UBSan), fuzz 
 # which the smoke run then finds made) beside the plain build, which waits
 # for links and memory much of its time; the ASan build is the first item
 # of check.sh's schedule (CHECK_BUILD_ASAN), made while the plain build's
-# tests run.
+# tests run, with -j of its own (check.sh's descriptors are not make's
+# jobserver's).
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 CHECK_J     = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
@@ -226,7 +227,7 @@ _check:
 	@mkdir -p build-fuzz
 	@FUZZ_BUILD_JOBS=$(CHECK_JOBS) sh tests/fuzz/build.sh build-fuzz >build-fuzz/build.log 2>&1 & \
 	    fuzz=$$!; $(MAKE) --no-print-directory $(CHECK_J) tests; rc=$$?; wait $$fuzz; exit $$rc
-	@CHECK_JOBS=$(CHECK_JOBS) CHECK_BUILD_ASAN='$(MAKE) --no-print-directory $(CHECK_J) \
+	@CHECK_JOBS=$(CHECK_JOBS) CHECK_BUILD_ASAN='$(MAKE) --no-print-directory -j$(CHECK_JOBS) \
 	    BUILD=build-asan SAN=1 OPT=-O1 tests' sh tests/check.sh
 
 asan: ## build everything with ASan+UBSan into build-asan/
