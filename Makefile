@@ -215,8 +215,9 @@ check: deps ## install deps, build, run every test (plain and ASan+UBSan), fuzz 
 # make check time: both builds with CHECK_JOBS jobs (default: the number of
 # CPUs) unless make was given -j, and tests/check.sh runs the tests
 # CHECK_JOBS at a time. The fuzz targets are built (tests/fuzz/build.sh,
-# which the smoke run then finds made) beside the plain build, which waits
-# for links and memory much of its time; the ASan build is the first item
+# in the background: the smoke run's own build waits for it, on its lock,
+# then finds them made) beside the plain build, which waits for links and
+# memory much of its time; the ASan build is the first item
 # of check.sh's schedule (CHECK_BUILD_ASAN), made while the plain build's
 # tests run, with -j of its own (check.sh's descriptors are not make's
 # jobserver's).
@@ -225,8 +226,8 @@ CHECK_J     = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
 _check:
 	@mkdir -p build-fuzz
-	@FUZZ_BUILD_JOBS=$(CHECK_JOBS) sh tests/fuzz/build.sh build-fuzz >build-fuzz/build.log 2>&1 & \
-	    fuzz=$$!; $(MAKE) --no-print-directory $(CHECK_J) tests; rc=$$?; wait $$fuzz; exit $$rc
+	@FUZZ_BUILD_JOBS=$(CHECK_JOBS) sh tests/fuzz/build.sh build-fuzz >build-fuzz/prebuild.log 2>&1 &
+	@$(MAKE) --no-print-directory $(CHECK_J) tests
 	@CHECK_JOBS=$(CHECK_JOBS) CHECK_BUILD_ASAN='$(MAKE) --no-print-directory -j$(CHECK_JOBS) \
 	    BUILD=build-asan SAN=1 OPT=-O1 tests' sh tests/check.sh
 

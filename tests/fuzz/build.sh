@@ -32,6 +32,13 @@ command -v "$cc" >/dev/null 2>&1 ||
     skip "$cc not found (run 'make deps', which installs clang)"
 command -v pkg-config >/dev/null 2>&1 || die "pkg-config not found (run 'make deps')"
 mkdir -p "$out/obj" "$out/seeds"
+# One build of BUILD_DIR at a time: a second waits for the first (make
+# check starts one beside the plain build, and the smoke run's own then
+# finds the targets made). flock(1) is util-linux's; without it, no lock.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$out/.lock"
+    flock 9
+fi
 
 # Can this clang link a libFuzzer program with the sanitizers?
 probe=$out/probe
