@@ -372,7 +372,9 @@ wait "$cpid"
 t_is "SIGTERM during an upload: the request completes" \
     "$(cat "$T/slow.code")/$(grep -c '"pdq"' "$T/slow.out")" "200/1"
 t_is "... and phmatchd exits 0" "$rc" 0
-t_like "... logging the drain" "$(cat "$T/main.log")" 'SIGTERM: stopping; 1 request in progress'
+# (2 when the signal comes before phmatchd has closed the /metrics request
+# that saw the upload: its reply is out, its count not yet down)
+t_like "... logging the drain" "$(cat "$T/main.log")" 'SIGTERM: stopping; \(1 request\|2 requests\) in progress'
 t_ok "... and removes its socket" test ! -e "$T/s.sock"
 t_is "no sanitizer report in the log" \
     "$(grep -c -e 'Sanitizer' -e 'runtime error' "$T/main.log")" 0
