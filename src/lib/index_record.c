@@ -396,6 +396,12 @@ static int plain_skips(int code, int d, int fill_below)
     return phm_soft_kind(code) || (phm_fill_kind(code) && d >= fill_below);
 }
 
+/* Whether plain_skips may leave variant `code` out at some distance. */
+static int plain_may_skip(int code, int fill_below)
+{
+    return plain_skips(code, PHM_PDQ_BITS, fill_below);
+}
+
 /* The distance from q to the nearest of e's own hash and its variants
  * plain_skips keeps (ties go to the own hash), that variant's code in
  * *code (0: the own hash). */
@@ -427,8 +433,7 @@ int rec_plain_distance(const phm_entry *e, const phm_pdq *q, int fill_below)
 {
     size_t v = 0; /* no variant that could be left out: no distance to measure */
     while (v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS &&
-           !phm_soft_kind(e->variants[v].code) &&
-           !(fill_below < REC_FILL_ANY && phm_fill_kind(e->variants[v].code)))
+           !plain_may_skip(e->variants[v].code, fill_below))
         v++;
     if (v == e->nvariants || v == PHM_INDEX_MAX_VARIANTS)
         return -1;
