@@ -1658,9 +1658,10 @@ int phm_search_knn(phm_searcher *s, const phm_pdq *query, size_t k,
  * nearest within `radius`. The results of query i are
  * (*matches)[(*offsets)[i] .. (*offsets)[i + 1]); both arrays are owned by
  * s, valid as for phm_search_radius. Errors as phm_search_radius.
- * Radius searches (k = 0) of up to 4,096 queries are made together: their
+ * Radius searches (k = 0) of 64 to 4,096 queries are made together: their
  * probes of the index's tables in the order of the buckets they read, then
- * their candidates in the order they lie in the hash array. Send queries
+ * their candidates in the order they lie in the hash array (fewer are
+ * searched one by one, which is as fast for so few). Send queries
  * in batches of thousands when you have them: at 1 M hashes that answers
  * about twice as many a second as one phm_search_radius each
  * (docs/INDEX_FORMAT.md, "Batches sorted by bucket"); the results are the

@@ -34,6 +34,12 @@ static const char *const WHAT = "cannot search index";
 #define BATCH_PAIRS ((size_t)1 << 21)
 #endif
 #define BATCH_MIN_BASE ((size_t)MIH_MIN_ENTRIES)
+/* Fewer queries than this are searched one by one: sorting a group's
+ * probes by bucket pays only once they share buckets. One thread, radius
+ * 31 (search_bench, BENCH_SEARCH_BATCH=B, queries per CPU second against
+ * one at a time): 1 M hashes B=8 0.8 x, 16 1.0, 32 0.8-0.9, 64 0.9-1.2,
+ * 200 1.0, 1,000 1.7-2.1; 10 M B=16-32 0.8, 50 0.9, 100 1.1, 1,000 1.5. */
+#define BATCH_MIN_QUERIES 64
 
 /* ---- views -------------------------------------------------------- */
 
@@ -829,7 +835,7 @@ int phm_search_batch(phm_searcher *s, const phm_pdq *queries, size_t nqueries,
     s->nres = 0;
     size_t i = 0;
     int tables = 0;
-    if (k == 0 && nqueries > 1 && s->base.n >= BATCH_MIN_BASE)
+    if (k == 0 && nqueries >= BATCH_MIN_QUERIES && s->base.n >= BATCH_MIN_BASE)
         mih_estimate(&s->base, radius, &tables);
     while (i < nqueries) {
         if (tables && !s->base_cold) {
