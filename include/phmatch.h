@@ -1152,6 +1152,17 @@ enum {
      * an image with such an edge and such a run */
     PHM_KV_TRIM_WHITE_THIN, /* "trim-white-thin" */
     PHM_KV_TRIM_BLACK_THIN, /* "trim-black-thin" */
+    /* wt-lbox2: the image as border trimming cuts it out of a letterboxed
+     * (pillarboxed) copy of itself with black (white) bars of 10 %: a
+     * picture with its own plain margin or frame loses it with the bars
+     * (a 60-pixel icon's 2-pixel white margin changes its hash by 100
+     * bits), and no other variant is that box (docs/ROBUST.md,
+     * "Letterboxes of small and canvas pictures"); made only where the box
+     * is not the whole image */
+    PHM_KV_TRIM_LB_BLACK, /* "trim-lbox-black" */
+    PHM_KV_TRIM_LB_WHITE, /* "trim-lbox-white" */
+    PHM_KV_TRIM_PB_BLACK, /* "trim-pbox-black" */
+    PHM_KV_TRIM_PB_WHITE, /* "trim-pbox-white" */
     PHM_KV_COUNT          /* one past the last code */
 };
 

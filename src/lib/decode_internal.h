@@ -98,6 +98,17 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
  * (the box would be thin 0's). */
 int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box);
 
+/* What border trimming (phm_trim_detect) keeps of img framed by plain bars
+ * of 5 % of its height above and below (vertical nonzero; else of its
+ * width left and right), black (white 0) or white, in img's pixels: the
+ * box a query's trimming finds in a letterboxed (pillarboxed) copy of img
+ * (docs/ROBUST.md, "Letterboxes of small and canvas pictures"). A picture
+ * with its own margin or frame loses that too, by the same rules, and
+ * nothing else gives that box. 1 and *box when it is not all of img; 0
+ * when it is, when nothing is found, or out of memory (no variant).
+ * The stored variants "trim-lbox-black" ... "trim-pbox-white". */
+int phm__bars_box(const phm_image *img, int vertical, int white, phm_rect *box);
+
 /* The rows of caption cut `which` (PHM_CUT_*) of an image `height` rows
  * tall, as bands [band[i][0], band[i][1]) in the cut's order (transform.c):
  * one band for the bottom and top cuts (phm_cut_rect's), two for the

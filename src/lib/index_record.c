@@ -357,6 +357,8 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_SOFT_CROP8_BL] = "soft-crop8-bl", [PHM_KV_SOFT_CROP8_BR] = "soft-crop8-br",
     [PHM_KV_TRIM_WHITE_THIN] = "trim-white-thin", /* wt-shotgfx */
     [PHM_KV_TRIM_BLACK_THIN] = "trim-black-thin",
+    [PHM_KV_TRIM_LB_BLACK] = "trim-lbox-black", [PHM_KV_TRIM_LB_WHITE] = "trim-lbox-white", /* wt-lbox2 */
+    [PHM_KV_TRIM_PB_BLACK] = "trim-pbox-black", [PHM_KV_TRIM_PB_WHITE] = "trim-pbox-white",
 };
 
 const char *phm_known_variant_name(int code)

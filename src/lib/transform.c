@@ -226,6 +226,11 @@ static const int default_set[] = {
      * docs/ROBUST.md, "Sparse graphics in screenshots"). Last: no slot
      * before them changes */
     PHM_KV_TRIM_WHITE_THIN, PHM_KV_TRIM_BLACK_THIN,
+    /* the image as trimming cuts it out of a copy with bars (wt-lbox2;
+     * docs/ROBUST.md, "Letterboxes of small and canvas pictures"): only
+     * where that is not the whole image. Last: no slot before them
+     * changes */
+    PHM_KV_TRIM_LB_BLACK, PHM_KV_TRIM_LB_WHITE, PHM_KV_TRIM_PB_BLACK, PHM_KV_TRIM_PB_WHITE,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -728,6 +733,15 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
         /* no such edge (or no thin run at its content's ends): no variant */
         if (!phm__edge_box(img, code == PHM_KV_TRIM_BLACK || code == PHM_KV_TRIM_BLACK_THIN,
                            code == PHM_KV_TRIM_WHITE_THIN || code == PHM_KV_TRIM_BLACK_THIN, &r))
+            return PHM_ERR_TOO_SMALL;
+        return phm_image_view(img, &r, out);
+    case PHM_KV_TRIM_LB_BLACK:
+    case PHM_KV_TRIM_LB_WHITE:
+    case PHM_KV_TRIM_PB_BLACK:
+    case PHM_KV_TRIM_PB_WHITE:
+        /* trimming keeps all of the picture: no variant */
+        if (!phm__bars_box(img, code == PHM_KV_TRIM_LB_BLACK || code == PHM_KV_TRIM_LB_WHITE,
+                           code == PHM_KV_TRIM_LB_WHITE || code == PHM_KV_TRIM_PB_WHITE, &r))
             return PHM_ERR_TOO_SMALL;
         return phm_image_view(img, &r, out);
     case PHM_KV_GAMMA_UP:

@@ -60,6 +60,7 @@
  * (thick_rows: the screen's text lines, but a sparse graphic's own
  * caption or row of small shapes too) are left out of the known image's
  * "trim-white-thin" / "trim-black-thin" by the same function. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -864,6 +865,31 @@ int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
     return box->width >= MIN_CONTENT * img->width && box->height >= MIN_CONTENT_PX;
 }
 
+/* A picture on a plain white (black) canvas, the border trimming found
+ * none: the content off that colour (phm__edge_box, the box the known
+ * image's "trim-white" / "trim-black" variant is cut to) when the canvas
+ * shows on two opposite sides, each MIN_BORDER of that side deep at least
+ * (as bars would). A copy letterboxed or pillarboxed in the canvas's
+ * colour has no border the bands can see (the bars run on into the
+ * picture's own ground, and a drawing starts with no step), and its box
+ * is then this one (docs/ROBUST.md, "Letterboxes of small and canvas
+ * pictures"). 1 with *box, else 0. */
+static int canvas_box(const phm_image *img, phm_rect *box)
+{
+    for (int dark = 0; dark < 2; dark++) {
+        if (!phm__edge_box(img, dark, 0, box))
+            continue;
+        uint32_t mx = (uint32_t)(MIN_BORDER * img->width), my = (uint32_t)(MIN_BORDER * img->height);
+        mx = mx < 2 ? 2 : mx;
+        my = my < 2 ? 2 : my;
+        int across = box->y >= my && img->height - box->y - box->height >= my;
+        int along = box->x >= mx && img->width - box->x - box->width >= mx;
+        if (across || along)
+            return 1;
+    }
+    return 0;
+}
+
 /* Boxes a and b are the same. */
 static int same_rect(const phm_rect *a, const phm_rect *b)
 {
@@ -938,6 +964,44 @@ static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *h
 int phm_trim_detect(const phm_image *img, phm_rect *content)
 {
     return detect(img, content, NULL, NULL, &strict);
+}
+
+int phm__bars_box(const phm_image *img, int vertical, int white, phm_rect *box)
+{
+    if (!img || !box || !img->pixels || (img->channels != 1 && img->channels != 3))
+        return 0;
+    const uint32_t w = img->width, h = img->height, ch = img->channels;
+    uint32_t along = vertical ? h : w;
+    /* 5 % a side, as a 10 % letterbox; 2 pixels at least (MIN_BORDER's
+     * floor): a 60-pixel icon's copy has 3 */
+    uint32_t bar = (uint32_t)(along / 20) > 2 ? along / 20 : 2;
+    uint32_t pw = vertical ? w : w + 2 * bar, ph = vertical ? h + 2 * bar : h;
+    size_t row = (size_t)pw * ch;
+    if (ph > SIZE_MAX / row)
+        return 0;
+    uint8_t *p = malloc(row * ph);
+    if (!p)
+        return 0;
+    memset(p, white ? 255 : 0, row * ph);
+    for (uint32_t y = 0; y < h; y++)
+        memcpy(p + (size_t)(vertical ? y + bar : y) * row + (vertical ? 0 : (size_t)bar * ch),
+               img->pixels + (size_t)y * img->stride, (size_t)w * ch);
+    phm_image framed = { p, pw, ph, ch, row, img->format };
+    phm_rect r;
+    int found = detect(&framed, &r, NULL, NULL, &strict) == 1;
+    free(p);
+    if (!found)
+        return 0;
+    /* back into img's pixels: the part of the box on the picture */
+    uint32_t lo = vertical ? r.y : r.x, n = vertical ? r.height : r.width;
+    uint32_t a = lo > bar ? lo - bar : 0, e = lo + n - bar < along ? lo + n - bar : along;
+    if (lo + n <= bar || e <= a)
+        return 0;
+    if (vertical)
+        *box = (phm_rect){ r.x, a, r.width, e - a };
+    else
+        *box = (phm_rect){ a, r.y, e - a, r.height };
+    return !same_rect(box, &(phm_rect){ 0, 0, w, h });
 }
 
 int phm_image_view(const phm_image *img, const phm_rect *r, phm_image *out)
@@ -1071,6 +1135,11 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
         return;
     }
     memset(trim, 0, sizeof *trim);
+    if (canvas_box(img, &trim->content) && phm_image_view(img, &trim->content, &view) == PHM_OK &&
+        phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK)
+        trim->found = 1;
+    else
+        memset(trim, 0, sizeof *trim);
 }
 
 int phm__trim_thumb_border(const phm_thumb *t)
@@ -1078,7 +1147,7 @@ int phm__trim_thumb_border(const phm_thumb *t)
     phm_image small = { t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
                         PHM_FORMAT_JPEG };
     phm_rect r;
-    return detect(&small, &r, NULL, NULL, &lenient) == 1;
+    return detect(&small, &r, NULL, NULL, &lenient) == 1 || canvas_box(&small, &r);
 }
 
 /* phm_hash_mem_query (path NULL) or phm_hash_file_query with trimming
