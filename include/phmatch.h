@@ -723,8 +723,9 @@ typedef struct phm_trim_result {
 /* phm_hash_mem() plus trimming: *out, *info, the status and `err` exactly
  * as phm_hash_mem gives them (the plain hash is the file's own), and with
  * `trim` non-NULL the hash of the content inside the image's border in
- * *trim (trim->found 0 when it has none, and whenever the status is an
- * error). A JPEG still takes one pass (rows to the hasher, never stored
+ * *trim, or, with no border, of a picture's content on a plain white or
+ * black canvas (trim->canvas 1; wt-lbox2) (trim->found 0 when it has
+ * neither, and whenever the status is an error). A JPEG still takes one pass (rows to the hasher, never stored
  * whole), which also keeps a copy reduced to 1/8 (1/4, 1/2 for small
  * images; block means) to look at; only when that shows a border is the
  * image decoded whole again, the border found on the full pixels and the

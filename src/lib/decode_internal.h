@@ -66,7 +66,9 @@ int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *da
  * (trim.c): whether a streamed JPEG's reduced copy shows a border (the
  * lenient look that decides whether to decode it whole again), and the
  * border found on an image's full pixels, its content hashed into *trim
- * (trim->found 0 when none). */
+ * (trim->found 0 when none); with no border, a picture's content box on a
+ * plain white or black canvas (trim->canvas 1; both also count for the
+ * reduced copy). */
 int phm__trim_thumb_border(const phm_thumb *t);
 /* Whether the reduced copy shows a rotation's corners (phm_corners_find). */
 int phm__thumb_corners(const phm_thumb *t);
