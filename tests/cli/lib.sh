@@ -4,6 +4,7 @@
 #
 # Gives: $ROOT (the source tree), $PHMATCH (absolute path of the binary
 # under test, from $BUILD, default "build"), $IMAGES (the PDQ test images),
+# $T_SMALL (1: take the smaller inputs),
 # $T (a scratch directory, removed on exit), and TAP helpers that number the
 # tests: t_ok, t_is, t_like, t_skip, t_diag and t_done (call it last).
 # Also tsv_col and tsv_get to read phmatch's tsv output. tests/check.sh
@@ -27,6 +28,15 @@ case $BUILD in
 esac
 IMAGES=$ROOT/tests/data/pdq/images
 GOLDEN=$ROOT/tests/data/pdq/golden.csv
+# T_SMALL=1: take the smaller inputs (as tap_small() in tests/unit/tap.h
+# says: the sanitizer build's run, unless PHM_TEST_SIZE=full;
+# PHM_TEST_SIZE=small in any build).
+case ${PHM_TEST_SIZE:-}:$BUILD in
+small:*) T_SMALL=1 ;;
+full:*) T_SMALL=0 ;;
+*:*asan*) T_SMALL=1 ;;
+*) T_SMALL=0 ;;
+esac
 
 t_n=0
 t_failed=0

@@ -80,8 +80,30 @@ static inline void tap_skip(const char *fmt, ...)
     fflush(stdout);
 }
 
-#ifdef PHMATCH_H
 #include <stdlib.h>
+#include <string.h>
+
+/* 1 when the test should take its smaller inputs: in the sanitizer build
+ * (which runs ten times slower; make check runs the plain build's full
+ * size beside it), unless PHM_TEST_SIZE=full; PHM_TEST_SIZE=small asks for
+ * them in any build. A test shrinks only inputs whose full size reaches no
+ * code line or branch the smaller one misses (measured with a --coverage
+ * build under both sizes: README.md, "Two commands"). */
+static inline int tap_small(void)
+{
+    const char *size = getenv("PHM_TEST_SIZE");
+    if (size && strcmp(size, "small") == 0)
+        return 1;
+    if (size && strcmp(size, "full") == 0)
+        return 0;
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+#ifdef PHMATCH_H
 /* Whether the checks of SIMD `level` can run here: the CPU has it and
  * PHMATCH_SIMD, if set, does not cap the levels below it (so a machine
  * with AVX-512 can test what a machine without it reports). Otherwise
