@@ -87,8 +87,9 @@ static inline void tap_skip(const char *fmt, ...)
  * (which runs ten times slower; make check runs the plain build's full
  * size beside it), unless PHM_TEST_SIZE=full; PHM_TEST_SIZE=small asks for
  * them in any build. A test shrinks only inputs whose full size reaches no
- * code line or branch the smaller one misses (measured with a --coverage
- * build under both sizes: README.md, "Two commands"). */
+ * line or branch of src/ that the smaller one, or another test of the
+ * sanitizer build's run, misses (measured with a --coverage build under
+ * both sizes: README.md, "Two commands"). */
 static inline int tap_small(void)
 {
     const char *size = getenv("PHM_TEST_SIZE");
