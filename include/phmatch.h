@@ -56,7 +56,12 @@ extern "C" {
 
 /* The version of this header, the one source of the version (the Makefile
  * reads it from here). A program can compare it with phm_version(), the
- * version of the library it runs with. */
+ * version of the library it runs with. Before 1.0 the structures declared
+ * here still gain fields (at their ends: phm_trim_result.canvas,
+ * phm_match_options' later members) under the same SONAME,
+ * libphmatch.so.0 and the same version string: build a program against
+ * the header of the library it runs with (the Debian packages pin
+ * libphmatch-dev to the same libphmatch0). */
 #define PHM_VERSION_MAJOR 0
 #define PHM_VERSION_MINOR 1
 #define PHM_VERSION_PATCH 0
