@@ -420,6 +420,14 @@ static size_t absdiff(size_t a, size_t b)
     return a > b ? a - b : b - a;
 }
 
+/* The least depth a border of a side `full` pixels long counts from:
+ * MIN_BORDER of it, 2 pixels at least. */
+static size_t min_border(size_t full)
+{
+    size_t min = (size_t)(MIN_BORDER * (double)full);
+    return min < 2 ? 2 : min;
+}
+
 /* The borders of rectangle r of img, into depth[TOP..RIGHT]; `full` the
  * image's size on each side (MIN_BORDER and the content's minimum count
  * from the whole image). */
@@ -431,9 +439,7 @@ static void borders(const phm_image *img, const phm_rect *r, const tune *t, size
         side_init(&s[k], img, r, k, t);
         size_t full = k < LEFT ? img->height : img->width;
         size_t maxd = (size_t)((1.0 - MIN_CONTENT) * (double)s[k].lines);
-        size_t min = (size_t)(MIN_BORDER * (double)full);
-        if (min < 2)
-            min = 2;
+        size_t min = min_border(full);
         uni[k] = uniform_depth(&s[k], maxd);
         loose[k] = fil[k] = 0;
         if (!uni[k])
@@ -879,9 +885,7 @@ static int canvas_box(const phm_image *img, phm_rect *box)
     for (int dark = 0; dark < 2; dark++) {
         if (!phm__edge_box(img, dark, 0, box))
             continue;
-        uint32_t mx = (uint32_t)(MIN_BORDER * img->width), my = (uint32_t)(MIN_BORDER * img->height);
-        mx = mx < 2 ? 2 : mx;
-        my = my < 2 ? 2 : my;
+        size_t mx = min_border(img->width), my = min_border(img->height);
         int across = box->y >= my && img->height - box->y - box->height >= my;
         int along = box->x >= mx && img->width - box->x - box->width >= mx;
         if (across || along)

@@ -69,13 +69,9 @@ static void add(text *t, const char *fmt, ...)
  * byte: those were most of this program's time (ASan intercepts each). */
 static void add_hex(text *t, const uint8_t *p, size_t n)
 {
-    static const char digit[] = "0123456789abcdef";
     reserve(t, 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        t->s[t->len++] = digit[p[i] >> 4];
-        t->s[t->len++] = digit[p[i] & 15];
-    }
-    t->s[t->len] = '\0';
+    phm_hex_encode(p, n, t->s + t->len);
+    t->len += 2 * n;
 }
 
 static void warned(void *ctx, const char *msg)
