@@ -55,6 +55,10 @@ sh "$ROOT/bench/heldout.sh" 2>/dev/null
 t_is "bench/heldout.sh without OUT: usage error (nothing fetched)" "$?" 2
 HELDOUT_CLIPART=x sh "$ROOT/bench/heldout.sh" "$T/ho" 2>/dev/null
 t_is "bench/heldout.sh with HELDOUT_CLIPART not a number: error before any fetch" "$?" 1
+HELDOUT_SET=3 sh "$ROOT/bench/heldout.sh" "$T/ho" 2>"$T/ho.err"
+t_is "bench/heldout.sh with HELDOUT_SET not 1 or 2: error before any fetch" "$?" 1
+t_like "... and says which values it takes" "$(cat "$T/ho.err")" "HELDOUT_SET must be 1 or 2"
+t_ok "... nothing fetched" test ! -e "$T/ho/debs"
 # devset.sh as heldout.sh runs it, on data/ (no package, nothing
 # generated): the photos kept once, data/queries' edited copies and
 # unrelated/'s copies dropped as near the photo they were made from
