@@ -16,7 +16,8 @@
  *   - border trimming (phm_trim_detect, which reads the pixels of hostile
  *     images) gives a rectangle inside the image, the whole image when it
  *     finds none; phm_hash_mem_trim gives phm_hash_mem's plain hash and
- *     a border only where phm_trim_detect finds one;
+ *     a border only where phm_trim_detect finds one, else at most a
+ *     picture's box on a plain canvas, inside the image;
  *   - a rotation's corners (phm_corners_find, on the same hostile pixels)
  *     are four triangles inside the image, and filling them keeps its
  *     size; phm_hash_mem_query looking for them gives phm_hash_mem's
@@ -162,11 +163,17 @@ static void check_trim(const phm_image *img, const uint8_t *data, size_t size)
                           sizeof err);
     /* The plain hash is phm_hash_mem's; a border is found on the whole
      * image only where phm_trim_detect finds it (a JPEG's reduced copy
-     * may only keep it from looking). */
+     * may only keep it from looking). Without one, a picture's box on a
+     * plain canvas (t.canvas) is a part of the image, not all of it. */
     CHECK(rc == rb && memcmp(&a, &b, sizeof a) == 0);
-    CHECK(t.found == 0 || (rc >= 0 && found == 1 && t.content.x == r.x &&
-                           t.content.y == r.y && t.content.width == r.width &&
-                           t.content.height == r.height));
+    CHECK(!t.canvas || t.found);
+    CHECK(t.found == 0 || t.canvas ||
+          (rc >= 0 && found == 1 && t.content.x == r.x && t.content.y == r.y &&
+           t.content.width == r.width && t.content.height == r.height));
+    CHECK(!t.canvas ||
+          (rc >= 0 && t.content.width > 0 && t.content.height > 0 && t.content.x <= w &&
+           t.content.y <= h && t.content.width <= w - t.content.x &&
+           t.content.height <= h - t.content.y && (t.content.width < w || t.content.height < h)));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
