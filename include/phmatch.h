@@ -818,6 +818,25 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
 int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                   phm_pdq_result *out);
 
+/* The "area64" hash of img (wt-small): img resampled to exactly 64 x 64,
+ * each axis by area averaging (every output pixel the mean of the source
+ * area it covers) where it is at least 64 pixels long, else bilinearly
+ * (pixel centres aligned), then hashed (mode, dihedral as
+ * phm_hash_image). PDQ's own filter spans about half of a cell of its
+ * 64-point grid, so a picture of 1-2 pixel strokes aliases, and two
+ * copies of it resampled otherwise (a screenshot's 92 %, a thumbnail)
+ * hash far apart; evenly resampled they stay near. Made only for
+ * pictures, and trimmed boxes, of at most PHM_AREA64_MAX_SIDE pixels a
+ * side (where strokes are a sizeable part of a cell): a larger one
+ * gives PHM_ERR_INVALID, as NULL pointers or a bad image do. Allocates 64 x 64 x channels bytes and a
+ * row of doubles; uses h as phm_hash_image does. */
+#define PHM_AREA64_MAX_SIDE 255
+/* The variant name of a query's area64 hash of its trimmed box (match
+ * records' "variant"); that of the whole image is "area64". */
+#define PHM_AREA64_TRIMMED "area64-trimmed"
+int phm_hash_area64(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                    phm_pdq_result *out);
+
 /* ---- every hash of a query from one decode (issue 15, wt-onepass)
  * What phmatch match and phmatchd's /v1/match search for an image: its
  * own hash and, as asked, the content inside a border (trimming), the
@@ -877,6 +896,12 @@ typedef struct phm_query_hashes {
      * orientation with opt->dihedral. For phm_match_options.corners_only. */
     phm_pdq_result corners_pdq[PHM_CORNERS_ALONE];
     int ncorners_pdq;
+    /* With opt->soft (wt-small): the area64 hashes (phm_hash_area64) of
+     * the image (area[0]), of trim.content (area[1]) and of
+     * trim.alt_content (area[2]), each made only when that picture is at
+     * most PHM_AREA64_MAX_SIDE pixels a side: bit k of area_ok. */
+    phm_pdq_result area[3];
+    unsigned area_ok;
 } phm_query_hashes;
 
 /* Hashes the image in data[0..len) as `opt` asks into *q (zeroed first).
@@ -1176,6 +1201,19 @@ enum {
     PHM_KV_TRIM_LB_WHITE, /* "trim-lbox-white" */
     PHM_KV_TRIM_PB_BLACK, /* "trim-pbox-black" */
     PHM_KV_TRIM_PB_WHITE, /* "trim-pbox-white" */
+    /* wt-small: a small picture (PHM_AREA64_MAX_SIDE) evenly resampled to
+     * 64 x 64 (phm_hash_area64): PDQ's own filter is narrower than its
+     * 64-point grid, so a picture of 1-2 pixel strokes aliases and a
+     * screenshot's or thumbnail's copy of it, resampled otherwise, moves
+     * by 34-46 bits; resampled evenly both stay within 8-30
+     * (docs/ROBUST.md, "Small pictures"). An area64 hash answers a query's
+     * area64 hashes only (phm_area_kind). Made for the whole picture and
+     * for the box trim-white cuts (trim-black's when there is none; one
+     * slot, as the default set fills PHM_INDEX_MAX_VARIANTS), and for
+     * that of trim-white-thin (trim-black-thin), each when it is small */
+    PHM_KV_AREA64,           /* "area64" */
+    PHM_KV_AREA64_TRIM,      /* "area64-trim" */
+    PHM_KV_AREA64_TRIM_THIN, /* "area64-trim-thin" */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -1205,6 +1243,12 @@ int phm_soft_kind(int code);
  * picture (phm_match_options.calm_corners; docs/ROBUST.md, "Rotation
  * corners"). Thread-safe. */
 int phm_fill_kind(int code);
+
+/* Nonzero when stored variant `code` is an area64 hash (PHM_KV_AREA64,
+ * PHM_KV_AREA64_TRIM, PHM_KV_AREA64_TRIM_THIN): a query's area64 hashes (phm_query_hashes.area)
+ * are compared with those of an entry only, and they with nothing else
+ * (wt-small; docs/ROBUST.md, "Small pictures"). Thread-safe. */
+int phm_area_kind(int code);
 
 /* A known item. On input (phm_index_add) the caller owns every pointer;
  * the index copies what it keeps. On output (phm_searcher_get,
@@ -2540,12 +2584,13 @@ typedef struct phm_match_extra {
 } phm_match_extra;
 
 /* The most extra hashes phm_query_match_options gives. */
-#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1)
+#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1 + 3)
 
 /* What phmatch match and phmatchd search for a query's extras: q's
  * trimmed content (and a screenshot's second box) as "trimmed", its
- * usable cuts as "cut-bottom" / "cut-top" / "cut-middle" and its soft hash
- * as "soft", written to extra[] (they point into q, which must outlive the
+ * usable cuts as "cut-bottom" / "cut-top" / "cut-middle", its soft hash
+ * as "soft" and its area64 hashes as "area64" (the image) and
+ * "area64-trimmed" (a box), written to extra[] (they point into q, which must outlive the
  * match) and set as o->extra / o->nextra (left as they are when there are
  * none); o->bordered (a border was found, not a canvas box), o->calm_corners and
  * o->corners_only / ncorners_only (q->corners_pdq, ncorners_pdq) from q. The

@@ -359,6 +359,8 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_TRIM_BLACK_THIN] = "trim-black-thin",
     [PHM_KV_TRIM_LB_BLACK] = "trim-lbox-black", [PHM_KV_TRIM_LB_WHITE] = "trim-lbox-white", /* wt-lbox2 */
     [PHM_KV_TRIM_PB_BLACK] = "trim-pbox-black", [PHM_KV_TRIM_PB_WHITE] = "trim-pbox-white",
+    [PHM_KV_AREA64] = "area64", /* wt-small */
+    [PHM_KV_AREA64_TRIM] = "area64-trim", [PHM_KV_AREA64_TRIM_THIN] = "area64-trim-thin",
 };
 
 const char *phm_known_variant_name(int code)
@@ -380,22 +382,27 @@ int phm_soft_kind(int code)
            (code >= PHM_KV_SOFT_CROP8_TL && code <= PHM_KV_SOFT_CROP8_BR);
 }
 
+int phm_area_kind(int code)
+{
+    return code >= PHM_KV_AREA64 && code <= PHM_KV_AREA64_TRIM_THIN;
+}
+
 int phm_fill_kind(int code)
 {
     return code == PHM_KV_ROT_P3 || code == PHM_KV_ROT_M3 || code == PHM_KV_ROT_P5 ||
            code == PHM_KV_ROT_M5;
 }
 
-/* Whether a query hash other than a soft one leaves variant `code`, d
- * bits from it, out: a soft hash always (it answers a query's soft hash
- * only); a rotation on a filled canvas when it is not nearer than
+/* Whether a query hash other than a soft or area64 one leaves variant
+ * `code`, d bits from it, out: a soft or area64 hash always (each answers
+ * a query's hash of its kind only); a rotation on a filled canvas when it is not nearer than
  * fill_below, the distance of the query's own rotation corners alone
  * (0 when they make its hash: phm_match_options.calm_corners and
  * corners_only; such a rotation met that far off says only that both
  * pictures were turned alike). */
 static int plain_skips(int code, int d, int fill_below)
 {
-    return phm_soft_kind(code) || (phm_fill_kind(code) && d >= fill_below);
+    return phm_soft_kind(code) || phm_area_kind(code) || (phm_fill_kind(code) && d >= fill_below);
 }
 
 /* Whether plain_skips may leave variant `code` out at some distance. */

@@ -311,11 +311,14 @@ static int extra_kind(const phm_match_options *o, uint32_t c)
     if (c < PHM_DIH_COUNT)
         return 0;
     const char *name = o->extra[c / PHM_DIH_COUNT - 1].variant;
+    if (name && strcmp(name, PHM_AREA64_TRIMMED) == 0) /* a query's box: any area64 */
+        return PHM_KV_AREA64;
     return name ? phm_known_variant_code(name) : 0;
 }
 
 /* The distance from q to e's nearest variant of kind `kind` (the soft
- * hashes answer one another: phm_soft_kind), its code in *code; -1 when e
+ * hashes answer one another: phm_soft_kind; so do the area64 ones:
+ * phm_area_kind), its code in *code; -1 when e
  * has none. With `bordered` (phm_match_options.bordered) the whole
  * image's soft hash is left out: bars make a bordered query's soft hash,
  * and no original's whole soft hash has them. */
@@ -325,7 +328,8 @@ static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int bor
     int best = -1;
     for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++) {
         int c = e->variants[v].code;
-        if (c != kind && !(phm_soft_kind(kind) && phm_soft_kind(c)))
+        if (c != kind && !(phm_soft_kind(kind) && phm_soft_kind(c)) &&
+            !(phm_area_kind(kind) && phm_area_kind(c)))
             continue;
         if (bordered && c == PHM_KV_ED_SOFT)
             continue;

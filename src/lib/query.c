@@ -112,6 +112,24 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
 }
 
+/* The area64 hashes (phm_hash_area64) of img and of its trimmed boxes in
+ * q->trim, each when that picture is small; best effort, as the soft
+ * hash. */
+static void area_of_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                          phm_query_hashes *q)
+{
+    const phm_rect whole = { 0, 0, img->width, img->height };
+    const phm_rect *box[3] = { &whole, q->trim.found ? &q->trim.content : NULL,
+                               q->trim.alt_found ? &q->trim.alt_content : NULL };
+    for (int k = 0; k < 3; k++) {
+        phm_image v;
+        if (box[k] && box[k]->width <= PHM_AREA64_MAX_SIDE &&
+            box[k]->height <= PHM_AREA64_MAX_SIDE && phm_image_view(img, box[k], &v) == PHM_OK &&
+            phm_hash_area64(h, &v, mode, dihedral, &q->area[k]) == PHM_OK)
+            q->area_ok |= 1u << k;
+    }
+}
+
 /* The hashes of a query's extras on a whole image (not a streamed JPEG). */
 static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query_options *o,
                             phm_query_hashes *q)
@@ -122,7 +140,9 @@ static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query
         q->cut_ok = phm_hash_cuts(h, img, o->mode, o->dihedral, q->cut);
     if (o->soft)
         q->has_soft = phm_hash_soft(h, img, o->mode, o->dihedral, &q->soft) == PHM_OK;
-    if (o->corners)
+    if (o->soft)
+        area_of_image(h, img, o->mode, o->dihedral, q);
+    if (o->corners) /* last: it draws over img's pixels */
         corners_of_image(h, img, o->mode, o->dihedral, q);
 }
 
@@ -162,7 +182,18 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
     }
     int border = o->trim && phm__trim_thumb_border(&t.thumb);
     int corners = o->corners && (kept.pixels || phm__thumb_corners(&t.thumb));
-    if (border || corners) {
+    /* The area64 hashes of a small image or of a small box in it: with
+     * the image whole (below), or from the soft hash's shrink, which keeps
+     * a small image as it is, when nothing else wants it whole. */
+    int small = q->info.width <= PHM_AREA64_MAX_SIDE && q->info.height <= PHM_AREA64_MAX_SIDE;
+    if (o->soft && small && !border && !corners && !kept.pixels && t.soft.small &&
+        t.soft.f == 1) {
+        phm_image s = { t.soft.small, t.soft.sw, t.soft.sh, t.soft.channels,
+                        (size_t)t.soft.sw * t.soft.channels, PHM_FORMAT_JPEG };
+        area_of_image(h, &s, o->mode, o->dihedral, q);
+    }
+    int area = o->soft && (border || (small && kept.pixels));
+    if (border || corners || area) {
         /* Only now is the image wanted whole: the border again on its
          * full pixels, the content hashed; the corners. */
         phm_image img = kept;
@@ -170,6 +201,8 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
         if (img.pixels || phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0) {
             if (border)
                 phm__trim_image(h, &img, o->mode, o->dihedral, &q->trim);
+            if (area)
+                area_of_image(h, &img, o->mode, o->dihedral, q);
             if (corners)
                 corners_of_image(h, &img, o->mode, o->dihedral, q);
         }
@@ -245,6 +278,11 @@ size_t phm_query_match_options(const phm_query_hashes *q,
                                             &q->cut[k] };
     if (q->has_soft) /* compared with the entries' soft hashes only */
         extra[n++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &q->soft };
+    /* compared with the entries' area64 hashes only */
+    for (int k = 0; k < 3; k++)
+        if (q->area_ok & (1u << k))
+            extra[n++] = (phm_match_extra){
+                k ? PHM_AREA64_TRIMMED : phm_known_variant_name(PHM_KV_AREA64), &q->area[k] };
     if (n) {
         o->extra = extra;
         o->nextra = n;

@@ -231,6 +231,11 @@ static const int default_set[] = {
      * where that is not the whole image. Last: no slot before them
      * changes */
     PHM_KV_TRIM_LB_BLACK, PHM_KV_TRIM_LB_WHITE, PHM_KV_TRIM_PB_BLACK, PHM_KV_TRIM_PB_WHITE,
+    /* a small picture and its edge boxes evenly resampled to 64 x 64
+     * (wt-small; docs/ROBUST.md, "Small pictures"): only for pictures of
+     * at most PHM_AREA64_MAX_SIDE a side. Last: no slot before them
+     * changes */
+    PHM_KV_AREA64, PHM_KV_AREA64_TRIM, PHM_KV_AREA64_TRIM_THIN,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -590,6 +595,93 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
     return ok;
 }
 
+/* ---- small pictures evenly resampled (PHM_KV_AREA64*, wt-small) ---- */
+
+/* The weights of output sample o of 64 along a line of n source pixels
+ * into w[] (indexed from *first, *count of them): the share of each source
+ * pixel in o's area when n >= 64, else the two bilinear taps of o's centre
+ * (pixel centres aligned). */
+static void area_taps(uint32_t n, uint32_t o, double w[8], uint32_t *first, uint32_t *count)
+{
+    const double f = (double)n / 64;
+    if (n >= 64) { /* a cell spans 1..4 source pixels (n < 256) */
+        double a = o * f, b = (o + 1) * f;
+        uint32_t i = (uint32_t)a, k = 0;
+        *first = i;
+        for (; i < n && i < b && k < 8; i++, k++)
+            w[k] = ((i + 1 < b ? i + 1 : b) - (i > a ? i : a)) / f;
+        *count = k;
+        return;
+    }
+    double s = (o + 0.5) * f - 0.5;
+    s = s < 0 ? 0 : s > n - 1 ? n - 1 : s;
+    uint32_t i = (uint32_t)s;
+    *first = i;
+    w[0] = 1 - (s - i);
+    w[1] = s - i;
+    *count = i + 1 < n ? 2 : 1;
+}
+
+int phm_hash_area64(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
+                    phm_pdq_result *out)
+{
+    if (!h || !valid(img) || !out || img->width > PHM_AREA64_MAX_SIDE ||
+        img->height > PHM_AREA64_MAX_SIDE)
+        return PHM_ERR_INVALID;
+    const uint32_t ch = img->channels, n = 64;
+    /* along x into a double row per source row, then along y */
+    double *rows = malloc((size_t)img->height * n * ch * sizeof *rows);
+    uint8_t *small = malloc((size_t)n * n * ch);
+    int rc = PHM_ERR_NOMEM;
+    if (!rows || !small)
+        goto out;
+    for (uint32_t x = 0; x < n; x++) {
+        double w[8];
+        uint32_t first, count;
+        area_taps(img->width, x, w, &first, &count);
+        for (uint32_t y = 0; y < img->height; y++)
+            for (uint32_t c = 0; c < ch; c++) {
+                const uint8_t *p = img->pixels + (size_t)y * img->stride + (size_t)first * ch + c;
+                double a = 0;
+                for (uint32_t k = 0; k < count; k++)
+                    a += w[k] * p[(size_t)k * ch];
+                rows[((size_t)y * n + x) * ch + c] = a;
+            }
+    }
+    for (uint32_t y = 0; y < n; y++) {
+        double w[8];
+        uint32_t first, count;
+        area_taps(img->height, y, w, &first, &count);
+        for (size_t i = 0; i < (size_t)n * ch; i++) {
+            double a = 0;
+            for (uint32_t k = 0; k < count; k++)
+                a += w[k] * rows[(size_t)(first + k) * n * ch + i];
+            small[(size_t)y * n * ch + i] = (uint8_t)(a < 0 ? 0 : a > 255 ? 255 : lround(a));
+        }
+    }
+    phm_image s = { small, n, n, ch, (size_t)n * ch, img->format };
+    rc = phm_hash_image(h, &s, mode, dihedral, out);
+out:
+    free(rows);
+    free(small);
+    return rc;
+}
+
+/* The picture an area64 variant `code` is made of: img itself, or the box
+ * phm__edge_box cuts off white, else off black (as trim-white or
+ * trim-black, thin: as trim-white-thin or trim-black-thin); 0 when there
+ * is none or it is over PHM_AREA64_MAX_SIDE a side (no variant). */
+static int area_picture(const phm_image *img, int code, phm_image *out)
+{
+    phm_rect r = { 0, 0, img->width, img->height };
+    const int thin = code == PHM_KV_AREA64_TRIM_THIN;
+    if (code != PHM_KV_AREA64 && !phm__edge_box(img, 0, thin, &r) &&
+        !phm__edge_box(img, 1, thin, &r))
+        return 0;
+    return r.width <= PHM_AREA64_MAX_SIDE && r.height <= PHM_AREA64_MAX_SIDE &&
+           phm_image_view(img, &r, out) == PHM_OK;
+}
+
 /* ---- re-uploads of busy images (PHM_KV_BUSY_*, wt-busy) ------------ */
 
 /* img shrunk to w x h (each at most img's) by area averaging: every
@@ -877,6 +969,9 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
             continue;
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);
+        else if (phm_area_kind(codes[i])) /* a small picture's, evenly resampled */
+            rc = area_picture(img, codes[i], &e) ? phm_hash_area64(h, &e, mode, 0, &r)
+                                                 : PHM_ERR_TOO_SMALL;
         else if ((rc = edit(img, codes[i], buf, len, &e)) == PHM_OK)
             rc = phm_soft_kind(codes[i]) ? phm_hash_soft(h, &e, mode, 0, &r)
                                          : phm_hash_image(h, &e, mode, 0, &r);
@@ -905,8 +1000,20 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
          * pillarboxed copy (wt-combo2). */
         if (phm_pdq_distinct_rows(&r.hash[0]) < PHM_CUT_MIN_ROWS)
             keep = 0; /* a pattern: near every flat image's */
+        /* An area64 hash answers a query's area64 hashes only, so it is
+         * kept near the own hash or a variant of another kind (a plain
+         * query hash never meets it), and dropped only near another
+         * area64 one or equal to any (an entry holds each hash once: a
+         * 64 x 64 picture's area64 is its own hash, and its copies'
+         * area64 hashes find no area64 of it). */
+        int area = phm_area_kind(codes[i]);
+        if (area)
+            keep = r.quality >= PHM_ROBUST_LOW_QUALITY_MIN &&
+                   phm_pdq_distinct_rows(&r.hash[0]) >= PHM_CUT_MIN_ROWS &&
+                   phm_pdq_distance(&r.hash[0], own) > 0;
         for (size_t j = 0; j < n && keep; j++)
-            keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) > min_distance;
+            keep = phm_pdq_distance(&r.hash[0], &out[j].pdq) >
+                   (!area || phm_area_kind(out[j].code) ? min_distance : 0);
         if (keep)
             out[n++] = (phm_entry_variant){ codes[i], r.hash[0] };
     }
