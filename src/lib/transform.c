@@ -950,7 +950,11 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
      * copy of one of 41 star polygons meeting another's stored crop at
      * 10-30 bits (its own at 2-31); at PDQ's 64 x 64 two such stars differ
      * by 3-7 % RMS, as a picture and its gamma-edited copy do
-     * (docs/ROBUST.md, "Pictures that look the same turned a quarter"). */
+     * (docs/ROBUST.md, "Pictures that look the same turned a quarter").
+     * Nor an area64 hash: evenly resampled, the fine lines that tell two
+     * star polygons apart are averaged into the ring both are (clip art
+     * sel5: a mirrored 79-point star 30 bits from a 39-point one's
+     * area64-trim; docs/ROBUST.md, "Small pictures"). */
     int no_crops = ncodes && phm__quarter_turn(img) < PHM_SYM_QUARTER;
     size_t len = phm_image_bytes(img->width, img->height, img->channels);
     uint8_t *buf = len ? malloc(len) : NULL;
@@ -965,7 +969,8 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
         phm_image e;
         phm_pdq_result r;
         int o = busy_orientation(codes[i]);
-        if ((no_crops && crop_kind(codes[i])) || (calm && phm_fill_kind(codes[i])))
+        if ((no_crops && (crop_kind(codes[i]) || phm_area_kind(codes[i]))) ||
+            (calm && phm_fill_kind(codes[i])))
             continue;
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);

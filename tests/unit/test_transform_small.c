@@ -20,6 +20,8 @@
  *     other stored hash of the picture (so without area64 it is missed;
  *     a thumbnail not re-encoded stays 18-28 bits from down25 or down50);
  *   - no copy matches another picture's entry;
+ *   - a star polygon (the same turned a quarter) stores no area64
+ *     variant, as it stores no crop;
  *   - a picture over PHM_AREA64_MAX_SIDE a side stores no area64 variant,
  *     and a query that large gets no area64 hash of itself.
  * Without the area64 hashes (main before wt-small) the screenshots are
@@ -337,6 +339,21 @@ int main(void)
         OK(!(q.area_ok & 1), "... with no area64 hash of itself");
         free(f);
     }
+    /* a star polygon of 1-pixel lines: the same turned a quarter */
+    pic star = blank(121, 121, 255);
+    for (int a = 0; a < 41; a++) {
+        double t0 = a * 2 * M_PI / 41, t1 = (a + 13) * 2 * M_PI / 41;
+        for (double f = 0; f <= 1; f += 0.002)
+            dot(&star, lround(60 + 55 * ((1 - f) * cos(t0) + f * cos(t1))),
+                lround(60 + 55 * ((1 - f) * sin(t0) + f * sin(t1))), 20, 20, 20);
+    }
+    phm_entry es;
+    OK(entry_of(h, &star, "star", &es), "a 41-point star polygon augmented");
+    area = 0;
+    for (size_t i = 0; i < es.nvariants; i++)
+        area |= strncmp(phm_known_variant_name(es.variants[i].code), "area64", 6) == 0;
+    OK(!area, "... it stores no area64 variant (evenly resampled, stars are alike)");
+    free(star.px);
     phm_image im = { big.px, big.w, big.h, 3, (size_t)big.w * 3, PHM_FORMAT_PNG };
     phm_pdq_result r;
     IS_INT(phm_hash_area64(h, &im, PHM_MODE_FULL, 0, &r), PHM_ERR_INVALID,
