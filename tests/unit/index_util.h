@@ -70,6 +70,22 @@ static inline void scratch_done(const char *dir)
         fprintf(stderr, "# could not remove %s\n", dir);
 }
 
+/* Adds entry e to idx in a transaction of its own: PHM_OK, or the failing
+ * call's code with its message in err. */
+static inline int index_add_one(phm_index *idx, const phm_entry *e, char *err, size_t errlen)
+{
+    phm_index_txn *t;
+    phm_index_counts c;
+    int rc = phm_index_txn_begin(idx, &t, err, errlen);
+    if (rc)
+        return rc;
+    if ((rc = phm_index_add(t, e, err, errlen))) {
+        phm_index_txn_abort(t);
+        return rc;
+    }
+    return phm_index_txn_commit(t, &c, err, errlen);
+}
+
 /* Runs edit(txn, ctx) in a write transaction of the index file at path
  * opened with LMDB itself (what another build, or damage, would leave),
  * committed when edit returns 0. Returns 0 or an LMDB code. */

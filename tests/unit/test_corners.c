@@ -322,15 +322,7 @@ static phm_pdq hash_of(uint32_t seed)
 
 static int add(phm_index *idx, const phm_entry *e)
 {
-    phm_index_txn *t;
-    phm_index_counts c;
-    if (phm_index_txn_begin(idx, &t, err, sizeof err))
-        return -1;
-    if (phm_index_add(t, e, err, sizeof err)) {
-        phm_index_txn_abort(t);
-        return -1;
-    }
-    return phm_index_txn_commit(t, &c, err, sizeof err);
+    return index_add_one(idx, e, err, sizeof err);
 }
 
 /* The matches of r under o as "id@distance:known_variant", comma-separated,

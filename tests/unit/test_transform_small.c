@@ -169,15 +169,7 @@ static uint8_t *ppm(const pic *p, size_t *len)
 
 static int add(phm_index *idx, const phm_entry *e)
 {
-    phm_index_txn *t;
-    phm_index_counts c;
-    if (phm_index_txn_begin(idx, &t, err, sizeof err))
-        return -1;
-    if (phm_index_add(t, e, err, sizeof err)) {
-        phm_index_txn_abort(t);
-        return -1;
-    }
-    return phm_index_txn_commit(t, &c, err, sizeof err);
+    return index_add_one(idx, e, err, sizeof err);
 }
 
 /* Augments p with the default set into *e (id `id`); 0 on failure. */
