@@ -818,6 +818,13 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
 int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                   phm_pdq_result *out);
 
+/* The largest side (pixels) of a picture or trimmed box that gets an
+ * area64 hash (phm_hash_area64). */
+#define PHM_AREA64_MAX_SIDE 255
+/* The variant name of a query's area64 hash of its trimmed box (match
+ * records' "variant"); that of the whole image is "area64". */
+#define PHM_AREA64_TRIMMED "area64-trimmed"
+
 /* The "area64" hash of img (wt-small): img resampled to exactly 64 x 64,
  * each axis by area averaging (every output pixel the mean of the source
  * area it covers) where it is at least 64 pixels long, else bilinearly
@@ -828,12 +835,9 @@ int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedr
  * hash far apart; evenly resampled they stay near. Made only for
  * pictures, and trimmed boxes, of at most PHM_AREA64_MAX_SIDE pixels a
  * side (where strokes are a sizeable part of a cell): a larger one
- * gives PHM_ERR_INVALID, as NULL pointers or a bad image do. Allocates 64 x 64 x channels bytes and a
- * row of doubles; uses h as phm_hash_image does. */
-#define PHM_AREA64_MAX_SIDE 255
-/* The variant name of a query's area64 hash of its trimmed box (match
- * records' "variant"); that of the whole image is "area64". */
-#define PHM_AREA64_TRIMMED "area64-trimmed"
+ * gives PHM_ERR_INVALID, as NULL pointers or a bad image do. Allocates
+ * 64 x 64 x channels bytes and 64 x channels doubles per row of img;
+ * uses h as phm_hash_image does; any thread with its own h. */
 int phm_hash_area64(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                     phm_pdq_result *out);
 
@@ -1245,8 +1249,8 @@ int phm_soft_kind(int code);
 int phm_fill_kind(int code);
 
 /* Nonzero when stored variant `code` is an area64 hash (PHM_KV_AREA64,
- * PHM_KV_AREA64_TRIM, PHM_KV_AREA64_TRIM_THIN): a query's area64 hashes (phm_query_hashes.area)
- * are compared with those of an entry only, and they with nothing else
+ * PHM_KV_AREA64_TRIM, PHM_KV_AREA64_TRIM_THIN): a query's area64 hashes
+ * (phm_query_hashes.area) are compared with those of an entry only, and they with nothing else
  * (wt-small; docs/ROBUST.md, "Small pictures"). Thread-safe. */
 int phm_area_kind(int code);
 
