@@ -21,7 +21,9 @@
  *   - a rotation's corners (phm_corners_find, on the same hostile pixels)
  *     are four triangles inside the image, and filling them keeps its
  *     size; phm_hash_mem_query looking for them gives phm_hash_mem's
- *     plain hash, and corner figures only with corners found;
+ *     plain hash, and corner figures only with corners found; with soft
+ *     hashes asked for too, an area64 hash of the whole image only when
+ *     it is at most PHM_AREA64_MAX_SIDE pixels a side;
  *   - the quarter-turn measure of known-image augmentation
  *     (phm__quarter_turn, on the same pixels) is a finite number >= 0.
  *
@@ -127,11 +129,13 @@ static void check_corners(const phm_image *img)
     free(buf);
 }
 
-/* phm_hash_mem_query looking for corners (trimming too): the plain hash
- * is phm_hash_mem's (decodes again: img is no longer valid after it). */
+/* phm_hash_mem_query looking for corners (trimming, soft and area64
+ * hashes too): the plain hash is phm_hash_mem's (decodes again: img is no
+ * longer valid after it), and the whole image has an area64 hash only
+ * when it is small. */
 static void check_query_corners(const uint8_t *data, size_t size)
 {
-    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1 };
+    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1, .soft = 1 };
     phm_query_hashes q;
     phm_pdq_result b;
     char err[PHM_ERRMSG_MAX];
@@ -140,6 +144,8 @@ static void check_query_corners(const uint8_t *data, size_t size)
                           sizeof err);
     CHECK(rc == rb && memcmp(&q.pdq, &b, sizeof b) == 0);
     CHECK(q.corners_found || (!q.corners_quality && !q.calm_corners));
+    CHECK(!(q.area_ok & 1u) || (rc >= 0 && q.info.width <= PHM_AREA64_MAX_SIDE &&
+                                q.info.height <= PHM_AREA64_MAX_SIDE));
 }
 
 /* Border trimming on the decoded image, then through phm_hash_mem_trim
