@@ -66,7 +66,7 @@ static const char usage_text[] =
     "add --images hashes each image under PATH (files; directories walked as\n"
     "'phmatch hash' does), one entry each, its id the path as given. With\n"
     "--augment it also stores the hashes of the image's edits (default set of\n"
-    "54: crops of 5, 10, 15 % centred and of 5, 8, 10, 15 % at each corner,\n"
+    "56: crops of 5, 10, 15 % centred and of 5, 8, 10, 15 % at each corner,\n"
     "rotations of +-5 degrees filled and cropped, gamma up and down, a blur,\n"
     "a quarter-size downscale, letterbox and pillarbox bars of 10 and 20 %\n"
     "(and of 10 % with a blurred fill), the lower, the upper or the middle\n"
