@@ -376,3 +376,89 @@ int phm__thumb_corners(const phm_thumb *t)
     }
     return good >= 2;
 }
+
+/* The turn c's triangles show and the picture's size (issue 15,
+ * docs/ROBUST.md, "De-rotation by the corners"): each triangle's short
+ * leg over its long leg is tan(angle); a tall one at the top left or
+ * bottom right (a wide one at the other two) is a clockwise turn, as
+ * phm__corners_alone reads it. Each hypotenuse lies on an edge of the
+ * picture, a tall one on its left or right edge, a wide one on its top
+ * or bottom: its midpoint's distance from the canvas centre, across that
+ * edge, is half the picture's width or height. That holds on the
+ * picture's own canvas (corners of the picture cut off: the sizes come
+ * out as the canvas's) and on a canvas grown to hold the whole turn (W'
+ * = W cos + H sin: the sizes come out as the picture's). Returns 0 when c
+ * has no triangle to read. */
+static int corners_turn(const phm_image *img, const phm_corners *c, double *degrees,
+                        double *width, double *height)
+{
+    double shortl = 0, longl = 0;
+    int way = 0;
+    for (int k = 0; k < 4; k++) {
+        double lx = c->leg_x[k], ly = c->leg_y[k];
+        if (!(lx > 0 && ly > 0))
+            continue;
+        shortl += lx < ly ? lx : ly;
+        longl += lx < ly ? ly : lx;
+        way += ((ly > lx) ^ (k & 1)) ? 1 : -1;
+    }
+    if (!(longl > 0) || way == 0)
+        return 0;
+    double t = atan(shortl / longl) * (way > 0 ? 1 : -1);
+    double ux = cos(t), uy = sin(t); /* the picture's x axis (y down) */
+    double cx = img->width / 2.0, cy = img->height / 2.0;
+    double sum_w = 0, sum_h = 0;
+    int nw = 0, nh = 0;
+    for (int k = 0; k < 4; k++) {
+        double lx = c->leg_x[k], ly = c->leg_y[k];
+        if (!(lx > 0 && ly > 0))
+            continue;
+        double mx = step_x[k] > 0 ? lx / 2 : img->width - lx / 2;
+        double my = step_y[k] > 0 ? ly / 2 : img->height - ly / 2;
+        if (ly > lx) { /* the left or right edge: across it is along x */
+            sum_w += 2 * fabs(ux * (mx - cx) + uy * (my - cy));
+            nw++;
+        } else {
+            sum_h += 2 * fabs(-uy * (mx - cx) + ux * (my - cy));
+            nh++;
+        }
+    }
+    *degrees = t * 180.0 / M_PI;
+    *width = nw ? sum_w / nw : img->width;
+    *height = nh ? sum_h / nh : img->height;
+    return 1;
+}
+
+int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,
+                          phm_mode mode, int dihedral, phm_pdq_result *out)
+{
+    double degrees, pw, ph;
+    phm_image turned, view;
+    int rc = PHM_ERR_INVALID;
+    if (!legs_fit(img, c) || !corners_turn(img, c, &degrees, &pw, &ph))
+        return rc;
+    size_t n = phm_image_bytes(img->width, img->height, img->channels);
+    uint8_t *buf = n ? malloc(n) : NULL;
+    if (!buf)
+        return PHM_ERR_NOMEM;
+    rc = phm_image_rotate(img, -degrees, 0, c->fill, buf, n, &turned);
+    if (rc != PHM_OK)
+        goto out;
+    /* the picture, upright about the canvas centre: its box, within the
+     * canvas */
+    uint32_t w = pw < 1 ? 1 : pw >= img->width ? img->width : (uint32_t)lround(pw);
+    uint32_t hh = ph < 1 ? 1 : ph >= img->height ? img->height : (uint32_t)lround(ph);
+    phm_rect box = { (img->width - w) / 2, (img->height - hh) / 2, w, hh };
+    rc = phm_image_view(&turned, &box, &view);
+    if (rc != PHM_OK)
+        goto out;
+    /* On its own canvas the turn cut the picture's corners off: turned
+     * back, they are triangles of the fill, filled as the query's were. */
+    phm_corners lost;
+    if (phm_corners_find(&view, &lost) == 1)
+        phm__corners_fill_in_place(&view, (uint8_t *)(uintptr_t)view.pixels, &lost);
+    rc = phm_hash_image(h, &view, mode, dihedral, out);
+out:
+    free(buf);
+    return rc;
+}

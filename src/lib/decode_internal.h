@@ -82,6 +82,13 @@ void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm
 int phm__corners_alone(phm_hasher *h, const phm_image *img, uint8_t *pixels,
                        const phm_corners *c, phm_mode mode, int dihedral,
                        phm_pdq_result out[PHM_CORNERS_ALONE]);
+/* The hash of img turned back by the angle c's triangles show, cut to
+ * the picture's box (on its own canvas, the corners the turn cut off
+ * filled as the query's are): phm_query_hashes.derot. PHM_ERR_INVALID
+ * when c has no triangle to read, PHM_ERR_NOMEM; allocates one image of
+ * img's size for the call. */
+int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,
+                          phm_mode mode, int dihedral, phm_pdq_result *out);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 

@@ -303,14 +303,31 @@ static int suppress(phm_matcher *m, size_t nh, char *err, size_t errlen)
     return PHM_OK;
 }
 
+/* The kind of a query's "derotated" extra (not a PHM_KV_* code): the
+ * picture turned upright meets the entry's own hash and its crops. A
+ * stored rotation is turned the other way from it, and a filled one's
+ * corners are all a calm picture's hash is (docs/ROBUST.md, "De-rotation
+ * by the corners"). */
+#define KIND_DEROTATED (-1)
+
+/* Whether stored variant `code` is a crop of the known image. */
+static int crop_kind(int code)
+{
+    return (code >= PHM_KV_CROP5_C && code <= PHM_KV_CROP10_BR) ||
+           (code >= PHM_KV_CROP20_TL && code <= PHM_KV_CROP15_BR) ||
+           (code >= PHM_KV_CROP8_TL && code <= PHM_KV_CROP8_BR);
+}
+
 /* The stored variant an extra searched as code c is the query side of (a
- * caption cut, the soft hash: extras named as a PHM_KV_* variant), or 0
- * (the own hashes, "trimmed"). */
+ * caption cut, the soft hash: extras named as a PHM_KV_* variant),
+ * KIND_DEROTATED, or 0 (the own hashes, "trimmed"). */
 static int extra_kind(const phm_match_options *o, uint32_t c)
 {
     if (c < PHM_DIH_COUNT)
         return 0;
     const char *name = o->extra[c / PHM_DIH_COUNT - 1].variant;
+    if (name && strcmp(name, PHM_DEROTATED) == 0)
+        return KIND_DEROTATED;
     if (name && strcmp(name, PHM_AREA64_TRIMMED) == 0) /* a query's box: any area64 */
         return PHM_KV_AREA64;
     return name ? phm_known_variant_code(name) : 0;
@@ -318,18 +335,23 @@ static int extra_kind(const phm_match_options *o, uint32_t c)
 
 /* The distance from q to e's nearest variant of kind `kind` (the soft
  * hashes answer one another: phm_soft_kind; so do the area64 ones:
- * phm_area_kind), its code in *code; -1 when e
- * has none. With `bordered` (phm_match_options.bordered) the whole
+ * phm_area_kind; KIND_DEROTATED: the own hash, code 0, and the crops),
+ * its code in *code; -1 when e has none. With `bordered` (phm_match_options.bordered) the whole
  * image's soft hash is left out: bars make a bordered query's soft hash,
  * and no original's whole soft hash has them. */
 static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int bordered,
                          int *code)
 {
     int best = -1;
+    if (kind == KIND_DEROTATED && (e->signals & PHM_SIG_PDQ)) {
+        best = phm_pdq_distance(&e->pdq, q);
+        *code = 0;
+    }
     for (size_t v = 0; v < e->nvariants && v < PHM_INDEX_MAX_VARIANTS; v++) {
         int c = e->variants[v].code;
         if (c != kind && !(phm_soft_kind(kind) && phm_soft_kind(c)) &&
-            !(phm_area_kind(kind) && phm_area_kind(c)))
+            !(phm_area_kind(kind) && phm_area_kind(c)) &&
+            !(kind == KIND_DEROTATED && crop_kind(c)))
             continue;
         if (bordered && c == PHM_KV_ED_SOFT)
             continue;

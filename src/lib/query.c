@@ -109,6 +109,10 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
     q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
     if (q->calm_corners)
         return; /* kept from every stored rotation: no bound needed */
+    /* Before the corners alone are drawn over the pixels. A calm
+     * picture gets none: turned back, it is as calm (below the quality
+     * gate) and its hash would be its filled corners'. */
+    q->has_derot = phm__corners_derotate(h, img, &q->corners, mode, dihedral, &q->derot) == PHM_OK;
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
 }
 
@@ -276,6 +280,8 @@ size_t phm_query_match_options(const phm_query_hashes *q,
         if (q->cut_ok & (1u << k))
             extra[n++] = (phm_match_extra){ phm_known_variant_name(phm_cut_variant(k)),
                                             &q->cut[k] };
+    if (q->has_derot) /* the own hashes and crops only (match.c) */
+        extra[n++] = (phm_match_extra){ PHM_DEROTATED, &q->derot };
     if (q->has_soft) /* compared with the entries' soft hashes only */
         extra[n++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &q->soft };
     /* compared with the entries' area64 hashes only */

@@ -15,7 +15,12 @@
  *   - phm_hash_mem_query gives a rotated busy picture the hash of its
  *     corners alone (corners_pdq: near a flat picture turned alike), and
  *     phm_match_image with corners_only counts a filled rotation for the
- *     query's own hash only when it is nearer than those corners are. */
+ *     query's own hash only when it is nearer than those corners are;
+ *   - phm_hash_mem_query turns a busy picture rotated by 4 or -6 degrees
+ *     back by the angle its corners show (derot: within 31 bits of the
+ *     picture, its own hash not) on its own canvas, and makes none for a
+ *     picture without corners or a calm one; the matcher lets a "derotated" extra meet an entry's own
+ *     hash and crops, never its stored rotations. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +309,98 @@ static void test_query(void)
     phm_decoder_free(dec);
 }
 
+/* A w x h RGB picture of a few large shapes on a gradient, with some
+ * texture: its PDQ hash rests on the shapes, as a photo's does (the
+ * sines of picture() alone hash 48 bits off once turned and turned back:
+ * a texture's hash is fragile). */
+static uint8_t *shapes(uint32_t w, uint32_t h, phm_image *img)
+{
+    uint8_t *p = malloc((size_t)w * h * 3);
+    if (!p)
+        exit(2);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (uint32_t c = 0; c < 3; c++) {
+                double dx = x - 0.3 * w, dy = y - 0.4 * h;
+                double v = 70 + 0.1 * x + 0.08 * y + 25 * sin(x * 0.05 + c) * cos(y * 0.037);
+                if (dx * dx + dy * dy < 0.04 * w * w)
+                    v += 110;
+                if (x > 0.55 * w && x < 0.85 * w && y > 0.5 * h && y < 0.8 * h)
+                    v += 90 - 40.0 * c;
+                if ((x / 60 + y / 50) % 4 == 0)
+                    v -= 30;
+                p[((size_t)y * w + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+            }
+    *img = (phm_image){ p, w, h, 3, (size_t)w * 3, PHM_FORMAT_UNKNOWN };
+    return p;
+}
+
+static void test_derotate(void)
+{
+    phm_decoder *dec;
+    phm_hasher *h;
+    if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    const phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1 };
+    phm_image pic;
+    uint8_t *p = shapes(600, 400, &pic);
+    phm_pdq_result own;
+    if (phm_hash_image(h, &pic, PHM_MODE_FULL, 0, &own))
+        exit(2);
+    static const double angles[] = { 4, -6 };
+    for (int i = 0; i < 2; i++) {
+        phm_image r;
+        rotated(&pic, angles[i], NULL, &r);
+        size_t len;
+        uint8_t *b = pnm(&r, &len);
+        phm_query_hashes q;
+        IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &o, &q, err, sizeof err), PHM_OK,
+               "%+.0f degrees: hashed", angles[i]);
+        int d0 = phm_pdq_distance(&own.hash[0], &q.pdq.hash[0]);
+        OK(d0 > 31, "... its own hash %d bits from the picture's", d0);
+        IS_INT(q.has_derot, 1, "... de-rotated");
+        int d = phm_pdq_distance(&own.hash[0], &q.derot.hash[0]);
+        OK(q.has_derot && d <= 31, "... within 31 bits of the picture (%d)", d);
+        phm_match_extra x[PHM_QUERY_MAX_EXTRA];
+        phm_match_options mo;
+        phm_match_options_init(&mo);
+        size_t n = phm_query_match_options(&q, x, &mo), k = 0;
+        while (k < n && strcmp(x[k].variant, PHM_DEROTATED) != 0)
+            k++;
+        OK(k < n && x[k].pdq == &q.derot, "... searched as the extra \"derotated\"");
+        free(b);
+        free((void *)r.pixels);
+    }
+    /* no corners, or calm ones: no de-rotation */
+    size_t len;
+    uint8_t *b = pnm(&pic, &len);
+    phm_query_hashes q;
+    IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &o, &q, err, sizeof err), PHM_OK,
+           "the picture itself hashed");
+    IS_INT(q.corners_found + q.has_derot, 0, "... no corners, no de-rotation");
+    phm_match_extra x[PHM_QUERY_MAX_EXTRA];
+    phm_match_options mo;
+    phm_match_options_init(&mo);
+    size_t n = phm_query_match_options(&q, x, &mo);
+    int named = 0;
+    for (size_t k = 0; k < n; k++)
+        named |= strcmp(x[k].variant, PHM_DEROTATED) == 0;
+    IS_INT(named, 0, "... and no \"derotated\" extra");
+    free(b);
+    phm_image r;
+    memset(p, 160, (size_t)600 * 400 * 3);
+    rotated(&pic, 5, NULL, &r);
+    b = pnm(&r, &len);
+    IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &o, &q, err, sizeof err), PHM_OK,
+           "a flat picture turned hashed");
+    OK(q.calm_corners && !q.has_derot, "... calm corners, no de-rotation");
+    free(b);
+    free((void *)r.pixels);
+    free(p);
+    phm_hasher_free(h);
+    phm_decoder_free(dec);
+}
+
 static void test_kinds(void)
 {
     OK(phm_fill_kind(PHM_KV_ROT_P5) && phm_fill_kind(PHM_KV_ROT_M5) &&
@@ -402,6 +499,21 @@ static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out
     return matched_as(idx, q, 0, calm, out, len);
 }
 
+/* The matches of a query whose own hash is far from everything and whose
+ * "derotated" extra is q. */
+static const char *matched_derotated(phm_index *idx, const phm_pdq *q, char *out, size_t len)
+{
+    phm_match_options o;
+    phm_match_options_init(&o);
+    phm_pdq_result r = { .nhashes = 1, .quality = 70 }, xr = r;
+    r.hash[0] = hash_of(99);
+    xr.hash[0] = *q;
+    phm_match_extra x = { PHM_DEROTATED, &xr };
+    o.extra = &x;
+    o.nextra = 1;
+    return matches_of(idx, &r, &o, out, len);
+}
+
 static void test_match(void)
 {
     char path[600], buf[256];
@@ -453,6 +565,14 @@ static void test_match(void)
     phm_pdq o12 = flipped(own, 12);
     IS_STR(matched_corners(idx, &o12, &o12, buf, sizeof buf), "a@12:-",
            "... and the entry's own hash");
+    /* a "derotated" extra: the own hash and crops, never a rotation */
+    IS_STR(matched_derotated(idx, &own, buf, sizeof buf), "a@0:-",
+           "a de-rotated hash at an entry's own matches it");
+    IS_STR(matched_derotated(idx, &crop, buf, sizeof buf), "a@0:crop5-c",
+           "... and at its crop5-c");
+    IS_STR(matched_derotated(idx, &rot, buf, sizeof buf), "",
+           "... not at its stored rot+5");
+    IS_STR(matched_derotated(idx, &other, buf, sizeof buf), "b@0:-", "... a plain entry too");
     phm_index_close(idx);
 }
 
@@ -462,6 +582,7 @@ int main(void)
     test_find();
     test_fill();
     test_query();
+    test_derotate();
     test_kinds();
     test_match();
     scratch_done(dir);
