@@ -870,6 +870,9 @@ typedef struct phm_query_options {
                        whole when kept whole (trim with cuts), else
                        decoded whole again when its reduced copy shows
                        them) */
+    int derotate;   /* nonzero, with corners: a rotation found (and not
+                       calm) also turned back (phm_query_hashes.derot;
+                       phmatch match --robust, phmatchd's robust=1) */
 } phm_query_options;
 
 /* The hashes of a query's rotation corners alone (phm_query_hashes). */

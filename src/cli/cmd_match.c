@@ -746,6 +746,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->h.pipe.cuts = o->cuts;
     o->h.pipe.soft = o->soft;
     o->h.pipe.corners = 1; /* whether the image's hash is a rotation's corners */
+    o->h.pipe.derotate = o->robust; /* a query-side variant: --robust's */
     if (o->trim < 0) /* on unless --no-trim */
         o->trim = 1;
     o->h.pipe.trim = o->trim;

@@ -124,6 +124,8 @@ typedef struct pipeline_config {
                                 (hash_record.soft) */
     int corners;             /* images: look for a rotation's corners
                                 (hash_record.query.calm_corners) */
+    int derotate;            /* images with corners: also turned back
+                                (hash_record.query.derot; --robust) */
     progress *progress;      /* may be NULL */
 } pipeline_config;
 

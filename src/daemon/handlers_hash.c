@@ -78,7 +78,8 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
      * or a rotation's corners). */
     const phm_query_options qo = { .mode = (phm_mode)c->mode, .dihedral = dihedral,
                                    .trim = rx && rx->trim, .cuts = rx && rx->robust,
-                                   .soft = rx && rx->robust, .corners = rx != NULL };
+                                   .soft = rx && rx->robust, .corners = rx != NULL,
+                                   .derotate = rx && rx->robust };
     phm_query_hashes local, *q = rx ? &rx->q : &local;
     int rc = phm_hash_mem_query(w->dec, w->hasher, rq->body, rq->body_len, "upload", &qo,
                                 q, w->err, sizeof w->err);

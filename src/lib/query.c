@@ -91,9 +91,10 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
  * they do not, the hashes of the corners alone (corners_pdq). Both are
  * made in img's own pixels, the decoder's buffer: this is the last look
  * at them, and a copy would be a second image outside phmatchd's decode
- * budget. */
+ * budget. With `derotate`, the image turned back (phm_query_hashes.derot):
+ * that one copy is made, for the few queries that are rotations. */
 static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
-                             int dihedral, phm_query_hashes *q)
+                             int dihedral, int derotate, phm_query_hashes *q)
 {
     phm_pdq_result r;
     uint8_t *px = (uint8_t *)(uintptr_t)img->pixels;
@@ -112,7 +113,9 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
     /* Before the corners alone are drawn over the pixels. A calm
      * picture gets none: turned back, it is as calm (below the quality
      * gate) and its hash would be its filled corners'. */
-    q->has_derot = phm__corners_derotate(h, img, &q->corners, mode, dihedral, &q->derot) == PHM_OK;
+    if (derotate)
+        q->has_derot =
+            phm__corners_derotate(h, img, &q->corners, mode, dihedral, &q->derot) == PHM_OK;
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
 }
 
@@ -147,7 +150,7 @@ static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query
     if (o->soft)
         area_of_image(h, img, o->mode, o->dihedral, q);
     if (o->corners) /* last: it draws over img's pixels */
-        corners_of_image(h, img, o->mode, o->dihedral, q);
+        corners_of_image(h, img, o->mode, o->dihedral, o->derotate, q);
 }
 
 /* A JPEG in one pass, its extras from the rows as they pass. */
@@ -208,7 +211,7 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
             if (area)
                 area_of_image(h, &img, o->mode, o->dihedral, q);
             if (corners)
-                corners_of_image(h, &img, o->mode, o->dihedral, q);
+                corners_of_image(h, &img, o->mode, o->dihedral, o->derotate, q);
         }
     }
 out:

@@ -135,7 +135,8 @@ static void check_corners(const phm_image *img)
  * when it is small. */
 static void check_query_corners(const uint8_t *data, size_t size)
 {
-    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1, .soft = 1 };
+    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1, .soft = 1,
+                            .derotate = 1 };
     phm_query_hashes q;
     phm_pdq_result b;
     char err[PHM_ERRMSG_MAX];

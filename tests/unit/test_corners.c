@@ -18,9 +18,10 @@
  *     query's own hash only when it is nearer than those corners are;
  *   - phm_hash_mem_query turns a busy picture rotated by 4 or -6 degrees
  *     back by the angle its corners show (derot: within 31 bits of the
- *     picture, its own hash not) on its own canvas, and makes none for a
- *     picture without corners or a calm one; the matcher lets a "derotated" extra meet an entry's own
- *     hash and crops, never its stored rotations. */
+ *     picture, its own hash not) on its own canvas when asked (derotate),
+ *     and makes none for a picture without corners or a calm one; the
+ *     matcher lets a "derotated" extra meet an entry's own hash and
+ *     crops, never its stored rotations. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,7 +342,10 @@ static void test_derotate(void)
     phm_hasher *h;
     if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO))
         exit(2);
-    const phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1 };
+    const phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .corners = 1,
+                                  .derotate = 1 };
+    phm_query_options plain = o;
+    plain.derotate = 0;
     phm_image pic;
     uint8_t *p = shapes(600, 400, &pic);
     phm_pdq_result own;
@@ -368,6 +372,9 @@ static void test_derotate(void)
         while (k < n && strcmp(x[k].variant, PHM_DEROTATED) != 0)
             k++;
         OK(k < n && x[k].pdq == &q.derot, "... searched as the extra \"derotated\"");
+        IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &plain, &q, err, sizeof err), PHM_OK,
+               "... hashed without derotate");
+        OK(q.corners_found && !q.has_derot, "... corners found, not turned back");
         free(b);
         free((void *)r.pixels);
     }
