@@ -26,6 +26,10 @@ static uint64_t body_charge(const uint8_t *body, size_t len, const svc_config *c
         uint64_t rows = decode_charge(1, head->height) / 3 * (3 + 2 * PHM_CUT_COUNT);
         if (rows > pixels)
             pixels = rows;
+        /* A rotation's de-rotation (phm_query_options.derotate) turns a
+         * copy of the whole image: reserved for every robust image, as
+         * the header cannot say which is rotated. */
+        pixels += (uint64_t)head->width * head->height;
     }
     return pixels > DECODE_FREE_PIXELS ? pixels : 0;
 }
