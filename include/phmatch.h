@@ -870,8 +870,8 @@ typedef struct phm_query_options {
                        whole when kept whole (trim with cuts), else
                        decoded whole again when its reduced copy shows
                        them) */
-    int derotate;   /* nonzero, with corners: a rotation found (and not
-                       calm) also turned back (phm_query_hashes.derot;
+    int derotate;   /* nonzero, with corners: a rotation found also
+                       turned back (phm_query_hashes.derot;
                        phmatch match --robust, phmatchd's robust=1) */
 } phm_query_options;
 
@@ -903,13 +903,15 @@ typedef struct phm_query_hashes {
      * orientation with opt->dihedral. For phm_match_options.corners_only. */
     phm_pdq_result corners_pdq[PHM_CORNERS_ALONE];
     int ncorners_pdq;
-    /* Corners found and not calm: the image turned back by the angle the
-     * corners show and cut to the picture's box (its size from the
-     * corners too: on a canvas grown by the turn, W' = W cos + H sin),
-     * the corners the turn cut off filled from the picture; searched as
-     * the extra "derotated" (phm_query_match_options), which the entries'
-     * own hashes and crop variants answer, never a stored rotation.
-     * has_derot 0 when not made (no readable angle, out of memory). */
+    /* Corners found and opt->derotate: the image turned back by the
+     * angle the corners show and cut to the picture's box (its size from
+     * the corners too: on a canvas grown by the turn, W' = W cos + H
+     * sin), the corners the turn cut off filled from the picture;
+     * searched as the extra "derotated" (phm_query_match_options), which
+     * the entries' own hashes and crop variants answer, never a stored
+     * rotation. Made with calm_corners too: then its quality is below the
+     * gate, and the matcher treats it as any such extra. has_derot 0 when
+     * not made (no readable angle, out of memory). */
     phm_pdq_result derot;
     int has_derot;
     /* With opt->soft (wt-small): the area64 hashes (phm_hash_area64) of
@@ -2609,7 +2611,8 @@ typedef struct phm_match_extra {
 /* What phmatch match and phmatchd search for a query's extras: q's
  * trimmed content (and a screenshot's second box) as "trimmed", its
  * usable cuts as "cut-bottom" / "cut-top" / "cut-middle", its
- * de-rotated hash as "derotated", its soft hash as "soft" and its area64 hashes as "area64" (the image) and
+ * de-rotated hash as "derotated", its soft hash as "soft" and its
+ * area64 hashes as "area64" (the image) and
  * "area64-trimmed" (a box), written to extra[] (they point into q, which must outlive the
  * match) and set as o->extra / o->nextra (left as they are when there are
  * none); o->bordered (a border was found, not a canvas box), o->calm_corners and

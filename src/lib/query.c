@@ -108,14 +108,16 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
     q->corners_found = 1;
     q->corners_quality = r.quality;
     q->calm_corners = r.quality < PHM_PDQ_MIN_QUALITY;
-    if (q->calm_corners)
-        return; /* kept from every stored rotation: no bound needed */
-    /* Before the corners alone are drawn over the pixels. A calm
-     * picture gets none: turned back, it is as calm (below the quality
-     * gate) and its hash would be its filled corners'. */
+    /* Before the corners alone are drawn over the pixels. A calm picture
+     * too (its filled rotations are not stored: wt-calm): turned back it
+     * is as calm, below the quality gate, so its hash is searched only as
+     * the low-quality extras are, within low_quality_distance and not
+     * when a pattern (docs/ROBUST.md, "De-rotation by the corners"). */
     if (derotate)
         q->has_derot =
             phm__corners_derotate(h, img, &q->corners, mode, dihedral, &q->derot) == PHM_OK;
+    if (q->calm_corners)
+        return; /* kept from every stored rotation: no bound needed */
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
 }
 
