@@ -251,6 +251,14 @@ size_t idx_run_within(const void *eids, size_t lo, size_t hi, size_t n, uint64_t
 /* Fills e's own hash and its variants' from h (1 + e->nvariants hashes). */
 void rec_set_hashes(phm_entry *e, const phm_pdq *h, size_t n);
 
+/* Nonzero when stored variant `code` is a plain crop of the known image
+ * (centred or at a corner; not a rotation's crop, not a soft hash): with
+ * the own hash, what a query's de-rotated hash may meet (match.c), as
+ * phm_soft_kind / phm_area_kind / phm_fill_kind name the other kinds.
+ * The codes are in the ranges PHM_KV_* keeps them in: new codes are only
+ * appended. */
+int phm__crop_kind(int code);
+
 /* A fill_below that leaves no rotation on a filled canvas out. */
 #define REC_FILL_ANY (PHM_PDQ_BITS + 1)
 

@@ -387,6 +387,13 @@ int phm_area_kind(int code)
     return code >= PHM_KV_AREA64 && code <= PHM_KV_AREA64_TRIM_THIN;
 }
 
+int phm__crop_kind(int code)
+{
+    return (code >= PHM_KV_CROP5_C && code <= PHM_KV_CROP10_BR) ||
+           (code >= PHM_KV_CROP20_TL && code <= PHM_KV_CROP15_BR) ||
+           (code >= PHM_KV_CROP8_TL && code <= PHM_KV_CROP8_BR);
+}
+
 int phm_fill_kind(int code)
 {
     return code == PHM_KV_ROT_P3 || code == PHM_KV_ROT_M3 || code == PHM_KV_ROT_P5 ||

@@ -310,14 +310,6 @@ static int suppress(phm_matcher *m, size_t nh, char *err, size_t errlen)
  * by the corners"). */
 #define KIND_DEROTATED (-1)
 
-/* Whether stored variant `code` is a crop of the known image. */
-static int crop_kind(int code)
-{
-    return (code >= PHM_KV_CROP5_C && code <= PHM_KV_CROP10_BR) ||
-           (code >= PHM_KV_CROP20_TL && code <= PHM_KV_CROP15_BR) ||
-           (code >= PHM_KV_CROP8_TL && code <= PHM_KV_CROP8_BR);
-}
-
 /* The stored variant an extra searched as code c is the query side of (a
  * caption cut, the soft hash: extras named as a PHM_KV_* variant),
  * KIND_DEROTATED, or 0 (the own hashes, "trimmed"). */
@@ -351,7 +343,7 @@ static int kind_distance(const phm_entry *e, int kind, const phm_pdq *q, int bor
         int c = e->variants[v].code;
         if (c != kind && !(phm_soft_kind(kind) && phm_soft_kind(c)) &&
             !(phm_area_kind(kind) && phm_area_kind(c)) &&
-            !(kind == KIND_DEROTATED && crop_kind(c)))
+            !(kind == KIND_DEROTATED && phm__crop_kind(c)))
             continue;
         if (bordered && c == PHM_KV_ED_SOFT)
             continue;
