@@ -832,14 +832,6 @@ int idx_gov_state_put(phm_index *idx, MDB_txn *txn, int quarantine, const char *
 
 /* ---- matching (match.c) ------------------------------------------ */
 
-static void gov_from(const phm_source_settings *s, gov_source *g)
-{
-    g->enabled = s->enabled;
-    g->kind = s->kind;
-    g->max_distance = s->max_distance;
-    g->min_quality = s->min_quality;
-}
-
 /* Reads only the header of a source record (matching needs no names). */
 static int header_decode(const MDB_val *v, gov_source *g)
 {
@@ -901,9 +893,12 @@ int gov_source_read(phm_searcher *s, const char *source, gov_source *out, char *
                     size_t errlen)
 {
     phm_index *idx = s->idx;
-    phm_source_settings def;
-    phm_source_settings_init(&def);
-    gov_from(&def, out);
+    /* The defaults of phm_source_settings_init, set directly: this runs
+     * for every hit of every query, and the full settings (with their
+     * category names, 8 KB) cost a memset each time (3 % of `phmatch
+     * lookup` at 1 M). */
+    *out = (gov_source){ .enabled = 1, .kind = PHM_SOURCE_NORMAL, .max_distance = -1,
+                         .min_quality = -1 };
     if (!idx->gov_present || !source)
         return PHM_OK;
     MDB_val k = { strlen(source), (void *)(uintptr_t)source }, v;

@@ -417,13 +417,27 @@ static int cmp_hit_slot(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Hits of a query sorted by insertion (up to 2.5 % of `phmatch lookup`
+ * at 1 M went to qsort's calls of cmp_hit_slot on a handful of hits). */
+#define HITS_INSERTION_MAX 48
+
 /* Sorts hits[0..n) by slot and keeps each slot once (a hash close on
  * several halves was found once per half); returns how many are left. */
 static size_t hits_unique(ham_hit *h, size_t n)
 {
     if (n < 2)
         return n;
-    qsort(h, n, sizeof *h, cmp_hit_slot);
+    if (n <= HITS_INSERTION_MAX) { /* most queries: qsort's calls cost more */
+        for (size_t i = 1; i < n; i++) {
+            ham_hit x = h[i];
+            size_t j = i;
+            for (; j > 0 && h[j - 1].slot > x.slot; j--)
+                h[j] = h[j - 1];
+            h[j] = x;
+        }
+    } else {
+        qsort(h, n, sizeof *h, cmp_hit_slot);
+    }
     size_t u = 1;
     for (size_t i = 1; i < n; i++)
         if (h[i].slot != h[u - 1].slot)
