@@ -31,7 +31,8 @@ EDITS = [
     "letterbox-black", "letterbox-white", "letterbox-blur",
     "pillarbox-black", "pillarbox-white", "pillarbox-blur",
     "crop5-c", "crop5-off", "crop15-c", "crop15-off",
-    "rot5-fill", "rotm5-fill", "rot5-crop", "rotm5-crop", "rot90", "mirror", "combo",
+    "rot5-fill", "rotm5-fill", "rot5-crop", "rotm5-crop", "rot5-grow", "rotm5-grow",
+    "rot90", "mirror", "combo",
 ]
 MODES = ["pdq", "pdq8", "trim", "robust", "augment", "augment+robust"]
 THRESHOLD = 31

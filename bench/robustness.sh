@@ -7,7 +7,7 @@
 # data/queries, which are copies). The images, sorted by path, are split: every
 # third (3rd, 6th, ...) is "unrelated", the others "known". Each is first made
 # a JPEG (quality 85) of at most ROBUST_MAX pixels a side, by tools/mkqueries,
-# the known ones then edited 25 ways (`mkqueries -t bench`). The known images
+# the known ones then edited 27 ways (`mkqueries -t bench`). The known images
 # go into an index; every known image, unrelated image and copy is matched
 # against it once per mode (`phmatch match -f jsonl --max-distance 48`), and
 # bench/robustness.py derives, for every distance 0..48, the share of copies

@@ -8,7 +8,7 @@
  * For every IMAGE (JPEG, PNG or PNM, decoded by libphmatch) named
  * DIR/NAME.EXT, writes OUTDIR/NAME-T.jpg for each transform T of LIST
  * (comma-separated; default half,q20,crop,rot90,mirror; "bench" stands for
- * the robustness benchmark's 25 edits, rot90 to combo below):
+ * the robustness benchmark's 27 edits, rot90 to combo below):
  *
  *   half    resized to half its width and height (2x2 box filter)
  *   q20     re-encoded at JPEG quality 20
@@ -41,6 +41,10 @@
  *                        the same canvas, the corners filled black
  *   rot5-crop, rotm5-crop  rotated, then cut to the largest upright
  *                        rectangle inside the rotated image
+ *   rot5-grow, rotm5-grow  rotated on a canvas grown to hold the whole
+ *                        picture (W cos + H sin wide), the corners white /
+ *                        black, as ImageMagick's -rotate and image editors
+ *                        turn a picture
  *   combo                resized to 60 %, 8 % cut off the right and the
  *                        bottom, JPEG quality 50
  *
@@ -78,8 +82,8 @@ static const char usage_text[] =
     "           resize50,resize25,q30,grey,gamma,blur,text,screenshot,\n"
     "           letterbox-black,letterbox-white,letterbox-blur,pillarbox-black,\n"
     "           pillarbox-white,pillarbox-blur,crop5-c,crop5-off,crop15-c,\n"
-    "           crop15-off,rot5-fill,rotm5-fill,rot5-crop,rotm5-crop,combo;\n"
-    "           bench: the benchmark's 25 (rot90 to combo)\n"
+    "           crop15-off,rot5-fill,rotm5-fill,rot5-crop,rotm5-crop,rot5-grow,\n"
+    "           rotm5-grow,combo; bench: the benchmark's 27 (rot90 to combo)\n"
     "           (default: half,q20,crop,rot90,mirror)\n"
     "  -q Q     JPEG quality of the copies, 1-100 (default 85; q20, q30 and\n"
     "           combo use 20, 30 and 50)\n"
@@ -95,7 +99,7 @@ enum {
     T_SCREENSHOT, T_LBOX_BLACK, T_LBOX_WHITE, T_LBOX_BLUR, T_PBOX_BLACK,
     T_PBOX_WHITE, T_PBOX_BLUR, T_CROP5_C, T_CROP5_OFF, T_CROP15_C,
     T_CROP15_OFF, T_ROT5_FILL, T_ROTM5_FILL, T_ROT5_CROP, T_ROTM5_CROP,
-    T_COMBO, T_COUNT
+    T_ROT5_GROW, T_ROTM5_GROW, T_COMBO, T_COUNT
 };
 static const char *const transform_names[T_COUNT] = {
     "half", "q20", "crop", "rot90", "mirror", "same",
@@ -103,7 +107,7 @@ static const char *const transform_names[T_COUNT] = {
     "screenshot", "letterbox-black", "letterbox-white", "letterbox-blur",
     "pillarbox-black", "pillarbox-white", "pillarbox-blur", "crop5-c",
     "crop5-off", "crop15-c", "crop15-off", "rot5-fill", "rotm5-fill",
-    "rot5-crop", "rotm5-crop", "combo",
+    "rot5-crop", "rotm5-crop", "rot5-grow", "rotm5-grow", "combo",
 };
 #define DEFAULT_SET                                                        \
     ((1u << T_HALF) | (1u << T_Q20) | (1u << T_CROP) | (1u << T_ROT90) |  \
@@ -363,15 +367,21 @@ static int resize_bilinear(const picture *in, uint32_t w, uint32_t h,
     return 0;
 }
 
-/* Rotates by `deg` degrees clockwise about the centre. crop == 0: on the
- * same canvas, corners black; crop == 1: cut to the largest upright
- * rectangle inside the rotated image. */
-static int rotate(const picture *in, double deg, int crop, picture *out)
+enum { ROT_SAME, ROT_CROP, ROT_GROW };
+
+/* Rotates by `deg` degrees clockwise about the centre: ROT_SAME on the
+ * same canvas, ROT_GROW on one grown to hold the whole picture, the
+ * corners `fill` on both; ROT_CROP cut to the largest upright rectangle
+ * inside the rotated image. */
+static int rotate(const picture *in, double deg, int how, uint8_t fill, picture *out)
 {
     double a = deg * 3.14159265358979323846 / 180.0;
     double s = sin(a), c = cos(a);
     double w = in->w, h = in->h, ow = w, oh = h;
-    if (crop) {
+    if (how == ROT_GROW) {
+        ow = ceil(w * fabs(c) + h * fabs(s) - 1e-9);
+        oh = ceil(h * fabs(c) + w * fabs(s) - 1e-9);
+    } else if (how == ROT_CROP) {
         /* The largest axis-aligned rectangle inside a w x h rectangle
          * turned by a: either limited by the short side alone (long thin
          * images) or touching all four sides. */
@@ -401,7 +411,7 @@ static int rotate(const picture *in, double deg, int crop, picture *out)
              * (y points down, so clockwise is the positive angle) */
             double dx = x - ocx, dy = y - ocy;
             double sx = c * dx + s * dy + cx, sy = -s * dx + c * dy + cy;
-            sample(in, sx, sy, 0, out->px + ((size_t)y * out->w + x) * in->ch);
+            sample(in, sx, sy, fill, out->px + ((size_t)y * out->w + x) * in->ch);
         }
     return 0;
 }
@@ -656,7 +666,11 @@ static int transform(const picture *in, int t, int bars, picture *out)
     case T_ROT5_CROP:
     case T_ROTM5_CROP:
         return rotate(in, t == T_ROT5_FILL || t == T_ROT5_CROP ? 5.0 : -5.0,
-                      t == T_ROT5_CROP || t == T_ROTM5_CROP, out);
+                      t == T_ROT5_CROP || t == T_ROTM5_CROP ? ROT_CROP : ROT_SAME, 0, out);
+    case T_ROT5_GROW:
+    case T_ROTM5_GROW:
+        return rotate(in, t == T_ROT5_GROW ? 5.0 : -5.0, ROT_GROW,
+                      t == T_ROT5_GROW ? 255 : 0, out);
     case T_COMBO:
         return combo(in, out);
     default: /* q20, q30, same: the pixels unchanged */

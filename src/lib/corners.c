@@ -81,10 +81,15 @@ static uint32_t run(const phm_image *img, int k, int along_x, uint32_t at, uint3
 /* The triangle at corner k: its legs along x and y measured on the
  * second row and column (the first may hold an edge artefact), then
  * its long side checked for straightness at a quarter, half and three
- * quarters. 1 when it is one, with *lx, *ly its legs. */
-static int triangle(const phm_image *img, int k, const int fill[3], double *lx, double *ly)
+ * quarters. Its legs stay under half the sides on the picture's own
+ * canvas; on a canvas grown to hold the turn (`grown`) the long one
+ * runs to where the picture's corner touches that side, most of it.
+ * 1 when it is one, with *lx, *ly its legs. */
+static int triangle(const phm_image *img, int k, const int fill[3], int grown, double *lx,
+                    double *ly)
 {
-    uint32_t maxx = img->width / 2, maxy = img->height / 2;
+    uint32_t maxx = grown ? img->width - 2 : img->width / 2;
+    uint32_t maxy = grown ? img->height - 2 : img->height / 2;
     uint32_t a = run(img, k, 1, 1, maxx, fill), b = run(img, k, 0, 1, maxy, fill);
     if (a < LEG_MIN || b < LEG_MIN || a >= maxx || b >= maxy)
         return 0;
@@ -110,17 +115,13 @@ static int triangle(const phm_image *img, int k, const int fill[3], double *lx, 
     return 1;
 }
 
-int phm_corners_find(const phm_image *img, phm_corners *out)
+/* The fill: the top-left pixel one in from the edge; the other corners
+ * must agree with it. 0 when they do not or the image is too small. */
+static int canvas_fill(const phm_image *img, int fill[3])
 {
-    if (!img || !out || !img->pixels || (img->channels != 1 && img->channels != 3) ||
-        img->stride < (size_t)img->width * img->channels)
-        return PHM_ERR_INVALID;
-    memset(out, 0, sizeof *out);
+    fill[0] = fill[1] = fill[2] = 0;
     if (img->width < 16 || img->height < 16)
         return 0;
-    /* The fill: the top-left pixel one in from the edge; the other
-     * corners must agree with it. */
-    int fill[3] = { 0, 0, 0 };
     const uint8_t *p = pixel(img, 1, 1);
     for (uint32_t c = 0; c < img->channels; c++)
         fill[c] = p[c];
@@ -129,18 +130,19 @@ int phm_corners_find(const phm_image *img, phm_corners *out)
     for (int k = 1; k < 4; k++)
         if (!near_fill(img, pixel(img, cx[k], cy[k]), fill))
             return 0;
-    /* A corner whose picture is near the fill colour runs on into the
-     * picture and is no triangle (wallpapers dark at the bottom lose
-     * both lower ones): such a corner is its opposite's (the rotation is
-     * about the centre) if that one is a triangle and this one is of the
-     * fill colour at least that far. */
-    double lx[4], ly[4];
-    int ok[4], nok = 0;
-    for (int k = 0; k < 4; k++)
-        nok += ok[k] = triangle(img, k, fill, &lx[k], &ly[k]);
-    if (nok < 2)
-        return 0;
-    uint32_t maxx = img->width / 2, maxy = img->height / 2;
+    return 1;
+}
+
+/* A corner whose picture is near the fill colour runs on into the
+ * picture and is no triangle (wallpapers dark at the bottom lose both
+ * lower ones): such a corner is its opposite's (the rotation is about
+ * the centre) if that one is a triangle and this one is of the fill
+ * colour at least that far. 0 when a corner is neither. */
+static int borrow_opposite(const phm_image *img, const int fill[3], const int ok[4],
+                           double lx[4], double ly[4], int grown)
+{
+    uint32_t maxx = grown ? img->width - 2 : img->width / 2;
+    uint32_t maxy = grown ? img->height - 2 : img->height / 2;
     for (int k = 0; k < 4; k++) {
         int o = (k + 2) & 3;
         if (ok[k])
@@ -153,8 +155,15 @@ int phm_corners_find(const phm_image *img, phm_corners *out)
             run(img, k, 0, 1, maxy, fill) + 2 + 0.1 * ly[o] < ly[o] - ly[o] / lx[o])
             return 0;
     }
-    /* One rotation: neighbours lie the other way, opposite corners are
-     * alike, and all four have about one angle. */
+    return 1;
+}
+
+/* One rotation: neighbours lie the other way, opposite corners are
+ * alike, and all four have about one angle. 1 with *out set when the
+ * legs lx, ly are that. */
+static int one_rotation(const phm_image *img, const int fill[3], const double lx[4],
+                        const double ly[4], phm_corners *out)
+{
     int wide0 = lx[0] >= ly[0];
     double rmin = 1, rmax = 0;
     for (int k = 0; k < 4; k++) {
@@ -178,6 +187,59 @@ int phm_corners_find(const phm_image *img, phm_corners *out)
     for (uint32_t c = 0; c < 3; c++)
         out->fill[c] = (uint8_t)fill[img->channels == 3 ? c : 0];
     return 1;
+}
+
+int phm_corners_find(const phm_image *img, phm_corners *out)
+{
+    if (!img || !out || !img->pixels || (img->channels != 1 && img->channels != 3) ||
+        img->stride < (size_t)img->width * img->channels)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    int fill[3];
+    if (!canvas_fill(img, fill))
+        return 0;
+    double lx[4], ly[4];
+    int ok[4], nok = 0;
+    for (int k = 0; k < 4; k++)
+        nok += ok[k] = triangle(img, k, fill, 0, &lx[k], &ly[k]);
+    if (nok < 2 || !borrow_opposite(img, fill, ok, lx, ly, 0))
+        return 0;
+    return one_rotation(img, fill, lx, ly, out);
+}
+
+int phm__corners_find_grown(const phm_image *img, phm_corners *out)
+{
+    int fill[3];
+    if (!img || !out || !img->pixels || (img->channels != 1 && img->channels != 3) ||
+        img->stride < (size_t)img->width * img->channels)
+        return PHM_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    if (!canvas_fill(img, fill))
+        return 0;
+    /* As on the picture's own canvas, a corner may be its opposite's;
+     * then each side of the canvas must be the two legs on it, the
+     * picture's corner touching it where they meet (W' = W cos + H sin).
+     * Where the picture is of the fill's colour at two neighbouring
+     * corners, a leg runs on past that point and the sums fail: no
+     * de-rotation, as before. */
+    double lx[4], ly[4];
+    int ok[4], nok = 0;
+    for (int k = 0; k < 4; k++)
+        nok += ok[k] = triangle(img, k, fill, 1, &lx[k], &ly[k]);
+    if (nok < 2 || !borrow_opposite(img, fill, ok, lx, ly, 1))
+        return 0;
+    /* A long leg ends where the picture's edge, a slope of tan(angle),
+     * leaves the fill: its anti-aliased pixels put that a pixel either
+     * way across, 1 / tan(angle) along. */
+    double w = img->width, h = img->height, slope = 0;
+    for (int k = 0; k < 4; k++)
+        slope += (lx[k] > ly[k] ? lx[k] / ly[k] : ly[k] / lx[k]) / 4;
+    if (fabs(lx[0] + lx[1] - w) > 4 + 0.02 * w + slope ||
+        fabs(lx[3] + lx[2] - w) > 4 + 0.02 * w + slope ||
+        fabs(ly[0] + ly[3] - h) > 4 + 0.02 * h + slope ||
+        fabs(ly[1] + ly[2] - h) > 4 + 0.02 * h + slope)
+        return 0;
+    return one_rotation(img, fill, lx, ly, out);
 }
 
 /* Fills corner k's triangle in out (a copy of the image): along its
@@ -342,6 +404,20 @@ int phm__corners_alone(phm_hasher *h, const phm_image *img, uint8_t *pixels,
     return n;
 }
 
+/* The reduced copy t as an image, and its fill: the colour of its first
+ * block. 0 when it is too small to tell a triangle in. */
+static int thumb_image(const phm_thumb *t, phm_image *img, int fill[3])
+{
+    *img = (phm_image){ t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
+                        PHM_FORMAT_JPEG };
+    fill[0] = fill[1] = fill[2] = 0;
+    if (!t->pixels || t->w < 16 || t->h < 16)
+        return 0;
+    for (uint32_t c = 0; c < img->channels; c++)
+        fill[c] = t->pixels[c];
+    return 1;
+}
+
 /* The reduced copy of a streamed JPEG (8 x 8 block means) blurs a
  * triangle's long side and shortens its short leg to a few pixels, too
  * few for phm_corners_find to be sure of: here only the pattern is asked,
@@ -350,13 +426,10 @@ int phm__corners_alone(phm_hasher *h, const phm_image *img, uint8_t *pixels,
  * whole again and looked at on its full pixels. */
 int phm__thumb_corners(const phm_thumb *t)
 {
-    phm_image img = { t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
-                      PHM_FORMAT_JPEG };
-    if (!t->pixels || t->w < 16 || t->h < 16)
+    phm_image img;
+    int fill[3];
+    if (!thumb_image(t, &img, fill))
         return 0;
-    int fill[3] = { 0, 0, 0 };
-    for (uint32_t c = 0; c < img.channels; c++)
-        fill[c] = t->pixels[c];
     /* which way the top-left corner's triangle would lie: wide (1) or
      * tall (0); each corner's own answer is turned for odd k */
     int way = -1, good = 0;
@@ -375,6 +448,44 @@ int phm__thumb_corners(const phm_thumb *t)
         good++;
     }
     return good >= 2;
+}
+
+/* phm__thumb_corners for a rotation on a canvas grown to hold it: each
+ * corner with a long run of the fill colour one way and a short one the
+ * other, neighbours turned the other way, and each side of the canvas
+ * about the two runs on it (the block means blur where the picture's
+ * corner touches it). Only a trigger: the full pixels decide. */
+int phm__thumb_corners_grown(const phm_thumb *t)
+{
+    phm_image img;
+    int fill[3];
+    if (!thumb_image(t, &img, fill))
+        return 0;
+    uint32_t a[4], b[4];
+    int way = -1;
+    for (int k = 0; k < 4; k++) {
+        a[k] = run(&img, k, 1, 0, img.width, fill);
+        b[k] = run(&img, k, 0, 0, img.height, fill);
+        uint32_t lo = a[k] < b[k] ? a[k] : b[k], hi = a[k] < b[k] ? b[k] : a[k];
+        /* the short leg of a small turn can be a block or none */
+        if (hi < 4 || 2 * lo > hi || a[k] == img.width || b[k] == img.height)
+            return 0;
+        int w = (a[k] >= b[k]) ^ (k & 1);
+        if (way >= 0 && w != way)
+            return 0;
+        way = w;
+    }
+    /* A long run stops where the wedge is thinner than a block, about
+     * 1 / tan(angle) blocks short of the touching point (20 at 2.5
+     * degrees): the sums are let off that much. */
+    double w = img.width, h = img.height, slope = 0;
+    for (int k = 0; k < 4; k++) {
+        uint32_t lo = a[k] < b[k] ? a[k] : b[k], hi = a[k] < b[k] ? b[k] : a[k];
+        slope += (double)hi / (lo ? lo : 1) / 4;
+    }
+    double tw = 3 + 0.1 * w + slope, th = 3 + 0.1 * h + slope;
+    return fabs(a[0] + a[1] - w) <= tw && fabs(a[3] + a[2] - w) <= tw &&
+           fabs(b[0] + b[3] - h) <= th && fabs(b[1] + b[2] - h) <= th;
 }
 
 /* The turn c's triangles show and the picture's size (issue 15,

@@ -70,8 +70,19 @@ int phm__hash_jpeg_stream_tap(phm_decoder *dec, phm_hasher *h, const uint8_t *da
  * plain white or black canvas (trim->canvas 1; both also count for the
  * reduced copy). */
 int phm__trim_thumb_border(const phm_thumb *t);
-/* Whether the reduced copy shows a rotation's corners (phm_corners_find). */
+/* Whether the reduced copy shows a rotation's corners (phm_corners_find);
+ * _grown: those of a rotation on a canvas grown to hold the whole turn
+ * (phm__corners_find_grown). */
 int phm__thumb_corners(const phm_thumb *t);
+int phm__thumb_corners_grown(const phm_thumb *t);
+/* A rotation on a canvas grown to hold the whole turn (ImageMagick's
+ * -rotate, an editor's "resize canvas"): the four triangles, each long
+ * leg running to where the picture's corner touches that side, the two
+ * legs on each side summing to it. 1 with *out, 0 when not that,
+ * PHM_ERR_INVALID as phm_corners_find. Only phm__corners_derotate reads
+ * the result: nothing of the picture is cut off, so there is nothing to
+ * fill, and such corners are not those of a stored rotation. */
+int phm__corners_find_grown(const phm_image *img, phm_corners *out);
 /* phm_corners_fill into img's own pixels (writable: a decoder's buffer
  * nothing reads again), without a copy; nothing when c does not fit. */
 void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm_corners *c);

@@ -98,8 +98,17 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
 {
     phm_pdq_result r;
     uint8_t *px = (uint8_t *)(uintptr_t)img->pixels;
-    if (phm_corners_find(img, &q->corners) != 1)
+    if (phm_corners_find(img, &q->corners) != 1) {
+        /* On a grown canvas the whole picture is there, turned: only its
+         * de-rotation is wanted (corners_found stays 0: the image's own
+         * hash is its picture's, not its corners', and the stored
+         * rotations are on the picture's own canvas). */
+        phm_corners grown;
+        if (derotate && phm__corners_find_grown(img, &grown) == 1)
+            q->has_derot =
+                phm__corners_derotate(h, img, &grown, mode, dihedral, &q->derot) == PHM_OK;
         return;
+    }
     phm__corners_fill_in_place(img, px, &q->corners);
     if (phm_hash_image(h, img, mode, 0, &r) != PHM_OK) {
         memset(&q->corners, 0, sizeof q->corners);
@@ -190,7 +199,8 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
         q->has_soft = phm_hash_soft(h, &s, o->mode, o->dihedral, &q->soft) == PHM_OK;
     }
     int border = o->trim && phm__trim_thumb_border(&t.thumb);
-    int corners = o->corners && (kept.pixels || phm__thumb_corners(&t.thumb));
+    int corners = o->corners && (kept.pixels || phm__thumb_corners(&t.thumb) ||
+                                 (o->derotate && phm__thumb_corners_grown(&t.thumb)));
     /* The area64 hashes of a small image or of a small box in it: with
      * the image whole (below), or from the soft hash's shrink, which keeps
      * a small image as it is, when nothing else wants it whole. */

@@ -39,7 +39,7 @@ t_is "mkqueries -m 200 -t same: exit 0" "$?" 0
 "$mkq" -t bench "$T/e1" "$T/src/bridge.jpg" "$T/src/grey-alpha.jpg"
 t_is "mkqueries -t bench: exit 0" "$?" 0
 "$mkq" -t bench "$T/e2" "$T/src/bridge.jpg" "$T/src/grey-alpha.jpg"
-t_is "mkqueries -t bench: 50 copies" "$(ls "$T/e1" | wc -l)" 50
+t_is "mkqueries -t bench: 54 copies" "$(ls "$T/e1" | wc -l)" 54
 same=yes
 for f in "$T"/e1/*.jpg; do cmp -s "$f" "$T/e2/${f##*/}" || same="no: ${f##*/}"; done
 t_is "mkqueries -t bench: the same bytes twice" "$same" yes
@@ -106,6 +106,13 @@ if t_have identify && t_have convert; then
     t_is "rot5-crop: 190x107, no black corner" \
         "$(size "$e-rot5-crop.jpg") $([ "$(mean "$e-rot5-crop.jpg" 2x2+0+0)" -gt 8 ] && echo lit)" \
         "190 107 lit"
+    # grown: 200 cos 5 + 125 sin 5 = 210.1, 125 cos 5 + 200 sin 5 = 141.9
+    t_is "rot5-grow: a canvas grown to hold it, white corners" \
+        "$(size "$e-rot5-grow.jpg") $(light "$e-rot5-grow.jpg" 3x3+0+0 && light "$e-rot5-grow.jpg" 3x3+208+139 && echo white)" \
+        "211 142 white"
+    t_is "rotm5-grow: the same, black corners" \
+        "$(size "$e-rotm5-grow.jpg") $(dark "$e-rotm5-grow.jpg" 3x3+0+0 && dark "$e-rotm5-grow.jpg" 3x3+208+139 && echo black)" \
+        "211 142 black"
     t_is "grey: one channel" "$(identify -format '%[channels]' "$e-grey.jpg")" gray
     t_is "q30, combo: JPEG quality 30 and 50; resize50 85" \
         "$(identify -format '%Q' "$e-q30.jpg") $(identify -format '%Q' "$e-combo.jpg") $(identify -format '%Q' "$e-resize50.jpg")" \
@@ -147,8 +154,8 @@ dist = lambda a, b: bin(a ^ b).count("1")
 known = sorted(p for p in h if p.startswith("known/"))
 unrel = sorted(p for p in h if p.startswith("unrelated/"))
 copies = sorted(p for p in h if p.startswith("copies/"))
-check("split: 4 known, 2 unrelated, 100 copies",
-      (len(known), len(unrel), len(copies)) == (4, 2, 100), (len(known), len(unrel), len(copies)))
+check("split: 4 known, 2 unrelated, 108 copies",
+      (len(known), len(unrel), len(copies)) == (4, 2, 108), (len(known), len(unrel), len(copies)))
 # by sorted path: bridge, misc-c, [pen-and-coaster], phone, labelme-q1050, [labelme-q2821]
 split = [l.split("\t")[:2] for l in open(names).read().splitlines()]
 check("every third image unrelated", [s for _, s in split] ==
@@ -174,7 +181,7 @@ for t in (31, 10, 48):
                if r["kind"] == "edit" and r["mode"] == "pdq" and r["edit"] == e
                and (str(tp[e][0]), str(tp[e][1])) != (r["copies"], r["matched"])]
         check("pdq: matched copies per edit at 31 = Hamming count", not bad, bad)
-        check("pdq: 25 edit rows", sum(1 for r in recs if r["kind"] == "edit" and r["mode"] == "pdq") == 25)
+        check("pdq: 27 edit rows", sum(1 for r in recs if r["kind"] == "edit" and r["mode"] == "pdq") == 27)
     curve = [r for r in recs if r["kind"] == "curve" and r["mode"] == "pdq" and r["threshold"] == str(t)]
     got = (curve[0]["matched"], curve[0]["false_matches"]) if curve else None
     want = (str(sum(m for _, m in tp.values())), str(fm))

@@ -7,8 +7,10 @@
 # without --robust, as JPEG and PNM) and in phmatchd's /v1/match and HMA's
 # POST /m/lookup; the same
 # hash stored as a crop variant, or as an entry's own hash, still is. A
-# busy picture turned the same way still matches through rot+5. Stripes
-# PDQ aliases, turned, do not meet other such stripes' stored rotations.
+# busy picture turned the same way still matches through rot+5, and one
+# turned on a grown canvas through its de-rotation (--robust, ?robust=1).
+# Stripes PDQ aliases, turned, do not meet other such stripes' stored
+# rotations.
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 P=$PHMATCH
@@ -76,6 +78,20 @@ t_like "... (the entry with the flat copy's rot+5 is in that index too)" \
     "$("$P" match --index busy.phmi -f jsonl q/flat-rot5-fill.jpg 2>/dev/null)" '"matches":\[\]' 
 t_like "a turned busy picture matches through rot+5" "$m" '"known_variant":"rot+5"'
 
+# Turned on a canvas grown to hold it (ImageMagick's -rotate; mkqueries
+# rot5-grow, white corners, and rotm5-grow, black): no stored variant is
+# near it, and --robust turns it back by the angle its corners show (docs/ROBUST.md,
+# "Rotations on a grown canvas"). Only the picture itself is stored here.
+"$MKQ" -t rot5-grow,rotm5-grow q busy.jpg > /dev/null 2>&1
+"$P" index create grow.phmi
+"$P" index add --images --source g grow.phmi busy.jpg > /dev/null 2>&1
+for g in rot5-grow rotm5-grow; do
+    m=$("$P" match --index grow.phmi -f jsonl "q/busy-$g.jpg" 2>/dev/null)
+    t_like "$g: no match without --robust" "$m" '"matches":\[\]'
+    m=$("$P" match --index grow.phmi -f jsonl --robust "q/busy-$g.jpg" 2>/dev/null)
+    t_like "$g --robust: the picture, turned back" "$m" '"variant":"derotated","known_variant":null'
+done
+
 # Stripes PDQ aliases (docs/ROBUST.md, "Rotation corners on busy
 # pictures"): turned by 5 degrees, their filled copy hashes over the gate
 # (the alias), but their hash is about the corners alone, as is the stored
@@ -109,6 +125,9 @@ done
 code=$(svc_post q/busy-rot5-fill.jpg "?robust=1")
 t_like "/v1/match?robust=1: the turned busy picture through rot+5" "$(cat "$T/out")" \
     '"known_variant": *"rot+5"'
+code=$(svc_post q/busy-rotm5-grow.jpg "?robust=1")
+t_like "/v1/match?robust=1: turned on a grown canvas, turned back" "$(cat "$T/out")" \
+    '"variant": *"derotated"'
 # HMA's image lookup (POST /m/lookup, multipart) keeps the rule too.
 hma() { # FILE - the body of POST /m/lookup with FILE as its photo
     curl -s -m 20 -H "Authorization: Bearer $TOKEN" -F "photo=@$1" \

@@ -3,7 +3,8 @@
  * less common corners: every PNG colour type and bit depth (palette with
  * and without tRNS, grey and RGB tRNS keys, 16-bit, 1-bit, Adam7), PNM P5/P6 with 8- and 16-bit
  * maxvals and a comment, grey and progressive JPEGs, and a picture turned by
- * 6 degrees on its own canvas (black corners, for phm_corners_find).
+ * 6 degrees on its own canvas (black corners, for phm_corners_find) and on
+ * one grown to hold it (phm__corners_find_grown).
  *
  *     mkseeds OUTDIR
  *
@@ -168,20 +169,24 @@ static int write_jpeg(const char *name, int grey, int flags)
 }
 
 /* A 120 x 90 flat picture with a bright square, turned by 6 degrees about
- * its centre (nearest sample), its uncovered corners black, as P6. */
-static int write_rotated(const char *name)
+ * its centre (nearest sample), its uncovered corners black, as P6: on its
+ * own canvas, or (grown) on one grown to hold it all, 129 x 103. */
+static int write_rotated(const char *name, int grown)
 {
     enum { RW = 120, RH = 90 };
+    const double c = 0.9945218953682733, s = 0.10452846326765347; /* 6 degrees */
+    const int ow = grown ? (int)(RW * c + RH * s + 0.999) : RW; /* rounded up */
+    const int oh = grown ? (int)(RH * c + RW * s + 0.999) : RH;
     char path[4096];
     FILE *f = create(name, path, sizeof path);
     if (!f)
         return 1;
-    fprintf(f, "P6\n%d %d\n255\n", RW, RH);
-    const double c = 0.9945218953682733, s = 0.10452846326765347; /* 6 degrees */
-    for (int y = 0; y < RH; y++)
-        for (int x = 0; x < RW; x++) {
-            double u = (x - (RW - 1) / 2.0) * c + (y - (RH - 1) / 2.0) * s + (RW - 1) / 2.0;
-            double v = -(x - (RW - 1) / 2.0) * s + (y - (RH - 1) / 2.0) * c + (RH - 1) / 2.0;
+    fprintf(f, "P6\n%d %d\n255\n", ow, oh);
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            double dx = x - (ow - 1) / 2.0, dy = y - (oh - 1) / 2.0;
+            double u = dx * c + dy * s + (RW - 1) / 2.0;
+            double v = -dx * s + dy * c + (RH - 1) / 2.0;
             int in = u >= -0.5 && u < RW - 0.5 && v >= -0.5 && v < RH - 0.5;
             int sq = u > 45 && u < 75 && v > 30 && v < 60;
             unsigned char px[3] = { 0, 0, 0 };
@@ -218,6 +223,7 @@ int main(int argc, char **argv)
     bad |= write_pnm("grey-max7.pgm", 1, 7, "");
     bad |= write_jpeg("grey.jpg", 1, 0);
     bad |= write_jpeg("progressive.jpg", 0, TJFLAG_PROGRESSIVE);
-    bad |= write_rotated("rotated.ppm");
+    bad |= write_rotated("rotated.ppm", 0);
+    bad |= write_rotated("rotated-grown.ppm", 1);
     return bad ? 1 : 0;
 }

@@ -22,7 +22,13 @@
  *     makes none for a picture without corners, and one below the quality
  *     gate for a flat one; the
  *     matcher lets a "derotated" extra meet an entry's own hash and
- *     crops, never its stored rotations. */
+ *     crops, never its stored rotations;
+ *   - a picture turned by 5, -4 or 2.5 degrees on a canvas grown to hold
+ *     it (phm__corners_find_grown), as a PNM and as a streamed JPEG, is
+ *     turned back to within 16 bits of the picture, and reports no
+ *     corners; nothing is found in the picture, its turn on its own
+ *     canvas, the picture on a larger canvas, or a turn with room to
+ *     spare. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +36,7 @@
 
 #include <turbojpeg.h>
 
+#include "decode_internal.h"
 #include "index_util.h"
 #include "phmatch.h"
 #include "tap.h"
@@ -410,6 +417,112 @@ static void test_derotate(void)
     phm_decoder_free(dec);
 }
 
+/* pic turned by deg on a canvas grown to hold it all, as ImageMagick's
+ * -rotate makes it: pic centred on a W cos + H sin by H cos + W sin
+ * canvas of the fill, turned there (its corners then touch the sides). */
+static void grown(const phm_image *pic, double deg, const uint8_t fill[3], phm_image *out)
+{
+    double t = fabs(deg) * M_PI / 180;
+    uint32_t w = (uint32_t)lround(pic->width * cos(t) + pic->height * sin(t));
+    uint32_t hh = (uint32_t)lround(pic->height * cos(t) + pic->width * sin(t));
+    uint8_t *c = malloc((size_t)w * hh * 3);
+    if (!c)
+        exit(2);
+    for (size_t i = 0; i < (size_t)w * hh; i++)
+        memcpy(c + 3 * i, fill, 3);
+    uint32_t x0 = (w - pic->width) / 2, y0 = (hh - pic->height) / 2;
+    for (uint32_t y = 0; y < pic->height; y++)
+        memcpy(c + ((size_t)(y0 + y) * w + x0) * 3, pic->pixels + (size_t)y * pic->stride,
+               (size_t)pic->width * 3);
+    phm_image canvas = { c, w, hh, 3, (size_t)w * 3, PHM_FORMAT_UNKNOWN };
+    rotated(&canvas, deg, fill, out);
+    free(c);
+}
+
+static void test_derotate_grown(void)
+{
+    phm_decoder *dec;
+    phm_hasher *h;
+    if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .cuts = 1, .soft = 1,
+                            .corners = 1, .derotate = 1 };
+    phm_image pic;
+    uint8_t *p = shapes(600, 400, &pic);
+    phm_pdq_result own;
+    if (phm_hash_image(h, &pic, PHM_MODE_FULL, 0, &own))
+        exit(2);
+    static const uint8_t black[3] = { 0, 0, 0 }, white[3] = { 255, 255, 255 };
+    static const double angles[] = { 5, -4, 2.5 };
+    tjhandle tj = tjInitCompress();
+    if (!tj)
+        exit(2);
+    for (int i = 0; i < 3; i++) {
+        phm_image r;
+        phm_corners c;
+        grown(&pic, angles[i], i == 1 ? white : black, &r);
+        IS_INT(phm__corners_find_grown(&r, &c), 1, "%+.1f degrees on a grown canvas: found",
+               angles[i]);
+        IS_INT(phm_corners_find(&r, &c), 0, "... not as corners on its own canvas");
+        unsigned char *jpg = NULL;
+        unsigned long jl = 0;
+        if (tjCompress2(tj, r.pixels, (int)r.width, 0, (int)r.height, TJPF_RGB, &jpg, &jl,
+                        TJSAMP_420, 90, 0))
+            exit(2);
+        size_t len;
+        uint8_t *b = pnm(&r, &len);
+        for (int asjpeg = 0; asjpeg < 2; asjpeg++) { /* decoded whole; streamed */
+            for (int cuts = 0; cuts < 2; cuts++) { /* kept whole or decoded again */
+                phm_query_hashes q;
+                o.cuts = cuts;
+                IS_INT(phm_hash_mem_query(dec, h, asjpeg ? jpg : b, asjpeg ? jl : len,
+                                          asjpeg ? "x.jpg" : "x.ppm", &o, &q, err, sizeof err),
+                       PHM_OK, "... %s, cuts %d: hashed", asjpeg ? "JPEG" : "PNM", cuts);
+                int d0 = phm_pdq_distance(&own.hash[0], &q.pdq.hash[0]);
+                OK(d0 > 31, "... its own hash %d bits from the picture's", d0);
+                int d = phm_pdq_distance(&own.hash[0], &q.derot.hash[0]);
+                OK(q.has_derot && d <= 16, "... de-rotated, %d bits from the picture", d);
+                IS_INT(q.corners_found, 0, "... no corners of a stored rotation reported");
+            }
+        }
+        phm_query_options plain = o;
+        plain.derotate = 0;
+        phm_query_hashes q;
+        IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &plain, &q, err, sizeof err), PHM_OK,
+               "... without derotate: hashed");
+        IS_INT(q.has_derot, 0, "... not turned back");
+        free(b);
+        tjFree(jpg);
+        free((void *)r.pixels);
+    }
+    /* Not a grown canvas: the picture itself, its turn on its own canvas,
+     * the picture on a larger canvas (square corners), and a turn on a
+     * canvas larger than the turn needs (the legs do not make the sides). */
+    phm_corners c;
+    phm_image r, big;
+    IS_INT(phm__corners_find_grown(&pic, &c), 0, "the picture itself: none");
+    rotated(&pic, 5, black, &r);
+    IS_INT(phm__corners_find_grown(&r, &c), 0, "a turn on its own canvas: none");
+    free((void *)r.pixels);
+    uint8_t *padded = malloc((size_t)700 * 500 * 3);
+    if (!padded)
+        exit(2);
+    memset(padded, 0, (size_t)700 * 500 * 3);
+    for (uint32_t y = 0; y < 400; y++)
+        memcpy(padded + ((size_t)(y + 50) * 700 + 50) * 3, p + (size_t)y * 600 * 3, 600 * 3);
+    big = (phm_image){ padded, 700, 500, 3, 700 * 3, PHM_FORMAT_UNKNOWN };
+    IS_INT(phm__corners_find_grown(&big, &c), 0, "a picture on a larger canvas: none");
+    rotated(&big, 5, black, &r);
+    IS_INT(phm__corners_find_grown(&r, &c), 0, "a turn on a canvas larger than it needs: none");
+    free((void *)r.pixels);
+    IS_INT(phm__corners_find_grown(NULL, &c), PHM_ERR_INVALID, "NULL image");
+    free(padded);
+    tjDestroy(tj);
+    free(p);
+    phm_hasher_free(h);
+    phm_decoder_free(dec);
+}
+
 static void test_kinds(void)
 {
     OK(phm_fill_kind(PHM_KV_ROT_P5) && phm_fill_kind(PHM_KV_ROT_M5) &&
@@ -592,6 +705,7 @@ int main(void)
     test_fill();
     test_query();
     test_derotate();
+    test_derotate_grown();
     test_kinds();
     test_match();
     scratch_done(dir);
