@@ -206,18 +206,42 @@ void pdq_dct(const float d[PDQ_DCT_N * PDQ_DIM], const float a[PDQ_DIM * PDQ_DIM
         }
 }
 
-static int float_cmp(const void *x, const void *y)
-{
-    float a = *(const float *)x, b = *(const float *)y;
-    return (a > b) - (a < b);
-}
-
 float pdq_lower_median(const float b[PDQ_DCT_N * PDQ_DCT_N])
 {
-    float s[PDQ_DCT_N * PDQ_DCT_N];
+    /* The 128th smallest, which the reference takes from a full sort,
+     * found by selection (Hoare's partition about the value at k,
+     * narrowing to k's side): the same value, since equal floats are the
+     * same number (+0 and -0 compare alike wherever m is used). A sort
+     * through qsort's compare calls was 17 % of a `match --robust`
+     * query's CPU: every extra hash takes it in 8 orientations. The
+     * loop ends on any input, NaN included (a comparison with it is
+     * false and the indices still move); at most n^2 steps. */
+    enum { N = PDQ_DCT_N * PDQ_DCT_N, K = N / 2 - 1 };
+    float s[N];
     memcpy(s, b, sizeof s);
-    qsort(s, PDQ_DCT_N * PDQ_DCT_N, sizeof s[0], float_cmp);
-    return s[PDQ_DCT_N * PDQ_DCT_N / 2 - 1];
+    int lo = 0, hi = N - 1;
+    while (lo < hi) {
+        const float x = s[K];
+        int i = lo, j = hi;
+        do {
+            while (s[i] < x)
+                i++;
+            while (x < s[j])
+                j--;
+            if (i <= j) {
+                float t = s[i];
+                s[i] = s[j];
+                s[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        if (j < K)
+            lo = i;
+        if (K < i)
+            hi = j;
+    }
+    return s[K];
 }
 
 void pdq_bits(const float b[PDQ_DCT_N * PDQ_DCT_N], phm_pdq *out)

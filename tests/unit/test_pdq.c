@@ -12,6 +12,12 @@
 #include "tap.h"
 
 /* xorshift: reproducible test images without touching global rand(). */
+static int cmp_float(const void *x, const void *y)
+{
+    float a = *(const float *)x, b = *(const float *)y;
+    return (a > b) - (a < b);
+}
+
 static uint64_t next_rand(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -79,6 +85,22 @@ static void test_steps(void)
     for (int k = 0; k < 256; k++)
         b[k] = (float)((k * 37) % 256); /* a permutation of 0..255 */
     OK(pdq_lower_median(b) == 127.0f, "lower median is the 128th smallest");
+    /* against a full sort, as the reference takes it: random values,
+     * few distinct ones (ties about the median), sorted both ways */
+    int same = 1;
+    uint32_t seed = 12345;
+    for (int trial = 0; trial < 3000; trial++) {
+        float r[256], sorted[256];
+        for (int k = 0; k < 256; k++) {
+            seed = seed * 1103515245u + 12345u;
+            int v = (int)(seed >> 8) % (trial % 3 == 0 ? 5 : 100000) - (trial % 3 == 0 ? 2 : 50000);
+            r[k] = trial % 7 == 1 ? (float)k : trial % 7 == 2 ? (float)(255 - k) : (float)v / 7.0f;
+        }
+        memcpy(sorted, r, sizeof r);
+        qsort(sorted, 256, sizeof sorted[0], cmp_float);
+        same &= pdq_lower_median(r) == sorted[127];
+    }
+    OK(same, "lower median: the full sort's 128th value on 3000 arrays");
     phm_pdq h;
     pdq_bits(b, &h);
     int ones = phm_pdq_distance(&h, &(phm_pdq){ { 0, 0, 0, 0 } });
