@@ -311,6 +311,68 @@ static void test_photometric(void)
 /* Caption cuts (wt-edits): phm_cut_rect's rows against the thirds
  * computed here, and the stored cut-bottom / cut-top variants against the
  * hashes of those rows copied by hand. */
+/* phm_image_blur's result as three passes of a box filter of radius r
+ * each way, rows then columns, each sample rounded, one line at a time:
+ * the blur as it was first written, whose pixels the soft hashes stored
+ * in existing indexes were made from. */
+static void box_ref(uint8_t *line, size_t n, size_t step, long r)
+{
+    uint8_t *t = malloc(n);
+    if (!t)
+        exit(2);
+    for (size_t i = 0; i < n; i++)
+        t[i] = line[i * step];
+    for (size_t i = 0; i < n; i++) {
+        long sum = 0;
+        for (long k = (long)i - r; k <= (long)i + r; k++)
+            sum += t[k < 0 ? 0 : k > (long)n - 1 ? (long)n - 1 : k];
+        line[i * step] = (uint8_t)((sum + r) / (2 * r + 1));
+    }
+    free(t);
+}
+
+static void test_blur_exact(void)
+{
+    static const uint32_t sizes[][3] = { { 200, 150, 3 }, { 256, 256, 3 }, { 97, 61, 1 },
+                                         { 1, 40, 3 }, { 40, 1, 1 }, { 3, 3, 3 },
+                                         { 130, 7, 3 } };
+    static const double sigmas[] = { 0.8, 1.9, 4.0, 30.0 };
+    int bad = 0, runs = 0;
+    uint32_t seed = 7;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        uint32_t w = sizes[si][0], h = sizes[si][1], ch = sizes[si][2];
+        size_t row = (size_t)w * ch, n = row * h;
+        uint8_t *p = malloc(n), *want = malloc(n), *got = malloc(n);
+        if (!p || !want || !got)
+            exit(2);
+        for (size_t i = 0; i < n; i++) { /* noise over a gradient, some saturated */
+            seed = seed * 1103515245u + 12345u;
+            p[i] = (uint8_t)((i % row) * 255 / row / 2 + (seed >> 24) / 2 + (seed >> 31) * 80);
+        }
+        phm_image img = { p, w, h, ch, row, PHM_FORMAT_UNKNOWN }, o;
+        for (size_t k = 0; k < sizeof sigmas / sizeof sigmas[0]; k++) {
+            long r = lround((sqrt(4.0 * sigmas[k] * sigmas[k] + 1.0) - 1.0) / 2.0);
+            r = r < 1 ? 1 : r;
+            memcpy(want, p, n);
+            for (int pass = 0; pass < 3; pass++) {
+                for (uint32_t y = 0; y < h; y++)
+                    for (uint32_t c = 0; c < ch; c++)
+                        box_ref(want + y * row + c, w, ch, r);
+                for (size_t i = 0; i < row; i++)
+                    box_ref(want + i, h, row, r);
+            }
+            runs++;
+            bad += phm_image_blur(&img, sigmas[k], got, n, &o) != PHM_OK ||
+                   memcmp(got, want, n) != 0;
+        }
+        free(p);
+        free(want);
+        free(got);
+    }
+    IS_INT(bad, 0, "phm_image_blur: every pixel as the one-line-at-a-time box filter's "
+                   "(%d images and sigmas)", runs);
+}
+
 static void test_cuts(void)
 {
     const uint32_t w = 200, ht = 151; /* a third: 50 rows */
@@ -674,6 +736,7 @@ int main(void)
     test_transforms();
     test_augment();
     test_photometric();
+    test_blur_exact();
     test_cuts();
     test_soft();
     test_names();
