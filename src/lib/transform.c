@@ -537,14 +537,34 @@ int phm__soft_begin(phm__soft_shrink *s, uint32_t width, uint32_t height, uint32
 void phm__soft_rows(phm__soft_shrink *s, const uint8_t *rows, size_t stride, size_t n)
 {
     const uint32_t f = s->f, ch = s->channels;
+    if (f == 1) { /* a picture this small is its own shrink */
+        for (size_t r = 0; r < n && s->y < s->height; r++, s->y++)
+            memcpy(s->small + (size_t)s->y * s->sw * ch, rows + r * stride, (size_t)s->sw * ch);
+        return;
+    }
     for (size_t r = 0; r < n && s->y < s->height; r++, s->y++) {
         const uint8_t *p = rows + r * stride;
+        /* The sums in locals: through a[c] the compiler must reload and
+         * store them at every pixel (p's bytes may alias them). Every
+         * pixel of a query passes here once. */
         for (uint32_t x = 0; x < s->sw; x++) {
             uint32_t bw = x + 1 < s->sw ? f : s->width - x * f;
             uint32_t *a = s->acc + (size_t)x * ch;
-            for (uint32_t k = 0; k < bw; k++, p += ch)
-                for (uint32_t c = 0; c < ch; c++)
-                    a[c] += p[c];
+            if (ch == 3) {
+                uint32_t s0 = 0, s1 = 0, s2 = 0;
+                for (uint32_t k = 0; k < bw; k++, p += 3) {
+                    s0 += p[0];
+                    s1 += p[1];
+                    s2 += p[2];
+                }
+                a[0] += s0;
+                a[1] += s1;
+                a[2] += s2;
+            } else {
+                for (uint32_t k = 0; k < bw; k++, p += ch)
+                    for (uint32_t c = 0; c < ch; c++)
+                        a[c] += p[c];
+            }
         }
         if ((s->y + 1) % f && s->y + 1 < s->height)
             continue;

@@ -488,6 +488,11 @@ static void test_soft(void)
        "soft: the hash (8 orientations) of the block means, blurred");
     OK(variant_of(h, &img, PHM_KV_ED_SOFT, &v) && memcmp(&v, &ref.hash[0], sizeof v) == 0,
        "the soft variant is that hash");
+    /* a picture of at most PHM_SOFT_SIDE a side is its own block means */
+    OK(phm_hash_image(h, &b, PHM_MODE_FULL, 0, &ref) == PHM_OK &&
+           phm_hash_soft(h, &s, PHM_MODE_FULL, 0, &got) == PHM_OK &&
+           memcmp(got.hash, ref.hash, sizeof got.hash[0]) == 0 && got.quality == ref.quality,
+       "soft of a %u x %u picture: the hash of that picture, blurred", sw, sh);
     IS_INT(phm_hash_soft(h, NULL, PHM_MODE_FULL, 0, &got), PHM_ERR_INVALID, "soft: NULL refused");
     free(bl);
     free(sm);
