@@ -151,6 +151,9 @@ typedef struct phm__soft_shrink {
     uint32_t *acc;  /* sw x channels sums of the current band of f rows */
 } phm__soft_shrink;
 int phm__soft_begin(phm__soft_shrink *s, uint32_t width, uint32_t height, uint32_t channels);
+/* Adds a row of `width` pixels of ch (1 or 3) channels to acc: pixel x to
+ * block x / f's ch sums (the soft shrink's, the reduced copy's). */
+void phm__block_sums(const uint8_t *p, uint32_t width, uint32_t f, uint32_t ch, uint32_t *acc);
 void phm__soft_rows(phm__soft_shrink *s, const uint8_t *rows, size_t stride, size_t n);
 void phm__soft_free(phm__soft_shrink *s);
 

@@ -534,6 +534,34 @@ int phm__soft_begin(phm__soft_shrink *s, uint32_t width, uint32_t height, uint32
     return PHM_OK;
 }
 
+void phm__block_sums(const uint8_t *p, uint32_t width, uint32_t f, uint32_t ch, uint32_t *acc)
+{
+    const uint32_t nb = (width + f - 1) / f;
+    /* The sums in locals: through acc the compiler must reload and store
+     * them at every pixel (p's bytes may alias them). Every pixel of a
+     * query passes here. */
+    for (uint32_t x = 0; x < nb; x++) {
+        uint32_t bw = x + 1 < nb ? f : width - x * f;
+        uint32_t *a = acc + (size_t)x * ch;
+        if (ch == 3) {
+            uint32_t s0 = 0, s1 = 0, s2 = 0;
+            for (uint32_t k = 0; k < bw; k++, p += 3) {
+                s0 += p[0];
+                s1 += p[1];
+                s2 += p[2];
+            }
+            a[0] += s0;
+            a[1] += s1;
+            a[2] += s2;
+        } else {
+            uint32_t s0 = 0;
+            for (uint32_t k = 0; k < bw; k++)
+                s0 += *p++;
+            a[0] += s0;
+        }
+    }
+}
+
 void phm__soft_rows(phm__soft_shrink *s, const uint8_t *rows, size_t stride, size_t n)
 {
     const uint32_t f = s->f, ch = s->channels;
@@ -544,28 +572,7 @@ void phm__soft_rows(phm__soft_shrink *s, const uint8_t *rows, size_t stride, siz
     }
     for (size_t r = 0; r < n && s->y < s->height; r++, s->y++) {
         const uint8_t *p = rows + r * stride;
-        /* The sums in locals: through a[c] the compiler must reload and
-         * store them at every pixel (p's bytes may alias them). Every
-         * pixel of a query passes here once. */
-        for (uint32_t x = 0; x < s->sw; x++) {
-            uint32_t bw = x + 1 < s->sw ? f : s->width - x * f;
-            uint32_t *a = s->acc + (size_t)x * ch;
-            if (ch == 3) {
-                uint32_t s0 = 0, s1 = 0, s2 = 0;
-                for (uint32_t k = 0; k < bw; k++, p += 3) {
-                    s0 += p[0];
-                    s1 += p[1];
-                    s2 += p[2];
-                }
-                a[0] += s0;
-                a[1] += s1;
-                a[2] += s2;
-            } else {
-                for (uint32_t k = 0; k < bw; k++, p += ch)
-                    for (uint32_t c = 0; c < ch; c++)
-                        a[c] += p[c];
-            }
-        }
+        phm__block_sums(p, s->width, f, ch, s->acc);
         if ((s->y + 1) % f && s->y + 1 < s->height)
             continue;
         /* A band is complete: its row of means. */

@@ -1075,26 +1075,7 @@ void phm__thumb_rows(phm_thumb *t, const uint8_t *rows, size_t stride, size_t n)
         } else if (in < lo || in > hi) {
             goto end;
         }
-        for (uint32_t tx = 0; tx < t->w; tx++) {
-            uint32_t bw = tx + 1 < t->w ? f : t->width - tx * f;
-            uint32_t *a = t->acc + (size_t)tx * ch;
-            if (ch == 3) {
-                uint32_t s0 = 0, s1 = 0, s2 = 0;
-                for (uint32_t k = 0; k < bw; k++, p += 3) {
-                    s0 += p[0];
-                    s1 += p[1];
-                    s2 += p[2];
-                }
-                a[0] += s0;
-                a[1] += s1;
-                a[2] += s2;
-            } else {
-                uint32_t s0 = 0;
-                for (uint32_t k = 0; k < bw; k++)
-                    s0 += *p++;
-                a[0] += s0;
-            }
-        }
+        phm__block_sums(p, t->width, f, ch, t->acc);
     end:
         /* A band of f rows (or the last, shorter one) is complete. */
         if ((t->y + 1) % f && t->y + 1 < t->height)
