@@ -12,6 +12,7 @@
 #include "decode_internal.h"
 #include "pdq_internal.h"
 #include "phmatch.h"
+#include "pixel.h"
 #include "symmetry.h"
 
 size_t phm_image_bytes(uint32_t width, uint32_t height, uint32_t channels)
@@ -141,7 +142,7 @@ int phm_image_rotate(const phm_image *img, double degrees, int crop,
                 double top = p00[k] + (p01[k] - p00[k]) * fx;
                 double bot = p10[k] + (p11[k] - p10[k]) * fx;
                 double v = top + (bot - top) * fy;
-                o[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+                o[k] = phm__px(v);
             }
         }
     }
@@ -395,7 +396,7 @@ static int down_up(const phm_image *img, uint8_t *buf, phm_image *out)
                 double p10 = sm[((size_t)y1 * sw + x0) * ch + c];
                 double p11 = sm[((size_t)y1 * sw + x1) * ch + c];
                 double top = p00 + (p01 - p00) * fx, bot = p10 + (p11 - p10) * fx;
-                buf[(size_t)y * w * ch + (size_t)x * ch + c] = (uint8_t)lround(top + (bot - top) * fy);
+                buf[(size_t)y * w * ch + (size_t)x * ch + c] = phm__px(top + (bot - top) * fy);
             }
         }
     }
@@ -447,7 +448,7 @@ static int bars(const phm_image *img, int vertical, double pct, int blur, uint8_
                                         : img->pixels + (size_t)y * img->stride + (size_t)s1 * ch;
             uint8_t *o = buf + (size_t)y * row + (size_t)x * ch;
             for (uint32_t c = 0; c < ch; c++)
-                o[c] = (uint8_t)lround(a[c] + (b[c] - a[c]) * t);
+                o[c] = phm__px(a[c] + (b[c] - a[c]) * t);
         }
     describe(out, img, buf, w, h);
     return PHM_OK;
@@ -731,7 +732,7 @@ int phm_hash_area64(phm_hasher *h, const phm_image *img, phm_mode mode, int dihe
             double a = 0;
             for (uint32_t k = 0; k < count; k++)
                 a += w[k] * rows[(size_t)(first + k) * n * ch + i];
-            small[(size_t)y * n * ch + i] = (uint8_t)(a < 0 ? 0 : a > 255 ? 255 : lround(a));
+            small[(size_t)y * n * ch + i] = phm__px(a);
         }
     }
     phm_image s = { small, n, n, ch, (size_t)n * ch, img->format };
@@ -801,7 +802,7 @@ static int area_shrink(const phm_image *img, uint32_t w, uint32_t h, uint8_t *bu
         uint8_t *d = buf + (size_t)y * row;
         for (size_t i = 0; i < row; i++) {
             double v = acc[i] / (fx * fy);
-            d[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+            d[i] = phm__px(v);
         }
     }
     free(acc);

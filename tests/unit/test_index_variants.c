@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "index_util.h"
+#include "pixel.h"
 #include "tap.h"
 
 static char dir[512];
@@ -371,6 +372,37 @@ static void test_blur_exact(void)
     }
     IS_INT(bad, 0, "phm_image_blur: every pixel as the one-line-at-a-time box filter's "
                    "(%d images and sigmas)", runs);
+}
+
+static uint8_t px_lround(double v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+}
+
+/* phm__px (pixel.h) against the lround it stands for: every 1/1024 of
+ * -2..258 (each half among them), the doubles either side of each half,
+ * random values, NaN and the infinities. */
+static void test_px_round(void)
+{
+    long bad = 0, n = 0;
+    for (long k = -2048; k <= 258 * 1024; k++, n++) {
+        double v = (double)k / 1024.0;
+        bad += phm__px(v) != px_lround(v);
+        if (k % 512 == 0) {
+            double lo = nextafter(v, -1e9), hi = nextafter(v, 1e9);
+            bad += (phm__px(lo) != px_lround(lo)) + (phm__px(hi) != px_lround(hi));
+            n += 2;
+        }
+    }
+    uint64_t seed = 99;
+    for (int i = 0; i < 200000; i++, n++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        double v = (double)(seed >> 11) / (double)(1ull << 53) * 300.0 - 20.0;
+        bad += phm__px(v) != px_lround(v);
+    }
+    bad += phm__px(NAN) != 0 || phm__px(INFINITY) != 255 || phm__px(-INFINITY) != 0 ||
+           phm__px(1e300) != 255;
+    IS_INT(bad, 0, "phm__px: lround's pixel on %ld values, each half and its neighbours", n);
 }
 
 static void test_cuts(void)
@@ -742,6 +774,7 @@ int main(void)
     test_augment();
     test_photometric();
     test_blur_exact();
+    test_px_round();
     test_cuts();
     test_soft();
     test_names();
