@@ -266,25 +266,50 @@ static void tone(const phm_image *img, double g, uint8_t *buf, phm_image *out)
     describe(out, img, buf, img->width, img->height);
 }
 
-/* A box filter of radius r (1..1000) along n samples of line[0],
- * line[step], ... (edges clamped), rounding; tmp holds n bytes. The
- * division by 2r + 1 is a multiply by its reciprocal rounded up, exact
- * for every sum a line can have (below 2^19; checked for each r up to
- * 1100): a hardware division per sample was most of the blur's time,
- * and the blurred pixels must stay the same, or the soft hashes stored
- * in existing indexes would move. */
-static void box_line(uint8_t *line, size_t n, size_t step, long r, uint8_t *tmp)
+/* The reciprocal of a box's width 2r + 1 (r 1..1000), rounded up: a
+ * multiply by it and a shift of 32 is the division, exact for every sum
+ * a box can have (below 2^19; checked for each r up to 1100). A hardware
+ * division per sample was most of the blur's time, and the blurred
+ * pixels must stay the same, or the soft hashes stored in existing
+ * indexes would move. */
+static uint64_t box_inverse(long r)
 {
-    const uint64_t d = (uint64_t)(2 * r + 1), inv = (((uint64_t)1 << 32) + d - 1) / d;
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = line[i * step];
-    long last = (long)n - 1, sum = 0;
-    for (long i = -r; i <= r; i++)
-        sum += tmp[i < 0 ? 0 : i > last ? last : i];
+    const uint64_t d = (uint64_t)(2 * r + 1);
+    return (((uint64_t)1 << 32) + d - 1) / d;
+}
+
+/* A box filter of radius r along a row of n pixels of ch (1 or 3)
+ * channels, each channel on its own (edges clamped), rounding; tmp holds
+ * n * ch bytes. The sums in three locals (one used for grey), so that
+ * they stay in registers. */
+static void box_row(uint8_t *line, size_t n, uint32_t ch, long r, uint64_t inv, uint8_t *tmp)
+{
+    memcpy(tmp, line, n * ch);
+    const long last = (long)n - 1;
+    const int rgb = ch == 3;
+    uint32_t s0 = 0, s1 = 0, s2 = 0;
+    for (long i = -r; i <= r; i++) {
+        const uint8_t *q = tmp + (size_t)(i < 0 ? 0 : i > last ? last : i) * ch;
+        s0 += q[0];
+        if (rgb) {
+            s1 += q[1];
+            s2 += q[2];
+        }
+    }
+    const uint32_t ur = (uint32_t)r;
     for (long i = 0; i <= last; i++) {
-        line[(size_t)i * step] = (uint8_t)(((uint64_t)(sum + r) * inv) >> 32);
-        long out = i - r, in = i + r + 1;
-        sum += tmp[in > last ? last : in] - tmp[out < 0 ? 0 : out];
+        uint8_t *o = line + (size_t)i * ch;
+        const long enter = i + r + 1, leave = i - r;
+        const uint8_t *add = tmp + (size_t)(enter > last ? last : enter) * ch;
+        const uint8_t *sub = tmp + (size_t)(leave < 0 ? 0 : leave) * ch;
+        o[0] = (uint8_t)(((uint64_t)(s0 + ur) * inv) >> 32);
+        s0 += (uint32_t)add[0] - (uint32_t)sub[0];
+        if (rgb) {
+            o[1] = (uint8_t)(((uint64_t)(s1 + ur) * inv) >> 32);
+            o[2] = (uint8_t)(((uint64_t)(s2 + ur) * inv) >> 32);
+            s1 += (uint32_t)add[1] - (uint32_t)sub[1];
+            s2 += (uint32_t)add[2] - (uint32_t)sub[2];
+        }
     }
 }
 
@@ -312,12 +337,18 @@ int phm_image_blur(const phm_image *img, double sigma, uint8_t *buf, size_t bufl
      * the compiler vectorises. One column at a time, walking down the
      * image, missed the cache at every pixel and could not be vectorised
      * (most of a soft hash's time). Each column gets the same sums and
-     * the same division as box_line gives it, so the same pixels. */
-    const uint64_t d = (uint64_t)(2 * r + 1), inv = (((uint64_t)1 << 32) + d - 1) / d;
+     * the same division as the rows get, so the same pixels. */
+    const uint64_t inv = box_inverse(r);
     /* at most the image's own size: a block is no wider than a row */
     const size_t block = row < BLUR_COLS ? row : BLUR_COLS;
-    uint8_t *tmp = malloc(w), *blk = malloc((size_t)h * block);
-    uint32_t *sum = malloc(BLUR_COLS * sizeof *sum);
+    uint8_t *tmp = malloc(row), *blk = malloc((size_t)h * block);
+    int32_t *sum = malloc(BLUR_COLS * sizeof *sum);
+    /* Down the columns the division is by a double multiply, which the
+     * compiler vectorises (AVX2 has no 64-bit multiply-high): (n + 0.5)
+     * / d is at least 0.5 / d (1/4002) from an integer, and the multiply
+     * by 1/d is off by at most n 2^-52 < 2^-33, so its integer part is
+     * n / d's, as the rows' multiply-shift gives it. */
+    const double invd = 1.0 / (double)(2 * r + 1);
     if (!tmp || !blk || !sum) {
         free(tmp);
         free(blk);
@@ -329,8 +360,7 @@ int phm_image_blur(const phm_image *img, double sigma, uint8_t *buf, size_t bufl
     const long last = (long)h - 1;
     for (int pass = 0; pass < 3; pass++) {
         for (uint32_t y = 0; y < h; y++)
-            for (uint32_t c = 0; c < ch; c++)
-                box_line(buf + y * row + c, w, ch, r, tmp);
+            box_row(buf + y * row, w, ch, r, inv, tmp);
         for (size_t x0 = 0; x0 < row; x0 += BLUR_COLS) {
             const size_t nb = row - x0 < BLUR_COLS ? row - x0 : BLUR_COLS;
             for (size_t y = 0; y < h; y++)
@@ -348,8 +378,8 @@ int phm_image_blur(const phm_image *img, double sigma, uint8_t *buf, size_t bufl
                 const uint8_t *add = blk + (size_t)(enter > last ? last : enter) * nb;
                 const uint8_t *sub = blk + (size_t)(leave < 0 ? 0 : leave) * nb;
                 for (size_t c = 0; c < nb; c++) {
-                    dst[c] = (uint8_t)(((uint64_t)(sum[c] + (uint32_t)r) * inv) >> 32);
-                    sum[c] += (uint32_t)add[c] - (uint32_t)sub[c];
+                    dst[c] = (uint8_t)(int32_t)(((double)(sum[c] + (int32_t)r) + 0.5) * invd);
+                    sum[c] += (int32_t)add[c] - (int32_t)sub[c];
                 }
             }
         }
