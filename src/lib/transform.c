@@ -462,24 +462,46 @@ static int bars(const phm_image *img, int vertical, double pct, int blur, uint8_
         keep = along; /* too small for a bar: the image itself */
     uint32_t off = (along - keep) / 2;
     double f = (double)along / keep;
-    for (uint32_t y = 0; y < h; y++)
-        for (uint32_t x = 0; x < w; x++) {
-            uint32_t k = vertical ? y : x;
-            if (k < off || k >= off + keep)
+    /* Each output line k of the squeezed axis: bilinear between source
+     * lines at[k] and at[k] + 1 (the last: itself) by frac[k]; made once
+     * for the whole image, not at every pixel. */
+    uint32_t *at = malloc((size_t)keep * sizeof *at);
+    double *frac = malloc((size_t)keep * sizeof *frac);
+    if (!at || !frac) {
+        free(at);
+        free(frac);
+        return PHM_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < keep; i++) {
+        double s = (i + 0.5) * f - 0.5;
+        s = s < 0 ? 0 : s > along - 1 ? along - 1 : s;
+        at[i] = (uint32_t)s;
+        frac[i] = s - at[i];
+    }
+    for (uint32_t y = 0; y < h; y++) {
+        uint8_t *o = buf + (size_t)y * row;
+        if (vertical) {
+            if (y < off || y >= off + keep)
                 continue;
-            /* bilinear along the squeezed axis */
-            double s = (k - off + 0.5) * f - 0.5;
-            s = s < 0 ? 0 : s > along - 1 ? along - 1 : s;
-            uint32_t s0 = (uint32_t)s, s1 = s0 + 1 < along ? s0 + 1 : s0;
-            double t = s - s0;
-            const uint8_t *a = vertical ? img->pixels + (size_t)s0 * img->stride + (size_t)x * ch
-                                        : img->pixels + (size_t)y * img->stride + (size_t)s0 * ch;
-            const uint8_t *b = vertical ? img->pixels + (size_t)s1 * img->stride + (size_t)x * ch
-                                        : img->pixels + (size_t)y * img->stride + (size_t)s1 * ch;
-            uint8_t *o = buf + (size_t)y * row + (size_t)x * ch;
-            for (uint32_t c = 0; c < ch; c++)
-                o[c] = phm__px(a[c] + (b[c] - a[c]) * t);
+            uint32_t s0 = at[y - off], s1 = s0 + 1 < along ? s0 + 1 : s0;
+            const uint8_t *a = img->pixels + (size_t)s0 * img->stride;
+            const uint8_t *b = img->pixels + (size_t)s1 * img->stride;
+            const double t = frac[y - off];
+            for (size_t i = 0; i < row; i++)
+                o[i] = phm__px(a[i] + (b[i] - a[i]) * t);
+        } else {
+            const uint8_t *line = img->pixels + (size_t)y * img->stride;
+            for (uint32_t x = off; x < off + keep; x++) {
+                uint32_t s0 = at[x - off], s1 = s0 + 1 < along ? s0 + 1 : s0;
+                const uint8_t *a = line + (size_t)s0 * ch, *b = line + (size_t)s1 * ch;
+                const double t = frac[x - off];
+                for (uint32_t c = 0; c < ch; c++)
+                    o[(size_t)x * ch + c] = phm__px(a[c] + (b[c] - a[c]) * t);
+            }
         }
+    }
+    free(at);
+    free(frac);
     describe(out, img, buf, w, h);
     return PHM_OK;
 }

@@ -374,6 +374,53 @@ static void test_blur_exact(void)
                    "(%d images and sigmas)", runs);
 }
 
+/* The letterbox10 / pillarbox10 variant's image made here, pixel by
+ * pixel as bars() first did: black bars adding 10 %, the picture squeezed
+ * bilinearly along that axis between them. */
+static void bars_ref(const uint8_t *p, uint32_t w, uint32_t ht, int vertical, uint8_t *o)
+{
+    uint32_t along = vertical ? ht : w;
+    uint32_t keep = (uint32_t)lround(along * 100.0 / 110.0), off = (along - keep) / 2;
+    double f = (double)along / keep;
+    memset(o, 0, (size_t)w * ht * 3);
+    for (uint32_t y = 0; y < ht; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            uint32_t k = vertical ? y : x;
+            if (k < off || k >= off + keep)
+                continue;
+            double sp = (k - off + 0.5) * f - 0.5;
+            sp = sp < 0 ? 0 : sp > along - 1 ? along - 1 : sp;
+            uint32_t s0 = (uint32_t)sp, s1 = s0 + 1 < along ? s0 + 1 : s0;
+            double t = sp - s0;
+            for (uint32_t c = 0; c < 3; c++) {
+                int a = vertical ? p[((size_t)s0 * w + x) * 3 + c] : p[((size_t)y * w + s0) * 3 + c];
+                int bb = vertical ? p[((size_t)s1 * w + x) * 3 + c] : p[((size_t)y * w + s1) * 3 + c];
+                o[((size_t)y * w + x) * 3 + c] = (uint8_t)lround(a + (bb - a) * t);
+            }
+        }
+}
+
+static void test_bars(void)
+{
+    const uint32_t w = 203, ht = 151;
+    phm_hasher *h;
+    phm_image img;
+    uint8_t *p = picture(w, ht, 3, &img), *o = malloc((size_t)w * ht * 3);
+    if (!o || phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    for (int vertical = 1; vertical >= 0; vertical--) {
+        phm_pdq v, r;
+        bars_ref(p, w, ht, vertical, o);
+        int code = vertical ? PHM_KV_LB_10 : PHM_KV_PB_10;
+        OK(variant_of(h, &img, code, &v) && hash_of(h, o, w, ht, &r) &&
+               memcmp(&v, &r, sizeof v) == 0,
+           "%s: the hash of the bars made pixel by pixel", vertical ? "letterbox10" : "pillarbox10");
+    }
+    free(o);
+    free(p);
+    phm_hasher_free(h);
+}
+
 static uint8_t px_lround(double v)
 {
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
@@ -775,6 +822,7 @@ int main(void)
     test_photometric();
     test_blur_exact();
     test_px_round();
+    test_bars();
     test_cuts();
     test_soft();
     test_names();
