@@ -25,7 +25,10 @@
  *     hashes asked for too, an area64 hash of the whole image only when
  *     it is at most PHM_AREA64_MAX_SIDE pixels a side;
  *   - the quarter-turn measure of known-image augmentation
- *     (phm__quarter_turn, on the same pixels) is a finite number >= 0.
+ *     (phm__quarter_turn, on the same pixels) is a finite number >= 0;
+ *   - on an image of at most 64 x 64 pixels (one input in four), the
+ *     default augmentation set succeeds, names each variant once, and gives the same variants
+ *     with the portable code as with this CPU's SIMD level.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -44,6 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static phm_decoder *dec;
 static phm_hasher *fast, *portable;
 static uint64_t max_pixels = 2ull * 1000 * 1000;
+
+/* The largest image check_augment runs the default augmentation set on. */
+#define AUGMENT_MAX_PIXELS (64 * 64)
 
 #include "check.h"
 
@@ -149,6 +155,38 @@ static void check_query_corners(const uint8_t *data, size_t size)
                                 q.info.height <= PHM_AREA64_MAX_SIDE));
 }
 
+/* Known-image augmentation (every edit of the default set: crops,
+ * rotations, bars, blurs, soft and area64 hashes) on a small decoded
+ * image: it succeeds, names each kind once, and the portable code gives
+ * the same variants as the SIMD level this CPU runs. Only for one input
+ * in four (by its size) and small images: in the sanitizer build the set
+ * takes a quarter of a second even on a tiny image, twice over. */
+static void check_augment(const phm_image *img, size_t size)
+{
+    if ((uint64_t)img->width * img->height > AUGMENT_MAX_PIXELS || size % 4 != 0)
+        return;
+    int codes[PHM_INDEX_MAX_VARIANTS];
+    size_t nc = phm_augment_default(codes, PHM_INDEX_MAX_VARIANTS);
+    phm_pdq_result own;
+    if (phm_hash_image(fast, img, PHM_MODE_FULL, 0, &own) != PHM_OK)
+        return; /* too small to hash */
+    phm_entry_variant a[PHM_INDEX_MAX_VARIANTS], b[PHM_INDEX_MAX_VARIANTS];
+    size_t na = 0, nb = 0;
+    char err[PHM_ERRMSG_MAX];
+    int ra = phm_augment(fast, img, PHM_MODE_FULL, &own.hash[0], codes, nc, 8, a, &na, err,
+                         sizeof err);
+    int rb = phm_augment(portable, img, PHM_MODE_FULL, &own.hash[0], codes, nc, 8, b, &nb, err,
+                         sizeof err);
+    CHECK(ra == rb && (ra == PHM_OK || ra == PHM_ERR_NOMEM));
+    CHECK(na == nb && na <= nc);
+    for (size_t i = 0; i < na; i++) {
+        CHECK(a[i].code == b[i].code && phm_pdq_distance(&a[i].pdq, &b[i].pdq) == 0);
+        CHECK(phm_known_variant_name(a[i].code) != NULL);
+        for (size_t j = 0; j < i; j++)
+            CHECK(a[j].code != a[i].code);
+    }
+}
+
 /* Border trimming on the decoded image, then through phm_hash_mem_trim
  * (which decodes again: img is no longer valid after it). */
 static void check_trim(const phm_image *img, const uint8_t *data, size_t size)
@@ -229,6 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
     check_corners(&img);
+    check_augment(&img, size);
     double turn = phm__quarter_turn(&img);
     CHECK(turn >= 0 && turn < 1e6); /* not NaN, not infinite */
     check_trim(&img, data, size);
