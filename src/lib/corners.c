@@ -189,15 +189,23 @@ static int one_rotation(const phm_image *img, const int fill[3], const double lx
     return 1;
 }
 
-int phm_corners_find(const phm_image *img, phm_corners *out)
+/* What both finders do first: check the arguments (PHM_ERR_INVALID),
+ * clear *out, and read the fill (0 when the corners do not agree on one,
+ * else 1). */
+static int find_begin(const phm_image *img, phm_corners *out, int fill[3])
 {
     if (!img || !out || !img->pixels || (img->channels != 1 && img->channels != 3) ||
         img->stride < (size_t)img->width * img->channels)
         return PHM_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    int fill[3];
-    if (!canvas_fill(img, fill))
-        return 0;
+    return canvas_fill(img, fill);
+}
+
+int phm_corners_find(const phm_image *img, phm_corners *out)
+{
+    int fill[3], rc = find_begin(img, out, fill);
+    if (rc != 1)
+        return rc;
     double lx[4], ly[4];
     int ok[4], nok = 0;
     for (int k = 0; k < 4; k++)
@@ -209,13 +217,9 @@ int phm_corners_find(const phm_image *img, phm_corners *out)
 
 int phm__corners_find_grown(const phm_image *img, phm_corners *out)
 {
-    int fill[3];
-    if (!img || !out || !img->pixels || (img->channels != 1 && img->channels != 3) ||
-        img->stride < (size_t)img->width * img->channels)
-        return PHM_ERR_INVALID;
-    memset(out, 0, sizeof *out);
-    if (!canvas_fill(img, fill))
-        return 0;
+    int fill[3], rc = find_begin(img, out, fill);
+    if (rc != 1)
+        return rc;
     /* As on the picture's own canvas, a corner may be its opposite's;
      * then each side of the canvas must be the two legs on it, the
      * picture's corner touching it where they meet (W' = W cos + H sin).
@@ -461,8 +465,12 @@ int phm__thumb_corners_grown(const phm_thumb *t)
     int fill[3];
     if (!thumb_image(t, &img, fill))
         return 0;
+    /* A long run stops where the wedge is thinner than a block, about
+     * 1 / tan(angle) blocks short of the touching point (20 at 2.5
+     * degrees): the sums are let off that much (slope). */
     uint32_t a[4], b[4];
     int way = -1;
+    double slope = 0;
     for (int k = 0; k < 4; k++) {
         a[k] = run(&img, k, 1, 0, img.width, fill);
         b[k] = run(&img, k, 0, 0, img.height, fill);
@@ -470,19 +478,13 @@ int phm__thumb_corners_grown(const phm_thumb *t)
         /* the short leg of a small turn can be a block or none */
         if (hi < 4 || 2 * lo > hi || a[k] == img.width || b[k] == img.height)
             return 0;
-        int w = (a[k] >= b[k]) ^ (k & 1);
-        if (way >= 0 && w != way)
+        int wide = (a[k] >= b[k]) ^ (k & 1);
+        if (way >= 0 && wide != way)
             return 0;
-        way = w;
-    }
-    /* A long run stops where the wedge is thinner than a block, about
-     * 1 / tan(angle) blocks short of the touching point (20 at 2.5
-     * degrees): the sums are let off that much. */
-    double w = img.width, h = img.height, slope = 0;
-    for (int k = 0; k < 4; k++) {
-        uint32_t lo = a[k] < b[k] ? a[k] : b[k], hi = a[k] < b[k] ? b[k] : a[k];
+        way = wide;
         slope += (double)hi / (lo ? lo : 1) / 4;
     }
+    double w = img.width, h = img.height;
     double tw = 3 + 0.1 * w + slope, th = 3 + 0.1 * h + slope;
     return fabs(a[0] + a[1] - w) <= tw && fabs(a[3] + a[2] - w) <= tw &&
            fabs(b[0] + b[3] - h) <= th && fabs(b[1] + b[2] - h) <= th;

@@ -18,15 +18,20 @@ static const char *const WHAT_W = "cannot write index";
 
 /* ---- settings values --------------------------------------------- */
 
+/* A source without a record: what phm_source_settings_init gives, as
+ * matching reads it (gov_source_read). */
+static const gov_source gov_default = { .enabled = 1, .kind = PHM_SOURCE_NORMAL,
+                                        .max_distance = -1, .min_quality = -1 };
+
 void phm_source_settings_init(phm_source_settings *s)
 {
     if (!s)
         return;
     memset(s, 0, sizeof *s);
-    s->enabled = 1;
-    s->max_distance = -1;
-    s->min_quality = -1;
-    s->kind = PHM_SOURCE_NORMAL;
+    s->enabled = gov_default.enabled;
+    s->max_distance = gov_default.max_distance;
+    s->min_quality = gov_default.min_quality;
+    s->kind = gov_default.kind;
     s->quarantine_window_ns = PHM_QUARANTINE_DEFAULT_WINDOW;
     s->matching_ratio = 1.0;
 }
@@ -893,12 +898,10 @@ int gov_source_read(phm_searcher *s, const char *source, gov_source *out, char *
                     size_t errlen)
 {
     phm_index *idx = s->idx;
-    /* The defaults of phm_source_settings_init, set directly: this runs
-     * for every hit of every query, and the full settings (with their
-     * category names, 8 KB) cost a memset each time (3 % of `phmatch
-     * lookup` at 1 M). */
-    *out = (gov_source){ .enabled = 1, .kind = PHM_SOURCE_NORMAL, .max_distance = -1,
-                         .min_quality = -1 };
+    /* The defaults without a phm_source_settings: this runs for every hit
+     * of every query, and the full settings (with their category names,
+     * 8 KB) cost a memset each time (3 % of `phmatch lookup` at 1 M). */
+    *out = gov_default;
     if (!idx->gov_present || !source)
         return PHM_OK;
     MDB_val k = { strlen(source), (void *)(uintptr_t)source }, v;
