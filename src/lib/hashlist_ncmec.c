@@ -262,7 +262,9 @@ int hl_ncmec_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t errlen
             if (!x->in_image || !x->cur)
                 continue;
             const char *v = (const char *)x->L->xmlTextReaderConstValue(x->xr);
-            size_t n = v ? strlen(v) : 0;
+            if (!v)
+                continue; /* libxml2 may say "no value": nothing to add */
+            size_t n = strlen(v);
             if (x->len[x->cur] + n > fields[x->cur].max) {
                 x->over = x->cur;
                 continue;
