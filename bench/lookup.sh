@@ -16,7 +16,12 @@
 # CPU figure is what one free core would give), and the peak RSS.
 # BENCH_LOOKUP_OTHER=PATH also times another phmatch binary (say, one built
 # before a change), its runs interleaved with BUILD_DIR's, and checks that
-# both write the same bytes. BENCH_LOOKUP_QUERIES (default 20000).
+# both write the same bytes. With BENCH_LOOKUP_OTHER_OWN=1 that binary
+# searches an index of its own, made by its own `index import` from this
+# one's `index export` (the same entries), so that a build of an older
+# index format can be compared: issue 17's "no loss at 10 M" against the
+# last build of the format-4 layout the issue measured (798ea6a; its
+# import takes ~2 minutes at 10 M). BENCH_LOOKUP_QUERIES (default 20000).
 # Data under BENCH_LOOKUP_DIR (default BUILD_DIR/bench/lookup; ~310 MB per
 # million hashes with the format-4 layout), removed afterwards unless
 # BENCH_LOOKUP_KEEP=1; an existing data set of the same N is reused with
@@ -49,6 +54,16 @@ ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -fopenmp \
     ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -O2 -o "$out/runcpu" bench/runcpu.c >>"$log" 2>&1 ||
     { cat "$log" >&2; die "cannot build search_bench or runcpu"; }
 
+# lookup [RUNNER] BIN - BIN's one-thread lookup of $dir's queries, in the
+# index it reads.
+lookup() {
+    _bin=$1
+    [ $# -eq 1 ] || _bin=$2
+    _idx=$dir/idx.phmi
+    [ "$_bin" = "$build/phmatch" ] || _idx=$other_idx
+    "$@" lookup -j 1 --format jsonl --index "$_idx" "$dir/queries.txt"
+}
+
 runs=$out/runs.tsv
 printf 'n\tbinary\trep\twall_s\tcpu_s\tmaxrss_kb\n' >"$runs"
 echo "bench/lookup: $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg); sizes: $sizes; $reps runs each" >&2
@@ -70,13 +85,23 @@ for n in $sizes; do
     fi
     bins=$build/phmatch
     [ -z "$other" ] || bins="$bins $other"
+    other_idx=$dir/idx.phmi
+    if [ -n "$other" ] && [ "${BENCH_LOOKUP_OTHER_OWN:-0}" = 1 ]; then
+        other_idx=$dir/other.phmi
+        if [ "${BENCH_LOOKUP_REUSE:-0}" != 1 ] || [ ! -s "$other_idx" ]; then
+            echo "bench/lookup: $n: $other imports the same entries into its own index" >&2
+            rm -f "$other_idx" "$other_idx-lock"
+            "$other" index create "$other_idx" 2>>"$log" &&
+                "$build/phmatch" index export --format jsonl "$dir/idx.phmi" 2>>"$log" |
+                "$other" index import "$other_idx" - >>"$log" 2>&1 ||
+                die "'$other' cannot import the entries of $dir/idx.phmi (see $log)"
+        fi
+    fi
     b=0
     rm -f "$dir"/out-*.jsonl
     for bin in $bins; do # the same output, and the page cache warm
         b=$((b + 1)) # numbered: both binaries may be build/phmatch of two trees
-        "$bin" lookup -j 1 --format jsonl --index "$dir/idx.phmi" "$dir/queries.txt" \
-            >"$dir/out-$b.jsonl" 2>>"$log" ||
-            die "'$bin lookup' failed (see $log)"
+        lookup "$bin" >"$dir/out-$b.jsonl" 2>>"$log" || die "'$bin lookup' failed (see $log)"
     done
     if [ -n "$other" ]; then
         cmp -s "$dir/out-1.jsonl" "$dir/out-2.jsonl" ||
@@ -85,8 +110,7 @@ for n in $sizes; do
     r=1
     while [ "$r" -le "$reps" ]; do
         for bin in $bins; do
-            line=$("$out/runcpu" "$bin" lookup -j 1 --format jsonl --index "$dir/idx.phmi" \
-                "$dir/queries.txt" 2>>"$log") || die "'$bin lookup' failed (see $log)"
+            line=$(lookup "$out/runcpu" "$bin" 2>>"$log") || die "'$bin lookup' failed (see $log)"
             printf '%s\t%s\t%s\t%s\n' "$n" "$bin" "$r" \
                 "$(printf '%s\n' "$line" | awk -F '\t' '{ print $4 "\t" $2 + $3 "\t" $5 }')" >>"$runs"
         done
