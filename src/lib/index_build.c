@@ -77,8 +77,9 @@ typedef struct merged {
 
 static int merged_push(merged *m, uint64_t eid, const void *hash)
 {
-    /* entry numbers ascend; a video's hashes share one */
-    if (m->n && eid < m->eids[m->n - 1])
+    /* entry numbers ascend (a video's hashes share one) and fit 32 bits:
+     * idx_eids_encode's blocks hold differences of at most 32 bits */
+    if (eid > IDX_MAX_EID || (m->n && eid < m->eids[m->n - 1]))
         return MDB_CORRUPTED;
     if (m->n == m->cap)
         return ENOMEM;

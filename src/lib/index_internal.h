@@ -445,7 +445,9 @@ typedef struct {
     uint64_t have, need;
     int pages;
 } idx_len;
-/* Maps an LMDB or errno code to a status, writing a message. */
+/* Maps an LMDB or errno code to a status, writing a message. Never
+ * PHM_OK (rc 0 gives PHM_ERR_INDEX): a caller that returns it on failure
+ * need not set its outputs. */
 int idx_mdb_err(int rc, char *err, size_t errlen, const char *what,
                 const phm_index *idx, const char *during);
 /* idx_mdb_err for a code from idx_txn_begin / idx_txn_renew: the sizes

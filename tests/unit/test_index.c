@@ -1414,6 +1414,61 @@ static void test_remove_source_blocks(void)
     phm_index_close(b);
 }
 
+static int huge_delta_eid(MDB_txn *txn, void *ctx)
+{
+    (void)ctx;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t key[9], hash[32];
+    int rc = mdb_dbi_open(txn, "delta", 0, &dbi);
+    if (!rc)
+        rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (!rc && (k.mv_size != sizeof key || v.mv_size != sizeof hash))
+        rc = MDB_INCOMPATIBLE;
+    if (!rc) {
+        memcpy(key, k.mv_data, sizeof key);
+        memcpy(hash, v.mv_data, sizeof hash);
+        rc = mdb_cursor_del(c, 0);
+    }
+    mdb_cursor_close(c);
+    key[3] = 1; /* key: signal, entry number big-endian: now 2^40 + n */
+    return rc ? rc : mdb_put(txn, dbi, &(MDB_val){ sizeof key, key },
+                             &(MDB_val){ sizeof hash, hash }, 0);
+}
+
+/* A delta row whose entry number is above the 32 bits entry numbers have
+ * (a damaged file): a rebuild says the file is corrupt. It coded the
+ * number's block in 41-bit differences into a buffer for 32 (stack
+ * overflow in idx_eids_encode) before. */
+static void test_delta_huge_eid(void)
+{
+    char path[600];
+    path_in(path, sizeof path, "delta-eid.phmi");
+    phm_index *idx;
+    phm_index_txn *t;
+    rng r = { 11 };
+    small_index(path, 100, 7, &idx, "delta eid");
+    IS_INT(phm_index_compact(idx, err, sizeof err), PHM_OK, "delta eid: compact");
+    phm_index_txn_begin(idx, &t, err, sizeof err);
+    phm_pdq h = rng_hash(&r);
+    phm_entry e = entry("s", "x", "c", &h);
+    phm_index_add(t, &e, err, sizeof err);
+    IS_INT(phm_index_txn_commit(t, NULL, err, sizeof err), PHM_OK, "delta eid: one in the delta");
+    phm_index_close(idx);
+    IS_INT(index_raw_edit(path, huge_delta_eid, NULL), 0, "delta eid: its number 2^40 + n");
+    IS_INT(phm_index_open(&idx, path, 0, 0, PHM_SIMD_AUTO, err, sizeof err), PHM_OK,
+           "delta eid: opens");
+    int st = phm_index_compact(idx, err, sizeof err);
+    OK(st != PHM_OK && strstr(err, "corrupt"), "delta eid: compact says corrupt (%d): %s", st,
+       err);
+    OK(phm_index_verify(idx, err, sizeof err) != PHM_OK, "delta eid: verify fails: %s", err);
+    phm_index_close(idx);
+}
+
 int main(void)
 {
     scratch_dir(dir, sizeof dir, "index");
@@ -1434,6 +1489,7 @@ int main(void)
     test_extra_fields();
     test_remove_source_blocks();
     test_eids_damaged();
+    test_delta_huge_eid();
     test_stats_bad_group();
     test_begin_corrupt_keys();
     scratch_done(dir);
