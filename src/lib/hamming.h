@@ -35,11 +35,23 @@ typedef size_t (*ham_verify_fn)(const phm_pdq *q, const phm_pdq *h,
 typedef size_t (*ham_filter_fn)(const uint16_t *p, size_t n, uint16_t q,
                                 unsigned t, uint32_t first, uint32_t *out);
 
+/* The slots of a multi-index bucket's candidates (mih.h's layout):
+ * cand[c0..c1) are posting numbers within the bucket, ascending; posting
+ * j's high part is the position of the (j+1)-th one bit of the vector
+ * `bits` (nwords words) counted from bit b0, minus j, and its low part is
+ * lows[j]. Writes the slots, in order, to cand[c0..), dropping any that a
+ * damaged vector puts at n or beyond (and the rest once the vector ends),
+ * and returns the end. */
+typedef uint32_t (*ham_decode_fn)(const uint64_t *bits, size_t nwords, uint64_t b0,
+                                  const uint16_t *lows, uint32_t *cand, uint32_t c0,
+                                  uint32_t c1, size_t n);
+
 typedef struct ham_kernels {
     phm_simd level;
     ham_scan_fn scan;
     ham_verify_fn verify;
     ham_filter_fn filter;
+    ham_decode_fn decode;
 } ham_kernels;
 
 /* The kernels for `level` (already resolved; AUTO is treated as portable).
@@ -54,6 +66,12 @@ size_t ham_scan_avx2(const phm_pdq *q, const phm_pdq *h, size_t n,
                      uint32_t first, int r, ham_hit *out);
 size_t ham_verify_avx2(const phm_pdq *q, const phm_pdq *h,
                        const uint32_t *slots, size_t n, int r, ham_hit *out);
+uint32_t ham_decode_portable(const uint64_t *bits, size_t nwords, uint64_t b0,
+                             const uint16_t *lows, uint32_t *cand, uint32_t c0,
+                             uint32_t c1, size_t n);
+uint32_t ham_decode_avx2(const uint64_t *bits, size_t nwords, uint64_t b0,
+                         const uint16_t *lows, uint32_t *cand, uint32_t c0,
+                         uint32_t c1, size_t n);
 size_t ham_filter_portable(const uint16_t *p, size_t n, uint16_t q,
                            unsigned t, uint32_t first, uint32_t *out);
 size_t ham_filter_avx2(const uint16_t *p, size_t n, uint16_t q, unsigned t,

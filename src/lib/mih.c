@@ -495,47 +495,18 @@ typedef struct probe_state {
     advice adv; /* adv.page 0: no advice */
 } probe_state;
 
-/* Position of the (k+1)-th one bit of x (x has more than k ones). */
-static inline unsigned select64(uint64_t x, unsigned k)
-{
-    for (; k; k--)
-        x &= x - 1;
-    return (unsigned)__builtin_ctzll(x);
-}
-
 /* Replaces the candidates c0..c1 of probe p (posting numbers within its
- * bucket, ascending) by their slots: low parts from `lows`, high parts
- * decoded from the bucket's ones, walking its words once. A slot a
- * damaged vector would put out of range is dropped (verify reports it).
- * Returns the new end of the candidates. */
-static uint32_t decode_slots(const mih_view *v, const probe *p, uint32_t *cand)
+ * bucket, ascending) by their slots (k->decode). Returns the new end of
+ * the candidates. */
+static uint32_t decode_slots(const mih_view *v, const ham_kernels *k, const probe *p,
+                             uint32_t *cand)
 {
     const uint32_t *dir = v->offsets[p->table];
     const uint8_t *area = v->postings[p->table];
     const uint16_t *lows = (const uint16_t *)(const void *)area + p->lo + p->hi;
     const uint64_t *bits = (const uint64_t *)(const void *)(area + mih_bits_at(v->n));
-    size_t nwords = mih_bit_words(v->n, dir);
-    uint64_t b0 = (uint64_t)p->lo + mih_zero(dir, p->key);
-    size_t w = (size_t)(b0 >> 6);
-    if (w >= nwords)
-        return p->c0;
-    uint64_t word = bits[w] & (~(uint64_t)0 << (b0 & 63));
-    uint32_t before = 0, out = p->c0; /* ones of the bucket before word w */
-    for (uint32_t c = p->c0; c < p->c1; c++) {
-        uint32_t j = cand[c];
-        unsigned ones;
-        while (before + (ones = ham_popcount64_swar(word)) <= j) {
-            before += ones;
-            if (++w == nwords)
-                return out;
-            word = bits[w];
-        }
-        uint64_t pos = (uint64_t)w * 64 + select64(word, j - before);
-        uint64_t slot = (pos - b0 - j) << 16 | lows[j];
-        if (slot < v->n)
-            cand[out++] = (uint32_t)slot;
-    }
-    return out;
+    return k->decode(bits, mih_bit_words(v->n, dir), (uint64_t)p->lo + mih_zero(dir, p->key),
+                     lows, cand, p->c0, p->c1, v->n);
 }
 
 /* Asks for the first PREFETCH_RUN_BYTES of the partners of the run
@@ -655,7 +626,7 @@ static int flush_probes(probe_state *ps)
         probe *p = &ps->buf[j];
         if (p->c1 == p->c0)
             continue;
-        uint32_t end = decode_slots(v, p, s->cand);
+        uint32_t end = decode_slots(v, ps->k, p, s->cand);
         for (uint32_t c = p->c0; c < end; c++) {
             s->cand[out++] = s->cand[c];
             if (adv)
@@ -917,7 +888,7 @@ static int sweep_group(mih_batch *b, const mih_view *v, const ham_kernels *k,
                                        (uint16_t)mih_key(&queries[j], tb ^ 1), pt, 0, b->run);
             if (p.c1 == 0)
                 continue;
-            uint32_t end = decode_slots(v, &p, b->run);
+            uint32_t end = decode_slots(v, k, &p, b->run);
             if (end > limit - b->npairs) { /* b->npairs <= limit */
                 *too_many = 1;
                 return PHM_OK;

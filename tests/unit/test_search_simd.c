@@ -1,5 +1,6 @@
 /* test_search_simd.c - the Hamming kernels of every SIMD level against the
- * portable ones (scan, candidate verification, posting filter) on random
+ * portable ones (scan, candidate verification, posting filter, slot
+ * decode) on random
  * inputs of awkward lengths, and the in-memory multi-index search against
  * a scan, over many radii and data shapes. */
 #include <string.h>
@@ -22,6 +23,73 @@ static int same_hits(const ham_hit *a, size_t na, const ham_hit *b, size_t nb)
     return 1;
 }
 
+/* One bucket's unary vector for the decode kernel: m postings with high
+ * parts ascending by 0..3 from `high0`, coded from bit b0 (mih.h) into
+ * `bits` (cleared first, `cap` words); lows random; want[] the slots of
+ * the ascending candidates cand[0..nc) as a reader must find them in the
+ * first nwords words (one whose bit lies beyond stops the walk). Returns
+ * the number of slots. */
+static uint32_t decode_case(rng *g, uint64_t *bits, size_t cap, size_t nwords, uint64_t b0,
+                            uint32_t m, uint32_t high0, uint16_t *lows, uint32_t *cand,
+                            uint32_t nc, uint32_t *want)
+{
+    memset(bits, 0, cap * sizeof *bits);
+    uint32_t high = high0, nw = 0;
+    uint64_t onebit[512];
+    for (uint32_t j = 0; j < m; j++) {
+        high += (uint32_t)(rng_next(g) % 4);
+        onebit[j] = b0 + high + j;
+        bits[onebit[j] >> 6] |= (uint64_t)1 << (onebit[j] & 63);
+        lows[j] = (uint16_t)rng_next(g);
+    }
+    /* candidates: an ascending random subset of 0..m-1, nc of them */
+    uint32_t c = 0;
+    for (uint32_t j = 0; j < m && c < nc; j++)
+        if (m - j <= nc - c || rng_next(g) % 2)
+            cand[c++] = j;
+    for (uint32_t i = 0; i < c; i++) {
+        uint32_t j = cand[i];
+        if (onebit[j] >= 64 * (uint64_t)nwords)
+            break;
+        want[nw++] = (uint32_t)((onebit[j] - b0 - j) << 16 | lows[j]);
+    }
+    return nw;
+}
+
+/* The decode kernels of every level against an independent reading of
+ * the vector, on whole, cut (damaged: ends early) and out-of-range
+ * vectors. Returns the number of cases that differ. */
+static size_t check_decode(const ham_kernels *k, rng *g)
+{
+    enum { CAP = 64 };
+    uint64_t bits[CAP];
+    uint16_t lows[512];
+    uint32_t cand[512], want[512], got[512];
+    size_t bad = 0;
+    for (int trial = 0; trial < 2000; trial++) {
+        uint32_t m = 1 + (uint32_t)(rng_next(g) % 200), nc = 1 + (uint32_t)(rng_next(g) % m);
+        uint64_t b0 = rng_next(g) % 200;
+        uint32_t high0 = (uint32_t)(rng_next(g) % 40);
+        /* the highest one bit is below b0 + 40 + 3m + m */
+        size_t whole = (size_t)((b0 + 40 + 4 * (uint64_t)m) / 64 + 1);
+        size_t nwords = trial % 4 == 3 ? 1 + (size_t)(rng_next(g) % whole) : whole;
+        uint32_t all = decode_case(g, bits, CAP, nwords, b0, m, high0, lows, cand, nc, want);
+        /* a damaged vector's slots past the array: drop those from n on,
+         * n sometimes one of the slots */
+        size_t n = (size_t)1 << 30, nw = 0;
+        if (all && trial % 5 == 4)
+            n = want[rng_next(g) % all] + (size_t)(rng_next(g) % 2);
+        for (uint32_t i = 0; i < all; i++)
+            if (want[i] < n)
+                want[nw++] = want[i];
+        uint32_t c0 = (uint32_t)(rng_next(g) % 5);
+        memcpy(got + c0, cand, nc * sizeof *cand);
+        uint32_t end = k->decode(bits, nwords, b0, lows, got, c0, c0 + nc, n);
+        bad += end - c0 != nw || memcmp(got + c0, want, nw * sizeof *want) != 0;
+    }
+    return bad;
+}
+
 static void test_kernels(void)
 {
     enum { N = 1000 };
@@ -40,6 +108,7 @@ static void test_kernels(void)
     }
     const ham_kernels *p = ham_kernels_for(PHM_SIMD_PORTABLE);
     IS_INT(p->level, PHM_SIMD_PORTABLE, "portable kernels");
+    IS_INT(check_decode(p, &g), 0, "portable decode reads every slot, stops where a vector ends");
     static const size_t lens[] = { 0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 999, 1000 };
     static const int radii[] = { 0, 1, 31, 64, 127, 128, 200, 255, 256 };
     for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
@@ -69,6 +138,8 @@ static void test_kernels(void)
         IS_INT(bad_scan, 0, "%s scan equals portable", phm_simd_name(levels[li]));
         IS_INT(bad_verify, 0, "%s verify equals portable", phm_simd_name(levels[li]));
         IS_INT(bad_filter, 0, "%s filter equals portable", phm_simd_name(levels[li]));
+        IS_INT(check_decode(k, &g), 0, "%s decode reads every slot, stops where a vector ends",
+               phm_simd_name(levels[li]));
     }
     /* The portable scan itself against the header's distance. */
     size_t n = p->scan(&q, h, N, 0, 256, want), bad = n != N;
