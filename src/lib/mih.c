@@ -291,7 +291,10 @@ void mih_scratch_free(mih_scratch *s)
 
 int mih_hits_reserve(mih_scratch *s, size_t more)
 {
-    if (s->hits_cap - s->nhits >= more)
+    /* A fresh scratch gets its array even for no hits: the search then
+     * computes s->hits + nhits, which on a null pointer is undefined even
+     * for 0 (clang's UBSan stopped fuzz_mih there on its first input). */
+    if (s->hits && s->hits_cap - s->nhits >= more)
         return PHM_OK;
     size_t cap = s->hits_cap ? s->hits_cap : 1024;
     while (cap - s->nhits < more) {
@@ -307,9 +310,11 @@ int mih_hits_reserve(mih_scratch *s, size_t more)
     return PHM_OK;
 }
 
+/* Makes room for `need` candidates; allocates the array even for none,
+ * as mih_hits_reserve (flush_probes computes s->cand + ncand). */
 static int cand_reserve(mih_scratch *s, size_t need)
 {
-    if (need <= s->cand_cap)
+    if (s->cand && need <= s->cand_cap)
         return PHM_OK;
     size_t cap = s->cand_cap ? s->cand_cap : 4096;
     while (cap < need) {

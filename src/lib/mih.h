@@ -191,7 +191,9 @@ typedef struct mih_scratch {
 
 void mih_scratch_free(mih_scratch *s);
 
-/* Makes room for `more` hits past nhits; PHM_OK or PHM_ERR_NOMEM. */
+/* Makes room for `more` hits past nhits; PHM_OK or PHM_ERR_NOMEM. Once it
+ * returns PHM_OK, s->hits is not NULL (also for more = 0), so that
+ * s->hits + s->nhits is defined. */
 int mih_hits_reserve(mih_scratch *s, size_t more);
 
 /* Estimated cost (about nanoseconds) of a radius-r search of `v`; sets

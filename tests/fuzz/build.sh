@@ -363,6 +363,35 @@ done
 # variant of tests/cli/mkbmp.py made from a 13x7 image, and ImageMagick's
 # RLE8, RGB565 and OS/2 1.x files of the same size).
 
+# fuzz_mih: headers (hash set, query seed, radius, flags: see fuzz_mih.c) of
+# tables without damage at each size and at several radii (two that scan),
+# then damage records (table and where, 24-bit position, XOR byte) in a
+# directory (a bucket's offset and zeros, the total of zeros that sizes the
+# area), in a run's partners, in the bit vector and anywhere in an area.
+# bytes B... writes the bytes B.
+seeds=$out/seeds/fuzz_mih
+rm -rf "$seeds"
+mkdir -p "$seeds"
+bytes() {
+    for b in "$@"; do
+        # shellcheck disable=SC2059 # the format is the octal escape
+        printf "\\$(printf %o "$b")"
+    done
+}
+bytes 0 1 0 0 >"$seeds/n2048-r0"
+bytes 1 2 8 25 >"$seeds/n2049-uniform-r8"
+bytes 2 3 16 2 >"$seeds/n3001-r16-long-runs"
+bytes 3 4 12 7 >"$seeds/n4097-r12-duplicates"
+bytes 4 5 170 8 >"$seeds/n6000-r40-scan"
+bytes 5 6 194 0 >"$seeds/n5003-r64-scan"
+bytes 6 7 20 16 >"$seeds/n65537-r20-high-parts"
+bytes 7 8 161 1 >"$seeds/n70001-r31"
+{ bytes 1 2 8 25; bytes 18 8 0 1 1 18 12 0 2 255 18 16 0 1 128; } >"$seeds/dir-offset-zeros"
+{ bytes 2 3 16 2; bytes 7 4 0 8 64; } >"$seeds/dir-zeros-total"
+{ bytes 2 3 16 2; bytes 53 2 0 2 64 53 40 0 1 3; } >"$seeds/run-partners"
+{ bytes 6 7 20 16; bytes 48 8 128 1 2 49 12 128 2 240; } >"$seeds/bit-vector"
+{ bytes 0 1 0 0; bytes 36 1 2 3 4 42 5 6 7 8; } >"$seeds/area-bytes"
+
 # Every target's checked-in corpus (tests/fuzz/corpus/NAME: hand-written
 # seeds and inputs its campaigns found, merged small) joins its seeds.
 for src in tests/fuzz/fuzz_*.c; do

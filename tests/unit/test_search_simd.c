@@ -461,6 +461,43 @@ static void test_corruption(void)
     free(h);
 }
 
+/* A fresh scratch's search that probes only empty buckets (radius 0: one
+ * probe of table 0) still leaves its arrays allocated: the search computes
+ * s->hits + nhits and s->cand + ncand, undefined on a null pointer even
+ * for 0 (clang's UBSan stopped fuzz_mih there; GCC's does not check it). */
+static void test_empty_probe(void)
+{
+    enum { N = 3000 };
+    rng g = { 44 };
+    phm_pdq *h = malloc(N * sizeof *h);
+    uint32_t *slots = malloc(N * sizeof *slots);
+    for (size_t i = 0; i < N; i++)
+        h[i] = rng_hash(&g);
+    mih_view v;
+    uint8_t *mem = build_tables(h, N, &v);
+    uint32_t val = 0;
+    while (ref_bucket(h, N, 0, val, slots))
+        val++;
+    phm_pdq q = rng_hash(&g);
+    q.w[0] = (q.w[0] & ~(uint64_t)0xffff) | val; /* table 0's value: an empty bucket */
+    int use;
+    mih_estimate(&v, 0, &use);
+    for (size_t li = 0; li < 3; li++) {
+        phm_simd level = li == 0 ? PHM_SIMD_PORTABLE : levels[li - 1];
+        if (!tap_simd(level))
+            continue;
+        mih_scratch s = { 0 };
+        int rc = mih_search(&v, ham_kernels_for(level), &q, 0, 0, &s);
+        OK(use && rc == PHM_OK && s.nhits == 0 && s.hits && s.cand,
+           "%s: a fresh scratch's search of an empty bucket allocates its hits and candidates",
+           phm_simd_name(level));
+        mih_scratch_free(&s);
+    }
+    free(mem);
+    free(slots);
+    free(h);
+}
+
 static void test_mih_shapes(void)
 {
     enum { N = 6000 };
@@ -492,6 +529,7 @@ int main(void)
     test_kernels();
     test_mih_shapes();
     test_corruption();
+    test_empty_probe();
     test_big_buckets();
     test_huge_slots();
     return tap_done();
