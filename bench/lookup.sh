@@ -54,13 +54,13 @@ ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -fopenmp \
     ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -O2 -o "$out/runcpu" bench/runcpu.c >>"$log" 2>&1 ||
     { cat "$log" >&2; die "cannot build search_bench or runcpu"; }
 
-# lookup [RUNNER] BIN - BIN's one-thread lookup of $dir's queries, in the
-# index it reads.
+# lookup B [RUNNER] BIN - the one-thread lookup of $dir's queries by BIN,
+# binary number B (1: this build's, on idx.phmi; 2: the other, on
+# $other_idx).
 lookup() {
-    _bin=$1
-    [ $# -eq 1 ] || _bin=$2
     _idx=$dir/idx.phmi
-    [ "$_bin" = "$build/phmatch" ] || _idx=$other_idx
+    [ "$1" = 1 ] || _idx=$other_idx
+    shift
     "$@" lookup -j 1 --format jsonl --index "$_idx" "$dir/queries.txt"
 }
 
@@ -101,7 +101,7 @@ for n in $sizes; do
     rm -f "$dir"/out-*.jsonl
     for bin in $bins; do # the same output, and the page cache warm
         b=$((b + 1)) # numbered: both binaries may be build/phmatch of two trees
-        lookup "$bin" >"$dir/out-$b.jsonl" 2>>"$log" || die "'$bin lookup' failed (see $log)"
+        lookup "$b" "$bin" >"$dir/out-$b.jsonl" 2>>"$log" || die "'$bin lookup' failed (see $log)"
     done
     if [ -n "$other" ]; then
         cmp -s "$dir/out-1.jsonl" "$dir/out-2.jsonl" ||
@@ -109,8 +109,10 @@ for n in $sizes; do
     fi
     r=1
     while [ "$r" -le "$reps" ]; do
+        b=0
         for bin in $bins; do
-            line=$(lookup "$out/runcpu" "$bin" 2>>"$log") || die "'$bin lookup' failed (see $log)"
+            b=$((b + 1))
+            line=$(lookup "$b" "$out/runcpu" "$bin" 2>>"$log") || die "'$bin lookup' failed (see $log)"
             printf '%s\t%s\t%s\t%s\n' "$n" "$bin" "$r" \
                 "$(printf '%s\n' "$line" | awk -F '\t' '{ print $4 "\t" $2 + $3 "\t" $5 }')" >>"$runs"
         done

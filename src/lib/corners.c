@@ -189,6 +189,16 @@ static int one_rotation(const phm_image *img, const int fill[3], const double lx
     return 1;
 }
 
+/* Whether, on a canvas grown to hold the turn, each side of the w x h
+ * canvas is the two legs on it (the picture's corner touching it where
+ * they meet), within tw across and th down. */
+static int legs_fill_sides(const double lx[4], const double ly[4], double w, double h,
+                           double tw, double th)
+{
+    return fabs(lx[0] + lx[1] - w) <= tw && fabs(lx[3] + lx[2] - w) <= tw &&
+           fabs(ly[0] + ly[3] - h) <= th && fabs(ly[1] + ly[2] - h) <= th;
+}
+
 /* What both finders do first: check the arguments (PHM_ERR_INVALID),
  * clear *out, and read the fill (0 when the corners do not agree on one,
  * else 1). */
@@ -201,16 +211,25 @@ static int find_begin(const phm_image *img, phm_corners *out, int fill[3])
     return canvas_fill(img, fill);
 }
 
+/* The four corners' triangles (grown: legs may run the whole side), a
+ * missing one borrowed from its opposite; 1 when at least two were found
+ * and the rest could be borrowed. */
+static int find_triangles(const phm_image *img, const int fill[3], int grown, double lx[4],
+                          double ly[4])
+{
+    int ok[4], nok = 0;
+    for (int k = 0; k < 4; k++)
+        nok += ok[k] = triangle(img, k, fill, grown, &lx[k], &ly[k]);
+    return nok >= 2 && borrow_opposite(img, fill, ok, lx, ly, grown);
+}
+
 int phm_corners_find(const phm_image *img, phm_corners *out)
 {
     int fill[3], rc = find_begin(img, out, fill);
     if (rc != 1)
         return rc;
     double lx[4], ly[4];
-    int ok[4], nok = 0;
-    for (int k = 0; k < 4; k++)
-        nok += ok[k] = triangle(img, k, fill, 0, &lx[k], &ly[k]);
-    if (nok < 2 || !borrow_opposite(img, fill, ok, lx, ly, 0))
+    if (!find_triangles(img, fill, 0, lx, ly))
         return 0;
     return one_rotation(img, fill, lx, ly, out);
 }
@@ -227,10 +246,7 @@ int phm__corners_find_grown(const phm_image *img, phm_corners *out)
      * corners, a leg runs on past that point and the sums fail: no
      * de-rotation, as before. */
     double lx[4], ly[4];
-    int ok[4], nok = 0;
-    for (int k = 0; k < 4; k++)
-        nok += ok[k] = triangle(img, k, fill, 1, &lx[k], &ly[k]);
-    if (nok < 2 || !borrow_opposite(img, fill, ok, lx, ly, 1))
+    if (!find_triangles(img, fill, 1, lx, ly))
         return 0;
     /* A long leg ends where the picture's edge, a slope of tan(angle),
      * leaves the fill: its anti-aliased pixels put that a pixel either
@@ -238,10 +254,7 @@ int phm__corners_find_grown(const phm_image *img, phm_corners *out)
     double w = img->width, h = img->height, slope = 0;
     for (int k = 0; k < 4; k++)
         slope += (lx[k] > ly[k] ? lx[k] / ly[k] : ly[k] / lx[k]) / 4;
-    if (fabs(lx[0] + lx[1] - w) > 4 + 0.02 * w + slope ||
-        fabs(lx[3] + lx[2] - w) > 4 + 0.02 * w + slope ||
-        fabs(ly[0] + ly[3] - h) > 4 + 0.02 * h + slope ||
-        fabs(ly[1] + ly[2] - h) > 4 + 0.02 * h + slope)
+    if (!legs_fill_sides(lx, ly, w, h, 4 + 0.02 * w + slope, 4 + 0.02 * h + slope))
         return 0;
     return one_rotation(img, fill, lx, ly, out);
 }
@@ -468,26 +481,26 @@ int phm__thumb_corners_grown(const phm_thumb *t)
     /* A long run stops where the wedge is thinner than a block, about
      * 1 / tan(angle) blocks short of the touching point (20 at 2.5
      * degrees): the sums are let off that much (slope). */
-    uint32_t a[4], b[4];
+    double a[4], b[4];
     int way = -1;
     double slope = 0;
     for (int k = 0; k < 4; k++) {
-        a[k] = run(&img, k, 1, 0, img.width, fill);
-        b[k] = run(&img, k, 0, 0, img.height, fill);
-        uint32_t lo = a[k] < b[k] ? a[k] : b[k], hi = a[k] < b[k] ? b[k] : a[k];
+        uint32_t ra = run(&img, k, 1, 0, img.width, fill);
+        uint32_t rb = run(&img, k, 0, 0, img.height, fill);
+        uint32_t lo = ra < rb ? ra : rb, hi = ra < rb ? rb : ra;
         /* the short leg of a small turn can be a block or none */
-        if (hi < 4 || 2 * lo > hi || a[k] == img.width || b[k] == img.height)
+        if (hi < 4 || 2 * lo > hi || ra == img.width || rb == img.height)
             return 0;
-        int wide = (a[k] >= b[k]) ^ (k & 1);
+        int wide = (ra >= rb) ^ (k & 1);
         if (way >= 0 && wide != way)
             return 0;
         way = wide;
         slope += (double)hi / (lo ? lo : 1) / 4;
+        a[k] = ra;
+        b[k] = rb;
     }
     double w = img.width, h = img.height;
-    double tw = 3 + 0.1 * w + slope, th = 3 + 0.1 * h + slope;
-    return fabs(a[0] + a[1] - w) <= tw && fabs(a[3] + a[2] - w) <= tw &&
-           fabs(b[0] + b[3] - h) <= th && fabs(b[1] + b[2] - h) <= th;
+    return legs_fill_sides(a, b, w, h, 3 + 0.1 * w + slope, 3 + 0.1 * h + slope);
 }
 
 /* The turn c's triangles show and the picture's size (issue 15,
