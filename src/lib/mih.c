@@ -815,10 +815,14 @@ static void sort_byte(const uint64_t *src, uint64_t *dst, size_t n, unsigned shi
         dst[count[src[i] >> shift & 0xffu]++] = src[i];
 }
 
-/* Probes of queries [q0, q0 + g) in table tb, (bucket << 48 | partner
- * threshold << 32 | query), sorted by bucket, stably (a query's probes of
- * one bucket in the order made), into b->psorted or b->probes; *sorted
- * says which. Returns their number. */
+/* Probes of queries [q0, q0 + g) in table tb, (bucket << 48 | the
+ * query's key in the partner table << 32 | partner threshold << 16 |
+ * query), sorted by bucket, stably (a query's probes of one bucket in the
+ * order made), into b->psorted or b->probes; *sorted says which. Returns
+ * their number. The partner key rides in the probe because the sweep
+ * takes the probes in bucket order, so the queries in random order: read
+ * from the query there, it was a cache miss a probe. */
+_Static_assert(MIH_BATCH_MAX <= 65536, "a probe holds a query number in 16 bits");
 static size_t sweep_make(mih_batch *b, const phm_pdq *queries, size_t q0, size_t g,
                          unsigned tb, int T, int t, const uint64_t **sorted)
 {
@@ -830,11 +834,12 @@ static size_t sweep_make(mih_batch *b, const phm_pdq *queries, size_t q0, size_t
         memset(count, 0, (MIH_VALUES + 1) * sizeof *count);
     for (size_t j = q0; j < q0 + g; j++) {
         uint32_t value = mih_key(&queries[j], tb);
+        uint64_t base = (uint64_t)mih_key(&queries[j], tb ^ 1) << 32 | j;
         for (size_t m = 0; m < nm; m++) {
             uint32_t key = value ^ (masks[m] & 0xffffu);
             if (!small)
                 count[key + 1]++;
-            pr[np++] = (uint64_t)key << 48 | (uint64_t)(masks[m] >> 16) << 32 | j;
+            pr[np++] = (uint64_t)key << 48 | (masks[m] & 0xffff0000u) | base;
         }
     }
     if (small) { /* low byte, then high: the same order */
@@ -880,8 +885,9 @@ static int sweep_group(mih_batch *b, const mih_view *v, const ham_kernels *k,
                 if (lo < hi && hi <= v->n)
                     prefetch_run_head(v->postings[tb], lo, hi);
             }
-            uint32_t key = (uint32_t)(sorted[i] >> 48), j = (uint32_t)sorted[i];
-            unsigned pt = (unsigned)(sorted[i] >> 32) & 0xffffu;
+            uint32_t key = (uint32_t)(sorted[i] >> 48), j = (uint32_t)sorted[i] & 0xffffu;
+            uint16_t partner = (uint16_t)(sorted[i] >> 32);
+            unsigned pt = (unsigned)(sorted[i] >> 16) & 0xffffu;
             probe p = { .lo = mih_off(dir, key), .hi = mih_off(dir, key + 1),
                         .key = key, .table = (uint16_t)tb };
             if (p.hi <= p.lo || p.hi > v->n) /* empty, or damaged: verify reports it */
@@ -889,8 +895,7 @@ static int sweep_group(mih_batch *b, const mih_view *v, const ham_kernels *k,
             size_t len = p.hi - p.lo;
             if (len > b->run_cap && grow((void **)&b->run, &b->run_cap, len, sizeof *b->run))
                 return PHM_ERR_NOMEM;
-            p.c1 = (uint32_t)k->filter(post + 2 * (size_t)p.lo, len,
-                                       (uint16_t)mih_key(&queries[j], tb ^ 1), pt, 0, b->run);
+            p.c1 = (uint32_t)k->filter(post + 2 * (size_t)p.lo, len, partner, pt, 0, b->run);
             if (p.c1 == 0)
                 continue;
             uint32_t end = decode_slots(v, k, &p, b->run);

@@ -5,7 +5,8 @@
  * mih_search finds alone, each slot once and by slot: on uniform hashes
  * and on families of near-duplicates (a slot found on many halves), at
  * radii 0..40, with each SIMD level's kernels, in batches of 1, 7 and 200
- * queries, in one group, in groups split in halves and with early stops;
+ * queries, in one group, in groups split in halves and with early stops,
+ * and in a batch of MIH_BATCH_MAX queries;
  * a plan that scans, or a view without tables, is left to mih_search; a
  * batch of more than MIH_BATCH_MAX queries is refused. */
 #include <string.h>
@@ -224,6 +225,63 @@ static void check(const char *shape, const phm_pdq *h, size_t n, const phm_pdq *
     table_free(&m);
 }
 
+/* A batch of MIH_BATCH_MAX queries, each a hash of h moved by 0..3
+ * bits (query j near slot j % n): a probe carries its query's number in
+ * 16 bits, so the last queries of a full batch are where a number cut
+ * short would give one query's hits to another. Every query's hits hold
+ * its own slot, and the queries compared with brute force (every 1009th
+ * and the last 100) have exactly its hits. */
+static void check_full_batch(const phm_pdq *h, size_t n, const ham_kernels *k)
+{
+    enum { R = 4 };
+    size_t nq = MIH_BATCH_MAX;
+    phm_pdq *q = malloc(nq * sizeof *q);
+    if (!q)
+        bail();
+    rng g = { 99 };
+    for (size_t j = 0; j < nq; j++)
+        q[j] = rng_near(&g, &h[j % n], (int)(rng_next(&g) % 4));
+    mih_view v;
+    table_mem m;
+    build(&v, &m, h, n);
+    mih_batch b = { 0 };
+    size_t missing = 0, wrong = 0, compared = 0, calls = 0;
+    for (size_t q0 = 0, done = 0; q0 < nq; q0 += done) {
+        size_t len = nq - q0;
+        if (mih_batch_probe(&b, &v, k, &q[q0], len, R, (size_t)1 << 22, &done) || done == 0 ||
+            done > len || mih_batch_verify(&b, &v, k, &q[q0], done, R))
+            bail();
+        calls++;
+        for (size_t j = 0; j < done; j++) {
+            size_t qi = q0 + j, cnt = b.qoff[j + 1] - b.qoff[j], own = 0;
+            const ham_hit *got = b.hits + b.qoff[j];
+            for (size_t i = 0; i < cnt; i++)
+                own |= got[i].slot == qi % n;
+            missing += !own;
+            if (qi % 1009 && qi < nq - 100)
+                continue;
+            compared++;
+            size_t want = 0, at = 0, bad = 0;
+            for (size_t s = 0; s < n; s++) {
+                unsigned d = byte_dist(&q[qi], &h[s]);
+                if (d > R)
+                    continue;
+                want++;
+                bad |= at == cnt || got[at].slot != s || got[at].dist != d;
+                at++;
+            }
+            wrong += bad || want != cnt;
+        }
+    }
+    IS_INT(missing, 0, "%s: a batch of MIH_BATCH_MAX queries: each finds its own slot "
+           "(%zu calls)", phase_name(k), calls);
+    IS_INT(wrong, 0, "%s: a batch of MIH_BATCH_MAX queries: %zu of them, the last 100 "
+           "among them, equal brute force", phase_name(k), compared);
+    mih_batch_free(&b);
+    table_free(&m);
+    free(q);
+}
+
 int main(void)
 {
     enum { N = 24000, NQ = 200 };
@@ -249,6 +307,8 @@ int main(void)
             if (!tap_simd(levels[l]))
                 continue;
             check(clustered ? "families" : "uniform", h, N, q, NQ, ham_kernels_for(levels[l]));
+            if (!clustered)
+                check_full_batch(h, N, ham_kernels_for(levels[l]));
         }
     }
     free(h);
