@@ -44,9 +44,29 @@ size_t ham_filter_avx2(const uint16_t *p, size_t n, uint16_t q, unsigned t,
             m &= m - 1;
         }
     }
-    for (; i < n; i++) {
-        out[k] = first + (uint32_t)i;
-        k += (unsigned)__builtin_popcount((uint16_t)(p[i] ^ q)) <= t;
+    /* The rest (at 1 M hashes most runs are shorter than 16) in one step
+     * too: a masked load of the whole 32-bit words among them, which
+     * faults on nothing masked off; an odd last one alone, so that
+     * nothing past p[n - 1] is read. */
+    if (i < n) {
+        size_t rest = n - i, pairs = rest / 2;
+        if (pairs) {
+            const __m256i words = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)pairs), words);
+            __m256i c = popcount_bytes(_mm256_xor_si256(
+                _mm256_maskload_epi32((const int *)(const void *)&p[i], live), qv));
+            c = _mm256_add_epi16(_mm256_and_si256(c, byte), _mm256_srli_epi16(c, 8));
+            uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi16(c, tv)) &
+                         0x55555555u & (uint32_t)((1ull << (4 * pairs)) - 1);
+            while (m) {
+                out[k++] = first + (uint32_t)i + (uint32_t)__builtin_ctz(m) / 2;
+                m &= m - 1;
+            }
+        }
+        if (rest & 1) {
+            out[k] = first + (uint32_t)(n - 1);
+            k += (unsigned)__builtin_popcount((uint16_t)(p[n - 1] ^ q)) <= t;
+        }
     }
     return k;
 }
