@@ -13,20 +13,6 @@
 
 #include "index_block.h"
 
-void blk_u64_put(uint8_t b[8], uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-uint64_t blk_u64_get(const uint8_t b[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
-}
-
 MDB_val blk_lmdb_key(int kind, const uint8_t *k, size_t kl, uint8_t *buf)
 {
     if (kind == BLK_ENTRIES) {
@@ -39,6 +25,10 @@ MDB_val blk_lmdb_key(int kind, const uint8_t *k, size_t kl, uint8_t *buf)
 
 static int cmp_bytes(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
+    if (al == 8 && bl == 8) { /* entry numbers: every lookup's compares */
+        uint64_t x = blk_u64_get(a), y = blk_u64_get(b);
+        return (x > y) - (x < y);
+    }
     int c = memcmp(a, b, al < bl ? al : bl);
     return c ? c : (al > bl) - (al < bl);
 }

@@ -76,9 +76,27 @@ size_t blk_item_code(int kind, int first, const uint8_t *pk, size_t pkl,
  * more). Returns MDB_CORRUPTED-free: a BLK_ENTRIES key must be 8 bytes. */
 MDB_val blk_lmdb_key(int kind, const uint8_t *k, size_t kl, uint8_t *buf);
 
-/* Entry numbers as BLK_ENTRIES keys and BLK_KEYS values. */
-void blk_u64_put(uint8_t b[8], uint64_t v);
-uint64_t blk_u64_get(const uint8_t b[8]);
+/* Entry numbers as BLK_ENTRIES keys and BLK_KEYS values, big-endian.
+ * Written out byte by byte, which the compiler turns into one swap and
+ * store (a loop it did not: a fifth of decoding an entries item). */
+static inline void blk_u64_put(uint8_t b[8], uint64_t v)
+{
+    b[0] = (uint8_t)(v >> 56);
+    b[1] = (uint8_t)(v >> 48);
+    b[2] = (uint8_t)(v >> 40);
+    b[3] = (uint8_t)(v >> 32);
+    b[4] = (uint8_t)(v >> 24);
+    b[5] = (uint8_t)(v >> 16);
+    b[6] = (uint8_t)(v >> 8);
+    b[7] = (uint8_t)v;
+}
+
+static inline uint64_t blk_u64_get(const uint8_t b[8])
+{
+    return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+           (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+           (uint64_t)b[6] << 8 | (uint64_t)b[7];
+}
 
 /* Items of one or more blocks decoded for a change: offsets into bytes. */
 typedef struct blk_item {
