@@ -402,6 +402,64 @@ static int round_trip(int kind, const uint8_t (*k)[BLK_KEY_MAX], const size_t *k
     return blk_dec_next(&d) == MDB_NOTFOUND;
 }
 
+/* Decodes an entries block of the item coded from `prev` (entry 1000)
+ * and the item `item` (entry 1001, ilen bytes) after it: 0 when the
+ * second decodes to `want`, else the decoder's code. */
+static int second_item(const char *prev, const uint8_t *item, size_t ilen, const char *want)
+{
+    static blk_dec d;
+    uint8_t block[64], k0[8], lkb[8];
+    size_t len = 0;
+    blk_u64_put(k0, 1000);
+    block[len++] = BLK_ENTRIES;
+    block[len++] = 2;
+    len += blk_item_code(BLK_ENTRIES, 1, NULL, 0, NULL, 0, k0, 8, (const uint8_t *)prev,
+                         strlen(prev), block + len);
+    memcpy(block + len, item, ilen);
+    len += ilen;
+    MDB_val lk = blk_lmdb_key(BLK_ENTRIES, k0, 8, lkb);
+    int rc = blk_dec_start(&d, BLK_ENTRIES, lk.mv_data, lk.mv_size, block, len);
+    if (!rc)
+        rc = blk_dec_next(&d);
+    if (!rc)
+        rc = blk_dec_next(&d);
+    if (!rc && (d.vlen != strlen(want) || memcmp(d.val, want, d.vlen)))
+        rc = -1;
+    return rc;
+}
+
+/* An entries item is coded one way only: the middles of "PabcdefgS" and
+ * "PxbcyefzS" share "bc" and "ef", so the item is two literal runs around
+ * "bc", the first longest. The same record coded as one run, or as two
+ * around "ef", decodes to the same bytes but is refused: only the
+ * canonical coding is read, so a changed byte cannot pass as another
+ * coding of a valid block. */
+static void test_entries_canonical(void)
+{
+    const char *prev = "PabcdefgS", *next = "PxbcyefzS";
+    uint8_t k0[8], k1[8], item[32];
+    blk_u64_put(k0, 1000);
+    blk_u64_put(k1, 1001);
+    size_t n = blk_item_code(BLK_ENTRIES, 0, k0, 8, (const uint8_t *)prev, strlen(prev), k1, 8,
+                             (const uint8_t *)next, strlen(next), item);
+    IS_INT(second_item(prev, item, n, next), 0, "entries: the coded item decodes");
+    OK(n > 0 && item[0] == (0x40u | 1u << 3 | 1u),
+       "entries: it is two runs around the first longest shared run (header 0x%02x)",
+       n ? item[0] : 0);
+    /* one run: s 1, m1 7 + 0, c 1, the 7 bytes */
+    const uint8_t one[] = { 1u << 3 | 7u, 1, 0, 'x', 'b', 'c', 'y', 'e', 'f', 'z' };
+    IS_INT(second_item(prev, one, sizeof one, next), MDB_CORRUPTED,
+           "entries: the same record as one run is refused");
+    /* two runs around "ef": m1 4, k 2, m2 1 */
+    const uint8_t late[] = { 0x40u | 1u << 3 | 4u, 1, 2, 1, 'x', 'b', 'c', 'y', 'z' };
+    IS_INT(second_item(prev, late, sizeof late, next), MDB_CORRUPTED,
+           "entries: two runs around a shared run not the first longest are refused");
+    /* a prefix shorter than the one shared: c 0, s 1, m1 8 */
+    const uint8_t shortc[] = { 1u << 3 | 7u, 0, 1, 'P', 'x', 'b', 'c', 'y', 'e', 'f', 'z' };
+    IS_INT(second_item(prev, shortc, sizeof shortc, next), MDB_CORRUPTED,
+           "entries: a shared prefix left out is refused");
+}
+
 static void test_coding(void)
 {
     static uint8_t k[4][BLK_KEY_MAX], v[4][BLK_VAL_MAX], block[4 * BLK_ITEM_MAX + 16];
@@ -468,6 +526,7 @@ static void test_coding(void)
     if (!rc)
         rc = blk_dec_next(&d);
     IS_INT(rc, MDB_CORRUPTED, "a key equal to the one before is refused");
+    test_entries_canonical();
 }
 
 int main(void)
