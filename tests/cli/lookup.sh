@@ -117,6 +117,13 @@ printf 'hash,md5,source,id\n,0123456789abcdef0123456789abcdef,t,m1\n' > "$T/md5.
 "$P" index import "$DB" "$T/md5.csv" > /dev/null
 out=$("$P" lookup --index "$DB" --format csv "$T/md5.csv" | sed -n 2p)
 t_like "a digest query matches on the digest" "$out" ",md5:0123456789abcdef0123456789abcdef,match,.*,m1,"
+S1=00112233445566778899aabbccddeeff00112233
+S256=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100
+printf 'hash,sha1,sha256,source,id\n,%s,,t,s1\n,,%s,t,s256\n' "$S1" "$S256" > "$T/sha.csv"
+"$P" index import "$DB" "$T/sha.csv" > /dev/null
+out=$("$P" lookup --index "$DB" --format csv "$T/sha.csv" | sed -n '2,3p' | cut -d, -f3,4,6,7)
+t_is "sha1 and sha256 queries match on their digests" "$out" "sha1:$S1,match,t,s1
+sha256:$S256,match,t,s256"
 
 # --knn over a file of 1,200 queries (a batch split between threads),
 # PDQ and digest queries alternating: each PDQ query its 2 nearest, each
