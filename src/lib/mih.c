@@ -422,9 +422,14 @@ static int cmp_hit_slot(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Hits of a query sorted by insertion (up to 2.5 % of `phmatch lookup`
- * at 1 M went to qsort's calls of cmp_hit_slot on a handful of hits). */
-#define HITS_INSERTION_MAX 48
+/* Hits of a query are sorted by insertion while that moves few of them:
+ * up to 2.5 % of `phmatch lookup` at 1 M went to qsort's calls of
+ * cmp_hit_slot on a handful of hits, and a batch's hits come nearly in
+ * slot order (mih_batch_verify reads them by region of slots), where a
+ * family of near-duplicates gave a query a hundred or more and qsort was
+ * 3.9 %. Past HITS_MOVES(n) moves (unsorted hits, many of them) the rest
+ * is left to qsort, so the sort stays O(n log n). */
+#define HITS_MOVES(n) (8 * (n) + 1024)
 
 /* Sorts hits[0..n) by slot and keeps each slot once (a hash close on
  * several halves was found once per half); returns how many are left. */
@@ -432,21 +437,21 @@ static size_t hits_unique(ham_hit *h, size_t n)
 {
     if (n < 2)
         return n;
-    if (n <= HITS_INSERTION_MAX) { /* most queries: qsort's calls cost more */
-        for (size_t i = 1; i < n; i++) {
-            ham_hit x = h[i];
-            size_t j = i;
-            for (; j > 0 && h[j - 1].slot > x.slot; j--)
-                h[j] = h[j - 1];
-            h[j] = x;
-        }
-    } else {
-        qsort(h, n, sizeof *h, cmp_hit_slot);
+    size_t moves = 0, budget = HITS_MOVES(n), i = 1;
+    for (; i < n && moves <= budget; i++) {
+        ham_hit x = h[i];
+        size_t j = i;
+        for (; j > 0 && h[j - 1].slot > x.slot; j--)
+            h[j] = h[j - 1];
+        h[j] = x;
+        moves += i - j;
     }
+    if (i < n)
+        qsort(h, n, sizeof *h, cmp_hit_slot);
     size_t u = 1;
-    for (size_t i = 1; i < n; i++)
-        if (h[i].slot != h[u - 1].slot)
-            h[u++] = h[i];
+    for (size_t k = 1; k < n; k++)
+        if (h[k].slot != h[u - 1].slot)
+            h[u++] = h[k];
     return u;
 }
 
