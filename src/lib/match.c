@@ -928,11 +928,26 @@ static void put_lit(sink *k, const char *s)
     put(k, s, strlen(s));
 }
 
+/* A string literal, its length known when compiled. */
+#define PUT_LIT(k, lit) put((k), (lit), sizeof(lit) - 1)
+
+/* v in decimal: digits without snprintf, which with strlen was most of
+ * writing a record's numbers. */
+static void put_u64(sink *k, unsigned long long v)
+{
+    char num[24], *p = num + sizeof num;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(k, p, (size_t)(num + sizeof num - p));
+}
+
 /* A JSON string of index text (phm_json_quote's policy), or null. */
 static void put_text(sink *k, const char *s)
 {
     if (!s) {
-        put_lit(k, "null");
+        PUT_LIT(k, "null");
         return;
     }
     size_t n = strlen(s);
@@ -947,9 +962,12 @@ static void put_text(sink *k, const char *s)
 
 static void put_int(sink *k, long long v)
 {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", v);
-    put(k, num, n > 0 ? (size_t)n : 0);
+    if (v < 0) {
+        PUT_LIT(k, "-");
+        put_u64(k, 0ull - (unsigned long long)v);
+    } else {
+        put_u64(k, (unsigned long long)v);
+    }
 }
 
 static void put_real(sink *k, int known, double v)
@@ -959,69 +977,66 @@ static void put_real(sink *k, int known, double v)
     if (known && isfinite(v) && (n = snprintf(num, sizeof num, "%.3f", v)) > 0)
         put(k, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
     else
-        put_lit(k, "null");
+        PUT_LIT(k, "null");
 }
 
 /* The one writer of the record (phm_match_json documents it). */
 static void write_record(sink *k, const phm_match_hit *h)
 {
-    char num[32];
-    snprintf(num, sizeof num, "%llu", (unsigned long long)h->entry);
-    put_lit(k, "{\"entry\":");
-    put_lit(k, num);
-    put_lit(k, ",\"source\":");
+    PUT_LIT(k, "{\"entry\":");
+    put_u64(k, (unsigned long long)h->entry);
+    PUT_LIT(k, ",\"source\":");
     put_text(k, h->e.source);
-    put_lit(k, ",\"id\":");
+    PUT_LIT(k, ",\"id\":");
     put_text(k, h->e.id);
-    put_lit(k, ",\"category\":");
+    PUT_LIT(k, ",\"category\":");
     put_text(k, h->e.source ? (h->e.category ? h->e.category : "") : NULL);
     put_lit(k, h->kind == PHM_MATCH_VIDEO ? ",\"kind\":\"video\"" : ",\"kind\":\"image\"");
-    put_lit(k, ",\"distance\":");
+    PUT_LIT(k, ",\"distance\":");
     put_int(k, h->distance);
-    put_lit(k, ",\"orientation\":\"");
+    PUT_LIT(k, ",\"orientation\":\"");
     put_lit(k, phm_dihedral_name(h->orientation));
-    put_lit(k, "\",\"variant\":");
+    PUT_LIT(k, "\",\"variant\":");
     put_text(k, h->variant);
-    put_lit(k, ",\"known_variant\":");
+    PUT_LIT(k, ",\"known_variant\":");
     put_text(k, h->known_variant);
-    put_lit(k, ",\"frame\":");
+    PUT_LIT(k, ",\"frame\":");
     if (h->frame >= 0)
         put_int(k, h->frame);
     else
-        put_lit(k, "null");
-    put_lit(k, ",\"timestamp\":");
+        PUT_LIT(k, "null");
+    PUT_LIT(k, ",\"timestamp\":");
     put_real(k, h->frame >= 0, h->timestamp);
-    put_lit(k, ",\"frames\":");
+    PUT_LIT(k, ",\"frames\":");
     if (h->frames) {
         for (size_t i = 0; i < h->nframes; i++) {
-            snprintf(num, sizeof num, "%llu", (unsigned long long)h->frames[i].frame);
             put_lit(k, i ? ",{\"frame\":" : "[{\"frame\":");
-            put_lit(k, num);
-            put_lit(k, ",\"timestamp\":");
+            put_u64(k, (unsigned long long)h->frames[i].frame);
+            PUT_LIT(k, ",\"timestamp\":");
             put_real(k, 1, h->frames[i].timestamp);
-            put_lit(k, "}");
+            PUT_LIT(k, "}");
         }
         put_lit(k, h->nframes ? "]" : "[]");
     } else {
-        put_lit(k, "null");
+        PUT_LIT(k, "null");
     }
-    put_lit(k, ",\"query_percent\":");
+    PUT_LIT(k, ",\"query_percent\":");
     put_real(k, h->compared, h->query_percent);
-    put_lit(k, ",\"compared_percent\":");
+    PUT_LIT(k, ",\"compared_percent\":");
     put_real(k, h->compared, h->compared_percent);
-    put_lit(k, ",\"suppressed_by\":");
+    PUT_LIT(k, ",\"suppressed_by\":");
     if (h->suppressed_by.source) {
-        put_lit(k, "{\"source\":");
+        PUT_LIT(k, "{\"source\":");
         put_text(k, h->suppressed_by.source);
-        put_lit(k, ",\"id\":");
+        PUT_LIT(k, ",\"id\":");
         put_text(k, h->suppressed_by.id);
-        put_lit(k, ",\"distance\":");
+        PUT_LIT(k, ",\"distance\":");
         put_int(k, h->suppressed_by.distance);
-        put_lit(k, "}");
+        PUT_LIT(k, "}");
     } else {
-        put_lit(k, "null");
+        PUT_LIT(k, "null");
     }
-    put_lit(k, "}");
+    PUT_LIT(k, "}");
 }
 
 size_t phm_match_json(const phm_match_hit *h, char *out, size_t cap)

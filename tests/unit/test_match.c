@@ -65,6 +65,17 @@ static void test_record(void)
            "\"compared_percent\":null,\"suppressed_by\":null}",
            "record: frames of a known image in a video, variants named");
     h.variant = h.known_variant = NULL;
+    /* numbers at their ends: the largest entry number, frame and distance 0 */
+    h.entry = UINT64_MAX;
+    h.distance = 0;
+    fr[0].frame = 0;
+    phm_match_json(&h, buf, sizeof buf);
+    static const char big[] = "{\"entry\":18446744073709551615,";
+    OK(strncmp(buf, big, sizeof big - 1) == 0 &&
+           strstr(buf, "\"distance\":0,") && strstr(buf, "[{\"frame\":0,"),
+       "record: entry 2^64 - 1, distance 0, frame 0 written whole");
+    h.entry = 7;
+    h.distance = 4;
 
     h.e.source = "v";
     h.e.id = "x";
