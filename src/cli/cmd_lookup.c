@@ -217,24 +217,35 @@ static int set_jhead(lookup_run *r, const char *name)
     return 0;
 }
 
+/* A digest query's strongest digest: its bytes, with its signal, size and
+ * the prefix of its text ("sha256:"). */
+static const uint8_t *query_digest(const lookup_query *q, unsigned *sig, size_t *n,
+                                   const char **kind)
+{
+    if (q->signals & PHM_SIG_SHA256) {
+        *sig = PHM_SIG_SHA256, *n = sizeof q->sha256, *kind = "sha256:";
+        return q->sha256;
+    }
+    if (q->signals & PHM_SIG_SHA1) {
+        *sig = PHM_SIG_SHA1, *n = sizeof q->sha1, *kind = "sha1:";
+        return q->sha1;
+    }
+    *sig = PHM_SIG_MD5, *n = sizeof q->md5, *kind = "md5:";
+    return q->md5;
+}
+
 static void query_text(const lookup_query *q, char *buf, size_t len)
 {
-    const uint8_t *d = NULL;
-    size_t n = 0;
-    const char *kind = "";
     if (q->signals & PHM_SIG_PDQ) {
         char hex[PHM_PDQ_HEX_LEN + 1];
         phm_pdq_to_hex(&q->pdq, hex);
         snprintf(buf, len, "%s", hex);
         return;
     }
-    if (q->signals & PHM_SIG_SHA256) {
-        d = q->sha256, n = 32, kind = "sha256:";
-    } else if (q->signals & PHM_SIG_SHA1) {
-        d = q->sha1, n = 20, kind = "sha1:";
-    } else {
-        d = q->md5, n = 16, kind = "md5:";
-    }
+    unsigned sig;
+    size_t n;
+    const char *kind;
+    const uint8_t *d = query_digest(q, &sig, &n, &kind);
     size_t k = (size_t)snprintf(buf, len, "%s", kind);
     for (size_t i = 0; i < n && k + 2 < len; i++) {
         buf[k++] = phm_hex_digits[d[i] >> 4];
@@ -400,12 +411,10 @@ static int search_range(const lookup_run *r, lookup_worker *w, FILE *out,
             continue;
         }
         /* Digest query: the strongest digest it carries. */
-        unsigned sig = PHM_SIG_MD5;
-        const uint8_t *d = q[i].md5;
-        if (q[i].signals & PHM_SIG_SHA256)
-            sig = PHM_SIG_SHA256, d = q[i].sha256;
-        else if (q[i].signals & PHM_SIG_SHA1)
-            sig = PHM_SIG_SHA1, d = q[i].sha1;
+        unsigned sig;
+        size_t dlen;
+        const char *kind;
+        const uint8_t *d = query_digest(&q[i], &sig, &dlen, &kind);
         const phm_match *dm;
         size_t dn;
         rc = phm_search_digest(w->ds, sig, d, &dm, &dn, w->err, sizeof w->err);

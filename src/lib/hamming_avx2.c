@@ -25,48 +25,50 @@ static inline __m256i popcount_bytes(__m256i x)
     return _mm256_add_epi8(lo, hi);
 }
 
-/* 16 postings per step; a compare result has two mask bits per lane. */
+/* The lanes of x (16 postings) within t bits of the partner key q, as
+ * the even bits of a 32-bit mask (a compare gives two bits a lane). */
+static inline uint32_t passing(__m256i x, __m256i qv, __m256i tv)
+{
+    __m256i c = popcount_bytes(_mm256_xor_si256(x, qv));
+    c = _mm256_add_epi16(_mm256_and_si256(c, _mm256_set1_epi16(0xff)), _mm256_srli_epi16(c, 8));
+    /* lanes <= t  <=>  not (lane > t); counts are 0..16, signed compare */
+    return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi16(c, tv)) & 0x55555555u;
+}
+
+/* Appends first + the lane of each of m's bits to out[k..]; the new k. */
+static inline size_t put_lanes(uint32_t *out, size_t k, uint32_t first, uint32_t m)
+{
+    while (m) {
+        out[k++] = first + (uint32_t)__builtin_ctz(m) / 2;
+        m &= m - 1;
+    }
+    return k;
+}
+
+/* 16 postings per step. */
 size_t ham_filter_avx2(const uint16_t *p, size_t n, uint16_t q, unsigned t,
                        uint32_t first, uint32_t *out)
 {
-    const __m256i qv = _mm256_set1_epi16((short)q);
-    /* lanes <= t  <=>  not (lane > t); counts are 0..16, signed compare */
-    const __m256i tv = _mm256_set1_epi16((short)t);
-    const __m256i byte = _mm256_set1_epi16(0xff);
+    const __m256i qv = _mm256_set1_epi16((short)q), tv = _mm256_set1_epi16((short)t);
     size_t k = 0, i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256i c = popcount_bytes(_mm256_xor_si256(
-            _mm256_loadu_si256((const __m256i *)(const void *)&p[i]), qv));
-        c = _mm256_add_epi16(_mm256_and_si256(c, byte), _mm256_srli_epi16(c, 8));
-        uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi16(c, tv)) & 0x55555555u;
-        while (m) {
-            out[k++] = first + (uint32_t)i + (uint32_t)__builtin_ctz(m) / 2;
-            m &= m - 1;
-        }
-    }
+    for (; i + 16 <= n; i += 16)
+        k = put_lanes(out, k, first + (uint32_t)i,
+                      passing(_mm256_loadu_si256((const __m256i *)(const void *)&p[i]), qv, tv));
     /* The rest (at 1 M hashes most runs are shorter than 16) in one step
      * too: a masked load of the whole 32-bit words among them, which
      * faults on nothing masked off; an odd last one alone, so that
      * nothing past p[n - 1] is read. */
-    if (i < n) {
-        size_t rest = n - i, pairs = rest / 2;
-        if (pairs) {
-            const __m256i words = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)pairs), words);
-            __m256i c = popcount_bytes(_mm256_xor_si256(
-                _mm256_maskload_epi32((const int *)(const void *)&p[i], live), qv));
-            c = _mm256_add_epi16(_mm256_and_si256(c, byte), _mm256_srli_epi16(c, 8));
-            uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi16(c, tv)) &
-                         0x55555555u & (uint32_t)((1ull << (4 * pairs)) - 1);
-            while (m) {
-                out[k++] = first + (uint32_t)i + (uint32_t)__builtin_ctz(m) / 2;
-                m &= m - 1;
-            }
-        }
-        if (rest & 1) {
-            out[k] = first + (uint32_t)(n - 1);
-            k += (unsigned)__builtin_popcount((uint16_t)(p[n - 1] ^ q)) <= t;
-        }
+    size_t rest = n - i, pairs = rest / 2;
+    if (pairs) {
+        const __m256i words = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)pairs), words);
+        __m256i x = _mm256_maskload_epi32((const int *)(const void *)&p[i], live);
+        k = put_lanes(out, k, first + (uint32_t)i,
+                      passing(x, qv, tv) & (uint32_t)((1ull << (4 * pairs)) - 1));
+    }
+    if (rest & 1) {
+        out[k] = first + (uint32_t)(n - 1);
+        k += (unsigned)__builtin_popcount((uint16_t)(p[n - 1] ^ q)) <= t;
     }
     return k;
 }
