@@ -137,26 +137,30 @@ static size_t same_tail(const uint8_t *a, const uint8_t *b, size_t n)
     return s;
 }
 
-/* Bit j set where a[j] == b[j], for j < n <= 64: per word, the bytes of
- * a ^ b that are zero (exactly: no carry crosses a byte), their top bits
- * gathered into one byte by a multiply whose partial products never
- * meet. */
-static uint64_t same_mask(const uint8_t *a, const uint8_t *b, size_t n)
+/* The places of the zero bytes of x, as the low 8 bits: exactly (no
+ * carry crosses a byte), their top bits gathered into one byte by a
+ * multiply whose partial products never meet. */
+static inline uint64_t zero_bytes(uint64_t x)
 {
     const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+    uint64_t zero = ~(((x & low7) + low7) | x | low7);
+    return ((zero >> 7) * 0x0102040810204080ull) >> 56;
+}
+
+/* Bit j set where a[j] == b[j], for j < n <= 64, a word at a time; the
+ * last part word is the word that ends at n, shifted down. */
+static uint64_t same_mask(const uint8_t *a, const uint8_t *b, size_t n)
+{
     uint64_t m = 0;
-    for (size_t j = 0; j < n; j += 8) {
-        uint64_t x;
-        if (n - j >= 8) {
-            x = load_le64(a + j) ^ load_le64(b + j);
-        } else {
-            uint8_t pa[8] = { 0 }, pb[8] = { 0 };
-            memcpy(pa, a + j, n - j);
-            memcpy(pb, b + j, n - j);
-            x = load_le64(pa) ^ load_le64(pb);
-        }
-        uint64_t zero = ~(((x & low7) + low7) | x | low7);
-        m |= ((zero >> 7) * 0x0102040810204080ull) >> 56 << j;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        m |= zero_bytes(load_le64(a + j) ^ load_le64(b + j)) << j;
+    if (j < n && n >= 8) {
+        uint64_t x = (load_le64(a + n - 8) ^ load_le64(b + n - 8)) >> 8 * (8 - (n - j));
+        m |= zero_bytes(x) << j;
+    } else {
+        for (; j < n; j++)
+            m |= (uint64_t)(a[j] == b[j]) << j;
     }
     return n < 64 ? m & (((uint64_t)1 << n) - 1) : m;
 }
@@ -189,9 +193,14 @@ static size_t best_run(const uint8_t *a, const uint8_t *b, size_t n, size_t *at)
 }
 
 /* Whether a[0..n) and b[0..n) share a run of 2 bytes or more at the
- * same place (best_run >= 2, without finding the longest). */
+ * same place (best_run >= 2, without finding the longest): two equal
+ * places in a row. */
 static int pair_run(const uint8_t *a, const uint8_t *b, size_t n)
 {
+    if (n <= 64) {
+        uint64_t m = same_mask(a, b, n);
+        return (m & m >> 1) != 0;
+    }
     unsigned prev = 0;
     for (size_t j = 0; j < n; j++) {
         unsigned eq = a[j] == b[j];
