@@ -1232,7 +1232,7 @@ int phm_hashlist_read(phm_hashlist_reader *r, phm_entry *e, char *err, size_t er
         err[0] = '\0';
     if (!r || !e)
         return PHM_ERR_INVALID;
-    if (r->opt.read_ahead && !r->ahead_tried) {
+    if (!r->ahead_tried && r->opt.read_ahead) { /* opt is the thread's side */
         r->ahead_tried = 1;
         hl_ahead_start(r); /* when it cannot (not a file, no thread): read here */
     }

@@ -34,12 +34,15 @@ typedef struct ah_item {
     size_t at; /* the entry (records), the message (errors, warnings) */
 } ah_item;
 
+/* A batch's fields, then HL_APART bytes: the thread counts items into one
+ * batch while the caller reads the count of the one before it. */
 typedef struct ah_batch {
     ah_item *items;
     size_t n, cap;
     uint8_t *bytes;
     size_t used, size;
     int full; /* handed to the caller, not yet given back */
+    char apart[HL_APART];
 } ah_batch;
 
 struct hl_ahead {
@@ -50,13 +53,14 @@ struct hl_ahead {
     ah_batch b[AH_BATCHES];
     atomic_int stop;   /* the caller closes: the thread ends */
     int exited;        /* the thread has published its last batch */
+    void (*warn)(void *ctx, const char *msg); /* the caller's callback */
+    void *warn_ctx;
     /* the thread's side */
     ah_batch *fill;    /* being filled, or NULL */
     size_t fill_at;    /* its index in b */
     int failed;        /* out of memory in the thread */
-    void (*warn)(void *ctx, const char *msg); /* the caller's callback */
-    void *warn_ctx;
-    /* the caller's side */
+    char apart[HL_APART];
+    /* the caller's side, written for every item */
     size_t take_at;    /* the batch read from */
     size_t next;       /* its next item */
     int taking;        /* b[take_at] is being read */

@@ -121,7 +121,17 @@ enum { HL_REMOVED = 2, HL_DOC_EOF = 3 };
 /* hl_next_line(): an overlong line, skipped. */
 enum { HL_LINE_TOO_LONG = -100 };
 
+/* Bytes kept between fields one thread writes often and fields another
+ * reads often, whatever the allocation's alignment: a cache line, so
+ * that they never share one (with a read-ahead thread, the caller's
+ * every read missed on a line that the thread had just written). */
+#define HL_APART 64
+
 struct phm_hashlist_reader {
+    /* the caller's, read at every phm_hashlist_read() */
+    int ahead_tried; /* read_ahead: hl_ahead_start() was called */
+    struct hl_ahead *ahead; /* read_ahead: its thread reads the rest */
+    char apart[HL_APART];   /* from here on, the read-ahead thread's */
     FILE *fp;               /* input: a stream ... */
     const unsigned char *mem; /* ... or memory */
     size_t mem_len, mem_pos;
@@ -133,8 +143,6 @@ struct phm_hashlist_reader {
     int first_line;  /* the next line is the list's first (BOM check) */
     int pending;     /* hl_next_line() hands out pend_line again */
     int video_done;  /* vpdq: the file's one record was read */
-    int ahead_tried; /* read_ahead: hl_ahead_start() was called */
-    struct hl_ahead *ahead; /* read_ahead: its thread reads the rest */
     const char *pend_line;
     size_t pend_len;
     uint64_t lineno;   /* physical lines consumed */
