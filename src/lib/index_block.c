@@ -268,11 +268,9 @@ size_t blk_item_code(int kind, int first, const uint8_t *pk, size_t pkl,
     size_t n = 0;
     uint64_t d = blk_u64_get(v) - (first ? 0 : blk_u64_get(pv));
     if (!first) {
-        size_t c = 0;
-        while (c < pkl && c < kl && pk[c] == k[c])
-            c++;
+        size_t c = same_head(pk, k, pkl < kl ? pkl : kl);
         n += front_put(out, d == 1, c, kl - c);
-        memcpy(out + n, k + c, kl - c);
+        copy_few(out + n, k + c, kl - c);
         n += kl - c;
         if (d == 1)
             return n;
@@ -1050,9 +1048,9 @@ int blk_append(blk_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t
     }
     m->body_len += n;
     m->tn++;
-    memcpy(m->tkey, k, kl);
+    copy_few(m->tkey, k, kl);
     m->tkey_len = kl;
-    memcpy(m->tval, v, vl);
+    copy_few(m->tval, v, vl);
     m->tval_len = vl;
     m->tail_dirty = 1;
     return 0;

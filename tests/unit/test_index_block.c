@@ -556,6 +556,63 @@ static void test_entries_model(void)
        "and equal-length records over 64 bytes (%zu)", twos, runs_late, longs);
 }
 
+/* A keys item as docs/INDEX_FORMAT.md defines it, a byte at a time (not
+ * a block's first): header, the varints present, the key's suffix, the
+ * entry number's zigzag difference unless it is the previous one + 1. */
+static size_t model_key(const uint8_t *pk, size_t pkl, const uint8_t *k, size_t kl,
+                        uint64_t d, uint8_t *out)
+{
+    size_t c = 0;
+    while (c < pkl && c < kl && pk[c] == k[c])
+        c++;
+    size_t l = kl - c;
+    uint64_t z = (d << 1) ^ (uint64_t)(-(int64_t)(d >> 63));
+    const struct {
+        int present;
+        uint64_t value;
+    } field[] = { { c >= 15, c - 15 }, { l >= 7, l - 7 } };
+    size_t n = 0;
+    out[n++] = (uint8_t)((d == 1 ? 0x80u : 0) | (c < 15 ? c : 15) << 3 | (l < 7 ? l : 7));
+    for (size_t f = 0; f < sizeof field / sizeof field[0]; f++)
+        if (field[f].present)
+            n += idx_uv_put(out + n, field[f].value);
+    memcpy(out + n, k + c, l);
+    n += l;
+    return d == 1 ? n : n + idx_uv_put(out + n, z);
+}
+
+/* blk_item_code's keys items equal the model's bytes, for keys of 0..40
+ * bytes (shared prefixes on both sides of a word and of 15) from a
+ * three-letter alphabet, entry numbers the next one, near or far. */
+static void test_keys_model(void)
+{
+    uint8_t pk[64], k[64], pv[8], v[8], got[BLK_ITEM_MAX], want[BLK_ITEM_MAX];
+    uint64_t r = 0x2545f4914f6cdd1dull, e = 1000;
+    size_t bad = 0, pkl = 0, long_prefix = 0;
+    for (int round = 0; round < 100000; round++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        size_t kl = (size_t)(r % 41), keep = (size_t)(r >> 8) % 41;
+        for (size_t j = 0; j < kl; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            k[j] = j < keep && j < pkl ? pk[j] : (uint8_t)('a' + r % 3);
+        }
+        uint64_t d = (r >> 20 & 3) == 0 ? 1 : (r >> 22 & 1) ? (r >> 24) % 9 : r >> 30;
+        blk_u64_put(pv, e);
+        blk_u64_put(v, e + d);
+        size_t g = blk_item_code(BLK_KEYS, 0, pk, pkl, pv, 8, k, kl, v, 8, got);
+        size_t w = model_key(pk, pkl, k, kl, d, want);
+        if ((g != w || memcmp(got, want, w)) && bad++ < 3)
+            printf("# keys item %d (%zu then %zu bytes) differs from the model\n", round, pkl,
+                   kl);
+        long_prefix += keep >= 15 && pkl >= 15 && kl >= 15;
+        memcpy(pk, k, kl);
+        pkl = kl;
+        e += d;
+    }
+    IS_INT((long)bad, 0, "keys: 100,000 items coded as the byte-at-a-time model codes them");
+    OK(long_prefix > 1000, "keys: with shared prefixes of 15 bytes or more (%zu)", long_prefix);
+}
+
 static void test_coding(void)
 {
     static uint8_t k[4][BLK_KEY_MAX], v[4][BLK_VAL_MAX], block[4 * BLK_ITEM_MAX + 16];
@@ -636,6 +693,7 @@ int main(void)
     }
     test_coding();
     test_entries_model();
+    test_keys_model();
     test_random(BLK_ENTRIES, "entries", 17);
     test_random(BLK_KEYS, "keys", 23);
     test_del_many(BLK_ENTRIES, "entries-many", 31);
