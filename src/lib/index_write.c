@@ -126,6 +126,8 @@ struct phm_index_txn {
      * (index_plan.c), when the commit will rebuild a first import */
     idx_plan *plan;
     int plan_tried;
+    size_t plan_min; /* plan_min(), read once: getenv at every add was
+                      * a sixteenth of a 262,144-hash import's instructions */
     /* direct mode: while adds arrive in key order past every stored key,
      * they are appended at once, without buffering */
     int direct;
@@ -171,6 +173,7 @@ struct phm_index_txn {
 };
 
 static int load_record(phm_index_txn *t, uint64_t eid, uint8_t *old, size_t *olen);
+static size_t plan_min(void);
 static int flush_pending(phm_index_txn *t);
 static int pend_push(phm_index_txn *t, const uint8_t *key, size_t klen, const uint8_t *rec,
                      size_t rlen, const phm_pdq *h, size_t nh, uint32_t kh);
@@ -389,6 +392,7 @@ int phm_index_txn_begin(phm_index *idx, phm_index_txn **out, char *err,
     }
     t->idx = idx;
     t->now = (int64_t)time(NULL);
+    t->plan_min = plan_min();
     idx_len len;
     int rc = idx_txn_begin(idx, 0, &t->txn, &len);
     if (!rc)
@@ -576,7 +580,7 @@ static int new_push(phm_index_txn *t, uint64_t eid, const phm_pdq *h)
     if (t->plan) {
         if (t->nnew % PLAN_FEED == 0)
             idx_plan_feed(t->plan, t->new_hashes, t->new_eids, t->nnew, t->new_cap);
-    } else if (!t->plan_tried && t->nnew >= plan_min()) {
+    } else if (!t->plan_tried && t->nnew >= t->plan_min) {
         plan_try(t);
     }
     return 0;
