@@ -509,6 +509,17 @@ static inline uint64_t idx_delta_key_eid(const uint8_t *key)
     return eid;
 }
 
+/* 8 bytes as a little-endian number (the byte order of LMDB's own headers,
+ * and of index_block.c's word-at-a-time compares: byte j is bits
+ * 8j..8j+7). Written out byte by byte, which the compiler makes one load
+ * on a little-endian host and still right on another. */
+static inline uint64_t idx_u64_le(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
 /* Reads the base's blobs from `txn` into a view; pointers into the map
  * (or into `mem`). Fails with PHM_ERR_CORRUPT when sizes disagree with
  * the header. `mem` must be zeroed or freed before; the caller frees it

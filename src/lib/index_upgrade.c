@@ -88,14 +88,6 @@ typedef struct old_index {
 
 static const char *const gov_names[3] = { "sources", "disabled", "quarantine" };
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* The pid of another process that holds `path`-lock (LMDB takes a shared
  * lock on its first byte for as long as it has the file open), or 0. Only
  * called while this process holds no lock on that file: closing the
@@ -690,7 +682,7 @@ static int copy_rows(upgrade *u)
             key[k.mv_size] = '\0';
             const uint8_t *p = v.mv_data;
             rc = idx_gov_state_put(idx, txn, q, key, key + (nul - (const char *)k.mv_data) + 1,
-                                   le64(p), le64(p + 8));
+                                   idx_u64_le(p), idx_u64_le(p + 8));
             if (rc == EINVAL)
                 rc = MDB_CORRUPTED;
             if (rc)
