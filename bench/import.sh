@@ -46,11 +46,27 @@ ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -g -fopenmp \
 
 now() { date +%s.%N; }
 runs=$out/runs.tsv
-printf 'n\tpath\trep\tseconds\trate\n' >"$runs"
-# record PATH SECONDS - one run of size $n, repetition $r, into runs.tsv.
+printf 'n\tpath\trep\tseconds\trate\tcpu\n' >"$runs"
+# record PATH SECONDS CPU - one run of size $n, repetition $r, into runs.tsv.
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$1" "$r" "$2" \
-        "$(awk -v n="$n" -v s="$2" 'BEGIN { printf "%.0f", n / s }')" >>"$runs"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$1" "$r" "$2" \
+        "$(awk -v n="$n" -v s="$2" 'BEGIN { printf "%.0f", n / s }')" "$3" >>"$runs"
+}
+# cpu_between A B - user + sys seconds of the shell's finished children
+# between two outputs of `times` (files A and B; the second line of each,
+# "XmY.YYs XmY.YYs"). `times` itself must run in this shell, with its
+# output redirected: in a command substitution it would be a subshell's,
+# with no children.
+cpu_between() {
+    awk 'FNR == 2 {
+        s = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+        c[++k] = s }
+        END { printf "%.3f", c[2] - c[1] }' "$1" "$2"
+}
+# cpu_of LINE - the "cpu X s" figure of an index_bench line.
+cpu_of() {
+    printf '%s\n' "$1" | sed -n 's/.*; cpu \([0-9.]*\) s.*/\1/p'
 }
 echo "bench/import: $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg); sizes: $sizes; $reps runs each" >&2
 for n in $sizes; do
@@ -68,7 +84,7 @@ for n in $sizes; do
         line=$(IMPORT_ONLY=1 "$out/index_bench" "$n" "$out" 2>>"$log" | grep '^import:') ||
             die "index_bench failed (see $log)"
         secs=$(printf '%s\n' "$line" | sed 's/^import: \([0-9.]*\) s.*/\1/')
-        record library "$secs"
+        record library "$secs" "$(cpu_of "$line")"
         bytes=$(stat -c %s "$out/bench-$n.phmi")
         rm -f "$out/bench-$n.phmi" "$out/bench-$n.phmi-lock"
 
@@ -76,7 +92,7 @@ for n in $sizes; do
         line=$("$out/index_bench" floor "$bytes" "$out" 2>>"$log" | grep '^floor:') ||
             die "index_bench floor failed (see $log)"
         secs=$(printf '%s\n' "$line" | sed 's/^floor: \([0-9.]*\) s.*/\1/')
-        record floor "$secs"
+        record floor "$secs" "$(cpu_of "$line")"
         echo "bench/import: $n: $line" >>"$log"
 
         sleep "$pause"
@@ -84,11 +100,13 @@ for n in $sizes; do
         rm -f "$db" "$db-lock"
         "$build/phmatch" index create "$db" >>"$log" 2>&1 || die "index create failed (see $log)"
         t0=$(now)
+        times >"$out/times0"
         "$build/phmatch" index import --source bench "$db" "$list" >>"$log" 2>&1 ||
             die "index import failed (see $log)"
+        times >"$out/times1"
         t1=$(now)
         secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-        record cli "$secs"
+        record cli "$secs" "$(cpu_between "$out/times0" "$out/times1")"
         rm -f "$db" "$db-lock"
         r=$((r + 1))
     done
@@ -96,27 +114,34 @@ done
 
 echo
 echo "== Bulk import into a fresh index ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg))"
-printf '%-10s %-8s %12s %9s   %s\n' "hashes" "path" "M hashes/s" "x floor" "runs (s)"
+printf '%-10s %-8s %12s %9s %8s %9s   %s\n' "hashes" "path" "M hashes/s" "x floor" \
+    "CPU s" "x floor" "runs (s)"
 for n in $sizes; do
     awk -F '\t' -v n="$n" '
-        function median(p,   k, i, j, t, a) {
+        function median(v, p,   k, i, j, t, a) {
             k = 0
-            for (i = 0; i < cnt[p]; i++) a[k++] = rate[p, i]
+            for (i = 0; i < cnt[p]; i++) a[k++] = v[p, i]
             for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
             return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
         }
-        $1 == n { rate[$2, cnt[$2]++] = $5; secs[$2] = secs[$2] " " $4 }
+        $1 == n { cpu[$2, cnt[$2]] = $6; rate[$2, cnt[$2]++] = $5; secs[$2] = secs[$2] " " $4 }
         END {
-            f = median("floor")
+            f = median(rate, "floor")
+            fc = median(cpu, "floor")
             for (q = 0; q < 3; q++) {
                 p = q == 0 ? "library" : q == 1 ? "cli" : "floor"
-                m = median(p)
-                printf "%-10s %-8s %12.3f %9.2f  %s\n", n, p, m / 1e6, f / m, secs[p]
+                m = median(rate, p)
+                c = median(cpu, p)
+                printf "%-10s %-8s %12.3f %9.2f %8.2f %9.2f  %s\n", n, p, m / 1e6, f / m, c,
+                    (fc > 0 ? c / fc : 0), secs[p]
             }
         }' "$runs"
 done
 echo
 echo "x floor: time over the floor's (fill fresh memory as large as the index file, write"
 echo "it to a new file, sync): what an LMDB commit of that many bytes costs at the least here."
+echo "CPU s: user + sys of the process (median), and over the floor's CPU time; less"
+echo "distorted by other load than the wall clock. On C cores a path within 1.2 x the"
+echo "floor's wall time has at most 1.2 x C x that wall time of CPU to spend."
 echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"
