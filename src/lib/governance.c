@@ -181,20 +181,6 @@ static unsigned get16(const uint8_t *p)
     return (unsigned)p[0] | (unsigned)p[1] << 8;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 #define GOV_RECORD_MAX                                                   \
     (GOV_SOURCE_HEADER +                                                 \
      PHM_SOURCE_MAX_CATEGORIES * (4 + PHM_INDEX_MAX_CATEGORY + PHM_SOURCE_MAX_CATEGORY_NAME))
@@ -215,7 +201,7 @@ static size_t source_encode(const phm_source_settings *s, uint8_t *buf)
     uint32_t off = (uint32_t)((1.0 - s->matching_ratio) * 1e6 + 0.5);
     put16(buf + 12, off & 0xffff);
     put16(buf + 14, off >> 16);
-    put64(buf + 16, s->quarantine_window_ns);
+    idx_u64_le_put(buf + 16, s->quarantine_window_ns);
     size_t n = GOV_SOURCE_HEADER;
     for (size_t i = 0; i < s->ncategories; i++) {
         const char *t[2] = { s->categories[i].code, s->categories[i].name };
@@ -247,7 +233,7 @@ static int source_decode(const void *rec, size_t len, phm_source_settings *out)
     out->min_quality = (int16_t)get16(p + 4);
     size_t nc = get16(p + 6);
     out->quarantine_limit = (uint32_t)get16(p + 8) | (uint32_t)get16(p + 10) << 16;
-    out->quarantine_window_ns = get64(p + 16);
+    out->quarantine_window_ns = idx_u64_le(p + 16);
     if (nc > PHM_SOURCE_MAX_CATEGORIES)
         return PHM_ERR_CORRUPT;
     size_t n = GOV_SOURCE_HEADER;
@@ -546,8 +532,8 @@ static int state_foreach(phm_index *idx, MDB_dbi dbi,
         memcpy(key, k.mv_data, k.mv_size);
         key[k.mv_size] = '\0';
         size_t sl = (size_t)(nul - (const char *)k.mv_data);
-        if ((st = fn(ctx, key, key + sl + 1, get64(v.mv_data),
-                     get64((const uint8_t *)v.mv_data + 8))))
+        if ((st = fn(ctx, key, key + sl + 1, idx_u64_le(v.mv_data),
+                     idx_u64_le((const uint8_t *)v.mv_data + 8))))
             break;
     }
     if (c)
@@ -758,8 +744,8 @@ int phm_index_entries_disable(phm_index *idx, const char *source, const char *co
             break;
         MDB_val k = { kl, key };
         if (disable) {
-            put64(val, (uint64_t)until);
-            put64(val + 8, (uint64_t)now);
+            idx_u64_le_put(val, (uint64_t)until);
+            idx_u64_le_put(val + 8, (uint64_t)now);
             MDB_val v = { sizeof val, val };
             rc = mdb_put(w.txn, idx->db_disabled, &k, &v, 0);
         } else {
@@ -789,8 +775,8 @@ int phm_index_quarantine_add(phm_index *idx, const char *source, const char *id,
         mdb_txn_abort(w.txn);
         return not_found(idx, source, id, "entry", err, errlen);
     }
-    put64(val, (uint64_t)when);
-    put64(val + 8, count);
+    idx_u64_le_put(val, (uint64_t)when);
+    idx_u64_le_put(val + 8, count);
     MDB_val k = { kl, key }, v = { sizeof val, val };
     if (!rc) {
         rc = mdb_put(w.txn, idx->db_quarantine, &k, &v, MDB_NOOVERWRITE);
@@ -829,8 +815,8 @@ int idx_gov_state_put(phm_index *idx, MDB_txn *txn, int quarantine, const char *
     uint8_t key[KEY_MAX], val[GOV_STATE_BYTES];
     if (text_len(source, PHM_INDEX_MAX_SOURCE) < 1 || text_len(id, PHM_INDEX_MAX_ID) < 1)
         return EINVAL;
-    put64(val, a);
-    put64(val + 8, b);
+    idx_u64_le_put(val, a);
+    idx_u64_le_put(val + 8, b);
     MDB_val k = { rec_key(source, id, key), key }, v = { sizeof val, val };
     return mdb_put(txn, quarantine ? idx->db_quarantine : idx->db_disabled, &k, &v, 0);
 }
@@ -929,7 +915,7 @@ int gov_entry_blocked(phm_searcher *s, const char *source, const char *id, int64
     MDB_val k = { rec_key(source, id, key), key }, v;
     int rc = mdb_get(s->txn, idx->db_disabled, &k, &v);
     if (rc == 0 && v.mv_size == GOV_STATE_BYTES) {
-        int64_t until = (int64_t)get64(v.mv_data);
+        int64_t until = (int64_t)idx_u64_le(v.mv_data);
         if (until == 0 || until > now) {
             *blocked = 1;
             return PHM_OK;
@@ -963,7 +949,7 @@ static int qc_row_ok(const MDB_val *k, const MDB_val *v)
         v->mv_size % QC_REC)
         return 0;
     for (size_t i = 0; i < v->mv_size; i += QC_REC)
-        if ((int64_t)get64((const uint8_t *)v->mv_data + i + 8) < 0)
+        if ((int64_t)idx_u64_le((const uint8_t *)v->mv_data + i + 8) < 0)
             return 0;
     return 1;
 }
@@ -998,7 +984,7 @@ int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts
         rc = mdb_drop(txn, idx->db_qcounts, 0);
     for (size_t i = 0; !rc && i < n; i++) {
         uint8_t key[8];
-        put64(key, c[i].entry);
+        idx_u64_le_put(key, c[i].entry);
         MDB_val k = { sizeof key, key }, v = { c[i].nseen * QC_REC, buf };
         if (!c[i].nseen) {
             rc = mdb_del(txn, idx->db_qcounts, &k, NULL);
@@ -1007,8 +993,8 @@ int phm_index_quarantine_counts_save(phm_index *idx, const phm_quarantine_counts
             continue;
         }
         for (size_t j = 0; j < c[i].nseen; j++) {
-            put64(buf + j * QC_REC, c[i].seen[j].fingerprint);
-            put64(buf + j * QC_REC + 8, (uint64_t)c[i].seen[j].time_ms);
+            idx_u64_le_put(buf + j * QC_REC, c[i].seen[j].fingerprint);
+            idx_u64_le_put(buf + j * QC_REC + 8, (uint64_t)c[i].seen[j].time_ms);
         }
         rc = mdb_put(txn, idx->db_qcounts, &k, &v, 0);
     }
@@ -1060,11 +1046,11 @@ int phm_index_quarantine_counts_foreach(phm_index *idx,
             st = PHM_ERR_CORRUPT;
             break;
         }
-        phm_quarantine_counts c = { get64(k.mv_data), seen, v.mv_size / QC_REC };
+        phm_quarantine_counts c = { idx_u64_le(k.mv_data), seen, v.mv_size / QC_REC };
         for (size_t j = 0; j < c.nseen; j++) {
             const uint8_t *p = (const uint8_t *)v.mv_data + j * QC_REC;
-            seen[j].fingerprint = get64(p);
-            seen[j].time_ms = (int64_t)get64(p + 8);
+            seen[j].fingerprint = idx_u64_le(p);
+            seen[j].time_ms = (int64_t)idx_u64_le(p + 8);
         }
         if ((st = fn(ctx, &c)))
             break;
@@ -1115,7 +1101,7 @@ int idx_gov_verify(phm_index *idx, MDB_txn *txn, char *err, size_t errlen)
             if (!nul || sl < 1 || sl > PHM_INDEX_MAX_SOURCE || k.mv_size - sl - 1 < 1 ||
                 k.mv_size - sl - 1 > PHM_INDEX_MAX_ID ||
                 memchr(nul + 1, 0, k.mv_size - sl - 1) || v.mv_size != GOV_STATE_BYTES ||
-                (int64_t)get64(v.mv_data) < 0) {
+                (int64_t)idx_u64_le(v.mv_data) < 0) {
                 idx_err(err, errlen, what, idx->path, "a %s record is malformed",
                         i ? "quarantine" : "disabled");
                 st = PHM_ERR_CORRUPT;
@@ -1195,7 +1181,7 @@ int phm_index_entry_disabled(phm_index *idx, const char *source, const char *id,
     }
     if (rc == 0) {
         *disabled = 1;
-        *until = (int64_t)get64(v.mv_data);
+        *until = (int64_t)idx_u64_le(v.mv_data);
     }
     mdb_txn_abort(txn);
     if (rc && rc != MDB_NOTFOUND)

@@ -510,7 +510,8 @@ static inline uint64_t idx_delta_key_eid(const uint8_t *key)
 }
 
 /* 8 bytes as a little-endian number (the byte order of LMDB's own headers,
- * and of index_block.c's word-at-a-time compares: byte j is bits
+ * of the index's stored 64-bit fields (governance, video frames, old
+ * records) and of index_block.c's word-at-a-time compares: byte j is bits
  * 8j..8j+7). Written out byte by byte, which the compiler makes one load
  * on a little-endian host and still right on another. */
 static inline uint64_t idx_u64_le(const uint8_t *p)
@@ -518,6 +519,13 @@ static inline uint64_t idx_u64_le(const uint8_t *p)
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
            (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
            (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/* Stores v as 8 little-endian bytes (idx_u64_le reads them back). */
+static inline void idx_u64_le_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Reads the base's blobs from `txn` into a view; pointers into the map

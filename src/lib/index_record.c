@@ -205,14 +205,6 @@ static uint16_t get16(const uint8_t *p)
     return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Reads a length-prefixed, NUL-terminated string at *pos. */
 static int get_text(const uint8_t *p, size_t len, size_t *pos, size_t max,
                     const char **out)
@@ -241,19 +233,19 @@ int rec_decode_legacy(const void *rec, size_t len, phm_entry *out)
     if (quality < -1 || quality > 100)
         return PHM_ERR_CORRUPT;
     out->quality = quality;
-    out->added = (int64_t)get64(p + REC_ADDED_OFFSET);
+    out->added = (int64_t)idx_u64_le(p + REC_ADDED_OFFSET);
     size_t pos = REC_HEADER;
     if (p[1] & REC_FLAG_PDQ) {
         if (len - pos < 32)
             return PHM_ERR_CORRUPT;
         for (int w = 0; w < 4; w++)
-            out->pdq.w[w] = get64(p + pos + 8 * w);
+            out->pdq.w[w] = idx_u64_le(p + pos + 8 * w);
         out->signals |= PHM_SIG_PDQ;
         pos += 32;
     } else if (p[1] & REC_FLAG_VPDQ) {
         if (len - pos < 8)
             return PHM_ERR_CORRUPT;
-        uint64_t nf = get64(p + pos);
+        uint64_t nf = idx_u64_le(p + pos);
         if (nf == 0 || nf > PHM_INDEX_MAX_VIDEO_FRAMES)
             return PHM_ERR_CORRUPT;
         out->nframes = (size_t)nf;
@@ -287,7 +279,7 @@ int rec_decode_legacy(const void *rec, size_t len, phm_entry *out)
             phm_entry_variant *v = &out->variants[i];
             v->code = p[pos];
             for (int w = 0; w < 4; w++)
-                v->pdq.w[w] = get64(p + pos + 1 + 8 * w);
+                v->pdq.w[w] = idx_u64_le(p + pos + 1 + 8 * w);
             if (!phm_known_variant_name(v->code) ||
                 memcmp(&v->pdq, &out->pdq, sizeof v->pdq) == 0)
                 return PHM_ERR_CORRUPT;

@@ -15,24 +15,10 @@ static void put32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
 }
 
 int vid_validate(const phm_entry *e, char *err, size_t errlen)
@@ -72,11 +58,11 @@ void vid_encode(const phm_entry *e, uint32_t nhashes, uint8_t *buf)
         const phm_vpdq_frame *f = &e->frames[i];
         uint64_t ts;
         memcpy(&ts, &f->timestamp, sizeof ts);
-        put64(p, f->frame);
-        put64(p + 8, ts);
+        idx_u64_le_put(p, f->frame);
+        idx_u64_le_put(p + 8, ts);
         p[16] = (uint8_t)f->quality;
         for (int w = 0; w < 4; w++)
-            put64(p + 17 + 8 * w, f->hash.w[w]);
+            idx_u64_le_put(p + 17 + 8 * w, f->hash.w[w]);
     }
 }
 
@@ -115,12 +101,12 @@ int vid_decode(const void *rec, size_t len, phm_vpdq *out)
     const uint8_t *p = (const uint8_t *)rec + VID_HEADER;
     for (uint32_t i = 0; i < n; i++, p += VID_FRAME_BYTES) {
         phm_vpdq_frame *f = &fr[i];
-        uint64_t ts = get64(p + 8);
-        f->frame = get64(p);
+        uint64_t ts = idx_u64_le(p + 8);
+        f->frame = idx_u64_le(p);
         memcpy(&f->timestamp, &ts, sizeof ts);
         f->quality = p[16];
         for (int w = 0; w < 4; w++)
-            f->hash.w[w] = get64(p + 17 + 8 * w);
+            f->hash.w[w] = idx_u64_le(p + 17 + 8 * w);
         if (f->quality > 100 || !isfinite(f->timestamp) || f->timestamp < 0)
             return PHM_ERR_CORRUPT;
     }
