@@ -230,10 +230,13 @@ int hashrun_begin(hashrun *r, output_format format,
         goto out;
     }
     /* Read again, input by input, as the inputs are enumerated. */
-    if (fseeko(r->rin, 0, SEEK_SET) != 0 ||
-        (rc = recfile_open(&r->verify, r->out_name, r->rin, (int)format, text,
-                           err, sizeof err)) != PHM_OK) {
+    if (fseeko(r->rin, 0, SEEK_SET) != 0) {
         cli_error("cannot read '%s': %s", r->out_name, strerror(errno));
+        status = CLI_EXIT_FATAL;
+    } else if (recfile_open(&r->verify, r->out_name, r->rin, (int)format, text, err,
+                            sizeof err) != PHM_OK) {
+        /* its message names the file and says what failed; errno may not */
+        cli_error("cannot resume: %s", err);
         status = CLI_EXIT_FATAL;
     }
 out:

@@ -636,7 +636,7 @@ void config_print_help(FILE *fp)
         const setting *s = &settings[i];
         char flag[64];
         size_t j;
-        for (j = 0; s->name[j] && j < sizeof flag - 1; j++)
+        for (j = 0; j < sizeof flag - 1 && s->name[j]; j++)
             flag[j] = s->name[j] == '_' ? '-' : s->name[j];
         flag[j] = '\0';
         fprintf(fp, "  --%-20s %s\n", flag, s->help);
