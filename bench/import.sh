@@ -17,8 +17,10 @@
 # Every measurement starts after a 5 s pause, so that each meets memory
 # the host has taken back, as a first import would (BENCH_IMPORT_PAUSE).
 # Prints M hashes/s (wall clock, commit with its sync included), the
-# ratio of each path to the floor and the load average; raw runs go to
-# BUILD_DIR/bench/import/runs.tsv. Needs about 300 MB of disk per million
+# ratio of each path to the floor, the library's adds and commit apart
+# (the commit's own ratio to the floor) and the load average; raw runs go
+# to BUILD_DIR/bench/import/runs.tsv (paths lib-adds and lib-commit: the
+# library's two phases, no CPU time of their own). Needs about 300 MB of disk per million
 # hashes in BUILD_DIR/bench/import/ (removed afterwards) plus the
 # 65 MB-per-million hex list (kept).
 set -eu
@@ -50,7 +52,7 @@ printf 'n\tpath\trep\tseconds\trate\tcpu\n' >"$runs"
 # record PATH SECONDS CPU - one run of size $n, repetition $r, into runs.tsv.
 record() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$1" "$r" "$2" \
-        "$(awk -v n="$n" -v s="$2" 'BEGIN { printf "%.0f", n / s }')" "$3" >>"$runs"
+        "$(awk -v n="$n" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')" "$3" >>"$runs"
 }
 # cpu_between A B - user + sys seconds of the shell's finished children
 # between two outputs of `times` (files A and B; the second line of each,
@@ -85,6 +87,9 @@ for n in $sizes; do
             die "index_bench failed (see $log)"
         secs=$(printf '%s\n' "$line" | sed 's/^import: \([0-9.]*\) s.*/\1/')
         record library "$secs" "$(cpu_of "$line")"
+        # its two phases: the adds, and the commit (rebuild, write, sync)
+        record lib-adds "$(printf '%s\n' "$line" | sed -n 's/.*(adds \([0-9.]*\) s,.*/\1/p')" -
+        record lib-commit "$(printf '%s\n' "$line" | sed -n 's/.*, commit \([0-9.]*\) s).*/\1/p')" -
         bytes=$(stat -c %s "$out/bench-$n.phmi")
         rm -f "$out/bench-$n.phmi" "$out/bench-$n.phmi-lock"
 
@@ -125,10 +130,12 @@ for n in $sizes; do
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
             return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
         }
-        $1 == n { cpu[$2, cnt[$2]] = $6; rate[$2, cnt[$2]++] = $5; secs[$2] = secs[$2] " " $4 }
+        $1 == n { cpu[$2, cnt[$2]] = $6; sec[$2, cnt[$2]] = $4; rate[$2, cnt[$2]++] = $5
+                  secs[$2] = secs[$2] " " $4 }
         END {
             f = median(rate, "floor")
             fc = median(cpu, "floor")
+            fs = median(sec, "floor")
             for (q = 0; q < 3; q++) {
                 p = q == 0 ? "library" : q == 1 ? "cli" : "floor"
                 m = median(rate, p)
@@ -136,6 +143,10 @@ for n in $sizes; do
                 printf "%-10s %-8s %12.3f %9.2f %8.2f %9.2f  %s\n", n, p, m / 1e6, f / m, c,
                     (fc > 0 ? c / fc : 0), secs[p]
             }
+            if (cnt["lib-commit"] && fs > 0)
+                printf "%-10s library: adds %.2f s, then its commit %.2f s = %.2f x the floor" \
+                    " on its own\n", n, median(sec, "lib-adds"), median(sec, "lib-commit"),
+                    median(sec, "lib-commit") / fs
         }' "$runs"
 done
 echo
@@ -144,4 +155,6 @@ echo "it to a new file, sync): what an LMDB commit of that many bytes costs at t
 echo "CPU s: user + sys of the process (median), and over the floor's CPU time; less"
 echo "distorted by other load than the wall clock. On C cores a path within 1.2 x the"
 echo "floor's wall time has at most 1.2 x C x that wall time of CPU to spend."
+echo "The library's commit (search tables rebuilt, LMDB's write and sync) against the"
+echo "floor says how much of the floor's time is left for the adds before it."
 echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"
