@@ -374,7 +374,7 @@ int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len, const cha
     if (!rle && (uint64_t)avail / stride < h)
         return phm__fail(PHM_ERR_CORRUPT, err, errlen, name,
                          "BMP pixel data truncated: %zu of %llu bytes", avail,
-                         (unsigned long long)(stride * h));
+                         (unsigned long long)stride * h);
 
     /* ImageMagick refuses an RLE image whose rows (at 8 bits a pixel, RLE4
      * too) are over 256 times the file's size; so do we, which also bounds
