@@ -238,11 +238,19 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     chmod 555 "$T/ro"
 fi
-if [ "$as" = skip ] || ! $as test -x "$PHMATCH"; then
+runner=$PHMATCH
+if [ -n "$as" ] && [ "$as" != skip ] && ! $as test -x "$runner"; then
+    # the build lies where nobody cannot walk (a clone in a mktemp -d
+    # directory, as CI makes): a copy of the binary in $T, which links
+    # libphmatch statically
+    cp "$PHMATCH" "$T/phmatch-as-nobody" && chmod 755 "$T/phmatch-as-nobody" &&
+        runner=$T/phmatch-as-nobody
+fi
+if [ "$as" = skip ] || ! $as test -x "$runner"; then
     t_skip "index in a read-only directory" "cannot run as another user"
 else
     t_is "index stats, the lock file not creatable: exit 2" \
-        "$(status $as "$PHMATCH" index stats "$T/ro/k.phmi")" 2
+        "$(status $as "$runner" index stats "$T/ro/k.phmi")" 2
     t_like "... naming the lock file" "$(cat "$T/err")" \
         "cannot open index '.*ro/k.phmi': cannot open or create its lock file '.*ro/k.phmi-lock': Permission denied"
 fi
