@@ -14,10 +14,8 @@ t_need_phmatch
 run_as=
 if [ "$(id -u)" -eq 0 ]; then
     run_as=none
-    if t_have setpriv &&
-        setpriv --reuid=65534 --regid=65534 --clear-groups \
-            "$PHMATCH" --version >/dev/null 2>&1; then
-        run_as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    if t_nobody; then
+        run_as=$NOBODY
     fi
 fi
 as_user() {

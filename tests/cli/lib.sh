@@ -138,6 +138,21 @@ t_have() {
     command -v "$1" >/dev/null 2>&1
 }
 
+# t_nobody - as root, sets NOBODY to a command prefix that runs what
+# follows as nobody (uid and gid 65534, no groups), for checks of
+# permission bits, which do not stop root. Returns 1 (NOBODY empty) when
+# not root, or when setpriv is missing or cannot run $PHMATCH as nobody.
+# The probe runs $PHMATCH itself: setpriv starts it even from a build
+# nobody cannot enter (a clone in a mktemp -d directory, as CI makes),
+# where a `test -x` run as nobody says no.
+t_nobody() {
+    NOBODY=
+    [ "$(id -u)" -eq 0 ] && t_have setpriv || return 1
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$PHMATCH" --version \
+        >/dev/null 2>&1 || return 1
+    NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+}
+
 # t_python - whether python3 runs (a pyenv shim may exist without one).
 t_python() {
     t_have python3 && python3 -c 'import json, csv' >/dev/null 2>&1
