@@ -130,7 +130,8 @@ for n in $sizes; do
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
             return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
         }
-        $1 == n { cpu[$2, cnt[$2]] = $6; sec[$2, cnt[$2]] = $4; rate[$2, cnt[$2]++] = $5
+        # i numeric: an unset cnt[$2] as a subscript is "", not 0
+        $1 == n { i = cnt[$2]++; cpu[$2, i] = $6; sec[$2, i] = $4; rate[$2, i] = $5
                   secs[$2] = secs[$2] " " $4 }
         END {
             f = median(rate, "floor")
