@@ -24,6 +24,8 @@ for db in plain aug; do
     "$P" index create $db.phmi || exit 1
 done
 "$P" index add --images --source k plain.phmi img > /dev/null 2>&1
+t_is "plain add: exit 0" "$?" 0
+t_entries "plain add: the 4 images stored" plain.phmi 4
 "$P" index add --images --augment --source k aug.phmi img > /dev/null 2>&1
 t_is "augmented add: exit 0" "$?" 0
 # the variant names stored, one a line

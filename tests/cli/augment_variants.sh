@@ -19,6 +19,8 @@ cp "$ROOT"/data/photos/*.jpg img/
 "$P" index create plain.phmi
 "$P" index create aug.phmi
 "$P" index add --images --source k plain.phmi img > /dev/null 2>&1
+t_is "plain add: exit 0" "$?" 0
+t_entries "plain add: the 6 photos stored" plain.phmi 6
 out=$("$P" index add --images --augment --source k aug.phmi img 2>&1)
 t_is "augmented add: exit 0" "$?" 0
 names=$("$P" index export --format jsonl aug.phmi | grep -o '"[a-z0-9+-]*":"[0-9a-f]\{64\}"' |

@@ -153,6 +153,13 @@ t_nobody() {
     NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 }
 
+# t_entries NAME DB N: DB holds N entries. The positive control of a test
+# that checks a copy is missed with DB: an index left empty by an add that
+# failed would pass every such check.
+t_entries() {
+    t_is "$1" "$("$PHMATCH" index export --format jsonl "$2" 2>/dev/null | grep -c '"id":')" "$3"
+}
+
 # t_python - whether python3 runs (a pyenv shim may exist without one).
 t_python() {
     t_have python3 && python3 -c 'import json, csv' >/dev/null 2>&1
