@@ -56,9 +56,15 @@ SOFT=$h
 "$P" index add aug.phmi --hash "$SOFT" --source other --id twin --quality 90 > /dev/null 2>&1
 t_is "an entry of the soft hash as its own: exit 0" "$?" 0
 a=$("$P" index audit --min-hits 1 --format jsonl aug.phmi 2>/dev/null)
+t_is "index audit: exit 0" "$?" 0
 t_is "index audit: no hit through a soft slot" "$a" ""
 "$P" index remove aug.phmi --source other --id twin > /dev/null 2>&1
 h=$("$P" index export --format jsonl aug.phmi | sed 's/.*"crop8-tl":"\([0-9a-f]*\)".*/\1/')
+# the control: an entry of the plain crop8-tl hash has its hit (img/busy.jpg)
+"$P" index add aug.phmi --hash "$h" --source other --id twin2 --quality 90 > /dev/null 2>&1
+a=$("$P" index audit --min-hits 1 --format jsonl aug.phmi 2>/dev/null)
+t_like "index audit: an entry of the plain crop8-tl has a hit" "$a" '"id":"twin2",.*"hits":1'
+"$P" index remove aug.phmi --source other --id twin2 > /dev/null 2>&1
 m=$(echo "$h" | "$P" lookup --index aug.phmi - 2>/dev/null | tail -n 1 | cut -f 4,13)
 t_is "one equal to its plain crop8-tl is" "$m" "$(printf 'match\tcrop8-tl')"
 
