@@ -5,6 +5,7 @@
  * main thread writes. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -239,7 +240,7 @@ static void test_kill(void)
 /* Searcher threads while the main thread writes. */
 typedef struct worker {
     phm_index *idx;
-    volatile int *stop;
+    atomic_int *stop; /* set by the main thread: volatile would be a data race */
     size_t searches, errors;
 } worker;
 
@@ -253,7 +254,7 @@ static void *search_loop(void *arg)
         return NULL;
     }
     rng g = { (uint64_t)(uintptr_t)w };
-    while (!*w->stop) {
+    while (!atomic_load(w->stop)) {
         phm_pdq q = rng_hash(&g);
         const phm_match *m;
         size_t n;
@@ -279,7 +280,7 @@ static void test_threads(void)
     IS_INT(phm_index_open(&idx, path, PHM_INDEX_CREATE, 0, PHM_SIMD_AUTO, err, sizeof err),
            PHM_OK, "create");
     IS_INT(add_range(idx, "t", 5, 0, 3000), 0, "3000 entries");
-    volatile int stop = 0;
+    atomic_int stop = 0;
     worker w[3];
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
@@ -294,7 +295,7 @@ static void test_threads(void)
         if (b == 4)
             bad += phm_index_compact(idx, err, sizeof err) != 0;
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     size_t searches = 0, errors = 0;
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
