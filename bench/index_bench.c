@@ -325,7 +325,7 @@ int main(int argc, char **argv)
     printf("1-NN within 31: %.0f q/s\n", NQ / (t1 - t0));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("max RSS %.0f MB\n", ru.ru_maxrss / 1e3);
+    printf("max RSS %.0f MB\n", (double)ru.ru_maxrss * 1024 / 1e6); /* ru_maxrss: KiB */
     phm_searcher_free(s);
     phm_index_close(idx);
     free(want);

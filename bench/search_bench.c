@@ -564,18 +564,23 @@ static double run_pass(phm_index *idx, const phm_pdq *q, size_t nq,
         if (batch > 1 && !knn && s) {
             /* BENCH_SEARCH_BATCH: phm_search_batch over runs of `batch`
              * queries (the lookup's and phmatchd's path) */
+            /* every round searches all nq queries, the last batch of a
+             * round the shorter one; only the last round keeps the rows,
+             * so no two threads write the same query's (rounds > 1) */
+            size_t nb = (nq + batch - 1) / batch;
 #pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < nq * rounds; k += batch) {
-                size_t i = k % nq, len = nq - i < batch ? nq - i : batch;
+            for (size_t b = 0; b < nb * rounds; b++) {
+                size_t i = b % nb * batch, len = nq - i < batch ? nq - i : batch;
                 const phm_match *mm;
                 const size_t *off;
                 if (phm_search_batch(s, &q[i], len, radius, 0, &mm, &off, e, sizeof e)) {
                     nfail++;
                     continue;
                 }
+                if (b / nb + 1 < rounds)
+                    continue;
                 for (size_t j = 0; j < len; j++) {
                     size_t c = off[j + 1] - off[j];
-                    free(rows[i + j]);
                     counts[i + j] = c;
                     rows[i + j] = malloc((c ? c : 1) * sizeof **rows);
                     if (!rows[i + j]) {
@@ -604,7 +609,8 @@ static double run_pass(phm_index *idx, const phm_pdq *q, size_t nq,
                 nfail++;
                 continue;
             }
-            free(rows[i]); /* an earlier round's, the same set */
+            if (k / nq + 1 < rounds)
+                continue; /* only the last round keeps the rows (see above) */
             counts[i] = c;
             rows[i] = malloc((c ? c : 1) * sizeof **rows);
             if (!rows[i]) {
