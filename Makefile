@@ -100,7 +100,7 @@ CLI    := $(BUILD)/phmatch
 DAEMON := $(BUILD)/phmatchd
 
 .PHONY: all lib tests tools check demo deps bench install uninstall clean help \
-        asan fuzz fuzz-long _check _demo _bench FORCE
+        asan tsan fuzz fuzz-long _check _demo _bench FORCE
 .DEFAULT_GOAL := all
 
 all: lib $(CLI) $(DAEMON) tools ## build the library, the phmatch tool, the phmatchd service and helper tools
@@ -238,6 +238,14 @@ _check:
 asan: ## build everything with ASan+UBSan into build-asan/
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 tests
 
+# TSan needs clang with LLVM's OpenMP (tests/tsan.sh says why); GCC's
+# vectoriser flags are not clang's, and the shared objects are not built
+# (TSan's runtime lives in the executable).
+tsan: ## ThreadSanitizer (clang) over the multithreaded unit tests, in build-tsan/; not part of check
+	@$(MAKE) --no-print-directory CC=clang VEC= VIDEO= SHARED= SANLD=-fsanitize=thread \
+	    BUILD=build-tsan OPT=-O1 CFLAGS='-fsanitize=thread -fno-omit-frame-pointer' tests
+	@BUILD=build-tsan sh tests/tsan.sh
+
 fuzz: ## build the libFuzzer targets (clang) into build-fuzz/
 	@sh tests/fuzz/build.sh build-fuzz
 
@@ -286,7 +294,7 @@ uninstall: ## remove what install put in $(DESTDIR)$(PREFIX)
 	-rmdir $(DESTDIR)$(VIDEO_DIR) 2>/dev/null
 
 clean: ## remove build outputs
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
 # --- Debian packages (issue 16) --------------------------------------------
 # `make deb` copies the tracked sources into $(DEB_DIR)/phmatch-VERSION/

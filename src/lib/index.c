@@ -802,7 +802,7 @@ int phm_index_open(phm_index **out, const char *path, unsigned flags,
     if (!mrc)
         mrc = mdb_env_set_maxreaders(idx->env, IDX_MAXREADERS);
     if (!mrc)
-        mrc = mdb_env_set_mapsize(idx->env, mapsize ? mapsize : PHM_INDEX_DEFAULT_MAPSIZE);
+        mrc = mdb_env_set_mapsize(idx->env, mapsize ? mapsize : IDX_DEFAULT_MAPSIZE);
     unsigned envflags = MDB_NOSUBDIR | MDB_NOTLS | (idx->rdonly ? MDB_RDONLY : 0) |
                         ((flags & PHM_INDEX_NOLOCK) ? MDB_NOLOCK : 0);
     if (!mrc)

@@ -68,6 +68,21 @@ int idx_base_eids_get(const phm_index *idx, MDB_txn *txn, size_t n, const void *
 int idx_eids_check(const void *blob, size_t n, char *why, size_t whylen);
 uint64_t idx_base_eid(const void *eblob, size_t i);
 
+/* The map a handle asks for when its caller gives no size. Under
+ * ThreadSanitizer (`make tsan`) 16 GiB: TSan's layout of a process
+ * leaves about 1.5 TiB of address space for mappings, so at 1 TiB a
+ * second index open in the same process would fail with ENOMEM. */
+#if defined(__SANITIZE_THREAD__)
+#define IDX_DEFAULT_MAPSIZE ((size_t)1 << 34)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IDX_DEFAULT_MAPSIZE ((size_t)1 << 34)
+#endif
+#endif
+#ifndef IDX_DEFAULT_MAPSIZE
+#define IDX_DEFAULT_MAPSIZE PHM_INDEX_DEFAULT_MAPSIZE
+#endif
+
 /* LMDB cannot write a value of 2 GiB or more without MDB_WRITEMAP (it
  * writes a value's overflow pages with one pwrite(), which Linux caps at
  * 0x7ffff000 bytes, and reports the short write as EIO), so no blob may

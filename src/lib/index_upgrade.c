@@ -451,7 +451,7 @@ static int old_open(old_index *o, char *err, size_t errlen)
     if (!rc)
         rc = mdb_env_set_maxdbs(o->env, IDX_MAXDBS);
     if (!rc)
-        rc = mdb_env_set_mapsize(o->env, PHM_INDEX_DEFAULT_MAPSIZE);
+        rc = mdb_env_set_mapsize(o->env, IDX_DEFAULT_MAPSIZE);
     if (!rc)
         rc = mdb_env_open(o->env, o->path,
                           MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600);

@@ -96,7 +96,11 @@ static inline int index_raw_edit(const char *path, int (*edit)(MDB_txn *, void *
     int rc = mdb_env_create(&env);
     if (rc)
         return rc;
+    /* a map of 4 GiB (LMDB takes the file's size if it is larger), not
+     * the 1 TiB the file records: under ThreadSanitizer (make tsan) a
+     * process has room for one such map only */
     if (!(rc = mdb_env_set_maxdbs(env, 16)) &&
+        !(rc = mdb_env_set_mapsize(env, (size_t)1 << 32)) &&
         !(rc = mdb_env_open(env, path, MDB_NOSUBDIR, 0600)) &&
         !(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
         if ((rc = edit(txn, ctx)))
