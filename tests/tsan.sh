@@ -42,6 +42,22 @@ fi
 [ -r "$archer" ] || { echo "tsan: no '$archer' (Debian's libomp-14-dev; make deps)" >&2; exit 1; }
 mkdir -p "$build/tsan"
 pass=0 fail=0
+# verdict NAME RC LOG REPORTS...: the test's line, from its exit status,
+# its TAP output and TSan's reports (in LOG or in report files).
+verdict() {
+    _t=$1 _rc=$2 _log=$3
+    shift 3
+    _races=$(cat "$@" 2>/dev/null | grep -c 'WARNING: ThreadSanitizer')
+    if [ "$_rc" -eq 0 ] && [ "$_races" -eq 0 ]; then
+        echo "ok - $_t ($(grep -c '^ok' "$_log") checks, no report)"
+        pass=$((pass + 1))
+    else
+        echo "not ok - $_t: exit $_rc, $(grep -c '^not ok' "$_log") failed checks," \
+            "$_races ThreadSanitizer reports (see $*)"
+        fail=$((fail + 1))
+    fi
+}
+
 for t in $tests; do
     bin=$build/tests/$t
     log=$build/tsan/$t.log
@@ -53,16 +69,7 @@ for t in $tests; do
     OMP_TOOL_LIBRARIES=$archer \
         TSAN_OPTIONS="halt_on_error=0 exitcode=66 suppressions=$(pwd)/tests/tsan.supp" \
         "$bin" >"$log" 2>&1
-    rc=$?
-    races=$(grep -c 'WARNING: ThreadSanitizer' "$log")
-    failed=$(grep -c '^not ok' "$log")
-    if [ "$rc" -eq 0 ] && [ "$races" -eq 0 ]; then
-        echo "ok - $t ($(grep -c '^ok' "$log") checks, no report)"
-        pass=$((pass + 1))
-    else
-        echo "not ok - $t: exit $rc, $failed failed checks, $races ThreadSanitizer reports (see $log)"
-        fail=$((fail + 1))
-    fi
+    verdict "$t" $? "$log" "$log"
 done
 for t in $services; do
     log=$build/tsan/$t.log
@@ -70,16 +77,8 @@ for t in $services; do
     OMP_TOOL_LIBRARIES=$archer BUILD=$build \
         TSAN_OPTIONS="halt_on_error=0 suppressions=$(pwd)/tests/tsan.supp log_path=$(pwd)/$build/tsan/$t.tsan" \
         sh "tests/cli/$t.sh" >"$log" 2>&1
-    rc=$?
-    races=$(cat "$build/tsan/$t.tsan".* 2>/dev/null | grep -c 'WARNING: ThreadSanitizer')
-    failed=$(grep -c '^not ok' "$log")
-    if [ "$rc" -eq 0 ] && [ "$races" -eq 0 ] && ! ls "$build/tsan/$t.tsan".* >/dev/null 2>&1; then
-        echo "ok - $t ($(grep -c '^ok' "$log") checks, no report)"
-        pass=$((pass + 1))
-    else
-        echo "not ok - $t: exit $rc, $failed failed checks, $races ThreadSanitizer reports (see $log, $build/tsan/$t.tsan.*)"
-        fail=$((fail + 1))
-    fi
+    # shellcheck disable=SC2046 # the report files, one per process that had one
+    verdict "$t" $? "$log" "$log" $(ls "$build/tsan/$t.tsan".* 2>/dev/null)
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
