@@ -106,6 +106,9 @@ typedef struct side {
     uint32_t channels;
     size_t n;          /* samples per line */
     const tune *t;
+    /* the offset along a line of sample j, pos(j) * along: worked out
+     * once, not with a division at each of a line's samples */
+    ptrdiff_t off[LINE_SAMPLES];
 } side;
 
 /* Side `which` of rectangle r of img. */
@@ -137,17 +140,15 @@ static void side_init(side *s, const phm_image *img, const phm_rect *r, int whic
         break;
     }
     s->n = s->len - 1 < LINE_SAMPLES ? s->len - 1 : LINE_SAMPLES;
+    for (size_t j = 0; j < s->n; j++)
+        s->off[j] = (ptrdiff_t)(j * (s->len - 1) / s->n) * s->along;
 }
 
-static const uint8_t *px(const side *s, size_t k, size_t i)
+/* Line k's first pixel; its j-th sample is at + s->off[j] (the sampled
+ * positions j * (len - 1) / n: each has a right neighbour, + along). */
+static const uint8_t *line_at(const side *s, size_t k)
 {
-    return s->base + (ptrdiff_t)k * s->in + (ptrdiff_t)i * s->along;
-}
-
-/* The j-th sampled position along a line (its right neighbour exists). */
-static size_t pos(const side *s, size_t j)
-{
-    return j * (s->len - 1) / s->n;
+    return s->base + (ptrdiff_t)k * s->in;
 }
 
 static int luma(const side *s, const uint8_t *p)
@@ -161,8 +162,9 @@ static int luma(const side *s, const uint8_t *p)
 static void line_mean(const side *s, size_t k, int c[3])
 {
     unsigned long sum[3] = { 0, 0, 0 };
+    const uint8_t *l = line_at(s, k);
     for (size_t j = 0; j < s->n; j++) {
-        const uint8_t *p = px(s, k, pos(s, j));
+        const uint8_t *p = l + s->off[j];
         for (uint32_t ch = 0; ch < s->channels; ch++)
             sum[ch] += p[ch];
     }
@@ -174,8 +176,9 @@ static void line_mean(const side *s, size_t k, int c[3])
 static double share_within(const side *s, size_t k, const int c[3], int tol)
 {
     size_t in = 0;
+    const uint8_t *l = line_at(s, k);
     for (size_t j = 0; j < s->n; j++) {
-        const uint8_t *p = px(s, k, pos(s, j));
+        const uint8_t *p = l + s->off[j];
         int ok = 1;
         for (uint32_t ch = 0; ch < s->channels && ok; ch++)
             ok = abs(p[ch] - c[ch]) <= tol;
@@ -194,9 +197,10 @@ static double uniform_share(const side *s, size_t k, const int c[3])
 static double detail(const side *s, size_t k)
 {
     unsigned long sum = 0;
+    const uint8_t *l = line_at(s, k);
     for (size_t j = 0; j < s->n; j++) {
-        size_t i = pos(s, j);
-        sum += (unsigned long)abs(luma(s, px(s, k, i + 1)) - luma(s, px(s, k, i)));
+        const uint8_t *p = l + s->off[j];
+        sum += (unsigned long)abs(luma(s, p + s->along) - luma(s, p));
     }
     return (double)sum / (double)s->n;
 }
@@ -215,9 +219,9 @@ static double step_share(const side *s, size_t a, size_t b)
 static double step_share_lt(const side *s, size_t a, size_t b, int lt)
 {
     size_t d = 0;
+    const uint8_t *la = line_at(s, a), *lb = line_at(s, b);
     for (size_t j = 0; j < s->n; j++) {
-        size_t i = pos(s, j);
-        const uint8_t *p = px(s, a, i), *q = px(s, b, i);
+        const uint8_t *p = la + s->off[j], *q = lb + s->off[j];
         int big = abs(luma(s, p) - luma(s, q)) > lt;
         for (uint32_t ch = 0; ch < s->channels && !big; ch++)
             big = abs(p[ch] - q[ch]) > STEP_CHROMA;
@@ -286,8 +290,9 @@ static size_t band_split(const side *s, size_t b, size_t e)
 static int off_span(const side *s, size_t k, const int c[3], size_t *lo, size_t *hi)
 {
     int any = 0;
+    const uint8_t *l = line_at(s, k);
     for (size_t j = 0; j < s->n; j++) {
-        const uint8_t *p = px(s, k, pos(s, j));
+        const uint8_t *p = l + s->off[j];
         int off = 0;
         for (uint32_t ch = 0; ch < s->channels && !off; ch++)
             off = abs(p[ch] - c[ch]) > FLAT_TOL;
