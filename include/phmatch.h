@@ -730,11 +730,13 @@ typedef struct phm_trim_result {
  * `trim` non-NULL the hash of the content inside the image's border in
  * *trim, or, with no border, of a picture's content on a plain white or
  * black canvas (trim->canvas 1; wt-lbox2) (trim->found 0 when it has
- * neither, and whenever the status is an error). A JPEG still takes one pass (rows to the hasher, never stored
- * whole), which also keeps a copy reduced to 1/8 (1/4, 1/2 for small
- * images; block means) to look at; only when that shows a border is the
- * image decoded whole again, the border found on the full pixels and the
- * content hashed. Other formats are decoded once, hashed and looked at.
+ * neither, and whenever the status is an error). A JPEG still takes one
+ * pass: its rows go to the hasher as they are decoded, into the decoder's
+ * buffer, kept whole when it holds at most 64 MiB, and to a copy reduced to
+ * 1/8 (1/4, 1/2 for small images; block means) to look at; only when that
+ * shows a border is the border found on the full pixels (decoded again
+ * only when the image was too large to keep) and the content hashed.
+ * Other formats are decoded once, hashed and looked at.
  * trim NULL: phm_hash_mem itself. Uses `dec` and `h` as phm_hash_mem
  * does: their buffers, one thread each. The same as phm_hash_mem_query
  * (below) with trimming alone asked; a caller that also wants the cuts or
