@@ -180,8 +180,9 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
      * place, kept whole, for a border or canvas the reduced copy shows
      * (a fifth of photos, more with clip art on white: most turn out to
      * have no border on the full pixels) to be looked for again without
-     * a second decode (2026-12-07: 6-9 % less CPU a default query; the
-     * decode budget of phmatchd charged the whole image already). */
+     * a second decode. Writing the rows into place costs less than the
+     * decodes it saves; phmatchd's decode budget charges a query the
+     * whole image either way. */
     phm_image kept = { 0 };
     int rc = phm__hash_jpeg_stream_tap(dec, h, data, len, name, o->mode, o->dihedral,
                                        &q->pdq, &q->info, &t.tap, o->trim ? &kept : NULL,
