@@ -151,11 +151,14 @@ static const uint8_t *line_at(const side *s, size_t k)
     return s->base + (ptrdiff_t)k * s->in;
 }
 
+static int luma3(const uint8_t *p)
+{
+    return (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8;
+}
+
 static int luma(const side *s, const uint8_t *p)
 {
-    if (s->channels == 1)
-        return p[0];
-    return (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8;
+    return s->channels == 1 ? p[0] : luma3(p);
 }
 
 /* Mean colour of line k's samples. */
@@ -220,6 +223,16 @@ static double step_share_lt(const side *s, size_t a, size_t b, int lt)
 {
     size_t d = 0;
     const uint8_t *la = line_at(s, a), *lb = line_at(s, b);
+    if (s->channels == 3) {
+        /* the same test without a branch a sample: which way it goes
+         * follows the picture, and mispredicts at every edge */
+        for (size_t j = 0; j < s->n; j++) {
+            const uint8_t *p = la + s->off[j], *q = lb + s->off[j];
+            d += (size_t)((abs(luma3(p) - luma3(q)) > lt) | (abs(p[0] - q[0]) > STEP_CHROMA) |
+                          (abs(p[1] - q[1]) > STEP_CHROMA) | (abs(p[2] - q[2]) > STEP_CHROMA));
+        }
+        return (double)d / (double)s->n;
+    }
     for (size_t j = 0; j < s->n; j++) {
         const uint8_t *p = la + s->off[j], *q = lb + s->off[j];
         int big = abs(luma(s, p) - luma(s, q)) > lt;
