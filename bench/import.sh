@@ -20,13 +20,73 @@
 # ratio of each path to the floor, the library's adds and commit apart
 # (the commit's own ratio to the floor) and the load average; raw runs go
 # to BUILD_DIR/bench/import/runs.tsv (paths lib-adds and lib-commit: the
-# library's two phases, no CPU time of their own). Needs about 300 MB of disk per million
+# library's two phases, no CPU time of their own); BENCH_IMPORT_REPORT=FILE
+# prints the table of such a file and runs nothing
+# (tests/cli/bench_import.sh checks its medians). Needs about 300 MB of disk per million
 # hashes in BUILD_DIR/bench/import/ (removed afterwards) plus the
 # 65 MB-per-million hex list (kept).
 set -eu
 cd "$(dirname "$0")/.."
 
 die() { echo "bench/import: $*" >&2; exit 1; }
+
+# summary - the table of $runs (runs.tsv) for each size of $sizes.
+summary() {
+    echo
+    echo "== Bulk import into a fresh index ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg))"
+    printf '%-10s %-8s %12s %9s %8s %9s   %s\n' "hashes" "path" "M hashes/s" "x floor" \
+        "CPU s" "x floor" "runs (s)"
+    for n in $sizes; do
+        awk -F '\t' -v n="$n" '
+            function median(v, p,   k, i, j, t, a) {
+                k = 0
+                for (i = 0; i < cnt[p]; i++) a[k++] = v[p, i]
+                for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
+                    if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
+            }
+            # i numeric: an unset cnt[$2] as a subscript is "", not 0
+            $1 == n { i = cnt[$2]++; cpu[$2, i] = $6; sec[$2, i] = $4; rate[$2, i] = $5
+                      secs[$2] = secs[$2] " " $4 }
+            END {
+                f = median(rate, "floor")
+                fc = median(cpu, "floor")
+                fs = median(sec, "floor")
+                for (q = 0; q < 3; q++) {
+                    p = q == 0 ? "library" : q == 1 ? "cli" : "floor"
+                    m = median(rate, p)
+                    c = median(cpu, p)
+                    printf "%-10s %-8s %12.3f %9.2f %8.2f %9.2f  %s\n", n, p, m / 1e6, f / m, c,
+                        (fc > 0 ? c / fc : 0), secs[p]
+                }
+                if (cnt["lib-commit"] && fs > 0)
+                    printf "%-10s library: adds %.2f s, then its commit %.2f s = %.2f x the floor" \
+                        " on its own\n", n, median(sec, "lib-adds"), median(sec, "lib-commit"),
+                        median(sec, "lib-commit") / fs
+            }' "$runs"
+    done
+    echo
+    echo "x floor: time over the floor's (fill fresh memory as large as the index file, write"
+    echo "it to a new file, sync): what an LMDB commit of that many bytes costs at the least here."
+    echo "CPU s: user + sys of the process (median), and over the floor's CPU time; less"
+    echo "distorted by other load than the wall clock. On C cores a path within 1.2 x the"
+    echo "floor's wall time has at most 1.2 x C x that wall time of CPU to spend."
+    echo "The library's commit (search tables rebuilt, LMDB's write and sync) against the"
+    echo "floor says how much of the floor's time is left for the adds before it."
+    echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"
+}
+
+# BENCH_IMPORT_REPORT=FILE: the table of an earlier run's runs.tsv, nothing
+# run (its sizes, unless BENCH_IMPORT_N names them; "Median of" says how
+# many runs the file holds of each).
+if [ -n "${BENCH_IMPORT_REPORT:-}" ]; then
+    runs=$BENCH_IMPORT_REPORT
+    [ -r "$runs" ] || die "cannot read '$runs'"
+    sizes=${BENCH_IMPORT_N:-$(awk -F '\t' 'NR > 1 && !seen[$1]++ { printf "%s ", $1 }' "$runs")}
+    reps=$(awk -F '\t' 'NR > 1 && $2 == "floor" && ++n[$1] > m { m = n[$1] } END { print m + 0 }' "$runs")
+    summary
+    exit 0
+fi
 build=${1:-build}
 [ -f "$build/libphmatch.a" ] && [ -x "$build/phmatch" ] ||
     die "no '$build/libphmatch.a' or '$build/phmatch': run 'make BUILD=$build all' first"
@@ -117,45 +177,4 @@ for n in $sizes; do
     done
 done
 
-echo
-echo "== Bulk import into a fresh index ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg))"
-printf '%-10s %-8s %12s %9s %8s %9s   %s\n' "hashes" "path" "M hashes/s" "x floor" \
-    "CPU s" "x floor" "runs (s)"
-for n in $sizes; do
-    awk -F '\t' -v n="$n" '
-        function median(v, p,   k, i, j, t, a) {
-            k = 0
-            for (i = 0; i < cnt[p]; i++) a[k++] = v[p, i]
-            for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
-                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-            return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
-        }
-        # i numeric: an unset cnt[$2] as a subscript is "", not 0
-        $1 == n { i = cnt[$2]++; cpu[$2, i] = $6; sec[$2, i] = $4; rate[$2, i] = $5
-                  secs[$2] = secs[$2] " " $4 }
-        END {
-            f = median(rate, "floor")
-            fc = median(cpu, "floor")
-            fs = median(sec, "floor")
-            for (q = 0; q < 3; q++) {
-                p = q == 0 ? "library" : q == 1 ? "cli" : "floor"
-                m = median(rate, p)
-                c = median(cpu, p)
-                printf "%-10s %-8s %12.3f %9.2f %8.2f %9.2f  %s\n", n, p, m / 1e6, f / m, c,
-                    (fc > 0 ? c / fc : 0), secs[p]
-            }
-            if (cnt["lib-commit"] && fs > 0)
-                printf "%-10s library: adds %.2f s, then its commit %.2f s = %.2f x the floor" \
-                    " on its own\n", n, median(sec, "lib-adds"), median(sec, "lib-commit"),
-                    median(sec, "lib-commit") / fs
-        }' "$runs"
-done
-echo
-echo "x floor: time over the floor's (fill fresh memory as large as the index file, write"
-echo "it to a new file, sync): what an LMDB commit of that many bytes costs at the least here."
-echo "CPU s: user + sys of the process (median), and over the floor's CPU time; less"
-echo "distorted by other load than the wall clock. On C cores a path within 1.2 x the"
-echo "floor's wall time has at most 1.2 x C x that wall time of CPU to spend."
-echo "The library's commit (search tables rebuilt, LMDB's write and sync) against the"
-echo "floor says how much of the floor's time is left for the adds before it."
-echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"
+summary
