@@ -72,14 +72,14 @@ uint64_t idx_base_eid(const void *eblob, size_t i);
  * ThreadSanitizer (`make tsan`) 16 GiB: TSan's layout of a process
  * leaves about 1.5 TiB of address space for mappings, so at 1 TiB a
  * second index open in the same process would fail with ENOMEM. */
-#if defined(__SANITIZE_THREAD__)
-#define IDX_DEFAULT_MAPSIZE ((size_t)1 << 34)
-#elif defined(__has_feature)
+#if defined(__has_feature) /* clang */
 #if __has_feature(thread_sanitizer)
+#define IDX_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(IDX_TSAN) /* GCC's, clang's */
 #define IDX_DEFAULT_MAPSIZE ((size_t)1 << 34)
-#endif
-#endif
-#ifndef IDX_DEFAULT_MAPSIZE
+#else
 #define IDX_DEFAULT_MAPSIZE PHM_INDEX_DEFAULT_MAPSIZE
 #endif
 
