@@ -1024,7 +1024,7 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
 #define PHM_INDEX_MAX_ATTRS 4096
 
 /* Most stored variants an image entry carries (phm_entry.variants). */
-#define PHM_INDEX_MAX_VARIANTS 56
+#define PHM_INDEX_MAX_VARIANTS 64
 
 /* Largest radius a search accepts. */
 #define PHM_INDEX_MAX_RADIUS 256
@@ -1229,11 +1229,24 @@ enum {
      * (docs/ROBUST.md, "Small pictures"). An area64 hash answers a query's
      * area64 hashes only (phm_area_kind). Made for the whole picture and
      * for the box trim-white cuts (trim-black's when there is none; one
-     * slot, as the default set fills PHM_INDEX_MAX_VARIANTS), and for
+     * slot, as the default set filled PHM_INDEX_MAX_VARIANTS then), and for
      * that of trim-white-thin (trim-black-thin), each when it is small */
     PHM_KV_AREA64,           /* "area64" */
     PHM_KV_AREA64_TRIM,      /* "area64-trim" */
     PHM_KV_AREA64_TRIM_THIN, /* "area64-trim-thin" */
+    /* session 26: the picture rotated on a canvas grown to hold the
+     * whole turn (W' = W cos + H sin), as ImageMagick's -rotate and an
+     * editor's "resize canvas" turn draw it, the canvas white (else
+     * black) where the picture's sides are much of that colour (a quarter
+     * of their pixels at least) and the turn then shows no corners that a
+     * query's turn back finds (phm__corners_find_grown): the fill runs
+     * into the picture's own ground, so only a stored turn reaches such a
+     * copy (docs/ROBUST.md, "Turned drawings on white"). Made only there:
+     * any other turned copy is turned back by the query side */
+    PHM_KV_ROT_P5_GROWN,  /* "rot+5-grown": 5 degrees clockwise */
+    PHM_KV_ROT_M5_GROWN,  /* "rot-5-grown" */
+    PHM_KV_ROT_P3_GROWN,  /* "rot+3-grown" */
+    PHM_KV_ROT_M3_GROWN,  /* "rot-3-grown" */
     PHM_KV_COUNT          /* one past the last code */
 };
 

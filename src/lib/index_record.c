@@ -353,6 +353,8 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_TRIM_PB_BLACK] = "trim-pbox-black", [PHM_KV_TRIM_PB_WHITE] = "trim-pbox-white",
     [PHM_KV_AREA64] = "area64", /* wt-small */
     [PHM_KV_AREA64_TRIM] = "area64-trim", [PHM_KV_AREA64_TRIM_THIN] = "area64-trim-thin",
+    [PHM_KV_ROT_P5_GROWN] = "rot+5-grown", [PHM_KV_ROT_M5_GROWN] = "rot-5-grown",
+    [PHM_KV_ROT_P3_GROWN] = "rot+3-grown", [PHM_KV_ROT_M3_GROWN] = "rot-3-grown",
 };
 
 const char *phm_known_variant_name(int code)

@@ -98,38 +98,26 @@ int phm_image_rotated_size(uint32_t width, uint32_t height, double degrees,
     return PHM_OK;
 }
 
-int phm_image_rotate(const phm_image *img, double degrees, int crop,
-                     const uint8_t fill[3], uint8_t *buf, size_t buflen,
-                     phm_image *out)
+/* Draws the w x h window of img turned by `turn` whose top left sits at
+ * (ox, oy) in the picture's coordinates into buf (rows of w pixels):
+ * bilinear, the pixels the turn leaves uncovered in bg. One drawing for
+ * the turn on the picture's canvas (phm_image_rotate) and on one grown to
+ * hold it (rotate_grown): the stored rotations must not move. */
+static void draw_turn(const phm_image *img, const phm__turn *turn, double ox, double oy,
+                      uint32_t w, uint32_t h, const uint8_t bg[3], uint8_t *buf)
 {
-    uint32_t w, h;
-    if (!valid(img) || !buf || !out ||
-        phm_image_rotated_size(img->width, img->height, degrees, crop, &w, &h))
-        return PHM_ERR_INVALID;
     const uint32_t ch = img->channels;
-    size_t row = (size_t)w * ch;
-    if (buflen / row < h)
-        return PHM_ERR_INVALID;
-    uint8_t bg[3] = { 0, 0, 0 };
-    if (fill) {
-        if (ch == 3)
-            memcpy(bg, fill, 3);
-        else /* grey: the fill's luma (BT.601) */
-            bg[0] = (uint8_t)lround(0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]);
-    }
-    const phm__turn turn = phm__turn_of(img->width, img->height, degrees);
-    const double maxx = turn.maxx, maxy = turn.maxy;
-    uint32_t ox = (img->width - w) / 2, oy = (img->height - h) / 2;
+    const size_t row = (size_t)w * ch;
     for (uint32_t y = 0; y < h; y++) {
         uint8_t *o = buf + (size_t)y * row;
         for (uint32_t x = 0; x < w; x++, o += ch) {
             double sx, sy;
-            if (phm__turn_source(&turn, (double)(x + ox), (double)(y + oy), &sx, &sy)) {
+            if (phm__turn_source(turn, x + ox, y + oy, &sx, &sy)) {
                 memcpy(o, bg, ch);
                 continue;
             }
-            sx = sx < 0 ? 0 : sx > maxx ? maxx : sx;
-            sy = sy < 0 ? 0 : sy > maxy ? maxy : sy;
+            sx = sx < 0 ? 0 : sx > turn->maxx ? turn->maxx : sx;
+            sy = sy < 0 ? 0 : sy > turn->maxy ? turn->maxy : sy;
             uint32_t x0 = (uint32_t)sx, y0 = (uint32_t)sy;
             uint32_t x1 = x0 + 1 < img->width ? x0 + 1 : x0;
             uint32_t y1 = y0 + 1 < img->height ? y0 + 1 : y0;
@@ -146,8 +134,124 @@ int phm_image_rotate(const phm_image *img, double degrees, int crop,
             }
         }
     }
+}
+
+/* The fill colour as img's pixels have it: grey takes its luma (BT.601). */
+static void fill_pixel(const phm_image *img, const uint8_t fill[3], uint8_t bg[3])
+{
+    bg[0] = bg[1] = bg[2] = 0;
+    if (!fill)
+        return;
+    if (img->channels == 3)
+        memcpy(bg, fill, 3);
+    else
+        bg[0] = (uint8_t)lround(0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]);
+}
+
+int phm_image_rotate(const phm_image *img, double degrees, int crop,
+                     const uint8_t fill[3], uint8_t *buf, size_t buflen,
+                     phm_image *out)
+{
+    uint32_t w, h;
+    if (!valid(img) || !buf || !out ||
+        phm_image_rotated_size(img->width, img->height, degrees, crop, &w, &h))
+        return PHM_ERR_INVALID;
+    if (buflen / ((size_t)w * img->channels) < h)
+        return PHM_ERR_INVALID;
+    uint8_t bg[3];
+    fill_pixel(img, fill, bg);
+    const phm__turn turn = phm__turn_of(img->width, img->height, degrees);
+    /* a crop's window centred, to the pixel */
+    draw_turn(img, &turn, (double)((img->width - w) / 2), (double)((img->height - h) / 2), w, h,
+              bg, buf);
     describe(out, img, buf, w, h);
     return PHM_OK;
+}
+
+/* The size of a w x h picture turned by `degrees` on a canvas grown to
+ * hold it all: W' = W cos + H sin, H' = W sin + H cos, rounded to the
+ * nearest pixel (as ImageMagick's -rotate grows it, to the pixel). */
+static void grown_size(uint32_t w, uint32_t h, double degrees, uint32_t *gw, uint32_t *gh)
+{
+    double t = fabs(degrees) * M_PI / 180.0, c = cos(t), sn = sin(t);
+    *gw = (uint32_t)lround(w * c + h * sn);
+    *gh = (uint32_t)lround(w * sn + h * c);
+}
+
+/* img turned by `degrees` (phm__turn: clockwise, bilinear, as
+ * phm_image_rotate) on a canvas grown to hold it (grown_size), the
+ * corners it leaves in `fill`, into buf (at least grown_size's bytes). */
+static int rotate_grown(const phm_image *img, double degrees, const uint8_t fill[3],
+                        uint8_t *buf, size_t buflen, phm_image *out)
+{
+    uint32_t w, h;
+    grown_size(img->width, img->height, degrees, &w, &h);
+    if (!w || !h || buflen / ((size_t)w * img->channels) < h)
+        return PHM_ERR_INVALID;
+    uint8_t bg[3];
+    fill_pixel(img, fill, bg);
+    const phm__turn turn = phm__turn_of(img->width, img->height, degrees);
+    /* the grown canvas's centre on the picture's */
+    draw_turn(img, &turn, turn.cx - (w - 1) / 2.0, turn.cy - (h - 1) / 2.0, w, h, bg, buf);
+    describe(out, img, buf, w, h);
+    return PHM_OK;
+}
+
+/* The share of img's outermost pixels (its four sides) within
+ * PLAIN_NOISE of grey level v in every channel. */
+#define PLAIN_NOISE 40
+static double edge_share(const phm_image *img, int v)
+{
+    const uint32_t w = img->width, h = img->height, ch = img->channels;
+    size_t near = 0, all = 0;
+    for (uint32_t y = 0; y < h; y++) {
+        /* every pixel of the top and bottom rows, the two ends of the others */
+        uint32_t step = y == 0 || y + 1 == h ? 1 : (w > 1 ? w - 1 : 1);
+        const uint8_t *row = img->pixels + (size_t)y * img->stride;
+        for (uint32_t x = 0; x < w; x += step) {
+            int plain = 1;
+            for (uint32_t k = 0; k < ch; k++)
+                plain &= abs((int)row[(size_t)x * ch + k] - v) <= PLAIN_NOISE;
+            near += (size_t)plain;
+            all++;
+        }
+    }
+    return all ? (double)near / (double)all : 0;
+}
+
+/* A turned picture's wedges run into its own edge where that has their
+ * colour: pictures whose sides are at least this share white (black) are
+ * tried turned on a white (black) canvas. */
+#define GROWN_EDGE_SHARE 0.25
+
+/* The "-grown" variants: img turned by `degrees` on a canvas grown to
+ * hold it, in white, else black, where its sides are much of that colour
+ * and the turn shows no corners the query side could turn it back by
+ * (phm__corners_find_grown, which phm_hash_mem_query's turn back runs).
+ * Elsewhere the query side does that, and no variant is made
+ * (PHM_ERR_TOO_SMALL). */
+static int grown_turn(const phm_image *img, double degrees, uint8_t *buf, size_t len,
+                      phm_image *out)
+{
+    static const uint8_t fills[2][3] = { { 255, 255, 255 }, { 0, 0, 0 } };
+    for (int dark = 0; dark < 2; dark++) {
+        if (edge_share(img, fills[dark][0]) < GROWN_EDGE_SHARE)
+            continue;
+        int rc = rotate_grown(img, degrees, fills[dark], buf, len, out);
+        if (rc != PHM_OK)
+            return rc;
+        phm_corners c;
+        if (phm__corners_find_grown(out, &c) != 1)
+            return PHM_OK;
+    }
+    return PHM_ERR_TOO_SMALL;
+}
+
+/* The turn of a "-grown" variant code, 0 for any other. */
+static double grown_degrees(int code)
+{
+    return code == PHM_KV_ROT_P5_GROWN ? 5 : code == PHM_KV_ROT_M5_GROWN ? -5
+         : code == PHM_KV_ROT_P3_GROWN ? 3 : code == PHM_KV_ROT_M3_GROWN ? -3 : 0;
 }
 
 /* ---- augmentation (phm_augment) ----------------------------------- */
@@ -237,6 +341,12 @@ static const int default_set[] = {
      * at most PHM_AREA64_MAX_SIDE a side. Last: no slot before them
      * changes */
     PHM_KV_AREA64, PHM_KV_AREA64_TRIM, PHM_KV_AREA64_TRIM_THIN,
+    /* the picture turned 5 degrees either way on a white (black) canvas
+     * grown to hold it, where its sides are much of that colour and the
+     * turn shows no corners to turn a query back by (session 26;
+     * docs/ROBUST.md, "Turned drawings on white"). Last: no slot before
+     * them changes */
+    PHM_KV_ROT_P5_GROWN, PHM_KV_ROT_M5_GROWN,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -964,6 +1074,11 @@ static int edit(const phm_image *img, int code, uint8_t *buf, size_t len,
                            code == PHM_KV_TRIM_LB_WHITE || code == PHM_KV_TRIM_PB_WHITE, &r))
             return PHM_ERR_TOO_SMALL;
         return phm_image_view(img, &r, out);
+    case PHM_KV_ROT_P5_GROWN:
+    case PHM_KV_ROT_M5_GROWN:
+    case PHM_KV_ROT_P3_GROWN:
+    case PHM_KV_ROT_M3_GROWN:
+        return grown_turn(img, grown_degrees(code), buf, len, out);
     case PHM_KV_GAMMA_UP:
         tone(img, 0.75, buf, out);
         return PHM_OK;
@@ -1085,6 +1200,13 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
      * area64-trim; docs/ROBUST.md, "Small pictures"). */
     int no_crops = ncodes && phm__quarter_turn(img) < PHM_SYM_QUARTER;
     size_t len = phm_image_bytes(img->width, img->height, img->channels);
+    for (size_t i = 0; i < ncodes && len; i++)
+        if (grown_degrees(codes[i]) != 0) { /* a canvas grown to hold the turn */
+            uint32_t gw, gh;
+            grown_size(img->width, img->height, grown_degrees(codes[i]), &gw, &gh);
+            size_t g = phm_image_bytes(gw, gh, img->channels);
+            len = !g ? 0 : g > len ? g : len;
+        }
     uint8_t *buf = len ? malloc(len) : NULL;
     if (!buf) {
         if (err && errlen)

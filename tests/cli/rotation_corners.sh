@@ -8,7 +8,8 @@
 # POST /m/lookup; the same
 # hash stored as a crop variant, or as an entry's own hash, still is. A
 # busy picture turned the same way still matches through rot+5, and one
-# turned on a grown canvas through its de-rotation (--robust, ?robust=1).
+# turned on a grown canvas through its de-rotation (--robust, ?robust=1),
+# a drawing on white turned on a white one through rot+5-grown.
 # Stripes PDQ aliases, turned, do not meet other such stripes' stored
 # rotations.
 . "$(dirname "$0")/lib.sh"
@@ -91,6 +92,30 @@ for g in rot5-grow rotm5-grow; do
     m=$("$P" match --index grow.phmi -f jsonl --robust "q/busy-$g.jpg" 2>/dev/null)
     t_like "$g --robust: the picture, turned back" "$m" '"variant":"derotated","known_variant":null'
 done
+
+# A drawing on white turned on a white canvas grown to hold it (mkqueries
+# rot5-grow): no corners show, so --robust has no angle to turn it back
+# by; only the stored turn on such a canvas (rot+5-grown, --augment's
+# default set; docs/ROBUST.md, "Turned drawings on white") reaches it.
+awk 'BEGIN { printf "P6\n300 240\n255\n";
+    for (y = 0; y < 240; y++) for (x = 0; x < 300; x++) {
+        v = 255; dx = x - 200; dy = y - 90
+        if (x > 30 && x < 30 + (y - 20) * 0.8 && y > 20 && y < 200) v = 50
+        else if (dx * dx + dy * dy < 1600) v = dx * dx + dy * dy < 300 ? 90 : 170
+        else if (x > 130 && x < 270 && (y % 16) < 4 && y > 150 && y < 215) v = 70
+        printf "%c%c%c", v, v, (v < 255 ? v / 2 : 255) } }' > drawing.ppm
+"$MKQ" -t rot5-grow q drawing.ppm > /dev/null 2>&1
+t_ok "mkqueries turned the drawing on a grown white canvas" test -s q/drawing-rot5-grow.jpg
+"$P" index create draw.phmi && "$P" index add --images --source d draw.phmi drawing.ppm \
+    > /dev/null 2>&1
+m=$("$P" match --index draw.phmi -f jsonl --robust q/drawing-rot5-grow.jpg 2>/dev/null)
+t_like "the turned drawing: no match with the picture alone stored, even --robust" "$m" \
+    '"matches":\[\]'
+"$P" index create drawaug.phmi &&
+    "$P" index add --images --augment --source d drawaug.phmi drawing.ppm > /dev/null 2>&1
+t_is "the drawing added with --augment" "$?" 0
+m=$("$P" match --index drawaug.phmi -f jsonl q/drawing-rot5-grow.jpg 2>/dev/null)
+t_like "... then it matches through rot+5-grown" "$m" '"known_variant":"rot+5-grown"'
 
 # Stripes PDQ aliases (docs/ROBUST.md, "Rotation corners on busy
 # pictures"): turned by 5 degrees, their filled copy hashes over the gate
