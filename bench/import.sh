@@ -47,7 +47,22 @@ summary() {
             }
             # i numeric: an unset cnt[$2] as a subscript is "", not 0
             $1 == n { i = cnt[$2]++; cpu[$2, i] = $6; sec[$2, i] = $4; rate[$2, i] = $5
-                      secs[$2] = secs[$2] " " $4 }
+                      secs[$2] = secs[$2] " " $4; round[$2, $3] = $4 }
+            # the median over rounds of the time of path p over the floor
+            # time of the same round (a minute apart at most: the state of
+            # the host is shared), and the list of those ratios in rlist[p]
+            function round_ratio(p,   k, r, i, j, t, a) {
+                k = 0
+                rlist[p] = ""
+                for (r = 1; r <= cnt["floor"]; r++)
+                    if ((p, r) in round && round["floor", r] > 0) {
+                        a[k++] = round[p, r] / round["floor", r]
+                        rlist[p] = rlist[p] sprintf(" %.2f", a[k - 1])
+                    }
+                for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
+                    if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                return !k ? 0 : k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
+            }
             END {
                 f = median(rate, "floor")
                 fc = median(cpu, "floor")
@@ -59,6 +74,10 @@ summary() {
                     printf "%-10s %-8s %12.3f %9.2f %8.2f %9.2f  %s\n", n, p, m / 1e6, f / m, c,
                         (fc > 0 ? c / fc : 0), secs[p]
                 }
+                lr = round_ratio("library")
+                cr = round_ratio("cli")
+                printf "%-10s per round, x that round'"'"'s floor: library %.2f (%s), cli %.2f (%s)\n",
+                    n, lr, substr(rlist["library"], 2), cr, substr(rlist["cli"], 2)
                 if (cnt["lib-commit"] && fs > 0)
                     printf "%-10s library: adds %.2f s, then its commit %.2f s = %.2f x the floor" \
                         " on its own\n", n, median(sec, "lib-adds"), median(sec, "lib-commit"),
@@ -73,6 +92,10 @@ summary() {
     echo "floor's wall time has at most 1.2 x C x that wall time of CPU to spend."
     echo "The library's commit (search tables rebuilt, LMDB's write and sync) against the"
     echo "floor says how much of the floor's time is left for the adds before it."
+    echo "Per round: each round runs every path once, a few seconds apart; the median of"
+    echo "each path's time over its round's floor follows the host's drift (on a virtual"
+    echo "machine the floor alone moves by 1.5-2 x within minutes) better than the ratio"
+    echo "of the medians above."
     echo "Target (issue 3): >= 1 M hashes/s. Median of $reps; raw runs: $runs"
 }
 
