@@ -341,12 +341,13 @@ static const int default_set[] = {
      * at most PHM_AREA64_MAX_SIDE a side. Last: no slot before them
      * changes */
     PHM_KV_AREA64, PHM_KV_AREA64_TRIM, PHM_KV_AREA64_TRIM_THIN,
-    /* the picture turned 5 degrees either way on a white (black) canvas
-     * grown to hold it, where its sides are much of that colour and the
-     * turn shows no corners to turn a query back by (session 26;
-     * docs/ROBUST.md, "Turned drawings on white"). Last: no slot before
-     * them changes */
-    PHM_KV_ROT_P5_GROWN, PHM_KV_ROT_M5_GROWN,
+    /* the picture turned 5 and 3 degrees either way on a white (black)
+     * canvas grown to hold it, where its sides are much of that colour and
+     * the turn shows no corners to turn a query back by (session 26;
+     * docs/ROBUST.md, "Turned drawings on white": each reaches turns
+     * within about a degree of its own). Last: no slot before them
+     * changes */
+    PHM_KV_ROT_P5_GROWN, PHM_KV_ROT_M5_GROWN, PHM_KV_ROT_P3_GROWN, PHM_KV_ROT_M3_GROWN,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
