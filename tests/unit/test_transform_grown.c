@@ -20,6 +20,9 @@
  *   - a grey (one channel) drawing stores them too;
  *   - so does the drawing cut to its shapes' box, touching every side
  *     with no margin (most clip art as drawn), its ground still white;
+ *   - and the drawing at 1,200 x 900, whose turns are made from a copy
+ *     shrunk to 1,024 pixels (GROWN_MAX_SIDE), against copies turned at
+ *     full size;
  *   - a picture whose sides are no plain colour (a texture) stores none:
  *     its turned copy shows corners, which phm__corners_find_grown finds;
  *   - the sizes: a grown variant is not its picture's size (it is not the
@@ -73,30 +76,33 @@ static double texture(double x, double y, double ground)
 
 typedef double (*picture_fn)(double, double, double);
 
-/* The picture rendered turned by `deg` (clockwise on screen) about its
- * centre on a canvas grown to hold it (deg 0: upright, W x H), 4 x 4
- * samples a pixel, `ground` outside it, as ch-channel pixels (malloc'd);
- * its size into *w, *h. */
-static uint8_t *render(picture_fn f, double deg, double ground, uint32_t ch, uint32_t *w,
-                       uint32_t *h)
+/* The picture rendered `scale` times its W x H frame, turned by `deg`
+ * (clockwise on screen) about its centre on a canvas grown to hold it
+ * (deg 0: upright), 4 x 4 samples a pixel (2 x 2 when scaled up),
+ * `ground` outside it, as ch-channel pixels (malloc'd); its size into
+ * *w, *h. */
+static uint8_t *render(picture_fn f, double scale, double deg, double ground, uint32_t ch,
+                       uint32_t *w, uint32_t *h)
 {
     double t = deg * M_PI / 180.0, c = cos(t), s = sin(t);
-    *w = (uint32_t)lround(W * fabs(c) + H * fabs(s));
-    *h = (uint32_t)lround(W * fabs(s) + H * fabs(c));
+    *w = (uint32_t)lround(scale * (W * fabs(c) + H * fabs(s)));
+    *h = (uint32_t)lround(scale * (W * fabs(s) + H * fabs(c)));
+    const int k = scale > 1 ? 2 : 4;
     uint8_t *p = malloc((size_t)*w * *h * ch);
     for (uint32_t y = 0; y < *h; y++)
         for (uint32_t x = 0; x < *w; x++) {
             double sum = 0;
-            for (int j = 0; j < 4; j++)
-                for (int i = 0; i < 4; i++) {
-                    double dx = x + (i + 0.5) / 4 - *w / 2.0, dy = y + (j + 0.5) / 4 - *h / 2.0;
+            for (int j = 0; j < k; j++)
+                for (int i = 0; i < k; i++) {
+                    double dx = (x + (i + 0.5) / k - *w / 2.0) / scale,
+                           dy = (y + (j + 0.5) / k - *h / 2.0) / scale;
                     /* the source of a clockwise turn: the inverse rotation */
                     double sx = c * dx + s * dy + W / 2.0, sy = -s * dx + c * dy + H / 2.0;
                     int in = sx >= 0 && sy >= 0 && sx < W && sy < H;
                     sum += in ? f(sx, sy, ground) : ground;
                 }
-            for (uint32_t k = 0; k < ch; k++)
-                p[((size_t)y * *w + x) * ch + k] = (uint8_t)lround(sum / 16);
+            for (uint32_t m = 0; m < ch; m++)
+                p[((size_t)y * *w + x) * ch + m] = (uint8_t)lround(sum / (k * k));
         }
     return p;
 }
@@ -114,11 +120,11 @@ static int hash_of(phm_hasher *h, const uint8_t *p, uint32_t w, uint32_t hh, uin
 
 /* The default set's variants of the upright picture into v (*nv), the own
  * hash into *own. */
-static int augment(phm_hasher *h, picture_fn f, double ground, uint32_t ch, phm_pdq *own,
-                   phm_entry_variant *v, size_t *nv)
+static int augment(phm_hasher *h, picture_fn f, double scale, double ground, uint32_t ch,
+                   phm_pdq *own, phm_entry_variant *v, size_t *nv)
 {
     uint32_t w, hh;
-    uint8_t *p = render(f, 0, ground, ch, &w, &hh);
+    uint8_t *p = render(f, scale, 0, ground, ch, &w, &hh);
     int codes[PHM_INDEX_MAX_VARIANTS];
     size_t n = phm_augment_default(codes, PHM_INDEX_MAX_VARIANTS);
     phm_image img = { p, w, hh, ch, (size_t)w * ch, PHM_FORMAT_PNG };
@@ -157,13 +163,13 @@ static int nearest_other(const phm_entry_variant *v, size_t nv, const phm_pdq *o
 
 /* The drawing on `ground` (ch channels): both grown variants stored, each
  * turned copy near its own and near nothing else stored. */
-static void turned_copies(phm_hasher *h, picture_fn f, double ground, uint32_t ch,
-                          const char *what)
+static void turned_copies(phm_hasher *h, picture_fn f, double scale, double ground,
+                          uint32_t ch, const char *what)
 {
     phm_pdq own;
     phm_entry_variant v[PHM_INDEX_MAX_VARIANTS];
     size_t nv = 0;
-    OK(augment(h, f, ground, ch, &own, v, &nv), "%s: augmented: %s", what, err);
+    OK(augment(h, f, scale, ground, ch, &own, v, &nv), "%s: augmented: %s", what, err);
     /* alone: no other slot reaches the copy (at 3 degrees a crop or the
      * own hash may: the turn moves the hash less) */
     static const struct {
@@ -177,7 +183,7 @@ static void turned_copies(phm_hasher *h, picture_fn f, double ground, uint32_t c
         int at = find(v, nv, turns[k].code);
         OK(at >= 0, "%s: %s stored", what, phm_known_variant_name(turns[k].code));
         uint32_t w, hh;
-        uint8_t *p = render(f, turns[k].deg, ground, ch, &w, &hh);
+        uint8_t *p = render(f, scale, turns[k].deg, ground, ch, &w, &hh);
         phm_pdq q;
         OK(hash_of(h, p, w, hh, ch, &q), "%s: the copy turned %+.0f is hashed", what,
            turns[k].deg);
@@ -199,16 +205,19 @@ int main(void)
     if (phm_hasher_new(&h, PHM_SIMD_AUTO))
         return 2;
 
-    turned_copies(h, shape, 255, 3, "drawing on white");
-    turned_copies(h, shape, 0, 3, "drawing on black");
-    turned_copies(h, shape, 255, 1, "grey drawing on white");
-    turned_copies(h, tight, 255, 3, "drawing with no margin");
+    turned_copies(h, shape, 1, 255, 3, "drawing on white");
+    turned_copies(h, shape, 1, 0, 3, "drawing on black");
+    turned_copies(h, shape, 1, 255, 1, "grey drawing on white");
+    turned_copies(h, tight, 1, 255, 3, "drawing with no margin");
+    /* 1,200 x 900: its turns are made from a copy shrunk to 1,024, and
+     * still meet the copies turned at full size */
+    turned_copies(h, shape, 5, 255, 3, "drawing of 1,200 pixels");
 
     /* no plain edge: no grown variant */
     phm_pdq own;
     phm_entry_variant v[PHM_INDEX_MAX_VARIANTS];
     size_t nv = 0;
-    OK(augment(h, texture, 0, 3, &own, v, &nv), "the texture is augmented: %s", err);
+    OK(augment(h, texture, 1, 0, 3, &own, v, &nv), "the texture is augmented: %s", err);
     int grown = 0;
     for (size_t i = 0; i < nv; i++)
         grown += v[i].code >= PHM_KV_ROT_P5_GROWN && v[i].code <= PHM_KV_ROT_M3_GROWN;
@@ -217,7 +226,7 @@ int main(void)
     /* the grown turn is not the same-canvas one: asked for alone, with
      * rot+5, both are kept, and they differ */
     uint32_t w, hh;
-    uint8_t *p = render(shape, 0, 255, 3, &w, &hh);
+    uint8_t *p = render(shape, 1, 0, 255, 3, &w, &hh);
     phm_image img = { p, w, hh, 3, (size_t)w * 3, PHM_FORMAT_PNG };
     const int codes[3] = { PHM_KV_ROT_P5, PHM_KV_ROT_P5_GROWN, PHM_KV_ROT_P3_GROWN };
     OK(hash_of(h, p, w, hh, 3, &own), "the drawing is hashed");
