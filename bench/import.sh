@@ -50,18 +50,18 @@ summary() {
                       secs[$2] = secs[$2] " " $4; round[$2, $3] = $4 }
             # the median over rounds of the time of path p over the floor
             # time of the same round (a minute apart at most: the state of
-            # the host is shared), and the list of those ratios in rlist[p]
-            function round_ratio(p,   k, r, i, j, t, a) {
-                k = 0
+            # the host is shared), kept as the runs of path "p/floor"; the
+            # list of those ratios in rlist[p]
+            function round_ratio(p,   q, r) {
+                q = p "/floor"
                 rlist[p] = ""
+                cnt[q] = 0
                 for (r = 1; r <= cnt["floor"]; r++)
                     if ((p, r) in round && round["floor", r] > 0) {
-                        a[k++] = round[p, r] / round["floor", r]
-                        rlist[p] = rlist[p] sprintf(" %.2f", a[k - 1])
+                        ratio[q, cnt[q]++] = round[p, r] / round["floor", r]
+                        rlist[p] = rlist[p] sprintf(" %.2f", ratio[q, cnt[q] - 1])
                     }
-                for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
-                    if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-                return !k ? 0 : k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
+                return cnt[q] ? median(ratio, q) : 0
             }
             END {
                 f = median(rate, "floor")

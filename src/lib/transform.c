@@ -261,6 +261,37 @@ static double grown_degrees(int code)
          : code == PHM_KV_ROT_P3_GROWN ? 3 : code == PHM_KV_ROT_M3_GROWN ? -3 : 0;
 }
 
+static int area_shrink(const phm_image *img, uint32_t w, uint32_t h, uint8_t *buf,
+                       phm_image *out);
+
+/* The picture the grown turns among codes[0..n) start from: img itself,
+ * or, over GROWN_MAX_SIDE, a copy shrunk to it into *buf (malloc'd; the
+ * caller frees it), made only when a grown turn is asked for. PHM_OK or
+ * PHM_ERR_NOMEM. */
+static int grown_source(const phm_image *img, const int *codes, size_t n, phm_image *out,
+                        uint8_t **buf)
+{
+    *out = *img;
+    *buf = NULL;
+    int grown = 0;
+    for (size_t i = 0; i < n; i++)
+        grown |= grown_degrees(codes[i]) != 0;
+    if (!grown || (img->width <= GROWN_MAX_SIDE && img->height <= GROWN_MAX_SIDE))
+        return PHM_OK;
+    int wide = img->width >= img->height;
+    uint32_t lng = wide ? img->width : img->height, sht = wide ? img->height : img->width;
+    uint32_t s = (uint32_t)(((uint64_t)sht * GROWN_MAX_SIDE + lng / 2) / lng);
+    s = s ? s : 1;
+    uint32_t w = wide ? GROWN_MAX_SIDE : s, h = wide ? s : GROWN_MAX_SIDE;
+    *buf = malloc(phm_image_bytes(w, h, img->channels));
+    if (!*buf || area_shrink(img, w, h, *buf, out) != PHM_OK) {
+        free(*buf);
+        *buf = NULL;
+        return PHM_ERR_NOMEM;
+    }
+    return PHM_OK;
+}
+
 /* ---- augmentation (phm_augment) ----------------------------------- */
 
 /* The edit of each variant code: a crop (pct of width and height cut,
@@ -1207,29 +1238,18 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
      * sel5: a mirrored 79-point star 30 bits from a 39-point one's
      * area64-trim; docs/ROBUST.md, "Small pictures"). */
     int no_crops = ncodes && phm__quarter_turn(img) < PHM_SYM_QUARTER;
-    /* the picture the grown turns start from: img, or img shrunk to
-     * GROWN_MAX_SIDE (gbuf) */
-    phm_image gsrc = *img;
+    /* the picture the grown turns start from (img, or a copy in gbuf); buf
+     * holds img's bytes or the largest of those turns' canvases */
+    phm_image gsrc;
     uint8_t *gbuf = NULL;
-    int grown = 0;
-    for (size_t i = 0; i < ncodes; i++)
-        grown |= grown_degrees(codes[i]) != 0;
-    if (grown && (img->width > GROWN_MAX_SIDE || img->height > GROWN_MAX_SIDE)) {
-        int wide = img->width >= img->height;
-        uint32_t lng = wide ? img->width : img->height, sht = wide ? img->height : img->width;
-        uint32_t s = (uint32_t)(((uint64_t)sht * GROWN_MAX_SIDE + lng / 2) / lng);
-        uint32_t gw = wide ? GROWN_MAX_SIDE : (s ? s : 1), gh = wide ? (s ? s : 1) : GROWN_MAX_SIDE;
-        gbuf = malloc(phm_image_bytes(gw, gh, img->channels));
-        if (!gbuf || area_shrink(img, gw, gh, gbuf, &gsrc) != PHM_OK) {
-            free(gbuf);
-            if (err && errlen)
-                snprintf(err, errlen, "out of memory");
-            return PHM_ERR_NOMEM;
-        }
+    if (grown_source(img, codes, ncodes, &gsrc, &gbuf) != PHM_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return PHM_ERR_NOMEM;
     }
     size_t len = phm_image_bytes(img->width, img->height, img->channels);
     for (size_t i = 0; i < ncodes && len; i++)
-        if (grown_degrees(codes[i]) != 0) { /* a canvas grown to hold the turn */
+        if (grown_degrees(codes[i]) != 0) {
             uint32_t gw, gh;
             grown_size(gsrc.width, gsrc.height, grown_degrees(codes[i]), &gw, &gh);
             size_t g = phm_image_bytes(gw, gh, img->channels);
