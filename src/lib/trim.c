@@ -59,7 +59,14 @@
  * of rows screen_content leaves out at the content's top and bottom
  * (thick_rows: the screen's text lines, but a sparse graphic's own
  * caption or row of small shapes too) are left out of the known image's
- * "trim-white-thin" / "trim-black-thin" by the same function. */
+ * "trim-white-thin" / "trim-black-thin" by the same function.
+ *
+ * Session 27: the canvas is the colour whose rows span the screen when
+ * the most common plain colour is a picture's own ground (screen_canvas,
+ * each candidate tried in turn); and a streamed JPEG's reduced copy is
+ * looked at with the pixel minimums at its scale (tune.min_px), so a
+ * picture 100 rows high on a screenshot's canvas still sends it to the
+ * whole image's look. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +101,9 @@ enum { TOP, BOTTOM, LEFT, RIGHT };
  * strictly. */
 typedef struct tune {
     double fill_detail, fill_steps;
+    uint32_t min_px; /* MIN_CONTENT_PX at the scale looked at */
 } tune;
-static const tune strict = { 3.0, 0.03 }, lenient = { 8.0, 0.12 };
+static const tune strict = { 3.0, 0.03, MIN_CONTENT_PX }, lenient = { 8.0, 0.12, MIN_CONTENT_PX };
 
 /* One side of an image seen as lines: pixel (k, i) is at base + k * in +
  * i * along; `lines` lines of `len` pixels. */
@@ -530,16 +538,18 @@ static int near_colours(const phm_image *img, const int a[3], const int b[3], in
  * each row (SCREEN_SAMPLES at most), worked out once. */
 typedef struct screen {
     const phm_image *img;
+    uint32_t min_px; /* tune.min_px */
     uint32_t n;
     uint32_t xs[SCREEN_SAMPLES];
 } screen;
 
 /* s for img; 0 if img is too narrow to be read as a screen. */
-static int screen_init(screen *s, const phm_image *img)
+static int screen_init(screen *s, const phm_image *img, uint32_t min_px)
 {
-    if (img->width < 2 * MIN_CONTENT_PX)
+    if (img->width < 2 * min_px)
         return 0;
     s->img = img;
+    s->min_px = min_px;
     s->n = img->width < SCREEN_SAMPLES ? img->width : SCREEN_SAMPLES;
     for (uint32_t j = 0; j < s->n; j++)
         s->xs[j] = (uint32_t)((uint64_t)j * (img->width - 1) / (s->n - 1));
@@ -572,36 +582,98 @@ static double row_plain(const screen *s, uint32_t y, int c[3])
     return best;
 }
 
-/* The canvas of a phone's screen (at least SCREEN_ASPECT as tall as
- * wide, its first and last rows plain: bars) into canvas: the most common
- * colour of its plain rows (SCREEN_CANVAS; 8 levels a channel; their
- * rows' mean). 1 if it looks like one. */
-static int screen_canvas(const screen *s, int canvas[3])
+/* The 8-levels-a-channel bin of colour c. */
+static uint32_t colour_bin(const int c[3])
+{
+    return (uint32_t)(c[0] >> 5) << 6 | (uint32_t)(c[1] >> 5) << 3 | (uint32_t)(c[2] >> 5);
+}
+
+/* The canvas of a phone's screen (its first and last rows plain: bars):
+ * the colour of most of its plain rows (SCREEN_CANVAS; by colour_bin),
+ * their mean, into canvas[0]. Returns the number of candidates, 1 or 2
+ * (0: not a screen), to be tried in turn.
+ *
+ * A picture's own flat ground (a playing card's cream, a pale paper) may
+ * fill more rows than the canvas around it, or fall in the canvas's bin
+ * and pull the mean off it; but its rows stop at the picture's sides,
+ * and only the canvas's span the screen (UNIFORM_SHARE; the bars at the
+ * very top and bottom left out). So the mean of such full rows comes
+ * first where it is off the mean of all: the most common colour's, if it
+ * has SCREEN_MIN_RUN of the height of them, or else, if it has none,
+ * another colour's; the mean of all the rows second. */
+static int screen_canvas(const screen *s, int canvas[2][3])
 {
     const phm_image *img = s->img;
     const uint32_t h = img->height;
     int c[3] = { 0, 0, 0 };
-    if (row_plain(s, 0, c) < SCREEN_PLAIN || row_plain(s, h - 1, c) < SCREEN_PLAIN)
+    if (row_plain(s, 0, c) < SCREEN_PLAIN)
         return 0;
-    uint32_t count[512], sum[512][3];
+    const uint32_t top_bin = colour_bin(c);
+    if (row_plain(s, h - 1, c) < SCREEN_PLAIN)
+        return 0;
+    const uint32_t bottom_bin = colour_bin(c);
+    uint32_t count[512], full[512], sum[512][3], fsum[512][3];
     memset(count, 0, sizeof count);
+    memset(full, 0, sizeof full);
     memset(sum, 0, sizeof sum);
-    for (uint32_t y = 0; y < h; y++)
-        if (row_plain(s, y, c) >= SCREEN_CANVAS) {
-            uint32_t b = (uint32_t)(c[0] >> 5) << 6 | (uint32_t)(c[1] >> 5) << 3 | (uint32_t)(c[2] >> 5);
-            count[b]++;
-            for (int k = 0; k < 3; k++)
-                sum[b][k] += (uint32_t)c[k];
+    memset(fsum, 0, sizeof fsum);
+    /* open_top: still in the run of rows of row 0's colour */
+    int open_top = 1;
+    uint32_t bottom_run = h; /* the run of row h - 1's colour starts here */
+    for (uint32_t y = h; y-- > 0;) {
+        if (row_plain(s, y, c) < SCREEN_CANVAS || colour_bin(c) != bottom_bin)
+            break;
+        bottom_run = y;
+    }
+    for (uint32_t y = 0; y < h; y++) {
+        double share = row_plain(s, y, c);
+        if (share < SCREEN_CANVAS) {
+            open_top = 0;
+            continue;
         }
-    uint32_t cb = 0;
-    for (uint32_t b = 1; b < 512; b++)
+        uint32_t b = colour_bin(c);
+        open_top &= b == top_bin;
+        count[b]++;
+        for (int k = 0; k < 3; k++)
+            sum[b][k] += (uint32_t)c[k];
+        if (share >= UNIFORM_SHARE && !open_top && y < bottom_run) {
+            full[b]++;
+            for (int k = 0; k < 3; k++)
+                fsum[b][k] += (uint32_t)c[k];
+        }
+    }
+    uint32_t cb = 0, fb = 0;
+    for (uint32_t b = 1; b < 512; b++) {
         if (count[b] > count[cb])
             cb = b;
+        if (full[b] > full[fb])
+            fb = b;
+    }
     if (!count[cb])
         return 0;
+    const uint32_t min_run = (uint32_t)(SCREEN_MIN_RUN * h) > 2 ? (uint32_t)(SCREEN_MIN_RUN * h) : 2;
+    int mean[3];
     for (int k = 0; k < 3; k++)
-        canvas[k] = (int)(sum[cb][k] / count[cb]);
-    return 1;
+        mean[k] = (int)(sum[cb][k] / count[cb]);
+    /* The full rows' colour first: of the most common colour's when it
+     * has enough of them (a pale ground in the canvas's bin would shift
+     * the mean off the canvas), else of another colour's when it has
+     * none. */
+    uint32_t first = full[cb] >= min_run ? cb : !full[cb] && full[fb] >= min_run ? fb : 512;
+    if (first == 512) {
+        memcpy(canvas[0], mean, sizeof mean);
+        return 1;
+    }
+    for (int k = 0; k < 3; k++)
+        canvas[0][k] = (int)(fsum[first][k] / full[first]);
+    /* near: the mean of all the rows, as the edges found on it before
+     * (a few levels move a graphic's box by a row) */
+    if (near_colours(img, canvas[0], mean, SCREEN_TOL)) {
+        memcpy(canvas[0], mean, sizeof mean);
+        return 1;
+    }
+    memcpy(canvas[1], mean, sizeof mean);
+    return 2;
 }
 
 /* A screenshot of a phone (screen_canvas): rows
@@ -657,7 +729,7 @@ static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
         best++;
     const uint32_t top = best_at, bottom = best_at + best; /* rows [top, bottom) */
     const uint32_t min_run = (uint32_t)(SCREEN_MIN_RUN * h) > 2 ? (uint32_t)(SCREEN_MIN_RUN * h) : 2;
-    if (best < MIN_CONTENT_PX || best < MIN_CONTENT * h || top < min_run || h - bottom < min_run)
+    if (best < s->min_px || best < MIN_CONTENT * h || top < min_run || h - bottom < min_run)
         return 0;
     /* The colours beside the image: the canvas's, the rows' above and
      * below it. */
@@ -685,7 +757,7 @@ static int screen_box(const screen *s, const int canvas[3], phm_rect *box)
                 x0 = x + 1;
         }
     }
-    if (x1 <= x0 || x1 - x0 < MIN_CONTENT_PX || x1 - x0 < SCREEN_WIDTH * w)
+    if (x1 <= x0 || x1 - x0 < s->min_px || x1 - x0 < SCREEN_WIDTH * w)
         return 0;
     /* Above the image, the interface only: every row plain (a status
      * bar, an app bar, a canvas). */
@@ -757,22 +829,23 @@ static int column_off(const phm_image *img, uint32_t x, uint32_t y0, uint32_t y1
 
 /* The box of the content off colour c in rows [y0, y1) of img: its first
  * and last rows that hold some, and over them its first and last columns
- * (row_off, column_off); 0 if none or smaller than MIN_CONTENT_PX. */
-static int off_box(const phm_image *img, uint32_t y0, uint32_t y1, const int c[3], phm_rect *box)
+ * (row_off, column_off); 0 if none or smaller than min_px. */
+static int off_box(const phm_image *img, uint32_t y0, uint32_t y1, const int c[3],
+                   uint32_t min_px, phm_rect *box)
 {
     const uint32_t w = img->width;
     while (y0 < y1 && !row_off(img, y0, c))
         y0++;
     while (y1 > y0 && !row_off(img, y1 - 1, c))
         y1--;
-    if (y1 - y0 < MIN_CONTENT_PX)
+    if (y1 - y0 < min_px)
         return 0;
     uint32_t x0 = 0, x1 = w;
     while (x0 < x1 && !column_off(img, x0, y0, y1, c))
         x0++;
     while (x1 > x0 && !column_off(img, x1 - 1, y0, y1, c))
         x1--;
-    if (x1 - x0 < MIN_CONTENT_PX)
+    if (x1 - x0 < min_px)
         return 0;
     *box = (phm_rect){ x0, y0, x1 - x0, y1 - y0 };
     return 1;
@@ -867,16 +940,18 @@ static int screen_content(const screen *s, const int canvas[3], phm_rect *box)
         return 0;
     above |= t > 0;
     below |= b < h;
-    if (!above || !below || !off_box(img, first, last, canvas, box))
+    if (!above || !below || !off_box(img, first, last, canvas, s->min_px, box))
         return 0;
-    return box->width >= MIN_CONTENT * w && box->height >= MIN_CONTENT_PX;
+    return box->width >= MIN_CONTENT * w && box->height >= s->min_px;
 }
 
-int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
+/* phm__edge_box, content of min_px (MIN_CONTENT_PX at its scale) at
+ * least. */
+static int edge_box(const phm_image *img, int dark, int thin, uint32_t min_px, phm_rect *box)
 {
     const int c[3] = { dark ? 0 : 255, dark ? 0 : 255, dark ? 0 : 255 };
     if (!img || !box || !img->pixels || (img->channels != 1 && img->channels != 3) ||
-        img->width < MIN_CONTENT_PX || img->height < MIN_CONTENT_PX)
+        img->width < min_px || img->height < min_px)
         return 0;
     if (thin) {
         /* The picture shown across a phone's screen, less its margins:
@@ -888,9 +963,9 @@ int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
         int above, below;
         if (!thick_rows(img, 0, img->height, c, thin_rows((uint32_t)(img->width / SCREEN_SPAN)),
                         &first, &last, &above, &below) ||
-            !(above || below) || !off_box(img, first, last, c, box))
+            !(above || below) || !off_box(img, first, last, c, min_px, box))
             return 0;
-    } else if (!off_box(img, 0, img->height, c, box)) {
+    } else if (!off_box(img, 0, img->height, c, min_px, box)) {
         return 0;
     }
     /* Some plain edge (1 % of a side at least), and content of
@@ -903,7 +978,12 @@ int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
     if (box->x < mx && box->y < my && img->width - box->x - box->width < mx &&
         img->height - box->y - box->height < my)
         return 0;
-    return box->width >= MIN_CONTENT * img->width && box->height >= MIN_CONTENT_PX;
+    return box->width >= MIN_CONTENT * img->width && box->height >= min_px;
+}
+
+int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
+{
+    return edge_box(img, dark, thin, MIN_CONTENT_PX, box);
 }
 
 /* A picture on a plain white (black) canvas, the border trimming found
@@ -915,10 +995,10 @@ int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
  * picture's own ground, and a drawing starts with no step), and its box
  * is then this one (docs/ROBUST.md, "Letterboxes of small and canvas
  * pictures"). 1 with *box, else 0. */
-static int canvas_box(const phm_image *img, phm_rect *box)
+static int canvas_box(const phm_image *img, uint32_t min_px, phm_rect *box)
 {
     for (int dark = 0; dark < 2; dark++) {
-        if (!phm__edge_box(img, dark, 0, box))
+        if (!edge_box(img, dark, 0, min_px, box))
             continue;
         size_t mx = min_border(img->width), my = min_border(img->height);
         int across = box->y >= my && img->height - box->y - box->height >= my;
@@ -953,7 +1033,7 @@ static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *h
     /* Two passes: the bars across a screenshot first cut, those along its
      * sides become whole lines. */
     for (int pass = 0; pass < 2; pass++) {
-        if (r.width < 2 * MIN_CONTENT_PX || r.height < 2 * MIN_CONTENT_PX)
+        if (r.width < 2 * t->min_px || r.height < 2 * t->min_px)
             break;
         size_t depth[4];
         borders(img, &r, t, depth);
@@ -961,7 +1041,7 @@ static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *h
             break;
         uint32_t w = r.width - (uint32_t)(depth[LEFT] + depth[RIGHT]);
         uint32_t h = r.height - (uint32_t)(depth[TOP] + depth[BOTTOM]);
-        if (w < MIN_CONTENT_PX || h < MIN_CONTENT_PX || w < MIN_CONTENT * img->width ||
+        if (w < t->min_px || h < t->min_px || w < MIN_CONTENT * img->width ||
             h < MIN_CONTENT * img->height)
             break;
         if (w == r.width && h == r.height)
@@ -973,21 +1053,25 @@ static int detect(const phm_image *img, phm_rect *content, phm_rect *alt, int *h
     }
     int found = r.width != img->width || r.height != img->height;
     screen scr;
-    int canvas[3];
-    if (screen_init(&scr, img) && screen_canvas(&scr, canvas)) {
+    int canvas[2][3];
+    const int ncanvas = screen_init(&scr, img, t->min_px) ? screen_canvas(&scr, canvas) : 0;
+    /* Each candidate canvas in turn, up to the first that shows a picture
+     * on it. */
+    for (int k = 0, shown = 0; k < ncanvas && !shown; k++) {
         phm_rect sc;
         /* No bars found above and below the content: a phone's screen
          * with text and icons on its bars (screen_box). */
         if (img->height >= SCREEN_ASPECT * img->width &&
-            (r.y == 0 || r.y + r.height == img->height) && screen_box(&scr, canvas, &sc))
-            r = sc, found = 1;
+            (r.y == 0 || r.y + r.height == img->height) && screen_box(&scr, canvas[k], &sc))
+            r = sc, found = 1, shown = 1;
         /* The content off the canvas: the box itself when nothing else
          * was found, else a second box where it differs at all (wt-shotgfx:
          * the bands' ends, within FLAT_TOL of the canvas, may cut a few
          * pixels into a graphic's pale or sparse edge, where off_box is the
          * rule its stored "trim-white" takes; a photo's box is the bands'
          * one, JPEG's ringing a pixel or two outside it off the canvas). */
-        if (screen_content(&scr, canvas, &sc)) {
+        if (screen_content(&scr, canvas[k], &sc)) {
+            shown = 1;
             if (!found)
                 r = sc, found = 1;
             else if (alt && !same_rect(&r, &sc))
@@ -1156,7 +1240,7 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
         return;
     }
     memset(trim, 0, sizeof *trim);
-    if (canvas_box(img, &trim->content) && phm_image_view(img, &trim->content, &view) == PHM_OK &&
+    if (canvas_box(img, MIN_CONTENT_PX, &trim->content) && phm_image_view(img, &trim->content, &view) == PHM_OK &&
         phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK)
         trim->found = trim->canvas = 1;
     else
@@ -1168,7 +1252,11 @@ int phm__trim_thumb_border(const phm_thumb *t)
     phm_image small = { t->pixels, t->w, t->h, t->channels, (size_t)t->w * t->channels,
                         PHM_FORMAT_JPEG };
     phm_rect r;
-    return detect(&small, &r, NULL, NULL, &lenient) == 1 || canvas_box(&small, &r);
+    /* The pixel minimums at the copy's scale: a picture 100 pixels high
+     * on a screenshot's canvas is 13 rows of a copy 8 times smaller. */
+    tune lt = lenient;
+    lt.min_px = MIN_CONTENT_PX / t->f > 2 ? MIN_CONTENT_PX / t->f : 2;
+    return detect(&small, &r, NULL, NULL, &lt) == 1 || canvas_box(&small, lt.min_px, &r);
 }
 
 /* phm_hash_mem_query (path NULL) or phm_hash_file_query with trimming

@@ -10,7 +10,10 @@
  * whole too: a soft vignette, a gradient, a blurred photo, a dark sky, a
  * smooth wallpaper, a band along one side only; sparse line art (a flock
  * of birds) on a phone's screen, found through its stored
- * "trim-white-thin" / "trim-black-thin". The trimmed hash is checked
+ * "trim-white-thin" / "trim-black-thin"; a playing card whose cream
+ * ground outnumbers the screen's canvas, and a small button on a large
+ * screen as a JPEG (found through the streamed decode's reduced copy).
+ * The trimmed hash is checked
  * against an independent one: the content cut out by copying its pixels,
  * then hashed; the plain hash against phm_hash_mem's. */
 #include <math.h>
@@ -156,6 +159,22 @@ static pic jpeg_roundtrip(const pic *q, int quality)
     tjDestroy(c);
     tjDestroy(d);
     return out;
+}
+
+/* q as a JPEG at `quality` (4:2:0), *len bytes; tjFree it. NULL if
+ * libjpeg-turbo fails. */
+static unsigned char *jpeg_of(const pic *q, int quality, unsigned long *len)
+{
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpg = NULL;
+    *len = 0;
+    if (tjCompress2(tj, q->p, (int)q->w, 0, (int)q->h, TJPF_RGB, &jpg, len, TJSAMP_420, quality,
+                    0) != 0) {
+        tjFree(jpg);
+        jpg = NULL;
+    }
+    tjDestroy(tj);
+    return jpg;
 }
 
 static phm_image view_of(const pic *q)
@@ -776,11 +795,8 @@ static void test_white_edges(void)
         /* The screenshot, as a JPEG: a second trimmed box around the
          * content, whose hash is near the variant and not the old box. */
         pic s = screen(dark, 0, &g, 0, 70);
-        unsigned char *jpg = NULL;
-        unsigned long len = 0;
-        tjhandle tj = tjInitCompress();
-        tjCompress2(tj, s.p, 240, 0, 480, TJPF_RGB, &jpg, &len, TJSAMP_420, 85, 0);
-        tjDestroy(tj);
+        unsigned long len;
+        unsigned char *jpg = jpeg_of(&s, 85, &len);
         phm_pdq_result r;
         phm_trim_result t;
         rc = phm_hash_mem_trim(dec, h, jpg, len, what, PHM_MODE_FULL, 0, &r, NULL, &t, err,
@@ -990,6 +1006,96 @@ static void test_sparse_shots(void)
     phm_hasher_free(h);
 }
 
+/* A web page's button: a red rounded rectangle, lighter towards its
+ * top, with white letters, its edges anti-aliased (4 x 4 samples a pixel)
+ * on white. */
+static pic button(uint32_t w, uint32_t h)
+{
+    pic q = solid(w, h, 255, 255, 255);
+    const double r = h / 2.0;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            int in = 0;
+            for (int sy = 0; sy < 4; sy++)
+                for (int sx = 0; sx < 4; sx++) {
+                    double px = x + (sx + 0.5) / 4, py = y + (sy + 0.5) / 4;
+                    double cx = px < r ? r : px > w - r ? w - r : px;
+                    in += (px - cx) * (px - cx) + (py - r) * (py - r) <= r * r;
+                }
+            double a = in / 16.0, light = 60.0 * (h - y) / h;
+            uint8_t *p = at(&q, x, y);
+            p[0] = clamp(255 * (1 - a) + (220 + light / 2) * a);
+            p[1] = clamp(255 * (1 - a) + (40 + light) * a);
+            p[2] = clamp(255 * (1 - a) + (50 + light) * a);
+        }
+    for (uint32_t k = 0; k < 6; k++) /* the letters */
+        mark(&q, w / 5 + k * (w * 3 / 5) / 6, h / 3, w / 14, h / 3, 250);
+    return q;
+}
+
+/* Two screenshots the canvas rule once missed (session 27):
+ *   - a card: a picture whose own flat cream ground fills more rows than
+ *     the white canvas around it (its rows stop at the card's sides, where
+ *     the canvas shows; only the canvas's rows span the screen);
+ *   - a small object on a white-edged picture on a large screen, as a
+ *     JPEG: 110 rows high, 13 rows of the reduced copy the streamed
+ *     decode looks at first (which must still send it to the whole
+ *     image's look). */
+static void test_screen_canvases(void)
+{
+    pic card = solid(220, 300, 240, 244, 217);
+    pic face = photo(120, 100, 31);
+    paste(&card, &face, 50, 110);
+    mark(&card, 12, 12, 14, 24, 20);   /* a corner's letter */
+    mark(&card, 194, 264, 14, 24, 20); /* and the opposite one's */
+    pic s = screen(0, 0, &card, 10, 60);
+    finds(&s, 10, 60, 220, 300, 3, "phone screen, a card whose cream ground outnumbers the canvas");
+    free(s.p);
+    free(card.p);
+    free(face.p);
+
+    phm_hasher *h;
+    phm_decoder *dec;
+    char err[PHM_ERRMSG_MAX];
+    phm_hasher_new(&h, PHM_SIMD_AUTO);
+    phm_decoder_new(&dec, NULL);
+    /* bench/robustness.sh's screenshot of a 724 x 1024 white picture with
+     * an object 120 rows high in its middle (mkqueries' layout: the
+     * picture at 92 % of the width, bars of 4, 7 and 8 % of the height;
+     * no text lines): the canvas's bands run from the bars to the object,
+     * whose rows step from them, and leave too little between for a
+     * border; the content off the canvas is what finds it */
+    pic big = solid(724, 1411, 255, 255, 255);
+    bar(&big, 0, 56, 0x15, 0x65, 0xc0);    /* status bar */
+    bar(&big, 56, 99, 0x1e, 0x88, 0xe5);   /* app bar */
+    bar(&big, 1298, 113, 0x20, 0x20, 0x20); /* navigation bar */
+    pic obj = button(360, 110);
+    paste(&big, &obj, 182, 638);
+    unsigned long len;
+    unsigned char *jpg = jpeg_of(&big, 90, &len);
+    phm_pdq_result r;
+    phm_trim_result t;
+    int rc = phm_hash_mem_trim(dec, h, jpg, len, "small object", PHM_MODE_FULL, 0, &r, NULL, &t,
+                               err, sizeof err);
+    /* the box, or the second box (the content off the canvas) */
+    const phm_rect *box = t.alt_found ? &t.alt_content : &t.content;
+    const phm_pdq *bh = t.alt_found ? &t.alt_pdq.hash[0] : &t.pdq.hash[0];
+    if (!OK(rc == PHM_OK && t.found && near(box->x, 182, 2) && near(box->y, 638, 2) &&
+                near(box->width, 360, 4) && near(box->height, 110, 4),
+            "JPEG phone screen, a 110-row object on white: found at 360x110+182+638"))
+        printf("#   rc %d found %d %ux%u+%u+%u alt %d %ux%u+%u+%u\n", rc, t.found,
+               t.content.width, t.content.height, t.content.x, t.content.y, t.alt_found,
+               t.alt_content.width, t.alt_content.height, t.alt_content.x, t.alt_content.y);
+    phm_pdq ref = hash_of(h, &big, box->x, box->y, box->width, box->height);
+    OK(t.found && phm_pdq_distance(bh, &ref) <= 16, "... its trimmed hash is the box's (%d bits)",
+       phm_pdq_distance(bh, &ref));
+    tjFree(jpg);
+    free(big.p);
+    free(obj.p);
+    phm_decoder_free(dec);
+    phm_hasher_free(h);
+}
+
 int main(void)
 {
     test_api();
@@ -1001,5 +1107,6 @@ int main(void)
     test_hash();
     test_white_edges();
     test_sparse_shots();
+    test_screen_canvases();
     return tap_done();
 }
