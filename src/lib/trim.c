@@ -582,7 +582,9 @@ static double row_plain(const screen *s, uint32_t y, int c[3])
     return best;
 }
 
-/* The 8-levels-a-channel bin of colour c. */
+/* The 8-levels-a-channel bin of colour c, below BINS (BINS itself: none). */
+enum { BINS = 512 };
+
 static uint32_t colour_bin(const int c[3])
 {
     return (uint32_t)(c[0] >> 5) << 6 | (uint32_t)(c[1] >> 5) << 3 | (uint32_t)(c[2] >> 5);
@@ -612,38 +614,52 @@ static int screen_canvas(const screen *s, int canvas[2][3])
     if (row_plain(s, h - 1, c) < SCREEN_PLAIN)
         return 0;
     const uint32_t bottom_bin = colour_bin(c);
-    uint32_t count[512], full[512], sum[512][3], fsum[512][3];
+    /* sums of 64 bits: a 4-pixel-wide image may have a billion rows */
+    uint32_t count[BINS], full[BINS];
+    uint64_t sum[BINS][3], fsum[BINS][3];
     memset(count, 0, sizeof count);
     memset(full, 0, sizeof full);
     memset(sum, 0, sizeof sum);
     memset(fsum, 0, sizeof fsum);
-    /* open_top: still in the run of rows of row 0's colour */
+    /* open_top: still in the run of rows of row 0's colour. The full rows
+     * of the current run of row h - 1's colour wait in pend / psum until
+     * a row of another kind ends the run: the run that reaches the last
+     * row is the bottom bars'. */
     int open_top = 1;
-    uint32_t bottom_run = h; /* the run of row h - 1's colour starts here */
-    for (uint32_t y = h; y-- > 0;) {
-        if (row_plain(s, y, c) < SCREEN_CANVAS || colour_bin(c) != bottom_bin)
-            break;
-        bottom_run = y;
-    }
+    uint32_t pend = 0;
+    uint64_t psum[3] = { 0, 0, 0 };
     for (uint32_t y = 0; y < h; y++) {
         double share = row_plain(s, y, c);
-        if (share < SCREEN_CANVAS) {
+        uint32_t b = share < SCREEN_CANVAS ? BINS : colour_bin(c);
+        if (b != bottom_bin && pend) {
+            full[bottom_bin] += pend;
+            for (int k = 0; k < 3; k++)
+                fsum[bottom_bin][k] += psum[k];
+            pend = 0;
+            memset(psum, 0, sizeof psum);
+        }
+        if (b == BINS) {
             open_top = 0;
             continue;
         }
-        uint32_t b = colour_bin(c);
         open_top &= b == top_bin;
         count[b]++;
         for (int k = 0; k < 3; k++)
-            sum[b][k] += (uint32_t)c[k];
-        if (share >= UNIFORM_SHARE && !open_top && y < bottom_run) {
+            sum[b][k] += (uint64_t)c[k];
+        if (share < UNIFORM_SHARE || open_top)
+            continue;
+        if (b == bottom_bin) {
+            pend++;
+            for (int k = 0; k < 3; k++)
+                psum[k] += (uint64_t)c[k];
+        } else {
             full[b]++;
             for (int k = 0; k < 3; k++)
-                fsum[b][k] += (uint32_t)c[k];
+                fsum[b][k] += (uint64_t)c[k];
         }
     }
     uint32_t cb = 0, fb = 0;
-    for (uint32_t b = 1; b < 512; b++) {
+    for (uint32_t b = 1; b < BINS; b++) {
         if (count[b] > count[cb])
             cb = b;
         if (full[b] > full[fb])
@@ -659,8 +675,8 @@ static int screen_canvas(const screen *s, int canvas[2][3])
      * has enough of them (a pale ground in the canvas's bin would shift
      * the mean off the canvas), else of another colour's when it has
      * none. */
-    uint32_t first = full[cb] >= min_run ? cb : !full[cb] && full[fb] >= min_run ? fb : 512;
-    if (first == 512) {
+    uint32_t first = full[cb] >= min_run ? cb : !full[cb] && full[fb] >= min_run ? fb : BINS;
+    if (first == BINS) {
         memcpy(canvas[0], mean, sizeof mean);
         return 1;
     }
