@@ -709,9 +709,11 @@ typedef struct phm_trim_result {
      * first and last rows are plain (a phone's, an image viewer's window):
      * the content off the screen's canvas where it ends elsewhere than
      * `content` (a picture whose own edge has the canvas's colour, which
-     * a stored "trim-white" / "trim-black" variant matches). alt_found 0:
-     * none, alt_content and alt_pdq zero. phmatch searches it as a second
-     * "trimmed" hash. */
+     * a stored "trim-white" / "trim-black" variant matches). With canvas
+     * 1 (below), that box less the thin runs of rows at its top and bottom
+     * where it differs (session 27; a stored "trim-white-thin" /
+     * "trim-black-thin" is cut alike). alt_found 0: none, alt_content and
+     * alt_pdq zero. phmatch searches it as a second "trimmed" hash. */
     int alt_found;
     phm_rect alt_content;
     phm_pdq_result alt_pdq;

@@ -293,7 +293,7 @@ size_t phm_query_match_options(const phm_query_hashes *q,
         return 0;
     if (q->trim.found) {
         extra[n++] = (phm_match_extra){ "trimmed", &q->trim.pdq };
-        if (q->trim.alt_found) /* a screenshot's second box */
+        if (q->trim.alt_found) /* a screen's or a canvas's second box */
             extra[n++] = (phm_match_extra){ "trimmed", &q->trim.alt_pdq };
     }
     for (int k = 0; k < PHM_CUT_COUNT; k++)

@@ -1010,11 +1010,12 @@ int phm__edge_box(const phm_image *img, int dark, int thin, phm_rect *box)
  * colour has no border the bands can see (the bars run on into the
  * picture's own ground, and a drawing starts with no step), and its box
  * is then this one (docs/ROBUST.md, "Letterboxes of small and canvas
- * pictures"). 1 with *box, else 0. */
-static int canvas_box(const phm_image *img, uint32_t min_px, phm_rect *box)
+ * pictures"). 1 with *box and the canvas (1 black, 0 white) in *dark,
+ * else 0. */
+static int canvas_box(const phm_image *img, uint32_t min_px, phm_rect *box, int *dark)
 {
-    for (int dark = 0; dark < 2; dark++) {
-        if (!edge_box(img, dark, 0, min_px, box))
+    for (*dark = 0; *dark < 2; ++*dark) {
+        if (!edge_box(img, *dark, 0, min_px, box))
             continue;
         size_t mx = min_border(img->width), my = min_border(img->height);
         int across = box->y >= my && img->height - box->y - box->height >= my;
@@ -1256,11 +1257,28 @@ void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dih
         return;
     }
     memset(trim, 0, sizeof *trim);
-    if (canvas_box(img, MIN_CONTENT_PX, &trim->content) && phm_image_view(img, &trim->content, &view) == PHM_OK &&
-        phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK)
+    int dark;
+    phm_rect thin;
+    if (canvas_box(img, MIN_CONTENT_PX, &trim->content, &dark) &&
+        phm_image_view(img, &trim->content, &view) == PHM_OK &&
+        phm_hash_image(h, &view, mode, dihedral, &trim->pdq) == PHM_OK) {
         trim->found = trim->canvas = 1;
-    else
+        /* A second box, the content less the thin runs of rows at its top
+         * and bottom (a caption, a faint tip a JPEG's noise shows or
+         * hides), where that differs: the box of the known image's
+         * "trim-white-thin" / "trim-black-thin", cut by the same
+         * function, as a screenshot's second box is. */
+        if (edge_box(img, dark, 1, MIN_CONTENT_PX, &thin) && !same_rect(&thin, &trim->content) &&
+            phm_image_view(img, &thin, &view) == PHM_OK &&
+            phm_hash_image(h, &view, mode, dihedral, &trim->alt_pdq) == PHM_OK) {
+            trim->alt_found = 1;
+            trim->alt_content = thin;
+        } else {
+            memset(&trim->alt_pdq, 0, sizeof trim->alt_pdq);
+        }
+    } else {
         memset(trim, 0, sizeof *trim);
+    }
 }
 
 int phm__trim_thumb_border(const phm_thumb *t)
@@ -1272,7 +1290,8 @@ int phm__trim_thumb_border(const phm_thumb *t)
      * on a screenshot's canvas is 13 rows of a copy 8 times smaller. */
     tune lt = lenient;
     lt.min_px = MIN_CONTENT_PX / t->f > 2 ? MIN_CONTENT_PX / t->f : 2;
-    return detect(&small, &r, NULL, NULL, &lt) == 1 || canvas_box(&small, lt.min_px, &r);
+    int dark;
+    return detect(&small, &r, NULL, NULL, &lt) == 1 || canvas_box(&small, lt.min_px, &r, &dark);
 }
 
 /* phm_hash_mem_query (path NULL) or phm_hash_file_query with trimming
