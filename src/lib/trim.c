@@ -66,7 +66,9 @@
  * each candidate tried in turn); and a streamed JPEG's reduced copy is
  * looked at with the pixel minimums at its scale (tune.min_px), so a
  * picture 100 rows high on a screenshot's canvas still sends it to the
- * whole image's look. */
+ * whole image's look; and a picture on a plain canvas (canvas_box) gets
+ * a second box as a screen's does, its content less the thin runs at its
+ * ends (the stored "trim-white-thin" / "trim-black-thin"). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
  * "trim-white-thin" / "trim-black-thin"; a playing card whose cream
  * ground outnumbers the screen's canvas, and a small button on a large
  * screen as a JPEG (found through the streamed decode's reduced copy);
- * a picture letterboxed in its own white with a faint stroke the known
+ * a drawing letterboxed in its own white with a faint stroke the known
  * image lacks (found through the canvas's second box).
  * The trimmed hash is checked
  * against an independent one: the content cut out by copying its pixels,
@@ -1062,7 +1062,7 @@ static void test_screen_canvases(void)
     phm_hasher_new(&h, PHM_SIMD_AUTO);
     phm_decoder_new(&dec, NULL);
     /* bench/robustness.sh's screenshot of a 724 x 1024 white picture with
-     * an object 120 rows high in its middle (mkqueries' layout: the
+     * an object 110 rows high in its middle (mkqueries' layout: the
      * picture at 92 % of the width, bars of 4, 7 and 8 % of the height;
      * no text lines): the canvas's bands run from the bars to the object,
      * whose rows step from them, and leave too little between for a
