@@ -531,6 +531,30 @@ int phm_decode_mem(phm_decoder *dec, const void *data, size_t len,
 int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
                     char *err, size_t errlen);
 
+/* Transparency (issue 15; docs/ROBUST.md, "Pictures with transparency").
+ * The PDQ reference drops alpha and hashes the colours stored under it,
+ * and so does every decode by default (PHM_BACKGROUND_NONE): a hash list's
+ * hashes stay comparable. But a sticker or a cut-out drawn in its alpha
+ * channel alone (a quarter of Debian's openclipart PNGs: black under
+ * every pixel) then hashes to all zeros at quality 0, and no copy of it a
+ * viewer saved (flattened over white by a browser, an editor or a
+ * platform's conversion to JPEG) meets that hash. With a background grey
+ * level (0..255) set, the decodes that follow composite transparent
+ * pixels over it, v' = (v a + g (255 - a) + 127) / 255 per channel, for
+ * the formats whose transparency users meet: PNG (alpha channel or tRNS
+ * chunk), a WebP still's alpha and a GIF's transparent index. Other
+ * formats (TIFF, HEIF/AVIF, JPEG XL, BMP, WebP animations) drop alpha
+ * either way. Returns PHM_OK, or PHM_ERR_INVALID for NULL or a level
+ * outside -1..255. */
+#define PHM_BACKGROUND_NONE (-1)
+int phm_decoder_set_background(phm_decoder *dec, int grey);
+
+/* Nonzero when the last decode on `dec` composited at least one pixel that
+ * was not opaque over the background (so its pixels differ from the
+ * reference's); 0 when it found none, had no background set, failed, or
+ * was of a format listed above as dropping alpha. Accepts NULL (0). */
+int phm_decoder_composited(const phm_decoder *dec);
+
 /* The bytes read by the last phm_decode_file() call (for digests computed
  * in the same read), or NULL/0 if none. Owned by `dec`. */
 const uint8_t *phm_decoder_last_bytes(const phm_decoder *dec, size_t *len);
@@ -877,6 +901,16 @@ typedef struct phm_query_options {
     int derotate;   /* nonzero, with corners: a rotation found also
                        turned back (phm_query_hashes.derot;
                        phmatch match --robust, phmatchd's robust=1) */
+    int flatten;    /* nonzero: a picture with transparency (a PNG, a
+                       WebP still or a GIF that has any pixel not
+                       opaque: phm_decoder_set_background) is also
+                       decoded over white and over black, as a viewer
+                       or a conversion to JPEG shows it; their own
+                       hashes are phm_query_hashes.flat, and every other
+                       extra asked for is made from the picture over
+                       white. pdq stays the reference's (alpha dropped).
+                       Costs two more decodes, only for such pictures.
+                       Not for a JPEG (it has no alpha) */
 } phm_query_options;
 
 /* The hashes of a query's rotation corners alone (phm_query_hashes). */
@@ -924,6 +958,14 @@ typedef struct phm_query_hashes {
      * most PHM_AREA64_MAX_SIDE pixels a side: bit k of area_ok. */
     phm_pdq_result area[3];
     unsigned area_ok;
+    /* With opt->flatten and a picture with transparency: the own hashes
+     * of the picture over white (flat[0]) and over black (flat[1]); bit k
+     * of flat_ok. Searched as the extras "flattened-white" and
+     * "flattened-black", whose quality counts for the quality gate as the
+     * own hash's does (a drawing in alpha alone is all zeros, quality 0,
+     * with alpha dropped). */
+    phm_pdq_result flat[2];
+    unsigned flat_ok;
 } phm_query_hashes;
 
 /* Hashes the image in data[0..len) as `opt` asks into *q (zeroed first).
@@ -1249,6 +1291,13 @@ enum {
     PHM_KV_ROT_M5_GROWN,  /* "rot-5-grown" */
     PHM_KV_ROT_P3_GROWN,  /* "rot+3-grown" */
     PHM_KV_ROT_M3_GROWN,  /* "rot-3-grown" */
+    /* session 28: a picture with transparency (phm_decoder_set_background)
+     * as a viewer sees it, composited over white and over black, where
+     * its reference hash drops alpha (a drawing in alpha alone: all
+     * zeros). Made by phm_hash_known_mem only, from the bytes: a decoded
+     * phm_image has no alpha, so phm_augment makes none of them */
+    PHM_KV_FLAT_WHITE,    /* "flat-white" */
+    PHM_KV_FLAT_BLACK,    /* "flat-black" */
     PHM_KV_COUNT          /* one past the last code */
 };
 
@@ -1393,6 +1442,31 @@ size_t phm_augment_default(int *codes, size_t cap);
 /* The distance phm_augment's callers in phmatch use as min_distance:
  * variants within it of the own hash or of each other are dropped. */
 #define PHM_AUGMENT_MIN_DISTANCE 10
+
+/* A known image from its encoded bytes, as phmatch index add --images
+ * adds it: *own is its hash as the PDQ reference makes it (alpha dropped;
+ * phm_hash_mem's, with its status and err), and with ncodes > 0 its
+ * variants into out[0..*nout) (at most PHM_INDEX_MAX_VARIANTS) by
+ * phm_augment's rules. For a picture with transparency (a PNG, WebP still
+ * or GIF with a pixel not opaque) and the codes PHM_KV_FLAT_WHITE /
+ * PHM_KV_FLAT_BLACK asked, the picture over white and over black are kept
+ * first (when of quality PHM_ROBUST_LOW_QUALITY_MIN or more, not a
+ * pattern and more than min_distance from *own and each other), and every
+ * other variant is an edit of the picture over white, what a viewer sees,
+ * dropped within min_distance of those. Decodes such a picture three
+ * times (over white, over black, as the reference); any other once. Uses
+ * dec and h as phm_hash_mem and phm_augment do. Errors: those of
+ * phm_hash_mem and phm_augment. */
+int phm_hash_known_mem(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                       const char *name, const int *codes, size_t ncodes, int min_distance,
+                       phm_pdq_result *own, phm_entry_variant *out, size_t *nout, char *err,
+                       size_t errlen);
+
+/* phm_hash_known_mem on a file read as phm_decode_file reads it (its
+ * errors too); the bytes stay available through phm_decoder_last_bytes. */
+int phm_hash_known_file(phm_decoder *dec, phm_hasher *h, const char *path, const int *codes,
+                        size_t ncodes, int min_distance, phm_pdq_result *own,
+                        phm_entry_variant *out, size_t *nout, char *err, size_t errlen);
 
 typedef struct phm_index phm_index;
 
@@ -2501,7 +2575,10 @@ int phm_hash_animation_file(phm_decoder *dec, phm_hasher *h, const char *path,
  * NULL for the image's own hashes) that gave it; on a tie the image's
  * own hash wins, then the earlier extra, then the lower orientation. The
  * quality gate and the sources' minimum quality apply to the image's own
- * quality. An extra named as a stored variant (a caption cut, "soft") is
+ * quality, or to a whole extra's (phm_match_extra.whole: the picture over
+ * white) when that is better; the own hash of an image that passes the
+ * gate only so is searched as an extra below the gate is (within
+ * low_quality_distance, and not when a pattern). An extra named as a stored variant (a caption cut, "soft") is
  * measured against that variant of an entry only; the stored soft hashes
  * (phm_soft_kind) answer a query's "soft" extra and nothing else: every
  * other hash of the query, and phm_match_results' one hash (o->query), is
@@ -2616,16 +2693,30 @@ typedef struct phm_match_extra {
                                   outlives the result */
     const phm_pdq_result *pdq; /* its hashes: hash[0], or with `orientations`
                                   all pdq->nhashes (1..8) */
+    int whole;                 /* nonzero: the whole picture as another
+                                  decode shows it (phm_query_hashes.flat),
+                                  not a part or an edit of it: its quality
+                                  counts for the quality gate as the own
+                                  hash's, the better of them deciding (see
+                                  "Variants"). 0 (default): a part or an
+                                  edit */
 } phm_match_extra;
 
 /* The most extra hashes phm_query_match_options gives. */
-#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1 + 3 + 1)
+#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1 + 3 + 1 + 2)
+
+/* The variant names of a query's hashes over white and over black
+ * (phm_query_hashes.flat; match records' "variant"). */
+#define PHM_FLATTENED_WHITE "flattened-white"
+#define PHM_FLATTENED_BLACK "flattened-black"
 
 /* The variant name of a query's de-rotated hash (phm_query_hashes.derot;
  * match records' "variant"). */
 #define PHM_DEROTATED "derotated"
 
-/* What phmatch match and phmatchd search for a query's extras: q's
+/* What phmatch match and phmatchd search for a query's extras: first a
+ * transparent picture over white and over black as "flattened-white" /
+ * "flattened-black" (whole extras), then q's
  * trimmed content (and a screenshot's second box) as "trimmed", its
  * usable cuts as "cut-bottom" / "cut-top" / "cut-middle", its
  * de-rotated hash as "derotated", its soft hash as "soft" and its

@@ -76,6 +76,13 @@ static const char usage_text[] =
     "                         canvas by its content off the canvas, with and\n"
     "                         without thin rows at its ends; variant\n"
     "                         'trimmed' says it matched so)\n"
+    "      --no-flatten       hash a PNG, WebP or GIF with transparent pixels\n"
+    "                         only as the PDQ reference does, alpha dropped\n"
+    "                         (by default it is also searched as a viewer\n"
+    "                         sees it, over white and over black: variant\n"
+    "                         'flattened-white' / 'flattened-black'; a\n"
+    "                         drawing in alpha alone is then searched though\n"
+    "                         its reference hash is all zeros)\n"
     "      --robust           every query-side measure: the 8 orientations\n"
     "                         (--dihedral), trimming, --cuts, --soft,\n"
     "                         --low-quality-distance "
@@ -168,6 +175,7 @@ enum {
     OPT_COMPARED_THRESHOLD,
     OPT_REPORT,
     OPT_NO_TRIM,
+    OPT_NO_FLATTEN,
     OPT_TRIM,
     OPT_ROBUST,
     OPT_CUTS,
@@ -185,6 +193,7 @@ static const args_option options[] = {
     { "compared-threshold", OPT_COMPARED_THRESHOLD, 1, NULL },
     { "report", OPT_REPORT, 1, NULL },
     { "no-trim", OPT_NO_TRIM, 0, NULL },
+    { "no-flatten", OPT_NO_FLATTEN, 0, NULL },
     { "trim", OPT_TRIM, 0, NULL },
     { "robust", OPT_ROBUST, 0, NULL },
     { "cuts", OPT_CUTS, 0, NULL },
@@ -209,6 +218,7 @@ typedef struct match_options {
     output_format format;
     const char *report_dir;   /* --report */
     int trim;                 /* 1 unless --no-trim (-1 while parsing: not given) */
+    int no_flatten;           /* --no-flatten */
     int robust;               /* --robust */
     int cuts;                 /* --cuts (or --robust) */
     int soft;                 /* --soft (or --robust) */
@@ -411,7 +421,13 @@ static size_t input_fields(const match_run *run, const hash_record *r,
         phm_pdq_to_hex(&r->pdq.hash[0], t->hex);
     field_str(&f[n++], "pdq", has_hash ? t->hex : NULL);
     field_num(&f[n++], "quality", has_hash, r->pdq.quality);
-    int low = (has_hash && r->pdq.quality < o->min_quality) ||
+    /* The picture's quality: the reference hash's, or as a viewer sees
+     * it (a drawing in alpha alone is quality 0 with alpha dropped). */
+    int quality = r->pdq.quality;
+    for (int k = 0; k < 2; k++)
+        if ((r->query.flat_ok & (1u << k)) && r->query.flat[k].quality > quality)
+            quality = r->query.flat[k].quality;
+    int low = (has_hash && quality < o->min_quality) ||
               (v && res && !res->searched && v->count > 0);
     field_flags(&f[n++], (low ? FIELD_FLAG_LOW_QUALITY : 0) |
                              (r->status == PHM_WARN_RECOVERED
@@ -706,6 +722,9 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         case OPT_NO_TRIM:
             o->trim = 0;
             break;
+        case OPT_NO_FLATTEN:
+            o->no_flatten = 1;
+            break;
         case OPT_TRIM:
             o->trim = 1;
             break;
@@ -755,6 +774,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     if (o->trim < 0) /* on unless --no-trim */
         o->trim = 1;
     o->h.pipe.trim = o->trim;
+    o->h.pipe.flatten = !o->no_flatten;
     o->out_digests = o->h.pipe.digests;
     if (o->report_dir) /* the case file's MD5 and SHA1, from the same read */
         o->h.pipe.digests |= (1u << PHM_DIGEST_MD5) | (1u << PHM_DIGEST_SHA1);

@@ -65,28 +65,31 @@ static int add_one(const index_images_options *o, phm_index_txn *txn,
                    index_images_counts *c)
 {
     char err[PHM_ERRMSG_MAX];
-    phm_image img;
     phm_pdq_result r;
-    int rc = phm_decode_file(dec, path, &img, err, sizeof err);
+    phm_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        goto fatal;
+    /* the reference hash, and a picture with transparency's variants
+     * made from it as a viewer sees it (phm_hash_known_file) */
+    int rc = phm_hash_known_file(dec, h, path, o->codes, o->ncodes, PHM_AUGMENT_MIN_DISTANCE,
+                                 &r, e->variants, &e->nvariants, err, sizeof err);
     if (rc == PHM_WARN_RECOVERED) {
         cli_error("warning: %s", err);
         rc = PHM_OK;
     }
-    if (rc == PHM_ERR_NOMEM)
-        goto fatal;
     if (rc != PHM_OK) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    if ((rc = phm_hash_image(h, &img, PHM_MODE_FULL, 0, &r)) != PHM_OK) {
+        free(e);
         if (rc == PHM_ERR_NOMEM)
             goto fatal;
-        cli_error("cannot hash '%s': %s", path, phm_strerror(rc));
+        /* the decoder's message as it is; a hash's or an augmentation's
+         * failure as phmatch's own */
+        if (rc == PHM_ERR_UNSUPPORTED || rc == PHM_ERR_CORRUPT || rc == PHM_ERR_TOO_LARGE ||
+            rc == PHM_ERR_NOT_FOUND || rc == PHM_ERR_UNREADABLE || rc == PHM_ERR_IS_DIR)
+            fprintf(stderr, "%s\n", err);
+        else
+            cli_error("%s", err);
         return 1;
     }
-    phm_entry *e = calloc(1, sizeof *e);
-    if (!e)
-        goto fatal;
     e->source = o->source;
     e->id = path;
     e->category = o->category;
@@ -94,18 +97,6 @@ static int add_one(const index_images_options *o, phm_index_txn *txn,
     e->signals = PHM_SIG_PDQ;
     e->quality = r.quality;
     e->pdq = r.hash[0];
-    if (o->ncodes) {
-        rc = phm_augment(h, &img, PHM_MODE_FULL, &e->pdq, o->codes, o->ncodes,
-                         PHM_AUGMENT_MIN_DISTANCE, e->variants, &e->nvariants, err,
-                         sizeof err);
-        if (rc != PHM_OK) {
-            free(e);
-            if (rc == PHM_ERR_NOMEM)
-                goto fatal;
-            cli_error("cannot augment '%s': %s", path, err);
-            return 1;
-        }
-    }
     rc = phm_index_add(txn, e, err, sizeof err);
     size_t nv = e->nvariants;
     free(e);

@@ -266,7 +266,8 @@ static void process(pipeline *pl, worker *w, slot *s)
      * border (hash_record.trim), the caption cuts and the soft hash. */
     const phm_query_options qo = { .mode = cfg->mode, .dihedral = cfg->dihedral,
                                    .trim = cfg->trim, .cuts = cfg->cuts, .soft = cfg->soft,
-                                   .corners = cfg->corners, .derotate = cfg->derotate };
+                                   .corners = cfg->corners, .derotate = cfg->derotate,
+                                   .flatten = cfg->flatten };
     phm_query_hashes q;
     rc = phm_hash_file_query(w->dec, w->hasher, s->path, &qo, &q, w->err, sizeof w->err);
     r->pdq = q.pdq;

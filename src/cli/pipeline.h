@@ -118,6 +118,8 @@ typedef struct pipeline_config {
                                 also gets its frames (hash_record.animated) */
     int trim;                /* images: also look for a border, hash the
                                 content inside it (hash_record.trim) */
+    int flatten;             /* images: one with transparency also over
+                                white and black (phm_query_options) */
     int cuts;                /* images: also hash them with the lower and
                                 the upper third cut off (hash_record.cut) */
     int soft;                /* images: also their soft hash

@@ -13,12 +13,17 @@
  * small enough to fit in what a worker keeps anyway (WORKER_KEEP_BYTES,
  * ~5.6 MP), so photos keep flowing while large images wait. */
 static uint64_t body_charge(const uint8_t *body, size_t len, const svc_config *c,
-                            phm_image_info *head, int cuts)
+                            phm_image_info *head, int cuts, int flatten)
 {
     if (phm_image_probe(body, len, "upload", head, NULL, 0) != PHM_OK ||
         (uint64_t)head->width * head->height > (uint64_t)c->max_pixels)
         return 0;
     uint64_t pixels = decode_charge(head->width, head->height);
+    /* Composited over a background, a picture with alpha is decoded with
+     * its alpha byte first: a third more than its RGB (the header does
+     * not say whether it has any; a JPEG never does). */
+    if (flatten && head->format != PHM_FORMAT_JPEG)
+        pixels += (uint64_t)head->width * head->height / 3 + 1;
     if (cuts) {
         /* The cuts' hashers (PHM_CUT_COUNT) keep their rows (2/3 of
          * the image's each) while the image's keeps its own
@@ -37,7 +42,7 @@ static uint64_t body_charge(const uint8_t *body, size_t len, const svc_config *c
 int body_is_large_image(const uint8_t *body, size_t len, const svc_config *c)
 {
     phm_image_info head;
-    return body_charge(body, len, c, &head, 0) != 0;
+    return body_charge(body, len, c, &head, 0, 0) != 0;
 }
 
 int body_is_video(const uint8_t *body, size_t len)
@@ -60,7 +65,8 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
 
     /* The decode budget, shared by all workers: what the header announces
      * is reserved before any pixel is allocated. */
-    uint64_t pixels = body_charge(rq->body, rq->body_len, c, &head, rx && rx->robust);
+    uint64_t pixels =
+        body_charge(rq->body, rq->body_len, c, &head, rx && rx->robust, rx && rx->flatten);
     if (pixels) {
         int busy = decode_reserve(&rq->srv->metrics, c, pixels);
         if (busy == -2) {
@@ -83,7 +89,8 @@ int hash_body_trim(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result 
     const phm_query_options qo = { .mode = (phm_mode)c->mode, .dihedral = dihedral,
                                    .trim = rx && rx->trim, .cuts = rx && rx->robust,
                                    .soft = rx && rx->robust, .corners = rx != NULL,
-                                   .derotate = rx && rx->robust };
+                                   .derotate = rx && rx->robust,
+                                   .flatten = rx && rx->flatten };
     phm_query_hashes local, *q = rx ? &rx->q : &local;
     int rc = phm_hash_mem_query(w->dec, w->hasher, rq->body, rq->body_len, "upload", &qo,
                                 q, w->err, sizeof w->err);

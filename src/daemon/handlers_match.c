@@ -344,18 +344,19 @@ static void match_video_body(svc_request *rq, svc_worker *w, long radius)
     reply_match(rq, w, obj, res);
 }
 
-/* POST /v1/match?max_distance=N&dihedral=1&trim=0&robust=1 */
+/* POST /v1/match?max_distance=N&dihedral=1&trim=0&flatten=0&robust=1 */
 void handle_match(svc_request *rq, svc_worker *w)
 {
     const svc_config *c = &rq->rt->cfg;
     int dihedral, recovered, robust;
-    long radius, trim;
+    long radius, trim, flatten;
     phm_pdq_result r;
     phm_image_info info;
     robust_extra rx;
 
     if (need_index(rq) || query_bool(rq, "dihedral", &dihedral) ||
         query_bool(rq, "robust", &robust) || query_int(rq, "trim", 0, 1, 1, &trim) ||
+        query_int(rq, "flatten", 0, 1, 1, &flatten) ||
         query_int(rq, "max_distance", 0, (long)c->max_distance, (long)c->match_distance,
                   &radius) ||
         search_allowed(rq, 0, radius))
@@ -371,6 +372,7 @@ void handle_match(svc_request *rq, svc_worker *w)
     /* ?robust=1: the caption cuts, the soft hash and the low-quality
      * search too; a rotation's corners always */
     rx.trim = trim != 0;
+    rx.flatten = flatten != 0;
     rx.robust = robust;
     rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
     if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, &rx))

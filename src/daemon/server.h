@@ -325,6 +325,8 @@ int hash_body(svc_request *rq, svc_worker *w, int dihedral, phm_pdq_result *r,
  * is a rotation's corners (docs/ROBUST.md, "Rotation corners"). */
 typedef struct robust_extra {
     int trim;                 /* in: look for a border */
+    int flatten;              /* in: a picture with transparency also over
+                                 white and black (phm_query_options) */
     int robust;               /* in: the cuts and the soft hash too */
     int low_quality_distance; /* in: 0: images below the gate not searched */
     phm_query_hashes q;       /* out: the hashes (phm_hash_mem_query) */

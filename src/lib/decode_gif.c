@@ -5,7 +5,9 @@
  * (`convert 'f.gif[0]'`): the image's own rectangle (its width and height,
  * not the logical screen's, even when it is smaller or offset), its local
  * colour table or else the global one, interlaced rows put in place, and a
- * transparent index given its palette colour (alpha is dropped, as for PNG).
+ * transparent index given its palette colour (alpha is dropped, as for PNG;
+ * with a background set, phm_decoder_set_background, those pixels take the
+ * background's grey instead).
  * An index beyond the colour table takes entry 0, as ImageMagick's
  * ConstrainColormapIndex does. Always RGB (3 channels), as ImageMagick's
  * png24 reference is. Reading stops after the first image, whatever
@@ -207,6 +209,11 @@ int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len, const cha
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
         goto out;
     }
+    /* The index that is clear, when there is a background to show; GIF
+     * has no partial alpha, so a clear pixel is the background itself. */
+    int clear = dec->background != PHM_BACKGROUND_NONE ? r.gcb.TransparentColor
+                                                       : NO_TRANSPARENT_COLOR;
+    int mixed = 0;
     for (uint32_t i = 0; i < (uint32_t)h; i++) {
         if (DGifGetLine(gif, line, (int)w) == GIF_ERROR) {
             rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "row %u of %u: %s",
@@ -214,8 +221,19 @@ int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len, const cha
             goto out;
         }
         uint8_t *row = px + (size_t)line_row(i, (uint32_t)h, gif->Image.Interlace) * w * 3;
-        for (uint32_t x = 0; x < (uint32_t)w; x++)
-            index_to_rgb(map, line[x], row + (size_t)x * 3);
+        if (clear == NO_TRANSPARENT_COLOR) {
+            for (uint32_t x = 0; x < (uint32_t)w; x++)
+                index_to_rgb(map, line[x], row + (size_t)x * 3);
+            continue;
+        }
+        for (uint32_t x = 0; x < (uint32_t)w; x++) {
+            if (line[x] == clear) {
+                memset(row + (size_t)x * 3, dec->background, 3);
+                mixed = 1;
+            } else {
+                index_to_rgb(map, line[x], row + (size_t)x * 3);
+            }
+        }
     }
     img->pixels = px;
     img->width = (uint32_t)w;
@@ -223,6 +241,7 @@ int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len, const cha
     img->channels = 3;
     img->stride = (size_t)w * 3;
     img->format = PHM_FORMAT_GIF;
+    dec->composited = mixed;
     rc = PHM_OK;
 out:
     free(line);
@@ -422,6 +441,7 @@ int phm__gif_frames(phm_decoder *dec, const uint8_t *data, size_t len, const cha
                     uint64_t max_frames, phm__frames **out, char *err, size_t errlen)
 {
     *out = NULL;
+    dec->composited = 0; /* the frames drop alpha */
     gif_frames *f = calloc(1, sizeof *f);
     if (!f)
         return phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");

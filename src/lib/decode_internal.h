@@ -19,6 +19,9 @@ struct phm_decoder {
     size_t thumb_cap;
     uint32_t *acc;       /* ... and its sums of one band of rows */
     size_t acc_cap;
+    int background;      /* grey level transparency is composited over,
+                          * or PHM_BACKGROUND_NONE: alpha dropped */
+    int composited;      /* the last decode composited a non-opaque pixel */
 };
 
 /* A reduced copy of an image made while its rows stream to the hasher
@@ -161,6 +164,13 @@ void phm__soft_free(phm__soft_shrink *s);
  * or NULL. Callers have checked `bytes` against the pixel limit. */
 uint8_t *phm__pixels(phm_decoder *dec, size_t bytes);
 
+/* Compacts npix pixels of channels + 1 bytes (colour, then alpha;
+ * channels 1 or 3) in place, front to back, to `channels` bytes each:
+ * composited over grey (0..255) as v' = (v a + grey (255 - a) + 127) / 255,
+ * or with alpha just dropped when grey < 0. Returns nonzero when some
+ * alpha was below 255. */
+int phm__composite(uint8_t *px, size_t npix, uint32_t channels, int grey);
+
 /* Checks width x height x channels against the limits; on failure writes
  * the message and returns PHM_ERR_TOO_LARGE (or PHM_ERR_CORRUPT for a zero
  * dimension). On success stores the byte count in *bytes. */
@@ -184,7 +194,9 @@ int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
  * (HEIF and AVIF), decode_jxl.c. Each decodes to the pixels ImageMagick
  * gives for the file's first frame, page or primary image (colour channels
  * as decoded, alpha dropped, 16-bit samples scaled by round(v*255/65535));
- * each checks the pixel limit from the header before allocating pixels. */
+ * each checks the pixel limit from the header before allocating pixels.
+ * A WebP still and a GIF (as a PNG) are composited over dec->background
+ * instead when one is set, and set dec->composited. */
 int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len,
                      const char *name, phm_image *img, char *err, size_t errlen);
 int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len,

@@ -119,6 +119,9 @@ static int jpeg_decode(phm_decoder *dec, const uint8_t *data, size_t len, const 
     jpeg_errors jerr;
     volatile int rc = PHM_OK;
 
+    /* JPEG has no alpha: the streamed paths (phm_hash_mem, queries), which
+     * bypass phm_decode_mem, say so too. */
+    dec->composited = 0;
     if (len > (unsigned long)-1)
         return phm__fail(PHM_ERR_TOO_LARGE, err, errlen, name, "file too large");
     cinfo.err = errors_init(&jerr);

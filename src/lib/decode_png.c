@@ -1,9 +1,10 @@
 /* decode_png.c - PNG through libpng's progressive-free classic API.
  *
  * Every colour type and bit depth: palettes expanded to RGB, 1/2/4-bit grey
- * expanded to 0..255, 16-bit scaled (not truncated) to 8-bit, alpha and tRNS
- * ignored rather than composited, as the PDQ reference does. Grey stays one
- * channel so that luma is exactly the grey value. */
+ * expanded to 0..255, 16-bit scaled (not truncated) to 8-bit. Alpha and
+ * tRNS are ignored by default, as the PDQ reference does; with a
+ * background set (phm_decoder_set_background) they are composited over it
+ * instead. Grey stays one channel so that luma is exactly the grey value. */
 #include <setjmp.h>
 #include <string.h>
 
@@ -91,18 +92,41 @@ int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
         goto out;
     }
 
+    /* Transparency to composite: an alpha channel, or a tRNS chunk (a
+     * palette's alphas, or the one grey or RGB colour that is clear). */
+    int composite = dec->background != PHM_BACKGROUND_NONE &&
+                    ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS));
+    /* Each row as decoded: with alpha after the colour when compositing. */
+    uint32_t decoded = composite ? channels + 1 : channels;
+    if (composite) {
+        /* The same pixel count as checked above; only the bytes differ. */
+        dims = phm__check_dims(dec, name, w, h, decoded, &bytes, err, errlen);
+        if (dims) {
+            rc = dims;
+            goto out;
+        }
+    }
+
     if (color == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
         png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16)
-        png_set_scale_16(png);
-    /* Always: palette expansion turns a tRNS chunk into an alpha channel
-     * too, and the reference ignores transparency either way. */
-    png_set_strip_alpha(png);
+        png_set_scale_16(png); /* alpha too */
+    if (composite) {
+        /* Palette expansion already turns tRNS into alpha; grey and RGB
+         * need asking. */
+        if (!(color & PNG_COLOR_MASK_ALPHA))
+            png_set_tRNS_to_alpha(png);
+    } else {
+        /* Always without a background: palette expansion turns a tRNS
+         * chunk into an alpha channel too, and the reference ignores
+         * transparency either way. */
+        png_set_strip_alpha(png);
+    }
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w * channels) {
+    if (png_get_rowbytes(png, info) != (size_t)w * decoded) {
         rc = phm__fail(PHM_ERR_INTERNAL, err, errlen, name,
                        "unexpected PNG row size after conversion");
         goto out;
@@ -116,7 +140,9 @@ int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
     /* Row by row, pass by pass: no array of h row pointers to allocate. */
     for (int p = 0; p < passes; p++)
         for (png_uint_32 y = 0; y < h; y++)
-            png_read_row(png, px + (size_t)y * w * channels, NULL);
+            png_read_row(png, px + (size_t)y * w * decoded, NULL);
+    /* After the last pass: only then are an interlaced image's rows whole. */
+    int mixed = composite && phm__composite(px, (size_t)w * h, channels, dec->background);
 
     img->pixels = px;
     img->width = w;
@@ -124,6 +150,7 @@ int phm__decode_png(phm_decoder *dec, const uint8_t *data, size_t len,
     img->channels = channels;
     img->stride = (size_t)w * channels;
     img->format = PHM_FORMAT_PNG;
+    dec->composited = mixed;
 out:
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
     return rc;

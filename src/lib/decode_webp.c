@@ -8,7 +8,9 @@
  * placed at its offset on a canvas of the animation's size whose other
  * pixels are 0 (black once alpha is dropped): no background colour, no
  * blending (the first frame is a key frame). We do the same, decoding the
- * frame into its rectangle of the canvas.
+ * frame into its rectangle of the canvas. With a background set
+ * (phm_decoder_set_background) a still with alpha is decoded as RGBA and
+ * composited over it instead; animations drop alpha either way.
  *
  * Hostile input: the size comes from WebPGetFeatures (the VP8X canvas for
  * extended files) and is checked against the pixel limit before any pixel
@@ -80,22 +82,27 @@ static WebPDemuxer *demux_open(const uint8_t *data, size_t len, const char *name
 }
 
 /* Decodes the WebP bitstream at data (a whole file, or an animation
- * frame's ALPH + VP8/VP8L chunks) as RGB into the w x h rectangle at `out`,
- * rows `stride` bytes apart. */
-static VP8StatusCode decode_rgb(const uint8_t *data, size_t len, uint8_t *out, int w,
-                                int h, size_t stride, WebPDecoderConfig *cfg)
+ * frame's ALPH + VP8/VP8L chunks) as `mode` (MODE_RGB, or MODE_RGBA: not
+ * premultiplied, the colours those of MODE_RGB) into the w x h rectangle
+ * at `out`, rows `stride` bytes apart. */
+static VP8StatusCode decode_into(const uint8_t *data, size_t len, uint8_t *out, int w,
+                                 int h, size_t stride, WEBP_CSP_MODE mode,
+                                 WebPDecoderConfig *cfg)
 {
-    cfg->output.colorspace = MODE_RGB;
+    size_t bpp = mode == MODE_RGBA ? 4 : 3;
+    cfg->output.colorspace = mode;
     cfg->output.is_external_memory = 1;
     cfg->output.u.RGBA.rgba = out;
     cfg->output.u.RGBA.stride = (int)stride;
-    cfg->output.u.RGBA.size = stride * (size_t)(h - 1) + (size_t)w * 3;
+    cfg->output.u.RGBA.size = stride * (size_t)(h - 1) + (size_t)w * bpp;
     return WebPDecode(data, len, cfg);
 }
 
 /* A still cut short: the rows libwebp's incremental decoder gets from the
  * bytes there are, the others black. PHM_WARN_RECOVERED if there was at
- * least one row, else PHM_ERR_CORRUPT. */
+ * least one row, else PHM_ERR_CORRUPT. RGB only: a truncated still drops
+ * its alpha even with a background set (composited stays 0), which keeps
+ * this rarely taken path as simple as it was. */
 static int decode_partial(const uint8_t *data, size_t len, uint8_t *px, int w, int h,
                           const char *name, char *err, size_t errlen)
 {
@@ -172,7 +179,7 @@ static int decode_first_frame(const uint8_t *data, size_t len, uint8_t *px, uint
     if ((uint32_t)fw != cw || (uint32_t)fh != ch)
         memset(px, 0, stride * ch);
     uint8_t *at = px + (size_t)it.y_offset * stride + (size_t)it.x_offset * 3;
-    s = decode_rgb(it.fragment.bytes, it.fragment.size, at, fw, fh, stride, &cfg);
+    s = decode_into(it.fragment.bytes, it.fragment.size, at, fw, fh, stride, MODE_RGB, &cfg);
     if (s != VP8_STATUS_OK)
         rc = webp_fail(s, "frame 1", err, errlen, name);
 out:
@@ -193,8 +200,12 @@ int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         return webp_fail(s, "WebP header", err, errlen, name);
     /* The canvas of an animation, else the image. */
     uint32_t w = (uint32_t)cfg.input.width, h = (uint32_t)cfg.input.height;
+    /* A still with alpha over a background: decoded as RGBA, then
+     * composited to RGB in place. */
+    int composite = dec->background != PHM_BACKGROUND_NONE && !cfg.input.has_animation &&
+                    cfg.input.has_alpha;
     size_t bytes;
-    int rc = phm__check_dims(dec, name, w, h, 3, &bytes, err, errlen);
+    int rc = phm__check_dims(dec, name, w, h, composite ? 4 : 3, &bytes, err, errlen);
     if (rc)
         return rc;
     uint8_t *px = phm__pixels(dec, bytes);
@@ -204,7 +215,8 @@ int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len, const ch
     if (cfg.input.has_animation) {
         rc = decode_first_frame(data, len, px, w, h, name, err, errlen);
     } else {
-        s = decode_rgb(data, len, px, (int)w, (int)h, (size_t)w * 3, &cfg);
+        s = decode_into(data, len, px, (int)w, (int)h, (size_t)w * (composite ? 4 : 3),
+                        composite ? MODE_RGBA : MODE_RGB, &cfg);
         if (s == VP8_STATUS_NOT_ENOUGH_DATA)
             rc = decode_partial(data, len, px, (int)w, (int)h, name, err, errlen);
         else if (s != VP8_STATUS_OK)
@@ -213,6 +225,8 @@ int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len, const ch
             rc = phm__fail(PHM_ERR_INTERNAL, err, errlen, name,
                            "libwebp decoded %dx%d, its header said %ux%u",
                            cfg.output.width, cfg.output.height, w, h);
+        else if (composite)
+            dec->composited = phm__composite(px, (size_t)w * h, 3, dec->background);
     }
     if (rc < 0)
         return rc;
@@ -309,6 +323,7 @@ int phm__webp_frames(phm_decoder *dec, const uint8_t *data, size_t len, const ch
                      uint64_t max_frames, phm__frames **out, char *err, size_t errlen)
 {
     *out = NULL;
+    dec->composited = 0; /* animations drop alpha */
     WebPBitstreamFeatures f;
     VP8StatusCode s = WebPGetFeatures(data, len, &f);
     if (s != VP8_STATUS_OK)

@@ -355,6 +355,7 @@ static const char *const variant_names[PHM_KV_COUNT] = {
     [PHM_KV_AREA64_TRIM] = "area64-trim", [PHM_KV_AREA64_TRIM_THIN] = "area64-trim-thin",
     [PHM_KV_ROT_P5_GROWN] = "rot+5-grown", [PHM_KV_ROT_M5_GROWN] = "rot-5-grown",
     [PHM_KV_ROT_P3_GROWN] = "rot+3-grown", [PHM_KV_ROT_M3_GROWN] = "rot-3-grown",
+    [PHM_KV_FLAT_WHITE] = "flat-white",  [PHM_KV_FLAT_BLACK] = "flat-black", /* session 28 */
 };
 
 const char *phm_known_variant_name(int code)

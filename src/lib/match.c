@@ -622,7 +622,7 @@ int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
  * then each searched extra's) and their codes into m->code; *nq becomes
  * their count. */
 static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_options *o,
-                    size_t *nq, char *err, size_t errlen)
+                    int own_low, size_t *nq, char *err, size_t errlen)
 {
     if (o->nextra > PHM_MATCH_MAX_EXTRA)
         return invalid(err, errlen, "more than PHM_MATCH_MAX_EXTRA extra hashes");
@@ -632,7 +632,12 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
     if (grow((void **)&m->q, &m->qcap, need, sizeof *m->q) ||
         grow((void **)&m->code, &m->ccap, need, sizeof *m->code))
         return nomem(err, errlen);
-    for (size_t i = 0; i < *nq; i++, n++) {
+    /* The own hash below the gate of a picture searched through a whole
+     * extra (a drawing in alpha alone: all zeros at quality 0) is taken
+     * as a low-quality extra is: near matches only, never a pattern. */
+    int own = !own_low || (o->low_quality_distance > 0 && r->quality >= o->low_quality_min &&
+                           phm_pdq_distinct_rows(&r->hash[0]) >= PHM_CUT_MIN_ROWS);
+    for (size_t i = 0; own && i < *nq; i++, n++) {
         m->q[n] = r->hash[i];
         m->code[n] = (uint32_t)i;
     }
@@ -661,13 +666,14 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
 
 /* Drops the first np pairs' of extras below the quality gate farther than
  * low_quality_distance (variants()); returns the count kept, in order. */
-static long drop_far_low(phm_matcher *m, const phm_match_options *o, long np)
+static long drop_far_low(phm_matcher *m, const phm_match_options *o, int own_low, long np)
 {
     size_t k = 0;
     for (size_t i = 0; i < (size_t)np; i++) {
         uint32_t c = m->code[m->pairs[i].q];
         const phm_pdq_result *e = c >= PHM_DIH_COUNT ? o->extra[c / PHM_DIH_COUNT - 1].pdq : NULL;
-        if (e && e->quality < o->min_quality && m->pairs[i].distance > o->low_quality_distance)
+        int low = e ? e->quality < o->min_quality : own_low;
+        if (low && m->pairs[i].distance > o->low_quality_distance)
             continue;
         m->pairs[k++] = m->pairs[i];
     }
@@ -691,11 +697,21 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
         return rc;
     if (r->nhashes < 1 || r->nhashes > PHM_DIH_COUNT)
         return invalid(err, errlen, "the image has no hash");
+    /* The picture's quality: its own hash's, or a whole extra's (the
+     * picture over white, phm_match_extra.whole) when better. */
+    int quality = r->quality;
+    for (size_t k = 0; o->extra && o->nextra <= PHM_MATCH_MAX_EXTRA && k < o->nextra; k++)
+        if (o->extra[k].whole && o->extra[k].pdq && o->extra[k].pdq->quality > quality)
+            quality = o->extra[k].pdq->quality;
     /* Below the quality gate: searched only for near matches, when asked
      * (low_quality_distance). */
-    int low = r->quality < o->min_quality;
-    if (low && !(o->low_quality_distance > 0 && r->quality >= o->low_quality_min))
+    int low = quality < o->min_quality;
+    if (low && !(o->low_quality_distance > 0 && quality >= o->low_quality_min))
         return PHM_OK;
+    /* The own hash of a picture whose quality is a whole extra's (a
+     * drawing in alpha alone: all zeros at quality 0 with alpha dropped)
+     * is searched as a low-quality extra is, never as the picture. */
+    int own_low = quality > r->quality && r->quality < o->min_quality;
     m->res.searched = 1;
 
     size_t nq = o->orientations ? (size_t)r->nhashes : 1;
@@ -708,7 +724,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     /* Extras below the gate are searched within low_quality_distance only
      * (variants(), drop_far_low): a cut or trimmed part of a low-quality
      * image is flatter still, and flat images share fixed patterns. */
-    if (o->nextra && (rc = variants(m, r, o, &nq, err, errlen)) != PHM_OK)
+    if (o->nextra && (rc = variants(m, r, o, own_low, &nq, err, errlen)) != PHM_OK)
         return rc;
     if (o->nextra)
         q = m->q;
@@ -718,7 +734,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     if ((np = kind_rules(m, o, q, np, radius, &rc, err, errlen)) < 0)
         return rc;
     if (o->nextra)
-        np = drop_far_low(m, o, np);
+        np = drop_far_low(m, o, own_low, np);
     /* Pairs keep their index into q (the image's own hashes first, then
      * each extra's, so ties go to the own hash); the hit building reads
      * the orientation and variant through m->qcode. */
@@ -731,7 +747,7 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
             m->pairs[n++] = m->pairs[i];
     if (n > 1)
         qsort(m->pairs, n, sizeof *m->pairs, pair_by_distance);
-    return govern_pairs(m, n, r->quality, o, 1, err, errlen); /* kind_rules measured */
+    return govern_pairs(m, n, quality, o, 1, err, errlen); /* kind_rules measured */
 }
 
 /* ------------------------------------------------------------------ */

@@ -236,6 +236,43 @@ out:
     return rc;
 }
 
+/* The image's own hash and size into q (pdq, info). */
+static int own_of_image(phm_hasher *h, const phm_image *img, const phm_query_options *o,
+                        phm_query_hashes *q)
+{
+    q->info.width = img->width;
+    q->info.height = img->height;
+    q->info.format = img->format;
+    return phm_hash_image(h, img, o->mode, o->dihedral, &q->pdq);
+}
+
+/* A picture with transparency, *white its decode over white: hashed
+ * (flat[0]) and its extras made, as a viewer sees it; then decoded over
+ * black (flat[1]) and, last, as the reference does (alpha dropped: pdq,
+ * info, and the status and err that phm_hash_mem gives). The decodes
+ * reuse the decoder's one buffer, so each picture is done with before
+ * the next decode. */
+static int query_flat(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
+                      const char *name, const phm_query_options *o, const phm_image *white,
+                      phm_query_hashes *q, char *err, size_t errlen)
+{
+    if (phm_hash_image(h, white, o->mode, o->dihedral, &q->flat[0]) == PHM_OK)
+        q->flat_ok |= 1u;
+    extras_of_image(h, white, o, q);
+    phm_image img;
+    char again[PHM_ERRMSG_MAX];
+    dec->background = 0;
+    if (phm_decode_mem(dec, data, len, name, &img, again, sizeof again) >= 0 &&
+        dec->composited && phm_hash_image(h, &img, o->mode, o->dihedral, &q->flat[1]) == PHM_OK)
+        q->flat_ok |= 2u;
+    dec->background = PHM_BACKGROUND_NONE;
+    int rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
+    if (rc < 0)
+        return rc;
+    int hrc = own_of_image(h, &img, o, q);
+    return hrc ? hrc : rc;
+}
+
 int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t len,
                        const char *name, const phm_query_options *opt,
                        phm_query_hashes *q, char *err, size_t errlen)
@@ -246,21 +283,31 @@ int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t
         err[0] = '\0';
     if (!dec || !h || !opt || !q || (!data && len))
         return PHM_ERR_INVALID;
-    if (!opt->trim && !opt->cuts && !opt->soft && !opt->corners)
+    phm_format format = phm_format_detect(data, len);
+    if (!opt->trim && !opt->cuts && !opt->soft && !opt->corners &&
+        !(opt->flatten && format != PHM_FORMAT_JPEG))
         return phm_hash_mem(dec, h, data, len, name, opt->mode, opt->dihedral, &q->pdq,
                             &q->info, err, errlen);
-    if (phm_format_detect(data, len) == PHM_FORMAT_JPEG)
+    if (format == PHM_FORMAT_JPEG)
         return query_jpeg(dec, h, data, len, name, opt, q, err, errlen);
 
-    /* Other formats are decoded whole anyway: hashed, then the extras. */
+    /* Other formats are decoded whole anyway: hashed, then the extras.
+     * With flatten, over white first: most pictures have no pixel that is
+     * not opaque, and then those pixels are the reference's. */
+    int background = dec->background;
+    if (opt->flatten)
+        dec->background = 255;
     phm_image img;
     int rc = phm_decode_mem(dec, data, len, name, &img, err, errlen);
+    if (rc >= 0 && opt->flatten && dec->composited) {
+        rc = query_flat(dec, h, data, len, name, opt, &img, q, err, errlen);
+        dec->background = background;
+        return rc;
+    }
+    dec->background = background;
     if (rc < 0)
         return rc;
-    q->info.width = img.width;
-    q->info.height = img.height;
-    q->info.format = img.format;
-    int hrc = phm_hash_image(h, &img, opt->mode, opt->dihedral, &q->pdq);
+    int hrc = own_of_image(h, &img, opt, q);
     if (hrc)
         return hrc;
     extras_of_image(h, &img, opt, q);
@@ -291,24 +338,30 @@ size_t phm_query_match_options(const phm_query_hashes *q,
     size_t n = 0;
     if (!q || !extra || !o)
         return 0;
+    /* First, as the whole picture as a viewer sees it (a tie goes to the
+     * earlier extra); their quality is the picture's for the gate. */
+    if (q->flat_ok & 1u)
+        extra[n++] = (phm_match_extra){ PHM_FLATTENED_WHITE, &q->flat[0], 1 };
+    if (q->flat_ok & 2u)
+        extra[n++] = (phm_match_extra){ PHM_FLATTENED_BLACK, &q->flat[1], 1 };
     if (q->trim.found) {
-        extra[n++] = (phm_match_extra){ "trimmed", &q->trim.pdq };
+        extra[n++] = (phm_match_extra){ "trimmed", &q->trim.pdq, 0 };
         if (q->trim.alt_found) /* a screen's or a canvas's second box */
-            extra[n++] = (phm_match_extra){ "trimmed", &q->trim.alt_pdq };
+            extra[n++] = (phm_match_extra){ "trimmed", &q->trim.alt_pdq, 0 };
     }
     for (int k = 0; k < PHM_CUT_COUNT; k++)
         if (q->cut_ok & (1u << k))
             extra[n++] = (phm_match_extra){ phm_known_variant_name(phm_cut_variant(k)),
-                                            &q->cut[k] };
+                                            &q->cut[k], 0 };
     if (q->has_derot) /* the own hashes and crops only (match.c) */
-        extra[n++] = (phm_match_extra){ PHM_DEROTATED, &q->derot };
+        extra[n++] = (phm_match_extra){ PHM_DEROTATED, &q->derot, 0 };
     if (q->has_soft) /* compared with the entries' soft hashes only */
-        extra[n++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &q->soft };
+        extra[n++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &q->soft, 0 };
     /* compared with the entries' area64 hashes only */
     for (int k = 0; k < 3; k++)
         if (q->area_ok & (1u << k))
             extra[n++] = (phm_match_extra){
-                k ? PHM_AREA64_TRIMMED : phm_known_variant_name(PHM_KV_AREA64), &q->area[k] };
+                k ? PHM_AREA64_TRIMMED : phm_known_variant_name(PHM_KV_AREA64), &q->area[k], 0 };
     if (n) {
         o->extra = extra;
         o->nextra = n;

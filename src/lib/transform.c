@@ -386,6 +386,11 @@ static const int default_set[] = {
      * within about a degree of its own). Last: no slot before them
      * changes */
     PHM_KV_ROT_P5_GROWN, PHM_KV_ROT_M5_GROWN, PHM_KV_ROT_P3_GROWN, PHM_KV_ROT_M3_GROWN,
+    /* a picture with transparency over white and over black (session 28;
+     * docs/ROBUST.md, "Pictures with transparency"): made from the bytes
+     * by phm_hash_known_mem, first among the slots; none for an opaque
+     * picture, so no slot of one changes */
+    PHM_KV_FLAT_WHITE, PHM_KV_FLAT_BLACK,
 };
 
 size_t phm_augment_default(int *codes, size_t cap)
@@ -1183,6 +1188,13 @@ static int crop_kind(int code)
     return edits[code].pct > 0 || edits[code].rot_crop;
 }
 
+/* The picture with transparency over white or black: no edit of a
+ * decoded image (phm_hash_known_mem makes them from the bytes). */
+static int flat_kind(int code)
+{
+    return code == PHM_KV_FLAT_WHITE || code == PHM_KV_FLAT_BLACK;
+}
+
 int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
                 const phm_pdq *own, const int *codes, size_t ncodes,
                 int min_distance, phm_entry_variant *out, size_t *nout,
@@ -1269,8 +1281,8 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
         phm_pdq_result r;
         int o = busy_orientation(codes[i]);
         if ((no_crops && (crop_kind(codes[i]) || phm_area_kind(codes[i]))) ||
-            (calm && phm_fill_kind(codes[i])))
-            continue;
+            (calm && phm_fill_kind(codes[i])) || flat_kind(codes[i]))
+            continue; /* flat-*: phm_hash_known_mem's, from the bytes */
         if (codes[i] == PHM_KV_ED_SOFT) /* hashed as a query's soft hash is */
             rc = phm_hash_soft(h, img, mode, 0, &r);
         else if (phm_area_kind(codes[i])) /* a small picture's, evenly resampled */

@@ -28,7 +28,15 @@
  *     (phm__quarter_turn, on the same pixels) is a finite number >= 0;
  *   - on an image of at most 64 x 64 pixels (one input in four), the
  *     default augmentation set succeeds, names each variant once, and gives the same variants
- *     with the portable code as with this CPU's SIMD level.
+ *     with the portable code as with this CPU's SIMD level;
+ *   - decoded over a background (phm_decoder_set_background: white, then
+ *     black), an image has the status, size and channels of its decode
+ *     with alpha dropped, and its very pixels when nothing was composited;
+ *     only a PNG, WebP or GIF composites; phm_hash_mem_query with flatten
+ *     gives phm_hash_mem's plain hash, flat hashes only for such an
+ *     image, and leaves the decoder's background as it was; on a small
+ *     image (one input in four) phm_hash_known_mem with the flat codes
+ *     gives the same own hash too.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.
@@ -155,6 +163,60 @@ static void check_query_corners(const uint8_t *data, size_t size)
                                 q.info.height <= PHM_AREA64_MAX_SIDE));
 }
 
+/* Transparency composited over a background (see the header comment);
+ * ref is the decode with alpha dropped, copied (the decodes below reuse
+ * the decoder's buffer). */
+static void check_flatten(const phm_image *ref, int ref_rc, const uint8_t *data, size_t size)
+{
+    size_t row = (size_t)ref->width * ref->channels;
+    uint8_t *keep = malloc(row * ref->height);
+    if (!keep)
+        return;
+    for (uint32_t y = 0; y < ref->height; y++)
+        memcpy(keep + y * row, ref->pixels + y * ref->stride, row);
+    phm_format format = phm_format_detect(data, size);
+    int can = format == PHM_FORMAT_PNG || format == PHM_FORMAT_WEBP || format == PHM_FORMAT_GIF;
+    char err[PHM_ERRMSG_MAX];
+    for (int k = 0; k < 2; k++) {
+        phm_image img;
+        CHECK(phm_decoder_set_background(dec, k ? 0 : 255) == PHM_OK);
+        int rc = phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err);
+        int mixed = phm_decoder_composited(dec);
+        CHECK(rc == ref_rc && (!mixed || can));
+        CHECK(img.width == ref->width && img.height == ref->height &&
+              img.channels == ref->channels && img.format == ref->format);
+        for (uint32_t y = 0; !mixed && y < img.height; y++)
+            CHECK(memcmp(keep + y * row, img.pixels + y * img.stride, row) == 0);
+    }
+    free(keep);
+    CHECK(phm_decoder_set_background(dec, PHM_BACKGROUND_NONE) == PHM_OK);
+    phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .flatten = 1 };
+    phm_query_hashes q;
+    phm_pdq_result b;
+    int rq = phm_hash_mem_query(dec, fast, data, size, "fuzz", &o, &q, err, sizeof err);
+    int rb = phm_hash_mem(dec, fast, data, size, "fuzz", PHM_MODE_FULL, 0, &b, NULL, err,
+                          sizeof err);
+    CHECK(rq == rb && memcmp(&q.pdq, &b, sizeof b) == 0);
+    CHECK(!q.flat_ok || can);
+    if (size % 4 == 0 && (uint64_t)ref->width * ref->height <= AUGMENT_MAX_PIXELS) {
+        static const int codes[] = { PHM_KV_FLAT_WHITE, PHM_KV_FLAT_BLACK, PHM_KV_CROP10_C,
+                                     PHM_KV_BLUR };
+        phm_entry_variant v[PHM_INDEX_MAX_VARIANTS];
+        size_t nv = 0;
+        phm_pdq_result own;
+        int rk = phm_hash_known_mem(dec, fast, data, size, "fuzz", codes, 4, 8, &own, v, &nv,
+                                    err, sizeof err);
+        CHECK((rk == rb && memcmp(&own, &b, sizeof b) == 0) || rk == PHM_ERR_NOMEM);
+        CHECK(nv <= 4);
+        for (size_t i = 0; i < nv; i++)
+            CHECK(can || (v[i].code != PHM_KV_FLAT_WHITE && v[i].code != PHM_KV_FLAT_BLACK));
+    }
+    /* whatever happened, the decoder is left as the caller set it */
+    phm_image img;
+    CHECK(phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err) == ref_rc &&
+          !phm_decoder_composited(dec));
+}
+
 /* Known-image augmentation (every edit of the default set: crops,
  * rotations, bars, blurs, soft and area64 hashes) on a small decoded
  * image: it succeeds, names each kind once, and the portable code gives
@@ -266,6 +328,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
+    check_flatten(&img, rc, data, size);
+    /* the decodes there reused the buffer: img decoded again */
+    CHECK(phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err) == rc);
     check_corners(&img);
     check_augment(&img, size);
     double turn = phm__quarter_turn(&img);

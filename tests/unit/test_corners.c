@@ -579,7 +579,7 @@ static const char *matched_as(phm_index *idx, const phm_pdq *q, int trimmed, int
     o.calm_corners = calm;
     phm_pdq_result r = { .nhashes = 1, .quality = 70 };
     r.hash[0] = *q;
-    phm_match_extra x = { "trimmed", NULL };
+    phm_match_extra x = { "trimmed", NULL, 0 };
     phm_pdq_result xr = r;
     if (trimmed) { /* the own hash far from everything, q the content's */
         r.hash[0] = hash_of(99);
@@ -630,7 +630,7 @@ static const char *matched_derotated(phm_index *idx, const phm_pdq *q, char *out
     phm_pdq_result r = { .nhashes = 1, .quality = 70 }, xr = r;
     r.hash[0] = hash_of(99);
     xr.hash[0] = *q;
-    phm_match_extra x = { PHM_DEROTATED, &xr };
+    phm_match_extra x = { PHM_DEROTATED, &xr, 0 };
     o.extra = &x;
     o.nextra = 1;
     return matches_of(idx, &r, &o, out, len);

@@ -162,7 +162,7 @@ static void test_same_kind(rng *r)
     phm_pdq_result own, cut;
     one_hash(&own, rng_hash(r)); /* far from everything */
     cut = own;
-    phm_match_extra ex = { "cut-bottom", &cut };
+    phm_match_extra ex = { "cut-bottom", &cut, 0 };
     o.extra = &ex;
     o.nextra = 1;
 
@@ -223,7 +223,7 @@ static void test_soft_kind(rng *r)
     phm_pdq_result own, soft;
     one_hash(&own, rng_near(r, &sc, 3)); /* the own hash near a stored soft hash */
     one_hash(&soft, rng_hash(r));
-    phm_match_extra ex = { "soft", &soft };
+    phm_match_extra ex = { "soft", &soft, 0 };
     OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count == 0,
        "soft kind: an own hash near a stored soft-crop8-tl is not a match");
     const phm_match *raw = NULL;
@@ -489,7 +489,7 @@ int main(void)
         tr.hash[0] = rng_near(&r, &a, 3);
         phm_pdq_result own = q;
         own.hash[3] = rng_hash(&r); /* the image's own: a at 12 only */
-        phm_match_extra ex = { "trimmed", &tr };
+        phm_match_extra ex = { "trimmed", &tr, 0 };
         o.extra = &ex;
         o.nextra = 1;
         o.orientations = 1;

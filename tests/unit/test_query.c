@@ -188,7 +188,7 @@ static int check_all(ctx *c, const uint8_t *data, size_t len, const char *name, 
             if (!every && (s > 1 || (s == 1 && m == 1)))
                 continue;
             phm_query_options o = { m ? PHM_MODE_CLI512 : PHM_MODE_FULL, (int)(s + (size_t)m) % 2,
-                                    sets[s][0], sets[s][1], sets[s][2], sets[s][3], 0 };
+                                    sets[s][0], sets[s][1], sets[s][2], sets[s][3], 0, 0 };
             good &= check(c, data, len, name, &o);
         }
     return good;
@@ -450,7 +450,7 @@ static void test_trim_helpers(ctx *c)
     tjhandle t = tjInitCompress();
     unsigned char *jpg = NULL;
     unsigned long len = 0;
-    phm_query_options o = { PHM_MODE_FULL, 1, 1, 1, 0, 0, 0 };
+    phm_query_options o = { PHM_MODE_FULL, 1, 1, 1, 0, 0, 0, 0 };
     phm_query_hashes a, b;
     char err[PHM_ERRMSG_MAX];
     int ok = p && t &&
@@ -480,7 +480,7 @@ static void test_trim_helpers(ctx *c)
 
 static void test_args(ctx *c)
 {
-    phm_query_options o = { PHM_MODE_FULL, 0, 1, 1, 1, 1, 0 };
+    phm_query_options o = { PHM_MODE_FULL, 0, 1, 1, 1, 1, 0, 0 };
     phm_query_hashes q;
     char err[PHM_ERRMSG_MAX];
     IS_INT(phm_hash_mem_query(NULL, c->h, "x", 1, "x", &o, &q, err, sizeof err),
