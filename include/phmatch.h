@@ -542,8 +542,10 @@ int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
  * level (0..255) set, the decodes that follow composite transparent
  * pixels over it, v' = (v a + g (255 - a) + 127) / 255 per channel, for
  * the formats whose transparency users meet: PNG (alpha channel or tRNS
- * chunk), a WebP still's alpha and a GIF's transparent index. Other
- * formats (TIFF, HEIF/AVIF, JPEG XL, BMP, WebP animations) drop alpha
+ * chunk), a WebP's alpha (a still, or an animation's first frame on its
+ * canvas: an animated sticker) and a GIF's transparent index. Other
+ * formats (TIFF, HEIF/AVIF, JPEG XL, BMP) and the frames of animations
+ * (--animation frames) drop alpha
  * either way. Returns PHM_OK, or PHM_ERR_INVALID for NULL or a level
  * outside -1..255. */
 #define PHM_BACKGROUND_NONE (-1)
@@ -902,7 +904,7 @@ typedef struct phm_query_options {
                        turned back (phm_query_hashes.derot;
                        phmatch match --robust, phmatchd's robust=1) */
     int flatten;    /* nonzero: a picture with transparency (a PNG, a
-                       WebP still or a GIF that has any pixel not
+                       WebP or a GIF that has any pixel not
                        opaque: phm_decoder_set_background) is also
                        decoded over white and over black, as a viewer
                        or a conversion to JPEG shows it; their own
@@ -1447,7 +1449,7 @@ size_t phm_augment_default(int *codes, size_t cap);
  * adds it: *own is its hash as the PDQ reference makes it (alpha dropped;
  * phm_hash_mem's, with its status and err), and with ncodes > 0 its
  * variants into out[0..*nout) (at most PHM_INDEX_MAX_VARIANTS) by
- * phm_augment's rules. For a picture with transparency (a PNG, WebP still
+ * phm_augment's rules. For a picture with transparency (a PNG, WebP
  * or GIF with a pixel not opaque) and the codes PHM_KV_FLAT_WHITE /
  * PHM_KV_FLAT_BLACK asked, the picture over white and over black are kept
  * first (when of quality PHM_ROBUST_LOW_QUALITY_MIN or more, not a

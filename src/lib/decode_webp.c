@@ -9,8 +9,10 @@
  * pixels are 0 (black once alpha is dropped): no background colour, no
  * blending (the first frame is a key frame). We do the same, decoding the
  * frame into its rectangle of the canvas. With a background set
- * (phm_decoder_set_background) a still with alpha is decoded as RGBA and
- * composited over it instead; animations drop alpha either way.
+ * (phm_decoder_set_background) a still with alpha, and an animation's
+ * first frame on its canvas (transparent outside the frame), are decoded
+ * as RGBA and composited over it instead; the frames of an animation
+ * (phm__webp_frames) drop alpha either way.
  *
  * Hostile input: the size comes from WebPGetFeatures (the VP8X canvas for
  * extended files) and is checked against the pixel limit before any pixel
@@ -138,7 +140,8 @@ static int decode_partial(const uint8_t *data, size_t len, uint8_t *px, int w, i
 
 /* ImageMagick's first image of an animation: frame 1 on a black canvas. */
 static int decode_first_frame(const uint8_t *data, size_t len, uint8_t *px, uint32_t cw,
-                              uint32_t ch, const char *name, char *err, size_t errlen)
+                              uint32_t ch, int rgba, const char *name, char *err,
+                              size_t errlen)
 {
     WebPDemuxer *dmx = demux_open(data, len, name, err, errlen);
     if (!dmx)
@@ -175,11 +178,14 @@ static int decode_first_frame(const uint8_t *data, size_t len, uint8_t *px, uint
                        it.x_offset, it.y_offset, cw, ch);
         goto out;
     }
-    size_t stride = (size_t)cw * 3;
+    /* With rgba (a background to composite over), the canvas outside the
+     * frame is transparent: 0 in all four bytes. */
+    size_t bpp = rgba ? 4 : 3, stride = (size_t)cw * bpp;
     if ((uint32_t)fw != cw || (uint32_t)fh != ch)
         memset(px, 0, stride * ch);
-    uint8_t *at = px + (size_t)it.y_offset * stride + (size_t)it.x_offset * 3;
-    s = decode_into(it.fragment.bytes, it.fragment.size, at, fw, fh, stride, MODE_RGB, &cfg);
+    uint8_t *at = px + (size_t)it.y_offset * stride + (size_t)it.x_offset * bpp;
+    s = decode_into(it.fragment.bytes, it.fragment.size, at, fw, fh, stride,
+                    rgba ? MODE_RGBA : MODE_RGB, &cfg);
     if (s != VP8_STATUS_OK)
         rc = webp_fail(s, "frame 1", err, errlen, name);
 out:
@@ -200,10 +206,11 @@ int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         return webp_fail(s, "WebP header", err, errlen, name);
     /* The canvas of an animation, else the image. */
     uint32_t w = (uint32_t)cfg.input.width, h = (uint32_t)cfg.input.height;
-    /* A still with alpha over a background: decoded as RGBA, then
-     * composited to RGB in place. */
-    int composite = dec->background != PHM_BACKGROUND_NONE && !cfg.input.has_animation &&
-                    cfg.input.has_alpha;
+    /* Over a background: a still with alpha, or an animation (a sticker's
+     * first frame, whose canvas outside the frame is transparent too),
+     * decoded as RGBA, then composited to RGB in place. */
+    int composite = dec->background != PHM_BACKGROUND_NONE &&
+                    (cfg.input.has_animation || cfg.input.has_alpha);
     size_t bytes;
     int rc = phm__check_dims(dec, name, w, h, composite ? 4 : 3, &bytes, err, errlen);
     if (rc)
@@ -213,7 +220,9 @@ int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         return phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
 
     if (cfg.input.has_animation) {
-        rc = decode_first_frame(data, len, px, w, h, name, err, errlen);
+        rc = decode_first_frame(data, len, px, w, h, composite, name, err, errlen);
+        if (rc >= 0 && composite)
+            dec->composited = phm__composite(px, (size_t)w * h, 3, dec->background);
     } else {
         s = decode_into(data, len, px, (int)w, (int)h, (size_t)w * (composite ? 4 : 3),
                         composite ? MODE_RGBA : MODE_RGB, &cfg);

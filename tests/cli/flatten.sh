@@ -13,6 +13,7 @@
 #     through variant flattened-white (tsv and jsonl), by default and in
 #     --robust; with --no-flatten the drawing is flagged low_quality and
 #     not searched; the pdq column is phmatch hash's either way;
+#   - so does an animated WebP whose first frame is the drawing;
 #   - another drawing, the same all-zero reference hash, matches neither;
 #   - phmatchd: POST /v1/match flattens by default, ?flatten=0 does not,
 #     ?flatten=2 is refused.
@@ -99,6 +100,14 @@ t_is "the other drawing matches nothing" "$(row other.png match_count "$T/flat.t
 t_is "the pdq column is phmatch hash's" \
     "$(tsv_col pdq "$T/flat.tsv" | sort | tr '\n' ' ')" \
     "$(tsv_col pdq "$T/hash.tsv" | sort | tr '\n' ' ')"
+# An animated sticker: the drawing as the first frame of an animated WebP
+# (the image phmatch hashes is that frame on the animation's canvas).
+convert -size 320x240 xc:none -fill black -draw 'circle 160,120 160,20' "$T/frame2.png"
+convert -delay 20 "$T/k/drawing.png" "$T/frame2.png" -loop 0 "$T/anim.webp"
+"$PHMATCH" match -q --index "$T/c.phmi" "$T/anim.webp" >"$T/anim.tsv"
+t_is "an animated WebP sticker finds the drawing's copy through its first frame" \
+    "$(row anim.webp id "$T/anim.tsv" | sed 's|.*/||') $(row anim.webp variant "$T/anim.tsv")" \
+    "drawing-white.jpg flattened-white"
 "$PHMATCH" match -q -f jsonl --robust --index "$T/c.phmi" "$T/k/drawing.png" >"$T/r.jsonl"
 t_like "--robust: found, jsonl variant flattened-white" "$(cat "$T/r.jsonl")" \
     '"variant":"flattened-white"'
