@@ -382,6 +382,12 @@ void handle_match(svc_request *rq, svc_worker *w)
         reply_error(rq, 503, "out_of_memory", "out of memory; try again later");
         return;
     }
+    /* A picture with transparency is as good as it looks over white or
+     * black (a drawing in alpha alone is quality 0 with alpha dropped),
+     * as phmatch match's flags say. */
+    for (int k = 0; k < 2; k++)
+        if ((rx.q.flat_ok & (1u << k)) && rx.q.flat[k].quality >= PHM_PDQ_MIN_QUALITY)
+            json_object_set_new(o, "low_quality", json_false());
     /* the image's hashes once for itself and once per extra searched */
     phm_match_extra parts[PHM_QUERY_MAX_EXTRA];
     phm_match_options po;

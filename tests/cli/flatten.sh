@@ -129,8 +129,10 @@ t_is "phmatchd started" "$?" 0
 t_is "POST /v1/match: the drawing, 200" "$(svc_post "$T/k/drawing.png" "")" 200
 t_like "... matched through variant flattened-white" "$(cat "$T/out")" \
     '"id":"[^"]*drawing-white.jpg".*"variant":"flattened-white"'
+t_like "... its all-zero hash, not low quality (as it looks)" "$(cat "$T/out")" \
+    '"pdq":"0000000000000000000000000000000000000000000000000000000000000000","quality":0,.*"low_quality":false'
 t_is "?flatten=0: 200" "$(svc_post "$T/k/drawing.png" "?flatten=0")" 200
-t_like "... not searched: low quality" "$(cat "$T/out")" '"not_matched":"low_quality"'
+t_like "... not searched: low quality" "$(cat "$T/out")" '"low_quality":true.*"not_matched":"low_quality"'
 t_is "?flatten=2: 400" "$(svc_post "$T/k/drawing.png" "?flatten=2")" 400
 t_is "the other drawing: 200" "$(svc_post "$T/other.png" "")" 200
 t_like "... no match" "$(cat "$T/out")" '"matches":\[\]'
