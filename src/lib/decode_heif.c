@@ -1,7 +1,10 @@
 /* decode_heif.c - HEIF/HEIC and AVIF images through libheif.
  *
  * The primary image, with the transformations libheif applies by default
- * (irot, imir, clap), grid images assembled by libheif, alpha ignored.
+ * (irot, imir, clap), grid images assembled by libheif, alpha ignored
+ * (with a background set, phm_decoder_set_background, composited over it:
+ * an 8-bit alpha plane libheif gives beside the colour planes, straight
+ * or premultiplied as the file says).
  *
  * The pixels are those Debian 12's ImageMagick 6.9.11 gives, which the PDQ
  * reference hashes. Its HEIC coder asks libheif for YCbCr 4:2:0 with
@@ -202,6 +205,29 @@ static uint8_t im_channel(double v)
     return (uint8_t)((unsigned)(q + 0.5) / 257u);
 }
 
+/* px (w x h RGB, the reference's colours) composited over grey g by the
+ * alpha plane pa (rows sa bytes apart); with premultiplied colours the
+ * background's share is added alone. Nonzero when some alpha was below
+ * 255. */
+static int heif_composite(uint8_t *px, uint32_t w, uint32_t h, const uint8_t *pa, size_t sa,
+                          int premultiplied, uint32_t g)
+{
+    unsigned all = 255;
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *ra = pa + (size_t)y * sa;
+        uint8_t *o = px + (size_t)y * w * 3;
+        for (uint32_t x = 0; x < w; x++, o += 3) {
+            uint32_t a = ra[x], b = (255 - a) * g + 127;
+            all &= a;
+            for (int c = 0; c < 3; c++) {
+                uint32_t v = premultiplied ? o[c] + b / 255 : (o[c] * a + b) / 255;
+                o[c] = (uint8_t)(v > 255 ? 255 : v);
+            }
+        }
+    }
+    return all != 255;
+}
+
 int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const char *name,
                      phm_image *img, char *err, size_t errlen)
 {
@@ -272,6 +298,19 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         goto out;
     }
 
+    /* The alpha plane to composite, when there is a background and the
+     * plane is what was asked for (8 bits, the image's size); else none. */
+    const uint8_t *pa = NULL;
+    int sa = 0;
+    if (dec->background != PHM_BACKGROUND_NONE && H->heif_image_handle_has_alpha_channel(handle) &&
+        H->heif_image_has_channel(him, heif_channel_Alpha) &&
+        H->heif_image_get_bits_per_pixel(him, heif_channel_Alpha) == 8 &&
+        H->heif_image_get_width(him, heif_channel_Alpha) >= w &&
+        H->heif_image_get_height(him, heif_channel_Alpha) >= h) {
+        pa = H->heif_image_get_plane_readonly(him, heif_channel_Alpha, &sa);
+        if (sa < w)
+            pa = NULL;
+    }
     uint8_t *px = phm__pixels(dec, bytes);
     if (!px) {
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
@@ -290,6 +329,10 @@ int phm__decode_heif(phm_decoder *dec, const uint8_t *data, size_t len, const ch
             o += 3;
         }
     }
+    if (pa)
+        dec->composited = heif_composite(px, (uint32_t)w, (uint32_t)h, pa, (size_t)sa,
+                                         H->heif_image_handle_is_premultiplied_alpha(handle),
+                                         (uint32_t)dec->background);
     img->pixels = px;
     img->width = (uint32_t)w;
     img->height = (uint32_t)h;

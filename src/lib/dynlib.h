@@ -29,7 +29,8 @@
     X(heif_image_handle_release) X(heif_decoding_options_alloc)                           \
     X(heif_decoding_options_free) X(heif_decode_image) X(heif_image_release)              \
     X(heif_image_get_width) X(heif_image_get_height) X(heif_image_get_bits_per_pixel)     \
-    X(heif_image_get_plane_readonly)
+    X(heif_image_get_plane_readonly) X(heif_image_has_channel)                            \
+    X(heif_image_handle_has_alpha_channel) X(heif_image_handle_is_premultiplied_alpha)
 
 #define PHM__JXL_FUNCS(X)                                                                 \
     X(JxlDecoderVersion) X(JxlDecoderCreate) X(JxlDecoderDestroy)                         \

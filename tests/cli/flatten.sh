@@ -13,7 +13,8 @@
 #     through variant flattened-white (tsv and jsonl), by default and in
 #     --robust; with --no-flatten the drawing is flagged low_quality and
 #     not searched; the pdq column is phmatch hash's either way;
-#   - so does an animated WebP whose first frame is the drawing;
+#   - so do an animated WebP whose first frame is the drawing and the
+#     drawing as HEIC and AVIF with alpha;
 #   - another drawing, the same all-zero reference hash, matches neither;
 #   - phmatchd: POST /v1/match flattens by default, ?flatten=0 does not,
 #     ?flatten=2 is refused.
@@ -108,6 +109,25 @@ convert -delay 20 "$T/k/drawing.png" "$T/frame2.png" -loop 0 "$T/anim.webp"
 t_is "an animated WebP sticker finds the drawing's copy through its first frame" \
     "$(row anim.webp id "$T/anim.tsv" | sed 's|.*/||') $(row anim.webp variant "$T/anim.tsv")" \
     "drawing-white.jpg flattened-white"
+# The drawing as HEIC and AVIF with alpha (a phone's sticker or cut-out),
+# where heif-enc is installed (make deps installs libheif-examples).
+if t_have heif-enc; then
+    heif-enc -q 90 "$T/k/drawing.png" -o "$T/drawing.heic" >/dev/null 2>&1
+    heif-enc -A -q 90 "$T/k/drawing.png" -o "$T/drawing.avif" >/dev/null 2>&1
+    "$PHMATCH" match -q --index "$T/c.phmi" "$T/drawing.heic" "$T/drawing.avif" >"$T/heif.tsv"
+    for f in drawing.heic drawing.avif; do
+        t_is "$f (alpha) finds the drawing's copy over white" \
+            "$(row $f id "$T/heif.tsv" | sed 's|.*/||') $(row $f variant "$T/heif.tsv")" \
+            "drawing-white.jpg flattened-white"
+    done
+    t_is "... their pdq column is the reference's, all zeros" \
+        "$(tsv_col pdq "$T/heif.tsv" | sort -u)" \
+        "0000000000000000000000000000000000000000000000000000000000000000"
+else
+    for f in drawing.heic drawing.avif "their pdq column"; do
+        t_skip "$f" "heif-enc not installed"
+    done
+fi
 "$PHMATCH" match -q -f jsonl --robust --index "$T/c.phmi" "$T/k/drawing.png" >"$T/r.jsonl"
 t_like "--robust: found, jsonl variant flattened-white" "$(cat "$T/r.jsonl")" \
     '"variant":"flattened-white"'
