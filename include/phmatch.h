@@ -543,10 +543,10 @@ int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
  * pixels over it, v' = (v a + g (255 - a) + 127) / 255 per channel, for
  * the formats whose transparency users meet: PNG (alpha channel or tRNS
  * chunk), a WebP's alpha (a still, or an animation's first frame on its
- * canvas: an animated sticker), a GIF's transparent index and a HEIF or
- * AVIF image's alpha plane (a phone's sticker or cut-out). Other formats
- * (TIFF, JPEG XL, BMP) and the frames of animations (--animation frames)
- * drop alpha
+ * canvas: an animated sticker), a GIF's transparent index, a HEIF or
+ * AVIF image's alpha plane (a phone's sticker or cut-out) and a JPEG XL
+ * image's straight alpha. Other formats (TIFF, BMP) and the frames of
+ * animations (--animation frames) drop alpha
  * either way. Returns PHM_OK, or PHM_ERR_INVALID for NULL or a level
  * outside -1..255. */
 #define PHM_BACKGROUND_NONE (-1)
@@ -904,9 +904,9 @@ typedef struct phm_query_options {
     int derotate;   /* nonzero, with corners: a rotation found also
                        turned back (phm_query_hashes.derot;
                        phmatch match --robust, phmatchd's robust=1) */
-    int flatten;    /* nonzero: a picture with transparency (a PNG, a
-                       WebP, GIF, HEIF or AVIF that has any pixel not
-                       opaque: phm_decoder_set_background) is also
+    int flatten;    /* nonzero: a picture with transparency (a PNG,
+                       WebP, GIF, HEIF, AVIF or JPEG XL image with a
+                       pixel not opaque: phm_decoder_set_background) is also
                        decoded over white and over black, as a viewer
                        or a conversion to JPEG shows it; their own
                        hashes are phm_query_hashes.flat, and every other

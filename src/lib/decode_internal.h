@@ -195,8 +195,8 @@ int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
  * gives for the file's first frame, page or primary image (colour channels
  * as decoded, alpha dropped, 16-bit samples scaled by round(v*255/65535));
  * each checks the pixel limit from the header before allocating pixels.
- * A WebP (a still, an animation's first frame on its canvas), a GIF and a
- * HEIF/AVIF (as a PNG) are composited over dec->background
+ * A WebP (a still, an animation's first frame on its canvas), a GIF, a
+ * HEIF/AVIF and a JPEG XL (as a PNG) are composited over dec->background
  * instead when one is set, and set dec->composited. */
 int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len,
                      const char *name, phm_image *img, char *err, size_t errlen);

@@ -8,6 +8,9 @@
  * and alpha as a channel that the PNG decoder drops. We ask libjxl for the
  * same: grey or RGB without alpha, 8-bit samples, or 16-bit samples scaled
  * to 8 bits by round(v * 255 / 65535) as libpng's png_set_scale_16 does.
+ * With a background set (phm_decoder_set_background) an image with straight
+ * (not premultiplied) alpha is asked for with its alpha channel too, and
+ * composited over the background.
  *
  * One thread (no parallel runner): phmatch runs a decoder per worker
  * thread. The size from the basic info is checked against the pixel limit
@@ -70,12 +73,17 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
 
     uint32_t channels = r.info.num_color_channels == 1 ? 1 : 3;
     int deep = r.info.bits_per_sample > 8;
+    /* alpha asked for only to composite it (premultiplied colours would
+     * need another formula: left as the reference has them) */
+    int composite = dec->background != PHM_BACKGROUND_NONE && r.info.alpha_bits > 0 &&
+                    !r.info.alpha_premultiplied;
+    uint32_t decoded = composite ? channels + 1 : channels;
     size_t bytes;
-    rc = phm__check_dims(dec, name, r.width, r.height, channels * (deep ? 2u : 1u), &bytes,
+    rc = phm__check_dims(dec, name, r.width, r.height, decoded * (deep ? 2u : 1u), &bytes,
                          err, errlen);
     if (rc)
         goto out;
-    r.fmt = (JxlPixelFormat){ channels, deep ? JXL_TYPE_UINT16 : JXL_TYPE_UINT8,
+    r.fmt = (JxlPixelFormat){ decoded, deep ? JXL_TYPE_UINT16 : JXL_TYPE_UINT8,
                               JXL_NATIVE_ENDIAN, 0 };
 
     uint8_t *px = NULL;
@@ -116,7 +124,7 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
         rc = phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "JPEG XL frame without pixels");
         goto out;
     }
-    size_t samples = (size_t)r.width * (size_t)r.height * channels;
+    size_t samples = (size_t)r.width * (size_t)r.height * decoded;
     if (deep) {
         /* In place, front to back: sample i is written at byte i after it
          * was read from bytes 2i and 2i + 1. */
@@ -126,6 +134,9 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
             px[i] = (uint8_t)(((uint32_t)v * 255u + 32895u) >> 16);
         }
     }
+    if (composite)
+        dec->composited = phm__composite(px, (size_t)r.width * (size_t)r.height, channels,
+                                         dec->background);
     img->pixels = px;
     img->width = (uint32_t)r.width;
     img->height = (uint32_t)r.height;

@@ -14,7 +14,7 @@
 #     --robust; with --no-flatten the drawing is flagged low_quality and
 #     not searched; the pdq column is phmatch hash's either way;
 #   - so do an animated WebP whose first frame is the drawing and the
-#     drawing as HEIC and AVIF with alpha;
+#     drawing as HEIC, AVIF and JPEG XL (8 and 16 bits) with alpha;
 #   - another drawing, the same all-zero reference hash, matches neither;
 #   - phmatchd: POST /v1/match flattens by default, ?flatten=0 does not,
 #     ?flatten=2 is refused.
@@ -127,6 +127,21 @@ else
     for f in drawing.heic drawing.avif "their pdq column"; do
         t_skip "$f" "heif-enc not installed"
     done
+fi
+# ... and as JPEG XL with alpha, 8- and 16-bit (cjxl, libjxl-tools).
+if t_have cjxl; then
+    cjxl "$T/k/drawing.png" "$T/drawing.jxl" -d 1 >/dev/null 2>&1
+    convert "$T/k/drawing.png" -depth 16 "PNG64:$T/drawing16.png"
+    cjxl "$T/drawing16.png" "$T/drawing16.jxl" -d 0 >/dev/null 2>&1
+    "$PHMATCH" match -q --index "$T/c.phmi" "$T/drawing.jxl" "$T/drawing16.jxl" >"$T/jxl.tsv"
+    for f in drawing.jxl drawing16.jxl; do
+        t_is "$f (alpha) finds the drawing's copy over white" \
+            "$(row $f id "$T/jxl.tsv" | sed 's|.*/||') $(row $f variant "$T/jxl.tsv")" \
+            "drawing-white.jpg flattened-white"
+    done
+else
+    t_skip drawing.jxl "cjxl not installed"
+    t_skip drawing16.jxl "cjxl not installed"
 fi
 "$PHMATCH" match -q -f jsonl --robust --index "$T/c.phmi" "$T/k/drawing.png" >"$T/r.jsonl"
 t_like "--robust: found, jsonl variant flattened-white" "$(cat "$T/r.jsonl")" \
