@@ -105,23 +105,28 @@ t_is "the pdq column is phmatch hash's" \
 # (the image phmatch hashes is that frame on the animation's canvas).
 convert -size 320x240 xc:none -fill black -draw 'circle 160,120 160,20' "$T/frame2.png"
 convert -delay 20 "$T/k/drawing.png" "$T/frame2.png" -loop 0 "$T/anim.webp"
-"$PHMATCH" match -q --index "$T/c.phmi" "$T/anim.webp" >"$T/anim.tsv"
-t_is "an animated WebP sticker finds the drawing's copy through its first frame" \
-    "$(row anim.webp id "$T/anim.tsv" | sed 's|.*/||') $(row anim.webp variant "$T/anim.tsv")" \
-    "drawing-white.jpg flattened-white"
+# found_white WHAT FILE... - each FILE, matched against the copies' index,
+# finds the drawing's copy over white through variant flattened-white.
+found_white() {
+    what=$1
+    shift
+    "$PHMATCH" match -q --index "$T/c.phmi" "$@" >"$T/found.tsv"
+    for f; do
+        b=$(basename "$f")
+        t_is "$b ($what) finds the drawing's copy over white" \
+            "$(row "$b" id "$T/found.tsv" | sed 's|.*/||') $(row "$b" variant "$T/found.tsv")" \
+            "drawing-white.jpg flattened-white"
+    done
+}
+found_white "an animated sticker: its first frame" "$T/anim.webp"
 # The drawing as HEIC and AVIF with alpha (a phone's sticker or cut-out),
 # where heif-enc is installed (make deps installs libheif-examples).
 if t_have heif-enc; then
     heif-enc -q 90 "$T/k/drawing.png" -o "$T/drawing.heic" >/dev/null 2>&1
     heif-enc -A -q 90 "$T/k/drawing.png" -o "$T/drawing.avif" >/dev/null 2>&1
-    "$PHMATCH" match -q --index "$T/c.phmi" "$T/drawing.heic" "$T/drawing.avif" >"$T/heif.tsv"
-    for f in drawing.heic drawing.avif; do
-        t_is "$f (alpha) finds the drawing's copy over white" \
-            "$(row $f id "$T/heif.tsv" | sed 's|.*/||') $(row $f variant "$T/heif.tsv")" \
-            "drawing-white.jpg flattened-white"
-    done
+    found_white alpha "$T/drawing.heic" "$T/drawing.avif"
     t_is "... their pdq column is the reference's, all zeros" \
-        "$(tsv_col pdq "$T/heif.tsv" | sort -u)" \
+        "$(tsv_col pdq "$T/found.tsv" | sort -u)" \
         "0000000000000000000000000000000000000000000000000000000000000000"
 else
     for f in drawing.heic drawing.avif "their pdq column"; do
@@ -133,12 +138,7 @@ if t_have cjxl; then
     cjxl "$T/k/drawing.png" "$T/drawing.jxl" -d 1 >/dev/null 2>&1
     convert "$T/k/drawing.png" -depth 16 "PNG64:$T/drawing16.png"
     cjxl "$T/drawing16.png" "$T/drawing16.jxl" -d 0 >/dev/null 2>&1
-    "$PHMATCH" match -q --index "$T/c.phmi" "$T/drawing.jxl" "$T/drawing16.jxl" >"$T/jxl.tsv"
-    for f in drawing.jxl drawing16.jxl; do
-        t_is "$f (alpha) finds the drawing's copy over white" \
-            "$(row $f id "$T/jxl.tsv" | sed 's|.*/||') $(row $f variant "$T/jxl.tsv")" \
-            "drawing-white.jpg flattened-white"
-    done
+    found_white alpha "$T/drawing.jxl" "$T/drawing16.jxl"
 else
     t_skip drawing.jxl "cjxl not installed"
     t_skip drawing16.jxl "cjxl not installed"
