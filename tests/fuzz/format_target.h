@@ -12,7 +12,9 @@
  *     out of memory) with a message; a failure leaves the image zeroed;
  *   - a decoded image is within the pixel limit, grey or RGB, with the
  *     format of its magic bytes, and phm_image_probe() gave its size;
- *   - a second decode with the same decoder gives the same pixels.
+ *   - a second decode with the same decoder gives the same pixels;
+ *   - decoded over white and black, the same status, size and pixels
+ *     wherever nothing was composited (background.h).
  * Pixel limit 1 MP (PHM_FUZZ_MAX_PIXELS overrides it).
  */
 #include <stdint.h>
@@ -22,6 +24,7 @@
 
 #include "phmatch.h"
 #include "check.h"
+#include "background.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -104,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           again.channels == img.channels);
     for (uint32_t y = 0; y < again.height; y++)
         CHECK(memcmp(copy + y * row, again.pixels + y * again.stride, row) == 0);
+    check_background(dec, data, size, rc, &again, copy);
     free(copy);
     return 0;
 }

@@ -60,6 +60,7 @@ static uint64_t max_pixels = 2ull * 1000 * 1000;
 #define AUGMENT_MAX_PIXELS (64 * 64)
 
 #include "check.h"
+#include "background.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -175,21 +176,13 @@ static void check_flatten(const phm_image *ref, int ref_rc, const uint8_t *data,
     for (uint32_t y = 0; y < ref->height; y++)
         memcpy(keep + y * row, ref->pixels + y * ref->stride, row);
     phm_format format = phm_format_detect(data, size);
-    int can = format == PHM_FORMAT_PNG || format == PHM_FORMAT_WEBP || format == PHM_FORMAT_GIF;
+    int can = format == PHM_FORMAT_PNG || format == PHM_FORMAT_WEBP ||
+              format == PHM_FORMAT_GIF || format == PHM_FORMAT_HEIF ||
+              format == PHM_FORMAT_AVIF || format == PHM_FORMAT_JXL;
     char err[PHM_ERRMSG_MAX];
-    for (int k = 0; k < 2; k++) {
-        phm_image img;
-        CHECK(phm_decoder_set_background(dec, k ? 0 : 255) == PHM_OK);
-        int rc = phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err);
-        int mixed = phm_decoder_composited(dec);
-        CHECK(rc == ref_rc && (!mixed || can));
-        CHECK(img.width == ref->width && img.height == ref->height &&
-              img.channels == ref->channels && img.format == ref->format);
-        for (uint32_t y = 0; !mixed && y < img.height; y++)
-            CHECK(memcmp(keep + y * row, img.pixels + y * img.stride, row) == 0);
-    }
+    phm_image copy = *ref;
+    check_background(dec, data, size, ref_rc, &copy, keep);
     free(keep);
-    CHECK(phm_decoder_set_background(dec, PHM_BACKGROUND_NONE) == PHM_OK);
     phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .flatten = 1 };
     phm_query_hashes q;
     phm_pdq_result b;

@@ -4,7 +4,9 @@
  *
  * Beyond "no crash, no leak, no undefined behaviour" (ASan + UBSan):
  *   - phm_decode_mem with a small pixel limit: a data error or a sane RGB
- *     image within the limit, whose size phm_image_probe() saw too;
+ *     image within the limit, whose size phm_image_probe() saw too, and
+ *     decoded over white and black (background.h) the same status, size
+ *     and pixels wherever nothing was composited;
  *   - the frames iterator (phm__gif_frames) read to its end, or to its
  *     error: every frame the same canvas within the limit, start times in
  *     order, durations positive, at most max_frames frames (then
@@ -34,6 +36,7 @@ static uint8_t *buf;
 static size_t buf_cap;
 
 #include "check.h"
+#include "background.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -144,6 +147,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               probe.format == PHM_FORMAT_GIF);
         CHECK(img.pixels && img.channels == 3 && img.format == PHM_FORMAT_GIF);
         CHECK((uint64_t)img.width * img.height <= MAX_PIXELS);
+        size_t bytes = (size_t)img.width * img.height * 3;
+        uint8_t *rows = malloc(bytes);
+        CHECK(rows != NULL);
+        for (uint32_t y = 0; y < img.height; y++)
+            memcpy(rows + (size_t)y * img.width * 3, img.pixels + y * img.stride,
+                   (size_t)img.width * 3);
+        check_background(dec, p, n, rc, &img, rows);
+        free(rows);
     }
 
     /* The frames, by the iterator and by the animation API. */

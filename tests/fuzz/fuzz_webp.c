@@ -10,6 +10,8 @@
  *     decode) gives a WebP RGB image within the pixel limit whose every
  *     pixel can be read;
  *   - phm_image_probe gives the size of every image that decodes;
+ *   - decoded over white and black (background.h), the same status, size
+ *     and pixels wherever nothing was composited;
  *   - the frames iterator, driven to its end (at most MAX_FRAMES frames,
  *     then PHM_ERR_TOO_LARGE), gives canvases of that size with start times
  *     that never go back, and its first frame is the decoded image (both
@@ -35,6 +37,7 @@ static phm_decoder *dec;
 static uint8_t *first; /* a copy of the decoded image */
 
 #include "check.h"
+#include "background.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -141,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (uint32_t y = 0; y < img.height; y++)
             memcpy(first + (size_t)y * img.width * 3, img.pixels + y * img.stride,
                    (size_t)img.width * 3);
+        check_background(dec, data, size, rc, &img, first);
     }
     /* The iterator overwrites nothing of the decoder's image, but the
      * copy makes the comparison independent of that. */
