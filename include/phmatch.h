@@ -987,6 +987,13 @@ int phm_hash_mem_query(phm_decoder *dec, phm_hasher *h, const void *data, size_t
                        const char *name, const phm_query_options *opt,
                        phm_query_hashes *q, char *err, size_t errlen);
 
+/* The quality of the picture q hashed: its own hash's, or its hash over
+ * white or black (q->flat) when better, as phm_match_image's quality gate
+ * takes it through phm_query_match_options (a drawing in alpha alone is
+ * quality 0 with alpha dropped). For callers reporting whether a query
+ * was below the gate. Thread-safe. */
+int phm_query_quality(const phm_query_hashes *q);
+
 /* phm_hash_mem_query() on a file read as phm_hash_file() reads it; the
  * bytes stay available through phm_decoder_last_bytes(). */
 int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,

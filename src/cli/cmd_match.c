@@ -424,11 +424,7 @@ static size_t input_fields(const match_run *run, const hash_record *r,
     field_num(&f[n++], "quality", has_hash, r->pdq.quality);
     /* The picture's quality: the reference hash's, or as a viewer sees
      * it (a drawing in alpha alone is quality 0 with alpha dropped). */
-    int quality = r->pdq.quality;
-    for (int k = 0; k < 2; k++)
-        if ((r->query.flat_ok & (1u << k)) && r->query.flat[k].quality > quality)
-            quality = r->query.flat[k].quality;
-    int low = (has_hash && quality < o->min_quality) ||
+    int low = (has_hash && phm_query_quality(&r->query) < o->min_quality) ||
               (v && res && !res->searched && v->count > 0);
     field_flags(&f[n++], (low ? FIELD_FLAG_LOW_QUALITY : 0) |
                              (r->status == PHM_WARN_RECOVERED

@@ -385,9 +385,8 @@ void handle_match(svc_request *rq, svc_worker *w)
     /* A picture with transparency is as good as it looks over white or
      * black (a drawing in alpha alone is quality 0 with alpha dropped),
      * as phmatch match's flags say. */
-    for (int k = 0; k < 2; k++)
-        if ((rx.q.flat_ok & (1u << k)) && rx.q.flat[k].quality >= PHM_PDQ_MIN_QUALITY)
-            json_object_set_new(o, "low_quality", json_false());
+    if (phm_query_quality(&rx.q) >= PHM_PDQ_MIN_QUALITY)
+        json_object_set_new(o, "low_quality", json_false());
     /* the image's hashes once for itself and once per extra searched */
     phm_match_extra parts[PHM_QUERY_MAX_EXTRA];
     phm_match_options po;

@@ -330,6 +330,15 @@ int phm_hash_file_query(phm_decoder *dec, phm_hasher *h, const char *path,
     return phm_hash_mem_query(dec, h, dec->file, dec->file_len, path, opt, q, err, errlen);
 }
 
+int phm_query_quality(const phm_query_hashes *q)
+{
+    int quality = q ? q->pdq.quality : 0;
+    for (int k = 0; q && k < 2; k++)
+        if ((q->flat_ok & (1u << k)) && q->flat[k].quality > quality)
+            quality = q->flat[k].quality;
+    return quality;
+}
+
 size_t phm_query_match_options(const phm_query_hashes *q,
                                phm_match_extra extra[PHM_QUERY_MAX_EXTRA],
                                phm_match_options *o)

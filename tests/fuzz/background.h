@@ -10,14 +10,19 @@
 #ifndef FUZZ_BACKGROUND_H
 #define FUZZ_BACKGROUND_H
 
+/* Whether format f composites transparency over a background. */
+static inline int fuzz_composites(phm_format f)
+{
+    return f == PHM_FORMAT_PNG || f == PHM_FORMAT_WEBP || f == PHM_FORMAT_GIF ||
+           f == PHM_FORMAT_HEIF || f == PHM_FORMAT_AVIF || f == PHM_FORMAT_JXL;
+}
+
 /* ref: the decode with alpha dropped (status ref_rc >= 0), its rows packed
  * (width x channels bytes each) in a copy the decodes here cannot touch. */
 static inline void check_background(phm_decoder *dec, const uint8_t *data, size_t size,
                                     int ref_rc, const phm_image *ref, const uint8_t *rows)
 {
-    phm_format f = phm_format_detect(data, size);
-    int can = f == PHM_FORMAT_PNG || f == PHM_FORMAT_WEBP || f == PHM_FORMAT_GIF ||
-              f == PHM_FORMAT_HEIF || f == PHM_FORMAT_AVIF || f == PHM_FORMAT_JXL;
+    int can = fuzz_composites(phm_format_detect(data, size));
     size_t row = (size_t)ref->width * ref->channels;
     char err[PHM_ERRMSG_MAX];
     for (int k = 0; k < 2; k++) {

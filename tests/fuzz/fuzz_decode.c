@@ -165,9 +165,9 @@ static void check_query_corners(const uint8_t *data, size_t size)
 }
 
 /* Transparency composited over a background (see the header comment);
- * ref is the decode with alpha dropped, copied (the decodes below reuse
- * the decoder's buffer). */
-static void check_flatten(const phm_image *ref, int ref_rc, const uint8_t *data, size_t size)
+ * *ref is the decode with alpha dropped, copied (the decodes below reuse
+ * the decoder's buffer), and decoded again into *ref at the end. */
+static void check_flatten(phm_image *ref, int ref_rc, const uint8_t *data, size_t size)
 {
     size_t row = (size_t)ref->width * ref->channels;
     uint8_t *keep = malloc(row * ref->height);
@@ -175,13 +175,9 @@ static void check_flatten(const phm_image *ref, int ref_rc, const uint8_t *data,
         return;
     for (uint32_t y = 0; y < ref->height; y++)
         memcpy(keep + y * row, ref->pixels + y * ref->stride, row);
-    phm_format format = phm_format_detect(data, size);
-    int can = format == PHM_FORMAT_PNG || format == PHM_FORMAT_WEBP ||
-              format == PHM_FORMAT_GIF || format == PHM_FORMAT_HEIF ||
-              format == PHM_FORMAT_AVIF || format == PHM_FORMAT_JXL;
+    int can = fuzz_composites(phm_format_detect(data, size));
     char err[PHM_ERRMSG_MAX];
-    phm_image copy = *ref;
-    check_background(dec, data, size, ref_rc, &copy, keep);
+    check_background(dec, data, size, ref_rc, ref, keep);
     free(keep);
     phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .flatten = 1 };
     phm_query_hashes q;
@@ -205,8 +201,7 @@ static void check_flatten(const phm_image *ref, int ref_rc, const uint8_t *data,
             CHECK(can || (v[i].code != PHM_KV_FLAT_WHITE && v[i].code != PHM_KV_FLAT_BLACK));
     }
     /* whatever happened, the decoder is left as the caller set it */
-    phm_image img;
-    CHECK(phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err) == ref_rc &&
+    CHECK(phm_decode_mem(dec, data, size, "fuzz", ref, err, sizeof err) == ref_rc &&
           !phm_decoder_composited(dec));
 }
 
@@ -321,9 +316,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
-    check_flatten(&img, rc, data, size);
-    /* the decodes there reused the buffer: img decoded again */
-    CHECK(phm_decode_mem(dec, data, size, "fuzz", &img, err, sizeof err) == rc);
+    check_flatten(&img, rc, data, size); /* img decoded again at its end */
     check_corners(&img);
     check_augment(&img, size);
     double turn = phm__quarter_turn(&img);
