@@ -10,7 +10,14 @@
 # ImageMagick from seeds 1..N: plasma fractals, blurred noise and gradients,
 # some blurred hard and saved at low JPEG quality, so that there are many of
 # PDQ quality below 50 (what a lower quality gate must be judged on).
-# Environment: BUILD (default build), UNRELATED_GEN.
+# With UNRELATED_DIM=1, also OUT/dim/*.jpg: each real image as a badly taken
+# or badly kept copy of it would look, all of it still there but little
+# contrast left (blurred with sigma 5 and 12, darkened to 12 %, its levels
+# squeezed to 42-58 %), and UNRELATED_GRAD (default 400) more generated:
+# linear and radial gradients between two colours and blurred two-tone
+# splits, what blank-looking pictures hash to (docs/ROBUST.md, "Low-quality
+# copies"). Environment: BUILD (default build), UNRELATED_GEN, UNRELATED_DIM,
+# UNRELATED_GRAD.
 #
 # The measurements of docs/ROBUST.md used the PNG clip art of Debian's
 # openclipart-png and the backgrounds of mypaint-data-extras (extracted with
@@ -21,7 +28,10 @@ out=$1
 shift
 here=$(pwd)
 cd "$(dirname "$0")/.."
-mkq=$(pwd)/${BUILD:-build}/tools/mkqueries
+case ${BUILD:-build} in
+/*) mkq=$BUILD/tools/mkqueries ;;
+*) mkq=$(pwd)/${BUILD:-build}/tools/mkqueries ;;
+esac
 [ -x "$mkq" ] || { echo "unrelated_set: no '$mkq': run 'make tools' first" >&2; exit 1; }
 command -v convert >/dev/null 2>&1 || { echo "unrelated_set: ImageMagick's convert not found" >&2; exit 1; }
 case $out in /*) ;; *) out=$here/$out ;; esac
@@ -60,5 +70,33 @@ while [ "$s" -le "$ngen" ]; do
         echo "unrelated_set: convert failed for seed $s" >&2
     s=$((s + 1))
 done
+
+if [ "${UNRELATED_DIM:-0}" = 1 ]; then
+    mkdir -p "$out/dim"
+    find "$out/img" -name '*.jpg' | LC_ALL=C sort | while IFS= read -r f; do
+        b=$out/dim/$(basename "$f" .jpg)
+        convert "$f" -blur 0x5 -quality 85 "$b-blur5.jpg" &&
+            convert "$f" -blur 0x12 -quality 85 "$b-blur12.jpg" &&
+            convert "$f" -evaluate multiply 0.12 -quality 85 "$b-dark.jpg" &&
+            convert "$f" +level 42%,58% -quality 85 "$b-lowcon.jpg" ||
+            echo "unrelated_set: convert failed for $f" >&2
+    done
+    s=1
+    while [ "$s" -le "${UNRELATED_GRAD:-400}" ]; do
+        f=$out/dim/$(printf 'D%05d' "$s").jpg
+        w=$((320 + (s * 41) % 704)) h=$((320 + (s * 67) % 704))
+        c1=$(printf '#%06x' $(((s * 2654435761) % 16777216)))
+        c2=$(printf '#%06x' $(((s * 40503 + 12345) % 16777216)))
+        q=$((70 + s % 26))
+        case $((s % 3)) in
+        0) convert -size $((w * 2))x$((h * 2)) "gradient:$c1-$c2" -rotate $(((s * 29) % 360)) \
+               -gravity center -crop "${w}x${h}+0+0" +repage -quality "$q" "$f" ;;
+        1) convert -size "${w}x${h}" "radial-gradient:$c1-$c2" -quality "$q" "$f" ;;
+        *) convert -size "${w}x${h}" "xc:$c1" -fill "$c2" -draw "rectangle 0,0,$(((s * 13) % w)),$h" \
+               -blur "0x$((2 + s % 19))" -quality "$q" "$f" ;;
+        esac 2>/dev/null || echo "unrelated_set: convert failed for gradient $s" >&2
+        s=$((s + 1))
+    done
+fi
 rm -rf "$out/stage"
-echo "unrelated_set: $(find "$out/img" -name '*.jpg' | wc -l) images, $(find "$out/gen" -name '*.jpg' | wc -l) generated in $out"
+echo "unrelated_set: $(find "$out/img" -name '*.jpg' | wc -l) images, $(find "$out/gen" -name '*.jpg' | wc -l) generated, $(find "$out" -path '*/dim/*.jpg' | wc -l) dimmed or gradients in $out"

@@ -9,20 +9,7 @@
 # phmatch; the ASan build's run would add nothing but time).
 . "$(dirname "$0")/lib.sh"
 
-case $BUILD in
-*asan*)
-    echo "1..0 # SKIP plain build only"
-    exit 0
-    ;;
-esac
-if ! t_have convert || ! t_have python3; then
-    echo "1..0 # SKIP needs ImageMagick's convert and python3 (make deps installs them)"
-    exit 0
-fi
-case $BUILD in
-/*) D=$BUILD ;;
-*) D=$ROOT/$BUILD ;;
-esac
+t_bench_prologue
 
 S=$T/src
 mkdir -p "$S/sub" "$T/build"

@@ -160,6 +160,27 @@ t_entries() {
     t_is "$1" "$("$PHMATCH" index stats "$2" 2>/dev/null | awk -F '\t' '$1 == "entries" { print $2 }')" "$3"
 }
 
+# t_bench_prologue - the start of a test of a bench/ script: ends the test
+# as skipped in the ASan build (the bench runs the build's phmatch; that
+# run would add nothing but time) and where ImageMagick's convert or
+# python3 is missing; sets D to the build directory as an absolute path.
+t_bench_prologue() {
+    case $BUILD in
+    *asan*)
+        echo "1..0 # SKIP plain build only"
+        exit 0
+        ;;
+    esac
+    if ! t_have convert || ! t_have python3; then
+        echo "1..0 # SKIP needs ImageMagick's convert and python3 (make deps installs them)"
+        exit 0
+    fi
+    case $BUILD in
+    /*) D=$BUILD ;;
+    *) D=$ROOT/$BUILD ;;
+    esac
+}
+
 # t_python - whether python3 runs (a pyenv shim may exist without one).
 t_python() {
     t_have python3 && python3 -c 'import json, csv' >/dev/null 2>&1
