@@ -829,10 +829,18 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
 /* The low-quality search of `phmatch match --robust` and phmatchd's
  * ?robust=1 (phm_match_options.low_quality_distance, low_quality_min):
  * images of quality PHM_ROBUST_LOW_QUALITY_MIN..49 searched within
- * PHM_ROBUST_LOW_QUALITY_DISTANCE (docs/ROBUST.md, "Edits at 0.99", has
- * the margin measured). */
-#define PHM_ROBUST_LOW_QUALITY_DISTANCE 16
-#define PHM_ROBUST_LOW_QUALITY_MIN 20
+ * PHM_ROBUST_LOW_QUALITY_DISTANCE (docs/ROBUST.md, "Edits at 0.99" and
+ * "Low-quality copies", has the margins measured). Below 10 a picture is
+ * near blank, and blank pictures hash alike. */
+#define PHM_ROBUST_LOW_QUALITY_DISTANCE 24
+#define PHM_ROBUST_LOW_QUALITY_MIN 10
+
+/* The least quality of a known image's edit that phm_augment and
+ * phm_hash_known_mem keep as a variant: a stored hash is met by every
+ * query, so it keeps the stricter bound the low-quality search had when
+ * these rules were measured (docs/ROBUST.md, "Combinations and calm
+ * pictures"). */
+#define PHM_AUGMENT_MIN_QUALITY 20
 
 /* The "soft" hash of img (issue 15, wt-edits): img shrunk by block means
  * to at most PHM_SOFT_SIDE pixels a side (an image already that small is
@@ -1429,7 +1437,7 @@ const char *phm_entry_known_variant(const phm_entry *e, const phm_pdq *query,
  * degrees differ by less than 0.4 of what unrelated ones would) gets no
  * crop of itself (the crops, corner and centre, their soft hashes,
  * rot+-3/5-crop): its crops are those of every picture of its kind. An edit is dropped when its hash is of quality below
- * PHM_ROBUST_LOW_QUALITY_MIN, or is a pattern (fewer than
+ * PHM_AUGMENT_MIN_QUALITY, or is a pattern (fewer than
  * PHM_CUT_MIN_ROWS distinct rows, at any quality), or within
  * `min_distance` (0..256) of `own` or of a variant kept before it (a slot that adds no reach), or when
  * the edit is too small to hash. (An edit of quality 20..49 is kept for
@@ -1460,7 +1468,7 @@ size_t phm_augment_default(int *codes, size_t cap);
  * phm_augment's rules. For a picture with transparency (a PNG, WebP
  * or GIF with a pixel not opaque) and the codes PHM_KV_FLAT_WHITE /
  * PHM_KV_FLAT_BLACK asked, the picture over white and over black are kept
- * first (when of quality PHM_ROBUST_LOW_QUALITY_MIN or more, not a
+ * first (when of quality PHM_AUGMENT_MIN_QUALITY or more, not a
  * pattern and more than min_distance from *own and each other), and every
  * other variant is an edit of the picture over white, what a viewer sees,
  * dropped within min_distance of those. Decodes such a picture three

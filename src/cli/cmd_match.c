@@ -628,13 +628,18 @@ static void add_before(match_run *run, pipeline_stats *st)
 
 static void print_summary(const match_run *run, const pipeline_stats *st)
 {
+    /* With the low-quality search on, what goes unsearched is below its
+     * floor, not below the gate. */
+    int floor = run->opt->min_quality;
+    if (run->mo.low_quality_distance > 0 && run->mo.low_quality_min < floor)
+        floor = run->mo.low_quality_min;
     hashrun_summary_start(st);
     fprintf(stderr,
             ", %llu failed; %llu searched, %llu not searched (quality < %d); "
             "%llu matched (%llu match%s)",
             (unsigned long long)st->failed,
             (unsigned long long)run->searched,
-            (unsigned long long)run->low_quality, run->opt->min_quality,
+            (unsigned long long)run->low_quality, floor,
             (unsigned long long)run->matched_inputs,
             (unsigned long long)run->hits, run->hits == 1 ? "" : "es");
     if (run->suppressed_inputs)

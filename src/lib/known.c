@@ -14,13 +14,13 @@
 #include "phmatch.h"
 
 /* Appends v (code, hash) to out[0..*n) when it is worth a slot: the rules
- * phm_augment keeps an edit by (of quality PHM_ROBUST_LOW_QUALITY_MIN or
+ * phm_augment keeps an edit by (of quality PHM_AUGMENT_MIN_QUALITY or
  * more, not a pattern, more than min_distance from the own hash and from
  * every slot kept). */
 static void keep(int code, const phm_pdq_result *r, const phm_pdq *own, int min_distance,
                  phm_entry_variant *out, size_t *n)
 {
-    if (*n >= PHM_INDEX_MAX_VARIANTS || r->quality < PHM_ROBUST_LOW_QUALITY_MIN ||
+    if (*n >= PHM_INDEX_MAX_VARIANTS || r->quality < PHM_AUGMENT_MIN_QUALITY ||
         phm_pdq_distinct_rows(&r->hash[0]) < PHM_CUT_MIN_ROWS ||
         phm_pdq_distance(&r->hash[0], own) <= min_distance)
         return;

@@ -1302,12 +1302,12 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
         }
         /* A low-quality hash matches noise; one near the own hash or a
          * kept variant adds a slot and no reach. An edit of quality
-         * PHM_ROBUST_LOW_QUALITY_MIN..49 that is not a pattern is kept:
+         * PHM_AUGMENT_MIN_QUALITY..49 that is not a pattern is kept:
          * the cut, crop or bars of a calm picture, which a copy of the
          * same low quality finds through the low-quality search (first
          * for the caption cuts, wt-shot; for every edit since wt-combo:
          * docs/ROBUST.md, "Combinations and calm pictures"). */
-        int keep = r.quality >= PHM_ROBUST_LOW_QUALITY_MIN &&
+        int keep = r.quality >= PHM_AUGMENT_MIN_QUALITY &&
                    phm_pdq_distance(&r.hash[0], own) > min_distance;
         if (o >= 0) /* a stable image: its orientation of the own hash */
             keep = keep && phm_pdq_distance(&r.hash[0], &dih.hash[o]) > min_distance;
@@ -1325,7 +1325,7 @@ int phm_augment(phm_hasher *h, const phm_image *img, phm_mode mode,
          * area64 hashes find no area64 of it). */
         int area = phm_area_kind(codes[i]);
         if (area)
-            keep = r.quality >= PHM_ROBUST_LOW_QUALITY_MIN &&
+            keep = r.quality >= PHM_AUGMENT_MIN_QUALITY &&
                    phm_pdq_distinct_rows(&r.hash[0]) >= PHM_CUT_MIN_ROWS &&
                    phm_pdq_distance(&r.hash[0], own) > 0;
         for (size_t j = 0; j < n && keep; j++)

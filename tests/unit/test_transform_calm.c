@@ -1,8 +1,8 @@
 /* test_transform_calm.c - stored variants of calm pictures (issue 15,
- * wt-combo): an edit whose PDQ quality is PHM_ROBUST_LOW_QUALITY_MIN..49
+ * wt-combo): an edit whose PDQ quality is PHM_AUGMENT_MIN_QUALITY..49
  * is kept when its hash is not a pattern (the crop of a calm picture,
  * which a copy of the same low quality finds through the low-quality
- * search), and dropped below PHM_ROBUST_LOW_QUALITY_MIN; an image below
+ * search), and dropped below PHM_AUGMENT_MIN_QUALITY; an image below
  * the quality gate keeps its variants but the rotations on a filled
  * canvas; an image too
  * small to hash gives no variant for any busy code.
@@ -89,10 +89,10 @@ int main(void)
     for (double amp = 0.002; amp <= 0.5 && (!lowamp || !tinyamp); amp *= 1.15) {
         picture(pix, w, ht, amp, 4);
         phm_pdq_result r = crop_hash(h, &img, 5, buf, len);
-        if (!lowamp && r.quality >= PHM_ROBUST_LOW_QUALITY_MIN && r.quality < PHM_PDQ_MIN_QUALITY &&
+        if (!lowamp && r.quality >= PHM_AUGMENT_MIN_QUALITY && r.quality < PHM_PDQ_MIN_QUALITY &&
             phm_pdq_distinct_rows(&r.hash[0]) >= PHM_CUT_MIN_ROWS)
             lowamp = amp, lowq = r.quality;
-        if (!tinyamp && r.quality > 0 && r.quality < PHM_ROBUST_LOW_QUALITY_MIN)
+        if (!tinyamp && r.quality > 0 && r.quality < PHM_AUGMENT_MIN_QUALITY)
             tinyamp = amp, tinyq = r.quality;
     }
     OK(lowamp > 0 && tinyamp > 0, "calm pictures found: contrast %.4f (quality %d), %.4f (%d)",
@@ -132,7 +132,7 @@ int main(void)
             phm_hash_image(h, &t, PHM_MODE_FULL, 0, &rr))
             return 2;
         int far = phm_pdq_distance(&rr.hash[0], &whole.hash[0]);
-        OK(rr.quality >= PHM_ROBUST_LOW_QUALITY_MIN &&
+        OK(rr.quality >= PHM_AUGMENT_MIN_QUALITY &&
                phm_pdq_distinct_rows(&rr.hash[0]) >= PHM_CUT_MIN_ROWS &&
                far > PHM_AUGMENT_MIN_DISTANCE && !kept(h, &img, turned[i], &v),
            "calm picture: %s (quality %d, %d bits from the own hash) not stored",
