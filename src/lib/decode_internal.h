@@ -196,9 +196,9 @@ int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
  * as decoded, alpha dropped, 16-bit samples scaled by round(v*255/65535));
  * each checks the pixel limit from the header before allocating pixels.
  * A WebP (a still, an animation's first frame on its canvas), a GIF, a
- * HEIF/AVIF, a JPEG XL (as a PNG) and a TIFF with an extra sample are
- * composited over dec->background instead when one is set, and set
- * dec->composited. */
+ * HEIF/AVIF, a JPEG XL (as a PNG), a TIFF with an extra sample and a BMP
+ * with an alpha bit field are composited over dec->background instead
+ * when one is set, and set dec->composited. */
 int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len,
                      const char *name, phm_image *img, char *err, size_t errlen);
 int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len,
