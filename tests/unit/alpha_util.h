@@ -3,7 +3,8 @@
  * files they write, the pixels an image should decode to (its 8-bit
  * colours and alphas), and the check of one file decoded with no
  * background (the colours, alpha dropped), over white and over black
- * (exactly (v a + g (255 - a) + 127) / 255), with phm_decoder_composited
+ * (exactly (v a + g (255 - a) + 127) / 255, or for premultiplied colours
+ * (v 255 + g (255 - a) + 127) / 255 at most 255), with phm_decoder_composited
  * 1 only over a background and when some alpha was below 255. Include
  * after tap.h. */
 #ifndef PHM_ALPHA_UTIL_H
@@ -40,13 +41,14 @@ static inline void put(buf *b, const void *p, size_t n)
  * (255 where opaque). */
 typedef struct want {
     uint32_t w, h, ch;
-    uint8_t *color; /* w * h * ch */
-    uint8_t *alpha; /* w * h */
+    uint8_t *color;    /* w * h * ch */
+    uint8_t *alpha;    /* w * h */
+    int premultiplied; /* colour times alpha (a JPEG XL's associated alpha) */
 } want;
 
 static inline want want_new(uint32_t w, uint32_t h, uint32_t ch)
 {
-    want t = { w, h, ch, calloc((size_t)w * h * ch, 1), malloc((size_t)w * h) };
+    want t = { w, h, ch, calloc((size_t)w * h * ch, 1), malloc((size_t)w * h), 0 };
     if (!t.color || !t.alpha)
         abort();
     memset(t.alpha, 255, (size_t)w * h);
@@ -69,6 +71,16 @@ static inline uint8_t alpha_at(size_t i)
     return (uint8_t)(i * 37 + 11);
 }
 
+/* v over grey g with alpha a: straight, or premultiplied (v is colour
+ * times alpha: (v 255 + g (255 - a) + 127) / 255, at most 255). */
+static inline uint32_t over(uint32_t v, uint32_t a, uint32_t g, int premultiplied)
+{
+    if (!premultiplied)
+        return (v * a + g * (255 - a) + 127) / 255;
+    uint32_t e = (v * 255 + g * (255 - a) + 127) / 255;
+    return e < 255 ? e : 255;
+}
+
 /* Whether img is t over grey g (g < 0: t's colours, alpha dropped). */
 static inline int same_as(const phm_image *img, const want *t, int g, size_t *bad)
 {
@@ -80,7 +92,7 @@ static inline int same_as(const phm_image *img, const want *t, int g, size_t *ba
             for (uint32_t c = 0; c < t->ch; c++) {
                 size_t i = (size_t)y * t->w + x;
                 uint32_t v = t->color[i * t->ch + c], a = t->alpha[i];
-                uint32_t e = g < 0 ? v : (v * a + (uint32_t)g * (255 - a) + 127) / 255;
+                uint32_t e = g < 0 ? v : over(v, a, (uint32_t)g, t->premultiplied);
                 if (img->pixels[(size_t)y * img->stride + (size_t)x * t->ch + c] != e) {
                     *bad = i;
                     return 0;
