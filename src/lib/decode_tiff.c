@@ -507,7 +507,11 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, int *mixed,
     /* Strips of separate planes that end in a short last strip: the block
      * read is the rows left, never more than blockbytes. */
     uint32_t nplanes = L->planar == PLANARCONFIG_CONTIG ? 1 : L->nread;
-    uint8_t *buf = malloc((size_t)blockbytes * nplanes);
+    /* Zeroed once, as ImageMagick zeroes its strip buffer: libtiff may
+     * report a damaged block whole with only its first rows written (a
+     * CCITT strip that ends early), and the rest must not be whatever
+     * the heap held (found by fuzz_tiff: two decodes of one file differed). */
+    uint8_t *buf = calloc(nplanes, (size_t)blockbytes);
     uint16_t *work = malloc(((size_t)bw < L->w ? bw : L->w) * L->spp * sizeof *work);
     if (!buf || !work) {
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
