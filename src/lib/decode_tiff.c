@@ -3,25 +3,26 @@
  * The first directory (page) only. Grey (MinIsBlack, MinIsWhite), palette,
  * RGB, CMYK (Separated, InkSet CMYK) and YCbCr with JPEG compression; 1 to
  * 16 bits per sample, unsigned; strips or tiles, contiguous or separate
- * planes; whatever compression libtiff was built with. Extra samples
- * (alpha) are dropped, unless a background is set
- * (phm_decoder_set_background) and there is one: then the first extra
- * sample is the alpha, whatever the ExtraSamples tag calls it (as
- * ImageMagick 6.9.11 takes it, unspecified too; libtiff names the samples
- * past the colour ones unspecified when the tag is missing), and each
- * pixel's 8-bit RGB below, straight (associated alpha divided out), is
- * composited over the grey with that alpha scaled to 8 bits as a colour
- * sample is, v' = (v a + g (255 - a) + 127) / 255 (grey, palette, RGB and
- * CMYK; every depth; both plane layouts, the alpha plane then read too).
- * The pixels are ImageMagick 6's: every sample goes
- * to ImageMagick's 16-bit quantum as ImageMagick scales it, associated
- * alpha is divided out as ImageMagick does, CMYK goes to RGB by its
- * formula, and the 16-bit quantum to 8 bits as its 8-bit outputs have it,
- * floor(q / 257) (measured: not rounded). One ImageMagick bug is not
- * copied: grey with alpha in separate planes, whose alpha plane it reads
- * into green (docs/PDQ.md); phmatch gives the contiguous file's pixels. Grey
- * comes out as RGB, R = G = B, as ImageMagick's PNG24 has it: PDQ's luma
- * of (g, g, g) is not always g in float.
+ * planes; whatever compression libtiff was built with. Extra samples (alpha)
+ * are dropped, unless a background is set (phm_decoder_set_background) and
+ * there is one: then the first extra sample is the alpha, whatever the
+ * ExtraSamples tag calls it (as ImageMagick 6.9.11 takes it, unspecified
+ * too; libtiff names the samples past the colour ones unspecified when the
+ * tag is missing), and each pixel's 8-bit RGB below, straight (associated
+ * alpha divided out), is composited over the grey with that alpha scaled to
+ * 8 bits as a colour sample is, v' = (v a + g (255 - a) + 127) / 255 (grey,
+ * palette, RGB and CMYK; every depth; both plane layouts, the alpha plane
+ * then read too, and a block whose alpha plane cannot be read left opaque,
+ * so that the status is the one without a background). The pixels are
+ * ImageMagick 6's: every sample goes to ImageMagick's 16-bit quantum as
+ * ImageMagick scales it, associated alpha is divided out as ImageMagick
+ * does, CMYK goes to RGB by its formula, and the 16-bit quantum to 8 bits as
+ * its 8-bit outputs have it, floor(q / 257) (measured: not rounded). One
+ * ImageMagick bug is not copied: grey with alpha in separate planes, whose
+ * alpha plane it reads into green (docs/PDQ.md); phmatch gives the
+ * contiguous file's pixels. Grey comes out as RGB, R = G = B, as
+ * ImageMagick's PNG24 has it: PDQ's luma of (g, g, g) is not always g in
+ * float.
  *
  * libtiff is opened on the bytes with client procedures (no file, no
  * mapping) and per-handle error and warning handlers (no global state);
