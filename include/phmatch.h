@@ -544,11 +544,15 @@ int phm_decode_file(phm_decoder *dec, const char *path, phm_image *img,
  * the formats whose transparency users meet: PNG (alpha channel or tRNS
  * chunk), a WebP's alpha (a still, or an animation's first frame on its
  * canvas: an animated sticker), a GIF's transparent index, a HEIF or
- * AVIF image's alpha plane (a phone's sticker or cut-out) and a JPEG XL
- * image's straight alpha. Other formats (TIFF, BMP) and the frames of
- * animations (--animation frames) drop alpha
- * either way. Returns PHM_OK, or PHM_ERR_INVALID for NULL or a level
- * outside -1..255. */
+ * AVIF image's alpha plane (a phone's sticker or cut-out), a JPEG XL
+ * image's alpha (straight, or premultiplied: then v' = min(255, (vp 255 +
+ * g (255 - a) + 127) / 255) of the stored colour vp), a TIFF page's first
+ * extra sample (straight or associated; grey, palette, RGB or CMYK) and a
+ * 16- or 32-bit BMP's alpha bit field (BI_ALPHABITFIELDS, or a V3/V4/V5
+ * header's alpha mask; an image whose alpha is 0 everywhere is opaque, as
+ * Windows shows it). The frames of animations (--animation frames) drop
+ * alpha either way. Returns PHM_OK, or PHM_ERR_INVALID for NULL or a
+ * level outside -1..255. */
 #define PHM_BACKGROUND_NONE (-1)
 int phm_decoder_set_background(phm_decoder *dec, int grey);
 

@@ -162,6 +162,26 @@ static unsigned over_grey(const uint8_t *restrict in, uint8_t *restrict out, siz
     return all;
 }
 
+/* over_grey for premultiplied colours vp (colour times alpha, stored so):
+ * v' = (vp 255 + g (255 - a) + 127) / 255, which is vp + (g (255 - a) +
+ * 127) / 255 since vp 255 divides exactly; at most 255, as a decoder's
+ * rounding may leave vp above a. */
+static unsigned over_grey_premultiplied(const uint8_t *restrict in, uint8_t *restrict out,
+                                        size_t n, uint32_t channels, uint32_t g)
+{
+    unsigned all = 255;
+    const size_t step = (size_t)channels + 1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = in[step * i + channels], b = ((255 - a) * g + 127) / 255;
+        for (uint32_t c = 0; c < channels; c++) {
+            uint32_t v = in[step * i + c] + b;
+            out[channels * i + c] = (uint8_t)(v < 255 ? v : 255);
+        }
+        all &= a;
+    }
+    return all;
+}
+
 static unsigned drop_alpha(const uint8_t *restrict in, uint8_t *restrict out, size_t n,
                            uint32_t channels)
 {
@@ -182,7 +202,10 @@ static unsigned drop_alpha(const uint8_t *restrict in, uint8_t *restrict out, si
     return all;
 }
 
-int phm__composite(uint8_t *px, size_t npix, uint32_t channels, int grey)
+/* phm__composite and phm__composite_premultiplied: which blend, block by
+ * block. */
+static int composite_blocks(uint8_t *px, size_t npix, uint32_t channels, int grey,
+                            int premultiplied)
 {
     /* A block's input is copied out first: in place, the output of the
      * first blocks overlaps their own input, and a copy in the cache
@@ -195,10 +218,21 @@ int phm__composite(uint8_t *px, size_t npix, uint32_t channels, int grey)
         size_t n = npix - i < BLOCK ? npix - i : BLOCK;
         memcpy(in, px + i * step, n * step);
         uint8_t *out = px + i * channels;
-        all &= grey >= 0 ? over_grey(in, out, n, channels, (uint32_t)grey)
-                         : drop_alpha(in, out, n, channels);
+        all &= grey < 0        ? drop_alpha(in, out, n, channels)
+               : premultiplied ? over_grey_premultiplied(in, out, n, channels, (uint32_t)grey)
+                               : over_grey(in, out, n, channels, (uint32_t)grey);
     }
     return all != 255;
+}
+
+int phm__composite(uint8_t *px, size_t npix, uint32_t channels, int grey)
+{
+    return composite_blocks(px, npix, channels, grey, 0);
+}
+
+int phm__composite_premultiplied(uint8_t *px, size_t npix, uint32_t channels, int grey)
+{
+    return composite_blocks(px, npix, channels, grey, 1);
 }
 
 uint8_t *phm__pixels(phm_decoder *dec, size_t bytes)

@@ -6,7 +6,8 @@
  * palettes, RLE8 and RLE4, 16 and 32 bits with bit fields (BI_BITFIELDS,
  * BI_ALPHABITFIELDS; 5-5-5 for 16-bit BI_RGB), 24-bit; bottom-up and
  * top-down. The result is always RGB, the pixels ImageMagick 6 (Q16) gives
- * when it writes the file as png24 (alpha dropped):
+ * when it writes the file as png24 (alpha dropped; over a background, see
+ * the end):
  *   - palette entries as they are; an index past the palette is entry 0
  *     (PHM_WARN_RECOVERED, ImageMagick says "InvalidColormapIndex");
  *   - a bit-field channel is moved to the top of a 16-bit sample, then
@@ -27,7 +28,20 @@
  * times the file's size, as ImageMagick). Truncated uncompressed pixels
  * are PHM_ERR_CORRUPT (ImageMagick refuses the file); a truncated RLE
  * stream is PHM_WARN_RECOVERED with the rows read so far (ImageMagick
- * keeps them and says "UnexpectedEndOfFile"). */
+ * keeps them and says "UnexpectedEndOfFile").
+ *
+ * Alpha: with a background set (phm_decoder_set_background), a 16- or
+ * 32-bit image with an alpha bit field (BI_ALPHABITFIELDS' fourth mask
+ * after a 40-byte header, or the alpha mask of a 56-byte, V4 or V5 header
+ * with BI_BITFIELDS or BI_ALPHABITFIELDS) is composited over it,
+ * v' = (v a + g (255 - a) + 127) / 255, the colours as above and the alpha
+ * field taken to 8 bits by repeating its bits (browsers' reading, not
+ * ImageMagick's: see alpha_value). An image whose alpha is 0 in every
+ * pixel is opaque, as Windows and browsers show it (encoders leave the
+ * byte 0), so it is not composited; a look over the source pixels finds
+ * that first, without a buffer. An alpha mask that is not one run of bits
+ * inside the pixel clear of the colours' is ignored (opaque). 32-bit
+ * BI_RGB has no alpha. Without a background nothing of this is read. */
 #include <string.h>
 
 #include "decode_internal.h"
@@ -44,6 +58,7 @@ typedef struct bmp_header {
     size_t palette_at;      /* offset of the palette in the file */
     size_t pixels_at;       /* bfOffBits */
     uint32_t mask[3];       /* red, green, blue (bpp 16 and 32) */
+    uint32_t alpha_mask;    /* bit fields' alpha, or 0: none (or unusable) */
 } bmp_header;
 
 static uint32_t rd16(const uint8_t *p)
@@ -124,6 +139,10 @@ static int bmp_parse(const uint8_t *d, size_t len, const char *name, bmp_header 
                                  "BMP bit-field masks truncated");
             for (int i = 0; i < 3; i++)
                 h->mask[i] = rd32(d + at + 4 * (size_t)i);
+            /* The alpha mask follows: after the 40-byte header with
+             * BI_ALPHABITFIELDS, in the 56-byte (V3), V4 and V5 ones. */
+            if ((hsize == 40 && h->compression == BI_ALPHABITFIELDS) || hsize >= 56)
+                h->alpha_mask = rd32(d + at + 12);
         }
     }
     if (w <= 0 || hh == 0)
@@ -180,6 +199,14 @@ static int bmp_parse(const uint8_t *d, size_t len, const char *name, bmp_header 
                              "BMP masks overlap (0x%08x, 0x%08x, 0x%08x)", m[0], m[1], m[2]);
         if (!(m[0] | m[1] | m[2]))
             return phm__fail(PHM_ERR_CORRUPT, err, errlen, name, "BMP masks are all zero");
+        /* Alpha is read only to composite it: a mask that cannot be one
+         * is ignored (the pixels opaque), never a reason to refuse a file
+         * the decode with alpha dropped takes. */
+        const uint32_t a = h->alpha_mask;
+        if (!mask_contiguous(a) || (bpp == 16 && a > 0xffff) || (a & (m[0] | m[1] | m[2])))
+            h->alpha_mask = 0;
+    } else {
+        h->alpha_mask = 0;
     }
 
     if (h->colors > len)
@@ -256,6 +283,57 @@ static void chan_table(const bmp_chan *c, int green, int bpp16, uint8_t *lut)
     uint32_t low = c->mask ? 32 - c->shift - c->bits : 0;
     for (uint32_t v = 0; v < (1u << c->bits); v++)
         lut[v] = chan_value(v << low, c, green, bpp16);
+}
+
+/* An alpha field to 8 bits as browsers take it, its bits repeated
+ * downwards (a 1-bit alpha is 0 or 255, a 4-bit one 17 v), or its top 8
+ * bits. Not ImageMagick's scaling of a colour field: that gives a 1-bit
+ * alpha of 1 as 128 and a 4-bit alpha of 15 as 240, half or nearly
+ * transparent where every viewer shows the pixel opaque. */
+static uint8_t alpha_value(uint32_t v, uint32_t bits)
+{
+    if (bits >= 8)
+        return (uint8_t)(v >> (bits - 8));
+    uint32_t a = 0;
+    for (int sh = 8 - (int)bits; sh > -(int)bits; sh -= (int)bits)
+        a |= sh >= 0 ? v << sh : v >> -sh;
+    return (uint8_t)a;
+}
+
+/* Whether any pixel has an alpha other than 0: Windows and browsers show
+ * a bit-field image whose alpha is 0 everywhere as opaque (the byte
+ * unused, as encoders leave it), so it is not composited. A pass over the
+ * source rows, stopping at the first; no buffer. */
+static int any_alpha(const uint8_t *src, uint64_t stride, uint32_t w, uint32_t h, int bpp16,
+                     uint32_t mask)
+{
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *r = src + (size_t)y * stride;
+        for (uint32_t x = 0; x < w; x++)
+            if ((bpp16 ? rd16(r + 2 * (size_t)x) : rd32(r + 4 * (size_t)x)) & mask)
+                return 1;
+    }
+    return 0;
+}
+
+/* One row's RGB (o, as decoded) composited in place over grey g by its
+ * pixels' alpha fields (r, the source row). Returns the AND of the
+ * alphas: 255 when every one was opaque. */
+static unsigned over_grey(const uint8_t *r, uint32_t w, int bpp16, const bmp_chan *a,
+                          const uint8_t *lut, uint32_t g, uint8_t *o)
+{
+    const uint32_t low = 32 - a->shift - a->bits;
+    unsigned all = 255;
+    for (uint32_t x = 0; x < w; x++, o += 3) {
+        uint32_t pix = bpp16 ? rd16(r + 2 * (size_t)x) : rd32(r + 4 * (size_t)x);
+        uint32_t v = (pix & a->mask) >> low;
+        uint32_t al = a->bits <= 8 ? lut[v] : alpha_value(v, a->bits), b = (255 - al) * g + 127;
+        all &= al;
+        o[0] = (uint8_t)((o[0] * al + b) / 255);
+        o[1] = (uint8_t)((o[1] * al + b) / 255);
+        o[2] = (uint8_t)((o[2] * al + b) / 255);
+    }
+    return all;
 }
 
 /* The RLE stream into palette indexes, in the stream's row order, as
@@ -461,6 +539,15 @@ int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len, const cha
         uint32_t low[3];
         for (int i = 0; i < 3; i++)
             low[i] = ch[i].mask ? 32 - ch[i].shift - ch[i].bits : 0;
+        /* Alpha, with a background to show through it (and unless every
+         * pixel's is 0): each row composited once decoded. */
+        const int composite = dec->background != PHM_BACKGROUND_NONE && hd.alpha_mask &&
+                              any_alpha(src, stride, w, h, bpp16, hd.alpha_mask);
+        const bmp_chan ach = chan_of(hd.alpha_mask);
+        uint8_t alut[256];
+        for (uint32_t v = 0; composite && ach.bits <= 8 && v < (1u << ach.bits); v++)
+            alut[v] = alpha_value(v, ach.bits);
+        unsigned all = 255;
         for (uint32_t y = 0; y < h; y++) {
             const uint8_t *r = src + (size_t)y * stride;
             uint8_t *o = px + (size_t)(hd.top_down ? y : h - 1 - y) * row;
@@ -470,7 +557,11 @@ int phm__decode_bmp(phm_decoder *dec, const uint8_t *data, size_t len, const cha
                     o[i] = use_lut ? lut[i][(pix & ch[i].mask) >> low[i]]
                                    : chan_value(pix, &ch[i], i == 1, bpp16);
             }
+            if (composite)
+                all &= over_grey(r, w, bpp16, &ach, alut, (uint32_t)dec->background,
+                                 px + (size_t)(hd.top_down ? y : h - 1 - y) * row);
         }
+        dec->composited = all != 255;
     }
 
     img->pixels = px;

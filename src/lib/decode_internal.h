@@ -170,6 +170,9 @@ uint8_t *phm__pixels(phm_decoder *dec, size_t bytes);
  * or with alpha just dropped when grey < 0. Returns nonzero when some
  * alpha was below 255. */
 int phm__composite(uint8_t *px, size_t npix, uint32_t channels, int grey);
+/* The same for premultiplied colours vp (a JPEG XL's associated alpha):
+ * v' = min(255, (vp 255 + grey (255 - a) + 127) / 255). */
+int phm__composite_premultiplied(uint8_t *px, size_t npix, uint32_t channels, int grey);
 
 /* Checks width x height x channels against the limits; on failure writes
  * the message and returns PHM_ERR_TOO_LARGE (or PHM_ERR_CORRUPT for a zero
@@ -196,8 +199,9 @@ int phm__decode_pnm(phm_decoder *dec, const uint8_t *data, size_t len,
  * as decoded, alpha dropped, 16-bit samples scaled by round(v*255/65535));
  * each checks the pixel limit from the header before allocating pixels.
  * A WebP (a still, an animation's first frame on its canvas), a GIF, a
- * HEIF/AVIF and a JPEG XL (as a PNG) are composited over dec->background
- * instead when one is set, and set dec->composited. */
+ * HEIF/AVIF, a JPEG XL (as a PNG; premultiplied alpha too), a TIFF with
+ * an extra sample and a BMP with an alpha bit field are composited over
+ * dec->background instead when one is set, and set dec->composited. */
 int phm__decode_webp(phm_decoder *dec, const uint8_t *data, size_t len,
                      const char *name, phm_image *img, char *err, size_t errlen);
 int phm__decode_gif(phm_decoder *dec, const uint8_t *data, size_t len,

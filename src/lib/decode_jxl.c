@@ -8,9 +8,12 @@
  * and alpha as a channel that the PNG decoder drops. We ask libjxl for the
  * same: grey or RGB without alpha, 8-bit samples, or 16-bit samples scaled
  * to 8 bits by round(v * 255 / 65535) as libpng's png_set_scale_16 does.
- * With a background set (phm_decoder_set_background) an image with straight
- * (not premultiplied) alpha is asked for with its alpha channel too, and
- * composited over the background.
+ * With a background set (phm_decoder_set_background) an image with alpha
+ * is asked for with its alpha channel too, 8- or 16-bit as above, and
+ * composited over the background: straight alpha as the other formats'
+ * (phm__composite), premultiplied alpha (alpha_premultiplied: libjxl
+ * gives the colours as stored, multiplied) by the formula for that,
+ * v' = min(255, (vp 255 + g (255 - a) + 127) / 255).
  *
  * One thread (no parallel runner): phmatch runs a decoder per worker
  * thread. The size from the basic info is checked against the pixel limit
@@ -73,10 +76,8 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
 
     uint32_t channels = r.info.num_color_channels == 1 ? 1 : 3;
     int deep = r.info.bits_per_sample > 8;
-    /* alpha asked for only to composite it (premultiplied colours would
-     * need another formula: left as the reference has them) */
-    int composite = dec->background != PHM_BACKGROUND_NONE && r.info.alpha_bits > 0 &&
-                    !r.info.alpha_premultiplied;
+    /* alpha asked for only to composite it */
+    int composite = dec->background != PHM_BACKGROUND_NONE && r.info.alpha_bits > 0;
     uint32_t decoded = composite ? channels + 1 : channels;
     size_t bytes;
     rc = phm__check_dims(dec, name, r.width, r.height, decoded * (deep ? 2u : 1u), &bytes,
@@ -134,9 +135,13 @@ int phm__decode_jxl(phm_decoder *dec, const uint8_t *data, size_t len, const cha
             px[i] = (uint8_t)(((uint32_t)v * 255u + 32895u) >> 16);
         }
     }
-    if (composite)
-        dec->composited = phm__composite(px, (size_t)r.width * (size_t)r.height, channels,
-                                         dec->background);
+    if (composite) {
+        size_t npix = (size_t)r.width * (size_t)r.height;
+        dec->composited =
+            r.info.alpha_premultiplied
+                ? phm__composite_premultiplied(px, npix, channels, dec->background)
+                : phm__composite(px, npix, channels, dec->background);
+    }
     img->pixels = px;
     img->width = (uint32_t)r.width;
     img->height = (uint32_t)r.height;

@@ -3,16 +3,26 @@
  * The first directory (page) only. Grey (MinIsBlack, MinIsWhite), palette,
  * RGB, CMYK (Separated, InkSet CMYK) and YCbCr with JPEG compression; 1 to
  * 16 bits per sample, unsigned; strips or tiles, contiguous or separate
- * planes; whatever compression libtiff was built with. Extra samples
- * (alpha) are dropped. The pixels are ImageMagick 6's: every sample goes
- * to ImageMagick's 16-bit quantum as ImageMagick scales it, associated
- * alpha is divided out as ImageMagick does, CMYK goes to RGB by its
- * formula, and the 16-bit quantum to 8 bits as its 8-bit outputs have it,
- * floor(q / 257) (measured: not rounded). One ImageMagick bug is not
- * copied: grey with alpha in separate planes, whose alpha plane it reads
- * into green (docs/PDQ.md); phmatch gives the contiguous file's pixels. Grey
- * comes out as RGB, R = G = B, as ImageMagick's PNG24 has it: PDQ's luma
- * of (g, g, g) is not always g in float.
+ * planes; whatever compression libtiff was built with. Extra samples (alpha)
+ * are dropped, unless a background is set (phm_decoder_set_background) and
+ * there is one: then the first extra sample is the alpha, whatever the
+ * ExtraSamples tag calls it (as ImageMagick 6.9.11 takes it, unspecified
+ * too; libtiff names the samples past the colour ones unspecified when the
+ * tag is missing), and each pixel's 8-bit RGB below, straight (associated
+ * alpha divided out), is composited over the grey with that alpha scaled to
+ * 8 bits as a colour sample is, v' = (v a + g (255 - a) + 127) / 255 (grey,
+ * palette, RGB and CMYK; every depth; both plane layouts, the alpha plane
+ * then read too, and a block whose alpha plane cannot be read left opaque,
+ * so that the status is the one without a background). The pixels are
+ * ImageMagick 6's: every sample goes to ImageMagick's 16-bit quantum as
+ * ImageMagick scales it, associated alpha is divided out as ImageMagick
+ * does, CMYK goes to RGB by its formula, and the 16-bit quantum to 8 bits as
+ * its 8-bit outputs have it, floor(q / 257) (measured: not rounded). One
+ * ImageMagick bug is not copied: grey with alpha in separate planes, whose
+ * alpha plane it reads into green (docs/PDQ.md); phmatch gives the
+ * contiguous file's pixels. Grey comes out as RGB, R = G = B, as
+ * ImageMagick's PNG24 has it: PDQ's luma of (g, g, g) is not always g in
+ * float.
  *
  * libtiff is opened on the bytes with client procedures (no file, no
  * mapping) and per-handle error and warning handlers (no global state);
@@ -149,13 +159,17 @@ typedef struct tiff_layout {
     uint32_t w, h;
     uint16_t bps, spp, photo, planar;
     uint32_t ncolour; /* colour samples: 1 grey or palette, 3 RGB, 4 CMYK */
-    uint32_t nread;   /* samples used: ncolour, plus 1 for associated alpha */
+    uint32_t nread;   /* samples used: ncolour, plus 1 for an alpha divided
+                       * out or composited */
     int invert;       /* MinIsWhite */
     int assoc;        /* associated (premultiplied) alpha at sample ncolour */
+    int grey;         /* the background alpha at sample ncolour is composited
+                       * over, or -1: alpha not read */
     uint32_t range;   /* largest sample value, (1 << bps) - 1 */
     uint8_t *lut8;    /* sample -> 8-bit (grey, RGB without assoc. alpha) */
     uint16_t *lut16;  /* sample -> ImageMagick's 16-bit quantum */
     uint8_t *cmap;    /* palette: index -> R, G, B */
+    uint8_t *alpha8;  /* compositing: alpha sample -> 8 bits */
 } tiff_layout;
 
 /* ImageMagick 6 (Q16): ScaleAnyToQuantum, floor(65535 * v / range + 0.5),
@@ -269,6 +283,23 @@ static void convert(const tiff_layout *L, const uint16_t *s, size_t n, uint8_t *
     }
 }
 
+/* n pixels of RGB (convert's) composited in place over L->grey by their
+ * alpha samples (the unpacked ones, spp apart). Nonzero when some alpha
+ * was below 255. */
+static int over_grey(const tiff_layout *L, const uint16_t *s, size_t n, uint8_t *out)
+{
+    const uint32_t g = (uint32_t)L->grey;
+    unsigned all = 255;
+    for (size_t i = 0; i < n; i++, s += L->spp, out += 3) {
+        uint32_t a = L->alpha8[s[L->ncolour]], b = (255 - a) * g + 127;
+        all &= a;
+        out[0] = (uint8_t)((out[0] * a + b) / 255);
+        out[1] = (uint8_t)((out[1] * a + b) / 255);
+        out[2] = (uint8_t)((out[2] * a + b) / 255);
+    }
+    return all != 255;
+}
+
 /* The tags of the first page, checked, and the tables for convert(). */
 static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *bytes,
                        const char *name, char *err, size_t errlen)
@@ -351,10 +382,25 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
      * the samples as MinIsBlack (measured: tests/unit/test_decode_tiff.c). */
     if (L->invert && (L->spp != 1 || (L->bps != 1 && L->bps != 8 && L->bps != 16)))
         L->invert = 0;
-    L->nread = L->ncolour + (uint32_t)L->assoc;
+    /* Only with a background is the alpha read at all (for associated
+     * alpha it is read anyway, to divide it out): without one the pixels,
+     * and the planes read, stay the reference's. */
+    L->grey = dec->background != PHM_BACKGROUND_NONE && nextra > 0 && L->spp > L->ncolour
+                  ? dec->background
+                  : -1;
+    L->nread = L->ncolour + (uint32_t)(L->assoc || L->grey >= 0);
     L->range = (1u << L->bps) - 1;
 
     size_t entries = (size_t)L->range + 1;
+    if (L->grey >= 0) {
+        /* The alpha as ImageMagick scales any sample: its quantum, then
+         * to 8 bits as the colours are. */
+        L->alpha8 = malloc(entries);
+        if (!L->alpha8)
+            return phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
+        for (uint32_t v = 0; v <= L->range; v++)
+            L->alpha8[v] = quantum_to_char(to_quantum(v, L->range));
+    }
     if (L->photo == PHOTOMETRIC_PALETTE) {
         uint16_t *r, *g, *b;
         if (!TL->TIFFGetField(tif, TIFFTAG_COLORMAP, &r, &g, &b))
@@ -390,11 +436,13 @@ static int layout_read(TIFF *tif, phm_decoder *dec, tiff_layout *L, size_t *byte
 
 /* The pixels of one strip or tile: `rows` rows of `n` pixels from its
  * buffers (one per plane, or one for contiguous samples), `rowbytes`
- * apart, to RGB at (x0, y0). */
-static void block_convert(const tiff_layout *L, uint8_t *const *planes, size_t rowbytes,
-                          uint32_t x0, uint32_t y0, uint32_t n, uint32_t rows,
-                          uint16_t *work, uint8_t *px)
+ * apart, to RGB at (x0, y0), composited over L->grey when `composite`.
+ * Nonzero when some pixel's alpha was below 255 there. */
+static int block_convert(const tiff_layout *L, uint8_t *const *planes, size_t rowbytes,
+                         uint32_t x0, uint32_t y0, uint32_t n, uint32_t rows, int composite,
+                         uint16_t *work, uint8_t *px)
 {
+    int mixed = 0;
     for (uint32_t r = 0; r < rows; r++) {
         uint8_t *out = px + ((size_t)(y0 + r) * L->w + x0) * 3;
         if (L->planar == PLANARCONFIG_CONTIG) {
@@ -404,7 +452,10 @@ static void block_convert(const tiff_layout *L, uint8_t *const *planes, size_t r
                 unpack(planes[p] + r * rowbytes, L->bps, n, work + p, L->spp);
         }
         convert(L, work, n, out);
+        if (composite)
+            mixed |= over_grey(L, work, n, out);
     }
+    return mixed;
 }
 
 /* A strip or tile that libtiff could not decode, at (x, y), blackened as
@@ -422,9 +473,10 @@ static void blacken(const tiff_layout *L, uint8_t *px, uint32_t x, uint32_t y,
         memset(px + (size_t)(y + rows) * stride, 0, (size_t)(L->h - y - rows) * stride);
 }
 
-/* Decodes the page, strip by strip or tile by tile, into px. */
-static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *src,
-                       const char *name, char *err, size_t errlen)
+/* Decodes the page, strip by strip or tile by tile, into px; *mixed
+ * nonzero when a pixel was composited. */
+static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, int *mixed,
+                       tiff_src *src, const char *name, char *err, size_t errlen)
 {
     int rc = PHM_OK;
     int tiled = TL->TIFFIsTiled(tif);
@@ -456,7 +508,11 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
     /* Strips of separate planes that end in a short last strip: the block
      * read is the rows left, never more than blockbytes. */
     uint32_t nplanes = L->planar == PLANARCONFIG_CONTIG ? 1 : L->nread;
-    uint8_t *buf = malloc((size_t)blockbytes * nplanes);
+    /* Zeroed once, as ImageMagick zeroes its strip buffer: libtiff may
+     * report a damaged block whole with only its first rows written (a
+     * CCITT strip that ends early), and the rest must not be whatever
+     * the heap held (found by fuzz_tiff: two decodes of one file differed). */
+    uint8_t *buf = calloc(nplanes, (size_t)blockbytes);
     uint16_t *work = malloc(((size_t)bw < L->w ? bw : L->w) * L->spp * sizeof *work);
     if (!buf || !work) {
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
@@ -467,14 +523,17 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
         planes[p] = buf + (size_t)p * blockbytes;
 
     uint32_t per_plane = tiled ? 0 : (L->h - 1) / bh + 1;
+    /* The plane read for compositing alone, if any. */
+    uint32_t alpha_plane = nplanes > 1 && L->grey >= 0 && !L->assoc ? L->ncolour : UINT32_MAX;
     uint64_t good = 0, bad = 0;
     uint32_t bad_y = 0;
     for (uint32_t y = 0; y < L->h; y += bh) {
         uint32_t rows = bh < L->h - y ? bh : L->h - y;
         for (uint32_t x = 0; x < L->w; x += bw) {
             uint32_t n = bw < L->w - x ? bw : L->w - x;
-            int ok = 1;
+            int ok = 1, composite = L->grey >= 0;
             for (uint32_t p = 0; p < nplanes && ok; p++) {
+                int said = src->message[0] != '\0';
                 tmsize_t got, want;
                 if (tiled) {
                     uint32_t t = TL->TIFFComputeTile(tif, x, y, 0, (uint16_t)p);
@@ -486,9 +545,19 @@ static int read_blocks(TIFF *tif, const tiff_layout *L, uint8_t *px, tiff_src *s
                     got = TL->TIFFReadEncodedStrip(tif, s, planes[p], want);
                 }
                 ok = got >= 0 && got >= (tiled ? (tmsize_t)(rowbytes * rows) : want);
+                if (!ok && p == alpha_plane) {
+                    /* Read only to composite: without it the block is
+                     * what it is with no background (opaque), and the
+                     * status stays that decode's. */
+                    ok = 1;
+                    composite = 0;
+                    if (!said)
+                        src->message[0] = '\0';
+                }
             }
             if (ok) {
-                block_convert(L, planes, (size_t)rowbytes, x, y, n, rows, work, px);
+                *mixed |= block_convert(L, planes, (size_t)rowbytes, x, y, n, rows, composite,
+                                        work, px);
                 good++;
                 continue;
             }
@@ -549,9 +618,11 @@ int phm__decode_tiff(phm_decoder *dec, const uint8_t *data, size_t len, const ch
         rc = phm__fail(PHM_ERR_NOMEM, err, errlen, name, "out of memory");
         goto out;
     }
-    rc = read_blocks(tif, &L, px, &src, name, err, errlen);
+    int mixed = 0;
+    rc = read_blocks(tif, &L, px, &mixed, &src, name, err, errlen);
     if (rc < 0)
         goto out;
+    dec->composited = mixed;
     img->pixels = px;
     img->width = L.w;
     img->height = L.h;
@@ -562,6 +633,7 @@ out:
     free(L.lut8);
     free(L.lut16);
     free(L.cmap);
+    free(L.alpha8);
     TL->TIFFClose(tif);
     return rc;
 }

@@ -14,7 +14,8 @@
 #     --robust; with --no-flatten the drawing is flagged low_quality and
 #     not searched; the pdq column is phmatch hash's either way;
 #   - so do an animated WebP whose first frame is the drawing and the
-#     drawing as HEIC, AVIF and JPEG XL (8 and 16 bits) with alpha;
+#     drawing as HEIC, AVIF and JPEG XL (8 and 16 bits) with alpha, as
+#     TIFF (unassociated and associated alpha) and as a 32-bit BMP;
 #   - another drawing, the same all-zero reference hash, matches neither;
 #   - phmatchd: POST /v1/match flattens by default, ?flatten=0 does not,
 #     ?flatten=2 is refused.
@@ -143,6 +144,12 @@ else
     t_skip drawing.jxl "cjxl not installed"
     t_skip drawing16.jxl "cjxl not installed"
 fi
+# ... and as TIFF, grey and alpha unassociated and associated, and as a
+# BMP (ImageMagick writes a 32-bit V4 one with an alpha mask).
+convert "$T/k/drawing.png" "$T/drawing.tif"
+convert "$T/k/drawing.png" -define tiff:alpha=associated "$T/drawing-assoc.tif"
+convert "$T/k/drawing.png" "$T/drawing.bmp"
+found_white alpha "$T/drawing.tif" "$T/drawing-assoc.tif" "$T/drawing.bmp"
 "$PHMATCH" match -q -f jsonl --robust --index "$T/c.phmi" "$T/k/drawing.png" >"$T/r.jsonl"
 t_like "--robust: found, jsonl variant flattened-white" "$(cat "$T/r.jsonl")" \
     '"variant":"flattened-white"'

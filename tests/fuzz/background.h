@@ -3,9 +3,9 @@
  * a background (phm_decoder_set_background): the bytes decoded over white
  * and over black have the status, size, channels and format of their
  * decode with alpha dropped, and its very pixels wherever nothing was
- * composited; only PNG, WebP, GIF, HEIF/AVIF and JPEG XL composite; the
- * decoder is left with no background. Include after check.h and
- * phmatch.h.
+ * composited; only PNG, WebP, GIF, HEIF/AVIF, JPEG XL, TIFF and BMP
+ * composite; the decoder is left with no background. Include after
+ * check.h and phmatch.h.
  */
 #ifndef FUZZ_BACKGROUND_H
 #define FUZZ_BACKGROUND_H
@@ -14,7 +14,8 @@
 static inline int fuzz_composites(phm_format f)
 {
     return f == PHM_FORMAT_PNG || f == PHM_FORMAT_WEBP || f == PHM_FORMAT_GIF ||
-           f == PHM_FORMAT_HEIF || f == PHM_FORMAT_AVIF || f == PHM_FORMAT_JXL;
+           f == PHM_FORMAT_HEIF || f == PHM_FORMAT_AVIF || f == PHM_FORMAT_JXL ||
+           f == PHM_FORMAT_TIFF || f == PHM_FORMAT_BMP;
 }
 
 /* ref: the decode with alpha dropped (status ref_rc >= 0), its rows packed

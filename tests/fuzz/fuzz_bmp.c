@@ -13,7 +13,9 @@
  *     limit;
  *   - every output pixel is written: the pixel buffer is filled with two
  *     different patterns before two more decodes, which must give the
- *     first decode's bytes (an unwritten pixel would keep the pattern).
+ *     first decode's bytes (an unwritten pixel would keep the pattern);
+ *   - decoded over white and black (background.h), the same status, size
+ *     and pixels wherever nothing was composited (an alpha bit field).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 #include <string.h>
 
 #include "phmatch.h"
+#include "check.h"
+#include "background.h" /* before `dec`, which its parameter would shadow */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,8 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static phm_decoder *dec;
 static const uint64_t max_pixels = 64 * 1024;
 static uint8_t *first; /* the first decode's pixels */
-
-#include "check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -106,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc2 == rc && again.width == img.width && again.height == img.height);
         CHECK(memcmp(again.pixels, first, bytes) == 0);
     }
+    check_background(dec, in, size, rc, &img, first);
     free(in);
     return 0;
 }

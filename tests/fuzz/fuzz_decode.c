@@ -32,11 +32,11 @@
  *   - decoded over a background (phm_decoder_set_background: white, then
  *     black), an image has the status, size and channels of its decode
  *     with alpha dropped, and its very pixels when nothing was composited;
- *     only a PNG, WebP or GIF composites; phm_hash_mem_query with flatten
- *     gives phm_hash_mem's plain hash, flat hashes only for such an
- *     image, and leaves the decoder's background as it was; on a small
- *     image (one input in four) phm_hash_known_mem with the flat codes
- *     gives the same own hash too.
+ *     only the formats fuzz_composites (background.h) names composite;
+ *     phm_hash_mem_query with flatten gives phm_hash_mem's plain hash,
+ *     flat hashes only for such an image, and leaves the decoder's
+ *     background as it was; on a small image (one input in four)
+ *     phm_hash_known_mem with the flat codes gives the same own hash too.
  *
  * The pixel limit is 2 MP (PHM_FUZZ_MAX_PIXELS overrides it) so that each
  * input stays fast; a header claiming more must be refused as too large.

@@ -10,7 +10,9 @@
  *   - a decode (PHM_OK or PHM_WARN_RECOVERED, the latter with a message)
  *     is RGB, format tiff, stride 3 * width, within the pixel limit, and
  *     phm_image_probe() gives the same size and format;
- *   - every pixel byte is readable (a sum over them, for ASan).
+ *   - every pixel byte is readable (a sum over them, for ASan);
+ *   - decoded over white and black (background.h), the same status, size
+ *     and pixels wherever nothing was composited (an alpha sample).
  *
  * The pixel limit is 1 MP, which also bounds libtiff's single allocations
  * through TIFFOpenOptions.
@@ -21,6 +23,8 @@
 #include <string.h>
 
 #include "phmatch.h"
+#include "check.h"
+#include "background.h" /* before `dec`, which its parameter would shadow */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,8 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static phm_decoder *dec;
 static const uint64_t max_pixels = 1000ull * 1000;
 static volatile unsigned sink; /* keeps the pixel reads */
-
-#include "check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -105,6 +107,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(phm_image_probe(in, len, "fuzz.tif", &info, perr, sizeof perr) == PHM_OK);
     CHECK(info.width == img.width && info.height == img.height);
     CHECK(info.format == PHM_FORMAT_TIFF);
+
+    /* The probe and the sum left the image as decoded: copy it, since the
+     * decodes over a background reuse the decoder's buffer. */
+    uint8_t *rows = malloc(img.stride * img.height);
+    CHECK(rows != NULL);
+    memcpy(rows, img.pixels, img.stride * img.height);
+    check_background(dec, in, len, rc, &img, rows);
+    free(rows);
     free(buf);
     return 0;
 }
