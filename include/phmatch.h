@@ -917,7 +917,7 @@ typedef struct phm_query_options {
                        turned back (phm_query_hashes.derot;
                        phmatch match --robust, phmatchd's robust=1) */
     int flatten;    /* nonzero: a picture with transparency (a PNG,
-                       WebP, GIF, HEIF, AVIF or JPEG XL image with a
+                       WebP, GIF, HEIF, AVIF, JPEG XL, TIFF or BMP image with a
                        pixel not opaque: phm_decoder_set_background) is also
                        decoded over white and over black, as a viewer
                        or a conversion to JPEG shows it; their own
@@ -1469,8 +1469,9 @@ size_t phm_augment_default(int *codes, size_t cap);
  * adds it: *own is its hash as the PDQ reference makes it (alpha dropped;
  * phm_hash_mem's, with its status and err), and with ncodes > 0 its
  * variants into out[0..*nout) (at most PHM_INDEX_MAX_VARIANTS) by
- * phm_augment's rules. For a picture with transparency (a PNG, WebP
- * or GIF with a pixel not opaque) and the codes PHM_KV_FLAT_WHITE /
+ * phm_augment's rules. For a picture with transparency (an image of a
+ * format phm_decoder_set_background composites, with a pixel not opaque)
+ * and the codes PHM_KV_FLAT_WHITE /
  * PHM_KV_FLAT_BLACK asked, the picture over white and over black are kept
  * first (when of quality PHM_AUGMENT_MIN_QUALITY or more, not a
  * pattern and more than min_distance from *own and each other), and every
