@@ -100,7 +100,7 @@ CLI    := $(BUILD)/phmatch
 DAEMON := $(BUILD)/phmatchd
 
 .PHONY: all lib tests tools check demo deps bench install uninstall clean help \
-        asan tsan fuzz fuzz-long _check _demo _bench FORCE
+        asan tsan fuzz fuzz-long fuzz-valgrind _check _demo _bench FORCE
 .DEFAULT_GOAL := all
 
 all: lib $(CLI) $(DAEMON) tools ## build the library, the phmatch tool, the phmatchd service and helper tools
@@ -251,6 +251,9 @@ fuzz: ## build the libFuzzer targets (clang) into build-fuzz/
 
 fuzz-long: ## fuzz every target for FUZZ_SECONDS in all (default 3600), FUZZ_JOBS at a time
 	@sh tests/fuzz/long.sh
+
+fuzz-valgrind: lib ## the image fuzz targets' corpora under valgrind (uninitialised reads); not part of check
+	@BUILD=$(BUILD) sh tests/fuzz/valgrind.sh
 
 demo: deps ## install deps, build, hash the photos in data/ and show the result
 	@$(MAKE) --no-print-directory _demo
