@@ -182,6 +182,22 @@ static unsigned over_grey_premultiplied(const uint8_t *restrict in, uint8_t *res
     return all;
 }
 
+unsigned phm__over_grey_rgb(uint8_t *rgb, const uint8_t *alpha, size_t n, int grey,
+                           int premultiplied)
+{
+    const uint32_t g = (uint32_t)grey;
+    unsigned all = 255;
+    for (size_t i = 0; i < n; i++, rgb += 3) {
+        uint32_t a = alpha[i], b = (255 - a) * g + 127;
+        all &= a;
+        for (int c = 0; c < 3; c++) {
+            uint32_t v = premultiplied ? rgb[c] + b / 255 : (rgb[c] * a + b) / 255;
+            rgb[c] = (uint8_t)(v > 255 ? 255 : v);
+        }
+    }
+    return all;
+}
+
 static unsigned drop_alpha(const uint8_t *restrict in, uint8_t *restrict out, size_t n,
                            uint32_t channels)
 {

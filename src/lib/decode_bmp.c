@@ -323,15 +323,16 @@ static unsigned over_grey(const uint8_t *r, uint32_t w, int bpp16, const bmp_cha
                           const uint8_t *lut, uint32_t g, uint8_t *o)
 {
     const uint32_t low = 32 - a->shift - a->bits;
+    uint8_t alpha[256]; /* a run's 8-bit alphas: no buffer per row */
     unsigned all = 255;
-    for (uint32_t x = 0; x < w; x++, o += 3) {
-        uint32_t pix = bpp16 ? rd16(r + 2 * (size_t)x) : rd32(r + 4 * (size_t)x);
-        uint32_t v = (pix & a->mask) >> low;
-        uint32_t al = a->bits <= 8 ? lut[v] : alpha_value(v, a->bits), b = (255 - al) * g + 127;
-        all &= al;
-        o[0] = (uint8_t)((o[0] * al + b) / 255);
-        o[1] = (uint8_t)((o[1] * al + b) / 255);
-        o[2] = (uint8_t)((o[2] * al + b) / 255);
+    for (uint32_t x = 0; x < w; x += (uint32_t)sizeof alpha) {
+        uint32_t k = w - x < sizeof alpha ? w - x : (uint32_t)sizeof alpha;
+        for (uint32_t j = 0; j < k; j++) {
+            size_t at = (size_t)x + j;
+            uint32_t v = ((bpp16 ? rd16(r + 2 * at) : rd32(r + 4 * at)) & a->mask) >> low;
+            alpha[j] = a->bits <= 8 ? lut[v] : alpha_value(v, a->bits);
+        }
+        all &= phm__over_grey_rgb(o + 3 * (size_t)x, alpha, k, (int)g, 0);
     }
     return all;
 }

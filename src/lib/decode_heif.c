@@ -213,18 +213,9 @@ static int heif_composite(uint8_t *px, uint32_t w, uint32_t h, const uint8_t *pa
                           int premultiplied, uint32_t g)
 {
     unsigned all = 255;
-    for (uint32_t y = 0; y < h; y++) {
-        const uint8_t *ra = pa + (size_t)y * sa;
-        uint8_t *o = px + (size_t)y * w * 3;
-        for (uint32_t x = 0; x < w; x++, o += 3) {
-            uint32_t a = ra[x], b = (255 - a) * g + 127;
-            all &= a;
-            for (int c = 0; c < 3; c++) {
-                uint32_t v = premultiplied ? o[c] + b / 255 : (o[c] * a + b) / 255;
-                o[c] = (uint8_t)(v > 255 ? 255 : v);
-            }
-        }
-    }
+    for (uint32_t y = 0; y < h; y++)
+        all &= phm__over_grey_rgb(px + (size_t)y * w * 3, pa + (size_t)y * sa, w, (int)g,
+                                  premultiplied);
     return all != 255;
 }
 

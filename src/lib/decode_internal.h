@@ -173,6 +173,13 @@ int phm__composite(uint8_t *px, size_t npix, uint32_t channels, int grey);
 /* The same for premultiplied colours vp (a JPEG XL's associated alpha):
  * v' = min(255, (vp 255 + grey (255 - a) + 127) / 255). */
 int phm__composite_premultiplied(uint8_t *px, size_t npix, uint32_t channels, int grey);
+/* n RGB pixels composited in place over grey (0..255) by their 8-bit
+ * alphas, kept apart (a HEIF alpha plane, a TIFF alpha sample, a BMP alpha
+ * field): straight as phm__composite, or premultiplied as
+ * phm__composite_premultiplied. Returns the AND of the alphas: 255 when
+ * every pixel was opaque. */
+unsigned phm__over_grey_rgb(uint8_t *rgb, const uint8_t *alpha, size_t n, int grey,
+                            int premultiplied);
 
 /* Checks width x height x channels against the limits; on failure writes
  * the message and returns PHM_ERR_TOO_LARGE (or PHM_ERR_CORRUPT for a zero

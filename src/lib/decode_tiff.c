@@ -288,14 +288,13 @@ static void convert(const tiff_layout *L, const uint16_t *s, size_t n, uint8_t *
  * was below 255. */
 static int over_grey(const tiff_layout *L, const uint16_t *s, size_t n, uint8_t *out)
 {
-    const uint32_t g = (uint32_t)L->grey;
+    uint8_t alpha[256]; /* a run's 8-bit alphas: no buffer per block */
     unsigned all = 255;
-    for (size_t i = 0; i < n; i++, s += L->spp, out += 3) {
-        uint32_t a = L->alpha8[s[L->ncolour]], b = (255 - a) * g + 127;
-        all &= a;
-        out[0] = (uint8_t)((out[0] * a + b) / 255);
-        out[1] = (uint8_t)((out[1] * a + b) / 255);
-        out[2] = (uint8_t)((out[2] * a + b) / 255);
+    for (size_t i = 0; i < n; i += sizeof alpha) {
+        size_t k = n - i < sizeof alpha ? n - i : sizeof alpha;
+        for (size_t j = 0; j < k; j++)
+            alpha[j] = L->alpha8[s[(i + j) * L->spp + L->ncolour]];
+        all &= phm__over_grey_rgb(out + 3 * i, alpha, k, L->grey, 0);
     }
     return all != 255;
 }
