@@ -2,8 +2,8 @@
 # bench/lowquality.sh BUILD_DIR INDEX DIR... - how near images that have
 # nothing to do with an index's known pictures come to them, by the
 # images' PDQ quality: the evidence the low-quality search of --robust is
-# judged on (PHM_ROBUST_LOW_QUALITY_MIN and _DISTANCE; docs/ROBUST.md,
-# "Low-quality copies").
+# judged on (PHM_ROBUST_LOW_QUALITY_MIN and _DISTANCE, PHM_ROBUST_FLAT_DISTANCE;
+# docs/ROBUST.md, "Low-quality copies" and "Near-blank copies").
 #
 # Every JPEG and PNG under DIR... (e.g. bench/unrelated_set.sh's output
 # made with UNRELATED_DIM=1: blurred, dark and washed-out copies of
@@ -13,8 +13,10 @@
 #            every query-side extra searched at full reach whatever its
 #            quality, so each image's nearest known hash is seen;
 #   robust   --robust as shipped (the low-quality search within its floor
-#            and distance).
-# Prints per quality band (<10, 10-19, 20-29, 30-39, 40-49, >=50) the
+#            and distance, the near-blank one within its distance).
+# Prints per quality band (<10 blank: under 10 and the hash a pattern in
+# its rows or columns, never searched; <10; 10-19, 20-29, 30-39, 40-49,
+# >=50) the
 # images, how many come within 16 / 24 / 31 bits of a known hash (wide),
 # the nearest distances seen, and the matches --robust makes. Any match is
 # a false one only if DIR holds no copy of a known picture: the caller's to
@@ -54,9 +56,18 @@ done | LC_ALL=C sort -u > "$out/queries.list"
 python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
-bands = ['<10', '10-19', '20-29', '30-39', '40-49', '>=50']
-def band(q):
-    return bands[min(q // 10, 5) if q < 50 else 5]
+bands = ['<10 blank', '<10', '10-19', '20-29', '30-39', '40-49', '>=50']
+def distinct(words):
+    return len(set(words))
+def blank(hexhash):
+    # at most 11 distinct 16-bit rows, or columns (PHM_CUT_MIN_ROWS)
+    rows = [int(hexhash[i:i + 4], 16) for i in range(0, 64, 4)]
+    cols = [sum(((r >> c) & 1) << k for k, r in enumerate(rows)) for c in range(16)]
+    return distinct(rows) < 12 or distinct(cols) < 12
+def band(q, h):
+    if q < 10:
+        return bands[0] if blank(h) else bands[1]
+    return bands[min(q // 10, 5) + 1] if q < 50 else bands[6]
 rows = {b: {'n': 0, 'near': [], 'matched': 0, 'matches': []} for b in bands}
 quality = {}
 failed = 0
@@ -65,8 +76,8 @@ for line in open(f'{out}/wide.jsonl'):
     if r.get('status') != 'ok' or r.get('quality') is None:
         failed += 1
         continue
-    quality[r['path']] = r['quality']
-    row = rows[band(r['quality'])]
+    quality[r['path']] = band(r['quality'], r['pdq'])
+    row = rows[quality[r['path']]]
     row['n'] += 1
     ds = [m['distance'] for m in r.get('matches') or []]
     if ds:
@@ -77,7 +88,7 @@ for line in open(f'{out}/robust.jsonl'):
         continue
     ms = r.get('matches') or []
     if ms:
-        row = rows[band(quality[r['path']])]
+        row = rows[quality[r['path']]]
         row['matched'] += 1
         m = min(ms, key=lambda m: m['distance'])
         row['matches'].append(f"{r['path']} {m['id']} {m['distance']} {m.get('variant') or '-'}")

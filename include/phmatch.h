@@ -838,6 +838,10 @@ unsigned phm_hash_cuts(phm_hasher *h, const phm_image *img, phm_mode mode, int d
  * near blank, and blank pictures hash alike. */
 #define PHM_ROBUST_LOW_QUALITY_DISTANCE 24
 #define PHM_ROBUST_LOW_QUALITY_MIN 10
+/* ... and below PHM_ROBUST_LOW_QUALITY_MIN, a near-blank picture whose
+ * hash is no pattern within this (phm_match_options.flat_distance;
+ * docs/ROBUST.md, "Near-blank copies"). */
+#define PHM_ROBUST_FLAT_DISTANCE 16
 
 /* The least quality of a known image's edit that phm_augment and
  * phm_hash_known_mem keep as a variant: a stored hash is met by every
@@ -2706,6 +2710,18 @@ typedef struct phm_match_options {
      * (docs/ROBUST.md, "Busy images at a quarter"). 0 (default): compared
      * with every soft slot. */
     int bordered;
+    /* Near matches of near-blank images (phm_match_image only;
+     * docs/ROBUST.md, "Near-blank copies"): with low_quality_distance > 0
+     * and flat_distance > 0, an image whose quality is below
+     * low_quality_min is searched too, within flat_distance (at most
+     * low_quality_distance and max_distance) only, when its own hash is no
+     * pattern: at least PHM_CUT_MIN_ROWS distinct rows and as many
+     * distinct columns (a blank picture hashes to a pattern, and blank
+     * pictures meet each other at 0 bits). Its extras are searched as an
+     * image's of quality low_quality_min are. A picture whose quality is
+     * a whole extra's is not. 0 (default): such images are not
+     * searched. */
+    int flat_distance;
 } phm_match_options;
 
 /* An extra hash of an image query: a variant of the image (its content

@@ -87,11 +87,12 @@ static const char usage_text[] =
     "      --robust           every query-side measure: the 8 orientations\n"
     "                         (--dihedral), trimming, --cuts, --soft,\n"
     "                         --low-quality-distance "
-    MATCH_STR(PHM_ROBUST_LOW_QUALITY_DISTANCE) " and an image\n"
-    "                         rotated on its canvas, or on one grown to hold\n"
-    "                         it, turned back by the angle its corners show\n"
-    "                         (variant 'derotated', against entries' own\n"
-    "                         hashes and crops; docs/ROBUST.md).\n"
+    MATCH_STR(PHM_ROBUST_LOW_QUALITY_DISTANCE) ", --flat-distance "
+    MATCH_STR(PHM_ROBUST_FLAT_DISTANCE) "\n"
+    "                         and an image rotated on its canvas, or on one\n"
+    "                         grown to hold it, turned back by the angle its\n"
+    "                         corners show (variant 'derotated', against\n"
+    "                         entries' own hashes and crops; docs/ROBUST.md).\n"
     "                         Always: an image whose hash is the corners a\n"
     "                         small rotation left (a calm picture rotated) is\n"
     "                         not matched through stored rot+-3/rot+-5 variants\n"
@@ -112,6 +113,12 @@ static const char usage_text[] =
     "                         --min-quality (and at least "
     MATCH_STR(PHM_ROBUST_LOW_QUALITY_MIN) ") too, for\n"
     "                         matches within D only (default 0: not at all)\n"
+    "      --flat-distance D  with the low-quality search, also search inputs\n"
+    "                         below quality " MATCH_STR(PHM_ROBUST_LOW_QUALITY_MIN)
+    " (near blank) whose hash is no\n"
+    "                         repeated pattern, for matches within D only\n"
+    "                         (default 0: not at all; --robust: "
+    MATCH_STR(PHM_ROBUST_FLAT_DISTANCE) ")\n"
     "      --fail-on-match    exit 4 when any input matched\n"
     "      --query-threshold P     a video matches a known video when at\n"
     "                         least P% of its frame hashes match (default 80)\n"
@@ -182,6 +189,7 @@ enum {
     OPT_CUTS,
     OPT_SOFT,
     OPT_LOW_QUALITY_DISTANCE,
+    OPT_FLAT_DISTANCE,
 };
 
 static const args_option options[] = {
@@ -200,6 +208,7 @@ static const args_option options[] = {
     { "cuts", OPT_CUTS, 0, NULL },
     { "soft", OPT_SOFT, 0, NULL },
     { "low-quality-distance", OPT_LOW_QUALITY_DISTANCE, 1, NULL },
+    { "flat-distance", OPT_FLAT_DISTANCE, 1, NULL },
     { "format", 'f', 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, hashopt_options },
@@ -224,6 +233,7 @@ typedef struct match_options {
     int cuts;                 /* --cuts (or --robust) */
     int soft;                 /* --soft (or --robust) */
     int low_quality_distance; /* --low-quality-distance (-1: not given) */
+    int flat_distance;        /* --flat-distance (-1: not given) */
     unsigned out_digests;     /* the digest columns asked for (--digest) */
     int argc;                 /* the command line, for the report */
     char **argv;
@@ -629,17 +639,20 @@ static void add_before(match_run *run, pipeline_stats *st)
 static void print_summary(const match_run *run, const pipeline_stats *st)
 {
     /* With the low-quality search on, what goes unsearched is below its
-     * floor, not below the gate. */
+     * floor, not below the gate; with the near-blank one too, only what
+     * hashes to a pattern is. */
     int floor = run->opt->min_quality;
     if (run->mo.low_quality_distance > 0 && run->mo.low_quality_min < floor)
         floor = run->mo.low_quality_min;
     hashrun_summary_start(st);
     fprintf(stderr,
-            ", %llu failed; %llu searched, %llu not searched (quality < %d); "
+            ", %llu failed; %llu searched, %llu not searched (quality < %d%s); "
             "%llu matched (%llu match%s)",
             (unsigned long long)st->failed,
             (unsigned long long)run->searched,
             (unsigned long long)run->low_quality, floor,
+            run->mo.low_quality_distance > 0 && run->mo.flat_distance > 0
+                ? " and blank" : "",
             (unsigned long long)run->matched_inputs,
             (unsigned long long)run->hits, run->hits == 1 ? "" : "es");
     if (run->suppressed_inputs)
@@ -673,6 +686,7 @@ static int parse_options(int argc, char **argv, const cli_global *g,
     o->format = OUTPUT_TSV;
     o->trim = -1;
     o->low_quality_distance = -1;
+    o->flat_distance = -1;
     hashrun_config_init(&o->run);
 
     args_init(&p, "match", argc, argv);
@@ -744,6 +758,11 @@ static int parse_options(int argc, char **argv, const cli_global *g,
                 return CLI_EXIT_USAGE;
             o->low_quality_distance = (int)v;
             break;
+        case OPT_FLAT_DISTANCE:
+            if (args_parse_u64(&p, arg, 0, PHM_INDEX_MAX_RADIUS, 0, &v))
+                return CLI_EXIT_USAGE;
+            o->flat_distance = (int)v;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -766,9 +785,17 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         o->soft = 1; /* wt-combo2: soft against soft only (phm_soft_kind) */
         if (o->low_quality_distance < 0)
             o->low_quality_distance = PHM_ROBUST_LOW_QUALITY_DISTANCE;
+        if (o->flat_distance < 0)
+            o->flat_distance = PHM_ROBUST_FLAT_DISTANCE;
     }
     if (o->low_quality_distance < 0)
         o->low_quality_distance = 0;
+    if (o->flat_distance < 0)
+        o->flat_distance = 0;
+    if (o->flat_distance && !o->low_quality_distance)
+        return cli_usage_error("match", "--flat-distance needs --low-quality-distance "
+                               "(or --robust): a near-blank image is searched only "
+                               "with the low-quality search");
     o->h.pipe.cuts = o->cuts;
     o->h.pipe.soft = o->soft;
     o->h.pipe.corners = 1; /* whether the image's hash is a rotation's corners */
@@ -808,6 +835,7 @@ int cmd_match(int argc, char **argv, const cli_global *g)
     run.mo.compared_threshold = o.compared_threshold;
     run.mo.low_quality_distance = o.low_quality_distance;
     run.mo.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
+    run.mo.flat_distance = o.flat_distance;
 
     rc = phm_index_open(&run.idx, o.index_path, PHM_INDEX_RDONLY, 0,
                         o.h.pipe.simd, err, sizeof err);

@@ -173,6 +173,7 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         phm_query_match_options(&rx->q, extra, &o);
         o.low_quality_distance = rx->low_quality_distance;
         o.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
+        o.flat_distance = rx->flat_distance;
     }
     int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
@@ -369,12 +370,13 @@ void handle_match(svc_request *rq, svc_worker *w)
         match_video_body(rq, w, radius);
         return;
     }
-    /* ?robust=1: the caption cuts, the soft hash and the low-quality
-     * search too; a rotation's corners always */
+    /* ?robust=1: the caption cuts, the soft hash and the low-quality and
+     * near-blank searches too; a rotation's corners always */
     rx.trim = trim != 0;
     rx.flatten = flatten != 0;
     rx.robust = robust;
     rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
+    rx.flat_distance = robust ? PHM_ROBUST_FLAT_DISTANCE : 0;
     if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, &rx))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);

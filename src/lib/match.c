@@ -138,6 +138,8 @@ static const phm_match_options *options(const phm_match_options *o,
         *rc = invalid(err, errlen, "low_quality_distance outside 0..256");
     else if (o->low_quality_min < 0 || o->low_quality_min > 100)
         *rc = invalid(err, errlen, "low_quality_min outside 0..100");
+    else if (o->flat_distance < 0 || o->flat_distance > PHM_INDEX_MAX_RADIUS)
+        *rc = invalid(err, errlen, "flat_distance outside 0..256");
     else if (!isfinite(o->query_threshold) || !isfinite(o->compared_threshold))
         *rc = invalid(err, errlen, "a threshold is not a number");
     return *rc == PHM_OK ? o : NULL;
@@ -664,6 +666,36 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
     return PHM_OK;
 }
 
+/* The number of distinct columns (1..16) of h's 16 x 16 bits: vertical
+ * stripes repeat columns as horizontal ones repeat rows
+ * (phm_pdq_distinct_rows). */
+static int distinct_columns(const phm_pdq *h)
+{
+    uint16_t col[16] = { 0 };
+    for (unsigned r = 0; r < 16; r++) {
+        unsigned row = (unsigned)(h->w[r / 4] >> (16 * (r % 4))) & 0xffffu;
+        for (unsigned c = 0; c < 16; c++)
+            col[c] = (uint16_t)(col[c] | ((row >> c) & 1u) << r);
+    }
+    int n = 0;
+    for (unsigned c = 0; c < 16; c++) {
+        unsigned j = 0;
+        while (j < c && col[j] != col[c])
+            j++;
+        n += j == c;
+    }
+    return n;
+}
+
+/* Whether a near-blank picture's hash h is searched (flat_distance): not
+ * when it is a pattern, in its rows or its columns. A blank picture's hash
+ * is one, and blank pictures meet each other at 0 bits. */
+static int flat_searched(const phm_pdq *h)
+{
+    return phm_pdq_distinct_rows(h) >= PHM_CUT_MIN_ROWS &&
+           distinct_columns(h) >= PHM_CUT_MIN_ROWS;
+}
+
 /* Drops the first np pairs' of extras below the quality gate farther than
  * low_quality_distance (variants()); returns the count kept, in order. */
 static long drop_far_low(phm_matcher *m, const phm_match_options *o, int own_low, long np)
@@ -703,15 +735,19 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
     for (size_t k = 0; o->extra && o->nextra <= PHM_MATCH_MAX_EXTRA && k < o->nextra; k++)
         if (o->extra[k].whole && o->extra[k].pdq && o->extra[k].pdq->quality > quality)
             quality = o->extra[k].pdq->quality;
-    /* Below the quality gate: searched only for near matches, when asked
-     * (low_quality_distance). */
-    int low = quality < o->min_quality;
-    if (low && !(o->low_quality_distance > 0 && quality >= o->low_quality_min))
-        return PHM_OK;
     /* The own hash of a picture whose quality is a whole extra's (a
      * drawing in alpha alone: all zeros at quality 0 with alpha dropped)
      * is searched as a low-quality extra is, never as the picture. */
     int own_low = quality > r->quality && r->quality < o->min_quality;
+    /* Below the quality gate: searched only for near matches, when asked
+     * (low_quality_distance). Below low_quality_min the picture is near
+     * blank: searched nearer still (flat_distance), and only when its own
+     * hash is no pattern. */
+    int low = quality < o->min_quality;
+    int flat = low && quality < o->low_quality_min;
+    if (low && !(o->low_quality_distance > 0 &&
+                 (!flat || (o->flat_distance > 0 && !own_low && flat_searched(&r->hash[0])))))
+        return PHM_OK;
     m->res.searched = 1;
 
     size_t nq = o->orientations ? (size_t)r->nhashes : 1;
@@ -720,6 +756,8 @@ int phm_match_image(phm_matcher *m, const phm_pdq_result *r,
         return rc;
     if (low && radius > o->low_quality_distance)
         radius = o->low_quality_distance;
+    if (flat && radius > o->flat_distance)
+        radius = o->flat_distance;
     const phm_pdq *q = r->hash;
     /* Extras below the gate are searched within low_quality_distance only
      * (variants(), drop_far_low): a cut or trimmed part of a low-quality

@@ -27,7 +27,8 @@ ln -s "$D/phmatch" "$T/build/phmatch"
 sh "$ROOT/bench/lowquality.sh" "$T/build" "$T/k.phmi" "$T/u/dim" "$T/u/gen" >"$T/out" 2>"$T/err"
 t_is "bench/lowquality.sh: exit 0" "$?" 0
 R=$T/build/bench/lowquality/results.tsv
-t_is "six quality bands" "$(tail -n +2 "$R" | cut -f 1 | tr '\n' ' ')" "<10 10-19 20-29 30-39 40-49 >=50 "
+t_is "seven quality bands" "$(tail -n +2 "$R" | cut -f 1 | tr '\n' ' ')" \
+    "<10 blank <10 10-19 20-29 30-39 40-49 >=50 "
 t_is "every image counted once" "$(awk -F '\t' 'NR > 1 { s += $2 } END { print s }' "$R")" \
     "$((n * 4 + 6 + 2))"
 t_is "--robust: the bridge's four dimmed copies matched" \

@@ -5,7 +5,8 @@
 # --cuts (and --robust) through the cut-bottom (cut-top) hash of the query
 # and the stored variant of the same name; a low-contrast copy (quality
 # below 50) is not searched by default and is found, within the distance
-# asked, with --low-quality-distance; --augment stores the cut variants.
+# asked, with --low-quality-distance, and a near-blank one (under 10) with
+# --flat-distance as well; --augment stores the cut variants.
 . "$(dirname "$0")/lib.sh"
 t_need_phmatch
 P=$PHMATCH
@@ -89,21 +90,39 @@ t_like "... and not within one less" "$m" '"match_count":0,"matches":\[\]'
 "$P" match --index k.phmi --low-quality-distance 300 flat.jpg > /dev/null 2>&1
 t_is "--low-quality-distance 300 refused (exit 2)" "$?" 2
 
-# --robust's floor and reach (session 29): a copy dimmed to quality 10..19
-# is searched within 24 bits; one under 10 (near blank) is not searched.
+# --robust's floors and reaches (sessions 29-30): a copy dimmed to quality
+# 10..19 is searched within 24 bits; one under 10 (near blank) within 16
+# when its hash is no pattern; a blank picture (its hash a pattern) is not
+# searched.
 convert img/labelme-q0746.jpg +level 48%,52% -quality 95 dim.jpg
-convert img/labelme-q1050.jpg +level 49.5%,50.5% -quality 95 blank.jpg
-q=$("$P" hash -q dim.jpg blank.jpg | tail -n +2 | cut -f 9 | tr '\n' ' ')
-t_like "the dimmed copy of quality 10..19, the blank one under 10 ($q)" "$q" \
-    '^1[0-9] [0-9] $'
+convert img/bridge.jpg +level 49%,51% -quality 95 near.jpg
+convert -size 160x120 xc:'#808080' -quality 95 blank.jpg
+q=$("$P" hash -q dim.jpg near.jpg blank.jpg | tail -n +2 | cut -f 9 | tr '\n' ' ')
+t_like "the dimmed copy of quality 10..19, the near-blank one and the blank one under 10 ($q)" \
+    "$q" '^1[0-9] [0-9] [0-9] $'
 m=$("$P" match --index k.phmi -f jsonl --robust dim.jpg 2>/dev/null)
 t_like "--robust: the dimmed copy searched and found" "$m" \
     '"low_quality"\].*"id":"img/labelme-q0746.jpg"'
 d=$(printf '%s\n' "$m" | grep -o '"distance":[0-9]*' | head -n 1)
 t_ok "... beyond 16 and within 24 (${d#*:})" test "${d#*:}" -gt 16 -a "${d#*:}" -le 24
+m=$("$P" match --index k.phmi -f jsonl --robust near.jpg 2>/dev/null)
+t_like "--robust: the near-blank copy searched and found" "$m" \
+    '"low_quality"\].*"id":"img/bridge.jpg"'
+d=$(printf '%s\n' "$m" | grep -o '"distance":[0-9]*' | head -n 1)
+t_ok "... within 16 (${d#*:})" test "${d#*:}" -le 16
+m=$("$P" match --index k.phmi -f jsonl --robust --flat-distance "$((${d#*:} - 1))" near.jpg \
+    2>/dev/null)
+t_like "... and not with --flat-distance one less" "$m" '"match_count":0,"matches":\[\]'
+m=$("$P" match --index k.phmi -f jsonl --robust --flat-distance 0 near.jpg 2>"$T/err")
+t_like "--robust --flat-distance 0: not searched" "$m" \
+    '"flags":\["low_quality"\],"kind":"image","match_count":null'
+t_like "... the summary names the floor" "$(cat "$T/err")" '1 not searched (quality < 10);'
 m=$("$P" match --index k.phmi -f jsonl --robust blank.jpg 2>"$T/err")
 t_like "--robust: the blank one not searched" "$m" '"flags":\["low_quality"\],"kind":"image","match_count":null'
-t_like "... the summary names the floor" "$(cat "$T/err")" '1 not searched (quality < 10)'
+t_like "... the summary says why" "$(cat "$T/err")" '1 not searched (quality < 10 and blank)'
+"$P" match --index k.phmi --flat-distance 8 near.jpg > /dev/null 2>"$T/err"
+t_is "--flat-distance without the low-quality search refused (exit 2)" "$?" 2
+t_like "... saying what it needs" "$(cat "$T/err")" 'needs --low-quality-distance'
 
 # phmatchd: ?robust=1 does the cuts and the low-quality search too.
 svc_need_phmatchd
@@ -120,6 +139,10 @@ t_is "?robust=1: 200" "$(svc_post flat.jpg "?robust=1")" 200
 t_like "... found within 16" "$(cat "$T/out")" '"id":"img/labelme-q1050.jpg"'
 t_is "the copy of quality 10..19, ?robust=1: 200" "$(svc_post dim.jpg "?robust=1")" 200
 t_like "... found" "$(cat "$T/out")" '"id":"img/labelme-q0746.jpg"'
+t_is "the near-blank copy: 200" "$(svc_post near.jpg "")" 200
+t_like "... not searched without ?robust=1" "$(cat "$T/out")" '"not_matched":"low_quality"'
+t_is "?robust=1: 200" "$(svc_post near.jpg "?robust=1")" 200
+t_like "... found" "$(cat "$T/out")" '"id":"img/bridge.jpg"'
 t_is "the blank one, ?robust=1: 200" "$(svc_post blank.jpg "?robust=1")" 200
 t_like "... not searched" "$(cat "$T/out")" '"not_matched":"low_quality"'
 svc_stop "$PID"

@@ -461,6 +461,50 @@ int main(void)
     q.quality = 19;
     OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && !res->searched,
        "below low_quality_min: not searched");
+    /* Near blank, below low_quality_min (session 30): searched within
+     * flat_distance (and low_quality_distance) when the own hash is no
+     * pattern, in its rows or its columns. */
+    IS_INT(o.flat_distance, 0, "defaults: flat_distance 0");
+    o.flat_distance = 4;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->searched &&
+           res->total == 1 && res->hits[0].entry == na && res->hits[0].distance == 0 &&
+           res->hits[0].orientation == PHM_DIH_ROT270,
+       "near blank within 4: a at 0 through rot270 only");
+    o.flat_distance = 12;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->total == 2,
+       "near blank within 12: a and b, bounded by low_quality_distance 8");
+    o.low_quality_distance = 3;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && res->total == 1,
+       "... and by a low_quality_distance of 3: a only");
+    o.low_quality_distance = 0;
+    OK(phm_match_image(m, &q, &o, &res, err, sizeof err) == PHM_OK && !res->searched,
+       "flat_distance without low_quality_distance: not searched");
+    o.low_quality_distance = 8;
+    {
+        phm_pdq_result pq = q;
+        /* 16 distinct rows, each column twice (bit 2k = bit 2k + 1) */
+        for (unsigned row = 0; row < 16; row++) {
+            unsigned v = 0;
+            for (unsigned k = 0; k < 4; k++)
+                v |= ((row >> k) & 1u) * (3u << (2 * k)) | (((row ^ 5u) >> k) & 1u) * (3u << (8 + 2 * k));
+            pq.hash[0].w[row / 4] &= ~((uint64_t)0xffff << (16 * (row % 4)));
+            pq.hash[0].w[row / 4] |= (uint64_t)v << (16 * (row % 4));
+        }
+        OK(phm_pdq_distinct_rows(&pq.hash[0]) == 16, "a hash of 16 distinct rows ...");
+        OK(phm_match_image(m, &pq, &o, &res, err, sizeof err) == PHM_OK && !res->searched,
+           "... but 8 distinct columns: near blank, not searched");
+        for (int w = 0; w < 4; w++)
+            pq.hash[0].w[w] = 0x5555aaaa5555aaaaull;
+        OK(phm_match_image(m, &pq, &o, &res, err, sizeof err) == PHM_OK && !res->searched,
+           "a hash of two rows: not searched");
+        pq.quality = 20;
+        OK(phm_match_image(m, &pq, &o, &res, err, sizeof err) == PHM_OK && res->searched,
+           "... at low_quality_min it is, pattern or not");
+    }
+    o.flat_distance = 257;
+    IS_INT(phm_match_image(m, &q, &o, &res, err, sizeof err), PHM_ERR_INVALID,
+           "flat_distance 257: invalid");
+    o.flat_distance = 0;
     o.low_quality_distance = 257;
     IS_INT(phm_match_image(m, &q, &o, &res, err, sizeof err), PHM_ERR_INVALID,
            "low_quality_distance 257: invalid");
