@@ -252,7 +252,7 @@ fuzz: ## build the libFuzzer targets (clang) into build-fuzz/
 fuzz-long: ## fuzz every target for FUZZ_SECONDS in all (default 3600), FUZZ_JOBS at a time
 	@sh tests/fuzz/long.sh
 
-fuzz-valgrind: lib ## the image fuzz targets' corpora under valgrind (uninitialised reads); not part of check
+fuzz-valgrind: lib $(DAEMON) ## every fuzz target's corpora under valgrind (uninitialised reads); not part of check
 	@BUILD=$(BUILD) sh tests/fuzz/valgrind.sh
 
 demo: deps ## install deps, build, hash the photos in data/ and show the result

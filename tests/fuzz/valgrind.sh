@@ -1,14 +1,14 @@
 #!/bin/sh
-# tests/fuzz/valgrind.sh [TARGET...] - the image fuzz targets' corpora run
-# under valgrind's memcheck, for reads of uninitialised memory: the one
-# kind of fault ASan does not see and MemorySanitizer cannot look for here
-# (libtiff, libjxl and the other libraries are not built with it). Each
-# target's own checks run too (its abort is a failure).
+# tests/fuzz/valgrind.sh [TARGET...] - the fuzz targets' corpora run under
+# valgrind's memcheck, for reads of uninitialised memory: the one kind of
+# fault ASan does not see and MemorySanitizer cannot look for here
+# (libtiff, libjxl, jansson, LMDB, libmicrohttpd and the other libraries
+# are not built with it). Each target's own checks run too (its abort is a
+# failure).
 #
-# Each TARGET (default: the decoders' fuzz_decode fuzz_tiff fuzz_bmp
-# fuzz_gif fuzz_webp fuzz_heif fuzz_jxl fuzz_jpeg_stream) is built with gcc
-# -O1 against BUILD's libphmatch.a (default build; make it first) with a
-# main that feeds it every file of tests/fuzz/corpus/TARGET and of
+# Each TARGET (default: every tests/fuzz/fuzz_*.c) is built with gcc -O1
+# against BUILD's libphmatch.a and phmatchd's objects (default build; make
+# it first) with a main that feeds it every file of tests/fuzz/corpus/TARGET and of
 # build-fuzz/corpus/TARGET (a fuzzing campaign's, when there is one), and
 # run once under valgrind. Slow (a campaign's corpora take minutes a
 # target), so not part of `make check`. Prints a line per target; exit
@@ -19,9 +19,14 @@ cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
 out=$build/fuzz-valgrind
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind.sh: valgrind not installed" >&2; exit 77; }
-[ -f "$build/libphmatch.a" ] || { echo "valgrind.sh: no $build/libphmatch.a: run make first" >&2; exit 1; }
-targets=${*:-fuzz_decode fuzz_tiff fuzz_bmp fuzz_gif fuzz_webp fuzz_heif fuzz_jxl fuzz_jpeg_stream}
+[ -f "$build/libphmatch.a" ] && [ -f "$build/daemon/http.o" ] ||
+    { echo "valgrind.sh: no $build/libphmatch.a or phmatchd's objects: run make first" >&2; exit 1; }
+targets=${*:-$(for s in tests/fuzz/fuzz_*.c; do basename "$s" .c; done)}
 mkdir -p "$out"
+# phmatchd's objects but its main, for the targets of its request handling
+rm -f "$out/libphmatchd.a"
+# shellcheck disable=SC2046 # the object files' names: no spaces
+ar rcs "$out/libphmatchd.a" $(ls "$build"/daemon/*.o | grep -v '/main\.o$')
 
 cat > "$out/driver.c" <<'EOF'
 /* Feeds LLVMFuzzerTestOneInput every file named on stdin, one a line. */
@@ -30,13 +35,15 @@ cat > "$out/driver.c" <<'EOF'
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* weak: a target without start-up has none */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int main(int argc, char **argv)
 {
     char path[4096];
-    LLVMFuzzerInitialize(&argc, &argv);
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     while (fgets(path, sizeof path, stdin)) {
         path[strcspn(path, "\n")] = '\0';
         FILE *f = fopen(path, "rb");
@@ -63,16 +70,17 @@ int main(int argc, char **argv)
 }
 EOF
 
-libs="$(pkg-config --libs libturbojpeg libjpeg libpng libwebp libwebpdemux lmdb libcrypto jansson) -lgif -lm -ldl -fopenmp -pthread"
+libs="$(pkg-config --libs libturbojpeg libjpeg libpng libwebp libwebpdemux lmdb libcrypto jansson libmicrohttpd) -lgif -lm -ldl -fopenmp -pthread"
 for l in heif jxl tiff xml2; do
     pkg-config --exists "lib$l" 2>/dev/null && libs="$libs -l$l"
 done
 failed=0
 for t in $targets; do
     [ -f "tests/fuzz/$t.c" ] || { echo "valgrind.sh: no tests/fuzz/$t.c" >&2; failed=1; continue; }
-    # shellcheck disable=SC2086 # $libs: the linker's arguments
-    if ! cc -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Isrc/lib -Itests/fuzz "$out/driver.c" \
-        "tests/fuzz/$t.c" "$build/libphmatch.a" $libs -o "$out/$t" 2>"$out/$t.build.log"; then
+    # shellcheck disable=SC2086,SC2046 # $libs, pkg-config's: the compiler's arguments
+    if ! cc -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Isrc/lib -Isrc/daemon -Itests/fuzz \
+        $(pkg-config --cflags libmicrohttpd) "$out/driver.c" "tests/fuzz/$t.c" \
+        "$out/libphmatchd.a" "$build/libphmatch.a" $libs -o "$out/$t" 2>"$out/$t.build.log"; then
         echo "$t: does not build (see $out/$t.build.log)"
         failed=1
         continue
