@@ -785,7 +785,9 @@ static int parse_options(int argc, char **argv, const cli_global *g,
         o->soft = 1; /* wt-combo2: soft against soft only (phm_soft_kind) */
         if (o->low_quality_distance < 0)
             o->low_quality_distance = PHM_ROBUST_LOW_QUALITY_DISTANCE;
-        if (o->flat_distance < 0)
+        /* with the low-quality search only: --low-quality-distance 0
+         * turns both off */
+        if (o->flat_distance < 0 && o->low_quality_distance > 0)
             o->flat_distance = PHM_ROBUST_FLAT_DISTANCE;
     }
     if (o->low_quality_distance < 0)

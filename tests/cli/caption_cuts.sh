@@ -120,6 +120,10 @@ t_like "... the summary names the floor" "$(cat "$T/err")" '1 not searched (qual
 m=$("$P" match --index k.phmi -f jsonl --robust blank.jpg 2>"$T/err")
 t_like "--robust: the blank one not searched" "$m" '"flags":\["low_quality"\],"kind":"image","match_count":null'
 t_like "... the summary says why" "$(cat "$T/err")" '1 not searched (quality < 10 and blank)'
+m=$("$P" match --index k.phmi -f jsonl --robust --low-quality-distance 0 near.jpg 2>"$T/err")
+t_like "--robust --low-quality-distance 0: neither search, not refused" "$m" \
+    '"flags":\["low_quality"\],"kind":"image","match_count":null'
+t_like "... the summary names the gate" "$(cat "$T/err")" '1 not searched (quality < 50);'
 "$P" match --index k.phmi --flat-distance 8 near.jpg > /dev/null 2>"$T/err"
 t_is "--flat-distance without the low-quality search refused (exit 2)" "$?" 2
 t_like "... saying what it needs" "$(cat "$T/err")" 'needs --low-quality-distance'
