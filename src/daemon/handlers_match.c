@@ -173,7 +173,8 @@ const phm_match_result *match_image_trim(svc_request *rq, svc_worker *w,
         phm_query_match_options(&rx->q, extra, &o);
         o.low_quality_distance = rx->low_quality_distance;
         o.low_quality_min = PHM_ROBUST_LOW_QUALITY_MIN;
-        o.flat_distance = rx->flat_distance;
+        /* with the low-quality search only, as phmatch match has it */
+        o.flat_distance = rx->low_quality_distance > 0 ? PHM_ROBUST_FLAT_DISTANCE : 0;
     }
     int rc = phm_match_image(w->matcher, r, &o, &res, w->err, sizeof w->err);
     if (rc != PHM_OK) {
@@ -376,7 +377,6 @@ void handle_match(svc_request *rq, svc_worker *w)
     rx.flatten = flatten != 0;
     rx.robust = robust;
     rx.low_quality_distance = robust ? PHM_ROBUST_LOW_QUALITY_DISTANCE : 0;
-    rx.flat_distance = robust ? PHM_ROBUST_FLAT_DISTANCE : 0;
     if (hash_body_trim(rq, w, dihedral, &r, &info, &recovered, &rx))
         return;
     json_t *o = image_json(rq, &r, &info, recovered);

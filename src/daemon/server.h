@@ -329,7 +329,6 @@ typedef struct robust_extra {
                                  white and black (phm_query_options) */
     int robust;               /* in: the cuts and the soft hash too */
     int low_quality_distance; /* in: 0: images below the gate not searched */
-    int flat_distance;        /* in: 0: near-blank images not searched */
     phm_query_hashes q;       /* out: the hashes (phm_hash_mem_query) */
 } robust_extra;
 

@@ -23,6 +23,7 @@
 
 #include "grow.h"
 #include "index_internal.h"
+#include "pdq_internal.h"
 
 /* One (entry, searched hash) hit of a search. */
 typedef struct pair {
@@ -666,34 +667,13 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
     return PHM_OK;
 }
 
-/* The number of distinct columns (1..16) of h's 16 x 16 bits: vertical
- * stripes repeat columns as horizontal ones repeat rows
- * (phm_pdq_distinct_rows). */
-static int distinct_columns(const phm_pdq *h)
-{
-    uint16_t col[16] = { 0 };
-    for (unsigned r = 0; r < 16; r++) {
-        unsigned row = (unsigned)(h->w[r / 4] >> (16 * (r % 4))) & 0xffffu;
-        for (unsigned c = 0; c < 16; c++)
-            col[c] = (uint16_t)(col[c] | ((row >> c) & 1u) << r);
-    }
-    int n = 0;
-    for (unsigned c = 0; c < 16; c++) {
-        unsigned j = 0;
-        while (j < c && col[j] != col[c])
-            j++;
-        n += j == c;
-    }
-    return n;
-}
-
 /* Whether a near-blank picture's hash h is searched (flat_distance): not
  * when it is a pattern, in its rows or its columns. A blank picture's hash
  * is one, and blank pictures meet each other at 0 bits. */
 static int flat_searched(const phm_pdq *h)
 {
     return phm_pdq_distinct_rows(h) >= PHM_CUT_MIN_ROWS &&
-           distinct_columns(h) >= PHM_CUT_MIN_ROWS;
+           phm__pdq_distinct_columns(h) >= PHM_CUT_MIN_ROWS;
 }
 
 /* Drops the first np pairs' of extras below the quality gate farther than

@@ -20,6 +20,11 @@
 #define HEX_BYTES_MAX 32
 unsigned hex_bytes(const char *s, size_t n, uint8_t *out);
 
+/* The number of distinct columns (1..16) of h's 16 x 16 bits, as
+ * phm_pdq_distinct_rows counts rows: vertical stripes repeat columns as
+ * horizontal ones repeat rows (transform.c). */
+int phm__pdq_distinct_columns(const phm_pdq *h);
+
 /* Step 3: the Jarosz window for a dimension: ceil(dim / 128). */
 static inline uint32_t pdq_window(uint32_t dim)
 {

@@ -831,21 +831,38 @@ int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedr
     return rc;
 }
 
+/* The number of distinct values among v[0..16). */
+static int distinct16(const uint16_t v[16])
+{
+    int n = 0;
+    for (int i = 0; i < 16; i++) {
+        int j = 0;
+        while (j < i && v[j] != v[i])
+            j++;
+        n += j == i;
+    }
+    return n;
+}
+
 int phm_pdq_distinct_rows(const phm_pdq *h)
 {
     if (!h)
         return 0;
     uint16_t rows[16];
-    int n = 0;
-    for (int i = 0; i < 16; i++) {
-        uint16_t r = (uint16_t)(h->w[i / 4] >> (16 * (i % 4)));
-        int seen = 0;
-        for (int j = 0; j < n && !seen; j++)
-            seen = rows[j] == r;
-        if (!seen)
-            rows[n++] = r;
+    for (int i = 0; i < 16; i++)
+        rows[i] = (uint16_t)(h->w[i / 4] >> (16 * (i % 4)));
+    return distinct16(rows);
+}
+
+int phm__pdq_distinct_columns(const phm_pdq *h)
+{
+    uint16_t col[16] = { 0 };
+    for (unsigned r = 0; r < 16; r++) {
+        unsigned row = (unsigned)(h->w[r / 4] >> (16 * (r % 4))) & 0xffffu;
+        for (unsigned c = 0; c < 16; c++)
+            col[c] = (uint16_t)(col[c] | ((row >> c) & 1u) << r);
     }
-    return n;
+    return distinct16(col);
 }
 
 /* PDQ of cut `which` of img, its rows streamed band by band
