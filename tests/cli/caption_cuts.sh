@@ -127,6 +127,9 @@ t_like "... the summary names the gate" "$(cat "$T/err")" '1 not searched (quali
 "$P" match --index k.phmi --flat-distance 8 near.jpg > /dev/null 2>"$T/err"
 t_is "--flat-distance without the low-quality search refused (exit 2)" "$?" 2
 t_like "... saying what it needs" "$(cat "$T/err")" 'needs --low-quality-distance'
+"$P" match --index k.phmi --robust --flat-distance 300 near.jpg > /dev/null 2>"$T/err"
+t_is "--flat-distance 300 refused (exit 2)" "$?" 2
+t_like "... naming the range" "$(cat "$T/err")" "invalid value '300' for --flat-distance: must be 0..256"
 
 # phmatchd: ?robust=1 does the cuts and the low-quality search too.
 svc_need_phmatchd
