@@ -2719,8 +2719,11 @@ typedef struct phm_match_options {
      * distinct columns (a blank picture hashes to a pattern, and blank
      * pictures meet each other at 0 bits). Its extras are searched as an
      * image's of quality low_quality_min are. A picture whose quality is
-     * a whole extra's is not. 0 (default): such images are not
-     * searched. */
+     * a whole extra's is not. So is, on these terms, an extra "derotated"
+     * (PHM_DEROTATED) below low_quality_min, of any image: the picture
+     * turned upright, as near blank as the picture ("De-rotation of small
+     * pictures"); other extras that low are parts of the picture and are
+     * never searched. 0 (default): none of these are searched. */
     int flat_distance;
 } phm_match_options;
 

@@ -309,15 +309,21 @@ static void fill_triangle(const phm_image *out, uint8_t *px, int k, double lx, d
     }
 }
 
-/* Whether c's legs fit img: each finite, 0..its side (0: no triangle).
- * The caller's corners may come from anywhere, not only phm_corners_find. */
-static int legs_fit(const phm_image *img, const phm_corners *c)
+/* Whether c's legs fit img: each finite, 0..its side times `sides` (0: no
+ * triangle). The caller's corners may come from anywhere, not only
+ * phm_corners_find. */
+static int legs_within(const phm_image *img, const phm_corners *c, double sides)
 {
     for (int k = 0; k < 4; k++)
-        if (!(c->leg_x[k] >= 0 && c->leg_x[k] <= img->width && c->leg_y[k] >= 0 &&
-              c->leg_y[k] <= img->height))
+        if (!(c->leg_x[k] >= 0 && c->leg_x[k] <= sides * img->width && c->leg_y[k] >= 0 &&
+              c->leg_y[k] <= sides * img->height))
             return 0; /* also NaN */
     return 1;
+}
+
+static int legs_fit(const phm_image *img, const phm_corners *c)
+{
+    return legs_within(img, c, 1.0);
 }
 
 static void fill_all(const phm_image *img, uint8_t *px, const phm_corners *c)
@@ -555,13 +561,142 @@ static int corners_turn(const phm_image *img, const phm_corners *c, double *degr
     return 1;
 }
 
+/* The pixel `depth` in from the canvas edge on line `line` of corner k's
+ * triangle: a column for a wide one (its long leg along x), else a row. */
+static const uint8_t *along(const phm_image *img, int k, int wide, uint32_t line, uint32_t depth)
+{
+    uint32_t a = wide ? line : depth, b = wide ? depth : line;
+    return pixel(img, step_x[k] > 0 ? a : img->width - 1 - a,
+                 step_y[k] > 0 ? b : img->height - 1 - b);
+}
+
+/* At most this many lines are read along a long leg. */
+#define EDGE_LINES 128
+/* The least contrast between the fill and the picture past it for a line
+ * to say where the edge crosses it. */
+#define EDGE_CONTRAST 48
+
+/* Where line `line` of corner k's triangle leaves the fill, to a fraction
+ * of a pixel, from the canvas edge: the fill's share of each pixel about
+ * the first one off it, against the picture two pixels further (an
+ * anti-aliased edge pixel is the two blended by the area each covers).
+ * -1 when the line shows no edge to measure (no contrast, or no picture
+ * within max). */
+static double edge_depth(const phm_image *img, int k, int wide, uint32_t line, uint32_t max,
+                         const uint8_t fill[3])
+{
+    int f[3] = { fill[0], fill[1], fill[2] };
+    uint32_t span = wide ? img->height : img->width, r = 0;
+    if (span < 4)
+        return -1;
+    if (max > span - 3)
+        max = span - 3; /* the picture two past the edge is read */
+    while (r < max && near_fill(img, along(img, k, wide, line, r), f))
+        r++;
+    if (r == 0 || r >= max)
+        return -1;
+    const uint8_t *q = along(img, k, wide, line, r + 2);
+    uint32_t best = 0;
+    for (uint32_t c = 1; c < img->channels; c++)
+        if (abs(q[c] - f[c]) > abs(q[best] - f[best]))
+            best = c;
+    double contrast = q[best] - f[best];
+    if (fabs(contrast) < EDGE_CONTRAST)
+        return -1;
+    double depth = r - 1.0;
+    for (uint32_t d = r - 1; d <= r + 1; d++) {
+        double share = (q[best] - along(img, k, wide, line, d)[best]) / contrast;
+        depth += share < 0 ? 0 : share > 1 ? 1 : share;
+    }
+    return depth;
+}
+
+/* Corner k's legs measured along its long side, in place of the two runs
+ * of whole pixels the finder reads (issue 15, docs/ROBUST.md,
+ * "De-rotation of small pictures"). A run is a pixel either way, and a
+ * short leg of a small picture's turn is a few pixels: a 60-pixel icon
+ * turned 5 degrees read as 6.1 degrees, and turned back by that it lands
+ * 26-40 bits from its own hash (by the true angle, 4-24). Each line
+ * across the long leg crosses the picture's edge; a straight line fitted
+ * through the crossings (twice, the second time without the lines more
+ * than a pixel off the first, where the picture's own edges or JPEG's
+ * ringing moved one) gives the short leg where it meets the canvas edge
+ * and the angle. Returns 0, leaving the legs as they are, when fewer than
+ * 8 lines show the edge or the fit does not agree with the runs. */
+static int edge_legs(const phm_image *img, int k, const uint8_t fill[3], double *lx, double *ly)
+{
+    int wide = *lx >= *ly;
+    double longl = wide ? *lx : *ly, shortl = wide ? *ly : *lx;
+    uint32_t lines = wide ? img->width : img->height;
+    /* the lines where the edge is a pixel in or more: all of them, for an
+     * aliased edge (a turn without blending) is a staircase, and a line
+     * fitted to part of one is off by up to half a step over that part */
+    double end = longl * (1.0 - 1.0 / shortl);
+    if (!(shortl >= LEG_MIN) || !(end >= 9) || lines < 3)
+        return 0;
+    uint32_t last = end < lines - 2 ? (uint32_t)end : lines - 2;
+    uint32_t step = last / EDGE_LINES + 1, max = (uint32_t)(shortl + 4);
+    double u[EDGE_LINES + 1], v[EDGE_LINES + 1];
+    int n = 0;
+    for (uint32_t i = 1; i <= last && n <= EDGE_LINES; i += step) {
+        double d = edge_depth(img, k, wide, i, max, fill);
+        if (d >= 0) {
+            u[n] = i + 0.5; /* the line's centre */
+            v[n++] = d;
+        }
+    }
+    double a = 0, b = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        double su = 0, sv = 0, suu = 0, suv = 0, m = 0;
+        for (int i = 0; i < n; i++) {
+            if (pass && fabs(v[i] - (a + b * u[i])) > 1.0)
+                continue;
+            su += u[i];
+            sv += v[i];
+            suu += u[i] * u[i];
+            suv += u[i] * v[i];
+            m++;
+        }
+        double det = m * suu - su * su;
+        if (m < 8 || !(det > 0))
+            return 0;
+        b = (m * suv - su * sv) / det;
+        a = (sv - b * su) / m;
+    }
+    /* the edge falls away from the corner, at about the runs' angle */
+    double ratio = -b, measured = shortl / longl;
+    if (!(ratio > measured / 1.5 && ratio < measured * 1.5) || !(a > 0))
+        return 0;
+    /* On a canvas grown with room to spare (ImageMagick's, a pixel or two
+     * a side) the line meets the canvas edge past the picture's corner:
+     * the legs are then longer than the runs, by a pixel across and
+     * 1 / tan(angle) along. */
+    double s = a, l = a / ratio;
+    if (l > 2.0 * (wide ? img->width : img->height))
+        return 0;
+    *lx = wide ? l : s;
+    *ly = wide ? s : l;
+    return 1;
+}
+
+void phm__corners_measure(const phm_image *img, const phm_corners *c, phm_corners *out)
+{
+    *out = *c;
+    if (!img || !legs_fit(img, c))
+        return;
+    for (int k = 0; k < 4; k++)
+        if (out->leg_x[k] > 0 && out->leg_y[k] > 0)
+            edge_legs(img, k, c->fill, &out->leg_x[k], &out->leg_y[k]);
+}
+
 int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,
-                          phm_mode mode, int dihedral, phm_pdq_result *out)
+                          int grown, phm_mode mode, int dihedral, phm_pdq_result *out)
 {
     double degrees, pw, ph;
     phm_image turned, view;
     int rc = PHM_ERR_INVALID;
-    if (!legs_fit(img, c) || !corners_turn(img, c, &degrees, &pw, &ph))
+    /* legs measured along the edges may run past the canvas (edge_legs) */
+    if (!legs_within(img, c, 2.0) || !corners_turn(img, c, &degrees, &pw, &ph))
         return rc;
     size_t n = phm_image_bytes(img->width, img->height, img->channels);
     uint8_t *buf = n ? malloc(n) : NULL;
@@ -571,7 +706,12 @@ int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners
     if (rc != PHM_OK)
         goto out;
     /* the picture, upright about the canvas centre: its box, within the
-     * canvas */
+     * canvas. On its own canvas that is the canvas: a size read off the
+     * edges there (of an aliased turn, a staircase) may come out a pixel
+     * short, and a cut of one pixel's row and column at one side leaves
+     * the corners the turn cut off unfound below. */
+    if (!grown)
+        pw = img->width, ph = img->height;
     uint32_t w = pw < 1 ? 1 : pw >= img->width ? img->width : (uint32_t)lround(pw);
     uint32_t hh = ph < 1 ? 1 : ph >= img->height ? img->height : (uint32_t)lround(ph);
     phm_rect box = { (img->width - w) / 2, (img->height - hh) / 2, w, hh };

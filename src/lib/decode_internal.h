@@ -96,13 +96,19 @@ void phm__corners_fill_in_place(const phm_image *img, uint8_t *pixels, const phm
 int phm__corners_alone(phm_hasher *h, const phm_image *img, uint8_t *pixels,
                        const phm_corners *c, phm_mode mode, int dihedral,
                        phm_pdq_result out[PHM_CORNERS_ALONE]);
-/* The hash of img turned back by the angle c's triangles show, cut to
- * the picture's box (on its own canvas, the corners the turn cut off
- * filled as the query's are): phm_query_hashes.derot. PHM_ERR_INVALID
- * when c has no triangle to read, PHM_ERR_NOMEM; allocates one image of
- * img's size for the call. */
+/* c's legs measured along each triangle's long side, to a fraction of a
+ * pixel, into *out (a leg the edges do not show stays as found): the
+ * turn phm__corners_derotate reads. Before the corners are filled. */
+void phm__corners_measure(const phm_image *img, const phm_corners *c, phm_corners *out);
+/* The hash of img turned back by the angle c's triangles show (their legs
+ * as phm__corners_measure gives them), cut to the picture's box: on a
+ * canvas grown to hold the turn (`grown`: phm__corners_find_grown's
+ * corners) as the edges show it, else the canvas, the corners the turn
+ * cut off filled as the query's are:
+ * phm_query_hashes.derot. PHM_ERR_INVALID when c has no triangle to read,
+ * PHM_ERR_NOMEM; allocates one image of img's size for the call. */
 int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,
-                          phm_mode mode, int dihedral, phm_pdq_result *out);
+                          int grown, phm_mode mode, int dihedral, phm_pdq_result *out);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 

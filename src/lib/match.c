@@ -621,6 +621,27 @@ int phm_match_knn(phm_matcher *m, const phm_pdq *query, size_t k, int quality,
 /* Images                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Whether a near-blank picture's hash h is searched (flat_distance): not
+ * when it is a pattern, in its rows or its columns. A blank picture's hash
+ * is one, and blank pictures meet each other at 0 bits. */
+static int flat_searched(const phm_pdq *h)
+{
+    return phm_pdq_distinct_rows(h) >= PHM_CUT_MIN_ROWS &&
+           phm__pdq_distinct_columns(h) >= PHM_CUT_MIN_ROWS;
+}
+
+/* Whether extra k, below low_quality_min, is searched as a near-blank
+ * picture is (within flat_distance, when no pattern): its de-rotation
+ * only. That is the whole picture turned upright, as the image's own hash
+ * is the picture; every other extra is a part of it, flatter still
+ * (docs/ROBUST.md, "De-rotation of small pictures"). */
+static int flat_extra(const phm_match_options *o, size_t k)
+{
+    const phm_match_extra *x = &o->extra[k];
+    return o->flat_distance > 0 && x->variant && strcmp(x->variant, PHM_DEROTATED) == 0 &&
+           flat_searched(&x->pdq->hash[0]);
+}
+
 /* The hashes of an image with variants into m->q (the image's own nq,
  * then each searched extra's) and their codes into m->code; *nq becomes
  * their count. */
@@ -653,7 +674,8 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
          * near every flat image's, and stored variants never are one
          * (phm_augment). The plain hash is searched whatever it is. */
         if (e->quality < o->min_quality &&
-            !(o->low_quality_distance > 0 && e->quality >= o->low_quality_min))
+            !(o->low_quality_distance > 0 &&
+              (e->quality >= o->low_quality_min || flat_extra(o, k))))
             continue;
         if (phm_pdq_distinct_rows(&e->hash[0]) < PHM_CUT_MIN_ROWS)
             continue;
@@ -667,17 +689,11 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
     return PHM_OK;
 }
 
-/* Whether a near-blank picture's hash h is searched (flat_distance): not
- * when it is a pattern, in its rows or its columns. A blank picture's hash
- * is one, and blank pictures meet each other at 0 bits. */
-static int flat_searched(const phm_pdq *h)
-{
-    return phm_pdq_distinct_rows(h) >= PHM_CUT_MIN_ROWS &&
-           phm__pdq_distinct_columns(h) >= PHM_CUT_MIN_ROWS;
-}
 
 /* Drops the first np pairs' of extras below the quality gate farther than
- * low_quality_distance (variants()); returns the count kept, in order. */
+ * low_quality_distance, and of those below low_quality_min (a near-blank
+ * de-rotation: flat_extra) farther than flat_distance (variants());
+ * returns the count kept, in order. */
 static long drop_far_low(phm_matcher *m, const phm_match_options *o, int own_low, long np)
 {
     size_t k = 0;
@@ -686,6 +702,9 @@ static long drop_far_low(phm_matcher *m, const phm_match_options *o, int own_low
         const phm_pdq_result *e = c >= PHM_DIH_COUNT ? o->extra[c / PHM_DIH_COUNT - 1].pdq : NULL;
         int low = e ? e->quality < o->min_quality : own_low;
         if (low && m->pairs[i].distance > o->low_quality_distance)
+            continue;
+        if (low && e && e->quality < o->low_quality_min &&
+            m->pairs[i].distance > o->flat_distance)
             continue;
         m->pairs[k++] = m->pairs[i];
     }

@@ -103,12 +103,18 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
          * de-rotation is wanted (corners_found stays 0: the image's own
          * hash is its picture's, not its corners', and the stored
          * rotations are on the picture's own canvas). */
-        phm_corners grown;
-        if (derotate && phm__corners_find_grown(img, &grown) == 1)
+        phm_corners grown, turn;
+        if (derotate && phm__corners_find_grown(img, &grown) == 1) {
+            phm__corners_measure(img, &grown, &turn);
             q->has_derot =
-                phm__corners_derotate(h, img, &grown, mode, dihedral, &q->derot) == PHM_OK;
+                phm__corners_derotate(h, img, &turn, 1, mode, dihedral, &q->derot) == PHM_OK;
+        }
         return;
     }
+    /* the turn read off the triangles while they are there */
+    phm_corners turn;
+    if (derotate)
+        phm__corners_measure(img, &q->corners, &turn);
     phm__corners_fill_in_place(img, px, &q->corners);
     if (phm_hash_image(h, img, mode, 0, &r) != PHM_OK) {
         memset(&q->corners, 0, sizeof q->corners);
@@ -124,7 +130,7 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
      * when a pattern (docs/ROBUST.md, "De-rotation by the corners"). */
     if (derotate)
         q->has_derot =
-            phm__corners_derotate(h, img, &q->corners, mode, dihedral, &q->derot) == PHM_OK;
+            phm__corners_derotate(h, img, &turn, 0, mode, dihedral, &q->derot) == PHM_OK;
     if (q->calm_corners)
         return; /* kept from every stored rotation: no bound needed */
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);

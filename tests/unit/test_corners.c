@@ -419,12 +419,24 @@ static void test_derotate(void)
 
 /* pic turned by deg on a canvas grown to hold it all, as ImageMagick's
  * -rotate makes it: pic centred on a W cos + H sin by H cos + W sin
- * canvas of the fill, turned there (its corners then touch the sides). */
-static void grown(const phm_image *pic, double deg, const uint8_t fill[3], phm_image *out)
+ * canvas of the fill, turned there (its corners then touch the sides).
+ * im: sized as ImageMagick sizes it, rounded up and up again to keep the
+ * picture's centre on a pixel's (a 60-pixel picture turned 4 or 5
+ * degrees: 66 a side), so the picture's corners stop short of the sides. */
+static uint32_t grown_side(double side, uint32_t own, int im)
+{
+    if (!im)
+        return (uint32_t)lround(side);
+    uint32_t s = (uint32_t)ceil(side);
+    return s + ((s - own) & 1);
+}
+
+static void grown_im(const phm_image *pic, double deg, const uint8_t fill[3], int im,
+                     phm_image *out)
 {
     double t = fabs(deg) * M_PI / 180;
-    uint32_t w = (uint32_t)lround(pic->width * cos(t) + pic->height * sin(t));
-    uint32_t hh = (uint32_t)lround(pic->height * cos(t) + pic->width * sin(t));
+    uint32_t w = grown_side(pic->width * cos(t) + pic->height * sin(t), pic->width, im);
+    uint32_t hh = grown_side(pic->height * cos(t) + pic->width * sin(t), pic->height, im);
     uint8_t *c = malloc((size_t)w * hh * 3);
     if (!c)
         exit(2);
@@ -437,6 +449,11 @@ static void grown(const phm_image *pic, double deg, const uint8_t fill[3], phm_i
     phm_image canvas = { c, w, hh, 3, (size_t)w * 3, PHM_FORMAT_UNKNOWN };
     rotated(&canvas, deg, fill, out);
     free(c);
+}
+
+static void grown(const phm_image *pic, double deg, const uint8_t fill[3], phm_image *out)
+{
+    grown_im(pic, deg, fill, 0, out);
 }
 
 static void test_derotate_grown(void)
@@ -517,6 +534,91 @@ static void test_derotate_grown(void)
     free((void *)r.pixels);
     IS_INT(phm__corners_find_grown(NULL, &c), PHM_ERR_INVALID, "NULL image");
     free(padded);
+    tjDestroy(tj);
+    free(p);
+    phm_hasher_free(h);
+    phm_decoder_free(dec);
+}
+
+/* A 60-pixel icon: a dark ring with a grey inside and a dark bar across,
+ * drawn on white, its edges anti-aliased (a pixel's value its covered
+ * share, sampled 4 x 4). */
+static uint8_t *icon(phm_image *img)
+{
+    enum { S = 60 };
+    uint8_t *p = malloc((size_t)S * S * 3);
+    if (!p)
+        exit(2);
+    for (uint32_t y = 0; y < S; y++)
+        for (uint32_t x = 0; x < S; x++) {
+            double sum = 0;
+            for (int sy = 0; sy < 4; sy++)
+                for (int sx = 0; sx < 4; sx++) {
+                    double fx = x + (sx + 0.5) / 4, fy = y + (sy + 0.5) / 4;
+                    double r = hypot(fx - 26, fy - 27), v = 255;
+                    if (r < 17)
+                        v = 200;
+                    else if (r < 22)
+                        v = 60;
+                    /* the bar: within 3 of the line x = y from (30, 30) on */
+                    if (fabs(fx - fy) < 3 * M_SQRT2 && fx + fy > 60 && fx + fy < 104)
+                        v = 40;
+                    sum += v;
+                }
+            uint8_t v = (uint8_t)lround(sum / 16);
+            memset(p + ((size_t)y * S + x) * 3, v, 3);
+        }
+    *img = (phm_image){ p, S, S, 3, (size_t)S * 3, PHM_FORMAT_UNKNOWN };
+    return p;
+}
+
+/* A small picture's turn read from its edges (docs/ROBUST.md, "De-rotation
+ * of small pictures"): read from the whole-pixel runs of its corners'
+ * legs, a 60-pixel icon turned 5 degrees came back turned a degree off,
+ * 30-40 bits from itself. */
+static void test_derotate_small(void)
+{
+    phm_decoder *dec;
+    phm_hasher *h;
+    if (phm_decoder_new(&dec, NULL) || phm_hasher_new(&h, PHM_SIMD_AUTO))
+        exit(2);
+    const phm_query_options o = { .mode = PHM_MODE_FULL, .trim = 1, .cuts = 1, .soft = 1,
+                                  .corners = 1, .derotate = 1 };
+    phm_image pic;
+    uint8_t *p = icon(&pic);
+    phm_pdq_result own;
+    if (phm_hash_image(h, &pic, PHM_MODE_FULL, 0, &own))
+        exit(2);
+    static const uint8_t black[3] = { 0, 0, 0 };
+    static const double angles[] = { -5, 5, 4 };
+    tjhandle tj = tjInitCompress();
+    if (!tj)
+        exit(2);
+    for (int i = 0; i < 3; i++) {
+        phm_image r;
+        grown_im(&pic, angles[i], black, 1, &r);
+        unsigned char *jpg = NULL;
+        unsigned long jl = 0;
+        if (tjCompress2(tj, r.pixels, (int)r.width, 0, (int)r.height, TJPF_RGB, &jpg, &jl,
+                        TJSAMP_420, 90, 0))
+            exit(2);
+        size_t len;
+        uint8_t *b = pnm(&r, &len);
+        for (int asjpeg = 0; asjpeg < 2; asjpeg++) {
+            phm_query_hashes q;
+            IS_INT(phm_hash_mem_query(dec, h, asjpeg ? jpg : b, asjpeg ? jl : len,
+                                      asjpeg ? "x.jpg" : "x.ppm", &o, &q, err, sizeof err),
+                   PHM_OK, "a 60-pixel icon turned %+.0f degrees on a grown canvas, %s: hashed",
+                   angles[i], asjpeg ? "JPEG" : "PNM");
+            int d0 = phm_pdq_distance(&own.hash[0], &q.pdq.hash[0]);
+            OK(d0 > 31, "... its own hash %d bits from the icon's", d0);
+            int d = q.has_derot ? phm_pdq_distance(&own.hash[0], &q.derot.hash[0]) : 256;
+            OK(d <= 20, "... de-rotated, %d bits from the icon", d);
+        }
+        free(b);
+        tjFree(jpg);
+        free((void *)r.pixels);
+    }
     tjDestroy(tj);
     free(p);
     phm_hasher_free(h);
@@ -706,6 +808,7 @@ int main(void)
     test_query();
     test_derotate();
     test_derotate_grown();
+    test_derotate_small();
     test_kinds();
     test_match();
     scratch_done(dir);

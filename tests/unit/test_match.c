@@ -586,6 +586,32 @@ int main(void)
         OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
                res->hits[0].distance == 12 && res->hits[0].variant == NULL,
            "extra below low_quality_min: not searched");
+        /* Near blank (session 31): of the extras, a de-rotation alone, as
+         * the picture it turns upright is, within flat_distance. */
+        o.flat_distance = 4;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "... nor with flat_distance: a part of the picture");
+        ex.variant = PHM_DEROTATED;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].entry == na && res->hits[0].distance == 3 &&
+               res->hits[0].variant && strcmp(res->hits[0].variant, PHM_DEROTATED) == 0,
+           "a de-rotation below low_quality_min: a at 3 within flat_distance 4");
+        o.flat_distance = 2;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "... not beyond flat_distance 2");
+        o.flat_distance = 4;
+        o.low_quality_distance = 2;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "... nor beyond low_quality_distance 2");
+        o.low_quality_distance = 4;
+        o.flat_distance = 0;
+        OK(phm_match_image(m, &own, &o, &res, err, sizeof err) == PHM_OK && res->count >= 1 &&
+               res->hits[0].distance == 12 && res->hits[0].variant == NULL,
+           "... nor with flat_distance 0");
+        ex.variant = "trimmed";
         tr.quality = 40;
         o.low_quality_distance = 0;
         o.low_quality_min = 0;
