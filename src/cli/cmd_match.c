@@ -116,7 +116,8 @@ static const char usage_text[] =
     "      --flat-distance D  with the low-quality search, also search inputs\n"
     "                         below quality " MATCH_STR(PHM_ROBUST_LOW_QUALITY_MIN)
     " (near blank) whose hash is no\n"
-    "                         repeated pattern, for matches within D only\n"
+    "                         repeated pattern, and de-rotations as near\n"
+    "                         blank (--robust), for matches within D only\n"
     "                         (default 0: not at all; --robust: "
     MATCH_STR(PHM_ROBUST_FLAT_DISTANCE) ")\n"
     "      --fail-on-match    exit 4 when any input matched\n"
