@@ -871,6 +871,9 @@ int phm_hash_soft(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedr
 /* The variant name of a query's area64 hash of its trimmed box (match
  * records' "variant"); that of the whole image is "area64". */
 #define PHM_AREA64_TRIMMED "area64-trimmed"
+/* ... and of the picture turned back (phm_query_hashes.area[3]; docs/ROBUST.md,
+ * "De-rotation of small pictures"). */
+#define PHM_AREA64_DEROTATED "area64-derotated"
 
 /* The "area64" hash of img (wt-small): img resampled to exactly 64 x 64,
  * each axis by area averaging (every output pixel the mean of the source
@@ -972,10 +975,11 @@ typedef struct phm_query_hashes {
     phm_pdq_result derot;
     int has_derot;
     /* With opt->soft (wt-small): the area64 hashes (phm_hash_area64) of
-     * the image (area[0]), of trim.content (area[1]) and of
-     * trim.alt_content (area[2]), each made only when that picture is at
-     * most PHM_AREA64_MAX_SIDE pixels a side: bit k of area_ok. */
-    phm_pdq_result area[3];
+     * the image (area[0]), of trim.content (area[1]), of
+     * trim.alt_content (area[2]) and of the picture turned back (area[3],
+     * with derot), each made only when that picture is at most
+     * PHM_AREA64_MAX_SIDE pixels a side: bit k of area_ok. */
+    phm_pdq_result area[4];
     unsigned area_ok;
     /* With opt->flatten and a picture with transparency: the own hashes
      * of the picture over white (flat[0]) and over black (flat[1]); bit k
@@ -2745,7 +2749,7 @@ typedef struct phm_match_extra {
 } phm_match_extra;
 
 /* The most extra hashes phm_query_match_options gives. */
-#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1 + 3 + 1 + 2)
+#define PHM_QUERY_MAX_EXTRA (2 + PHM_CUT_COUNT + 1 + 4 + 1 + 2)
 
 /* The variant names of a query's hashes over white and over black
  * (phm_query_hashes.flat; match records' "variant"). */

@@ -672,7 +672,7 @@ static int edge_legs(const phm_image *img, int k, const uint8_t fill[3], double 
      * the legs are then longer than the runs, by a pixel across and
      * 1 / tan(angle) along. */
     double s = a, l = a / ratio;
-    if (l > 2.0 * (wide ? img->width : img->height))
+    if (l > 2.0 * (wide ? img->width : img->height) || s > (wide ? img->height : img->width))
         return 0;
     *lx = wide ? l : s;
     *ly = wide ? s : l;
@@ -690,7 +690,8 @@ void phm__corners_measure(const phm_image *img, const phm_corners *c, phm_corner
 }
 
 int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,
-                          int grown, phm_mode mode, int dihedral, phm_pdq_result *out)
+                          int grown, phm_mode mode, int dihedral, phm_pdq_result *out,
+                          phm_pdq_result *area, int *area_made)
 {
     double degrees, pw, ph;
     phm_image turned, view;
@@ -724,6 +725,10 @@ int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners
     if (phm_corners_find(&view, &lost) == 1)
         phm__corners_fill_in_place(&view, (uint8_t *)(uintptr_t)view.pixels, &lost);
     rc = phm_hash_image(h, &view, mode, dihedral, out);
+    /* a small picture evenly resampled too, as the query's own is */
+    if (rc == PHM_OK && area && view.width <= PHM_AREA64_MAX_SIDE &&
+        view.height <= PHM_AREA64_MAX_SIDE)
+        *area_made = phm_hash_area64(h, &view, mode, dihedral, area) == PHM_OK;
 out:
     free(buf);
     return rc;

@@ -104,11 +104,14 @@ void phm__corners_measure(const phm_image *img, const phm_corners *c, phm_corner
  * as phm__corners_measure gives them), cut to the picture's box: on a
  * canvas grown to hold the turn (`grown`: phm__corners_find_grown's
  * corners) as the edges show it, else the canvas, the corners the turn
- * cut off filled as the query's are:
- * phm_query_hashes.derot. PHM_ERR_INVALID when c has no triangle to read,
- * PHM_ERR_NOMEM; allocates one image of img's size for the call. */
+ * cut off filled as the query's are: phm_query_hashes.derot. With area
+ * (NULL: not wanted), a picture of at most PHM_AREA64_MAX_SIDE a side is
+ * also given its area64 hash there, *area_made 1 (else left as it was).
+ * PHM_ERR_INVALID when c has no triangle to read, PHM_ERR_NOMEM;
+ * allocates one image of img's size for the call. */
 int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,
-                          int grown, phm_mode mode, int dihedral, phm_pdq_result *out);
+                          int grown, phm_mode mode, int dihedral, phm_pdq_result *out,
+                          phm_pdq_result *area, int *area_made);
 void phm__trim_image(phm_hasher *h, const phm_image *img, phm_mode mode, int dihedral,
                      phm_trim_result *trim);
 

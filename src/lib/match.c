@@ -323,7 +323,8 @@ static int extra_kind(const phm_match_options *o, uint32_t c)
     const char *name = o->extra[c / PHM_DIH_COUNT - 1].variant;
     if (name && strcmp(name, PHM_DEROTATED) == 0)
         return KIND_DEROTATED;
-    if (name && strcmp(name, PHM_AREA64_TRIMMED) == 0) /* a query's box: any area64 */
+    /* a query's box or its picture turned back: any area64 */
+    if (name && (strcmp(name, PHM_AREA64_TRIMMED) == 0 || strcmp(name, PHM_AREA64_DEROTATED) == 0))
         return PHM_KV_AREA64;
     return name ? phm_known_variant_code(name) : 0;
 }

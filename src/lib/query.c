@@ -94,8 +94,9 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
  * budget. With `derotate`, the image turned back (phm_query_hashes.derot):
  * that one copy is made, for the few queries that are rotations. */
 static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
-                             int dihedral, int derotate, phm_query_hashes *q)
+                             int dihedral, int derotate, int soft, phm_query_hashes *q)
 {
+    int area = 0;
     phm_pdq_result r;
     uint8_t *px = (uint8_t *)(uintptr_t)img->pixels;
     if (phm_corners_find(img, &q->corners) != 1) {
@@ -106,8 +107,9 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
         phm_corners grown, turn;
         if (derotate && phm__corners_find_grown(img, &grown) == 1) {
             phm__corners_measure(img, &grown, &turn);
-            q->has_derot =
-                phm__corners_derotate(h, img, &turn, 1, mode, dihedral, &q->derot) == PHM_OK;
+            q->has_derot = phm__corners_derotate(h, img, &turn, 1, mode, dihedral, &q->derot,
+                                                 soft ? &q->area[3] : NULL, &area) == PHM_OK;
+            q->area_ok |= area ? 1u << 3 : 0;
         }
         return;
     }
@@ -128,9 +130,11 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
      * is as calm, below the quality gate, so its hash is searched only as
      * the low-quality extras are, within low_quality_distance and not
      * when a pattern (docs/ROBUST.md, "De-rotation by the corners"). */
-    if (derotate)
-        q->has_derot =
-            phm__corners_derotate(h, img, &turn, 0, mode, dihedral, &q->derot) == PHM_OK;
+    if (derotate) {
+        q->has_derot = phm__corners_derotate(h, img, &turn, 0, mode, dihedral, &q->derot,
+                                             soft ? &q->area[3] : NULL, &area) == PHM_OK;
+        q->area_ok |= area ? 1u << 3 : 0;
+    }
     if (q->calm_corners)
         return; /* kept from every stored rotation: no bound needed */
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
@@ -167,7 +171,7 @@ static void extras_of_image(phm_hasher *h, const phm_image *img, const phm_query
     if (o->soft)
         area_of_image(h, img, o->mode, o->dihedral, q);
     if (o->corners) /* last: it draws over img's pixels */
-        corners_of_image(h, img, o->mode, o->dihedral, o->derotate, q);
+        corners_of_image(h, img, o->mode, o->dihedral, o->derotate, o->soft, q);
 }
 
 /* A JPEG in one pass, its extras from the rows as they pass. */
@@ -234,7 +238,7 @@ static int query_jpeg(phm_decoder *dec, phm_hasher *h, const void *data, size_t 
             if (area)
                 area_of_image(h, &img, o->mode, o->dihedral, q);
             if (corners)
-                corners_of_image(h, &img, o->mode, o->dihedral, o->derotate, q);
+                corners_of_image(h, &img, o->mode, o->dihedral, o->derotate, o->soft, q);
         }
     }
 out:
@@ -373,10 +377,11 @@ size_t phm_query_match_options(const phm_query_hashes *q,
     if (q->has_soft) /* compared with the entries' soft hashes only */
         extra[n++] = (phm_match_extra){ phm_known_variant_name(PHM_KV_ED_SOFT), &q->soft, 0 };
     /* compared with the entries' area64 hashes only */
-    for (int k = 0; k < 3; k++)
+    static const char *const area_names[4] = { "area64", PHM_AREA64_TRIMMED, PHM_AREA64_TRIMMED,
+                                               PHM_AREA64_DEROTATED };
+    for (int k = 0; k < 4; k++)
         if (q->area_ok & (1u << k))
-            extra[n++] = (phm_match_extra){
-                k ? PHM_AREA64_TRIMMED : phm_known_variant_name(PHM_KV_AREA64), &q->area[k], 0 };
+            extra[n++] = (phm_match_extra){ area_names[k], &q->area[k], 0 };
     if (n) {
         o->extra = extra;
         o->nextra = n;

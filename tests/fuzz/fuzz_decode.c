@@ -24,6 +24,12 @@
  *     plain hash, and corner figures only with corners found; with soft
  *     hashes asked for too, an area64 hash of the whole image only when
  *     it is at most PHM_AREA64_MAX_SIDE pixels a side;
+ *   - a rotation's turn measured along its corners' edges
+ *     (phm__corners_measure), for the corners found or for any legs that
+ *     fit (read off the input's last bytes), gives finite legs within
+ *     twice the sides, and the image turned back by it
+ *     (phm__corners_derotate) a hash or a plain error, an area64 hash
+ *     only with the hash;
  *   - the quarter-turn measure of known-image augmentation
  *     (phm__quarter_turn, on the same pixels) is a finite number >= 0;
  *   - on an image of at most 64 x 64 pixels (one input in four), the
@@ -46,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode_internal.h"
 #include "phmatch.h"
 #include "symmetry.h"
 
@@ -142,6 +149,34 @@ static void check_corners(const phm_image *img)
               f.channels == img->channels);
     }
     free(buf);
+}
+
+/* The turn phm__corners_derotate reads (phm__corners_measure) on hostile
+ * pixels: of the corners found, else of legs and a fill read off the
+ * input's last 11 bytes, on its own canvas or a grown one by the last. */
+static void check_measure(const phm_image *img, const uint8_t *data, size_t size)
+{
+    phm_corners c, m;
+    if (phm_corners_find(img, &c) != 1) {
+        if (size < 11)
+            return;
+        for (size_t k = 0; k < 4; k++) {
+            c.leg_x[k] = data[size - 1 - k] * (double)img->width / 255;
+            c.leg_y[k] = data[size - 5 - k] * (double)img->height / 255;
+        }
+        memcpy(c.fill, data + size - 11, 3);
+    }
+    phm__corners_measure(img, &c, &m);
+    for (int k = 0; k < 4; k++)
+        CHECK(m.leg_x[k] >= 0 && m.leg_x[k] <= 2.0 * img->width && m.leg_y[k] >= 0 &&
+              m.leg_y[k] <= 2.0 * img->height);
+    phm_pdq_result r, area;
+    int made = 0;
+    int rc = phm__corners_derotate(fast, img, &m, (int)(size & 1), PHM_MODE_FULL, 0, &r, &area,
+                                   &made);
+    CHECK(rc == PHM_OK || rc == PHM_ERR_INVALID || rc == PHM_ERR_NOMEM ||
+          rc == PHM_ERR_TOO_SMALL);
+    CHECK(!made || rc == PHM_OK);
 }
 
 /* phm_hash_mem_query looking for corners (trimming, soft and area64
@@ -318,6 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_hash(&img, PHM_MODE_CLI512);
     check_flatten(&img, rc, data, size); /* img decoded again at its end */
     check_corners(&img);
+    check_measure(&img, data, size);
     check_augment(&img, size);
     double turn = phm__quarter_turn(&img);
     CHECK(turn >= 0 && turn < 1e6); /* not NaN, not infinite */

@@ -344,6 +344,19 @@ static uint8_t *shapes(uint32_t w, uint32_t h, phm_image *img)
     return p;
 }
 
+/* The hashes phm_query_match_options gives q's extra `name`, or NULL. */
+static const phm_pdq_result *extra_named(const phm_query_hashes *q, const char *name)
+{
+    phm_match_extra x[PHM_QUERY_MAX_EXTRA];
+    phm_match_options mo;
+    phm_match_options_init(&mo);
+    size_t n = phm_query_match_options(q, x, &mo);
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(x[k].variant, name) == 0)
+            return x[k].pdq;
+    return NULL;
+}
+
 static void test_derotate(void)
 {
     phm_decoder *dec;
@@ -373,13 +386,8 @@ static void test_derotate(void)
         IS_INT(q.has_derot, 1, "... de-rotated");
         int d = phm_pdq_distance(&own.hash[0], &q.derot.hash[0]);
         OK(q.has_derot && d <= 31, "... within 31 bits of the picture (%d)", d);
-        phm_match_extra x[PHM_QUERY_MAX_EXTRA];
-        phm_match_options mo;
-        phm_match_options_init(&mo);
-        size_t n = phm_query_match_options(&q, x, &mo), k = 0;
-        while (k < n && strcmp(x[k].variant, PHM_DEROTATED) != 0)
-            k++;
-        OK(k < n && x[k].pdq == &q.derot, "... searched as the extra \"derotated\"");
+        OK(extra_named(&q, PHM_DEROTATED) == &q.derot,
+           "... searched as the extra \"derotated\"");
         IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &plain, &q, err, sizeof err), PHM_OK,
                "... hashed without derotate");
         OK(q.corners_found && !q.has_derot, "... corners found, not turned back");
@@ -586,8 +594,9 @@ static void test_derotate_small(void)
                                   .corners = 1, .derotate = 1 };
     phm_image pic;
     uint8_t *p = icon(&pic);
-    phm_pdq_result own;
-    if (phm_hash_image(h, &pic, PHM_MODE_FULL, 0, &own))
+    phm_pdq_result own, own_area;
+    if (phm_hash_image(h, &pic, PHM_MODE_FULL, 0, &own) ||
+        phm_hash_area64(h, &pic, PHM_MODE_FULL, 0, &own_area))
         exit(2);
     static const uint8_t black[3] = { 0, 0, 0 };
     static const double angles[] = { -5, 5, 4 };
@@ -614,6 +623,12 @@ static void test_derotate_small(void)
             OK(d0 > 31, "... its own hash %d bits from the icon's", d0);
             int d = q.has_derot ? phm_pdq_distance(&own.hash[0], &q.derot.hash[0]) : 256;
             OK(d <= 20, "... de-rotated, %d bits from the icon", d);
+            /* small: evenly resampled too, searched against area64 hashes */
+            int da = q.area_ok & 8u ? phm_pdq_distance(&own_area.hash[0], &q.area[3].hash[0])
+                                    : 256;
+            OK(da <= 20, "... its area64 hash %d bits from the icon's", da);
+            OK(extra_named(&q, PHM_AREA64_DEROTATED) == &q.area[3],
+               "... searched as the extra \"%s\"", PHM_AREA64_DEROTATED);
         }
         free(b);
         tjFree(jpg);
@@ -724,15 +739,16 @@ static const char *matched(phm_index *idx, const phm_pdq *q, int calm, char *out
 }
 
 /* The matches of a query whose own hash is far from everything and whose
- * "derotated" extra is q. */
-static const char *matched_derotated(phm_index *idx, const phm_pdq *q, char *out, size_t len)
+ * extra `name` ("derotated", "area64-derotated") is q. */
+static const char *matched_extra(phm_index *idx, const char *name, const phm_pdq *q, char *out,
+                                 size_t len)
 {
     phm_match_options o;
     phm_match_options_init(&o);
     phm_pdq_result r = { .nhashes = 1, .quality = 70 }, xr = r;
     r.hash[0] = hash_of(99);
     xr.hash[0] = *q;
-    phm_match_extra x = { PHM_DEROTATED, &xr, 0 };
+    phm_match_extra x = { name, &xr, 0 };
     o.extra = &x;
     o.nextra = 1;
     return matches_of(idx, &r, &o, out, len);
@@ -790,13 +806,26 @@ static void test_match(void)
     IS_STR(matched_corners(idx, &o12, &o12, buf, sizeof buf), "a@12:-",
            "... and the entry's own hash");
     /* a "derotated" extra: the own hash and crops, never a rotation */
-    IS_STR(matched_derotated(idx, &own, buf, sizeof buf), "a@0:-",
+    IS_STR(matched_extra(idx, PHM_DEROTATED, &own, buf, sizeof buf), "a@0:-",
            "a de-rotated hash at an entry's own matches it");
-    IS_STR(matched_derotated(idx, &crop, buf, sizeof buf), "a@0:crop5-c",
+    IS_STR(matched_extra(idx, PHM_DEROTATED, &crop, buf, sizeof buf), "a@0:crop5-c",
            "... and at its crop5-c");
-    IS_STR(matched_derotated(idx, &rot, buf, sizeof buf), "",
+    IS_STR(matched_extra(idx, PHM_DEROTATED, &rot, buf, sizeof buf), "",
            "... not at its stored rot+5");
-    IS_STR(matched_derotated(idx, &other, buf, sizeof buf), "b@0:-", "... a plain entry too");
+    IS_STR(matched_extra(idx, PHM_DEROTATED, &other, buf, sizeof buf), "b@0:-",
+           "... a plain entry too");
+    /* its area64 hash ("area64-derotated"): the entries' area64 hashes only */
+    phm_pdq small = hash_of(5), small_area = hash_of(6);
+    phm_entry c = { .source = "s", .id = "c", .signals = PHM_SIG_PDQ, .quality = 90,
+                    .pdq = small, .nvariants = 1 };
+    c.variants[0] = (phm_entry_variant){ PHM_KV_AREA64, small_area };
+    IS_INT(add(idx, &c), PHM_OK, "an entry with an area64 hash");
+    IS_STR(matched_extra(idx, PHM_AREA64_DEROTATED, &small_area, buf, sizeof buf),
+           "c@0:area64", "a de-rotation's area64 hash at it matches through it");
+    IS_STR(matched_extra(idx, PHM_AREA64_DEROTATED, &small, buf, sizeof buf), "",
+           "... not at the entry's own hash");
+    IS_STR(matched_extra(idx, PHM_DEROTATED, &small_area, buf, sizeof buf), "",
+           "a de-rotated hash does not meet an area64 hash");
     phm_index_close(idx);
 }
 
