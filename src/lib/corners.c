@@ -696,6 +696,8 @@ int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners
     double degrees, pw, ph;
     phm_image turned, view;
     int rc = PHM_ERR_INVALID;
+    if (area_made)
+        *area_made = 0;
     /* legs measured along the edges may run past the canvas (edge_legs) */
     if (!legs_within(img, c, 2.0) || !corners_turn(img, c, &degrees, &pw, &ph))
         return rc;
@@ -726,7 +728,7 @@ int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners
         phm__corners_fill_in_place(&view, (uint8_t *)(uintptr_t)view.pixels, &lost);
     rc = phm_hash_image(h, &view, mode, dihedral, out);
     /* a small picture evenly resampled too, as the query's own is */
-    if (rc == PHM_OK && area && view.width <= PHM_AREA64_MAX_SIDE &&
+    if (rc == PHM_OK && area && area_made && view.width <= PHM_AREA64_MAX_SIDE &&
         view.height <= PHM_AREA64_MAX_SIDE)
         *area_made = phm_hash_area64(h, &view, mode, dihedral, area) == PHM_OK;
 out:

@@ -105,8 +105,9 @@ void phm__corners_measure(const phm_image *img, const phm_corners *c, phm_corner
  * canvas grown to hold the turn (`grown`: phm__corners_find_grown's
  * corners) as the edges show it, else the canvas, the corners the turn
  * cut off filled as the query's are: phm_query_hashes.derot. With area
- * (NULL: not wanted), a picture of at most PHM_AREA64_MAX_SIDE a side is
- * also given its area64 hash there, *area_made 1 (else left as it was).
+ * and area_made (NULL: not wanted), a picture of at most
+ * PHM_AREA64_MAX_SIDE a side is also given its area64 hash there;
+ * *area_made says whether it was.
  * PHM_ERR_INVALID when c has no triangle to read, PHM_ERR_NOMEM;
  * allocates one image of img's size for the call. */
 int phm__corners_derotate(phm_hasher *h, const phm_image *img, const phm_corners *c,

@@ -690,7 +690,6 @@ static int variants(phm_matcher *m, const phm_pdq_result *r, const phm_match_opt
     return PHM_OK;
 }
 
-
 /* Drops the first np pairs' of extras below the quality gate farther than
  * low_quality_distance, and of those below low_quality_min (a near-blank
  * de-rotation: flat_extra) farther than flat_distance (variants());

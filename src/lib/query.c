@@ -93,10 +93,20 @@ static void tap_rows(phm__row_tap *tp, const uint8_t *rows, size_t stride, size_
  * at them, and a copy would be a second image outside phmatchd's decode
  * budget. With `derotate`, the image turned back (phm_query_hashes.derot):
  * that one copy is made, for the few queries that are rotations. */
+/* phm__corners_derotate into q->derot, and with `soft` its area64 hash
+ * into q->area[3] (area_ok bit 3) when the picture is small. */
+static void derotate_into(phm_hasher *h, const phm_image *img, const phm_corners *turn,
+                          int grown, phm_mode mode, int dihedral, int soft, phm_query_hashes *q)
+{
+    int area = 0;
+    q->has_derot = phm__corners_derotate(h, img, turn, grown, mode, dihedral, &q->derot,
+                                         soft ? &q->area[3] : NULL, &area) == PHM_OK;
+    q->area_ok |= area ? 1u << 3 : 0;
+}
+
 static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
                              int dihedral, int derotate, int soft, phm_query_hashes *q)
 {
-    int area = 0;
     phm_pdq_result r;
     uint8_t *px = (uint8_t *)(uintptr_t)img->pixels;
     if (phm_corners_find(img, &q->corners) != 1) {
@@ -107,9 +117,7 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
         phm_corners grown, turn;
         if (derotate && phm__corners_find_grown(img, &grown) == 1) {
             phm__corners_measure(img, &grown, &turn);
-            q->has_derot = phm__corners_derotate(h, img, &turn, 1, mode, dihedral, &q->derot,
-                                                 soft ? &q->area[3] : NULL, &area) == PHM_OK;
-            q->area_ok |= area ? 1u << 3 : 0;
+            derotate_into(h, img, &turn, 1, mode, dihedral, soft, q);
         }
         return;
     }
@@ -130,11 +138,8 @@ static void corners_of_image(phm_hasher *h, const phm_image *img, phm_mode mode,
      * is as calm, below the quality gate, so its hash is searched only as
      * the low-quality extras are, within low_quality_distance and not
      * when a pattern (docs/ROBUST.md, "De-rotation by the corners"). */
-    if (derotate) {
-        q->has_derot = phm__corners_derotate(h, img, &turn, 0, mode, dihedral, &q->derot,
-                                             soft ? &q->area[3] : NULL, &area) == PHM_OK;
-        q->area_ok |= area ? 1u << 3 : 0;
-    }
+    if (derotate)
+        derotate_into(h, img, &turn, 0, mode, dihedral, soft, q);
     if (q->calm_corners)
         return; /* kept from every stored rotation: no bound needed */
     q->ncorners_pdq = phm__corners_alone(h, img, px, &q->corners, mode, dihedral, q->corners_pdq);
