@@ -1214,9 +1214,11 @@ static int read_document(phm_hashlist_reader *r, phm_entry *e, char *err, size_t
 static int deliver(phm_hashlist_reader *r, int rc, phm_entry *e, char *err, size_t errlen)
 {
     if (rc == HL_REMOVED) {
+        hl_shown_buf b; /* an id may hold any byte but NUL (XML allows DEL) */
         if (!r->opt.allow_remove)
             return HL_LINE_ERR("a deletion record (of id '%s'): this reader applies no "
-                               "deletions", r->id);
+                               "deletions",
+                               HL_SHOW(b, r->id, strlen(r->id)));
         return PHM_HASHLIST_REMOVE;
     }
     if (!e->signals)

@@ -298,6 +298,17 @@ static void test_ncmec(void)
     read_all("<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>",
              PHM_HASHLIST_AUTO, &opt, got, sizeof got, msg, sizeof msg);
     OK(strstr(msg, "DOCTYPE") != NULL, "a DOCTYPE is refused: %s", msg);
+    /* XML allows DEL in text: an id holding it is shown as '?' in the
+     * message that refuses its deletion (fuzz_hashlist, session 31) */
+    opt.allow_remove = 0;
+    read_all("<queryResult><images><deletedImage><id>a\x7f\x7f""b</id></deletedImage>"
+             "</images></queryResult>",
+             PHM_HASHLIST_NCMEC, &opt, got, sizeof got, msg, sizeof msg);
+    int printable = msg[0] != '\0';
+    for (const char *p = msg; *p; p++)
+        printable &= *p >= 0x20 && *p < 0x7f;
+    OK(printable && strstr(msg, "of id 'a??b'") != NULL,
+       "a deletion of an id holding DEL, refused in printable words: %s", msg);
 }
 
 /* --count FILE */
