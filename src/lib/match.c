@@ -638,9 +638,9 @@ static int flat_searched(const phm_pdq *h)
  * (docs/ROBUST.md, "De-rotation of small pictures"). */
 static int flat_extra(const phm_match_options *o, size_t k)
 {
-    const phm_match_extra *x = &o->extra[k];
-    return o->flat_distance > 0 && x->variant && strcmp(x->variant, PHM_DEROTATED) == 0 &&
-           flat_searched(&x->pdq->hash[0]);
+    return o->flat_distance > 0 &&
+           extra_kind(o, (uint32_t)((k + 1) * PHM_DIH_COUNT)) == KIND_DEROTATED &&
+           flat_searched(&o->extra[k].pdq->hash[0]);
 }
 
 /* The hashes of an image with variants into m->q (the image's own nq,

@@ -129,14 +129,15 @@ static void check_hash(const phm_image *img, phm_mode mode)
     }
 }
 
-/* A rotation's corners on the decoded image. */
-static void check_corners(const phm_image *img)
+/* A rotation's corners on the decoded image, into *c_out; 1 when found. */
+static int check_corners(const phm_image *img, phm_corners *c_out)
 {
     phm_corners c;
     int found = phm_corners_find(img, &c);
     CHECK(found == 0 || found == 1);
+    *c_out = c;
     if (found != 1)
-        return;
+        return 0;
     for (int k = 0; k < 4; k++)
         CHECK(c.leg_x[k] > 0 && c.leg_x[k] <= img->width && c.leg_y[k] > 0 &&
               c.leg_y[k] <= img->height);
@@ -149,15 +150,20 @@ static void check_corners(const phm_image *img)
               f.channels == img->channels);
     }
     free(buf);
+    return 1;
 }
 
 /* The turn phm__corners_derotate reads (phm__corners_measure) on hostile
- * pixels: of the corners found, else of legs and a fill read off the
- * input's last 11 bytes, on its own canvas or a grown one by the last. */
-static void check_measure(const phm_image *img, const uint8_t *data, size_t size)
+ * pixels: of the corners found (check_corners), else of legs and a fill
+ * read off the input's last 11 bytes, on its own canvas or a grown one by
+ * the last. */
+static void check_measure(const phm_image *img, const phm_corners *found, const uint8_t *data,
+                          size_t size)
 {
     phm_corners c, m;
-    if (phm_corners_find(img, &c) != 1) {
+    if (found) {
+        c = *found;
+    } else {
         if (size < 11)
             return;
         for (size_t k = 0; k < 4; k++) {
@@ -352,8 +358,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_hash(&img, PHM_MODE_FULL);
     check_hash(&img, PHM_MODE_CLI512);
     check_flatten(&img, rc, data, size); /* img decoded again at its end */
-    check_corners(&img);
-    check_measure(&img, data, size);
+    phm_corners corners;
+    int found = check_corners(&img, &corners);
+    check_measure(&img, found ? &corners : NULL, data, size);
     check_augment(&img, size);
     double turn = phm__quarter_turn(&img);
     CHECK(turn >= 0 && turn < 1e6); /* not NaN, not infinite */

@@ -464,6 +464,38 @@ static void grown(const phm_image *pic, double deg, const uint8_t fill[3], phm_i
     grown_im(pic, deg, fill, 0, out);
 }
 
+/* An image as two query files: a PNM, and a JPEG (quality 90, 4:2:0). */
+typedef struct encoded {
+    uint8_t *pnm;
+    size_t pnm_len;
+    unsigned char *jpg;
+    unsigned long jpg_len;
+} encoded;
+
+static void encode(tjhandle tj, const phm_image *r, encoded *e)
+{
+    e->jpg = NULL;
+    e->jpg_len = 0;
+    if (tjCompress2(tj, r->pixels, (int)r->width, 0, (int)r->height, TJPF_RGB, &e->jpg,
+                    &e->jpg_len, TJSAMP_420, 90, 0))
+        exit(2);
+    e->pnm = pnm(r, &e->pnm_len);
+}
+
+static void encoded_free(encoded *e)
+{
+    free(e->pnm);
+    tjFree(e->jpg);
+}
+
+/* phm_hash_mem_query of e's JPEG (asjpeg) or PNM. */
+static int query_encoded(phm_decoder *dec, phm_hasher *h, const encoded *e, int asjpeg,
+                         const phm_query_options *o, phm_query_hashes *q)
+{
+    return phm_hash_mem_query(dec, h, asjpeg ? e->jpg : e->pnm, asjpeg ? e->jpg_len : e->pnm_len,
+                              asjpeg ? "x.jpg" : "x.ppm", o, q, err, sizeof err);
+}
+
 static void test_derotate_grown(void)
 {
     phm_decoder *dec;
@@ -489,20 +521,14 @@ static void test_derotate_grown(void)
         IS_INT(phm__corners_find_grown(&r, &c), 1, "%+.1f degrees on a grown canvas: found",
                angles[i]);
         IS_INT(phm_corners_find(&r, &c), 0, "... not as corners on its own canvas");
-        unsigned char *jpg = NULL;
-        unsigned long jl = 0;
-        if (tjCompress2(tj, r.pixels, (int)r.width, 0, (int)r.height, TJPF_RGB, &jpg, &jl,
-                        TJSAMP_420, 90, 0))
-            exit(2);
-        size_t len;
-        uint8_t *b = pnm(&r, &len);
+        encoded e;
+        encode(tj, &r, &e);
         for (int asjpeg = 0; asjpeg < 2; asjpeg++) { /* decoded whole; streamed */
             for (int cuts = 0; cuts < 2; cuts++) { /* kept whole or decoded again */
                 phm_query_hashes q;
                 o.cuts = cuts;
-                IS_INT(phm_hash_mem_query(dec, h, asjpeg ? jpg : b, asjpeg ? jl : len,
-                                          asjpeg ? "x.jpg" : "x.ppm", &o, &q, err, sizeof err),
-                       PHM_OK, "... %s, cuts %d: hashed", asjpeg ? "JPEG" : "PNM", cuts);
+                IS_INT(query_encoded(dec, h, &e, asjpeg, &o, &q), PHM_OK,
+                       "... %s, cuts %d: hashed", asjpeg ? "JPEG" : "PNM", cuts);
                 int d0 = phm_pdq_distance(&own.hash[0], &q.pdq.hash[0]);
                 OK(d0 > 31, "... its own hash %d bits from the picture's", d0);
                 int d = phm_pdq_distance(&own.hash[0], &q.derot.hash[0]);
@@ -513,11 +539,9 @@ static void test_derotate_grown(void)
         phm_query_options plain = o;
         plain.derotate = 0;
         phm_query_hashes q;
-        IS_INT(phm_hash_mem_query(dec, h, b, len, "x.ppm", &plain, &q, err, sizeof err), PHM_OK,
-               "... without derotate: hashed");
+        IS_INT(query_encoded(dec, h, &e, 0, &plain, &q), PHM_OK, "... without derotate: hashed");
         IS_INT(q.has_derot, 0, "... not turned back");
-        free(b);
-        tjFree(jpg);
+        encoded_free(&e);
         free((void *)r.pixels);
     }
     /* Not a grown canvas: the picture itself, its turn on its own canvas,
@@ -606,18 +630,12 @@ static void test_derotate_small(void)
     for (int i = 0; i < 3; i++) {
         phm_image r;
         grown_im(&pic, angles[i], black, 1, &r);
-        unsigned char *jpg = NULL;
-        unsigned long jl = 0;
-        if (tjCompress2(tj, r.pixels, (int)r.width, 0, (int)r.height, TJPF_RGB, &jpg, &jl,
-                        TJSAMP_420, 90, 0))
-            exit(2);
-        size_t len;
-        uint8_t *b = pnm(&r, &len);
+        encoded e;
+        encode(tj, &r, &e);
         for (int asjpeg = 0; asjpeg < 2; asjpeg++) {
             phm_query_hashes q;
-            IS_INT(phm_hash_mem_query(dec, h, asjpeg ? jpg : b, asjpeg ? jl : len,
-                                      asjpeg ? "x.jpg" : "x.ppm", &o, &q, err, sizeof err),
-                   PHM_OK, "a 60-pixel icon turned %+.0f degrees on a grown canvas, %s: hashed",
+            IS_INT(query_encoded(dec, h, &e, asjpeg, &o, &q), PHM_OK,
+                   "a 60-pixel icon turned %+.0f degrees on a grown canvas, %s: hashed",
                    angles[i], asjpeg ? "JPEG" : "PNM");
             int d0 = phm_pdq_distance(&own.hash[0], &q.pdq.hash[0]);
             OK(d0 > 31, "... its own hash %d bits from the icon's", d0);
@@ -630,8 +648,7 @@ static void test_derotate_small(void)
             OK(extra_named(&q, PHM_AREA64_DEROTATED) == &q.area[3],
                "... searched as the extra \"%s\"", PHM_AREA64_DEROTATED);
         }
-        free(b);
-        tjFree(jpg);
+        encoded_free(&e);
         free((void *)r.pixels);
     }
     tjDestroy(tj);
